@@ -1,0 +1,1 @@
+"""Core types, error codes and injectable edges shared by every layer."""

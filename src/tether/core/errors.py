@@ -1,0 +1,145 @@
+"""Stable error codes: every failure tether reports carries one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Handler(str, Enum):
+    """Who is expected to deal with an error when it happens inside a run."""
+
+    ENVELOPE = "envelope"  # retried or routed to a fallback by the tool envelope
+    MODEL = "model"  # returned to the model as an observation it can act on
+    HUMAN = "human"  # ends the run in an escalation
+    RUNTIME = "runtime"  # ends the run in a refusal
+    CALLER = "caller"  # rejected before a run exists (bad request, bad config)
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    retryable: bool
+    handler: Handler
+    http_status: int
+    summary: str
+
+
+class ErrorCode(str, Enum):
+    """Stable, documented error codes. Values never change once released."""
+
+    # Caller and configuration errors (no run is created).
+    BAD_REQUEST = "BAD_REQUEST"
+    INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
+    CONFIG_INVALID = "CONFIG_INVALID"
+    SCENARIO_INVALID = "SCENARIO_INVALID"
+    UNKNOWN_PRINCIPAL = "UNKNOWN_PRINCIPAL"
+    UNKNOWN_AGENT = "UNKNOWN_AGENT"
+    RUN_NOT_FOUND = "RUN_NOT_FOUND"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    MODEL_NOT_CONFIGURED = "MODEL_NOT_CONFIGURED"
+    # Guard verdicts on a proposed tool call.
+    UNKNOWN_TOOL = "UNKNOWN_TOOL"
+    INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
+    TOOL_NOT_GRANTED = "TOOL_NOT_GRANTED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    POLICY_DENIED = "POLICY_DENIED"
+    POLICY_ESCALATED = "POLICY_ESCALATED"
+    # Guard verdicts on a proposed answer.
+    ANSWER_UNGROUNDED = "ANSWER_UNGROUNDED"
+    # Tool execution.
+    NOT_FOUND = "NOT_FOUND"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    CONFLICT = "CONFLICT"
+    TOOL_TIMEOUT = "TOOL_TIMEOUT"
+    TOOL_UNAVAILABLE = "TOOL_UNAVAILABLE"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    BAD_OUTPUT = "BAD_OUTPUT"
+    TOOL_ERROR = "TOOL_ERROR"
+    # Model adapters.
+    MODEL_TIMEOUT = "MODEL_TIMEOUT"
+    MODEL_RATE_LIMITED = "MODEL_RATE_LIMITED"
+    MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
+    MODEL_AUTH_FAILED = "MODEL_AUTH_FAILED"
+    MODEL_BAD_REQUEST = "MODEL_BAD_REQUEST"
+    MODEL_BAD_OUTPUT = "MODEL_BAD_OUTPUT"
+    MODEL_SCRIPT_EXHAUSTED = "MODEL_SCRIPT_EXHAUSTED"
+    # Run limits.
+    STEP_LIMIT = "STEP_LIMIT"
+    TIME_LIMIT = "TIME_LIMIT"
+    # Hand-off requested by the model.
+    HANDOFF_REQUESTED = "HANDOFF_REQUESTED"
+    MODEL_REFUSED = "MODEL_REFUSED"
+    INTERNAL = "INTERNAL"
+
+    @property
+    def info(self) -> CodeInfo:
+        return _INFO[self]
+
+    @property
+    def retryable(self) -> bool:
+        return _INFO[self].retryable
+
+    @property
+    def handler(self) -> Handler:
+        return _INFO[self].handler
+
+
+_C, _M, _H, _R, _E = Handler.CALLER, Handler.MODEL, Handler.HUMAN, Handler.RUNTIME, Handler.ENVELOPE
+
+_INFO: dict[ErrorCode, CodeInfo] = {
+    ErrorCode.BAD_REQUEST: CodeInfo(False, _C, 400, "the request is malformed"),
+    ErrorCode.INPUT_TOO_LARGE: CodeInfo(False, _C, 413, "the input exceeds a size limit"),
+    ErrorCode.CONFIG_INVALID: CodeInfo(False, _C, 400, "a configuration value is invalid"),
+    ErrorCode.SCENARIO_INVALID: CodeInfo(False, _C, 400, "a scenario or script file is invalid"),
+    ErrorCode.UNKNOWN_PRINCIPAL: CodeInfo(False, _C, 404, "no such principal"),
+    ErrorCode.UNKNOWN_AGENT: CodeInfo(False, _C, 404, "no such agent"),
+    ErrorCode.RUN_NOT_FOUND: CodeInfo(False, _C, 404, "no such run"),
+    ErrorCode.STORE_UNAVAILABLE: CodeInfo(True, _C, 503, "the system of record is unreachable"),
+    ErrorCode.MODEL_NOT_CONFIGURED: CodeInfo(False, _C, 400, "no model adapter is configured"),
+    ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
+    ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),
+    ErrorCode.TOOL_NOT_GRANTED: CodeInfo(False, _R, 403, "the agent is not granted this tool"),
+    ErrorCode.PERMISSION_DENIED: CodeInfo(False, _R, 403, "the principal may not touch a resource"),
+    ErrorCode.POLICY_DENIED: CodeInfo(False, _M, 403, "a policy forbids the action"),
+    ErrorCode.POLICY_ESCALATED: CodeInfo(False, _H, 403, "a policy requires a human decision"),
+    ErrorCode.ANSWER_UNGROUNDED: CodeInfo(False, _R, 422, "the answer cites no valid evidence"),
+    ErrorCode.NOT_FOUND: CodeInfo(False, _M, 404, "the tool found no such record"),
+    ErrorCode.PRECONDITION_FAILED: CodeInfo(False, _M, 409, "a precondition of the tool failed"),
+    ErrorCode.CONFLICT: CodeInfo(False, _M, 409, "the record changed concurrently"),
+    ErrorCode.TOOL_TIMEOUT: CodeInfo(True, _E, 504, "the tool did not answer in time"),
+    ErrorCode.TOOL_UNAVAILABLE: CodeInfo(True, _E, 503, "the tool is unavailable"),
+    ErrorCode.UPSTREAM_ERROR: CodeInfo(True, _E, 502, "the system behind the tool failed"),
+    ErrorCode.BAD_OUTPUT: CodeInfo(False, _H, 502, "the tool returned output that fails its schema"),
+    ErrorCode.TOOL_ERROR: CodeInfo(False, _M, 500, "the tool raised an unclassified error"),
+    ErrorCode.MODEL_TIMEOUT: CodeInfo(True, _H, 504, "the model did not answer in time"),
+    ErrorCode.MODEL_RATE_LIMITED: CodeInfo(True, _H, 429, "the model endpoint rate-limited us"),
+    ErrorCode.MODEL_UNAVAILABLE: CodeInfo(True, _H, 503, "the model endpoint is unreachable"),
+    ErrorCode.MODEL_AUTH_FAILED: CodeInfo(False, _H, 502, "the model endpoint refused our key"),
+    ErrorCode.MODEL_BAD_REQUEST: CodeInfo(False, _H, 502, "the model endpoint rejected the request"),
+    ErrorCode.MODEL_BAD_OUTPUT: CodeInfo(False, _H, 502, "the model's output could not be parsed"),
+    ErrorCode.MODEL_SCRIPT_EXHAUSTED: CodeInfo(False, _H, 502, "the scripted model ran out of turns"),
+    ErrorCode.STEP_LIMIT: CodeInfo(False, _H, 200, "the run reached its step limit"),
+    ErrorCode.TIME_LIMIT: CodeInfo(False, _H, 200, "the run reached its time limit"),
+    ErrorCode.HANDOFF_REQUESTED: CodeInfo(False, _H, 200, "the model handed off to a human"),
+    ErrorCode.MODEL_REFUSED: CodeInfo(False, _R, 200, "the model refused the request"),
+    ErrorCode.INTERNAL: CodeInfo(False, _H, 500, "an unexpected internal error"),
+}
+
+
+@dataclass
+class TetherError(Exception):
+    """An error with a stable code; safe to show to users (no stack trace needed)."""
+
+    code: ErrorCode
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.code.value}: {self.message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.details:
+            out["details"] = self.details
+        return out

@@ -1,0 +1,303 @@
+"""The nouns of tether (see ARCHITECTURE.md): plain values passed between layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from tether.core.errors import ErrorCode
+
+
+class RiskClass(str, Enum):
+    READ = "read"
+    WRITE = "write"
+    IRREVERSIBLE = "irreversible"
+
+
+class OutputTrust(str, Enum):
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
+
+
+class Effect(str, Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    ESCALATE = "escalate"
+
+
+class DecisionKind(str, Enum):
+    ANSWER = "answer"
+    ACTION = "action"
+    ESCALATION = "escalation"
+    REFUSAL = "refusal"
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    COMPLETED = "completed"
+
+
+class StepKind(str, Enum):
+    SCOPE = "scope"
+    RETRIEVAL = "retrieval"
+    MODEL_TURN = "model_turn"
+    GUARD = "guard"
+    TOOL = "tool"
+    DECISION = "decision"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a run acts for."""
+
+    id: str
+    tenant: str = "default"
+    roles: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_steps: int = 32
+    max_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A named configuration: instructions, the tools it may use, grounding, limits."""
+
+    name: str
+    instructions: str
+    tools: tuple[str, ...]
+    grounding_sources: tuple[str, ...] = ()
+    require_grounding: bool = True
+    retrieval_k: int = 3
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool's contract: schemas, risk, scopes, trust, and which arguments name resources."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+    output_schema: Mapping[str, Any]
+    risk: RiskClass = RiskClass.READ
+    required_scopes: tuple[str, ...] = ()
+    output_trust: OutputTrust = OutputTrust.TRUSTED
+    # argument name -> resource kind, for ownership checks (e.g. "order_id" -> "order")
+    resources: Mapping[str, str] = field(default_factory=dict)
+    handoff: bool = False  # a successful call hands the conversation to a human
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A retrieved passage or a tool result, with its lineage."""
+
+    id: str
+    source: str
+    text: str
+    version: str = ""
+    chunk: int = 0
+    acl: tuple[str, ...] = ()
+    score: float = 0.0
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "version": self.version,
+            "chunk": self.chunk,
+            "acl": list(self.acl),
+            "score": round(self.score, 6),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: ErrorCode
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code.value, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A check's result: allow / deny / escalate, with reasons and the facts it used."""
+
+    check: str
+    effect: Effect
+    reasons: tuple[Reason, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def allow(check: str, **facts: Any) -> Verdict:
+        return Verdict(check, Effect.ALLOW, (), facts)
+
+    @staticmethod
+    def deny(check: str, code: ErrorCode, message: str, **facts: Any) -> Verdict:
+        return Verdict(check, Effect.DENY, (Reason(code, message),), facts)
+
+    @staticmethod
+    def escalate(check: str, code: ErrorCode, message: str, **facts: Any) -> Verdict:
+        return Verdict(check, Effect.ESCALATE, (Reason(code, message),), facts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "effect": self.effect.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "facts": dict(self.facts),
+        }
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": dict(self.arguments)}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of the conversation, in a provider-neutral shape."""
+
+    role: str  # system | user | assistant | tool
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Message:
+        calls = tuple(
+            ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
+            for c in data.get("tool_calls") or ()
+        )
+        return Message(data["role"], data.get("content") or "", calls, data.get("tool_call_id"))
+
+
+class TurnKind(str, Enum):
+    TOOL_CALLS = "tool_calls"
+    ANSWER = "answer"
+    REFUSAL = "refusal"
+
+
+@dataclass(frozen=True)
+class ModelTurn:
+    """What the model proposed in one turn, plus what is needed to replay it."""
+
+    kind: TurnKind
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    citations: tuple[str, ...] = ()
+    model: str = ""
+    usage: Mapping[str, int] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "text": self.text,
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+            "citations": list(self.citations),
+            "model": self.model,
+            "usage": dict(self.usage),
+            "raw": dict(self.raw),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a run ends: exactly one of answer, action, escalation, refusal."""
+
+    kind: DecisionKind
+    text: str = ""
+    citations: tuple[str, ...] = ()
+    results: tuple[Mapping[str, Any], ...] = ()
+    reason: Reason | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "text": self.text,
+            "citations": list(self.citations),
+            "results": [dict(r) for r in self.results],
+            "reason": self.reason.to_dict() if self.reason else None,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One persisted unit of a run."""
+
+    run_id: str
+    seq: int
+    kind: StepKind
+    name: str
+    started_at: float
+    ended_at: float
+    data: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind.value,
+            "name": self.name,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "data": dict(self.data),
+        }
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as stored: who, which agent, status, and (once ended) its decision."""
+
+    id: str
+    agent: str
+    principal_id: str
+    status: RunStatus
+    created_at: float
+    updated_at: float
+    input: Mapping[str, Any]
+    decision: Decision | None = None
+    trace_id: str = ""
+    step_count: int = 0
+    steps: tuple[Step, ...] = ()
+
+    def to_dict(self, with_steps: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "agent": self.agent,
+            "principal": self.principal_id,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "trace_id": self.trace_id,
+            "step_count": self.step_count,
+            "input": dict(self.input),
+            "decision": self.decision.to_dict() if self.decision else None,
+        }
+        if with_steps:
+            out["steps"] = [s.to_dict() for s in self.steps]
+        return out

@@ -1,0 +1,14 @@
+"""Model adapters: the seam between the runtime and any LLM."""
+
+from tether.models.base import ModelAdapter, ModelRequest, extract_citations
+from tether.models.scripted import ScriptedModel, ScriptTurn, load_script, parse_script
+
+__all__ = [
+    "ModelAdapter",
+    "ModelRequest",
+    "ScriptTurn",
+    "ScriptedModel",
+    "extract_citations",
+    "load_script",
+    "parse_script",
+]

@@ -1,0 +1,116 @@
+"""The scripted adapter: deterministic turns from a file, for tests, demos and replay.
+
+A script is a list of turns, each one of:
+  {"tool": NAME, "args": {...}}                      one tool call
+  {"tool_calls": [{"tool": NAME, "args": {...}}, ...]}  several, in order
+  {"answer": TEXT, "cite": [EVIDENCE_ID, ...]}       a final answer (cite is optional;
+                                                     ids in [brackets] in TEXT count too)
+  {"refuse": TEXT}                                   the model declines
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import ModelTurn, ToolCall, TurnKind
+from tether.models.base import ModelRequest, extract_citations
+
+
+class _Call(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tool: str = Field(min_length=1)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptTurn(BaseModel):
+    """One scripted model turn; exactly one of tool / tool_calls / answer / refuse."""
+
+    model_config = ConfigDict(extra="forbid")
+    tool: str | None = None
+    args: dict[str, Any] | None = None
+    tool_calls: list[_Call] | None = None
+    answer: str | None = None
+    cite: list[str] | None = None
+    refuse: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScriptTurn:
+        kinds = [k for k in ("tool", "tool_calls", "answer", "refuse") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError("a turn needs exactly one of tool, tool_calls, answer, refuse")
+        if self.args is not None and self.tool is None:
+            raise ValueError("args belongs with tool")
+        if self.cite is not None and self.answer is None:
+            raise ValueError("cite belongs with answer")
+        return self
+
+    def to_model_turn(self, index: int, model: str) -> ModelTurn:
+        raw = self.model_dump(exclude_none=True)
+        if self.answer is not None:
+            cites = tuple(dict.fromkeys([*(self.cite or ()), *extract_citations(self.answer)]))
+            return ModelTurn(TurnKind.ANSWER, text=self.answer, citations=cites, model=model, raw=raw)
+        if self.refuse is not None:
+            return ModelTurn(TurnKind.REFUSAL, text=self.refuse, model=model, raw=raw)
+        calls = [_Call(tool=self.tool, args=self.args or {})] if self.tool else self.tool_calls
+        tool_calls = tuple(
+            ToolCall(f"call_{index}_{i}", c.tool, c.args) for i, c in enumerate(calls or ())
+        )
+        return ModelTurn(TurnKind.TOOL_CALLS, tool_calls=tool_calls, model=model, raw=raw)
+
+
+def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:
+    """Validate a list of turns; errors name the turn and the problem (SCENARIO_INVALID)."""
+    if not isinstance(data, Sequence) or isinstance(data, str | bytes):
+        raise TetherError(ErrorCode.SCENARIO_INVALID, f"{origin}: a script is a list of turns")
+    turns = []
+    for i, item in enumerate(data):
+        try:
+            turns.append(ScriptTurn.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            raise TetherError(
+                ErrorCode.SCENARIO_INVALID, f"{origin}: turn {i + 1}: {first['msg']}"
+            ) from None
+    return turns
+
+
+def load_script(path: Path) -> list[ScriptTurn]:
+    """Read a script from a YAML or JSON file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TetherError(ErrorCode.SCENARIO_INVALID, f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise TetherError(ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}") from None
+    if isinstance(data, Mapping) and "turns" in data:
+        data = data["turns"]
+    return parse_script(data, str(path))
+
+
+class ScriptedModel:
+    """Returns turn N of its script for the N-th model turn of a run (stateless, resumable)."""
+
+    def __init__(self, turns: Sequence[ScriptTurn], name: str = "scripted") -> None:
+        self._turns = list(turns)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def propose(self, request: ModelRequest) -> ModelTurn:
+        if request.turn >= len(self._turns):
+            raise TetherError(
+                ErrorCode.MODEL_SCRIPT_EXHAUSTED,
+                f"the script has {len(self._turns)} turns; turn {request.turn + 1} was asked for",
+            )
+        return self._turns[request.turn].to_model_turn(request.turn, self._name)
