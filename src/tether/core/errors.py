@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Handler(str, Enum):
+class Handler(StrEnum):
     """Who is expected to deal with an error when it happens inside a run."""
 
     ENVELOPE = "envelope"  # retried or routed to a fallback by the tool envelope
@@ -25,7 +25,7 @@ class CodeInfo:
     summary: str
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Stable, documented error codes. Values never change once released."""
 
     # Caller and configuration errors (no run is created).
@@ -110,15 +110,21 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.TOOL_TIMEOUT: CodeInfo(True, _E, 504, "the tool did not answer in time"),
     ErrorCode.TOOL_UNAVAILABLE: CodeInfo(True, _E, 503, "the tool is unavailable"),
     ErrorCode.UPSTREAM_ERROR: CodeInfo(True, _E, 502, "the system behind the tool failed"),
-    ErrorCode.BAD_OUTPUT: CodeInfo(False, _H, 502, "the tool returned output that fails its schema"),
+    ErrorCode.BAD_OUTPUT: CodeInfo(
+        False, _H, 502, "the tool returned output that fails its schema"
+    ),
     ErrorCode.TOOL_ERROR: CodeInfo(False, _M, 500, "the tool raised an unclassified error"),
     ErrorCode.MODEL_TIMEOUT: CodeInfo(True, _H, 504, "the model did not answer in time"),
     ErrorCode.MODEL_RATE_LIMITED: CodeInfo(True, _H, 429, "the model endpoint rate-limited us"),
     ErrorCode.MODEL_UNAVAILABLE: CodeInfo(True, _H, 503, "the model endpoint is unreachable"),
     ErrorCode.MODEL_AUTH_FAILED: CodeInfo(False, _H, 502, "the model endpoint refused our key"),
-    ErrorCode.MODEL_BAD_REQUEST: CodeInfo(False, _H, 502, "the model endpoint rejected the request"),
+    ErrorCode.MODEL_BAD_REQUEST: CodeInfo(
+        False, _H, 502, "the model endpoint rejected the request"
+    ),
     ErrorCode.MODEL_BAD_OUTPUT: CodeInfo(False, _H, 502, "the model's output could not be parsed"),
-    ErrorCode.MODEL_SCRIPT_EXHAUSTED: CodeInfo(False, _H, 502, "the scripted model ran out of turns"),
+    ErrorCode.MODEL_SCRIPT_EXHAUSTED: CodeInfo(
+        False, _H, 502, "the scripted model ran out of turns"
+    ),
     ErrorCode.STEP_LIMIT: CodeInfo(False, _H, 200, "the run reached its step limit"),
     ErrorCode.TIME_LIMIT: CodeInfo(False, _H, 200, "the run reached its time limit"),
     ErrorCode.HANDOFF_REQUESTED: CodeInfo(False, _H, 200, "the model handed off to a human"),

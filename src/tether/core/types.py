@@ -4,43 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from tether.core.errors import ErrorCode
 
 
-class RiskClass(str, Enum):
+class RiskClass(StrEnum):
     READ = "read"
     WRITE = "write"
     IRREVERSIBLE = "irreversible"
 
 
-class OutputTrust(str, Enum):
+class OutputTrust(StrEnum):
     TRUSTED = "trusted"
     UNTRUSTED = "untrusted"
 
 
-class Effect(str, Enum):
+class Effect(StrEnum):
     ALLOW = "allow"
     DENY = "deny"
     ESCALATE = "escalate"
 
 
-class DecisionKind(str, Enum):
+class DecisionKind(StrEnum):
     ANSWER = "answer"
     ACTION = "action"
     ESCALATION = "escalation"
     REFUSAL = "refusal"
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     RUNNING = "running"
     SUSPENDED = "suspended"
     COMPLETED = "completed"
 
 
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     SCOPE = "scope"
     RETRIEVAL = "retrieval"
     MODEL_TURN = "model_turn"
@@ -196,7 +196,7 @@ class Message:
         return Message(data["role"], data.get("content") or "", calls, data.get("tool_call_id"))
 
 
-class TurnKind(str, Enum):
+class TurnKind(StrEnum):
     TOOL_CALLS = "tool_calls"
     ANSWER = "answer"
     REFUSAL = "refusal"

@@ -61,10 +61,16 @@ class DirectExecutor:
             return self._fail(exc.code, exc.message, start)
         except (TypeError, ValueError) as exc:
             if "JSON" in str(exc) or "serializable" in str(exc):
-                return self._fail(ErrorCode.BAD_OUTPUT, f"{tool.name} returned non-JSON output", start)
-            return self._fail(ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start)
+                return self._fail(
+                    ErrorCode.BAD_OUTPUT, f"{tool.name} returned non-JSON output", start
+                )
+            return self._fail(
+                ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start
+            )
         except Exception as exc:
-            return self._fail(ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start)
+            return self._fail(
+                ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start
+            )
         latency = (self._clock.monotonic() - start) * 1000
         return ToolOutcome(True, output=output, latency_ms=latency)
 

@@ -1,0 +1,184 @@
+"""`tether demo | run | serve | runs`."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tether.cli.common import EXIT_FAILED, err, open_desk, out, print_json, user_errors
+from tether.cli.demo import run_demo
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import DecisionKind, Message, Run
+from tether.models.base import ModelAdapter
+from tether.models.factory import model_from_env
+from tether.models.scripted import ScriptedModel, load_script
+from tether.runtime.loop import RunRequest
+from tether.store.runs import RunFilter
+
+app = typer.Typer(
+    name="tether",
+    help="tether: a governed runtime for production AI agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Run the scenarios, then exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    scenarios: Annotated[
+        Path | None, typer.Option(help="A folder of scenario YAML files (default: built in).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = DEFAULT_PORT,
+) -> None:
+    """Run the retail support desk scenarios, then serve the API and dashboard."""
+    with user_errors(as_json):
+        desk = open_desk()
+        all_ok = run_demo(desk.store, scenarios, as_json)
+    if not all_ok:
+        raise typer.Exit(EXIT_FAILED)
+    if not no_serve:
+        _serve(host, port)
+
+
+@app.command()
+def run(
+    text: Annotated[str, typer.Argument(help="The customer's message.")],
+    principal: Annotated[str, typer.Option("--as", help="The customer id the run acts for.")],
+    script: Annotated[
+        Path | None, typer.Option(help="Scripted model turns (YAML/JSON) instead of TETHER_MODEL.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model spec, e.g. openai:gpt-4o-mini (default TETHER_MODEL).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """Run one request through the governed pipeline and print its Decision."""
+    with user_errors(as_json):
+        adapter: ModelAdapter = (
+            ScriptedModel(load_script(script)) if script is not None else model_from_env(model)
+        )
+        desk = open_desk()
+        result = desk.runtime.run(RunRequest(principal, [Message("user", text)]), adapter)
+    if as_json:
+        print_json(result.to_dict(with_steps=True))
+        return
+    _print_run(result, with_steps=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = DEFAULT_PORT,
+) -> None:
+    """Serve the HTTP API and the dashboard."""
+    with user_errors():
+        _serve(host, port)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    decision: Annotated[str | None, typer.Option(help="answer|action|escalation|refusal")] = None,
+    principal: Annotated[str | None, typer.Option("--principal")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List recent runs, newest first."""
+    with user_errors(as_json):
+        kind = _decision_kind(decision)
+        desk = open_desk()
+        found = desk.store.list_runs(RunFilter(decision=kind, principal_id=principal), limit=limit)
+    if as_json:
+        print_json({"runs": [r.to_dict() for r in found]})
+        return
+    table = Table("run", "created", "principal", "decision", "code", "steps")
+    for r in found:
+        d = r.decision
+        table.add_row(
+            r.id,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
+            r.principal_id,
+            d.kind.value if d else r.status.value,
+            d.reason.code.value if d and d.reason else "",
+            str(r.step_count),
+        )
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run id.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one run with every step."""
+    with user_errors(as_json):
+        found = open_desk().store.get_run(run_id)
+    if as_json:
+        print_json(found.to_dict(with_steps=True))
+        return
+    _print_run(found, with_steps=True)
+
+
+def _decision_kind(value: str | None) -> DecisionKind | None:
+    if value is None:
+        return None
+    try:
+        return DecisionKind(value)
+    except ValueError:
+        choices = ", ".join(k.value for k in DecisionKind)
+        raise TetherError(
+            ErrorCode.BAD_REQUEST, f"decision must be one of {choices}, not {value!r}"
+        ) from None
+
+
+def _print_run(r: Run, with_steps: bool) -> None:
+    d = r.decision
+    out.print(f"[bold]{r.id}[/]  principal={r.principal_id}  agent={r.agent}  steps={r.step_count}")
+    if d is not None:
+        code = f" ({d.reason.code.value}: {d.reason.message})" if d.reason else ""
+        out.print(f"decision: [bold]{d.kind.value}[/]{code}")
+        if d.text:
+            out.print(d.text, markup=False)
+        if d.citations:
+            out.print("citations: " + ", ".join(d.citations), markup=False)
+    if with_steps:
+        table = Table("#", "kind", "name", "ms", "detail")
+        for s in r.steps:
+            detail = s.data.get("effect") or ("ok" if s.data.get("ok") else "")
+            if "error" in s.data:
+                detail = s.data["error"].get("code", "error")
+            table.add_row(
+                str(s.seq),
+                s.kind.value,
+                s.name,
+                f"{(s.ended_at - s.started_at) * 1000:.1f}",
+                str(detail),
+            )
+        out.print(table)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from tether.server.app import create_app
+
+    desk = open_desk()
+    err.print(f"serving the API and dashboard on http://{host}:{port}  (Ctrl-C to stop)")
+    uvicorn.run(create_app(desk), host=host, port=port, log_level=os.environ.get("TETHER_LOG_LEVEL", "info"))
+
+
+def main() -> None:
+    app()

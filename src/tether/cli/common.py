@@ -1,0 +1,51 @@
+"""What every command shares: opening the store, printing, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.retail.desk import RetailDesk
+from tether.store.runs import RunStore
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+# Exit codes: 1 a check failed (e.g. a demo scenario), 2 bad input or config, 3 unavailable.
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_INTERNAL = 1, 2, 3, 4
+
+
+def exit_code(code: ErrorCode) -> int:
+    if code in (ErrorCode.STORE_UNAVAILABLE,):
+        return EXIT_UNAVAILABLE
+    if code is ErrorCode.INTERNAL:
+        return EXIT_INTERNAL
+    return EXIT_BAD_INPUT
+
+
+@contextmanager
+def user_errors(as_json: bool = False) -> Iterator[None]:
+    """Show a TetherError as `error CODE: message` (or JSON) and exit non-zero; no traceback."""
+    try:
+        yield
+    except TetherError as exc:
+        if as_json:
+            print(json.dumps({"error": exc.to_dict()}))
+        else:
+            err.print(f"[bold red]error[/] {exc.code.value}: {exc.message}", markup=True)
+        sys.exit(exit_code(exc.code))
+
+
+def open_desk() -> RetailDesk:
+    """The retail desk over the configured store (TETHER_DATABASE_URL or ./.tether/tether.db)."""
+    return RetailDesk.open(RunStore.open())
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))

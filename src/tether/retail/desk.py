@@ -1,0 +1,118 @@
+"""The retail support desk: the demo domain wired into a governed runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tether.access.checks import GrantCheck, OwnershipCheck
+from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Agent, Limits, Principal
+from tether.grounding.bm25 import Bm25Retriever
+from tether.grounding.citations import CitationCheck
+from tether.grounding.documents import chunk_document, load_packaged_kb
+from tether.retail.db import RetailDB
+from tether.retail.ownership import RetailOwnership
+from tether.retail.tools import build_tools
+from tether.runtime.loop import Runtime
+from tether.store.runs import RunStore
+from tether.tools.checks import SchemaCheck
+from tether.tools.registry import ToolRegistry
+
+AGENT_NAME = "retail-desk"
+
+INSTRUCTIONS = """\
+You are the customer support agent of an online retail store. You act for one customer, who
+is already signed in; you may look up and change only that customer's profile, orders and
+payment methods. Confirm the customer's identity with a lookup (e-mail, or name and zip)
+before using customer-specific tools. Before any change (cancel, modify, return, exchange,
+address update) list exactly what will happen and wait for an explicit yes. Use one tool at
+a time. Answer only from the policy evidence and tool results you were given, and transfer
+the customer to a human agent when the request is outside what the tools allow."""
+
+RETAIL_TOOLS = (
+    "find_user_id_by_email",
+    "find_user_id_by_name_zip",
+    "get_user_details",
+    "get_order_details",
+    "get_product_details",
+    "get_item_details",
+    "list_all_product_types",
+    "calculate",
+    "cancel_pending_order",
+    "modify_pending_order_address",
+    "modify_pending_order_payment",
+    "modify_pending_order_items",
+    "return_delivered_order_items",
+    "exchange_delivered_order_items",
+    "modify_user_address",
+    "transfer_to_human_agents",
+)
+
+RETAIL_AGENT = Agent(
+    name=AGENT_NAME,
+    instructions=INSTRUCTIONS,
+    tools=RETAIL_TOOLS,
+    grounding_sources=("kb://retail",),
+    require_grounding=True,
+    retrieval_k=3,
+    limits=Limits(max_steps=40, max_seconds=120.0),
+)
+
+
+class RetailCustomers:
+    """Customer principals come from the store's own user records (authoritative data)."""
+
+    def __init__(self, db: RetailDB) -> None:
+        self._db = db
+
+    def resolve(self, principal_id: str) -> Principal:
+        if not isinstance(principal_id, str) or self._db.user(principal_id) is None:
+            raise TetherError(ErrorCode.UNKNOWN_PRINCIPAL, f"no customer with id {principal_id!r}")
+        return Principal(id=principal_id, tenant="retail", roles=("customer",))
+
+
+@lru_cache(maxsize=1)
+def retail_retriever() -> Bm25Retriever:
+    """The knowledge-base index, built once per process from the packaged documents."""
+    chunks = [c for doc in load_packaged_kb() for c in chunk_document(doc)]
+    return Bm25Retriever(chunks)
+
+
+@dataclass
+class RetailDesk:
+    """Everything the demo needs: the run store, the retail data and the runtime over them."""
+
+    store: RunStore
+    db: RetailDB
+    runtime: Runtime
+
+    @classmethod
+    def open(
+        cls,
+        store: RunStore,
+        db: RetailDB | None = None,
+        agent: Agent = RETAIL_AGENT,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+    ) -> RetailDesk:
+        """Wire a desk over `store`; the retail data lives beside the runs unless `db` is given."""
+        if db is None:
+            db = RetailDB(store.engine)
+            db.create_tables()
+            db.load_packaged()
+        tools = ToolRegistry(build_tools(db))
+        runtime = Runtime(
+            store=store,
+            agents={agent.name: agent},
+            tools=tools,
+            principals=RetailCustomers(db),
+            retriever=retail_retriever(),
+            tool_checks=(SchemaCheck(), GrantCheck(), OwnershipCheck(RetailOwnership(db))),
+            answer_checks=(CitationCheck(),),
+            clock=clock or SystemClock(),
+            ids=ids or RandomIds(),
+            default_agent=agent.name,
+        )
+        return cls(store, db, runtime)

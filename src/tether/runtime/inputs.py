@@ -1,0 +1,55 @@
+"""Checks on what a caller sends, before a run exists (so bad input leaves nothing behind)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Message
+
+CALLER_ROLES = ("user", "assistant")
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    max_messages: int = 64
+    max_message_chars: int = 8_000
+    max_total_chars: int = 64_000
+
+
+def check_messages(messages: Sequence[Message], limits: InputLimits) -> list[Message]:
+    """A conversation of user/assistant messages ending with the user's; within the limits."""
+    if not messages:
+        raise TetherError(ErrorCode.BAD_REQUEST, "a run needs at least one user message")
+    if len(messages) > limits.max_messages:
+        raise TetherError(
+            ErrorCode.INPUT_TOO_LARGE,
+            f"{len(messages)} messages exceed the limit of {limits.max_messages}",
+        )
+    total = 0
+    for i, m in enumerate(messages):
+        if m.role not in CALLER_ROLES:
+            raise TetherError(
+                ErrorCode.BAD_REQUEST,
+                f"message {i + 1}: role {m.role!r} is not allowed (use user or assistant)",
+            )
+        if m.tool_calls or m.tool_call_id:
+            raise TetherError(ErrorCode.BAD_REQUEST, f"message {i + 1}: tool calls are not input")
+        if len(m.content) > limits.max_message_chars:
+            raise TetherError(
+                ErrorCode.INPUT_TOO_LARGE,
+                f"message {i + 1} has {len(m.content)} characters; the limit is "
+                f"{limits.max_message_chars}",
+            )
+        total += len(m.content)
+    if total > limits.max_total_chars:
+        raise TetherError(
+            ErrorCode.INPUT_TOO_LARGE,
+            f"the conversation has {total} characters; the limit is {limits.max_total_chars}",
+        )
+    if messages[-1].role != "user" or not messages[-1].content.strip():
+        raise TetherError(
+            ErrorCode.BAD_REQUEST, "the last message must be a non-empty user message"
+        )
+    return list(messages)

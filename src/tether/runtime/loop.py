@@ -1,0 +1,300 @@
+"""The run loop: scope → ground → propose → guard → act → decide, observed at every step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
+from tether.core.errors import ErrorCode, Handler, TetherError
+from tether.core.guard import (
+    AnswerCheck,
+    GuardContext,
+    GuardResult,
+    ToolCheck,
+    run_answer_checks,
+    run_tool_checks,
+)
+from tether.core.types import (
+    Agent,
+    Decision,
+    DecisionKind,
+    Effect,
+    Evidence,
+    Message,
+    ModelTurn,
+    Principal,
+    Reason,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+    ToolCall,
+    TurnKind,
+)
+from tether.models.base import ModelAdapter, ModelRequest
+from tether.runtime.inputs import InputLimits, check_messages
+from tether.runtime.prompt import system_prompt
+from tether.runtime.state import RunState
+from tether.store.runs import RunStore
+from tether.tools.execute import DirectExecutor, ToolExecutor
+from tether.tools.registry import ToolRegistry
+
+
+class PrincipalDirectory(Protocol):
+    def resolve(self, principal_id: str) -> Principal:
+        """The principal with this id; raises UNKNOWN_PRINCIPAL."""
+        ...
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int, labels: Any) -> list[Evidence]: ...
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    principal_id: str
+    messages: Sequence[Message]
+    agent: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Runtime:
+    """Executes governed runs. Every dependency is injected; nothing here does I/O itself."""
+
+    store: RunStore
+    agents: Mapping[str, Agent]
+    tools: ToolRegistry
+    principals: PrincipalDirectory
+    retriever: Retriever | None = None
+    tool_checks: Sequence[ToolCheck] = ()
+    answer_checks: Sequence[AnswerCheck] = ()
+    executor: ToolExecutor = field(default_factory=DirectExecutor)
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdSource = field(default_factory=RandomIds)
+    input_limits: InputLimits = field(default_factory=InputLimits)
+    default_agent: str = ""
+
+    def run(self, request: RunRequest, model: ModelAdapter) -> Run:
+        """Handle one request end to end; the returned run always carries a Decision."""
+        state = self._scope(request, model)
+        self._ground(state)
+        decision: Decision | None = None
+        while decision is None:
+            decision = self._limit_reached(state)
+            if decision is None:
+                turn = self._propose(state, model)
+                decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
+        self._record(state, StepKind.DECISION, decision.kind.value, {}, decision=decision)
+        return self.store.get_run(state.run_id)
+
+    # -- 1. scope -------------------------------------------------------------------------
+
+    def _scope(self, request: RunRequest, model: ModelAdapter) -> RunState:
+        agent_name = request.agent or self.default_agent
+        agent = self.agents.get(agent_name)
+        if agent is None:
+            raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {agent_name!r}")
+        messages = check_messages(request.messages, self.input_limits)
+        principal = self.principals.resolve(request.principal_id)
+        now = self.clock.now()
+        run_id, trace_id = self.ids.new_id("run"), self.ids.new_id("trace")
+        state = RunState(run_id, trace_id, principal, agent, model.name, self.clock.monotonic())
+        run = Run(
+            id=run_id,
+            agent=agent.name,
+            principal_id=principal.id,
+            status=RunStatus.RUNNING,
+            created_at=now,
+            updated_at=now,
+            input={
+                "tenant": principal.tenant,
+                "messages": [m.to_dict() for m in messages],
+                "metadata": dict(request.metadata),
+            },
+            trace_id=trace_id,
+        )
+        self.store.create_run(run, state.checkpoint())
+        granted = sorted(set(agent.tools) & set(self.tools.names()))
+        facts = {
+            "principal": {"id": principal.id, "tenant": principal.tenant, "roles": principal.roles},
+            "agent": agent.name,
+            "model": model.name,
+            "tools": granted,
+            "limits": {
+                "max_steps": agent.limits.max_steps,
+                "max_seconds": agent.limits.max_seconds,
+            },
+            "messages": [m.to_dict() for m in messages],
+        }
+        self._record(state, StepKind.SCOPE, "scope", facts, started=now)
+        return state
+
+    # -- 2. ground ------------------------------------------------------------------------
+
+    def _ground(self, state: RunState) -> None:
+        started = self.clock.now()
+        user_text = [m.content for m in state.messages if m.role == "user"][-3:]
+        query = " ".join(user_text)
+        labels = {"public", *state.principal.roles}
+        found: list[Evidence] = []
+        if self.retriever is not None and state.agent.grounding_sources:
+            found = self.retriever.search(query, state.agent.retrieval_k, labels)
+        system = Message("system", system_prompt(state.agent, found))
+        data = {
+            "query": query,
+            "labels": sorted(labels),
+            "evidence": [e.to_dict() for e in found],
+            "prepend": [system.to_dict()],
+        }
+        self._record(state, StepKind.RETRIEVAL, "retrieve", data, started=started)
+
+    # -- 3. propose -----------------------------------------------------------------------
+
+    def _propose(self, state: RunState, model: ModelAdapter) -> ModelTurn | Decision:
+        started = self.clock.now()
+        request = ModelRequest(
+            agent=state.agent,
+            messages=tuple(state.messages),
+            tools=tuple(self.tools.specs(state.agent.tools)),
+            turn=state.turns,
+        )
+        try:
+            turn = model.propose(request)
+        except TetherError as exc:
+            self._record(state, StepKind.MODEL_TURN, model.name, {"error": exc.to_dict()}, started)
+            return Decision(
+                DecisionKind.ESCALATION,
+                "I'm handing this conversation to a colleague who can help further.",
+                reason=Reason(exc.code, exc.message),
+            )
+        data: dict[str, Any] = {"turn": state.turns, "output": turn.to_dict()}
+        if turn.kind is TurnKind.TOOL_CALLS:
+            data["messages"] = [Message("assistant", turn.text, turn.tool_calls).to_dict()]
+        self._record(state, StepKind.MODEL_TURN, model.name, data, started)
+        return turn
+
+    # -- 4/5. guard and act ---------------------------------------------------------------
+
+    def _handle(self, state: RunState, turn: ModelTurn) -> Decision | None:
+        if turn.kind is TurnKind.REFUSAL:
+            reason = Reason(ErrorCode.MODEL_REFUSED, "the model declined the request")
+            return Decision(DecisionKind.REFUSAL, turn.text, reason=reason)
+        if turn.kind is TurnKind.ANSWER:
+            return self._answer(state, turn)
+        for call in turn.tool_calls:
+            decision = self._tool_call(state, call)
+            if decision is not None:
+                return decision
+        return None
+
+    def _answer(self, state: RunState, turn: ModelTurn) -> Decision:
+        started = self.clock.now()
+        result = run_answer_checks(self.answer_checks, self._context(state), turn)
+        self._record(state, StepKind.GUARD, "answer", result.to_dict(), started)
+        if not result.allowed:
+            reason = result.final.reasons[0]
+            text = "I can't give a reliable answer to that, so I won't guess."
+            return Decision(DecisionKind.REFUSAL, text, reason=reason)
+        kind = DecisionKind.ACTION if state.writes else DecisionKind.ANSWER
+        return Decision(kind, turn.text, turn.citations, tuple(state.writes))
+
+    def _tool_call(self, state: RunState, call: ToolCall) -> Decision | None:
+        started = self.clock.now()
+        result = run_tool_checks(self.tool_checks, self._context(state), call)
+        data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
+        if not result.allowed:
+            observation = self._verdict_observation(result)
+            data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
+        self._record(state, StepKind.GUARD, call.name, data, started)
+        if not result.allowed:
+            return self._on_blocked(result)
+        return self._act(state, call)
+
+    def _act(self, state: RunState, call: ToolCall) -> Decision | None:
+        tool = self.tools.get(call.name)
+        assert tool is not None  # the schema check allowed it
+        started = self.clock.now()
+        outcome = self.executor.execute(tool, tool.validate(call.arguments))
+        observation = outcome.observation()
+        data: dict[str, Any] = {
+            "call_id": call.id,
+            "tool": call.name,
+            "risk": tool.spec.risk.value,
+            "arguments": dict(call.arguments),
+            "ok": outcome.ok,
+            "latency_ms": round(outcome.latency_ms, 3),
+        }
+        if outcome.ok:
+            data["evidence_id"] = observation["evidence_id"] = f"tool:{state.tool_results + 1}"
+            data["output"] = outcome.output
+        else:
+            data["error"] = observation["error"]
+        content = json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
+        data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
+        self._record(state, StepKind.TOOL, call.name, data, started)
+        if outcome.ok and tool.spec.handoff:
+            summary = str(call.arguments.get("summary", ""))
+            reason = Reason(ErrorCode.HANDOFF_REQUESTED, summary or "transferred to a human")
+            text = "I've transferred you to a human agent who will pick this up."
+            return Decision(DecisionKind.ESCALATION, text, reason=reason)
+        if not outcome.ok and outcome.code and outcome.code.handler is Handler.HUMAN:
+            reason = Reason(outcome.code, outcome.message)
+            return Decision(
+                DecisionKind.ESCALATION, "I'm handing this to a colleague.", reason=reason
+            )
+        return None
+
+    @staticmethod
+    def _verdict_observation(result: GuardResult) -> str:
+        reason = result.final.reasons[0]
+        error = {"code": reason.code.value, "message": reason.message, "retryable": False}
+        return json.dumps({"ok": False, "error": error}, separators=(",", ":"))
+
+    @staticmethod
+    def _on_blocked(result: GuardResult) -> Decision | None:
+        """Act on a blocking verdict: back to the model, refuse, or escalate."""
+        verdict = result.final
+        reason = verdict.reasons[0]
+        if verdict.effect is Effect.ESCALATE or reason.code.handler is Handler.HUMAN:
+            text = "This needs a person's review; I've passed it to a colleague."
+            return Decision(DecisionKind.ESCALATION, text, reason=reason)
+        if reason.code.handler is Handler.MODEL:
+            return None  # the model sees the structured error and may correct itself
+        return Decision(DecisionKind.REFUSAL, "I can't help with that request.", reason=reason)
+
+    # -- limits, context, recording -------------------------------------------------------
+
+    def _limit_reached(self, state: RunState) -> Decision | None:
+        limits = state.agent.limits
+        if state.seq >= limits.max_steps:
+            reason = Reason(ErrorCode.STEP_LIMIT, f"the run reached {limits.max_steps} steps")
+        elif self.clock.monotonic() - state.started > limits.max_seconds:
+            reason = Reason(ErrorCode.TIME_LIMIT, f"the run exceeded {limits.max_seconds} s")
+        else:
+            return None
+        text = "This is taking longer than it should; I've passed it to a colleague."
+        return Decision(DecisionKind.ESCALATION, text, reason=reason)
+
+    def _context(self, state: RunState) -> GuardContext:
+        return GuardContext(state.run_id, state.principal, state.agent, self.tools, state.evidence)
+
+    def _record(
+        self,
+        state: RunState,
+        kind: StepKind,
+        name: str,
+        data: Mapping[str, Any],
+        started: float | None = None,
+        decision: Decision | None = None,
+    ) -> None:
+        ended = self.clock.now()
+        payload = dict(data)
+        if decision is not None:
+            payload["decision"] = decision.to_dict()
+        step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
+        state.apply(step)
+        self.store.append_step(step, state.checkpoint(), decision=decision)

@@ -1,0 +1,103 @@
+"""Opening the system of record: URL checks, engine set-up, migrations."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from tether.core.errors import ErrorCode, TetherError
+
+DEFAULT_HOME = Path(".tether")
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def default_url(environ: dict[str, str] | None = None) -> str:
+    """`TETHER_DATABASE_URL`, else a SQLite file under `TETHER_HOME` (default `./.tether`)."""
+    env = os.environ if environ is None else environ
+    url = env.get("TETHER_DATABASE_URL", "").strip()
+    if url:
+        return url
+    home = Path(env.get("TETHER_HOME", "").strip() or DEFAULT_HOME)
+    return f"sqlite:///{home / 'tether.db'}"
+
+
+def _normalise(url: str) -> str:
+    """Accept the usual PostgreSQL spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for a validated URL; raises CONFIG_INVALID or STORE_UNAVAILABLE."""
+    url = _normalise(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            "TETHER_DATABASE_URL is not a database URL "
+            "(expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB)",
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"database {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql",
+        )
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    except (NoSuchModuleError, ArgumentError, OSError) as exc:
+        raise TetherError(ErrorCode.CONFIG_INVALID, f"cannot use database URL: {exc}") from None
+    return engine
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("tether.store") / "migrations"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    cfg = _alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise TetherError(
+            ErrorCode.STORE_UNAVAILABLE,
+            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}",
+        ) from None
+    except SQLAlchemyError as exc:
+        raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

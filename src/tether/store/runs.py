@@ -1,0 +1,218 @@
+"""The run repository: runs, their steps and checkpoints, written one step per transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import OperationalError
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import (
+    Decision,
+    DecisionKind,
+    Reason,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+)
+from tether.store.db import create_store_engine, default_url, migrate
+from tether.store.schema import runs, steps
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def decision_from_dict(data: Mapping[str, Any]) -> Decision:
+    reason = data.get("reason")
+    return Decision(
+        kind=DecisionKind(data["kind"]),
+        text=data.get("text", ""),
+        citations=tuple(data.get("citations", ())),
+        results=tuple(data.get("results", ())),
+        reason=Reason(ErrorCode(reason["code"]), reason["message"]) if reason else None,
+    )
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    decision: DecisionKind | None = None
+    agent: str | None = None
+    principal_id: str | None = None
+    status: RunStatus | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+class RunStore:
+    """Persists runs. Every step is committed together with the run's new checkpoint."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None) -> RunStore:
+        """Open (and migrate) the store at `url`, or the configured default."""
+        engine = create_store_engine(url or default_url())
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes -------------------------------------------------------------------------
+
+    def create_run(self, run: Run, checkpoint: Mapping[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                insert(runs).values(
+                    id=run.id,
+                    agent=run.agent,
+                    principal_id=run.principal_id,
+                    tenant=str(run.input.get("tenant", "default")),
+                    status=run.status.value,
+                    created_at=run.created_at,
+                    updated_at=run.updated_at,
+                    trace_id=run.trace_id,
+                    step_count=0,
+                    input=_dumps(dict(run.input)),
+                    checkpoint=_dumps(dict(checkpoint)),
+                )
+            )
+
+    def append_step(
+        self,
+        step: Step,
+        checkpoint: Mapping[str, Any],
+        decision: Decision | None = None,
+        status: RunStatus | None = None,
+    ) -> None:
+        """Record one step and the checkpoint after it, atomically; a decision ends the run."""
+        values: dict[str, Any] = {
+            "step_count": step.seq,
+            "updated_at": step.ended_at,
+            "checkpoint": _dumps(dict(checkpoint)),
+        }
+        if status is not None:
+            values["status"] = status.value
+        if decision is not None:
+            values["status"] = RunStatus.COMPLETED.value
+            values["decision"] = _dumps(decision.to_dict())
+            values["decision_kind"] = decision.kind.value
+            values["decision_code"] = decision.reason.code.value if decision.reason else None
+        with self._begin() as conn:
+            conn.execute(
+                insert(steps).values(
+                    run_id=step.run_id,
+                    seq=step.seq,
+                    kind=step.kind.value,
+                    name=step.name,
+                    started_at=step.started_at,
+                    ended_at=step.ended_at,
+                    data=_dumps(dict(step.data)),
+                )
+            )
+            conn.execute(update(runs).where(runs.c.id == step.run_id).values(**values))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> Run:
+        with self._connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+            if row is None:
+                raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {run_id!r}")
+            step_rows: Sequence[Any] = ()
+            if with_steps:
+                step_rows = (
+                    conn.execute(
+                        select(steps).where(steps.c.run_id == run_id).order_by(steps.c.seq)
+                    )
+                    .mappings()
+                    .all()
+                )
+        return self._run(row, step_rows)
+
+    def checkpoint(self, run_id: str) -> dict[str, Any]:
+        with self._connect() as conn:
+            value = conn.execute(select(runs.c.checkpoint).where(runs.c.id == run_id)).scalar()
+        if value is None:
+            raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {run_id!r}")
+        loaded: dict[str, Any] = json.loads(value)
+        return loaded
+
+    def list_runs(
+        self, filt: RunFilter | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Run]:
+        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        query = self._filtered(query, filt or RunFilter()).limit(limit).offset(offset)
+        with self._connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [self._run(r, ()) for r in rows]
+
+    def count_runs(self, filt: RunFilter | None = None) -> int:
+        query = self._filtered(select(func.count()).select_from(runs), filt or RunFilter())
+        with self._connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # -- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _filtered(query: Any, f: RunFilter) -> Any:
+        if f.decision is not None:
+            query = query.where(runs.c.decision_kind == f.decision.value)
+        if f.agent is not None:
+            query = query.where(runs.c.agent == f.agent)
+        if f.principal_id is not None:
+            query = query.where(runs.c.principal_id == f.principal_id)
+        if f.status is not None:
+            query = query.where(runs.c.status == f.status.value)
+        if f.since is not None:
+            query = query.where(runs.c.created_at >= f.since)
+        if f.until is not None:
+            query = query.where(runs.c.created_at < f.until)
+        return query
+
+    @staticmethod
+    def _run(row: Mapping[str, Any], step_rows: Sequence[Mapping[str, Any]]) -> Run:
+        decision = decision_from_dict(json.loads(row["decision"])) if row["decision"] else None
+        return Run(
+            id=row["id"],
+            agent=row["agent"],
+            principal_id=row["principal_id"],
+            status=RunStatus(row["status"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            input=json.loads(row["input"]),
+            decision=decision,
+            trace_id=row["trace_id"],
+            step_count=row["step_count"],
+            steps=tuple(
+                Step(
+                    run_id=s["run_id"],
+                    seq=s["seq"],
+                    kind=StepKind(s["kind"]),
+                    name=s["name"],
+                    started_at=s["started_at"],
+                    ended_at=s["ended_at"],
+                    data=json.loads(s["data"]),
+                )
+                for s in step_rows
+            ),
+        )
+
+    def _begin(self) -> Any:
+        try:
+            return self.engine.begin()
+        except OperationalError as exc:
+            raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {exc}") from None
+
+    def _connect(self) -> Any:
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {exc}") from None
