@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,7 +90,15 @@ class Runtime:
                 turn = self._propose(state, model)
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
         self._record(state, StepKind.DECISION, decision.kind.value, {}, decision=decision)
-        return self.store.get_run(state.run_id)
+        assert state.header is not None  # set by _scope
+        return dataclasses.replace(
+            state.header,
+            status=RunStatus.COMPLETED,
+            updated_at=state.steps[-1].ended_at,
+            decision=decision,
+            step_count=state.seq,
+            steps=tuple(state.steps),
+        )
 
     # -- 1. scope -------------------------------------------------------------------------
 
@@ -118,6 +127,7 @@ class Runtime:
             trace_id=trace_id,
         )
         self.store.create_run(run, state.checkpoint())
+        state.header = run
         granted = sorted(set(agent.tools) & set(self.tools.names()))
         facts = {
             "principal": {"id": principal.id, "tenant": principal.tenant, "roles": principal.roles},
@@ -298,3 +308,4 @@ class Runtime:
         step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
         state.apply(step)
         self.store.append_step(step, state.checkpoint(), decision=decision)
+        state.steps.append(step)

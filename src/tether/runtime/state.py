@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.core.types import Agent, Evidence, Message, Principal, Step
+from tether.core.types import Agent, Evidence, Message, Principal, Run, Step
 
 
 def evidence_from_dict(data: Mapping[str, Any]) -> Evidence:
@@ -41,6 +41,8 @@ class RunState:
     turns: int = 0
     tool_results: int = 0
     writes: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # this process's steps, for the result
+    header: Run | None = None
 
     def checkpoint(self) -> dict[str, Any]:
         return {

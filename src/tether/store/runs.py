@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -22,6 +22,30 @@ from tether.core.types import (
 )
 from tether.store.db import create_store_engine, default_url, migrate
 from tether.store.schema import runs, steps
+
+# Statements built once: per-step writes are the hot path of every run.
+_INSERT_STEP = insert(steps)
+_ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
+_ADVANCE_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("rid"))
+    .values({c: bindparam(c) for c in _ADVANCE_COLUMNS})
+)
+_SET_STATUS = (
+    update(runs)
+    .where(runs.c.id == bindparam("rid"))
+    .values({c: bindparam(c) for c in (*_ADVANCE_COLUMNS, "status")})
+)
+_FINISH_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("rid"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (*_ADVANCE_COLUMNS, "status", "decision", "decision_kind", "decision_code")
+        }
+    )
+)
 
 
 def _dumps(value: Any) -> str:
@@ -93,31 +117,35 @@ class RunStore:
         status: RunStatus | None = None,
     ) -> None:
         """Record one step and the checkpoint after it, atomically; a decision ends the run."""
-        values: dict[str, Any] = {
+        step_row = {
+            "run_id": step.run_id,
+            "seq": step.seq,
+            "kind": step.kind.value,
+            "name": step.name,
+            "started_at": step.started_at,
+            "ended_at": step.ended_at,
+            "data": _dumps(dict(step.data)),
+        }
+        run_row: dict[str, Any] = {
+            "rid": step.run_id,
             "step_count": step.seq,
             "updated_at": step.ended_at,
             "checkpoint": _dumps(dict(checkpoint)),
         }
-        if status is not None:
-            values["status"] = status.value
         if decision is not None:
-            values["status"] = RunStatus.COMPLETED.value
-            values["decision"] = _dumps(decision.to_dict())
-            values["decision_kind"] = decision.kind.value
-            values["decision_code"] = decision.reason.code.value if decision.reason else None
+            run_row["status"] = RunStatus.COMPLETED.value
+            run_row["decision"] = _dumps(decision.to_dict())
+            run_row["decision_kind"] = decision.kind.value
+            run_row["decision_code"] = decision.reason.code.value if decision.reason else None
+            statement = _FINISH_RUN
+        elif status is not None:
+            run_row["status"] = status.value
+            statement = _SET_STATUS
+        else:
+            statement = _ADVANCE_RUN
         with self._begin() as conn:
-            conn.execute(
-                insert(steps).values(
-                    run_id=step.run_id,
-                    seq=step.seq,
-                    kind=step.kind.value,
-                    name=step.name,
-                    started_at=step.started_at,
-                    ended_at=step.ended_at,
-                    data=_dumps(dict(step.data)),
-                )
-            )
-            conn.execute(update(runs).where(runs.c.id == step.run_id).values(**values))
+            conn.execute(_INSERT_STEP, step_row)
+            conn.execute(statement, run_row)
 
     # -- reads --------------------------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""Overhead of the governed pipeline over calling the same tools directly.
+
+The same scripted run (4 tool calls, then a cited answer) is executed N times through the
+full pipeline (scope, retrieval, guard chain, envelope, persistence of every step on SQLite)
+and N times as plain function calls, in one process. Prints medians and ratios; never fails
+on wall time.
+
+    python benchmarks/run_overhead.py [--runs 300] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tether.core.types import Message
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.retail.db import RetailDB
+from tether.retail.desk import RetailDesk
+from tether.runtime.loop import RunRequest
+from tether.store.runs import RunStore
+
+USER = "raj_sanchez_2970"
+CALLS = [
+    ("find_user_id_by_email", {"email": "raj.sanchez2046@example.com"}),
+    ("get_user_details", {"user_id": USER}),
+    ("get_order_details", {"order_id": "#W4566809"}),
+    ("get_product_details", {"product_id": "2985987096"}),
+]
+SCRIPT = parse_script(
+    [{"tool": name, "args": args} for name, args in CALLS]
+    + [{"answer": "Order #W4566809 is pending [tool:3]."}]
+)
+MESSAGE = [
+    Message("user", "What is the status of order #W4566809? I am raj.sanchez2046@example.com")
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temp dir)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = args.db or Path(tmp) / "bench.db"
+        store = RunStore.open(f"sqlite:///{db_path}")
+        desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+        tools = {name: desk.runtime.tools.get(name) for name, _ in CALLS}
+
+        def direct() -> None:
+            for name, call_args in CALLS:
+                tool = tools[name]
+                assert tool is not None
+                tool.fn(**call_args)
+
+        def governed() -> None:
+            run = desk.runtime.run(RunRequest(USER, MESSAGE), ScriptedModel(SCRIPT))
+            assert run.decision is not None and run.decision.kind.value == "answer", run.decision
+
+        direct_s = _measure(direct, args.runs, args.warmup)
+        governed_s = _measure(governed, args.runs, args.warmup)
+        steps = store.get_run(store.list_runs(limit=1)[0].id).step_count
+        store.close()
+
+    d_med, g_med = statistics.median(direct_s), statistics.median(governed_s)
+    overhead_run = g_med - d_med
+    per_call = overhead_run / len(CALLS)
+    table = Table(title=f"run overhead: {len(CALLS)} tool calls per run, {args.runs} runs, SQLite")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("direct calls, median per run", f"{d_med * 1e3:.3f} ms")
+    table.add_row("governed run, median per run", f"{g_med * 1e3:.3f} ms")
+    table.add_row("governed p90 per run", f"{_pct(governed_s, 0.9) * 1e3:.3f} ms")
+    table.add_row("steps persisted per run", str(steps))
+    table.add_row("overhead per run (median)", f"{overhead_run * 1e3:.3f} ms")
+    table.add_row("overhead per tool call (median)", f"{per_call * 1e3:.3f} ms  (target <= 2 ms)")
+    table.add_row("governed runs per second", f"{1 / g_med:.0f}  (target >= 200)")
+    table.add_row("ratio governed / direct", f"{g_med / d_med:.1f}x")
+    Console().print(table)
+
+
+def _measure(fn: object, runs: int, warmup: int) -> list[float]:
+    assert callable(fn)
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""First-stage retrieval: BM25 over knowledge-base chunks, filtered by ACL before ranking."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import bm25s
+import numpy as np
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Evidence
+from tether.grounding.documents import Chunk, Document, chunk_documents
+
+MAX_QUERY_CHARS = 2000
+
+_VOWELS = frozenset("aeiouy")
+# Suffix rules applied in order, each at most once: (suffix, replacement, shortest stem kept).
+_INFLECTIONS = (("ied", "y", 2), ("ed", "", 3), ("ing", "", 3))
+_DERIVATIONS = (
+    ("ly", "", 4),
+    ("ment", "", 3),
+    ("ification", "ify", 3),
+    ("ation", "", 3),
+    ("ate", "", 4),
+    ("ery", "er", 3),
+)
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """Finds the evidence a principal with `labels` may see that best matches `query`."""
+
+    def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
+        """At most `k` passages, best first; only chunks whose ACL meets `labels`."""
+        ...
+
+
+def stem(word: str) -> str:
+    """A light English stemmer, so that "refunds", "refunded" and "refund" match.
+
+    No stemming library ships with the runtime; these few suffix rules conflate the forms
+    that support questions use (plurals, -ed, -ing, -ation, -ment, -ly) and nothing more.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix, replacement, shortest in _INFLECTIONS:
+        root = word[: -len(suffix)]
+        if word.endswith(suffix) and len(root) >= shortest and _VOWELS & set(root):
+            # "authenticated" -> "authenticat" -> "authenticate", to meet the bare verb below
+            word = root + replacement + ("e" if root.endswith("at") else "")
+            break
+    for suffix, replacement, shortest in _DERIVATIONS:
+        root = word[: -len(suffix)]
+        if word.endswith(suffix) and len(root) >= shortest and _VOWELS & set(root):
+            word = root + replacement
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) >= 5 and word[-1] == word[-2] and word[-1] not in _VOWELS and word[-1] != "s":
+        word = word[:-1]
+    return word
+
+
+def _stem_all(words: list[str]) -> list[str]:
+    return [stem(w) for w in words]
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased word tokens without English stop words, stemmed; the same for docs and queries."""
+    tokens: list[list[str]] = bm25s.tokenize(
+        texts, stopwords="en", stemmer=_stem_all, return_ids=False, show_progress=False
+    )
+    return tokens
+
+
+@dataclass(frozen=True)
+class _View:
+    """A BM25 index over exactly the chunks one set of labels may see."""
+
+    positions: tuple[int, ...]  # positions into the retriever's chunk list
+    model: Any  # bm25s.BM25 (untyped library)
+    vocab: dict[str, int]
+
+
+class Bm25Retriever:
+    """BM25 (bm25s, Lucene scoring) over chunks, with ACL filtering before ranking.
+
+    ACL design: one index per *visible set* of chunks, built only from the chunks the
+    caller's labels admit. A weight mask over a single shared index would hide restricted
+    chunks from the results, but their words would still shape every score through the
+    corpus statistics (document frequencies, average length), which both changes the
+    ranking of what is returned and leaks, through scores, what restricted text contains.
+    Per-view indexes make a restricted chunk invisible in every respect. The KB is small, so
+    a view costs a few milliseconds to build once; single-label views are built up front and
+    combinations on first use, kept in a bounded LRU cache.
+    """
+
+    def __init__(self, chunks: Iterable[Chunk], *, max_views: int = 64) -> None:
+        self._chunks: tuple[Chunk, ...] = tuple(chunks)
+        self._ids = tuple(c.evidence_id for c in self._chunks)
+        duplicates = sorted({i for i in self._ids if self._ids.count(i) > 1})
+        if duplicates:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"duplicate evidence ids in the corpus: {', '.join(duplicates[:5])}",
+                {"duplicates": duplicates},
+            )
+        self._tokens = tokenize([c.text for c in self._chunks]) if self._chunks else []
+        by_label: dict[str, set[int]] = {}
+        for position, chunk in enumerate(self._chunks):
+            for label in chunk.acl:
+                by_label.setdefault(label, set()).add(position)
+        self._by_label = {label: frozenset(p) for label, p in by_label.items()}
+        self._max_views = max(max_views, len(self._by_label))
+        self._views: OrderedDict[frozenset[str], _View | None] = OrderedDict()
+        self._lock = threading.Lock()
+        for label in sorted(self._by_label):
+            self._view(frozenset({label}))
+
+    @classmethod
+    def from_documents(cls, docs: Sequence[Document], max_chars: int = 700) -> Bm25Retriever:
+        """Chunk `docs` and index the chunks."""
+        return cls(chunk_documents(list(docs), max_chars))
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        """Every indexed chunk, whatever its ACL (for lineage look-ups, not for answers)."""
+        return self._chunks
+
+    def _view(self, key: frozenset[str]) -> _View | None:
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+            positions = tuple(sorted(set().union(*(self._by_label[label] for label in key))))
+            view: _View | None = None
+            if positions:
+                model = bm25s.BM25(method="lucene")
+                model.index([self._tokens[p] for p in positions], show_progress=False)
+                view = _View(positions, model, dict(model.vocab_dict))
+            self._views[key] = view
+            if len(self._views) > self._max_views:
+                self._views.popitem(last=False)
+            return view
+
+    def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
+        """The `k` best chunks for `query` among those whose ACL intersects `labels`.
+
+        Chunks scoring 0 (no query word in common) are dropped; equal scores are ordered by
+        evidence id. An empty query, `k <= 0` or no matching label gives an empty list.
+        Queries longer than MAX_QUERY_CHARS are cut at a word boundary before tokenising.
+        """
+        if isinstance(labels, str):
+            raise TetherError(
+                ErrorCode.BAD_REQUEST, "labels must be a collection of labels, not one string"
+            )
+        if k <= 0 or not query or not query.strip():
+            return []
+        key = frozenset(labels).intersection(self._by_label)
+        if not key:
+            return []
+        view = self._view(key)
+        if view is None:
+            return []
+        if len(query) > MAX_QUERY_CHARS:
+            head = query[:MAX_QUERY_CHARS]
+            if not head[-1].isspace() and not query[MAX_QUERY_CHARS].isspace():
+                # the limit fell inside a word: drop that fragment rather than search for it
+                head = head.rsplit(None, 1)[0] if len(head.split()) > 1 else ""
+            query = head
+        term_ids = [view.vocab[t] for t in tokenize([query])[0] if t and t in view.vocab]
+        if not term_ids:
+            return []
+        scores = np.asarray(view.model.get_scores_from_ids(term_ids), dtype=np.float64)
+        hits = [
+            (-float(scores[i]), self._ids[view.positions[i]], i) for i in np.flatnonzero(scores > 0)
+        ]
+        hits.sort()
+        return [
+            self._chunks[view.positions[i]].to_evidence(-negative) for negative, _, i in hits[:k]
+        ]
