@@ -36,7 +36,9 @@ DEFAULT_PORT = 8000
 
 @app.command()
 def demo(
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Run the scenarios, then exit.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Run the scenarios, then exit.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     scenarios: Annotated[
         Path | None, typer.Option(help="A folder of scenario YAML files (default: built in).")
@@ -177,7 +179,9 @@ def _serve(host: str, port: int) -> None:
 
     desk = open_desk()
     err.print(f"serving the API and dashboard on http://{host}:{port}  (Ctrl-C to stop)")
-    uvicorn.run(create_app(desk), host=host, port=port, log_level=os.environ.get("TETHER_LOG_LEVEL", "info"))
+    uvicorn.run(
+        create_app(desk), host=host, port=port, log_level=os.environ.get("TETHER_LOG_LEVEL", "info")
+    )
 
 
 def main() -> None:

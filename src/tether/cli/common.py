@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.retail.desk import RetailDesk
 from tether.store.runs import RunStore
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Exit codes: 1 a check failed (e.g. a demo scenario), 2 bad input or config, 3 unavailable.
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_INTERNAL = 1, 2, 3, 4
@@ -38,8 +40,17 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
         if as_json:
             print(json.dumps({"error": exc.to_dict()}))
         else:
-            err.print(f"[bold red]error[/] {exc.code.value}: {exc.message}", markup=True)
+            err.print(f"[bold red]error[/] {exc.code.value}: {escape(exc.message)}")
         sys.exit(exit_code(exc.code))
+    except Exception as exc:  # a bug: say so plainly; TETHER_DEBUG=1 shows the traceback
+        if os.environ.get("TETHER_DEBUG"):
+            raise
+        problem = TetherError(ErrorCode.INTERNAL, f"unexpected {type(exc).__name__}: {exc}")
+        if as_json:
+            print(json.dumps({"error": problem.to_dict()}))
+        else:
+            err.print(f"error {problem.code.value}: {problem.message}", markup=False)
+        sys.exit(EXIT_INTERNAL)
 
 
 def open_desk() -> RetailDesk:

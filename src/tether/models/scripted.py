@@ -55,7 +55,9 @@ class ScriptTurn(BaseModel):
         raw = self.model_dump(exclude_none=True)
         if self.answer is not None:
             cites = tuple(dict.fromkeys([*(self.cite or ()), *extract_citations(self.answer)]))
-            return ModelTurn(TurnKind.ANSWER, text=self.answer, citations=cites, model=model, raw=raw)
+            return ModelTurn(
+                TurnKind.ANSWER, text=self.answer, citations=cites, model=model, raw=raw
+            )
         if self.refuse is not None:
             return ModelTurn(TurnKind.REFUSAL, text=self.refuse, model=model, raw=raw)
         calls = [_Call(tool=self.tool, args=self.args or {})] if self.tool else self.tool_calls
@@ -90,7 +92,9 @@ def load_script(path: Path) -> list[ScriptTurn]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TetherError(ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}") from None
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}"
+        ) from None
     if isinstance(data, Mapping) and "turns" in data:
         data = data["turns"]
     return parse_script(data, str(path))
