@@ -88,7 +88,7 @@ def migrate(engine: Engine) -> None:
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")  # parallel branches of revisions are allowed
     except OperationalError as exc:
         raise TetherError(
             ErrorCode.STORE_UNAVAILABLE,
