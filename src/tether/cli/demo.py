@@ -32,12 +32,12 @@ def run_demo(store: RunStore, directory: Path | None, as_json: bool) -> bool:
     if as_json:
         print(json.dumps({"scenarios": [r.to_dict() for r in results], "outcomes": summary}))
     else:
-        table = Table("scenario", "expected", "actual", "ok", "run")
+        table = Table("ok", "scenario", "expected", "actual", "reason code")
+        table.columns[1].no_wrap = True
         for r in results:
-            expected = r.expected.value + (f" ({r.expected_code.value})" if r.expected_code else "")
-            actual = r.actual.value + (f" ({r.actual_code.value})" if r.actual_code else "")
             mark = "[green]yes[/]" if r.ok else "[red]NO[/]"
-            table.add_row(r.name, expected, actual, mark, r.run.id)
+            code = r.actual_code.value if r.actual_code else ""
+            table.add_row(mark, r.name, r.expected.value, r.actual.value, code)
         out.print(table)
         out.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     return all(r.ok for r in results)

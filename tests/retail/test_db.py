@@ -1,0 +1,214 @@
+"""The retail store on SQLite and PostgreSQL: loading, reads, atomic writes, independent copies."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, event
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.retail import RetailDB, build_tools
+from tether.retail.db import packaged_data
+from tether.tools.registry import Tool
+
+# pending, paid 1412.70 by gift card gift_card_5540683 (balance 68.00)
+OMAR, OMAR_ORDER, OMAR_GIFT = "omar_silva_7446", "#W9728773", "gift_card_5540683"
+
+SMALL: dict[str, dict[str, Any]] = {
+    "users": {"ann_lee_1": {"user_id": "ann_lee_1", "payment_methods": {}, "orders": ["#W1"]}},
+    "orders": {"#W1": {"order_id": "#W1", "user_id": "ann_lee_1", "status": "pending"}},
+    "products": {"1": {"product_id": "1", "name": "Lamp", "variants": {}}},
+}
+
+
+class InjectedFault(Exception):
+    """Stands for the database failing in the middle of a write."""
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = create_engine(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> RetailDB:
+    db = RetailDB(engine)
+    db.create_tables()
+    return db
+
+
+def tools_of(db: RetailDB) -> dict[str, Tool]:
+    return {t.name: t for t in build_tools(db)}
+
+
+def counts(db: RetailDB) -> tuple[int, int, int]:
+    return len(list(db.users())), len(list(db.orders())), len(list(db.products()))
+
+
+def fail_on_update_of(engine: Engine, table: str) -> Callable[..., None]:
+    """Make every UPDATE of `table` fail, as a lost connection or a full disk would."""
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(f"UPDATE {table.upper()}"):
+            raise InjectedFault(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    return before
+
+
+def test_load_packaged_is_idempotent(db: RetailDB) -> None:
+    assert not db.is_loaded()
+    assert db.load_packaged() is True
+    assert db.is_loaded()
+    assert counts(db) == (500, 1000, 50)
+    db.create_tables()
+    assert db.load_packaged() is False
+    assert counts(db) == (500, 1000, 50)
+
+
+def test_load_replaces_every_record(db: RetailDB) -> None:
+    db.load_packaged()
+    db.load(SMALL)
+    assert counts(db) == (1, 1, 1)
+    assert db.order("#W1") == SMALL["orders"]["#W1"]
+    assert db.user(OMAR) is None
+
+
+def test_load_is_one_transaction(db: RetailDB, engine: Engine) -> None:
+    db.load(SMALL)
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO RETAIL_PRODUCTS"):
+            raise InjectedFault(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    with pytest.raises(InjectedFault):
+        db.load(packaged_data())  # users and orders are written before products fail
+    event.remove(engine, "before_cursor_execute", before)
+    assert counts(db) == (1, 1, 1)
+    assert db.user("ann_lee_1") == SMALL["users"]["ann_lee_1"]
+
+
+def test_reads_return_records_or_none(db: RetailDB) -> None:
+    db.load_packaged()
+    user = db.user(OMAR)
+    assert user is not None and user["email"] == "omar.silva4147@example.com"
+    order = db.order(OMAR_ORDER)
+    assert order is not None and order["user_id"] == OMAR
+    product = db.product("1808611083")
+    assert product is not None and product["name"] == "Jigsaw Puzzle"
+    assert db.user("nobody") is None and db.order("W9728773") is None and db.product("x") is None
+    ids = [u["user_id"] for u in db.users()]
+    assert ids == sorted(ids) and OMAR in ids
+    assert db.dump() == packaged_data()
+
+
+def test_transaction_commits_or_rolls_back_as_a_whole(db: RetailDB) -> None:
+    db.load(SMALL)
+    with pytest.raises(RuntimeError), db.transaction() as uow:
+        order = uow.order("#W1")
+        assert order is not None
+        order["status"] = "cancelled"
+        uow.put_order(order)
+        raise RuntimeError("abandon the unit of work")
+    assert db.order("#W1") == SMALL["orders"]["#W1"]
+    with db.transaction() as uow:
+        order = uow.order("#W1")
+        assert order is not None
+        order["status"] = "cancelled"
+        uow.put_order(order)
+    stored = db.order("#W1")
+    assert stored is not None and stored["status"] == "cancelled"
+
+
+def test_put_of_a_missing_record_is_a_conflict(db: RetailDB) -> None:
+    db.load(SMALL)
+    with pytest.raises(TetherError) as info, db.transaction() as uow:
+        uow.put_order({"order_id": "#W2", "status": "pending"})
+    assert info.value.code is ErrorCode.CONFLICT
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("cancel_pending_order", {"order_id": OMAR_ORDER, "reason": "no longer needed"}),
+        (
+            "modify_pending_order_payment",
+            {"order_id": OMAR_ORDER, "payment_method_id": "paypal_2192303"},
+        ),
+    ],
+)
+def test_a_write_tool_failing_halfway_leaves_no_partial_change(
+    db: RetailDB, engine: Engine, tool: str, arguments: dict[str, Any]
+) -> None:
+    db.load_packaged()
+    order_before, user_before = db.order(OMAR_ORDER), db.user(OMAR)
+    fault = fail_on_update_of(engine, "retail_users")  # the order is written first, then the user
+    target = tools_of(db)[tool]
+    with pytest.raises(InjectedFault):
+        target(**target.validate(arguments))
+    assert db.order(OMAR_ORDER) == order_before
+    assert db.user(OMAR) == user_before
+    # without the fault the same call goes through, and moves the gift card balance
+    event.remove(engine, "before_cursor_execute", fault)
+    target(**target.validate(arguments))
+    assert db.order(OMAR_ORDER) != order_before
+    user_after = db.user(OMAR)
+    assert user_after is not None
+    assert user_after["payment_methods"][OMAR_GIFT]["balance"] == 1480.7
+
+
+def test_concurrent_writers_cannot_both_act_on_the_same_state(store_url: str, db: RetailDB) -> None:
+    db.load_packaged()
+    writers = [RetailDB(create_engine(store_url)) for _ in range(4)]
+    start = threading.Barrier(len(writers))
+    outcomes: list[str] = []
+
+    def cancel(store: RetailDB) -> None:
+        target = tools_of(store)["cancel_pending_order"]
+        start.wait()
+        try:
+            target(order_id=OMAR_ORDER, reason="no longer needed")
+            outcomes.append("ok")
+        except TetherError as exc:
+            outcomes.append(exc.code.value)
+
+    threads = [threading.Thread(target=cancel, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for w in writers:
+        w.engine.dispose()
+    assert sorted(outcomes) == ["PRECONDITION_FAILED"] * 3 + ["ok"]
+    order = db.order(OMAR_ORDER)
+    assert order is not None
+    assert [p["transaction_type"] for p in order["payment_history"]] == ["payment", "refund"]
+    user = db.user(OMAR)
+    assert user is not None and user["payment_methods"][OMAR_GIFT]["balance"] == 1480.7
+
+
+def test_fresh_copies_are_independent() -> None:
+    first, second = RetailDB.fresh_copy(), RetailDB.fresh_copy()
+    target = tools_of(first)["cancel_pending_order"]
+    target(order_id=OMAR_ORDER, reason="no longer needed")
+    changed = first.order(OMAR_ORDER)
+    assert changed is not None and changed["status"] == "cancelled"
+    untouched = second.order(OMAR_ORDER)
+    assert untouched is not None and untouched["status"] == "pending"
+    third = RetailDB.fresh_copy()  # made after the change: still the packaged data
+    assert third.dump() == packaged_data()
+    assert counts(third) == (500, 1000, 50)
+
+
+def test_a_disposed_fresh_copy_starts_again_from_the_packaged_data() -> None:
+    db = RetailDB.fresh_copy()
+    tools_of(db)["cancel_pending_order"](order_id=OMAR_ORDER, reason="no longer needed")
+    db.engine.dispose()
+    order = db.order(OMAR_ORDER)
+    assert order is not None and order["status"] == "pending"
