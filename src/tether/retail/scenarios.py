@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def load_scenarios(directory: Path | None = None) -> list[Scenario]:
         return [load_scenario_file(f) for f in files]
     root = resources.files("tether.retail") / "scenarios"
     entries = sorted((e for e in root.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
-    return [_read_scenario(lambda e=e: e.read_text("utf-8"), e.name) for e in entries]
+    return [_read_scenario(partial(e.read_text, "utf-8"), e.name) for e in entries]
 
 
 def run_scenario(store: RunStore, scenario: Scenario) -> ScenarioResult:

@@ -140,7 +140,7 @@ class Runtime:
             },
             "messages": [m.to_dict() for m in messages],
         }
-        self._record(state, StepKind.SCOPE, "scope", facts, started=now)
+        self._record(state, StepKind.SCOPE, "scope", facts, started=now, defer=True)
         return state
 
     # -- 2. ground ------------------------------------------------------------------------
@@ -175,7 +175,8 @@ class Runtime:
         try:
             turn = model.propose(request)
         except TetherError as exc:
-            self._record(state, StepKind.MODEL_TURN, model.name, {"error": exc.to_dict()}, started)
+            error = {"error": exc.to_dict()}
+            self._record(state, StepKind.MODEL_TURN, model.name, error, started, defer=True)
             return Decision(
                 DecisionKind.ESCALATION,
                 "I'm handing this conversation to a colleague who can help further.",
@@ -184,7 +185,7 @@ class Runtime:
         data: dict[str, Any] = {"turn": state.turns, "output": turn.to_dict()}
         if turn.kind is TurnKind.TOOL_CALLS:
             data["messages"] = [Message("assistant", turn.text, turn.tool_calls).to_dict()]
-        self._record(state, StepKind.MODEL_TURN, model.name, data, started)
+        self._record(state, StepKind.MODEL_TURN, model.name, data, started, defer=True)
         return turn
 
     # -- 4/5. guard and act ---------------------------------------------------------------
@@ -204,7 +205,7 @@ class Runtime:
     def _answer(self, state: RunState, turn: ModelTurn) -> Decision:
         started = self.clock.now()
         result = run_answer_checks(self.answer_checks, self._context(state), turn)
-        self._record(state, StepKind.GUARD, "answer", result.to_dict(), started)
+        self._record(state, StepKind.GUARD, "answer", result.to_dict(), started, defer=True)
         if not result.allowed:
             reason = result.final.reasons[0]
             text = "I can't give a reliable answer to that, so I won't guess."
@@ -300,12 +301,18 @@ class Runtime:
         data: Mapping[str, Any],
         started: float | None = None,
         decision: Decision | None = None,
+        defer: bool = False,
     ) -> None:
+        """Append a step. A deferred step (one with no side effect after it) is committed with
+        the next one; every step is durable before anything acts on it."""
         ended = self.clock.now()
         payload = dict(data)
         if decision is not None:
             payload["decision"] = decision.to_dict()
         step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
         state.apply(step)
-        self.store.append_step(step, state.checkpoint(), decision=decision)
         state.steps.append(step)
+        state.unwritten.append(step)
+        if not defer:
+            self.store.append_steps(state.unwritten, state.checkpoint(), decision=decision)
+            state.unwritten.clear()

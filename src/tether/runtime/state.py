@@ -42,6 +42,7 @@ class RunState:
     tool_results: int = 0
     writes: list[dict[str, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)  # this process's steps, for the result
+    unwritten: list[Step] = field(default_factory=list)  # deferred steps not yet committed
     header: Run | None = None
 
     def checkpoint(self) -> dict[str, Any]:

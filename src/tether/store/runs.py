@@ -48,6 +48,12 @@ _FINISH_RUN = (
 )
 
 
+def _unavailable(exc: OperationalError) -> str:
+    """A one-line reason, without driver internals or file paths."""
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+    return f"the database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}: {first[:200]})"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -117,19 +123,33 @@ class RunStore:
         status: RunStatus | None = None,
     ) -> None:
         """Record one step and the checkpoint after it, atomically; a decision ends the run."""
-        step_row = {
-            "run_id": step.run_id,
-            "seq": step.seq,
-            "kind": step.kind.value,
-            "name": step.name,
-            "started_at": step.started_at,
-            "ended_at": step.ended_at,
-            "data": _dumps(dict(step.data)),
-        }
+        self.append_steps([step], checkpoint, decision, status)
+
+    def append_steps(
+        self,
+        new_steps: Sequence[Step],
+        checkpoint: Mapping[str, Any],
+        decision: Decision | None = None,
+        status: RunStatus | None = None,
+    ) -> None:
+        """Record consecutive steps of one run and the checkpoint after the last, atomically."""
+        last = new_steps[-1]
+        step_rows = [
+            {
+                "run_id": step.run_id,
+                "seq": step.seq,
+                "kind": step.kind.value,
+                "name": step.name,
+                "started_at": step.started_at,
+                "ended_at": step.ended_at,
+                "data": _dumps(dict(step.data)),
+            }
+            for step in new_steps
+        ]
         run_row: dict[str, Any] = {
-            "rid": step.run_id,
-            "step_count": step.seq,
-            "updated_at": step.ended_at,
+            "rid": last.run_id,
+            "step_count": last.seq,
+            "updated_at": last.ended_at,
             "checkpoint": _dumps(dict(checkpoint)),
         }
         if decision is not None:
@@ -144,7 +164,7 @@ class RunStore:
         else:
             statement = _ADVANCE_RUN
         with self._begin() as conn:
-            conn.execute(_INSERT_STEP, step_row)
+            conn.execute(_INSERT_STEP, step_rows)
             conn.execute(statement, run_row)
 
     # -- reads --------------------------------------------------------------------------
@@ -237,10 +257,10 @@ class RunStore:
         try:
             return self.engine.begin()
         except OperationalError as exc:
-            raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {exc}") from None
+            raise TetherError(ErrorCode.STORE_UNAVAILABLE, _unavailable(exc)) from None
 
     def _connect(self) -> Any:
         try:
             return self.engine.connect()
         except OperationalError as exc:
-            raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {exc}") from None
+            raise TetherError(ErrorCode.STORE_UNAVAILABLE, _unavailable(exc)) from None

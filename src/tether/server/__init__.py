@@ -1,0 +1,5 @@
+"""The HTTP API and the server-rendered dashboard."""
+
+from tether.server.app import create_app
+
+__all__ = ["create_app"]

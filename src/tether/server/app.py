@@ -1,0 +1,349 @@
+"""The HTTP API: start governed runs, read them back, and check the service's health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import DecisionKind, RunStatus, StepKind
+from tether.core.types import Message as ChatMessage
+from tether.models.base import ModelAdapter
+from tether.models.factory import model_from_env
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.retail.desk import RetailDesk
+from tether.runtime.loop import RunRequest
+from tether.server.dashboard import dashboard_router
+from tether.server.problems import (
+    install_problem_handlers,
+    install_problem_openapi,
+    problem_response,
+    problem_responses,
+)
+from tether.store.runs import RunFilter
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+DRAIN_MIN_BYTES = 1024 * 1024
+
+# -- request and response bodies ------------------------------------------------------------
+
+
+class ChatMessageIn(BaseModel):
+    """One message of the conversation the caller sends."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class RunCreate(BaseModel):
+    """Start a run for `principal`: give either `input` or `messages`, not both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "principal": "raj_sanchez_2970",
+                    "input": "What is the status of order #W4566809?",
+                    "script": [
+                        {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+                        {"answer": "Order #W4566809 is pending [tool:1]."},
+                    ],
+                }
+            ]
+        },
+    )
+    principal: str = Field(min_length=1, description="who the run acts for")
+    messages: list[ChatMessageIn] | None = Field(
+        default=None, description="the conversation so far, ending with the user's message"
+    )
+    input: str | None = Field(default=None, description="shorthand for one user message")
+    agent: str | None = Field(default=None, description="the agent; the default one if null")
+    script: list[dict[str, Any]] | None = Field(
+        default=None,
+        description=(
+            "deterministic model turns instead of the configured model; each turn is one of "
+            '{"tool", "args"}, {"tool_calls"}, {"answer", "cite"}, {"refuse"}'
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _input_or_messages(self) -> RunCreate:
+        if (self.input is None) == (self.messages is None):
+            raise ValueError("give exactly one of input and messages")
+        return self
+
+    def chat(self) -> list[ChatMessage]:
+        """The conversation as runtime messages."""
+        if self.input is not None:
+            return [ChatMessage("user", self.input)]
+        return [ChatMessage(m.role, m.content) for m in self.messages or ()]
+
+
+class ReasonOut(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class DecisionOut(BaseModel):
+    """How the run ended."""
+
+    kind: DecisionKind
+    text: str
+    citations: list[str]
+    results: list[dict[str, Any]]
+    reason: ReasonOut | None
+
+
+class StepOut(BaseModel):
+    """One recorded step; verdicts, evidence, tool data and model output are in `data`."""
+
+    seq: int
+    kind: StepKind
+    name: str
+    started_at: float
+    ended_at: float
+    data: dict[str, Any]
+
+
+class RunSummary(BaseModel):
+    """A run without its steps."""
+
+    id: str
+    agent: str
+    principal: str
+    status: RunStatus
+    created_at: float = Field(description="seconds since the Unix epoch")
+    updated_at: float
+    trace_id: str
+    step_count: int
+    input: dict[str, Any]
+    decision: DecisionOut | None
+
+
+class RunDetail(RunSummary):
+    """A run with every step, in order."""
+
+    steps: list[StepOut]
+
+
+class RunPage(BaseModel):
+    """One page of runs, newest first."""
+
+    runs: list[RunSummary]
+    total: int = Field(description="runs matching the filter, over all pages")
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+# -- body size limit ------------------------------------------------------------------------
+
+
+class BodyLimitMiddleware:
+    """Rejects request bodies over `max_bytes` with 413, by Content-Length and by bytes read.
+
+    The body is buffered (it is small by construction) so the limit holds for chunked uploads
+    too, and the application never sees a partial body.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        # bytes read and dropped after the limit, so the client reads the 413, not a reset
+        self.drain_bytes = max(DRAIN_MIN_BYTES, 4 * max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            if int(declared) <= self.max_bytes + self.drain_bytes:
+                await _drain(receive, int(declared))
+            await self._reject(scope, receive, send, f"{int(declared)} bytes")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away; the app will see the disconnect
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                if more:
+                    await _drain(receive, self.drain_bytes)
+                await self._reject(scope, receive, send, f"more than {self.max_bytes} bytes")
+                return
+            chunks.append(chunk)
+            if not more:
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+        detail = f"the request body has {size}; the limit is {self.max_bytes} bytes"
+        response = problem_response(
+            ErrorCode.INPUT_TOO_LARGE,
+            detail,
+            instance=scope.get("path"),
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop up to `budget` more body bytes, or until the body ends."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        budget -= len(message.get("body", b""))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+# -- the application ------------------------------------------------------------------------
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tether")
+    except metadata.PackageNotFoundError:  # running from a source tree that isn't installed
+        return "0.0.0"
+
+
+def create_app(
+    desk: RetailDesk,
+    model_factory: Callable[[], ModelAdapter] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The API and dashboard over `desk`; runs without a script use `model_factory()`."""
+    make_model = model_factory or model_from_env
+    app = FastAPI(
+        title="tether",
+        version=_version(),
+        description="A governed runtime for production AI agents: start runs and audit them.",
+        # the interactive docs pages load scripts from a CDN; the OpenAPI document stays
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    install_problem_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+
+    @app.post(
+        "/v1/runs",
+        status_code=201,
+        response_model=RunDetail,
+        tags=["runs"],
+        summary="Start a run and wait for its decision",
+        responses=problem_responses(
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.SCENARIO_INVALID,
+            ErrorCode.MODEL_NOT_CONFIGURED,
+            ErrorCode.UNKNOWN_PRINCIPAL,
+            ErrorCode.UNKNOWN_AGENT,
+            ErrorCode.INPUT_TOO_LARGE,
+            ErrorCode.STORE_UNAVAILABLE,
+        ),
+    )
+    def create_run(body: RunCreate, request: Request, response: Response) -> dict[str, Any]:
+        # a plain def: FastAPI runs it in its threadpool, since a run blocks on tools and I/O
+        model: ModelAdapter
+        if body.script is not None:
+            model = ScriptedModel(parse_script(body.script, "script"))
+        else:
+            model = make_model()
+        run_request = RunRequest(
+            principal_id=body.principal, messages=body.chat(), agent=body.agent
+        )
+        run = desk.runtime.run(run_request, model)
+        response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
+        return run.to_dict(with_steps=True)
+
+    @app.get(
+        "/v1/runs",
+        response_model=RunPage,
+        tags=["runs"],
+        summary="List runs, newest first",
+        responses=problem_responses(ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE),
+    )
+    def list_runs(
+        decision: DecisionKind | None = Query(None, description="how the run ended"),
+        agent: str | None = Query(None),
+        principal: str | None = Query(None),
+        status: RunStatus | None = Query(None),
+        since: float | None = Query(None, description="created at or after (epoch seconds)"),
+        until: float | None = Query(None, description="created before (epoch seconds)"),
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        if since is not None and until is not None and since > until:
+            raise TetherError(ErrorCode.BAD_REQUEST, "since must not be later than until")
+        filt = RunFilter(decision, agent, principal, status, since, until)
+        runs = desk.store.list_runs(filt, limit=limit, offset=offset)
+        return {
+            "runs": [r.to_dict() for r in runs],
+            "total": desk.store.count_runs(filt),
+            "limit": limit,
+            "offset": offset,
+        }
+
+    @app.get(
+        "/v1/runs/{run_id}",
+        response_model=RunDetail,
+        tags=["runs"],
+        summary="One run with every step",
+        responses=problem_responses(ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE),
+    )
+    def get_run(run_id: str) -> dict[str, Any]:
+        return desk.store.get_run(run_id).to_dict(with_steps=True)
+
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["service"],
+        summary="Liveness and database reachability",
+        responses=problem_responses(ErrorCode.STORE_UNAVAILABLE),
+    )
+    def healthz() -> dict[str, str]:
+        try:
+            with desk.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise TetherError(
+                ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {type(exc).__name__}"
+            ) from None
+        return {"status": "ok", "database": "ok"}
+
+    app.include_router(dashboard_router(desk))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,101 @@
+"""A real uvicorn server on 127.0.0.1 (ephemeral port) over a retail desk, called with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tether.retail.db import RetailDB
+from tether.retail.desk import RetailDesk
+from tether.server.app import create_app
+from tether.store.runs import RunStore
+
+ORDER_QUESTION = "What is the status of order #W4566809? My email is raj.sanchez2046@example.com"
+ORDER_SCRIPT: list[dict[str, Any]] = [
+    {"tool": "find_user_id_by_email", "args": {"email": "raj.sanchez2046@example.com"}},
+    {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+    {"answer": "Order #W4566809 is pending [tool:2]."},
+]
+
+
+def order_run_body(**overrides: Any) -> dict[str, Any]:
+    """The request body of a scripted run that looks up an order and answers with a citation."""
+    body: dict[str, Any] = {
+        "principal": "raj_sanchez_2970",
+        "messages": [{"role": "user", "content": ORDER_QUESTION}],
+        "script": ORDER_SCRIPT,
+    }
+    body.update(overrides)
+    return body
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run `app` under uvicorn in a background thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def open_desk(directory: Path) -> RetailDesk:
+    """A desk with its own run store (SQLite file) and its own copy of the retail data."""
+    store = RunStore.open(f"sqlite:///{directory / 't.db'}")
+    return RetailDesk.open(store, db=RetailDB.fresh_copy())
+
+
+@pytest.fixture(scope="session")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetailDesk]:
+    desk = open_desk(tmp_path_factory.mktemp("server"))
+    yield desk
+    desk.store.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(desk: RetailDesk) -> Iterator[str]:
+    """The API over the session's desk, with the default model factory (TETHER_MODEL)."""
+    with serve(create_app(desk)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[FastAPI], httpx.Client]]:
+    """Serve extra apps for one test (other desks or model factories); all stop afterwards."""
+    with ExitStack() as stack:
+
+        def start(app: FastAPI) -> httpx.Client:
+            url = stack.enter_context(serve(app))
+            return stack.enter_context(httpx.Client(base_url=url, timeout=30))
+
+        yield start
