@@ -77,6 +77,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     ids: IdSource = field(default_factory=RandomIds)
     input_limits: InputLimits = field(default_factory=InputLimits)
+    observers: Sequence[RunObserver] = ()
     default_agent: str = ""
 
     def run(self, request: RunRequest, model: ModelAdapter) -> Run:
@@ -91,7 +92,7 @@ class Runtime:
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
         self._record(state, StepKind.DECISION, decision.kind.value, {}, decision=decision)
         assert state.header is not None  # set by _scope
-        return dataclasses.replace(
+        result = dataclasses.replace(
             state.header,
             status=RunStatus.COMPLETED,
             updated_at=state.steps[-1].ended_at,
@@ -99,6 +100,8 @@ class Runtime:
             step_count=state.seq,
             steps=tuple(state.steps),
         )
+        notify_run_end(self.observers, result)
+        return result
 
     # -- 1. scope -------------------------------------------------------------------------
 
@@ -315,4 +318,6 @@ class Runtime:
         state.unwritten.append(step)
         if not defer:
             self.store.append_steps(state.unwritten, state.checkpoint(), decision=decision)
+            if self.observers and state.header is not None:
+                notify_steps(self.observers, state.header, state.unwritten)
             state.unwritten.clear()
