@@ -18,6 +18,7 @@ from tether.core.guard import (
     run_answer_checks,
     run_tool_checks,
 )
+from tether.core.observers import RunObserver, notify_run_end, notify_steps
 from tether.core.types import (
     Agent,
     Decision,
