@@ -1,0 +1,119 @@
+"""`tether eval grounding | policy`: the hallucination detector on RAGTruth-format data, and
+the retail policy set on the gold action sequences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tether.cli.common import EXIT_FAILED, out, print_json, user_errors
+from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.detector import HallucinationDetector, index_source
+from tether.grounding.judge import ModelClaimJudge
+from tether.grounding.ragtruth import EvalReport, Example, evaluate, load_dataset
+from tether.grounding.verify import ClaimVerifier
+from tether.models.factory import model_from_env
+
+eval_app = typer.Typer(help="Measure tether on benchmark data.", no_args_is_help=True)
+
+# Responses whose detector score lies this close to the threshold go to the judge.
+JUDGE_BAND = 0.15
+
+
+def _judged(detector: HallucinationDetector, spec: str) -> JudgedDetector:
+    if not spec.lower().startswith("openai:"):
+        raise TetherError(ErrorCode.CONFIG_INVALID, f"--judge takes openai:<model>, not {spec!r}")
+    return JudgedDetector(detector, ClaimVerifier(ModelClaimJudge(model_from_env(spec))))
+
+
+class JudgedDetector:
+    """The detector, with undecided responses (score near the threshold) sent claim by claim
+    to the verifier's judge: flagged if the judge finds a claim contradicted or unsupported."""
+
+    def __init__(self, detector: HallucinationDetector, verifier: ClaimVerifier) -> None:
+        self.detector = detector
+        self.verifier = verifier
+
+    def __call__(self, example: Example) -> bool:
+        detection = self.detector.detect(example.task, example.source, example.response)
+        near = abs(detection.score - self.detector.threshold) <= JUDGE_BAND
+        if not near or not example.response.strip():
+            return detection.flagged
+        verification = self.verifier.verify(
+            example.response, index_source(example.task, example.source)
+        )
+        return bool(verification.contradicted or verification.unsupported)
+
+
+@eval_app.command("grounding")
+def grounding(
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder with qa.jsonl, summary.jsonl, data2txt.jsonl.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Score only N responses per task (evenly spaced)."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Second stage for undecided responses, e.g. openai:gpt-4o-mini."),
+    ] = None,
+) -> None:
+    """Score response-level hallucination detection: precision, recall, F1, ms per response."""
+    with user_errors(as_json):
+        dataset = load_dataset(data, limit)
+        detector = HallucinationDetector.packaged()
+        if judge is None:
+            report = evaluate(
+                dataset, lambda e: detector.detect(e.task, e.source, e.response).flagged
+            )
+        else:
+            report = evaluate(dataset, _judged(detector, judge))
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print(report)
+
+
+def _print(report: EvalReport) -> None:
+    table = Table("task", "precision", "recall", "F1", "n")
+    rows = [*report.tasks.items(), ("overall", report.overall)]
+    for name, s in rows:
+        table.add_row(name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.n))
+    out.print(table)
+    out.print(f"median {report.median_ms_per_response:.2f} ms per response")
+
+
+@eval_app.command("policy")
+def policy(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Replay the 114 retail gold sequences and injected rule violations against the store's
+    written rules; exit 1 on any false block or fewer than 99 % of violations caught."""
+    from tether.policy.evaluation import evaluate_policies
+
+    with user_errors(as_json):
+        report = evaluate_policies()
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _print_policy(report.to_dict())
+    if report.false_blocks or report.caught_ratio < 0.99:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_policy(result: dict[str, Any]) -> None:
+    table = Table("rule", "injected", "caught")
+    for rule, tally in result["by_rule"].items():
+        table.add_row(rule, str(tally["injected"]), str(tally["caught"]))
+    out.print(table)
+    out.print(
+        f"{result['tasks']} tasks, {result['gold_actions']} gold actions, "
+        f"{result['false_blocks']} false blocks; "
+        f"{result['violations_caught']}/{result['violations_injected']} violations caught; "
+        f"median {result['median_policy_ms']:.3f} ms per policy decision"
+    )

@@ -1,0 +1,276 @@
+"""The deterministic stage of claim verification: what one claim asserts that the evidence lacks.
+
+For each claim: content words and word pairs the evidence never uses, quantities, clock times
+and names it never states, attributes and opening hours a record contradicts or leaves empty,
+and a negation that flips the evidence sentence the claim restates. The verdict follows from
+these; the hallucination detector reads the same assessment as features.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import Any
+
+from tether.grounding.claims import (
+    Claim,
+    clock_times,
+    content_terms,
+    is_discourse,
+    is_negated,
+    names,
+    numbers,
+    split_claims,
+)
+from tether.grounding.facts import (
+    CONTRADICTED,
+    SUPPORTED,
+    UNSUPPORTED,
+    AttributeFinding,
+    check_attributes,
+    check_values,
+)
+from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
+from tether.grounding.sources import SourceIndex, SourceSentence
+
+_CITED = re.compile(r"\b(passage|source|document)s?\s+(\d+)((?:\s*(?:,|and|&|or)\s*\d+)*)", re.I)
+# A claim restating an evidence sentence shares at least this share of its content words.
+RESTATES = 0.6
+# Below this share of known content words a claim is not grounded by word overlap.
+MIN_COVERAGE = 0.5
+
+
+@dataclass(frozen=True)
+class ClaimAssessment:
+    """Everything the deterministic checks found for one claim."""
+
+    claim: Claim
+    terms: tuple[str, ...]
+    novel_terms: tuple[str, ...]
+    novel_pairs: int
+    pairs: int
+    unseen_numbers: tuple[float, ...]
+    unseen_times: tuple[int, ...]
+    unseen_names: tuple[str, ...]
+    name_count: int
+    attributes: tuple[AttributeFinding, ...]
+    schedule: tuple[ScheduleFinding, ...]
+    support: float  # share of the claim's terms found in its best evidence sentence
+    evidence: SourceSentence | None
+    negation_flip: bool
+    number_conflict: bool = False  # restates a sentence but with other numbers
+    cited: tuple[str, ...] = field(default=())  # evidence ids the claim names ("passage 2")
+    cited_support: float | None = None  # share of its words found in what it names
+
+    @property
+    def coverage(self) -> float:
+        """Share of the claim's content words the evidence uses anywhere (1.0 with no words)."""
+        if not self.terms:
+            return 1.0
+        return 1.0 - len(self.novel_terms) / len(self.terms)
+
+    @property
+    def misattributed(self) -> bool:
+        """The claim names a source that holds too few of its words."""
+        return self.cited_support is not None and self.cited_support < MIN_COVERAGE
+
+    @property
+    def contradicted(self) -> bool:
+        """A record value, the schedule or a restated sentence's polarity disagrees."""
+        return (
+            self.misattributed
+            or self.number_conflict
+            or any(f.status == CONTRADICTED for f in self.attributes)
+            or any(f.status == CONTRADICTED for f in self.schedule)
+            or self.negation_flip
+        )
+
+    @property
+    def checked_against_record(self) -> bool:
+        """A record value or the schedule confirmed what the claim says (and nothing failed)."""
+        statuses = [f.status for f in self.attributes] + [f.status for f in self.schedule]
+        return bool(statuses) and all(s == SUPPORTED for s in statuses)
+
+    @property
+    def unsupported(self) -> bool:
+        """Something checkable is absent from the evidence, or too few words are grounded.
+
+        Word overlap is not asked of a claim a record confirmed: "it offers outdoor seating"
+        is checked by the attribute's value, not by the record using the word "offers".
+        """
+        thin = self.coverage < MIN_COVERAGE and not self.checked_against_record
+        return bool(
+            self.unseen_numbers
+            or self.unseen_times
+            or self.unseen_names
+            or any(f.status == UNSUPPORTED for f in self.attributes)
+            or any(f.status == UNSUPPORTED for f in self.schedule)
+            or thin
+        )
+
+    @property
+    def status(self) -> str:
+        """supported | contradicted | unsupported."""
+        if self.contradicted:
+            return CONTRADICTED
+        if self.unsupported:
+            return UNSUPPORTED
+        return SUPPORTED
+
+    def explain(self) -> list[str]:
+        """Why the claim got its status, one short phrase per finding."""
+        out: list[str] = []
+        for a in self.attributes:
+            if a.status != SUPPORTED:
+                out.append(f"{a.key} is {a.value!r} but the claim says {a.phrase!r}")
+        for s in self.schedule:
+            if s.status != SUPPORTED:
+                out.append(f"hours: {s.kind} {s.phrase!r} is {s.status}")
+        if self.negation_flip and self.evidence is not None:
+            out.append(f"the claim flips the polarity of {self.evidence.text[:80]!r}")
+        if self.number_conflict and self.evidence is not None:
+            out.append(f"the evidence states other numbers: {self.evidence.text[:80]!r}")
+        elif self.unseen_numbers:
+            out.append(
+                "numbers not in the evidence: " + ", ".join(_fmt(n) for n in self.unseen_numbers)
+            )
+        if self.unseen_times:
+            out.append(
+                "times not in the evidence: "
+                + ", ".join(f"{t // 60:02d}:{t % 60:02d}" for t in self.unseen_times)
+            )
+        if self.unseen_names:
+            out.append("names not in the evidence: " + ", ".join(self.unseen_names))
+        if self.misattributed:
+            out.append(f"{', '.join(self.cited)} does not say this")
+        if self.coverage < MIN_COVERAGE and not self.checked_against_record:
+            out.append(f"only {self.coverage:.0%} of its content words appear in the evidence")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The assessment as JSON-ready data (for verdict facts and run records)."""
+        span = None
+        if self.evidence is not None:
+            span = {
+                "source": self.evidence.source,
+                "start": self.evidence.start,
+                "end": self.evidence.end,
+                "text": self.evidence.text,
+            }
+        return {
+            "claim": self.claim.to_dict(),
+            "status": self.status,
+            "reasons": self.explain(),
+            "evidence": span,
+            "support": round(self.support, 3),
+            "attributes": [a.to_dict() for a in self.attributes],
+            "schedule": [s.to_dict() for s in self.schedule],
+        }
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def assess_claim(claim: Claim, index: SourceIndex) -> ClaimAssessment:
+    """Run every deterministic check of one claim against the indexed evidence."""
+    # "(Passage 2)" names a source; its number and word are not part of what is claimed
+    text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
+    terms = content_terms(text)
+    novel = tuple(t for t in terms if t not in index.terms)
+    pairs = list(pairwise(terms))
+    novel_pairs = sum(1 for p in pairs if p not in index.pairs)
+    unseen_numbers = tuple(v for v in numbers(text) if not index.knows_number(v))
+    schedule_known = isinstance(index.schedule, Schedule)
+    unseen_times = tuple(
+        t
+        for t in clock_times(text)
+        if t not in index.times and not any(t % 720 == k % 720 for k in index.times)
+    )
+    if schedule_known:
+        unseen_times = ()  # the schedule check judges times against the hours themselves
+    found_names = names(text)
+    unseen_names = tuple(n for n in found_names if n not in index.proper)
+    attributes: list[AttributeFinding] = []
+    for record in index.records:
+        attributes.extend(check_attributes(text, record, source_text=index.record_text))
+        attributes.extend(check_values(text, record))
+    schedule: tuple[ScheduleFinding, ...] = ()
+    if index.schedule is not False:
+        sched = index.schedule if isinstance(index.schedule, Schedule) else None
+        schedule = tuple(check_schedule(text, sched))
+    best = index.align(terms)
+    support, evidence = best[0] if best else (0.0, None)
+    flip = (
+        evidence is not None
+        and support >= RESTATES
+        and len(terms) >= 3
+        and is_negated(text) != is_negated(evidence.text)
+    )
+    conflict = bool(
+        unseen_numbers and evidence is not None and support >= RESTATES and numbers(evidence.text)
+    )
+    return ClaimAssessment(
+        claim=claim,
+        terms=tuple(terms),
+        novel_terms=novel,
+        novel_pairs=novel_pairs,
+        pairs=len(pairs),
+        unseen_numbers=unseen_numbers,
+        unseen_times=unseen_times,
+        unseen_names=unseen_names,
+        name_count=len(found_names),
+        attributes=tuple(attributes),
+        schedule=schedule,
+        support=support,
+        evidence=evidence,
+        negation_flip=flip,
+        number_conflict=conflict,
+    )
+
+
+def cited_sources(text: str, index: SourceIndex) -> tuple[str, ...]:
+    """Evidence ids a claim names by number ("Passage 2", "passages 1 and 3") that exist."""
+    found: list[str] = []
+    for match in _CITED.finditer(text):
+        kind = match.group(1).lower()
+        for number in [match.group(2), *re.findall(r"\d+", match.group(3))]:
+            key = f"{kind} {number}"
+            if key in index.by_source and key not in found:
+                found.append(key)
+    return tuple(found)
+
+
+def _cited_support(terms: tuple[str, ...], cited: tuple[str, ...], index: SourceIndex) -> float:
+    wanted = {t for t in terms if t not in ("passag", "passage", "sourc", "document")}
+    if not wanted:
+        return 1.0
+    held = set().union(*(index.by_source[c] for c in cited))
+    return len(wanted & held) / len(wanted)
+
+
+def assess_answer(text: str, index: SourceIndex) -> list[ClaimAssessment]:
+    """Assess every claim of an answer; greetings and sign-offs are not claims.
+
+    A bare reference ("(Passage 2)") attributes the claim before it to that source.
+    """
+    out: list[ClaimAssessment] = []
+    for claim in split_claims(text):
+        cited = cited_sources(claim.text, index)
+        if is_discourse(claim.text):
+            if cited and out and out[-1].cited_support is None:
+                last = out[-1]
+                out[-1] = replace(
+                    last, cited=cited, cited_support=_cited_support(last.terms, cited, index)
+                )
+            continue
+        assessment = assess_claim(claim, index)
+        if cited and not is_negated(claim.text):
+            assessment = replace(
+                assessment,
+                cited=cited,
+                cited_support=_cited_support(assessment.terms, cited, index),
+            )
+        out.append(assessment)
+    return out

@@ -1,0 +1,276 @@
+"""Claims and their checkable parts: sentences, content words, numbers, names, negation.
+
+The verifier and the hallucination detector read answers through these functions, so that a
+claim means the same thing to both: a sentence or list item, with the words, quantities and
+names it asserts, and whether it asserts them negatively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tether.grounding.bm25 import stem
+
+
+def _word_list(text: str) -> list[str]:
+    return text.split()
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Common English function words: they carry no claim on their own.
+STOP_WORDS = _word_set(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just let me more most my myself no nor not of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    may might must shall upon via per within without across along among around onto toward
+    towards however therefore thus also although though whether either neither etc s t d ll re ve
+    """
+)
+
+NEGATIONS = _word_set(
+    "not no never none nothing nobody neither nor without cannot lack lacks lacking"
+)
+_NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b", re.IGNORECASE)
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\u2019'-]*[A-Za-z0-9]|[A-Za-z]")
+_ABBREVIATIONS = _word_set(
+    "mr mrs ms dr st jr sr prof inc ltd co corp vs etc e.g i.e u.s a.m p.m no fig approx dept "
+    "mt ft gen gov sen rep lt col sgt"
+)
+_BREAK = re.compile(r"(?<=[.!?])[\"\u201d\u2019')\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*•]+|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+_MARKER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}|\(?[a-zA-Z]|[A-Za-z]{1,4}\.[A-Za-z])[.)]?\s*$")
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "half": 0.5, "twice": 2,
+}  # fmt: skip
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3}
+_NUMBER = re.compile(
+    r"(?<![\w.])[$£€]?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
+    r"(?:\s?(thousand|million|billion|trillion|k)\b)?(?:st|nd|rd|th)?(?![\w])",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(
+    r"\b(\d{1,2})(?::(\d{1,2}))?\s?(a\.?m\.?|p\.?m\.?)(?![a-z])|\b(\d{1,2}):(\d{1,2})\b",
+    re.IGNORECASE,
+)
+_DISCOURSE = re.compile(
+    r"^(?:sure|certainly|of course|absolutely|great question|hello|hi)\b[^.!?:]{0,20}[.!?:]?$|"
+    r"^(?:here(?:'s| is| are)|below is|the following)\b.{0,120}:$|"
+    r"^(?:based on|according to|using)\s+(?:the\s+)?(?:given|provided|above|these|available)\b"
+    r"[^.!?]{0,120}:$|"
+    r"\b(?:i hope this helps|let me know|feel free|hope (?:this|that) helps|if you have any"
+    r"(?: other| more| further)? questions)|"
+    r"^(?:unable to answer|i (?:cannot|can't|am unable to) (?:answer|provide))|"
+    r"^(?:therefore|so|in summary|to summarize),?\s+(?:the\s+)?(?:answer|steps?|ways?)[^.!?]{0,80}:$|"
+    r"^\(?(?:passages?|sources?|references?)\s*\d+(?:\s*(?:,|and|&)\s*\d+)*\)?\.?$",
+    re.IGNORECASE,
+)
+_NOT_NAMES = _word_set("am pm a.m p.m i i'm i've i'd i'll ok")
+MONTHS = _word_list(
+    "january february march april may june july august september october november december"
+)
+WEEKDAYS = _word_list("monday tuesday wednesday thursday friday saturday sunday")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement of an answer: its text and where it sits in the answer."""
+
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, object]:
+        """The claim as JSON-ready data."""
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    tail = text.rstrip().rstrip(".").rsplit(None, 1)
+    if not tail:
+        return False
+    word = tail[-1].lower().lstrip("(\"'")
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def split_claims(text: str) -> list[Claim]:
+    """Split an answer into sentences and list items, each with its character span.
+
+    Breaks at line ends and at sentence punctuation followed by a capital or a digit, except
+    after common abbreviations and initials. Bullets and item numbers are not part of a claim.
+    """
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for match in _BREAK.finditer(text):
+        if match.group(0).strip() == "" and "\n" not in match.group(0):
+            head = text[start : match.start()]
+            if _ends_with_abbreviation(head) or _MARKER_ONLY.match(head.split("\n")[-1]):
+                continue
+        pieces.append((start, match.start()))
+        start = match.end()
+    pieces.append((start, len(text)))
+    claims: list[Claim] = []
+    for begin, end in pieces:
+        chunk = text[begin:end]
+        bullet = _BULLET.match(chunk)
+        offset = bullet.end() if bullet else 0
+        body = chunk[offset:].strip()
+        if not any(ch.isalnum() for ch in body):
+            continue
+        lead = begin + offset + (len(chunk[offset:]) - len(chunk[offset:].lstrip()))
+        claims.append(Claim(body, lead, lead + len(body)))
+    return claims
+
+
+def is_discourse(text: str) -> bool:
+    """True for sentences that assert nothing about the world: greetings, "here is…:",
+    "I hope this helps", a bare "(Passage 2)" reference."""
+    return bool(_DISCOURSE.search(text.strip()))
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, as written (letters, inner apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=65536)
+def norm(word: str) -> str:
+    """A word's comparison form: lower case, straight apostrophe, no possessive, stemmed."""
+    low = word.lower().replace("\u2019", "'")
+    if low.endswith("'s"):
+        low = low[:-2]
+    return stem(low.strip("'-"))
+
+
+def content_terms(text: str) -> list[str]:
+    """Normalised content words (stop words dropped), in order, with repeats."""
+    out: list[str] = []
+    for word in words(text):
+        low = word.lower()
+        if (
+            low in STOP_WORDS
+            or low in NEGATIONS
+            or low in _NOT_NAMES
+            or len(low) < 2
+            or low.endswith(("n't", "n\u2019t"))
+        ):
+            continue
+        for part in low.replace("\u2019", "'").split("-"):
+            if part and part not in STOP_WORDS and part not in _NUMBER_WORDS:
+                out.append(norm(part))
+    return out
+
+
+def is_negated(text: str) -> bool:
+    """True when the text holds a negation word or a negated contraction (n't)."""
+    if _NEGATED_CONTRACTION.search(text):
+        return True
+    return any(w.lower() in NEGATIONS for w in words(text))
+
+
+def names(text: str) -> list[str]:
+    """Capitalised words that read as names: not the first word of a sentence or list item.
+
+    Returned in comparison form, so "Smith's" and "smith" meet.
+    """
+    found: list[str] = []
+    for claim in split_claims(text):
+        tokens = words(claim.text)
+        for position, word in enumerate(tokens):
+            if position == 0 or not word[0].isupper() or word.lower() in STOP_WORDS:
+                continue
+            if word.lower() in _NOT_NAMES or word.lower() in MONTHS or word.lower() in WEEKDAYS:
+                continue
+            found.append(norm(word))
+    return found
+
+
+def _scaled(whole: str, fraction: str | None, scale: str | None) -> float:
+    value = float(whole.replace(",", "") + (fraction or ""))
+    if scale:
+        value *= _SCALES[scale.lower()]
+    return value
+
+
+def numbers(text: str) -> list[float]:
+    """Every quantity the text states: digits (with thousands separators and scale words),
+    number words and ordinals. Clock times are left to `clock_times`."""
+    values: list[float] = []
+    masked = _CLOCK.sub(" ", text)
+    for match in _NUMBER.finditer(masked):
+        values.append(_scaled(match.group(1), match.group(2), match.group(3)))
+    tokens = [w.lower() for w in words(masked)]
+    for position, word in enumerate(tokens):
+        parts = word.split("-")
+        if not all(p in _NUMBER_WORDS for p in parts):
+            continue
+        tens_and_unit = (
+            len(parts) == 2 and _NUMBER_WORDS[parts[0]] % 10 == 0 and _NUMBER_WORDS[parts[1]] < 10
+        )
+        if len(parts) > 1 and not tens_and_unit:
+            values.extend(float(_NUMBER_WORDS[p]) for p in parts)
+            continue
+        value = float(sum(_NUMBER_WORDS[p] for p in parts))  # "thirty-one" is 31
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        values.append(value * (_SCALES.get(following, 1.0) if value < 100 else 1.0))
+    return values
+
+
+def clock_times(text: str) -> list[int]:
+    """Clock times as minutes after midnight ("9 PM" → 1260, "17:30" → 1050)."""
+    found: list[int] = []
+    for match in _CLOCK.finditer(text):
+        if match.group(1) is not None:
+            hour, minute = int(match.group(1)), int(match.group(2) or 0)
+            meridiem = match.group(3).lower()[0]
+            if hour > 24 or minute > 59:
+                continue
+            if hour <= 12:  # "21:00 PM" is read as the 24-hour time it spells
+                hour = hour % 12 + (12 if meridiem == "p" else 0)
+        else:
+            hour, minute = int(match.group(4)), int(match.group(5))
+            if hour > 24 or minute > 59:
+                continue
+        found.append((hour % 24) * 60 + minute)
+    return found
+
+
+def number_matches(value: float, known: set[float] | frozenset[float]) -> bool:
+    """True when `value` equals a known quantity, allowing rounding and percent/fraction forms.
+
+    Rounding is allowed where it is plausible: a decimal within 1.5% ("23.7" for 23.68), or a
+    round figure within 2.5% ("49,000" for 49,400); other whole numbers (years, counts, ids)
+    must match exactly.
+    """
+    if value in known:
+        return True
+    whole = value == int(value)
+    round_figure = whole and value >= 100 and value % 10 == 0
+    for other in known:
+        if other == 0:
+            continue
+        if abs(value - other * 100) < 0.01 or abs(value * 100 - other) < 0.01:
+            return True
+        if not whole or other != int(other):
+            if abs(value - other) <= max(0.01, abs(other) * 0.015):
+                return True
+        elif round_figure and abs(value - other) <= abs(other) * 0.025:
+            return True
+    return False

@@ -1,0 +1,146 @@
+"""Evidence as something claims can be checked against: its words, numbers, names and records.
+
+A `SourceIndex` is built once per set of evidence (passages, tool outputs, records) and read by
+every claim of an answer: which content words, word pairs, quantities, clock times and names
+the evidence states, its sentences for alignment, and its structured records for attribute and
+schedule checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from tether.grounding.claims import (
+    clock_times,
+    content_terms,
+    names,
+    number_matches,
+    numbers,
+    split_claims,
+    words,
+)
+from tether.grounding.facts import flatten, key_words
+from tether.grounding.schedule import Schedule, find_schedule
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """One sentence of the evidence, where it came from, and its content words."""
+
+    source: str  # the evidence id
+    start: int
+    end: int
+    text: str
+    terms: frozenset[str]
+
+
+@dataclass
+class SourceIndex:
+    """What a set of evidence states, in the forms claims are compared in."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    records: list[Mapping[str, Any]] = field(default_factory=list)
+    terms: set[str] = field(default_factory=set)
+    pairs: set[tuple[str, str]] = field(default_factory=set)
+    quantities: set[float] = field(default_factory=set)
+    times: set[int] = field(default_factory=set)
+    proper: set[str] = field(default_factory=set)
+    lowered: set[str] = field(default_factory=set)  # every word, lower case, unstemmed
+    by_source: dict[str, set[str]] = field(default_factory=dict)  # content words per evidence id
+    sentences: list[SourceSentence] = field(default_factory=list)
+    schedule: Schedule | bool | None = False
+    record_text: str = ""
+
+    @classmethod
+    def build(
+        cls, texts: Mapping[str, str] | None = None, records: Mapping[str, Any] | None = None
+    ) -> SourceIndex:
+        """Index free texts and structured records, each keyed by its evidence id.
+
+        A record's string values count as its text (a review, a name, an address); its keys
+        and other values are judged by the attribute and schedule checks, not by word overlap.
+        """
+        index = cls()
+        for source_id, text in (texts or {}).items():
+            index._add_text(source_id, text)
+        for source_id, record in (records or {}).items():
+            index._add_record(source_id, record)
+        return index
+
+    def _add_text(self, source_id: str, text: str) -> None:
+        self.texts[source_id] = text
+        terms = content_terms(text)
+        self.terms.update(terms)
+        self.by_source.setdefault(source_id, set()).update(terms)
+        self.pairs.update(pairwise(terms))
+        self.quantities.update(numbers(text))
+        self.times.update(clock_times(text))
+        self.proper.update(names(text))
+        self.proper.update(terms)
+        self.lowered.update(w.lower() for w in words(text))
+        for claim in split_claims(text):
+            self.sentences.append(
+                SourceSentence(
+                    source_id,
+                    claim.start,
+                    claim.end,
+                    claim.text,
+                    frozenset(content_terms(claim.text)),
+                )
+            )
+
+    def _add_record(self, source_id: str, record: Any) -> None:
+        if isinstance(record, Mapping):
+            self.records.append(record)
+            if self.schedule is False:
+                self.schedule = find_schedule(record)
+        values: list[str] = []
+        keys: set[str] = set()
+        for fact in flatten(record):
+            keys.update(k for k in fact.path if not k.isdigit())
+            if isinstance(fact.value, str):
+                values.append(fact.value)
+            elif isinstance(fact.value, int | float) and not isinstance(fact.value, bool):
+                self.quantities.add(float(fact.value))
+        text = "\n".join(values)
+        self.record_text += text + "\n"
+        self._add_text(source_id, text)
+        # key words ("OutdoorSeating" → outdoor, seating) are known words, not known facts
+        spelled = " ".join(" ".join([*key_words(k), k.lower()]) for k in sorted(keys))
+        key_terms = content_terms(spelled)
+        self.terms.update(key_terms)
+        self.proper.update(key_terms)
+        self.by_source[source_id].update(key_terms)
+        self.times.update(_span_edges(record))
+        self.quantities.update(numbers(json.dumps(record, default=str)))
+
+    def knows_number(self, value: float) -> bool:
+        """True when the evidence states this quantity (allowing rounding)."""
+        return number_matches(value, self.quantities)
+
+    def align(self, terms: Iterable[str], limit: int = 1) -> list[tuple[float, SourceSentence]]:
+        """The evidence sentences sharing most of `terms`, best first, scored by coverage."""
+        wanted = set(terms)
+        if not wanted:
+            return []
+        scored = [
+            (len(wanted & s.terms) / len(wanted), s) for s in self.sentences if wanted & s.terms
+        ]
+        scored.sort(key=lambda pair: -pair[0])
+        return scored[:limit]
+
+
+def _span_edges(record: Any) -> set[int]:
+    """Clock times written as "H:M-H:M" spans anywhere in a record."""
+    found: set[int] = set()
+    for fact in flatten(record):
+        if isinstance(fact.value, str) and "-" in fact.value and ":" in fact.value:
+            for part in fact.value.split("-"):
+                hour, _, minute = part.strip().partition(":")
+                if hour.isdigit() and minute.isdigit():
+                    found.add((int(hour) % 24) * 60 + int(minute))
+    return found
