@@ -102,13 +102,28 @@ def test_run_with_a_script_prints_the_decision(tmp_path: Path) -> None:
         "- answer: 'Your order is pending [tool:1].'\n"
     )
     proc = tether(
-        "run", "Where is #W4566809?", "--as", USER, "--script", str(script), "--json", home=tmp_path
+        "run",
+        "Where is #W4566809? I am raj.sanchez2046@example.com",
+        "--as",
+        USER,
+        "--script",
+        str(script),
+        "--json",
+        home=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout)
     assert run["decision"]["kind"] == "answer"
     assert run["decision"]["citations"] == ["tool:1"]
-    text = tether("run", "Where?", "--as", USER, "--script", str(script), home=tmp_path)
+    text = tether(
+        "run",
+        "Where is #W4566809? I am raj.sanchez2046@example.com",
+        "--as",
+        USER,
+        "--script",
+        str(script),
+        home=tmp_path,
+    )
     assert "decision: answer" in text.stdout
 
 
@@ -185,11 +200,16 @@ def test_demo_serves_the_api_and_dashboard(tmp_path: Path) -> None:
             assert proc.poll() is None, "tether demo exited before serving"
             assert time.monotonic() < deadline, "tether demo did not start serving"
             time.sleep(0.2)
-        runs = httpx.get(f"http://127.0.0.1:{port}/v1/runs?limit=100").json()
+        # the API and dashboard need an operator key: make a read-only one with the CLI
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/runs").status_code == 401
+        made = tether("keys", "create", "--role", "viewer", "--json", home=tmp_path)
+        auth = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
+        runs = httpx.get(f"http://127.0.0.1:{port}/v1/runs?limit=100", headers=auth).json()
         assert runs["total"] >= 12
-        one = httpx.get(f"http://127.0.0.1:{port}/v1/runs/{runs['runs'][0]['id']}").json()
+        one_url = f"http://127.0.0.1:{port}/v1/runs/{runs['runs'][0]['id']}"
+        one = httpx.get(one_url, headers=auth).json()
         assert one["steps"] and one["decision"] is not None
-        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/", headers=auth).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -89,7 +89,7 @@ def test_steps_record_verdicts_evidence_and_tool_io(desk: RetailDesk) -> None:
     for ev in retrieval["evidence"]:
         assert ev["id"].startswith("kb:") and len(ev["version"]) == 64 and ev["source"]
     guard = run.steps[6].data
-    assert [v["check"] for v in guard["verdicts"]] == ["schema", "grant", "ownership"]
+    assert [v["check"] for v in guard["verdicts"]] == ["schema", "grant", "ownership", "policy"]
     assert guard["verdicts"][2]["facts"]["resources"] == {"order:#W4566809": "owned"}
     tool = run.steps[7].data
     assert tool["evidence_id"] == "tool:2"

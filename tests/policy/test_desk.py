@@ -1,0 +1,94 @@
+"""The policy check in the desk's guard chain: real runs over a fresh store, every verdict
+persisted with its step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tether.core.types import DecisionKind, Run
+from tether.models.scripted import ScriptedModel
+from tether.policy.check import argument_hash
+from tether.retail.db import RetailDB
+from tether.retail.desk import RetailDesk
+from tether.retail.scenarios import load_scenarios
+from tether.runtime.loop import RunRequest
+from tether.store.runs import RunStore
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[RunStore]:
+    s = RunStore.open(sqlite_url)
+    yield s
+    s.close()
+
+
+def run_scenario(store: RunStore, name: str) -> tuple[Run, RetailDB]:
+    [scenario] = [s for s in load_scenarios() if s.name == name]
+    db = RetailDB.fresh_copy()
+    desk = RetailDesk.open(store, db=db)
+    request = RunRequest(scenario.principal, scenario.conversation())
+    return desk.runtime.run(request, ScriptedModel(scenario.script)), db
+
+
+def policy_verdicts(run: Run) -> dict[str, dict[str, Any]]:
+    """The policy verdict of each guarded call, by tool name (the last one wins)."""
+    found: dict[str, dict[str, Any]] = {}
+    for step in run.steps:
+        for verdict in step.data.get("verdicts", ()):
+            if verdict["check"] == "policy":
+                found[step.name] = verdict
+    return found
+
+
+def test_an_unconfirmed_cancellation_is_denied_and_nothing_changes(store: RunStore) -> None:
+    run, db = run_scenario(store, "unconfirmed-write-stopped")
+    assert run.decision is not None and run.decision.kind is DecisionKind.REFUSAL
+    verdict = policy_verdicts(run)["cancel_pending_order"]
+    assert verdict["effect"] == "deny"
+    assert verdict["facts"]["policies"] == ["confirm-before-write"]
+    assert verdict["reasons"][0]["code"] == "POLICY_DENIED"
+    assert verdict["facts"]["request"]["context"]["confirmed"] is False
+    assert not any(s.kind.value == "tool" and s.name == "cancel_pending_order" for s in run.steps)
+    order = db.order("#W4566809")
+    assert order is not None and order["status"] == "pending"
+    # the model was told why, so it could ask the customer
+    observations = [m for s in run.steps for m in s.data.get("messages", ()) if m["role"] == "tool"]
+    assert any("confirm-before-write" in m["content"] for m in observations)
+
+
+def test_a_large_return_escalates_with_what_an_approval_needs(store: RunStore) -> None:
+    run, db = run_scenario(store, "large-return-escalated")
+    decision = run.decision
+    assert decision is not None and decision.kind is DecisionKind.ESCALATION
+    assert decision.reason is not None and decision.reason.code.value == "POLICY_ESCALATED"
+    verdict = policy_verdicts(run)["return_delivered_order_items"]
+    assert verdict["effect"] == "escalate"
+    approval = verdict["facts"]["approval"]
+    arguments = {
+        "order_id": "#W1067251",
+        "item_ids": ["7848293342"],
+        "payment_method_id": "credit_card_3362387",
+    }
+    assert approval["arguments"] == arguments
+    assert approval["argument_hash"] == argument_hash("return_delivered_order_items", arguments)
+    assert approval["approver_role"] == "supervisor"
+    assert approval["policies"] == ["supervisor-approval-large-return"]
+    assert approval["principal"] == "raj_sanchez_2970" and approval["run_id"] == run.id
+    order = db.order("#W1067251")
+    assert order is not None and order["status"] == "delivered"
+
+
+def test_a_confirmed_cancellation_is_allowed_with_the_facts_it_used(store: RunStore) -> None:
+    run, db = run_scenario(store, "cancel-after-confirmation")
+    assert run.decision is not None and run.decision.kind is DecisionKind.ACTION
+    verdicts = policy_verdicts(run)
+    context = verdicts["cancel_pending_order"]["facts"]["request"]["context"]
+    assert context["authMethod"] == "lookup:email"
+    assert context["confirmed"] is True
+    assert context["amountCents"] == 82670
+    assert verdicts["answer"]["effect"] == "allow"
+    order = db.order("#W4566809")
+    assert order is not None and order["status"] == "cancelled"
