@@ -1,19 +1,75 @@
-"""Tool execution: classify every outcome into a value with a stable code.
+"""Tool execution: the executor seam, the call context, and outcomes with stable codes.
 
-`DirectExecutor` is the first envelope: it validates output and classifies errors.
-Timeouts, retries, breakers and rate limits plug in behind the same `ToolExecutor` seam.
+`ToolExecutor.execute(tool, arguments, call)` is the seam the runtime calls. `DirectExecutor`
+calls the tool in-process with no envelope (a baseline for tests and benchmarks);
+`tether.tools.envelope.EnvelopeExecutor` is the runtime's default. Both classify whatever
+happens into a `ToolOutcome`: output on success, else a code the model, the envelope or a
+person acts on, and never a stack trace.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.tools.registry import Tool
+from tether.tools.workers import settle
+
+_IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("tether_idempotency_key", default=None)
+
+
+def current_idempotency_key() -> str | None:
+    """The idempotency key of the call being executed, for tools that honour it."""
+    return _IDEMPOTENCY_KEY.get()
+
+
+def call_with_key(
+    fn: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    key: str | None,
+    timeout: float | None = None,
+) -> Any:
+    """Call `fn(**arguments)` with `key` as the current idempotency key; a coroutine it returns
+    is run to completion (cancelled after `timeout`) while the key is still current."""
+    token = _IDEMPOTENCY_KEY.set(key)
+    try:
+        return settle(fn(**arguments), timeout)
+    finally:
+        _IDEMPOTENCY_KEY.reset(token)
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: sorted keys, no spaces (for keys and hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def idempotency_key(run_id: str, turn_seq: int, tool: str, arguments: Mapping[str, Any]) -> str:
+    """The key of one side-effecting call: the same run, model turn, tool and arguments."""
+    material = canonical_json([run_id, turn_seq, tool, dict(arguments)])
+    return "idem_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who and what a call belongs to, passed with every execution."""
+
+    run_id: str = ""
+    step_seq: int = 0  # the model turn's step that proposed the call
+    principal_id: str = ""
+    idempotency_key: str | None = None  # set for calls with side effects
+    # the tools this run may fall back to (alternates are granted like any other tool)
+    resolve: Callable[[str], Tool | None] | None = None
+    # told about every attempt as it ends (attempt number, code, latency, breaker state)
+    on_attempt: Callable[[Mapping[str, Any]], None] | None = None
+
+
+NO_CALL_CONTEXT = CallContext()
 
 
 @dataclass(frozen=True)
@@ -26,54 +82,133 @@ class ToolOutcome:
     message: str = ""
     latency_ms: float = 0.0
     attempts: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    hint: str = ""  # what the model could do about the error
+    escalate: bool = False  # the envelope's fallback hands the run to a human
+    fallback: str = ""  # which fallback produced this outcome, if any
+    stale_s: float | None = None  # a cached result's age in seconds
+    idempotency_key: str | None = None
+    replayed: bool = False  # the recorded result of an earlier execution
 
     def observation(self) -> dict[str, Any]:
         """What the model sees: the output, or a structured error (never a stack trace)."""
         if self.ok:
-            return {"ok": True, "output": self.output}
+            if self.stale_s is None:
+                return {"ok": True, "output": self.output}
+            return {"ok": True, "output": self.output, "stale": True, "age_s": self.stale_s}
         assert self.code is not None
-        return {
-            "ok": False,
-            "error": {
-                "code": self.code.value,
-                "message": self.message,
-                "retryable": self.code.retryable,
-            },
+        error: dict[str, Any] = {
+            "code": self.code.value,
+            "message": self.message,
+            "retryable": self.code.retryable,
         }
+        if self.hint:
+            error["hint"] = self.hint
+        return {"ok": False, "error": error}
+
+    def facts(self) -> dict[str, Any]:
+        """What the envelope and the result ledger did, for the tool step's record."""
+        facts: dict[str, Any] = {}
+        if self.idempotency_key:
+            facts["idempotency_key"] = self.idempotency_key
+        if self.replayed:
+            facts["replayed"] = True
+        if self.fallback:
+            facts["fallback"] = self.fallback
+        if self.escalate:
+            facts["escalated"] = True
+        if self.stale_s is not None:
+            facts["stale_s"] = self.stale_s
+        return facts
+
+    def to_record(self) -> dict[str, Any]:
+        """The outcome as JSON, to be stored and returned again for the same idempotency key."""
+        return {
+            "ok": self.ok,
+            "output": self.output,
+            "code": self.code.value if self.code else None,
+            "message": self.message,
+            "hint": self.hint,
+            "escalate": self.escalate,
+            "fallback": self.fallback,
+            "latency_ms": round(self.latency_ms, 3),
+            "attempts": [dict(a) for a in self.attempts],
+        }
+
+    @staticmethod
+    def from_record(data: Mapping[str, Any]) -> ToolOutcome:
+        code = data.get("code")
+        return ToolOutcome(
+            ok=bool(data["ok"]),
+            output=data.get("output"),
+            code=ErrorCode(code) if code else None,
+            message=str(data.get("message", "")),
+            latency_ms=float(data.get("latency_ms", 0.0)),
+            attempts=tuple(data.get("attempts", ())),
+            hint=str(data.get("hint", "")),
+            escalate=bool(data.get("escalate", False)),
+            fallback=str(data.get("fallback", "")),
+        )
+
+
+def failure(code: ErrorCode, message: str, **fields: Any) -> ToolOutcome:
+    return ToolOutcome(False, code=code, message=message, **fields)
+
+
+def classify(exc: BaseException, tool: str) -> tuple[ErrorCode, str]:
+    """A code and a message for anything a tool raised, BaseException subclasses included."""
+    if isinstance(exc, TetherError):
+        return exc.code, exc.message
+    if isinstance(exc, TimeoutError):
+        return ErrorCode.TOOL_TIMEOUT, f"{tool} timed out ({type(exc).__name__})"
+    if isinstance(exc, ConnectionError):
+        return ErrorCode.TOOL_UNAVAILABLE, f"{tool} could not connect ({type(exc).__name__})"
+    if isinstance(exc, Exception):
+        return ErrorCode.TOOL_ERROR, f"{tool} failed: {type(exc).__name__}"
+    # KeyboardInterrupt, SystemExit or a custom BaseException raised by the tool itself
+    return ErrorCode.TOOL_ERROR, f"{tool} raised {type(exc).__name__}, which tools must not raise"
+
+
+def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
+    """None when the output is JSON and fits the tool's output schema; else BAD_OUTPUT."""
+    try:
+        # outputs are recorded and replayed, so they must be plain JSON
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output that is not JSON"
+    try:
+        problem = tool.output_problem(output)
+    except Exception as exc:  # a validator that breaks on odd input is still bad output
+        problem = f"the schema check failed ({type(exc).__name__})"
+    if problem:
+        return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output that fails its schema: {problem}"
+    return None
 
 
 class ToolExecutor(Protocol):
-    def execute(self, tool: Tool, arguments: Mapping[str, Any]) -> ToolOutcome: ...
+    def execute(self, tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> ToolOutcome:
+        """Validate the arguments, call the tool and classify the outcome; never raises."""
+        ...
 
 
 class DirectExecutor:
-    """Calls the tool in-process and classifies whatever happens."""
+    """Calls the tool in the calling thread, once, with no envelope; classifies the outcome."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
 
-    def execute(self, tool: Tool, arguments: Mapping[str, Any]) -> ToolOutcome:
+    def execute(
+        self, tool: Tool, arguments: Mapping[str, Any], call: CallContext = NO_CALL_CONTEXT
+    ) -> ToolOutcome:
         start = self._clock.monotonic()
         try:
-            output = tool.fn(**arguments)
-            json.dumps(output)  # outputs are recorded and replayed, so they must be JSON
-        except TetherError as exc:
-            return self._fail(exc.code, exc.message, start)
-        except (TypeError, ValueError) as exc:
-            if "JSON" in str(exc) or "serializable" in str(exc):
-                return self._fail(
-                    ErrorCode.BAD_OUTPUT, f"{tool.name} returned non-JSON output", start
-                )
-            return self._fail(
-                ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start
-            )
-        except Exception as exc:
-            return self._fail(
-                ErrorCode.TOOL_ERROR, f"{tool.name} failed: {type(exc).__name__}", start
-            )
-        latency = (self._clock.monotonic() - start) * 1000
-        return ToolOutcome(True, output=output, latency_ms=latency)
+            output = call_with_key(tool.fn, tool.validate(arguments), call.idempotency_key)
+        except Exception as exc:  # BaseException is left alone: here it may be the operator's
+            code, message = classify(exc, tool.name)
+            return failure(code, message, latency_ms=self._elapsed(start))
+        problem = check_output(tool, output)
+        if problem is not None:
+            return failure(*problem, latency_ms=self._elapsed(start))
+        return ToolOutcome(True, output=output, latency_ms=self._elapsed(start))
 
-    def _fail(self, code: ErrorCode, message: str, start: float) -> ToolOutcome:
-        latency = (self._clock.monotonic() - start) * 1000
-        return ToolOutcome(False, code=code, message=message, latency_ms=latency)
+    def _elapsed(self, start: float) -> float:
+        return (self._clock.monotonic() - start) * 1000

@@ -1,0 +1,261 @@
+"""`tether chaos`: the retail scenarios with seeded faults injected into every tool.
+
+Each run picks the next demo scenario, gets a fresh copy of the retail data and a tool set
+whose calls misbehave at the given rate (latency past the timeout, exceptions, upstream
+errors, malformed output, rate-limit errors). All runs share one envelope executor, so
+breakers open and close across runs as they would in production. Afterwards the report is
+built from the record, not from counters kept on the side: decisions from the runs table,
+retries, breaker openings and fallbacks from the tool steps, and duplicate side effects from
+SQLite triggers that log every change to a retail record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from sqlalchemy import text
+
+from tether.cli.common import out
+from tether.core.clock import RandomIds
+from tether.core.envelope import (
+    BreakerPolicy,
+    Envelope,
+    FallbackPolicy,
+    RetryPolicy,
+)
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RiskClass, Run, StepKind
+from tether.models.scripted import ScriptedModel
+from tether.retail.db import RetailDB
+from tether.retail.desk import RETAIL_AGENT, RetailDesk
+from tether.retail.scenarios import Scenario, load_scenarios
+from tether.runtime.loop import RunRequest
+from tether.store.runs import RunStore
+from tether.tools.envelope import EnvelopeExecutor
+from tether.tools.registry import Tool, ToolRegistry
+from tether.tools.shared_state import InProcessState
+from tether.tools.workers import shared_pool
+
+FAULTS = ("latency", "exception", "upstream", "malformed", "rate_limited")
+TIMEOUT_S = 0.1  # small, so latency faults cost little wall time
+LATENCY_FACTOR = 2.5  # an injected delay is this many timeouts: the attempt is abandoned
+REPORT_KEYS = (
+    "runs",
+    "completed",
+    "escalated",
+    "refused",
+    "failed",
+    "duplicate_side_effects",
+    "lost_runs",
+    "retries",
+    "breaker_opens",
+    "fallbacks",
+)
+
+_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.002, max_delay_s=0.02)
+_BREAKER = BreakerPolicy(failure_rate=0.4, window_s=2.0, min_calls=8, open_s=0.25)
+
+
+def chaos_envelope(read: bool, timeout_s: float = TIMEOUT_S) -> Envelope:
+    """Small timeouts and fast backoff; reads fall back to a cached result, writes escalate."""
+    fallback = FallbackPolicy.cached(60.0) if read else FallbackPolicy.escalate()
+    return Envelope(timeout_s=timeout_s, retry=_RETRY, breaker=_BREAKER, fallback=(fallback,))
+
+
+_EFFECT_LOG = (
+    "CREATE TABLE chaos_effects (record TEXT NOT NULL)",
+    *(
+        f"CREATE TRIGGER chaos_{table} AFTER UPDATE ON {table} WHEN OLD.data <> NEW.data "
+        f"BEGIN INSERT INTO chaos_effects VALUES ('{table}:' || NEW.id); END"
+        for table in ("retail_orders", "retail_users")
+    ),
+)
+
+
+class FaultInjector:
+    """Makes a seeded share of tool calls misbehave, each in one of the FAULTS ways."""
+
+    def __init__(self, rate: float, rng: random.Random, timeout_s: float = TIMEOUT_S) -> None:
+        self.rate = rate
+        self.rng = rng
+        self.timeout_s = timeout_s
+
+    def wrap(self, tool: Tool) -> Tool:
+        envelope = chaos_envelope(tool.spec.risk is RiskClass.READ, self.timeout_s)
+        return dataclasses.replace(tool.with_envelope(envelope), fn=self._faulty(tool.fn))
+
+    def _faulty(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(**arguments: Any) -> Any:
+            # draws happen before any sleep, so abandoned calls never shift the sequence
+            if self.rng.random() >= self.rate:
+                return fn(**arguments)
+            fault = self.rng.choice(FAULTS)
+            if fault == "latency":
+                effect_first = self.rng.random() < 0.5
+                result = fn(**arguments) if effect_first else None
+                time.sleep(self.timeout_s * LATENCY_FACTOR)
+                return result if effect_first else fn(**arguments)
+            if fault == "exception":
+                raise RuntimeError("injected fault")
+            if fault == "upstream":
+                raise TetherError(ErrorCode.UPSTREAM_ERROR, "injected upstream failure")
+            if fault == "rate_limited":
+                raise TetherError(
+                    ErrorCode.RATE_LIMITED, "injected upstream rate limit", {"retry_after_s": 0.005}
+                )
+            fn(**arguments)  # the effect happens, but the reply is garbage
+            return ["malformed"]
+
+        return call
+
+
+@dataclass
+class ChaosReport:
+    """What happened across the chaos runs."""
+
+    runs: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    duplicate_side_effects: int = 0
+    lost_runs: int = 0
+    retries: int = 0
+    breaker_opens: int = 0
+    fallbacks: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "runs": self.runs,
+            "completed": self.outcomes["answer"] + self.outcomes["action"],
+            "escalated": self.outcomes["escalation"],
+            "refused": self.outcomes["refusal"],
+            "failed": self.outcomes["failed"],
+            "duplicate_side_effects": self.duplicate_side_effects,
+            "lost_runs": self.lost_runs,
+            "retries": self.retries,
+            "breaker_opens": self.breaker_opens,
+            "fallbacks": self.fallbacks,
+        }
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.outcomes["failed"] or self.duplicate_side_effects or self.lost_runs)
+
+
+class _RecordingIds(RandomIds):
+    """Remembers every run id handed out, so a run that never finished is still counted."""
+
+    def __init__(self) -> None:
+        self.runs: list[str] = []
+
+    def new_id(self, prefix: str) -> str:
+        value = super().new_id(prefix)
+        if prefix == "run":
+            self.runs.append(value)
+        return value
+
+
+def run_chaos(
+    store: RunStore, runs: int, fault_rate: float, seed: int, timeout_s: float = TIMEOUT_S
+) -> ChaosReport:
+    """Run `runs` scenarios under faults and report on them from the record."""
+    started = time.monotonic()
+    scenarios = load_scenarios()
+    executor = EnvelopeExecutor(InProcessState(), rng=random.Random(seed))
+    report = ChaosReport(runs=runs)
+    for index in range(runs):
+        scenario = scenarios[index % len(scenarios)]
+        injector = FaultInjector(fault_rate, random.Random(f"{seed}:{index}"), timeout_s)
+        ids = _RecordingIds()
+        db = RetailDB.fresh_copy()
+        try:
+            install_effect_log(db)
+            run = _run_one(store, db, scenario, injector, executor, ids)
+            shared_pool().wait_idle(5.0)  # abandoned calls may still change records
+            report.outcomes[run.decision.kind.value if run.decision else "failed"] += 1
+            report.duplicate_side_effects += duplicate_effects(db, run)
+            _count_envelope(report, run)
+        except Exception:  # a crash is what chaos looks for: count it, never hide it
+            report.outcomes["failed"] += 1
+        finally:
+            db.engine.dispose()
+        report.lost_runs += sum(
+            store.get_run(rid, with_steps=False).decision is None for rid in ids.runs
+        )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run_one(
+    store: RunStore,
+    db: RetailDB,
+    scenario: Scenario,
+    injector: FaultInjector,
+    executor: EnvelopeExecutor,
+    ids: _RecordingIds,
+) -> Run:
+    agent = RETAIL_AGENT
+    if scenario.max_steps is not None:
+        agent = dataclasses.replace(
+            agent, limits=dataclasses.replace(agent.limits, max_steps=scenario.max_steps)
+        )
+    desk = RetailDesk.open(store, db=db, agent=agent, ids=ids)
+    tools = desk.runtime.tools
+    registry = ToolRegistry(injector.wrap(t) for t in map(tools.get, tools.names()) if t)
+    runtime = dataclasses.replace(desk.runtime, tools=registry, executor=executor)
+    request = RunRequest(
+        scenario.principal, scenario.conversation(), metadata={"chaos": scenario.name}
+    )
+    run = runtime.run(request, ScriptedModel(scenario.script))
+    return store.get_run(run.id)
+
+
+def install_effect_log(db: RetailDB) -> None:
+    """Log every committed change to a retail order or user, whatever code makes it."""
+    with db.engine.begin() as conn:
+        for statement in _EFFECT_LOG:
+            conn.execute(text(statement))
+
+
+def duplicate_effects(db: RetailDB, run: Run) -> int:
+    """Changes to one record beyond the number of distinct writes the run asked for."""
+    writes = {
+        s.data.get("idempotency_key")
+        for s in run.steps
+        if s.kind is StepKind.TOOL and s.data.get("risk") != "read"
+    }
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT record, count(*) FROM chaos_effects GROUP BY record"))
+        return sum(max(0, int(count) - len(writes)) for _, count in rows)
+
+
+def _count_envelope(report: ChaosReport, run: Run) -> None:
+    for step in run.steps:
+        if step.kind is not StepKind.TOOL:
+            continue
+        attempts: list[Mapping[str, Any]] = step.data.get("attempts", [])
+        report.retries += sum(1 for a in attempts if a.get("attempt", 1) > 1)
+        report.breaker_opens += sum(1 for a in attempts if a.get("breaker_opened"))
+        report.fallbacks += "fallback" in step.data
+
+
+def print_report(report: ChaosReport, as_json: bool) -> None:
+    data = report.to_dict()
+    if as_json:
+        print(json.dumps(data))
+        return
+    table = Table("measure", "value", title=f"chaos: {report.runs} runs in {report.seconds:.1f} s")
+    for key in REPORT_KEYS:
+        table.add_row(key, str(data[key]))
+    out.print(table)
+    verdict = "[green]every run ended in a Decision[/]"
+    if not report.healthy:
+        verdict = "[red]runs failed, were lost, or repeated a side effect[/]"
+    out.print(verdict)

@@ -1,0 +1,155 @@
+"""Worker threads that run tool calls against a deadline.
+
+A sync tool cannot be interrupted, so a call that overruns its deadline is abandoned: the
+caller gets a timeout at once, and the thread finishes the call on its own and then retires.
+Coroutine tools run on the worker's own event loop and are cancelled at the deadline. The pool
+is shared by the whole process, so idle threads stay few however many runtimes exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from queue import Empty, SimpleQueue
+from typing import Any
+
+#: Extra time the caller grants a coroutine to finish its own cancellation.
+ASYNC_GRACE_S = 0.05
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job that ended in time: its value, or what it raised."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+
+class TimedOut:
+    """The job overran its deadline; the caller has moved on."""
+
+
+class PoolExhausted:
+    """Too many abandoned calls are still running; no new thread is started."""
+
+
+TIMED_OUT = TimedOut()
+POOL_EXHAUSTED = PoolExhausted()
+
+_loops = threading.local()
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+    if loop is None:
+        loop = _loops.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _grace(timeout: float) -> float:
+    return min(ASYNC_GRACE_S, timeout / 10)
+
+
+def settle(value: Any, timeout: float | None) -> Any:
+    """The value itself, or, for a coroutine, its result; it is cancelled at the timeout."""
+    if inspect.iscoroutine(value):
+        return _event_loop().run_until_complete(asyncio.wait_for(value, timeout))
+    return value
+
+
+class _Worker:
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+        self.inbox: SimpleQueue[Callable[[], Any]] = SimpleQueue()
+        self.outbox: SimpleQueue[Finished] = SimpleQueue()
+        self.lock = threading.Lock()
+        self.abandoned = False
+        threading.Thread(target=self._serve, name="tether-tool", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            job = self.inbox.get()
+            try:
+                result = Finished(value=job())
+            except BaseException as exc:  # whatever the tool raises is the caller's to classify
+                result = Finished(error=exc)
+            with self.lock:
+                if self.abandoned:
+                    self.pool._retire()
+                    return
+                self.outbox.put(result)
+
+
+class WorkerPool:
+    """Runs jobs on reusable daemon threads, each with a deadline."""
+
+    def __init__(self, max_abandoned: int = 64) -> None:
+        self.max_abandoned = max_abandoned
+        self._idle: list[_Worker] = []
+        self._abandoned = 0
+        self._cond = threading.Condition()
+
+    @property
+    def abandoned(self) -> int:
+        """Abandoned calls whose threads are still running."""
+        return self._abandoned
+
+    def run(self, job: Callable[[], Any], timeout: float) -> Finished | TimedOut | PoolExhausted:
+        """Run `job` on a worker; wait at most `timeout` seconds for it.
+
+        A job that returns a coroutine should settle it itself (see `settle`), in the same
+        context, so it is cancelled at its own deadline."""
+        try:
+            worker = self._idle.pop()
+        except IndexError:
+            if self._abandoned >= self.max_abandoned:
+                return POOL_EXHAUSTED
+            worker = _Worker(self)
+        worker.inbox.put(job)
+        try:
+            return self._collect(worker, worker.outbox.get(timeout=timeout + _grace(timeout)))
+        except BaseException as exc:  # Empty, or the caller itself was interrupted
+            with worker.lock:
+                try:  # the job may have finished between the timeout and taking the lock
+                    late: Finished | None = worker.outbox.get_nowait()
+                except Empty:
+                    late = None
+                    worker.abandoned = True
+                    with self._cond:
+                        self._abandoned += 1
+            if late is not None:
+                self._idle.append(worker)
+            if not isinstance(exc, Empty):
+                raise
+            return TIMED_OUT if late is None else late
+
+    def _collect(self, worker: _Worker, result: Finished) -> Finished:
+        self._idle.append(worker)
+        return result
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every abandoned call has finished; False if some still run at the end."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._abandoned == 0, timeout)
+
+    def _retire(self) -> None:
+        with self._cond:
+            self._abandoned -= 1
+            self._cond.notify_all()
+
+
+_shared: WorkerPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> WorkerPool:
+    """The process-wide pool."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                _shared = WorkerPool()
+    return _shared

@@ -1,0 +1,110 @@
+"""`tether chaos`: the retail scenarios with faults injected into every tool. Every run ends
+in a Decision, no side effect happens twice, and the report comes from the record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tether.cli.chaos import duplicate_effects, install_effect_log, run_chaos
+from tether.core.types import Run, RunStatus, Step, StepKind
+from tether.retail.db import RetailDB
+from tether.retail.scenarios import load_scenarios, run_scenario
+from tether.store import RunStore
+
+TETHER = str(Path(sys.executable).parent / "tether")
+KEYS = {
+    "runs",
+    "completed",
+    "escalated",
+    "refused",
+    "failed",
+    "duplicate_side_effects",
+    "lost_runs",
+    "retries",
+    "breaker_opens",
+    "fallbacks",
+}
+
+
+def _chaos(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env["TETHER_HOME"] = str(home)
+    return subprocess.run(
+        [TETHER, "chaos", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_the_acceptance_run(tmp_path: Path) -> None:
+    proc = _chaos(tmp_path, "--runs", "200", "--fault-rate", "0.3", "--seed", "7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert set(report) == KEYS
+    assert report["runs"] == 200
+    assert report["failed"] == 0 and report["lost_runs"] == 0
+    assert report["duplicate_side_effects"] == 0
+    assert report["completed"] + report["escalated"] + report["refused"] == 200
+    # the faults were real: the envelope retried and fell back (breakers: see below)
+    assert report["retries"] > 0 and report["fallbacks"] > 0
+    # and every run is in the store with its Decision
+    store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
+    assert store.count_runs() == 200
+    assert all(r.status is RunStatus.COMPLETED for r in store.list_runs(limit=200))
+    store.close()
+
+
+def test_without_faults_chaos_ends_every_scenario_as_the_demo_does(store_url: str) -> None:
+    store = RunStore.open(store_url)
+    scenarios = load_scenarios()
+    # a generous timeout: on a loaded machine a slow read must not count as a fault here
+    report = run_chaos(store, len(scenarios), fault_rate=0.0, seed=1, timeout_s=5.0).to_dict()
+    demo = Counter(run_scenario(store, s).actual.value for s in scenarios)
+    assert report["completed"] == demo["answer"] + demo["action"]
+    assert report["escalated"] == demo["escalation"] and report["refused"] == demo["refusal"]
+    assert report["retries"] == report["fallbacks"] == report["breaker_opens"] == 0
+    store.close()
+
+
+def test_when_every_call_fails_every_run_still_ends_in_a_decision(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    report = run_chaos(store, 26, fault_rate=1.0, seed=3)
+    data = report.to_dict()
+    assert data["failed"] == 0 and data["lost_runs"] == 0 and report.healthy
+    assert data["duplicate_side_effects"] == 0
+    assert data["completed"] + data["escalated"] + data["refused"] == 26
+    assert data["breaker_opens"] > 0
+    store.close()
+
+
+def test_the_duplicate_count_sees_a_record_changed_twice() -> None:
+    db = RetailDB.fresh_copy()
+    install_effect_log(db)
+    for status in ("cancelled", "cancelled again"):
+        with db.transaction() as uow:
+            order = uow.order("#W4566809")
+            assert order is not None
+            order["status"] = status
+            uow.put_order(order)
+    with db.transaction() as uow:  # writing the same document again is not a change
+        same = uow.order("#W4566809")
+        assert same is not None
+        uow.put_order(same)
+    write = Step("run_1", 5, StepKind.TOOL, "cancel_pending_order", 0.0, 0.0, {"risk": "write"})
+    run = Run("run_1", "desk", "raj", RunStatus.COMPLETED, 0.0, 0.0, {}, steps=(write,))
+    assert duplicate_effects(db, run) == 1
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM chaos_effects")).scalar_one() == 2
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("args", [["--fault-rate", "1.5"], ["--runs", "0"]])
+def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
+    proc = _chaos(tmp_path, *args)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
