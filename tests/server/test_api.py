@@ -137,7 +137,12 @@ def test_get_run_shows_verdicts_and_evidence(client: httpx.Client) -> None:
         assert len(ev["version"]) == 64 and ev["text"]
     order_guard = steps_of(run, "guard")[1]["data"]
     assert order_guard["call"]["name"] == "get_order_details"
-    assert [v["check"] for v in order_guard["verdicts"]] == ["schema", "grant", "ownership"]
+    assert [v["check"] for v in order_guard["verdicts"]] == [
+        "schema",
+        "grant",
+        "ownership",
+        "policy",
+    ]
     assert {v["effect"] for v in order_guard["verdicts"]} == {"allow"}
     ownership = order_guard["verdicts"][2]["facts"]
     assert ownership["resources"] == {"order:#W4566809": "owned"}
@@ -427,7 +432,13 @@ def test_openapi_documents_the_api(client: httpx.Client) -> None:
     assert response.status_code == 200
     doc = response.json()
     paths = doc["paths"]
-    assert set(paths) == {"/v1/runs", "/v1/runs/{run_id}", "/healthz"}
+    assert set(paths) >= {
+        "/v1/runs",
+        "/v1/runs/{run_id}",
+        "/v1/runs/{run_id}/feedback",
+        "/healthz",
+        "/metrics",
+    }
     assert set(paths["/v1/runs"]) == {"get", "post"}
     post = paths["/v1/runs"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {

@@ -47,10 +47,17 @@ class ManualClock:
 class IdSource(Protocol):
     def new_id(self, prefix: str) -> str: ...
 
+    def new_trace_id(self) -> str:
+        """A W3C/OpenTelemetry trace id: 32 lowercase hex digits, never all zeros."""
+        ...
+
 
 class RandomIds:
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{uuid.uuid4().hex}"
+
+    def new_trace_id(self) -> str:
+        return uuid.uuid4().hex  # 122 random bits; the version nibble keeps it non-zero
 
 
 class SequentialIds:
@@ -58,6 +65,10 @@ class SequentialIds:
 
     def __init__(self) -> None:
         self._counter = itertools.count(1)
+        self._traces = itertools.count(1)  # apart, so run ids number the same as before
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self._counter):06d}"
+
+    def new_trace_id(self) -> str:
+        return f"{next(self._traces):032x}"

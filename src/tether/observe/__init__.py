@@ -1,0 +1,54 @@
+"""Observability: traces, metrics, KPI rollups, feedback and structured logs of runs.
+
+Names are loaded on first use, so importing one module of the package (e.g. the redactor)
+does not pull in the OpenTelemetry SDK, prometheus_client and the KPI store.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tether.observe.feedback import Feedback, FeedbackStore
+    from tether.observe.hub import Observability, default_observability
+    from tether.observe.kpi import KpiPoint
+    from tether.observe.kpi_store import CountRow, KpiStore
+    from tether.observe.logs import configure_logging
+    from tether.observe.metrics import TetherMetrics
+    from tether.observe.tracing import TraceObserver, Tracing
+
+_EXPORTS = {
+    "CountRow": "tether.observe.kpi_store",
+    "Feedback": "tether.observe.feedback",
+    "FeedbackStore": "tether.observe.feedback",
+    "KpiPoint": "tether.observe.kpi",
+    "KpiStore": "tether.observe.kpi_store",
+    "Observability": "tether.observe.hub",
+    "TetherMetrics": "tether.observe.metrics",
+    "TraceObserver": "tether.observe.tracing",
+    "Tracing": "tether.observe.tracing",
+    "configure_logging": "tether.observe.logs",
+    "default_observability": "tether.observe.hub",
+}
+
+__all__ = [
+    "CountRow",
+    "Feedback",
+    "FeedbackStore",
+    "KpiPoint",
+    "KpiStore",
+    "Observability",
+    "TetherMetrics",
+    "TraceObserver",
+    "Tracing",
+    "configure_logging",
+    "default_observability",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tether.observe' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,206 @@
+"""KPIs: what one run adds to its minute's rollup, and the rates read back from rollups.
+
+Latency is kept as a fixed log-bucket histogram (each bucket 2^(1/4) ≈ 19 % wider than the
+one before), so p50/p95 of any range, agent set or replica set is the merge of per-minute
+buckets, accurate to one bucket width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.core.types import DecisionKind, Run, StepKind
+from tether.observe.metrics import answer_grounded, claim_statuses, verdict_rules
+from tether.store.kpi_schema import KPI_COUNTERS, KPI_SUMS, NO_RELEASE
+
+BUCKET_GROWTH = 2**0.25
+MAX_BUCKET = 120  # 2^30 ms ≈ 12 days: anything slower lands here
+
+
+def latency_bucket(ms: float) -> int:
+    """The histogram bucket of a latency: bucket b holds (growth^(b-1), growth^b] ms."""
+    if ms <= 1.0:
+        return 0
+    return min(MAX_BUCKET, math.ceil(math.log(ms) / math.log(BUCKET_GROWTH) - 1e-9))
+
+
+def bucket_upper_ms(bucket: int) -> float:
+    """The upper bound of a bucket, in milliseconds (what a percentile reports)."""
+    return float(BUCKET_GROWTH**bucket)
+
+
+def percentile(histogram: Mapping[int, int], q: float) -> float | None:
+    """The q-quantile (0 < q ≤ 1) of a bucket histogram, as its bucket's upper bound."""
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    rank = q * total
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            return round(bucket_upper_ms(bucket), 3)
+    return round(bucket_upper_ms(max(histogram)), 3)
+
+
+def minute_of(ts: float) -> int:
+    return int(ts // 60) * 60
+
+
+CountKey = tuple[str, str, str]  # (metric, subject, key)
+
+
+@dataclass
+class RunKpis:
+    """The additive contribution of one run to its minute."""
+
+    minute: int
+    agent: str
+    release: str
+    values: dict[str, float] = field(default_factory=dict)
+    latency_bucket: int | None = None
+    counts: Counter[CountKey] = field(default_factory=Counter)
+
+
+def run_kpis(run: Run, release: str | None = None) -> RunKpis:
+    """What `run` (ended, with its steps) adds to the rollup of the minute it ended in."""
+    out = RunKpis(minute_of(run.updated_at), run.agent, release or NO_RELEASE)
+    v: Counter[str] = Counter()
+    decision = run.decision
+    if decision is not None:
+        v["runs"] += 1
+        plural = {
+            DecisionKind.ANSWER: "answers",
+            DecisionKind.ACTION: "actions",
+            DecisionKind.ESCALATION: "escalations",
+            DecisionKind.REFUSAL: "refusals",
+        }
+        v[plural[decision.kind]] += 1
+        code = decision.reason.code.value if decision.reason else ""
+        out.counts["decision", decision.kind.value, code] += 1
+        latency = max(0.0, run.updated_at - run.created_at) * 1000
+        out.values["latency_ms_sum"] = latency
+        out.latency_bucket = latency_bucket(latency)
+    for step in run.steps:
+        data = step.data
+        if step.kind is StepKind.TOOL:
+            tool = str(data.get("tool", step.name))
+            v["tool_calls"] += 1
+            if not data.get("ok"):
+                v["tool_errors"] += 1
+                code = str((data.get("error") or {}).get("code", ""))
+                out.counts["tool_error", tool, code] += 1
+        elif step.kind is StepKind.GUARD:
+            _guard(step.name, data, v, out.counts)
+    out.values.update({k: float(n) for k, n in v.items()})
+    return out
+
+
+def _guard(name: str, data: Mapping[str, Any], v: Counter[str], counts: Counter[CountKey]) -> None:
+    for verdict in data.get("verdicts", ()):
+        effect = str(verdict.get("effect", ""))
+        counts["verdict", str(verdict.get("check", "")), effect] += 1
+        for rule in verdict_rules(verdict):
+            counts["rule_hit", rule, effect] += 1
+        for policy in (verdict.get("facts") or {}).get("policies", ()):
+            counts["policy_hit", str(policy), effect] += 1
+    if "call" in data:
+        return
+    v["answers_checked"] += 1
+    if not answer_grounded(data):
+        v["answers_ungrounded"] += 1
+    statuses = claim_statuses(data)
+    v["claims"] += len(statuses)
+    v["claims_unsupported"] += sum(1 for s in statuses if s != "supported")
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+@dataclass(frozen=True)
+class KpiPoint:
+    """KPIs of one time bucket (or a whole range): raw sums and the rates derived from them."""
+
+    start: int  # epoch seconds at the bucket's start
+    values: Mapping[str, float]
+    latency: Mapping[int, int]  # histogram bucket -> runs
+
+    def count(self, name: str) -> int:
+        return int(self.values.get(name, 0))
+
+    @property
+    def runs(self) -> int:
+        return self.count("runs")
+
+    @property
+    def success_rate(self) -> float | None:
+        """Runs that ended in an answer or an action, over runs."""
+        return _ratio(self.count("answers") + self.count("actions"), self.runs)
+
+    @property
+    def hallucination_rate(self) -> float | None:
+        """Proposed answers refused as ungrounded, over proposed answers checked."""
+        return _ratio(self.count("answers_ungrounded"), self.count("answers_checked"))
+
+    @property
+    def unsupported_claim_rate(self) -> float | None:
+        return _ratio(self.count("claims_unsupported"), self.count("claims"))
+
+    @property
+    def tool_error_rate(self) -> float | None:
+        """Failed tool calls over tool calls."""
+        return _ratio(self.count("tool_errors"), self.count("tool_calls"))
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return _ratio(self.count("escalations"), self.runs)
+
+    @property
+    def refusal_rate(self) -> float | None:
+        return _ratio(self.count("refusals"), self.runs)
+
+    @property
+    def resolved_rate(self) -> float | None:
+        """Feedback that says the request was resolved, over feedback received."""
+        return _ratio(self.count("resolved"), self.count("feedback"))
+
+    @property
+    def csat_mean(self) -> float | None:
+        return _ratio(self.values.get("csat_sum", 0.0), self.count("csat_count"))
+
+    def latency_ms(self, q: float) -> float | None:
+        """The q-quantile of run latency in milliseconds (None without runs)."""
+        return percentile(self.latency, q)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"start": self.start}
+        out.update({k: self.count(k) for k in KPI_COUNTERS})
+        out.update({k: round(self.values.get(k, 0.0), 3) for k in KPI_SUMS})
+        out.update(
+            success_rate=self.success_rate,
+            hallucination_rate=self.hallucination_rate,
+            unsupported_claim_rate=self.unsupported_claim_rate,
+            tool_error_rate=self.tool_error_rate,
+            escalation_rate=self.escalation_rate,
+            refusal_rate=self.refusal_rate,
+            resolved_rate=self.resolved_rate,
+            csat_mean=self.csat_mean,
+            latency_p50_ms=self.latency_ms(0.5),
+            latency_p95_ms=self.latency_ms(0.95),
+        )
+        return out
+
+
+def merge(points: Sequence[KpiPoint], start: int = 0) -> KpiPoint:
+    """One point holding the sums and the merged histogram of `points`."""
+    values: Counter[str] = Counter()
+    latency: Counter[int] = Counter()
+    for p in points:
+        values.update(p.values)
+        latency.update(p.latency)
+    return KpiPoint(start, dict(values), dict(latency))

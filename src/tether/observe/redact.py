@@ -1,0 +1,256 @@
+"""Redaction of secrets, tokens, payment details and e-mail addresses from what leaves tether.
+
+Logs and exported traces travel to other systems and people; the system of record does not,
+and keeps what replay needs. `Redactor.text` masks strings; `Redactor.value` walks JSON-like
+values and also blanks whatever sits under a sensitive key (`password`, `authorization`,
+`last_four`, ...). What is masked is configurable by category (`TETHER_REDACT`: `all`
+(default), `off`, or a comma list of `secrets`, `emails`, `payment`) plus extra regular
+expressions (`TETHER_REDACT_EXTRA`, a JSON list). `RedactingFilter` applies it to log records;
+`redact_trace` is what a trace exporter calls on a run before it leaves the process.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from tether.core.errors import ErrorCode, TetherError
+
+CATEGORIES = ("secrets", "emails", "payment")
+
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "authorization",
+        "cookie",
+        "set_cookie",
+        "private_key",
+        "passphrase",
+        "capability",
+        "capability_token",
+    }
+)
+PAYMENT_KEYS = frozenset(
+    {"card_number", "cvv", "cvc", "iban", "account_number", "last_four", "expiry", "pan"}
+)
+
+_Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
+
+_SECRET_RULES: tuple[_Rule, ...] = (
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        "[redacted:private-key]",
+    ),
+    (re.compile(r"\btct1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), "[redacted:token]"),
+    (re.compile(r"\btk_[0-9a-f]{16}\.[A-Za-z0-9_-]{16,}"), "[redacted:api-key]"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[redacted:token]"),
+    (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_-]{16,}"), "[redacted:secret]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    (
+        re.compile(
+            r"(?i)\b(password|passwd|secret|api[_-]?key|token|passphrase|authorization)"
+            r"(\"?\s*[:=]\s*\"?)([^\s\"',;&]{4,})"
+        ),
+        r"\1\2[redacted]",
+    ),
+)
+_EMAIL_RULES: tuple[_Rule, ...] = (
+    (
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        "[redacted:email]",
+    ),
+)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "[redacted:card]" if _luhn(digits) else match.group(0)
+
+
+_PAYMENT_RULES: tuple[_Rule, ...] = (
+    # 13 to 19 digits, optionally grouped; only numbers that pass the Luhn check are cards
+    (re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"), _card),
+    (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), "[redacted:iban]"),
+)
+
+
+@dataclass(frozen=True)
+class RedactionConfig:
+    """Which categories are masked, and any extra patterns (masked as `[redacted]`)."""
+
+    secrets: bool = True
+    emails: bool = True
+    payment: bool = True
+    extra_patterns: tuple[str, ...] = ()
+    extra_keys: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RedactionConfig:
+        """From `TETHER_REDACT` and `TETHER_REDACT_EXTRA`; raises CONFIG_INVALID."""
+        env = os.environ if environ is None else environ
+        raw = env.get("TETHER_REDACT", "").strip().lower()
+        if raw in ("", "all", "on", "1", "true", "yes"):
+            chosen = set(CATEGORIES)
+        elif raw in ("off", "none", "0", "false", "no"):
+            chosen = set()
+        else:
+            chosen = {part.strip() for part in raw.split(",") if part.strip()}
+            unknown = sorted(chosen - set(CATEGORIES))
+            if unknown:
+                raise TetherError(
+                    ErrorCode.CONFIG_INVALID,
+                    f"TETHER_REDACT: unknown categories {unknown}; use {', '.join(CATEGORIES)}",
+                )
+        extra = _extra_patterns(env.get("TETHER_REDACT_EXTRA", "").strip())
+        return cls("secrets" in chosen, "emails" in chosen, "payment" in chosen, extra)
+
+
+def _extra_patterns(raw: str) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    try:
+        patterns = json.loads(raw)
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError("not a list of strings")
+        for pattern in patterns:
+            re.compile(pattern)
+    except (ValueError, re.error) as exc:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"TETHER_REDACT_EXTRA must be a JSON list of regular expressions ({exc})",
+        ) from None
+    return tuple(patterns)
+
+
+class Redactor:
+    """Masks strings and JSON-like values according to a `RedactionConfig`."""
+
+    def __init__(self, config: RedactionConfig | None = None) -> None:
+        self.config = config or RedactionConfig()
+        rules: list[_Rule] = []
+        keys: set[str] = set(self.config.extra_keys)
+        if self.config.secrets:
+            rules.extend(_SECRET_RULES)
+            keys |= SECRET_KEYS
+        if self.config.emails:
+            rules.extend(_EMAIL_RULES)
+        if self.config.payment:
+            rules.extend(_PAYMENT_RULES)
+            keys |= PAYMENT_KEYS
+        rules.extend((re.compile(p), "[redacted]") for p in self.config.extra_patterns)
+        self._rules = tuple(rules)
+        self._keys = frozenset(_key(k) for k in keys)
+
+    def text(self, text: str) -> str:
+        """`text` with every configured pattern masked."""
+        if not text:
+            return text
+        for pattern, replacement in self._rules:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        """A copy of a JSON-like value: strings masked, values under sensitive keys blanked."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {
+                k: "[redacted]" if _key(str(k)) in self._keys else self.value(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return copy.copy(value)
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+@lru_cache(maxsize=1)
+def default_redactor() -> Redactor:
+    """The redactor configured by the environment (read once per process)."""
+    return Redactor(RedactionConfig.from_env())
+
+
+def redact_text(text: str) -> str:
+    """Mask `text` with the configured redactor (the hook log and trace exporters call)."""
+    return default_redactor().text(text)
+
+
+def redact_trace(run: Mapping[str, Any], redactor: Redactor | None = None) -> dict[str, Any]:
+    """A run record (as `Run.to_dict(with_steps=True)` gives it) fit to export as a trace."""
+    cleaned: dict[str, Any] = (redactor or default_redactor()).value(run)
+    return cleaned
+
+
+class RedactingFilter(logging.Filter):
+    """Masks log records in place: the message, its arguments and any exception text.
+
+    Arguments keep their shape (a tuple stays a tuple), since some formatters (uvicorn's access
+    log) read them by position."""
+
+    def __init__(self, name: str = "", redactor: Redactor | None = None) -> None:
+        super().__init__(name)
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactor = self._redactor or default_redactor()
+        if isinstance(record.msg, str):
+            record.msg = redactor.text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {
+                k: redactor.text(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install_log_redaction(logger_names: Iterable[str] = ("", "tether")) -> RedactingFilter:
+    """Add a `RedactingFilter` to every handler of these loggers (the root logger by default)."""
+    redacting = RedactingFilter()
+    for name in logger_names:
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(redacting)
+    return redacting
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's default logging set-up with redaction on every handler; raises CONFIG_INVALID
+    now, rather than at the first log line, if the redaction settings are wrong."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    default_redactor()
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": RedactingFilter}
+    for handler in config.get("handlers", {}).values():
+        handler.setdefault("filters", []).append("redact")
+    return config
