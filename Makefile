@@ -32,6 +32,10 @@ pytest: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run_overhead.py
+	$(BIN)/tether eval grounding --data ../shared/data/ragtruth-dev
+	$(BIN)/python benchmarks/envelope_overhead.py
+	$(BIN)/python benchmarks/policy.py
+	$(BIN)/python benchmarks/access.py
 
 # Refresh the pinned lock file from pyproject.toml (needs network access to PyPI).
 lock:

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tether.core.errors import TetherError
 from tether.retail.db import RetailDB
 from tether.retail.desk import RetailDesk
 from tether.server.app import create_app
@@ -63,6 +64,18 @@ def serve(app: FastAPI) -> Iterator[str]:
         sock.close()
 
 
+def admin_headers(app: FastAPI) -> dict[str, str]:
+    """An Authorization header with a new admin key of the app's store.
+
+    A store that cannot be reached gets a well-formed key it does not know, so requests still
+    get as far as the store (and fail there)."""
+    try:
+        key, _ = app.state.operators.create("admin", name="tests", actor="tests")
+    except TetherError:
+        key = "tk_0000000000000000." + "x" * 43
+    return {"Authorization": f"Bearer {key}"}
+
+
 def open_desk(directory: Path) -> RetailDesk:
     """A desk with its own run store (SQLite file) and its own copy of the retail data."""
     store = RunStore.open(f"sqlite:///{directory / 't.db'}")
@@ -77,15 +90,24 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetailDesk]:
 
 
 @pytest.fixture(scope="session")
-def base_url(desk: RetailDesk) -> Iterator[str]:
-    """The API over the session's desk, with the default model factory (TETHER_MODEL)."""
-    with serve(create_app(desk)) as url:
-        yield url
+def served(desk: RetailDesk) -> Iterator[tuple[str, dict[str, str]]]:
+    """The API over the session's desk (default model factory, TETHER_MODEL) and an admin key."""
+    app = create_app(desk)
+    headers = admin_headers(app)
+    with serve(app) as url:
+        yield url, headers
+
+
+@pytest.fixture(scope="session")
+def base_url(served: tuple[str, dict[str, str]]) -> str:
+    return served[0]
 
 
 @pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=30) as c:
+def client(served: tuple[str, dict[str, str]]) -> Iterator[httpx.Client]:
+    """A client of the session's API that sends an admin key."""
+    url, headers = served
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as c:
         yield c
 
 
@@ -95,7 +117,8 @@ def serve_app() -> Iterator[Callable[[FastAPI], httpx.Client]]:
     with ExitStack() as stack:
 
         def start(app: FastAPI) -> httpx.Client:
+            headers = admin_headers(app)
             url = stack.enter_context(serve(app))
-            return stack.enter_context(httpx.Client(base_url=url, timeout=30))
+            return stack.enter_context(httpx.Client(base_url=url, timeout=30, headers=headers))
 
         yield start

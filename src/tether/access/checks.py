@@ -1,11 +1,14 @@
-"""Permission checks: the agent is granted the tool, and every resource named belongs to the
-principal the run acts for, according to authoritative data rather than the model's claims."""
+"""Permission checks: the agent is granted the tool, the run's capability token grants it, and
+every resource named belongs to the principal the run acts for, according to authoritative data
+rather than the model's claims."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
 
-from tether.core.errors import ErrorCode
+from tether.access.tokens import RUN_AUDIENCE
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
 from tether.core.types import ToolCall, Verdict
 
@@ -16,10 +19,59 @@ class ResourceOwners(Protocol):
         ...
 
 
+class CapabilityClaimsView(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+class CapabilityVerifier(Protocol):
+    def verify(
+        self,
+        token: str,
+        *,
+        audience: str,
+        run_id: str | None = None,
+        principal: str | None = None,
+        tool: str | None = None,
+        required_scopes: Collection[str] = (),
+        arguments: Mapping[str, Any] | None = None,
+        consume: bool = False,
+    ) -> CapabilityClaimsView:
+        """The claims of a token that grants this use; raises TetherError with a token code."""
+        ...
+
+
+def verify_capability(
+    check: str, tokens: CapabilityVerifier, ctx: GuardContext, call: ToolCall
+) -> Verdict:
+    """The run's capability token verifies (signature, expiry, audience, revocation), is bound
+    to this run and principal, and grants the tool and every scope the tool requires."""
+    if not ctx.capability:
+        return Verdict.deny(check, ErrorCode.TOKEN_INVALID, "the run holds no capability token")
+    tool = ctx.tools.get(call.name)
+    scopes = tool.spec.required_scopes if tool is not None else ()
+    try:
+        claims = tokens.verify(
+            ctx.capability,
+            audience=RUN_AUDIENCE,
+            run_id=ctx.run_id,
+            principal=ctx.principal.id,
+            tool=call.name,
+            required_scopes=scopes,
+        )
+    except TetherError as exc:
+        return Verdict.deny(check, exc.code, exc.message)
+    return Verdict.allow(check, token_id=claims.id, scopes=sorted(scopes))
+
+
 class GrantCheck:
-    """The agent's grants include the tool."""
+    """The agent's grants include the tool; with `tokens`, the run's capability token (agent
+    grants ∩ principal rights, signed) must also grant it."""
 
     name = "grant"
+
+    def __init__(self, tokens: CapabilityVerifier | None = None) -> None:
+        self._tokens = tokens
 
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
         if call.name not in ctx.agent.tools:
@@ -28,7 +80,21 @@ class GrantCheck:
                 ErrorCode.TOOL_NOT_GRANTED,
                 f"agent {ctx.agent.name!r} is not granted tool {call.name!r}",
             )
+        if self._tokens is not None:
+            return verify_capability(self.name, self._tokens, ctx, call)
         return Verdict.allow(self.name)
+
+
+class CapabilityCheck:
+    """Only the capability token (see `verify_capability`): the re-check at execution."""
+
+    name = "capability"
+
+    def __init__(self, tokens: CapabilityVerifier) -> None:
+        self._tokens = tokens
+
+    def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
+        return verify_capability(self.name, self._tokens, ctx, call)
 
 
 class OwnershipCheck:

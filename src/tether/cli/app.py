@@ -1,4 +1,4 @@
-"""`tether demo | run | serve | runs`."""
+"""`tether demo | run | chaos | serve | runs`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tether.cli.audit import audit_app
+from tether.cli.chaos import print_report, run_chaos
 from tether.cli.common import EXIT_FAILED, err, open_desk, out, print_json, user_errors
 from tether.cli.demo import run_demo
+from tether.cli.eval import eval_app
+from tether.cli.ingest import ingest
+from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
+from tether.cli.policy import policy_app
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Message, Run
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, load_script
+from tether.observe.logs import configure_from_env
 from tether.runtime.loop import RunRequest
 from tether.store.runs import RunFilter
 
@@ -29,6 +36,13 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(signing_app, name="signing-keys")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(eval_app, name="eval")
+app.add_typer(policy_app, name="policy")
+app.command("ingest")(ingest)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -50,10 +64,13 @@ def demo(
     with user_errors(as_json):
         desk = open_desk()
         all_ok = run_demo(desk.store, scenarios, as_json)
+        if desk.access is not None:  # the first start makes (and prints once) an admin key
+            desk.access.audit.checkpoint()  # sign the chain head the scenarios left
+            announce_first_admin(desk.access, None if no_serve else f"http://{host}:{port}")
     if not all_ok:
         raise typer.Exit(EXIT_FAILED)
     if not no_serve:
-        _serve(host, port)
+        _serve(host, port, announce=False)
 
 
 @app.command()
@@ -79,6 +96,24 @@ def run(
         print_json(result.to_dict(with_steps=True))
         return
     _print_run(result, with_steps=False)
+
+
+@app.command()
+def chaos(
+    runs: Annotated[int, typer.Option(help="How many runs.", min=1, max=100_000)] = 100,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of tool calls that misbehave.", min=0.0, max=1.0)
+    ] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Run the retail scenarios with faults injected into the tools; every run must end in a
+    Decision, and no side effect may happen twice."""
+    with user_errors(as_json):
+        report = run_chaos(open_desk().store, runs, fault_rate, seed)
+    print_report(report, as_json)
+    if not report.healthy:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -172,17 +207,26 @@ def _print_run(r: Run, with_steps: bool) -> None:
         out.print(table)
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, announce: bool = True) -> None:
     import uvicorn
 
+    from tether.observe.redact import uvicorn_log_config
     from tether.server.app import create_app
 
+    log_config = uvicorn_log_config()  # a bad TETHER_REDACT fails here, before anything starts
     desk = open_desk()
+    if announce and desk.access is not None:
+        announce_first_admin(desk.access, f"http://{host}:{port}")
     err.print(f"serving the API and dashboard on http://{host}:{port}  (Ctrl-C to stop)")
     uvicorn.run(
-        create_app(desk), host=host, port=port, log_level=os.environ.get("TETHER_LOG_LEVEL", "info")
+        create_app(desk),
+        host=host,
+        port=port,
+        log_level=os.environ.get("TETHER_LOG_LEVEL", "info"),
+        log_config=log_config,  # secrets, tokens, e-mails and cards are masked
     )
 
 
 def main() -> None:
+    configure_from_env()
     app()

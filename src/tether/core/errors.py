@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
     CONFIG_INVALID = "CONFIG_INVALID"
     SCENARIO_INVALID = "SCENARIO_INVALID"
+    DATA_INVALID = "DATA_INVALID"
+    POLICY_INVALID = "POLICY_INVALID"
     UNKNOWN_PRINCIPAL = "UNKNOWN_PRINCIPAL"
     UNKNOWN_AGENT = "UNKNOWN_AGENT"
     RUN_NOT_FOUND = "RUN_NOT_FOUND"
@@ -47,6 +49,17 @@ class ErrorCode(StrEnum):
     POLICY_ESCALATED = "POLICY_ESCALATED"
     # Guard verdicts on a proposed answer.
     ANSWER_UNGROUNDED = "ANSWER_UNGROUNDED"
+    CLAIM_CONTRADICTED = "CLAIM_CONTRADICTED"
+    CLAIM_UNSUPPORTED = "CLAIM_UNSUPPORTED"
+    # Guard verdicts on a proposed write, checked against the store before it runs.
+    PREMISE_FAILED = "PREMISE_FAILED"
+    # Ingestion of documents (a job with a bad document writes nothing).
+    DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
+    DOCUMENT_BINARY = "DOCUMENT_BINARY"
+    DOCUMENT_ENCODING = "DOCUMENT_ENCODING"
+    DOCUMENT_EMPTY = "DOCUMENT_EMPTY"
+    DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
+    DOCUMENT_MALFORMED = "DOCUMENT_MALFORMED"
     # Tool execution.
     NOT_FOUND = "NOT_FOUND"
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
@@ -56,6 +69,9 @@ class ErrorCode(StrEnum):
     UPSTREAM_ERROR = "UPSTREAM_ERROR"
     BAD_OUTPUT = "BAD_OUTPUT"
     TOOL_ERROR = "TOOL_ERROR"
+    RATE_LIMITED = "RATE_LIMITED"
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
     # Model adapters.
     MODEL_TIMEOUT = "MODEL_TIMEOUT"
     MODEL_RATE_LIMITED = "MODEL_RATE_LIMITED"
@@ -70,6 +86,19 @@ class ErrorCode(StrEnum):
     # Hand-off requested by the model.
     HANDOFF_REQUESTED = "HANDOFF_REQUESTED"
     MODEL_REFUSED = "MODEL_REFUSED"
+    # Capability tokens (checked before and at every tool execution).
+    TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOKEN_REVOKED = "TOKEN_REVOKED"
+    TOKEN_REPLAYED = "TOKEN_REPLAYED"
+    TOKEN_WRONG_AUDIENCE = "TOKEN_WRONG_AUDIENCE"
+    SCOPE_NOT_GRANTED = "SCOPE_NOT_GRANTED"
+    ARGUMENTS_NOT_APPROVED = "ARGUMENTS_NOT_APPROVED"
+    # Operators of the control plane (API keys).
+    AUTH_REQUIRED = "AUTH_REQUIRED"
+    AUTH_INVALID = "AUTH_INVALID"
+    ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
+    API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
     INTERNAL = "INTERNAL"
 
     @property
@@ -92,6 +121,8 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.INPUT_TOO_LARGE: CodeInfo(False, _C, 413, "the input exceeds a size limit"),
     ErrorCode.CONFIG_INVALID: CodeInfo(False, _C, 400, "a configuration value is invalid"),
     ErrorCode.SCENARIO_INVALID: CodeInfo(False, _C, 400, "a scenario or script file is invalid"),
+    ErrorCode.DATA_INVALID: CodeInfo(False, _C, 400, "a data file is missing or malformed"),
+    ErrorCode.POLICY_INVALID: CodeInfo(False, _C, 400, "a policy or policy schema file is invalid"),
     ErrorCode.UNKNOWN_PRINCIPAL: CodeInfo(False, _C, 404, "no such principal"),
     ErrorCode.UNKNOWN_AGENT: CodeInfo(False, _C, 404, "no such agent"),
     ErrorCode.RUN_NOT_FOUND: CodeInfo(False, _C, 404, "no such run"),
@@ -104,6 +135,27 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.POLICY_DENIED: CodeInfo(False, _M, 403, "a policy forbids the action"),
     ErrorCode.POLICY_ESCALATED: CodeInfo(False, _H, 403, "a policy requires a human decision"),
     ErrorCode.ANSWER_UNGROUNDED: CodeInfo(False, _R, 422, "the answer cites no valid evidence"),
+    ErrorCode.CLAIM_CONTRADICTED: CodeInfo(
+        False, _R, 422, "a claim of the answer contradicts the evidence"
+    ),
+    ErrorCode.CLAIM_UNSUPPORTED: CodeInfo(
+        False, _R, 422, "a claim of the answer is not supported by the evidence"
+    ),
+    ErrorCode.PREMISE_FAILED: CodeInfo(
+        False, _M, 409, "a premise of the proposed write does not hold in the store"
+    ),
+    ErrorCode.DOCUMENT_UNREADABLE: CodeInfo(False, _C, 400, "a source document cannot be read"),
+    ErrorCode.DOCUMENT_BINARY: CodeInfo(False, _C, 415, "a source document is binary, not text"),
+    ErrorCode.DOCUMENT_ENCODING: CodeInfo(
+        False, _C, 400, "a source document is not valid in its text encoding"
+    ),
+    ErrorCode.DOCUMENT_EMPTY: CodeInfo(False, _C, 400, "a source document has no text"),
+    ErrorCode.DOCUMENT_TOO_LARGE: CodeInfo(
+        False, _C, 413, "a source document exceeds the ingestion size limit"
+    ),
+    ErrorCode.DOCUMENT_MALFORMED: CodeInfo(
+        False, _C, 400, "a source document does not parse as its format"
+    ),
     ErrorCode.NOT_FOUND: CodeInfo(False, _M, 404, "the tool found no such record"),
     ErrorCode.PRECONDITION_FAILED: CodeInfo(False, _M, 409, "a precondition of the tool failed"),
     ErrorCode.CONFLICT: CodeInfo(False, _M, 409, "the record changed concurrently"),
@@ -114,6 +166,11 @@ _INFO: dict[ErrorCode, CodeInfo] = {
         False, _H, 502, "the tool returned output that fails its schema"
     ),
     ErrorCode.TOOL_ERROR: CodeInfo(False, _M, 500, "the tool raised an unclassified error"),
+    ErrorCode.RATE_LIMITED: CodeInfo(True, _E, 429, "the tool's rate limit is exhausted"),
+    ErrorCode.CIRCUIT_OPEN: CodeInfo(True, _E, 503, "the tool's circuit breaker is open"),
+    ErrorCode.OUTCOME_UNKNOWN: CodeInfo(
+        False, _H, 500, "a side effect may or may not have happened; a person must check"
+    ),
     ErrorCode.MODEL_TIMEOUT: CodeInfo(True, _H, 504, "the model did not answer in time"),
     ErrorCode.MODEL_RATE_LIMITED: CodeInfo(True, _H, 429, "the model endpoint rate-limited us"),
     ErrorCode.MODEL_UNAVAILABLE: CodeInfo(True, _H, 503, "the model endpoint is unreachable"),
@@ -129,6 +186,27 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.TIME_LIMIT: CodeInfo(False, _H, 200, "the run reached its time limit"),
     ErrorCode.HANDOFF_REQUESTED: CodeInfo(False, _H, 200, "the model handed off to a human"),
     ErrorCode.MODEL_REFUSED: CodeInfo(False, _R, 200, "the model refused the request"),
+    ErrorCode.TOKEN_INVALID: CodeInfo(
+        False, _R, 401, "the capability token is malformed, forged or signed by an unknown key"
+    ),
+    ErrorCode.TOKEN_EXPIRED: CodeInfo(False, _R, 401, "the capability token has expired"),
+    ErrorCode.TOKEN_REVOKED: CodeInfo(False, _R, 401, "the capability token was revoked"),
+    ErrorCode.TOKEN_REPLAYED: CodeInfo(
+        False, _R, 401, "a single-use capability token was presented again"
+    ),
+    ErrorCode.TOKEN_WRONG_AUDIENCE: CodeInfo(
+        False, _R, 401, "the capability token was issued for another audience, run or principal"
+    ),
+    ErrorCode.SCOPE_NOT_GRANTED: CodeInfo(
+        False, _R, 403, "the run's capability does not cover this tool or scope"
+    ),
+    ErrorCode.ARGUMENTS_NOT_APPROVED: CodeInfo(
+        False, _R, 403, "the call's arguments differ from the approved ones"
+    ),
+    ErrorCode.AUTH_REQUIRED: CodeInfo(False, _C, 401, "no operator API key was sent"),
+    ErrorCode.AUTH_INVALID: CodeInfo(False, _C, 401, "the API key is unknown or revoked"),
+    ErrorCode.ROLE_FORBIDDEN: CodeInfo(False, _C, 403, "the operator's role does not allow this"),
+    ErrorCode.API_KEY_NOT_FOUND: CodeInfo(False, _C, 404, "no such API key"),
     ErrorCode.INTERNAL: CodeInfo(False, _H, 500, "an unexpected internal error"),
 }
 

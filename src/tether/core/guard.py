@@ -14,6 +14,7 @@ from tether.core.types import (
     Agent,
     Effect,
     Evidence,
+    Message,
     ModelTurn,
     Principal,
     ToolCall,
@@ -37,13 +38,15 @@ class ToolLookup(Protocol):
 
 @dataclass(frozen=True)
 class GuardContext:
-    """What a check may read: who, which agent, which tools, and the run's evidence so far."""
+    """What a check may read: who, which agent, which tools, the run's evidence and conversation."""
 
     run_id: str
     principal: Principal
     agent: Agent
     tools: ToolLookup
     evidence: Mapping[str, Evidence]
+    messages: Sequence[Message] = ()  # the conversation so far, for checks that read it
+    capability: str | None = None  # the run's signed capability token, when access is wired
 
 
 class ToolCheck(Protocol):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from tether.core.envelope import Envelope
 from tether.core.errors import ErrorCode
 
 
@@ -76,6 +77,8 @@ class Agent:
     require_grounding: bool = True
     retrieval_k: int = 3
     limits: Limits = field(default_factory=Limits)
+    # scopes the agent is granted; empty means the scopes its granted tools require
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class ToolSpec:
     resources: Mapping[str, str] = field(default_factory=dict)
     handoff: bool = False  # a successful call hands the conversation to a human
     timeout_s: float = 10.0
+    envelope: Envelope = field(default_factory=Envelope)  # timeout, retry, breaker, limits
+    idempotent: bool = False  # repeating a call with the same idempotency key is safe
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,14 @@ def _table(name: str) -> Table:
 users_table = _table("retail_users")
 orders_table = _table("retail_orders")
 products_table = _table("retail_products")
+# results of write tools by idempotency key, written in the same transaction as the change
+idempotency_table = Table(
+    "retail_idempotency",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("tool", String, nullable=False),
+    Column("result", Text, nullable=False),
+)
 
 # the db.json section each table is loaded from
 _SECTIONS: tuple[tuple[str, Table], ...] = (
@@ -146,6 +154,19 @@ class UnitOfWork:
         """Replace the stored user with this document."""
         self._put(users_table, str(user["user_id"]), user)
 
+    def recorded_result(self, key: str) -> Any | None:
+        """The result a write made under this idempotency key, or None if none did."""
+        text = self.conn.execute(
+            select(idempotency_table.c.result).where(idempotency_table.c.key == key)
+        ).scalar_one_or_none()
+        return None if text is None else json.loads(text)
+
+    def record_result(self, key: str, tool: str, result: Any) -> None:
+        """Remember a write's result under its idempotency key; commits with the change."""
+        self.conn.execute(
+            insert(idempotency_table).values(key=key, tool=tool, result=json.dumps(result))
+        )
+
     def put_order(self, order: Mapping[str, Any]) -> None:
         """Replace the stored order with this document."""
         self._put(orders_table, str(order["order_id"]), order)
@@ -157,6 +178,7 @@ class RetailDB:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._write_lock = threading.RLock()
+        self._active = threading.local()  # the unit of work open in this thread, if any
 
     # -- schema and loading ------------------------------------------------------------------
 
@@ -266,10 +288,20 @@ class RetailDB:
         Writers are serialised: in process by a lock (an in-memory store shares one
         connection), across processes by row locks on PostgreSQL and by taking SQLite's write
         lock up front, so no writer decides on state another writer is about to change.
+        A transaction opened inside another one in the same thread joins it, so a write and
+        its idempotency record commit together.
         """
+        joined: UnitOfWork | None = getattr(self._active, "uow", None)
+        if joined is not None:
+            yield joined
+            return
         with self._write_lock, self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 raw = conn.connection.driver_connection
                 if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-            yield UnitOfWork(conn)
+            self._active.uow = UnitOfWork(conn)
+            try:
+                yield self._active.uow
+            finally:
+                self._active.uow = None

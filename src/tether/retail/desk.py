@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tether.access.checks import GrantCheck, OwnershipCheck
+from tether.access.control import AccessControl
+from tether.access.rights import RoleRights
+from tether.access.settings import AccessSettings
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Agent, Limits, Principal
 from tether.grounding.bm25 import Bm25Retriever
 from tether.grounding.citations import CitationCheck
 from tether.grounding.documents import chunk_document, load_packaged_kb
+from tether.grounding.hybrid import StoreRetriever
+from tether.grounding.retail_desk import retail_grounding
+from tether.observe.hub import Observability, default_observability
+from tether.policy.retail import retail_policy_checks
 from tether.retail.db import RetailDB
 from tether.retail.ownership import RetailOwnership
-from tether.retail.tools import build_tools
+from tether.retail.tools import READ_SCOPE, WRITE_SCOPE, build_tools
 from tether.runtime.loop import Runtime
 from tether.store.runs import RunStore
 from tether.tools.checks import SchemaCheck
@@ -58,7 +65,11 @@ RETAIL_AGENT = Agent(
     require_grounding=True,
     retrieval_k=3,
     limits=Limits(max_steps=40, max_seconds=120.0),
+    scopes=(READ_SCOPE, WRITE_SCOPE),
 )
+
+# What each principal role may do in the store; a run gets the agent's grants ∩ these.
+RETAIL_ROLES = RoleRights({"customer": (READ_SCOPE, WRITE_SCOPE)})
 
 
 class RetailCustomers:
@@ -87,6 +98,9 @@ class RetailDesk:
     store: RunStore
     db: RetailDB
     runtime: Runtime
+    access: AccessControl | None = None
+    observability: Observability = field(default_factory=default_observability)
+    retriever: StoreRetriever | None = None  # the ingested corpus, expanded through the graph
 
     @classmethod
     def open(
@@ -96,23 +110,46 @@ class RetailDesk:
         agent: Agent = RETAIL_AGENT,
         clock: Clock | None = None,
         ids: IdSource | None = None,
+        settings: AccessSettings | None = None,
+        rights: RoleRights = RETAIL_ROLES,
+        observability: Observability | None = None,
+        claims_on_fail: str | None = None,
     ) -> RetailDesk:
-        """Wire a desk over `store`; the retail data lives beside the runs unless `db` is given."""
+        """Wire a desk over `store`; the retail data lives beside the runs unless `db` is given.
+
+        Access (run tokens, audit trail, operator keys) lives in the same store; `settings`
+        default to the environment (`TETHER_TOKEN_TTL`, `TETHER_REDIS_URL`, ...). Metrics,
+        KPIs, logs and traces go to `observability` (default: the process's). Answers are
+        grounded in the store's ingested corpus; a failing claim is handled as `claims_on_fail`
+        says (revise, refuse, escalate; default `TETHER_CLAIMS_ON_FAIL` or revise)."""
         if db is None:
             db = RetailDB(store.engine)
             db.create_tables()
             db.load_packaged()
         tools = ToolRegistry(build_tools(db))
+        clock = clock or SystemClock()
+        access = AccessControl.open(store.engine, rights, settings, clock)
+        policy_check, answer_policy = retail_policy_checks(db)
+        obs = observability or default_observability()
+        grounding = retail_grounding(store.engine, db, on_fail=claims_on_fail)
         runtime = Runtime(
             store=store,
             agents={agent.name: agent},
             tools=tools,
             principals=RetailCustomers(db),
-            retriever=retail_retriever(),
-            tool_checks=(SchemaCheck(), GrantCheck(), OwnershipCheck(RetailOwnership(db))),
-            answer_checks=(CitationCheck(),),
-            clock=clock or SystemClock(),
+            retriever=grounding.retriever,
+            tool_checks=(
+                SchemaCheck(),
+                GrantCheck(access.tokens),  # the agent's grant and the run's signed token
+                OwnershipCheck(RetailOwnership(db)),
+                policy_check,  # the store's rules, tether's safeguards, the house rules
+                grounding.premises,  # the write's premises, read from the store right now
+            ),
+            answer_checks=(CitationCheck(), grounding.claims, answer_policy),
+            clock=clock,
             ids=ids or RandomIds(),
             default_agent=agent.name,
+            access=access.governor,
+            observers=obs.observers(store.engine),
         )
-        return cls(store, db, runtime)
+        return cls(store, db, runtime, access, obs, grounding.retriever)

@@ -8,13 +8,14 @@ and commit their whole effect in one transaction.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from tether.core.types import RiskClass
 from tether.retail.db import RetailDB, UnitOfWork
@@ -36,6 +37,7 @@ from tether.retail.orders import (
     require_status,
     transaction,
 )
+from tether.tools.execute import current_idempotency_key
 from tether.tools.registry import Tool, make_tool
 
 CancelReason = Literal["no longer needed", "ordered by mistake"]
@@ -83,6 +85,36 @@ def _evaluate(node: ast.expr) -> float:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_evaluate(node.operand)
     raise invalid_arguments(f"the expression uses an unsupported construct ({type(node).__name__})")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def honours_idempotency_key(
+    method: Callable[Concatenate[RetailTools, P], R],
+) -> Callable[Concatenate[RetailTools, P], R]:
+    """Make a write tool honour the envelope's idempotency key.
+
+    The change and its result are committed in one transaction together with the key; a call
+    that finds its key already recorded returns the recorded result and changes nothing, so a
+    retry or a resumed run never applies the same write twice.
+    """
+
+    @functools.wraps(method)
+    def write(self: RetailTools, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        key = current_idempotency_key()
+        if key is None:
+            return method(self, *args, **kwargs)
+        with self.db.transaction() as uow:  # the method's own transaction joins this one
+            recorded: R | None = uow.recorded_result(key)
+            if recorded is not None:
+                return recorded
+            result = method(self, *args, **kwargs)
+            uow.record_result(key, method.__name__, result)
+        return result
+
+    return write
 
 
 class RetailTools:
@@ -189,6 +221,7 @@ class RetailTools:
 
     # -- write tools ---------------------------------------------------------------------------
 
+    @honours_idempotency_key
     def cancel_pending_order(self, order_id: str, reason: CancelReason) -> dict[str, Any]:
         """Cancel an order whose status is exactly 'pending', for the reason 'no longer needed' or
         'ordered by mistake'. Each payment is refunded to its method: gift cards at once, other
@@ -213,6 +246,7 @@ class RetailTools:
                 uow.put_user(user)
         return order
 
+    @honours_idempotency_key
     def modify_pending_order_address(
         self,
         order_id: str,
@@ -233,6 +267,7 @@ class RetailTools:
             uow.put_order(order)
         return order
 
+    @honours_idempotency_key
     def modify_pending_order_payment(self, order_id: str, payment_method_id: str) -> dict[str, Any]:
         """Pay an order whose status contains 'pending' with another of the customer's payment
         methods: the new method is charged and the original one refunded (gift card balances
@@ -266,6 +301,7 @@ class RetailTools:
             uow.put_user(user)
         return order
 
+    @honours_idempotency_key
     def modify_pending_order_items(
         self, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
     ) -> dict[str, Any]:
@@ -293,6 +329,7 @@ class RetailTools:
                 uow.put_user(user)
         return order
 
+    @honours_idempotency_key
     def return_delivered_order_items(
         self, order_id: str, item_ids: list[str], payment_method_id: str
     ) -> dict[str, Any]:
@@ -320,6 +357,7 @@ class RetailTools:
             uow.put_order(order)
         return order
 
+    @honours_idempotency_key
     def exchange_delivered_order_items(
         self, order_id: str, item_ids: list[str], new_item_ids: list[str], payment_method_id: str
     ) -> dict[str, Any]:
@@ -345,6 +383,7 @@ class RetailTools:
             uow.put_order(order)
         return order
 
+    @honours_idempotency_key
     def modify_user_address(
         self,
         user_id: str,
@@ -461,6 +500,7 @@ def _tool_templates() -> tuple[Tool, ...]:
                 scopes=(WRITE_SCOPE if write else READ_SCOPE,),
                 resources=resources,
                 handoff=name == "transfer_to_human_agents",
+                idempotent=write,  # every write honours the idempotency key
             )
         )
     return tuple(tools)

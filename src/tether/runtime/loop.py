@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tether.access.governor import RunGovernor
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
 from tether.core.errors import ErrorCode, Handler, TetherError
 from tether.core.guard import (
@@ -36,13 +37,24 @@ from tether.core.types import (
     ToolCall,
     TurnKind,
 )
+from tether.grounding.graph import principal_label
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.runtime.inputs import InputLimits, check_messages
+from tether.runtime.once import execute_once
 from tether.runtime.prompt import system_prompt
-from tether.runtime.state import RunState
+from tether.runtime.state import (
+    RunState,
+    open_turn,
+    rebuild,
+    recorded_guard,
+    recorded_outcome,
+    take_step,
+)
 from tether.store.runs import RunStore
-from tether.tools.execute import DirectExecutor, ToolExecutor
-from tether.tools.registry import ToolRegistry
+from tether.store.tool_results import ToolResultLedger
+from tether.tools.envelope import EnvelopeExecutor
+from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome
+from tether.tools.registry import Tool, ToolRegistry
 
 
 class PrincipalDirectory(Protocol):
@@ -74,18 +86,42 @@ class Runtime:
     retriever: Retriever | None = None
     tool_checks: Sequence[ToolCheck] = ()
     answer_checks: Sequence[AnswerCheck] = ()
-    executor: ToolExecutor = field(default_factory=DirectExecutor)
+    executor: ToolExecutor = field(default_factory=EnvelopeExecutor)
     clock: Clock = field(default_factory=SystemClock)
     ids: IdSource = field(default_factory=RandomIds)
     input_limits: InputLimits = field(default_factory=InputLimits)
     observers: Sequence[RunObserver] = ()
     default_agent: str = ""
+    access: RunGovernor | None = None  # run tokens, re-check at execution, audit events
+    _ledger: ToolResultLedger = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._ledger = ToolResultLedger(self.store.engine)
 
     def run(self, request: RunRequest, model: ModelAdapter) -> Run:
         """Handle one request end to end; the returned run always carries a Decision."""
         state = self._scope(request, model)
         self._ground(state)
-        decision: Decision | None = None
+        return self._drive(state, model)
+
+    def resume(self, run_id: str, model: ModelAdapter) -> Run:
+        """Continue a run left RUNNING by a process that stopped, from its recorded steps.
+
+        The open model turn is finished first: its tool calls without a recorded result run
+        now, and calls with side effects run at most once (see `tether.runtime.once`). A run
+        that already ended is returned as stored.
+        """
+        stored = self.store.get_run(run_id)
+        if stored.status is RunStatus.COMPLETED:
+            return stored
+        if stored.status is not RunStatus.RUNNING:
+            raise TetherError(
+                ErrorCode.BAD_REQUEST, f"run {run_id} is {stored.status.value}, not running"
+            )
+        state = self._restore(stored, model)
+        return self._drive(state, model, self._finish_turn(state, stored.steps))
+
+    def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None:
             decision = self._limit_reached(state)
             if decision is None:
@@ -114,7 +150,7 @@ class Runtime:
         messages = check_messages(request.messages, self.input_limits)
         principal = self.principals.resolve(request.principal_id)
         now = self.clock.now()
-        run_id, trace_id = self.ids.new_id("run"), self.ids.new_id("trace")
+        run_id, trace_id = self.ids.new_id("run"), self.ids.new_trace_id()
         state = RunState(run_id, trace_id, principal, agent, model.name, self.clock.monotonic())
         run = Run(
             id=run_id,
@@ -132,11 +168,16 @@ class Runtime:
         )
         self.store.create_run(run, state.checkpoint())
         state.header = run
+        self._record_scope(state, messages, now)
+        return state
+
+    def _record_scope(self, state: RunState, messages: Sequence[Message], started: float) -> None:
+        principal, agent = state.principal, state.agent
         granted = sorted(set(agent.tools) & set(self.tools.names()))
         facts = {
             "principal": {"id": principal.id, "tenant": principal.tenant, "roles": principal.roles},
             "agent": agent.name,
-            "model": model.name,
+            "model": state.model_name,
             "tools": granted,
             "limits": {
                 "max_steps": agent.limits.max_steps,
@@ -144,7 +185,40 @@ class Runtime:
             },
             "messages": [m.to_dict() for m in messages],
         }
-        self._record(state, StepKind.SCOPE, "scope", facts, started=now, defer=True)
+        operator = state.header.input.get("metadata", {}).get("operator") if state.header else None
+        if operator:
+            facts["requested_by"] = operator
+        if self.access is not None:
+            specs = self.tools.specs(granted)
+            state.grant = self.access.open_run(state.run_id, principal, agent, specs)
+            facts["tools"] = list(state.grant.tools)
+            facts["capability"] = state.grant.facts()
+        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=True)
+
+    def _restore(self, stored: Run, model: ModelAdapter) -> RunState:
+        """The loop state of a stored run, rebuilt from its steps."""
+        agent = self.agents.get(stored.agent)
+        if agent is None:
+            raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {stored.agent!r}")
+        principal = self.principals.resolve(stored.principal_id)
+        elapsed = max(0.0, stored.updated_at - stored.created_at)  # the time limit carries over
+        started = self.clock.monotonic() - elapsed
+        state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
+        rebuild(state, stored.steps)
+        state.steps = list(stored.steps)
+        state.header = dataclasses.replace(stored, steps=())
+        kinds = {s.kind for s in stored.steps}
+        if StepKind.SCOPE not in kinds:
+            messages = [Message.from_dict(m) for m in stored.input.get("messages", ())]
+            self._record_scope(state, messages, self.clock.now())
+        if self.access is not None and state.grant is None:
+            specs = self.tools.specs(agent.tools)
+            state.grant, events = self.access.resume_run(
+                stored.id, principal, agent, specs, stored.steps
+            )
+            state.audit.extend(events)
+        if StepKind.RETRIEVAL not in kinds:
+            self._ground(state)
         return state
 
     # -- 2. ground ------------------------------------------------------------------------
@@ -153,7 +227,8 @@ class Runtime:
         started = self.clock.now()
         user_text = [m.content for m in state.messages if m.role == "user"][-3:]
         query = " ".join(user_text)
-        labels = {"public", *state.principal.roles}
+        # a principal also holds its own label: its records (and graph entities) carry it
+        labels = {"public", *state.principal.roles, principal_label(state.principal.id)}
         found: list[Evidence] = []
         if self.retriever is not None and state.agent.grounding_sources:
             found = self.retriever.search(query, state.agent.retrieval_k, labels)
@@ -173,7 +248,7 @@ class Runtime:
         request = ModelRequest(
             agent=state.agent,
             messages=tuple(state.messages),
-            tools=tuple(self.tools.specs(state.agent.tools)),
+            tools=tuple(self.tools.specs(state.grant.tools if state.grant else state.agent.tools)),
             turn=state.turns,
         )
         try:
@@ -181,11 +256,7 @@ class Runtime:
         except TetherError as exc:
             error = {"error": exc.to_dict()}
             self._record(state, StepKind.MODEL_TURN, model.name, error, started, defer=True)
-            return Decision(
-                DecisionKind.ESCALATION,
-                "I'm handing this conversation to a colleague who can help further.",
-                reason=Reason(exc.code, exc.message),
-            )
+            return self._model_failed(exc.code, exc.message)
         data: dict[str, Any] = {"turn": state.turns, "output": turn.to_dict()}
         if turn.kind is TurnKind.TOOL_CALLS:
             data["messages"] = [Message("assistant", turn.text, turn.tool_calls).to_dict()]
@@ -206,25 +277,84 @@ class Runtime:
                 return decision
         return None
 
-    def _answer(self, state: RunState, turn: ModelTurn) -> Decision:
-        started = self.clock.now()
-        result = run_answer_checks(self.answer_checks, self._context(state), turn)
-        self._record(state, StepKind.GUARD, "answer", result.to_dict(), started, defer=True)
+    @staticmethod
+    def _model_failed(code: ErrorCode, message: str) -> Decision:
+        return Decision(
+            DecisionKind.ESCALATION,
+            "I'm handing this conversation to a colleague who can help further.",
+            reason=Reason(code, message),
+        )
+
+    def _finish_turn(self, state: RunState, steps: Sequence[Step]) -> Decision | None:
+        """Finish the model turn a stopped process left open, reusing what it recorded."""
+        found = open_turn(steps)
+        if found is None:
+            return None
+        if found.turn is None:
+            error = found.error or {}
+            code = ErrorCode(error.get("code", ErrorCode.INTERNAL.value))
+            return self._model_failed(code, str(error.get("message", "")))
+        later = list(found.later)
+        if found.turn.kind is TurnKind.ANSWER:
+            guard = take_step(later, StepKind.GUARD, None)
+            if guard is not None and guard.data.get("revised"):
+                return None  # the answer went back to the model, which proposes again
+            return self._answer(state, found.turn, recorded_guard(guard))
+        if found.turn.kind is not TurnKind.TOOL_CALLS:
+            return self._handle(state, found.turn)
+        for call in found.turn.tool_calls:
+            guard = take_step(later, StepKind.GUARD, call.id)
+            done = take_step(later, StepKind.TOOL, call.id)
+            tool = self.tools.get(call.name)
+            if done is not None and tool is not None:
+                decision = self._consequence(tool, call, recorded_outcome(done.data))
+            else:
+                decision = self._tool_call(state, call, recorded_guard(guard))
+            if decision is not None:
+                return decision
+        return None
+
+    def _answer(
+        self, state: RunState, turn: ModelTurn, recorded: GuardResult | None = None
+    ) -> Decision | None:
+        result = recorded
+        if result is None:
+            started = self.clock.now()
+            result = run_answer_checks(self.answer_checks, self._context(state), turn)
+            data = result.to_dict()
+            note = result.final.facts.get("revise") if not result.allowed else None
+            revise = isinstance(note, str) and state.revisions == 0  # at most once per run
+            if revise:
+                data["revised"] = True
+                data["messages"] = [
+                    Message("assistant", turn.text).to_dict(),
+                    Message("system", str(note)).to_dict(),
+                ]
+            self._record(state, StepKind.GUARD, "answer", data, started, defer=True)
+            if revise:
+                return None  # the model sees its failing claims and proposes again
         if not result.allowed:
             reason = result.final.reasons[0]
+            if result.final.effect is Effect.ESCALATE:  # e.g. failing claims set to escalate
+                text = "This needs a person's review; I've passed it to a colleague."
+                return Decision(DecisionKind.ESCALATION, text, reason=reason)
             text = "I can't give a reliable answer to that, so I won't guess."
             return Decision(DecisionKind.REFUSAL, text, reason=reason)
         kind = DecisionKind.ACTION if state.writes else DecisionKind.ANSWER
         return Decision(kind, turn.text, turn.citations, tuple(state.writes))
 
-    def _tool_call(self, state: RunState, call: ToolCall) -> Decision | None:
-        started = self.clock.now()
-        result = run_tool_checks(self.tool_checks, self._context(state), call)
-        data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
-        if not result.allowed:
-            observation = self._verdict_observation(result)
-            data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
-        self._record(state, StepKind.GUARD, call.name, data, started)
+    def _tool_call(
+        self, state: RunState, call: ToolCall, recorded: GuardResult | None = None
+    ) -> Decision | None:
+        result = recorded
+        if result is None:
+            started = self.clock.now()
+            result = run_tool_checks(self.tool_checks, self._context(state), call)
+            data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
+            if not result.allowed:
+                observation = self._verdict_observation(result)
+                data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
+            self._record(state, StepKind.GUARD, call.name, data, started)
         if not result.allowed:
             return self._on_blocked(result)
         return self._act(state, call)
@@ -233,7 +363,16 @@ class Runtime:
         tool = self.tools.get(call.name)
         assert tool is not None  # the schema check allowed it
         started = self.clock.now()
-        outcome = self.executor.execute(tool, tool.validate(call.arguments))
+        if self.access is not None:  # the token is verified again at the moment of execution
+            recheck = self.access.recheck(self._context(state), call)
+            if not recheck.allowed:
+                blocked = {"call": call.to_dict(), "stage": "execute", **recheck.to_dict()}
+                self._record(state, StepKind.GUARD, call.name, blocked, started)
+                return self._on_blocked(recheck)
+        context = CallContext(
+            state.run_id, state.turn_seq, state.principal.id, resolve=self._granted(state)
+        )
+        outcome = execute_once(self.executor, self._ledger, tool, call.arguments, context)
         observation = outcome.observation()
         data: dict[str, Any] = {
             "call_id": call.id,
@@ -242,6 +381,8 @@ class Runtime:
             "arguments": dict(call.arguments),
             "ok": outcome.ok,
             "latency_ms": round(outcome.latency_ms, 3),
+            "attempts": [dict(a) for a in outcome.attempts],
+            **outcome.facts(),
         }
         if outcome.ok:
             data["evidence_id"] = observation["evidence_id"] = f"tool:{state.tool_results + 1}"
@@ -251,12 +392,23 @@ class Runtime:
         content = json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
         data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
         self._record(state, StepKind.TOOL, call.name, data, started)
+        return self._consequence(tool, call, outcome)
+
+    def _granted(self, state: RunState) -> Callable[[str], Tool | None]:
+        """Fallback alternates are looked up among the tools this run's agent is granted."""
+        granted = state.grant.tools if state.grant else state.agent.tools
+        return lambda name: self.tools.get(name) if name in granted else None
+
+    @staticmethod
+    def _consequence(tool: Tool, call: ToolCall, outcome: ToolOutcome) -> Decision | None:
+        """What a tool outcome means for the run: hand-off, escalation, or carry on."""
         if outcome.ok and tool.spec.handoff:
             summary = str(call.arguments.get("summary", ""))
             reason = Reason(ErrorCode.HANDOFF_REQUESTED, summary or "transferred to a human")
             text = "I've transferred you to a human agent who will pick this up."
             return Decision(DecisionKind.ESCALATION, text, reason=reason)
-        if not outcome.ok and outcome.code and outcome.code.handler is Handler.HUMAN:
+        human = outcome.code is not None and outcome.code.handler is Handler.HUMAN
+        if not outcome.ok and outcome.code and (outcome.escalate or human):
             reason = Reason(outcome.code, outcome.message)
             return Decision(
                 DecisionKind.ESCALATION, "I'm handing this to a colleague.", reason=reason
@@ -295,7 +447,16 @@ class Runtime:
         return Decision(DecisionKind.ESCALATION, text, reason=reason)
 
     def _context(self, state: RunState) -> GuardContext:
-        return GuardContext(state.run_id, state.principal, state.agent, self.tools, state.evidence)
+        capability = state.grant.token if state.grant else None
+        return GuardContext(
+            state.run_id,
+            state.principal,
+            state.agent,
+            self.tools,
+            state.evidence,
+            capability=capability,
+            messages=tuple(state.messages),
+        )
 
     def _record(
         self,
@@ -317,8 +478,16 @@ class Runtime:
         state.apply(step)
         state.steps.append(step)
         state.unwritten.append(step)
+        if self.access is not None:
+            state.audit.extend(self.access.observe(step, state.principal, state.grant))
         if not defer:
-            self.store.append_steps(state.unwritten, state.checkpoint(), decision=decision)
+            hook = None
+            if self.access is not None:  # audit events commit in the steps' transaction
+                hook = self.access.commit_hook(state.audit, state.grant if decision else None)
+            self.store.append_steps(
+                state.unwritten, state.checkpoint(), decision=decision, hook=hook
+            )
+            state.audit.clear()
             if self.observers and state.header is not None:
                 notify_steps(self.observers, state.header, state.unwritten)
             state.unwritten.clear()

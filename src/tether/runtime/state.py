@@ -7,11 +7,43 @@ the counters, which keeps every step's write small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.core.types import Agent, Evidence, Message, Principal, Run, Step
+from tether.access.audit import AuditEvent
+from tether.access.governor import RunGrant
+from tether.core.errors import ErrorCode
+from tether.core.guard import GuardResult
+from tether.core.types import (
+    Agent,
+    Effect,
+    Evidence,
+    Message,
+    ModelTurn,
+    Principal,
+    Reason,
+    Run,
+    Step,
+    StepKind,
+    ToolCall,
+    TurnKind,
+    Verdict,
+)
+from tether.tools.execute import ToolOutcome
+
+
+# Tool output kept as evidence text for claim checks; past this it is cut (and reads as text).
+MAX_TOOL_EVIDENCE_CHARS = 16_000
+
+
+def tool_evidence_text(output: Any) -> str:
+    """A tool's output as compact JSON, the text its claims are checked against."""
+    if output is None:
+        return ""
+    text = json.dumps(output, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_TOOL_EVIDENCE_CHARS else text[:MAX_TOOL_EVIDENCE_CHARS] + " …"
 
 
 def evidence_from_dict(data: Mapping[str, Any]) -> Evidence:
@@ -39,11 +71,15 @@ class RunState:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seq: int = 0
     turns: int = 0
+    turn_seq: int = 0  # the step of the latest model turn (part of idempotency keys)
     tool_results: int = 0
+    revisions: int = 0  # answers sent back to the model once with their failing claims
     writes: list[dict[str, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)  # this process's steps, for the result
     unwritten: list[Step] = field(default_factory=list)  # deferred steps not yet committed
     header: Run | None = None
+    grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
+    audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -64,16 +100,94 @@ class RunState:
         if "evidence_id" in data and data.get("ok"):
             self.tool_results += 1
             eid = data["evidence_id"]
-            self.evidence[eid] = Evidence(id=eid, source=f"tool:{data['tool']}", text="")
+            text = tool_evidence_text(data.get("output"))
+            self.evidence[eid] = Evidence(id=eid, source=f"tool:{data['tool']}", text=text)
             if data.get("risk") != "read":
                 self.writes.append(
                     {"tool": data["tool"], "arguments": data["arguments"], "output": data["output"]}
                 )
+        if data.get("revised"):
+            self.revisions += 1
         if step.kind.value == "model_turn" and "output" in data:
             self.turns += 1
+            self.turn_seq = step.seq
 
 
 def rebuild(state: RunState, steps: Iterable[Step]) -> RunState:
     for step in steps:
         state.apply(step)
     return state
+
+
+def turn_from_dict(data: Mapping[str, Any]) -> ModelTurn:
+    """A model turn as `ModelTurn.to_dict` recorded it."""
+    return ModelTurn(
+        kind=TurnKind(data["kind"]),
+        text=data.get("text", ""),
+        tool_calls=tuple(
+            ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
+            for c in data.get("tool_calls", ())
+        ),
+        citations=tuple(data.get("citations", ())),
+        model=data.get("model", ""),
+        usage=dict(data.get("usage", {})),
+        raw=dict(data.get("raw", {})),
+    )
+
+
+def verdict_from_dict(data: Mapping[str, Any]) -> Verdict:
+    """A verdict as `Verdict.to_dict` recorded it."""
+    reasons = tuple(Reason(ErrorCode(r["code"]), r["message"]) for r in data.get("reasons", ()))
+    return Verdict(data["check"], Effect(data["effect"]), reasons, dict(data.get("facts", {})))
+
+
+@dataclass(frozen=True)
+class OpenTurn:
+    """The latest model turn of a stopped run and the steps recorded after it."""
+
+    seq: int
+    turn: ModelTurn | None  # None when the model call failed
+    error: Mapping[str, Any] | None
+    later: tuple[Step, ...]
+
+
+def open_turn(steps: Sequence[Step]) -> OpenTurn | None:
+    """The latest model turn, unless the run has none yet."""
+    for index in range(len(steps) - 1, -1, -1):
+        step = steps[index]
+        if step.kind is StepKind.MODEL_TURN:
+            output = step.data.get("output")
+            turn = turn_from_dict(output) if output is not None else None
+            return OpenTurn(step.seq, turn, step.data.get("error"), tuple(steps[index + 1 :]))
+    return None
+
+
+def take_step(steps: list[Step], kind: StepKind, call_id: str | None) -> Step | None:
+    """Remove and return the first step of `kind` about tool call `call_id` (None: an answer)."""
+    for index, step in enumerate(steps):
+        if step.kind is not kind:
+            continue
+        data = step.data
+        found = data.get("call_id") if kind is StepKind.TOOL else data.get("call", {}).get("id")
+        if found == call_id:
+            return steps.pop(index)
+    return None
+
+
+def recorded_guard(step: Step | None) -> GuardResult | None:
+    """The guard result a guard step recorded."""
+    if step is None:
+        return None
+    return GuardResult(tuple(verdict_from_dict(v) for v in step.data["verdicts"]))
+
+
+def recorded_outcome(data: Mapping[str, Any]) -> ToolOutcome:
+    """Enough of a recorded tool step's outcome to decide what it meant for the run."""
+    error = data.get("error") or {}
+    code = ErrorCode(error["code"]) if "code" in error else None
+    return ToolOutcome(
+        bool(data.get("ok")),
+        code=code,
+        message=str(error.get("message", "")),
+        escalate=bool(data.get("escalated")),
+    )

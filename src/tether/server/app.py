@@ -7,22 +7,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tether.access.control import AccessControl
+from tether.access.operators import Operator, OperatorKeys, Permission
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus, StepKind
 from tether.core.types import Message as ChatMessage
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, parse_script
+from tether.observe.feedback import MAX_GIVEN_BY, MAX_NOTE, FeedbackStore
+from tether.observe.logs import configure_from_env as configure_logging
+from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.retail.desk import RetailDesk
 from tether.runtime.loop import RunRequest
-from tether.server.dashboard import dashboard_router
+from tether.server.dashboard import SESSION_COOKIE, dashboard_router
 from tether.server.problems import (
     install_problem_handlers,
     install_problem_openapi,
@@ -34,6 +40,21 @@ from tether.store.runs import RunFilter
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DRAIN_MIN_BYTES = 1024 * 1024
+MAX_SCRIPT_DEPTH = 32
+
+
+def _nesting(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
+
 
 # -- request and response bodies ------------------------------------------------------------
 
@@ -82,6 +103,9 @@ class RunCreate(BaseModel):
     def _input_or_messages(self) -> RunCreate:
         if (self.input is None) == (self.messages is None):
             raise ValueError("give exactly one of input and messages")
+        if self.script is not None and _nesting(self.script) > MAX_SCRIPT_DEPTH:
+            # deeper values could not even be recorded and returned; refuse them up front
+            raise ValueError(f"the script nests deeper than {MAX_SCRIPT_DEPTH} levels")
         return self
 
     def chat(self) -> list[ChatMessage]:
@@ -132,10 +156,31 @@ class RunSummary(BaseModel):
     decision: DecisionOut | None
 
 
+class FeedbackIn(BaseModel):
+    """Feedback on a run from the customer or the operator who handled it."""
+
+    model_config = ConfigDict(extra="forbid")
+    resolved: bool = Field(strict=True, description="whether the request was resolved")
+    csat: int | None = Field(default=None, ge=1, le=5, strict=True, description="1 to 5")
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
+    given_by: str = Field(min_length=1, max_length=MAX_GIVEN_BY, description="who gave it")
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    run_id: str
+    resolved: bool
+    csat: int | None
+    note: str | None
+    given_by: str
+    created_at: float
+
+
 class RunDetail(RunSummary):
-    """A run with every step, in order."""
+    """A run with every step, in order, and the feedback given on it."""
 
     steps: list[StepOut]
+    feedback: list[FeedbackOut] = Field(default_factory=list)
 
 
 class RunPage(BaseModel):
@@ -230,6 +275,55 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+# -- operator authentication ----------------------------------------------------------------
+
+AUTH_CODES = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
+_bearer = HTTPBearer(auto_error=False, description="An operator API key: `tk_<id>.<secret>`")
+
+
+def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The API key a request carries: the bearer token, else the dashboard's session cookie."""
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def operator_keys(desk: RetailDesk) -> OperatorKeys:
+    """The operator keys of the desk's store."""
+    access = desk.access or AccessControl.open(desk.store.engine)
+    return access.operators
+
+
+def require(keys: OperatorKeys, permission: Permission) -> Callable[..., Operator]:
+    """A dependency that authenticates the caller (401) and checks its role (403)."""
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Security(_bearer)
+    ) -> Operator:
+        try:
+            operator = keys.authenticate(presented_key(request, credentials))
+            operator.require(permission)
+        except TetherError as exc:
+            if exc.code in AUTH_CODES:
+                raise OperatorAuthError(exc.code, exc.message) from None
+            raise
+        request.state.operator = operator
+        return operator
+
+    return dependency
+
+
+class OperatorAuthError(TetherError):
+    """An authentication or role failure on the control plane (401 or 403)."""
+
+
+async def _on_auth_error(request: Request, exc: Exception) -> Response:
+    """Problem responses for authentication failures, with the challenge RFC 9110 asks for."""
+    assert isinstance(exc, TetherError)
+    headers = {} if exc.code is ErrorCode.ROLE_FORBIDDEN else {"WWW-Authenticate": "Bearer"}
+    return problem_response(exc.code, exc.message, instance=request.url.path, headers=headers)
+
+
 # -- the application ------------------------------------------------------------------------
 
 
@@ -245,8 +339,16 @@ def create_app(
     model_factory: Callable[[], ModelAdapter] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The API and dashboard over `desk`; runs without a script use `model_factory()`."""
+    """The API and dashboard over `desk`; runs without a script use `model_factory()`.
+
+    Every endpoint but `/healthz` and the OpenAPI document needs an operator API key: viewers
+    read runs, services and admins start them (see `tether.access.operators`)."""
     make_model = model_factory or model_from_env
+    configure_logging()  # TETHER_LOG_LEVEL / TETHER_LOG_FORMAT, when set
+    keys = operator_keys(desk)
+    feedback = FeedbackStore(desk.store.engine)
+    can_read = Depends(require(keys, Permission.RUNS_READ))
+    can_create = Depends(require(keys, Permission.RUNS_CREATE))
     app = FastAPI(
         title="tether",
         version=_version(),
@@ -257,6 +359,9 @@ def create_app(
     )
     install_problem_handlers(app)
     install_problem_openapi(app)
+    app.add_exception_handler(OperatorAuthError, _on_auth_error)
+    app.state.desk = desk
+    app.state.operators = keys
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
 
     @app.post(
@@ -273,9 +378,15 @@ def create_app(
             ErrorCode.UNKNOWN_AGENT,
             ErrorCode.INPUT_TOO_LARGE,
             ErrorCode.STORE_UNAVAILABLE,
+            *AUTH_CODES,
         ),
     )
-    def create_run(body: RunCreate, request: Request, response: Response) -> dict[str, Any]:
+    def create_run(
+        body: RunCreate,
+        request: Request,
+        response: Response,
+        operator: Operator = can_create,
+    ) -> dict[str, Any]:
         # a plain def: FastAPI runs it in its threadpool, since a run blocks on tools and I/O
         model: ModelAdapter
         if body.script is not None:
@@ -283,7 +394,10 @@ def create_app(
         else:
             model = make_model()
         run_request = RunRequest(
-            principal_id=body.principal, messages=body.chat(), agent=body.agent
+            principal_id=body.principal,
+            messages=body.chat(),
+            agent=body.agent,
+            metadata={"operator": operator.actor},  # who asked, for the audit trail
         )
         run = desk.runtime.run(run_request, model)
         response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
@@ -294,7 +408,10 @@ def create_app(
         response_model=RunPage,
         tags=["runs"],
         summary="List runs, newest first",
-        responses=problem_responses(ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE),
+        responses=problem_responses(
+            ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES
+        ),
+        dependencies=[can_read],
     )
     def list_runs(
         decision: DecisionKind | None = Query(None, description="how the run ended"),
@@ -322,10 +439,44 @@ def create_app(
         response_model=RunDetail,
         tags=["runs"],
         summary="One run with every step",
-        responses=problem_responses(ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE),
+        responses=problem_responses(
+            ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES
+        ),
+        dependencies=[can_read],
     )
     def get_run(run_id: str) -> dict[str, Any]:
-        return desk.store.get_run(run_id).to_dict(with_steps=True)
+        run = desk.store.get_run(run_id).to_dict(with_steps=True)
+        run["feedback"] = [f.to_dict() for f in feedback.for_run(run_id)]
+        return run
+
+    @app.post(
+        "/v1/runs/{run_id}/feedback",
+        status_code=201,
+        response_model=FeedbackOut,
+        tags=["runs"],
+        summary="Record feedback on a run (rolled into the KPIs)",
+        responses=problem_responses(
+            ErrorCode.BAD_REQUEST, ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES
+        ),
+        dependencies=[can_create],
+    )
+    def add_feedback(run_id: str, body: FeedbackIn) -> dict[str, Any]:
+        given = feedback.add(run_id, body.resolved, body.csat, body.note, body.given_by)
+        desk.observability.metrics.feedback.labels(str(body.resolved).lower()).inc()
+        return given.to_dict()
+
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses=problem_responses(ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES),
+        dependencies=[can_read],
+    )
+    def metrics() -> Response:
+        registry = desk.observability.metrics
+        registry.suspended_runs.set(desk.store.count_runs(RunFilter(status=RunStatus.SUSPENDED)))
+        return Response(registry.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get(
         "/healthz",
@@ -344,6 +495,6 @@ def create_app(
             ) from None
         return {"status": "ok", "database": "ok"}
 
-    app.include_router(dashboard_router(desk))
+    app.include_router(dashboard_router(desk, keys))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -77,6 +77,7 @@ class RunFilter:
     status: RunStatus | None = None
     since: float | None = None
     until: float | None = None
+    decision_code: str | None = None  # the code of the decision's reason, e.g. STEP_LIMIT
 
 
 class RunStore:
@@ -131,8 +132,12 @@ class RunStore:
         checkpoint: Mapping[str, Any],
         decision: Decision | None = None,
         status: RunStatus | None = None,
+        hook: Callable[[Connection], None] | None = None,
     ) -> None:
-        """Record consecutive steps of one run and the checkpoint after the last, atomically."""
+        """Record consecutive steps of one run and the checkpoint after the last, atomically.
+
+        `hook` runs inside the same transaction after the steps are written (audit events of
+        these steps commit with them, or not at all)."""
         last = new_steps[-1]
         step_rows = [
             {
@@ -166,6 +171,8 @@ class RunStore:
         with self._begin() as conn:
             conn.execute(_INSERT_STEP, step_rows)
             conn.execute(statement, run_row)
+            if hook is not None:
+                hook(conn)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -213,6 +220,8 @@ class RunStore:
     def _filtered(query: Any, f: RunFilter) -> Any:
         if f.decision is not None:
             query = query.where(runs.c.decision_kind == f.decision.value)
+        if f.decision_code is not None:
+            query = query.where(runs.c.decision_code == f.decision_code)
         if f.agent is not None:
             query = query.where(runs.c.agent == f.agent)
         if f.principal_id is not None:

@@ -1,0 +1,161 @@
+"""What the run loop asks of the access layer: a run's grant, a re-check at execution, and
+the audit events of its steps, written in the same transaction as the steps themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tether.access.audit import AuditEvent, AuditLog
+from tether.access.checks import CapabilityCheck
+from tether.access.revocation import Revocations
+from tether.access.rights import RoleRights, effective_rights
+from tether.access.tokens import CapabilityClaims, CapabilityTokens
+from tether.core.guard import GuardContext, GuardResult
+from tether.core.types import Agent, Principal, Step, StepKind, ToolCall, ToolSpec
+
+# step kinds whose audit event depends only on the step itself
+_BLOCKING = ("deny", "escalate")
+
+
+@dataclass(frozen=True)
+class RunGrant:
+    """A run's capability: the signed token (kept in memory only) and its claims."""
+
+    token: str
+    claims: CapabilityClaims
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        return self.claims.tools
+
+    def facts(self) -> dict[str, Any]:
+        """What the scope step records: the token's id, scopes, tools and expiry."""
+        return self.claims.facts()
+
+
+class RunGovernor:
+    """Mints each run's token from its effective rights and audits its security events."""
+
+    def __init__(
+        self,
+        tokens: CapabilityTokens,
+        rights: RoleRights,
+        audit: AuditLog,
+        revocations: Revocations,
+    ) -> None:
+        self.tokens = tokens
+        self.rights = rights
+        self.audit = audit
+        self.revocations = revocations
+        self._check = CapabilityCheck(tokens)
+
+    def open_run(
+        self, run_id: str, principal: Principal, agent: Agent, specs: Iterable[ToolSpec]
+    ) -> RunGrant:
+        """Effective rights (agent grants ∩ principal rights) as a signed run token."""
+        rights = effective_rights(agent, specs, self.rights.scopes_for(principal))
+        token, claims = self.tokens.mint_run(
+            run_id, principal, agent.name, rights.tools, rights.scopes
+        )
+        return RunGrant(token, claims)
+
+    def resume_run(
+        self,
+        run_id: str,
+        principal: Principal,
+        agent: Agent,
+        specs: Iterable[ToolSpec],
+        steps: Sequence[Step],
+    ) -> tuple[RunGrant, list[AuditEvent]]:
+        """A fresh token for a run resumed by another process; the old one is revoked."""
+        grant = self.open_run(run_id, principal, agent, specs)
+        scope = next((s for s in steps if s.kind is StepKind.SCOPE), None)
+        previous = scope.data.get("capability") if scope is not None else None
+        if isinstance(previous, Mapping) and previous.get("id"):
+            self.revocations.revoke(str(previous["id"]), float(previous["expires_at"]))
+        facts = {
+            "token": grant.facts(),
+            "previous_token_id": previous.get("id") if isinstance(previous, Mapping) else None,
+        }
+        return grant, [AuditEvent("run.resumed", f"principal:{principal.id}", facts, run_id)]
+
+    def recheck(self, ctx: GuardContext, call: ToolCall) -> GuardResult:
+        """Verify the token again at the moment of execution."""
+        return GuardResult((self._check(ctx, call),))
+
+    def observe(self, step: Step, principal: Principal, grant: RunGrant | None) -> list[AuditEvent]:
+        """The audit events a recorded step gives rise to (most steps give none)."""
+        data = step.data
+        actor = f"principal:{principal.id}"
+        if step.kind is StepKind.SCOPE:
+            facts = {
+                "principal": principal.id,
+                "tenant": principal.tenant,
+                "roles": list(principal.roles),
+                "agent": data.get("agent"),
+                "model": data.get("model"),
+                "requested_by": data.get("requested_by"),
+                "token": grant.facts() if grant else None,
+            }
+            return [
+                AuditEvent(
+                    "run.started", str(data.get("requested_by") or actor), facts, step.run_id
+                )
+            ]
+        if step.kind is StepKind.GUARD and data.get("effect") in _BLOCKING:
+            return [_verdict_event(step, actor)]
+        if step.kind is StepKind.TOOL and data.get("risk", "read") != "read":
+            facts = {
+                "tool": data.get("tool"),
+                "call_id": data.get("call_id"),
+                "arguments": data.get("arguments"),
+                "ok": data.get("ok"),
+                "code": (data.get("error") or {}).get("code"),
+                "token_id": grant.claims.id if grant else None,
+            }
+            return [AuditEvent("tool.write", actor, facts, step.run_id)]
+        if step.kind is StepKind.DECISION:
+            decision: Mapping[str, Any] = data.get("decision") or {}
+            reason = decision.get("reason") or {}
+            facts = {"kind": decision.get("kind"), "code": reason.get("code")}
+            return [AuditEvent("run.decided", actor, facts, step.run_id)]
+        return []
+
+    def commit_hook(
+        self, events: Sequence[AuditEvent], closing: RunGrant | None = None
+    ) -> Callable[[Connection], None] | None:
+        """A hook that appends `events` (and revokes a finished run's token) inside the
+        transaction that records the steps; None when there is nothing to write."""
+        if not events and closing is None:
+            return None
+        pending = list(events)
+
+        def write(conn: Connection) -> None:
+            if pending:
+                self.audit.append_in(conn, pending)
+            if closing is not None:
+                # a finished run's token must not be usable by anyone who captured it
+                self.revocations.revoke(closing.claims.id, closing.claims.expires_at, conn=conn)
+
+        return write
+
+
+def _verdict_event(step: Step, actor: str) -> AuditEvent:
+    data = step.data
+    verdicts = data.get("verdicts") or [{}]
+    final = verdicts[-1]
+    reason = (final.get("reasons") or [{}])[0]
+    call = data.get("call") or {}
+    facts = {
+        "subject": step.name,
+        "check": data.get("decided_by"),
+        "stage": data.get("stage", "guard"),
+        "code": reason.get("code"),
+        "message": reason.get("message"),
+        "arguments": call.get("arguments"),
+    }
+    return AuditEvent(f"guard.{data.get('effect')}", actor, facts, step.run_id)

@@ -1,0 +1,130 @@
+"""Redaction of logs and exported traces; the system of record keeps the originals."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+
+import pytest
+
+from tests.access.helpers import AUTH, EMAIL, ask, open_desk
+from tether.core.errors import ErrorCode, TetherError
+from tether.observe.redact import (
+    RedactingFilter,
+    RedactionConfig,
+    Redactor,
+    default_redactor,
+    redact_trace,
+    uvicorn_log_config,
+)
+from tether.store.runs import RunStore
+
+SAMPLE = (
+    "user raj.sanchez2046@example.com paid with 4111 1111 1111 1111 (not 1234 5678 9012 3456), "
+    "IBAN DE89 3704 0044 0532 0130 00, Authorization: Bearer abcdefghijklmnop, "
+    "password=hunter2hunter, key tk_0123456789abcdef.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG "
+    "token tct1.eyJhIjoxfQ.c2lnbmF0dXJl"
+)
+
+
+def test_every_category_is_masked() -> None:
+    out = Redactor().text(SAMPLE)
+    for secret in (
+        "raj.sanchez2046@example.com",
+        "4111 1111 1111 1111",
+        "DE89 3704",
+        "abcdefghijklmnop",
+        "hunter2hunter",
+        "tk_0123456789abcdef",
+        "tct1.",
+    ):
+        assert secret not in out, secret
+    assert "1234 5678 9012 3456" in out  # fails the Luhn check: not a card number
+    assert "[redacted:email]" in out and "[redacted:card]" in out and "[redacted:api-key]" in out
+
+
+def test_categories_are_configurable() -> None:
+    only_secrets = Redactor(RedactionConfig.from_env({"TETHER_REDACT": "secrets"}))
+    out = only_secrets.text(SAMPLE)
+    assert "raj.sanchez2046@example.com" in out and "tct1." not in out
+    nothing = Redactor(RedactionConfig.from_env({"TETHER_REDACT": "off"}))
+    assert nothing.text(SAMPLE) == SAMPLE
+    extra = Redactor(RedactionConfig.from_env({"TETHER_REDACT_EXTRA": json.dumps([r"#W\d{7}"])}))
+    assert extra.text("order #W4566809") == "order [redacted]"
+    for bad in ({"TETHER_REDACT": "emails,nonsense"}, {"TETHER_REDACT_EXTRA": "[("}):
+        with pytest.raises(TetherError) as caught:
+            RedactionConfig.from_env(bad)
+        assert caught.value.code is ErrorCode.CONFIG_INVALID
+
+
+def test_values_under_sensitive_keys_are_blanked() -> None:
+    value = {
+        "headers": {"Authorization": "Basic Zm9vOmJhcg==", "X-Api-Key": "abc"},
+        "payment_methods": {"credit_card_1": {"brand": "visa", "last_four": "4242"}},
+        "email": EMAIL,
+        "count": 3,
+    }
+    out = Redactor().value(value)
+    assert out["headers"] == {"Authorization": "[redacted]", "X-Api-Key": "[redacted]"}
+    assert out["payment_methods"]["credit_card_1"] == {"brand": "visa", "last_four": "[redacted]"}
+    assert out["email"] == "[redacted:email]" and out["count"] == 3
+    assert value["email"] == EMAIL  # the original is untouched
+
+
+def test_log_records_are_masked_and_keep_their_shape() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger("tests.redact")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("lookup for %s with %s", EMAIL, "Bearer abcdefghijklmnop")
+        # uvicorn's access log reads its arguments by position: they must stay a tuple
+        record = logging.LogRecord(
+            "uvicorn.access",
+            20,
+            "",
+            0,
+            '%s - "%s %s"',
+            ("1.2.3.4", "GET", f"/v1/runs?principal={EMAIL}"),
+            None,
+        )
+        assert RedactingFilter().filter(record)
+        assert (
+            isinstance(record.args, tuple)
+            and record.args[2] == "/v1/runs?principal=[redacted:email]"
+        )
+        try:
+            raise ValueError(f"bad key {EMAIL}")
+        except ValueError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    written = stream.getvalue()
+    assert EMAIL not in written and "abcdefghijklmnop" not in written
+    assert "lookup for [redacted:email] with Bearer [redacted]" in written
+    assert "ValueError: bad key [redacted:email]" in written
+
+
+def test_uvicorn_logging_is_configured_with_the_filter() -> None:
+    config = uvicorn_log_config()
+    assert all("redact" in h["filters"] for h in config["handlers"].values())
+    logging.config.dictConfig(config)  # the configuration is valid
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    assert any(isinstance(f, RedactingFilter) for h in uvicorn_access.handlers for f in h.filters)
+
+
+def test_an_exported_trace_is_masked_while_the_record_keeps_the_original(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    desk = open_desk(store)
+    run = ask(desk, f"My e-mail is {EMAIL}", [AUTH, {"answer": "Found you [tool:1]."}])
+    stored = store.get_run(run.id).to_dict(with_steps=True)
+    assert EMAIL in json.dumps(stored)  # replay needs the real arguments
+    exported = json.dumps(redact_trace(stored))
+    assert EMAIL not in exported and "[redacted:email]" in exported
+    # the one the log and trace exporters use by default
+    assert default_redactor().value({"q": EMAIL}) == {"q": "[redacted:email]"}
+    store.close()
