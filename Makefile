@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TETHER_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test lint typecheck pytest bench lock clean
+.PHONY: setup demo test lint typecheck pytest browser screenshots bench lock clean
 
 setup: $(STAMP)
 
@@ -27,8 +28,25 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup browser
 	$(BIN)/pytest
+
+# Refresh docs/screenshots from the dashboard's browser tests.
+screenshots: setup browser
+	TETHER_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/dashboard/test_browser.py -q
+
+# The dashboard's browser tests drive the system's Chromium; nothing downloads a browser.
+browser:
+	@if [ -x "$(TETHER_CHROMIUM)" ]; then \
+		echo "browser tests use $(TETHER_CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+			|| echo "could not install chromium: the browser tests will be skipped"; \
+	else \
+		echo "Chromium is not installed, so the dashboard's browser tests will be skipped"; \
+		echo "(they fail when CI=true). Install it with: sudo apt-get install -y chromium"; \
+		echo "or point TETHER_CHROMIUM at a Chromium binary."; \
+	fi
 
 bench: setup
 	$(BIN)/python benchmarks/run_overhead.py
@@ -36,6 +54,7 @@ bench: setup
 	$(BIN)/python benchmarks/envelope_overhead.py
 	$(BIN)/python benchmarks/policy.py
 	$(BIN)/python benchmarks/access.py
+	$(BIN)/python benchmarks/retrieval.py
 
 # Refresh the pinned lock file from pyproject.toml (needs network access to PyPI).
 lock:

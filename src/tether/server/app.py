@@ -28,6 +28,7 @@ from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.retail.desk import RetailDesk
 from tether.runtime.loop import RunRequest
+from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.dashboard import SESSION_COOKIE, dashboard_router
 from tether.server.problems import (
     install_problem_handlers,
@@ -362,6 +363,11 @@ def create_app(
     app.add_exception_handler(OperatorAuthError, _on_auth_error)
     app.state.desk = desk
     app.state.operators = keys
+    # escalated calls wait for a decision; a decided run continues with its script or the model
+    approvals = desk.enable_approvals(models=make_model)
+    approvals.start()  # webhook notices and expiries, off the request path
+    app.router.add_event_handler("shutdown", approvals.stop)
+    app.state.approvals = ApprovalsInbox(approvals)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
 
     @app.post(
@@ -397,7 +403,10 @@ def create_app(
             principal_id=body.principal,
             messages=body.chat(),
             agent=body.agent,
-            metadata={"operator": operator.actor},  # who asked, for the audit trail
+            # who asked (for the audit trail and separation of duties), and the script, so
+            # an approval can continue the run in any process
+            metadata={"operator": operator.actor}
+            | ({"script": body.script} if body.script is not None else {}),
         )
         run = desk.runtime.run(run_request, model)
         response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
@@ -495,6 +504,13 @@ def create_app(
             ) from None
         return {"status": "ok", "database": "ok"}
 
+    app.include_router(
+        approvals_router(
+            approvals,
+            require(keys, Permission.RUNS_READ),
+            require(keys, Permission.APPROVALS_DECIDE),
+        )
+    )
     app.include_router(dashboard_router(desk, keys))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

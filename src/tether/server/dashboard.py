@@ -46,8 +46,9 @@ __all__ = [
 def dashboard_router(
     desk: RetailDesk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
 ) -> APIRouter:
-    """The dashboard's routes, left out of the OpenAPI document. `approvals` is the approvals
-    service the inbox decides through (else `app.state.approvals`, else read-only)."""
+    """The dashboard's routes, left out of the OpenAPI document. The approvals inbox decides
+    through `approvals`, else the desk's approvals service, else `app.state.approvals`, else
+    it is read-only."""
     dash = Dashboard(desk, keys, approvals)
     router = APIRouter(include_in_schema=False, dependencies=[Depends(start_timer)])
 

@@ -1,0 +1,192 @@
+"""The approvals endpoints: `GET /v1/approvals`, `GET /v1/approvals/{id}`, and
+`POST /v1/approvals/{id}/approve|reject`, plus the dashboard inbox over the same service.
+
+Reading needs `runs:read` (viewers see what waits); deciding needs `approvals:decide`
+(approvers and admins). A decision resumes the run before the response is sent, so the
+response carries the run as the decision left it (usually ended).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from tether.access.operators import Operator
+from tether.approvals.requests import Approval, ApprovalStatus, Approver
+from tether.approvals.service import ApprovalService
+from tether.approvals.store import MAX_NOTE_CHARS
+from tether.core.errors import ErrorCode
+from tether.server.dashboard_approvals import PendingApproval
+from tether.server.problems import problem_responses
+
+AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
+DECIDE_ERRORS = (
+    ErrorCode.APPROVAL_NOT_FOUND,
+    ErrorCode.APPROVAL_ALREADY_DECIDED,
+    ErrorCode.APPROVAL_EXPIRED,
+    ErrorCode.APPROVER_IS_REQUESTER,
+    ErrorCode.STORE_UNAVAILABLE,
+    *AUTH,
+)
+
+
+class ApprovalOut(BaseModel):
+    """An approval request: the exact action, why it needs a person, who may decide, until
+    when, and (once decided) by whom."""
+
+    id: str
+    run_id: str
+    step_seq: int = Field(description="the step that suspended the run")
+    status: ApprovalStatus
+    tool: str
+    arguments: dict[str, Any]
+    argument_hash: str = Field(description="sha256 of the canonical tool and arguments")
+    call_id: str
+    principal: str
+    requested_by: str = Field(description="may not decide this request")
+    agent: str
+    reasons: list[str]
+    policies: list[str]
+    approver_role: str
+    queue: str
+    risk: str
+    created_at: float
+    expires_at: float
+    decided_at: float | None
+    decided_by: str | None
+    note: str | None
+
+
+class ApprovalPage(BaseModel):
+    approvals: list[ApprovalOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="why (audited)")
+
+
+class ApproveIn(RejectIn):
+    argument_hash: str | None = Field(
+        default=None,
+        max_length=80,
+        description="the hash the approver reviewed; refused if the request's differs",
+    )
+
+
+class DecidedOut(BaseModel):
+    approval: ApprovalOut
+    run: dict[str, Any] = Field(description="the run as the decision left it, without steps")
+
+
+def approver(operator: Operator) -> Approver:
+    return Approver(actor=operator.actor, role=operator.role.value, name=operator.name)
+
+
+def approvals_router(
+    service: ApprovalService,
+    reader: Callable[..., Operator],
+    decider: Callable[..., Operator],
+) -> APIRouter:
+    """The endpoints over `service`; `reader` and `decider` authenticate the caller and check
+    its role (401/403), as `tether.server.app.require` makes them."""
+    router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+    can_read = Depends(reader)
+
+    @router.get(
+        "",
+        response_model=ApprovalPage,
+        summary="List approval requests (pending ones oldest first)",
+        responses=problem_responses(ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE, *AUTH),
+        dependencies=[can_read],
+    )
+    def list_approvals(
+        status: Literal["pending", "approved", "rejected", "expired", "all"] = Query("pending"),
+        queue: str | None = Query(None, max_length=64),
+        run_id: str | None = Query(None, max_length=64),
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        wanted = None if status == "all" else ApprovalStatus(status)
+        found = service.list(wanted, queue, run_id, limit, offset)
+        now = service.clock.now()
+        return {
+            "approvals": [a.to_dict(now) for a in found],
+            "total": service.count(wanted, queue, run_id),
+            "limit": limit,
+            "offset": offset,
+        }
+
+    @router.get(
+        "/{approval_id}",
+        response_model=ApprovalOut,
+        summary="One approval request",
+        responses=problem_responses(
+            ErrorCode.APPROVAL_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH
+        ),
+        dependencies=[can_read],
+    )
+    def get_approval(approval_id: str) -> dict[str, Any]:
+        return service.get(approval_id).to_dict(service.clock.now())
+
+    @router.post(
+        "/{approval_id}/approve",
+        response_model=DecidedOut,
+        summary="Approve: the approved call runs, then the run continues",
+        responses=problem_responses(ErrorCode.ARGUMENTS_NOT_APPROVED, *DECIDE_ERRORS),
+    )
+    def approve(
+        approval_id: str, body: ApproveIn | None = None, operator: Operator = Depends(decider)
+    ) -> dict[str, Any]:
+        given = body or ApproveIn()
+        decided = service.approve(approval_id, approver(operator), given.note, given.argument_hash)
+        return decided.to_dict(service.clock.now())
+
+    @router.post(
+        "/{approval_id}/reject",
+        response_model=DecidedOut,
+        summary="Reject: the run ends in a refusal",
+        responses=problem_responses(*DECIDE_ERRORS),
+    )
+    def reject(
+        approval_id: str, body: RejectIn | None = None, operator: Operator = Depends(decider)
+    ) -> dict[str, Any]:
+        decided = service.reject(approval_id, approver(operator), (body or RejectIn()).note)
+        return decided.to_dict(service.clock.now())
+
+    return router
+
+
+class ApprovalsInbox:
+    """The dashboard's `ApprovalInbox` over the approvals service."""
+
+    def __init__(self, service: ApprovalService) -> None:
+        self.service = service
+
+    def pending(self, limit: int) -> Sequence[PendingApproval]:
+        return [_pending(a) for a in self.service.list(ApprovalStatus.PENDING, limit=limit)]
+
+    def decide(self, approval_id: str, approve: bool, operator: Operator, note: str) -> None:
+        self.service.decide(approval_id, approve, approver(operator), note)
+
+
+def _pending(a: Approval) -> PendingApproval:
+    return PendingApproval(
+        id=a.id,
+        run_id=a.run_id,
+        principal=a.principal_id,
+        tool=a.tool,
+        arguments=dict(a.arguments),
+        argument_hash=a.argument_hash,
+        reasons=a.reasons,
+        policies=a.policies,
+        approver_role=a.approver_role,
+        requested_at=a.created_at,
+        expires_at=a.expires_at,
+    )
