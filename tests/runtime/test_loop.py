@@ -86,10 +86,11 @@ def test_steps_record_verdicts_evidence_and_tool_io(desk: RetailDesk) -> None:
     ]
     retrieval = run.steps[1].data
     assert retrieval["evidence"], "the policy knowledge base returned nothing"
-    for ev in retrieval["evidence"]:
-        assert ev["id"].startswith("kb:") and len(ev["version"]) == 64 and ev["source"]
+    for ev in retrieval["evidence"]:  # passages, and the graph's entities the query names
+        assert ev["id"].startswith(("kb:", "graph:")) and len(ev["version"]) == 64 and ev["source"]
     guard = run.steps[6].data
-    assert [v["check"] for v in guard["verdicts"]] == ["schema", "grant", "ownership", "policy"]
+    checks = [v["check"] for v in guard["verdicts"]]
+    assert checks == ["schema", "grant", "ownership", "policy", "premises"]
     assert guard["verdicts"][2]["facts"]["resources"] == {"order:#W4566809": "owned"}
     tool = run.steps[7].data
     assert tool["evidence_id"] == "tool:2"

@@ -91,8 +91,8 @@ def test_run_cites_knowledge_base_evidence(client: httpx.Client) -> None:
     assert first.json()["decision"]["kind"] == "refusal"
     evidence = steps_of(first.json(), "retrieval")[0]["data"]["evidence"]
     assert evidence, "the knowledge base returned nothing for a policy question"
-    kb_id = evidence[0]["id"]
-    assert kb_id.startswith("kb:")
+    assert evidence[0]["id"].startswith("kb:")
+    kb_id = next(e["id"] for e in evidence if e["id"].startswith("kb:cancellations"))
 
     script = [{"answer": f"Yes, a pending order can be cancelled [{kb_id}]."}]
     body = {"principal": "raj_sanchez_2970", "input": question, "script": script}
@@ -131,9 +131,9 @@ def test_get_run_shows_verdicts_and_evidence(client: httpx.Client) -> None:
     assert [s["seq"] for s in run["steps"]] == list(range(1, 12))
     evidence = steps_of(run, "retrieval")[0]["data"]["evidence"]
     assert evidence
-    for ev in evidence:
-        assert ev["id"].startswith("kb:")
-        assert ev["source"].startswith("kb://retail/")
+    for ev in evidence:  # passages, and the graph's entities the query names
+        assert ev["id"].startswith(("kb:", "graph:"))
+        assert ev["source"].startswith(("kb://retail/", "db:retail/"))
         assert len(ev["version"]) == 64 and ev["text"]
     order_guard = steps_of(run, "guard")[1]["data"]
     assert order_guard["call"]["name"] == "get_order_details"
@@ -142,6 +142,7 @@ def test_get_run_shows_verdicts_and_evidence(client: httpx.Client) -> None:
         "grant",
         "ownership",
         "policy",
+        "premises",
     ]
     assert {v["effect"] for v in order_guard["verdicts"]} == {"allow"}
     ownership = order_guard["verdicts"][2]["facts"]

@@ -99,6 +99,13 @@ class ErrorCode(StrEnum):
     AUTH_INVALID = "AUTH_INVALID"
     ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
     API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    # Approvals of escalated actions, and the queues escalations are routed to.
+    APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
+    APPROVAL_ALREADY_DECIDED = "APPROVAL_ALREADY_DECIDED"
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    APPROVER_IS_REQUESTER = "APPROVER_IS_REQUESTER"
+    APPROVAL_REJECTED = "APPROVAL_REJECTED"
+    WEBHOOK_FAILED = "WEBHOOK_FAILED"
     INTERNAL = "INTERNAL"
 
     @property
@@ -207,6 +214,18 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.AUTH_INVALID: CodeInfo(False, _C, 401, "the API key is unknown or revoked"),
     ErrorCode.ROLE_FORBIDDEN: CodeInfo(False, _C, 403, "the operator's role does not allow this"),
     ErrorCode.API_KEY_NOT_FOUND: CodeInfo(False, _C, 404, "no such API key"),
+    ErrorCode.APPROVAL_NOT_FOUND: CodeInfo(False, _C, 404, "no such approval request"),
+    ErrorCode.APPROVAL_ALREADY_DECIDED: CodeInfo(
+        False, _C, 409, "the approval request was already decided"
+    ),
+    ErrorCode.APPROVAL_EXPIRED: CodeInfo(
+        False, _C, 410, "the approval request expired before anyone decided it"
+    ),
+    ErrorCode.APPROVER_IS_REQUESTER: CodeInfo(
+        False, _C, 403, "whoever requested an action may not approve it"
+    ),
+    ErrorCode.APPROVAL_REJECTED: CodeInfo(False, _R, 200, "a person rejected the escalated action"),
+    ErrorCode.WEBHOOK_FAILED: CodeInfo(True, _E, 502, "a queue's webhook did not accept a notice"),
     ErrorCode.INTERNAL: CodeInfo(False, _H, 500, "an unexpected internal error"),
 }
 

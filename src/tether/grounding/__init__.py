@@ -1,4 +1,5 @@
-"""Grounding: knowledge-base documents, chunking with lineage, and ACL-filtered retrieval."""
+"""Grounding: documents and chunking with lineage, ACL-filtered hybrid retrieval, the knowledge
+graph, and verification of answers and actions."""
 
 from tether.grounding.bm25 import Bm25Retriever, Retriever
 from tether.grounding.documents import (
@@ -9,14 +10,36 @@ from tether.grounding.documents import (
     load_markdown_dir,
     load_packaged_kb,
 )
+from tether.grounding.embeddings import (
+    Embedder,
+    HashEmbedder,
+    OpenAIEmbedder,
+    SentenceTransformerEmbedder,
+    embedder_from_env,
+)
+from tether.grounding.graph import Entity, EntityGraph, GraphExpander, Relation, StoredGraph
+from tether.grounding.hybrid import HybridRetriever, StoreRetriever, reciprocal_rank_fusion
 
 __all__ = [
     "Bm25Retriever",
     "Chunk",
     "Document",
+    "Embedder",
+    "Entity",
+    "EntityGraph",
+    "GraphExpander",
+    "HashEmbedder",
+    "HybridRetriever",
+    "OpenAIEmbedder",
+    "Relation",
     "Retriever",
+    "SentenceTransformerEmbedder",
+    "StoreRetriever",
+    "StoredGraph",
     "chunk_document",
     "chunk_documents",
+    "embedder_from_env",
     "load_markdown_dir",
     "load_packaged_kb",
+    "reciprocal_rank_fusion",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -89,6 +89,7 @@ class _View:
     positions: tuple[int, ...]  # positions into the retriever's chunk list
     model: Any  # bm25s.BM25 (untyped library)
     vocab: dict[str, int]
+    rows: Any = None  # the positions as a numpy array, for vectorised ranking
 
 
 class Bm25Retriever:
@@ -107,13 +108,16 @@ class Bm25Retriever:
     def __init__(self, chunks: Iterable[Chunk], *, max_views: int = 64) -> None:
         self._chunks: tuple[Chunk, ...] = tuple(chunks)
         self._ids = tuple(c.evidence_id for c in self._chunks)
-        duplicates = sorted({i for i in self._ids if self._ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(self._ids).items() if n > 1)
         if duplicates:
             raise TetherError(
                 ErrorCode.CONFIG_INVALID,
                 f"duplicate evidence ids in the corpus: {', '.join(duplicates[:5])}",
                 {"duplicates": duplicates},
             )
+        order = sorted(range(len(self._ids)), key=self._ids.__getitem__)
+        self._id_rank = np.empty(len(self._ids), dtype=np.int64)
+        self._id_rank[order] = np.arange(len(self._ids))
         self._tokens = tokenize([c.text for c in self._chunks]) if self._chunks else []
         by_label: dict[str, set[int]] = {}
         for position, chunk in enumerate(self._chunks):
@@ -146,7 +150,8 @@ class Bm25Retriever:
             if positions:
                 model = bm25s.BM25(method="lucene")
                 model.index([self._tokens[p] for p in positions], show_progress=False)
-                view = _View(positions, model, dict(model.vocab_dict))
+                rows = np.asarray(positions, dtype=np.int64)
+                view = _View(positions, model, dict(model.vocab_dict), rows)
             self._views[key] = view
             if len(self._views) > self._max_views:
                 self._views.popitem(last=False)
@@ -181,10 +186,12 @@ class Bm25Retriever:
         if not term_ids:
             return []
         scores = np.asarray(view.model.get_scores_from_ids(term_ids), dtype=np.float64)
-        hits = [
-            (-float(scores[i]), self._ids[view.positions[i]], i) for i in np.flatnonzero(scores > 0)
-        ]
-        hits.sort()
-        return [
-            self._chunks[view.positions[i]].to_evidence(-negative) for negative, _, i in hits[:k]
-        ]
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            # only scores at or above the k-th best can place; keeping all of them keeps ties
+            kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+            candidates = candidates[scores[candidates] >= kth]
+        chunk_at = view.rows[candidates]
+        # best score first, equal scores in evidence-id order (ranks precomputed as integers)
+        best = candidates[np.lexsort((self._id_rank[chunk_at], -scores[candidates]))[:k]]
+        return [self._chunks[view.positions[i]].to_evidence(float(scores[i])) for i in best]

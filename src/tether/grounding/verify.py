@@ -11,6 +11,7 @@ answer guard chain.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -160,12 +161,36 @@ class ClaimVerifier:
         return passages
 
 
+ON_FAIL = ("refuse", "escalate", "revise")
+
+
+def _compact(text: str) -> str:
+    """A claim as one line, with the blanks its citations left closed up."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
+
+
+def revision_note(failing: tuple[ClaimResult, ...]) -> str:
+    """The message that sends an answer back to the model: each failing claim and why."""
+    lines = [
+        f"- {_compact(c.claim.text)!r}: {c.status}"
+        + (f" ({'; '.join(c.reasons[:2])})" if c.reasons else "")
+        for c in failing[:8]
+    ]
+    return (
+        "Your answer was not sent to the customer. These claims are not backed by the evidence "
+        "of this conversation:\n" + "\n".join(lines) + "\nAnswer again, stating only what the "
+        "cited evidence says, and cite it."
+    )
+
+
 class ClaimCheck:
     """Answer check: deny an answer with a contradicted claim, or (by default) an unsupported one.
 
     The answer is checked against the evidence it cites, or against all of the run's evidence
-    when it cites none. A run with no evidence at all is left to the citation check. With
-    `escalate=True` a failing answer goes to a person instead of being refused.
+    when it cites none. A run with no evidence at all is left to the citation check. `on_fail`
+    says what a failing answer leads to: `refuse` (the default), `escalate` to a person, or
+    `revise`: the verdict carries `facts["revise"]`, a note listing the failing claims, and
+    the runtime gives the model one more turn with it (`escalate=True` is `on_fail="escalate"`).
     """
 
     name = "claims"
@@ -177,11 +202,18 @@ class ClaimCheck:
         deny_unsupported: bool = True,
         min_groundedness: float = 0.0,
         escalate: bool = False,
+        on_fail: str | None = None,
     ) -> None:
+        mode = on_fail or ("escalate" if escalate else "refuse")
+        if mode not in ON_FAIL:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID, f"on_fail must be one of {', '.join(ON_FAIL)}"
+            )
         self.verifier = verifier or ClaimVerifier()
         self.deny_unsupported = deny_unsupported
         self.min_groundedness = min_groundedness
-        self.escalate = escalate
+        self.on_fail = mode
+        self.escalate = mode == "escalate"
 
     def __call__(self, ctx: GuardContext, turn: ModelTurn) -> Verdict:
         if turn.kind is not TurnKind.ANSWER or not turn.text.strip():
@@ -223,5 +255,7 @@ class ClaimCheck:
             if first is not None
             else f"the answer's groundedness is below {self.min_groundedness:.2f}"
         )
+        if self.on_fail == "revise":
+            facts = {**facts, "revise": revision_note(failing)}
         make = Verdict.escalate if self.escalate else Verdict.deny
         return make(self.name, code, message, failing=[c.to_dict() for c in failing], **facts)

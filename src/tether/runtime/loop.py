@@ -36,6 +36,7 @@ from tether.core.types import (
     StepKind,
     ToolCall,
     TurnKind,
+    Verdict,
 )
 from tether.grounding.graph import principal_label
 from tether.models.base import ModelAdapter, ModelRequest
@@ -48,6 +49,8 @@ from tether.runtime.state import (
     rebuild,
     recorded_guard,
     recorded_outcome,
+    suspended_seconds,
+    take_approval,
     take_step,
 )
 from tether.store.runs import RunStore
@@ -65,6 +68,46 @@ class PrincipalDirectory(Protocol):
 
 class Retriever(Protocol):
     def search(self, query: str, k: int, labels: Any) -> list[Evidence]: ...
+
+
+CommitHook = Callable[[Any], None]  # runs inside the transaction that records a step
+
+
+class ApprovalGate(Protocol):
+    """Durable approvals (see `tether.approvals`): an escalated call suspends the run until a
+    person decides; escalations that end a run are routed to their queue."""
+
+    def suspends(self, verdict: Verdict) -> bool:
+        """Whether this blocking verdict suspends the run instead of ending it."""
+        ...
+
+    def open(
+        self, run: Run, call: ToolCall, verdict: Verdict, seq: int
+    ) -> tuple[dict[str, Any], CommitHook]:
+        """The suspension step's data, and the hook that opens the request in its transaction."""
+        ...
+
+    def checks(
+        self, checks: Sequence[ToolCheck], approval: Mapping[str, Any]
+    ) -> Sequence[ToolCheck]:
+        """The guard chain of a call a person approved (`approval`: the decision step's data)."""
+        ...
+
+    def escalated(self, run: Run, decision: Decision, steps: Sequence[Step]) -> CommitHook | None:
+        """The hook that routes a run ending in an escalation to its queue."""
+        ...
+
+
+def _chained(*hooks: CommitHook | None) -> CommitHook | None:
+    present = [h for h in hooks if h is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+
+    def run_all(conn: Any) -> None:
+        for hook in present:
+            hook(conn)
+
+    return run_all
 
 
 @dataclass(frozen=True)
@@ -93,13 +136,15 @@ class Runtime:
     observers: Sequence[RunObserver] = ()
     default_agent: str = ""
     access: RunGovernor | None = None  # run tokens, re-check at execution, audit events
+    approvals: ApprovalGate | None = None  # escalated calls wait for a person's decision
     _ledger: ToolResultLedger = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._ledger = ToolResultLedger(self.store.engine)
 
     def run(self, request: RunRequest, model: ModelAdapter) -> Run:
-        """Handle one request end to end; the returned run always carries a Decision."""
+        """Handle one request end to end; the returned run carries a Decision, unless it is
+        suspended (status SUSPENDED) until a person decides an escalated call."""
         state = self._scope(request, model)
         self._ground(state)
         return self._drive(state, model)
@@ -108,27 +153,36 @@ class Runtime:
         """Continue a run left RUNNING by a process that stopped, from its recorded steps.
 
         The open model turn is finished first: its tool calls without a recorded result run
-        now, and calls with side effects run at most once (see `tether.runtime.once`). A run
-        that already ended is returned as stored.
+        now, and calls with side effects run at most once (see `tether.runtime.once`); a
+        call a person decided on runs, or is refused, as decided. A run that already ended, or
+        is suspended waiting for a decision, is returned as stored.
         """
         stored = self.store.get_run(run_id)
-        if stored.status is RunStatus.COMPLETED:
-            return stored
         if stored.status is not RunStatus.RUNNING:
-            raise TetherError(
-                ErrorCode.BAD_REQUEST, f"run {run_id} is {stored.status.value}, not running"
-            )
+            return stored
         state = self._restore(stored, model)
         return self._drive(state, model, self._finish_turn(state, stored.steps))
 
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
-        while decision is None:
+        while decision is None and not state.suspended:
             decision = self._limit_reached(state)
             if decision is None:
                 turn = self._propose(state, model)
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
-        self._record(state, StepKind.DECISION, decision.kind.value, {}, decision=decision)
         assert state.header is not None  # set by _scope
+        if decision is None:  # suspended: durably waiting for a person's decision
+            return dataclasses.replace(
+                state.header,
+                status=RunStatus.SUSPENDED,
+                updated_at=state.steps[-1].ended_at,
+                step_count=state.seq,
+                steps=tuple(state.steps),
+            )
+        routed = None
+        if self.approvals is not None and decision.kind is DecisionKind.ESCALATION:
+            routed = self.approvals.escalated(state.header, decision, state.steps)
+        kind = decision.kind.value
+        self._record(state, StepKind.DECISION, kind, {}, decision=decision, also=routed)
         result = dataclasses.replace(
             state.header,
             status=RunStatus.COMPLETED,
@@ -201,7 +255,9 @@ class Runtime:
         if agent is None:
             raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {stored.agent!r}")
         principal = self.principals.resolve(stored.principal_id)
-        elapsed = max(0.0, stored.updated_at - stored.created_at)  # the time limit carries over
+        # the time limit carries over, except the time spent waiting for people's decisions
+        waited = suspended_seconds(stored.steps)
+        elapsed = max(0.0, stored.updated_at - stored.created_at - waited)
         started = self.clock.monotonic() - elapsed
         state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
         rebuild(state, stored.steps)
@@ -273,7 +329,7 @@ class Runtime:
             return self._answer(state, turn)
         for call in turn.tool_calls:
             decision = self._tool_call(state, call)
-            if decision is not None:
+            if decision is not None or state.suspended:
                 return decision
         return None
 
@@ -304,13 +360,16 @@ class Runtime:
             return self._handle(state, found.turn)
         for call in found.turn.tool_calls:
             guard = take_step(later, StepKind.GUARD, call.id)
+            approval = take_approval(later, call.id)
             done = take_step(later, StepKind.TOOL, call.id)
             tool = self.tools.get(call.name)
             if done is not None and tool is not None:
                 decision = self._consequence(tool, call, recorded_outcome(done.data))
+            elif approval is not None:
+                decision = self._decided(state, call, approval.data, later)
             else:
                 decision = self._tool_call(state, call, recorded_guard(guard))
-            if decision is not None:
+            if decision is not None or state.suspended:
                 return decision
         return None
 
@@ -344,20 +403,66 @@ class Runtime:
         return Decision(kind, turn.text, turn.citations, tuple(state.writes))
 
     def _tool_call(
-        self, state: RunState, call: ToolCall, recorded: GuardResult | None = None
+        self,
+        state: RunState,
+        call: ToolCall,
+        recorded: GuardResult | None = None,
+        approval: Mapping[str, Any] | None = None,
     ) -> Decision | None:
         result = recorded
         if result is None:
             started = self.clock.now()
-            result = run_tool_checks(self.tool_checks, self._context(state), call)
+            checks = self.tool_checks
+            if approval is not None and self.approvals is not None:
+                checks = self.approvals.checks(checks, approval)
+            result = run_tool_checks(checks, self._context(state), call)
+            suspends = self._suspends(result)
             data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
-            if not result.allowed:
+            if approval is not None:
+                data["approval_id"] = approval.get("approval_id")
+            if not result.allowed and not suspends:
                 observation = self._verdict_observation(result)
                 data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
-            self._record(state, StepKind.GUARD, call.name, data, started)
+            # a verdict that suspends the run commits with the suspension step
+            self._record(state, StepKind.GUARD, call.name, data, started, defer=suspends)
+        if self._suspends(result):
+            self._suspend(state, call, result)
+            return None
         if not result.allowed:
             return self._on_blocked(result)
         return self._act(state, call)
+
+    # -- approvals ------------------------------------------------------------------------
+
+    def _suspends(self, result: GuardResult) -> bool:
+        return (
+            self.approvals is not None
+            and not result.allowed
+            and self.approvals.suspends(result.final)
+        )
+
+    def _suspend(self, state: RunState, call: ToolCall, result: GuardResult) -> None:
+        """Wait for a person: the request opens in the transaction that suspends the run."""
+        assert self.approvals is not None and state.header is not None
+        data, hook = self.approvals.open(state.header, call, result.final, state.seq + 1)
+        self._record(
+            state, StepKind.APPROVAL, "requested", data, status=RunStatus.SUSPENDED, also=hook
+        )
+        state.suspended = True
+
+    def _decided(
+        self, state: RunState, call: ToolCall, approval: Mapping[str, Any], later: list[Step]
+    ) -> Decision | None:
+        """Act on a person's decision about an escalated call: run it, or refuse."""
+        status = approval.get("status")
+        if status == "pending":
+            state.suspended = True
+            return None
+        if status != "approved":  # rejected, or nobody decided in time
+            reason = Reason(ErrorCode(approval["code"]), str(approval.get("message", "")))
+            return Decision(DecisionKind.REFUSAL, str(approval.get("reply", "")), reason=reason)
+        recheck = recorded_guard(take_step(later, StepKind.GUARD, call.id))
+        return self._tool_call(state, call, recheck, approval)
 
     def _act(self, state: RunState, call: ToolCall) -> Decision | None:
         tool = self.tools.get(call.name)
@@ -467,6 +572,8 @@ class Runtime:
         started: float | None = None,
         decision: Decision | None = None,
         defer: bool = False,
+        status: RunStatus | None = None,
+        also: CommitHook | None = None,
     ) -> None:
         """Append a step. A deferred step (one with no side effect after it) is committed with
         the next one; every step is durable before anything acts on it."""
@@ -483,9 +590,15 @@ class Runtime:
         if not defer:
             hook = None
             if self.access is not None:  # audit events commit in the steps' transaction
-                hook = self.access.commit_hook(state.audit, state.grant if decision else None)
+                # a run that ends or waits for a person holds no live capability
+                closing = decision is not None or status is RunStatus.SUSPENDED
+                hook = self.access.commit_hook(state.audit, state.grant if closing else None)
             self.store.append_steps(
-                state.unwritten, state.checkpoint(), decision=decision, hook=hook
+                state.unwritten,
+                state.checkpoint(),
+                decision=decision,
+                status=status,
+                hook=_chained(hook, also),
             )
             state.audit.clear()
             if self.observers and state.header is not None:

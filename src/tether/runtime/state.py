@@ -33,7 +33,6 @@ from tether.core.types import (
 )
 from tether.tools.execute import ToolOutcome
 
-
 # Tool output kept as evidence text for claim checks; past this it is cut (and reads as text).
 MAX_TOOL_EVIDENCE_CHARS = 16_000
 
@@ -80,6 +79,7 @@ class RunState:
     header: Run | None = None
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
     audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed
+    suspended: bool = False  # an escalated call waits for a person's decision
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -172,6 +172,28 @@ def take_step(steps: list[Step], kind: StepKind, call_id: str | None) -> Step | 
         if found == call_id:
             return steps.pop(index)
     return None
+
+
+def take_approval(steps: list[Step], call_id: str) -> Step | None:
+    """Remove the approval steps about tool call `call_id`; return the latest (the decision,
+    once there is one)."""
+    found = [s for s in steps if s.kind is StepKind.APPROVAL and s.data["call"]["id"] == call_id]
+    for step in found:
+        steps.remove(step)
+    return found[-1] if found else None
+
+
+def suspended_seconds(steps: Sequence[Step]) -> float:
+    """How long the run waited for decisions (not counted against its time limit)."""
+    waited, since = 0.0, None
+    for step in steps:
+        if step.kind is StepKind.APPROVAL:
+            if step.data.get("status") == "pending":
+                since = step.ended_at
+            elif since is not None:
+                waited += max(0.0, step.started_at - since)
+                since = None
+    return waited
 
 
 def recorded_guard(step: Step | None) -> GuardResult | None:

@@ -1,0 +1,253 @@
+"""Connectors: where ingested documents come from.
+
+`DirectorySource` reads a directory (or one file) of Markdown, text, HTML, JSON and CSV files;
+`RetailSource` reads the retail store's SQL tables, one document per record, and states the
+graph those records form. A connector only reads; the ingest job decides what to store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.documents import Document, content_version, normalise_text
+from tether.grounding.facts import flatten
+from tether.grounding.formats import SourceFile, media_type, problem, read_document, slug
+from tether.grounding.graph import PUBLIC_LABEL, Entity, Relation, principal_label
+from tether.grounding.retail_graph import SOURCE as RETAIL_SOURCE
+from tether.grounding.retail_graph import retail_graph
+from tether.retail.db import Record, RetailDB
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A document a connector read, with what the job records about it."""
+
+    document: Document
+    media_type: str
+    size: int  # bytes read
+
+
+class Connector(Protocol):
+    """A source of documents (and, for structured sources, of graph entities)."""
+
+    @property
+    def uri(self) -> str:
+        """The source's root URI; every document URI it yields starts with it."""
+        ...
+
+    def names(self) -> list[str]:
+        """The items to read, in a stable order."""
+        ...
+
+    def uri_of(self, name: str) -> str:
+        """The URI of the document item `name` becomes."""
+        ...
+
+    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
+        """One item as a document; a TetherError with a DOCUMENT_* code when it is unusable."""
+        ...
+
+    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
+        """The entities and relations the source states, or None for unstructured sources."""
+        ...
+
+
+class DirectorySource:
+    """Every supported file under a directory (hidden entries skipped), or one file.
+
+    Files with other extensions are listed in `skipped`, not read. A file larger than
+    `max_bytes` is DOCUMENT_TOO_LARGE; one that cannot be opened is DOCUMENT_UNREADABLE.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        encoding: str | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        given = Path(path).expanduser()
+        if not given.exists() and not given.is_symlink():
+            raise problem(ErrorCode.DOCUMENT_UNREADABLE, str(given), "no such file or directory")
+        self.root = given.resolve()
+        self.single = not self.root.is_dir()
+        self.encoding = encoding
+        self.max_bytes = max_bytes
+        self.skipped: list[str] = []
+        self._names: list[str] | None = None
+        self._ids: dict[str, str] = {}
+
+    @property
+    def uri(self) -> str:
+        return self.root.as_uri() if self.single else self.root.as_uri() + "/"
+
+    def names(self) -> list[str]:
+        if self._names is not None:
+            return self._names
+        found: list[str] = []
+        if self.single:
+            found = [self.root.name]
+        else:
+            for folder, dirs, files in os.walk(self.root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for file in sorted(files):
+                    rel = Path(folder, file).relative_to(self.root).as_posix()
+                    if file.startswith("."):
+                        continue
+                    (found if media_type(file) else self.skipped).append(rel)
+        self._names = sorted(found)
+        stems: dict[str, int] = {}
+        for name in self._names:
+            stems[slug(name)] = stems.get(slug(name), 0) + 1
+        # "a.md" and "a.txt" side by side keep their extensions in their ids
+        self._ids = {
+            n: slug(n) if stems[slug(n)] == 1 else slug(n.replace(".", "-")) for n in self._names
+        }
+        return self._names
+
+    def _path(self, name: str) -> Path:
+        return self.root if self.single else self.root / name
+
+    def uri_of(self, name: str) -> str:
+        return self._path(name).as_uri()
+
+    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
+        path = self._path(name)
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(self.max_bytes + 1)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise problem(
+                ErrorCode.DOCUMENT_UNREADABLE, name, f"cannot be read ({reason})"
+            ) from None
+        if len(raw) > self.max_bytes:
+            raise problem(
+                ErrorCode.DOCUMENT_TOO_LARGE,
+                name,
+                f"larger than the {self.max_bytes}-byte limit",
+                limit=self.max_bytes,
+            )
+        self.names()
+        file = SourceFile(path.as_uri(), name, raw)
+        doc, kind = read_document(file, acl, doc_id=self._ids.get(name), encoding=self.encoding)
+        return SourceDocument(doc, kind, len(raw))
+
+    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
+        return None
+
+
+class DocumentsSource:
+    """Documents already parsed (e.g. the packaged knowledge base) under one root URI."""
+
+    def __init__(self, uri: str, docs: list[Document]) -> None:
+        self._uri = uri
+        self._docs = {d.source: d for d in docs}
+        outside = [s for s in self._docs if not s.startswith(uri)]
+        if outside:
+            raise TetherError(ErrorCode.CONFIG_INVALID, f"{outside[0]} is not under {uri}")
+
+    @property
+    def uri(self) -> str:
+        return self._uri
+
+    def names(self) -> list[str]:
+        return sorted(self._docs)
+
+    def uri_of(self, name: str) -> str:
+        return name
+
+    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
+        doc = self._docs[name]
+        return SourceDocument(doc, "text/markdown", len(doc.text.encode("utf-8")))
+
+    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
+        return None
+
+
+def _record_text(title: str, record: Record) -> str:
+    lines = []
+    for fact in flatten(record):
+        value = "" if fact.value is None else fact.value
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f"{'.'.join(fact.path)}: {text}")
+    return normalise_text(f"# {title}\n\n" + "\n".join(lines))
+
+
+class RetailSource:
+    """The retail store's tables: each user, order and product record is one document.
+
+    A user's and an order's document carries the owner's principal label, a product's the
+    public label; the job's labels are added to each. The records' graph comes along.
+    """
+
+    TABLES = ("products", "users", "orders")
+
+    def __init__(self, db: RetailDB, uri: str = RETAIL_SOURCE) -> None:
+        self.db = db
+        self._uri = uri.rstrip("/")
+        self._records: dict[str, tuple[str, Record]] | None = None
+
+    @property
+    def uri(self) -> str:
+        return self._uri + "/"
+
+    def _all(self) -> dict[str, tuple[str, Record]]:
+        if self._records is None:
+            data = self.db.dump()
+            self._records = {
+                f"{table}/{key}": (table, record)
+                for table in self.TABLES
+                for key, record in sorted(data.get(table, {}).items())
+            }
+        return self._records
+
+    def names(self) -> list[str]:
+        return list(self._all())
+
+    def uri_of(self, name: str) -> str:
+        return f"{self._uri}/{name}"
+
+    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
+        found = self._all().get(name)
+        if found is None:
+            raise problem(ErrorCode.DOCUMENT_UNREADABLE, name, "no such record")
+        table, record = found
+        key = name.split("/", 1)[1]
+        owner = record.get("user_id") if table in ("users", "orders") else None
+        labels = tuple(sorted({*acl, principal_label(str(owner)) if owner else PUBLIC_LABEL}))
+        title = _title(table, key, record)
+        body = _record_text(title, record)
+        doc_id = f"retail-{table}-{slug(key)}"
+        version = content_version(doc_id, title, labels, body)
+        doc = Document(doc_id, title, body, labels, self.uri_of(name), version)
+        size = len(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        return SourceDocument(doc, "application/json", size)
+
+    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
+        return retail_graph(self.db)
+
+
+def _title(table: str, key: str, record: dict[str, Any]) -> str:
+    if table == "orders":
+        return f"Order {key}"
+    if table == "users":
+        name = record.get("name") or {}
+        return f"Customer {name.get('first_name', '')} {name.get('last_name', '')} ({key})"
+    return f"Product {record.get('name', key)} ({key})"
+
+
+def open_source(spec: str, db: RetailDB | None = None, **options: Any) -> Connector:
+    """The connector for a CLI source: `db:retail` (the store's retail tables) or a path."""
+    if spec.rstrip("/") == RETAIL_SOURCE:
+        if db is None:
+            raise TetherError(ErrorCode.CONFIG_INVALID, "db:retail needs the retail store")
+        return RetailSource(db)
+    return DirectorySource(spec, **options)

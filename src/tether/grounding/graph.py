@@ -1,0 +1,325 @@
+"""The knowledge graph: entities and relations, the entity API checks read, and query expansion.
+
+An `Entity` is a record with an id (`kind:key`), the principal who owns it (None: public) and
+its attributes; a `Relation` links two entity ids and says what stated it. `EntityGraph` is the
+read API the retriever and, later, policies use; `StoredGraph` reads the graph an ingest job
+materialised in the system of record. Query expansion finds entity ids in a query and turns the
+entity and its neighbours into evidence, only those the principal may see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+
+from tether.core.types import Evidence
+from tether.store.grounding_schema import entities, relations
+
+PUBLIC_LABEL = "public"
+PRINCIPAL_PREFIX = "principal:"
+
+# Ids the retail data uses, as they appear in text (an order id with or without its '#').
+_ORDER = re.compile(r"(?<![\w#])#?(W\d{7})\b")
+_USER = re.compile(r"\b([a-z]+_[a-z]+_\d{4})\b")
+_PAYMENT = re.compile(r"\b((?:credit_card|paypal|gift_card)_\d{6,8})\b")
+_NUMBER_ID = re.compile(r"(?<![\d.])(\d{10})(?![\d.])")
+
+
+def principal_label(principal_id: str) -> str:
+    """The ACL label only `principal_id` holds (its own records carry it)."""
+    return f"{PRINCIPAL_PREFIX}{principal_id}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One node of the graph: what it is, who owns it, and what the source says about it."""
+
+    id: str  # kind:key, e.g. "order:#W4566809"
+    kind: str
+    label: str
+    owner: str | None = None  # the principal it belongs to; None for public entities
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""  # the record or document that states it
+    # what evidence shows of it, when less than every attribute (e.g. no contact details)
+    summary: Mapping[str, Any] | None = None
+
+    @property
+    def version(self) -> str:
+        """sha256 hex of what the entity says (kind, label, owner, attributes, summary)."""
+        body = _dumps([self.kind, self.label, self.owner, self.attributes, self.summary])
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+    @property
+    def acl(self) -> tuple[str, ...]:
+        """The labels that may see it: its owner's, or public."""
+        return (principal_label(self.owner),) if self.owner else (PUBLIC_LABEL,)
+
+    def visible_to(self, labels: Collection[str]) -> bool:
+        """True when `labels` (a run's clearance) include one of the entity's labels."""
+        return any(label in labels for label in self.acl)
+
+    def to_evidence(self, score: float = 0.0) -> Evidence:
+        """The entity as evidence: its record as compact JSON, with its lineage."""
+        shown = self.attributes if self.summary is None else self.summary
+        record = {"entity": self.id, "kind": self.kind, **shown}
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return Evidence(
+            id=f"graph:{self.id}",
+            source=self.source,
+            text=text,
+            version=self.version,
+            acl=self.acl,
+            score=score,
+            title=self.label,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entity as JSON-ready data."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "label": self.label,
+            "owner": self.owner,
+            "attributes": dict(self.attributes),
+            "source": self.source,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A directed edge: `src` --relation--> `dst`, and the record or document stating it."""
+
+    src: str
+    relation: str
+    dst: str
+    source: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """The relation as JSON-ready data."""
+        return {"src": self.src, "relation": self.relation, "dst": self.dst, "source": self.source}
+
+
+class EntityGraph(Protocol):
+    """Read access to entities and relations: the API retrieval and policies use."""
+
+    def entity(self, entity_id: str) -> Entity | None:
+        """The entity with this id, or None."""
+        ...
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        """Every relation with `entity_id` at either end."""
+        ...
+
+
+def find_entity_ids(text: str) -> list[str]:
+    """Candidate entity ids named in `text`, in order of appearance, without repeats.
+
+    A ten-digit number may be a product or an item (variant) id; both candidates are listed
+    and the graph decides which exists.
+    """
+    found: list[tuple[int, str]] = []
+    found += [(m.start(), f"order:#{m.group(1)}") for m in _ORDER.finditer(text)]
+    found += [(m.start(), f"user:{m.group(1)}") for m in _USER.finditer(text)]
+    found += [(m.start(), f"payment:{m.group(1)}") for m in _PAYMENT.finditer(text)]
+    for m in _NUMBER_ID.finditer(text):
+        found += [(m.start(), f"product:{m.group(1)}"), (m.start(), f"item:{m.group(1)}")]
+    found.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(ident for _, ident in found))
+
+
+def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entity]]:
+    """The entities one relation away from `entity_id`, with the relation that links them."""
+    out: list[tuple[Relation, Entity]] = []
+    for relation in graph.relations(entity_id):
+        other = relation.dst if relation.src == entity_id else relation.src
+        found = graph.entity(other)
+        if found is not None:
+            out.append((relation, found))
+    return out
+
+
+# What a query about an entity of each kind pulls in, one and two hops out.
+EXPANSION: Mapping[str, tuple[str, ...]] = {
+    "order": ("item", "user", "fulfilment"),
+    "item": ("product",),
+    "user": (),
+    "payment_method": (),
+    "product": (),
+    "fulfilment": (),
+}
+
+
+class _Memo:
+    """An `EntityGraph` that answers each question once (for the length of one expansion)."""
+
+    def __init__(self, graph: EntityGraph) -> None:
+        self.graph = graph
+        self._entities: dict[str, Entity | None] = {}
+        self._relations: dict[str, list[Relation]] = {}
+
+    def entity(self, entity_id: str) -> Entity | None:
+        if entity_id not in self._entities:
+            self._entities[entity_id] = self.graph.entity(entity_id)
+        return self._entities[entity_id]
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        if entity_id not in self._relations:
+            self._relations[entity_id] = self.graph.relations(entity_id)
+        return self._relations[entity_id]
+
+
+class GraphExpander:
+    """Turns entity ids in a query into evidence: the entity, then its neighbours by kind.
+
+    Visibility is decided per entity by the run's labels, so a customer who names another
+    customer's order gets nothing about it, not even that it exists.
+    """
+
+    def __init__(self, graph: EntityGraph, *, limit: int = 12) -> None:
+        self.graph = graph
+        self.limit = limit
+
+    def expand(self, query: str, labels: Collection[str]) -> list[Evidence]:
+        """Evidence for the entities `query` names and those they lead to (at most `limit`),
+        nearest first: the named entities, then their neighbours, then the neighbours' own."""
+        graph = _Memo(self.graph)  # one expansion reads each record once
+        picked: dict[str, Entity] = {}
+        frontier: list[Entity] = []
+        for ident in find_entity_ids(query):
+            found = graph.entity(ident)
+            if found is not None and found.visible_to(labels) and found.id not in picked:
+                picked[found.id] = found
+                frontier.append(found)
+        for _ in range(2):  # two hops: order -> item -> product
+            following: list[Entity] = []
+            for node in frontier:
+                wanted = EXPANSION.get(node.kind, ())
+                for _, other in neighbours(graph, node.id):
+                    if len(picked) >= self.limit:
+                        break
+                    if other.kind in wanted and other.id not in picked and other.visible_to(labels):
+                        picked[other.id] = other
+                        following.append(other)
+            frontier = following
+        ranked = list(picked.values())[: self.limit]
+        return [e.to_evidence(score=1.0 / (1 + i)) for i, e in enumerate(ranked)]
+
+
+def _entity_row(row: Any) -> Entity:
+    return Entity(
+        id=row.id,
+        kind=row.kind,
+        label=row.label,
+        owner=row.owner,
+        attributes=json.loads(row.attributes),
+        source=row.source,
+        summary=json.loads(row.summary) if row.summary is not None else None,
+    )
+
+
+class StoredGraph:
+    """The graph ingest jobs materialised in the system of record."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def entity(self, entity_id: str) -> Entity | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(entities).where(entities.c.id == entity_id)).first()
+        return None if row is None else _entity_row(row)
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        stmt = select(relations).where(
+            or_(relations.c.src == entity_id, relations.c.dst == entity_id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(relations.c.src, relations.c.relation)).all()
+        return [Relation(r.src, r.relation, r.dst, r.source) for r in rows]
+
+    def owned_by(self, principal_id: str, kind: str | None = None) -> list[Entity]:
+        """Every entity the principal owns (optionally of one kind), in id order."""
+        stmt = select(entities).where(entities.c.owner == principal_id)
+        if kind is not None:
+            stmt = stmt.where(entities.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_entity_row(r) for r in conn.execute(stmt.order_by(entities.c.id))]
+
+    def count(self) -> tuple[int, int]:
+        """(entities, relations) stored."""
+        with self.engine.connect() as conn:
+            n_entities = conn.execute(select(func.count()).select_from(entities)).scalar_one()
+            n_relations = conn.execute(select(func.count()).select_from(relations)).scalar_one()
+        return int(n_entities), int(n_relations)
+
+
+def write_graph(
+    conn: Connection,
+    source: str,
+    found: Sequence[Entity],
+    edges: Iterable[Relation],
+    job_id: str,
+    now: float,
+) -> dict[str, int]:
+    """Make the stored graph of `source` equal `found` and `edges`, inside the caller's
+    transaction: unchanged entities are not written, vanished ones are deleted.
+
+    `source` is a URI prefix: every entity and relation stored under it belongs to this sync.
+    """
+    stored = {
+        row.id: row.version
+        for row in conn.execute(
+            select(entities.c.id, entities.c.version).where(
+                entities.c.source.startswith(source, autoescape=True)
+            )
+        )
+    }
+    added = [e for e in found if e.id not in stored]
+    changed = [e for e in found if e.id in stored and stored[e.id] != e.version]
+    gone = set(stored) - {e.id for e in found}
+
+    def row(e: Entity) -> dict[str, Any]:
+        return {
+            "kind": e.kind,
+            "label": e.label[:512],
+            "owner": e.owner,
+            "attributes": _dumps(e.attributes),
+            "summary": _dumps(e.summary) if e.summary is not None else None,
+            "source": e.source,
+            "version": e.version,
+            "job_id": job_id,
+            "updated_at": now,
+        }
+
+    if added:
+        conn.execute(insert(entities), [{"id": e.id, **row(e)} for e in added])
+    for e in changed:
+        conn.execute(update(entities).where(entities.c.id == e.id).values(**row(e)))
+    for ident in gone:
+        conn.execute(delete(entities).where(entities.c.id == ident))
+    conn.execute(delete(relations).where(relations.c.source.startswith(source, autoescape=True)))
+    unique = {(r.src, r.relation, r.dst): r for r in edges}
+    if unique:
+        conn.execute(
+            insert(relations),
+            [
+                {"src": s, "relation": rel, "dst": d, "source": r.source, "job_id": job_id}
+                for (s, rel, d), r in unique.items()
+            ],
+        )
+    return {
+        "entities_added": len(added),
+        "entities_changed": len(changed),
+        "entities_removed": len(gone),
+        "relations": len(unique),
+    }

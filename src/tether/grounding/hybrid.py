@@ -1,0 +1,240 @@
+"""Hybrid retrieval: BM25 and optional dense vectors fused by reciprocal rank, plus knowledge
+graph expansion; and `StoreRetriever`, which builds all of it from the ingested corpus.
+
+Both rankings filter by ACL before they rank: BM25 through per-view indexes (see `bm25`), the
+dense index by ranking only the rows the labels admit (a dense score depends on one chunk alone,
+so no hidden chunk shapes a visible one's score).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Evidence
+from tether.grounding.bm25 import Bm25Retriever
+from tether.grounding.corpus import current_chunks, fingerprint
+from tether.grounding.documents import Chunk
+from tether.grounding.embeddings import Embedder, EmbeddingCache, Vectors, normalise_rows
+from tether.grounding.graph import EntityGraph, GraphExpander
+
+RRF_K = 60  # the usual constant: damps the weight of the very top ranks
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[Evidence]], k: int, constant: int = RRF_K
+) -> list[Evidence]:
+    """The `k` best of several rankings by summed 1 / (constant + rank); ties by id.
+
+    Each returned evidence carries its fused score.
+    """
+    scores: dict[str, float] = {}
+    first: dict[str, Evidence] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item.id] = scores.get(item.id, 0.0) + 1.0 / (constant + rank)
+            first.setdefault(item.id, item)
+    ordered = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+    return [dataclasses.replace(first[i], score=scores[i]) for i in ordered]
+
+
+class DenseIndex:
+    """Unit vectors of chunks; cosine ranking among the chunks a set of labels admits."""
+
+    def __init__(self, chunks: Sequence[Chunk], vectors: Vectors, *, max_views: int = 64) -> None:
+        if len(chunks) != len(vectors):
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID, f"{len(chunks)} chunks but {len(vectors)} vectors"
+            )
+        self.chunks = tuple(chunks)
+        self.matrix = normalise_rows(vectors) if len(vectors) else np.zeros((0, 1), np.float32)
+        by_label: dict[str, list[int]] = {}
+        for position, chunk in enumerate(self.chunks):
+            for label in chunk.acl:
+                by_label.setdefault(label, []).append(position)
+        self._by_label = {k: np.asarray(v, dtype=np.int64) for k, v in by_label.items()}
+        self._views: OrderedDict[frozenset[str], Any] = OrderedDict()
+        self._max_views = max_views
+        self._lock = threading.Lock()
+
+    def _rows(self, key: frozenset[str]) -> Any:
+        with self._lock:
+            if key not in self._views:
+                parts = [self._by_label[label] for label in key]
+                rows = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+                self._views[key] = rows
+                if len(self._views) > self._max_views:
+                    self._views.popitem(last=False)
+            self._views.move_to_end(key)
+            return self._views[key]
+
+    def search(self, vector: Any, k: int, labels: Collection[str]) -> list[Evidence]:
+        """The `k` chunks nearest `vector` among those whose ACL meets `labels`."""
+        key = frozenset(labels).intersection(self._by_label)
+        if k <= 0 or not key:
+            return []
+        rows = self._rows(key)
+        query = normalise_rows(np.asarray(vector, dtype=np.float32).reshape(1, -1))[0]
+        if query.shape[0] != self.matrix.shape[1]:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"query vector has {query.shape[0]} dimensions, the index {self.matrix.shape[1]}",
+            )
+        # one pass over every row beats gathering the admitted rows first (a copy per query);
+        # a hidden row's score is computed and dropped, never ranked
+        scores = self.matrix @ query
+        if len(rows) < len(self.chunks):
+            scores = scores[rows]
+        top = min(k, len(scores))
+        best = np.argpartition(-scores, top - 1)[:top]
+        best = best[np.lexsort((best, -scores[best]))]
+        positions = rows[best] if len(rows) < len(self.chunks) else best
+        return [
+            self.chunks[int(p)].to_evidence(float(s))
+            for p, s in zip(positions, scores[best], strict=True)
+            if s > 0
+        ]
+
+
+class HybridRetriever:
+    """BM25, plus dense vectors when an embedder is given, fused by reciprocal rank; then the
+    entities the query names (and their neighbours) from the graph, when one is given."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        *,
+        embedder: Embedder | None = None,
+        vectors: Vectors | None = None,
+        graph: EntityGraph | None = None,
+        candidates: int = 20,
+        expand_limit: int = 12,
+    ) -> None:
+        self.chunks = tuple(chunks)
+        self.lexical = Bm25Retriever(self.chunks)
+        self.embedder = embedder
+        self.dense: DenseIndex | None = None
+        if embedder is not None:
+            if vectors is None:
+                vectors = embedder.embed([c.text for c in self.chunks])
+            self.dense = DenseIndex(self.chunks, vectors)
+        self.expander = GraphExpander(graph, limit=expand_limit) if graph is not None else None
+        self.candidates = candidates
+
+    def with_graph(self, graph: EntityGraph | None, expand_limit: int = 12) -> HybridRetriever:
+        """The same indexes with another graph (indexes are shared, not rebuilt)."""
+        other = copy.copy(self)
+        other.expander = GraphExpander(graph, limit=expand_limit) if graph is not None else None
+        return other
+
+    def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
+        """At most `k` passages (fused), then the graph's evidence for entities in `query`."""
+        if isinstance(labels, str):
+            raise TetherError(ErrorCode.BAD_REQUEST, "labels must be a collection, not a string")
+        if k <= 0 or not query.strip():
+            return []
+        pool = max(k, self.candidates) if self.dense is not None else k
+        passages = self.lexical.search(query, pool, labels)
+        if self.dense is not None and self.embedder is not None:
+            vector = self.embedder.embed([query])[0]
+            passages = reciprocal_rank_fusion(
+                [passages, self.dense.search(vector, pool, labels)], k
+            )
+        found = list(passages[:k])
+        if self.expander is not None:
+            seen = {e.id for e in found}
+            found += [e for e in self.expander.expand(query, labels) if e.id not in seen]
+        return found
+
+
+_SHARED: OrderedDict[tuple[str, str, str], HybridRetriever] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+
+
+def _indexes(engine: Engine, embedder: Embedder | None, sources: Sequence[str] | None) -> Any:
+    """Indexes over the current corpus, shared per process by corpus fingerprint."""
+    mark = fingerprint(engine, sources)
+    key = (mark, embedder.name if embedder else "", "|".join(sources or ()))
+    with _SHARED_LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return mark, _SHARED[key]
+    found = current_chunks(engine, sources)
+    vectors = None
+    if embedder is not None:
+        vectors = EmbeddingCache(engine).embed(embedder, [c.text for c in found])
+    built = HybridRetriever(found, embedder=embedder, vectors=vectors)
+    with _SHARED_LOCK:
+        _SHARED[key] = built
+        while len(_SHARED) > 8:
+            _SHARED.popitem(last=False)
+    return mark, built
+
+
+class StoreRetriever:
+    """The hybrid retriever over whatever is ingested in the store, kept current.
+
+    Every `refresh_s` seconds (and on `refresh()`) it compares the corpus fingerprint with
+    the one it was built from and rebuilds when a job changed something, so every replica
+    serves the same corpus without being told. Nothing is read until the first search, so a
+    store that is down when the process starts is an error of that search, not of start-up;
+    `setup` (e.g. ingesting a packaged corpus) runs once, just before the first build.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        embedder: Embedder | None = None,
+        graph: EntityGraph | None = None,
+        sources: Sequence[str] | None = None,
+        refresh_s: float = 30.0,
+        setup: Callable[[], object] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.embedder = embedder
+        self.graph = graph
+        self.sources = tuple(sources) if sources else None
+        self.refresh_s = refresh_s
+        self._setup = setup
+        self._lock = threading.Lock()
+        self._mark = ""
+        self._checked = 0.0
+        self._current: HybridRetriever | None = None
+
+    @property
+    def current(self) -> HybridRetriever:
+        """The retriever in use (built now if no search has built it yet)."""
+        if self._current is None:
+            self.refresh()
+        assert self._current is not None
+        return self._current
+
+    def refresh(self) -> bool:
+        """Rebuild if the corpus changed since the last build; True if it did."""
+        with self._lock:
+            if self._setup is not None:
+                self._setup()
+                self._setup = None
+            mark, built = _indexes(self.engine, self.embedder, self.sources)
+            self._checked = time.monotonic()
+            if mark == self._mark and self._current is not None:
+                return False
+            self._mark = mark
+            self._current = built.with_graph(self.graph)
+            return True
+
+    def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
+        """As `HybridRetriever.search`, on the current corpus."""
+        if self._current is None or time.monotonic() - self._checked > self.refresh_s:
+            self.refresh()
+        return self.current.search(query, k, labels)
