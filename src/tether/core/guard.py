@@ -6,9 +6,9 @@ its own list (grounding). The first verdict that is not `allow` decides; the run
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tether.core.types import (
     Agent,
@@ -83,27 +83,29 @@ class GuardResult:
         }
 
 
-def run_tool_checks(checks: Sequence[ToolCheck], ctx: GuardContext, call: ToolCall) -> GuardResult:
+P = TypeVar("P", ToolCall, ModelTurn)
+
+
+def run_checks(
+    checks: Sequence[Callable[[GuardContext, P], Verdict]], ctx: GuardContext, proposal: P
+) -> GuardResult:
+    """Run checks in order until one does not allow; every verdict produced is kept."""
     verdicts: list[Verdict] = []
     for check in checks:
-        verdict = check(ctx, call)
+        verdict = check(ctx, proposal)
         verdicts.append(verdict)
         if verdict.effect is not Effect.ALLOW:
             break
     if not verdicts:
         verdicts.append(Verdict.allow("empty-chain"))
     return GuardResult(tuple(verdicts))
+
+
+def run_tool_checks(checks: Sequence[ToolCheck], ctx: GuardContext, call: ToolCall) -> GuardResult:
+    return run_checks(checks, ctx, call)
 
 
 def run_answer_checks(
     checks: Sequence[AnswerCheck], ctx: GuardContext, turn: ModelTurn
 ) -> GuardResult:
-    verdicts: list[Verdict] = []
-    for check in checks:
-        verdict = check(ctx, turn)
-        verdicts.append(verdict)
-        if verdict.effect is not Effect.ALLOW:
-            break
-    if not verdicts:
-        verdicts.append(Verdict.allow("empty-chain"))
-    return GuardResult(tuple(verdicts))
+    return run_checks(checks, ctx, turn)

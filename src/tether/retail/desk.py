@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -9,6 +10,8 @@ from tether.access.checks import GrantCheck, OwnershipCheck
 from tether.access.control import AccessControl
 from tether.access.rights import RoleRights
 from tether.access.settings import AccessSettings
+from tether.approvals.routing import EscalationConfig
+from tether.approvals.service import ApprovalService, ModelFactory
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Agent, Limits, Principal
@@ -21,7 +24,7 @@ from tether.observe.hub import Observability, default_observability
 from tether.policy.retail import retail_policy_checks
 from tether.retail.db import RetailDB
 from tether.retail.ownership import RetailOwnership
-from tether.retail.tools import READ_SCOPE, WRITE_SCOPE, build_tools
+from tether.retail.tools import READ_SCOPE, TOOL_NAMES, WRITE_SCOPE, build_tools
 from tether.runtime.loop import Runtime
 from tether.store.runs import RunStore
 from tether.tools.checks import SchemaCheck
@@ -38,24 +41,7 @@ address update) list exactly what will happen and wait for an explicit yes. Use 
 a time. Answer only from the policy evidence and tool results you were given, and transfer
 the customer to a human agent when the request is outside what the tools allow."""
 
-RETAIL_TOOLS = (
-    "find_user_id_by_email",
-    "find_user_id_by_name_zip",
-    "get_user_details",
-    "get_order_details",
-    "get_product_details",
-    "get_item_details",
-    "list_all_product_types",
-    "calculate",
-    "cancel_pending_order",
-    "modify_pending_order_address",
-    "modify_pending_order_payment",
-    "modify_pending_order_items",
-    "return_delivered_order_items",
-    "exchange_delivered_order_items",
-    "modify_user_address",
-    "transfer_to_human_agents",
-)
+RETAIL_TOOLS = TOOL_NAMES
 
 RETAIL_AGENT = Agent(
     name=AGENT_NAME,
@@ -101,6 +87,7 @@ class RetailDesk:
     access: AccessControl | None = None
     observability: Observability = field(default_factory=default_observability)
     retriever: StoreRetriever | None = None  # the ingested corpus, expanded through the graph
+    approvals: ApprovalService | None = None  # escalated calls wait for a person's decision
 
     @classmethod
     def open(
@@ -114,6 +101,8 @@ class RetailDesk:
         rights: RoleRights = RETAIL_ROLES,
         observability: Observability | None = None,
         claims_on_fail: str | None = None,
+        approvals: bool = False,
+        escalations: EscalationConfig | None = None,
     ) -> RetailDesk:
         """Wire a desk over `store`; the retail data lives beside the runs unless `db` is given.
 
@@ -121,7 +110,9 @@ class RetailDesk:
         default to the environment (`TETHER_TOKEN_TTL`, `TETHER_REDIS_URL`, ...). Metrics,
         KPIs, logs and traces go to `observability` (default: the process's). Answers are
         grounded in the store's ingested corpus; a failing claim is handled as `claims_on_fail`
-        says (revise, refuse, escalate; default `TETHER_CLAIMS_ON_FAIL` or revise)."""
+        says (revise, refuse, escalate; default `TETHER_CLAIMS_ON_FAIL` or revise). With
+        `approvals`, an escalated call suspends its run until a person decides (see
+        `enable_approvals`); without, the run ends in an escalation."""
         if db is None:
             db = RetailDB(store.engine)
             db.create_tables()
@@ -152,4 +143,30 @@ class RetailDesk:
             access=access.governor,
             observers=obs.observers(store.engine),
         )
-        return cls(store, db, runtime, access, obs, grounding.retriever)
+        desk = cls(store, db, runtime, access, obs, grounding.retriever)
+        if approvals:
+            desk.enable_approvals(escalations)
+        return desk
+
+    def enable_approvals(
+        self, escalations: EscalationConfig | None = None, models: ModelFactory | None = None
+    ) -> ApprovalService:
+        """Durable approvals on this desk (once): escalated calls suspend their run and open a
+        request; deciding one resumes the run with its own script, else `models()`. Queues and
+        webhooks come from `escalations` (default: `TETHER_ESCALATIONS`, ...)."""
+        if self.approvals is not None:
+            self.approvals.models = self.approvals.models or models
+            return self.approvals
+        access = self.access or AccessControl.open(self.store.engine, clock=self.runtime.clock)
+        self.approvals = ApprovalService.open(
+            self.store.engine,
+            access.audit,
+            access.tokens,
+            lambda: self.runtime,  # the runtime in force when a run resumes
+            escalations,
+            models,
+            self.runtime.clock,
+            self.observability.metrics.approval_waited,
+        )
+        self.runtime = dataclasses.replace(self.runtime, approvals=self.approvals.gate)
+        return self.approvals

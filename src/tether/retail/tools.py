@@ -466,6 +466,7 @@ _WRITE_TOOLS = (
     "exchange_delivered_order_items",
     "modify_user_address",
 )
+TOOL_NAMES: tuple[str, ...] = (*_READ_TOOLS, *_WRITE_TOOLS, "transfer_to_human_agents")
 _RESOURCE_KINDS: Mapping[str, str] = {
     "user_id": "user",
     "order_id": "order",
