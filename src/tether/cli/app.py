@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tether.cli.approvals import approvals_app
 from tether.cli.audit import audit_app
 from tether.cli.chaos import print_report, run_chaos
 from tether.cli.common import EXIT_FAILED, err, open_desk, out, print_json, user_errors
@@ -19,7 +20,7 @@ from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
 from tether.cli.policy import policy_app
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import DecisionKind, Message, Run
+from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, load_script
@@ -37,6 +38,7 @@ app = typer.Typer(
 runs_app = typer.Typer(help="Inspect recorded runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(keys_app, name="keys")
 app.add_typer(signing_app, name="signing-keys")
 app.add_typer(tokens_app, name="tokens")
@@ -87,11 +89,14 @@ def run(
 ) -> None:
     """Run one request through the governed pipeline and print its Decision."""
     with user_errors(as_json):
-        adapter: ModelAdapter = (
-            ScriptedModel(load_script(script)) if script is not None else model_from_env(model)
-        )
+        turns = load_script(script) if script is not None else None
+        adapter: ModelAdapter = ScriptedModel(turns) if turns is not None else model_from_env(model)
         desk = open_desk()
-        result = desk.runtime.run(RunRequest(principal, [Message("user", text)]), adapter)
+        desk.enable_approvals()  # an escalated call waits for `tether approvals approve ID`
+        # the script is kept with the run, so an approval can continue it in any process
+        kept = {"script": [t.model_dump(exclude_none=True) for t in turns or ()]} if script else {}
+        request = RunRequest(principal, [Message("user", text)], metadata=kept)
+        result = desk.runtime.run(request, adapter)
     if as_json:
         print_json(result.to_dict(with_steps=True))
         return
@@ -184,6 +189,8 @@ def _decision_kind(value: str | None) -> DecisionKind | None:
 def _print_run(r: Run, with_steps: bool) -> None:
     d = r.decision
     out.print(f"[bold]{r.id}[/]  principal={r.principal_id}  agent={r.agent}  steps={r.step_count}")
+    if r.status is RunStatus.SUSPENDED:
+        out.print(f"waiting for approval: tether approvals list --run {r.id}", markup=False)
     if d is not None:
         code = f" ({d.reason.code.value}: {d.reason.message})" if d.reason else ""
         out.print(f"decision: [bold]{d.kind.value}[/]{code}")

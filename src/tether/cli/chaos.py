@@ -36,7 +36,7 @@ from tether.core.types import RiskClass, Run, StepKind
 from tether.models.scripted import ScriptedModel
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
-from tether.retail.scenarios import Scenario, load_scenarios
+from tether.retail.scenarios import Scenario, load_scenarios, perform_approval, script_data
 from tether.runtime.loop import RunRequest
 from tether.store.runs import RunStore
 from tether.tools.envelope import EnvelopeExecutor
@@ -206,14 +206,15 @@ def _run_one(
         agent = dataclasses.replace(
             agent, limits=dataclasses.replace(agent.limits, max_steps=scenario.max_steps)
         )
-    desk = RetailDesk.open(store, db=db, agent=agent, ids=ids)
+    approvals = scenario.approval is not None
+    desk = RetailDesk.open(store, db=db, agent=agent, ids=ids, approvals=approvals)
     tools = desk.runtime.tools
     registry = ToolRegistry(injector.wrap(t) for t in map(tools.get, tools.names()) if t)
-    runtime = dataclasses.replace(desk.runtime, tools=registry, executor=executor)
-    request = RunRequest(
-        scenario.principal, scenario.conversation(), metadata={"chaos": scenario.name}
-    )
-    run = runtime.run(request, ScriptedModel(scenario.script))
+    desk.runtime = dataclasses.replace(desk.runtime, tools=registry, executor=executor)
+    metadata = {"chaos": scenario.name, "script": script_data(scenario)}
+    request = RunRequest(scenario.principal, scenario.conversation(), metadata=metadata)
+    run = desk.runtime.run(request, ScriptedModel(scenario.script))
+    run, _ = perform_approval(desk, scenario, run)  # the approval the scenario's operator gives
     return store.get_run(run.id)
 
 

@@ -47,6 +47,7 @@ class StepKind(StrEnum):
     MODEL_TURN = "model_turn"
     GUARD = "guard"
     TOOL = "tool"
+    APPROVAL = "approval"  # an escalated call waits for, or got, a person's decision
     DECISION = "decision"
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     func,
@@ -117,6 +118,14 @@ def packaged_data() -> dict[str, dict[str, Record]]:
     }
 
 
+# Reads by id are the hot path of every guard and tool: build each statement once.
+_READ = {
+    t.name: select(t.c.data).where(t.c.id == bindparam("key"))
+    for t in (users_table, orders_table, products_table)
+}
+_READ_FOR_UPDATE = {name: stmt.with_for_update() for name, stmt in _READ.items()}
+
+
 class UnitOfWork:
     """Reads and writes of one transaction; rows read here are locked until it ends."""
 
@@ -124,11 +133,9 @@ class UnitOfWork:
         self.conn = conn
 
     def _get(self, table: Table, key: str, *, lock: bool = True) -> Record | None:
-        stmt = select(table.c.data).where(table.c.id == key)
-        if lock:
-            # FOR UPDATE serialises concurrent writers on PostgreSQL; SQLite ignores it
-            stmt = stmt.with_for_update()
-        text = self.conn.execute(stmt).scalar_one_or_none()
+        # FOR UPDATE serialises concurrent writers on PostgreSQL; SQLite ignores it
+        stmt = _READ_FOR_UPDATE[table.name] if lock else _READ[table.name]
+        text = self.conn.execute(stmt, {"key": key}).scalar_one_or_none()
         return None if text is None else dict(json.loads(text))
 
     def _put(self, table: Table, key: str, record: Mapping[str, Any]) -> None:
@@ -235,7 +242,7 @@ class RetailDB:
 
     def _get(self, table: Table, key: str) -> Record | None:
         with self.engine.connect() as conn:
-            text = conn.execute(select(table.c.data).where(table.c.id == key)).scalar_one_or_none()
+            text = conn.execute(_READ[table.name], {"key": key}).scalar_one_or_none()
         return None if text is None else dict(json.loads(text))
 
     def _all(self, table: Table) -> Iterator[Record]:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tether.approvals.requests import Approver
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import DecisionKind, Message, Run
+from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.scripted import ScriptedModel, ScriptTurn
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
@@ -28,6 +29,19 @@ class Expectation(BaseModel):
     code: ErrorCode | None = None
 
 
+class ApprovalStep(BaseModel):
+    """What a person decides when the run waits for approval, and who they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    by: str = Field(min_length=1, max_length=128)  # an operator (not the requester)
+    note: str = ""
+
+    def approver(self) -> Approver:
+        actor = self.by if ":" in self.by else f"operator:{self.by}"
+        return Approver(actor=actor, role="approver", name=self.by)
+
+
 class Scenario(BaseModel):
     """One demo scenario, as written in a YAML file."""
 
@@ -39,6 +53,7 @@ class Scenario(BaseModel):
     script: list[ScriptTurn] = Field(min_length=1)
     expect: Expectation
     max_steps: int | None = Field(default=None, ge=3, le=200)
+    approval: ApprovalStep | None = None  # the run must wait for approval; the runner decides
 
     @field_validator("messages")
     @classmethod
@@ -58,6 +73,8 @@ class ScenarioResult:
     expected: DecisionKind
     expected_code: ErrorCode | None
     run: Run
+    expects_approval: bool = False
+    approval: Mapping[str, Any] | None = None  # the request the runner decided, if any
 
     @property
     def actual(self) -> DecisionKind:
@@ -72,7 +89,8 @@ class ScenarioResult:
     @property
     def ok(self) -> bool:
         code_ok = self.expected_code is None or self.expected_code == self.actual_code
-        return self.expected == self.actual and code_ok
+        approval_ok = self.approval is not None or not self.expects_approval
+        return self.expected == self.actual and code_ok and approval_ok
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +101,7 @@ class ScenarioResult:
             "expected_code": self.expected_code.value if self.expected_code else None,
             "actual_code": self.actual_code.value if self.actual_code else None,
             "run_id": self.run.id,
+            "approval": dict(self.approval) if self.approval is not None else None,
         }
 
 
@@ -129,14 +148,45 @@ def run_scenario(store: RunStore, scenario: Scenario) -> ScenarioResult:
     if scenario.max_steps is not None:
         limits = dataclasses.replace(agent.limits, max_steps=scenario.max_steps)
         agent = dataclasses.replace(agent, limits=limits)
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), agent=agent)
+    approvals = scenario.approval is not None
+    desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), agent=agent, approvals=approvals)
     request = RunRequest(
         principal_id=scenario.principal,
         messages=scenario.conversation(),
-        metadata={"scenario": scenario.name},
+        metadata={"scenario": scenario.name, "script": script_data(scenario)},
     )
     run = desk.runtime.run(request, ScriptedModel(scenario.script))
-    return ScenarioResult(scenario.name, scenario.expect.decision, scenario.expect.code, run)
+    run, approval = perform_approval(desk, scenario, run)
+    expect = scenario.expect
+    return ScenarioResult(scenario.name, expect.decision, expect.code, run, approvals, approval)
+
+
+def script_data(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's script as a run keeps it, to continue the run after an approval."""
+    return [turn.model_dump(exclude_none=True) for turn in scenario.script]
+
+
+def perform_approval(
+    desk: RetailDesk, scenario: Scenario, run: Run
+) -> tuple[Run, Mapping[str, Any] | None]:
+    """Decide the request a suspended run waits for, as the scenario's `approval` step says,
+    and return the run as it then ends (with the decided request)."""
+    step = scenario.approval
+    if step is None or desk.approvals is None or run.status is not RunStatus.SUSPENDED:
+        return run, None
+    pending = desk.approvals.list(run_id=run.id)
+    if not pending:
+        return run, None
+    model = ScriptedModel(scenario.script)
+    decided = desk.approvals.decide(
+        pending[0].id, step.decision == "approve", step.approver(), step.note, model=model
+    )
+    if decided.run.decision is None:
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID,
+            f"{scenario.name}: after the approval the run waits for another one",
+        )
+    return decided.run, decided.approval.to_dict()
 
 
 def run_scenarios(
