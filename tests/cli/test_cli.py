@@ -206,10 +206,14 @@ def test_demo_serves_the_api_and_dashboard(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
         runs = httpx.get(f"http://127.0.0.1:{port}/v1/runs?limit=100", headers=auth).json()
         assert runs["total"] >= 12
-        one_url = f"http://127.0.0.1:{port}/v1/runs/{runs['runs'][0]['id']}"
-        one = httpx.get(one_url, headers=auth).json()
+        ended = next(r for r in runs["runs"] if r["decision"] is not None)
+        one = httpx.get(f"http://127.0.0.1:{port}/v1/runs/{ended['id']}", headers=auth).json()
         assert one["steps"] and one["decision"] is not None
         assert httpx.get(f"http://127.0.0.1:{port}/", headers=auth).status_code == 200
+        # the demo leaves one escalated return waiting, so the inbox has something to act on
+        waiting = httpx.get(f"http://127.0.0.1:{port}/v1/approvals", headers=auth).json()
+        pending = [a for a in waiting["approvals"] if a["status"] == "pending"]
+        assert len(pending) == 1 and pending[0]["tool"] == "return_delivered_order_items"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

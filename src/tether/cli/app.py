@@ -14,7 +14,7 @@ from tether.cli.approvals import approvals_app
 from tether.cli.audit import audit_app
 from tether.cli.chaos import print_report, run_chaos
 from tether.cli.common import EXIT_FAILED, err, open_desk, out, print_json, user_errors
-from tether.cli.demo import run_demo
+from tether.cli.demo import leave_approval_waiting, run_demo
 from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
@@ -72,6 +72,10 @@ def demo(
     if not all_ok:
         raise typer.Exit(EXIT_FAILED)
     if not no_serve:
+        with user_errors():
+            waiting = leave_approval_waiting(desk.store)
+        if waiting is not None:
+            err.print(f"an approval is waiting for a supervisor: http://{host}:{port}/approvals")
         _serve(host, port, announce=False)
 
 

@@ -10,9 +10,20 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tether.cli.common import out
-from tether.core.types import DecisionKind
-from tether.retail.scenarios import ScenarioResult, load_scenarios, run_scenario
+from tether.core.types import DecisionKind, RunStatus
+from tether.models.scripted import ScriptedModel
+from tether.retail.db import RetailDB
+from tether.retail.desk import RetailDesk
+from tether.retail.scenarios import (
+    ScenarioResult,
+    load_scenarios,
+    run_scenario,
+    script_data,
+)
+from tether.runtime.loop import RunRequest
 from tether.store.runs import RunStore
+
+WAITING_SCENARIO = "large-return-approved"
 
 
 def run_demo(store: RunStore, directory: Path | None, as_json: bool) -> bool:
@@ -41,3 +52,22 @@ def run_demo(store: RunStore, directory: Path | None, as_json: bool) -> bool:
         out.print(table)
         out.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     return all(r.ok for r in results)
+
+
+def leave_approval_waiting(store: RunStore) -> str | None:
+    """Start the large return of the demo once more and leave it waiting for a supervisor,
+    so the dashboard's approvals inbox has a request to act on. Returns the approval id."""
+    scenario = next((s for s in load_scenarios() if s.name == WAITING_SCENARIO), None)
+    if scenario is None:
+        return None
+    desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), approvals=True)
+    request = RunRequest(
+        principal_id=scenario.principal,
+        messages=scenario.conversation(),
+        metadata={"scenario": f"{scenario.name} (waiting)", "script": script_data(scenario)},
+    )
+    run = desk.runtime.run(request, ScriptedModel(scenario.script))
+    if run.status is not RunStatus.SUSPENDED or desk.approvals is None:
+        return None
+    pending = desk.approvals.list(run_id=run.id)
+    return pending[0].id if pending else None
