@@ -186,6 +186,7 @@ class RetailDB:
         self.engine = engine
         self._write_lock = threading.RLock()
         self._active = threading.local()  # the unit of work open in this thread, if any
+        self._emails: dict[str, str] | None = None  # lower-cased e-mail -> user id
 
     # -- schema and loading ------------------------------------------------------------------
 
@@ -221,6 +222,7 @@ class RetailDB:
         return True
 
     def _load_rows(self, rows: Mapping[str, Sequence[tuple[str, str]]], replace: bool) -> None:
+        self._emails = None
         with self.engine.begin() as conn:
             for section, table in _SECTIONS:
                 if replace:
@@ -262,6 +264,14 @@ class RetailDB:
     def product(self, product_id: str) -> Record | None:
         """The product with this id, or None."""
         return self._get(products_table, product_id)
+
+    def user_id_by_email(self, email: str) -> str | None:
+        """The user whose e-mail matches, case-insensitively. The index is built once: no tool
+        adds users or changes an e-mail, and `load` rebuilds it."""
+        with self._write_lock:
+            if self._emails is None:
+                self._emails = {str(u["email"]).lower(): str(u["user_id"]) for u in self.users()}
+            return self._emails.get(email.lower())
 
     def users(self) -> Iterator[Record]:
         """Every user, in id order."""

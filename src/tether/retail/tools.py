@@ -129,10 +129,9 @@ class RetailTools:
         """Find a customer's user id from their e-mail address (compared case-insensitively). Use
         it to authenticate the customer before anything customer-specific.
         """
-        wanted = email.lower()
-        for user in self.db.users():
-            if str(user["email"]).lower() == wanted:
-                return str(user["user_id"])
+        found = self.db.user_id_by_email(email)
+        if found is not None:
+            return found
         raise not_found(f"no user has the e-mail address {email!r}", email=email)
 
     def find_user_id_by_name_zip(self, first_name: str, last_name: str, zip: str) -> str:
