@@ -15,7 +15,7 @@ from tether.models.base import ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_ROLES, RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 USER = "raj_sanchez_2970"

@@ -16,7 +16,7 @@ from tether.core.types import Message, Run, RunStatus
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.db import RetailDB
 from tether.retail.desk import RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 USER = "raj_sanchez_2970"

@@ -23,7 +23,7 @@ from tether.approvals import Approver, EscalationConfig
 from tether.core.types import Message
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.desk import RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store import RunStore
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.execute import CallContext, ToolOutcome

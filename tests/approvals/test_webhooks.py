@@ -17,7 +17,7 @@ from tether.core.errors import ErrorCode
 from tether.core.types import DecisionKind, Message
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.desk import RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 from .conftest import SAM, USER, open_desk, pending_for, service, start_return

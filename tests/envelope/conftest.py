@@ -9,7 +9,7 @@ import pytest
 
 from tether.core.types import Agent, Message, Principal, Run
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.runtime.loop import RunRequest, Runtime
+from tether.runtime import RunRequest, Runtime
 from tether.store import RunStore
 from tether.tools.checks import SchemaCheck
 from tether.tools.envelope import EnvelopeExecutor

@@ -21,7 +21,7 @@ from tether.core.types import Agent, Message, Principal, RiskClass
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.desk import RetailDesk
 from tether.retail.scenarios import load_scenarios
-from tether.runtime.loop import RunRequest, Runtime
+from tether.runtime import RunRequest, Runtime
 from tether.store import RunStore
 from tether.tools import make_tool
 from tether.tools.checks import SchemaCheck

@@ -20,7 +20,7 @@ from tether.models.scripted import ScriptedModel
 from tether.retail.db import RetailDB, idempotency_table
 from tether.retail.desk import RetailDesk
 from tether.retail.scenarios import load_scenarios
-from tether.runtime.loop import RunRequest, Runtime
+from tether.runtime import RunRequest, Runtime
 from tether.store import RunStore
 from tether.store.tool_results import tool_results
 from tether.tools import make_tool

@@ -20,7 +20,7 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
 from tether.retail.scenarios import load_scenarios, run_scenario
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.runtime.state import MAX_TOOL_EVIDENCE_CHARS, RunState
 from tether.store.runs import RunStore
 

@@ -14,7 +14,7 @@ from tether.observe import Observability, TetherMetrics, Tracing
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
 from tether.retail.scenarios import load_scenarios
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 USER = "raj_sanchez_2970"

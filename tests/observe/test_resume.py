@@ -11,7 +11,7 @@ from tether.core.types import Message, ModelTurn, RunStatus
 from tether.models.base import ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe import KpiStore, Observability, TetherMetrics, Tracing
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 from .conftest import EMAIL, RECOVERY_SCRIPT, USER, open_desk

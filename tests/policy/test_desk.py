@@ -14,7 +14,7 @@ from tether.policy.check import argument_hash
 from tether.retail.db import RetailDB
 from tether.retail.desk import RetailDesk
 from tether.retail.scenarios import load_scenarios
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 

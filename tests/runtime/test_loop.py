@@ -15,7 +15,7 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
 from tether.retail.scenarios import load_scenarios, run_scenario
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.runtime.state import RunState, rebuild
 from tether.store import RunStore
 

@@ -22,7 +22,7 @@ from tether.observe.redact import redact_trace
 from tether.observe.tracing import CAPTURE_CONTENT_ENV
 from tether.retail.db import RetailDB
 from tether.retail.desk import RetailDesk, retail_retriever
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.server.app import create_app
 from tether.store.runs import RunStore
 

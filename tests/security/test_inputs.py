@@ -19,7 +19,7 @@ from tests.security.common import assert_problem
 from tests.security.conftest import Api
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Message, StepKind
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 from tether.store.schema import runs
 

@@ -25,7 +25,7 @@ from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, load_script
 from tether.observe.logs import configure_from_env
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunFilter
 
 app = typer.Typer(

@@ -37,7 +37,7 @@ from tether.models.scripted import ScriptedModel
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
 from tether.retail.scenarios import Scenario, load_scenarios, perform_approval, script_data
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.registry import Tool, ToolRegistry

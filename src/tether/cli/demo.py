@@ -20,7 +20,7 @@ from tether.retail.scenarios import (
     run_scenario,
     script_data,
 )
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 WAITING_SCENARIO = "large-return-approved"

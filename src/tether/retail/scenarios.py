@@ -19,7 +19,7 @@ from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.scripted import ScriptedModel, ScriptTurn
 from tether.retail.db import RetailDB
 from tether.retail.desk import RETAIL_AGENT, RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
 

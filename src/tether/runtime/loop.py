@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from tether.access.governor import RunGovernor
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
@@ -28,7 +28,6 @@ from tether.core.types import (
     Evidence,
     Message,
     ModelTurn,
-    Principal,
     Reason,
     Run,
     RunStatus,
@@ -36,13 +35,20 @@ from tether.core.types import (
     StepKind,
     ToolCall,
     TurnKind,
-    Verdict,
 )
 from tether.grounding.graph import principal_label
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.runtime.inputs import InputLimits, check_messages
 from tether.runtime.once import execute_once
 from tether.runtime.prompt import system_prompt
+from tether.runtime.seams import (
+    ApprovalGate,
+    CommitHook,
+    PrincipalDirectory,
+    Retriever,
+    RunRequest,
+    chained,
+)
 from tether.runtime.state import (
     RunState,
     open_turn,
@@ -58,64 +64,6 @@ from tether.store.tool_results import ToolResultLedger
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome
 from tether.tools.registry import Tool, ToolRegistry
-
-
-class PrincipalDirectory(Protocol):
-    def resolve(self, principal_id: str) -> Principal:
-        """The principal with this id; raises UNKNOWN_PRINCIPAL."""
-        ...
-
-
-class Retriever(Protocol):
-    def search(self, query: str, k: int, labels: Any) -> list[Evidence]: ...
-
-
-CommitHook = Callable[[Any], None]  # runs inside the transaction that records a step
-
-
-class ApprovalGate(Protocol):
-    """Durable approvals (see `tether.approvals`): an escalated call suspends the run until a
-    person decides; escalations that end a run are routed to their queue."""
-
-    def suspends(self, verdict: Verdict) -> bool:
-        """Whether this blocking verdict suspends the run instead of ending it."""
-        ...
-
-    def open(
-        self, run: Run, call: ToolCall, verdict: Verdict, seq: int
-    ) -> tuple[dict[str, Any], CommitHook]:
-        """The suspension step's data, and the hook that opens the request in its transaction."""
-        ...
-
-    def checks(
-        self, checks: Sequence[ToolCheck], approval: Mapping[str, Any]
-    ) -> Sequence[ToolCheck]:
-        """The guard chain of a call a person approved (`approval`: the decision step's data)."""
-        ...
-
-    def escalated(self, run: Run, decision: Decision, steps: Sequence[Step]) -> CommitHook | None:
-        """The hook that routes a run ending in an escalation to its queue."""
-        ...
-
-
-def _chained(*hooks: CommitHook | None) -> CommitHook | None:
-    present = [h for h in hooks if h is not None]
-    if len(present) < 2:
-        return present[0] if present else None
-
-    def run_all(conn: Any) -> None:
-        for hook in present:
-            hook(conn)
-
-    return run_all
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    principal_id: str
-    messages: Sequence[Message]
-    agent: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -598,7 +546,7 @@ class Runtime:
                 state.checkpoint(),
                 decision=decision,
                 status=status,
-                hook=_chained(hook, also),
+                hook=chained(hook, also),
             )
             state.audit.clear()
             if self.observers and state.header is not None:

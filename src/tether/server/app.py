@@ -27,7 +27,7 @@ from tether.observe.feedback import MAX_GIVEN_BY, MAX_NOTE, FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.retail.desk import RetailDesk
-from tether.runtime.loop import RunRequest
+from tether.runtime import RunRequest
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.dashboard import SESSION_COOKIE, dashboard_router
 from tether.server.problems import (

@@ -1,0 +1,68 @@
+"""The runtime's seams: what it asks of the services it is wired with, and what it is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tether.core.guard import ToolCheck
+from tether.core.types import Decision, Evidence, Message, Principal, Run, Step, ToolCall, Verdict
+
+
+class PrincipalDirectory(Protocol):
+    def resolve(self, principal_id: str) -> Principal:
+        """The principal with this id; raises UNKNOWN_PRINCIPAL."""
+        ...
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int, labels: Any) -> list[Evidence]: ...
+
+
+CommitHook = Callable[[Any], None]  # runs inside the transaction that records a step
+
+
+class ApprovalGate(Protocol):
+    """Durable approvals (see `tether.approvals`): an escalated call suspends the run until a
+    person decides; escalations that end a run are routed to their queue."""
+
+    def suspends(self, verdict: Verdict) -> bool:
+        """Whether this blocking verdict suspends the run instead of ending it."""
+        ...
+
+    def open(
+        self, run: Run, call: ToolCall, verdict: Verdict, seq: int
+    ) -> tuple[dict[str, Any], CommitHook]:
+        """The suspension step's data, and the hook that opens the request in its transaction."""
+        ...
+
+    def checks(
+        self, checks: Sequence[ToolCheck], approval: Mapping[str, Any]
+    ) -> Sequence[ToolCheck]:
+        """The guard chain of a call a person approved (`approval`: the decision step's data)."""
+        ...
+
+    def escalated(self, run: Run, decision: Decision, steps: Sequence[Step]) -> CommitHook | None:
+        """The hook that routes a run ending in an escalation to its queue."""
+        ...
+
+
+def chained(*hooks: CommitHook | None) -> CommitHook | None:
+    present = [h for h in hooks if h is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+
+    def run_all(conn: Any) -> None:
+        for hook in present:
+            hook(conn)
+
+    return run_all
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    principal_id: str
+    messages: Sequence[Message]
+    agent: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
