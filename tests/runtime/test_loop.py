@@ -197,3 +197,20 @@ def test_bad_input_is_rejected_and_leaves_no_run(
         )
     assert err.value.code is code
     assert desk.store.count_runs() == 0
+
+
+def test_deeply_nested_tool_arguments_end_in_an_escalation_not_a_crash(desk: RetailDesk) -> None:
+    deep: object = "1+1"
+    for _ in range(3000):  # far past what JSON encoding can recurse through
+        deep = {"a": deep}
+    run = _ask(
+        desk,
+        "what is 1+1",
+        [{"tool": "calculate", "args": {"expression": deep}}, {"refuse": "no"}],
+    )
+    assert run.decision is not None and run.decision.kind is DecisionKind.ESCALATION
+    assert run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.MODEL_BAD_OUTPUT
+    stored = desk.store.get_run(run.id)  # the run is recorded, not left half-written
+    assert stored.decision == run.decision
+    assert all(s.kind is not StepKind.TOOL for s in stored.steps)

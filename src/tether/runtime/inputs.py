@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Message
+from tether.core.shapes import MAX_NESTING, nesting
+from tether.core.types import Message, ModelTurn
 
 CALLER_ROLES = ("user", "assistant")
 
@@ -53,3 +54,14 @@ def check_messages(messages: Sequence[Message], limits: InputLimits) -> list[Mes
             ErrorCode.BAD_REQUEST, "the last message must be a non-empty user message"
         )
     return list(messages)
+
+
+def check_turn(turn: ModelTurn) -> ModelTurn:
+    """A model's proposal must be recordable: tool arguments nest at most MAX_NESTING deep."""
+    for call in turn.tool_calls:
+        if nesting(dict(call.arguments)) > MAX_NESTING:
+            raise TetherError(
+                ErrorCode.MODEL_BAD_OUTPUT,
+                f"the arguments of {call.name} nest deeper than {MAX_NESTING} levels",
+            )
+    return turn

@@ -38,7 +38,7 @@ from tether.core.types import (
 )
 from tether.grounding.graph import principal_label
 from tether.models.base import ModelAdapter, ModelRequest
-from tether.runtime.inputs import InputLimits, check_messages
+from tether.runtime.inputs import InputLimits, check_messages, check_turn
 from tether.runtime.once import execute_once
 from tether.runtime.prompt import system_prompt
 from tether.runtime.seams import (
@@ -256,7 +256,7 @@ class Runtime:
             turn=state.turns,
         )
         try:
-            turn = model.propose(request)
+            turn = check_turn(model.propose(request))
         except TetherError as exc:
             error = {"error": exc.to_dict()}
             self._record(state, StepKind.MODEL_TURN, model.name, error, started, defer=True)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tether.access.control import AccessControl
 from tether.access.operators import Operator, OperatorKeys, Permission
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import DecisionKind, RunStatus, StepKind
 from tether.core.types import Message as ChatMessage
 from tether.models.base import ModelAdapter
@@ -41,20 +42,7 @@ from tether.store.runs import RunFilter
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DRAIN_MIN_BYTES = 1024 * 1024
-MAX_SCRIPT_DEPTH = 32
-
-
-def _nesting(value: Any) -> int:
-    """How deeply lists and objects nest in a JSON value (without recursion)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            stack.extend(
-                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
-            )
-    return deepest
+MAX_SCRIPT_DEPTH = MAX_NESTING
 
 
 # -- request and response bodies ------------------------------------------------------------
@@ -104,7 +92,7 @@ class RunCreate(BaseModel):
     def _input_or_messages(self) -> RunCreate:
         if (self.input is None) == (self.messages is None):
             raise ValueError("give exactly one of input and messages")
-        if self.script is not None and _nesting(self.script) > MAX_SCRIPT_DEPTH:
+        if self.script is not None and nesting(self.script) > MAX_SCRIPT_DEPTH:
             # deeper values could not even be recorded and returned; refuse them up front
             raise ValueError(f"the script nests deeper than {MAX_SCRIPT_DEPTH} levels")
         return self

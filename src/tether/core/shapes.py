@@ -1,0 +1,19 @@
+"""Bounds on the shape of JSON values that come from outside (callers, scripts, models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_NESTING = 32  # deeper values cannot be recorded, encoded or returned safely
+
+
+def nesting(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            deepest = max(deepest, depth)
+            items = item.values() if isinstance(item, dict) else item
+            stack.extend((v, depth + 1) for v in items)
+    return deepest
