@@ -116,8 +116,9 @@ def chaos(
     seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Run the retail scenarios with faults injected into the tools; every run must end in a
-    Decision, and no side effect may happen twice."""
+    """Run the retail scenarios with faults injected into the tools.
+
+    Every run must end in a Decision, and no side effect may happen twice."""
     with user_errors(as_json):
         report = run_chaos(open_desk().store, runs, fault_rate, seed)
     print_report(report, as_json)
