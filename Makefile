@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TETHER_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test lint typecheck pytest browser screenshots bench lock clean
+.PHONY: setup demo test lint typecheck pytest browser screenshots docs bench lock clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,7 @@ test: setup lint typecheck pytest
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy
@@ -48,6 +49,10 @@ browser:
 		echo "or point TETHER_CHROMIUM at a Chromium binary."; \
 	fi
 
+# The HTML docs: docs/ plus the API reference mkdocstrings renders from the docstrings.
+docs: setup
+	$(BIN)/mkdocs build --strict -d site
+
 bench: setup
 	$(BIN)/python benchmarks/run_overhead.py
 	$(BIN)/tether eval grounding --data ../shared/data/ragtruth-dev
@@ -62,4 +67,4 @@ lock:
 	/tmp/tether-lock/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .tether .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tether .mypy_cache .pytest_cache .ruff_cache .import_linter_cache site

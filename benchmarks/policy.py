@@ -6,6 +6,10 @@ the check reads the customer, the order and the payment methods from the store e
 derives the context facts from the conversation, and asks Cedar. Then the full policy
 evaluation harness runs once and its median is printed too. Never fails on wall time.
 
+A second table times the decision alone on the same requests, three ways interleaved: without
+request validation, with the schema handed to Cedar on every call, and with the engine's
+compiled schema check (its default).
+
     python benchmarks/policy.py [--decisions 500] [--skip-eval]
 """
 
@@ -14,17 +18,20 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from tether.core.guard import GuardContext
 from tether.core.types import Message, Principal, ToolCall
-from tether.policy.evaluation import evaluate_policies
-from tether.policy.retail import retail_policy_checks
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_AGENT
-from tether.retail.tools import build_tools
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import RETAIL_AGENT
+from tether.domains.retail.evaluation import evaluate_policies
+from tether.domains.retail.policy import retail_policy_checks
+from tether.domains.retail.tools import build_tools
+from tether.policy.engine import PolicyEngine, PolicyRequest
 from tether.tools.registry import ToolRegistry
 
 USER = "raj_sanchez_2970"
@@ -59,6 +66,28 @@ PROPOSALS = {
 }
 
 
+def decision_costs(engine: PolicyEngine, requests: dict[str, PolicyRequest], n: int) -> Table:
+    """Median microseconds of one decision, by how its request is validated."""
+    unchecked = PolicyEngine(engine.policies, validate_requests=False)
+    by_cedar = PolicyEngine(engine.policies)
+    by_cedar._validator = None  # the path the engine takes for a schema it cannot read itself
+    ways: dict[str, Callable[[PolicyRequest], Any]] = {
+        "no validation": unchecked.decide,
+        "Cedar validates": by_cedar.decide,
+        "compiled check (default)": engine.decide,
+    }
+    table = Table("decision only", *(f"{way} µs" for way in ways))
+    for label, request in requests.items():
+        times: dict[str, list[float]] = {way: [] for way in ways}
+        for _ in range(n):
+            for way, decide in ways.items():  # interleaved, so load on the machine hits all
+                start = time.perf_counter()
+                decide(request)
+                times[way].append((time.perf_counter() - start) * 1e6)
+        table.add_row(label, *(f"{statistics.median(t):.0f}" for t in times.values()))
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--decisions", type=int, default=500)
@@ -70,10 +99,12 @@ def main() -> None:
     check, _ = retail_policy_checks(db)
     principal = Principal(USER, "retail", ("customer",))
     table = Table("proposal", "effect", "median ms", "p95 ms")
+    requests: dict[str, PolicyRequest] = {}
     for label, (name, arguments) in PROPOSALS.items():
         call = ToolCall("c1", name, arguments)
         messages = (*CONVERSATION, Message("assistant", "", (call,)))
         ctx = GuardContext("bench", principal, RETAIL_AGENT, tools, {}, messages=messages)
+        requests[label] = check.binding.request_for_call(ctx, call, messages)
         effect = check(ctx, call).effect.value  # warm-up, and the effect to show
         times = []
         for _ in range(args.decisions):
@@ -85,6 +116,7 @@ def main() -> None:
         table.add_row(label, effect, f"{statistics.median(times):.3f}", f"{p95:.3f}")
     console = Console()
     console.print(table)
+    console.print(decision_costs(check.engine, requests, args.decisions))
     if not args.skip_eval:
         report = evaluate_policies()
         console.print(

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.table import Table
 
+from tether.domains.retail.db import RetailDB, packaged_data
+from tether.domains.retail.graph import RetailGraph
 from tether.grounding.documents import Chunk
 from tether.grounding.embeddings import HashEmbedder
 from tether.grounding.graph import principal_label
 from tether.grounding.hybrid import HybridRetriever
-from tether.grounding.retail_graph import RetailGraph
-from tether.retail.db import RetailDB, packaged_data
 
 LABELS = ("public", "customer", "staff")
 NOTES = (

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tether.core.types import Message
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
 from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
@@ -52,7 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_path = args.db or Path(tmp) / "bench.db"
         store = RunStore.open(f"sqlite:///{db_path}")
-        desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+        desk = open_retail_desk(store, db=RetailDB.fresh_copy())
         tools = {name: desk.runtime.tools.get(name) for name, _ in CALLS}
 
         def direct() -> None:

@@ -11,12 +11,15 @@ from tether.access.settings import AccessSettings
 from tether.core.clock import Clock
 from tether.core.guard import GuardContext
 from tether.core.types import Message, Principal, Run, ToolCall, Verdict
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import RETAIL_ROLES, open_retail_desk
 from tether.models.base import ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_ROLES, RetailDesk
 from tether.runtime import RunRequest
+from tether.sdk import Desk
 from tether.store.runs import RunStore
+
+from ..talk import confirm_write
 
 USER = "raj_sanchez_2970"
 EMAIL = "raj.sanchez2046@example.com"
@@ -79,10 +82,10 @@ def open_desk(
     rights: RoleRights = RETAIL_ROLES,
     roles: tuple[str, ...] | None = None,
     **settings: Any,
-) -> RetailDesk:
+) -> Desk:
     """A desk over `store` with a fresh copy of the retail data."""
     chosen = AccessSettings(**{"revocation_cache_s": 0.0, **settings})
-    desk = RetailDesk.open(
+    desk = open_retail_desk(
         store, db=RetailDB.fresh_copy(), clock=clock, settings=chosen, rights=rights
     )
     if roles is not None:
@@ -91,19 +94,23 @@ def open_desk(
 
 
 def ask(
-    desk: RetailDesk,
+    desk: Desk,
     talk: str | tuple[str, ...],
     script: list[dict[str, Any]],
     user: str = USER,
     model: RecordingModel | None = None,
 ) -> Run:
-    """One run: `talk` is the customer's message, or a conversation (user first, alternating)."""
-    turns = (talk,) if isinstance(talk, str) else talk
-    messages = [Message("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(turns)]
-    adapter = model or RecordingModel(script)
-    return desk.runtime.run(RunRequest(user, messages), adapter)
+    """One run: `talk` is the customer's message; a tuple (request, read-back, yes) is a
+    conversation whose write the customer confirms: the final turn's run is returned."""
+    if isinstance(talk, str):
+        adapter = model or RecordingModel(script)
+        return desk.runtime.run(RunRequest(user, [Message("user", talk)]), adapter)
+    if model is not None:  # the model's requests are what the test reads: one turn
+        return desk.runtime.run(RunRequest(user, [Message("user", talk[0])]), model)
+    first, second = confirm_write(desk, user, talk[0], script)
+    return (second or first).run
 
 
-def add_check(desk: RetailDesk, check: SpyCheck) -> None:
+def add_check(desk: Desk, check: SpyCheck) -> None:
     """Append a check at the end of the tool chain (after every real check allowed)."""
     desk.runtime.tool_checks = (*desk.runtime.tool_checks, check)

@@ -119,13 +119,11 @@ def test_the_token_is_verified_again_at_execution(store: RunStore) -> None:
     run = ask(desk, CANCEL_TALK, script)
     assert run.decision is not None and run.decision.kind is DecisionKind.REFUSAL
     assert run.decision.reason is not None and run.decision.reason.code is ErrorCode.TOKEN_REVOKED
+    # the confirming turn: the confirmed call passed the chain, then failed the re-check
     guards = [s.data for s in run.steps if s.kind is StepKind.GUARD]
-    assert guards[2]["effect"] == "allow" and guards[3]["stage"] == "execute"
-    assert [s.name for s in run.steps if s.kind is StepKind.TOOL] == [
-        "find_user_id_by_email",
-        "get_order_details",
-    ]  # the cancellation never ran
-    order = desk.db.order(OWN_PENDING_ORDER)
+    assert guards[0]["effect"] == "allow" and guards[1]["stage"] == "execute"
+    assert [s.name for s in run.steps if s.kind is StepKind.TOOL] == []  # it never ran
+    order = desk.data.order(OWN_PENDING_ORDER)
     assert order is not None and order["status"] == "pending"
 
 
@@ -150,10 +148,11 @@ def test_effective_rights_are_agent_grants_within_the_principals(store: RunStore
     assert "cancel_pending_order" not in capability["tools"]
     assert "get_order_details" in capability["tools"]
     offered = {spec.name for spec in model.requests[0].tools}
-    assert offered == set(capability["tools"])  # the model is not even shown write tools
+    # the model is not even shown write tools (asking the user a question is always offered)
+    assert offered == {*capability["tools"], "ask_user"}
     assert run.decision is not None and run.decision.reason is not None
     assert run.decision.reason.code is ErrorCode.SCOPE_NOT_GRANTED
-    order = desk.db.order(OWN_PENDING_ORDER)
+    order = desk.data.order(OWN_PENDING_ORDER)
     assert order is not None and order["status"] == "pending"
 
 

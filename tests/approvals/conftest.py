@@ -12,12 +12,13 @@ import pytest
 
 from tether.approvals import Approval, ApprovalService, Approver, EscalationConfig
 from tether.core.clock import ManualClock
-from tether.core.types import Message, Run, RunStatus
-from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
-from tether.runtime import RunRequest
+from tether.core.types import Run, RunStatus
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.sdk import Desk
 from tether.store.runs import RunStore
+
+from ..talk import confirm_write
 
 USER = "raj_sanchez_2970"
 ORDER = "#W1067251"
@@ -41,18 +42,14 @@ ALEX = Approver("operator:alex", "approver", "Alex")
 START = 1_800_000_000.0
 
 
-def conversation() -> list[Message]:
-    return [Message("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(TALK)]
-
-
 def open_desk(
     store: RunStore,
     clock: ManualClock | None = None,
     escalations: EscalationConfig | None = None,
     db: RetailDB | None = None,
-) -> RetailDesk:
+) -> Desk:
     """A desk with approvals over `store`, its own retail data unless `db` is given."""
-    return RetailDesk.open(
+    return open_retail_desk(
         store,
         db=db or RetailDB.fresh_copy(),
         clock=clock,
@@ -62,16 +59,16 @@ def open_desk(
 
 
 def start_return(
-    desk: RetailDesk,
+    desk: Desk,
     script: list[dict[str, Any]] | None = None,
     metadata: dict[str, Any] | None = None,
     keep_script: bool = True,
 ) -> Run:
-    """Start the large return; with `keep_script` the run keeps its script for the approval."""
-    turns = script or SCRIPT
-    kept = {"script": turns} if keep_script else {}
-    request = RunRequest(USER, conversation(), metadata={**kept, **(metadata or {})})
-    return desk.runtime.run(request, ScriptedModel(parse_script(turns)))
+    """Start the large return: the customer asks, the agent proposes it, the customer confirms
+    and the confirmed call escalates. With `keep_script` the run keeps the rest of its script
+    for the approval. Returns the confirming turn's run (or the first, if it did not ask)."""
+    first, second = confirm_write(desk, USER, TALK[0], script or SCRIPT, metadata, keep_script)
+    return (second or first).run
 
 
 def pending_for(service: ApprovalService, run: Run) -> Approval:
@@ -80,7 +77,7 @@ def pending_for(service: ApprovalService, run: Run) -> Approval:
     return approval
 
 
-def service(desk: RetailDesk) -> ApprovalService:
+def service(desk: Desk) -> ApprovalService:
     assert desk.approvals is not None
     return desk.approvals
 
@@ -98,5 +95,5 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def desk(store: RunStore, clock: ManualClock) -> RetailDesk:
+def desk(store: RunStore, clock: ManualClock) -> Desk:
     return open_desk(store, clock)

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from tether.approvals import Approver, EscalationConfig
-from tether.core.types import Message
+from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.desk import RetailDesk
-from tether.runtime import RunRequest
+from tether.sdk import Desk
 from tether.store import RunStore
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.execute import CallContext, ToolOutcome
@@ -75,8 +74,8 @@ class PausingExecutor:
         return outcome
 
 
-def open_desk(url: str) -> RetailDesk:
-    return RetailDesk.open(RunStore.open(url), approvals=True, escalations=EscalationConfig())
+def open_desk(url: str) -> Desk:
+    return open_retail_desk(RunStore.open(url), approvals=True, escalations=EscalationConfig())
 
 
 def main(argv: list[str]) -> None:
@@ -85,9 +84,12 @@ def main(argv: list[str]) -> None:
     approvals = desk.approvals
     assert approvals is not None
     if mode == "suspend":
-        messages = [Message("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(TALK)]
-        request = RunRequest(USER, messages, metadata={"script": SCRIPT})
-        run = desk.runtime.run(request, ScriptedModel(parse_script(SCRIPT)))
+        conversation = desk.runtime.converse(USER)
+        head, rest = SCRIPT[:2], SCRIPT[2:]  # the return is proposed, then confirmed
+        asked = conversation.send(TALK[0], ScriptedModel(parse_script(head)))
+        assert asked.pending_action is not None, asked.to_dict()
+        model = ScriptedModel(parse_script(rest))
+        run = conversation.confirm(asked.pending_action.nonce, model, {"script": rest}).run
         (approval,) = approvals.list(run_id=run.id)
         wait_to_be_killed(Path(argv[2]), json.dumps({"run": run.id, "approval": approval.id}))
     if mode == "approve":

@@ -15,14 +15,15 @@ import pytest
 from tests.server.conftest import serve
 from tether.access.operators import Operator, Role
 from tether.core.errors import ErrorCode
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.sdk import Desk
 from tether.server.app import create_app
 from tether.server.approvals_api import ApprovalsInbox
 from tether.server.dashboard_approvals import ApprovalInbox
 from tether.store.runs import RunStore
 
-from .conftest import SCRIPT, TALK, USER
+from .conftest import start_return
 
 ROLES = ("viewer", "approver", "admin", "service")
 
@@ -31,7 +32,7 @@ ROLES = ("viewer", "approver", "admin", "service")
 class Site:
     url: str
     keys: dict[str, str]
-    desk: RetailDesk
+    desk: Desk
     inbox: Any
 
     def client(self, role: str) -> httpx.Client:
@@ -39,16 +40,10 @@ class Site:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def start(self, role: str = "service") -> dict[str, Any]:
-        """A run of the large return, started with `role`'s key; it waits for approval."""
-        messages = [
-            {"role": "user" if i % 2 == 0 else "assistant", "content": t}
-            for i, t in enumerate(TALK)
-        ]
-        body = {"principal": USER, "messages": messages, "script": SCRIPT}
-        with self.client(role) as c:
-            response = c.post("/v1/runs", json=body)
-        assert response.status_code == 201, response.text
-        run: dict[str, Any] = response.json()
+        """A conversation's large return, requested for `role`'s key and confirmed by the
+        customer; the confirmed call waits for approval."""
+        actor = "operator:" + self.keys[role].split(".", 1)[0].removeprefix("tk_")
+        run = start_return(self.desk, metadata={"operator": actor}).to_dict()
         assert run["status"] == "suspended" and run["decision"] is None
         return run
 
@@ -65,7 +60,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     """A server over its own store and retail data (each test returns the same grill)."""
     directory = tmp_path
     store = RunStore.open(f"sqlite:///{directory / 't.db'}")
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
     app = create_app(desk)
     keys = {r: app.state.operators.create(r, name=f"{r} (tests)", actor="tests")[0] for r in ROLES}
     with serve(app) as url:

@@ -15,9 +15,9 @@ from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
 from tether.core.types import DecisionKind, Effect, Reason, RunStatus, StepKind, ToolCall, Verdict
+from tether.domains.retail.db import RetailDB
 from tether.policy.check import argument_hash
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
+from tether.sdk import Desk
 from tether.store.runs import RunStore
 
 from .conftest import (
@@ -41,22 +41,20 @@ def _code(call: Callable[[], object]) -> ErrorCode:
     return caught.value.code
 
 
-def _refusals(desk: RetailDesk) -> list[dict[str, object]]:
+def _refusals(desk: Desk) -> list[dict[str, object]]:
     assert desk.access is not None
     events = desk.access.audit.events(limit=1000)
     return [e.to_dict()["data"] for e in events if e.kind == "approval.refused"]
 
 
-def test_an_unknown_request_is_not_found_and_the_attempt_is_audited(desk: RetailDesk) -> None:
+def test_an_unknown_request_is_not_found_and_the_attempt_is_audited(desk: Desk) -> None:
     assert _code(lambda: service(desk).get("apr_nope")) is ErrorCode.APPROVAL_NOT_FOUND
     assert _code(lambda: service(desk).approve("apr_nope", SAM)) is ErrorCode.APPROVAL_NOT_FOUND
     assert _code(lambda: service(desk).reject("apr_nope", SAM)) is ErrorCode.APPROVAL_NOT_FOUND
     assert [r["code"] for r in _refusals(desk)] == ["APPROVAL_NOT_FOUND"] * 2
 
 
-def test_a_second_decision_is_refused_and_the_first_stands(
-    desk: RetailDesk, store: RunStore
-) -> None:
+def test_a_second_decision_is_refused_and_the_first_stands(desk: Desk, store: RunStore) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
     service(desk).approve(approval.id, SAM)
@@ -73,7 +71,7 @@ def test_a_second_decision_is_refused_and_the_first_stands(
     assert [r["code"] for r in _refusals(desk)] == ["APPROVAL_ALREADY_DECIDED"] * 2
 
 
-def test_the_requester_may_not_approve(desk: RetailDesk) -> None:
+def test_the_requester_may_not_approve(desk: Desk) -> None:
     run = start_return(desk, metadata={"operator": "operator:key1"})
     approval = pending_for(service(desk), run)
     assert approval.requested_by == "operator:key1"
@@ -100,7 +98,7 @@ def test_a_role_that_may_not_decide_is_refused(store: RunStore, clock: ManualClo
     assert service(desk).approve(approval.id, boss).approval.status is ApprovalStatus.APPROVED
 
 
-def test_approving_other_arguments_than_reviewed_is_refused(desk: RetailDesk) -> None:
+def test_approving_other_arguments_than_reviewed_is_refused(desk: Desk) -> None:
     approval = pending_for(service(desk), start_return(desk))
     other = argument_hash(TOOL, {**RETURN, "item_ids": ["6452271382"]})
     assert _code(lambda: service(desk).approve(approval.id, SAM, argument_hash=other)) is (
@@ -112,7 +110,7 @@ def test_approving_other_arguments_than_reviewed_is_refused(desk: RetailDesk) ->
     assert decided.approval.status is ApprovalStatus.APPROVED
 
 
-def _race(url: str, decisions: list[tuple[bool, Approver]]) -> tuple[list[object], RetailDesk, str]:
+def _race(url: str, decisions: list[tuple[bool, Approver]]) -> tuple[list[object], Desk, str]:
     """Open one request, then let each decision run in its own thread and desk at once."""
     db = RetailDB.fresh_copy()
     first = open_desk(RunStore.open(url), db=db)
@@ -146,7 +144,7 @@ def test_concurrent_approvals_have_exactly_one_outcome(store_url: str) -> None:
         results, desk, run_id = _race(store_url, [(True, SAM), (True, ALEX), (True, SAM)])
         codes = [r for r in results if isinstance(r, ErrorCode)]
         assert len(codes) == 2 and set(codes) == {ErrorCode.APPROVAL_ALREADY_DECIDED}, results
-        order = desk.db.order(ORDER)
+        order = desk.data.order(ORDER)
         assert order is not None and order["status"] == "return requested"
         with desk.store.engine.connect() as conn:
             tools = conn.execute(
@@ -169,7 +167,7 @@ def test_concurrent_approve_and_reject_have_exactly_one_outcome(store_url: str) 
         assert len(won) == 1 and ErrorCode.APPROVAL_ALREADY_DECIDED in results, results
         run = desk.store.get_run(run_id)
         assert run.decision is not None
-        order = desk.db.order(ORDER)
+        order = desk.data.order(ORDER)
         assert order is not None
         if results[0] is won[0]:  # the approval won
             assert run.decision.kind is DecisionKind.ACTION
@@ -214,7 +212,7 @@ def test_a_waiver_covers_only_the_approved_arguments_and_policies() -> None:
     assert more(ctx, same).effect is Effect.ESCALATE  # type: ignore[arg-type]
 
 
-def test_the_call_token_is_bound_to_the_approved_arguments(desk: RetailDesk) -> None:
+def test_the_call_token_is_bound_to_the_approved_arguments(desk: Desk) -> None:
     assert desk.access is not None
     run = start_return(desk)
     approval = pending_for(service(desk), run)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tests.cli.test_cli import no_traceback, tether
 from tether.approvals import EscalationConfig
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
 from tether.store.runs import RunStore
 
 from .conftest import ORDER, start_return
@@ -18,7 +18,7 @@ from .conftest import ORDER, start_return
 def _waiting_run(home: Path) -> tuple[str, str]:
     """A run of the large return waiting for approval in `home`'s store: (run id, request id)."""
     store = RunStore.open(f"sqlite:///{home / 'tether.db'}")
-    desk = RetailDesk.open(store, approvals=True, escalations=EscalationConfig())
+    desk = open_retail_desk(store, approvals=True, escalations=EscalationConfig())
     run = start_return(desk)
     assert desk.approvals is not None
     (approval,) = desk.approvals.list(run_id=run.id)

@@ -20,8 +20,8 @@ from sqlalchemy import select, text
 from tether.approvals import ApprovalStatus, Approver, EscalationConfig
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus, StepKind
-from tether.retail.db import RetailDB, idempotency_table
-from tether.retail.desk import RetailDesk
+from tether.domains.retail.db import RetailDB, idempotency_table
+from tether.domains.retail.desk import open_retail_desk
 from tether.store import RunStore
 
 CHILD = Path(__file__).with_name("kill_child.py")
@@ -103,7 +103,7 @@ def _check_done_once(url: str, run_id: str, approval_id: str) -> None:
     assert run.status is RunStatus.COMPLETED and run.decision is not None
     assert run.decision.kind is DecisionKind.ACTION
     assert sum(s.kind is StepKind.TOOL and s.name == TOOL for s in run.steps) == 1
-    desk = RetailDesk.open(store, approvals=True, escalations=EscalationConfig())
+    desk = open_retail_desk(store, approvals=True, escalations=EscalationConfig())
     assert desk.approvals is not None
     assert desk.approvals.get(approval_id).status is ApprovalStatus.APPROVED
     with pytest.raises(TetherError) as again:  # approving once more changes nothing

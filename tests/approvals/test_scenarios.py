@@ -9,16 +9,17 @@ import pytest
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus, StepKind
-from tether.retail.scenarios import load_scenarios, parse_scenario, run_scenario
+from tether.domains.retail.pack import RETAIL
+from tether.sdk.scenarios import load_scenarios, parse_scenario, run_scenario
 from tether.store.runs import RunStore
 
 
 def _scenario(name: str) -> Any:
-    return next(s for s in load_scenarios() if s.name == name)
+    return next(s for s in load_scenarios(None, RETAIL) if s.name == name)
 
 
 def test_an_approved_large_return_ends_in_an_action(store: RunStore) -> None:
-    result = run_scenario(store, _scenario("large-return-approved"))
+    result = run_scenario(RETAIL, store, _scenario("large-return-approved"))
     assert result.ok, result.to_dict()
     assert result.actual is DecisionKind.ACTION
     approval = result.approval
@@ -33,7 +34,7 @@ def test_an_approved_large_return_ends_in_an_action(store: RunStore) -> None:
 
 
 def test_a_rejected_large_return_ends_in_a_refusal(store: RunStore) -> None:
-    result = run_scenario(store, _scenario("large-return-rejected"))
+    result = run_scenario(RETAIL, store, _scenario("large-return-rejected"))
     assert result.ok, result.to_dict()
     assert result.actual is DecisionKind.REFUSAL
     assert result.actual_code is ErrorCode.APPROVAL_REJECTED
@@ -45,7 +46,7 @@ def test_a_rejected_large_return_ends_in_a_refusal(store: RunStore) -> None:
 def test_the_escalation_scenario_without_an_approval_step_still_ends_in_an_escalation(
     store: RunStore,
 ) -> None:
-    result = run_scenario(store, _scenario("large-return-escalated"))
+    result = run_scenario(RETAIL, store, _scenario("large-return-escalated"))
     assert result.ok and result.approval is None
     assert result.actual_code is ErrorCode.POLICY_ESCALATED
 
@@ -53,7 +54,7 @@ def test_the_escalation_scenario_without_an_approval_step_still_ends_in_an_escal
 def test_an_approval_step_on_a_run_that_never_waits_fails_the_scenario(store: RunStore) -> None:
     data = _scenario("order-status").model_dump(exclude_none=True)
     data["approval"] = {"decision": "approve", "by": "sam"}
-    result = run_scenario(store, parse_scenario(data, "test"))
+    result = run_scenario(RETAIL, store, parse_scenario(data, "test"))
     assert result.approval is None and not result.ok
 
 

@@ -14,7 +14,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, ModelTurn, RunStatus, Step, StepKind
 from tether.models.base import ModelRequest
 from tether.policy.check import argument_hash
-from tether.retail.desk import RetailDesk
+from tether.sdk import Desk
 from tether.store.approvals_schema import approvals
 from tether.store.runs import RunStore
 
@@ -25,14 +25,14 @@ def _steps(run_steps: tuple[Step, ...]) -> list[tuple[str, str]]:
     return [(s.kind.value, s.name) for s in run_steps]
 
 
-def _order_status(desk: RetailDesk) -> str:
-    order = desk.db.order(ORDER)
+def _order_status(desk: Desk) -> str:
+    order = desk.data.order(ORDER)
     assert order is not None
     return str(order["status"])
 
 
 def test_an_escalated_call_suspends_the_run_with_a_request(
-    desk: RetailDesk, store: RunStore, clock: ManualClock
+    desk: Desk, store: RunStore, clock: ManualClock
 ) -> None:
     run = start_return(desk)
     assert run.status is RunStatus.SUSPENDED and run.decision is None
@@ -73,7 +73,7 @@ class NeverAsked:
 
 
 def test_approving_runs_the_approved_call_once_then_the_model_continues(
-    desk: RetailDesk, store: RunStore
+    desk: Desk, store: RunStore
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
@@ -108,7 +108,7 @@ def test_approving_runs_the_approved_call_once_then_the_model_continues(
 
 
 def test_rejecting_ends_the_run_in_a_refusal_and_changes_nothing(
-    desk: RetailDesk, store: RunStore
+    desk: Desk, store: RunStore
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
@@ -127,7 +127,7 @@ def test_rejecting_ends_the_run_in_a_refusal_and_changes_nothing(
 
 
 def test_an_expired_request_ends_the_run_in_a_refusal(
-    desk: RetailDesk, store: RunStore, clock: ManualClock
+    desk: Desk, store: RunStore, clock: ManualClock
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
@@ -147,7 +147,7 @@ def test_an_expired_request_ends_the_run_in_a_refusal(
 
 
 def test_approving_past_the_expiry_is_refused_and_ends_the_run(
-    desk: RetailDesk, store: RunStore, clock: ManualClock
+    desk: Desk, store: RunStore, clock: ManualClock
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
@@ -165,7 +165,7 @@ def test_approving_past_the_expiry_is_refused_and_ends_the_run(
 
 
 def test_time_spent_waiting_does_not_count_against_the_time_limit(
-    desk: RetailDesk, clock: ManualClock
+    desk: Desk, clock: ManualClock
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
@@ -176,7 +176,7 @@ def test_time_spent_waiting_does_not_count_against_the_time_limit(
 
 
 def test_a_run_without_its_script_continues_with_the_configured_model(
-    desk: RetailDesk,
+    desk: Desk,
 ) -> None:
     run = start_return(desk, keep_script=False)
     approval = pending_for(service(desk), run)
@@ -190,11 +190,11 @@ def test_a_run_without_its_script_continues_with_the_configured_model(
 
 
 def test_the_approved_call_is_checked_again_when_it_finally_runs(
-    desk: RetailDesk, store: RunStore
+    desk: Desk, store: RunStore
 ) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
-    with desk.db.transaction() as uow:  # while it waited, the order was returned another way
+    with desk.data.transaction() as uow:  # while it waited, the order was returned another way
         order = uow.order(ORDER)
         assert order is not None
         order["status"] = "return requested"
@@ -209,7 +209,7 @@ def test_the_approved_call_is_checked_again_when_it_finally_runs(
     assert decided.run.decision is not None
 
 
-def test_the_script_a_run_started_with_is_used_after_the_approval(desk: RetailDesk) -> None:
+def test_the_script_a_run_started_with_is_used_after_the_approval(desk: Desk) -> None:
     script = [*SCRIPT[:2], {"answer": "Done: the grill's return is requested [tool:2]."}]
     run = start_return(desk, script=script)
     decided = service(desk).approve(pending_for(service(desk), run).id, SAM)
@@ -217,7 +217,7 @@ def test_the_script_a_run_started_with_is_used_after_the_approval(desk: RetailDe
     assert decided.run.decision.text == "Done: the grill's return is requested [tool:2]."
 
 
-def test_the_request_row_holds_what_the_approver_saw(desk: RetailDesk, store: RunStore) -> None:
+def test_the_request_row_holds_what_the_approver_saw(desk: Desk, store: RunStore) -> None:
     run = start_return(desk)
     approval = pending_for(service(desk), run)
     with store.engine.connect() as conn:
@@ -227,7 +227,7 @@ def test_the_request_row_holds_what_the_approver_saw(desk: RetailDesk, store: Ru
 
 
 def test_a_server_ends_expired_requests_in_the_background(
-    desk: RetailDesk, store: RunStore, clock: ManualClock
+    desk: Desk, store: RunStore, clock: ManualClock
 ) -> None:
     run = start_return(desk)
     pending_for(service(desk), run)

@@ -16,8 +16,8 @@ from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode
 from tether.core.types import DecisionKind, Message
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.desk import RetailDesk
 from tether.runtime import RunRequest
+from tether.sdk import Desk
 from tether.store.runs import RunStore
 
 from .conftest import SAM, USER, open_desk, pending_for, service, start_return
@@ -43,7 +43,7 @@ def config(url: str, **delivery: Any) -> EscalationConfig:
     )
 
 
-def _desk(store: RunStore, clock: ManualClock, hook: Receiver) -> RetailDesk:
+def _desk(store: RunStore, clock: ManualClock, hook: Receiver) -> Desk:
     desk = open_desk(store, clock, config(hook.url))
     dispatcher = service(desk).dispatcher
     assert dispatcher is not None  # queues with webhooks get a dispatcher
@@ -51,7 +51,7 @@ def _desk(store: RunStore, clock: ManualClock, hook: Receiver) -> RetailDesk:
     return desk
 
 
-def _dispatcher(desk: RetailDesk) -> NoticeDispatcher:
+def _dispatcher(desk: Desk) -> NoticeDispatcher:
     found = service(desk).dispatcher
     assert found is not None
     return found

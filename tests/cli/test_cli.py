@@ -40,12 +40,15 @@ def test_demo_json_runs_every_scenario_and_every_decision_kind(tmp_path: Path) -
     for s in report["scenarios"]:
         assert set(s) >= {"name", "expected", "actual", "ok"}
         assert s["ok"] is True, s
-    assert set(report["outcomes"]) == {"answer", "action", "escalation", "refusal"}
+    kinds = {"answer", "action", "escalation", "refusal", "clarification", "confirmation"}
+    assert set(report["outcomes"]) == kinds
     assert all(n > 0 for n in report["outcomes"].values()), report["outcomes"]
-    assert sum(report["outcomes"].values()) == len(report["scenarios"])
+    # outcomes count every turn's Decision; each turn that ran is one run
+    ran = [t for s in report["scenarios"] for t in s["turns"] if t["run_id"]]
+    assert sum(report["outcomes"].values()) == len(ran)
     # The runs are in the store: the CLI lists them and shows each with its steps.
-    listed = tether("runs", "list", "--json", "--limit", "100", home=tmp_path)
-    assert len(json.loads(listed.stdout)["runs"]) == len(report["scenarios"])
+    listed = tether("runs", "list", "--json", "--limit", "500", home=tmp_path)
+    assert len(json.loads(listed.stdout)["runs"]) == len(ran)
     run_id = report["scenarios"][0]["run_id"]
     shown = json.loads(tether("runs", "show", run_id, "--json", home=tmp_path).stdout)
     assert shown["id"] == run_id and shown["steps"][-1]["kind"] == "decision"
@@ -61,8 +64,8 @@ def test_failing_scenario_makes_demo_exit_1(tmp_path: Path) -> None:
     folder = tmp_path / "scenarios"
     folder.mkdir()
     (folder / "wrong.yaml").write_text(
-        "name: wrong\nprincipal: raj_sanchez_2970\nmessages:\n  - user: hi\n"
-        "script:\n  - answer: no citation here\nexpect:\n  decision: answer\n"
+        "name: wrong\nprincipal: raj_sanchez_2970\nturns:\n  - user: hi\n"
+        "    model:\n      - answer: no citation here\nexpect:\n  decision: answer\n"
     )
     proc = tether("demo", "--no-serve", "--json", "--scenarios", str(folder), home=tmp_path)
     assert proc.returncode == 1
@@ -77,12 +80,15 @@ def test_failing_scenario_makes_demo_exit_1(tmp_path: Path) -> None:
         "name: x\nprincipal: u\n",  # missing fields
         "::: not yaml [",
         "- just\n- a list\n",
-        "name: Bad Name\nprincipal: u\nmessages: [{user: hi}]\nscript: [{answer: a}]\n"
+        "name: Bad Name\nprincipal: u\nturns: [{user: hi, model: [{answer: a}]}]\n"
         "expect: {decision: answer}\n",
-        "name: x\nprincipal: u\nmessages: [{user: hi}]\nscript: [{answer: a, tool: t}]\n"
+        "name: x\nprincipal: u\nturns: [{user: hi, model: [{answer: a, tool: t}]}]\n"
         "expect: {decision: answer}\n",
-        "name: x\nprincipal: u\nmessages: [{user: hi}]\nscript: [{answer: a}]\n"
+        "name: x\nprincipal: u\nturns: [{user: hi, model: [{answer: a}]}]\n"
         "expect: {decision: maybe}\n",
+        "name: x\nprincipal: u\nturns: [{user: hi, confirm: true}]\nexpect: {decision: answer}\n",
+        "name: x\nprincipal: u\nmessages: [{user: hi}]\nscript: [{answer: a}]\n"
+        "expect: {decision: answer}\n",
     ],
 )
 def test_malformed_scenario_file_is_rejected_with_a_code(tmp_path: Path, content: str) -> None:

@@ -29,8 +29,10 @@ from tests.dashboard.seed import seed_history
 from tests.server.conftest import open_desk, order_run_body, serve
 from tether.approvals import Approval, ApprovalService, EscalationConfig
 from tether.core.envelope import BreakerPolicy, Envelope, RetryPolicy
-from tether.retail.desk import RetailDesk
-from tether.retail.scenarios import load_scenarios, run_scenario
+from tether.domains.retail.pack import RETAIL
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.sdk import Desk
+from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.server.app import create_app
 from tether.tools.registry import Tool, ToolRegistry
 
@@ -58,7 +60,7 @@ USER_MARKUP = '<img src=x onerror="alert(1)">'
 @dataclass
 class Site:
     url: str
-    desk: RetailDesk
+    desk: Desk
     app: FastAPI
     keys: dict[str, str]
     approvals: ApprovalService
@@ -74,22 +76,24 @@ class Site:
     def escalate(self) -> tuple[str, Approval]:
         """Start (as admin) a large return that the house rules escalate: the run is suspended
         and an approval request opened. Returns the run id and the request."""
-        with self.client("admin") as admin:
-            run_id = _start(admin, LARGE_RETURN)
-        (approval,) = self.approvals.list(run_id=run_id)
-        return run_id, approval
+        actor = "operator:" + self.keys["admin"].split(".", 1)[0].removeprefix("tk_")
+        asked = LARGE_RETURN.turns[0]
+        assert asked.user is not None
+        conversation = self.desk.runtime.converse(LARGE_RETURN.principal)
+        first = conversation.send(asked.user, ScriptedModel(asked.model), {"operator": actor})
+        assert first.pending_action is not None, first.to_dict()
+        rest: list[dict[str, Any]] = [{"answer": "Your return is requested [tool:3]."}]
+        meta = {"operator": actor, "script": rest}
+        model = ScriptedModel(parse_script(rest))
+        run = conversation.confirm(first.pending_action.nonce, model, meta)
+        (approval,) = self.approvals.list(run_id=run.run.id)
+        return run.run.id, approval
 
 
-def _large_return() -> dict[str, Any]:
-    scenario = next(s for s in load_scenarios() if s.name == "large-return-escalated")
-    script = [t.model_dump(exclude_none=True) for t in scenario.script]
-    messages = [{"role": m.role, "content": m.content} for m in scenario.conversation()]
-    return {"principal": scenario.principal, "messages": messages, "script": script}
-
-
-# the demo's large return: escalated for a supervisor; once approved, the script answers.
-# Approving it changes the order, so tests that approve build a site of their own.
-LARGE_RETURN = _large_return()
+# the demo's large return: proposed, confirmed by the customer, then escalated for a
+# supervisor; once approved, the script answers. Approving it changes the order, so tests
+# that approve build a site of their own.
+LARGE_RETURN = next(s for s in load_scenarios(None, RETAIL) if s.name == "large-return-escalated")
 
 
 def page_text(response: httpx.Response, status: int = 200) -> str:
@@ -155,7 +159,9 @@ def open_site(directory: Path, history_runs: int) -> Iterator[Site]:
     if history_runs:
         # history first: its rollups are plain inserts, live runs then add to them by upsert
         history = seed_history(desk.store, history_runs, time.time() - 120)
-        runs = {s.name: run_scenario(desk.store, s).run.id for s in load_scenarios()}
+        runs = {
+            s.name: run_scenario(RETAIL, desk.store, s).run.id for s in load_scenarios(None, RETAIL)
+        }
     approvals = desk.enable_approvals(EscalationConfig())  # the dashboard decides through it
     desk.runtime = dataclasses.replace(desk.runtime, tools=faulty_tools(desk.runtime.tools))
     app = create_app(desk)

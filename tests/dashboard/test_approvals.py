@@ -15,7 +15,8 @@ from tests.dashboard.conftest import Site, page_text
 from tests.server.conftest import open_desk, serve
 from tether.approvals import Approval, ApprovalStatus
 from tether.core.types import DecisionKind, RunStatus
-from tether.retail.scenarios import load_scenarios, run_scenario
+from tether.domains.retail.pack import RETAIL
+from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.server.app import STATIC_DIR
 from tether.server.dashboard import dashboard_router
 
@@ -125,8 +126,10 @@ def test_without_an_approvals_service_the_inbox_is_read_only(
     site: Site, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     desk = open_desk(tmp_path_factory.mktemp("no-approvals"))  # approvals not enabled
-    large_return = next(s for s in load_scenarios() if s.name == "large-return-escalated")
-    escalated = run_scenario(desk.store, large_return).run
+    large_return = next(
+        s for s in load_scenarios(None, RETAIL) if s.name == "large-return-escalated"
+    )
+    escalated = run_scenario(RETAIL, desk.store, large_return).run
     assert escalated.decision is not None and escalated.decision.kind is DecisionKind.ESCALATION
     assert desk.access is not None and desk.approvals is None
     app = FastAPI()  # the dashboard alone, on a desk whose approvals were never enabled

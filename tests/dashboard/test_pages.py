@@ -15,8 +15,8 @@ from tests.dashboard.conftest import MARKUP, USER_MARKUP, Site, page_text
 from tests.dashboard.seed import AGENTS
 from tests.server.conftest import open_desk, order_run_body, serve
 from tether.core.errors import ErrorCode
+from tether.domains.retail.policy import retail_engine
 from tether.observe.kpi_store import KpiStore
-from tether.policy.retail import retail_engine
 from tether.server.app import create_app
 from tether.store.runs import RunFilter
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tether.core.types import Agent, Message, Principal, RiskClass
+from tether.domains.retail.desk import open_retail_desk
+from tether.domains.retail.pack import RETAIL
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.desk import RetailDesk
-from tether.retail.scenarios import load_scenarios
 from tether.runtime import RunRequest, Runtime
+from tether.sdk.scenarios import load_scenarios
 from tether.store import RunStore
 from tether.tools import make_tool
 from tether.tools.checks import SchemaCheck
@@ -92,13 +93,13 @@ def journal_runtime(store: RunStore, journal: Path, boundary: Boundary) -> Runti
 
 
 def retail_runtime(store: RunStore, boundary: Boundary) -> Runtime:
-    desk = RetailDesk.open(store)
+    desk = open_retail_desk(store)
     cancel = desk.runtime.tools.get("cancel_pending_order")
     assert cancel is not None
 
     def cancel_pausing(**arguments: Any) -> Any:
         # the tool's own transaction joins this one: the change is written, not committed
-        with desk.db.transaction():
+        with desk.data.transaction():
             result = cancel.fn(**arguments)
             boundary.reached("during_call")
         return result
@@ -121,15 +122,25 @@ def main(argv: list[str]) -> None:
     journal = Path(url.removeprefix("sqlite:///")).with_suffix(".journal")
     if kind == "retail":
         runtime = retail_runtime(store, boundary)
-        scenario = next(s for s in load_scenarios() if s.name == "cancel-after-confirmation")
-        model = ScriptedModel(scenario.script)
-        request = RunRequest(scenario.principal, scenario.conversation())
+        scenario = next(
+            s for s in load_scenarios(None, RETAIL) if s.name == "cancel-after-confirmation"
+        )
+        asked, answered = scenario.turns[0], scenario.turns[1]  # the request, then the yes
+        model = ScriptedModel(answered.model)
     else:
         runtime = journal_runtime(store, journal, boundary)
         model = ScriptedModel(parse_script(JOURNAL_SCRIPT))
         request = RunRequest("clerk_user", [Message("user", "Log the refund.")])
     runtime = dataclasses.replace(runtime, executor=PausingExecutor(EnvelopeExecutor(), boundary))
-    run = runtime.run(request, model) if mode == "run" else runtime.resume(arg, model)
+    if mode != "run":
+        run = runtime.resume(arg, model)
+    elif kind == "retail":  # the write happens in the turn that confirms it
+        conversation = runtime.converse(scenario.principal)
+        assert asked.user is not None and answered.user is not None
+        conversation.send(asked.user, ScriptedModel(asked.model))
+        run = conversation.send(answered.user, model).run
+    else:
+        run = runtime.run(request, model)
     assert run.decision is not None
     print(json.dumps({"run": run.id, "decision": run.decision.to_dict()}))
 

@@ -1,4 +1,4 @@
-"""`tether chaos`: the retail scenarios with faults injected into every tool. Every run ends
+"""`tether chaos`: the retail pack's scenarios with faults injected into every tool. Every run ends
 in a Decision, no side effect happens twice, and the report comes from the record."""
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tether.cli.chaos import duplicate_effects, install_effect_log, run_chaos
+from tether.cli.chaos import duplicate_effects, run_chaos
 from tether.core.types import Run, RunStatus, Step, StepKind
-from tether.retail.db import RetailDB
-from tether.retail.scenarios import load_scenarios, run_scenario
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.effects import RetailEffectLog
+from tether.domains.retail.pack import RETAIL
+from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.store import RunStore
 
 TETHER = str(Path(sys.executable).parent / "tether")
@@ -53,20 +55,26 @@ def test_the_acceptance_run(tmp_path: Path) -> None:
     assert report["completed"] + report["escalated"] + report["refused"] == 200
     # the faults were real: the envelope retried and fell back (breakers: see below)
     assert report["retries"] > 0 and report["fallbacks"] > 0
-    # and every run is in the store with its Decision
+    # and every run of every turn is in the store with its Decision (a scenario is a
+    # conversation: 200 of them make more runs than that)
     store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
-    assert store.count_runs() == 200
-    assert all(r.status is RunStatus.COMPLETED for r in store.list_runs(limit=200))
+    stored = store.count_runs()
+    assert stored > 200
+    assert all(r.status is RunStatus.COMPLETED for r in store.list_runs(limit=stored))
     store.close()
 
 
 def test_without_faults_chaos_ends_every_scenario_as_the_demo_does(store_url: str) -> None:
     store = RunStore.open(store_url)
-    scenarios = load_scenarios()
+    scenarios = load_scenarios(None, RETAIL)
     # a generous timeout: on a loaded machine a slow read must not count as a fault here
-    report = run_chaos(store, len(scenarios), fault_rate=0.0, seed=1, timeout_s=5.0).to_dict()
-    demo = Counter(run_scenario(store, s).actual.value for s in scenarios)
-    assert report["completed"] == demo["answer"] + demo["action"]
+    report = run_chaos(
+        RETAIL, store, len(scenarios), fault_rate=0.0, seed=1, timeout_s=5.0
+    ).to_dict()
+    demo = Counter(run_scenario(RETAIL, store, s).actual.value for s in scenarios)
+    # a turn that waits on the user completes it: clarifications and confirmations count
+    completed = ("answer", "action", "clarification", "confirmation")
+    assert report["completed"] == sum(demo[k] for k in completed)
     assert report["escalated"] == demo["escalation"] and report["refused"] == demo["refusal"]
     assert report["retries"] == report["fallbacks"] == report["breaker_opens"] == 0
     store.close()
@@ -74,7 +82,7 @@ def test_without_faults_chaos_ends_every_scenario_as_the_demo_does(store_url: st
 
 def test_when_every_call_fails_every_run_still_ends_in_a_decision(sqlite_url: str) -> None:
     store = RunStore.open(sqlite_url)
-    report = run_chaos(store, 26, fault_rate=1.0, seed=3)
+    report = run_chaos(RETAIL, store, 26, fault_rate=1.0, seed=3)
     data = report.to_dict()
     assert data["failed"] == 0 and data["lost_runs"] == 0 and report.healthy
     assert data["duplicate_side_effects"] == 0
@@ -85,7 +93,8 @@ def test_when_every_call_fails_every_run_still_ends_in_a_decision(sqlite_url: st
 
 def test_the_duplicate_count_sees_a_record_changed_twice() -> None:
     db = RetailDB.fresh_copy()
-    install_effect_log(db)
+    log = RetailEffectLog()
+    log.install(db)
     for status in ("cancelled", "cancelled again"):
         with db.transaction() as uow:
             order = uow.order("#W4566809")
@@ -98,7 +107,7 @@ def test_the_duplicate_count_sees_a_record_changed_twice() -> None:
         uow.put_order(same)
     write = Step("run_1", 5, StepKind.TOOL, "cancel_pending_order", 0.0, 0.0, {"risk": "write"})
     run = Run("run_1", "desk", "raj", RunStatus.COMPLETED, 0.0, 0.0, {}, steps=(write,))
-    assert duplicate_effects(db, run) == 1
+    assert duplicate_effects(log.changes(db), [run]) == 1
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM chaos_effects")).scalar_one() == 2
     db.engine.dispose()

@@ -176,7 +176,7 @@ def test_output_that_is_not_json_or_breaks_the_schema_is_bad_output(
 def test_arguments_that_fail_the_schema_never_reach_the_tool() -> None:
     flaky = Flaky()
     executor = EnvelopeExecutor(InProcessState())
-    for arguments in ({"order_id": 5}, {}, {"order_id": "#1", "extra": 1}, ["#1"]):
+    for arguments in ({"order_id": 5}, {}, ["#1"]):
         outcome = executor.execute(_tool(flaky), arguments)  # type: ignore[arg-type]
         assert outcome.code is ErrorCode.INVALID_ARGUMENTS and not outcome.attempts
     assert flaky.calls == 0

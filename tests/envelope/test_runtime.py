@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from tether.core.envelope import Envelope, FallbackPolicy, RetryPolicy
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RiskClass, RunStatus, StepKind
+from tether.domains.retail.db import RetailDB, idempotency_table
+from tether.domains.retail.desk import open_retail_desk
+from tether.domains.retail.pack import RETAIL
 from tether.models.scripted import ScriptedModel
-from tether.retail.db import RetailDB, idempotency_table
-from tether.retail.desk import RetailDesk
-from tether.retail.scenarios import load_scenarios
-from tether.runtime import RunRequest, Runtime
+from tether.runtime import Runtime
+from tether.sdk.scenarios import load_scenarios
 from tether.store import RunStore
 from tether.store.tool_results import tool_results
 from tether.tools import make_tool
@@ -166,7 +167,7 @@ def test_a_retried_retail_write_that_already_committed_is_replayed_not_repeated(
     """The first attempt commits the cancellation, then hangs past its timeout; the retry
     finds the idempotency key in the retail database and returns the recorded result."""
     store = RunStore.open(sqlite_url)
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
     slow_once = [True]
     cancel = desk.runtime.tools.get("cancel_pending_order")
     assert cancel is not None and cancel.spec.idempotent
@@ -185,18 +186,23 @@ def test_a_retried_retail_write_that_already_committed_is_replayed_not_repeated(
         for name in tools.names()
     )
     runtime = dataclasses.replace(desk.runtime, tools=registry)
-    scenario = next(s for s in load_scenarios() if s.name == "cancel-after-confirmation")
-    request = RunRequest(scenario.principal, scenario.conversation())
-    run = runtime.run(request, ScriptedModel(scenario.script))
+    scenario = next(
+        s for s in load_scenarios(None, RETAIL) if s.name == "cancel-after-confirmation"
+    )
+    asked, answered = scenario.turns[0], scenario.turns[1]  # the request, then the yes
+    assert asked.user is not None and answered.user is not None
+    conversation = runtime.converse(scenario.principal)
+    conversation.send(asked.user, ScriptedModel(asked.model))
+    run = conversation.send(answered.user, ScriptedModel(answered.model)).run
     assert shared_pool().wait_idle(5.0)
     assert run.decision is not None and run.decision.kind is DecisionKind.ACTION
     step = tool_steps(run)[-1]
     assert [a["code"] for a in step["attempts"]] == ["TOOL_TIMEOUT", None]
-    order = desk.db.order("#W4566809")
+    order = desk.data.order("#W4566809")
     assert order is not None and order["status"] == "cancelled"
     refunds = [p for p in order["payment_history"] if p["transaction_type"] == "refund"]
     assert len(refunds) == 1
-    with desk.db.engine.connect() as conn:
+    with desk.data.engine.connect() as conn:
         keys = conn.execute(select(idempotency_table.c.key)).scalars().all()
     assert keys == [step["idempotency_key"]]
     store.close()

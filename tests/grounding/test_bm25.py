@@ -8,8 +8,9 @@ import pytest
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
+from tether.domains.retail.knowledge import load_packaged_kb
 from tether.grounding.bm25 import MAX_QUERY_CHARS, Bm25Retriever, Retriever, stem
-from tether.grounding.documents import Chunk, chunk_documents, load_packaged_kb
+from tether.grounding.documents import Chunk, chunk_documents
 
 CANARY = "CANARY-STAFF-7f3a9c"
 PUBLIC = frozenset({"public"})

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from tether.core.types import DecisionKind, Message, Principal, Run, Step, StepKind
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import RETAIL_AGENT, open_retail_desk
+from tether.domains.retail.pack import RETAIL
 from tether.grounding.corpus import jobs, lineage
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_AGENT, RetailDesk
-from tether.retail.scenarios import load_scenarios, run_scenario
 from tether.runtime import RunRequest
 from tether.runtime.state import MAX_TOOL_EVIDENCE_CHARS, RunState
+from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.store.runs import RunStore
 
 RAJ = "raj_sanchez_2970"
@@ -36,8 +37,8 @@ def store(tmp_path: Path) -> Iterator[RunStore]:
 
 
 def scenario_run(store: RunStore, name: str) -> Run:
-    scenario = next(s for s in load_scenarios() if s.name == name)
-    result = run_scenario(store, scenario)
+    scenario = next(s for s in load_scenarios(None, RETAIL) if s.name == name)
+    result = run_scenario(RETAIL, store, scenario)
     assert result.ok, (result.actual, result.actual_code)
     return store.get_run(result.run.id)
 
@@ -105,7 +106,7 @@ def test_a_write_whose_premise_fails_never_runs(store: RunStore) -> None:
 
 
 def _hallucinating_run(store: RunStore, on_fail: str) -> Run:
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), claims_on_fail=on_fail)
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy(), claims_on_fail=on_fail)
     script = parse_script(
         [
             {"answer": "A credit card refund takes 2 business days [kb:refunds#1]."},
@@ -130,7 +131,7 @@ def test_failing_claims_can_be_refused_or_escalated_instead(
 
 def test_revise_is_the_default(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TETHER_CLAIMS_ON_FAIL", raising=False)
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
     run = desk.runtime.run(
         RunRequest(RAJ, [Message("user", "How long does a credit card refund take?")]),
         ScriptedModel(
@@ -148,7 +149,7 @@ def test_revise_is_the_default(store: RunStore, monkeypatch: pytest.MonkeyPatch)
 def test_retrieval_carries_lineage_and_graph_evidence_for_the_customers_own_order(
     store: RunStore,
 ) -> None:
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
     script = parse_script([{"answer": "Order #W4566809 is pending [graph:order:#W4566809]."}])
     ask = [Message("user", "Is order #W4566809 still pending, and can I get a refund?")]
     run = desk.runtime.run(RunRequest(RAJ, ask), ScriptedModel(script))
@@ -174,10 +175,10 @@ def test_retrieval_carries_lineage_and_graph_evidence_for_the_customers_own_orde
 
 
 def test_the_knowledge_base_is_ingested_once_and_only_when_first_needed(store: RunStore) -> None:
-    first = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    first = open_retail_desk(store, db=RetailDB.fresh_copy())
     assert jobs(store.engine) == []  # opening a desk reads nothing from the store
     assert first.retriever is not None and first.retriever.search("refund", 1, {"public"})
-    second = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    second = open_retail_desk(store, db=RetailDB.fresh_copy())
     assert second.retriever is not None and second.retriever.search("refund", 1, {"public"})
     assert [j["source"] for j in jobs(store.engine)] == ["kb://retail/"]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.domains.retail.knowledge import load_packaged_kb
 from tether.grounding.documents import (
     Document,
     chunk_document,
     chunk_documents,
     load_markdown_dir,
-    load_packaged_kb,
     parse_markdown,
 )
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tether.grounding.connectors import RetailSource
-from tether.grounding.graph import GraphExpander, StoredGraph, find_entity_ids, principal_label
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.graph import RETAIL_IDS, RetailGraph
+from tether.domains.retail.source import RetailSource
+from tether.grounding.graph import GraphExpander, StoredGraph, principal_label
 from tether.grounding.ingest import Ingestor
-from tether.grounding.retail_graph import RetailGraph
-from tether.retail.db import RetailDB
 from tether.store.runs import RunStore
 
 RAJ = "raj_sanchez_2970"
@@ -26,7 +26,7 @@ def db() -> Iterator[RetailDB]:
 
 def test_ids_are_found_in_text_in_order() -> None:
     text = "Order W4566809 and #W7736708 for raj_sanchez_2970, item 6452271382, gift_card_2259499."
-    assert find_entity_ids(text) == [
+    assert RETAIL_IDS.find(text) == [
         "order:#W4566809",
         "order:#W7736708",
         "user:raj_sanchez_2970",
@@ -34,7 +34,7 @@ def test_ids_are_found_in_text_in_order() -> None:
         "item:6452271382",
         "payment:gift_card_2259499",
     ]
-    assert find_entity_ids("call 12345678901 or 3.1415926535") == []
+    assert RETAIL_IDS.find("call 12345678901 or 3.1415926535") == []
 
 
 def test_the_live_graph_links_users_orders_items_products_payments_and_fulfilments(
@@ -69,7 +69,9 @@ def test_the_live_graph_reads_the_store_as_it_is_now() -> None:
 
 
 def test_expansion_pulls_in_items_products_and_owner(db: RetailDB) -> None:
-    evidence = GraphExpander(RetailGraph(db)).expand("Where is order #W4566809?", RAJ_LABELS)
+    evidence = GraphExpander(RetailGraph(db), ids=RETAIL_IDS).expand(
+        "Where is order #W4566809?", RAJ_LABELS
+    )
     ids = [e.id for e in evidence]
     assert ids[0] == "graph:order:#W4566809"
     assert {"graph:user:raj_sanchez_2970", "graph:item:1569829406", "graph:item:5826601160"} <= set(
@@ -85,7 +87,7 @@ def test_expansion_pulls_in_items_products_and_owner(db: RetailDB) -> None:
 
 
 def test_a_customer_gets_nothing_about_another_customers_order(db: RetailDB) -> None:
-    expander = GraphExpander(RetailGraph(db))
+    expander = GraphExpander(RetailGraph(db), ids=RETAIL_IDS)
     other = "#W2611340"  # james_li_5688's order
     assert expander.expand(f"status of {other}?", RAJ_LABELS) == []
     # public entities named in the same query still come through
@@ -96,7 +98,7 @@ def test_a_customer_gets_nothing_about_another_customers_order(db: RetailDB) -> 
 
 
 def test_expansion_stops_at_its_limit(db: RetailDB) -> None:
-    found = GraphExpander(RetailGraph(db), limit=3).expand("#W7736708", RAJ_LABELS)
+    found = GraphExpander(RetailGraph(db), limit=3, ids=RETAIL_IDS).expand("#W7736708", RAJ_LABELS)
     assert len(found) == 3 and found[0].id == "graph:order:#W7736708"
 
 
@@ -113,6 +115,6 @@ def test_the_stored_graph_matches_the_live_one_after_ingestion(store_url: str) -
         "fulfilled_by",
         "paid_with",
     }
-    found = GraphExpander(stored).expand("#W1067251", RAJ_LABELS)
+    found = GraphExpander(stored, ids=RETAIL_IDS).expand("#W1067251", RAJ_LABELS)
     assert found[0].id == "graph:order:#W1067251" and len(found) > 3
     store.close()

@@ -11,6 +11,8 @@ import pytest
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.graph import RETAIL_IDS, RetailGraph
 from tether.grounding.connectors import DirectorySource
 from tether.grounding.documents import Chunk
 from tether.grounding.embeddings import HashEmbedder, Vectors
@@ -22,8 +24,6 @@ from tether.grounding.hybrid import (
     reciprocal_rank_fusion,
 )
 from tether.grounding.ingest import Ingestor
-from tether.grounding.retail_graph import RetailGraph
-from tether.retail.db import RetailDB
 from tether.store.runs import RunStore
 
 
@@ -85,7 +85,9 @@ def test_hybrid_search_fuses_lexical_and_dense_and_keeps_the_acl() -> None:
 
 
 def test_hybrid_search_adds_the_entities_the_query_names() -> None:
-    retriever = HybridRetriever(CHUNKS, graph=RetailGraph(RetailDB.fresh_copy()))
+    retriever = HybridRetriever(
+        CHUNKS, graph=RetailGraph(RetailDB.fresh_copy()), entity_ids=RETAIL_IDS
+    )
     labels = {"public", principal_label("raj_sanchez_2970")}
     found = retriever.search("can I cancel order #W4566809 for a refund?", 2, labels)
     ids = [e.id for e in found]

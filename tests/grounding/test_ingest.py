@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 
 from tether.core.clock import ManualClock, SequentialIds
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.connectors import DirectorySource, RetailSource
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.graph import RETAIL_IDS
+from tether.domains.retail.source import RetailSource
+from tether.grounding.connectors import DirectorySource
 from tether.grounding.corpus import current_chunks, fingerprint, jobs, lineage, versions
 from tether.grounding.graph import StoredGraph
 from tether.grounding.ingest import Ingestor
-from tether.retail.db import RetailDB
 from tether.store.grounding_schema import chunks, documents, relations
 from tether.store.runs import RunStore
 
@@ -42,7 +44,9 @@ def docs(tmp_path: Path) -> Path:
 
 
 def ingestor(store: RunStore) -> Ingestor:
-    return Ingestor(store.engine, clock=ManualClock(tick=1.0), ids=SequentialIds())
+    return Ingestor(
+        store.engine, clock=ManualClock(tick=1.0), ids=SequentialIds(), entity_ids=RETAIL_IDS
+    )
 
 
 def rows(store: RunStore, table: object) -> int:

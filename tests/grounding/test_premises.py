@@ -16,8 +16,8 @@ import pytest
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
 from tether.core.types import Agent, Effect, Principal, ToolCall, Verdict
-from tether.grounding.premises import PREMISES, PremiseCheck, check_premises
-from tether.retail import RetailDB, build_tools
+from tether.domains.retail import RetailDB, build_tools
+from tether.domains.retail.premises import PREMISES, PremiseCheck, check_premises
 
 
 class Tools:
@@ -43,7 +43,9 @@ def first_order(db: RetailDB, status: str) -> dict[str, Any]:
 
 
 def test_the_gold_replay_blocks_no_successful_write_and_catches_the_failing_ones() -> None:
-    text = resources.files("tether.retail").joinpath("data").joinpath("tasks.json").read_text()
+    text = (
+        resources.files("tether.domains.retail").joinpath("data").joinpath("tasks.json").read_text()
+    )
     tasks = json.loads(text)
     writes = 0
     false_blocks: list[str] = []

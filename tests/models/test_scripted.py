@@ -155,3 +155,53 @@ def test_unreadable_files(tmp_path: Path) -> None:
             load_script(path)
         assert caught.value.code is ErrorCode.SCENARIO_INVALID
         assert "cannot read" in caught.value.message
+
+
+def test_tool_call_turns_can_carry_text_beside_the_calls(tmp_path: Path) -> None:
+    model = scripted(
+        tmp_path,
+        """\
+- tool: get_order_details
+  args: {order_id: "#W1000001"}
+  text: Let me look that up.
+- tool_calls:
+    - tool: get_order_details
+      args: {order_id: "#W1000001"}
+    - tool: get_user_details
+      args: {user_id: noah_brown_6181}
+  text: Checking the order and your profile.
+- tool: list_all_product_types
+""",
+    )
+    one = model.propose(request(0))
+    assert one.kind is TurnKind.TOOL_CALLS and one.text == "Let me look that up."
+    assert one.tool_calls == (ToolCall("call_0_0", "get_order_details", {"order_id": "#W1000001"}),)
+    assert one.raw["text"] == "Let me look that up."
+
+    several = model.propose(request(1))
+    assert several.kind is TurnKind.TOOL_CALLS
+    assert several.text == "Checking the order and your profile."
+    assert [c.name for c in several.tool_calls] == ["get_order_details", "get_user_details"]
+
+    silent = model.propose(request(2))
+    assert silent.text == "" and silent.tool_calls[0].name == "list_all_product_types"
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        {"answer": "Done.", "text": "also this"},
+        {"refuse": "No.", "text": "also this"},
+        {"text": "only text"},
+        {"tool": "t", "text": ["not", "a", "string"]},
+        {"tool": "t", "text": "Looking.", "thought": "unknown key"},
+        {"tool_calls": [{"tool": "t", "text": "text belongs to the turn, not a call"}]},
+    ],
+)
+def test_text_belongs_with_tool_calls_and_unknown_keys_are_still_refused(
+    turn: dict[str, Any],
+) -> None:
+    with pytest.raises(TetherError) as caught:
+        parse_script([{"answer": "ok"}, turn], "demo.yaml")
+    assert caught.value.code is ErrorCode.SCENARIO_INVALID
+    assert "demo.yaml: turn 2:" in caught.value.message

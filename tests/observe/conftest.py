@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tether.core.types import Message, Run
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.domains.retail.pack import RETAIL
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe import Observability, TetherMetrics, Tracing
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_AGENT, RetailDesk
-from tether.retail.scenarios import load_scenarios
 from tether.runtime import RunRequest
+from tether.sdk import Desk
+from tether.sdk.scenarios import load_scenarios, run_scenario, scenario_desk
 from tether.store.runs import RunStore
 
 USER = "raj_sanchez_2970"
@@ -32,26 +33,24 @@ def observability(tracing: Tracing | None = None) -> Observability:
     return Observability(TetherMetrics(), tracing)
 
 
-def open_desk(store: RunStore, obs: Observability) -> RetailDesk:
-    return RetailDesk.open(store, db=RetailDB.fresh_copy(), observability=obs)
+def open_desk(store: RunStore, obs: Observability) -> Desk:
+    return open_retail_desk(store, db=RetailDB.fresh_copy(), observability=obs)
 
 
-def ask(desk: RetailDesk, text: str, script: list[dict[str, Any]]) -> Run:
+def ask(desk: Desk, text: str, script: list[dict[str, Any]]) -> Run:
     model = ScriptedModel(parse_script(script))
     return desk.runtime.run(RunRequest(USER, [Message("user", text)]), model)
 
 
 def run_demo(store: RunStore, obs: Observability) -> list[Run]:
-    """Every built-in demo scenario, as `tether demo` runs them, observed by `obs`."""
+    """Every built-in demo scenario, as `tether demo` runs them, observed by `obs`: every
+    turn's run, in order."""
     runs = []
-    for scenario in load_scenarios():
-        agent = RETAIL_AGENT
-        if scenario.max_steps is not None:
-            limits = dataclasses.replace(agent.limits, max_steps=scenario.max_steps)
-            agent = dataclasses.replace(agent, limits=limits)
-        desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), agent=agent, observability=obs)
-        request = RunRequest(scenario.principal, scenario.conversation())
-        runs.append(desk.runtime.run(request, ScriptedModel(scenario.script)))
+    for scenario in load_scenarios(None, RETAIL):
+        desk = scenario_desk(RETAIL, store, scenario, observability=obs)
+        result = run_scenario(RETAIL, store, scenario, desk=desk)
+        turns = [t.outcome.run for t in result.turns if t.outcome is not None]
+        runs.extend(store.get_run(r.id) for r in turns)
     return runs
 
 

@@ -67,10 +67,25 @@ def test_the_demo_rolls_into_kpis(store_url: str) -> None:
     assert total.success_rate == pytest.approx(
         (decisions["answer"] + decisions["action"]) / len(runs), abs=1e-6
     )
-    # the uncited answer, the invented citation, and three answers whose claims contradict
-    # the refunds passage (two in the hallucinated-timeline scenario, one before a revision)
-    assert total.count("answers_ungrounded") == 5
-    assert total.hallucination_rate == pytest.approx(5 / total.count("answers_checked"), abs=1e-6)
+    # answers a grounding check turned down, counted from the steps themselves: the uncited
+    # answer, the invented citation, three answers whose claims contradict the refunds
+    # passage, and a clarification that slipped in an uncited claim
+    ungrounded = sum(
+        1
+        for r in runs
+        for s in r.steps
+        if s.kind is StepKind.GUARD
+        and s.name == "answer"
+        and any(
+            v["check"] in ("citations", "claims") and v["effect"] != "allow"
+            for v in s.data["verdicts"]
+        )
+    )
+    assert ungrounded >= 6
+    assert total.count("answers_ungrounded") == ungrounded
+    assert total.hallucination_rate == pytest.approx(
+        ungrounded / total.count("answers_checked"), abs=1e-6
+    )
     tools = [s for r in runs for s in r.steps if s.kind is StepKind.TOOL]
     assert total.count("tool_calls") == len(tools)
     assert total.tool_error_rate is not None and total.tool_error_rate > 0
@@ -79,7 +94,15 @@ def test_the_demo_rolls_into_kpis(store_url: str) -> None:
     errors = kpis.tool_error_counts()
     assert [(e.subject, e.key) for e in errors] == [("get_order_details", "NOT_FOUND")]
     verdicts = {(c.subject, c.key): c.count for c in kpis.counts("verdict")}
-    assert verdicts[("citations", "deny")] == 2
+    citation_denials = sum(
+        1
+        for r in runs
+        for s in r.steps
+        if s.kind is StepKind.GUARD
+        for v in s.data["verdicts"]
+        if v["check"] == "citations" and v["effect"] == "deny"
+    )
+    assert verdicts[("citations", "deny")] == citation_denials >= 2
     assert kpis.agents() == ["retail-desk"]
     rules = Counter(
         (rule, v["effect"])

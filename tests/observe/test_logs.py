@@ -31,7 +31,7 @@ def test_json_lines_carry_the_trace_id_and_no_personal_data(store: RunStore) -> 
     stream = io.StringIO()
     configure_logging({"TETHER_LOG_FORMAT": "json", "TETHER_LOG_LEVEL": "info"}, stream)
     run = ask(open_desk(store, observability()), f"order W4566809, I am {EMAIL}", RECOVERY_SCRIPT)
-    logging.getLogger("tether.retail").info(
+    logging.getLogger("tether.domains.retail").info(
         "customer %s asked", EMAIL, extra={"token": "tk_0123456789abcdef.secretsecretsecret"}
     )
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -44,7 +44,7 @@ def test_json_lines_carry_the_trace_id_and_no_personal_data(store: RunStore) -> 
     assert ended[0]["trace_id"] == run.trace_id and ended[0]["run_id"] == run.id
     assert ended[0]["decision"] == "answer" and ended[0]["level"] == "info"
     assert ended[0]["ts"].endswith("+00:00")
-    asked = next(e for e in events if e["logger"] == "tether.retail")
+    asked = next(e for e in events if e["logger"] == "tether.domains.retail")
     assert asked["event"] == "customer [redacted:email] asked"
     assert asked["token"] == "[redacted]"
     assert EMAIL not in stream.getvalue()

@@ -94,9 +94,18 @@ def test_the_demo_is_counted_step_by_step(store: RunStore) -> None:
     assert total(found, "tether_policy_rule_hits_total") == sum(rules.values())
     answers = [g for g in guards if "call" not in g.data]
     assert total(found, "tether_answers_checked_total") == len(answers)
-    # the uncited answer, the invented citation, and three answers whose claims contradict
-    # the refunds passage (claim verification)
-    assert total(found, "tether_answers_checked_total", outcome="ungrounded") == 5
+    # the uncited answer, the invented citation, three answers whose claims contradict the
+    # refunds passage (claim verification), and a question that slipped in an uncited claim
+    ungrounded = [
+        g
+        for g in answers
+        if any(
+            v["check"] in ("citations", "claims") and v["effect"] != "allow"
+            for v in g.data["verdicts"]
+        )
+    ]
+    assert len(ungrounded) >= 6
+    assert total(found, "tether_answers_checked_total", outcome="ungrounded") == len(ungrounded)
     assert total(found, "tether_answer_groundedness_ratio_count") == len(answers)
 
 

@@ -6,13 +6,17 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.policy.cases import run_case_dir
-from tether.policy.retail import policy_dir
+from tether.domains.retail.pack import RETAIL
+from tether.domains.retail.policy import policy_dir
+from tether.policy.cases import WorldFactory, run_case_dir
+from tether.sdk.cases import case_world
+from tether.store.runs import RunStore
 
 TETHER = str(Path(sys.executable).parent / "tether")
 CASES = policy_dir() / "cases"
@@ -34,6 +38,13 @@ STORE_RULES = {
 }
 
 
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[WorldFactory]:
+    store = RunStore.open(f"sqlite:///{tmp_path / 'cases.db'}")
+    yield case_world(RETAIL, store)
+    store.close()
+
+
 def tether(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
     env["TETHER_HOME"] = str(home)
@@ -42,12 +53,14 @@ def tether(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_every_packaged_case_passes_and_every_store_rule_has_a_denying_case() -> None:
-    results = list(run_case_dir(CASES))
+def test_every_packaged_case_passes_and_every_store_rule_has_a_denying_case(
+    world: WorldFactory,
+) -> None:
+    results = list(run_case_dir(CASES, world))
     assert [r.name for r in results if not r.ok] == []
     denied = {rule for r in results if r.verdict.effect.value != "allow" for rule in r.rules}
     assert denied >= STORE_RULES
-    assert {r.verdict.effect.value for r in results} == {"allow", "deny", "escalate"}
+    assert {r.verdict.effect.value for r in results} == {"allow", "deny", "escalate", "confirm"}
 
 
 def write_cases(folder: Path, body: str) -> None:
@@ -57,7 +70,9 @@ def write_cases(folder: Path, body: str) -> None:
     (folder / "cases.yaml").write_text(header + body)
 
 
-def test_a_wrong_expectation_fails_and_the_command_exits_1(tmp_path: Path) -> None:
+def test_a_wrong_expectation_fails_and_the_command_exits_1(
+    tmp_path: Path, world: WorldFactory
+) -> None:
     folder = tmp_path / "cases"
     write_cases(
         folder,
@@ -70,7 +85,7 @@ def test_a_wrong_expectation_fails_and_the_command_exits_1(tmp_path: Path) -> No
     expect: {effect: allow}
 """,
     )
-    [result] = run_case_dir(folder)
+    [result] = run_case_dir(folder, world)
     assert not result.ok and result.rules == ["authenticate-first"]
     proc = tether("policy", "test", str(folder), "--json", home=tmp_path)
     assert proc.returncode == 1, proc.stderr
@@ -89,11 +104,11 @@ def test_a_wrong_expectation_fails_and_the_command_exits_1(tmp_path: Path) -> No
         "    answer: hi\n    expect: {effect: allow}\n",
     ],
 )
-def test_malformed_case_files_are_refused(tmp_path: Path, body: str) -> None:
+def test_malformed_case_files_are_refused(tmp_path: Path, body: str, world: WorldFactory) -> None:
     folder = tmp_path / "cases"
     write_cases(folder, body)
     with pytest.raises(TetherError) as caught:
-        list(run_case_dir(folder))
+        list(run_case_dir(folder, world))
     assert caught.value.code is ErrorCode.SCENARIO_INVALID
 
 

@@ -9,9 +9,9 @@ import pytest
 from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext
 from tether.core.types import Effect, Principal, ToolCall
+from tether.domains.retail.desk import RETAIL_AGENT
 from tether.policy.check import approval_request, argument_hash, to_verdict
 from tether.policy.engine import PolicyEngine, PolicyRequest, entity, ref
-from tether.retail.desk import RETAIL_AGENT
 from tether.tools.registry import ToolRegistry
 
 SCHEMA = """

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tether.domains.retail.evaluation import evaluate_policies
+from tether.domains.retail.policy import SCHEMA_FILE, policy_dir
+from tether.domains.retail.replay import load_tasks
 from tether.policy.engine import PolicyEngine
-from tether.policy.evaluation import evaluate_policies
-from tether.policy.replay import load_tasks
-from tether.policy.retail import SCHEMA_FILE, policy_dir
 
 TETHER = str(Path(sys.executable).parent / "tether")
 RULES = {

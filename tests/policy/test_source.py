@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.policy.retail import DESK_RULES, SCHEMA_FILE, STORE_RULES, policy_dir
+from tether.domains.retail.policy import DESK_RULES, SCHEMA_FILE, STORE_RULES, policy_dir
 from tether.policy.source import load_policies, split_statements
 
 SCHEMA = policy_dir() / SCHEMA_FILE

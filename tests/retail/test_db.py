@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, event
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.retail import RetailDB, build_tools
-from tether.retail.db import packaged_data
+from tether.domains.retail import RetailDB, build_tools
+from tether.domains.retail.db import packaged_data
 from tether.tools.registry import Tool
 
 # pending, paid 1412.70 by gift card gift_card_5540683 (balance 68.00)

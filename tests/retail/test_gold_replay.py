@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.retail import RetailDB, build_tools
+from tether.domains.retail import RetailDB, build_tools
 
 EXPECTED_FAILURES: dict[str, ErrorCode] = {
     "2_1": ErrorCode.NOT_FOUND,  # product id 6086499569 does not exist
@@ -52,7 +52,9 @@ class Replay:
 
 
 def load_tasks() -> list[dict[str, Any]]:
-    text = resources.files("tether.retail").joinpath("data").joinpath("tasks.json").read_text()
+    text = (
+        resources.files("tether.domains.retail").joinpath("data").joinpath("tasks.json").read_text()
+    )
     tasks: list[dict[str, Any]] = json.loads(text)
     return tasks
 

@@ -12,8 +12,8 @@ import pytest
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
-from tether.retail import RetailDB, RetailOwnership, build_tools
-from tether.retail.tools import evaluate_expression
+from tether.domains.retail import RetailDB, RetailOwnership, build_tools
+from tether.domains.retail.tools import evaluate_expression
 from tether.tools.registry import Tool
 
 # pending, paid 1412.70 by gift card (balance 68.00); two jigsaw puzzles among its items
@@ -90,12 +90,25 @@ def test_tool_specs_carry_risk_scopes_resources_and_one_line_descriptions(
     assert sorted(reason_schema["enum"]) == ["no longer needed", "ordered by mistake"]
 
 
+def test_a_read_tool_drops_an_unknown_key_and_a_write_tool_refuses_it(
+    tools: dict[str, Tool],
+) -> None:
+    # real models add keys; a read ignores them, a write does only what it declares
+    read = tools["get_order_details"].validate({"order_id": OMAR_ORDER, "user_id": OMAR})
+    assert read == {"order_id": OMAR_ORDER}
+    with pytest.raises(TetherError) as info:
+        tools["cancel_pending_order"].validate(
+            {"order_id": OMAR_ORDER, "reason": "no longer needed", "force": True}
+        )
+    assert info.value.code is ErrorCode.INVALID_ARGUMENTS
+
+
 @pytest.mark.parametrize(
     ("name", "arguments"),
     [
         ("get_order_details", {}),  # missing
         ("get_order_details", {"order_id": 9728773}),  # not a string
-        ("get_order_details", {"order_id": OMAR_ORDER, "user_id": OMAR}),  # unknown extra
+        ("cancel_pending_order", {"order_id": OMAR_ORDER, "reason": "no longer needed", "x": 1}),
         (
             "return_delivered_order_items",
             {

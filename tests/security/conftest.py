@@ -12,7 +12,7 @@ import pytest
 from tests.access.conftest import sqlite_store
 from tests.server.conftest import open_desk, serve
 from tether.access.operators import Role
-from tether.retail.desk import RetailDesk
+from tether.sdk import Desk
 from tether.server.app import create_app
 
 __all__ = ["sqlite_store"]  # shared with the access tests
@@ -21,7 +21,7 @@ __all__ = ["sqlite_store"]  # shared with the access tests
 @dataclass
 class Api:
     url: str
-    desk: RetailDesk
+    desk: Desk
     keys: dict[str, str]
 
     def client(self, role: str | None = None, key: str | None = None) -> httpx.Client:

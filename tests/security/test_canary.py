@@ -16,12 +16,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tests.access.helpers import AUTH, USER, open_desk
 from tests.server.conftest import admin_headers, serve
 from tether.core.types import Message, ModelTurn, ToolCall, TurnKind
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk, retail_retriever
 from tether.models.base import ModelRequest
 from tether.observe import Observability, TetherMetrics, Tracing
 from tether.observe.redact import redact_trace
 from tether.observe.tracing import CAPTURE_CONTENT_ENV
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk, retail_retriever
 from tether.runtime import RunRequest
 from tether.server.app import create_app
 from tether.store.runs import RunStore
@@ -85,7 +85,7 @@ def test_the_same_model_acting_for_staff_does_see_it(sqlite_url: str) -> None:
 
 def test_no_api_response_or_page_carries_the_canary(tmp_path: Path) -> None:
     store = RunStore.open(f"sqlite:///{tmp_path / 't.db'}")
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy())
+    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
     app = create_app(desk, model_factory=ParrotModel)
     headers = admin_headers(app)
     with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=30) as client:
@@ -112,7 +112,7 @@ def test_no_exported_span_carries_the_canary(
     exporter = InMemorySpanExporter()
     tracing = Tracing.with_exporter(exporter)
     store = RunStore.open(sqlite_url)
-    desk = RetailDesk.open(
+    desk = open_retail_desk(
         store, db=RetailDB.fresh_copy(), observability=Observability(TetherMetrics(), tracing)
     )
     for question in STAFF_QUESTIONS:

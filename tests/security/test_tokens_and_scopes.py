@@ -29,7 +29,8 @@ from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext
 from tether.core.types import DecisionKind, Principal, StepKind, ToolCall
-from tether.retail.desk import RETAIL_AGENT, RetailDesk
+from tether.domains.retail.desk import RETAIL_AGENT, open_retail_desk
+from tether.sdk import Desk
 from tether.store.runs import RunStore
 
 ORDER = {"tool": "get_order_details", "args": {"order_id": OWN_PENDING_ORDER}}
@@ -147,10 +148,10 @@ def test_replaying_a_finished_runs_token_is_refused(sqlite_store: RunStore) -> N
 # -- scope escalation through arguments -------------------------------------------------------
 
 
-def other_customer(desk: RetailDesk) -> dict[str, Any]:
-    order = desk.db.order(OTHER_ORDER)
+def other_customer(desk: Desk) -> dict[str, Any]:
+    order = desk.data.order(OTHER_ORDER)
     assert order is not None and order["user_id"] != USER
-    user = desk.db.user(order["user_id"])
+    user = desk.data.user(order["user_id"])
     assert user is not None
     return user
 
@@ -181,11 +182,11 @@ def test_another_customers_resources_are_denied(
         k: (other["user_id"] if v == "@other" else method if v == "@other_method" else v)
         for k, v in call["args"].items()
     }
-    before = desk.db.dump()
+    before = desk.data.dump()
     run = ask(desk, CANCEL_TALK, [AUTH, {"tool": call["tool"], "args": args}, {"answer": "x"}])
     refused_with(run, ErrorCode.PERMISSION_DENIED)
     assert [s.name for s in run.steps if s.kind is StepKind.TOOL] == ["find_user_id_by_email"]
-    assert desk.db.dump() == before  # nothing was changed
+    assert desk.data.dump() == before  # nothing was changed
 
 
 # -- a tool output that tells the model to use a tool the run may not use ---------------------
@@ -210,12 +211,12 @@ def test_instructions_inside_a_tool_output_cannot_widen_the_run(
         reader = dataclasses.replace(
             RETAIL_AGENT, tools=tuple(t for t in RETAIL_AGENT.tools if "cancel" not in t)
         )
-        desk = RetailDesk.open(sqlite_store, db=open_desk(sqlite_store).db, agent=reader)
+        desk = open_retail_desk(sqlite_store, db=open_desk(sqlite_store).data, agent=reader)
     else:
         desk = open_desk(
             sqlite_store, rights=RoleRights({"reader": ("retail:read",)}), roles=("reader",)
         )
-    with desk.db.transaction() as uow:  # the poisoned record: a customer-controlled field
+    with desk.data.transaction() as uow:  # the poisoned record: a customer-controlled field
         user = uow.user(USER)
         assert user is not None
         user["address"]["address2"] = INJECTION
@@ -233,5 +234,5 @@ def test_instructions_inside_a_tool_output_cannot_widen_the_run(
         [m.to_dict() for m in model.requests[-1].messages]
     )  # it got through to the model
     refused_with(run, code)
-    order = desk.db.order(OWN_PENDING_ORDER)
+    order = desk.data.order(OWN_PENDING_ORDER)
     assert order is not None and order["status"] == "pending"

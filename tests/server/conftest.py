@@ -16,8 +16,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from tether.core.errors import TetherError
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.sdk import Desk
 from tether.server.app import create_app
 from tether.store.runs import RunStore
 
@@ -76,21 +77,21 @@ def admin_headers(app: FastAPI) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def open_desk(directory: Path) -> RetailDesk:
+def open_desk(directory: Path) -> Desk:
     """A desk with its own run store (SQLite file) and its own copy of the retail data."""
     store = RunStore.open(f"sqlite:///{directory / 't.db'}")
-    return RetailDesk.open(store, db=RetailDB.fresh_copy())
+    return open_retail_desk(store, db=RetailDB.fresh_copy())
 
 
 @pytest.fixture(scope="session")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetailDesk]:
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     desk = open_desk(tmp_path_factory.mktemp("server"))
     yield desk
     desk.store.close()
 
 
 @pytest.fixture(scope="session")
-def served(desk: RetailDesk) -> Iterator[tuple[str, dict[str, str]]]:
+def served(desk: Desk) -> Iterator[tuple[str, dict[str, str]]]:
     """The API over the session's desk (default model factory, TETHER_MODEL) and an admin key."""
     app = create_app(desk)
     headers = admin_headers(app)

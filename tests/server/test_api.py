@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine
 
 from tests.server.conftest import ORDER_QUESTION, ORDER_SCRIPT, open_desk, order_run_body
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
 from tether.models.base import ModelAdapter
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
+from tether.sdk import Desk
 from tether.server.app import create_app
 from tether.store.runs import RunStore
 
@@ -171,9 +172,7 @@ def test_default_model_factory_reads_tether_model(
     assert response.json()["decision"]["citations"] == ["tool:2"]
 
 
-def test_injected_model_factory_is_used_without_a_script(
-    desk: RetailDesk, serve_app: Serve
-) -> None:
+def test_injected_model_factory_is_used_without_a_script(desk: Desk, serve_app: Serve) -> None:
     calls: list[int] = []
 
     def factory() -> ModelAdapter:
@@ -196,7 +195,7 @@ def test_injected_model_factory_is_used_without_a_script(
 def listing(tmp_path: Path, serve_app: Serve) -> Iterator[tuple[httpx.Client, str]]:
     """A fresh desk holding 4 runs for raj (3 answers, 1 refusal) and 1 for someone else."""
     desk = open_desk(tmp_path)
-    other = next(u["user_id"] for u in desk.db.users() if u["user_id"] != "raj_sanchez_2970")
+    other = next(u["user_id"] for u in desk.data.users() if u["user_id"] != "raj_sanchez_2970")
     client = serve_app(create_app(desk))
     for _ in range(3):
         assert client.post("/v1/runs", json=order_run_body()).status_code == 201
@@ -308,16 +307,23 @@ def test_missing_model_is_400(client: httpx.Client, monkeypatch: pytest.MonkeyPa
     assert total_runs(client) == before
 
 
+@pytest.mark.parametrize("role", ["system", "assistant", "tool", "User "])
+def test_a_message_in_another_role_than_user_is_422_and_writes_nothing(
+    client: httpx.Client, role: str
+) -> None:
+    before = total_runs(client)
+    messages = [{"role": "user", "content": "hi"}, {"role": role, "content": "x"}]
+    body = {"principal": "raj_sanchez_2970", "messages": messages}
+    assert_problem(client.post("/v1/runs", json=body), 422, "INPUT_ROLE_FORBIDDEN")
+    assert total_runs(client) == before
+
+
 @pytest.mark.parametrize(
     ("body", "fields"),
     [
         ({"input": "hi"}, ["body.principal"]),
         ({"principal": "raj_sanchez_2970"}, ["body"]),
         ({"principal": "raj_sanchez_2970", "input": "a", "messages": []}, ["body"]),
-        (
-            {"principal": "raj_sanchez_2970", "messages": [{"role": "system", "content": "x"}]},
-            ["body.messages.0.role"],
-        ),
         ({"principal": "raj_sanchez_2970", "input": "hi", "model": "x"}, ["body.model"]),
         ({"principal": "raj_sanchez_2970", "input": "hi", "script": "turns"}, ["body.script"]),
         ({"principal": "raj_sanchez_2970", "input": "hi", "script": [1]}, ["body.script.0"]),
@@ -371,7 +377,7 @@ def test_oversized_streamed_body_is_413(client: httpx.Client) -> None:
     assert total_runs(client) == before
 
 
-def test_streamed_body_under_the_limit_is_accepted(desk: RetailDesk, serve_app: Serve) -> None:
+def test_streamed_body_under_the_limit_is_accepted(desk: Desk, serve_app: Serve) -> None:
     client = serve_app(create_app(desk, max_body_bytes=4096))
     raw = json.dumps(order_run_body()).encode()
 
@@ -387,7 +393,7 @@ def test_streamed_body_under_the_limit_is_accepted(desk: RetailDesk, serve_app: 
     assert_problem(client.post("/v1/runs", json=padded), 413, "INPUT_TOO_LARGE")
 
 
-def test_unexpected_error_is_500_without_internals(desk: RetailDesk, serve_app: Serve) -> None:
+def test_unexpected_error_is_500_without_internals(desk: Desk, serve_app: Serve) -> None:
     def broken_factory() -> ModelAdapter:
         raise RuntimeError("secret-internal-detail")
 
@@ -418,7 +424,7 @@ def test_healthz(client: httpx.Client) -> None:
 def test_healthz_reports_an_unreachable_store(tmp_path: Path, serve_app: Serve) -> None:
     missing = tmp_path / "no-such-directory" / "t.db"
     engine = create_engine(f"sqlite:///{missing}")
-    desk = RetailDesk.open(RunStore(engine), db=RetailDB.fresh_copy())
+    desk = open_retail_desk(RunStore(engine), db=RetailDB.fresh_copy())
     client = serve_app(create_app(desk))
     assert_problem(client.get("/healthz"), 503, "STORE_UNAVAILABLE")
     assert_problem(client.get("/v1/runs"), 503, "STORE_UNAVAILABLE")
@@ -449,7 +455,12 @@ def test_openapi_documents_the_api(client: httpx.Client) -> None:
     for status in ("400", "404", "413"):
         content = post["responses"][status]["content"]
         assert list(content) == [PROBLEM]
-    assert "422" not in json.dumps(doc["paths"])
+    # validation errors are 400 problems; a 422 (a forged message role) is a problem too,
+    # never FastAPI's own validation body
+    for methods in doc["paths"].values():
+        for operation in methods.values():
+            if "422" in operation.get("responses", {}):
+                assert list(operation["responses"]["422"]["content"]) == [PROBLEM]
     schemas = doc["components"]["schemas"]
     assert {"RunCreate", "RunDetail", "RunPage", "Problem", "StepOut"} <= set(schemas)
     assert "HTTPValidationError" not in schemas

@@ -133,7 +133,7 @@ def test_filter_values_are_escaped(client: httpx.Client) -> None:
 def busy(tmp_path: Path, serve_app: Serve) -> tuple[httpx.Client, list[str], str]:
     """A fresh desk with PAGE_SIZE + 2 refusals for raj and one answer for another customer."""
     desk = open_desk(tmp_path)
-    other = next(u["user_id"] for u in desk.db.users() if u["user_id"] != "raj_sanchez_2970")
+    other = next(u["user_id"] for u in desk.data.users() if u["user_id"] != "raj_sanchez_2970")
     client = serve_app(create_app(desk))
     ids = [start_run(client, refusal(text=f"question {i}"))["id"] for i in range(PAGE_SIZE + 2)]
     script = [

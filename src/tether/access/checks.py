@@ -4,16 +4,21 @@ rather than the model's claims."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import copy
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tether.access.tokens import RUN_AUDIENCE
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
+from tether.core.selectors import as_id, parse_selector
 from tether.core.types import ToolCall, Verdict
 
 
 class ResourceOwners(Protocol):
+    """Who owns each resource a domain's tools name, from authoritative data."""
+
     def owner_of(self, kind: str, resource_id: str) -> str | None:
         """The id of the principal who owns the resource, or None if it does not exist."""
         ...
@@ -97,36 +102,114 @@ class CapabilityCheck:
         return verify_capability(self.name, self._tokens, ctx, call)
 
 
-class OwnershipCheck:
-    """Each argument the tool marks as a resource must name one the principal owns.
+ResourceCallback = Callable[[Mapping[str, Any]], Iterable[tuple[str, str | int, str]]]
+"""Names resources a path cannot express: from a call's arguments, `(kind, id, where)` each."""
 
-    A resource that does not exist is left to the tool (it answers NOT_FOUND); one owned by
-    somebody else is denied before the tool runs, so nothing about it is read or changed.
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    kind: str
+    resource_id: str
+    where: str  # the concrete path (`items[1].id`) or the callback's own label
+    source: str  # the selector text, or "callback"
+
+
+class _Unreadable(Exception):
+    """A callback answered something that is not `(kind, id, where)` triples."""
+
+
+class OwnershipCheck:
+    """Every resource a call names must be one the principal owns.
+
+    Resources are named by the tool's `resources` selectors (`order_id`, `booking.user_id`,
+    `payment_methods[].payment_id`; every id a path reaches is checked) and, for ownership a
+    path cannot express, by an optional callback per tool name. A resource that does not exist
+    is left to the tool (it answers NOT_FOUND); one owned by somebody else is denied before the
+    tool runs, so nothing about it is read or changed. When ownership cannot be established
+    (the owner lookup or a callback fails) the call is denied, never let through.
     """
 
     name = "ownership"
 
-    def __init__(self, owners: ResourceOwners) -> None:
+    def __init__(
+        self, owners: ResourceOwners, selectors: Mapping[str, ResourceCallback] | None = None
+    ) -> None:
         self._owners = owners
+        self._callbacks = dict(selectors or {})
 
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
+        named: list[_Named] = []
         tool = ctx.tools.get(call.name)
-        if tool is None:
-            return Verdict.allow(self.name)
+        for text, kind in (tool.spec.resources if tool is not None else {}).items():
+            try:
+                found = parse_selector(text).extract(call.arguments)
+            except Exception as exc:  # a spec built by hand may carry a malformed selector
+                return self._unestablished(exc, source=text)
+            named.extend(_Named(kind, f.value, f.where, text) for f in found)
+        callback = self._callbacks.get(call.name)
+        if callback is not None:
+            try:
+                # a copy, so a callback cannot change the arguments the tool will run with
+                answer = callback(copy.deepcopy(dict(call.arguments)))
+                named.extend(_callback_entry(entry) for entry in answer)
+            except Exception as exc:  # a broken callback must not let the call through
+                return self._unestablished(exc, source="callback")
+        return self._judge(ctx, named)
+
+    def _judge(self, ctx: GuardContext, named: list[_Named]) -> Verdict:
+        """Look up each resource's owner once; the first foreign or unanswered one denies."""
         checked: dict[str, str] = {}
-        for arg, kind in tool.spec.resources.items():
-            value = call.arguments.get(arg)
-            if not isinstance(value, str):
-                continue
-            owner = self._owners.owner_of(kind, value)
+        paths: dict[str, str] = {}
+        owners: dict[tuple[str, str], str | None] = {}
+        for item in named:
+            key = (item.kind, item.resource_id)
+            if key not in owners:
+                try:
+                    owners[key] = self._owners.owner_of(item.kind, item.resource_id)
+                except Exception as exc:  # an unanswered lookup is not an answer of "absent"
+                    return self._unestablished(exc, source=item.source, named=item)
+            owner = owners[key]
             if owner is not None and owner != ctx.principal.id:
                 return Verdict.deny(
                     self.name,
                     ErrorCode.PERMISSION_DENIED,
-                    f"{kind} {value!r} does not belong to the customer this run acts for",
-                    argument=arg,
-                    resource_kind=kind,
-                    resource_id=value,
+                    f"{item.kind} {item.resource_id!r} (at {item.where}) does not belong to "
+                    "the customer this run acts for",
+                    argument=item.where,
+                    selector=item.source,
+                    resource_kind=item.kind,
+                    resource_id=item.resource_id,
                 )
-            checked[f"{kind}:{value}"] = "owned" if owner else "absent"
-        return Verdict.allow(self.name, resources=checked)
+            checked[f"{item.kind}:{item.resource_id}"] = "owned" if owner is not None else "absent"
+            paths[item.where] = f"{item.kind}:{item.resource_id}"
+        return Verdict.allow(self.name, resources=checked, paths=paths)
+
+    def _unestablished(
+        self, exc: Exception, *, source: str, named: _Named | None = None
+    ) -> Verdict:
+        facts: dict[str, Any] = {"error": type(exc).__name__, "selector": source}
+        if isinstance(exc, TetherError):
+            facts["error_code"] = exc.code.value
+        if named is not None:
+            facts |= {
+                "argument": named.where,
+                "resource_kind": named.kind,
+                "resource_id": named.resource_id,
+            }
+        return Verdict.deny(
+            self.name,
+            ErrorCode.PERMISSION_DENIED,
+            "ownership of the resources this call names could not be established",
+            **facts,
+        )
+
+
+def _callback_entry(entry: object) -> _Named:
+    """One callback answer, checked: a wrong shape is a failure, not a resource to skip."""
+    if not isinstance(entry, tuple) or len(entry) != 3:
+        raise _Unreadable(f"expected (kind, id, where), got {type(entry).__name__}")
+    kind, value, where = entry
+    resource_id = as_id(value)
+    if not isinstance(kind, str) or not kind or resource_id is None or not isinstance(where, str):
+        raise _Unreadable("expected (kind, id, where) with a string kind, id and where")
+    return _Named(kind, resource_id, where, "callback")

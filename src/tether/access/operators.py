@@ -43,6 +43,8 @@ class Permission(StrEnum):
     APPROVALS_DECIDE = "approvals:decide"
     KEYS_MANAGE = "keys:manage"
     CONFIG_CHANGE = "config:change"
+    # speak for any customer without their end-user token (the caller vouches for who it is)
+    ACT_AS = "principals:act_as"
 
 
 _VIEW = frozenset({Permission.RUNS_READ, Permission.AUDIT_READ})
@@ -50,7 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _VIEW,
     Role.APPROVER: _VIEW | {Permission.APPROVALS_DECIDE},
     Role.ADMIN: frozenset(Permission),
-    Role.SERVICE: frozenset({Permission.RUNS_CREATE}),
+    Role.SERVICE: frozenset({Permission.RUNS_CREATE, Permission.ACT_AS}),
 }
 
 

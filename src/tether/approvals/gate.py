@@ -181,6 +181,11 @@ class ApprovedEscalation:
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
         verdict = self.inner(ctx, call)
         request = approval_request(verdict)
+        if verdict.effect is Effect.CONFIRM and verdict.facts.get("escalations"):
+            # confirmed by the user and approved by a person: both halves are satisfied
+            found = verdict.facts.get("approval")
+            confirmed = ctx.is_confirmed(call) and isinstance(found, Mapping)
+            request = found if confirmed and isinstance(found, Mapping) else None
         if request is None or not self._covers(request, call):
             return verdict
         approved = {

@@ -12,6 +12,8 @@ from tether.core.types import ToolCall
 
 
 class ApprovalStatus(StrEnum):
+    """Where an approval request is."""
+
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"

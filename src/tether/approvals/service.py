@@ -12,6 +12,7 @@ the run ends, `resume` (or `Runtime.resume`) in any process finishes it, exactly
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,8 @@ from tether.approvals.routing import EscalationConfig, escalations_from_env
 from tether.approvals.store import ApprovalStore
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import ModelTurn, Run, RunStatus
+from tether.core.observers import notify_steps
+from tether.core.types import ModelTurn, Run, RunStatus, StepKind
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime.loop import Runtime
@@ -242,6 +244,18 @@ class ApprovalService:
     def _decided(self, approval: Approval) -> None:
         if self.on_decided is not None and approval.decided_at is not None:
             self.on_decided(approval.decided_at - approval.created_at, approval.status.value)
+        self._observe_decision(approval)
+
+    def _observe_decision(self, approval: Approval) -> None:
+        """The decision step the store wrote goes to the runtime's observers (metrics, traces,
+        KPIs), like every step the runtime writes itself."""
+        runtime = self._runtime()
+        if not runtime.observers:
+            return
+        run = runtime.store.get_run(approval.run_id)
+        decided = [s for s in run.steps if s.kind is StepKind.APPROVAL and s.name != "requested"]
+        if decided:
+            notify_steps(runtime.observers, dataclasses.replace(run, steps=()), decided[-1:])
 
     def _continue(self, approval: Approval, model: ModelAdapter | None) -> Run:
         runtime = self._runtime()

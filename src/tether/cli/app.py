@@ -12,9 +12,20 @@ from rich.table import Table
 
 from tether.cli.approvals import approvals_app
 from tether.cli.audit import audit_app
-from tether.cli.chaos import print_report, run_chaos
-from tether.cli.common import EXIT_FAILED, err, open_desk, out, print_json, user_errors
+from tether.cli.chaos import print_report, run_harness
+from tether.cli.common import (
+    EXIT_FAILED,
+    DomainOption,
+    err,
+    open_desk,
+    open_domain,
+    out,
+    print_json,
+    user_errors,
+)
+from tether.cli.converse import chat, converse
 from tether.cli.demo import leave_approval_waiting, run_demo
+from tether.cli.domains import domains_app
 from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
@@ -26,7 +37,8 @@ from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, load_script
 from tether.observe.logs import configure_from_env
 from tether.runtime import RunRequest
-from tether.store.runs import RunFilter
+from tether.sdk.domain import Domain
+from tether.store.runs import RunFilter, RunStore
 
 app = typer.Typer(
     name="tether",
@@ -44,7 +56,10 @@ app.add_typer(signing_app, name="signing-keys")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
+app.add_typer(domains_app, name="domains")
 app.command("ingest")(ingest)
+app.command("converse")(converse)
+app.command("chat")(chat)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -61,11 +76,14 @@ def demo(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to serve on.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = DEFAULT_PORT,
+    domain: DomainOption = None,
 ) -> None:
-    """Run the retail support desk scenarios, then serve the API and dashboard."""
+    """Run a domain pack's scenarios (the retail support desk by default), then serve the API
+    and dashboard."""
     with user_errors(as_json):
-        desk = open_desk()
-        all_ok = run_demo(desk.store, scenarios, as_json)
+        pack = open_domain(domain)
+        desk = open_desk(pack)
+        all_ok = run_demo(pack, desk.store, scenarios, as_json)
         if desk.access is not None:  # the first start makes (and prints once) an admin key
             desk.access.audit.checkpoint()  # sign the chain head the scenarios left
             announce_first_admin(desk.access, None if no_serve else f"http://{host}:{port}")
@@ -73,16 +91,16 @@ def demo(
         raise typer.Exit(EXIT_FAILED)
     if not no_serve:
         with user_errors():
-            waiting = leave_approval_waiting(desk.store)
+            waiting = leave_approval_waiting(pack, desk.store)
         if waiting is not None:
             err.print(f"an approval is waiting for a supervisor: http://{host}:{port}/approvals")
-        _serve(host, port, announce=False)
+        _serve(host, port, pack, announce=False)
 
 
 @app.command()
 def run(
-    text: Annotated[str, typer.Argument(help="The customer's message.")],
-    principal: Annotated[str, typer.Option("--as", help="The customer id the run acts for.")],
+    text: Annotated[str, typer.Argument(help="The user's message.")],
+    principal: Annotated[str, typer.Option("--as", help="The principal id the run acts for.")],
     script: Annotated[
         Path | None, typer.Option(help="Scripted model turns (YAML/JSON) instead of TETHER_MODEL.")
     ] = None,
@@ -90,16 +108,21 @@ def run(
         str | None, typer.Option(help="Model spec, e.g. openai:gpt-4o-mini (default TETHER_MODEL).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+    agent: Annotated[
+        str | None, typer.Option(help="The agent (default: the domain's first).")
+    ] = None,
+    domain: DomainOption = None,
 ) -> None:
     """Run one request through the governed pipeline and print its Decision."""
     with user_errors(as_json):
+        pack = open_domain(domain)  # a mistyped --domain is reported before anything else
         turns = load_script(script) if script is not None else None
         adapter: ModelAdapter = ScriptedModel(turns) if turns is not None else model_from_env(model)
-        desk = open_desk()
+        desk = open_desk(pack)
         desk.enable_approvals()  # an escalated call waits for `tether approvals approve ID`
         # the script is kept with the run, so an approval can continue it in any process
         kept = {"script": [t.model_dump(exclude_none=True) for t in turns or ()]} if script else {}
-        request = RunRequest(principal, [Message("user", text)], metadata=kept)
+        request = RunRequest(principal, [Message("user", text)], agent=agent, metadata=kept)
         result = desk.runtime.run(request, adapter)
     if as_json:
         print_json(result.to_dict(with_steps=True))
@@ -115,12 +138,14 @@ def chaos(
     ] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of the injected faults.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    domain: DomainOption = None,
 ) -> None:
-    """Run the retail scenarios with faults injected into the tools.
+    """Run the domain's scenarios with faults injected into the tools.
 
     Every run must end in a Decision, and no side effect may happen twice."""
     with user_errors(as_json):
-        report = run_chaos(open_desk().store, runs, fault_rate, seed)
+        pack = open_domain(domain)
+        report = run_harness(pack, open_desk(pack).store, runs, fault_rate, seed)
     print_report(report, as_json)
     if not report.healthy:
         raise typer.Exit(EXIT_FAILED)
@@ -130,10 +155,11 @@ def chaos(
 def serve(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = DEFAULT_PORT,
+    domain: DomainOption = None,
 ) -> None:
-    """Serve the HTTP API and the dashboard."""
+    """Serve the HTTP API and the dashboard of a domain pack's desk."""
     with user_errors():
-        _serve(host, port)
+        _serve(host, port, open_domain(domain))
 
 
 @runs_app.command("list")
@@ -146,8 +172,9 @@ def runs_list(
     """List recent runs, newest first."""
     with user_errors(as_json):
         kind = _decision_kind(decision)
-        desk = open_desk()
-        found = desk.store.list_runs(RunFilter(decision=kind, principal_id=principal), limit=limit)
+        found = RunStore.open().list_runs(
+            RunFilter(decision=kind, principal_id=principal), limit=limit
+        )
     if as_json:
         print_json({"runs": [r.to_dict() for r in found]})
         return
@@ -172,7 +199,7 @@ def runs_show(
 ) -> None:
     """Show one run with every step."""
     with user_errors(as_json):
-        found = open_desk().store.get_run(run_id)
+        found = RunStore.open().get_run(run_id)
     if as_json:
         print_json(found.to_dict(with_steps=True))
         return
@@ -219,14 +246,14 @@ def _print_run(r: Run, with_steps: bool) -> None:
         out.print(table)
 
 
-def _serve(host: str, port: int, announce: bool = True) -> None:
+def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
     import uvicorn
 
     from tether.observe.redact import uvicorn_log_config
     from tether.server.app import create_app
 
     log_config = uvicorn_log_config()  # a bad TETHER_REDACT fails here, before anything starts
-    desk = open_desk()
+    desk = open_desk(domain)
     if announce and desk.access is not None:
         announce_first_admin(desk.access, f"http://{host}:{port}")
     err.print(f"serving the API and dashboard on http://{host}:{port}  (Ctrl-C to stop)")

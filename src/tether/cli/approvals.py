@@ -17,14 +17,12 @@ from rich.text import Text
 
 from tether.approvals.requests import Approval, ApprovalStatus, Approver
 from tether.approvals.service import ApprovalService
-from tether.cli.common import out, print_json, user_errors
+from tether.cli.common import open_desk, out, print_json, user_errors
 from tether.cli.keys import cli_actor
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
-from tether.retail.desk import RetailDesk
-from tether.store.runs import RunStore
 
 approvals_app = typer.Typer(
     help="Escalated actions waiting for a person: list, show, approve, reject.",
@@ -34,14 +32,14 @@ STATUSES = ("pending", "approved", "rejected", "expired", "all")
 
 
 def open_approvals(model: str | None = None) -> ApprovalService:
-    """The approvals of the configured store; runs continue with `model` (default
-    TETHER_MODEL) unless they carry their own script."""
+    """The approvals of the configured store and domain (`TETHER_DOMAIN`, `tether.toml`,
+    retail); runs continue with `model` (default TETHER_MODEL) unless they carry their own
+    script."""
 
     def configured() -> ModelAdapter:
         return model_from_env(model)
 
-    desk = RetailDesk.open(RunStore.open())
-    return desk.enable_approvals(models=configured)
+    return open_desk().enable_approvals(models=configured)
 
 
 def cli_approver() -> Approver:

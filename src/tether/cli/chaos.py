@@ -1,12 +1,12 @@
-"""`tether chaos`: the retail scenarios with seeded faults injected into every tool.
+"""`tether chaos`: a domain's scenarios with seeded faults injected into every tool.
 
-Each run picks the next demo scenario, gets a fresh copy of the retail data and a tool set
+Each run picks the next demo scenario, gets a fresh copy of the domain's data and a tool set
 whose calls misbehave at the given rate (latency past the timeout, exceptions, upstream
 errors, malformed output, rate-limit errors). All runs share one envelope executor, so
 breakers open and close across runs as they would in production. Afterwards the report is
 built from the record, not from counters kept on the side: decisions from the runs table,
 retries, breaker openings and fallbacks from the tool steps, and duplicate side effects from
-SQLite triggers that log every change to a retail record.
+the domain's effect log (e.g. the retail pack's SQLite triggers on every record change).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rich.table import Table
-from sqlalchemy import text
 
 from tether.cli.common import out
 from tether.core.clock import RandomIds
@@ -33,11 +32,15 @@ from tether.core.envelope import (
 )
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass, Run, StepKind
-from tether.models.scripted import ScriptedModel
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_AGENT, RetailDesk
-from tether.retail.scenarios import Scenario, load_scenarios, perform_approval, script_data
-from tether.runtime import RunRequest
+from tether.sdk.desk import Desk
+from tether.sdk.domain import Domain
+from tether.sdk.scenarios import (
+    Scenario,
+    load_scenarios,
+    perform_approval,
+    play,
+    scenario_desk,
+)
 from tether.store.runs import RunStore
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.registry import Tool, ToolRegistry
@@ -70,14 +73,16 @@ def chaos_envelope(read: bool, timeout_s: float = TIMEOUT_S) -> Envelope:
     return Envelope(timeout_s=timeout_s, retry=_RETRY, breaker=_BREAKER, fallback=(fallback,))
 
 
-_EFFECT_LOG = (
-    "CREATE TABLE chaos_effects (record TEXT NOT NULL)",
-    *(
-        f"CREATE TRIGGER chaos_{table} AFTER UPDATE ON {table} WHEN OLD.data <> NEW.data "
-        f"BEGIN INSERT INTO chaos_effects VALUES ('{table}:' || NEW.id); END"
-        for table in ("retail_orders", "retail_users")
-    ),
-)
+class EffectLog(Protocol):
+    """A domain's record of committed changes, to count side effects that happened twice."""
+
+    def install(self, data: Any) -> None:
+        """Start logging every committed change to the domain's records in `data`."""
+        ...
+
+    def changes(self, data: Any) -> Mapping[str, int]:
+        """How many times each record was changed since `install`."""
+        ...
 
 
 class FaultInjector:
@@ -133,7 +138,7 @@ class ChaosReport:
     def to_dict(self) -> dict[str, int]:
         return {
             "runs": self.runs,
-            "completed": self.outcomes["answer"] + self.outcomes["action"],
+            "completed": sum(self.outcomes[k] for k in _COMPLETED),
             "escalated": self.outcomes["escalation"],
             "refused": self.outcomes["refusal"],
             "failed": self.outcomes["failed"],
@@ -149,6 +154,10 @@ class ChaosReport:
         return not (self.outcomes["failed"] or self.duplicate_side_effects or self.lost_runs)
 
 
+# decisions that complete a turn (a question or a confirmation request waits on the user)
+_COMPLETED = ("answer", "action", "clarification", "confirmation")
+
+
 class _RecordingIds(RandomIds):
     """Remembers every run id handed out, so a run that never finished is still counted."""
 
@@ -162,30 +171,65 @@ class _RecordingIds(RandomIds):
         return value
 
 
-def run_chaos(
-    store: RunStore, runs: int, fault_rate: float, seed: int, timeout_s: float = TIMEOUT_S
+def effect_log(domain: Domain) -> EffectLog:
+    """The domain's effect log (its `"effect log"` harness); chaos needs one."""
+    found = domain.harnesses.get("effect log")
+    if found is None:
+        raise TetherError(
+            ErrorCode.DOMAIN_INVALID,
+            f"domain {domain.name!r} declares no 'effect log' harness, so chaos cannot count "
+            "side effects that happen twice",
+        )
+    log: EffectLog = found()
+    return log
+
+
+def run_harness(
+    domain: Domain, store: RunStore, runs: int, fault_rate: float, seed: int
 ) -> ChaosReport:
-    """Run `runs` scenarios under faults and report on them from the record."""
+    """`tether chaos`: the domain's own chaos harness if it has one, else the generic one."""
+    own = domain.harnesses.get("chaos")
+    if own is not None:
+        report: ChaosReport = own(store=store, runs=runs, fault_rate=fault_rate, seed=seed)
+        return report
+    return run_chaos(domain, store, runs, fault_rate, seed)
+
+
+def run_chaos(
+    domain: Domain,
+    store: RunStore,
+    runs: int,
+    fault_rate: float,
+    seed: int,
+    timeout_s: float = TIMEOUT_S,
+) -> ChaosReport:
+    """Run `runs` of the domain's scenarios under faults and report on them from the record."""
     started = time.monotonic()
-    scenarios = load_scenarios()
+    scenarios = load_scenarios(None, domain)
+    log = effect_log(domain)
     executor = EnvelopeExecutor(InProcessState(), rng=random.Random(seed))
     report = ChaosReport(runs=runs)
     for index in range(runs):
         scenario = scenarios[index % len(scenarios)]
         injector = FaultInjector(fault_rate, random.Random(f"{seed}:{index}"), timeout_s)
         ids = _RecordingIds()
-        db = RetailDB.fresh_copy()
+        desk = None
         try:
-            install_effect_log(db)
-            run = _run_one(store, db, scenario, injector, executor, ids)
+            desk = scenario_desk(domain, store, scenario, ids=ids)
+            log.install(desk.data)
+            made = _run_one(desk, store, scenario, injector, executor)
             shared_pool().wait_idle(5.0)  # abandoned calls may still change records
-            report.outcomes[run.decision.kind.value if run.decision else "failed"] += 1
-            report.duplicate_side_effects += duplicate_effects(db, run)
-            _count_envelope(report, run)
+            last = made[-1]
+            report.outcomes[last.decision.kind.value if last.decision else "failed"] += 1
+            report.duplicate_side_effects += duplicate_effects(log.changes(desk.data), made)
+            for run in made:
+                _count_envelope(report, run)
         except Exception:  # a crash is what chaos looks for: count it, never hide it
             report.outcomes["failed"] += 1
         finally:
-            db.engine.dispose()
+            close = getattr(getattr(desk, "data", None), "close", None)
+            if callable(close):
+                close()
         report.lost_runs += sum(
             store.get_run(rid, with_steps=False).decision is None for rid in ids.runs
         )
@@ -194,47 +238,34 @@ def run_chaos(
 
 
 def _run_one(
+    desk: Desk,
     store: RunStore,
-    db: RetailDB,
     scenario: Scenario,
     injector: FaultInjector,
     executor: EnvelopeExecutor,
-    ids: _RecordingIds,
-) -> Run:
-    agent = RETAIL_AGENT
-    if scenario.max_steps is not None:
-        agent = dataclasses.replace(
-            agent, limits=dataclasses.replace(agent.limits, max_steps=scenario.max_steps)
-        )
-    approvals = scenario.approval is not None
-    desk = RetailDesk.open(store, db=db, agent=agent, ids=ids, approvals=approvals)
+) -> list[Run]:
+    """The scenario's conversation under faults; every run it made, as stored, the last
+    one (after the approval the scenario's operator gives) last."""
     tools = desk.runtime.tools
     registry = ToolRegistry(injector.wrap(t) for t in map(tools.get, tools.names()) if t)
     desk.runtime = dataclasses.replace(desk.runtime, tools=registry, executor=executor)
-    metadata = {"chaos": scenario.name, "script": script_data(scenario)}
-    request = RunRequest(scenario.principal, scenario.conversation(), metadata=metadata)
-    run = desk.runtime.run(request, ScriptedModel(scenario.script))
-    run, _ = perform_approval(desk, scenario, run)  # the approval the scenario's operator gives
-    return store.get_run(run.id)
+    _, turns = play(desk, scenario)
+    runs = [t.outcome.run for t in turns if t.outcome is not None]
+    if not runs:
+        raise TetherError(ErrorCode.SCENARIO_INVALID, f"{scenario.name}: no turn ran")
+    last, _ = perform_approval(desk, scenario, runs[-1])
+    return [store.get_run(r.id) for r in (*runs[:-1], last)]
 
 
-def install_effect_log(db: RetailDB) -> None:
-    """Log every committed change to a retail order or user, whatever code makes it."""
-    with db.engine.begin() as conn:
-        for statement in _EFFECT_LOG:
-            conn.execute(text(statement))
-
-
-def duplicate_effects(db: RetailDB, run: Run) -> int:
-    """Changes to one record beyond the number of distinct writes the run asked for."""
+def duplicate_effects(changes: Mapping[str, int], runs: Sequence[Run]) -> int:
+    """Changes to one record beyond the number of distinct writes the runs asked for."""
     writes = {
         s.data.get("idempotency_key")
+        for run in runs
         for s in run.steps
         if s.kind is StepKind.TOOL and s.data.get("risk") != "read"
     }
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT record, count(*) FROM chaos_effects GROUP BY record"))
-        return sum(max(0, int(count) - len(writes)) for _, count in rows)
+    return sum(max(0, int(count) - len(writes)) for count in changes.values())
 
 
 def _count_envelope(report: ChaosReport, run: Run) -> None:

@@ -7,13 +7,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.retail.desk import RetailDesk
+from tether.sdk.desk import Desk, build_desk
+from tether.sdk.domain import Domain
+from tether.sdk.loader import resolve_domain
 from tether.store.runs import RunStore
 
 out = Console(highlight=False)
@@ -53,9 +56,26 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
         sys.exit(EXIT_INTERNAL)
 
 
-def open_desk() -> RetailDesk:
-    """The retail desk over the configured store (TETHER_DATABASE_URL or ./.tether/tether.db)."""
-    return RetailDesk.open(RunStore.open())
+DomainOption = Annotated[
+    str | None,
+    typer.Option(
+        "--domain",
+        help="The domain pack: an installed name or module:attr "
+        "(default: TETHER_DOMAIN, then tether.toml, then retail).",
+    ),
+]
+
+
+def open_domain(name: str | None = None) -> Domain:
+    """The domain pack in force: `--domain` > `TETHER_DOMAIN` > `tether.toml` > retail."""
+    return resolve_domain(name)
+
+
+def open_desk(domain: str | Domain | None = None, **options: Any) -> Desk:
+    """The domain's desk over the configured store (TETHER_DATABASE_URL or
+    ./.tether/tether.db)."""
+    pack = domain if isinstance(domain, Domain) else open_domain(domain)
+    return build_desk(pack, RunStore.open(), **options)
 
 
 def print_json(data: Any) -> None:

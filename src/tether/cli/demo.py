@@ -1,4 +1,4 @@
-"""`tether demo`: the retail support desk scenarios, shown as a table or as JSON."""
+"""`tether demo`: a domain pack's scenarios, shown as a table or as JSON."""
 
 from __future__ import annotations
 
@@ -11,34 +11,30 @@ from rich.table import Table
 
 from tether.cli.common import out
 from tether.core.types import DecisionKind, RunStatus
-from tether.models.scripted import ScriptedModel
-from tether.retail.db import RetailDB
-from tether.retail.desk import RetailDesk
-from tether.retail.scenarios import (
+from tether.sdk.domain import Domain
+from tether.sdk.scenarios import (
     ScenarioResult,
     load_scenarios,
+    play,
     run_scenario,
-    script_data,
+    scenario_desk,
 )
-from tether.runtime import RunRequest
 from tether.store.runs import RunStore
 
-WAITING_SCENARIO = "large-return-approved"
 
-
-def run_demo(store: RunStore, directory: Path | None, as_json: bool) -> bool:
+def run_demo(domain: Domain, store: RunStore, directory: Path | None, as_json: bool) -> bool:
     """Run every scenario; print the results; True when every scenario ended as expected."""
-    scenarios = load_scenarios(directory)
+    scenarios = load_scenarios(directory, domain)
     results: list[ScenarioResult] = []
     if as_json:
-        results = [run_scenario(store, s) for s in scenarios]
+        results = [run_scenario(domain, store, s) for s in scenarios]
     else:
         with Progress(console=out, transient=True) as progress:
             task = progress.add_task("running scenarios", total=len(scenarios))
             for s in scenarios:
-                results.append(run_scenario(store, s))
+                results.append(run_scenario(domain, store, s))
                 progress.advance(task)
-    outcomes = Counter(r.actual.value for r in results)
+    outcomes = Counter(turn_decisions(results))
     summary = {k.value: outcomes.get(k.value, 0) for k in DecisionKind}
     if as_json:
         print(json.dumps({"scenarios": [r.to_dict() for r in results], "outcomes": summary}))
@@ -54,20 +50,40 @@ def run_demo(store: RunStore, directory: Path | None, as_json: bool) -> bool:
     return all(r.ok for r in results)
 
 
-def leave_approval_waiting(store: RunStore) -> str | None:
-    """Start the large return of the demo once more and leave it waiting for a supervisor,
-    so the dashboard's approvals inbox has a request to act on. Returns the approval id."""
-    scenario = next((s for s in load_scenarios() if s.name == WAITING_SCENARIO), None)
+def turn_decisions(results: list[ScenarioResult]) -> list[str]:
+    """Every turn's Decision kind: a conversation's questions and confirmations count too, and
+    a turn that waited for a person counts as what its run came to once decided."""
+    kinds = []
+    for result in results:
+        for turn in result.turns:
+            if turn.outcome is None:
+                continue
+            run = result.run if turn.outcome.run.id == result.run.id else turn.outcome.run
+            if run.decision is not None:
+                kinds.append(run.decision.kind.value)
+    return kinds
+
+
+def leave_approval_waiting(domain: Domain, store: RunStore) -> str | None:
+    """Start the domain's first scenario that a person approves once more and leave it
+    waiting, so the dashboard's approvals inbox has a request to act on. Returns its id."""
+    if domain.scenarios is None:
+        return None
+    scenario = next(
+        (
+            s
+            for s in load_scenarios(None, domain)
+            if s.approval is not None and s.approval.decision == "approve"
+        ),
+        None,
+    )
     if scenario is None:
         return None
-    desk = RetailDesk.open(store, db=RetailDB.fresh_copy(), approvals=True)
-    request = RunRequest(
-        principal_id=scenario.principal,
-        messages=scenario.conversation(),
-        metadata={"scenario": f"{scenario.name} (waiting)", "script": script_data(scenario)},
-    )
-    run = desk.runtime.run(request, ScriptedModel(scenario.script))
-    if run.status is not RunStatus.SUSPENDED or desk.approvals is None:
+    desk = scenario_desk(domain, store, scenario, approvals=True)
+    waiting = scenario.model_copy(update={"name": f"{scenario.name}-waiting", "approval": None})
+    _, turns = play(desk, waiting)
+    ran = [t.outcome for t in turns if t.outcome is not None]
+    if not ran or ran[-1].run.status is not RunStatus.SUSPENDED or desk.approvals is None:
         return None
-    pending = desk.approvals.list(run_id=run.id)
+    pending = desk.approvals.list(run_id=ran[-1].run.id)
     return pending[0].id if pending else None

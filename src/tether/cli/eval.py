@@ -1,5 +1,6 @@
-"""`tether eval grounding | policy`: the hallucination detector on RAGTruth-format data, and
-the retail policy set on the gold action sequences."""
+"""`tether eval grounding | policy | confirmations`: the hallucination detector on
+RAGTruth-format data, a domain's policy evaluation (retail: its policy set on the gold action
+sequences), and the confirmation reader on labelled customer replies."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tether.cli.common import EXIT_FAILED, out, print_json, user_errors
+from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.detector import HallucinationDetector, index_source
 from tether.grounding.judge import ModelClaimJudge
 from tether.grounding.ragtruth import EvalReport, Example, evaluate, load_dataset
 from tether.grounding.verify import ClaimVerifier
 from tether.models.factory import model_from_env
+from tether.policy.consent_eval import PACKAGED_ACTION, evaluate_confirmations
 
 eval_app = typer.Typer(help="Measure tether on benchmark data.", no_args_is_help=True)
 
@@ -91,13 +93,19 @@ def _print(report: EvalReport) -> None:
 @eval_app.command("policy")
 def policy(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    domain: DomainOption = None,
 ) -> None:
-    """Replay the 114 retail gold sequences and injected rule violations against the store's
-    written rules; exit 1 on any false block or fewer than 99 % of violations caught."""
-    from tether.policy.evaluation import evaluate_policies
-
+    """Run the domain's policy evaluation (retail: replay the 114 gold sequences and injected
+    rule violations against the store's written rules); exit 1 on any false block or fewer
+    than 99 % of violations caught."""
     with user_errors(as_json):
-        report = evaluate_policies()
+        pack = open_domain(domain)
+        harness = pack.harnesses.get("eval policy")
+        if harness is None:
+            raise TetherError(
+                ErrorCode.DOMAIN_INVALID, f"domain {pack.name!r} has no 'eval policy' harness"
+            )
+        report = harness()
     if as_json:
         print_json(report.to_dict())
     else:
@@ -117,3 +125,56 @@ def _print_policy(result: dict[str, Any]) -> None:
         f"{result['violations_caught']}/{result['violations_injected']} violations caught; "
         f"median {result['median_policy_ms']:.3f} ms per policy decision"
     )
+
+
+# The confirmation reader's bar: no reply that is not consent may read as a yes.
+MIN_CONFIRM_RECALL = 0.9
+
+
+@eval_app.command("confirmations")
+def confirmations(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help='JSONL, one reply a line: {"text": ..., "label": "confirm" | "other"} '
+            "(e.g. src/tether/policy/data/confirmations-heldout.jsonl).",
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    action: Annotated[
+        str,
+        typer.Option(
+            "--action",
+            help="Verb of the action the replies answer, so 'yes, cancel it' counts "
+            "('' for none). The packaged sets answer a cancellation.",
+        ),
+    ] = PACKAGED_ACTION,
+) -> None:
+    """Read labelled replies to a confirmation request; exit 1 on any false confirm (a reply
+    that is not consent read as a yes) or recall below 0.9."""
+    with user_errors(as_json):
+        report = evaluate_confirmations(data, action=action or None)
+    if as_json:
+        print_json(report)
+    else:
+        _print_confirmations(report)
+    if report["false_confirms"] or report["recall"] < MIN_CONFIRM_RECALL:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_confirmations(report: dict[str, Any]) -> None:
+    table = Table("replies", "confirms", "false confirms", "missed", "precision", "recall")
+    table.add_row(
+        str(report["n"]),
+        str(report["confirms"]),
+        str(report["false_confirms"]),
+        str(report["missed_confirms"]),
+        f"{report['precision']:.3f}",
+        f"{report['recall']:.3f}",
+    )
+    out.print(table)
+    for kind in ("false_confirm", "missed_confirm"):
+        for example in report[f"{kind}_examples"]:
+            line = f"{example['text']!r} ({example['reason']}: {example['matched']})"
+            out.print(f"{kind.replace('_', ' ')}: {line}", markup=False)

@@ -1,18 +1,21 @@
-"""`tether ingest PATH`: documents (or the retail tables) into the system of record, with
+"""`tether ingest PATH`: documents (or a domain's records) into the system of record, with
 content-hash versions and lineage, as one job."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from tether.cli.common import err, out, print_json, user_errors
+from tether.cli.common import DomainOption, err, open_domain, out, print_json, user_errors
+from tether.core.clock import SystemClock
 from tether.grounding.connectors import DEFAULT_MAX_BYTES, Connector, open_source
 from tether.grounding.ingest import Ingestor, IngestReport
-from tether.retail.db import RetailDB
+from tether.sdk.desk import setup_parts
+from tether.sdk.domain import DeskContext
 from tether.store.runs import RunStore
 
 
@@ -20,8 +23,8 @@ def ingest(
     path: Annotated[
         str,
         typer.Argument(
-            help="A directory or file of .md, .txt, .html, .json, .csv documents, or db:retail "
-            "for the store's retail tables."
+            help="A directory or file of .md, .txt, .html, .json, .csv documents, or a source "
+            "the domain names (retail: db:retail, the store's retail tables)."
         ),
     ],
     acl: Annotated[
@@ -45,19 +48,19 @@ def ingest(
     max_bytes: Annotated[
         int, typer.Option(help="Largest file accepted, in bytes.", min=1)
     ] = DEFAULT_MAX_BYTES,
+    domain: DomainOption = None,
 ) -> None:
     """Ingest documents as one job: unchanged documents are kept, changed ones get a new
     version (the old one stays for lineage), and a bad document fails the job with nothing
     written."""
     with user_errors(as_json):
         store = RunStore.open()
-        db = None
-        if path.rstrip("/") == "db:retail":
-            db = RetailDB(store.engine)
-            db.create_tables()
-            db.load_packaged()
-        connector = open_source(path, db, encoding=encoding, max_bytes=max_bytes)
-        ingestor = Ingestor(store.engine)
+        pack = open_domain(domain)
+        named = {}
+        if not Path(path).exists():  # a source the domain names reads its records over the store
+            named = dict(setup_parts(pack, DeskContext(store, SystemClock())).sources)
+        connector = open_source(path, named, encoding=encoding, max_bytes=max_bytes)
+        ingestor = Ingestor(store.engine, entity_ids=pack.entity_ids)
         if as_json:
             report = ingestor.run(connector, acl or (), skip_invalid=skip_invalid)
         else:

@@ -8,22 +8,36 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tether.cli.common import EXIT_FAILED, out, print_json, user_errors
+from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
+from tether.core.errors import ErrorCode, TetherError
 from tether.policy.cases import CaseResult, run_case_dir
 from tether.policy.engine import PolicyEngine
-from tether.policy.retail import DESK_RULES, SCHEMA_FILE, policy_dir
+from tether.sdk.cases import case_world
+from tether.sdk.domain import Domain, PolicySet
+from tether.store.runs import RunStore
 
 policy_app = typer.Typer(help="Check policy sets and run their test cases.", no_args_is_help=True)
 
 
 @policy_app.command("test")
 def test(
-    directory: Annotated[Path, typer.Argument(help="A folder of policy case YAML files.")],
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="A folder of policy case YAML files (default: the domain's)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    domain: DomainOption = None,
 ) -> None:
-    """Run every case (request → expected verdict); exit 1 if any case fails."""
+    """Run every case (request → expected verdict) in fresh copies of the domain's data;
+    exit 1 if any case fails."""
     with user_errors(as_json):
-        results = list(run_case_dir(directory))
+        pack = open_domain(domain)
+        folder = directory or _policies(pack).cases
+        if folder is None:
+            raise TetherError(
+                ErrorCode.SCENARIO_INVALID, f"domain {pack.name!r} ships no policy cases"
+            )
+        results = list(run_case_dir(folder, case_world(pack, RunStore.open())))
     failed = [r for r in results if not r.ok]
     if as_json:
         print_json(
@@ -44,19 +58,23 @@ def test(
 def check(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Policy files (default: the retail desk's packaged set)."),
+        typer.Argument(help="Policy files (default: the domain's packaged set)."),
     ] = None,
     schema: Annotated[
-        Path | None, typer.Option(help="The Cedar schema (default: the retail desk's).")
+        Path | None, typer.Option(help="The Cedar schema (default: the domain's).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the policies as JSON.")] = False,
+    domain: DomainOption = None,
 ) -> None:
     """Load policy files against the schema: each must parse, validate and be annotated."""
-    root = policy_dir()
     with user_errors(as_json):
-        engine = PolicyEngine.from_files(
-            schema or root / SCHEMA_FILE, files or [root / f for f in DESK_RULES]
-        )
+        if files and schema:
+            engine = PolicyEngine.from_files(schema, files)
+        else:
+            packaged = _policies(open_domain(domain))
+            engine = PolicyEngine.from_files(
+                schema or packaged.schema, files or list(packaged.files)
+            )
     policies = [m.to_dict() for m in engine.policies.meta.values()]
     if as_json:
         print_json({"files": list(engine.policies.files), "policies": policies})
@@ -66,6 +84,12 @@ def check(
         table.add_row(p["id"], p["effect"], p["source"], p["reason"])
     out.print(table)
     out.print(f"{len(policies)} policies valid against the schema")
+
+
+def _policies(domain: Domain) -> PolicySet:
+    if domain.policies is None:
+        raise TetherError(ErrorCode.POLICY_INVALID, f"domain {domain.name!r} declares no policies")
+    return domain.policies
 
 
 def _print(results: list[CaseResult]) -> None:

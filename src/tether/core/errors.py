@@ -35,11 +35,26 @@ class ErrorCode(StrEnum):
     SCENARIO_INVALID = "SCENARIO_INVALID"
     DATA_INVALID = "DATA_INVALID"
     POLICY_INVALID = "POLICY_INVALID"
+    DOMAIN_NOT_FOUND = "DOMAIN_NOT_FOUND"
+    DOMAIN_INVALID = "DOMAIN_INVALID"
     UNKNOWN_PRINCIPAL = "UNKNOWN_PRINCIPAL"
     UNKNOWN_AGENT = "UNKNOWN_AGENT"
     RUN_NOT_FOUND = "RUN_NOT_FOUND"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     MODEL_NOT_CONFIGURED = "MODEL_NOT_CONFIGURED"
+    INPUT_ROLE_FORBIDDEN = "INPUT_ROLE_FORBIDDEN"
+    SCRIPT_NOT_ALLOWED = "SCRIPT_NOT_ALLOWED"
+    # Conversations and the user's confirmations.
+    CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
+    CONVERSATION_FORBIDDEN = "CONVERSATION_FORBIDDEN"
+    CONVERSATION_CLOSED = "CONVERSATION_CLOSED"
+    CONVERSATION_EXPIRED = "CONVERSATION_EXPIRED"
+    CONVERSATION_BUSY = "CONVERSATION_BUSY"
+    CONVERSATION_LIMIT = "CONVERSATION_LIMIT"
+    NOTHING_PENDING = "NOTHING_PENDING"
+    NONCE_INVALID = "NONCE_INVALID"
+    APPROVAL_PENDING = "APPROVAL_PENDING"
+    END_USER_TOKEN_INVALID = "END_USER_TOKEN_INVALID"
     # Guard verdicts on a proposed tool call.
     UNKNOWN_TOOL = "UNKNOWN_TOOL"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
@@ -47,6 +62,8 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     POLICY_DENIED = "POLICY_DENIED"
     POLICY_ESCALATED = "POLICY_ESCALATED"
+    POLICY_REQUEST_INVALID = "POLICY_REQUEST_INVALID"
+    CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
     # Guard verdicts on a proposed answer.
     ANSWER_UNGROUNDED = "ANSWER_UNGROUNDED"
     CLAIM_CONTRADICTED = "CLAIM_CONTRADICTED"
@@ -130,17 +147,58 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.SCENARIO_INVALID: CodeInfo(False, _C, 400, "a scenario or script file is invalid"),
     ErrorCode.DATA_INVALID: CodeInfo(False, _C, 400, "a data file is missing or malformed"),
     ErrorCode.POLICY_INVALID: CodeInfo(False, _C, 400, "a policy or policy schema file is invalid"),
+    ErrorCode.DOMAIN_NOT_FOUND: CodeInfo(False, _C, 404, "no domain pack by that name"),
+    ErrorCode.DOMAIN_INVALID: CodeInfo(
+        False, _C, 400, "a domain pack failed to load or declares something invalid"
+    ),
     ErrorCode.UNKNOWN_PRINCIPAL: CodeInfo(False, _C, 404, "no such principal"),
     ErrorCode.UNKNOWN_AGENT: CodeInfo(False, _C, 404, "no such agent"),
     ErrorCode.RUN_NOT_FOUND: CodeInfo(False, _C, 404, "no such run"),
     ErrorCode.STORE_UNAVAILABLE: CodeInfo(True, _C, 503, "the system of record is unreachable"),
     ErrorCode.MODEL_NOT_CONFIGURED: CodeInfo(False, _C, 400, "no model adapter is configured"),
+    ErrorCode.INPUT_ROLE_FORBIDDEN: CodeInfo(
+        False,
+        _C,
+        422,
+        "clients author only user messages; assistant, tool and system are not input",
+    ),
+    ErrorCode.SCRIPT_NOT_ALLOWED: CodeInfo(
+        False, _C, 403, "scripted model turns are refused while a real model is configured"
+    ),
+    ErrorCode.CONVERSATION_NOT_FOUND: CodeInfo(False, _C, 404, "no such conversation"),
+    ErrorCode.CONVERSATION_FORBIDDEN: CodeInfo(
+        False, _C, 403, "the conversation belongs to another principal"
+    ),
+    ErrorCode.CONVERSATION_CLOSED: CodeInfo(False, _C, 409, "the conversation is closed"),
+    ErrorCode.CONVERSATION_EXPIRED: CodeInfo(False, _C, 410, "the conversation has expired"),
+    ErrorCode.CONVERSATION_BUSY: CodeInfo(
+        True, _C, 409, "another turn of the conversation is still running"
+    ),
+    ErrorCode.CONVERSATION_LIMIT: CodeInfo(
+        False, _C, 409, "the conversation reached its limit of turns or size"
+    ),
+    ErrorCode.NOTHING_PENDING: CodeInfo(False, _C, 409, "no action is waiting for a confirmation"),
+    ErrorCode.NONCE_INVALID: CodeInfo(
+        False, _C, 409, "the confirmation names another, an old or an expired pending action"
+    ),
+    ErrorCode.APPROVAL_PENDING: CodeInfo(
+        False, _C, 409, "a person has yet to decide an escalated action of this conversation"
+    ),
+    ErrorCode.END_USER_TOKEN_INVALID: CodeInfo(
+        False, _C, 401, "the end-user token is missing, malformed, expired or wrongly signed"
+    ),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),
     ErrorCode.TOOL_NOT_GRANTED: CodeInfo(False, _R, 403, "the agent is not granted this tool"),
     ErrorCode.PERMISSION_DENIED: CodeInfo(False, _R, 403, "the principal may not touch a resource"),
     ErrorCode.POLICY_DENIED: CodeInfo(False, _M, 403, "a policy forbids the action"),
     ErrorCode.POLICY_ESCALATED: CodeInfo(False, _H, 403, "a policy requires a human decision"),
+    ErrorCode.POLICY_REQUEST_INVALID: CodeInfo(
+        False, _R, 403, "the policy request does not match the policy schema, so it is refused"
+    ),
+    ErrorCode.CONFIRMATION_REQUIRED: CodeInfo(
+        False, _R, 200, "the action waits for the user's confirmation"
+    ),
     ErrorCode.ANSWER_UNGROUNDED: CodeInfo(False, _R, 422, "the answer cites no valid evidence"),
     ErrorCode.CLAIM_CONTRADICTED: CodeInfo(
         False, _R, 422, "a claim of the answer contradicts the evidence"

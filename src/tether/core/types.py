@@ -12,42 +12,58 @@ from tether.core.errors import ErrorCode
 
 
 class RiskClass(StrEnum):
+    """What calling a tool can do: read, write, or something that cannot be undone."""
+
     READ = "read"
     WRITE = "write"
     IRREVERSIBLE = "irreversible"
 
 
 class OutputTrust(StrEnum):
+    """Whether a tool's output may be believed (a record) or is untrusted (free text)."""
+
     TRUSTED = "trusted"
     UNTRUSTED = "untrusted"
 
 
 class Effect(StrEnum):
+    """What a verdict says: allow, deny, escalate to a person, or confirm with the user."""
+
     ALLOW = "allow"
     DENY = "deny"
     ESCALATE = "escalate"
+    CONFIRM = "confirm"  # allowed once the user confirms this exact call
 
 
 class DecisionKind(StrEnum):
+    """How a run ends; a conversation's turn may also wait on the user."""
+
     ANSWER = "answer"
     ACTION = "action"
     ESCALATION = "escalation"
     REFUSAL = "refusal"
+    CLARIFICATION = "clarification"  # the agent greets or asks a question
+    CONFIRMATION = "confirmation"  # a pending action waits for the user's yes
 
 
 class RunStatus(StrEnum):
+    """Where a run is: executing, waiting for a person, or ended."""
+
     RUNNING = "running"
     SUSPENDED = "suspended"
     COMPLETED = "completed"
 
 
 class StepKind(StrEnum):
+    """What a recorded step is."""
+
     SCOPE = "scope"
     RETRIEVAL = "retrieval"
     MODEL_TURN = "model_turn"
     GUARD = "guard"
     TOOL = "tool"
     APPROVAL = "approval"  # an escalated call waits for, or got, a person's decision
+    CONFIRMATION = "confirmation"  # a pending action is proposed, confirmed, declined, expired
     DECISION = "decision"
 
 
@@ -63,8 +79,11 @@ class Principal:
 
 @dataclass(frozen=True)
 class Limits:
-    max_steps: int = 32
-    max_seconds: float = 60.0
+    """How long one run may go on. A tool call costs three steps (model turn, guard, tool), so
+    the default fits a turn of about thirty calls; real model turns take seconds each."""
+
+    max_steps: int = 100
+    max_seconds: float = 180.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,8 @@ class Agent:
     limits: Limits = field(default_factory=Limits)
     # scopes the agent is granted; empty means the scopes its granted tools require
     scopes: tuple[str, ...] = ()
+    # without a policy set, writes are refused unless the agent says so explicitly
+    allow_writes_without_policy: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,8 @@ class ToolSpec:
     timeout_s: float = 10.0
     envelope: Envelope = field(default_factory=Envelope)  # timeout, retry, breaker, limits
     idempotent: bool = False  # repeating a call with the same idempotency key is safe
+    requires_confirmation: bool = False  # the user confirms each call before it runs
+    extra: str = "forbid"  # undeclared argument keys: "forbid" rejects, "ignore" drops
 
 
 @dataclass(frozen=True)
@@ -203,6 +226,8 @@ class Message:
 
 
 class TurnKind(StrEnum):
+    """What the model proposed in a turn."""
+
     TOOL_CALLS = "tool_calls"
     ANSWER = "answer"
     REFUSAL = "refusal"
@@ -234,22 +259,27 @@ class ModelTurn:
 
 @dataclass(frozen=True)
 class Decision:
-    """How a run ends: exactly one of answer, action, escalation, refusal."""
+    """How a run ends: exactly one of answer, action, escalation, refusal, or (a turn that
+    waits on the user) clarification or confirmation."""
 
     kind: DecisionKind
     text: str = ""
     citations: tuple[str, ...] = ()
     results: tuple[Mapping[str, Any], ...] = ()
     reason: Reason | None = None
+    pending_action: Mapping[str, Any] | None = None  # what a confirmation waits on
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind.value,
             "text": self.text,
             "citations": list(self.citations),
             "results": [dict(r) for r in self.results],
             "reason": self.reason.to_dict() if self.reason else None,
         }
+        if self.pending_action is not None:
+            out["pending_action"] = dict(self.pending_action)
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,25 @@
 """Connectors: where ingested documents come from.
 
 `DirectorySource` reads a directory (or one file) of Markdown, text, HTML, JSON and CSV files;
-`RetailSource` reads the retail store's SQL tables, one document per record, and states the
-graph those records form. A connector only reads; the ingest job decides what to store.
+`DocumentsSource` serves documents already in memory (e.g. a domain pack's knowledge base). A
+domain pack may name its own sources (e.g. its records, one document per record, with the
+graph they form). A connector only reads; the ingest job decides what to store.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.documents import Document, content_version, normalise_text
+from tether.grounding.documents import Document, normalise_text
 from tether.grounding.facts import flatten
 from tether.grounding.formats import SourceFile, media_type, problem, read_document, slug
-from tether.grounding.graph import PUBLIC_LABEL, Entity, Relation, principal_label
-from tether.grounding.retail_graph import SOURCE as RETAIL_SOURCE
-from tether.grounding.retail_graph import retail_graph
-from tether.retail.db import Record, RetailDB
+from tether.grounding.graph import Entity, Relation
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
@@ -172,82 +171,26 @@ class DocumentsSource:
         return None
 
 
-def _record_text(title: str, record: Record) -> str:
+def record_text(title: str, record: Mapping[str, Any]) -> str:
+    """A structured record as Markdown text: a heading, then one `path: value` line per fact."""
     lines = []
-    for fact in flatten(record):
+    for fact in flatten(dict(record)):
         value = "" if fact.value is None else fact.value
         text = value if isinstance(value, str) else json.dumps(value)
         lines.append(f"{'.'.join(fact.path)}: {text}")
     return normalise_text(f"# {title}\n\n" + "\n".join(lines))
 
 
-class RetailSource:
-    """The retail store's tables: each user, order and product record is one document.
-
-    A user's and an order's document carries the owner's principal label, a product's the
-    public label; the job's labels are added to each. The records' graph comes along.
-    """
-
-    TABLES = ("products", "users", "orders")
-
-    def __init__(self, db: RetailDB, uri: str = RETAIL_SOURCE) -> None:
-        self.db = db
-        self._uri = uri.rstrip("/")
-        self._records: dict[str, tuple[str, Record]] | None = None
-
-    @property
-    def uri(self) -> str:
-        return self._uri + "/"
-
-    def _all(self) -> dict[str, tuple[str, Record]]:
-        if self._records is None:
-            data = self.db.dump()
-            self._records = {
-                f"{table}/{key}": (table, record)
-                for table in self.TABLES
-                for key, record in sorted(data.get(table, {}).items())
-            }
-        return self._records
-
-    def names(self) -> list[str]:
-        return list(self._all())
-
-    def uri_of(self, name: str) -> str:
-        return f"{self._uri}/{name}"
-
-    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
-        found = self._all().get(name)
-        if found is None:
-            raise problem(ErrorCode.DOCUMENT_UNREADABLE, name, "no such record")
-        table, record = found
-        key = name.split("/", 1)[1]
-        owner = record.get("user_id") if table in ("users", "orders") else None
-        labels = tuple(sorted({*acl, principal_label(str(owner)) if owner else PUBLIC_LABEL}))
-        title = _title(table, key, record)
-        body = _record_text(title, record)
-        doc_id = f"retail-{table}-{slug(key)}"
-        version = content_version(doc_id, title, labels, body)
-        doc = Document(doc_id, title, body, labels, self.uri_of(name), version)
-        size = len(json.dumps(record, ensure_ascii=False).encode("utf-8"))
-        return SourceDocument(doc, "application/json", size)
-
-    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
-        return retail_graph(self.db)
-
-
-def _title(table: str, key: str, record: dict[str, Any]) -> str:
-    if table == "orders":
-        return f"Order {key}"
-    if table == "users":
-        name = record.get("name") or {}
-        return f"Customer {name.get('first_name', '')} {name.get('last_name', '')} ({key})"
-    return f"Product {record.get('name', key)} ({key})"
-
-
-def open_source(spec: str, db: RetailDB | None = None, **options: Any) -> Connector:
-    """The connector for a CLI source: `db:retail` (the store's retail tables) or a path."""
-    if spec.rstrip("/") == RETAIL_SOURCE:
-        if db is None:
-            raise TetherError(ErrorCode.CONFIG_INVALID, "db:retail needs the retail store")
-        return RetailSource(db)
+def open_source(
+    spec: str, named: Mapping[str, Callable[[], Connector]] | None = None, **options: Any
+) -> Connector:
+    """The connector for a CLI source: one a domain names (e.g. `db:retail`) or a path."""
+    factory = (named or {}).get(spec.rstrip("/"))
+    if factory is not None:
+        return factory()
+    if ":" in spec.split("/", 1)[0] and not Path(spec).exists():
+        known = ", ".join(sorted(named or {})) or "none"
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"unknown source {spec!r} (the domain's sources: {known})"
+        )
     return DirectorySource(spec, **options)

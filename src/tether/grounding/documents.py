@@ -17,7 +17,6 @@ import yaml
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
 
-PACKAGED_KB_URI = "kb://retail/"
 MIN_CHUNK_CHARS = 80
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -170,19 +169,19 @@ def load_markdown_dir(path: str | Path, source_prefix: str | None = None) -> lis
     return _load_files(files)
 
 
-def load_packaged_kb() -> list[Document]:
-    """The retail knowledge base shipped inside the package, with ``kb://retail/`` sources."""
-    folder: Traversable = resources.files("tether").joinpath("retail", "kb")
-    entries = sorted(
-        (entry for entry in folder.iterdir() if entry.name.endswith(".md") and entry.is_file()),
-        key=lambda entry: entry.name,
-    )
-    return _load_files(
-        [
-            (f"{PACKAGED_KB_URI}{e.name}", e.read_bytes(), f"{PACKAGED_KB_URI}{e.name}")
-            for e in entries
-        ]
-    )
+def load_package_documents(package: str, folder: str, uri: str) -> list[Document]:
+    """The Markdown documents a Python package ships in `folder`, with sources `uri` + name
+    (e.g. a domain pack's knowledge base: `load_package_documents("my_pack", "kb", "kb://my/")`).
+    """
+    try:
+        root: Traversable = resources.files(package).joinpath(folder)
+        entries = sorted(
+            (e for e in root.iterdir() if e.name.endswith(".md") and e.is_file()),
+            key=lambda entry: entry.name,
+        )
+    except (ModuleNotFoundError, OSError) as exc:
+        raise _invalid(f"{package}/{folder}", f"cannot be read ({exc})") from None
+    return _load_files([(f"{uri}{e.name}", e.read_bytes(), f"{uri}{e.name}") for e in entries])
 
 
 @dataclass

@@ -18,22 +18,75 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
-from tether.core.types import Evidence
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Evidence, Principal
 from tether.store.grounding_schema import entities, relations
 
 PUBLIC_LABEL = "public"
 PRINCIPAL_PREFIX = "principal:"
 
-# Ids the retail data uses, as they appear in text (an order id with or without its '#').
-_ORDER = re.compile(r"(?<![\w#])#?(W\d{7})\b")
-_USER = re.compile(r"\b([a-z]+_[a-z]+_\d{4})\b")
-_PAYMENT = re.compile(r"\b((?:credit_card|paypal|gift_card)_\d{6,8})\b")
-_NUMBER_ID = re.compile(r"(?<![\d.])(\d{10})(?![\d.])")
+
+@dataclass(frozen=True)
+class EntityPattern:
+    """How a domain's entity ids appear in text: a regular expression whose first group is
+    the key, and the kinds the key may be (`kind:prefix+key` each; the graph decides which
+    exists). E.g. `EntityPattern(r"#?(W\\d{7})\\b", ("order",), prefix="#")`."""
+
+    pattern: str
+    kinds: tuple[str, ...]
+    prefix: str = ""
+    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as exc:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID, f"entity pattern {self.pattern!r}: {exc}"
+            ) from None
+        if compiled.groups < 1 or not self.kinds:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"entity pattern {self.pattern!r} needs a group for the key and at least one kind",
+            )
+        object.__setattr__(self, "_compiled", compiled)
+
+    def find(self, text: str) -> list[tuple[int, str]]:
+        """(position, entity id) for every match in `text`."""
+        return [
+            (m.start(), f"{kind}:{self.prefix}{m.group(1)}")
+            for m in self._compiled.finditer(text)
+            for kind in self.kinds
+        ]
+
+
+@dataclass(frozen=True)
+class EntityIds:
+    """A domain's entity ids in text, and what a query about each kind pulls in: `expansion`
+    maps a kind to the kinds of its neighbours to follow (one and two hops out)."""
+
+    patterns: tuple[EntityPattern, ...] = ()
+    expansion: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def find(self, text: str) -> list[str]:
+        """Candidate entity ids named in `text`, in order of appearance, without repeats."""
+        found = [hit for pattern in self.patterns for hit in pattern.find(text)]
+        found.sort(key=lambda pair: pair[0])
+        return list(dict.fromkeys(ident for _, ident in found))
+
+
+NO_ENTITY_IDS = EntityIds()
 
 
 def principal_label(principal_id: str) -> str:
     """The ACL label only `principal_id` holds (its own records carry it)."""
     return f"{PRINCIPAL_PREFIX}{principal_id}"
+
+
+def principal_labels(principal: Principal) -> frozenset[str]:
+    """The labels a principal reads with by default: `public`, its roles, and its own label
+    (its records and graph entities carry it)."""
+    return frozenset({PUBLIC_LABEL, *principal.roles, principal_label(principal.id)})
 
 
 def _dumps(value: Any) -> str:
@@ -122,22 +175,6 @@ class EntityGraph(Protocol):
         ...
 
 
-def find_entity_ids(text: str) -> list[str]:
-    """Candidate entity ids named in `text`, in order of appearance, without repeats.
-
-    A ten-digit number may be a product or an item (variant) id; both candidates are listed
-    and the graph decides which exists.
-    """
-    found: list[tuple[int, str]] = []
-    found += [(m.start(), f"order:#{m.group(1)}") for m in _ORDER.finditer(text)]
-    found += [(m.start(), f"user:{m.group(1)}") for m in _USER.finditer(text)]
-    found += [(m.start(), f"payment:{m.group(1)}") for m in _PAYMENT.finditer(text)]
-    for m in _NUMBER_ID.finditer(text):
-        found += [(m.start(), f"product:{m.group(1)}"), (m.start(), f"item:{m.group(1)}")]
-    found.sort(key=lambda pair: pair[0])
-    return list(dict.fromkeys(ident for _, ident in found))
-
-
 def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entity]]:
     """The entities one relation away from `entity_id`, with the relation that links them."""
     out: list[tuple[Relation, Entity]] = []
@@ -147,17 +184,6 @@ def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entit
         if found is not None:
             out.append((relation, found))
     return out
-
-
-# What a query about an entity of each kind pulls in, one and two hops out.
-EXPANSION: Mapping[str, tuple[str, ...]] = {
-    "order": ("item", "user", "fulfilment"),
-    "item": ("product",),
-    "user": (),
-    "payment_method": (),
-    "product": (),
-    "fulfilment": (),
-}
 
 
 class _Memo:
@@ -186,9 +212,12 @@ class GraphExpander:
     customer's order gets nothing about it, not even that it exists.
     """
 
-    def __init__(self, graph: EntityGraph, *, limit: int = 12) -> None:
+    def __init__(
+        self, graph: EntityGraph, *, limit: int = 12, ids: EntityIds = NO_ENTITY_IDS
+    ) -> None:
         self.graph = graph
         self.limit = limit
+        self.ids = ids
 
     def expand(self, query: str, labels: Collection[str]) -> list[Evidence]:
         """Evidence for the entities `query` names and those they lead to (at most `limit`),
@@ -196,7 +225,7 @@ class GraphExpander:
         graph = _Memo(self.graph)  # one expansion reads each record once
         picked: dict[str, Entity] = {}
         frontier: list[Entity] = []
-        for ident in find_entity_ids(query):
+        for ident in self.ids.find(query):
             found = graph.entity(ident)
             if found is not None and found.visible_to(labels) and found.id not in picked:
                 picked[found.id] = found
@@ -204,7 +233,7 @@ class GraphExpander:
         for _ in range(2):  # two hops: order -> item -> product
             following: list[Entity] = []
             for node in frontier:
-                wanted = EXPANSION.get(node.kind, ())
+                wanted = self.ids.expansion.get(node.kind, ())
                 for _, other in neighbours(graph, node.id):
                     if len(picked) >= self.limit:
                         break

@@ -25,7 +25,7 @@ from tether.grounding.bm25 import Bm25Retriever
 from tether.grounding.corpus import current_chunks, fingerprint
 from tether.grounding.documents import Chunk
 from tether.grounding.embeddings import Embedder, EmbeddingCache, Vectors, normalise_rows
-from tether.grounding.graph import EntityGraph, GraphExpander
+from tether.grounding.graph import NO_ENTITY_IDS, EntityGraph, EntityIds, GraphExpander
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
 
@@ -118,8 +118,10 @@ class HybridRetriever:
         graph: EntityGraph | None = None,
         candidates: int = 20,
         expand_limit: int = 12,
+        entity_ids: EntityIds = NO_ENTITY_IDS,
     ) -> None:
         self.chunks = tuple(chunks)
+        self.entity_ids = entity_ids
         self.lexical = Bm25Retriever(self.chunks)
         self.embedder = embedder
         self.dense: DenseIndex | None = None
@@ -127,13 +129,25 @@ class HybridRetriever:
             if vectors is None:
                 vectors = embedder.embed([c.text for c in self.chunks])
             self.dense = DenseIndex(self.chunks, vectors)
-        self.expander = GraphExpander(graph, limit=expand_limit) if graph is not None else None
+        self.expander = self._expander(graph, expand_limit)
         self.candidates = candidates
 
-    def with_graph(self, graph: EntityGraph | None, expand_limit: int = 12) -> HybridRetriever:
+    def _expander(self, graph: EntityGraph | None, limit: int) -> GraphExpander | None:
+        if graph is None:
+            return None
+        return GraphExpander(graph, limit=limit, ids=self.entity_ids)
+
+    def with_graph(
+        self,
+        graph: EntityGraph | None,
+        expand_limit: int = 12,
+        entity_ids: EntityIds | None = None,
+    ) -> HybridRetriever:
         """The same indexes with another graph (indexes are shared, not rebuilt)."""
         other = copy.copy(self)
-        other.expander = GraphExpander(graph, limit=expand_limit) if graph is not None else None
+        if entity_ids is not None:
+            other.entity_ids = entity_ids
+        other.expander = other._expander(graph, expand_limit)
         return other
 
     def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
@@ -199,10 +213,12 @@ class StoreRetriever:
         sources: Sequence[str] | None = None,
         refresh_s: float = 30.0,
         setup: Callable[[], object] | None = None,
+        entity_ids: EntityIds = NO_ENTITY_IDS,
     ) -> None:
         self.engine = engine
         self.embedder = embedder
         self.graph = graph
+        self.entity_ids = entity_ids
         self.sources = tuple(sources) if sources else None
         self.refresh_s = refresh_s
         self._setup = setup
@@ -230,7 +246,7 @@ class StoreRetriever:
             if mark == self._mark and self._current is not None:
                 return False
             self._mark = mark
-            self._current = built.with_graph(self.graph)
+            self._current = built.with_graph(self.graph, entity_ids=self.entity_ids)
             return True
 
     def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:

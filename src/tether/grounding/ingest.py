@@ -23,7 +23,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.connectors import Connector, SourceDocument
 from tether.grounding.documents import Chunk, chunk_document
 from tether.grounding.formats import check_labels
-from tether.grounding.graph import Relation, find_entity_ids, write_graph
+from tether.grounding.graph import NO_ENTITY_IDS, EntityIds, Relation, write_graph
 from tether.store.grounding_schema import chunks, documents, ingest_jobs, relations
 
 # Documents with no ACL of their own and none given to the job are visible to no one.
@@ -90,12 +90,12 @@ class IngestReport:
         }
 
 
-def _mentions(doc_chunks: Sequence[Chunk]) -> list[Relation]:
+def _mentions(doc_chunks: Sequence[Chunk], ids: EntityIds) -> list[Relation]:
     """Entity ids a document's chunks name: (chunk) --mentions--> (entity)."""
     return [
         Relation(c.evidence_id, "mentions", ident, c.source)
         for c in doc_chunks
-        for ident in find_entity_ids(c.text)
+        for ident in ids.find(c.text)
     ]
 
 
@@ -109,8 +109,10 @@ class Ingestor:
         clock: Clock | None = None,
         ids: IdSource | None = None,
         max_chars: int = 700,
+        entity_ids: EntityIds = NO_ENTITY_IDS,
     ) -> None:
         self.engine = engine
+        self.entity_ids = entity_ids  # the domain's ids, so chunks link to what they mention
         self.clock = clock or SystemClock()
         self.ids = ids or RandomIds()
         self.max_chars = max_chars
@@ -273,7 +275,7 @@ class Ingestor:
                 for c in doc_chunks
             ]
             if graph is None:
-                mention_rows += _mentions(doc_chunks)
+                mention_rows += _mentions(doc_chunks, self.entity_ids)
         failed = {p["uri"] for p in report.problems}
         seen = {found.document.source for found, _ in read}
         for uri in sorted(set(current) - seen - failed):

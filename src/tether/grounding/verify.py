@@ -11,8 +11,9 @@ answer guard chain.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +163,19 @@ class ClaimVerifier:
 
 
 ON_FAIL = ("refuse", "escalate", "revise")
+DEFAULT_ON_FAIL = "revise"
+
+
+def claims_on_fail(environ: Mapping[str, str] | None = None) -> str:
+    """`TETHER_CLAIMS_ON_FAIL`, checked (default `revise`)."""
+    env = os.environ if environ is None else environ
+    value = env.get("TETHER_CLAIMS_ON_FAIL", "").strip().lower() or DEFAULT_ON_FAIL
+    if value not in ON_FAIL:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"TETHER_CLAIMS_ON_FAIL must be one of {', '.join(ON_FAIL)}, not {value!r}",
+        )
+    return value
 
 
 def _compact(text: str) -> str:
@@ -203,7 +217,9 @@ class ClaimCheck:
         min_groundedness: float = 0.0,
         escalate: bool = False,
         on_fail: str | None = None,
+        assertive: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
+        self.assertive = assertive
         mode = on_fail or ("escalate" if escalate else "refuse")
         if mode not in ON_FAIL:
             raise TetherError(
@@ -218,11 +234,15 @@ class ClaimCheck:
     def __call__(self, ctx: GuardContext, turn: ModelTurn) -> Verdict:
         if turn.kind is not TurnKind.ANSWER or not turn.text.strip():
             return Verdict.allow(self.name, checked=0)
+        # questions and greetings are not claims: only asserting sentences are verified
+        text = turn.text if self.assertive is None else " ".join(self.assertive(turn.text))
+        if not text.strip():
+            return Verdict.allow(self.name, checked=0, note="the reply asserts nothing")
         cited = [ctx.evidence[c] for c in turn.citations if c in ctx.evidence]
         evidence = cited or list(ctx.evidence.values())
         if not evidence:
             return Verdict.allow(self.name, checked=0, note="no evidence to check against")
-        result = self.verifier.verify_evidence(turn.text, evidence)
+        result = self.verifier.verify_evidence(text, evidence)
         facts: dict[str, Any] = {
             "groundedness": round(result.groundedness, 4),
             "checked": len(result.claims),

@@ -3,6 +3,8 @@
 A script is a list of turns, each one of:
   {"tool": NAME, "args": {...}}                      one tool call
   {"tool_calls": [{"tool": NAME, "args": {...}}, ...]}  several, in order
+                                                     (either may carry "text": what the
+                                                     model says beside its calls)
   {"answer": TEXT, "cite": [EVIDENCE_ID, ...]}       a final answer (cite is optional;
                                                      ids in [brackets] in TEXT count too)
   {"refuse": TEXT}                                   the model declines
@@ -39,6 +41,7 @@ class ScriptTurn(BaseModel):
     answer: str | None = None
     cite: list[str] | None = None
     refuse: str | None = None
+    text: str | None = None  # said beside tool calls, as real models often do
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ScriptTurn:
@@ -49,6 +52,8 @@ class ScriptTurn(BaseModel):
             raise ValueError("args belongs with tool")
         if self.cite is not None and self.answer is None:
             raise ValueError("cite belongs with answer")
+        if self.text is not None and self.tool is None and self.tool_calls is None:
+            raise ValueError("text belongs with tool or tool_calls (answer and refuse are text)")
         return self
 
     def to_model_turn(self, index: int, model: str) -> ModelTurn:
@@ -64,7 +69,9 @@ class ScriptTurn(BaseModel):
         tool_calls = tuple(
             ToolCall(f"call_{index}_{i}", c.tool, c.args) for i, c in enumerate(calls or ())
         )
-        return ModelTurn(TurnKind.TOOL_CALLS, tool_calls=tool_calls, model=model, raw=raw)
+        return ModelTurn(
+            TurnKind.TOOL_CALLS, text=self.text or "", tool_calls=tool_calls, model=model, raw=raw
+        )
 
 
 def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:

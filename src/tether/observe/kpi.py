@@ -79,7 +79,9 @@ def run_kpis(run: Run, release: str | None = None) -> RunKpis:
             DecisionKind.ESCALATION: "escalations",
             DecisionKind.REFUSAL: "refusals",
         }
-        v[plural[decision.kind]] += 1
+        column = plural.get(decision.kind)  # turns waiting on the user count by kind only
+        if column is not None:
+            v[column] += 1
         code = decision.reason.code.value if decision.reason else ""
         out.counts["decision", decision.kind.value, code] += 1
         latency = max(0.0, run.updated_at - run.created_at) * 1000

@@ -2,16 +2,55 @@
 
 `PolicyEngine` loads a schema-checked policy set and decides requests (allow, deny, or
 escalate for a forbid annotated `@escalate`); `PolicyCheck` and `PolicyAnswerCheck` put it in
-the guard chain through a domain's `PolicyBinding`. The retail desk's binding, policy files and
-evaluation harness live in `tether.policy.retail` and `tether.policy.evaluation`.
+the guard chain through a domain's `PolicyBinding`. A binding builds `PolicyRequest`s with
+`entity` / `ref` (or is declared: `DeclarativeBinding` with `Subject`s and `fact`s filled
+from arguments and records, neutral defaults from the schema), reads the conversation through `tool_exchanges`, `confirmation`,
+`action_counters` and `argument_provenance`, and computes facts with the validators
+(`cents`, `find_pii`, `strings_in`).
 """
 
-from tether.policy.check import PolicyAnswerCheck, PolicyBinding, PolicyCheck, argument_hash
-from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest
+from tether.policy.binding import (
+    ActionBinding,
+    DeclarativeBinding,
+    Fact,
+    FactSource,
+    Lookup,
+    Subject,
+    fact,
+)
+from tether.policy.check import (
+    Conversation,
+    PolicyAnswerCheck,
+    PolicyBinding,
+    PolicyCheck,
+    argument_hash,
+)
+from tether.policy.conversation import (
+    UNTRUSTED,
+    Confirmation,
+    Counters,
+    ToolExchange,
+    action_counters,
+    argument_provenance,
+    confirmation,
+    tool_exchanges,
+)
+from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest, entity, ref
 from tether.policy.source import LoadedPolicies, PolicyMeta, load_policies
+from tether.policy.validators import PiiFacts, cents, find_pii, strings_in
 
 __all__ = [
+    "UNTRUSTED",
+    "ActionBinding",
+    "Confirmation",
+    "Conversation",
+    "Counters",
+    "DeclarativeBinding",
+    "Fact",
+    "FactSource",
     "LoadedPolicies",
+    "Lookup",
+    "PiiFacts",
     "PolicyAnswerCheck",
     "PolicyBinding",
     "PolicyCheck",
@@ -19,6 +58,18 @@ __all__ = [
     "PolicyEngine",
     "PolicyMeta",
     "PolicyRequest",
+    "Subject",
+    "ToolExchange",
+    "action_counters",
     "argument_hash",
+    "argument_provenance",
+    "cents",
+    "confirmation",
+    "entity",
+    "fact",
+    "find_pii",
     "load_policies",
+    "ref",
+    "strings_in",
+    "tool_exchanges",
 ]

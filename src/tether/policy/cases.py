@@ -1,8 +1,9 @@
 """`tether policy test DIR`: policy unit cases written as YAML, request → expected verdict.
 
 A case file names its policy files and schema (relative to itself) and lists cases. Each case
-builds a conversation on a fresh copy of the retail store (tool steps run for real, so later
-steps see their effects), then asks the policy check about one call or one answer:
+builds a conversation on a fresh copy of a domain's data (tool steps run for real, so later
+steps see their effects), then asks the policy check about one call or one answer. The domain
+supplies the tools, the binding and the principals through a `CaseWorld`:
 
     schema: ../retail.cedarschema
     policies: [../store.cedar]
@@ -22,7 +23,7 @@ steps see their effects), then asks the policy check about one call or one answe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,15 +33,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
-from tether.core.types import Message, ModelTurn, Principal, ToolCall, TurnKind, Verdict
-from tether.policy.check import PolicyAnswerCheck, PolicyCheck
+from tether.core.types import Agent, Message, ModelTurn, Principal, ToolCall, TurnKind, Verdict
+from tether.policy.check import PolicyAnswerCheck, PolicyBinding, PolicyCheck, argument_hash
 from tether.policy.engine import PolicyEngine
-from tether.policy.retail import RetailPolicyBinding
-from tether.retail.db import RetailDB
-from tether.retail.desk import RETAIL_AGENT
-from tether.retail.tools import build_tools
 from tether.tools.execute import DirectExecutor
 from tether.tools.registry import ToolRegistry
+
+
+@dataclass(frozen=True)
+class CaseWorld:
+    """One case's world: tools over a fresh copy of the domain's data, the binding over the
+    same data, who the principal is, and the agent; `close` discards the copy."""
+
+    tools: ToolRegistry
+    binding: PolicyBinding
+    principal: Callable[[str], Principal]
+    agent: Agent
+    close: Callable[[], None] = lambda: None
+
+
+WorldFactory = Callable[[], CaseWorld]
 
 
 class CaseCall(BaseModel):
@@ -74,7 +86,7 @@ class Expect(BaseModel):
     """The verdict a case expects: its effect and, optionally, exactly which rules decide."""
 
     model_config = ConfigDict(extra="forbid")
-    effect: Literal["allow", "deny", "escalate"]
+    effect: Literal["allow", "deny", "escalate", "confirm"]
     rules: list[str] | None = None
     policies: list[str] | None = None
 
@@ -86,6 +98,8 @@ class PolicyCase(BaseModel):
     name: str = Field(min_length=1)
     principal: str = Field(min_length=1)
     conversation: list[CaseStep] = Field(default_factory=list)
+    # the user confirmed exactly this call (the runtime's pending action), this turn
+    confirmed: bool = False
     call: CaseCall | None = None
     answer: str | None = None
     expect: Expect
@@ -178,29 +192,49 @@ def _conversation(case: PolicyCase, tools: ToolRegistry) -> list[Message]:
     return messages
 
 
-def run_case(engine: PolicyEngine, case: PolicyCase, origin: str) -> CaseResult:
-    """Decide one case on a fresh copy of the retail store."""
-    db = RetailDB.fresh_copy()
+@dataclass(frozen=True)
+class _Confirmed:
+    """The user's confirmation of exactly one call, as a case declares it."""
+
+    call: ToolCall
+    nonce: str = "case-confirmation"
+
+    def matches(self, call: ToolCall) -> bool:
+        return call.name == self.call.name and argument_hash(
+            call.name, call.arguments
+        ) == argument_hash(self.call.name, self.call.arguments)
+
+
+def _confirmation(call: ToolCall) -> _Confirmed:
+    return _Confirmed(call)
+
+
+def run_case(
+    engine: PolicyEngine, case: PolicyCase, origin: str, world: WorldFactory
+) -> CaseResult:
+    """Decide one case in a fresh world."""
+    fresh = world()
     try:
-        tools = ToolRegistry(build_tools(db))
-        binding = RetailPolicyBinding(db)
-        messages = _conversation(case, tools)
-        principal = Principal(case.principal, "retail", ("customer",))
+        messages = _conversation(case, fresh.tools)
+        principal = fresh.principal(case.principal)
+        ctx = GuardContext("case", principal, fresh.agent, fresh.tools, {}, messages=messages)
         if case.call is not None:
             call = ToolCall("case-call", case.call.tool, case.call.args)
             messages.append(Message("assistant", "", (call,)))
-            ctx = GuardContext("case", principal, RETAIL_AGENT, tools, {}, messages=messages)
-            verdict = PolicyCheck(engine, binding)(ctx, call)
+            yes = _confirmation(call) if case.confirmed else None
+            ctx = GuardContext(
+                "case", principal, fresh.agent, fresh.tools, {}, messages=messages, confirmed=yes
+            )
+            verdict = PolicyCheck(engine, fresh.binding)(ctx, call)
         else:
-            ctx = GuardContext("case", principal, RETAIL_AGENT, tools, {}, messages=messages)
             turn = ModelTurn(TurnKind.ANSWER, case.answer or "")
-            verdict = PolicyAnswerCheck(engine, binding)(ctx, turn)
+            verdict = PolicyAnswerCheck(engine, fresh.binding)(ctx, turn)
     finally:
-        db.engine.dispose()
+        fresh.close()
     return CaseResult(origin, case.name, case.expect, verdict)
 
 
-def run_case_dir(directory: Path) -> Iterator[CaseResult]:
+def run_case_dir(directory: Path, world: WorldFactory) -> Iterator[CaseResult]:
     """Every case of every `*.yaml` file in the folder, in file then case order."""
     files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
     if not files:
@@ -214,4 +248,4 @@ def run_case_dir(directory: Path) -> Iterator[CaseResult]:
             validate_requests=True,  # cases also prove the binding's requests fit the schema
         )
         for case in spec.cases:
-            yield run_case(engine, case, path.name)
+            yield run_case(engine, case, path.name, world)

@@ -83,6 +83,14 @@ def to_verdict(
         facts["errors"] = list(decision.errors)
     if decision.effect is Effect.ALLOW:
         return Verdict(check, Effect.ALLOW, (), facts)
+    if decision.invalid_request:
+        facts["invalid_request"] = True
+        prefix = "the policy could not be evaluated, because its request is invalid"
+        reasons = tuple(
+            Reason(ErrorCode.POLICY_REQUEST_INVALID, f"{prefix}: {problem}")
+            for problem in decision.errors or ("no detail",)
+        )
+        return Verdict(check, Effect.DENY, reasons, facts)
     if decision.errors:
         message = "the policy could not be evaluated, so the action is refused: " + "; ".join(
             decision.errors
@@ -91,6 +99,17 @@ def to_verdict(
     if not decision.determining:
         message = f"no policy permits {request.action} on {'::'.join(request.resource)}"
         return Verdict(check, Effect.DENY, (Reason(ErrorCode.POLICY_DENIED, message),), facts)
+    if decision.effect is Effect.CONFIRM:
+        confirms = [m for m in decision.determining if m.confirm]
+        reasons = tuple(
+            Reason(ErrorCode.CONFIRMATION_REQUIRED, f"{m.reason} [{m.id}]") for m in confirms
+        )
+        later = [m for m in decision.determining if m.escalate]
+        if later:  # once the user confirms, these still need a person's approval
+            facts["escalations"] = [f"{m.reason} [{m.id}]" for m in later]
+            if approval is not None:
+                facts["approval"] = dict(approval)
+        return Verdict(check, Effect.CONFIRM, reasons, facts)
     code = (
         ErrorCode.POLICY_ESCALATED
         if decision.effect is Effect.ESCALATE
@@ -145,8 +164,11 @@ class PolicyCheck:
         request = self.binding.request_for_call(ctx, call, self.messages(ctx))
         decision = self.engine.decide(request)
         elapsed = (time.perf_counter() - started) * 1000
+        escalates = any(m.escalate for m in decision.determining)
         approval = (
-            approval_request(ctx, call, decision) if decision.effect is Effect.ESCALATE else None
+            approval_request(ctx, call, decision)
+            if decision.effect in (Effect.ESCALATE, Effect.CONFIRM) and escalates
+            else None
         )
         return to_verdict(self.name, decision, request, elapsed, approval)
 

@@ -7,6 +7,8 @@ decision. Every policy carries annotations that the engine and the verdicts read
 - `@id("rule-name")` (required; unique in the set; `rule:detail` groups statements of one rule),
 - `@reason("...")` the human-readable reason a forbid gives (required on a plain forbid),
 - `@escalate("...")` turns a forbid into an escalation, with this text as its reason,
+- `@confirm` (or `@confirm("...")`) turns a forbid into a request for the user's confirmation:
+  the call waits as a pending action and runs once the user confirms exactly it,
 - `@approver("role")` the role an escalation's approval needs (default `supervisor`),
 - `@expires_in("seconds")` how long that approval stays open (default one day).
 """
@@ -27,7 +29,7 @@ from tether.core.errors import ErrorCode, TetherError
 DEFAULT_APPROVER = "supervisor"
 DEFAULT_EXPIRES_IN_S = 86_400
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(:[a-z0-9][a-z0-9-]*)?$")
-_KNOWN_ANNOTATIONS = frozenset({"id", "reason", "escalate", "approver", "expires_in"})
+_KNOWN_ANNOTATIONS = frozenset({"id", "reason", "escalate", "confirm", "approver", "expires_in"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ class PolicyMeta:
     expires_in_s: int
     file: str
     line: int
+    confirm: bool = False  # a forbid the user's confirmation of the exact call satisfies
+
+    @property
+    def soft(self) -> bool:
+        """A forbid that a person's approval or the user's confirmation can satisfy."""
+        return self.effect == "forbid" and (self.escalate or self.confirm)
 
     @property
     def source(self) -> str:
@@ -57,7 +65,7 @@ class PolicyMeta:
         return {
             "id": self.id,
             "rule": self.rule,
-            "effect": "escalate" if self.escalate else self.effect,
+            "effect": "escalate" if self.escalate else "confirm" if self.confirm else self.effect,
             "reason": self.reason,
             "source": self.source,
         }
@@ -153,7 +161,9 @@ def _parse_statement(file: str, statement: Statement) -> dict[str, Any]:
 
 
 def _meta(file: str, statement: Statement, policy: dict[str, Any]) -> PolicyMeta:
-    notes: dict[str, str] = {k: str(v) for k, v in (policy.get("annotations") or {}).items()}
+    notes: dict[str, str] = {
+        k: "" if v is None else str(v) for k, v in (policy.get("annotations") or {}).items()
+    }
     unknown = sorted(set(notes) - _KNOWN_ANNOTATIONS)
     if unknown:
         raise invalid(file, statement.line, f"unknown annotation(s): {', '.join(unknown)}")
@@ -166,10 +176,16 @@ def _meta(file: str, statement: Statement, policy: dict[str, Any]) -> PolicyMeta
             f"got {policy_id!r}",
         )
     effect = str(policy["effect"])
-    escalate = "escalate" in notes
-    if escalate and effect != "forbid":
-        raise invalid(file, statement.line, f"policy {policy_id}: only a forbid may @escalate")
-    reason = notes.get("escalate") or notes.get("reason") or ""
+    escalate, confirm = "escalate" in notes, "confirm" in notes
+    if (escalate or confirm) and effect != "forbid":
+        raise invalid(
+            file, statement.line, f"policy {policy_id}: only a forbid may @escalate or @confirm"
+        )
+    if escalate and confirm:
+        raise invalid(
+            file, statement.line, f"policy {policy_id}: a forbid either escalates or confirms"
+        )
+    reason = notes.get("escalate") or notes.get("confirm") or notes.get("reason") or ""
     if effect == "forbid" and not reason.strip():
         raise invalid(file, statement.line, f'policy {policy_id}: a forbid needs @reason("...")')
     expires = notes.get("expires_in", str(DEFAULT_EXPIRES_IN_S))
@@ -184,6 +200,7 @@ def _meta(file: str, statement: Statement, policy: dict[str, Any]) -> PolicyMeta
         expires_in_s=int(expires),
         file=file,
         line=statement.line,
+        confirm=confirm,
     )
 
 
@@ -211,6 +228,9 @@ class LoadedPolicies:
     schema: cedarpy.Schema
     meta: dict[str, PolicyMeta]
     files: tuple[str, ...]
+    # the set without its soft forbids (@escalate, @confirm): does a permit allow the request
+    # when no person or user has yet satisfied them?
+    hard_set: cedarpy.PolicySet | None = None
 
     def ordered(self, ids: Iterable[str]) -> list[PolicyMeta]:
         """The named policies in the order they appear in the files (`meta` keeps it)."""
@@ -270,9 +290,16 @@ def load_policies(schema_path: Path, policy_paths: Sequence[Path]) -> LoadedPoli
                 )
             meta[info.id] = info
             static[info.id] = policy
-    document = {"staticPolicies": static, "templates": {}, "templateLinks": []}
+    hard = {pid: policy for pid, policy in static.items() if not meta[pid].soft}
     try:
-        policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))
+        policy_set = _policy_set(static)
+        hard_set = _policy_set(hard)
     except ValueError as exc:  # the statements parsed one by one, so this is unexpected
         raise invalid(str(policy_paths[0]), None, str(exc)) from None
-    return LoadedPolicies(policy_set, schema, meta, tuple(str(p) for p in policy_paths))
+    files = tuple(str(p) for p in policy_paths)
+    return LoadedPolicies(policy_set, schema, meta, files, hard_set)
+
+
+def _policy_set(policies: dict[str, Any]) -> cedarpy.PolicySet:
+    document = {"staticPolicies": policies, "templates": {}, "templateLinks": []}
+    return cedarpy.PolicySet.from_json_str(json.dumps(document))

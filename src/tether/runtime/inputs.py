@@ -9,7 +9,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import Message, ModelTurn
 
-CALLER_ROLES = ("user", "assistant")
+CALLER_ROLES = ("user",)  # clients author only user messages; the server holds the rest
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,15 @@ class InputLimits:
     max_total_chars: int = 64_000
 
 
-def check_messages(messages: Sequence[Message], limits: InputLimits) -> list[Message]:
-    """A conversation of user/assistant messages ending with the user's; within the limits."""
+def check_messages(
+    messages: Sequence[Message], limits: InputLimits, allow_empty: bool = False
+) -> list[Message]:
+    """The user's message(s) of one turn, within the limits. An assistant, tool or system
+    message is INPUT_ROLE_FORBIDDEN: earlier turns come from the conversation the server
+    holds, never from what a client says the agent said."""
     if not messages:
+        if allow_empty:  # a confirm or decline button carries no message
+            return []
         raise TetherError(ErrorCode.BAD_REQUEST, "a run needs at least one user message")
     if len(messages) > limits.max_messages:
         raise TetherError(
@@ -32,8 +38,9 @@ def check_messages(messages: Sequence[Message], limits: InputLimits) -> list[Mes
     for i, m in enumerate(messages):
         if m.role not in CALLER_ROLES:
             raise TetherError(
-                ErrorCode.BAD_REQUEST,
-                f"message {i + 1}: role {m.role!r} is not allowed (use user or assistant)",
+                ErrorCode.INPUT_ROLE_FORBIDDEN,
+                f"message {i + 1}: role {str(m.role)[:32]!r} is not input; clients send only "
+                "user messages (a conversation keeps the agent's side on the server)",
             )
         if m.tool_calls or m.tool_call_id:
             raise TetherError(ErrorCode.BAD_REQUEST, f"message {i + 1}: tool calls are not input")

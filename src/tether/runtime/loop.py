@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tether.access.governor import RunGovernor
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
@@ -28,6 +28,7 @@ from tether.core.types import (
     Evidence,
     Message,
     ModelTurn,
+    Principal,
     Reason,
     Run,
     RunStatus,
@@ -36,8 +37,10 @@ from tether.core.types import (
     ToolCall,
     TurnKind,
 )
-from tether.grounding.graph import principal_label
+from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
+from tether.policy.consent import assertive_sentences
+from tether.runtime.confirm import ASK_USER, ConfirmationMixin, question_turn
 from tether.runtime.inputs import InputLimits, check_messages, check_turn
 from tether.runtime.once import execute_once
 from tether.runtime.prompt import system_prompt
@@ -45,8 +48,10 @@ from tether.runtime.seams import (
     ApprovalGate,
     CommitHook,
     PrincipalDirectory,
+    Reply,
     Retriever,
     RunRequest,
+    TurnContext,
     chained,
 )
 from tether.runtime.state import (
@@ -65,9 +70,12 @@ from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome
 from tether.tools.registry import Tool, ToolRegistry
 
+if TYPE_CHECKING:
+    from tether.conversations import Conversation
+
 
 @dataclass
-class Runtime:
+class Runtime(ConfirmationMixin):
     """Executes governed runs. Every dependency is injected; nothing here does I/O itself."""
 
     store: RunStore
@@ -85,17 +93,34 @@ class Runtime:
     default_agent: str = ""
     access: RunGovernor | None = None  # run tokens, re-check at execution, audit events
     approvals: ApprovalGate | None = None  # escalated calls wait for a person's decision
+    # the ACL labels a principal reads with (default: public, its roles, its own label)
+    labels: Callable[[Principal], Collection[str]] = principal_labels
+    # the domain pack and its version, recorded with every run
+    domain: Mapping[str, str] = field(default_factory=dict)
+    # which sentences of a reply assert facts (the rest are questions and greetings)
+    assertive: Callable[[str], Sequence[str]] = assertive_sentences
     _ledger: ToolResultLedger = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._ledger = ToolResultLedger(self.store.engine)
+
+    def converse(self, principal_id: str, agent: str | None = None) -> Conversation:
+        """A new conversation for `principal_id` with `agent` (default: the default agent),
+        held in this runtime's store; `conversation.send(text, model)` runs a turn."""
+        from tether.conversations import Conversations, ConversationStore
+
+        conversations = Conversations(self, ConversationStore(self.store.engine))
+        return conversations.start(principal_id, agent)
 
     def run(self, request: RunRequest, model: ModelAdapter) -> Run:
         """Handle one request end to end; the returned run carries a Decision, unless it is
         suspended (status SUSPENDED) until a person decides an escalated call."""
         state = self._scope(request, model)
         self._ground(state)
-        return self._drive(state, model)
+        decision = None
+        if request.conversation is not None and request.conversation.pending is not None:
+            decision = self._answer_pending(state, request.conversation)
+        return self._drive(state, model, decision)
 
     def resume(self, run_id: str, model: ModelAdapter) -> Run:
         """Continue a run left RUNNING by a process that stopped, from its recorded steps.
@@ -149,7 +174,9 @@ class Runtime:
         agent = self.agents.get(agent_name)
         if agent is None:
             raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {agent_name!r}")
-        messages = check_messages(request.messages, self.input_limits)
+        turn = request.conversation
+        button = turn is not None and turn.reply is not Reply.TEXT
+        messages = check_messages(request.messages, self.input_limits, allow_empty=button)
         principal = self.principals.resolve(request.principal_id)
         now = self.clock.now()
         run_id, trace_id = self.ids.new_id("run"), self.ids.new_trace_id()
@@ -165,18 +192,25 @@ class Runtime:
                 "tenant": principal.tenant,
                 "messages": [m.to_dict() for m in messages],
                 "metadata": dict(request.metadata),
+                **({"domain": dict(self.domain)} if self.domain else {}),
             },
             trace_id=trace_id,
         )
         self.store.create_run(run, state.checkpoint())
         state.header = run
-        self._record_scope(state, messages, now)
+        self._record_scope(state, messages, now, request.conversation)
         return state
 
-    def _record_scope(self, state: RunState, messages: Sequence[Message], started: float) -> None:
+    def _record_scope(
+        self,
+        state: RunState,
+        messages: Sequence[Message],
+        started: float,
+        turn: TurnContext | None = None,
+    ) -> None:
         principal, agent = state.principal, state.agent
         granted = sorted(set(agent.tools) & set(self.tools.names()))
-        facts = {
+        facts: dict[str, Any] = {
             "principal": {"id": principal.id, "tenant": principal.tenant, "roles": principal.roles},
             "agent": agent.name,
             "model": state.model_name,
@@ -187,6 +221,18 @@ class Runtime:
             },
             "messages": [m.to_dict() for m in messages],
         }
+        if turn is not None:  # a conversation's turn continues from what the server holds
+            facts["conversation"] = {
+                "id": turn.conversation_id,
+                "turn": turn.turn,
+                "reply": turn.reply.value,
+                "pending": turn.pending.nonce if turn.pending else None,
+            }
+            facts["messages"] = [m.to_dict() for m in (*turn.history, *messages)]
+            facts["evidence"] = [e.to_dict() for e in turn.evidence.values()]
+            facts["prior_tool_results"] = turn.tool_results
+        if self.domain:
+            facts["domain"] = dict(self.domain)
         operator = state.header.input.get("metadata", {}).get("operator") if state.header else None
         if operator:
             facts["requested_by"] = operator
@@ -231,8 +277,7 @@ class Runtime:
         started = self.clock.now()
         user_text = [m.content for m in state.messages if m.role == "user"][-3:]
         query = " ".join(user_text)
-        # a principal also holds its own label: its records (and graph entities) carry it
-        labels = {"public", *state.principal.roles, principal_label(state.principal.id)}
+        labels = set(self.labels(state.principal))
         found: list[Evidence] = []
         if self.retriever is not None and state.agent.grounding_sources:
             found = self.retriever.search(query, state.agent.retrieval_k, labels)
@@ -252,7 +297,10 @@ class Runtime:
         request = ModelRequest(
             agent=state.agent,
             messages=tuple(state.messages),
-            tools=tuple(self.tools.specs(state.grant.tools if state.grant else state.agent.tools)),
+            tools=(
+                *self.tools.specs(state.grant.tools if state.grant else state.agent.tools),
+                ASK_USER,
+            ),
             turn=state.turns,
         )
         try:
@@ -276,6 +324,8 @@ class Runtime:
         if turn.kind is TurnKind.ANSWER:
             return self._answer(state, turn)
         for call in turn.tool_calls:
+            if call.name == ASK_USER.name and self.tools.get(ASK_USER.name) is None:
+                return self._answer(state, question_turn(call, turn), asks=True)
             decision = self._tool_call(state, call)
             if decision is not None or state.suspended:
                 return decision
@@ -322,7 +372,11 @@ class Runtime:
         return None
 
     def _answer(
-        self, state: RunState, turn: ModelTurn, recorded: GuardResult | None = None
+        self,
+        state: RunState,
+        turn: ModelTurn,
+        recorded: GuardResult | None = None,
+        asks: bool = False,
     ) -> Decision | None:
         result = recorded
         if result is None:
@@ -347,6 +401,8 @@ class Runtime:
                 return Decision(DecisionKind.ESCALATION, text, reason=reason)
             text = "I can't give a reliable answer to that, so I won't guess."
             return Decision(DecisionKind.REFUSAL, text, reason=reason)
+        if asks or not self.assertive(turn.text):  # a greeting or a question asserts nothing
+            return Decision(DecisionKind.CLARIFICATION, turn.text, turn.citations)
         kind = DecisionKind.ACTION if state.writes else DecisionKind.ANSWER
         return Decision(kind, turn.text, turn.citations, tuple(state.writes))
 
@@ -368,6 +424,9 @@ class Runtime:
             data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
             if approval is not None:
                 data["approval_id"] = approval.get("approval_id")
+            if self._needs_yes(state, call, result):
+                self._record(state, StepKind.GUARD, call.name, data, started, defer=True)
+                return self._await_confirmation(state, call, result)
             if not result.allowed and not suspends:
                 observation = self._verdict_observation(result)
                 data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
@@ -376,8 +435,12 @@ class Runtime:
         if self._suspends(result):
             self._suspend(state, call, result)
             return None
+        if self._needs_yes(state, call, result):
+            return self._await_confirmation(state, call, result)
         if not result.allowed:
             return self._on_blocked(result)
+        if state.confirmed is not None and state.confirmed.matches(call):
+            state.confirmed = None  # a yes is good for one call
         return self._act(state, call)
 
     # -- approvals ------------------------------------------------------------------------
@@ -491,7 +554,12 @@ class Runtime:
     def _limit_reached(self, state: RunState) -> Decision | None:
         limits = state.agent.limits
         if state.seq >= limits.max_steps:
-            reason = Reason(ErrorCode.STEP_LIMIT, f"the run reached {limits.max_steps} steps")
+            message = (
+                f"the run reached its limit of {limits.max_steps} steps after {state.turns} model "
+                f"turns and {state.tool_results} tool results; raise Agent.limits.max_steps if "
+                "the task needs more (a tool call costs three steps: model turn, guard, tool)"
+            )
+            reason = Reason(ErrorCode.STEP_LIMIT, message)
         elif self.clock.monotonic() - state.started > limits.max_seconds:
             reason = Reason(ErrorCode.TIME_LIMIT, f"the run exceeded {limits.max_seconds} s")
         else:
@@ -509,6 +577,7 @@ class Runtime:
             state.evidence,
             capability=capability,
             messages=tuple(state.messages),
+            confirmed=state.confirmed,
         )
 
     def _record(

@@ -13,11 +13,20 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
 from tether.store.tool_results import ToolResultLedger
 from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome, idempotency_key
 from tether.tools.registry import Tool
+
+
+def _canonical(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The arguments as the tool takes them (keys it ignores dropped), so two calls that do
+    the same thing share one key; arguments that fail the schema are keyed as given."""
+    try:
+        return tool.validate(arguments)
+    except TetherError:
+        return arguments
 
 
 def execute_once(
@@ -30,7 +39,7 @@ def execute_once(
     """Execute `tool` through `executor`, at most once per idempotency key for side effects."""
     if tool.spec.risk is RiskClass.READ:
         return executor.execute(tool, arguments, call)
-    key = idempotency_key(call.run_id, call.step_seq, tool.name, arguments)
+    key = idempotency_key(call.run_id, call.step_seq, tool.name, _canonical(tool, arguments))
     entry = ledger.get(key)
     if entry is not None and entry.outcome is not None:
         recorded = ToolOutcome.from_record(entry.outcome)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from tether.core.guard import ToolCheck
 from tether.core.types import Decision, Evidence, Message, Principal, Run, Step, ToolCall, Verdict
+from tether.runtime.pending import PendingAction
 
 
 class PrincipalDirectory(Protocol):
+    """Who a principal id is: the domain's directory of users."""
+
     def resolve(self, principal_id: str) -> Principal:
         """The principal with this id; raises UNKNOWN_PRINCIPAL."""
         ...
@@ -60,9 +64,35 @@ def chained(*hooks: CommitHook | None) -> CommitHook | None:
     return run_all
 
 
+class Reply(StrEnum):
+    """How a conversation's turn answers a pending action: a message, or a button."""
+
+    TEXT = "text"
+    CONFIRM = "confirm"
+    DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a conversation's turn continues from, as the server holds it: the messages, tool
+    results and evidence of earlier turns, and the pending action this turn may answer."""
+
+    conversation_id: str
+    turn: int
+    history: tuple[Message, ...] = ()
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+    tool_results: int = 0
+    pending: PendingAction | None = None
+    reply: Reply = Reply.TEXT
+
+
 @dataclass(frozen=True)
 class RunRequest:
+    """One turn: who it acts for, the user's message(s), the agent, and for a conversation's
+    turn, what it continues from. Clients author only user messages."""
+
     principal_id: str
     messages: Sequence[Message]
     agent: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    conversation: TurnContext | None = None

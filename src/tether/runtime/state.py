@@ -31,6 +31,7 @@ from tether.core.types import (
     TurnKind,
     Verdict,
 )
+from tether.runtime.pending import PendingAction
 from tether.tools.execute import ToolOutcome
 
 # Tool output kept as evidence text for claim checks; past this it is cut (and reads as text).
@@ -80,6 +81,7 @@ class RunState:
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
     audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed
     suspended: bool = False  # an escalated call waits for a person's decision
+    confirmed: PendingAction | None = None  # the pending action the user confirmed this turn
 
     def checkpoint(self) -> dict[str, Any]:
         return {
@@ -97,6 +99,8 @@ class RunState:
         self.messages.extend(Message.from_dict(m) for m in data.get("messages", ()))
         for ev in data.get("evidence", ()):
             self.evidence[ev["id"]] = evidence_from_dict(ev)
+        if "prior_tool_results" in data:  # a conversation's earlier turns numbered theirs
+            self.tool_results = int(data["prior_tool_results"])
         if "evidence_id" in data and data.get("ok"):
             self.tool_results += 1
             eid = data["evidence_id"]
@@ -108,6 +112,11 @@ class RunState:
                 )
         if data.get("revised"):
             self.revisions += 1
+        if step.kind is StepKind.CONFIRMATION and data.get("event") == "confirmed":
+            found = data.get("pending_action")
+            self.confirmed = PendingAction.from_dict(found) if found else None
+        if step.kind is StepKind.TOOL and str(data.get("call_id", "")).startswith("confirmed-"):
+            self.confirmed = None  # a yes is good for one call
         if step.kind.value == "model_turn" and "output" in data:
             self.turns += 1
             self.turn_seq = step.seq
@@ -152,13 +161,22 @@ class OpenTurn:
 
 
 def open_turn(steps: Sequence[Step]) -> OpenTurn | None:
-    """The latest model turn, unless the run has none yet."""
+    """The latest model turn, unless the run has none yet. The call a user confirmed counts
+    as a turn of its own: the runtime proposed it on the user's behalf."""
     for index in range(len(steps) - 1, -1, -1):
         step = steps[index]
+        later = tuple(steps[index + 1 :])
         if step.kind is StepKind.MODEL_TURN:
             output = step.data.get("output")
             turn = turn_from_dict(output) if output is not None else None
-            return OpenTurn(step.seq, turn, step.data.get("error"), tuple(steps[index + 1 :]))
+            return OpenTurn(step.seq, turn, step.data.get("error"), later)
+        if step.kind is StepKind.CONFIRMATION and step.data.get("event") == "confirmed":
+            calls = [
+                ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
+                for m in step.data.get("messages", ())
+                for c in m.get("tool_calls", ())
+            ]
+            return OpenTurn(step.seq, ModelTurn(TurnKind.TOOL_CALLS, "", tuple(calls)), None, later)
     return None
 
 

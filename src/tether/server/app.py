@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether.access.control import AccessControl
+from tether.access.end_users import EndUserVerifier
 from tether.access.operators import Operator, OperatorKeys, Permission
+from tether.conversations import Conversations, ConversationStore
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import DecisionKind, RunStatus, StepKind
@@ -27,9 +30,12 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe.feedback import MAX_GIVEN_BY, MAX_NOTE, FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from tether.retail.desk import RetailDesk
 from tether.runtime import RunRequest
+from tether.runtime.inputs import check_messages
+from tether.sdk.desk import Desk, build_desk
+from tether.sdk.domain import Domain
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
+from tether.server.conversations_api import TurnPool, conversations_router
 from tether.server.dashboard import SESSION_COOKIE, dashboard_router
 from tether.server.problems import (
     install_problem_handlers,
@@ -49,10 +55,11 @@ MAX_SCRIPT_DEPTH = MAX_NESTING
 
 
 class ChatMessageIn(BaseModel):
-    """One message of the conversation the caller sends."""
+    """One message the caller sends: clients author only user messages (any other role is
+    INPUT_ROLE_FORBIDDEN); what the agent said is held by the server, in a conversation."""
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["user", "assistant"]
+    role: str = Field(description="`user`")
     content: str
 
 
@@ -76,7 +83,7 @@ class RunCreate(BaseModel):
     )
     principal: str = Field(min_length=1, description="who the run acts for")
     messages: list[ChatMessageIn] | None = Field(
-        default=None, description="the conversation so far, ending with the user's message"
+        default=None, description="the user's message(s); the agent's side is not input"
     )
     input: str | None = Field(default=None, description="shorthand for one user message")
     agent: str | None = Field(default=None, description="the agent; the default one if null")
@@ -277,7 +284,7 @@ def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | 
     return request.cookies.get(SESSION_COOKIE)
 
 
-def operator_keys(desk: RetailDesk) -> OperatorKeys:
+def operator_keys(desk: Desk) -> OperatorKeys:
     """The operator keys of the desk's store."""
     access = desk.access or AccessControl.open(desk.store.engine)
     return access.operators
@@ -323,16 +330,52 @@ def _version() -> str:
         return "0.0.0"
 
 
+def scripts_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """Scripted model turns (tests, demos) are accepted unless TETHER_MODEL names a real model."""
+    spec = (os.environ if environ is None else environ).get("TETHER_MODEL", "").strip()
+    return not spec or spec.lower().startswith("scripted:")
+
+
+def model_choice(
+    make_model: Callable[[], ModelAdapter], allow_scripts: bool
+) -> Callable[[list[dict[str, Any]] | None], ModelAdapter]:
+    """The model of a request: its script's turns (SCRIPT_NOT_ALLOWED unless scripts are
+    allowed), else the configured model."""
+
+    def choose(script: list[dict[str, Any]] | None) -> ModelAdapter:
+        if script is None:
+            return make_model()
+        if not allow_scripts:
+            raise TetherError(
+                ErrorCode.SCRIPT_NOT_ALLOWED,
+                "scripted model turns are refused while a real model is configured",
+            )
+        return ScriptedModel(parse_script(script, "script"))
+
+    return choose
+
+
 def create_app(
-    desk: RetailDesk,
+    desk: Desk | Domain,
     model_factory: Callable[[], ModelAdapter] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allow_scripts: bool | None = None,
+    end_users: EndUserVerifier | None = None,
 ) -> FastAPI:
-    """The API and dashboard over `desk`; runs without a script use `model_factory()`.
+    """The API and dashboard over `desk` (or a desk built for a domain pack over the
+    configured store); runs without a script use `model_factory()`.
 
     Every endpoint but `/healthz` and the OpenAPI document needs an operator API key: viewers
-    read runs, services and admins start them (see `tether.access.operators`)."""
+    read runs, services and admins start them (see `tether.access.operators`). Scripted model
+    turns are accepted when `allow_scripts` (default: unless TETHER_MODEL names a real model);
+    end-user tokens are verified by `end_users` (default: TETHER_END_USER_KEYS, if set)."""
+    if isinstance(desk, Domain):
+        desk = build_desk(desk)
     make_model = model_factory or model_from_env
+    choose_model = model_choice(
+        make_model, scripts_allowed() if allow_scripts is None else allow_scripts
+    )
+    end_users = end_users or EndUserVerifier.from_env()
     configure_logging()  # TETHER_LOG_LEVEL / TETHER_LOG_FORMAT, when set
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
@@ -371,6 +414,8 @@ def create_app(
             ErrorCode.UNKNOWN_PRINCIPAL,
             ErrorCode.UNKNOWN_AGENT,
             ErrorCode.INPUT_TOO_LARGE,
+            ErrorCode.INPUT_ROLE_FORBIDDEN,
+            ErrorCode.SCRIPT_NOT_ALLOWED,
             ErrorCode.STORE_UNAVAILABLE,
             *AUTH_CODES,
         ),
@@ -382,11 +427,8 @@ def create_app(
         operator: Operator = can_create,
     ) -> dict[str, Any]:
         # a plain def: FastAPI runs it in its threadpool, since a run blocks on tools and I/O
-        model: ModelAdapter
-        if body.script is not None:
-            model = ScriptedModel(parse_script(body.script, "script"))
-        else:
-            model = make_model()
+        check_messages(body.chat(), desk.runtime.input_limits)  # user messages only, in limits
+        model = choose_model(body.script)
         run_request = RunRequest(
             principal_id=body.principal,
             messages=body.chat(),
@@ -497,6 +539,20 @@ def create_app(
             approvals,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.APPROVALS_DECIDE),
+        )
+    )
+    turns = TurnPool()  # conversation turns run here, off the request path
+    app.router.add_event_handler("shutdown", turns.stop)
+    app.state.turns = turns
+    conversations = ConversationStore(desk.store.engine)
+    app.include_router(
+        conversations_router(
+            lambda: Conversations(desk.runtime, conversations),  # the runtime in force
+            require(keys, Permission.RUNS_READ),
+            require(keys, Permission.RUNS_CREATE),
+            end_users,
+            choose_model,
+            turns,
         )
     )
     app.include_router(dashboard_router(desk, keys))

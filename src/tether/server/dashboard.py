@@ -1,5 +1,5 @@
-"""The server-rendered operator dashboard: overview, runs, one run and one step, approvals,
-tools, policies and the audit trail, plus the login form.
+"""The server-rendered operator dashboard: overview, runs, one run and one step, conversations
+turn by turn, approvals, tools, policies and the audit trail, plus the login form.
 
 Templates autoescape everything; nothing a run recorded (user input, tool output, model text)
 is ever marked safe. Every page needs an operator key with read rights: sent as a bearer token,
@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tether.access.operators import OperatorKeys, Permission
 from tether.core.errors import ErrorCode, TetherError
-from tether.retail.desk import RetailDesk
+from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, add_approval_routes
 from tether.server.dashboard_audit import add_audit_routes
+from tether.server.dashboard_conversations import add_conversation_routes
 from tether.server.dashboard_core import (
     SESSION_COOKIE,
     Dashboard,
@@ -44,7 +45,7 @@ __all__ = [
 
 
 def dashboard_router(
-    desk: RetailDesk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
+    desk: Desk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
 ) -> APIRouter:
     """The dashboard's routes, left out of the OpenAPI document. The approvals inbox decides
     through `approvals`, else the desk's approvals service, else `app.state.approvals`, else
@@ -89,6 +90,7 @@ def dashboard_router(
 
     add_overview_routes(router, dash)
     add_run_routes(router, dash)
+    add_conversation_routes(router, dash)
     add_approval_routes(router, dash)
     add_tool_routes(router, dash)
     add_policy_routes(router, dash)

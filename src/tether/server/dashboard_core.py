@@ -22,21 +22,24 @@ from fastapi.templating import Jinja2Templates
 
 from tether.access.control import AccessControl
 from tether.access.operators import Operator, OperatorKeys, Permission
+from tether.conversations import ConversationStore
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.feedback import FeedbackStore
 from tether.observe.kpi_store import KpiStore
-from tether.retail.desk import RetailDesk
+from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, as_inbox
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SESSION_COOKIE = "tether_session"
 MAX_FORM_BYTES = 4096
 TIMING_HEADER = "Server-Timing"
+MAX_PAGE_DIGITS = 7
 
 # The top navigation: (label, route name), in order.
 NAVIGATION = (
     ("Overview", "dashboard_overview"),
     ("Runs", "dashboard_runs"),
+    ("Conversations", "dashboard_conversations"),
     ("Approvals", "dashboard_approvals"),
     ("Tools", "dashboard_tools"),
     ("Policies", "dashboard_policies"),
@@ -123,13 +126,14 @@ class Dashboard:
     """The pages' shared state and helpers, over one desk and its operator keys."""
 
     def __init__(
-        self, desk: RetailDesk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
+        self, desk: Desk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
     ) -> None:
         self.desk = desk
         self.keys = keys
         self.templates = make_templates()
         self.kpis = KpiStore(desk.store.engine)
         self.feedback = FeedbackStore(desk.store.engine)
+        self.conversations = ConversationStore(desk.store.engine)
         self._approvals = approvals
         self._access = desk.access
 
@@ -203,6 +207,13 @@ class Dashboard:
             "detail": problem.message if problem else "",
         }
         return self.render(request, "login.html", context, status)
+
+
+def page_number(text: str) -> int:
+    """A list's `page` parameter (1 or more); BAD_REQUEST otherwise."""
+    if not text.isdigit() or len(text) > MAX_PAGE_DIGITS or int(text) < 1:
+        raise TetherError(ErrorCode.BAD_REQUEST, "page must be 1 or more")
+    return int(text)
 
 
 TIME_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends, read as UTC

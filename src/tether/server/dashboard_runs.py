@@ -1,5 +1,5 @@
 """Runs: the filtered, paginated list; one run (timeline, lineage, verdicts, tool attempts, the
-token's scopes, feedback, audit events); and one step in full."""
+token's scopes, feedback, audit events, the conversation turn it is); and one step in full."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse
 from tether.access.operators import Operator
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Run
-from tether.server.dashboard_core import parse_time_input
+from tether.server.dashboard_conversations import turns_of_runs
+from tether.server.dashboard_core import page_number, parse_time_input
 from tether.server.dashboard_lineage import capability, evidence_index, lineage
 from tether.store.runs import RunFilter
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 PAGE_SIZE = 25
 PREVIEW_CHARS = 90
 MAX_TEXT_FILTER = 256
-MAX_PAGE_DIGITS = 7
 AUDIT_EVENTS_SHOWN = 200
 CODES = tuple(c.value for c in ErrorCode)
 KINDS = tuple(k.value for k in DecisionKind)
@@ -75,12 +75,6 @@ class RunQuery:
         return {k: v for k, v in vars(self).items() if v}
 
 
-def _page_number(text: str) -> int:
-    if not text.isdigit() or len(text) > MAX_PAGE_DIGITS or int(text) < 1:
-        raise TetherError(ErrorCode.BAD_REQUEST, "page must be 1 or more")
-    return int(text)
-
-
 def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
     """`GET /` (runs), `GET /runs/{id}` (one run), `GET /runs/{id}/steps/{seq}` (one step)."""
     store = dash.desk.store
@@ -102,7 +96,7 @@ def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
         query = RunQuery(*(v.strip() for v in (decision, code, agent, principal, since, until)))
         try:
             filt = query.check()
-            number = _page_number(page.strip())
+            number = page_number(page.strip())
         except TetherError as exc:
             return dash.error(request, 400, exc.code, exc.message)
         base = replace(filt, decision=None)  # the chips count every decision kind
@@ -115,6 +109,7 @@ def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
             detail = f"page {number} is past the last page ({pages})"
             return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
         runs = store.list_runs(filt, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        turns = turns_of_runs(store.engine, [r.id for r in runs])
 
         def link(**changes: Any) -> str:
             params: dict[str, Any] = {**query.params(), "page": number, **changes}
@@ -122,7 +117,10 @@ def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
             return str(request.url_for("dashboard_runs").replace(query=kept))
 
         context = {
-            "runs": [{**r.to_dict(), "preview": _preview(r)} for r in runs],
+            "runs": [
+                {**r.to_dict(), "preview": _preview(r), "conversation": turns.get(r.id)}
+                for r in runs
+            ],
             "counts": counts,
             "kinds": KINDS,
             "codes": CODES,
@@ -164,6 +162,7 @@ def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
             "token": capability(run),
             "feedback": [f.to_dict() for f in dash.feedback.for_run(run.id)],
             "audit": [e.to_dict() for e in events],
+            "conversation": dash.conversations.conversation_of_run(run.id),
         }
         return dash.render(request, "run.html", context)
 

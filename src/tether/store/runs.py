@@ -66,6 +66,7 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
         citations=tuple(data.get("citations", ())),
         results=tuple(data.get("results", ())),
         reason=Reason(ErrorCode(reason["code"]), reason["message"]) if reason else None,
+        pending_action=data.get("pending_action"),
     )
 
 

@@ -9,6 +9,7 @@ from tether.core.envelope import (
     TokenBucket,
 )
 from tether.tools.envelope import EnvelopeExecutor
+from tether.tools.errors import ToolError
 from tether.tools.execute import (
     CallContext,
     DirectExecutor,
@@ -29,6 +30,7 @@ __all__ = [
     "RetryPolicy",
     "TokenBucket",
     "Tool",
+    "ToolError",
     "ToolExecutor",
     "ToolOutcome",
     "ToolRegistry",

@@ -28,6 +28,7 @@ from tether.tools.execute import (
     canonical_json,
     check_output,
     classify,
+    retryable_override,
 )
 from tether.tools.registry import Tool
 from tether.tools.shared_state import ADMITTED, SharedState, shared_state_from_env
@@ -39,7 +40,7 @@ Attempts = list[dict[str, Any]]
 class _Result:
     """One attempt's (or one call's) result before it becomes a ToolOutcome."""
 
-    __slots__ = ("code", "hint", "message", "output", "retry_after_s")
+    __slots__ = ("code", "hint", "message", "output", "retry_after_s", "retryable")
 
     def __init__(
         self,
@@ -48,9 +49,10 @@ class _Result:
         output: Any = None,
         hint: str = "",
         retry_after_s: float = 0.0,
+        retryable: bool | None = None,
     ) -> None:
         self.code, self.message, self.output, self.hint = code, message, output, hint
-        self.retry_after_s = retry_after_s
+        self.retry_after_s, self.retryable = retry_after_s, retryable
 
 
 class LastGood:
@@ -105,7 +107,7 @@ class EnvelopeExecutor:
         start = self._clock.monotonic()
         attempts: Attempts = []
         try:
-            args = tool.validate(arguments)
+            args = tool.bind(arguments)
         except TetherError as exc:
             result = _Result(exc.code, exc.message)
         else:
@@ -131,6 +133,7 @@ class EnvelopeExecutor:
             fallback=fallback,
             stale_s=stale,
             idempotency_key=call.idempotency_key,
+            retryable=result.retryable,
         )
 
     # -- attempts and retries ------------------------------------------------------------------
@@ -179,7 +182,9 @@ class EnvelopeExecutor:
             if call.on_attempt is not None:
                 call.on_attempt(record)
             code = result.code
-            if code is None or code not in retry.retry_on or number >= retry.max_attempts:
+            # a tool's retryable=False stops retries; True never adds codes the policy omits
+            stop = code is None or code not in retry.retry_on or result.retryable is False
+            if stop or number >= retry.max_attempts:
                 return _finish(result, number)
             wait = max(retry.delay(number, self._rng), result.retry_after_s)
             if self._clock.monotonic() + wait >= deadline:
@@ -193,7 +198,8 @@ class EnvelopeExecutor:
         fn, key = tool.fn, call.idempotency_key
         done = self._pool.run(lambda: call_with_key(fn, args, key, timeout), timeout)
         if isinstance(done, TimedOut):
-            message = f"{tool.name} did not answer within {timeout:.3g} s"
+            # the limit, not the microseconds validation took from it: 0.1 s, not 0.0999 s
+            message = f"{tool.name} did not answer within {round(timeout, 3):g} s"
             return _Result(ErrorCode.TOOL_TIMEOUT, message)
         if isinstance(done, PoolExhausted):
             message = f"{tool.name} was not started: too many earlier tool calls are still hung"
@@ -203,7 +209,9 @@ class EnvelopeExecutor:
             retry_after = 0.0
             if isinstance(done.error, TetherError):
                 retry_after = _seconds(done.error.details.get("retry_after_s"))
-            return _Result(code, message, retry_after_s=retry_after)
+            return _Result(
+                code, message, retry_after_s=retry_after, retryable=retryable_override(done.error)
+            )
         problem = check_output(tool, done.value)
         if problem is not None:
             return _Result(*problem)
@@ -251,7 +259,7 @@ class EnvelopeExecutor:
             attempts.append({"fallback": "alternate", "tool": step.tool, "ok": False})
             return None
         try:
-            args = alternate.validate(arguments)
+            args = alternate.bind(arguments)
         except TetherError as exc:
             attempts.append({"fallback": "alternate", "tool": step.tool, "code": exc.code.value})
             return None
@@ -285,7 +293,9 @@ def _refused(tool: Tool, code: ErrorCode, wait_s: float) -> _Result:
 
 def _finish(result: _Result, attempts: int, deadline_hit: bool = False) -> _Result:
     """Add what the model should know once the envelope gives up."""
-    if result.code is None or result.hint or not result.code.retryable:
+    if result.code is None or result.hint:
+        return result
+    if not (result.code.retryable if result.retryable is None else result.retryable):
         return result
     why = "the call's deadline was reached" if deadline_hit else f"{attempts} attempt(s) failed"
     result.hint = f"{why}; try again later, another way, or hand off to a human"

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.tools.errors import ToolError
 from tether.tools.registry import Tool
 from tether.tools.workers import settle
 
@@ -88,6 +89,14 @@ class ToolOutcome:
     stale_s: float | None = None  # a cached result's age in seconds
     idempotency_key: str | None = None
     replayed: bool = False  # the recorded result of an earlier execution
+    retryable: bool | None = None  # the tool's own say (ToolError), over the code's flag
+
+    @property
+    def may_retry(self) -> bool:
+        """Whether trying the call again could succeed: the tool's say, else the code's."""
+        if self.retryable is not None:
+            return self.retryable
+        return self.code.retryable if self.code is not None else False
 
     def observation(self) -> dict[str, Any]:
         """What the model sees: the output, or a structured error (never a stack trace)."""
@@ -99,7 +108,7 @@ class ToolOutcome:
         error: dict[str, Any] = {
             "code": self.code.value,
             "message": self.message,
-            "retryable": self.code.retryable,
+            "retryable": self.may_retry,
         }
         if self.hint:
             error["hint"] = self.hint
@@ -132,6 +141,7 @@ class ToolOutcome:
             "fallback": self.fallback,
             "latency_ms": round(self.latency_ms, 3),
             "attempts": [dict(a) for a in self.attempts],
+            "retryable": self.retryable,
         }
 
     @staticmethod
@@ -147,7 +157,12 @@ class ToolOutcome:
             hint=str(data.get("hint", "")),
             escalate=bool(data.get("escalate", False)),
             fallback=str(data.get("fallback", "")),
+            retryable=_flag(data.get("retryable")),
         )
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def failure(code: ErrorCode, message: str, **fields: Any) -> ToolOutcome:
@@ -156,7 +171,7 @@ def failure(code: ErrorCode, message: str, **fields: Any) -> ToolOutcome:
 
 def classify(exc: BaseException, tool: str) -> tuple[ErrorCode, str]:
     """A code and a message for anything a tool raised, BaseException subclasses included."""
-    if isinstance(exc, TetherError):
+    if isinstance(exc, ToolError | TetherError):
         return exc.code, exc.message
     if isinstance(exc, TimeoutError):
         return ErrorCode.TOOL_TIMEOUT, f"{tool} timed out ({type(exc).__name__})"
@@ -166,6 +181,11 @@ def classify(exc: BaseException, tool: str) -> tuple[ErrorCode, str]:
         return ErrorCode.TOOL_ERROR, f"{tool} failed: {type(exc).__name__}"
     # KeyboardInterrupt, SystemExit or a custom BaseException raised by the tool itself
     return ErrorCode.TOOL_ERROR, f"{tool} raised {type(exc).__name__}, which tools must not raise"
+
+
+def retryable_override(exc: BaseException) -> bool | None:
+    """What a tool said about retrying when it raised `exc` (None: the code decides)."""
+    return exc.retryable if isinstance(exc, ToolError) else None
 
 
 def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
@@ -185,6 +205,8 @@ def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
 
 
 class ToolExecutor(Protocol):
+    """Runs one validated call of a tool and classifies what happened, never raising."""
+
     def execute(self, tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> ToolOutcome:
         """Validate the arguments, call the tool and classify the outcome; never raises."""
         ...
@@ -201,10 +223,11 @@ class DirectExecutor:
     ) -> ToolOutcome:
         start = self._clock.monotonic()
         try:
-            output = call_with_key(tool.fn, tool.validate(arguments), call.idempotency_key)
+            output = call_with_key(tool.fn, tool.bind(arguments), call.idempotency_key)
         except Exception as exc:  # BaseException is left alone: here it may be the operator's
             code, message = classify(exc, tool.name)
-            return failure(code, message, latency_ms=self._elapsed(start))
+            retryable = retryable_override(exc)
+            return failure(code, message, latency_ms=self._elapsed(start), retryable=retryable)
         problem = check_output(tool, output)
         if problem is not None:
             return failure(*problem, latency_ms=self._elapsed(start))

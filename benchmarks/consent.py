@@ -1,0 +1,72 @@
+"""Cost and errors of reading a confirmation reply: tether's consent reader against the old
+prefix match (`is_affirmative`), on every labelled reply of both packaged halves.
+
+Each reply is read N times by each reader after one warm-up read; the time per reply is the
+best of three rounds divided by N, and the table shows the median, 95th percentile and worst
+reply. The same run counts each reader's false confirms (a reply that is not consent read as
+a yes) and missed confirms. Never fails on wall time.
+
+    python benchmarks/consent.py [--reads 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import timeit
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from tether.policy.consent import classify_reply
+from tether.policy.consent_eval import DATA_DIR, PACKAGED_ACTION, LabelledReply, load_confirmations
+from tether.policy.conversation import is_affirmative
+
+HALVES = ("confirmations-dev.jsonl", "confirmations-heldout.jsonl")
+
+
+def _consent(text: str) -> bool:
+    return classify_reply(text, action=PACKAGED_ACTION).confirmed
+
+
+READERS: dict[str, Callable[[str], bool]] = {
+    "classify_reply": _consent,
+    "is_affirmative (old)": is_affirmative,
+}
+
+
+def _microseconds(read: Callable[[str], bool], text: str, reads: int) -> float:
+    read(text)
+    best = min(timeit.repeat(lambda: read(text), number=reads, repeat=3))
+    return best / reads * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reads", type=int, default=200)
+    args = parser.parse_args()
+
+    replies: list[LabelledReply] = [
+        r for half in HALVES for r in load_confirmations(DATA_DIR / half)
+    ]
+    table = Table(
+        "reader", "replies", "median µs", "p95 µs", "max µs", "false confirms", "missed confirms"
+    )
+    for name, read in READERS.items():
+        times = sorted(_microseconds(read, r.text, args.reads) for r in replies)
+        said = [(read(r.text), r.label == "confirm") for r in replies]
+        table.add_row(
+            name,
+            str(len(replies)),
+            f"{statistics.median(times):.1f}",
+            f"{times[int(0.95 * (len(times) - 1))]:.1f}",
+            f"{times[-1]:.1f}",
+            str(sum(yes and not wanted for yes, wanted in said)),
+            str(sum(wanted and not yes for yes, wanted in said)),
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

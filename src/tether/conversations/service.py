@@ -1,0 +1,435 @@
+"""Conversations: threads the server holds, one principal and one agent each, a run per turn.
+
+    conversation = runtime.converse(principal, agent)
+    outcome = conversation.send("Cancel order #W4566809, I no longer need it", model)
+    outcome = conversation.confirm(outcome.pending_action["nonce"], model)
+
+Clients author only user messages (or press confirm / decline on a pending action); the
+messages, tool results, evidence and pending action of earlier turns come from the store. One
+turn at a time: a second concurrent turn is CONVERSATION_BUSY. Limits bound turns, age and the
+size of what a conversation keeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import DecisionKind, Message, Run, RunStatus, Step, StepKind
+from tether.models.base import ModelAdapter
+from tether.runtime.pending import PendingAction
+from tether.runtime.seams import Reply, RunRequest, TurnContext
+from tether.runtime.state import evidence_from_dict, tool_evidence_text
+
+if TYPE_CHECKING:
+    from tether.runtime.loop import Runtime
+
+MAX_TEXT_CHARS = 8_000
+
+
+@dataclass(frozen=True)
+class ConversationLimits:
+    """How long and how large a conversation may grow, and how long a claim or a pending
+    action lasts."""
+
+    max_turns: int = 200
+    max_age_s: float = 24 * 3600.0
+    max_state_bytes: int = 1_000_000
+    busy_lease_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """What one turn came to: its run, its status, its Decision and the pending action."""
+
+    conversation_id: str
+    turn: int
+    run: Run
+    pending_action: PendingAction | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The turn JSON of the API."""
+        decision = self.run.decision
+        return {
+            "conversation_id": self.conversation_id,
+            "turn": self.turn,
+            "run_id": self.run.id,
+            "status": self.run.status.value,
+            "decision": (
+                {
+                    "kind": decision.kind.value,
+                    "text": decision.text,
+                    "citations": list(decision.citations),
+                    "reason": decision.reason.to_dict() if decision.reason else None,
+                }
+                if decision is not None
+                else None
+            ),
+            "pending_action": self.pending_action.public() if self.pending_action else None,
+        }
+
+
+@dataclass(frozen=True)
+class TurnClaim:
+    """A turn that was checked and holds its conversation, but has not run yet."""
+
+    conversation_id: str
+    principal_id: str
+    claimant: str
+    turn: int  # the number the turn will have
+    reply: Reply
+    kind: str  # text | confirm | decline
+    text: str | None
+    record: ConversationRecord | None = None  # as read under the claim (nothing changes it)
+
+
+@dataclass
+class _RunStarted:
+    """Tells `notify` of a turn's run once, when its first steps are durable."""
+
+    notify: Callable[[Run], None]
+    told: bool = False
+
+    def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
+        if not self.told:
+            self.told = True
+            self.notify(run)
+
+    def on_run_end(self, run: Run) -> None:
+        pass
+
+
+def _history(messages: Sequence[Message]) -> list[Message]:
+    """What later turns continue from: no system messages (each run writes its own), and a
+    tool result for every call (a call a turn left unanswered is marked as not run)."""
+    kept = [m for m in messages if m.role != "system"]
+    answered = {m.tool_call_id for m in kept if m.role == "tool"}
+    out: list[Message] = []
+    for m in kept:
+        out.append(m)
+        for call in m.tool_calls:
+            if call.id not in answered:
+                note = '{"ok":false,"error":{"code":"NOT_RUN","message":"not run"}}'
+                out.append(Message("tool", note, tool_call_id=call.id))
+    return out
+
+
+def _state_after(run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
+    """The conversation's state after a turn, folded from the turn's recorded steps."""
+    messages: list[Message] = []
+    evidence: dict[str, Any] = dict(before.get("evidence", {}))
+    tool_results = int(before.get("tool_results", 0))
+    for step in run.steps:
+        data = step.data
+        if step.kind is StepKind.SCOPE:  # a turn's scope holds the history and its message
+            messages = [Message.from_dict(m) for m in data.get("messages", ())]
+        else:
+            messages.extend(Message.from_dict(m) for m in data.get("messages", ()))
+        for ev in data.get("evidence", ()):
+            evidence[ev["id"]] = ev
+        if "evidence_id" in data and data.get("ok"):
+            tool_results += 1
+            evidence[data["evidence_id"]] = {
+                "id": data["evidence_id"],
+                "source": f"tool:{data['tool']}",
+                "text": tool_evidence_text(data.get("output")),
+            }
+    state: dict[str, Any] = {
+        "messages": [m.to_dict() for m in _history(messages)],
+        "evidence": evidence,
+        "tool_results": tool_results,
+    }
+    if run.status is RunStatus.SUSPENDED:
+        state["waiting_run"] = run.id  # a person has to decide before the next turn
+    return state
+
+
+@dataclass
+class Conversation:
+    """A handle on one conversation: send the user's turns, confirm or decline, close."""
+
+    conversations: Conversations
+    id: str
+    principal_id: str
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def send(
+        self,
+        text: str,
+        model: ModelAdapter,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TurnOutcome:
+        """One user message; the turn's outcome (a Decision, or a run waiting for a person)."""
+        return self.conversations.turn(
+            self.id, self.principal_id, model, text=text, metadata=metadata
+        )
+
+    def confirm(
+        self, nonce: str, model: ModelAdapter, metadata: Mapping[str, Any] | None = None
+    ) -> TurnOutcome:
+        """Confirm the pending action `nonce` names (what a UI's button sends)."""
+        return self.conversations.turn(
+            self.id, self.principal_id, model, reply=Reply.CONFIRM, nonce=nonce, metadata=metadata
+        )
+
+    def decline(
+        self, nonce: str, model: ModelAdapter, metadata: Mapping[str, Any] | None = None
+    ) -> TurnOutcome:
+        """Decline the pending action `nonce` names; the agent carries on."""
+        return self.conversations.turn(
+            self.id, self.principal_id, model, reply=Reply.DECLINE, nonce=nonce, metadata=metadata
+        )
+
+    def record(self) -> ConversationRecord:
+        return self.conversations.store.get(self.id)
+
+    def close(self) -> None:
+        self.conversations.close(self.id, self.principal_id)
+
+
+class Conversations:
+    """Starts conversations on a runtime and runs their turns."""
+
+    def __init__(
+        self, runtime: Runtime, store: ConversationStore, limits: ConversationLimits | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.limits = limits or ConversationLimits()
+
+    def start(
+        self,
+        principal_id: str,
+        agent: str | None = None,
+        *,
+        principal_source: str = "operator",
+        asserted_by: str = "",
+    ) -> Conversation:
+        """A new conversation bound to `principal_id` and `agent` for good."""
+        rt = self.runtime
+        name = agent or rt.default_agent
+        if name not in rt.agents:
+            raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {name!r}")
+        principal = rt.principals.resolve(principal_id)
+        now = rt.clock.now()
+        record = ConversationRecord(
+            id=rt.ids.new_id("conv"),
+            principal_id=principal.id,
+            agent=name,
+            domain=str(rt.domain.get("name", "")),
+            principal_source=principal_source,
+            asserted_by=asserted_by or principal_source,
+            status="open",
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.limits.max_age_s,
+            turns=0,
+            state={"messages": [], "evidence": {}, "tool_results": 0},
+            pending=None,
+            size=0,
+        )
+        self.store.create(record)
+        return Conversation(self, record.id, principal.id)
+
+    def open(self, conversation_id: str, principal_id: str) -> Conversation:
+        """A handle on an existing conversation of `principal_id` (else FORBIDDEN)."""
+        record = self.store.get(conversation_id)
+        if record.principal_id != principal_id:
+            raise TetherError(
+                ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
+            )
+        return Conversation(self, record.id, principal_id)
+
+    def close(self, conversation_id: str, principal_id: str) -> None:
+        self.open(conversation_id, principal_id)
+        self.store.set_status(conversation_id, "closed", self.runtime.clock.now())
+
+    def _usable(self, record: ConversationRecord, principal_id: str, now: float) -> None:
+        if record.principal_id != principal_id:
+            raise TetherError(
+                ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
+            )
+        status = record.status_at(now)
+        if status == "closed":
+            raise TetherError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
+        if status == "expired":
+            raise TetherError(ErrorCode.CONVERSATION_EXPIRED, "the conversation has expired")
+        if record.turns >= self.limits.max_turns:
+            raise TetherError(
+                ErrorCode.CONVERSATION_LIMIT,
+                f"the conversation reached its limit of {self.limits.max_turns} turns",
+            )
+        if record.size > self.limits.max_state_bytes:
+            raise TetherError(
+                ErrorCode.CONVERSATION_LIMIT,
+                f"the conversation holds {record.size} bytes; the limit is "
+                f"{self.limits.max_state_bytes}",
+            )
+        waiting = record.state.get("waiting_run")
+        if waiting:
+            run = self.runtime.store.get_run(str(waiting), with_steps=False)
+            if run.status is RunStatus.SUSPENDED:
+                raise TetherError(
+                    ErrorCode.APPROVAL_PENDING,
+                    f"run {waiting} waits for a person's decision; nothing was changed",
+                )
+
+    @staticmethod
+    def _reply(
+        record: ConversationRecord, reply: Reply, nonce: str | None, text: str | None, now: float
+    ) -> str:
+        if reply is Reply.TEXT:
+            if not isinstance(text, str) or not text.strip():
+                raise TetherError(ErrorCode.BAD_REQUEST, "a message needs non-empty text")
+            if len(text) > MAX_TEXT_CHARS:
+                raise TetherError(
+                    ErrorCode.INPUT_TOO_LARGE,
+                    f"the message has {len(text)} characters; the limit is {MAX_TEXT_CHARS}",
+                )
+            return "text"
+        pending = record.pending
+        if pending is None:
+            raise TetherError(ErrorCode.NOTHING_PENDING, "no action is waiting for a confirmation")
+        if not isinstance(nonce, str) or nonce != pending.nonce:
+            raise TetherError(ErrorCode.NONCE_INVALID, "the nonce names no action waiting here")
+        if pending.expired(now):
+            raise TetherError(
+                ErrorCode.NONCE_INVALID, "the pending action expired; ask for it again"
+            )
+        return reply.value
+
+    def turn(
+        self,
+        conversation_id: str,
+        principal_id: str,
+        model: ModelAdapter,
+        *,
+        text: str | None = None,
+        reply: Reply = Reply.TEXT,
+        nonce: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TurnOutcome:
+        """Run one turn of the conversation, exactly one at a time."""
+        claim = self.begin_turn(conversation_id, principal_id, text=text, reply=reply, nonce=nonce)
+        return self.run_claimed(claim, model, metadata)
+
+    def begin_turn(
+        self,
+        conversation_id: str,
+        principal_id: str,
+        *,
+        text: str | None = None,
+        reply: Reply = Reply.TEXT,
+        nonce: str | None = None,
+    ) -> TurnClaim:
+        """Check a turn and claim the conversation for it, without running it yet: a second
+        turn is CONVERSATION_BUSY from this moment. Follow with `run_claimed` (or `release`)."""
+        rt = self.runtime
+        now = rt.clock.now()
+        record = self.store.get(conversation_id)
+        self._usable(record, principal_id, now)
+        self._reply(record, reply, nonce, text, now)
+        claimant = rt.ids.new_id("turn")
+        if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
+            raise TetherError(
+                ErrorCode.CONVERSATION_BUSY, "another turn of this conversation is still running"
+            )
+        try:
+            # checked again as it is now that the turn holds it: a turn that ended between the
+            # first check and the claim may have replaced the pending action the nonce named
+            record = self.store.get(conversation_id)
+            self._usable(record, principal_id, now)
+            kind = self._reply(record, reply, nonce, text, now)
+        except BaseException:
+            self.store.release(record.id, claimant)
+            raise
+        return TurnClaim(
+            record.id, principal_id, claimant, record.turns + 1, reply, kind, text, record
+        )
+
+    def run_claimed(
+        self,
+        claim: TurnClaim,
+        model: ModelAdapter,
+        metadata: Mapping[str, Any] | None = None,
+        on_start: Callable[[Run], None] | None = None,
+    ) -> TurnOutcome:
+        """Run a claimed turn to its end (once). `on_start` hears of the turn's run as soon as
+        it is durable, before the model is asked anything: what a caller that does not wait
+        for the turn needs to point at it."""
+        runtime = self.runtime
+        if on_start is not None:
+            started = _RunStarted(on_start)
+            runtime = dataclasses.replace(runtime, observers=(*runtime.observers, started))
+        try:
+            # the claim holds the conversation, so the record read under it is current
+            record = claim.record or self.store.get(claim.conversation_id)
+            outcome = self._run(record, model, claim, metadata, runtime)
+        except BaseException:
+            self.release(claim)
+            raise
+        return outcome
+
+    def release(self, claim: TurnClaim) -> None:
+        """Let go of a claimed turn that will not run."""
+        self.store.release(claim.conversation_id, claim.claimant)
+
+    def _run(
+        self,
+        record: ConversationRecord,
+        model: ModelAdapter,
+        claim: TurnClaim,
+        metadata: Mapping[str, Any] | None,
+        rt: Runtime,
+    ) -> TurnOutcome:
+        reply, text = claim.reply, claim.text
+        state = record.state
+        number = record.turns + 1
+        context = TurnContext(
+            conversation_id=record.id,
+            turn=number,
+            history=tuple(Message.from_dict(m) for m in state.get("messages", ())),
+            evidence={k: evidence_from_dict(v) for k, v in state.get("evidence", {}).items()},
+            tool_results=int(state.get("tool_results", 0)),
+            pending=record.pending,
+            reply=reply,
+        )
+        messages = [Message("user", text)] if reply is Reply.TEXT and text is not None else []
+        request = RunRequest(
+            principal_id=record.principal_id,
+            messages=messages,
+            agent=record.agent,
+            metadata={**(metadata or {}), "conversation": record.id, "turn": number},
+            conversation=context,
+        )
+        run = rt.run(request, model)
+        pending = None
+        if run.decision is not None and run.decision.kind is DecisionKind.CONFIRMATION:
+            raw = run.decision.pending_action
+            pending = PendingAction.from_dict(raw) if raw else None
+        after = _state_after(run, state)
+        turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
+        self.store.finish_turn(record.id, claim.claimant, turn, after, pending, rt.clock.now())
+        return TurnOutcome(record.id, number, run, pending)
+
+    def detail(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation with its turns, each with its run and steps."""
+        record = self.store.get(conversation_id)
+        out = record.summary(self.runtime.clock.now())
+        turns = []
+        for t in self.store.turns(conversation_id):
+            run = self.runtime.store.get_run(t.run_id)
+            turns.append(
+                {
+                    "turn": t.turn,
+                    "kind": t.kind,
+                    "created_at": t.created_at,
+                    "run": run.to_dict(with_steps=True),
+                }
+            )
+        out["turns"] = turns
+        return out

@@ -1,0 +1,260 @@
+"""The conversation repository: records, one turn at a time, and each turn's run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.runtime.pending import PendingAction
+from tether.store.conversations_schema import conversation_turns, conversations
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One turn: its number, its run and how it answered (text, confirm or decline)."""
+
+    turn: int
+    run_id: str
+    kind: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """A conversation as stored: who, which agent, its state and its pending action."""
+
+    id: str
+    principal_id: str
+    agent: str
+    domain: str
+    principal_source: str  # end_user_token | operator
+    asserted_by: str
+    status: str  # open | closed
+    created_at: float
+    updated_at: float
+    expires_at: float
+    turns: int
+    state: Mapping[str, Any]
+    pending: PendingAction | None
+    size: int
+    busy_run: str | None = None
+    busy_until: float | None = None
+
+    def summary(self, now: float) -> dict[str, Any]:
+        """The conversation without its turns, as the API lists it."""
+        return {
+            "id": self.id,
+            "principal": self.principal_id,
+            "agent": self.agent,
+            "domain": self.domain,
+            "principal_source": self.principal_source,
+            "asserted_by": self.asserted_by,
+            "status": self.status_at(now),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "expires_at": self.expires_at,
+            "turn_count": self.turns,
+            "pending_action": self.pending.public() if self.pending else None,
+        }
+
+    def status_at(self, now: float) -> str:
+        if self.status == "open" and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+
+def _record(row: Any) -> ConversationRecord:
+    pending = json.loads(row.pending) if row.pending else None
+    return ConversationRecord(
+        id=row.id,
+        principal_id=row.principal_id,
+        agent=row.agent,
+        domain=row.domain,
+        principal_source=row.principal_source,
+        asserted_by=row.asserted_by,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        expires_at=row.expires_at,
+        turns=row.turns,
+        state=json.loads(row.state),
+        pending=PendingAction.from_dict(pending) if pending else None,
+        size=row.size,
+        busy_run=row.busy_run,
+        busy_until=row.busy_until,
+    )
+
+
+class ConversationStore:
+    """Conversations in the system of record (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, record: ConversationRecord) -> None:
+        state = _dumps(record.state)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(conversations).values(
+                    id=record.id,
+                    principal_id=record.principal_id,
+                    agent=record.agent,
+                    domain=record.domain,
+                    principal_source=record.principal_source,
+                    asserted_by=record.asserted_by,
+                    status=record.status,
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                    expires_at=record.expires_at,
+                    turns=0,
+                    state=state,
+                    pending=None,
+                    size=len(state.encode("utf-8")),
+                )
+            )
+
+    def get(self, conversation_id: str) -> ConversationRecord:
+        """The conversation, or CONVERSATION_NOT_FOUND."""
+        if not isinstance(conversation_id, str) or len(conversation_id) > 40:
+            raise TetherError(ErrorCode.CONVERSATION_NOT_FOUND, "no such conversation")
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations).where(conversations.c.id == conversation_id)
+            ).first()
+        if row is None:
+            raise TetherError(
+                ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r}"
+            )
+        return _record(row)
+
+    def find(
+        self, principal_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ConversationRecord]:
+        query = select(conversations).order_by(
+            conversations.c.updated_at.desc(), conversations.c.id
+        )
+        if principal_id is not None:
+            query = query.where(conversations.c.principal_id == principal_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [_record(r) for r in rows]
+
+    def turns(self, conversation_id: str) -> list[TurnRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(conversation_turns)
+                .where(conversation_turns.c.conversation_id == conversation_id)
+                .order_by(conversation_turns.c.turn)
+            ).all()
+        return [TurnRecord(r.turn, r.run_id, r.kind, r.created_at) for r in rows]
+
+    def conversation_of_run(self, run_id: str) -> tuple[str, int] | None:
+        """The conversation and turn a run belongs to, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversation_turns.c.conversation_id, conversation_turns.c.turn).where(
+                    conversation_turns.c.run_id == run_id
+                )
+            ).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def claim(self, conversation_id: str, claimant: str, now: float, lease_s: float) -> bool:
+        """Hold the conversation for one turn; False when another turn holds it (its claim
+        lapses after `lease_s`, so a turn whose process died does not block it for good)."""
+        free = or_(conversations.c.busy_run.is_(None), conversations.c.busy_until < now)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(conversations)
+                .where(and_(conversations.c.id == conversation_id, free))
+                .values(busy_run=claimant, busy_until=now + lease_s)
+            )
+        return done.rowcount == 1
+
+    def release(self, conversation_id: str, claimant: str) -> None:
+        """Let go of a claim without recording a turn (the turn failed before it began)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(conversations)
+                .where(
+                    and_(
+                        conversations.c.id == conversation_id,
+                        conversations.c.busy_run == claimant,
+                    )
+                )
+                .values(busy_run=None, busy_until=None)
+            )
+
+    def finish_turn(
+        self,
+        conversation_id: str,
+        claimant: str,
+        turn: TurnRecord,
+        state: Mapping[str, Any],
+        pending: PendingAction | None,
+        now: float,
+    ) -> None:
+        """Record the turn, the state it leaves and its pending action, and let go, at once."""
+        body = _dumps(state)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(conversations)
+                .where(
+                    and_(
+                        conversations.c.id == conversation_id,
+                        conversations.c.busy_run == claimant,
+                    )
+                )
+                .values(
+                    state=body,
+                    pending=_dumps(pending.to_dict()) if pending else None,
+                    size=len(body.encode("utf-8")),
+                    turns=conversations.c.turns + 1,
+                    updated_at=now,
+                    busy_run=None,
+                    busy_until=None,
+                )
+            )
+            if done.rowcount != 1:  # the claim lapsed and another turn took the conversation
+                raise TetherError(
+                    ErrorCode.CONVERSATION_BUSY,
+                    "this turn's hold on the conversation lapsed; its outcome is in its run, "
+                    "not in the conversation",
+                )
+            conn.execute(
+                insert(conversation_turns).values(
+                    conversation_id=conversation_id,
+                    turn=turn.turn,
+                    run_id=turn.run_id,
+                    kind=turn.kind,
+                    created_at=turn.created_at,
+                )
+            )
+
+    def set_status(self, conversation_id: str, status: str, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(status=status, updated_at=now, pending=None)
+            )
+
+    def runs_of(self, conversation_ids: Sequence[str]) -> dict[str, str]:
+        """run id -> conversation id, for the given conversations' turns."""
+        if not conversation_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(conversation_turns.c.run_id, conversation_turns.c.conversation_id).where(
+                    conversation_turns.c.conversation_id.in_(list(conversation_ids))
+                )
+            ).all()
+        return {str(r[0]): str(r[1]) for r in rows}

@@ -1,0 +1,197 @@
+"""The retail store as a graph: users → orders → items → products and their variants,
+users → payment methods, orders → fulfilments.
+
+The same builders serve two readers. `retail_graph` turns every record into entities and
+relations for an ingest job to materialise (with lineage). `RetailGraph` is a live view of the
+same shape over the store's current records, for query expansion and policy checks that must
+read authoritative values (an order's status right now), never a copy that may lag a write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from tether.domains.retail.db import Record, RetailDB
+from tether.grounding import Entity, EntityIds, EntityPattern, Relation
+
+SOURCE = "db:retail"
+
+# Ids the retail data uses, as they appear in text (an order id with or without its '#'); a
+# ten-digit number may be a product or an item (variant) id, and the graph decides which.
+RETAIL_IDS = EntityIds(
+    patterns=(
+        EntityPattern(r"(?<![\w#])#?(W\d{7})\b", ("order",), prefix="#"),
+        EntityPattern(r"\b([a-z]+_[a-z]+_\d{4})\b", ("user",)),
+        EntityPattern(r"\b((?:credit_card|paypal|gift_card)_\d{6,8})\b", ("payment",)),
+        EntityPattern(r"(?<![\d.])(\d{10})(?![\d.])", ("product", "item")),
+    ),
+    # what a query about an entity of each kind pulls in, one and two hops out
+    expansion={"order": ("item", "user", "fulfilment"), "item": ("product",)},
+)
+
+
+def _uri(table: str, key: str) -> str:
+    return f"{SOURCE}/{table}/{key}"
+
+
+def _method_label(method: Mapping[str, Any]) -> str:
+    kind = str(method.get("source", "payment method")).replace("_", " ")
+    if method.get("last_four"):
+        return f"{method.get('brand', kind)} {kind} ending {method['last_four']}"
+    return f"{kind} {method.get('id', '')}".strip()
+
+
+def user_graph(user: Record) -> tuple[list[Entity], list[Relation]]:
+    """The user, their payment methods, and the relations to those and to their orders."""
+    uid = str(user["user_id"])
+    uri = _uri("users", uid)
+    name = user.get("name") or {}
+    label = f"{name.get('first_name', '')} {name.get('last_name', '')}".strip() or uid
+    summary = {"user_id": uid, "name": label}  # evidence names the owner, nothing more
+    nodes = [Entity(f"user:{uid}", "user", label, uid, dict(user), uri, summary)]
+    edges = [
+        Relation(f"user:{uid}", "placed", f"order:{oid}", uri) for oid in user.get("orders", ())
+    ]
+    for mid, method in sorted((user.get("payment_methods") or {}).items()):
+        attributes = {"payment_method_id": mid, "user_id": uid, **method}
+        nodes.append(
+            Entity(f"payment:{mid}", "payment_method", _method_label(method), uid, attributes, uri)
+        )
+        edges.append(Relation(f"user:{uid}", "has_payment_method", f"payment:{mid}", uri))
+    return nodes, edges
+
+
+def order_graph(order: Record) -> tuple[list[Entity], list[Relation]]:
+    """The order, its fulfilments, and its relations to owner, items and payments."""
+    oid, uid = str(order["order_id"]), str(order["user_id"])
+    uri = _uri("orders", oid)
+    ident = f"order:{oid}"
+    nodes = [Entity(ident, "order", f"Order {oid}", uid, dict(order), uri, _order_summary(order))]
+    edges = [Relation(f"user:{uid}", "placed", ident, uri)]
+    edges += [
+        Relation(ident, "contains", f"item:{line['item_id']}", uri) for line in order["items"]
+    ]
+    for n, shipment in enumerate(order.get("fulfillments") or ()):
+        fid = f"fulfilment:{oid}/{n}"
+        tracking = ", ".join(str(t) for t in shipment.get("tracking_id", ()))
+        attributes = {"order_id": oid, **shipment}
+        nodes.append(
+            Entity(fid, "fulfilment", f"Shipment {tracking}".strip(), uid, attributes, uri)
+        )
+        edges.append(Relation(ident, "fulfilled_by", fid, uri))
+        edges += [Relation(fid, "ships", f"item:{i}", uri) for i in shipment.get("item_ids", ())]
+    methods = {str(p["payment_method_id"]) for p in order.get("payment_history") or ()}
+    edges += [Relation(ident, "paid_with", f"payment:{m}", uri) for m in sorted(methods)]
+    return nodes, edges
+
+
+def _order_summary(order: Record) -> dict[str, Any]:
+    """The order as evidence shows it: no address, payments by kind and amount only."""
+    payments = [
+        {"transaction_type": p.get("transaction_type"), "amount": p.get("amount")}
+        for p in order.get("payment_history") or ()
+    ]
+    keep = ("order_id", "user_id", "status", "items", "fulfillments")
+    return {**{k: order[k] for k in keep if k in order}, "payment_history": payments}
+
+
+def product_graph(product: Record) -> tuple[list[Entity], list[Relation]]:
+    """The product and each of its variants (the items orders hold)."""
+    pid, name = str(product["product_id"]), str(product["name"])
+    uri = _uri("products", pid)
+    variants = product.get("variants") or {}
+    summary = {"product_id": pid, "name": name, "variants": len(variants)}
+    nodes = [Entity(f"product:{pid}", "product", name, None, summary, uri)]
+    edges: list[Relation] = []
+    for vid, variant in sorted(variants.items()):
+        options = variant.get("options") or {}
+        label = f"{name} ({', '.join(str(v) for v in options.values())})"
+        attributes = {"product_id": pid, "product": name, **variant}
+        nodes.append(Entity(f"item:{vid}", "item", label, None, attributes, uri))
+        edges.append(Relation(f"item:{vid}", "variant_of", f"product:{pid}", uri))
+    return nodes, edges
+
+
+def retail_graph(db: RetailDB) -> tuple[list[Entity], list[Relation]]:
+    """Every entity and relation of the store's records (for an ingest job)."""
+    nodes: list[Entity] = []
+    edges: list[Relation] = []
+    for records, build in (
+        (db.products(), product_graph),
+        (db.users(), user_graph),
+        (db.orders(), order_graph),
+    ):
+        for record in records:
+            found, linked = build(record)
+            nodes += found
+            edges += linked
+    return nodes, edges
+
+
+class RetailGraph:
+    """A live `EntityGraph` over the store's current records (nothing copied, nothing stale).
+
+    Relations are those the records state: an order lists its items, a user their orders and
+    payment methods, a product its variants. Items are not indexed back to the orders that
+    hold them (that would mean reading every order). Users and orders are read from the store
+    on every call; products, which no tool changes, once.
+    """
+
+    def __init__(self, db: RetailDB) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        self._product_of: dict[str, str] | None = None  # item id -> product id
+        self._owner_of: dict[str, str] | None = None  # payment method id -> user id
+        self._products: dict[str, tuple[list[Entity], list[Relation]]] = {}
+
+    def _maps(self) -> tuple[dict[str, str], dict[str, str]]:
+        with self._lock:
+            if self._product_of is None or self._owner_of is None:
+                # products never change and users never gain methods through the tools
+                self._product_of = {
+                    str(v): str(p["product_id"]) for p in self.db.products() for v in p["variants"]
+                }
+                self._owner_of = {
+                    str(m): str(u["user_id"]) for u in self.db.users() for m in u["payment_methods"]
+                }
+            return self._product_of, self._owner_of
+
+    def _graph_of(self, entity_id: str) -> tuple[list[Entity], list[Relation]]:
+        kind, _, key = entity_id.partition(":")
+        if kind == "user":
+            user = self.db.user(key)
+            return user_graph(user) if user else ([], [])
+        if kind in ("order", "fulfilment"):
+            order = self.db.order(key.split("/")[0])
+            return order_graph(order) if order else ([], [])
+        if kind in ("product", "item"):
+            pid = key if kind == "product" else self._maps()[0].get(key)
+            return self._product(pid) if pid else ([], [])
+        if kind == "payment":
+            owner = self._maps()[1].get(key)
+            holder = self.db.user(owner) if owner else None
+            return user_graph(holder) if holder else ([], [])
+        return [], []
+
+    def _product(self, product_id: str) -> tuple[list[Entity], list[Relation]]:
+        # the catalogue is read-only for every tool, so a product's graph is built once
+        with self._lock:
+            found = self._products.get(product_id)
+        if found is None:
+            record = self.db.product(product_id)
+            found = product_graph(record) if record else ([], [])
+            with self._lock:
+                self._products[product_id] = found
+        return found
+
+    def entity(self, entity_id: str) -> Entity | None:
+        """The entity as the store holds it now, or None."""
+        nodes, _ = self._graph_of(entity_id)
+        return next((e for e in nodes if e.id == entity_id), None)
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        """Relations the entity's own record states, plus the owner link of an order."""
+        _, edges = self._graph_of(entity_id)
+        return [r for r in edges if entity_id in (r.src, r.dst)]

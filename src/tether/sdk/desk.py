@@ -1,0 +1,240 @@
+"""The builder: one call assembles a governed desk for a domain pack.
+
+`build_desk(domain, store)` wires the store, the domain's tools, access (capability tokens,
+audit), policy, grounding, approvals and observability, with the default guard chain:
+
+    tool calls: schema → grant + token → ownership → policy → the domain's premises
+    answers:    citations → claims → the domain's answer checks → policy
+
+`tool_checks` / `answer_checks` receive that default list and return the chain to use, to add
+or replace a check explicitly. Fail closed: a domain without a policy binding gets a check that
+refuses every write unless the agent sets `allow_writes_without_policy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.access.checks import GrantCheck, OwnershipCheck
+from tether.access.control import AccessControl
+from tether.access.rights import RoleRights
+from tether.access.settings import AccessSettings
+from tether.approvals.routing import EscalationConfig
+from tether.approvals.service import ApprovalService, ModelFactory
+from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.guard import AnswerCheck, GuardContext, ToolCheck
+from tether.core.types import Agent, RiskClass, ToolCall, Verdict
+from tether.grounding.citations import CitationCheck
+from tether.grounding.embeddings import Embedder, embedder_from_env
+from tether.grounding.hybrid import StoreRetriever
+from tether.grounding.ingest import Ingestor, ensure_ingested
+from tether.grounding.verify import ClaimCheck
+from tether.grounding.verify import claims_on_fail as on_fail_from_env
+from tether.observe.hub import Observability, default_observability
+from tether.policy.check import PolicyAnswerCheck, PolicyCheck
+from tether.policy.consent import assertive_sentences
+from tether.runtime.loop import Runtime
+from tether.sdk.domain import DeskContext, Domain, DomainParts
+from tether.sdk.loader import pack_error
+from tether.store.runs import RunStore
+from tether.tools.checks import SchemaCheck
+from tether.tools.registry import ToolRegistry
+
+ChainHook = Callable[[list[Any]], Sequence[Any]]
+
+
+class WritesNeedPolicy:
+    """The policy step of a domain that declares no policy: reads pass, a write or
+    irreversible call is refused unless the agent explicitly allows writes without policy."""
+
+    name = "policy"
+
+    def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
+        tool = ctx.tools.get(call.name)
+        if tool is None or tool.spec.risk is RiskClass.READ:
+            return Verdict.allow(self.name, policy="none")
+        if ctx.agent.allow_writes_without_policy:
+            return Verdict.allow(self.name, policy="none", writes="allowed by the agent")
+        return Verdict.deny(
+            self.name,
+            ErrorCode.POLICY_DENIED,
+            f"{call.name} changes data and the domain declares no policy that permits it",
+            policy="none",
+        )
+
+
+@dataclass
+class Desk:
+    """A governed runtime for one domain, over one store, and what was wired into it."""
+
+    domain: Domain
+    store: RunStore
+    runtime: Runtime
+    access: AccessControl | None = None
+    observability: Observability = field(default_factory=default_observability)
+    retriever: StoreRetriever | None = None  # the ingested corpus, expanded through the graph
+    approvals: ApprovalService | None = None  # escalated calls wait for a person's decision
+    data: Any = None  # the domain's own handle (e.g. its database)
+    parts: DomainParts | None = None
+
+    def enable_approvals(
+        self, escalations: EscalationConfig | None = None, models: ModelFactory | None = None
+    ) -> ApprovalService:
+        """Durable approvals on this desk (once): escalated calls suspend their run and open a
+        request; deciding one resumes the run with its own script, else `models()`. Queues and
+        webhooks come from `escalations` (default: `TETHER_ESCALATIONS`, ...)."""
+        if self.approvals is not None:
+            self.approvals.models = self.approvals.models or models
+            return self.approvals
+        access = self.access or AccessControl.open(self.store.engine, clock=self.runtime.clock)
+        self.approvals = ApprovalService.open(
+            self.store.engine,
+            access.audit,
+            access.tokens,
+            lambda: self.runtime,  # the runtime in force when a run resumes
+            escalations,
+            models,
+            self.runtime.clock,
+            self.observability.metrics.approval_waited,
+        )
+        self.runtime = dataclasses.replace(self.runtime, approvals=self.approvals.gate)
+        return self.approvals
+
+
+def build_desk(
+    domain: Domain,
+    store: RunStore | None = None,
+    *,
+    agents: Sequence[Agent] | None = None,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
+    settings: AccessSettings | None = None,
+    observability: Observability | None = None,
+    claims_on_fail: str | None = None,
+    approvals: bool = False,
+    escalations: EscalationConfig | None = None,
+    fresh: bool = False,
+    data: Any = None,
+    embedder: Embedder | None = None,
+    tool_checks: ChainHook | None = None,
+    answer_checks: ChainHook | None = None,
+    rights: RoleRights | Mapping[str, Sequence[str]] | None = None,
+) -> Desk:
+    """A desk for `domain` over `store` (default: `TETHER_DATABASE_URL` or the local file).
+
+    `agents` replaces the pack's agents (e.g. one with other limits) and `rights` its role
+    rights (role -> scopes); `fresh` asks the pack for
+    a fresh copy of its data and `data` hands it one the caller holds. Access (run tokens,
+    audit, operator keys) lives in the same store; `settings` default to the environment.
+    A failing claim is handled as `claims_on_fail` says (revise, refuse, escalate; default
+    `TETHER_CLAIMS_ON_FAIL` or revise). With `approvals`, an escalated call suspends its run
+    until a person decides; without, the run ends in an escalation.
+    """
+    store = store or RunStore.open()
+    clock = clock or SystemClock()
+    parts = setup_parts(domain, DeskContext(store, clock, fresh, data))
+    crew = tuple(agents) if agents is not None else domain.agents
+    tools = ToolRegistry(parts.tools)
+    chosen = rights if rights is not None else parts.rights
+    roles = chosen if isinstance(chosen, RoleRights) else RoleRights(chosen)
+    access = AccessControl.open(store.engine, roles, settings, clock)
+    obs = observability or default_observability()
+    retriever = _retriever(domain, parts, store, embedder)
+    runtime = Runtime(
+        store=store,
+        agents={a.name: a for a in crew},
+        tools=tools,
+        principals=parts.principals,
+        retriever=retriever,
+        tool_checks=_chain(default_tool_checks(domain, parts, access), tool_checks),
+        answer_checks=_chain(
+            default_answer_checks(domain, parts, claims_on_fail or on_fail_from_env()),
+            answer_checks,
+        ),
+        clock=clock,
+        ids=ids or RandomIds(),
+        default_agent=crew[0].name,
+        access=access.governor,
+        observers=obs.observers(store.engine),
+        domain={"name": domain.name, "version": domain.version},
+    )
+    desk = Desk(domain, store, runtime, access, obs, retriever, data=parts.data, parts=parts)
+    if approvals:
+        desk.enable_approvals(escalations)
+    if domain.on_desk is not None:
+        domain.on_desk(desk)
+    return desk
+
+
+def setup_parts(domain: Domain, ctx: DeskContext) -> DomainParts:
+    """The pack's parts over `ctx`; a failing or wrong-shaped setup is DOMAIN_INVALID naming
+    the pack's file, never a bare exception."""
+    try:
+        parts = domain.setup(ctx)
+    except Exception as exc:
+        raise pack_error(domain.name, exc) from None
+    if not isinstance(parts, DomainParts):
+        raise TetherError(
+            ErrorCode.DOMAIN_INVALID,
+            f"domain {domain.name}: setup returned {type(parts).__name__}, not DomainParts",
+        )
+    return parts
+
+
+def default_tool_checks(
+    domain: Domain, parts: DomainParts, access: AccessControl | None
+) -> list[ToolCheck]:
+    """schema → grant + token → ownership → policy → premises."""
+    checks: list[ToolCheck] = [
+        SchemaCheck(),
+        GrantCheck(access.tokens if access is not None else None),
+    ]
+    if parts.owners is not None:
+        checks.append(OwnershipCheck(parts.owners))
+    if parts.policy is not None and domain.policies is not None:
+        checks.append(PolicyCheck(domain.policies.engine(), parts.policy))
+    else:
+        checks.append(WritesNeedPolicy())
+    checks.extend(parts.premises)
+    return checks
+
+
+def default_answer_checks(domain: Domain, parts: DomainParts, on_fail: str) -> list[AnswerCheck]:
+    """citations → claims → the domain's answer checks → policy."""
+    checks: list[AnswerCheck] = [
+        CitationCheck(assertive=assertive_sentences),
+        ClaimCheck(on_fail=on_fail, assertive=assertive_sentences),
+    ]
+    checks.extend(parts.answer_checks)
+    if parts.policy is not None and domain.policies is not None:
+        checks.append(PolicyAnswerCheck(domain.policies.engine(), parts.policy))
+    return checks
+
+
+def _chain(default: list[Any], hook: ChainHook | None) -> tuple[Any, ...]:
+    return tuple(default if hook is None else hook(list(default)))
+
+
+def _retriever(
+    domain: Domain, parts: DomainParts, store: RunStore, embedder: Embedder | None
+) -> StoreRetriever:
+    """The store's ingested corpus; the pack's knowledge is ingested before the first search
+    if the store lacks it (or holds an older version); nothing touches the store before."""
+    engine = store.engine
+
+    def setup() -> None:
+        ingestor = Ingestor(engine, entity_ids=domain.entity_ids)
+        for source in parts.knowledge:
+            ensure_ingested(ingestor, source)
+
+    return StoreRetriever(
+        engine,
+        embedder=embedder or embedder_from_env(),
+        graph=parts.graph,
+        setup=setup,
+        entity_ids=domain.entity_ids,
+    )

@@ -1,0 +1,495 @@
+"""The conversations endpoints: `POST /v1/conversations`, `GET /v1/conversations[/{id}]`,
+`POST /v1/conversations/{id}/messages` and `POST /v1/conversations/{id}/close`.
+
+Two things identify a request. The operator key (bearer) is the calling application: starting
+a conversation or a turn needs `runs:create`, reading needs `runs:read`. The customer is either
+vouched for by the application with an end-user token (`X-End-User-Token`, see
+`tether.access.end_users`) or asserted by an operator that holds `principals:act_as`; the
+conversation records which, and every later request must identify the customer the same way.
+
+A message is accepted once its turn holds the conversation and its run is durable: 202 with
+`Location: /v1/runs/{run_id}`; the turn goes on in the app's turn pool. `?wait=SECONDS` waits
+up to that long and answers 200 with the outcome if the turn ended by then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from tether.access.end_users import EndUser, EndUserVerifier
+from tether.access.operators import Operator, Permission
+from tether.conversations.service import Conversations, TurnClaim, TurnOutcome
+from tether.conversations.store import ConversationRecord
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import MAX_NESTING, nesting
+from tether.core.types import DecisionKind, Run, RunStatus
+from tether.models.base import ModelAdapter
+from tether.runtime.inputs import CALLER_ROLES
+from tether.runtime.seams import Reply
+from tether.server.problems import problem_responses
+
+log = logging.getLogger("tether.server")
+
+END_USER_HEADER = "X-End-User-Token"
+END_USER_SOURCE = "end_user_token"
+OPERATOR_SOURCE = "operator"
+MAX_WAIT_S = 60.0
+DEFAULT_TURN_WORKERS = 16
+AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
+WHO = (ErrorCode.END_USER_TOKEN_INVALID, ErrorCode.CONVERSATION_FORBIDDEN, *AUTH)
+
+_end_user_token = APIKeyHeader(
+    name=END_USER_HEADER,
+    scheme_name="EndUserToken",
+    auto_error=False,
+    description="A JWT the customer's application signs for its customer (`sub`)",
+)
+
+ModelChoice = Callable[[list[dict[str, Any]] | None], ModelAdapter]
+
+
+# -- bodies ---------------------------------------------------------------------------------
+
+
+class ConversationCreate(BaseModel):
+    """Start a conversation for `principal` (or the end-user token's `sub`) with `agent`."""
+
+    model_config = ConfigDict(extra="forbid")
+    principal: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the customer; with an end-user token it may be left out, else must match",
+    )
+    agent: str | None = Field(default=None, max_length=200, description="the default if null")
+
+
+class MessageIn(BaseModel):
+    """One turn: the customer's `text`, or a press of the confirm or decline button on the
+    pending action its nonce names."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "Please cancel order #W4566809"}]},
+    )
+    text: str | None = Field(default=None, description="the customer's message")
+    confirm: str | None = Field(default=None, max_length=200, description="a pending nonce")
+    decline: str | None = Field(default=None, max_length=200, description="a pending nonce")
+    role: str | None = Field(
+        default=None, description="only `user`: the agent's side is held by the server"
+    )
+    script: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="deterministic model turns for this turn (tests and demos), as on /v1/runs",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> MessageIn:
+        given = [k for k in ("text", "confirm", "decline") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of text, confirm and decline")
+        if self.script is not None and nesting(self.script) > MAX_NESTING:
+            raise ValueError(f"the script nests deeper than {MAX_NESTING} levels")
+        return self
+
+    def reply(self) -> tuple[Reply, str | None]:
+        if self.confirm is not None:
+            return Reply.CONFIRM, self.confirm
+        if self.decline is not None:
+            return Reply.DECLINE, self.decline
+        return Reply.TEXT, None
+
+
+class PendingActionOut(BaseModel):
+    """An action waiting for the customer's confirmation, in the runtime's own words."""
+
+    nonce: str
+    tool: str
+    arguments: dict[str, Any]
+    summary: str
+    expires_at: float
+
+
+class TurnDecision(BaseModel):
+    kind: DecisionKind
+    text: str
+    citations: list[str]
+    reason: dict[str, Any] | None
+
+
+class TurnOut(BaseModel):
+    """A turn as far as it got: its run, its status and, once it ended, its Decision."""
+
+    conversation_id: str
+    turn: int
+    run_id: str
+    status: RunStatus
+    decision: TurnDecision | None
+    pending_action: PendingActionOut | None
+
+
+class _Conversation(BaseModel):
+    id: str
+    principal: str
+    agent: str
+    domain: str
+    principal_source: Literal["end_user_token", "operator"]
+    asserted_by: str = Field(description="`end_user:<issuer>` or the operator that asserted it")
+    status: Literal["open", "closed", "expired"]
+    created_at: float
+    updated_at: float
+    expires_at: float
+    turn_count: int = Field(description="how many turns it has had")
+    pending_action: PendingActionOut | None
+
+
+class ConversationOut(_Conversation):
+    """A conversation without its turns."""
+
+
+class TurnDetail(BaseModel):
+    turn: int
+    kind: Literal["text", "confirm", "decline"]
+    created_at: float
+    run: dict[str, Any] = Field(description="the turn's run with every step")
+
+
+class ConversationDetail(_Conversation):
+    """A conversation with its turns, each with its run and steps."""
+
+    turns: list[TurnDetail]
+
+
+class ConversationPage(BaseModel):
+    conversations: list[ConversationOut]
+    limit: int
+    offset: int
+
+
+# -- turns off the request path -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartedTurn:
+    """A turn handed to the pool: `started` resolves to its run once it is durable (or to the
+    error that stopped it before), `done` to its outcome."""
+
+    claim: TurnClaim
+    started: Future[Run]
+    done: Future[TurnOutcome]
+
+    def current(self, run: Run) -> dict[str, Any]:
+        """The turn JSON as things stand."""
+        if self.done.done() and self.done.exception() is None:
+            return self.done.result().to_dict()
+        return TurnOutcome(self.claim.conversation_id, self.claim.turn, run, None).to_dict()
+
+
+class TurnPool:
+    """Runs conversation turns in threads the app owns, until workers take them over.
+
+    On shutdown, turns still queued let go of their conversations instead of running; turns
+    that already run are finished."""
+
+    def __init__(self, workers: int = DEFAULT_TURN_WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tether-turn")
+        self._stopping = threading.Event()
+
+    def submit(
+        self,
+        service: Conversations,
+        claim: TurnClaim,
+        model: ModelAdapter,
+        metadata: dict[str, Any],
+    ) -> StartedTurn:
+        started: Future[Run] = Future()
+        try:
+            done = self._pool.submit(self._work, service, claim, model, metadata, started)
+        except RuntimeError:  # the pool was shut down
+            service.release(claim)
+            raise TetherError(ErrorCode.INTERNAL, "the server is shutting down") from None
+        return StartedTurn(claim, started, done)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=True)
+
+    def _work(
+        self,
+        service: Conversations,
+        claim: TurnClaim,
+        model: ModelAdapter,
+        metadata: dict[str, Any],
+        started: Future[Run],
+    ) -> TurnOutcome:
+        if self._stopping.is_set():
+            service.release(claim)
+            stopped = TetherError(ErrorCode.INTERNAL, "the server is shutting down")
+            started.set_exception(stopped)
+            raise stopped
+        try:
+            outcome = service.run_claimed(claim, model, metadata, on_start=started.set_result)
+        except BaseException as exc:
+            if not started.done():  # failed before its run existed: the request reports it
+                started.set_exception(exc)
+            else:
+                log.exception(
+                    "turn %d of conversation %s failed", claim.turn, claim.conversation_id
+                )
+            raise
+        if not started.done():
+            started.set_result(outcome.run)
+        return outcome
+
+
+async def _settled(future: Future[Any], timeout: float | None = None) -> Any:
+    # shielded: a client that goes away must not cancel the turn, queued or running
+    return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+
+
+# -- who is speaking ------------------------------------------------------------------------
+
+
+def _principal_for(record: ConversationRecord, operator: Operator, end_user: EndUser | None) -> str:
+    """The principal a request on `record` speaks for, identified as the conversation was."""
+    if end_user is not None:
+        if end_user.principal_id != record.principal_id:
+            raise TetherError(
+                ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
+            )
+        return end_user.principal_id
+    if record.principal_source == END_USER_SOURCE:
+        raise TetherError(
+            ErrorCode.CONVERSATION_FORBIDDEN,
+            f"the conversation was started with an end-user token; send its principal's token "
+            f"in {END_USER_HEADER}",
+        )
+    operator.require(Permission.ACT_AS)
+    return record.principal_id
+
+
+def conversations_router(
+    conversations: Callable[[], Conversations],
+    reader: Callable[..., Operator],
+    creator: Callable[..., Operator],
+    end_users: EndUserVerifier | None,
+    choose_model: ModelChoice,
+    pool: TurnPool,
+) -> APIRouter:
+    """The endpoints over `conversations()` (built per request, on the runtime in force);
+    `reader` / `creator` authenticate the operator and check `runs:read` / `runs:create`;
+    `choose_model(script)` is the scripted model or the configured one."""
+    router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+    def end_user(token: str | None) -> EndUser | None:
+        if token is None:
+            return None
+        if end_users is None:
+            raise TetherError(
+                ErrorCode.END_USER_TOKEN_INVALID,
+                "this server verifies no end-user tokens (TETHER_END_USER_KEYS is not set)",
+            )
+        return end_users.verify(token)
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=ConversationDetail,
+        summary="Start a conversation for a customer",
+        responses=problem_responses(
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.UNKNOWN_PRINCIPAL,
+            ErrorCode.UNKNOWN_AGENT,
+            ErrorCode.STORE_UNAVAILABLE,
+            *WHO,
+        ),
+    )
+    def start(
+        body: ConversationCreate,
+        response: Response,
+        operator: Operator = Depends(creator),
+        token: str | None = Security(_end_user_token),
+    ) -> dict[str, Any]:
+        customer = end_user(token)
+        if customer is not None:
+            if body.principal is not None and body.principal != customer.principal_id:
+                raise TetherError(
+                    ErrorCode.CONVERSATION_FORBIDDEN,
+                    "the principal differs from the one the end-user token names",
+                )
+            principal, source, asserted_by = (
+                customer.principal_id,
+                END_USER_SOURCE,
+                customer.asserted_by,
+            )
+        else:
+            if body.principal is None:
+                raise TetherError(
+                    ErrorCode.BAD_REQUEST,
+                    f"name the principal, or send the customer's token in {END_USER_HEADER}",
+                )
+            operator.require(Permission.ACT_AS)
+            principal, source, asserted_by = body.principal, OPERATOR_SOURCE, operator.actor
+        service = conversations()
+        handle = service.start(
+            principal, body.agent, principal_source=source, asserted_by=asserted_by
+        )
+        record = handle.record()
+        response.headers["Location"] = f"{router.prefix}/{record.id}"
+        return {**record.summary(service.runtime.clock.now()), "turns": []}
+
+    @router.get(
+        "",
+        response_model=ConversationPage,
+        summary="List conversations, most recently active first",
+        responses=problem_responses(ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE, *WHO),
+    )
+    def list_conversations(
+        principal: str | None = Query(None, max_length=200),
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+        operator: Operator = Depends(reader),
+        token: str | None = Security(_end_user_token),
+    ) -> dict[str, Any]:
+        customer = end_user(token)
+        if customer is not None:  # a customer lists only their own
+            if principal is not None and principal != customer.principal_id:
+                raise TetherError(
+                    ErrorCode.CONVERSATION_FORBIDDEN,
+                    "the principal differs from the one the end-user token names",
+                )
+            principal = customer.principal_id
+        else:
+            operator.require(Permission.ACT_AS)
+        service = conversations()
+        now = service.runtime.clock.now()
+        found = service.store.find(principal, limit, offset)
+        return {"conversations": [r.summary(now) for r in found], "limit": limit, "offset": offset}
+
+    @router.get(
+        "/{conversation_id}",
+        response_model=ConversationDetail,
+        summary="One conversation with its turns, their runs and steps, and the pending action",
+        responses=problem_responses(
+            ErrorCode.CONVERSATION_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *WHO
+        ),
+    )
+    def get_conversation(
+        conversation_id: str,
+        operator: Operator = Depends(reader),
+        token: str | None = Security(_end_user_token),
+    ) -> dict[str, Any]:
+        customer = end_user(token)
+        service = conversations()
+        _principal_for(service.store.get(conversation_id), operator, customer)
+        return service.detail(conversation_id)
+
+    def begin(
+        conversation_id: str, body: MessageIn, operator: Operator, token: str | None
+    ) -> StartedTurn:
+        """Everything a turn can be refused for, then its claim: nothing is written unless the
+        turn will run."""
+        customer = end_user(token)
+        if body.role is not None and body.role not in CALLER_ROLES:
+            raise TetherError(
+                ErrorCode.INPUT_ROLE_FORBIDDEN,
+                f"role {body.role[:32]!r} is not input; clients send only user messages",
+            )
+        service = conversations()
+        principal = _principal_for(service.store.get(conversation_id), operator, customer)
+        model = choose_model(body.script)
+        reply, nonce = body.reply()
+        claim = service.begin_turn(
+            conversation_id, principal, text=body.text, reply=reply, nonce=nonce
+        )
+        # who asked (for the audit trail and separation of duties), and the script, so an
+        # approval can continue the turn's run in any process
+        metadata: dict[str, Any] = {"operator": operator.actor}
+        if body.script is not None:
+            metadata["script"] = body.script
+        return pool.submit(service, claim, model, metadata)
+
+    @router.post(
+        "/{conversation_id}/messages",
+        status_code=202,
+        response_model=TurnOut,
+        summary="Send the customer's message, or confirm or decline the pending action",
+        responses={
+            200: {"model": TurnOut, "description": "The turn ended within `wait`"},
+            **problem_responses(
+                ErrorCode.BAD_REQUEST,
+                ErrorCode.INPUT_TOO_LARGE,
+                ErrorCode.INPUT_ROLE_FORBIDDEN,
+                ErrorCode.SCRIPT_NOT_ALLOWED,
+                ErrorCode.SCENARIO_INVALID,
+                ErrorCode.MODEL_NOT_CONFIGURED,
+                ErrorCode.CONVERSATION_NOT_FOUND,
+                ErrorCode.CONVERSATION_CLOSED,
+                ErrorCode.CONVERSATION_EXPIRED,
+                ErrorCode.CONVERSATION_BUSY,
+                ErrorCode.CONVERSATION_LIMIT,
+                ErrorCode.NOTHING_PENDING,
+                ErrorCode.NONCE_INVALID,
+                ErrorCode.APPROVAL_PENDING,
+                ErrorCode.STORE_UNAVAILABLE,
+                *WHO,
+            ),
+        },
+    )
+    async def send_message(
+        conversation_id: str,
+        body: MessageIn,
+        request: Request,
+        response: Response,
+        wait: float = Query(
+            0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the turn to end (0-60)"
+        ),
+        operator: Operator = Depends(creator),
+        token: str | None = Security(_end_user_token),
+    ) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + wait
+        turn = await run_in_threadpool(begin, conversation_id, body, operator, token)
+        run = await _settled(turn.started)
+        response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
+        remaining = deadline - asyncio.get_running_loop().time()
+        if wait > 0 and remaining > 0 and not turn.done.done():
+            with contextlib.suppress(TimeoutError):
+                await _settled(turn.done, remaining)
+        if wait > 0 and turn.done.done():
+            outcome = turn.done.result()  # a turn that failed after its run began raises here
+            response.status_code = 200
+            return outcome.to_dict()
+        return turn.current(run)
+
+    @router.post(
+        "/{conversation_id}/close",
+        response_model=ConversationOut,
+        summary="Close a conversation: no more turns, and its pending action is dropped",
+        responses=problem_responses(
+            ErrorCode.CONVERSATION_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *WHO
+        ),
+    )
+    def close(
+        conversation_id: str,
+        operator: Operator = Depends(creator),
+        token: str | None = Security(_end_user_token),
+    ) -> dict[str, Any]:
+        customer = end_user(token)
+        service = conversations()
+        principal = _principal_for(service.store.get(conversation_id), operator, customer)
+        service.close(conversation_id, principal)
+        return service.store.get(conversation_id).summary(service.runtime.clock.now())
+
+    return router

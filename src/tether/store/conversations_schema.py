@@ -1,0 +1,44 @@
+"""Tables of conversations (SQLAlchemy Core): the thread the server holds for one principal
+and one agent, and its turns, each a run. Migration 0007 creates them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("principal_id", String(256), nullable=False),
+    Column("agent", String(128), nullable=False),
+    Column("domain", String(128), nullable=False),
+    # how the principal was established: an end-user token, or an operator acting as it
+    Column("principal_source", String(32), nullable=False),
+    Column("asserted_by", String(256), nullable=False),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("turns", Integer, nullable=False),
+    # the turn that holds the conversation (one at a time) and until when its claim lasts
+    Column("busy_run", String(64), nullable=True),
+    Column("busy_until", Float, nullable=True),
+    Column("state", Text, nullable=False),  # JSON: messages, evidence, counters
+    Column("pending", Text, nullable=True),  # JSON: the pending action, if any
+    Column("size", Integer, nullable=False),  # bytes of state, for the size limit
+    Index("ix_conversations_principal", "principal_id", "created_at"),
+    Index("ix_conversations_updated", "updated_at"),
+)
+
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column("conversation_id", String(40), primary_key=True),
+    Column("turn", Integer, primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # text | confirm | decline
+    Column("created_at", Float, nullable=False),
+    Index("ix_conversation_turns_run", "run_id"),
+)

@@ -1,0 +1,3 @@
+"""A pack reference whose attribute is not a `Domain`."""
+
+PACK = 42
