@@ -60,6 +60,9 @@ bench: setup
 	$(BIN)/python benchmarks/policy.py
 	$(BIN)/python benchmarks/access.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/domain_runs.py
+	$(BIN)/python benchmarks/conversation.py
+	$(BIN)/python benchmarks/consent.py
 
 # Refresh the pinned lock file from pyproject.toml (needs network access to PyPI).
 lock:

@@ -118,6 +118,17 @@ class RunGovernor:
                 "token_id": grant.claims.id if grant else None,
             }
             return [AuditEvent("tool.write", actor, facts, step.run_id)]
+        if step.kind is StepKind.CONFIRMATION:  # proposed, confirmed, declined, expired
+            pending = data.get("pending_action") or {}
+            facts = {
+                "event": data.get("event"),
+                "nonce": data.get("nonce") or pending.get("nonce"),
+                "tool": data.get("tool") or pending.get("tool"),
+                "argument_hash": pending.get("argument_hash"),
+                "by": data.get("by"),
+                "reading": (data.get("reading") or {}).get("reason"),
+            }
+            return [AuditEvent(f"confirmation.{data.get('event')}", actor, facts, step.run_id)]
         if step.kind is StepKind.DECISION:
             decision: Mapping[str, Any] = data.get("decision") or {}
             reason = decision.get("reason") or {}

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rich.markup import escape
 from rich.text import Text
@@ -43,7 +42,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
-from tether.models.scripted import ScriptedModel, ScriptTurn
+from tether.models.scripted import ScriptedModel, ScriptTurn, read_data_file
 from tether.sdk.domain import Domain
 from tether.sdk.scenarios import script_data
 
@@ -99,17 +98,7 @@ def parse_conversation(data: Any, origin: str) -> list[ConverseTurn]:
 
 def load_conversation(path: Path) -> list[ConverseTurn]:
     """Read a converse script from a YAML or JSON file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TetherError(ErrorCode.SCENARIO_INVALID, f"cannot read {path}: {exc}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TetherError(
-            ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}"
-        ) from None
-    return parse_conversation(data, str(path))
+    return parse_conversation(read_data_file(path), str(path))
 
 
 def _conversations(pack: Domain) -> Conversations:

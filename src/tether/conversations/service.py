@@ -103,32 +103,37 @@ class _RunStarted:
         pass
 
 
-def _history(messages: Sequence[Message]) -> list[Message]:
-    """What later turns continue from: no system messages (each run writes its own), and a
-    tool result for every call (a call a turn left unanswered is marked as not run)."""
-    kept = [m for m in messages if m.role != "system"]
-    answered = {m.tool_call_id for m in kept if m.role == "tool"}
-    out: list[Message] = []
+_NOT_RUN = '{"ok":false,"error":{"code":"NOT_RUN","message":"not run"}}'
+
+
+def _history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What later turns continue from (messages as recorded): no system messages (each run
+    writes its own), and a tool result for every call (one a turn left unanswered is marked as
+    not run, as chat APIs require)."""
+    kept = [dict(m) for m in messages if m.get("role") != "system"]
+    answered = {m.get("tool_call_id") for m in kept if m.get("role") == "tool"}
+    out: list[dict[str, Any]] = []
     for m in kept:
         out.append(m)
-        for call in m.tool_calls:
-            if call.id not in answered:
-                note = '{"ok":false,"error":{"code":"NOT_RUN","message":"not run"}}'
-                out.append(Message("tool", note, tool_call_id=call.id))
+        for call in m.get("tool_calls") or ():
+            if call.get("id") not in answered:
+                out.append({"role": "tool", "content": _NOT_RUN, "tool_call_id": call.get("id")})
     return out
 
 
 def _state_after(run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
-    """The conversation's state after a turn, folded from the turn's recorded steps."""
-    messages: list[Message] = []
+    """The conversation's state after a turn, folded from the turn's recorded steps (as
+    recorded: nothing is parsed into messages and written back)."""
+    messages: list[Mapping[str, Any]] = []
     evidence: dict[str, Any] = dict(before.get("evidence", {}))
     tool_results = int(before.get("tool_results", 0))
     for step in run.steps:
         data = step.data
         if step.kind is StepKind.SCOPE:  # a turn's scope holds the history and its message
-            messages = [Message.from_dict(m) for m in data.get("messages", ())]
+            messages = list(data.get("messages", ()))
+            tool_results = int(data.get("prior_tool_results", tool_results))
         else:
-            messages.extend(Message.from_dict(m) for m in data.get("messages", ()))
+            messages.extend(data.get("messages", ()))
         for ev in data.get("evidence", ()):
             evidence[ev["id"]] = ev
         if "evidence_id" in data and data.get("ok"):
@@ -138,8 +143,12 @@ def _state_after(run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
                 "source": f"tool:{data['tool']}",
                 "text": tool_evidence_text(data.get("output")),
             }
+    decision = run.decision
+    if decision is not None and decision.kind is not DecisionKind.CONFIRMATION and decision.text:
+        # what the user was told ends the turn (a confirmation's summary is already there)
+        messages.append({"role": "assistant", "content": decision.text})
     state: dict[str, Any] = {
-        "messages": [m.to_dict() for m in _history(messages)],
+        "messages": _history(messages),
         "evidence": evidence,
         "tool_results": tool_results,
     }
@@ -387,7 +396,7 @@ class Conversations:
         rt: Runtime,
     ) -> TurnOutcome:
         reply, text = claim.reply, claim.text
-        state = record.state
+        state = self._settled(record.state, rt)
         number = record.turns + 1
         context = TurnContext(
             conversation_id=record.id,
@@ -415,6 +424,21 @@ class Conversations:
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
         self.store.finish_turn(record.id, claim.claimant, turn, after, pending, rt.clock.now())
         return TurnOutcome(record.id, number, run, pending)
+
+    @staticmethod
+    def _settled(state: Mapping[str, Any], rt: Runtime) -> Mapping[str, Any]:
+        """The state with the outcome of a turn that waited for a person folded in: what the
+        run did once decided (the approved call's result, the model's answer) is part of the
+        conversation from the next turn on."""
+        waiting = state.get("waiting_run")
+        if not waiting:
+            return state
+        run = rt.store.get_run(str(waiting))
+        if run.status is not RunStatus.COMPLETED:
+            return state  # `_usable` refuses a turn while a person has yet to decide
+        settled = _state_after(run, state)
+        settled.pop("waiting_run", None)
+        return settled
 
     def detail(self, conversation_id: str) -> dict[str, Any]:
         """The conversation with its turns, each with its run and steps."""

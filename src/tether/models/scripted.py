@@ -90,18 +90,23 @@ def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:
     return turns
 
 
-def load_script(path: Path) -> list[ScriptTurn]:
-    """Read a script from a YAML or JSON file."""
+def read_data_file(path: Path) -> Any:
+    """The data of a YAML (or, by its suffix, JSON) file; SCENARIO_INVALID naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TetherError(ErrorCode.SCENARIO_INVALID, f"cannot read {path}: {exc}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise TetherError(
             ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}"
         ) from None
+
+
+def load_script(path: Path) -> list[ScriptTurn]:
+    """Read a script from a YAML or JSON file."""
+    data = read_data_file(path)
     if isinstance(data, Mapping) and "turns" in data:
         data = data["turns"]
     return parse_script(data, str(path))

@@ -11,6 +11,7 @@ user a question through the built-in `ask_user` tool, which ends the turn in a c
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode
@@ -32,7 +33,7 @@ from tether.runtime.pending import PendingAction, propose
 from tether.runtime.seams import Reply, TurnContext
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable
 
     from tether.core.clock import Clock, IdSource
     from tether.runtime.state import RunState
@@ -59,6 +60,11 @@ def question_turn(call: ToolCall, turn: ModelTurn) -> ModelTurn:
     return ModelTurn(TurnKind.ANSWER, text, (), (), turn.model, turn.usage, turn.raw)
 
 
+def compact_json(observation: Mapping[str, Any]) -> str:
+    """A tool outcome as the model reads it by default: compact JSON."""
+    return json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
+
+
 def action_verb(tool: str) -> str:
     """The verb a user would restate ("yes, cancel it"): the tool name's first word."""
     return tool.split("_", 1)[0]
@@ -75,6 +81,7 @@ class ConfirmationMixin:
         tools: ToolRegistry
         clock: Clock
         ids: IdSource
+        observation: Callable[[Mapping[str, Any]], str]
 
         def _record(
             self,
@@ -120,7 +127,7 @@ class ConfirmationMixin:
             "message": "not run yet: the user was asked to confirm it",
             "retryable": False,
         }
-        observation = json.dumps({"ok": False, "error": error}, separators=(",", ":"))
+        observation = self.observation({"ok": False, "error": error})
         data = {
             "event": "requested",
             "pending_action": pending.to_dict(),

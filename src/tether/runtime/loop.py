@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,7 @@ from tether.core.types import (
 from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.policy.consent import assertive_sentences
-from tether.runtime.confirm import ASK_USER, ConfirmationMixin, question_turn
+from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
 from tether.runtime.inputs import InputLimits, check_messages, check_turn
 from tether.runtime.once import execute_once
 from tether.runtime.prompt import system_prompt
@@ -99,6 +98,9 @@ class Runtime(ConfirmationMixin):
     domain: Mapping[str, str] = field(default_factory=dict)
     # which sentences of a reply assert facts (the rest are questions and greetings)
     assertive: Callable[[str], Sequence[str]] = assertive_sentences
+    # how a tool's outcome reads to the model: `{"ok", "output" | "error", "evidence_id"}`
+    # as compact JSON by default; a domain may render it for its model (e.g. YAML, text)
+    observation: Callable[[Mapping[str, Any]], str] = compact_json
     _ledger: ToolResultLedger = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -505,7 +507,7 @@ class Runtime(ConfirmationMixin):
             data["output"] = outcome.output
         else:
             data["error"] = observation["error"]
-        content = json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
+        content = self.observation(observation)
         data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
         self._record(state, StepKind.TOOL, call.name, data, started)
         return self._consequence(tool, call, outcome)
@@ -531,11 +533,10 @@ class Runtime(ConfirmationMixin):
             )
         return None
 
-    @staticmethod
-    def _verdict_observation(result: GuardResult) -> str:
+    def _verdict_observation(self, result: GuardResult) -> str:
         reason = result.final.reasons[0]
         error = {"code": reason.code.value, "message": reason.message, "retryable": False}
-        return json.dumps({"ok": False, "error": error}, separators=(",", ":"))
+        return self.observation({"ok": False, "error": error})
 
     @staticmethod
     def _on_blocked(result: GuardResult) -> Decision | None:

@@ -123,11 +123,13 @@ def build_desk(
     tool_checks: ChainHook | None = None,
     answer_checks: ChainHook | None = None,
     rights: RoleRights | Mapping[str, Sequence[str]] | None = None,
+    observation: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> Desk:
     """A desk for `domain` over `store` (default: `TETHER_DATABASE_URL` or the local file).
 
     `agents` replaces the pack's agents (e.g. one with other limits) and `rights` its role
-    rights (role -> scopes); `fresh` asks the pack for
+    rights (role -> scopes); `observation` renders a tool outcome for the model (default:
+    compact JSON); `fresh` asks the pack for
     a fresh copy of its data and `data` hands it one the caller holds. Access (run tokens,
     audit, operator keys) lives in the same store; `settings` default to the environment.
     A failing claim is handled as `claims_on_fail` says (revise, refuse, escalate; default
@@ -162,6 +164,8 @@ def build_desk(
         observers=obs.observers(store.engine),
         domain={"name": domain.name, "version": domain.version},
     )
+    if observation is not None:
+        runtime = dataclasses.replace(runtime, observation=observation)
     desk = Desk(domain, store, runtime, access, obs, retriever, data=parts.data, parts=parts)
     if approvals:
         desk.enable_approvals(escalations)
@@ -194,7 +198,7 @@ def default_tool_checks(
         GrantCheck(access.tokens if access is not None else None),
     ]
     if parts.owners is not None:
-        checks.append(OwnershipCheck(parts.owners))
+        checks.append(OwnershipCheck(parts.owners, selectors=parts.ownership))
     if parts.policy is not None and domain.policies is not None:
         checks.append(PolicyCheck(domain.policies.engine(), parts.policy))
     else:

@@ -342,6 +342,7 @@ def make_tool(
     envelope: Envelope | None = None,
     idempotent: bool = False,
     extra: ExtraKeys | None = None,
+    requires_confirmation: bool = False,
 ) -> Tool:
     """Build a Tool from a plain function; invalid settings fail here, at registration.
 
@@ -354,8 +355,15 @@ def make_tool(
     `extra` says what happens to argument keys the tool does not declare, at any depth:
     "forbid" rejects the call (INVALID_ARGUMENTS), "ignore" drops the keys before the function
     sees them. Default: "forbid" for tools with side effects, "ignore" for read tools.
+
+    `requires_confirmation=True`: every call waits as a pending action until the user
+    confirms exactly it (see `tether.runtime.pending`), whatever the policies say.
     """
     tool_name = name or fn.__name__
+    if not isinstance(requires_confirmation, bool):
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"tool {tool_name}: requires_confirmation must be True/False"
+        )
     if not tool_name.replace("_", "").isalnum():
         raise TetherError(ErrorCode.CONFIG_INVALID, f"tool name {tool_name!r} must be [A-Za-z0-9_]")
     if not isinstance(risk, RiskClass):
@@ -398,6 +406,7 @@ def make_tool(
         timeout_s=envelope.timeout_s,
         envelope=envelope,
         idempotent=idempotent,
+        requires_confirmation=requires_confirmation,
         extra=extra,
     )
     return Tool(spec, fn, input_model, output_adapter, bind_model)
