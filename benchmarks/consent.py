@@ -12,6 +12,7 @@ a yes) and missed confirms. Never fails on wall time.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import timeit
 from collections.abc import Callable
@@ -21,9 +22,24 @@ from rich.table import Table
 
 from tether.policy.consent import classify_reply
 from tether.policy.consent_eval import DATA_DIR, PACKAGED_ACTION, LabelledReply, load_confirmations
-from tether.policy.conversation import is_affirmative
 
 HALVES = ("confirmations-dev.jsonl", "confirmations-heldout.jsonl")
+
+# The baseline: the prefix match the runtime used before it owned confirmations (a reply
+# that opens with a yes word and holds none of a few negations), kept here to measure it.
+_OLD_YES = re.compile(
+    r"^(yes|yeah|yep|yup|sure|ok|okay|correct|confirm(ed)?|i confirm|absolutely|definitely"
+    r"|go ahead|please go ahead|proceed|please proceed|please do|do it|that'?s (right|correct))\b"
+)
+_OLD_NO = re.compile(
+    r"\b(don'?t|do not|not yet|wait|hold on|stop|never ?mind|no,|no\.|no!|changed my mind)\b"
+)
+
+
+def is_affirmative(text: str) -> bool:
+    """The old reader: an opening affirmative and no negation."""
+    normal = " ".join(text.lower().replace("\u2019", "'").split()).lstrip(" \"'\u201c(")
+    return bool(_OLD_YES.match(normal)) and _OLD_NO.search(normal) is None
 
 
 def _consent(text: str) -> bool:

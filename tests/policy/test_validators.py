@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tether.core.types import Message, ToolCall
 from tether.policy.conversation import (
     TRUSTED,
@@ -14,8 +12,6 @@ from tether.policy.conversation import (
     USER,
     action_counters,
     argument_provenance,
-    confirmation,
-    is_affirmative,
     tool_exchanges,
 )
 from tether.policy.validators import (
@@ -63,66 +59,12 @@ def test_cents() -> None:
     assert cents("12") == 0 and cents(True) == 0
 
 
-@pytest.mark.parametrize(
-    ("text", "yes"),
-    [
-        ("yes", True),
-        ("Yes, please cancel it.", True),
-        ("  ok go ahead", True),
-        ("Sure thing", True),
-        ("Please proceed.", True),
-        ("That's correct", True),
-        ("I confirm", True),
-        ("No, wait.", False),
-        ("yes... actually wait", False),
-        ("Yes, but don't do it yet", False),
-        ("Cancel it", False),
-        ("maybe", False),
-        ("", False),
-    ],
-)
-def test_what_counts_as_an_explicit_yes(text: str, yes: bool) -> None:
-    assert is_affirmative(text) is yes
-
-
-CANCEL = ToolCall("c9", "cancel_pending_order", {"order_id": "#W1", "reason": "no longer needed"})
-DETAILS = [("order", ("#W1",)), ("reason", ("no longer needed",))]
-
-
 def ran(call: ToolCall, ok: bool = True) -> list[Message]:
     body = {"ok": ok, "output": {}} if ok else {"ok": False, "error": {"code": "NOT_FOUND"}}
     return [
         Message("assistant", "", (call,)),
         Message("tool", json.dumps(body), tool_call_id=call.id),
     ]
-
-
-def test_confirmation_needs_details_then_a_yes() -> None:
-    shown = Message("assistant", "Cancel order #W1 because it is no longer needed?")
-    assert confirmation(
-        [Message("user", "cancel #W1"), shown, Message("user", "yes")], CANCEL, DETAILS
-    ).confirmed
-    vague = Message("assistant", "Cancel order #W1?")
-    missing = confirmation([vague, Message("user", "yes")], CANCEL, DETAILS)
-    assert not missing.confirmed and "reason" in missing.explanation
-    assert not confirmation([shown, Message("user", "no")], CANCEL, DETAILS).confirmed
-    assert not confirmation([Message("user", "yes")], CANCEL, DETAILS).confirmed
-    assert not confirmation([], CANCEL, DETAILS).confirmed
-    # a later customer message that is not a yes withdraws the confirmation
-    later = [shown, Message("user", "yes"), Message("user", "hmm, what about shipping?")]
-    assert not confirmation(later, CANCEL, DETAILS).confirmed
-
-
-def test_tool_calls_between_the_yes_and_the_write_do_not_matter_but_one_yes_is_one_write() -> None:
-    shown = Message("assistant", "Cancel order #W1 because it is no longer needed?")
-    lookup = ToolCall("c1", "get_order_details", {"order_id": "#W1"})
-    base = [shown, Message("user", "yes"), *ran(lookup)]
-    assert confirmation(base, CANCEL, DETAILS).confirmed
-    failed = [*base, *ran(ToolCall("c2", CANCEL.name, dict(CANCEL.arguments)), ok=False)]
-    assert confirmation(failed, CANCEL, DETAILS).confirmed  # a failed attempt may be retried
-    used = [*base, *ran(ToolCall("c2", CANCEL.name, dict(CANCEL.arguments)))]
-    result = confirmation(used, CANCEL, DETAILS)
-    assert not result.confirmed and "already used" in result.explanation
 
 
 def test_exchanges_pair_calls_with_results_and_counters_count_successes() -> None:

@@ -4,7 +4,7 @@
 escalate for a forbid annotated `@escalate`); `PolicyCheck` and `PolicyAnswerCheck` put it in
 the guard chain through a domain's `PolicyBinding`. A binding builds `PolicyRequest`s with
 `entity` / `ref` (or is declared: `DeclarativeBinding` with `Subject`s and `fact`s filled
-from arguments and records, neutral defaults from the schema), reads the conversation through `tool_exchanges`, `confirmation`,
+from arguments and records, neutral defaults from the schema), reads the conversation through `tool_exchanges`,
 `action_counters` and `argument_provenance`, and computes facts with the validators
 (`cents`, `find_pii`, `strings_in`).
 """
@@ -27,12 +27,10 @@ from tether.policy.check import (
 )
 from tether.policy.conversation import (
     UNTRUSTED,
-    Confirmation,
     Counters,
     ToolExchange,
     action_counters,
     argument_provenance,
-    confirmation,
     tool_exchanges,
 )
 from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest, entity, ref
@@ -42,7 +40,6 @@ from tether.policy.validators import PiiFacts, cents, find_pii, strings_in
 __all__ = [
     "UNTRUSTED",
     "ActionBinding",
-    "Confirmation",
     "Conversation",
     "Counters",
     "DeclarativeBinding",
@@ -64,7 +61,6 @@ __all__ = [
     "argument_hash",
     "argument_provenance",
     "cents",
-    "confirmation",
     "entity",
     "fact",
     "find_pii",

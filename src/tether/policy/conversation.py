@@ -6,7 +6,6 @@ has made, and where each argument value was first seen.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,92 +59,6 @@ def tool_exchanges(
                 ok, output = results.get(call.id, (None, None))
                 found.append(ToolExchange(index, call, ok, output))
     return found
-
-
-# -- confirmation ----------------------------------------------------------------------------
-
-_AFFIRMATIVE = re.compile(
-    r"^(yes|yeah|yep|yup|sure|ok|okay|correct|confirm(ed)?|i confirm|absolutely|definitely"
-    r"|go ahead|please go ahead|proceed|please proceed|please do|do it|that'?s (right|correct))\b"
-)
-_NEGATION = re.compile(
-    r"\b(don'?t|do not|not yet|wait|hold on|stop|never ?mind|no,|no\.|no!|changed my mind)\b"
-)
-
-
-def is_affirmative(text: str) -> bool:
-    """An explicit yes: the message opens with an affirmative and holds no negation."""
-    normal = " ".join(text.lower().replace("\u2019", "'").split()).lstrip(" \"'\u201c(")
-    if not _AFFIRMATIVE.match(normal):
-        return False
-    return _NEGATION.search(normal) is None
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    """Whether the latest customer message confirms this exact action, and why (not)."""
-
-    confirmed: bool
-    explanation: str
-    shown_at: int | None = None  # index of the message that showed the details
-    answered_at: int | None = None  # index of the customer's yes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "confirmed": self.confirmed,
-            "explanation": self.explanation,
-            "shown_at": self.shown_at,
-            "answered_at": self.answered_at,
-        }
-
-
-def confirmation(
-    messages: Sequence[Message],
-    call: ToolCall,
-    details: Sequence[tuple[str, Collection[str]]],
-    exchanges: Sequence[ToolExchange] | None = None,
-) -> Confirmation:
-    """Did the customer explicitly confirm THIS action after its details were shown?
-
-    `details` names each detail the customer must have seen, with the spellings that count as
-    showing it (an id, or e.g. a card's last four digits). Confirmed when the customer's latest
-    message is an explicit yes, the agent's message before it showed every detail, and no
-    identical action has already succeeded since that yes (a yes is good for one change).
-    """
-    user_at = next(
-        (i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None
-    )
-    if user_at is None:
-        return Confirmation(False, "the customer has said nothing yet")
-    if not is_affirmative(messages[user_at].content):
-        return Confirmation(False, "the customer's latest message is not an explicit yes")
-    shown_at = next(
-        (
-            i
-            for i in range(user_at - 1, -1, -1)
-            if messages[i].role == "assistant"
-            and not messages[i].tool_calls
-            and messages[i].content.strip()
-        ),
-        None,
-    )
-    if shown_at is None:
-        return Confirmation(False, "no details were shown before the customer's yes")
-    shown = messages[shown_at].content.lower()
-    missing = [
-        name for name, spellings in details if not any(s.lower() in shown for s in spellings)
-    ]
-    if missing:
-        return Confirmation(
-            False, f"the details shown did not include: {', '.join(missing)}", shown_at, user_at
-        )
-    for ex in exchanges if exchanges is not None else tool_exchanges(messages):
-        same = ex.call.name == call.name and dict(ex.call.arguments) == dict(call.arguments)
-        if ex.index > user_at and ex.ok and same:
-            return Confirmation(
-                False, "that yes was already used for this change", shown_at, user_at
-            )
-    return Confirmation(True, "confirmed after the details were shown", shown_at, user_at)
 
 
 # -- counters --------------------------------------------------------------------------------

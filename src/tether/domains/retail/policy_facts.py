@@ -6,7 +6,7 @@ which details a confirmation must have shown. Pure functions over plain records.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,32 +240,6 @@ def method_spellings(method_id: str, user: Record | None) -> tuple[str, ...]:
 
 def _id_spellings(value: str) -> tuple[str, ...]:
     return (value, value.lstrip("#")) if value.startswith("#") else (value,)
-
-
-def confirmation_details(
-    tool: str, arguments: Mapping[str, Any], user: Record | None
-) -> list[tuple[str, Collection[str]]]:
-    """The details a customer must have seen before confirming this change."""
-    details: list[tuple[str, Collection[str]]] = []
-    order_id = text_arg(arguments, "order_id")
-    if order_id:
-        details.append((f"order {order_id}", _id_spellings(order_id)))
-    if tool == "cancel_pending_order":
-        reason = text_arg(arguments, "reason")
-        details.append((f"reason '{reason}'", (reason,)))
-    for item_id in list_arg(arguments, "item_ids"):
-        details.append((f"item {item_id}", (item_id,)))
-    for item_id in list_arg(arguments, "new_item_ids"):
-        details.append((f"new item {item_id}", (item_id,)))
-    method_id = text_arg(arguments, "payment_method_id")
-    if method_id:
-        details.append((f"payment method {method_id}", method_spellings(method_id, user)))
-    if tool in ("modify_pending_order_address", "modify_user_address"):
-        for name in ADDRESS_FIELDS:
-            value = text_arg(arguments, name).strip()
-            if value:
-                details.append((f"{name} {value!r}", (value,)))
-    return details
 
 
 def describe_change(tool: str, arguments: Mapping[str, Any]) -> str:
