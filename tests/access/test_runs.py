@@ -26,6 +26,7 @@ from tether.access.tokens import RUN_AUDIENCE
 from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus, StepKind
+from tether.policy import argument_hash
 from tether.store.runs import RunStore
 from tether.store.schema import steps
 
@@ -85,10 +86,14 @@ def test_a_run_is_audited_from_start_to_decision(store: RunStore) -> None:
         {"tool": "cancel_pending_order", "args": CANCEL},
         {"answer": "Cancelled [tool:3]."},
     ]
-    written = ask(desk, CANCEL_TALK, cancel)
+    written = ask(desk, CANCEL_TALK, cancel)  # the confirming turn's run
     kinds = [e["kind"] for e in events(desk, written.id)]
-    assert kinds == ["run.started", "tool.write", "run.decided"]
-    write = events(desk, written.id)[1]["data"]
+    assert kinds == ["run.started", "confirmation.confirmed", "tool.write", "run.decided"]
+    confirmed = events(desk, written.id)[1]["data"]
+    assert confirmed["tool"] == "cancel_pending_order" and confirmed["by"] == "button"
+    assert confirmed["nonce"].startswith("pa_")
+    assert confirmed["argument_hash"] == argument_hash("cancel_pending_order", CANCEL)
+    write = events(desk, written.id)[2]["data"]
     assert write["tool"] == "cancel_pending_order" and write["arguments"] == CANCEL
     assert write["ok"] is True
     assert desk.access.verify_audit().ok
