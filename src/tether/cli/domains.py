@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from tether.cli.common import EXIT_FAILED, DomainOption, out, print_json, user_errors
+from tether.core.errors import TetherError
 from tether.sdk.loader import DomainEntry, configured_domain, list_domains, load_reference
 
 domains_app = typer.Typer(help="Domain packs: what is installed and what loads.")
@@ -26,15 +27,8 @@ def domains_list(
         if extra and ":" in extra and all(e.module != extra for e in entries):
             try:
                 entries.append(DomainEntry(extra, extra, load_reference(extra)))
-            except Exception as exc:  # listed with its error, like any pack that fails
-                from tether.core.errors import ErrorCode, TetherError
-
-                problem = (
-                    exc
-                    if isinstance(exc, TetherError)
-                    else TetherError(ErrorCode.DOMAIN_INVALID, str(exc))
-                )
-                entries.append(DomainEntry(extra, extra, error=problem))
+            except TetherError as exc:  # listed with its error, like any pack that fails
+                entries.append(DomainEntry(extra, extra, error=exc))
     if as_json:
         print_json({"domains": [e.to_dict() for e in entries]})
     else:
