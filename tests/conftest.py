@@ -37,9 +37,12 @@ def require_postgres() -> None:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a brand-new schema, dropped afterwards."""
+def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A URL whose search_path is a brand-new schema, dropped afterwards. Its audit key, trust
+    file and checkpoint sink (kept outside the database) go under the test's own folder."""
     require_postgres()
+    if "TETHER_HOME" not in os.environ:
+        monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -40,8 +41,10 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[RunStore]:
-    """A migrated store on SQLite and on PostgreSQL."""
+def store(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A migrated store on SQLite and on PostgreSQL (its audit key, trust file and checkpoint
+    sink in the test's own folder on both)."""
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path))
     s = RunStore.open(store_url)
     yield s
     s.close()

@@ -92,7 +92,18 @@ def test_an_untouched_chain_verifies_with_its_checkpoints(store: RunStore) -> No
     fill(access, 25)
     access.audit.checkpoint()
     report = access.verify_audit()
-    assert report.to_dict() == {"events": 26, "ok": True, "first_bad_seq": None, "checkpoints": 3}
+    assert report.to_dict() == {
+        "events": 26,
+        "ok": True,
+        "first_bad_seq": None,
+        "checkpoints": 3,
+        "anchored": 3,
+        "checkpoints_missing": 0,
+        "checkpoints_unanchored": 0,
+        "checkpoints_out_of_order": 0,
+        "untrusted_keys": [],
+        "bad_range": None,
+    }
     assert [p.seq for p in access.audit.checkpoints()] == [10, 20, 26]
 
 
@@ -191,7 +202,7 @@ def test_a_consistent_rewrite_is_caught_by_the_signed_checkpoints(store: RunStor
     tamper("UPDATE audit_head SET hash = :h", {"h": prev})
     report = access.verify_audit()
     assert report.ok is False
-    assert report.first_bad_seq == 6  # the first event after the last checkpoint that holds
+    assert report.first_bad_seq == 7  # the sink's anchors name the rewritten event itself
     assert report.checkpoints == 1
 
 

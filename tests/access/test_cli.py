@@ -8,16 +8,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from tests.cli.test_cli import tether
+from tether.access.canonical import b64url
+from tether.access.keysource import key_id_for
 
 
 def verify(home: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
     proc = tether("audit", "verify", "--json", home=home, env=env)
     assert "Traceback" not in proc.stderr + proc.stdout
     report: dict[str, object] = json.loads(proc.stdout)
-    assert set(report) == {"events", "ok", "first_bad_seq", "checkpoints"}
+    assert set(report) >= {"events", "ok", "first_bad_seq", "checkpoints"}
+    assert set(report) >= {"anchored", "checkpoints_missing", "untrusted_keys"}
     return proc.returncode, report
 
 
@@ -111,10 +115,13 @@ def test_keys_and_signing_keys_on_the_command_line(tmp_path: Path) -> None:
     ]
     assert kinds[:3] == ["api_key.created", "api_key.revoked", "signing_key.created"]
     assert checkpoint["seq"] == len(kinds)
-    assert verify(tmp_path) == (
-        0,
-        {"events": len(kinds), "ok": True, "first_bad_seq": None, "checkpoints": 1},
-    )
+    code, report = verify(tmp_path)
+    assert code == 0
+    assert report == {
+        **report,
+        **{"events": len(kinds), "ok": True, "first_bad_seq": None, "checkpoints": 1},
+        **{"anchored": 1, "checkpoints_missing": 0, "untrusted_keys": []},
+    }
 
 
 @pytest.mark.parametrize(
@@ -125,3 +132,23 @@ def test_bad_access_settings_are_config_errors(tmp_path: Path, name: str, value:
     command = ("keys", "list") if name != "TETHER_REDACT" else ("serve", "--port", "1")
     proc = tether(*command, home=tmp_path, env={name: value})
     assert proc.returncode == 2 and "CONFIG_INVALID" in proc.stderr, proc.stderr
+
+
+def test_an_operator_pins_a_kms_key_and_it_verifies(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    public = b64url(key.public_key().public_bytes_raw())
+    pinned = tether("signing-keys", "pin", public, "--note", "kms/prod", "--json", home=tmp_path)
+    assert pinned.returncode == 0, pinned.stderr
+    result = json.loads(pinned.stdout)
+    assert result["pinned"] is True and result["kid"] == key_id_for(
+        key.public_key().public_bytes_raw()
+    )
+    trusted = json.loads((tmp_path / "audit-trust.json").read_text())
+    assert [(k["key_id"], k["note"]) for k in trusted] == [(result["kid"], "kms/prod")]
+    bad = tether("signing-keys", "pin", "not-a-key", home=tmp_path)
+    assert bad.returncode == 2 and "BAD_REQUEST" in bad.stderr
+    # the kms key signs through TETHER_AUDIT_SIGNING_KEY here (a stand-in for the KMS)
+    env = {"TETHER_AUDIT_SIGNING_KEY": b64url(key.private_bytes_raw())}
+    assert tether("audit", "checkpoint", home=tmp_path, env=env).returncode == 0
+    code, report = verify(tmp_path)
+    assert code == 0 and report["ok"] is True and report["anchored"] == 1

@@ -14,7 +14,7 @@ from tether.access.canonical import b64url, b64url_decode, canonical_json
 from tether.access.control import AccessControl
 from tether.access.keys import SigningKeyRing
 from tether.access.revocation import RedisRevocations
-from tether.access.settings import AccessSettings
+from tether.access.settings import AccessSettings, AuditPaths
 from tether.access.tokens import CALL_AUDIENCE, RUN_AUDIENCE, CapabilityTokens
 from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode, TetherError
@@ -197,8 +197,9 @@ def test_private_keys_are_encrypted_at_rest_with_a_passphrase(sqlite_store: RunS
     access = AccessControl.open(sqlite_store.engine, settings=locked)
     token = mint(access)
     with sqlite_store.engine.connect() as conn:
-        (pem,) = conn.execute(select(signing_keys.c.private_key)).scalars().all()
-    assert "ENCRYPTED PRIVATE KEY" in pem
+        assert conn.execute(select(signing_keys.c.private_key)).scalars().all() == []
+    key_file = AuditPaths.resolve(sqlite_store.engine.url, locked).key_file
+    assert "ENCRYPTED PRIVATE KEY" in key_file.read_text()  # the key lives outside, encrypted
     # verifying needs only the public half: no passphrase
     plain = open_access(sqlite_store)
     plain.tokens.verify(token, audience=RUN_AUDIENCE)

@@ -220,7 +220,7 @@ def test_the_call_token_is_bound_to_the_approved_arguments(desk: Desk) -> None:
     principal = desk.runtime.principals.resolve(USER)
     ctx = GuardContext(run.id, principal, agent, desk.runtime.tools, {})
     data = {"approval_id": approval.id, "tool": TOOL, "arguments": dict(RETURN)}
-    check = ApprovedCallToken(desk.access.tokens, data, desk.access.audit)
+    check = ApprovedCallToken(desk.access.tokens, data, service(desk).gate.uses)
     other = check(ctx, ToolCall("c1", TOOL, {**RETURN, "item_ids": ["6452271382"]}))
     assert other.effect is Effect.DENY
     assert other.reasons[0].code is ErrorCode.ARGUMENTS_NOT_APPROVED

@@ -115,3 +115,52 @@ def test_a_turn_for_another_principal_and_a_closed_conversation_are_refused(desk
         conversation.send("hello", ScriptedModel(parse_script([{"answer": "hi"}])))
     assert caught.value.code is ErrorCode.CONVERSATION_CLOSED
     assert desk.store.count_runs() == 0  # nothing ran, nothing was written
+
+
+def test_a_turn_refers_to_the_history_it_saw_instead_of_copying_it(desk: Desk) -> None:
+    conversation = desk.runtime.converse(USER)
+    conversation.send(
+        f"Where is order #W4566809? I am {EMAIL}",
+        ScriptedModel(
+            parse_script(
+                [
+                    {"tool": "find_user_id_by_email", "args": {"email": EMAIL}},
+                    {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+                    {"answer": "Order #W4566809 is pending [tool:2]."},
+                ]
+            )
+        ),
+    )
+    model = Recording([{"answer": "It is pending [tool:2]."}])
+    second = conversation.send("Is it still pending?", model)
+    scope = next(s for s in second.run.steps if s.kind.value == "scope")
+    # the step carries the turn's own message and how much of the conversation it saw
+    assert scope.data["messages"] == [{"role": "user", "content": "Is it still pending?"}]
+    held = scope.data["conversation"]["history"]
+    # what the conversation held: not the run's own system and reference messages
+    shown = [m for m in model.requests[0].messages if m.role not in ("system", "context")]
+    assert held == len(shown) - 1 > 0
+    # rebuilt from the store, the run sees exactly what the model was shown
+    stored = desk.runtime.store.get_run(second.run.id)
+    rebuilt = desk.runtime._restore(stored, model)
+    kept = [m for m in rebuilt.messages if m.role not in ("system", "context")]
+    assert kept[: len(shown)] == shown
+    assert "tool:2" in rebuilt.evidence
+
+
+def test_a_lost_history_fails_the_rebuild_instead_of_guessing(desk: Desk) -> None:
+    from tether.runtime.history import held_history
+
+    @dataclass
+    class Held:
+        state: dict[str, Any]
+
+    class Source:
+        def get(self, conversation_id: str) -> Held:
+            return Held({"messages": [{"role": "user", "content": "hi"}], "evidence": {}})
+
+    with pytest.raises(TetherError) as err:
+        held_history(Source(), {"id": "conv_1", "history": 3})
+    assert err.value.code is ErrorCode.CONVERSATION_LIMIT
+    messages, _ = held_history(Source(), {"id": "conv_1", "history": 1})
+    assert [m.content for m in messages] == ["hi"]

@@ -28,7 +28,13 @@ def journal(sqlite_url: str) -> Iterator[tuple[Runtime, list[str]]]:
         return {"appended": text}
 
     tool = make_tool(append_line, risk=RiskClass.WRITE, requires_confirmation=True)
-    agent = Agent("clerk", "Keep the journal.", (tool.name,), require_grounding=False)
+    agent = Agent(  # no policy step in this chain: its writes are allowed explicitly
+        "clerk",
+        "Keep the journal.",
+        (tool.name,),
+        require_grounding=False,
+        allow_writes_without_policy=True,
+    )
     store = RunStore.open(sqlite_url)
     runtime = Runtime(
         store=store,

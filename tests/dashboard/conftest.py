@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -103,6 +104,21 @@ def page_text(response: httpx.Response, status: int = 200) -> str:
     assert response.headers["content-type"].startswith("text/html")
     assert "<script" not in response.text
     return html.unescape(response.text)
+
+
+def form_token(page: str) -> str:
+    """The anti-forgery token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, page[:2000]
+    return found.group(1)
+
+
+def log_in(client: httpx.Client, key: str) -> httpx.Response:
+    """Log in as a browser does: fetch the form (its token, and the cookie it pairs with), then
+    post it from the site's own origin."""
+    token = form_token(client.get("/login").text)
+    origin = str(client.base_url).rstrip("/")
+    return client.post("/login", data={"key": key, "csrf_token": token}, headers={"Origin": origin})
 
 
 def _failing(times: int | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

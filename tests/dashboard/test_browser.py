@@ -17,10 +17,12 @@ from tests.dashboard.conftest import MARKUP, SCREENSHOTS, USER_MARKUP, Site
 
 @dataclass
 class Tab:
-    """A browser page and the JavaScript dialogs it tried to open (there must be none)."""
+    """A browser page, the JavaScript dialogs it tried to open and the Content-Security-Policy
+    violations it reported (there must be none of either)."""
 
     page: Any
     dialogs: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
 
     def log_in(self, key: str) -> None:
         self.page.goto("/login")
@@ -47,9 +49,15 @@ def open_tab(browser: Any, site: Site) -> Iterator[Tab]:
         opened.dialogs.append(dialog.message)
         dialog.dismiss()
 
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            opened.violations.append(message.text)
+
     page.on("dialog", on_dialog)
+    page.on("console", on_console)
     try:
         yield opened
+        assert opened.violations == []  # the policy blocks nothing the dashboard itself needs
     finally:
         context.close()
 
@@ -181,3 +189,19 @@ def test_tools_policies_and_audit(site: Site, tab: Tab) -> None:
     page.wait_for_url("**/login")
     page.goto("/overview")
     assert "AUTH_REQUIRED" in page.locator("main").inner_text()
+
+
+def test_logging_out_ends_the_session_the_browser_held(site: Site, tab: Tab) -> None:
+    page = tab.page
+    tab.log_in(site.keys["viewer"])
+    # the stylesheet applies under the Content-Security-Policy
+    topbar = page.locator("header.topbar")
+    assert topbar.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(29, 35, 43)"
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "tether_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["value"] != site.keys["viewer"]
+    assert page.evaluate("document.cookie") == ""  # no script can read either cookie
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    with site.client(None, Cookie=f"tether_session={cookie['value']}") as replayed:
+        assert "AUTH_INVALID" in replayed.get("/overview").text

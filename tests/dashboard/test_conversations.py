@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.dashboard.conftest import Site, open_site, page_text
+from tests.dashboard.conftest import log_in as log_in_with
 from tether.conversations import Conversation, ConversationStore
 from tether.domains.retail.pack import RETAIL
 from tether.models.scripted import ScriptedModel, parse_script
@@ -115,7 +116,7 @@ def conv_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, 
 def log_in(site: Site, role: str = "viewer") -> Iterator[httpx.Client]:
     """A client holding an operator session: it logged in on /login, as a browser does."""
     with site.client(None) as client:
-        done = client.post("/login", data={"key": site.keys[role]})
+        done = log_in_with(client, site.keys[role])
         assert done.status_code == 303, done.text
         assert "tether_session" in client.cookies
         yield client

@@ -11,7 +11,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import text
 
-from tests.dashboard.conftest import MARKUP, USER_MARKUP, Site, page_text
+from tests.dashboard.conftest import MARKUP, USER_MARKUP, Site, log_in, page_text
 from tests.dashboard.seed import AGENTS
 from tests.server.conftest import open_desk, order_run_body, serve
 from tether.core.errors import ErrorCode
@@ -46,7 +46,7 @@ def test_every_page_needs_a_key_with_read_rights(site: Site, path: str) -> None:
 
 def test_login_lands_on_the_overview(site: Site) -> None:
     with site.client(None) as browser_like:
-        done = browser_like.post("/login", data={"key": site.keys["viewer"]})
+        done = log_in(browser_like, site.keys["viewer"])
         assert done.status_code == 303 and done.headers["location"].endswith("/overview")
         assert "Overview" in page_text(browser_like.get("/overview"))
 

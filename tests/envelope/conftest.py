@@ -28,7 +28,14 @@ class Anyone:
 def make_runtime(
     store: RunStore, tools: Sequence[Tool], executor: ToolExecutor | None = None
 ) -> Runtime:
-    agent = Agent("clerk", "Help.", tuple(t.name for t in tools), require_grounding=False)
+    # no policy step in this chain: its writes are allowed explicitly
+    agent = Agent(
+        "clerk",
+        "Help.",
+        tuple(t.name for t in tools),
+        require_grounding=False,
+        allow_writes_without_policy=True,
+    )
     return Runtime(
         store=store,
         agents={agent.name: agent},

@@ -81,7 +81,13 @@ def journal_runtime(store: RunStore, journal: Path, boundary: Boundary) -> Runti
         return {"appended": text}
 
     tool = make_tool(append_entry, risk=RiskClass.IRREVERSIBLE)
-    agent = Agent("clerk", "Keep the journal.", (tool.name,), require_grounding=False)
+    agent = Agent(  # no policy step in this chain: its writes are allowed explicitly
+        "clerk",
+        "Keep the journal.",
+        (tool.name,),
+        require_grounding=False,
+        allow_writes_without_policy=True,
+    )
     return Runtime(
         store=store,
         agents={agent.name: agent},

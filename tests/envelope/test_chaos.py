@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tether.cli.chaos import duplicate_effects, run_chaos
+from tether.cli.chaos import FAULTS, duplicate_effects, run_chaos
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus, Step, StepKind
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.effects import RetailEffectLog
@@ -33,6 +34,9 @@ KEYS = {
     "retries",
     "breaker_opens",
     "fallbacks",
+    "undecided",
+    "model_retries",
+    "faults",
 }
 
 
@@ -51,8 +55,9 @@ def test_the_acceptance_run(tmp_path: Path) -> None:
     assert set(report) == KEYS
     assert report["runs"] == 200
     assert report["failed"] == 0 and report["lost_runs"] == 0
-    assert report["duplicate_side_effects"] == 0
+    assert report["duplicate_side_effects"] == 0 and report["undecided"] == 0
     assert report["completed"] + report["escalated"] + report["refused"] == 200
+    assert set(report["faults"]) == set(FAULTS) and all(report["faults"].values())
     # the faults were real: the envelope retried and fell back (breakers: see below)
     assert report["retries"] > 0 and report["fallbacks"] > 0
     # and every run of every turn is in the store with its Decision (a scenario is a
@@ -117,3 +122,40 @@ def test_the_duplicate_count_sees_a_record_changed_twice() -> None:
 def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
     proc = _chaos(tmp_path, *args)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_effects_that_commit_then_fail_are_never_repeated_by_a_retrying_model(
+    sqlite_url: str,
+) -> None:
+    """Writes commit and then time out or lose their connection, other calls fail outright,
+    and the model proposes every failed write again: the runtime reconciles the first kind
+    through the retail hook and replays recorded failures, so no effect happens twice."""
+    store = RunStore.open(sqlite_url)
+    kinds = ("commit_then_timeout", "commit_then_disconnect", "upstream", "exception")
+    # two rounds of the scenarios; every write misbehaves, reads never do, so all runs reach
+    # their writes
+    report = run_chaos(
+        RETAIL, store, 52, fault_rate=1.0, seed=5, kinds=kinds, writes_only=True
+    ).to_dict()
+    assert report["failed"] == report["lost_runs"] == report["undecided"] == 0
+    assert report["duplicate_side_effects"] == 0
+    assert report["model_retries"] > 0  # the model really did try failed writes again
+    assert report["faults"]["commit_then_timeout"] > 0
+    assert report["faults"]["commit_then_disconnect"] > 0
+    assert {k for k, n in report["faults"].items() if n} <= set(kinds)
+    reconciled = sum(
+        bool(step.data.get("reconciled"))
+        for run in store.list_runs(limit=store.count_runs())
+        for step in store.get_run(run.id).steps
+        if step.kind is StepKind.TOOL
+    )
+    assert reconciled > 0  # commits whose answer was lost were found, not run again
+    store.close()
+
+
+def test_unknown_fault_kinds_are_rejected(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    with pytest.raises(TetherError) as caught:
+        run_chaos(RETAIL, store, 1, fault_rate=0.5, seed=1, kinds=("gremlins",))
+    assert caught.value.code is ErrorCode.CONFIG_INVALID
+    store.close()

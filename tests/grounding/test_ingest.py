@@ -170,17 +170,21 @@ def test_missing_paths_empty_directories_and_id_clashes(store: RunStore, tmp_pat
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "refunds.md").write_text(REFUNDS)
-    run.run(DirectorySource(tmp_path / "one"))
+    run.run(DirectorySource(tmp_path / "one"), ["public"])
     with pytest.raises(TetherError) as clash:
-        run.run(DirectorySource(tmp_path / "two"))
+        run.run(DirectorySource(tmp_path / "two"), ["public"])
     assert clash.value.code is ErrorCode.DATA_INVALID and "refunds" in clash.value.message
 
 
 def test_labels_default_to_private_and_bad_labels_are_refused(store: RunStore, docs: Path) -> None:
     run = ingestor(store)
-    run.run(DirectorySource(docs))
+    report = run.run(DirectorySource(docs), skip_invalid=True)
     acl = {c.doc_id: c.acl for c in current_chunks(store.engine)}
-    assert acl == {"refunds": ("public",), "guides-shipping": ("private",), "faq": ("private",)}
+    assert acl == {"guides-shipping": ("private",), "faq": ("private",)}
+    # only the operator makes a document public: front matter `acl: [public]` alone is refused
+    assert [(p["file"], p["code"]) for p in report.problems] == [
+        ("refunds.md", "DOCUMENT_ACL_WIDENS")
+    ]
     with pytest.raises(TetherError) as caught:
         run.run(DirectorySource(docs), ["two words"])
     assert caught.value.code is ErrorCode.DOCUMENT_MALFORMED

@@ -50,7 +50,11 @@ def test_eval_policy_json_meets_the_targets(tmp_path: Path) -> None:
     assert set(report["by_rule"]) == RULES
     for rule, tally in report["by_rule"].items():
         assert tally["injected"] > 0, rule
-    assert report["violations_injected"] == sum(t["injected"] for t in report["by_rule"].values())
+    # every family counts, the rule negations (`by_rule`) being one of them
+    assert report["violations_injected"] == sum(t["injected"] for t in report["families"].values())
+    assert report["families"]["rule_negations"]["injected"] == sum(
+        t["injected"] for t in report["by_rule"].values()
+    )
     assert report["violations_caught"] >= 0.99 * report["violations_injected"], report["misses"]
     assert report["median_policy_ms"] > 0  # measured; never asserted against a bound
 
@@ -77,11 +81,19 @@ def cancel_tasks() -> list[dict[str, object]]:
 
 
 def test_a_missing_rule_shows_up_as_misses(tmp_path: Path) -> None:
+    # nothing but the one-customer rule stops a lookup of somebody else
+    report = evaluate_policies(cancel_tasks(), engine_with(tmp_path, drop="one-customer"))
+    tally = report.by_rule["one-customer"]
+    assert tally.injected > 0 and tally.caught == 0
+    assert {m["rule"] for m in report.misses if m["family"] == "rule_negations"} == {"one-customer"}
+    assert not report.false_blocks
+
+
+def test_a_missing_rule_the_schema_backs_up_is_credited_to_the_schema(tmp_path: Path) -> None:
     report = evaluate_policies(cancel_tasks(), engine_with(tmp_path, drop="cancel-reason"))
     tally = report.by_rule["cancel-reason"]
-    assert tally.injected > 0 and tally.caught == 0
-    assert {m["rule"] for m in report.misses} == {"cancel-reason"}
-    assert not report.false_blocks
+    assert tally.injected > 0 and tally.caught_by == {"schema": tally.injected}
+    assert not [m for m in report.misses if m["rule"] == "cancel-reason"]
 
 
 def test_a_rule_that_blocks_legitimate_work_shows_up_as_false_blocks(tmp_path: Path) -> None:
@@ -93,3 +105,4 @@ def test_a_rule_that_blocks_legitimate_work_shows_up_as_false_blocks(tmp_path: P
     assert report.false_blocks
     assert {b["tool"] for b in report.false_blocks} == {"cancel_pending_order"}
     assert all("never cancel [no-cancellations]" in b["reasons"] for b in report.false_blocks)
+    assert {b["check"] for b in report.false_blocks} == {"policy:no-cancellations"}

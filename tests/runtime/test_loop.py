@@ -124,7 +124,8 @@ def test_state_rebuilt_from_stored_steps_matches_the_live_run(desk: Desk) -> Non
         RunState(run.id, run.trace_id, None, RETAIL_AGENT, "scripted", 0.0), stored.steps
     )  # type: ignore[arg-type]
     roles = [m.role for m in state.messages]
-    assert roles == ["system", "user", "assistant", "tool", "assistant", "tool"]
+    # the retrieved passages follow the system message in a reference message of their own
+    assert roles == ["system", "context", "user", "assistant", "tool", "assistant", "tool"]
     assert state.turns == 3 and state.tool_results == 2
     assert set(state.evidence) >= {"tool:1", "tool:2"}
     assert json.loads(state.messages[-1].content)["output"]["order_id"] == "#W4566809"

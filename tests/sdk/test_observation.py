@@ -39,6 +39,12 @@ def test_the_observation_hook_shapes_what_the_model_reads(sqlite_url: str) -> No
     ]
     found, failed = (yaml.safe_load(t) for t in tool_messages)
     assert failed["ok"] is False and failed["error"]["code"] == "POLICY_DENIED"
-    assert found == {"ok": True, "output": "raj_sanchez_2970", "evidence_id": "tool:1"}
+    # with how far the output may be believed (the tool spec's output_trust)
+    assert found == {
+        "ok": True,
+        "output": "raj_sanchez_2970",
+        "evidence_id": "tool:1",
+        "trust": "trusted",
+    }
     assert not tool_messages[0].lstrip().startswith("{")  # YAML, not the default JSON
     store.close()

@@ -8,6 +8,7 @@ import pytest
 from tests.access.helpers import (
     USER,
 )
+from tests.dashboard.conftest import form_token, log_in
 from tests.security.common import assert_problem
 from tests.security.conftest import Api
 
@@ -74,15 +75,19 @@ def test_the_dashboard_needs_a_key_and_logs_in_with_a_cookie(api: Api) -> None:
             page.status_code == 401 and "AUTH_REQUIRED" in page.text and 'name="key"' in page.text
         )
         assert anonymous.get("/runs/run_x").status_code == 401
-        wrong = anonymous.post("/login", data={"key": "tk_0123456789abcdef." + "y" * 43})
+        wrong = log_in(anonymous, "tk_0123456789abcdef." + "y" * 43)
         assert wrong.status_code == 401 and "AUTH_INVALID" in wrong.text
-        service = anonymous.post("/login", data={"key": api.keys["service"]})
+        service = log_in(anonymous, api.keys["service"])
         assert service.status_code == 403 and "ROLE_FORBIDDEN" in service.text
-        ok = anonymous.post("/login", data={"key": api.keys["viewer"]})
+        ok = log_in(anonymous, api.keys["viewer"])
         assert ok.status_code == 303
-        cookie = ok.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
-        assert anonymous.get("/").status_code == 200  # the cookie now logs every page in
-        out = anonymous.post("/logout")
+        cookie = next(c for c in ok.headers.get_list("set-cookie") if "tether_session=" in c)
+        assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+        assert api.keys["viewer"] not in cookie  # a session id, not the key
+        page = anonymous.get("/")
+        assert page.status_code == 200  # the session now logs every page in
+        out = anonymous.post(
+            "/logout", data={"csrf_token": form_token(page.text)}, headers={"Origin": api.url}
+        )
         assert out.status_code == 303
         assert anonymous.get("/").status_code == 401

@@ -30,7 +30,6 @@ HOSTILE = [
     "#W4566809' OR '1'='1",
     "#W4566809; DROP TABLE runs; --",
     "%2e%2e%2f%2e%2e%2fetc",
-    "\x00#W4566809",
 ]
 
 
@@ -55,6 +54,23 @@ def test_hostile_strings_in_arguments_find_nothing_and_break_nothing(
     labels = set(retrieval["labels"])
     assert "staff" not in labels
     assert all(set(e["acl"]) & labels for e in retrieval["evidence"])
+
+
+def test_a_nul_in_a_tool_argument_is_refused_before_anything_runs(sqlite_store: RunStore) -> None:
+    desk = open_desk(sqlite_store)
+    script = [
+        AUTH,
+        {"tool": "get_order_details", "args": {"order_id": "\x00#W4566809"}},
+        {"refuse": "nothing found"},
+    ]
+    run = ask(desk, "look up my order", script)
+    assert run.decision is not None and run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.INVALID_ARGUMENTS
+    tools = [s.data for s in run.steps if s.kind is StepKind.TOOL]
+    assert [t["tool"] for t in tools] == [AUTH["tool"]]  # the lookup never ran
+    with pytest.raises(TetherError) as caught:  # and a user message cannot carry one either
+        ask(desk, "look up \x00#W4566809", script)
+    assert caught.value.code is ErrorCode.BAD_REQUEST
 
 
 @pytest.mark.parametrize("principal", ["../../etc/passwd", "raj_sanchez_2970' OR '1'='1", "*"])

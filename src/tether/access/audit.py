@@ -6,7 +6,8 @@ sorted, no whitespace, UTF-8). Appends lock the one chain-head row first (a row 
 PostgreSQL; on SQLite the first write of a transaction takes the database's write lock), so
 concurrent writers, threads or processes, extend one chain. Every `checkpoint_every` events,
 at the first append after `checkpoint_interval_s` without one, and on demand, the head (seq,
-hash, time) is signed with the current Ed25519 key.
+hash, time) is signed with the current Ed25519 key, and the checkpoint is written to an
+append-only sink outside the database (`tether.access.anchors`) as its transaction commits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from tether.access.anchors import PREFIX, AnchorRecord, CheckpointSink, anchor_on_commit
 from tether.access.canonical import b64url, canonical_json
 from tether.access.storage import begin, connect, driver_sql, run_raw
 from tether.core.clock import Clock, SystemClock
@@ -40,6 +42,7 @@ _INSERT_EVENTS = (
     "INSERT INTO audit_events (seq, ts, kind, actor, run_id, data, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_DIGESTS_SINCE = "SELECT hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq"
 _SET_HEAD_HASH = f"UPDATE audit_head SET hash = ?, updated_at = ? WHERE id = {HEAD_ID}"
 
 
@@ -147,8 +150,10 @@ class AuditLog:
         checkpoint_every: int = 1000,
         signer: CheckpointSigner | None = None,
         checkpoint_interval_s: float = 300.0,
+        sink: CheckpointSink | None = None,
     ) -> None:
         self.engine = engine
+        self.sink = sink  # where each checkpoint is anchored outside the database
         self.clock = clock or SystemClock()
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
@@ -268,4 +273,12 @@ class AuditLog:
                 seq=seq, hash=head_hash, ts=ts, kid=kid, signature=point.signature
             )
         )
+        if self.sink is not None:
+            after = min(self.sink.last_seq(), seq)
+            found = run_raw(conn, _DIGESTS_SINCE, (after, seq), fetch=True)
+            digests = [d[0][:PREFIX] for d in found]
+            if len(digests) != seq - after:  # a gap: anchor the head alone, never misaligned
+                after, digests = seq, []
+            record = AnchorRecord(seq, head_hash, kid, point.signature, ts, after, digests)
+            anchor_on_commit(conn, self.sink, record)
         return point

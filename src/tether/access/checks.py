@@ -41,6 +41,7 @@ class CapabilityVerifier(Protocol):
         required_scopes: Collection[str] = (),
         arguments: Mapping[str, Any] | None = None,
         consume: bool = False,
+        tenant: str | None = None,
     ) -> CapabilityClaimsView:
         """The claims of a token that grants this use; raises TetherError with a token code."""
         ...
@@ -50,7 +51,7 @@ def verify_capability(
     check: str, tokens: CapabilityVerifier, ctx: GuardContext, call: ToolCall
 ) -> Verdict:
     """The run's capability token verifies (signature, expiry, audience, revocation), is bound
-    to this run and principal, and grants the tool and every scope the tool requires."""
+    to this run, principal and tenant, and grants the tool and every scope the tool requires."""
     if not ctx.capability:
         return Verdict.deny(check, ErrorCode.TOKEN_INVALID, "the run holds no capability token")
     tool = ctx.tools.get(call.name)
@@ -61,6 +62,7 @@ def verify_capability(
             audience=RUN_AUDIENCE,
             run_id=ctx.run_id,
             principal=ctx.principal.id,
+            tenant=ctx.principal.tenant,
             tool=call.name,
             required_scopes=scopes,
         )

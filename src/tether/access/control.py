@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from tether.access.anchors import FileCheckpointSink
 from tether.access.audit import AuditLog
 from tether.access.audit_verify import VerifyReport, verify_chain
 from tether.access.governor import RunGovernor
@@ -18,7 +19,7 @@ from tether.access.revocation import (
     StoreRevocations,
 )
 from tether.access.rights import RoleRights
-from tether.access.settings import AccessSettings
+from tether.access.settings import AccessSettings, AuditPaths
 from tether.access.tokens import CapabilityTokens
 from tether.core.clock import Clock, SystemClock
 
@@ -55,6 +56,7 @@ class AccessControl:
             engine,
             checkpoint_every=settings.checkpoint_every,
             checkpoint_interval_s=settings.checkpoint_interval_s,
+            sink=FileCheckpointSink(AuditPaths.resolve(engine.url, settings).sink_file),
         )
         keys = SigningKeyRing(engine, settings, audit=audit)
         audit.signer = keys
@@ -71,4 +73,4 @@ class AccessControl:
 
     def verify_audit(self) -> VerifyReport:
         """Check the whole audit chain and its signed checkpoints."""
-        return verify_chain(self.engine, self.keys)
+        return verify_chain(self.engine, self.keys, self.audit.sink)

@@ -1,5 +1,6 @@
-"""What the run loop asks of the access layer: a run's grant, a re-check at execution, and
-the audit events of its steps, written in the same transaction as the steps themselves."""
+"""What the run loop asks of the access layer: a run's grant, the token's verification at
+execution (see `tether.access.execution`), and the audit events of its steps, written in the
+same transaction as the steps themselves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tether.access.audit import AuditEvent, AuditLog
-from tether.access.checks import CapabilityCheck
+from tether.access.checks import ResourceCallback, ResourceOwners
+from tether.access.execution import ExecutionGate
 from tether.access.revocation import Revocations
 from tether.access.rights import RoleRights, effective_rights
 from tether.access.tokens import CapabilityClaims, CapabilityTokens
@@ -19,6 +21,7 @@ from tether.core.types import Agent, Principal, Step, StepKind, ToolCall, ToolSp
 
 # step kinds whose audit event depends only on the step itself
 _BLOCKING = ("deny", "escalate")
+APPROVAL_CHECK = "approval"  # the check that uses an approved call's single-use token
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,15 @@ class RunGovernor:
         self.rights = rights
         self.audit = audit
         self.revocations = revocations
-        self._check = CapabilityCheck(tokens)
+        self.gate = ExecutionGate(tokens)
+
+    def bind_resources(
+        self,
+        owners: ResourceOwners | None,
+        selectors: Mapping[str, ResourceCallback] | None = None,
+    ) -> None:
+        """The domain's ownership data, for checking the token's resource claim at execution."""
+        self.gate.bind(owners, selectors)
 
     def open_run(
         self, run_id: str, principal: Principal, agent: Agent, specs: Iterable[ToolSpec]
@@ -84,8 +95,9 @@ class RunGovernor:
         return grant, [AuditEvent("run.resumed", f"principal:{principal.id}", facts, run_id)]
 
     def recheck(self, ctx: GuardContext, call: ToolCall) -> GuardResult:
-        """Verify the token again at the moment of execution."""
-        return GuardResult((self._check(ctx, call),))
+        """Verify the token that travels with the call at the moment of execution, from its
+        serialized form and the key alone, resource claim included (see `ExecutionGate`)."""
+        return GuardResult((self.gate(ctx, call),))
 
     def observe(self, step: Step, principal: Principal, grant: RunGrant | None) -> list[AuditEvent]:
         """The audit events a recorded step gives rise to (most steps give none)."""
@@ -108,6 +120,8 @@ class RunGovernor:
             ]
         if step.kind is StepKind.GUARD and data.get("effect") in _BLOCKING:
             return [_verdict_event(step, actor)]
+        if step.kind is StepKind.GUARD and data.get("effect") == "allow":
+            return _token_used(step, actor)
         if step.kind is StepKind.TOOL and data.get("risk", "read") != "read":
             facts = {
                 "tool": data.get("tool"),
@@ -153,6 +167,17 @@ class RunGovernor:
                 self.revocations.revoke(closing.claims.id, closing.claims.expires_at, conn=conn)
 
         return write
+
+
+def _token_used(step: Step, actor: str) -> list[AuditEvent]:
+    """An approved call's single-use token was used: recorded with the guard step that used it,
+    so the event and the step commit (or roll back) together."""
+    for verdict in step.data.get("verdicts") or ():
+        if verdict.get("check") == APPROVAL_CHECK and verdict.get("effect") == "allow":
+            facts = verdict.get("facts") or {}
+            used = {"approval_id": facts.get("approval_id"), "token": facts.get("token")}
+            return [AuditEvent("approval.token_used", actor, used, step.run_id)]
+    return []
 
 
 def _verdict_event(step: Step, actor: str) -> AuditEvent:

@@ -1,35 +1,41 @@
-"""Ed25519 signing keys, kept in the system of record and rotated.
+"""Ed25519 signing keys: the private half outside the database, the public half pinned.
 
-Private keys are generated here, stored only in the `signing_keys` table (encrypted at rest
-when `TETHER_SIGNING_KEY_PASSPHRASE` is set) and never printed, logged or exported: what leaves
-the store is the public half. The newest unretired key signs; it is retired when it grows
-older than `key_max_age_s` or on `rotate()`, and a retired key still verifies tokens for one
-token TTL (so tokens in flight stay valid) and checkpoints forever (history stays checkable).
+The private key comes from a `KeyProvider` (`tether.access.keysource`): by default a file in
+the data directory, made with mode 0600 on first use, or `TETHER_AUDIT_SIGNING_KEY`, or a KMS
+in a deployment. It is never stored in the system of record, printed, logged or exported.
+Every key that signs is first pinned in the trust file (`tether.access.trust`), and only
+pinned keys verify tokens and audit checkpoints: a key row written into the database is
+worth nothing. The current key is retired when it grows older than `key_max_age_s` or on
+`rotate()`; a retired key still verifies tokens for one token TTL (tokens in flight stay
+valid) and checkpoints forever (history stays checkable).
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 import threading
-from collections.abc import Mapping
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Engine, insert, select, update
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, Engine
 
 from tether.access.audit import AuditEvent, AuditLog
-from tether.access.canonical import b64url, b64url_decode
-from tether.access.settings import AccessSettings
-from tether.access.storage import begin, connect
+from tether.access.canonical import b64url
+from tether.access.keysource import (
+    ALGORITHM,
+    EnvKeyProvider,
+    FileKeyProvider,
+    KeyProvider,
+    KeySource,
+)
+from tether.access.settings import AccessSettings, AuditPaths
+from tether.access.storage import begin
+from tether.access.trust import TrustedKey, TrustFile
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.store.access_schema import signing_keys
 
-ALGORITHM = "Ed25519"
 SYSTEM_ACTOR = "system"
 
 
@@ -65,11 +71,18 @@ class SigningKeyInfo:
 class _Active:
     kid: str
     created_at: float
-    key: Ed25519PrivateKey
+    source: KeySource
+
+
+def default_provider(paths: AuditPaths, settings: AccessSettings) -> KeyProvider:
+    """`TETHER_AUDIT_SIGNING_KEY` when set, else the key file in the data directory."""
+    if settings.audit_signing_key:
+        return EnvKeyProvider(settings.audit_signing_key, settings.key_passphrase)
+    return FileKeyProvider(paths.key_file, settings.key_passphrase)
 
 
 class SigningKeyRing:
-    """Signs with the active key; finds public keys by id for verification."""
+    """Signs with the current key; finds pinned public keys by id for verification."""
 
     def __init__(
         self,
@@ -78,25 +91,33 @@ class SigningKeyRing:
         clock: Clock | None = None,
         audit: AuditLog | None = None,
         refresh_s: float = 30.0,
+        *,
+        provider: KeyProvider | None = None,
+        trust: TrustFile | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings or AccessSettings()
         self.clock = clock or SystemClock()
         self.audit = audit
-        self.refresh_s = refresh_s  # how stale the cache may be (rotations by other processes)
+        self.refresh_s = refresh_s  # how stale the key may be (rotations by other processes)
+        self.paths = AuditPaths.resolve(engine.url, self.settings)
+        self.provider = provider or default_provider(self.paths, self.settings)
+        self.trust = trust or TrustFile(self.paths.trust_file)
         self._lock = threading.RLock()
         self._active: _Active | None = None
-        self._public: dict[str, tuple[Ed25519PublicKey, float | None]] = {}
         self._loaded_at = -math.inf
+        self._trusted: dict[str, TrustedKey] = {}
+        self._trusted_at = -math.inf  # monotonic time of the last read of the trust file
 
     # -- signing ------------------------------------------------------------------------
 
     def sign(self, payload: bytes, conn: Connection | None = None) -> tuple[str, bytes]:
-        """(key id, signature) with the active key; makes or rotates the key when due."""
+        """(key id, signature) with the current key; makes or rotates the key when due."""
         active = self._signing_key(conn)
-        return active.kid, active.key.sign(payload)
+        return active.kid, active.source.sign(payload)
 
     def active_kid(self, conn: Connection | None = None) -> str:
+        """The current key's id; makes (and pins, audited in `conn`) the key on first use."""
         return self._signing_key(conn).kid
 
     def ready(self) -> bool:
@@ -112,166 +133,116 @@ class SigningKeyRing:
             return active
         now = self.clock.now()
         with self._lock:
-            active = self._active
-            due = active is None or now - active.created_at > self.settings.key_max_age_s
-            if due or now - self._loaded_at > self.refresh_s:
-                self._refresh(conn, now, force_new=False)
+            if self._active is None or now - self._loaded_at > self.refresh_s:
+                self._adopt(self.provider.current(), conn, now)
             assert self._active is not None
+            if (
+                self.provider.rotates
+                and now - self._active.created_at > self.settings.key_max_age_s
+            ):
+                self._rotate(conn, now, SYSTEM_ACTOR, force=False)
             return self._active
 
     def rotate(self, actor: str = SYSTEM_ACTOR, conn: Connection | None = None) -> SigningKeyInfo:
-        """Retire the active key now and sign with a new one (audited)."""
+        """Sign with a new key from now on (audited); the first call on a fresh install makes
+        the first key. CONFIG_INVALID when the key lives where tether cannot replace it."""
         with self._lock:
-            return self._refresh(conn, self.clock.now(), force_new=True, actor=actor)
+            self._rotate(conn, self.clock.now(), actor, force=True)
+            assert self._active is not None
+            return self._info(self._trusted_keys(force=True)[self._active.kid])
 
     # -- verification -------------------------------------------------------------------
 
     def verification_key(self, kid: str) -> Ed25519PublicKey | None:
-        """The key for a token signed by `kid`: while active, and one token TTL after."""
-        entry = self._public_entry(kid)
+        """The key for a token signed by `kid`: pinned, and not retired more than one token
+        TTL ago."""
+        entry = self._trusted_keys().get(kid)
         if entry is None:
             return None
-        key, retired_at = entry
-        if retired_at is not None and self.clock.now() > retired_at + self.settings.token_ttl_s:
+        if entry.retired_at is not None and (
+            self.clock.now() > entry.retired_at + self.settings.token_ttl_s
+        ):
             return None
-        return key
+        return entry.verifier()
 
     def history_key(self, kid: str) -> Ed25519PublicKey | None:
-        """The key for an audit checkpoint signed by `kid`, whenever it was retired."""
-        entry = self._public_entry(kid)
-        return None if entry is None else entry[0]
+        """The key for an audit checkpoint signed by `kid`, if pinned (whenever retired)."""
+        entry = self._trusted_keys(force=True).get(kid)
+        return None if entry is None else entry.verifier()
 
     def list_keys(self) -> list[SigningKeyInfo]:
-        """Every key's public facts, newest first."""
-        with connect(self.engine) as conn:
-            rows = self._rows(conn)
-        return [_info(r) for r in sorted(rows, key=lambda r: (r["created_at"], r["kid"]))][::-1]
+        """Every pinned key's public facts, newest first."""
+        found = self._trusted_keys(force=True).values()
+        ordered = sorted(found, key=lambda k: (k.added_at, k.key_id), reverse=True)
+        return [self._info(k) for k in ordered]
 
-    def _public_entry(self, kid: str) -> tuple[Ed25519PublicKey, float | None] | None:
-        now = self.clock.now()
-        entry = self._public.get(kid)
-        # an unknown id reloads at most once a second, so garbage ids cannot flood the store
-        stale = now - self._loaded_at > (self.refresh_s if entry is not None else 1.0)
-        if stale:
-            with self._lock, connect(self.engine) as conn:
-                self._load_public(self._rows(conn), now)
-            entry = self._public.get(kid)
-        return entry
+    def _trusted_keys(self, force: bool = False) -> dict[str, TrustedKey]:
+        now = time.monotonic()
+        # reread at most once a second (the file's stat decides whether it is parsed again)
+        if force or now - self._trusted_at > 1.0:
+            self._trusted = self.trust.keys()
+            self._trusted_at = now
+        return self._trusted
 
-    # -- loading and rotation -----------------------------------------------------------
+    def _info(self, key: TrustedKey) -> SigningKeyInfo:
+        encrypted = self.settings.key_passphrase is not None and isinstance(
+            self.provider, FileKeyProvider
+        )
+        return SigningKeyInfo(key.key_id, key.added_at, key.retired_at, encrypted, key.public_key)
 
-    def _refresh(
-        self, conn: Connection | None, now: float, force_new: bool, actor: str = SYSTEM_ACTOR
-    ) -> SigningKeyInfo:
+    # -- adopting and rotating ----------------------------------------------------------
+
+    def _adopt(
+        self, source: KeySource, conn: Connection | None, now: float, note: str = "first use"
+    ) -> bool:
+        """Sign with `source` from now on, pinning it first; True when it was new."""
+        kid = source.key_id
+        known = self.trust.get(kid)  # the common case: pinned already, no lock taken
+        if known is not None and known.public_key != b64url(source.public_key()):
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"{self.trust.path} pins {kid} with another public key than "
+                f"{self.provider.describe()} holds",
+            )
+        added = known is None and self.trust.pin(kid, source.public_key(), now, note)
+        previous = self._active
+        if added and previous is not None and previous.kid != kid:
+            self.trust.retire(previous.kid, now)
+        if added:
+            data = {"kid": kid, "algorithm": ALGORITHM, "retired": []}
+            self._record(conn, AuditEvent("signing_key.created", SYSTEM_ACTOR, data))
+        pinned = self._trusted_keys(force=True)[kid]
+        self._active = _Active(kid, pinned.added_at, source)
+        self._loaded_at = now
+        return added
+
+    def _rotate(self, conn: Connection | None, now: float, actor: str, force: bool) -> None:
         if conn is None:
-            if not force_new:  # the common case reads only, and takes no lock
-                with connect(self.engine) as reader:
-                    rows = self._rows(reader)
-                newest = _newest(rows)
-                if newest is not None and now - newest["created_at"] <= self.settings.key_max_age_s:
-                    return self._install(newest, rows, now)
             with begin(self.engine) as own:
-                return self._refresh(own, now, force_new, actor)
+                self._rotate(own, now, actor, force)
+            return
         if self.audit is not None:
             self.audit.lock(conn)  # one rotation at a time, across processes
-        rows = self._rows(conn)
-        newest = _newest(rows)
-        if force_new or newest is None or now - newest["created_at"] > self.settings.key_max_age_s:
-            live = [r["kid"] for r in rows if r["retired_at"] is None]
-            self._create(conn, now, live, actor)
-            rows = self._rows(conn)
-            newest = _newest(rows)
-        assert newest is not None
-        return self._install(newest, rows, now)
-
-    def _install(
-        self, newest: dict[str, Any], rows: list[dict[str, Any]], now: float
-    ) -> SigningKeyInfo:
-        if self._active is None or self._active.kid != newest["kid"]:
-            self._active = _Active(newest["kid"], newest["created_at"], self._private(newest))
-        self._load_public(rows, now)
-        return _info(newest)
-
-    def _create(
-        self, conn: Connection, now: float, retire: list[str], actor: str
-    ) -> dict[str, Any]:
-        key = Ed25519PrivateKey.generate()
-        passphrase = self.settings.key_passphrase
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(passphrase)
-            if passphrase
-            else serialization.NoEncryption()
-        )
-        row: dict[str, Any] = {
-            "kid": "key_" + secrets.token_hex(8),
-            "algorithm": ALGORITHM,
-            "public_key": b64url(
-                key.public_key().public_bytes(
-                    serialization.Encoding.Raw, serialization.PublicFormat.Raw
-                )
-            ),
-            "private_key": key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-            ).decode("ascii"),
-            "encrypted": passphrase is not None,
-            "created_at": now,
-            "retired_at": None,
-        }
-        if retire:
-            conn.execute(
-                update(signing_keys).where(signing_keys.c.kid.in_(retire)).values(retired_at=now)
-            )
-        conn.execute(insert(signing_keys).values(row))
-        if self.audit is not None:
-            kind = "signing_key.rotated" if retire else "signing_key.created"
-            data = {"kid": row["kid"], "algorithm": ALGORITHM, "retired": retire}
-            self.audit.append_in(conn, [AuditEvent(kind, actor, data)], allow_checkpoint=False)
-        return row
-
-    def _private(self, row: Mapping[str, Any]) -> Ed25519PrivateKey:
-        passphrase = self.settings.key_passphrase if row["encrypted"] else None
-        if row["encrypted"] and passphrase is None:
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID,
-                f"signing key {row['kid']} is encrypted: set TETHER_SIGNING_KEY_PASSPHRASE",
-            )
-        try:
-            key = serialization.load_pem_private_key(row["private_key"].encode(), passphrase)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID,
-                f"signing key {row['kid']} cannot be loaded (wrong passphrase or damaged)",
-            ) from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise TetherError(ErrorCode.CONFIG_INVALID, f"signing key {row['kid']} is not Ed25519")
-        return key
-
-    def _load_public(self, rows: list[dict[str, Any]], now: float) -> None:
-        loaded: dict[str, tuple[Ed25519PublicKey, float | None]] = {}
-        for row in rows:
-            try:
-                raw = b64url_decode(row["public_key"])
-                loaded[row["kid"]] = (Ed25519PublicKey.from_public_bytes(raw), row["retired_at"])
-            except ValueError:
-                continue  # a damaged public key verifies nothing
-        self._public = loaded
+        if self._adopt(self.provider.current(), conn, now):
+            return  # the first key was just made: that is the rotation
+        assert self._active is not None
+        if not force and now - self._active.created_at <= self.settings.key_max_age_s:
+            return  # another process rotated already
+        old = self._active.kid
+        source = self.provider.replace()
+        self.trust.pin(source.key_id, source.public_key(), now, f"rotated from {old}")
+        self.trust.retire(old, now)
+        pinned = self._trusted_keys(force=True)[source.key_id]
+        self._active = _Active(source.key_id, pinned.added_at, source)
         self._loaded_at = now
+        data = {"kid": source.key_id, "algorithm": ALGORITHM, "retired": [old]}
+        self._record(conn, AuditEvent("signing_key.rotated", actor, data))
 
-    @staticmethod
-    def _rows(conn: Connection) -> list[dict[str, Any]]:
-        return [dict(r) for r in conn.execute(select(signing_keys)).mappings().all()]
-
-
-def _newest(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    live = [r for r in rows if r["retired_at"] is None]
-    return max(live, key=lambda r: (r["created_at"], r["kid"])) if live else None
-
-
-def _info(row: Mapping[str, Any]) -> SigningKeyInfo:
-    return SigningKeyInfo(
-        kid=row["kid"],
-        created_at=row["created_at"],
-        retired_at=row["retired_at"],
-        encrypted=bool(row["encrypted"]),
-        public_key=row["public_key"],
-    )
+    def _record(self, conn: Connection | None, event: AuditEvent) -> None:
+        if self.audit is None:
+            return
+        if conn is not None:
+            self.audit.append_in(conn, [event], allow_checkpoint=False)
+        else:
+            with begin(self.engine) as own:
+                self.audit.append_in(own, [event], allow_checkpoint=False)

@@ -5,7 +5,8 @@ claims, the signature covers `tct1.<payload>`. A run token names the run, the pr
 agent, the tools and scopes the run may use and the resource constraint (`owner`); a call token
 (for an approved call) also names the tool and the SHA-256 of the exact arguments, and may be
 used once. Verification checks, in order: form, key, signature, audience, time, revocation,
-binding (run, principal), tool and scopes, arguments; each failure has its own stable code.
+binding (run, principal, tenant), tool and scopes, arguments; each failure has its own stable
+code.
 """
 
 from __future__ import annotations
@@ -178,10 +179,15 @@ class CapabilityTokens:
         arguments: Mapping[str, Any],
         scopes: Collection[str],
         ttl_s: float | None = None,
+        token_id: str | None = None,
     ) -> tuple[str, CapabilityClaims]:
-        """A single-use token for one approved call, bound to the hash of its exact arguments."""
+        """A single-use token for one approved call, bound to the hash of its exact arguments.
+        `token_id` fixes the token's id (e.g. one per approval, so minting again for the same
+        approval yields the same identity, which can be used only once)."""
         binding = (tool, arguments_hash(tool, arguments))
-        return self._mint(CALL_AUDIENCE, run_id, principal, agent, (tool,), scopes, ttl_s, binding)
+        return self._mint(
+            CALL_AUDIENCE, run_id, principal, agent, (tool,), scopes, ttl_s, binding, token_id
+        )
 
     def _mint(
         self,
@@ -193,11 +199,12 @@ class CapabilityTokens:
         scopes: Collection[str],
         ttl_s: float | None,
         binding: tuple[str, str] | None = None,
+        token_id: str | None = None,
     ) -> tuple[str, CapabilityClaims]:
         now = self.clock.now()
         kid = self.keys.active_kid()
         claims = CapabilityClaims(
-            id="tok_" + secrets.token_hex(12),
+            id=token_id or "tok_" + secrets.token_hex(12),
             audience=audience,
             run_id=run_id,
             principal=principal.id,
@@ -215,9 +222,11 @@ class CapabilityTokens:
         body = PREFIX + "." + b64url(canonical_json(claims.payload()).encode("utf-8"))
         signed_kid, signature = self.keys.sign(body.encode("ascii"))
         if signed_kid != kid:  # the key rotated between the two calls: sign again, consistently
-            return self._mint(audience, run_id, principal, agent, tools, scopes, ttl_s, binding)
+            return self._mint(
+                audience, run_id, principal, agent, tools, scopes, ttl_s, binding, token_id
+            )
         token = body + "." + b64url(signature)
-        if isinstance(self.revocations, CachedRevocations):
+        if isinstance(self.revocations, CachedRevocations) and token_id is None:
             self.revocations.issued(claims.id)
         return token, claims
 
@@ -234,9 +243,13 @@ class CapabilityTokens:
         required_scopes: Collection[str] = (),
         arguments: Mapping[str, Any] | None = None,
         consume: bool = False,
+        tenant: str | None = None,
+        fresh: bool = False,
     ) -> CapabilityClaims:
-        """The token's claims if it grants this use now; else a TetherError with its code."""
-        claims = self.decode(token)
+        """The token's claims if it grants this use now; else a TetherError with its code.
+        `fresh` verifies the signature again even if this token verified before (for the
+        moment of execution, which trusts nothing but the key)."""
+        claims = self.decode(token, cached=not fresh)
         if claims.audience != audience:
             raise TetherError(
                 ErrorCode.TOKEN_WRONG_AUDIENCE,
@@ -255,6 +268,8 @@ class CapabilityTokens:
             raise TetherError(ErrorCode.TOKEN_WRONG_AUDIENCE, "the token is for another run")
         if principal is not None and claims.principal != principal:
             raise TetherError(ErrorCode.TOKEN_WRONG_AUDIENCE, "the token is for another principal")
+        if tenant is not None and claims.tenant != tenant:
+            raise TetherError(ErrorCode.TOKEN_WRONG_AUDIENCE, "the token is for another tenant")
         if tool is not None and tool not in claims.tools:
             raise TetherError(
                 ErrorCode.SCOPE_NOT_GRANTED, f"the run's capability does not include {tool!r}"
@@ -277,13 +292,14 @@ class CapabilityTokens:
             raise TetherError(ErrorCode.TOKEN_REPLAYED, f"the token {claims.id} was already used")
         return claims
 
-    def decode(self, token: str) -> CapabilityClaims:
-        """The claims of a token whose signature verifies with an accepted key."""
+    def decode(self, token: str, cached: bool = True) -> CapabilityClaims:
+        """The claims of a token whose signature verifies with an accepted key; with `cached`,
+        a token whose signature verified before is not verified again."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             raise _invalid("the token is not a token")
-        cached = self._verified.get(token)
-        if cached is not None and self.keys.verification_key(cached.key_id) is not None:
-            return cached
+        known = self._verified.get(token) if cached else None
+        if known is not None and self.keys.verification_key(known.key_id) is not None:
+            return known
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
             raise _invalid("the token is not in the tct1.<payload>.<signature> form")

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tether.access.audit import AuditEvent, AuditLog
-from tether.access.tokens import CALL_AUDIENCE, CapabilityTokens
+from tether.access.single_use import CallTokenUses, call_token_id
+from tether.access.tokens import CALL_AUDIENCE, CapabilityClaims, CapabilityTokens
 from tether.approvals.requests import Approval, ApprovalStatus
 from tether.approvals.routing import Escalation, EscalationConfig
 from tether.approvals.store import ApprovalStore
@@ -61,11 +62,13 @@ class DurableApprovals:
         tokens: CapabilityTokens,
         risk_of: Callable[[str], str],
         clock: Clock | None = None,
+        uses: CallTokenUses | None = None,
     ) -> None:
         self.store = store
         self.tokens = tokens
         self.risk_of = risk_of
         self.clock = clock or SystemClock()
+        self.uses = uses or CallTokenUses(store.engine, tokens.revocations, self.clock)
 
     @property
     def config(self) -> EscalationConfig:
@@ -131,7 +134,22 @@ class DurableApprovals:
         while it waited), the approved escalation is waived, and a single-use call token bound
         to the approved arguments must verify last."""
         waived: list[ToolCheck] = [ApprovedEscalation(c, approval) for c in checks]
-        return [*waived, ApprovedCallToken(self.tokens, approval, self.audit)]
+        return [*waived, ApprovedCallToken(self.tokens, approval, self.uses)]
+
+    def spend(
+        self, ctx: GuardContext, call: ToolCall, approval: Mapping[str, Any]
+    ) -> Callable[[Connection], bool]:
+        """Use the approval's single-use token for `call` inside the transaction that marks
+        the call as started (`execute_once`): spent exactly when the call starts."""
+        check = ApprovedCallToken(self.tokens, approval, self.uses)
+
+        def spend(conn: Connection) -> bool:
+            found = check.token(ctx, call)
+            if isinstance(found, Verdict):
+                return False
+            return self.uses.claim(found, check.approval_id, call.id, conn=conn)
+
+        return spend
 
     def escalated(self, run: Run, decision: Decision, steps: Sequence[Step]) -> Hook | None:
         """The hook that routes a run ending in an escalation (a hand-off to a person, an
@@ -206,22 +224,52 @@ class ApprovedEscalation:
 
 
 class ApprovedCallToken:
-    """The last check of an approved call: a single-use capability token bound to the hash of
-    the approved arguments is minted and verified against the call about to run."""
+    """The last check of an approved call: the approval's single-use capability token, bound to
+    the hash of the approved arguments, is minted and verified against the call about to run,
+    and must not have been used. It is used (once) where the call starts: the runtime spends
+    it through `DurableApprovals.spend` in the transaction that opens the call's ledger row,
+    so the use and the call's start are one fact. Its id derives from the approval, so once
+    spent, any presentation (this call checked again, another call, another process) is
+    refused with TOKEN_REPLAYED. The guard step recording this verdict carries the
+    `approval.token_used` audit event in its transaction (see `RunGovernor.observe`)."""
 
     name = "approval"
 
-    def __init__(self, tokens: CapabilityTokens, approval: Mapping[str, Any], audit: AuditLog):
+    def __init__(
+        self, tokens: CapabilityTokens, approval: Mapping[str, Any], uses: CallTokenUses
+    ) -> None:
         self.tokens = tokens
         self.approval = approval
-        self.audit = audit
+        self.uses = uses
+
+    @property
+    def approval_id(self) -> str:
+        return str(self.approval.get("approval_id") or "")
 
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
+        found = self.token(ctx, call)
+        if isinstance(found, Verdict):
+            return found
+        approval_id = self.approval_id
+        if self.uses.used_by(approval_id) is not None:
+            return Verdict.deny(
+                self.name,
+                ErrorCode.TOKEN_REPLAYED,
+                f"the token of approval {approval_id} was already used",
+                approval_id=approval_id,
+            )
+        # spent by the runtime when the call starts (`DurableApprovals.spend`), not here
+        return Verdict.allow(self.name, approval_id=approval_id, token=found.facts())
+
+    def token(self, ctx: GuardContext, call: ToolCall) -> CapabilityClaims | Verdict:
+        """The approval's call token, minted and verified against `call`, or the deny."""
         tool = ctx.tools.get(call.name)
         scopes = tool.spec.required_scopes if tool is not None else ()
         approved_tool = str(self.approval.get("tool", ""))
         arguments = self.approval.get("arguments") or {}
-        approval_id = self.approval.get("approval_id")
+        approval_id = self.approval_id
+        if not approval_id:
+            return Verdict.deny(self.name, ErrorCode.TOKEN_INVALID, "the call has no approval")
         try:
             token, claims = self.tokens.mint_call(
                 ctx.run_id,
@@ -231,22 +279,18 @@ class ApprovedCallToken:
                 arguments,
                 scopes,
                 ttl_s=CALL_TOKEN_TTL_S,
+                token_id=call_token_id(approval_id),
             )
             self.tokens.verify(
                 token,
                 audience=CALL_AUDIENCE,
                 run_id=ctx.run_id,
                 principal=ctx.principal.id,
+                tenant=ctx.principal.tenant,
                 tool=call.name,
                 required_scopes=scopes,
                 arguments=call.arguments,
-                consume=True,
             )
         except TetherError as exc:
             return Verdict.deny(self.name, exc.code, exc.message, approval_id=approval_id)
-        facts = {"approval_id": approval_id, "token": claims.facts()}
-        event = AuditEvent(
-            "approval.token_used", f"principal:{ctx.principal.id}", facts, ctx.run_id
-        )
-        self.audit.append([event])
-        return Verdict.allow(self.name, **facts)
+        return claims

@@ -20,22 +20,25 @@ audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=
 def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check every event's hash and link, the chain head and every signed checkpoint.
+    """Check every event's hash and link, the chain head and every signed checkpoint, with
+    keys pinned in the trust file, against the checkpoints anchored in the sink.
 
-    Exits 1 and names the first bad sequence number if anything was modified, deleted,
-    inserted or reordered."""
+    Exits 1 and names the first bad sequence number if any event was modified, deleted,
+    inserted or reordered; also if a checkpoint is missing, out of order, not anchored or
+    signed by a key that is not pinned."""
     with user_errors(as_json):
         report = open_access().verify_audit()
     if as_json:
         print(json.dumps(report.to_dict()))
     elif report.ok:
         out.print(
-            f"audit chain ok: {report.events} events, {report.checkpoints} checkpoints verified"
+            f"audit chain ok: {report.events} events, {report.checkpoints} checkpoints verified, "
+            f"{report.anchored} anchored in the sink"
         )
     else:
-        out.print(
-            f"[bold red]audit chain broken[/] at event {report.first_bad_seq}: {report.reason}"
-        )
+        where = "" if report.first_bad_seq is None else f" at event {report.first_bad_seq}"
+        out.print(f"[bold red]audit chain broken[/]{where}: ", end="")
+        out.print(report.reason, markup=False)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 

@@ -96,8 +96,9 @@ def policy(
     domain: DomainOption = None,
 ) -> None:
     """Run the domain's policy evaluation (retail: replay the 114 gold sequences and injected
-    rule violations against the store's written rules); exit 1 on any false block or fewer
-    than 99 % of violations caught."""
+    violations through the desk's deployed checks, crediting each caught violation to the check
+    that stopped it); exit 1 on any false block (a gold action refused, not counting those
+    escalated to a person) or fewer than 99 % of violations caught."""
     with user_errors(as_json):
         pack = open_domain(domain)
         harness = pack.harnesses.get("eval policy")
@@ -114,15 +115,29 @@ def policy(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _caught_by(tally: dict[str, Any]) -> str:
+    return "\n".join(f"{who} {n}" for who, n in tally.get("caught_by", {}).items())
+
+
 def _print_policy(result: dict[str, Any]) -> None:
-    table = Table("rule", "injected", "caught")
-    for rule, tally in result["by_rule"].items():
-        table.add_row(rule, str(tally["injected"]), str(tally["caught"]))
-    out.print(table)
+    for title, rows in (("rule", result["by_rule"]), ("family", result.get("families", {}))):
+        table = Table(title, "injected", "caught", "caught by")
+        for name, tally in rows.items():
+            table.add_row(name, str(tally["injected"]), str(tally["caught"]), _caught_by(tally))
+        if rows:
+            out.print(table)
+    for miss in result.get("misses", ()):
+        where = miss.get("family") or miss.get("rule")
+        line = (
+            f"{where} {miss['mutation']} (task {miss['task']}): {miss['tool']} {miss['arguments']}"
+        )
+        out.print(f"missed: {line}", markup=False)
+    escalated = result.get("gold_escalated")
     out.print(
         f"{result['tasks']} tasks, {result['gold_actions']} gold actions, "
-        f"{result['false_blocks']} false blocks; "
-        f"{result['violations_caught']}/{result['violations_injected']} violations caught; "
+        f"{result['false_blocks']} false blocks"
+        + (f", {escalated} escalated to a person" if escalated is not None else "")
+        + f"; {result['violations_caught']}/{result['violations_injected']} violations caught; "
         f"median {result['median_policy_ms']:.3f} ms per policy decision"
     )
 

@@ -31,8 +31,11 @@ def ingest(
         list[str] | None,
         typer.Option(
             "--acl",
-            help="A label that may read the documents (repeatable); Markdown front matter "
-            "'acl' wins. Without any, documents are labelled 'private' and nobody sees them.",
+            help="A label that may read the documents (repeatable). It is a ceiling: a "
+            "document's own 'acl' (front matter) may narrow it, never widen it, and a document "
+            "sharing no label with it is refused (DOCUMENT_ACL_WIDENS). Without any, documents "
+            "are labelled 'private' (nobody sees them) unless their own 'acl' says otherwise; "
+            "only --acl public makes a document public.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the job report as JSON.")] = False,

@@ -7,12 +7,16 @@ import time
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 from rich.text import Text
 
 from tether.access.audit import AuditEvent
+from tether.access.canonical import b64url_decode
 from tether.access.control import AccessControl
+from tether.access.keysource import key_id_for
 from tether.cli.common import err, out, print_json, user_errors
+from tether.core.errors import ErrorCode, TetherError
 from tether.store.runs import RunStore
 
 keys_app = typer.Typer(
@@ -133,7 +137,8 @@ def signing_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @signing_app.command("rotate")
 def signing_rotate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Sign with a new key from now on; the old one still verifies tokens for one TTL."""
+    """Sign with a new key from now on, pinned in the trust file first; the old one still
+    verifies tokens for one TTL and the checkpoints it signed for ever."""
     with user_errors(as_json):
         access = open_access()
         info = access.keys.rotate(actor=cli_actor())
@@ -141,6 +146,35 @@ def signing_rotate(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         print_json(info.to_dict(time.time(), access.settings.token_ttl_s))
         return
     out.print(f"signing with {info.kid} from now on", markup=False)
+
+
+@signing_app.command("pin")
+def signing_pin(
+    public_key: Annotated[str, typer.Argument(help="The raw Ed25519 public key, base64url.")],
+    note: Annotated[str, typer.Option(help="Where the key lives (a KMS key's name).")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Trust a key whose private half tether never sees (a KMS or HSM key) by pinning its
+    public half in the trust file; tether pins the keys it makes itself."""
+    with user_errors(as_json):
+        access = open_access()
+        try:
+            raw = b64url_decode(public_key.strip())
+            Ed25519PublicKey.from_public_bytes(raw)
+        except ValueError:
+            raise TetherError(
+                ErrorCode.BAD_REQUEST, "the public key must be 32 bytes of Ed25519, base64url"
+            ) from None
+        kid = key_id_for(raw)
+        added = access.keys.trust.pin(kid, raw, time.time(), note or "pinned by an operator")
+        if added:
+            data = {"kid": kid, "note": note}
+            access.audit.append([AuditEvent("signing_key.pinned", cli_actor(), data)])
+    if as_json:
+        print_json({"kid": kid, "pinned": added, "trust_file": str(access.keys.trust.path)})
+        return
+    said = "pinned" if added else "was already pinned:"
+    out.print(f"{said} {kid} in {access.keys.trust.path}", markup=False)
 
 
 @tokens_app.command("revoke")

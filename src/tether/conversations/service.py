@@ -13,13 +13,23 @@ size of what a conversation keeps.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import DecisionKind, Message, Run, RunStatus, Step, StepKind
+from tether.core.types import (
+    REFERENCE_ROLE,
+    DecisionKind,
+    Evidence,
+    Message,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+)
 from tether.models.base import ModelAdapter
 from tether.runtime.pending import PendingAction
 from tether.runtime.seams import Reply, RunRequest, TurnContext
@@ -107,10 +117,10 @@ _NOT_RUN = '{"ok":false,"error":{"code":"NOT_RUN","message":"not run"}}'
 
 
 def _history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """What later turns continue from (messages as recorded): no system messages (each run
-    writes its own), and a tool result for every call (one a turn left unanswered is marked as
+    """What later turns continue from (messages as recorded): no system or reference messages
+    (each run writes its own), and a tool result for every call (one a turn left unanswered is marked as
     not run, as chat APIs require)."""
-    kept = [dict(m) for m in messages if m.get("role") != "system"]
+    kept = [dict(m) for m in messages if m.get("role") not in ("system", REFERENCE_ROLE)]
     answered = {m.get("tool_call_id") for m in kept if m.get("role") == "tool"}
     out: list[dict[str, Any]] = []
     for m in kept:
@@ -129,8 +139,10 @@ def _state_after(run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
     tool_results = int(before.get("tool_results", 0))
     for step in run.steps:
         data = step.data
-        if step.kind is StepKind.SCOPE:  # a turn's scope holds the history and its message
-            messages = list(data.get("messages", ()))
+        if step.kind is StepKind.SCOPE:  # the history the turn saw, then its own message
+            held = data.get("conversation", {}).get("history")
+            prior = list(before.get("messages", ()))[:held] if held is not None else []
+            messages = [*prior, *data.get("messages", ())]
             tool_results = int(data.get("prior_tool_results", tool_results))
         else:
             messages.extend(data.get("messages", ()))
@@ -209,6 +221,9 @@ class Conversations:
         self.runtime = runtime
         self.store = store
         self.limits = limits or ConversationLimits()
+        self._objects: dict[str, tuple[Mapping[str, Any], tuple[Message, ...], dict[str, Evidence]]]
+        self._objects = {}
+        self._lock = threading.Lock()
 
     def start(
         self,
@@ -257,7 +272,9 @@ class Conversations:
         self.open(conversation_id, principal_id)
         self.store.set_status(conversation_id, "closed", self.runtime.clock.now())
 
-    def _usable(self, record: ConversationRecord, principal_id: str, now: float) -> None:
+    def _usable(
+        self, record: ConversationRecord, principal_id: str, now: float, with_state: bool = True
+    ) -> None:
         if record.principal_id != principal_id:
             raise TetherError(
                 ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
@@ -278,7 +295,7 @@ class Conversations:
                 f"the conversation holds {record.size} bytes; the limit is "
                 f"{self.limits.max_state_bytes}",
             )
-        waiting = record.state.get("waiting_run")
+        waiting = record.state.get("waiting_run") if with_state else None
         if waiting:
             run = self.runtime.store.get_run(str(waiting), with_steps=False)
             if run.status is RunStatus.SUSPENDED:
@@ -339,8 +356,10 @@ class Conversations:
         turn is CONVERSATION_BUSY from this moment. Follow with `run_claimed` (or `release`)."""
         rt = self.runtime
         now = rt.clock.now()
-        record = self.store.get(conversation_id)
-        self._usable(record, principal_id, now)
+        # checked before the claim so that a stranger's or a bad turn never holds the
+        # conversation; the state (the bulk of the row) is read once, under the claim
+        record = self.store.get(conversation_id, with_state=False)
+        self._usable(record, principal_id, now, with_state=False)
         self._reply(record, reply, nonce, text, now)
         claimant = rt.ids.new_id("turn")
         if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
@@ -398,11 +417,12 @@ class Conversations:
         reply, text = claim.reply, claim.text
         state = self._settled(record.state, rt)
         number = record.turns + 1
+        history, evidence = self._parsed(record.id, state)
         context = TurnContext(
             conversation_id=record.id,
             turn=number,
-            history=tuple(Message.from_dict(m) for m in state.get("messages", ())),
-            evidence={k: evidence_from_dict(v) for k, v in state.get("evidence", {}).items()},
+            history=history,
+            evidence=evidence,
             tool_results=int(state.get("tool_results", 0)),
             pending=record.pending,
             reply=reply,
@@ -424,6 +444,41 @@ class Conversations:
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
         self.store.finish_turn(record.id, claim.claimant, turn, after, pending, rt.clock.now())
         return TurnOutcome(record.id, number, run, pending)
+
+    def _parsed(
+        self, conversation_id: str, state: Mapping[str, Any]
+    ) -> tuple[tuple[Message, ...], dict[str, Evidence]]:
+        """The state's messages and evidence as objects, parsed once per stored state (the
+        store hands out the same state object until the conversation changes)."""
+        with self._lock:
+            found = self._objects.get(conversation_id)
+        if found is not None and found[0] is state:
+            return found[1], dict(found[2])
+        messages = list(state.get("messages", ()))
+        raw_evidence: Mapping[str, Any] = state.get("evidence", {})
+        history: tuple[Message, ...] = ()
+        evidence: dict[str, Evidence] = {}
+        if found is not None:  # the state the last turn started from: a prefix of this one
+            before, parsed, parsed_evidence = found
+            kept = list(before.get("messages", ()))
+            if messages[: len(kept)] == kept:
+                history = parsed
+            old_evidence = before.get("evidence", {})
+            evidence = {
+                k: e
+                for k, e in parsed_evidence.items()
+                if raw_evidence.get(k) == old_evidence.get(k)
+            }
+        history += tuple(Message.from_dict(m) for m in messages[len(history) :])
+        for k, v in raw_evidence.items():
+            if k not in evidence:
+                evidence[k] = evidence_from_dict(v)
+        with self._lock:
+            self._objects.pop(conversation_id, None)
+            self._objects[conversation_id] = (state, history, evidence)
+            while len(self._objects) > 256:
+                self._objects.pop(next(iter(self._objects)))
+        return history, dict(evidence)
 
     @staticmethod
     def _settled(state: Mapping[str, Any], rt: Runtime) -> Mapping[str, Any]:

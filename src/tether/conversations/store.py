@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +75,7 @@ class ConversationRecord:
         return self.status
 
 
-def _record(row: Any) -> ConversationRecord:
+def _record(row: Any, with_state: bool = True) -> ConversationRecord:
     pending = json.loads(row.pending) if row.pending else None
     return ConversationRecord(
         id=row.id,
@@ -86,7 +89,7 @@ def _record(row: Any) -> ConversationRecord:
         updated_at=row.updated_at,
         expires_at=row.expires_at,
         turns=row.turns,
-        state=json.loads(row.state),
+        state=json.loads(row.state) if with_state else {},
         pending=PendingAction.from_dict(pending) if pending else None,
         size=row.size,
         busy_run=row.busy_run,
@@ -97,8 +100,27 @@ def _record(row: Any) -> ConversationRecord:
 class ConversationStore:
     """Conversations in the system of record (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cached: int = 256) -> None:
         self.engine = engine
+        # the parsed state of recently used conversations, by (turns, updated_at): every
+        # write of a state moves both, so a hit is the state as stored; a miss reads it
+        self._states: OrderedDict[str, tuple[tuple[int, float], Mapping[str, Any]]] = OrderedDict()
+        self._cached = cached
+        self._lock = threading.Lock()
+
+    def _remember(
+        self, conversation_id: str, key: tuple[int, float], state: Mapping[str, Any]
+    ) -> None:
+        with self._lock:
+            self._states[conversation_id] = (key, state)
+            self._states.move_to_end(conversation_id)
+            while len(self._states) > self._cached:
+                self._states.popitem(last=False)
+
+    def _recalled(self, conversation_id: str, key: tuple[int, float]) -> Mapping[str, Any] | None:
+        with self._lock:
+            found = self._states.get(conversation_id)
+        return found[1] if found is not None and found[0] == key else None
 
     def create(self, record: ConversationRecord) -> None:
         state = _dumps(record.state)
@@ -122,19 +144,29 @@ class ConversationStore:
                 )
             )
 
-    def get(self, conversation_id: str) -> ConversationRecord:
-        """The conversation, or CONVERSATION_NOT_FOUND."""
+    def get(self, conversation_id: str, with_state: bool = True) -> ConversationRecord:
+        """The conversation, or CONVERSATION_NOT_FOUND; without its state (messages, evidence;
+        left empty) when `with_state` is False, which skips reading and parsing the bulk."""
         if not isinstance(conversation_id, str) or len(conversation_id) > 40:
             raise TetherError(ErrorCode.CONVERSATION_NOT_FOUND, "no such conversation")
+        columns = [c for c in conversations.c if c.name != "state"]
+        where = conversations.c.id == conversation_id
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(conversations).where(conversations.c.id == conversation_id)
-            ).first()
-        if row is None:
-            raise TetherError(
-                ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r}"
-            )
-        return _record(row)
+            row = conn.execute(select(*columns).where(where)).first()
+            if row is None:
+                raise TetherError(
+                    ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r}"
+                )
+            record = _record(row, with_state=False)
+            if not with_state:
+                return record
+            key = (record.turns, record.updated_at)
+            state = self._recalled(conversation_id, key)
+            if state is None:
+                body = conn.execute(select(conversations.c.state).where(where)).scalar_one()
+                state = json.loads(body)
+                self._remember(conversation_id, key, state)
+        return dataclasses.replace(record, state=state)
 
     def find(
         self, principal_id: str | None = None, limit: int = 50, offset: int = 0
@@ -238,6 +270,7 @@ class ConversationStore:
                     created_at=turn.created_at,
                 )
             )
+        self._remember(conversation_id, (turn.turn, now), state)
 
     def set_status(self, conversation_id: str, status: str, now: float) -> None:
         with self.engine.begin() as conn:

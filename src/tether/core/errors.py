@@ -124,6 +124,19 @@ class ErrorCode(StrEnum):
     APPROVAL_REJECTED = "APPROVAL_REJECTED"
     WEBHOOK_FAILED = "WEBHOOK_FAILED"
     INTERNAL = "INTERNAL"
+    # Fail closed: a guard chain that cannot judge a proposal denies it.
+    CHECK_FAILED = "CHECK_FAILED"
+    NO_CHECKS = "NO_CHECKS"
+    # Ingestion that would widen access: a document's own ACL beyond the operator's, or a
+    # path (symlink, "..") that leads out of the ingested folder.
+    DOCUMENT_ACL_WIDENS = "DOCUMENT_ACL_WIDENS"
+    DOCUMENT_OUTSIDE_ROOT = "DOCUMENT_OUTSIDE_ROOT"
+    # The dashboard's defences against forged browser requests and guessed keys.
+    CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
+    ORIGIN_FORBIDDEN = "ORIGIN_FORBIDDEN"
+    LOGIN_RATE_LIMITED = "LOGIN_RATE_LIMITED"
+    # Execution verifies the run's token itself: a resource outside the token's claim.
+    RESOURCE_NOT_IN_TOKEN = "RESOURCE_NOT_IN_TOKEN"
 
     @property
     def info(self) -> CodeInfo:
@@ -285,6 +298,27 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.APPROVAL_REJECTED: CodeInfo(False, _R, 200, "a person rejected the escalated action"),
     ErrorCode.WEBHOOK_FAILED: CodeInfo(True, _E, 502, "a queue's webhook did not accept a notice"),
     ErrorCode.INTERNAL: CodeInfo(False, _H, 500, "an unexpected internal error"),
+    # a check that raised: a defect, not a judgement of the request, so a person takes it
+    ErrorCode.CHECK_FAILED: CodeInfo(False, _H, 500, "a guard check failed to reach a verdict"),
+    ErrorCode.NO_CHECKS: CodeInfo(False, _R, 500, "no guard checks are configured"),
+    ErrorCode.DOCUMENT_ACL_WIDENS: CodeInfo(
+        False, _C, 400, "a document's own ACL would reach readers the operator's ACL does not"
+    ),
+    ErrorCode.DOCUMENT_OUTSIDE_ROOT: CodeInfo(
+        False, _C, 400, "a document's path leads outside the ingested folder"
+    ),
+    ErrorCode.CSRF_TOKEN_INVALID: CodeInfo(
+        False, _C, 403, "a form came without the anti-forgery token of its session"
+    ),
+    ErrorCode.ORIGIN_FORBIDDEN: CodeInfo(
+        False, _C, 403, "a state-changing request did not come from the dashboard's own pages"
+    ),
+    ErrorCode.LOGIN_RATE_LIMITED: CodeInfo(
+        True, _C, 429, "too many failed logins; wait before trying again"
+    ),
+    ErrorCode.RESOURCE_NOT_IN_TOKEN: CodeInfo(
+        False, _R, 403, "the call names a resource outside the capability token's claim"
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from tether.core.types import (
     ModelTurn,
     Principal,
     Reason,
+    RiskClass,
     ToolCall,
     ToolSpec,
     Verdict,
@@ -105,22 +106,49 @@ class GuardResult:
 
 P = TypeVar("P", ToolCall, ModelTurn)
 
+POLICY_STEP = "policy"  # the name of the chain's policy check (a pack's, or `WritesNeedPolicy`)
+
 
 def run_checks(
     checks: Sequence[Callable[[GuardContext, P], Verdict]], ctx: GuardContext, proposal: P
 ) -> GuardResult:
-    """Run checks in order until one does not allow; every verdict produced is kept."""
+    """Run checks in order until one does not allow; every verdict produced is kept.
+
+    Fail closed: a check that raises denies with CHECK_FAILED (naming the check and the error),
+    and an empty chain denies with NO_CHECKS."""
     verdicts: list[Verdict] = []
     for check in checks:
-        verdict = check(ctx, proposal)
+        verdict = _checked(check, ctx, proposal)
         if verdict.effect is Effect.CONFIRM and isinstance(proposal, ToolCall):
             verdict = _confirmed(verdict, ctx, proposal)
         verdicts.append(verdict)
         if verdict.effect is not Effect.ALLOW:
             break
     if not verdicts:
-        verdicts.append(Verdict.allow("empty-chain"))
+        verdicts.append(
+            Verdict.deny("empty-chain", ErrorCode.NO_CHECKS, "no checks are configured")
+        )
     return GuardResult(tuple(verdicts))
+
+
+def _checked(
+    check: Callable[[GuardContext, P], Verdict], ctx: GuardContext, proposal: P
+) -> Verdict:
+    """A check's verdict; one that raises (or returns no verdict) denies."""
+    name = str(getattr(check, "name", type(check).__name__))
+    try:
+        verdict = check(ctx, proposal)
+    except Exception as exc:  # a broken check must not let anything through, nor stop the run
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return Verdict.deny(
+            name, ErrorCode.CHECK_FAILED, f"check {name} failed ({error})", error=error
+        )
+    if not isinstance(verdict, Verdict):
+        found = type(verdict).__name__
+        return Verdict.deny(
+            name, ErrorCode.CHECK_FAILED, f"check {name} returned {found}, not a Verdict"
+        )
+    return verdict
 
 
 def _confirmed(verdict: Verdict, ctx: GuardContext, call: ToolCall) -> Verdict:
@@ -138,12 +166,33 @@ def _confirmed(verdict: Verdict, ctx: GuardContext, call: ToolCall) -> Verdict:
 
 
 def run_tool_checks(checks: Sequence[ToolCheck], ctx: GuardContext, call: ToolCall) -> GuardResult:
-    """Run a tool call through `checks` in order (see `run_checks`)."""
-    return run_checks(checks, ctx, call)
+    """Run a tool call through `checks` in order (see `run_checks`). A write the chain allowed
+    without a policy step is denied unless the agent allows writes without policy."""
+    result = run_checks(checks, ctx, call)
+    if not result.allowed:
+        return result
+    tool = ctx.tools.get(call.name)
+    if tool is None:  # a chain without a schema check let an unknown tool through
+        unknown = Verdict.deny("tool-known", ErrorCode.UNKNOWN_TOOL, "no tool by that name")
+        return GuardResult((*result.verdicts, unknown))
+    if tool.spec.risk is RiskClass.READ or ctx.agent.allow_writes_without_policy:
+        return result
+    if any(getattr(c, "name", "") == POLICY_STEP for c in checks):
+        return result
+    denied = Verdict.deny(
+        "policy-required",
+        ErrorCode.POLICY_DENIED,
+        f"{call.name} changes data and no policy check is configured to permit it",
+        policy="none",
+    )
+    return GuardResult((*result.verdicts, denied))
 
 
 def run_answer_checks(
     checks: Sequence[AnswerCheck], ctx: GuardContext, turn: ModelTurn
 ) -> GuardResult:
-    """Run an answer through `checks` in order (see `run_checks`)."""
+    """Run an answer through `checks` in order (see `run_checks`). An agent whose answers need
+    no grounding (`require_grounding=False`) may go without answer checks."""
+    if not checks and not ctx.agent.require_grounding:
+        return GuardResult((Verdict.allow("empty-chain", grounding="not required"),))
     return run_checks(checks, ctx, turn)

@@ -199,11 +199,16 @@ class ToolCall:
         return {"id": self.id, "name": self.name, "arguments": dict(self.arguments)}
 
 
+# The role of the message that carries retrieved passages: data the runtime supplies, lower
+# trust than the operator's system message, and not the user's words either.
+REFERENCE_ROLE = "context"
+
+
 @dataclass(frozen=True)
 class Message:
     """One message of the conversation, in a provider-neutral shape."""
 
-    role: str  # system | user | assistant | tool
+    role: str  # system | user | assistant | tool | context (REFERENCE_ROLE)
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None

@@ -4,10 +4,15 @@
 `DocumentsSource` serves documents already in memory (e.g. a domain pack's knowledge base). A
 domain pack may name its own sources (e.g. its records, one document per record, with the
 graph they form). A connector only reads; the ingest job decides what to store.
+
+Access is the operator's to grant: a document may narrow the ACL the job is given, never widen
+it (`narrow_acl`), and a directory source reads nothing outside its folder, whatever a symlink
+or a ".." in a name points at (DOCUMENT_OUTSIDE_ROOT).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -16,10 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.documents import Document, normalise_text
+from tether.grounding.documents import Document, content_version, normalise_text
 from tether.grounding.facts import flatten
 from tether.grounding.formats import SourceFile, media_type, problem, read_document, slug
-from tether.grounding.graph import Entity, Relation
+from tether.grounding.graph import PUBLIC_LABEL, Entity, Relation
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
@@ -31,6 +36,47 @@ class SourceDocument:
     document: Document
     media_type: str
     size: int  # bytes read
+    # the document's ACL may come from its own content (front matter, a JSON "acl" field),
+    # which the job keeps within the operator's labels; a trusted source's labels stand
+    declares_acl: bool = False
+
+
+def narrow_acl(document: Document, ceiling: tuple[str, ...] | None, name: str) -> Document:
+    """`document` with the labels it declares kept within the operator's `ceiling`.
+
+    A document may narrow who reads it, never widen it. With the operator's labels the stored
+    ACL is declared ∩ operator's (front matter `[public, staff]` under `--acl staff` is
+    `staff`); without any (`ceiling` None) it is the declared labels less `public`, since
+    only the operator makes a document public. When nothing is left the document is refused
+    with DOCUMENT_ACL_WIDENS rather than stored under the operator's labels, which would
+    reach readers its own ACL excludes (fail closed).
+    """
+    declared = set(document.acl)
+    kept = declared & set(ceiling) if ceiling is not None else declared - {PUBLIC_LABEL}
+    if not kept:
+        allowed = "the --acl labels" if ceiling is not None else "--acl public"
+        raise problem(
+            ErrorCode.DOCUMENT_ACL_WIDENS,
+            name,
+            f"its own ACL {sorted(declared)} reaches readers only {allowed} may grant",
+            declared=sorted(declared),
+            ceiling=sorted(ceiling) if ceiling is not None else None,
+        )
+    labels = tuple(sorted(kept))
+    if labels == document.acl:
+        return document
+    version = content_version(document.id, document.title, labels, document.text)
+    return dataclasses.replace(document, acl=labels, version=version)
+
+
+def within_ceiling(
+    found: SourceDocument, ceiling: tuple[str, ...] | None, name: str
+) -> SourceDocument:
+    """`found` (item `name`) with its self-declared ACL narrowed to the operator's (see
+    `narrow_acl`)."""
+    if not found.declares_acl:
+        return found  # a trusted source (a domain's records, a pack's documents) labels its own
+    return dataclasses.replace(found, document=narrow_acl(found.document, ceiling, name))
 
 
 class Connector(Protocol):
@@ -62,7 +108,9 @@ class DirectorySource:
     """Every supported file under a directory (hidden entries skipped), or one file.
 
     Files with other extensions are listed in `skipped`, not read. A file larger than
-    `max_bytes` is DOCUMENT_TOO_LARGE; one that cannot be opened is DOCUMENT_UNREADABLE.
+    `max_bytes` is DOCUMENT_TOO_LARGE; one that cannot be opened is DOCUMENT_UNREADABLE; a
+    name that resolves outside the folder (a symlink out of it, a "..") is
+    DOCUMENT_OUTSIDE_ROOT and is never opened. Symlinked folders are not descended into.
     """
 
     def __init__(
@@ -117,10 +165,26 @@ class DirectorySource:
     def uri_of(self, name: str) -> str:
         return self._path(name).as_uri()
 
+    def _inside(self, name: str) -> Path:
+        """The real path of `name`, which must lie inside the folder."""
+        if self.single:
+            return self.root  # the operator named this very file
+        real = (self.root / name).resolve()
+        if real == self.root or not real.is_relative_to(self.root):
+            raise problem(
+                ErrorCode.DOCUMENT_OUTSIDE_ROOT,
+                name,
+                "resolves outside the ingested folder (a symlink or '..'); not read",
+            )
+        return real
+
     def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
         path = self._path(name)
+        real = self._inside(name)
         try:
-            with path.open("rb") as handle:
+            # the checked path itself, and never through a symlink swapped in since the check
+            descriptor = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(descriptor, "rb") as handle:
                 raw = handle.read(self.max_bytes + 1)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
@@ -137,7 +201,7 @@ class DirectorySource:
         self.names()
         file = SourceFile(path.as_uri(), name, raw)
         doc, kind = read_document(file, acl, doc_id=self._ids.get(name), encoding=self.encoding)
-        return SourceDocument(doc, kind, len(raw))
+        return SourceDocument(doc, kind, len(raw), declares_acl=True)
 
     def graph(self) -> tuple[list[Entity], list[Relation]] | None:
         return None

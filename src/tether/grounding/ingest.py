@@ -5,6 +5,10 @@ document writes nothing but its own failed-job record (unless told to skip bad d
 are then listed and keep whatever version they had). A document whose content hash is already
 current is not written again; a changed one gets a new version and the old one is marked
 superseded by the job, not deleted, so the lineage of every chunk a run cited survives.
+
+The job's ACL is a ceiling: a document that declares its own ACL (front matter) is stored with
+the labels it shares with the job's, and refused (DOCUMENT_ACL_WIDENS) when it shares none;
+without a job ACL it may label itself anything but `public` (see `narrow_acl`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.connectors import Connector, SourceDocument
+from tether.grounding.connectors import Connector, SourceDocument, within_ceiling
 from tether.grounding.documents import Chunk, chunk_document
 from tether.grounding.formats import check_labels
 from tether.grounding.graph import NO_ENTITY_IDS, EntityIds, Relation, write_graph
@@ -36,6 +40,8 @@ DOCUMENT_CODES = frozenset(
         ErrorCode.DOCUMENT_EMPTY,
         ErrorCode.DOCUMENT_TOO_LARGE,
         ErrorCode.DOCUMENT_MALFORMED,
+        ErrorCode.DOCUMENT_ACL_WIDENS,
+        ErrorCode.DOCUMENT_OUTSIDE_ROOT,
     }
 )
 _BATCH = 500
@@ -131,8 +137,9 @@ class Ingestor:
         report = IngestReport(
             self.ids.new_id("ingest"), connector.uri, "failed", self.clock.now(), 0.0, labels
         )
+        ceiling = labels if acl else None  # a document's own ACL stays within the operator's
         try:
-            read = self._read(connector, labels, report, progress)
+            read = self._read(connector, labels, ceiling, report, progress)
             if report.problems and not skip_invalid:
                 first = report.problems[0]
                 raise TetherError(
@@ -158,6 +165,7 @@ class Ingestor:
         self,
         connector: Connector,
         labels: tuple[str, ...],
+        ceiling: tuple[str, ...] | None,
         report: IngestReport,
         progress: Progress | None,
     ) -> list[tuple[SourceDocument, list[Chunk]]]:
@@ -166,7 +174,7 @@ class Ingestor:
         read: list[tuple[SourceDocument, list[Chunk]]] = []
         for done, name in enumerate(names, start=1):
             try:
-                found = connector.read(name, labels)
+                found = within_ceiling(connector.read(name, labels), ceiling, name)
                 read.append((found, chunk_document(found.document, self.max_chars)))
             except TetherError as exc:
                 if exc.code not in DOCUMENT_CODES:
@@ -232,7 +240,8 @@ class Ingestor:
         touched: list[str] = []
         for found, doc_chunks in read:
             doc = found.document
-            entry = {"uri": doc.source, "doc_id": doc.id, "version": doc.version}
+            entry: dict[str, Any] = {"uri": doc.source, "doc_id": doc.id, "version": doc.version}
+            entry["acl"] = list(doc.acl)  # after any narrowing to the job's ACL
             if current.get(doc.source) == doc.version:
                 report.documents.append({**entry, "status": "unchanged", "chunks": len(doc_chunks)})
                 continue

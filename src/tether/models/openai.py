@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Message, ModelTurn, ToolCall, ToolSpec, TurnKind
+from tether.core.types import REFERENCE_ROLE, Message, ModelTurn, ToolCall, ToolSpec, TurnKind
 from tether.models.base import ModelRequest, extract_citations
 
-_ROLES = frozenset({"system", "user", "assistant", "tool"})
+_ROLES = frozenset({"system", "user", "assistant", "tool", REFERENCE_ROLE})
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _MAX_PROVIDER_MESSAGE = 500
 _REDACTED = "[redacted]"
@@ -34,6 +34,9 @@ def message_to_wire(message: Message) -> dict[str, Any]:
         if not message.tool_call_id:
             raise TetherError(ErrorCode.MODEL_BAD_REQUEST, "a tool message needs a tool_call_id")
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role == REFERENCE_ROLE:
+        # retrieved passages: never system text; user-side, delimited and marked as data
+        return {"role": "user", "content": message.content}
     if message.role == "assistant" and message.tool_calls:
         return {
             "role": "assistant",

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import ModelTurn, ToolCall, TurnKind
 from tether.models.base import ModelRequest, extract_citations
 
@@ -86,6 +87,16 @@ def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:
             first = exc.errors(include_url=False)[0]
             raise TetherError(
                 ErrorCode.SCENARIO_INVALID, f"{origin}: turn {i + 1}: {first['msg']}"
+            ) from None
+        if nesting(item) > MAX_NESTING:
+            continue  # the runtime refuses such a turn when the model proposes it
+        try:  # a script is recorded with its run: it must be what canonical JSON carries
+            json.dumps(item, allow_nan=False, ensure_ascii=False, default=str).encode("utf-8")
+        except ValueError:
+            raise TetherError(
+                ErrorCode.SCENARIO_INVALID,
+                f"{origin}: turn {i + 1} holds a number JSON cannot carry (NaN, Infinity, an "
+                "overflowing float) or a lone surrogate character",
             ) from None
     return turns
 

@@ -25,6 +25,7 @@ from tether.policy.check import (
     PolicyCheck,
     argument_hash,
 )
+from tether.policy.consent import ConsentReading, classify_reply
 from tether.policy.conversation import (
     UNTRUSTED,
     Counters,
@@ -40,6 +41,7 @@ from tether.policy.validators import PiiFacts, cents, find_pii, strings_in
 __all__ = [
     "UNTRUSTED",
     "ActionBinding",
+    "ConsentReading",
     "Conversation",
     "Counters",
     "DeclarativeBinding",
@@ -61,6 +63,7 @@ __all__ = [
     "argument_hash",
     "argument_provenance",
     "cents",
+    "classify_reply",
     "entity",
     "fact",
     "find_pii",

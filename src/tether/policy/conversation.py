@@ -5,12 +5,13 @@ has made, and where each argument value was first seen.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tether.core.types import Message, ToolCall
+from tether.core.types import REFERENCE_ROLE, Message, ToolCall
 from tether.policy.validators import strings_in
 
 
@@ -24,7 +25,10 @@ class ToolExchange:
     output: Any = None
 
 
+@functools.lru_cache(maxsize=4096)
 def _observation(content: str) -> tuple[bool, Any]:
+    """A tool result message's outcome and output. Cached by content: every check of every
+    later turn reads the same results again (callers treat the output as read-only)."""
     try:
         data = json.loads(content)
     except ValueError:
@@ -112,8 +116,8 @@ def argument_provenance(
     closed: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, str]:
     """Where each argument's values come from: the customer's messages, trusted records (tool
-    output the tool spec marks trusted), or only untrusted content (untrusted tool output and
-    retrieved passages, which reach the model as system text). A value found in no source is
+    output the tool spec marks trusted), or only untrusted content (untrusted tool output,
+    retrieved passages in the reference message, and system text). A value found in no source is
     `unseen`. Values from a closed set (`closed[arg]`, e.g. a schema enum) are not tracked.
     """
     names = {c.id: c.name for m in messages for c in m.tool_calls}
@@ -126,7 +130,7 @@ def argument_provenance(
         elif m.role == "tool":
             source = trusted if trusted_tool(names.get(m.tool_call_id or "", "")) else untrusted
             source.append(m.content)
-        elif m.role == "system":
+        elif m.role in ("system", REFERENCE_ROLE):
             untrusted.append(m.content)
     user_text, trusted_text = "\n".join(user), "\n".join(trusted)
     untrusted_text = "\n".join(untrusted)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from tether.access.canonical import canonical_json
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import Message, ModelTurn
@@ -44,6 +47,11 @@ def check_messages(
             )
         if m.tool_calls or m.tool_call_id:
             raise TetherError(ErrorCode.BAD_REQUEST, f"message {i + 1}: tool calls are not input")
+        if not isinstance(m.content, str) or not _clean(m.content):
+            raise TetherError(
+                ErrorCode.BAD_REQUEST,
+                f"message {i + 1} holds a NUL or a lone surrogate character",
+            )
         if len(m.content) > limits.max_message_chars:
             raise TetherError(
                 ErrorCode.INPUT_TOO_LARGE,
@@ -64,11 +72,73 @@ def check_messages(
 
 
 def check_turn(turn: ModelTurn) -> ModelTurn:
-    """A model's proposal must be recordable: tool arguments nest at most MAX_NESTING deep."""
-    for call in turn.tool_calls:
+    """A model's proposal must be recordable before anything is recorded about it: tool
+    arguments nest at most MAX_NESTING deep and hold only what canonical JSON (and every store)
+    carries. Arguments that do not are INVALID_ARGUMENTS; anything else MODEL_BAD_OUTPUT. The
+    messages name where the value is, never the value."""
+    for i, call in enumerate(turn.tool_calls, start=1):
+        if unrecordable(call.name) is not None:
+            raise TetherError(
+                ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
+            )
         if nesting(dict(call.arguments)) > MAX_NESTING:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"the arguments of {call.name} nest deeper than {MAX_NESTING} levels",
             )
+        found = unrecordable(dict(call.arguments), "arguments")
+        if found is not None:
+            raise TetherError(ErrorCode.INVALID_ARGUMENTS, f"tool call {i} ({call.name}): {found}")
+    found = unrecordable(turn.to_dict(), "output")
+    if found is not None:
+        raise TetherError(ErrorCode.MODEL_BAD_OUTPUT, f"the model's turn: {found}")
     return turn
+
+
+def check_recordable(name: str, data: Mapping[str, Any]) -> None:
+    """A step about to be recorded holds only canonical JSON (INTERNAL naming where not)."""
+    try:
+        canonical_json(dict(data)).encode("utf-8")
+        recordable = _clean(name)
+    except (ValueError, TypeError):  # a number JSON cannot carry, a lone surrogate, a non-JSON type
+        recordable = False
+    if not recordable:
+        found = unrecordable(name, "name") or unrecordable(dict(data), "data")
+        raise TetherError(ErrorCode.INTERNAL, f"a step cannot be recorded: {found}")
+
+
+def unrecordable(value: Any, path: str = "value") -> str | None:
+    """Where `value` holds what canonical JSON cannot carry (a number that is not finite, such
+    as NaN or a float that overflowed to infinity; a lone surrogate; a non-JSON type) or a
+    store refuses (a NUL character); None if it is recordable."""
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is a number JSON cannot carry"
+    if isinstance(value, str):
+        return None if _clean(value) else f"{path} holds a NUL or a lone surrogate character"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _clean(key):
+                return f"{path} has a key that cannot be recorded"
+            found = unrecordable(item, f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = unrecordable(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return f"{path} is a {type(value).__name__}, not a JSON value"
+
+
+def _clean(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True

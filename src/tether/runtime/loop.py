@@ -23,7 +23,6 @@ from tether.core.types import (
     Agent,
     Decision,
     DecisionKind,
-    Effect,
     Evidence,
     Message,
     ModelTurn,
@@ -40,9 +39,12 @@ from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.policy.consent import assertive_sentences
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
-from tether.runtime.inputs import InputLimits, check_messages, check_turn
-from tether.runtime.once import execute_once
-from tether.runtime.prompt import system_prompt
+from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
+from tether.runtime.failsafe import fail_closed
+from tether.runtime.history import held_history, seed_history
+from tether.runtime.inputs import InputLimits, check_messages, check_recordable, check_turn
+from tether.runtime.once import action_scope, execute_once
+from tether.runtime.prompt import grounding_messages, marked_observation
 from tether.runtime.seams import (
     ApprovalGate,
     CommitHook,
@@ -116,12 +118,19 @@ class Runtime(ConfirmationMixin):
 
     def run(self, request: RunRequest, model: ModelAdapter) -> Run:
         """Handle one request end to end; the returned run carries a Decision, unless it is
-        suspended (status SUSPENDED) until a person decides an escalated call."""
+        suspended (status SUSPENDED) until a person decides an escalated call. Once the run
+        exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
         state = self._scope(request, model)
+        return fail_closed(self.store, state, lambda: self._begin(state, request, model), self._end)
+
+    def _begin(self, state: RunState, request: RunRequest, model: ModelAdapter) -> Run:
+        assert state.header is not None  # set by _scope
+        turn = request.conversation
+        self._record_scope(state, request.messages, state.header.created_at, turn)
         self._ground(state)
         decision = None
-        if request.conversation is not None and request.conversation.pending is not None:
-            decision = self._answer_pending(state, request.conversation)
+        if turn is not None and turn.pending is not None:
+            decision = self._answer_pending(state, turn)
         return self._drive(state, model, decision)
 
     def resume(self, run_id: str, model: ModelAdapter) -> Run:
@@ -136,11 +145,16 @@ class Runtime(ConfirmationMixin):
         if stored.status is not RunStatus.RUNNING:
             return stored
         state = self._restore(stored, model)
-        return self._drive(state, model, self._finish_turn(state, stored.steps))
+
+        def finish() -> Run:
+            self._catch_up(state, stored)
+            return self._drive(state, model, self._finish_turn(state, stored.steps))
+
+        return fail_closed(self.store, state, finish, self._end)
 
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None and not state.suspended:
-            decision = self._limit_reached(state)
+            decision = limit_reached(state, self.clock.monotonic() - state.started)
             if decision is None:
                 turn = self._propose(state, model)
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
@@ -153,8 +167,13 @@ class Runtime(ConfirmationMixin):
                 step_count=state.seq,
                 steps=tuple(state.steps),
             )
+        return self._end(state, decision)
+
+    def _end(self, state: RunState, decision: Decision, route: bool = True) -> Run:
+        """Record the Decision that ends the run (an escalation also goes to its queue)."""
+        assert state.header is not None
         routed = None
-        if self.approvals is not None and decision.kind is DecisionKind.ESCALATION:
+        if route and self.approvals is not None and decision.kind is DecisionKind.ESCALATION:
             routed = self.approvals.escalated(state.header, decision, state.steps)
         kind = decision.kind.value
         self._record(state, StepKind.DECISION, kind, {}, decision=decision, also=routed)
@@ -200,7 +219,6 @@ class Runtime(ConfirmationMixin):
         )
         self.store.create_run(run, state.checkpoint())
         state.header = run
-        self._record_scope(state, messages, now, request.conversation)
         return state
 
     def _record_scope(
@@ -224,15 +242,17 @@ class Runtime(ConfirmationMixin):
             "messages": [m.to_dict() for m in messages],
         }
         if turn is not None:  # a conversation's turn continues from what the server holds
+            # by reference: the conversation keeps its messages append-only, so the first
+            # `history` of them are what this turn saw; the step copies only the new ones
             facts["conversation"] = {
                 "id": turn.conversation_id,
                 "turn": turn.turn,
                 "reply": turn.reply.value,
                 "pending": turn.pending.nonce if turn.pending else None,
+                "history": len(turn.history),
             }
-            facts["messages"] = [m.to_dict() for m in (*turn.history, *messages)]
-            facts["evidence"] = [e.to_dict() for e in turn.evidence.values()]
             facts["prior_tool_results"] = turn.tool_results
+            seed_history(state, turn.history, turn.evidence)
         if self.domain:
             facts["domain"] = dict(self.domain)
         operator = state.header.input.get("metadata", {}).get("operator") if state.header else None
@@ -256,22 +276,37 @@ class Runtime(ConfirmationMixin):
         elapsed = max(0.0, stored.updated_at - stored.created_at - waited)
         started = self.clock.monotonic() - elapsed
         state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
+        self._held_history(state, stored.steps)
         rebuild(state, stored.steps)
         state.steps = list(stored.steps)
         state.header = dataclasses.replace(stored, steps=())
+        return state
+
+    def _catch_up(self, state: RunState, stored: Run) -> None:
+        """Record what a stopped run had not yet: its scope, a new grant, its retrieval."""
         kinds = {s.kind for s in stored.steps}
         if StepKind.SCOPE not in kinds:
             messages = [Message.from_dict(m) for m in stored.input.get("messages", ())]
             self._record_scope(state, messages, self.clock.now())
         if self.access is not None and state.grant is None:
-            specs = self.tools.specs(agent.tools)
+            specs = self.tools.specs(state.agent.tools)
             state.grant, events = self.access.resume_run(
-                stored.id, principal, agent, specs, stored.steps
+                stored.id, state.principal, state.agent, specs, stored.steps
             )
             state.audit.extend(events)
         if StepKind.RETRIEVAL not in kinds:
             self._ground(state)
-        return state
+
+    def _held_history(self, state: RunState, steps: Sequence[Step]) -> None:
+        """Seed a conversation turn's state with the history its scope step refers to."""
+        scope = next((s for s in steps if s.kind is StepKind.SCOPE), None)
+        held = scope.data.get("conversation") if scope is not None else None
+        if not isinstance(held, Mapping) or "history" not in held:
+            return  # not a turn, or a turn recorded with its history copied in
+        from tether.conversations import ConversationStore
+
+        history, evidence = held_history(ConversationStore(self.store.engine), held)
+        seed_history(state, history, evidence)
 
     # -- 2. ground ------------------------------------------------------------------------
 
@@ -283,12 +318,14 @@ class Runtime(ConfirmationMixin):
         found: list[Evidence] = []
         if self.retriever is not None and state.agent.grounding_sources:
             found = self.retriever.search(query, state.agent.retrieval_k, labels)
-        system = Message("system", system_prompt(state.agent, found))
+        # the system message holds the operator's instructions only; passages follow it in a
+        # delimited reference message, as data (replay and resume read these recorded ones)
+        prepend = [m.to_dict() for m in grounding_messages(state.agent, found)]
         data = {
             "query": query,
             "labels": sorted(labels),
             "evidence": [e.to_dict() for e in found],
-            "prepend": [system.to_dict()],
+            "prepend": prepend,
         }
         self._record(state, StepKind.RETRIEVAL, "retrieve", data, started=started)
 
@@ -310,7 +347,7 @@ class Runtime(ConfirmationMixin):
         except TetherError as exc:
             error = {"error": exc.to_dict()}
             self._record(state, StepKind.MODEL_TURN, model.name, error, started, defer=True)
-            return self._model_failed(exc.code, exc.message)
+            return model_failed(exc.code, exc.message)
         data: dict[str, Any] = {"turn": state.turns, "output": turn.to_dict()}
         if turn.kind is TurnKind.TOOL_CALLS:
             data["messages"] = [Message("assistant", turn.text, turn.tool_calls).to_dict()]
@@ -333,14 +370,6 @@ class Runtime(ConfirmationMixin):
                 return decision
         return None
 
-    @staticmethod
-    def _model_failed(code: ErrorCode, message: str) -> Decision:
-        return Decision(
-            DecisionKind.ESCALATION,
-            "I'm handing this conversation to a colleague who can help further.",
-            reason=Reason(code, message),
-        )
-
     def _finish_turn(self, state: RunState, steps: Sequence[Step]) -> Decision | None:
         """Finish the model turn a stopped process left open, reusing what it recorded."""
         found = open_turn(steps)
@@ -349,7 +378,7 @@ class Runtime(ConfirmationMixin):
         if found.turn is None:
             error = found.error or {}
             code = ErrorCode(error.get("code", ErrorCode.INTERNAL.value))
-            return self._model_failed(code, str(error.get("message", "")))
+            return model_failed(code, str(error.get("message", "")))
         later = list(found.later)
         if found.turn.kind is TurnKind.ANSWER:
             guard = take_step(later, StepKind.GUARD, None)
@@ -397,12 +426,7 @@ class Runtime(ConfirmationMixin):
             if revise:
                 return None  # the model sees its failing claims and proposes again
         if not result.allowed:
-            reason = result.final.reasons[0]
-            if result.final.effect is Effect.ESCALATE:  # e.g. failing claims set to escalate
-                text = "This needs a person's review; I've passed it to a colleague."
-                return Decision(DecisionKind.ESCALATION, text, reason=reason)
-            text = "I can't give a reliable answer to that, so I won't guess."
-            return Decision(DecisionKind.REFUSAL, text, reason=reason)
+            return answer_blocked(result)
         if asks or not self.assertive(turn.text):  # a greeting or a question asserts nothing
             return Decision(DecisionKind.CLARIFICATION, turn.text, turn.citations)
         kind = DecisionKind.ACTION if state.writes else DecisionKind.ANSWER
@@ -443,7 +467,7 @@ class Runtime(ConfirmationMixin):
             return self._on_blocked(result)
         if state.confirmed is not None and state.confirmed.matches(call):
             state.confirmed = None  # a yes is good for one call
-        return self._act(state, call)
+        return self._act(state, call, approval)
 
     # -- approvals ------------------------------------------------------------------------
 
@@ -477,7 +501,9 @@ class Runtime(ConfirmationMixin):
         recheck = recorded_guard(take_step(later, StepKind.GUARD, call.id))
         return self._tool_call(state, call, recheck, approval)
 
-    def _act(self, state: RunState, call: ToolCall) -> Decision | None:
+    def _act(
+        self, state: RunState, call: ToolCall, approval: Mapping[str, Any] | None = None
+    ) -> Decision | None:
         tool = self.tools.get(call.name)
         assert tool is not None  # the schema check allowed it
         started = self.clock.now()
@@ -488,9 +514,16 @@ class Runtime(ConfirmationMixin):
                 self._record(state, StepKind.GUARD, call.name, blocked, started)
                 return self._on_blocked(recheck)
         context = CallContext(
-            state.run_id, state.turn_seq, state.principal.id, resolve=self._granted(state)
+            state.run_id,
+            state.turn_seq,
+            state.principal.id,
+            action=action_scope(state.run_id, call.id),  # the key follows the action, not the turn
+            resolve=self._granted(state),
         )
-        outcome = execute_once(self.executor, self._ledger, tool, call.arguments, context)
+        spend = None  # an approved call spends its single-use token as it starts
+        if approval is not None and self.approvals is not None:
+            spend = self.approvals.spend(self._context(state), call, approval)
+        outcome = execute_once(self.executor, self._ledger, tool, call.arguments, context, spend)
         observation = outcome.observation()
         data: dict[str, Any] = {
             "call_id": call.id,
@@ -507,7 +540,7 @@ class Runtime(ConfirmationMixin):
             data["output"] = outcome.output
         else:
             data["error"] = observation["error"]
-        content = self.observation(observation)
+        content = self.observation(marked_observation(tool.spec, observation))
         data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
         self._record(state, StepKind.TOOL, call.name, data, started)
         return self._consequence(tool, call, outcome)
@@ -538,35 +571,9 @@ class Runtime(ConfirmationMixin):
         error = {"code": reason.code.value, "message": reason.message, "retryable": False}
         return self.observation({"ok": False, "error": error})
 
-    @staticmethod
-    def _on_blocked(result: GuardResult) -> Decision | None:
-        """Act on a blocking verdict: back to the model, refuse, or escalate."""
-        verdict = result.final
-        reason = verdict.reasons[0]
-        if verdict.effect is Effect.ESCALATE or reason.code.handler is Handler.HUMAN:
-            text = "This needs a person's review; I've passed it to a colleague."
-            return Decision(DecisionKind.ESCALATION, text, reason=reason)
-        if reason.code.handler is Handler.MODEL:
-            return None  # the model sees the structured error and may correct itself
-        return Decision(DecisionKind.REFUSAL, "I can't help with that request.", reason=reason)
+    _on_blocked = staticmethod(blocked)
 
     # -- limits, context, recording -------------------------------------------------------
-
-    def _limit_reached(self, state: RunState) -> Decision | None:
-        limits = state.agent.limits
-        if state.seq >= limits.max_steps:
-            message = (
-                f"the run reached its limit of {limits.max_steps} steps after {state.turns} model "
-                f"turns and {state.tool_results} tool results; raise Agent.limits.max_steps if "
-                "the task needs more (a tool call costs three steps: model turn, guard, tool)"
-            )
-            reason = Reason(ErrorCode.STEP_LIMIT, message)
-        elif self.clock.monotonic() - state.started > limits.max_seconds:
-            reason = Reason(ErrorCode.TIME_LIMIT, f"the run exceeded {limits.max_seconds} s")
-        else:
-            return None
-        text = "This is taking longer than it should; I've passed it to a colleague."
-        return Decision(DecisionKind.ESCALATION, text, reason=reason)
 
     def _context(self, state: RunState) -> GuardContext:
         capability = state.grant.token if state.grant else None
@@ -599,6 +606,7 @@ class Runtime(ConfirmationMixin):
         payload = dict(data)
         if decision is not None:
             payload["decision"] = decision.to_dict()
+        check_recordable(name, payload)  # raises before anything about it is kept
         step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
         state.apply(step)
         state.steps.append(step)

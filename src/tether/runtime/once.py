@@ -1,23 +1,53 @@
 """Exactly-once execution of tool calls with side effects.
 
-Each call of a write or irreversible tool gets an idempotency key derived from the run, the
-model turn that proposed it, the tool and its canonical arguments, so a retry or a resumed
-run computes the same key. The outcome is recorded under the key before the run goes on; a
-call whose key is already recorded returns the recorded outcome instead of running again.
+Each call of a write or irreversible tool gets an idempotency key derived from the logical
+action: the run (or the confirmed pending action), the tool and its canonical arguments. The
+same call proposed again, in the same model turn or a later one, or by a resumed run, computes
+the same key. The outcome is recorded under the key before the run goes on; a call whose key
+is recorded returns the recorded outcome instead of running again, unless the recorded
+failure says surely nothing was done (then it runs again, under the same key).
+
+A write whose outcome is unknown (it timed out or lost its connection after it went out, or
+the process stopped while it ran) is never retried blindly. The tool's `reconcile` hook says
+whether it took effect: if it did, that is the outcome; if it did not, the call runs once more
+under the same key when the tool honours keys. Otherwise the outcome is OUTCOME_UNKNOWN, which
+the model may not retry and which ends the run in an escalation.
 Read tools skip all of this: re-reading is harmless, and they cost no extra database trip.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from sqlalchemy import Connection
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
 from tether.store.tool_results import ToolResultLedger
-from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome, idempotency_key
+from tether.tools.execute import (
+    CallContext,
+    ToolExecutor,
+    ToolOutcome,
+    check_output,
+    classify,
+    idempotency_key,
+)
 from tether.tools.registry import Tool
+from tether.tools.workers import Finished, settle, shared_pool
+
+CONFIRMED_PREFIX = "confirmed-"  # the id a confirmed pending action's call runs under
+# recorded failures that may have come after the effect, or whose cause is unknown
+_MAYBE_ACTED = frozenset({ErrorCode.OUTCOME_UNKNOWN, ErrorCode.BAD_OUTPUT, ErrorCode.TOOL_ERROR})
+
+
+def action_scope(run_id: str, call_id: str) -> str:
+    """What a call's idempotency key is scoped to: its run, or for the call a confirmed
+    pending action runs (`confirmed-<nonce>`), that action, whichever run executes it."""
+    if call_id.startswith(CONFIRMED_PREFIX) and len(call_id) > len(CONFIRMED_PREFIX):
+        return "pending:" + call_id.removeprefix(CONFIRMED_PREFIX)
+    return run_id
 
 
 def _canonical(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -35,31 +65,142 @@ def execute_once(
     tool: Tool,
     arguments: Mapping[str, Any],
     call: CallContext,
+    claim: Callable[[Connection], bool] | None = None,
 ) -> ToolOutcome:
-    """Execute `tool` through `executor`, at most once per idempotency key for side effects."""
+    """Execute `tool` through `executor`, at most once per idempotency key for side effects.
+
+    `claim` (an approved call's single-use token) is used in the transaction that opens the
+    call's ledger row: the token is spent exactly when the call is marked as started, so a
+    crash between the two can neither lose the approval nor run the call twice. A claim
+    refused (the token was spent) means the call does not run: TOKEN_REPLAYED."""
     if tool.spec.risk is RiskClass.READ:
         return executor.execute(tool, arguments, call)
-    key = idempotency_key(call.run_id, call.step_seq, tool.name, _canonical(tool, arguments))
+    canonical = _canonical(tool, arguments)
+    key = idempotency_key(call.action or call.run_id, tool.name, canonical)
+    keyed = dataclasses.replace(call, idempotency_key=key)
     entry = ledger.get(key)
     if entry is not None and entry.outcome is not None:
         recorded = ToolOutcome.from_record(entry.outcome)
-        return dataclasses.replace(recorded, idempotency_key=key, replayed=True)
+        if not _may_run_again(recorded):
+            return dataclasses.replace(recorded, idempotency_key=key, replayed=True)
+        entry = None  # it surely did nothing: this is a fresh attempt at the action
     if entry is not None and not tool.spec.idempotent:
-        # started by a process that stopped before recording, and the tool cannot tell us
-        # whether it acted: running it again could repeat the effect, so a person decides
-        outcome = ToolOutcome(
+        # started by a process that stopped before recording: it may or may not have acted
+        interrupted = ToolOutcome(
             False,
             code=ErrorCode.OUTCOME_UNKNOWN,
-            message=f"{tool.name} was interrupted before its result was recorded and does not "
-            "honour idempotency keys, so it is not run again; check whether it took effect",
-            idempotency_key=key,
+            message=f"{tool.name} was interrupted before its result was recorded",
+            uncertain=True,
         )
+        outcome = _settle(executor, tool, arguments, canonical, keyed, interrupted)
     else:
-        if entry is None and not tool.spec.idempotent:
+        if claim is not None and entry is None:  # a pending entry spent it when it began
+            if not ledger.begin(key, call.run_id, call.step_seq, tool.name, also=claim):
+                return ToolOutcome(
+                    False,
+                    code=ErrorCode.TOKEN_REPLAYED,
+                    message="the approval's single-use token was already spent",
+                    idempotency_key=key,
+                )
+        elif not tool.spec.idempotent:
             ledger.begin(key, call.run_id, call.step_seq, tool.name)
-        keyed = dataclasses.replace(call, idempotency_key=key)
         outcome = executor.execute(tool, arguments, keyed)
-        if outcome.idempotency_key != key:
-            outcome = dataclasses.replace(outcome, idempotency_key=key)
+        if not outcome.ok and outcome.uncertain:
+            outcome = _settle(executor, tool, arguments, canonical, keyed, outcome)
+    if outcome.idempotency_key != key:
+        outcome = dataclasses.replace(outcome, idempotency_key=key)
     ledger.finish(key, call.run_id, call.step_seq, tool.name, outcome.to_record())
     return outcome
+
+
+def _may_run_again(recorded: ToolOutcome) -> bool:
+    """A recorded failure that surely did nothing (refused, rate-limited, rejected by the tool
+    itself) may be tried again; a success, or a failure that may have acted, is final."""
+    if recorded.ok or recorded.uncertain or recorded.code is None:
+        return False
+    return recorded.code not in _MAYBE_ACTED or recorded.retryable is True
+
+
+def _settle(
+    executor: ToolExecutor,
+    tool: Tool,
+    arguments: Mapping[str, Any],
+    canonical: Mapping[str, Any],
+    call: CallContext,
+    outcome: ToolOutcome,
+) -> ToolOutcome:
+    """An outcome that leaves the effect in doubt, made certain: the reconciled outcome, the
+    call run once more under the same key (only for a tool that honours it, and only when the
+    hook says it did not happen), or OUTCOME_UNKNOWN."""
+    assert call.idempotency_key is not None
+    attempts = list(outcome.attempts)
+    latency = outcome.latency_ms
+    for last in (False, True):
+        found, note = _reconcile(tool, canonical, call.idempotency_key)
+        attempts.append({"reconcile": note})
+        if found is not None:
+            return dataclasses.replace(
+                found,
+                attempts=tuple(attempts),
+                latency_ms=latency,
+                reconciled=True,
+                uncertain=False,
+            )
+        if note != "absent" or not tool.spec.idempotent or last:
+            return _unknown(tool, outcome, note, tuple(attempts), latency)
+        outcome = executor.execute(tool, arguments, call)  # safe: the tool honours the key
+        attempts.extend(outcome.attempts)
+        latency += outcome.latency_ms
+        if outcome.ok or not outcome.uncertain:
+            return dataclasses.replace(outcome, attempts=tuple(attempts), latency_ms=latency)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reconcile(
+    tool: Tool, arguments: Mapping[str, Any], key: str
+) -> tuple[ToolOutcome | None, str]:
+    """Ask the tool's hook what the call did: (outcome, "found"), (None, "absent") when it did
+    not happen, or (None, why not) when there is no hook or it could not tell."""
+    hook = tool.reconcile
+    if hook is None:
+        return None, "no hook"
+    timeout = tool.spec.envelope.timeout_s
+    done = shared_pool().run(lambda: settle(hook(dict(arguments), key), timeout), timeout)
+    if not isinstance(done, Finished):
+        return None, "the hook did not answer in time"
+    if done.error is not None:
+        return None, f"the hook failed: {classify(done.error, tool.name)[1]}"
+    value = done.value
+    if value is None:
+        return None, "absent"
+    if isinstance(value, ToolOutcome):
+        return dataclasses.replace(value, attempts=(), replayed=False), "found"
+    problem = check_output(tool, value)
+    if problem is not None:
+        return None, f"the hook's answer is not a valid output: {problem[1]}"
+    return ToolOutcome(True, output=value), "found"
+
+
+def _unknown(
+    tool: Tool,
+    cause: ToolOutcome,
+    why: str,
+    attempts: tuple[Mapping[str, Any], ...],
+    latency_ms: float,
+) -> ToolOutcome:
+    if why == "absent":
+        why = "its hook found no effect, but the tool does not honour idempotency keys"
+    message = (
+        f"{tool.name} may or may not have taken effect ({cause.message}); it cannot be "
+        f"reconciled ({why}), so it is not run again"
+    )
+    return ToolOutcome(
+        False,
+        code=ErrorCode.OUTCOME_UNKNOWN,
+        message=message,
+        hint="do not try it again: a person must check whether it took effect",
+        latency_ms=latency_ms,
+        attempts=attempts,
+        escalate=True,
+        retryable=False,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from tether.core.guard import ToolCheck
+from tether.core.guard import GuardContext, ToolCheck
 from tether.core.types import Decision, Evidence, Message, Principal, Run, Step, ToolCall, Verdict
 from tether.runtime.pending import PendingAction
 
@@ -25,6 +25,7 @@ class Retriever(Protocol):
 
 
 CommitHook = Callable[[Any], None]  # runs inside the transaction that records a step
+SpendHook = Callable[[Any], bool]  # runs inside the transaction that opens a call's ledger row
 
 
 class ApprovalGate(Protocol):
@@ -49,6 +50,11 @@ class ApprovalGate(Protocol):
 
     def escalated(self, run: Run, decision: Decision, steps: Sequence[Step]) -> CommitHook | None:
         """The hook that routes a run ending in an escalation to its queue."""
+        ...
+
+    def spend(self, ctx: GuardContext, call: ToolCall, approval: Mapping[str, Any]) -> SpendHook:
+        """The statement that uses the approval's single-use token for `call`, run in the
+        transaction that marks the call as started; False when the token was spent."""
         ...
 
 

@@ -144,6 +144,7 @@ def build_desk(
     chosen = rights if rights is not None else parts.rights
     roles = chosen if isinstance(chosen, RoleRights) else RoleRights(chosen)
     access = AccessControl.open(store.engine, roles, settings, clock)
+    access.governor.bind_resources(parts.owners, parts.ownership)  # the token's resource claim
     obs = observability or default_observability()
     retriever = _retriever(domain, parts, store, embedder)
     runtime = Runtime(

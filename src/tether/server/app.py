@@ -36,13 +36,15 @@ from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import TurnPool, conversations_router
-from tether.server.dashboard import SESSION_COOKIE, dashboard_router
+from tether.server.dashboard import dashboard_router
+from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import (
     install_problem_handlers,
     install_problem_openapi,
     problem_response,
     problem_responses,
 )
+from tether.server.security import SecurityHeadersMiddleware
 from tether.store.runs import RunFilter
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -158,8 +160,8 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     resolved: bool = Field(strict=True, description="whether the request was resolved")
     csat: int | None = Field(default=None, ge=1, le=5, strict=True, description="1 to 5")
-    note: str | None = Field(default=None, max_length=MAX_NOTE)
-    given_by: str = Field(min_length=1, max_length=MAX_GIVEN_BY, description="who gave it")
+    note: StoredText | None = Field(default=None, max_length=MAX_NOTE)
+    given_by: StoredText = Field(min_length=1, max_length=MAX_GIVEN_BY, description="who gave it")
 
 
 class FeedbackOut(BaseModel):
@@ -278,10 +280,9 @@ _bearer = HTTPBearer(auto_error=False, description="An operator API key: `tk_<id
 
 
 def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """The API key a request carries: the bearer token, else the dashboard's session cookie."""
-    if credentials is not None:
-        return credentials.credentials
-    return request.cookies.get(SESSION_COOKIE)
+    """The API key a request carries: the bearer token only. The dashboard's session cookie is
+    never read here, so a page of another origin cannot make a browser call the API with it."""
+    return credentials.credentials if credentials is not None else None
 
 
 def operator_keys(desk: Desk) -> OperatorKeys:
@@ -400,6 +401,7 @@ def create_app(
     app.router.add_event_handler("shutdown", approvals.stop)
     app.state.approvals = ApprovalsInbox(approvals)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too
 
     @app.post(
         "/v1/runs",
@@ -454,13 +456,13 @@ def create_app(
     )
     def list_runs(
         decision: DecisionKind | None = Query(None, description="how the run ended"),
-        agent: str | None = Query(None),
-        principal: str | None = Query(None),
+        agent: StoredText | None = Query(None),
+        principal: StoredText | None = Query(None),
         status: RunStatus | None = Query(None),
         since: float | None = Query(None, description="created at or after (epoch seconds)"),
         until: float | None = Query(None, description="created before (epoch seconds)"),
         limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict[str, Any]:
         if since is not None and until is not None and since > until:
             raise TetherError(ErrorCode.BAD_REQUEST, "since must not be later than until")
@@ -483,7 +485,7 @@ def create_app(
         ),
         dependencies=[can_read],
     )
-    def get_run(run_id: str) -> dict[str, Any]:
+    def get_run(run_id: StoredText) -> dict[str, Any]:
         run = desk.store.get_run(run_id).to_dict(with_steps=True)
         run["feedback"] = [f.to_dict() for f in feedback.for_run(run_id)]
         return run
@@ -499,7 +501,7 @@ def create_app(
         ),
         dependencies=[can_create],
     )
-    def add_feedback(run_id: str, body: FeedbackIn) -> dict[str, Any]:
+    def add_feedback(run_id: StoredText, body: FeedbackIn) -> dict[str, Any]:
         given = feedback.add(run_id, body.resolved, body.csat, body.note, body.given_by)
         desk.observability.metrics.feedback.labels(str(body.resolved).lower()).inc()
         return given.to_dict()

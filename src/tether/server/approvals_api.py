@@ -20,10 +20,12 @@ from tether.approvals.service import ApprovalService
 from tether.approvals.store import MAX_NOTE_CHARS
 from tether.core.errors import ErrorCode
 from tether.server.dashboard_approvals import PendingApproval
+from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 DECIDE_ERRORS = (
+    ErrorCode.BAD_REQUEST,
     ErrorCode.APPROVAL_NOT_FOUND,
     ErrorCode.APPROVAL_ALREADY_DECIDED,
     ErrorCode.APPROVAL_EXPIRED,
@@ -69,11 +71,11 @@ class ApprovalPage(BaseModel):
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(default="", max_length=MAX_NOTE_CHARS, description="why (audited)")
+    note: StoredText = Field(default="", max_length=MAX_NOTE_CHARS, description="why (audited)")
 
 
 class ApproveIn(RejectIn):
-    argument_hash: str | None = Field(
+    argument_hash: StoredText | None = Field(
         default=None,
         max_length=80,
         description="the hash the approver reviewed; refused if the request's differs",
@@ -108,10 +110,10 @@ def approvals_router(
     )
     def list_approvals(
         status: Literal["pending", "approved", "rejected", "expired", "all"] = Query("pending"),
-        queue: str | None = Query(None, max_length=64),
-        run_id: str | None = Query(None, max_length=64),
+        queue: StoredText | None = Query(None, max_length=64),
+        run_id: StoredText | None = Query(None, max_length=64),
         limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict[str, Any]:
         wanted = None if status == "all" else ApprovalStatus(status)
         found = service.list(wanted, queue, run_id, limit, offset)
@@ -128,11 +130,11 @@ def approvals_router(
         response_model=ApprovalOut,
         summary="One approval request",
         responses=problem_responses(
-            ErrorCode.APPROVAL_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH
+            ErrorCode.BAD_REQUEST, ErrorCode.APPROVAL_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH
         ),
         dependencies=[can_read],
     )
-    def get_approval(approval_id: str) -> dict[str, Any]:
+    def get_approval(approval_id: StoredText) -> dict[str, Any]:
         return service.get(approval_id).to_dict(service.clock.now())
 
     @router.post(
@@ -142,7 +144,9 @@ def approvals_router(
         responses=problem_responses(ErrorCode.ARGUMENTS_NOT_APPROVED, *DECIDE_ERRORS),
     )
     def approve(
-        approval_id: str, body: ApproveIn | None = None, operator: Operator = Depends(decider)
+        approval_id: StoredText,
+        body: ApproveIn | None = None,
+        operator: Operator = Depends(decider),
     ) -> dict[str, Any]:
         given = body or ApproveIn()
         decided = service.approve(approval_id, approver(operator), given.note, given.argument_hash)
@@ -155,7 +159,7 @@ def approvals_router(
         responses=problem_responses(*DECIDE_ERRORS),
     )
     def reject(
-        approval_id: str, body: RejectIn | None = None, operator: Operator = Depends(decider)
+        approval_id: StoredText, body: RejectIn | None = None, operator: Operator = Depends(decider)
     ) -> dict[str, Any]:
         decided = service.reject(approval_id, approver(operator), (body or RejectIn()).note)
         return decided.to_dict(service.clock.now())

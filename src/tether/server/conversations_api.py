@@ -38,6 +38,7 @@ from tether.core.types import DecisionKind, Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.runtime.inputs import CALLER_ROLES
 from tether.runtime.seams import Reply
+from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
 
 log = logging.getLogger("tether.server")
@@ -67,13 +68,15 @@ class ConversationCreate(BaseModel):
     """Start a conversation for `principal` (or the end-user token's `sub`) with `agent`."""
 
     model_config = ConfigDict(extra="forbid")
-    principal: str | None = Field(
+    principal: StoredText | None = Field(
         default=None,
         min_length=1,
         max_length=200,
         description="the customer; with an end-user token it may be left out, else must match",
     )
-    agent: str | None = Field(default=None, max_length=200, description="the default if null")
+    agent: StoredText | None = Field(
+        default=None, max_length=200, description="the default if null"
+    )
 
 
 class MessageIn(BaseModel):
@@ -84,10 +87,10 @@ class MessageIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"text": "Please cancel order #W4566809"}]},
     )
-    text: str | None = Field(default=None, description="the customer's message")
-    confirm: str | None = Field(default=None, max_length=200, description="a pending nonce")
-    decline: str | None = Field(default=None, max_length=200, description="a pending nonce")
-    role: str | None = Field(
+    text: StoredText | None = Field(default=None, description="the customer's message")
+    confirm: StoredText | None = Field(default=None, max_length=200, description="a pending nonce")
+    decline: StoredText | None = Field(default=None, max_length=200, description="a pending nonce")
+    role: StoredText | None = Field(
         default=None, description="only `user`: the agent's side is held by the server"
     )
     script: list[dict[str, Any]] | None = Field(
@@ -357,9 +360,9 @@ def conversations_router(
         responses=problem_responses(ErrorCode.BAD_REQUEST, ErrorCode.STORE_UNAVAILABLE, *WHO),
     )
     def list_conversations(
-        principal: str | None = Query(None, max_length=200),
+        principal: StoredText | None = Query(None, max_length=200),
         limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         operator: Operator = Depends(reader),
         token: str | None = Security(_end_user_token),
     ) -> dict[str, Any]:
@@ -383,11 +386,14 @@ def conversations_router(
         response_model=ConversationDetail,
         summary="One conversation with its turns, their runs and steps, and the pending action",
         responses=problem_responses(
-            ErrorCode.CONVERSATION_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *WHO
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.CONVERSATION_NOT_FOUND,
+            ErrorCode.STORE_UNAVAILABLE,
+            *WHO,
         ),
     )
     def get_conversation(
-        conversation_id: str,
+        conversation_id: StoredText,
         operator: Operator = Depends(reader),
         token: str | None = Security(_end_user_token),
     ) -> dict[str, Any]:
@@ -449,7 +455,7 @@ def conversations_router(
         },
     )
     async def send_message(
-        conversation_id: str,
+        conversation_id: StoredText,
         body: MessageIn,
         request: Request,
         response: Response,
@@ -478,11 +484,14 @@ def conversations_router(
         response_model=ConversationOut,
         summary="Close a conversation: no more turns, and its pending action is dropped",
         responses=problem_responses(
-            ErrorCode.CONVERSATION_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *WHO
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.CONVERSATION_NOT_FOUND,
+            ErrorCode.STORE_UNAVAILABLE,
+            *WHO,
         ),
     )
     def close(
-        conversation_id: str,
+        conversation_id: StoredText,
         operator: Operator = Depends(creator),
         token: str | None = Security(_end_user_token),
     ) -> dict[str, Any]:

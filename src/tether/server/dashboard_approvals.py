@@ -175,15 +175,6 @@ def _approval_facts(run: Run) -> Mapping[str, Any] | None:
     return None
 
 
-def _same_origin(request: Request) -> bool:
-    """False for a browser form posted from another site (browsers send `Origin` on every
-    POST; the session cookie is SameSite=Strict as well)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
-
-
 def add_approval_routes(router: APIRouter, dash: Dashboard) -> None:
     """`GET /approvals` (the inbox) and `POST /approvals/{id}/{approve|reject}`."""
 
@@ -214,13 +205,13 @@ def add_approval_routes(router: APIRouter, dash: Dashboard) -> None:
             return dash.error(
                 request, 404, ErrorCode.BAD_REQUEST, "approve or reject, nothing else"
             )
-        if not _same_origin(request):
-            detail = "the form was posted from another site"
-            return dash.error(request, 403, ErrorCode.ROLE_FORBIDDEN, detail)
         body = await request.body()
-        if len(body) > MAX_NOTE_CHARS * 4:
+        if len(body) > MAX_NOTE_CHARS * 4 + 256:  # the note, escaped, and the two hidden fields
             return dash.error(request, 413, ErrorCode.INPUT_TOO_LARGE, "the form is too large")
         form = parse_qs(body.decode("utf-8", "replace"))
+        refused = dash.refuse_forgery(request, form)  # another site, or no session token
+        if refused is not None:
+            return refused
         note = (form.get("note") or [""])[0].strip()
         reviewed = (form.get("argument_hash") or [""])[0].strip() or None
         if len(note) > MAX_NOTE_CHARS:

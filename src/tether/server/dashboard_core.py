@@ -1,5 +1,7 @@
-"""What every dashboard page shares: the templates and their filters, the operator gate, and
-the page renderer that reports how long the server took (`Server-Timing`).
+"""What every dashboard page shares: the templates and their filters, the operator gate (a
+bearer key, or a session started on `/login`), the check of every state-changing form (its
+origin and anti-forgery token), and the page renderer, which reports how long the server took
+(`Server-Timing`) and marks every page not to be cached or framed.
 
 Templates autoescape everything; nothing a run recorded (user input, tool output, model text)
 is ever marked safe, and charts reach the templates as numbers and plain labels.
@@ -28,9 +30,17 @@ from tether.observe.feedback import FeedbackStore
 from tether.observe.kpi_store import KpiStore
 from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, as_inbox
+from tether.server.security import NO_STORE, SECURITY_HEADERS, foreign_origin, posted_from_here
+from tether.server.sessions import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    OperatorSessions,
+    Session,
+    tokens_match,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-SESSION_COOKIE = "tether_session"
 MAX_FORM_BYTES = 4096
 TIMING_HEADER = "Server-Timing"
 MAX_PAGE_DIGITS = 7
@@ -108,13 +118,29 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def presented_key(request: Request) -> str | None:
-    """The operator key a request carries: a bearer token, else the session cookie."""
+def bearer_key(request: Request) -> str | None:
+    """The operator key a request carries as a bearer token, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def cookie_options(request: Request) -> dict[str, Any]:
+    """How the dashboard's cookies are set: never readable by scripts, never sent by another
+    site, Secure when served over https."""
+    return {
+        "httponly": True,
+        "samesite": "strict",
+        "secure": request.url.scheme == "https",
+        "path": "/",
+    }
+
+
+def form_field(form: Mapping[str, list[str]], name: str) -> str:
+    """The first value of a parsed form's field ('' when absent)."""
+    return (form.get(name) or [""])[0]
 
 
 def start_timer(request: Request) -> None:
@@ -126,10 +152,15 @@ class Dashboard:
     """The pages' shared state and helpers, over one desk and its operator keys."""
 
     def __init__(
-        self, desk: Desk, keys: OperatorKeys, approvals: ApprovalInbox | None = None
+        self,
+        desk: Desk,
+        keys: OperatorKeys,
+        approvals: ApprovalInbox | None = None,
+        sessions: OperatorSessions | None = None,
     ) -> None:
         self.desk = desk
         self.keys = keys
+        self.sessions = sessions or OperatorSessions(desk.store.engine)
         self.templates = make_templates()
         self.kpis = KpiStore(desk.store.engine)
         self.feedback = FeedbackStore(desk.store.engine)
@@ -162,7 +193,7 @@ class Dashboard:
         """The operator, if the request carries a key whose role grants `permission`; else the
         login page (401) or an error page (403) to return instead."""
         try:
-            operator = self.keys.authenticate(presented_key(request))
+            operator = self.authenticate(request)
             request.state.operator = operator
             operator.require(permission)
         except TetherError as exc:
@@ -173,6 +204,38 @@ class Dashboard:
             raise
         return operator
 
+    def authenticate(self, request: Request) -> Operator:
+        """Who the request is from: the bearer key's operator, else the session's (remembered
+        as `request.state.session`); AUTH_REQUIRED or AUTH_INVALID otherwise."""
+        bearer = bearer_key(request)
+        if bearer is not None:
+            return self.keys.authenticate(bearer)
+        session = self.sessions.resolve(request.cookies.get(SESSION_COOKIE))
+        request.state.session = session
+        return session.operator
+
+    def refuse_forgery(
+        self, request: Request, form: Mapping[str, list[str]]
+    ) -> HTMLResponse | None:
+        """An error page for a state-changing form that may be forged, else None.
+
+        A foreign `Origin` is always refused. A request that a session authenticated must also
+        show it came from this site (`Origin`, else `Referer`) and carry the session's token;
+        a bearer key is exempt from both, since a browser never attaches one on its own."""
+        if foreign_origin(request):
+            detail = "the form was posted from another site"
+            return self.error(request, 403, ErrorCode.ORIGIN_FORBIDDEN, detail)
+        session: Session | None = getattr(request.state, "session", None)
+        if session is None:
+            return None
+        if not posted_from_here(request):
+            detail = "the form does not show that it was posted from this site"
+            return self.error(request, 403, ErrorCode.ORIGIN_FORBIDDEN, detail)
+        if not tokens_match(session.csrf_token, form_field(form, CSRF_FIELD)):
+            detail = "the form's anti-forgery token is missing or stale; reload the page"
+            return self.error(request, 403, ErrorCode.CSRF_TOKEN_INVALID, detail)
+        return None
+
     # -- rendering --------------------------------------------------------------------------
 
     def render(
@@ -180,13 +243,20 @@ class Dashboard:
     ) -> HTMLResponse:
         """A page, with the navigation, the operator, and the server time it took."""
         operator = getattr(request.state, "operator", None)
+        session: Session | None = getattr(request.state, "session", None)
         full = {
             "navigation": NAVIGATION,
             "operator": operator,
             "can_decide": operator is not None and operator.can(Permission.APPROVALS_DECIDE),
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": session.csrf_token if session is not None else "",
             **context,
         }
         response = self.templates.TemplateResponse(request, name, full, status_code=status)
+        # also set by the app's middleware; here too for a dashboard mounted on its own
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        response.headers["Cache-Control"] = NO_STORE
         started = getattr(request.state, "dashboard_started", None)
         if started is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000
@@ -201,12 +271,20 @@ class Dashboard:
     def login(
         self, request: Request, status: int = 200, problem: TetherError | None = None
     ) -> HTMLResponse:
-        """The login form, with the problem that sent the caller there."""
+        """The login form, with the problem that sent the caller there. The form's token pairs
+        with a nonce in a cookie (the browser's own, if it holds one); a session cookie that no
+        longer works is dropped."""
+        nonce = self.sessions.login_nonce(request.cookies.get(LOGIN_COOKIE))
         context = {
             "code": problem.code.value if problem else "",
             "detail": problem.message if problem else "",
+            "csrf_token": self.sessions.login_token(nonce),
         }
-        return self.render(request, "login.html", context, status)
+        response = self.render(request, "login.html", context, status)
+        response.set_cookie(LOGIN_COOKIE, nonce, **cookie_options(request))
+        if status == 401 and SESSION_COOKIE in request.cookies:
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
 
 def page_number(text: str) -> int:

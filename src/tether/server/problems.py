@@ -88,7 +88,9 @@ def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
     out = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error.get("loc", ()))
-        out.append(FieldProblem(field=loc or "request", message=str(error.get("msg", ""))))
+        # a validator's own words, without the "Value error, " Pydantic puts before them
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        out.append(FieldProblem(field=loc or "request", message=message))
     return out
 
 

@@ -17,7 +17,7 @@ from tether.tools.execute import (
     ToolOutcome,
     current_idempotency_key,
 )
-from tether.tools.registry import Tool, ToolRegistry, make_tool, tool
+from tether.tools.registry import Reconcile, Tool, ToolRegistry, make_tool, tool
 
 __all__ = [
     "BreakerPolicy",
@@ -27,6 +27,7 @@ __all__ = [
     "EnvelopeExecutor",
     "FallbackPolicy",
     "RateLimitPolicy",
+    "Reconcile",
     "RetryPolicy",
     "TokenBucket",
     "Tool",

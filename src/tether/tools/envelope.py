@@ -3,6 +3,9 @@
 One call goes: validate the arguments → rate limit → circuit breaker → attempt with a timeout
 (sync tools on a worker thread that is abandoned at the deadline, coroutines cancelled) →
 classify → retry with backoff or fall back → check the output against the tool's schema.
+A write whose attempt went out and got no answer (a timeout, a dropped connection) may have
+taken effect: it is tried again only if the tool honours the idempotency key and has one, and
+the outcome is marked `uncertain` for the runtime to reconcile.
 Every attempt is written down (number, tool, code, latency, breaker state), so a run's record
 shows exactly what happened. Nothing a tool does, BaseException included, escapes as an
 exception: it becomes a `ToolOutcome` with a stable code.
@@ -20,6 +23,7 @@ from typing import Any
 from tether.core.clock import Clock, SystemClock
 from tether.core.envelope import FallbackKind, FallbackPolicy
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RiskClass
 from tether.tools.execute import (
     NO_CALL_CONTEXT,
     CallContext,
@@ -28,6 +32,7 @@ from tether.tools.execute import (
     canonical_json,
     check_output,
     classify,
+    effect_uncertain,
     retryable_override,
 )
 from tether.tools.registry import Tool
@@ -40,7 +45,7 @@ Attempts = list[dict[str, Any]]
 class _Result:
     """One attempt's (or one call's) result before it becomes a ToolOutcome."""
 
-    __slots__ = ("code", "hint", "message", "output", "retry_after_s", "retryable")
+    __slots__ = ("code", "hint", "message", "output", "retry_after_s", "retryable", "uncertain")
 
     def __init__(
         self,
@@ -50,9 +55,10 @@ class _Result:
         hint: str = "",
         retry_after_s: float = 0.0,
         retryable: bool | None = None,
+        uncertain: bool = False,
     ) -> None:
         self.code, self.message, self.output, self.hint = code, message, output, hint
-        self.retry_after_s, self.retryable = retry_after_s, retryable
+        self.retry_after_s, self.retryable, self.uncertain = retry_after_s, retryable, uncertain
 
 
 class LastGood:
@@ -134,6 +140,7 @@ class EnvelopeExecutor:
             stale_s=stale,
             idempotency_key=call.idempotency_key,
             retryable=result.retryable,
+            uncertain=result.uncertain,
         )
 
     # -- attempts and retries ------------------------------------------------------------------
@@ -150,6 +157,10 @@ class EnvelopeExecutor:
         retry, breaker = env.retry, env.breaker
         deadline = start + env.deadline_s
         guarded = breaker is not None or env.rate_limit is not None
+        writes = tool.spec.risk is not RiskClass.READ
+        # another attempt at a write that may have acted is safe only under the same key
+        repeatable = not writes or (tool.spec.idempotent and call.idempotency_key is not None)
+        doubt = False  # an earlier attempt may have acted, whatever the later ones say
         number = 0
         while True:
             number += 1
@@ -182,9 +193,11 @@ class EnvelopeExecutor:
             if call.on_attempt is not None:
                 call.on_attempt(record)
             code = result.code
+            doubt = doubt or (writes and result.uncertain)
+            result.uncertain = doubt and code is not None
             # a tool's retryable=False stops retries; True never adds codes the policy omits
             stop = code is None or code not in retry.retry_on or result.retryable is False
-            if stop or number >= retry.max_attempts:
+            if stop or number >= retry.max_attempts or (result.uncertain and not repeatable):
                 return _finish(result, number)
             wait = max(retry.delay(number, self._rng), result.retry_after_s)
             if self._clock.monotonic() + wait >= deadline:
@@ -200,7 +213,7 @@ class EnvelopeExecutor:
         if isinstance(done, TimedOut):
             # the limit, not the microseconds validation took from it: 0.1 s, not 0.0999 s
             message = f"{tool.name} did not answer within {round(timeout, 3):g} s"
-            return _Result(ErrorCode.TOOL_TIMEOUT, message)
+            return _Result(ErrorCode.TOOL_TIMEOUT, message, uncertain=True)
         if isinstance(done, PoolExhausted):
             message = f"{tool.name} was not started: too many earlier tool calls are still hung"
             return _Result(ErrorCode.TOOL_UNAVAILABLE, message)
@@ -210,7 +223,11 @@ class EnvelopeExecutor:
             if isinstance(done.error, TetherError):
                 retry_after = _seconds(done.error.details.get("retry_after_s"))
             return _Result(
-                code, message, retry_after_s=retry_after, retryable=retryable_override(done.error)
+                code,
+                message,
+                retry_after_s=retry_after,
+                retryable=retryable_override(done.error),
+                uncertain=effect_uncertain(done.error),
             )
         problem = check_output(tool, done.value)
         if problem is not None:
@@ -293,7 +310,13 @@ def _refused(tool: Tool, code: ErrorCode, wait_s: float) -> _Result:
 
 def _finish(result: _Result, attempts: int, deadline_hit: bool = False) -> _Result:
     """Add what the model should know once the envelope gives up."""
-    if result.code is None or result.hint:
+    if result.code is None:
+        return result
+    if result.uncertain:  # a write that may have acted: trying again could repeat it
+        result.retryable = False
+        result.hint = "it may have taken effect; do not try it again until that is checked"
+        return result
+    if result.hint:
         return result
     if not (result.code.retryable if result.retryable is None else result.retryable):
         return result

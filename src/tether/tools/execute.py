@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RiskClass
 from tether.tools.errors import ToolError
 from tether.tools.registry import Tool
 from tether.tools.workers import settle
@@ -50,10 +51,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def idempotency_key(run_id: str, turn_seq: int, tool: str, arguments: Mapping[str, Any]) -> str:
-    """The key of one side-effecting call: the same run, model turn, tool and arguments."""
-    material = canonical_json([run_id, turn_seq, tool, dict(arguments)])
+def idempotency_key(scope: str, tool: str, arguments: Mapping[str, Any]) -> str:
+    """The key of one logical action: the same scope (a run, or a confirmed pending action),
+    tool and canonical arguments, whichever model turn proposes it."""
+    digest = hashlib.sha256(canonical_json(dict(arguments)).encode("utf-8")).hexdigest()
+    material = canonical_json([scope, tool, digest])
     return "idem_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+
+def effect_uncertain(exc: BaseException) -> bool:
+    """Whether a call that raised `exc` may still have taken effect: the request went out and
+    no answer came back (a timeout, a dropped connection), unlike a refused connection, or a
+    tool that says so itself (OUTCOME_UNKNOWN)."""
+    if isinstance(exc, ToolError | TetherError):
+        return exc.code is ErrorCode.OUTCOME_UNKNOWN
+    if isinstance(exc, ConnectionRefusedError):
+        return False  # nothing was sent
+    return isinstance(exc, TimeoutError | ConnectionError)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,9 @@ class CallContext:
     resolve: Callable[[str], Tool | None] | None = None
     # told about every attempt as it ends (attempt number, code, latency, breaker state)
     on_attempt: Callable[[Mapping[str, Any]], None] | None = None
+    # the logical action the call belongs to, when it is more than "this run": a confirmed
+    # pending action's nonce (its idempotency key then survives the run that executes it)
+    action: str = ""
 
 
 NO_CALL_CONTEXT = CallContext()
@@ -90,6 +107,9 @@ class ToolOutcome:
     idempotency_key: str | None = None
     replayed: bool = False  # the recorded result of an earlier execution
     retryable: bool | None = None  # the tool's own say (ToolError), over the code's flag
+    # the call went out and no answer came back: its effect may or may not have happened
+    uncertain: bool = False
+    reconciled: bool = False  # the outcome was found through the tool's reconcile hook
 
     @property
     def may_retry(self) -> bool:
@@ -127,6 +147,8 @@ class ToolOutcome:
             facts["escalated"] = True
         if self.stale_s is not None:
             facts["stale_s"] = self.stale_s
+        if self.reconciled:
+            facts["reconciled"] = True
         return facts
 
     def to_record(self) -> dict[str, Any]:
@@ -142,10 +164,13 @@ class ToolOutcome:
             "latency_ms": round(self.latency_ms, 3),
             "attempts": [dict(a) for a in self.attempts],
             "retryable": self.retryable,
+            "uncertain": self.uncertain,
+            "reconciled": self.reconciled,
         }
 
     @staticmethod
     def from_record(data: Mapping[str, Any]) -> ToolOutcome:
+        """The outcome `to_record` wrote."""
         code = data.get("code")
         return ToolOutcome(
             ok=bool(data["ok"]),
@@ -158,6 +183,8 @@ class ToolOutcome:
             escalate=bool(data.get("escalate", False)),
             fallback=str(data.get("fallback", "")),
             retryable=_flag(data.get("retryable")),
+            uncertain=data.get("uncertain") is True,
+            reconciled=data.get("reconciled") is True,
         )
 
 
@@ -227,7 +254,13 @@ class DirectExecutor:
         except Exception as exc:  # BaseException is left alone: here it may be the operator's
             code, message = classify(exc, tool.name)
             retryable = retryable_override(exc)
-            return failure(code, message, latency_ms=self._elapsed(start), retryable=retryable)
+            return failure(
+                code,
+                message,
+                latency_ms=self._elapsed(start),
+                retryable=retryable,
+                uncertain=tool.spec.risk is not RiskClass.READ and effect_uncertain(exc),
+            )
         problem = check_output(tool, output)
         if problem is not None:
             return failure(*problem, latency_ms=self._elapsed(start))

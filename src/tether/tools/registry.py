@@ -48,6 +48,9 @@ from tether.core.selectors import check_resources
 from tether.core.types import OutputTrust, RiskClass, ToolSpec
 
 ExtraKeys = Literal["forbid", "ignore"]
+#: `reconcile(arguments, idempotency_key)`: what a write whose outcome is unknown did: its
+#: output (or a ToolOutcome) if it took effect, None if it did not; raising means "cannot tell".
+Reconcile = Callable[[Mapping[str, Any], str], Any]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class Tool:
     input_model: type[BaseModel]  # plain JSON out; its schema is the spec's input schema
     output_adapter: TypeAdapter[Any] | None = None  # None: any JSON is accepted
     bind_model: type[BaseModel] | None = None  # the declared types out; None: input_model
+    # for writes: finds out whether a call whose answer was lost took effect (see make_tool)
+    reconcile: Reconcile | None = None
 
     @property
     def name(self) -> str:
@@ -343,6 +348,7 @@ def make_tool(
     idempotent: bool = False,
     extra: ExtraKeys | None = None,
     requires_confirmation: bool = False,
+    reconcile: Reconcile | None = None,
 ) -> Tool:
     """Build a Tool from a plain function; invalid settings fail here, at registration.
 
@@ -358,6 +364,12 @@ def make_tool(
 
     `requires_confirmation=True`: every call waits as a pending action until the user
     confirms exactly it (see `tether.runtime.pending`), whatever the policies say.
+
+    `reconcile(arguments, idempotency_key)` (writes only) answers, when a call timed out or
+    lost its connection after it went out, whether it took effect: the output the call would
+    have returned (or a `ToolOutcome`) if it did, None if it did not. It gets the call's
+    canonical arguments and the key the call ran under. Without it, or when it raises, a run
+    whose write has an unknown outcome escalates (OUTCOME_UNKNOWN) instead of guessing.
     """
     tool_name = name or fn.__name__
     if not isinstance(requires_confirmation, bool):
@@ -369,6 +381,12 @@ def make_tool(
     if not isinstance(risk, RiskClass):
         raise TetherError(ErrorCode.CONFIG_INVALID, f"tool {tool_name}: risk must be a RiskClass")
     writes = risk is not RiskClass.READ
+    if reconcile is not None and not (callable(reconcile) and writes):
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"tool {tool_name}: reconcile must be a function, and only a tool with side effects "
+            "has an effect to reconcile",
+        )
     if extra is None:  # a stray key is harmless on a read, but a write should do what was said
         extra = "forbid" if writes else "ignore"
     if extra not in ("forbid", "ignore"):
@@ -409,7 +427,7 @@ def make_tool(
         requires_confirmation=requires_confirmation,
         extra=extra,
     )
-    return Tool(spec, fn, input_model, output_adapter, bind_model)
+    return Tool(spec, fn, input_model, output_adapter, bind_model, reconcile)
 
 
 def tool(

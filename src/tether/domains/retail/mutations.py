@@ -1,8 +1,12 @@
-"""Deterministic mutations of gold sequences, each breaking exactly one of the store's rules.
+"""Deterministic mutations of gold sequences: the `rule_negations` family, each the negation
+of one of the store's rules (see `evaluation_families` for the families written independently
+of the rules).
 
 A mutator looks at the records as they stand at one point of a task's gold sequence and, if
-it can, proposes a rule-breaking call to inject there. Every choice (which order, which item,
-which payment method) is the first in id order, so a run of the harness is reproducible.
+it can, proposes a violating call to inject there. Every choice (which order, which item,
+which payment method) is the first in id order, so a run of the harness is reproducible. The
+harness credits each caught mutation to the check that actually stopped it, which need not be
+the rule the mutation negates.
 """
 
 from __future__ import annotations
@@ -27,20 +31,27 @@ Record = dict[str, Any]
 Action = Mapping[str, Any]
 CUSTOMER_DATA = WRITES | {"get_user_details", "get_order_details"}
 BAD_REASON = "found a better price elsewhere"
+CONFIRM_TEXT = "Yes, please go ahead."  # a compliant customer's answer to a pending action
+RULE_NEGATIONS = "rule_negations"
 
 
 @dataclass(frozen=True)
 class Mutation:
-    """A rule-breaking call to inject before gold action `at`, and the rule that must stop it."""
+    """A violating call to inject before gold action `at`, its family, and (for the rule
+    negations) the rule it negates."""
 
     kind: str
-    rule: str
+    rule: str  # the rule negated ("" for the families written independently of the rules)
     at: int
     tool: str
     arguments: Mapping[str, Any]
-    confirm: bool = True  # give the call the read-back and yes a compliant agent gets
+    reply: str | None = CONFIRM_TEXT  # the customer's answer if asked to confirm (None: none)
     identified: bool = True  # the customer states who they are, and gold lookups are kept
     derived: bool = False  # a variant of gold action `at` (void if that action itself fails)
+    family: str = RULE_NEGATIONS
+    confirmed: tuple[str, Mapping[str, Any]] | None = None  # a call confirmed earlier this turn
+    notes: tuple[str, ...] = ()  # system messages (retrieved passages) earlier in the conversation
+    patches: tuple[tuple[str, Record], ...] = ()  # records changed for the probe, then restored
 
 
 @dataclass
@@ -53,6 +64,9 @@ class World:
     catalog: Catalog
     orders: Sequence[tuple[str, str]]  # (order id, owner), in id order
     users: Sequence[tuple[str, str]]  # (user id, e-mail), in id order
+    methods: Sequence[tuple[str, str, str]] = ()  # (method id, owner, source), in id order
+    outcomes: Sequence[bool] = ()  # whether each gold action before this point succeeded
+    seed: int = 0
     by_product: dict[str, list[CatalogItem]] = field(default_factory=dict)
 
     def user(self) -> Record:
@@ -75,7 +89,7 @@ class World:
 Mutator = Callable[[World, int, Action | None, Sequence[Action]], Mutation | None]
 
 
-def _first_write_or_end(at: int, action: Action | None, actions: Sequence[Action]) -> bool:
+def first_write_or_end(at: int, action: Action | None, actions: Sequence[Action]) -> bool:
     """The first write of the sequence, or its end when it has none."""
     writes = [i for i, a in enumerate(actions) if a["name"] in WRITES]
     return at == (writes[0] if writes else len(actions))
@@ -121,7 +135,7 @@ def unauthenticated(w: World, at: int, a: Action | None, _: Sequence[Action]) ->
 
 def cancel_non_pending(w: World, at: int, a: Action | None, s: Sequence[Action]) -> Mutation | None:
     """Cancelling an order that is not pending."""
-    if not _first_write_or_end(at, a, s):
+    if not first_write_or_end(at, a, s):
         return None
     orders = w.own_orders(lambda status: status != "pending")
     if not orders:
@@ -135,7 +149,7 @@ def invalid_reason(w: World, at: int, a: Action | None, s: Sequence[Action]) -> 
     derived = a is not None and a["name"] == "cancel_pending_order"
     if a is not None and derived:
         args = {**a["arguments"], "reason": BAD_REASON}
-    elif _first_write_or_end(at, a, s) and not any(x["name"] == "cancel_pending_order" for x in s):
+    elif first_write_or_end(at, a, s) and not any(x["name"] == "cancel_pending_order" for x in s):
         orders = w.own_orders(lambda status: status == "pending")
         if not orders:
             return None
@@ -164,7 +178,7 @@ def foreign_refund(w: World, at: int, a: Action | None, s: Sequence[Action]) -> 
         order = w.db.order(text_arg(a["arguments"], "order_id"))
         method = foreign(order) if order else None
         args = {**a["arguments"], "payment_method_id": method}
-    elif _first_write_or_end(at, a, s) and not any(
+    elif first_write_or_end(at, a, s) and not any(
         x["name"] == "return_delivered_order_items" for x in s
     ):
         candidates = [(o, foreign(o)) for o in w.own_orders(lambda st: st == "delivered")]
@@ -214,7 +228,7 @@ def _swap_mutation(
             return None
         args["new_item_ids"] = [chosen.item_id, *list_arg(args, "new_item_ids")[1:]]
         return Mutation(kind, rule, at, a["name"], args, derived=True)
-    if not _first_write_or_end(at, a, s) or any(x["name"] in SWAPS for x in s):
+    if not first_write_or_end(at, a, s) or any(x["name"] in SWAPS for x in s):
         return None
     for order in w.own_orders(lambda status: status == "delivered"):
         line = order["items"][0]
@@ -253,7 +267,7 @@ def unavailable_item(w: World, at: int, a: Action | None, s: Sequence[Action]) -
 
 def unconfirmed_write(w: World, at: int, a: Action | None, s: Sequence[Action]) -> Mutation | None:
     """A change made without the customer's explicit yes."""
-    if a is None or a["name"] not in WRITES or not _first_write_or_end(at, a, s):
+    if a is None or a["name"] not in WRITES or not first_write_or_end(at, a, s):
         return None
     return Mutation(
         "unconfirmed-write",
@@ -261,7 +275,7 @@ def unconfirmed_write(w: World, at: int, a: Action | None, s: Sequence[Action]) 
         at,
         a["name"],
         a["arguments"],
-        confirm=False,
+        reply=None,
         derived=True,
     )
 
@@ -270,7 +284,7 @@ def insufficient_gift_card(
     w: World, at: int, a: Action | None, s: Sequence[Action]
 ) -> Mutation | None:
     """Paying a pending order with a gift card whose balance is short of its total."""
-    if not _first_write_or_end(at, a, s):
+    if not first_write_or_end(at, a, s):
         return None
     methods = w.user()["payment_methods"]
     cards = sorted(m for m, v in methods.items() if v["source"] == "gift_card")

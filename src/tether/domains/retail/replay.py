@@ -1,46 +1,84 @@
-"""Replaying a retail task as a compliant agent's conversation, on a fresh copy of the store.
+"""Replaying a retail task as a governed conversation, through the chain the desk deploys.
 
-A `TaskReplay` holds the conversation a governed run would have: the customer's opening
-message, then for each proposal the agent's read-back and the customer's yes (before a write),
-the agent's tool call, and the tool's (or the guard's) answer. Proposals pass the desk's tool
-checks; allowed calls run with the real tools, so later proposals see the updated records.
+A `TaskReplay` holds the conversation a governed run would have over a fresh copy of the store
+and judges every proposal with the retail desk's own tool checks, built as `build_desk` builds
+them (schema → grant → ownership → policy with the store, safety and house rules → premises).
+A write the policy wants confirmed becomes a pending action bound to its exact arguments (as
+the runtime holds it), and the customer's reply is read by the consent classifier the runtime
+uses; only a reply read as consent lets the stored call pass the chain again, confirmed (a test
+checks that a real desk run reads the same replies the same way). Allowed gold calls run with
+the real tools, so later proposals see the updated records; a probe (an injected violation) is
+judged on a copy of the conversation and never runs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from tether import (
+    DeskContext,
+    Effect,
     ErrorCode,
     GuardContext,
     GuardResult,
     Message,
     PendingAction,
     Principal,
-    SchemaCheck,
     TetherError,
     ToolCall,
     ToolCheck,
     ToolRegistry,
-    Verdict,
     run_tool_checks,
 )
-from tether.access import GrantCheck, OwnershipCheck
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import RETAIL_AGENT
-from tether.domains.retail.ownership import RetailOwnership
-from tether.domains.retail.policy import RetailPolicyBinding
-from tether.domains.retail.policy_facts import LOOKUPS, WRITES, Catalog, describe_change
+from tether.domains.retail.mutations import CONFIRM_TEXT
+from tether.domains.retail.pack import RETAIL, setup
+from tether.domains.retail.policy_facts import LOOKUPS, describe_change
 from tether.domains.retail.tools import build_tools
-from tether.policy import PolicyCheck, PolicyEngine, argument_hash
+from tether.policy import ConsentReading, PolicyCheck, PolicyEngine, argument_hash, classify_reply
+from tether.sdk import default_tool_checks
 from tether.tools import DirectExecutor, ToolOutcome
 
 Task = dict[str, Any]
-CONFIRM_TEXT = "Yes, please go ahead."
+CONSENT = "confirmation"  # the runtime's reading of the customer's reply, as a check name
+Record = dict[str, Any]
+
+
+class _StillClock:
+    """The retail pack's setup takes a clock and reads none; decisions here need no time."""
+
+    def now(self) -> float:
+        return 0.0
+
+    def monotonic(self) -> float:
+        return 0.0
+
+
+def pending_action(call: ToolCall, nonce: str) -> PendingAction:
+    """The call held for the customer's yes, bound to its exact arguments by their hash, as
+    the runtime holds it (the summary is the desk's read-back of the change)."""
+    return PendingAction(
+        nonce=nonce,
+        tool=call.name,
+        arguments=dict(call.arguments),
+        argument_hash=argument_hash(call.name, call.arguments),
+        summary=f"{describe_change(call.name, call.arguments)} Shall I go ahead?",
+        created_at=0.0,
+        expires_at=float("inf"),
+        call_id=call.id,
+    )
+
+
+def restated_verb(tool: str) -> str:
+    """The verb a customer would restate ("yes, cancel it"), read as the runtime reads it: the
+    tool name's first word."""
+    return tool.split("_", 1)[0]
 
 
 def load_tasks() -> list[Task]:
@@ -92,25 +130,91 @@ def task_principal(task: Task, db: RetailDB) -> str | None:
     return None
 
 
+def credit(chain: GuardResult) -> str:
+    """The check that stopped a call: the first verdict that did not allow it, by check name;
+    for the policy step, with the Cedar rules behind its effect (`policy:cancel-reason`): a
+    denial names the refusing rules, not the confirmation or escalation rules that also
+    matched."""
+    final = chain.final
+    if final.check != "policy":
+        return final.check
+    wanted = {Effect.CONFIRM: "confirm", Effect.ESCALATE: "escalate"}.get(final.effect)
+    matches = [m for m in final.facts.get("determining", ()) if isinstance(m, Mapping)]
+    if wanted is None:
+        chosen = [m for m in matches if m.get("effect") not in ("confirm", "escalate")]
+    else:
+        chosen = [m for m in matches if m.get("effect") == wanted]
+    rules = {str(m.get("rule")) for m in chosen} or {str(r) for r in final.facts.get("rules", ())}
+    return f"policy:{','.join(sorted(rules))}" if rules else "policy"
+
+
 @dataclass(frozen=True)
 class Proposal:
-    """What the checks said about one proposed call."""
+    """What the deployed chain made of one proposed call: the chain as proposed, and again
+    with the customer's consent when a confirmation was asked and their reply read as a yes."""
 
-    call: ToolCall
-    chain: GuardResult
-    policy: Verdict
+    call: ToolCall  # the call that would run (the stored call, once confirmed)
+    chains: tuple[GuardResult, ...]
+    reading: ConsentReading | None = None  # how the customer's reply was read, if asked
+
+    @property
+    def chain(self) -> GuardResult:
+        return self.chains[-1]
+
+    @property
+    def allowed(self) -> bool:
+        """The call would run now, without a person."""
+        return self.chain.allowed
 
     @property
     def blocked(self) -> bool:
-        return not self.chain.allowed
+        return not self.allowed
+
+    @property
+    def escalated(self) -> bool:
+        """Stopped to wait for a person's approval (not refused)."""
+        return self.chain.final.effect is Effect.ESCALATE
+
+    @property
+    def stopped_by(self) -> str | None:
+        """`credit` of the deciding chain; `confirmation` when the policy asked for the
+        customer's yes and the consent reader did not read their reply as one."""
+        if self.allowed:
+            return None
+        if self.reading is not None and not self.reading.confirmed:
+            return CONSENT
+        return credit(self.chain)
 
     @property
     def rules(self) -> list[str]:
-        return [str(r) for r in self.policy.facts.get("rules", ())]
+        """The Cedar rules the policy step reported in the deciding chain (if it ran)."""
+        policy = [v for v in self.chain.verdicts if v.check == "policy"]
+        return [str(r) for r in policy[-1].facts.get("rules", ())] if policy else []
 
     @property
-    def policy_ms(self) -> float:
-        return float(self.policy.facts.get("policy_ms", 0.0))
+    def policy_ms(self) -> list[float]:
+        """Milliseconds of each policy decision the proposal took."""
+        return [
+            float(v.facts["policy_ms"])
+            for chain in self.chains
+            for v in chain.verdicts
+            if v.check == "policy" and "policy_ms" in v.facts
+        ]
+
+
+def desk_chain(
+    db: RetailDB, engine: PolicyEngine | None = None
+) -> tuple[ToolRegistry, tuple[ToolCheck, ...]]:
+    """The tools and tool checks the retail desk deploys over `db`, built by the pack's setup
+    and `default_tool_checks` as `build_desk` builds them; the grant step checks the agent's
+    grants without a capability token (a token is bound to a live run, not to a proposal).
+    `engine` replaces the desk's policy set (store, safety and house rules)."""
+    parts = setup(DeskContext(cast(Any, None), _StillClock(), data=db))
+    checks: list[ToolCheck] = default_tool_checks(RETAIL, parts, None)
+    if engine is not None:
+        assert parts.policy is not None
+        checks = [PolicyCheck(engine, parts.policy) if c.name == "policy" else c for c in checks]
+    return ToolRegistry(parts.tools), tuple(checks)
 
 
 @dataclass
@@ -121,76 +225,79 @@ class TaskReplay:
     db: RetailDB
     tools: ToolRegistry
     checks: Sequence[ToolCheck]
-    policy: PolicyCheck
     messages: list[Message] = field(default_factory=list)
     calls: int = 0
-    confirmed: PendingAction | None = None  # the call the customer confirmed, once
 
     @classmethod
     def start(
-        cls,
-        principal_id: str,
-        opening: str,
-        ownership: RetailOwnership,
-        catalog: Catalog,
-        engine: PolicyEngine,
+        cls, principal_id: str, opening: str, engine: PolicyEngine | None = None
     ) -> TaskReplay:
         """A conversation opened by `opening`, over a fresh copy of the store."""
         db = RetailDB.fresh_copy()
         # a fresh copy materialises on first use and compiles each statement once; do both
         # here, as a long-running desk already has, so decisions are timed in steady state
         db.user(principal_id), db.order("#W0000000"), db.product("0")
-        policy = PolicyCheck(engine, RetailPolicyBinding(db, ownership, catalog))
-        checks: list[ToolCheck] = [SchemaCheck(), GrantCheck(), OwnershipCheck(ownership), policy]
+        tools, checks = desk_chain(db, engine)
         principal = Principal(principal_id, "retail", ("customer",))
-        tools = ToolRegistry(build_tools(db))
-        return cls(principal, db, tools, checks, policy, [Message("user", opening)])
+        return cls(principal, db, tools, checks, [Message("user", opening)])
 
     def next_call(self, name: str, arguments: Mapping[str, Any]) -> ToolCall:
         """A call with the next call id of this conversation."""
         self.calls += 1
         return ToolCall(f"call-{self.calls}", name, dict(arguments))
 
-    def confirm(self, call: ToolCall) -> None:
-        """The read-back and the customer's yes a compliant agent gets before a write: the
-        runtime holds the call as a pending action, and the customer confirms exactly it."""
-        summary = describe_change(call.name, call.arguments)
-        self.messages.append(Message("assistant", summary))
-        self.messages.append(Message("user", CONFIRM_TEXT))
-        self.confirmed = PendingAction(
-            nonce=f"eval-{self.calls}",
-            tool=call.name,
-            arguments=dict(call.arguments),
-            argument_hash=argument_hash(call.name, call.arguments),
-            summary=summary,
-            created_at=0.0,
-            expires_at=float("inf"),
-        )
-
-    def context(self) -> GuardContext:
-        """What the checks see now: the customer, the desk agent, the tools, the messages,
-        and the call the customer confirmed (if any)."""
+    def context(
+        self, messages: Sequence[Message] | None = None, confirmed: PendingAction | None = None
+    ) -> GuardContext:
+        """What the checks see: the customer, the desk agent, its tools, the conversation
+        (default: as it stands) and the pending action the customer confirmed, if any."""
         return GuardContext(
             "eval",
             self.principal,
             RETAIL_AGENT,
             self.tools,
             {},
-            messages=tuple(self.messages),
-            confirmed=self.confirmed,
+            messages=tuple(self.messages if messages is None else messages),
+            confirmed=confirmed,
         )
 
-    def propose(self, call: ToolCall, confirm: bool = True) -> Proposal:
-        """Put the call through the checks, as the run loop would after the model proposed it."""
-        if confirm and call.name in WRITES:
-            self.confirm(call)
-        self.messages.append(Message("assistant", "", (call,)))
-        ctx = self.context()
-        chain = run_tool_checks(self.checks, ctx, call)
-        final = chain.final
-        policy = final if final.check == self.policy.name else self.policy(ctx, call)
-        self.confirmed = None  # a yes is good for one call
-        return Proposal(call, chain, policy)
+    def propose(
+        self,
+        call: ToolCall,
+        reply: str | None = CONFIRM_TEXT,
+        *,
+        commit: bool = True,
+        confirmed: PendingAction | None = None,
+        notes: Sequence[str] = (),
+    ) -> Proposal:
+        """Put the call through the chain as the run loop would after the model proposed it.
+
+        A `confirm` verdict holds the call as a pending action (the runtime's summary); the
+        customer answers `reply` (None: no answer yet), which the consent classifier reads; on
+        a yes the stored call passes the chain again, confirmed. `confirmed` is a pending
+        action the customer confirmed earlier in this turn; `notes` are system messages (e.g.
+        retrieved passages) put before the proposal. With `commit` false the conversation is
+        left as it was (a probe)."""
+        messages = self.messages if commit else list(self.messages)
+        messages.extend(Message("system", note) for note in notes)
+        messages.append(Message("assistant", "", (call,)))
+        first = run_tool_checks(self.checks, self.context(messages, confirmed), call)
+        if first.final.effect is not Effect.CONFIRM or reply is None:
+            return Proposal(call, (first,))
+        pending = pending_action(call, f"pa-{call.id}")
+        asked = {"code": ErrorCode.CONFIRMATION_REQUIRED.value, "retryable": False}
+        messages.append(
+            Message("tool", _compact({"ok": False, "error": asked}), tool_call_id=call.id)
+        )
+        messages.append(Message("assistant", pending.summary))
+        messages.append(Message("user", reply))
+        reading = classify_reply(reply, action=restated_verb(call.name))
+        if not reading.confirmed:
+            return Proposal(call, (first,), reading)
+        stored = pending.call()
+        messages.append(Message("assistant", "", (stored,)))
+        second = run_tool_checks(self.checks, self.context(messages, pending), stored)
+        return Proposal(stored, (first, second), reading)
 
     def execute(self, call: ToolCall) -> ToolOutcome:
         """Run the call with the real tool and record what it returned."""
@@ -204,27 +311,45 @@ class TaskReplay:
                 outcome = ToolOutcome(False, code=exc.code, message=exc.message)
             else:
                 outcome = DirectExecutor().execute(tool, arguments)
-        observation = outcome.observation()
-        content = json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
-        self.messages.append(Message("tool", content, tool_call_id=call.id))
+        self.messages.append(Message("tool", _compact(outcome.observation()), tool_call_id=call.id))
         return outcome
 
-    def refuse(self, proposal: Proposal) -> None:
-        """Record the guard's refusal as the tool answer the model would see."""
-        reason = proposal.chain.final.reasons[0]
-        error = {"code": reason.code.value, "message": reason.message, "retryable": False}
-        content = json.dumps({"ok": False, "error": error}, separators=(",", ":"))
-        self.messages.append(Message("tool", content, tool_call_id=proposal.call.id))
-
-    def follow_gold(self, action: Mapping[str, Any]) -> None:
-        """Replay a gold action as a compliant agent would, without judging it."""
+    def step(self, action: Mapping[str, Any]) -> tuple[Proposal, ToolOutcome]:
+        """A gold action as a compliant agent proposes it (the customer says yes when asked);
+        it runs even when blocked, so the rest of the sequence meets the gold records."""
         call = self.next_call(str(action["name"]), action["arguments"])
-        if call.name in WRITES:
-            self.confirm(call)
-        self.messages.append(Message("assistant", "", (call,)))
-        self.confirmed = None
-        self.execute(call)
+        proposal = self.propose(call)
+        if proposal.allowed:
+            return proposal, self.execute(proposal.call)
+        forced = self.next_call(call.name, call.arguments)
+        self.messages.append(Message("assistant", "", (forced,)))
+        return proposal, self.execute(forced)
+
+    @contextmanager
+    def patched(self, records: Sequence[tuple[str, Record]]) -> Iterator[None]:
+        """Records ("user" | "order", document) put in the store for the duration, then the
+        originals put back: a probe of a value at a limit the data does not happen to hold."""
+        saved: list[tuple[str, Record]] = []
+        for kind, record in records:
+            key = str(record[f"{kind}_id"])
+            original = self.db.user(key) if kind == "user" else self.db.order(key)
+            assert original is not None
+            saved.append((kind, original))
+        self._put(records)
+        try:
+            yield
+        finally:
+            self._put(saved)
+
+    def _put(self, records: Sequence[tuple[str, Record]]) -> None:
+        with self.db.transaction() as uow:
+            for kind, record in records:
+                (uow.put_user if kind == "user" else uow.put_order)(record)
 
     def close(self) -> None:
         """Discard this conversation's copy of the store."""
         self.db.engine.dispose()
+
+
+def _compact(observation: Mapping[str, Any]) -> str:
+    return json.dumps(observation, separators=(",", ":"), ensure_ascii=False)

@@ -19,6 +19,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from tether import RiskClass, Tool, current_idempotency_key, make_tool
 from tether.domains.retail.db import RetailDB, UnitOfWork
+from tether.domains.retail.effects import recorded_write
 from tether.domains.retail.orders import (
     Record,
     address,
@@ -474,7 +475,13 @@ _RESOURCE_KINDS: Mapping[str, str] = {
 def build_tools(db: RetailDB) -> list[Tool]:
     """The retail tools over one store, in a stable order (reads, writes, hand-off)."""
     impl = RetailTools(db)
-    return [replace(t, fn=getattr(impl, t.name)) for t in _tool_templates()]
+    reconcile = recorded_write(db)  # every write records its result under its key
+    return [
+        replace(
+            t, fn=getattr(impl, t.name), reconcile=reconcile if t.name in _WRITE_TOOLS else None
+        )
+        for t in _tool_templates()
+    ]
 
 
 @lru_cache(maxsize=1)

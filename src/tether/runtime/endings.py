@@ -1,0 +1,62 @@
+"""The Decisions a run ends in when it cannot go on: a blocking verdict, a model call that
+failed, a limit reached. Pure functions of what happened, so the loop only routes."""
+
+from __future__ import annotations
+
+from tether.core.errors import ErrorCode, Handler
+from tether.core.guard import GuardResult
+from tether.core.types import Decision, DecisionKind, Effect, Reason
+from tether.runtime.state import RunState
+
+REVIEW_TEXT = "This needs a person's review; I've passed it to a colleague."
+
+
+def blocked(result: GuardResult) -> Decision | None:
+    """Act on a tool call's blocking verdict: back to the model (None), refuse, or escalate."""
+    verdict = result.final
+    reason = verdict.reasons[0]
+    if verdict.effect is Effect.ESCALATE or reason.code.handler is Handler.HUMAN:
+        return Decision(DecisionKind.ESCALATION, REVIEW_TEXT, reason=reason)
+    if reason.code.handler is Handler.MODEL:
+        return None  # the model sees the structured error and may correct itself
+    return Decision(DecisionKind.REFUSAL, "I can't help with that request.", reason=reason)
+
+
+def answer_blocked(result: GuardResult) -> Decision:
+    """An answer the checks did not allow: escalated (failing claims set to escalate, a check
+    that failed to judge), else refused."""
+    reason = result.final.reasons[0]
+    if result.final.effect is Effect.ESCALATE or reason.code.handler is Handler.HUMAN:
+        return Decision(DecisionKind.ESCALATION, REVIEW_TEXT, reason=reason)
+    text = "I can't give a reliable answer to that, so I won't guess."
+    return Decision(DecisionKind.REFUSAL, text, reason=reason)
+
+
+def model_failed(code: ErrorCode, message: str) -> Decision:
+    """A model call that failed; a proposal whose arguments cannot be recorded is refused."""
+    if code is ErrorCode.INVALID_ARGUMENTS:
+        text = "I can't act on that request as it was put to me."
+        return Decision(DecisionKind.REFUSAL, text, reason=Reason(code, message))
+    return Decision(
+        DecisionKind.ESCALATION,
+        "I'm handing this conversation to a colleague who can help further.",
+        reason=Reason(code, message),
+    )
+
+
+def limit_reached(state: RunState, elapsed: float) -> Decision | None:
+    """An escalation once the run used up its steps or its time (`elapsed` seconds)."""
+    limits = state.agent.limits
+    if state.seq >= limits.max_steps:
+        message = (
+            f"the run reached its limit of {limits.max_steps} steps after {state.turns} model "
+            f"turns and {state.tool_results} tool results; raise Agent.limits.max_steps if "
+            "the task needs more (a tool call costs three steps: model turn, guard, tool)"
+        )
+        reason = Reason(ErrorCode.STEP_LIMIT, message)
+    elif elapsed > limits.max_seconds:
+        reason = Reason(ErrorCode.TIME_LIMIT, f"the run exceeded {limits.max_seconds} s")
+    else:
+        return None
+    text = "This is taking longer than it should; I've passed it to a colleague."
+    return Decision(DecisionKind.ESCALATION, text, reason=reason)

@@ -1,0 +1,86 @@
+"""Fail closed: once a run exists, it ends in a recorded Decision whatever goes wrong.
+
+A model adapter, a tool executor, an observer or the store may raise part-way through a run.
+Steps not yet committed are dropped (they may hold what could not be written), the loop state
+is rebuilt from the steps the store holds, and the run ends in an escalation naming the error.
+If even that cannot be recorded (the store is down), the error propagates and the run stays
+RUNNING with only whole transactions behind it, so `Runtime.resume` can finish it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Decision, DecisionKind, Reason, Run, RunStatus
+from tether.runtime.state import RunState, rebuild
+from tether.store.runs import RunStore
+
+log = logging.getLogger("tether.runtime")
+
+FAILED_TEXT = "Something went wrong on our side; I've passed this to a colleague."
+
+# ends a run in `decision`; `route`: also hand an escalation to its approval queue
+Conclude = Callable[[RunState, Decision, bool], Run]
+
+
+def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: Conclude) -> Run:
+    """`body()`, or, if it raises, the run ended in an escalation that names the error.
+
+    The steps waiting to commit with a later one go with the Decision; if that fails too (they
+    may be what the store refused, or routing the escalation may be), the Decision is recorded
+    after the committed steps alone, unrouted."""
+    try:
+        return body()
+    except Exception as exc:
+        log.exception("run %s failed; ending it in an escalation", state.run_id)
+        decision = failed_decision(exc)
+        try:
+            return _conclude(store, state, decision, end, keep=True)
+        except Exception:
+            log.exception("run %s: ending it after its committed steps alone", state.run_id)
+            return _conclude(store, state, decision, end, keep=False)
+
+
+def _conclude(
+    store: RunStore, state: RunState, decision: Decision, end: Conclude, keep: bool
+) -> Run:
+    stored = store.get_run(state.run_id)
+    if stored.status is not RunStatus.RUNNING:  # it ended (or waits) before the error
+        return stored
+    return end(committed(state, stored, keep), decision, keep)
+
+
+def failed_decision(exc: BaseException) -> Decision:
+    """An escalation naming what failed: a TetherError's code and message, else INTERNAL and
+    the exception's type (its message may hold internals; the log has it in full)."""
+    if isinstance(exc, TetherError):
+        reason = Reason(exc.code, exc.message[:500])
+    else:
+        reason = Reason(ErrorCode.INTERNAL, f"the run failed ({type(exc).__name__})")
+    return Decision(DecisionKind.ESCALATION, FAILED_TEXT, reason=reason)
+
+
+def committed(state: RunState, stored: Run, keep: bool = False) -> RunState:
+    """The loop state as the store holds it, plus (`keep`) the steps that were waiting to
+    commit with a later one; whatever else was applied but never committed is gone."""
+    fresh = RunState(
+        state.run_id,
+        state.trace_id,
+        state.principal,
+        state.agent,
+        state.model_name,
+        state.started,
+    )
+    rebuild(fresh, stored.steps)
+    fresh.steps = [s for s in state.steps if s.seq <= stored.step_count]
+    fresh.header, fresh.grant = state.header, state.grant
+    waiting = state.unwritten
+    if keep and waiting and waiting[0].seq == stored.step_count + 1:
+        for step in waiting:
+            fresh.apply(step)
+        fresh.steps.extend(waiting)
+        fresh.unwritten = list(waiting)
+        fresh.audit = list(state.audit)  # the audit events of those steps
+    return fresh

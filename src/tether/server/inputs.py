@@ -1,0 +1,32 @@
+"""What the HTTP API accepts before anything reaches a store: text every store can keep and
+list offsets every store can count to.
+
+A NUL character is refused by PostgreSQL's text columns and a lone surrogate cannot be encoded
+as UTF-8 at all; an offset past a 64-bit integer overflows SQLite and PostgreSQL. Each would
+surface deep in a query as INTERNAL, so request bodies, path and query parameters refuse them
+up front, field by field, as BAD_REQUEST.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+# far more items than any list holds, and within every store's integer range
+MAX_OFFSET = 2**31 - 1
+
+
+def storable(text: str) -> str:
+    """`text` unchanged if every store can keep it; a ValueError saying why not otherwise."""
+    if "\x00" in text:
+        raise ValueError("text with a NUL character cannot be stored")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text with a lone surrogate character is not UTF-8") from None
+    return text
+
+
+StoredText = Annotated[str, AfterValidator(storable)]
+"""A string without a NUL or a lone surrogate character (for bodies, paths and queries)."""
