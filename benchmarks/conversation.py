@@ -2,9 +2,11 @@
 
 A conversation is driven to `--turns` turns (each: two lookups, then a cited answer); then
 its next turn is measured `--samples` times, interleaved with a fresh run (a new conversation's
-first turn) doing the same calls, in one process on one SQLite file. The state of earlier
-turns is loaded from the conversation's row, not rebuilt from their steps, so the difference
-should stay small. Prints medians and the difference; never fails on wall time.
+first turn) doing the same calls, in one process on one SQLite file: once as the process that
+ran the previous turn sees it (the conversation's state in memory, checked against the row),
+once as another replica would (its messages and evidence read back from the store). A turn
+writes only what it adds and reads nothing from earlier turns' steps, so the difference should
+stay small. Prints medians and the differences; never fails on wall time.
 
     python benchmarks/conversation.py [--turns 20] [--samples 40]
 """
@@ -46,12 +48,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
         desk = build_desk(RETAIL, store, fresh=True)
-        long = desk.runtime.converse(USER)
+        long, other = desk.runtime.converse(USER), desk.runtime.converse(USER)
         for _ in range(args.turns):
             long.send(TEXT, model())
+            other.send(TEXT, model())
         for _ in range(3):  # warm both paths
             desk.runtime.converse(USER).send(TEXT, model())
-        fresh_ms, next_ms = [], []
+        fresh_ms, next_ms, cold_ms = [], [], []
         for _ in range(args.samples):
             started = time.perf_counter()
             desk.runtime.converse(USER).send(TEXT, model())
@@ -59,12 +62,19 @@ def main() -> None:
             started = time.perf_counter()
             long.send(TEXT, model())
             next_ms.append((time.perf_counter() - started) * 1000)
+            other.conversations.forget()  # as on a replica that did not run the last turn
+            started = time.perf_counter()
+            other.send(TEXT, model())
+            cold_ms.append((time.perf_counter() - started) * 1000)
         store.close()
     fresh, later = statistics.median(fresh_ms), statistics.median(next_ms)
+    cold = statistics.median(cold_ms)
     table = Table("turn", "median ms", title=f"a conversation past {args.turns} turns")
     table.add_row("a new conversation's first turn (baseline)", f"{fresh:.2f}")
     table.add_row(f"turn {args.turns + 1}+ of a long conversation", f"{later:.2f}")
     table.add_row("difference", f"{later - fresh:+.2f} ms ({later / fresh:.2f}x)")
+    table.add_row("the same, its history read from the store", f"{cold:.2f}")
+    table.add_row("difference", f"{cold - fresh:+.2f} ms ({cold / fresh:.2f}x)")
     Console().print(table)
 
 

@@ -272,9 +272,7 @@ class Conversations:
         self.open(conversation_id, principal_id)
         self.store.set_status(conversation_id, "closed", self.runtime.clock.now())
 
-    def _usable(
-        self, record: ConversationRecord, principal_id: str, now: float, with_state: bool = True
-    ) -> None:
+    def _usable(self, record: ConversationRecord, principal_id: str, now: float) -> None:
         if record.principal_id != principal_id:
             raise TetherError(
                 ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
@@ -295,7 +293,7 @@ class Conversations:
                 f"the conversation holds {record.size} bytes; the limit is "
                 f"{self.limits.max_state_bytes}",
             )
-        waiting = record.state.get("waiting_run") if with_state else None
+        waiting = record.state.get("waiting_run")
         if waiting:
             run = self.runtime.store.get_run(str(waiting), with_steps=False)
             if run.status is RunStatus.SUSPENDED:
@@ -357,9 +355,9 @@ class Conversations:
         rt = self.runtime
         now = rt.clock.now()
         # checked before the claim so that a stranger's or a bad turn never holds the
-        # conversation; the state (the bulk of the row) is read once, under the claim
+        # conversation; its messages and evidence are read once, under the claim
         record = self.store.get(conversation_id, with_state=False)
-        self._usable(record, principal_id, now, with_state=False)
+        self._usable(record, principal_id, now)
         self._reply(record, reply, nonce, text, now)
         claimant = rt.ids.new_id("turn")
         if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
@@ -442,8 +440,16 @@ class Conversations:
             pending = PendingAction.from_dict(raw) if raw else None
         after = _state_after(run, state)
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
-        self.store.finish_turn(record.id, claim.claimant, turn, after, pending, rt.clock.now())
+        now = rt.clock.now()
+        self.store.finish_turn(record.id, claim.claimant, turn, after, pending, now, record.state)
         return TurnOutcome(record.id, number, run, pending)
+
+    def forget(self) -> None:
+        """Drop what this process remembers of conversations' state (the next turn of each
+        reads it back from the store, as another replica would)."""
+        with self._lock:
+            self._objects.clear()
+        self.store.forget()
 
     def _parsed(
         self, conversation_id: str, state: Mapping[str, Any]

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
+from tether.conversations import entries
 from tether.core.errors import ErrorCode, TetherError
 from tether.runtime.pending import PendingAction
 from tether.store.conversations_schema import conversation_turns, conversations
@@ -75,7 +76,7 @@ class ConversationRecord:
         return self.status
 
 
-def _record(row: Any, with_state: bool = True) -> ConversationRecord:
+def _record(row: Any) -> ConversationRecord:
     pending = json.loads(row.pending) if row.pending else None
     return ConversationRecord(
         id=row.id,
@@ -89,7 +90,7 @@ def _record(row: Any, with_state: bool = True) -> ConversationRecord:
         updated_at=row.updated_at,
         expires_at=row.expires_at,
         turns=row.turns,
-        state=json.loads(row.state) if with_state else {},
+        state=json.loads(row.state),  # the small part; get() adds messages and evidence
         pending=PendingAction.from_dict(pending) if pending else None,
         size=row.size,
         busy_run=row.busy_run,
@@ -117,13 +118,18 @@ class ConversationStore:
             while len(self._states) > self._cached:
                 self._states.popitem(last=False)
 
+    def forget(self) -> None:
+        """Drop the remembered states: every read goes to the database again."""
+        with self._lock:
+            self._states.clear()
+
     def _recalled(self, conversation_id: str, key: tuple[int, float]) -> Mapping[str, Any] | None:
         with self._lock:
             found = self._states.get(conversation_id)
         return found[1] if found is not None and found[0] == key else None
 
     def create(self, record: ConversationRecord) -> None:
-        state = _dumps(record.state)
+        state = _dumps(entries.small_state(record.state))
         with self.engine.begin() as conn:
             conn.execute(
                 insert(conversations).values(
@@ -143,28 +149,35 @@ class ConversationStore:
                     size=len(state.encode("utf-8")),
                 )
             )
+            grown = entries.write(conn, record.id, None, record.state)
+            if grown:
+                conn.execute(
+                    update(conversations)
+                    .where(conversations.c.id == record.id)
+                    .values(size=conversations.c.size + grown)
+                )
 
     def get(self, conversation_id: str, with_state: bool = True) -> ConversationRecord:
-        """The conversation, or CONVERSATION_NOT_FOUND; without its state (messages, evidence;
-        left empty) when `with_state` is False, which skips reading and parsing the bulk."""
+        """The conversation, or CONVERSATION_NOT_FOUND; without its messages and evidence
+        (the bulk of what it keeps) when `with_state` is False."""
         if not isinstance(conversation_id, str) or len(conversation_id) > 40:
             raise TetherError(ErrorCode.CONVERSATION_NOT_FOUND, "no such conversation")
-        columns = [c for c in conversations.c if c.name != "state"]
-        where = conversations.c.id == conversation_id
         with self.engine.connect() as conn:
-            row = conn.execute(select(*columns).where(where)).first()
+            row = conn.execute(
+                select(conversations).where(conversations.c.id == conversation_id)
+            ).first()
             if row is None:
                 raise TetherError(
                     ErrorCode.CONVERSATION_NOT_FOUND, f"no conversation {conversation_id!r}"
                 )
-            record = _record(row, with_state=False)
+            record = _record(row)
             if not with_state:
                 return record
             key = (record.turns, record.updated_at)
             state = self._recalled(conversation_id, key)
             if state is None:
-                body = conn.execute(select(conversations.c.state).where(where)).scalar_one()
-                state = json.loads(body)
+                messages, evidence = entries.read(conn, conversation_id)
+                state = {**record.state, "messages": messages, "evidence": evidence}
                 self._remember(conversation_id, key, state)
         return dataclasses.replace(record, state=state)
 
@@ -233,10 +246,21 @@ class ConversationStore:
         state: Mapping[str, Any],
         pending: PendingAction | None,
         now: float,
+        before: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record the turn, the state it leaves and its pending action, and let go, at once."""
-        body = _dumps(state)
+        """Record the turn, the state it leaves and its pending action, and let go, at once.
+        `before` is the state the turn read under its claim: only what changed since is
+        written (without it, all the conversation keeps is rewritten)."""
+        body = _dumps(entries.small_state(state))
+        small = len(body.encode("utf-8"))
         with self.engine.begin() as conn:
+            # rolled back with the rest if the claim turns out to have lapsed
+            grown = entries.write(conn, conversation_id, before, state)
+            if before is None:  # everything was rewritten: counted afresh
+                size: Any = small + grown
+            else:
+                was = len(_dumps(entries.small_state(before)).encode("utf-8"))
+                size = conversations.c.size + grown + small - was
             done = conn.execute(
                 update(conversations)
                 .where(
@@ -248,7 +272,7 @@ class ConversationStore:
                 .values(
                     state=body,
                     pending=_dumps(pending.to_dict()) if pending else None,
-                    size=len(body.encode("utf-8")),
+                    size=size,
                     turns=conversations.c.turns + 1,
                     updated_at=now,
                     busy_run=None,

@@ -1,5 +1,6 @@
 """Tables of conversations (SQLAlchemy Core): the thread the server holds for one principal
-and one agent, and its turns, each a run. Migration 0007 creates them."""
+and one agent, its turns, each a run, and what it keeps from turn to turn. Migration 0007
+creates the first two, 0012 the entries."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ conversations = Table(
     # the turn that holds the conversation (one at a time) and until when its claim lasts
     Column("busy_run", String(64), nullable=True),
     Column("busy_until", Float, nullable=True),
-    Column("state", Text, nullable=False),  # JSON: messages, evidence, counters
+    # JSON: counters and the run waiting for a person; messages and evidence are entries
+    Column("state", Text, nullable=False),
     Column("pending", Text, nullable=True),  # JSON: the pending action, if any
-    Column("size", Integer, nullable=False),  # bytes of state, for the size limit
+    Column("size", Integer, nullable=False),  # bytes of state and entries, for the size limit
     Index("ix_conversations_principal", "principal_id", "created_at"),
     Index("ix_conversations_updated", "updated_at"),
 )
@@ -41,4 +43,16 @@ conversation_turns = Table(
     Column("kind", String(16), nullable=False),  # text | confirm | decline
     Column("created_at", Float, nullable=False),
     Index("ix_conversation_turns_run", "run_id"),
+)
+
+# what a conversation keeps: per turn, a row of the messages it added (kind "m", `seq` the index
+# of the first) and one of the evidence it added (kind "e", JSON lists), appended instead of
+# rewriting everything the conversation holds (see tether.conversations.entries)
+conversation_entries = Table(
+    "conversation_entries",
+    metadata,
+    Column("conversation_id", String(40), primary_key=True),
+    Column("kind", String(1), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("body", Text, nullable=False),
 )
