@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tether.core.types import Effect
-from tether.policy.engine import PolicyEngine, PolicyRequest, entity, ref
+from tether.policy.engine import PolicyEngine, PolicyRequest, entity
 
 SCHEMA = """
 entity User;
@@ -26,10 +26,13 @@ forbid (principal, action == Action::"refund", resource) when { resource.amount 
 @confirm("the customer confirms a refund")
 forbid (principal, action == Action::"refund", resource) unless { context.confirmed };
 """
-WITH_PERMIT = NO_PERMIT + """
+WITH_PERMIT = (
+    NO_PERMIT
+    + """
 @id("refunds")
 permit (principal, action == Action::"refund", resource);
 """
+)
 
 
 def _engine(tmp_path: Path, policies: str) -> PolicyEngine:
