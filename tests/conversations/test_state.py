@@ -143,6 +143,7 @@ def test_a_turn_refers_to_the_history_it_saw_instead_of_copying_it(desk: Desk) -
     # rebuilt from the store, the run sees exactly what the model was shown
     stored = desk.runtime.store.get_run(second.run.id)
     rebuilt = desk.runtime._restore(stored, model)
+    desk.runtime._held_history(rebuilt, stored.steps)
     kept = [m for m in rebuilt.messages if m.role not in ("system", "context")]
     assert kept[: len(shown)] == shown
     assert "tool:2" in rebuilt.evidence

@@ -106,7 +106,7 @@ def test_a_poisoned_passage_never_reaches_the_system_message(desk: Desk) -> None
     assert reference.count("</passage>") == len(evidence)
     assert reference.count("<passage ") == len(evidence)
     assert '<passage id="kb:fake#0">' not in reference
-    assert "\u2039/passage>" in reference and "\u2039 / REFERENCE >" in reference
+    assert "\u2039/passage\u203a" in reference and "\u2039 / REFERENCE \u203a" in reference
 
 
 def test_every_spelling_of_a_delimiter_in_a_passage_is_defused() -> None:
@@ -119,7 +119,8 @@ def test_every_spelling_of_a_delimiter_in_a_passage_is_defused() -> None:
     assert body.count("</reference>") == 1 and body.count("<reference>") == 1
     assert "&lt;/reference" not in body and "\uff1c/passage" not in body
     assert '<passage id="kb:notes#0" title="Notes passage id= kb:x#9">' in body
-    assert "<p>x</p>" in body  # ordinary markup is left alone
+    # no bracket in a passage survives, markup included: the tags are the runtime's alone
+    assert "\u2039p\u203ax\u2039/p\u203a" in body
     assert reference_message([]) is None
 
 

@@ -414,6 +414,8 @@ class Conversations:
     ) -> TurnOutcome:
         reply, text = claim.reply, claim.text
         state = self._settled(record.state, rt)
+        if state is not record.state:  # kept first: the turn refers to what the store holds
+            record = self.store.settle(record, claim.claimant, state, rt.clock.now())
         number = record.turns + 1
         history, evidence = self._parsed(record.id, state)
         context = TurnContext(

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from tether.conversations import entries
 from tether.core.errors import ErrorCode, TetherError
@@ -251,40 +251,8 @@ class ConversationStore:
         """Record the turn, the state it leaves and its pending action, and let go, at once.
         `before` is the state the turn read under its claim: only what changed since is
         written (without it, all the conversation keeps is rewritten)."""
-        body = _dumps(entries.small_state(state))
-        small = len(body.encode("utf-8"))
         with self.engine.begin() as conn:
-            # rolled back with the rest if the claim turns out to have lapsed
-            grown = entries.write(conn, conversation_id, before, state)
-            if before is None:  # everything was rewritten: counted afresh
-                size: Any = small + grown
-            else:
-                was = len(_dumps(entries.small_state(before)).encode("utf-8"))
-                size = conversations.c.size + grown + small - was
-            done = conn.execute(
-                update(conversations)
-                .where(
-                    and_(
-                        conversations.c.id == conversation_id,
-                        conversations.c.busy_run == claimant,
-                    )
-                )
-                .values(
-                    state=body,
-                    pending=_dumps(pending.to_dict()) if pending else None,
-                    size=size,
-                    turns=conversations.c.turns + 1,
-                    updated_at=now,
-                    busy_run=None,
-                    busy_until=None,
-                )
-            )
-            if done.rowcount != 1:  # the claim lapsed and another turn took the conversation
-                raise TetherError(
-                    ErrorCode.CONVERSATION_BUSY,
-                    "this turn's hold on the conversation lapsed; its outcome is in its run, "
-                    "not in the conversation",
-                )
+            self._write(conn, conversation_id, claimant, state, before, now, pending, release=True)
             conn.execute(
                 insert(conversation_turns).values(
                     conversation_id=conversation_id,
@@ -295,6 +263,62 @@ class ConversationStore:
                 )
             )
         self._remember(conversation_id, (turn.turn, now), state)
+
+    def settle(
+        self,
+        record: ConversationRecord,
+        claimant: str,
+        state: Mapping[str, Any],
+        now: float,
+    ) -> ConversationRecord:
+        """Keep `state` (the conversation with a run a person decided folded in) before the
+        claimed turn runs, so that what the turn refers to is what the store holds."""
+        with self.engine.begin() as conn:
+            self._write(conn, record.id, claimant, state, record.state, now, record.pending)
+        self._remember(record.id, (record.turns, now), state)
+        return dataclasses.replace(record, state=state, updated_at=now)
+
+    def _write(
+        self,
+        conn: Connection,
+        conversation_id: str,
+        claimant: str,
+        state: Mapping[str, Any],
+        before: Mapping[str, Any] | None,
+        now: float,
+        pending: PendingAction | None,
+        release: bool = False,
+    ) -> None:
+        """Write the state under the claim (CONVERSATION_BUSY if it lapsed: all rolls back)."""
+        body = _dumps(entries.small_state(state))
+        small = len(body.encode("utf-8"))
+        grown = entries.write(conn, conversation_id, before, state)
+        if before is None:  # everything was rewritten: counted afresh
+            size: Any = small + grown
+        else:
+            was = len(_dumps(entries.small_state(before)).encode("utf-8"))
+            size = conversations.c.size + grown + small - was
+        values: dict[str, Any] = {
+            "state": body,
+            "pending": _dumps(pending.to_dict()) if pending else None,
+            "size": size,
+            "updated_at": now,
+        }
+        if release:  # the turn ends: count it and let go
+            values.update(turns=conversations.c.turns + 1, busy_run=None, busy_until=None)
+        done = conn.execute(
+            update(conversations)
+            .where(
+                and_(conversations.c.id == conversation_id, conversations.c.busy_run == claimant)
+            )
+            .values(values)
+        )
+        if done.rowcount != 1:  # the claim lapsed and another turn took the conversation
+            raise TetherError(
+                ErrorCode.CONVERSATION_BUSY,
+                "this turn's hold on the conversation lapsed; its outcome is in its run, "
+                "not in the conversation",
+            )
 
     def set_status(self, conversation_id: str, status: str, now: float) -> None:
         with self.engine.begin() as conn:

@@ -24,7 +24,9 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.documents import Document, content_version, normalise_text
 from tether.grounding.facts import flatten
 from tether.grounding.formats import SourceFile, media_type, problem, read_document, slug
-from tether.grounding.graph import PUBLIC_LABEL, Entity, Relation
+from tether.grounding.graph import Entity, Relation
+
+PRIVATE_LABEL = "private"  # the labels a document gets when the operator gives none
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
@@ -44,17 +46,17 @@ class SourceDocument:
 def narrow_acl(document: Document, ceiling: tuple[str, ...] | None, name: str) -> Document:
     """`document` with the labels it declares kept within the operator's `ceiling`.
 
-    A document may narrow who reads it, never widen it. With the operator's labels the stored
-    ACL is declared ∩ operator's (front matter `[public, staff]` under `--acl staff` is
-    `staff`); without any (`ceiling` None) it is the declared labels less `public`, since
-    only the operator makes a document public. When nothing is left the document is refused
-    with DOCUMENT_ACL_WIDENS rather than stored under the operator's labels, which would
-    reach readers its own ACL excludes (fail closed).
+    A document may narrow who reads it, never widen it. The stored ACL is declared ∩
+    operator's (front matter `[public, staff]` under `--acl staff` is `staff`); without the
+    operator's labels (`ceiling` None) the ceiling is the default, `private`: a document
+    cannot give itself a role label every principal of a domain holds, nor `public`. When
+    nothing is left the document is refused with DOCUMENT_ACL_WIDENS rather than stored
+    under the operator's labels, which would reach readers its own ACL excludes.
     """
     declared = set(document.acl)
-    kept = declared & set(ceiling) if ceiling is not None else declared - {PUBLIC_LABEL}
+    kept = declared & set(ceiling if ceiling is not None else (PRIVATE_LABEL,))
     if not kept:
-        allowed = "the --acl labels" if ceiling is not None else "--acl public"
+        allowed = "the --acl labels" if ceiling is not None else "--acl"
         raise problem(
             ErrorCode.DOCUMENT_ACL_WIDENS,
             name,
@@ -169,7 +171,12 @@ class DirectorySource:
         """The real path of `name`, which must lie inside the folder."""
         if self.single:
             return self.root  # the operator named this very file
-        real = (self.root / name).resolve()
+        try:
+            real = (self.root / name).resolve()
+        except (OSError, RuntimeError) as exc:  # gone since listed, or a symlink loop
+            raise problem(
+                ErrorCode.DOCUMENT_UNREADABLE, name, f"cannot be resolved ({type(exc).__name__})"
+            ) from None
         if real == self.root or not real.is_relative_to(self.root):
             raise problem(
                 ErrorCode.DOCUMENT_OUTSIDE_ROOT,
@@ -178,6 +185,14 @@ class DirectorySource:
             )
         return real
 
+    def _opened_inside(self, descriptor: int) -> bool:
+        """Whether an open file lies inside the root, by what the kernel says it opened
+        (Linux's /proc; elsewhere the resolved path checked before opening stands)."""
+        link = Path(f"/proc/self/fd/{descriptor}")
+        if self.single or not link.exists():
+            return True
+        return Path(os.readlink(link)).is_relative_to(self.root)
+
     def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
         path = self._path(name)
         real = self._inside(name)
@@ -185,6 +200,14 @@ class DirectorySource:
             # the checked path itself, and never through a symlink swapped in since the check
             descriptor = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(descriptor, "rb") as handle:
+                # a folder on the way may have been swapped for a symlink since the check:
+                # what was opened must still lie inside the root
+                if not self._opened_inside(handle.fileno()):
+                    raise problem(
+                        ErrorCode.DOCUMENT_OUTSIDE_ROOT,
+                        name,
+                        "was moved outside the ingested folder while being read; not read",
+                    )
                 raw = handle.read(self.max_bytes + 1)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__

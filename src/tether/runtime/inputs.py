@@ -77,6 +77,11 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
     carries. Arguments that do not are INVALID_ARGUMENTS; anything else MODEL_BAD_OUTPUT. The
     messages name where the value is, never the value."""
     for i, call in enumerate(turn.tool_calls, start=1):
+        if str(call.id).startswith(RESERVED_CALL_PREFIX):  # only the runtime's confirmed call
+            raise TetherError(
+                ErrorCode.MODEL_BAD_OUTPUT,
+                f"tool call {i} has an id the runtime reserves ({RESERVED_CALL_PREFIX}...)",
+            )
         if unrecordable(call.name) is not None:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
@@ -107,12 +112,20 @@ def check_recordable(name: str, data: Mapping[str, Any]) -> None:
         raise TetherError(ErrorCode.INTERNAL, f"a step cannot be recorded: {found}")
 
 
+# the id prefix of the call a confirmed pending action runs under: its idempotency key is the
+# action's, shared by whatever run executes it, so a model may never propose such an id
+RESERVED_CALL_PREFIX = "confirmed-"
+MAX_INT_BITS = 1024  # far past any amount or id; far short of what JSON encoders refuse
+
+
 def unrecordable(value: Any, path: str = "value") -> str | None:
     """Where `value` holds what canonical JSON cannot carry (a number that is not finite, such
     as NaN or a float that overflowed to infinity; a lone surrogate; a non-JSON type) or a
     store refuses (a NUL character); None if it is recordable."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, int):  # Python cannot even print one of many thousand digits
+        return None if value.bit_length() <= MAX_INT_BITS else f"{path} is too large a number"
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{path} is a number JSON cannot carry"
     if isinstance(value, str):

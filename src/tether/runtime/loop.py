@@ -147,6 +147,7 @@ class Runtime(ConfirmationMixin):
         state = self._restore(stored, model)
 
         def finish() -> Run:
+            self._held_history(state, stored.steps)
             self._catch_up(state, stored)
             return self._drive(state, model, self._finish_turn(state, stored.steps))
 
@@ -276,7 +277,6 @@ class Runtime(ConfirmationMixin):
         elapsed = max(0.0, stored.updated_at - stored.created_at - waited)
         started = self.clock.monotonic() - elapsed
         state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
-        self._held_history(state, stored.steps)
         rebuild(state, stored.steps)
         state.steps = list(stored.steps)
         state.header = dataclasses.replace(stored, steps=())
@@ -298,7 +298,8 @@ class Runtime(ConfirmationMixin):
             self._ground(state)
 
     def _held_history(self, state: RunState, steps: Sequence[Step]) -> None:
-        """Seed a conversation turn's state with the history its scope step refers to."""
+        """Put back, in a rebuilt turn's state, the history its scope step refers to: after
+        the instructions and passages the run was given, before its own messages."""
         scope = next((s for s in steps if s.kind is StepKind.SCOPE), None)
         held = scope.data.get("conversation") if scope is not None else None
         if not isinstance(held, Mapping) or "history" not in held:
@@ -306,7 +307,9 @@ class Runtime(ConfirmationMixin):
         from tether.conversations import ConversationStore
 
         history, evidence = held_history(ConversationStore(self.store.engine), held)
-        seed_history(state, history, evidence)
+        given = sum(len(s.data.get("prepend", ())) for s in steps)
+        state.messages[given:given] = history
+        state.evidence = {**evidence, **state.evidence}
 
     # -- 2. ground ------------------------------------------------------------------------
 

@@ -38,8 +38,21 @@ from tether.tools.registry import Tool
 from tether.tools.workers import Finished, settle, shared_pool
 
 CONFIRMED_PREFIX = "confirmed-"  # the id a confirmed pending action's call runs under
-# recorded failures that may have come after the effect, or whose cause is unknown
-_MAYBE_ACTED = frozenset({ErrorCode.OUTCOME_UNKNOWN, ErrorCode.BAD_OUTPUT, ErrorCode.TOOL_ERROR})
+# recorded failures that come before any effect: the call was refused (by the envelope, the
+# schema, or the tool on its own terms) or never reached the tool's upstream; every other
+# failure may have come after the effect, so it is replayed, never run again
+_BEFORE_ANY_EFFECT = frozenset(
+    {
+        ErrorCode.INVALID_ARGUMENTS,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.PRECONDITION_FAILED,
+        ErrorCode.CONFLICT,
+        ErrorCode.PERMISSION_DENIED,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.CIRCUIT_OPEN,
+        ErrorCode.TOOL_UNAVAILABLE,  # only when not uncertain: the connection was refused
+    }
+)
 
 
 def action_scope(run_id: str, call_id: str) -> str:
@@ -74,16 +87,20 @@ def execute_once(
     crash between the two can neither lose the approval nor run the call twice. A claim
     refused (the token was spent) means the call does not run: TOKEN_REPLAYED."""
     if tool.spec.risk is RiskClass.READ:
+        if claim is not None and not ledger.spend(claim):  # an approved read: once as well
+            return _spent(None)
         return executor.execute(tool, arguments, call)
     canonical = _canonical(tool, arguments)
     key = idempotency_key(call.action or call.run_id, tool.name, canonical)
     keyed = dataclasses.replace(call, idempotency_key=key)
     entry = ledger.get(key)
+    retake: str | None = None
     if entry is not None and entry.outcome is not None:
         recorded = ToolOutcome.from_record(entry.outcome)
         if not _may_run_again(recorded):
             return dataclasses.replace(recorded, idempotency_key=key, replayed=True)
-        entry = None  # it surely did nothing: this is a fresh attempt at the action
+        retake = entry.recorded  # it surely did nothing: this is a fresh attempt at it
+        entry = None
     if entry is not None and not tool.spec.idempotent:
         # started by a process that stopped before recording: it may or may not have acted
         interrupted = ToolOutcome(
@@ -94,16 +111,12 @@ def execute_once(
         )
         outcome = _settle(executor, tool, arguments, canonical, keyed, interrupted)
     else:
+        begin = (key, call.run_id, call.step_seq, tool.name)
         if claim is not None and entry is None:  # a pending entry spent it when it began
-            if not ledger.begin(key, call.run_id, call.step_seq, tool.name, also=claim):
-                return ToolOutcome(
-                    False,
-                    code=ErrorCode.TOKEN_REPLAYED,
-                    message="the approval's single-use token was already spent",
-                    idempotency_key=key,
-                )
-        elif not tool.spec.idempotent:
-            ledger.begin(key, call.run_id, call.step_seq, tool.name)
+            if not ledger.begin(*begin, also=claim, retake=retake):
+                return _spent(key)
+        elif entry is None and not tool.spec.idempotent and not ledger.begin(*begin, retake=retake):
+            return _lost_race(executor, ledger, tool, arguments, canonical, keyed)
         outcome = executor.execute(tool, arguments, keyed)
         if not outcome.ok and outcome.uncertain:
             outcome = _settle(executor, tool, arguments, canonical, keyed, outcome)
@@ -113,12 +126,51 @@ def execute_once(
     return outcome
 
 
+def _lost_race(
+    executor: ToolExecutor,
+    ledger: ToolResultLedger,
+    tool: Tool,
+    arguments: Mapping[str, Any],
+    canonical: Mapping[str, Any],
+    call: CallContext,
+) -> ToolOutcome:
+    """Another worker started or finished the same action since the ledger was read: its
+    recorded outcome if there is one, else what reconciling says; never a second execution.
+    The ledger row stays the other worker's to finish."""
+    key = call.idempotency_key
+    found = ledger.get(key) if key else None
+    if found is not None and found.outcome is not None:
+        recorded = ToolOutcome.from_record(found.outcome)
+        return dataclasses.replace(recorded, idempotency_key=key, replayed=True)
+    busy = ToolOutcome(
+        False,
+        code=ErrorCode.OUTCOME_UNKNOWN,
+        message=f"{tool.name} was started by another worker for the same action",
+        uncertain=True,
+    )
+    outcome = _settle(executor, tool, arguments, canonical, call, busy)
+    return dataclasses.replace(outcome, idempotency_key=key)
+
+
+def _spent(key: str | None) -> ToolOutcome:
+    """An approved call that may not start: its token was spent, or another worker started it."""
+    return ToolOutcome(
+        False,
+        code=ErrorCode.TOKEN_REPLAYED,
+        message="the approval's single-use token was already spent, or another worker started "
+        "this call",
+        idempotency_key=key,
+        escalate=True,  # an approved action that cannot start goes back to a person
+        retryable=False,
+    )
+
+
 def _may_run_again(recorded: ToolOutcome) -> bool:
     """A recorded failure that surely did nothing (refused, rate-limited, rejected by the tool
     itself) may be tried again; a success, or a failure that may have acted, is final."""
     if recorded.ok or recorded.uncertain or recorded.code is None:
         return False
-    return recorded.code not in _MAYBE_ACTED or recorded.retryable is True
+    return recorded.code in _BEFORE_ANY_EFFECT
 
 
 def _settle(

@@ -58,6 +58,7 @@ class LedgerEntry:
     key: str
     status: str
     outcome: Mapping[str, Any] | None  # None while pending
+    recorded: str | None = None  # the outcome as stored, to take it back only if unchanged
 
 
 class ToolResultLedger:
@@ -79,7 +80,7 @@ class ToolResultLedger:
         if row is None:
             return None
         outcome = json.loads(row.outcome) if row.outcome else None
-        return LedgerEntry(key, row.status, outcome)
+        return LedgerEntry(key, row.status, outcome, row.outcome)
 
     def begin(
         self,
@@ -88,69 +89,56 @@ class ToolResultLedger:
         turn_seq: int,
         tool: str,
         also: Callable[[Connection], bool] | None = None,
+        retake: str | None = None,
     ) -> bool:
-        """Mark the call as started (for calls that do not honour their key); a recorded
-        outcome under the key is cleared, as the call runs again. `also` runs in the same
-        transaction (e.g. using an approval's single-use token); when it says False nothing
-        is marked and begin returns False: the call must not run."""
-        if also is not None:
-            try:
-                with self.engine.begin() as conn:
-                    self._mark(conn, key, run_id, turn_seq, tool)
-                    if not also(conn):
-                        raise _Refused  # rolls the mark back with the transaction
-            except _Refused:
-                return False
-            except OperationalError as exc:
-                raise _unavailable(exc) from None
-            return True
-        self._begin(key, run_id, turn_seq, tool)
-        return True
-
-    def _mark(self, conn: Connection, key: str, run_id: str, turn_seq: int, tool: str) -> None:
-        now = time.time()
-        again = {"status": PENDING, "outcome": None, "updated_at": now}
-        if conn.execute(
-            update(tool_results).where(tool_results.c.key == key).values(again)
-        ).rowcount:
-            return
-        conn.execute(
-            insert(tool_results).values(
-                key=key,
-                run_id=run_id,
-                turn_seq=turn_seq,
-                tool=tool,
-                created_at=now,
-                **again,
-            )
-        )
-
-    def _begin(self, key: str, run_id: str, turn_seq: int, tool: str) -> None:
-        now = time.time()
-        row = {
-            "key": key,
-            "run_id": run_id,
-            "turn_seq": turn_seq,
-            "tool": tool,
-            "status": PENDING,
-            "outcome": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        again = {"status": PENDING, "outcome": None, "updated_at": now}
+        """Mark the call as started: by inserting its row, or (`retake`: the recorded outcome
+        as read, a failure before any effect that the runtime decided may run again) by taking
+        that row back, only if it still holds that outcome. False, with nothing marked, when
+        another worker marked or recorded it meanwhile, or `also` (run in the same transaction,
+        e.g. spending an approval's single-use token) says no: the call must not run here."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(tool_results).values(row))
-        except IntegrityError:  # an earlier attempt at this action marked or recorded it
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        update(tool_results).where(tool_results.c.key == key).values(again)
-                    )
-            except OperationalError as exc:
-                raise _unavailable(exc) from None
+                if not self._mark(conn, key, run_id, turn_seq, tool, retake):
+                    raise _Refused
+                if also is not None and not also(conn):
+                    raise _Refused  # rolls the mark back with the transaction
+        except (_Refused, IntegrityError):  # IntegrityError: another worker inserted it
+            return False
         except OperationalError as exc:
             raise _unavailable(exc) from None
+        return True
+
+    def spend(self, also: Callable[[Connection], bool]) -> bool:
+        """Run `also` (spending a single-use token) in a transaction of its own; its answer."""
+        try:
+            with self.engine.begin() as conn:
+                return also(conn)
+        except OperationalError as exc:
+            raise _unavailable(exc) from None
+
+    def _mark(
+        self,
+        conn: Connection,
+        key: str,
+        run_id: str,
+        turn_seq: int,
+        tool: str,
+        retake: str | None,
+    ) -> bool:
+        now = time.time()
+        again = {"status": PENDING, "outcome": None, "updated_at": now}
+        t = tool_results.c
+        if retake is not None:  # compare and set: the very outcome that allowed the re-run
+            held = (t.key == key) & (t.status == DONE) & (t.outcome == retake)
+            return bool(conn.execute(update(tool_results).where(held).values(again)).rowcount)
+        if conn.execute(select(t.key).where(t.key == key)).first() is not None:
+            return False  # started or recorded by another worker since it was read
+        conn.execute(
+            insert(tool_results).values(
+                key=key, run_id=run_id, turn_seq=turn_seq, tool=tool, created_at=now, **again
+            )
+        )
+        return True
 
     def finish(
         self, key: str, run_id: str, turn_seq: int, tool: str, outcome: Mapping[str, Any]

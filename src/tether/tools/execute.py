@@ -59,12 +59,17 @@ def idempotency_key(scope: str, tool: str, arguments: Mapping[str, Any]) -> str:
     return "idem_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
 
 
+_UNCERTAIN = frozenset(
+    {ErrorCode.OUTCOME_UNKNOWN, ErrorCode.TOOL_TIMEOUT, ErrorCode.UPSTREAM_ERROR}
+)
+
+
 def effect_uncertain(exc: BaseException) -> bool:
     """Whether a call that raised `exc` may still have taken effect: the request went out and
     no answer came back (a timeout, a dropped connection), unlike a refused connection, or a
     tool that says so itself (OUTCOME_UNKNOWN)."""
-    if isinstance(exc, ToolError | TetherError):
-        return exc.code is ErrorCode.OUTCOME_UNKNOWN
+    if isinstance(exc, ToolError | TetherError):  # a tool's own word: it timed out upstream,
+        return exc.code in _UNCERTAIN  # the upstream failed mid-request, or it cannot tell
     if isinstance(exc, ConnectionRefusedError):
         return False  # nothing was sent
     return isinstance(exc, TimeoutError | ConnectionError)
@@ -218,10 +223,14 @@ def retryable_override(exc: BaseException) -> bool | None:
 def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
     """None when the output is JSON and fits the tool's output schema; else BAD_OUTPUT."""
     try:
-        # outputs are recorded and replayed, so they must be plain JSON
-        json.dumps(output, allow_nan=False)
+        # outputs are recorded and replayed, so they must be plain JSON every store keeps:
+        # finite numbers, text that encodes as UTF-8 (no lone surrogate) and holds no NUL
+        text = json.dumps(output, allow_nan=False, ensure_ascii=False)
+        text.encode("utf-8")
     except (TypeError, ValueError, RecursionError):
         return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output that is not JSON"
+    if "\x00" in text:
+        return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output holding a NUL character"
     try:
         problem = tool.output_problem(output)
     except Exception as exc:  # a validator that breaks on odd input is still bad output
