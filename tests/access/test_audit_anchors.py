@@ -181,3 +181,16 @@ def test_a_failed_anchor_write_rolls_the_checkpoint_back(sqlite_store: RunStore)
     assert access.audit.checkpoints() == []
     assert access.audit.head()[0] == 2  # the events of that transaction are not kept either
     assert access.verify_audit().ok
+
+
+def test_a_quiet_chain_is_signed_on_the_timer_and_only_when_it_grew(store: RunStore) -> None:
+    access = open_access(store)
+    access.audit.checkpoint()  # makes the key; the chain is signed to its head
+    assert access.audit.checkpoint_if_behind() is None  # nothing new: nothing to sign
+    fill(access, 3)  # a few events, far from the next checkpoint by count
+    head, _ = access.audit.head()
+    point = access.audit.checkpoint_if_behind()
+    assert point is not None and point.seq == head  # the unsigned tail is closed
+    assert access.audit.checkpoint_if_behind() is None
+    report = access.verify_audit()
+    assert report.ok and report.anchored == report.checkpoints == len(access.audit.checkpoints())

@@ -353,6 +353,25 @@ def test_a_run_the_store_could_not_finish_is_finished_by_resume(sqlite_url: str)
     store.close()
 
 
+def test_a_run_whose_agent_is_gone_is_ended_by_resume_not_left_running(sqlite_url: str) -> None:
+    store = FlakyStore.open(sqlite_url)
+    assert isinstance(store, FlakyStore)
+    desk = retail(store)
+    with pytest.raises(TetherError):
+        ask(desk.runtime, StoreDropsMidRun(store))
+    (left,) = store.list_runs()
+    store.down = False
+    # the agent was removed by the time a process resumes the run
+    runtime = dataclasses.replace(desk.runtime, agents={})
+    run = runtime.resume(left.id, script({"answer": "Hello, how can I help?"}))
+    assert run.status is RunStatus.COMPLETED and run.decision is not None
+    assert run.decision.kind is DecisionKind.ESCALATION and run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.UNKNOWN_AGENT
+    assert store.get_run(left.id).status is RunStatus.COMPLETED
+    assert desk.access is not None and desk.access.verify_audit().ok
+    store.close()
+
+
 def test_a_conversation_turn_that_fails_ends_and_frees_the_conversation(store: RunStore) -> None:
     desk = retail(store)
     conversation = desk.runtime.converse(USER)

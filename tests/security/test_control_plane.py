@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select, update
+from starlette.requests import Request
 
 from tests.access.conftest import redis_url
 from tests.dashboard.conftest import Site, form_token, log_in, open_site, page_text
@@ -28,6 +29,7 @@ from tether.server.security import (
     LoginThrottle,
     RedisLoginThrottle,
     login_attempts_from_env,
+    login_subjects,
 )
 from tether.server.sessions import SESSION_COOKIE, SessionPolicy
 from tether.store.sessions_schema import operator_sessions
@@ -329,6 +331,14 @@ def test_the_sixth_bad_login_in_a_minute_is_refused(tmp_path: Path) -> None:
         assert "LOGIN_RATE_LIMITED" in page_text(log_in(client, own.keys["viewer"]), 429)
         with own.client("viewer") as bearer:
             assert bearer.get("/v1/runs").status_code == 200
+
+
+def test_a_failed_login_counts_against_its_address_not_the_key_id_it_names() -> None:
+    # key ids are not secret (the audit trail shows them): counting failures against one
+    # would let anyone, from anywhere, lock its operator out of the dashboard
+    scope = {"type": "http", "method": "POST", "path": "/login", "headers": []}
+    request = Request({**scope, "client": ("10.0.0.9", 4321)})
+    assert login_subjects(request, "tk_0123456789abcdef." + "y" * 43) == ("address:10.0.0.9",)
 
 
 def test_the_throttle_counts_per_subject_in_a_sliding_window() -> None:

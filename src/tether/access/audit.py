@@ -215,6 +215,19 @@ class AuditLog:
             self._reserve(conn, 0)  # locks the head while signing
             return self._sign_head(conn, int(self.clock.now() * 1_000_000))
 
+    def checkpoint_if_behind(self) -> Checkpoint | None:
+        """Sign the head if events arrived since the last checkpoint (run on a timer by a
+        server, so that on a quiet system the unsigned tail does not stay open until the next
+        event); None when there is nothing new or no signing key yet."""
+        if self.signer is None or not self.signer.ready():
+            return None
+        with connect(self.engine) as conn:
+            seq, _ = self.head(conn)
+            signed = conn.execute(select(func.max(audit_checkpoints.c.seq))).scalar()
+        if seq == 0 or (signed is not None and int(signed) >= seq):
+            return None
+        return self.checkpoint()
+
     def lock(self, conn: Connection) -> tuple[int, str]:
         """Lock the chain head until `conn`'s transaction ends; returns (seq, hash)."""
         return self._reserve(conn, 0)

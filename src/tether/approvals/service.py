@@ -271,11 +271,14 @@ class ApprovalService:
 
     def start(self, poll_s: float = 1.0, sweep_s: float = 30.0) -> None:
         """Work off the request path, on one daemon thread: deliver due notices every
-        `poll_s` seconds (when a queue has a webhook) and end expired requests every
-        `sweep_s` seconds."""
+        `poll_s` seconds (when a queue has a webhook), end expired requests every `sweep_s`
+        seconds, and sign the audit chain's head when events arrived since its last
+        checkpoint, every checkpoint interval."""
         if self._background is not None:
             return
         jobs: list[Callable[[], object]] = [Every(sweep_s, self.expire_due)]
+        audit = self.store.audit  # the unsigned tail of the audit chain closes on a timer too
+        jobs.append(Every(audit.checkpoint_interval_s, audit.checkpoint_if_behind))
         if self.dispatcher is not None:
             jobs.insert(0, self.dispatcher.deliver_all)
         self._background = Background("tether-approvals", jobs, poll_s)

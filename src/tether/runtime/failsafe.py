@@ -9,11 +9,12 @@ RUNNING with only whole transactions behind it, so `Runtime.resume` can finish i
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Decision, DecisionKind, Reason, Run, RunStatus
+from tether.core.types import Agent, Decision, DecisionKind, Principal, Reason, Run, RunStatus
 from tether.runtime.state import RunState, rebuild
 from tether.store.runs import RunStore
 
@@ -84,3 +85,16 @@ def committed(state: RunState, stored: Run, keep: bool = False) -> RunState:
         fresh.unwritten = list(waiting)
         fresh.audit = list(state.audit)  # the audit events of those steps
     return fresh
+
+
+def orphan_state(stored: Run, model_name: str) -> RunState:
+    """The loop state of a stored run whose agent or principal no longer resolves, enough to
+    record the Decision that ends it (as the principal and agent the run recorded, with no
+    tools and no instructions)."""
+    principal = Principal(stored.principal_id, str(stored.input.get("tenant") or "default"))
+    agent = Agent(stored.agent, "", ())
+    state = RunState(stored.id, stored.trace_id, principal, agent, model_name, 0.0)
+    rebuild(state, stored.steps)
+    state.steps = list(stored.steps)
+    state.header = dataclasses.replace(stored, steps=())
+    return state

@@ -40,7 +40,7 @@ from tether.models.base import ModelAdapter, ModelRequest
 from tether.policy.consent import assertive_sentences
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
 from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
-from tether.runtime.failsafe import fail_closed
+from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.inputs import InputLimits, check_messages, check_recordable, check_turn
 from tether.runtime.once import action_scope, execute_once
@@ -144,7 +144,10 @@ class Runtime(ConfirmationMixin):
         stored = self.store.get_run(run_id)
         if stored.status is not RunStatus.RUNNING:
             return stored
-        state = self._restore(stored, model)
+        try:
+            state = self._restore(stored, model)
+        except TetherError as exc:  # its agent or principal is gone: it cannot go on, so it ends
+            return self._end(orphan_state(stored, model.name), failed_decision(exc), False)
 
         def finish() -> Run:
             self._held_history(state, stored.steps)
