@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tether.conversations import Conversation, Conversations, ConversationStore, TurnOutcome
+from tether.conversations import Conversations, ConversationStore, TurnOutcome
 from tether.core.errors import ErrorCode, Handler, TetherError
 from tether.core.types import (
     Message,
@@ -28,7 +28,7 @@ from tether.core.types import (
 from tether.models.base import ModelRequest
 from tether.models.scripted import ScriptedModel, ScriptTurn, parse_script
 from tether.sdk.desk import Desk
-from tether.sdk.scenarios import Scenario, ScenarioClock, ScenarioTurn, script_data
+from tether.sdk.scenarios import Scenario, ScenarioClock, script_data, send_turn
 
 RETRY_PREFIX = "retry_"
 MAX_RETRIES = 2  # the same failed write, at most this many more times in a row
@@ -162,7 +162,7 @@ def play_retrying(desk: Desk, scenario: Scenario) -> list[Run]:
             clock.offset += turn.wait_s
         meta = {"scenario": scenario.name, "script": script_data(turn.model)}
         try:
-            last = _send(conversation, turn, RetryingModel(turn.model), meta, last)
+            last = send_turn(conversation, turn, RetryingModel(turn.model), meta, last)
         except TetherError:
             continue  # a refused input: no run
         runs.append(last.run)
@@ -175,24 +175,6 @@ def play_retrying(desk: Desk, scenario: Scenario) -> list[Run]:
     if runs:
         runs[-1] = _approve(desk, scenario, runs[-1])
     return [desk.store.get_run(r.id) for r in runs]
-
-
-def _send(
-    conversation: Conversation,
-    turn: ScenarioTurn,
-    model: RetryingModel,
-    meta: Mapping[str, Any],
-    last: TurnOutcome | None,
-) -> TurnOutcome:
-    if turn.user is not None:
-        if turn.role not in (None, "user"):  # what a client claiming another role gets
-            raise TetherError(ErrorCode.INPUT_ROLE_FORBIDDEN, f"role {turn.role!r} is not input")
-        return conversation.send(turn.user, model, meta)
-    pending = last.pending_action if last is not None else None
-    nonce = turn.nonce or (pending.nonce if pending else "")
-    if turn.confirm:
-        return conversation.confirm(nonce, model, meta)
-    return conversation.decline(nonce, model, meta)
 
 
 def _approve(desk: Desk, scenario: Scenario, run: Run) -> Run:

@@ -26,6 +26,7 @@ from tether.approvals.requests import Approver
 from tether.conversations import Conversation, Conversations, ConversationStore, TurnOutcome
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Run, RunStatus
+from tether.models.base import ModelAdapter
 from tether.models.scripted import ScriptedModel, ScriptTurn
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
@@ -281,7 +282,7 @@ def play(desk: Desk, scenario: Scenario) -> tuple[Conversation, list[TurnResult]
         model = ScriptedModel(turn.model)
         meta = {"scenario": scenario.name, "script": script_data(turn.model)}
         try:
-            last = _send(conversation, turn, model, meta, last)
+            last = send_turn(conversation, turn, model, meta, last)
         except TetherError as exc:
             results.append(TurnResult(number, turn.expect, error=exc.code))
             continue
@@ -289,13 +290,14 @@ def play(desk: Desk, scenario: Scenario) -> tuple[Conversation, list[TurnResult]
     return conversation, results
 
 
-def _send(
+def send_turn(
     conversation: Conversation,
     turn: ScenarioTurn,
-    model: ScriptedModel,
+    model: ModelAdapter,
     meta: Mapping[str, Any],
     last: TurnOutcome | None,
 ) -> TurnOutcome:
+    """Send one scenario turn: its text, or confirm / decline the last pending action."""
     if turn.user is not None:
         if turn.role not in (None, "user"):  # what a client claiming another role gets
             raise TetherError(ErrorCode.INPUT_ROLE_FORBIDDEN, f"role {turn.role!r} is not input")
