@@ -20,8 +20,7 @@ from tests.access.helpers import (
     ask,
     open_desk,
 )
-from tests.security.common import refused_with
-from tether.access.canonical import b64url, b64url_decode, canonical_json
+from tests.security.common import SwappedGrant, refused_with, with_claims
 from tether.access.checks import CapabilityCheck
 from tether.access.governor import RunGovernor, RunGrant
 from tether.access.rights import RoleRights
@@ -39,25 +38,10 @@ ORDER = {"tool": "get_order_details", "args": {"order_id": OWN_PENDING_ORDER}}
 # -- capability tokens: the run holds a bad token --------------------------------------------
 
 
-class SwappedGrant:
-    """A governor whose runs hold a token made by `make` instead of their own."""
-
-    def __init__(self, inner: RunGovernor, make: Any) -> None:
-        self.inner, self.make = inner, make
-
-    def open_run(self, run_id: str, principal: Any, agent: Any, specs: Any) -> RunGrant:
-        grant = self.inner.open_run(run_id, principal, agent, specs)
-        return RunGrant(self.make(self.inner, grant), grant.claims)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def forged(gov: RunGovernor, grant: RunGrant) -> str:
-    prefix, payload, signature = grant.token.split(".")
-    claims = json.loads(b64url_decode(payload))
-    claims["tools"].append("admin_tool")
-    return ".".join([prefix, b64url(canonical_json(claims).encode()), signature])
+    return with_claims(
+        grant.token, lambda claims: {**claims, "tools": [*claims["tools"], "admin_tool"]}
+    )
 
 
 def for_calls(gov: RunGovernor, grant: RunGrant) -> str:

@@ -28,7 +28,8 @@ from tests.access.helpers import (
 )
 from tests.approvals.conftest import SAM, SCRIPT, pending_for, service, start_return
 from tests.approvals.conftest import open_desk as open_approvals_desk
-from tether.access.canonical import b64url, b64url_decode, canonical_json
+from tests.security.common import SwappedGrant, with_claims
+from tether.access.canonical import b64url_decode
 from tether.access.governor import RunGovernor, RunGrant
 from tether.access.single_use import CallTokenUses, call_token_id
 from tether.access.tokens import CapabilityClaims
@@ -62,26 +63,9 @@ class AllowAll:
         return Verdict.allow(self.name)
 
 
-class SwappedGrant:
-    """A governor whose runs hold a token made by `make` instead of their own."""
-
-    def __init__(self, inner: RunGovernor, make: Callable[[RunGovernor, RunGrant], str]):
-        self.inner, self.make = inner, make
-
-    def open_run(self, run_id: str, principal: Any, agent: Any, specs: Any) -> RunGrant:
-        grant = self.inner.open_run(run_id, principal, agent, specs)
-        return RunGrant(self.make(self.inner, grant), grant.claims)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def forged(gov: RunGovernor, grant: RunGrant) -> str:
     """The run's own token with its resource claim widened, signature kept."""
-    prefix, payload, signature = grant.token.split(".")
-    claims = json.loads(b64url_decode(payload))
-    claims["res"] = {"owner": "*"}
-    return ".".join([prefix, b64url(canonical_json(claims).encode()), signature])
+    return with_claims(grant.token, lambda claims: {**claims, "res": {"owner": "*"}})
 
 
 def other_principal(gov: RunGovernor, grant: RunGrant) -> str:

@@ -42,32 +42,44 @@ class CapabilityVerifier(Protocol):
         arguments: Mapping[str, Any] | None = None,
         consume: bool = False,
         tenant: str | None = None,
+        fresh: bool = False,
     ) -> CapabilityClaimsView:
         """The claims of a token that grants this use; raises TetherError with a token code."""
         ...
 
 
+def capability_claims(
+    tokens: CapabilityVerifier, ctx: GuardContext, call: ToolCall, fresh: bool = False
+) -> CapabilityClaimsView:
+    """The claims of the run's capability token, which must verify (signature, expiry,
+    audience, revocation; `fresh`: the signature checked again, not taken from the cache), be
+    bound to this run, principal and tenant, and grant the tool and every scope it requires;
+    else TetherError with a token code."""
+    if not ctx.capability:
+        raise TetherError(ErrorCode.TOKEN_INVALID, "the run holds no capability token")
+    tool = ctx.tools.get(call.name)
+    return tokens.verify(
+        ctx.capability,
+        audience=RUN_AUDIENCE,
+        run_id=ctx.run_id,
+        principal=ctx.principal.id,
+        tenant=ctx.principal.tenant,
+        tool=call.name,
+        required_scopes=tool.spec.required_scopes if tool is not None else (),
+        fresh=fresh,
+    )
+
+
 def verify_capability(
     check: str, tokens: CapabilityVerifier, ctx: GuardContext, call: ToolCall
 ) -> Verdict:
-    """The run's capability token verifies (signature, expiry, audience, revocation), is bound
-    to this run, principal and tenant, and grants the tool and every scope the tool requires."""
-    if not ctx.capability:
-        return Verdict.deny(check, ErrorCode.TOKEN_INVALID, "the run holds no capability token")
-    tool = ctx.tools.get(call.name)
-    scopes = tool.spec.required_scopes if tool is not None else ()
+    """The run's capability token grants this call (see `capability_claims`)."""
     try:
-        claims = tokens.verify(
-            ctx.capability,
-            audience=RUN_AUDIENCE,
-            run_id=ctx.run_id,
-            principal=ctx.principal.id,
-            tenant=ctx.principal.tenant,
-            tool=call.name,
-            required_scopes=scopes,
-        )
+        claims = capability_claims(tokens, ctx, call)
     except TetherError as exc:
         return Verdict.deny(check, exc.code, exc.message)
+    tool = ctx.tools.get(call.name)
+    scopes = tool.spec.required_scopes if tool is not None else ()
     return Verdict.allow(check, token_id=claims.id, scopes=sorted(scopes))
 
 

@@ -16,8 +16,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from tether.access.checks import OwnershipCheck, ResourceCallback, ResourceOwners
-from tether.access.tokens import RUN_AUDIENCE, CapabilityClaims, CapabilityTokens
+from tether.access.checks import (
+    OwnershipCheck,
+    ResourceCallback,
+    ResourceOwners,
+    capability_claims,
+)
+from tether.access.tokens import CapabilityClaims, CapabilityTokens
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
 from tether.core.types import Effect, Principal, ToolCall, Verdict
@@ -58,23 +63,11 @@ class ExecutionGate:
         self._ownership = OwnershipCheck(owners or _NoOwners(), selectors)
 
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
-        if not ctx.capability:
-            return Verdict.deny(self.name, ErrorCode.TOKEN_INVALID, "the call carries no token")
-        tool = ctx.tools.get(call.name)
-        scopes = tool.spec.required_scopes if tool is not None else ()
-        try:
-            claims = self.tokens.verify(
-                ctx.capability,
-                audience=RUN_AUDIENCE,
-                run_id=ctx.run_id,
-                principal=ctx.principal.id,
-                tenant=ctx.principal.tenant,
-                tool=call.name,
-                required_scopes=scopes,
-                fresh=True,
-            )
+        try:  # verified afresh from the token and the key alone, whatever ran before
+            claims = capability_claims(self.tokens, ctx, call, fresh=True)
         except TetherError as exc:
             return Verdict.deny(self.name, exc.code, exc.message)
+        assert isinstance(claims, CapabilityClaims)  # what CapabilityTokens.verify returns
         return self._claimed(ctx, call, claims)
 
     def _claimed(self, ctx: GuardContext, call: ToolCall, claims: CapabilityClaims) -> Verdict:
