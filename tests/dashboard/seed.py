@@ -62,8 +62,8 @@ class _Rollup:
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
-def _decision(rng: random.Random, hallucinating: bool) -> Decision:
-    if hallucinating and rng.random() < 0.35:
+def _decision(rng: random.Random, ungrounded: bool) -> Decision:
+    if ungrounded and rng.random() < 0.35:
         return Decision(
             DecisionKind.REFUSAL,
             "I can't answer that reliably.",
@@ -137,11 +137,17 @@ def _steps(
             statuses.append("contradicted" if code == "CLAIM_CONTRADICTED" else "unsupported")
         elif rng.random() < 0.04:
             statuses.append("unsupported")  # checked, and let through (not decisive)
+        # a contradicted claim is the claims check's to stop; an uncited answer the citations'
+        stopper = "" if grounded else "claims" if code == "CLAIM_CONTRADICTED" else "citations"
+        judged: dict[str, Any] = {"claims": [{"status": st} for st in statuses]}
         verdicts = [
-            _verdict("citations", "allow" if grounded else "deny", "" if grounded else code),
-            _verdict("claims", "allow", claims=[{"status": st} for st in statuses]),
+            _verdict(check, "deny", code, **facts)
+            if check == stopper
+            else _verdict(check, "allow", **facts)
+            for check, facts in (("citations", {}), ("claims", judged))
         ]
-        add(StepKind.GUARD, "answer", {"effect": verdicts[0]["effect"], "verdicts": verdicts})
+        effect = "deny" if stopper else "allow"
+        add(StepKind.GUARD, "answer", {"effect": effect, "verdicts": verdicts})
     add(StepKind.DECISION, decision.kind.value, {"decision": decision.to_dict()})
     return out
 
@@ -152,7 +158,7 @@ def seed_history(
     """Write `count` ended runs created over the `span_s` seconds before `now`; their ids."""
     rng = random.Random(seed)
     outage = (now - 14 * 3600, now - 13 * 3600)
-    hallucination = (now - 7 * 3600, now - 5 * 3600)
+    ungrounded = (now - 7 * 3600, now - 5 * 3600)
     run_rows: list[dict[str, Any]] = []
     step_rows: list[dict[str, Any]] = []
     feedback_rows: list[dict[str, Any]] = []
@@ -161,7 +167,7 @@ def seed_history(
         run_id = f"run_{rng.getrandbits(128):032x}"
         created = now - span_s * rng.random()
         in_outage = outage[0] <= created < outage[1]
-        decision = _decision(rng, hallucination[0] <= created < hallucination[1])
+        decision = _decision(rng, ungrounded[0] <= created < ungrounded[1])
         latency_s = rng.lognormvariate(-0.3, 0.6) * (4 if in_outage else 1)
         ended = min(created + latency_s, now)
         run_steps = _steps(run_id, created, ended, decision, in_outage, rng)

@@ -154,8 +154,10 @@ def test_overview_windows_and_agents(site: Site) -> None:
     assert int(tile(day, "Runs")) >= 10_000
     assert 0 < int(tile(hour, "Runs")) < int(tile(day, "Runs"))
     assert 0 < int(tile(returns, "Runs")) < int(tile(day, "Runs"))
-    for label in ("Success rate", "Hallucination rate", "Tool error rate", "Escalation rate"):
+    for label in ("Success rate", "Refused by verification", "Tool error rate", "Escalation rate"):
         assert re.fullmatch(r"\d+\.\d%", tile(day, label)), label
+    assert "hallucination" not in day.lower()  # the verifier's suspicion is not named as fact
+    assert "Answer verification" in day and "unsupported claims" in day
     assert re.fullmatch(r"\d+ ms · [\d.]+ m?s", tile(day, "Latency p50 · p95"))
     # six charts, each with data over the day
     assert day.count('<figure class="chart">') == 6 and "no data in this window" not in day
@@ -202,7 +204,9 @@ def test_run_shows_retries_token_lineage_and_feedback(site: Site) -> None:
 def test_run_shows_contradicted_claims_with_their_evidence(site: Site) -> None:
     with site.client() as client:
         page = page_text(client.get(f"/runs/{site.runs['hallucinated-refund-timeline']}"))
-    assert page.count('class="badge claim-contradicted">contradicted<') == 2  # both attempts
+    # both attempts, each in the lineage and in its answer check's per-claim table
+    assert page.count('class="badge claim-contradicted">contradicted<') == 4
+    assert page.count('<table class="claims compact">') == 2
     assert "the refund takes 5 to 7 business days to arrive." in page
     assert "CLAIM_CONTRADICTED" in page and "answer 2 checked at" in page
 

@@ -67,8 +67,9 @@ def test_a_hallucinated_refund_timeline_is_sent_back_once_then_refused(store: Ru
     verdict = first.data["verdicts"][-1]
     [failing] = verdict["facts"]["failing"]
     assert failing["status"] == "contradicted" and "24 hours" in failing["claim"]
-    [span] = failing["evidence"]
+    span = next(e for e in failing["evidence"] if "text" in e)
     assert span["source"] == "kb:refunds#1" and "5 to 7 business days" in span["text"]
+    assert failing["field"] == "kb:refunds#1" and failing["decided_by"] == "rules"
     note = first.data["messages"][1]
     assert note["role"] == "system" and "24 hours" in note["content"]
     assert "revised" not in second.data

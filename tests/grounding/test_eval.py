@@ -17,7 +17,8 @@ import pytest
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.detector import HallucinationDetector
-from tether.grounding.ragtruth import Example, evaluate, load_dataset, sample, score
+from tether.grounding.ragtruth import Example, evaluate, flag_all, load_dataset, sample, score
+from tether.grounding.verifier import Verifier, VerifierConfig
 
 TETHER = str(Path(sys.executable).parent / "tether")
 DEV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ragtruth-dev"
@@ -59,14 +60,20 @@ def test_the_command_prints_exactly_the_documented_json() -> None:
     proc = tether("eval", "grounding", "--data", str(dev_data()), "--json", "--limit", "12")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert set(report) == {"tasks", "overall", "median_ms_per_response"}
-    assert set(report["tasks"]) == {"qa", "summary", "data2txt"}
-    for scores in [*report["tasks"].values(), report["overall"]]:
-        assert set(scores) == {"precision", "recall", "f1", "n"}
-        assert all(0.0 <= scores[k] <= 1.0 for k in ("precision", "recall", "f1"))
-    assert [s["n"] for s in report["tasks"].values()] == [12, 12, 12]
-    assert report["overall"]["n"] == 36
-    assert report["median_ms_per_response"] > 0
+    keys = {"tasks", "overall", "median_ms_per_response", "p99_ms_per_response"}
+    assert set(report) == keys | {"baselines"}
+    assert set(report["baselines"]) == {"flag_all", "previous_detector"}
+    for r in [report, *report["baselines"].values()]:
+        assert set(r) >= keys
+        assert set(r["tasks"]) == {"qa", "summary", "data2txt"}
+        for scores in [*r["tasks"].values(), r["overall"]]:
+            assert set(scores) == {"precision", "recall", "f1", "n", "false_alarm_rate"}
+            assert all(0.0 <= scores[k] <= 1.0 for k in ("precision", "recall", "f1"))
+        assert [s["n"] for s in r["tasks"].values()] == [12, 12, 12]
+        assert r["overall"]["n"] == 36
+        assert 0 < r["median_ms_per_response"] <= r["p99_ms_per_response"]
+    flag_all = report["baselines"]["flag_all"]["overall"]
+    assert (flag_all["recall"], flag_all["false_alarm_rate"]) == (1.0, 1.0)
 
 
 def test_the_packaged_detector_separates_the_sample() -> None:
@@ -78,6 +85,16 @@ def test_the_packaged_detector_separates_the_sample() -> None:
     # the development half is the training data, so this guards the shipped model, not quality
     assert report.overall.f1 > flag_all.overall.f1 + 0.1
     assert report.tasks["data2txt"].f1 > 0.75
+
+
+FAITHFUL = (
+    "Harbor Grill has a 4-star rating. It is open Monday and Tuesday from 11 AM to 9 PM. "
+    "It has no outdoor seating and no WiFi. A reviewer praised the fresh fish tacos."
+)
+INVENTED = (
+    "Harbor Grill is open seven days a week until midnight, with live music, free WiFi "
+    "and a romantic patio for outdoor seating. Reviewers love the lobster risotto."
+)
 
 
 def test_a_contradicting_description_scores_above_a_faithful_one() -> None:
@@ -92,18 +109,22 @@ def test_a_contradicting_description_scores_above_a_faithful_one() -> None:
     faithful = detector.detect(
         "data2txt",
         record,
-        "Harbor Grill has a 4-star rating. It is open Monday and Tuesday from 11 AM to 9 PM. "
-        "It has no outdoor seating and no WiFi. A reviewer praised the fresh fish tacos.",
+        FAITHFUL,
     )
     invented = detector.detect(
         "data2txt",
         record,
-        "Harbor Grill is open seven days a week until midnight, with live music, free WiFi "
-        "and a romantic patio for outdoor seating. Reviewers love the lobster risotto.",
+        INVENTED,
     )
     assert invented.score > faithful.score
     assert invented.flagged
     assert any(c.contradicted for c in invented.claims)
+    verifier = Verifier(VerifierConfig(profile="listings"))
+    faithful_v = verifier.verify_source("data2txt", record, FAITHFUL)
+    invented_v = verifier.verify_source("data2txt", record, INVENTED)
+    assert not faithful_v.flagged
+    assert invented_v.flagged
+    assert invented_v.contradicted
 
 
 @pytest.mark.parametrize(
@@ -192,6 +213,26 @@ def test_flagging_everything_has_full_recall_and_the_base_rate_as_precision() ->
     ticks = iter(range(100))
     report = evaluate({"qa": examples}, lambda e: True, clock=lambda: float(next(ticks)))
     data = report.to_dict()
-    assert data["tasks"]["qa"] == {"precision": 0.3, "recall": 1.0, "f1": 0.4615, "n": 10}
+    assert data["tasks"]["qa"] == {
+        "precision": 0.3,
+        "recall": 1.0,
+        "f1": 0.4615,
+        "n": 10,
+        "false_alarm_rate": 1.0,
+    }
     assert data["overall"]["n"] == 10
     assert data["median_ms_per_response"] == 1000.0  # one clock tick per call
+    assert data["p99_ms_per_response"] == 1000.0
+    assert "baselines" not in data
+
+
+def test_baselines_run_on_the_same_examples_and_are_scored_on_their_own() -> None:
+    examples = [Example("qa", str(i), QA, "text", hallucinated=i < 3) for i in range(10)]
+    report = evaluate({"qa": examples}, lambda e: e.hallucinated, baselines={"flag_all": flag_all})
+    data = report.to_dict()
+    assert data["overall"]["f1"] == 1.0
+    assert data["overall"]["false_alarm_rate"] == 0.0
+    baseline = data["baselines"]["flag_all"]["overall"]
+    assert (baseline["precision"], baseline["false_alarm_rate"], baseline["n"]) == (0.3, 1.0, 10)
+    nothing_faithful = score([(True, True)]).to_dict()
+    assert nothing_faithful["false_alarm_rate"] is None

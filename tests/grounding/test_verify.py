@@ -1,19 +1,19 @@
-"""Claim verification: claims split with their spans, judged against passages and records, and
-the answer check that denies a contradicted or unsupported answer with the evidence shown."""
+"""Claim verification: claims split with their spans, checked against passages and records by
+the run-path `Verifier`, and the answer check that denies a flagged answer with the evidence
+shown."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import pytest
-
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext
 from tether.core.types import Agent, Effect, Evidence, ModelTurn, Principal, TurnKind
 from tether.grounding.claims import clock_times, numbers, split_claims
-from tether.grounding.sources import SourceIndex
-from tether.grounding.verify import ClaimCheck, ClaimVerifier
+from tether.grounding.evidence_set import EvidenceSet
+from tether.grounding.verifier import Verification, Verifier, VerifierConfig
+from tether.grounding.verify import ClaimCheck
 
 REFUNDS = (
     "Refunds. A refund to a credit card takes 5 to 7 business days. "
@@ -32,11 +32,24 @@ LISTING: dict[str, Any] = {
     "business_stars": 4.5,
     "review_info": [{"review_text": "Great fish tacos and a friendly crew."}],
 }
+LISTINGS = Verifier(VerifierConfig(profile="listings"))
+
+
+def passages(texts: dict[str, str]) -> EvidenceSet:
+    evidence = EvidenceSet()
+    for key, text in texts.items():
+        evidence.add(key, text)
+    return evidence
+
+
+def run(answer: str, texts: dict[str, str] | None = None, record: Any = None) -> Verification:
+    if record is not None:
+        return LISTINGS.verify(answer, EvidenceSet.from_source("data2txt", record))
+    return Verifier().verify(answer, passages(texts or {}))
 
 
 def verify(answer: str, texts: dict[str, str] | None = None, record: Any = None) -> list[str]:
-    index = SourceIndex.build(texts, {"record": record} if record is not None else None)
-    return [c.status for c in ClaimVerifier().verify(answer, index).claims]
+    return [c.status for c in run(answer, texts, record).claims]
 
 
 def test_claims_keep_their_spans_and_drop_bullets_and_abbreviation_breaks() -> None:
@@ -60,23 +73,25 @@ def test_quantities_and_clock_times_are_read_in_their_usual_forms() -> None:
 
 
 def test_a_wrong_refund_timeline_is_contradicted_with_the_sentence_it_contradicts() -> None:
-    index = SourceIndex.build({"kb:refunds#0": REFUNDS})
-    result = ClaimVerifier().verify("A refund to a credit card takes 2 to 3 business days.", index)
+    result = run("A refund to a credit card takes 2 to 3 business days.", {"kb:refunds#0": REFUNDS})
     (claim,) = result.claims
     assert claim.status == "contradicted"
+    assert claim.field == "kb:refunds#0"
     span = claim.evidence[0]
     assert span["source"] == "kb:refunds#0"
     assert REFUNDS[span["start"] : span["end"]] == span["text"]
     assert "5 to 7 business days" in span["text"]
     assert result.groundedness == 0.0
+    assert result.flagged
 
 
 def test_a_faithful_answer_is_fully_grounded() -> None:
-    index = SourceIndex.build({"kb:refunds#0": REFUNDS})
     answer = "A refund to a credit card takes 5 to 7 business days [kb:refunds#0]."
-    result = ClaimVerifier().verify(answer, index)
+    result = run(answer, {"kb:refunds#0": REFUNDS})
     assert [c.status for c in result.claims] == ["supported"]
+    assert [c.decided_by for c in result.claims] == ["rules"]
     assert result.groundedness == 1.0
+    assert not result.flagged
 
 
 def test_names_and_flipped_polarity_the_evidence_never_states() -> None:
@@ -93,6 +108,8 @@ def test_record_attributes_are_judged_by_their_values() -> None:
         "supported"
     ]
     assert verify("It has a romantic atmosphere.", record=LISTING) == ["contradicted"]
+    seating = run("The grill offers outdoor seating.", record=LISTING).claims[0]
+    assert seating.field == "record:attributes.OutdoorSeating"
 
 
 def test_opening_hours_are_checked_day_by_day() -> None:
@@ -106,7 +123,10 @@ def test_opening_hours_are_checked_day_by_day() -> None:
 
 def test_a_stated_field_value_must_match_the_record() -> None:
     order = {"order_id": "#W100", "status": "delivered"}
-    assert verify("The status of order #W100 is pending.", record=order) == ["contradicted"]
+    wrong = run("The status of order #W100 is pending.", record=order)
+    assert [c.status for c in wrong.claims] == ["contradicted"]
+    assert wrong.claims[0].field == "record:status"
+    assert wrong.flagged
     assert verify("The status of order #W100 is delivered.", record=order) == ["supported"]
 
 
@@ -121,14 +141,14 @@ def test_a_passage_named_for_a_claim_must_hold_it() -> None:
     ]
 
 
-def test_an_empty_answer_is_a_bad_request_and_small_talk_asserts_nothing() -> None:
-    index = SourceIndex.build({"kb:refunds#0": REFUNDS})
-    with pytest.raises(TetherError) as caught:
-        ClaimVerifier().verify("   ", index)
-    assert caught.value.code is ErrorCode.BAD_REQUEST
-    result = ClaimVerifier().verify("Sure! I hope this helps!", index)
+def test_an_empty_answer_is_coded_and_small_talk_asserts_nothing() -> None:
+    texts = {"kb:refunds#0": REFUNDS}
+    empty = run("   ", texts)
+    assert (empty.code, empty.flagged, empty.claims) == ("ANSWER_EMPTY", False, ())
+    result = run("Sure! I hope this helps!", texts)
     assert result.claims == ()
     assert result.groundedness == 1.0
+    assert not result.flagged
 
 
 def context(evidence: list[Evidence]) -> GuardContext:
@@ -159,7 +179,7 @@ def test_the_check_denies_a_hallucinated_policy_claim_and_shows_the_evidence() -
     turn = answer("Your refund will reach your credit card in 24 hours [kb:refunds#0].", KB.id)
     verdict = ClaimCheck()(context([KB, ORDER]), turn)
     assert verdict.effect is Effect.DENY
-    assert verdict.reasons[0].code in (ErrorCode.CLAIM_CONTRADICTED, ErrorCode.CLAIM_UNSUPPORTED)
+    assert verdict.reasons[0].code is ErrorCode.CLAIM_CONTRADICTED
     (failing,) = verdict.facts["failing"]
     assert failing["claim"].startswith("Your refund will reach")
     assert failing["evidence"][0]["source"] == "kb:refunds#0"
@@ -170,17 +190,21 @@ def test_the_check_reads_tool_outputs_as_records() -> None:
     wrong = ClaimCheck()(context([ORDER]), answer("The status of your order is delivered."))
     assert wrong.effect is Effect.DENY
     assert wrong.reasons[0].code is ErrorCode.CLAIM_CONTRADICTED
+    assert wrong.facts["failing"][0]["field"] == "tool:1:status"
     right = ClaimCheck()(context([ORDER]), answer("The status of order #W100 is pending."))
     assert right.effect is Effect.ALLOW
     assert right.facts["groundedness"] == 1.0
 
 
-def test_the_check_can_escalate_and_can_let_unsupported_claims_pass() -> None:
+def test_the_check_can_escalate_and_only_a_strict_verifier_stops_an_unsupported_name() -> None:
     turn = answer("Refunds are handled by Stripe.", KB.id)
-    assert ClaimCheck(escalate=True)(context([KB]), turn).effect is Effect.ESCALATE
-    lenient = ClaimCheck(deny_unsupported=False)(context([KB]), turn)
+    strict = ClaimCheck(Verifier(VerifierConfig(strict=True)), escalate=True)(context([KB]), turn)
+    assert strict.effect is Effect.ESCALATE
+    assert strict.reasons[0].code is ErrorCode.CLAIM_UNSUPPORTED
+    lenient = ClaimCheck()(context([KB]), turn)
     assert lenient.effect is Effect.ALLOW
     assert lenient.facts["groundedness"] == 0.0
+    assert lenient.facts["claims"][0]["status"] == "unsupported"
 
 
 def test_the_check_leaves_tool_calls_and_evidence_free_runs_alone() -> None:

@@ -1,4 +1,5 @@
-"""The second stage: a model judges claims the rules leave open, and the harness can measure it."""
+"""The model stage: a judge decides only the claims the rules leave uncertain, on the run path
+and in the harness alike."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ from typing import Any
 
 import pytest
 
-from tether.cli.eval import JUDGE_BAND, JudgedDetector
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.detector import HallucinationDetector
+from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.judge import ModelClaimJudge, judge_prompt, parse_verdict
-from tether.grounding.ragtruth import Example
-from tether.grounding.sources import SourceIndex
-from tether.grounding.verify import ClaimVerifier
+from tether.grounding.verifier import Verifier, VerifierConfig
 from tether.models.scripted import ScriptedModel, parse_script
 
 PASSAGE = "The museum opened in 1901. Its west wing holds the city's collection of maps."
@@ -24,26 +22,40 @@ def scripted_judge(*verdicts: str) -> ModelClaimJudge:
     return ModelClaimJudge(ScriptedModel(parse_script(turns)))
 
 
+def museum() -> EvidenceSet:
+    evidence = EvidenceSet()
+    evidence.add("kb:museum#0", PASSAGE)
+    return evidence
+
+
 def test_the_judge_decides_claims_the_rules_leave_open() -> None:
     judge = scripted_judge("contradicted")
-    verifier = ClaimVerifier(judge)
-    index = SourceIndex.build({"kb:museum#0": PASSAGE})
     # thin overlap and nothing concrete to check: the rules cannot decide
-    result = verifier.verify("The west wing is closed for repairs this winter.", index)
+    result = Verifier(judge=judge).verify(
+        "The west wing is closed for repairs this winter.", museum()
+    )
     (claim,) = result.claims
     assert claim.decided_by == "model:scripted"
     assert claim.status == "contradicted"
     assert claim.reasons == ("judged contradicted",)
     assert judge.calls == 1
+    assert result.judge_records[0]["status"] == "contradicted"
+
+
+def test_without_a_judge_an_open_claim_takes_the_configured_fallback() -> None:
+    claim = "The west wing is closed for repairs this winter."
+    (default,) = Verifier().verify(claim, museum()).claims
+    assert (default.status, default.decided_by) == ("unsupported", "fallback")
+    lenient = Verifier(VerifierConfig(fallback="supported")).verify(claim, museum())
+    assert [(c.status, c.decided_by) for c in lenient.claims] == [("supported", "fallback")]
 
 
 def test_the_judge_is_not_asked_when_the_rules_are_decisive() -> None:
     judge = scripted_judge("supported")
-    verifier = ClaimVerifier(judge)
-    index = SourceIndex.build({"kb:museum#0": PASSAGE})
-    result = verifier.verify("The museum opened in 1899.", index)
+    result = Verifier(judge=judge).verify("The museum opened in 1899.", museum())
     assert [c.decided_by for c in result.claims] == ["rules"]
     assert result.claims[0].status == "contradicted"
+    assert result.flagged
     assert judge.calls == 0
 
 
@@ -61,21 +73,15 @@ def test_verdicts_are_read_from_json_or_words_and_nonsense_is_an_error() -> None
     assert caught.value.code is ErrorCode.MODEL_BAD_OUTPUT
 
 
-def test_the_harness_sends_only_undecided_responses_to_the_judge() -> None:
-    detector = HallucinationDetector.packaged()
+def test_the_harness_path_asks_the_judge_only_for_open_claims_of_a_record() -> None:
     record: dict[str, Any] = {
         "name": "Harbor Grill",
         "attributes": {"OutdoorSeating": False},
         "review_info": [{"review_text": "Good tacos."}],
     }
-    example = Example("data2txt", "1", record, "Harbor Grill offers outdoor seating.", True)
     judge = scripted_judge()  # any call would exhaust the empty script
-    judged = JudgedDetector(detector, ClaimVerifier(judge))
-    score = detector.detect(example.task, example.source, example.response).score
-    if abs(score - detector.threshold) > JUDGE_BAND:
-        assert judged(example) == (score >= detector.threshold)
-        assert judge.calls == 0
-    # force every response into the band: the judge's verdicts now decide
-    detector.threshold = score
-    contradicting = scripted_judge("contradicted", "contradicted", "contradicted")
-    assert JudgedDetector(detector, ClaimVerifier(contradicting))(example) is True
+    verifier = Verifier(VerifierConfig(profile="listings"), judge=judge)
+    result = verifier.verify_source("data2txt", record, "Harbor Grill offers outdoor seating.")
+    assert result.flagged
+    assert [(c.status, c.decided_by) for c in result.claims] == [("contradicted", "rules")]
+    assert judge.calls == 0

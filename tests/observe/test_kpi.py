@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -67,25 +68,22 @@ def test_the_demo_rolls_into_kpis(store_url: str) -> None:
     assert total.success_rate == pytest.approx(
         (decisions["answer"] + decisions["action"]) / len(runs), abs=1e-6
     )
-    # answers a grounding check turned down, counted from the steps themselves: the uncited
-    # answer, the invented citation, three answers whose claims contradict the refunds
-    # passage, and a clarification that slipped in an uncited claim
-    ungrounded = sum(
+    # answers the claims check stopped, counted from the steps themselves (among them the
+    # three whose claims contradict the refunds passage); citation refusals are not its own
+    stopped = sum(
         1
         for r in runs
         for s in r.steps
         if s.kind is StepKind.GUARD
         and s.name == "answer"
-        and any(
-            v["check"] in ("citations", "claims") and v["effect"] != "allow"
-            for v in s.data["verdicts"]
-        )
+        and any(v["check"] == "claims" and v["effect"] != "allow" for v in s.data["verdicts"])
     )
-    assert ungrounded >= 6
-    assert total.count("answers_ungrounded") == ungrounded
-    assert total.hallucination_rate == pytest.approx(
-        ungrounded / total.count("answers_checked"), abs=1e-6
+    assert stopped >= 3
+    assert total.count("answers_ungrounded") == stopped
+    assert total.refused_by_verification == pytest.approx(
+        stopped / total.count("answers_checked"), abs=1e-6
     )
+    assert total.to_dict()["refused_by_verification"] == total.refused_by_verification
     tools = [s for r in runs for s in r.steps if s.kind is StepKind.TOOL]
     assert total.count("tool_calls") == len(tools)
     assert total.tool_error_rate is not None and total.tool_error_rate > 0
@@ -114,6 +112,102 @@ def test_the_demo_rolls_into_kpis(store_url: str) -> None:
     )
     assert {(c.subject, c.key): c.count for c in kpis.rule_hit_counts()} == dict(rules)
     store.close()
+
+
+def checked_answer(ended: float, *verdicts: dict[str, Any]) -> Run:
+    """An answer run whose proposed answer went through `verdicts` (the answer guard step)."""
+    effect = next((v["effect"] for v in verdicts if v["effect"] != "allow"), "allow")
+    guard = Step(
+        "r",
+        1,
+        StepKind.GUARD,
+        "answer",
+        ended - 0.01,
+        ended,
+        {
+            "effect": effect,
+            "verdicts": list(verdicts),
+        },
+    )
+    decision = Decision(DecisionKind.ANSWER, "")
+    return Run("r", "v", "p", RunStatus.COMPLETED, ended - 0.1, ended, {}, decision, steps=(guard,))
+
+
+def verdict(check: str, effect: str, code: str = "", **facts: Any) -> dict[str, Any]:
+    reasons = [{"code": code, "message": "why"}] if code else []
+    return {"check": check, "effect": effect, "reasons": reasons, "facts": facts}
+
+
+def claims(*statuses: str) -> list[dict[str, Any]]:
+    return [{"claim": f"claim {i}", "status": s} for i, s in enumerate(statuses)]
+
+
+def test_verification_rates_count_what_the_claims_check_stopped_and_judged(
+    store_url: str,
+) -> None:
+    store = RunStore.open(store_url)
+    kpis = KpiStore(store.engine)
+    answers = [
+        # stopped: one claim contradicted
+        verdict(
+            "claims",
+            "deny",
+            "CLAIM_CONTRADICTED",
+            checked=2,
+            claims=claims("supported", "contradicted"),
+        ),
+        # stopped by an escalation, recorded with the failing claims only (older verdicts)
+        verdict(
+            "claims",
+            "escalate",
+            "CLAIM_UNSUPPORTED",
+            checked=2,
+            failing=[{"claim": "x", "status": "unsupported"}],
+        ),
+        # let through, one claim left uncertain
+        verdict("claims", "allow", checked=3, claims=claims("supported", "supported", "uncertain")),
+        # nothing to verify: not an answer the verifier checked
+        verdict("claims", "allow", checked=0, note="the reply asserts nothing"),
+    ]
+    for i, v in enumerate(answers):
+        kpis.record_run(checked_answer(T0 + 1 + i, v))
+    # refused by the citation check, not by the verifier, whose claims all held
+    kpis.record_run(
+        checked_answer(
+            T0 + 9,
+            verdict("citations", "deny", "ANSWER_UNGROUNDED"),
+            verdict("claims", "allow", checked=1, claims=claims("supported")),
+        )
+    )
+    total = kpis.totals("v")
+    store.close()
+    assert total.count("answers_checked") == 4
+    assert total.count("answers_ungrounded") == 2
+    assert total.refused_by_verification == pytest.approx(2 / 4)
+    # claims from the full per-claim record: 6 judged, contradicted and uncertain not supported
+    assert (total.count("claims"), total.count("claims_unsupported")) == (6, 2)
+    assert total.unsupported_claims == pytest.approx(2 / 6, abs=1e-6)
+    shown = total.to_dict()
+    assert shown["refused_by_verification"] == 0.5
+    assert shown["unsupported_claims"] == pytest.approx(0.333333)
+    assert "hallucination_rate" not in shown and "unsupported_claim_rate" not in shown
+
+
+def test_verification_rates_without_checked_answers_are_none(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    kpis = KpiStore(store.engine)
+    kpis.record_run(synthetic("quiet", T0 + 5, 10.0, DecisionKind.ESCALATION))
+    kpis.record_run(
+        checked_answer(T0 + 6, verdict("claims", "allow", checked=0, note="no evidence"))
+    )
+    total = kpis.totals("quiet")
+    unchecked = kpis.totals("v")
+    store.close()
+    assert total.runs == 1 and unchecked.runs == 1
+    for point in (total, unchecked):
+        assert point.refused_by_verification is None and point.unsupported_claims is None
+        assert point.to_dict()["refused_by_verification"] is None
+        assert point.to_dict()["unsupported_claims"] is None
 
 
 def test_series_totals_and_percentiles_survive_a_restart(store_url: str) -> None:

@@ -147,9 +147,10 @@ def _referenced_metrics() -> set[str]:
     assert {
         "TetherToolErrorRateHigh",
         "TetherCircuitBreakerOpen",
-        "TetherHallucinationRateHigh",
+        "TetherRefusedByVerificationHigh",
         "TetherApprovalBacklog",
     } <= names
+    assert not [r["alert"] for r in rules if "allucination" in r["alert"]]
     exprs += [r["expr"] for r in rules]
     return {m for e in exprs for m in re.findall(r"\btether_[a-z_]+\b", e)}
 

@@ -89,7 +89,7 @@ def test_every_retail_scenario_ends_as_its_file_says(store_url: str, scenario: S
 
 
 def test_scenarios_are_conversations_of_turns() -> None:
-    assert len(SCENARIOS) >= 30
+    assert len(SCENARIOS) >= 35
     names = [s.name for s in SCENARIOS]
     assert len(names) == len(set(names))
     assert any(len(s.turns) > 1 for s in SCENARIOS)

@@ -1,9 +1,10 @@
-"""`tether eval grounding | policy | confirmations`: the hallucination detector on
+"""`tether eval grounding | policy | confirmations`: the run-path grounding verifier on
 RAGTruth-format data, a domain's policy evaluation (retail: its policy set on the gold action
 sequences), and the confirmation reader on labelled customer replies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,42 +13,20 @@ from rich.table import Table
 
 from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.detector import HallucinationDetector, index_source
-from tether.grounding.judge import ModelClaimJudge
-from tether.grounding.ragtruth import EvalReport, Example, evaluate, load_dataset
-from tether.grounding.verify import ClaimVerifier
+from tether.grounding.detector import HallucinationDetector
+from tether.grounding.judge import ModelClaimJudge, RecordingJudge
+from tether.grounding.ragtruth import EvalReport, evaluate, flag_all, load_dataset
+from tether.grounding.verifier import NEUTRAL
 from tether.models.factory import model_from_env
 from tether.policy.consent_eval import PACKAGED_ACTION, evaluate_confirmations
 
 eval_app = typer.Typer(help="Measure tether on benchmark data.", no_args_is_help=True)
 
-# Responses whose detector score lies this close to the threshold go to the judge.
-JUDGE_BAND = 0.15
 
-
-def _judged(detector: HallucinationDetector, spec: str) -> JudgedDetector:
+def _judge(spec: str) -> RecordingJudge:
     if not spec.lower().startswith("openai:"):
         raise TetherError(ErrorCode.CONFIG_INVALID, f"--judge takes openai:<model>, not {spec!r}")
-    return JudgedDetector(detector, ClaimVerifier(ModelClaimJudge(model_from_env(spec))))
-
-
-class JudgedDetector:
-    """The detector, with undecided responses (score near the threshold) sent claim by claim
-    to the verifier's judge: flagged if the judge finds a claim contradicted or unsupported."""
-
-    def __init__(self, detector: HallucinationDetector, verifier: ClaimVerifier) -> None:
-        self.detector = detector
-        self.verifier = verifier
-
-    def __call__(self, example: Example) -> bool:
-        detection = self.detector.detect(example.task, example.source, example.response)
-        near = abs(detection.score - self.detector.threshold) <= JUDGE_BAND
-        if not near or not example.response.strip():
-            return detection.flagged
-        verification = self.verifier.verify(
-            example.response, index_source(example.task, example.source)
-        )
-        return bool(verification.contradicted or verification.unsupported)
+    return RecordingJudge(ModelClaimJudge(model_from_env(spec)))
 
 
 @eval_app.command("grounding")
@@ -62,19 +41,39 @@ def grounding(
     ] = None,
     judge: Annotated[
         str | None,
-        typer.Option(help="Second stage for undecided responses, e.g. openai:gpt-4o-mini."),
+        typer.Option(help="Model stage for uncertain claims, e.g. openai:gpt-4o-mini."),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="Verify as this domain's agents do (its vocabulary, field maps and operating "
+            "point); without it, the domain-neutral verifier.",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="'listings' adds the business-listing checks (opt-in)."),
     ] = None,
 ) -> None:
-    """Score response-level hallucination detection: precision, recall, F1, ms per response."""
+    """Score the run-path grounding verifier: precision, recall, F1, false alarms, ms per
+    response, beside flag-everything and the previous detector measured in the same run."""
     with user_errors(as_json):
         dataset = load_dataset(data, limit)
+        pack = open_domain(domain).grounding if domain else NEUTRAL
+        config = pack.config if profile is None else replace(pack.config, profile=profile)
+        verifier = pack.verifier(_judge(judge) if judge else None, config)
         detector = HallucinationDetector.packaged()
-        if judge is None:
-            report = evaluate(
-                dataset, lambda e: detector.detect(e.task, e.source, e.response).flagged
-            )
-        else:
-            report = evaluate(dataset, _judged(detector, judge))
+        report = evaluate(
+            dataset,
+            lambda e: verifier.verify_source(e.task, e.source, e.response).flagged,
+            baselines={
+                "flag_all": flag_all,
+                "previous_detector": lambda e: (
+                    detector.detect(e.task, e.source, e.response).flagged
+                ),
+            },
+        )
     if as_json:
         print_json(report.to_dict())
         return
@@ -82,12 +81,19 @@ def grounding(
 
 
 def _print(report: EvalReport) -> None:
-    table = Table("task", "precision", "recall", "F1", "n")
-    rows = [*report.tasks.items(), ("overall", report.overall)]
-    for name, s in rows:
-        table.add_row(name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.n))
+    table = Table("verifier", "task", "precision", "recall", "F1", "false alarms", "n")
+    reports = [("run path", report), *(report.baselines or {}).items()]
+    for who, r in reports:
+        for name, s in [*r.tasks.items(), ("overall", r.overall)]:
+            alarms = "-" if s.false_alarm_rate is None else f"{s.false_alarm_rate:.3f}"
+            table.add_row(
+                who, name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", alarms, str(s.n)
+            )
     out.print(table)
-    out.print(f"median {report.median_ms_per_response:.2f} ms per response")
+    out.print(
+        f"median {report.median_ms_per_response:.2f} ms, p99 "
+        f"{report.p99_ms_per_response:.2f} ms per response"
+    )
 
 
 @eval_app.command("policy")

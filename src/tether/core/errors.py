@@ -68,6 +68,11 @@ class ErrorCode(StrEnum):
     ANSWER_UNGROUNDED = "ANSWER_UNGROUNDED"
     CLAIM_CONTRADICTED = "CLAIM_CONTRADICTED"
     CLAIM_UNSUPPORTED = "CLAIM_UNSUPPORTED"
+    # The claim judge (second stage of claim verification): why its verdict is uncertain.
+    JUDGE_FAILED = "JUDGE_FAILED"
+    JUDGE_TIMEOUT = "JUDGE_TIMEOUT"
+    JUDGE_BAD_OUTPUT = "JUDGE_BAD_OUTPUT"
+    JUDGE_NOT_RECORDED = "JUDGE_NOT_RECORDED"
     # Guard verdicts on a proposed write, checked against the store before it runs.
     PREMISE_FAILED = "PREMISE_FAILED"
     # Ingestion of documents (a job with a bad document writes nothing).
@@ -218,6 +223,18 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.CLAIM_UNSUPPORTED: CodeInfo(
         False, _R, 422, "a claim of the answer is not supported by the evidence"
+    ),
+    ErrorCode.JUDGE_FAILED: CodeInfo(
+        True, _R, 502, "the claim judge failed, so its verdict is uncertain"
+    ),
+    ErrorCode.JUDGE_TIMEOUT: CodeInfo(
+        True, _R, 504, "the claim judge did not answer in time, so its verdict is uncertain"
+    ),
+    ErrorCode.JUDGE_BAD_OUTPUT: CodeInfo(
+        False, _R, 502, "the claim judge gave no single clear verdict, so it is uncertain"
+    ),
+    ErrorCode.JUDGE_NOT_RECORDED: CodeInfo(
+        False, _R, 404, "a replay holds no recorded verdict for the claim, so it is uncertain"
     ),
     ErrorCode.PREMISE_FAILED: CodeInfo(
         False, _M, 409, "a premise of the proposed write does not hold in the store"

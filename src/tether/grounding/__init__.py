@@ -33,6 +33,7 @@ from tether.grounding.embeddings import (
     SentenceTransformerEmbedder,
     embedder_from_env,
 )
+from tether.grounding.fields import FieldMap, FieldSpec, fields_from_schema
 from tether.grounding.formats import slug
 from tether.grounding.graph import (
     NO_ENTITY_IDS,
@@ -49,9 +50,17 @@ from tether.grounding.graph import (
 )
 from tether.grounding.hybrid import HybridRetriever, StoreRetriever, reciprocal_rank_fusion
 from tether.grounding.ingest import Ingestor, IngestReport, ensure_ingested
+from tether.grounding.verifier import (
+    HARD_KINDS,
+    GroundingPack,
+    Verification,
+    Verifier,
+    VerifierConfig,
+)
 from tether.grounding.verify import ClaimCheck
 
 __all__ = [
+    "HARD_KINDS",
     "NO_ENTITY_IDS",
     "PUBLIC_LABEL",
     "Bm25Retriever",
@@ -67,7 +76,10 @@ __all__ = [
     "EntityGraph",
     "EntityIds",
     "EntityPattern",
+    "FieldMap",
+    "FieldSpec",
     "GraphExpander",
+    "GroundingPack",
     "HashEmbedder",
     "HybridRetriever",
     "IngestReport",
@@ -79,11 +91,15 @@ __all__ = [
     "SourceDocument",
     "StoreRetriever",
     "StoredGraph",
+    "Verification",
+    "Verifier",
+    "VerifierConfig",
     "chunk_document",
     "chunk_documents",
     "content_version",
     "embedder_from_env",
     "ensure_ingested",
+    "fields_from_schema",
     "load_markdown_dir",
     "load_package_documents",
     "open_source",

@@ -173,8 +173,12 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
-def assess_claim(claim: Claim, index: SourceIndex) -> ClaimAssessment:
-    """Run every deterministic check of one claim against the indexed evidence."""
+def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> ClaimAssessment:
+    """Run every deterministic check of one claim against the indexed evidence.
+
+    `listings` adds the business-listing checks (the amenity topics and opening hours of the
+    RAGTruth data-to-text records); the run-path verifier leaves them to an opt-in profile.
+    """
     # "(Passage 2)" names a source; its number and word are not part of what is claimed
     text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
     terms = content_terms(text)
@@ -182,7 +186,7 @@ def assess_claim(claim: Claim, index: SourceIndex) -> ClaimAssessment:
     pairs = list(pairwise(terms))
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
     unseen_numbers = tuple(v for v in numbers(text) if not index.knows_number(v))
-    schedule_known = isinstance(index.schedule, Schedule)
+    schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(
         t
         for t in clock_times(text)
@@ -194,10 +198,11 @@ def assess_claim(claim: Claim, index: SourceIndex) -> ClaimAssessment:
     unseen_names = tuple(n for n in found_names if n not in index.proper)
     attributes: list[AttributeFinding] = []
     for record in index.records:
-        attributes.extend(check_attributes(text, record, source_text=index.record_text))
+        if listings:
+            attributes.extend(check_attributes(text, record, source_text=index.record_text))
         attributes.extend(check_values(text, record))
     schedule: tuple[ScheduleFinding, ...] = ()
-    if index.schedule is not False:
+    if listings and index.schedule is not False:
         sched = index.schedule if isinstance(index.schedule, Schedule) else None
         schedule = tuple(check_schedule(text, sched))
     best = index.align(terms)
@@ -250,7 +255,7 @@ def _cited_support(terms: tuple[str, ...], cited: tuple[str, ...], index: Source
     return len(wanted & held) / len(wanted)
 
 
-def assess_answer(text: str, index: SourceIndex) -> list[ClaimAssessment]:
+def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[ClaimAssessment]:
     """Assess every claim of an answer; greetings and sign-offs are not claims.
 
     A bare reference ("(Passage 2)") attributes the claim before it to that source.
@@ -265,7 +270,7 @@ def assess_answer(text: str, index: SourceIndex) -> list[ClaimAssessment]:
                     last, cited=cited, cited_support=_cited_support(last.terms, cited, index)
                 )
             continue
-        assessment = assess_claim(claim, index)
+        assessment = assess_claim(claim, index, listings)
         if cited and not is_negated(claim.text):
             assessment = replace(
                 assessment,

@@ -8,6 +8,7 @@ is non-empty. Malformed data stops the run with DATA_INVALID naming the file and
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -136,12 +137,17 @@ def load_dataset(folder: str | Path, limit: int | None = None) -> dict[Task, lis
 
 @dataclass(frozen=True)
 class Scores:
-    """Precision, recall and F1 of the hallucinated class, over `n` responses."""
+    """Precision, recall and F1 of the hallucinated class, over `n` responses; the rest of the
+    `n` are true negatives (faithful responses left alone)."""
 
     tp: int
     fp: int
     fn: int
     n: int
+
+    @property
+    def tn(self) -> int:
+        return self.n - self.tp - self.fp - self.fn
 
     @property
     def precision(self) -> float:
@@ -156,12 +162,20 @@ class Scores:
         both = 2 * self.tp + self.fp + self.fn
         return 2 * self.tp / both if both else 0.0
 
-    def to_dict(self) -> dict[str, float | int]:
+    @property
+    def false_alarm_rate(self) -> float | None:
+        """Faithful responses flagged / faithful responses; None when there are none."""
+        faithful = self.fp + self.tn
+        return self.fp / faithful if faithful else None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        far = self.false_alarm_rate
         return {
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
             "n": self.n,
+            "false_alarm_rate": None if far is None else round(far, 4),
         }
 
 
@@ -173,42 +187,92 @@ def score(pairs: Sequence[tuple[bool, bool]]) -> Scores:
     return Scores(tp, fp, fn, len(pairs))
 
 
+def nearest_rank(values: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least `percent` % of the values
+    at or below it (always one of the values, never interpolated); 0.0 when there are none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def flag_all(example: Example) -> bool:
+    """The trivial baseline: every response is flagged (full recall, precision = base rate)."""
+    return True
+
+
 @dataclass(frozen=True)
 class EvalReport:
-    """Per-task and overall scores, and the median time spent per response."""
+    """Per-task and overall scores, the median and p99 time spent per response, and, when the
+    run was given any, the same figures for each baseline over the same examples."""
 
     tasks: Mapping[str, Scores]
     overall: Scores
     median_ms_per_response: float
+    p99_ms_per_response: float
+    baselines: Mapping[str, EvalReport] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The harness's JSON: tasks, overall, median_ms_per_response."""
-        return {
+        """The harness's JSON: tasks, overall, median_ms_per_response, p99_ms_per_response,
+        and `baselines` (name -> the same keys) only when baselines were run."""
+        out: dict[str, Any] = {
             "tasks": {task: s.to_dict() for task, s in self.tasks.items()},
             "overall": self.overall.to_dict(),
             "median_ms_per_response": round(self.median_ms_per_response, 3),
+            "p99_ms_per_response": round(self.p99_ms_per_response, 3),
         }
+        if self.baselines is not None:
+            out["baselines"] = {name: r.to_dict() for name, r in self.baselines.items()}
+        return out
+
+
+class _Tally:
+    """The (truth, prediction) pairs per task and the timings of one predictor."""
+
+    def __init__(self, predict: Callable[[Example], bool]) -> None:
+        self.predict = predict
+        self.pairs: dict[str, list[tuple[bool, bool]]] = {}
+        self.timings: list[float] = []
+
+    def run(self, example: Example, clock: Callable[[], float]) -> None:
+        started = clock()
+        flagged = self.predict(example)
+        self.timings.append((clock() - started) * 1000.0)
+        self.pairs.setdefault(example.task, []).append((example.hallucinated, flagged))
+
+    def report(self, baselines: Mapping[str, EvalReport] | None = None) -> EvalReport:
+        per_task = {task: score(pairs) for task, pairs in self.pairs.items()}
+        every = [pair for pairs in self.pairs.values() for pair in pairs]
+        median = statistics.median(self.timings) if self.timings else 0.0
+        return EvalReport(
+            per_task, score(every), median, nearest_rank(self.timings, 99.0), baselines
+        )
 
 
 def evaluate(
     dataset: Mapping[Task, Sequence[Example]],
     predict: Callable[[Example], bool],
     clock: Callable[[], float] = time.perf_counter,
+    baselines: Mapping[str, Callable[[Example], bool]] | None = None,
 ) -> EvalReport:
-    """Run `predict` on every example, timing each call, and score it against the labels."""
-    per_task: dict[str, Scores] = {}
-    every: list[tuple[bool, bool]] = []
-    timings: list[float] = []
+    """Run `predict` on every example, timing each call, and score it against the labels.
+
+    Each baseline (e.g. `{"flag_all": flag_all, "previous_detector": ...}`) runs on the same
+    examples right after `predict` on each one, so drift in the machine's load touches all
+    alike; each is scored and timed on its own. p99 is the nearest-rank percentile.
+    """
+    main = _Tally(predict)
+    others = {name: _Tally(fn) for name, fn in (baselines or {}).items()}
     for task in TASKS:
         if task not in dataset:
             continue
-        pairs: list[tuple[bool, bool]] = []
+        main.pairs.setdefault(task, [])
+        for other in others.values():
+            other.pairs.setdefault(task, [])
         for example in dataset[task]:
-            started = clock()
-            flagged = predict(example)
-            timings.append((clock() - started) * 1000.0)
-            pairs.append((example.hallucinated, flagged))
-        per_task[task] = score(pairs)
-        every.extend(pairs)
-    median = statistics.median(timings) if timings else 0.0
-    return EvalReport(per_task, score(every), median)
+            main.run(example, clock)
+            for other in others.values():
+                other.run(example, clock)
+    extra = {name: t.report() for name, t in others.items()} if baselines is not None else None
+    return main.report(extra)

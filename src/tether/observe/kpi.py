@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.core.types import DecisionKind, Run, StepKind
-from tether.observe.metrics import answer_grounded, claim_statuses, verdict_rules
+from tether.observe.metrics import claim_statuses, verdict_rules
 from tether.store.kpi_schema import KPI_COUNTERS, KPI_SUMS, NO_RELEASE
 
 BUCKET_GROWTH = 2**0.25
 MAX_BUCKET = 120  # 2^30 ms ≈ 12 days: anything slower lands here
+CLAIMS_CHECK = "claims"  # the answer check whose verdicts the verification KPIs count
+STOPPED = ("deny", "escalate")  # the effects that keep a proposed answer from the user
 
 
 def latency_bucket(ms: float) -> int:
@@ -112,12 +114,28 @@ def _guard(name: str, data: Mapping[str, Any], v: Counter[str], counts: Counter[
             counts["policy_hit", str(policy), effect] += 1
     if "call" in data:
         return
-    v["answers_checked"] += 1
-    if not answer_grounded(data):
-        v["answers_ungrounded"] += 1
+    verified = _claims_verdict(data)
+    if verified is not None:
+        # stored as answers_checked / answers_ungrounded (names kept: renaming needs a migration)
+        v["answers_checked"] += 1
+        if verified.get("effect") in STOPPED:
+            v["answers_ungrounded"] += 1
     statuses = claim_statuses(data)
     v["claims"] += len(statuses)
     v["claims_unsupported"] += sum(1 for s in statuses if s != "supported")
+
+
+def _claims_verdict(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The verdict of the `claims` answer check when it verified something: it stopped the
+    answer, or it judged at least one claim (a reply that asserts nothing, or one with no
+    evidence to check against, was not checked)."""
+    for verdict in data.get("verdicts", ()):
+        if verdict.get("check") != CLAIMS_CHECK:
+            continue
+        facts = verdict.get("facts") or {}
+        if verdict.get("effect") in STOPPED or facts.get("checked") or facts.get("claims"):
+            return dict(verdict)
+    return None
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -145,12 +163,15 @@ class KpiPoint:
         return _ratio(self.count("answers") + self.count("actions"), self.runs)
 
     @property
-    def hallucination_rate(self) -> float | None:
-        """Proposed answers refused as ungrounded, over proposed answers checked."""
+    def refused_by_verification(self) -> float | None:
+        """Proposed answers the `claims` check stopped (deny or escalate), over the answers it
+        checked. What the verifier suspects, not what is known: some of these are its false
+        alarms."""
         return _ratio(self.count("answers_ungrounded"), self.count("answers_checked"))
 
     @property
-    def unsupported_claim_rate(self) -> float | None:
+    def unsupported_claims(self) -> float | None:
+        """Claims judged anything but supported, over claims judged."""
         return _ratio(self.count("claims_unsupported"), self.count("claims"))
 
     @property
@@ -185,8 +206,8 @@ class KpiPoint:
         out.update({k: round(self.values.get(k, 0.0), 3) for k in KPI_SUMS})
         out.update(
             success_rate=self.success_rate,
-            hallucination_rate=self.hallucination_rate,
-            unsupported_claim_rate=self.unsupported_claim_rate,
+            refused_by_verification=self.refused_by_verification,
+            unsupported_claims=self.unsupported_claims,
             tool_error_rate=self.tool_error_rate,
             escalation_rate=self.escalation_rate,
             refusal_rate=self.refusal_rate,

@@ -24,6 +24,7 @@ from tether.core.guard import AnswerCheck, ToolCheck
 from tether.core.types import Agent
 from tether.grounding.connectors import Connector
 from tether.grounding.graph import NO_ENTITY_IDS, EntityGraph, EntityIds
+from tether.grounding.verifier import NEUTRAL, GroundingPack
 from tether.policy.check import PolicyBinding
 from tether.policy.engine import PolicyEngine
 from tether.runtime.seams import PrincipalDirectory
@@ -102,6 +103,7 @@ class Domain:
 
     `harnesses` are the pack's own evaluations and drills, by name (e.g. `"eval policy"`,
     `"chaos"`), each a callable the CLI runs with the desk's store and its options.
+    `grounding` tunes the answer verifier for the domain (see `GroundingPack`).
     """
 
     name: str
@@ -115,6 +117,7 @@ class Domain:
     harnesses: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     principal_hint: str = ""  # an example principal id, for help texts and the dashboard
     on_desk: Callable[[Desk], None] | None = None  # last touch once a desk is built
+    grounding: GroundingPack = NEUTRAL  # the verifier's operating point, vocabulary, fields
 
     def __post_init__(self) -> None:
         problems = []

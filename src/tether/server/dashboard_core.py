@@ -30,6 +30,7 @@ from tether.observe.feedback import FeedbackStore
 from tether.observe.kpi_store import KpiStore
 from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, as_inbox
+from tether.server.dashboard_lineage import claim_table
 from tether.server.security import NO_STORE, SECURITY_HEADERS, foreign_origin, posted_from_here
 from tether.server.sessions import (
     CSRF_FIELD,
@@ -114,6 +115,7 @@ def make_templates() -> Jinja2Templates:
         anchor=anchor,
         pct=percent,
         ms=millis,
+        claim_table=claim_table,
     )
     return Jinja2Templates(env=env)
 

@@ -9,7 +9,7 @@ from typing import Any
 from tether.core.types import Run, Step, StepKind
 
 PREVIEW_CHARS = 160
-STATUS_TONE = {"supported": "ok", "contradicted": "bad", "unsupported": "warn"}
+STATUS_TONE = {"supported": "ok", "contradicted": "bad", "unsupported": "warn", "uncertain": "warn"}
 
 
 def _preview(text: object) -> str:
@@ -77,10 +77,50 @@ def _claims(verdicts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     "reasons": [str(r) for r in claim.get("reasons", ())],
                     "evidence": [e for e in claim.get("evidence", ()) if isinstance(e, Mapping)],
                     "decided_by": str(claim.get("decided_by", "")),
+                    "field": str(claim.get("field") or ""),
                     "check": str(verdict.get("check", "")),
                 }
             )
     return out
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def claim_table(verdict: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The per-claim verdicts of a `claims` check, for its table on the run and step pages:
+    every claim when the verdict kept them (`facts.claims`), else the failing ones (what
+    earlier verdicts kept). Missing keys become blanks; None when there is nothing to show."""
+    facts = verdict.get("facts")
+    if not isinstance(facts, Mapping):
+        return None
+    every = isinstance(facts.get("claims"), list)
+    items = facts.get("claims") if every else facts.get("failing")
+    if not isinstance(items, list):
+        return None
+    rows = []
+    for claim in items:
+        if not isinstance(claim, Mapping):
+            continue
+        status = str(claim.get("status") or "")
+        field, reasons = claim.get("field"), claim.get("reasons")
+        rows.append(
+            {
+                "text": str(claim.get("claim") or ""),
+                "status": status,
+                "known": status in STATUS_TONE,  # only known statuses name a CSS class
+                "decided_by": str(claim.get("decided_by") or ""),
+                "field": "" if field is None else str(field),
+                "reasons": [str(r) for r in reasons if r] if isinstance(reasons, list) else [],
+            }
+        )
+    return {
+        "every": every,
+        "rows": rows,
+        "score": _number(facts.get("score")),
+        "operating_point": _number(facts.get("operating_point")),
+    }
 
 
 def _checks(verdicts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -85,10 +85,10 @@ def tiles(total: KpiPoint, runs_url: Callable[..., str], tools_url: str) -> list
             tone=_tone(None if total.success_rate is None else 1 - total.success_rate, 0.2, 0.5),
         ),
         Tile(
-            "Hallucination rate",
-            percent(total.hallucination_rate),
-            f"{n('answers_ungrounded')} of {n('answers_checked')} answers ungrounded",
-            tone=_tone(total.hallucination_rate, 0.02, 0.1),
+            "Refused by verification",
+            percent(total.refused_by_verification),
+            f"{n('answers_ungrounded')} of {n('answers_checked')} checked answers stopped",
+            tone=_tone(total.refused_by_verification, 0.02, 0.1),
         ),
         Tile(
             "Tool error rate",
@@ -139,11 +139,11 @@ def charts(axis: Axis, points: dict[int, KpiPoint]) -> list[Chart]:
             runs,
         ),
         line_chart(
-            "Hallucination rate",
+            "Answer verification",
             axis,
             [
-                ("ungrounded answers", "bad", series(lambda p: p.hallucination_rate)),
-                ("unsupported claims", "s1", series(lambda p: p.unsupported_claim_rate)),
+                ("refused by verification", "bad", series(lambda p: p.refused_by_verification)),
+                ("unsupported claims", "s1", series(lambda p: p.unsupported_claims)),
             ],
             percent,
             1.0,

@@ -1,5 +1,5 @@
-"""The retail desk's grounding parts: the live retail graph for query expansion, and the
-premise checks of writes against the store."""
+"""The retail desk's grounding parts: the live retail graph for query expansion, the premise
+checks of writes against the store, and what the answer verifier knows of the store."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.graph import RetailGraph
 from tether.domains.retail.premises import PremiseCheck
+from tether.grounding import HARD_KINDS, FieldMap, FieldSpec, GroundingPack, VerifierConfig
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,60 @@ class RetailGrounding:
 def retail_grounding(db: RetailDB) -> RetailGrounding:
     """The graph over the store's current records and the premise check of writes."""
     return RetailGrounding(graph=RetailGraph(db), premises=PremiseCheck(db))
+
+
+# What the answer verifier needs to know about the store: the states an order passes through,
+# the kinds of payment method (a refund's timing depends on which), and what the fields of the
+# order, account and product records mean. The desk is strict: a claim the records and the
+# knowledge base cannot back (a number, a name, a timing) stops the answer, and a restated
+# rule with its polarity flipped is a contradiction by itself.
+RETAIL_GROUNDING = GroundingPack(
+    config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")),
+    classes={
+        "lifecycle": {
+            "return requested": ("return requested", "return request"),
+            "exchange requested": ("exchange requested", "exchange request"),
+        },
+        "payment method": {
+            "gift card": ("gift cards", "gift-card"),
+            "credit card": ("credit cards", "card ending"),
+            "paypal": ("PayPal account", "paypal"),
+        },
+    },
+    states=("lifecycle",),
+    genre=("order", "refund", "customer", "account", "help", "item"),
+    fields=(
+        FieldMap(
+            "get_order_details",
+            (
+                FieldSpec("order_id", "id"),
+                FieldSpec("status", "status", ("status", "state")),
+                FieldSpec("items", "count", ("item", "product")),
+                FieldSpec("items.*.name", "item"),
+                FieldSpec("items.*.price", "amount", ("price", "cost")),
+                FieldSpec("address", "address"),
+                FieldSpec("fulfillments", "count", ("shipment", "package", "tracking")),
+                FieldSpec("payment_history.*.amount", "amount", ("paid", "charged", "refund")),
+            ),
+            key="order_id",
+            noun="order",
+        ),
+        FieldMap(
+            "get_user_details",
+            (
+                FieldSpec("user_id", "id"),
+                FieldSpec("orders", "count", ("order",)),
+                FieldSpec("payment_methods", "count", ("payment method",)),
+                FieldSpec("address", "address"),
+            ),
+            key="user_id",
+            noun="account",
+        ),
+        FieldMap(
+            "get_product_details",
+            (FieldSpec("product_id", "id"), FieldSpec("variants", "count", ("variant", "option"))),
+            key="product_id",
+            noun="product",
+        ),
+    ),
+)

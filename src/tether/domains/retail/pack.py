@@ -9,7 +9,7 @@ from typing import Any
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import RETAIL_AGENT, RETAIL_ROLES, RetailCustomers
 from tether.domains.retail.graph import RETAIL_IDS
-from tether.domains.retail.grounding import retail_grounding
+from tether.domains.retail.grounding import RETAIL_GROUNDING, retail_grounding
 from tether.domains.retail.knowledge import packaged_kb_source
 from tether.domains.retail.ownership import RetailOwnership
 from tether.domains.retail.policy import DESK_RULES, SCHEMA_FILE, RetailPolicyBinding
@@ -91,4 +91,5 @@ RETAIL = Domain(
     scenarios=_folder("scenarios"),
     harnesses={"eval policy": _evaluate_policy, "effect log": _effect_log},
     principal_hint="raj_sanchez_2970",
+    grounding=RETAIL_GROUNDING,
 )

@@ -1,0 +1,168 @@
+"""From claim verdicts to one answer-level score: a calibrated logistic rule.
+
+Each claim's findings become counts (claims contradicted, claims with a number, name or timing
+the evidence lacks, the share of words the evidence never uses…); a logistic model per kind of
+evidence weighs them into P(the answer holds an unsupported or contradicted claim). The weights
+ship in ``verifier_model.json``, fitted by ``benchmarks/train_verifier.py`` on the development
+half of RAGTruth with every tuned number chosen inside cross-validation folds grouped by source.
+The features are domain-neutral: nothing in them names a benchmark's genre or a domain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.claims import content_terms
+from tether.grounding.facts import CONTRADICTED, UNSUPPORTED
+
+if TYPE_CHECKING:
+    from tether.grounding.verifier import ClaimVerdict
+
+MODEL_FILE = "verifier_model.json"
+KINDS = ("qa", "summary", "data2txt")  # passages and a question, an article, a record
+
+FEATURES: tuple[str, ...] = (
+    "claims", "log_terms", "novel_share", "max_claim_novelty", "mean_claim_novelty",
+    "claims_novel_50", "claims_novel_30", "novel_pair_share", "unseen_numbers", "unseen_names",
+    "unseen_name_share", "unseen_times", "min_support", "mean_support", "list_items",
+    "log_chars", "misattributed", "discourse", "contradicted", "polarity", "swaps",
+    "timing_contradicted", "timing_unsupported", "fields_contradicted", "fields_supported",
+    "question_coverage", "length_ratio", "hedges",
+)  # fmt: skip
+
+
+def _mean(values: Sequence[float], empty: float) -> float:
+    return sum(values) / len(values) if values else empty
+
+
+def features(
+    verdicts: Sequence[ClaimVerdict],
+    answer: str,
+    discourse: int,
+    question: str,
+    source_terms: Mapping[str, set[str]],
+    source_chars: int,
+) -> list[float]:
+    """The aggregate's feature vector for one answer, in the order of FEATURES."""
+    assessed = [v.assessment for v in verdicts]
+    terms = sum(len(a.terms) for a in assessed)
+    novel = sum(len(a.novel_terms) for a in assessed)
+    novelty = [1 - a.coverage for a in assessed if a.terms] or [0.0]
+    pairs = sum(a.pairs for a in assessed)
+    names = sum(a.name_count for a in assessed)
+    support = [a.support for a in assessed if a.terms] or [1.0]
+    found = [f for v in verdicts for f in v.findings]
+    coverage = 1.0
+    asked = set(content_terms(question))
+    if asked:
+        coverage = max(
+            (len(asked & t) / len(asked) for k, t in source_terms.items() if k != "question"),
+            default=0.0,
+        )
+    hedges = sum(1 for v in verdicts if v.hedged)
+    return [
+        len(verdicts),
+        math.log1p(terms),
+        novel / max(terms, 1),
+        max(novelty),
+        _mean(novelty, 0.0),
+        sum(x > 0.5 for x in novelty),
+        sum(x > 0.3 for x in novelty),
+        sum(a.novel_pairs for a in assessed) / max(pairs, 1),
+        sum(len(a.unseen_numbers) for a in assessed),
+        sum(len(a.unseen_names) for a in assessed),
+        sum(len(a.unseen_names) for a in assessed) / max(names, 1),
+        sum(len(a.unseen_times) for a in assessed),
+        min(support),
+        _mean(support, 1.0),
+        answer.count("\n- ") + answer.count("\n* ") + answer.count("\n1"),
+        math.log1p(len(answer)),
+        sum(a.misattributed for a in assessed),
+        discourse,
+        sum(v.status == CONTRADICTED for v in verdicts),
+        sum(f.kind == "polarity" and f.status == CONTRADICTED for f in found),
+        sum(f.kind == "swap" and f.status == CONTRADICTED for f in found),
+        sum(f.kind == "timing" and f.status == CONTRADICTED for f in found),
+        sum(f.kind == "timing" and f.status == UNSUPPORTED for f in found),
+        sum(f.kind in ("status", "count", "flag") and f.status == CONTRADICTED for f in found),
+        sum(f.status != CONTRADICTED and f.kind != "timing" and ":" in f.where for f in found),
+        coverage,
+        math.log1p(len(answer)) - math.log1p(source_chars),
+        hedges,
+    ]
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic model over standardised features."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, x: Sequence[float]) -> float:
+        z = self.bias + sum(
+            w * (v - m) / s
+            for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One logistic model per kind of evidence and the operating point it was tuned for."""
+
+    models: Mapping[str, Logistic]
+    operating_point: float
+    meta: Mapping[str, Any]
+    points: Mapping[str, float] | None = None  # tuned operating point per kind
+
+    def score(self, kind: str, x: Sequence[float]) -> float:
+        model = self.models.get(kind) or self.models["qa"]
+        return model.probability(x)
+
+    def point(self, kind: str) -> float:
+        """The tuned operating point for this kind of evidence."""
+        return (self.points or {}).get(kind, self.operating_point)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Aggregate:
+        """Build from what `benchmarks/train_verifier.py` writes; CONFIG_INVALID otherwise."""
+        try:
+            if tuple(data["features"]) != FEATURES:
+                raise ValueError("it was fitted on other features")
+            models = {
+                kind: Logistic(
+                    tuple(map(float, m["mean"])),
+                    tuple(map(float, m["scale"])),
+                    tuple(map(float, m["weights"])),
+                    float(m["bias"]),
+                )
+                for kind, m in data["kinds"].items()
+            }
+            if "qa" not in models:
+                raise ValueError("it has no 'qa' model")
+            point = float(data["operating_point"])
+            points = {
+                kind: float(m.get("operating_point", point)) for kind, m in data["kinds"].items()
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID, f"the verifier's aggregate model is invalid: {exc}"
+            ) from None
+        return cls(models, point, dict(data.get("meta", {})), points)
+
+
+@lru_cache(maxsize=1)
+def packaged() -> Aggregate:
+    """The aggregate shipped with tether."""
+    text = resources.files("tether.grounding").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return Aggregate.from_dict(json.loads(text))

@@ -1,0 +1,184 @@
+"""The evidence an answer is verified against: passages as text, tool outputs as records.
+
+`EvidenceSet` is built once per answer from what the run saw (`from_items`) or from a benchmark
+source (`from_source`), bounded in size, and indexed twice: words and sentences for the word
+level checks (`SourceIndex`), and clauses with their labels and timings for the meaning checks.
+Input that cannot be used — text that is not valid Unicode, a record nested too deep, an item
+past the size budget — is left out and named in `problems`, never silently trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from tether.core.types import Evidence
+from tether.grounding.claims import content_terms
+from tether.grounding.fields import FieldMap, RecordView, view
+from tether.grounding.meaning import Timing, clauses, label_of, negated, subject_terms, timings
+from tether.grounding.sources import SourceIndex
+
+MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
+MAX_ITEM_CHARS = 100_000
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class EvidenceClause:
+    """One clause of an evidence sentence, with what the meaning checks compare."""
+
+    source: str
+    sentence: str
+    text: str
+    terms: frozenset[str]
+    negated: bool
+    label: tuple[frozenset[str], ...]  # the list item's label, one word set per alternative
+    subject: frozenset[str]
+    timings: tuple[Timing, ...]
+
+
+@dataclass
+class EvidenceSet:
+    """Texts and records by evidence id, the tool that produced each record, and problems."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    maps: Sequence[FieldMap] = ()
+
+    @classmethod
+    def from_items(cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = ()) -> EvidenceSet:
+        """Run evidence: JSON texts (tool outputs) become records, the rest passages."""
+        out = cls(maps=maps)
+        for item in items:
+            out.add(item.id, item.text, tool=_tool_name(item.source))
+        return out
+
+    @classmethod
+    def from_source(cls, task: str, source: Any) -> EvidenceSet:
+        """A benchmark source: QA question and passages, an article, or a record."""
+        from tether.grounding.detector import split_passages
+
+        out = cls()
+        if task == "qa":
+            out.add("question", str(source["question"]))
+            for key, text in split_passages(str(source["passages"])).items():
+                out.add(key, text)
+        elif task == "summary":
+            out.add("article", str(source))
+        else:
+            out.add_record("record", source)
+        return out
+
+    @property
+    def size(self) -> int:
+        return sum(len(t) for t in self.texts.values()) + sum(
+            len(json.dumps(r, default=str)) for r in self.records.values()
+        )
+
+    def add(self, evidence_id: str, text: Any, tool: str = "") -> None:
+        """One item; JSON objects and arrays are records, other text a passage."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                self.problems.append(f"{evidence_id}: EVIDENCE_NOT_TEXT (not UTF-8)")
+                return
+        if not isinstance(text, str):
+            self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE ({type(text).__name__})")
+            return
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) or "\x00" in text:
+            self.problems.append(f"{evidence_id}: EVIDENCE_NOT_TEXT (surrogates or NUL)")
+            return
+        if len(text) > MAX_ITEM_CHARS or self.size + len(text) > MAX_EVIDENCE_CHARS:
+            self.problems.append(f"{evidence_id}: EVIDENCE_TOO_LARGE ({len(text)} chars)")
+            return
+        stripped = text.strip()
+        if stripped[:1] in "{[":
+            try:
+                record = json.loads(stripped)
+            except ValueError:
+                record = None
+            if record is not None:
+                self.add_record(evidence_id, record, tool)
+                return
+        self.texts[evidence_id] = text
+
+    def add_record(self, evidence_id: str, record: Any, tool: str = "") -> None:
+        """A structured item; too deep a record is left out."""
+        if _depth(record) > MAX_DEPTH:
+            self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE (nested deeper than {MAX_DEPTH})")
+            return
+        self.records[evidence_id] = record
+        if tool:
+            self.tools[evidence_id] = tool
+
+    @property
+    def empty(self) -> bool:
+        return not self.texts and not self.records
+
+    @cached_property
+    def index(self) -> SourceIndex:
+        """The word-level index of all texts and records."""
+        return SourceIndex.build(self.texts, self.records)
+
+    @cached_property
+    def views(self) -> list[RecordView]:
+        """Every record (and every object inside a top-level list) with its field meanings."""
+        out: list[RecordView] = []
+        for evidence_id, record in self.records.items():
+            tool = self.tools.get(evidence_id, "")
+            if isinstance(record, Mapping):
+                out.append(view(evidence_id, record, self.maps, tool))
+            elif isinstance(record, list):
+                for n, item in enumerate(record[:200]):
+                    if isinstance(item, Mapping):
+                        out.append(view(f"{evidence_id}[{n}]", item, self.maps, tool))
+        return out
+
+    @cached_property
+    def clauses(self) -> list[EvidenceClause]:
+        """Every clause of every evidence sentence, labelled by its list item's label."""
+        out: list[EvidenceClause] = []
+        for sentence in self.index.sentences:
+            label = label_of(sentence.text)
+            alternatives = tuple(
+                frozenset(content_terms(part))
+                for part in re.split(r",|\bor\b|\band\b|/", label)
+                if content_terms(part)
+            )
+            label_terms = frozenset().union(*alternatives) if alternatives else frozenset()
+            for clause in clauses(sentence.text):
+                out.append(
+                    EvidenceClause(
+                        sentence.source,
+                        sentence.text,
+                        clause.text,
+                        frozenset(content_terms(clause.text)),
+                        negated(clause.text),
+                        alternatives,
+                        frozenset(subject_terms(clause.text)) | label_terms,
+                        tuple(timings(clause.text)),
+                    )
+                )
+        return out
+
+
+def _tool_name(source: str) -> str:
+    """ "tool:get_order_details" → "get_order_details"; other sources have none."""
+    return source.split(":", 1)[1] if source.startswith("tool:") else ""
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, Mapping):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level

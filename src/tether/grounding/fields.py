@@ -1,0 +1,481 @@
+"""Structured evidence checked as structure: a claim about a record, field by field.
+
+A tool's output is a record (an order, an account, a product). What a claim says of it — its
+status, how many items it holds, whether a flag is set, an amount or a name — is compared with
+the field that holds it, not with the record's words. Which field means what comes from a
+`FieldMap` a domain pack declares for a tool's output; without one it is inferred from the
+field names (``status`` is a status, ``items`` a list to count, a boolean a flag) or from the
+tool's JSON output schema (`fields_from_schema`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, truth
+from tether.grounding.meaning import Vocabulary, negated, states
+
+KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
+
+_STATUS_KEY = re.compile(r"(?:^|_)(?:status|state)$", re.IGNORECASE)
+_AMOUNT_KEY = re.compile(r"amount|price|balance|total|cost|fee|refund", re.IGNORECASE)
+_DATE_KEY = re.compile(r"date|(?:^|_)(?:at|on)$|time", re.IGNORECASE)
+_ID_KEY = re.compile(r"(?:^|_)id$|^id$", re.IGNORECASE)
+_GENERIC_KEY_WORDS = frozenset(("is", "has", "restaurants", "business", "allow", "allows"))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record: its dotted path (``*`` for any list index), what it holds, and
+    the words a claim uses for it besides the field's own name."""
+
+    path: str
+    kind: str
+    words: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"field {self.path!r}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}",
+            )
+        if not self.path or any(not part for part in self.path.split(".")):
+            raise TetherError(ErrorCode.CONFIG_INVALID, f"field path {self.path!r} is malformed")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """What the fields of one tool's output mean. `key` is the field that identifies the
+    record ("order_id"); `noun` how claims call the record ("order")."""
+
+    tool: str
+    fields: tuple[FieldSpec, ...]
+    key: str | None = None
+    noun: str | None = None
+
+
+def infer_fields(record: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
+    """Field meanings read off the names and values of a record's top-level fields."""
+    specs: list[FieldSpec] = []
+    for key, value in record.items():
+        name = str(key)
+        if not name or "." in name:
+            continue
+        if isinstance(value, bool):
+            specs.append(FieldSpec(name, "flag"))
+        elif isinstance(value, list):
+            specs.append(FieldSpec(name, "count"))
+        elif _ID_KEY.search(name):
+            specs.append(FieldSpec(name, "id"))
+        elif _STATUS_KEY.search(name) and isinstance(value, str):
+            specs.append(FieldSpec(name, "status"))
+        elif _AMOUNT_KEY.search(name) and isinstance(value, int | float):
+            specs.append(FieldSpec(name, "amount"))
+        elif _DATE_KEY.search(name) and isinstance(value, str):
+            specs.append(FieldSpec(name, "date"))
+        elif _flag_like(value):
+            specs.append(FieldSpec(name, "flag"))
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                if str(k) and "." not in str(k) and _flag_like(v):
+                    specs.append(FieldSpec(f"{name}.{k}", "flag"))
+                elif isinstance(v, Mapping) and str(k) and "." not in str(k):
+                    specs.extend(
+                        FieldSpec(f"{name}.{k}.{k2}", "flag")
+                        for k2, v2 in v.items()
+                        if str(k2) and "." not in str(k2) and _flag_like(v2)
+                    )
+    return tuple(specs)
+
+
+_FLAG_WORDS = frozenset(("true", "false", "yes", "no"))
+
+
+def _flag_like(value: Any) -> bool:
+    """A boolean, or a string that spells one ("True", "no")."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, str) and value.strip().strip("'\"").lower() in _FLAG_WORDS
+
+
+def fields_from_schema(schema: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
+    """Field meanings from a JSON Schema of an object: enums are statuses, numbers amounts
+    (or counts for integers named like counts), booleans flags, arrays counts, dates dates."""
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return ()
+    specs: list[FieldSpec] = []
+    for name, prop in props.items():
+        if not isinstance(prop, Mapping) or not str(name) or "." in str(name):
+            continue
+        kind_of = prop.get("type")
+        if "enum" in prop or (kind_of == "string" and _STATUS_KEY.search(str(name))):
+            specs.append(FieldSpec(str(name), "status"))
+        elif kind_of == "boolean":
+            specs.append(FieldSpec(str(name), "flag"))
+        elif kind_of == "array":
+            specs.append(FieldSpec(str(name), "count"))
+        elif kind_of in ("number", "integer"):
+            specs.append(FieldSpec(str(name), "amount"))
+        elif kind_of == "string" and prop.get("format") in ("date", "date-time"):
+            specs.append(FieldSpec(str(name), "date"))
+        elif kind_of == "string" and _ID_KEY.search(str(name)):
+            specs.append(FieldSpec(str(name), "id"))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One record of the evidence with the meaning of its fields."""
+
+    evidence_id: str
+    record: Mapping[str, Any]
+    fields: tuple[FieldSpec, ...]
+    ids: tuple[str, ...] = ()  # values that name the record ("W4566809")
+    noun: str = ""
+
+    def values(self, spec: FieldSpec) -> list[tuple[str, Any]]:
+        """(dotted path, value) of every leaf the spec's path matches."""
+        parts = spec.path.split(".")
+        out: list[tuple[str, Any]] = []
+        for fact in flatten(self.record):
+            path = fact.path
+            if len(path) == len(parts) and all(
+                (p == "*" and k.isdigit()) or p == k for p, k in zip(parts, path, strict=True)
+            ):
+                out.append((fact.key, fact.value))
+        if not out:
+            node: Any = self.record
+            for p in parts:
+                node = node.get(p) if isinstance(node, Mapping) else None
+            if isinstance(node, list | Mapping):
+                out.append((spec.path, node))
+        return out
+
+
+def view(
+    evidence_id: str,
+    record: Mapping[str, Any],
+    maps: Sequence[FieldMap] = (),
+    tool: str = "",
+) -> RecordView:
+    """The record with its field meanings: the pack's map for its tool, or inferred ones."""
+    chosen = next((m for m in maps if m.tool == tool and tool), None)
+    specs = chosen.fields if chosen is not None else infer_fields(record)
+    key = chosen.key if chosen is not None else None
+    ids: list[str] = []
+    for spec in specs:
+        if spec.kind == "id" and (key is None or spec.path == key):
+            found = RecordView(evidence_id, record, (spec,)).values(spec)
+            ids.extend(str(value) for _, value in found)
+    noun = chosen.noun if chosen is not None and chosen.noun else ""
+    if not noun and key:
+        noun = " ".join(w for w in key_words(key) if w != "id")
+    return RecordView(evidence_id, record, specs, tuple(i for i in ids if len(i) >= 3), noun)
+
+
+@dataclass(frozen=True)
+class FieldFinding:
+    """What a claim clause says of one field, and whether the field agrees."""
+
+    field: str  # evidence id and dotted path: "tool:get_order#1:status"
+    kind: str
+    status: str  # supported | contradicted
+    phrase: str
+    value: Any
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "kind": self.kind,
+            "status": self.status,
+            "phrase": self.phrase,
+            "value": self.value if isinstance(self.value, str | int | float | bool) else None,
+        }
+
+
+def _mentions(text: str, value: str) -> bool:
+    plain = value.lstrip("#").lower()
+    return (
+        bool(plain)
+        and re.search(rf"(?<![\w]){re.escape(plain)}(?![\w])", text.lower().replace("#", " "))
+        is not None
+    )
+
+
+def referred(clause: str, views: Sequence[RecordView], whole: str = "") -> list[RecordView]:
+    """The records a clause is about: those it names by id, else those whose noun it uses,
+    else every record (the caller then needs all of them to disagree to contradict)."""
+    context = f"{whole} {clause}"
+    named = [v for v in views if any(_mentions(context, i) for i in v.ids)]
+    if named:
+        return named
+    return list(views)
+
+
+def _about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
+    """True when the clause speaks of the record: its id or noun, the field's name, or a
+    pronoun when this record is the only one in view."""
+    lowered = clause.lower()
+    if any(_mentions(clause, i) for i in v.ids):
+        return True
+    names = [*key_words(spec.path.split(".")[-1]), *spec.words]
+    if v.noun:
+        names.append(v.noun)
+    if any(re.search(rf"\b{re.escape(n.lower())}s?\b", lowered) for n in names if n):
+        return True
+    return only and re.search(r"\b(?:it|its|this|that)\b", lowered) is not None
+
+
+def check_clause(
+    clause: str, views: Sequence[RecordView], vocabulary: Vocabulary, whole: str = ""
+) -> list[FieldFinding]:
+    """Every field finding of one claim clause against the records it is about."""
+    if not views:
+        return []
+    targets = referred(clause, views, whole)
+    findings: list[FieldFinding] = []
+    findings.extend(_states(clause, targets, vocabulary))
+    findings.extend(_counts(clause, targets))
+    findings.extend(_flags(clause, targets))
+    findings.extend(_values(clause, targets))
+    findings.extend(check_bindings(clause, targets))
+    return findings
+
+
+def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
+    mentions = [m for m in states(clause, vocab) if not m.modal and not m.attributive]
+    if not mentions:
+        return []
+    held: list[tuple[str, str, str]] = []  # (field, canonical state, raw value)
+    only = len(targets) == 1
+    for v in targets:
+        for spec in v.fields:
+            if spec.kind != "status" or not _about(clause, v, only, spec):
+                continue
+            for path, value in v.values(spec):
+                if not isinstance(value, str):
+                    continue
+                found = [m for m in vocab.members(value) if m[0] in vocab.states]
+                if found:
+                    held.append((f"{v.evidence_id}:{path}", found[0][1], value))
+    if not held:
+        return []
+    out: list[FieldFinding] = []
+    for m in mentions:
+        same = [h for h in held if h[1] == m.state]
+        if m.asserted:
+            ok = bool(same)
+            where = same[0] if same else held[0]
+        else:
+            ok = not same or len(same) < len(held)
+            where = same[0] if same else held[0]
+        reason = () if ok else (f"{where[0]} is {where[2]!r}",)
+        phrase = clause[m.start : m.end]
+        out.append(
+            FieldFinding(
+                where[0], "status", SUPPORTED if ok else CONTRADICTED, phrase, where[2], reason
+            )
+        )
+    return out
+
+
+_COUNT = re.compile(
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|there (?:are|is|were|was)|total of)\s+"
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
+    re.IGNORECASE,
+)
+_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+
+
+def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    out: list[FieldFinding] = []
+    if re.search(r"\b(?:can|could|may|will|would|want|wants|to|of the|of your)\b", clause, re.I):
+        return out  # "return two of the items": a part, not the count
+    for match in _COUNT.finditer(clause):
+        said = float(_SMALL.get(match.group(1).lower(), 0) or match.group(1))
+        noun = norm(match.group(2))
+        for v in targets:
+            for spec in v.fields:
+                if spec.kind != "count":
+                    continue
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list):
+                        ok = len(value) == said
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                SUPPORTED if ok else CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                () if ok else (f"{path} holds {len(value)}, not {said:g}",),
+                            )
+                        )
+    return out
+
+
+def _flag_terms(path: str, spec_words: Iterable[str]) -> set[str]:
+    last = path.split(".")[-1]
+    wanted = [w for w in key_words(last) if w not in STOP_WORDS and w not in _GENERIC_KEY_WORDS]
+    return {norm(w) for w in (*wanted, *(w for s in spec_words for w in s.split()))}
+
+
+def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    terms = set(content_terms(clause))
+    out: list[FieldFinding] = []
+    for v in targets:
+        for spec in v.fields:
+            if spec.kind != "flag":
+                continue
+            wanted = _flag_terms(spec.path, spec.words)
+            if not wanted or not wanted <= terms or (len(wanted) == 1 and len(min(wanted)) < 4):
+                continue
+            for path, value in v.values(spec):
+                known = truth(value)
+                if known is None:
+                    continue
+                ok = known is not negated(clause)
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{path}",
+                        "flag",
+                        SUPPORTED if ok else CONTRADICTED,
+                        " ".join(sorted(wanted)),
+                        value,
+                        () if ok else (f"{path} is {value!r}",),
+                    )
+                )
+    return out
+
+
+def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """Fields whose value the clause states (a name, an address line, an amount): support
+    that names the field which decided it."""
+    out: list[FieldFinding] = []
+    stated = numbers(clause)
+    lowered = clause.lower()
+    for v in targets:
+        for fact in flatten(v.record):
+            value = fact.value
+            if isinstance(value, bool) or value is None:
+                continue
+            hit = False
+            if isinstance(value, int | float):
+                hit = any(number_matches(n, {float(value)}) for n in stated)
+            elif isinstance(value, str) and len(value.strip()) >= 4 and not value.isdigit():
+                hit = value.strip().lower() in lowered
+            if hit:
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{fact.key}", "value", SUPPORTED, str(value), value
+                    )
+                )
+                if len(out) >= 8:
+                    return out
+    return out
+
+
+def _objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every object nested in a record (list items, mapping values) with its path."""
+    if depth > 4:
+        return
+    if isinstance(node, Mapping):
+        if path:
+            yield path, node
+        for key, value in node.items():
+            yield from _objects(value, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(node, list):
+        for n, value in enumerate(node[:200]):
+            yield from _objects(value, f"{path}.{n}", depth + 1)
+
+
+def _leaves(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object's short string values by their key path inside it ("options.color")."""
+    out: dict[str, str] = {}
+    for fact in flatten(obj):
+        value = fact.value
+        if isinstance(value, str) and 0 < len(value) <= 30 and not value.isdigit():
+            out[".".join(fact.path)] = value.strip()
+    return out
+
+
+def _said(clause: str, value: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", clause.lower()) is not None
+
+
+def check_bindings(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """Values bound to the wrong object: the clause names an object of a list (an item, a
+    variant) and a value another object of that list holds for the same field ("a silver
+    watch" when the order's watch is gold, a PVC mat when the pink mat is TPE)."""
+    out: list[FieldFinding] = []
+    for v in views:
+        groups: dict[str, list[tuple[str, dict[str, str], Mapping[str, Any]]]] = {}
+        for path, obj in _objects(v.record):
+            leaves = _leaves(obj)
+            if len(leaves) >= 2:
+                parent = path.rsplit(".", 1)[0] if "." in path else ""
+                groups.setdefault(parent, []).append((path, leaves, obj))
+        for siblings in groups.values():
+            if len(siblings) < 2:
+                continue
+            out.extend(_bound(clause, v, siblings))
+    return out
+
+
+def _bound(
+    clause: str, v: RecordView, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
+) -> list[FieldFinding]:
+    classes: dict[str, set[str]] = {}
+    for _, leaves, _ in siblings:
+        for key, value in leaves.items():
+            if not _ID_KEY.search(key.split(".")[-1]):
+                classes.setdefault(key, set()).add(value)
+    stated = {
+        key: {m for m in members if _said(clause, m)}
+        for key, members in classes.items()
+        if len(members) >= 2
+    }
+    stated = {k: ms for k, ms in stated.items() if ms}
+    if not stated:
+        return []
+    named = [s for s in siblings if "name" in s[1] and _said(clause, s[1]["name"])]
+    if len(named) > 1:
+        return []  # several objects in one clause: which value is whose is not clear
+    if named:
+        candidates = named
+    else:
+        # nameless siblings (variants) are picked out by the values the clause states
+        candidates = [s for s in siblings if sum(_said(clause, x) for x in s[1].values()) >= 2]
+        if not candidates:
+            return []
+    out: list[FieldFinding] = []
+    fits = [
+        s for s in candidates if all(s[1].get(k) in ms for k, ms in stated.items() if k in s[1])
+    ]
+    path, leaves, _ = (fits or candidates)[0]
+    if not fits:
+        wrong = next((k, ms) for k, ms in stated.items() if k in leaves and leaves[k] not in ms)
+        return [
+            FieldFinding(
+                f"{v.evidence_id}:{path}.{wrong[0]}",
+                "binding",
+                CONTRADICTED,
+                ", ".join(sorted(wrong[1])),
+                leaves[wrong[0]],
+                (f"{path}.{wrong[0]} is {leaves[wrong[0]]!r}",),
+            )
+        ]
+    if len(fits) == 1:
+        out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
+    return out

@@ -1,0 +1,380 @@
+"""What a clause means beyond its words: polarity, states, timings and closed-class values.
+
+Word overlap cannot tell "the order is pending" from "the order is not pending", or "gift-card
+refunds are immediate" from "gift-card refunds take 5 to 7 business days". These readers pull
+out of a clause the parts whose swap changes its meaning, so that a claim clause can be set
+against the evidence clause it restates:
+
+- polarity: a negation word or contraction within the clause;
+- states: lifecycle words ("pending", "delivered", "cancelled") and whether the clause asserts,
+  denies or merely mentions them ("can be returned" asserts nothing about the present);
+- timings: immediacy, durations ("5 to 7 business days", "within 30 days"), relative days
+  ("yesterday"), calendar dates;
+- closed classes: words of which exactly one holds (before/after, more/less, the weekdays, a
+  pack's payment methods): a clause that swaps one for another says something else.
+
+A `Vocabulary` holds the closed classes; the default is domain-neutral and a domain pack extends
+it (`Vocabulary.extended`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tether.grounding.claims import NEGATIONS, content_terms, norm, words
+
+# A clause ends at these: sentence-internal punctuation, contrast and relative words.
+_CLAUSE_BREAK = re.compile(
+    r"[;:()\u2014]|\s[-\u2013]\s|,?\s\b(?:but|however|although|though|whereas|while|yet|"
+    r"except|unless|whereas|so|because|since)\b|,\s*(?:and|or)\s|\band\s+(?=(?:it|its|they|"
+    r"their|there|the|this|that|he|she|we|you|your|our)\b)|,\s*(?=(?:it|its|they|their|there|"
+    r"this|these|he|she|we|you|i)\b)",
+    re.IGNORECASE,
+)
+_EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))
+_NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b|\bcannot\b", re.IGNORECASE)
+_NO_LONGER = re.compile(r"\bno\s+(?:longer|more)\b", re.IGNORECASE)
+# "no later than", "not only", "no more than N": negation words that do not deny the clause
+_NOT_DENIAL = re.compile(
+    r"\bno\s+(?:later|earlier|sooner|more|less|fewer)\s+than\b|\bnot\s+only\b|"
+    r"\bif\s+not\b|\bnot\s+(?:just|merely)\b|\bwhether\s+or\s+not\b|\bno\s+matter\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A stretch of a sentence that asserts one thing, and where it sits in the sentence."""
+
+    text: str
+    start: int
+    end: int
+
+
+def clauses(text: str) -> list[Clause]:
+    """Split a sentence at contrast words, semicolons and clause-joining "and"s."""
+    out: list[Clause] = []
+    begin = 0
+    for match in _CLAUSE_BREAK.finditer(text):
+        if match.start() > begin:
+            out.append(Clause(text[begin : match.start()], begin, match.start()))
+        begin = match.end()
+    if begin < len(text):
+        out.append(Clause(text[begin:], begin, len(text)))
+    return [c for c in out if any(ch.isalpha() for ch in c.text)]
+
+
+def negated(text: str) -> bool:
+    """True when the clause denies what it says: "not", "never", "no", "n't", "unable"…
+
+    Comparisons and emphasis built on a negation word ("no later than", "not only") are not
+    denials.
+    """
+    plain = _NOT_DENIAL.sub(" ", text)
+    if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain):
+        return True
+    return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
+
+
+# ---------------------------------------------------------------------------------------------
+# closed classes
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Closed classes of words (exactly one member holds), and lifecycle states.
+
+    `classes` maps a class name to its members; each member is a canonical name and the surface
+    forms that mean it ("cancelled": "canceled", "cancellation"). `states` names the classes
+    whose members are states of a record (the ones a status field holds).
+    """
+
+    classes: Mapping[str, Mapping[str, tuple[str, ...]]]
+    states: frozenset[str] = frozenset()
+    genre: frozenset[str] = field(default_factory=frozenset)  # words whose absence proves nothing
+
+    def extended(
+        self,
+        classes: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        *,
+        states: Iterable[str] = (),
+        genre: Iterable[str] = (),
+    ) -> Vocabulary:
+        """A copy with more classes (a class of the same name gains members) and genre words."""
+        merged: dict[str, dict[str, tuple[str, ...]]] = {
+            name: dict(members) for name, members in self.classes.items()
+        }
+        for name, members in (classes or {}).items():
+            target = merged.setdefault(name, {})
+            for canonical, forms in members.items():
+                target[canonical] = tuple(dict.fromkeys((*target.get(canonical, ()), *forms)))
+        return Vocabulary(
+            {k: dict(v) for k, v in merged.items()},
+            self.states | frozenset(states),
+            self.genre | frozenset(norm(w) for w in genre),
+        )
+
+    def members(self, text: str) -> list[tuple[str, str, int, int]]:
+        """Every (class, member, start, end) the text names, longest form first, no overlaps."""
+        return list(_members(self, text))
+
+
+def _forms_pattern(vocabulary: Vocabulary) -> list[tuple[re.Pattern[str], str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for name, members in vocabulary.classes.items():
+        for canonical, forms in members.items():
+            for form in {canonical, *forms}:
+                out.append((form, name, canonical))
+    out.sort(key=lambda item: -len(item[0]))
+    return [
+        (re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])", re.IGNORECASE), name, canonical)
+        for form, name, canonical in out
+    ]
+
+
+_PATTERNS: dict[int, list[tuple[re.Pattern[str], str, str]]] = {}
+
+
+def _members(vocabulary: Vocabulary, text: str) -> Iterable[tuple[str, str, int, int]]:
+    patterns = _PATTERNS.get(id(vocabulary))
+    if patterns is None:
+        patterns = _PATTERNS[id(vocabulary)] = _forms_pattern(vocabulary)
+        if len(_PATTERNS) > 64:
+            _PATTERNS.pop(next(iter(_PATTERNS)))
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[str, str, int, int]] = []
+    for pattern, name, canonical in patterns:
+        for match in pattern.finditer(text):
+            a, b = match.span()
+            if any(a < y and x < b for x, y in taken):
+                continue
+            taken.append((a, b))
+            found.append((name, canonical, a, b))
+    found.sort(key=lambda item: item[2])
+    return found
+
+
+def _forms(spec: str) -> dict[str, tuple[str, ...]]:
+    """ "pending|awaiting; cancelled|canceled" → {pending: (awaiting,), cancelled: (canceled,)}"""
+    out: dict[str, tuple[str, ...]] = {}
+    for member in spec.split(";"):
+        forms = [f.strip() for f in member.split("|") if f.strip()]
+        if forms:
+            out[forms[0]] = tuple(forms[1:])
+    return out
+
+
+DEFAULT_VOCABULARY = Vocabulary(
+    classes={
+        "lifecycle": _forms(
+            "pending|awaiting processing; processed|processing; shipped|dispatched|in transit; "
+            "delivered; cancelled|canceled; returned; exchanged; refunded; completed; failed; "
+            "expired; suspended; approved; rejected|declined; closed; open; active; inactive"
+        ),
+        "order": _forms("before|earlier than|prior to; after|later than|following"),
+        "amount": _forms(
+            "more than|over|above|greater than|exceeds|exceeding; less than|under|below|"
+            "fewer than; at least|minimum of|no less than; at most|maximum of|no more than|"
+            "up to"
+        ),
+        "trend": _forms(
+            "increase|increased|increases|rose|rise|rises|grew|growth; "
+            "decrease|decreased|decreases|fell|fall|falls|declined|drop|dropped"
+        ),
+        "weekday": _forms("monday; tuesday; wednesday; thursday; friday; saturday; sunday"),
+        "month": _forms(
+            "january; february; march; april; june; july; august; september; october; "
+            "november; december"
+        ),
+    },
+    states=frozenset(("lifecycle",)),
+)
+
+# ---------------------------------------------------------------------------------------------
+# states
+
+_MODAL_BEFORE = re.compile(
+    r"\b(?:can|could|may|might|will|would|should|must|to|shall|able\s+to|eligible\s+to|"
+    r"once|when|if|until|after|before|unless|only)\s+(?:\w+\s+){0,4}$",
+    re.IGNORECASE,
+)
+
+
+_STATE_FRAME = re.compile(
+    r"\b(?:is|are|was|were|been|be|being|now|still|already|remains?|stays?|became|becomes|"
+    r"got|gets|has|have|had|not|yet)\b|n[\u2019']t\b|[\u2019']s\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class StateMention:
+    """A lifecycle word in a clause: the state, and whether the clause asserts or denies it."""
+
+    state: str
+    asserted: bool  # False when the clause denies it ("is not pending", "hasn't shipped")
+    modal: bool  # a possibility or condition ("can be returned", "once delivered")
+    attributive: bool  # describes a kind ("pending orders"), not one record's state
+    start: int
+    end: int
+
+
+def states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
+    """The state words of a clause and how the clause uses each."""
+    out: list[StateMention] = []
+    for name, canonical, start, end in vocabulary.members(text):
+        if name not in vocabulary.states:
+            continue
+        before, after = text[:start], text[end:]
+        modal = bool(_MODAL_BEFORE.search(before))
+        attributive = bool(re.match(r"\s+[a-z]+s\b", after)) and not re.search(
+            r"\b(?:is|are|was|were|been|be|being|now|still|already|has|have|had)\s+$",
+            before,
+            re.IGNORECASE,
+        )
+        window = " ".join(before.split()[-4:])
+        if not _STATE_FRAME.search(window) and "status" not in text.lower():
+            continue  # "a supervisor approved it" is an act, not the record's state
+        denied = negated(window) or bool(re.match(r"\s+(?:not|no longer)\b", after, re.I))
+        out.append(StateMention(canonical, not denied, modal, attributive, start, end))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# timings
+
+_UNIT_DAYS = {
+    "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "business day": 1.4, "working day": 1.4,
+    "week": 7.0, "month": 30.0, "year": 365.0,
+}  # fmt: skip
+_NUM = (
+    r"\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|"
+    r"fifteen|twenty|thirty|forty|forty-five|sixty|ninety|a|an"
+)
+_DURATION = re.compile(
+    rf"\b(?P<lo>{_NUM})(?:\s*(?:to|-|\u2013|or)\s*(?P<hi>{_NUM}))?\s*"
+    r"(?P<kind>business|working|calendar)?\s*(?P<unit>minute|hour|day|week|month|year)s?\b",
+    re.IGNORECASE,
+)
+_IMMEDIATE = re.compile(
+    r"\b(?:immediately|immediate|instantly|instant|right away|at once|straight away|same[- ]day|"
+    r"real[- ]time|without delay)\b",
+    re.IGNORECASE,
+)
+_RELATIVE = re.compile(
+    r"\b(?:yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|"
+    r"next (?:week|month|year)|this (?:morning|afternoon|evening|week|month)|"
+    r"\d+ (?:days?|weeks?|months?|years?) ago|recently)\b",
+    re.IGNORECASE,
+)
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
+    "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45, "sixty": 60,
+    "ninety": 90,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long or when: `low`..`high` in days (0 for immediate), or a relative day."""
+
+    kind: str  # duration | immediate | relative
+    low: float
+    high: float
+    text: str
+
+    def agrees(self, other: Timing) -> bool:
+        """Same kind of timing and overlapping ranges (5 to 7 days meets "within 7 days")."""
+        if self.kind == "relative" or other.kind == "relative":
+            return self.text.lower() == other.text.lower()
+        return self.low <= other.high + 1e-9 and other.low <= self.high + 1e-9
+
+
+def _number(token: str) -> float:
+    low = token.lower()
+    return float(_WORD_NUMBERS[low]) if low in _WORD_NUMBERS else float(low)
+
+
+def timings(text: str) -> list[Timing]:
+    """Every timing a clause states."""
+    out: list[Timing] = []
+    for match in _DURATION.finditer(text):
+        unit = match.group("unit").lower()
+        kind = (match.group("kind") or "").lower()
+        per = _UNIT_DAYS.get(f"{kind} {unit}", _UNIT_DAYS[unit])
+        low = _number(match.group("lo"))
+        high = _number(match.group("hi")) if match.group("hi") else low
+        within = re.search(r"\b(?:within|up to|in under|less than)\s+$", text[: match.start()])
+        if within:
+            low = 0.0
+        out.append(Timing("duration", low * per, high * per, match.group(0)))
+    for match in _IMMEDIATE.finditer(text):
+        out.append(Timing("immediate", 0.0, 0.0, match.group(0)))
+    for match in _RELATIVE.finditer(text):
+        out.append(Timing("relative", 0.0, 0.0, match.group(0)))
+    return out
+
+
+def has_timing(text: str) -> bool:
+    """True when the text states any timing."""
+    return bool(_DURATION.search(text) or _IMMEDIATE.search(text) or _RELATIVE.search(text))
+
+
+_TIMING_WORDS = frozenset(
+    norm(w)
+    for w in [
+        "immediately",
+        "instantly",
+        "instant",
+        "right",
+        "away",
+        "once",
+        "straight",
+        "same",
+        "day",
+        "days",
+        "business",
+        "working",
+        "calendar",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "take",
+        "takes",
+        "within",
+        "arrive",
+        "arrives",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "last",
+        "next",
+        "ago",
+        "recently",
+    ]
+)
+
+
+def subject_terms(text: str) -> set[str]:
+    """A clause's content words without its timing words: what the timing is said of."""
+    return {t for t in content_terms(text) if t not in _TIMING_WORDS}
+
+
+@lru_cache(maxsize=4096)
+def label_of(text: str) -> str:
+    """The lead label of a list item ("**Gift card:** the money is back…" → "Gift card")."""
+    match = re.match(r"^\s*[*_]{0,2}([^:*_\n]{1,40}?)[*_]{0,2}\s*:\s*[*_]{0,2}\s*\S", text)
+    if match is None or len(match.group(1).split()) > 5:
+        return ""
+    return match.group(1)

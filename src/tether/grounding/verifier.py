@@ -1,0 +1,416 @@
+"""The grounding verifier: the one the runtime runs on every answer and `tether eval grounding`
+measures.
+
+An answer is split into claims (greetings, questions and offers are not claims). Each claim is
+checked against the evidence the run saw:
+
+1. word level (`tether.grounding.assess`): numbers, clock times and names the evidence never
+   states; how much of the claim's wording the evidence holds; a passage cited for it that does
+   not say it;
+2. meaning (`tether.grounding.meaning_checks`): polarity, closed-class swaps, timings, and
+   record fields compared as fields;
+3. a model stage, off by default, for the claims the rules leave *uncertain* only.
+
+A claim is contradicted, unsupported (something checkable is missing), uncertain (only its
+wording is thin) or supported. Uncertain claims go to the judge when one is configured, else
+take the configured `fallback`. The answer is flagged when a claim is contradicted, when (in
+`strict` mode) a claim is unsupported by a decisive finding, or when the calibrated score
+(`tether.grounding.aggregate`) reaches the operating point. Bad input — an empty or oversized
+answer, no usable evidence, a judge that fails — yields a verification with a stable `code`,
+flagged: never a crash, never a silent pass.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tether.core.types import Evidence
+from tether.grounding.aggregate import Aggregate, features, packaged
+from tether.grounding.assess import ClaimAssessment, assess_answer
+from tether.grounding.claims import split_claims
+from tether.grounding.evidence_set import EvidenceSet
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
+from tether.grounding.fields import FieldMap
+from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
+from tether.grounding.meaning_checks import Finding, check_meaning
+from tether.models.base import CITATION
+
+UNCERTAIN = "uncertain"
+STATUSES = (SUPPORTED, CONTRADICTED, UNSUPPORTED, UNCERTAIN)
+FALLBACKS = (UNSUPPORTED, SUPPORTED)
+# contradictions that flag an answer by themselves; the others only weigh in the score
+CONTRADICTIONS = ("rule", "status", "count", "flag", "binding", "timing", "swap", "polarity")
+HARD_KINDS = ("rule", "status", "count", "flag", "binding", "timing", "swap")
+PROFILES = ("default", "listings")
+MAX_ANSWER_CHARS = 20_000
+_HEDGE = re.compile(
+    r"not (?:mentioned|provided|specified|stated)|no information|unable to|"
+    r"cannot (?:answer|provide|determine)|does not (?:provide|mention|specify|contain)|"
+    r"doesn't (?:provide|mention)|not possible to",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """An agent's operating point and what its verifier checks.
+
+    `operating_point`: the calibrated score at which an answer is flagged (None: the packaged
+    model's tuned point). `strict`: also flag an answer with a claim unsupported by a decisive
+    finding (a number, name or timing the evidence lacks). `fallback`: what an uncertain claim
+    becomes when no judge decides it. `profile`: `listings` adds the business-listing checks of
+    the RAGTruth data-to-text records (opt-in, benchmark-specific).
+    """
+
+    operating_point: float | None = None
+    strict: bool = False
+    fallback: str = UNSUPPORTED
+    profile: str = "default"
+    judge_below: float = 0.8
+    max_answer_chars: int = MAX_ANSWER_CHARS
+    hard: tuple[str, ...] = HARD_KINDS
+
+    def __post_init__(self) -> None:
+        from tether.core.errors import ErrorCode, TetherError
+
+        problems = []
+        if self.operating_point is not None and not 0.0 < self.operating_point <= 1.0:
+            problems.append("operating_point must be in (0, 1]")
+        if self.fallback not in FALLBACKS:
+            problems.append(f"fallback must be one of {', '.join(FALLBACKS)}")
+        if self.profile not in PROFILES:
+            problems.append(f"profile must be one of {', '.join(PROFILES)}")
+        if not set(self.hard) <= set(CONTRADICTIONS):
+            problems.append(f"hard kinds must be among {', '.join(CONTRADICTIONS)}")
+        if self.max_answer_chars < 1:
+            problems.append("max_answer_chars must be positive")
+        if problems:
+            raise TetherError(ErrorCode.CONFIG_INVALID, "verifier: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    """The verdict on one claim, what decided it, and the evidence field or span behind it."""
+
+    text: str
+    span: tuple[int, int]
+    status: str
+    decided_by: str  # rules | fallback | the judge's name
+    field: str | None
+    reasons: tuple[str, ...]
+    evidence: tuple[dict[str, Any], ...]
+    findings: tuple[Finding, ...]
+    assessment: ClaimAssessment
+    decisive: bool  # unsupported by a concrete finding, not only by thin wording
+    hedged: bool = False
+    kinds: tuple[str, ...] = ()  # the checks that contradicted it
+
+    def hard(self, kinds: Sequence[str]) -> bool:
+        """True when a contradiction of one of `kinds` decided this claim."""
+        return self.status == CONTRADICTED and any(k in kinds for k in self.kinds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "claim": self.text,
+            "span": list(self.span),
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "evidence": list(self.evidence),
+            "decided_by": self.decided_by,
+            "field": self.field,
+        }
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every claim's verdict, the calibrated score, and whether the answer is flagged."""
+
+    claims: tuple[ClaimVerdict, ...]
+    score: float
+    flagged: bool
+    operating_point: float
+    code: str | None = None  # why the verifier could not check normally
+    problems: tuple[str, ...] = ()
+    judge_records: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def contradicted(self) -> tuple[ClaimVerdict, ...]:
+        return tuple(c for c in self.claims if c.status == CONTRADICTED)
+
+    @property
+    def unsupported(self) -> tuple[ClaimVerdict, ...]:
+        return tuple(c for c in self.claims if c.status in (UNSUPPORTED, UNCERTAIN))
+
+    @property
+    def failing(self) -> tuple[ClaimVerdict, ...]:
+        """The claims that make the answer flagged, worst first."""
+        bad = [*self.contradicted, *(c for c in self.unsupported if c.decisive)]
+        if not bad and self.flagged:
+            bad = list(self.unsupported)
+        return tuple(bad)
+
+    @property
+    def groundedness(self) -> float:
+        total = sum(len(c.text) for c in self.claims)
+        held = sum(len(c.text) for c in self.claims if c.status == SUPPORTED)
+        return held / total if total else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 4),
+            "flagged": self.flagged,
+            "operating_point": self.operating_point,
+            "verification_code": self.code,
+            "problems": list(self.problems),
+            "groundedness": round(self.groundedness, 4),
+            "claims": [c.to_dict() for c in self.claims],
+        }
+
+
+def strip_citations(text: str) -> str:
+    """The answer with `[kb:x#0]`-style citations blanked out, offsets unchanged."""
+    return CITATION.sub(lambda m: " " * len(m.group(0)), text)
+
+
+class Verifier:
+    """Claim-level grounding verification with a calibrated answer-level rule."""
+
+    def __init__(
+        self,
+        config: VerifierConfig | None = None,
+        *,
+        vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+        fields: Sequence[FieldMap] = (),
+        judge: Any = None,
+        aggregate: Aggregate | None = None,
+    ) -> None:
+        self.config = config or VerifierConfig()
+        self.vocabulary = vocabulary
+        self.fields = tuple(fields)
+        self.judge = judge
+        self._aggregate = aggregate
+
+    @property
+    def aggregate(self) -> Aggregate:
+        """The calibrated answer-level rule (the packaged one unless given)."""
+        if self._aggregate is None:
+            self._aggregate = packaged()
+        return self._aggregate
+
+    def point(self, kind: str) -> float:
+        """The operating point for this kind of evidence: the agent's, else the tuned one."""
+        point = self.config.operating_point
+        return self.aggregate.point(kind) if point is None else point
+
+    def evidence(self, items: Iterable[Evidence]) -> EvidenceSet:
+        """Run evidence, with this verifier's field maps."""
+        return EvidenceSet.from_items(items, self.fields)
+
+    def verify_items(self, answer: str, items: Iterable[Evidence]) -> Verification:
+        """Verify an answer against run evidence (retrieved passages and tool outputs)."""
+        return self.verify(answer, self.evidence(items))
+
+    def verify_source(self, task: str, source: Any, answer: str) -> Verification:
+        """Verify against a benchmark source (`tether eval grounding`)."""
+        return self.verify(answer, EvidenceSet.from_source(task, source), kind=task)
+
+    def verify(self, answer: str, evidence: EvidenceSet, kind: str | None = None) -> Verification:
+        """Every claim's verdict and the answer's; bad input gives a coded, flagged result."""
+        if not isinstance(answer, str):
+            return self._failed("ANSWER_INVALID", f"the answer is {type(answer).__name__}")
+        if len(answer) > self.config.max_answer_chars:
+            return self._failed(
+                "ANSWER_TOO_LARGE",
+                f"the answer has {len(answer)} characters; at most "
+                f"{self.config.max_answer_chars} are verified",
+            )
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in answer) or "\x00" in answer:
+            return self._failed("ANSWER_INVALID", "the answer holds NUL or lone surrogates")
+        text = strip_citations(answer)
+        if not text.strip():
+            return Verification((), 0.0, False, self.point("qa"), "ANSWER_EMPTY")
+        problems = tuple(evidence.problems)
+        if evidence.empty:
+            return self._failed("EVIDENCE_EMPTY", "no usable evidence to check against", problems)
+        verdicts, x, records = self.examine(text, evidence)
+        kind = kind or ("data2txt" if not evidence.texts else "qa")
+        score = self.aggregate.score(kind, x)
+        point = self.point(kind)
+        flagged = (
+            any(v.hard(self.config.hard) for v in verdicts)
+            or (self.config.strict and any(v.decisive for v in verdicts))
+            or score >= point
+        )
+        failed = [r["code"] for r in records if r.get("code")]
+        if failed and self.config.fallback == UNSUPPORTED:
+            flagged = True  # a model stage that failed decides nothing: fail closed
+        code = str(failed[0]) if failed else ("EVIDENCE_PARTIAL" if problems else None)
+        return Verification(tuple(verdicts), score, flagged, point, code, problems, tuple(records))
+
+    def examine(
+        self, text: str, evidence: EvidenceSet
+    ) -> tuple[list[ClaimVerdict], list[float], list[dict[str, Any]]]:
+        """Each claim's verdict, the aggregate's features, and the judge's records."""
+        listings = self.config.profile == "listings"
+        # a question or an offer ("Anything else I can help with?") asserts nothing
+        assessed = [
+            a
+            for a in assess_answer(text, evidence.index, listings)
+            if not a.claim.text.rstrip().endswith("?")
+        ]
+        verdicts: list[ClaimVerdict] = []
+        records: list[dict[str, Any]] = []
+        for a in assessed:
+            verdict = self._claim(a, evidence)
+            if verdict.status == UNCERTAIN:
+                verdict = self._settle(verdict, evidence, records)
+            verdicts.append(verdict)
+        discourse = len(split_claims(text)) - len(assessed)
+        x = features(
+            verdicts,
+            text,
+            discourse,
+            evidence.texts.get("question", ""),
+            evidence.index.by_source,
+            evidence.size,
+        )
+        return verdicts, x, records
+
+    def _failed(self, code: str, reason: str, problems: tuple[str, ...] = ()) -> Verification:
+        return Verification((), 1.0, True, self.point("qa"), code, (reason, *problems))
+
+    def _claim(self, a: ClaimAssessment, evidence: EvidenceSet) -> ClaimVerdict:
+        text = a.claim.text
+        found = tuple(check_meaning(text, evidence, self.vocabulary))
+        against = [f for f in found if f.status == CONTRADICTED]
+        missing = [f for f in found if f.status == UNSUPPORTED]
+        held = [f for f in found if f.status == SUPPORTED]
+        reasons = [f.reason for f in against]
+        rule_contradicted = (
+            a.misattributed
+            or a.number_conflict
+            or any(f.status == CONTRADICTED for f in a.attributes)
+            or any(f.status == CONTRADICTED for f in a.schedule)
+        )
+        if rule_contradicted:
+            reasons.extend(r for r in a.explain() if r not in reasons)
+        counted = {f.reason for f in held if f.kind == "count"}
+        unseen = [n for n in a.unseen_numbers if _written_in_digits(text, n) and not counted]
+        decisive = bool(
+            unseen
+            or a.unseen_times
+            or any(len(n) > 1 for n in a.unseen_names)
+            or missing
+            or any(f.status == UNSUPPORTED for f in a.attributes)
+            or any(f.status == UNSUPPORTED for f in a.schedule)
+        )
+        hedged = bool(_HEDGE.search(text))
+        if against or rule_contradicted:
+            status = CONTRADICTED
+            where = against[0].where if against else _span_source(a)
+        elif decisive:
+            status = UNSUPPORTED
+            reasons = [*(f.reason for f in missing), *a.explain()]
+            where = missing[0].where if missing and missing[0].where else _span_source(a)
+        elif a.coverage < 0.5 and not held and not a.checked_against_record:
+            status = UNCERTAIN
+            reasons = a.explain()
+            where = _span_source(a)
+        else:
+            status = SUPPORTED
+            where = held[0].where if held else _span_source(a)
+        return ClaimVerdict(
+            text,
+            (a.claim.start, a.claim.end),
+            status,
+            "rules",
+            where or None,
+            tuple(reasons),
+            _spans(a, found),
+            found,
+            a,
+            decisive and status != CONTRADICTED,
+            hedged,
+            tuple(
+                dict.fromkeys(
+                    [*(f.kind for f in against), *(["rule"] if rule_contradicted else [])]
+                )
+            ),
+        )
+
+    def _settle(
+        self, v: ClaimVerdict, evidence: EvidenceSet, records: list[dict[str, Any]]
+    ) -> ClaimVerdict:
+        """An uncertain claim: the judge decides it when configured, else the fallback."""
+        if self.judge is not None and v.assessment.support < self.config.judge_below:
+            passages = [s.text for _, s in evidence.index.align(v.assessment.terms, limit=3)]
+            started = time.perf_counter()
+            verdict = self.judge.judge(v.text, passages)
+            status = getattr(verdict, "status", UNCERTAIN)
+            records.append(
+                {
+                    "claim": v.text,
+                    "status": status,
+                    "judge": getattr(self.judge, "name", "judge"),
+                    "code": getattr(verdict, "code", None),
+                    "ms": round((time.perf_counter() - started) * 1000, 3),
+                }
+            )
+            if status in (SUPPORTED, CONTRADICTED, UNSUPPORTED):
+                reason = getattr(verdict, "reason", "") or ""
+                return replace(
+                    v,
+                    status=status,
+                    decided_by=getattr(self.judge, "name", "judge"),
+                    reasons=(reason,) if reason else v.reasons,
+                )
+        return replace(v, status=self.config.fallback, decided_by="fallback")
+
+
+def _written_in_digits(text: str, value: float) -> bool:
+    """Small counts written as words ("one of them", "two options") are left to the count
+    check: as bare numbers they are too often the English "one"."""
+    if value > 12 or value != int(value):
+        return True
+    return re.search(rf"(?<![\d.]){int(value)}(?![\d])", text) is not None
+
+
+def _span_source(a: ClaimAssessment) -> str:
+    return a.evidence.source if a.evidence is not None else ""
+
+
+def _spans(a: ClaimAssessment, found: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
+    spans: list[dict[str, Any]] = []
+    if a.evidence is not None:
+        e = a.evidence
+        spans.append({"source": e.source, "start": e.start, "end": e.end, "text": e.text})
+    for f in found:
+        if ":" in f.where:
+            spans.append({"field": f.where, "kind": f.kind, "status": f.status})
+    return tuple(spans[:8])
+
+
+@dataclass(frozen=True)
+class GroundingPack:
+    """What a domain pack adds to the verifier: its operating point, closed classes of words
+    (extra lifecycle states, payment methods…), genre words, and what its tools' fields mean."""
+
+    config: VerifierConfig = field(default_factory=VerifierConfig)
+    classes: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
+    states: tuple[str, ...] = ()
+    genre: tuple[str, ...] = ()
+    fields: tuple[FieldMap, ...] = ()
+
+    def verifier(self, judge: Any = None, config: VerifierConfig | None = None) -> Verifier:
+        """The pack's verifier (optionally with a judge, or another operating point)."""
+        vocabulary = DEFAULT_VOCABULARY.extended(self.classes, states=self.states, genre=self.genre)
+        return Verifier(
+            config or self.config, vocabulary=vocabulary, fields=self.fields, judge=judge
+        )
+
+
+NEUTRAL = GroundingPack()

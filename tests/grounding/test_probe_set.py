@@ -1,0 +1,128 @@
+"""The retail grounding probe set: well-formed RAGTruth data, split by source, labels that hold.
+
+The probes are faithful and hallucinated answers about the retail desk's own evidence (tool
+records and kb sections), so the checks also prove that every record is what the desk's tool
+returns today and every passage is text the kb still holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.tools import RetailTools
+from tether.grounding.ragtruth import load_dataset
+
+PROBES = Path(str(resources.files("tether.domains.retail") / "data" / "grounding_probes"))
+KB = Path(str(resources.files("tether.domains.retail") / "kb"))
+HALVES = ("dev", "heldout")
+TASKS = ("qa", "data2txt")
+KINDS = {
+    "faithful",
+    "negation",
+    "status",
+    "swap",
+    "quantity",
+    "temporal",
+    "policy_inversion",
+    "comparison",
+    "baseless",
+}
+LABEL_TYPES = {"Evident Conflict", "Baseless Info"}
+PASSAGE = re.compile(r"^passage \d+: ", flags=re.MULTILINE)
+
+
+@cache
+def records(half: str, task: str) -> list[dict[str, Any]]:
+    text = (PROBES / half / f"{task}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def responses(half: str) -> list[dict[str, Any]]:
+    return [r for task in TASKS for source in records(half, task) for r in source["responses"]]
+
+
+def squashed(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_each_half_loads_through_the_evaluation_harness(half: str) -> None:
+    loaded = load_dataset(PROBES / half)
+    assert set(loaded) == set(TASKS)
+    raw = responses(half)
+    examples = [*loaded["qa"], *loaded["data2txt"]]  # the order `responses` reads them in
+    assert len(examples) == len(raw)
+    # the harness reads a response as hallucinated exactly when the probe is not faithful
+    assert [e.hallucinated for e in examples] == [r["kind"] != "faithful" for r in raw]
+
+
+def test_the_set_is_large_and_about_half_faithful() -> None:
+    every = [r for half in HALVES for r in responses(half)]
+    assert len(every) >= 180
+    share = sum(r["kind"] == "faithful" for r in every) / len(every)
+    assert 0.4 <= share <= 0.6
+
+
+def test_halves_share_no_source_and_are_roughly_equal() -> None:
+    ids = {half: [s["source_id"] for task in TASKS for s in records(half, task)] for half in HALVES}
+    assert all(len(set(v)) == len(v) for v in ids.values())
+    assert not set(ids["dev"]) & set(ids["heldout"])
+    sizes = [len(responses(half)) for half in HALVES]
+    assert min(sizes) / max(sizes) >= 0.8
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_each_half_covers_every_kind(half: str) -> None:
+    kinds = Counter(r["kind"] for r in responses(half))
+    assert set(kinds) == KINDS
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_labels_are_exact_spans_and_only_on_hallucinated_answers(half: str) -> None:
+    for response in responses(half):
+        text, labels = response["response"], response["labels"]
+        assert response["model"] == "probe"
+        assert bool(labels) == (response["kind"] != "faithful"), text
+        for label in labels:
+            assert 0 <= label["start"] < label["end"] <= len(text), label
+            assert text[label["start"] : label["end"]] == label["text"], label
+            assert label["label_type"] in LABEL_TYPES, label
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_records_are_what_the_desk_tools_return(half: str) -> None:
+    tools = RetailTools(RetailDB.fresh_copy())
+    lookups: dict[str, Callable[[str], dict[str, Any]]] = {
+        "order": lambda key: tools.get_order_details(f"#{key}"),
+        "user": tools.get_user_details,
+        "product": tools.get_product_details,
+    }
+    for source in records(half, "data2txt"):
+        table, key = source["source_id"].split("-", 1)
+        assert source["source"] == lookups[table](key), source["source_id"]
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_passages_are_sections_of_the_public_kb(half: str) -> None:
+    public = {
+        path.name: squashed(re.sub(r"^#+ ", "", path.read_text(encoding="utf-8"), flags=re.M))
+        for path in KB.glob("*.md")
+        if "acl: [public]" in path.read_text(encoding="utf-8")
+    }
+    for source in records(half, "qa"):
+        passages = PASSAGE.split(source["source"]["passages"])
+        assert passages[0] == ""
+        assert len(passages) >= 2
+        for passage in passages[1:]:
+            # a passage is a section: its heading and body, in one public article
+            assert any(squashed(passage) in article for article in public.values()), passage
