@@ -39,6 +39,7 @@ class EvidenceClause:
     label: tuple[frozenset[str], ...]  # the list item's label, one word set per alternative
     subject: frozenset[str]
     timings: tuple[Timing, ...]
+    span: tuple[int, int] = (0, 0)  # the sentence's place in its evidence item
 
 
 @dataclass
@@ -142,6 +143,15 @@ class EvidenceSet:
         return out
 
     @cached_property
+    def counts(self) -> set[float]:
+        """How many things the records hold without writing the number: the length of each
+        list (or mapping of objects), and how many of its objects have a flag set or not."""
+        found: set[float] = set()
+        for record in self.records.values():
+            _count(record, found, 0)
+        return found
+
+    @cached_property
     def clauses(self) -> list[EvidenceClause]:
         """Every clause of every evidence sentence, labelled by its list item's label."""
         out: list[EvidenceClause] = []
@@ -164,6 +174,7 @@ class EvidenceSet:
                         alternatives,
                         frozenset(subject_terms(clause.text)) | label_terms,
                         tuple(timings(clause.text)),
+                        (sentence.start, sentence.end),
                     )
                 )
         return out
@@ -172,6 +183,30 @@ class EvidenceSet:
 def _tool_name(source: str) -> str:
     """ "tool:get_order_details" → "get_order_details"; other sources have none."""
     return source.split(":", 1)[1] if source.startswith("tool:") else ""
+
+
+def _count(node: Any, found: set[float], depth: int) -> None:
+    if depth > 6:
+        return
+    members: list[Any] = []
+    if isinstance(node, list):
+        members = node
+    elif isinstance(node, Mapping):
+        values = list(node.values())
+        if len(values) >= 2 and all(isinstance(v, Mapping) for v in values):
+            members = values
+    if members:
+        found.add(float(len(members)))
+        objects = [m for m in members if isinstance(m, Mapping)]
+        flags = {k for m in objects for k, v in m.items() if isinstance(v, bool)}
+        for key in flags:
+            yes = sum(1 for m in objects if m.get(key) is True)
+            found.update((float(yes), float(len(objects) - yes)))
+    children = (
+        node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else ()
+    )
+    for child in children:
+        _count(child, found, depth + 1)
 
 
 def _depth(value: Any, level: int = 0) -> int:

@@ -84,13 +84,25 @@ def infer_fields(record: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
             for k, v in value.items():
                 if str(k) and "." not in str(k) and _flag_like(v):
                     specs.append(FieldSpec(f"{name}.{k}", "flag"))
-                elif isinstance(v, Mapping) and str(k) and "." not in str(k):
+                elif (
+                    isinstance(v, Mapping)
+                    and str(k)
+                    and "." not in str(k)
+                    and not _objects_of(value)
+                ):
                     specs.extend(
                         FieldSpec(f"{name}.{k}.{k2}", "flag")
                         for k2, v2 in v.items()
                         if str(k2) and "." not in str(k2) and _flag_like(v2)
                     )
     return tuple(specs)
+
+
+def _objects_of(value: Mapping[str, Any]) -> bool:
+    """A mapping of like objects (a product's variants by id): their flags belong to each
+    object and are judged where a claim binds to one (`tether.grounding.bindings`)."""
+    members = list(value.values())
+    return len(members) >= 2 and all(isinstance(m, Mapping) for m in members)
 
 
 _FLAG_WORDS = frozenset(("true", "false", "yes", "no"))
@@ -245,8 +257,47 @@ def check_clause(
     findings.extend(_counts(clause, targets))
     findings.extend(_flags(clause, targets))
     findings.extend(_values(clause, targets))
-    findings.extend(check_bindings(clause, targets))
+    named = [v for v in targets if any(_mentions(f"{whole} {clause}", i) for i in v.ids)]
+    if named or len(views) == 1:
+        findings.extend(_classes(clause, named or list(views), vocabulary))
     return findings
+
+
+_TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|to|if|once)\b", re.I)
+
+
+def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
+    """A member of a closed class (a payment method, a colour) said of a record that holds
+    other members of that class and not this one ("paid by gift card" when it was PayPal)."""
+    if _TENSE_OPEN.search(clause):
+        return []  # what may or will happen is not what the record holds
+    said = [(c, m) for c, m, _, _ in vocab.members(clause) if c not in vocab.states]
+    if not said:
+        return []
+    out: list[FieldFinding] = []
+    for v in views:
+        held: dict[str, set[str]] = {}
+        where: dict[str, str] = {}
+        for fact in flatten(v.record):
+            if not isinstance(fact.value, str) or len(fact.value) > 60:
+                continue
+            spelled = re.sub(r"[_\-]+", " ", fact.value)
+            for c, m, _, _ in vocab.members(spelled):
+                held.setdefault(c, set()).add(m)
+                where.setdefault(c, fact.key)
+        for c, m in said:
+            if c in held and m not in held[c]:
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{where[c]}",
+                        "swap",
+                        CONTRADICTED,
+                        m,
+                        ", ".join(sorted(held[c])),
+                        (f"the record holds {', '.join(sorted(held[c]))}, not {m!r}",),
+                    )
+                )
+    return out
 
 
 def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
@@ -269,7 +320,7 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
         return []
     out: list[FieldFinding] = []
     for m in mentions:
-        same = [h for h in held if h[1] == m.state]
+        same = [h for h in held if vocab.holds(m.state, h[1])]
         if m.asserted:
             ok = bool(same)
             where = same[0] if same else held[0]
@@ -291,6 +342,7 @@ _COUNT = re.compile(
     r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
     re.IGNORECASE,
 )
+_NONE = re.compile(r"\b(?:no|without(?: any)?|not any)\s+(\w+)", re.IGNORECASE)
 _SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
@@ -299,6 +351,25 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     out: list[FieldFinding] = []
     if re.search(r"\b(?:can|could|may|will|would|want|wants|to|of the|of your)\b", clause, re.I):
         return out  # "return two of the items": a part, not the count
+    for match in _NONE.finditer(clause):
+        noun = norm(match.group(1))
+        for v in targets:
+            for spec in v.fields:
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if spec.kind != "count" or noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list) and value:
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                (f"{path} holds {len(value)}",),
+                            )
+                        )
     for match in _COUNT.finditer(clause):
         said = float(_SMALL.get(match.group(1).lower(), 0) or match.group(1))
         noun = norm(match.group(2))
@@ -383,99 +454,4 @@ def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
                 )
                 if len(out) >= 8:
                     return out
-    return out
-
-
-def _objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    """Every object nested in a record (list items, mapping values) with its path."""
-    if depth > 4:
-        return
-    if isinstance(node, Mapping):
-        if path:
-            yield path, node
-        for key, value in node.items():
-            yield from _objects(value, f"{path}.{key}" if path else str(key), depth + 1)
-    elif isinstance(node, list):
-        for n, value in enumerate(node[:200]):
-            yield from _objects(value, f"{path}.{n}", depth + 1)
-
-
-def _leaves(obj: Mapping[str, Any]) -> dict[str, str]:
-    """An object's short string values by their key path inside it ("options.color")."""
-    out: dict[str, str] = {}
-    for fact in flatten(obj):
-        value = fact.value
-        if isinstance(value, str) and 0 < len(value) <= 30 and not value.isdigit():
-            out[".".join(fact.path)] = value.strip()
-    return out
-
-
-def _said(clause: str, value: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", clause.lower()) is not None
-
-
-def check_bindings(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
-    """Values bound to the wrong object: the clause names an object of a list (an item, a
-    variant) and a value another object of that list holds for the same field ("a silver
-    watch" when the order's watch is gold, a PVC mat when the pink mat is TPE)."""
-    out: list[FieldFinding] = []
-    for v in views:
-        groups: dict[str, list[tuple[str, dict[str, str], Mapping[str, Any]]]] = {}
-        for path, obj in _objects(v.record):
-            leaves = _leaves(obj)
-            if len(leaves) >= 2:
-                parent = path.rsplit(".", 1)[0] if "." in path else ""
-                groups.setdefault(parent, []).append((path, leaves, obj))
-        for siblings in groups.values():
-            if len(siblings) < 2:
-                continue
-            out.extend(_bound(clause, v, siblings))
-    return out
-
-
-def _bound(
-    clause: str, v: RecordView, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
-) -> list[FieldFinding]:
-    classes: dict[str, set[str]] = {}
-    for _, leaves, _ in siblings:
-        for key, value in leaves.items():
-            if not _ID_KEY.search(key.split(".")[-1]):
-                classes.setdefault(key, set()).add(value)
-    stated = {
-        key: {m for m in members if _said(clause, m)}
-        for key, members in classes.items()
-        if len(members) >= 2
-    }
-    stated = {k: ms for k, ms in stated.items() if ms}
-    if not stated:
-        return []
-    named = [s for s in siblings if "name" in s[1] and _said(clause, s[1]["name"])]
-    if len(named) > 1:
-        return []  # several objects in one clause: which value is whose is not clear
-    if named:
-        candidates = named
-    else:
-        # nameless siblings (variants) are picked out by the values the clause states
-        candidates = [s for s in siblings if sum(_said(clause, x) for x in s[1].values()) >= 2]
-        if not candidates:
-            return []
-    out: list[FieldFinding] = []
-    fits = [
-        s for s in candidates if all(s[1].get(k) in ms for k, ms in stated.items() if k in s[1])
-    ]
-    path, leaves, _ = (fits or candidates)[0]
-    if not fits:
-        wrong = next((k, ms) for k, ms in stated.items() if k in leaves and leaves[k] not in ms)
-        return [
-            FieldFinding(
-                f"{v.evidence_id}:{path}.{wrong[0]}",
-                "binding",
-                CONTRADICTED,
-                ", ".join(sorted(wrong[1])),
-                leaves[wrong[0]],
-                (f"{path}.{wrong[0]} is {leaves[wrong[0]]!r}",),
-            )
-        ]
-    if len(fits) == 1:
-        out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
     return out

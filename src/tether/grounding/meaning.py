@@ -67,16 +67,34 @@ def clauses(text: str) -> list[Clause]:
     return [c for c in out if any(ch.isalpha() for ch in c.text)]
 
 
+_INTERJECTION = re.compile(r"^\W*(?:\w+\s+){0,2}no\s*[.!,;]\s+", re.IGNORECASE)
+_CUE = re.compile(
+    r"\b(?:not|no|never|none|without|cannot|unable|nor|neither)\b|\b\w+n[\u2019']t\b",
+    re.IGNORECASE,
+)
+
+
 def negated(text: str) -> bool:
     """True when the clause denies what it says: "not", "never", "no", "n't", "unable"…
 
     Comparisons and emphasis built on a negation word ("no later than", "not only") are not
-    denials.
+    denials, nor is an answer's leading "Unfortunately no." (it answers; the clause states).
     """
-    plain = _NOT_DENIAL.sub(" ", text)
+    plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
     if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain):
         return True
     return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
+
+
+def denied_terms(text: str) -> set[str]:
+    """The content words a clause's negations govern: up to four words after each cue
+    ("can no longer be cancelled" → longer, cancelled)."""
+    plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
+    out: set[str] = set()
+    for cue in _CUE.finditer(plain):
+        following = " ".join(plain[cue.end() :].split()[:4])
+        out.update(content_terms(following))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +113,17 @@ class Vocabulary:
     classes: Mapping[str, Mapping[str, tuple[str, ...]]]
     states: frozenset[str] = frozenset()
     genre: frozenset[str] = field(default_factory=frozenset)  # words whose absence proves nothing
+    progress: tuple[str, ...] = ()  # states in the order a record passes through them
+
+    def holds(self, state: str, current: str) -> bool:
+        """True when a record in `current` is (or has been) in `state`: a delivered order has
+        shipped; a pending one has not."""
+        if state == current:
+            return True
+        if state in self.progress and current in self.progress:
+            at = self.progress.index(state)
+            return 0 < at < self.progress.index(current)
+        return False
 
     def extended(
         self,
@@ -115,6 +144,7 @@ class Vocabulary:
             {k: dict(v) for k, v in merged.items()},
             self.states | frozenset(states),
             self.genre | frozenset(norm(w) for w in genre),
+            self.progress,
         )
 
     def members(self, text: str) -> list[tuple[str, str, int, int]]:
@@ -184,6 +214,10 @@ DEFAULT_VOCABULARY = Vocabulary(
             "increase|increased|increases|rose|rise|rises|grew|growth; "
             "decrease|decreased|decreases|fell|fall|falls|declined|drop|dropped"
         ),
+        "colour": _forms(
+            "black; white; grey|gray; silver; gold; rose gold; red; blue; navy; green; yellow; "
+            "pink; purple; orange; brown; beige"
+        ),
         "weekday": _forms("monday; tuesday; wednesday; thursday; friday; saturday; sunday"),
         "month": _forms(
             "january; february; march; april; june; july; august; september; october; "
@@ -191,6 +225,7 @@ DEFAULT_VOCABULARY = Vocabulary(
         ),
     },
     states=frozenset(("lifecycle",)),
+    progress=("pending", "processed", "shipped", "delivered"),
 )
 
 # ---------------------------------------------------------------------------------------------

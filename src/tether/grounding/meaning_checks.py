@@ -17,11 +17,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tether.grounding.claims import content_terms
+from tether.grounding.bindings import check_bindings, check_comparisons
+from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
-from tether.grounding.fields import FieldFinding, check_clause
-from tether.grounding.meaning import Vocabulary, clauses, negated, subject_terms, timings
+from tether.grounding.fields import FieldFinding, check_clause, referred
+from tether.grounding.meaning import (
+    Timing,
+    Vocabulary,
+    clauses,
+    denied_terms,
+    negated,
+    states,
+    subject_terms,
+    timings,
+)
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
@@ -35,19 +45,26 @@ class Finding:
     status: str  # supported | contradicted | unsupported
     reason: str
     where: str  # evidence id, or "evidence id:field path"
+    quote: str = ""  # the evidence sentence that decided it
+    span: tuple[int, int] | None = None  # where that sentence sits in its evidence item
 
 
 def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """Every meaning finding of one claim."""
-    out: list[Finding] = []
+    out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
+        targets = referred(body, evidence.views, text)
+        out.extend(_from_field(f) for f in check_bindings(body, targets, vocabulary))
         terms = content_terms(body)
-        best = _restated(terms, evidence.clauses)
-        if best is not None:
-            out.extend(_restatement(body, best, vocabulary))
+        restated = _restated(terms, evidence.clauses, set(content_terms(text)))
+        # a flip counts only when every equally close restatement has the other polarity
+        flips = [_restatement(body, c, vocabulary) for c in restated]
+        if restated and all(flips):
+            out.extend(flips[0])
+        out.extend(_swaps(body, evidence.clauses, vocabulary))
         out.extend(_timing(body, evidence.clauses))
     return out
 
@@ -57,60 +74,130 @@ def _from_field(f: FieldFinding) -> Finding:
     return Finding(f.kind, f.status, reason, f.field)
 
 
-def _restated(terms: Sequence[str], pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
-    wanted = set(terms)
+# adverbs of time and degree: "can still be cancelled" restates "can be cancelled"
+_ADVERBS = frozenset(
+    norm(w) for w in ["still", "yet", "already", "longer", "even", "now", "just", "also", "ever"]
+)
+
+
+def _restated(
+    terms: Sequence[str], pool: Sequence[EvidenceClause], context: set[str] | None = None
+) -> list[EvidenceClause]:
+    """The evidence clauses a claim clause restates, equally well, if any. Among them the ones
+    whose list-item label the claim names ("processed: it can no longer be changed")."""
+    wanted = set(terms) - _ADVERBS
     if len(wanted) < 2:
-        return None
-    best: tuple[float, int, EvidenceClause] | None = None
+        return []
+    scored: list[tuple[tuple[float, float, int], EvidenceClause]] = []
     for c in pool:
         if c.sentence.rstrip().endswith("?"):
             continue
-        shared = len(wanted & c.terms)
+        held = c.terms - _ADVERBS
+        shared = len(wanted & held)
         if not shared:
             continue
-        cover = shared / len(wanted)
-        # prefer the tighter clause: fewer words of its own beyond the claim's
-        extra = len(c.terms - wanted)
-        if best is None or (cover, -extra) > (best[0], -best[1]):
-            best = (cover, extra, c)
-    if best is None or best[0] < RESTATES:
-        return None
-    chosen = best[2]
-    shared = len(wanted & chosen.terms)
-    # a restatement, not a sentence that merely holds the clause's words among many others
-    if shared / max(len(chosen.terms), 1) < RESTATES / 1.5:
-        return None
-    if shared < 3 and (best[0] < 1.0 or shared / max(len(chosen.terms), 1) < RESTATES):
-        return None
-    return chosen
+        named = float(any(alt <= (context or wanted) for alt in c.label if alt))
+        scored.append(((shared / len(wanted), named, -len(held - wanted)), c))
+    if not scored:
+        return []
+    top = max(key for key, _ in scored)
+    if top[0] < RESTATES:
+        return []
+    out = []
+    for key, c in scored:
+        if key != top:
+            continue
+        held = c.terms - _ADVERBS
+        shared = len(wanted & held)
+        # a restatement, not a sentence that merely holds the clause's words among others
+        if shared / max(len(held), 1) < RESTATES / 1.5:
+            continue
+        if shared < 3 and (top[0] < 1.0 or shared / max(len(held), 1) < RESTATES):
+            continue
+        out.append(c)
+    return out
+
+
+def _swaps(body: str, pool: Sequence[EvidenceClause], vocabulary: Vocabulary) -> list[Finding]:
+    """A closed-class word the evidence never uses with what the clause says of it: the
+    clauses that say the rest of it ("orders can be returned") name another member ("only
+    delivered orders") and none names the claim's ("only pending orders")."""
+    # a state the clause only says can happen ("can be returned") is what it says of the
+    # subject, not the word to compare
+    acts = {(m.start, m.end) for m in states(body, vocabulary) if m.modal}
+    said = [x for x in vocabulary.members(body) if (x[2], x[3]) not in acts]
+    if not said:
+        return []
+    spans = "".join(
+        ch if not any(a <= i < b for _, _, a, b in said) else " " for i, ch in enumerate(body)
+    )
+    rest = set(content_terms(spans)) - _ADVERBS
+    if len(rest) < 2:
+        return []
+    need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
+    candidates = [
+        c for c in pool if not c.sentence.rstrip().endswith("?") and len(rest & c.terms) >= need
+    ]
+    out: list[Finding] = []
+    for cls, member, _, _ in said:
+        if not candidates:
+            break
+        named = [
+            c
+            for c in candidates
+            if (cls, member) in {(k, m) for k, m, _, _ in vocabulary.members(c.text)}
+        ]
+        if named:
+            continue
+        mine = {m for _, m, _, _ in said}
+        others = [
+            (c, m)
+            for c in candidates
+            for k, m, _, _ in vocabulary.members(c.text)
+            if k == cls and m not in mine
+        ]
+        if others:
+            c, m = others[0]
+            out.append(
+                Finding(
+                    "swap",
+                    CONTRADICTED,
+                    f"the evidence says {m!r} where the claim says {member!r}: "
+                    f"{c.text.strip()[:80]!r}",
+                    c.source,
+                    c.sentence,
+                    c.span,
+                )
+            )
+    return out
 
 
 def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[Finding]:
     out: list[Finding] = []
-    if negated(body) != ev.negated and len(set(content_terms(body))) >= 2:
+    if (
+        negated(body) != ev.negated
+        and len(set(content_terms(body))) >= 2
+        and _same_predicate(body, ev)
+    ):
         out.append(
             Finding(
                 "polarity",
                 CONTRADICTED,
                 f"the claim flips the polarity of {ev.text.strip()[:80]!r}",
                 ev.source,
+                ev.sentence,
+                ev.span,
             )
         )
-    said = {(c, m) for c, m, _, _ in vocabulary.members(body)}
-    held = {(c, m) for c, m, _, _ in vocabulary.members(ev.text)}
-    for cls, member in sorted(said - held):
-        others = sorted(m for c, m in held if c == cls and (c, m) not in said)
-        if others:
-            out.append(
-                Finding(
-                    "swap",
-                    CONTRADICTED,
-                    f"the evidence says {others[0]!r} where the claim says {member!r}: "
-                    f"{ev.text.strip()[:80]!r}",
-                    ev.source,
-                )
-            )
     return out
+
+
+def _same_predicate(body: str, ev: EvidenceClause) -> bool:
+    """The negation bears on words both clauses share ("cannot be returned" against "can be
+    returned"), not on a part only one of them has."""
+    if negated(body):
+        return bool(denied_terms(body) & ev.terms)
+    return bool(denied_terms(ev.text) & set(content_terms(body)))
 
 
 def _timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
@@ -121,24 +208,25 @@ def _timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
     timed = [c for c in pool if c.timings]
     out: list[Finding] = []
     for t in said:
+        labelled = [(_label_score(subject, c), c) for c in timed]
+        top = max((score for score, _ in labelled), default=0.0)
+        if top >= 0.5:
+            # the list item whose label best names the claim's subject decides its timing
+            best = [c for score, c in labelled if score == top]
+            agree = next((c for c in best if any(t.agrees(e) for e in c.timings)), None)
+            if agree is not None:
+                out.append(_agrees(t, agree))
+            else:
+                out.append(_clash(t, best[0]))
+            continue
         agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
         differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
         if any(_about(subject, c) for c in agreeing):
-            c = next(c for c in agreeing if _about(subject, c))
-            out.append(Finding("timing", SUPPORTED, f"{t.text!r} agrees", c.source))
+            out.append(_agrees(t, next(c for c in agreeing if _about(subject, c))))
             continue
         clash = [c for c in differing if _about(subject, c)]
         if clash:
-            c = clash[0]
-            stated = ", ".join(e.text for e in c.timings)
-            out.append(
-                Finding(
-                    "timing",
-                    CONTRADICTED,
-                    f"the evidence says {stated!r}, not {t.text!r}: {c.sentence.strip()[:80]!r}",
-                    c.source,
-                )
-            )
+            out.append(_clash(t, clash[0]))
             continue
         if agreeing and not subject:
             continue
@@ -151,6 +239,27 @@ def _timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
             )
         )
     return out
+
+
+def _agrees(t: Timing, c: EvidenceClause) -> Finding:
+    return Finding("timing", SUPPORTED, f"{t.text!r} agrees", c.source, c.sentence, c.span)
+
+
+def _clash(t: Timing, c: EvidenceClause) -> Finding:
+    stated = ", ".join(e.text for e in c.timings)
+    return Finding(
+        "timing",
+        CONTRADICTED,
+        f"the evidence says {stated!r}, not {t.text!r}: {c.sentence.strip()[:80]!r}",
+        c.source,
+        c.sentence,
+        c.span,
+    )
+
+
+def _label_score(subject: set[str], c: EvidenceClause) -> float:
+    """How fully the clause's list-item label names the subject (best alternative)."""
+    return max((len(alt & subject) / len(alt) for alt in c.label if alt), default=0.0)
 
 
 def _about(subject: set[str], c: EvidenceClause) -> bool:

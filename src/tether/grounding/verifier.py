@@ -299,7 +299,11 @@ class Verifier:
         if rule_contradicted:
             reasons.extend(r for r in a.explain() if r not in reasons)
         counted = {f.reason for f in held if f.kind == "count"}
-        unseen = [n for n in a.unseen_numbers if _written_in_digits(text, n) and not counted]
+        unseen = [
+            n
+            for n in a.unseen_numbers
+            if _stated_count(text, n) and not counted and n not in evidence.counts
+        ]
         decisive = bool(
             unseen
             or a.unseen_times
@@ -371,12 +375,22 @@ class Verifier:
         return replace(v, status=self.config.fallback, decided_by="fallback")
 
 
-def _written_in_digits(text: str, value: float) -> bool:
-    """Small counts written as words ("one of them", "two options") are left to the count
-    check: as bare numbers they are too often the English "one"."""
+_WORD_COUNTS = {
+    2: "two|twice|both", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+    9: "nine", 10: "ten", 11: "eleven", 12: "twelve",
+}  # fmt: skip
+
+
+def _stated_count(text: str, value: float) -> bool:
+    """True when the claim states this quantity as a count: in digits, or as a number word
+    before a noun ("three ways"). "One" is left out: it is far more often the pronoun ("the
+    cheaper one") than a count."""
     if value > 12 or value != int(value):
         return True
-    return re.search(rf"(?<![\d.]){int(value)}(?![\d])", text) is not None
+    if re.search(rf"(?<![\d.]){int(value)}(?![\d])", text):
+        return True
+    word = _WORD_COUNTS.get(int(value))
+    return bool(word) and re.search(rf"\b(?:{word})\s+[a-z]{{3,}}", text, re.I) is not None
 
 
 def _span_source(a: ClaimAssessment) -> str:
@@ -385,7 +399,13 @@ def _span_source(a: ClaimAssessment) -> str:
 
 def _spans(a: ClaimAssessment, found: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
     spans: list[dict[str, Any]] = []
-    if a.evidence is not None:
+    for f in found:
+        if f.status == CONTRADICTED and f.quote:
+            span: dict[str, Any] = {"source": f.where, "text": f.quote}
+            if f.span is not None:
+                span.update(start=f.span[0], end=f.span[1])
+            spans.append(span)
+    if a.evidence is not None and not spans:
         e = a.evidence
         spans.append({"source": e.source, "start": e.start, "end": e.end, "text": e.text})
     for f in found:

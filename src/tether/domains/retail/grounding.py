@@ -29,13 +29,21 @@ def retail_grounding(db: RetailDB) -> RetailGrounding:
 # order, account and product records mean. The desk is strict: a claim the records and the
 # knowledge base cannot back (a number, a name, a timing) stops the answer, and a restated
 # rule with its polarity flipped is a contradiction by itself.
+# the materials the catalogue's variants are made of (tau2-bench retail data)
+MATERIALS = (
+    "PVC", "TPE", "canvas", "ceramic", "cotton", "fabric", "fleece", "glass", "iron", "latex",
+    "leather", "memory foam", "mesh", "metal", "natural rubber", "nylon", "plastic",
+    "polyester", "synthetic", "vinyl", "wood", "silicone", "stainless steel",
+)  # fmt: skip
+
 RETAIL_GROUNDING = GroundingPack(
-    config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")),
+    config=VerifierConfig(operating_point=0.7, strict=True, hard=(*HARD_KINDS, "polarity")),
     classes={
         "lifecycle": {
             "return requested": ("return requested", "return request"),
             "exchange requested": ("exchange requested", "exchange request"),
         },
+        "material": {m: () for m in MATERIALS},
         "payment method": {
             "gift card": ("gift cards", "gift-card"),
             "credit card": ("credit cards", "card ending"),

@@ -1,0 +1,331 @@
+"""Values bound to the objects of a record's lists: which item is which colour, which variant
+costs what, which of two items is cheaper.
+
+A record often holds a list of like objects (an order's items, a product's variants). A claim
+can get every value right and still pin one on the wrong object ("a silver watch" when the
+watch is gold and the boots are silver). The objects are told apart by their names, or, when
+they have none, by the values the claim states; a value is judged against the object the
+claim binds it to, and a value the clause denies ("isn't made of glass") against what the
+object holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words
+from tether.grounding.fields import _AMOUNT_KEY, _ID_KEY, FieldFinding, RecordView
+from tether.grounding.meaning import Vocabulary, negated
+
+Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
+
+
+def _objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """Every object nested in a record (list items, mapping values) with its path."""
+    if depth > 4:
+        return
+    if isinstance(node, Mapping):
+        if path:
+            yield path, node
+        for key, value in node.items():
+            yield from _objects(value, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(node, list):
+        for n, value in enumerate(node[:200]):
+            yield from _objects(value, f"{path}.{n}", depth + 1)
+
+
+def _leaves(obj: Mapping[str, Any]) -> dict[str, str]:
+    """An object's short string values by their key path inside it ("options.color")."""
+    out: dict[str, str] = {}
+    for fact in flatten(obj):
+        value = fact.value
+        short_number = value.isdigit() and len(value) <= 3 if isinstance(value, str) else False
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= 30
+            and (short_number or not value.isdigit())
+        ):
+            out[".".join(fact.path)] = value.strip()
+    return out
+
+
+def _said(clause: str, value: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", clause.lower()) is not None
+
+
+def check_bindings(
+    clause: str, views: Sequence[RecordView], vocabulary: Vocabulary | None = None
+) -> list[FieldFinding]:
+    """Values bound to the wrong object of a list, and values of an object the clause denies."""
+    out: list[FieldFinding] = []
+    for v in views:
+        for siblings in _groups(v.record):
+            out.extend(_bound(clause, v, siblings, vocabulary))
+    return out
+
+
+def _groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
+    groups: dict[str, list[Sibling]] = {}
+    for path, obj in _objects(record):
+        leaves = _leaves(obj)
+        if len(leaves) >= 2:
+            parent = path.rsplit(".", 1)[0] if "." in path else ""
+            groups.setdefault(parent, []).append((path, leaves, obj))
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]]:
+    """Each named object with the stretch of the clause that describes it: from the end of the
+    previous name to the start of the next one."""
+    spots = []
+    for s in named:
+        found = re.search(rf"(?<![\w-]){re.escape(s[1]['name'].lower())}(?![\w-])", clause.lower())
+        if found:
+            spots.append((found.start(), found.end(), s))
+    spots.sort(key=lambda x: x[0])
+    out = []
+    for n, (_, _, s) in enumerate(spots):
+        left = spots[n - 1][1] if n else 0
+        right = spots[n + 1][0] if n + 1 < len(spots) else len(clause)
+        out.append((s, clause[left:right]))
+    return out
+
+
+def _bound(
+    clause: str, v: RecordView, siblings: Sequence[Sibling], vocabulary: Vocabulary | None
+) -> list[FieldFinding]:
+    classes: dict[str, set[str]] = {}
+    for _, leaves, _ in siblings:
+        for key, value in leaves.items():
+            if not _ID_KEY.search(key.split(".")[-1]):
+                classes.setdefault(key, set()).add(value.lower())
+    named = [s for s in siblings if "name" in s[1] and _said(clause, s[1]["name"])]
+    if named:
+        pairs = _segments(clause, named)
+    else:
+        # nameless siblings (variants) are picked out by the values the clause states
+        scored = [(sum(_said(clause, x) for x in s[1].values() if len(x) > 1), s) for s in siblings]
+        top = max((n for n, _ in scored), default=0)
+        picked = [s for n, s in scored if n == top and n >= 2]
+        if len(picked) != 1:
+            return []  # none, or several objects listed in one clause: no binding to judge
+        pairs = [(picked[0], clause)]
+    held_by_named = {x.lower() for s in named for x in s[1].values()}
+    out: list[FieldFinding] = []
+    for (path, leaves, _), text in pairs:
+        mine = {x.lower() for x in leaves.values()}
+        for key, members in classes.items():
+            if len(members) < 2 or key not in leaves:
+                continue
+            said = {m for m in members if _said(text, m)}
+            if said and leaves[key].lower() not in said and not (said & mine):
+                wrong = sorted(said - held_by_named) or sorted(said)
+                if len(pairs) > 1 and not (said - held_by_named):
+                    continue  # the value belongs to another object named in the clause
+                out.append(_wrong(v, path, key, leaves[key], wrong[0]))
+        if vocabulary is not None:
+            out.extend(_vocabulary(text, v, path, leaves, vocabulary, held_by_named, len(pairs)))
+        out.extend(_denied(text, v, path, leaves))
+        if len(pairs) == 1:
+            out.extend(_object_flags(text, v, path, pairs[0][0][2]))
+            out.extend(_prices(text, v, path, pairs[0][0][2], siblings))
+        if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1:
+            out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
+    return out
+
+
+def _vocabulary(
+    text: str,
+    v: RecordView,
+    path: str,
+    leaves: dict[str, str],
+    vocabulary: Vocabulary,
+    held_by_named: set[str],
+    objects: int,
+) -> list[FieldFinding]:
+    """A pack's closed classes (colours, materials): the clause names a member the object's
+    field of that class does not hold."""
+    out: list[FieldFinding] = []
+    values = {k: x.lower() for k, x in leaves.items()}
+    for cls, member, _, _ in vocabulary.members(text):
+        if cls in vocabulary.states:
+            continue
+        forms = {f.lower() for f in (member, *vocabulary.classes[cls].get(member, ()))}
+        in_class = {
+            k: x
+            for k, x in values.items()
+            if vocabulary.members(x) and all(c == cls for c, _, _, _ in vocabulary.members(x))
+        }
+        if not in_class or any(x in forms for x in in_class.values()):
+            continue
+        if objects > 1 and forms & held_by_named:
+            continue
+        key = next(iter(in_class))
+        out.append(_wrong(v, path, key, leaves[key], member))
+    return out
+
+
+def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list[FieldFinding]:
+    """A value the object holds that the clause denies ("isn't made of glass")."""
+    out: list[FieldFinding] = []
+    lowered = text.lower()
+    for key, value in leaves.items():
+        if len(value) < 3:
+            continue
+        found = re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", lowered)
+        if found is None:
+            continue
+        window = " ".join(lowered[: found.start()].split()[-4:])
+        if negated(window):
+            out.append(
+                FieldFinding(
+                    f"{v.evidence_id}:{path}.{key}",
+                    "binding",
+                    CONTRADICTED,
+                    found.group(0),
+                    value,
+                    (f"{path}.{key} is {value!r}",),
+                )
+            )
+    return out
+
+
+_MONEY = re.compile(
+    r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur)\b", re.I
+)
+
+
+def _prices(
+    text: str, v: RecordView, path: str, obj: Mapping[str, Any], siblings: Sequence[Sibling]
+) -> list[FieldFinding]:
+    """A price stated of the bound object that is not its price (another object's, or none)."""
+    mine = _price(obj)
+    if mine is None:
+        return []
+    others = {p for s in siblings if s[2] is not obj for p in [_price(s[2])] if p is not None}
+    out: list[FieldFinding] = []
+    for match in _MONEY.finditer(text):
+        said = float((match.group(1) or match.group(2)).replace(",", ""))
+        if abs(said - mine) > 0.005 and (
+            any(abs(said - o) <= 0.005 for o in others) or abs(said - mine) > 0.01 * mine
+        ):
+            out.append(
+                FieldFinding(
+                    f"{v.evidence_id}:{path}",
+                    "binding",
+                    CONTRADICTED,
+                    match.group(0),
+                    mine,
+                    (f"{path} costs {mine:g}, not {said:g}",),
+                )
+            )
+    return out
+
+
+_IN_STOCK = re.compile(r"\bin stock\b|\bavailable\b", re.IGNORECASE)
+_OUT_OF_STOCK = re.compile(r"\bout of stock\b|\bsold out\b|\bunavailable\b", re.IGNORECASE)
+
+
+def _object_flags(
+    text: str, v: RecordView, path: str, obj: Mapping[str, Any]
+) -> list[FieldFinding]:
+    """The bound object's yes/no fields the clause speaks of; availability in its usual words
+    ("in stock", "sold out", "unavailable")."""
+    out: list[FieldFinding] = []
+    for key, value in obj.items():
+        if not isinstance(value, bool):
+            continue
+        words = key_words(str(key))
+        if words == ["available"]:
+            if _OUT_OF_STOCK.search(text):
+                says = False
+            elif _IN_STOCK.search(text):
+                says = not negated(text)
+            else:
+                continue
+        elif words and all(re.search(rf"\b{re.escape(w)}", text, re.I) for w in words):
+            says = not negated(text)
+        else:
+            continue
+        ok = says is value
+        out.append(
+            FieldFinding(
+                f"{v.evidence_id}:{path}.{key}",
+                "flag",
+                SUPPORTED if ok else CONTRADICTED,
+                str(key),
+                value,
+                () if ok else (f"{path}.{key} is {value!r}",),
+            )
+        )
+    return out
+
+
+def _wrong(v: RecordView, path: str, key: str, value: str, said: str) -> FieldFinding:
+    return FieldFinding(
+        f"{v.evidence_id}:{path}.{key}",
+        "binding",
+        CONTRADICTED,
+        said,
+        value,
+        (f"{path}.{key} is {value!r}, not {said!r}",),
+    )
+
+
+_CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
+_DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
+_COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
+
+
+def _price(obj: Mapping[str, Any]) -> float | None:
+    for key, value in obj.items():
+        if (
+            _AMOUNT_KEY.search(str(key))
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        ):
+            return float(value)
+    return None
+
+
+def _identify(
+    text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
+) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    named = [s for s in siblings if "name" in s[1] and _said(text, s[1]["name"])]
+    if named:
+        return named
+    scored = [(sum(_said(text, x) for x in s[1].values()), s) for s in siblings]
+    top = max((n for n, _ in scored), default=0)
+    return [s for n, s in scored if n == top and n >= 2]
+
+
+def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
+    found = _COMPARE.search(clause)
+    if found is None:
+        return []
+    left, right = clause[: found.start()], clause[found.end() :]
+    cheaper = re.fullmatch(_CHEAPER, found.group("word"), re.IGNORECASE) is not None
+    out: list[FieldFinding] = []
+    for v in views:
+        siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
+        a, b = _identify(left, siblings), _identify(right, siblings)
+        if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
+            continue
+        pa, pb = _price(a[0][2]), _price(b[0][2])
+        if pa is None or pb is None or pa == pb:
+            continue
+        holds = (pa < pb) == cheaper
+        out.append(
+            FieldFinding(
+                f"{v.evidence_id}:{a[0][0]}",
+                "binding",
+                SUPPORTED if holds else CONTRADICTED,
+                found.group(0),
+                pa,
+                () if holds else (f"{a[0][0]} costs {pa:g} and {b[0][0]} {pb:g}",),
+            )
+        )
+    return out
