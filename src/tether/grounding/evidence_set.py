@@ -155,8 +155,19 @@ class EvidenceSet:
     def clauses(self) -> list[EvidenceClause]:
         """Every clause of every evidence sentence, labelled by its list item's label."""
         out: list[EvidenceClause] = []
+        label, last = "", None
         for sentence in self.index.sentences:
-            label = label_of(sentence.text)
+            own = label_of(sentence.text)
+            text = self.texts.get(sentence.source, "")
+            same_item = (
+                last is not None
+                and last.source == sentence.source
+                and "\n" not in text[last.end : sentence.start]
+            )
+            # the later sentences of a list item keep its label ("processed: … It can no
+            # longer be changed.")
+            label = own or (label if same_item else "")
+            last = sentence
             alternatives = tuple(
                 frozenset(content_terms(part))
                 for part in re.split(r",|\bor\b|\band\b|/", label)

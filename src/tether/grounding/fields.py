@@ -17,8 +17,8 @@ from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, truth
-from tether.grounding.meaning import Vocabulary, negated, states
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, polarity, truth
+from tether.grounding.meaning import Vocabulary, states
 
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
@@ -255,7 +255,6 @@ def check_clause(
     findings: list[FieldFinding] = []
     findings.extend(_states(clause, targets, vocabulary))
     findings.extend(_counts(clause, targets))
-    findings.extend(_flags(clause, targets))
     findings.extend(_values(clause, targets))
     named = [v for v in targets if any(_mentions(f"{whole} {clause}", i) for i in v.ids)]
     if named or len(views) == 1:
@@ -402,6 +401,36 @@ def _flag_terms(path: str, spec_words: Iterable[str]) -> set[str]:
     return {norm(w) for w in (*wanted, *(w for s in spec_words for w in s.split()))}
 
 
+def _phrase(clause: str, spec: FieldSpec) -> tuple[int, int] | None:
+    """Where the clause names the field as a phrase ("take out", "takeout", "take-out" for
+    TakeOut; the bare "take" is not it), or by one of the spec's words."""
+    lowered = clause.lower()
+    for w in spec.words:
+        at = lowered.find(w.lower())
+        if at >= 0:
+            return at, at + len(w)
+    parts = [w for w in key_words(spec.path.split(".")[-1]) if w not in _GENERIC_KEY_WORDS]
+    if not parts:
+        return None
+    joined = r"[\s-]?".join(
+        re.escape(p[:-1] if len(p) > 4 and p.endswith("s") else p) for p in parts
+    )
+    found = re.search(rf"\b{joined}", lowered)
+    return found.span() if found else None
+
+
+def _denies(clause: str, span: tuple[int, int]) -> bool:
+    """Whether the clause denies the flag it names, read in the scope around the mention
+    ("no outdoor seating, but takes reservations" denies only the seating)."""
+    return polarity(clause, *span)[0]
+
+
+def check_flags(sentence: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """The yes/no fields a claim names, each read in the scope of its own mention: a list
+    goes on after a comma ("no garage, street or valet parking" denies all three)."""
+    return _flags(sentence, referred(sentence, views))
+
+
 def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     terms = set(content_terms(clause))
     out: list[FieldFinding] = []
@@ -412,11 +441,15 @@ def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
             wanted = _flag_terms(spec.path, spec.words)
             if not wanted or not wanted <= terms or (len(wanted) == 1 and len(min(wanted)) < 4):
                 continue
+            span = _phrase(clause, spec)
+            if span is None:
+                continue
+            denied = _denies(clause, span)
             for path, value in v.values(spec):
                 known = truth(value)
                 if known is None:
                     continue
-                ok = known is not negated(clause)
+                ok = known is not denied
                 out.append(
                     FieldFinding(
                         f"{v.evidence_id}:{path}",

@@ -344,7 +344,7 @@ def timings(text: str) -> list[Timing]:
         low = _number(match.group("lo"))
         high = _number(match.group("hi")) if match.group("hi") else low
         within = re.search(r"\b(?:within|up to|in under|less than)\s+$", text[: match.start()])
-        if within:
+        if within and not match.group("hi"):  # "within 5 to 7 days" still says 5 to 7
             low = 0.0
         out.append(Timing("duration", low * per, high * per, match.group(0)))
     for match in _IMMEDIATE.finditer(text):

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tether.grounding.bindings import check_bindings, check_comparisons
-from tether.grounding.claims import content_terms, norm
+from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
-from tether.grounding.fields import FieldFinding, check_clause, referred
+from tether.grounding.fields import FieldFinding, check_clause, check_flags, referred
 from tether.grounding.meaning import (
     Timing,
     Vocabulary,
@@ -34,6 +34,7 @@ from tether.grounding.meaning import (
 )
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
+NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
 SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
 
 
@@ -52,6 +53,7 @@ class Finding:
 def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """Every meaning finding of one claim."""
     out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
+    out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
@@ -66,7 +68,26 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.extend(flips[0])
         out.extend(_swaps(body, evidence.clauses, vocabulary))
         out.extend(_timing(body, evidence.clauses))
+        out.extend(_novel(body, evidence, vocabulary))
     return out
+
+
+def _novel(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
+    """A clause most of whose content words the evidence never uses: it adds something
+    ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
+    if negated(body):
+        return []  # saying something is not there adds nothing
+    terms = [
+        t
+        for t in content_terms(body)
+        if t not in _ADVERBS and t not in vocabulary.genre and t not in STOP_WORDS
+    ]
+    novel = sorted({t for t in terms if t not in evidence.index.terms})
+    if len(set(terms)) >= 3 and len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
+        return [
+            Finding("novel", "unsupported", f"the evidence never uses {', '.join(novel[:4])}", "")
+        ]
+    return []
 
 
 def _from_field(f: FieldFinding) -> Finding:
