@@ -109,6 +109,7 @@ class Logistic:
     bias: float
 
     def probability(self, x: Sequence[float]) -> float:
+        """P(the answer holds an unsupported or contradicted claim) for one feature vector."""
         z = self.bias + sum(
             w * (v - m) / s
             for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words
-from tether.grounding.fields import _AMOUNT_KEY, _ID_KEY, FieldFinding, RecordView
+from tether.grounding.fields import _AMOUNT_KEY, _ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
@@ -192,11 +192,6 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
     return out
 
 
-_MONEY = re.compile(
-    r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur)\b", re.I
-)
-
-
 def _prices(
     text: str, v: RecordView, path: str, obj: Mapping[str, Any], siblings: Sequence[Sibling]
 ) -> list[FieldFinding]:
@@ -206,7 +201,7 @@ def _prices(
         return []
     others = {p for s in siblings if s[2] is not obj for p in [_price(s[2])] if p is not None}
     out: list[FieldFinding] = []
-    for match in _MONEY.finditer(text):
+    for match in MONEY.finditer(text):
         said = float((match.group(1) or match.group(2)).replace(",", ""))
         if abs(said - mine) > 0.005 and (
             any(abs(said - o) <= 0.005 for o in others) or abs(said - mine) > 0.01 * mine
@@ -305,7 +300,7 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
     """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
     found = _COMPARE.search(clause)
     if found is None:
-        return []
+        return _superlatives(clause, views)
     left, right = clause[: found.start()], clause[found.end() :]
     cheaper = re.fullmatch(_CHEAPER, found.group("word"), re.IGNORECASE) is not None
     out: list[FieldFinding] = []
@@ -326,6 +321,46 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
                 found.group(0),
                 pa,
                 () if holds else (f"{a[0][0]} costs {pa:g} and {b[0][0]} {pb:g}",),
+            )
+        )
+    return out
+
+
+_MOST = re.compile(
+    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced)\b|"
+    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced)\b",
+    re.IGNORECASE,
+)
+
+
+def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "X is the cheapest" (of those in stock, when the clause says so), by the prices."""
+    found = _MOST.search(clause)
+    if found is None:
+        return []
+    rest = clause[: found.start()] + " " + clause[found.end() :]
+    out: list[FieldFinding] = []
+    for v in views:
+        siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
+        if _IN_STOCK.search(rest) and not _OUT_OF_STOCK.search(rest):
+            siblings = [s for s in siblings if s[2].get("available") is not False]
+        chosen = _identify(rest, siblings)
+        if len(chosen) != 1 or len(siblings) < 2:
+            continue
+        prices = [p for s in siblings for p in [_price(s[2])] if p is not None]
+        mine = _price(chosen[0][2])
+        if mine is None:
+            continue
+        holds = mine == (min(prices) if found.group("low") else max(prices))
+        reason = f"{chosen[0][0]} costs {mine:g}; the prices run {min(prices):g} to {max(prices):g}"
+        out.append(
+            FieldFinding(
+                f"{v.evidence_id}:{chosen[0][0]}",
+                "binding",
+                SUPPORTED if holds else CONTRADICTED,
+                found.group(0),
+                mine,
+                () if holds else (reason,),
             )
         )
     return out

@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.aggregate import Logistic
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, split_claims, words
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
@@ -177,22 +178,10 @@ def features(
 
 
 @dataclass(frozen=True)
-class TaskModel:
+class TaskModel(Logistic):
     """A logistic model over standardised features, and the task's genre vocabulary."""
 
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
-    vocabulary: frozenset[str]
-
-    def probability(self, x: Sequence[float]) -> float:
-        """P(hallucinated) for one feature vector."""
-        z = self.bias + sum(
-            w * (v - m) / s
-            for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
-        )
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    vocabulary: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,10 @@ def _objects_of(value: Mapping[str, Any]) -> bool:
     return len(members) >= 2 and all(isinstance(m, Mapping) for m in members)
 
 
+MONEY = re.compile(
+    r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur)\b", re.I
+)
+
 _FLAG_WORDS = frozenset(("true", "false", "yes", "no"))
 
 
@@ -256,6 +260,7 @@ def check_clause(
     findings.extend(_states(clause, targets, vocabulary))
     findings.extend(_counts(clause, targets))
     findings.extend(_values(clause, targets))
+    findings.extend(_amounts(clause, targets))
     named = [v for v in targets if any(_mentions(f"{whole} {clause}", i) for i in v.ids)]
     if named or len(views) == 1:
         findings.extend(_classes(clause, named or list(views), vocabulary))
@@ -460,6 +465,44 @@ def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
                         () if ok else (f"{path} is {value!r}",),
                     )
                 )
+    return out
+
+
+def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """A sum of money said with a field's name ("a balance of $6") against the fields of that
+    name: it must be one of their values."""
+    said = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(clause)]
+    if not said:
+        return []
+    terms = set(content_terms(clause))
+    fields: dict[str, list[tuple[str, float]]] = {}
+    for v in targets:
+        for fact in flatten(v.record):
+            value = fact.value
+            if not fact.path or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            key = fact.path[-1]
+            if not _AMOUNT_KEY.search(key):
+                continue
+            for word in key_words(key):
+                if norm(word) in terms:
+                    fields.setdefault(word, []).append((f"{v.evidence_id}:{fact.key}", value))
+    out: list[FieldFinding] = []
+    for word, held in fields.items():
+        values = {float(x) for _, x in held}
+        if any(number_matches(n, values) for n in said):
+            continue
+        listed = ", ".join(f"{x:g}" for x in sorted(values))
+        out.append(
+            FieldFinding(
+                held[0][0],
+                "amount",
+                CONTRADICTED,
+                word,
+                held[0][1],
+                (f"the record's {word} is {listed}",),
+            )
+        )
     return out
 
 

@@ -22,6 +22,7 @@ flagged: never a crash, never a silent pass.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ from tether.grounding.claims import split_claims
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap
+from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import Finding, check_meaning
 from tether.models.base import CITATION
@@ -43,10 +45,13 @@ UNCERTAIN = "uncertain"
 STATUSES = (SUPPORTED, CONTRADICTED, UNSUPPORTED, UNCERTAIN)
 FALLBACKS = (UNSUPPORTED, SUPPORTED)
 # contradictions that flag an answer by themselves; the others only weigh in the score
-CONTRADICTIONS = ("rule", "status", "count", "flag", "binding", "timing", "swap", "polarity")
-HARD_KINDS = ("rule", "status", "count", "flag", "binding", "timing", "swap")
+CONTRADICTIONS = (
+    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "polarity",
+)  # fmt: skip
+HARD_KINDS = ("rule", "status", "count", "flag", "binding", "amount", "timing", "swap")
 PROFILES = ("default", "listings")
 MAX_ANSWER_CHARS = 20_000
+MAX_RECORD_CHARS = 4_000  # of each record shown to a judge
 _HEDGE = re.compile(
     r"not (?:mentioned|provided|specified|stated)|no information|unable to|"
     r"cannot (?:answer|provide|determine)|does not (?:provide|mention|specify|contain)|"
@@ -185,13 +190,18 @@ class Verifier:
         *,
         vocabulary: Vocabulary = DEFAULT_VOCABULARY,
         fields: Sequence[FieldMap] = (),
-        judge: Any = None,
+        judge: ClaimJudge | None = None,
         aggregate: Aggregate | None = None,
     ) -> None:
         self.config = config or VerifierConfig()
         self.vocabulary = vocabulary
         self.fields = tuple(fields)
-        self.judge = judge
+        # a judge never raises and never hangs the verifier: failures are uncertain verdicts
+        self.judge = (
+            judge
+            if judge is None or isinstance(judge, FailSafeJudge | ModelClaimJudge)
+            else FailSafeJudge(judge)
+        )
         self._aggregate = aggregate
 
     @property
@@ -349,28 +359,32 @@ class Verifier:
     def _settle(
         self, v: ClaimVerdict, evidence: EvidenceSet, records: list[dict[str, Any]]
     ) -> ClaimVerdict:
-        """An uncertain claim: the judge decides it when configured, else the fallback."""
+        """An uncertain claim: the judge decides it when configured, else the fallback. The
+        judge is asked with the claim's three closest evidence sentences and every record;
+        its verdict (or its failure's code) is recorded for the run and for replay."""
         if self.judge is not None and v.assessment.support < self.config.judge_below:
             passages = [s.text for _, s in evidence.index.align(v.assessment.terms, limit=3)]
+            passages.extend(
+                json.dumps(r, default=str)[:MAX_RECORD_CHARS] for r in evidence.records.values()
+            )
             started = time.perf_counter()
             verdict = self.judge.judge(v.text, passages)
-            status = getattr(verdict, "status", UNCERTAIN)
             records.append(
                 {
                     "claim": v.text,
-                    "status": status,
-                    "judge": getattr(self.judge, "name", "judge"),
-                    "code": getattr(verdict, "code", None),
+                    "status": verdict.status,
+                    "judge": self.judge.name,
+                    "prompt_version": verdict.prompt_version,
+                    "code": str(verdict.code) if verdict.code is not None else None,
                     "ms": round((time.perf_counter() - started) * 1000, 3),
                 }
             )
-            if status in (SUPPORTED, CONTRADICTED, UNSUPPORTED):
-                reason = getattr(verdict, "reason", "") or ""
+            if verdict.status in (SUPPORTED, CONTRADICTED, UNSUPPORTED):
                 return replace(
                     v,
-                    status=status,
-                    decided_by=getattr(self.judge, "name", "judge"),
-                    reasons=(reason,) if reason else v.reasons,
+                    status=verdict.status,
+                    decided_by=self.judge.name,
+                    reasons=(verdict.reason,) if verdict.reason else v.reasons,
                 )
         return replace(v, status=self.config.fallback, decided_by="fallback")
 
@@ -425,7 +439,9 @@ class GroundingPack:
     genre: tuple[str, ...] = ()
     fields: tuple[FieldMap, ...] = ()
 
-    def verifier(self, judge: Any = None, config: VerifierConfig | None = None) -> Verifier:
+    def verifier(
+        self, judge: ClaimJudge | None = None, config: VerifierConfig | None = None
+    ) -> Verifier:
         """The pack's verifier (optionally with a judge, or another operating point)."""
         vocabulary = DEFAULT_VOCABULARY.extended(self.classes, states=self.states, genre=self.genre)
         return Verifier(
