@@ -296,6 +296,10 @@ def _identify(
     return [s for n, s in scored if n == top and n >= 2]
 
 
+def _parent(path: str) -> str:
+    return path.rsplit(".", 1)[0] if "." in path else ""
+
+
 def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
     """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
     found = _COMPARE.search(clause)
@@ -308,6 +312,8 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
         siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
         a, b = _identify(left, siblings), _identify(right, siblings)
         if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
+            continue
+        if _parent(a[0][0]) != _parent(b[0][0]):
             continue
         pa, pb = _price(a[0][2]), _price(b[0][2])
         if pa is None or pb is None or pa == pb:
@@ -345,7 +351,11 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
         if _IN_STOCK.search(rest) and not _OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
         chosen = _identify(rest, siblings)
-        if len(chosen) != 1 or len(siblings) < 2:
+        if len(chosen) != 1:
+            continue
+        parent = _parent(chosen[0][0])
+        siblings = [s for s in siblings if _parent(s[0]) == parent]
+        if len(siblings) < 2:
             continue
         prices = [p for s in siblings for p in [_price(s[2])] if p is not None]
         mine = _price(chosen[0][2])

@@ -346,6 +346,27 @@ _COUNT = re.compile(
     r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
     re.IGNORECASE,
 )
+
+
+def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "no tracking number" when a field named for it ("tracking_id") holds a value."""
+    for v in targets:
+        for fact in flatten(v.record):
+            named = any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
+            if named and fact.value not in (None, "", False):
+                return [
+                    FieldFinding(
+                        f"{v.evidence_id}:{fact.key}",
+                        "count",
+                        CONTRADICTED,
+                        phrase,
+                        fact.value,
+                        (f"{fact.key} is {fact.value!r}",),
+                    )
+                ]
+    return []
+
+
 _NONE = re.compile(r"\b(?:no|without(?: any)?|not any)\s+(\w+)", re.IGNORECASE)
 _SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
@@ -357,6 +378,7 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
         return out  # "return two of the items": a part, not the count
     for match in _NONE.finditer(clause):
         noun = norm(match.group(1))
+        out.extend(_present(noun, match.group(0), targets))
         for v in targets:
             for spec in v.fields:
                 names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}

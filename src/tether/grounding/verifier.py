@@ -35,7 +35,7 @@ from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import split_claims
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
-from tether.grounding.fields import FieldMap
+from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import Finding, check_meaning
@@ -317,7 +317,7 @@ class Verifier:
         decisive = bool(
             unseen
             or a.unseen_times
-            or any(len(n) > 1 for n in a.unseen_names)
+            or any(len(n) > 1 and n not in evidence.index.lowered for n in a.unseen_names)
             or missing
             or any(f.status == UNSUPPORTED for f in a.attributes)
             or any(f.status == UNSUPPORTED for f in a.schedule)
@@ -440,12 +440,27 @@ class GroundingPack:
     fields: tuple[FieldMap, ...] = ()
 
     def verifier(
-        self, judge: ClaimJudge | None = None, config: VerifierConfig | None = None
+        self,
+        judge: ClaimJudge | None = None,
+        config: VerifierConfig | None = None,
+        schemas: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Verifier:
-        """The pack's verifier (optionally with a judge, or another operating point)."""
+        """The pack's verifier (optionally with a judge, or another operating point).
+
+        `schemas` are tools' output schemas by tool name: a tool the pack gives no field map
+        gets one read off its schema (`fields_from_schema`)."""
         vocabulary = DEFAULT_VOCABULARY.extended(self.classes, states=self.states, genre=self.genre)
+        mapped = {m.tool for m in self.fields}
+        inferred = [
+            FieldMap(name, specs)
+            for name, schema in (schemas or {}).items()
+            if name not in mapped and (specs := fields_from_schema(schema))
+        ]
         return Verifier(
-            config or self.config, vocabulary=vocabulary, fields=self.fields, judge=judge
+            config or self.config,
+            vocabulary=vocabulary,
+            fields=(*self.fields, *inferred),
+            judge=judge,
         )
 
 

@@ -212,7 +212,11 @@ def default_answer_checks(domain: Domain, parts: DomainParts, on_fail: str) -> l
     """citations → claims → the domain's answer checks → policy."""
     checks: list[AnswerCheck] = [
         CitationCheck(assertive=assertive_sentences),
-        ClaimCheck(domain.grounding.verifier(), on_fail=on_fail, assertive=assertive_sentences),
+        ClaimCheck(
+            domain.grounding.verifier(schemas={t.name: t.spec.output_schema for t in parts.tools}),
+            on_fail=on_fail,
+            assertive=assertive_sentences,
+        ),
     ]
     checks.extend(parts.answer_checks)
     if parts.policy is not None and domain.policies is not None:

@@ -1,0 +1,111 @@
+"""Records checked as records: fields from a tool's output schema, values bound to the right
+item of a list, comparisons and superlatives by price, sums of money by field name, and states
+read through the order a record passes through them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.grounding import GroundingPack, VerifierConfig
+from tether.grounding.verifier import Verification
+
+TICKET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "ticket_id": {"type": "string"},
+        "state": {"type": "string", "enum": ["open", "closed"]},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+ORDER: dict[str, Any] = {
+    "order_id": "#W100",
+    "status": "delivered",
+    "items": [
+        {"name": "Desk Lamp", "item_id": "1", "price": 135.24, "options": {"color": "black"}},
+        {"name": "Tea Kettle", "item_id": "2", "price": 98.82, "options": {"color": "white"}},
+        {"name": "Backpack", "item_id": "3", "price": 198.0, "options": {"color": "grey"}},
+    ],
+    "fulfillments": [{"tracking_id": ["443180443110"], "item_ids": ["1", "2", "3"]}],
+    "payment_history": [{"transaction_type": "payment", "amount": 432.06}],
+}
+WALLET = {
+    "user_id": "ava_1",
+    "payment_methods": {
+        "gift_card_1": {"source": "gift_card", "id": "gift_card_1", "balance": 60.0},
+    },
+}
+
+
+def strict() -> GroundingPack:
+    return GroundingPack(config=VerifierConfig(strict=True))
+
+
+def check(answer: str, record: dict[str, Any], tool: str = "get_order_details") -> Verification:
+    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
+    return strict().verifier().verify_items(answer, evidence)
+
+
+def test_a_tool_without_a_field_map_gets_one_from_its_output_schema() -> None:
+    ticket = {"ticket_id": "T-100", "state": "open", "notes": ["called back"]}
+    evidence = [Evidence("tool:1", "tool:get_ticket", json.dumps(ticket))]
+    verifier = GroundingPack().verifier(schemas={"get_ticket": TICKET_SCHEMA})
+    assert any(m.tool == "get_ticket" for m in verifier.fields)
+    wrong = verifier.verify_items("Ticket T-100 is closed.", evidence)
+    (claim,) = wrong.claims
+    assert claim.status == "contradicted" and claim.field == "tool:1:state"
+    assert wrong.flagged
+    right = verifier.verify_items("Ticket T-100 is open.", evidence)
+    assert not right.flagged and right.claims[0].field == "tool:1:state"
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Your order #W100 holds a black Desk Lamp and a white Tea Kettle.", False),
+        ("Your order #W100 holds a white Desk Lamp.", True),  # the kettle is the white one
+        ("The Desk Lamp in order #W100 isn't black.", True),
+        ("The Tea Kettle costs $135.24.", True),  # the lamp's price
+        ("The Tea Kettle costs $98.82.", False),
+    ],
+)
+def test_values_are_judged_against_the_item_they_are_said_of(answer: str, flagged: bool) -> None:
+    assert check(answer, ORDER).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The Tea Kettle is cheaper than the Desk Lamp.", False),
+        ("The Tea Kettle is more expensive than the Desk Lamp.", True),
+        ("The Backpack is the most expensive item in order #W100.", False),
+        ("The Desk Lamp is the cheapest item in order #W100.", True),
+    ],
+)
+def test_comparisons_and_superlatives_follow_the_prices(answer: str, flagged: bool) -> None:
+    assert check(answer, ORDER).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Order #W100 has shipped.", False),  # delivered implies shipped
+        ("Order #W100 hasn't shipped yet.", True),
+        ("Order #W100 is still pending.", True),
+        ("Order #W100 has no tracking number.", True),
+        ("Order #W100 contains three items.", False),
+        ("Order #W100 contains two items.", True),
+    ],
+)
+def test_states_and_counts_read_the_record_as_a_whole(answer: str, flagged: bool) -> None:
+    assert check(answer, ORDER).flagged is flagged
+
+
+def test_a_sum_said_with_a_field_name_must_be_that_field() -> None:
+    assert not check("Your gift card has a balance of $60.", WALLET, "get_user_details").flagged
+    wrong = check("Your gift card has a balance of $6.", WALLET, "get_user_details")
+    assert wrong.flagged
+    assert any("balance" in (c.field or "") for c in wrong.claims)
