@@ -74,8 +74,6 @@ def miss(case: Any, reason: str) -> Any:
 
 # --- paraphrased contradictions of an order's status -------------------------------------------
 
-SYNONYM = "meaning.DEFAULT_VOCABULARY / the retail classes have no form for this state"
-
 
 @pytest.mark.parametrize(
     "answer",
@@ -87,9 +85,9 @@ SYNONYM = "meaning.DEFAULT_VOCABULARY / the retail classes have no form for this
         "Order #W1620235 is in transit.",
         "Your order #W1620235 was shipped out already.",
         "Your order #W1620235 is processed.",
-        miss("Your order #W1620235 has arrived.", SYNONYM),
-        miss("Your order #W1620235 is on its way.", SYNONYM),
-        miss("Your order #W1620235 is already out for delivery.", SYNONYM),
+        "Your order #W1620235 has arrived.",
+        "Your order #W1620235 is on its way.",
+        "Your order #W1620235 is already out for delivery.",
     ],
 )
 def test_a_pending_order_said_to_be_further_along_is_flagged(answer: str) -> None:
@@ -102,17 +100,10 @@ def test_a_pending_order_said_to_be_further_along_is_flagged(answer: str) -> Non
         "Your order #W5285031 has not been delivered yet.",
         "Your order #W5285031 is still pending.",
         "Your order #W5285031 was cancelled.",
-        miss(
-            "Your order #W5285031 never shipped.",
-            "meaning.states: _STATE_FRAME lacks 'never', so the denied state is dropped",
-        ),
-        miss("Your order #W5285031 hasn't arrived yet.", SYNONYM),
-        miss("Your order #W5285031 is on its way.", SYNONYM),
-        miss(
-            "Your order #W5285031 is still being processed.",
-            "Vocabulary.holds: a delivered order 'holds' processed even when the claim says "
-            "it is still in that state",
-        ),
+        "Your order #W5285031 never shipped.",
+        "Your order #W5285031 hasn't arrived yet.",
+        "Your order #W5285031 is on its way.",
+        "Your order #W5285031 is still being processed.",
     ],
 )
 def test_a_delivered_order_said_not_to_be_is_flagged(answer: str) -> None:
@@ -145,13 +136,9 @@ def test_a_cancelled_order_said_to_be_live_is_flagged(answer: str) -> None:
         "Your order #W1620235 contains four items.",
         "There are five items in order #W1620235.",
         "Order #W1620235 includes two items: a Luggage Set and an Electric Kettle.",
-        miss(
-            "Order #W1620235 was charged $1077.17.",
-            "claims.number_matches: the 1.5% rounding allowance accepts a cents-level "
-            "transposition of 1077.71",
-        ),
+        "Order #W1620235 was charged $1077.17.",
         miss("Both items in order #W1620235 are pending.", "fields._counts: 'both' is no count"),
-        miss("The Electric Kettle is 1.5L.", "claims.numbers reads '1.5L' as 1"),
+        "The Electric Kettle is 1.5L.",
     ],
 )
 def test_a_wrong_number_or_amount_is_flagged(answer: str) -> None:
@@ -182,10 +169,7 @@ def test_a_wrong_address_is_flagged(answer: str) -> None:
         "Order #W1620235 was paid with your gift card.",
         "Order #W1620235 was paid by PayPal.",
         "Your gift card balance is $63.",
-        miss(
-            "You have three payment methods on file.",
-            "fields._counts counts lists only; payment_methods is a mapping of objects",
-        ),
+        "You have three payment methods on file.",
     ],
 )
 def test_a_wrong_card_or_balance_is_flagged(answer: str) -> None:
@@ -222,8 +206,6 @@ def test_a_wrong_colour_size_or_material_in_a_list_of_items_is_flagged(
 
 # --- the knowledge base, restated wrongly -----------------------------------------------------
 
-LABEL = "meaning_checks._restated scores a clause by its own words, not its list-item label"
-
 
 @pytest.mark.parametrize(
     ("page", "answer"),
@@ -236,24 +218,8 @@ LABEL = "meaning_checks._restated scores a clause by its own words, not its list
         ("refunds", "We accept four kinds of payment method."),
         ("cancellations", "A delivered order can be cancelled."),
         ("cancellations", "A processed order can still be cancelled."),
-        pytest.param(
-            "cancellations",
-            "A pending order cannot be cancelled.",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="meaning._CLAUSE_BREAK cuts the rule at 'while' and _restated then needs "
-                "three shared words",
-            ),
-        ),
-        pytest.param(
-            "cancellations",
-            "You can cancel an order after it has shipped.",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="meaning.clauses splits 'Once … shipped' from ', it can no longer be "
-                "cancelled', so neither half is restated",
-            ),
-        ),
+        ("cancellations", "A pending order cannot be cancelled."),
+        ("cancellations", "You can cancel an order after it has shipped."),
         pytest.param(
             "cancellations",
             "You can cancel for any reason you like.",
@@ -263,11 +229,7 @@ LABEL = "meaning_checks._restated scores a clause by its own words, not its list
                 "record any other reason'",
             ),
         ),
-        pytest.param(
-            "order-status",
-            "A processed order can be changed.",
-            marks=pytest.mark.xfail(strict=True, reason=LABEL),
-        ),
+        ("order-status", "A processed order can be changed."),
     ],
 )
 def test_a_rule_of_the_knowledge_base_restated_wrongly_is_flagged(page: str, answer: str) -> None:
@@ -275,11 +237,6 @@ def test_a_rule_of_the_knowledge_base_restated_wrongly_is_flagged(page: str, ans
 
 
 # --- faithful answers that must go out --------------------------------------------------------
-
-COURTESY = (
-    "verifier.examine: a courtesy sentence is uncertain, falls back to unsupported and lifts "
-    "the aggregate score over the desk's 0.7"
-)
 
 
 @pytest.mark.parametrize(
@@ -313,17 +270,10 @@ COURTESY = (
         (SHIRTS, "Order #W7826235 has a blue T-Shirt."),
         (SHIRTS, "Order #W7826235 includes a blue T-Shirt in size S."),
         (SHIRTS, "The T-Shirt is a v-neck."),
-        miss((PENDING, "Happy to help. Your order #W1620235 is pending."), COURTESY),
-        miss((PENDING, "Thanks for waiting. Your order #W1620235 is pending."), COURTESY),
-        miss(
-            (PENDING, "You paid 1,077.71 USD for order #W1620235."),
-            "assess: the currency code 'USD' counts as a name the evidence lacks",
-        ),
-        miss(
-            (SHIRTS, "Order #W7826235 has two bookshelves."),
-            "verifier._claim: evidence.counts holds list lengths, not how many items share a "
-            "name, so '2' is decisive in strict mode",
-        ),
+        (PENDING, "Happy to help. Your order #W1620235 is pending."),
+        (PENDING, "Thanks for waiting. Your order #W1620235 is pending."),
+        (PENDING, "You paid 1,077.71 USD for order #W1620235."),
+        (SHIRTS, "Order #W7826235 has two bookshelves."),
     ],
 )
 def test_a_faithful_order_answer_goes_out(order_id: str, answer: str) -> None:
@@ -378,23 +328,14 @@ def test_an_answer_that_quotes_the_record_then_contradicts_it_is_flagged(answer:
     assert result.flagged and result.contradicted
 
 
-UNICODE = (
-    "verifier.verify matches raw text: no NFKC, no removal of format characters, no mixed-"
-    "script check, so the disguised state word is never read"
-)
-
-
 @pytest.mark.parametrize(
     "answer",
     [
-        miss("Your order #W1620235 is d\u0435livered.", UNICODE),  # Cyrillic e
-        miss("Your order #W1620235 is deli\u200bvered.", UNICODE),  # zero-width space
-        miss("Your order #W1620235 has been del\u200civered.", UNICODE),  # zero-width non-joiner
-        miss("Your order #W1620235 has been deliv\u00adered.", UNICODE),  # soft hyphen
-        miss(
-            "Your order #W1620235 has been \uff44\uff45\uff4c\uff49\uff56\uff45\uff52\uff45\uff44.",
-            UNICODE,
-        ),
+        "Your order #W1620235 is d\u0435livered.",  # Cyrillic e
+        "Your order #W1620235 is deli\u200bvered.",  # zero-width space
+        "Your order #W1620235 has been del\u200civered.",  # zero-width non-joiner
+        "Your order #W1620235 has been deliv\u00adered.",  # soft hyphen
+        "Your order #W1620235 has been \uff44\uff45\uff4c\uff49\uff56\uff45\uff52\uff45\uff44.",
     ],
 )
 def test_a_state_word_disguised_with_look_alike_or_invisible_characters_is_flagged(
@@ -435,11 +376,6 @@ def test_time_grows_linearly_with_the_number_of_tiny_sentences() -> None:
     assert large < small * 6  # 4x the sentences: linear is 4x, quadratic 16x
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="meaning_checks._swaps blanks member spans char by char against every member: "
-    "quadratic in a clause that repeats state words",
-)
 def test_time_grows_linearly_with_the_length_of_one_comma_joined_clause() -> None:
     evidence = order(PENDING)
     verify("Ok.", evidence)
@@ -459,10 +395,6 @@ def test_a_record_nested_too_deep_is_coded_and_flagged() -> None:
     assert any("EVIDENCE_SHAPE" in p for p in result.problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evidence_set.EvidenceSet.add catches ValueError from json.loads, not RecursionError",
-)
 def test_json_text_nested_past_the_parser_limit_is_coded_not_a_crash() -> None:
     text = "[" * 50_000 + "]" * 50_000  # within the item budget
     result = verify(
@@ -488,10 +420,10 @@ def test_a_record_with_duplicate_keys_never_passes_the_overridden_value(
 @pytest.mark.parametrize(
     "status",
     [
-        miss(["pending"], "fields._states reads only string statuses and nothing codes the rest"),
-        miss({"code": "pending"}, "fields._states reads only string statuses"),
-        miss(None, "fields._states skips a null status; word overlap then passes the claim"),
-        miss(3, "fields._states skips a numeric status; word overlap then passes the claim"),
+        ["pending"],
+        {"code": "pending"},
+        None,
+        3,
     ],
 )
 def test_a_status_claim_against_a_status_that_is_not_a_string_does_not_pass(status: Any) -> None:
@@ -508,10 +440,6 @@ def test_an_array_of_orders_is_checked_order_by_order() -> None:
     assert not verify("Your order #W1620235 is pending.", evidence).flagged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fields._states passes an asserted state when any one of the records holds it",
-)
 def test_both_orders_of_an_array_said_to_be_pending_when_one_is_delivered_is_flagged() -> None:
     both = [record("get_order_details", PENDING), record("get_order_details", DELIVERED)]
     assert verify("Both orders are pending.", [tool_item(both)]).flagged

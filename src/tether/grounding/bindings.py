@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words
@@ -73,24 +74,33 @@ def _groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
         if len(leaves) >= 2:
             parent = path.rsplit(".", 1)[0] if "." in path else ""
             groups.setdefault(parent, []).append((path, leaves, obj))
-    return [g for g in groups.values() if len(g) >= 2]
+    # like objects only: siblings that share a field (items with a name and a price), not a
+    # record's unrelated parts (its name, its address, its payment methods)
+    return [g for g in groups.values() if len(g) >= 2 and _alike(g)]
+
+
+def _alike(group: Sequence[Sibling]) -> bool:
+    keys = [set(obj) for _, _, obj in group]
+    return bool(set.intersection(*keys))
 
 
 def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]]:
-    """Each named object with the stretch of the clause that describes it: from the end of the
-    previous name to the start of the next one."""
+    """Each named object with the stretch of the clause that describes it. Between two names
+    the cut falls at the last "and", comma or semicolon: what follows a name ("for $98.82")
+    is its own, what precedes the next ("a blue …") the next one's."""
     spots = []
     for s in named:
         found = re.search(rf"(?<![\w-]){re.escape(s[1]['name'].lower())}(?![\w-])", clause.lower())
         if found:
             spots.append((found.start(), found.end(), s))
     spots.sort(key=lambda x: x[0])
-    out = []
-    for n, (_, _, s) in enumerate(spots):
-        left = spots[n - 1][1] if n else 0
-        right = spots[n + 1][0] if n + 1 < len(spots) else len(clause)
-        out.append((s, clause[left:right]))
-    return out
+    cuts = [0]
+    for (_, end, _), (start, _, _) in pairwise(spots):
+        gap = clause[end:start]
+        joints = list(re.finditer(r",|;|\band\b|\bplus\b|\bwith\b", gap))
+        cuts.append(end + joints[-1].start() if joints else start)
+    cuts.append(len(clause))
+    return [(s, clause[cuts[n] : cuts[n + 1]]) for n, (_, _, s) in enumerate(spots)]
 
 
 def _bound(
@@ -112,6 +122,16 @@ def _bound(
         if len(picked) != 1:
             return []  # none, or several objects listed in one clause: no binding to judge
         pairs = [(picked[0], clause)]
+        # values only other objects hold: the clause lists several, whose is whose is unclear
+        own = {x.lower() for x in picked[0][1].values()}
+        if any(
+            _said(clause, x) and x.lower() not in own
+            for s in siblings
+            if s is not picked[0]
+            for x in s[1].values()
+            if len(x) > 2
+        ):
+            vocabulary = None
     held_by_named = {x.lower() for s in named for x in s[1].values()}
     out: list[FieldFinding] = []
     for (path, leaves, _), text in pairs:
@@ -200,12 +220,14 @@ def _prices(
     if mine is None:
         return []
     others = {p for s in siblings if s[2] is not obj for p in [_price(s[2])] if p is not None}
+    amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
+    if any(abs(a - mine) <= 0.005 for a in amounts):
+        return []  # its price is said; other sums (a total) may stand beside it
     out: list[FieldFinding] = []
     for match in MONEY.finditer(text):
         said = float((match.group(1) or match.group(2)).replace(",", ""))
-        if abs(said - mine) > 0.005 and (
-            any(abs(said - o) <= 0.005 for o in others) or abs(said - mine) > 0.01 * mine
-        ):
+        # another item's price, or the only sum said of it
+        if any(abs(said - o) <= 0.005 for o in others) or len(amounts) == 1:
             out.append(
                 FieldFinding(
                     f"{v.evidence_id}:{path}",
@@ -361,7 +383,17 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
         mine = _price(chosen[0][2])
         if mine is None:
             continue
-        holds = mine == (min(prices) if found.group("low") else max(prices))
+        # "the cheapest you can buy today": the clause may mean the ones in stock even when
+        # it does not say so; either reading holding is enough
+        stocked = [
+            p
+            for s in siblings
+            if s[2].get("available") is not False
+            for p in [_price(s[2])]
+            if p is not None
+        ] or prices
+        pick = min if found.group("low") else max
+        holds = mine in (pick(prices), pick(stocked))
         reason = f"{chosen[0][0]} costs {mine:g}; the prices run {min(prices):g} to {max(prices):g}"
         out.append(
             FieldFinding(

@@ -63,7 +63,7 @@ _NUMBER_WORDS = {
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "k": 1e3}
 _NUMBER = re.compile(
     r"(?<![\w.])[$£€]?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
-    r"(?:\s?(thousand|million|billion|trillion|k)\b)?(?:st|nd|rd|th)?(?![\w])",
+    r"(?:\s?(thousand|million|billion|trillion|k)\b)?(?:st|nd|rd|th|[A-Za-z]{1,3})?(?![\w])",
     re.IGNORECASE,
 )
 _CLOCK = re.compile(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -96,6 +98,7 @@ class EvidenceSet:
         if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) or "\x00" in text:
             self.problems.append(f"{evidence_id}: EVIDENCE_NOT_TEXT (surrogates or NUL)")
             return
+        text = plain_text(text)
         if len(text) > MAX_ITEM_CHARS or self.size + len(text) > MAX_EVIDENCE_CHARS:
             self.problems.append(f"{evidence_id}: EVIDENCE_TOO_LARGE ({len(text)} chars)")
             return
@@ -103,6 +106,9 @@ class EvidenceSet:
         if stripped[:1] in "{[":
             try:
                 record = json.loads(stripped)
+            except RecursionError:
+                self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE (nested too deep to read)")
+                return
             except ValueError:
                 record = None
             if record is not None:
@@ -144,12 +150,43 @@ class EvidenceSet:
 
     @cached_property
     def counts(self) -> set[float]:
-        """How many things the records hold without writing the number: the length of each
-        list (or mapping of objects), and how many of its objects have a flag set or not."""
+        """How many things the evidence holds without writing the number: the length of each
+        list (or mapping of objects) in a record, how many of its objects have a flag set or
+        not, and the items of each bulleted list in a passage."""
         found: set[float] = set()
         for record in self.records.values():
             _count(record, found, 0)
+        for text in self.texts.values():
+            # the items of each bulleted list in a passage ("we need three things: …")
+            for run in re.findall(r"(?:^[ \t]*(?:[-*•]|\d+[.)])\s+.+\n?)+", text, re.M):
+                found.add(float(len(run.strip().splitlines())))
         return found
+
+    @cached_property
+    def sentences(self) -> list[EvidenceClause]:
+        """Every evidence sentence as one unit: a rule whose condition and consequence sit in
+        two clauses ("once it has shipped, it can no longer be cancelled") is read whole."""
+        out: list[EvidenceClause] = []
+        seen: set[tuple[str, int]] = set()
+        for c in self.clauses:
+            key = (c.source, c.span[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                EvidenceClause(
+                    c.source,
+                    c.sentence,
+                    c.sentence,
+                    frozenset(content_terms(c.sentence)),
+                    negated(c.sentence),
+                    c.label,
+                    frozenset(subject_terms(c.sentence)),
+                    tuple(timings(c.sentence)),
+                    c.span,
+                )
+            )
+        return out
 
     @cached_property
     def clauses(self) -> list[EvidenceClause]:
@@ -191,6 +228,29 @@ class EvidenceSet:
         return out
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+
+
+def plain_text(text: str) -> str:
+    """Text in the form claims are compared in: compatibility forms folded (full-width
+    letters, ligatures), invisible characters (zero-width spaces, soft hyphens) removed."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
+def mixed_script(text: str) -> str | None:
+    """The first word that mixes Latin letters with Cyrillic or Greek ones ("pending" spelled
+    with a Cyrillic e): a look-alike meant to pass a word check, never a real word."""
+    for word in re.findall(r"\w+", text):
+        scripts: set[str] = set()
+        for ch in word:
+            if ch.isalpha():
+                name = unicodedata.name(ch, "")
+                scripts.add(name.split(" ", 1)[0])
+        if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+            return str(word)
+    return None
+
+
 def _tool_name(source: str) -> str:
     """ "tool:get_order_details" → "get_order_details"; other sources have none."""
     return source.split(":", 1)[1] if source.startswith("tool:") else ""
@@ -209,6 +269,9 @@ def _count(node: Any, found: set[float], depth: int) -> None:
     if members:
         found.add(float(len(members)))
         objects = [m for m in members if isinstance(m, Mapping)]
+        # how many of them share a name ("two bookshelves")
+        names = Counter(str(m["name"]).lower() for m in objects if "name" in m)
+        found.update(float(n) for n in names.values())
         flags = {k for m in objects for k, v in m.items() if isinstance(v, bool)}
         for key in flags:
             yes = sum(1 for m in objects if m.get(key) is True)

@@ -18,7 +18,7 @@ from typing import Any
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, polarity, truth
-from tether.grounding.meaning import Vocabulary, states
+from tether.grounding.meaning import Vocabulary, denied_terms, states
 
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
@@ -68,7 +68,7 @@ def infer_fields(record: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
             continue
         if isinstance(value, bool):
             specs.append(FieldSpec(name, "flag"))
-        elif isinstance(value, list):
+        elif isinstance(value, list) or (isinstance(value, Mapping) and _objects_of(value)):
             specs.append(FieldSpec(name, "count"))
         elif _ID_KEY.search(name):
             specs.append(FieldSpec(name, "id"))
@@ -289,8 +289,24 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
             for c, m, _, _ in vocab.members(spelled):
                 held.setdefault(c, set()).add(m)
                 where.setdefault(c, fact.key)
+        governed = denied_terms(clause)
         for c, m in said:
-            if c in held and m not in held[c]:
+            # denied only when a negation governs the word itself ("no gift card", not
+            # "the pink one isn't available")
+            denied = bool(content_terms(m)[:1]) and content_terms(m)[0] in governed
+            if c in held and (m in held[c]) is denied:
+                if denied:
+                    out.append(
+                        FieldFinding(
+                            f"{v.evidence_id}:{where[c]}",
+                            "swap",
+                            CONTRADICTED,
+                            m,
+                            m,
+                            (f"the record holds {m!r}",),
+                        )
+                    )
+                    continue
                 out.append(
                     FieldFinding(
                         f"{v.evidence_id}:{where[c]}",
@@ -309,22 +325,60 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
     if not mentions:
         return []
     held: list[tuple[str, str, str]] = []  # (field, canonical state, raw value)
+    unknown: list[str] = []  # status fields without a readable state
     only = len(targets) == 1
     for v in targets:
         for spec in v.fields:
             if spec.kind != "status" or not _about(clause, v, only, spec):
                 continue
             for path, value in v.values(spec):
+                if isinstance(value, list | Mapping):
+                    # ["pending"] or {"code": "pending"}: the strings it holds
+                    texts = [f.value for f in flatten(value) if isinstance(f.value, str)]
+                    value = " ".join(texts)
                 if not isinstance(value, str):
+                    unknown.append(f"{v.evidence_id}:{path}")
                     continue
                 found = [m for m in vocab.members(value) if m[0] in vocab.states]
                 if found:
                     held.append((f"{v.evidence_id}:{path}", found[0][1], value))
     if not held:
-        return []
+        # a status field that holds no state word (null, a number): the claim cannot be
+        # checked against it, and says what the record does not
+        return [
+            FieldFinding(
+                where,
+                "status",
+                "unsupported",
+                clause[m.start : m.end],
+                None,
+                (f"{where} holds no status to check {m.state!r} against",),
+            )
+            for where in unknown[:1]
+            for m in mentions[:1]
+        ]
     out: list[FieldFinding] = []
+    # "cancelled and refunded": a clause naming several states holds if one of them does
+    asserted = [m for m in mentions if m.asserted]
+    some_hold = any(vocab.holds(m.state, h[1]) for m in asserted for h in held)
+    every = _EVERY.search(clause) is not None  # "both orders are pending": each must be
     for m in mentions:
-        same = [h for h in held if vocab.holds(m.state, h[1])]
+        same = [h for h in held if (m.state == h[1] if m.current else vocab.holds(m.state, h[1]))]
+        if m.asserted and not same and some_hold and len(asserted) > 1:
+            continue
+        if every and m.asserted and same and len(same) < len(held):
+            lagging = next(h for h in held if h not in same)
+            out.append(
+                FieldFinding(
+                    lagging[0],
+                    "status",
+                    CONTRADICTED,
+                    clause[m.start : m.end],
+                    lagging[2],
+                    (f"{lagging[0]} is {lagging[2]!r}",),
+                )
+            )
+            continue
         if m.asserted:
             ok = bool(same)
             where = same[0] if same else held[0]
@@ -348,25 +402,33 @@ _COUNT = re.compile(
 )
 
 
+_EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
+
+
 def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
-    """ "no tracking number" when a field named for it ("tracking_id") holds a value."""
+    """ "no tracking number" when every field named for it ("tracking_id") holds a value."""
     for v in targets:
-        for fact in flatten(v.record):
-            named = any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
-            if named and fact.value not in (None, "", False):
-                return [
-                    FieldFinding(
-                        f"{v.evidence_id}:{fact.key}",
-                        "count",
-                        CONTRADICTED,
-                        phrase,
-                        fact.value,
-                        (f"{fact.key} is {fact.value!r}",),
-                    )
-                ]
+        named = [
+            fact
+            for fact in flatten(v.record)
+            if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
+        ]
+        if named and all(f.value not in _EMPTY for f in named):
+            fact = named[0]
+            return [
+                FieldFinding(
+                    f"{v.evidence_id}:{fact.key}",
+                    "count",
+                    CONTRADICTED,
+                    phrase,
+                    fact.value,
+                    (f"{fact.key} is {fact.value!r}",),
+                )
+            ]
     return []
 
 
+_EVERY = re.compile(r"\b(?:both|all|every|each)\b", re.IGNORECASE)
 _NONE = re.compile(r"\b(?:no|without(?: any)?|not any)\s+(\w+)", re.IGNORECASE)
 _SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
@@ -407,7 +469,7 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
                 if noun not in names:
                     continue
                 for path, value in v.values(spec):
-                    if isinstance(value, list):
+                    if isinstance(value, list | Mapping):
                         ok = len(value) == said
                         out.append(
                             FieldFinding(

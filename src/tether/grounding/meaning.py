@@ -86,14 +86,30 @@ def negated(text: str) -> bool:
     return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
 
 
+_DEGREE = frozenset(("longer", "still", "yet", "already", "even", "ever", "always", "really"))
+
+
 def denied_terms(text: str) -> set[str]:
-    """The content words a clause's negations govern: up to four words after each cue
-    ("can no longer be cancelled" → longer, cancelled)."""
+    """The words each negation governs: the first content word after its cue, past adverbs,
+    with the words coordinated to it ("can no longer be changed or cancelled" → change,
+    cancel; "does not move orders" → move)."""
     plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
     out: set[str] = set()
     for cue in _CUE.finditer(plain):
-        following = " ".join(plain[cue.end() :].split()[:4])
-        out.update(content_terms(following))
+        tokens = [w.lower().strip(".,;:!?") for w in plain[cue.end() :].split()[:10]]
+        tokens = [w for w in tokens if w and w not in _DEGREE]
+        taken: list[str] = []
+        n = 0
+        while n < len(tokens):
+            terms = content_terms(tokens[n])
+            if terms:
+                taken.extend(terms)
+                if n + 2 < len(tokens) and tokens[n + 1] in ("or", "and", "nor"):
+                    n += 2
+                    continue
+                break
+            n += 1
+        out.update(taken)
     return out
 
 
@@ -174,14 +190,14 @@ def _members(vocabulary: Vocabulary, text: str) -> Iterable[tuple[str, str, int,
         patterns = _PATTERNS[id(vocabulary)] = _forms_pattern(vocabulary)
         if len(_PATTERNS) > 64:
             _PATTERNS.pop(next(iter(_PATTERNS)))
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text) + 1)  # characters already inside a longer member
     found: list[tuple[str, str, int, int]] = []
     for pattern, name, canonical in patterns:
         for match in pattern.finditer(text):
             a, b = match.span()
-            if any(a < y and x < b for x, y in taken):
+            if any(taken[a:b]):
                 continue
-            taken.append((a, b))
+            taken[a:b] = b"\x01" * (b - a)
             found.append((name, canonical, a, b))
     found.sort(key=lambda item: item[2])
     return found
@@ -200,8 +216,9 @@ def _forms(spec: str) -> dict[str, tuple[str, ...]]:
 DEFAULT_VOCABULARY = Vocabulary(
     classes={
         "lifecycle": _forms(
-            "pending|awaiting processing; processed|processing; shipped|dispatched|in transit; "
-            "delivered; cancelled|canceled; returned; exchanged; refunded; completed; failed; "
+            "pending|awaiting processing; processed|processing|being prepared; "
+            "shipped|dispatched|in transit|on its way|on the way|out for delivery; "
+            "delivered|arrived; cancelled|canceled; returned; exchanged; refunded; completed; failed; "
             "expired; suspended; approved; rejected|declined; closed; open; active; inactive"
         ),
         "order": _forms("before|earlier than|prior to; after|later than|following"),
@@ -240,8 +257,14 @@ _MODAL_BEFORE = re.compile(
 
 _STATE_FRAME = re.compile(
     r"\b(?:is|are|was|were|been|be|being|now|still|already|remains?|stays?|became|becomes|"
-    r"got|gets|has|have|had|not|yet)\b|n[\u2019']t\b|[\u2019']s\b",
+    r"got|gets|has|have|had|not|yet|never)\b|n[\u2019']t\b|[\u2019']s\b",
     re.IGNORECASE,
+)
+
+
+# forms that say where a record is now, not what it has been through
+_PROGRESSIVE = re.compile(
+    r"on (?:its|the) way|in transit|out for delivery|being prepared|processing|awaiting", re.I
 )
 
 
@@ -255,6 +278,7 @@ class StateMention:
     attributive: bool  # describes a kind ("pending orders"), not one record's state
     start: int
     end: int
+    current: bool = False  # said of now ("still being processed"): a later state is not it
 
 
 def states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
@@ -263,18 +287,22 @@ def states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
     for name, canonical, start, end in vocabulary.members(text):
         if name not in vocabulary.states:
             continue
-        before, after = text[:start], text[end:]
+        # what bears on a mention sits close before it; a bounded window keeps this linear
+        before, after = text[max(0, start - 80) : start], text[end : end + 40]
         modal = bool(_MODAL_BEFORE.search(before))
         attributive = bool(re.match(r"\s+[a-z]+s\b", after)) and not re.search(
             r"\b(?:is|are|was|were|been|be|being|now|still|already|has|have|had)\s+$",
             before,
             re.IGNORECASE,
         )
-        window = " ".join(before.split()[-4:])
+        window = " ".join(before.split()[-6:])
         if not _STATE_FRAME.search(window) and "status" not in text.lower():
             continue  # "a supervisor approved it" is an act, not the record's state
         denied = negated(window) or bool(re.match(r"\s+(?:not|no longer)\b", after, re.I))
-        out.append(StateMention(canonical, not denied, modal, attributive, start, end))
+        current = bool(
+            re.search(r"\b(?:still|now|currently|being)\s+(?:\w+\s+)?$", before, re.I)
+        ) or bool(_PROGRESSIVE.match(text[start:end]))
+        out.append(StateMention(canonical, not denied, modal, attributive, start, end, current))
     return out
 
 
@@ -300,9 +328,8 @@ _IMMEDIATE = re.compile(
     re.IGNORECASE,
 )
 _RELATIVE = re.compile(
-    r"\b(?:yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|"
-    r"next (?:week|month|year)|this (?:morning|afternoon|evening|week|month)|"
-    r"\d+ (?:days?|weeks?|months?|years?) ago|recently)\b",
+    r"\b(?:yesterday|tomorrow|last (?:week|month|year|night)|next (?:week|month|year)|"
+    r"\d+ (?:days?|weeks?|months?|years?) ago)\b",
     re.IGNORECASE,
 )
 _WORD_NUMBERS = {

@@ -54,14 +54,18 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     """Every meaning finding of one claim."""
     out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
+    # values bound to list items: the whole sentence, cut between the items it names
+    targets = referred(text, evidence.views, text)
+    out.extend(_from_field(f) for f in check_bindings(text, targets, vocabulary))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
-        targets = referred(body, evidence.views, text)
-        out.extend(_from_field(f) for f in check_bindings(body, targets, vocabulary))
         terms = content_terms(body)
-        restated = _restated(terms, evidence.clauses, set(content_terms(text)))
+        context = set(content_terms(text))
+        restated = _restated(terms, evidence.clauses, context) or _restated(
+            terms, evidence.sentences, context
+        )
         # a flip counts only when every equally close restatement has the other polarity
         flips = [_restatement(body, c, vocabulary) for c in restated]
         if restated and all(flips):
@@ -102,10 +106,13 @@ _ADVERBS = frozenset(
 
 
 def _restated(
-    terms: Sequence[str], pool: Sequence[EvidenceClause], context: set[str] | None = None
+    terms: Sequence[str],
+    pool: Sequence[EvidenceClause],
+    context: set[str] | None = None,
 ) -> list[EvidenceClause]:
-    """The evidence clauses a claim clause restates, equally well, if any. Among them the ones
-    whose list-item label the claim names ("processed: it can no longer be changed")."""
+    """The evidence clauses a claim clause restates, equally well, if any. A list item's label
+    counts as part of its clauses when the claim names it ("processed: it can no longer be
+    changed" is restated by "a processed order can be changed")."""
     wanted = set(terms) - _ADVERBS
     if len(wanted) < 2:
         return []
@@ -113,11 +120,12 @@ def _restated(
     for c in pool:
         if c.sentence.rstrip().endswith("?"):
             continue
-        held = c.terms - _ADVERBS
+        labels = [alt for alt in c.label if alt and alt <= (context or wanted)]
+        held = (c.terms - _ADVERBS).union(*labels)
         shared = len(wanted & held)
         if not shared:
             continue
-        named = float(any(alt <= (context or wanted) for alt in c.label if alt))
+        named = float(bool(labels))
         scored.append(((shared / len(wanted), named, -len(held - wanted)), c))
     if not scored:
         return []
@@ -128,12 +136,13 @@ def _restated(
     for key, c in scored:
         if key != top:
             continue
-        held = c.terms - _ADVERBS
+        labels = [alt for alt in c.label if alt and alt <= (context or wanted)]
+        held = (c.terms - _ADVERBS).union(*labels)
         shared = len(wanted & held)
         # a restatement, not a sentence that merely holds the clause's words among others
         if shared / max(len(held), 1) < RESTATES / 1.5:
             continue
-        if shared < 3 and (top[0] < 1.0 or shared / max(len(held), 1) < RESTATES):
+        if shared < 3 and not labels and (top[0] < 1.0 or shared / max(len(held), 1) < RESTATES):
             continue
         out.append(c)
     return out
@@ -149,10 +158,10 @@ def _swaps(body: str, pool: Sequence[EvidenceClause], vocabulary: Vocabulary) ->
     said = [x for x in vocabulary.members(body) if (x[2], x[3]) not in acts]
     if not said:
         return []
-    spans = "".join(
-        ch if not any(a <= i < b for _, _, a, b in said) else " " for i, ch in enumerate(body)
-    )
-    rest = set(content_terms(spans)) - _ADVERBS
+    blanked = list(body)
+    for _, _, a, b in said:
+        blanked[a:b] = " " * (b - a)
+    rest = set(content_terms("".join(blanked))) - _ADVERBS
     if len(rest) < 2:
         return []
     need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
@@ -170,7 +179,7 @@ def _swaps(body: str, pool: Sequence[EvidenceClause], vocabulary: Vocabulary) ->
         ]
         if named:
             continue
-        mine = {m for _, m, _, _ in said}
+        mine = {m for _, m, _, _ in vocabulary.members(body)}
         others = [
             (c, m)
             for c in candidates
@@ -223,6 +232,8 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
 
 def _timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
     said = timings(body)
+    if negated(body):
+        said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
     subject = subject_terms(body)

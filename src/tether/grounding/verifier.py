@@ -33,7 +33,7 @@ from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import split_claims
-from tether.grounding.evidence_set import EvidenceSet
+from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
@@ -240,7 +240,10 @@ class Verifier:
             )
         if any(0xD800 <= ord(ch) <= 0xDFFF for ch in answer) or "\x00" in answer:
             return self._failed("ANSWER_INVALID", "the answer holds NUL or lone surrogates")
-        text = strip_citations(answer)
+        odd = mixed_script(answer)
+        if odd is not None:
+            return self._failed("ANSWER_CONFUSABLE", f"the word {odd!r} mixes scripts")
+        text = strip_citations(plain_text(answer))
         if not text.strip():
             return Verification((), 0.0, False, self.point("qa"), "ANSWER_EMPTY")
         problems = tuple(evidence.problems)
@@ -270,7 +273,7 @@ class Verifier:
         assessed = [
             a
             for a in assess_answer(text, evidence.index, listings)
-            if not a.claim.text.rstrip().endswith("?")
+            if not a.claim.text.rstrip().endswith("?") and not _COURTESY.match(a.claim.text)
         ]
         verdicts: list[ClaimVerdict] = []
         records: list[dict[str, Any]] = []
@@ -314,10 +317,23 @@ class Verifier:
             for n in a.unseen_numbers
             if _stated_count(text, n) and not counted and n not in evidence.counts
         ]
+        # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded
+        cents = [
+            float(m.group(1).replace(",", ""))
+            for m in _CENTS.finditer(text)
+            if not any(
+                abs(float(m.group(1).replace(",", "")) - q) < 0.005
+                for q in evidence.index.quantities
+            )
+        ]
+        unseen.extend(c for c in cents if c not in unseen)
         decisive = bool(
             unseen
             or a.unseen_times
-            or any(len(n) > 1 and n not in evidence.index.lowered for n in a.unseen_names)
+            or any(
+                len(n) > 1 and n not in evidence.index.lowered and n not in _CURRENCIES
+                for n in a.unseen_names
+            )
             or missing
             or any(f.status == UNSUPPORTED for f in a.attributes)
             or any(f.status == UNSUPPORTED for f in a.schedule)
@@ -329,6 +345,10 @@ class Verifier:
         elif decisive:
             status = UNSUPPORTED
             reasons = [*(f.reason for f in missing), *a.explain()]
+            if cents:
+                reasons.append(
+                    "sums not in the evidence to the cent: " + ", ".join(f"{c:.2f}" for c in cents)
+                )
             where = missing[0].where if missing and missing[0].where else _span_source(a)
         elif a.coverage < 0.5 and not held and not a.checked_against_record:
             status = UNCERTAIN
@@ -389,6 +409,15 @@ class Verifier:
         return replace(v, status=self.config.fallback, decided_by="fallback")
 
 
+_COURTESY = re.compile(
+    r"^\W*(?:(?:i'm|i am|we're|we are)\s+)?(?:always\s+)?(?:happy|glad|pleased)\s+to\s+"
+    r"(?:help|assist)\b[^.!]{0,30}[.!]?\s*$|^\W*(?:thanks?|thank you)\b[^.!]{0,40}[.!]?\s*$|"
+    r"^\W*(?:you're|you are) (?:very )?welcome\W*$|^\W*(?:my pleasure|no problem)\W*$|"
+    r"^\W*sorry for the (?:wait|delay)\W*$",
+    re.IGNORECASE,
+)
+_CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
+_CENTS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+\.\d\d|\d+\.\d\d)(?![\d])")
 _WORD_COUNTS = {
     2: "two|twice|both", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
     9: "nine", 10: "ten", 11: "eleven", 12: "twelve",
