@@ -76,7 +76,12 @@ def _groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
             groups.setdefault(parent, []).append((path, leaves, obj))
     # like objects only: siblings that share a field (items with a name and a price), not a
     # record's unrelated parts (its name, its address, its payment methods)
-    return [g for g in groups.values() if len(g) >= 2 and _alike(g)]
+    return [g for g in groups.values() if (len(g) >= 2 and _alike(g)) or _listed(g)]
+
+
+def _listed(group: Sequence[Sibling]) -> bool:
+    """A single object that sits in a list (an order's only item) is an item too."""
+    return len(group) == 1 and group[0][0].rsplit(".", 1)[-1].isdigit()
 
 
 def _alike(group: Sequence[Sibling]) -> bool:
@@ -178,7 +183,7 @@ def _vocabulary(
             for k, x in values.items()
             if vocabulary.members(x) and all(c == cls for c, _, _, _ in vocabulary.members(x))
         }
-        if not in_class or any(x in forms for x in in_class.values()):
+        if not in_class or any(_said(x, f) for f in forms for x in in_class.values()):
             continue
         if objects > 1 and forms & held_by_named:
             continue
@@ -307,12 +312,25 @@ def _price(obj: Mapping[str, Any]) -> float | None:
     return None
 
 
+def _said_head(text: str, name: str) -> bool:
+    """The name's last word said (singular or plural): "the kettle", "the boots"."""
+    head = name.split()[-1].lower() if name.split() else ""
+    if len(head) < 3:
+        return False
+    stem = head[:-1] if head.endswith("s") else head
+    return re.search(rf"\b{re.escape(stem)}s?\b", text.lower()) is not None
+
+
 def _identify(
     text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
 ) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
     named = [s for s in siblings if "name" in s[1] and _said(text, s[1]["name"])]
     if named:
         return named
+    # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
+    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"])]
+    if len(heads) == 1:
+        return heads
     scored = [(sum(_said(text, x) for x in s[1].values()), s) for s in siblings]
     top = max((n for n, _ in scored), default=0)
     return [s for n, s in scored if n == top and n >= 2]
@@ -355,8 +373,9 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
 
 
 _MOST = re.compile(
-    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced)\b|"
-    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced)\b",
+    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?)\b|"
+    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|"
+    r"the (?:more expensive|pricier|dearer)(?: one| item| of)?)\b",
     re.IGNORECASE,
 )
 

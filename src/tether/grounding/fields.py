@@ -246,7 +246,22 @@ def _about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
         names.append(v.noun)
     if any(re.search(rf"\b{re.escape(n.lower())}s?\b", lowered) for n in names if n):
         return True
-    return only and re.search(r"\b(?:it|its|this|that)\b", lowered) is not None
+    if only and re.search(r"\b(?:it|its|this|that)\b", lowered):
+        return True
+    # a part of the record named ("the hose hasn't shipped"): its state is the record's
+    return only and any(_head_said(lowered, x) for x in _names_in(v.record))
+
+
+def _names_in(record: Mapping[str, Any]) -> list[str]:
+    return [str(f.value) for f in flatten(record) if f.path and f.path[-1] == "name"]
+
+
+def _head_said(lowered: str, name: str) -> bool:
+    words = name.lower().split()
+    if not words or len(words[-1]) < 3:
+        return False
+    head = words[-1][:-1] if words[-1].endswith("s") else words[-1]
+    return re.search(rf"\b{re.escape(head)}s?\b", lowered) is not None
 
 
 def check_clause(
@@ -267,7 +282,7 @@ def check_clause(
     return findings
 
 
-_TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|to|if|once)\b", re.I)
+_TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
 
 
 def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
@@ -396,7 +411,8 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
 
 
 _COUNT = re.compile(
-    r"\b(?:has|have|had|holds?|contains?|includes?|with|there (?:are|is|were|was)|total of)\s+"
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|there (?:are|is|were|was)|"
+    r"total of)\s+"
     r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
     re.IGNORECASE,
 )
@@ -413,6 +429,12 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
             for fact in flatten(v.record)
             if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
         ]
+        # a value that is the thing itself ("transaction_type": "refund")
+        valued = [
+            f for f in flatten(v.record) if isinstance(f.value, str) and norm(f.value) == noun
+        ]
+        if valued:
+            named = valued
         if named and all(f.value not in _EMPTY for f in named):
             fact = named[0]
             return [

@@ -235,6 +235,8 @@ DEFAULT_VOCABULARY = Vocabulary(
             "black; white; grey|gray; silver; gold; rose gold; red; blue; navy; green; yellow; "
             "pink; purple; orange; brown; beige"
         ),
+        "level": _forms("low; medium; high"),
+        "size": _forms("small; medium-sized|medium size; large; extra large"),
         "weekday": _forms("monday; tuesday; wednesday; thursday; friday; saturday; sunday"),
         "month": _forms(
             "january; february; march; april; june; july; august; september; october; "
@@ -328,7 +330,8 @@ _IMMEDIATE = re.compile(
     re.IGNORECASE,
 )
 _RELATIVE = re.compile(
-    r"\b(?:yesterday|tomorrow|last (?:week|month|year|night)|next (?:week|month|year)|"
+    r"\b(?:yesterday|tomorrow|(?:last|next) (?:week|month|year|night|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday)|"
     r"\d+ (?:days?|weeks?|months?|years?) ago)\b",
     re.IGNORECASE,
 )
