@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.grounding.common import context
 from tether.cli.app import app
-from tether.core.guard import GuardContext
-from tether.core.types import Agent, Effect, Evidence, ModelTurn, Principal, TurnKind
+from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.verifier import Verification
 from tether.grounding.verify import ClaimCheck
@@ -36,20 +36,6 @@ QA_SOURCE = {
 
 def tool(record: dict[str, Any], n: int = 1) -> Evidence:
     return Evidence(f"tool:{n}", "tool:get_order_details", json.dumps(record))
-
-
-def context(evidence: list[Evidence]) -> GuardContext:
-    class NoTools:
-        def get(self, name: str) -> None:
-            return None
-
-    return GuardContext(
-        run_id="run-1",
-        principal=Principal("sara_doe_496"),
-        agent=Agent("retail", "help", ()),
-        tools=NoTools(),
-        evidence={e.id: e for e in evidence},
-    )
 
 
 def desk_flags(text: str, evidence: list[Evidence]) -> bool:

@@ -5,13 +5,18 @@ read through the order a record passes through them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
+from tether.core.errors import TetherError
+from tether.core.guard import GuardContext
+from tether.core.types import Effect, Evidence, ModelTurn, Principal, TurnKind
+from tether.domains.retail.pack import RETAIL, RETAIL_AGENT
 from tether.grounding import GroundingPack, VerifierConfig
 from tether.grounding.verifier import Verification
+from tether.grounding.verify import ClaimCheck
 
 TICKET_SCHEMA = {
     "type": "object",
@@ -109,3 +114,22 @@ def test_a_sum_said_with_a_field_name_must_be_that_field() -> None:
     wrong = check("Your gift card has a balance of $6.", WALLET, "get_user_details")
     assert wrong.flagged
     assert any("balance" in (c.field or "") for c in wrong.claims)
+
+
+def test_an_agent_sets_its_own_operating_point() -> None:
+    evidence = {"tool:1": Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))}
+    answer = ModelTurn(TurnKind.ANSWER, text="Order #W100 has been delivered.")
+    check = ClaimCheck(RETAIL.grounding.verifier())
+
+    def verdict(agent: Any) -> Any:
+        ctx = GuardContext("r", Principal("p"), agent, lambda name: None, evidence)
+        return check(ctx, answer)
+
+    relaxed = verdict(RETAIL_AGENT)
+    assert relaxed.facts["operating_point"] == 0.7 and relaxed.effect is Effect.ALLOW
+    # the same faithful answer, for an agent that flags anything scoring above 0.001
+    strict_agent = replace(RETAIL_AGENT, verifier_operating_point=0.001)
+    tight = verdict(strict_agent)
+    assert tight.facts["operating_point"] == 0.001 and tight.effect is Effect.DENY
+    with pytest.raises(TetherError, match="verifier_operating_point"):
+        replace(RETAIL, agents=(replace(RETAIL_AGENT, verifier_operating_point=1.5),))

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.grounding.common import context as shared_context
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
-from tether.core.types import Agent, Effect, Evidence, ModelTurn, Principal, TurnKind
+from tether.core.types import Agent, Effect, Evidence, ModelTurn, TurnKind
 from tether.grounding.evidence_set import MAX_EVIDENCE_CHARS, MAX_ITEM_CHARS, EvidenceSet
 from tether.grounding.judge import ModelClaimJudge
 from tether.grounding.verifier import Verifier, VerifierConfig
@@ -149,17 +150,7 @@ def test_bad_configuration_is_refused(bad: dict[str, Any]) -> None:
 
 
 def context(evidence: list[Evidence]) -> GuardContext:
-    class NoTools:
-        def get(self, name: str) -> None:
-            return None
-
-    return GuardContext(
-        run_id="run-1",
-        principal=Principal("sara_doe_496"),
-        agent=Agent("museum", "help", ()),
-        tools=NoTools(),
-        evidence={e.id: e for e in evidence},
-    )
+    return shared_context(evidence, Agent("museum", "help", ()))
 
 
 def check(text: str, verifier: Verifier | None = None) -> Any:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.grounding.common import context
 from tether.core.errors import ErrorCode
-from tether.core.guard import GuardContext
-from tether.core.types import Agent, Effect, Evidence, ModelTurn, Principal, TurnKind
+from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
 from tether.grounding.claims import clock_times, numbers, split_claims
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.verifier import Verification, Verifier, VerifierConfig
@@ -149,20 +149,6 @@ def test_an_empty_answer_is_coded_and_small_talk_asserts_nothing() -> None:
     assert result.claims == ()
     assert result.groundedness == 1.0
     assert not result.flagged
-
-
-def context(evidence: list[Evidence]) -> GuardContext:
-    class NoTools:
-        def get(self, name: str) -> None:
-            return None
-
-    return GuardContext(
-        run_id="run-1",
-        principal=Principal("sara_doe_496"),
-        agent=Agent("retail", "help", ()),
-        tools=NoTools(),
-        evidence={e.id: e for e in evidence},
-    )
 
 
 def answer(text: str, *cited: str) -> ModelTurn:

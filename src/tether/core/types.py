@@ -101,6 +101,8 @@ class Agent:
     scopes: tuple[str, ...] = ()
     # without a policy set, writes are refused unless the agent says so explicitly
     allow_writes_without_policy: bool = False
+    # the answer verifier's operating point for this agent (None: its domain's)
+    verifier_operating_point: float | None = None
 
 
 @dataclass(frozen=True)

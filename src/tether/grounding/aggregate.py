@@ -108,6 +108,17 @@ class Logistic:
     weights: tuple[float, ...]
     bias: float
 
+    @classmethod
+    def from_dict(cls, m: Mapping[str, Any], **extra: Any) -> Any:
+        """The model from its JSON (mean, scale, weights, bias); KeyError/ValueError if not."""
+        return cls(
+            tuple(map(float, m["mean"])),
+            tuple(map(float, m["scale"])),
+            tuple(map(float, m["weights"])),
+            float(m["bias"]),
+            **extra,
+        )
+
     def probability(self, x: Sequence[float]) -> float:
         """P(the answer holds an unsupported or contradicted claim) for one feature vector."""
         z = self.bias + sum(
@@ -140,15 +151,7 @@ class Aggregate:
         try:
             if tuple(data["features"]) != FEATURES:
                 raise ValueError("it was fitted on other features")
-            models = {
-                kind: Logistic(
-                    tuple(map(float, m["mean"])),
-                    tuple(map(float, m["scale"])),
-                    tuple(map(float, m["weights"])),
-                    float(m["bias"]),
-                )
-                for kind, m in data["kinds"].items()
-            }
+            models = {kind: Logistic.from_dict(m) for kind, m in data["kinds"].items()}
             if "qa" not in models:
                 raise ValueError("it has no 'qa' model")
             point = float(data["operating_point"])

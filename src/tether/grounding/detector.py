@@ -207,13 +207,7 @@ class HallucinationDetector:
             if tuple(data["features"]) != FEATURES:
                 raise ValueError("the model was trained on other features")
             models = {
-                task: TaskModel(
-                    tuple(map(float, m["mean"])),
-                    tuple(map(float, m["scale"])),
-                    tuple(map(float, m["weights"])),
-                    float(m["bias"]),
-                    frozenset(m["vocabulary"]),
-                )
+                task: TaskModel.from_dict(m, vocabulary=frozenset(m["vocabulary"]))
                 for task, m in data["tasks"].items()
             }
             threshold = float(data["threshold"])

@@ -220,15 +220,24 @@ class Verifier:
         """Run evidence, with this verifier's field maps."""
         return EvidenceSet.from_items(items, self.fields)
 
-    def verify_items(self, answer: str, items: Iterable[Evidence]) -> Verification:
-        """Verify an answer against run evidence (retrieved passages and tool outputs)."""
-        return self.verify(answer, self.evidence(items))
+    def verify_items(
+        self, answer: str, items: Iterable[Evidence], operating_point: float | None = None
+    ) -> Verification:
+        """Verify an answer against run evidence (retrieved passages and tool outputs), at an
+        agent's own operating point when it sets one."""
+        return self.verify(answer, self.evidence(items), operating_point=operating_point)
 
     def verify_source(self, task: str, source: Any, answer: str) -> Verification:
         """Verify against a benchmark source (`tether eval grounding`)."""
         return self.verify(answer, EvidenceSet.from_source(task, source), kind=task)
 
-    def verify(self, answer: str, evidence: EvidenceSet, kind: str | None = None) -> Verification:
+    def verify(
+        self,
+        answer: str,
+        evidence: EvidenceSet,
+        kind: str | None = None,
+        operating_point: float | None = None,
+    ) -> Verification:
         """Every claim's verdict and the answer's; bad input gives a coded, flagged result."""
         if not isinstance(answer, str):
             return self._failed("ANSWER_INVALID", f"the answer is {type(answer).__name__}")
@@ -252,7 +261,7 @@ class Verifier:
         verdicts, x, records = self.examine(text, evidence)
         kind = kind or ("data2txt" if not evidence.texts else "qa")
         score = self.aggregate.score(kind, x)
-        point = self.point(kind)
+        point = self.point(kind) if operating_point is None else operating_point
         flagged = (
             any(v.hard(self.config.hard) for v in verdicts)
             or (self.config.strict and any(v.decisive for v in verdicts))

@@ -100,7 +100,9 @@ class ClaimCheck:
                 verification_code="EVIDENCE_EMPTY",
                 note="no evidence to check against",
             )
-        result = self.verifier.verify_items(text, evidence)
+        result = self.verifier.verify_items(
+            text, evidence, operating_point=ctx.agent.verifier_operating_point
+        )
         facts: dict[str, Any] = {
             **result.to_dict(),
             "checked": len(result.claims),

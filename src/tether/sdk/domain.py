@@ -130,6 +130,10 @@ class Domain:
             problems.append(f"agent names repeat: {names}")
         if not callable(self.setup):
             problems.append("setup is not callable")
+        for agent in self.agents:
+            point = agent.verifier_operating_point
+            if point is not None and not 0.0 < point <= 1.0:
+                problems.append(f"agent {agent.name}: verifier_operating_point must be in (0, 1]")
         if problems:
             raise TetherError(
                 ErrorCode.DOMAIN_INVALID, f"domain {self.name!r}: " + "; ".join(problems)
