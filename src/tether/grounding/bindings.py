@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words
-from tether.grounding.fields import _AMOUNT_KEY, _ID_KEY, MONEY, FieldFinding, RecordView
+from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
@@ -114,7 +114,7 @@ def _bound(
     classes: dict[str, set[str]] = {}
     for _, leaves, _ in siblings:
         for key, value in leaves.items():
-            if not _ID_KEY.search(key.split(".")[-1]):
+            if not ID_KEY.search(key.split(".")[-1]):
                 classes.setdefault(key, set()).add(value.lower())
     named = [s for s in siblings if "name" in s[1] and _said(clause, s[1]["name"])]
     if named:
@@ -304,7 +304,7 @@ _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECA
 def _price(obj: Mapping[str, Any]) -> float | None:
     for key, value in obj.items():
         if (
-            _AMOUNT_KEY.search(str(key))
+            AMOUNT_KEY.search(str(key))
             and isinstance(value, int | float)
             and not isinstance(value, bool)
         ):

@@ -21,7 +21,7 @@ from tether.grounding.bindings import check_bindings, check_comparisons
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
-from tether.grounding.fields import FieldFinding, check_clause, check_flags, referred
+from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.meaning import (
     Timing,
     Vocabulary,
@@ -32,6 +32,7 @@ from tether.grounding.meaning import (
     subject_terms,
     timings,
 )
+from tether.grounding.record_checks import check_clause, check_flags
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition

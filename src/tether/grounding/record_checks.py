@@ -1,0 +1,401 @@
+"""What a claim clause says of a record, checked field by field: its status (through the order
+a record passes through states), counts of its lists, what it says is absent, closed-class
+members (a payment method) it holds, yes/no flags in the scope of their mention, sums named by
+their field, and the values it states. Each finding names the field that decided it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, polarity, truth
+from tether.grounding.fields import (
+    AMOUNT_KEY,
+    GENERIC_KEY_WORDS,
+    MONEY,
+    FieldFinding,
+    FieldSpec,
+    RecordView,
+    about,
+    mentions,
+    referred,
+)
+from tether.grounding.meaning import Vocabulary, denied_terms, states
+
+
+def check_clause(
+    clause: str, views: Sequence[RecordView], vocabulary: Vocabulary, whole: str = ""
+) -> list[FieldFinding]:
+    """Every field finding of one claim clause against the records it is about."""
+    if not views:
+        return []
+    targets = referred(clause, views, whole)
+    findings: list[FieldFinding] = []
+    findings.extend(_states(clause, targets, vocabulary))
+    findings.extend(_counts(clause, targets))
+    findings.extend(_values(clause, targets))
+    findings.extend(_amounts(clause, targets))
+    named = [v for v in targets if any(mentions(f"{whole} {clause}", i) for i in v.ids)]
+    if named or len(views) == 1:
+        findings.extend(_classes(clause, named or list(views), vocabulary))
+    return findings
+
+
+_TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
+
+
+def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
+    """A member of a closed class (a payment method, a colour) said of a record that holds
+    other members of that class and not this one ("paid by gift card" when it was PayPal)."""
+    if _TENSE_OPEN.search(clause):
+        return []  # what may or will happen is not what the record holds
+    said = [(c, m) for c, m, _, _ in vocab.members(clause) if c not in vocab.states]
+    if not said:
+        return []
+    out: list[FieldFinding] = []
+    for v in views:
+        held: dict[str, set[str]] = {}
+        where: dict[str, str] = {}
+        for fact in flatten(v.record):
+            if not isinstance(fact.value, str) or len(fact.value) > 60:
+                continue
+            spelled = re.sub(r"[_\-]+", " ", fact.value)
+            for c, m, _, _ in vocab.members(spelled):
+                held.setdefault(c, set()).add(m)
+                where.setdefault(c, fact.key)
+        governed = denied_terms(clause)
+        for c, m in said:
+            # denied only when a negation governs the word itself ("no gift card", not
+            # "the pink one isn't available")
+            denied = bool(content_terms(m)[:1]) and content_terms(m)[0] in governed
+            if c in held and (m in held[c]) is denied:
+                if denied:
+                    out.append(
+                        FieldFinding(
+                            f"{v.evidence_id}:{where[c]}",
+                            "swap",
+                            CONTRADICTED,
+                            m,
+                            m,
+                            (f"the record holds {m!r}",),
+                        )
+                    )
+                    continue
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{where[c]}",
+                        "swap",
+                        CONTRADICTED,
+                        m,
+                        ", ".join(sorted(held[c])),
+                        (f"the record holds {', '.join(sorted(held[c]))}, not {m!r}",),
+                    )
+                )
+    return out
+
+
+def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
+    mentions = [m for m in states(clause, vocab) if not m.modal and not m.attributive]
+    if not mentions:
+        return []
+    held: list[tuple[str, str, str]] = []  # (field, canonical state, raw value)
+    unknown: list[str] = []  # status fields without a readable state
+    only = len(targets) == 1
+    for v in targets:
+        for spec in v.fields:
+            if spec.kind != "status" or not about(clause, v, only, spec):
+                continue
+            for path, value in v.values(spec):
+                if isinstance(value, list | Mapping):
+                    # ["pending"] or {"code": "pending"}: the strings it holds
+                    texts = [f.value for f in flatten(value) if isinstance(f.value, str)]
+                    value = " ".join(texts)
+                if not isinstance(value, str):
+                    unknown.append(f"{v.evidence_id}:{path}")
+                    continue
+                found = [m for m in vocab.members(value) if m[0] in vocab.states]
+                if found:
+                    held.append((f"{v.evidence_id}:{path}", found[0][1], value))
+    if not held:
+        # a status field that holds no state word (null, a number): the claim cannot be
+        # checked against it, and says what the record does not
+        return [
+            FieldFinding(
+                where,
+                "status",
+                "unsupported",
+                clause[m.start : m.end],
+                None,
+                (f"{where} holds no status to check {m.state!r} against",),
+            )
+            for where in unknown[:1]
+            for m in mentions[:1]
+        ]
+    out: list[FieldFinding] = []
+    # "cancelled and refunded": a clause naming several states holds if one of them does
+    asserted = [m for m in mentions if m.asserted]
+    some_hold = any(vocab.holds(m.state, h[1]) for m in asserted for h in held)
+    every = _EVERY.search(clause) is not None  # "both orders are pending": each must be
+    for m in mentions:
+        same = [h for h in held if (m.state == h[1] if m.current else vocab.holds(m.state, h[1]))]
+        if m.asserted and not same and some_hold and len(asserted) > 1:
+            continue
+        if every and m.asserted and same and len(same) < len(held):
+            lagging = next(h for h in held if h not in same)
+            out.append(
+                FieldFinding(
+                    lagging[0],
+                    "status",
+                    CONTRADICTED,
+                    clause[m.start : m.end],
+                    lagging[2],
+                    (f"{lagging[0]} is {lagging[2]!r}",),
+                )
+            )
+            continue
+        if m.asserted:
+            ok = bool(same)
+            where = same[0] if same else held[0]
+        else:
+            ok = not same or len(same) < len(held)
+            where = same[0] if same else held[0]
+        reason = () if ok else (f"{where[0]} is {where[2]!r}",)
+        phrase = clause[m.start : m.end]
+        out.append(
+            FieldFinding(
+                where[0], "status", SUPPORTED if ok else CONTRADICTED, phrase, where[2], reason
+            )
+        )
+    return out
+
+
+_COUNT = re.compile(
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|there (?:are|is|were|was)|"
+    r"total of)\s+"
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
+    re.IGNORECASE,
+)
+
+
+_EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
+
+
+def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "no tracking number" when every field named for it ("tracking_id") holds a value."""
+    for v in targets:
+        named = [
+            fact
+            for fact in flatten(v.record)
+            if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
+        ]
+        # a value that is the thing itself ("transaction_type": "refund")
+        valued = [
+            f for f in flatten(v.record) if isinstance(f.value, str) and norm(f.value) == noun
+        ]
+        if valued:
+            named = valued
+        if named and all(f.value not in _EMPTY for f in named):
+            fact = named[0]
+            return [
+                FieldFinding(
+                    f"{v.evidence_id}:{fact.key}",
+                    "count",
+                    CONTRADICTED,
+                    phrase,
+                    fact.value,
+                    (f"{fact.key} is {fact.value!r}",),
+                )
+            ]
+    return []
+
+
+_EVERY = re.compile(r"\b(?:both|all|every|each)\b", re.IGNORECASE)
+_NONE = re.compile(r"\b(?:no|without(?: any)?|not any)\s+(\w+)", re.IGNORECASE)
+_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+
+
+def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    out: list[FieldFinding] = []
+    if re.search(r"\b(?:can|could|may|will|would|want|wants|to|of the|of your)\b", clause, re.I):
+        return out  # "return two of the items": a part, not the count
+    for match in _NONE.finditer(clause):
+        noun = norm(match.group(1))
+        out.extend(_present(noun, match.group(0), targets))
+        for v in targets:
+            for spec in v.fields:
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if spec.kind != "count" or noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list) and value:
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                (f"{path} holds {len(value)}",),
+                            )
+                        )
+    for match in _COUNT.finditer(clause):
+        said = float(_SMALL.get(match.group(1).lower(), 0) or match.group(1))
+        noun = norm(match.group(2))
+        for v in targets:
+            for spec in v.fields:
+                if spec.kind != "count":
+                    continue
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list | Mapping):
+                        ok = len(value) == said
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                SUPPORTED if ok else CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                () if ok else (f"{path} holds {len(value)}, not {said:g}",),
+                            )
+                        )
+    return out
+
+
+def _flag_terms(path: str, spec_words: Iterable[str]) -> set[str]:
+    last = path.split(".")[-1]
+    wanted = [w for w in key_words(last) if w not in STOP_WORDS and w not in GENERIC_KEY_WORDS]
+    return {norm(w) for w in (*wanted, *(w for s in spec_words for w in s.split()))}
+
+
+def _phrase(clause: str, spec: FieldSpec) -> tuple[int, int] | None:
+    """Where the clause names the field as a phrase ("take out", "takeout", "take-out" for
+    TakeOut; the bare "take" is not it), or by one of the spec's words."""
+    lowered = clause.lower()
+    for w in spec.words:
+        at = lowered.find(w.lower())
+        if at >= 0:
+            return at, at + len(w)
+    parts = [w for w in key_words(spec.path.split(".")[-1]) if w not in GENERIC_KEY_WORDS]
+    if not parts:
+        return None
+    joined = r"[\s-]?".join(
+        re.escape(p[:-1] if len(p) > 4 and p.endswith("s") else p) for p in parts
+    )
+    found = re.search(rf"\b{joined}", lowered)
+    return found.span() if found else None
+
+
+def _denies(clause: str, span: tuple[int, int]) -> bool:
+    """Whether the clause denies the flag it names, read in the scope around the mention
+    ("no outdoor seating, but takes reservations" denies only the seating)."""
+    return polarity(clause, *span)[0]
+
+
+def check_flags(sentence: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """The yes/no fields a claim names, each read in the scope of its own mention: a list
+    goes on after a comma ("no garage, street or valet parking" denies all three)."""
+    return _flags(sentence, referred(sentence, views))
+
+
+def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    terms = set(content_terms(clause))
+    out: list[FieldFinding] = []
+    for v in targets:
+        for spec in v.fields:
+            if spec.kind != "flag":
+                continue
+            wanted = _flag_terms(spec.path, spec.words)
+            if not wanted or not wanted <= terms or (len(wanted) == 1 and len(min(wanted)) < 4):
+                continue
+            span = _phrase(clause, spec)
+            if span is None:
+                continue
+            denied = _denies(clause, span)
+            for path, value in v.values(spec):
+                known = truth(value)
+                if known is None:
+                    continue
+                ok = known is not denied
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{path}",
+                        "flag",
+                        SUPPORTED if ok else CONTRADICTED,
+                        " ".join(sorted(wanted)),
+                        value,
+                        () if ok else (f"{path} is {value!r}",),
+                    )
+                )
+    return out
+
+
+def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """A sum of money said with a field's name ("a balance of $6") against the fields of that
+    name: it must be one of their values."""
+    said = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(clause)]
+    if not said:
+        return []
+    terms = set(content_terms(clause))
+    fields: dict[str, list[tuple[str, float]]] = {}
+    for v in targets:
+        for fact in flatten(v.record):
+            value = fact.value
+            if not fact.path or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            key = fact.path[-1]
+            if not AMOUNT_KEY.search(key):
+                continue
+            for word in key_words(key):
+                if norm(word) in terms:
+                    fields.setdefault(word, []).append((f"{v.evidence_id}:{fact.key}", value))
+    out: list[FieldFinding] = []
+    for word, held in fields.items():
+        values = {float(x) for _, x in held}
+        if any(number_matches(n, values) for n in said):
+            continue
+        listed = ", ".join(f"{x:g}" for x in sorted(values))
+        out.append(
+            FieldFinding(
+                held[0][0],
+                "amount",
+                CONTRADICTED,
+                word,
+                held[0][1],
+                (f"the record's {word} is {listed}",),
+            )
+        )
+    return out
+
+
+def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """Fields whose value the clause states (a name, an address line, an amount): support
+    that names the field which decided it."""
+    out: list[FieldFinding] = []
+    stated = numbers(clause)
+    lowered = clause.lower()
+    for v in targets:
+        for fact in flatten(v.record):
+            value = fact.value
+            if isinstance(value, bool) or value is None:
+                continue
+            hit = False
+            if isinstance(value, int | float):
+                hit = any(number_matches(n, {float(value)}) for n in stated)
+            elif isinstance(value, str) and len(value.strip()) >= 4 and not value.isdigit():
+                hit = value.strip().lower() in lowered
+            if hit:
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{fact.key}", "value", SUPPORTED, str(value), value
+                    )
+                )
+                if len(out) >= 8:
+                    return out
+    return out
