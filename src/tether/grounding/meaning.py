@@ -164,43 +164,44 @@ class Vocabulary:
         )
 
     def members(self, text: str) -> list[tuple[str, str, int, int]]:
-        """Every (class, member, start, end) the text names, longest form first, no overlaps."""
-        return list(_members(self, text))
+        """Every (class, member, start, end) the text names, longest form first, no overlaps.
+
+        One alternation of every form, compiled once per vocabulary, scans the text in a single
+        pass; the answers for recent texts are kept (the same evidence clauses are asked about
+        by every claim of an answer)."""
+        scanner = self.__dict__.get("_scanner")
+        if scanner is None:
+            scanner = _Scanner(self)
+            object.__setattr__(self, "_scanner", scanner)
+        return scanner.scan(text)
 
 
-def _forms_pattern(vocabulary: Vocabulary) -> list[tuple[re.Pattern[str], str, str]]:
-    out: list[tuple[str, str, str]] = []
-    for name, members in vocabulary.classes.items():
-        for canonical, forms in members.items():
-            for form in {canonical, *forms}:
-                out.append((form, name, canonical))
-    out.sort(key=lambda item: -len(item[0]))
-    return [
-        (re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])", re.IGNORECASE), name, canonical)
-        for form, name, canonical in out
-    ]
+class _Scanner:
+    """The compiled forms of one vocabulary and a bounded memory of recent scans."""
 
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        forms: dict[str, tuple[str, str]] = {}
+        for name, members in vocabulary.classes.items():
+            for canonical, more in members.items():
+                for form in (canonical, *more):
+                    forms.setdefault(form.lower(), (name, canonical))
+        ordered = sorted(forms, key=len, reverse=True)
+        body = "|".join(re.escape(f) for f in ordered) or r"(?!)"
+        self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+        self.forms = forms
+        self.memory: dict[str, list[tuple[str, str, int, int]]] = {}
 
-_PATTERNS: dict[int, list[tuple[re.Pattern[str], str, str]]] = {}
-
-
-def _members(vocabulary: Vocabulary, text: str) -> Iterable[tuple[str, str, int, int]]:
-    patterns = _PATTERNS.get(id(vocabulary))
-    if patterns is None:
-        patterns = _PATTERNS[id(vocabulary)] = _forms_pattern(vocabulary)
-        if len(_PATTERNS) > 64:
-            _PATTERNS.pop(next(iter(_PATTERNS)))
-    taken = bytearray(len(text) + 1)  # characters already inside a longer member
-    found: list[tuple[str, str, int, int]] = []
-    for pattern, name, canonical in patterns:
-        for match in pattern.finditer(text):
-            a, b = match.span()
-            if any(taken[a:b]):
-                continue
-            taken[a:b] = b"\x01" * (b - a)
-            found.append((name, canonical, a, b))
-    found.sort(key=lambda item: item[2])
-    return found
+    def scan(self, text: str) -> list[tuple[str, str, int, int]]:
+        found = self.memory.get(text)
+        if found is None:
+            found = []
+            for match in self.pattern.finditer(text):
+                name, canonical = self.forms[match.group(0).lower()]
+                found.append((name, canonical, *match.span()))
+            if len(self.memory) > 4096:
+                self.memory.clear()
+            self.memory[text] = found
+        return list(found)
 
 
 def _forms(spec: str) -> dict[str, tuple[str, ...]]:
