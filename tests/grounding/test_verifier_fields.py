@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
+from tests.grounding.common import context
 from tether.core.errors import TetherError
-from tether.core.guard import GuardContext
-from tether.core.types import Effect, Evidence, ModelTurn, Principal, TurnKind
+from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL, RETAIL_AGENT
 from tether.grounding import GroundingPack, VerifierConfig
 from tether.grounding.verifier import Verification
 from tether.grounding.verify import ClaimCheck
+from tether.sdk.desk import default_answer_checks
+from tether.sdk.domain import DomainParts
 
 TICKET_SCHEMA = {
     "type": "object",
@@ -122,8 +124,7 @@ def test_an_agent_sets_its_own_operating_point() -> None:
     check = ClaimCheck(RETAIL.grounding.verifier())
 
     def verdict(agent: Any) -> Any:
-        ctx = GuardContext("r", Principal("p"), agent, lambda name: None, evidence)
-        return check(ctx, answer)
+        return check(context(list(evidence.values()), agent), answer)
 
     relaxed = verdict(RETAIL_AGENT)
     assert relaxed.facts["operating_point"] == 0.7 and relaxed.effect is Effect.ALLOW
@@ -133,3 +134,15 @@ def test_an_agent_sets_its_own_operating_point() -> None:
     assert tight.facts["operating_point"] == 0.001 and tight.effect is Effect.DENY
     with pytest.raises(TetherError, match="verifier_operating_point"):
         replace(RETAIL, agents=(replace(RETAIL_AGENT, verifier_operating_point=1.5),))
+
+
+def test_the_desk_checks_a_contradiction_phrased_as_a_question() -> None:
+    pending = {**ORDER, "status": "pending"}
+    evidence = {"tool:1": Evidence("tool:1", "tool:get_order_details", json.dumps(pending))}
+    parts = DomainParts(tools=(), principals=None, rights={})  # type: ignore[arg-type]
+    claims = next(c for c in default_answer_checks(RETAIL, parts, "refuse") if c.name == "claims")
+    ctx = context(list(evidence.values()), RETAIL_AGENT)
+    asked = ModelTurn(TurnKind.ANSWER, text="Order #W100 was delivered, right?")
+    assert claims(ctx, asked).effect is Effect.DENY
+    offer = ModelTurn(TurnKind.ANSWER, text="Order #W100 is pending. Anything else I can do?")
+    assert claims(ctx, offer).effect is Effect.ALLOW

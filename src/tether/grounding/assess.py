@@ -8,6 +8,7 @@ these; the hallucination detector reads the same assessment as features.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -170,6 +171,8 @@ class ClaimAssessment:
 
 
 def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return f"{value}"
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 

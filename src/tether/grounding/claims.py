@@ -7,6 +7,7 @@ names it asserts, and whether it asserts them negatively.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -259,12 +260,14 @@ def number_matches(value: float, known: set[float] | frozenset[float]) -> bool:
     round figure within 2.5% ("49,000" for 49,400); other whole numbers (years, counts, ids)
     must match exactly.
     """
+    if not math.isfinite(value):
+        return False  # an overflowed or undefined figure matches nothing
     if value in known:
         return True
     whole = value == int(value)
     round_figure = whole and value >= 100 and value % 10 == 0
     for other in known:
-        if other == 0:
+        if other == 0 or not math.isfinite(other):
             continue
         if abs(value - other * 100) < 0.01 or abs(value * 100 - other) < 0.01:
             return True

@@ -19,9 +19,14 @@ FALLBACKS = (UNSUPPORTED, SUPPORTED)
 # contradictions that flag an answer by themselves; the others only weigh in the score
 CONTRADICTIONS = (
     "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "polarity",
+    "judge",
 )  # fmt: skip
-HARD_KINDS = ("rule", "status", "count", "flag", "binding", "amount", "timing", "swap")
+HARD_KINDS = (
+    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "judge",
+)  # fmt: skip
 PROFILES = ("default", "listings")
+MAX_FACT_CLAIMS = 40  # claims a verdict records
+MAX_FACT_CHARS = 400  # characters of each text a verdict records
 MAX_ANSWER_CHARS = 20_000
 MAX_RECORD_CHARS = 4_000  # of each record shown to a judge
 
@@ -85,12 +90,16 @@ class ClaimVerdict:
         return self.status == CONTRADICTED and any(k in kinds for k in self.kinds)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready and bounded: long claims, reasons and evidence texts are cut."""
         return {
-            "claim": self.text,
+            "claim": _cut(self.text, MAX_FACT_CHARS),
             "span": list(self.span),
             "status": self.status,
-            "reasons": list(self.reasons),
-            "evidence": list(self.evidence),
+            "reasons": [_cut(r, MAX_FACT_CHARS) for r in self.reasons[:4]],
+            "evidence": [
+                {k: _cut(v, MAX_FACT_CHARS) if isinstance(v, str) else v for k, v in e.items()}
+                for e in self.evidence[:4]
+            ],
             "decided_by": self.decided_by,
             "field": self.field,
         }
@@ -138,8 +147,19 @@ class Verification:
             "verification_code": self.code,
             "problems": list(self.problems),
             "groundedness": round(self.groundedness, 4),
-            "claims": [c.to_dict() for c in self.claims],
+            # the failing claims first, then the others, up to MAX_FACT_CLAIMS
+            "claims": [c.to_dict() for c in self._shown()],
+            "claims_total": len(self.claims),
         }
+
+    def _shown(self) -> list[ClaimVerdict]:
+        ranked = sorted(self.claims, key=lambda c: c.status == SUPPORTED)
+        keep = {id(c) for c in ranked[:MAX_FACT_CLAIMS]}
+        return [c for c in self.claims if id(c) in keep]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def strip_citations(text: str) -> str:

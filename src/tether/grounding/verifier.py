@@ -23,6 +23,7 @@ flagged: never a crash, never a silent pass.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +33,7 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import ClaimAssessment, assess_answer
-from tether.grounding.claims import split_claims
+from tether.grounding.claims import numbers, split_claims
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap, fields_from_schema
@@ -151,23 +152,30 @@ class Verifier:
         if odd is not None:
             return self._failed("ANSWER_CONFUSABLE", f"the word {odd!r} mixes scripts")
         text = strip_citations(plain_text(answer))
+        if any(not math.isfinite(n) for n in numbers(text)):
+            return self._failed("ANSWER_INVALID", "the answer states a number out of range")
         if not text.strip():
             return Verification((), 0.0, False, self.point("qa"), "ANSWER_EMPTY")
         problems = tuple(evidence.problems)
         if evidence.empty:
             return self._failed("EVIDENCE_EMPTY", "no usable evidence to check against", problems)
-        verdicts, x, records = self.examine(text, evidence)
         kind = kind or ("data2txt" if not evidence.texts else "qa")
-        score = self.aggregate.score(kind, x)
         point = self.point(kind) if operating_point is None else operating_point
+        if not (isinstance(point, int | float) and math.isfinite(point) and 0.0 < point <= 1.0):
+            return self._failed("OPERATING_POINT_INVALID", f"operating point {point!r}")
+        try:
+            verdicts, x, records = self.examine(text, evidence)
+            score = self.aggregate.score(kind, x)
+        except Exception as exc:  # a fault in a check decides nothing: fail closed, coded
+            return self._failed("VERIFIER_FAILED", f"{type(exc).__name__}: {exc}"[:300], problems)
         flagged = (
             any(v.hard(self.config.hard) for v in verdicts)
             or (self.config.strict and any(v.decisive for v in verdicts))
             or score >= point
         )
         failed = [r["code"] for r in records if r.get("code")]
-        if failed and self.config.fallback == UNSUPPORTED:
-            flagged = True  # a model stage that failed decides nothing: fail closed
+        if failed:
+            flagged = True  # a model stage that failed decides nothing, whatever the fallback
         code = str(failed[0]) if failed else ("EVIDENCE_PARTIAL" if problems else None)
         return Verification(tuple(verdicts), score, flagged, point, code, problems, tuple(records))
 
@@ -176,18 +184,19 @@ class Verifier:
     ) -> tuple[list[ClaimVerdict], list[float], list[dict[str, Any]]]:
         """Each claim's verdict, the aggregate's features, and the judge's records."""
         listings = self.config.profile == "listings"
-        # a question or an offer ("Anything else I can help with?") asserts nothing
-        assessed = [
-            a
-            for a in assess_answer(text, evidence.index, listings)
-            if not a.claim.text.rstrip().endswith("?") and not _COURTESY.match(a.claim.text)
-        ]
+        assessed = []
         verdicts: list[ClaimVerdict] = []
         records: list[dict[str, Any]] = []
-        for a in assessed:
+        for a in assess_answer(text, evidence.index, listings):
             verdict = self._claim(a, evidence)
+            # a question or an offer ("Anything else I can help with?") asserts nothing, unless
+            # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
+            aside = a.claim.text.rstrip().endswith("?") or _COURTESY.match(a.claim.text)
+            if aside and verdict.status != CONTRADICTED:
+                continue
             if verdict.status == UNCERTAIN:
                 verdict = self._settle(verdict, evidence, records)
+            assessed.append(a)
             verdicts.append(verdict)
         discourse = len(split_claims(text)) - len(assessed)
         x = features(
@@ -201,7 +210,8 @@ class Verifier:
         return verdicts, x, records
 
     def _failed(self, code: str, reason: str, problems: tuple[str, ...] = ()) -> Verification:
-        return Verification((), 1.0, True, self.point("qa"), code, (reason, *problems))
+        point = self.config.operating_point or self.aggregate.operating_point
+        return Verification((), 1.0, True, point, code, (reason, *problems))
 
     def _claim(self, a: ClaimAssessment, evidence: EvidenceSet) -> ClaimVerdict:
         text = a.claim.text
@@ -312,6 +322,8 @@ class Verifier:
                     status=verdict.status,
                     decided_by=self.judge.name,
                     reasons=(verdict.reason,) if verdict.reason else v.reasons,
+                    kinds=("judge",) if verdict.status == CONTRADICTED else v.kinds,
+                    decisive=verdict.status == UNSUPPORTED,
                 )
         return replace(v, status=self.config.fallback, decided_by="fallback")
 

@@ -16,6 +16,7 @@ from typing import Any
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
 from tether.core.types import ModelTurn, TurnKind, Verdict
+from tether.grounding.verdicts import MAX_FACT_CLAIMS
 from tether.grounding.verifier import ClaimVerdict, Verifier
 
 ON_FAIL = ("refuse", "escalate", "revise")
@@ -128,7 +129,7 @@ class ClaimCheck:
                 f"the answer's verification score {result.score:.2f} reaches the operating "
                 f"point {result.operating_point:.2f}"
             )
-        facts["failing"] = [c.to_dict() for c in failing]
+        facts["failing"] = [c.to_dict() for c in failing[:MAX_FACT_CLAIMS]]
         if self.on_fail == "revise":
             facts["revise"] = revision_note(failing) if failing else revision_note(result.claims)
         make = Verdict.escalate if self.escalate else Verdict.deny

@@ -212,10 +212,11 @@ def default_answer_checks(domain: Domain, parts: DomainParts, on_fail: str) -> l
     """citations → claims → the domain's answer checks → policy."""
     checks: list[AnswerCheck] = [
         CitationCheck(assertive=assertive_sentences),
+        # the verifier reads the whole answer, as `tether eval grounding` does: it sets aside
+        # questions and courtesies itself, unless they carry a contradiction
         ClaimCheck(
             domain.grounding.verifier(schemas={t.name: t.spec.output_schema for t in parts.tools}),
             on_fail=on_fail,
-            assertive=assertive_sentences,
         ),
     ]
     checks.extend(parts.answer_checks)
