@@ -23,6 +23,7 @@ from tether.grounding.claims import content_terms
 from tether.grounding.facts import CONTRADICTED, UNSUPPORTED
 
 if TYPE_CHECKING:
+    from tether.grounding.assess import ClaimAssessment
     from tether.grounding.verifier import ClaimVerdict
 
 MODEL_FILE = "verifier_model.json"
@@ -42,6 +43,26 @@ def _mean(values: Sequence[float], empty: float) -> float:
     return sum(values) / len(values) if values else empty
 
 
+def word_level(claims: Sequence[ClaimAssessment]) -> list[float]:
+    """What the word-level stage found, shared with the previous detector: claims, terms,
+    the share and spread of words the evidence never uses, unseen word pairs and numbers."""
+    terms = sum(len(a.terms) for a in claims)
+    novel = sum(len(a.novel_terms) for a in claims)
+    novelty = [1 - a.coverage for a in claims if a.terms] or [0.0]
+    pairs = sum(a.pairs for a in claims)
+    return [
+        len(claims),
+        math.log1p(terms),
+        novel / max(terms, 1),
+        max(novelty),
+        _mean(novelty, 0.0),
+        sum(x > 0.5 for x in novelty),
+        sum(x > 0.3 for x in novelty),
+        sum(a.novel_pairs for a in claims) / max(pairs, 1),
+        sum(len(a.unseen_numbers) for a in claims),
+    ]
+
+
 def features(
     verdicts: Sequence[ClaimVerdict],
     answer: str,
@@ -52,10 +73,6 @@ def features(
 ) -> list[float]:
     """The aggregate's feature vector for one answer, in the order of FEATURES."""
     assessed = [v.assessment for v in verdicts]
-    terms = sum(len(a.terms) for a in assessed)
-    novel = sum(len(a.novel_terms) for a in assessed)
-    novelty = [1 - a.coverage for a in assessed if a.terms] or [0.0]
-    pairs = sum(a.pairs for a in assessed)
     names = sum(a.name_count for a in assessed)
     support = [a.support for a in assessed if a.terms] or [1.0]
     found = [f for v in verdicts for f in v.findings]
@@ -68,15 +85,7 @@ def features(
         )
     hedges = sum(1 for v in verdicts if v.hedged)
     return [
-        len(verdicts),
-        math.log1p(terms),
-        novel / max(terms, 1),
-        max(novelty),
-        _mean(novelty, 0.0),
-        sum(x > 0.5 for x in novelty),
-        sum(x > 0.3 for x in novelty),
-        sum(a.novel_pairs for a in assessed) / max(pairs, 1),
-        sum(len(a.unseen_numbers) for a in assessed),
+        *word_level(assessed),
         sum(len(a.unseen_names) for a in assessed),
         sum(len(a.unseen_names) for a in assessed) / max(names, 1),
         sum(len(a.unseen_times) for a in assessed),

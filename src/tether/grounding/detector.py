@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.aggregate import Logistic
+from tether.grounding.aggregate import Logistic, word_level
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, split_claims, words
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
@@ -106,14 +106,10 @@ def features(
     vocabulary: set[str] | frozenset[str],
 ) -> list[float]:
     """The detector's feature vector for one response, in the order of FEATURES."""
-    terms = sum(len(a.terms) for a in claims)
-    novel = sum(len(a.novel_terms) for a in claims)
-    novelty = [1 - a.coverage for a in claims if a.terms] or [0.0]
     specific = [[t for t in a.terms if t not in vocabulary] for a in claims]
     specific_novel = [[t for t in a.novel_terms if t not in vocabulary] for a in claims]
     spec_total, spec_novel = sum(map(len, specific)), sum(map(len, specific_novel))
     spec_share = [len(n) / len(s) for n, s in zip(specific_novel, specific, strict=True) if s]
-    pairs = sum(a.pairs for a in claims)
     names = sum(a.name_count for a in claims)
     unseen_names = sum(len(a.unseen_names) for a in claims)
     attrs = [f.status for a in claims for f in a.attributes]
@@ -139,15 +135,7 @@ def features(
             stem = norm(first[0])
             capitalised += stem not in index.terms and stem not in vocabulary
     return [
-        len(claims),
-        math.log1p(terms),
-        novel / max(terms, 1),
-        max(novelty),
-        _mean(novelty, 0.0),
-        sum(x > 0.5 for x in novelty),
-        sum(x > 0.3 for x in novelty),
-        sum(a.novel_pairs for a in claims) / max(pairs, 1),
-        sum(len(a.unseen_numbers) for a in claims),
+        *word_level(claims),
         unseen_names,
         unseen_names / max(names, 1),
         sum(len(a.unseen_times) for a in claims),
