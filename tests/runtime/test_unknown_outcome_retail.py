@@ -35,10 +35,11 @@ def _late_cancel(desk: Desk, commit: bool) -> Runtime:
 
     def late(**arguments: Any) -> Any:
         result = cancel.fn(**arguments) if commit else None
-        time.sleep(0.3)
+        time.sleep(1.5)
         return result
 
-    envelope = Envelope(timeout_s=0.1, retry=RetryPolicy.never())
+    # the reconcile hook gets the same deadline: long enough for a lookup on a loaded machine
+    envelope = Envelope(timeout_s=0.5, retry=RetryPolicy.never())
     patched = dataclasses.replace(cancel.with_envelope(envelope), fn=late)
     tools = desk.runtime.tools
     registry = type(tools)(
@@ -104,7 +105,7 @@ def test_a_cancellation_that_did_not_commit_runs_once_more_under_its_key(
 
     def hang_once(**arguments: Any) -> Any:
         if hung and hung.pop():
-            time.sleep(0.3)  # never reaches the store: no effect, no key recorded
+            time.sleep(1.5)  # never reaches the store: no effect, no key recorded
             return None
         return original.fn(**arguments)
 

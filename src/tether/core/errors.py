@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     # Caller and configuration errors (no run is created).
     BAD_REQUEST = "BAD_REQUEST"
     INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
+    URL_TOO_LONG = "URL_TOO_LONG"
     CONFIG_INVALID = "CONFIG_INVALID"
     SCENARIO_INVALID = "SCENARIO_INVALID"
     DATA_INVALID = "DATA_INVALID"
@@ -161,6 +162,7 @@ _C, _M, _H, _R, _E = Handler.CALLER, Handler.MODEL, Handler.HUMAN, Handler.RUNTI
 _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.BAD_REQUEST: CodeInfo(False, _C, 400, "the request is malformed"),
     ErrorCode.INPUT_TOO_LARGE: CodeInfo(False, _C, 413, "the input exceeds a size limit"),
+    ErrorCode.URL_TOO_LONG: CodeInfo(False, _C, 414, "the request URL exceeds the length limit"),
     ErrorCode.CONFIG_INVALID: CodeInfo(False, _C, 400, "a configuration value is invalid"),
     ErrorCode.SCENARIO_INVALID: CodeInfo(False, _C, 400, "a scenario or script file is invalid"),
     ErrorCode.DATA_INVALID: CodeInfo(False, _C, 400, "a data file is missing or malformed"),

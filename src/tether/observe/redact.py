@@ -24,6 +24,11 @@ from typing import Any
 from tether.core.errors import ErrorCode, TetherError
 
 CATEGORIES = ("secrets", "emails", "payment")
+# a log argument longer than this is cut (URLs in the access log are the usual case), so
+# redacting one log line costs bounded time on the event loop whatever a client sends
+MAX_LOGGED_CHARS = 16 * 1024
+# where a cut may fall: characters no masked pattern spans, so no secret is split in two
+_CUT_AT = frozenset(" \t\r\n&?;,\"'<>")
 
 SECRET_KEYS = frozenset(
     {
@@ -69,7 +74,11 @@ _SECRET_RULES: tuple[_Rule, ...] = (
 )
 _EMAIL_RULES: tuple[_Rule, ...] = (
     (
-        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        # starts only where a run of local-part characters starts: tried from every character
+        # of a long run, the pattern would scan the rest of the run each time (quadratic)
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+        ),
         "[redacted:email]",
     ),
 )
@@ -219,17 +228,31 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         redactor = self._redactor or default_redactor()
+
+        def mask(text: str) -> str:
+            return redactor.text(bounded(text))
+
         if isinstance(record.msg, str):
-            record.msg = redactor.text(record.msg)
+            record.msg = mask(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
         elif isinstance(record.args, Mapping):
-            record.args = {
-                k: redactor.text(v) if isinstance(v, str) else v for k, v in record.args.items()
-            }
+            record.args = {k: mask(v) if isinstance(v, str) else v for k, v in record.args.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+def bounded(text: str, limit: int = MAX_LOGGED_CHARS) -> str:
+    """`text` cut to at most `limit` characters (plus a note of what was left out), at the last
+    separator before the limit, so a secret that straddles the limit is dropped whole rather
+    than left as a prefix too short for its pattern to recognise."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > 0 and text[cut - 1] not in _CUT_AT:
+        cut -= 1
+    return f"{text[:cut]}…[{len(text) - cut} more characters]"
 
 
 def install_log_redaction(logger_names: Iterable[str] = ("", "tether")) -> RedactingFilter:

@@ -38,12 +38,14 @@ from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import TurnPool, conversations_router
 from tether.server.dashboard import dashboard_router
 from tether.server.inputs import MAX_OFFSET, StoredText
+from tether.server.limits import UrlLimitMiddleware
 from tether.server.problems import (
     install_problem_handlers,
     install_problem_openapi,
     problem_response,
     problem_responses,
 )
+from tether.server.readiness import readiness_router
 from tether.server.security import SecurityHeadersMiddleware
 from tether.store.runs import RunFilter
 
@@ -366,10 +368,11 @@ def create_app(
     """The API and dashboard over `desk` (or a desk built for a domain pack over the
     configured store); runs without a script use `model_factory()`.
 
-    Every endpoint but `/healthz` and the OpenAPI document needs an operator API key: viewers
-    read runs, services and admins start them (see `tether.access.operators`). Scripted model
-    turns are accepted when `allow_scripts` (default: unless TETHER_MODEL names a real model);
-    end-user tokens are verified by `end_users` (default: TETHER_END_USER_KEYS, if set)."""
+    Every endpoint but `/healthz`, `/readyz` and the OpenAPI document needs an operator API
+    key: viewers read runs, services and admins start them (see `tether.access.operators`).
+    Scripted model turns are accepted when `allow_scripts` (default: unless TETHER_MODEL names
+    a real model); end-user tokens are verified by `end_users` (default:
+    TETHER_END_USER_KEYS, if set)."""
     if isinstance(desk, Domain):
         desk = build_desk(desk)
     make_model = model_factory or model_from_env
@@ -401,6 +404,7 @@ def create_app(
     app.router.add_event_handler("shutdown", approvals.stop)
     app.state.approvals = ApprovalsInbox(approvals)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too
 
     @app.post(
@@ -536,6 +540,7 @@ def create_app(
             ) from None
         return {"status": "ok", "database": "ok"}
 
+    app.include_router(readiness_router(desk.store.engine))
     app.include_router(
         approvals_router(
             approvals,
