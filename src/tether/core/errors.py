@@ -56,6 +56,10 @@ class ErrorCode(StrEnum):
     NONCE_INVALID = "NONCE_INVALID"
     APPROVAL_PENDING = "APPROVAL_PENDING"
     END_USER_TOKEN_INVALID = "END_USER_TOKEN_INVALID"
+    # Idempotency keys of API requests.
+    IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
     # Guard verdicts on a proposed tool call.
     UNKNOWN_TOOL = "UNKNOWN_TOOL"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
@@ -206,6 +210,15 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.END_USER_TOKEN_INVALID: CodeInfo(
         False, _C, 401, "the end-user token is missing, malformed, expired or wrongly signed"
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_INVALID: CodeInfo(
+        False, _C, 400, "the Idempotency-Key header is not 1 to 200 visible ASCII characters"
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: CodeInfo(
+        False, _C, 422, "the idempotency key was sent before with another request body"
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: CodeInfo(
+        True, _C, 409, "the first request with this idempotency key is still running"
     ),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),

@@ -37,6 +37,7 @@ from tether.sdk.domain import Domain
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import TurnPool, conversations_router
 from tether.server.dashboard import dashboard_router
+from tether.server.idempotency import IdempotencyMiddleware
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.limits import UrlLimitMiddleware
 from tether.server.problems import (
@@ -47,6 +48,7 @@ from tether.server.problems import (
 )
 from tether.server.readiness import readiness_router
 from tether.server.security import SecurityHeadersMiddleware
+from tether.store.request_keys import RequestKeys
 from tether.store.runs import RunFilter
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -403,6 +405,8 @@ def create_app(
     approvals.start()  # webhook notices and expiries, off the request path
     app.router.add_event_handler("shutdown", approvals.stop)
     app.state.approvals = ApprovalsInbox(approvals)
+    # inside the body limit: a retry with a kept Idempotency-Key gets the first response
+    app.add_middleware(IdempotencyMiddleware, keys=keys, store=RequestKeys(desk.store.engine))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too

@@ -1,0 +1,183 @@
+"""Idempotency keys on the API's POSTs: a retry with the same `Idempotency-Key` gets the first
+request's response instead of doing the work again.
+
+A key is scoped to the operator key that sent it and to the route (method and path), and kept
+a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
+first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
+500 are kept: after a server error or a crash of the handler the claim is released, so a retry
+runs again. Callers that do not authenticate are left to the route, which answers 401.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether.access.operators import Operator, OperatorKeys
+from tether.core.errors import ErrorCode, TetherError
+from tether.server.problems import problem_response
+from tether.store.request_keys import DONE, KeyRecord, KeyScope, RequestKeys
+
+log = logging.getLogger("tether.server")
+HEADER = b"idempotency-key"
+REPLAYED = "Idempotent-Replayed"
+PREFIX = "/v1/"
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+_KEPT_HEADERS = ("content-type", "location")  # what a replay repeats of the first response
+
+
+class IdempotencyMiddleware:
+    """Claims the key of a POST under /v1 before the route runs, and keeps its response."""
+
+    def __init__(self, app: ASGIApp, keys: OperatorKeys, store: RequestKeys) -> None:
+        self.app = app
+        self.keys = keys
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent = _sent_keys(scope)
+        if not sent:
+            await self.app(scope, receive, send)
+            return
+        operator = await run_in_threadpool(self._operator, scope)
+        if operator is None:  # the route itself answers 401 or 403
+            await self.app(scope, receive, send)
+            return
+        if len(sent) != 1 or not _VALID_KEY.fullmatch(sent[0]):
+            detail = "send one Idempotency-Key of 1 to 200 visible ASCII characters"
+            await self._problem(scope, receive, send, ErrorCode.IDEMPOTENCY_KEY_INVALID, detail)
+            return
+        body = await _read_body(receive)
+        digest = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
+        where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent[0])
+        try:
+            record = await run_in_threadpool(self.store.claim, where, digest)
+        except TetherError as exc:  # no claim, no run: the caller retries later
+            await self._problem(scope, receive, send, exc.code, exc.message)
+            return
+        if record is not None:
+            await self._answer_from(record, digest, scope, receive, send)
+            return
+        await self._run_and_keep(where, scope, _replay(body, receive), send)
+
+    def _operator(self, scope: Scope) -> Operator | None:
+        """The operator of the request's bearer key, or None if it does not authenticate."""
+        authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return None
+        try:
+            return self.keys.authenticate(credentials.strip())
+        except TetherError:
+            return None
+
+    async def _answer_from(
+        self, record: KeyRecord, digest: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """A request whose key was claimed before: refused, or the first response again."""
+        if record.body_hash != digest:
+            detail = "this Idempotency-Key was sent before with another request"
+            await self._problem(scope, receive, send, ErrorCode.IDEMPOTENCY_KEY_REUSED, detail)
+        elif record.state != DONE or record.status_code is None:
+            detail = "the first request with this Idempotency-Key is still running"
+            code = ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+            await self._problem(scope, receive, send, code, detail, {"Retry-After": "1"})
+        else:
+            content = (record.response_json or "").encode()
+            headers = dict(record.headers) | {REPLAYED: "true"}
+            replay = Response(content, status_code=record.status_code, headers=headers)
+            await replay(scope, receive, send)
+
+    async def _run_and_keep(
+        self, where: KeyScope, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Run the route, passing its response through, then keep it (or release the claim)."""
+        status = 0
+        headers: dict[str, str] = {}
+        chunks: list[bytes] = []
+
+        async def keep(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.decode("latin-1").lower() in _KEPT_HEADERS:
+                        headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, keep)
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # released even if the client went away
+                await self._release(where)
+            raise
+        if 0 < status < 500 and "json" in headers.get("content-type", ""):
+            text = b"".join(chunks).decode("utf-8")
+            try:
+                await run_in_threadpool(self.store.finish, where, status, text, headers)
+            except TetherError as exc:  # the response is sent; only its retries are at stake
+                log.warning("idempotency key not kept: %s", exc.message)
+                await self._release(where)
+        else:
+            await self._release(where)
+
+    async def _release(self, where: KeyScope) -> None:
+        try:
+            await run_in_threadpool(self.store.release, where)
+        except TetherError as exc:  # the claim stays; its retries get 409 until it lapses
+            log.warning("idempotency key not released: %s", exc.message)
+
+    @staticmethod
+    async def _problem(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        code: ErrorCode,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        response = problem_response(code, detail, instance=scope.get("path"), headers=headers)
+        await response(scope, receive, send)
+
+
+def _sent_keys(scope: Scope) -> list[str]:
+    """The Idempotency-Key values of a POST under /v1 (none for any other request)."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return []
+    if not str(scope["path"]).startswith(PREFIX):
+        return []
+    return [value.decode("latin-1") for name, value in scope["headers"] if name == HEADER]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the route the body already read, then the rest of the stream."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,246 @@
+"""Idempotency keys on POST /v1/...: a retry gets the first response and starts nothing new,
+on SQLite and PostgreSQL, through a real server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text, update
+
+from tether.access.operators import OperatorKeys
+from tether.core.errors import ErrorCode, TetherError
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.models.base import ModelAdapter
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.sdk import Desk
+from tether.server.app import create_app
+from tether.store.request_keys import KEY_TTL_S, request_keys
+from tether.store.runs import RunFilter, RunStore
+
+from .conftest import ORDER_QUESTION, ORDER_SCRIPT, serve
+
+
+@dataclass
+class Model:
+    """The model factory of the API: the order script, after `delay` seconds; the next
+    `failures` calls fail instead (an exception, or a store outage answered with 503)."""
+
+    delay: float = 0.0
+    failures: list[Exception] = field(default_factory=list)
+
+    def __call__(self) -> ModelAdapter:
+        time.sleep(self.delay)
+        if self.failures:
+            raise self.failures.pop(0)
+        return ScriptedModel(parse_script(ORDER_SCRIPT, "script"))
+
+
+@dataclass
+class Api:
+    url: str
+    desk: Desk
+    model: Model
+    operators: OperatorKeys
+    admin: dict[str, str]
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, timeout=30, headers=self.admin if headers is None else headers
+        )
+
+    def new_key(self, role: str = "admin") -> dict[str, str]:
+        key, _ = self.operators.create(role, name="tests", actor="tests")
+        return {"Authorization": f"Bearer {key}"}
+
+    def runs(self) -> int:
+        return self.desk.store.count_runs(RunFilter())
+
+
+@pytest.fixture
+def api(store_url: str) -> Iterator[Api]:
+    desk = open_retail_desk(RunStore.open(store_url), db=RetailDB.fresh_copy())
+    model = Model()
+    app = create_app(desk, model_factory=model, allow_scripts=True)
+    try:
+        with serve(app) as url:
+            api = Api(url, desk, model, app.state.operators, {})
+            api.admin = api.new_key()
+            yield api
+    finally:
+        app.state.approvals.service.stop()
+        app.state.turns.stop()
+        desk.store.close()
+
+
+def run_body(question: str = ORDER_QUESTION) -> dict[str, Any]:
+    return {"principal": "raj_sanchez_2970", "input": question}
+
+
+def post_run(client: httpx.Client, key: str | None, body: dict[str, Any]) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post("/v1/runs", json=body, headers=headers)
+
+
+def test_a_retry_replays_the_first_response_and_starts_one_run(api: Api) -> None:
+    with api.client() as c:
+        first = post_run(c, "order-1", run_body())
+        again = post_run(c, "order-1", run_body())
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert api.runs() == 1
+
+
+def test_the_same_key_with_another_body_is_refused(api: Api) -> None:
+    with api.client() as c:
+        assert post_run(c, "k", run_body()).status_code == 201
+        other = post_run(c, "k", run_body("Where is order #W4566809?"))
+    assert other.status_code == 422
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert other.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_REUSED
+    assert api.runs() == 1
+
+
+def test_keys_are_scoped_to_the_operator_key_and_the_route(api: Api) -> None:
+    with api.client() as c, api.client(api.new_key("service")) as other:
+        first = post_run(c, "shared", run_body())
+        theirs = post_run(other, "shared", run_body())
+        theirs_again = post_run(other, "shared", run_body())
+        run_id = first.json()["id"]
+        feedback = {"resolved": True, "given_by": "agent"}
+        given = c.post(
+            f"/v1/runs/{run_id}/feedback", json=feedback, headers={"Idempotency-Key": "shared"}
+        )
+    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    assert theirs.json()["id"] != run_id
+    assert theirs_again.headers["Idempotent-Replayed"] == "true"
+    assert theirs_again.json()["id"] == theirs.json()["id"]
+    assert given.status_code == 201 and "Idempotent-Replayed" not in given.headers
+    assert api.runs() == 2
+
+
+def test_concurrent_requests_with_one_key_start_one_run(api: Api) -> None:
+    api.model.delay = 0.5  # the first request holds the key while the second arrives
+    results: list[httpx.Response] = []
+    start = threading.Barrier(2)
+
+    def send() -> None:
+        with api.client() as c:
+            start.wait()
+            results.append(post_run(c, "race", run_body()))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 2
+    fresh = [r for r in results if r.status_code == 201 and "Idempotent-Replayed" not in r.headers]
+    others = [r for r in results if r not in fresh]
+    assert len(fresh) == 1 and len(others) == 1
+    (other,) = others
+    if other.status_code == 409:
+        assert other.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+        assert other.headers["Retry-After"] == "1"
+    else:
+        assert other.headers["Idempotent-Replayed"] == "true"
+        assert other.json() == fresh[0].json()
+    assert api.runs() == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RuntimeError("the model adapter crashed"), TetherError(ErrorCode.STORE_UNAVAILABLE, "down")],
+    ids=["exception", "503"],
+)
+def test_a_request_that_failed_with_5xx_can_be_retried(api: Api, failure: Exception) -> None:
+    api.model.failures.append(failure)
+    responses = []
+    for _ in range(3):  # a connection each: the server closes one after a crashed handler
+        with api.client() as c:
+            responses.append(post_run(c, "retry-me", run_body()))
+    failed, retried, again = responses
+    assert failed.status_code >= 500
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.runs() == 1
+
+
+def test_without_the_header_every_post_starts_a_run(api: Api) -> None:
+    with api.client() as c:
+        first, second = post_run(c, None, run_body()), post_run(c, None, run_body())
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.json()["id"] != second.json()["id"]
+    assert api.runs() == 2
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 201, "caf\u00e9"])
+def test_a_malformed_key_is_refused(api: Api, key: str) -> None:
+    with api.client() as c:
+        response = c.post(
+            "/v1/runs", json=run_body(), headers={"Idempotency-Key": key.encode("utf-8")}
+        )
+    assert response.status_code == 400
+    assert response.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_INVALID
+    assert api.runs() == 0
+
+
+def test_an_unauthenticated_request_gets_401_not_a_key_check(api: Api) -> None:
+    with api.client({}) as c:
+        response = post_run(c, "", run_body())
+    assert response.status_code == 401
+    assert response.json()["code"] == ErrorCode.AUTH_REQUIRED
+
+
+def test_a_client_error_is_kept_and_replayed_too(api: Api) -> None:
+    body = run_body() | {"principal": "nobody_at_all"}
+    with api.client() as c:
+        first, again = post_run(c, "lost", body), post_run(c, "lost", body)
+    assert first.status_code == again.status_code == 404
+    assert again.json() == first.json()
+    assert again.json()["code"] == ErrorCode.UNKNOWN_PRINCIPAL
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_key_older_than_a_day_is_replaced(api: Api) -> None:
+    with api.client() as c:
+        first = post_run(c, "old", run_body())
+        with api.desk.store.engine.begin() as conn:  # a day and a second pass
+            conn.execute(update(request_keys).values(created_at=time.time() - KEY_TTL_S - 1))
+        again = post_run(c, "old", run_body())
+    assert first.status_code == again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.json()["id"] != first.json()["id"]
+    assert api.runs() == 2
+
+
+def test_a_key_that_cannot_be_claimed_starts_no_run(sqlite_url: str) -> None:
+    desk = open_retail_desk(RunStore.open(sqlite_url), db=RetailDB.fresh_copy())
+    app = create_app(desk, model_factory=Model(), allow_scripts=True)
+    key, _ = app.state.operators.create("admin", name="tests", actor="tests")
+    with desk.store.engine.begin() as conn:  # the table is gone: every claim fails
+        conn.execute(text("DROP TABLE request_keys"))
+    try:
+        with serve(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k"}
+            response = c.post("/v1/runs", json=run_body(), headers=headers)
+        assert response.status_code == 503
+        assert response.json()["code"] == ErrorCode.STORE_UNAVAILABLE
+        assert desk.store.count_runs(RunFilter()) == 0
+    finally:
+        app.state.approvals.service.stop()
+        app.state.turns.stop()
+        desk.store.close()
