@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tether.access.control import AccessControl
 from tether.access.end_users import EndUserVerifier
@@ -37,7 +37,7 @@ from tether.sdk.domain import Domain
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import TurnPool, conversations_router
 from tether.server.dashboard import dashboard_router
-from tether.server.idempotency import IdempotencyMiddleware
+from tether.server.idempotency import IdempotencyMiddleware, replay_body
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.limits import UrlLimitMiddleware
 from tether.server.problems import (
@@ -242,7 +242,7 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not more:
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
         detail = f"the request body has {size}; the limit is {self.max_bytes} bytes"
@@ -262,19 +262,6 @@ async def _drain(receive: Receive, budget: int) -> None:
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
         budget -= len(message.get("body", b""))
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 # -- operator authentication ----------------------------------------------------------------

@@ -64,7 +64,7 @@ class IdempotencyMiddleware:
         if record is not None:
             await self._answer_from(record, digest, scope, receive, send)
             return
-        await self._run_and_keep(where, scope, _replay(body, receive), send)
+        await self._run_and_keep(where, scope, replay_body(body, receive), send)
 
     def _operator(self, scope: Scope) -> Operator | None:
         """The operator of the request's bearer key, or None if it does not authenticate."""
@@ -169,7 +169,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the route the body already read, then the rest of the stream."""
     sent = False
 
