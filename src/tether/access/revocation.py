@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from tether.access.storage import begin, connect, run_raw
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.redis_client import redis_client
 from tether.store.access_schema import revoked_tokens
 
 REVOKED = "revoked"
@@ -173,9 +174,7 @@ class RedisRevocations:
 
     def __init__(self, url: str, clock: Clock | None = None, timeout_s: float = 1.0) -> None:
         self.clock = clock or SystemClock()
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
+        self._redis, _ = redis_client(url, timeout_s)
 
     def revoke(
         self,

@@ -18,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.errors import ErrorCode
+from tether.core.redis_client import redis_client
 
 REDIS_TIMEOUT_S = 0.5  # a readiness probe must answer well within a balancer's own timeout
 
@@ -57,19 +58,12 @@ def redis_check(url: str | None) -> Check:
     """A `PING` to the configured Redis; ok and `configured: false` when there is none."""
     if not url:
         return lambda: {"ok": True, "configured": False}
-    import redis  # only deployments with Redis need it
-
-    try:
-        client = redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
-    except ValueError as exc:
-        raise TetherError(ErrorCode.CONFIG_INVALID, f"TETHER_REDIS_URL: {exc}") from None
+    client, unavailable = redis_client(url, REDIS_TIMEOUT_S)
 
     def check() -> dict[str, Any]:
         try:
             client.ping()
-        except (redis.RedisError, OSError) as exc:
+        except unavailable as exc:
             return {"ok": False, "configured": True, "error": type(exc).__name__}
         return {"ok": True, "configured": True}
 

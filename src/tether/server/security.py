@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether.core.clock import Clock, SystemClock
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.redis_client import redis_client
 
 # Nothing inline may run or style a page; the dashboard loads one stylesheet from /static.
 CONTENT_SECURITY_POLICY = (
@@ -168,15 +168,7 @@ class RedisLoginThrottle:
         limit: LoginLimit | None = None,
         retry_after_s: float = 5.0,
     ) -> None:
-        import redis
-
-        try:
-            self._redis = redis.Redis.from_url(
-                url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
-            )
-        except ValueError as exc:
-            raise TetherError(ErrorCode.CONFIG_INVALID, f"TETHER_REDIS_URL: {exc}") from None
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._redis, self._errors = redis_client(url, decode_responses=True)
         self.prefix = prefix
         self.limit = limit or LoginLimit()
         self._local = LoginThrottle(self.limit)

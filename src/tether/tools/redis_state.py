@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from tether.core.envelope import BreakerPolicy, Envelope, TokenBucket
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.errors import ErrorCode
+from tether.core.redis_client import redis_client
 from tether.tools.shared_state import (
     Admission,
     BreakerState,
@@ -140,15 +141,7 @@ class RedisState:
     """
 
     def __init__(self, url: str, prefix: str = "tether:", retry_after_s: float = 5.0) -> None:
-        import redis
-
-        try:
-            self._redis = redis.Redis.from_url(
-                url, socket_timeout=0.5, socket_connect_timeout=0.5, decode_responses=True
-            )
-        except ValueError as exc:
-            raise TetherError(ErrorCode.CONFIG_INVALID, f"TETHER_REDIS_URL: {exc}") from None
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._redis, self._errors = redis_client(url, decode_responses=True)
         self._admit = self._redis.register_script(_ADMIT)
         self._record = self._redis.register_script(_RECORD)
         self.prefix = prefix
