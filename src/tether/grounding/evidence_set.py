@@ -162,6 +162,28 @@ class EvidenceSet:
                 found.add(float(len(run.strip().splitlines())))
         return found
 
+    def sharing(self, terms: Iterable[str], whole: bool = False) -> list[EvidenceClause]:
+        """The clauses (or, `whole`, the sentences) that use any of `terms` in their text or
+        their list label, in evidence order: the only ones a claim can restate."""
+        pool, index = (
+            (self.sentences, self._sentence_index)
+            if whole
+            else (
+                self.clauses,
+                self._clause_index,
+            )
+        )
+        hits = sorted({n for t in terms for n in index.get(t, ())})
+        return [pool[n] for n in hits]
+
+    @cached_property
+    def _clause_index(self) -> dict[str, list[int]]:
+        return _term_index(self.clauses)
+
+    @cached_property
+    def _sentence_index(self) -> dict[str, list[int]]:
+        return _term_index(self.sentences)
+
     @cached_property
     def sentences(self) -> list[EvidenceClause]:
         """Every evidence sentence as one unit: a rule whose condition and consequence sit in
@@ -249,6 +271,15 @@ def mixed_script(text: str) -> str | None:
         if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
             return str(word)
     return None
+
+
+def _term_index(pool: Sequence[EvidenceClause]) -> dict[str, list[int]]:
+    """Term → positions of the units that use it, labels included."""
+    index: dict[str, list[int]] = {}
+    for n, c in enumerate(pool):
+        for term in c.terms.union(*c.label):
+            index.setdefault(term, []).append(n)
+    return index
 
 
 def _tool_name(source: str) -> str:

@@ -64,14 +64,14 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.append(_from_field(f))
         terms = content_terms(body)
         context = set(content_terms(text))
-        restated = _restated(terms, evidence.clauses, context) or _restated(
-            terms, evidence.sentences, context
+        restated = _restated(terms, evidence.sharing(terms), context) or _restated(
+            terms, evidence.sharing(terms, whole=True), context
         )
         # a flip counts only when every equally close restatement has the other polarity
         flips = [_restatement(body, c, vocabulary) for c in restated]
         if restated and all(flips):
             out.extend(flips[0])
-        out.extend(_swaps(body, evidence.clauses, vocabulary))
+        out.extend(_swaps(body, evidence, vocabulary))
         out.extend(_timing(body, evidence.clauses))
         out.extend(_novel(body, evidence, vocabulary))
     return out
@@ -149,7 +149,7 @@ def _restated(
     return out
 
 
-def _swaps(body: str, pool: Sequence[EvidenceClause], vocabulary: Vocabulary) -> list[Finding]:
+def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """A closed-class word the evidence never uses with what the clause says of it: the
     clauses that say the rest of it ("orders can be returned") name another member ("only
     delivered orders") and none names the claim's ("only pending orders")."""
@@ -167,7 +167,9 @@ def _swaps(body: str, pool: Sequence[EvidenceClause], vocabulary: Vocabulary) ->
         return []
     need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
     candidates = [
-        c for c in pool if not c.sentence.rstrip().endswith("?") and len(rest & c.terms) >= need
+        c
+        for c in evidence.sharing(rest)
+        if not c.sentence.rstrip().endswith("?") and len(rest & c.terms) >= need
     ]
     out: list[Finding] = []
     for cls, member, _, _ in said:
