@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine
 
+from tests.access.conftest import REDIS_URL, require_redis
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.sdk import Desk
@@ -85,14 +86,8 @@ def test_not_ready_while_the_configured_redis_is_down(
 def test_ready_with_a_reachable_redis(
     desk: Desk, serve_app: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import redis
-
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.skip(f"Redis at {url} is not reachable: {exc}")
-    monkeypatch.setenv("TETHER_REDIS_URL", url)
+    require_redis()  # skips outside CI, fails in CI, when Redis is absent
+    monkeypatch.setenv("TETHER_REDIS_URL", REDIS_URL)
     response = serve_app(create_app(desk)).get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["redis"] == {"ok": True, "configured": True}
