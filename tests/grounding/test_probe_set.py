@@ -126,14 +126,17 @@ def test_labels_are_exact_spans_and_only_on_hallucinated_answers(half: str) -> N
 @pytest.mark.parametrize("half", SETS)
 def test_records_are_what_the_desk_tools_return(half: str) -> None:
     tools = RetailTools(RetailDB.fresh_copy())
-    lookups: dict[str, Callable[[str], dict[str, Any]]] = {
-        "order": lambda key: tools.get_order_details(f"#{key}"),
-        "user": tools.get_user_details,
-        "product": tools.get_product_details,
+    lookups: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+        "order": ("get_order_details", lambda key: tools.get_order_details(f"#{key}")),
+        "user": ("get_user_details", tools.get_user_details),
+        "product": ("get_product_details", tools.get_product_details),
     }
     for source in records(half, "data2txt"):
         table, key = source["source_id"].split("-", 1)
-        assert source["source"] == lookups[table](key), source["source_id"]
+        tool, lookup = lookups[table]
+        # the line names the tool, so the evaluation reads the record with its field map
+        assert source["tool"] == tool, source["source_id"]
+        assert source["source"] == lookup(key), source["source_id"]
 
 
 @pytest.mark.parametrize("half", SETS)

@@ -14,7 +14,7 @@ from tests.grounding.common import context
 from tether.core.errors import TetherError
 from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL, RETAIL_AGENT
-from tether.grounding import GroundingPack, VerifierConfig
+from tether.grounding import FieldMap, FieldSpec, GroundingPack, VerifierConfig
 from tether.grounding.verifier import Verification
 from tether.grounding.verify import ClaimCheck
 from tether.sdk.desk import default_answer_checks
@@ -146,3 +146,19 @@ def test_the_desk_checks_a_contradiction_phrased_as_a_question() -> None:
     assert claims(ctx, asked).effect is Effect.DENY
     offer = ModelTurn(TurnKind.ANSWER, text="Order #W100 is pending. Anything else I can do?")
     assert claims(ctx, offer).effect is Effect.ALLOW
+
+
+def test_the_evaluation_reads_a_record_through_the_tools_field_map() -> None:
+    # "phase" is no status by its name: only the pack's field map says it is one
+    pack = GroundingPack(
+        fields=(FieldMap("get_shipment", (FieldSpec("phase", "status", ("shipment",)),)),)
+    )
+    record = {"shipment_ref": "S-9", "phase": "pending"}
+    verifier = pack.verifier()
+    claim = "The shipment has been delivered."
+    assert verifier.verify_source("data2txt", record, claim, "get_shipment").contradicted
+    assert not verifier.verify_source("data2txt", record, claim).contradicted
+    run = verifier.verify_items(
+        claim, [Evidence("tool:1", "tool:get_shipment", json.dumps(record))]
+    )
+    assert run.contradicted and run.claims[0].field == "tool:1:phase"

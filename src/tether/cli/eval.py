@@ -66,7 +66,7 @@ def grounding(
         detector = HallucinationDetector.packaged()
         report = evaluate(
             dataset,
-            lambda e: verifier.verify_source(e.task, e.source, e.response).flagged,
+            lambda e: verifier.verify_source(e.task, e.source, e.response, e.tool).flagged,
             baselines={
                 "flag_all": flag_all,
                 "previous_detector": lambda e: (

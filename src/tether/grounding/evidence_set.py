@@ -63,11 +63,14 @@ class EvidenceSet:
         return out
 
     @classmethod
-    def from_source(cls, task: str, source: Any) -> EvidenceSet:
-        """A benchmark source: QA question and passages, an article, or a record."""
+    def from_source(
+        cls, task: str, source: Any, maps: Sequence[FieldMap] = (), tool: str = ""
+    ) -> EvidenceSet:
+        """A benchmark source: QA question and passages, an article, or a record (read through
+        the field maps for `tool`, as the run reads that tool's output)."""
         from tether.grounding.detector import split_passages
 
-        out = cls()
+        out = cls(maps=maps)
         if task == "qa":
             out.add("question", str(source["question"]))
             for key, text in split_passages(str(source["passages"])).items():
@@ -75,7 +78,7 @@ class EvidenceSet:
         elif task == "summary":
             out.add("article", str(source))
         else:
-            out.add_record("record", source)
+            out.add_record("record", source, tool)
         return out
 
     @property

@@ -32,6 +32,7 @@ class Example:
     response: str
     hallucinated: bool
     model: str = ""
+    tool: str = ""  # the tool whose output a data-to-text record is, when the line says
 
 
 def _bad(where: str, problem: str) -> TetherError:
@@ -67,6 +68,9 @@ def parse_line(task: Task, line: str, where: str) -> list[Example]:
     if isinstance(source_id, bool) or not isinstance(source_id, str | int):
         raise _bad(where, "'source_id' must be a string or an integer")
     _check_source(task, record["source"], where)
+    tool = record.get("tool", "")
+    if not isinstance(tool, str):
+        raise _bad(where, "'tool' must be a string (the tool whose output the record is)")
     responses = record["responses"]
     if not isinstance(responses, list):
         raise _bad(where, "'responses' must be a list")
@@ -89,6 +93,7 @@ def parse_line(task: Task, line: str, where: str) -> list[Example]:
                 item["response"],
                 bool(labels),
                 model if isinstance(model, str) else "",
+                tool,
             )
         )
     return examples

@@ -126,9 +126,11 @@ class Verifier:
         agent's own operating point when it sets one."""
         return self.verify(answer, self.evidence(items), operating_point=operating_point)
 
-    def verify_source(self, task: str, source: Any, answer: str) -> Verification:
-        """Verify against a benchmark source (`tether eval grounding`)."""
-        return self.verify(answer, EvidenceSet.from_source(task, source), kind=task)
+    def verify_source(self, task: str, source: Any, answer: str, tool: str = "") -> Verification:
+        """Verify against a benchmark source (`tether eval grounding`), with this verifier's
+        field maps, as a run would read the same evidence."""
+        evidence = EvidenceSet.from_source(task, source, self.fields, tool)
+        return self.verify(answer, evidence, kind=task)
 
     def verify(
         self,
