@@ -97,13 +97,15 @@ class IdempotencyMiddleware:
     async def _run_and_keep(
         self, where: KeyScope, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        """Run the route, passing its response through, then keep it (or release the claim)."""
+        """Run the route and keep its response (or release the claim) before its last byte
+        goes out: a client that retries as soon as it has the answer finds it kept."""
         status = 0
         headers: dict[str, str] = {}
         chunks: list[bytes] = []
+        settled = False
 
         async def keep(message: Message) -> None:
-            nonlocal status
+            nonlocal status, settled
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", []):
@@ -111,19 +113,29 @@ class IdempotencyMiddleware:
                         headers[name.decode("latin-1").lower()] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._settle(where, status, headers, chunks)
+                    settled = True
             await send(message)
 
         try:
             await self.app(scope, receive, keep)
         except BaseException:
-            with anyio.CancelScope(shield=True):  # released even if the client went away
-                await self._release(where)
+            if not settled:
+                with anyio.CancelScope(shield=True):  # released even if the client went away
+                    await self._release(where)
             raise
+        if not settled:
+            await self._release(where)
+
+    async def _settle(
+        self, where: KeyScope, status: int, headers: dict[str, str], chunks: list[bytes]
+    ) -> None:
         if 0 < status < 500 and "json" in headers.get("content-type", ""):
             text = b"".join(chunks).decode("utf-8")
             try:
                 await run_in_threadpool(self.store.finish, where, status, text, headers)
-            except TetherError as exc:  # the response is sent; only its retries are at stake
+            except TetherError as exc:  # only the retries are at stake
                 log.warning("idempotency key not kept: %s", exc.message)
                 await self._release(where)
         else:
