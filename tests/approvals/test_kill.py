@@ -35,7 +35,8 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a killed process's run lease lapses within a second, not the default thirty
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TETHER_RUN_LEASE_SECONDS": "1"},
     )
 
 

@@ -162,6 +162,15 @@ def serve(
         _serve(host, port, open_domain(domain))
 
 
+@app.command()
+def worker(domain: DomainOption = None) -> None:
+    """Execute runs off the API's request path: recover the runs whose lease lapsed."""
+    from tether.cli.worker import run_worker
+
+    with user_errors():
+        run_worker(open_domain(domain))
+
+
 @runs_app.command("list")
 def runs_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,

@@ -60,6 +60,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
+    # Runs on workers.
+    LEASE_LOST = "LEASE_LOST"
     # Guard verdicts on a proposed tool call.
     UNKNOWN_TOOL = "UNKNOWN_TOOL"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
@@ -219,6 +221,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: CodeInfo(
         True, _C, 409, "the first request with this idempotency key is still running"
+    ),
+    ErrorCode.LEASE_LOST: CodeInfo(
+        True, _R, 409, "another worker took the run over after this one's lease expired"
     ),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),

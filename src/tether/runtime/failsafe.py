@@ -5,6 +5,8 @@ Steps not yet committed are dropped (they may hold what could not be written), t
 is rebuilt from the steps the store holds, and the run ends in an escalation naming the error.
 If even that cannot be recorded (the store is down), the error propagates and the run stays
 RUNNING with only whole transactions behind it, so `Runtime.resume` can finish it later.
+A process that lost the run's lease (it stalled; another worker took the run over) records
+nothing more: the run is returned as the store holds it, for its new holder to end.
 """
 
 from __future__ import annotations
@@ -35,13 +37,31 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
     try:
         return body()
     except Exception as exc:
+        if _lost(exc):
+            return _taken_over(store, state)
         log.exception("run %s failed; ending it in an escalation", state.run_id)
         decision = failed_decision(exc)
         try:
             return _conclude(store, state, decision, end, keep=True)
-        except Exception:
+        except Exception as again:
+            if _lost(again):
+                return _taken_over(store, state)
             log.exception("run %s: ending it after its committed steps alone", state.run_id)
-            return _conclude(store, state, decision, end, keep=False)
+            try:
+                return _conclude(store, state, decision, end, keep=False)
+            except TetherError as last:
+                if last.code is ErrorCode.LEASE_LOST:
+                    return _taken_over(store, state)
+                raise
+
+
+def _lost(exc: BaseException) -> bool:
+    return isinstance(exc, TetherError) and exc.code is ErrorCode.LEASE_LOST
+
+
+def _taken_over(store: RunStore, state: RunState) -> Run:
+    log.warning("run %s was taken over by another worker; this one stops", state.run_id)
+    return store.get_run(state.run_id)
 
 
 def _conclude(
@@ -76,7 +96,7 @@ def committed(state: RunState, stored: Run, keep: bool = False) -> RunState:
     )
     rebuild(fresh, stored.steps)
     fresh.steps = [s for s in state.steps if s.seq <= stored.step_count]
-    fresh.header, fresh.grant = state.header, state.grant
+    fresh.header, fresh.grant, fresh.lease = state.header, state.grant, state.lease
     waiting = state.unwritten
     if keep and waiting and waiting[0].seq == stored.step_count + 1:
         for step in waiting:

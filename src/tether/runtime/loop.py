@@ -43,6 +43,7 @@ from tether.runtime.endings import answer_blocked, blocked, limit_reached, model
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.inputs import InputLimits, check_messages, check_recordable, check_turn
+from tether.runtime.leases import LeaseKeeper
 from tether.runtime.once import action_scope, execute_once
 from tether.runtime.prompt import grounding_messages, marked_observation
 from tether.runtime.seams import (
@@ -65,6 +66,7 @@ from tether.runtime.state import (
     take_approval,
     take_step,
 )
+from tether.store.leases import Lease
 from tether.store.runs import RunStore
 from tether.store.tool_results import ToolResultLedger
 from tether.tools.envelope import EnvelopeExecutor
@@ -103,10 +105,19 @@ class Runtime(ConfirmationMixin):
     # how a tool's outcome reads to the model: `{"ok", "output" | "error", "evidence_id"}`
     # as compact JSON by default; a domain may render it for its model (e.g. YAML, text)
     observation: Callable[[Mapping[str, Any]], str] = compact_json
+    # the leases of the runs this process executes (default: TETHER_RUN_LEASE_SECONDS)
+    leases: LeaseKeeper | None = None
     _ledger: ToolResultLedger = field(init=False, repr=False)
+    _keeper: LeaseKeeper = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._ledger = ToolResultLedger(self.store.engine)
+        self._keeper = self.leases or LeaseKeeper(self.store.leases)
+
+    @property
+    def keeper(self) -> LeaseKeeper:
+        """The leases of the runs this process executes."""
+        return self._keeper
 
     def converse(self, principal_id: str, agent: str | None = None) -> Conversation:
         """A new conversation for `principal_id` with `agent` (default: the default agent),
@@ -120,8 +131,12 @@ class Runtime(ConfirmationMixin):
         """Handle one request end to end; the returned run carries a Decision, unless it is
         suspended (status SUSPENDED) until a person decides an escalated call. Once the run
         exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
-        state = self._scope(request, model)
-        return fail_closed(self.store, state, lambda: self._begin(state, request, model), self._end)
+        lease = self._keeper.new()
+        state = self._scope(request, model, lease)
+        with self._keeper.holding(state.run_id, lease):
+            return fail_closed(
+                self.store, state, lambda: self._begin(state, request, model), self._end
+            )
 
     def _begin(self, state: RunState, request: RunRequest, model: ModelAdapter) -> Run:
         assert state.header is not None  # set by _scope
@@ -133,28 +148,36 @@ class Runtime(ConfirmationMixin):
             decision = self._answer_pending(state, turn)
         return self._drive(state, model, decision)
 
-    def resume(self, run_id: str, model: ModelAdapter) -> Run:
+    def resume(self, run_id: str, model: ModelAdapter, recovering: bool = False) -> Run:
         """Continue a run left RUNNING by a process that stopped, from its recorded steps.
 
         The open model turn is finished first: its tool calls without a recorded result run
         now, and calls with side effects run at most once (see `tether.runtime.once`); a
         call a person decided on runs, or is refused, as decided. A run that already ended, or
-        is suspended waiting for a decision, is returned as stored.
+        is suspended waiting for a decision, is returned as stored; so is a run another live
+        process holds the lease of (see `tether.runtime.leases`). `recovering`: a sweep's
+        resume, which leaves alone a run without a lease until it has not moved for a lease's
+        lifetime (an approval's decision may be about to resume it).
         """
-        stored = self.store.get_run(run_id)
-        if stored.status is not RunStatus.RUNNING:
-            return stored
-        try:
-            state = self._restore(stored, model)
-        except TetherError as exc:  # its agent or principal is gone: it cannot go on, so it ends
-            return self._end(orphan_state(stored, model.name), failed_decision(exc), False)
+        lease = self._keeper.claim(run_id, recovering)
+        if lease is None:
+            return self.store.get_run(run_id)
+        with self._keeper.holding(run_id, lease):
+            stored = self.store.get_run(run_id)
+            try:
+                state = self._restore(stored, model)
+            except TetherError as exc:  # its agent or principal is gone: it cannot go on
+                orphan = orphan_state(stored, model.name)
+                orphan.lease = lease.owner
+                return self._end(orphan, failed_decision(exc), False)
+            state.lease = lease.owner
 
-        def finish() -> Run:
-            self._held_history(state, stored.steps)
-            self._catch_up(state, stored)
-            return self._drive(state, model, self._finish_turn(state, stored.steps))
+            def finish() -> Run:
+                self._held_history(state, stored.steps)
+                self._catch_up(state, stored)
+                return self._drive(state, model, self._finish_turn(state, stored.steps))
 
-        return fail_closed(self.store, state, finish, self._end)
+            return fail_closed(self.store, state, finish, self._end)
 
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None and not state.suspended:
@@ -194,7 +217,7 @@ class Runtime(ConfirmationMixin):
 
     # -- 1. scope -------------------------------------------------------------------------
 
-    def _scope(self, request: RunRequest, model: ModelAdapter) -> RunState:
+    def _scope(self, request: RunRequest, model: ModelAdapter, lease: Lease) -> RunState:
         agent_name = request.agent or self.default_agent
         agent = self.agents.get(agent_name)
         if agent is None:
@@ -221,8 +244,8 @@ class Runtime(ConfirmationMixin):
             },
             trace_id=trace_id,
         )
-        self.store.create_run(run, state.checkpoint())
-        state.header = run
+        self.store.create_run(run, state.checkpoint(), lease)
+        state.header, state.lease = run, lease.owner
         return state
 
     def _record_scope(
@@ -631,6 +654,7 @@ class Runtime(ConfirmationMixin):
                 decision=decision,
                 status=status,
                 hook=chained(hook, also),
+                lease=state.lease,
             )
             state.audit.clear()
             if self.observers and state.header is not None:

@@ -50,6 +50,7 @@ from tether.server.readiness import readiness_router
 from tether.server.security import SecurityHeadersMiddleware
 from tether.store.request_keys import RequestKeys
 from tether.store.runs import RunFilter
+from tether.workers.recovery import Recovery
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -391,6 +392,11 @@ def create_app(
     approvals = desk.enable_approvals(models=make_model)
     approvals.start()  # webhook notices and expiries, off the request path
     app.router.add_event_handler("shutdown", approvals.stop)
+    # runs a dead process left RUNNING (this one before a restart, or another replica)
+    recovery = Recovery(desk.runtime, make_model)
+    app.router.add_event_handler("startup", recovery.start)
+    app.router.add_event_handler("shutdown", recovery.stop)
+    app.state.recovery = recovery
     app.state.approvals = ApprovalsInbox(approvals)
     # inside the body limit: a retry with a kept Idempotency-Key gets the first response
     app.add_middleware(IdempotencyMiddleware, keys=keys, store=RequestKeys(desk.store.engine))

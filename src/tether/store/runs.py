@@ -21,31 +21,36 @@ from tether.core.types import (
     StepKind,
 )
 from tether.store.db import create_store_engine, default_url, migrate
+from tether.store.leases import Lease, RunLeases
 from tether.store.schema import runs, steps
 
 # Statements built once: per-step writes are the hot path of every run.
 _INSERT_STEP = insert(steps)
 _ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
-_ADVANCE_RUN = (
-    update(runs)
-    .where(runs.c.id == bindparam("rid"))
-    .values({c: bindparam(c) for c in _ADVANCE_COLUMNS})
-)
-_SET_STATUS = (
-    update(runs)
-    .where(runs.c.id == bindparam("rid"))
-    .values({c: bindparam(c) for c in (*_ADVANCE_COLUMNS, "status")})
-)
-_FINISH_RUN = (
-    update(runs)
-    .where(runs.c.id == bindparam("rid"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in (*_ADVANCE_COLUMNS, "status", "decision", "decision_kind", "decision_code")
-        }
+_FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
+_FREE_LEASE = {"lease_owner": None, "lease_expires_at": None}
+
+
+def _run_update(columns: Sequence[str], fenced: bool, free: bool = False) -> Any:
+    """UPDATE runs SET `columns` (bound by name) for one run; `fenced`: only while the writer
+    still holds the run's lease (bound as `owner`); `free`: the run lets go of its lease."""
+    statement = update(runs).where(runs.c.id == bindparam("rid"))
+    if fenced:
+        statement = statement.where(runs.c.lease_owner == bindparam("owner"))
+    values: dict[str, Any] = {c: bindparam(c) for c in columns}
+    return statement.values({**values, **_FREE_LEASE} if free else values)
+
+
+# (fenced, kind) → statement; kind: advance, status (waits: frees the lease), finish (ends)
+_RUN_UPDATES = {
+    (fenced, kind): _run_update(columns, fenced, free)
+    for fenced in (False, True)
+    for kind, columns, free in (
+        ("advance", _ADVANCE_COLUMNS, False),
+        ("status", (*_ADVANCE_COLUMNS, "status"), True),
+        ("finish", (*_ADVANCE_COLUMNS, *_FINISH_COLUMNS), True),
     )
-)
+}
 
 
 def _unavailable(exc: OperationalError) -> str:
@@ -86,6 +91,7 @@ class RunStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.leases = RunLeases(engine)
 
     @classmethod
     def open(cls, url: str | None = None) -> RunStore:
@@ -99,7 +105,10 @@ class RunStore:
 
     # -- writes -------------------------------------------------------------------------
 
-    def create_run(self, run: Run, checkpoint: Mapping[str, Any]) -> None:
+    def create_run(
+        self, run: Run, checkpoint: Mapping[str, Any], lease: Lease | None = None
+    ) -> None:
+        """Insert a new run; `lease`: held by the process that will execute it."""
         with self._begin() as conn:
             conn.execute(
                 insert(runs).values(
@@ -114,6 +123,8 @@ class RunStore:
                     step_count=0,
                     input=_dumps(dict(run.input)),
                     checkpoint=_dumps(dict(checkpoint)),
+                    lease_owner=lease.owner if lease else None,
+                    lease_expires_at=lease.expires_at if lease else None,
                 )
             )
 
@@ -123,9 +134,10 @@ class RunStore:
         checkpoint: Mapping[str, Any],
         decision: Decision | None = None,
         status: RunStatus | None = None,
+        lease: str | None = None,
     ) -> None:
         """Record one step and the checkpoint after it, atomically; a decision ends the run."""
-        self.append_steps([step], checkpoint, decision, status)
+        self.append_steps([step], checkpoint, decision, status, lease=lease)
 
     def append_steps(
         self,
@@ -134,11 +146,14 @@ class RunStore:
         decision: Decision | None = None,
         status: RunStatus | None = None,
         hook: Callable[[Connection], None] | None = None,
+        lease: str | None = None,
     ) -> None:
         """Record consecutive steps of one run and the checkpoint after the last, atomically.
 
         `hook` runs inside the same transaction after the steps are written (audit events of
-        these steps commit with them, or not at all)."""
+        these steps commit with them, or not at all). With `lease` (its owner), nothing is
+        written unless the writer still holds the run's lease: LEASE_LOST otherwise, as when a
+        stalled process finds its run taken over. A decision, or a wait, frees the lease."""
         last = new_steps[-1]
         step_rows = [
             {
@@ -163,15 +178,23 @@ class RunStore:
             run_row["decision"] = _dumps(decision.to_dict())
             run_row["decision_kind"] = decision.kind.value
             run_row["decision_code"] = decision.reason.code.value if decision.reason else None
-            statement = _FINISH_RUN
+            kind = "finish"
         elif status is not None:
             run_row["status"] = status.value
-            statement = _SET_STATUS
+            kind = "status"
         else:
-            statement = _ADVANCE_RUN
+            kind = "advance"
+        if lease is not None:
+            run_row["owner"] = lease
         with self._begin() as conn:
+            written = conn.execute(_RUN_UPDATES[lease is not None, kind], run_row)
+            if written.rowcount != 1:  # rolls the transaction back: nothing of it is kept
+                if lease is None:
+                    raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {last.run_id!r}")
+                raise TetherError(
+                    ErrorCode.LEASE_LOST, f"run {last.run_id} is no longer held by this process"
+                )
             conn.execute(_INSERT_STEP, step_rows)
-            conn.execute(statement, run_row)
             if hook is not None:
                 hook(conn)
 

@@ -34,9 +34,14 @@ runs = Table(
     Column("decision", Text, nullable=True),
     # The loop state after the latest step: enough to resume the run without the model.
     Column("checkpoint", Text, nullable=False),
+    # Who executes the run and until when (see tether.runtime.leases); none once it ends or
+    # waits for a person. A RUNNING run whose lease expired is recovered by any worker.
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", Float, nullable=True),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_principal", "principal_id"),
     Index("ix_runs_decision_kind", "decision_kind"),
+    Index("ix_runs_status_lease", "status", "lease_expires_at"),
 )
 
 steps = Table(

@@ -1,0 +1,110 @@
+"""Run leases in the store: who executes a RUNNING run, and until when.
+
+A process that executes a run holds its lease and renews it while it works; every step it
+writes is fenced by the lease (`RunStore.append_steps(lease=...)`), so a process that stalled
+past its lease cannot write over the worker that took the run over. A run ends, or waits for a
+person, without a lease. A RUNNING run whose lease expired, or that never had one and has not
+moved for a grace period (written before leases existed, or between an approval's decision and
+its resume), is recovered by any worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RunStatus
+from tether.store.schema import runs
+
+_RUNNING = RunStatus.RUNNING.value
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str  # unique per execution: a process, a thread and a nonce
+    expires_at: float  # epoch seconds
+
+
+class RunLeases:
+    """Claim, renew and free run leases; list the runs a recovery should pick up."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(self, run_id: str, lease: Lease, now: float, grace_s: float | None = None) -> bool:
+        """Take `run_id`'s lease if it is RUNNING and nobody live holds it: its lease expired,
+        or it has none (with `grace_s`, only once it has not moved for that long, which is how
+        a recovery sweep claims; without, at once, which is how an approval's resume does)."""
+        unleased: ColumnElement[bool] = runs.c.lease_owner.is_(None)
+        if grace_s is not None:
+            unleased = and_(unleased, runs.c.updated_at < now - grace_s)
+        free = or_(unleased, runs.c.lease_expires_at < now, runs.c.lease_owner == lease.owner)
+        statement = (
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == _RUNNING, free)
+            .values(lease_owner=lease.owner, lease_expires_at=lease.expires_at)
+        )
+        return self._write(statement) == 1
+
+    def renew(self, owners: Collection[str], expires_at: float) -> set[str]:
+        """Extend the leases `owners` still hold; the owners that hold none any more (their
+        run ended, waits, or was taken over) are returned."""
+        if not owners:
+            return set()
+        statement = (
+            update(runs)
+            .where(runs.c.lease_owner.in_(list(owners)), runs.c.status == _RUNNING)
+            .values(lease_expires_at=expires_at)
+        )
+        held = select(runs.c.lease_owner).where(runs.c.lease_owner.in_(list(owners)))
+        with self._begin() as conn:
+            conn.execute(statement)
+            still = {row[0] for row in conn.execute(held)}
+        return set(owners) - still
+
+    def free(self, run_id: str, owner: str) -> None:
+        """Let go of a lease without ending the run (a worker stopping, a store error), so a
+        recovery may take it at once rather than when it expires."""
+        statement = (
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        self._write(statement)
+
+    def recoverable(self, now: float, grace_s: float, limit: int = 50) -> list[str]:
+        """RUNNING runs nobody live holds, oldest first."""
+        unleased = and_(runs.c.lease_owner.is_(None), runs.c.updated_at < now - grace_s)
+        query = (
+            select(runs.c.id)
+            .where(runs.c.status == _RUNNING, or_(runs.c.lease_expires_at < now, unleased))
+            .order_by(runs.c.created_at)
+            .limit(limit)
+        )
+        with self._begin() as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def holder(self, run_id: str) -> Lease | None:
+        query = select(runs.c.lease_owner, runs.c.lease_expires_at).where(runs.c.id == run_id)
+        with self._begin() as conn:
+            row = conn.execute(query).first()
+        if row is None or row[0] is None:
+            return None
+        return Lease(row[0], float(row[1]))
+
+    def _write(self, statement: Any) -> int:
+        with self._begin() as conn:
+            return int(conn.execute(statement).rowcount)
+
+    def _begin(self) -> Any:
+        try:
+            return self.engine.begin()
+        except OperationalError as exc:
+            raise TetherError(
+                ErrorCode.STORE_UNAVAILABLE, f"the database is unavailable ({type(exc).__name__})"
+            ) from None

@@ -1,0 +1,59 @@
+"""Recovery: resume the runs no live process holds.
+
+A process that dies mid-run (killed, out of memory, its machine gone) leaves its runs RUNNING
+with a lease nobody renews. Every worker, and the embedded server, sweeps for such runs and
+resumes each from its recorded steps with the run's own model (its script, else the
+configured model; a model that cannot be built ends the run in an escalation naming why).
+Writes happen at most once across the two processes (see `tether.runtime.once`), and the lease
+fences the stalled process out of the run's record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from tether.approvals.background import Background
+from tether.approvals.service import ModelFactory, model_for
+from tether.core.types import Run, RunStatus
+from tether.runtime.loop import Runtime
+
+log = logging.getLogger("tether.workers")
+
+
+class Recovery:
+    """Sweeps for runs whose lease lapsed and resumes them, `batch` at a time."""
+
+    def __init__(self, runtime: Runtime, models: ModelFactory | None, batch: int = 20) -> None:
+        self.runtime = runtime
+        self.models = models
+        self.batch = batch
+        self._background: Background | None = None
+
+    def sweep(self) -> list[Run]:
+        """Resume every run found recoverable now; the runs as each resume left them."""
+        keeper = self.runtime.keeper
+        found = self.runtime.store.leases.recoverable(time.time(), keeper.ttl_s, self.batch)
+        resumed = []
+        for run_id in found:
+            stored = self.runtime.store.get_run(run_id, with_steps=False)
+            if stored.status is not RunStatus.RUNNING:
+                continue
+            run = self.runtime.resume(run_id, model_for(stored, self.models), recovering=True)
+            if run.status is not RunStatus.RUNNING:  # RUNNING: another worker claimed it first
+                log.info("recovered run %s: %s", run_id, run.status.value)
+                resumed.append(run)
+        return resumed
+
+    def start(self, period_s: float | None = None) -> None:
+        """Sweep now and then every `period_s` (default: half a lease's lifetime), on a daemon
+        thread; a sweep that fails (the store is down) is logged and tried next time."""
+        if self._background is None:
+            period = period_s or self.runtime.keeper.ttl_s / 2
+            self._background = Background("tether-recovery", [self.sweep], period)
+            self._background.start()
+
+    def stop(self) -> None:
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
