@@ -15,13 +15,10 @@ from sqlalchemy import update
 
 from tether.core.errors import ErrorCode
 from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
-from tether.domains.retail.db import RetailDB
-from tether.domains.retail.desk import open_retail_desk
 from tether.models.base import ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.sdk import Desk
-from tether.store import RunStore
 from tether.store.leases import Lease
 from tether.store.schema import runs
 from tether.workers.recovery import Recovery
@@ -50,14 +47,6 @@ class Scripted(ScriptedModel):
         if request.turn == self.at_turn:
             self.hook()
         return super().propose(request)
-
-
-@pytest.fixture
-def desk(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("TETHER_RUN_LEASE_SECONDS", "1")
-    store = RunStore.open(store_url)
-    yield open_retail_desk(store, db=RetailDB.fresh_copy())
-    store.close()
 
 
 def start(desk: Desk, model: Any) -> Run:

@@ -62,6 +62,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
     # Runs on workers.
     LEASE_LOST = "LEASE_LOST"
+    RUN_CANCELLED = "RUN_CANCELLED"
+    RUN_ENDED = "RUN_ENDED"
     # Guard verdicts on a proposed tool call.
     UNKNOWN_TOOL = "UNKNOWN_TOOL"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
@@ -225,6 +227,8 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.LEASE_LOST: CodeInfo(
         True, _R, 409, "another worker took the run over after this one's lease expired"
     ),
+    ErrorCode.RUN_CANCELLED: CodeInfo(False, _R, 409, "the run was cancelled before it ended"),
+    ErrorCode.RUN_ENDED: CodeInfo(False, _C, 409, "the run has already ended"),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),
     ErrorCode.TOOL_NOT_GRANTED: CodeInfo(False, _R, 403, "the agent is not granted this tool"),

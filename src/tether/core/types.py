@@ -49,6 +49,7 @@ class DecisionKind(StrEnum):
 class RunStatus(StrEnum):
     """Where a run is: executing, waiting for a person, or ended."""
 
+    QUEUED = "queued"  # accepted; waits for a worker
     RUNNING = "running"
     SUSPENDED = "suspended"
     COMPLETED = "completed"

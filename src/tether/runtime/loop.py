@@ -39,6 +39,7 @@ from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.policy.consent import assertive_sentences
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
+from tether.runtime.control import RunControlMixin, cancelled
 from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
 from tether.runtime.history import held_history, seed_history
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Runtime(ConfirmationMixin):
+class Runtime(ConfirmationMixin, RunControlMixin):
     """Executes governed runs. Every dependency is injected; nothing here does I/O itself."""
 
     store: RunStore
@@ -132,7 +133,7 @@ class Runtime(ConfirmationMixin):
         suspended (status SUSPENDED) until a person decides an escalated call. Once the run
         exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
         lease = self._keeper.new()
-        state = self._scope(request, model, lease)
+        state = self._scope(request, model.name, lease)
         with self._keeper.holding(state.run_id, lease):
             return fail_closed(
                 self.store, state, lambda: self._begin(state, request, model), self._end
@@ -171,6 +172,7 @@ class Runtime(ConfirmationMixin):
                 orphan.lease = lease.owner
                 return self._end(orphan, failed_decision(exc), False)
             state.lease = lease.owner
+            state.cancel = self.store.leases.cancel_requested(run_id)
 
             def finish() -> Run:
                 self._held_history(state, stored.steps)
@@ -182,6 +184,8 @@ class Runtime(ConfirmationMixin):
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None and not state.suspended:
             decision = limit_reached(state, self.clock.monotonic() - state.started)
+            if decision is None and state.cancel is not None:
+                decision = cancelled(state.cancel)
             if decision is None:
                 turn = self._propose(state, model)
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
@@ -217,7 +221,13 @@ class Runtime(ConfirmationMixin):
 
     # -- 1. scope -------------------------------------------------------------------------
 
-    def _scope(self, request: RunRequest, model: ModelAdapter, lease: Lease) -> RunState:
+    def _scope(
+        self,
+        request: RunRequest,
+        model_name: str,
+        lease: Lease | None,
+        status: RunStatus = RunStatus.RUNNING,
+    ) -> RunState:
         agent_name = request.agent or self.default_agent
         agent = self.agents.get(agent_name)
         if agent is None:
@@ -228,12 +238,12 @@ class Runtime(ConfirmationMixin):
         principal = self.principals.resolve(request.principal_id)
         now = self.clock.now()
         run_id, trace_id = self.ids.new_id("run"), self.ids.new_trace_id()
-        state = RunState(run_id, trace_id, principal, agent, model.name, self.clock.monotonic())
+        state = RunState(run_id, trace_id, principal, agent, model_name, self.clock.monotonic())
         run = Run(
             id=run_id,
             agent=agent.name,
             principal_id=principal.id,
-            status=RunStatus.RUNNING,
+            status=status,
             created_at=now,
             updated_at=now,
             input={
@@ -245,7 +255,7 @@ class Runtime(ConfirmationMixin):
             trace_id=trace_id,
         )
         self.store.create_run(run, state.checkpoint(), lease)
-        state.header, state.lease = run, lease.owner
+        state.header, state.lease = run, lease.owner if lease else None
         return state
 
     def _record_scope(
@@ -648,7 +658,7 @@ class Runtime(ConfirmationMixin):
                 # a run that ends or waits for a person holds no live capability
                 closing = decision is not None or status is RunStatus.SUSPENDED
                 hook = self.access.commit_hook(state.audit, state.grant if closing else None)
-            self.store.append_steps(
+            state.cancel = self.store.append_steps(
                 state.unwritten,
                 state.checkpoint(),
                 decision=decision,

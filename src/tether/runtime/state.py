@@ -79,6 +79,7 @@ class RunState:
     unwritten: list[Step] = field(default_factory=list)  # deferred steps not yet committed
     header: Run | None = None
     lease: str | None = None  # the owner of the run's lease while this process executes it
+    cancel: str | None = None  # who asked to cancel the run (it ends before its next turn)
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
     audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed
     suspended: bool = False  # an escalated call waits for a person's decision

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -22,6 +22,7 @@ from tether.core.types import RunStatus
 from tether.store.schema import runs
 
 _RUNNING = RunStatus.RUNNING.value
+_QUEUED = RunStatus.QUEUED.value
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,21 @@ class RunLeases:
         self.engine = engine
 
     def claim(self, run_id: str, lease: Lease, now: float, grace_s: float | None = None) -> bool:
-        """Take `run_id`'s lease if it is RUNNING and nobody live holds it: its lease expired,
-        or it has none (with `grace_s`, only once it has not moved for that long, which is how
-        a recovery sweep claims; without, at once, which is how an approval's resume does)."""
+        """Take `run_id`'s lease if it is QUEUED (it starts RUNNING), or RUNNING and nobody live
+        holds it: its lease expired, or it has none (with `grace_s`, only once it has not moved
+        for that long, which is how a recovery sweep claims; without, at once, which is how an
+        approval's resume does)."""
         unleased: ColumnElement[bool] = runs.c.lease_owner.is_(None)
         if grace_s is not None:
             unleased = and_(unleased, runs.c.updated_at < now - grace_s)
         free = or_(unleased, runs.c.lease_expires_at < now, runs.c.lease_owner == lease.owner)
         statement = (
             update(runs)
-            .where(runs.c.id == run_id, runs.c.status == _RUNNING, free)
-            .values(lease_owner=lease.owner, lease_expires_at=lease.expires_at)
+            .where(
+                runs.c.id == run_id,
+                or_(runs.c.status == _QUEUED, and_(runs.c.status == _RUNNING, free)),
+            )
+            .values(status=_RUNNING, lease_owner=lease.owner, lease_expires_at=lease.expires_at)
         )
         return self._write(statement) == 1
 
@@ -88,6 +93,22 @@ class RunLeases:
         )
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
+
+    def request_cancel(self, run_id: str, actor: str) -> bool:
+        """Ask for a run to be cancelled (first asker kept); False if it has already ended."""
+        statement = (
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status != RunStatus.COMPLETED.value)
+            .values(cancel_requested=func.coalesce(runs.c.cancel_requested, actor[:256]))
+        )
+        return self._write(statement) == 1
+
+    def cancel_requested(self, run_id: str) -> str | None:
+        """Who asked to cancel the run, if anyone has."""
+        query = select(runs.c.cancel_requested).where(runs.c.id == run_id)
+        with self._begin() as conn:
+            value = conn.execute(query).scalar()
+        return str(value) if value is not None else None
 
     def holder(self, run_id: str) -> Lease | None:
         query = select(runs.c.lease_owner, runs.c.lease_expires_at).where(runs.c.id == run_id)

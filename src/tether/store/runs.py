@@ -38,7 +38,8 @@ def _run_update(columns: Sequence[str], fenced: bool, free: bool = False) -> Any
     if fenced:
         statement = statement.where(runs.c.lease_owner == bindparam("owner"))
     values: dict[str, Any] = {c: bindparam(c) for c in columns}
-    return statement.values({**values, **_FREE_LEASE} if free else values)
+    statement = statement.values({**values, **_FREE_LEASE} if free else values)
+    return statement.returning(runs.c.cancel_requested)  # read with the write, not after it
 
 
 # (fenced, kind) → statement; kind: advance, status (waits: frees the lease), finish (ends)
@@ -135,9 +136,9 @@ class RunStore:
         decision: Decision | None = None,
         status: RunStatus | None = None,
         lease: str | None = None,
-    ) -> None:
+    ) -> str | None:
         """Record one step and the checkpoint after it, atomically; a decision ends the run."""
-        self.append_steps([step], checkpoint, decision, status, lease=lease)
+        return self.append_steps([step], checkpoint, decision, status, lease=lease)
 
     def append_steps(
         self,
@@ -147,8 +148,9 @@ class RunStore:
         status: RunStatus | None = None,
         hook: Callable[[Connection], None] | None = None,
         lease: str | None = None,
-    ) -> None:
-        """Record consecutive steps of one run and the checkpoint after the last, atomically.
+    ) -> str | None:
+        """Record consecutive steps of one run and the checkpoint after the last, atomically;
+        who asked to cancel the run, if anyone has, is returned.
 
         `hook` runs inside the same transaction after the steps are written (audit events of
         these steps commit with them, or not at all). With `lease` (its owner), nothing is
@@ -187,8 +189,8 @@ class RunStore:
         if lease is not None:
             run_row["owner"] = lease
         with self._begin() as conn:
-            written = conn.execute(_RUN_UPDATES[lease is not None, kind], run_row)
-            if written.rowcount != 1:  # rolls the transaction back: nothing of it is kept
+            written = conn.execute(_RUN_UPDATES[lease is not None, kind], run_row).first()
+            if written is None:  # rolls the transaction back: nothing of it is kept
                 if lease is None:
                     raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {last.run_id!r}")
                 raise TetherError(
@@ -197,6 +199,7 @@ class RunStore:
             conn.execute(_INSERT_STEP, step_rows)
             if hook is not None:
                 hook(conn)
+        return None if written[0] is None else str(written[0])
 
     # -- reads --------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ runs = Table(
     # waits for a person. A RUNNING run whose lease expired is recovered by any worker.
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
+    # who asked to cancel the run; its holder ends it (RUN_CANCELLED) before its next turn
+    Column("cancel_requested", String(256), nullable=True),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_principal", "principal_id"),
     Index("ix_runs_decision_kind", "decision_kind"),

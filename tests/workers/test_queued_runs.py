@@ -1,0 +1,109 @@
+"""Queued runs: accepted now and executed by a worker later, once; cancelled while queued,
+while running (by another process's request) and after their worker died, on both stores."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.workers.test_recovery import (
+    EMAIL,
+    SCRIPT,
+    USER,
+    Scripted,
+    crashed_run,
+    ended_once,
+    vars_of,
+)
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.runtime import RunRequest
+from tether.sdk import Desk
+from tether.store.leases import Lease
+
+
+def request(**metadata: Any) -> RunRequest:
+    text = f"I am {EMAIL}; status of #W4566809?"
+    return RunRequest(USER, [Message("user", text)], metadata={"script": SCRIPT, **metadata})
+
+
+def model() -> ScriptedModel:
+    return ScriptedModel(parse_script(SCRIPT))
+
+
+def test_a_submitted_run_waits_queued_and_a_worker_executes_it_once(desk: Desk) -> None:
+    queued = desk.runtime.submit(request())
+    assert queued.status is RunStatus.QUEUED and queued.step_count == 0
+    stored = desk.store.get_run(queued.id)
+    assert stored.status is RunStatus.QUEUED and stored.steps == ()
+    assert desk.store.leases.holder(queued.id) is None
+    run = desk.runtime.execute(queued.id, model())
+    assert run.id == queued.id and run.status is RunStatus.COMPLETED
+    ended = ended_once(desk, run.id)
+    assert ended.steps[0].kind is StepKind.SCOPE
+    assert ended.decision is not None and ended.decision.kind is DecisionKind.ANSWER
+    again = desk.runtime.execute(queued.id, model())  # a duplicate delivery changes nothing
+    assert again.step_count == ended.step_count
+    assert desk.store.get_run(run.id).steps == ended.steps
+
+
+def test_a_run_that_cannot_start_is_refused_before_anything_is_stored(desk: Desk) -> None:
+    with pytest.raises(TetherError) as caught:
+        desk.runtime.submit(RunRequest("nobody-at-all", [Message("user", "hi")]))
+    assert caught.value.code is ErrorCode.UNKNOWN_PRINCIPAL
+    assert desk.store.list_runs() == []
+
+
+def test_a_queued_run_cancelled_ends_at_once_and_never_executes(desk: Desk) -> None:
+    queued = desk.runtime.submit(request())
+    run = desk.runtime.cancel(queued.id, "operator:sam")
+    assert_cancelled(desk, run, "operator:sam")
+    assert [s.kind for s in desk.store.get_run(run.id).steps] == [StepKind.DECISION]
+    after = desk.runtime.execute(queued.id, model())  # the queue delivers it anyway
+    assert after.status is RunStatus.COMPLETED and after.step_count == 1
+    with pytest.raises(TetherError) as caught:
+        desk.runtime.cancel(queued.id, "operator:kim")
+    assert caught.value.code is ErrorCode.RUN_ENDED
+
+
+def test_a_running_run_cancelled_by_another_process_ends_before_its_next_turn(
+    desk: Desk,
+) -> None:
+    other = desk.runtime.__class__(**{**vars_of(desk.runtime), "leases": None})
+    answers: list[Run] = []
+
+    def cancel_from_elsewhere() -> None:
+        (run,) = desk.store.list_runs()
+        answers.append(other.cancel(run.id, "operator:sam"))
+
+    run = desk.runtime.run(request(), Scripted(1, cancel_from_elsewhere))
+    assert [a.status for a in answers] == [RunStatus.RUNNING]  # its holder ends it
+    assert_cancelled(desk, run, "operator:sam")
+    tools = [s.name for s in desk.store.get_run(run.id).steps if s.kind is StepKind.TOOL]
+    assert tools == ["find_user_id_by_email", "get_order_details"]  # the turn in hand finished
+    turns = [s for s in desk.store.get_run(run.id).steps if s.kind is StepKind.MODEL_TURN]
+    assert len(turns) == 2  # and no third turn was asked for
+
+
+def test_a_run_whose_worker_died_is_cancelled_at_once(desk: Desk) -> None:
+    run_id = crashed_run(desk, Lease("dead-host:1:ee", time.time() - 1))
+    run = desk.runtime.cancel(run_id, "operator:sam")
+    assert_cancelled(desk, run, "operator:sam")
+
+
+def test_a_run_held_by_a_live_worker_is_only_marked(desk: Desk) -> None:
+    run_id = crashed_run(desk, Lease("live-host:1:ff", time.time() + 60))
+    run = desk.runtime.cancel(run_id, "operator:sam")
+    assert run.status is RunStatus.RUNNING
+    assert desk.store.leases.cancel_requested(run_id) == "operator:sam"
+
+
+def assert_cancelled(desk: Desk, run: Run, actor: str) -> None:
+    assert run.status is RunStatus.COMPLETED and run.decision is not None
+    assert run.decision.kind is DecisionKind.REFUSAL and run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.RUN_CANCELLED
+    assert actor in run.decision.reason.message
+    ended_once(desk, run.id)
