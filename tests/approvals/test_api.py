@@ -93,7 +93,7 @@ def test_a_run_waits_and_an_approver_approves_it(site: Site) -> None:
         )
     with site.client("approver") as approver:
         done = approver.post(
-            f"/v1/approvals/{approval['id']}/approve",
+            f"/v1/approvals/{approval['id']}/approve?wait=60",  # a worker continues the run
             json={"note": "receipt checked", "argument_hash": approval["argument_hash"]},
         )
         assert done.status_code == 200, done.text
@@ -121,7 +121,7 @@ def test_a_rejection_ends_the_run_in_a_refusal(site: Site) -> None:
     run = site.start()
     approval = site.pending(run["id"])
     with site.client("approver") as approver:
-        done = approver.post(f"/v1/approvals/{approval['id']}/reject", json={"note": "no"})
+        done = approver.post(f"/v1/approvals/{approval['id']}/reject?wait=60", json={"note": "no"})
     assert done.status_code == 200, done.text
     decision = done.json()["run"]["decision"]
     assert decision["kind"] == "refusal" and decision["reason"]["code"] == "APPROVAL_REJECTED"

@@ -161,8 +161,8 @@ def faulty_tools(tools: ToolRegistry) -> ToolRegistry:
 
 
 def _start(client: httpx.Client, body: dict[str, Any]) -> str:
-    response = client.post("/v1/runs", json=body)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=body)
+    assert response.status_code == 200, response.text
     return str(response.json()["id"])
 
 

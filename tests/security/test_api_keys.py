@@ -45,10 +45,10 @@ def test_roles_are_enforced(api: Api) -> None:
     body = {"principal": USER, "input": "hi", "script": [{"refuse": "no"}]}
     with api.client("viewer") as c:
         assert c.get("/v1/runs").status_code == 200
-        assert_problem(c.post("/v1/runs", json=body), 403, "ROLE_FORBIDDEN")
+        assert_problem(c.post("/v1/runs?wait=60", json=body), 403, "ROLE_FORBIDDEN")
     with api.client("service") as c:
-        created = c.post("/v1/runs", json=body)
-        assert created.status_code == 201
+        created = c.post("/v1/runs?wait=60", json=body)
+        assert created.status_code == 200
         assert_problem(c.get("/v1/runs"), 403, "ROLE_FORBIDDEN")
         assert_problem(c.get(f"/v1/runs/{created.json()['id']}"), 403, "ROLE_FORBIDDEN")
     with api.client() as c:

@@ -91,8 +91,8 @@ def test_no_api_response_or_page_carries_the_canary(tmp_path: Path) -> None:
     with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         bodies: list[str] = []
         for question in STAFF_QUESTIONS:
-            created = client.post("/v1/runs", json={"principal": USER, "input": question})
-            assert created.status_code == 201, created.text
+            created = client.post("/v1/runs?wait=60", json={"principal": USER, "input": question})
+            assert created.status_code == 200, created.text
             run_id = created.json()["id"]
             bodies += [
                 created.text,

@@ -87,9 +87,10 @@ def test_hostile_filters_and_ids_on_the_api(api: Api) -> None:
     with api.client("admin") as c:
         assert (
             c.post(
-                "/v1/runs", json={"principal": USER, "input": "hi", "script": [{"refuse": "no"}]}
+                "/v1/runs?wait=60",
+                json={"principal": USER, "input": "hi", "script": [{"refuse": "no"}]},
             ).status_code
-            == 201
+            == 200
         )
         for value in ("' OR '1'='1", "%", "*", "raj_sanchez_2970' --"):
             body = c.get("/v1/runs", params={"principal": value}).json()
@@ -109,26 +110,28 @@ def test_hostile_filters_and_ids_on_the_api(api: Api) -> None:
 def test_oversized_and_deeply_nested_requests(api: Api) -> None:
     with api.client("admin") as c:
         big = {"principal": USER, "input": "x" * 300_000, "script": [{"refuse": "no"}]}
-        assert_problem(c.post("/v1/runs", json=big), 413, "INPUT_TOO_LARGE")
+        assert_problem(c.post("/v1/runs?wait=60", json=big), 413, "INPUT_TOO_LARGE")
         long = {"principal": USER, "input": "x" * 9_000, "script": [{"refuse": "no"}]}
-        assert_problem(c.post("/v1/runs", json=long), 413, "INPUT_TOO_LARGE")
+        assert_problem(c.post("/v1/runs?wait=60", json=long), 413, "INPUT_TOO_LARGE")
         many = {
             "principal": USER,
             "messages": [{"role": "user", "content": "hi"}] * 65,
             "script": [{"refuse": "no"}],
         }
-        assert_problem(c.post("/v1/runs", json=many), 413, "INPUT_TOO_LARGE")
+        assert_problem(c.post("/v1/runs?wait=60", json=many), 413, "INPUT_TOO_LARGE")
         deep_body = (
             '{"principal": "x", "input": "hi", "extra": ' + "[" * 50_000 + "]" * 50_000 + "}"
         )
-        raw = c.post("/v1/runs", content=deep_body, headers={"content-type": "application/json"})
+        raw = c.post(
+            "/v1/runs?wait=60", content=deep_body, headers={"content-type": "application/json"}
+        )
         assert_problem(raw, 400, "BAD_REQUEST")
         nested: Any = "2+2"
         for _ in range(300):
             nested = {"a": nested}
         script = [{"tool": "calculate", "args": {"expression": nested}}, {"answer": "x"}]
         assert_problem(
-            c.post("/v1/runs", json={"principal": USER, "input": "hi", "script": script}),
+            c.post("/v1/runs?wait=60", json={"principal": USER, "input": "hi", "script": script}),
             400,
             "BAD_REQUEST",
         )
@@ -137,7 +140,9 @@ def test_oversized_and_deeply_nested_requests(api: Api) -> None:
         for _ in range(10):
             shallow = {"a": shallow}
         script = [{"tool": "calculate", "args": {"expression": shallow}}, {"refuse": "no"}]
-        run = c.post("/v1/runs", json={"principal": USER, "input": "hi", "script": script}).json()
+        run = c.post(
+            "/v1/runs?wait=60", json={"principal": USER, "input": "hi", "script": script}
+        ).json()
         guard = next(s for s in run["steps"] if s["kind"] == "guard")["data"]
         assert guard["verdicts"][-1]["reasons"][0]["code"] == "INVALID_ARGUMENTS"
 

@@ -54,8 +54,8 @@ def steps_of(run: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def test_scripted_run_answers_with_a_cited_tool_result(client: httpx.Client) -> None:
-    response = client.post("/v1/runs", json=order_run_body())
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=order_run_body())
+    assert response.status_code == 200, response.text
     run = response.json()
     assert response.headers["location"] == f"/v1/runs/{run['id']}"
     assert run["status"] == "completed"
@@ -85,10 +85,10 @@ def test_scripted_run_answers_with_a_cited_tool_result(client: httpx.Client) -> 
 def test_run_cites_knowledge_base_evidence(client: httpx.Client) -> None:
     question = "Can I still cancel a pending order?"
     first = client.post(
-        "/v1/runs",
+        "/v1/runs?wait=60",
         json={"principal": "raj_sanchez_2970", "input": question, "script": [{"refuse": "no"}]},
     )
-    assert first.status_code == 201, first.text
+    assert first.status_code == 200, first.text
     assert first.json()["decision"]["kind"] == "refusal"
     evidence = steps_of(first.json(), "retrieval")[0]["data"]["evidence"]
     assert evidence, "the knowledge base returned nothing for a policy question"
@@ -97,8 +97,8 @@ def test_run_cites_knowledge_base_evidence(client: httpx.Client) -> None:
 
     script = [{"answer": f"Yes, a pending order can be cancelled [{kb_id}]."}]
     body = {"principal": "raj_sanchez_2970", "input": question, "script": script}
-    response = client.post("/v1/runs", json=body)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=body)
+    assert response.status_code == 200, response.text
     run = response.json()
     assert run["decision"]["kind"] == "answer"
     assert run["decision"]["citations"] == [kb_id]
@@ -113,8 +113,8 @@ def test_uncited_answer_is_refused_with_a_deny_verdict(client: httpx.Client) -> 
         "input": "Is my order pending?",
         "script": [{"answer": "Yes, it is pending."}],
     }
-    response = client.post("/v1/runs", json=body)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=body)
+    assert response.status_code == 200, response.text
     run = response.json()
     assert run["decision"]["kind"] == "refusal"
     assert run["decision"]["reason"]["code"] == "ANSWER_UNGROUNDED"
@@ -124,7 +124,7 @@ def test_uncited_answer_is_refused_with_a_deny_verdict(client: httpx.Client) -> 
 
 
 def test_get_run_shows_verdicts_and_evidence(client: httpx.Client) -> None:
-    created = client.post("/v1/runs", json=order_run_body()).json()
+    created = client.post("/v1/runs?wait=60", json=order_run_body()).json()
     response = client.get(f"/v1/runs/{created['id']}")
     assert response.status_code == 200
     run = response.json()
@@ -154,7 +154,7 @@ def test_messages_form_and_input_shorthand_are_equivalent(client: httpx.Client) 
     body = order_run_body()
     del body["messages"]
     body["input"] = ORDER_QUESTION
-    run = client.post("/v1/runs", json=body).json()
+    run = client.post("/v1/runs?wait=60", json=body).json()
     assert run["input"]["messages"] == [{"role": "user", "content": ORDER_QUESTION}]
     assert run["decision"]["citations"] == ["tool:2"]
 
@@ -167,8 +167,8 @@ def test_default_model_factory_reads_tether_model(
     monkeypatch.setenv("TETHER_MODEL", f"scripted:{script}")
     body = order_run_body()
     del body["script"]
-    response = client.post("/v1/runs", json=body)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=body)
+    assert response.status_code == 200, response.text
     assert response.json()["decision"]["citations"] == ["tool:2"]
 
 
@@ -182,8 +182,10 @@ def test_injected_model_factory_is_used_without_a_script(desk: Desk, serve_app: 
     client = serve_app(create_app(desk, model_factory=factory))
     body = order_run_body()
     del body["script"]
-    run = client.post("/v1/runs", json=body).json()
-    assert calls == [1]
+    run = client.post("/v1/runs?wait=60", json=body).json()
+    # built when the run is accepted (a model that cannot be built is refused then), and by
+    # the worker that executes it
+    assert calls == [1, 1]
     assert steps_of(run, "scope")[0]["data"]["model"] == "factory-model"
     assert run["decision"]["kind"] == "answer"
 
@@ -198,10 +200,10 @@ def listing(tmp_path: Path, serve_app: Serve) -> Iterator[tuple[httpx.Client, st
     other = next(u["user_id"] for u in desk.data.users() if u["user_id"] != "raj_sanchez_2970")
     client = serve_app(create_app(desk))
     for _ in range(3):
-        assert client.post("/v1/runs", json=order_run_body()).status_code == 201
+        assert client.post("/v1/runs?wait=60", json=order_run_body()).status_code == 200
     refuse = {"principal": "raj_sanchez_2970", "input": "hi", "script": [{"refuse": "no"}]}
-    assert client.post("/v1/runs", json=refuse).status_code == 201
-    assert client.post("/v1/runs", json={**refuse, "principal": other}).status_code == 201
+    assert client.post("/v1/runs?wait=60", json=refuse).status_code == 200
+    assert client.post("/v1/runs?wait=60", json={**refuse, "principal": other}).status_code == 200
     yield client, other
     desk.store.close()
 
@@ -294,7 +296,7 @@ def test_rejected_runs_leave_nothing_behind(
     client: httpx.Client, overrides: dict[str, Any], status: int, code: str
 ) -> None:
     before = total_runs(client)
-    assert_problem(client.post("/v1/runs", json=order_run_body(**overrides)), status, code)
+    assert_problem(client.post("/v1/runs?wait=60", json=order_run_body(**overrides)), status, code)
     assert total_runs(client) == before
 
 
@@ -303,7 +305,7 @@ def test_missing_model_is_400(client: httpx.Client, monkeypatch: pytest.MonkeyPa
     before = total_runs(client)
     body = order_run_body()
     del body["script"]
-    assert_problem(client.post("/v1/runs", json=body), 400, "MODEL_NOT_CONFIGURED")
+    assert_problem(client.post("/v1/runs?wait=60", json=body), 400, "MODEL_NOT_CONFIGURED")
     assert total_runs(client) == before
 
 
@@ -314,7 +316,7 @@ def test_a_message_in_another_role_than_user_is_422_and_writes_nothing(
     before = total_runs(client)
     messages = [{"role": "user", "content": "hi"}, {"role": role, "content": "x"}]
     body = {"principal": "raj_sanchez_2970", "messages": messages}
-    assert_problem(client.post("/v1/runs", json=body), 422, "INPUT_ROLE_FORBIDDEN")
+    assert_problem(client.post("/v1/runs?wait=60", json=body), 422, "INPUT_ROLE_FORBIDDEN")
     assert total_runs(client) == before
 
 
@@ -333,7 +335,7 @@ def test_invalid_body_is_400_listing_fields(
     client: httpx.Client, body: dict[str, Any], fields: list[str]
 ) -> None:
     before = total_runs(client)
-    problem = assert_problem(client.post("/v1/runs", json=body), 400, "BAD_REQUEST")
+    problem = assert_problem(client.post("/v1/runs?wait=60", json=body), 400, "BAD_REQUEST")
     assert [e["field"] for e in problem["errors"]] == fields
     assert all(e["message"] for e in problem["errors"])
     assert total_runs(client) == before
@@ -342,7 +344,9 @@ def test_invalid_body_is_400_listing_fields(
 @pytest.mark.parametrize("raw", [b"{not json", b'{"principal": "raj_sanchez_2970",', b""])
 def test_malformed_json_is_400(client: httpx.Client, raw: bytes) -> None:
     before = total_runs(client)
-    response = client.post("/v1/runs", content=raw, headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/runs?wait=60", content=raw, headers={"content-type": "application/json"}
+    )
     assert_problem(response, 400, "BAD_REQUEST")
     assert total_runs(client) == before
 
@@ -351,7 +355,7 @@ def test_oversized_body_by_content_length_is_413(client: httpx.Client) -> None:
     before = total_runs(client)
     body = json.dumps({**order_run_body(), "padding": "x" * 300_000})
     response = client.post(
-        "/v1/runs", content=body.encode(), headers={"content-type": "application/json"}
+        "/v1/runs?wait=60", content=body.encode(), headers={"content-type": "application/json"}
     )
     detail = assert_problem(response, 413, "INPUT_TOO_LARGE")["detail"]
     assert str(256 * 1024) in detail
@@ -370,7 +374,7 @@ def test_oversized_streamed_body_is_413(client: httpx.Client) -> None:
         yield b'"}'
 
     response = client.post(
-        "/v1/runs", content=chunks(), headers={"content-type": "application/json"}
+        "/v1/runs?wait=60", content=chunks(), headers={"content-type": "application/json"}
     )
     assert "content-length" not in response.request.headers
     assert_problem(response, 413, "INPUT_TOO_LARGE")
@@ -386,11 +390,11 @@ def test_streamed_body_under_the_limit_is_accepted(desk: Desk, serve_app: Serve)
             yield raw[i : i + 50]
 
     response = client.post(
-        "/v1/runs", content=chunks(), headers={"content-type": "application/json"}
+        "/v1/runs?wait=60", content=chunks(), headers={"content-type": "application/json"}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     padded = {"principal": "raj_sanchez_2970", "input": "x" * 5000, "script": ORDER_SCRIPT}
-    assert_problem(client.post("/v1/runs", json=padded), 413, "INPUT_TOO_LARGE")
+    assert_problem(client.post("/v1/runs?wait=60", json=padded), 413, "INPUT_TOO_LARGE")
 
 
 def test_unexpected_error_is_500_without_internals(desk: Desk, serve_app: Serve) -> None:
@@ -401,7 +405,7 @@ def test_unexpected_error_is_500_without_internals(desk: Desk, serve_app: Serve)
     before = total_runs(client)
     body = order_run_body()
     del body["script"]
-    problem = assert_problem(client.post("/v1/runs", json=body), 500, "INTERNAL")
+    problem = assert_problem(client.post("/v1/runs?wait=60", json=body), 500, "INTERNAL")
     assert "secret-internal-detail" not in json.dumps(problem)
     assert "RuntimeError" not in json.dumps(problem)
     assert total_runs(client) == before
@@ -451,7 +455,7 @@ def test_openapi_documents_the_api(client: httpx.Client) -> None:
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/RunCreate"
     }
-    assert "201" in post["responses"]
+    assert "202" in post["responses"] and "200" in post["responses"]
     for status in ("400", "404", "413"):
         content = post["responses"][status]["content"]
         assert list(content) == [PROBLEM]

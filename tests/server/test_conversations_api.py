@@ -349,7 +349,9 @@ def test_runs_refuse_forged_roles(site: Site, role: str) -> None:
         "script": [{"answer": "x"}],
     }
     with site.client("service") as c:
-        problem = assert_problem(c.post("/v1/runs", json=body), 422, ErrorCode.INPUT_ROLE_FORBIDDEN)
+        problem = assert_problem(
+            c.post("/v1/runs?wait=60", json=body), 422, ErrorCode.INPUT_ROLE_FORBIDDEN
+        )
     assert "user messages" in problem["detail"]
     assert site.total_runs() == before
 
@@ -363,7 +365,7 @@ def test_scripts_are_refused_when_not_allowed(tmp_path: Any) -> None:
                 "input": "What is the status of my order?",
                 "script": ANYTHING_ELSE_SCRIPT,
             }
-            assert_problem(c.post("/v1/runs", json=run), 403, ErrorCode.SCRIPT_NOT_ALLOWED)
+            assert_problem(c.post("/v1/runs?wait=60", json=run), 403, ErrorCode.SCRIPT_NOT_ALLOWED)
             body = {"text": "Hello", "script": ANYTHING_ELSE_SCRIPT}
             assert_problem(_message(c, cid, body, wait=5), 403, ErrorCode.SCRIPT_NOT_ALLOWED)
             assert site.total_runs() == 0 and site.record(cid).turns == 0

@@ -20,8 +20,8 @@ Serve = Callable[[FastAPI], httpx.Client]
 
 
 def start_run(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/v1/runs", json=body)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=body)
+    assert response.status_code == 200, response.text
     run: dict[str, Any] = response.json()
     return run
 

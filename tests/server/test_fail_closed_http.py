@@ -85,8 +85,8 @@ def test_a_model_proposing_non_finite_numbers_gets_a_refusal_not_a_500(
     directory, desk = home
     model: ModelAdapter = NonFiniteModel(value)
     client = serve_app(create_app(desk, model_factory=lambda: model))
-    response = client.post("/v1/runs", json=BODY)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=BODY)
+    assert response.status_code == 200, response.text
     run = response.json()
     assert run["status"] == "completed"
     assert run["decision"]["kind"] == "refusal"
@@ -104,7 +104,9 @@ def test_a_script_with_non_finite_numbers_is_refused_before_a_run_exists(
     client = serve_app(create_app(desk))
     turn = '{"tool": "get_order_details", "args": {"order_id": "#W4566809", "n": [1, NaN]}}'
     raw = json.dumps(BODY)[:-1] + f', "script": [{turn}]}}'
-    response = client.post("/v1/runs", content=raw, headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/runs?wait=60", content=raw, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "SCENARIO_INVALID"
     assert desk.store.count_runs() == 0
@@ -115,8 +117,8 @@ def test_a_model_adapter_that_raises_ends_the_run_in_an_escalation(
 ) -> None:
     directory, desk = home
     client = serve_app(create_app(desk, model_factory=BrokenModel))
-    response = client.post("/v1/runs", json=BODY)
-    assert response.status_code == 201, response.text
+    response = client.post("/v1/runs?wait=60", json=BODY)
+    assert response.status_code == 200, response.text
     run: dict[str, Any] = response.json()
     assert run["status"] == "completed" and run["decision"]["kind"] == "escalation"
     assert run["decision"]["reason"] == {

@@ -20,8 +20,12 @@ once found.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,13 +33,9 @@ import pytest
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
-from tests.server.conftest import admin_headers, order_run_body, serve
+from tests.server.conftest import order_run_body
 from tether.core.errors import ErrorCode
-from tether.domains.retail.db import RetailDB
-from tether.domains.retail.desk import open_retail_desk
-from tether.server.app import create_app
 from tether.server.problems import PROBLEM_MEDIA_TYPE
-from tether.store.runs import RunStore
 
 MAX_EXAMPLES = 6
 SEED = 20261202
@@ -150,24 +150,40 @@ def fuzz(base_url: str, headers: dict[str, str]) -> FuzzReport:
     return FuzzReport(findings, errors, operations, statuses)
 
 
-def open_store_desk(url: str) -> Any:
-    return open_retail_desk(RunStore.open(url), db=RetailDB.fresh_copy())
-
-
 @pytest.fixture
-def served_api(store_url: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """The API over a fresh desk on `store_url` (SQLite, then PostgreSQL), scripts allowed."""
-    desk = open_store_desk(store_url)
-    app = create_app(desk, allow_scripts=True)
-    headers = admin_headers(app)
+def served_api(store_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The API over a fresh desk on `store_url` (SQLite, then PostgreSQL), scripts allowed,
+    served by a process of its own (see served_child.py for why)."""
+    out = tmp_path / "served.json"
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("served_child.py")), store_url, str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        with serve(app) as url:
-            yield url, headers
+        deadline = time.monotonic() + 60
+        while not out.exists() or not out.read_text():
+            if child.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the API process did not start: {child.poll()}")
+            time.sleep(0.05)
+        served = json.loads(out.read_text())
+        url = f"http://127.0.0.1:{served['port']}"
+        while True:  # listening once /healthz answers
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                if child.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the API process never answered")
+                time.sleep(0.05)
+        yield url, {"Authorization": f"Bearer {served['key']}"}
     finally:
-        # uvicorn runs without lifespan here, so stop the app's workers before the store goes
-        app.state.approvals.service.stop()
-        app.state.turns.stop()
-        desk.store.close()
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @pytest.mark.timeout(600)  # about a minute per store; more on a loaded machine
@@ -309,8 +325,8 @@ def hostile_requests(run_id: str, conversation_id: str) -> list[tuple[str, str, 
 
 def test_hostile_inputs_are_refused(served_api: tuple[str, dict[str, str]]) -> None:
     url, headers = served_api
-    run = _send(url, headers, "POST", "/v1/runs", order_run_body())
-    assert run.status_code == 201, run.text
+    run = _send(url, headers, "POST", "/v1/runs?wait=60", order_run_body())
+    assert run.status_code == 200, run.text
     started = _send(url, headers, "POST", "/v1/conversations", {"principal": "raj_sanchez_2970"})
     assert started.status_code == 201, started.text
     wrong = []

@@ -85,16 +85,16 @@ def run_body(question: str = ORDER_QUESTION) -> dict[str, Any]:
 
 def post_run(client: httpx.Client, key: str | None, body: dict[str, Any]) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key is not None else {}
-    return client.post("/v1/runs", json=body, headers=headers)
+    return client.post("/v1/runs?wait=60", json=body, headers=headers)
 
 
 def test_a_retry_replays_the_first_response_and_starts_one_run(api: Api) -> None:
     with api.client() as c:
         first = post_run(c, "order-1", run_body())
         again = post_run(c, "order-1", run_body())
-    assert first.status_code == 201, first.text
+    assert first.status_code == 200, first.text
     assert "Idempotent-Replayed" not in first.headers
-    assert again.status_code == 201
+    assert again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert again.headers["Location"] == first.headers["Location"]
@@ -104,7 +104,7 @@ def test_a_retry_replays_the_first_response_and_starts_one_run(api: Api) -> None
 
 def test_the_same_key_with_another_body_is_refused(api: Api) -> None:
     with api.client() as c:
-        assert post_run(c, "k", run_body()).status_code == 201
+        assert post_run(c, "k", run_body()).status_code == 200
         other = post_run(c, "k", run_body("Where is order #W4566809?"))
     assert other.status_code == 422
     assert other.headers["content-type"].startswith("application/problem+json")
@@ -122,7 +122,7 @@ def test_keys_are_scoped_to_the_operator_key_and_the_route(api: Api) -> None:
         given = c.post(
             f"/v1/runs/{run_id}/feedback", json=feedback, headers={"Idempotency-Key": "shared"}
         )
-    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    assert theirs.status_code == 200 and "Idempotent-Replayed" not in theirs.headers
     assert theirs.json()["id"] != run_id
     assert theirs_again.headers["Idempotent-Replayed"] == "true"
     assert theirs_again.json()["id"] == theirs.json()["id"]
@@ -146,7 +146,7 @@ def test_concurrent_requests_with_one_key_start_one_run(api: Api) -> None:
     for t in threads:
         t.join(timeout=60)
     assert len(results) == 2
-    fresh = [r for r in results if r.status_code == 201 and "Idempotent-Replayed" not in r.headers]
+    fresh = [r for r in results if r.status_code == 200 and "Idempotent-Replayed" not in r.headers]
     others = [r for r in results if r not in fresh]
     assert len(fresh) == 1 and len(others) == 1
     (other,) = others
@@ -172,7 +172,7 @@ def test_a_request_that_failed_with_5xx_can_be_retried(api: Api, failure: Except
             responses.append(post_run(c, "retry-me", run_body()))
     failed, retried, again = responses
     assert failed.status_code >= 500
-    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert retried.status_code == 200 and "Idempotent-Replayed" not in retried.headers
     assert again.headers["Idempotent-Replayed"] == "true"
     assert api.runs() == 1
 
@@ -180,7 +180,7 @@ def test_a_request_that_failed_with_5xx_can_be_retried(api: Api, failure: Except
 def test_without_the_header_every_post_starts_a_run(api: Api) -> None:
     with api.client() as c:
         first, second = post_run(c, None, run_body()), post_run(c, None, run_body())
-    assert first.status_code == second.status_code == 201
+    assert first.status_code == second.status_code == 200
     assert "Idempotent-Replayed" not in second.headers
     assert first.json()["id"] != second.json()["id"]
     assert api.runs() == 2
@@ -190,7 +190,7 @@ def test_without_the_header_every_post_starts_a_run(api: Api) -> None:
 def test_a_malformed_key_is_refused(api: Api, key: str) -> None:
     with api.client() as c:
         response = c.post(
-            "/v1/runs", json=run_body(), headers={"Idempotency-Key": key.encode("utf-8")}
+            "/v1/runs?wait=60", json=run_body(), headers={"Idempotency-Key": key.encode("utf-8")}
         )
     assert response.status_code == 400
     assert response.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_INVALID
@@ -221,7 +221,7 @@ def test_a_key_older_than_a_day_is_replaced(api: Api) -> None:
         with api.desk.store.engine.begin() as conn:  # a day and a second pass
             conn.execute(update(request_keys).values(created_at=time.time() - KEY_TTL_S - 1))
         again = post_run(c, "old", run_body())
-    assert first.status_code == again.status_code == 201
+    assert first.status_code == again.status_code == 200
     assert "Idempotent-Replayed" not in again.headers
     assert again.json()["id"] != first.json()["id"]
     assert api.runs() == 2
@@ -236,7 +236,7 @@ def test_a_key_that_cannot_be_claimed_starts_no_run(sqlite_url: str) -> None:
     try:
         with serve(app) as url, httpx.Client(base_url=url, timeout=30) as c:
             headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "k"}
-            response = c.post("/v1/runs", json=run_body(), headers=headers)
+            response = c.post("/v1/runs?wait=60", json=run_body(), headers=headers)
         assert response.status_code == 503
         assert response.json()["code"] == ErrorCode.STORE_UNAVAILABLE
         assert desk.store.count_runs(RunFilter()) == 0

@@ -43,7 +43,7 @@ def test_ready_on_sqlite_without_redis_and_without_a_key(
         "checks": {
             "store": {"ok": True},
             "redis": {"ok": True, "configured": False},
-            "queue": {"ok": True, "kind": "inline"},
+            "queue": {"ok": True, "kind": "inline", "depth": 0},
         },
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ from tether.core.types import ModelTurn, Run, RunStatus, StepKind
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime.loop import Runtime
+
+log = logging.getLogger("tether.approvals")
 
 ModelFactory = Callable[[], ModelAdapter]
 DecidedHook = Callable[[float, str], None]  # (seconds waited, outcome), e.g. for a histogram
@@ -103,6 +106,8 @@ class ApprovalService:
         self.models = models
         self.dispatcher = dispatcher
         self.on_decided = on_decided
+        # where a decided run goes to continue: a worker's queue (the server), else here
+        self.enqueue: Callable[[str], None] | None = None
         self._background: Background | None = None
 
     @classmethod
@@ -261,6 +266,13 @@ class ApprovalService:
         runtime = self._runtime()
         stored = runtime.store.get_run(approval.run_id, with_steps=False)
         if stored.status is not RunStatus.RUNNING:
+            return runtime.store.get_run(approval.run_id)
+        if self.enqueue is not None and model is None:
+            try:  # a worker continues it; the decision is durable already
+                self.enqueue(approval.run_id)
+            except TetherError as exc:  # the recovery sweep continues it instead
+                log.warning("run %s: not queued (%s)", approval.run_id, exc.message)
+            self.wake()
             return runtime.store.get_run(approval.run_id)
         adapter = model or model_for(stored, self.models)
         run = runtime.resume(approval.run_id, adapter)

@@ -164,7 +164,7 @@ def serve(
 
 @app.command()
 def worker(domain: DomainOption = None) -> None:
-    """Execute runs off the API's request path: recover the runs whose lease lapsed."""
+    """Execute runs off the API's request path, and recover runs whose lease lapsed."""
     from tether.cli.worker import run_worker
 
     with user_errors():

@@ -432,7 +432,14 @@ class Conversations:
             principal_id=record.principal_id,
             messages=messages,
             agent=record.agent,
-            metadata={**(metadata or {}), "conversation": record.id, "turn": number},
+            # enough for a process that resumes the run to rebuild the turn from the store
+            metadata={
+                **(metadata or {}),
+                "conversation": record.id,
+                "turn": number,
+                "reply": reply.value,
+                "claim": claim.claimant,
+            },
             conversation=context,
         )
         run = rt.run(request, model)

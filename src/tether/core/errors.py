@@ -64,6 +64,9 @@ class ErrorCode(StrEnum):
     LEASE_LOST = "LEASE_LOST"
     RUN_CANCELLED = "RUN_CANCELLED"
     RUN_ENDED = "RUN_ENDED"
+    QUEUE_FULL = "QUEUE_FULL"
+    QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     # Guard verdicts on a proposed tool call.
     UNKNOWN_TOOL = "UNKNOWN_TOOL"
     INVALID_ARGUMENTS = "INVALID_ARGUMENTS"
@@ -229,6 +232,11 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RUN_CANCELLED: CodeInfo(False, _R, 409, "the run was cancelled before it ended"),
     ErrorCode.RUN_ENDED: CodeInfo(False, _C, 409, "the run has already ended"),
+    ErrorCode.QUEUE_FULL: CodeInfo(True, _C, 429, "the run queue is full; retry after a pause"),
+    ErrorCode.QUEUE_UNAVAILABLE: CodeInfo(True, _C, 503, "the run queue is unreachable"),
+    ErrorCode.QUOTA_EXCEEDED: CodeInfo(
+        True, _C, 429, "the caller or principal has too many runs queued or running"
+    ),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),
     ErrorCode.TOOL_NOT_GRANTED: CodeInfo(False, _R, 403, "the agent is not granted this tool"),

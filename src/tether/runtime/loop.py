@@ -42,7 +42,7 @@ from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, qu
 from tether.runtime.control import RunControlMixin, cancelled
 from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
-from tether.runtime.history import held_history, seed_history
+from tether.runtime.history import held_history, seed_history, unanswered_turn
 from tether.runtime.inputs import InputLimits, check_messages, check_recordable, check_turn
 from tether.runtime.leases import LeaseKeeper
 from tether.runtime.once import action_scope, execute_once
@@ -175,9 +175,13 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             state.cancel = self.store.leases.cancel_requested(run_id)
 
             def finish() -> Run:
+                turn = self._unanswered_turn(stored)
                 self._held_history(state, stored.steps)
-                self._catch_up(state, stored)
-                return self._drive(state, model, self._finish_turn(state, stored.steps))
+                self._catch_up(state, stored, turn)
+                decision = self._finish_turn(state, stored.steps)
+                if turn is not None and turn.pending is not None:  # no model turn was open
+                    decision = self._answer_pending(state, turn)
+                return self._drive(state, model, decision)
 
             return fail_closed(self.store, state, finish, self._end)
 
@@ -318,12 +322,13 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         state.header = dataclasses.replace(stored, steps=())
         return state
 
-    def _catch_up(self, state: RunState, stored: Run) -> None:
-        """Record what a stopped run had not yet: its scope, a new grant, its retrieval."""
+    def _catch_up(self, state: RunState, stored: Run, turn: TurnContext | None) -> None:
+        """Record what a stopped run had not yet: its scope (a conversation's turn's with
+        what the turn continues from), a new grant, its retrieval."""
         kinds = {s.kind for s in stored.steps}
         if StepKind.SCOPE not in kinds:
             messages = [Message.from_dict(m) for m in stored.input.get("messages", ())]
-            self._record_scope(state, messages, self.clock.now())
+            self._record_scope(state, messages, self.clock.now(), turn)
         if self.access is not None and state.grant is None:
             specs = self.tools.specs(state.agent.tools)
             state.grant, events = self.access.resume_run(
@@ -332,6 +337,12 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             state.audit.extend(events)
         if StepKind.RETRIEVAL not in kinds:
             self._ground(state)
+
+    def _unanswered_turn(self, stored: Run) -> TurnContext | None:
+        """A conversation's turn that stopped before it answered its pending action."""
+        from tether.conversations import ConversationStore
+
+        return unanswered_turn(ConversationStore(self.store.engine), stored)
 
     def _held_history(self, state: RunState, steps: Sequence[Step]) -> None:
         """Put back, in a rebuilt turn's state, the history its scope step refers to: after

@@ -6,12 +6,11 @@ import os
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,17 +20,14 @@ from tether.access.end_users import EndUserVerifier
 from tether.access.operators import Operator, OperatorKeys, Permission
 from tether.conversations import Conversations, ConversationStore
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.shapes import MAX_NESTING, nesting
-from tether.core.types import DecisionKind, RunStatus, StepKind
-from tether.core.types import Message as ChatMessage
+from tether.core.shapes import MAX_NESTING
+from tether.core.types import DecisionKind, RunStatus
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, parse_script
-from tether.observe.feedback import MAX_GIVEN_BY, MAX_NOTE, FeedbackStore
+from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from tether.runtime import RunRequest
-from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
@@ -47,157 +43,27 @@ from tether.server.problems import (
     problem_responses,
 )
 from tether.server.readiness import readiness_router
+from tether.server.run_events import RunSignals, settled
+from tether.server.run_models import (
+    FeedbackIn,
+    FeedbackOut,
+    Health,
+    RunDetail,
+    RunPage,
+)
+from tether.server.runs_api import runs_router
 from tether.server.security import SecurityHeadersMiddleware
 from tether.store.request_keys import RequestKeys
 from tether.store.runs import RunFilter
+from tether.workers.config import queue_depth, store_url, worker_threads
+from tether.workers.executor import RunExecutor
+from tether.workers.queue import open_queue
 from tether.workers.recovery import Recovery
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DRAIN_MIN_BYTES = 1024 * 1024
 MAX_SCRIPT_DEPTH = MAX_NESTING
-
-
-# -- request and response bodies ------------------------------------------------------------
-
-
-class ChatMessageIn(BaseModel):
-    """One message the caller sends: clients author only user messages (any other role is
-    INPUT_ROLE_FORBIDDEN); what the agent said is held by the server, in a conversation."""
-
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(description="`user`")
-    content: str
-
-
-class RunCreate(BaseModel):
-    """Start a run for `principal`: give either `input` or `messages`, not both."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "principal": "raj_sanchez_2970",
-                    "input": "What is the status of order #W4566809?",
-                    "script": [
-                        {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
-                        {"answer": "Order #W4566809 is pending [tool:1]."},
-                    ],
-                }
-            ]
-        },
-    )
-    principal: str = Field(min_length=1, description="who the run acts for")
-    messages: list[ChatMessageIn] | None = Field(
-        default=None, description="the user's message(s); the agent's side is not input"
-    )
-    input: str | None = Field(default=None, description="shorthand for one user message")
-    agent: str | None = Field(default=None, description="the agent; the default one if null")
-    script: list[dict[str, Any]] | None = Field(
-        default=None,
-        description=(
-            "deterministic model turns instead of the configured model; each turn is one of "
-            '{"tool", "args"}, {"tool_calls"}, {"answer", "cite"}, {"refuse"}'
-        ),
-    )
-
-    @model_validator(mode="after")
-    def _input_or_messages(self) -> RunCreate:
-        if (self.input is None) == (self.messages is None):
-            raise ValueError("give exactly one of input and messages")
-        if self.script is not None and nesting(self.script) > MAX_SCRIPT_DEPTH:
-            # deeper values could not even be recorded and returned; refuse them up front
-            raise ValueError(f"the script nests deeper than {MAX_SCRIPT_DEPTH} levels")
-        return self
-
-    def chat(self) -> list[ChatMessage]:
-        """The conversation as runtime messages."""
-        if self.input is not None:
-            return [ChatMessage("user", self.input)]
-        return [ChatMessage(m.role, m.content) for m in self.messages or ()]
-
-
-class ReasonOut(BaseModel):
-    code: ErrorCode
-    message: str
-
-
-class DecisionOut(BaseModel):
-    """How the run ended."""
-
-    kind: DecisionKind
-    text: str
-    citations: list[str]
-    results: list[dict[str, Any]]
-    reason: ReasonOut | None
-
-
-class StepOut(BaseModel):
-    """One recorded step; verdicts, evidence, tool data and model output are in `data`."""
-
-    seq: int
-    kind: StepKind
-    name: str
-    started_at: float
-    ended_at: float
-    data: dict[str, Any]
-
-
-class RunSummary(BaseModel):
-    """A run without its steps."""
-
-    id: str
-    agent: str
-    principal: str
-    status: RunStatus
-    created_at: float = Field(description="seconds since the Unix epoch")
-    updated_at: float
-    trace_id: str
-    step_count: int
-    input: dict[str, Any]
-    decision: DecisionOut | None
-
-
-class FeedbackIn(BaseModel):
-    """Feedback on a run from the customer or the operator who handled it."""
-
-    model_config = ConfigDict(extra="forbid")
-    resolved: bool = Field(strict=True, description="whether the request was resolved")
-    csat: int | None = Field(default=None, ge=1, le=5, strict=True, description="1 to 5")
-    note: StoredText | None = Field(default=None, max_length=MAX_NOTE)
-    given_by: StoredText = Field(min_length=1, max_length=MAX_GIVEN_BY, description="who gave it")
-
-
-class FeedbackOut(BaseModel):
-    id: int
-    run_id: str
-    resolved: bool
-    csat: int | None
-    note: str | None
-    given_by: str
-    created_at: float
-
-
-class RunDetail(RunSummary):
-    """A run with every step, in order, and the feedback given on it."""
-
-    steps: list[StepOut]
-    feedback: list[FeedbackOut] = Field(default_factory=list)
-
-
-class RunPage(BaseModel):
-    """One page of runs, newest first."""
-
-    runs: list[RunSummary]
-    total: int = Field(description="runs matching the filter, over all pages")
-    limit: int
-    offset: int
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    database: Literal["ok"]
 
 
 # -- body size limit ------------------------------------------------------------------------
@@ -354,6 +220,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allow_scripts: bool | None = None,
     end_users: EndUserVerifier | None = None,
+    workers: int | None = None,
 ) -> FastAPI:
     """The API and dashboard over `desk` (or a desk built for a domain pack over the
     configured store); runs without a script use `model_factory()`.
@@ -362,7 +229,8 @@ def create_app(
     key: viewers read runs, services and admins start them (see `tether.access.operators`).
     Scripted model turns are accepted when `allow_scripts` (default: unless TETHER_MODEL names
     a real model); end-user tokens are verified by `end_users` (default:
-    TETHER_END_USER_KEYS, if set)."""
+    TETHER_END_USER_KEYS, if set). `workers` threads execute runs in this process (default
+    TETHER_WORKERS, else 8; 0 leaves them to `tether worker` processes)."""
     if isinstance(desk, Domain):
         desk = build_desk(desk)
     make_model = model_factory or model_from_env
@@ -392,11 +260,32 @@ def create_app(
     approvals = desk.enable_approvals(models=make_model)
     approvals.start()  # webhook notices and expiries, off the request path
     app.router.add_event_handler("shutdown", approvals.stop)
-    # runs a dead process left RUNNING (this one before a restart, or another replica)
-    recovery = Recovery(desk.runtime, make_model)
-    app.router.add_event_handler("startup", recovery.start)
-    app.router.add_event_handler("shutdown", recovery.stop)
-    app.state.recovery = recovery
+    # runs execute on workers: in this process (TETHER_WORKERS threads, default 8) and/or in
+    # `tether worker` processes; the API only accepts them onto the queue
+    queue = open_queue(store_url(desk.store), queue_depth())
+    workers = worker_threads() if workers is None else workers
+    if workers == 0 and queue.kind == "inline":
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            "TETHER_WORKERS=0 leaves runs to worker processes, which need the PostgreSQL "
+            "queue; with the in-process queue this process must run workers",
+        )
+    signals = RunSignals()  # wakes this process's waiters as its runs' steps commit
+    desk.runtime.observers = (*desk.runtime.observers, signals)
+    # and recovers what a dead process left (this one before a restart, or another replica)
+    recovery = Recovery(desk.runtime, make_model, queue)
+
+    if workers > 0:  # started here, as approvals are, so an app serves however it is run
+        queue.start(RunExecutor(desk.runtime, make_model), workers)
+    recovery.start()
+
+    def stop_work() -> None:
+        recovery.stop()
+        queue.stop()
+
+    app.router.add_event_handler("shutdown", stop_work)
+    app.state.queue, app.state.recovery = queue, recovery
+    approvals.enqueue = queue.enqueue  # a decided run continues on a worker, not in the request
     app.state.approvals = ApprovalsInbox(approvals)
     # inside the body limit: a retry with a kept Idempotency-Key gets the first response
     app.add_middleware(IdempotencyMiddleware, keys=keys, store=RequestKeys(desk.store.engine))
@@ -404,46 +293,16 @@ def create_app(
     app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too
 
-    @app.post(
-        "/v1/runs",
-        status_code=201,
-        response_model=RunDetail,
-        tags=["runs"],
-        summary="Start a run and wait for its decision",
-        responses=problem_responses(
-            ErrorCode.BAD_REQUEST,
-            ErrorCode.SCENARIO_INVALID,
-            ErrorCode.MODEL_NOT_CONFIGURED,
-            ErrorCode.UNKNOWN_PRINCIPAL,
-            ErrorCode.UNKNOWN_AGENT,
-            ErrorCode.INPUT_TOO_LARGE,
-            ErrorCode.INPUT_ROLE_FORBIDDEN,
-            ErrorCode.SCRIPT_NOT_ALLOWED,
-            ErrorCode.STORE_UNAVAILABLE,
-            *AUTH_CODES,
-        ),
-    )
-    def create_run(
-        body: RunCreate,
-        request: Request,
-        response: Response,
-        operator: Operator = can_create,
-    ) -> dict[str, Any]:
-        # a plain def: FastAPI runs it in its threadpool, since a run blocks on tools and I/O
-        check_messages(body.chat(), desk.runtime.input_limits)  # user messages only, in limits
-        model = choose_model(body.script)
-        run_request = RunRequest(
-            principal_id=body.principal,
-            messages=body.chat(),
-            agent=body.agent,
-            # who asked (for the audit trail and separation of duties), and the script, so
-            # an approval can continue the run in any process
-            metadata={"operator": operator.actor}
-            | ({"script": body.script} if body.script is not None else {}),
+    app.include_router(
+        runs_router(
+            desk,
+            queue,
+            signals,
+            choose_model,
+            require(keys, Permission.RUNS_READ),
+            require(keys, Permission.RUNS_CREATE),
         )
-        run = desk.runtime.run(run_request, model)
-        response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
-        return run.to_dict(with_steps=True)
+    )
 
     @app.get(
         "/v1/runs",
@@ -537,12 +396,13 @@ def create_app(
             ) from None
         return {"status": "ok", "database": "ok"}
 
-    app.include_router(readiness_router(desk.store.engine))
+    app.include_router(readiness_router(desk.store.engine, queue))
     app.include_router(
         approvals_router(
             approvals,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.APPROVALS_DECIDE),
+            lambda run_id, wait: settled(desk.store, signals, run_id, wait),
         )
     )
     turns = TurnPool()  # conversation turns run here, off the request path

@@ -8,17 +8,19 @@ response carries the run as the decision left it (usually ended).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from tether.access.operators import Operator
 from tether.approvals.requests import Approval, ApprovalStatus, Approver
-from tether.approvals.service import ApprovalService
+from tether.approvals.service import ApprovalService, Decided
 from tether.approvals.store import MAX_NOTE_CHARS
 from tether.core.errors import ErrorCode
+from tether.core.types import Run, RunStatus
 from tether.server.dashboard_approvals import PendingApproval
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
@@ -91,13 +93,20 @@ def approver(operator: Operator) -> Approver:
     return Approver(actor=operator.actor, role=operator.role.value, name=operator.name)
 
 
+# waits for a decided run to settle: (run id, seconds) → the run then
+Settle = Callable[[str, float], Awaitable[Run]]
+WAIT = Query(0.0, ge=0, le=60, description="seconds to wait for the run to end (0-60)")
+
+
 def approvals_router(
     service: ApprovalService,
     reader: Callable[..., Operator],
     decider: Callable[..., Operator],
+    settle: Settle | None = None,
 ) -> APIRouter:
     """The endpoints over `service`; `reader` and `decider` authenticate the caller and check
-    its role (401/403), as `tether.server.app.require` makes them."""
+    its role (401/403), as `tether.server.app.require` makes them. A decided run continues on
+    a worker; `?wait=SECONDS` answers once it has settled (`settle`), or with it as it is then."""
     router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
     can_read = Depends(reader)
 
@@ -143,14 +152,17 @@ def approvals_router(
         summary="Approve: the approved call runs, then the run continues",
         responses=problem_responses(ErrorCode.ARGUMENTS_NOT_APPROVED, *DECIDE_ERRORS),
     )
-    def approve(
+    async def approve(
         approval_id: StoredText,
         body: ApproveIn | None = None,
+        wait: float = WAIT,
         operator: Operator = Depends(decider),
     ) -> dict[str, Any]:
         given = body or ApproveIn()
-        decided = service.approve(approval_id, approver(operator), given.note, given.argument_hash)
-        return decided.to_dict(service.clock.now())
+        decided = await run_in_threadpool(
+            service.approve, approval_id, approver(operator), given.note, given.argument_hash
+        )
+        return await _settled(decided, wait)
 
     @router.post(
         "/{approval_id}/reject",
@@ -158,11 +170,21 @@ def approvals_router(
         summary="Reject: the run ends in a refusal",
         responses=problem_responses(*DECIDE_ERRORS),
     )
-    def reject(
-        approval_id: StoredText, body: RejectIn | None = None, operator: Operator = Depends(decider)
+    async def reject(
+        approval_id: StoredText,
+        body: RejectIn | None = None,
+        wait: float = WAIT,
+        operator: Operator = Depends(decider),
     ) -> dict[str, Any]:
-        decided = service.reject(approval_id, approver(operator), (body or RejectIn()).note)
-        return decided.to_dict(service.clock.now())
+        note = (body or RejectIn()).note
+        decided = await run_in_threadpool(service.reject, approval_id, approver(operator), note)
+        return await _settled(decided, wait)
+
+    async def _settled(decided: Decided, wait: float) -> dict[str, Any]:
+        out = decided.to_dict(service.clock.now())
+        if settle is not None and wait > 0 and decided.run.status is RunStatus.RUNNING:
+            out["run"] = (await settle(decided.run.id, wait)).to_dict()
+        return out
 
     return router
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tether.core.errors import ErrorCode, TetherError
+
+log = logging.getLogger("tether.server")
+
+# what a dependency going away raises under a request: answered 503, not 500
+OUTAGES: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://tether.dev/errors/"
@@ -94,9 +108,20 @@ def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
     return out
 
 
+# how long a caller refused for load should wait before trying again (Retry-After, seconds)
+RETRY_AFTER_S = {
+    ErrorCode.QUEUE_FULL: 1,
+    ErrorCode.QUOTA_EXCEEDED: 2,
+    ErrorCode.QUEUE_UNAVAILABLE: 5,
+    ErrorCode.STORE_UNAVAILABLE: 5,
+}
+
+
 async def _on_tether_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TetherError)
-    return problem_response(exc.code, exc.message, instance=request.url.path)
+    wait = RETRY_AFTER_S.get(exc.code)
+    headers = {"Retry-After": str(wait)} if wait is not None else None
+    return problem_response(exc.code, exc.message, instance=request.url.path, headers=headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
@@ -128,6 +153,18 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_outage(request: Request, exc: Exception) -> Response:
+    # a dependency went away under a request (the database's connection dropped, Redis is
+    # down): the caller may retry, so it is a 503 with a stable code, never a 500
+    log.warning("a dependency is unavailable: %s", type(exc).__name__)
+    return problem_response(
+        ErrorCode.STORE_UNAVAILABLE,
+        f"a dependency is unavailable ({type(exc).__name__}); retry shortly",
+        instance=request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_S[ErrorCode.STORE_UNAVAILABLE])},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # the server logs the traceback; the caller gets only the stable code
     return problem_response(
@@ -140,6 +177,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TetherError, _on_tether_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, _on_outage)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tether.core.errors import ErrorCode
 from tether.core.redis_client import redis_client
+from tether.workers.queue import RunQueue
 
 REDIS_TIMEOUT_S = 0.5  # a readiness probe must answer well within a balancer's own timeout
 
@@ -70,18 +71,30 @@ def redis_check(url: str | None) -> Check:
     return check
 
 
-def queue_check() -> Check:
-    """Runs execute in the process that accepted them, so the queue is ready when it is."""
-    return lambda: {"ok": True, "kind": "inline"}
+def queue_check(queue: RunQueue | None) -> Check:
+    """The run queue takes and hands out runs (its kind, and the runs waiting in it)."""
+    if queue is None:
+        return lambda: {"ok": True, "kind": "none"}
+
+    def check() -> dict[str, Any]:
+        problem = queue.check()
+        if problem is not None:
+            return {"ok": False, "kind": queue.kind, "error": problem}
+        return {"ok": True, "kind": queue.kind, "depth": queue.depth()}
+
+    return check
 
 
-def readiness_router(engine: Engine, environ: Mapping[str, str] | None = None) -> APIRouter:
-    """`GET /readyz` over the run store's engine and the Redis of `TETHER_REDIS_URL`."""
+def readiness_router(
+    engine: Engine, queue: RunQueue | None = None, environ: Mapping[str, str] | None = None
+) -> APIRouter:
+    """`GET /readyz` over the run store's engine, the Redis of `TETHER_REDIS_URL` and the
+    run queue."""
     env = os.environ if environ is None else environ
     checks: dict[str, Check] = {
         "store": store_check(engine),
         "redis": redis_check(env.get("TETHER_REDIS_URL", "").strip() or None),
-        "queue": queue_check(),
+        "queue": queue_check(queue),
     }
     router = APIRouter(tags=["service"])
 

@@ -110,6 +110,18 @@ class RunLeases:
             value = conn.execute(query).scalar()
         return str(value) if value is not None else None
 
+    def stale_queued(self, now: float, grace_s: float, limit: int = 50) -> list[str]:
+        """QUEUED runs accepted more than `grace_s` ago, oldest first (a queue that died with
+        its process may have held them)."""
+        query = (
+            select(runs.c.id)
+            .where(runs.c.status == _QUEUED, runs.c.created_at < now - grace_s)
+            .order_by(runs.c.created_at)
+            .limit(limit)
+        )
+        with self._begin() as conn:
+            return [row[0] for row in conn.execute(query)]
+
     def holder(self, run_id: str) -> Lease | None:
         query = select(runs.c.lease_owner, runs.c.lease_expires_at).where(runs.c.id == run_id)
         with self._begin() as conn:

@@ -60,6 +60,18 @@ def _unavailable(exc: OperationalError) -> str:
     return f"the database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}: {first[:200]})"
 
 
+def _step(row: Mapping[str, Any]) -> Step:
+    return Step(
+        run_id=row["run_id"],
+        seq=row["seq"],
+        kind=StepKind(row["kind"]),
+        name=row["name"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        data=json.loads(row["data"]),
+    )
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -219,6 +231,15 @@ class RunStore:
                 )
         return self._run(row, step_rows)
 
+    def steps_after(self, run_id: str, seq: int) -> list[Step]:
+        """The steps of `run_id` recorded after step `seq`, in order."""
+        query = (
+            select(steps).where(steps.c.run_id == run_id, steps.c.seq > seq).order_by(steps.c.seq)
+        )
+        with self._connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_step(row) for row in rows]
+
     def checkpoint(self, run_id: str) -> dict[str, Any]:
         with self._connect() as conn:
             value = conn.execute(select(runs.c.checkpoint).where(runs.c.id == run_id)).scalar()
@@ -275,18 +296,7 @@ class RunStore:
             decision=decision,
             trace_id=row["trace_id"],
             step_count=row["step_count"],
-            steps=tuple(
-                Step(
-                    run_id=s["run_id"],
-                    seq=s["seq"],
-                    kind=StepKind(s["kind"]),
-                    name=s["name"],
-                    started_at=s["started_at"],
-                    ended_at=s["ended_at"],
-                    data=json.loads(s["data"]),
-                )
-                for s in step_rows
-            ),
+            steps=tuple(_step(s) for s in step_rows),
         )
 
     def _begin(self) -> Any:

@@ -4,6 +4,8 @@ A process that dies mid-run (killed, out of memory, its machine gone) leaves its
 with a lease nobody renews. Every worker, and the embedded server, sweeps for such runs and
 resumes each from its recorded steps with the run's own model (its script, else the
 configured model; a model that cannot be built ends the run in an escalation naming why).
+A conversation's turn so resumed is then recorded in its conversation, as its own process
+would have.
 Writes happen at most once across the two processes (see `tether.runtime.once`), and the lease
 fences the stalled process out of the run's record.
 """
@@ -15,8 +17,12 @@ import time
 
 from tether.approvals.background import Background
 from tether.approvals.service import ModelFactory, model_for
+from tether.conversations import ConversationStore
+from tether.conversations.recovered import fold_recovered
+from tether.core.errors import TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
+from tether.workers.queue import RunQueue
 
 log = logging.getLogger("tether.workers")
 
@@ -24,16 +30,31 @@ log = logging.getLogger("tether.workers")
 class Recovery:
     """Sweeps for runs whose lease lapsed and resumes them, `batch` at a time."""
 
-    def __init__(self, runtime: Runtime, models: ModelFactory | None, batch: int = 20) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        models: ModelFactory | None,
+        queue: RunQueue | None = None,
+        batch: int = 20,
+    ) -> None:
         self.runtime = runtime
         self.models = models
+        self.queue = queue
         self.batch = batch
+        self.conversations = ConversationStore(runtime.store.engine)
         self._background: Background | None = None
 
     def sweep(self) -> list[Run]:
         """Resume every run found recoverable now; the runs as each resume left them."""
-        keeper = self.runtime.keeper
-        found = self.runtime.store.leases.recoverable(time.time(), keeper.ttl_s, self.batch)
+        keeper, leases = self.runtime.keeper, self.runtime.store.leases
+        if self.queue is not None:  # queued runs a dead process's queue held go back on it
+            for run_id in leases.stale_queued(time.time(), keeper.ttl_s, self.batch):
+                try:
+                    self.queue.enqueue(run_id)  # a run still waiting is not queued twice
+                except TetherError as exc:
+                    log.warning("could not queue run %s again: %s", run_id, exc.message)
+                    break
+        found = leases.recoverable(time.time(), keeper.ttl_s, self.batch)
         resumed = []
         for run_id in found:
             stored = self.runtime.store.get_run(run_id, with_steps=False)
@@ -42,6 +63,7 @@ class Recovery:
             run = self.runtime.resume(run_id, model_for(stored, self.models), recovering=True)
             if run.status is not RunStatus.RUNNING:  # RUNNING: another worker claimed it first
                 log.info("recovered run %s: %s", run_id, run.status.value)
+                fold_recovered(self.conversations, self.runtime.store.get_run(run_id), time.time())
                 resumed.append(run)
         return resumed
 

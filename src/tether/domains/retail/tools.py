@@ -12,6 +12,7 @@ import functools
 import inspect
 import math
 import operator
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
@@ -44,6 +45,7 @@ CANCEL_REASONS: tuple[str, ...] = ("no longer needed", "ordered by mistake")
 
 READ_SCOPE = "retail:read"
 WRITE_SCOPE = "retail:write"
+_PARSING = threading.Lock()
 MAX_EXPRESSION_CHARS = 500
 
 _CALC_CHARS = frozenset("0123456789+-*/(). ")
@@ -65,7 +67,8 @@ def evaluate_expression(expression: str) -> float:
             f"the expression may hold only digits, + - * / ( ) . and spaces; found {bad}"
         )
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        with _PARSING:  # CPython 3.11's parser is not safe in two threads at once
+            tree = ast.parse(expression.strip(), mode="eval")
         value = _evaluate(tree.body)
     except ZeroDivisionError:
         raise invalid_arguments("the expression divides by zero") from None

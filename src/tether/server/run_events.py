@@ -1,0 +1,117 @@
+"""Waiting on runs from async request handlers: `?wait=SECONDS` and the events stream.
+
+What a run records is read from the store, so a run executing in another process (a worker)
+is seen the same as one executing here; runs executing here also wake their waiters as their
+steps commit (`RunSignals` is one of the runtime's observers), so a local wait does not sleep
+through a poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from tether.core.types import Run, RunStatus, Step
+from tether.store.runs import RunStore
+
+POLL_S = 0.25  # how often a waiter reads the store when nothing here wakes it
+STREAM_MAX_S = 300.0  # an events stream ends after this; the client reconnects with Last-Event-ID
+KEEPALIVE_S = 15.0
+SETTLED = (RunStatus.COMPLETED, RunStatus.SUSPENDED)
+
+
+class RunSignals:
+    """Wakes the waiters of a run when its steps commit in this process (a run observer)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
+        self._wake(run.id)
+
+    def on_run_end(self, run: Run) -> None:
+        self._wake(run.id)
+
+    async def changed(self, run_id: str, timeout: float) -> None:
+        """Return when a step of `run_id` commits here, or after `timeout` seconds."""
+        event = asyncio.Event()
+        entry = (asyncio.get_running_loop(), event)
+        with self._lock:
+            self._waiters.setdefault(run_id, set()).add(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            with self._lock:
+                waiting = self._waiters.get(run_id)
+                if waiting is not None:
+                    waiting.discard(entry)
+                    if not waiting:
+                        del self._waiters[run_id]
+
+    def _wake(self, run_id: str) -> None:
+        with self._lock:
+            entries = list(self._waiters.get(run_id, ()))
+        for loop, event in entries:
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                loop.call_soon_threadsafe(event.set)
+
+
+async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: float) -> Run:
+    """The run once it has ended or waits for a person, or as it is after `wait_s` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        run = await run_in_threadpool(store.get_run, run_id, False)
+        remaining = deadline - loop.time()
+        if run.status in SETTLED or remaining <= 0:
+            return run
+        await signals.changed(run_id, min(POLL_S, remaining))
+
+
+def _event(kind: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def run_events(
+    store: RunStore,
+    signals: RunSignals,
+    run_id: str,
+    after: int,
+    disconnected: Any,
+) -> AsyncIterator[str]:
+    """Server-sent events of a run: `status` first and on every change, `step` for each
+    committed step after `after` (its `id` is the step's seq), `decision` last; then it ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STREAM_MAX_S
+    seen, status, quiet_since = after, None, loop.time()
+    while True:
+        run = await run_in_threadpool(store.get_run, run_id, False)
+        if status is None:  # where the run is, before what it did
+            status = run.status
+            yield _event("status", {"run": run_id, "status": status.value}, seen)
+        if run.step_count > seen:
+            for step in await run_in_threadpool(store.steps_after, run_id, seen):
+                yield _event("step", step.to_dict(), step.seq)
+                seen = step.seq
+            quiet_since = loop.time()
+        if run.status is not status:
+            status = run.status
+            yield _event("status", {"run": run_id, "status": status.value}, seen)
+        if run.status is RunStatus.COMPLETED and run.decision is not None:
+            yield _event("decision", run.decision.to_dict(), seen)
+            return
+        if loop.time() > deadline or await disconnected():
+            return
+        if loop.time() - quiet_since > KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            quiet_since = loop.time()
+        await signals.changed(run_id, POLL_S)

@@ -1,0 +1,197 @@
+"""Starting runs over HTTP: `POST /v1/runs`, `POST /v1/runs/{id}/cancel` and the events
+stream `GET /v1/runs/{id}/events`.
+
+No agent runs inside a request. A run is accepted once it is durable and on the run queue:
+`202 Accepted` with `Location: /v1/runs/{id}` and the run (`status` `queued` or `running`);
+a worker executes it (see `tether.workers`). `?wait=SECONDS` (at most 60) answers `200` with
+the run and its Decision if it ends within the wait, else `202` with its status then. A full
+queue, or a principal with too many runs in flight, is `429` with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from tether.access.operators import Operator
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Run, RunStatus
+from tether.models.base import ModelAdapter
+from tether.runtime import RunRequest
+from tether.runtime.inputs import check_messages
+from tether.sdk.desk import Desk
+from tether.server.inputs import StoredText
+from tether.server.problems import problem_responses
+from tether.server.run_events import RunSignals, run_events, settled
+from tether.server.run_models import RunCreate, RunDetail
+from tether.store.runs import RunFilter
+from tether.workers.queue import RunQueue
+
+MAX_WAIT_S = 60.0
+DEFAULT_PRINCIPAL_QUOTA = 50
+QUOTA_ENV = "TETHER_MAX_ACTIVE_RUNS_PER_PRINCIPAL"
+AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
+
+
+def principal_quota(environ: Mapping[str, str] | None = None) -> int:
+    """Runs one principal may have queued or running at once (`TETHER_MAX_ACTIVE_RUNS_PER_
+    PRINCIPAL`, 1 to 100,000)."""
+    raw = (os.environ if environ is None else environ).get(QUOTA_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PRINCIPAL_QUOTA
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"{QUOTA_ENV} must be a whole number from 1 to 100000"
+        )
+    return int(raw)
+
+
+def runs_router(
+    desk: Desk,
+    queue: RunQueue,
+    signals: RunSignals,
+    choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
+    can_read: Callable[..., Operator],
+    can_create: Callable[..., Operator],
+) -> APIRouter:
+    router = APIRouter(prefix="/v1/runs", tags=["runs"])
+    runtime, store = desk.runtime, desk.store
+    quota = principal_quota()
+
+    def in_flight(principal: str) -> int:
+        return sum(
+            store.count_runs(RunFilter(principal_id=principal, status=status))
+            for status in (RunStatus.QUEUED, RunStatus.RUNNING)
+        )
+
+    def accept(body: RunCreate, operator: Operator) -> Run:
+        check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
+        choose_model(body.script)  # a script the server refuses, or no model: refused now
+        if queue.depth() >= queue.max_depth:
+            raise TetherError(ErrorCode.QUEUE_FULL, "the run queue is full; retry shortly")
+        if in_flight(body.principal) >= quota:
+            raise TetherError(
+                ErrorCode.QUOTA_EXCEEDED,
+                f"principal {body.principal!r} has {quota} runs queued or running already",
+            )
+        run = runtime.submit(
+            RunRequest(
+                principal_id=body.principal,
+                messages=body.chat(),
+                agent=body.agent,
+                # who asked (for the audit trail and separation of duties), and the script,
+                # so any worker can execute the run and continue it after an approval
+                metadata={"operator": operator.actor}
+                | ({"script": body.script} if body.script is not None else {}),
+            )
+        )
+        try:
+            queue.enqueue(run.id)
+        except TetherError:  # filled up meanwhile, or down: the run must not stay queued
+            runtime.cancel(run.id, f"the server ({queue.kind} queue refused it)")
+            raise
+        return run
+
+    @router.post(
+        "",
+        status_code=202,
+        response_model=RunDetail,
+        summary="Start a run: accepted at once, executed by a worker",
+        responses={
+            200: {"model": RunDetail, "description": "The run ended within `wait`"},
+            **problem_responses(
+                ErrorCode.BAD_REQUEST,
+                ErrorCode.SCENARIO_INVALID,
+                ErrorCode.MODEL_NOT_CONFIGURED,
+                ErrorCode.UNKNOWN_PRINCIPAL,
+                ErrorCode.UNKNOWN_AGENT,
+                ErrorCode.INPUT_TOO_LARGE,
+                ErrorCode.INPUT_ROLE_FORBIDDEN,
+                ErrorCode.SCRIPT_NOT_ALLOWED,
+                ErrorCode.QUEUE_FULL,
+                ErrorCode.QUOTA_EXCEEDED,
+                ErrorCode.QUEUE_UNAVAILABLE,
+                ErrorCode.STORE_UNAVAILABLE,
+                *AUTH,
+            ),
+        },
+    )
+    async def create_run(
+        body: RunCreate,
+        request: Request,
+        response: Response,
+        wait: float = Query(
+            0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the decision (0-60)"
+        ),
+        operator: Operator = Depends(can_create),
+    ) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + wait
+        run = await run_in_threadpool(accept, body, operator)
+        response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
+        remaining = deadline - asyncio.get_running_loop().time()
+        if wait > 0 and remaining > 0:
+            run = await settled(store, signals, run.id, remaining)
+        if run.status is RunStatus.COMPLETED:
+            response.status_code = 200
+        full = await run_in_threadpool(store.get_run, run.id)
+        return full.to_dict(with_steps=True)
+
+    @router.post(
+        "/{run_id}/cancel",
+        response_model=RunDetail,
+        summary="Cancel a run: it ends in a refusal coded RUN_CANCELLED",
+        description=(
+            "A queued run ends at once (200, with its Decision). A running one ends before "
+            "its next model turn: 202 with its status now; follow it on its events stream."
+        ),
+        responses=problem_responses(
+            ErrorCode.RUN_NOT_FOUND,
+            ErrorCode.RUN_ENDED,
+            ErrorCode.APPROVAL_PENDING,
+            ErrorCode.STORE_UNAVAILABLE,
+            *AUTH,
+        ),
+    )
+    def cancel_run(
+        run_id: StoredText, response: Response, operator: Operator = Depends(can_create)
+    ) -> dict[str, Any]:
+        run = runtime.cancel(run_id, operator.actor)
+        if run.status is not RunStatus.COMPLETED:
+            response.status_code = 202
+        return store.get_run(run_id).to_dict(with_steps=True)
+
+    @router.get(
+        "/{run_id}/events",
+        summary="Follow a run: server-sent events `status`, `step` and `decision`",
+        description=(
+            "`status` comes first and on every change, `step` for each committed step (its "
+            "event id is the step's seq: reconnect with `Last-Event-ID` to go on from there), "
+            "and `decision` last, after which the stream ends."
+        ),
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
+            **problem_responses(ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH),
+        },
+        dependencies=[Depends(can_read)],
+    )
+    async def follow_run(
+        run_id: StoredText,
+        request: Request,
+        last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=20),
+    ) -> StreamingResponse:
+        await run_in_threadpool(store.get_run, run_id, False)  # RUN_NOT_FOUND before streaming
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        return StreamingResponse(
+            run_events(store, signals, run_id, after, request.is_disconnected),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router

@@ -1,0 +1,38 @@
+"""How many workers a process runs and how deep its run queue may get, from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.store.runs import RunStore
+
+DEFAULT_WORKERS = 8
+DEFAULT_QUEUE_DEPTH = 1000
+
+
+def _whole(name: str, default: int, low: int, high: int, environ: Mapping[str, str] | None) -> int:
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"{name} must be a whole number from {low} to {high}"
+        )
+    return int(raw)
+
+
+def worker_threads(environ: Mapping[str, str] | None = None) -> int:
+    """`TETHER_WORKERS`: runs a process executes at once (0 in an API-only process)."""
+    return _whole("TETHER_WORKERS", DEFAULT_WORKERS, 0, 256, environ)
+
+
+def queue_depth(environ: Mapping[str, str] | None = None) -> int:
+    """`TETHER_QUEUE_DEPTH`: runs that may wait for a worker before new ones get 429."""
+    return _whole("TETHER_QUEUE_DEPTH", DEFAULT_QUEUE_DEPTH, 1, 1_000_000, environ)
+
+
+def store_url(store: RunStore) -> str:
+    """The store's database URL, password included (the queue connects to it too)."""
+    return store.engine.url.render_as_string(hide_password=False)
