@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
+import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
@@ -237,6 +239,25 @@ def test_revocations_and_single_use_in_redis(sqlite_store: RunStore, redis_url: 
     kwargs = {"audience": CALL_AUDIENCE, "arguments": {"order_id": "#W1"}, "consume": True}
     second.tokens.verify(call, **kwargs)  # type: ignore[arg-type]
     assert refused(first, call, **kwargs) is ErrorCode.TOKEN_REPLAYED
+
+
+def test_revocation_keys_live_under_the_configured_prefix(
+    sqlite_store: RunStore, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:10]}:"
+    monkeypatch.setenv("TETHER_REDIS_PREFIX", prefix)
+    access = open_access(sqlite_store, redis_url=redis_url)
+    token = mint(access)
+    decoded = access.tokens.decode(token)
+    access.tokens.revoke(decoded)
+    assert refused(access, token) is ErrorCode.TOKEN_REVOKED
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [k.decode() for k in client.scan_iter(match=f"*{decoded.id}*")]
+        assert keys == [f"{prefix}revoked:{decoded.id}"]  # and nothing outside the prefix
+    finally:
+        client.delete(*keys)
+        client.close()
 
 
 def test_an_unreachable_redis_fails_closed(sqlite_store: RunStore) -> None:

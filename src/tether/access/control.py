@@ -22,6 +22,7 @@ from tether.access.rights import RoleRights
 from tether.access.settings import AccessSettings, AuditPaths
 from tether.access.tokens import CapabilityTokens
 from tether.core.clock import Clock, SystemClock
+from tether.core.redis_client import redis_prefix
 
 
 @dataclass
@@ -61,7 +62,7 @@ class AccessControl:
         keys = SigningKeyRing(engine, settings, audit=audit)
         audit.signer = keys
         backend: Revocations = (
-            RedisRevocations(settings.redis_url, clock)
+            RedisRevocations(settings.redis_url, clock, prefix=redis_prefix())
             if settings.redis_url
             else StoreRevocations(engine, clock)
         )

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from tether.access.storage import begin, connect, run_raw
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.redis_client import redis_client
+from tether.core.redis_client import DEFAULT_PREFIX, redis_client
 from tether.store.access_schema import revoked_tokens
 
 REVOKED = "revoked"
@@ -170,10 +170,15 @@ def _insert_once(conn: Connection, row: dict[str, Any]) -> bool:
 class RedisRevocations:
     """Revocations in Redis, shared by every replica; entries expire with their tokens."""
 
-    PREFIX = "tether:revoked:"
-
-    def __init__(self, url: str, clock: Clock | None = None, timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock | None = None,
+        timeout_s: float = 1.0,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
         self.clock = clock or SystemClock()
+        self.prefix = f"{prefix}revoked:"  # under the deployment's prefix, as every key
         self._redis, _ = redis_client(url, timeout_s)
 
     def revoke(
@@ -184,15 +189,15 @@ class RedisRevocations:
         conn: Connection | None = None,
     ) -> None:
         self._call(
-            lambda: self._redis.set(self.PREFIX + token_id, reason, px=self._ttl_ms(expires_at))
+            lambda: self._redis.set(self.prefix + token_id, reason, px=self._ttl_ms(expires_at))
         )
 
     def status(self, token_id: str) -> str | None:
-        value = self._call(lambda: self._redis.get(self.PREFIX + token_id))
+        value = self._call(lambda: self._redis.get(self.prefix + token_id))
         return None if value is None else bytes(value).decode("utf-8", "replace")
 
     def consume(self, token_id: str, expires_at: float) -> bool:
-        key = self.PREFIX + token_id
+        key = self.prefix + token_id
         created = self._call(
             lambda: self._redis.set(key, USED, px=self._ttl_ms(expires_at), nx=True)
         )

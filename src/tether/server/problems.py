@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -17,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.redis_client import redis_outages
 
 log = logging.getLogger("tether.server")
 
@@ -25,8 +25,7 @@ OUTAGES: tuple[type[Exception], ...] = (
     OperationalError,
     InterfaceError,
     DisconnectionError,
-    redis.ConnectionError,
-    redis.TimeoutError,
+    *redis_outages(),
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"

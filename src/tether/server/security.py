@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether.core.clock import Clock, SystemClock
-from tether.core.redis_client import redis_client
+from tether.core.redis_client import redis_client, redis_prefix
 
 # Nothing inline may run or style a page; the dashboard loads one stylesheet from /static.
 CONTENT_SECURITY_POLICY = (
@@ -221,7 +221,7 @@ def login_attempts_from_env(environ: Mapping[str, str] | None = None) -> LoginAt
     url = env.get("TETHER_REDIS_URL", "").strip()
     if not url:
         return LoginThrottle()
-    return RedisLoginThrottle(url, env.get("TETHER_REDIS_PREFIX", "tether:").strip() or "tether:")
+    return RedisLoginThrottle(url, redis_prefix(env))
 
 
 def login_subjects(request: Request, presented_key: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Protocol
 from tether.core.clock import Clock, SystemClock
 from tether.core.envelope import BreakerPolicy, Envelope, TokenBucket
 from tether.core.errors import ErrorCode
+from tether.core.redis_client import redis_prefix
 
 WINDOW_BUCKETS = 10  # a breaker window is kept as this many time slices
 MAX_BUCKETS = 10_000  # in-process token buckets kept before idle ones are dropped
@@ -219,4 +220,4 @@ def shared_state_from_env(environ: Mapping[str, str] | None = None) -> SharedSta
         return InProcessState()
     from tether.tools.redis_state import RedisState  # only deployments with Redis import it
 
-    return RedisState(url, prefix=env.get("TETHER_REDIS_PREFIX", "tether:").strip() or "tether:")
+    return RedisState(url, prefix=redis_prefix(env))
