@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -83,10 +83,16 @@ def _alembic_config() -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent).
+
+    On PostgreSQL the upgrade holds an advisory lock until it commits: replicas started together
+    take turns, and those after the first find the schema made instead of racing to make it."""
     cfg = _alembic_config()
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                lock = func.pg_advisory_xact_lock(func.hashtext("tether.store.migrate"))
+                conn.execute(select(lock))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")  # parallel branches of revisions are allowed
     except OperationalError as exc:

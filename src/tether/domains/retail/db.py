@@ -193,8 +193,15 @@ class RetailDB:
     # -- schema and loading ------------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create the three retail tables if they do not exist."""
-        metadata.create_all(self.engine)
+        """Create the three retail tables if they do not exist.
+
+        On PostgreSQL an advisory lock held until commit lets processes that start together
+        take turns: one creates the tables, the others find them made."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                lock = func.pg_advisory_xact_lock(func.hashtext("tether.retail.schema"))
+                conn.execute(select(lock))
+            metadata.create_all(conn)
 
     def is_loaded(self) -> bool:
         """True when the store holds any user."""
