@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TETHER_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup demo test lint typecheck pytest browser screenshots docs bench lock clean
+.PHONY: setup demo test lint typecheck pytest browser screenshots docs bench load soak lock clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,15 @@ bench: setup
 	$(BIN)/python benchmarks/domain_runs.py
 	$(BIN)/python benchmarks/conversation.py
 	$(BIN)/python benchmarks/consent.py
+
+# A local deployment under load: SQLite (one process), then PostgreSQL + Redis (two API and two
+# worker processes), at concurrency 1, 8 and 32; needs PostgreSQL and Redis on 127.0.0.1.
+load: setup
+	$(BIN)/python benchmarks/load_deploy.py --runs 200 --concurrency 1,8,32 --out .tether/load.json
+
+# Ten minutes of load per topology, reporting how each process's memory grew.
+soak: setup
+	$(BIN)/python benchmarks/load_deploy.py --soak-seconds 600 --out .tether/soak.json
 
 # Refresh the pinned lock file from pyproject.toml (needs network access to PyPI).
 lock:

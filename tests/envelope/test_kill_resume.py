@@ -33,7 +33,8 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a killed process's run lease lapses within a second, not the default thirty
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TETHER_RUN_LEASE_SECONDS": "1"},
     )
 
 
@@ -53,6 +54,7 @@ def _kill_at(url: str, kind: str, boundary: str, tmp_path: Path) -> None:
 
 
 def _resume(url: str, kind: str, run_id: str) -> dict[str, object]:
+    time.sleep(1.2)  # the killed process held the run's lease until it lapses
     child = _spawn("resume", url, kind, run_id)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err

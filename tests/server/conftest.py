@@ -63,6 +63,18 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        stop_work(app)
+
+
+def stop_work(app: FastAPI) -> None:
+    """Stop what an app runs off the request path (its workers, recovery and approvals):
+    uvicorn runs here without lifespan, so its shutdown handlers never fire."""
+    state = app.state
+    for name in ("recovery", "queue"):
+        if hasattr(state, name):
+            getattr(state, name).stop()
+    if hasattr(state, "approvals"):
+        state.approvals.service.stop()
 
 
 def admin_headers(app: FastAPI) -> dict[str, str]:

@@ -61,7 +61,11 @@ class Background:
             for job in self.jobs:
                 try:
                     job()
-                except Exception:
-                    log.exception("background job %s failed", getattr(job, "__name__", job))
+                except Exception as exc:
+                    # one line, not a traceback: it repeats every round while the store is
+                    # down (the traceback is at debug level)
+                    name = getattr(job, "__name__", type(job).__name__)
+                    log.warning("background job %s failed: %s: %s", name, type(exc).__name__, exc)
+                    log.debug("background job %s failed", name, exc_info=True)
             self._wake.wait(self.poll_s)
             self._wake.clear()

@@ -138,6 +138,10 @@ class ApprovalService:
         dispatcher = NoticeDispatcher(outbox) if has_webhooks else None
         return cls(store, gate, runtime, models, dispatcher, on_decided)
 
+    def run_now(self, run_id: str) -> Run:
+        """A decided request's run as the store holds it now (a worker may be continuing it)."""
+        return self._runtime().store.get_run(run_id, with_steps=False)
+
     @property
     def clock(self) -> Clock:
         return self.store.clock

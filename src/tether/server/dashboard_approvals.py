@@ -8,6 +8,7 @@ recorded in their policy verdicts, read-only, and says that deciding needs the s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -120,8 +121,11 @@ class ApprovalInbox(Protocol):
         ...
 
 
+SETTLE_S = 10.0
+
+
 class ServiceInbox:
-    """The inbox over `tether.approvals.ApprovalService`: deciding resumes the run at once."""
+    """The inbox over `tether.approvals.ApprovalService`: deciding resumes the run."""
 
     def __init__(self, service: ApprovalService) -> None:
         self.service = service
@@ -139,7 +143,14 @@ class ServiceInbox:
         argument_hash: str | None,
     ) -> None:
         approver = Approver(operator.actor, operator.role.value, operator.name)
-        self.service.decide(approval_id, approve, approver, note, argument_hash)
+        decided = self.service.decide(approval_id, approve, approver, note, argument_hash)
+        # a worker continues the run: give it a moment (up to SETTLE_S), so the page the
+        # approver lands on shows how the run ended rather than that it is running
+        deadline = time.monotonic() + SETTLE_S
+        run = decided.run
+        while run.status is RunStatus.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+            run = self.service.run_now(run.id)
 
 
 def as_inbox(found: object) -> ApprovalInbox | None:
