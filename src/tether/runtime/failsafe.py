@@ -50,7 +50,7 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
             try:
                 return _conclude(store, state, decision, end, keep=False)
             except TetherError as last:
-                if last.code is ErrorCode.LEASE_LOST:
+                if _lost(last):
                     return _taken_over(store, state)
                 raise
 

@@ -24,6 +24,7 @@ from tether.core.types import Run, RunStatus
 from tether.server.dashboard_approvals import PendingApproval
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
+from tether.server.run_events import MAX_WAIT_S
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 DECIDE_ERRORS = (
@@ -95,7 +96,7 @@ def approver(operator: Operator) -> Approver:
 
 # waits for a decided run to settle: (run id, seconds) → the run then
 Settle = Callable[[str, float], Awaitable[Run]]
-WAIT = Query(0.0, ge=0, le=60, description="seconds to wait for the run to end (0-60)")
+WAIT = Query(0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the run to end (0-60)")
 
 
 def approvals_router(

@@ -40,13 +40,13 @@ from tether.runtime.inputs import CALLER_ROLES
 from tether.runtime.seams import Reply
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
+from tether.server.run_events import MAX_WAIT_S
 
 log = logging.getLogger("tether.server")
 
 END_USER_HEADER = "X-End-User-Token"
 END_USER_SOURCE = "end_user_token"
 OPERATOR_SOURCE = "operator"
-MAX_WAIT_S = 60.0
 DEFAULT_TURN_WORKERS = 16
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 WHO = (ErrorCode.END_USER_TOKEN_INVALID, ErrorCode.CONVERSATION_FORBIDDEN, *AUTH)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from tether.core.types import Run, RunStatus, Step
 from tether.store.runs import RunStore
 
+MAX_WAIT_S = 60.0  # the longest `?wait=SECONDS` any endpoint takes
 POLL_S = 0.25  # how often a waiter reads the store when nothing here wakes it
 STREAM_MAX_S = 300.0  # an events stream ends after this; the client reconnects with Last-Event-ID
 KEEPALIVE_S = 15.0

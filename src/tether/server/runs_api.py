@@ -11,7 +11,6 @@ queue, or a principal with too many runs in flight, is `429` with `Retry-After`.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,12 +27,12 @@ from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
 from tether.server.inputs import StoredText
 from tether.server.problems import problem_responses
-from tether.server.run_events import RunSignals, run_events, settled
+from tether.server.run_events import MAX_WAIT_S, RunSignals, run_events, settled
 from tether.server.run_models import RunCreate, RunDetail
 from tether.store.runs import RunFilter
+from tether.workers.config import whole_setting
 from tether.workers.queue import RunQueue
 
-MAX_WAIT_S = 60.0
 DEFAULT_PRINCIPAL_QUOTA = 50
 QUOTA_ENV = "TETHER_MAX_ACTIVE_RUNS_PER_PRINCIPAL"
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
@@ -42,14 +41,7 @@ AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDE
 def principal_quota(environ: Mapping[str, str] | None = None) -> int:
     """Runs one principal may have queued or running at once (`TETHER_MAX_ACTIVE_RUNS_PER_
     PRINCIPAL`, 1 to 100,000)."""
-    raw = (os.environ if environ is None else environ).get(QUOTA_ENV, "").strip()
-    if not raw:
-        return DEFAULT_PRINCIPAL_QUOTA
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        raise TetherError(
-            ErrorCode.CONFIG_INVALID, f"{QUOTA_ENV} must be a whole number from 1 to 100000"
-        )
-    return int(raw)
+    return whole_setting(QUOTA_ENV, DEFAULT_PRINCIPAL_QUOTA, 1, 100_000, environ)
 
 
 def runs_router(

@@ -12,7 +12,11 @@ DEFAULT_WORKERS = 8
 DEFAULT_QUEUE_DEPTH = 1000
 
 
-def _whole(name: str, default: int, low: int, high: int, environ: Mapping[str, str] | None) -> int:
+def whole_setting(
+    name: str, default: int, low: int, high: int, environ: Mapping[str, str] | None = None
+) -> int:
+    """The whole number `name` in the environment, from `low` to `high` (CONFIG_INVALID
+    otherwise), or `default` when unset."""
     raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:
         return default
@@ -25,12 +29,12 @@ def _whole(name: str, default: int, low: int, high: int, environ: Mapping[str, s
 
 def worker_threads(environ: Mapping[str, str] | None = None) -> int:
     """`TETHER_WORKERS`: runs a process executes at once (0 in an API-only process)."""
-    return _whole("TETHER_WORKERS", DEFAULT_WORKERS, 0, 256, environ)
+    return whole_setting("TETHER_WORKERS", DEFAULT_WORKERS, 0, 256, environ)
 
 
 def queue_depth(environ: Mapping[str, str] | None = None) -> int:
     """`TETHER_QUEUE_DEPTH`: runs that may wait for a worker before new ones get 429."""
-    return _whole("TETHER_QUEUE_DEPTH", DEFAULT_QUEUE_DEPTH, 1, 1_000_000, environ)
+    return whole_setting("TETHER_QUEUE_DEPTH", DEFAULT_QUEUE_DEPTH, 1, 1_000_000, environ)
 
 
 def store_url(store: RunStore) -> str:
