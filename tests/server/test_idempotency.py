@@ -3,6 +3,7 @@ on SQLite and PostgreSQL, through a real server."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from tether.models.base import ModelAdapter
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.sdk import Desk
 from tether.server.app import create_app
-from tether.store.request_keys import KEY_TTL_S, request_keys
+from tether.store.request_keys import CLAIM_TTL_S, KEY_TTL_S, request_keys
 from tether.store.runs import RunFilter, RunStore
 
 from .conftest import ORDER_QUESTION, ORDER_SCRIPT, serve
@@ -225,6 +226,35 @@ def test_a_key_older_than_a_day_is_replaced(api: Api) -> None:
     assert "Idempotent-Replayed" not in again.headers
     assert again.json()["id"] != first.json()["id"]
     assert api.runs() == 2
+
+
+def test_a_claim_left_by_a_dead_process_lapses_within_minutes(api: Api) -> None:
+    """A process killed mid-request never finishes or releases its claim: the retry is told
+    to wait while the first request might still run, then takes the key over."""
+    scope = {"operator_id": _key_id(api), "route": "POST /v1/runs", "key": "orphan"}
+    row = scope | {"body_hash": _digest(run_body()), "state": "in_progress"}
+    with api.desk.store.engine.begin() as conn:
+        conn.execute(request_keys.insert().values(**row, created_at=time.time() - 5))
+    with api.client() as c:
+        early = post_run(c, "orphan", run_body())
+        with api.desk.store.engine.begin() as conn:  # the claim's lifetime passes
+            conn.execute(update(request_keys).values(created_at=time.time() - CLAIM_TTL_S - 1))
+        late, again = post_run(c, "orphan", run_body()), post_run(c, "orphan", run_body())
+    assert early.status_code == 409, early.text
+    assert early.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+    assert late.status_code == 200 and "Idempotent-Replayed" not in late.headers
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == late.json()
+    assert api.runs() == 1
+
+
+def _key_id(api: Api) -> str:
+    token = api.admin["Authorization"].removeprefix("Bearer ")
+    return api.operators.authenticate(token).key_id
+
+
+def _digest(body: dict[str, Any]) -> str:
+    query = b"wait=60"
+    return hashlib.sha256(query + b"\n" + httpx.Request("POST", "/", json=body).content).hexdigest()
 
 
 def test_a_key_that_cannot_be_claimed_starts_no_run(sqlite_url: str) -> None:

@@ -5,7 +5,7 @@ A key is scoped to the operator key that sent it and to the route (method and pa
 a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
 first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
 500 are kept: after a server error or a crash of the handler the claim is released, so a retry
-runs again. Callers that do not authenticate are left to the route, which answers 401.
+runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`. Callers that do not authenticate are left to the route, which answers 401.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ from tether.core.errors import ErrorCode, TetherError
 
 IN_PROGRESS, DONE = "in_progress", "done"
 KEY_TTL_S = 24 * 3600
+# No request runs this long (a POST waits at most 60 s for its run): an unfinished claim this
+# old belongs to a process that died, and a retry may take the key over.
+CLAIM_TTL_S = 300
 MAX_ROUTE = 300
 
 # Migration 0013 creates this table; the definition here is for queries.
@@ -90,7 +93,8 @@ class RequestKeys:
 
     def claim(self, scope: KeyScope, body_hash: str) -> KeyRecord | None:
         """None when this request now holds the key; else the record of the request that
-        does. A record older than a day is replaced by this request's claim."""
+        does. A response older than a day, or a claim left unfinished for `CLAIM_TTL_S` (its
+        process died mid-request), is replaced by this request's claim."""
         for _ in range(3):  # a lapsed row deleted, or a row released, between two steps
             now = self.clock()
             try:
@@ -108,7 +112,8 @@ class RequestKeys:
             record = self._read(scope)
             if record is None:
                 continue
-            if record.created_at > now - KEY_TTL_S:
+            kept = KEY_TTL_S if record.state == DONE else CLAIM_TTL_S
+            if record.created_at > now - kept:
                 return record
             self._drop(scope, record.created_at)
         return self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now)
