@@ -235,7 +235,7 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.QUEUE_FULL: CodeInfo(True, _C, 429, "the run queue is full; retry after a pause"),
     ErrorCode.QUEUE_UNAVAILABLE: CodeInfo(True, _C, 503, "the run queue is unreachable"),
     ErrorCode.QUOTA_EXCEEDED: CodeInfo(
-        True, _C, 429, "the caller or principal has too many runs queued or running"
+        True, _C, 429, "the operator key or the principal has too many runs queued or running"
     ),
     ErrorCode.UNKNOWN_TOOL: CodeInfo(False, _M, 400, "the model named a tool that does not exist"),
     ErrorCode.INVALID_ARGUMENTS: CodeInfo(False, _M, 400, "arguments fail the tool's schema"),

@@ -42,6 +42,7 @@ from tether.server.problems import (
     problem_response,
     problem_responses,
 )
+from tether.server.quotas import RunQuotas
 from tether.server.readiness import readiness_router
 from tether.server.run_events import RunSignals, settled
 from tether.server.run_models import (
@@ -239,6 +240,7 @@ def create_app(
     )
     end_users = end_users or EndUserVerifier.from_env()
     configure_logging()  # TETHER_LOG_LEVEL / TETHER_LOG_FORMAT, when set
+    quotas = RunQuotas.from_env()  # a bad value stops the app before anything starts
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
     can_read = Depends(require(keys, Permission.RUNS_READ))
@@ -301,6 +303,7 @@ def create_app(
             choose_model,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.RUNS_CREATE),
+            quotas,
         )
     )
 
@@ -417,6 +420,7 @@ def create_app(
             end_users,
             choose_model,
             turns,
+            quotas,
         )
     )
     app.include_router(dashboard_router(desk, keys))

@@ -40,6 +40,7 @@ from tether.runtime.inputs import CALLER_ROLES
 from tether.runtime.seams import Reply
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
+from tether.server.quotas import RunQuotas
 from tether.server.run_events import MAX_WAIT_S
 
 log = logging.getLogger("tether.server")
@@ -290,10 +291,12 @@ def conversations_router(
     end_users: EndUserVerifier | None,
     choose_model: ModelChoice,
     pool: TurnPool,
+    quotas: RunQuotas,
 ) -> APIRouter:
     """The endpoints over `conversations()` (built per request, on the runtime in force);
     `reader` / `creator` authenticate the operator and check `runs:read` / `runs:create`;
-    `choose_model(script)` is the scripted model or the configured one."""
+    `choose_model(script)` is the scripted model or the configured one; a turn is a run, so
+    it counts against its operator key's `quotas`."""
     router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
     def end_user(token: str | None) -> EndUser | None:
@@ -416,6 +419,7 @@ def conversations_router(
         service = conversations()
         principal = _principal_for(service.store.get(conversation_id), operator, customer)
         model = choose_model(body.script)
+        quotas.admit(service.runtime.store, operator.actor)
         reply, nonce = body.reply()
         claim = service.begin_turn(
             conversation_id, principal, text=body.text, reply=reply, nonce=nonce
@@ -449,6 +453,7 @@ def conversations_router(
                 ErrorCode.NOTHING_PENDING,
                 ErrorCode.NONCE_INVALID,
                 ErrorCode.APPROVAL_PENDING,
+                ErrorCode.QUOTA_EXCEEDED,
                 ErrorCode.STORE_UNAVAILABLE,
                 *WHO,
             ),

@@ -5,13 +5,14 @@ No agent runs inside a request. A run is accepted once it is durable and on the 
 `202 Accepted` with `Location: /v1/runs/{id}` and the run (`status` `queued` or `running`);
 a worker executes it (see `tether.workers`). `?wait=SECONDS` (at most 60) answers `200` with
 the run and its Decision if it ends within the wait, else `202` with its status then. A full
-queue, or a principal with too many runs in flight, is `429` with `Retry-After`.
+queue, or a principal or operator key with too many runs in flight (see
+`tether.server.quotas`), is `429` with `Retry-After`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -27,21 +28,12 @@ from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
 from tether.server.inputs import StoredText
 from tether.server.problems import problem_responses
+from tether.server.quotas import RunQuotas
 from tether.server.run_events import MAX_WAIT_S, RunSignals, run_events, settled
 from tether.server.run_models import RunCreate, RunDetail
-from tether.store.runs import RunFilter
-from tether.workers.config import whole_setting
 from tether.workers.queue import RunQueue
 
-DEFAULT_PRINCIPAL_QUOTA = 50
-QUOTA_ENV = "TETHER_MAX_ACTIVE_RUNS_PER_PRINCIPAL"
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
-
-
-def principal_quota(environ: Mapping[str, str] | None = None) -> int:
-    """Runs one principal may have queued or running at once (`TETHER_MAX_ACTIVE_RUNS_PER_
-    PRINCIPAL`, 1 to 100,000)."""
-    return whole_setting(QUOTA_ENV, DEFAULT_PRINCIPAL_QUOTA, 1, 100_000, environ)
 
 
 def runs_router(
@@ -51,27 +43,17 @@ def runs_router(
     choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
     can_read: Callable[..., Operator],
     can_create: Callable[..., Operator],
+    quotas: RunQuotas,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/runs", tags=["runs"])
     runtime, store = desk.runtime, desk.store
-    quota = principal_quota()
-
-    def in_flight(principal: str) -> int:
-        return sum(
-            store.count_runs(RunFilter(principal_id=principal, status=status))
-            for status in (RunStatus.QUEUED, RunStatus.RUNNING)
-        )
 
     def accept(body: RunCreate, operator: Operator) -> Run:
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
         if queue.depth() >= queue.max_depth:
             raise TetherError(ErrorCode.QUEUE_FULL, "the run queue is full; retry shortly")
-        if in_flight(body.principal) >= quota:
-            raise TetherError(
-                ErrorCode.QUOTA_EXCEEDED,
-                f"principal {body.principal!r} has {quota} runs queued or running already",
-            )
+        quotas.admit(store, operator.actor, body.principal)
         run = runtime.submit(
             RunRequest(
                 principal_id=body.principal,

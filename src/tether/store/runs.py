@@ -7,7 +7,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -29,6 +38,8 @@ _INSERT_STEP = insert(steps)
 _ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
 _FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
 _FREE_LEASE = {"lease_owner": None, "lease_expires_at": None}
+_IN_FLIGHT = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+_OPERATOR_CHARS = 256  # the width of runs.operator
 
 
 def _run_update(columns: Sequence[str], fenced: bool, free: bool = False) -> Any:
@@ -72,6 +83,22 @@ def _step(row: Mapping[str, Any]) -> Step:
     )
 
 
+def _operator(run: Run) -> str | None:
+    """The operator key that asked for `run`: its metadata's `operator`, where the HTTP API
+    records who asked. Runs started from Python, the CLI or the demo have none."""
+    metadata = run.input.get("metadata")
+    operator = metadata.get("operator") if isinstance(metadata, Mapping) else None
+    return operator if isinstance(operator, str) and 0 < len(operator) <= _OPERATOR_CHARS else None
+
+
+def _in_flight(column: Any, value: str | None) -> Any:
+    """A scalar subquery counting the runs queued or running whose `column` is `value`."""
+    if value is None:
+        return literal_column("0")
+    query = select(func.count()).select_from(runs)
+    return query.where(column == value, runs.c.status.in_(_IN_FLIGHT)).scalar_subquery()
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -86,6 +113,14 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
         reason=Reason(ErrorCode(reason["code"]), reason["message"]) if reason else None,
         pending_action=data.get("pending_action"),
     )
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Runs queued or running: one principal's, and one operator key's."""
+
+    principal: int
+    operator: int
 
 
 @dataclass(frozen=True)
@@ -138,6 +173,7 @@ class RunStore:
                     checkpoint=_dumps(dict(checkpoint)),
                     lease_owner=lease.owner if lease else None,
                     lease_expires_at=lease.expires_at if lease else None,
+                    operator=_operator(run),
                 )
             )
 
@@ -261,6 +297,16 @@ class RunStore:
         query = self._filtered(select(func.count()).select_from(runs), filt or RunFilter())
         with self._connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def in_flight(self, principal_id: str | None, operator: str | None) -> InFlight:
+        """How many runs are queued or running for `principal_id` and for the operator key
+        `operator` (0 for one not given): one statement, each count on its own index."""
+        both = select(
+            _in_flight(runs.c.principal_id, principal_id), _in_flight(runs.c.operator, operator)
+        )
+        with self._connect() as conn:
+            principal, by_operator = conn.execute(both).one()
+        return InFlight(int(principal), int(by_operator))
 
     # -- helpers ------------------------------------------------------------------------
 

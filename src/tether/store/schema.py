@@ -40,10 +40,14 @@ runs = Table(
     Column("lease_expires_at", Float, nullable=True),
     # who asked to cancel the run; its holder ends it (RUN_CANCELLED) before its next turn
     Column("cancel_requested", String(256), nullable=True),
+    # the operator key that asked for the run over HTTP (its quota counts from here); none for
+    # runs started from Python, the CLI or the demo
+    Column("operator", String(256), nullable=True),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_principal", "principal_id"),
     Index("ix_runs_decision_kind", "decision_kind"),
     Index("ix_runs_status_lease", "status", "lease_expires_at"),
+    Index("ix_runs_operator_status", "operator", "status"),
 )
 
 steps = Table(
