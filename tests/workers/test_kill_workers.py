@@ -45,9 +45,8 @@ BOUNDARIES = {
     "confirmation": 2,
     "write_guard": 3,
     "write": 4,
-    "model_turn_and_guard": 5,
-    "read": 6,
-    "decision": 7,
+    "model_turn_guard_and_read": 5,  # a read's allowed verdict commits with its result
+    "decision": 6,
 }
 
 # customers with several pending orders: one order per killed run

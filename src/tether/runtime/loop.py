@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from tether.core.types import (
     ModelTurn,
     Principal,
     Reason,
+    RiskClass,
     Run,
     RunStatus,
     Step,
@@ -106,6 +108,9 @@ class Runtime(ConfirmationMixin, RunControlMixin):
     # how a tool's outcome reads to the model: `{"ok", "output" | "error", "evidence_id"}`
     # as compact JSON by default; a domain may render it for its model (e.g. YAML, text)
     observation: Callable[[Mapping[str, Any]], str] = compact_json
+    # a block in which the domain's lookups share what they read; held while one proposal is
+    # checked and while retrieval expands through the graph (see `DomainParts.shared_reads`)
+    shared_reads: Callable[[], AbstractContextManager[object]] = nullcontext
     # the leases of the runs this process executes (default: TETHER_RUN_LEASE_SECONDS)
     leases: LeaseKeeper | None = None
     _ledger: ToolResultLedger = field(init=False, repr=False)
@@ -367,7 +372,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         labels = set(self.labels(state.principal))
         found: list[Evidence] = []
         if self.retriever is not None and state.agent.grounding_sources:
-            found = self.retriever.search(query, state.agent.retrieval_k, labels)
+            with self.shared_reads():  # the graph's expansion reads each entity once
+                found = self.retriever.search(query, state.agent.retrieval_k, labels)
         # the system message holds the operator's instructions only; passages follow it in a
         # delimited reference message, as data (replay and resume read these recorded ones)
         prepend = [m.to_dict() for m in grounding_messages(state.agent, found)]
@@ -462,7 +468,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         result = recorded
         if result is None:
             started = self.clock.now()
-            result = run_answer_checks(self.answer_checks, self._context(state), turn)
+            with self.shared_reads():
+                result = run_answer_checks(self.answer_checks, self._context(state), turn)
             data = result.to_dict()
             note = result.final.facts.get("revise") if not result.allowed else None
             revise = isinstance(note, str) and state.revisions == 0  # at most once per run
@@ -495,7 +502,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             checks = self.tool_checks
             if approval is not None and self.approvals is not None:
                 checks = self.approvals.checks(checks, approval)
-            result = run_tool_checks(checks, self._context(state), call)
+            with self.shared_reads():
+                result = run_tool_checks(checks, self._context(state), call)
             suspends = self._suspends(result)
             data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
             if approval is not None:
@@ -506,8 +514,10 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             if not result.allowed and not suspends:
                 observation = self._verdict_observation(result)
                 data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
-            # a verdict that suspends the run commits with the suspension step
-            self._record(state, StepKind.GUARD, call.name, data, started, defer=suspends)
+            # a verdict that suspends the run commits with the suspension step; one that lets
+            # a read-only call go commits with the call's result (a read acts on nothing)
+            reads = result.allowed and self._reads_only(call)
+            self._record(state, StepKind.GUARD, call.name, data, started, defer=suspends or reads)
         if self._suspends(result):
             self._suspend(state, call, result)
             return None
@@ -518,6 +528,10 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         if state.confirmed is not None and state.confirmed.matches(call):
             state.confirmed = None  # a yes is good for one call
         return self._act(state, call, approval)
+
+    def _reads_only(self, call: ToolCall) -> bool:
+        tool = self.tools.get(call.name)
+        return tool is not None and tool.spec.risk is RiskClass.READ
 
     # -- approvals ------------------------------------------------------------------------
 

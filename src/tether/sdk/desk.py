@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,7 @@ def build_desk(
         access=access.governor,
         observers=obs.observers(store.engine),
         domain={"name": domain.name, "version": domain.version},
+        shared_reads=parts.shared_reads or nullcontext,
     )
     if observation is not None:
         runtime = dataclasses.replace(runtime, observation=observation)

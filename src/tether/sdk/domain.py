@@ -10,6 +10,7 @@ the policy binding, knowledge and premise checks) when a desk is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -80,7 +81,9 @@ class DomainParts:
     `ownership` adds callbacks for what a path cannot express. `knowledge` is ingested into
     the system of record before the first search; `graph` expands queries through the
     domain's entities. `premises` are tool checks run last, against the live data. `data`
-    is the pack's own handle (e.g. its database), exposed as `Desk.data`.
+    is the pack's own handle (e.g. its database), exposed as `Desk.data`. `shared_reads`
+    opens a block in which the pack's lookups share what they read: the runtime holds one
+    open while it checks a proposal and while it expands retrieval through the graph.
     """
 
     tools: Sequence[Tool]
@@ -95,6 +98,7 @@ class DomainParts:
     answer_checks: Sequence[AnswerCheck] = ()  # after citations and claims, before policy
     data: Any = None
     sources: Mapping[str, Callable[[], Connector]] = field(default_factory=dict)
+    shared_reads: Callable[[], AbstractContextManager[object]] | None = None
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ class RetailDB:
         self.engine = engine
         self._write_lock = threading.RLock()
         self._active = threading.local()  # the unit of work open in this thread, if any
+        self._shared = threading.local()  # records read in this thread's shared-reads block
         self._emails: dict[str, str] | None = None  # lower-cased e-mail -> user id
 
     # -- schema and loading ------------------------------------------------------------------
@@ -232,6 +233,8 @@ class RetailDB:
 
     def _load_rows(self, rows: Mapping[str, Sequence[tuple[str, str]]], replace: bool) -> None:
         self._emails = None
+        if getattr(self._shared, "texts", None) is not None:
+            self._shared.texts = {}
         with self.engine.begin() as conn:
             for section, table in _SECTIONS:
                 if replace:
@@ -255,10 +258,30 @@ class RetailDB:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """Within the block, this thread reads each record from the database at most once:
+        the checks of one proposal see the same record and pay for one query. A write in the
+        block forgets what was read; a nested block joins the outer one."""
+        if getattr(self._shared, "texts", None) is not None:
+            yield
+            return
+        self._shared.texts = {}
+        try:
+            yield
+        finally:
+            self._shared.texts = None
+
     def _get(self, table: Table, key: str) -> Record | None:
-        with self.engine.connect() as conn:
-            text = conn.execute(_READ[table.name], {"key": key}).scalar_one_or_none()
-        return None if text is None else dict(json.loads(text))
+        texts: dict[tuple[str, str], str | None] | None = getattr(self._shared, "texts", None)
+        if texts is not None and (table.name, key) in texts:
+            text = texts[table.name, key]
+        else:
+            with self.engine.connect() as conn:
+                text = conn.execute(_READ[table.name], {"key": key}).scalar_one_or_none()
+            if texts is not None:
+                texts[table.name, key] = text
+        return None if text is None else dict(json.loads(text))  # each caller its own copy
 
     def _all(self, table: Table) -> Iterator[Record]:
         with self.engine.connect() as conn:
@@ -321,6 +344,8 @@ class RetailDB:
         A transaction opened inside another one in the same thread joins it, so a write and
         its idempotency record commit together.
         """
+        if getattr(self._shared, "texts", None) is not None:
+            self._shared.texts = {}  # what this thread read may be about to change
         joined: UnitOfWork | None = getattr(self._active, "uow", None)
         if joined is not None:
             yield joined

@@ -61,6 +61,7 @@ def setup(ctx: DeskContext) -> DomainParts:
         premises=(grounding.premises,),
         data=db,
         sources={"db:retail": lambda: RetailSource(db)},
+        shared_reads=db.shared_reads,
     )
 
 

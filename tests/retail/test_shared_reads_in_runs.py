@@ -1,0 +1,61 @@
+"""The checks of one proposal share what they read of the retail records: the run decides the
+same, records the same steps, and asks the database less."""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from tether.core.types import Message, Run
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.models.scripted import ScriptedModel, parse_script
+from tether.runtime import RunRequest, Runtime
+from tether.store.runs import RunStore
+
+USER = "raj_sanchez_2970"
+SCRIPT = parse_script(
+    [
+        {"tool": "find_user_id_by_email", "args": {"email": "raj.sanchez2046@example.com"}},
+        {"tool": "get_user_details", "args": {"user_id": USER}},
+        {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+        {"answer": "Order #W4566809 is pending [tool:3]."},
+    ]
+)
+
+
+def run_counting(runtime: Runtime, db: RetailDB) -> tuple[Run, int]:
+    reads: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT RETAIL_"):
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        request = RunRequest(USER, [Message("user", "Status of #W4566809? I'm Raj.")])
+        run = runtime.run(request, ScriptedModel(SCRIPT))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return run, len(reads)
+
+
+def test_shared_reads_change_nothing_but_the_number_of_queries(tmp_path: Path) -> None:
+    db = RetailDB.fresh_copy()
+    desk = open_retail_desk(RunStore.open(f"sqlite:///{tmp_path / 'runs.db'}"), db=db)
+    try:
+        assert desk.runtime.shared_reads == db.shared_reads  # the pack wired it
+        shared, shared_reads = run_counting(desk.runtime, db)
+        alone = dataclasses.replace(desk.runtime, shared_reads=nullcontext)
+        unshared, unshared_reads = run_counting(alone, db)
+    finally:
+        desk.store.close()
+    assert shared.decision is not None and unshared.decision is not None
+    assert shared.decision.to_dict() == unshared.decision.to_dict()
+    assert shared.decision.kind.value == "answer"
+    assert [(s.kind, s.name) for s in shared.steps] == [(s.kind, s.name) for s in unshared.steps]
+    assert shared_reads < unshared_reads
