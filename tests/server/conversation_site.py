@@ -142,10 +142,11 @@ def open_site(
     keys = {r: app.state.operators.create(r, name=f"{r} (tests)", actor="tests")[0] for r in ROLES}
     try:
         with serve(app) as url:
-            yield Site(url, keys, desk, app, gate)
+            try:
+                yield Site(url, keys, desk, app, gate)
+            finally:
+                gate.set()  # a turn a failed test left holding finishes, so workers can stop
     finally:
-        gate.set()  # a turn a failed test left holding finishes, so the pool can stop
-        app.state.turns.stop()
         store.close()
 
 

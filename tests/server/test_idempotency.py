@@ -76,7 +76,6 @@ def api(store_url: str) -> Iterator[Api]:
             yield api
     finally:
         app.state.approvals.service.stop()
-        app.state.turns.stop()
         desk.store.close()
 
 
@@ -272,5 +271,4 @@ def test_a_key_that_cannot_be_claimed_starts_no_run(sqlite_url: str) -> None:
         assert desk.store.count_runs(RunFilter()) == 0
     finally:
         app.state.approvals.service.stop()
-        app.state.turns.stop()
         desk.store.close()

@@ -12,28 +12,24 @@ size of what a conversation keeps.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
+from tether.conversations.turns import pending_of, state_after
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import (
-    REFERENCE_ROLE,
-    DecisionKind,
     Evidence,
     Message,
     Run,
     RunStatus,
-    Step,
-    StepKind,
 )
 from tether.models.base import ModelAdapter
 from tether.runtime.pending import PendingAction
 from tether.runtime.seams import Reply, RunRequest, TurnContext
-from tether.runtime.state import evidence_from_dict, tool_evidence_text
+from tether.runtime.state import evidence_from_dict
 
 if TYPE_CHECKING:
     from tether.runtime.loop import Runtime
@@ -95,78 +91,6 @@ class TurnClaim:
     kind: str  # text | confirm | decline
     text: str | None
     record: ConversationRecord | None = None  # as read under the claim (nothing changes it)
-
-
-@dataclass
-class _RunStarted:
-    """Tells `notify` of a turn's run once, when its first steps are durable."""
-
-    notify: Callable[[Run], None]
-    told: bool = False
-
-    def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
-        if not self.told:
-            self.told = True
-            self.notify(run)
-
-    def on_run_end(self, run: Run) -> None:
-        pass
-
-
-_NOT_RUN = '{"ok":false,"error":{"code":"NOT_RUN","message":"not run"}}'
-
-
-def _history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """What later turns continue from (messages as recorded): no system or reference messages
-    (each run writes its own), and a tool result for every call (one a turn left unanswered is marked as
-    not run, as chat APIs require)."""
-    kept = [dict(m) for m in messages if m.get("role") not in ("system", REFERENCE_ROLE)]
-    answered = {m.get("tool_call_id") for m in kept if m.get("role") == "tool"}
-    out: list[dict[str, Any]] = []
-    for m in kept:
-        out.append(m)
-        for call in m.get("tool_calls") or ():
-            if call.get("id") not in answered:
-                out.append({"role": "tool", "content": _NOT_RUN, "tool_call_id": call.get("id")})
-    return out
-
-
-def _state_after(run: Run, before: Mapping[str, Any]) -> dict[str, Any]:
-    """The conversation's state after a turn, folded from the turn's recorded steps (as
-    recorded: nothing is parsed into messages and written back)."""
-    messages: list[Mapping[str, Any]] = []
-    evidence: dict[str, Any] = dict(before.get("evidence", {}))
-    tool_results = int(before.get("tool_results", 0))
-    for step in run.steps:
-        data = step.data
-        if step.kind is StepKind.SCOPE:  # the history the turn saw, then its own message
-            held = data.get("conversation", {}).get("history")
-            prior = list(before.get("messages", ()))[:held] if held is not None else []
-            messages = [*prior, *data.get("messages", ())]
-            tool_results = int(data.get("prior_tool_results", tool_results))
-        else:
-            messages.extend(data.get("messages", ()))
-        for ev in data.get("evidence", ()):
-            evidence[ev["id"]] = ev
-        if "evidence_id" in data and data.get("ok"):
-            tool_results += 1
-            evidence[data["evidence_id"]] = {
-                "id": data["evidence_id"],
-                "source": f"tool:{data['tool']}",
-                "text": tool_evidence_text(data.get("output")),
-            }
-    decision = run.decision
-    if decision is not None and decision.kind is not DecisionKind.CONFIRMATION and decision.text:
-        # what the user was told ends the turn (a confirmation's summary is already there)
-        messages.append({"role": "assistant", "content": decision.text})
-    state: dict[str, Any] = {
-        "messages": _history(messages),
-        "evidence": evidence,
-        "tool_results": tool_results,
-    }
-    if run.status is RunStatus.SUSPENDED:
-        state["waiting_run"] = run.id  # a person has to decide before the next turn
-    return state
 
 
 @dataclass
@@ -351,7 +275,8 @@ class Conversations:
         nonce: str | None = None,
     ) -> TurnClaim:
         """Check a turn and claim the conversation for it, without running it yet: a second
-        turn is CONVERSATION_BUSY from this moment. Follow with `run_claimed` (or `release`)."""
+        turn is CONVERSATION_BUSY from this moment. Follow with `run_claimed` or
+        `submit_claimed` (or `release`)."""
         rt = self.runtime
         now = rt.clock.now()
         # checked before the claim so that a stranger's or a bad turn never holds the
@@ -382,23 +307,31 @@ class Conversations:
         claim: TurnClaim,
         model: ModelAdapter,
         metadata: Mapping[str, Any] | None = None,
-        on_start: Callable[[Run], None] | None = None,
     ) -> TurnOutcome:
-        """Run a claimed turn to its end (once). `on_start` hears of the turn's run as soon as
-        it is durable, before the model is asked anything: what a caller that does not wait
-        for the turn needs to point at it."""
-        runtime = self.runtime
-        if on_start is not None:
-            started = _RunStarted(on_start)
-            runtime = dataclasses.replace(runtime, observers=(*runtime.observers, started))
+        """Run a claimed turn to its end (once), in this thread."""
         try:
             # the claim holds the conversation, so the record read under it is current
             record = claim.record or self.store.get(claim.conversation_id)
-            outcome = self._run(record, model, claim, metadata, runtime)
+            outcome = self._run(record, model, claim, metadata, self.runtime)
         except BaseException:
             self.release(claim)
             raise
         return outcome
+
+    def submit_claimed(self, claim: TurnClaim, metadata: Mapping[str, Any] | None = None) -> Run:
+        """Store a claimed turn's run QUEUED, for a worker to execute (see `tether.workers`).
+        The worker reads what the turn continues from in the conversation, which the claim
+        holds unchanged until the turn is folded in (`tether.conversations.turns`). If the run
+        cannot be stored, the claim is let go."""
+        rt = self.runtime
+        try:
+            record = self._prepared(claim.record or self.store.get(claim.conversation_id), claim)
+            number = record.turns + 1
+            context = TurnContext(record.id, number, pending=record.pending, reply=claim.reply)
+            return rt.submit(self._request(record, claim, number, metadata, context))
+        except BaseException:
+            self.release(claim)
+            raise
 
     def release(self, claim: TurnClaim) -> None:
         """Let go of a claimed turn that will not run."""
@@ -412,10 +345,8 @@ class Conversations:
         metadata: Mapping[str, Any] | None,
         rt: Runtime,
     ) -> TurnOutcome:
-        reply, text = claim.reply, claim.text
-        state = self._settled(record.state, rt)
-        if state is not record.state:  # kept first: the turn refers to what the store holds
-            record = self.store.settle(record, claim.claimant, state, rt.clock.now())
+        record = self._prepared(record, claim)
+        state = record.state
         number = record.turns + 1
         history, evidence = self._parsed(record.id, state)
         context = TurnContext(
@@ -425,33 +356,48 @@ class Conversations:
             evidence=evidence,
             tool_results=int(state.get("tool_results", 0)),
             pending=record.pending,
-            reply=reply,
+            reply=claim.reply,
         )
-        messages = [Message("user", text)] if reply is Reply.TEXT and text is not None else []
-        request = RunRequest(
-            principal_id=record.principal_id,
-            messages=messages,
-            agent=record.agent,
-            # enough for a process that resumes the run to rebuild the turn from the store
-            metadata={
-                **(metadata or {}),
-                "conversation": record.id,
-                "turn": number,
-                "reply": reply.value,
-                "claim": claim.claimant,
-            },
-            conversation=context,
-        )
-        run = rt.run(request, model)
-        pending = None
-        if run.decision is not None and run.decision.kind is DecisionKind.CONFIRMATION:
-            raw = run.decision.pending_action
-            pending = PendingAction.from_dict(raw) if raw else None
-        after = _state_after(run, state)
+        run = rt.run(self._request(record, claim, number, metadata, context), model)
+        pending = pending_of(run)
+        after = state_after(run, state)
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
         now = rt.clock.now()
         self.store.finish_turn(record.id, claim.claimant, turn, after, pending, now, record.state)
         return TurnOutcome(record.id, number, run, pending)
+
+    def _prepared(self, record: ConversationRecord, claim: TurnClaim) -> ConversationRecord:
+        """The record a claimed turn starts from: with the outcome of a run a person decided
+        folded in and kept first, so that what the turn refers to is what the store holds."""
+        state = self._settled(record.state, self.runtime)
+        if state is record.state:
+            return record
+        return self.store.settle(record, claim.claimant, state, self.runtime.clock.now())
+
+    @staticmethod
+    def _request(
+        record: ConversationRecord,
+        claim: TurnClaim,
+        number: int,
+        metadata: Mapping[str, Any] | None,
+        context: TurnContext,
+    ) -> RunRequest:
+        text = claim.text
+        messages = [Message("user", text)] if claim.reply is Reply.TEXT and text is not None else []
+        return RunRequest(
+            principal_id=record.principal_id,
+            messages=messages,
+            agent=record.agent,
+            # enough for a process that executes or resumes the run to rebuild the turn
+            metadata={
+                **(metadata or {}),
+                "conversation": record.id,
+                "turn": number,
+                "reply": claim.reply.value,
+                "claim": claim.claimant,
+            },
+            conversation=context,
+        )
 
     def forget(self) -> None:
         """Drop what this process remembers of conversations' state (the next turn of each
@@ -506,7 +452,7 @@ class Conversations:
         run = rt.store.get_run(str(waiting))
         if run.status is not RunStatus.COMPLETED:
             return state  # `_usable` refuses a turn while a person has yet to decide
-        settled = _state_after(run, state)
+        settled = state_after(run, state)
         settled.pop("waiting_run", None)
         return settled
 

@@ -98,6 +98,14 @@ def _record(row: Any) -> ConversationRecord:
     )
 
 
+def _lapsed() -> TetherError:
+    return TetherError(
+        ErrorCode.CONVERSATION_BUSY,
+        "this turn's hold on the conversation lapsed; its outcome is in its run, "
+        "not in the conversation",
+    )
+
+
 class ConversationStore:
     """Conversations in the system of record (SQLite or PostgreSQL)."""
 
@@ -290,6 +298,14 @@ class ConversationStore:
         release: bool = False,
     ) -> None:
         """Write the state under the claim (CONVERSATION_BUSY if it lapsed: all rolls back)."""
+        held = and_(conversations.c.id == conversation_id, conversations.c.busy_run == claimant)
+        # the row is locked first: a second writer under the same claim (two parties folding
+        # one turn in) waits here, then finds the claim gone, before it writes any entry
+        locked = conn.execute(
+            update(conversations).where(held).values(busy_run=conversations.c.busy_run)
+        )
+        if locked.rowcount != 1:
+            raise _lapsed()
         body = _dumps(entries.small_state(state))
         small = len(body.encode("utf-8"))
         grown = entries.write(conn, conversation_id, before, state)
@@ -306,19 +322,9 @@ class ConversationStore:
         }
         if release:  # the turn ends: count it and let go
             values.update(turns=conversations.c.turns + 1, busy_run=None, busy_until=None)
-        done = conn.execute(
-            update(conversations)
-            .where(
-                and_(conversations.c.id == conversation_id, conversations.c.busy_run == claimant)
-            )
-            .values(values)
-        )
+        done = conn.execute(update(conversations).where(held).values(values))
         if done.rowcount != 1:  # the claim lapsed and another turn took the conversation
-            raise TetherError(
-                ErrorCode.CONVERSATION_BUSY,
-                "this turn's hold on the conversation lapsed; its outcome is in its run, "
-                "not in the conversation",
-            )
+            raise _lapsed()
 
     def set_status(self, conversation_id: str, status: str, now: float) -> None:
         with self.engine.begin() as conn:

@@ -57,8 +57,10 @@ class RunControlMixin:
 
     def submit(self, request: RunRequest) -> Run:
         """Accept a run to execute later: its agent, principal and messages are checked, and
-        it is stored QUEUED, holding no lease, for a worker's `execute`."""
-        if request.conversation is not None:
+        it is stored QUEUED, holding no lease, for a worker's `execute`. A conversation's turn
+        is submitted by its conversation (`Conversations.submit_claimed`), whose claim keeps
+        what the turn continues from unchanged until the worker reads it from the store."""
+        if request.conversation is not None and "claim" not in request.metadata:
             raise TetherError(
                 ErrorCode.BAD_REQUEST, "a conversation's turn runs through its conversation"
             )

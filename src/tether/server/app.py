@@ -30,8 +30,9 @@ from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
+from tether.server.admission import Admission
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
-from tether.server.conversations_api import TurnPool, conversations_router
+from tether.server.conversations_api import conversations_router
 from tether.server.dashboard import dashboard_router
 from tether.server.idempotency import IdempotencyMiddleware, replay_body
 from tether.server.inputs import MAX_OFFSET, StoredText
@@ -295,15 +296,15 @@ def create_app(
     app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too
 
+    admission = Admission(desk.store, queue, quotas)  # room on the queue, and the quotas
     app.include_router(
         runs_router(
             desk,
-            queue,
+            admission,
             signals,
             choose_model,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.RUNS_CREATE),
-            quotas,
         )
     )
 
@@ -408,9 +409,6 @@ def create_app(
             lambda run_id, wait: settled(desk.store, signals, run_id, wait),
         )
     )
-    turns = TurnPool()  # conversation turns run here, off the request path
-    app.router.add_event_handler("shutdown", turns.stop)
-    app.state.turns = turns
     conversations = ConversationStore(desk.store.engine)
     app.include_router(
         conversations_router(
@@ -419,8 +417,8 @@ def create_app(
             require(keys, Permission.RUNS_CREATE),
             end_users,
             choose_model,
-            turns,
-            quotas,
+            admission,  # turns are runs: on the same queue, executed by the same workers
+            signals,
         )
     )
     app.include_router(dashboard_router(desk, keys))

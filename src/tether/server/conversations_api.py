@@ -7,20 +7,17 @@ vouched for by the application with an end-user token (`X-End-User-Token`, see
 `tether.access.end_users`) or asserted by an operator that holds `principals:act_as`; the
 conversation records which, and every later request must identify the customer the same way.
 
-A message is accepted once its turn holds the conversation and its run is durable: 202 with
-`Location: /v1/runs/{run_id}`; the turn goes on in the app's turn pool. `?wait=SECONDS` waits
-up to that long and answers 200 with the outcome if the turn ended by then.
+A message is accepted once its turn holds the conversation and its run is durable and on the
+run queue: 202 with `Location: /v1/runs/{run_id}`; a worker executes the turn, as it does any
+run, and folds it into the conversation when it ends (see `tether.conversations.turns`).
+`?wait=SECONDS` waits up to that long and answers 200 with the outcome if the turn ended by
+then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
@@ -32,23 +29,21 @@ from tether.access.end_users import EndUser, EndUserVerifier
 from tether.access.operators import Operator, Permission
 from tether.conversations.service import Conversations, TurnClaim, TurnOutcome
 from tether.conversations.store import ConversationRecord
+from tether.conversations.turns import fold_turn, pending_of
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import DecisionKind, Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.runtime.inputs import CALLER_ROLES
 from tether.runtime.seams import Reply
+from tether.server.admission import Admission
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
-from tether.server.quotas import RunQuotas
-from tether.server.run_events import MAX_WAIT_S
-
-log = logging.getLogger("tether.server")
+from tether.server.run_events import MAX_WAIT_S, SETTLED, RunSignals, settled
 
 END_USER_HEADER = "X-End-User-Token"
 END_USER_SOURCE = "end_user_token"
 OPERATOR_SOURCE = "operator"
-DEFAULT_TURN_WORKERS = 16
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 WHO = (ErrorCode.END_USER_TOKEN_INVALID, ErrorCode.CONVERSATION_FORBIDDEN, *AUTH)
 
@@ -182,85 +177,17 @@ class ConversationPage(BaseModel):
     offset: int
 
 
-# -- turns off the request path -------------------------------------------------------------
+# -- turns on the run queue ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StartedTurn:
-    """A turn handed to the pool: `started` resolves to its run once it is durable (or to the
-    error that stopped it before), `done` to its outcome."""
-
-    claim: TurnClaim
-    started: Future[Run]
-    done: Future[TurnOutcome]
-
-    def current(self, run: Run) -> dict[str, Any]:
-        """The turn JSON as things stand."""
-        if self.done.done() and self.done.exception() is None:
-            return self.done.result().to_dict()
-        return TurnOutcome(self.claim.conversation_id, self.claim.turn, run, None).to_dict()
-
-
-class TurnPool:
-    """Runs conversation turns in threads the app owns, until workers take them over.
-
-    On shutdown, turns still queued let go of their conversations instead of running; turns
-    that already run are finished."""
-
-    def __init__(self, workers: int = DEFAULT_TURN_WORKERS) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tether-turn")
-        self._stopping = threading.Event()
-
-    def submit(
-        self,
-        service: Conversations,
-        claim: TurnClaim,
-        model: ModelAdapter,
-        metadata: dict[str, Any],
-    ) -> StartedTurn:
-        started: Future[Run] = Future()
-        try:
-            done = self._pool.submit(self._work, service, claim, model, metadata, started)
-        except RuntimeError:  # the pool was shut down
-            service.release(claim)
-            raise TetherError(ErrorCode.INTERNAL, "the server is shutting down") from None
-        return StartedTurn(claim, started, done)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._pool.shutdown(wait=True)
-
-    def _work(
-        self,
-        service: Conversations,
-        claim: TurnClaim,
-        model: ModelAdapter,
-        metadata: dict[str, Any],
-        started: Future[Run],
-    ) -> TurnOutcome:
-        if self._stopping.is_set():
-            service.release(claim)
-            stopped = TetherError(ErrorCode.INTERNAL, "the server is shutting down")
-            started.set_exception(stopped)
-            raise stopped
-        try:
-            outcome = service.run_claimed(claim, model, metadata, on_start=started.set_result)
-        except BaseException as exc:
-            if not started.done():  # failed before its run existed: the request reports it
-                started.set_exception(exc)
-            else:
-                log.exception(
-                    "turn %d of conversation %s failed", claim.turn, claim.conversation_id
-                )
-            raise
-        if not started.done():
-            started.set_result(outcome.run)
-        return outcome
-
-
-async def _settled(future: Future[Any], timeout: float | None = None) -> Any:
-    # shielded: a client that goes away must not cancel the turn, queued or running
-    return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+def _turn_now(service: Conversations, claim: TurnClaim, run_id: str) -> TurnOutcome:
+    """The turn as things stand; one whose run has ended (or waits for a person) is folded into
+    its conversation first, if its worker has not done so yet, so the answer and the
+    conversation agree."""
+    run = service.runtime.store.get_run(run_id)
+    if run.status in SETTLED:
+        fold_turn(service.store, run, service.runtime.clock.now())
+    return TurnOutcome(claim.conversation_id, claim.turn, run, pending_of(run))
 
 
 # -- who is speaking ------------------------------------------------------------------------
@@ -290,13 +217,13 @@ def conversations_router(
     creator: Callable[..., Operator],
     end_users: EndUserVerifier | None,
     choose_model: ModelChoice,
-    pool: TurnPool,
-    quotas: RunQuotas,
+    admission: Admission,
+    signals: RunSignals,
 ) -> APIRouter:
     """The endpoints over `conversations()` (built per request, on the runtime in force);
     `reader` / `creator` authenticate the operator and check `runs:read` / `runs:create`;
-    `choose_model(script)` is the scripted model or the configured one; a turn is a run, so
-    it counts against its operator key's `quotas`."""
+    `choose_model(script)` is the scripted model or the configured one (checked here, asked
+    by the worker); `admission` puts a turn's run on the run queue as `POST /v1/runs` does."""
     router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
     def end_user(token: str | None) -> EndUser | None:
@@ -407,9 +334,9 @@ def conversations_router(
 
     def begin(
         conversation_id: str, body: MessageIn, operator: Operator, token: str | None
-    ) -> StartedTurn:
-        """Everything a turn can be refused for, then its claim: nothing is written unless the
-        turn will run."""
+    ) -> tuple[Conversations, TurnClaim, Run]:
+        """Everything a turn can be refused for, then its claim and its queued run: nothing is
+        written unless the turn will run."""
         customer = end_user(token)
         if body.role is not None and body.role not in CALLER_ROLES:
             raise TetherError(
@@ -418,18 +345,25 @@ def conversations_router(
             )
         service = conversations()
         principal = _principal_for(service.store.get(conversation_id), operator, customer)
-        model = choose_model(body.script)
-        quotas.admit(service.runtime.store, operator.actor)
+        choose_model(body.script)  # a script the server refuses, or no model: refused now
+        admission.check(principal, operator.actor)
         reply, nonce = body.reply()
         claim = service.begin_turn(
             conversation_id, principal, text=body.text, reply=reply, nonce=nonce
         )
-        # who asked (for the audit trail and separation of duties), and the script, so an
-        # approval can continue the turn's run in any process
+        # who asked (for the audit trail and separation of duties), and the script, so any
+        # worker can execute the turn and continue it after an approval
         metadata: dict[str, Any] = {"operator": operator.actor}
         if body.script is not None:
             metadata["script"] = body.script
-        return pool.submit(service, claim, model, metadata)
+        run = service.submit_claimed(claim, metadata)
+
+        def withdraw(actor: str) -> None:  # the queue refused it: no turn, and no claim
+            service.runtime.cancel(run.id, actor)
+            service.release(claim)
+
+        admission.enqueue(run.id, withdraw)
+        return service, claim, run
 
     @router.post(
         "/{conversation_id}/messages",
@@ -453,7 +387,9 @@ def conversations_router(
                 ErrorCode.NOTHING_PENDING,
                 ErrorCode.NONCE_INVALID,
                 ErrorCode.APPROVAL_PENDING,
+                ErrorCode.QUEUE_FULL,
                 ErrorCode.QUOTA_EXCEEDED,
+                ErrorCode.QUEUE_UNAVAILABLE,
                 ErrorCode.STORE_UNAVAILABLE,
                 *WHO,
             ),
@@ -471,18 +407,15 @@ def conversations_router(
         token: str | None = Security(_end_user_token),
     ) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + wait
-        turn = await run_in_threadpool(begin, conversation_id, body, operator, token)
-        run = await _settled(turn.started)
+        service, claim, run = await run_in_threadpool(begin, conversation_id, body, operator, token)
         response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
         remaining = deadline - asyncio.get_running_loop().time()
-        if wait > 0 and remaining > 0 and not turn.done.done():
-            with contextlib.suppress(TimeoutError):
-                await _settled(turn.done, remaining)
-        if wait > 0 and turn.done.done():
-            outcome = turn.done.result()  # a turn that failed after its run began raises here
+        if wait > 0 and remaining > 0:
+            await settled(service.runtime.store, signals, run.id, remaining)
+        outcome = await run_in_threadpool(_turn_now, service, claim, run.id)
+        if wait > 0 and outcome.run.status in SETTLED:
             response.status_code = 200
-            return outcome.to_dict()
-        return turn.current(run)
+        return outcome.to_dict()
 
     @router.post(
         "/{conversation_id}/close",

@@ -20,40 +20,39 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tether.access.operators import Operator
-from tether.core.errors import ErrorCode, TetherError
+from tether.conversations.store import ConversationStore
+from tether.conversations.turns import fold_turn
+from tether.core.errors import ErrorCode
 from tether.core.types import Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.runtime import RunRequest
 from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
+from tether.server.admission import Admission
 from tether.server.inputs import StoredText
 from tether.server.problems import problem_responses
-from tether.server.quotas import RunQuotas
 from tether.server.run_events import MAX_WAIT_S, RunSignals, run_events, settled
 from tether.server.run_models import RunCreate, RunDetail
-from tether.workers.queue import RunQueue
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 
 
 def runs_router(
     desk: Desk,
-    queue: RunQueue,
+    admission: Admission,
     signals: RunSignals,
     choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
     can_read: Callable[..., Operator],
     can_create: Callable[..., Operator],
-    quotas: RunQuotas,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/runs", tags=["runs"])
     runtime, store = desk.runtime, desk.store
+    conversations = ConversationStore(store.engine)
 
     def accept(body: RunCreate, operator: Operator) -> Run:
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
-        if queue.depth() >= queue.max_depth:
-            raise TetherError(ErrorCode.QUEUE_FULL, "the run queue is full; retry shortly")
-        quotas.admit(store, operator.actor, body.principal)
+        admission.check(body.principal, operator.actor)
         run = runtime.submit(
             RunRequest(
                 principal_id=body.principal,
@@ -65,11 +64,7 @@ def runs_router(
                 | ({"script": body.script} if body.script is not None else {}),
             )
         )
-        try:
-            queue.enqueue(run.id)
-        except TetherError:  # filled up meanwhile, or down: the run must not stay queued
-            runtime.cancel(run.id, f"the server ({queue.kind} queue refused it)")
-            raise
+        admission.enqueue(run.id, lambda actor: runtime.cancel(run.id, actor))
         return run
 
     @router.post(
@@ -138,7 +133,9 @@ def runs_router(
         run = runtime.cancel(run_id, operator.actor)
         if run.status is not RunStatus.COMPLETED:
             response.status_code = 202
-        return store.get_run(run_id).to_dict(with_steps=True)
+        ended = store.get_run(run_id)
+        fold_turn(conversations, ended, runtime.clock.now())  # a turn's conversation is free
+        return ended.to_dict(with_steps=True)
 
     @router.get(
         "/{run_id}/events",

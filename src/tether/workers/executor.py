@@ -1,24 +1,45 @@
-"""What a worker does with a run it is handed: execute it with its own model."""
+"""What a worker does with a run it is handed: execute it with its own model, and fold a
+conversation's turn into its conversation once its run has ended."""
 
 from __future__ import annotations
 
+import contextlib
+
 from tether.approvals.service import ModelFactory, model_for
+from tether.conversations.store import ConversationStore
+from tether.conversations.turns import fold_turn, still_held, turn_of
+from tether.core.errors import TetherError
 from tether.core.types import RunStatus
 from tether.runtime.loop import Runtime
 
 WAITING = (RunStatus.QUEUED, RunStatus.RUNNING)
+MOVED_ON = "the server (the turn's conversation moved on before it started)"
 
 
 class RunExecutor:
     """A queue's handler: executes the run `run_id` to its Decision, with the script it was
     started with, else the configured model. A run that already ended, waits for a person, or
-    is held by another live worker is left as it is (a duplicate delivery does nothing)."""
+    is held by another live worker is left as it is (a duplicate delivery does nothing).
+
+    A conversation's turn is executed only while its claim still holds the conversation (else
+    it is cancelled before it starts), and is folded into the conversation once it ends or
+    waits for a person."""
 
     def __init__(self, runtime: Runtime, models: ModelFactory | None) -> None:
         self.runtime = runtime
         self.models = models
+        self.conversations = ConversationStore(runtime.store.engine)
 
     def __call__(self, run_id: str) -> None:
-        stored = self.runtime.store.get_run(run_id, with_steps=False)
+        store = self.runtime.store
+        stored = store.get_run(run_id, with_steps=False)
+        turn = turn_of(stored)
+        queued = stored.status is RunStatus.QUEUED
+        if turn is not None and queued and not still_held(self.conversations, turn):
+            with contextlib.suppress(TetherError):  # ended meanwhile: nothing to stop
+                self.runtime.cancel(run_id, MOVED_ON)
+            return
         if stored.status in WAITING:
             self.runtime.execute(run_id, model_for(stored, self.models))
+        if turn is not None:
+            fold_turn(self.conversations, store.get_run(run_id), self.runtime.clock.now())

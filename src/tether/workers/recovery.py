@@ -18,7 +18,7 @@ import time
 from tether.approvals.background import Background
 from tether.approvals.service import ModelFactory, model_for
 from tether.conversations import ConversationStore
-from tether.conversations.recovered import fold_recovered
+from tether.conversations.turns import fold_turn
 from tether.core.errors import TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
@@ -63,7 +63,7 @@ class Recovery:
             run = self.runtime.resume(run_id, model_for(stored, self.models), recovering=True)
             if run.status is not RunStatus.RUNNING:  # RUNNING: another worker claimed it first
                 log.info("recovered run %s: %s", run_id, run.status.value)
-                fold_recovered(self.conversations, self.runtime.store.get_run(run_id), time.time())
+                fold_turn(self.conversations, self.runtime.store.get_run(run_id), time.time())
                 resumed.append(run)
         return resumed
 
