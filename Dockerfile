@@ -32,9 +32,13 @@ ENV PATH=/opt/tether/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TETHER_HOME=/var/lib/tether
+# `tether worker` serves its Prometheus metrics on 9464 of every address of the container
+# (`tether serve` has /metrics on its own port and ignores these); 0 turns them off
+ENV TETHER_WORKER_METRICS_HOST=0.0.0.0 \
+    TETHER_WORKER_METRICS_PORT=9464
 WORKDIR /var/lib/tether
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 9464
 # liveness only (/healthz); a balancer should route on /readyz instead
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]

@@ -19,6 +19,7 @@ import typer.main
 import yaml
 
 from tether.cli.app import app
+from tether.workers.metrics import metrics_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -138,10 +139,22 @@ def test_image_checks_its_health_and_serves_on_the_exposed_port(
     assert len(health) == 1 and "urllib" in health[0] and "curl" not in health[0]
     probe = re.search(r"http://127\.0\.0\.1:(\d+)/healthz", health[0])
     assert probe is not None
-    assert [a for w, a in stage if w == "EXPOSE"] == [probe.group(1)]
+    exposed = [p for w, a in stage if w == "EXPOSE" for p in a.split()]
+    assert exposed[0] == probe.group(1)
     assert [json.loads(a) for w, a in stage if w == "ENTRYPOINT"] == [["tether"]]
     cmd = json.loads(next(a for w, a in stage if w == "CMD"))
     assert cmd[0] == "serve" and cmd[cmd.index("--port") + 1] == probe.group(1)
+
+
+def test_image_serves_worker_metrics_on_every_address_at_an_exposed_port(
+    dockerfile: list[tuple[str, str]],
+) -> None:
+    stage = final_stage(dockerfile)
+    env = dict(p.split("=", 1) for w, a in stage if w == "ENV" for p in shlex.split(a))
+    endpoint = metrics_endpoint(environ=env)  # how `tether worker` reads them
+    assert endpoint is not None and endpoint.host == "0.0.0.0"
+    exposed = [p for w, a in stage if w == "EXPOSE" for p in a.split()]
+    assert exposed == [exposed[0], str(endpoint.port)]  # the API's port, then the worker's
 
 
 def test_image_copies_no_secrets(dockerfile: list[tuple[str, str]]) -> None:
@@ -251,7 +264,9 @@ def test_prometheus_scrapes_every_api_replica_with_a_key(compose: dict[str, Any]
     config = yaml.safe_load((DEPLOY / mounts["/etc/prometheus/prometheus.yml"]).read_text())
     for rules in config["rule_files"]:
         assert f"/etc/prometheus/{rules}" in mounts
-    (job,) = config["scrape_configs"]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"tether", "tether-worker"}
+    job = jobs["tether"]
     assert job["metrics_path"] == "/metrics"
     targets = {t for group in job["static_configs"] for t in group["targets"]}
     assert targets == {f"{name}:{api_port(compose, cli)}" for name in API}
@@ -259,6 +274,23 @@ def test_prometheus_scrapes_every_api_replica_with_a_key(compose: dict[str, Any]
     targets_of_secrets = {f"/run/secrets/{s['target']}" for s in service["secrets"]}
     assert secret in targets_of_secrets
     assert set(compose["secrets"]) == {s["source"] for s in service["secrets"]}
+
+
+def test_prometheus_scrapes_every_worker_replica_where_it_serves_metrics(
+    compose: dict[str, Any], cli: Any
+) -> None:
+    worker = compose["services"]["worker"]
+    ctx = cli.commands["worker"].make_context("worker", worker["command"][1:])
+    endpoint = metrics_endpoint(ctx.params["metrics_port"], None, environment(worker))
+    assert endpoint is not None and endpoint.host == "0.0.0.0"
+    assert not worker.get("ports")  # its metrics need no key, so they stay on the network
+    mounts = bind_mounts(compose["services"]["prometheus"])
+    config = yaml.safe_load((DEPLOY / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "tether-worker"]
+    assert job["metrics_path"] == "/metrics" and "authorization" not in job
+    (found,) = job["dns_sd_configs"]  # every replica, however many `--scale` makes
+    assert found["names"] == ["worker"] and found["type"] == "A"
+    assert found["port"] == endpoint.port
 
 
 def test_balancer_routes_to_ready_replicas(compose: dict[str, Any], cli: Any) -> None:

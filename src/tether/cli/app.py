@@ -163,12 +163,32 @@ def serve(
 
 
 @app.command()
-def worker(domain: DomainOption = None) -> None:
+def worker(
+    domain: DomainOption = None,
+    metrics_port: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PORT",
+            help="Serve Prometheus metrics on this port; 0: not served "
+            "(default: TETHER_WORKER_METRICS_PORT, else 0).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST",
+            help="Address to serve metrics on (default: TETHER_WORKER_METRICS_HOST, "
+            "else 127.0.0.1).",
+        ),
+    ] = None,
+) -> None:
     """Execute runs off the API's request path, and recover runs whose lease lapsed."""
     from tether.cli.worker import run_worker
+    from tether.workers.metrics import metrics_endpoint
 
     with user_errors():
-        run_worker(open_domain(domain))
+        endpoint = metrics_endpoint(metrics_port, metrics_host)
+        run_worker(open_domain(domain), endpoint)
 
 
 @runs_app.command("list")

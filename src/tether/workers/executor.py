@@ -4,12 +4,13 @@ conversation's turn into its conversation once its run has ended."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from tether.approvals.service import ModelFactory, model_for
 from tether.conversations.store import ConversationStore
 from tether.conversations.turns import fold_turn, still_held, turn_of
 from tether.core.errors import TetherError
-from tether.core.types import RunStatus
+from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
 
 WAITING = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -23,12 +24,18 @@ class RunExecutor:
 
     A conversation's turn is executed only while its claim still holds the conversation (else
     it is cancelled before it starts), and is folded into the conversation once it ends or
-    waits for a person."""
+    waits for a person. `on_run` is told of each run it executed, as the execution left it."""
 
-    def __init__(self, runtime: Runtime, models: ModelFactory | None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        models: ModelFactory | None,
+        on_run: Callable[[Run], object] | None = None,
+    ) -> None:
         self.runtime = runtime
         self.models = models
         self.conversations = ConversationStore(runtime.store.engine)
+        self.on_run = on_run
 
     def __call__(self, run_id: str) -> None:
         store = self.runtime.store
@@ -40,6 +47,8 @@ class RunExecutor:
                 self.runtime.cancel(run_id, MOVED_ON)
             return
         if stored.status in WAITING:
-            self.runtime.execute(run_id, model_for(stored, self.models))
+            run = self.runtime.execute(run_id, model_for(stored, self.models))
+            if self.on_run is not None:
+                self.on_run(run)
         if turn is not None:
             fold_turn(self.conversations, store.get_run(run_id), self.runtime.clock.now())

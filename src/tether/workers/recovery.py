@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from tether.approvals.background import Background
 from tether.approvals.service import ModelFactory, model_for
@@ -28,7 +29,8 @@ log = logging.getLogger("tether.workers")
 
 
 class Recovery:
-    """Sweeps for runs whose lease lapsed and resumes them, `batch` at a time."""
+    """Sweeps for runs whose lease lapsed and resumes them, `batch` at a time; `on_run` is
+    told of each run it resumed, as the resume left it."""
 
     def __init__(
         self,
@@ -36,11 +38,13 @@ class Recovery:
         models: ModelFactory | None,
         queue: RunQueue | None = None,
         batch: int = 20,
+        on_run: Callable[[Run], object] | None = None,
     ) -> None:
         self.runtime = runtime
         self.models = models
         self.queue = queue
         self.batch = batch
+        self.on_run = on_run
         self.conversations = ConversationStore(runtime.store.engine)
         self._background: Background | None = None
 
@@ -65,6 +69,8 @@ class Recovery:
                 log.info("recovered run %s: %s", run_id, run.status.value)
                 fold_turn(self.conversations, self.runtime.store.get_run(run_id), time.time())
                 resumed.append(run)
+                if self.on_run is not None:
+                    self.on_run(run)
         return resumed
 
     def start(self, period_s: float | None = None) -> None:
