@@ -30,6 +30,7 @@ from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
 from tether.cli.policy import policy_app
+from tether.cli.release import release_app
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.base import ModelAdapter
@@ -57,6 +58,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(domains_app, name="domains")
+app.add_typer(release_app, name="release")
 app.command("ingest")(ingest)
 app.command("converse")(converse)
 app.command("chat")(chat)
@@ -196,13 +198,16 @@ def runs_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     decision: Annotated[str | None, typer.Option(help="answer|action|escalation|refusal")] = None,
     principal: Annotated[str | None, typer.Option("--principal")] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Only runs under this release id.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List recent runs, newest first."""
     with user_errors(as_json):
         kind = _decision_kind(decision)
         found = RunStore.open().list_runs(
-            RunFilter(decision=kind, principal_id=principal), limit=limit
+            RunFilter(decision=kind, principal_id=principal, release=release), limit=limit
         )
     if as_json:
         print_json({"runs": [r.to_dict() for r in found]})

@@ -154,6 +154,10 @@ class ErrorCode(StrEnum):
     LOGIN_RATE_LIMITED = "LOGIN_RATE_LIMITED"
     # Execution verifies the run's token itself: a resource outside the token's claim.
     RESOURCE_NOT_IN_TOKEN = "RESOURCE_NOT_IN_TOKEN"
+    # Releases: content-addressed bundles of an agent's configuration, and their labels.
+    RELEASE_NOT_FOUND = "RELEASE_NOT_FOUND"
+    RELEASE_LABEL_INVALID = "RELEASE_LABEL_INVALID"
+    RELEASE_SOURCE_INVALID = "RELEASE_SOURCE_INVALID"
 
     @property
     def info(self) -> CodeInfo:
@@ -367,6 +371,13 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RESOURCE_NOT_IN_TOKEN: CodeInfo(
         False, _R, 403, "the call names a resource outside the capability token's claim"
+    ),
+    ErrorCode.RELEASE_NOT_FOUND: CodeInfo(False, _C, 404, "no release or label by that name"),
+    ErrorCode.RELEASE_LABEL_INVALID: CodeInfo(
+        False, _C, 400, "a release label is not a lowercase name of letters, digits, '-' or '_'"
+    ),
+    ErrorCode.RELEASE_SOURCE_INVALID: CodeInfo(
+        False, _C, 400, "a release directory is unreadable or does not define a release"
     ),
 }
 

@@ -328,6 +328,7 @@ class Run:
     trace_id: str = ""
     step_count: int = 0
     steps: tuple[Step, ...] = ()
+    release: str = ""  # the release it executed under ("" for runs recorded before releases)
 
     def to_dict(self, with_steps: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -341,6 +342,7 @@ class Run:
             "step_count": self.step_count,
             "input": dict(self.input),
             "decision": self.decision.to_dict() if self.decision else None,
+            "release": self.release or None,
         }
         if with_steps:
             out["steps"] = [s.to_dict() for s in self.steps]

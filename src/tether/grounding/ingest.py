@@ -389,12 +389,18 @@ class Ingestor:
             pass  # the store being down is already the error the caller gets, or a worse one
 
 
+def source_versions(connector: Connector) -> dict[str, str]:
+    """Each document URI `connector` would ingest now, with its version (content hash); raises
+    the connector's TetherError for an unusable item."""
+    return {connector.uri_of(n): connector.read(n, DEFAULT_ACL).document.version
+            for n in connector.names()}  # fmt: skip
+
+
 def is_current(engine: Engine, connector: Connector) -> bool:
     """True when the store's current versions of `connector`'s source are exactly what it
     would ingest now (every document read; no problem tolerated)."""
     try:
-        wanted = {connector.uri_of(n): connector.read(n, DEFAULT_ACL).document.version
-                  for n in connector.names()}  # fmt: skip
+        wanted = source_versions(connector)
     except TetherError:
         return False
     with engine.connect() as conn:

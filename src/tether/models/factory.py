@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.models.base import ModelAdapter
@@ -21,6 +22,7 @@ from tether.models.scripted import ScriptedModel, load_script
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT_S = 60.0
+OPENAI_TEMPERATURE = 0.0  # deterministic as far as the endpoint allows
 
 _FORMS = (
     "set TETHER_MODEL to 'openai:<model>' for an OpenAI-compatible endpoint "
@@ -51,12 +53,29 @@ def model_from_env(
             or DEFAULT_OPENAI_BASE_URL,
             api_key=_first(env, "TETHER_OPENAI_API_KEY", "OPENAI_API_KEY"),
             timeout_s=_timeout(env),
+            temperature=OPENAI_TEMPERATURE,
         )
     if scheme == "scripted":
         return ScriptedModel(load_script(Path(rest).expanduser()))
     raise TetherError(
         ErrorCode.CONFIG_INVALID, f"unknown model scheme {scheme!r} in {text!r}; {_FORMS}"
     )
+
+
+def model_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What a release records of the configured model: its adapter, its name and the parameters
+    that shape its output (never a key). Without TETHER_MODEL each request names its model."""
+    env = os.environ if environ is None else environ
+    scheme, _, rest = env.get("TETHER_MODEL", "").strip().partition(":")
+    adapter, name = scheme.strip().lower(), rest.strip()
+    parameters: dict[str, Any] = {}
+    if adapter == "openai":
+        base_url = _first(env, "TETHER_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+        parameters = {
+            "base_url": base_url or DEFAULT_OPENAI_BASE_URL,
+            "temperature": OPENAI_TEMPERATURE,
+        }
+    return {"adapter": adapter, "name": name, "parameters": parameters}
 
 
 def _first(env: Mapping[str, str], *names: str) -> str | None:

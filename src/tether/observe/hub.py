@@ -46,7 +46,7 @@ class KpiObserver:
 
     def on_run_end(self, run: Run) -> None:
         if run.status is RunStatus.COMPLETED:
-            self.kpis.record_run(run, self.release)
+            self.kpis.record_run(run, run.release or self.release)
 
 
 @dataclass

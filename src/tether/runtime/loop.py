@@ -103,6 +103,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
     labels: Callable[[Principal], Collection[str]] = principal_labels
     # the domain pack and its version, recorded with every run
     domain: Mapping[str, str] = field(default_factory=dict)
+    # the id of the release a new run executes under (see tether.release), recorded with it
+    release: Callable[[], str] | None = None
     # which sentences of a reply assert facts (the rest are questions and greetings)
     assertive: Callable[[str], Sequence[str]] = assertive_sentences
     # how a tool's outcome reads to the model: `{"ok", "output" | "error", "evidence_id"}`
@@ -262,6 +264,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
                 **({"domain": dict(self.domain)} if self.domain else {}),
             },
             trace_id=trace_id,
+            release=self.release() if self.release is not None else "",
         )
         self.store.create_run(run, state.checkpoint(), lease)
         state.header, state.lease = run, lease.owner if lease else None

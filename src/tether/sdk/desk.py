@@ -38,9 +38,12 @@ from tether.grounding.verify import claims_on_fail as on_fail_from_env
 from tether.observe.hub import Observability, default_observability
 from tether.policy.check import PolicyAnswerCheck, PolicyCheck
 from tether.policy.consent import assertive_sentences
+from tether.release.binding import ReleaseInForce
+from tether.release.store import ReleaseStore
 from tether.runtime.loop import Runtime
 from tether.sdk.domain import DeskContext, Domain, DomainParts
 from tether.sdk.loader import pack_error
+from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
 from tether.tools.checks import SchemaCheck
 from tether.tools.registry import ToolRegistry
@@ -81,6 +84,7 @@ class Desk:
     approvals: ApprovalService | None = None  # escalated calls wait for a person's decision
     data: Any = None  # the domain's own handle (e.g. its database)
     parts: DomainParts | None = None
+    release: ReleaseInForce | None = None  # the release its runs record
 
     def enable_approvals(
         self, escalations: EscalationConfig | None = None, models: ModelFactory | None = None
@@ -148,6 +152,12 @@ def build_desk(
     access.governor.bind_resources(parts.owners, parts.ownership)  # the token's resource claim
     obs = observability or default_observability()
     retriever = _retriever(domain, parts, store, embedder)
+    on_fail = claims_on_fail or on_fail_from_env()
+    release = ReleaseInForce(
+        ReleaseStore(store.engine, access.audit),
+        lambda: desk_bundle(domain, parts, crew, on_fail),
+        clock,
+    )
     runtime = Runtime(
         store=store,
         agents={a.name: a for a in crew},
@@ -156,7 +166,7 @@ def build_desk(
         retriever=retriever,
         tool_checks=_chain(default_tool_checks(domain, parts, access), tool_checks),
         answer_checks=_chain(
-            default_answer_checks(domain, parts, claims_on_fail or on_fail_from_env()),
+            default_answer_checks(domain, parts, on_fail),
             answer_checks,
         ),
         clock=clock,
@@ -166,10 +176,21 @@ def build_desk(
         observers=obs.observers(store.engine),
         domain={"name": domain.name, "version": domain.version},
         shared_reads=parts.shared_reads or nullcontext,
+        release=release,
     )
     if observation is not None:
         runtime = dataclasses.replace(runtime, observation=observation)
-    desk = Desk(domain, store, runtime, access, obs, retriever, data=parts.data, parts=parts)
+    desk = Desk(
+        domain,
+        store,
+        runtime,
+        access,
+        obs,
+        retriever,
+        data=parts.data,
+        parts=parts,
+        release=release,
+    )
     if approvals:
         desk.enable_approvals(escalations)
     if domain.on_desk is not None:

@@ -132,6 +132,7 @@ class RunFilter:
     since: float | None = None
     until: float | None = None
     decision_code: str | None = None  # the code of the decision's reason, e.g. STEP_LIMIT
+    release: str | None = None  # the release id the run executed under
 
 
 class RunStore:
@@ -174,6 +175,7 @@ class RunStore:
                     lease_owner=lease.owner if lease else None,
                     lease_expires_at=lease.expires_at if lease else None,
                     operator=_operator(run),
+                    release_id=run.release or None,
                 )
             )
 
@@ -322,6 +324,8 @@ class RunStore:
             query = query.where(runs.c.principal_id == f.principal_id)
         if f.status is not None:
             query = query.where(runs.c.status == f.status.value)
+        if f.release is not None:
+            query = query.where(runs.c.release_id == f.release)
         if f.since is not None:
             query = query.where(runs.c.created_at >= f.since)
         if f.until is not None:
@@ -343,6 +347,7 @@ class RunStore:
             trace_id=row["trace_id"],
             step_count=row["step_count"],
             steps=tuple(_step(s) for s in step_rows),
+            release=row["release_id"] or "",
         )
 
     def _begin(self) -> Any:

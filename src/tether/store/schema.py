@@ -43,11 +43,14 @@ runs = Table(
     # the operator key that asked for the run over HTTP (its quota counts from here); none for
     # runs started from Python, the CLI or the demo
     Column("operator", String(256), nullable=True),
+    # the release the run executed under (tether.release); NULL for runs recorded before
+    Column("release_id", String(32), nullable=True),
     Index("ix_runs_created_at", "created_at"),
     Index("ix_runs_principal", "principal_id"),
     Index("ix_runs_decision_kind", "decision_kind"),
     Index("ix_runs_status_lease", "status", "lease_expires_at"),
     Index("ix_runs_operator_status", "operator", "status"),
+    Index("ix_runs_release_id", "release_id"),
 )
 
 steps = Table(

@@ -1,0 +1,26 @@
+"""Releases: immutable, content-addressed bundles of what shapes an agent's behaviour, labels
+(production, candidate, ...) that move between them, and the release each run records.
+
+    from tether.release import Bundle, ReleaseStore, diff_bundles
+"""
+
+from tether.release.binding import ReleaseInForce
+from tether.release.bundle import Bundle, make_bundle
+from tether.release.diff import diff_bundles, render_diff
+from tether.release.source import read_release_dir, write_release_dir
+from tether.release.store import PRODUCTION, LabelMove, Release, ReleaseStore, check_label
+
+__all__ = [
+    "PRODUCTION",
+    "Bundle",
+    "LabelMove",
+    "Release",
+    "ReleaseInForce",
+    "ReleaseStore",
+    "check_label",
+    "diff_bundles",
+    "make_bundle",
+    "read_release_dir",
+    "render_diff",
+    "write_release_dir",
+]

@@ -1,0 +1,207 @@
+"""The release repository: immutable bundles by id, and labels that move between them.
+
+Creating a release and moving a label are control-plane actions: each appends an audit event
+(with its operator) in the same transaction as the change, so neither exists without the other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from tether.access.audit import AuditEvent, AuditLog
+from tether.access.storage import begin, connect
+from tether.core.clock import Clock, SystemClock
+from tether.core.errors import ErrorCode, TetherError
+from tether.release.bundle import ID_PREFIX, Bundle
+from tether.store.release_schema import release_labels, releases
+
+PRODUCTION = "production"
+LABEL_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+MAX_NOTE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Release:
+    """A stored release: its bundle and where it came from."""
+
+    id: str
+    digest: str
+    created_at: float
+    created_by: str
+    note: str
+    bundle: Bundle
+    labels: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        content = self.bundle.content
+        return {
+            "id": self.id,
+            "digest": self.digest,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "note": self.note,
+            "labels": list(self.labels),
+            "domain": content["domain"],
+            "agents": [a["name"] for a in content["agents"]],
+            "model": content["model"],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "bundle": dict(self.bundle.content)}
+
+
+@dataclass(frozen=True)
+class LabelMove:
+    label: str
+    release_id: str
+    previous: str | None
+    moved_at: float
+    moved_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "release": self.release_id,
+            "previous": self.previous,
+            "moved_at": self.moved_at,
+            "moved_by": self.moved_by,
+        }
+
+
+def check_label(label: str) -> str:
+    """The label if it is a lowercase name; RELEASE_LABEL_INVALID otherwise."""
+    if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
+        raise TetherError(
+            ErrorCode.RELEASE_LABEL_INVALID,
+            f"label {label!r} must start with a lowercase letter and hold only a-z, 0-9, "
+            "'-' or '_' (at most 64 characters), e.g. production or candidate",
+        )
+    return label
+
+
+class ReleaseStore:
+    """Stores releases and labels in the system of record, auditing every change."""
+
+    def __init__(self, engine: Engine, audit: AuditLog, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.audit = audit
+        self.clock = clock or SystemClock()
+
+    def create(self, bundle: Bundle, actor: str, note: str = "") -> tuple[Release, bool]:
+        """Store `bundle` (audited) and return it with True; a bundle already stored is
+        returned as it is, with False, and nothing is written (same content, same release)."""
+        note = " ".join(note.split())[:MAX_NOTE_CHARS]
+        rid, digest = bundle.id, bundle.digest
+        with begin(self.engine) as conn:
+            self.audit.lock(conn)  # creators of one bundle take turns: one row, one event
+            row = conn.execute(select(releases).where(releases.c.id == rid)).mappings().first()
+            if row is not None:
+                if row["digest"] != digest:  # 64 bits of sha256 collide: refuse, never merge
+                    raise TetherError(
+                        ErrorCode.CONFLICT, f"release id {rid} is taken by other content"
+                    )
+                return self._release(row, self._labels_of(conn, rid)), False
+            values = {
+                "id": rid,
+                "digest": digest,
+                "created_at": self.clock.now(),
+                "created_by": actor,
+                "note": note,
+                "bundle": bundle.to_json(),
+            }
+            conn.execute(insert(releases).values(values))
+            data = {"release": rid, "digest": digest, "note": note}
+            self.audit.append_in(conn, [AuditEvent("release.created", actor, data)])
+        return self._release(values, ()), True
+
+    def get(self, ref: str) -> Release:
+        """A release by id, or by a label that points at it; RELEASE_NOT_FOUND otherwise."""
+        with connect(self.engine) as conn:
+            rid = ref if ref.startswith(ID_PREFIX) else self._label_target(conn, ref)
+            row = None
+            if rid is not None:
+                row = conn.execute(select(releases).where(releases.c.id == rid)).mappings().first()
+            if row is None:
+                raise TetherError(
+                    ErrorCode.RELEASE_NOT_FOUND,
+                    f"no release or label {ref!r} (see `tether release list`)",
+                )
+            return self._release(row, self._labels_of(conn, row["id"]))
+
+    def list_releases(self, limit: int = 100) -> list[Release]:
+        """Releases, newest first, with their labels."""
+        query = select(releases).order_by(releases.c.created_at.desc(), releases.c.id).limit(limit)
+        with connect(self.engine) as conn:
+            rows = conn.execute(query).mappings().all()
+            labels = self.labels(conn)
+        by_release: dict[str, list[str]] = {}
+        for label, rid in sorted(labels.items()):
+            by_release.setdefault(rid, []).append(label)
+        return [self._release(r, tuple(by_release.get(r["id"], ()))) for r in rows]
+
+    def labels(self, conn: Any = None) -> dict[str, str]:
+        """label -> release id."""
+        if conn is None:
+            with connect(self.engine) as own:
+                return self.labels(own)
+        rows = conn.execute(select(release_labels.c.label, release_labels.c.release_id))
+        return {r.label: r.release_id for r in rows}
+
+    def target(self, label: str) -> str | None:
+        """The release id `label` points at, or None."""
+        with connect(self.engine) as conn:
+            return self._label_target(conn, label)
+
+    def move_label(self, label: str, ref: str, actor: str) -> LabelMove:
+        """Point `label` at the release `ref` names (an id or another label); audited with the
+        release it pointed at before. Moving a label onto the release it holds records nothing."""
+        check_label(label)
+        target = self.get(ref).id
+        now = self.clock.now()
+        with begin(self.engine) as conn:
+            self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
+            previous = self._label_target(conn, label)
+            if previous == target:
+                row = conn.execute(
+                    select(release_labels).where(release_labels.c.label == label)
+                ).mappings().one()  # fmt: skip
+                return LabelMove(label, target, previous, row["moved_at"], row["moved_by"])
+            values = {"release_id": target, "moved_at": now, "moved_by": actor}
+            if previous is None:
+                conn.execute(insert(release_labels).values(label=label, **values))
+            else:
+                conn.execute(
+                    update(release_labels).where(release_labels.c.label == label).values(values)
+                )
+            data = {"label": label, "release": target, "previous": previous}
+            self.audit.append_in(conn, [AuditEvent("release.label_moved", actor, data)])
+        return LabelMove(label, target, previous, now, actor)
+
+    @staticmethod
+    def _label_target(conn: Any, label: str) -> str | None:
+        query = select(release_labels.c.release_id).where(release_labels.c.label == label)
+        value = conn.execute(query).scalar()
+        return None if value is None else str(value)
+
+    @staticmethod
+    def _labels_of(conn: Any, rid: str) -> tuple[str, ...]:
+        query = select(release_labels.c.label).where(release_labels.c.release_id == rid)
+        return tuple(sorted(r.label for r in conn.execute(query)))
+
+    @staticmethod
+    def _release(row: Any, labels: tuple[str, ...]) -> Release:
+        bundle = Bundle(json.loads(row["bundle"]))
+        return Release(
+            id=row["id"],
+            digest=row["digest"],
+            created_at=row["created_at"],
+            created_by=row["created_by"],
+            note=row["note"],
+            bundle=bundle,
+            labels=labels,
+        )
