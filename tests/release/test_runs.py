@@ -1,8 +1,9 @@
 """Every run records the release it ran under, and the KPI rollups are keyed by it: the release
-labelled production if there is one, else the configuration in force, stored on first use."""
+the content id of the configuration in force, stored on first use, whatever the labels say."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -72,16 +73,21 @@ def test_a_run_records_the_configuration_in_force(store: RunStore) -> None:
     assert kpis.totals(release="").runs == 0  # no longer the release-less key
 
 
-def test_the_production_label_names_the_release_runs_record(store: RunStore) -> None:
+def test_runs_record_what_ran_not_the_production_label(
+    store: RunStore, caplog: pytest.LogCaptureFixture
+) -> None:
     releases = releases_of(store)
     labelled, _ = releases.create(bundle(instructions="the release in production"), "cli:ana")
     releases.move_label("production", labelled.id, "cli:ana")
     desk = desk_over(store)
     assert desk.release is not None
-    result = run(desk)
-    assert result.release == labelled.id != desk.release.configuration
-    assert store.get_run(result.id).release == labelled.id
-    assert KpiStore(store.engine).totals(release=labelled.id).runs == 1
+    with caplog.at_level(logging.WARNING, logger="tether.release"):
+        result = run(desk)
+    config = desk.release.configuration
+    assert result.release == config != labelled.id
+    assert store.get_run(result.id).release == config
+    assert KpiStore(store.engine).totals(release=config).runs == 1
+    assert any(labelled.id in r.getMessage() and config in r.getMessage() for r in caplog.records)
 
 
 def test_the_bundle_is_built_once_and_a_moved_label_is_seen_after_the_refresh(
@@ -99,9 +105,9 @@ def test_the_bundle_is_built_once_and_a_moved_label_is_seen_after_the_refresh(
     config = in_force()
     other, _ = releases.create(bundle(instructions="a candidate"), "cli:ana")
     releases.move_label("production", other.id, "cli:ana")
-    assert in_force() == config  # within the refresh: no query, the id held
+    assert in_force() == config  # the label names another release: runs record what ran
     clock.advance(5.0)
-    assert in_force() == other.id
+    assert in_force() == config
     for _ in range(10):
         in_force()
     assert len(built) == 1 and in_force.configuration == config

@@ -1,9 +1,9 @@
-"""The release a runtime's runs record: the one labelled production, else the content id of the
-configuration in force (stored on first use).
+"""The release a runtime's runs record: the content id of the configuration in force, the one
+that shaped them (stored as a release on first use).
 
-The bundle is built and hashed once per runtime, lazily, so building a desk stays cheap; the
-production label is read at most once per `refresh_s`, so a label moved by an operator reaches
-running replicas within seconds without a query per run.
+The bundle is built and hashed once per runtime, lazily, so building a desk stays cheap. The
+production label is read at most once per `refresh_s`: a replica whose configuration is not the
+release labelled production says so in its log (it records what it runs, never the label).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class ReleaseInForce:
         self._built: Bundle | None = None
         self._config: str | None = None
         self._current: str | None = None
+        self._seen: str | None = None  # the release labelled production when last read
         self._until = 0.0
 
     def bundle(self) -> Bundle:
@@ -62,15 +63,16 @@ class ReleaseInForce:
         with self._lock:
             config = self._configuration()
             labelled = self.releases.target(PRODUCTION)
-            if labelled not in (None, config, self._current):
-                # said once per move: the label names the release, the pack in force runs
+            if labelled is not None and labelled != config and labelled != self._seen:
+                # said once per move: the label names one release, this process runs another
                 log.warning(
-                    "runs record %s (labelled %s); the configuration in force is %s",
-                    labelled,
+                    "the release labelled %s is %s; this process runs %s and its runs record it",
                     PRODUCTION,
+                    labelled,
                     config,
                 )
-            self._current = labelled or config
+            self._seen = labelled
+            self._current = config
             self._until = now + self._refresh_s
             return self._current
 
