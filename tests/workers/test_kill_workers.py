@@ -5,7 +5,8 @@ right after one of the run's commits. On SQLite the one embedded process restart
 serve`) and recovers what it left; on PostgreSQL two `tether worker` processes run meanwhile and
 one of them recovers it, also when the other is killed while resuming. Every run ends exactly
 once, every cancellation happens exactly once (a trigger logs each committed order change), the
-audit chain verifies, and no run is left running.
+audit chain verifies, no run is left running, and every turn is recorded in its conversation
+(also one killed after its Decision committed, before its process recorded it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tether.core.types import DecisionKind, RunStatus, StepKind
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.store import RunStore
+from tether.store.conversations_schema import conversations
 from tether.store.schema import runs
 from tether.workers.recovery import Recovery
 
@@ -146,14 +148,22 @@ def running(store: RunStore) -> list[str]:
         return list(conn.execute(query).scalars())
 
 
+def held(store: RunStore) -> list[str]:
+    """The conversations a turn still holds."""
+    with store.engine.connect() as conn:
+        query = select(conversations.c.id).where(conversations.c.busy_run.is_not(None))
+        return list(conn.execute(query).scalars())
+
+
 def wait_until_none_running(url: str, *processes: subprocess.Popen[str]) -> None:
+    """Until no run is running and no turn holds its conversation (each was recorded)."""
     store = RunStore.open(url)
     deadline = time.monotonic() + WAIT_S
     try:
-        while running(store):
+        while running(store) or held(store):
             for process in processes:
                 assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, f"still running: {running(store)}"
+            assert time.monotonic() < deadline, f"running: {running(store)}, held: {held(store)}"
             time.sleep(0.2)
     finally:
         store.close()
@@ -189,9 +199,12 @@ def check_ended_once(url: str, orders: Sequence[str], boundaries: Sequence[str])
             assert len(writes) == 1, boundary
             record = RetailDB(store.engine).order(order)
             assert record is not None and record["status"] == "cancelled", boundary
-            if boundary != "decision":  # a recovered turn is recorded in its conversation
-                held = ConversationStore(store.engine).get(run.input["metadata"]["conversation"])
-                assert (held.turns, held.pending, held.busy_run) == (2, None, None), boundary
+            # a recovered turn is recorded in its conversation, once, as its process would have
+            conversation = run.input["metadata"]["conversation"]
+            kept = ConversationStore(store.engine).get(conversation)
+            assert (kept.turns, kept.pending, kept.busy_run) == (2, None, None), boundary
+            recorded = [t.run_id for t in ConversationStore(store.engine).turns(conversation)]
+            assert recorded[1:] == [run.id], boundary
         assert effects(store) == sorted(orders)  # each order changed once, and only once
         assert desk.access is not None and desk.access.verify_audit().ok
     finally:

@@ -85,7 +85,7 @@ class TurnClaim:
 
     conversation_id: str
     principal_id: str
-    claimant: str
+    claimant: str  # the id the turn's run will take, which the claim holds the conversation by
     turn: int  # the number the turn will have
     reply: Reply
     kind: str  # text | confirm | decline
@@ -284,7 +284,9 @@ class Conversations:
         record = self.store.get(conversation_id, with_state=False)
         self._usable(record, principal_id, now)
         self._reply(record, reply, nonce, text, now)
-        claimant = rt.ids.new_id("turn")
+        # the claim is the turn's run's id, so a sweep finds a turn whose run has ended from
+        # the conversation that run still holds (see `tether.workers.recovery`)
+        claimant = rt.ids.new_id("run")
         if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
             raise TetherError(
                 ErrorCode.CONVERSATION_BUSY, "another turn of this conversation is still running"
@@ -327,7 +329,9 @@ class Conversations:
         try:
             record = self._prepared(claim.record or self.store.get(claim.conversation_id), claim)
             number = record.turns + 1
-            context = TurnContext(record.id, number, pending=record.pending, reply=claim.reply)
+            context = TurnContext(
+                record.id, number, pending=record.pending, reply=claim.reply, run_id=claim.claimant
+            )
             return rt.submit(self._request(record, claim, number, metadata, context))
         except BaseException:
             self.release(claim)
@@ -357,13 +361,23 @@ class Conversations:
             tool_results=int(state.get("tool_results", 0)),
             pending=record.pending,
             reply=claim.reply,
+            run_id=claim.claimant,
         )
         run = rt.run(self._request(record, claim, number, metadata, context), model)
         pending = pending_of(run)
         after = state_after(run, state)
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
         now = rt.clock.now()
-        self.store.finish_turn(record.id, claim.claimant, turn, after, pending, now, record.state)
+        try:
+            self.store.finish_turn(
+                record.id, claim.claimant, turn, after, pending, now, record.state
+            )
+        except TetherError as exc:
+            # a recovery sweep that saw the run end may have folded the turn in first
+            if exc.code is not ErrorCode.CONVERSATION_BUSY:
+                raise
+            if self.store.conversation_of_run(run.id) != (record.id, number):
+                raise
         return TurnOutcome(record.id, number, run, pending)
 
     def _prepared(self, record: ConversationRecord, claim: TurnClaim) -> ConversationRecord:

@@ -14,8 +14,13 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
 from tether.conversations import entries
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RunStatus
 from tether.runtime.pending import PendingAction
 from tether.store.conversations_schema import conversation_turns, conversations
+from tether.store.schema import runs
+
+# a turn's run that has ended or waits for a person: its turn is due to be folded in
+_SETTLED = (RunStatus.COMPLETED.value, RunStatus.SUSPENDED.value)
 
 
 def _dumps(value: Any) -> str:
@@ -231,6 +236,16 @@ class ConversationStore:
                 .values(busy_run=claimant, busy_until=now + lease_s)
             )
         return done.rowcount == 1
+
+    def ended_turns(self, limit: int) -> list[str]:
+        """The runs of turns that still hold their conversation although the run has ended or
+        waits for a person: turns nobody folded in (their process died first), at most `limit`.
+        One statement: the held conversations, from their own index, each with its run."""
+        held = conversations.c.busy_run
+        settled = select(runs.c.id).where(runs.c.id == held, runs.c.status.in_(_SETTLED))
+        query = select(held).where(held.is_not(None), settled.exists()).limit(limit)
+        with self.engine.connect() as conn:
+            return [str(r) for r in conn.execute(query).scalars()]
 
     def release(self, conversation_id: str, claimant: str) -> None:
         """Let go of a claim without recording a turn (the turn failed before it began)."""

@@ -90,6 +90,9 @@ class TurnContext:
     tool_results: int = 0
     pending: PendingAction | None = None
     reply: Reply = Reply.TEXT
+    # the id the turn's run takes: its claim holds the conversation under it, so a sweep finds
+    # a turn whose run ended from its conversation (None: a new id)
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -359,8 +359,9 @@ def conversations_router(
         run = service.submit_claimed(claim, metadata)
 
         def withdraw(actor: str) -> None:  # the queue refused it: no turn, and no claim
-            service.runtime.cancel(run.id, actor)
+            # let go first: a sweep must not take the run once cancelled for a turn to record
             service.release(claim)
+            service.runtime.cancel(run.id, actor)
 
         admission.enqueue(run.id, withdraw)
         return service, claim, run

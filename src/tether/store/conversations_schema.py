@@ -1,10 +1,10 @@
 """Tables of conversations (SQLAlchemy Core): the thread the server holds for one principal
 and one agent, its turns, each a run, and what it keeps from turn to turn. Migration 0007
-creates the first two, 0012 the entries."""
+creates the first two, 0012 the entries, 0019 the index of held conversations."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -32,6 +32,13 @@ conversations = Table(
     Column("size", Integer, nullable=False),  # bytes of state and entries, for the size limit
     Index("ix_conversations_principal", "principal_id", "created_at"),
     Index("ix_conversations_updated", "updated_at"),
+    # the conversations a turn holds (few of all): where a sweep looks for turns left unfolded
+    Index(
+        "ix_conversations_busy",
+        "busy_run",
+        sqlite_where=text("busy_run IS NOT NULL"),
+        postgresql_where=text("busy_run IS NOT NULL"),
+    ),
 )
 
 conversation_turns = Table(

@@ -5,7 +5,8 @@ with a lease nobody renews. Every worker, and the embedded server, sweeps for su
 resumes each from its recorded steps with the run's own model (its script, else the
 configured model; a model that cannot be built ends the run in an escalation naming why).
 A conversation's turn so resumed is then recorded in its conversation, as its own process
-would have.
+would have; so is a turn whose run had ended (or come to wait for a person) when its process
+died, before it recorded the turn: it still holds its conversation, which is how it is found.
 Writes happen at most once across the two processes (see `tether.runtime.once`), and the lease
 fences the stalled process out of the run's record.
 """
@@ -29,8 +30,9 @@ log = logging.getLogger("tether.workers")
 
 
 class Recovery:
-    """Sweeps for runs whose lease lapsed and resumes them, `batch` at a time; `on_run` is
-    told of each run it resumed, as the resume left it."""
+    """Sweeps for runs whose lease lapsed and resumes them, and for turns whose run ended
+    unrecorded and folds them in, `batch` at a time; `on_run` is told of each run it resumed,
+    as the resume left it."""
 
     def __init__(
         self,
@@ -71,7 +73,23 @@ class Recovery:
                 resumed.append(run)
                 if self.on_run is not None:
                     self.on_run(run)
+        self.fold_ended_turns()
         return resumed
+
+    def fold_ended_turns(self) -> list[str]:
+        """Fold into its conversation each turn whose run has ended but that still holds it,
+        `batch` at a time; the runs this call folded in (a turn another party folds in
+        meanwhile is not among them: the claim makes the fold happen once)."""
+        folded = []
+        for run_id in self.conversations.ended_turns(self.batch):
+            try:
+                run = self.runtime.store.get_run(run_id)
+                if fold_turn(self.conversations, run, time.time()):
+                    log.info("recovered turn of run %s into its conversation", run_id)
+                    folded.append(run_id)
+            except TetherError as exc:  # one turn that cannot be folded keeps none waiting
+                log.warning("could not fold the turn of run %s: %s", run_id, exc.message)
+        return folded
 
     def start(self, period_s: float | None = None) -> None:
         """Sweep now and then every `period_s` (default: half a lease's lifetime), on a daemon
