@@ -3,6 +3,7 @@ that survive a restart, and no lost update with concurrent writers."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from typing import Any
@@ -10,9 +11,22 @@ from typing import Any
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Decision, DecisionKind, Reason, Run, RunStatus, Step, StepKind
+from tether.core.types import (
+    Decision,
+    DecisionKind,
+    Message,
+    Reason,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+)
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe import KpiStore
 from tether.observe.kpi import BUCKET_GROWTH, bucket_upper_ms, latency_bucket, percentile
+from tether.runtime import RunRequest
 from tether.store.db import create_store_engine
 from tether.store.runs import RunStore
 
@@ -280,3 +294,45 @@ def test_concurrent_writers_lose_no_update(store_url: str) -> None:
     assert point.count("tool_errors") == writers * per_writer
     assert kpis.tool_error_counts("busy")[0].count == writers * per_writer
     store.close()
+
+
+class Died(BaseException):
+    """Stands in for the process dying: nothing in the run may catch it."""
+
+
+class DieAtRunEnd:
+    """An observer told of the end first, which kills the process right after the commit."""
+
+    def on_steps(self, run: Run, steps: Any) -> None:
+        return None
+
+    def on_run_end(self, run: Run) -> None:
+        raise Died(run.id)
+
+
+def test_a_run_counts_once_even_if_its_process_dies_right_after_the_decision(
+    store_url: str,
+) -> None:
+    desk = open_retail_desk(RunStore.open(store_url), db=RetailDB.fresh_copy())
+    script = [
+        {"tool": "find_user_id_by_email", "args": {"email": "raj.sanchez2046@example.com"}},
+        {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+        {"answer": "Order #W4566809 is pending [tool:2]."},
+    ]
+    asks = "Status of #W4566809? I am raj.sanchez2046@example.com"
+    request = RunRequest("raj_sanchez_2970", [Message("user", asks)])
+    try:
+        kpis = KpiStore(desk.store.engine)
+        first = desk.runtime.run(request, ScriptedModel(parse_script(script)))
+        assert first.decision is not None and first.decision.kind is DecisionKind.ANSWER
+        assert kpis.totals().runs == 1  # counted once, not in the commit and again after it
+        dying = dataclasses.replace(
+            desk.runtime, observers=(DieAtRunEnd(), *desk.runtime.observers)
+        )
+        with pytest.raises(Died) as died:
+            dying.run(request, ScriptedModel(parse_script(script)))
+        stored = desk.store.get_run(str(died.value))
+        assert stored.decision is not None  # the decision committed, and its KPIs with it
+        assert kpis.totals().runs == 2
+    finally:
+        desk.store.close()

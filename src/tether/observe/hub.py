@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from tether.core.observers import RunObserver
 from tether.core.types import Run, RunStatus, Step
+from tether.observe.kpi import run_kpis
 from tether.observe.kpi_store import KpiStore
 from tether.observe.logs import LogObserver
 from tether.observe.metrics import TetherMetrics
@@ -35,16 +36,36 @@ class MetricsObserver:
 
 
 class KpiObserver:
-    """Adds each ended run to its minute's KPI rollup in the system of record."""
+    """Adds each ended run to its minute's KPI rollup in the system of record, in the
+    transaction that commits its Decision: a run counts once, even if its process dies right
+    after that commit. A run whose KPIs could not be prepared there is added after it."""
 
     def __init__(self, kpis: KpiStore, release: str | None = None) -> None:
         self.kpis = kpis
         self.release = release
+        self._counted: set[str] = set()  # ended runs whose KPIs rode in their Decision's commit
+        self._lock = threading.Lock()
 
     def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
         return None  # a run counts once, when it ends
 
+    def prepare_ending(self, run: Run) -> Callable[[Connection], None] | None:
+        if run.status is not RunStatus.COMPLETED:
+            return None
+        kpis = run_kpis(run, run.release or self.release)
+
+        def write(conn: Connection) -> None:
+            self.kpis.add_run(conn, kpis)
+            with self._lock:
+                self._counted.add(run.id)
+
+        return write
+
     def on_run_end(self, run: Run) -> None:
+        with self._lock:
+            if run.id in self._counted:
+                self._counted.discard(run.id)
+                return
         if run.status is RunStatus.COMPLETED:
             self.kpis.record_run(run, run.release or self.release)
 

@@ -107,16 +107,21 @@ class KpiStore:
         """Add an ended run to the rollup of the minute it ended in."""
         kpis = run_kpis(run, release)
         with self._begin() as conn:
-            add_minute(
-                conn,
-                kpis.minute,
-                kpis.agent,
-                kpis.release,
-                kpis.values,
-                kpis.latency_bucket,
-                kpis.counts,
-            )
+            self.add_run(conn, kpis)
         return kpis
+
+    @staticmethod
+    def add_run(conn: Connection, kpis: RunKpis) -> None:
+        """Add one run's KPIs in the caller's transaction (the one that commits its Decision)."""
+        add_minute(
+            conn,
+            kpis.minute,
+            kpis.agent,
+            kpis.release,
+            kpis.values,
+            kpis.latency_bucket,
+            kpis.counts,
+        )
 
     # -- reads --------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from tether.core.guard import (
     run_answer_checks,
     run_tool_checks,
 )
-from tether.core.observers import RunObserver, notify_run_end, notify_steps
+from tether.core.observers import RunObserver, ending_hook, notify_run_end, notify_steps
 from tether.core.types import (
     Agent,
     Decision,
@@ -218,15 +218,22 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         if route and self.approvals is not None and decision.kind is DecisionKind.ESCALATION:
             routed = self.approvals.escalated(state.header, decision, state.steps)
         kind = decision.kind.value
-        self._record(state, StepKind.DECISION, kind, {}, decision=decision, also=routed)
-        result = dataclasses.replace(
-            state.header,
-            status=RunStatus.COMPLETED,
-            updated_at=state.steps[-1].ended_at,
-            decision=decision,
-            step_count=state.seq,
-            steps=tuple(state.steps),
-        )
+
+        def ended() -> Run:  # the run as its Decision leaves it (the decision step included)
+            assert state.header is not None
+            return dataclasses.replace(
+                state.header,
+                status=RunStatus.COMPLETED,
+                updated_at=state.steps[-1].ended_at,
+                decision=decision,
+                step_count=state.seq,
+                steps=tuple(state.steps),
+            )
+
+        # what observers keep of the end (KPIs) commits with the Decision, or not at all
+        also = chained(routed, ending_hook(self.observers, ended))
+        self._record(state, StepKind.DECISION, kind, {}, decision=decision, also=also)
+        result = ended()
         notify_run_end(self.observers, result)
         return result
 
