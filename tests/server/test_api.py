@@ -476,6 +476,7 @@ def test_openapi_documents_the_api(client: httpx.Client) -> None:
         "status",
         "since",
         "until",
+        "release",
         "limit",
         "offset",
     }

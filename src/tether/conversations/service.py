@@ -179,6 +179,7 @@ class Conversations:
             state={"messages": [], "evidence": {}, "tool_results": 0},
             pending=None,
             size=0,
+            release=rt.release() if rt.release is not None else "",
         )
         self.store.create(record)
         return Conversation(self, record.id, principal.id)
@@ -482,6 +483,8 @@ class Conversations:
                     "turn": t.turn,
                     "kind": t.kind,
                     "created_at": t.created_at,
+                    "release": run.release or None,
+                    "release_changed": record.release_differs(run.release),
                     "run": run.to_dict(with_steps=True),
                 }
             )

@@ -57,6 +57,7 @@ class ConversationRecord:
     size: int
     busy_run: str | None = None
     busy_until: float | None = None
+    release: str = ""  # the release it started under ("" for one that predates releases)
 
     def summary(self, now: float) -> dict[str, Any]:
         """The conversation without its turns, as the API lists it."""
@@ -72,8 +73,14 @@ class ConversationRecord:
             "updated_at": self.updated_at,
             "expires_at": self.expires_at,
             "turn_count": self.turns,
+            "release": self.release or None,
             "pending_action": self.pending.public() if self.pending else None,
         }
+
+    def release_differs(self, release: str) -> bool:
+        """Whether a turn's run, which recorded `release`, ran under another release than the
+        one the conversation started under (False when either is unknown)."""
+        return bool(self.release and release and release != self.release)
 
     def status_at(self, now: float) -> str:
         if self.status == "open" and now >= self.expires_at:
@@ -100,6 +107,7 @@ def _record(row: Any) -> ConversationRecord:
         size=row.size,
         busy_run=row.busy_run,
         busy_until=row.busy_until,
+        release=row.release_id or "",
     )
 
 
@@ -160,6 +168,7 @@ class ConversationStore:
                     state=state,
                     pending=None,
                     size=len(state.encode("utf-8")),
+                    release_id=record.release or None,
                 )
             )
             grown = entries.write(conn, record.id, None, record.state)

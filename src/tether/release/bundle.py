@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -61,6 +62,15 @@ def digest_of(content: Mapping[str, Any]) -> str:
 
 def release_id(digest: str) -> str:
     return ID_PREFIX + digest[:ID_HEX]
+
+
+# what a release id looks like (a filter naming anything else can match no run)
+ID_PATTERN = rf"^{ID_PREFIX}[0-9a-f]{{{ID_HEX}}}$"
+
+
+def is_release_id(text: str) -> bool:
+    """Whether `text` has the shape of a release id (`rel_` and 16 lowercase hex digits)."""
+    return re.fullmatch(ID_PATTERN, text) is not None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from tether.release.bundle import ID_PATTERN as RELEASE_ID
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
 from tether.server.admission import Admission
@@ -325,12 +326,15 @@ def create_app(
         status: RunStatus | None = Query(None),
         since: float | None = Query(None, description="created at or after (epoch seconds)"),
         until: float | None = Query(None, description="created before (epoch seconds)"),
+        release: str | None = Query(
+            None, pattern=RELEASE_ID, description="executed under this release id"
+        ),
         limit: int = Query(50, ge=1, le=200),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict[str, Any]:
         if since is not None and until is not None and since > until:
             raise TetherError(ErrorCode.BAD_REQUEST, "since must not be later than until")
-        filt = RunFilter(decision, agent, principal, status, since, until)
+        filt = RunFilter(decision, agent, principal, status, since, until, release=release)
         runs = desk.store.list_runs(filt, limit=limit, offset=offset)
         return {
             "runs": [r.to_dict() for r in runs],

@@ -151,6 +151,7 @@ class _Conversation(BaseModel):
     updated_at: float
     expires_at: float
     turn_count: int = Field(description="how many turns it has had")
+    release: str | None = Field(description="the release it started under (see Releases)")
     pending_action: PendingActionOut | None
 
 
@@ -162,6 +163,10 @@ class TurnDetail(BaseModel):
     turn: int
     kind: Literal["text", "confirm", "decline"]
     created_at: float
+    release: str | None = Field(description="the release the turn's run executed under")
+    release_changed: bool = Field(
+        description="the turn ran under another release than the conversation started under"
+    )
     run: dict[str, Any] = Field(description="the turn's run with every step")
 
 

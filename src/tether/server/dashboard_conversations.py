@@ -86,6 +86,7 @@ def turn_views(turns: Sequence[TurnRecord], runs: Mapping[str, Run]) -> list[dic
             "run_id": turn.run_id,
             "found": run is not None,
             "status": run.status.value if run is not None else "",
+            "release": run.release if run is not None else "",
             "decision": run.decision.to_dict() if run and run.decision else None,
             "proposed": None,
             "answer": None,
@@ -183,7 +184,10 @@ def add_conversation_routes(router: APIRouter, dash: Dashboard) -> None:
         proposed_in = [t.turn for t in turns if pending is not None and t.run_id == pending.run_id]
         context = {
             "conversation": record.summary(now),
-            "turns": turn_views(turns, runs),
+            "turns": [
+                {**view, "release_changed": record.release_differs(view["release"])}
+                for view in turn_views(turns, runs)
+            ],
             "pending": pending.to_dict() if pending else None,
             "pending_state": pending_state(record, now),
             "pending_turn": proposed_in[0] if proposed_in else None,

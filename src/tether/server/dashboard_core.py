@@ -93,6 +93,11 @@ def millis(value: float | None) -> str:
     return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.2f} s"
 
 
+def short_release(release: str | None) -> str:
+    """A release id cut to its first 8 hex digits, for tables (the full id goes in a title)."""
+    return (release or "")[:12]
+
+
 def anchor(evidence_id: str) -> str:
     """An HTML id for an evidence id (evidence ids contain ':' and '#')."""
     return "ev-" + re.sub(r"[^A-Za-z0-9_-]", "-", evidence_id)
@@ -116,6 +121,7 @@ def make_templates() -> Jinja2Templates:
         pct=percent,
         ms=millis,
         claim_table=claim_table,
+        short_release=short_release,
     )
     return Jinja2Templates(env=env)
 

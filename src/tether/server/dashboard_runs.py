@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from tether.access.operators import Operator
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Run
+from tether.release.bundle import is_release_id
 from tether.server.dashboard_conversations import turns_of_runs
 from tether.server.dashboard_core import page_number, parse_time_input
 from tether.server.dashboard_lineage import capability, evidence_index, lineage
@@ -47,6 +48,7 @@ class RunQuery:
     principal: str = ""
     since: str = ""
     until: str = ""
+    release: str = ""
 
     def check(self) -> RunFilter:
         """The store filter; BAD_REQUEST naming the first bad field."""
@@ -58,6 +60,9 @@ class RunQuery:
             if len(getattr(self, name)) > MAX_TEXT_FILTER:
                 detail = f"{name} is at most {MAX_TEXT_FILTER} characters"
                 raise TetherError(ErrorCode.BAD_REQUEST, detail)
+        if self.release and not is_release_id(self.release):
+            detail = f"{self.release[:64]!r} is not a release id (rel_ and 16 hex digits)"
+            raise TetherError(ErrorCode.BAD_REQUEST, detail)
         since = parse_time_input(self.since) if self.since else None
         until = parse_time_input(self.until) if self.until else None
         if since is not None and until is not None and until <= since:
@@ -69,6 +74,7 @@ class RunQuery:
             principal_id=self.principal or None,
             since=since,
             until=until,
+            release=self.release or None,
         )
 
     def params(self) -> dict[str, str]:
@@ -88,12 +94,14 @@ def add_run_routes(router: APIRouter, dash: Dashboard) -> None:
         principal: str = "",
         since: str = "",
         until: str = "",
+        release: str = "",
         page: str = "1",
     ) -> HTMLResponse:
         gate = dash.gate(request)
         if not isinstance(gate, Operator):
             return gate
-        query = RunQuery(*(v.strip() for v in (decision, code, agent, principal, since, until)))
+        fields = (decision, code, agent, principal, since, until, release)
+        query = RunQuery(*(v.strip() for v in fields))
         try:
             filt = query.check()
             number = page_number(page.strip())

@@ -112,6 +112,9 @@ class RunSummary(BaseModel):
     step_count: int
     input: dict[str, Any]
     decision: DecisionOut | None
+    release: str | None = Field(
+        default=None, description="the release it executed under (none before releases)"
+    )
 
 
 class FeedbackIn(BaseModel):

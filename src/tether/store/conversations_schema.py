@@ -1,6 +1,7 @@
 """Tables of conversations (SQLAlchemy Core): the thread the server holds for one principal
 and one agent, its turns, each a run, and what it keeps from turn to turn. Migration 0007
-creates the first two, 0012 the entries, 0019 the index of held conversations."""
+creates the first two, 0012 the entries, 0019 the index of held conversations, 0020 the
+release a conversation started under."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ conversations = Table(
     Column("state", Text, nullable=False),
     Column("pending", Text, nullable=True),  # JSON: the pending action, if any
     Column("size", Integer, nullable=False),  # bytes of state and entries, for the size limit
+    # the release in force when it started (see tether.release); none for older conversations
+    Column("release_id", String(32), nullable=True),
     Index("ix_conversations_principal", "principal_id", "created_at"),
     Index("ix_conversations_updated", "updated_at"),
     # the conversations a turn holds (few of all): where a sweep looks for turns left unfolded
