@@ -303,7 +303,9 @@ def test_an_unreachable_collector_never_slows_or_fails_a_run(
         stop_s = time.perf_counter() - started
     finally:
         sock.close()
-    # a blocking export would cost a run seconds (retry backoff, or the request timeout)
-    assert max(traced) < 1.0, f"slowest traced run {max(traced):.3f} s"
+    # a blocking export would cost a run seconds (retry backoff, or the request timeout), and
+    # exports are tried every 10 ms, so it would slow most runs: one slow run is a busy machine
+    slow = [round(d, 3) for d in traced if d >= 1.0]
+    assert len(slow) <= 1, f"traced runs of a second or more: {slow}"
     assert statistics.median(traced) < 3 * statistics.median(baseline) + 0.02
     assert stop_s < 3.0, f"shutdown took {stop_s:.2f} s"
