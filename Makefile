@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TETHER_CHROMIUM ?= /usr/bin/chromium
+# pytest workers (pytest-xdist); each test file runs whole on one worker
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup demo test lint typecheck pytest browser screenshots docs bench load soak lock clean
 
@@ -30,7 +32,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Refresh docs/screenshots from the dashboard's browser tests.
 screenshots: setup browser

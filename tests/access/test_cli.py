@@ -137,7 +137,10 @@ def test_bad_access_settings_are_config_errors(tmp_path: Path, name: str, value:
 def test_an_operator_pins_a_kms_key_and_it_verifies(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     public = b64url(key.public_key().public_bytes_raw())
-    pinned = tether("signing-keys", "pin", public, "--note", "kms/prod", "--json", home=tmp_path)
+    # a base64url key may begin with "-", so it goes after "--" as the help says
+    pinned = tether(
+        "signing-keys", "pin", "--note", "kms/prod", "--json", "--", public, home=tmp_path
+    )
     assert pinned.returncode == 0, pinned.stderr
     result = json.loads(pinned.stdout)
     assert result["pinned"] is True and result["kid"] == key_id_for(
@@ -147,6 +150,15 @@ def test_an_operator_pins_a_kms_key_and_it_verifies(tmp_path: Path) -> None:
     assert [(k["key_id"], k["note"]) for k in trusted] == [(result["kid"], "kms/prod")]
     bad = tether("signing-keys", "pin", "not-a-key", home=tmp_path)
     assert bad.returncode == 2 and "BAD_REQUEST" in bad.stderr
+    dashed = next(
+        raw
+        for raw in (
+            Ed25519PrivateKey.generate().public_key().public_bytes_raw() for _ in iter(int, 1)
+        )
+        if b64url(raw).startswith("-")
+    )
+    pinned_dashed = tether("signing-keys", "pin", "--json", "--", b64url(dashed), home=tmp_path)
+    assert json.loads(pinned_dashed.stdout)["kid"] == key_id_for(dashed), pinned_dashed.stderr
     # the kms key signs through TETHER_AUDIT_SIGNING_KEY here (a stand-in for the KMS)
     env = {"TETHER_AUDIT_SIGNING_KEY": b64url(key.private_bytes_raw())}
     assert tether("audit", "checkpoint", home=tmp_path, env=env).returncode == 0

@@ -150,7 +150,12 @@ def signing_rotate(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
 
 @signing_app.command("pin")
 def signing_pin(
-    public_key: Annotated[str, typer.Argument(help="The raw Ed25519 public key, base64url.")],
+    public_key: Annotated[
+        str,
+        typer.Argument(
+            help="The raw Ed25519 public key, base64url; one that begins with '-' goes after '--'."
+        ),
+    ],
     note: Annotated[str, typer.Option(help="Where the key lives (a KMS key's name).")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
