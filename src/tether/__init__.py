@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         run_answer_checks,
         run_tool_checks,
     )
+    from tether.core.reads import recorded_read
     from tether.core.types import (
         Agent,
         Decision,
@@ -103,6 +104,8 @@ _EXPORTS = {
     "SchemaCheck": "tether.tools.checks",
     "run_answer_checks": "tether.core.guard",
     "run_tool_checks": "tether.core.guard",
+    # what checks read of live state, kept with their step for replay
+    "recorded_read": "tether.core.reads",
     # tools and their envelope
     "BreakerPolicy": "tether.core.envelope",
     "Envelope": "tether.core.envelope",
@@ -188,6 +191,7 @@ __all__ = [
     "list_domains",
     "load_domain",
     "make_tool",
+    "recorded_read",
     "run_answer_checks",
     "run_tool_checks",
     "tool",

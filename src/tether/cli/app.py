@@ -31,6 +31,7 @@ from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
 from tether.cli.policy import policy_app
 from tether.cli.release import release_app
+from tether.cli.replay import replay
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.base import ModelAdapter
@@ -59,6 +60,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(domains_app, name="domains")
 app.add_typer(release_app, name="release")
+app.command()(replay)
 app.command("ingest")(ingest)
 app.command("converse")(converse)
 app.command("chat")(chat)

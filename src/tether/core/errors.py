@@ -158,6 +158,9 @@ class ErrorCode(StrEnum):
     RELEASE_NOT_FOUND = "RELEASE_NOT_FOUND"
     RELEASE_LABEL_INVALID = "RELEASE_LABEL_INVALID"
     RELEASE_SOURCE_INVALID = "RELEASE_SOURCE_INVALID"
+    # Replay: a recorded run re-evaluated from what it recorded.
+    REPLAY_READ_MISSING = "REPLAY_READ_MISSING"
+    RUN_NOT_REPLAYABLE = "RUN_NOT_REPLAYABLE"
 
     @property
     def info(self) -> CodeInfo:
@@ -378,6 +381,12 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RELEASE_SOURCE_INVALID: CodeInfo(
         False, _C, 400, "a release directory is unreadable or does not define a release"
+    ),
+    ErrorCode.REPLAY_READ_MISSING: CodeInfo(
+        False, _R, 409, "a replayed check read state its run did not record reading"
+    ),
+    ErrorCode.RUN_NOT_REPLAYABLE: CodeInfo(
+        False, _C, 409, "the run has not ended, or recorded too little to be replayed"
     ),
 }
 

@@ -20,6 +20,7 @@ from tether.core.guard import (
     run_tool_checks,
 )
 from tether.core.observers import RunObserver, ending_hook, notify_run_end, notify_steps
+from tether.core.reads import kept_reads, reading
 from tether.core.types import (
     Agent,
     Decision,
@@ -479,9 +480,9 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         result = recorded
         if result is None:
             started = self.clock.now()
-            with self.shared_reads():
+            with self.shared_reads(), reading() as book:
                 result = run_answer_checks(self.answer_checks, self._context(state), turn)
-            data = result.to_dict()
+            data = {**result.to_dict(), **kept_reads(book)}
             note = result.final.facts.get("revise") if not result.allowed else None
             revise = isinstance(note, str) and state.revisions == 0  # at most once per run
             if revise:
@@ -513,10 +514,10 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             checks = self.tool_checks
             if approval is not None and self.approvals is not None:
                 checks = self.approvals.checks(checks, approval)
-            with self.shared_reads():
+            with self.shared_reads(), reading() as book:
                 result = run_tool_checks(checks, self._context(state), call)
             suspends = self._suspends(result)
-            data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict()}
+            data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict(), **kept_reads(book)}
             if approval is not None:
                 data["approval_id"] = approval.get("approval_id")
             if self._needs_yes(state, call, result):

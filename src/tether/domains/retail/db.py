@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from tether import ErrorCode, TetherError
+from tether import ErrorCode, TetherError, recorded_read
 
 Record = dict[str, Any]
 
@@ -273,6 +273,10 @@ class RetailDB:
             self._shared.texts = None
 
     def _get(self, table: Table, key: str) -> Record | None:
+        # a check's reads are kept with its step, so that a replay reads what it read
+        return recorded_read(table.name, key, lambda: self._fetch(table, key))
+
+    def _fetch(self, table: Table, key: str) -> Record | None:
         texts: dict[tuple[str, str], str | None] | None = getattr(self._shared, "texts", None)
         if texts is not None and (table.name, key) in texts:
             text = texts[table.name, key]

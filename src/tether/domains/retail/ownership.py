@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from tether import recorded_read
 from tether.domains.retail.db import RetailDB
 
 
@@ -31,7 +32,11 @@ class RetailOwnership:
             order = self.db.order(resource_id)
             return None if order is None else str(order["user_id"])
         if kind == "payment_method":
-            return self._method_index().get(resource_id)
+            return recorded_read(
+                "retail.payment_method_owner",
+                resource_id,
+                lambda: self._method_index().get(resource_id),
+            )
         return None
 
     @property

@@ -7,6 +7,7 @@ leaves the system, and `house.cedar` the demo store's house rules.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -14,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tether import GuardContext, Message, OutputTrust, ToolCall
+from tether import GuardContext, Message, OutputTrust, ToolCall, recorded_read
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.ownership import RetailOwnership
 from tether.domains.retail.policy_facts import (
@@ -264,7 +265,12 @@ class RetailPolicyBinding:
         if user is not None and identifies(user, tool, args):
             return pid
         if LOOKUPS[tool] == "email":
-            return self._emails().get(text_arg(args, "email").lower())
+            email = text_arg(args, "email").lower()
+            return recorded_read("retail.user_by_email", email, lambda: self._emails().get(email))
+        key = json.dumps([tool, dict(args)], sort_keys=True, default=str)
+        return recorded_read("retail.user_identified", key, lambda: self._scan(tool, args))
+
+    def _scan(self, tool: str, args: Mapping[str, Any]) -> str | None:
         # names and zip codes can change (a new default address), so read the records
         for other in self.db.users():
             if identifies(other, tool, args):

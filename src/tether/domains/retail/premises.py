@@ -16,7 +16,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether import ErrorCode, GuardContext, TetherError, ToolCall, Verdict
+from tether import ErrorCode, GuardContext, TetherError, ToolCall, Verdict, recorded_read
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.orders import (
     Record,
@@ -154,7 +154,11 @@ class _Premises:
         )
 
     def _item_exists(self, item_id: str) -> bool:
-        return any(item_id in p["variants"] for p in self.db.products())
+        return recorded_read(
+            "retail.item_exists",
+            item_id,
+            lambda: any(item_id in p["variants"] for p in self.db.products()),
+        )
 
 
 def _cancel(p: _Premises, args: Mapping[str, Any]) -> None:

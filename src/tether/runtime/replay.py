@@ -1,0 +1,397 @@
+"""Deterministic replay: a recorded run's decisions re-made from what it recorded.
+
+Replay never calls the model, never calls a tool and never reads live state. It walks the run's
+steps in order and rebuilds the loop's state from them (as a resume does); at each guard step it
+runs the runtime's check chain again on the proposal the step recorded, in the context the run
+had at that point (its messages, its evidence, the user's confirmation, a capability token for
+the same grant), with every read a check makes served from the reads the step recorded
+(`tether.core.reads`); a check that reads anything else fails with REPLAY_READ_MISSING. At the
+end it derives the run's Decision again from the re-made verdicts and the recorded model turns
+and tool outcomes, with the loop's own functions.
+
+The run is identical when every verdict (check, effect, reason codes, facts other than timings
+and token ids) and the Decision (kind, reason code, text) come out as recorded. A difference
+names the first step where it appears.
+
+What replay cannot re-make, it says so (`not_replayed`): the single-use token of an approved
+call (spent when the call ran), and Decisions that come from outside the recorded proposals (a
+limit reached, a cancellation, a failure, a person's rejection, a confirmation asked of the
+user); those Decisions are compared with the record's own account of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.guard import GuardResult, run_answer_checks, run_tool_checks
+from tether.core.reads import reading
+from tether.core.types import (
+    Decision,
+    ModelTurn,
+    Principal,
+    Run,
+    RunStatus,
+    Step,
+    StepKind,
+    ToolCall,
+    TurnKind,
+)
+from tether.runtime.confirm import ASK_USER, question_turn
+from tether.runtime.endings import blocked, model_failed
+from tether.runtime.history import held_history, seed_history
+from tether.runtime.loop import Runtime
+from tether.runtime.state import RunState, rebuild, recorded_outcome, turn_from_dict
+
+# facts that change from one evaluation to the next without changing the verdict
+_VOLATILE_SUFFIXES = ("_ms", "_at")
+_VOLATILE_KEYS = frozenset({"token_id", "token", "latency_ms"})
+APPROVED_TOKEN_CHECK = "approval"
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a replay first differs from the record within one step."""
+
+    step: int
+    kind: str
+    name: str
+    path: str  # where in the step: "verdicts[2].effect", "decision.kind", ...
+    recorded: Any
+    replayed: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "kind": self.kind,
+            "name": self.name,
+            "path": self.path,
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+        }
+
+
+@dataclass
+class ReplayReport:
+    """`{"run", "identical", "diffs", ...}`: the diffs in step order, the first one first."""
+
+    run: str
+    release: str
+    steps: int = 0
+    checked: int = 0  # guard steps whose checks ran again
+    decision: str = "derived"  # derived | recorded (see the module's docstring) | none
+    diffs: list[Divergence] = field(default_factory=list)
+    not_replayed: list[str] = field(default_factory=list)
+    # the re-made verdicts, by step (a counterfactual replay reads these)
+    verdicts: dict[int, GuardResult] = field(default_factory=dict)
+    derived: Decision | None = None
+
+    @property
+    def identical(self) -> bool:
+        return not self.diffs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "identical": self.identical,
+            "diffs": [d.to_dict() for d in self.diffs],
+            "release": self.release,
+            "steps": self.steps,
+            "checked": self.checked,
+            "decision": self.decision,
+            "not_replayed": sorted(set(self.not_replayed)),
+        }
+
+
+def comparable(value: Any) -> Any:
+    """A recorded value without what legitimately changes between evaluations: timings,
+    timestamps and the ids of capability tokens."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): comparable(v)
+            for k, v in value.items()
+            if k not in _VOLATILE_KEYS and not str(k).endswith(_VOLATILE_SUFFIXES)
+        }
+    if isinstance(value, (list, tuple)):
+        return [comparable(v) for v in value]
+    return value
+
+
+def first_difference(recorded: Any, replayed: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first place two JSON values differ: (path, recorded part, replayed part)."""
+    if isinstance(recorded, Mapping) and isinstance(replayed, Mapping):
+        for key in sorted(set(recorded) | set(replayed)):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in recorded or key not in replayed:
+                return where, recorded.get(key), replayed.get(key)
+            found = first_difference(recorded[key], replayed[key], where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        for index, (a, b) in enumerate(zip(recorded, replayed, strict=False)):
+            found = first_difference(a, b, f"{path}[{index}]")
+            if found is not None:
+                return found
+        if len(recorded) != len(replayed):
+            return f"{path}.length", len(recorded), len(replayed)
+        return None
+    return None if recorded == replayed else (path, recorded, replayed)
+
+
+@dataclass
+class _Walk:
+    """What the walk through a run's steps carries from one step to the next."""
+
+    state: RunState
+    report: ReplayReport
+    turn: ModelTurn | None = None  # the latest model turn (or the call a user confirmed)
+    approvals: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # call id -> decision
+    derived: Decision | None = None  # what the steps so far end the run in, if anything
+
+
+class Replayer:
+    """Replays recorded runs through `runtime`'s checks: the runtime of the run's own release
+    for a deterministic replay, a candidate's for a counterfactual one."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def replay(self, run: Run) -> ReplayReport:
+        """The report of one run; RUN_NOT_REPLAYABLE for a run still running or one without
+        a scope step."""
+        if run.status is RunStatus.RUNNING:
+            raise TetherError(ErrorCode.RUN_NOT_REPLAYABLE, f"run {run.id} has not ended yet")
+        scope = next((s for s in run.steps if s.kind is StepKind.SCOPE), None)
+        if scope is None:
+            raise TetherError(ErrorCode.RUN_NOT_REPLAYABLE, f"run {run.id} recorded no scope step")
+        report = ReplayReport(run.id, run.release, steps=len(run.steps))
+        agent = self.runtime.agents.get(run.agent)
+        if agent is None:
+            report.diffs.append(_diff(scope, "agent", run.agent, None))
+            return report
+        state = RunState(
+            run.id, run.trace_id, _principal(scope), agent, str(scope.data.get("model")), 0.0
+        )
+        walk = _Walk(state, report)
+        self._grant(walk, scope)
+        for step in run.steps:
+            if step is scope:
+                self._history(state, scope)
+            self._step(walk, step)
+            state.apply(step)
+            state.steps.append(step)
+        if run.decision is None:
+            report.decision = "none"
+        report.derived = walk.derived
+        return report
+
+    # -- the walk ------------------------------------------------------------------------
+
+    def _grant(self, walk: _Walk, scope: Step) -> None:
+        """A capability token for the grant the run had (tokens are not kept: a fresh one)."""
+        access = self.runtime.access
+        if access is None:
+            return
+        state = walk.state
+        specs = self.runtime.tools.specs(state.agent.tools)
+        state.grant = access.open_run(state.run_id, state.principal, state.agent, specs)
+        recorded = scope.data.get("tools")
+        if recorded is not None and list(recorded) != list(state.grant.tools):
+            walk.report.diffs.append(_diff(scope, "tools", recorded, list(state.grant.tools)))
+
+    def _history(self, state: RunState, scope: Step) -> None:
+        """A conversation's turn starts from the conversation's earlier messages and evidence.
+        Its scope step holds the messages by reference (the conversation keeps them append-only,
+        so the first `history` are the ones the turn saw); the evidence is what the earlier
+        turns' runs recorded (the conversation's own holds later turns' too)."""
+        held = scope.data.get("conversation")
+        if not isinstance(held, Mapping) or "history" not in held:
+            return
+        from tether.conversations import ConversationStore
+
+        conversations = ConversationStore(self.runtime.store.engine)
+        history, _ = held_history(conversations, held)
+        earlier = RunState(state.run_id, "", state.principal, state.agent, "", 0.0)
+        for turn in conversations.turns(str(held.get("id"))):
+            if turn.turn < int(held.get("turn", 0)):
+                rebuild(earlier, self.runtime.store.get_run(turn.run_id).steps)
+        seed_history(state, history, earlier.evidence)
+
+    def _step(self, walk: _Walk, step: Step) -> None:
+        data = step.data
+        if step.kind is StepKind.MODEL_TURN:
+            self._model_turn(walk, step)
+        elif step.kind is StepKind.CONFIRMATION:
+            walk.derived = None  # the user's answer to a pending action steers the run
+            if data.get("event") == "confirmed":
+                calls = [
+                    ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
+                    for m in data.get("messages", ())
+                    for c in m.get("tool_calls", ())
+                ]
+                walk.turn = ModelTurn(TurnKind.TOOL_CALLS, "", tuple(calls))
+        elif step.kind is StepKind.APPROVAL:
+            call_id = str(data.get("call", {}).get("id", ""))
+            walk.approvals[call_id] = data
+            walk.derived = None  # a person's decision steers the run from here
+        elif step.kind is StepKind.GUARD:
+            self._guard(walk, step)
+        elif step.kind is StepKind.TOOL:
+            self._tool(walk, step)
+        elif step.kind is StepKind.DECISION:
+            self._decision(walk, step)
+
+    def _model_turn(self, walk: _Walk, step: Step) -> None:
+        output, error = step.data.get("output"), step.data.get("error")
+        walk.derived = None
+        if output is not None:
+            walk.turn = turn_from_dict(output)
+            if walk.turn.kind is TurnKind.REFUSAL:
+                walk.derived = self.runtime._handle(walk.state, walk.turn)
+        elif isinstance(error, Mapping):
+            code = ErrorCode(error.get("code", ErrorCode.INTERNAL.value))
+            walk.derived = model_failed(code, str(error.get("message", "")))
+
+    def _guard(self, walk: _Walk, step: Step) -> None:
+        data = step.data
+        runtime, state = self.runtime, walk.state
+        call_data = data.get("call")
+        recorded = data.get("reads", {})
+        if isinstance(call_data, Mapping):
+            call = ToolCall(
+                str(call_data["id"]), str(call_data["name"]), dict(call_data.get("arguments") or {})
+            )
+            if data.get("stage") == "execute":  # the token verified again at execution
+                if runtime.access is None:
+                    return
+                result = runtime.access.recheck(runtime._context(state), call)
+            else:
+                checks = list(runtime.tool_checks)
+                approval = walk.approvals.get(call.id) if "approval_id" in data else None
+                if approval is not None and runtime.approvals is not None:
+                    # the approved escalation is waived as it was; the single-use token was
+                    # spent when the call ran, so its verdict is taken as recorded
+                    checks = list(runtime.approvals.checks(checks, approval))[:-1]
+                    walk.report.not_replayed.append("approved call tokens")
+                with _replaying(recorded):
+                    result = run_tool_checks(checks, runtime._context(state), call)
+            self._compare(
+                walk, step, result, skip=APPROVED_TOKEN_CHECK if "approval_id" in data else None
+            )
+            walk.derived = None
+            suspends = data.get("stage") != "execute" and runtime._suspends(result)
+            needs_yes = runtime._needs_yes(state, call, result)  # the turn asks the user
+            if not result.allowed and not suspends and not needs_yes:
+                walk.derived = blocked(result)
+            return
+        turn = self._answered(walk)
+        if turn is None:
+            walk.report.diffs.append(_diff(step, "turn", "an answer", None))
+            return
+        with _replaying(recorded):
+            result = run_answer_checks(runtime.answer_checks, runtime._context(state), turn)
+        self._compare(walk, step, result)
+        note = result.final.facts.get("revise") if not result.allowed else None
+        revise = isinstance(note, str) and state.revisions == 0
+        if bool(data.get("revised")) != revise:
+            walk.report.diffs.append(_diff(step, "revised", bool(data.get("revised")), revise))
+        asks = walk.turn is not None and walk.turn.kind is TurnKind.TOOL_CALLS
+        walk.derived = None if revise else runtime._answer(state, turn, result, asks=asks)
+
+    def _answered(self, walk: _Walk) -> ModelTurn | None:
+        """The reply an answer guard checked: the model's answer, or its question to the user."""
+        turn = walk.turn
+        if turn is None:
+            return None
+        if turn.kind is TurnKind.TOOL_CALLS:
+            asked = next((c for c in turn.tool_calls if c.name == ASK_USER.name), None)
+            return question_turn(asked, turn) if asked is not None else None
+        return turn
+
+    def _tool(self, walk: _Walk, step: Step) -> None:
+        tool = self.runtime.tools.get(str(step.data.get("tool")))
+        call = ToolCall(
+            str(step.data.get("call_id")),
+            str(step.data.get("tool")),
+            dict(step.data.get("arguments") or {}),
+        )
+        walk.derived = (
+            Runtime._consequence(tool, call, recorded_outcome(step.data))
+            if tool is not None
+            else None
+        )
+
+    def _decision(self, walk: _Walk, step: Step) -> None:
+        recorded = step.data.get("decision") or {}
+        derived = walk.derived
+        if derived is None:
+            walk.report.decision = "recorded"
+            return
+        replayed = derived.to_dict()
+        for key in ("kind", "text"):
+            if recorded.get(key) != replayed.get(key):
+                walk.report.diffs.append(
+                    _diff(step, f"decision.{key}", recorded.get(key), replayed.get(key))
+                )
+                return
+        code = (recorded.get("reason") or {}).get("code")
+        replayed_code = (replayed.get("reason") or {}).get("code")
+        if code != replayed_code:
+            walk.report.diffs.append(_diff(step, "decision.reason.code", code, replayed_code))
+
+    def _compare(
+        self, walk: _Walk, step: Step, result: GuardResult, skip: str | None = None
+    ) -> None:
+        walk.report.checked += 1
+        walk.report.verdicts[step.seq] = result
+        recorded = [v for v in step.data.get("verdicts", ()) if v.get("check") != skip]
+        replayed = [v.to_dict() for v in result.verdicts if v.check != skip]
+        found = first_difference(comparable(recorded), comparable(replayed), "verdicts")
+        if found is not None:
+            walk.report.diffs.append(_diff(step, *found))
+
+
+@contextmanager
+def _replaying(recorded: Any) -> Iterator[None]:
+    with reading(recorded if isinstance(recorded, Mapping) else {}):
+        yield
+
+
+def _principal(scope: Step) -> Principal:
+    facts = scope.data.get("principal") or {}
+    return Principal(
+        str(facts.get("id", "")),
+        str(facts.get("tenant", "default")),
+        tuple(str(r) for r in facts.get("roles", ())),
+    )
+
+
+def _diff(step: Step, path: str, recorded: Any, replayed: Any) -> Divergence:
+    return Divergence(step.seq, step.kind.value, step.name, path, recorded, replayed)
+
+
+def replay_runs(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -> dict[str, Any]:
+    """`{"runs", "identical", "diverged", "examples"}` over `runs` (the first diverging ones as
+    examples, each with its first difference); a run that cannot be replayed counts as
+    diverged with its error."""
+    identical, diverged = 0, 0
+    shown: list[dict[str, Any]] = []
+    for run in runs:
+        try:
+            report = replayer.replay(run)
+        except TetherError as exc:
+            diverged += 1
+            if len(shown) < examples:
+                shown.append({"run": run.id, "identical": False, "error": exc.to_dict()})
+            continue
+        if report.identical:
+            identical += 1
+            continue
+        diverged += 1
+        if len(shown) < examples:
+            shown.append({**report.to_dict(), "diffs": [report.diffs[0].to_dict()]})
+    return {"runs": len(runs), "identical": identical, "diverged": diverged, "examples": shown}
