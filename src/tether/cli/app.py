@@ -26,6 +26,7 @@ from tether.cli.common import (
 from tether.cli.converse import chat, converse
 from tether.cli.demo import leave_approval_waiting, run_demo
 from tether.cli.domains import domains_app
+from tether.cli.drift import drift
 from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
@@ -64,6 +65,7 @@ app.command()(replay)
 app.command("ingest")(ingest)
 app.command("converse")(converse)
 app.command("chat")(chat)
+app.command("drift")(drift)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

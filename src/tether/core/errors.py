@@ -161,6 +161,8 @@ class ErrorCode(StrEnum):
     # Replay: a recorded run re-evaluated from what it recorded.
     REPLAY_READ_MISSING = "REPLAY_READ_MISSING"
     RUN_NOT_REPLAYABLE = "RUN_NOT_REPLAYABLE"
+    # Drift monitors: the windows they compare.
+    DRIFT_WINDOW_INVALID = "DRIFT_WINDOW_INVALID"
 
     @property
     def info(self) -> CodeInfo:
@@ -387,6 +389,8 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RUN_NOT_REPLAYABLE: CodeInfo(
         False, _C, 409, "the run has not ended, or recorded too little to be replayed"
+    ErrorCode.DRIFT_WINDOW_INVALID: CodeInfo(
+        False, _C, 400, "a drift window or baseline is not a duration from a minute to a year"
     ),
 }
 

@@ -7,13 +7,17 @@ object (the server exposes it at `/metrics`), never to prometheus_client's globa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from tether.core.types import DecisionKind, Run, Step, StepKind
+
+if TYPE_CHECKING:
+    from tether.observe.drift import DriftReport
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30)
@@ -153,6 +157,25 @@ class TetherMetrics:
             ("resolved",),
             registry=r,
         )
+        self.drift_value = Gauge(
+            "tether_drift_monitor_value",
+            "Effect size a drift monitor measured at its last evaluation (|Cohen's h| for "
+            "rates, PSI for distributions); NaN without enough data",
+            ("monitor", "statistic"),
+            registry=r,
+        )
+        self.drift_threshold = Gauge(
+            "tether_drift_monitor_threshold",
+            "The effect size at or above which a drift monitor fires (with significance)",
+            ("monitor", "statistic"),
+            registry=r,
+        )
+        self.drift_fired = Gauge(
+            "tether_drift_monitor_fired",
+            "1 when a drift monitor fired at its last evaluation, else 0",
+            ("monitor",),
+            registry=r,
+        )
 
     def _c(self, metric: Any, *labels: str) -> Any:
         """The child of `metric` for `labels`, cached: steps are counted on the run's path."""
@@ -199,6 +222,14 @@ class TetherMetrics:
             self._c(self.escalations, run.agent, code).inc()
         elif decision.kind is DecisionKind.REFUSAL:
             self._c(self.refusals, run.agent, code).inc()
+
+    def observe_drift(self, report: DriftReport) -> None:
+        """Set each drift monitor's gauges from its last evaluation."""
+        for m in report.monitors:
+            value = math.nan if m.value is None else m.value
+            self._c(self.drift_value, m.name, m.statistic).set(value)
+            self._c(self.drift_threshold, m.name, m.statistic).set(m.threshold)
+            self._c(self.drift_fired, m.name).set(1.0 if m.fired else 0.0)
 
     def approval_waited(self, seconds: float, outcome: str) -> None:
         """An escalated action was decided (`approved`, `rejected`, `expired`) after `seconds`."""

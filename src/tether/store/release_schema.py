@@ -1,4 +1,4 @@
-"""Tables of releases (SQLAlchemy Core). Migration 0018 creates them.
+"""Tables of releases (SQLAlchemy Core). Migration 0018 creates them, 0021 their evaluations.
 
 A release row never changes once written: its id is derived from its bundle. A label is a
 movable name (production, candidate, ...) for one release; every move is an audit event.
@@ -6,7 +6,7 @@ movable name (production, candidate, ...) for one release; every move is an audi
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -29,4 +29,20 @@ release_labels = Table(
     Column("release_id", String(32), nullable=False),
     Column("moved_at", Float, nullable=False),
     Column("moved_by", String(256), nullable=False),
+)
+
+# a release's evaluation, run again when drift fires or new knowledge or policies are seen
+release_evaluations = Table(
+    "release_evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("release_id", String(32), nullable=False),
+    Column("suite", String(32), nullable=False),  # what ran: "scenarios" (the domain's)
+    Column("passed", Boolean, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("triggers", Text, nullable=False),  # JSON list: why it ran
+    Column("knowledge", String(64), nullable=False),  # digest of the release's knowledge part
+    Column("policies", String(64), nullable=False),  # digest of its policy set
+    Column("results", Text, nullable=False),  # JSON: counts and what failed
+    Index("ix_release_evaluations_release_at", "release_id", "at"),
 )

@@ -1,0 +1,148 @@
+"""`tether drift`: the drift monitors on the recent window against the baseline before it, and
+(with `--reevaluate`) the release's evaluation run again when drift fires or new knowledge or
+policies are seen, its result stored with the release."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from tether.access.settings import AccessSettings
+from tether.cli.common import DomainOption, open_domain, out, print_json, user_errors
+from tether.observe.drift import DriftReport, MonitorResult, parse_duration
+from tether.observe.drift_source import DEFAULT_BASELINE, DEFAULT_WINDOW, detect_drift
+from tether.release.evaluations import Evaluation, EvaluationStore, triggers
+from tether.sdk.desk import build_desk
+from tether.sdk.domain import Domain
+from tether.sdk.scenarios import Scenario, load_scenarios, run_scenario, scenario_desk
+from tether.store.runs import RunStore
+
+
+def run_suite(domain: Domain, scenarios: Sequence[Scenario]) -> tuple[bool, dict[str, Any]]:
+    """The domain's scenarios on a scratch store (its own database and audit keys, removed
+    afterwards), so an evaluation never touches live runs, data or trust files."""
+    with tempfile.TemporaryDirectory(prefix="tether-eval-") as folder:
+        scratch = RunStore.open(f"sqlite:///{Path(folder) / 'evaluation.db'}")
+        settings = AccessSettings(audit_dir=folder)
+        try:
+            results = [
+                run_scenario(
+                    domain, scratch, s, scenario_desk(domain, scratch, s, settings=settings)
+                )
+                for s in scenarios
+            ]
+        finally:
+            scratch.close()
+    failed = [r.name for r in results if not r.ok]
+    summary = {"scenarios": len(results), "passed": len(results) - len(failed), "failed": failed}
+    return not failed and bool(results), summary
+
+
+def reevaluate(
+    domain: Domain, store: RunStore, report: DriftReport, scenarios: Path | None
+) -> tuple[Evaluation | None, bool]:
+    """Evaluate the release in force again when drift fired or its knowledge or policies
+    are new; (the evaluation stored, whether it ran now)."""
+    desk = build_desk(domain, store)
+    assert desk.release is not None  # every built desk has one
+    release, bundle = desk.release.configuration, desk.release.bundle()
+    audit = desk.access.audit if desk.access is not None else None
+    evaluations = EvaluationStore(store.engine, audit)
+    why = triggers(report.fired, bundle, evaluations.latest())
+    if not why:
+        return evaluations.latest(release), False
+    passed, results = run_suite(domain, load_scenarios(scenarios, domain))
+    return evaluations.record(release, bundle, passed, results, why), True
+
+
+def drift(
+    window: Annotated[
+        str, typer.Option(help="The recent window: 30m, 24h, 7d, PT24H, ... (ends now).")
+    ] = DEFAULT_WINDOW,
+    baseline: Annotated[
+        str, typer.Option(help="The baseline window, just before the recent one.")
+    ] = DEFAULT_BASELINE,
+    agent: Annotated[str | None, typer.Option(help="Only this agent's runs.")] = None,
+    reevaluate_: Annotated[
+        bool,
+        typer.Option(
+            "--reevaluate",
+            help="Run the release's evaluation (the domain's scenarios, on a scratch store) "
+            "when a monitor fires or new knowledge or policies are seen; store the result.",
+        ),
+    ] = False,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of scenario YAML files to evaluate with (default: the pack's)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    domain: DomainOption = None,
+) -> None:
+    """Compare the recent window's traffic with the baseline's: rates (two-proportion z-test,
+    Cohen's h) and distributions (chi-square, PSI). Exit 0 whether or not a monitor fired."""
+    with user_errors(as_json):
+        window_s = parse_duration(window, "window")
+        baseline_s = parse_duration(baseline, "baseline")
+        pack = open_domain(domain) if reevaluate_ else None
+        store = RunStore.open()
+        report = detect_drift(store.engine, window_s, baseline_s, agent=agent)
+        ran = False
+        if pack is not None:
+            evaluation, ran = reevaluate(pack, store, report, scenarios)
+        else:
+            evaluation = EvaluationStore(store.engine).latest()
+    shown = None if evaluation is None else {**evaluation.to_dict(), "ran_now": ran}
+    if as_json:
+        print_json({**report.to_dict(), "reevaluation": shown})
+        return
+    _print(report, shown)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _row(m: MonitorResult) -> list[Any]:
+    effect = "-" if m.value is None else f"{m.statistic} {m.value:.3g}"
+    return [
+        m.name,
+        effect,
+        f"{m.threshold:g}",
+        _number(m.p_value),
+        "[bold red]FIRED[/]" if m.fired else "no",
+        f"{m.samples[0]}/{m.samples[1]}",
+        Text(m.note),
+    ]
+
+
+def _print(report: DriftReport, evaluation: dict[str, Any] | None) -> None:
+    b, w = report.baseline.to_dict(), report.window.to_dict()
+    out.print(f"window   {w['start']} .. {w['end']}", markup=False)
+    out.print(f"baseline {b['start']} .. {b['end']}", markup=False)
+    table = Table("effect", "min", "p", "fired", "n", "note")
+    table.add_column("monitor", no_wrap=True)
+    table.columns.insert(0, table.columns.pop())
+    for m in report.monitors:
+        table.add_row(*_row(m))
+    out.print(table)
+    out.print(f"fired: {', '.join(report.fired) or 'none'}", markup=False)
+    if evaluation is None:
+        out.print("re-evaluation: none stored (tether drift --reevaluate)", markup=False)
+        return
+    verdict = "passed" if evaluation["passed"] else "FAILED"
+    results = evaluation["results"]
+    counts = f"{results.get('passed', 0)}/{results.get('scenarios', 0)} scenarios"
+    when = "now" if evaluation["ran_now"] else evaluation["at"]
+    why = "; ".join(evaluation["triggers"])
+    out.print(
+        f"re-evaluation of {evaluation['release']} ({when}): {verdict}, {counts} ({why})",
+        markup=False,
+    )

@@ -1,0 +1,205 @@
+"""The traffic of a window, read from the system of record for the drift monitors.
+
+Rates, the decision mix, refusal codes and latency come from the KPI rollups (cheap over any
+range). The tool-call mix is counted from tool steps, and retrieved sources from retrieval
+steps, of the runs created in the window: each source counts once per run that retrieved it,
+over at most `sample_cap` of the window's latest runs, so that a long baseline stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import StepKind
+from tether.observe.drift import (
+    DriftReport,
+    DriftSettings,
+    Traffic,
+    Window,
+    evaluate,
+    parse_duration,
+    windows,
+)
+from tether.observe.kpi import bucket_upper_ms
+from tether.observe.kpi_store import KpiStore
+from tether.observe.metrics import TetherMetrics
+from tether.store.kpi_schema import KPI_COUNTERS
+from tether.store.schema import runs, steps
+
+log = logging.getLogger("tether.observe.drift")
+
+SAMPLE_CAP = 5000
+LATENCY_GROUP = 8  # fine latency buckets per coarse one: each coarse bucket spans 4 times
+NO_CODE = "(none)"
+
+
+def latency_mix(histogram: Mapping[int, int]) -> dict[str, int]:
+    """A latency histogram in coarse buckets named by their upper bound (`<=45ms`)."""
+    out: Counter[str] = Counter()
+    for bucket, n in histogram.items():
+        top = (bucket // LATENCY_GROUP) * LATENCY_GROUP + LATENCY_GROUP - 1
+        out[f"<={bucket_upper_ms(top):.0f}ms"] += n
+    return dict(out)
+
+
+def _in_window(window: Window, agent: str | None) -> list[ColumnElement[bool]]:
+    conditions = [runs.c.created_at >= window.start, runs.c.created_at < window.end]
+    if agent is not None:
+        conditions.append(runs.c.agent == agent)
+    return conditions
+
+
+def tool_call_mix(engine: Engine, window: Window, agent: str | None = None) -> dict[str, int]:
+    """Tool calls executed by the window's runs, by tool."""
+    n = func.count().label("n")
+    query = (
+        select(steps.c.name, n)
+        .join(runs, runs.c.id == steps.c.run_id)
+        .where(steps.c.kind == StepKind.TOOL.value, *_in_window(window, agent))
+        .group_by(steps.c.name)
+    )
+    with engine.connect() as conn:
+        return {str(name): int(count) for name, count in conn.execute(query)}
+
+
+def retrieved_sources(
+    engine: Engine, window: Window, agent: str | None = None, cap: int = SAMPLE_CAP
+) -> dict[str, int]:
+    """Runs that retrieved evidence from each source (the latest `cap` runs of the window)."""
+    latest = (
+        select(runs.c.id)
+        .where(*_in_window(window, agent))
+        .order_by(runs.c.created_at.desc())
+        .limit(cap)
+        .subquery()
+    )
+    query = select(steps.c.run_id, steps.c.data).where(
+        steps.c.kind == StepKind.RETRIEVAL.value, steps.c.run_id.in_(select(latest.c.id))
+    )
+    seen: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        for run_id, data in conn.execute(query):
+            for evidence in json.loads(data).get("evidence", ()):
+                seen.add((str(run_id), str(evidence.get("source", ""))))
+    return dict(Counter(source for _, source in seen))
+
+
+def read_traffic(engine: Engine, window: Window, agent: str | None = None) -> Traffic:
+    """Counters and mixes of the runs in `window` (all agents unless `agent` is given)."""
+    kpis = KpiStore(engine)
+    total = kpis.totals(agent, window.start, window.end)
+    decisions: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
+    for row in kpis.counts("decision", agent, window.start, window.end):
+        decisions[row.subject] += row.count
+        if row.subject == "refusal":
+            refusals[row.key or NO_CODE] += row.count
+    mixes = {
+        "decision_mix": dict(decisions),
+        "refusal_codes": dict(refusals),
+        "tool_call_mix": tool_call_mix(engine, window, agent),
+        "retrieved_sources": retrieved_sources(engine, window, agent),
+        "latency": latency_mix(total.latency),
+    }
+    return Traffic({k: total.count(k) for k in KPI_COUNTERS}, mixes)
+
+
+def detect_drift(
+    engine: Engine,
+    window_s: float,
+    baseline_s: float,
+    settings: DriftSettings | None = None,
+    now: float | None = None,
+    agent: str | None = None,
+) -> DriftReport:
+    """Every monitor on the window that ends now against the baseline before it."""
+    try:
+        baseline, recent = windows(time.time() if now is None else now, window_s, baseline_s)
+        before = read_traffic(engine, baseline, agent)
+        after = read_traffic(engine, recent, agent)
+    except SQLAlchemyError as exc:  # an unreachable store: say so, without driver internals
+        name = type(getattr(exc, "orig", None) or exc).__name__
+        raise TetherError(
+            ErrorCode.STORE_UNAVAILABLE, f"drift: cannot read runs ({name})"
+        ) from None
+    return DriftReport(baseline, recent, tuple(evaluate(before, after, settings)))
+
+
+DEFAULT_WINDOW = "24h"
+DEFAULT_BASELINE = "7d"
+DEFAULT_EVERY_S = 300.0
+
+
+class DriftWatch:
+    """Drift evaluated for a process's `/metrics`, at most once per `every_s` (the monitors
+    read a week of rollups; scrapes come every few seconds). A failed evaluation keeps the
+    gauges of the last good one and is logged."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        window_s: float,
+        baseline_s: float,
+        every_s: float = DEFAULT_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.window_s = window_s
+        self.baseline_s = baseline_s
+        self.every_s = every_s
+        self._monotonic = monotonic
+        self._now = now
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self.last: DriftReport | None = None
+
+    @classmethod
+    def from_env(
+        cls, engine: Engine, environ: Mapping[str, str] | None = None
+    ) -> DriftWatch | None:
+        """TETHER_DRIFT_WINDOW, TETHER_DRIFT_BASELINE (durations) and TETHER_DRIFT_EVERY_S
+        (0 turns it off); a bad value stops the app before it starts (CONFIG_INVALID)."""
+        env = os.environ if environ is None else environ
+        raw = env.get("TETHER_DRIFT_EVERY_S", "").strip() or str(DEFAULT_EVERY_S)
+        try:
+            every = float(raw)
+        except ValueError:
+            every = -1.0
+        if not 0 <= every <= 86_400:
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"TETHER_DRIFT_EVERY_S must be seconds from 0 (off) to 86400, not {raw!r}",
+            )
+        if every == 0:
+            return None
+        window = parse_duration(env.get("TETHER_DRIFT_WINDOW", "") or DEFAULT_WINDOW, "window")
+        baseline = parse_duration(
+            env.get("TETHER_DRIFT_BASELINE", "") or DEFAULT_BASELINE, "baseline"
+        )
+        return cls(engine, window, baseline, every)
+
+    def refresh(self, metrics: TetherMetrics) -> DriftReport | None:
+        """Evaluate when the last evaluation is older than `every_s`, and set the gauges."""
+        now = self._monotonic()
+        if now < self._next or not self._lock.acquire(blocking=False):
+            return self.last  # fresh enough, or another scrape is evaluating right now
+        try:
+            self._next = now + self.every_s
+            self.last = detect_drift(self.engine, self.window_s, self.baseline_s, now=self._now())
+            metrics.observe_drift(self.last)
+        except TetherError as exc:
+            log.warning("drift evaluation failed: %s", exc.message)
+        finally:
+            self._lock.release()
+        return self.last

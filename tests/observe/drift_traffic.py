@@ -1,0 +1,107 @@
+"""Synthetic traffic written into a store as the runtime leaves it: runs with their Decision, a
+retrieval step, tool steps, and the KPI rollups committed with them."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+
+from sqlalchemy import insert
+
+from tether.core.errors import ErrorCode
+from tether.core.types import Decision, DecisionKind, Reason, Run, RunStatus, Step, StepKind
+from tether.observe.drift_calibration import Profile
+from tether.observe.kpi import run_kpis
+from tether.observe.kpi_store import KpiStore
+from tether.store.runs import RunStore
+from tether.store.schema import runs, steps
+
+
+def _pick(rng: random.Random, shares: Mapping[str, float]) -> str:
+    return rng.choices(list(shares), weights=list(shares.values()))[0]
+
+
+def synthetic_run(rng: random.Random, run_id: str, created: float, profile: Profile) -> Run:
+    """One ended run drawn from `profile`."""
+    kind = DecisionKind(_pick(rng, profile.decisions))
+    code = {
+        DecisionKind.REFUSAL: ErrorCode(_pick(rng, profile.refusal_codes)),
+        DecisionKind.ESCALATION: ErrorCode.HANDOFF_REQUESTED,
+    }.get(kind)
+    decision = Decision(kind, "", reason=Reason(code, "") if code else None)
+    t = created
+    sources = rng.sample(list(profile.sources), k=profile.sources_per_run)
+    evidence = [{"id": f"{s}#1", "source": s, "text": "..."} for s in sources]
+    made = [Step(run_id, 1, StepKind.RETRIEVAL, "retrieve", t, t, {"evidence": evidence})]
+    for seq in range(2, 2 + profile.tool_calls_per_run):
+        tool = _pick(rng, profile.tools)
+        ok = rng.random() >= profile.tool_error
+        data = {"tool": tool, "ok": ok, "attempts": []}
+        if not ok:
+            data["error"] = {"code": "TOOL_TIMEOUT"}
+        made.append(Step(run_id, seq, StepKind.TOOL, tool, t, t + 0.01, data))
+    ended = created + 0.1
+    return Run(
+        run_id, "desk", "p", RunStatus.COMPLETED, created, ended, {}, decision,
+        step_count=len(made), steps=tuple(made),
+    )  # fmt: skip
+
+
+def write_runs(store: RunStore, made: list[Run]) -> None:
+    """Insert ended runs, their steps and their KPI rollups in one transaction."""
+    run_rows = [
+        {
+            "id": r.id,
+            "agent": r.agent,
+            "principal_id": r.principal_id,
+            "tenant": "default",
+            "status": r.status.value,
+            "decision_kind": r.decision.kind.value if r.decision else None,
+            "decision_code": r.decision.reason.code.value
+            if r.decision and r.decision.reason
+            else None,
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+            "trace_id": "",
+            "step_count": r.step_count,
+            "input": "{}",
+            "decision": json.dumps(r.decision.to_dict()) if r.decision else None,
+            "checkpoint": "{}",
+        }
+        for r in made
+    ]
+    step_rows = [
+        {
+            "run_id": s.run_id,
+            "seq": s.seq,
+            "kind": s.kind.value,
+            "name": s.name,
+            "started_at": s.started_at,
+            "ended_at": s.ended_at,
+            "data": json.dumps(dict(s.data)),
+        }
+        for r in made
+        for s in r.steps
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(insert(runs), run_rows)
+        conn.execute(insert(steps), step_rows)
+        for r in made:
+            KpiStore.add_run(conn, run_kpis(r))
+
+
+def write_traffic(
+    store: RunStore,
+    seed: int,
+    start: float,
+    end: float,
+    count: int,
+    profile: Profile,
+    prefix: str,
+) -> None:
+    """`count` runs drawn from `profile`, created evenly over [start, end)."""
+    rng = random.Random(seed)
+    step = (end - start) / count
+    made = [synthetic_run(rng, f"{prefix}{i}", start + i * step, profile) for i in range(count)]
+    write_runs(store, made)
