@@ -22,8 +22,10 @@ def _pick(rng: random.Random, shares: Mapping[str, float]) -> str:
     return rng.choices(list(shares), weights=list(shares.values()))[0]
 
 
-def synthetic_run(rng: random.Random, run_id: str, created: float, profile: Profile) -> Run:
-    """One ended run drawn from `profile`."""
+def synthetic_run(
+    rng: random.Random, run_id: str, created: float, profile: Profile, version: str = ""
+) -> Run:
+    """One ended run drawn from `profile`; its evidence cites document `version`."""
     kind = DecisionKind(_pick(rng, profile.decisions))
     code = {
         DecisionKind.REFUSAL: ErrorCode(_pick(rng, profile.refusal_codes)),
@@ -32,7 +34,7 @@ def synthetic_run(rng: random.Random, run_id: str, created: float, profile: Prof
     decision = Decision(kind, "", reason=Reason(code, "") if code else None)
     t = created
     sources = rng.sample(list(profile.sources), k=profile.sources_per_run)
-    evidence = [{"id": f"{s}#1", "source": s, "text": "..."} for s in sources]
+    evidence = [{"id": f"{s}#1", "source": s, "version": version, "text": ""} for s in sources]
     made = [Step(run_id, 1, StepKind.RETRIEVAL, "retrieve", t, t, {"evidence": evidence})]
     for seq in range(2, 2 + profile.tool_calls_per_run):
         tool = _pick(rng, profile.tools)
@@ -99,9 +101,12 @@ def write_traffic(
     count: int,
     profile: Profile,
     prefix: str,
+    version: str = "",
 ) -> None:
-    """`count` runs drawn from `profile`, created evenly over [start, end)."""
+    """`count` runs drawn from `profile`, created evenly over [start, end), citing `version`."""
     rng = random.Random(seed)
     step = (end - start) / count
-    made = [synthetic_run(rng, f"{prefix}{i}", start + i * step, profile) for i in range(count)]
+    made = [
+        synthetic_run(rng, f"{prefix}{i}", start + i * step, profile, version) for i in range(count)
+    ]
     write_runs(store, made)

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.observe.drift import DriftSettings, Traffic, evaluate, parse_duration, windows
+from tether.observe.drift import (
+    DriftSettings,
+    Traffic,
+    age_bucket,
+    evaluate,
+    parse_duration,
+    stale_monitor,
+    windows,
+)
 from tether.observe.drift_calibration import Profile, draw_traffic, false_alarms, shifted
 from tether.observe.drift_stats import (
     OTHER,
@@ -147,3 +155,37 @@ def test_false_alarm_rate_on_stable_traffic_is_within_the_nominal_level() -> Non
     assert measured.fired_rate <= measured.significant_rate
     print(f"false alarms: {measured.fired_rate:.3f} fired, {measured.significant_rate:.3f} "
           f"significant, over {measured.trials} seeds (nominal {measured.alpha})")  # fmt: skip
+
+
+def test_a_source_that_stopped_updating_is_stale_and_a_regular_one_is_not() -> None:
+    day = 86_400.0
+    now = 1_800_000_000.0
+    daily = [now - day * k for k in range(10, 0, -1)]  # ten daily updates, the last a day ago
+    history = {
+        "kb://faq": daily,
+        "kb://prices": [t - 5 * day for t in daily],  # silent for six days: stopped
+        "kb://manual": [now - 3 * day, now - 2 * day],  # too few updates to learn a rhythm
+    }
+    found = stale_monitor(history, now, DriftSettings())
+    assert found.fired and found.value == 1.0 and list(found.effect["stale"]) == ["kb://prices"]
+    assert found.effect["stale"]["kb://prices"]["usual_gap_s"] == day
+    assert found.samples == (3, 2) and "kb://prices" in found.note
+    assert found.to_dict(*windows(now, day, 7 * day)[::-1])["samples"] == {
+        "sources": 3,
+        "judged": 2,
+    }
+    assert not stale_monitor({"kb://faq": daily}, now, DriftSettings()).fired
+    unknown = stale_monitor({"kb://manual": history["kb://manual"]}, now, DriftSettings())
+    assert not unknown.fired and unknown.value is None and "4 updates" in unknown.note
+
+
+def test_evidence_ages_are_bucketed() -> None:
+    assert [age_bucket(s) for s in (0, 3599, 3600, 86_399, 6 * 86_400, 40 * 86_400)] == [
+        "<1h",
+        "<1h",
+        "<1d",
+        "<1d",
+        "<7d",
+        "<90d",
+    ]
+    assert age_bucket(400 * 86_400) == ">=90d"

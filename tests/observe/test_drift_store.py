@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from tether.cli.app import app
@@ -22,6 +23,7 @@ from tether.domains.retail.pack import RETAIL
 from tether.observe import TetherMetrics
 from tether.observe.drift_calibration import Profile, shifted
 from tether.observe.drift_source import DriftWatch, detect_drift
+from tether.store.grounding_schema import documents, ingest_jobs
 from tether.store.runs import RunStore
 
 from .drift_traffic import write_traffic
@@ -183,3 +185,51 @@ def test_gauges_follow_the_last_evaluation_and_the_alert_rule_reads_them(sqlite_
     rule = next(r for g in rules["groups"] for r in g["rules"] if r["alert"] == "TetherDrift")
     assert "tether_drift_monitor_fired" in rule["expr"] and "monitor" in rule["expr"]
     assert "{{ $labels.monitor }}" in rule["annotations"]["summary"]
+
+
+def test_evidence_that_stops_being_refreshed_fires_the_age_monitor(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    profile = Profile()
+    versions = []
+    for day in range(8, 1, -1):  # a week in which the knowledge base is refreshed daily
+        start = T0 - day * DAY
+        versions.append((f"v{day}", start - DAY / 2))
+        write_traffic(store, day, start, start + DAY, 50, profile, f"b{day}-", f"v{day}")
+    versions.append(("v40", T0 - 40 * DAY))  # then a day that cites a month-old version
+    write_traffic(store, 99, T0 - DAY, T0 - 120, 80, profile, "w", "v40")
+    rows = [
+        {"uri": uri, "version": version, "source": "kb://", "doc_id": uri, "title": uri,
+         "media_type": "text/markdown", "acl": "[]", "size": 1, "chunks": 1, "job_id": "j",
+         "ingested_at": at}
+        for version, at in versions
+        for uri in profile.sources
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(insert(documents), rows)
+    report = detect_drift(store.engine, DAY, 7 * DAY, now=T0)
+    store.close()
+    age = next(m for m in report.monitors if m.name == "evidence_age")
+    assert age.fired and age.samples == (700, 160)  # two documents per run
+    shares = age.effect["shares"]  # a day-old version half a day to a day and a half later
+    assert 0.4 < shares["<1d"]["baseline"] < 0.6 and 0.4 < shares["<7d"]["baseline"] < 0.6
+    assert shares["<90d"] == {"baseline": 0.0, "window": 1.0}
+    assert report.fired == ["evidence_age"]  # nothing else moved
+
+
+def test_a_knowledge_source_whose_ingests_stopped_is_reported(sqlite_url: str) -> None:
+    store = RunStore.open(sqlite_url)
+    jobs = [
+        {"id": f"{source}-{k}-{status}", "source": source, "status": status, "started_at": at - 5,
+         "finished_at": at, "acl": "[]", "stats": "{}"}
+        for source, last in (("kb://faq/", T0 - DAY / 2), ("kb://prices/", T0 - 6 * DAY))
+        for k in range(8)
+        for at, status in ((last - k * DAY, "succeeded"), (last - k * DAY + 60, "failed"))
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(insert(ingest_jobs), jobs)
+    report = detect_drift(store.engine, DAY, 7 * DAY, now=T0)
+    store.close()
+    stale = next(m for m in report.monitors if m.name == "stale_sources")
+    assert stale.fired and list(stale.effect["stale"]) == ["kb://prices/"]
+    assert stale.effect["stale"]["kb://prices/"]["usual_gap_s"] == DAY  # failed jobs don't count
+    assert report.fired == ["stale_sources"]

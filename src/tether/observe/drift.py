@@ -16,9 +16,11 @@ fire and says why. Domain-neutral: it reads counts, never a domain's names.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,9 +44,21 @@ MIX_UNITS = {
     "tool_call_mix": "tool calls",
     "retrieved_sources": "retrievals (run, source)",
     "latency": "runs",
+    "evidence_age": "retrievals (run, document)",
 }
 MIXES = tuple(MIX_UNITS)
-MONITORS = (*RATES, *MIXES)
+TESTED = (*RATES, *MIXES)  # the monitors a significance test judges (alpha is split over them)
+STALE = "stale_sources"
+MONITORS = (*TESTED, STALE)
+# the age of the evidence a run used (run start minus when that document version was stored)
+AGE_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("<1h", 3600),
+    ("<1d", 86_400),
+    ("<7d", 7 * 86_400),
+    ("<30d", 30 * 86_400),
+    ("<90d", 90 * 86_400),
+)
+OLDEST = ">=90d"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _SHORT = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -119,10 +133,12 @@ class DriftSettings:
     min_h: float = 0.1
     min_psi: float = 0.2
     min_samples: int = 50
+    stale_factor: float = 3.0  # silent for this many times its usual gap between updates
+    min_updates: int = 4  # updates a source needs before its usual gap is trusted
 
     @property
     def alpha_each(self) -> float:
-        return self.alpha / len(MONITORS)
+        return self.alpha / len(TESTED)
 
 
 @dataclass(frozen=True)
@@ -136,15 +152,21 @@ class MonitorResult:
     fired: bool
     test: str  # fisher_exact or two_proportion_z (rates), chi_square (distributions)
     p_value: float | None
-    alpha: float
+    alpha: float | None  # the significance level it was held to (None: no test)
     samples: tuple[int, int]  # (baseline, window)
     effect: Mapping[str, Any]
     note: str
 
     @property
+    def sample_names(self) -> tuple[str, str]:
+        """What `samples` counts: the two windows, or (stale_sources) sources seen and
+        sources with enough updates to judge."""
+        return ("sources", "judged") if self.name == STALE else ("baseline", "window")
+
+    @property
     def significant(self) -> bool:
         """The significance gate alone (what the false-alarm rate is measured on)."""
-        return self.p_value is not None and self.p_value < self.alpha
+        return self.p_value is not None and self.alpha is not None and self.p_value < self.alpha
 
     def to_dict(self, baseline: Window, recent: Window) -> dict[str, Any]:
         return {
@@ -157,8 +179,8 @@ class MonitorResult:
             "window": recent.to_dict(),
             "test": self.test,
             "p_value": None if self.p_value is None else float(f"{self.p_value:.6g}"),
-            "alpha": float(f"{self.alpha:.6g}"),
-            "samples": {"baseline": self.samples[0], "window": self.samples[1]},
+            "alpha": None if self.alpha is None else float(f"{self.alpha:.6g}"),
+            "samples": dict(zip(self.sample_names, self.samples, strict=True)),
             "effect": dict(self.effect),
             "note": self.note,
         }
@@ -267,10 +289,54 @@ def mix_monitor(
     )
 
 
+def age_bucket(age_s: float) -> str:
+    """The evidence-age category of an age in seconds."""
+    return next((name for name, top in AGE_BUCKETS if age_s < top), OLDEST)
+
+
+def stale_monitor(
+    history: Mapping[str, Sequence[float]], now: float, settings: DriftSettings
+) -> MonitorResult:
+    """Knowledge sources that stopped updating: silent for more than `stale_factor` times the
+    median gap between their past updates (`history`: update times per source)."""
+    judged: dict[str, tuple[float, float, float]] = {}
+    for source, times in history.items():
+        ordered = sorted(times)
+        if len(ordered) < settings.min_updates:
+            continue
+        usual = statistics.median(b - a for a, b in itertools.pairwise(ordered))
+        if usual > 0:
+            judged[source] = (ordered[-1], now - ordered[-1], usual)
+    stale = {
+        source: {"last_update": iso(last), "silent_s": round(silent), "usual_gap_s": round(gap)}
+        for source, (last, silent, gap) in sorted(judged.items())
+        if silent > settings.stale_factor * gap
+    }
+    if not judged:
+        note = f"no source has {settings.min_updates} updates to learn its rhythm from"
+    elif stale:
+        note = f"{len(stale)} of {len(judged)} sources stopped updating: {', '.join(stale)}"
+    else:
+        note = f"{len(judged)} sources update on their usual rhythm"
+    return MonitorResult(
+        name=STALE,
+        statistic="stale_count",
+        value=float(len(stale)) if judged else None,
+        threshold=1.0,
+        fired=bool(stale),
+        test="update_gap",
+        p_value=None,
+        alpha=None,
+        samples=(len(history), len(judged)),
+        effect={"stale": stale, "factor": settings.stale_factor},
+        note=note,
+    )
+
+
 def evaluate(
     baseline: Traffic, recent: Traffic, settings: DriftSettings | None = None
 ) -> list[MonitorResult]:
-    """Every monitor's verdict, rates first."""
+    """Every tested monitor's verdict, rates first."""
     s = settings or DriftSettings()
     return [rate_monitor(n, baseline, recent, s) for n in RATES] + [
         mix_monitor(n, baseline, recent, s) for n in MIXES

@@ -2,7 +2,7 @@
 one unchanging profile, compared many times over, in memory.
 
 A profile gives the chance of each outcome of a run (decision, refusal code, tool called, tool
-error, answer refused by verification, source retrieved, latency bucket); a window's counts are
+error, answer refused by verification, source retrieved, latency bucket, evidence age); a window's counts are
 multinomial draws from it, as independent runs would give. Shifting a profile (`shifted`) makes
 the traffic a monitor must catch.
 """
@@ -43,6 +43,7 @@ class Profile:
     latency: Mapping[str, float] = field(
         default_factory=lambda: {"<=45ms": 0.3, "<=181ms": 0.5, "<=724ms": 0.15, "<=2896ms": 0.05}
     )
+    ages: Mapping[str, float] = field(default_factory=lambda: {"<1d": 0.3, "<7d": 0.5, "<30d": 0.2})
     tool_calls_per_run: int = 2
     sources_per_run: int = 2
     tool_error: float = 0.04
@@ -86,6 +87,7 @@ def draw_traffic(rng: np.random.Generator, runs: int, profile: Profile) -> Traff
         "tool_call_mix": _draw(rng, calls, profile.tools),
         "retrieved_sources": _draw(rng, runs * profile.sources_per_run, profile.sources),
         "latency": _draw(rng, runs, profile.latency),
+        "evidence_age": _draw(rng, runs * profile.sources_per_run, profile.ages),
     }
     return Traffic(counts, mixes)
 

@@ -1,9 +1,10 @@
 """The traffic of a window, read from the system of record for the drift monitors.
 
 Rates, the decision mix, refusal codes and latency come from the KPI rollups (cheap over any
-range). The tool-call mix is counted from tool steps, and retrieved sources from retrieval
-steps, of the runs created in the window: each source counts once per run that retrieved it,
-over at most `sample_cap` of the window's latest runs, so that a long baseline stays cheap.
+range). The tool-call mix is counted from tool steps, and retrieved sources and the age of the
+evidence used from retrieval steps, of the runs created in the window: each source counts once
+per run that retrieved it, over at most `SAMPLE_CAP` of the window's latest runs, so that a
+long baseline stays cheap. Knowledge sources' update rhythm comes from their ingest jobs.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from tether.observe.drift import (
     DriftSettings,
     Traffic,
     Window,
+    age_bucket,
     evaluate,
     parse_duration,
+    stale_monitor,
     windows,
 )
 from tether.observe.kpi import bucket_upper_ms
 from tether.observe.kpi_store import KpiStore
 from tether.observe.metrics import TetherMetrics
+from tether.store.grounding_schema import documents, ingest_jobs
 from tether.store.kpi_schema import KPI_COUNTERS
 from tether.store.schema import runs, steps
 
@@ -72,10 +76,26 @@ def tool_call_mix(engine: Engine, window: Window, agent: str | None = None) -> d
         return {str(name): int(count) for name, count in conn.execute(query)}
 
 
-def retrieved_sources(
+def _ingested(engine: Engine, versions: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """When each (document URI, version) was stored."""
+    found: dict[tuple[str, str], float] = {}
+    wanted = sorted({v for _, v in versions})
+    d = documents.c
+    with engine.connect() as conn:
+        for i in range(0, len(wanted), 500):
+            query = select(d.uri, d.version, d.ingested_at).where(
+                d.version.in_(wanted[i : i + 500])
+            )
+            found.update({(str(u), str(v)): float(t) for u, v, t in conn.execute(query)})
+    return found
+
+
+def retrievals(
     engine: Engine, window: Window, agent: str | None = None, cap: int = SAMPLE_CAP
-) -> dict[str, int]:
-    """Runs that retrieved evidence from each source (the latest `cap` runs of the window)."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Over the latest `cap` runs of the window: runs that retrieved from each source, and the
+    age of each (run, document version) used, by age bucket (versions no longer stored, or
+    never ingested, are left out of the ages)."""
     latest = (
         select(runs.c.id)
         .where(*_in_window(window, agent))
@@ -83,15 +103,43 @@ def retrieved_sources(
         .limit(cap)
         .subquery()
     )
-    query = select(steps.c.run_id, steps.c.data).where(
-        steps.c.kind == StepKind.RETRIEVAL.value, steps.c.run_id.in_(select(latest.c.id))
+    query = (
+        select(steps.c.run_id, runs.c.created_at, steps.c.data)
+        .join(runs, runs.c.id == steps.c.run_id)
+        .where(steps.c.kind == StepKind.RETRIEVAL.value, steps.c.run_id.in_(select(latest.c.id)))
     )
-    seen: set[tuple[str, str]] = set()
+    sources: set[tuple[str, str]] = set()
+    used: dict[tuple[str, str, str], float] = {}
     with engine.connect() as conn:
-        for run_id, data in conn.execute(query):
+        for run_id, created, data in conn.execute(query):
             for evidence in json.loads(data).get("evidence", ()):
-                seen.add((str(run_id), str(evidence.get("source", ""))))
-    return dict(Counter(source for _, source in seen))
+                source = str(evidence.get("source", ""))
+                sources.add((str(run_id), source))
+                used[str(run_id), source, str(evidence.get("version", ""))] = float(created)
+    stored = _ingested(engine, {(s, v) for _, s, v in used})
+    ages = Counter(
+        age_bucket(created - stored[s, v])
+        for (_, s, v), created in used.items()
+        if (s, v) in stored
+    )
+    return dict(Counter(source for _, source in sources)), dict(ages)
+
+
+def ingest_history(engine: Engine, until: float, cap: int = 20_000) -> dict[str, list[float]]:
+    """When each knowledge source was last ingested successfully (its latest `cap` jobs in
+    all), oldest first."""
+    j = ingest_jobs.c
+    query = (
+        select(j.source, j.finished_at)
+        .where(j.status == "succeeded", j.finished_at < until)
+        .order_by(j.finished_at.desc())
+        .limit(cap)
+    )
+    history: dict[str, list[float]] = {}
+    with engine.connect() as conn:
+        for source, finished in conn.execute(query):
+            history.setdefault(str(source), []).insert(0, float(finished))
+    return history
 
 
 def read_traffic(engine: Engine, window: Window, agent: str | None = None) -> Traffic:
@@ -104,12 +152,14 @@ def read_traffic(engine: Engine, window: Window, agent: str | None = None) -> Tr
         decisions[row.subject] += row.count
         if row.subject == "refusal":
             refusals[row.key or NO_CODE] += row.count
+    sources, ages = retrievals(engine, window, agent)
     mixes = {
         "decision_mix": dict(decisions),
         "refusal_codes": dict(refusals),
         "tool_call_mix": tool_call_mix(engine, window, agent),
-        "retrieved_sources": retrieved_sources(engine, window, agent),
+        "retrieved_sources": sources,
         "latency": latency_mix(total.latency),
+        "evidence_age": ages,
     }
     return Traffic({k: total.count(k) for k in KPI_COUNTERS}, mixes)
 
@@ -127,12 +177,15 @@ def detect_drift(
         baseline, recent = windows(time.time() if now is None else now, window_s, baseline_s)
         before = read_traffic(engine, baseline, agent)
         after = read_traffic(engine, recent, agent)
+        history = ingest_history(engine, recent.end)
     except SQLAlchemyError as exc:  # an unreachable store: say so, without driver internals
         name = type(getattr(exc, "orig", None) or exc).__name__
         raise TetherError(
             ErrorCode.STORE_UNAVAILABLE, f"drift: cannot read runs ({name})"
         ) from None
-    return DriftReport(baseline, recent, tuple(evaluate(before, after, settings)))
+    chosen = settings or DriftSettings()
+    stale = stale_monitor(history, recent.end, chosen)
+    return DriftReport(baseline, recent, (*evaluate(before, after, chosen), stale))
 
 
 DEFAULT_WINDOW = "24h"
