@@ -86,8 +86,9 @@ def drift(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     domain: DomainOption = None,
 ) -> None:
-    """Compare the recent window's traffic with the baseline's: rates (two-proportion z-test,
-    Cohen's h) and distributions (chi-square, PSI). Exit 0 whether or not a monitor fired."""
+    """Compare the recent window's traffic with the baseline's: rates (Fisher's exact test,
+    Cohen's h), distributions (chi-square, PSI) and knowledge freshness (evidence age, sources
+    that stopped updating). Exit 0 whether or not a monitor fired."""
     with user_errors(as_json):
         window_s = parse_duration(window, "window")
         baseline_s = parse_duration(baseline, "baseline")
