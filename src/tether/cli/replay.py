@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,25 +10,23 @@ from typing import Annotated
 import typer
 
 from tether.cli.common import EXIT_FAILED, DomainOption, open_desk, out, print_json, user_errors
+from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.replay import Replayer, ReplayReport, replay_runs
 from tether.store.runs import RunFilter, RunStore
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PAGE = 500
 
 
 def since_epoch(value: str, now: float) -> float:
     """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration back from now
-    (`90s`, `30m`, `24h`, `7d`, `2w`); BAD_REQUEST otherwise."""
-    text = value.strip()
-    found = _DURATION.fullmatch(text)
-    if found is not None:
-        return now - float(found.group(1)) * _SECONDS[found.group(2)]
+    (`90s`, `30m`, `24h`, `7d`, `2w`, `PT24H`); BAD_REQUEST otherwise."""
+    back = duration_seconds(value)
+    if back is not None:
+        return now - back
     try:
-        when = datetime.fromisoformat(text)
+        when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise TetherError(
             ErrorCode.BAD_REQUEST,

@@ -389,6 +389,7 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RUN_NOT_REPLAYABLE: CodeInfo(
         False, _C, 409, "the run has not ended, or recorded too little to be replayed"
+    ),
     ErrorCode.DRIFT_WINDOW_INVALID: CodeInfo(
         False, _C, 400, "a drift window or baseline is not a duration from a minute to a year"
     ),

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.drift_stats import compare_mix, two_proportions
 
@@ -60,22 +60,13 @@ AGE_BUCKETS: tuple[tuple[str, float], ...] = (
 )
 OLDEST = ">=90d"
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_SHORT = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 MAX_SPAN_S = 366 * 86_400
 
 
 def parse_duration(text: str, what: str = "window") -> float:
     """Seconds in `text`: a number and a unit (`90s`, `30m`, `24h`, `7d`, `2w`) or an ISO 8601
     duration (`PT24H`, `P7D`); DRIFT_WINDOW_INVALID when it is neither, zero or over a year."""
-    raw = text.strip()
-    seconds: float | None = None
-    if short := _SHORT.fullmatch(raw.lower()):
-        seconds = float(short.group(1)) * _UNITS[short.group(2)]
-    elif (iso := _ISO.fullmatch(raw.upper())) and raw.upper() not in ("P", "PT"):
-        weeks, days, hours, minutes, secs = (float(g) if g else 0.0 for g in iso.groups())
-        seconds = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + secs
+    seconds = duration_seconds(text)
     if seconds is None:
         raise TetherError(
             ErrorCode.DRIFT_WINDOW_INVALID,
