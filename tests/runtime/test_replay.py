@@ -175,3 +175,126 @@ def test_the_command_line(recorded: tuple[str, Path]) -> None:
     neither = tether("replay")
     assert neither.returncode == 2 and "BAD_REQUEST" in neither.stderr
     assert "Traceback" not in bad.stderr + neither.stderr
+
+
+# -- counterfactual replay ------------------------------------------------------------------
+
+FORBID = """
+@id("no-cancellations")
+@reason("cancellations are switched off")
+forbid (principal, action == Action::"cancel_pending_order", resource){when};
+"""
+
+
+def candidate(replayer: Replayer, folder: Path, when: str = "", instructions: str = "") -> Any:
+    """The release in force with one more rule (and other instructions, if given)."""
+    from tether.release.source import read_release_dir, write_release_dir
+
+    in_force = build_desk(load_domain("retail"), replayer.runtime.store).release
+    assert in_force is not None
+    write_release_dir(in_force.bundle(), folder)
+    store_rules = folder / "policies" / "store.cedar"
+    store_rules.write_text(store_rules.read_text() + FORBID.format(when=when))
+    if instructions:
+        (folder / "prompts" / "retail-desk.md").write_text(instructions)
+    return read_release_dir(folder)
+
+
+def cancelled(runs: list[Run]) -> set[str]:
+    return {
+        r.id
+        for r in runs
+        if any(s.kind is StepKind.TOOL and s.name == "cancel_pending_order" for s in r.steps)
+    }
+
+
+def under(replayer: Replayer, bundle: Any, folder: Path) -> Replayer:
+    from tether.sdk.candidate import candidate_desk
+
+    desk = candidate_desk(load_domain("retail"), replayer.runtime.store, bundle, folder)
+    return Replayer(desk.runtime)
+
+
+def test_a_release_forbidding_cancellations_changes_exactly_the_runs_that_cancelled(
+    replayer: Replayer, tmp_path: Path
+) -> None:
+    from tether.runtime.replay import counterfactual, first_change
+
+    runs = all_runs(replayer)
+    did = cancelled(runs)
+    assert did, "the recorded scenarios include a cancellation"
+    # forbidding the cancellation once the customer has confirmed it: exactly those runs
+    confirmed = under(
+        replayer,
+        candidate(replayer, tmp_path / "a", " when { context.confirmed }"),
+        tmp_path / "wa",
+    )
+    result = counterfactual(confirmed, runs)
+    changes = {r.id: first_change(r, confirmed.replay(r)) for r in runs}
+    assert {rid for rid, c in changes.items() if c} == did
+    assert result["changed"] == len(did) and result["by_change"] == {"allow->deny": len(did)}
+    assert result["by_rule"] == {"no-cancellations": len(did)}
+    # forbidding it outright also stops the turn that asked the customer to confirm it
+    outright = under(replayer, candidate(replayer, tmp_path / "b"), tmp_path / "wb")
+    result = counterfactual(outright, runs)
+    assert result["by_change"]["allow->deny"] == len(did)
+    assert set(result["by_change"]) <= {"allow->deny", "confirm->deny"}
+    assert result["by_rule"]["no-cancellations"] == result["changed"]
+    assert all(e["proposal"] == "cancel_pending_order" for e in result["examples"])
+
+
+def test_the_release_in_force_as_a_candidate_changes_nothing(
+    replayer: Replayer, tmp_path: Path
+) -> None:
+    from tether.runtime.replay import counterfactual
+
+    in_force = build_desk(load_domain("retail"), replayer.runtime.store).release
+    assert in_force is not None
+    same = under(replayer, in_force.bundle(), tmp_path / "w")
+    result = counterfactual(same, all_runs(replayer))
+    assert result["changed"] == 0 and result["errors"] == 0 and result["runs"] > 0
+
+
+def test_a_release_of_another_pack_version_is_refused(replayer: Replayer, tmp_path: Path) -> None:
+    from tether.release.bundle import Bundle
+
+    bundle = candidate(replayer, tmp_path / "a")
+    other = Bundle({**bundle.content, "domain": {"name": "retail", "version": "9.9.9"}})
+    with pytest.raises(TetherError) as caught:
+        under(replayer, other, tmp_path / "w")
+    assert caught.value.code is ErrorCode.RELEASE_SOURCE_INVALID
+
+
+def test_the_command_line_counterfactual(recorded: tuple[str, Path], tmp_path: Path) -> None:
+    url, home = recorded
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env.update(TETHER_HOME=str(home), TETHER_DATABASE_URL=url)
+
+    def tether(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TETHER, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    folder = tmp_path / "candidate"
+    exported = tether(
+        "release",
+        "export",
+        json.loads(tether("release", "list", "--json").stdout)["releases"][-1]["id"],
+        str(folder),
+    )
+    assert exported.returncode == 0, exported.stderr
+    rules = folder / "policies" / "store.cedar"
+    rules.write_text(rules.read_text() + FORBID.format(when=""))
+    (folder / "prompts" / "retail-desk.md").write_text("Be brief.")
+    created = json.loads(tether("release", "create", "--from", str(folder), "--json").stdout)
+    shown = tether("replay", "--release", created["release"]["id"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    result = json.loads(shown.stdout)
+    assert set(result) >= {"runs", "changed", "by_change", "by_rule", "examples", "release"}
+    assert result["changed"] >= 1 and "no-cancellations" in result["by_rule"]
+    assert (
+        "instructions" in result["model_side"]
+    )  # the prompt changed: the model side is not replayed
+    missing = tether("replay", "--release", "rel_0000000000000000", "--json")
+    assert missing.returncode == 2
+    assert json.loads(missing.stdout)["error"]["code"] == "RELEASE_NOT_FOUND"

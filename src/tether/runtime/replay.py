@@ -21,6 +21,7 @@ user); those Decisions are compared with the record's own account of them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -395,3 +396,89 @@ def replay_runs(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -> d
         if len(shown) < examples:
             shown.append({**report.to_dict(), "diffs": [report.diffs[0].to_dict()]})
     return {"runs": len(runs), "identical": identical, "diverged": diverged, "examples": shown}
+
+
+def deciding_rules(verdict: Mapping[str, Any]) -> list[str]:
+    """The rules that decided a verdict: the policy rules that determined it, else the check
+    and its reason codes (`premises:PREMISE_FAILED`)."""
+    facts = verdict.get("facts") or {}
+    determining = facts.get("determining") if isinstance(facts, Mapping) else None
+    if isinstance(determining, list) and determining:
+        return sorted({str(d.get("id")) for d in determining if isinstance(d, Mapping)})
+    codes = sorted({str(r.get("code")) for r in verdict.get("reasons") or ()})
+    return [f"{verdict.get('check')}:{code}" for code in codes] or [str(verdict.get("check"))]
+
+
+def first_change(run: Run, report: ReplayReport) -> dict[str, Any] | None:
+    """Where a run re-checked under another configuration first ends differently: the first
+    guard whose final effect changes (what follows it is no longer what would have happened),
+    else a Decision derived differently; None when neither."""
+    for step in run.steps:
+        remade = report.verdicts.get(step.seq)
+        if remade is None:
+            continue
+        before, after = str(step.data.get("effect")), remade.final.effect.value
+        if before == after:
+            continue
+        deciding: Mapping[str, Any]
+        if after == "allow":  # a block lifted: the rule that blocked it is what changed
+            decided = str(step.data.get("decided_by"))
+            verdicts = step.data.get("verdicts") or ()
+            deciding = next((v for v in verdicts if v.get("check") == decided), {})
+        else:
+            deciding = remade.final.to_dict()
+        reasons = deciding.get("reasons") or ()
+        return {
+            "run": run.id,
+            "step": step.seq,
+            "proposal": step.name,
+            "change": f"{before}->{after}",
+            "rules": deciding_rules(deciding),
+            "reason": str(reasons[0].get("message", "")) if reasons else "",
+            "decision": run.decision.kind.value if run.decision else None,
+        }
+    moved = next((d for d in report.diffs if d.path.startswith("decision.")), None)
+    if moved is None:
+        return None
+    return {
+        "run": run.id,
+        "step": moved.step,
+        "proposal": "decision",
+        "change": f"decision:{moved.recorded}->{moved.replayed}",
+        "rules": [moved.path],
+        "reason": "",
+        "decision": run.decision.kind.value if run.decision else None,
+    }
+
+
+def counterfactual(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -> dict[str, Any]:
+    """`{"runs", "changed", "by_change", "by_rule", "examples", "errors"}`: each run's recorded
+    proposals re-checked by the replayer's runtime (a candidate's), model outputs and tool
+    results held as recorded; a run changed where `first_change` finds one, counted by
+    `"recorded->re-made"` effect and by the rules that decided."""
+    by_change: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()
+    changed, errors = 0, 0
+    shown: list[dict[str, Any]] = []
+    for run in runs:
+        try:
+            report = replayer.replay(run)
+        except TetherError:
+            errors += 1
+            continue
+        change = first_change(run, report)
+        if change is None:
+            continue
+        changed += 1
+        by_change[change["change"]] += 1
+        by_rule.update(change["rules"])
+        if len(shown) < examples:
+            shown.append(change)
+    return {
+        "runs": len(runs),
+        "changed": changed,
+        "by_change": dict(by_change.most_common()),
+        "by_rule": dict(by_rule.most_common()),
+        "examples": shown,
+        "errors": errors,
+    }

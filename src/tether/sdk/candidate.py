@@ -1,0 +1,68 @@
+"""A desk that governs with a release's configuration instead of the pack's in force: what a
+counterfactual replay re-checks recorded proposals with.
+
+From the release it takes what decides verdicts: the policy files and schema, the agents
+(their tool grants, scopes, limits and verifier operating points) and what failing claims do.
+Code (premise checks, answer checks, the verifier itself) is the pack's: a release names its
+version, and a release of another pack or version is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Agent, Limits
+from tether.release.bundle import Bundle
+from tether.release.source import POLICIES, write_release_dir
+from tether.sdk.desk import Desk, build_desk
+from tether.sdk.domain import Domain, PolicySet
+from tether.store.runs import RunStore
+
+_SCHEMA_SUFFIX = ".cedarschema"
+
+
+def candidate_desk(domain: Domain, store: RunStore, bundle: Bundle, workdir: Path) -> Desk:
+    """A desk for `domain` over `store` whose guards are `bundle`'s; its policy files are
+    written under `workdir` (an empty or new folder). RELEASE_SOURCE_INVALID for a bundle of
+    another pack or pack version."""
+    content = bundle.content
+    pack = content.get("domain") or {}
+    if (pack.get("name"), pack.get("version")) != (domain.name, domain.version):
+        raise TetherError(
+            ErrorCode.RELEASE_SOURCE_INVALID,
+            f"release {bundle.id} is of {pack.get('name')} {pack.get('version')}; the pack in "
+            f"force is {domain.name} {domain.version}, whose code would not be the release's",
+        )
+    write_release_dir(bundle, workdir)
+    policies = None
+    folder = workdir / POLICIES
+    if folder.is_dir():
+        schema = next(p for p in sorted(folder.iterdir()) if p.name.endswith(_SCHEMA_SUFFIX))
+        files = tuple(p for p in sorted(folder.iterdir()) if p.suffix == ".cedar")
+        policies = PolicySet(schema, files)
+    governed = dataclasses.replace(domain, policies=policies)
+    agents = [_agent(a) for a in content.get("agents", ())]
+    verifier: Mapping[str, Any] = content.get("verifier") or {}
+    on_fail = verifier.get("claims_on_fail")
+    return build_desk(
+        governed,
+        store,
+        agents=agents or None,
+        claims_on_fail=str(on_fail) if on_fail else None,
+        approvals=True,
+    )
+
+
+def _agent(data: Mapping[str, Any]) -> Agent:
+    fields = {f.name for f in dataclasses.fields(Agent)}
+    values = {k: v for k, v in data.items() if k in fields}
+    for name in ("tools", "grounding_sources", "scopes"):
+        if name in values:
+            values[name] = tuple(values[name])
+    if isinstance(values.get("limits"), Mapping):
+        values["limits"] = Limits(**values["limits"])
+    return Agent(**values)
