@@ -52,6 +52,11 @@ def test_demo_json_runs_every_scenario_and_every_decision_kind(tmp_path: Path) -
     run_id = report["scenarios"][0]["run_id"]
     shown = json.loads(tether("runs", "show", run_id, "--json", home=tmp_path).stdout)
     assert shown["id"] == run_id and shown["steps"][-1]["kind"] == "decision"
+    # and every one of them replays identical from its record
+    replayed = tether("replay", "--all", "--json", home=tmp_path)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    summary = json.loads(replayed.stdout)
+    assert summary["runs"] == summary["identical"] == len(ran) and summary["diverged"] == 0
 
 
 def test_demo_table_output(tmp_path: Path) -> None:

@@ -298,3 +298,20 @@ def test_the_command_line_counterfactual(recorded: tuple[str, Path], tmp_path: P
     missing = tether("replay", "--release", "rel_0000000000000000", "--json")
     assert missing.returncode == 2
     assert json.loads(missing.stdout)["error"]["code"] == "RELEASE_NOT_FOUND"
+
+
+def test_runs_recorded_on_postgresql_replay_identical(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path))
+    store = RunStore.open(pg_url)
+    try:
+        domain = load_domain("retail")
+        wanted = [s for s in load_scenarios(None, domain) if s.name in SCENARIOS[:2]]
+        for scenario in wanted:
+            assert run_scenario(domain, store, scenario).ok, scenario.name
+        replayer = Replayer(build_desk(domain, store, approvals=True).runtime)
+        summary = replay_runs(replayer, all_runs(replayer))
+        assert summary["runs"] >= 3 and summary["identical"] == summary["runs"], summary
+    finally:
+        store.close()
