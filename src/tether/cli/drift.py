@@ -4,7 +4,6 @@ policies are seen, its result stored with the release."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,35 +12,22 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tether.access.settings import AccessSettings
 from tether.cli.common import DomainOption, open_domain, out, print_json, user_errors
 from tether.observe.drift import DriftReport, MonitorResult, parse_duration
 from tether.observe.drift_source import DEFAULT_BASELINE, DEFAULT_WINDOW, detect_drift
-from tether.release.evaluations import Evaluation, EvaluationStore, triggers
+from tether.release.evaluations import SCENARIOS, Evaluation, EvaluationStore, triggers
 from tether.sdk.desk import build_desk
 from tether.sdk.domain import Domain
-from tether.sdk.scenarios import Scenario, load_scenarios, run_scenario, scenario_desk
+from tether.sdk.gate import scenario_check
+from tether.sdk.scenarios import Scenario, load_scenarios
 from tether.store.runs import RunStore
 
 
 def run_suite(domain: Domain, scenarios: Sequence[Scenario]) -> tuple[bool, dict[str, Any]]:
-    """The domain's scenarios on a scratch store (its own database and audit keys, removed
-    afterwards), so an evaluation never touches live runs, data or trust files."""
-    with tempfile.TemporaryDirectory(prefix="tether-eval-") as folder:
-        scratch = RunStore.open(f"sqlite:///{Path(folder) / 'evaluation.db'}")
-        settings = AccessSettings(audit_dir=folder)
-        try:
-            results = [
-                run_scenario(
-                    domain, scratch, s, scenario_desk(domain, scratch, s, settings=settings)
-                )
-                for s in scenarios
-            ]
-        finally:
-            scratch.close()
-    failed = [r.name for r in results if not r.ok]
-    summary = {"scenarios": len(results), "passed": len(results) - len(failed), "failed": failed}
-    return not failed and bool(results), summary
+    """The domain's scenarios on a scratch store (see `tether.sdk.gate.scenario_check`)."""
+    found = scenario_check(domain, scenarios)
+    summary = {"scenarios": found["scenarios"], "passed": found["ok"], "failed": found["failed"]}
+    return bool(found["passed"]), summary
 
 
 def reevaluate(
@@ -54,9 +40,9 @@ def reevaluate(
     release, bundle = desk.release.configuration, desk.release.bundle()
     audit = desk.access.audit if desk.access is not None else None
     evaluations = EvaluationStore(store.engine, audit)
-    why = triggers(report.fired, bundle, evaluations.latest())
+    why = triggers(report.fired, bundle, evaluations.latest(suite=SCENARIOS))
     if not why:
-        return evaluations.latest(release), False
+        return evaluations.latest(release, suite=SCENARIOS), False
     passed, results = run_suite(domain, load_scenarios(scenarios, domain))
     return evaluations.record(release, bundle, passed, results, why), True
 
@@ -99,7 +85,7 @@ def drift(
         if pack is not None:
             evaluation, ran = reevaluate(pack, store, report, scenarios)
         else:
-            evaluation = EvaluationStore(store.engine).latest()
+            evaluation = EvaluationStore(store.engine).latest(suite=SCENARIOS)
     shown = None if evaluation is None else {**evaluation.to_dict(), "ran_now": ran}
     if as_json:
         print_json({**report.to_dict(), "reevaluation": shown})

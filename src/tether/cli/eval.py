@@ -1,9 +1,10 @@
-"""`tether eval grounding | policy | confirmations`: the run-path grounding verifier on
+"""`tether eval grounding | policy | confirmations | suite`: the run-path grounding verifier on
 RAGTruth-format data, a domain's policy evaluation (retail: its policy set on the gold action
-sequences), and the confirmation reader on labelled customer replies."""
+sequences), the confirmation reader on labelled customer replies, and a release's gate."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,9 @@ import typer
 from rich.table import Table
 
 from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
+from tether.cli.keys import cli_actor
+from tether.cli.release import open_releases
+from tether.cli.replay import ended_runs, since_epoch
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.detector import HallucinationDetector
 from tether.grounding.judge import ModelClaimJudge, RecordingJudge
@@ -19,6 +23,8 @@ from tether.grounding.ragtruth import EvalReport, evaluate, flag_all, load_datas
 from tether.grounding.verifier import NEUTRAL
 from tether.models.factory import model_from_env
 from tether.policy.consent_eval import PACKAGED_ACTION, evaluate_confirmations
+from tether.sdk.gate import CHECKS, evaluate_release, parse_checks
+from tether.store.runs import RunStore
 
 eval_app = typer.Typer(help="Measure tether on benchmark data.", no_args_is_help=True)
 
@@ -94,6 +100,57 @@ def _print(report: EvalReport) -> None:
         f"median {report.median_ms_per_response:.2f} ms, p99 "
         f"{report.p99_ms_per_response:.2f} ms per response"
     )
+
+
+@eval_app.command("suite")
+def suite(
+    release: Annotated[str, typer.Option(help="The release to evaluate (an id or a label).")],
+    checks: Annotated[
+        str, typer.Option(help="Which checks: any of scenarios, policy, replay.")
+    ] = ",".join(CHECKS),
+    scenarios: Annotated[
+        Path | None, typer.Option(help="A folder of scenarios (default: the domain's).")
+    ] = None,
+    since: Annotated[
+        str, typer.Option(help="The recorded traffic the replay re-checks: since when.")
+    ] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    domain: DomainOption = None,
+) -> None:
+    """Evaluate a release as its gate: the domain's scenarios and policy evaluation under the
+    release's configuration and a counterfactual replay of recent traffic; stored with the
+    release (audited) and compared with production's. Exit 1 when it fails: a label then moves
+    to it only with `tether release label --override`."""
+    with user_errors(as_json):
+        chosen = parse_checks(checks)
+        cutoff = since_epoch(since, time.time())
+        pack = open_domain(domain)
+        store = RunStore.open()
+        releases = open_releases()
+        result = evaluate_release(
+            pack,
+            store,
+            releases,
+            releases.get(release),
+            lambda: ended_runs(store, cutoff),
+            chosen,
+            scenarios,
+            actor=cli_actor(),
+        )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        verdict = "passed" if result.passed else "FAILED"
+        against = f" (against production {result.compared_to})" if result.compared_to else ""
+        out.print(f"release {result.release}: {verdict}{against}", markup=False)
+        for name, check in result.checks.items():
+            figures = {k: v for k, v in check.items() if k not in ("passed", "examples")}
+            mark = "ok" if check["passed"] else "FAILED"
+            out.print(f"  {name}: {mark} {figures}", markup=False)
+        for regression in result.regressions:
+            out.print(f"  regression: {regression}", markup=False)
+    if not result.passed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @eval_app.command("policy")

@@ -147,12 +147,20 @@ def release_diff(
 def release_label(
     label: Annotated[str, typer.Argument(help="The label, e.g. production or candidate.")],
     ref: RefArgument,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            help="Move the label even though the release failed its evaluation suite, for this "
+            "reason (audited as release.gate_overridden)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Point LABEL at a release (audited with who moved it and where from)."""
+    """Point LABEL at a release (audited with who moved it and where from); a release whose
+    evaluation suite (`tether eval suite`) failed takes a label only with --override."""
     with user_errors(as_json):
         check_label(label)
-        move = open_releases().move_label(label, ref, cli_actor())
+        move = open_releases().move_label(label, ref, cli_actor(), override)
     if as_json:
         print_json(move.to_dict())
         return

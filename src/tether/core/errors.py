@@ -158,6 +158,7 @@ class ErrorCode(StrEnum):
     RELEASE_NOT_FOUND = "RELEASE_NOT_FOUND"
     RELEASE_LABEL_INVALID = "RELEASE_LABEL_INVALID"
     RELEASE_SOURCE_INVALID = "RELEASE_SOURCE_INVALID"
+    RELEASE_GATE_FAILED = "RELEASE_GATE_FAILED"
     # Replay: a recorded run re-evaluated from what it recorded.
     REPLAY_READ_MISSING = "REPLAY_READ_MISSING"
     RUN_NOT_REPLAYABLE = "RUN_NOT_REPLAYABLE"
@@ -383,6 +384,12 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RELEASE_SOURCE_INVALID: CodeInfo(
         False, _C, 400, "a release directory is unreadable or does not define a release"
+    ),
+    ErrorCode.RELEASE_GATE_FAILED: CodeInfo(
+        False,
+        _C,
+        409,
+        "the release failed its evaluation suite; a label moves to it only overridden",
     ),
     ErrorCode.REPLAY_READ_MISSING: CodeInfo(
         False, _R, 409, "a replayed check read state its run did not record reading"

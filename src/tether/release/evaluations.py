@@ -88,6 +88,7 @@ class EvaluationStore:
         results: Mapping[str, Any],
         why: Sequence[str],
         suite: str = SCENARIOS,
+        actor: str = EVALUATOR,
     ) -> Evaluation:
         """Store one evaluation of `release` (whose content is `bundle`), audited."""
         found = Evaluation(
@@ -110,15 +111,17 @@ class EvaluationStore:
             conn.execute(insert(release_evaluations).values(row))
             if self.audit is not None:
                 data = {"release": release, "suite": suite, "passed": passed, "triggers": list(why)}
-                self.audit.append_in(conn, [AuditEvent("release.evaluated", EVALUATOR, data)])
+                self.audit.append_in(conn, [AuditEvent("release.evaluated", actor, data)])
         return found
 
-    def latest(self, release: str | None = None) -> Evaluation | None:
-        """The newest evaluation (of `release`, or of any release)."""
+    def latest(self, release: str | None = None, suite: str | None = None) -> Evaluation | None:
+        """The newest evaluation (of `release`, or of any release; of `suite`, or of any)."""
         t = release_evaluations
         query = select(t).order_by(t.c.at.desc(), t.c.id.desc()).limit(1)
         if release is not None:
             query = query.where(t.c.release_id == release)
+        if suite is not None:
+            query = query.where(t.c.suite == suite)
         with connect(self.engine) as conn:
             row = conn.execute(query).mappings().first()
         if row is None:

@@ -18,7 +18,9 @@ from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.bundle import ID_PREFIX, Bundle
-from tether.store.release_schema import release_labels, releases
+from tether.store.release_schema import release_evaluations, release_labels, releases
+
+GATE_SUITE = "gate"  # the evaluation suite a release must pass to take a label
 
 PRODUCTION = "production"
 LABEL_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
@@ -157,9 +159,13 @@ class ReleaseStore:
         with connect(self.engine) as conn:
             return self._label_target(conn, label)
 
-    def move_label(self, label: str, ref: str, actor: str) -> LabelMove:
+    def move_label(
+        self, label: str, ref: str, actor: str, override: str | None = None
+    ) -> LabelMove:
         """Point `label` at the release `ref` names (an id or another label); audited with the
-        release it pointed at before. Moving a label onto the release it holds records nothing."""
+        release it pointed at before. Moving a label onto the release it holds records nothing.
+        A release whose latest evaluation suite (`gate`) failed takes no label (RELEASE_GATE_FAILED)
+        unless `override` gives the reason an operator overrides it (audited)."""
         check_label(label)
         target = self.get(ref).id
         now = self.clock.now()
@@ -171,6 +177,13 @@ class ReleaseStore:
                     select(release_labels).where(release_labels.c.label == label)
                 ).mappings().one()  # fmt: skip
                 return LabelMove(label, target, previous, row["moved_at"], row["moved_by"])
+            failed = _failed_gate(conn, target)
+            if failed is not None and not (override and override.strip()):
+                raise TetherError(
+                    ErrorCode.RELEASE_GATE_FAILED,
+                    f"release {target} failed its evaluation suite ({failed}); an operator may "
+                    "override the gate with a reason",
+                )
             values = {"release_id": target, "moved_at": now, "moved_by": actor}
             if previous is None:
                 conn.execute(insert(release_labels).values(label=label, **values))
@@ -179,7 +192,11 @@ class ReleaseStore:
                     update(release_labels).where(release_labels.c.label == label).values(values)
                 )
             data = {"label": label, "release": target, "previous": previous}
-            self.audit.append_in(conn, [AuditEvent("release.label_moved", actor, data)])
+            events = [AuditEvent("release.label_moved", actor, data)]
+            if failed is not None:
+                why = {"label": label, "release": target, "gate": failed, "reason": override}
+                events.append(AuditEvent("release.gate_overridden", actor, why))
+            self.audit.append_in(conn, events)
         return LabelMove(label, target, previous, now, actor)
 
     @staticmethod
@@ -205,3 +222,20 @@ class ReleaseStore:
             bundle=bundle,
             labels=labels,
         )
+
+
+def _failed_gate(conn: Any, release: str) -> str | None:
+    """Why the latest evaluation suite of `release` failed; None when it passed or never ran."""
+    t = release_evaluations
+    row = conn.execute(
+        select(t.c.passed, t.c.results)
+        .where(t.c.release_id == release, t.c.suite == GATE_SUITE)
+        .order_by(t.c.at.desc(), t.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.passed:
+        return None
+    results = json.loads(row.results)
+    failing = [name for name, c in (results.get("checks") or {}).items() if not c.get("passed")]
+    said = [*(f"{n} failed" for n in failing), *(results.get("regressions") or [])]
+    return "; ".join(said) or "failed"

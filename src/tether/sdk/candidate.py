@@ -25,10 +25,10 @@ from tether.store.runs import RunStore
 _SCHEMA_SUFFIX = ".cedarschema"
 
 
-def candidate_desk(domain: Domain, store: RunStore, bundle: Bundle, workdir: Path) -> Desk:
-    """A desk for `domain` over `store` whose guards are `bundle`'s; its policy files are
-    written under `workdir` (an empty or new folder). RELEASE_SOURCE_INVALID for a bundle of
-    another pack or pack version."""
+def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Domain, str | None]:
+    """`domain` governed by `bundle`: its policy files (written under `workdir`, an empty or new
+    folder) and its agents; and what the release does with failing claims. RELEASE_SOURCE_INVALID
+    for a bundle of another pack or pack version."""
     content = bundle.content
     pack = content.get("domain") or {}
     if (pack.get("name"), pack.get("version")) != (domain.name, domain.version):
@@ -44,17 +44,17 @@ def candidate_desk(domain: Domain, store: RunStore, bundle: Bundle, workdir: Pat
         schema = next(p for p in sorted(folder.iterdir()) if p.name.endswith(_SCHEMA_SUFFIX))
         files = tuple(p for p in sorted(folder.iterdir()) if p.suffix == ".cedar")
         policies = PolicySet(schema, files)
-    governed = dataclasses.replace(domain, policies=policies)
-    agents = [_agent(a) for a in content.get("agents", ())]
+    agents = tuple(_agent(a) for a in content.get("agents", ()))
+    governed = dataclasses.replace(domain, policies=policies, agents=agents or domain.agents)
     verifier: Mapping[str, Any] = content.get("verifier") or {}
     on_fail = verifier.get("claims_on_fail")
-    return build_desk(
-        governed,
-        store,
-        agents=agents or None,
-        claims_on_fail=str(on_fail) if on_fail else None,
-        approvals=True,
-    )
+    return governed, str(on_fail) if on_fail else None
+
+
+def candidate_desk(domain: Domain, store: RunStore, bundle: Bundle, workdir: Path) -> Desk:
+    """A desk for `domain` over `store` whose guards are `bundle`'s (see `candidate_domain`)."""
+    governed, on_fail = candidate_domain(domain, bundle, workdir)
+    return build_desk(governed, store, claims_on_fail=on_fail, approvals=True)
 
 
 def _agent(data: Mapping[str, Any]) -> Agent:

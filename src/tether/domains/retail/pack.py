@@ -65,10 +65,11 @@ def setup(ctx: DeskContext) -> DomainParts:
     )
 
 
-def _evaluate_policy(**_: Any) -> Any:
+def _evaluate_policy(engine: Any = None, **_: Any) -> Any:
+    """The policy evaluation; `engine` evaluates another policy set (a candidate release's)."""
     from tether.domains.retail.evaluation import evaluate_policies
 
-    return evaluate_policies()
+    return evaluate_policies(engine=engine)
 
 
 def _effect_log() -> Any:

@@ -1,0 +1,193 @@
+"""A release's evaluation suite, the gate a label move must pass.
+
+The suite evaluates the release's own configuration (see `tether.sdk.candidate`), never the
+pack's in force, on nothing live:
+
+- `scenarios`: the domain's scenarios, on a scratch store with its own audit keys;
+- `policy`: the domain's policy evaluation (its "eval policy" harness) under the release's policy
+  files: no gold action falsely blocked and ≥ 99 % of injected violations caught;
+- `replay`: a counterfactual replay of the recorded runs of a recent window under the release:
+  how many would have ended differently, by change and by rule (informative: it fails only when
+  a run cannot be re-checked).
+
+The result is stored with the release (suite `gate`, audited) and compared with the latest gate
+result of the release labelled production: a check that passed there and fails here, fewer
+scenarios passing, a lower catch ratio or more false blocks are regressions, and a release with
+a regression does not pass.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tether.access.settings import AccessSettings
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import Run
+from tether.release.evaluations import EvaluationStore
+from tether.release.store import GATE_SUITE, PRODUCTION, Release, ReleaseStore
+from tether.runtime.replay import Replayer, counterfactual
+from tether.sdk.candidate import candidate_domain
+from tether.sdk.desk import build_desk
+from tether.sdk.domain import Domain
+from tether.sdk.scenarios import Scenario, load_scenarios, run_scenario, scenario_desk
+from tether.store.runs import RunStore
+
+GATE = GATE_SUITE
+CHECKS = ("scenarios", "policy", "replay")
+MIN_CAUGHT = 0.99
+
+
+@dataclass
+class GateResult:
+    """`{"release", "passed", "compared_to", "checks", "regressions"}`."""
+
+    release: str
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compared_to: str | None = None
+    regressions: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c["passed"] for c in self.checks.values()) and not self.regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "passed": self.passed,
+            "compared_to": self.compared_to,
+            "checks": self.checks,
+            "regressions": list(self.regressions),
+        }
+
+
+def parse_checks(text: str) -> tuple[str, ...]:
+    """`scenarios,policy,replay` (any of them, in any order); BAD_REQUEST naming an unknown one."""
+    chosen = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [c for c in chosen if c not in CHECKS]
+    if unknown or not chosen:
+        raise TetherError(
+            ErrorCode.BAD_REQUEST,
+            f"--checks takes a comma-separated list of {', '.join(CHECKS)}; got {text!r}",
+        )
+    return chosen
+
+
+def evaluate_release(
+    domain: Domain,
+    store: RunStore,
+    releases: ReleaseStore,
+    release: Release,
+    recent: Callable[[], Iterable[Run]],
+    checks: Sequence[str] = CHECKS,
+    scenarios: Path | None = None,
+    actor: str = "system:gate",
+) -> GateResult:
+    """Run the suite on `release`, store the result with it and compare it with production's."""
+    result = GateResult(release.id)
+    with tempfile.TemporaryDirectory(prefix="tether-gate-") as folder:
+        governed, on_fail = candidate_domain(domain, release.bundle, Path(folder) / "release")
+        if "scenarios" in checks:
+            chosen = load_scenarios(scenarios, governed)
+            result.checks["scenarios"] = scenario_check(governed, chosen, on_fail)
+        if "policy" in checks:
+            result.checks["policy"] = _policy(governed)
+        if "replay" in checks:
+            desk = build_desk(governed, store, claims_on_fail=on_fail, approvals=True)
+            found = counterfactual(Replayer(desk.runtime), list(recent()))
+            result.checks["replay"] = {"passed": found["errors"] == 0, **found}
+    audit = releases.audit
+    evaluations = EvaluationStore(store.engine, audit)
+    production = releases.target(PRODUCTION)
+    if production is not None and production != release.id:
+        before = evaluations.latest(production, suite=GATE)
+        if before is not None:
+            result.compared_to = production
+            result.regressions = regressions(before.results.get("checks", {}), result.checks)
+    evaluations.record(
+        release.id,
+        release.bundle,
+        result.passed,
+        {"checks": result.checks, "compared_to": result.compared_to,
+         "regressions": result.regressions},
+        [GATE],
+        suite=GATE,
+        actor=actor,
+    )  # fmt: skip
+    return result
+
+
+def regressions(
+    before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """What got worse from `before` (production's gate) to `after`, in words."""
+    found = []
+    for name, now in after.items():
+        was = before.get(name)
+        if not isinstance(was, Mapping):
+            continue
+        if was.get("passed") and not now.get("passed"):
+            found.append(f"{name}: passed for production, fails here")
+        if name == "scenarios" and now.get("ok", 0) < was.get("ok", 0):
+            found.append(f"scenarios: {now.get('ok')} pass, against {was.get('ok')}")
+        if name == "policy":
+            if now.get("caught_ratio", 1.0) < was.get("caught_ratio", 0.0):
+                found.append(
+                    f"policy: catches {now.get('caught_ratio')} of violations, "
+                    f"against {was.get('caught_ratio')}"
+                )
+            if now.get("false_blocks", 0) > was.get("false_blocks", 0):
+                found.append(
+                    f"policy: {now.get('false_blocks')} gold actions blocked, "
+                    f"against {was.get('false_blocks')}"
+                )
+    return found
+
+
+def scenario_check(
+    domain: Domain, scenarios: Sequence[Scenario], on_fail: str | None = None
+) -> dict[str, Any]:
+    """`scenarios` on a scratch store (its own database and audit keys, removed afterwards),
+    so an evaluation never touches live runs, data or trust files:
+    `{"passed", "scenarios", "ok", "failed"}`."""
+    with tempfile.TemporaryDirectory(prefix="tether-eval-") as folder:
+        scratch = RunStore.open(f"sqlite:///{Path(folder) / 'evaluation.db'}")
+        settings = AccessSettings(audit_dir=folder)
+        try:
+            results = [
+                run_scenario(
+                    domain,
+                    scratch,
+                    s,
+                    scenario_desk(domain, scratch, s, settings=settings, claims_on_fail=on_fail),
+                )
+                for s in scenarios
+            ]
+        finally:
+            scratch.close()
+    failed = [r.name for r in results if not r.ok]
+    return {
+        "passed": bool(results) and not failed,
+        "scenarios": len(results),
+        "ok": len(results) - len(failed),
+        "failed": failed,
+    }
+
+
+def _policy(domain: Domain) -> dict[str, Any]:
+    harness = domain.harnesses.get("eval policy")
+    if harness is None or domain.policies is None:
+        return {"passed": True, "skipped": f"domain {domain.name} has no policy evaluation"}
+    report = harness(engine=domain.policies.engine())
+    figures = report.to_dict()
+    caught = round(float(report.caught_ratio), 4)
+    blocks = int(figures.get("false_blocks", 0))
+    return {
+        "passed": blocks == 0 and caught >= MIN_CAUGHT,
+        "caught_ratio": caught,
+        "false_blocks": blocks,
+        "violations_injected": figures.get("violations_injected"),
+    }
