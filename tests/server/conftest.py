@@ -20,6 +20,7 @@ from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.sdk import Desk
 from tether.server.app import create_app
+from tether.server.lingering import LingeringH11Protocol
 from tether.store.runs import RunStore
 
 ORDER_QUESTION = "What is the status of order #W4566809? My email is raj.sanchez2046@example.com"
@@ -48,7 +49,7 @@ def serve(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=LingeringH11Protocol)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -15,6 +15,7 @@ import uvicorn
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.server.app import create_app
+from tether.server.lingering import LingeringH11Protocol
 from tether.store.runs import RunStore
 
 
@@ -26,7 +27,8 @@ def main(url: str, out: Path) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     out.write_text(json.dumps({"port": port, "key": key}))
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off")).run(sockets=[sock])
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=LingeringH11Protocol)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ requests: about 800 requests per store, 24 s of CPU for both stores, 50 s of wal
 on 2 busy cores. The two replays below are deterministic and take seconds:
 `test_every_parameter_refuses_what_no_store_keeps` sweeps every path and query parameter the
 document lists, and `test_hostile_inputs_are_refused` the body fields and requests the fuzzer
-once found.
+once found. A request whose header carries a NUL is refused by the HTTP server itself (400,
+text/plain); it is answered in full before the connection closes (see
+`tether.server.lingering`), where an immediate close once reset it mid-answer.
 """
 
 from __future__ import annotations

@@ -289,6 +289,7 @@ def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
 
     from tether.observe.redact import uvicorn_log_config
     from tether.server.app import create_app
+    from tether.server.lingering import LingeringH11Protocol
 
     log_config = uvicorn_log_config()  # a bad TETHER_REDACT fails here, before anything starts
     desk = open_desk(domain)
@@ -301,6 +302,7 @@ def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
         port=port,
         log_level=os.environ.get("TETHER_LOG_LEVEL", "info"),
         log_config=log_config,  # secrets, tokens, e-mails and cards are masked
+        http=LingeringH11Protocol,  # a refused request's answer is read, not reset
     )
 
 
