@@ -405,9 +405,13 @@ def test_unexpected_error_is_500_without_internals(desk: Desk, serve_app: Serve)
     before = total_runs(client)
     body = order_run_body()
     del body["script"]
-    problem = assert_problem(client.post("/v1/runs?wait=60", json=body), 500, "INTERNAL")
+    response = client.post("/v1/runs?wait=60", json=body)
+    problem = assert_problem(response, 500, "INTERNAL")
     assert "secret-internal-detail" not in json.dumps(problem)
     assert "RuntimeError" not in json.dumps(problem)
+    # the server drops the connection after an unexpected error, and says so: the next
+    # request goes on a new one rather than being reset on this one
+    assert response.headers["connection"] == "close"
     assert total_runs(client) == before
 
 

@@ -165,9 +165,14 @@ async def _on_outage(request: Request, exc: Exception) -> Response:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    # the server logs the traceback; the caller gets only the stable code
+    # the server logs the traceback; the caller gets only the stable code. The exception goes
+    # on to uvicorn, which then closes the connection: saying so keeps a client from sending
+    # its next request on a connection being closed (which would be reset)
     return problem_response(
-        ErrorCode.INTERNAL, "an unexpected error occurred", instance=request.url.path
+        ErrorCode.INTERNAL,
+        "an unexpected error occurred",
+        instance=request.url.path,
+        headers={"Connection": "close"},
     )
 
 
