@@ -4,7 +4,9 @@ what each page shows of the record (lineage, verdicts, attempts, breakers, rules
 from __future__ import annotations
 
 import html
+import json
 import re
+import time
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import text
 
 from tests.dashboard.conftest import MARKUP, USER_MARKUP, Site, log_in, page_text
 from tests.dashboard.seed import AGENTS
+from tests.observe.business_traffic import PRICES, REL_A, REL_B, traffic, write
 from tests.server.conftest import open_desk, order_run_body, serve
 from tether.core.errors import ErrorCode
 from tether.domains.retail.policy import retail_engine
@@ -320,3 +323,22 @@ def test_every_demo_and_live_run_renders_and_so_do_their_steps(site: Site) -> No
             for step in run.steps if run_id in stepped or run_id in site.history else ():
                 detail = page_text(client.get(f"/runs/{run_id}/steps/{step.seq}"))
                 assert f"step {step.seq} of {len(run.steps)}" in detail
+
+
+# -- business KPIs -------------------------------------------------------------------------------
+
+
+def test_business_page_shows_each_release(
+    fresh_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_MODEL_PRICES", json.dumps(PRICES))
+    write(fresh_site.desk.store, traffic(time.time() - 7200), time.time() - 7200)
+    with fresh_site.client(None) as anonymous:
+        assert "AUTH_REQUIRED" in page_text(anonymous.get("/business"), 401)
+    with fresh_site.client() as client:
+        page = html.unescape(page_text(client.get("/business")))
+        assert REL_A in page and REL_B in page
+        assert "big-refund" in page and "no-cancel" in page  # incidents by rule
+        assert "missing guard.deny \u00d7 1" in page  # a2's denial never reached the chain
+        assert "unpriced: mystery" in page and "prices for gpt-x" in page
+        assert "window must be one of" in page_text(client.get("/business?window=1y"), 400)

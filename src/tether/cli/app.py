@@ -30,6 +30,7 @@ from tether.cli.drift import drift
 from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
+from tether.cli.kpi import kpi
 from tether.cli.policy import policy_app
 from tether.cli.release import release_app
 from tether.cli.replay import replay
@@ -66,6 +67,7 @@ app.command("ingest")(ingest)
 app.command("converse")(converse)
 app.command("chat")(chat)
 app.command("drift")(drift)
+app.command("kpi")(kpi)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from tether.core.types import DecisionKind, Run, Step, StepKind
+from tether.observe.business import headline
 
 if TYPE_CHECKING:
     from tether.observe.drift import DriftReport
@@ -177,6 +178,20 @@ class TetherMetrics:
             registry=r,
         )
 
+        self.business_kpi = Gauge(
+            "tether_business_kpi",
+            "A business KPI of the runs of the last KPI window, by release (see the README's "
+            "Business KPIs); NaN when the window holds nothing to compute it from",
+            ("release", "kpi"),
+            registry=r,
+        )
+        self.compliance_incidents = Gauge(
+            "tether_compliance_incidents",
+            "Writes denied or escalated in the last KPI window, by release, rule and effect",
+            ("release", "rule", "effect"),
+            registry=r,
+        )
+
     def _c(self, metric: Any, *labels: str) -> Any:
         """The child of `metric` for `labels`, cached: steps are counted on the run's path."""
         key = (id(metric), labels)
@@ -230,6 +245,24 @@ class TetherMetrics:
             self._c(self.drift_value, m.name, m.statistic).set(value)
             self._c(self.drift_threshold, m.name, m.statistic).set(m.threshold)
             self._c(self.drift_fired, m.name).set(1.0 if m.fired else 0.0)
+
+    def observe_business(self, report: Mapping[str, Any]) -> None:
+        """Set the business KPI gauges from a `business_kpis` report (releases that left the
+        window drop out)."""
+        for gauge in (self.business_kpi, self.compliance_incidents):
+            gauge.clear()
+        self._children = {
+            k: v
+            for k, v in self._children.items()
+            if k[0] not in (id(self.business_kpi), id(self.compliance_incidents))
+        }
+        for found in report["releases"]:
+            release = found["release"] or "none"
+            for name, value in headline(found).items():
+                self._c(self.business_kpi, release, name).set(math.nan if value is None else value)
+            for rule, effects in found["compliance"]["by_rule"].items():
+                for effect, n in effects.items():
+                    self._c(self.compliance_incidents, release, rule, effect).set(n)
 
     def approval_waited(self, seconds: float, outcome: str) -> None:
         """An escalated action was decided (`approved`, `rejected`, `expired`) after `seconds`."""

@@ -25,6 +25,7 @@ from tether.core.types import DecisionKind, RunStatus
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, parse_script
+from tether.observe.business_source import BusinessWatch, registry_facts
 from tether.observe.drift_source import DriftWatch
 from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
@@ -247,6 +248,7 @@ def create_app(
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
     drift = DriftWatch.from_env(desk.store.engine)  # drift gauges, refreshed at scrape time
+    business = BusinessWatch.from_env(desk.store.engine, registry_facts(desk.runtime.tools.specs()))
     can_read = Depends(require(keys, Permission.RUNS_READ))
     can_create = Depends(require(keys, Permission.RUNS_CREATE))
     app = FastAPI(
@@ -389,6 +391,8 @@ def create_app(
         registry.suspended_runs.set(desk.store.count_runs(RunFilter(status=RunStatus.SUSPENDED)))
         if drift is not None:
             drift.refresh(registry)
+        if business is not None:
+            business.refresh(registry)
         return Response(registry.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get(

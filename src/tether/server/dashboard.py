@@ -23,6 +23,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, add_approval_routes
 from tether.server.dashboard_audit import add_audit_routes
+from tether.server.dashboard_business import add_business_routes
 from tether.server.dashboard_conversations import add_conversation_routes
 from tether.server.dashboard_core import (
     Dashboard,
@@ -149,6 +150,7 @@ def dashboard_router(
         return response
 
     add_overview_routes(router, dash)
+    add_business_routes(router, dash)
     add_run_routes(router, dash)
     add_conversation_routes(router, dash)
     add_approval_routes(router, dash)

@@ -49,6 +49,7 @@ MAX_PAGE_DIGITS = 7
 # The top navigation: (label, route name), in order.
 NAVIGATION = (
     ("Overview", "dashboard_overview"),
+    ("Business", "dashboard_business"),
     ("Runs", "dashboard_runs"),
     ("Conversations", "dashboard_conversations"),
     ("Approvals", "dashboard_approvals"),
