@@ -16,10 +16,12 @@ from typer.testing import CliRunner
 
 from tether.cli.app import app
 from tether.core.errors import ErrorCode, TetherError
+from tether.domains.retail.pack import RETAIL
 from tether.observe import TetherMetrics
 from tether.observe.business import headline
 from tether.observe.business_source import BusinessSettings, BusinessWatch, business_kpis
 from tether.observe.prices import PriceTable
+from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.store.runs import RunStore
 
 from .business_traffic import PRICES, REL_A, REL_B, traffic, write
@@ -197,3 +199,36 @@ def test_gauges_per_release(sqlite_url: str) -> None:
     assert BusinessWatch.from_env(store.engine, environ={"TETHER_KPI_EVERY_S": "0"}) is None
     with pytest.raises(TetherError):
         BusinessWatch.from_env(store.engine, environ={"TETHER_KPI_WINDOW": "lately"})
+
+
+# -- the definitions hold on what the runtime records ------------------------------------------
+
+RECORDED = (
+    "cancel-after-confirmation",  # a confirmed write
+    "other-customers-order",  # a read refused: not a compliance incident
+    "large-return-escalated",  # a write escalated by a policy rule
+    "return-item-not-in-order",  # a confirmed write stopped by its premises
+)
+
+
+def test_runs_the_runtime_records_are_audited_completely(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    store = RunStore.open(sqlite_url)
+    started = time.time()
+    for scenario in load_scenarios(None, RETAIL):
+        if scenario.name in RECORDED:
+            assert run_scenario(RETAIL, store, scenario).ok, scenario.name
+    report = business_kpis(store.engine, started - 60, time.time() + 60, now=time.time())
+    store.close()
+    [found] = report["releases"]
+    assert found["release"].startswith("rel_")  # the desk's release, from its bundle's tools
+    assert found["audit"]["audit_completeness"] == 1.0, found["audit"]
+    assert found["compliance"]["by_rule"] == {
+        "supervisor-approval-large-return": {"escalate": 1},
+        "premises:PREMISE_FAILED": {"deny": 1},
+    }
+    talk = found["conversations"]
+    assert talk["conversations"] == len(RECORDED) and talk["concluded"] == len(RECORDED)
+    assert talk["resolved"] == 2  # not the refused read, nor the escalated return
