@@ -34,6 +34,7 @@ from tether.cli.kpi import kpi
 from tether.cli.policy import policy_app
 from tether.cli.release import release_app
 from tether.cli.replay import replay
+from tether.cli.rollout import rollout_app
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.base import ModelAdapter
@@ -62,6 +63,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(policy_app, name="policy")
 app.add_typer(domains_app, name="domains")
 app.add_typer(release_app, name="release")
+app.add_typer(rollout_app, name="rollout")
 app.command()(replay)
 app.command("ingest")(ingest)
 app.command("converse")(converse)

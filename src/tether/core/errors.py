@@ -164,6 +164,10 @@ class ErrorCode(StrEnum):
     RUN_NOT_REPLAYABLE = "RUN_NOT_REPLAYABLE"
     # Drift monitors: the windows they compare.
     DRIFT_WINDOW_INVALID = "DRIFT_WINDOW_INVALID"
+    # Staged rollouts: a candidate release against production, step by step.
+    ROLLOUT_GUARD_INVALID = "ROLLOUT_GUARD_INVALID"
+    ROLLOUT_INVALID = "ROLLOUT_INVALID"
+    ROLLOUT_NOT_FOUND = "ROLLOUT_NOT_FOUND"
 
     @property
     def info(self) -> CodeInfo:
@@ -400,6 +404,13 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.DRIFT_WINDOW_INVALID: CodeInfo(
         False, _C, 400, "a drift window or baseline is not a duration from a minute to a year"
     ),
+    ErrorCode.ROLLOUT_GUARD_INVALID: CodeInfo(
+        False, _C, 400, "a rollout guard is not METRIC OP baseline [+|-|*] NUMBER over a known KPI"
+    ),
+    ErrorCode.ROLLOUT_INVALID: CodeInfo(
+        False, _C, 400, "a rollout's steps, sample size or releases cannot make a rollout"
+    ),
+    ErrorCode.ROLLOUT_NOT_FOUND: CodeInfo(False, _C, 404, "no rollout, or none running"),
 }
 
 

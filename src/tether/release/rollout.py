@@ -1,0 +1,427 @@
+"""Staged rollouts: a candidate release takes a growing share of traffic from the release
+labelled production, step by step, and is promoted or rolled back by its guards' tests.
+
+Assignment is sticky: a conversation (or, when given, its principal, so that one customer never
+sees both releases) hashes with the rollout's id into [0, 100), and takes the candidate when the
+hash is below the step's traffic share; the share only grows, so nobody moves back.
+
+Each step collects concluded conversations in both arms. Once both hold `min_runs`, then
+2·`min_runs`, ... (at most `looks` looks), every guard's one-sided non-inferiority test runs at
+level alpha / looks (Bonferroni over the looks, so a step's error rate in either direction stays
+at most alpha however often it looks). A guard passes when its p-value is at most that level,
+and fails when the opposite one-sided p-value is (the data show the bound broken). When every
+guard passes the rollout moves to the next step; the step before 100 % promotes it and moves the
+`production` label. When one fails, or when a guard is still undecided at the last look
+(non-inferiority not shown), it rolls back. Every transition is an audit event with its reason
+and the guards' p-values, written in the same transaction as the new state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from tether.access.audit import AuditEvent, AuditLog
+from tether.access.storage import begin, connect
+from tether.core.clock import Clock, SystemClock
+from tether.core.errors import ErrorCode, TetherError
+from tether.release.rollout_guards import ArmSample, Conversation, Guard, parse_guards
+from tether.release.store import PRODUCTION, ReleaseStore
+from tether.store.release_schema import rollouts
+
+RUNNING, PROMOTED, ROLLED_BACK = "running", "promoted", "rolled_back"
+BASELINE, CANDIDATE = "baseline", "candidate"
+SYSTEM_ACTOR = "system:rollout"
+DEFAULT_STEPS = (5, 25, 50, 100)
+DEFAULT_LOOKS = 4
+DEFAULT_ALPHA = 0.05
+MIN_RUNS_FLOOR = 50  # below this a p95 has almost no tail to estimate from
+MAX_LOOKS = 20
+
+Notify = Callable[[str, Mapping[str, Any]], None]  # (event kind, status) after a transition
+
+
+def assign(rollout_id: str, traffic_pct: float, conversation: str, principal: str = "") -> str:
+    """The arm (`candidate` or `baseline`) a conversation takes at `traffic_pct` percent."""
+    key = f"principal:{principal}" if principal else f"conversation:{conversation}"
+    digest = hashlib.sha256(f"{rollout_id}\n{key}".encode()).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64 * 100.0  # uniform in [0, 100)
+    return CANDIDATE if position < traffic_pct else BASELINE
+
+
+def check_plan(steps: Sequence[int], min_runs: int, looks: int, alpha: float) -> tuple[int, ...]:
+    """The steps if the plan can run; ROLLOUT_INVALID naming the problem otherwise."""
+    plan = tuple(steps)
+    if len(plan) < 2 or plan[-1] != 100:
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"steps {list(plan)} must hold at least one share below 100 and end at 100, "
+            "e.g. 5,25,50,100",
+        )
+    if any(not 0 < s <= 100 for s in plan) or any(a >= b for a, b in itertools.pairwise(plan)):
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"steps {list(plan)} must be percentages from 1 to 100 that only grow",
+        )
+    if min_runs < MIN_RUNS_FLOOR:
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"min runs {min_runs} is too few: each arm needs at least {MIN_RUNS_FLOOR} "
+            "concluded conversations per look",
+        )
+    if not 1 <= looks <= MAX_LOOKS:
+        raise TetherError(ErrorCode.ROLLOUT_INVALID, f"looks must be from 1 to {MAX_LOOKS}")
+    if not 0 < alpha < 0.5:
+        raise TetherError(ErrorCode.ROLLOUT_INVALID, "alpha must be above 0 and below 0.5")
+    return plan
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A rollout's plan and where it stands."""
+
+    id: str
+    candidate: str
+    baseline: str
+    state: str
+    steps: tuple[int, ...]
+    step: int  # 1-based
+    min_runs: int
+    looks: int
+    look: int
+    alpha: float
+    guards: tuple[str, ...]
+    started_at: float
+    started_by: str
+    updated_at: float
+    reason: str
+    evaluation: Mapping[str, Any]
+
+    @property
+    def traffic_pct(self) -> int:
+        """The candidate's share of traffic now (0 once rolled back)."""
+        return 0 if self.state == ROLLED_BACK else self.steps[self.step - 1]
+
+    @property
+    def runs_needed(self) -> int:
+        """Concluded conversations each arm needs in this step for the next look."""
+        return self.min_runs * min(self.look + 1, self.looks)
+
+    def status(self) -> dict[str, Any]:
+        """What `tether rollout status --json` prints."""
+        empty = {"n": 0}
+        arms = self.evaluation.get("arms", {})
+        return {
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "state": self.state,
+            "step": self.step,
+            "traffic_pct": self.traffic_pct,
+            "arms": {BASELINE: arms.get(BASELINE, empty), CANDIDATE: arms.get(CANDIDATE, empty)},
+            "guards": list(
+                self.evaluation.get("guards")
+                or [{"expr": g, "passed": None, "p_value": None} for g in self.guards]
+            ),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Look:
+    """One look at a step: each guard's outcome, and what the rollout does about it."""
+
+    arms: Mapping[str, Mapping[str, Any]]
+    guards: tuple[dict[str, Any], ...]
+    verdict: str  # advance | rollback | wait
+
+    def reason(self, look: int, looks: int) -> str:
+        failed = [g for g in self.guards if g["passed"] is False]
+        open_ = [g for g in self.guards if g["passed"] is None]
+        where = f"look {look} of {looks}"
+        if self.verdict == "advance":
+            return f"every guard shown non-inferior at {where}"
+        if self.verdict == "wait":
+            return f"undecided at {where}: " + "; ".join(_show(g) for g in open_)
+        if any("inferior" in g for g in failed):
+            broke = [g for g in failed if g.get("inferior")]
+            return f"guard broken at {where}: " + "; ".join(_show(g) for g in broke)
+        return f"non-inferiority not shown by the last look ({where}): " + "; ".join(
+            _show(g) for g in failed
+        )
+
+
+def _show(guard: Mapping[str, Any]) -> str:
+    p = guard["p_value"]
+    return f"{guard['expr']} (p={p})" if p is not None else f"{guard['expr']} (no data)"
+
+
+def take_look(
+    guards: Sequence[Guard],
+    baseline: Sequence[Conversation],
+    candidate: Sequence[Conversation],
+    level: float,
+    last: bool,
+) -> Look:
+    """Every guard's test at `level`; on the `last` look an undecided guard fails."""
+    samples = ArmSample.of(baseline), ArmSample.of(candidate)
+    results = []
+    for guard in guards:
+        found = guard.test(*samples)
+        passed: bool | None = None
+        inferior = False
+        if found is not None and found.p_value <= level:
+            passed = True
+        elif found is not None and found.p_inferior <= level:
+            passed, inferior = False, True
+        elif last:
+            passed = False
+        p = None if found is None else round(found.p_value, 6)
+        result: dict[str, Any] = {"expr": guard.expr, "passed": passed, "p_value": p}
+        if inferior:
+            result["inferior"] = True
+        results.append(result)
+    if any(r["passed"] is False for r in results):
+        verdict = "rollback"
+    elif all(r["passed"] for r in results):
+        verdict = "advance"
+    else:
+        verdict = "wait"
+    arms = {BASELINE: samples[0].kpis(), CANDIDATE: samples[1].kpis()}
+    return Look(arms, tuple(results), verdict)
+
+
+def _public(look: Look) -> dict[str, Any]:
+    guards = [{k: g[k] for k in ("expr", "passed", "p_value")} for g in look.guards]
+    return {"arms": look.arms, "guards": guards}
+
+
+class Rollouts:
+    """Rollouts in the system of record: started, looked at, promoted and rolled back, each
+    transition audited; `notify` hears of every transition (a webhook, say)."""
+
+    def __init__(
+        self,
+        releases: ReleaseStore,
+        audit: AuditLog,
+        clock: Clock | None = None,
+        notify: Notify | None = None,
+    ) -> None:
+        self.releases = releases
+        self.engine: Engine = releases.engine
+        self.audit = audit
+        self.clock = clock or SystemClock()
+        self.notify = notify
+
+    def start(
+        self,
+        candidate: str,
+        guards: Sequence[str],
+        actor: str,
+        steps: Sequence[int] = DEFAULT_STEPS,
+        min_runs: int = 200,
+        looks: int = DEFAULT_LOOKS,
+        alpha: float = DEFAULT_ALPHA,
+    ) -> Rollout:
+        """Start rolling `candidate` (an id or a label) out against production (audited)."""
+        plan = check_plan(steps, min_runs, looks, alpha)
+        parsed = parse_guards(guards)
+        cand = self.releases.get(candidate).id
+        base = self.releases.target(PRODUCTION)
+        if base is None:
+            raise TetherError(
+                ErrorCode.ROLLOUT_INVALID,
+                "no release is labelled production: label the baseline first "
+                "(tether release label production RELEASE)",
+            )
+        if base == cand:
+            raise TetherError(ErrorCode.ROLLOUT_INVALID, f"{cand} is already in production")
+        now = self.clock.now()
+        row = {
+            "id": "ro_" + secrets.token_hex(8),
+            "candidate": cand,
+            "baseline": base,
+            "state": RUNNING,
+            "steps": json.dumps(list(plan)),
+            "step": 1,
+            "min_runs": min_runs,
+            "looks": looks,
+            "look": 0,
+            "alpha": alpha,
+            "guards": json.dumps([g.expr for g in parsed]),
+            "started_at": now,
+            "started_by": actor,
+            "updated_at": now,
+            "reason": f"started at {plan[0]} % of traffic",
+            "evaluation": "{}",
+        }
+        with begin(self.engine) as conn:
+            self.audit.lock(conn)  # one running rollout: starts take turns
+            if self._running(conn) is not None:
+                raise TetherError(
+                    ErrorCode.CONFLICT,
+                    "a rollout is already running: promote or roll it back first",
+                )
+            conn.execute(insert(rollouts).values(row))
+            data = {"rollout": row["id"], "candidate": cand, "baseline": base,
+                    "steps": list(plan), "guards": [g.expr for g in parsed], "min_runs": min_runs}  # fmt: skip
+            self.audit.append_in(conn, [AuditEvent("rollout.started", actor, data)])
+        started = self._rollout(row)
+        self._tell("rollout.started", started)
+        return started
+
+    def current(self) -> Rollout:
+        """The running rollout, else the latest one; ROLLOUT_NOT_FOUND when there is none."""
+        with connect(self.engine) as conn:
+            row = self._running(conn)
+            if row is None:
+                query = select(rollouts).order_by(rollouts.c.started_at.desc()).limit(1)
+                row = conn.execute(query).mappings().first()
+        if row is None:
+            raise TetherError(
+                ErrorCode.ROLLOUT_NOT_FOUND, "no rollout yet (see `tether rollout start`)"
+            )
+        return self._rollout(row)
+
+    def running(self) -> Rollout:
+        found = self.current()
+        if found.state != RUNNING:
+            raise TetherError(
+                ErrorCode.ROLLOUT_NOT_FOUND,
+                f"no rollout is running (the last one, {found.id}, was {found.state})",
+            )
+        return found
+
+    def observe(
+        self,
+        rollout: Rollout,
+        baseline: Sequence[Conversation],
+        candidate: Sequence[Conversation],
+    ) -> Rollout:
+        """Look at the current step's conversations when both arms hold enough concluded ones
+        for the next look; promote or roll back when the guards decide."""
+        if rollout.state != RUNNING:
+            return rollout
+        counts = [sum(1 for c in arm if c.concluded) for arm in (baseline, candidate)]
+        due = min(min(counts) // rollout.min_runs, rollout.looks)
+        if due <= rollout.look:
+            return rollout
+        guards = [Guard.parse(g) for g in rollout.guards]
+        last = due >= rollout.looks
+        look = take_look(guards, baseline, candidate, rollout.alpha / rollout.looks, last)
+        reason = look.reason(due, rollout.looks)
+        evaluation = _public(look)
+        if look.verdict == "rollback":
+            return self._transition(rollout, ROLLED_BACK, rollout.step, due, reason, evaluation,
+                                    SYSTEM_ACTOR)  # fmt: skip
+        if look.verdict == "advance":
+            return self._advance(rollout, reason, evaluation, SYSTEM_ACTOR)
+        changed = replace(rollout, look=due, reason=reason, evaluation=evaluation)
+        with begin(self.engine) as conn:
+            conn.execute(update(rollouts).where(rollouts.c.id == rollout.id)
+                         .values(look=due, reason=reason, evaluation=json.dumps(evaluation),
+                                 updated_at=self.clock.now()))  # fmt: skip
+        return changed
+
+    def promote(self, actor: str, reason: str = "") -> Rollout:
+        """Move the running rollout to its next step by hand (audited with `actor`)."""
+        found = self.running()
+        return self._advance(found, reason or "promoted by an operator", found.evaluation, actor)
+
+    def rollback(self, actor: str, reason: str = "") -> Rollout:
+        """Roll the running rollout back by hand (audited with `actor`)."""
+        found = self.running()
+        why = reason or "rolled back by an operator"
+        return self._transition(found, ROLLED_BACK, found.step, found.look, why,
+                                found.evaluation, actor)  # fmt: skip
+
+    def _advance(
+        self, rollout: Rollout, reason: str, evaluation: Mapping[str, Any], actor: str
+    ) -> Rollout:
+        nxt = rollout.step + 1
+        if rollout.steps[nxt - 1] < 100:
+            return self._transition(rollout, RUNNING, nxt, 0, reason, evaluation, actor)
+        # the label moves first (audited on its own): a retry after a crash finds it moved
+        self.releases.move_label(PRODUCTION, rollout.candidate, actor)
+        return self._transition(rollout, PROMOTED, nxt, rollout.look, reason, evaluation, actor)
+
+    def _transition(
+        self,
+        rollout: Rollout,
+        state: str,
+        step: int,
+        look: int,
+        reason: str,
+        evaluation: Mapping[str, Any],
+        actor: str,
+    ) -> Rollout:
+        changed = replace(rollout, state=state, step=step, look=look, reason=reason,
+                          evaluation=evaluation, updated_at=self.clock.now())  # fmt: skip
+        kind = {RUNNING: "rollout.advanced", PROMOTED: "rollout.promoted",
+                ROLLED_BACK: "rollout.rolled_back"}[state]  # fmt: skip
+        data = {
+            "rollout": rollout.id,
+            "candidate": rollout.candidate,
+            "baseline": rollout.baseline,
+            "from_step": rollout.step,
+            "step": step,
+            "traffic_pct": changed.traffic_pct,
+            "reason": reason,
+            "p_values": {g["expr"]: g["p_value"] for g in evaluation.get("guards", ())},
+        }
+        values = {"state": state, "step": step, "look": look, "reason": reason,
+                  "evaluation": json.dumps(evaluation), "updated_at": changed.updated_at}  # fmt: skip
+        with begin(self.engine) as conn:
+            self.audit.lock(conn)
+            moved = conn.execute(
+                update(rollouts)
+                .where(
+                    rollouts.c.id == rollout.id,
+                    rollouts.c.state == RUNNING,
+                    rollouts.c.step == rollout.step,
+                )
+                .values(values)
+            )
+            if moved.rowcount != 1:  # another operator or look got there first
+                raise TetherError(
+                    ErrorCode.CONFLICT, f"rollout {rollout.id} changed meanwhile: look again"
+                )
+            self.audit.append_in(conn, [AuditEvent(kind, actor, data)])
+        self._tell(kind, changed)
+        return changed
+
+    def _tell(self, kind: str, rollout: Rollout) -> None:
+        if self.notify is not None:
+            self.notify(kind, {"rollout": rollout.id, **rollout.status()})
+
+    @staticmethod
+    def _running(conn: Any) -> Any:
+        query = select(rollouts).where(rollouts.c.state == RUNNING).limit(1)
+        return conn.execute(query).mappings().first()
+
+    @staticmethod
+    def _rollout(row: Mapping[str, Any]) -> Rollout:
+        return Rollout(
+            id=row["id"],
+            candidate=row["candidate"],
+            baseline=row["baseline"],
+            state=row["state"],
+            steps=tuple(json.loads(row["steps"])),
+            step=row["step"],
+            min_runs=row["min_runs"],
+            looks=row["looks"],
+            look=row["look"],
+            alpha=row["alpha"],
+            guards=tuple(json.loads(row["guards"])),
+            started_at=row["started_at"],
+            started_by=row["started_by"],
+            updated_at=row["updated_at"],
+            reason=row["reason"],
+            evaluation=json.loads(row["evaluation"]),
+        )
