@@ -1,0 +1,95 @@
+"""Rollouts in the system of record, on SQLite and PostgreSQL: a look that cannot decide keeps
+the step and says why, a decided look moves it (audited, notified), and a transition made from a
+stale copy is refused instead of applied twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tether import ErrorCode, TetherError
+from tether.access.control import AccessControl
+from tether.core.types import DecisionKind
+from tether.release import ReleaseStore
+from tether.release.rollout import PROMOTED, ROLLED_BACK, RUNNING, Rollouts
+from tether.release.rollout_guards import Conversation, Turn
+from tether.store.runs import RunStore
+
+from .helpers import bundle
+
+
+@pytest.fixture
+def setup(store_url: str) -> Iterator[tuple[Rollouts, str, list[tuple[str, Any]]]]:
+    store = RunStore.open(store_url)
+    audit = AccessControl.open(store.engine).audit
+    releases = ReleaseStore(store.engine, audit)
+    base, _ = releases.create(bundle(), "cli:ana")
+    cand, _ = releases.create(bundle(instructions="Be brief."), "cli:ana")
+    releases.move_label("production", base.id, "cli:ana")
+    heard: list[tuple[str, Any]] = []
+    yield Rollouts(releases, audit, notify=lambda kind, s: heard.append((kind, s))), cand.id, heard
+    store.close()
+
+
+def arm(resolved: int, refused: int) -> list[Conversation]:
+    """Conversations that ended in an answer or a refusal, and one still waiting."""
+    answers = [Conversation(f"a{i}", (Turn(DecisionKind.ANSWER, 1.0),)) for i in range(resolved)]
+    refusals = [Conversation(f"r{i}", (Turn(DecisionKind.REFUSAL, 1.0),)) for i in range(refused)]
+    waiting = [Conversation("w", (Turn(DecisionKind.CLARIFICATION, 1.0),))]
+    return answers + refusals + waiting
+
+
+def kinds(rollouts: Rollouts) -> list[str]:
+    return [e.kind for e in rollouts.audit.events(limit=1000) if e.kind.startswith("rollout.")]
+
+
+def test_looks_wait_then_advance_then_roll_back(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    rollouts, cand, heard = setup
+    guard = "resolution_rate >= baseline - 0.05"
+    started = rollouts.start(cand, [guard], "cli:ana", steps=(10, 50, 100), min_runs=50, looks=2)
+    assert (started.state, started.traffic_pct, started.runs_needed) == (RUNNING, 10, 50)
+
+    too_few = rollouts.observe(started, arm(80, 20), arm(30, 10))  # 40 concluded: no look yet
+    assert too_few == started
+    # 80 % against 80 % with 50 each: neither within nor beyond the 5-point margin yet
+    waiting = rollouts.observe(started, arm(40, 10), arm(40, 10))
+    assert (waiting.state, waiting.step, waiting.look, waiting.runs_needed) == (RUNNING, 1, 1, 100)
+    assert waiting.reason.startswith("undecided at look 1 of 2")
+    status = rollouts.current().status()
+    assert status["arms"]["candidate"]["n"] == 50 and status["guards"][0]["passed"] is None
+    assert kinds(rollouts) == ["rollout.started"]  # a look that decides nothing is no event
+
+    advanced = rollouts.observe(waiting, arm(800, 200), arm(800, 200))
+    assert (advanced.state, advanced.step, advanced.look, advanced.traffic_pct) == (
+        RUNNING, 2, 0, 50)  # fmt: skip
+    # at the next step, a candidate refusing twice as often breaks the bound
+    back = rollouts.observe(advanced, arm(800, 200), arm(600, 400))
+    assert (back.state, back.step, back.traffic_pct) == (ROLLED_BACK, 2, 0)
+    assert back.reason.startswith("guard broken at look 2 of 2") and guard in back.reason
+    assert rollouts.current() == back
+    assert kinds(rollouts) == ["rollout.started", "rollout.advanced", "rollout.rolled_back"]
+    last = json.loads(rollouts.audit.events(limit=1000)[-1].data)
+    assert last["from_step"] == last["step"] == 2 and last["p_values"][guard] > 0.99
+    assert [k for k, _ in heard] == ["rollout.started", "rollout.advanced", "rollout.rolled_back"]
+    assert heard[-1][1]["state"] == ROLLED_BACK and heard[-1][1]["rollout"] == back.id
+
+
+def test_a_transition_from_a_stale_copy_is_refused(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    rollouts, cand, _ = setup
+    started = rollouts.start(cand, ["refusal_rate <= baseline + 0.05"], "cli:ana",
+                             steps=(50, 100), min_runs=50)  # fmt: skip
+    promoted = rollouts.promote("cli:bo")
+    assert promoted.state == PROMOTED
+    assert rollouts.releases.target("production") == cand
+    with pytest.raises(TetherError) as caught:  # a look begun before the promotion lands late
+        rollouts.observe(started, arm(800, 0), arm(300, 500))
+    assert caught.value.code is ErrorCode.CONFLICT
+    assert rollouts.current().state == PROMOTED
+    assert kinds(rollouts) == ["rollout.started", "rollout.promoted"]
