@@ -23,7 +23,7 @@ from tether.observe.kpi_store import KpiStore
 from tether.server.app import create_app
 from tether.store.runs import RunFilter
 
-PAGES = ("/overview", "/", "/approvals", "/tools", "/policies", "/audit")
+PAGES = ("/overview", "/", "/approvals", "/tools", "/policies", "/rollouts", "/audit")
 
 
 def run_ids(page: str) -> list[str]:

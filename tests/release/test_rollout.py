@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tether.access.control import AccessControl
+from tether.approvals.webhooks import Delivery, WebhookSender, signature
 from tether.cli.app import app
 from tether.release import ReleaseStore
 from tether.store.runs import RunStore
@@ -159,3 +160,31 @@ def test_bad_input_is_a_stable_code(releases: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["rollout", "start", cand, "--guard", "x <= baseline"])
     assert result.exit_code == 2 and "ROLLOUT_GUARD_INVALID" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_transition_is_posted_to_the_configured_webhook(
+    releases: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posted: list[tuple[str, str, dict[str, Any]]] = []
+
+    def send(self: Any, url: str, secret: bytes, notice: str, event: str, body: bytes,
+             now: float) -> Delivery:  # fmt: skip
+        posted.append((url, event, json.loads(body)))
+        assert signature(secret, int(now), body).startswith("sha256=") and secret == b"s3cret"
+        return Delivery(ok=False, status=503, error="the receiver answered 503")
+
+    monkeypatch.setattr(WebhookSender, "send", send)
+    monkeypatch.setenv("TETHER_ROLLOUT_WEBHOOK_URL", "https://hooks.example/rollout")
+    monkeypatch.setenv("TETHER_ROLLOUT_WEBHOOK_SECRET", "s3cret")
+    cand = releases["candidate"]
+    result = CliRunner().invoke(app, ["rollout", "start", cand, "--guard",
+                                      "refusal_rate <= baseline + 0.02"])  # fmt: skip
+    assert result.exit_code == 0 and "webhook was not delivered" in result.output
+    rollout("rollback", "--reason", "not today", "--json")
+    assert [(u, e) for u, e, _ in posted] == [
+        ("https://hooks.example/rollout", "rollout.started"),
+        ("https://hooks.example/rollout", "rollout.rolled_back"),
+    ]
+    last = posted[-1][2]
+    assert last["event"] == "rollout.rolled_back" and last["reason"] == "not today"
+    assert (last["candidate"], last["state"], last["traffic_pct"]) == (cand, "rolled_back", 0)

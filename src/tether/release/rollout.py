@@ -289,6 +289,12 @@ class Rollouts:
             )
         return self._rollout(row)
 
+    def recent(self, limit: int = 10) -> list[Rollout]:
+        """Rollouts, newest first."""
+        query = select(rollouts).order_by(rollouts.c.started_at.desc()).limit(limit)
+        with connect(self.engine) as conn:
+            return [self._rollout(row) for row in conn.execute(query).mappings().all()]
+
     def running(self) -> Rollout:
         found = self.current()
         if found.state != RUNNING:
@@ -406,7 +412,7 @@ class Rollouts:
         return conn.execute(query).mappings().first()
 
     @staticmethod
-    def _rollout(row: Mapping[str, Any]) -> Rollout:
+    def _rollout(row: Any) -> Rollout:
         return Rollout(
             id=row["id"],
             candidate=row["candidate"],

@@ -36,6 +36,7 @@ from tether.server.dashboard_core import (
 )
 from tether.server.dashboard_overview import add_overview_routes
 from tether.server.dashboard_policies import add_policy_routes
+from tether.server.dashboard_rollouts import add_rollout_routes
 from tether.server.dashboard_runs import PAGE_SIZE, add_run_routes
 from tether.server.dashboard_tools import add_tool_routes
 from tether.server.security import (
@@ -156,5 +157,6 @@ def dashboard_router(
     add_approval_routes(router, dash)
     add_tool_routes(router, dash)
     add_policy_routes(router, dash)
+    add_rollout_routes(router, dash)
     add_audit_routes(router, dash)
     return router

@@ -55,6 +55,7 @@ NAVIGATION = (
     ("Approvals", "dashboard_approvals"),
     ("Tools", "dashboard_tools"),
     ("Policies", "dashboard_policies"),
+    ("Rollouts", "dashboard_rollouts"),
     ("Audit", "dashboard_audit"),
 )
 
