@@ -10,8 +10,9 @@ import pytest
 
 from tether import ErrorCode, TetherError
 from tether.core.types import DecisionKind
-from tether.release.rollout import BASELINE, CANDIDATE, assign, check_plan
+from tether.release.rollout import assign, check_plan
 from tether.release.rollout_guards import Conversation, Guard, Turn, arm_kpis, parse_guards
+from tether.release.rollout_looks import BASELINE, CANDIDATE
 from tether.release.rollout_stats import Bound, quantile, quantile_se, quantile_test, rate_test
 
 D = DecisionKind

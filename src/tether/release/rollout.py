@@ -32,12 +32,12 @@ from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.rollout_guards import ArmSample, Conversation, Guard, parse_guards
+from tether.release.rollout_guards import Conversation, Guard, parse_guards
+from tether.release.rollout_looks import BASELINE, CANDIDATE, take_look
 from tether.release.store import PRODUCTION, ReleaseStore
 from tether.store.release_schema import rollouts
 
 RUNNING, PROMOTED, ROLLED_BACK = "running", "promoted", "rolled_back"
-BASELINE, CANDIDATE = "baseline", "candidate"
 SYSTEM_ACTOR = "system:rollout"
 DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_LOOKS = 4
@@ -131,75 +131,6 @@ class Rollout:
             ),
             "reason": self.reason,
         }
-
-
-@dataclass(frozen=True)
-class Look:
-    """One look at a step: each guard's outcome, and what the rollout does about it."""
-
-    arms: Mapping[str, Mapping[str, Any]]
-    guards: tuple[dict[str, Any], ...]
-    verdict: str  # advance | rollback | wait
-
-    def reason(self, look: int, looks: int) -> str:
-        failed = [g for g in self.guards if g["passed"] is False]
-        open_ = [g for g in self.guards if g["passed"] is None]
-        where = f"look {look} of {looks}"
-        if self.verdict == "advance":
-            return f"every guard shown non-inferior at {where}"
-        if self.verdict == "wait":
-            return f"undecided at {where}: " + "; ".join(_show(g) for g in open_)
-        if any("inferior" in g for g in failed):
-            broke = [g for g in failed if g.get("inferior")]
-            return f"guard broken at {where}: " + "; ".join(_show(g) for g in broke)
-        return f"non-inferiority not shown by the last look ({where}): " + "; ".join(
-            _show(g) for g in failed
-        )
-
-
-def _show(guard: Mapping[str, Any]) -> str:
-    p = guard["p_value"]
-    return f"{guard['expr']} (p={p})" if p is not None else f"{guard['expr']} (no data)"
-
-
-def take_look(
-    guards: Sequence[Guard],
-    baseline: Sequence[Conversation],
-    candidate: Sequence[Conversation],
-    level: float,
-    last: bool,
-) -> Look:
-    """Every guard's test at `level`; on the `last` look an undecided guard fails."""
-    samples = ArmSample.of(baseline), ArmSample.of(candidate)
-    results = []
-    for guard in guards:
-        found = guard.test(*samples)
-        passed: bool | None = None
-        inferior = False
-        if found is not None and found.p_value <= level:
-            passed = True
-        elif found is not None and found.p_inferior <= level:
-            passed, inferior = False, True
-        elif last:
-            passed = False
-        p = None if found is None else round(found.p_value, 6)
-        result: dict[str, Any] = {"expr": guard.expr, "passed": passed, "p_value": p}
-        if inferior:
-            result["inferior"] = True
-        results.append(result)
-    if any(r["passed"] is False for r in results):
-        verdict = "rollback"
-    elif all(r["passed"] for r in results):
-        verdict = "advance"
-    else:
-        verdict = "wait"
-    arms = {BASELINE: samples[0].kpis(), CANDIDATE: samples[1].kpis()}
-    return Look(arms, tuple(results), verdict)
-
-
-def _public(look: Look) -> dict[str, Any]:
-    guards = [{k: g[k] for k in ("expr", "passed", "p_value")} for g in look.guards]
-    return {"arms": look.arms, "guards": guards}
 
 
 class Rollouts:
@@ -322,7 +253,7 @@ class Rollouts:
         last = due >= rollout.looks
         look = take_look(guards, baseline, candidate, rollout.alpha / rollout.looks, last)
         reason = look.reason(due, rollout.looks)
-        evaluation = _public(look)
+        evaluation = look.public()
         if look.verdict == "rollback":
             return self._transition(rollout, ROLLED_BACK, rollout.step, due, reason, evaluation,
                                     SYSTEM_ACTOR)  # fmt: skip

@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass
 
 from tether.core.types import DecisionKind
-from tether.release.rollout import BASELINE, CANDIDATE, RUNNING, Rollout, Rollouts, assign
+from tether.release.rollout import RUNNING, Rollout, Rollouts, assign
 from tether.release.rollout_guards import Conversation, Turn
+from tether.release.rollout_looks import BASELINE, CANDIDATE
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tether.access.operators import Operator
-from tether.release.rollout import BASELINE, CANDIDATE, Rollouts
+from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import KPIS
+from tether.release.rollout_looks import BASELINE, CANDIDATE
 from tether.release.store import ReleaseStore
 
 if TYPE_CHECKING:
