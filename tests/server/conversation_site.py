@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -113,13 +113,17 @@ class Site:
                 .values(expires_at=time.time() - 1)
             )
 
-    def wait_for_run(self, run_id: str, timeout: float = 20) -> dict[str, Any]:
-        """Poll `GET /v1/runs/{id}` (as a viewer) until the run is no longer running."""
+    def wait_for_run(
+        self, run_id: str, timeout: float = 20, until: Callable[[str], bool] | None = None
+    ) -> dict[str, Any]:
+        """Poll `GET /v1/runs/{id}` (as a viewer) until `until(status)` holds (default: the run
+        is neither queued nor running) or the time is up; the run as last read."""
+        done = until or (lambda status: status not in ("queued", "running"))
         deadline = time.monotonic() + timeout
         with self.client("viewer") as c:
             while True:
                 run: dict[str, Any] = c.get(f"/v1/runs/{run_id}").json()
-                if run["status"] != "running" or time.monotonic() > deadline:
+                if done(run["status"]) or time.monotonic() > deadline:
                     return run
                 time.sleep(0.02)
 
