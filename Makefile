@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/conversation.py
 	$(BIN)/python benchmarks/consent.py
 	$(BIN)/python benchmarks/replay.py --runs 2000
+	$(BIN)/python benchmarks/drift.py
 
 # A local deployment under load: SQLite (one process), then PostgreSQL + Redis (two API and two
 # worker processes), at concurrency 1, 8 and 32; needs PostgreSQL and Redis on 127.0.0.1.
