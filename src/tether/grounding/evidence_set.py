@@ -3,6 +3,8 @@
 `EvidenceSet` is built once per answer from what the run saw (`from_items`) or from a benchmark
 source (`from_source`), bounded in size, and indexed twice: words and sentences for the word
 level checks (`SourceIndex`), and clauses with their labels and timings for the meaning checks.
+Both are built item by item, and an item seen recently is not indexed again: evidence does not
+change once recorded, and one answer after another is checked against much the same items.
 Input that cannot be used — text that is not valid Unicode, a record nested too deep, an item
 past the size budget — is left out and named in `problems`, never silently trusted.
 """
@@ -15,17 +17,19 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.claims import content_terms
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.meaning import Timing, clauses, label_of, negated, subject_terms, timings
-from tether.grounding.sources import SourceIndex
+from tether.grounding.sources import SourceIndex, SourceSentence
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
 MAX_ITEM_CHARS = 100_000
+SHARED_ITEMS = 128  # items whose index is kept for the next set that holds them
+MAX_SHARED_CHARS = 20_000  # larger items are indexed for their own set only
 MAX_DEPTH = 32
 
 
@@ -53,6 +57,8 @@ class EvidenceSet:
     tools: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     maps: Sequence[FieldMap] = ()
+    # evidence id -> the JSON text its record was read from: the key its indexing is shared by
+    _json: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_items(cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = ()) -> EvidenceSet:
@@ -116,6 +122,8 @@ class EvidenceSet:
                 record = None
             if record is not None:
                 self.add_record(evidence_id, record, tool)
+                if evidence_id in self.records:
+                    self._json[evidence_id] = stripped
                 return
         self.texts[evidence_id] = text
 
@@ -125,6 +133,7 @@ class EvidenceSet:
             self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE (nested deeper than {MAX_DEPTH})")
             return
         self.records[evidence_id] = record
+        self._json.pop(evidence_id, None)
         if tool:
             self.tools[evidence_id] = tool
 
@@ -135,7 +144,27 @@ class EvidenceSet:
     @cached_property
     def index(self) -> SourceIndex:
         """The word-level index of all texts and records."""
-        return SourceIndex.build(self.texts, self.records)
+        items = self._items
+        if items is None:
+            return SourceIndex.build(self.texts, self.records)
+        index = SourceIndex.merge(item.index for item in items)
+        # this set's own records, as `build` keeps them, never the shared item's copy
+        index.records = [r for r in self.records.values() if isinstance(r, Mapping)]
+        return index
+
+    @cached_property
+    def _items(self) -> list[_Item] | None:
+        """Each item indexed on its own (texts first, then records, as `SourceIndex.build`
+        reads them), shared with every set holding the same item: evidence never changes
+        once recorded, and an answer is verified against much of what earlier ones saw.
+        None when an id names both a text and a record, which are indexed together."""
+        if self.texts.keys() & self.records.keys():
+            return None
+        items = [_Item.text(evidence_id, text) for evidence_id, text in self.texts.items()]
+        for evidence_id, record in self.records.items():
+            raw = self._json.get(evidence_id)
+            items.append(_Item.record(evidence_id, record, raw))
+        return items
 
     @cached_property
     def views(self) -> list[RecordView]:
@@ -191,66 +220,121 @@ class EvidenceSet:
     def sentences(self) -> list[EvidenceClause]:
         """Every evidence sentence as one unit: a rule whose condition and consequence sit in
         two clauses ("once it has shipped, it can no longer be cancelled") is read whole."""
-        out: list[EvidenceClause] = []
-        seen: set[tuple[str, int]] = set()
-        for c in self.clauses:
-            key = (c.source, c.span[0])
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(
-                EvidenceClause(
-                    c.source,
-                    c.sentence,
-                    c.sentence,
-                    frozenset(content_terms(c.sentence)),
-                    negated(c.sentence),
-                    c.label,
-                    frozenset(subject_terms(c.sentence)),
-                    tuple(timings(c.sentence)),
-                    c.span,
-                )
-            )
-        return out
+        items = self._items
+        if items is None:
+            return _sentences_of(self.clauses)
+        return [s for item in items for s in item.sentences]
 
     @cached_property
     def clauses(self) -> list[EvidenceClause]:
         """Every clause of every evidence sentence, labelled by its list item's label."""
-        out: list[EvidenceClause] = []
-        label, last = "", None
-        for sentence in self.index.sentences:
-            own = label_of(sentence.text)
-            text = self.texts.get(sentence.source, "")
-            same_item = (
-                last is not None
-                and last.source == sentence.source
-                and "\n" not in text[last.end : sentence.start]
+        items = self._items
+        if items is None:
+            return _clauses_of(self.index.sentences, self.texts)
+        return [c for item in items for c in item.clauses]
+
+
+class _Item:
+    """One evidence item indexed on its own; only read once built, so it may be shared."""
+
+    def __init__(self, index: SourceIndex, texts: Mapping[str, str]) -> None:
+        self.index = index
+        self._texts = texts  # the passage by its id (none for a record): where list items end
+
+    @staticmethod
+    def text(evidence_id: str, text: str) -> _Item:
+        if len(text) <= MAX_SHARED_CHARS:
+            return _text_item(evidence_id, text)
+        return _Item(SourceIndex.build(texts={evidence_id: text}), {evidence_id: text})
+
+    @staticmethod
+    def record(evidence_id: str, record: Any, raw: str | None = None) -> _Item:
+        """`raw`: the JSON text the record was read from, by which it is shared."""
+        if raw is not None and len(raw) <= MAX_SHARED_CHARS:
+            return _json_item(evidence_id, raw)
+        return _Item(SourceIndex.build(records={evidence_id: record}), {})
+
+    @cached_property
+    def clauses(self) -> tuple[EvidenceClause, ...]:
+        return tuple(_clauses_of(self.index.sentences, self._texts))
+
+    @cached_property
+    def sentences(self) -> tuple[EvidenceClause, ...]:
+        return tuple(_sentences_of(self.clauses))
+
+
+@lru_cache(maxsize=SHARED_ITEMS)
+def _text_item(evidence_id: str, text: str) -> _Item:
+    return _Item(SourceIndex.build(texts={evidence_id: text}), {evidence_id: text})
+
+
+@lru_cache(maxsize=SHARED_ITEMS)
+def _json_item(evidence_id: str, raw: str) -> _Item:
+    return _Item(SourceIndex.build(records={evidence_id: json.loads(raw)}), {})
+
+
+def _sentences_of(clauses: Iterable[EvidenceClause]) -> list[EvidenceClause]:
+    out: list[EvidenceClause] = []
+    seen: set[tuple[str, int]] = set()
+    for c in clauses:
+        key = (c.source, c.span[0])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            EvidenceClause(
+                c.source,
+                c.sentence,
+                c.sentence,
+                frozenset(content_terms(c.sentence)),
+                negated(c.sentence),
+                c.label,
+                frozenset(subject_terms(c.sentence)),
+                tuple(timings(c.sentence)),
+                c.span,
             )
-            # the later sentences of a list item keep its label ("processed: … It can no
-            # longer be changed.")
-            label = own or (label if same_item else "")
-            last = sentence
-            alternatives = tuple(
-                frozenset(content_terms(part))
-                for part in re.split(r",|\bor\b|\band\b|/", label)
-                if content_terms(part)
-            )
-            label_terms = frozenset().union(*alternatives) if alternatives else frozenset()
-            for clause in clauses(sentence.text):
-                out.append(
-                    EvidenceClause(
-                        sentence.source,
-                        sentence.text,
-                        clause.text,
-                        frozenset(content_terms(clause.text)),
-                        negated(clause.text),
-                        alternatives,
-                        frozenset(subject_terms(clause.text)) | label_terms,
-                        tuple(timings(clause.text)),
-                        (sentence.start, sentence.end),
-                    )
+        )
+    return out
+
+
+def _clauses_of(
+    sentences: Iterable[SourceSentence], texts: Mapping[str, str]
+) -> list[EvidenceClause]:
+    out: list[EvidenceClause] = []
+    label, last = "", None
+    for sentence in sentences:
+        own = label_of(sentence.text)
+        text = texts.get(sentence.source, "")
+        same_item = (
+            last is not None
+            and last.source == sentence.source
+            and "\n" not in text[last.end : sentence.start]
+        )
+        # the later sentences of a list item keep its label ("processed: … It can no
+        # longer be changed.")
+        label = own or (label if same_item else "")
+        last = sentence
+        alternatives = tuple(
+            frozenset(content_terms(part))
+            for part in re.split(r",|\bor\b|\band\b|/", label)
+            if content_terms(part)
+        )
+        label_terms = frozenset().union(*alternatives) if alternatives else frozenset()
+        for clause in clauses(sentence.text):
+            out.append(
+                EvidenceClause(
+                    sentence.source,
+                    sentence.text,
+                    clause.text,
+                    frozenset(content_terms(clause.text)),
+                    negated(clause.text),
+                    alternatives,
+                    frozenset(subject_terms(clause.text)) | label_terms,
+                    tuple(timings(clause.text)),
+                    (sentence.start, sentence.end),
                 )
-        return out
+            )
+    return out
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)

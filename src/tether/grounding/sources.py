@@ -71,6 +71,28 @@ class SourceIndex:
             index._add_record(source_id, record)
         return index
 
+    @classmethod
+    def merge(cls, parts: Iterable[SourceIndex]) -> SourceIndex:
+        """One index of several, as `build` makes it of their evidence together (the parts in
+        order, each of other evidence ids). The parts are only read, so one may be shared."""
+        index = cls()
+        for part in parts:
+            index.texts.update(part.texts)
+            index.records.extend(part.records)
+            index.terms |= part.terms
+            index.pairs |= part.pairs
+            index.quantities |= part.quantities
+            index.times |= part.times
+            index.proper |= part.proper
+            index.lowered |= part.lowered
+            for source_id, terms in part.by_source.items():
+                index.by_source.setdefault(source_id, set()).update(terms)
+            index.sentences.extend(part.sentences)
+            if index.schedule is False:
+                index.schedule = part.schedule
+            index.record_text += part.record_text
+        return index
+
     def _add_text(self, source_id: str, text: str) -> None:
         self.texts[source_id] = text
         terms = content_terms(text)
