@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 import redis
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
@@ -94,6 +95,40 @@ def test_an_expired_token_is_refused(sqlite_store: RunStore, clock: ManualClock)
     access.tokens.verify(token, audience=RUN_AUDIENCE)
     clock.advance(1)
     assert refused(access, token) is ErrorCode.TOKEN_EXPIRED
+
+
+class _Rejects:
+    """A verification key under which no signature verifies."""
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        raise InvalidSignature
+
+
+def test_a_fresh_check_verifies_again_what_the_cache_holds(
+    sqlite_store: RunStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = open_access(sqlite_store, clock)
+    token = mint(access)
+    tokens = access.tokens
+    tokens.verify(token, audience=RUN_AUDIENCE)  # the guard chain's check: now cached
+    tokens.verify(token, audience=RUN_AUDIENCE, fresh=True)
+    # the claims are remembered, the signature is not: a key that rejects it is consulted
+    with monkeypatch.context() as patch:
+        patch.setattr(tokens.keys, "verification_key", lambda kid: _Rejects())
+        tokens.verify(token, audience=RUN_AUDIENCE)
+        assert refused(access, token, fresh=True) is ErrorCode.TOKEN_INVALID
+    # expiry and revocation between the chain's check and execution are seen at execution
+    clock.advance(300)
+    assert refused(access, token, fresh=True) is ErrorCode.TOKEN_EXPIRED
+    other = mint(access, "run_2")
+    tokens.verify(other, audience=RUN_AUDIENCE)
+    tokens.revoke(tokens.decode(other))
+    assert refused(access, other, fresh=True) is ErrorCode.TOKEN_REVOKED
+    # a forged twin of a cached token is verified on its own, never taken for the cached one
+    prefix, payload, signature = other.split(".")
+    twin = ".".join([prefix, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")])
+    assert refused(access, twin, fresh=True) is ErrorCode.TOKEN_INVALID
+    assert refused(access, twin) is ErrorCode.TOKEN_INVALID
 
 
 def test_wrong_audience_run_or_principal_is_refused(sqlite_store: RunStore) -> None:

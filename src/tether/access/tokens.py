@@ -226,6 +226,8 @@ class CapabilityTokens:
                 audience, run_id, principal, agent, tools, scopes, ttl_s, binding, token_id
             )
         token = body + "." + b64url(signature)
+        # signed just now by the active key: as good as verified (execution still re-verifies)
+        self._remember(token, claims)
         if isinstance(self.revocations, CachedRevocations) and token_id is None:
             self.revocations.issued(claims.id)
         return token, claims
@@ -297,18 +299,19 @@ class CapabilityTokens:
         a token whose signature verified before is not verified again."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             raise _invalid("the token is not a token")
-        known = self._verified.get(token) if cached else None
-        if known is not None and self.keys.verification_key(known.key_id) is not None:
+        known = self._verified.get(token)
+        if cached and known is not None and self.keys.verification_key(known.key_id) is not None:
             return known
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
             raise _invalid("the token is not in the tct1.<payload>.<signature> form")
         try:
-            payload = json.loads(b64url_decode(parts[1]))
+            # claims depend on the token's text alone: parsed once; the signature is not reused
+            payload = None if known is not None else json.loads(b64url_decode(parts[1]))
             signature = b64url_decode(parts[2])
         except (ValueError, UnicodeDecodeError):
             raise _invalid("the token is not valid base64url JSON") from None
-        claims = CapabilityClaims.from_payload(payload)
+        claims = known if known is not None else CapabilityClaims.from_payload(payload)
         key = self.keys.verification_key(claims.key_id)
         if key is None:
             raise _invalid(f"the token is signed by an unknown or retired key {claims.key_id!r}")
@@ -316,11 +319,15 @@ class CapabilityTokens:
             key.verify(signature, (parts[0] + "." + parts[1]).encode("ascii"))
         except InvalidSignature:
             raise _invalid("the token's signature does not verify") from None
+        if known is None:
+            self._remember(token, claims)
+        return claims
+
+    def _remember(self, token: str, claims: CapabilityClaims) -> None:
         with self._lock:
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
             self._verified[token] = claims
-        return claims
 
     def revoke(self, claims: CapabilityClaims, reason: str = "revoked") -> None:
         """Refuse this token from now on (until it would have expired)."""
