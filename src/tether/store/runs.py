@@ -35,6 +35,7 @@ from tether.store.schema import runs, steps
 
 # Statements built once: per-step writes are the hot path of every run.
 _INSERT_STEP = insert(steps)
+_INSERT_RUN = insert(runs)
 _ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
 _FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
 _FREE_LEASE = {"lease_owner": None, "lease_expires_at": None}
@@ -158,26 +159,25 @@ class RunStore:
         self, run: Run, checkpoint: Mapping[str, Any], lease: Lease | None = None
     ) -> None:
         """Insert a new run; `lease`: held by the process that will execute it."""
+        row = {
+            "id": run.id,
+            "agent": run.agent,
+            "principal_id": run.principal_id,
+            "tenant": str(run.input.get("tenant", "default")),
+            "status": run.status.value,
+            "created_at": run.created_at,
+            "updated_at": run.updated_at,
+            "trace_id": run.trace_id,
+            "step_count": 0,
+            "input": _dumps(dict(run.input)),
+            "checkpoint": _dumps(dict(checkpoint)),
+            "lease_owner": lease.owner if lease else None,
+            "lease_expires_at": lease.expires_at if lease else None,
+            "operator": _operator(run),
+            "release_id": run.release or None,
+        }
         with self._begin() as conn:
-            conn.execute(
-                insert(runs).values(
-                    id=run.id,
-                    agent=run.agent,
-                    principal_id=run.principal_id,
-                    tenant=str(run.input.get("tenant", "default")),
-                    status=run.status.value,
-                    created_at=run.created_at,
-                    updated_at=run.updated_at,
-                    trace_id=run.trace_id,
-                    step_count=0,
-                    input=_dumps(dict(run.input)),
-                    checkpoint=_dumps(dict(checkpoint)),
-                    lease_owner=lease.owner if lease else None,
-                    lease_expires_at=lease.expires_at if lease else None,
-                    operator=_operator(run),
-                    release_id=run.release or None,
-                )
-            )
+            conn.execute(_INSERT_RUN, row)
 
     def append_step(
         self,
