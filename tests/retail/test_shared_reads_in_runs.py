@@ -4,7 +4,8 @@ same, records the same steps, and asks the database once per record."""
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ SCRIPT = parse_script(
 )
 
 
-def run_counting(runtime: Runtime, db: RetailDB) -> tuple[Run, int]:
+@contextmanager
+def counting(db: RetailDB) -> Iterator[list[str]]:
+    """The reads of retail records the block makes, as they happen."""
     reads: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -38,10 +41,15 @@ def run_counting(runtime: Runtime, db: RetailDB) -> tuple[Run, int]:
 
     event.listen(db.engine, "before_cursor_execute", before)
     try:
-        request = RunRequest(USER, [Message("user", "Status of #W4566809? I'm Raj.")])
-        run = runtime.run(request, ScriptedModel(SCRIPT))
+        yield reads
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
+
+
+def run_counting(runtime: Runtime, db: RetailDB) -> tuple[Run, int]:
+    with counting(db) as reads:
+        request = RunRequest(USER, [Message("user", "Status of #W4566809? I'm Raj.")])
+        run = runtime.run(request, ScriptedModel(SCRIPT))
     return run, len(reads)
 
 
@@ -66,25 +74,18 @@ def test_shared_reads_change_nothing_but_the_number_of_queries(tmp_path: Path) -
 
 def test_within_one_block_a_record_is_fetched_once_and_each_reader_gets_a_copy() -> None:
     db = RetailDB.fresh_copy()
-    queries: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT RETAIL_"):
-            queries.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
     try:
-        with reading() as book:
+        with counting(db) as queries, reading() as book:
             first = db.order("#W4566809")
             assert first is not None
             first["status"] = "changed by its reader"
             second = db.order("#W4566809")
-        assert len(queries) == 1
+            assert len(queries) == 1
         assert second is not None and second["status"] == "pending"
         assert book.values["retail_orders:#W4566809"]["status"] == "pending"
-        db.order("#W4566809")
-        db.order("#W4566809")
-        assert len(queries) == 3  # outside a block every read asks the database
+        with counting(db) as outside:
+            db.order("#W4566809")
+            db.order("#W4566809")
+        assert len(outside) == 2  # outside a block every read asks the database
     finally:
-        event.remove(db.engine, "before_cursor_execute", before)
         db.close()

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,19 @@ def replayer(recorded: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> Ite
     store = RunStore.open(url)
     yield Replayer(build_desk(load_domain("retail"), store, approvals=True).runtime)
     store.close()
+
+
+def command_line(url: str, home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`tether ARGS` over the recorded store, in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env.update(TETHER_HOME=str(home), TETHER_DATABASE_URL=url)
+
+    def tether(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TETHER, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    return tether
 
 
 def all_runs(replayer: Replayer) -> list[Run]:
@@ -158,13 +171,7 @@ def test_comparison_ignores_timings_and_token_ids_only() -> None:
 
 def test_the_command_line(recorded: tuple[str, Path]) -> None:
     url, home = recorded
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
-    env.update(TETHER_HOME=str(home), TETHER_DATABASE_URL=url)
-
-    def tether(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [TETHER, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
+    tether = command_line(url, home)
 
     every = tether("replay", "--all", "--since", "1h", "--json")
     assert every.returncode == 0, every.stderr
@@ -267,13 +274,7 @@ def test_a_release_of_another_pack_version_is_refused(replayer: Replayer, tmp_pa
 
 def test_the_command_line_counterfactual(recorded: tuple[str, Path], tmp_path: Path) -> None:
     url, home = recorded
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
-    env.update(TETHER_HOME=str(home), TETHER_DATABASE_URL=url)
-
-    def tether(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [TETHER, *args], capture_output=True, text=True, env=env, timeout=120, check=False
-        )
+    tether = command_line(url, home)
 
     folder = tmp_path / "candidate"
     exported = tether(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from tether.observe.business import (
     run_facts,
 )
 from tether.observe.metrics import TetherMetrics
+from tether.observe.periodic import Throttled, every_seconds
 from tether.observe.prices import PriceTable
 from tether.store.access_schema import audit_events
 from tether.store.conversations_schema import conversation_turns, conversations
@@ -312,11 +312,12 @@ class BusinessWatch:
         self.window_s = window_s
         self.every_s = every_s
         self.registry = registry
-        self._monotonic = monotonic
         self._now = now
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self.last: dict[str, Any] | None = None
+        self._throttled = Throttled(self._evaluate, every_s, "business KPI", monotonic)
+
+    @property
+    def last(self) -> dict[str, Any] | None:
+        return self._throttled.last
 
     @classmethod
     def from_env(
@@ -329,16 +330,7 @@ class BusinessWatch:
         gauges off), with `BusinessSettings.from_env`; a bad value is CONFIG_INVALID."""
         env = os.environ if environ is None else environ
         settings = BusinessSettings.from_env(env)
-        raw_every = env.get(KPI_EVERY_ENV, "").strip() or str(DEFAULT_KPI_EVERY_S)
-        try:
-            every = float(raw_every)
-        except ValueError:
-            every = -1.0
-        if not 0 <= every <= 86_400:
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID,
-                f"{KPI_EVERY_ENV} must be seconds from 0 (off) to 86400, not {raw_every!r}",
-            )
+        every = every_seconds(env, KPI_EVERY_ENV, DEFAULT_KPI_EVERY_S)
         raw_window = env.get(KPI_WINDOW_ENV, "").strip()
         window = duration_seconds(raw_window) if raw_window else DEFAULT_KPI_WINDOW_S
         if window is None or window <= 0:
@@ -348,26 +340,22 @@ class BusinessWatch:
             )
         return None if every == 0 else cls(engine, settings, window, every, registry)
 
+    def _evaluate(self) -> dict[str, Any]:
+        now = self._now()
+        return business_kpis(
+            self.engine,
+            now - self.window_s,
+            now,
+            self.settings.prices,
+            registry=self.registry,
+            now=now,
+            follow_up_s=self.settings.follow_up_s,
+        )
+
     def refresh(self, metrics: TetherMetrics) -> dict[str, Any] | None:
         """Evaluate when the last evaluation is older than `every_s`, and set the gauges."""
-        tick = self._monotonic()
-        if tick < self._next or not self._lock.acquire(blocking=False):
-            return self.last
-        try:
-            self._next = tick + self.every_s
-            now = self._now()
-            self.last = business_kpis(
-                self.engine,
-                now - self.window_s,
-                now,
-                self.settings.prices,
-                registry=self.registry,
-                now=now,
-                follow_up_s=self.settings.follow_up_s,
-            )
-            metrics.observe_business(self.last)
-        except TetherError as exc:
-            log.warning("business KPI evaluation failed: %s", exc.message)
-        finally:
-            self._lock.release()
-        return self.last
+        before = self._throttled.last
+        report = self._throttled()
+        if report is not None and report is not before:
+            metrics.observe_business(report)
+        return report

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -36,6 +35,7 @@ from tether.observe.drift import (
 from tether.observe.kpi import bucket_upper_ms
 from tether.observe.kpi_store import KpiStore
 from tether.observe.metrics import TetherMetrics
+from tether.observe.periodic import Throttled, every_seconds
 from tether.store.grounding_schema import documents, ingest_jobs
 from tether.store.kpi_schema import KPI_COUNTERS
 from tether.store.schema import runs, steps
@@ -211,11 +211,12 @@ class DriftWatch:
         self.window_s = window_s
         self.baseline_s = baseline_s
         self.every_s = every_s
-        self._monotonic = monotonic
         self._now = now
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self.last: DriftReport | None = None
+        self._throttled = Throttled(self._evaluate, every_s, "drift", monotonic)
+
+    @property
+    def last(self) -> DriftReport | None:
+        return self._throttled.last
 
     @classmethod
     def from_env(
@@ -224,16 +225,7 @@ class DriftWatch:
         """TETHER_DRIFT_WINDOW, TETHER_DRIFT_BASELINE (durations) and TETHER_DRIFT_EVERY_S
         (0 turns it off); a bad value stops the app before it starts (CONFIG_INVALID)."""
         env = os.environ if environ is None else environ
-        raw = env.get("TETHER_DRIFT_EVERY_S", "").strip() or str(DEFAULT_EVERY_S)
-        try:
-            every = float(raw)
-        except ValueError:
-            every = -1.0
-        if not 0 <= every <= 86_400:
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID,
-                f"TETHER_DRIFT_EVERY_S must be seconds from 0 (off) to 86400, not {raw!r}",
-            )
+        every = every_seconds(env, "TETHER_DRIFT_EVERY_S", DEFAULT_EVERY_S)
         if every == 0:
             return None
         window = parse_duration(env.get("TETHER_DRIFT_WINDOW", "") or DEFAULT_WINDOW, "window")
@@ -242,17 +234,13 @@ class DriftWatch:
         )
         return cls(engine, window, baseline, every)
 
+    def _evaluate(self) -> DriftReport:
+        return detect_drift(self.engine, self.window_s, self.baseline_s, now=self._now())
+
     def refresh(self, metrics: TetherMetrics) -> DriftReport | None:
         """Evaluate when the last evaluation is older than `every_s`, and set the gauges."""
-        now = self._monotonic()
-        if now < self._next or not self._lock.acquire(blocking=False):
-            return self.last  # fresh enough, or another scrape is evaluating right now
-        try:
-            self._next = now + self.every_s
-            self.last = detect_drift(self.engine, self.window_s, self.baseline_s, now=self._now())
-            metrics.observe_drift(self.last)
-        except TetherError as exc:
-            log.warning("drift evaluation failed: %s", exc.message)
-        finally:
-            self._lock.release()
-        return self.last
+        before = self._throttled.last
+        report = self._throttled()
+        if report is not None and report is not before:
+            metrics.observe_drift(report)
+        return report

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tether.access.operators import Operator
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.errors import TetherError
 from tether.observe.business import headline
 from tether.observe.business_source import BusinessSettings, business_kpis, registry_facts
-from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS
+from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS, Window, chosen_window
 
 if TYPE_CHECKING:
     from tether.server.dashboard_core import Dashboard
@@ -27,10 +27,9 @@ def add_business_routes(router: APIRouter, dash: Dashboard) -> None:
         gate = dash.gate(request)
         if not isinstance(gate, Operator):
             return gate
-        chosen = WINDOWS.get(window)
-        if chosen is None:
-            detail = f"window must be one of {', '.join(WINDOWS)}"
-            return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+        chosen = chosen_window(dash, request, window)
+        if not isinstance(chosen, Window):
+            return chosen
         now = time.time()
         axis = chosen.axis(now)
         try:

@@ -54,6 +54,15 @@ WINDOWS = {
 DEFAULT_WINDOW = "24h"
 
 
+def chosen_window(dash: Dashboard, request: Request, name: str) -> Window | HTMLResponse:
+    """The window a page's `window` parameter names, or a 400 page listing the choices."""
+    chosen = WINDOWS.get(name)
+    if chosen is None:
+        detail = f"window must be one of {', '.join(WINDOWS)}"
+        return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+    return chosen
+
+
 @dataclass(frozen=True)
 class Tile:
     label: str
@@ -206,10 +215,9 @@ def add_overview_routes(router: APIRouter, dash: Dashboard) -> None:
         gate = dash.gate(request)
         if not isinstance(gate, Operator):
             return gate
-        chosen = WINDOWS.get(window)
-        if chosen is None:
-            detail = f"window must be one of {', '.join(WINDOWS)}"
-            return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+        chosen = chosen_window(dash, request, window)
+        if not isinstance(chosen, Window):
+            return chosen
         agent = agent.strip()
         if len(agent) > MAX_AGENT_CHARS:
             detail = f"agent names are at most {MAX_AGENT_CHARS} characters"

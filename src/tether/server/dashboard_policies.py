@@ -13,9 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tether.access.operators import Operator
-from tether.core.errors import ErrorCode
 from tether.policy.source import LoadedPolicies
-from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS
+from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS, Window, chosen_window
 
 if TYPE_CHECKING:
     from tether.server.dashboard_core import Dashboard
@@ -72,10 +71,9 @@ def add_policy_routes(router: APIRouter, dash: Dashboard) -> None:
         gate = dash.gate(request)
         if not isinstance(gate, Operator):
             return gate
-        chosen = WINDOWS.get(window)
-        if chosen is None:
-            detail = f"window must be one of {', '.join(WINDOWS)}"
-            return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+        chosen = chosen_window(dash, request, window)
+        if not isinstance(chosen, Window):
+            return chosen
         axis = chosen.axis(time.time())
         runtime = dash.desk.runtime
         sets = loaded_policy_sets([*runtime.tool_checks, *runtime.answer_checks])

@@ -13,9 +13,8 @@ from sqlalchemy import Engine, func, select
 
 from tether.access.operators import Operator
 from tether.access.storage import connect
-from tether.core.errors import ErrorCode
 from tether.core.types import StepKind
-from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS
+from tether.server.dashboard_overview import DEFAULT_WINDOW, WINDOWS, Window, chosen_window
 from tether.store.schema import steps
 from tether.tools.shared_state import SharedState
 
@@ -91,10 +90,9 @@ def add_tool_routes(router: APIRouter, dash: Dashboard) -> None:
         gate = dash.gate(request)
         if not isinstance(gate, Operator):
             return gate
-        chosen = WINDOWS.get(window)
-        if chosen is None:
-            detail = f"window must be one of {', '.join(WINDOWS)}"
-            return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+        chosen = chosen_window(dash, request, window)
+        if not isinstance(chosen, Window):
+            return chosen
         axis = chosen.axis(time.time())
         rows = tool_rows(dash, axis.start, axis.end)
         context = {
