@@ -23,7 +23,7 @@ from tether.observe.kpi_store import KpiStore
 from tether.server.app import create_app
 from tether.store.runs import RunFilter
 
-PAGES = ("/overview", "/", "/approvals", "/tools", "/policies", "/rollouts", "/audit")
+PAGES = ("/overview", "/", "/approvals", "/tools", "/policies", "/rollouts", "/drift", "/audit")
 
 
 def run_ids(page: str) -> list[str]:
@@ -342,3 +342,32 @@ def test_business_page_shows_each_release(
         assert "missing guard.deny \u00d7 1" in page  # a2's denial never reached the chain
         assert "unpriced: mystery" in page and "prices for gpt-x" in page
         assert "window must be one of" in page_text(client.get("/business?window=1y"), 400)
+
+
+# -- drift -------------------------------------------------------------------------------------
+
+
+def test_drift_page_shows_what_fired_and_why(fresh_site: Site) -> None:
+    from tests.observe.drift_traffic import write_traffic
+    from tests.observe.test_drift import MORE_REFUSALS, SHIFTED_TOOLS
+    from tether.observe.drift_calibration import Profile, shifted
+
+    now = (time.time() // 60) * 60
+    day = 86_400
+    base = Profile()
+    recent = shifted(base, tools=SHIFTED_TOOLS, decisions=MORE_REFUSALS)
+    store = fresh_site.desk.store
+    write_traffic(store, 1, now - 8 * day, now - day, 700, base, "dbase")
+    write_traffic(store, 2, now - day, now - 120, 250, recent, "dwin")
+    with fresh_site.client(None) as anonymous:
+        assert "AUTH_REQUIRED" in page_text(anonymous.get("/drift"), 401)
+    with fresh_site.client() as client:
+        page = html.unescape(page_text(client.get("/drift")))
+        fired = re.search(r"fired: ([^<]*)", page)
+        assert fired is not None
+        assert "tool_call_mix" in fired.group(1) and "refusal_rate" in fired.group(1)
+        assert "No evaluation yet" in page
+        quiet = html.unescape(page_text(client.get("/drift?window=6h")))
+        assert "No monitor fired" in quiet or "fired:" in quiet
+        assert "/drift?window=24h" in quiet  # the window chips
+        assert "window must be one of" in page_text(client.get("/drift?window=1y"), 400)

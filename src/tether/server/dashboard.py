@@ -34,6 +34,7 @@ from tether.server.dashboard_core import (
     make_templates,
     start_timer,
 )
+from tether.server.dashboard_drift import add_drift_routes
 from tether.server.dashboard_overview import add_overview_routes
 from tether.server.dashboard_policies import add_policy_routes
 from tether.server.dashboard_rollouts import add_rollout_routes
@@ -152,6 +153,7 @@ def dashboard_router(
 
     add_overview_routes(router, dash)
     add_business_routes(router, dash)
+    add_drift_routes(router, dash)
     add_run_routes(router, dash)
     add_conversation_routes(router, dash)
     add_approval_routes(router, dash)

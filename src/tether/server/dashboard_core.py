@@ -56,6 +56,7 @@ NAVIGATION = (
     ("Tools", "dashboard_tools"),
     ("Policies", "dashboard_policies"),
     ("Rollouts", "dashboard_rollouts"),
+    ("Drift", "dashboard_drift"),
     ("Audit", "dashboard_audit"),
 )
 
