@@ -115,7 +115,10 @@ def test_drift_fires_and_the_release_is_evaluated_again(home: Path, tmp_path: Pa
     ran = cli("--reevaluate", "--scenarios", scenarios(tmp_path), "--json")["reevaluation"]
     assert ran["release"].startswith("rel_") and ran["passed"] is True and ran["ran_now"]
     assert {"drift:tool_call_mix", "drift:refusal_rate"} <= set(ran["triggers"])
-    assert ran["results"] == {"scenarios": 2, "passed": 2, "failed": []}
+    assert ran["suite"] == "gate"  # the release's evaluation suite (`tether eval suite`)
+    checks = ran["results"]["checks"]
+    assert checks["scenarios"] == {"passed": True, "scenarios": 2, "ok": 2, "failed": []}
+    assert checks["replay"]["runs"] > 0  # the window's runs, re-checked under the release
 
     shown = cli("--json")["reevaluation"]  # a plain `tether drift` shows the stored result
     assert shown == {**ran, "ran_now": False}

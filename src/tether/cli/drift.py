@@ -4,7 +4,8 @@ policies are seen, its result stored with the release."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,38 +14,48 @@ from rich.table import Table
 from rich.text import Text
 
 from tether.cli.common import DomainOption, open_domain, out, print_json, user_errors
+from tether.cli.replay import ended_runs
+from tether.core.types import Run
 from tether.observe.drift import DriftReport, MonitorResult, parse_duration
 from tether.observe.drift_source import DEFAULT_BASELINE, DEFAULT_WINDOW, detect_drift
-from tether.release.evaluations import SCENARIOS, Evaluation, EvaluationStore, triggers
+from tether.release.evaluations import EVALUATOR, Evaluation, EvaluationStore, triggers
+from tether.release.store import ReleaseStore
 from tether.sdk.desk import build_desk
 from tether.sdk.domain import Domain
-from tether.sdk.gate import scenario_check
-from tether.sdk.scenarios import Scenario, load_scenarios
+from tether.sdk.gate import GATE, evaluate_release
 from tether.store.runs import RunStore
 
 
-def run_suite(domain: Domain, scenarios: Sequence[Scenario]) -> tuple[bool, dict[str, Any]]:
-    """The domain's scenarios on a scratch store (see `tether.sdk.gate.scenario_check`)."""
-    found = scenario_check(domain, scenarios)
-    summary = {"scenarios": found["scenarios"], "passed": found["ok"], "failed": found["failed"]}
-    return bool(found["passed"]), summary
-
-
 def reevaluate(
-    domain: Domain, store: RunStore, report: DriftReport, scenarios: Path | None
+    domain: Domain,
+    store: RunStore,
+    report: DriftReport,
+    scenarios: Path | None,
+    recent: Callable[[], Iterable[Run]],
 ) -> tuple[Evaluation | None, bool]:
-    """Evaluate the release in force again when drift fired or its knowledge or policies
-    are new; (the evaluation stored, whether it ran now)."""
+    """Run the evaluation suite of the release in force again (its scenarios and a replay of
+    the recent window's runs, see `tether.sdk.gate`) when drift fired or its knowledge or
+    policies are new; (the evaluation stored, whether it ran now)."""
     desk = build_desk(domain, store)
-    assert desk.release is not None  # every built desk has one
+    assert desk.release is not None and desk.access is not None  # every built desk has both
     release, bundle = desk.release.configuration, desk.release.bundle()
-    audit = desk.access.audit if desk.access is not None else None
-    evaluations = EvaluationStore(store.engine, audit)
-    why = triggers(report.fired, bundle, evaluations.latest(suite=SCENARIOS))
+    evaluations = EvaluationStore(store.engine, desk.access.audit)
+    why = triggers(report.fired, bundle, evaluations.latest(suite=GATE))
     if not why:
-        return evaluations.latest(release, suite=SCENARIOS), False
-    passed, results = run_suite(domain, load_scenarios(scenarios, domain))
-    return evaluations.record(release, bundle, passed, results, why), True
+        return evaluations.latest(release, suite=GATE), False
+    releases = ReleaseStore(store.engine, desk.access.audit)
+    evaluate_release(
+        domain,
+        store,
+        releases,
+        releases.get(release),
+        recent,
+        ("scenarios", "replay"),
+        scenarios,
+        actor=EVALUATOR,
+        why=why,
+    )
+    return evaluations.latest(release, suite=GATE), True
 
 
 def drift(
@@ -59,8 +70,9 @@ def drift(
         bool,
         typer.Option(
             "--reevaluate",
-            help="Run the release's evaluation (the domain's scenarios, on a scratch store) "
-            "when a monitor fires or new knowledge or policies are seen; store the result.",
+            help="Run the release's evaluation suite (its scenarios on a scratch store and a "
+            "replay of the window's runs) when a monitor fires or new knowledge or policies are "
+            "seen; store the result with the release.",
         ),
     ] = False,
     scenarios: Annotated[
@@ -83,9 +95,12 @@ def drift(
         report = detect_drift(store.engine, window_s, baseline_s, agent=agent)
         ran = False
         if pack is not None:
-            evaluation, ran = reevaluate(pack, store, report, scenarios)
+            since = time.time() - window_s
+            evaluation, ran = reevaluate(
+                pack, store, report, scenarios, lambda: ended_runs(store, since, agent)
+            )
         else:
-            evaluation = EvaluationStore(store.engine).latest(suite=SCENARIOS)
+            evaluation = EvaluationStore(store.engine).latest(suite=GATE)
     shown = None if evaluation is None else {**evaluation.to_dict(), "ran_now": ran}
     if as_json:
         print_json({**report.to_dict(), "reevaluation": shown})

@@ -1,5 +1,6 @@
 """The drift page: every drift monitor on the last window against its baseline (what fired,
-by how much, on how many samples) and the release's latest re-evaluation."""
+by how much, on how many samples) and the latest run of a release's evaluation suite (a gate, or
+a re-evaluation drift called for)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from tether.access.operators import Operator
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.drift_source import detect_drift
-from tether.release.evaluations import SCENARIOS, EvaluationStore
+from tether.release.evaluations import EvaluationStore
 from tether.release.store import GATE_SUITE
 
 if TYPE_CHECKING:
@@ -38,11 +39,7 @@ def add_drift_routes(router: APIRouter, dash: Dashboard) -> None:
             report = detect_drift(dash.desk.store.engine, recent, 7 * recent)
         except TetherError as exc:
             return dash.error(request, exc.code.info.http_status, exc.code, exc.message)
-        evaluations = EvaluationStore(dash.desk.store.engine)
-        found = {
-            "re-evaluation": evaluations.latest(suite=SCENARIOS),
-            "gate": evaluations.latest(suite=GATE_SUITE),
-        }
+        found = {"latest": EvaluationStore(dash.desk.store.engine).latest(suite=GATE_SUITE)}
         context = {
             "report": report.to_dict(),
             "window": window,
