@@ -316,3 +316,17 @@ def test_runs_recorded_on_postgresql_replay_identical(
         assert summary["runs"] >= 3 and summary["identical"] == summary["runs"], summary
     finally:
         store.close()
+
+
+def test_a_record_that_does_not_read_back_diverges_and_the_rest_still_replay(
+    replayer: Replayer,
+) -> None:
+    runs = all_runs(replayer)
+    run = next(r for r in runs if any(s.kind is StepKind.TOOL for s in r.steps))
+    tool = next(s for s in run.steps if s.kind is StepKind.TOOL)
+    broken = with_step(run, tool.seq, {"tool": tool.name, "ok": True, "evidence_id": "tool:1"})
+    report = replayer.replay(broken)
+    assert not report.identical and report.diffs[-1].path == "record"
+    assert report.diffs[-1].step == tool.seq
+    summary = replay_runs(replayer, [broken, *[r for r in runs if r.id != run.id]])
+    assert summary["diverged"] == 1 and summary["identical"] == len(runs) - 1

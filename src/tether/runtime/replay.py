@@ -180,10 +180,15 @@ class Replayer:
         walk = _Walk(state, report)
         self._grant(walk, scope)
         for step in run.steps:
-            if step is scope:
-                self._history(state, scope)
-            self._step(walk, step)
-            state.apply(step)
+            try:
+                if step is scope:
+                    self._history(state, scope)
+                self._step(walk, step)
+                state.apply(step)
+            except Exception as exc:  # a record that does not read back: never identical
+                problem = exc.message if isinstance(exc, TetherError) else str(exc)
+                report.diffs.append(_diff(step, "record", None, f"{type(exc).__name__}: {problem}"))
+                break
             state.steps.append(step)
         if run.decision is None:
             report.decision = "none"
