@@ -35,6 +35,7 @@ from tether.core.types import ModelTurn, Run, RunStatus, StepKind
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime.loop import Runtime
+from tether.runtime.pinned import RuntimeOf, pinned_runtime
 
 log = logging.getLogger("tether.approvals")
 
@@ -108,6 +109,9 @@ class ApprovalService:
         self.on_decided = on_decided
         # where a decided run goes to continue: a worker's queue (the server), else here
         self.enqueue: Callable[[str], None] | None = None
+        # the runtime of a release, so that a decided run continues under the release it
+        # recorded (see `tether.runtime.pinned`); None: `runtime()` continues every run
+        self.runtime_of: RuntimeOf | None = None
         self._background: Background | None = None
 
     @classmethod
@@ -278,8 +282,11 @@ class ApprovalService:
                 log.warning("run %s: not queued (%s)", approval.run_id, exc.message)
             self.wake()
             return runtime.store.get_run(approval.run_id)
+        pinned, refusal = pinned_runtime(runtime, self.runtime_of, stored.release)
+        if refusal is not None:
+            return pinned.conclude(approval.run_id, refusal)
         adapter = model or model_for(stored, self.models)
-        run = runtime.resume(approval.run_id, adapter)
+        run = pinned.resume(approval.run_id, adapter)
         self.wake()  # the decision (and a routed escalation) may have queued notices
         return run
 

@@ -23,6 +23,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
+from tether.sdk.releases import ReleaseDesks
 
 approvals_app = typer.Typer(
     help="Escalated actions waiting for a person: list, show, approve, reject.",
@@ -39,7 +40,10 @@ def open_approvals(model: str | None = None) -> ApprovalService:
     def configured() -> ModelAdapter:
         return model_from_env(model)
 
-    return open_desk().enable_approvals(models=configured)
+    desk = open_desk()
+    service = desk.enable_approvals(models=configured)
+    service.runtime_of = ReleaseDesks(desk).runtime  # a run continues under its own release
+    return service
 
 
 def cli_approver() -> Approver:

@@ -44,6 +44,7 @@ from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, ScriptTurn, read_data_file
 from tether.sdk.domain import Domain
+from tether.sdk.releases import ReleaseDesks
 from tether.sdk.scenarios import script_data
 
 ASSERTED_BY = "cli"  # the operator at this terminal vouches for `--as`
@@ -104,7 +105,9 @@ def load_conversation(path: Path) -> list[ConverseTurn]:
 def _conversations(pack: Domain) -> Conversations:
     desk = open_desk(pack)
     desk.enable_approvals()  # an escalated call waits for `tether approvals approve ID`
-    return Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    # pinned to a running rollout's arm, else the configuration in force
+    pins = ReleaseDesks(desk)
+    return Conversations(desk.runtime, ConversationStore(desk.store.engine), pins=pins)
 
 
 def _start(

@@ -18,6 +18,7 @@ from tether.cli.common import err, open_desk
 from tether.models.factory import model_from_env
 from tether.sdk.desk import Desk
 from tether.sdk.domain import Domain
+from tether.sdk.releases import ReleaseDesks
 from tether.workers.config import DEFAULT_WORKERS, queue_depth, store_url, worker_threads
 from tether.workers.executor import RunExecutor
 from tether.workers.metrics import MetricsEndpoint, MetricsServer, WorkerMetrics
@@ -45,15 +46,24 @@ class Worker:
             desk.store.close()
             raise
         self.taking = self.queue.kind != "inline"  # an in-process queue is the API's own
+        # each run executes (or resumes) under the release it recorded
+        self.pins = ReleaseDesks(desk)
         self.recovery = Recovery(
-            desk.runtime, model_from_env, self.queue, on_run=self.metrics.counted("recovery")
+            desk.runtime,
+            model_from_env,
+            self.queue,
+            on_run=self.metrics.counted("recovery"),
+            runtime_of=self.pins.runtime,
         )
 
     def start(self) -> None:
         """Take runs (when the queue is shared) and sweep for lapsed leases, in the background."""
         if self.taking:
             executor = RunExecutor(
-                self.desk.runtime, model_from_env, on_run=self.metrics.counted("queue")
+                self.desk.runtime,
+                model_from_env,
+                on_run=self.metrics.counted("queue"),
+                runtime_of=self.pins.runtime,
             )
             self.queue.start(self.metrics.taking(self.queue, self.threads, executor), self.threads)
         self.recovery.start()
@@ -73,6 +83,7 @@ class Worker:
         self.queue.stop()
         if self.server is not None:
             self.server.close()
+        self.pins.close()
         self.desk.store.close()
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
 from tether.conversations.turns import pending_of, state_after
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import (
+    Decision,
     Evidence,
     Message,
     Run,
@@ -28,6 +29,7 @@ from tether.core.types import (
 )
 from tether.models.base import ModelAdapter
 from tether.runtime.pending import PendingAction
+from tether.runtime.pinned import pinned_runtime
 from tether.runtime.seams import Reply, RunRequest, TurnContext
 from tether.runtime.state import evidence_from_dict
 
@@ -93,6 +95,20 @@ class TurnClaim:
     record: ConversationRecord | None = None  # as read under the claim (nothing changes it)
 
 
+class ReleasePins(Protocol):
+    """Which release a new conversation is pinned to, and the runtime a release's runs
+    execute on (see `tether.sdk.releases.ReleaseDesks`)."""
+
+    def pin(self, conversation_id: str, principal_id: str) -> str:
+        """The release a new conversation starts (and stays) under."""
+        ...
+
+    def runtime(self, release_id: str) -> Runtime:
+        """The runtime of `release_id`; RELEASE_NOT_FOUND or RELEASE_SOURCE_INVALID when it
+        cannot be had."""
+        ...
+
+
 @dataclass
 class Conversation:
     """A handle on one conversation: send the user's turns, confirm or decline, close."""
@@ -137,14 +153,24 @@ class Conversation:
 
 
 class Conversations:
-    """Starts conversations on a runtime and runs their turns."""
+    """Starts conversations on a runtime and runs their turns.
+
+    With `pins`, a conversation is pinned to the release `pins` chooses when it starts (a
+    running rollout's arm, else the configuration in force) and every turn executes on that
+    release's runtime; without, turns execute on `runtime` and a conversation records the
+    release in force when it started."""
 
     def __init__(
-        self, runtime: Runtime, store: ConversationStore, limits: ConversationLimits | None = None
+        self,
+        runtime: Runtime,
+        store: ConversationStore,
+        limits: ConversationLimits | None = None,
+        pins: ReleasePins | None = None,
     ) -> None:
         self.runtime = runtime
         self.store = store
         self.limits = limits or ConversationLimits()
+        self.pins = pins
         self._objects: dict[str, tuple[Mapping[str, Any], tuple[Message, ...], dict[str, Evidence]]]
         self._objects = {}
         self._lock = threading.Lock()
@@ -164,8 +190,13 @@ class Conversations:
             raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {name!r}")
         principal = rt.principals.resolve(principal_id)
         now = rt.clock.now()
+        conversation_id = rt.ids.new_id("conv")
+        if self.pins is not None:
+            release = self.pins.pin(conversation_id, principal.id)
+        else:
+            release = rt.release() if rt.release is not None else ""
         record = ConversationRecord(
-            id=rt.ids.new_id("conv"),
+            id=conversation_id,
             principal_id=principal.id,
             agent=name,
             domain=str(rt.domain.get("name", "")),
@@ -179,7 +210,7 @@ class Conversations:
             state={"messages": [], "evidence": {}, "tool_results": 0},
             pending=None,
             size=0,
-            release=rt.release() if rt.release is not None else "",
+            release=release,
         )
         self.store.create(record)
         return Conversation(self, record.id, principal.id)
@@ -326,14 +357,14 @@ class Conversations:
         The worker reads what the turn continues from in the conversation, which the claim
         holds unchanged until the turn is folded in (`tether.conversations.turns`). If the run
         cannot be stored, the claim is let go."""
-        rt = self.runtime
         try:
             record = self._prepared(claim.record or self.store.get(claim.conversation_id), claim)
             number = record.turns + 1
             context = TurnContext(
                 record.id, number, pending=record.pending, reply=claim.reply, run_id=claim.claimant
             )
-            return rt.submit(self._request(record, claim, number, metadata, context))
+            pinned, _ = self._pinned(record)  # a release that cannot be had: the worker ends it
+            return pinned.submit(self._request(record, claim, number, metadata, context))
         except BaseException:
             self.release(claim)
             raise
@@ -364,7 +395,12 @@ class Conversations:
             reply=claim.reply,
             run_id=claim.claimant,
         )
-        run = rt.run(self._request(record, claim, number, metadata, context), model)
+        request = self._request(record, claim, number, metadata, context)
+        pinned, refusal = self._pinned(record)
+        if refusal is None:
+            run = pinned.run(request, model)
+        else:  # recorded under the release it is pinned to, and ended before it starts
+            run = pinned.conclude(pinned.submit(request).id, refusal)
         pending = pending_of(run)
         after = state_after(run, state)
         turn = TurnRecord(number, run.id, claim.kind, rt.clock.now())
@@ -380,6 +416,12 @@ class Conversations:
             if self.store.conversation_of_run(run.id) != (record.id, number):
                 raise
         return TurnOutcome(record.id, number, run, pending)
+
+    def _pinned(self, record: ConversationRecord) -> tuple[Runtime, Decision | None]:
+        """The runtime the conversation's turns execute on, and the refusal that ends a turn
+        whose release cannot be had (else None)."""
+        runtime_of = self.pins.runtime if self.pins is not None else None
+        return pinned_runtime(self.runtime, runtime_of, record.release)
 
     def _prepared(self, record: ConversationRecord, claim: TurnClaim) -> ConversationRecord:
         """The record a claimed turn starts from: with the outcome of a run a person decided

@@ -91,13 +91,24 @@ class RunControlMixin:
             # a live holder ends it before its next turn; if its worker died, this resume
             # (which records the open turn as a resume does) ends it now
             return self.resume(run_id, _NoModel(), recovering=True)
-        lease = self.keeper.claim(run_id)  # QUEUED: it becomes ours
-        if lease is None:  # a worker started it just now, and ends it before its next turn
+        # QUEUED: it becomes ours; if a worker started it just now, it ends it before its
+        # next turn
+        return self.conclude(run_id, cancelled(actor))
+
+    def conclude(self, run_id: str, decision: Decision, recovering: bool = False) -> Run:
+        """End a run now in `decision`, executing nothing more of it (its release cannot be
+        had, say): a QUEUED run, or (`recovering`) one whose holder is gone. A run another
+        live process holds, or that already ended, is returned as stored."""
+        lease = self.keeper.claim(run_id, recovering)
+        if lease is None:
             return self.store.get_run(run_id)
         with self.keeper.holding(run_id, lease):
-            state = orphan_state(self.store.get_run(run_id), "")
+            stored = self.store.get_run(run_id)
+            if stored.status is RunStatus.COMPLETED:
+                return stored
+            state = orphan_state(stored, "")
             state.lease = lease.owner
-            return self._end(state, cancelled(actor), False)
+            return self._end(state, decision, False)
 
 
 class _NoModel:

@@ -51,10 +51,13 @@ def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Dom
     return governed, str(on_fail) if on_fail else None
 
 
-def candidate_desk(domain: Domain, store: RunStore, bundle: Bundle, workdir: Path) -> Desk:
-    """A desk for `domain` over `store` whose guards are `bundle`'s (see `candidate_domain`)."""
+def candidate_desk(
+    domain: Domain, store: RunStore, bundle: Bundle, workdir: Path, **options: Any
+) -> Desk:
+    """A desk for `domain` over `store` whose guards are `bundle`'s (see `candidate_domain`);
+    `options` go to `build_desk` (e.g. `data`, the pack's handle a desk in force holds)."""
     governed, on_fail = candidate_domain(domain, bundle, workdir)
-    return build_desk(governed, store, claims_on_fail=on_fail, approvals=True)
+    return build_desk(governed, store, claims_on_fail=on_fail, approvals=True, **options)
 
 
 def _agent(data: Mapping[str, Any]) -> Agent:

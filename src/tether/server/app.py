@@ -33,6 +33,7 @@ from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.release.bundle import ID_PATTERN as RELEASE_ID
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
+from tether.sdk.releases import ReleaseDesks
 from tether.server.admission import Admission
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import conversations_router
@@ -280,16 +281,21 @@ def create_app(
         )
     signals = RunSignals()  # wakes this process's waiters as its runs' steps commit
     desk.runtime.observers = (*desk.runtime.observers, signals)
+    # every run executes under the release it recorded, a conversation's turns under the
+    # release the conversation is pinned to (a running rollout's arm, else the one in force)
+    pins = ReleaseDesks(desk)
+    approvals.runtime_of = pins.runtime
     # and recovers what a dead process left (this one before a restart, or another replica)
-    recovery = Recovery(desk.runtime, make_model, queue)
+    recovery = Recovery(desk.runtime, make_model, queue, runtime_of=pins.runtime)
 
     if workers > 0:  # started here, as approvals are, so an app serves however it is run
-        queue.start(RunExecutor(desk.runtime, make_model), workers)
+        queue.start(RunExecutor(desk.runtime, make_model, runtime_of=pins.runtime), workers)
     recovery.start()
 
     def stop_work() -> None:
         recovery.stop()
         queue.stop()
+        pins.close()
 
     app.router.add_event_handler("shutdown", stop_work)
     app.state.queue, app.state.recovery = queue, recovery
@@ -424,7 +430,7 @@ def create_app(
     conversations = ConversationStore(desk.store.engine)
     app.include_router(
         conversations_router(
-            lambda: Conversations(desk.runtime, conversations),  # the runtime in force
+            lambda: Conversations(desk.runtime, conversations, pins=pins),
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.RUNS_CREATE),
             end_users,

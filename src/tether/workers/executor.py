@@ -12,6 +12,7 @@ from tether.conversations.turns import fold_turn, still_held, turn_of
 from tether.core.errors import TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
+from tether.runtime.pinned import RuntimeOf, pinned_runtime
 
 WAITING = (RunStatus.QUEUED, RunStatus.RUNNING)
 MOVED_ON = "the server (the turn's conversation moved on before it started)"
@@ -24,18 +25,23 @@ class RunExecutor:
 
     A conversation's turn is executed only while its claim still holds the conversation (else
     it is cancelled before it starts), and is folded into the conversation once it ends or
-    waits for a person. `on_run` is told of each run it executed, as the execution left it."""
+    waits for a person. `on_run` is told of each run it executed, as the execution left it.
+
+    With `runtime_of`, a run executes on the runtime of the release it recorded (a release
+    that cannot be had ends it in a refusal naming why); without, on `runtime`."""
 
     def __init__(
         self,
         runtime: Runtime,
         models: ModelFactory | None,
         on_run: Callable[[Run], object] | None = None,
+        runtime_of: RuntimeOf | None = None,
     ) -> None:
         self.runtime = runtime
         self.models = models
         self.conversations = ConversationStore(runtime.store.engine)
         self.on_run = on_run
+        self.runtime_of = runtime_of
 
     def __call__(self, run_id: str) -> None:
         store = self.runtime.store
@@ -47,7 +53,11 @@ class RunExecutor:
                 self.runtime.cancel(run_id, MOVED_ON)
             return
         if stored.status in WAITING:
-            run = self.runtime.execute(run_id, model_for(stored, self.models))
+            runtime, refusal = pinned_runtime(self.runtime, self.runtime_of, stored.release)
+            if refusal is None:
+                run = runtime.execute(run_id, model_for(stored, self.models))
+            else:
+                run = runtime.conclude(run_id, refusal)
             if self.on_run is not None:
                 self.on_run(run)
         if turn is not None:

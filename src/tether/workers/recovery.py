@@ -24,6 +24,7 @@ from tether.conversations.turns import fold_turn
 from tether.core.errors import TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
+from tether.runtime.pinned import RuntimeOf, pinned_runtime
 from tether.workers.queue import RunQueue
 
 log = logging.getLogger("tether.workers")
@@ -32,7 +33,8 @@ log = logging.getLogger("tether.workers")
 class Recovery:
     """Sweeps for runs whose lease lapsed and resumes them, and for turns whose run ended
     unrecorded and folds them in, `batch` at a time; `on_run` is told of each run it resumed,
-    as the resume left it."""
+    as the resume left it. With `runtime_of`, a run resumes on the runtime of the release it
+    recorded (one that cannot be had ends it in a refusal naming why)."""
 
     def __init__(
         self,
@@ -41,12 +43,14 @@ class Recovery:
         queue: RunQueue | None = None,
         batch: int = 20,
         on_run: Callable[[Run], object] | None = None,
+        runtime_of: RuntimeOf | None = None,
     ) -> None:
         self.runtime = runtime
         self.models = models
         self.queue = queue
         self.batch = batch
         self.on_run = on_run
+        self.runtime_of = runtime_of
         self.conversations = ConversationStore(runtime.store.engine)
         self._background: Background | None = None
 
@@ -66,7 +70,11 @@ class Recovery:
             stored = self.runtime.store.get_run(run_id, with_steps=False)
             if stored.status is not RunStatus.RUNNING:
                 continue
-            run = self.runtime.resume(run_id, model_for(stored, self.models), recovering=True)
+            runtime, refusal = pinned_runtime(self.runtime, self.runtime_of, stored.release)
+            if refusal is None:
+                run = runtime.resume(run_id, model_for(stored, self.models), recovering=True)
+            else:
+                run = runtime.conclude(run_id, refusal, recovering=True)
             if run.status is not RunStatus.RUNNING:  # RUNNING: another worker claimed it first
                 log.info("recovered run %s: %s", run_id, run.status.value)
                 fold_turn(self.conversations, self.runtime.store.get_run(run_id), time.time())

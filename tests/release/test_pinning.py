@@ -1,0 +1,193 @@
+"""A conversation's turns execute under the release it is pinned to: the configuration in force
+when it started, or the arm a running rollout assigned it; a release that cannot be built ends
+the turn in a refusal naming why, never a run under another configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.sdk.packs.library import LIBRARIAN, LIBRARY, fresh_data
+from tether.conversations import Conversations, ConversationStore
+from tether.core.errors import ErrorCode
+from tether.core.types import DecisionKind, Run, RunStatus, StepKind
+from tether.models import ScriptedModel, parse_script
+from tether.release import PRODUCTION, Bundle
+from tether.release.rollout import Rollouts, assign
+from tether.release.rollout_looks import CANDIDATE
+from tether.runtime.pinned import UNAVAILABLE_TEXT
+from tether.sdk import Desk, build_desk
+from tether.sdk.releases import ReleaseDesks
+from tether.store.runs import RunStore
+from tether.workers.executor import RunExecutor
+
+LENDING = dataclasses.replace(LIBRARIAN, allow_writes_without_policy=True)
+BORROW = {"tool": "borrow_book", "args": {"book_id": "dune", "member_id": "ada"}}
+SCRIPT = [BORROW, {"answer": "Dune is yours [tool:1]."}]
+GUARD = ["resolution_rate >= baseline - 0.02"]
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[RunStore]:
+    s = RunStore.open(store_url)
+    yield s
+    s.close()
+
+
+def desk_over(store: RunStore, data: dict[str, Any], lending: bool) -> Desk:
+    """The library desk; `lending`: its agent may lend books (else every write is refused)."""
+    return build_desk(LIBRARY, store, agents=(LENDING if lending else LIBRARIAN,), data=data)
+
+
+def service(desk: Desk, desks: ReleaseDesks) -> Conversations:
+    return Conversations(desk.runtime, ConversationStore(desk.store.engine), pins=desks)
+
+
+def model() -> ScriptedModel:
+    return ScriptedModel(parse_script(SCRIPT))
+
+
+def borrow_effect(run: Run) -> str:
+    [guard] = [s for s in run.steps if s.kind is StepKind.GUARD and s.name == "borrow_book"]
+    return str(guard.data["effect"])
+
+
+def no_lending(desk: Desk) -> str:
+    """A stored release of `desk`'s configuration whose agent may not lend."""
+    assert desk.release is not None
+    content = dict(desk.release.bundle().content)
+    content["agents"] = [{**a, "allow_writes_without_policy": False} for a in content["agents"]]
+    release, _ = desk.release.releases.create(Bundle(content), "admin", "no lending")
+    return release.id
+
+
+def test_a_conversation_keeps_its_release_after_the_configuration_in_force_changes(
+    store: RunStore,
+) -> None:
+    data = fresh_data()
+    before = desk_over(store, data, lending=True)
+    assert before.release is not None
+    lends = before.release.configuration
+    talk = service(before, ReleaseDesks(before)).start("ada")
+    # a configuration that refuses lending is deployed while the conversation is open
+    after = desk_over(store, data, lending=False)
+    assert after.release is not None and after.release.configuration != lends
+    pins = ReleaseDesks(after)
+    outcome = service(after, pins).open(talk.id, "ada").send("I'd like Dune", model())
+    assert borrow_effect(outcome.run) == "allow" and data["loans"] == {"dune": "ada"}
+    assert outcome.run.release == lends == talk.record().release
+    # built once from the stored release, whose content it reproduces exactly
+    built = pins.desk_of(lends)
+    assert built is not after and built.release is not None
+    assert built.release.bundle().id == lends and pins.desk_of(lends) is built
+    # a conversation started now is pinned to the configuration in force, which refuses
+    data["loans"].clear()
+    fresh = service(after, pins).start("ada")
+    outcome = fresh.send("I'd like Dune", model())
+    assert borrow_effect(outcome.run) == "deny" and data["loans"] == {}
+    assert outcome.run.release == fresh.record().release == after.release.configuration
+
+
+def test_a_queued_turn_executes_on_a_worker_under_its_pinned_release(store: RunStore) -> None:
+    data = fresh_data()
+    desk = desk_over(store, data, lending=True)
+    pins = ReleaseDesks(desk, refresh_s=0)
+    refusing = no_lending(desk)
+    pins.pin = lambda conversation, principal: refusing  # type: ignore[method-assign]
+    conversations = service(desk, pins)
+    talk = conversations.start("ada")
+    claim = conversations.begin_turn(talk.id, "ada", text="I'd like Dune")
+    queued = conversations.submit_claimed(claim, {"script": SCRIPT})
+    assert queued.status is RunStatus.QUEUED and queued.release == refusing
+    RunExecutor(desk.runtime, None, runtime_of=pins.runtime)(queued.id)
+    run = store.get_run(queued.id)
+    assert run.status is RunStatus.COMPLETED and run.release == refusing
+    assert borrow_effect(run) == "deny" and data["loans"] == {}
+    assert talk.record().turns == 1  # folded into its conversation
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_rollout_assignment_is_sticky_and_takes_the_steps_share(store: RunStore) -> None:
+    data = fresh_data()
+    desk = desk_over(store, data, lending=True)
+    assert desk.release is not None and desk.access is not None
+    baseline, candidate = desk.release.configuration, no_lending(desk)
+    desk.release.releases.move_label(PRODUCTION, baseline, "admin")
+    rollouts = Rollouts(desk.release.releases, desk.access.audit)
+    pins = ReleaseDesks(desk, refresh_s=0)
+    for _ in range(30):  # a rollout that puts one of the two members on the candidate
+        rollout = rollouts.start(candidate, GUARD, "admin", steps=(50, 100), min_runs=50)
+        if any(assign(rollout.id, 50, "", member) == CANDIDATE for member in ("ada", "ben")):
+            break
+        rollouts.rollback("admin")
+    # the share of principals on the candidate is the step's percent
+    arms = [pins.pin(f"conv_{n}", f"member_{n}") for n in range(4000)]
+    assert 47.0 <= 100 * arms.count(candidate) / len(arms) <= 53.0
+    # one principal keeps its arm whatever the conversation
+    assert {pins.pin(f"conv_{n}", "member_7") for n in range(20)} == {arms[7]}
+    # and a conversation's turns all run under the arm it was assigned
+    effects = {}
+    for member in ("ada", "ben"):
+        arm = candidate if assign(rollout.id, 50, "", member) == CANDIDATE else baseline
+        talk = service(desk, pins).start(member)
+        assert talk.record().release == arm
+        borrow = {**BORROW, "args": {"book_id": "dune", "member_id": member}}
+        script = [borrow, {"answer": "Dune is yours [tool:1]."}]
+        for text in ("I'd like Dune", "Dune again, please"):
+            data["loans"].clear()
+            run = talk.send(text, ScriptedModel(parse_script(script))).run
+            assert run.release == arm
+            effects.setdefault(arm, set()).add(borrow_effect(run))
+    assert effects[candidate] == {"deny"} and effects.get(baseline, {"allow"}) == {"allow"}
+    # once it is rolled back, new conversations take the configuration in force
+    rollouts.rollback("admin")
+    assert {pins.pin(f"conv_{n}", f"member_{n}") for n in range(200)} == {baseline}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("code", [ErrorCode.RELEASE_NOT_FOUND, ErrorCode.RELEASE_SOURCE_INVALID])
+def test_a_release_that_cannot_be_built_ends_the_turn_in_a_refusal(
+    store: RunStore, code: ErrorCode
+) -> None:
+    data = fresh_data()
+    desk = desk_over(store, data, lending=True)
+    assert desk.release is not None
+    pinned = "rel_00000000000000ff"
+    if code is ErrorCode.RELEASE_SOURCE_INVALID:  # the release of another version of the pack
+        content = {**desk.release.bundle().content, "domain": {"name": "library", "version": "9"}}
+        pinned = desk.release.releases.create(Bundle(content), "admin")[0].id
+    pins = ReleaseDesks(desk)
+    pins.pin = lambda conversation, principal: pinned  # type: ignore[method-assign]
+    talk = service(desk, pins).start("ada")
+    outcome = talk.send("I'd like Dune", model())
+    run, decision = outcome.run, outcome.run.decision
+    assert decision is not None and decision.kind is DecisionKind.REFUSAL
+    assert decision.reason is not None and decision.reason.code is code
+    assert decision.text == UNAVAILABLE_TEXT
+    # recorded under the release it is pinned to, and nothing of it executed
+    assert run.release == pinned and store.get_run(run.id).release == pinned
+    assert [s.kind for s in run.steps] == [StepKind.DECISION] and data["loans"] == {}
+    assert talk.record().turns == 1 and talk.record().busy_run is None
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_worker_ends_a_queued_turn_whose_release_cannot_be_built(store: RunStore) -> None:
+    data = fresh_data()
+    desk = desk_over(store, data, lending=True)
+    pins = ReleaseDesks(desk)
+    lost = "rel_00000000000000ff"
+    pins.pin = lambda conversation, principal: lost  # type: ignore[method-assign]
+    conversations = service(desk, pins)
+    talk = conversations.start("ada")
+    claim = conversations.begin_turn(talk.id, "ada", text="I'd like Dune")
+    queued = conversations.submit_claimed(claim, {"script": SCRIPT})
+    assert queued.status is RunStatus.QUEUED and queued.release == lost
+    RunExecutor(desk.runtime, None, runtime_of=pins.runtime)(queued.id)
+    run = store.get_run(queued.id)
+    assert run.decision is not None and run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.RELEASE_NOT_FOUND
+    assert run.release == lost and data["loans"] == {}
+    assert talk.record().turns == 1 and talk.record().busy_run is None
