@@ -6,23 +6,29 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.sdk.packs.library import LIBRARIAN, LIBRARY, fresh_data
 from tether.conversations import Conversations, ConversationStore
 from tether.core.errors import ErrorCode
-from tether.core.types import DecisionKind, Run, RunStatus, StepKind
+from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
 from tether.models import ScriptedModel, parse_script
+from tether.models.base import ModelRequest
 from tether.release import PRODUCTION, Bundle
 from tether.release.rollout import Rollouts, assign
 from tether.release.rollout_looks import CANDIDATE
 from tether.runtime.pinned import UNAVAILABLE_TEXT
+from tether.runtime.seams import RunRequest
 from tether.sdk import Desk, build_desk
 from tether.sdk.releases import ReleaseDesks
 from tether.store.runs import RunStore
+from tether.store.schema import runs
 from tether.workers.executor import RunExecutor
+from tether.workers.recovery import Recovery
 
 LENDING = dataclasses.replace(LIBRARIAN, allow_writes_without_policy=True)
 BORROW = {"tool": "borrow_book", "args": {"book_id": "dune", "member_id": "ada"}}
@@ -50,9 +56,13 @@ def model() -> ScriptedModel:
     return ScriptedModel(parse_script(SCRIPT))
 
 
-def borrow_effect(run: Run) -> str:
-    [guard] = [s for s in run.steps if s.kind is StepKind.GUARD and s.name == "borrow_book"]
+def guard_effect(run: Run, tool: str) -> str:
+    [guard] = [s for s in run.steps if s.kind is StepKind.GUARD and s.name == tool]
     return str(guard.data["effect"])
+
+
+def borrow_effect(run: Run) -> str:
+    return guard_effect(run, "borrow_book")
 
 
 def no_lending(desk: Desk) -> str:
@@ -145,6 +155,12 @@ def test_rollout_assignment_is_sticky_and_takes_the_steps_share(store: RunStore)
     # once it is rolled back, new conversations take the configuration in force
     rollouts.rollback("admin")
     assert {pins.pin(f"conv_{n}", f"member_{n}") for n in range(200)} == {baseline}
+    # once one is promoted, the candidate while it holds the production label
+    rollouts.start(candidate, GUARD, "admin", steps=(50, 100), min_runs=50)
+    assert rollouts.promote("admin").state == "promoted"
+    assert {pins.pin(f"conv_{n}", f"member_{n}") for n in range(200)} == {candidate}
+    desk.release.releases.move_label(PRODUCTION, baseline, "admin")  # moved back by hand
+    assert {pins.pin(f"conv_{n}", f"member_{n}") for n in range(200)} == {baseline}
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -191,3 +207,106 @@ def test_a_worker_ends_a_queued_turn_whose_release_cannot_be_built(store: RunSto
     assert run.decision.reason.code is ErrorCode.RELEASE_NOT_FOUND
     assert run.release == lost and data["loans"] == {}
     assert talk.record().turns == 1 and talk.record().busy_run is None
+
+
+class Crash(BaseException):
+    """The process dies (not an error the run could end on)."""
+
+
+class DiesAtSecondTurn(ScriptedModel):
+    def propose(self, request: ModelRequest) -> Any:
+        if request.turn == 1:
+            raise Crash
+        return super().propose(request)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_run_recovered_after_a_crash_resumes_under_its_release(store: RunStore) -> None:
+    data = fresh_data()
+    desk = desk_over(store, data, lending=True)
+    pins = ReleaseDesks(desk)
+    refusing = no_lending(desk)
+    script = [{"tool": "find_book", "args": {"title": "Dune"}}, *SCRIPT]
+    request = RunRequest("ada", [Message("user", "I'd like Dune")], metadata={"script": script})
+    with pytest.raises(Crash):
+        pins.runtime(refusing).run(request, DiesAtSecondTurn(parse_script(script)))
+    (left,) = store.list_runs()
+    assert left.status is RunStatus.RUNNING and left.release == refusing
+    with store.engine.begin() as conn:  # its lease lapsed with its process
+        conn.execute(update(runs).where(runs.c.id == left.id).values(lease_expires_at=0.0))
+    (recovered,) = Recovery(desk.runtime, None, runtime_of=pins.runtime).sweep()
+    assert recovered.status is RunStatus.COMPLETED and recovered.release == refusing
+    assert borrow_effect(recovered) == "deny" and data["loans"] == {}
+
+
+def test_an_approved_call_of_a_release_that_cannot_be_built_never_runs(tmp_path: Path) -> None:
+    from tests.approvals.conftest import SAM, open_desk, pending_for, start_return
+
+    store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
+    desk = open_desk(store)
+    assert desk.approvals is not None
+    in_force, lost = desk.runtime, "rel_00000000000000ff"
+    # the run started under a release this process cannot build (another pack version's)
+    desk.runtime = dataclasses.replace(in_force, release=lambda: lost, leases=in_force.keeper)
+    run = start_return(desk)
+    desk.runtime = in_force
+    approval = pending_for(desk.approvals, run)
+    desk.approvals.runtime_of = ReleaseDesks(desk).runtime
+    decided = desk.approvals.approve(approval.id, SAM)
+    ended = decided.run
+    assert ended.status is RunStatus.COMPLETED and ended.release == lost
+    assert ended.decision is not None and ended.decision.reason is not None
+    assert ended.decision.reason.code is ErrorCode.RELEASE_NOT_FOUND
+    assert not [s for s in ended.steps if s.kind is StepKind.TOOL and s.name.startswith("return")]
+    store.close()
+
+
+NO_CANCELLATIONS = """
+@id("no-cancellations")
+@reason("cancellations are switched off")
+forbid (principal, action == Action::"cancel_pending_order", resource);
+"""
+
+
+def test_a_retail_conversation_pinned_to_the_baseline_still_cancels_under_a_new_release(
+    tmp_path: Path,
+) -> None:
+    from tests.server.conversation_site import CANCEL_SCRIPT, CANCEL_TEXT, CANCELLED_SCRIPT, USER
+    from tether.domains.retail.db import RetailDB
+    from tether.domains.retail.desk import open_retail_desk
+    from tether.release.source import read_release_dir, write_release_dir
+    from tether.sdk.candidate import candidate_desk
+
+    store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
+    baseline = open_retail_desk(store, db=RetailDB.fresh_copy())
+    assert baseline.release is not None
+    talk = service(baseline, ReleaseDesks(baseline)).start(USER)
+    # a release forbidding cancellations is deployed: the process now runs it
+    folder = tmp_path / "candidate"
+    write_release_dir(baseline.release.bundle(), folder)
+    rules = folder / "policies" / "store.cedar"
+    rules.write_text(rules.read_text() + NO_CANCELLATIONS)
+    bundle = read_release_dir(folder)
+    deployed = candidate_desk(
+        baseline.domain, store, bundle, tmp_path / "in-force", data=baseline.data
+    )
+    assert deployed.release is not None and deployed.release.configuration == bundle.id
+    after = service(deployed, ReleaseDesks(deployed))
+
+    def cancel(conversation_id: str) -> list[Run]:
+        talk = after.open(conversation_id, USER)
+        first = talk.send(CANCEL_TEXT, ScriptedModel(parse_script(CANCEL_SCRIPT)))
+        if first.pending_action is None:
+            return [first.run]
+        nonce = first.pending_action.nonce
+        return [first.run, talk.confirm(nonce, ScriptedModel(parse_script(CANCELLED_SCRIPT))).run]
+
+    # the conversation pinned to the baseline confirms and cancels
+    runs = cancel(talk.id)
+    assert [r.release for r in runs] == [baseline.release.configuration] * 2
+    assert runs[-1].decision is not None and runs[-1].decision.kind is DecisionKind.ACTION
+    assert [s.name for s in runs[-1].steps if s.kind is StepKind.TOOL] == ["cancel_pending_order"]
+    # one started now is pinned to the release in force, whose policy denies it
+    (denied,) = cancel(after.start(USER).id)
+    assert denied.release == bundle.id and guard_effect(denied, "cancel_pending_order") == "deny"
+    store.close()

@@ -13,8 +13,9 @@ RELEASE_NOT_FOUND or RELEASE_SOURCE_INVALID, which ends the run in a refusal (se
 `tether.runtime.pinned`); it never runs under another configuration.
 
 A new conversation takes the running rollout's arm for its principal (sticky: the same
-principal takes the same arm while the share grows), else the configuration in force. The
-running rollout is read at most once per `refresh_s`.
+principal takes the same arm while the share grows); once the rollout is promoted, its
+candidate while it holds the production label (until the process is deployed with it); else
+the configuration in force. The rollouts are read at most once per `refresh_s`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ import dataclasses
 import logging
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.binding import DEFAULT_REFRESH_S
-from tether.release.rollout import Rollout, Rollouts, assign
+from tether.release.rollout import PROMOTED, RUNNING, Rollout, Rollouts, assign
 from tether.release.rollout_looks import CANDIDATE
+from tether.release.store import PRODUCTION
 from tether.runtime.loop import Runtime
 from tether.runtime.pinned import UNAVAILABLE
 from tether.sdk.candidate import candidate_desk
@@ -79,8 +82,9 @@ class ReleaseDesks:
 
     def pin(self, conversation_id: str, principal_id: str) -> str:
         """The release a new conversation starts under: the running rollout's arm for the
-        principal (else the conversation), else the configuration in force."""
-        rollout = self._running()
+        principal (else the conversation), the promoted candidate while it holds the
+        production label, else the configuration in force."""
+        rollout = self._routing()
         if rollout is None:
             release = self.desk.runtime.release
             return release() if release is not None else self.in_force
@@ -154,15 +158,21 @@ class ReleaseDesks:
         )
         return _Built(built, folder)
 
-    def _running(self) -> Rollout | None:
-        now = self.desk.runtime.clock.monotonic()
+    def _routing(self) -> Rollout | None:
+        """The rollout that routes new conversations: the running one, or a promoted one whose
+        candidate still holds the production label (its share is then 100 %)."""
+        now = time.monotonic()  # how stale a read may be, in real time (other processes move it)
         if now < self._until:
             return self._rollout
         try:
-            found: Rollout | None = self.rollouts.running()
+            found: Rollout | None = self.rollouts.current()
         except TetherError as exc:
             if exc.code is not ErrorCode.ROLLOUT_NOT_FOUND:
                 raise
+            found = None
+        if found is not None and found.state == PROMOTED:
+            found = found if self.releases.target(PRODUCTION) == found.candidate else None
+        elif found is not None and found.state != RUNNING:
             found = None
         self._rollout, self._until = found, now + self._refresh_s
         return found
