@@ -18,7 +18,7 @@ from tether.core.errors import ErrorCode
 from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
 from tether.models import ScriptedModel, parse_script
 from tether.models.base import ModelRequest
-from tether.release import PRODUCTION, Bundle
+from tether.release import PRODUCTION, Bundle, read_release_dir, write_release_dir
 from tether.release.rollout import Rollouts, assign
 from tether.release.rollout_looks import CANDIDATE
 from tether.runtime.pinned import UNAVAILABLE_TEXT
@@ -274,7 +274,6 @@ def test_a_retail_conversation_pinned_to_the_baseline_still_cancels_under_a_new_
     from tests.server.conversation_site import CANCEL_SCRIPT, CANCEL_TEXT, CANCELLED_SCRIPT, USER
     from tether.domains.retail.db import RetailDB
     from tether.domains.retail.desk import open_retail_desk
-    from tether.release.source import read_release_dir, write_release_dir
     from tether.sdk.candidate import candidate_desk
 
     store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
@@ -310,3 +309,36 @@ def test_a_retail_conversation_pinned_to_the_baseline_still_cancels_under_a_new_
     (denied,) = cancel(after.start(USER).id)
     assert denied.release == bundle.id and guard_effect(denied, "cancel_pending_order") == "deny"
     store.close()
+
+
+def test_the_server_assigns_a_conversation_to_its_arm_and_runs_its_turns_there(
+    tmp_path: Path,
+) -> None:
+    from tests.server.conversation_site import CANCEL_SCRIPT, CANCEL_TEXT, USER, open_site
+
+    with open_site(f"sqlite:///{tmp_path / 'tether.db'}") as site:
+        desk = site.desk
+        assert desk.release is not None and desk.access is not None
+        baseline = desk.release.configuration
+        folder = tmp_path / "candidate"
+        write_release_dir(desk.release.bundle(), folder)
+        rules = folder / "policies" / "store.cedar"
+        rules.write_text(rules.read_text() + NO_CANCELLATIONS)
+        candidate = desk.release.releases.create(read_release_dir(folder), "admin")[0].id
+        desk.release.releases.move_label(PRODUCTION, baseline, "admin")
+        rollouts = Rollouts(desk.release.releases, desk.access.audit)
+        for _ in range(30):  # a rollout that puts the customer on the candidate
+            rollout = rollouts.start(candidate, GUARD, "admin", steps=(50, 100), min_runs=50)
+            if assign(rollout.id, 50, "", USER) == CANDIDATE:
+                break
+            rollouts.rollback("admin")
+        cid = site.start(USER)
+        assert site.record(cid).release == candidate
+        with site.client("service") as c:
+            body = {"text": CANCEL_TEXT, "script": CANCEL_SCRIPT}
+            done = c.post(f"/v1/conversations/{cid}/messages", json=body, params={"wait": 10})
+        assert done.status_code == 200, done.text
+        run = desk.store.get_run(done.json()["run_id"])
+        # executed by the server's worker under the candidate, whose policy denies it
+        assert run.release == candidate and guard_effect(run, "cancel_pending_order") == "deny"
+        assert site.order_status() == "pending"
