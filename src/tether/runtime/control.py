@@ -97,16 +97,14 @@ class RunControlMixin:
 
     def conclude(self, run_id: str, decision: Decision, recovering: bool = False) -> Run:
         """End a run now in `decision`, executing nothing more of it (its release cannot be
-        had, say): a QUEUED run, or (`recovering`) one whose holder is gone. A run another
-        live process holds, or that already ended, is returned as stored."""
+        had, say): a QUEUED run, or a RUNNING one nobody live holds (`recovering`: a sweep's,
+        as for `resume`). A run another live process holds, one that waits for a person, or
+        one that already ended, is returned as stored."""
         lease = self.keeper.claim(run_id, recovering)
         if lease is None:
             return self.store.get_run(run_id)
         with self.keeper.holding(run_id, lease):
-            stored = self.store.get_run(run_id)
-            if stored.status is RunStatus.COMPLETED:
-                return stored
-            state = orphan_state(stored, "")
+            state = orphan_state(self.store.get_run(run_id), "")
             state.lease = lease.owner
             return self._end(state, decision, False)
 
