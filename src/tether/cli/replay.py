@@ -28,6 +28,7 @@ from tether.core.types import Run, RunStatus
 from tether.release.store import Release, ReleaseStore
 from tether.runtime.replay import Replayer, ReplayReport, counterfactual, replay_runs
 from tether.sdk.candidate import candidate_desk
+from tether.sdk.releases import ReleaseDesks
 from tether.store.runs import RunFilter, RunStore
 
 _PAGE = 500
@@ -100,7 +101,8 @@ def replay(
             result = _counterfactual(release, run_id, cutoff, agent, domain)
         else:
             desk = open_desk(domain, approvals=True)
-            replayer = Replayer(desk.runtime)
+            # each run under its own release: the desk in force, or one built from the release
+            replayer = Replayer(desk.runtime, ReleaseDesks(desk).runtime)
             if run_id is not None:
                 report = replayer.replay(desk.store.get_run(run_id))
             else:

@@ -22,7 +22,7 @@ user); those Decisions are compared with the record's own account of them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,15 +155,21 @@ class _Walk:
 
 
 class Replayer:
-    """Replays recorded runs through `runtime`'s checks: the runtime of the run's own release
-    for a deterministic replay, a candidate's for a counterfactual one."""
+    """Replays recorded runs through `runtime`'s checks: a candidate's for a counterfactual
+    replay; for a deterministic one, each run's own release's, which `runtime_of` gives by
+    release id when runs may have executed under several."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, runtime_of: Callable[[str], Runtime] | None = None
+    ) -> None:
         self.runtime = runtime
+        self._runtime_of = runtime_of
 
     def replay(self, run: Run) -> ReplayReport:
         """The report of one run; RUN_NOT_REPLAYABLE for a run still running or one without
-        a scope step."""
+        a scope step (and whatever `runtime_of` raises for a release it cannot build)."""
+        if self._runtime_of is not None:
+            return Replayer(self._runtime_of(run.release)).replay(run)
         if run.status is RunStatus.RUNNING:
             raise TetherError(ErrorCode.RUN_NOT_REPLAYABLE, f"run {run.id} has not ended yet")
         scope = next((s for s in run.steps if s.kind is StepKind.SCOPE), None)
