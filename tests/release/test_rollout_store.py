@@ -93,3 +93,37 @@ def test_a_transition_from_a_stale_copy_is_refused(
     assert caught.value.code is ErrorCode.CONFLICT
     assert rollouts.current().state == PROMOTED
     assert kinds(rollouts) == ["rollout.started", "rollout.promoted"]
+
+
+def test_a_late_look_that_decides_nothing_leaves_a_rollout_that_moved_on_alone(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    rollouts, cand, _ = setup
+    guard = "resolution_rate >= baseline - 0.05"
+    first = rollouts.start(cand, [guard], "cli:ana", steps=(10, 50, 100), min_runs=50, looks=2)
+    advanced = rollouts.promote("cli:bo")
+    assert (advanced.step, advanced.look) == (2, 0)
+    with pytest.raises(TetherError) as caught:  # step 1's look, begun before the promotion
+        rollouts.observe(first, arm(40, 10), arm(40, 10))
+    assert caught.value.code is ErrorCode.CONFLICT
+    assert rollouts.current() == advanced  # step 2 keeps its own looks
+    back = rollouts.rollback("cli:bo", "customers complain")
+    with pytest.raises(TetherError):
+        rollouts.observe(advanced, arm(40, 10), arm(40, 10))
+    assert rollouts.current() == back  # the rollback's reason stands
+
+
+def test_a_late_promotion_after_a_rollback_leaves_production_where_it_was(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    rollouts, cand, _ = setup
+    production = rollouts.releases.target("production")
+    started = rollouts.start(cand, ["refusal_rate <= baseline + 0.05"], "cli:ana",
+                             steps=(50, 100), min_runs=50)  # fmt: skip
+    rollouts.rollback("cli:bo", "customers complain")
+    with pytest.raises(TetherError) as caught:  # a look that would promote, begun before
+        rollouts.observe(started, arm(800, 0), arm(800, 0))
+    assert caught.value.code is ErrorCode.CONFLICT
+    assert rollouts.current().state == ROLLED_BACK
+    assert rollouts.releases.target("production") == production != cand
+    assert kinds(rollouts) == ["rollout.started", "rollout.rolled_back"]

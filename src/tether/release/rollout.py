@@ -261,9 +261,14 @@ class Rollouts:
             return self._advance(rollout, reason, evaluation, SYSTEM_ACTOR)
         changed = replace(rollout, look=due, reason=reason, evaluation=evaluation)
         with begin(self.engine) as conn:
-            conn.execute(update(rollouts).where(rollouts.c.id == rollout.id)
-                         .values(look=due, reason=reason, evaluation=json.dumps(evaluation),
-                                 updated_at=self.clock.now()))  # fmt: skip
+            kept = conn.execute(
+                update(rollouts)
+                .where(*self._unchanged(rollout), rollouts.c.look == rollout.look)
+                .values(look=due, reason=reason, evaluation=json.dumps(evaluation),
+                        updated_at=self.clock.now())
+            )  # fmt: skip
+            if kept.rowcount != 1:  # rolled back, moved on or looked at meanwhile
+                raise _changed_meanwhile(rollout)
         return changed
 
     def promote(self, actor: str, reason: str = "") -> Rollout:
@@ -284,8 +289,6 @@ class Rollouts:
         nxt = rollout.step + 1
         if rollout.steps[nxt - 1] < 100:
             return self._transition(rollout, RUNNING, nxt, 0, reason, evaluation, actor)
-        # the label moves first (audited on its own): a retry after a crash finds it moved
-        self.releases.move_label(PRODUCTION, rollout.candidate, actor)
         return self._transition(rollout, PROMOTED, nxt, rollout.look, reason, evaluation, actor)
 
     def _transition(
@@ -316,19 +319,11 @@ class Rollouts:
                   "evaluation": json.dumps(evaluation), "updated_at": changed.updated_at}  # fmt: skip
         with begin(self.engine) as conn:
             self.audit.lock(conn)
-            moved = conn.execute(
-                update(rollouts)
-                .where(
-                    rollouts.c.id == rollout.id,
-                    rollouts.c.state == RUNNING,
-                    rollouts.c.step == rollout.step,
-                )
-                .values(values)
-            )
+            moved = conn.execute(update(rollouts).where(*self._unchanged(rollout)).values(values))
             if moved.rowcount != 1:  # another operator or look got there first
-                raise TetherError(
-                    ErrorCode.CONFLICT, f"rollout {rollout.id} changed meanwhile: look again"
-                )
+                raise _changed_meanwhile(rollout)
+            if state == PROMOTED:  # production moves with the promotion, or neither does
+                self.releases.move_label_in(conn, PRODUCTION, rollout.candidate, actor)
             self.audit.append_in(conn, [AuditEvent(kind, actor, data)])
         self._tell(kind, changed)
         return changed
@@ -336,6 +331,12 @@ class Rollouts:
     def _tell(self, kind: str, rollout: Rollout) -> None:
         if self.notify is not None:
             self.notify(kind, {"rollout": rollout.id, **rollout.status()})
+
+    @staticmethod
+    def _unchanged(rollout: Rollout) -> tuple[Any, ...]:
+        """The row still stands where this copy of it does: running, at the same step."""
+        t = rollouts
+        return t.c.id == rollout.id, t.c.state == RUNNING, t.c.step == rollout.step
 
     @staticmethod
     def _running(conn: Any) -> Any:
@@ -362,3 +363,7 @@ class Rollouts:
             reason=row["reason"],
             evaluation=json.loads(row["evaluation"]),
         )
+
+
+def _changed_meanwhile(rollout: Rollout) -> TetherError:
+    return TetherError(ErrorCode.CONFLICT, f"rollout {rollout.id} changed meanwhile: look again")

@@ -168,35 +168,42 @@ class ReleaseStore:
         unless `override` gives the reason an operator overrides it (audited)."""
         check_label(label)
         target = self.get(ref).id
-        now = self.clock.now()
         with begin(self.engine) as conn:
-            self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
-            previous = self._label_target(conn, label)
-            if previous == target:
-                row = conn.execute(
-                    select(release_labels).where(release_labels.c.label == label)
-                ).mappings().one()  # fmt: skip
-                return LabelMove(label, target, previous, row["moved_at"], row["moved_by"])
-            failed = _failed_gate(conn, target)
-            if failed is not None and not (override and override.strip()):
-                raise TetherError(
-                    ErrorCode.RELEASE_GATE_FAILED,
-                    f"release {target} failed its evaluation suite ({failed}); an operator may "
-                    "override the gate with a reason",
-                )
-            values = {"release_id": target, "moved_at": now, "moved_by": actor}
-            if previous is None:
-                conn.execute(insert(release_labels).values(label=label, **values))
-            else:
-                conn.execute(
-                    update(release_labels).where(release_labels.c.label == label).values(values)
-                )
-            data = {"label": label, "release": target, "previous": previous}
-            events = [AuditEvent("release.label_moved", actor, data)]
-            if failed is not None:
-                why = {"label": label, "release": target, "gate": failed, "reason": override}
-                events.append(AuditEvent("release.gate_overridden", actor, why))
-            self.audit.append_in(conn, events)
+            return self.move_label_in(conn, label, target, actor, override)
+
+    def move_label_in(
+        self, conn: Any, label: str, target: str, actor: str, override: str | None = None
+    ) -> LabelMove:
+        """`move_label` inside the caller's transaction (the label moves or stays with it);
+        `target` is a release id."""
+        now = self.clock.now()
+        self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
+        previous = self._label_target(conn, label)
+        if previous == target:
+            row = conn.execute(
+                select(release_labels).where(release_labels.c.label == label)
+            ).mappings().one()  # fmt: skip
+            return LabelMove(label, target, previous, row["moved_at"], row["moved_by"])
+        failed = _failed_gate(conn, target)
+        if failed is not None and not (override and override.strip()):
+            raise TetherError(
+                ErrorCode.RELEASE_GATE_FAILED,
+                f"release {target} failed its evaluation suite ({failed}); an operator may "
+                "override the gate with a reason",
+            )
+        values = {"release_id": target, "moved_at": now, "moved_by": actor}
+        if previous is None:
+            conn.execute(insert(release_labels).values(label=label, **values))
+        else:
+            conn.execute(
+                update(release_labels).where(release_labels.c.label == label).values(values)
+            )
+        data = {"label": label, "release": target, "previous": previous}
+        events = [AuditEvent("release.label_moved", actor, data)]
+        if failed is not None:
+            why = {"label": label, "release": target, "gate": failed, "reason": override}
+            events.append(AuditEvent("release.gate_overridden", actor, why))
+        self.audit.append_in(conn, events)
         return LabelMove(label, target, previous, now, actor)
 
     @staticmethod
