@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Run, RunStatus, Step, StepKind
+from tether.core.types import Decision, DecisionKind, Run, RunStatus, Step, StepKind
+from tether.domains.retail.db import RetailDB
 from tether.runtime.replay import Replayer, comparable, first_difference, replay_runs
 from tether.sdk.desk import build_desk
 from tether.sdk.loader import load_domain
@@ -119,7 +120,8 @@ def test_a_recorded_read_changed_after_the_fact_diverges_at_its_step(replayer: R
     assert not report.identical
     first = report.diffs[0]
     assert (first.step, first.kind, first.name) == (step.seq, "guard", "cancel_pending_order")
-    assert first.path.startswith("verdicts") and first.recorded != first.replayed
+    assert (first.path, first.recorded, first.replayed) == ("effect", "allow", "deny")
+    assert any(d.path.startswith("verdicts") for d in report.diffs)  # and which check said so
 
 
 def test_a_read_missing_from_the_record_is_never_fetched_live(replayer: Replayer) -> None:
@@ -140,7 +142,8 @@ def test_a_decision_rewritten_in_the_record_diverges_at_the_decision(replayer: R
     assert last.kind is StepKind.DECISION
     forged = {**last.data, "decision": {**last.data["decision"], "kind": "action"}}
     report = replayer.replay(with_step(run, last.seq, forged))
-    assert [d.path for d in report.diffs] == ["decision.kind"]
+    # the step says action, the run row and the re-made Decision say answer
+    assert [d.path for d in report.diffs] == ["decision.kind", "run.decision.kind"]
     assert (report.diffs[0].recorded, report.diffs[0].replayed) == ("action", "answer")
 
 
@@ -330,3 +333,116 @@ def test_a_record_that_does_not_read_back_diverges_and_the_rest_still_replay(
     assert report.diffs[-1].step == tool.seq
     summary = replay_runs(replayer, [broken, *[r for r in runs if r.id != run.id]])
     assert summary["diverged"] == 1 and summary["identical"] == len(runs) - 1
+
+
+# -- records altered after the fact ----------------------------------------------------------
+
+
+def cancelling(replayer: Replayer) -> tuple[Run, Step]:
+    for run in all_runs(replayer):
+        tools = [
+            s for s in run.steps if s.kind is StepKind.TOOL and s.name == "cancel_pending_order"
+        ]
+        if tools:
+            return run, tools[0]
+    raise AssertionError("no run cancelled an order")
+
+
+def test_tool_step_arguments_forged(replayer: Replayer) -> None:
+    run, tool = cancelling(replayer)
+    args = dict(tool.data["arguments"])
+    args["order_id"] = "ORD-9999"  # not the order the guard allowed
+    report = replayer.replay(with_step(run, tool.seq, {**tool.data, "arguments": args}))
+    assert not report.identical
+
+
+def test_guard_steps_removed(replayer: Replayer) -> None:
+    run, _ = cancelling(replayer)
+    steps = tuple(
+        s for s in run.steps if not (s.kind is StepKind.GUARD and s.name == "cancel_pending_order")
+    )
+    report = replayer.replay(dataclasses.replace(run, steps=steps))
+    assert not report.identical
+
+
+def test_run_decision_forged(replayer: Replayer) -> None:
+    run, _ = cancelling(replayer)
+    assert run.decision is not None
+    forged = dataclasses.replace(run, decision=Decision(DecisionKind.REFUSAL, "no"))
+    report = replayer.replay(forged)
+    assert not report.identical
+
+
+def test_decision_step_removed(replayer: Replayer) -> None:
+    run, _ = cancelling(replayer)
+    steps = tuple(s for s in run.steps if s.kind is not StepKind.DECISION)
+    report = replayer.replay(dataclasses.replace(run, steps=steps))
+    assert not report.identical
+
+
+def test_guard_effect_forged(replayer: Replayer) -> None:
+    run, _ = cancelling(replayer)
+    guard = next(
+        s for s in run.steps if s.kind is StepKind.GUARD and s.name == "cancel_pending_order"
+    )
+    forged = {**guard.data, "effect": "deny", "decided_by": "policy"}
+    report = replayer.replay(with_step(run, guard.seq, forged))
+    assert not report.identical
+
+
+def test_tool_before_its_guard(replayer: Replayer) -> None:
+    run, tool = cancelling(replayer)
+    guards = [s for s in run.steps if s.kind is StepKind.GUARD and s.name == "cancel_pending_order"]
+    first = guards[0]
+    moved = dataclasses.replace(tool, seq=first.seq)
+    steps = []
+    for s in run.steps:
+        if s is first:
+            steps.append(moved)
+            for g in guards:
+                steps.append(dataclasses.replace(g, seq=g.seq + 1))
+        elif s is tool or s in guards:
+            continue
+        else:
+            steps.append(s)
+    report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
+    assert not report.identical
+
+
+def test_decision_results_forged(replayer: Replayer) -> None:
+    run, _ = cancelling(replayer)
+    last = run.steps[-1]
+    results = json.loads(json.dumps(last.data["decision"]["results"]))
+    results[0]["arguments"]["order_id"] = "#W0000000"
+    forged = {**last.data, "decision": {**last.data["decision"], "results": results}}
+    report = replayer.replay(with_step(run, last.seq, forged))
+    assert not report.identical
+
+
+def test_an_execute_stage_guard_is_replayed_from_the_record(
+    replayer: Replayer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, tool = cancelling(replayer)
+    guard = next(s for s in run.steps if s.kind is StepKind.GUARD and s.name == tool.name)
+    # the call refused at execution (say its token was revoked meanwhile): the run stops there
+    refused = {
+        "call": guard.data["call"],
+        "stage": "execute",
+        "effect": "deny",
+        "decided_by": "execution",
+        "verdicts": [{"check": "execution", "effect": "deny",
+                      "reasons": [{"code": "TOKEN_REVOKED", "message": "revoked"}], "facts": {}}],
+    }  # fmt: skip
+    steps = [s for s in run.steps if s.seq < tool.seq]
+    steps.append(dataclasses.replace(tool, kind=StepKind.GUARD, data=refused))
+    live: list[Any] = []
+    real = RetailDB._fetch
+
+    def spy(self: RetailDB, table: Any, key: str) -> Any:
+        live.append((table.name, key))
+        return real(self, table, key)
+
+    monkeypatch.setattr(RetailDB, "_fetch", spy)
+    report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
+    assert live == []  # replay never reads live state
+    assert "token state at execution" in report.not_replayed

@@ -584,9 +584,15 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         assert tool is not None  # the schema check allowed it
         started = self.clock.now()
         if self.access is not None:  # the token is verified again at the moment of execution
-            recheck = self.access.recheck(self._context(state), call)
+            with self.shared_reads(), reading() as book:
+                recheck = self.access.recheck(self._context(state), call)
             if not recheck.allowed:
-                blocked = {"call": call.to_dict(), "stage": "execute", **recheck.to_dict()}
+                blocked = {
+                    "call": call.to_dict(),
+                    "stage": "execute",
+                    **recheck.to_dict(),
+                    **kept_reads(book),
+                }
                 self._record(state, StepKind.GUARD, call.name, blocked, started)
                 return self._on_blocked(recheck)
         context = CallContext(

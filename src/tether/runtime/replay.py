@@ -45,7 +45,13 @@ from tether.runtime.confirm import ASK_USER, question_turn
 from tether.runtime.endings import blocked, model_failed
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.loop import Runtime
-from tether.runtime.state import RunState, rebuild, recorded_outcome, turn_from_dict
+from tether.runtime.state import (
+    RunState,
+    rebuild,
+    recorded_guard,
+    recorded_outcome,
+    turn_from_dict,
+)
 
 # facts that change from one evaluation to the next without changing the verdict
 _VOLATILE_SUFFIXES = ("_ms", "_at")
@@ -151,6 +157,7 @@ class _Walk:
     report: ReplayReport
     turn: ModelTurn | None = None  # the latest model turn (or the call a user confirmed)
     approvals: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # call id -> decision
+    allowed: dict[str, ToolCall] = field(default_factory=dict)  # calls the guards let act
     derived: Decision | None = None  # what the steps so far end the run in, if anything
 
 
@@ -196,10 +203,26 @@ class Replayer:
                 report.diffs.append(_diff(step, "record", None, f"{type(exc).__name__}: {problem}"))
                 break
             state.steps.append(step)
-        if run.decision is None:
-            report.decision = "none"
+        self._ending(run, report)
         report.derived = walk.derived
         return report
+
+    @staticmethod
+    def _ending(run: Run, report: ReplayReport) -> None:
+        """A run that ended holds its Decision twice, in its last step and in its row: both
+        there, and the same."""
+        last = run.steps[-1] if run.steps else None
+        stepped = last.data.get("decision") if last and last.kind is StepKind.DECISION else None
+        if run.decision is None and stepped is None:
+            report.decision = "none"
+            if run.status is RunStatus.COMPLETED:
+                where = last or Step(run.id, 0, StepKind.DECISION, "", 0.0, 0.0, {})
+                report.diffs.append(_diff(where, "decision", "a decision step", None))
+            return
+        row = run.decision.to_dict() if run.decision is not None else None
+        found = first_difference(comparable(stepped), comparable(row), "run.decision")
+        if found is not None and last is not None:
+            report.diffs.append(_diff(last, *found))
 
     # -- the walk ------------------------------------------------------------------------
 
@@ -278,9 +301,15 @@ class Replayer:
                 str(call_data["id"]), str(call_data["name"]), dict(call_data.get("arguments") or {})
             )
             if data.get("stage") == "execute":  # the token verified again at execution
+                walk.allowed.pop(call.id, None)  # it did not act
                 if runtime.access is None:
                     return
-                result = runtime.access.recheck(runtime._context(state), call)
+                if _token_state(step):  # revoked or expired then: not re-made with a new token
+                    walk.report.not_replayed.append("token state at execution")
+                    result = recorded_guard(step) or GuardResult(())
+                else:
+                    with _replaying(recorded):
+                        result = runtime.access.recheck(runtime._context(state), call)
             else:
                 checks = list(runtime.tool_checks)
                 approval = walk.approvals.get(call.id) if "approval_id" in data else None
@@ -299,6 +328,8 @@ class Replayer:
             needs_yes = runtime._needs_yes(state, call, result)  # the turn asks the user
             if not result.allowed and not suspends and not needs_yes:
                 walk.derived = blocked(result)
+            elif result.allowed and not needs_yes and data.get("stage") != "execute":
+                walk.allowed[call.id] = call
             return
         turn = self._answered(walk)
         if turn is None:
@@ -331,6 +362,14 @@ class Replayer:
             str(step.data.get("tool")),
             dict(step.data.get("arguments") or {}),
         )
+        allowed = walk.allowed.pop(call.id, None)  # a call acts once, as its guard let it
+        if allowed is None:
+            walk.report.diffs.append(_diff(step, "guard", None, f"no guard let {call.id} act"))
+        elif (allowed.name, comparable(allowed.arguments)) != (
+            call.name,
+            comparable(call.arguments),
+        ):
+            walk.report.diffs.append(_diff(step, "arguments", call.arguments, allowed.arguments))
         walk.derived = (
             Runtime._consequence(tool, call, recorded_outcome(step.data))
             if tool is not None
@@ -343,28 +382,39 @@ class Replayer:
         if derived is None:
             walk.report.decision = "recorded"
             return
-        replayed = derived.to_dict()
-        for key in ("kind", "text"):
-            if recorded.get(key) != replayed.get(key):
-                walk.report.diffs.append(
-                    _diff(step, f"decision.{key}", recorded.get(key), replayed.get(key))
-                )
-                return
-        code = (recorded.get("reason") or {}).get("code")
-        replayed_code = (replayed.get("reason") or {}).get("code")
-        if code != replayed_code:
-            walk.report.diffs.append(_diff(step, "decision.reason.code", code, replayed_code))
+        # all of it: kind, text, reason, citations and the writes it reports
+        found = first_difference(comparable(recorded), comparable(derived.to_dict()), "decision")
+        if found is not None:
+            walk.report.diffs.append(_diff(step, *found))
 
     def _compare(
         self, walk: _Walk, step: Step, result: GuardResult, skip: str | None = None
     ) -> None:
         walk.report.checked += 1
         walk.report.verdicts[step.seq] = result
+        effect = step.data.get("effect")
+        if result.verdicts and effect != result.final.effect.value:
+            walk.report.diffs.append(_diff(step, "effect", effect, result.final.effect.value))
+        decided = step.data.get("decided_by")
+        if result.verdicts and skip is None and decided != result.final.check:
+            walk.report.diffs.append(_diff(step, "decided_by", decided, result.final.check))
         recorded = [v for v in step.data.get("verdicts", ()) if v.get("check") != skip]
         replayed = [v.to_dict() for v in result.verdicts if v.check != skip]
         found = first_difference(comparable(recorded), comparable(replayed), "verdicts")
         if found is not None:
             walk.report.diffs.append(_diff(step, *found))
+
+
+_TOKEN_STATE = frozenset(
+    {ErrorCode.TOKEN_EXPIRED.value, ErrorCode.TOKEN_REVOKED.value, ErrorCode.TOKEN_REPLAYED.value}
+)
+
+
+def _token_state(step: Step) -> bool:
+    """A block at execution that came from the token's state then (revoked, expired, used),
+    which a replay with a token of its own cannot re-make."""
+    verdicts = step.data.get("verdicts") or ()
+    return any(r.get("code") in _TOKEN_STATE for v in verdicts for r in v.get("reasons") or ())
 
 
 @contextmanager
