@@ -18,6 +18,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, Run, RunStatus, Step, StepKind
 from tether.domains.retail.db import RetailDB
 from tether.runtime.replay import Replayer, comparable, first_difference, replay_runs
+from tether.runtime.replay import counterfactual as cf
 from tether.sdk.desk import build_desk
 from tether.sdk.loader import load_domain
 from tether.sdk.scenarios import load_scenarios, run_scenario
@@ -446,3 +447,33 @@ def test_an_execute_stage_guard_is_replayed_from_the_record(
     report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
     assert live == []  # replay never reads live state
     assert "token state at execution" in report.not_replayed
+
+
+# -- runs a counterfactual cannot re-check ---------------------------------------------------
+
+
+def test_a_run_that_does_not_read_back_is_not_counted_unchanged(replayer: Replayer) -> None:
+    runs = all_runs(replayer)
+    run = next(r for r in runs if any(s.kind is StepKind.TOOL for s in r.steps))
+    tool = next(s for s in run.steps if s.kind is StepKind.TOOL)
+    broken = with_step(run, tool.seq, {"tool": tool.name, "ok": True, "evidence_id": "tool:1"})
+    assert not replayer.replay(broken).identical
+    found = cf(replayer, [broken])
+    assert found["changed"] + found["errors"] == 1, found
+
+
+def test_a_run_of_an_agent_the_candidate_lacks_is_not_counted_unchanged(
+    replayer: Replayer,
+) -> None:
+    run = dataclasses.replace(all_runs(replayer)[0], agent="an-agent-the-candidate-dropped")
+    assert not replayer.replay(run).identical
+    found = cf(replayer, [run])
+    assert found["changed"] + found["errors"] == 1, found
+
+
+def test_a_read_the_record_lacks_is_not_reported_as_a_rule_change(replayer: Replayer) -> None:
+    run, step = guard_reading(all_runs(replayer), "cancel_pending_order", "retail_orders")
+    reads = {k: v for k, v in step.data["reads"].items() if not k.startswith("retail_orders:")}
+    found = cf(replayer, [with_step(run, step.seq, {**step.data, "reads": reads})])
+    assert found["changed"] == 0 and found["errors"] == 1, found  # counted apart, not a change
+    assert "REPLAY_READ_MISSING" in found["examples"][0]["error"]

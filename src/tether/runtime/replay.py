@@ -21,6 +21,7 @@ user); those Decisions are compared with the record's own account of them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -470,6 +471,23 @@ def deciding_rules(verdict: Mapping[str, Any]) -> list[str]:
     return [f"{verdict.get('check')}:{code}" for code in codes] or [str(verdict.get("check"))]
 
 
+_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn")
+# a tool step its guard did not let act: what follows a verdict that changed, else a forgery
+_UNGUARDED_PATHS = ("guard", "arguments")
+
+
+def unreplayable(report: ReplayReport) -> str | None:
+    """Why a report cannot say what a run would have done (a record that does not read back,
+    an agent the configuration lacks, a read the record does not hold); None when it can."""
+    for diff in report.diffs:
+        if diff.path in _UNREPLAYABLE_PATHS:
+            return f"step {diff.step} {diff.kind}: {diff.path} {diff.replayed!r}"
+    for seq, remade in sorted(report.verdicts.items()):
+        if ErrorCode.REPLAY_READ_MISSING.value in json.dumps(remade.to_dict(), default=str):
+            return f"step {seq}: a check read what the record does not hold (REPLAY_READ_MISSING)"
+    return None
+
+
 def first_change(run: Run, report: ReplayReport) -> dict[str, Any] | None:
     """Where a run re-checked under another configuration first ends differently: the first
     guard whose final effect changes (what follows it is no longer what would have happened),
@@ -516,7 +534,9 @@ def counterfactual(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -
     """`{"runs", "changed", "by_change", "by_rule", "examples", "errors"}`: each run's recorded
     proposals re-checked by the replayer's runtime (a candidate's), model outputs and tool
     results held as recorded; a run changed where `first_change` finds one, counted by
-    `"recorded->re-made"` effect and by the rules that decided."""
+    `"recorded->re-made"` effect and by the rules that decided. A run that cannot be re-checked
+    (`unreplayable`) counts as an error, with its reason among the examples, never as
+    unchanged nor as a rule's change."""
     by_change: Counter[str] = Counter()
     by_rule: Counter[str] = Counter()
     changed, errors = 0, 0
@@ -524,10 +544,20 @@ def counterfactual(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -
     for run in runs:
         try:
             report = replayer.replay(run)
-        except TetherError:
+            why = unreplayable(report)
+        except TetherError as exc:
+            why = f"{exc.code.value}: {exc.message}"
+        if why is not None:
             errors += 1
+            if len(shown) < examples:
+                shown.append({"run": run.id, "error": why})
             continue
         change = first_change(run, report)
+        if change is None and any(d.path in _UNGUARDED_PATHS for d in report.diffs):
+            errors += 1  # no verdict changed, yet a call acted unguarded: the record is wrong
+            if len(shown) < examples:
+                shown.append({"run": run.id, "error": "a tool step no guard let act"})
+            continue
         if change is None:
             continue
         changed += 1
