@@ -167,3 +167,58 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert moved.returncode == 0, moved.stderr
     bad = tether("eval", "suite", "--release", candidate.id, "--checks", "lint", "--json")
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["code"] == "BAD_REQUEST"
+
+
+def test_a_replay_only_suite_does_not_clear_a_failed_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    folder = scenario_folder(tmp_path)
+    store, releases, base, candidate = releases_of(tmp_path)
+    domain = load_domain("retail")
+    failed = evaluate_release(domain, store, releases, candidate, list, ("scenarios",), folder)
+    assert not failed.passed
+    with pytest.raises(TetherError) as refused:
+        releases.move_label("production", candidate.id, "cli:ops")
+    assert refused.value.code is ErrorCode.RELEASE_GATE_FAILED
+    # `tether eval suite --checks replay` (or drift's re-evaluation without the failing check)
+    informative = evaluate_release(domain, store, releases, candidate, list, ("replay",), folder)
+    assert informative.passed  # the replay check never fails
+    with pytest.raises(TetherError) as still:
+        releases.move_label("production", candidate.id, "cli:ops")
+    assert still.value.code is ErrorCode.RELEASE_GATE_FAILED
+    # a suite that runs the failing check again, and passes it, clears it
+    EvaluationStore(store.engine).record(
+        base.id, base.bundle, False, {"checks": {"scenarios": {"passed": False}}}, [GATE], GATE
+    )
+    with pytest.raises(TetherError):
+        releases.move_label("candidate", base.id, "cli:ops")
+    assert evaluate_release(domain, store, releases, base, list, ("scenarios",), folder).passed
+    assert releases.move_label("candidate", base.id, "cli:ops").release_id == base.id
+    store.close()
+
+
+def test_a_release_that_failed_its_gate_is_not_rolled_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.release.rollout import Rollouts
+
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    store, releases, base, candidate = releases_of(tmp_path)
+    releases.move_label("production", base.id, "cli:ops")
+    EvaluationStore(store.engine).record(
+        candidate.id,
+        candidate.bundle,
+        False,
+        {"checks": {"policy": {"passed": False}}},
+        [GATE],
+        GATE,
+    )
+    rollouts = Rollouts(releases, releases.audit)
+    with pytest.raises(TetherError) as caught:
+        rollouts.start(candidate.id, ["resolution_rate >= baseline - 0.02"], "cli:ops")
+    assert (
+        caught.value.code is ErrorCode.RELEASE_GATE_FAILED
+        and "policy failed" in caught.value.message
+    )
+    store.close()

@@ -34,7 +34,7 @@ from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.rollout_guards import Conversation, Guard, parse_guards
 from tether.release.rollout_looks import BASELINE, CANDIDATE, take_look
-from tether.release.store import PRODUCTION, ReleaseStore
+from tether.release.store import PRODUCTION, ReleaseStore, failed_gate
 from tether.store.release_schema import rollouts
 
 RUNNING, PROMOTED, ROLLED_BACK = "running", "promoted", "rolled_back"
@@ -198,6 +198,13 @@ class Rollouts:
                 raise TetherError(
                     ErrorCode.CONFLICT,
                     "a rollout is already running: promote or roll it back first",
+                )
+            failed = failed_gate(conn, cand)  # it could never take the production label
+            if failed is not None:
+                raise TetherError(
+                    ErrorCode.RELEASE_GATE_FAILED,
+                    f"release {cand} failed its evaluation suite ({failed}): evaluate it again "
+                    "(tether eval suite) before rolling it out",
                 )
             conn.execute(insert(rollouts).values(row))
             data = {"rollout": row["id"], "candidate": cand, "baseline": base,

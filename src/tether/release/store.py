@@ -184,7 +184,7 @@ class ReleaseStore:
                 select(release_labels).where(release_labels.c.label == label)
             ).mappings().one()  # fmt: skip
             return LabelMove(label, target, previous, row["moved_at"], row["moved_by"])
-        failed = _failed_gate(conn, target)
+        failed = failed_gate(conn, target)
         if failed is not None and not (override and override.strip()):
             raise TetherError(
                 ErrorCode.RELEASE_GATE_FAILED,
@@ -231,18 +231,26 @@ class ReleaseStore:
         )
 
 
-def _failed_gate(conn: Any, release: str) -> str | None:
-    """Why the latest evaluation suite of `release` failed; None when it passed or never ran."""
+def failed_gate(conn: Any, release: str) -> str | None:
+    """Why `release` fails its evaluation suite, judged check by check: each check stands as the
+    newest evaluation that ran it left it (failed, or regressed against production), so a later
+    suite that left a failing check out does not clear it. None when every check stands passed,
+    or the suite never ran."""
     t = release_evaluations
-    row = conn.execute(
-        select(t.c.passed, t.c.results)
+    rows = conn.execute(
+        select(t.c.results)
         .where(t.c.release_id == release, t.c.suite == GATE_SUITE)
         .order_by(t.c.at.desc(), t.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or row.passed:
-        return None
-    results = json.loads(row.results)
-    failing = [name for name, c in (results.get("checks") or {}).items() if not c.get("passed")]
-    said = [*(f"{n} failed" for n in failing), *(results.get("regressions") or [])]
-    return "; ".join(said) or "failed"
+    ).all()
+    standing: dict[str, str | None] = {}  # check -> why it fails (None: passed)
+    for row in rows:
+        results = json.loads(row.results)
+        regressions = [str(r) for r in results.get("regressions") or ()]
+        for name, check in (results.get("checks") or {}).items():
+            if name in standing:
+                continue  # a newer evaluation ran it
+            regressed = [r for r in regressions if r.startswith(f"{name}:")]
+            failed = [f"{name} failed"] if not check.get("passed") else []
+            standing[name] = "; ".join([*failed, *regressed]) or None
+    said = [why for why in standing.values() if why]
+    return "; ".join(said) if said else None
