@@ -103,6 +103,7 @@ class Rollout:
     updated_at: float
     reason: str
     evaluation: Mapping[str, Any]
+    step_started_at: float = 0.0  # when the current step began
 
     @property
     def traffic_pct(self) -> int:
@@ -189,6 +190,7 @@ class Rollouts:
             "started_at": now,
             "started_by": actor,
             "updated_at": now,
+            "step_started_at": now,
             "reason": f"started at {plan[0]} % of traffic",
             "evaluation": "{}",
         }
@@ -308,8 +310,10 @@ class Rollouts:
         evaluation: Mapping[str, Any],
         actor: str,
     ) -> Rollout:
+        now = self.clock.now()
+        began = now if step != rollout.step else rollout.step_started_at
         changed = replace(rollout, state=state, step=step, look=look, reason=reason,
-                          evaluation=evaluation, updated_at=self.clock.now())  # fmt: skip
+                          evaluation=evaluation, updated_at=now, step_started_at=began)  # fmt: skip
         kind = {RUNNING: "rollout.advanced", PROMOTED: "rollout.promoted",
                 ROLLED_BACK: "rollout.rolled_back"}[state]  # fmt: skip
         data = {
@@ -323,7 +327,8 @@ class Rollouts:
             "p_values": {g["expr"]: g["p_value"] for g in evaluation.get("guards", ())},
         }
         values = {"state": state, "step": step, "look": look, "reason": reason,
-                  "evaluation": json.dumps(evaluation), "updated_at": changed.updated_at}  # fmt: skip
+                  "evaluation": json.dumps(evaluation), "updated_at": changed.updated_at,
+                  "step_started_at": began}  # fmt: skip
         with begin(self.engine) as conn:
             self.audit.lock(conn)
             moved = conn.execute(update(rollouts).where(*self._unchanged(rollout)).values(values))
@@ -367,6 +372,7 @@ class Rollouts:
             started_at=row["started_at"],
             started_by=row["started_by"],
             updated_at=row["updated_at"],
+            step_started_at=row["step_started_at"],
             reason=row["reason"],
             evaluation=json.loads(row["evaluation"]),
         )

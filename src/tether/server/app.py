@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tether.access.control import AccessControl
 from tether.access.end_users import EndUserVerifier
 from tether.access.operators import Operator, OperatorKeys, Permission
+from tether.approvals.background import Background, Every
 from tether.conversations import Conversations, ConversationStore
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING
@@ -30,7 +31,9 @@ from tether.observe.drift_source import DriftWatch
 from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from tether.observe.periodic import every_seconds
 from tether.release.bundle import ID_PATTERN as RELEASE_ID
+from tether.release.rollout_feed import RolloutFeed
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
 from tether.sdk.releases import ReleaseDesks
@@ -70,6 +73,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DRAIN_MIN_BYTES = 1024 * 1024
 MAX_SCRIPT_DEPTH = MAX_NESTING
+# a running rollout's looks at live traffic: every TETHER_ROLLOUT_LOOK_S seconds (0: none)
+LOOK_ENV, DEFAULT_LOOK_S, LOOK_POLL_S = "TETHER_ROLLOUT_LOOK_S", 30.0, 5.0
 
 
 # -- body size limit ------------------------------------------------------------------------
@@ -246,6 +251,7 @@ def create_app(
     end_users = end_users or EndUserVerifier.from_env()
     configure_logging()  # TETHER_LOG_LEVEL / TETHER_LOG_FORMAT, when set
     quotas = RunQuotas.from_env()  # a bad value stops the app before anything starts
+    look_s = every_seconds(os.environ, LOOK_ENV, DEFAULT_LOOK_S)  # a running rollout's looks
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
     drift = DriftWatch.from_env(desk.store.engine)  # drift gauges, refreshed at scrape time
@@ -291,8 +297,14 @@ def create_app(
     if workers > 0:  # started here, as approvals are, so an app serves however it is run
         queue.start(RunExecutor(desk.runtime, make_model, runtime_of=pins.runtime), workers)
     recovery.start()
+    # a running rollout looks at the traffic its arms served, off the request path
+    feed = RolloutFeed(pins.rollouts, desk.store.engine)
+    looks = Background("tether-rollouts", [Every(look_s, feed)] if look_s else [], LOOK_POLL_S)
+    if look_s:
+        looks.start()
 
     def stop_work() -> None:
+        looks.stop()
         recovery.stop()
         queue.stop()
         pins.close()

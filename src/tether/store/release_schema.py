@@ -66,6 +66,8 @@ rollouts = Table(
     Column("started_at", Float, nullable=False),
     Column("started_by", String(256), nullable=False),
     Column("updated_at", Float, nullable=False),
+    # when the current step began: its looks count the conversations pinned since
+    Column("step_started_at", Float, nullable=False),
     Column("reason", Text, nullable=False),
     Column("evaluation", Text, nullable=False),  # JSON: both arms' KPIs and the guards' tests
     Index("ix_rollouts_started_at", "started_at"),

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Float, nullable=False),
         sa.Column("started_by", sa.String(256), nullable=False),
         sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("step_started_at", sa.Float, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("evaluation", sa.Text, nullable=False),
     )
