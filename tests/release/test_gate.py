@@ -130,6 +130,13 @@ def test_checks_and_regressions() -> None:
     before = {"policy": {"passed": True, "caught_ratio": 1.0, "false_blocks": 0}}
     same = regressions(before, before)
     assert same == []
+    grounded = {"grounding": {"passed": True, "f1": 0.78, "false_alarm_rate": 0.05}}
+    assert regressions(grounded, grounded) == []
+    less = {"grounding": {"passed": True, "f1": 0.7, "false_alarm_rate": 0.1}}
+    assert regressions(grounded, less) == [
+        "grounding: F1 0.7, against 0.78",
+        "grounding: false alarms 0.1, against 0.05",
+    ]
     worse = {"policy": {"passed": True, "caught_ratio": 0.995, "false_blocks": 1}}
     assert regressions(before, worse) == [
         "policy: catches 0.995 of violations, against 1.0",
@@ -221,4 +228,16 @@ def test_a_release_that_failed_its_gate_is_not_rolled_out(
         caught.value.code is ErrorCode.RELEASE_GATE_FAILED
         and "policy failed" in caught.value.message
     )
+    store.close()
+
+
+def test_the_grounding_check_scores_the_verifier_on_the_domains_probes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    store, releases, base, _ = releases_of(tmp_path)
+    found = evaluate_release(load_domain("retail"), store, releases, base, list, ("grounding",))
+    figures = found.checks["grounding"]
+    assert found.passed and figures["n"] > 100  # the held-out half of the retail probes
+    assert 0.5 < figures["f1"] <= 1 and figures["false_alarm_rate"] is not None
     store.close()

@@ -122,6 +122,9 @@ class Domain:
     principal_hint: str = ""  # an example principal id, for help texts and the dashboard
     on_desk: Callable[[Desk], None] | None = None  # last touch once a desk is built
     grounding: GroundingPack = NEUTRAL  # the verifier's operating point, vocabulary, fields
+    # labelled answers over the domain's records and knowledge (RAGTruth JSONL: qa.jsonl,
+    # data2txt.jsonl) a release's evaluation suite scores the verifier on
+    grounding_probes: Path | None = None
 
     def __post_init__(self) -> None:
         problems = []

@@ -6,6 +6,8 @@ pack's in force, on nothing live:
 - `scenarios`: the domain's scenarios, on a scratch store with its own audit keys;
 - `policy`: the domain's policy evaluation (its "eval policy" harness) under the release's policy
   files: no gold action falsely blocked and ≥ 99 % of injected violations caught;
+- `grounding`: the run-path verifier on the domain's labelled probes (`Domain.grounding_probes`):
+  precision, recall, F1 and false alarms, informative except as regressions against production;
 - `replay`: a counterfactual replay of the recorded runs of a recent window under the release:
   how many would have ended differently, by change and by rule (informative: it never fails
   the gate; runs it cannot re-check, such as one that ended before its scope step, count as
@@ -13,8 +15,8 @@ pack's in force, on nothing live:
 
 The result is stored with the release (suite `gate`, audited) and compared with the latest gate
 result of the release labelled production: a check that passed there and fails here, fewer
-scenarios passing, a lower catch ratio or more false blocks are regressions, and a release with
-a regression does not pass.
+scenarios passing, a lower catch ratio, more false blocks, a lower F1 or more false alarms are
+regressions, and a release with a regression does not pass.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from tether.access.settings import AccessSettings
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run
+from tether.grounding.ragtruth import evaluate, load_dataset
 from tether.release.evaluations import EvaluationStore
 from tether.release.store import GATE_SUITE, PRODUCTION, Release, ReleaseStore
 from tether.runtime.replay import Replayer, counterfactual
@@ -38,7 +41,7 @@ from tether.sdk.scenarios import Scenario, load_scenarios, run_scenario, scenari
 from tether.store.runs import RunStore
 
 GATE = GATE_SUITE
-CHECKS = ("scenarios", "policy", "replay")
+CHECKS = ("scenarios", "policy", "grounding", "replay")
 MIN_CAUGHT = 0.99
 
 
@@ -98,6 +101,8 @@ def evaluate_release(
             result.checks["scenarios"] = scenario_check(governed, chosen, on_fail)
         if "policy" in checks:
             result.checks["policy"] = _policy(governed)
+        if "grounding" in checks:
+            result.checks["grounding"] = _grounding(governed)
         if "replay" in checks:
             desk = build_desk(governed, store, claims_on_fail=on_fail, approvals=True)
             found = counterfactual(Replayer(desk.runtime), list(recent()))
@@ -136,6 +141,14 @@ def regressions(
             found.append(f"{name}: passed for production, fails here")
         if name == "scenarios" and now.get("ok", 0) < was.get("ok", 0):
             found.append(f"scenarios: {now.get('ok')} pass, against {was.get('ok')}")
+        if name == "grounding":
+            if now.get("f1", 1.0) < was.get("f1", 0.0):
+                found.append(f"grounding: F1 {now.get('f1')}, against {was.get('f1')}")
+            if (now.get("false_alarm_rate") or 0.0) > (was.get("false_alarm_rate") or 0.0):
+                found.append(
+                    f"grounding: false alarms {now.get('false_alarm_rate')}, "
+                    f"against {was.get('false_alarm_rate')}"
+                )
         if name == "policy":
             if now.get("caught_ratio", 1.0) < was.get("caught_ratio", 0.0):
                 found.append(
@@ -177,6 +190,27 @@ def scenario_check(
         "scenarios": len(results),
         "ok": len(results) - len(failed),
         "failed": failed,
+    }
+
+
+def _grounding(domain: Domain) -> dict[str, Any]:
+    """The run-path verifier on the domain's labelled probes (informative: it bites through
+    the regressions against production)."""
+    if domain.grounding_probes is None:
+        return {"passed": True, "skipped": f"domain {domain.name} ships no grounding probes"}
+    verifier = domain.grounding.verifier()
+    report = evaluate(
+        load_dataset(domain.grounding_probes),
+        lambda e: verifier.verify_source(e.task, e.source, e.response, e.tool).flagged,
+    )
+    overall = report.overall.to_dict()
+    return {
+        "passed": True,
+        "f1": overall["f1"],
+        "precision": overall["precision"],
+        "recall": overall["recall"],
+        "false_alarm_rate": overall["false_alarm_rate"],
+        "n": overall["n"],
     }
 
 

@@ -91,6 +91,7 @@ RETAIL = Domain(
     ),
     entity_ids=RETAIL_IDS,
     scenarios=_folder("scenarios"),
+    grounding_probes=_folder("data") / "grounding_probes" / "heldout",
     harnesses={"eval policy": _evaluate_policy, "effect log": _effect_log},
     principal_hint="raj_sanchez_2970",
     grounding=RETAIL_GROUNDING,
