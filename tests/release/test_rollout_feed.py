@@ -107,3 +107,21 @@ def test_too_little_traffic_waits(
     looked = RolloutFeed(rollouts, store.engine)()
     assert looked is not None and looked.state == RUNNING and looked.look == 0
     store.close()
+
+
+@pytest.mark.parametrize("name", ["TETHER_ROLLOUT_LOOK_S", "TETHER_DRIFT_REEVALUATE_S"])
+def test_a_bad_interval_stops_the_app_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from tether.core.errors import ErrorCode, TetherError
+    from tether.domains.retail.db import RetailDB
+    from tether.domains.retail.desk import open_retail_desk
+    from tether.server.app import create_app
+
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path))
+    monkeypatch.setenv(name, "often")
+    store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
+    with pytest.raises(TetherError) as caught:
+        create_app(open_retail_desk(store, db=RetailDB.fresh_copy()))
+    assert caught.value.code is ErrorCode.CONFIG_INVALID and name in caught.value.message
+    store.close()

@@ -5,7 +5,6 @@ policies are seen, its result stored with the release."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,48 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from tether.cli.common import DomainOption, open_domain, out, print_json, user_errors
-from tether.cli.replay import ended_runs
-from tether.core.types import Run
 from tether.observe.drift import DriftReport, MonitorResult, parse_duration
 from tether.observe.drift_source import DEFAULT_BASELINE, DEFAULT_WINDOW, detect_drift
-from tether.release.evaluations import EVALUATOR, Evaluation, EvaluationStore, triggers
-from tether.release.store import ReleaseStore
+from tether.release.evaluations import EvaluationStore
 from tether.sdk.desk import build_desk
-from tether.sdk.domain import Domain
-from tether.sdk.gate import GATE, evaluate_release
+from tether.sdk.gate import GATE, reevaluate_in_force
 from tether.store.runs import RunStore
-
-
-def reevaluate(
-    domain: Domain,
-    store: RunStore,
-    report: DriftReport,
-    scenarios: Path | None,
-    recent: Callable[[], Iterable[Run]],
-) -> tuple[Evaluation | None, bool]:
-    """Run the evaluation suite of the release in force again (its scenarios and a replay of
-    the recent window's runs, see `tether.sdk.gate`) when drift fired or its knowledge or
-    policies are new; (the evaluation stored, whether it ran now)."""
-    desk = build_desk(domain, store)
-    assert desk.release is not None and desk.access is not None  # every built desk has both
-    release, bundle = desk.release.configuration, desk.release.bundle()
-    evaluations = EvaluationStore(store.engine, desk.access.audit)
-    why = triggers(report.fired, bundle, evaluations.latest(suite=GATE))
-    if not why:
-        return evaluations.latest(release, suite=GATE), False
-    releases = ReleaseStore(store.engine, desk.access.audit)
-    evaluate_release(
-        domain,
-        store,
-        releases,
-        releases.get(release),
-        recent,
-        ("scenarios", "replay"),
-        scenarios,
-        actor=EVALUATOR,
-        why=why,
-    )
-    return evaluations.latest(release, suite=GATE), True
 
 
 def drift(
@@ -95,10 +58,9 @@ def drift(
         report = detect_drift(store.engine, window_s, baseline_s, agent=agent)
         ran = False
         if pack is not None:
+            desk = build_desk(pack, store)
             since = time.time() - window_s
-            evaluation, ran = reevaluate(
-                pack, store, report, scenarios, lambda: ended_runs(store, since, agent)
-            )
+            evaluation, ran = reevaluate_in_force(desk, report.fired, since, scenarios, agent)
         else:
             evaluation = EvaluationStore(store.engine).latest(suite=GATE)
     shown = None if evaluation is None else {**evaluation.to_dict(), "ran_now": ran}

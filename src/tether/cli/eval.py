@@ -15,7 +15,7 @@ from rich.table import Table
 from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
 from tether.cli.keys import cli_actor
 from tether.cli.release import open_releases
-from tether.cli.replay import ended_runs, since_epoch
+from tether.cli.replay import since_epoch
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.detector import HallucinationDetector
 from tether.grounding.judge import ModelClaimJudge, RecordingJudge
@@ -23,7 +23,7 @@ from tether.grounding.ragtruth import EvalReport, evaluate, flag_all, load_datas
 from tether.grounding.verifier import NEUTRAL
 from tether.models.factory import model_from_env
 from tether.policy.consent_eval import PACKAGED_ACTION, evaluate_confirmations
-from tether.sdk.gate import CHECKS, evaluate_release, parse_checks
+from tether.sdk.gate import CHECKS, evaluate_release, parse_checks, recorded_runs
 from tether.store.runs import RunStore
 
 eval_app = typer.Typer(help="Measure tether on benchmark data.", no_args_is_help=True)
@@ -132,7 +132,7 @@ def suite(
             store,
             releases,
             releases.get(release),
-            lambda: ended_runs(store, cutoff),
+            lambda: recorded_runs(store, cutoff),
             chosen,
             scenarios,
             actor=cli_actor(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,14 +24,12 @@ from tether.cli.common import (
 from tether.cli.release import open_releases
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Run, RunStatus
 from tether.release.store import Release, ReleaseStore
 from tether.runtime.replay import Replayer, ReplayReport, counterfactual, replay_runs
 from tether.sdk.candidate import candidate_desk
+from tether.sdk.gate import recorded_runs
 from tether.sdk.releases import ReleaseDesks
-from tether.store.runs import RunFilter, RunStore
-
-_PAGE = 500
+from tether.store.runs import RunStore
 
 
 def since_epoch(value: str, now: float) -> float:
@@ -50,18 +48,6 @@ def since_epoch(value: str, now: float) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
-
-
-def ended_runs(store: RunStore, since: float | None, agent: str | None = None) -> Iterator[Run]:
-    """The runs created since `since` (of `agent`) that are not still going, oldest first,
-    with their steps."""
-    filt = RunFilter(since=since, agent=agent)
-    headers: list[Run] = []
-    while page := store.list_runs(filt, limit=_PAGE, offset=len(headers)):
-        headers.extend(page)
-    for header in reversed(headers):  # pages come newest first
-        if header.status in (RunStatus.COMPLETED, RunStatus.SUSPENDED):
-            yield store.get_run(header.id)
 
 
 def replay(
@@ -107,7 +93,7 @@ def replay(
                 report = replayer.replay(desk.store.get_run(run_id))
             else:
                 started = time.perf_counter()
-                summary = replay_runs(replayer, list(ended_runs(desk.store, cutoff, agent)))
+                summary = replay_runs(replayer, list(recorded_runs(desk.store, cutoff, agent)))
                 summary["seconds"] = round(time.perf_counter() - started, 3)
     if release is not None:
         _show_counterfactual(result, as_json)
@@ -159,7 +145,9 @@ def _counterfactual(
     store = RunStore.open()
     releases = open_releases()
     candidate = releases.get(ref)
-    runs = [store.get_run(run_id)] if run_id is not None else list(ended_runs(store, since, agent))
+    runs = (
+        [store.get_run(run_id)] if run_id is not None else list(recorded_runs(store, since, agent))
+    )
     with tempfile.TemporaryDirectory(prefix="tether-candidate-") as workdir:
         desk = candidate_desk(pack, store, candidate.bundle, Path(workdir) / "release")
         started = time.perf_counter()

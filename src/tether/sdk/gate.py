@@ -22,25 +22,26 @@ regressions, and a release with a regression does not pass.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tether.access.settings import AccessSettings
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Run
+from tether.core.types import Run, RunStatus
 from tether.grounding.ragtruth import evaluate, load_dataset
-from tether.release.evaluations import EvaluationStore
+from tether.release.evaluations import EVALUATOR, Evaluation, EvaluationStore, triggers
 from tether.release.store import GATE_SUITE, PRODUCTION, Release, ReleaseStore
 from tether.runtime.replay import Replayer, counterfactual
 from tether.sdk.candidate import candidate_domain
-from tether.sdk.desk import build_desk
+from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
 from tether.sdk.scenarios import Scenario, load_scenarios, run_scenario, scenario_desk
-from tether.store.runs import RunStore
+from tether.store.runs import RunFilter, RunStore
 
 GATE = GATE_SUITE
+_PAGE = 500
 CHECKS = ("scenarios", "policy", "grounding", "replay")
 MIN_CAUGHT = 0.99
 
@@ -66,6 +67,49 @@ class GateResult:
             "checks": self.checks,
             "regressions": list(self.regressions),
         }
+
+
+def recorded_runs(store: RunStore, since: float | None, agent: str | None = None) -> Iterator[Run]:
+    """The runs created since `since` (of `agent`) that are not still going, oldest first,
+    with their steps."""
+    filt = RunFilter(since=since, agent=agent)
+    headers: list[Run] = []
+    while page := store.list_runs(filt, limit=_PAGE, offset=len(headers)):
+        headers.extend(page)
+    for header in reversed(headers):  # pages come newest first
+        if header.status in (RunStatus.COMPLETED, RunStatus.SUSPENDED):
+            yield store.get_run(header.id)
+
+
+def reevaluate_in_force(
+    desk: Desk,
+    fired: Sequence[str],
+    since: float,
+    scenarios: Path | None = None,
+    agent: str | None = None,
+) -> tuple[Evaluation | None, bool]:
+    """Run the evaluation suite of `desk`'s configuration again (its scenarios, the grounding
+    probes and a replay of the runs since `since`) when drift `fired` or its knowledge or
+    policies are new; (the evaluation stored, whether it ran now)."""
+    assert desk.release is not None and desk.access is not None  # every built desk has both
+    release, bundle = desk.release.configuration, desk.release.bundle()
+    evaluations = EvaluationStore(desk.store.engine, desk.access.audit)
+    why = triggers(fired, bundle, evaluations.latest(suite=GATE))
+    if not why:
+        return evaluations.latest(release, suite=GATE), False
+    releases = ReleaseStore(desk.store.engine, desk.access.audit)
+    evaluate_release(
+        desk.domain,
+        desk.store,
+        releases,
+        releases.get(release),
+        lambda: recorded_runs(desk.store, since, agent),
+        ("scenarios", "grounding", "replay"),
+        scenarios,
+        actor=EVALUATOR,
+        why=why,
+    )
+    return evaluations.latest(release, suite=GATE), True
 
 
 def parse_checks(text: str) -> tuple[str, ...]:

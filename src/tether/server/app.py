@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +28,8 @@ from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.observe.business_source import BusinessWatch, registry_facts
-from tether.observe.drift_source import DriftWatch
+from tether.observe.drift import parse_duration
+from tether.observe.drift_source import DriftWatch, detect_drift
 from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -36,6 +38,7 @@ from tether.release.bundle import ID_PATTERN as RELEASE_ID
 from tether.release.rollout_feed import RolloutFeed
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain
+from tether.sdk.gate import reevaluate_in_force
 from tether.sdk.releases import ReleaseDesks
 from tether.server.admission import Admission
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
@@ -75,6 +78,8 @@ DRAIN_MIN_BYTES = 1024 * 1024
 MAX_SCRIPT_DEPTH = MAX_NESTING
 # a running rollout's looks at live traffic: every TETHER_ROLLOUT_LOOK_S seconds (0: none)
 LOOK_ENV, DEFAULT_LOOK_S, LOOK_POLL_S = "TETHER_ROLLOUT_LOOK_S", 30.0, 5.0
+# ... and how often it checks whether the release in force needs evaluating again (0: never)
+REEVALUATE_ENV, DEFAULT_REEVALUATE_S = "TETHER_DRIFT_REEVALUATE_S", 3600.0
 
 
 # -- body size limit ------------------------------------------------------------------------
@@ -252,6 +257,9 @@ def create_app(
     configure_logging()  # TETHER_LOG_LEVEL / TETHER_LOG_FORMAT, when set
     quotas = RunQuotas.from_env()  # a bad value stops the app before anything starts
     look_s = every_seconds(os.environ, LOOK_ENV, DEFAULT_LOOK_S)  # a running rollout's looks
+    reevaluate_s = every_seconds(os.environ, REEVALUATE_ENV, DEFAULT_REEVALUATE_S)
+    drift_window = parse_duration(os.environ.get("TETHER_DRIFT_WINDOW", "") or "24h", "window")
+    drift_baseline = parse_duration(os.environ.get("TETHER_DRIFT_BASELINE", "") or "7d", "baseline")
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
     drift = DriftWatch.from_env(desk.store.engine)  # drift gauges, refreshed at scrape time
@@ -297,10 +305,18 @@ def create_app(
     if workers > 0:  # started here, as approvals are, so an app serves however it is run
         queue.start(RunExecutor(desk.runtime, make_model, runtime_of=pins.runtime), workers)
     recovery.start()
-    # a running rollout looks at the traffic its arms served, off the request path
+    # off the request path: a running rollout looks at the traffic its arms served, and the
+    # release in force is evaluated again when drift fires or its knowledge or policies change
     feed = RolloutFeed(pins.rollouts, desk.store.engine)
-    looks = Background("tether-rollouts", [Every(look_s, feed)] if look_s else [], LOOK_POLL_S)
-    if look_s:
+
+    def reevaluate() -> None:
+        report = detect_drift(desk.store.engine, drift_window, drift_baseline)
+        reevaluate_in_force(desk, report.fired, time.time() - drift_window)
+
+    jobs = [*([Every(look_s, feed)] if look_s else []),
+            *([Every(reevaluate_s, reevaluate)] if reevaluate_s else [])]  # fmt: skip
+    looks = Background("tether-releases", jobs, LOOK_POLL_S)
+    if jobs:
         looks.start()
 
     def stop_work() -> None:
