@@ -17,6 +17,7 @@ class Every:
     def __init__(self, period_s: float, job: Callable[[], object]) -> None:
         self.period_s = period_s
         self.job = job
+        self.__name__ = getattr(job, "__name__", type(job).__name__)  # what logs call it
         self._due = time.monotonic() + period_s
 
     def __call__(self) -> None:
