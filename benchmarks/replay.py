@@ -59,8 +59,12 @@ def record(store: RunStore, wanted: int) -> list[str]:
             new_runs, new_steps = [], []
             for row in run_rows[: wanted - len(ids)]:
                 new_id = f"{row['id']}_c{copy}"
-                new_runs.append({**row, "id": new_id})
-                # a step may name its run (an approval request does): it names the copy
+                # the run's row and steps may name the run (a pending action, an approval):
+                # they name the copy
+                named = {
+                    k: v.replace(row["id"], new_id) for k, v in row.items() if isinstance(v, str)
+                }
+                new_runs.append({**row, **named, "id": new_id})
                 new_steps.extend(
                     {**s, "run_id": new_id, "data": s["data"].replace(row["id"], new_id)}
                     for s in by_run.get(row["id"], ())
