@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,21 @@ POLL_S = 0.25  # how often a waiter reads the store when nothing here wakes it
 STREAM_MAX_S = 300.0  # an events stream ends after this; the client reconnects with Last-Event-ID
 KEEPALIVE_S = 15.0
 SETTLED = (RunStatus.COMPLETED, RunStatus.SUSPENDED)
+
+
+class Watch:
+    """A waiter's registration for one run: set when a step of the run commits here."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        self.entry = (loop, event)
+
+    async def changed(self, timeout: float) -> None:
+        """Return once the run changed since the last call (or the watch began), or after
+        `timeout` seconds."""
+        event = self.entry[1]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
 
 
 class RunSignals:
@@ -40,20 +55,21 @@ class RunSignals:
     def on_run_end(self, run: Run) -> None:
         self._wake(run.id)
 
-    async def changed(self, run_id: str, timeout: float) -> None:
-        """Return when a step of `run_id` commits here, or after `timeout` seconds."""
-        event = asyncio.Event()
-        entry = (asyncio.get_running_loop(), event)
+    @contextlib.contextmanager
+    def watching(self, run_id: str) -> Iterator[Watch]:
+        """Watch `run_id` for the block: a commit here from the moment the watch starts sets it,
+        so a waiter that reads the store inside the block cannot miss a commit that lands
+        between its read and its wait."""
+        watch = Watch(asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
-            self._waiters.setdefault(run_id, set()).add(entry)
+            self._waiters.setdefault(run_id, set()).add(watch.entry)
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+            yield watch
         finally:
             with self._lock:
                 waiting = self._waiters.get(run_id)
                 if waiting is not None:
-                    waiting.discard(entry)
+                    waiting.discard(watch.entry)
                     if not waiting:
                         del self._waiters[run_id]
 
@@ -69,12 +85,13 @@ async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: flo
     """The run once it has ended or waits for a person, or as it is after `wait_s` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    while True:
-        run = await run_in_threadpool(store.get_run, run_id, False)
-        remaining = deadline - loop.time()
-        if run.status in SETTLED or remaining <= 0:
-            return run
-        await signals.changed(run_id, min(POLL_S, remaining))
+    with signals.watching(run_id) as watch:
+        while True:
+            run = await run_in_threadpool(store.get_run, run_id, False)
+            remaining = deadline - loop.time()
+            if run.status in SETTLED or remaining <= 0:
+                return run
+            await watch.changed(min(POLL_S, remaining))
 
 
 def _event(kind: str, data: Any, event_id: int | None = None) -> str:
@@ -94,25 +111,26 @@ async def run_events(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STREAM_MAX_S
     seen, status, quiet_since = after, None, loop.time()
-    while True:
-        run = await run_in_threadpool(store.get_run, run_id, False)
-        if status is None:  # where the run is, before what it did
-            status = run.status
-            yield _event("status", {"run": run_id, "status": status.value}, seen)
-        if run.step_count > seen:
-            for step in await run_in_threadpool(store.steps_after, run_id, seen):
-                yield _event("step", step.to_dict(), step.seq)
-                seen = step.seq
-            quiet_since = loop.time()
-        if run.status is not status:
-            status = run.status
-            yield _event("status", {"run": run_id, "status": status.value}, seen)
-        if run.status is RunStatus.COMPLETED and run.decision is not None:
-            yield _event("decision", run.decision.to_dict(), seen)
-            return
-        if loop.time() > deadline or await disconnected():
-            return
-        if loop.time() - quiet_since > KEEPALIVE_S:
-            yield ": keep-alive\n\n"
-            quiet_since = loop.time()
-        await signals.changed(run_id, POLL_S)
+    with signals.watching(run_id) as watch:
+        while True:
+            run = await run_in_threadpool(store.get_run, run_id, False)
+            if status is None:  # where the run is, before what it did
+                status = run.status
+                yield _event("status", {"run": run_id, "status": status.value}, seen)
+            if run.step_count > seen:
+                for step in await run_in_threadpool(store.steps_after, run_id, seen):
+                    yield _event("step", step.to_dict(), step.seq)
+                    seen = step.seq
+                quiet_since = loop.time()
+            if run.status is not status:
+                status = run.status
+                yield _event("status", {"run": run_id, "status": status.value}, seen)
+            if run.status is RunStatus.COMPLETED and run.decision is not None:
+                yield _event("decision", run.decision.to_dict(), seen)
+                return
+            if loop.time() > deadline or await disconnected():
+                return
+            if loop.time() - quiet_since > KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                quiet_since = loop.time()
+            await watch.changed(POLL_S)

@@ -1,0 +1,68 @@
+"""A waiter on a run (`?wait=` and the events stream) cannot miss a commit that lands between
+its read of the store and its wait: it watches the run before it reads."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tether.core.types import RunStatus
+from tether.server import run_events
+from tether.server.run_events import RunSignals, settled
+from tether.server.run_events import run_events as stream
+
+LONG_POLL_S = 30.0  # a missed wake-up would sleep this long before reading again
+
+
+class CommitsDuringRead:
+    """A store whose run ends while the waiter's first read is in flight: the commit's wake-up
+    comes after the read saw the run running and before the waiter starts waiting."""
+
+    def __init__(self, signals: RunSignals) -> None:
+        self.signals, self.reads = signals, 0
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> Any:
+        self.reads += 1
+        if self.reads == 1:
+            self.signals.on_run_end(SimpleNamespace(id=run_id))
+            return SimpleNamespace(status=RunStatus.RUNNING, step_count=0, decision=None)
+        decision = SimpleNamespace(to_dict=lambda: {"kind": "answer"})
+        return SimpleNamespace(status=RunStatus.COMPLETED, step_count=0, decision=decision)
+
+    def steps_after(self, run_id: str, seq: int) -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def long_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_events, "POLL_S", LONG_POLL_S)
+
+
+def test_a_wait_sees_the_commit_that_lands_during_its_read(long_poll: None) -> None:
+    signals = RunSignals()
+    store = CommitsDuringRead(signals)
+
+    async def wait() -> Any:
+        # far below the poll interval: only the wake-up can end the wait in time
+        return await asyncio.wait_for(settled(store, signals, "run_1", 60), LONG_POLL_S / 6)  # type: ignore[arg-type]
+
+    run = asyncio.run(wait())
+    assert run.status is RunStatus.COMPLETED and store.reads == 2
+
+
+def test_the_events_stream_sees_the_commit_that_lands_during_its_read(long_poll: None) -> None:
+    signals = RunSignals()
+    store = CommitsDuringRead(signals)
+
+    async def never() -> bool:
+        return False
+
+    async def follow() -> list[str]:
+        return [e async for e in stream(store, signals, "run_1", 0, never)]  # type: ignore[arg-type]
+
+    events = asyncio.run(asyncio.wait_for(follow(), LONG_POLL_S / 6))
+    assert [e.split("\n")[1] for e in events][-1] == "event: decision"
+    assert store.reads == 2
