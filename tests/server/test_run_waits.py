@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tether.core.types import RunStatus
+from tether.core.types import RunStatus, StepKind
 from tether.server import run_events
 from tether.server.run_events import RunSignals, settled
 from tether.server.run_events import run_events as stream
@@ -66,3 +66,32 @@ def test_the_events_stream_sees_the_commit_that_lands_during_its_read(long_poll:
     events = asyncio.run(asyncio.wait_for(follow(), LONG_POLL_S / 6))
     assert [e.split("\n")[1] for e in events][-1] == "event: decision"
     assert store.reads == 2
+
+
+def step(kind: StepKind, name: str = "x") -> Any:
+    return SimpleNamespace(kind=kind, name=name)
+
+
+def test_a_wait_on_the_end_wakes_only_when_the_run_settles() -> None:
+    signals = RunSignals()
+    run = SimpleNamespace(id="run_1")
+
+    async def watch() -> list[bool]:
+        seen = []
+        with signals.watching("run_1", every_step=False) as ends, signals.watching("run_1") as all_:
+            for steps in (
+                [step(StepKind.TOOL), step(StepKind.GUARD)],
+                [step(StepKind.APPROVAL, "decided")],
+            ):
+                signals.on_steps(run, steps)  # type: ignore[arg-type]
+                await asyncio.sleep(0)  # let the wake-ups land
+                seen += [ends.entry[1].is_set(), all_.entry[1].is_set()]
+                await all_.changed(0)
+            for steps in ([step(StepKind.APPROVAL, "requested")], [step(StepKind.DECISION)]):
+                signals.on_steps(run, steps)  # type: ignore[arg-type]
+                await asyncio.sleep(0)
+                seen.append(ends.entry[1].is_set())
+                await ends.changed(0)
+        return seen
+
+    assert asyncio.run(watch()) == [False, True, False, True, True, True]

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tether.core.types import Run, RunStatus, Step
+from tether.core.types import Run, RunStatus, Step, StepKind
 from tether.store.runs import RunStore
 
 MAX_WAIT_S = 60.0  # the longest `?wait=SECONDS` any endpoint takes
@@ -28,17 +28,19 @@ SETTLED = (RunStatus.COMPLETED, RunStatus.SUSPENDED)
 
 
 class Watch:
-    """A waiter's registration for one run: set when a step of the run commits here."""
+    """A waiter's registration for one run: set when a step of the run commits here (or, for
+    a waiter on the run's end alone, when a step that settles it does)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
-        self.entry = (loop, event)
+    def __init__(self, every_step: bool) -> None:
+        self.entry = (asyncio.get_running_loop(), asyncio.Event(), every_step)
 
     async def changed(self, timeout: float) -> None:
         """Return once the run changed since the last call (or the watch began), or after
         `timeout` seconds."""
         event = self.entry[1]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        if not event.is_set():  # a wait_for of a set event still costs a task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
         event.clear()
 
 
@@ -47,20 +49,22 @@ class RunSignals:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event, bool]]] = {}
 
     def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
-        self._wake(run.id)
+        self._wake(run.id, any(settles(step) for step in steps))
 
     def on_run_end(self, run: Run) -> None:
-        self._wake(run.id)
+        self._wake(run.id, True)
 
     @contextlib.contextmanager
-    def watching(self, run_id: str) -> Iterator[Watch]:
+    def watching(self, run_id: str, every_step: bool = True) -> Iterator[Watch]:
         """Watch `run_id` for the block: a commit here from the moment the watch starts sets it,
         so a waiter that reads the store inside the block cannot miss a commit that lands
-        between its read and its wait."""
-        watch = Watch(asyncio.get_running_loop(), asyncio.Event())
+        between its read and its wait. `every_step=False`: only a commit that settles the run
+        (its Decision, or the request that suspends it for a person) wakes the waiter, which
+        then does not read the run again at every step."""
+        watch = Watch(every_step)
         with self._lock:
             self._waiters.setdefault(run_id, set()).add(watch.entry)
         try:
@@ -73,19 +77,28 @@ class RunSignals:
                     if not waiting:
                         del self._waiters[run_id]
 
-    def _wake(self, run_id: str) -> None:
+    def _wake(self, run_id: str, settled: bool) -> None:
         with self._lock:
             entries = list(self._waiters.get(run_id, ()))
-        for loop, event in entries:
+        for loop, event, every_step in entries:
+            if not (every_step or settled):
+                continue
             with contextlib.suppress(RuntimeError):  # its loop has closed
                 loop.call_soon_threadsafe(event.set)
+
+
+def settles(step: Step) -> bool:
+    """Whether committing `step` leaves its run settled: ended, or suspended for a person."""
+    return step.kind is StepKind.DECISION or (
+        step.kind is StepKind.APPROVAL and step.name == "requested"
+    )
 
 
 async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: float) -> Run:
     """The run once it has ended or waits for a person, or as it is after `wait_s` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    with signals.watching(run_id) as watch:
+    with signals.watching(run_id, every_step=False) as watch:
         while True:
             run = await run_in_threadpool(store.get_run, run_id, False)
             remaining = deadline - loop.time()
