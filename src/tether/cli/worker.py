@@ -24,6 +24,7 @@ from tether.workers.executor import RunExecutor
 from tether.workers.metrics import MetricsEndpoint, MetricsServer, WorkerMetrics
 from tether.workers.queue import open_queue
 from tether.workers.recovery import Recovery
+from tether.workers.settling import SettleNotifier
 
 
 class Worker:
@@ -46,6 +47,8 @@ class Worker:
             desk.store.close()
             raise
         self.taking = self.queue.kind != "inline"  # an in-process queue is the API's own
+        if self.queue.kind == "postgres":  # API processes wait on the runs settled here
+            desk.runtime.observers = (*desk.runtime.observers, SettleNotifier(desk.store.engine))
         # each run executes (or resumes) under the release it recorded
         self.pins = ReleaseDesks(desk)
         self.recovery = Recovery(

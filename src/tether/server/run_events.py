@@ -17,8 +17,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tether.core.types import Run, RunStatus, Step, StepKind
+from tether.core.types import Run, RunStatus, Step
 from tether.store.runs import RunStore
+from tether.workers.settling import settles
 
 MAX_WAIT_S = 60.0  # the longest `?wait=SECONDS` any endpoint takes
 POLL_S = 0.25  # how often a waiter reads the store when nothing here wakes it
@@ -57,6 +58,10 @@ class RunSignals:
     def on_run_end(self, run: Run) -> None:
         self._wake(run.id, True)
 
+    def settled_elsewhere(self, run_id: str) -> None:
+        """Another process says `run_id` has settled (see `tether.workers.settling`)."""
+        self._wake(run_id, True)
+
     @contextlib.contextmanager
     def watching(self, run_id: str, every_step: bool = True) -> Iterator[Watch]:
         """Watch `run_id` for the block: a commit here from the moment the watch starts sets it,
@@ -85,13 +90,6 @@ class RunSignals:
                 continue
             with contextlib.suppress(RuntimeError):  # its loop has closed
                 loop.call_soon_threadsafe(event.set)
-
-
-def settles(step: Step) -> bool:
-    """Whether committing `step` leaves its run settled: ended, or suspended for a person."""
-    return step.kind is StepKind.DECISION or (
-        step.kind is StepKind.APPROVAL and step.name == "requested"
-    )
 
 
 async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: float) -> Run:
