@@ -262,7 +262,7 @@ def _write(
 ) -> None:
     minute_rows, latency_rows, count_rows = [], [], []
     for (minute, agent), r in rollups.items():
-        key = {"minute": minute, "agent": agent, "release": NO_RELEASE}
+        key = {"minute": minute, "agent": agent, "release": NO_RELEASE, "shard": 0}
         row: dict[str, Any] = {**key, "updated_at": now}
         row.update({c: int(r.values.get(c, 0)) for c in KPI_COUNTERS})
         row.update({c: float(r.values.get(c, 0.0)) for c in KPI_SUMS})

@@ -172,13 +172,13 @@ class AuditLog:
         if not events:
             return self.head(conn)[0]
         count = len(events)
+        datas = [canonical_json(dict(event.data)) for event in events]  # before the lock
         last, prev = self._reserve(conn, count)
         first = last - count + 1
         ts = int(self.clock.now() * 1_000_000)
         rows = []
-        for offset, event in enumerate(events):
+        for offset, (event, data) in enumerate(zip(events, datas, strict=True)):
             seq = first + offset
-            data = canonical_json(dict(event.data))
             digest = event_digest(seq, prev, ts, event.kind, event.actor, event.run_id, data)
             rows.append((seq, ts, event.kind, event.actor, event.run_id, data, prev, digest))
             prev = digest

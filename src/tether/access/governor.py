@@ -160,11 +160,11 @@ class RunGovernor:
         pending = list(events)
 
         def write(conn: Connection) -> None:
-            if pending:
-                self.audit.append_in(conn, pending)
             if closing is not None:
                 # a finished run's token must not be usable by anyone who captured it
                 self.revocations.revoke(closing.claims.id, closing.claims.expires_at, conn=conn)
+            if pending:  # last: the chain's head stays locked until the commit
+                self.audit.append_in(conn, pending)
 
         return write
 

@@ -7,6 +7,7 @@ neither lose an update nor deadlock.
 
 from __future__ import annotations
 
+import random
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from tether.core.types import Run
 from tether.observe.kpi import KpiPoint, RunKpis, merge, minute_of, run_kpis
 from tether.store.kpi_schema import (
     KPI_COUNTERS,
+    KPI_SHARDS,
     KPI_SUMS,
     NO_RELEASE,
     kpi_counts,
@@ -30,7 +32,6 @@ from tether.store.kpi_schema import (
     kpi_minutes,
 )
 
-_KEY = ("minute", "agent", "release")
 _VALUE_COLUMNS = (*KPI_COUNTERS, *KPI_SUMS)
 
 
@@ -78,8 +79,10 @@ def add_minute(
     latency_bucket: int | None = None,
     counts: Mapping[tuple[str, str, str], int] | None = None,
 ) -> None:
-    """Add `values` (and a latency observation, and counts) to one minute's rollup."""
-    key = {"minute": minute, "agent": agent, "release": release}
+    """Add `values` (and a latency observation, and counts) to one minute's rollup, in a
+    shard chosen at random (readers sum the shards)."""
+    shard = random.randrange(KPI_SHARDS)
+    key = {"minute": minute, "agent": agent, "release": release, "shard": shard}
     row: dict[str, Any] = {**key, "updated_at": time.time()}
     row.update({c: int(values.get(c, 0)) for c in KPI_COUNTERS})
     row.update({c: float(values.get(c, 0.0)) for c in KPI_SUMS})

@@ -706,7 +706,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
                 state.checkpoint(),
                 decision=decision,
                 status=status,
-                hook=chained(hook, also),
+                # the audit chain's head is locked last: held for its own rows and the commit
+                hook=chained(also, hook),
                 lease=state.lease,
             )
             state.audit.clear()

@@ -2,7 +2,8 @@
 
 Rollups are per minute, agent and release, and hold only additive values (counts, sums and a
 fixed log-bucket latency histogram), so concurrent writers and replicas merge by addition and
-percentiles survive restarts.
+percentiles survive restarts. Each key is spread over `KPI_SHARDS` rows (migration 0023): a
+writer adds to one shard, readers sum them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -22,6 +24,7 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+KPI_SHARDS = 16  # rows per key, so that runs ending together do not queue on one row's lock
 NO_RELEASE = ""  # the release key of runs recorded before releases exist (a key can't be NULL)
 
 # the additive counters of one minute; each run and each feedback adds to them
@@ -49,6 +52,7 @@ kpi_minutes = Table(
     Column("minute", BigInteger, primary_key=True),  # epoch seconds at the minute's start
     Column("agent", String(128), primary_key=True),
     Column("release", String(64), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in KPI_COUNTERS),
     *(Column(name, Float, nullable=False, server_default="0") for name in KPI_SUMS),
     Column("updated_at", Float, nullable=False),
@@ -61,6 +65,7 @@ kpi_latency = Table(
     Column("agent", String(128), primary_key=True),
     Column("release", String(64), primary_key=True),
     Column("bucket", Integer, primary_key=True),  # see tether.observe.kpi.latency_bucket
+    Column("shard", SmallInteger, primary_key=True),
     Column("count", BigInteger, nullable=False),
 )
 
@@ -74,6 +79,7 @@ kpi_counts = Table(
     Column("metric", String(32), primary_key=True),
     Column("subject", String(128), primary_key=True),
     Column("key", String(64), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
     Column("count", BigInteger, nullable=False),
 )
 
