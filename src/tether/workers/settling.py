@@ -67,6 +67,7 @@ class SettleListener:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="tether-settled", daemon=True)
         self.listening = threading.Event()  # set while a connection listens
+        self.backend_pid: int | None = None  # the listening connection's server process
 
     def start(self) -> None:
         self._thread.start()
@@ -81,6 +82,7 @@ class SettleListener:
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
                     self.listening.set()
                     pause = 1.0
                     while not self._stopping.is_set():

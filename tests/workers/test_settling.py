@@ -1,0 +1,80 @@
+"""Runs settled in one process wake the waiters of another (PostgreSQL LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import psycopg
+import pytest
+
+from tether.core.types import StepKind
+from tether.store.db import create_store_engine
+from tether.workers.pg_queue import libpq_conninfo
+from tether.workers.settling import SettleListener, SettleNotifier
+
+HEARD_S = 10.0  # how long a notice may take to arrive before the test calls it lost
+
+
+def step(kind: StepKind, name: str = "x") -> Any:
+    return SimpleNamespace(kind=kind, name=name)
+
+
+def run(run_id: str) -> Any:
+    return SimpleNamespace(id=run_id)
+
+
+@pytest.fixture
+def heard(pg_url: str) -> Iterator[tuple[SettleListener, queue.Queue[str]]]:
+    woken: queue.Queue[str] = queue.Queue()
+    listener = SettleListener(libpq_conninfo(pg_url), woken.put)
+    listener.start()
+    assert listener.listening.wait(HEARD_S), "the listener never started listening"
+    yield listener, woken
+    listener.stop()
+
+
+def test_a_settled_run_is_heard_and_other_steps_are_not(
+    pg_url: str, heard: tuple[SettleListener, queue.Queue[str]]
+) -> None:
+    _, woken = heard
+    engine = create_store_engine(pg_url)  # another connection, as another process has
+    notifier = SettleNotifier(engine)
+    notifier.on_steps(run("run_tool"), [step(StepKind.TOOL), step(StepKind.GUARD)])
+    notifier.on_steps(run("run_asks"), [step(StepKind.APPROVAL, "decided")])
+    notifier.on_steps(run("run_waits"), [step(StepKind.APPROVAL, "requested")])
+    notifier.on_steps(run("run_ends"), [step(StepKind.TOOL), step(StepKind.DECISION)])
+    got = [woken.get(timeout=HEARD_S), woken.get(timeout=HEARD_S)]
+    assert got == ["run_waits", "run_ends"]
+    time.sleep(0.2)
+    assert woken.empty(), "a step that does not settle its run was announced"
+    engine.dispose()
+
+
+def test_a_listener_whose_connection_drops_listens_again(
+    pg_url: str, heard: tuple[SettleListener, queue.Queue[str]]
+) -> None:
+    listener, woken = heard
+    conninfo = libpq_conninfo(pg_url)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        row = admin.execute("SELECT pg_terminate_backend(%s)", (listener.backend_pid,)).fetchone()
+    assert row is not None and row[0], "the listener's connection was not found"
+    engine = create_store_engine(pg_url)
+    notifier = SettleNotifier(engine)
+    deadline = time.monotonic() + 30
+    while True:  # notices sent while it reconnects are lost (waiters poll); later ones arrive
+        notifier.on_steps(run("run_later"), [step(StepKind.DECISION)])
+        try:
+            assert woken.get(timeout=0.5) == "run_later"
+            break
+        except queue.Empty:
+            assert time.monotonic() < deadline, "the listener never listened again"
+    engine.dispose()
+
+
+def test_a_notifier_without_its_database_does_not_fail_the_run(tmp_path: Any) -> None:
+    engine = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    SettleNotifier(engine).on_steps(run("run_1"), [step(StepKind.DECISION)])  # logs, no raise
