@@ -11,143 +11,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from tether.observe.prices import PriceTable, token_counts
+from tether.observe.prices import PriceTable
+from tether.observe.run_facts import Entity, RunFacts, audit_gaps, tokens_cost
 
-BLOCKING = ("deny", "escalate")
 CONCLUDING = ("answer", "action", "escalation", "refusal")  # a turn that waits on no one
 RESOLVING = ("answer", "action")
 FOLLOW_UP_S = 72 * 3600.0  # a repeat contact within this long undoes a first-contact resolution
 GENERAL = ("", "")  # the entity of a conversation that names none: the principal's account
 
-Entity = tuple[str, str]  # (resource kind, resource id)
 
-
-@dataclass(frozen=True)
-class ToolFacts:
-    """What a release (or the registry) says of a tool: its risk and the arguments that name
-    a resource (argument -> resource kind)."""
-
-    risk: str = "read"
-    resources: Mapping[str, str] = field(default_factory=dict)
-
-
-ToolLookup = Callable[[str], ToolFacts | None]
-
-
-@dataclass
-class RunFacts:
-    """What the business KPIs need of one ended run."""
-
-    id: str
-    release: str | None
-    principal: str
-    created_at: float
-    ended_at: float
-    decision: str | None
-    tokens: Counter[tuple[str, str]] = field(default_factory=Counter)  # (model, in|out) -> n
-    incidents: list[tuple[str, str]] = field(default_factory=list)  # (rule, effect)
-    entities: set[Entity] = field(default_factory=set)
-    audit_expected: Counter[str] = field(default_factory=Counter)  # event kind -> steps
-    waited_for_approval: bool = False
-    cited: list[tuple[str, str]] = field(default_factory=list)  # (document uri, version)
-
-
-def expected_event(kind: str, name: str, data: Mapping[str, Any]) -> str | None:
-    """The audit event a recorded step must have in the chain, or None for a step that gives
-    rise to none (retrievals, model turns, allowed verdicts, read-only tool calls)."""
-    if kind == "scope":
-        return "run.started"
-    if kind == "guard" and data.get("effect") in BLOCKING:
-        return f"guard.{data['effect']}"
-    if kind == "tool" and data.get("risk", "read") != "read":
-        return "tool.write"
-    if kind == "confirmation":
-        return f"confirmation.{data.get('event') or name}"
-    if kind == "approval":
-        return f"approval.{name}"
-    if kind == "decision":
-        return "run.decided"
-    return None
-
-
-def deciding_rules(data: Mapping[str, Any]) -> list[str]:
-    """The rules behind a blocking guard step: the ids of the policies that determined its
-    deciding verdict, else that check and its reason codes (`ownership:PERMISSION_DENIED`)."""
-    verdicts = [v for v in data.get("verdicts") or () if isinstance(v, Mapping)]
-    decided = data.get("decided_by")
-    verdict = next((v for v in verdicts if v.get("check") == decided), None)
-    if verdict is None:
-        verdict = next((v for v in reversed(verdicts) if v.get("effect") != "allow"), {})
-    determining = (verdict.get("facts") or {}).get("determining")
-    if isinstance(determining, list) and determining:
-        return sorted({str(d.get("id")) for d in determining if isinstance(d, Mapping)})
-    check = str(verdict.get("check") or decided or "guard")
-    codes = sorted({str(r.get("code")) for r in verdict.get("reasons") or () if r.get("code")})
-    return [f"{check}:{code}" for code in codes] or [check]
-
-
-def _named(arguments: object, facts: ToolFacts | None) -> set[Entity]:
-    if facts is None or not isinstance(arguments, Mapping):
-        return set()
-    found = set()
-    for argument, kind in facts.resources.items():
-        value = arguments.get(argument)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            found.add((str(kind), str(value)))
-    return found
-
-
-def run_facts(
-    header: Mapping[str, Any],
-    steps: Iterable[tuple[str, str, Mapping[str, Any]]],
-    tools: ToolLookup,
-) -> RunFacts:
-    """A run's facts from its header (id, release, principal, created_at, ended_at,
-    decision) and its steps as (kind, name, data), in order."""
-    facts = RunFacts(
-        str(header["id"]),
-        header.get("release"),
-        str(header["principal"]),
-        float(header["created_at"]),
-        float(header["ended_at"]),
-        header.get("decision"),
-    )
-    evidence: dict[str, tuple[str, str]] = {}
-    citations: list[str] = []
-    for kind, name, data in steps:
-        event = expected_event(kind, name, data)
-        if event is not None:
-            facts.audit_expected[event] += 1
-        if kind == "model_turn":
-            output = data.get("output") or {}
-            model = str(output.get("model") or name)
-            tokens_in, tokens_out = token_counts(output.get("usage") or {})
-            facts.tokens[model, "input"] += tokens_in
-            facts.tokens[model, "output"] += tokens_out
-        elif kind == "guard" and isinstance(data.get("call"), Mapping):
-            call = data["call"]
-            tool = tools(str(call.get("name", name)))
-            effect = data.get("effect")
-            if effect in BLOCKING and tool is not None and tool.risk != "read":
-                facts.incidents.extend((rule, str(effect)) for rule in deciding_rules(data))
-            if effect != "deny":  # a call refused outright dealt with nothing
-                facts.entities |= _named(call.get("arguments"), tool)
-        elif kind == "tool":
-            facts.entities |= _named(data.get("arguments"), tools(str(data.get("tool", name))))
-        elif kind == "approval":
-            facts.waited_for_approval = True
-        elif kind == "retrieval":
-            for item in data.get("evidence") or ():
-                if isinstance(item, Mapping) and item.get("version"):
-                    evidence[str(item.get("id"))] = (str(item["source"]), str(item["version"]))
-        elif kind == "decision":
-            citations = [str(c) for c in (data.get("decision") or {}).get("citations") or ()]
-    facts.cited = [evidence[c] for c in dict.fromkeys(citations) if c in evidence]
-    return facts
+def handle_time_s(first_started: float, last_ended: float) -> float:
+    """A conversation's handle time: from the start of its first turn to the end of its last."""
+    return max(0.0, last_ended - first_started)
 
 
 @dataclass
@@ -182,7 +61,7 @@ class Conversation:
     @property
     def handle_time_s(self) -> float:
         """From the start of its first turn to the end of its last."""
-        return max(0.0, self.ended_at - self.turns[0].created_at) if self.turns else 0.0
+        return handle_time_s(self.turns[0].created_at, self.ended_at) if self.turns else 0.0
 
     @property
     def entities(self) -> set[Entity]:
@@ -222,14 +101,7 @@ def cost_figures(runs: Sequence[RunFacts], prices: PriceTable) -> dict[str, Any]
     for run in runs:
         tokens.update(run.tokens)
     models = sorted({m for m, _ in tokens})
-    total, unpriced = 0.0, []
-    for model in models:
-        cost = prices.cost(model, tokens[model, "input"], tokens[model, "output"])
-        if cost is None:
-            if tokens[model, "input"] or tokens[model, "output"]:
-                unpriced.append(model)
-        else:
-            total += cost
+    total, unpriced = tokens_cost(tokens, prices)
     return {
         "tokens": {m: {"input": tokens[m, "input"], "output": tokens[m, "output"]} for m in models},
         "total": None if unpriced else round(total, 6),
@@ -285,8 +157,7 @@ def audit_figures(
     missing: Counter[str] = Counter()
     incomplete: list[str] = []
     for run in runs:
-        have = recorded.get(run.id, Counter())
-        short = {k: n - have[k] for k, n in run.audit_expected.items() if have[k] < n}
+        short = audit_gaps(run, recorded.get(run.id, Counter()))
         if short:
             missing.update(short)
             incomplete.append(run.id)

@@ -24,17 +24,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
-from tether.observe.business import (
-    FOLLOW_UP_S,
-    Conversation,
-    RunFacts,
-    ToolFacts,
-    release_report,
-    run_facts,
-)
+from tether.observe.business import FOLLOW_UP_S, Conversation, release_report
 from tether.observe.metrics import TetherMetrics
 from tether.observe.periodic import Throttled, every_seconds
 from tether.observe.prices import PriceTable
+from tether.observe.run_facts import RunFacts, ToolFacts, run_facts
 from tether.store.access_schema import audit_events
 from tether.store.conversations_schema import conversation_turns, conversations
 from tether.store.grounding_schema import documents
@@ -154,9 +148,9 @@ class BusinessReader:
         return [self.facts[i] for i in dict.fromkeys(run_ids) if i in self.facts]
 
     def window_runs(
-        self, since: float, until: float, release: str | None, cap: int
+        self, since: float, until: float, release: str | None, cap: int, agent: str | None = None
     ) -> list[RunFacts]:
-        """The latest `cap` ended runs created in [since, until)."""
+        """The latest `cap` ended runs created in [since, until) (of `agent`, when given)."""
         r = runs.c
         query = (
             select(r.id)
@@ -166,6 +160,8 @@ class BusinessReader:
         )
         if release is not None:
             query = query.where(_release_is(r.release_id, release))
+        if agent is not None:
+            query = query.where(r.agent == agent)
         return self.load([str(i) for i in self.conn.execute(query).scalars()])
 
     def conversations(self, where: list[Any], cap: int) -> list[Conversation]:
