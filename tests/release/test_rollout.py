@@ -24,7 +24,8 @@ from .helpers import bundle
 
 STATUS_KEYS = {"candidate", "baseline", "state", "step", "traffic_pct", "arms", "guards", "reason"}
 KPI_KEYS = {"n", "resolution_rate", "escalation_rate", "refusal_rate", "refused_by_verification",
-            "tool_error_rate", "p50_latency_s", "p95_latency_s"}  # fmt: skip
+            "tool_error_rate", "p50_latency_s", "p95_latency_s", "cost_per_conversation",
+            "handle_time_s", "compliance_incident_rate", "audit_completeness"}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -188,3 +189,37 @@ def test_every_transition_is_posted_to_the_configured_webhook(
     last = posted[-1][2]
     assert last["event"] == "rollout.rolled_back" and last["reason"] == "not today"
     assert (last["candidate"], last["state"], last["traffic_pct"]) == (cand, "rolled_back", 0)
+
+
+COST_GUARD = "cost_per_conversation <= baseline * 1.2"
+
+
+def test_a_candidate_costing_twice_as_much_is_rolled_back_by_its_cost_guard(
+    releases: dict[str, str],
+) -> None:
+    cand = releases["candidate"]
+    ended = rollout("simulate", "--candidate", cand, "--cost-factor", "2", "--guard", COST_GUARD,
+                    "--seed", "5", "--json")  # fmt: skip
+    assert (ended["state"], ended["step"], ended["traffic_pct"]) == ("rolled_back", 1, 0)
+    arms = ended["arms"]
+    ratio = arms["candidate"]["cost_per_conversation"] / arms["baseline"]["cost_per_conversation"]
+    assert 1.8 < ratio < 2.2
+    (guard,) = ended["guards"]
+    assert guard["expr"] == COST_GUARD and guard["passed"] is False and guard["p_value"] > 0.99
+    assert ended["reason"].startswith("guard broken") and COST_GUARD in ended["reason"]
+    assert label() == releases["production"]
+
+
+def test_a_candidate_costing_the_same_passes_its_cost_guard(releases: dict[str, str]) -> None:
+    cand = releases["candidate"]
+    ended = rollout("simulate", "--candidate", cand, "--guard", COST_GUARD,
+                    "--guard", "audit_completeness >= baseline - 0.01",
+                    "--guard", "compliance_incident_rate <= baseline + 0.03",
+                    "--guard", "handle_time_s <= baseline * 1.2", "--seed", "5", "--json")  # fmt: skip
+    assert (ended["state"], ended["traffic_pct"]) == ("promoted", 100)
+    assert all(g["passed"] is True for g in ended["guards"])
+    arms = ended["arms"]
+    assert arms["candidate"]["audit_completeness"] == 1.0
+    assert 0 < arms["candidate"]["compliance_incident_rate"] < 0.2
+    assert arms["candidate"]["handle_time_s"] > arms["candidate"]["p95_latency_s"]  # pauses too
+    assert label() == cand

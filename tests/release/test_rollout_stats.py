@@ -13,7 +13,14 @@ from tether.core.types import DecisionKind
 from tether.release.rollout import assign, check_plan
 from tether.release.rollout_guards import Conversation, Guard, Turn, arm_kpis, parse_guards
 from tether.release.rollout_looks import BASELINE, CANDIDATE
-from tether.release.rollout_stats import Bound, quantile, quantile_se, quantile_test, rate_test
+from tether.release.rollout_stats import (
+    Bound,
+    mean_test,
+    quantile,
+    quantile_se,
+    quantile_test,
+    rate_test,
+)
 
 D = DecisionKind
 
@@ -25,6 +32,11 @@ def test_guards_parse_into_a_bound_on_the_baseline() -> None:
         "  p95_latency_s <=  baseline * 1.2 ": ("p95_latency_s", Bound(False, 1.2, 0.0)),
         "escalation_rate < baseline": ("escalation_rate", Bound(False, 1.0, 0.0)),
         "tool_error_rate > baseline - .5": ("tool_error_rate", Bound(True, 1.0, -0.5)),
+        "cost_per_conversation <= baseline * 1.2": ("cost_per_conversation", Bound(False, 1.2)),
+        "handle_time_s <= baseline + 30": ("handle_time_s", Bound(False, 1.0, 30.0)),
+        "compliance_incident_rate <= baseline + 0.01":
+            ("compliance_incident_rate", Bound(False, 1.0, 0.01)),
+        "audit_completeness >= baseline - 0.005": ("audit_completeness", Bound(True, 1.0, -0.005)),
     }  # fmt: skip
     for text, (metric, bound) in cases.items():
         guard = Guard.parse(text)
@@ -51,6 +63,20 @@ def test_a_bad_guard_is_a_stable_code_naming_the_problem(text: str, problem: str
         Guard.parse(text)
     assert caught.value.code is ErrorCode.ROLLOUT_GUARD_INVALID
     assert problem in caught.value.message and text.split()[0] in caught.value.message
+
+
+def test_an_unknown_metric_lists_the_business_kpis_and_their_margins_are_checked() -> None:
+    with pytest.raises(TetherError) as caught:
+        Guard.parse("cost_per_run <= baseline * 1.2")  # the drift monitor's name, not a guard's
+    message = caught.value.message
+    for name in ("cost_per_conversation", "handle_time_s", "compliance_incident_rate",
+                 "audit_completeness"):  # fmt: skip
+        assert name in message
+    assert "first_contact_resolution" not in message  # a step cannot wait out its window
+    with pytest.raises(TetherError) as caught:
+        Guard.parse("audit_completeness >= baseline - 1")
+    assert "a margin must be below 1" in caught.value.message
+    assert Guard.parse("handle_time_s <= baseline + 90").bound.offset == 90.0  # seconds
 
 
 def test_guards_come_at_least_once_and_never_twice() -> None:
@@ -107,7 +133,55 @@ def test_kpis_count_conversations_by_their_last_turn() -> None:
         "tool_error_rate": 0.5,  # b of b and d
         "p50_latency_s": 2.0,  # slowest turns 2, 4, 3, 0.5
         "p95_latency_s": 4.0,
+        "cost_per_conversation": 0.0,
+        "handle_time_s": 1.625,  # every turn starts at 0 here: (2 + 1 + 3 + 0.5) / 4
+        "compliance_incident_rate": 0.0,
+        "audit_completeness": 1.0,
     }
+
+
+def test_business_kpis_per_conversation() -> None:
+    arm = [
+        convo("a", Turn(D.CLARIFICATION, 1.0, started_at=10.0, cost=0.25),
+              Turn(D.ANSWER, 2.0, started_at=40.0, cost=0.5)),
+        convo("b", Turn(D.CONFIRMATION, 1.0, started_at=0.0, cost=0.5, incident=True),
+              Turn(D.ACTION, 1.0, started_at=20.0, cost=1.0, audited=False)),
+        convo("c", Turn(D.REFUSAL, 3.0, started_at=5.0, cost=0.0)),
+        convo("d", Turn(D.ANSWER, 1.0, cost=9.0), Turn(D.CONFIRMATION, 1.0)),  # waits
+    ]  # fmt: skip
+    kpis = arm_kpis(arm)
+    assert kpis["n"] == 3
+    assert kpis["cost_per_conversation"] == 0.75  # (0.75 + 1.5 + 0) / 3
+    assert kpis["handle_time_s"] == pytest.approx(56 / 3, abs=1e-6)  # (32 + 21 + 3) / 3
+    assert kpis["compliance_incident_rate"] == pytest.approx(1 / 3, abs=1e-6)
+    assert kpis["audit_completeness"] == pytest.approx(2 / 3, abs=1e-6)
+    unpriced = arm_kpis([*arm, convo("e", Turn(D.ANSWER, 1.0, cost=None))])
+    assert unpriced["cost_per_conversation"] is None
+    assert unpriced["cost_per_conversation_missing"] == 1
+    assert unpriced["handle_time_s"] is not None  # only the cost is unknown
+
+
+def test_mean_non_inferiority_on_values_worked_by_hand() -> None:
+    baseline = [1.0, 2.0, 3.0, 4.0]  # mean 2.5, sample variance 5/3
+    candidate = [2.0, 3.0, 4.0, 5.0, 6.0]  # mean 4, sample variance 2.5
+    found = mean_test(baseline, candidate, Bound(False, factor=1.2))
+    se = math.sqrt(2.5 / 5 + 1.44 * (5 / 3) / 4)
+    assert found.bound == pytest.approx(3.0) and found.candidate == pytest.approx(4.0)
+    assert found.z == pytest.approx(1.0 / se)
+    assert found.p_value == pytest.approx(0.5 * math.erfc(-(1.0 / se) / math.sqrt(2)))
+    assert found.p_value > 0.5 and found.p_inferior < 0.5  # above the bound: leaning inferior
+    cheaper = mean_test(baseline, [v / 2 for v in baseline], Bound(False, factor=1.2))
+    assert cheaper.p_value < 0.05 and cheaper.z < -2  # half the cost: shown within the bound
+
+
+def test_the_mean_test_holds_its_level_at_the_margin() -> None:
+    rng = random.Random(11)
+    n, level, trials, rejected = 200, 0.05, 1500, 0
+    for _ in range(trials):  # skewed costs, the candidate's mean exactly 1.2 x the baseline's
+        base = [rng.lognormvariate(0.0, 0.8) for _ in range(n)]
+        cand = [1.2 * rng.lognormvariate(0.0, 0.8) for _ in range(n)]
+        rejected += mean_test(base, cand, Bound(False, factor=1.2)).p_value <= level
+    assert 0.025 < rejected / trials < 0.075  # about alpha: neither lax nor blind
 
 
 def test_rate_non_inferiority_on_values_worked_by_hand() -> None:

@@ -180,6 +180,15 @@ def rollout_simulate(
             help="The candidate's latency over the baseline's.",
         ),
     ] = 1.0,
+    cost_factor: Annotated[
+        float,
+        typer.Option(
+            "--cost-factor",
+            min=0.01,
+            max=100.0,
+            help="The candidate's model tokens per turn over the baseline's (its cost).",
+        ),
+    ] = 1.0,
     guard: GuardOption = None,
     steps: StepsOption = "5,25,50,100",
     min_runs: MinRunsOption = 400,
@@ -188,8 +197,8 @@ def rollout_simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Run a rollout of CANDIDATE on scripted traffic (seeded): a real, audited rollout whose
-    conversations are drawn per arm; without --guard it uses three guards on resolution,
-    verification refusals and p95 latency."""
+    conversations are drawn per arm (their tokens costed at a fixed price); without --guard it
+    uses three guards on resolution, verification refusals and p95 latency."""
     with user_errors(as_json):
         base = Profile(unsupported_rate=baseline_unsupported_rate)
         cand = Profile(
@@ -197,6 +206,7 @@ def rollout_simulate(
                 baseline_unsupported_rate if unsupported_rate is None else unsupported_rate
             ),
             latency_median_s=base.latency_median_s * latency_factor,
+            tokens_median=base.tokens_median * cost_factor,
         )
         rollouts = open_rollouts()
         started = rollouts.start(

@@ -10,26 +10,25 @@ rollout's conditional transitions let exactly one of them move it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import Engine, select
 
 from tether.access.storage import connect
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind
+from tether.observe.business_source import BusinessReader
+from tether.observe.prices import PriceTable
+from tether.observe.run_facts import RunFacts, audit_gaps, run_cost
 from tether.release.rollout import Rollout, Rollouts
 from tether.release.rollout_guards import Conversation, Turn
 from tether.store.conversations_schema import conversation_turns, conversations
-from tether.store.schema import runs, steps
 
 log = logging.getLogger("tether.release")
 
 MAX_CONVERSATIONS = 20_000  # per arm and look: the newest, should a step run that long
 _CHUNK = 500  # ids per IN (...) list
-_BLOCKING = ("deny", "escalate")
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -37,30 +36,30 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
-def _turn(run: Mapping[str, Any], run_steps: Sequence[Mapping[str, Any]]) -> Turn:
-    tools = [s for s in run_steps if s["kind"] == "tool"]
-    verified = stopped = False
-    for step in run_steps:
-        if step["kind"] != "guard" or step["name"] != "answer":
-            continue
-        for verdict in step["data"].get("verdicts") or ():
-            if verdict.get("check") == "claims":
-                verified = True
-                stopped = stopped or verdict.get("effect") in _BLOCKING
+def _turn(run: RunFacts, prices: PriceTable, recorded: Mapping[str, int]) -> Turn:
+    assert run.decision is not None  # only ended runs are turns
     return Turn(
-        DecisionKind(run["decision_kind"]),
-        max(0.0, float(run["updated_at"]) - float(run["created_at"])),
-        len(tools),
-        sum(1 for s in tools if not s["data"].get("ok", True)),
-        verified,
-        stopped,
+        DecisionKind(run.decision),
+        max(0.0, run.ended_at - run.created_at),
+        run.tool_calls,
+        run.tool_errors,
+        run.verified,
+        run.stopped_by_verification,
+        started_at=run.created_at,
+        cost=run_cost(run, prices),
+        incident=bool(run.incidents),
+        audited=not audit_gaps(run, recorded),
     )
 
 
-def arm_conversations(engine: Engine, release: str, since: float) -> list[Conversation]:
+def arm_conversations(
+    engine: Engine, release: str, since: float, prices: PriceTable | None = None
+) -> list[Conversation]:
     """The conversations pinned to `release` that started since `since` and whose every turn
-    has ended, oldest first."""
+    has ended, oldest first; each turn read into the same `RunFacts` the business KPIs read,
+    its cost at `prices`."""
     c, t = conversations.c, conversation_turns.c
+    table = prices or PriceTable()
     with connect(engine) as conn:
         ids = list(
             conn.execute(
@@ -76,24 +75,16 @@ def arm_conversations(engine: Engine, release: str, since: float) -> list[Conver
             for cid, number, run_id in conn.execute(query):
                 turns.setdefault(cid, []).append((number, run_id))
         run_ids = [run_id for found in turns.values() for _, run_id in found]
-        run_rows: dict[str, Mapping[str, Any]] = {}
-        step_rows: dict[str, list[Mapping[str, Any]]] = {}
-        for chunk in _chunks(run_ids):
-            header = select(runs.c.id, runs.c.decision_kind, runs.c.created_at, runs.c.updated_at)
-            for row in conn.execute(header.where(runs.c.id.in_(chunk))).mappings():
-                run_rows[row["id"]] = dict(row)
-            body = select(steps.c.run_id, steps.c.seq, steps.c.kind, steps.c.name, steps.c.data)
-            picked = body.where(steps.c.run_id.in_(chunk), steps.c.kind.in_(("tool", "guard")))
-            for row in conn.execute(picked.order_by(steps.c.run_id, steps.c.seq)).mappings():
-                step_rows.setdefault(row["run_id"], []).append(
-                    {"kind": row["kind"], "name": row["name"], "data": json.loads(row["data"])}
-                )
+        reader = BusinessReader(conn)
+        facts = {run.id: run for run in reader.load(run_ids)}
+        ended = [r for r in run_ids if r in facts and facts[r].decision is not None]
+        recorded = reader.audit_events(ended)
     found_conversations = []
     for cid in ids:
-        ordered = [run_rows.get(run_id) for _, run_id in sorted(turns.get(cid, ()))]
-        if not ordered or any(r is None or r["decision_kind"] is None for r in ordered):
+        ordered = [facts.get(run_id) for _, run_id in sorted(turns.get(cid, ()))]
+        if not ordered or any(r is None or r.decision is None for r in ordered):
             continue  # a turn still going (or a record gone): a later look counts it
-        made = tuple(_turn(r, step_rows.get(r["id"], ())) for r in ordered if r is not None)
+        made = tuple(_turn(r, table, recorded.get(r.id, {})) for r in ordered if r is not None)
         found_conversations.append(Conversation(cid, made))
     return found_conversations
 
@@ -102,9 +93,12 @@ class RolloutFeed:
     """Takes the running rollout's next look from live traffic (callable; None when no rollout
     runs)."""
 
-    def __init__(self, rollouts: Rollouts, engine: Engine) -> None:
+    def __init__(
+        self, rollouts: Rollouts, engine: Engine, prices: PriceTable | None = None
+    ) -> None:
         self.rollouts = rollouts
         self.engine = engine
+        self.prices = prices or PriceTable()
 
     def __call__(self) -> Rollout | None:
         try:
@@ -114,8 +108,8 @@ class RolloutFeed:
                 return None
             raise
         since = rollout.step_started_at
-        baseline = arm_conversations(self.engine, rollout.baseline, since)
-        candidate = arm_conversations(self.engine, rollout.candidate, since)
+        baseline = arm_conversations(self.engine, rollout.baseline, since, self.prices)
+        candidate = arm_conversations(self.engine, rollout.candidate, since, self.prices)
         try:
             return self.rollouts.observe(rollout, baseline, candidate)
         except TetherError as exc:

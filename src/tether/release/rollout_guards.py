@@ -6,6 +6,11 @@ The unit is the conversation, not the turn: turns that end in a clarification or
 confirmation wait on the user, so a conversation's outcome is its last turn's decision, and a
 conversation still waiting on the user (its last turn a clarification or a confirmation) has
 no outcome yet and is not counted.
+
+The business KPIs (cost, handle time, compliance incidents, audit completeness) are read from
+each turn's run through the same per-run definitions the business report uses
+(`tether.observe.run_facts`); a rollout step cannot wait out the follow-up window of
+first-contact resolution, so that KPI is not a guard.
 """
 
 from __future__ import annotations
@@ -13,13 +18,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind
-from tether.release.rollout_stats import Bound, NonInferiority, quantile, quantile_test, rate_test
+from tether.observe.business import handle_time_s
+from tether.release.rollout_stats import (
+    Bound,
+    NonInferiority,
+    mean_test,
+    quantile,
+    quantile_test,
+    rate_test,
+)
 
 WAITING = (DecisionKind.CLARIFICATION, DecisionKind.CONFIRMATION)
 RESOLVED = (DecisionKind.ANSWER, DecisionKind.ACTION)
@@ -35,6 +48,10 @@ class Turn:
     tool_errors: int = 0
     verified: bool = False  # the claims check judged a proposed answer in this turn
     stopped_by_verification: bool = False  # ... and stopped it (deny or escalate)
+    started_at: float = 0.0
+    cost: float | None = 0.0  # its model cost; None when a model it used has no price
+    incident: bool = False  # a write denied or escalated by a rule
+    audited: bool = True  # every step that gives rise to an audit event has it in the chain
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,10 @@ class Facts:
     called_tool: bool
     tool_failed: bool
     slowest_s: float  # the slowest turn's latency
+    cost: float | None  # the turns' model cost; None when some has no price
+    handle_time_s: float
+    incident: bool
+    audit_complete: bool
 
 
 @dataclass(frozen=True)
@@ -74,20 +95,24 @@ class Conversation:
             any(t.tool_calls > 0 for t in turns),
             any(t.tool_errors > 0 for t in turns),
             max(t.latency_s for t in turns),
+            None if any(t.cost is None for t in turns) else sum(t.cost or 0.0 for t in turns),
+            handle_time_s(turns[0].started_at, turns[-1].started_at + turns[-1].latency_s),
+            any(t.incident for t in turns),
+            all(t.audited for t in turns),
         )
 
 
 @dataclass(frozen=True)
 class Kpi:
     """A KPI over concluded conversations: a rate (the share of the conversations it applies
-    to that `hit`) or the q-quantile of a per-conversation value."""
+    to that `hit`), or the q-quantile or the mean of a per-conversation value."""
 
     name: str
     meaning: str
     hit: Callable[[Facts], bool] | None = None
     applies: Callable[[Facts], bool] | None = None  # None: every conversation
-    value: Callable[[Facts], float] | None = None
-    q: float = 0.0
+    value: Callable[[Facts], float | None] | None = None  # None: this conversation has none
+    q: float | None = None  # None: the mean
 
     @property
     def is_rate(self) -> bool:
@@ -114,31 +139,57 @@ KPIS: dict[str, Kpi] = {
             value=lambda f: f.slowest_s, q=0.5),
         Kpi("p95_latency_s", "95th percentile over conversations of the slowest turn, in seconds",
             value=lambda f: f.slowest_s, q=0.95),
+        # spend is the mean times the traffic, so a budget bounds the mean: a quantile would
+        # miss a candidate that costs more on a minority of conversations
+        Kpi("cost_per_conversation",
+            "mean model cost of a conversation at TETHER_MODEL_PRICES (none while a "
+            "conversation used a model without a price)",
+            value=lambda f: f.cost),
+        Kpi("handle_time_s",
+            "mean over conversations from the start of the first turn to the end of the last, "
+            "in seconds",
+            value=lambda f: f.handle_time_s),
+        Kpi("compliance_incident_rate",
+            "conversations in which a rule denied or escalated a write",
+            hit=lambda f: f.incident),
+        Kpi("audit_completeness",
+            "conversations whose every step that gives rise to an audit event has it in the "
+            "chain",
+            hit=lambda f: f.audit_complete),
     )
 }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ArmSample:
-    """One arm's concluded conversations, counted once for every KPI: (hits, n) per rate and
-    the sorted values per quantile."""
+    """One arm's concluded conversations, counted once for every KPI: (hits, n) per rate, the
+    sorted values per value KPI, and how many conversations had no value for it (then the KPI
+    has no figure and its guard cannot pass: an unknown is never read as zero)."""
 
     rates: dict[str, tuple[int, int]]
     values: dict[str, list[float]]
+    missing: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, convs: Sequence[Conversation]) -> ArmSample:
         facts = [c.facts for c in convs if c.concluded]
         rates: dict[str, tuple[int, int]] = {}
         values: dict[str, list[float]] = {}
+        missing: dict[str, int] = {}
         for kpi in KPIS.values():
             if kpi.hit is not None:
                 sample = facts if kpi.applies is None else [f for f in facts if kpi.applies(f)]
                 rates[kpi.name] = (sum(map(kpi.hit, sample)), len(sample))
             else:
                 assert kpi.value is not None
-                values[kpi.name] = sorted(map(kpi.value, facts))
-        return cls(rates, values)
+                found = [kpi.value(f) for f in facts]
+                values[kpi.name] = sorted(v for v in found if v is not None)
+                missing[kpi.name] = sum(v is None for v in found)
+        return cls(rates, values, missing)
+
+    def known(self, name: str) -> list[float]:
+        """A value KPI's sorted values; empty when a conversation has none."""
+        return [] if self.missing.get(name) else self.values[name]
 
     @property
     def n(self) -> int:
@@ -148,12 +199,17 @@ class ArmSample:
         if name in self.rates:
             hits, n = self.rates[name]
             return round(hits / n, 6) if n else None
-        values = self.values[name]
-        return round(quantile(values, KPIS[name].q), 6) if values else None
+        values, q = self.known(name), KPIS[name].q
+        if not values:
+            return None
+        return round(quantile(values, q) if q is not None else math.fsum(values) / len(values), 6)
 
     def kpis(self) -> dict[str, Any]:
-        """`{"n", KPI: value, ...}`."""
-        return {"n": self.n, **{name: self.measure(name) for name in KPIS}}
+        """`{"n", KPI: value, ...}`, and `{KPI}_missing` for a value KPI some conversations
+        lack."""
+        found: dict[str, Any] = {"n": self.n, **{name: self.measure(name) for name in KPIS}}
+        found.update({f"{k}_missing": n for k, n in self.missing.items() if n})
+        return found
 
 
 def arm_kpis(convs: Sequence[Conversation]) -> dict[str, Any]:
@@ -210,16 +266,18 @@ class Guard:
 
     def test(self, baseline: ArmSample, candidate: ArmSample) -> NonInferiority | None:
         """The non-inferiority test on both arms; None when an arm has no conversation the KPI
-        applies to."""
+        applies to, or one without its value."""
         kpi = KPIS[self.metric]
         if kpi.is_rate:
             (hits_b, n_b), (hits_c, n_c) = baseline.rates[kpi.name], candidate.rates[kpi.name]
             if not n_b or not n_c:
                 return None
             return rate_test(hits_b, n_b, hits_c, n_c, self.bound)
-        values_b, values_c = baseline.values[kpi.name], candidate.values[kpi.name]
+        values_b, values_c = baseline.known(kpi.name), candidate.known(kpi.name)
         if not values_b or not values_c:
             return None
+        if kpi.q is None:
+            return mean_test(values_b, values_c, self.bound)
         return quantile_test(values_b, values_c, kpi.q, self.bound)
 
 
