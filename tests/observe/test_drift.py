@@ -12,13 +12,13 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.observe.drift import (
     DriftSettings,
     Traffic,
-    age_bucket,
+    audit_monitor,
     evaluate,
     parse_duration,
-    stale_monitor,
     windows,
 )
 from tether.observe.drift_calibration import Profile, draw_traffic, false_alarms, shifted
+from tether.observe.drift_freshness import age_bucket, stale_monitor
 from tether.observe.drift_stats import (
     OTHER,
     chi2_sf,
@@ -27,6 +27,7 @@ from tether.observe.drift_stats import (
     gamma_q,
     normal_sf,
     psi,
+    quantile_bins,
     two_proportions,
 )
 
@@ -131,6 +132,7 @@ def test_a_shifted_tool_mix_and_refusal_rate_fire_and_a_stable_series_does_not()
     stable = evaluate(before, draw_traffic(rng, 300, base))
     assert not [m.name for m in stable if m.fired]
     judged = [m for m in stable if m.name != "refusal_codes"]  # 15 refusals: too few to judge
+    judged = [m for m in judged if m.name != "audit_completeness"]  # whole chain: no test
     assert all(m.value is not None and m.p_value is not None for m in judged)
 
 
@@ -189,3 +191,57 @@ def test_evidence_ages_are_bucketed() -> None:
         "<90d",
     ]
     assert age_bucket(400 * 86_400) == ">=90d"
+
+
+def test_costs_are_binned_by_the_baselines_quantiles() -> None:
+    baseline = [float(v) for v in range(1, 101)]
+    mb, mw = quantile_bins(baseline, [5.0, 50.0, 50.5, 101.0, 1000.0], bins=4)
+    assert mb == {"<=26": 26, "<=51": 25, "<=76": 25, ">76": 24}
+    assert mw == {"<=26": 1, "<=51": 2, ">76": 2}
+    same, _ = quantile_bins([2.0] * 60 + [3.0] * 40, [], bins=10)  # tied edges merge
+    assert same == {"<=2": 60, "<=3": 40}
+    assert quantile_bins([], [1.0]) == ({}, {})
+
+
+def test_a_costlier_model_and_more_incidents_fire_and_a_stable_series_does_not() -> None:
+    base = Profile()
+    rng = np.random.default_rng(3)
+    before = draw_traffic(rng, 1400, base)
+    dearer = shifted(base, cost_median=base.cost_median * 2, incident=0.08)
+    fired = {m.name: m for m in evaluate(before, draw_traffic(rng, 300, dearer)) if m.fired}
+    assert set(fired) == {"cost_per_run", "compliance_incident_rate"}
+    means = fired["cost_per_run"].effect["mean"]
+    assert 1.6 < means["window"] / means["baseline"] < 2.5
+    stable = {m.name: m for m in evaluate(before, draw_traffic(rng, 300, base))}
+    assert not [n for n, m in stable.items() if m.fired]
+    assert stable["cost_per_run"].value is not None and stable["cost_per_run"].value < 0.2
+    # a move to a model without a price is a shift of its own, not a drop in cost
+    unpriced = evaluate(before, draw_traffic(rng, 300, shifted(base, unpriced=0.3)))
+    cost = next(m for m in unpriced if m.name == "cost_per_run")
+    assert cost.fired and cost.effect["shares"]["unpriced"]["window"] > 0.2
+
+
+def test_any_audit_gap_fires_while_the_chain_was_whole() -> None:
+    whole = Traffic({"sampled_runs": 5000})
+    one_gap = Traffic({"sampled_runs": 40, "audit_incomplete_runs": 1})
+    found = audit_monitor(whole, one_gap, DriftSettings())
+    assert found.fired and found.test == "zero_tolerance" and found.value == 0.025
+    assert "100.00% -> 97.50%" in found.note
+    assert not audit_monitor(whole, Traffic({"sampled_runs": 40}), DriftSettings()).fired
+    # gaps in the baseline already: only a significant rise fires
+    leaky = Traffic({"sampled_runs": 5000, "audit_incomplete_runs": 50})
+    same = audit_monitor(leaky, Traffic({"sampled_runs": 400, "audit_incomplete_runs": 4}),
+                         DriftSettings())  # fmt: skip
+    assert not same.fired and same.test == "fisher_exact" and same.p_value is not None
+    worse = audit_monitor(leaky, Traffic({"sampled_runs": 400, "audit_incomplete_runs": 30}),
+                          DriftSettings())  # fmt: skip
+    assert worse.fired
+
+
+def test_false_alarms_per_business_monitor_stay_within_a_percent() -> None:
+    measured = false_alarms(seeds=300)
+    for name in ("cost_per_run", "compliance_incident_rate", "audit_completeness"):
+        assert measured.monitor_rate(name) <= 0.01, name
+    # a stable share of runs missing events (a chain with known losses) raises no more
+    leaky = false_alarms(seeds=300, profile=Profile(audit_gap=0.01))
+    assert leaky.monitor_rate("audit_completeness") <= 0.01

@@ -26,7 +26,7 @@ from tether.observe.drift_source import DriftWatch, detect_drift
 from tether.store.grounding_schema import documents, ingest_jobs
 from tether.store.runs import RunStore
 
-from .drift_traffic import write_traffic
+from .drift_traffic import PRICES, WRITES, write_traffic
 from .test_drift import MORE_REFUSALS, SHIFTED_TOOLS
 
 DAY = 86_400
@@ -61,15 +61,44 @@ def test_a_shift_in_stored_traffic_fires(store_url: str) -> None:
 def test_stable_stored_traffic_does_not_fire(sqlite_url: str) -> None:
     store = RunStore.open(sqlite_url)
     traffic(store, T0, drift=False)
-    report = detect_drift(store.engine, DAY, 7 * DAY, now=T0)
+    report = detect_drift(store.engine, DAY, 7 * DAY, now=T0, prices=PRICES, registry=WRITES)
     store.close()
     assert report.fired == []
     judged = {m.name for m in report.monitors if m.p_value is not None}
     # no claims checked, one latency, 35 refusals: those monitors say why they cannot judge
     assert judged == {
         "success_rate", "escalation_rate", "refusal_rate", "tool_error_rate",
-        "decision_mix", "tool_call_mix", "retrieved_sources",
+        "compliance_incident_rate", "decision_mix", "tool_call_mix", "retrieved_sources",
+        "cost_per_run",
     }  # fmt: skip
+    found = {m.name: m for m in report.monitors}
+    audit = found["audit_completeness"]  # the chain is whole in both windows
+    assert audit.effect["incomplete"] == {"baseline": 0, "window": 0} and audit.value == 0.0
+    assert found["compliance_incident_rate"].effect["baseline"] > 0  # incidents were counted
+
+
+def test_a_shift_in_stored_cost_incidents_and_audit_fires(store_url: str) -> None:
+    store = RunStore.open(store_url)
+    base = Profile()
+    write_traffic(store, 1, T0 - 8 * DAY, T0 - DAY, 700, base, "b")
+    dearer = shifted(base, cost_median=base.cost_median * 2, incident=0.1, audit_gap=0.02)
+    write_traffic(store, 2, T0 - DAY, T0 - 120, 250, dearer, "w")
+    report = detect_drift(store.engine, DAY, 7 * DAY, now=T0, prices=PRICES, registry=WRITES)
+    unpriced = detect_drift(store.engine, DAY, 7 * DAY, now=T0, registry=WRITES)
+    store.close()
+    assert set(report.fired) == {"cost_per_run", "compliance_incident_rate", "audit_completeness"}
+    found = {m.name: m for m in report.monitors}
+    cost = found["cost_per_run"]
+    assert cost.samples == (700, 250) and cost.value is not None and cost.value >= 0.2
+    assert cost.effect["mean"]["window"] > 1.7 * cost.effect["mean"]["baseline"]
+    incidents = found["compliance_incident_rate"]
+    assert incidents.effect["window"] > 3 * incidents.effect["baseline"]
+    audit = found["audit_completeness"]
+    assert audit.effect["incomplete"]["baseline"] == 0 and audit.effect["incomplete"]["window"] > 0
+    assert audit.test == "zero_tolerance" and audit.value is not None and audit.value > 0
+    # without a price table every run is unpriced: nothing to compare, never a zero cost
+    blind = {m.name: m for m in unpriced.monitors}["cost_per_run"]
+    assert not blind.fired and blind.value is None and "one category" in blind.note
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from rich.text import Text
 from tether.cli.common import DomainOption, open_domain, out, print_json, user_errors
 from tether.observe.drift import DriftReport, MonitorResult, parse_duration
 from tether.observe.drift_source import DEFAULT_BASELINE, DEFAULT_WINDOW, detect_drift
+from tether.observe.prices import PriceTable
 from tether.release.evaluations import EvaluationStore
 from tether.sdk.desk import build_desk
 from tether.sdk.gate import GATE, reevaluate_in_force
@@ -48,14 +49,16 @@ def drift(
     domain: DomainOption = None,
 ) -> None:
     """Compare the recent window's traffic with the baseline's: rates (Fisher's exact test,
-    Cohen's h), distributions (chi-square, PSI) and knowledge freshness (evidence age, sources
-    that stopped updating). Exit 0 whether or not a monitor fired."""
+    Cohen's h), distributions (chi-square, PSI), business KPIs (cost per run at
+    TETHER_MODEL_PRICES, compliance incidents, audit completeness) and knowledge freshness
+    (evidence age, sources that stopped updating). Exit 0 whether or not a monitor fired."""
     with user_errors(as_json):
         window_s = parse_duration(window, "window")
         baseline_s = parse_duration(baseline, "baseline")
         pack = open_domain(domain) if reevaluate_ else None
         store = RunStore.open()
-        report = detect_drift(store.engine, window_s, baseline_s, agent=agent)
+        prices = PriceTable.from_env()
+        report = detect_drift(store.engine, window_s, baseline_s, agent=agent, prices=prices)
         ran = False
         if pack is not None:
             desk = build_desk(pack, store)

@@ -1,24 +1,27 @@
 """Drift monitors: a recent window of traffic against the baseline window just before it.
 
-Rates (success, escalation, refusal, verification refusals, tool errors) are compared with
-Fisher's exact test (a two-proportion z-test once every cell is large) and Cohen's h;
-distributions (decision mix, refusal codes, tool-call mix, retrieved sources, latency) with a
-chi-square test of homogeneity and the population stability index (PSI). A monitor fires only
-when both gates pass:
+Rates (success, escalation, refusal, verification refusals, tool errors, compliance incidents)
+are compared with Fisher's exact test (a two-proportion z-test once every cell is large) and
+Cohen's h; distributions (decision mix, refusal codes, tool-call mix, retrieved sources,
+latency, evidence age, and the cost per run in the baseline's cost deciles) with a chi-square
+test of homogeneity and the population stability index (PSI). A monitor fires only when both
+gates pass:
 
 - the effect is large enough to matter: |h| ≥ `min_h`, or PSI ≥ `min_psi`;
 - it is unlikely under no change: p < `alpha` / (number of monitors) — a Bonferroni split, so
   that on stable traffic one evaluation raises any alarm with probability at most `alpha`.
 
 Below `min_samples` (runs, calls, checked answers, ... in either window) a monitor does not
-fire and says why. Domain-neutral: it reads counts, never a domain's names.
+fire and says why. Audit completeness is an invariant rather than a rate (a step's audit event
+commits with the step): any run missing an event fires it when the baseline had none, and a
+significant rise fires it when the baseline already had some. Domain-neutral: it reads counts,
+never a domain's names.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +29,7 @@ from typing import Any
 
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
-from tether.observe.drift_stats import compare_mix, two_proportions
+from tether.observe.drift_stats import compare_mix, quantile_bins, two_proportions
 
 # rate monitor -> (counters summed as hits, counter of trials)
 RATES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -35,6 +38,8 @@ RATES: dict[str, tuple[tuple[str, ...], str]] = {
     "refusal_rate": (("refusals",), "runs"),
     "verification_refusal_rate": (("answers_ungrounded",), "answers_checked"),
     "tool_error_rate": (("tool_errors",), "tool_calls"),
+    # business KPIs, over the runs read one by one (see drift_source.business_sample)
+    "compliance_incident_rate": (("incident_runs",), "sampled_runs"),
 }
 # distribution monitors, each over the categories of one mix
 # distribution monitor -> what it counts
@@ -47,19 +52,13 @@ MIX_UNITS = {
     "evidence_age": "retrievals (run, document)",
 }
 MIXES = tuple(MIX_UNITS)
-TESTED = (*RATES, *MIXES)  # the monitors a significance test judges (alpha is split over them)
+COST, AUDIT = "cost_per_run", "audit_completeness"
+UNPRICED = "unpriced"  # the cost category of a run whose model has no price
+COST_BINS = 10  # the baseline's deciles
+# the monitors a significance test judges (alpha is split over them)
+TESTED = (*RATES, *MIXES, COST, AUDIT)
 STALE = "stale_sources"
 MONITORS = (*TESTED, STALE)
-# the age of the evidence a run used (run start minus when that document version was stored)
-AGE_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("<1h", 3600),
-    ("<1d", 86_400),
-    ("<7d", 7 * 86_400),
-    ("<30d", 30 * 86_400),
-    ("<90d", 90 * 86_400),
-)
-OLDEST = ">=90d"
-
 MAX_SPAN_S = 366 * 86_400
 
 
@@ -111,6 +110,7 @@ class Traffic:
 
     counts: Mapping[str, int] = field(default_factory=dict)
     mixes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    values: Mapping[str, Sequence[float]] = field(default_factory=dict)  # cost_per_run: priced
 
     def count(self, name: str) -> int:
         return int(self.counts.get(name, 0))
@@ -233,10 +233,21 @@ def rate_monitor(
 def mix_monitor(
     name: str, baseline: Traffic, recent: Traffic, settings: DriftSettings
 ) -> MonitorResult:
-    mb, mw = baseline.mixes.get(name, {}), recent.mixes.get(name, {})
+    found = baseline.mixes.get(name, {}), recent.mixes.get(name, {})
+    return judge_mix(name, *found, MIX_UNITS[name], settings)
+
+
+def judge_mix(
+    name: str,
+    mb: Mapping[str, int],
+    mw: Mapping[str, int],
+    unit: str,
+    settings: DriftSettings,
+) -> MonitorResult:
+    """Two windows' counts by category: chi-square and PSI."""
     samples = (sum(mb.values()), sum(mw.values()))
     alpha = settings.alpha_each
-    short = _short(samples, MIX_UNITS[name], settings)
+    short = _short(samples, unit, settings)
     t = compare_mix(mb, mw) if short is None else None
     if t is None:
         note = short or "one category only: nothing to compare"
@@ -280,46 +291,56 @@ def mix_monitor(
     )
 
 
-def age_bucket(age_s: float) -> str:
-    """The evidence-age category of an age in seconds."""
-    return next((name for name, top in AGE_BUCKETS if age_s < top), OLDEST)
-
-
-def stale_monitor(
-    history: Mapping[str, Sequence[float]], now: float, settings: DriftSettings
-) -> MonitorResult:
-    """Knowledge sources that stopped updating: silent for more than `stale_factor` times the
-    median gap between their past updates (`history`: update times per source)."""
-    judged: dict[str, tuple[float, float, float]] = {}
-    for source, times in history.items():
-        ordered = sorted(times)
-        if len(ordered) < settings.min_updates:
-            continue
-        usual = statistics.median(b - a for a, b in itertools.pairwise(ordered))
-        if usual > 0:
-            judged[source] = (ordered[-1], now - ordered[-1], usual)
-    stale = {
-        source: {"last_update": iso(last), "silent_s": round(silent), "usual_gap_s": round(gap)}
-        for source, (last, silent, gap) in sorted(judged.items())
-        if silent > settings.stale_factor * gap
+def cost_monitor(baseline: Traffic, recent: Traffic, settings: DriftSettings) -> MonitorResult:
+    """The cost per run in the baseline's cost deciles (fewer bins for a small window), runs
+    without a price a category of their own (a move to an unpriced model is a shift too):
+    chi-square and PSI."""
+    costs_b, costs_w = baseline.values.get(COST, ()), recent.values.get(COST, ())
+    # about 20 runs of the smaller window a bin: the chi-square tail is poor on sparse bins
+    bins = max(2, min(COST_BINS, min(len(costs_b), len(costs_w)) // 20))
+    mb, mw = quantile_bins(costs_b, costs_w, bins)
+    for traffic, mix in ((baseline, mb), (recent, mw)):
+        if traffic.count("unpriced_runs"):
+            mix[UNPRICED] = traffic.count("unpriced_runs")
+    found = judge_mix(COST, mb, mw, "runs", settings)
+    if found.value is None or not costs_b or not costs_w:
+        return found
+    means = {
+        "baseline": math.fsum(costs_b) / len(costs_b),
+        "window": math.fsum(costs_w) / len(costs_w),
     }
-    if not judged:
-        note = f"no source has {settings.min_updates} updates to learn its rhythm from"
-    elif stale:
-        note = f"{len(stale)} of {len(judged)} sources stopped updating: {', '.join(stale)}"
+    effect = {**found.effect, "mean": {k: round(v, 6) for k, v in means.items()}}
+    note = f"mean {means['baseline']:.4g} -> {means['window']:.4g}; {found.note}"
+    return dataclasses.replace(found, effect=effect, note=note)
+
+
+def audit_monitor(baseline: Traffic, recent: Traffic, settings: DriftSettings) -> MonitorResult:
+    """Runs with an audit event missing from the chain: any in the window fires when the
+    baseline had none; otherwise a rise Fisher's exact test finds significant fires."""
+    nb, nw = baseline.count("sampled_runs"), recent.count("sampled_runs")
+    kb, kw = baseline.count("audit_incomplete_runs"), recent.count("audit_incomplete_runs")
+    share_b, share_w = (kb / nb if nb else 0.0), (kw / nw if nw else 0.0)
+    alpha = settings.alpha_each
+    test, p_value, fired = "zero_tolerance", None, kw > 0
+    if kb and nw:
+        t = two_proportions(kb, nb, kw, nw)
+        test, p_value = t.test, t.p_value
+        fired = share_w > share_b and t.p_value < alpha
+    if not nw:
+        note = "no runs in the window"
     else:
-        note = f"{len(judged)} sources update on their usual rhythm"
+        note = f"runs audited completely: {1 - share_b:.2%} -> {1 - share_w:.2%}"
     return MonitorResult(
-        name=STALE,
-        statistic="stale_count",
-        value=float(len(stale)) if judged else None,
-        threshold=1.0,
-        fired=bool(stale),
-        test="update_gap",
-        p_value=None,
-        alpha=None,
-        samples=(len(history), len(judged)),
-        effect={"stale": stale, "factor": settings.stale_factor},
+        name=AUDIT,
+        statistic="incomplete_share",
+        value=round(share_w, 6) if nw else None,
+        threshold=0.0,
+        fired=fired,
+        test=test,
+        p_value=p_value,
+        alpha=alpha if p_value is not None else None,
+        samples=(nb, nw),
+        effect={"incomplete": {"baseline": kb, "window": kw}},
         note=note,
     )
 
@@ -329,8 +350,11 @@ def evaluate(
 ) -> list[MonitorResult]:
     """Every tested monitor's verdict, rates first."""
     s = settings or DriftSettings()
-    return [rate_monitor(n, baseline, recent, s) for n in RATES] + [
-        mix_monitor(n, baseline, recent, s) for n in MIXES
+    return [
+        *(rate_monitor(n, baseline, recent, s) for n in RATES),
+        *(mix_monitor(n, baseline, recent, s) for n in MIXES),
+        cost_monitor(baseline, recent, s),
+        audit_monitor(baseline, recent, s),
     ]
 
 

@@ -2,7 +2,8 @@
 one unchanging profile, compared many times over, in memory.
 
 A profile gives the chance of each outcome of a run (decision, refusal code, tool called, tool
-error, answer refused by verification, source retrieved, latency bucket, evidence age); a window's counts are
+error, answer refused by verification, source retrieved, latency bucket, evidence age,
+compliance incident, audit event missing) and its cost (lognormal); a window's counts are
 multinomial draws from it, as independent runs would give. Shifting a profile (`shifted`) makes
 the traffic a monitor must catch.
 """
@@ -10,12 +11,13 @@ the traffic a monitor must catch.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tether.observe.drift import DriftSettings, Traffic, evaluate
+from tether.observe.drift import COST, DriftSettings, Traffic, evaluate
 
 
 def _dist(**shares: float) -> dict[str, float]:
@@ -49,6 +51,11 @@ class Profile:
     tool_error: float = 0.04
     checked_share: float = 0.8  # answers the claims check judged
     ungrounded: float = 0.03  # of those, refused by verification
+    cost_median: float = 0.004  # a run's model cost
+    cost_sigma: float = 0.7  # of its logarithm
+    unpriced: float = 0.0  # runs whose model has no price
+    incident: float = 0.02  # runs in which a rule denied or escalated a write
+    audit_gap: float = 0.0  # runs missing an audit event (none where the chain is intact)
 
 
 def shifted(profile: Profile, **changes: object) -> Profile:
@@ -80,7 +87,13 @@ def draw_traffic(rng: np.random.Generator, runs: int, profile: Profile) -> Traff
         "answers_ungrounded": int(rng.binomial(checked, profile.ungrounded)),
         "tool_calls": calls,
         "tool_errors": int(rng.binomial(calls, profile.tool_error)),
+        "sampled_runs": runs,
+        "incident_runs": int(rng.binomial(runs, profile.incident)),
+        "audit_incomplete_runs": int(rng.binomial(runs, profile.audit_gap)),
     }
+    unpriced = int(rng.binomial(runs, profile.unpriced))
+    counts["unpriced_runs"] = unpriced
+    costs = rng.lognormal(np.log(profile.cost_median), profile.cost_sigma, runs - unpriced)
     mixes = {
         "decision_mix": decisions,
         "refusal_codes": _draw(rng, refusals, profile.refusal_codes),
@@ -89,7 +102,7 @@ def draw_traffic(rng: np.random.Generator, runs: int, profile: Profile) -> Traff
         "latency": _draw(rng, runs, profile.latency),
         "evidence_age": _draw(rng, runs * profile.sources_per_run, profile.ages),
     }
-    return Traffic(counts, mixes)
+    return Traffic(counts, mixes, {COST: [float(c) for c in costs]})
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class FalseAlarms:
     fired: int
     significant: int
     alpha: float
+    by_monitor: Mapping[str, int] = field(default_factory=dict)  # trials each monitor fired in
 
     @property
     def fired_rate(self) -> float:
@@ -109,6 +123,10 @@ class FalseAlarms:
     @property
     def significant_rate(self) -> float:
         return self.significant / self.trials
+
+    def monitor_rate(self, name: str) -> float:
+        """The share of trials in which monitor `name` fired."""
+        return self.by_monitor.get(name, 0) / self.trials
 
 
 def false_alarms(
@@ -122,6 +140,7 @@ def false_alarms(
     chosen = profile or Profile()
     s = settings or DriftSettings()
     fired = significant = 0
+    by_monitor: Counter[str] = Counter()
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         results = evaluate(
@@ -129,4 +148,5 @@ def false_alarms(
         )
         fired += any(m.fired for m in results)
         significant += any(m.significant for m in results)
-    return FalseAlarms(seeds, fired, significant, s.alpha)
+        by_monitor.update(m.name for m in results if m.fired)
+    return FalseAlarms(seeds, fired, significant, s.alpha, dict(by_monitor))

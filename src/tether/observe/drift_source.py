@@ -4,7 +4,10 @@ Rates, the decision mix, refusal codes and latency come from the KPI rollups (ch
 range). The tool-call mix is counted from tool steps, and retrieved sources and the age of the
 evidence used from retrieval steps, of the runs created in the window: each source counts once
 per run that retrieved it, over at most `SAMPLE_CAP` of the window's latest runs, so that a
-long baseline stays cheap. Knowledge sources' update rhythm comes from their ingest jobs.
+long baseline stays cheap. The business monitors (cost per run, compliance incidents, audit
+completeness) read the same latest `SAMPLE_CAP` runs of each window into the business KPIs'
+`RunFacts`, with their audit events. Knowledge sources' update rhythm comes from their ingest
+jobs.
 """
 
 from __future__ import annotations
@@ -21,21 +24,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import StepKind
+from tether.observe.business_source import BusinessReader
 from tether.observe.drift import (
+    COST,
     DriftReport,
     DriftSettings,
     Traffic,
     Window,
-    age_bucket,
     evaluate,
     parse_duration,
-    stale_monitor,
     windows,
 )
+from tether.observe.drift_freshness import age_bucket, stale_monitor
 from tether.observe.kpi import bucket_upper_ms
 from tether.observe.kpi_store import KpiStore
 from tether.observe.metrics import TetherMetrics
 from tether.observe.periodic import Throttled, every_seconds
+from tether.observe.prices import PriceTable
+from tether.observe.run_facts import ToolFacts, audit_gaps, run_cost
 from tether.store.grounding_schema import documents, ingest_jobs
 from tether.store.kpi_schema import KPI_COUNTERS
 from tether.store.schema import runs, steps
@@ -142,8 +148,42 @@ def ingest_history(engine: Engine, until: float, cap: int = 20_000) -> dict[str,
     return history
 
 
-def read_traffic(engine: Engine, window: Window, agent: str | None = None) -> Traffic:
-    """Counters and mixes of the runs in `window` (all agents unless `agent` is given)."""
+def business_sample(
+    engine: Engine,
+    window: Window,
+    agent: str | None = None,
+    prices: PriceTable | None = None,
+    registry: Mapping[str, ToolFacts] | None = None,
+    cap: int = SAMPLE_CAP,
+) -> tuple[dict[str, int], list[float]]:
+    """Over the latest `cap` ended runs of the window: counters of runs read, runs with a
+    compliance incident, runs missing an audit event and runs with an unpriced model; and the
+    cost of each priced run (as the business report defines each)."""
+    table = prices or PriceTable()
+    with engine.connect() as conn:
+        reader = BusinessReader(conn, registry)
+        sampled = reader.window_runs(window.start, window.end, None, cap, agent)
+        recorded = reader.audit_events([r.id for r in sampled])
+    costs = [run_cost(r, table) for r in sampled]
+    counts = {
+        "sampled_runs": len(sampled),
+        "incident_runs": sum(1 for r in sampled if r.incidents),
+        "audit_incomplete_runs": sum(1 for r in sampled if audit_gaps(r, recorded.get(r.id, {}))),
+        "unpriced_runs": sum(1 for c in costs if c is None),
+    }
+    return counts, [c for c in costs if c is not None]
+
+
+def read_traffic(
+    engine: Engine,
+    window: Window,
+    agent: str | None = None,
+    prices: PriceTable | None = None,
+    registry: Mapping[str, ToolFacts] | None = None,
+) -> Traffic:
+    """Counters and mixes of the runs in `window` (all agents unless `agent` is given), with
+    the business sample's (costs at `prices`; tool risks of runs without a release from
+    `registry`)."""
     kpis = KpiStore(engine)
     total = kpis.totals(agent, window.start, window.end)
     decisions: Counter[str] = Counter()
@@ -161,7 +201,9 @@ def read_traffic(engine: Engine, window: Window, agent: str | None = None) -> Tr
         "latency": latency_mix(total.latency),
         "evidence_age": ages,
     }
-    return Traffic({k: total.count(k) for k in KPI_COUNTERS}, mixes)
+    business, costs = business_sample(engine, window, agent, prices, registry)
+    counts = {**{k: total.count(k) for k in KPI_COUNTERS}, **business}
+    return Traffic(counts, mixes, {COST: costs})
 
 
 def detect_drift(
@@ -171,12 +213,16 @@ def detect_drift(
     settings: DriftSettings | None = None,
     now: float | None = None,
     agent: str | None = None,
+    prices: PriceTable | None = None,
+    registry: Mapping[str, ToolFacts] | None = None,
 ) -> DriftReport:
-    """Every monitor on the window that ends now against the baseline before it."""
+    """Every monitor on the window that ends now against the baseline before it (costs at
+    `prices`: without them every run with tokens is unpriced and the cost monitor has
+    nothing to compare)."""
     try:
         baseline, recent = windows(time.time() if now is None else now, window_s, baseline_s)
-        before = read_traffic(engine, baseline, agent)
-        after = read_traffic(engine, recent, agent)
+        before = read_traffic(engine, baseline, agent, prices, registry)
+        after = read_traffic(engine, recent, agent, prices, registry)
         history = ingest_history(engine, recent.end)
     except SQLAlchemyError as exc:  # an unreachable store: say so, without driver internals
         name = type(getattr(exc, "orig", None) or exc).__name__
@@ -206,11 +252,15 @@ class DriftWatch:
         every_s: float = DEFAULT_EVERY_S,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
+        prices: PriceTable | None = None,
+        registry: Mapping[str, ToolFacts] | None = None,
     ) -> None:
         self.engine = engine
         self.window_s = window_s
         self.baseline_s = baseline_s
         self.every_s = every_s
+        self.prices = prices
+        self.registry = registry
         self._now = now
         self._throttled = Throttled(self._evaluate, every_s, "drift", monotonic)
 
@@ -220,10 +270,14 @@ class DriftWatch:
 
     @classmethod
     def from_env(
-        cls, engine: Engine, environ: Mapping[str, str] | None = None
+        cls,
+        engine: Engine,
+        environ: Mapping[str, str] | None = None,
+        registry: Mapping[str, ToolFacts] | None = None,
     ) -> DriftWatch | None:
-        """TETHER_DRIFT_WINDOW, TETHER_DRIFT_BASELINE (durations) and TETHER_DRIFT_EVERY_S
-        (0 turns it off); a bad value stops the app before it starts (CONFIG_INVALID)."""
+        """TETHER_DRIFT_WINDOW, TETHER_DRIFT_BASELINE (durations), TETHER_DRIFT_EVERY_S (0 turns
+        it off) and TETHER_MODEL_PRICES; a bad value stops the app before it starts
+        (CONFIG_INVALID)."""
         env = os.environ if environ is None else environ
         every = every_seconds(env, "TETHER_DRIFT_EVERY_S", DEFAULT_EVERY_S)
         if every == 0:
@@ -232,10 +286,18 @@ class DriftWatch:
         baseline = parse_duration(
             env.get("TETHER_DRIFT_BASELINE", "") or DEFAULT_BASELINE, "baseline"
         )
-        return cls(engine, window, baseline, every)
+        prices = PriceTable.from_env(env)
+        return cls(engine, window, baseline, every, prices=prices, registry=registry)
 
     def _evaluate(self) -> DriftReport:
-        return detect_drift(self.engine, self.window_s, self.baseline_s, now=self._now())
+        return detect_drift(
+            self.engine,
+            self.window_s,
+            self.baseline_s,
+            now=self._now(),
+            prices=self.prices,
+            registry=self.registry,
+        )
 
     def refresh(self, metrics: TetherMetrics) -> DriftReport | None:
         """Evaluate when the last evaluation is older than `every_s`, and set the gauges."""

@@ -9,8 +9,10 @@ fast there), so the drift command stays quick to start.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 OTHER = "(other)"  # where categories too rare for the chi-square approximation are pooled
@@ -213,3 +215,25 @@ def compare_mix(baseline: Mapping[str, int], window: Mapping[str, int]) -> MixTe
         psi(b, w),
         math.sqrt(chi2 / total),  # min(rows, columns) - 1 = 1 for two samples
     )
+
+
+def quantile_bins(
+    baseline: Sequence[float], window: Sequence[float], bins: int = 10
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Both samples of a continuous value counted in the bins the baseline's quantiles cut
+    (deciles by default), named by their upper edge (`<=0.0123`, the last `>0.0456`): the
+    usual construction of the PSI, each bin holding about 1 / `bins` of the baseline. Tied
+    edges merge, so a value the baseline mostly repeats is one bin."""
+    ordered = sorted(baseline)
+    if not ordered:
+        return {}, {}
+    cuts = sorted(
+        {ordered[min(len(ordered) - 1, len(ordered) * k // bins)] for k in range(1, bins)}
+    )
+    names = [f"<={edge:.6g}" for edge in cuts] + [f">{cuts[-1]:.6g}"]
+
+    def count(values: Sequence[float]) -> dict[str, int]:
+        found = Counter(names[bisect.bisect_left(cuts, v)] for v in values)
+        return {name: found[name] for name in names if found[name]}
+
+    return count(baseline), count(window)

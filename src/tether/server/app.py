@@ -34,6 +34,7 @@ from tether.observe.feedback import FeedbackStore
 from tether.observe.logs import configure_from_env as configure_logging
 from tether.observe.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tether.observe.periodic import every_seconds
+from tether.observe.prices import PriceTable
 from tether.release.bundle import ID_PATTERN as RELEASE_ID
 from tether.release.rollout_feed import RolloutFeed
 from tether.sdk.desk import Desk, build_desk
@@ -264,8 +265,11 @@ def create_app(
     drift_baseline = parse_duration(os.environ.get("TETHER_DRIFT_BASELINE", "") or "7d", "baseline")
     keys = operator_keys(desk)
     feedback = FeedbackStore(desk.store.engine)
-    drift = DriftWatch.from_env(desk.store.engine)  # drift gauges, refreshed at scrape time
-    business = BusinessWatch.from_env(desk.store.engine, registry_facts(desk.runtime.tools.specs()))
+    tool_facts = registry_facts(desk.runtime.tools.specs())
+    prices = PriceTable.from_env()
+    # drift gauges, refreshed at scrape time
+    drift = DriftWatch.from_env(desk.store.engine, registry=tool_facts)
+    business = BusinessWatch.from_env(desk.store.engine, tool_facts)
     can_read = Depends(require(keys, Permission.RUNS_READ))
     can_create = Depends(require(keys, Permission.RUNS_CREATE))
     app = FastAPI(
@@ -315,10 +319,12 @@ def create_app(
     recovery.start()
     # off the request path: a running rollout looks at the traffic its arms served, and the
     # release in force is evaluated again when drift fires or its knowledge or policies change
-    feed = RolloutFeed(pins.rollouts, desk.store.engine)
+    feed = RolloutFeed(pins.rollouts, desk.store.engine, prices)
 
     def reevaluate() -> None:
-        report = detect_drift(desk.store.engine, drift_window, drift_baseline)
+        report = detect_drift(
+            desk.store.engine, drift_window, drift_baseline, prices=prices, registry=tool_facts
+        )
         reevaluate_in_force(desk, report.fired, time.time() - drift_window)
 
     jobs = [*([Every(look_s, feed)] if look_s else []),

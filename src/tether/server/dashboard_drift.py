@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 
 from tether.access.operators import Operator
 from tether.core.errors import ErrorCode, TetherError
+from tether.observe.business_source import registry_facts
 from tether.observe.drift_source import detect_drift
+from tether.observe.prices import PriceTable
 from tether.release.evaluations import EvaluationStore
 from tether.release.store import GATE_SUITE
 
@@ -36,7 +38,11 @@ def add_drift_routes(router: APIRouter, dash: Dashboard) -> None:
             detail = f"window must be one of {', '.join(CHOICES)}"
             return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
         try:
-            report = detect_drift(dash.desk.store.engine, recent, 7 * recent)
+            prices = PriceTable.from_env()
+            tools = registry_facts(dash.desk.runtime.tools.specs())
+            report = detect_drift(
+                dash.desk.store.engine, recent, 7 * recent, prices=prices, registry=tools
+            )
         except TetherError as exc:
             return dash.error(request, exc.code.info.http_status, exc.code, exc.message)
         found = {"latest": EvaluationStore(dash.desk.store.engine).latest(suite=GATE_SUITE)}
