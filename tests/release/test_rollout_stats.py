@@ -12,7 +12,7 @@ from tether import ErrorCode, TetherError
 from tether.core.types import DecisionKind
 from tether.release.rollout import assign, check_plan
 from tether.release.rollout_guards import Conversation, Guard, Turn, arm_kpis, parse_guards
-from tether.release.rollout_looks import BASELINE, CANDIDATE
+from tether.release.rollout_looks import BASELINE, CANDIDATE, take_look
 from tether.release.rollout_stats import (
     Bound,
     mean_test,
@@ -226,3 +226,15 @@ def test_quantile_non_inferiority_on_values_worked_by_hand() -> None:
     assert found.p_value == pytest.approx(0.0061228, abs=1e-6)
     slower = [v * 1.5 for v in values]
     assert quantile_test(values, slower, 0.95, Bound(False, factor=1.1)).p_inferior < 0.01
+
+
+def test_a_cost_guard_without_prices_fails_at_the_last_look_and_says_why() -> None:
+    priced = [convo(f"b{i}", Turn(D.ANSWER, 1.0, cost=0.01)) for i in range(60)]
+    unpriced = [*priced[:59], convo("x", Turn(D.ANSWER, 1.0, cost=None))]
+    guard = Guard.parse("cost_per_conversation <= baseline * 1.2")
+    waiting = take_look([guard], priced, unpriced, 0.0125, last=False)
+    assert waiting.verdict == "wait" and waiting.guards[0]["passed"] is None
+    ended = take_look([guard], priced, unpriced, 0.0125, last=True)
+    assert ended.verdict == "rollback" and ended.guards[0]["passed"] is False
+    assert "no value for 1 conversations" in ended.reason(4, 4)
+    assert ended.arms[CANDIDATE]["cost_per_conversation"] is None

@@ -48,7 +48,11 @@ class Look:
 
 def _show(guard: Mapping[str, Any]) -> str:
     p = guard["p_value"]
-    return f"{guard['expr']} (p={p})" if p is not None else f"{guard['expr']} (no data)"
+    if p is not None:
+        return f"{guard['expr']} (p={p})"
+    if guard.get("missing"):
+        return f"{guard['expr']} (no value for {guard['missing']} conversations)"
+    return f"{guard['expr']} (no data)"
 
 
 def take_look(
@@ -75,6 +79,9 @@ def take_look(
         result: dict[str, Any] = {"expr": guard.expr, "passed": passed, "p_value": p}
         if inferior:
             result["inferior"] = True
+        missing = sum(s.missing.get(guard.metric, 0) for s in samples)
+        if found is None and missing:  # e.g. a model without a price: unknown, never zero
+            result["missing"] = missing
         results.append(result)
     if any(r["passed"] is False for r in results):
         verdict = "rollback"
