@@ -55,6 +55,7 @@ class Tally:
     decided: set[str] = field(default_factory=set)  # markers whose decision the driver saw
     latencies_ms: list[float] = field(default_factory=list)
     errors_by_status: Counter[str] = field(default_factory=Counter)
+    errors_by_code: Counter[str] = field(default_factory=Counter)  # the problem's stable code
     gave_up: int = 0
 
 
@@ -120,6 +121,15 @@ async def follow(client: httpx.AsyncClient, run_id: str, deadline: float) -> boo
     return False
 
 
+def problem_code(response: httpx.Response) -> str:
+    """The stable code of a problem response (`status` when it carries none)."""
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return str(code) if code else str(response.status_code)
+
+
 async def start_one(
     clients: list[httpx.AsyncClient], job: Job, tally: Tally, deadline: float
 ) -> None:
@@ -147,6 +157,7 @@ async def start_one(
                 tally.latencies_ms.append((time.monotonic() - began) * 1000)
             return
         tally.errors_by_status[str(response.status_code)] += 1
+        tally.errors_by_code[problem_code(response)] += 1
         if response.status_code not in (409, 429) and response.status_code < 500:
             return  # the request itself is wrong: retrying cannot help
         pause = float(response.headers.get("Retry-After", "0") or 0)
@@ -261,6 +272,7 @@ def summarise(
         "unacknowledged": len(set(found) - set(tally.accepted)),  # stored, but never answered
         "gave_up": tally.gave_up,
         "errors_by_status": dict(sorted(tally.errors_by_status.items())),
+        "errors_by_code": dict(sorted(tally.errors_by_code.items())),
         "decisions": dict(sorted(decisions.items())),
         "wall_s": round(wall, 2),
         "runs_per_s": round(len(completed) / wall, 1) if wall > 0 else 0.0,

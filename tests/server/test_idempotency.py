@@ -16,6 +16,7 @@ from sqlalchemy import text, update
 
 from tether.access.operators import OperatorKeys
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.types import RunStatus
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.models.base import ModelAdapter
@@ -50,6 +51,7 @@ class Api:
     model: Model
     operators: OperatorKeys
     admin: dict[str, str]
+    desk_queue: Any = None
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
         return httpx.Client(
@@ -71,7 +73,7 @@ def api(store_url: str) -> Iterator[Api]:
     app = create_app(desk, model_factory=model, allow_scripts=True)
     try:
         with serve(app) as url:
-            api = Api(url, desk, model, app.state.operators, {})
+            api = Api(url, desk, model, app.state.operators, {}, app.state.queue)
             api.admin = api.new_key()
             yield api
     finally:
@@ -174,6 +176,53 @@ def test_a_request_that_failed_with_5xx_can_be_retried(api: Api, failure: Except
     assert failed.status_code >= 500
     assert retried.status_code == 200 and "Idempotent-Replayed" not in retried.headers
     assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.runs() == 1
+
+
+def failing_hand_over(api: Api, after_enqueue: bool) -> list[str]:
+    """The queue's next hand-over fails with QUEUE_UNAVAILABLE: before the job is on the
+    queue, or after (the answer lost on the way back). Returns the run ids it was given."""
+    queue = api.desk_queue
+    real, given = queue.enqueue, []
+
+    def enqueue(run_id: str) -> None:
+        given.append(run_id)
+        if len(given) == 1:
+            if after_enqueue:  # and a worker has taken the run before the error comes back
+                real(run_id)
+                deadline = time.monotonic() + 30
+                while api.desk.store.get_run(run_id, False).status is RunStatus.QUEUED:
+                    assert time.monotonic() < deadline, "no worker took the run"
+                    time.sleep(0.01)
+            raise TetherError(ErrorCode.QUEUE_UNAVAILABLE, "the run queue is unavailable")
+        real(run_id)
+
+    queue.enqueue = enqueue
+    return given
+
+
+@pytest.mark.parametrize("after_enqueue", [False, True], ids=["refused", "answer-lost"])
+def test_a_run_whose_hand_over_failed_is_stored_once_across_retries(
+    api: Api, after_enqueue: bool
+) -> None:
+    given = failing_hand_over(api, after_enqueue)
+    with api.client() as c:
+        failed = post_run(c, "hand-over", run_body())
+        retried = post_run(c, "hand-over", run_body())
+    assert failed.status_code == 503 and failed.json()["code"] == "QUEUE_UNAVAILABLE"
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["decision"]["kind"] == "answer"
+    assert set(given) == {retried.json()["id"]}  # one run id, whichever attempt stored it
+    assert api.runs() == 1
+
+
+def test_a_failed_keyed_request_does_not_lend_its_run_to_another_body(api: Api) -> None:
+    failing_hand_over(api, after_enqueue=True)
+    with api.client() as c:
+        failed = post_run(c, "hand-over", run_body())
+        other = post_run(c, "hand-over", run_body("Where is my other order?"))
+    assert failed.status_code == 503
+    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert api.runs() == 1
 
 

@@ -256,7 +256,9 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         messages = check_messages(request.messages, self.input_limits, allow_empty=button)
         principal = self.principals.resolve(request.principal_id)
         now = self.clock.now()
-        run_id = turn.run_id if turn is not None and turn.run_id else self.ids.new_id("run")
+        run_id = request.run_id or (
+            turn.run_id if turn is not None and turn.run_id else self.ids.new_id("run")
+        )
         trace_id = self.ids.new_trace_id()
         state = RunState(run_id, trace_id, principal, agent, model_name, self.clock.monotonic())
         run = Run(

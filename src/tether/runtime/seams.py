@@ -105,3 +105,6 @@ class RunRequest:
     agent: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     conversation: TurnContext | None = None
+    # the id the run is to have: a request retried under its Idempotency-Key names the run its
+    # first attempt stored, so that the retry finds it instead of storing a second one
+    run_id: str | None = None

@@ -5,7 +5,10 @@ A key is scoped to the operator key that sent it and to the route (method and pa
 a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
 first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
 500 are kept: after a server error or a crash of the handler the claim is released, so a retry
-runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`. Callers that do not authenticate are left to the route, which answers 401.
+runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`. A route
+that stores something names it by the key (`keyed_id`), so that such a retry finds what the
+first attempt stored instead of storing it twice. Callers that do not authenticate are left to
+the route, which answers 401.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +34,24 @@ REPLAYED = "Idempotent-Replayed"
 PREFIX = "/v1/"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 _KEPT_HEADERS = ("content-type", "location")  # what a replay repeats of the first response
+STATE = "idempotency"  # request.state's name for the claimed key's scope
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """The key a request holds: where it is valid, and when its current life began."""
+
+    where: KeyScope
+    since: float
+
+
+def keyed_id(keyed: Keyed, prefix: str) -> str:
+    """The id of what a keyed request stores: the same for every retry under the key in its
+    current life (and for no other key, or a later life of this one), so that a retry after
+    an error finds its first attempt's record instead of storing a second one."""
+    where = keyed.where
+    text = "\n".join((where.operator_id, where.route, where.key, repr(keyed.since)))
+    return f"{prefix}_{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 class IdempotencyMiddleware:
@@ -57,13 +79,15 @@ class IdempotencyMiddleware:
         digest = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
         where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent[0])
         try:
-            record = await run_in_threadpool(self.store.claim, where, digest)
+            record, since = await run_in_threadpool(self.store.claim, where, digest)
         except TetherError as exc:  # no claim, no run: the caller retries later
             await self._problem(scope, receive, send, exc.code, exc.message)
             return
         if record is not None:
             await self._answer_from(record, digest, scope, receive, send)
             return
+        # for a route that names what it stores by the key (`keyed_id`)
+        scope.setdefault("state", {})[STATE] = Keyed(where, since)
         await self._run_and_keep(where, scope, replay_body(body, receive), send)
 
     def _operator(self, scope: Scope) -> Operator | None:

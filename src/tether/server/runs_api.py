@@ -22,13 +22,15 @@ from starlette.concurrency import run_in_threadpool
 from tether.access.operators import Operator
 from tether.conversations.store import ConversationStore
 from tether.conversations.turns import fold_turn
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.runtime import RunRequest
 from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
 from tether.server.admission import Admission
+from tether.server.idempotency import STATE as IDEMPOTENCY
+from tether.server.idempotency import keyed_id
 from tether.server.inputs import StoredText
 from tether.server.problems import problem_responses
 from tether.server.run_events import MAX_WAIT_S, RunSignals, run_events, settled
@@ -49,7 +51,23 @@ def runs_router(
     runtime, store = desk.runtime, desk.store
     conversations = ConversationStore(store.engine)
 
-    def accept(body: RunCreate, operator: Operator) -> Run:
+    def accept(body: RunCreate, operator: Operator, run_id: str | None) -> Run:
+        """Store the run and put it on the queue. `run_id`: the id its Idempotency-Key gives
+        it; a retry whose first attempt stored the run takes that run over instead."""
+        if run_id is not None:
+            first = stored_run(run_id)
+            if first is not None:
+                same = first.principal_id == body.principal and first.input.get("messages") == [
+                    m.to_dict() for m in body.chat()
+                ]
+                if not same:  # the key's first request failed, and this is another request
+                    raise TetherError(
+                        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                        "this Idempotency-Key was sent before with another request",
+                    )
+                if first.status is RunStatus.QUEUED:  # its hand-over may be what failed
+                    admission.enqueue(first.id, lambda actor: store.forget_queued(first.id))
+                return first
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
         admission.check(body.principal, operator.actor)
@@ -62,10 +80,22 @@ def runs_router(
                 # so any worker can execute the run and continue it after an approval
                 metadata={"operator": operator.actor}
                 | ({"script": body.script} if body.script is not None else {}),
+                run_id=run_id,
             )
         )
-        admission.enqueue(run.id, lambda actor: runtime.cancel(run.id, actor))
+        if run_id is None:  # refused by the queue: it ends, so it does not stay queued
+            admission.enqueue(run.id, lambda actor: runtime.cancel(run.id, actor))
+        else:  # refused: it goes, as if never stored, so the key's retry can store it again
+            admission.enqueue(run.id, lambda actor: store.forget_queued(run.id))
         return run
+
+    def stored_run(run_id: str) -> Run | None:
+        try:
+            return store.get_run(run_id, with_steps=False)
+        except TetherError as exc:
+            if exc.code is ErrorCode.RUN_NOT_FOUND:
+                return None
+            raise
 
     @router.post(
         "",
@@ -101,7 +131,9 @@ def runs_router(
         operator: Operator = Depends(can_create),
     ) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + wait
-        run = await run_in_threadpool(accept, body, operator)
+        keyed = getattr(request.state, IDEMPOTENCY, None)
+        run_id = keyed_id(keyed, "run") if keyed is not None else None
+        run = await run_in_threadpool(accept, body, operator, run_id)
         response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
         remaining = deadline - asyncio.get_running_loop().time()
         if wait > 0 and remaining > 0:

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from tether.core.errors import ErrorCode, TetherError
 
 IN_PROGRESS, DONE = "in_progress", "done"
+RELEASED = "released"  # its request failed: the next request with the key takes it over
 KEY_TTL_S = 24 * 3600
 # No request runs this long (a POST waits at most 60 s for its run): an unfinished claim this
 # old belongs to a process that died, and a retry may take the key over.
@@ -91,11 +92,13 @@ class RequestKeys:
         self.engine = engine
         self.clock = clock
 
-    def claim(self, scope: KeyScope, body_hash: str) -> KeyRecord | None:
-        """None when this request now holds the key; else the record of the request that
-        does. A response older than a day, or a claim left unfinished for `CLAIM_TTL_S` (its
-        process died mid-request), is replaced by this request's claim."""
-        for _ in range(3):  # a lapsed row deleted, or a row released, between two steps
+    def claim(self, scope: KeyScope, body_hash: str) -> tuple[KeyRecord | None, float]:
+        """`(None, since)` when this request now holds the key, `since` being when the key's
+        current life began (the same for every retry after a failure, so what a request
+        stores can be named by it); else `(record, since)` of the request that holds it. A
+        response older than a day, or a claim left unfinished for `CLAIM_TTL_S` (its process
+        died mid-request), is replaced by this request's claim, which starts a new life."""
+        for _ in range(3):  # a lapsed row deleted, or a row taken over, between two steps
             now = self.clock()
             try:
                 with self.engine.begin() as conn:
@@ -104,7 +107,7 @@ class RequestKeys:
                             **_where(scope), body_hash=body_hash, state=IN_PROGRESS, created_at=now
                         )
                     )
-                return None
+                return None, now
             except IntegrityError:
                 pass  # claimed before: read what it holds
             except OperationalError as exc:
@@ -112,11 +115,29 @@ class RequestKeys:
             record = self._read(scope)
             if record is None:
                 continue
-            kept = KEY_TTL_S if record.state == DONE else CLAIM_TTL_S
-            if record.created_at > now - kept:
-                return record
-            self._drop(scope, record.created_at)
-        return self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now)
+            kept = CLAIM_TTL_S if record.state == IN_PROGRESS else KEY_TTL_S
+            if record.created_at <= now - kept:
+                self._drop(scope, record.created_at)
+            elif record.state != RELEASED:
+                return record, record.created_at
+            elif self._take_over(scope, record.created_at, body_hash):
+                return None, record.created_at
+        record = self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now)
+        return record, record.created_at
+
+    def _take_over(self, scope: KeyScope, since: float, body_hash: str) -> bool:
+        """Claim a released key, unless another request took it over first."""
+        t = request_keys.c
+        query = (
+            update(request_keys)
+            .where(_match(scope), t.state == RELEASED, t.created_at == since)
+            .values(state=IN_PROGRESS, body_hash=body_hash)
+        )
+        try:
+            with self.engine.begin() as conn:
+                return bool(conn.execute(query).rowcount)
+        except OperationalError as exc:
+            raise _unavailable(exc) from None
 
     def finish(
         self, scope: KeyScope, status_code: int, body: str, headers: Mapping[str, str]
@@ -135,11 +156,15 @@ class RequestKeys:
             raise _unavailable(exc) from None
 
     def release(self, scope: KeyScope) -> None:
-        """Forget an unfinished claim (the request failed), so a retry runs again."""
+        """Let go of an unfinished claim (the request failed), so a retry runs again; the key
+        keeps its life (`claim`'s `since`), so the retry names what it stores as the first
+        attempt did."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    delete(request_keys).where(_match(scope), request_keys.c.state == IN_PROGRESS)
+                    update(request_keys)
+                    .where(_match(scope), request_keys.c.state == IN_PROGRESS)
+                    .values(state=RELEASED)
                 )
         except OperationalError as exc:
             raise _unavailable(exc) from None

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    delete,
     func,
     insert,
     literal_column,
@@ -178,6 +179,19 @@ class RunStore:
         }
         with self._begin() as conn:
             conn.execute(_INSERT_RUN, row)
+
+    def forget_queued(self, run_id: str) -> bool:
+        """Delete `run_id` if it is QUEUED and untouched (no lease, no step): a run the queue
+        refused, removed as if never accepted, so that a retry of its request may store it
+        again. False when a worker took it meanwhile (it then runs as accepted)."""
+        query = delete(runs).where(
+            runs.c.id == run_id,
+            runs.c.status == RunStatus.QUEUED.value,
+            runs.c.lease_owner.is_(None),
+            runs.c.step_count == 0,
+        )
+        with self._begin() as conn:
+            return bool(conn.execute(query).rowcount)
 
     def append_step(
         self,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from tether.approvals.service import ModelFactory, model_for
 from tether.conversations.store import ConversationStore
 from tether.conversations.turns import fold_turn, still_held, turn_of
-from tether.core.errors import TetherError
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
 from tether.runtime.pinned import RuntimeOf, pinned_runtime
@@ -45,7 +45,12 @@ class RunExecutor:
 
     def __call__(self, run_id: str) -> None:
         store = self.runtime.store
-        stored = store.get_run(run_id, with_steps=False)
+        try:
+            stored = store.get_run(run_id, with_steps=False)
+        except TetherError as exc:
+            if exc.code is ErrorCode.RUN_NOT_FOUND:  # withdrawn when its hand-over failed
+                return
+            raise
         turn = turn_of(stored)
         queued = stored.status is RunStatus.QUEUED
         if turn is not None and queued and not still_held(self.conversations, turn):
