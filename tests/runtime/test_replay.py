@@ -165,12 +165,18 @@ def test_a_run_still_running_is_not_replayable(replayer: Replayer) -> None:
     assert caught.value.code is ErrorCode.RUN_NOT_REPLAYABLE
 
 
-def test_comparison_ignores_timings_and_token_ids_only() -> None:
-    a = {"facts": {"policy_ms": 1.2, "token_id": "tok_a", "rules": ["x"]}}
-    b = {"facts": {"policy_ms": 9.9, "token_id": "tok_b", "rules": ["x"]}}
+def test_comparison_ignores_timings_only() -> None:
+    a = {"facts": {"policy_ms": 1.2, "token_id": "tok_a", "expires_at": 5.0, "rules": ["x"]}}
+    b = {"facts": {"policy_ms": 9.9, "token_id": "tok_a", "expires_at": 5.0, "rules": ["x"]}}
     assert first_difference(comparable(a), comparable(b)) is None
-    c = {"facts": {"policy_ms": 1.2, "token_id": "tok_a", "rules": ["y"]}}
-    assert first_difference(comparable(a), comparable(c)) == ("facts.rules[0]", "x", "y")
+    judged = [{"claim": "c", "ms": 3.0}], [{"claim": "c", "ms": 4.0}]
+    assert first_difference(comparable(judged[0]), comparable(judged[1])) is None
+    c = {"facts": {"policy_ms": 1.2, "token_id": "tok_b", "expires_at": 5.0, "rules": ["x"]}}
+    assert first_difference(comparable(a), comparable(c)) == ("facts.token_id", "tok_a", "tok_b")
+    d = {"facts": {"policy_ms": 1.2, "token_id": "tok_a", "expires_at": 6.0, "rules": ["x"]}}
+    assert first_difference(comparable(a), comparable(d)) == ("facts.expires_at", 5.0, 6.0)
+    # what a record did not keep is set aside only when asked
+    assert first_difference(comparable(a, {"token_id"}), comparable(c, {"token_id"})) is None
 
 
 def test_the_command_line(recorded: tuple[str, Path]) -> None:
@@ -425,14 +431,17 @@ def test_an_execute_stage_guard_is_replayed_from_the_record(
 ) -> None:
     run, tool = cancelling(replayer)
     guard = next(s for s in run.steps if s.kind is StepKind.GUARD and s.name == tool.name)
-    # the call refused at execution (say its token was revoked meanwhile): the run stops there
+    token = run.steps[0].data["capability"]["id"]
+    # the call refused at execution, its token revoked meanwhile: the run stops there
+    message = f"the token {token} was revoked"
     refused = {
         "call": guard.data["call"],
         "stage": "execute",
         "effect": "deny",
-        "decided_by": "execution",
-        "verdicts": [{"check": "execution", "effect": "deny",
-                      "reasons": [{"code": "TOKEN_REVOKED", "message": "revoked"}], "facts": {}}],
+        "decided_by": "execute",
+        "verdicts": [{"check": "execute", "effect": "deny",
+                      "reasons": [{"code": "TOKEN_REVOKED", "message": message}], "facts": {}}],
+        "reads": {**guard.data["reads"], f"capability.status:{token}": "revoked"},
     }  # fmt: skip
     steps = [s for s in run.steps if s.seq < tool.seq]
     steps.append(dataclasses.replace(tool, kind=StepKind.GUARD, data=refused))
@@ -446,6 +455,21 @@ def test_an_execute_stage_guard_is_replayed_from_the_record(
     monkeypatch.setattr(RetailDB, "_fetch", spy)
     report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
     assert live == []  # replay never reads live state
+    assert report.checked == 2 and "token state at execution" not in report.not_replayed
+    # re-made at the instant it was made, with the token state then: refused as recorded
+    assert report.verdicts[tool.seq].final.reasons[0].code is ErrorCode.TOKEN_REVOKED
+    assert [d.path for d in report.diffs] == ["run.decision"]  # the row still holds its end
+    # the same refusal without the token's state in the record: the token passes, and the
+    # replay says where the record and it part
+    del refused["reads"][f"capability.status:{token}"]
+    report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
+    assert report.diffs[0].step == tool.seq and report.diffs[0].path == "effect"
+    # a record made before runs kept their grant says its token state cannot be re-made
+    scope = run.steps[0]
+    principal = {k: v for k, v in scope.data["principal"].items() if k != "rights"}
+    steps[0] = dataclasses.replace(scope, data={**scope.data, "principal": principal})
+    report = replayer.replay(dataclasses.replace(run, steps=tuple(steps)))
+    assert live == []
     assert "token state at execution" in report.not_replayed
 
 

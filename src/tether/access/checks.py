@@ -43,6 +43,7 @@ class CapabilityVerifier(Protocol):
         consume: bool = False,
         tenant: str | None = None,
         fresh: bool = False,
+        at: float | None = None,
     ) -> CapabilityClaimsView:
         """The claims of a token that grants this use; raises TetherError with a token code."""
         ...
@@ -51,10 +52,10 @@ class CapabilityVerifier(Protocol):
 def capability_claims(
     tokens: CapabilityVerifier, ctx: GuardContext, call: ToolCall, fresh: bool = False
 ) -> CapabilityClaimsView:
-    """The claims of the run's capability token, which must verify (signature, expiry,
-    audience, revocation; `fresh`: the signature checked again, not taken from the cache), be
-    bound to this run, principal and tenant, and grant the tool and every scope it requires;
-    else TetherError with a token code."""
+    """The claims of the run's capability token, which must verify at the decision time
+    (signature, expiry, audience, revocation; `fresh`: the signature checked again, not taken
+    from the cache), be bound to this run, principal and tenant, and grant the tool and every
+    scope it requires; else TetherError with a token code."""
     if not ctx.capability:
         raise TetherError(ErrorCode.TOKEN_INVALID, "the run holds no capability token")
     tool = ctx.tools.get(call.name)
@@ -67,6 +68,7 @@ def capability_claims(
         tool=call.name,
         required_scopes=tool.spec.required_scopes if tool is not None else (),
         fresh=fresh,
+        at=ctx.now,
     )
 
 

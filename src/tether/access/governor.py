@@ -74,6 +74,36 @@ class RunGovernor:
         )
         return RunGrant(token, claims)
 
+    def principal_rights(self, principal: Principal) -> list[str]:
+        """The scopes the principal's roles confer (what the scope step records)."""
+        return sorted(self.rights.scopes_for(principal))
+
+    def regrant(
+        self,
+        run_id: str,
+        principal: Principal,
+        agent: Agent,
+        specs: Iterable[ToolSpec],
+        rights: Iterable[str],
+        held: tuple[str, float, float],
+    ) -> RunGrant:
+        """The grant a recorded run had, for its replay: agent grants ∩ the principal's rights
+        as recorded, under the recorded token's `(id, issued_at, expires_at)` (so the token
+        checks decide as they did, and their facts name the same token)."""
+        granted = effective_rights(agent, specs, frozenset(rights))
+        token_id, issued_at, expires_at = held
+        token, claims = self.tokens.reissue(
+            run_id,
+            principal,
+            agent.name,
+            granted.tools,
+            granted.scopes,
+            token_id=token_id,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+        return RunGrant(token, claims)
+
     def resume_run(
         self,
         run_id: str,
@@ -84,8 +114,10 @@ class RunGovernor:
     ) -> tuple[RunGrant, list[AuditEvent]]:
         """A fresh token for a run resumed by another process; the old one is revoked."""
         grant = self.open_run(run_id, principal, agent, specs)
-        scope = next((s for s in steps if s.kind is StepKind.SCOPE), None)
-        previous = scope.data.get("capability") if scope is not None else None
+        # the grant in force when the run stopped: the scope step's, or the latest renewal's
+        previous = next(
+            (s.data["capability"] for s in reversed(steps) if "capability" in s.data), None
+        )
         if isinstance(previous, Mapping) and previous.get("id"):
             self.revocations.revoke(str(previous["id"]), float(previous["expires_at"]))
         facts = {

@@ -11,6 +11,7 @@ code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import threading
@@ -25,6 +26,7 @@ from tether.access.keys import SigningKeyRing
 from tether.access.revocation import USED, CachedRevocations, Revocations
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.reads import recorded_read
 from tether.core.types import Principal
 
 PREFIX = "tct1"
@@ -32,6 +34,7 @@ ISSUER = "tether"
 RUN_AUDIENCE = "tether:run"
 CALL_AUDIENCE = "tether:call"
 MAX_TOKEN_CHARS = 16_384
+TOKEN_STATUS = "capability.status"  # the source of a token's revocation state, as a kept read
 LEEWAY_S = 5.0  # tolerated clock difference for `issued_at` in the future
 _CACHE_SIZE = 4096
 
@@ -130,6 +133,11 @@ class CapabilityClaims:
         return out
 
 
+def token_status(revocations: Revocations, token_id: str) -> str | None:
+    """Whether a token is revoked or used (None: neither), as a kept read."""
+    return recorded_read(TOKEN_STATUS, token_id, lambda: revocations.status(token_id))
+
+
 def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
@@ -189,6 +197,48 @@ class CapabilityTokens:
             CALL_AUDIENCE, run_id, principal, agent, (tool,), scopes, ttl_s, binding, token_id
         )
 
+    def reissue(
+        self,
+        run_id: str,
+        principal: Principal,
+        agent: str,
+        tools: Collection[str],
+        scopes: Collection[str],
+        *,
+        token_id: str,
+        issued_at: float,
+        expires_at: float,
+    ) -> tuple[str, CapabilityClaims]:
+        """A run token under a recorded token's identity and lifetime, signed with the active
+        key: what a replay checks with (the id is the recorded one, so a revocation of that
+        token covers this one too)."""
+        claims = CapabilityClaims(
+            id=token_id,
+            audience=RUN_AUDIENCE,
+            run_id=run_id,
+            principal=principal.id,
+            tenant=principal.tenant,
+            agent=agent,
+            tools=tuple(sorted(set(tools))),
+            scopes=tuple(sorted(set(scopes))),
+            issued_at=issued_at,
+            expires_at=expires_at,
+            key_id=self.keys.active_kid(),
+            resources={"owner": principal.id},
+        )
+        return self._signed(claims)
+
+    def _signed(self, claims: CapabilityClaims) -> tuple[str, CapabilityClaims]:
+        """The token of `claims`, signed by their key (the active one), remembered as verified."""
+        body = PREFIX + "." + b64url(canonical_json(claims.payload()).encode("utf-8"))
+        signed_kid, signature = self.keys.sign(body.encode("ascii"))
+        if signed_kid != claims.key_id:  # the key rotated meanwhile: sign again, consistently
+            return self._signed(dataclasses.replace(claims, key_id=signed_kid))
+        token = body + "." + b64url(signature)
+        # signed just now by the active key: as good as verified (execution still re-verifies)
+        self._remember(token, claims)
+        return token, claims
+
     def _mint(
         self,
         audience: str,
@@ -219,15 +269,7 @@ class CapabilityTokens:
             tool=binding[0] if binding else None,
             arguments_hash=binding[1] if binding else None,
         )
-        body = PREFIX + "." + b64url(canonical_json(claims.payload()).encode("utf-8"))
-        signed_kid, signature = self.keys.sign(body.encode("ascii"))
-        if signed_kid != kid:  # the key rotated between the two calls: sign again, consistently
-            return self._mint(
-                audience, run_id, principal, agent, tools, scopes, ttl_s, binding, token_id
-            )
-        token = body + "." + b64url(signature)
-        # signed just now by the active key: as good as verified (execution still re-verifies)
-        self._remember(token, claims)
+        token, claims = self._signed(claims)
         if isinstance(self.revocations, CachedRevocations) and token_id is None:
             self.revocations.issued(claims.id)
         return token, claims
@@ -247,22 +289,24 @@ class CapabilityTokens:
         consume: bool = False,
         tenant: str | None = None,
         fresh: bool = False,
+        at: float | None = None,
     ) -> CapabilityClaims:
-        """The token's claims if it grants this use now; else a TetherError with its code.
-        `fresh` verifies the signature again even if this token verified before (for the
-        moment of execution, which trusts nothing but the key)."""
+        """The token's claims if it grants this use at `at` (default: now); else a TetherError
+        with its code. `fresh` verifies the signature again even if this token verified before
+        (for the moment of execution, which trusts nothing but the key). Its revocation state
+        is a read a guard step keeps (`tether.core.reads`), so a replay sees the recorded one."""
         claims = self.decode(token, cached=not fresh)
         if claims.audience != audience:
             raise TetherError(
                 ErrorCode.TOKEN_WRONG_AUDIENCE,
                 f"the token is for {claims.audience!r}, not {audience!r}",
             )
-        now = self.clock.now()
+        now = self.clock.now() if at is None else at
         if now >= claims.expires_at:
             raise TetherError(ErrorCode.TOKEN_EXPIRED, f"the token {claims.id} has expired")
         if claims.issued_at > now + LEEWAY_S:
             raise _invalid("the token is issued in the future")
-        status = self.revocations.status(claims.id)
+        status = token_status(self.revocations, claims.id)
         if status is not None:
             code = ErrorCode.TOKEN_REPLAYED if status == USED else ErrorCode.TOKEN_REVOKED
             raise TetherError(code, f"the token {claims.id} was {status}")

@@ -60,6 +60,10 @@ class GuardContext:
     messages: Sequence[Message] = ()  # the conversation so far, for checks that read it
     capability: str | None = None  # the run's signed capability token, when access is wired
     confirmed: ConfirmedAction | None = None  # the pending action the user confirmed, if any
+    # the decision time: the instant the runtime checks this proposal at (its guard step's
+    # start, from the runtime's clock); a check that depends on time reads this, so a replay
+    # decides at the recorded instant. None outside a run: such a check reads its own clock.
+    now: float | None = None
 
     def is_confirmed(self, call: ToolCall) -> bool:
         """The user confirmed exactly this call (same tool, same arguments) in this turn."""

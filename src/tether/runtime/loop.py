@@ -291,7 +291,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         principal, agent = state.principal, state.agent
         granted = sorted(set(agent.tools) & set(self.tools.names()))
         facts: dict[str, Any] = {
-            "principal": {"id": principal.id, "tenant": principal.tenant, "roles": principal.roles},
+            "principal": self._principal_facts(principal),
             "agent": agent.name,
             "model": state.model_name,
             "tools": granted,
@@ -325,6 +325,18 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             facts["capability"] = state.grant.facts()
         self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=True)
 
+    def _principal_facts(self, principal: Principal) -> dict[str, Any]:
+        """Who the run acts for, as a replay takes it: never looked up again."""
+        facts: dict[str, Any] = {
+            "id": principal.id,
+            "tenant": principal.tenant,
+            "roles": principal.roles,
+            "attributes": dict(principal.attributes),
+        }
+        if self.access is not None:  # the scopes its roles conferred when the run started
+            facts["rights"] = self.access.principal_rights(principal)
+        return facts
+
     def _restore(self, stored: Run, model: ModelAdapter) -> RunState:
         """The loop state of a stored run, rebuilt from its steps."""
         agent = self.agents.get(stored.agent)
@@ -354,6 +366,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
                 stored.id, state.principal, state.agent, specs, stored.steps
             )
             state.audit.extend(events)
+            state.renewed = state.grant.facts()  # a replay re-makes the checks under it
         if StepKind.RETRIEVAL not in kinds:
             self._ground(state)
 
@@ -483,7 +496,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         if result is None:
             started = self.clock.now()
             with self.shared_reads(), reading() as book:
-                result = run_answer_checks(self.answer_checks, self._context(state), turn)
+                result = run_answer_checks(self.answer_checks, self._context(state, started), turn)
             data = {**result.to_dict(), **kept_reads(book)}
             note = result.final.facts.get("revise") if not result.allowed else None
             revise = isinstance(note, str) and state.revisions == 0  # at most once per run
@@ -517,7 +530,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             if approval is not None and self.approvals is not None:
                 checks = self.approvals.checks(checks, approval)
             with self.shared_reads(), reading() as book:
-                result = run_tool_checks(checks, self._context(state), call)
+                result = run_tool_checks(checks, self._context(state, started), call)
             suspends = self._suspends(result)
             data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict(), **kept_reads(book)}
             if approval is not None:
@@ -587,7 +600,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         started = self.clock.now()
         if self.access is not None:  # the token is verified again at the moment of execution
             with self.shared_reads(), reading() as book:
-                recheck = self.access.recheck(self._context(state), call)
+                recheck = self.access.recheck(self._context(state, started), call)
             if not recheck.allowed:
                 blocked = {
                     "call": call.to_dict(),
@@ -606,7 +619,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         )
         spend = None  # an approved call spends its single-use token as it starts
         if approval is not None and self.approvals is not None:
-            spend = self.approvals.spend(self._context(state), call, approval)
+            spend = self.approvals.spend(self._context(state, started), call, approval)
         outcome = execute_once(self.executor, self._ledger, tool, call.arguments, context, spend)
         observation = outcome.observation()
         data: dict[str, Any] = {
@@ -659,7 +672,9 @@ class Runtime(ConfirmationMixin, RunControlMixin):
 
     # -- limits, context, recording -------------------------------------------------------
 
-    def _context(self, state: RunState) -> GuardContext:
+    def _context(self, state: RunState, now: float | None = None) -> GuardContext:
+        """What the checks of one proposal read; `now`: the instant they decide at (the guard
+        step's start), which a replay takes from the record."""
         capability = state.grant.token if state.grant else None
         return GuardContext(
             state.run_id,
@@ -670,6 +685,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             capability=capability,
             messages=tuple(state.messages),
             confirmed=state.confirmed,
+            now=now,
         )
 
     def _record(
@@ -688,6 +704,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         the next one; every step is durable before anything acts on it."""
         ended = self.clock.now()
         payload = dict(data)
+        if state.renewed is not None:  # the first step under a grant re-minted on resume
+            payload["capability"], state.renewed = state.renewed, None
         if decision is not None:
             payload["decision"] = decision.to_dict()
         check_recordable(name, payload)  # raises before anything about it is kept

@@ -3,33 +3,40 @@
 Replay never calls the model, never calls a tool and never reads live state. It walks the run's
 steps in order and rebuilds the loop's state from them (as a resume does); at each guard step it
 runs the runtime's check chain again on the proposal the step recorded, in the context the run
-had at that point (its messages, its evidence, the user's confirmation, a capability token for
-the same grant), with every read a check makes served from the reads the step recorded
-(`tether.core.reads`); a check that reads anything else fails with REPLAY_READ_MISSING. At the
-end it derives the run's Decision again from the re-made verdicts and the recorded model turns
-and tool outcomes, with the loop's own functions.
+had at that point (its messages, its evidence, the user's confirmation), with every read a check
+makes served from the reads the step recorded (`tether.core.reads`); a check that reads anything
+else fails with REPLAY_READ_MISSING. What the checks took from the clock and the access layer is
+the record's too: they decide at the step's recorded instant (`GuardContext.now`), under the
+recorded capability token (its id, issue time and expiry, re-signed; its revocation state a
+recorded read), for the principal the scope step recorded (attributes and rights included,
+never looked up again). At the end it derives the run's Decision again from the re-made
+verdicts and the recorded model turns and tool outcomes, with the loop's own functions.
 
-The run is identical when every verdict (check, effect, reason codes, facts other than timings
-and token ids) and the Decision (kind, reason code, text) come out as recorded. A difference
-names the first step where it appears.
+The run is identical when every verdict (check, effect, reason codes, facts other than timings)
+and the Decision (kind, reason code, text) come out as recorded. A difference names the first
+step where it appears.
 
 What replay cannot re-make, it says so (`not_replayed`): the single-use token of an approved
 call (spent when the call ran), and Decisions that come from outside the recorded proposals (a
 limit reached, a cancellation, a failure, a person's rejection, a confirmation asked of the
-user); those Decisions are compared with the record's own account of them.
+user); those Decisions are compared with the record's own account of them. A run recorded
+before the scope step kept the principal's rights is checked now, under a fresh token and the
+rights configured now, with token ids set aside (and a token refused at execution for its state
+then is not re-made).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether.access.tokens import TOKEN_STATUS
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.guard import GuardResult, run_answer_checks, run_tool_checks
+from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_tool_checks
 from tether.core.reads import reading
 from tether.core.types import (
     Decision,
@@ -54,9 +61,10 @@ from tether.runtime.state import (
     turn_from_dict,
 )
 
-# facts that change from one evaluation to the next without changing the verdict
-_VOLATILE_SUFFIXES = ("_ms", "_at")
-_VOLATILE_KEYS = frozenset({"token_id", "token", "latency_ms"})
+# facts no evaluation reproduces: how long something took (`ms`, `policy_ms`, `latency_ms`)
+_TIMING = "ms"
+# and, in a record made before runs kept their grant whole, the ids of the tokens they held
+_UNKEPT_TOKEN_KEYS = frozenset({"token_id"})
 APPROVED_TOKEN_CHECK = "approval"
 
 
@@ -114,17 +122,17 @@ class ReplayReport:
         }
 
 
-def comparable(value: Any) -> Any:
-    """A recorded value without what legitimately changes between evaluations: timings,
-    timestamps and the ids of capability tokens."""
+def comparable(value: Any, unkept: Collection[str] = ()) -> Any:
+    """A recorded value without what no evaluation reproduces (timings), nor the keys in
+    `unkept` (what the record did not keep)."""
     if isinstance(value, Mapping):
         return {
-            str(k): comparable(v)
+            str(k): comparable(v, unkept)
             for k, v in value.items()
-            if k not in _VOLATILE_KEYS and not str(k).endswith(_VOLATILE_SUFFIXES)
+            if k not in unkept and str(k).rpartition("_")[2] != _TIMING
         }
     if isinstance(value, (list, tuple)):
-        return [comparable(v) for v in value]
+        return [comparable(v, unkept) for v in value]
     return value
 
 
@@ -156,6 +164,12 @@ class _Walk:
 
     state: RunState
     report: ReplayReport
+    # the principal's rights as the scope step recorded them (None: a record made before
+    # they were kept)
+    rights: list[str] | None = None
+    # the checks decide at their recorded instants under the recorded token; False for a
+    # record that keeps no rights, checked now under a fresh token, token ids aside
+    exact: bool = True
     turn: ModelTurn | None = None  # the latest model turn (or the call a user confirmed)
     approvals: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # call id -> decision
     allowed: dict[str, ToolCall] = field(default_factory=dict)  # calls the guards let act
@@ -191,12 +205,15 @@ class Replayer:
         state = RunState(
             run.id, run.trace_id, _principal(scope), agent, str(scope.data.get("model")), 0.0
         )
-        walk = _Walk(state, report)
+        rights = _recorded_rights(scope)
+        walk = _Walk(state, report, rights, exact=rights is not None)
         self._grant(walk, scope)
         for step in run.steps:
             try:
                 if step is scope:
                     self._history(state, scope)
+                elif "capability" in step.data:  # the grant re-minted when the run resumed
+                    self._grant(walk, step)
                 self._step(walk, step)
                 state.apply(step)
             except Exception as exc:  # a record that does not read back: never identical
@@ -227,17 +244,27 @@ class Replayer:
 
     # -- the walk ------------------------------------------------------------------------
 
-    def _grant(self, walk: _Walk, scope: Step) -> None:
-        """A capability token for the grant the run had (tokens are not kept: a fresh one)."""
+    def _grant(self, walk: _Walk, step: Step) -> None:
+        """The capability the run held from `step` on, re-made (tokens themselves are never
+        kept): the recorded token's id, issue time and expiry, granting the agent's grants ∩
+        the principal's recorded rights. A record that keeps no rights gets a fresh token from
+        the rights configured now."""
         access = self.runtime.access
         if access is None:
             return
         state = walk.state
         specs = self.runtime.tools.specs(state.agent.tools)
-        state.grant = access.open_run(state.run_id, state.principal, state.agent, specs)
-        recorded = scope.data.get("tools")
+        held = step.data.get("capability")
+        if walk.rights is not None and held is not None:
+            state.grant = access.regrant(
+                state.run_id, state.principal, state.agent, specs, walk.rights, _held(step)
+            )
+        else:
+            state.grant = access.open_run(state.run_id, state.principal, state.agent, specs)
+            walk.exact = False
+        recorded = held.get("tools") if isinstance(held, Mapping) else step.data.get("tools")
         if recorded is not None and list(recorded) != list(state.grant.tools):
-            walk.report.diffs.append(_diff(scope, "tools", recorded, list(state.grant.tools)))
+            walk.report.diffs.append(_diff(step, "tools", recorded, list(state.grant.tools)))
 
     def _history(self, state: RunState, scope: Step) -> None:
         """A conversation's turn starts from the conversation's earlier messages and evidence.
@@ -305,12 +332,12 @@ class Replayer:
                 walk.allowed.pop(call.id, None)  # it did not act
                 if runtime.access is None:
                     return
-                if _token_state(step):  # revoked or expired then: not re-made with a new token
+                if not walk.exact and _token_state(step):  # a fresh token cannot re-make it
                     walk.report.not_replayed.append("token state at execution")
                     result = recorded_guard(step) or GuardResult(())
                 else:
-                    with _replaying(recorded):
-                        result = runtime.access.recheck(runtime._context(state), call)
+                    with _replaying(recorded, state):
+                        result = runtime.access.recheck(_context(runtime, walk, step), call)
             else:
                 checks = list(runtime.tool_checks)
                 approval = walk.approvals.get(call.id) if "approval_id" in data else None
@@ -319,8 +346,8 @@ class Replayer:
                     # spent when the call ran, so its verdict is taken as recorded
                     checks = list(runtime.approvals.checks(checks, approval))[:-1]
                     walk.report.not_replayed.append("approved call tokens")
-                with _replaying(recorded):
-                    result = run_tool_checks(checks, runtime._context(state), call)
+                with _replaying(recorded, state):
+                    result = run_tool_checks(checks, _context(runtime, walk, step), call)
             self._compare(
                 walk, step, result, skip=APPROVED_TOKEN_CHECK if "approval_id" in data else None
             )
@@ -336,8 +363,9 @@ class Replayer:
         if turn is None:
             walk.report.diffs.append(_diff(step, "turn", "an answer", None))
             return
-        with _replaying(recorded):
-            result = run_answer_checks(runtime.answer_checks, runtime._context(state), turn)
+        with _replaying(recorded, state):
+            ctx = _context(runtime, walk, step)
+            result = run_answer_checks(runtime.answer_checks, ctx, turn)
         self._compare(walk, step, result)
         note = result.final.facts.get("revise") if not result.allowed else None
         revise = isinstance(note, str) and state.revisions == 0
@@ -401,7 +429,10 @@ class Replayer:
             walk.report.diffs.append(_diff(step, "decided_by", decided, result.final.check))
         recorded = [v for v in step.data.get("verdicts", ()) if v.get("check") != skip]
         replayed = [v.to_dict() for v in result.verdicts if v.check != skip]
-        found = first_difference(comparable(recorded), comparable(replayed), "verdicts")
+        unkept = () if walk.exact else _UNKEPT_TOKEN_KEYS
+        found = first_difference(
+            comparable(recorded, unkept), comparable(replayed, unkept), "verdicts"
+        )
         if found is not None:
             walk.report.diffs.append(_diff(step, *found))
 
@@ -419,17 +450,57 @@ def _token_state(step: Step) -> bool:
 
 
 @contextmanager
-def _replaying(recorded: Any) -> Iterator[None]:
-    with reading(recorded if isinstance(recorded, Mapping) else {}):
+def _replaying(recorded: Any, state: RunState) -> Iterator[None]:
+    """The checks' reads served from the step's record. A record made before token states
+    were kept holds none for the run's token: it is taken as neither revoked nor used, the
+    only state in which a token check can have allowed (a recorded refusal then diverges)."""
+    reads = dict(recorded) if isinstance(recorded, Mapping) else {}
+    if state.grant is not None:
+        reads.setdefault(f"{TOKEN_STATUS}:{state.grant.claims.id}", None)
+    with reading(reads):
         yield
 
 
-def _principal(scope: Step) -> Principal:
+def _context(runtime: Runtime, walk: _Walk, step: Step) -> GuardContext:
+    """What the step's checks read, at the instant they decided (the step's recorded start);
+    a record that keeps no grant is checked now, under the fresh token it gets."""
+    return runtime._context(walk.state, step.started_at if walk.exact else None)
+
+
+def _held(step: Step) -> tuple[str, float, float]:
+    """The recorded token's id, issue time and expiry; RUN_NOT_REPLAYABLE when the step does
+    not hold them."""
+    held = step.data.get("capability")
+    try:
+        if isinstance(held, Mapping):
+            return str(held["id"]), float(held["issued_at"]), float(held["expires_at"])
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise TetherError(
+        ErrorCode.RUN_NOT_REPLAYABLE,
+        f"step {step.seq} records a capability without its token's id, issue time and expiry",
+    )
+
+
+def _recorded_rights(scope: Step) -> list[str] | None:
+    """The principal's rights the scope step recorded (the scopes its roles conferred); a run
+    without capability tokens needs none, and gets an empty list."""
     facts = scope.data.get("principal") or {}
+    rights = facts.get("rights")
+    if isinstance(rights, list):
+        return [str(r) for r in rights]
+    return [] if "capability" not in scope.data else None
+
+
+def _principal(scope: Step) -> Principal:
+    """Who the run acted for, as the scope step recorded it (never looked up again)."""
+    facts = scope.data.get("principal") or {}
+    attributes = facts.get("attributes")
     return Principal(
         str(facts.get("id", "")),
         str(facts.get("tenant", "default")),
         tuple(str(r) for r in facts.get("roles", ())),
+        dict(attributes) if isinstance(attributes, Mapping) else {},
     )
 
 

@@ -81,6 +81,7 @@ class RunState:
     lease: str | None = None  # the owner of the run's lease while this process executes it
     cancel: str | None = None  # who asked to cancel the run (it ends before its next turn)
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
+    renewed: dict[str, Any] | None = None  # a grant re-minted on resume, kept with the next step
     audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed
     suspended: bool = False  # an escalated call waits for a person's decision
     confirmed: PendingAction | None = None  # the pending action the user confirmed this turn
