@@ -705,10 +705,11 @@ class Runtime(ConfirmationMixin, RunControlMixin):
         ended = self.clock.now()
         payload = dict(data)
         if state.renewed is not None:  # the first step under a grant re-minted on resume
-            payload["capability"], state.renewed = state.renewed, None
+            payload["capability"] = state.renewed
         if decision is not None:
             payload["decision"] = decision.to_dict()
         check_recordable(name, payload)  # raises before anything about it is kept
+        state.renewed = None
         step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
         state.apply(step)
         state.steps.append(step)
