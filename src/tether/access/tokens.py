@@ -212,21 +212,10 @@ class CapabilityTokens:
         """A run token under a recorded token's identity and lifetime, signed with the active
         key: what a replay checks with (the id is the recorded one, so a revocation of that
         token covers this one too)."""
-        claims = CapabilityClaims(
-            id=token_id,
-            audience=RUN_AUDIENCE,
-            run_id=run_id,
-            principal=principal.id,
-            tenant=principal.tenant,
-            agent=agent,
-            tools=tuple(sorted(set(tools))),
-            scopes=tuple(sorted(set(scopes))),
-            issued_at=issued_at,
-            expires_at=expires_at,
-            key_id=self.keys.active_kid(),
-            resources={"owner": principal.id},
+        lifetime = (issued_at, expires_at)
+        return self._mint(
+            RUN_AUDIENCE, run_id, principal, agent, tools, scopes, None, None, token_id, lifetime
         )
-        return self._signed(claims)
 
     def _signed(self, claims: CapabilityClaims) -> tuple[str, CapabilityClaims]:
         """The token of `claims`, signed by their key (the active one), remembered as verified."""
@@ -250,8 +239,10 @@ class CapabilityTokens:
         ttl_s: float | None,
         binding: tuple[str, str] | None = None,
         token_id: str | None = None,
+        lifetime: tuple[float, float] | None = None,  # (issued_at, expires_at) as recorded
     ) -> tuple[str, CapabilityClaims]:
         now = self.clock.now()
+        issued_at, expires_at = lifetime or (round(now, 3), round(now + (ttl_s or self.ttl_s), 3))
         kid = self.keys.active_kid()
         claims = CapabilityClaims(
             id=token_id or "tok_" + secrets.token_hex(12),
@@ -262,8 +253,8 @@ class CapabilityTokens:
             agent=agent,
             tools=tuple(sorted(set(tools))),
             scopes=tuple(sorted(set(scopes))),
-            issued_at=round(now, 3),
-            expires_at=round(now + (ttl_s or self.ttl_s), 3),
+            issued_at=issued_at,
+            expires_at=expires_at,
             key_id=kid,
             resources={"owner": principal.id},
             tool=binding[0] if binding else None,
