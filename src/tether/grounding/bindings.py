@@ -52,7 +52,7 @@ def _leaves(obj: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _said(clause: str, value: str) -> bool:
+def mentions_value(clause: str, value: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", clause.lower()) is not None
 
 
@@ -62,12 +62,12 @@ def check_bindings(
     """Values bound to the wrong object of a list, and values of an object the clause denies."""
     out: list[FieldFinding] = []
     for v in views:
-        for siblings in _groups(v.record):
+        for siblings in like_groups(v.record):
             out.extend(_bound(clause, v, siblings, vocabulary))
     return out
 
 
-def _groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
+def like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     groups: dict[str, list[Sibling]] = {}
     for path, obj in _objects(record):
         leaves = _leaves(obj)
@@ -116,12 +116,13 @@ def _bound(
         for key, value in leaves.items():
             if not ID_KEY.search(key.split(".")[-1]):
                 classes.setdefault(key, set()).add(value.lower())
-    named = [s for s in siblings if "name" in s[1] and _said(clause, s[1]["name"])]
+    named = [s for s in siblings if "name" in s[1] and mentions_value(clause, s[1]["name"])]
+    several = False
     if named:
         pairs = _segments(clause, named)
     else:
         # nameless siblings (variants) are picked out by the values the clause states
-        scored = [(sum(_said(clause, x) for x in s[1].values() if len(x) > 1), s) for s in siblings]
+        scored = [(sum(mentions_value(clause, x) for x in s[1].values() if len(x) > 1), s) for s in siblings]
         top = max((n for n, _ in scored), default=0)
         picked = [s for n, s in scored if n == top and n >= 2]
         if len(picked) != 1:
@@ -130,13 +131,14 @@ def _bound(
         # values only other objects hold: the clause lists several, whose is whose is unclear
         own = {x.lower() for x in picked[0][1].values()}
         if any(
-            _said(clause, x) and x.lower() not in own
+            mentions_value(clause, x) and x.lower() not in own
             for s in siblings
             if s is not picked[0]
             for x in s[1].values()
             if len(x) > 2
         ):
             vocabulary = None
+            several = True  # its flags are read clause by clause (`tether.grounding.variants`)
     held_by_named = {x.lower() for s in named for x in s[1].values()}
     out: list[FieldFinding] = []
     for (path, leaves, _), text in pairs:
@@ -144,7 +146,7 @@ def _bound(
         for key, members in classes.items():
             if len(members) < 2 or key not in leaves:
                 continue
-            said = {m for m in members if _said(text, m)}
+            said = {m for m in members if mentions_value(text, m)}
             if said and leaves[key].lower() not in said and not (said & mine):
                 wrong = sorted(said - held_by_named) or sorted(said)
                 if len(pairs) > 1 and not (said - held_by_named):
@@ -153,7 +155,7 @@ def _bound(
         if vocabulary is not None:
             out.extend(_vocabulary(text, v, path, leaves, vocabulary, held_by_named, len(pairs)))
         out.extend(_denied(text, v, path, leaves))
-        if len(pairs) == 1:
+        if len(pairs) == 1 and not several:
             out.extend(_object_flags(text, v, path, pairs[0][0][2]))
             out.extend(_prices(text, v, path, pairs[0][0][2], siblings))
         if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1:
@@ -183,7 +185,7 @@ def _vocabulary(
             for k, x in values.items()
             if vocabulary.members(x) and all(c == cls for c, _, _, _ in vocabulary.members(x))
         }
-        if not in_class or any(_said(x, f) for f in forms for x in in_class.values()):
+        if not in_class or any(mentions_value(x, f) for f in forms for x in in_class.values()):
             continue
         if objects > 1 and forms & held_by_named:
             continue
@@ -246,8 +248,8 @@ def _prices(
     return out
 
 
-_IN_STOCK = re.compile(r"\bin stock\b|\bavailable\b", re.IGNORECASE)
-_OUT_OF_STOCK = re.compile(r"\bout of stock\b|\bsold out\b|\bunavailable\b", re.IGNORECASE)
+IN_STOCK = re.compile(r"\bin stock\b|\bavailable\b", re.IGNORECASE)
+OUT_OF_STOCK = re.compile(r"\bout of stock\b|\bsold out\b|\bunavailable\b", re.IGNORECASE)
 
 
 def _object_flags(
@@ -261,9 +263,9 @@ def _object_flags(
             continue
         words = key_words(str(key))
         if words == ["available"]:
-            if _OUT_OF_STOCK.search(text):
+            if OUT_OF_STOCK.search(text):
                 says = False
-            elif _IN_STOCK.search(text):
+            elif IN_STOCK.search(text):
                 says = not negated(text)
             else:
                 continue
@@ -324,14 +326,14 @@ def _said_head(text: str, name: str) -> bool:
 def _identify(
     text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
 ) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
-    named = [s for s in siblings if "name" in s[1] and _said(text, s[1]["name"])]
+    named = [s for s in siblings if "name" in s[1] and mentions_value(text, s[1]["name"])]
     if named:
         return named
     # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
     heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"])]
     if len(heads) == 1:
         return heads
-    scored = [(sum(_said(text, x) for x in s[1].values()), s) for s in siblings]
+    scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
     top = max((n for n, _ in scored), default=0)
     return [s for n, s in scored if n == top and n >= 2]
 
@@ -389,7 +391,7 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
-        if _IN_STOCK.search(rest) and not _OUT_OF_STOCK.search(rest):
+        if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
         chosen = _identify(rest, siblings)
         if len(chosen) != 1:

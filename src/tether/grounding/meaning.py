@@ -45,6 +45,11 @@ _NOT_DENIAL = re.compile(
 )
 
 
+# a clause left open by a preposition shares its object with the next ("act on, or share …")
+_SHARED_OBJECT = re.compile(r"\b(?:on|of|to|for|with|from|about|at|by|into)\s*$", re.IGNORECASE)
+_JOINED = re.compile(r",\s*(?:and|or)\s", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Clause:
     """A stretch of a sentence that asserts one thing, and where it sits in the sentence."""
@@ -59,6 +64,8 @@ def clauses(text: str) -> list[Clause]:
     out: list[Clause] = []
     begin = 0
     for match in _CLAUSE_BREAK.finditer(text):
+        if _SHARED_OBJECT.search(text, begin, match.start()) and _JOINED.match(match.group(0)):
+            continue  # "act on, or share details of, an account": one object, one clause
         if match.start() > begin:
             out.append(Clause(text[begin : match.start()], begin, match.start()))
         begin = match.end()

@@ -14,6 +14,7 @@ A finding names what decided it: the evidence id and, for a record, the field's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from tether.grounding.meaning import (
     timings,
 )
 from tether.grounding.record_checks import check_clause, check_flags
+from tether.grounding.variants import check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
@@ -58,10 +60,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     # values bound to list items: the whole sentence, cut between the items it names
     targets = referred(text, evidence.views, text)
     out.extend(_from_field(f) for f in check_bindings(text, targets, vocabulary))
+    out.extend(_transitions(text, evidence, vocabulary))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
+        out.extend(_from_field(f) for f in check_variants(body, evidence.views))
         terms = content_terms(body)
         context = set(content_terms(text))
         restated = _restated(terms, evidence.sharing(terms), context) or _restated(
@@ -305,3 +309,54 @@ def _about(subject: set[str], c: EvidenceClause) -> bool:
     if not subject:
         return False
     return len(subject & c.subject) / len(subject) >= SUBJECT
+
+
+# a state a record comes to be in, or stays in: "the status becomes cancelled", "stays pending"
+_TRANSITION = re.compile(
+    r"\b(?:becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|"
+    r"turns?|turned|set|updated)\s+to|reads?|stays?|stayed|remains?|remained)\s+[\"'*\u201c]*",
+    re.IGNORECASE,
+)
+
+
+def transition_states(text: str, vocabulary: Vocabulary) -> dict[str, str]:
+    """The states a text says a record becomes or stays in, each with the words that name it
+    (with a qualifier that follows it: "pending (item modified)")."""
+    out: dict[str, str] = {}
+    for frame in _TRANSITION.finditer(text):
+        if negated(" ".join(text[: frame.start()].split()[-4:])):
+            continue  # "the status does not change to cancelled"
+        window = text[frame.end() : frame.end() + 60]
+        found = vocabulary.members(window)
+        if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
+            qualified = re.match(r"[^()]{0,30}\([^()]{1,40}\)", window)
+            out.setdefault(found[0][1], (qualified or re.match(r".*", window[: found[0][3]]))[0])
+    return out
+
+
+def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
+    """A state the claim says a record becomes ("the order moves to processed") when the
+    evidence gives the states records become and this is none of them."""
+    said = transition_states(body, vocabulary)
+    if not said:
+        return []
+    stated: dict[str, str] = {}
+    for source, text in evidence.texts.items():
+        if source == "question":
+            continue
+        for state in transition_states(text, vocabulary):
+            stated.setdefault(state, source)
+    if not stated:
+        return []
+    # a sub-state the evidence names in the same words ("pending (item modified)") is its own
+    told = " ".join(t.lower() for k, t in evidence.texts.items() if k != "question")
+    return [
+        Finding(
+            "swap",
+            CONTRADICTED,
+            f"the evidence says a record becomes {', '.join(sorted(stated))}, not {state!r}",
+            next(iter(stated.values())),
+        )
+        for state, words in sorted(said.items())
+        if state not in stated and not ("(" in words and words.lower() in told)
+    ]

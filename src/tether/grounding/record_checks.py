@@ -24,6 +24,7 @@ from tether.grounding.fields import (
     referred,
 )
 from tether.grounding.meaning import Vocabulary, denied_terms, states
+from tether.grounding.record_acts import check_denied_acts
 
 
 def check_clause(
@@ -38,6 +39,7 @@ def check_clause(
     findings.extend(_counts(clause, targets))
     findings.extend(_values(clause, targets))
     findings.extend(_amounts(clause, targets))
+    findings.extend(check_denied_acts(clause, targets))
     named = [v for v in targets if any(mentions(f"{whole} {clause}", i) for i in v.ids)]
     if named or len(views) == 1:
         findings.extend(_classes(clause, named or list(views), vocabulary))

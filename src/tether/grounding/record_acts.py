@@ -1,0 +1,54 @@
+"""What a clause says has not happened to a record, against the events the record holds.
+
+A record lists what was done to it as values ("transaction_type": "payment", "status":
+"delivered"). A clause that denies the act ("it hasn't been paid for yet") while the record
+holds it says something else. Only a denial of the past is read so: what cannot or will not
+happen ("it can't be cancelled") is a rule, not an account of the record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from tether.grounding.claims import norm
+from tether.grounding.facts import CONTRADICTED, flatten
+from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.meaning import denied_terms
+
+# a denial of what has (not) been done: "hasn't been paid", "was not refunded", "never shipped"
+_PAST_DENIAL = re.compile(
+    r"\b(?:has|have|had|was|were|did|is|are)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b",
+    re.IGNORECASE,
+)
+_MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
+# past forms whose stem is not the event's ("paid" → pay, as in "payment")
+_IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
+
+
+def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """A denied act the record holds as a value of its own ("payment" for "hasn't been paid")."""
+    if not _PAST_DENIAL.search(clause) or _MODAL.search(clause):
+        return []
+    acts = {_IRREGULAR.get(t, t) for t in denied_terms(clause)}
+    if not acts:
+        return []
+    out: list[FieldFinding] = []
+    for v in targets:
+        for fact in flatten(v.record):
+            value = fact.value
+            if not isinstance(value, str) or len(value) > 30 or " " in value.strip():
+                continue
+            if norm(value) in acts:
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{fact.key}",
+                        "count",
+                        CONTRADICTED,
+                        value,
+                        value,
+                        (f"{fact.key} is {value!r}",),
+                    )
+                )
+                return out
+    return out

@@ -1,0 +1,137 @@
+"""What a claim says of a record's like objects taken as a set: that one with these values
+exists, or that every one with a value is (or is not) in stock.
+
+A product's variants have no names; a claim picks one out by the values it states ("the green
+medium mountain bike"). When no variant holds all of them, the claim describes a variant that
+does not exist, however right each value is on its own. A quantified claim ("the daylight bulbs
+are all sold out") is judged on every variant it covers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from tether.grounding.bindings import (
+    IN_STOCK,
+    OUT_OF_STOCK,
+    Sibling,
+    like_groups,
+    mentions_value,
+)
+from tether.grounding.claims import NEGATIONS, STOP_WORDS
+from tether.grounding.facts import CONTRADICTED, SUPPORTED
+from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
+from tether.grounding.meaning import negated
+
+# a clause that offers alternatives or counts several ("red or blue", "both") picks no one
+_SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
+_EVERY = re.compile(r"\b(?:all|every|each|none of)\b", re.IGNORECASE)
+
+
+def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """The combinations of values a clause states of nameless like objects, and what it says
+    of all of those holding a value."""
+    out: list[FieldFinding] = []
+    for v in views:
+        for siblings in like_groups(v.record):
+            if len(siblings) < 2 or any(
+                "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
+            ):
+                continue  # named objects are bound by name (`tether.grounding.bindings`)
+            said = _values_said(clause, siblings)
+            if said is None:
+                continue
+            if _EVERY.search(clause) or said:
+                out.extend(_availability(clause, v, siblings, said))
+            several = _EVERY.search(clause) or _SEVERAL.search(clause)
+            if len(said) >= 2 and not several and not negated(clause):
+                out.extend(_combination(v, siblings, said))
+    return out
+
+
+def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | None:
+    """The value the clause states for each distinguishing field ("options.color" → "green"),
+    or None when it states two values of one field (it speaks of several objects). A value
+    said only inside a longer one ("Wi-Fi" in "Wi-Fi + Cellular") is not said."""
+    classes: dict[str, set[str]] = {}
+    for _, leaves, _ in siblings:
+        for key, value in leaves.items():
+            if ID_KEY.search(key.split(".")[-1]) or key.split(".")[-1] == "name":
+                continue
+            low = value.lower()
+            if len(low) > 2 and low not in STOP_WORDS and low not in NEGATIONS:
+                classes.setdefault(key, set()).add(low)
+    spans: list[tuple[int, int, str, str]] = []
+    lowered = clause.lower()
+    for key, members in classes.items():
+        if len(members) < 2:
+            continue  # a value every object shares tells none apart
+        for m in members:
+            if mentions_value(clause, m):
+                at = re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", lowered)
+                if at is not None:
+                    spans.append((at.start(), at.end(), key, m))
+    kept = [
+        s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)
+    ]
+    said: dict[str, str] = {}
+    for _, _, key, m in kept:
+        if key in said and said[key] != m:
+            return None
+        said[key] = m
+    return said
+
+
+def _holds(leaves: Mapping[str, str], said: Mapping[str, str]) -> bool:
+    return all(leaves.get(k, "").lower() == m for k, m in said.items())
+
+
+def _combination(
+    v: RecordView, siblings: Sequence[Sibling], said: Mapping[str, str]
+) -> list[FieldFinding]:
+    """ "A green medium mountain bike": some object must hold every one of these values."""
+    if any(_holds(leaves, said) for _, leaves, _ in siblings):
+        return []
+    parent = siblings[0][0].rsplit(".", 1)[0] if "." in siblings[0][0] else siblings[0][0]
+    values = ", ".join(said.values())
+    return [
+        FieldFinding(
+            f"{v.evidence_id}:{parent}",
+            "binding",
+            CONTRADICTED,
+            values,
+            None,
+            (f"no object of {parent} is {values}",),
+        )
+    ]
+
+
+def _availability(
+    clause: str, v: RecordView, siblings: Sequence[Sibling], said: Mapping[str, str]
+) -> list[FieldFinding]:
+    """Whether the objects a clause picks out are in stock: every object holding its values
+    when it quantifies ("the daylight bulbs are all sold out"), else the one it describes."""
+    if OUT_OF_STOCK.search(clause):
+        if negated(clause):
+            return []
+        says = False
+    elif IN_STOCK.search(clause):
+        says = not negated(clause)
+    else:
+        return []
+    covered = [(p, obj) for p, leaves, obj in siblings if _holds(leaves, said)]
+    if not _EVERY.search(clause) and len(covered) != 1:
+        return []  # several fit the description: which one is meant is unclear
+    flags = [(p, obj.get("available")) for p, obj in covered]
+    flags = [(p, f) for p, f in flags if isinstance(f, bool)]
+    if not flags:
+        return []
+    wrong = [p for p, f in flags if f is not says]
+    where = f"{v.evidence_id}:{wrong[0] if wrong else flags[0][0]}.available"
+    reason = (f"{wrong[0]}.available is {not says!r}",) if wrong else ()
+    return [
+        FieldFinding(
+            where, "flag", CONTRADICTED if wrong else SUPPORTED, "available", says, reason
+        )
+    ]
