@@ -34,6 +34,7 @@ from tether.grounding.meaning import (
     timings,
 )
 from tether.grounding.record_checks import check_clause, check_flags
+from tether.grounding.state_rules import check_state_rules
 from tether.grounding.variants import check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -61,6 +62,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     targets = referred(text, evidence.views, text)
     out.extend(_from_field(f) for f in check_bindings(text, targets, vocabulary))
     out.extend(_transitions(text, evidence, vocabulary))
+    out.extend(_scopes(text, evidence, vocabulary))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
@@ -360,3 +362,16 @@ def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> li
         for state, words in sorted(said.items())
         if state not in stated and not ("(" in words and words.lower() in told)
     ]
+
+
+def _scopes(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
+    """What the claim says can be done in a state, against the evidence's rules for it."""
+    if not evidence.texts:
+        return []
+    out: list[Finding] = []
+    for status, reason, c in check_state_rules(text, evidence.sentences, vocabulary):
+        if c is None:
+            out.append(Finding("scope", status, reason, ""))
+        else:
+            out.append(Finding("scope", status, reason, c.source, c.sentence, c.span))
+    return out

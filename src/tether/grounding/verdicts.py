@@ -18,11 +18,11 @@ STATUSES = (SUPPORTED, CONTRADICTED, UNSUPPORTED, UNCERTAIN)
 FALLBACKS = (UNSUPPORTED, SUPPORTED)
 # contradictions that flag an answer by themselves; the others only weigh in the score
 CONTRADICTIONS = (
-    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "polarity",
-    "judge",
+    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "scope",
+    "polarity", "judge",
 )  # fmt: skip
 HARD_KINDS = (
-    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "judge",
+    "rule", "status", "count", "flag", "binding", "amount", "timing", "swap", "scope", "judge",
 )  # fmt: skip
 PROFILES = ("default", "listings")
 MAX_FACT_CLAIMS = 40  # claims a verdict records

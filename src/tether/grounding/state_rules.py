@@ -1,0 +1,127 @@
+"""Rules that tie what can be done to a record's state: "an order can be cancelled only while
+it is pending", "once delivered, its items can be returned".
+
+A sentence that names lifecycle states and says what can (or cannot) be done is read as rules:
+for those states, the act is allowed or not; "only" makes the allowance exclusive. A claim that
+allows an act in a state the evidence forbids it in, or outside the only states the evidence
+allows it in, moves the rule's scope ("you can cancel while it is pending or processed").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tether.grounding.claims import content_terms, norm
+from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.facts import CONTRADICTED, SUPPORTED
+from tether.grounding.meaning import Vocabulary, negated
+
+# "can be cancelled", "can no longer be changed", "cannot be returned", "you can cancel"
+_ABLE = re.compile(
+    r"\b(?:can(?:not|[\u2019']t)?|could(?:n[\u2019']t)?|may)(?![\w\u2019'])((?:\s+(?:not|no|longer|still|"
+    r"only|also|then|now|always|never|be|get))*)\s+([a-z]+)(?:\s+(?:or|and|nor)\s+(?:be\s+)?"
+    r"([a-z]+))?",
+    re.IGNORECASE,
+)
+_ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class StateRule:
+    """For these states, whether the act can be done; `only` when no other state allows it."""
+
+    states: frozenset[str]
+    act: str
+    allowed: bool
+    only: bool
+
+
+def state_rules(text: str, vocabulary: Vocabulary, label: Iterable[str] = ()) -> list[StateRule]:
+    """The rules a sentence states, for the states it names (and its list item's label's).
+    A state and an act tie only within one part of the sentence: "…; any other reason is
+    declined" conditions nothing before it."""
+    labelled = tuple(label)
+    return [r for part in _PARTS.split(text) for r in _rules(part, vocabulary, labelled)]
+
+
+_PARTS = re.compile(r";|,?\s+(?:but|so|whereas|although|though)\s+", re.IGNORECASE)
+
+
+def _rules(text: str, vocabulary: Vocabulary, label: tuple[str, ...]) -> list[StateRule]:
+    acts: list[tuple[str, bool, int, int]] = []
+    for match in _ABLE.finditer(text):
+        allowed = not negated(text[match.start() : match.end(1)])
+        for n in (2, 3):
+            word = match.group(n)
+            terms = content_terms(word) if word else []
+            if terms:
+                acts.append((terms[0], allowed, match.start(n), match.end(n)))
+    if not acts:
+        return []
+    named = {
+        canonical
+        for cls, canonical, start, end in vocabulary.members(text)
+        if cls in vocabulary.states and not any(a <= start < b for _, _, a, b in acts)
+    }
+    named |= set(label)
+    if not named:
+        return []
+    only = bool(_ONLY.search(text))
+    return [StateRule(frozenset(named), act, ok, only and ok) for act, ok, _, _ in acts]
+
+
+def label_states(c: EvidenceClause, vocabulary: Vocabulary) -> set[str]:
+    """The states a list item's label names ("**pending (item modified):**" → pending)."""
+    out: set[str] = set()
+    for name in vocabulary.states:
+        for canonical in vocabulary.classes.get(name, {}):
+            words = {norm(w) for w in canonical.split()}
+            if any(words <= alt for alt in c.label):
+                out.add(canonical)
+    return out
+
+
+def check_state_rules(
+    sentence: str, pool: Iterable[EvidenceClause], vocabulary: Vocabulary
+) -> list[tuple[str, str, EvidenceClause | None]]:
+    """(status, reason, deciding evidence sentence) for each rule the claim states."""
+    claimed = state_rules(sentence, vocabulary)
+    if not claimed:
+        return []
+    rules: list[tuple[StateRule, EvidenceClause]] = []
+    for c in pool:
+        if c.source == "question":
+            continue
+        for r in state_rules(c.sentence, vocabulary, label_states(c, vocabulary)):
+            rules.append((r, c))
+    # a state no rule of the evidence names is not what the claim's rule is conditioned on
+    # ("any other reason is declined")
+    known = {state for r, _ in rules for state in r.states}
+    out: list[tuple[str, str, EvidenceClause | None]] = []
+    for mine in claimed:
+        same = [(r, c) for r, c in rules if r.act == mine.act]
+        if mine.only:
+            # "only pending orders can be returned" when the evidence allows it in another state
+            wider = next(((r, c) for r, c in same if r.allowed and not r.states & mine.states), None)
+            if wider is not None:
+                states = ", ".join(sorted(wider[0].states))
+                out.append((CONTRADICTED, f"the evidence allows {mine.act} when {states}", wider[1]))
+                continue
+        for state in sorted(mine.states & known):
+            held = [(r, c) for r, c in same if state in r.states]
+            if any(r.allowed == mine.allowed for r, _ in held):
+                out.append((SUPPORTED, f"{mine.act} in {state} agrees", None))
+                continue
+            against = next(((r, c) for r, c in held if r.allowed != mine.allowed), None)
+            if against is None and mine.allowed:
+                against = next(((r, c) for r, c in same if r.only), None)
+            if against is not None:
+                r, c = against
+                said = "can" if r.allowed else "cannot"
+                scope = f"only when {', '.join(sorted(r.states))}" if state not in r.states else state
+                out.append(
+                    (CONTRADICTED, f"the evidence says it {said} {mine.act} ({scope})", c)
+                )
+    return out
