@@ -46,7 +46,8 @@ _NOT_DENIAL = re.compile(
 
 
 # a clause left open by a preposition shares its object with the next ("act on, or share …")
-_SHARED_OBJECT = re.compile(r"\b(?:on|of|to|for|with|from|about|at|by|into)\s*$", re.IGNORECASE)
+_PREPOSITIONS = frozenset(("on", "of", "to", "for", "with", "from", "about", "at", "by", "into"))
+_SHARED_OBJECT = re.compile(rf"\b(?:{'|'.join(sorted(_PREPOSITIONS))})\s*$", re.IGNORECASE)
 _JOINED = re.compile(r",\s*(?:and|or)\s", re.IGNORECASE)
 
 
@@ -111,8 +112,10 @@ def denied_terms(text: str) -> set[str]:
             terms = content_terms(tokens[n])
             if terms:
                 taken.extend(terms)
-                if n + 2 < len(tokens) and tokens[n + 1] in ("or", "and", "nor"):
-                    n += 2
+                # "act on, or share": a preposition may stand before the coordinator
+                at = n + 2 if n + 2 < len(tokens) and tokens[n + 1] in _PREPOSITIONS else n + 1
+                if at + 1 < len(tokens) and tokens[at] in ("or", "and", "nor"):
+                    n = at + 1
                     continue
                 break
             n += 1
