@@ -206,3 +206,27 @@ def test_a_clause_left_open_by_a_preposition_keeps_its_negation() -> None:
     assert len(clauses(text)) == 1
     assert not on_text("We can't share details of anyone else's account.", PRIVACY).flagged
     assert on_text("We can share details of anyone else's account.", PRIVACY).flagged
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Closed means the plan is running, so it can be paused.",
+        "An active subscription is one whose plan has ended.",
+    ],
+)
+def test_a_state_defined_with_another_states_meaning_is_contradicted(answer: str) -> None:
+    v = on_text(answer, STATUSES)
+    assert v.flagged and "scope" in kinds(v), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "'Active' means the plan is running.",
+        "Closed means the plan has ended.",
+        "A closed plan is one that has ended, so it can no longer be paused.",
+    ],
+)
+def test_a_state_defined_as_the_evidence_does_stays_supported(answer: str) -> None:
+    assert "scope" not in kinds(on_text(answer, STATUSES))

@@ -21,7 +21,7 @@ from tether.grounding.facts import flatten, key_words
 
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
-_STATUS_KEY = re.compile(r"(?:^|_)(?:status|state)$", re.IGNORECASE)
+STATUS_KEY = re.compile(r"(?:^|_)(?:status|state)$", re.IGNORECASE)
 AMOUNT_KEY = re.compile(r"amount|price|balance|total|cost|fee|refund", re.IGNORECASE)
 _DATE_KEY = re.compile(r"date|(?:^|_)(?:at|on)$|time", re.IGNORECASE)
 ID_KEY = re.compile(r"(?:^|_)id$|^id$", re.IGNORECASE)
@@ -71,7 +71,7 @@ def infer_fields(record: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
             specs.append(FieldSpec(name, "count"))
         elif ID_KEY.search(name):
             specs.append(FieldSpec(name, "id"))
-        elif _STATUS_KEY.search(name) and isinstance(value, str):
+        elif STATUS_KEY.search(name) and isinstance(value, str):
             specs.append(FieldSpec(name, "status"))
         elif AMOUNT_KEY.search(name) and isinstance(value, int | float):
             specs.append(FieldSpec(name, "amount"))
@@ -129,7 +129,7 @@ def fields_from_schema(schema: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
         if not isinstance(prop, Mapping) or not str(name) or "." in str(name):
             continue
         kind_of = prop.get("type")
-        if "enum" in prop or (kind_of == "string" and _STATUS_KEY.search(str(name))):
+        if "enum" in prop or (kind_of == "string" and STATUS_KEY.search(str(name))):
             specs.append(FieldSpec(str(name), "status"))
         elif kind_of == "boolean":
             specs.append(FieldSpec(str(name), "flag"))

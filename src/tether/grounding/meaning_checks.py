@@ -34,7 +34,7 @@ from tether.grounding.meaning import (
     timings,
 )
 from tether.grounding.record_checks import check_clause, check_flags
-from tether.grounding.state_rules import check_state_rules
+from tether.grounding.state_rules import check_definition, check_state_rules
 from tether.grounding.variants import check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -369,6 +369,10 @@ def _scopes(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fi
     if not evidence.texts:
         return []
     out: list[Finding] = []
+    defined = check_definition(text, evidence.clauses, vocabulary)
+    if defined is not None:
+        reason, c = defined
+        out.append(Finding("scope", CONTRADICTED, reason, c.source, c.sentence, c.span))
     for status, reason, c in check_state_rules(text, evidence.sentences, vocabulary):
         if c is None:
             out.append(Finding("scope", status, reason, ""))

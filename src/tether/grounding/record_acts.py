@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 from tether.grounding.claims import norm
 from tether.grounding.facts import CONTRADICTED, flatten
-from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.fields import STATUS_KEY, FieldFinding, RecordView
 from tether.grounding.meaning import denied_terms
 
 # a denial of what has (not) been done: "hasn't been paid", "was not refunded", "never shipped"
 _PAST_DENIAL = re.compile(
-    r"\b(?:has|have|had|was|were|did|is|are)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b",
+    r"\b(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b",
     re.IGNORECASE,
 )
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
@@ -35,9 +35,13 @@ def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldF
         return []
     out: list[FieldFinding] = []
     for v in targets:
+        # a status field is judged as a state (`record_checks`), not as an event
+        status = {spec.path for spec in v.fields if spec.kind == "status"}
         for fact in flatten(v.record):
             value = fact.value
             if not isinstance(value, str) or len(value) > 30 or " " in value.strip():
+                continue
+            if fact.key in status or STATUS_KEY.search(fact.path[-1] if fact.path else ""):
                 continue
             if norm(value) in acts:
                 out.append(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
-from tether.grounding.meaning import Vocabulary, negated
+from tether.grounding.meaning import Vocabulary, negated, states
 
 # "can be cancelled", "can no longer be changed", "cannot be returned", "you can cancel"
 _ABLE = re.compile(
@@ -106,8 +106,8 @@ def check_state_rules(
             # "only pending orders can be returned" when the evidence allows it in another state
             wider = next(((r, c) for r, c in same if r.allowed and not r.states & mine.states), None)
             if wider is not None:
-                states = ", ".join(sorted(wider[0].states))
-                out.append((CONTRADICTED, f"the evidence allows {mine.act} when {states}", wider[1]))
+                where = ", ".join(sorted(wider[0].states))
+                out.append((CONTRADICTED, f"the evidence allows {mine.act} when {where}", wider[1]))
                 continue
         for state in sorted(mine.states & known):
             held = [(r, c) for r, c in same if state in r.states]
@@ -125,3 +125,48 @@ def check_state_rules(
                     (CONTRADICTED, f"the evidence says it {said} {mine.act} ({scope})", c)
                 )
     return out
+
+
+# "processed means …", "'delivered' is when …", "a processed order is one that …"
+_DEFINES = re.compile(
+    r"^\W*(?:an?\s+|the\s+)?[\"'\u2018\u201c*]*(?P<term>[\w ()-]{3,40}?)[\"'\u2019\u201d*]*"
+    r"(?:\s+\w+)?\s+(?:means|is when|refers to|is (?:(?:an?|the) \w+|one) (?:that|which|where|whose))\s+(?P<body>.+)",
+    re.IGNORECASE,
+)
+
+
+def check_definition(
+    sentence: str, pool: Iterable[EvidenceClause], vocabulary: Vocabulary
+) -> tuple[str, EvidenceClause] | None:
+    """A state defined with what the evidence says of another: "processed means it has
+    arrived" when the list item for "delivered" says it has arrived. (reason, evidence)."""
+    found = _DEFINES.match(sentence)
+    if found is None:
+        return None
+    named = [m for m in vocabulary.members(found["term"]) if m[0] in vocabulary.states]
+    if not named:
+        return None
+    state = named[0][1]
+    items: dict[str, list[EvidenceClause]] = {}
+    for c in pool:
+        for label in label_states(c, vocabulary):
+            items.setdefault(label, []).append(c)
+    if state not in items or len(items) < 2:
+        return None
+    body = found["body"]
+    said = {m.state for m in states(body, vocabulary) if m.asserted and not m.modal} - {state}
+    # its own item naming the other state ("pending: not yet processed") speaks of it too
+    told = {m[1] for c in items.get(state, []) for m in vocabulary.members(c.text)}
+    wanted = set(content_terms(body))
+    overlap = {
+        label: len(wanted & set().union(*(c.terms for c in clauses)))
+        for label, clauses in items.items()
+    }
+    own = overlap[state]
+    for other, clauses in items.items():
+        if other == state or other in told:
+            continue
+        if other not in said and overlap[other] <= max(own, 1):
+            continue
+        return f"the evidence says this of {other!r}, not of {state!r}", clauses[0]
+    return None
