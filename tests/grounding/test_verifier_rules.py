@@ -12,6 +12,7 @@ import pytest
 
 from tether.core.types import Evidence
 from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
+from tether.grounding.claims import content_terms
 from tether.grounding.meaning import clauses
 from tether.grounding.verifier import Verification
 
@@ -230,3 +231,17 @@ def test_a_state_defined_with_another_states_meaning_is_contradicted(answer: str
 )
 def test_a_state_defined_as_the_evidence_does_stays_supported(answer: str) -> None:
     assert "scope" not in kinds(on_text(answer, STATUSES))
+
+
+HANDOVER = (
+    "Speaking with a person\n"
+    "When we transfer you, a colleague continues from a short summary of your request, so you "
+    "need not repeat it."
+)
+
+
+def test_a_short_clause_is_restated_when_its_sentence_holds_the_rest_of_the_claim() -> None:
+    assert content_terms("You'll need it; we're sure that's so.") == ["need", "sure"]
+    assert on_text("You'll need to repeat your request.", HANDOVER).flagged
+    assert not on_text("You won't need to repeat your request.", HANDOVER).flagged
+    assert not on_text("A colleague continues from a short summary.", HANDOVER).flagged

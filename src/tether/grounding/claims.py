@@ -160,6 +160,12 @@ def norm(word: str) -> str:
     return stem(low.strip("'-"))
 
 
+# "you'll", "we're", "that's": a function word and its auxiliary carry no claim either
+_FUNCTION_CONTRACTION = re.compile(
+    r"(?:i|you|we|they|he|she|it|there|that|here|what|who)[\u2019'](?:ll|re|ve|d|m|s)"
+)
+
+
 def content_terms(text: str) -> list[str]:
     """Normalised content words (stop words dropped), in order, with repeats."""
     out: list[str] = []
@@ -171,6 +177,7 @@ def content_terms(text: str) -> list[str]:
             or low in _NOT_NAMES
             or len(low) < 2
             or low.endswith(("n't", "n\u2019t"))
+            or _FUNCTION_CONTRACTION.fullmatch(low)
         ):
             continue
         for part in low.replace("\u2019", "'").split("-"):

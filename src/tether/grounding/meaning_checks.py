@@ -149,7 +149,14 @@ def _restated(
         # a restatement, not a sentence that merely holds the clause's words among others
         if shared / max(len(held), 1) < RESTATES / 1.5:
             continue
-        if shared < 3 and not labels and (top[0] < 1.0 or shared / max(len(held), 1) < RESTATES):
+        # two shared words restate only a clause they fill, in a sentence holding the rest
+        # of the claim ("you need not repeat it" … "a summary of your request")
+        if (
+            shared < 3
+            and not labels
+            and (top[0] < 1.0 or shared / max(len(held), 1) < RESTATES)
+            and not (held <= wanted and wanted <= set(content_terms(c.sentence)))
+        ):
             continue
         out.append(c)
     return out
