@@ -245,3 +245,17 @@ def test_a_short_clause_is_restated_when_its_sentence_holds_the_rest_of_the_clai
     assert on_text("You'll need to repeat your request.", HANDOVER).flagged
     assert not on_text("You won't need to repeat your request.", HANDOVER).flagged
     assert not on_text("A colleague continues from a short summary.", HANDOVER).flagged
+
+
+SHIPPED: dict[str, Any] = {
+    "order_id": "#W200",
+    "status": "delivered",
+    "items": [{"name": "Garden Hose", "item_id": "5", "price": 95.08}],
+    "fulfillments": [{"tracking_id": ["924275457125"], "item_ids": ["5"]}],
+}
+
+
+def test_a_state_word_is_not_counted_as_an_addition() -> None:
+    faithful = "The items shipped together under tracking number 924275457125."
+    assert not on_record(faithful, SHIPPED).flagged
+    assert on_record("The hose shipped with complimentary engraved nozzles.", SHIPPED).flagged
