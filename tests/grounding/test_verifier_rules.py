@@ -259,3 +259,10 @@ def test_a_state_word_is_not_counted_as_an_addition() -> None:
     faithful = "The items shipped together under tracking number 924275457125."
     assert not on_record(faithful, SHIPPED).flagged
     assert on_record("The hose shipped with complimentary engraved nozzles.", SHIPPED).flagged
+
+
+def test_a_new_thing_where_the_evidence_says_an_existing_one_is_a_swap() -> None:
+    refunds = "For returned items you choose between the original card and a voucher you already have."
+    assert on_text("You choose between the original card and a new voucher.", refunds).flagged
+    assert not on_text("You choose between the original card and an existing voucher.", refunds).flagged
+    assert not on_text("You choose between the original card and a voucher you already hold.", refunds).flagged

@@ -247,6 +247,10 @@ DEFAULT_VOCABULARY = Vocabulary(
             "pink; purple; orange; brown; beige"
         ),
         "level": _forms("low; medium; high"),
+        "novelty": _forms(
+            "new|newly created|brand new; existing|already exists|already exist|already have|"
+            "already hold|already on"
+        ),
         "size": _forms("small; medium-sized|medium size; large; extra large"),
         "weekday": _forms("monday; tuesday; wednesday; thursday; friday; saturday; sunday"),
         "month": _forms(
