@@ -266,3 +266,18 @@ def test_a_new_thing_where_the_evidence_says_an_existing_one_is_a_swap() -> None
     assert on_text("You choose between the original card and a new voucher.", refunds).flagged
     assert not on_text("You choose between the original card and an existing voucher.", refunds).flagged
     assert not on_text("You choose between the original card and a voucher you already hold.", refunds).flagged
+
+
+IDENTITY = (
+    "Verifying you\n"
+    "Tell us your first name, your last name and the zip code of your address. If you already "
+    "received it, see returns and exchanges instead."
+)
+
+
+def test_a_listed_member_replaced_by_words_the_evidence_never_uses_is_unsupported() -> None:
+    assert on_text("Tell us your first name, last name and phone number.", IDENTITY).flagged
+    assert not on_text("Tell us your first name, last name and zip code.", IDENTITY).flagged
+    # not a list of short things: a clause and a list of two
+    near_miss = "If it has already reached you, returns and exchanges are the way to go."
+    assert not on_text(near_miss, IDENTITY).flagged

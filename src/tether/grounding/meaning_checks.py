@@ -77,6 +77,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         flips = [_restatement(body, c, vocabulary) for c in restated]
         if restated and all(flips):
             out.extend(flips[0])
+        out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
         out.extend(_timing(body, evidence.clauses))
         out.extend(_novel(body, evidence, vocabulary))
@@ -106,6 +107,62 @@ def _novel(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
             Finding("novel", "unsupported", f"the evidence never uses {', '.join(novel[:4])}", "")
         ]
     return []
+
+
+def _replaced(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
+    """A list the evidence gives, restated with one member replaced by words the evidence
+    never uses ("first name, last name and phone number" for "… and zip code")."""
+    mine = [m for part in _MEMBER.split(body) if (m := set(_checkable(part, vocabulary)))]
+    # a list of short things (what follows its first member is a word or two each)
+    if len(mine) < 3 or any(len(m) > 2 for m in mine[1:]):
+        return []
+    added = [m for m in mine if not (m & evidence.index.terms)]
+    if len(added) != 1:
+        return []
+    for restated in evidence.sharing(set().union(*mine), whole=True):
+        theirs = [t for part in _MEMBER.split(restated.text) if (t := set(content_terms(part)))]
+        kept = [m for m in mine if any(m & t for t in theirs)]
+        dropped = [t for t in theirs if not any(t & m for m in mine)]
+        if len(theirs) >= 3 and len(kept) >= 2 and len(kept) == len(mine) - 1 and dropped:
+            return _list_swap(added[0], dropped[0], restated)
+    return []
+
+
+def _list_swap(added: set[str], dropped: set[str], restated: EvidenceClause) -> list[Finding]:
+    return [
+        Finding(
+            "novel",
+            "unsupported",
+            f"the evidence lists {' '.join(sorted(dropped))} where the claim says "
+            f"{' '.join(sorted(added))}: {restated.text.strip()[:80]!r}",
+            restated.source,
+            restated.sentence,
+            restated.span,
+        )
+    ]
+
+
+# the members of a list: "first name, last name and zip code"
+_MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
+
+
+def _checkable(body: str, vocabulary: Vocabulary) -> list[str]:
+    """A clause's content words that can be missing from the evidence: not adverbs, genre
+    words or state words (the state checks judge those)."""
+    judged = {
+        t
+        for cls, _, a, b in vocabulary.members(body)
+        if cls in vocabulary.states
+        for t in content_terms(body[a:b])
+    }
+    return [
+        t
+        for t in content_terms(body)
+        if t not in _ADVERBS
+        and t not in vocabulary.genre
+        and t not in STOP_WORDS
+        and t not in judged
+    ]
 
 
 def _from_field(f: FieldFinding) -> Finding:
