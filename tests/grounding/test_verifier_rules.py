@@ -281,3 +281,11 @@ def test_a_listed_member_replaced_by_words_the_evidence_never_uses_is_unsupporte
     # not a list of short things: a clause and a list of two
     near_miss = "If it has already reached you, returns and exchanges are the way to go."
     assert not on_text(near_miss, IDENTITY).flagged
+
+
+def test_a_listed_member_with_one_word_swapped_is_unsupported() -> None:
+    kinds_of_payment = "We accept three kinds of payment: vouchers, PayPal accounts and credit cards."
+    assert on_text("We accept vouchers, PayPal and debit cards.", kinds_of_payment).flagged
+    assert not on_text("We accept vouchers, PayPal and credit cards.", kinds_of_payment).flagged
+    lead_in = "Otherwise vouchers, PayPal and credit cards are fine."
+    assert not on_text(lead_in, kinds_of_payment).flagged

@@ -116,15 +116,18 @@ def _replaced(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[
     # a list of short things (what follows its first member is a word or two each)
     if len(mine) < 3 or any(len(m) > 2 for m in mine[1:]):
         return []
-    added = [m for m in mine if not (m & evidence.index.terms)]
+    # the member with a word the evidence never uses ("debit cards", "phone number"); the
+    # first one carries the clause's lead-in ("otherwise your first name")
+    added = [m for m in mine[1:] if m - evidence.index.terms]
     if len(added) != 1:
         return []
-    for restated in evidence.sharing(set().union(*mine), whole=True):
+    said = set().union(*mine)
+    for restated in evidence.sharing(said, whole=True):
         theirs = [t for part in _MEMBER.split(restated.text) if (t := set(content_terms(part)))]
-        kept = [m for m in mine if any(m & t for t in theirs)]
-        dropped = [t for t in theirs if not any(t & m for m in mine)]
+        kept = [m for m in mine if m is not added[0] and any(m & t for t in theirs)]
+        dropped = [t for t in theirs if not any(t <= m for m in mine) and t - said]
         if len(theirs) >= 3 and len(kept) >= 2 and len(kept) == len(mine) - 1 and dropped:
-            return _list_swap(added[0], dropped[0], restated)
+            return _list_swap(added[0], dropped[-1], restated)
     return []
 
 
