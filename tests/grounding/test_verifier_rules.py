@@ -289,3 +289,8 @@ def test_a_listed_member_with_one_word_swapped_is_unsupported() -> None:
     assert not on_text("We accept vouchers, PayPal and credit cards.", kinds_of_payment).flagged
     lead_in = "Otherwise vouchers, PayPal and credit cards are fine."
     assert not on_text(lead_in, kinds_of_payment).flagged
+
+
+def test_what_a_record_reads_now_is_not_a_state_change() -> None:
+    assert "swap" not in kinds(on_text("Your plan reads 'suspended' right now.", RULES))
+    assert "swap" in kinds(on_text("After you confirm, it will read 'suspended'.", RULES))

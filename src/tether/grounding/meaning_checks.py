@@ -34,7 +34,11 @@ from tether.grounding.meaning import (
     timings,
 )
 from tether.grounding.record_checks import check_clause, check_flags
-from tether.grounding.state_rules import check_definition, check_state_rules
+from tether.grounding.state_rules import (
+    check_definition,
+    check_state_rules,
+    check_transitions,
+)
 from tether.grounding.variants import check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -89,18 +93,8 @@ def _novel(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
     ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
     if negated(body):
         return []  # saying something is not there adds nothing
-    terms = [
-        t
-        for t in content_terms(body)
-        if t not in _ADVERBS and t not in vocabulary.genre and t not in STOP_WORDS
-    ]
-    # a state word ("shipped") is judged by the state checks, not as an addition
-    judged = {
-        t
-        for cls, _, a, b in vocabulary.members(body)
-        if cls in vocabulary.states
-        for t in content_terms(body[a:b])
-    }
+    terms = _plain_terms(body, vocabulary)
+    judged = _state_words(body, vocabulary)
     novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
     if len(set(terms)) >= 3 and len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
         return [
@@ -149,23 +143,30 @@ def _list_swap(added: set[str], dropped: set[str], restated: EvidenceClause) -> 
 _MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
 
 
-def _checkable(body: str, vocabulary: Vocabulary) -> list[str]:
-    """A clause's content words that can be missing from the evidence: not adverbs, genre
-    words or state words (the state checks judge those)."""
-    judged = {
+def _plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
+    """A clause's content words but adverbs and genre words."""
+    return [
+        t
+        for t in content_terms(body)
+        if t not in _ADVERBS and t not in vocabulary.genre and t not in STOP_WORDS
+    ]
+
+
+def _state_words(body: str, vocabulary: Vocabulary) -> set[str]:
+    """The words of the states a clause names ("shipped"): the state checks judge them, so
+    they are never words the evidence lacks."""
+    return {
         t
         for cls, _, a, b in vocabulary.members(body)
         if cls in vocabulary.states
         for t in content_terms(body[a:b])
     }
-    return [
-        t
-        for t in content_terms(body)
-        if t not in _ADVERBS
-        and t not in vocabulary.genre
-        and t not in STOP_WORDS
-        and t not in judged
-    ]
+
+
+def _checkable(body: str, vocabulary: Vocabulary) -> list[str]:
+    """A clause's content words that can be missing from the evidence."""
+    judged = _state_words(body, vocabulary)
+    return [t for t in _plain_terms(body, vocabulary) if t not in judged]
 
 
 def _from_field(f: FieldFinding) -> Finding:
@@ -387,54 +388,12 @@ def _about(subject: set[str], c: EvidenceClause) -> bool:
     return len(subject & c.subject) / len(subject) >= SUBJECT
 
 
-# a state a record comes to be in, or stays in: "the status becomes cancelled", "stays pending"
-_TRANSITION = re.compile(
-    r"\b(?:becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|"
-    r"turns?|turned|set|updated)\s+to|reads?|stays?|stayed|remains?|remained)\s+[\"'*\u201c]*",
-    re.IGNORECASE,
-)
-
-
-def transition_states(text: str, vocabulary: Vocabulary) -> dict[str, str]:
-    """The states a text says a record becomes or stays in, each with the words that name it
-    (with a qualifier that follows it: "pending (item modified)")."""
-    out: dict[str, str] = {}
-    for frame in _TRANSITION.finditer(text):
-        if negated(" ".join(text[: frame.start()].split()[-4:])):
-            continue  # "the status does not change to cancelled"
-        window = text[frame.end() : frame.end() + 60]
-        found = vocabulary.members(window)
-        if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
-            qualified = re.match(r"[^()]{0,30}\([^()]{1,40}\)", window)
-            out.setdefault(found[0][1], (qualified or re.match(r".*", window[: found[0][3]]))[0])
-    return out
-
-
 def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
-    """A state the claim says a record becomes ("the order moves to processed") when the
-    evidence gives the states records become and this is none of them."""
-    said = transition_states(body, vocabulary)
-    if not said:
-        return []
-    stated: dict[str, str] = {}
-    for source, text in evidence.texts.items():
-        if source == "question":
-            continue
-        for state in transition_states(text, vocabulary):
-            stated.setdefault(state, source)
-    if not stated:
-        return []
-    # a sub-state the evidence names in the same words ("pending (item modified)") is its own
-    told = " ".join(t.lower() for k, t in evidence.texts.items() if k != "question")
+    """A state the claim says a record becomes that none the evidence gives."""
+    passages = {k: t for k, t in evidence.texts.items() if k != "question"}
     return [
-        Finding(
-            "swap",
-            CONTRADICTED,
-            f"the evidence says a record becomes {', '.join(sorted(stated))}, not {state!r}",
-            next(iter(stated.values())),
-        )
-        for state, words in sorted(said.items())
-        if state not in stated and not ("(" in words and words.lower() in told)
+        Finding("swap", CONTRADICTED, reason, source)
+        for reason, source in check_transitions(body, passages, vocabulary)
     ]
 
 

@@ -10,7 +10,7 @@ allows it in, moves the rule's scope ("you can cancel while it is pending or pro
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tether.grounding.claims import content_terms, norm
@@ -170,3 +170,61 @@ def check_definition(
             continue
         return f"the evidence says this of {other!r}, not of {state!r}", clauses[0]
     return None
+
+
+# a state a record comes to be in, or stays in: "the status becomes cancelled", "stays pending"
+_CHANGE = (
+    r"becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|turns?|"
+    r"turned|set|updated)\s+to"
+)
+_STAY = r"reads?|stays?|stayed|remains?|remained"
+_TRANSITION = re.compile(rf"\b(?:{_CHANGE}|(?P<stay>{_STAY}))\s+[\"'*\u201c]*", re.IGNORECASE)
+# "reads 'processed'" says what a record shows now unless the sentence is about what follows
+_SEQUENCE = re.compile(r"\b(?:after|afterwards|then|once|will|until)\b|[\u2019']ll\b", re.I)
+
+
+def transition_states(
+    text: str, vocabulary: Vocabulary, evidence: bool = True
+) -> dict[str, str]:
+    """The states a text says a record becomes or stays in, each with the words that name it
+    (with a qualifier that follows it: "pending (item modified)"). A claim's "reads X" or
+    "stays X" counts only in a sentence about what follows (`evidence=False`)."""
+    out: dict[str, str] = {}
+    sequence = evidence or bool(_SEQUENCE.search(text))
+    for frame in _TRANSITION.finditer(text):
+        if frame.group("stay") and not sequence:
+            continue
+        if negated(" ".join(text[: frame.start()].split()[-4:])):
+            continue  # "the status does not change to cancelled"
+        window = text[frame.end() : frame.end() + 60]
+        found = vocabulary.members(window)
+        if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
+            qualified = re.match(r"[^()]{0,30}\([^()]{1,40}\)", window)
+            out.setdefault(found[0][1], (qualified or re.match(r".*", window[: found[0][3]]))[0])
+    return out
+
+
+def check_transitions(
+    sentence: str, passages: Mapping[str, str], vocabulary: Vocabulary
+) -> list[tuple[str, str]]:
+    """(reason, passage id) for each state the claim says a record becomes ("the order moves
+    to processed") when the passages give the states records become and this is none."""
+    said = transition_states(sentence, vocabulary, evidence=False)
+    if not said:
+        return []
+    stated: dict[str, str] = {}
+    for source, text in passages.items():
+        for state in transition_states(text, vocabulary):
+            stated.setdefault(state, source)
+    if not stated:
+        return []
+    # a sub-state the evidence names in the same words ("pending (item modified)") is its own
+    told = " ".join(t.lower() for t in passages.values())
+    return [
+        (
+            f"the evidence says a record becomes {', '.join(sorted(stated))}, not {state!r}",
+            next(iter(stated.values())),
+        )
+        for state, words in sorted(said.items())
+        if state not in stated and not ("(" in words and words.lower() in told)
+    ]
