@@ -294,3 +294,24 @@ def test_a_listed_member_with_one_word_swapped_is_unsupported() -> None:
 def test_what_a_record_reads_now_is_not_a_state_change() -> None:
     assert "swap" not in kinds(on_text("Your plan reads 'suspended' right now.", RULES))
     assert "swap" in kinds(on_text("After you confirm, it will read 'suspended'.", RULES))
+
+
+CANCELLING = (
+    "Cancelling\n"
+    "A booking can be cancelled only while it is pending. Once it has been processed, shipped "
+    "or delivered, it can no longer be cancelled."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "moved"),
+    [
+        ("Cancellation is possible for pending and processed bookings.", True),
+        ("Cancellation is only possible while the booking is pending.", False),
+        ("Once it is processed, cancellation is no longer possible.", False),
+        ("You can cancel it until it is delivered.", True),  # processed and shipped come first
+        ("You can cancel it until it is processed.", False),
+    ],
+)
+def test_possibility_and_until_are_read_as_rules(answer: str, moved: bool) -> None:
+    assert ("scope" in kinds(on_text(answer, CANCELLING))) is moved

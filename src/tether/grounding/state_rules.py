@@ -25,7 +25,14 @@ _ABLE = re.compile(
     r"([a-z]+))?",
     re.IGNORECASE,
 )
+# "cancellation is possible", "changes are not allowed"
+_POSSIBLE = re.compile(
+    r"\b([a-z]+?)s?\s+(?:is|are|stays?|remains?)((?:\s+(?:not|no|longer|still|only|also|then|"
+    r"now|always|never))*)\s+(?:possible|allowed|permitted)\b",
+    re.IGNORECASE,
+)
 _ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
+_UNTIL = re.compile(r"\b(?:until|till|before)\b(?:\s+\w+){0,4}\s+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,14 +65,22 @@ def _rules(text: str, vocabulary: Vocabulary, label: tuple[str, ...]) -> list[St
             terms = content_terms(word) if word else []
             if terms:
                 acts.append((terms[0], allowed, match.start(n), match.end(n)))
+    for match in _POSSIBLE.finditer(text):
+        terms = content_terms(match.group(1))
+        if terms:
+            allowed = not negated(match.group(2))
+            acts.append((terms[0], allowed, match.start(1), match.end(1)))
     if not acts:
         return []
-    named = {
-        canonical
-        for cls, canonical, start, end in vocabulary.members(text)
-        if cls in vocabulary.states and not any(a <= start < b for _, _, a, b in acts)
-    }
-    named |= set(label)
+    named: set[str] = set(label)
+    for cls, canonical, start, _ in vocabulary.members(text):
+        if cls not in vocabulary.states or any(a <= start < b for _, _, a, b in acts):
+            continue
+        # "until it is delivered": the states a record passes through before that one
+        if _UNTIL.search(text[max(0, start - 40) : start]) and canonical in vocabulary.progress:
+            named.update(vocabulary.progress[: vocabulary.progress.index(canonical)])
+        else:
+            named.add(canonical)
     if not named:
         return []
     only = bool(_ONLY.search(text))
