@@ -315,3 +315,28 @@ CANCELLING = (
 )
 def test_possibility_and_until_are_read_as_rules(answer: str, moved: bool) -> None:
     assert ("scope" in kinds(on_text(answer, CANCELLING))) is moved
+
+
+BULBS: dict[str, Any] = {
+    "name": "Lamp",
+    "variants": {
+        "31": {"item_id": "31", "options": {"brightness": "60W equivalent", "tone": "daylight"},
+               "available": True},
+        "32": {"item_id": "32", "options": {"brightness": "100W equivalent", "tone": "warm white"},
+               "available": False},
+        "33": {"item_id": "33", "options": {"brightness": "60W equivalent", "tone": "warm white"},
+               "available": True},
+    },
+}  # fmt: skip
+
+
+def test_a_measures_leading_figure_names_its_value() -> None:
+    assert on_record("The 100W daylight lamp is a good pick.", BULBS).flagged
+    assert not on_record("The 100W lamp is warm white.", BULBS).flagged
+    assert on_record("The 100W lamp is in stock.", BULBS).flagged
+
+
+def test_a_quantifier_over_no_named_kind_judges_nothing() -> None:
+    assert not on_record("Both are in stock.", BULBS).flagged  # both of some named before
+    assert on_record("All variants are in stock.", BULBS).flagged
+    assert not on_record("Both 60W lamps are in stock.", BULBS).flagged

@@ -26,7 +26,9 @@ from tether.grounding.meaning import negated
 
 # a clause that offers alternatives or counts several ("red or blue", "both") picks no one
 _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
-_EVERY = re.compile(r"\b(?:all|every|each|none of)\b", re.IGNORECASE)
+_EVERY = re.compile(r"\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
+# the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
+_KIND = re.compile(r"\b(?:variants?|options?|versions?|models?|kinds?|types?)\b", re.IGNORECASE)
 
 
 def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
@@ -42,7 +44,7 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
             said = _values_said(clause, siblings)
             if said is None:
                 continue
-            if _EVERY.search(clause) or said:
+            if said or (_EVERY.search(clause) and _KIND.search(clause)):
                 out.extend(_availability(clause, v, siblings, said))
             several = _EVERY.search(clause) or _SEVERAL.search(clause)
             if len(said) >= 2 and not several and not negated(clause):
@@ -67,11 +69,16 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
     for key, members in classes.items():
         if len(members) < 2:
             continue  # a value every object shares tells none apart
+        leads = [m.split()[0] for m in members if len(m.split()) > 1]
         for m in members:
-            if mentions_value(clause, m):
-                at = re.search(rf"(?<![\w-]){re.escape(m)}(?![\w-])", lowered)
+            # "75W" for "75W equivalent": a measure's leading figure names it when unique
+            lead = m.split()[0]
+            short = len(m.split()) > 1 and any(c.isdigit() for c in lead) and leads.count(lead) == 1
+            for form in (m, lead) if short else (m,):
+                at = re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", lowered)
                 if at is not None:
                     spans.append((at.start(), at.end(), key, m))
+                    break
     kept = [
         s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)
     ]
