@@ -340,3 +340,33 @@ def test_a_quantifier_over_no_named_kind_judges_nothing() -> None:
     assert not on_record("Both are in stock.", BULBS).flagged  # both of some named before
     assert on_record("All variants are in stock.", BULBS).flagged
     assert not on_record("Both 60W lamps are in stock.", BULBS).flagged
+
+
+BASKET: dict[str, Any] = {
+    "order_id": "#W300",
+    "status": "pending",
+    "items": [
+        {"name": "Grill", "item_id": "41", "price": 1031.0,
+         "options": {"type": "electric", "size": "large", "features": "rotisserie"}},
+        {"name": "Backpack", "item_id": "42", "price": 206.03,
+         "options": {"color": "grey", "size": "small"}},
+    ],
+}  # fmt: skip
+
+
+def test_an_unknown_word_among_a_named_items_description_is_unsupported() -> None:
+    v = on_record("The Grill is a large gas grill with a rotisserie.", BASKET)
+    assert v.flagged and any("gas" in r for c in v.claims for r in c.reasons)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The Grill is a large electric grill with a rotisserie.",
+        "It contains a large Grill, a lovely one.",  # a verb or a remark beside it, not inside
+        "Your order holds a sturdy large Grill.",
+    ],
+)
+def test_words_around_a_named_items_description_stay_supported(answer: str) -> None:
+    v = on_record(answer, BASKET)
+    assert not any("holds nothing" in r for c in v.claims for r in c.reasons), v.claims

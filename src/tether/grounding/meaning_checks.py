@@ -39,7 +39,7 @@ from tether.grounding.state_rules import (
     check_state_rules,
     check_transitions,
 )
-from tether.grounding.variants import check_variants
+from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
@@ -72,6 +72,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
+        described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
+        out.extend(_from_field(f) for f in described)
         terms = content_terms(body)
         context = set(content_terms(text))
         restated = _restated(terms, evidence.sharing(terms), context) or _restated(

@@ -19,7 +19,7 @@ from tether.grounding.bindings import (
     like_groups,
     mentions_value,
 )
-from tether.grounding.claims import NEGATIONS, STOP_WORDS
+from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
 from tether.grounding.meaning import negated
@@ -142,3 +142,53 @@ def _availability(
             where, "flag", CONTRADICTED if wrong else SUPPORTED, "available", says, reason
         )
     ]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][\w.+'-]*")
+
+
+def check_descriptions(
+    clause: str, views: Sequence[RecordView], known: set[str], genre: frozenset[str]
+) -> list[FieldFinding]:
+    """A word the evidence never uses set between the words that describe one named object
+    ("a large gas grill" when the grill is a large electric one): an attribute the record does
+    not give it."""
+    named = [
+        (v, s)
+        for v in views
+        for siblings in like_groups(v.record)
+        for s in siblings
+        if "name" in s[1] and mentions_value(clause, s[1]["name"])
+    ]
+    if len(named) != 1:
+        return []
+    v, (path, leaves, _) = named[0]
+    lowered = clause.lower()
+    marked: set[int] = set()  # where the clause says the object's values, name or field names
+    said = [x.lower() for x in leaves.values() if len(x) > 1]
+    said += [w for k in leaves for w in re.split(r"[\s._]+", k.lower()) if len(w) > 2]
+    said += leaves["name"].lower().split()
+    for value in said:
+        for at in re.finditer(rf"(?<![\w-]){re.escape(value)}s?(?![\w-])", lowered):
+            marked.update(range(at.start(), at.end()))
+    tokens = list(_TOKEN.finditer(clause))
+    for n, token in enumerate(tokens):
+        terms = content_terms(token.group(0))
+        if not terms or any(t in known or t in genre for t in terms) or token.start() in marked:
+            continue
+        if any(ch.isdigit() for ch in token.group(0)):
+            continue  # numbers are checked as numbers
+        # inside the run of words describing it: "a large gas grill", not "contains a large"
+        beside = [tokens[i] for i in (n - 1, n + 1) if 0 <= i < len(tokens)]
+        if len(beside) == 2 and all(b.start() in marked for b in beside):
+            return [
+                FieldFinding(
+                    f"{v.evidence_id}:{path}",
+                    "binding",
+                    "unsupported",
+                    token.group(0),
+                    None,
+                    (f"{path} holds nothing called {token.group(0)!r}",),
+                )
+            ]
+    return []
