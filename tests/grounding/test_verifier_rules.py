@@ -262,10 +262,16 @@ def test_a_state_word_is_not_counted_as_an_addition() -> None:
 
 
 def test_a_new_thing_where_the_evidence_says_an_existing_one_is_a_swap() -> None:
-    refunds = "For returned items you choose between the original card and a voucher you already have."
+    refunds = (
+        "For returned items you choose between the original card and a voucher you already have."
+    )
     assert on_text("You choose between the original card and a new voucher.", refunds).flagged
-    assert not on_text("You choose between the original card and an existing voucher.", refunds).flagged
-    assert not on_text("You choose between the original card and a voucher you already hold.", refunds).flagged
+    assert not on_text(
+        "You choose between the original card and an existing voucher.", refunds
+    ).flagged
+    assert not on_text(
+        "You choose between the original card and a voucher you already hold.", refunds
+    ).flagged
 
 
 IDENTITY = (
@@ -284,7 +290,9 @@ def test_a_listed_member_replaced_by_words_the_evidence_never_uses_is_unsupporte
 
 
 def test_a_listed_member_with_one_word_swapped_is_unsupported() -> None:
-    kinds_of_payment = "We accept three kinds of payment: vouchers, PayPal accounts and credit cards."
+    kinds_of_payment = (
+        "We accept three kinds of payment: vouchers, PayPal accounts and credit cards."
+    )
     assert on_text("We accept vouchers, PayPal and debit cards.", kinds_of_payment).flagged
     assert not on_text("We accept vouchers, PayPal and credit cards.", kinds_of_payment).flagged
     lead_in = "Otherwise vouchers, PayPal and credit cards are fine."

@@ -122,7 +122,10 @@ def _bound(
         pairs = _segments(clause, named)
     else:
         # nameless siblings (variants) are picked out by the values the clause states
-        scored = [(sum(mentions_value(clause, x) for x in s[1].values() if len(x) > 1), s) for s in siblings]
+        scored = [
+            (sum(mentions_value(clause, x) for x in s[1].values() if len(x) > 1), s)
+            for s in siblings
+        ]
         top = max((n for n, _ in scored), default=0)
         picked = [s for n, s in scored if n == top and n >= 2]
         if len(picked) != 1:

@@ -406,8 +406,8 @@ def _scopes(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fi
     out: list[Finding] = []
     defined = check_definition(text, evidence.clauses, vocabulary)
     if defined is not None:
-        reason, c = defined
-        out.append(Finding("scope", CONTRADICTED, reason, c.source, c.sentence, c.span))
+        why, by = defined
+        out.append(Finding("scope", CONTRADICTED, why, by.source, by.sentence, by.span))
     for status, reason, c in check_state_rules(text, evidence.sentences, vocabulary):
         if c is None:
             out.append(Finding("scope", status, reason, ""))

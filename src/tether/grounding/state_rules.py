@@ -119,7 +119,9 @@ def check_state_rules(
         same = [(r, c) for r, c in rules if r.act == mine.act]
         if mine.only:
             # "only pending orders can be returned" when the evidence allows it in another state
-            wider = next(((r, c) for r, c in same if r.allowed and not r.states & mine.states), None)
+            wider = next(
+                ((r, c) for r, c in same if r.allowed and not r.states & mine.states), None
+            )
             if wider is not None:
                 where = ", ".join(sorted(wider[0].states))
                 out.append((CONTRADICTED, f"the evidence allows {mine.act} when {where}", wider[1]))
@@ -135,10 +137,10 @@ def check_state_rules(
             if against is not None:
                 r, c = against
                 said = "can" if r.allowed else "cannot"
-                scope = f"only when {', '.join(sorted(r.states))}" if state not in r.states else state
-                out.append(
-                    (CONTRADICTED, f"the evidence says it {said} {mine.act} ({scope})", c)
+                scope = (
+                    f"only when {', '.join(sorted(r.states))}" if state not in r.states else state
                 )
+                out.append((CONTRADICTED, f"the evidence says it {said} {mine.act} ({scope})", c))
     return out
 
 
@@ -198,9 +200,7 @@ _TRANSITION = re.compile(rf"\b(?:{_CHANGE}|(?P<stay>{_STAY}))\s+[\"'*\u201c]*", 
 _SEQUENCE = re.compile(r"\b(?:after|afterwards|then|once|will|until)\b|[\u2019']ll\b", re.I)
 
 
-def transition_states(
-    text: str, vocabulary: Vocabulary, evidence: bool = True
-) -> dict[str, str]:
+def transition_states(text: str, vocabulary: Vocabulary, evidence: bool = True) -> dict[str, str]:
     """The states a text says a record becomes or stays in, each with the words that name it
     (with a qualifier that follows it: "pending (item modified)"). A claim's "reads X" or
     "stays X" counts only in a sentence about what follows (`evidence=False`)."""
@@ -215,7 +215,7 @@ def transition_states(
         found = vocabulary.members(window)
         if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
             qualified = re.match(r"[^()]{0,30}\([^()]{1,40}\)", window)
-            out.setdefault(found[0][1], (qualified or re.match(r".*", window[: found[0][3]]))[0])
+            out.setdefault(found[0][1], qualified[0] if qualified else window[: found[0][3]])
     return out
 
 

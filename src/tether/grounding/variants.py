@@ -79,9 +79,7 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
                 if at is not None:
                     spans.append((at.start(), at.end(), key, m))
                     break
-    kept = [
-        s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)
-    ]
+    kept = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
     said: dict[str, str] = {}
     for _, _, key, m in kept:
         if key in said and said[key] != m:
@@ -138,9 +136,7 @@ def _availability(
     where = f"{v.evidence_id}:{wrong[0] if wrong else flags[0][0]}.available"
     reason = (f"{wrong[0]}.available is {not says!r}",) if wrong else ()
     return [
-        FieldFinding(
-            where, "flag", CONTRADICTED if wrong else SUPPORTED, "available", says, reason
-        )
+        FieldFinding(where, "flag", CONTRADICTED if wrong else SUPPORTED, "available", says, reason)
     ]
 
 
