@@ -67,7 +67,23 @@ def check_bindings(
     return out
 
 
+# the groups of the records in view, by identity: every clause of an answer asks for them
+_SEEN: dict[int, tuple[Mapping[str, Any], list[list[Sibling]]]] = {}
+
+
 def like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
+    """The groups of like objects in a record (an order's items, a product's variants)."""
+    seen = _SEEN.get(id(record))
+    if seen is not None and seen[0] is record:
+        return seen[1]
+    found = _like_groups(record)
+    if len(_SEEN) > 256:
+        _SEEN.clear()
+    _SEEN[id(record)] = (record, found)
+    return found
+
+
+def _like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     groups: dict[str, list[Sibling]] = {}
     for path, obj in _objects(record):
         leaves = _leaves(obj)

@@ -177,7 +177,7 @@ def content_terms(text: str) -> list[str]:
             or low in _NOT_NAMES
             or len(low) < 2
             or low.endswith(("n't", "n\u2019t"))
-            or _FUNCTION_CONTRACTION.fullmatch(low)
+            or (("'" in low or "\u2019" in low) and _FUNCTION_CONTRACTION.fullmatch(low))
         ):
             continue
         for part in low.replace("\u2019", "'").split("-"):

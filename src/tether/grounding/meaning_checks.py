@@ -38,6 +38,8 @@ from tether.grounding.state_rules import (
     check_definition,
     check_state_rules,
     check_transitions,
+    defines,
+    state_rules,
 )
 from tether.grounding.variants import check_descriptions, check_variants
 
@@ -404,10 +406,13 @@ def _scopes(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fi
     if not evidence.texts:
         return []
     out: list[Finding] = []
-    defined = check_definition(text, evidence.clauses, vocabulary)
+    # the evidence's clauses are read only for a claim that defines a state or states a rule
+    defined = check_definition(text, evidence.clauses, vocabulary) if defines(text) else None
     if defined is not None:
         why, by = defined
         out.append(Finding("scope", CONTRADICTED, why, by.source, by.sentence, by.span))
+    if not state_rules(text, vocabulary):
+        return out
     for status, reason, c in check_state_rules(text, evidence.sentences, vocabulary):
         if c is None:
             out.append(Finding("scope", status, reason, ""))

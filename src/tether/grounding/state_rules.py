@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
@@ -87,15 +88,36 @@ def _rules(text: str, vocabulary: Vocabulary, label: tuple[str, ...]) -> list[St
     return [StateRule(frozenset(named), act, ok, only and ok) for act, ok, _, _ in acts]
 
 
+def _memo(vocabulary: Vocabulary, name: str) -> dict[Any, Any]:
+    """A bounded memory kept on the vocabulary: the same evidence is read for every claim."""
+    memo: dict[Any, Any] = vocabulary.__dict__.setdefault(f"_memo_{name}", {})
+    if len(memo) > 4096:
+        memo.clear()
+    return memo
+
+
 def label_states(c: EvidenceClause, vocabulary: Vocabulary) -> set[str]:
     """The states a list item's label names ("**pending (item modified):**" → pending)."""
-    out: set[str] = set()
-    for name in vocabulary.states:
-        for canonical in vocabulary.classes.get(name, {}):
-            words = {norm(w) for w in canonical.split()}
-            if any(words <= alt for alt in c.label):
-                out.add(canonical)
-    return out
+    if not c.label:
+        return set()
+    forms = _memo(vocabulary, "state_words").get("all")
+    if forms is None:
+        forms = [
+            (canonical, frozenset(norm(w) for w in canonical.split()))
+            for name in vocabulary.states
+            for canonical in vocabulary.classes.get(name, {})
+        ]
+        _memo(vocabulary, "state_words")["all"] = forms
+    return {canonical for canonical, words in forms if any(words <= alt for alt in c.label)}
+
+
+def _evidence_rules(c: EvidenceClause, vocabulary: Vocabulary) -> list[StateRule]:
+    memo = _memo(vocabulary, "rules")
+    key = (c.sentence, c.label)
+    if key not in memo:
+        memo[key] = state_rules(c.sentence, vocabulary, label_states(c, vocabulary))
+    rules: list[StateRule] = memo[key]
+    return rules
 
 
 def check_state_rules(
@@ -109,8 +131,7 @@ def check_state_rules(
     for c in pool:
         if c.source == "question":
             continue
-        for r in state_rules(c.sentence, vocabulary, label_states(c, vocabulary)):
-            rules.append((r, c))
+        rules.extend((r, c) for r in _evidence_rules(c, vocabulary))
     # a state no rule of the evidence names is not what the claim's rule is conditioned on
     # ("any other reason is declined")
     known = {state for r, _ in rules for state in r.states}
@@ -150,6 +171,11 @@ _DEFINES = re.compile(
     r"(?:\s+\w+)?\s+(?:means|is when|refers to|is (?:(?:an?|the) \w+|one) (?:that|which|where|whose))\s+(?P<body>.+)",
     re.IGNORECASE,
 )
+
+
+def defines(sentence: str) -> bool:
+    """True when the sentence has the shape of a definition ("X means …")."""
+    return _DEFINES.match(sentence) is not None
 
 
 def check_definition(
@@ -228,8 +254,11 @@ def check_transitions(
     if not said:
         return []
     stated: dict[str, str] = {}
+    memo = _memo(vocabulary, "transitions")
     for source, text in passages.items():
-        for state in transition_states(text, vocabulary):
+        if text not in memo:
+            memo[text] = transition_states(text, vocabulary)
+        for state in memo[text]:
             stated.setdefault(state, source)
     if not stated:
         return []
