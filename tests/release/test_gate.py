@@ -241,3 +241,32 @@ def test_the_grounding_check_scores_the_verifier_on_the_domains_probes(
     assert found.passed and figures["n"] > 100  # the held-out half of the retail probes
     assert 0.5 < figures["f1"] <= 1 and figures["false_alarm_rate"] is not None
     store.close()
+
+
+def test_a_check_that_errors_fails_the_gate_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    store, releases, _, candidate = releases_of(tmp_path)
+    domain = load_domain("retail")
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("the policy engine fell over")
+
+    crashing = dataclasses.replace(domain, harnesses={**domain.harnesses, "eval policy": broken})
+    found = evaluate_release(crashing, store, releases, candidate, list, ("policy", "replay"))
+    assert not found.passed
+    assert found.checks["policy"] == {
+        "passed": False,
+        "error": "CHECK_FAILED: RuntimeError: the policy engine fell over",
+    }
+    assert found.checks["replay"]["passed"]  # the other checks still ran
+    stored = EvaluationStore(store.engine).latest(candidate.id, suite=GATE)
+    assert stored is not None and stored.passed is False
+    with pytest.raises(TetherError) as refused:
+        releases.move_label("production", candidate.id, "cli:ops")
+    assert refused.value.code is ErrorCode.RELEASE_GATE_FAILED
+    assert "policy failed" in refused.value.message
+    store.close()

@@ -16,7 +16,8 @@ pack's in force, on nothing live:
 The result is stored with the release (suite `gate`, audited) and compared with the latest gate
 result of the release labelled production: a check that passed there and fails here, fewer
 scenarios passing, a lower catch ratio, more false blocks, a lower F1 or more false alarms are
-regressions, and a release with a regression does not pass.
+regressions, and a release with a regression does not pass. A check that errors fails with
+its reason, so a crash never leaves an older passing result standing.
 """
 
 from __future__ import annotations
@@ -140,17 +141,22 @@ def evaluate_release(
     result = GateResult(release.id)
     with tempfile.TemporaryDirectory(prefix="tether-gate-") as folder:
         governed, on_fail = candidate_domain(domain, release.bundle, Path(folder) / "release")
-        if "scenarios" in checks:
-            chosen = load_scenarios(scenarios, governed)
-            result.checks["scenarios"] = scenario_check(governed, chosen, on_fail)
-        if "policy" in checks:
-            result.checks["policy"] = _policy(governed)
-        if "grounding" in checks:
-            result.checks["grounding"] = _grounding(governed)
-        if "replay" in checks:
+        chosen = load_scenarios(scenarios, governed) if "scenarios" in checks else ()
+
+        def replay() -> dict[str, Any]:
             desk = build_desk(governed, store, claims_on_fail=on_fail, approvals=True)
             found = counterfactual(Replayer(desk.runtime), list(recent()))
-            result.checks["replay"] = {"passed": True, **found}  # informative
+            return {"passed": True, **found}  # informative
+
+        run: dict[str, Callable[[], dict[str, Any]]] = {
+            "scenarios": lambda: scenario_check(governed, chosen, on_fail),
+            "policy": lambda: _policy(governed),
+            "grounding": lambda: _grounding(governed),
+            "replay": replay,
+        }
+        for name in CHECKS:
+            if name in checks:
+                result.checks[name] = _fail_closed(run[name])
     audit = releases.audit
     evaluations = EvaluationStore(store.engine, audit)
     production = releases.target(PRODUCTION)
@@ -170,6 +176,16 @@ def evaluate_release(
         actor=actor,
     )  # fmt: skip
     return result
+
+
+def _fail_closed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A check's figures; a check that errors fails, with its reason (never a pass)."""
+    try:
+        return check()
+    except Exception as exc:
+        code = exc.code if isinstance(exc, TetherError) else ErrorCode.CHECK_FAILED
+        problem = exc.message if isinstance(exc, TetherError) else f"{type(exc).__name__}: {exc}"
+        return {"passed": False, "error": f"{code.value}: {problem}"}
 
 
 def regressions(
