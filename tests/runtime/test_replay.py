@@ -256,7 +256,10 @@ def test_a_release_forbidding_cancellations_changes_exactly_the_runs_that_cancel
     result = counterfactual(outright, runs)
     assert result["by_change"]["allow->deny"] == len(did)
     assert set(result["by_change"]) <= {"allow->deny", "confirm->deny"}
-    assert result["by_rule"]["no-cancellations"] == result["changed"]
+    assert "confirm->deny" in result["by_change"]  # a turn that asked for the customer's yes
+    # ... is credited to the rule that changed it, not to the one that asked for the yes
+    assert result["by_rule"] == {"no-cancellations": result["changed"]}
+    assert all(e["rules"] == ["no-cancellations"] for e in result["examples"])
     assert all(e["proposal"] == "cancel_pending_order" for e in result["examples"])
 
 

@@ -570,20 +570,24 @@ def first_change(run: Run, report: ReplayReport) -> dict[str, Any] | None:
         before, after = str(step.data.get("effect")), remade.final.effect.value
         if before == after:
             continue
+        decided = str(step.data.get("decided_by"))
+        verdicts = step.data.get("verdicts") or ()
+        held: Mapping[str, Any] = next((v for v in verdicts if v.get("check") == decided), {})
         deciding: Mapping[str, Any]
         if after == "allow":  # a block lifted: the rule that blocked it is what changed
-            decided = str(step.data.get("decided_by"))
-            verdicts = step.data.get("verdicts") or ()
-            deciding = next((v for v in verdicts if v.get("check") == decided), {})
+            deciding, rules = held, deciding_rules(held)
         else:
-            deciding = remade.final.to_dict()
+            deciding, rules = remade.final.to_dict(), deciding_rules(remade.final.to_dict())
+            if before != "allow":  # stricter: the rules that decided it before did not change it
+                kept = set(deciding_rules(held))
+                rules = [r for r in rules if r not in kept] or rules
         reasons = deciding.get("reasons") or ()
         return {
             "run": run.id,
             "step": step.seq,
             "proposal": step.name,
             "change": f"{before}->{after}",
-            "rules": deciding_rules(deciding),
+            "rules": rules,
             "reason": str(reasons[0].get("message", "")) if reasons else "",
             "decision": run.decision.kind.value if run.decision else None,
         }
