@@ -8,12 +8,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.runtime.conftest import SCENARIOS
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, Run, RunStatus, Step, StepKind
 from tether.domains.retail.db import RetailDB
@@ -25,42 +26,6 @@ from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.store.runs import RunStore
 
 TETHER = str(Path(sys.executable).parent / "tether")
-# a write after a confirmation, another customer's order, an approval, a model that refuses,
-# a negated status caught, an answer revised once
-SCENARIOS = (
-    "cancel-after-confirmation",
-    "other-customers-order",
-    "large-return-approved",
-    "model-refuses",
-    "negated-order-status",
-    "refund-timeline-revised",
-)
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A store holding the runs of a few demo scenarios."""
-    home = tmp_path_factory.mktemp("replay")
-    url = f"sqlite:///{home / 'tether.db'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TETHER_HOME", str(home))
-        store = RunStore.open(url)
-        domain = load_domain("retail")
-        wanted = [s for s in load_scenarios(None, domain) if s.name in SCENARIOS]
-        assert len(wanted) == len(SCENARIOS)
-        for scenario in wanted:
-            assert run_scenario(domain, store, scenario).ok, scenario.name
-        store.close()
-        yield url, home
-
-
-@pytest.fixture
-def replayer(recorded: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Replayer]:
-    url, home = recorded
-    monkeypatch.setenv("TETHER_HOME", str(home))
-    store = RunStore.open(url)
-    yield Replayer(build_desk(load_domain("retail"), store, approvals=True).runtime)
-    store.close()
 
 
 def command_line(url: str, home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:

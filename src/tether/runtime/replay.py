@@ -61,6 +61,8 @@ from tether.runtime.state import (
     turn_from_dict,
 )
 
+# a record whose headers disagree with it (`_headers`): a step taken out, a row or name forged
+_HEADER_PATHS = ("seq", "run.step_count", "run.principal", "name")
 # facts no evaluation reproduces: how long something took (`ms`, `policy_ms`, `latency_ms`)
 _TIMING = "ms"
 # and, in a record made before runs kept their grant whole, the ids of the tokens they held
@@ -198,6 +200,7 @@ class Replayer:
         if scope is None:
             raise TetherError(ErrorCode.RUN_NOT_REPLAYABLE, f"run {run.id} recorded no scope step")
         report = ReplayReport(run.id, run.release, steps=len(run.steps))
+        _headers(run, scope, report)
         agent = self.runtime.agents.get(run.agent)
         if agent is None:
             report.diffs.append(_diff(scope, "agent", run.agent, None))
@@ -492,6 +495,28 @@ def _recorded_rights(scope: Step) -> list[str] | None:
     return [] if "capability" not in scope.data else None
 
 
+def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
+    """What the run's row and the steps' headers say agrees with the record: the steps are
+    numbered 1..n with none taken out, the row's principal is the scope's, and a guard or tool
+    step is named after the call it holds (listings and KPIs read these, not the data)."""
+    numbered = next((s for i, s in enumerate(run.steps, start=1) if s.seq != i), None)
+    if numbered is not None:
+        report.diffs.append(_diff(numbered, "seq", numbered.seq, run.steps.index(numbered) + 1))
+    elif run.step_count != len(run.steps):
+        last = run.steps[-1]
+        report.diffs.append(_diff(last, "run.step_count", run.step_count, len(run.steps)))
+    principal = _principal(scope).id
+    if run.principal_id != principal:
+        report.diffs.append(_diff(scope, "run.principal", run.principal_id, principal))
+    for step in run.steps:
+        call = step.data.get("call") if step.kind is StepKind.GUARD else None
+        named = call.get("name") if isinstance(call, Mapping) else None
+        if step.kind is StepKind.TOOL:
+            named = step.data.get("tool")
+        if named is not None and step.name != named:
+            report.diffs.append(_diff(step, "name", step.name, named))
+
+
 def _principal(scope: Step) -> Principal:
     """Who the run acted for, as the scope step recorded it (never looked up again)."""
     facts = scope.data.get("principal") or {}
@@ -542,7 +567,7 @@ def deciding_rules(verdict: Mapping[str, Any]) -> list[str]:
     return [f"{verdict.get('check')}:{code}" for code in codes] or [str(verdict.get("check"))]
 
 
-_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn")
+_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn", *_HEADER_PATHS)
 # a tool step its guard did not let act: what follows a verdict that changed, else a forgery
 _UNGUARDED_PATHS = ("guard", "arguments")
 

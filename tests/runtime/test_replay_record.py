@@ -1,0 +1,67 @@
+"""Replay against a record whose headers were edited: a step taken out, the run row's
+principal or step count changed, a step renamed. Listings and KPIs read those headers, so a
+replay that reads only the steps' data must not call such a run identical."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tests.runtime.test_replay import all_runs
+from tether.core.types import Run, StepKind
+from tether.runtime.replay import Replayer, counterfactual
+
+
+def a_write(replayer: Replayer) -> Run:
+    """A recorded run that cancelled an order, after retrieving evidence."""
+    for run in all_runs(replayer):
+        kinds = {s.kind for s in run.steps}
+        if StepKind.RETRIEVAL in kinds and any(
+            s.kind is StepKind.TOOL and s.name == "cancel_pending_order" for s in run.steps
+        ):
+            return run
+    raise AssertionError("the recorded scenarios include a cancellation")
+
+
+def test_the_untouched_run_is_identical(replayer: Replayer) -> None:
+    assert replayer.replay(a_write(replayer)).identical
+
+
+def test_a_step_taken_out_of_the_record_diverges_where_it_was(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    gone = next(s for s in run.steps if s.kind is StepKind.RETRIEVAL)
+    forged = dataclasses.replace(run, steps=tuple(s for s in run.steps if s is not gone))
+    report = replayer.replay(forged)
+    assert not report.identical
+    first = report.diffs[0]
+    assert (first.path, first.recorded, first.replayed) == ("seq", gone.seq + 1, gone.seq)
+    # the last step taken out leaves the numbering whole: the row's step count tells
+    cut = dataclasses.replace(run, steps=run.steps[:-1])
+    report = replayer.replay(cut)
+    assert [d.path for d in report.diffs][:1] == ["run.step_count"]
+
+
+def test_a_run_row_naming_another_principal_diverges(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    report = replayer.replay(dataclasses.replace(run, principal_id="someone_else"))
+    assert [(d.path, d.recorded) for d in report.diffs] == [("run.principal", "someone_else")]
+
+
+def test_a_guard_or_tool_step_renamed_diverges(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    for kind in (StepKind.GUARD, StepKind.TOOL):
+        step = next(s for s in run.steps if s.kind is kind and s.name == "cancel_pending_order")
+        renamed = dataclasses.replace(step, name="get_order_details")
+        forged = dataclasses.replace(
+            run, steps=tuple(renamed if s is step else s for s in run.steps)
+        )
+        report = replayer.replay(forged)
+        assert [(d.step, d.path, d.recorded, d.replayed) for d in report.diffs] == [
+            (step.seq, "name", "get_order_details", "cancel_pending_order")
+        ]
+
+
+def test_a_counterfactual_counts_an_edited_record_as_an_error(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    result = counterfactual(replayer, [dataclasses.replace(run, principal_id="someone_else")])
+    assert result["errors"] == 1 and result["changed"] == 0
+    assert "run.principal" in result["examples"][0]["error"]
