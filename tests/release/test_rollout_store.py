@@ -127,3 +127,25 @@ def test_a_late_promotion_after_a_rollback_leaves_production_where_it_was(
     assert rollouts.current().state == ROLLED_BACK
     assert rollouts.releases.target("production") == production != cand
     assert kinds(rollouts) == ["rollout.started", "rollout.rolled_back"]
+
+
+def test_a_promotion_to_a_release_the_store_no_longer_holds_moves_nothing(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    from sqlalchemy import delete
+
+    from tether.access.storage import begin
+    from tether.store.release_schema import releases
+
+    rollouts, cand, _ = setup
+    production = rollouts.releases.target("production")
+    rollouts.start(cand, ["refusal_rate <= baseline + 0.05"], "cli:ana",
+                   steps=(50, 100), min_runs=50)  # fmt: skip
+    with begin(rollouts.engine) as conn:  # the candidate's row lost (a bad restore, a hand edit)
+        conn.execute(delete(releases).where(releases.c.id == cand))
+    with pytest.raises(TetherError) as caught:
+        rollouts.promote("cli:bo")
+    assert caught.value.code is ErrorCode.RELEASE_NOT_FOUND
+    assert rollouts.releases.target("production") == production  # never a label to nothing
+    assert rollouts.current().state == RUNNING
+    assert kinds(rollouts) == ["rollout.started"]

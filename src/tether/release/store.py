@@ -178,6 +178,11 @@ class ReleaseStore:
         `target` is a release id."""
         now = self.clock.now()
         self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
+        held = conn.execute(select(releases.c.id).where(releases.c.id == target)).scalar()
+        if held is None:  # a label never points at nothing (a rollout's candidate row lost, say)
+            raise TetherError(
+                ErrorCode.RELEASE_NOT_FOUND, f"no release {target!r} (see `tether release list`)"
+            )
         previous = self._label_target(conn, label)
         if previous == target:
             row = conn.execute(
