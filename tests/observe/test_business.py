@@ -172,6 +172,23 @@ def test_tether_kpi_json(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> No
     assert json.loads(bad.stdout)["error"]["code"] == "CONFIG_INVALID"
 
 
+def test_tether_kpi_refuses_durations_beyond_reach(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Digits enough to overflow a float, or a follow-up beyond the year the setting allows,
+    are bad input, never an `Infinity` that no JSON reader accepts."""
+    for name in [k for k in os.environ if k.startswith("TETHER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TETHER_DATABASE_URL", sqlite_url)
+    huge = "9" * 400 + "h"
+    for args in (["--since", huge], ["--follow-up", huge], ["--follow-up", "800d"]):
+        bad = CliRunner().invoke(app, ["kpi", *args, "--json"])
+        assert bad.exit_code == 2, bad.output
+        assert json.loads(bad.stdout)["error"]["code"] == "BAD_REQUEST"
+    fine = CliRunner().invoke(app, ["kpi", "--follow-up", "365d", "--json"])
+    assert fine.exit_code == 0 and json.loads(fine.stdout)["follow_up_s"] == 365 * DAY
+
+
 def test_gauges_per_release(sqlite_url: str) -> None:
     now = time.time()
     written(sqlite_url, now - 3600)

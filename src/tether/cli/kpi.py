@@ -13,7 +13,7 @@ from tether.cli.replay import since_epoch
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.business import headline
-from tether.observe.business_source import BusinessSettings, business_kpis
+from tether.observe.business_source import MAX_FOLLOW_UP_S, BusinessSettings, business_kpis
 from tether.store.runs import RunStore
 
 
@@ -43,9 +43,11 @@ def kpi(
         window = settings.follow_up_s
         if follow_up is not None:
             given = duration_seconds(follow_up)
-            if given is None or given <= 0:
+            if given is None or not 0 < given <= MAX_FOLLOW_UP_S:
                 raise TetherError(
-                    ErrorCode.BAD_REQUEST, f"--follow-up {follow_up!r} is not a duration"
+                    ErrorCode.BAD_REQUEST,
+                    f"--follow-up {follow_up!r} must be a duration from a second to a year "
+                    "such as 72h or 3d",
                 )
             window = given
         store = RunStore.open()

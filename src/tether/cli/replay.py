@@ -3,6 +3,7 @@ records, under their own configuration or a candidate release's."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ def since_epoch(value: str, now: float) -> float:
     """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration back from now
     (`90s`, `30m`, `24h`, `7d`, `2w`, `PT24H`); BAD_REQUEST otherwise."""
     back = duration_seconds(value)
-    if back is not None:
+    if back is not None and math.isfinite(back):
         return now - back
     try:
         when = datetime.fromisoformat(value.strip())

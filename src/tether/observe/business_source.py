@@ -38,6 +38,7 @@ from tether.store.schema import runs, steps
 log = logging.getLogger("tether.observe.kpi")
 
 FOLLOW_UP_ENV = "TETHER_KPI_FOLLOW_UP"
+MAX_FOLLOW_UP_S = 366 * 86_400.0
 DEFAULT_CAP = 20_000
 BATCH = 500
 NO_RELEASE_KEY = ""  # how runs recorded without a release are keyed in a report
@@ -84,7 +85,7 @@ class BusinessSettings:
         env = os.environ if environ is None else environ
         raw = env.get(FOLLOW_UP_ENV, "").strip()
         follow_up = FOLLOW_UP_S if not raw else duration_seconds(raw)
-        if follow_up is None or not 0 < follow_up <= 366 * 86_400:
+        if follow_up is None or not 0 < follow_up <= MAX_FOLLOW_UP_S:
             raise TetherError(
                 ErrorCode.CONFIG_INVALID,
                 f"{FOLLOW_UP_ENV} must be a duration from a second to a year such as 72h or "
