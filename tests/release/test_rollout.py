@@ -148,6 +148,7 @@ def test_bad_input_is_a_stable_code(releases: dict[str, str]) -> None:
         (["start", cand, "--guard", good, "--steps", "50,25,100"], "ROLLOUT_INVALID"),
         (["start", cand, "--guard", good, "--steps", "5,fifty,100"], "ROLLOUT_INVALID"),
         (["start", cand, "--guard", good, "--min-runs", "3"], "ROLLOUT_INVALID"),
+        (["start", cand, "--guard", good, "--min-runs", "1" + "0" * 22], "ROLLOUT_INVALID"),
         (["start", releases["production"], "--guard", good], "ROLLOUT_INVALID"),
         (["start", "rel_0000000000000000", "--guard", good], "RELEASE_NOT_FOUND"),
         (["simulate", "--candidate", cand, "--guard", "p95_latency_s <= baseline * -1"],

@@ -43,6 +43,7 @@ DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_LOOKS = 4
 DEFAULT_ALPHA = 0.05
 MIN_RUNS_FLOOR = 50  # below this a p95 has almost no tail to estimate from
+MIN_RUNS_CEILING = 10_000_000  # more than a step could ever see (and than a column holds)
 MAX_LOOKS = 20
 
 Notify = Callable[[str, Mapping[str, Any]], None]  # (event kind, status) after a transition
@@ -75,6 +76,11 @@ def check_plan(steps: Sequence[int], min_runs: int, looks: int, alpha: float) ->
             ErrorCode.ROLLOUT_INVALID,
             f"min runs {min_runs} is too few: each arm needs at least {MIN_RUNS_FLOOR} "
             "concluded conversations per look",
+        )
+    if min_runs > MIN_RUNS_CEILING:
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"min runs {min_runs} is too many: at most {MIN_RUNS_CEILING} per look",
         )
     if not 1 <= looks <= MAX_LOOKS:
         raise TetherError(ErrorCode.ROLLOUT_INVALID, f"looks must be from 1 to {MAX_LOOKS}")
