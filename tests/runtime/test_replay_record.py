@@ -65,3 +65,33 @@ def test_a_counterfactual_counts_an_edited_record_as_an_error(replayer: Replayer
     result = counterfactual(replayer, [dataclasses.replace(run, principal_id="someone_else")])
     assert result["errors"] == 1 and result["changed"] == 0
     assert "run.principal" in result["examples"][0]["error"]
+
+
+def test_a_run_row_listed_under_another_decision_diverges(replayer: Replayer) -> None:
+    from sqlalchemy import update
+
+    from tether.access.storage import begin
+    from tether.store.schema import runs
+
+    run = a_write(replayer)
+    engine = replayer.runtime.store.engine
+    # listings, rollout arms and business KPIs count a run by these columns, not its JSON
+    with begin(engine) as conn:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run.id)
+            .values(decision_kind="refusal", decision_code="POLICY_DENIED")
+        )
+    try:
+        report = replayer.replay(replayer.runtime.store.get_run(run.id))
+    finally:
+        with begin(engine) as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run.id)
+                .values(decision_kind="action", decision_code=None)
+            )
+    assert [(d.path, d.recorded, d.replayed) for d in report.diffs] == [
+        ("run.decision_kind", "refusal POLICY_DENIED", "action")
+    ]
+    assert replayer.replay(replayer.runtime.store.get_run(run.id)).identical

@@ -62,7 +62,7 @@ from tether.runtime.state import (
 )
 
 # a record whose headers disagree with it (`_headers`): a step taken out, a row or name forged
-_HEADER_PATHS = ("seq", "run.step_count", "run.principal", "name")
+_HEADER_PATHS = ("seq", "run.step_count", "run.principal", "name", "run.decision_kind")
 # facts no evaluation reproduces: how long something took (`ms`, `policy_ms`, `latency_ms`)
 _TIMING = "ms"
 # and, in a record made before runs kept their grant whole, the ids of the tokens they held
@@ -225,8 +225,22 @@ class Replayer:
                 break
             state.steps.append(step)
         self._ending(run, report)
+        self._listed(run, scope, report)
         report.derived = walk.derived
         return report
+
+    def _listed(self, run: Run, scope: Step, report: ReplayReport) -> None:
+        """The row's decision columns (what listings, rollout arms and KPIs count) are its
+        Decision's."""
+        decision = run.decision
+        held = None
+        if decision is not None:
+            code = decision.reason.code.value if decision.reason else None
+            held = " ".join(v for v in (decision.kind.value, code) if v)
+        listed = self.runtime.store.listed_decision(run.id)
+        if listed != held:
+            where = run.steps[-1] if run.steps else scope
+            report.diffs.append(_diff(where, "run.decision_kind", listed, held))
 
     @staticmethod
     def _ending(run: Run, report: ReplayReport) -> None:

@@ -283,6 +283,16 @@ class RunStore:
                 )
         return self._run(row, step_rows)
 
+    def listed_decision(self, run_id: str) -> str | None:
+        """The decision a run's row is listed and counted by (`kind` or `kind CODE`), or None;
+        the columns copy its Decision when it ends."""
+        query = select(runs.c.decision_kind, runs.c.decision_code).where(runs.c.id == run_id)
+        with self._connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.decision_kind is None:
+            return None
+        return " ".join(str(v) for v in (row.decision_kind, row.decision_code) if v)
+
     def steps_after(self, run_id: str, seq: int) -> list[Step]:
         """The steps of `run_id` recorded after step `seq`, in order."""
         query = (
