@@ -95,3 +95,22 @@ def test_a_run_row_listed_under_another_decision_diverges(replayer: Replayer) ->
         ("run.decision_kind", "refusal POLICY_DENIED", "action")
     ]
     assert replayer.replay(replayer.runtime.store.get_run(run.id)).identical
+
+
+def test_an_approval_recorded_as_refused_waives_nothing(replayer: Replayer) -> None:
+    run = next(
+        r
+        for r in all_runs(replayer)
+        if any(s.kind is StepKind.APPROVAL and s.data.get("status") == "approved" for s in r.steps)
+    )
+    assert replayer.replay(run).identical
+    decided = next(
+        s for s in run.steps if s.kind is StepKind.APPROVAL and s.data["status"] == "approved"
+    )
+    for status in ("rejected", "expired", "pending"):
+        forged = dataclasses.replace(decided, data={**decided.data, "status": status})
+        steps = tuple(forged if s is decided else s for s in run.steps)
+        report = replayer.replay(dataclasses.replace(run, steps=steps))
+        first = report.diffs[0]  # the call a person did not approve is escalated again
+        assert (first.step, first.kind, first.path) == (decided.seq + 1, "guard", "effect"), status
+        assert (first.recorded, first.replayed) == ("allow", "escalate")

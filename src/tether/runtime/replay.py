@@ -316,7 +316,9 @@ class Replayer:
                 walk.turn = ModelTurn(TurnKind.TOOL_CALLS, "", tuple(calls))
         elif step.kind is StepKind.APPROVAL:
             call_id = str(data.get("call", {}).get("id", ""))
-            walk.approvals[call_id] = data
+            walk.approvals.pop(call_id, None)
+            if data.get("status") == "approved":  # only a person's yes waives the escalation
+                walk.approvals[call_id] = data
             walk.derived = None  # a person's decision steers the run from here
         elif step.kind is StepKind.GUARD:
             self._guard(walk, step)
