@@ -25,10 +25,12 @@ from tether.domains.retail.policy_facts import (
     WRITES,
     Catalog,
     SwapFacts,
+    Variant,
     identifies,
     identity,
     list_arg,
     money,
+    recorded_variant,
     swap_facts,
     text_arg,
 )
@@ -114,8 +116,8 @@ class _Entities:
     def customer(self, user_id: str) -> dict[str, Any]:
         return self.add("Customer", user_id)
 
-    def item(self, catalog: Catalog, item_id: str) -> dict[str, Any] | None:
-        found = catalog.items.get(item_id)
+    def item(self, variant: Variant, item_id: str) -> dict[str, Any] | None:
+        found = variant(item_id)
         if found is None:
             return None
         product = self.add("Product", found.product_id, name=found.product_name)
@@ -221,8 +223,9 @@ class RetailPolicyBinding:
         swap = SwapFacts()
         if call.name in SWAPS:
             old, new = list_arg(args, "item_ids"), list_arg(args, "new_item_ids")
-            swap = swap_facts(order, old, new, self.catalog)
-            refs = [ents.item(self.catalog, i) for i in new]
+            variant = recorded_variant(lambda: self.catalog)
+            swap = swap_facts(order, old, new, variant)
+            refs = [ents.item(variant, i) for i in new]
             context["newItems"] = [r for r in refs if r is not None]
         context["swap"] = swap.to_context()
         context["amountCents"], context["chargeCents"] = money(call.name, order, args, swap)

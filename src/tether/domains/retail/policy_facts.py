@@ -6,11 +6,11 @@ which details a confirmation must have shown. Pure functions over plain records.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from tether import Message
+from tether import Message, recorded_read
 from tether.policy import ToolExchange, cents
 
 Record = dict[str, Any]
@@ -122,6 +122,24 @@ class Catalog:
                 )
 
 
+Variant = Callable[[str], CatalogItem | None]
+
+
+def recorded_variant(catalog: Callable[[], Catalog]) -> Variant:
+    """A variant by item id as a check sees it: kept with the check's step, so that a replay
+    reads its availability and price as they were, and never opens the catalogue."""
+
+    def variant(item_id: str) -> CatalogItem | None:
+        def fetch() -> dict[str, Any] | None:
+            found = catalog().items.get(item_id)
+            return None if found is None else asdict(found)
+
+        kept = recorded_read("retail_products.item", item_id, fetch)
+        return None if kept is None else CatalogItem(**kept)
+
+    return variant
+
+
 @dataclass(frozen=True)
 class SwapFacts:
     """What swapping items for other variants amounts to (see `swap_facts`)."""
@@ -163,18 +181,16 @@ def order_lines(order: Record, item_ids: Sequence[str]) -> tuple[list[Record | N
 
 
 def swap_facts(
-    order: Record | None, item_ids: Sequence[str], new_item_ids: Sequence[str], catalog: Catalog
+    order: Record | None, item_ids: Sequence[str], new_item_ids: Sequence[str], variant: Variant
 ) -> SwapFacts:
     """What swapping item_ids[i] for new_item_ids[i] amounts to, against the order's lines."""
     lines, in_order = order_lines(order, item_ids) if order else ([None] * len(item_ids), False)
     same = available = len(item_ids) == len(new_item_ids) and bool(item_ids)
     difference = 0.0
     for old_id, line, new_id in zip(item_ids, lines, new_item_ids, strict=False):
-        new = catalog.items.get(new_id)
+        new = variant(new_id)
         old_product = (
-            str(line["product_id"])
-            if line
-            else getattr(catalog.items.get(old_id), "product_id", None)
+            str(line["product_id"]) if line else getattr(variant(old_id), "product_id", None)
         )
         same = same and new is not None and new.product_id == old_product
         available = available and new is not None and new.available
