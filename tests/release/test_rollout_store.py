@@ -149,3 +149,24 @@ def test_a_promotion_to_a_release_the_store_no_longer_holds_moves_nothing(
     assert rollouts.releases.target("production") == production  # never a label to nothing
     assert rollouts.current().state == RUNNING
     assert kinds(rollouts) == ["rollout.started"]
+
+
+def test_a_rollout_does_not_promote_over_a_production_moved_by_hand(
+    setup: tuple[Rollouts, str, list[tuple[str, Any]]],
+) -> None:
+    rollouts, cand, _ = setup
+    releases = rollouts.releases
+    started = rollouts.start(cand, ["refusal_rate <= baseline + 0.05"], "cli:ana",
+                             steps=(50, 100), min_runs=50)  # fmt: skip
+    hotfix, _ = releases.create(bundle(instructions="Apologise first."), "cli:bo")
+    releases.move_label("production", hotfix.id, "cli:bo")  # its arms were never compared
+    for promote in (lambda: rollouts.promote("cli:ana"),
+                    lambda: rollouts.observe(started, arm(800, 0), arm(800, 0))):  # fmt: skip
+        with pytest.raises(TetherError) as caught:
+            promote()
+        assert caught.value.code is ErrorCode.CONFLICT
+        assert started.baseline in caught.value.message and hotfix.id in caught.value.message
+    assert releases.target("production") == hotfix.id
+    assert rollouts.current().state == RUNNING
+    assert rollouts.rollback("cli:ana", "production moved").state == ROLLED_BACK
+    assert kinds(rollouts) == ["rollout.started", "rollout.rolled_back"]

@@ -341,7 +341,9 @@ class Rollouts:
             if moved.rowcount != 1:  # another operator or look got there first
                 raise _changed_meanwhile(rollout)
             if state == PROMOTED:  # production moves with the promotion, or neither does
-                self.releases.move_label_in(conn, PRODUCTION, rollout.candidate, actor)
+                self.releases.move_label_in(
+                    conn, PRODUCTION, rollout.candidate, actor, only_from=rollout.baseline
+                )
             self.audit.append_in(conn, [AuditEvent(kind, actor, data)])
         self._tell(kind, changed)
         return changed

@@ -172,10 +172,17 @@ class ReleaseStore:
             return self.move_label_in(conn, label, target, actor, override)
 
     def move_label_in(
-        self, conn: Any, label: str, target: str, actor: str, override: str | None = None
+        self,
+        conn: Any,
+        label: str,
+        target: str,
+        actor: str,
+        override: str | None = None,
+        only_from: str | None = None,
     ) -> LabelMove:
         """`move_label` inside the caller's transaction (the label moves or stays with it);
-        `target` is a release id."""
+        `target` is a release id. With `only_from`, the label moves only from that release
+        (CONFLICT when someone moved it elsewhere meanwhile)."""
         now = self.clock.now()
         self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
         held = conn.execute(select(releases.c.id).where(releases.c.id == target)).scalar()
@@ -184,6 +191,12 @@ class ReleaseStore:
                 ErrorCode.RELEASE_NOT_FOUND, f"no release {target!r} (see `tether release list`)"
             )
         previous = self._label_target(conn, label)
+        if only_from is not None and previous not in (only_from, target):
+            raise TetherError(
+                ErrorCode.CONFLICT,
+                f"{label} was moved from {only_from} to {previous} meanwhile: it is not moved "
+                f"to {target} over a release nobody compared it with",
+            )
         if previous == target:
             row = conn.execute(
                 select(release_labels).where(release_labels.c.label == label)
