@@ -413,6 +413,7 @@ def test_an_execute_stage_guard_is_replayed_from_the_record(
     }  # fmt: skip
     steps = [s for s in run.steps if s.seq < tool.seq]
     steps.append(dataclasses.replace(tool, kind=StepKind.GUARD, data=refused))
+    run = dataclasses.replace(run, step_count=len(steps))  # the row counts the steps it holds
     live: list[Any] = []
     real = RetailDB._fetch
 
