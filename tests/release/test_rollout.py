@@ -224,3 +224,13 @@ def test_a_candidate_costing_the_same_passes_its_cost_guard(releases: dict[str, 
     assert 0 < arms["candidate"]["compliance_incident_rate"] < 0.2
     assert arms["candidate"]["handle_time_s"] > arms["candidate"]["p95_latency_s"]  # pauses too
     assert label() == cand
+
+
+def test_a_simulation_too_short_to_decide_leaves_no_rollout_running(
+    releases: dict[str, str],
+) -> None:
+    ended = rollout("simulate", "--candidate", releases["candidate"], "--runs", "3", "--json")
+    assert (ended["state"], ended["traffic_pct"]) == ("rolled_back", 0)
+    assert "did not decide it" in ended["reason"]
+    assert [e["kind"] for e in events("rollout.")] == ["rollout.started", "rollout.rolled_back"]
+    assert label() == releases["production"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.runtime.test_replay import all_runs
-from tether.core.types import Run, StepKind
+from tether.core.types import Run, RunStatus, StepKind
 from tether.runtime.replay import Replayer, counterfactual
 
 
@@ -114,3 +114,22 @@ def test_an_approval_recorded_as_refused_waives_nothing(replayer: Replayer) -> N
         first = report.diffs[0]  # the call a person did not approve is escalated again
         assert (first.step, first.kind, first.path) == (decided.seq + 1, "guard", "effect"), status
         assert (first.recorded, first.replayed) == ("allow", "escalate")
+
+
+def test_a_run_row_without_its_release_diverges(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    scope = run.steps[0]
+    assert run.release and scope.data.get("release") == run.release
+    report = replayer.replay(dataclasses.replace(run, release=""))
+    assert [(d.path, d.recorded, d.replayed) for d in report.diffs] == [
+        ("run.release", None, run.release)
+    ]
+
+
+def test_a_run_row_in_another_status_diverges(replayer: Replayer) -> None:
+    run = a_write(replayer)
+    assert run.status is RunStatus.COMPLETED
+    report = replayer.replay(dataclasses.replace(run, status=RunStatus.SUSPENDED))
+    assert [(d.path, d.recorded, d.replayed) for d in report.diffs] == [
+        ("run.status", "suspended", "completed")
+    ]

@@ -16,7 +16,7 @@ from tether.approvals.webhooks import WebhookSender
 from tether.cli.common import err, out, print_json, user_errors
 from tether.cli.keys import cli_actor, open_access
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.rollout import DEFAULT_ALPHA, DEFAULT_LOOKS, Rollout, Rollouts
+from tether.release.rollout import DEFAULT_ALPHA, DEFAULT_LOOKS, RUNNING, Rollout, Rollouts
 from tether.release.rollout_guards import KPIS
 from tether.release.rollout_sim import Profile, simulate
 from tether.release.store import ReleaseStore
@@ -219,4 +219,7 @@ def rollout_simulate(
             alpha,
         )
         ended = simulate(rollouts, started, base, cand, runs, seed)
+        if ended.state == RUNNING:  # never leave live traffic on a simulated candidate
+            why = f"the simulation's {runs} conversations did not decide it"
+            ended = rollouts.rollback(cli_actor(), why)
     _show(ended, as_json)

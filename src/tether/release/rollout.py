@@ -38,6 +38,13 @@ from tether.release.store import PRODUCTION, ReleaseStore, failed_gate
 from tether.store.release_schema import rollouts
 
 RUNNING, PROMOTED, ROLLED_BACK = "running", "promoted", "rolled_back"
+# why production may refuse a candidate its guards passed: a rollout then rolls back, rather
+# than wait at its last step for a move that cannot happen
+_PROMOTION_REFUSED = (
+    ErrorCode.RELEASE_GATE_FAILED,
+    ErrorCode.CONFLICT,
+    ErrorCode.RELEASE_NOT_FOUND,
+)
 SYSTEM_ACTOR = "system:rollout"
 DEFAULT_STEPS = (5, 25, 50, 100)
 DEFAULT_LOOKS = 4
@@ -273,7 +280,14 @@ class Rollouts:
             return self._transition(rollout, ROLLED_BACK, rollout.step, due, reason, evaluation,
                                     SYSTEM_ACTOR)  # fmt: skip
         if look.verdict == "advance":
-            return self._advance(rollout, reason, evaluation, SYSTEM_ACTOR)
+            try:
+                return self._advance(rollout, reason, evaluation, SYSTEM_ACTOR)
+            except TetherError as exc:  # the label may not move (its gate failed since, ...)
+                if exc.code not in _PROMOTION_REFUSED:
+                    raise
+                why = f"{reason}; but the promotion was refused: {exc.code.value}: {exc.message}"
+                return self._transition(rollout, ROLLED_BACK, rollout.step, due, why,
+                                        evaluation, SYSTEM_ACTOR)  # fmt: skip
         changed = replace(rollout, look=due, reason=reason, evaluation=evaluation)
         with begin(self.engine) as conn:
             kept = conn.execute(

@@ -315,6 +315,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             seed_history(state, turn.history, turn.evidence)
         if self.domain:
             facts["domain"] = dict(self.domain)
+        if state.header is not None and state.header.release:  # the row's copy is checked by it
+            facts["release"] = state.header.release
         operator = state.header.input.get("metadata", {}).get("operator") if state.header else None
         if operator:
             facts["requested_by"] = operator

@@ -62,7 +62,15 @@ from tether.runtime.state import (
 )
 
 # a record whose headers disagree with it (`_headers`): a step taken out, a row or name forged
-_HEADER_PATHS = ("seq", "run.step_count", "run.principal", "name", "run.decision_kind")
+_HEADER_PATHS = (
+    "seq",
+    "run.step_count",
+    "run.principal",
+    "run.release",
+    "run.status",
+    "name",
+    "run.decision_kind",
+)
 # facts no evaluation reproduces: how long something took (`ms`, `policy_ms`, `latency_ms`)
 _TIMING = "ms"
 # and, in a record made before runs kept their grant whole, the ids of the tokens they held
@@ -524,6 +532,12 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
     principal = _principal(scope).id
     if run.principal_id != principal:
         report.diffs.append(_diff(scope, "run.principal", run.principal_id, principal))
+    release = scope.data.get("release")  # recorded since releases are: older runs have none
+    if release is not None and run.release != release:
+        report.diffs.append(_diff(scope, "run.release", run.release or None, release))
+    status = _status_of(run.steps)
+    if status is not None and run.status is not status:
+        report.diffs.append(_diff(run.steps[-1], "run.status", run.status.value, status.value))
     for step in run.steps:
         call = step.data.get("call") if step.kind is StepKind.GUARD else None
         named = call.get("name") if isinstance(call, Mapping) else None
@@ -531,6 +545,17 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
             named = step.data.get("tool")
         if named is not None and step.name != named:
             report.diffs.append(_diff(step, "name", step.name, named))
+
+
+def _status_of(steps: Sequence[Step]) -> RunStatus | None:
+    """The status the steps leave a run in, where they settle it: ended by its Decision, or
+    waiting for a person's decision (None while it may still be going)."""
+    last = steps[-1]
+    if last.kind is StepKind.DECISION:
+        return RunStatus.COMPLETED
+    if last.kind is StepKind.APPROVAL and last.name == "requested":
+        return RunStatus.SUSPENDED
+    return None
 
 
 def _principal(scope: Step) -> Principal:
