@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 import redis
@@ -129,6 +130,42 @@ def test_a_fresh_check_verifies_again_what_the_cache_holds(
     twin = ".".join([prefix, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")])
     assert refused(access, twin, fresh=True) is ErrorCode.TOKEN_INVALID
     assert refused(access, twin) is ErrorCode.TOKEN_INVALID
+
+
+class _Counting:
+    """A verification key that counts the signatures it checks."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, 0
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        self.calls += 1
+        self.inner.verify(signature, data)
+
+
+def test_a_fresh_check_computes_a_signature_once_per_key_object(
+    sqlite_store: RunStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    access = open_access(sqlite_store, clock)
+    token = mint(access)
+    tokens = access.tokens
+    pinned = tokens.keys.verification_key(tokens.decode(token).key_id)
+    first = _Counting(pinned)
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda kid: first)
+    for _ in range(3):  # the execution of each call of a run
+        tokens.verify(token, audience=RUN_AUDIENCE, fresh=True)
+    assert first.calls == 1  # minted here, so checked at the first execution; then reused
+    second = _Counting(pinned)  # the same key bytes, another key object: consulted again
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda kid: second)
+    tokens.verify(token, audience=RUN_AUDIENCE, fresh=True)
+    assert second.calls == 1
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda kid: _Rejects())
+    assert refused(access, token, fresh=True) is ErrorCode.TOKEN_INVALID
+    # what verified before under a key never vouches for a forged twin of the token
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda kid: first)
+    prefix, payload, signature = token.split(".")
+    twin = ".".join([prefix, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")])
+    assert refused(access, twin, fresh=True) is ErrorCode.TOKEN_INVALID
 
 
 def test_wrong_audience_run_or_principal_is_refused(sqlite_store: RunStore) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tether.access.canonical import arguments_hash, b64url, b64url_decode, canonical_json
 from tether.access.keys import SigningKeyRing
@@ -162,6 +163,10 @@ class CapabilityTokens:
         self.ttl_s = ttl_s
         # token text -> claims whose signature verified; every other check runs on every use
         self._verified: dict[str, CapabilityClaims] = {}
+        # token text -> the key object its signature verified under: Ed25519 verification is
+        # deterministic, so the same bytes under the same key give the same answer; a key
+        # that changed (rotated, re-pinned, replaced) is consulted again
+        self._signed: dict[str, Ed25519PublicKey] = {}
         self._lock = threading.Lock()
 
     # -- minting ------------------------------------------------------------------------
@@ -283,9 +288,10 @@ class CapabilityTokens:
         at: float | None = None,
     ) -> CapabilityClaims:
         """The token's claims if it grants this use at `at` (default: now); else a TetherError
-        with its code. `fresh` verifies the signature again even if this token verified before
-        (for the moment of execution, which trusts nothing but the key). Its revocation state
-        is a read a guard step keeps (`tether.core.reads`), so a replay sees the recorded one."""
+        with its code. `fresh` checks the signature against the key accepted now even if the
+        claims are cached (for the moment of execution, which trusts nothing but the key); only
+        the same signature under that very key is not computed twice. Its revocation state is a
+        read a guard step keeps (`tether.core.reads`), so a replay sees the recorded one."""
         claims = self.decode(token, cached=not fresh)
         if claims.audience != audience:
             raise TetherError(
@@ -331,7 +337,8 @@ class CapabilityTokens:
 
     def decode(self, token: str, cached: bool = True) -> CapabilityClaims:
         """The claims of a token whose signature verifies with an accepted key; with `cached`,
-        a token whose signature verified before is not verified again."""
+        a token whose signature verified before (or that was minted here) is not verified
+        again; without, the key accepted now is consulted unless it verified it already."""
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             raise _invalid("the token is not a token")
         known = self._verified.get(token)
@@ -350,19 +357,27 @@ class CapabilityTokens:
         key = self.keys.verification_key(claims.key_id)
         if key is None:
             raise _invalid(f"the token is signed by an unknown or retired key {claims.key_id!r}")
-        try:
-            key.verify(signature, (parts[0] + "." + parts[1]).encode("ascii"))
-        except InvalidSignature:
-            raise _invalid("the token's signature does not verify") from None
-        if known is None:
+        if self._signed.get(token) is not key:
+            try:
+                key.verify(signature, (parts[0] + "." + parts[1]).encode("ascii"))
+            except InvalidSignature:
+                raise _invalid("the token's signature does not verify") from None
+            self._remember(token, claims, key)
+        elif known is None:
             self._remember(token, claims)
         return claims
 
-    def _remember(self, token: str, claims: CapabilityClaims) -> None:
+    def _remember(
+        self, token: str, claims: CapabilityClaims, key: Ed25519PublicKey | None = None
+    ) -> None:
         with self._lock:
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
+            if len(self._signed) >= _CACHE_SIZE:
+                self._signed.clear()
             self._verified[token] = claims
+            if key is not None:
+                self._signed[token] = key
 
     def revoke(self, claims: CapabilityClaims, reason: str = "revoked") -> None:
         """Refuse this token from now on (until it would have expired)."""
