@@ -31,6 +31,7 @@ MAX_ITEM_CHARS = 100_000
 SHARED_ITEMS = 128  # items whose index is kept for the next set that holds them
 MAX_SHARED_CHARS = 20_000  # larger items are indexed for their own set only
 MAX_DEPTH = 32
+_SURROGATE_OR_NUL = re.compile("[\ud800-\udfff\x00]")  # what no evidence text may hold
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class EvidenceSet:
         if not isinstance(text, str):
             self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE ({type(text).__name__})")
             return
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text) or "\x00" in text:
+        if _SURROGATE_OR_NUL.search(text):
             self.problems.append(f"{evidence_id}: EVIDENCE_NOT_TEXT (surrogates or NUL)")
             return
         text = plain_text(text)

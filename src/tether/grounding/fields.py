@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.facts import flatten, key_words
+from tether.grounding.facts import Fact, flatten, key_words
 
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
@@ -154,11 +155,16 @@ class RecordView:
     ids: tuple[str, ...] = ()  # values that name the record ("W4566809")
     noun: str = ""
 
+    @cached_property
+    def facts(self) -> tuple[Fact, ...]:
+        """Every leaf of the record, flattened once (each field spec and check reads them)."""
+        return tuple(flatten(self.record))
+
     def values(self, spec: FieldSpec) -> list[tuple[str, Any]]:
         """(dotted path, value) of every leaf the spec's path matches."""
         parts = spec.path.split(".")
         out: list[tuple[str, Any]] = []
-        for fact in flatten(self.record):
+        for fact in self.facts:
             path = fact.path
             if len(path) == len(parts) and all(
                 (p == "*" and k.isdigit()) or p == k for p, k in zip(parts, path, strict=True)

@@ -61,7 +61,7 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     for v in views:
         held: dict[str, set[str]] = {}
         where: dict[str, str] = {}
-        for fact in flatten(v.record):
+        for fact in v.facts:
             if not isinstance(fact.value, str) or len(fact.value) > 60:
                 continue
             spelled = re.sub(r"[_\-]+", " ", fact.value)
@@ -190,13 +190,11 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
     for v in targets:
         named = [
             fact
-            for fact in flatten(v.record)
+            for fact in v.facts
             if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
         ]
         # a value that is the thing itself ("transaction_type": "refund")
-        valued = [
-            f for f in flatten(v.record) if isinstance(f.value, str) and norm(f.value) == noun
-        ]
+        valued = [f for f in v.facts if isinstance(f.value, str) and norm(f.value) == noun]
         if valued:
             named = valued
         if named and all(f.value not in _EMPTY for f in named):
@@ -347,7 +345,7 @@ def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     terms = set(content_terms(clause))
     fields: dict[str, list[tuple[str, float]]] = {}
     for v in targets:
-        for fact in flatten(v.record):
+        for fact in v.facts:
             value = fact.value
             if not fact.path or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
@@ -383,7 +381,7 @@ def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     stated = numbers(clause)
     lowered = clause.lower()
     for v in targets:
-        for fact in flatten(v.record):
+        for fact in v.facts:
             value = fact.value
             if isinstance(value, bool) or value is None:
                 continue
