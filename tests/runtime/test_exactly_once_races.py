@@ -350,24 +350,35 @@ class Dying:
         raise Died()
 
 
-def test_resuming_the_turn_after_a_person_decided_turn_completes(store: RunStore) -> None:
+@pytest.mark.parametrize("window", [0.0, None], ids=["retrieval-committed", "retrieval-waiting"])
+def test_resuming_the_turn_after_a_person_decided_turn_completes(
+    store: RunStore, window: float | None
+) -> None:
     """Stops a run left RUNNING forever: the turn after an approved turn saw more messages
-    than the stored conversation held, so resume after a crash raised CONVERSATION_LIMIT."""
+    than the stored conversation held, so resume after a crash raised CONVERSATION_LIMIT.
+    With a batch window of 0 the turn's retrieval commits before the model is asked; with the
+    default one it is still waiting when the process dies, and resume retrieves again."""
     scenario = next(s for s in load_scenarios(None, RETAIL) if s.name == "large-return-approved")
     desk = scenario_desk(RETAIL, store, scenario)
     result = run_scenario(RETAIL, store, scenario, desk=desk)
-    conversations = Conversations(desk.runtime, ConversationStore(store.engine))
+    runtime = desk.runtime
+    if window is not None:
+        runtime = dataclasses.replace(runtime, batch_window_s=window)
+    conversations = Conversations(runtime, ConversationStore(store.engine))
     conversation = conversations.open(result.conversation_id, scenario.principal)
     with pytest.raises(Died):
         conversation.send("What did you do?", Dying())
     with store.engine.connect() as conn:
         (run_id,) = conn.execute(text("SELECT id FROM runs WHERE status = 'running'")).scalars()
-    scope = next(s for s in store.get_run(run_id).steps if s.kind is StepKind.SCOPE)
+    stored = store.get_run(run_id).steps
+    # the retrieval acted on nothing: by default it waits for a later commit
+    waited = [] if window is None else [StepKind.RETRIEVAL]
+    assert [s.kind for s in stored] == [StepKind.SCOPE, *waited]
     held = conversations.store.get(conversation.id).state["messages"]
-    assert len(held) >= scope.data["conversation"]["history"]  # what resume rebuilds from
+    assert len(held) >= stored[0].data["conversation"]["history"]  # what resume rebuilds from
 
     answer = "Your return of the grill is requested [tool:3]."
-    resumed = desk.runtime.resume(run_id, ScriptedModel(parse_script([{"answer": answer}])))
+    resumed = runtime.resume(run_id, ScriptedModel(parse_script([{"answer": answer}])))
     assert resumed.status is RunStatus.COMPLETED
     ended(resumed, DecisionKind.ANSWER, None)
     assert store.get_run(run_id).status is RunStatus.COMPLETED

@@ -1,10 +1,11 @@
 """A process that starts a run and dies with SIGKILL mid-run (a script, never imported by tests).
 
-python kill_child.py URL USER EMAIL ORDER COMMITS [--no-script]
+python kill_child.py URL USER EMAIL ORDER COMMITS|read [--no-script]
 
 In a new conversation, USER asks to cancel ORDER; the desk proposes the cancellation and the
 user confirms it with the button. The confirmed turn's run is killed right after its COMMITS-th
-commit (0: once the run exists, before anything of it commits). Its script is kept in the run's
+commit (0: in its retrieval, before that commits), or with `read` once the read that follows
+the write has returned (its steps wait to commit with the Decision). Its script is kept in the run's
 metadata, so any process can rebuild its model; with --no-script it is not, and whoever resumes
 the run asks the configured model.
 """
@@ -15,13 +16,15 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tether.core.types import Evidence, Run, Step
+from tether.core.types import Evidence, RiskClass, Run, Step
 from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.store import RunStore
+from tether.tools.execute import CallContext, ToolOutcome
+from tether.tools.registry import Tool
 
 
 def head(email: str, order: str) -> list[dict[str, Any]]:
@@ -76,15 +79,29 @@ class DieOnSearch:
         return found
 
 
+class DieAfterRead:
+    """Executes tools; dies once an armed run's read returns (a write has run before it)."""
+
+    def __init__(self, inner: Any, armed: DieAfterCommits) -> None:
+        self.inner, self.armed = inner, armed
+
+    def execute(self, tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> ToolOutcome:
+        outcome: ToolOutcome = self.inner.execute(tool, arguments, call)
+        if self.armed.armed and self.armed.commits < 0 and tool.spec.risk is RiskClass.READ:
+            die()
+        return outcome
+
+
 def main(argv: list[str]) -> None:
     url, user, email, order, commits = argv[:5]
     keep_script = "--no-script" not in argv[5:]
     desk = open_retail_desk(RunStore.open(url))
-    killer = DieAfterCommits(int(commits))
+    killer = DieAfterCommits(-1 if commits == "read" else int(commits))
     desk.runtime = dataclasses.replace(
         desk.runtime,
         observers=(*desk.runtime.observers, killer),
         retriever=DieOnSearch(desk.runtime.retriever, killer),
+        executor=DieAfterRead(desk.runtime.executor, killer),
     )
     conversation = desk.runtime.converse(user)
     first = head(email, order)

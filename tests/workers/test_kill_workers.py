@@ -40,15 +40,16 @@ CHILD = Path(__file__).with_name("kill_child.py")
 TETHER = str(Path(sys.executable).parent / "tether")
 WAIT_S = 60.0
 
-# the commits of the confirmed turn's run, in order (0: it exists, nothing of it committed)
+# the commits of the confirmed turn's run, in order (0: it exists, dying in its retrieval;
+# "read": dying once the read after the write returned, before anything of it committed)
 BOUNDARIES = {
     "created": 0,
-    "scope_and_retrieval": 1,
-    "confirmation": 2,
+    "scope": 1,  # the run's capability is on record before anything uses it
+    "retrieval_and_confirmation": 2,  # the retrieval acted on nothing: it waited
     "write_guard": 3,
     "write": 4,
-    "model_turn_guard_and_read": 5,  # a read's allowed verdict commits with its result
-    "decision": 6,
+    "read": "read",  # the model turn, the read and its verdict wait for the Decision's commit
+    "decision": 5,
 }
 
 # customers with several pending orders: one order per killed run

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.store.db import driver_sql as dialect_sql
 
 
 def unavailable(exc: OperationalError) -> TetherError:
@@ -44,7 +45,7 @@ def connect(engine: Engine) -> Iterator[Connection]:
 
 def driver_sql(conn: Connection, sql: str) -> str:
     """`sql` written with `?` placeholders, in the driver's own style (sqlite3: ?, psycopg: %s)."""
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+    return dialect_sql(conn.dialect, sql)
 
 
 def run_raw(

@@ -166,7 +166,7 @@ class CapabilityTokens:
         # token text -> the key object its signature verified under: Ed25519 verification is
         # deterministic, so the same bytes under the same key give the same answer; a key
         # that changed (rotated, re-pinned, replaced) is consulted again
-        self._signed: dict[str, Ed25519PublicKey] = {}
+        self._verified_by: dict[str, Ed25519PublicKey] = {}
         self._lock = threading.Lock()
 
     # -- minting ------------------------------------------------------------------------
@@ -357,7 +357,7 @@ class CapabilityTokens:
         key = self.keys.verification_key(claims.key_id)
         if key is None:
             raise _invalid(f"the token is signed by an unknown or retired key {claims.key_id!r}")
-        if self._signed.get(token) is not key:
+        if self._verified_by.get(token) is not key:
             try:
                 key.verify(signature, (parts[0] + "." + parts[1]).encode("ascii"))
             except InvalidSignature:
@@ -373,11 +373,11 @@ class CapabilityTokens:
         with self._lock:
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
-            if len(self._signed) >= _CACHE_SIZE:
-                self._signed.clear()
+            if len(self._verified_by) >= _CACHE_SIZE:
+                self._verified_by.clear()
             self._verified[token] = claims
             if key is not None:
-                self._signed[token] = key
+                self._verified_by[token] = key
 
     def revoke(self, claims: CapabilityClaims, reason: str = "revoked") -> None:
         """Refuse this token from now on (until it would have expired)."""

@@ -4,7 +4,8 @@
 `execute`; executing claims the run's lease, which turns it RUNNING, and continues it exactly
 as a resume does, from nothing recorded yet. `cancel` ends a QUEUED run at once; a RUNNING one
 is marked, and its holder ends it before its next model turn (the holder learns of it with
-its next step's write, at no extra cost); a run waiting for a person's decision is left to the
+its next commit, or by one read before a turn whose earlier steps still wait to commit); a
+run waiting for a person's decision is left to the
 approval, whose reject ends it.
 """
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tether.access.canonical import canonical_json
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import Message, ModelTurn
+from tether.store.runs import step_json
 
 CALLER_ROLES = ("user",)  # clients author only user messages; the server holds the rest
 
@@ -100,16 +100,19 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
     return turn
 
 
-def check_recordable(name: str, data: Mapping[str, Any]) -> None:
-    """A step about to be recorded holds only canonical JSON (INTERNAL naming where not)."""
+def check_recordable(name: str, data: Mapping[str, Any]) -> str:
+    """A step about to be recorded holds only what canonical JSON carries (INTERNAL naming
+    where not); returns the data as the store keeps it (`step_json`), so it is written once."""
     try:
-        canonical_json(dict(data)).encode("utf-8")
+        text = step_json(data)
+        text.encode("utf-8")
         recordable = _clean(name)
     except (ValueError, TypeError):  # a number JSON cannot carry, a lone surrogate, a non-JSON type
         recordable = False
     if not recordable:
         found = unrecordable(name, "name") or unrecordable(dict(data), "data")
         raise TetherError(ErrorCode.INTERNAL, f"a step cannot be recorded: {found}")
+    return text
 
 
 # the id prefix of the call a confirmed pending action runs under: its idempotency key is the

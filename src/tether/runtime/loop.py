@@ -19,7 +19,7 @@ from tether.core.guard import (
     run_answer_checks,
     run_tool_checks,
 )
-from tether.core.observers import RunObserver, ending_hook, notify_run_end, notify_steps
+from tether.core.observers import RunObserver, ending_hook, notify_run_end
 from tether.core.reads import kept_reads, reading
 from tether.core.types import (
     Agent,
@@ -46,13 +46,13 @@ from tether.runtime.control import RunControlMixin, cancelled
 from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
 from tether.runtime.history import held_history, seed_history, unanswered_turn
-from tether.runtime.inputs import InputLimits, check_messages, check_recordable, check_turn
+from tether.runtime.inputs import InputLimits, check_messages, check_turn
 from tether.runtime.leases import LeaseKeeper
 from tether.runtime.once import action_scope, execute_once
 from tether.runtime.prompt import grounding_messages, marked_observation
+from tether.runtime.recording import BATCH_WINDOW_S, StepRecorderMixin
 from tether.runtime.seams import (
     ApprovalGate,
-    CommitHook,
     PrincipalDirectory,
     Reply,
     Retriever,
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Runtime(ConfirmationMixin, RunControlMixin):
+class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
     """Executes governed runs. Every dependency is injected; nothing here does I/O itself."""
 
     store: RunStore
@@ -116,6 +116,9 @@ class Runtime(ConfirmationMixin, RunControlMixin):
     shared_reads: Callable[[], AbstractContextManager[object]] = nullcontext
     # the leases of the runs this process executes (default: TETHER_RUN_LEASE_SECONDS)
     leases: LeaseKeeper | None = None
+    # how long steps that acted on nothing may wait to commit with later ones (see
+    # `tether.runtime.recording`); 0 commits each finished model turn before the next
+    batch_window_s: float = BATCH_WINDOW_S
     _ledger: ToolResultLedger = field(init=False, repr=False)
     _keeper: LeaseKeeper = field(init=False, repr=False)
 
@@ -195,6 +198,7 @@ class Runtime(ConfirmationMixin, RunControlMixin):
 
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None and not state.suspended:
+            self._commit_due(state)
             decision = limit_reached(state, self.clock.monotonic() - state.started)
             if decision is None and state.cancel is not None:
                 decision = cancelled(state.cancel)
@@ -325,7 +329,10 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             state.grant = self.access.open_run(state.run_id, principal, agent, specs)
             facts["tools"] = list(state.grant.tools)
             facts["capability"] = state.grant.facts()
-        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=True)
+        # a capability minted for the run is on record before anything uses it (a resume
+        # revokes it); without one, the scope commits with later steps
+        minted = self.access is not None
+        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=not minted)
 
     def _principal_facts(self, principal: Principal) -> dict[str, Any]:
         """Who the run acts for, as a replay takes it: never looked up again."""
@@ -412,7 +419,8 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             "evidence": [e.to_dict() for e in found],
             "prepend": prepend,
         }
-        self._record(state, StepKind.RETRIEVAL, "retrieve", data, started=started)
+        # what was retrieved acts on nothing outside the run: it commits with later steps
+        self._record(state, StepKind.RETRIEVAL, "retrieve", data, started=started, defer=True)
 
     # -- 3. propose -----------------------------------------------------------------------
 
@@ -641,7 +649,10 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             data["error"] = observation["error"]
         content = self.observation(marked_observation(tool.spec, observation))
         data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
-        self._record(state, StepKind.TOOL, call.name, data, started)
+        # a read acted on nothing: its result commits with later steps (a resume reads again);
+        # an approved call's single-use token was spent, so its result commits now
+        reads = approval is None and tool.spec.risk is RiskClass.READ
+        self._record(state, StepKind.TOOL, call.name, data, started, defer=reads)
         return self._consequence(tool, call, outcome)
 
     def _granted(self, state: RunState) -> Callable[[str], Tool | None]:
@@ -689,51 +700,3 @@ class Runtime(ConfirmationMixin, RunControlMixin):
             confirmed=state.confirmed,
             now=now,
         )
-
-    def _record(
-        self,
-        state: RunState,
-        kind: StepKind,
-        name: str,
-        data: Mapping[str, Any],
-        started: float | None = None,
-        decision: Decision | None = None,
-        defer: bool = False,
-        status: RunStatus | None = None,
-        also: CommitHook | None = None,
-    ) -> None:
-        """Append a step. A deferred step (one with no side effect after it) is committed with
-        the next one; every step is durable before anything acts on it."""
-        ended = self.clock.now()
-        payload = dict(data)
-        if state.renewed is not None:  # the first step under a grant re-minted on resume
-            payload["capability"] = state.renewed
-        if decision is not None:
-            payload["decision"] = decision.to_dict()
-        check_recordable(name, payload)  # raises before anything about it is kept
-        state.renewed = None
-        step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
-        state.apply(step)
-        state.steps.append(step)
-        state.unwritten.append(step)
-        if self.access is not None:
-            state.audit.extend(self.access.observe(step, state.principal, state.grant))
-        if not defer:
-            hook = None
-            if self.access is not None:  # audit events commit in the steps' transaction
-                # a run that ends or waits for a person holds no live capability
-                closing = decision is not None or status is RunStatus.SUSPENDED
-                hook = self.access.commit_hook(state.audit, state.grant if closing else None)
-            state.cancel = self.store.append_steps(
-                state.unwritten,
-                state.checkpoint(),
-                decision=decision,
-                status=status,
-                # the audit chain's head is locked last: held for its own rows and the commit
-                hook=chained(also, hook),
-                lease=state.lease,
-            )
-            state.audit.clear()
-            if self.observers and state.header is not None:
-                notify_steps(self.observers, state.header, state.unwritten)
-            state.unwritten.clear()

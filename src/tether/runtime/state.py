@@ -8,6 +8,7 @@ the counters, which keeps every step's write small.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,9 @@ class RunState:
     writes: list[dict[str, Any]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)  # this process's steps, for the result
     unwritten: list[Step] = field(default_factory=list)  # deferred steps not yet committed
+    texts: dict[int, str] = field(default_factory=dict)  # their data as stored, by seq
+    # time.monotonic() at the last commit of the run (or when this process took it up)
+    committed_at: float = field(default_factory=time.monotonic)
     header: Run | None = None
     lease: str | None = None  # the owner of the run's lease while this process executes it
     cancel: str | None = None  # who asked to cancel the run (it ends before its next turn)

@@ -105,5 +105,34 @@ def migrate(engine: Engine) -> None:
         raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
 
 
+def driver_sql(dialect: Any, sql: str) -> str:
+    """`sql` written with `?` placeholders, in the driver's own style (sqlite3: ?, psycopg: %s)."""
+    return sql if dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def read_row(engine: Engine, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The first row of one read on a pooled driver connection (`?` placeholders), for the
+    few reads on every run's hot path, where a SQLAlchemy transaction costs more than the
+    read itself. Raises STORE_UNAVAILABLE when the database cannot answer."""
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(driver_sql(engine.dialect, sql), params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool, which ends the read's transaction
+    except (OperationalError, dbapi.OperationalError) as exc:
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        raise TetherError(
+            ErrorCode.STORE_UNAVAILABLE, f"the database is unavailable ({kind})"
+        ) from None
+    return None if row is None else tuple(row)
+
+
 def table_names(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())

@@ -19,9 +19,11 @@ from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RunStatus
+from tether.store.db import read_row
 from tether.store.schema import runs
 
 _RUNNING = RunStatus.RUNNING.value
+_CANCEL_REQUESTED = "SELECT cancel_requested FROM runs WHERE id = ?"
 _QUEUED = RunStatus.QUEUED.value
 
 
@@ -104,11 +106,9 @@ class RunLeases:
         return self._write(statement) == 1
 
     def cancel_requested(self, run_id: str) -> str | None:
-        """Who asked to cancel the run, if anyone has."""
-        query = select(runs.c.cancel_requested).where(runs.c.id == run_id)
-        with self._begin() as conn:
-            value = conn.execute(query).scalar()
-        return str(value) if value is not None else None
+        """Who asked to cancel the run, if anyone has (read before a run's model turns)."""
+        row = read_row(self.engine, _CANCEL_REQUESTED, (run_id,))
+        return str(row[0]) if row is not None and row[0] is not None else None
 
     def stale_queued(self, now: float, grace_s: float, limit: int = 50) -> list[str]:
         """QUEUED runs accepted more than `grace_s` ago, oldest first (a queue that died with

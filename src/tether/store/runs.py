@@ -105,6 +105,12 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def step_json(data: Mapping[str, Any]) -> str:
+    """A step's data as the store keeps it: compact JSON with its characters as they are;
+    ValueError for a number JSON cannot carry (NaN, infinity), TypeError for a non-JSON type."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def decision_from_dict(data: Mapping[str, Any]) -> Decision:
     reason = data.get("reason")
     return Decision(
@@ -212,6 +218,7 @@ class RunStore:
         status: RunStatus | None = None,
         hook: Callable[[Connection], None] | None = None,
         lease: str | None = None,
+        texts: Mapping[int, str] | None = None,
     ) -> str | None:
         """Record consecutive steps of one run and the checkpoint after the last, atomically;
         who asked to cancel the run, if anyone has, is returned.
@@ -219,8 +226,10 @@ class RunStore:
         `hook` runs inside the same transaction after the steps are written (audit events of
         these steps commit with them, or not at all). With `lease` (its owner), nothing is
         written unless the writer still holds the run's lease: LEASE_LOST otherwise, as when a
-        stalled process finds its run taken over. A decision, or a wait, frees the lease."""
+        stalled process finds its run taken over. A decision, or a wait, frees the lease.
+        `texts`: steps' data already serialised by `step_json`, by sequence number."""
         last = new_steps[-1]
+        texts = texts or {}
         step_rows = [
             {
                 "run_id": step.run_id,
@@ -229,7 +238,7 @@ class RunStore:
                 "name": step.name,
                 "started_at": step.started_at,
                 "ended_at": step.ended_at,
-                "data": _dumps(dict(step.data)),
+                "data": texts.get(step.seq) or step_json(step.data),
             }
             for step in new_steps
         ]
