@@ -14,10 +14,14 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import event
 
 from tether.core.types import Message
 from tether.domains.retail.db import RetailDB
@@ -68,6 +72,7 @@ def main() -> None:
         direct_s = _measure(direct, args.runs, args.warmup)
         governed_s = _measure(governed, args.runs, args.warmup)
         steps = store.get_run(store.list_runs(limit=1)[0].id).step_count
+        statements, commits = _statements(store, governed, 10)
         store.close()
 
     d_med, g_med = statistics.median(direct_s), statistics.median(governed_s)
@@ -80,6 +85,8 @@ def main() -> None:
     table.add_row("governed run, median per run", f"{g_med * 1e3:.3f} ms")
     table.add_row("governed p90 per run", f"{_pct(governed_s, 0.9) * 1e3:.3f} ms")
     table.add_row("steps persisted per run", str(steps))
+    table.add_row("SQL statements per run (driver level)", f"{statements:g}")
+    table.add_row("transactions committed per run", f"{commits:g}")
     table.add_row("overhead per run (median)", f"{overhead_run * 1e3:.3f} ms")
     table.add_row("overhead per tool call (median)", f"{per_call * 1e3:.3f} ms  (target <= 1 ms)")
     table.add_row("governed runs per second", f"{1 / g_med:.0f}  (target >= 200)")
@@ -97,6 +104,28 @@ def _measure(fn: object, runs: int, warmup: int) -> list[float]:
         fn()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def _statements(store: RunStore, fn: Callable[[], None], runs: int) -> tuple[float, float]:
+    """Statements the store's driver executes per run (each row of a batch insert counted),
+    and commits per run, over `runs` runs after the timed ones."""
+    seen: Counter[str] = Counter()
+
+    def trace(statement: str) -> None:
+        seen[statement.split(None, 1)[0].upper()] += 1
+
+    def watch(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_conn.set_trace_callback(trace)
+
+    event.listen(store.engine, "checkout", watch)
+    store.engine.dispose()  # pooled connections are checked out again, and watched
+    try:
+        for _ in range(runs):
+            fn()
+    finally:
+        event.remove(store.engine, "checkout", watch)
+        store.engine.dispose()
+    return sum(seen.values()) / runs, seen["COMMIT"] / runs
 
 
 def _pct(samples: list[float], q: float) -> float:
