@@ -1,5 +1,5 @@
 """Values bound to the objects of a record's lists: which item is which colour, which variant
-costs what, which of two items is cheaper.
+costs what (which of two items is cheaper: `tether.grounding.comparisons`).
 
 A record often holds a list of like objects (an order's items, a product's variants). A claim
 can get every value right and still pin one on the wrong object ("a silver watch" when the
@@ -23,7 +23,7 @@ from tether.grounding.meaning import Vocabulary, negated
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
 
 
-def _objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
+def objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
     """Every object nested in a record (list items, mapping values) with its path."""
     if depth > 4:
         return
@@ -31,13 +31,13 @@ def _objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, M
         if path:
             yield path, node
         for key, value in node.items():
-            yield from _objects(value, f"{path}.{key}" if path else str(key), depth + 1)
+            yield from objects(value, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(node, list):
         for n, value in enumerate(node[:200]):
-            yield from _objects(value, f"{path}.{n}", depth + 1)
+            yield from objects(value, f"{path}.{n}", depth + 1)
 
 
-def _leaves(obj: Mapping[str, Any]) -> dict[str, str]:
+def leaf_values(obj: Mapping[str, Any]) -> dict[str, str]:
     """An object's short string values by their key path inside it ("options.color")."""
     out: dict[str, str] = {}
     for fact in flatten(obj):
@@ -85,8 +85,8 @@ def like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
 
 def _like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     groups: dict[str, list[Sibling]] = {}
-    for path, obj in _objects(record):
-        leaves = _leaves(obj)
+    for path, obj in objects(record):
+        leaves = leaf_values(obj)
         if len(leaves) >= 2:
             parent = path.rsplit(".", 1)[0] if "." in path else ""
             groups.setdefault(parent, []).append((path, leaves, obj))
@@ -242,10 +242,10 @@ def _prices(
     text: str, v: RecordView, path: str, obj: Mapping[str, Any], siblings: Sequence[Sibling]
 ) -> list[FieldFinding]:
     """A price stated of the bound object that is not its price (another object's, or none)."""
-    mine = _price(obj)
+    mine = price_of(obj)
     if mine is None:
         return []
-    others = {p for s in siblings if s[2] is not obj for p in [_price(s[2])] if p is not None}
+    others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
     amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
     if any(abs(a - mine) <= 0.005 for a in amounts):
         return []  # its price is said; other sums (a total) may stand beside it
@@ -306,23 +306,8 @@ def _object_flags(
     return out
 
 
-def _wrong(v: RecordView, path: str, key: str, value: str, said: str) -> FieldFinding:
-    return FieldFinding(
-        f"{v.evidence_id}:{path}.{key}",
-        "binding",
-        CONTRADICTED,
-        said,
-        value,
-        (f"{path}.{key} is {value!r}, not {said!r}",),
-    )
-
-
-_CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
-_DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
-_COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
-
-
-def _price(obj: Mapping[str, Any]) -> float | None:
+def price_of(obj: Mapping[str, Any]) -> float | None:
+    """The object's price: the value of its first amount key."""
     for key, value in obj.items():
         if (
             AMOUNT_KEY.search(str(key))
@@ -333,116 +318,12 @@ def _price(obj: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _said_head(text: str, name: str) -> bool:
-    """The name's last word said (singular or plural): "the kettle", "the boots"."""
-    head = name.split()[-1].lower() if name.split() else ""
-    if len(head) < 3:
-        return False
-    stem = head[:-1] if head.endswith("s") else head
-    return re.search(rf"\b{re.escape(stem)}s?\b", text.lower()) is not None
-
-
-def _identify(
-    text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
-) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
-    named = [s for s in siblings if "name" in s[1] and mentions_value(text, s[1]["name"])]
-    if named:
-        return named
-    # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
-    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"])]
-    if len(heads) == 1:
-        return heads
-    scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
-    top = max((n for n, _ in scored), default=0)
-    return [s for n, s in scored if n == top and n >= 2]
-
-
-def _parent(path: str) -> str:
-    return path.rsplit(".", 1)[0] if "." in path else ""
-
-
-def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
-    """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
-    found = _COMPARE.search(clause)
-    if found is None:
-        return _superlatives(clause, views)
-    left, right = clause[: found.start()], clause[found.end() :]
-    cheaper = re.fullmatch(_CHEAPER, found.group("word"), re.IGNORECASE) is not None
-    out: list[FieldFinding] = []
-    for v in views:
-        siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
-        a, b = _identify(left, siblings), _identify(right, siblings)
-        if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
-            continue
-        if _parent(a[0][0]) != _parent(b[0][0]):
-            continue
-        pa, pb = _price(a[0][2]), _price(b[0][2])
-        if pa is None or pb is None or pa == pb:
-            continue
-        holds = (pa < pb) == cheaper
-        out.append(
-            FieldFinding(
-                f"{v.evidence_id}:{a[0][0]}",
-                "binding",
-                SUPPORTED if holds else CONTRADICTED,
-                found.group(0),
-                pa,
-                () if holds else (f"{a[0][0]} costs {pa:g} and {b[0][0]} {pb:g}",),
-            )
-        )
-    return out
-
-
-_MOST = re.compile(
-    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?)\b|"
-    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|"
-    r"the (?:more expensive|pricier|dearer)(?: one| item| of)?)\b",
-    re.IGNORECASE,
-)
-
-
-def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
-    """ "X is the cheapest" (of those in stock, when the clause says so), by the prices."""
-    found = _MOST.search(clause)
-    if found is None:
-        return []
-    rest = clause[: found.start()] + " " + clause[found.end() :]
-    out: list[FieldFinding] = []
-    for v in views:
-        siblings = [(p, _leaves(o), o) for p, o in _objects(v.record) if _price(o) is not None]
-        if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
-            siblings = [s for s in siblings if s[2].get("available") is not False]
-        chosen = _identify(rest, siblings)
-        if len(chosen) != 1:
-            continue
-        parent = _parent(chosen[0][0])
-        siblings = [s for s in siblings if _parent(s[0]) == parent]
-        if len(siblings) < 2:
-            continue
-        prices = [p for s in siblings for p in [_price(s[2])] if p is not None]
-        mine = _price(chosen[0][2])
-        if mine is None:
-            continue
-        # "the cheapest you can buy today": the clause may mean the ones in stock even when
-        # it does not say so; either reading holding is enough
-        stocked = [
-            p
-            for s in siblings
-            if s[2].get("available") is not False
-            for p in [_price(s[2])]
-            if p is not None
-        ] or prices
-        pick = min if found.group("low") else max
-        holds = mine in (pick(prices), pick(stocked))
-        reason = f"{chosen[0][0]} costs {mine:g}; the prices run {min(prices):g} to {max(prices):g}"
-        out.append(
-            FieldFinding(
-                f"{v.evidence_id}:{chosen[0][0]}",
-                "binding",
-                SUPPORTED if holds else CONTRADICTED,
-                found.group(0),
-                mine,
-                () if holds else (reason,),
-            )
-        )
-    return out
+def _wrong(v: RecordView, path: str, key: str, value: str, said: str) -> FieldFinding:
+    return FieldFinding(
+        f"{v.evidence_id}:{path}.{key}",
+        "binding",
+        CONTRADICTED,
+        said,
+        value,
+        (f"{path}.{key} is {value!r}, not {said!r}",),
+    )

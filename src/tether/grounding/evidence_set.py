@@ -23,8 +23,9 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.claims import content_terms
 from tether.grounding.fields import FieldMap, RecordView, view
-from tether.grounding.meaning import Timing, clauses, label_of, negated, subject_terms, timings
+from tether.grounding.meaning import clauses, label_of, negated
 from tether.grounding.sources import SourceIndex, SourceSentence
+from tether.grounding.timings import Timing, subject_terms, timings
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
 MAX_ITEM_CHARS = 100_000

@@ -18,21 +18,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tether.grounding.bindings import check_bindings, check_comparisons
+from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
+from tether.grounding.comparisons import check_comparisons
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import FieldFinding, referred
-from tether.grounding.meaning import (
-    Timing,
-    Vocabulary,
-    clauses,
-    denied_terms,
-    negated,
-    states,
-    subject_terms,
-    timings,
-)
+from tether.grounding.meaning import Vocabulary, clauses, denied_terms, negated, states
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -41,6 +33,7 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
+from tether.grounding.timings import Timing, subject_terms, timings
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it

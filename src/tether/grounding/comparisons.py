@@ -1,0 +1,141 @@
+"""Prices compared between the objects of a record's list: "the kettle is cheaper than the
+boots", "the 6mm mat is the most expensive". Each object is found by its name, its name's
+last word, or the values the clause states of it, and the comparison is judged by the prices
+the record gives them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tether.grounding.bindings import (
+    IN_STOCK,
+    OUT_OF_STOCK,
+    leaf_values,
+    mentions_value,
+    objects,
+    price_of,
+)
+from tether.grounding.facts import CONTRADICTED, SUPPORTED
+from tether.grounding.fields import FieldFinding, RecordView
+
+_CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
+_DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
+_COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
+
+
+def _said_head(text: str, name: str) -> bool:
+    """The name's last word said (singular or plural): "the kettle", "the boots"."""
+    head = name.split()[-1].lower() if name.split() else ""
+    if len(head) < 3:
+        return False
+    stem = head[:-1] if head.endswith("s") else head
+    return re.search(rf"\b{re.escape(stem)}s?\b", text.lower()) is not None
+
+
+def _identify(
+    text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
+) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    named = [s for s in siblings if "name" in s[1] and mentions_value(text, s[1]["name"])]
+    if named:
+        return named
+    # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
+    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"])]
+    if len(heads) == 1:
+        return heads
+    scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
+    top = max((n for n, _ in scored), default=0)
+    return [s for n, s in scored if n == top and n >= 2]
+
+
+def _parent(path: str) -> str:
+    return path.rsplit(".", 1)[0] if "." in path else ""
+
+
+def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
+    found = _COMPARE.search(clause)
+    if found is None:
+        return _superlatives(clause, views)
+    left, right = clause[: found.start()], clause[found.end() :]
+    cheaper = re.fullmatch(_CHEAPER, found.group("word"), re.IGNORECASE) is not None
+    out: list[FieldFinding] = []
+    for v in views:
+        siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
+        a, b = _identify(left, siblings), _identify(right, siblings)
+        if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
+            continue
+        if _parent(a[0][0]) != _parent(b[0][0]):
+            continue
+        pa, pb = price_of(a[0][2]), price_of(b[0][2])
+        if pa is None or pb is None or pa == pb:
+            continue
+        holds = (pa < pb) == cheaper
+        out.append(
+            FieldFinding(
+                f"{v.evidence_id}:{a[0][0]}",
+                "binding",
+                SUPPORTED if holds else CONTRADICTED,
+                found.group(0),
+                pa,
+                () if holds else (f"{a[0][0]} costs {pa:g} and {b[0][0]} {pb:g}",),
+            )
+        )
+    return out
+
+
+_MOST = re.compile(
+    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?)\b|"
+    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|"
+    r"the (?:more expensive|pricier|dearer)(?: one| item| of)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "X is the cheapest" (of those in stock, when the clause says so), by the prices."""
+    found = _MOST.search(clause)
+    if found is None:
+        return []
+    rest = clause[: found.start()] + " " + clause[found.end() :]
+    out: list[FieldFinding] = []
+    for v in views:
+        siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
+        if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
+            siblings = [s for s in siblings if s[2].get("available") is not False]
+        chosen = _identify(rest, siblings)
+        if len(chosen) != 1:
+            continue
+        parent = _parent(chosen[0][0])
+        siblings = [s for s in siblings if _parent(s[0]) == parent]
+        if len(siblings) < 2:
+            continue
+        prices = [p for s in siblings for p in [price_of(s[2])] if p is not None]
+        mine = price_of(chosen[0][2])
+        if mine is None:
+            continue
+        # "the cheapest you can buy today": the clause may mean the ones in stock even when
+        # it does not say so; either reading holding is enough
+        stocked = [
+            p
+            for s in siblings
+            if s[2].get("available") is not False
+            for p in [price_of(s[2])]
+            if p is not None
+        ] or prices
+        pick = min if found.group("low") else max
+        holds = mine in (pick(prices), pick(stocked))
+        reason = f"{chosen[0][0]} costs {mine:g}; the prices run {min(prices):g} to {max(prices):g}"
+        out.append(
+            FieldFinding(
+                f"{v.evidence_id}:{chosen[0][0]}",
+                "binding",
+                SUPPORTED if holds else CONTRADICTED,
+                found.group(0),
+                mine,
+                () if holds else (reason,),
+            )
+        )
+    return out
