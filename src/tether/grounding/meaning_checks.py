@@ -34,6 +34,7 @@ from tether.grounding.state_rules import (
     state_rules,
 )
 from tether.grounding.timings import Timing, subject_terms, timings
+from tether.grounding.universals import check_limits
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -82,6 +83,9 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_swaps(body, evidence, vocabulary))
         out.extend(_timing(body, evidence.clauses))
         out.extend(_novel(body, evidence, vocabulary))
+        if evidence.texts and not text.rstrip().endswith("?"):
+            for why, c in check_limits(body, evidence.sentences):
+                out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     return out
 
 

@@ -1,0 +1,66 @@
+"""A claim that lets any member of something count where the evidence limits which: "you can
+renew for any reason" against "give one of these two reasons". Denials, "any other", "any of",
+conditions and questions name no such freedom and must stay supported."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
+from tether.grounding.universals import any_nouns
+from tether.grounding.verifier import Verification
+
+LOANS = (
+    "Renewing a loan\n"
+    "To renew, give one of these two reasons: the book is still needed for a course, or no "
+    "one else is waiting for it.\n"
+    "We cannot record any other reason, so a renewal for a different reason is declined.\n"
+    "A damaged book can be swapped only for another copy of the same title."
+)
+
+
+def on_text(answer: str) -> Verification:
+    pack = GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
+    return pack.verifier().verify_items(answer, [Evidence("kb:loans", "kb:loans", LOANS)])
+
+
+def scoped(v: Verification) -> bool:
+    return any("scope" in c.kinds for c in v.claims)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "You can renew for any reason you like.",
+        "Sure, any reason is fine for a renewal.",
+        "A damaged book can be swapped for any title on the shelf.",
+        "You can renew it, and any reason will do.",  # the freedom in a second clause
+    ],
+)
+def test_any_member_where_the_evidence_limits_which_is_contradicted(answer: str) -> None:
+    v = on_text(answer)
+    assert v.flagged and scoped(v), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "We can't record any other reason for a renewal.",
+        "Any other reason is declined.",
+        "You can renew for any of the two reasons.",
+        "If any reason besides those two applies, the renewal is declined.",
+        "Do you have any reason from the list?",
+        "You can return any book to the front desk.",  # books are not what the evidence limits
+        "It can be swapped only for another copy of the same title.",
+    ],
+)
+def test_denials_alternatives_conditions_and_other_nouns_stay_supported(answer: str) -> None:
+    assert not scoped(on_text(answer)), on_text(answer).claims
+
+
+def test_only_the_noun_after_any_is_read() -> None:
+    assert any_nouns("You can pay with any card") == ["card"]
+    assert any_nouns("You can't pay with any card") == []
+    assert any_nouns("Ask again if any item is missing") == []
+    assert any_nouns("Any more questions, or any other item?") == []
