@@ -1,6 +1,7 @@
-"""A claim that lets any member of something count where the evidence limits which: "you can
-renew for any reason" against "give one of these two reasons". Denials, "any other", "any of",
-conditions and questions name no such freedom and must stay supported."""
+"""What the evidence allows, said wider: "you can renew for any reason" against "give one of
+these two reasons", and "you can swap it for a different title, such as …" against "swapping
+for a different title is not possible". Denials, "any other", "any of", conditions and
+questions name no such freedom and must stay supported."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from tether.core.types import Evidence
 from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
+from tether.grounding.meaning import clauses, denied_acts
 from tether.grounding.universals import any_nouns
 from tether.grounding.verifier import Verification
 
@@ -16,7 +18,8 @@ LOANS = (
     "To renew, give one of these two reasons: the book is still needed for a course, or no "
     "one else is waiting for it.\n"
     "We cannot record any other reason, so a renewal for a different reason is declined.\n"
-    "A damaged book can be swapped only for another copy of the same title."
+    "A damaged book can be swapped only for another copy of the same title.\n"
+    "Swapping for a different title is not possible; for that, return the book instead."
 )
 
 
@@ -64,3 +67,41 @@ def test_only_the_noun_after_any_is_read() -> None:
     assert any_nouns("You can't pay with any card") == []
     assert any_nouns("Ask again if any item is missing") == []
     assert any_nouns("Any more questions, or any other item?") == []
+
+
+def test_an_example_or_a_proviso_is_a_clause_of_its_own() -> None:
+    text = "You can swap it for a different title, such as a novel, as long as one is in stock."
+    parts = [c.text.strip() for c in clauses(text)]
+    assert parts == ["You can swap it for a different title", "a novel", "one is in stock."]
+
+
+def test_not_possible_denies_the_act_it_is_said_of() -> None:
+    assert denied_acts("Swapping for a different title is not possible") == {"swap"}
+    assert denied_acts("Swapping for a different title is not cheap") == set()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "You can swap it for a different title, such as a novel, as long as one is in stock.",
+        "Swapping it for a different title is possible, provided it is in stock.",
+    ],
+)
+def test_an_act_the_evidence_says_is_not_possible_said_possible_is_contradicted(
+    answer: str,
+) -> None:
+    v = on_text(answer)
+    assert v.flagged and any("polarity" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Swapping for a different title isn't possible, so return the book instead.",
+        "If you want a different title, return the book rather than swap it.",
+        "A damaged book can be swapped for another copy, as long as one is in stock.",
+    ],
+)
+def test_the_act_denied_or_only_a_condition_on_it_stays_supported(answer: str) -> None:
+    v = on_text(answer)
+    assert not any("polarity" in c.kinds for c in v.claims), v.claims

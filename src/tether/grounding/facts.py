@@ -17,6 +17,19 @@ Scalar = str | int | float | bool | None
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a meaning check found: contradicted, unsupported or supported, and where."""
+
+    kind: str  # polarity | swap | timing | status | count | flag | value
+    status: str  # supported | contradicted | unsupported
+    reason: str
+    where: str  # evidence id, or "evidence id:field path"
+    quote: str = ""  # the evidence sentence that decided it
+    span: tuple[int, int] | None = None  # where that sentence sits in its evidence item
+
+
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _BOUNDARY = re.compile(
     r"[;:()]|\s[-\u2013\u2014]\s|\b(?:but|however|although|though|whereas|yet|except|while|despite|"

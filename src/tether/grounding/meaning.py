@@ -28,7 +28,8 @@ from tether.grounding.claims import NEGATIONS, content_terms, norm, words
 # A clause ends at these: sentence-internal punctuation, contrast and relative words.
 _CLAUSE_BREAK = re.compile(
     r"[;:()\u2014]|\s[-\u2013]\s|,?\s\b(?:but|however|although|though|whereas|while|yet|"
-    r"except|unless|whereas|so|because|since)\b|,\s*(?:and|or)\s|\band\s+(?=(?:it|its|they|"
+    r"except|unless|whereas|so|because|since)\b|,\s*(?:such as|for example|for instance|"
+    r"as long as|provided)\b|,\s*(?:and|or)\s|\band\s+(?=(?:it|its|they|"
     r"their|there|the|this|that|he|she|we|you|your|our)\b)|,\s*(?=(?:it|its|they|their|there|"
     r"this|these|he|she|we|you|i)\b)",
     re.IGNORECASE,
@@ -93,6 +94,7 @@ def negated(text: str) -> bool:
     return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
 
 
+_MODALITY = frozenset(content_terms("possible allowed permitted"))
 _DEGREE = frozenset(("longer", "still", "yet", "already", "even", "ever", "always", "really"))
 
 
@@ -119,6 +121,18 @@ def denied_terms(text: str) -> set[str]:
                 break
             n += 1
         out.update(taken)
+    return out
+
+
+def denied_acts(text: str) -> set[str]:
+    """The act a clause says is not possible or allowed: its first content word ("exchanging
+    for another product is not possible" → exchange)."""
+    plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
+    out: set[str] = set()
+    for cue in _CUE.finditer(plain):
+        after = content_terms(" ".join(plain[cue.end() :].split()[:3]))
+        if after and after[0] in _MODALITY:
+            out.update(content_terms(plain[: cue.start()])[:1])
     return out
 
 

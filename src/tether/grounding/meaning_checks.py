@@ -5,7 +5,9 @@ For every clause of a claim:
 - **swap** — it restates an evidence clause but names another member of a closed class (a
   state, before/after, more/less, a weekday, a pack's payment method) than the evidence does;
 - **timing** — it says how long or when, and the evidence says something else of the same
-  subject (or says that timing only of another subject);
+  subject (or says that timing only of another subject), via `tether.grounding.timings`;
+- **scope** — it allows any member of what the evidence limits, via
+  `tether.grounding.universals`, or moves a rule to another state;
 - **fields** — what it says of a record's fields (status, count, flags, values), via
   `tether.grounding.fields`.
 
@@ -16,15 +18,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
-from tether.grounding.facts import CONTRADICTED, SUPPORTED
+from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
-from tether.grounding.meaning import Vocabulary, clauses, denied_terms, negated, states
+from tether.grounding.meaning import (
+    Vocabulary,
+    clauses,
+    denied_acts,
+    denied_terms,
+    negated,
+    states,
+)
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -33,25 +41,13 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
-from tether.grounding.timings import Timing, subject_terms, timings
+from tether.grounding.timings import check_timing
 from tether.grounding.universals import check_limits
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
-SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a meaning check found: contradicted, unsupported or supported, and where."""
-
-    kind: str  # polarity | swap | timing | status | count | flag | value
-    status: str  # supported | contradicted | unsupported
-    reason: str
-    where: str  # evidence id, or "evidence id:field path"
-    quote: str = ""  # the evidence sentence that decided it
-    span: tuple[int, int] | None = None  # where that sentence sits in its evidence item
+_POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
 
 def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
@@ -81,7 +77,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.extend(flips[0])
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
-        out.extend(_timing(body, evidence.clauses))
+        out.extend(check_timing(body, evidence.clauses))
         out.extend(_novel(body, evidence, vocabulary))
         if evidence.texts and not text.rstrip().endswith("?"):
             for why, c in check_limits(body, evidence.sentences):
@@ -312,81 +308,10 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     returned"), not on a part only one of them has."""
     if negated(body):
         return bool(denied_terms(body) & ev.terms)
-    return bool(denied_terms(ev.text) & set(content_terms(body)))
-
-
-def _timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
-    said = timings(body)
-    if negated(body):
-        said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
-    if not said:
-        return []
-    subject = subject_terms(body)
-    timed = [c for c in pool if c.timings]
-    out: list[Finding] = []
-    for t in said:
-        labelled = [(_label_score(subject, c), c) for c in timed]
-        top = max((score for score, _ in labelled), default=0.0)
-        if top >= 0.5:
-            # the list item whose label best names the claim's subject decides its timing
-            best = [c for score, c in labelled if score == top]
-            agree = next((c for c in best if any(t.agrees(e) for e in c.timings)), None)
-            if agree is not None:
-                out.append(_agrees(t, agree))
-            else:
-                out.append(_clash(t, best[0]))
-            continue
-        agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
-        differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
-        if any(_about(subject, c) for c in agreeing):
-            out.append(_agrees(t, next(c for c in agreeing if _about(subject, c))))
-            continue
-        clash = [c for c in differing if _about(subject, c)]
-        if clash:
-            out.append(_clash(t, clash[0]))
-            continue
-        if agreeing and not subject:
-            continue
-        out.append(
-            Finding(
-                "timing",
-                "unsupported",
-                f"the evidence states no timing {t.text!r} for this",
-                agreeing[0].source if agreeing else "",
-            )
-        )
-    return out
-
-
-def _agrees(t: Timing, c: EvidenceClause) -> Finding:
-    return Finding("timing", SUPPORTED, f"{t.text!r} agrees", c.source, c.sentence, c.span)
-
-
-def _clash(t: Timing, c: EvidenceClause) -> Finding:
-    stated = ", ".join(e.text for e in c.timings)
-    return Finding(
-        "timing",
-        CONTRADICTED,
-        f"the evidence says {stated!r}, not {t.text!r}: {c.sentence.strip()[:80]!r}",
-        c.source,
-        c.sentence,
-        c.span,
-    )
-
-
-def _label_score(subject: set[str], c: EvidenceClause) -> float:
-    """How fully the clause's list-item label names the subject (best alternative)."""
-    return max((len(alt & subject) / len(alt) for alt in c.label if alt), default=0.0)
-
-
-def _about(subject: set[str], c: EvidenceClause) -> bool:
-    """True when an evidence clause speaks of the claim's subject: its label's words are all
-    in the claim, or it holds most of the claim's subject words."""
-    if c.label:
-        return any(alternative <= subject for alternative in c.label)
-    if not subject:
-        return False
-    return len(subject & c.subject) / len(subject) >= SUBJECT
+    said = set(content_terms(body))
+    # "you can exchange it for …" against "exchanging for … is not possible"
+    possible = _POSSIBLE.search(body) is not None
+    return bool(denied_terms(ev.text) & said or (possible and denied_acts(ev.text) & said))
 
 
 def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:

@@ -1,14 +1,24 @@
 """What a clause says of how long or when: durations ("5 to 7 business days"), immediacy
 ("right away") and relative days ("next week"), each as a range in days, and the words of a
-clause that name what the timing is said of.
+clause that name what the timing is said of; and the check of a claim clause's timings
+against the evidence clauses that speak of the same subject.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tether.grounding.claims import content_terms, norm
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding
+from tether.grounding.meaning import negated
+
+if TYPE_CHECKING:
+    from tether.grounding.evidence_set import EvidenceClause
+
+SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
 
 _UNIT_DAYS = {
     "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "business day": 1.4, "working day": 1.4,
@@ -133,3 +143,79 @@ _TIMING_WORDS = frozenset(
 def subject_terms(text: str) -> set[str]:
     """A clause's content words without its timing words: what the timing is said of."""
     return {t for t in content_terms(text) if t not in _TIMING_WORDS}
+
+
+def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
+    """What the evidence says of the timings a claim clause states: agrees, says otherwise
+    of the same subject, or says nothing of it."""
+    said = timings(body)
+    if negated(body):
+        said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
+    if not said:
+        return []
+    subject = subject_terms(body)
+    timed = [c for c in pool if c.timings]
+    out: list[Finding] = []
+    for t in said:
+        labelled = [(_label_score(subject, c), c) for c in timed]
+        top = max((score for score, _ in labelled), default=0.0)
+        if top >= 0.5:
+            # the list item whose label best names the claim's subject decides its timing
+            best = [c for score, c in labelled if score == top]
+            agree = next((c for c in best if any(t.agrees(e) for e in c.timings)), None)
+            if agree is not None:
+                out.append(_agrees(t, agree))
+            else:
+                out.append(_clash(t, best[0]))
+            continue
+        agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
+        differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
+        if any(_about(subject, c) for c in agreeing):
+            out.append(_agrees(t, next(c for c in agreeing if _about(subject, c))))
+            continue
+        clash = [c for c in differing if _about(subject, c)]
+        if clash:
+            out.append(_clash(t, clash[0]))
+            continue
+        if agreeing and not subject:
+            continue
+        out.append(
+            Finding(
+                "timing",
+                "unsupported",
+                f"the evidence states no timing {t.text!r} for this",
+                agreeing[0].source if agreeing else "",
+            )
+        )
+    return out
+
+
+def _agrees(t: Timing, c: EvidenceClause) -> Finding:
+    return Finding("timing", SUPPORTED, f"{t.text!r} agrees", c.source, c.sentence, c.span)
+
+
+def _clash(t: Timing, c: EvidenceClause) -> Finding:
+    stated = ", ".join(e.text for e in c.timings)
+    return Finding(
+        "timing",
+        CONTRADICTED,
+        f"the evidence says {stated!r}, not {t.text!r}: {c.sentence.strip()[:80]!r}",
+        c.source,
+        c.sentence,
+        c.span,
+    )
+
+
+def _label_score(subject: set[str], c: EvidenceClause) -> float:
+    """How fully the clause's list-item label names the subject (best alternative)."""
+    return max((len(alt & subject) / len(alt) for alt in c.label if alt), default=0.0)
+
+
+def _about(subject: set[str], c: EvidenceClause) -> bool:
+    """True when an evidence clause speaks of the claim's subject: its label's words are all
+    in the claim, or it holds most of the claim's subject words."""
+    if c.label:
+        return any(alternative <= subject for alternative in c.label)
+    if not subject:
+        return False
+    return len(subject & c.subject) / len(subject) >= SUBJECT

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.grounding.assess import ClaimAssessment
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
-from tether.grounding.meaning_checks import Finding
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.models.base import CITATION
 
 UNCERTAIN = "uncertain"

@@ -35,11 +35,11 @@ from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import numbers, split_claims
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
-from tether.grounding.meaning_checks import Finding, check_meaning
+from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
     FALLBACKS,
