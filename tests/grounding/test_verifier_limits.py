@@ -1,7 +1,8 @@
 """What the evidence allows, said wider: "you can renew for any reason" against "give one of
 these two reasons", and "you can swap it for a different title, such as …" against "swapping
 for a different title is not possible". Denials, "any other", "any of", conditions and
-questions name no such freedom and must stay supported."""
+questions name no such freedom and must stay supported. And an addition made after a
+condition the evidence grounds ("if the card has expired, store credit is issued")."""
 
 from __future__ import annotations
 
@@ -105,3 +106,40 @@ def test_an_act_the_evidence_says_is_not_possible_said_possible_is_contradicted(
 def test_the_act_denied_or_only_a_condition_on_it_stays_supported(answer: str) -> None:
     v = on_text(answer)
     assert not any("polarity" in c.kinds for c in v.claims), v.claims
+
+
+REFUNDS = (
+    "Where a refund goes\n"
+    "Refunds go back to a payment method on your own account. If the card has expired, contact "
+    "the bank that issued it; the refund still reaches the account behind the card."
+)
+
+
+def on_refunds(answer: str) -> Verification:
+    pack = GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
+    return pack.verifier().verify_items(answer, [Evidence("kb:refunds", "kb:refunds", REFUNDS)])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "If the card has expired, store credit is issued automatically.",
+        "Refunds go to your account; when the card has expired, a voucher gets mailed instead.",
+    ],
+)
+def test_an_addition_after_a_grounded_condition_is_unsupported(answer: str) -> None:
+    v = on_refunds(answer)
+    assert v.flagged and any(f.kind == "novel" for c in v.claims for f in c.findings), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "If the card has expired, contact the bank that issued it.",
+        "If your card has expired, the refund still reaches the account behind it.",
+        "When the card has expired, the bank that issued it can help.",
+    ],
+)
+def test_what_the_evidence_says_after_the_condition_stays_supported(answer: str) -> None:
+    v = on_refunds(answer)
+    assert not any(f.kind == "novel" for c in v.claims for f in c.findings), v.claims

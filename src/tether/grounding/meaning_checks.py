@@ -47,6 +47,7 @@ from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
 NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
+_CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNORECASE)
 _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
 
@@ -90,13 +91,16 @@ def _novel(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
     ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
     if negated(body):
         return []  # saying something is not there adds nothing
-    terms = _plain_terms(body, vocabulary)
-    judged = _state_words(body, vocabulary)
-    novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
-    if len(set(terms)) >= 3 and len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
-        return [
-            Finding("novel", "unsupported", f"the evidence never uses {', '.join(novel[:4])}", "")
-        ]
+    # what follows a leading condition is judged on its own as well ("if the card has
+    # expired, store credit is issued automatically"): the condition may be grounded
+    led = _CONDITION_LED.match(body)
+    for part in (body, *([body[led.end() :]] if led else [])):
+        terms = _plain_terms(part, vocabulary)
+        judged = _state_words(part, vocabulary)
+        novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
+        if len(set(terms)) >= 3 and len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
+            why = f"the evidence never uses {', '.join(novel[:4])}"
+            return [Finding("novel", "unsupported", why, "")]
     return []
 
 
