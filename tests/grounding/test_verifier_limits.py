@@ -24,9 +24,9 @@ LOANS = (
 )
 
 
-def on_text(answer: str) -> Verification:
+def on_text(answer: str, text: str = LOANS) -> Verification:
     pack = GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
-    return pack.verifier().verify_items(answer, [Evidence("kb:loans", "kb:loans", LOANS)])
+    return pack.verifier().verify_items(answer, [Evidence("kb:1", "kb:1", text)])
 
 
 def scoped(v: Verification) -> bool:
@@ -115,11 +115,6 @@ REFUNDS = (
 )
 
 
-def on_refunds(answer: str) -> Verification:
-    pack = GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
-    return pack.verifier().verify_items(answer, [Evidence("kb:refunds", "kb:refunds", REFUNDS)])
-
-
 @pytest.mark.parametrize(
     "answer",
     [
@@ -128,7 +123,7 @@ def on_refunds(answer: str) -> Verification:
     ],
 )
 def test_an_addition_after_a_grounded_condition_is_unsupported(answer: str) -> None:
-    v = on_refunds(answer)
+    v = on_text(answer, REFUNDS)
     assert v.flagged and any(f.kind == "novel" for c in v.claims for f in c.findings), v.claims
 
 
@@ -141,5 +136,18 @@ def test_an_addition_after_a_grounded_condition_is_unsupported(answer: str) -> N
     ],
 )
 def test_what_the_evidence_says_after_the_condition_stays_supported(answer: str) -> None:
-    v = on_refunds(answer)
+    v = on_text(answer, REFUNDS)
     assert not any(f.kind == "novel" for c in v.claims for f in c.findings), v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("A damaged book can be swapped up to twice.", True),  # the evidence says no 2
+        ("A damaged book can be swapped only once.", False),
+        ("A damaged book can't be swapped twice.", False),  # a denied count states none
+    ],
+)
+def test_twice_is_a_count_the_evidence_must_state(answer: str, flagged: bool) -> None:
+    v = on_text(answer, "Swaps\nA damaged book can be swapped only once, for a copy of its title.")
+    assert any(c.decisive for c in v.claims) is flagged, v.claims

@@ -38,7 +38,7 @@ from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
-from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
+from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary, negated
 from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
@@ -347,12 +347,14 @@ _WORD_COUNTS = {
 
 def _stated_count(text: str, value: float) -> bool:
     """True when the claim states this quantity as a count: in digits, or as a number word
-    before a noun ("three ways"). "One" is left out: it is far more often the pronoun ("the
+    before a noun ("three ways"), or "twice". "One" is left out: it is far more often the pronoun ("the
     cheaper one") than a count."""
     if value > 12 or value != int(value):
         return True
     if re.search(rf"(?<![\d.]){int(value)}(?![\d])", text):
         return True
+    if value == 2 and re.search(r"\btwice\b", text, re.I) and not negated(text):
+        return True  # how many times: "exchanged up to twice" (not "never twice")
     word = _WORD_COUNTS.get(int(value))
     return bool(word) and re.search(rf"\b(?:{word})\s+[a-z]{{3,}}", text, re.I) is not None
 
