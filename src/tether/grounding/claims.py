@@ -241,6 +241,26 @@ def numbers(text: str) -> list[float]:
     return values
 
 
+_WORD_COUNTS = {
+    2: "two|twice|both", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+    9: "nine", 10: "ten", 11: "eleven", 12: "twelve",
+}  # fmt: skip
+
+
+def stated_count(text: str, value: float) -> bool:
+    """True when the claim states this quantity as a count: in digits, as a number word before
+    a noun ("three ways"), or as "twice". "One" is left out: it is far more often the pronoun
+    ("the cheaper one") than a count."""
+    if value > 12 or value != int(value):
+        return True
+    if re.search(rf"(?<![\d.]){int(value)}(?![\d])", text):
+        return True
+    if value == 2 and re.search(r"\btwice\b", text, re.I) and not is_negated(text):
+        return True  # how many times: "exchanged up to twice" (not "never twice")
+    word = _WORD_COUNTS.get(int(value))
+    return bool(word) and re.search(rf"\b(?:{word})\s+[a-z]{{3,}}", text, re.I) is not None
+
+
 def clock_times(text: str) -> list[int]:
     """Clock times as minutes after midnight ("9 PM" → 1260, "17:30" → 1050)."""
     found: list[int] = []

@@ -33,12 +33,12 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import ClaimAssessment, assess_answer
-from tether.grounding.claims import numbers, split_claims
+from tether.grounding.claims import numbers, split_claims, stated_count
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
-from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary, negated
+from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
@@ -234,7 +234,7 @@ class Verifier:
         unseen = [
             n
             for n in a.unseen_numbers
-            if _stated_count(text, n) and not counted and n not in evidence.counts
+            if stated_count(text, n) and not counted and n not in evidence.counts
         ]
         # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded
         cents = [
@@ -339,24 +339,6 @@ _COURTESY = re.compile(
 )
 _CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
 _CENTS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+\.\d\d|\d+\.\d\d)(?![\d])")
-_WORD_COUNTS = {
-    2: "two|twice|both", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-    9: "nine", 10: "ten", 11: "eleven", 12: "twelve",
-}  # fmt: skip
-
-
-def _stated_count(text: str, value: float) -> bool:
-    """True when the claim states this quantity as a count: in digits, or as a number word
-    before a noun ("three ways"), or "twice". "One" is left out: it is far more often the pronoun ("the
-    cheaper one") than a count."""
-    if value > 12 or value != int(value):
-        return True
-    if re.search(rf"(?<![\d.]){int(value)}(?![\d])", text):
-        return True
-    if value == 2 and re.search(r"\btwice\b", text, re.I) and not negated(text):
-        return True  # how many times: "exchanged up to twice" (not "never twice")
-    word = _WORD_COUNTS.get(int(value))
-    return bool(word) and re.search(rf"\b(?:{word})\s+[a-z]{{3,}}", text, re.I) is not None
 
 
 def _span_source(a: ClaimAssessment) -> str:
