@@ -11,11 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from tether.core.types import StepKind
 from tether.store.db import create_store_engine
 from tether.workers.pg_queue import libpq_conninfo
-from tether.workers.settling import SettleListener, SettleNotifier
+from tether.workers.settling import SettleListener, SettleNotifier, listener_of, subscribe
 
 HEARD_S = 10.0  # how long a notice may take to arrive before the test calls it lost
 
@@ -31,11 +32,12 @@ def run(run_id: str) -> Any:
 @pytest.fixture
 def heard(pg_url: str) -> Iterator[tuple[SettleListener, queue.Queue[str]]]:
     woken: queue.Queue[str] = queue.Queue()
-    listener = SettleListener(libpq_conninfo(pg_url), woken.put)
-    listener.start()
+    unsubscribe = subscribe(libpq_conninfo(pg_url), woken.put)
+    listener = listener_of(libpq_conninfo(pg_url))
+    assert listener is not None
     assert listener.listening.wait(HEARD_S), "the listener never started listening"
     yield listener, woken
-    listener.stop()
+    unsubscribe()
 
 
 def heard_of(
@@ -96,3 +98,26 @@ def test_a_listener_whose_connection_drops_listens_again(
 def test_a_notifier_without_its_database_does_not_fail_the_run(tmp_path: Any) -> None:
     engine = create_store_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
     SettleNotifier(engine).on_steps(run("run_1"), [step(StepKind.DECISION)])  # logs, no raise
+
+
+def test_stores_of_one_database_share_one_listener_until_the_last_leaves(pg_url: str) -> None:
+    """Every API process's stores on one database listen on one connection, whatever their
+    schema: many apps in a process (or apps never shut down) hold one connection, not one each."""
+    conninfo = libpq_conninfo(pg_url)
+    other_schema = make_conninfo(conninfo, options="-csearch_path=elsewhere")
+    first: queue.Queue[str] = queue.Queue()
+    second: queue.Queue[str] = queue.Queue()
+    leave_first = subscribe(conninfo, first.put)
+    leave_second = subscribe(other_schema, second.put)
+    listener = listener_of(conninfo)
+    assert listener is not None and listener is listener_of(other_schema)
+    assert listener.listening.wait(HEARD_S)
+    engine = create_store_engine(pg_url)
+    ended = f"run_shared_{uuid.uuid4().hex[:8]}"
+    SettleNotifier(engine).on_steps(run(ended), [step(StepKind.DECISION)])
+    assert heard_of(first, {ended}, 1) == [ended] and heard_of(second, {ended}, 1) == [ended]
+    leave_first()
+    assert listener_of(conninfo) is listener  # one subscriber left
+    leave_second()
+    assert listener_of(conninfo) is None and not listener.listening.is_set()
+    engine.dispose()

@@ -73,7 +73,7 @@ from tether.workers.executor import RunExecutor
 from tether.workers.pg_queue import libpq_conninfo
 from tether.workers.queue import open_queue
 from tether.workers.recovery import Recovery
-from tether.workers.settling import SettleListener, SettleNotifier
+from tether.workers.settling import SettleNotifier, subscribe
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -302,11 +302,10 @@ def create_app(
     signals = RunSignals()  # wakes this process's waiters as its runs' steps commit
     desk.runtime.observers = (*desk.runtime.observers, signals)
     # with workers in other processes, they say when a run settles, and this process listens
-    listener = None
+    unsubscribe = None
     if queue.kind == "postgres":
         desk.runtime.observers = (*desk.runtime.observers, SettleNotifier(desk.store.engine))
-        listener = SettleListener(libpq_conninfo(store_url(desk.store)), signals.settled_elsewhere)
-        listener.start()
+        unsubscribe = subscribe(libpq_conninfo(store_url(desk.store)), signals.settled_elsewhere)
     # every run executes under the release it recorded, a conversation's turns under the
     # release the conversation is pinned to (a running rollout's arm, else the one in force)
     pins = ReleaseDesks(desk)
@@ -335,8 +334,8 @@ def create_app(
 
     def stop_work() -> None:
         looks.stop()
-        if listener is not None:
-            listener.stop()
+        if unsubscribe is not None:
+            unsubscribe()
         recovery.stop()
         queue.stop()
         pins.close()

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,13 +58,15 @@ class SettleNotifier:
 
 
 class SettleListener:
-    """Listens on the channel in a daemon thread and hands each settled run's id to `wake`.
-    A dropped connection is opened again, after a pause that doubles while failures come fast.
-    """
+    """Listens on the channel in a daemon thread and hands each settled run's id to every
+    callback subscribed. A dropped connection is opened again, after a pause that doubles while
+    failures come fast. One listener serves every subscriber of a process on one database
+    (`subscribe`): the channel is the database's, whatever schema a store uses."""
 
-    def __init__(self, conninfo: str, wake: Callable[[str], object]) -> None:
+    def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
-        self.wake = wake
+        self._wakes: dict[int, Callable[[str], object]] = {}
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="tether-settled", daemon=True)
         self.listening = threading.Event()  # set while a connection listens
@@ -75,6 +78,18 @@ class SettleListener:
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
         self._thread.join(timeout_s)
+
+    def add(self, wake: Callable[[str], object]) -> int:
+        with self._lock:
+            token = max(self._wakes, default=0) + 1
+            self._wakes[token] = wake
+        return token
+
+    def remove(self, token: int) -> bool:
+        """Drop a subscriber; True when none is left."""
+        with self._lock:
+            self._wakes.pop(token, None)
+            return not self._wakes
 
     def _listen(self) -> None:
         pause = 1.0
@@ -96,7 +111,49 @@ class SettleListener:
         self.listening.clear()
 
     def _wake(self, run_id: str) -> None:
-        try:
-            self.wake(run_id)
-        except Exception:  # a waiter's trouble must not end the listening
-            log.exception("waking the waiters of %s failed", run_id)
+        with self._lock:
+            wakes = list(self._wakes.values())
+        for wake in wakes:
+            try:
+                wake(run_id)
+            except Exception:  # a waiter's trouble must not end the listening
+                log.exception("waking the waiters of %s failed", run_id)
+
+
+_listeners: dict[str, SettleListener] = {}
+_listeners_lock = threading.Lock()
+
+
+def _database_of(conninfo: str) -> str:
+    """A connection string naming only the database (no schema path or application name)."""
+    params = conninfo_to_dict(conninfo)
+    for key in ("options", "application_name"):
+        params.pop(key, None)
+    return make_conninfo("", **params)
+
+
+def subscribe(conninfo: str, wake: Callable[[str], object]) -> Callable[[], None]:
+    """Hand `wake` the id of every run settled on the database of `conninfo`; returns the
+    unsubscribe function. The process's listener on that database starts with its first
+    subscriber and stops with its last."""
+    key = _database_of(conninfo)
+    with _listeners_lock:
+        listener = _listeners.get(key)
+        if listener is None:
+            listener = _listeners[key] = SettleListener(key)
+            listener.start()
+        token = listener.add(wake)
+
+    def unsubscribe() -> None:
+        with _listeners_lock:
+            if listener.remove(token) and _listeners.get(key) is listener:
+                del _listeners[key]
+                listener.stop()
+
+    return unsubscribe
+
+
+def listener_of(conninfo: str) -> SettleListener | None:
+    """The process's listener on the database of `conninfo`, if it has one."""
+    with _listeners_lock:
+        return _listeners.get(_database_of(conninfo))
