@@ -105,6 +105,7 @@ def test_stores_of_one_database_share_one_listener_until_the_last_leaves(pg_url:
     schema: many apps in a process (or apps never shut down) hold one connection, not one each."""
     conninfo = libpq_conninfo(pg_url)
     other_schema = make_conninfo(conninfo, options="-csearch_path=elsewhere")
+    before = listener_of(conninfo)  # apps of earlier tests in this process may listen still
     first: queue.Queue[str] = queue.Queue()
     second: queue.Queue[str] = queue.Queue()
     leave_first = subscribe(conninfo, first.put)
@@ -119,5 +120,11 @@ def test_stores_of_one_database_share_one_listener_until_the_last_leaves(pg_url:
     leave_first()
     assert listener_of(conninfo) is listener  # one subscriber left
     leave_second()
-    assert listener_of(conninfo) is None and not listener.listening.is_set()
+    if before is None:  # the last subscriber left: the listener stops
+        assert listener_of(conninfo) is None and not listener.listening.is_set()
+    else:
+        assert listener_of(conninfo) is before
+        gone = f"run_gone_{uuid.uuid4().hex[:8]}"
+        SettleNotifier(engine).on_steps(run(gone), [step(StepKind.DECISION)])
+        assert heard_of(first, {gone}, 1, within_s=1.0) == [] and second.empty()
     engine.dispose()
