@@ -4,8 +4,10 @@ its read of the store and its wait: it watches the run before it reads."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +17,14 @@ from tether.server.run_events import RunSignals, settled
 from tether.server.run_events import run_events as stream
 
 LONG_POLL_S = 30.0  # a missed wake-up would sleep this long before reading again
+T = TypeVar("T")
+
+
+def run_alone(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` on an event loop of its own thread (a browser test may have left one
+    running in this thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 class CommitsDuringRead:
@@ -49,7 +59,7 @@ def test_a_wait_sees_the_commit_that_lands_during_its_read(long_poll: None) -> N
         # far below the poll interval: only the wake-up can end the wait in time
         return await asyncio.wait_for(settled(store, signals, "run_1", 60), LONG_POLL_S / 6)  # type: ignore[arg-type]
 
-    run = asyncio.run(wait())
+    run = run_alone(wait())
     assert run.status is RunStatus.COMPLETED and store.reads == 2
 
 
@@ -63,7 +73,7 @@ def test_the_events_stream_sees_the_commit_that_lands_during_its_read(long_poll:
     async def follow() -> list[str]:
         return [e async for e in stream(store, signals, "run_1", 0, never)]  # type: ignore[arg-type]
 
-    events = asyncio.run(asyncio.wait_for(follow(), LONG_POLL_S / 6))
+    events = run_alone(asyncio.wait_for(follow(), LONG_POLL_S / 6))
     assert [e.split("\n")[1] for e in events][-1] == "event: decision"
     assert store.reads == 2
 
@@ -94,4 +104,4 @@ def test_a_wait_on_the_end_wakes_only_when_the_run_settles() -> None:
                 await ends.changed(0)
         return seen
 
-    assert asyncio.run(watch()) == [False, True, False, True, True, True]
+    assert run_alone(watch()) == [False, True, False, True, True, True]
