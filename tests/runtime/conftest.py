@@ -14,12 +14,14 @@ from tether.sdk.loader import load_domain
 from tether.sdk.scenarios import load_scenarios, run_scenario
 from tether.store.runs import RunStore
 
-# a write after a confirmation, another customer's order, an approval, a model that refuses,
+# a write after a confirmation, another customer's order, an approval and a rejection, a model
+# that refuses,
 # a negated status caught, an answer revised once
 SCENARIOS = (
     "cancel-after-confirmation",
     "other-customers-order",
     "large-return-approved",
+    "large-return-rejected",
     "model-refuses",
     "negated-order-status",
     "refund-timeline-revised",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from tests.runtime.test_replay import all_runs
-from tether.core.types import Run, RunStatus, StepKind
+from tether.core.types import Run, RunStatus, Step, StepKind
 from tether.runtime.replay import Replayer, counterfactual
 
 
@@ -133,3 +133,34 @@ def test_a_run_row_in_another_status_diverges(replayer: Replayer) -> None:
     assert [(d.path, d.recorded, d.replayed) for d in report.diffs] == [
         ("run.status", "suspended", "completed")
     ]
+
+
+def decided_by_person(replayer: Replayer, status: str) -> tuple[Run, Step]:
+    for run in all_runs(replayer):
+        for step in run.steps:
+            if step.kind is StepKind.APPROVAL and step.data.get("status") == status:
+                return run, step
+    raise AssertionError(f"the recorded scenarios include an approval {status}")
+
+
+def test_a_rejection_is_replayed_as_the_refusal_it_made(replayer: Replayer) -> None:
+    run, _ = decided_by_person(replayer, "rejected")
+    report = replayer.replay(run)
+    assert report.identical and report.decision != "recorded"  # re-made, not taken as told
+    last = run.steps[-1]
+    decision = {**last.data["decision"], "text": "Your return has been approved."}
+    forged = dataclasses.replace(last, data={**last.data, "decision": decision})
+    report = replayer.replay(dataclasses.replace(run, steps=(*run.steps[:-1], forged)))
+    # the re-made refusal tells, before the row's copy of the Decision disagrees too
+    first = report.diffs[0]
+    assert (first.step, first.path) == (last.seq, "decision.text")
+
+
+def test_a_rejection_forged_into_an_approval_diverges(replayer: Replayer) -> None:
+    run, decided = decided_by_person(replayer, "rejected")
+    forged = dataclasses.replace(decided, data={**decided.data, "status": "approved"})
+    steps = tuple(forged if s is decided else s for s in run.steps)
+    report = replayer.replay(dataclasses.replace(run, steps=steps))
+    first = report.diffs[0]  # an approved call is checked and run next, not ended on
+    assert (first.step, first.path, first.recorded) == (decided.seq + 1, "approval", "approved")
+    assert counterfactual(replayer, [dataclasses.replace(run, steps=steps)])["errors"] == 1

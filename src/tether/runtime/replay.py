@@ -18,8 +18,9 @@ step where it appears.
 
 What replay cannot re-make, it says so (`not_replayed`): the single-use token of an approved
 call (spent when the call ran), and Decisions that come from outside the recorded proposals (a
-limit reached, a cancellation, a failure, a person's rejection, a confirmation asked of the
-user); those Decisions are compared with the record's own account of them. A run recorded
+limit reached, a cancellation, a failure, a confirmation asked of the user); those Decisions
+are compared with the record's own account of them. A person's rejection is re-made from the
+approval step, and an approval must be followed by its call's check. A run recorded
 before the scope step kept the principal's rights is checked now, under a fresh token and the
 rights configured now, with token ids set aside (and a token refused at execution for its state
 then is not re-made).
@@ -40,8 +41,10 @@ from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_
 from tether.core.reads import reading
 from tether.core.types import (
     Decision,
+    DecisionKind,
     ModelTurn,
     Principal,
+    Reason,
     Run,
     RunStatus,
     Step,
@@ -184,6 +187,8 @@ class _Walk:
     approvals: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # call id -> decision
     allowed: dict[str, ToolCall] = field(default_factory=dict)  # calls the guards let act
     derived: Decision | None = None  # what the steps so far end the run in, if anything
+    # a call a person approved, whose check must come next (the loop runs it at once)
+    approved_call: str | None = None
 
 
 class Replayer:
@@ -311,6 +316,13 @@ class Replayer:
 
     def _step(self, walk: _Walk, step: Step) -> None:
         data = step.data
+        if walk.approved_call is not None and step.kind is not StepKind.APPROVAL:
+            call = data.get("call") if step.kind is StepKind.GUARD else None
+            if not (isinstance(call, Mapping) and call.get("id") == walk.approved_call):
+                # the loop checks and runs an approved call next: a record that goes on
+                # otherwise does not hold what happened
+                walk.report.diffs.append(_diff(step, "approval", "approved", step.kind.value))
+            walk.approved_call = None
         if step.kind is StepKind.MODEL_TURN:
             self._model_turn(walk, step)
         elif step.kind is StepKind.CONFIRMATION:
@@ -325,9 +337,13 @@ class Replayer:
         elif step.kind is StepKind.APPROVAL:
             call_id = str(data.get("call", {}).get("id", ""))
             walk.approvals.pop(call_id, None)
-            if data.get("status") == "approved":  # only a person's yes waives the escalation
-                walk.approvals[call_id] = data
             walk.derived = None  # a person's decision steers the run from here
+            status = data.get("status")
+            if status == "approved":  # only a person's yes waives the escalation
+                walk.approvals[call_id] = data
+                walk.approved_call = call_id
+            elif status not in (None, "pending"):  # a no (or no one in time) ends it so
+                walk.derived = refused_by_person(data)
         elif step.kind is StepKind.GUARD:
             self._guard(walk, step)
         elif step.kind is StepKind.TOOL:
@@ -547,6 +563,17 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
             report.diffs.append(_diff(step, "name", step.name, named))
 
 
+def refused_by_person(approval: Mapping[str, Any]) -> Decision | None:
+    """The refusal a person's no (or an approval that expired) ends the run in, as the loop
+    makes it; None for a record whose code tether does not know."""
+    try:
+        code = ErrorCode(str(approval.get("code")))
+    except ValueError:
+        return None
+    reason = Reason(code, str(approval.get("message", "")))
+    return Decision(DecisionKind.REFUSAL, str(approval.get("reply", "")), reason=reason)
+
+
 def _status_of(steps: Sequence[Step]) -> RunStatus | None:
     """The status the steps leave a run in, where they settle it: ended by its Decision, or
     waiting for a person's decision (None while it may still be going)."""
@@ -608,7 +635,7 @@ def deciding_rules(verdict: Mapping[str, Any]) -> list[str]:
     return [f"{verdict.get('check')}:{code}" for code in codes] or [str(verdict.get("check"))]
 
 
-_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn", *_HEADER_PATHS)
+_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn", "approval", *_HEADER_PATHS)
 # a tool step its guard did not let act: what follows a verdict that changed, else a forgery
 _UNGUARDED_PATHS = ("guard", "arguments")
 
