@@ -216,14 +216,19 @@ def test_a_run_whose_hand_over_failed_is_stored_once_across_retries(
     assert api.runs() == 1
 
 
-def test_a_failed_keyed_request_does_not_lend_its_run_to_another_body(api: Api) -> None:
-    failing_hand_over(api, after_enqueue=True)
+@pytest.mark.parametrize("after_enqueue", [False, True], ids=["refused", "answer-lost"])
+def test_a_failed_keyed_request_does_not_lend_its_key_to_another_body(
+    api: Api, after_enqueue: bool
+) -> None:
+    failing_hand_over(api, after_enqueue)
+    other_agent = {**run_body(), "agent": "no-such-agent"}  # same principal and message
     with api.client() as c:
         failed = post_run(c, "hand-over", run_body())
-        other = post_run(c, "hand-over", run_body("Where is my other order?"))
+        others = [post_run(c, "hand-over", body) for body in (run_body("Where else?"), other_agent)]
     assert failed.status_code == 503
-    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
-    assert api.runs() == 1
+    for other in others:
+        assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert api.runs() == (1 if after_enqueue else 0)
 
 
 def test_without_the_header_every_post_starts_a_run(api: Api) -> None:

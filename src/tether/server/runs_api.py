@@ -56,15 +56,7 @@ def runs_router(
         it; a retry whose first attempt stored the run takes that run over instead."""
         if run_id is not None:
             first = stored_run(run_id)
-            if first is not None:
-                same = first.principal_id == body.principal and first.input.get("messages") == [
-                    m.to_dict() for m in body.chat()
-                ]
-                if not same:  # the key's first request failed, and this is another request
-                    raise TetherError(
-                        ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                        "this Idempotency-Key was sent before with another request",
-                    )
+            if first is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
                 if first.status is RunStatus.QUEUED:  # its hand-over may be what failed
                     admission.enqueue(first.id, lambda actor: store.forget_queued(first.id))
                 return first

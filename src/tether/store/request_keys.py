@@ -97,7 +97,8 @@ class RequestKeys:
         current life began (the same for every retry after a failure, so what a request
         stores can be named by it); else `(record, since)` of the request that holds it. A
         response older than a day, or a claim left unfinished for `CLAIM_TTL_S` (its process
-        died mid-request), is replaced by this request's claim, which starts a new life."""
+        died mid-request), is replaced by this request's claim, which starts a new life. A
+        key released after a failure is taken over only by a request with the same body."""
         for _ in range(3):  # a lapsed row deleted, or a row taken over, between two steps
             now = self.clock()
             try:
@@ -118,7 +119,8 @@ class RequestKeys:
             kept = CLAIM_TTL_S if record.state == IN_PROGRESS else KEY_TTL_S
             if record.created_at <= now - kept:
                 self._drop(scope, record.created_at)
-            elif record.state != RELEASED:
+            elif record.state != RELEASED or record.body_hash != body_hash:
+                # a released key is taken over by a retry of its request, no other request
                 return record, record.created_at
             elif self._take_over(scope, record.created_at, body_hash):
                 return None, record.created_at
