@@ -71,7 +71,9 @@ def test_the_command_prints_exactly_the_documented_json() -> None:
             assert all(0.0 <= scores[k] <= 1.0 for k in ("precision", "recall", "f1"))
         assert [s["n"] for s in r["tasks"].values()] == [12, 12, 12]
         assert r["overall"]["n"] == 36
-        assert 0 < r["median_ms_per_response"] <= r["p99_ms_per_response"]
+        assert 0 <= r["median_ms_per_response"] <= r["p99_ms_per_response"]
+    # the verifier takes measurable time; flag_all does no work and may round to 0.000 ms
+    assert report["median_ms_per_response"] > 0
     flag_all = report["baselines"]["flag_all"]["overall"]
     assert (flag_all["recall"], flag_all["false_alarm_rate"]) == (1.0, 1.0)
 
