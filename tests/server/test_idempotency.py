@@ -7,12 +7,12 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from tether.access.operators import OperatorKeys
 from tether.core.errors import ErrorCode, TetherError
@@ -21,9 +21,12 @@ from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.models.base import ModelAdapter
 from tether.models.scripted import ScriptedModel, parse_script
+from tether.runtime import RunRequest
 from tether.sdk import Desk
 from tether.server.app import create_app
-from tether.store.request_keys import CLAIM_TTL_S, KEY_TTL_S, request_keys
+from tether.server.idempotency import Keyed, keyed_id
+from tether.server.run_models import RunCreate
+from tether.store.request_keys import CLAIM_TTL_S, KEY_TTL_S, KeyScope, request_keys
 from tether.store.runs import RunFilter, RunStore
 
 from .conftest import ORDER_QUESTION, ORDER_SCRIPT, serve
@@ -287,17 +290,104 @@ def test_a_claim_left_by_a_dead_process_lapses_within_minutes(api: Api) -> None:
     scope = {"operator_id": _key_id(api), "route": "POST /v1/runs", "key": "orphan"}
     row = scope | {"body_hash": _digest(run_body()), "state": "in_progress"}
     with api.desk.store.engine.begin() as conn:
-        conn.execute(request_keys.insert().values(**row, created_at=time.time() - 5))
+        claimed = time.time() - 5
+        conn.execute(request_keys.insert().values(**row, created_at=claimed, claimed_at=claimed))
     with api.client() as c:
         early = post_run(c, "orphan", run_body())
         with api.desk.store.engine.begin() as conn:  # the claim's lifetime passes
-            conn.execute(update(request_keys).values(created_at=time.time() - CLAIM_TTL_S - 1))
+            conn.execute(update(request_keys).values(claimed_at=time.time() - CLAIM_TTL_S - 1))
         late, again = post_run(c, "orphan", run_body()), post_run(c, "orphan", run_body())
     assert early.status_code == 409, early.text
     assert early.json()["code"] == ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
     assert late.status_code == 200 and "Idempotent-Replayed" not in late.headers
     assert again.headers["Idempotent-Replayed"] == "true" and again.json() == late.json()
     assert api.runs() == 1
+
+
+def dead_claim(api: Api, key: str, age: float, store_run: bool) -> str:
+    """What a process killed mid-request leaves: its claim of `key` taken `age` seconds ago and
+    never finished or released, and (`store_run`) the run it had stored under the key, queued
+    and never handed over. Returns that run's id."""
+    since = time.time() - age
+    where = KeyScope.of(_key_id(api), "POST", "/v1/runs", key)
+    row = {"operator_id": where.operator_id, "route": where.route, "key": key}
+    row |= {"body_hash": _digest(run_body()), "state": "in_progress"}
+    with api.desk.store.engine.begin() as conn:
+        conn.execute(request_keys.insert().values(**row, created_at=since, claimed_at=since))
+    run_id = keyed_id(Keyed(where, since), "run")
+    if store_run:
+        body = RunCreate.model_validate(run_body())
+        request = RunRequest(body.principal, body.chat(), metadata={"operator": "tests"})
+        api.desk.runtime.submit(replace(request, run_id=run_id))
+    return run_id
+
+
+@pytest.mark.parametrize("store_run", [True, False], ids=["run-stored", "nothing-stored"])
+def test_a_retry_after_a_dead_process_carries_on_its_run(api: Api, store_run: bool) -> None:
+    """The claim lapses, and the retry takes the key over in the same life: it finds the run
+    the dead process stored instead of starting a second one beside it."""
+    first_id = dead_claim(api, "crashed", CLAIM_TTL_S + 1, store_run)
+    with api.client() as c:
+        other = post_run(c, "crashed", run_body("Where is order #W4566809?"))
+        retried = post_run(c, "crashed", run_body())
+        again = post_run(c, "crashed", run_body())
+    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert retried.status_code == 200, retried.text
+    assert "Idempotent-Replayed" not in retried.headers
+    assert retried.json()["id"] == first_id
+    assert retried.json()["decision"]["kind"] == "answer"
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == retried.json()
+    assert api.runs() == 1
+
+
+def test_a_dead_claim_older_than_a_day_starts_a_new_life(api: Api) -> None:
+    first_id = dead_claim(api, "ancient", KEY_TTL_S + 1, store_run=True)
+    with api.client() as c:
+        retried = post_run(c, "ancient", run_body("Where is order #W4566809?"))
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["id"] != first_id
+    assert api.runs() == 2  # the day-old run stays as it was, the new life has its own
+
+
+def test_a_claim_taken_over_late_is_not_lapsed_by_the_age_of_its_key(api: Api) -> None:
+    """A key released ten minutes ago is taken over by a retry: while that retry runs, another
+    one is told to wait, not handed a new life of the key (which would run a second time)."""
+    released = time.time() - 2 * CLAIM_TTL_S
+    where = KeyScope.of(_key_id(api), "POST", "/v1/runs", "late")
+    row = {"operator_id": where.operator_id, "route": where.route, "key": "late"}
+    row |= {"body_hash": _digest(run_body()), "state": "released"}
+    with api.desk.store.engine.begin() as conn:
+        conn.execute(request_keys.insert().values(**row, created_at=released, claimed_at=released))
+    api.model.delay = 1.0  # the taking-over request holds the key while the other arrives
+    results: dict[str, httpx.Response] = {}
+
+    def send(name: str) -> None:
+        with api.client() as c:
+            results[name] = post_run(c, "late", run_body())
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    deadline = time.monotonic() + 10
+    while _state(api, where) != "in_progress":
+        assert time.monotonic() < deadline, "the retry never took the key over"
+        time.sleep(0.01)
+    send("second")
+    first.join(timeout=60)
+    assert results["first"].status_code == 200, results["first"].text
+    assert results["first"].json()["id"] == keyed_id(Keyed(where, released), "run")
+    assert results["second"].status_code == 409, results["second"].text
+    assert results["second"].json()["code"] == ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+    assert api.runs() == 1
+
+
+def _state(api: Api, where: KeyScope) -> str | None:
+    t = request_keys.c
+    with api.desk.store.engine.connect() as conn:
+        return conn.execute(
+            select(t.state).where(
+                t.operator_id == where.operator_id, t.route == where.route, t.key == where.key
+            )
+        ).scalar()
 
 
 def _key_id(api: Api) -> str:

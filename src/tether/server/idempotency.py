@@ -5,9 +5,10 @@ A key is scoped to the operator key that sent it and to the route (method and pa
 a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
 first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
 500 are kept: after a server error or a crash of the handler the claim is released, so a retry
-runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`. A route
-that stores something names it by the key (`keyed_id`), so that such a retry finds what the
-first attempt stored instead of storing it twice. Callers that do not authenticate are left to
+runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`, and a
+retry takes it over just the same. A route that stores something names it by the key and its
+life (`keyed_id`), which such a take-over keeps, so that the retry finds what the first
+attempt stored instead of storing it twice. Callers that do not authenticate are left to
 the route, which answers 401.
 """
 

@@ -35,13 +35,13 @@ from tether.core.errors import ErrorCode, TetherError
 
 IN_PROGRESS, DONE = "in_progress", "done"
 RELEASED = "released"  # its request failed: the next request with the key takes it over
-KEY_TTL_S = 24 * 3600
-# No request runs this long (a POST waits at most 60 s for its run): an unfinished claim this
-# old belongs to a process that died, and a retry may take the key over.
+KEY_TTL_S = 24 * 3600  # a key's life, from `created_at`
+# No request runs this long (a POST waits at most 60 s for its run): a claim unfinished this
+# long after `claimed_at` belongs to a process that died, and a retry may take the key over.
 CLAIM_TTL_S = 300
 MAX_ROUTE = 300
 
-# Migration 0013 creates this table; the definition here is for queries.
+# Migrations 0013 and 0024 make this table; the definition here is for queries.
 request_keys = Table(
     "request_keys",
     MetaData(),
@@ -53,7 +53,8 @@ request_keys = Table(
     Column("status_code", Integer, nullable=True),
     Column("response_json", Text, nullable=True),
     Column("response_headers", Text, nullable=True),  # JSON: the headers a replay repeats
-    Column("created_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),  # when the key's current life began
+    Column("claimed_at", Float, nullable=False),  # when the request now holding it took it
 )
 
 
@@ -83,6 +84,7 @@ class KeyRecord:
     response_json: str | None
     headers: Mapping[str, str]
     created_at: float
+    claimed_at: float
 
 
 class RequestKeys:
@@ -94,18 +96,23 @@ class RequestKeys:
 
     def claim(self, scope: KeyScope, body_hash: str) -> tuple[KeyRecord | None, float]:
         """`(None, since)` when this request now holds the key, `since` being when the key's
-        current life began (the same for every retry after a failure, so what a request
-        stores can be named by it); else `(record, since)` of the request that holds it. A
-        response older than a day, or a claim left unfinished for `CLAIM_TTL_S` (its process
-        died mid-request), is replaced by this request's claim, which starts a new life. A
-        key released after a failure is taken over only by a request with the same body."""
+        current life began (the same for every retry that takes the key over, so what a
+        request stores can be named by it); else `(record, since)` of the request that holds
+        it. A key released after a failure, or whose claim was left unfinished for
+        `CLAIM_TTL_S` (its process died mid-request), is taken over by a retry with the same
+        body and keeps its life: the retry finds what the first attempt stored. Only a key
+        older than a day is replaced by a new life."""
         for _ in range(3):  # a lapsed row deleted, or a row taken over, between two steps
             now = self.clock()
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
                         insert(request_keys).values(
-                            **_where(scope), body_hash=body_hash, state=IN_PROGRESS, created_at=now
+                            **_where(scope),
+                            body_hash=body_hash,
+                            state=IN_PROGRESS,
+                            created_at=now,
+                            claimed_at=now,
                         )
                     )
                 return None, now
@@ -116,24 +123,26 @@ class RequestKeys:
             record = self._read(scope)
             if record is None:
                 continue
-            kept = CLAIM_TTL_S if record.state == IN_PROGRESS else KEY_TTL_S
-            if record.created_at <= now - kept:
-                self._drop(scope, record.created_at)
-            elif record.state != RELEASED or record.body_hash != body_hash:
-                # a released key is taken over by a retry of its request, no other request
+            live = record.state == IN_PROGRESS and record.claimed_at > now - CLAIM_TTL_S
+            if live:  # its request may still run, whatever the key's age
                 return record, record.created_at
-            elif self._take_over(scope, record.created_at, body_hash):
+            if record.created_at <= now - KEY_TTL_S:
+                self._drop(scope, record)
+            elif record.state == DONE or record.body_hash != body_hash:
+                # a key whose request did not finish is taken over by a retry of that request,
+                # never by another request
+                return record, record.created_at
+            elif self._take_over(scope, record, body_hash, now):
                 return None, record.created_at
-        record = self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now)
+        record = self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now, now)
         return record, record.created_at
 
-    def _take_over(self, scope: KeyScope, since: float, body_hash: str) -> bool:
-        """Claim a released key, unless another request took it over first."""
-        t = request_keys.c
+    def _take_over(self, scope: KeyScope, record: KeyRecord, body_hash: str, now: float) -> bool:
+        """Claim a released or lapsed key, unless another request took it over first."""
         query = (
             update(request_keys)
-            .where(_match(scope), t.state == RELEASED, t.created_at == since)
-            .values(state=IN_PROGRESS, body_hash=body_hash)
+            .where(_match(scope), _unchanged(record))
+            .values(state=IN_PROGRESS, body_hash=body_hash, claimed_at=now)
         )
         try:
             with self.engine.begin() as conn:
@@ -174,7 +183,13 @@ class RequestKeys:
     def _read(self, scope: KeyScope) -> KeyRecord | None:
         t = request_keys.c
         query = select(
-            t.body_hash, t.state, t.status_code, t.response_json, t.response_headers, t.created_at
+            t.body_hash,
+            t.state,
+            t.status_code,
+            t.response_json,
+            t.response_headers,
+            t.created_at,
+            t.claimed_at,
         ).where(_match(scope))
         try:
             with self.engine.connect() as conn:
@@ -185,18 +200,21 @@ class RequestKeys:
             return None
         headers = json.loads(row.response_headers) if row.response_headers else {}
         return KeyRecord(
-            row.body_hash, row.state, row.status_code, row.response_json, headers, row.created_at
+            row.body_hash,
+            row.state,
+            row.status_code,
+            row.response_json,
+            headers,
+            row.created_at,
+            row.claimed_at,
         )
 
-    def _drop(self, scope: KeyScope, created_at: float) -> None:
-        """Delete a lapsed row, only if it is still the one that was read."""
+    def _drop(self, scope: KeyScope, record: KeyRecord) -> None:
+        """Delete an expired row, only if it is still the one that was read (not taken over
+        meanwhile: a take-over keeps `created_at`)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    delete(request_keys).where(
-                        _match(scope), request_keys.c.created_at == created_at
-                    )
-                )
+                conn.execute(delete(request_keys).where(_match(scope), _unchanged(record)))
         except OperationalError as exc:
             raise _unavailable(exc) from None
 
@@ -208,6 +226,16 @@ def _where(scope: KeyScope) -> dict[str, str]:
 def _match(scope: KeyScope) -> ColumnElement[bool]:
     t = request_keys.c
     return and_(t.operator_id == scope.operator_id, t.route == scope.route, t.key == scope.key)
+
+
+def _unchanged(record: KeyRecord) -> ColumnElement[bool]:
+    """The row is still in the state `record` read it in."""
+    t = request_keys.c
+    return and_(
+        t.state == record.state,
+        t.created_at == record.created_at,
+        t.claimed_at == record.claimed_at,
+    )
 
 
 def _unavailable(exc: OperationalError) -> TetherError:
