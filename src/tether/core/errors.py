@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     LEASE_LOST = "LEASE_LOST"
     RUN_CANCELLED = "RUN_CANCELLED"
     RUN_ENDED = "RUN_ENDED"
+    RUN_STATUS_UNKNOWN = "RUN_STATUS_UNKNOWN"
     QUEUE_FULL = "QUEUE_FULL"
     QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
@@ -246,6 +247,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RUN_CANCELLED: CodeInfo(False, _R, 409, "the run was cancelled before it ended"),
     ErrorCode.RUN_ENDED: CodeInfo(False, _C, 409, "the run has already ended"),
+    ErrorCode.RUN_STATUS_UNKNOWN: CodeInfo(
+        False, _C, 409, "the run is stored with a status this version does not know"
+    ),
     ErrorCode.QUEUE_FULL: CodeInfo(True, _C, 429, "the run queue is full; retry after a pause"),
     ErrorCode.QUEUE_UNAVAILABLE: CodeInfo(True, _C, 503, "the run queue is unreachable"),
     ErrorCode.QUOTA_EXCEEDED: CodeInfo(

@@ -53,6 +53,9 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     SUSPENDED = "suspended"
     COMPLETED = "completed"
+    # stored as something this version does not know (edited by hand, or written by a later
+    # version): listed as it is, never acted on or replayed
+    UNKNOWN = "unknown"
 
 
 class StepKind(StrEnum):

@@ -77,8 +77,14 @@ class RunControlMixin:
     def cancel(self, run_id: str, actor: str) -> Run:
         """Cancel a run: a QUEUED one (or one whose worker died) ends now in a refusal coded
         RUN_CANCELLED; a RUNNING one ends so before its next model turn. RUN_ENDED if it has
-        already ended; APPROVAL_PENDING if it waits for a person (reject the approval)."""
+        already ended; APPROVAL_PENDING if it waits for a person (reject the approval);
+        RUN_STATUS_UNKNOWN if it is stored with a status this version does not know."""
         stored = self.store.get_run(run_id, with_steps=False)
+        if stored.status is RunStatus.UNKNOWN:  # how far it got is not known: left as it is
+            raise TetherError(
+                ErrorCode.RUN_STATUS_UNKNOWN,
+                f"run {run_id} has a status this version does not know",
+            )
         if stored.status is RunStatus.COMPLETED:
             raise TetherError(ErrorCode.RUN_ENDED, f"run {run_id} has already ended")
         if stored.status is RunStatus.SUSPENDED:

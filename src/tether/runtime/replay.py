@@ -204,7 +204,13 @@ class Replayer:
 
     def replay(self, run: Run) -> ReplayReport:
         """The report of one run; RUN_NOT_REPLAYABLE for a run still running or one without
-        a scope step (and whatever `runtime_of` raises for a release it cannot build)."""
+        a scope step or with a status this version does not know (and whatever `runtime_of`
+        raises for a release it cannot build)."""
+        if run.status is RunStatus.UNKNOWN:  # nothing says how far it got, or how it ended
+            raise TetherError(
+                ErrorCode.RUN_NOT_REPLAYABLE,
+                f"run {run.id} is stored with a status this version does not know",
+            )
         if self._runtime_of is not None:
             return Replayer(self._runtime_of(run.release)).replay(run)
         if run.status is RunStatus.RUNNING:

@@ -72,13 +72,14 @@ class GateResult:
 
 def recorded_runs(store: RunStore, since: float | None, agent: str | None = None) -> Iterator[Run]:
     """The runs created since `since` (of `agent`) that are not still going, oldest first,
-    with their steps."""
+    with their steps (a run with a status this version does not know too: its replay says
+    it cannot be replayed, rather than the run going unseen)."""
     filt = RunFilter(since=since, agent=agent)
     headers: list[Run] = []
     while page := store.list_runs(filt, limit=_PAGE, offset=len(headers)):
         headers.extend(page)
     for header in reversed(headers):  # pages come newest first
-        if header.status in (RunStatus.COMPLETED, RunStatus.SUSPENDED):
+        if header.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
             yield store.get_run(header.id)
 
 

@@ -147,6 +147,7 @@ def runs_router(
             ErrorCode.RUN_NOT_FOUND,
             ErrorCode.RUN_ENDED,
             ErrorCode.APPROVAL_PENDING,
+            ErrorCode.RUN_STATUS_UNKNOWN,
             ErrorCode.STORE_UNAVAILABLE,
             *AUTH,
         ),
@@ -172,7 +173,12 @@ def runs_router(
         response_class=StreamingResponse,
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
-            **problem_responses(ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH),
+            **problem_responses(
+                ErrorCode.RUN_NOT_FOUND,
+                ErrorCode.RUN_STATUS_UNKNOWN,
+                ErrorCode.STORE_UNAVAILABLE,
+                *AUTH,
+            ),
         },
         dependencies=[Depends(can_read)],
     )
@@ -181,7 +187,14 @@ def runs_router(
         request: Request,
         last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=20),
     ) -> StreamingResponse:
-        await run_in_threadpool(store.get_run, run_id, False)  # RUN_NOT_FOUND before streaming
+        # RUN_NOT_FOUND before streaming; a status this version does not know would never end
+        # the stream
+        found = await run_in_threadpool(store.get_run, run_id, False)
+        if found.status is RunStatus.UNKNOWN:
+            raise TetherError(
+                ErrorCode.RUN_STATUS_UNKNOWN,
+                f"run {run_id} has a status this version does not know: it has no events to follow",
+            )
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
         return StreamingResponse(
             run_events(store, signals, run_id, after, request.is_disconnected),

@@ -41,6 +41,7 @@ _ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
 _FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
 _FREE_LEASE = {"lease_owner": None, "lease_expires_at": None}
 _IN_FLIGHT = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+_KNOWN_STATUSES = {s.value: s for s in RunStatus if s is not RunStatus.UNKNOWN}
 _OPERATOR_CHARS = 256  # the width of runs.operator
 
 
@@ -355,7 +356,9 @@ class RunStore:
             query = query.where(runs.c.agent == f.agent)
         if f.principal_id is not None:
             query = query.where(runs.c.principal_id == f.principal_id)
-        if f.status is not None:
+        if f.status is RunStatus.UNKNOWN:
+            query = query.where(runs.c.status.not_in(list(_KNOWN_STATUSES)))
+        elif f.status is not None:
             query = query.where(runs.c.status == f.status.value)
         if f.release is not None:
             query = query.where(runs.c.release_id == f.release)
@@ -372,7 +375,7 @@ class RunStore:
             id=row["id"],
             agent=row["agent"],
             principal_id=row["principal_id"],
-            status=RunStatus(row["status"]),
+            status=_KNOWN_STATUSES.get(row["status"], RunStatus.UNKNOWN),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             input=json.loads(row["input"]),
