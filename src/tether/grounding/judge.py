@@ -7,7 +7,9 @@ in part. No judge is configured by default.
 
 The stage fails safe: a model error, an exception, a missed deadline or output that is not one
 clear verdict gives an `uncertain` verdict with a stable code (JUDGE_FAILED, JUDGE_TIMEOUT,
-JUDGE_BAD_OUTPUT), never a support and never a crash. It replays: `RecordingJudge` keeps every
+JUDGE_BAD_OUTPUT), never a support and never a crash. It replays: in a run, `kept_verdict` keeps
+each verdict with what the checks read (`tether.core.reads`), so the guard step records it and a
+replay is served it without calling the judge. For evaluations, `RecordingJudge` keeps every
 verdict under (prompt version, judge, hash of claim and evidence), and `ReplayJudge` answers
 from those records alone, `uncertain` with JUDGE_NOT_RECORDED for anything else.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.reads import recorded_read
 from tether.core.types import Agent, Message
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.models.base import ModelAdapter, ModelRequest
@@ -256,6 +259,37 @@ def judge_key(claim: str, evidence: Sequence[str]) -> str:
     """The sha256 (hex) of the claim and its evidence, encoded so no two inputs share it."""
     payload = json.dumps([claim, list(evidence)], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+JUDGE_READS = "judge"  # the source a run's judge verdicts are kept under, among its reads
+
+
+def kept_verdict(judge: ClaimJudge, claim: str, evidence: Sequence[str]) -> JudgeVerdict:
+    """`judge`'s verdict on `claim`, kept among the checks' reads (`recorded_read`): the run's
+    guard step records it, and a replay is served the recorded verdict and never calls the
+    judge. A verdict the record does not hold is REPLAY_READ_MISSING, one it holds malformed
+    DATA_INVALID: the replayed check then fails and the replay diverges."""
+    key = f"{JUDGE_PROMPT_VERSION}|{judge.name}|{judge_key(claim, evidence)}"
+    held = recorded_read(JUDGE_READS, key, lambda: judge.judge(claim, evidence).to_dict())
+    return _kept(held, f"{JUDGE_READS}:{key}")
+
+
+def _kept(held: Any, name: str) -> JudgeVerdict:
+    """A verdict as `JudgeVerdict.to_dict` gave it, checked (a record may have been edited)."""
+    fields = ("status", "reason", "judge", "prompt_version")
+    if not isinstance(held, Mapping) or not all(isinstance(held.get(f), str) for f in fields):
+        raise TetherError(ErrorCode.DATA_INVALID, f"the kept judge verdict {name} is malformed")
+    if held["status"] not in STATUSES:
+        raise TetherError(
+            ErrorCode.DATA_INVALID, f"the kept judge verdict {name} says {held['status']!r}"
+        )
+    try:
+        code = None if held.get("code") is None else ErrorCode(held["code"])
+    except ValueError:
+        raise TetherError(
+            ErrorCode.DATA_INVALID, f"the kept judge verdict {name} has the code {held['code']!r}"
+        ) from None
+    return JudgeVerdict(held["status"], held["reason"], code, held["judge"], held["prompt_version"])
 
 
 RECORD_KEYS = ("prompt_version", "judge", "key", "status", "reason", "code")

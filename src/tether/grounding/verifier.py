@@ -37,7 +37,7 @@ from tether.grounding.claims import numbers, split_claims, stated_count
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
-from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge
+from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge, kept_verdict
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.verdicts import (
@@ -307,7 +307,7 @@ class Verifier:
                 json.dumps(r, default=str)[:MAX_RECORD_CHARS] for r in evidence.records.values()
             )
             started = time.perf_counter()
-            verdict = self.judge.judge(v.text, passages)
+            verdict = kept_verdict(self.judge, v.text, passages)  # a replay never calls it
             records.append(
                 {
                     "claim": v.text,
