@@ -7,6 +7,10 @@ on. It lives in memory: `ClinicBook.open(now)` gives a new one, and the pack kee
 store for desks that do not ask for a fresh copy. Every change goes through `book`,
 `reschedule` and `cancel`, under one lock, and a change made under an idempotency key is
 recorded with its result so that a retried call changes nothing twice.
+
+What the checks read of the book (who owns what, the patient, appointment and slot records the
+policies see) goes through `recorded_read`: a run keeps it with its guard steps, and a replay
+reads those values instead of the book as it is by then.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from tether import ToolError
+from tether import ToolError, recorded_read
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -155,6 +159,11 @@ class ClinicBook:
     def owner_of(self, kind: str, resource_id: str) -> str | None:
         """Who owns a resource the tools name: a patient owns themself and their appointments.
         None when there is no such resource (the tool then answers NOT_FOUND)."""
+        return recorded_read(
+            "clinic.owner", f"{kind}:{resource_id}", lambda: self._owner(kind, resource_id)
+        )
+
+    def _owner(self, kind: str, resource_id: str) -> str | None:
         if kind == "patient":
             return resource_id if resource_id in self.patients else None
         if kind == "appointment":
@@ -231,13 +240,25 @@ class ClinicBook:
 
     def patient_record(self, patient_id: str) -> dict[str, Any] | None:
         """A patient as the `Patient` entity: their name and upcoming appointments."""
+        return recorded_read("clinic.patient", patient_id, lambda: self._patient(patient_id))
+
+    def appointment_record(self, appointment_id: str) -> dict[str, Any] | None:
+        """An appointment as the `Appointment` entity, with the hours left before it starts."""
+        return recorded_read(
+            "clinic.appointment", appointment_id, lambda: self._appointment(appointment_id)
+        )
+
+    def slot_record(self, slot_id: str) -> dict[str, Any] | None:
+        """A slot as the `Slot` entity: whose diary it is in."""
+        return recorded_read("clinic.slot", slot_id, lambda: self._slot(slot_id))
+
+    def _patient(self, patient_id: str) -> dict[str, Any] | None:
         name = self.patients.get(patient_id)
         if name is None:
             return None
         return {"name": name, "upcomingAppointments": self.upcoming(patient_id)}
 
-    def appointment_record(self, appointment_id: str) -> dict[str, Any] | None:
-        """An appointment as the `Appointment` entity, with the hours left before it starts."""
+    def _appointment(self, appointment_id: str) -> dict[str, Any] | None:
         with self._lock:
             found = self.appointments.get(appointment_id)
             if found is None:
@@ -250,7 +271,6 @@ class ClinicBook:
             "hoursUntil": int((slot.start - self.now()) // HOUR),
         }
 
-    def slot_record(self, slot_id: str) -> dict[str, Any] | None:
-        """A slot as the `Slot` entity: whose diary it is in."""
+    def _slot(self, slot_id: str) -> dict[str, Any] | None:
         slot = self.slots.get(slot_id)
         return None if slot is None else {"clinician": slot.clinician_id}
