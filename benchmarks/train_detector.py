@@ -141,9 +141,11 @@ def cross_validate(
         for task, (test, p) in scored.items():
             flagged[task][test] = p >= threshold
     result: dict[str, float] = {task: f1(tasks[task].y, flagged[task]) for task in tasks}
-    result["overall"] = f1(
-        np.concatenate([tasks[t].y for t in tasks]), np.concatenate([flagged[t] for t in tasks])
-    )
+    y = np.concatenate([tasks[t].y for t in tasks])
+    every = np.concatenate([flagged[t] for t in tasks])
+    result["overall"] = f1(y, every)
+    # faithful responses flagged, to set beside the verifier's figure of the same name
+    result["false_alarm_rate"] = float(np.sum(every & (y == 0)) / max(np.sum(y == 0), 1))
     return result
 
 
@@ -198,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         n = sizes.get(name, sum(sizes.values()))
         cv[name] = {"f1": round(float(values.mean()), 4), "sd": round(float(values.std()), 4)}
         print(f"{name:<10}{values.mean():>12.3f}{values.std():>8.3f}{n:>6}")
+    alarms = np.array([r["false_alarm_rate"] for r in runs])
+    print(f"{'false alarms on faithful responses':<36}{alarms.mean():.3f}")
     if args.cv_only:
         return 0
     model = train(tasks, args.l2, args.share, args.seeds)

@@ -108,31 +108,49 @@ def features(
     ]
 
 
+def log_counts(x: Sequence[float], columns: Sequence[int]) -> list[float]:
+    """`x` with the listed count columns taken as log(1 + count): a tenth unseen name says
+    less than the first, and one long answer's counts no longer swamp the fit."""
+    out = list(x)
+    for j in columns:
+        out[j] = math.log1p(max(out[j], 0.0))
+    return out
+
+
 @dataclass(frozen=True)
 class Logistic:
-    """A logistic model over standardised features."""
+    """A logistic model over standardised features, counts optionally on a log scale."""
 
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     bias: float
+    log1p: tuple[int, ...] = ()  # columns taken as log(1 + value) before standardising
 
     @classmethod
-    def from_dict(cls, m: Mapping[str, Any], **extra: Any) -> Any:
-        """The model from its JSON (mean, scale, weights, bias); KeyError/ValueError if not."""
+    def from_dict(cls, m: Mapping[str, Any], names: Sequence[str] = FEATURES, **extra: Any) -> Any:
+        """The model from its JSON (mean, scale, weights, bias and the `names` of the features
+        it takes on a log scale); KeyError/TypeError/ValueError if not."""
+        logged = m.get("log1p", [])
+        if not isinstance(logged, list) or len(set(logged)) != len(logged):
+            raise ValueError(f"'log1p' is not a list of distinct feature names: {logged!r}")
+        if not set(logged) <= set(names):
+            raise ValueError(f"'log1p' names features it does not have: {logged!r}")
         return cls(
             tuple(map(float, m["mean"])),
             tuple(map(float, m["scale"])),
             tuple(map(float, m["weights"])),
             float(m["bias"]),
+            tuple(list(names).index(name) for name in logged),
             **extra,
         )
 
     def probability(self, x: Sequence[float]) -> float:
         """P(the answer holds an unsupported or contradicted claim) for one feature vector."""
+        values = log_counts(x, self.log1p) if self.log1p else x
         z = self.bias + sum(
             w * (v - m) / s
-            for w, v, m, s in zip(self.weights, x, self.mean, self.scale, strict=True)
+            for w, v, m, s in zip(self.weights, values, self.mean, self.scale, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
