@@ -145,3 +145,58 @@ def test_malformed_entities_are_refused_not_raised(engine: PolicyEngine) -> None
     bad = PolicyRequest(("User", "ann"), "read", ("Doc", "d1"), {"signed": True}, [{"uid": 3}])
     decision = engine.decide(bad)
     assert decision.effect is Effect.DENY and decision.errors
+
+
+class _CountingActions:
+    """Stands in for the engine's base entity set, counting the entity sets parsed onto it."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.parsed: list[str] = []
+
+    def with_added_json_str(self, text: str) -> object:
+        self.parsed.append(text)
+        return self.inner.with_added_json_str(text)  # type: ignore[attr-defined]
+
+
+def test_an_entity_set_is_parsed_once_and_a_changed_one_is_parsed_anew(
+    engine: PolicyEngine,
+) -> None:
+    counting = _CountingActions(engine._actions)
+    engine._actions = counting  # type: ignore[assignment]
+    effects = [
+        engine.decide(request("write", size=size, owner=owner)).effect
+        for size, owner in [(1, "ann"), (500, "ann"), (1, "ann"), (500, "ann"), (1, "bob")]
+    ]
+    # a decision follows the entities it is given, whatever was decided before
+    assert effects == [Effect.ALLOW, Effect.ESCALATE, Effect.ALLOW, Effect.ESCALATE, Effect.DENY]
+    assert len(counting.parsed) == 3  # (1, ann), (500, ann) and (1, bob): each parsed once
+
+
+def test_the_parsed_entity_sets_stay_bounded(
+    engine: PolicyEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tether.policy.engine.PARSED_ENTITY_SETS", 4)
+    counting = _CountingActions(engine._actions)
+    engine._actions = counting  # type: ignore[assignment]
+    for size in range(10):
+        assert engine.decide(request("read", size=size)).effect is Effect.ALLOW
+    assert len(engine._parsed) == 4
+    engine.decide(request("read", size=0))  # evicted long ago: parsed again
+    engine.decide(request("read", size=9))  # among the latest: not parsed again
+    assert len(counting.parsed) == 11
+
+
+def test_entities_cedar_refuses_are_refused_every_time(tmp_path: Path) -> None:
+    (tmp_path / "s.cedarschema").write_text(SCHEMA)
+    (tmp_path / "p.cedar").write_text(POLICIES)
+    unchecked = PolicyEngine.from_files(
+        tmp_path / "s.cedarschema", [tmp_path / "p.cedar"], validate_requests=False
+    )
+    doc = {"uid": {"type": "Doc", "id": "d1"}, "attrs": 5, "parents": []}  # attrs: not a record
+    bad = PolicyRequest(("User", "ann"), "read", ("Doc", "d1"), {"signed": True}, [doc])
+    for _ in range(2):  # a refused set is not kept: the second request is refused as well
+        decision = unchecked.decide(bad)
+        assert decision.effect is Effect.DENY and decision.invalid_request and decision.errors
+    assert unchecked._parsed == {}
+    assert unchecked.decide(request("read")).effect is Effect.ALLOW

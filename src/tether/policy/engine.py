@@ -13,6 +13,8 @@ a fact must not pass because today's policies happen not to ask for it.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,8 @@ from tether.policy.source import LoadedPolicies, PolicyMeta, load_policies
 
 # how Cedar words a request that does not fit the schema, when it validates one itself
 _CEDAR_INVALID = ("failed to build request", "failed to parse entities", "while parsing context")
+# entity sets kept parsed per engine (each a few kilobytes at most)
+PARSED_ENTITY_SETS = 256
 
 
 def uid(entity_type: str, entity_id: str) -> dict[str, str]:
@@ -136,6 +140,10 @@ class PolicyEngine:
         self.validate_requests = validate_requests
         # the schema's actions with their groups: every request's entities start from these
         self._actions = cedarpy.Entities.from_json_str("[]", policies.schema)
+        # parsed entity sets by their JSON text: the checks of one run (and the runs of one
+        # principal) send the same entities again and again; a handle is immutable, so shared
+        self._parsed: OrderedDict[str, cedarpy.Entities] = OrderedDict()
+        self._parsed_lock = threading.Lock()
         self._validator: RequestValidator | None = None
         self._unsupported = ""
         try:
@@ -186,9 +194,7 @@ class PolicyEngine:
                 )
             else:
                 result = cedarpy.is_authorized(
-                    request.cedar(),
-                    self.policies.policy_set,
-                    self._actions.with_added_json_str(entities),
+                    request.cedar(), self.policies.policy_set, self._entities(entities)
                 )
         except (TypeError, ValueError) as exc:  # not JSON, or not Cedar: refuse, never guess
             return _invalid((str(exc),))
@@ -204,7 +210,7 @@ class PolicyEngine:
         soft = tuple(m for m in matched if m.soft)
         if hard:
             return PolicyDecision(Effect.DENY, hard + soft, (), matched)
-        if soft and not self._permitted_without(request, schema):
+        if soft and not self._permitted_without(request, schema, entities):
             return PolicyDecision(Effect.DENY, (), (), matched)  # nothing permits it anyway
         confirms = tuple(m for m in soft if m.confirm)
         if confirms:  # the user confirms first; a person decides what escalates after that
@@ -213,20 +219,34 @@ class PolicyEngine:
             return PolicyDecision(Effect.ESCALATE, soft, (), matched)
         return PolicyDecision(Effect.DENY, (), (), matched)  # nothing permits it
 
-    def _permitted_without(self, request: PolicyRequest, schema: cedarpy.Schema | None) -> bool:
+    def _entities(self, text: str) -> cedarpy.Entities:
+        """The schema's actions plus the entities `text` holds (ValueError if Cedar refuses
+        them), parsed once for as long as the text stays among the most recently used."""
+        with self._parsed_lock:
+            found = self._parsed.get(text)
+            if found is not None:
+                self._parsed.move_to_end(text)
+                return found
+        found = self._actions.with_added_json_str(text)
+        with self._parsed_lock:
+            self._parsed[text] = found
+            while len(self._parsed) > PARSED_ENTITY_SETS:
+                self._parsed.popitem(last=False)
+        return found
+
+    def _permitted_without(
+        self, request: PolicyRequest, schema: cedarpy.Schema | None, entities: str
+    ) -> bool:
         """Whether a permit allows the request once its soft forbids (@escalate, @confirm) are
         set aside: an approval or a confirmation can lift a forbid, never grant a permit."""
         hard_set = self.policies.hard_set
         if hard_set is None:
             return False
-        entities = json.dumps(list(request.entities))
         try:
             if schema is not None:
                 result = cedarpy.is_authorized(request.cedar(), hard_set, entities, schema=schema)
             else:
-                result = cedarpy.is_authorized(
-                    request.cedar(), hard_set, self._actions.with_added_json_str(entities)
-                )
+                result = cedarpy.is_authorized(request.cedar(), hard_set, self._entities(entities))
         except (TypeError, ValueError):
             return False
         return bool(result.allowed) and not result.diagnostics.errors
