@@ -11,7 +11,14 @@ import pytest
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.graph import RETAIL_IDS, RetailGraph
 from tether.domains.retail.source import RetailSource
-from tether.grounding.graph import GraphExpander, StoredGraph, principal_label
+from tether.grounding.graph import (
+    Entity,
+    EntityIds,
+    GraphExpander,
+    Relation,
+    StoredGraph,
+    principal_label,
+)
 from tether.grounding.ingest import Ingestor
 from tether.store.runs import RunStore
 
@@ -118,3 +125,39 @@ def test_the_stored_graph_matches_the_live_one_after_ingestion(store_url: str) -
     found = GraphExpander(stored, ids=RETAIL_IDS).expand("#W1067251", RAJ_LABELS)
     assert found[0].id == "graph:order:#W1067251" and len(found) > 3
     store.close()
+
+
+class _CountingGraph:
+    """The live retail graph, noting every entity and relation list it is asked for."""
+
+    def __init__(self, graph: RetailGraph) -> None:
+        self.graph = graph
+        self.asked: list[str] = []
+
+    def entity(self, entity_id: str) -> Entity | None:
+        self.asked.append(entity_id)
+        return self.graph.entity(entity_id)
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        self.asked.append(f"relations of {entity_id}")
+        return self.graph.relations(entity_id)
+
+
+def test_expansion_reads_no_neighbours_of_a_kind_it_does_not_follow(db: RetailDB) -> None:
+    counting = _CountingGraph(RetailGraph(db))
+    found = GraphExpander(counting, ids=RETAIL_IDS).expand("Where is order #W4566809?", RAJ_LABELS)
+    plain = GraphExpander(RetailGraph(db), ids=RETAIL_IDS).expand("#W4566809", RAJ_LABELS)
+    assert [e.id for e in found] == [e.id for e in plain]  # the same evidence, in order
+    assert "graph:user:raj_sanchez_2970" in {e.id for e in found}  # the owner is picked...
+    assert "relations of user:raj_sanchez_2970" not in counting.asked  # ...and not followed
+    # raj's other orders hang off the user only: never read
+    assert [a for a in counting.asked if a.startswith("order:")] == ["order:#W4566809"]
+    assert len(counting.asked) == len(set(counting.asked))  # each read once
+
+
+def test_a_kind_the_expansion_follows_is_still_followed(db: RetailDB) -> None:
+    follows_users = EntityIds(
+        RETAIL_IDS.patterns, {**RETAIL_IDS.expansion, "user": ("payment_method",)}
+    )
+    found = GraphExpander(RetailGraph(db), ids=follows_users).expand("#W4566809", RAJ_LABELS)
+    assert "graph:payment:gift_card_2259499" in {e.id for e in found}  # the user's, not the order's

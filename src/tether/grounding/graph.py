@@ -234,6 +234,8 @@ class GraphExpander:
             following: list[Entity] = []
             for node in frontier:
                 wanted = self.ids.expansion.get(node.kind, ())
+                if not wanted:  # nothing of its neighbours could be picked: none is read
+                    continue
                 for _, other in neighbours(graph, node.id):
                     if len(picked) >= self.limit:
                         break
