@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, value_pattern
 from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
 
@@ -53,7 +53,7 @@ def leaf_values(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 def mentions_value(clause: str, value: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", clause.lower()) is not None
+    return bool(value.strip()) and re.search(value_pattern(value), clause.lower()) is not None
 
 
 def check_bindings(
@@ -111,7 +111,7 @@ def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]
     is its own, what precedes the next ("a blue …") the next one's."""
     spots = []
     for s in named:
-        found = re.search(rf"(?<![\w-]){re.escape(s[1]['name'].lower())}(?![\w-])", clause.lower())
+        found = re.search(value_pattern(s[1]["name"]), clause.lower())
         if found:
             spots.append((found.start(), found.end(), s))
     spots.sort(key=lambda x: x[0])
@@ -220,7 +220,7 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
     for key, value in leaves.items():
         if len(value) < 3:
             continue
-        found = re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", lowered)
+        found = re.search(value_pattern(value), lowered)
         if found is None:
             continue
         window = " ".join(lowered[: found.start()].split()[-4:])

@@ -9,7 +9,7 @@ negatively; against the fact's value that assertion is supported, contradicted o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,11 +293,30 @@ def _judge(known: bool | None, negative: bool, meta: bool) -> str:
 _SHORT_VALUE = re.compile(r"^[\w][\w ()'-]{0,40}$")
 
 
+def value_pattern(value: str) -> str:
+    """A regex for a record value as prose writes it: a space or a hyphen between its words
+    stands for either ("hard cover" is said "hard-cover"), and it is a whole word."""
+    parts = [re.escape(p) for p in re.split(r"[\s-]+", value.lower()) if p]
+    return r"(?<![\w-])" + r"[\s-]+".join(parts) + r"(?![\w-])"
+
+
+def _qualified(before: str, values: Sequence[str]) -> bool:
+    """True when a field's name follows one of the record's values ("the light-oak base is
+    available"): the words name an object by its value, they do not state the field."""
+    tail = before.lower().rstrip()
+    return any(re.search(value_pattern(v) + r"$", tail) for v in values)
+
+
 def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]:
     """Judge "<key> is <value>" statements ("the status is pending") against short string
     fields of the record: the stated value must be the record's value for that key."""
     findings: list[AttributeFinding] = []
     seen: set[str] = set()
+    values = sorted(
+        {f.value.strip() for f in flatten(record) if isinstance(f.value, str)} - {""},
+        key=len,
+    )
+    values = [v for v in values if len(v) > 2 and _SHORT_VALUE.match(v) and not v.isdigit()]
     for fact in flatten(record):
         if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
             continue
@@ -312,7 +331,7 @@ def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]
             text,
             re.IGNORECASE,
         )
-        if stated is None:
+        if stated is None or _qualified(text[: stated.start()], values):
             continue
         seen.add(name)
         said = stated.group(1).lower()

@@ -179,6 +179,16 @@ def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
             continue
         if agreeing and not subject:
             continue
+        # "…a gift card straight away; other payment methods take 5 to 7 days": a subject
+        # the sentence does not single out falls under the rest, whatever it is called
+        rest = [c for c in timed if _for_the_rest(c) and subject & _sentence_terms(c)]
+        if rest:
+            fits = next((c for c in rest if any(t.agrees(e) for e in c.timings)), None)
+            # a timing of what the sentence did single out, named in a clause saying both
+            # ("unlike a gift card, refunded straight away, a credit card takes…")
+            fits = fits or next((c for c in agreeing if len(subject & c.subject) >= 2), None)
+            out.append(_agrees(t, fits) if fits is not None else _clash(t, rest[0]))
+            continue
         out.append(
             Finding(
                 "timing",
@@ -204,6 +214,23 @@ def _clash(t: Timing, c: EvidenceClause) -> Finding:
         c.sentence,
         c.span,
     )
+
+
+# what a sentence says of everything it has not named: "other payment methods", "the rest"
+_REST = re.compile(
+    r"\b(?:(?:all|any|every|each)\s+)?other\s+\w+|\b(?:the rest|everything else|anything else)\b",
+    re.IGNORECASE,
+)
+
+
+def _for_the_rest(c: EvidenceClause) -> bool:
+    """True when an evidence clause's timing is said of what its sentence has not named."""
+    found = _REST.search(c.text)
+    return found is not None and not negated(c.text) and not c.label
+
+
+def _sentence_terms(c: EvidenceClause) -> set[str]:
+    return set(content_terms(c.sentence))
 
 
 def _label_score(subject: set[str], c: EvidenceClause) -> float:

@@ -1,0 +1,104 @@
+"""Contradictions the checks used to let through, each beside the faithful near-misses that
+must stay supported: record values written with a hyphen for a space, and a timing the
+evidence gives for "the other" members of a class it has not named."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
+from tether.grounding.verifier import Verification
+
+LAMP: dict[str, Any] = {
+    "name": "Desk Lamp",
+    "product_id": "l-1",
+    "variants": {
+        "31": {"item_id": "31", "options": {"shade": "fabric cover", "base": "dark oak"},
+               "available": True, "price": 41.5},
+        "32": {"item_id": "32", "options": {"shade": "glass cover", "base": "dark oak"},
+               "available": False, "price": 38.0},
+        "33": {"item_id": "33", "options": {"shade": "glass cover", "base": "light oak"},
+               "available": True, "price": 44.0},
+    },
+}  # fmt: skip
+PAYOUTS = (
+    "When a booking is cancelled\n"
+    "The whole fare is paid back. Money paid with travel vouchers returns to the voucher "
+    "straight away; other payment methods take 3 to 4 business days."
+)
+
+
+def strict() -> GroundingPack:
+    return GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
+
+
+def on_record(answer: str, record: dict[str, Any]) -> Verification:
+    evidence = [Evidence("tool:1", "tool:get_details", json.dumps(record))]
+    return strict().verifier().verify_items(answer, evidence)
+
+
+def on_text(answer: str, *passages: str) -> Verification:
+    evidence = [Evidence(f"kb:{n}", f"kb:{n}", p) for n, p in enumerate(passages)]
+    return strict().verifier().verify_items(answer, evidence)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The glass-cover lamp with the dark-oak base is available.",  # that one is sold out
+        "The lamp with a glass-cover shade and a dark-oak base is in stock.",
+        "The dark-oak lamp with the glass-cover shade costs $44.00.",  # no: 38.00
+    ],
+)
+def test_a_value_written_with_hyphens_is_the_records_value(answer: str) -> None:
+    v = on_record(answer, LAMP)
+    assert v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The glass-cover lamp with the light-oak base is available.",
+        "The fabric-cover lamp is in stock at $41.50.",
+        "The glass cover lamp with the dark oak base is sold out.",
+        "The dark-oak lamp with the glass-cover shade isn't available right now.",
+    ],
+)
+def test_hyphenated_values_that_hold_stay_supported(answer: str) -> None:
+    v = on_record(answer, LAMP)
+    assert not v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The fare paid by card comes back in 3 to 4 business days.",
+        "Your card payment is paid back in three to four business days.",
+        "Unlike a travel voucher, which is refunded straight away, a card payment takes "
+        "3 to 4 business days.",
+        "Voucher money returns to the voucher straight away.",
+    ],
+)
+def test_a_timing_given_for_the_rest_holds_for_what_the_evidence_did_not_name(
+    answer: str,
+) -> None:
+    v = on_text(answer, PAYOUTS)
+    assert not v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The fare paid by card comes back immediately.",
+        "Card refunds take 10 business days.",
+        "Money paid with travel vouchers takes 3 to 4 business days to return.",
+    ],
+)
+def test_a_timing_the_rest_is_not_given_is_contradicted(answer: str) -> None:
+    v = on_text(answer, PAYOUTS)
+    assert v.flagged, v.claims
+    assert any("timing" in c.kinds or "rule" in c.kinds for c in v.claims), v.claims
