@@ -102,3 +102,41 @@ def test_a_timing_the_rest_is_not_given_is_contradicted(answer: str) -> None:
     v = on_text(answer, PAYOUTS)
     assert v.flagged, v.claims
     assert any("timing" in c.kinds or "rule" in c.kinds for c in v.claims), v.claims
+
+
+BASKET: dict[str, Any] = {
+    "basket_id": "B-5",
+    "items": [
+        {"name": "Garden Hose", "item_id": "h-1", "price": 24.5, "options": {"color": "green"}},
+        {"name": "Patio Heater", "item_id": "p-2", "price": 310.0, "options": {"color": "black"}},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The heater is the pricier item at $310.00; the hose is $24.50.",
+        "The hose is the cheaper item; the Patio Heater is $310.00.",
+        "The hose is $24.50 and the heater is $310.00.",
+        "The Garden Hose and the Patio Heater cost $24.50 and $310.00.",
+        "The hose is green and the heater is black.",
+    ],
+)
+def test_objects_named_by_their_last_word_keep_their_own_values(answer: str) -> None:
+    v = on_record(answer, BASKET)
+    assert not v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The hose is the pricier item; the heater is $310.00.",
+        "The hose is $310.00 and the heater is $24.50.",
+        "The Garden Hose is $310.00 and the Patio Heater is $24.50.",
+        "The hose is black.",
+    ],
+)
+def test_a_value_or_rank_given_to_the_wrong_object_is_contradicted(answer: str) -> None:
+    v = on_record(answer, BASKET)
+    assert v.flagged, v.claims

@@ -105,13 +105,47 @@ def _alike(group: Sequence[Sibling]) -> bool:
     return bool(set.intersection(*keys))
 
 
+def _head(name: str) -> str:
+    """A name's last word, singular ("Hiking Boots" → "boot"), when long enough to be a noun."""
+    words = name.lower().split()
+    head = words[-1] if words else ""
+    head = head[:-1] if head.endswith("s") and len(head) > 4 else head
+    return head if len(head) >= 4 and len(words) > 1 else ""
+
+
+def _name_found(clause: str, name: str) -> re.Match[str] | None:
+    """Where a clause names an object: its whole name, else its name's last word."""
+    found = re.search(value_pattern(name), clause.lower())
+    head = _head(name)
+    if found is None and head:
+        found = re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", clause.lower())
+    return found
+
+
+def _named_by_head(
+    clause: str, siblings: Sequence[Sibling], named: Sequence[Sibling]
+) -> list[Sibling]:
+    """Objects a clause names by their name's last word ("the watch" for "Smart Watch"), when
+    no other object's name ends in that word and none is named in full with it."""
+    heads = [_head(s[1]["name"]) if "name" in s[1] else "" for s in siblings]
+    out = []
+    for s, head in zip(siblings, heads, strict=True):
+        if not head or heads.count(head) > 1 or any(s is n for n in named):
+            continue
+        if any(head in n[1]["name"].lower() for n in named):
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", clause.lower()):
+            out.append(s)
+    return out
+
+
 def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]]:
     """Each named object with the stretch of the clause that describes it. Between two names
     the cut falls at the last "and", comma or semicolon: what follows a name ("for $98.82")
     is its own, what precedes the next ("a blue …") the next one's."""
     spots = []
     for s in named:
-        found = re.search(value_pattern(s[1]["name"]), clause.lower())
+        found = _name_found(clause, s[1]["name"])
         if found:
             spots.append((found.start(), found.end(), s))
     spots.sort(key=lambda x: x[0])
@@ -133,6 +167,8 @@ def _bound(
             if not ID_KEY.search(key.split(".")[-1]):
                 classes.setdefault(key, set()).add(value.lower())
     named = [s for s in siblings if "name" in s[1] and mentions_value(clause, s[1]["name"])]
+    by_head = _named_by_head(clause, siblings, named)
+    named += by_head
     several = False
     if named:
         pairs = _segments(clause, named)
@@ -177,7 +213,11 @@ def _bound(
         if len(pairs) == 1 and not several:
             out.extend(_object_flags(text, v, path, pairs[0][0][2]))
             out.extend(_prices(text, v, path, pairs[0][0][2], siblings))
-        if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1:
+        elif len(pairs) > 1 and not several:
+            out.extend(_swapped_price(text, v, path, siblings))
+        # a word of a name ("the hose") finds the object but, unlike its full name, does
+        # not vouch for the clause
+        if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1 and not by_head:
             out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
     return out
 
@@ -265,6 +305,22 @@ def _prices(
                 )
             )
     return out
+
+
+def _swapped_price(
+    text: str, v: RecordView, path: str, siblings: Sequence[Sibling]
+) -> list[FieldFinding]:
+    """Several objects priced in one clause ("the watch is $1261.14 and the phone $381.87"):
+    the one sum in an object's stretch is another object's price, not its own."""
+    sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
+    mine = next((price_of(s[2]) for s in siblings if s[0] == path), None)
+    if len(sums) != 1 or mine is None or abs(sums[0] - mine) <= 0.005:
+        return []
+    others = [p for s in siblings if s[0] != path and (p := price_of(s[2])) is not None]
+    if not any(abs(sums[0] - o) <= 0.005 for o in others):
+        return []
+    why = f"{path} costs {mine:g}, not {sums[0]:g}"
+    return [FieldFinding(f"{v.evidence_id}:{path}", "binding", CONTRADICTED, "", mine, (why,))]
 
 
 IN_STOCK = re.compile(r"\bin stock\b|\bavailable\b", re.IGNORECASE)

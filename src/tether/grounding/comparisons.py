@@ -99,13 +99,20 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
     found = _MOST.search(clause)
     if found is None:
         return []
-    rest = clause[: found.start()] + " " + clause[found.end() :]
+    # the object is named in the superlative's own clause, before it ("X is the cheapest")
+    # or, failing that, after it ("the cheapest is X"): another clause names another object
+    start = clause.rfind(";", 0, found.start()) + 1
+    end = clause.find(";", found.end())
+    before = clause[start : found.start()]
+    rest = before + " " + clause[found.end() : end if end >= 0 else len(clause)]
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
         if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
-        chosen = _identify(rest, siblings)
+        chosen = _identify(before, siblings)
+        if len(chosen) != 1:
+            chosen = _identify(rest, siblings)
         if len(chosen) != 1:
             continue
         parent = _parent(chosen[0][0])
