@@ -140,3 +140,30 @@ def test_objects_named_by_their_last_word_keep_their_own_values(answer: str) -> 
 def test_a_value_or_rank_given_to_the_wrong_object_is_contradicted(answer: str) -> None:
     v = on_record(answer, BASKET)
     assert v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Please tell me your booking reference and which seats you're giving up.",
+        "Just send us the booking reference.",
+        "First, confirm the travellers' names.",
+    ],
+)
+def test_a_request_for_details_is_not_a_claim(answer: str) -> None:
+    v = on_text(answer, PAYOUTS)
+    assert v.claims == () and not v.flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Please note that vouchers take 30 days.",  # a claim behind a polite opener
+        "Tell me the reference and we'll upgrade your seat for free.",
+        "Confirm the booking and the fare is refunded twice.",
+        "Send us the reference; card refunds are immediate.",
+    ],
+)
+def test_a_request_that_goes_on_to_claim_something_is_checked(answer: str) -> None:
+    v = on_text(answer, PAYOUTS)
+    assert v.claims and v.flagged, v.claims

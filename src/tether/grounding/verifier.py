@@ -193,7 +193,11 @@ class Verifier:
             verdict = self._claim(a, evidence)
             # a question or an offer ("Anything else I can help with?") asserts nothing, unless
             # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
-            aside = a.claim.text.rstrip().endswith("?") or _COURTESY.match(a.claim.text)
+            aside = (
+                a.claim.text.rstrip().endswith("?")
+                or _COURTESY.match(a.claim.text)
+                or _request(a.claim.text)
+            )
             if aside and verdict.status != CONTRADICTED:
                 continue
             if verdict.status == UNCERTAIN:
@@ -337,6 +341,24 @@ _COURTESY = re.compile(
     r"^\W*sorry for the (?:wait|delay)\W*$",
     re.IGNORECASE,
 )
+# a request for what the desk needs ("Please tell me your order id.") asserts nothing; one
+# that goes on to say something ("…, and we'll e-mail you a label") is a claim
+_REQUEST = re.compile(
+    r"^\W*(?:please\s+|just\s+|first,?\s+)?(?:(?:tell|give|send|show)\s+(?:me|us)|"
+    r"let\s+(?:me|us)\s+know|share|confirm|provide)\b",
+    re.IGNORECASE,
+)
+_GOES_ON = re.compile(
+    r"[;:]|,\s*(?:and|but|so|then|while)\b|"
+    r"\b(?:and|so|then)\s+(?:we|i|you|it|they|the|a|an|your|our|this|that)\b",
+    re.IGNORECASE,
+)
+
+
+def _request(text: str) -> bool:
+    return _REQUEST.match(text) is not None and _GOES_ON.search(text) is None
+
+
 _CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
 _CENTS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+\.\d\d|\d+\.\d\d)(?![\d])")
 
