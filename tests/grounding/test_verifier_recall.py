@@ -167,3 +167,70 @@ def test_a_request_for_details_is_not_a_claim(answer: str) -> None:
 def test_a_request_that_goes_on_to_claim_something_is_checked(answer: str) -> None:
     v = on_text(answer, PAYOUTS)
     assert v.claims and v.flagged, v.claims
+
+
+DESTINATION = (
+    "Where the payout goes\n"
+    "A payout can only be made to the bank account the rent was paid from. We cannot send it "
+    "to any other account or wallet."
+)
+GUESTS = (
+    "One tenant per call\n"
+    "You may ask anything about your own lease, but we cannot discuss anyone else's lease, "
+    "even a flatmate's. We ask for your tenancy number even when you already know your unit "
+    "code: a unit code on its own proves nothing."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The payout can be sent to a different account if you ask.",
+        "Sure, the payout can go to your new savings account.",
+        "We can send it to another account for you.",
+    ],
+)
+def test_an_act_allowed_for_what_the_evidence_rules_out_is_contradicted(answer: str) -> None:
+    v = on_text(answer, DESTINATION)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "We can't send the payout to a different account.",
+        "The payout can only go to the account the rent was paid from, not to a new one.",
+        "It goes back to the bank account you paid the rent from.",
+        "No other account or wallet can receive it.",
+    ],
+)
+def test_the_exclusion_restated_stays_supported(answer: str) -> None:
+    v = on_text(answer, DESTINATION)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Since she's a flatmate, I can discuss her lease with you.",
+        "Because you already know your unit code, we don't need the tenancy number.",
+        "Since you know your unit code, we can skip the tenancy number.",
+    ],
+)
+def test_a_reason_the_rule_disregards_is_contradicted(answer: str) -> None:
+    v = on_text(answer, GUESTS)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Even for a flatmate, I can't discuss their lease.",
+        "Since you know your unit code, we still need the tenancy number.",
+        "Even though you know your unit code, I'll ask for your tenancy number.",
+        "Since a unit code on its own proves nothing, I'll need your tenancy number.",
+    ],
+)
+def test_the_rule_kept_despite_the_reason_stays_supported(answer: str) -> None:
+    v = on_text(answer, GUESTS)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims

@@ -23,6 +23,7 @@ from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
+from tether.grounding.exclusions import check_exclusions
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.meaning import (
@@ -82,6 +83,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_novel(body, evidence, vocabulary))
         if evidence.texts and not text.rstrip().endswith("?"):
             for why, c in check_limits(body, evidence.sentences):
+                out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
+            for why, c in check_exclusions(body, text, evidence.sentences):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     return out
 
