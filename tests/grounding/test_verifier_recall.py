@@ -234,3 +234,50 @@ def test_a_reason_the_rule_disregards_is_contradicted(answer: str) -> None:
 def test_the_rule_kept_despite_the_reason_stays_supported(answer: str) -> None:
     v = on_text(answer, GUESTS)
     assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+def test_the_retail_pack_knows_every_material_of_its_catalogue() -> None:
+    import gzip
+    from importlib import resources
+
+    from tether.domains.retail.grounding import MATERIALS
+
+    raw = resources.files("tether.domains.retail").joinpath("data", "db.json.gz").read_bytes()
+    products = json.loads(gzip.decompress(raw))["products"]
+    used = {
+        value.lower()
+        for p in products.values()
+        for v in p["variants"].values()
+        for key, value in v["options"].items()
+        if key.split()[-1] == "material"
+    }
+    assert used <= {m.lower() for m in MATERIALS}, used - {m.lower() for m in MATERIALS}
+
+
+SKATE: dict[str, Any] = {
+    "order_id": "#W900",
+    "status": "delivered",
+    "items": [
+        {"name": "Skateboard", "item_id": "7", "price": 180.1,
+         "options": {"deck material": "bamboo", "length": "28 inch"}},
+        {"name": "Luggage Set", "item_id": "8", "price": 452.28,
+         "options": {"material": "softshell", "color": "black"}},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The skateboard has a maple deck and is 28 inches long.", True),
+        ("The Luggage Set is black and hardshell.", True),
+        ("The skateboard has a bamboo deck and is 28 inches long.", False),
+        ("The Luggage Set is a black softshell set.", False),
+    ],
+)
+def test_the_retail_pack_reads_every_catalogue_material(answer: str, flagged: bool) -> None:
+    from tether.domains.retail.grounding import RETAIL_GROUNDING
+
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(SKATE))]
+    v = RETAIL_GROUNDING.verifier().verify_items(answer, evidence)
+    assert v.flagged is flagged, v.claims

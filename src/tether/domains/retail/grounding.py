@@ -29,11 +29,13 @@ def retail_grounding(db: RetailDB) -> RetailGrounding:
 # order, account and product records mean. The desk is strict: a claim the records and the
 # knowledge base cannot back (a number, a name, a timing) stops the answer, and a restated
 # rule with its polarity flipped is a contradiction by itself.
-# the materials the catalogue's variants are made of (tau2-bench retail data)
+# the materials the catalogue's variants are made of (tau2-bench retail data): every value of
+# an option named "material", "deck material", "band material", "frame material" …
 MATERIALS = (
-    "PVC", "TPE", "canvas", "ceramic", "cotton", "fabric", "fleece", "glass", "iron", "latex",
-    "leather", "memory foam", "mesh", "metal", "natural rubber", "nylon", "plastic",
-    "polyester", "synthetic", "vinyl", "wood", "silicone", "stainless steel",
+    "PVC", "TPE", "bamboo", "canvas", "ceramic", "cotton", "fabric", "fleece", "glass",
+    "hardshell", "iron", "latex", "leather", "maple", "memory foam", "mesh", "metal",
+    "natural rubber", "nylon", "olefin", "plastic", "polyester", "rubber", "softshell",
+    "sunbrella", "synthetic", "urethane", "vinyl", "wood", "silicone", "stainless steel",
 )  # fmt: skip
 
 RETAIL_GROUNDING = GroundingPack(
