@@ -281,3 +281,38 @@ def test_the_retail_pack_reads_every_catalogue_material(answer: str, flagged: bo
     evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(SKATE))]
     v = RETAIL_GROUNDING.verifier().verify_items(answer, evidence)
     assert v.flagged is flagged, v.claims
+
+
+MEMBER: dict[str, Any] = {
+    "member_id": "m-4",
+    "bookings": ["#B1", "#B2"],
+    "cards": {"loyalty_7": {"kind": "loyalty", "id": "loyalty_7"}},
+    "complaints": [],
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "You don't have any bookings with us.",
+        "The member hasn't made any bookings yet.",
+        "You do not have any cards saved.",
+        "There are no bookings on this membership.",
+    ],
+)
+def test_a_list_the_record_fills_said_to_be_empty_is_contradicted(answer: str) -> None:
+    v = on_record(answer, MEMBER)
+    assert v.flagged and any("count" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "You don't have any complaints on file.",  # the record's list is empty
+        "You have two bookings, #B1 and #B2.",
+        "You haven't any complaints, and you have one card saved.",
+    ],
+)
+def test_an_empty_list_said_to_be_empty_stays_supported(answer: str) -> None:
+    v = on_record(answer, MEMBER)
+    assert not any("count" in c.kinds for c in v.claims), v.claims

@@ -213,7 +213,13 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
 
 
 _EVERY = re.compile(r"\b(?:both|all|every|each)\b", re.IGNORECASE)
-_NONE = re.compile(r"\b(?:no|without(?: any)?|not any)\s+(\w+)", re.IGNORECASE)
+# "no tracking number", "without any refund", "you don't have any payment method saved",
+# "hasn't placed any orders"
+_NONE = re.compile(
+    r"\b(?:no|without(?: any)?|not any|"
+    r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any)\s+(\w+)",
+    re.IGNORECASE,
+)
 _SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
