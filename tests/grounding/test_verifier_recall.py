@@ -316,3 +316,47 @@ def test_a_list_the_record_fills_said_to_be_empty_is_contradicted(answer: str) -
 def test_an_empty_list_said_to_be_empty_stays_supported(answer: str) -> None:
     v = on_record(answer, MEMBER)
     assert not any("count" in c.kinds for c in v.claims), v.claims
+
+
+GROUNDS = (
+    "Accepted grounds\n"
+    "To end the lease early, give one of these grounds:\n"
+    "- the tenant **moves abroad** for work, or\n"
+    "- the flat is **no longer habitable**.\n"
+    "We cannot record any other ground."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A move abroad for work isn't an accepted ground.",
+        "'Moves abroad' is not a ground we accept, I'm afraid.",
+        "A tenant moving abroad for work is not one of the grounds.",
+    ],
+)
+def test_a_listed_member_said_not_to_be_one_is_contradicted(answer: str) -> None:
+    v = on_text(answer, GROUNDS)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A rent increase isn't an accepted ground.",
+        "We can't record any ground other than moving abroad for work or an uninhabitable flat.",
+        "The grounds are 'moves abroad' and 'no longer habitable'.",
+        "Since the flat is no longer habitable, you can end the lease early.",
+        "If you move abroad for work, that is an accepted ground; a new job nearby is not.",
+    ],
+)
+def test_the_list_restated_or_a_non_member_denied_stays_supported(answer: str) -> None:
+    v = on_text(answer, GROUNDS)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+def test_a_member_named_in_a_denial_about_something_else_is_not_struck_off() -> None:
+    # the denial bears on ending the lease after the move, not on the ground itself; the
+    # opener's other words ("end", "lease") are not the list's noun
+    v = on_text("We can't end a lease early once a move abroad for work is over.", GROUNDS)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims

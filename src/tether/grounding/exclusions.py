@@ -13,7 +13,7 @@ sentence that decides them.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
@@ -48,10 +48,93 @@ _FILLER = frozenset(norm(w) for w in ("already", "just", "even", "also", "really
 
 
 def check_exclusions(
-    clause: str, whole: str, sentences: Sequence[EvidenceClause]
+    clause: str, whole: str, sentences: Sequence[EvidenceClause], texts: Mapping[str, str]
 ) -> list[tuple[str, EvidenceClause]]:
     """Why a claim clause is ruled out by an evidence sentence, with that sentence."""
-    return [*_others(clause, sentences), *_disregarded(clause, whole, sentences)]
+    return [
+        *_others(clause, sentences),
+        *_disregarded(clause, whole, sentences),
+        *_delisted(clause, texts, sentences),
+    ]
+
+
+# a list's own words: its heading ("Accepted reasons") and the line that opens it ("give one
+# of these two reasons:"), kept per evidence item
+_LIST_ITEM = re.compile(r"^\s*[-*\u2022]\s+(.+)$", re.MULTILINE)
+# a denial that restates the list's limit ("no reason other than …") rather than striking a
+# member off it
+_EXCEPT = re.compile(r"\b(?:other than|except|besides|apart from|but|only|else)\b", re.I)
+
+
+def _delisted(
+    clause: str, texts: Mapping[str, str], sentences: Sequence[EvidenceClause]
+) -> list[tuple[str, EvidenceClause]]:
+    """A member of a list the evidence introduces ("Accepted reasons: … placed by mistake")
+    said not to be one ("ordering by mistake isn't an accepted reason")."""
+    if not negated(clause) or _EXCEPT.search(clause):
+        return []
+    lists = {source: _members(text) for source, text in texts.items()}
+    # a denial inside a quoted or listed member ("'no longer needed'") denies nothing
+    plain = _QUOTED.sub(" ", clause.lower())
+    for members in lists.values():
+        for item, _, _ in members:
+            for cue in _CUE.findall(item.lower()):
+                plain = plain.replace(cue, " ")
+    if not negated(plain):
+        return []
+    mine = set(content_terms(clause)) - _FILLER
+    for source, members in lists.items():
+        for item, core, title in members:
+            if negated(item):
+                continue
+            if any(_names(mine, form, title) for form in (item, core) if form):
+                at = next(
+                    (
+                        x
+                        for x in sentences
+                        if x.source == source and item[:40] in x.sentence.replace("**", "")
+                    ),
+                    None,
+                )
+                if at is not None:
+                    why = f"the evidence lists {item[:60]!r} under {' '.join(sorted(title))}"
+                    return [(why, at)]
+    return []
+
+
+def _names(mine: set[str], member: str, title: set[str]) -> bool:
+    """Most of a member's words are said, and a word of its list's heading besides."""
+    theirs = set(content_terms(member)) - _FILLER
+    held = theirs & mine
+    return len(held) >= 2 and len(held) / len(theirs) >= SHARED and bool((mine - theirs) & title)
+
+
+_LIST_NOUN = re.compile(
+    r"\b(?:these|those|the following|following)\s+(?:\w+\s+)?(\w+)\s*:?\s*$", re.IGNORECASE
+)
+_QUOTED = re.compile(r"(?<!\w)['\"\u2018\u201c][^'\"\u2019\u201d]{1,60}['\"\u2019\u201d](?!\w)")
+_CUE = re.compile(r"\b(?:no longer|not|never|no)\s+\w+")
+
+
+def _members(text: str) -> list[tuple[str, str, set[str]]]:
+    """The items of each list in a text, each with its bold part ("**moves abroad**") and the
+    words of the text's heading (its first line) and of the line that opens the list."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    heading = set(content_terms(lines[0])) if lines and len(lines[0].split()) <= 8 else set()
+    out: list[tuple[str, str, set[str]]] = []
+    opener: set[str] = set()
+    for n, line in enumerate(lines):
+        found = _LIST_ITEM.match(line)
+        if found is None:
+            continue
+        if n == 0 or not _LIST_ITEM.match(lines[n - 1]):
+            # the list's noun in its opening line: "give one of these two reasons:"
+            named = _LIST_NOUN.search(lines[n - 1]) if n else None
+            opener = set(content_terms(named.group(1))) if named else set()
+        bold = re.search(r"\*\*(.+?)\*\*", found.group(1))
+        item = found.group(1).replace("**", "").strip()
+        out.append((item, bold.group(1) if bold else "", heading | opener))
+    return out
 
 
 def _others(clause: str, sentences: Sequence[EvidenceClause]) -> list[tuple[str, EvidenceClause]]:

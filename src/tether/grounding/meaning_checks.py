@@ -84,7 +84,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         if evidence.texts and not text.rstrip().endswith("?"):
             for why, c in check_limits(body, evidence.sentences):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
-            for why, c in check_exclusions(body, text, evidence.sentences):
+            passages = {k: t for k, t in evidence.texts.items() if k != "question"}
+            for why, c in check_exclusions(body, text, evidence.sentences, passages):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     return out
 
