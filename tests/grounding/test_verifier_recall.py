@@ -360,3 +360,14 @@ def test_a_member_named_in_a_denial_about_something_else_is_not_struck_off() -> 
     # opener's other words ("end", "lease") are not the list's noun
     v = on_text("We can't end a lease early once a move abroad for work is over.", GROUNDS)
     assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+def test_the_other_one_named_is_not_the_rest() -> None:
+    footage = (
+        "When we saw the footage from the other cameras last year, we changed the rules. "
+        "Other units took 2 hours."
+    )
+    # "the other cameras" are named ones, and "last year" an event's date, not a rule's
+    v = on_text("Body cameras can provide footage immediately.", footage)
+    assert not any("timing" in c.kinds for c in v.claims), v.claims
+    assert on_text("Other units took 5 hours.", footage).flagged

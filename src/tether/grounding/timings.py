@@ -181,7 +181,11 @@ def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
             continue
         # "…a gift card straight away; other payment methods take 5 to 7 days": a subject
         # the sentence does not single out falls under the rest, whatever it is called
-        rest = [c for c in timed if _for_the_rest(c) and subject & _sentence_terms(c)]
+        rest = [
+            c
+            for c in timed
+            if t.kind != "relative" and _for_the_rest(c) and subject & _sentence_terms(c)
+        ]
         if rest:
             fits = next((c for c in rest if any(t.agrees(e) for e in c.timings)), None)
             # a timing of what the sentence did single out, named in a clause saying both
@@ -217,8 +221,10 @@ def _clash(t: Timing, c: EvidenceClause) -> Finding:
 
 
 # what a sentence says of everything it has not named: "other payment methods", "the rest"
+# ("the other officer" is one named thing, not the rest: the rest is a plural, unled by "the")
 _REST = re.compile(
-    r"\b(?:(?:all|any|every|each)\s+)?other\s+\w+|\b(?:the rest|everything else|anything else)\b",
+    r"(?<!\bthe )\b(?:(?:all|any|every|each)\s+)?other\s+(?:\w+\s+)?\w+s\b|"
+    r"\b(?:the rest|everything else|anything else)\b",
     re.IGNORECASE,
 )
 
