@@ -371,3 +371,38 @@ def test_the_other_one_named_is_not_the_rest() -> None:
     v = on_text("Body cameras can provide footage immediately.", footage)
     assert not any("timing" in c.kinds for c in v.claims), v.claims
     assert on_text("Other units took 5 hours.", footage).flagged
+
+
+CREDITS = (
+    "Where a credit goes\n"
+    "For a cancelled trip the fare goes back to the card you paid with. For missed "
+    "connections you choose between a travel voucher and a seat on the next train."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "For a cancelled trip, you can choose between a travel voucher and a seat on the next "
+        "train.",
+        "For missed connections the fare goes back to the card you paid with.",
+    ],
+)
+def test_a_consequence_moved_to_another_qualifier_is_contradicted(answer: str) -> None:
+    v = on_text(answer, CREDITS)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "For a cancelled trip, the fare goes back to the card you paid with.",
+        "For missed connections you can pick a travel voucher or a seat on the next train.",
+        "For a cancelled trip the fare is returned to your card; for a missed connection you "
+        "choose a voucher or the next train.",
+        "If your trip is cancelled, the fare goes back to your card.",
+    ],
+)
+def test_a_consequence_under_its_own_qualifier_stays_supported(answer: str) -> None:
+    v = on_text(answer, CREDITS)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims

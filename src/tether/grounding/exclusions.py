@@ -188,3 +188,53 @@ def _disregarded(
                 )
                 return [(why, s)]
     return []
+
+
+# a sentence led by what it is said of: "For returned items you choose …", "If the card has
+# expired, …"; the qualifier ends at a comma or where the main clause's subject begins
+_LED = re.compile(
+    r"^\W*(?P<lead>for|if|when|once|on|with)\s+(?:(?:a|an|the|your|any)\s+)?"
+    r"(?P<what>(?:(?!(?:the|you|we|it|they|a|an|your|our|this|that)\b)[\w'-]+\s*){1,4}?)"
+    r"(?:,\s*|\s+(?=(?:the|you|we|it|they|a|an|your|our)\b))(?P<rest>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+RESTATED = 0.8  # share of the claim's consequence an evidence consequence must hold
+
+
+def check_requalified(
+    text: str, sentences: Sequence[EvidenceClause]
+) -> list[tuple[str, EvidenceClause]]:
+    """What the evidence says under one qualifier, said under another it also gives: "for a
+    cancelled order you can choose …" where the choice is given "for returned items" and a
+    cancelled order's money "goes back to the original payment method"."""
+    mine = _LED.match(text)
+    if mine is None:
+        return []
+    what = set(content_terms(mine.group("what")))
+    rest = set(content_terms(mine.group("rest"))) - _FILLER
+    if not what or len(rest) < 3:
+        return []
+    led = [(s, m) for s in sentences if (m := _LED.match(s.text)) is not None]
+    if not led:
+        return []
+    same = [
+        (s, m)
+        for s, m in led
+        if m.group("lead").lower() == mine.group("lead").lower()
+        and set(content_terms(m.group("what"))) == what
+    ]
+    if not same or any(_share(rest, m) >= SHARED for _, m in same):
+        return []  # the evidence says it of this qualifier too (or nothing of it)
+    for s, m in led:
+        if set(content_terms(m.group("what"))) & what or _share(rest, m) < RESTATED:
+            continue
+        why = (
+            f"the evidence says this {m.group('lead').lower()} {m.group('what').strip()!r}, "
+            f"not {mine.group('what').strip()!r}: {s.text.strip()[:80]!r}"
+        )
+        return [(why, s)]
+    return []
+
+
+def _share(rest: set[str], m: re.Match[str]) -> float:
+    return len(rest & set(content_terms(m.group("rest")))) / len(rest)
