@@ -27,7 +27,10 @@ KB = Path(str(resources.files("tether.domains.retail") / "kb"))
 HALVES = ("dev", "heldout")
 # a second development set with its own sources and phrasings, so tuning does not fit one sample
 EXTRA_DEV = "dev2"
-SETS = (*HALVES, EXTRA_DEV)
+# a small third development set over randomly drawn sources, written before the checks it
+# measures changed: the out-of-sample figure of a change
+DRAWN_DEV = "dev3"
+SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV)
 TASKS = ("qa", "data2txt")
 KINDS = {
     "faithful",
@@ -103,6 +106,15 @@ def test_the_second_dev_set_is_large_new_and_about_half_faithful() -> None:
     }
     assert "policy_inversion" in kinds["qa"]
     assert "policy_inversion" not in kinds["data2txt"]  # a record states facts, not rules
+
+
+def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
+    ids = source_ids(DRAWN_DEV)
+    assert len(ids) == len(set(ids))
+    assert not set(ids) & {i for half in (*HALVES, EXTRA_DEV) for i in source_ids(half)}
+    every = responses(DRAWN_DEV)
+    assert len(every) >= 40
+    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
 
 
 @pytest.mark.parametrize("half", SETS)

@@ -406,3 +406,21 @@ def test_a_consequence_moved_to_another_qualifier_is_contradicted(answer: str) -
 def test_a_consequence_under_its_own_qualifier_stays_supported(answer: str) -> None:
     v = on_text(answer, CREDITS)
     assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+TABLET: dict[str, Any] = {
+    "name": "Tablet",
+    "variants": {
+        "41": {"item_id": "41", "options": {"chip": "A5", "color": "silver"}, "available": False,
+               "price": 310.0},
+        "42": {"item_id": "42", "options": {"chip": "A7", "color": "black"}, "available": True,
+               "price": 420.0},
+    },
+}  # fmt: skip
+
+
+def test_a_short_value_before_a_field_name_names_the_object() -> None:
+    assert not on_record(
+        "The silver tablet with the A5 chip is currently sold out.", TABLET
+    ).flagged
+    assert on_record("The silver tablet's chip is A7.", TABLET).flagged

@@ -316,7 +316,7 @@ def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]
         {f.value.strip() for f in flatten(record) if isinstance(f.value, str)} - {""},
         key=len,
     )
-    values = [v for v in values if len(v) > 2 and _SHORT_VALUE.match(v) and not v.isdigit()]
+    values = [v for v in values if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()]
     for fact in flatten(record):
         if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
             continue
