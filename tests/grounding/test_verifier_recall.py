@@ -424,3 +424,38 @@ def test_a_short_value_before_a_field_name_names_the_object() -> None:
         "The silver tablet with the A5 chip is currently sold out.", TABLET
     ).flagged
     assert on_record("The silver tablet's chip is A7.", TABLET).flagged
+
+
+REVIEWS = (
+    "When a manager reviews a claim\n"
+    "A manager reviews the claim in two cases only:\n"
+    "- the amount is above the agent's approval limit, or\n"
+    "- you ask for a manager's review.\n"
+    "Otherwise the agent decides."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A manager reviews it only if the amount is above the agent's approval limit.",
+        "You get a manager's review only when you ask for a manager's review.",
+    ],
+)
+def test_only_if_one_of_several_listed_cases_is_contradicted(answer: str) -> None:
+    v = on_text(answer, REVIEWS)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A manager reviews it only if the amount is above the approval limit or you ask.",
+        "A manager reviews it if the amount is above the agent's approval limit.",
+        "Only if the amount is above the agent's approval limit, or if you ask, does a manager "
+        "review it.",
+    ],
+)
+def test_every_case_kept_or_no_only_stays_supported(answer: str) -> None:
+    v = on_text(answer, REVIEWS)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims

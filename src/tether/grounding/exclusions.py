@@ -88,18 +88,21 @@ def _delisted(
             if negated(item):
                 continue
             if any(_names(mine, form, title) for form in (item, core) if form):
-                at = next(
-                    (
-                        x
-                        for x in sentences
-                        if x.source == source and item[:40] in x.sentence.replace("**", "")
-                    ),
-                    None,
-                )
+                at = _sentence_of(item, source, sentences)
                 if at is not None:
                     why = f"the evidence lists {item[:60]!r} under {' '.join(sorted(title))}"
                     return [(why, at)]
     return []
+
+
+def _sentence_of(
+    item: str, source: str, sentences: Sequence[EvidenceClause]
+) -> EvidenceClause | None:
+    """The evidence sentence a list item is (bold marks aside)."""
+    return next(
+        (x for x in sentences if x.source == source and item[:40] in x.sentence.replace("**", "")),
+        None,
+    )
 
 
 def _names(mine: set[str], member: str, title: set[str]) -> bool:
@@ -238,3 +241,51 @@ def check_requalified(
 
 def _share(rest: set[str], m: re.Match[str]) -> float:
     return len(rest & set(content_terms(m.group("rest")))) / len(rest)
+
+
+_ONLY_IF = re.compile(
+    r"\bonly\s+(?:if|when|while|in case)\s+(?P<cond>[^,.;:!?]+)|"
+    r"\b(?:if|when)\s+and\s+only\s+(?:if|when)\s+(?P<cond2>[^,.;:!?]+)",
+    re.IGNORECASE,
+)
+
+
+def check_narrowed(
+    text: str, texts: Mapping[str, str], sentences: Sequence[EvidenceClause]
+) -> list[tuple[str, EvidenceClause]]:
+    """ "Only if A" where the evidence lists A beside other cases that do as well ("in two cases
+    only: A, or B"): the claim drops a case the evidence gives."""
+    found = _ONLY_IF.search(text)
+    if found is None:
+        return []
+    cond = found.group("cond") or found.group("cond2")
+    if re.search(r"\b(?:or|either)\b", cond, re.IGNORECASE):
+        return []  # the claim names several cases itself: which matches which is unclear
+    said = set(content_terms(cond)) - _FILLER
+    # what the claim says from its "only" on: the act before it is not a case
+    mine = set(content_terms(text[found.start() :])) - _FILLER
+    if len(said) < 2:
+        return []
+    for source, passage in texts.items():
+        members = _members(passage)
+        for item, _, title in members:
+            theirs = set(content_terms(item)) - _FILLER
+            if not theirs or len(theirs & said) / len(theirs) < SHARED:
+                continue
+            siblings = [m for m in members if m[2] == title and m[0] != item]
+            # a case of the same list the claim does not name at all
+            dropped = [
+                m
+                for m in siblings
+                if (terms := set(content_terms(m[0])) - _FILLER) and len(terms & mine) < 2
+            ]
+            if not siblings or not dropped:
+                continue
+            at = _sentence_of(item, source, sentences)
+            if at is not None:
+                why = (
+                    f"the evidence gives {dropped[0][0].strip()[:60]!r} as well as "
+                    f"{item.strip()[:60]!r}"
+                )
+                return [(why, at)]
+    return []

@@ -23,7 +23,7 @@ from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
-from tether.grounding.exclusions import check_exclusions, check_requalified
+from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.meaning import (
@@ -61,7 +61,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     out.extend(_from_field(f) for f in check_bindings(text, targets, vocabulary))
     out.extend(_transitions(text, evidence, vocabulary))
     if evidence.texts and not text.rstrip().endswith("?"):
-        for why, c in check_requalified(text, evidence.sentences):
+        passages = {k: t for k, t in evidence.texts.items() if k != "question"}
+        found = [
+            *check_requalified(text, evidence.sentences),
+            *check_narrowed(text, passages, evidence.sentences),
+        ]
+        for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     out.extend(_scopes(text, evidence, vocabulary))
     for clause in clauses(text):
