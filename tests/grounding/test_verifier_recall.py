@@ -459,3 +459,16 @@ def test_only_if_one_of_several_listed_cases_is_contradicted(answer: str) -> Non
 def test_every_case_kept_or_no_only_stays_supported(answer: str) -> None:
     v = on_text(answer, REVIEWS)
     assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+def test_a_clause_made_mostly_of_words_the_evidence_never_uses_is_an_addition() -> None:
+    # four of its six words are new: an addition, though two are the evidence's own
+    added = on_text("The fare carries a small handling fee for the card.", CREDITS)
+    assert added.flagged and any("never uses" in r for c in added.claims for r in c.reasons)
+    # light verbs and money's unit are no addition: "went back", "got", "paid", "dollars"
+    kept = on_text(
+        "For a cancelled trip the fare went back to the card you paid with; you got all 40 "
+        "dollars back.",
+        CREDITS,
+    )
+    assert not any("never uses" in r for c in kept.claims for r in c.reasons), kept.claims

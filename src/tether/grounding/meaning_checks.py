@@ -47,7 +47,7 @@ from tether.grounding.universals import check_limits
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
-NOVEL = 0.75  # share of a clause's words the evidence never uses that makes it an addition
+NOVEL = 0.66  # share of a clause's words the evidence never uses that makes it an addition
 _CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNORECASE)
 _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
@@ -157,12 +157,61 @@ _MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECA
 
 
 def _plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
-    """A clause's content words but adverbs and genre words."""
+    """A clause's content words but adverbs, light verbs and genre words."""
     return [
         t
         for t in content_terms(body)
-        if t not in _ADVERBS and t not in vocabulary.genre and t not in STOP_WORDS
+        if t not in _ADVERBS
+        and t not in _LIGHT
+        and t not in vocabulary.genre
+        and t not in STOP_WORDS
     ]
+
+
+# words any answer may use whatever the evidence says: light verbs and their particles,
+# money's unit, "the way to go"; they are never the thing an addition adds
+_LIGHT = frozenset(
+    norm(w)
+    for w in [
+        "go",
+        "goes",
+        "going",
+        "went",
+        "gone",
+        "back",
+        "way",
+        "get",
+        "gets",
+        "got",
+        "make",
+        "makes",
+        "made",
+        "take",
+        "takes",
+        "took",
+        "come",
+        "comes",
+        "came",
+        "put",
+        "puts",
+        "reach",
+        "reached",
+        "pay",
+        "paid",
+        "dollar",
+        "dollars",
+        "thing",
+        "things",
+        "note",
+        "sure",
+        "let",
+        "see",
+        "look",
+        "know",
+        "want",
+        "like",
+    ]
+)
 
 
 def _state_words(body: str, vocabulary: Vocabulary) -> set[str]:
