@@ -472,3 +472,36 @@ def test_a_clause_made_mostly_of_words_the_evidence_never_uses_is_an_addition() 
         CREDITS,
     )
     assert not any("never uses" in r for c in kept.claims for r in c.reasons), kept.claims
+
+
+PICKUP = (
+    "Who may collect a parcel\n"
+    "A parcel can only be collected by the addressee, or by a neighbour named on the slip."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A neighbour named on the slip cannot collect the parcel.",
+        "The addressee can't collect it; only a named neighbour can.",
+    ],
+)
+def test_an_option_the_rule_allows_said_to_be_ruled_out_is_contradicted(answer: str) -> None:
+    v = on_text(answer, PICKUP)
+    assert v.flagged and any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "A neighbour who isn't named on the slip can't collect it.",
+        "It can't be collected by anyone else.",
+        "The addressee can collect it, not a stranger.",
+        "Unfortunately no. It can only be collected by the addressee or a neighbour named on "
+        "the slip.",
+    ],
+)
+def test_the_options_kept_or_restricted_stay_supported(answer: str) -> None:
+    v = on_text(answer, PICKUP)
+    assert not any("scope" in c.kinds for c in v.claims), v.claims

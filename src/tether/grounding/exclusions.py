@@ -55,7 +55,48 @@ def check_exclusions(
         *_others(clause, sentences),
         *_disregarded(clause, whole, sentences),
         *_delisted(clause, texts, sentences),
+        *_denied_option(clause, sentences),
     ]
+
+
+# "a refund can only be paid to A, or to B": what follows the limit, split into its options
+_ONLY_TO = re.compile(
+    r"\b(?:can|may|will)\s+only\s+(?:be\s+)?\w+\s+(?:to|into|by|with|for|on)\s+(?P<options>.+)$",
+    re.IGNORECASE,
+)
+_OPTION = re.compile(r",?\s+or\s+(?:to|into|by|with|for|on\s+)?|;\s*", re.IGNORECASE)
+# the act itself denied, not a word beside it ("not to a new card", "Unfortunately no.")
+_CANNOT = re.compile(
+    r"\b(?:cannot|can[\u2019']t|can not|could(?:n[\u2019']t| not)|may not|won[\u2019']t|"
+    r"will not|(?:is|are)(?:n[\u2019']t| not) (?:allowed|possible|able))\b",
+    re.IGNORECASE,
+)
+_CUES = re.compile(r"\b(?:not|no|never|cannot|nor)\b|n[\u2019']t\b", re.IGNORECASE)
+
+
+def _denied_option(
+    clause: str, sentences: Sequence[EvidenceClause]
+) -> list[tuple[str, EvidenceClause]]:
+    """One of the options a rule limits an act to, said to be ruled out ("the original
+    payment method can't receive it" where a refund "can only be paid to the payment method
+    originally used, or to a gift card"). A clause with a second denial ("… a gift card you
+    don't already have") restricts an option rather than striking it, and is left alone."""
+    if len(_CUES.findall(clause)) != 1 or not _CANNOT.search(clause):
+        return []
+    mine = set(content_terms(clause)) - _FILLER
+    for s in sentences:
+        limit = _ONLY_TO.search(s.text)
+        if limit is None or negated(s.text):
+            continue
+        for option in _OPTION.split(limit.group("options")):
+            theirs = set(content_terms(option)) - _FILLER
+            held = theirs & mine
+            if theirs and (
+                held == theirs or (len(held) >= 2 and len(held) / len(theirs) >= SHARED)
+            ):
+                why = f"the evidence allows {option.strip()[:60]!r}: {s.text.strip()[:80]!r}"
+                return [(why, s)]
+    return []
 
 
 # a list's own words: its heading ("Accepted reasons") and the line that opens it ("give one
