@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
@@ -146,7 +147,7 @@ def _sentence_of(
     )
 
 
-def _names(mine: set[str], member: str, title: set[str]) -> bool:
+def _names(mine: set[str], member: str, title: frozenset[str]) -> bool:
     """Most of a member's words are said, and a word of its list's heading besides."""
     theirs = set(content_terms(member)) - _FILLER
     held = theirs & mine
@@ -160,12 +161,13 @@ _QUOTED = re.compile(r"(?<!\w)['\"\u2018\u201c][^'\"\u2019\u201d]{1,60}['\"\u201
 _CUE = re.compile(r"\b(?:no longer|not|never|no)\s+\w+")
 
 
-def _members(text: str) -> list[tuple[str, str, set[str]]]:
+@lru_cache(maxsize=256)
+def _members(text: str) -> tuple[tuple[str, str, frozenset[str]], ...]:
     """The items of each list in a text, each with its bold part ("**moves abroad**") and the
     words of the text's heading (its first line) and of the line that opens the list."""
     lines = [line.strip() for line in text.strip().splitlines()]
     heading = set(content_terms(lines[0])) if lines and len(lines[0].split()) <= 8 else set()
-    out: list[tuple[str, str, set[str]]] = []
+    out: list[tuple[str, str, frozenset[str]]] = []
     opener: set[str] = set()
     for n, line in enumerate(lines):
         found = _LIST_ITEM.match(line)
@@ -177,8 +179,8 @@ def _members(text: str) -> list[tuple[str, str, set[str]]]:
             opener = set(content_terms(named.group(1))) if named else set()
         bold = re.search(r"\*\*(.+?)\*\*", found.group(1))
         item = found.group(1).replace("**", "").strip()
-        out.append((item, bold.group(1) if bold else "", heading | opener))
-    return out
+        out.append((item, bold.group(1) if bold else "", frozenset(heading | opener)))
+    return tuple(out)
 
 
 def _others(clause: str, sentences: Sequence[EvidenceClause]) -> list[tuple[str, EvidenceClause]]:

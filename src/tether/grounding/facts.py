@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 Scalar = str | int | float | bool | None
@@ -293,6 +294,7 @@ def _judge(known: bool | None, negative: bool, meta: bool) -> str:
 _SHORT_VALUE = re.compile(r"^[\w][\w ()'-]{0,40}$")
 
 
+@lru_cache(maxsize=4096)
 def value_pattern(value: str) -> str:
     """A regex for a record value as prose writes it: a space or a hyphen between its words
     stands for either ("hard cover" is said "hard-cover"), and it is a whole word."""
@@ -312,12 +314,9 @@ def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]
     fields of the record: the stated value must be the record's value for that key."""
     findings: list[AttributeFinding] = []
     seen: set[str] = set()
-    values = sorted(
-        {f.value.strip() for f in flatten(record) if isinstance(f.value, str)} - {""},
-        key=len,
-    )
-    values = [v for v in values if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()]
-    for fact in flatten(record):
+    facts = list(flatten(record))
+    values: list[str] | None = None  # read only once a "<key> is" is found
+    for fact in facts:
         if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
             continue
         value = fact.value.strip()
@@ -331,7 +330,15 @@ def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]
             text,
             re.IGNORECASE,
         )
-        if stated is None or _qualified(text[: stated.start()], values):
+        if stated is None:
+            continue
+        if values is None:
+            values = [
+                v
+                for v in {f.value.strip() for f in facts if isinstance(f.value, str)}
+                if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()
+            ]
+        if _qualified(text[: stated.start()], values):
             continue
         seen.add(name)
         said = stated.group(1).lower()
