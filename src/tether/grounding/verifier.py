@@ -196,7 +196,7 @@ class Verifier:
             aside = (
                 a.claim.text.rstrip().endswith("?")
                 or _COURTESY.match(a.claim.text)
-                or _request(a.claim.text)
+                or (_request(a.claim.text) and not _restates_a_list(verdict))
             )
             if aside and verdict.status != CONTRADICTED:
                 continue
@@ -357,6 +357,13 @@ _GOES_ON = re.compile(
 
 def _request(text: str) -> bool:
     return _REQUEST.match(text) is not None and _GOES_ON.search(text) is None
+
+
+def _restates_a_list(v: ClaimVerdict) -> bool:
+    """A request that restates what the evidence asks for, with a member changed ("tell us
+    your name and phone number" for "… and zip code"): an unsupported finding tied to an
+    evidence sentence, not mere wording the evidence lacks."""
+    return any(f.status == UNSUPPORTED and f.where for f in v.findings)
 
 
 _CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
