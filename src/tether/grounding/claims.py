@@ -304,3 +304,22 @@ def number_matches(value: float, known: set[float] | frozenset[float]) -> bool:
         elif round_figure and abs(value - other) <= abs(other) * 0.025:
             return True
     return False
+
+
+# a request for details the agent needs ("Please tell me your order id.") asserts nothing; one
+# that goes on to say something ("…, and we'll e-mail you a label") is a claim
+_REQUEST = re.compile(
+    r"^\W*(?:please\s+|just\s+|first,?\s+)?(?:(?:tell|give|send|show)\s+(?:me|us)|"
+    r"let\s+(?:me|us)\s+know|share|confirm|provide)\b",
+    re.IGNORECASE,
+)
+_GOES_ON = re.compile(
+    r"[;:]|,\s*(?:and|but|so|then|while)\b|"
+    r"\b(?:and|so|then)\s+(?:we|i|you|it|they|the|a|an|your|our|this|that)\b",
+    re.IGNORECASE,
+)
+
+
+def is_request(text: str) -> bool:
+    """A request for details ("Please tell me your order id."): it asserts nothing."""
+    return _REQUEST.match(text) is not None and _GOES_ON.search(text) is None

@@ -173,45 +173,12 @@ def _plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
 _LIGHT = frozenset(
     norm(w)
     for w in [
-        "go",
-        "goes",
-        "going",
-        "went",
-        "gone",
-        "back",
-        "way",
-        "get",
-        "gets",
-        "got",
-        "make",
-        "makes",
-        "made",
-        "take",
-        "takes",
-        "took",
-        "come",
-        "comes",
-        "came",
-        "put",
-        "puts",
-        "reach",
-        "reached",
-        "pay",
-        "paid",
-        "dollar",
-        "dollars",
-        "thing",
-        "things",
-        "note",
-        "sure",
-        "let",
-        "see",
-        "look",
-        "know",
-        "want",
-        "like",
+        "go", "goes", "going", "went", "gone", "back", "way", "get", "gets", "got", "make",
+        "makes", "made", "take", "takes", "took", "come", "comes", "came", "put", "puts",
+        "reach", "reached", "pay", "paid", "dollar", "dollars", "thing", "things", "note",
+        "sure", "let", "see", "look", "know", "want", "like",
     ]
-)
+)  # fmt: skip
 
 
 def _state_words(body: str, vocabulary: Vocabulary) -> set[str]:

@@ -33,7 +33,7 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import ClaimAssessment, assess_answer
-from tether.grounding.claims import numbers, split_claims, stated_count
+from tether.grounding.claims import is_request, numbers, split_claims, stated_count
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
@@ -196,7 +196,7 @@ class Verifier:
             aside = (
                 a.claim.text.rstrip().endswith("?")
                 or _COURTESY.match(a.claim.text)
-                or (_request(a.claim.text) and not _restates_a_list(verdict))
+                or (is_request(a.claim.text) and not _restates_a_list(verdict))
             )
             if aside and verdict.status != CONTRADICTED:
                 continue
@@ -341,22 +341,6 @@ _COURTESY = re.compile(
     r"^\W*sorry for the (?:wait|delay)\W*$",
     re.IGNORECASE,
 )
-# a request for what the desk needs ("Please tell me your order id.") asserts nothing; one
-# that goes on to say something ("…, and we'll e-mail you a label") is a claim
-_REQUEST = re.compile(
-    r"^\W*(?:please\s+|just\s+|first,?\s+)?(?:(?:tell|give|send|show)\s+(?:me|us)|"
-    r"let\s+(?:me|us)\s+know|share|confirm|provide)\b",
-    re.IGNORECASE,
-)
-_GOES_ON = re.compile(
-    r"[;:]|,\s*(?:and|but|so|then|while)\b|"
-    r"\b(?:and|so|then)\s+(?:we|i|you|it|they|the|a|an|your|our|this|that)\b",
-    re.IGNORECASE,
-)
-
-
-def _request(text: str) -> bool:
-    return _REQUEST.match(text) is not None and _GOES_ON.search(text) is None
 
 
 def _restates_a_list(v: ClaimVerdict) -> bool:
