@@ -145,14 +145,21 @@ def test_a_value_or_rank_given_to_the_wrong_object_is_contradicted(answer: str) 
 @pytest.mark.parametrize(
     "answer",
     [
-        "Please tell me your booking reference and which seats you're giving up.",
-        "Just send us the booking reference.",
-        "First, confirm the travellers' names.",
+        "The whole fare is paid back. Please tell me your booking reference and which seats "
+        "you're giving up.",
+        "Voucher money returns to the voucher straight away. Just send us the booking reference.",
+        "Other payment methods take 3 to 4 business days. First, confirm the travellers' names.",
     ],
 )
 def test_a_request_for_details_is_not_a_claim(answer: str) -> None:
     v = on_text(answer, PAYOUTS)
-    assert v.claims == () and not v.flagged, v.claims
+    # the request gets no verdict of its own: only the statement before it is judged
+    assert len(v.claims) == 1 and v.claims[0].status == "supported", v.claims
+    # a desk at its own operating point lets the answer out (the aggregate's features still
+    # count the request, as the aggregate was fitted with requests among the claims)
+    desk = GroundingPack(config=VerifierConfig(operating_point=0.7, strict=True))
+    evidence = [Evidence("kb:0", "kb:0", PAYOUTS)]
+    assert not desk.verifier().verify_items(answer, evidence).flagged
 
 
 @pytest.mark.parametrize(

@@ -186,27 +186,32 @@ class Verifier:
     ) -> tuple[list[ClaimVerdict], list[float], list[dict[str, Any]]]:
         """Each claim's verdict, the aggregate's features, and the judge's records."""
         listings = self.config.profile == "listings"
-        assessed = []
         verdicts: list[ClaimVerdict] = []
+        scored: list[ClaimVerdict] = []  # what the aggregate's features count
         records: list[dict[str, Any]] = []
         for a in assess_answer(text, evidence.index, listings):
             verdict = self._claim(a, evidence)
             # a question or an offer ("Anything else I can help with?") asserts nothing, unless
             # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
-            aside = (
-                a.claim.text.rstrip().endswith("?")
-                or _COURTESY.match(a.claim.text)
-                or (is_request(a.claim.text) and not _restates_a_list(verdict))
-            )
-            if aside and verdict.status != CONTRADICTED:
+            aside = a.claim.text.rstrip().endswith("?") or _COURTESY.match(a.claim.text)
+            request = is_request(a.claim.text) and not _restates_a_list(verdict)
+            if (aside or request) and verdict.status != CONTRADICTED:
+                if request:
+                    # nor does a request ("Please tell me your order id."); the aggregate was
+                    # fitted with requests among the claims, so its features still count them
+                    scored.append(
+                        replace(verdict, status=self.config.fallback, decided_by="fallback")
+                        if verdict.status == UNCERTAIN
+                        else verdict
+                    )
                 continue
             if verdict.status == UNCERTAIN:
                 verdict = self._settle(verdict, evidence, records)
-            assessed.append(a)
             verdicts.append(verdict)
-        discourse = len(split_claims(text)) - len(assessed)
+            scored.append(verdict)
+        discourse = len(split_claims(text)) - len(scored)
         x = features(
-            verdicts,
+            scored,
             text,
             discourse,
             evidence.texts.get("question", ""),
