@@ -512,3 +512,17 @@ def test_an_option_the_rule_allows_said_to_be_ruled_out_is_contradicted(answer: 
 def test_the_options_kept_or_restricted_stay_supported(answer: str) -> None:
     v = on_text(answer, PICKUP)
     assert not any("scope" in c.kinds for c in v.claims), v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("You have three bookings with us, all sent to Leeds.", True),  # a "to" after the count
+        ("You have two bookings, both sent to Leeds.", False),
+        ("You can cancel one of the bookings.", False),  # a part, not the count
+        ("You want to move three bookings to Leeds.", False),  # what is meant, not what is
+    ],
+)
+def test_a_count_is_read_whatever_follows_it(answer: str, flagged: bool) -> None:
+    v = on_record(answer, MEMBER)
+    assert any("count" in c.kinds for c in v.claims) is flagged, v.claims

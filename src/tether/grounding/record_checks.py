@@ -220,15 +220,21 @@ _NONE = re.compile(
     r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any)\s+(\w+)",
     re.IGNORECASE,
 )
+# a part of a list ("two of the items") is no count of it, nor is what someone means to do
+# with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
+_PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
+_INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
 _SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 
 def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     out: list[FieldFinding] = []
-    if re.search(r"\b(?:can|could|may|will|would|want|wants|to|of the|of your)\b", clause, re.I):
+    if _PART.search(clause):
         return out  # "return two of the items": a part, not the count
     for match in _NONE.finditer(clause):
+        if _INTENT.search(clause[: match.start()]):
+            continue
         noun = norm(match.group(1))
         out.extend(_present(noun, match.group(0), targets))
         for v in targets:
@@ -249,6 +255,8 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
                             )
                         )
     for match in _COUNT.finditer(clause):
+        if _INTENT.search(clause[: match.start()]):
+            continue  # "I want to return two items": what is to be done, not what there is
         said = float(_SMALL.get(match.group(1).lower(), 0) or match.group(1))
         noun = norm(match.group(2))
         for v in targets:
