@@ -38,17 +38,8 @@ MATERIALS = (
     "sunbrella", "synthetic", "urethane", "vinyl", "wood", "silicone", "stainless steel",
 )  # fmt: skip
 
-# The operating point is chosen on the probe folders dev/ and dev2/ only, never on heldout/:
-# the lowest point on a 0.05 grid at which the packaged aggregate flags, on both folders pooled,
-# no more faithful probes and no fewer unfaithful ones than the aggregate before its last refit
-# did at the point then in force (0.7). Re-chosen after every refit with
-# `benchmarks/train_verifier.py --pack-point retail` (see its docstring).
-RETAIL_OPERATING_POINT = 0.8
-
 RETAIL_GROUNDING = GroundingPack(
-    config=VerifierConfig(
-        operating_point=RETAIL_OPERATING_POINT, strict=True, hard=(*HARD_KINDS, "polarity")
-    ),
+    config=VerifierConfig(operating_point=0.7, strict=True, hard=(*HARD_KINDS, "polarity")),
     classes={
         "lifecycle": {
             "return requested": ("return requested", "return request"),
