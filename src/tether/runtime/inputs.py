@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,13 +78,15 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
     arguments nest at most MAX_NESTING deep and hold only what canonical JSON (and every store)
     carries. Arguments that do not are INVALID_ARGUMENTS; anything else MODEL_BAD_OUTPUT. The
     messages name where the value is, never the value."""
+    output = turn.to_dict()
+    clean = plainly_recordable(output)  # then so are every call's name and arguments
     for i, call in enumerate(turn.tool_calls, start=1):
         if str(call.id).startswith(RESERVED_CALL_PREFIX):  # only the runtime's confirmed call
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"tool call {i} has an id the runtime reserves ({RESERVED_CALL_PREFIX}...)",
             )
-        if unrecordable(call.name) is not None:
+        if not clean and unrecordable(call.name) is not None:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
             )
@@ -91,10 +95,10 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"the arguments of {call.name} nest deeper than {MAX_NESTING} levels",
             )
-        found = unrecordable(dict(call.arguments), "arguments")
+        found = None if clean else unrecordable(dict(call.arguments), "arguments")
         if found is not None:
             raise TetherError(ErrorCode.INVALID_ARGUMENTS, f"tool call {i} ({call.name}): {found}")
-    found = unrecordable(turn.to_dict(), "output")
+    found = None if clean else unrecordable(output, "output")
     if found is not None:
         raise TetherError(ErrorCode.MODEL_BAD_OUTPUT, f"the model's turn: {found}")
     return turn
@@ -119,12 +123,40 @@ def check_recordable(name: str, data: Mapping[str, Any]) -> str:
 # action's, shared by whatever run executes it, so a model may never propose such an id
 RESERVED_CALL_PREFIX = "confirmed-"
 MAX_INT_BITS = 1024  # far past any amount or id; far short of what JSON encoders refuse
+# an integer of MAX_INT_BITS bits or fewer has at most this many digits (2**1024 has 309)
+_MAX_INT_DIGITS = len(str(2**MAX_INT_BITS - 1))
+_LONG_DIGITS = re.compile(rf"[0-9]{{{_MAX_INT_DIGITS},}}")
+_ESCAPED_NUL = "\\u0000"  # how the encoder writes a NUL character inside a string
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_DECODER = json.JSONDecoder()
+
+
+def plainly_recordable(value: Any) -> bool:
+    """True only when `value` is certainly recordable, decided by the JSON encoder instead of
+    a walk in Python; False means "walk it" (`unrecordable` then says what, if anything, is
+    wrong). The text must read back as an equal value, so a key the encoder would have turned
+    into a string (1, True, None) or a tuple falls to the walk; a run of digits as long as a
+    too large number, or what may be an escaped NUL, falls to it too."""
+    try:
+        text = _ENCODER.encode(value)
+        text.encode("utf-8")  # a lone surrogate
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if _ESCAPED_NUL in text or _LONG_DIGITS.search(text) is not None:
+        return False
+    return bool(_DECODER.decode(text) == value)
 
 
 def unrecordable(value: Any, path: str = "value") -> str | None:
     """Where `value` holds what canonical JSON cannot carry (a number that is not finite, such
     as NaN or a float that overflowed to infinity; a lone surrogate; a non-JSON type) or a
     store refuses (a NUL character); None if it is recordable."""
+    if isinstance(value, dict | list) and plainly_recordable(value):
+        return None
+    return _walk(value, path)
+
+
+def _walk(value: Any, path: str) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):  # Python cannot even print one of many thousand digits
@@ -137,13 +169,13 @@ def unrecordable(value: Any, path: str = "value") -> str | None:
         for key, item in value.items():
             if not isinstance(key, str) or not _clean(key):
                 return f"{path} has a key that cannot be recorded"
-            found = unrecordable(item, f"{path}.{key}")
+            found = _walk(item, f"{path}.{key}")
             if found is not None:
                 return found
         return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = unrecordable(item, f"{path}[{index}]")
+            found = _walk(item, f"{path}[{index}]")
             if found is not None:
                 return found
         return None

@@ -1,0 +1,105 @@
+"""The encoder's quick yes on recordable values never says yes where the walk says no."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tether.core.errors import TetherError
+from tether.core.types import ModelTurn, ToolCall, TurnKind
+from tether.runtime.inputs import (
+    MAX_INT_BITS,
+    _walk,
+    check_turn,
+    plainly_recordable,
+    unrecordable,
+)
+
+LARGEST = 2**MAX_INT_BITS - 1  # the largest integer a step may hold (309 digits)
+
+REFUSED: list[Any] = [
+    {"a": "x\x00y"},
+    {"a\x00": 1},
+    {"a": "\ud800"},
+    {"\udfff": 1},
+    {"a": float("nan")},
+    {"a": [float("inf")]},
+    {"a": -float("inf")},
+    {"a": LARGEST + 1},
+    {"a": -(LARGEST + 1)},
+    {"a": 10**5000},  # past what the encoder itself prints
+    {1: "a"},
+    {True: "a"},
+    {None: "a"},
+    {1.5: "a"},
+    {1: "a", "1": "b"},
+    {"a": {"b": [{"c": b"bytes"}]}},
+    {"a": {1, 2}},
+    [object()],
+]
+
+ACCEPTED: list[Any] = [
+    {},
+    [],
+    {"a": LARGEST, "b": -LARGEST},
+    {"a": 10**307, "text": "9" * 400},  # a long run of digits inside a string
+    {"a": "\\u0000"},  # a backslash, then the letters: no NUL
+    {"a": ["é", "日本", "😀", None, True, False, 0, -0.0, 1e308, 5e-324]},
+    {"a": (1, 2), "b": [("x", {"y": (None,)})]},  # tuples are JSON arrays
+    {"nested": {"k": [{"k": [{"k": "v"}]}]}},
+]
+
+
+@pytest.mark.parametrize("value", REFUSED, ids=range(len(REFUSED)))
+def test_the_quick_check_never_accepts_what_the_walk_refuses(value: Any) -> None:
+    assert _walk(value, "value") is not None
+    assert not plainly_recordable(value)
+    assert unrecordable(value) == _walk(value, "value")
+
+
+@pytest.mark.parametrize("value", ACCEPTED, ids=range(len(ACCEPTED)))
+def test_what_the_walk_accepts_stays_accepted(value: Any) -> None:
+    assert _walk(value, "value") is None
+    assert unrecordable(value) is None
+
+
+def test_plain_json_is_decided_without_the_walk() -> None:
+    assert plainly_recordable({"order_id": "#W1", "items": [{"qty": 2, "price": 9.5}]})
+    assert plainly_recordable({"a": LARGEST // 10})  # 308 digits: certainly in range
+
+
+def test_the_message_names_the_place_of_the_first_problem() -> None:
+    value = {"ok": [1, 2], "bad": {"deep": [0, "x\x00"]}}
+    assert unrecordable(value, "arguments") == (
+        "arguments.bad.deep[1] holds a NUL or a lone surrogate character"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "code"),
+    [
+        ("get_order", {1: "#W1"}, "INVALID_ARGUMENTS"),
+        ("get_order", {"id": 10**400}, "INVALID_ARGUMENTS"),
+        ("get_order", {"id": float("nan")}, "INVALID_ARGUMENTS"),
+        ("get\x00order", {"id": "#W1"}, "MODEL_BAD_OUTPUT"),
+        ("get_order\ud800", {"id": "\ud800"}, "MODEL_BAD_OUTPUT"),  # the name is named first
+    ],
+)
+def test_a_turn_with_unrecordable_calls_keeps_its_codes(
+    name: str, arguments: dict[Any, Any], code: str
+) -> None:
+    turn = ModelTurn(TurnKind.TOOL_CALLS, tool_calls=(ToolCall("c1", name, arguments),))
+    with pytest.raises(TetherError) as raised:
+        check_turn(turn)
+    assert raised.value.code.value == code
+
+
+def test_a_recordable_turn_passes_unchanged() -> None:
+    turn = ModelTurn(
+        TurnKind.TOOL_CALLS,
+        text="looking",
+        tool_calls=(ToolCall("c1", "get_order", {"id": "#W1", "n": LARGEST}),),
+        raw={"usage": [1, 2]},
+    )
+    assert check_turn(turn) is turn
