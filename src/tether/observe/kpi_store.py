@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, func, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -48,16 +47,37 @@ class CountRow:
         return {"subject": self.subject, "key": self.key, "count": self.count}
 
 
-@lru_cache(maxsize=16)
-def _upsert_statement(dialect_name: str, table: Table, add: tuple[str, ...]) -> Any:
-    """`INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`, built once per dialect."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    updates: dict[str, Any] = {c: table.c[c] + stmt.excluded[c] for c in add}
-    if "updated_at" in table.c:
-        updates["updated_at"] = stmt.excluded.updated_at
+_ROWS_PER_STATEMENT = 64  # a run writes about ten count rows; a bound keeps statements small
+
+
+@lru_cache(maxsize=128)
+def _upsert_sql(paramstyle: str, table: Table, add: tuple[str, ...], rows: int) -> str:
+    """`INSERT … VALUES (…), (…) ON CONFLICT (key) DO UPDATE SET c = c + excluded.c` for
+    `rows` rows, in the driver's placeholder style (one statement, where an executemany is
+    one per row), written once per placeholder style, table and row count."""
+    name = _quote(table.name)
+    columns = _columns(table)
     keys = [c.name for c in table.primary_key.columns]
-    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+    updates = [f"{_quote(c)} = {name}.{_quote(c)} + excluded.{_quote(c)}" for c in add]
+    if "updated_at" in table.c:
+        updates.append(f"{_quote('updated_at')} = excluded.{_quote('updated_at')}")
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    sql = (
+        f"INSERT INTO {name} ({', '.join(_quote(c) for c in columns)}) "
+        f"VALUES {', '.join(one for _ in range(rows))} "
+        f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {', '.join(updates)}"
+    )
+    return sql if paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'  # the same in SQLite and PostgreSQL; these names are all lower case
+
+
+@lru_cache(maxsize=8)
+def _columns(table: Table) -> tuple[str, ...]:
+    """Every column of a rollup table, in its order: each row written sets all of them."""
+    return tuple(c.name for c in table.columns)
 
 
 def _upsert(
@@ -67,7 +87,11 @@ def _upsert(
         return
     keys = [c.name for c in table.primary_key.columns]
     rows.sort(key=lambda r: tuple(r[k] for k in keys))  # one lock order for every writer
-    conn.execute(_upsert_statement(conn.dialect.name, table, add), rows)
+    columns = _columns(table)
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        sql = _upsert_sql(conn.dialect.paramstyle, table, add, len(chunk))
+        conn.exec_driver_sql(sql, tuple(row[c] for row in chunk for c in columns))
 
 
 def add_minute(
