@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tether.core.errors import TetherError
+from tether.core.shapes import MAX_NESTING
 from tether.core.types import ModelTurn, ToolCall, TurnKind
 from tether.runtime.inputs import (
     MAX_INT_BITS,
@@ -103,3 +104,25 @@ def test_a_recordable_turn_passes_unchanged() -> None:
         raw={"usage": [1, 2]},
     )
     assert check_turn(turn) is turn
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("text", ["", "[{" * 40])  # brackets in a string overstate the depth
+def test_arguments_nested_too_deep_are_refused_and_the_limit_itself_passes(text: str) -> None:
+    at_limit = ModelTurn(
+        TurnKind.TOOL_CALLS, text=text, tool_calls=(ToolCall("c1", "f", _nested(MAX_NESTING)),)
+    )
+    assert check_turn(at_limit) is at_limit
+    past = ModelTurn(
+        TurnKind.TOOL_CALLS, text=text, tool_calls=(ToolCall("c1", "f", _nested(MAX_NESTING + 1)),)
+    )
+    with pytest.raises(TetherError) as raised:
+        check_turn(past)
+    assert raised.value.code.value == "MODEL_BAD_OUTPUT"
+    assert "nest deeper" in raised.value.message

@@ -79,7 +79,11 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
     carries. Arguments that do not are INVALID_ARGUMENTS; anything else MODEL_BAD_OUTPUT. The
     messages name where the value is, never the value."""
     output = turn.to_dict()
-    clean = plainly_recordable(output)  # then so are every call's name and arguments
+    text = _plain_text(output)
+    clean = text is not None  # then so are every call's name and arguments
+    # each list or object opens with a bracket, so a value nests no deeper than the brackets
+    # its text holds (inside strings too, which only overstates the depth)
+    shallow = text is not None and text.count("{") + text.count("[") <= MAX_NESTING
     for i, call in enumerate(turn.tool_calls, start=1):
         if str(call.id).startswith(RESERVED_CALL_PREFIX):  # only the runtime's confirmed call
             raise TetherError(
@@ -90,7 +94,7 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
             )
-        if nesting(dict(call.arguments)) > MAX_NESTING:
+        if not shallow and nesting(dict(call.arguments)) > MAX_NESTING:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"the arguments of {call.name} nest deeper than {MAX_NESTING} levels",
@@ -137,14 +141,19 @@ def plainly_recordable(value: Any) -> bool:
     wrong). The text must read back as an equal value, so a key the encoder would have turned
     into a string (1, True, None) or a tuple falls to the walk; a run of digits as long as a
     too large number, or what may be an escaped NUL, falls to it too."""
+    return _plain_text(value) is not None
+
+
+def _plain_text(value: Any) -> str | None:
+    """`value` as compact JSON when it is plainly recordable (see `plainly_recordable`)."""
     try:
         text = _ENCODER.encode(value)
         text.encode("utf-8")  # a lone surrogate
     except (TypeError, ValueError, RecursionError):
-        return False
+        return None
     if _ESCAPED_NUL in text or _LONG_DIGITS.search(text) is not None:
-        return False
-    return bool(_DECODER.decode(text) == value)
+        return None
+    return text if _DECODER.decode(text) == value else None
 
 
 def unrecordable(value: Any, path: str = "value") -> str | None:
