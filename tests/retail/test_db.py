@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, event
 
+from tests.retail.driver_sql import driver_statements, selects_of
 from tether.core.errors import ErrorCode, TetherError
 from tether.domains.retail import RetailDB, build_tools
 from tether.domains.retail.db import packaged_data
@@ -214,34 +215,22 @@ def test_a_disposed_fresh_copy_starts_again_from_the_packaged_data() -> None:
     assert order is not None and order["status"] == "pending"
 
 
-def selects_of(engine: Engine, table: str) -> list[str]:
-    """The SELECTs of `table` sent from now on."""
-    seen: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and table in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    return seen
-
-
 def test_shared_reads_read_each_record_once_and_hand_out_copies(
     db: RetailDB, engine: Engine
 ) -> None:
     db.load(SMALL)
-    seen = selects_of(engine, "retail_users")
-    with db.shared_reads():
-        first = db.user("ann_lee_1")
-        assert first is not None
-        first["orders"].append("#W2")  # a caller's change stays its own
-        with db.shared_reads():  # a nested block joins the outer one
-            again = db.user("ann_lee_1")
-        assert db.user("nobody") is None and db.user("nobody") is None
-    assert again == SMALL["users"]["ann_lee_1"]
-    assert len(seen) == 2  # ann_lee_1 once, nobody once
-    db.user("ann_lee_1")  # outside the block every read goes to the database
-    assert len(seen) == 3
+    with driver_statements(engine) as seen:
+        with db.shared_reads():
+            first = db.user("ann_lee_1")
+            assert first is not None
+            first["orders"].append("#W2")  # a caller's change stays its own
+            with db.shared_reads():  # a nested block joins the outer one
+                again = db.user("ann_lee_1")
+            assert db.user("nobody") is None and db.user("nobody") is None
+        assert again == SMALL["users"]["ann_lee_1"]
+        assert len(selects_of(seen, "retail_users")) == 2  # ann_lee_1 once, nobody once
+        db.user("ann_lee_1")  # outside the block every read goes to the database
+        assert len(selects_of(seen, "retail_users")) == 3
 
 
 def test_a_write_inside_shared_reads_is_seen_by_the_next_read(db: RetailDB) -> None:
@@ -260,13 +249,13 @@ def test_a_write_inside_shared_reads_is_seen_by_the_next_read(db: RetailDB) -> N
 
 def test_shared_reads_belong_to_one_thread(db: RetailDB, engine: Engine) -> None:
     db.load(SMALL)
-    seen = selects_of(engine, "retail_orders")
     other: list[Any] = []
-    with db.shared_reads():
+    with driver_statements(engine) as seen, db.shared_reads():
         db.order("#W1")
         reader = threading.Thread(target=lambda: other.append(db.order("#W1")))
         reader.start()
         reader.join()
         db.order("#W1")
     assert other == [SMALL["orders"]["#W1"]]
-    assert len(seen) == 2  # this thread's block once, the other thread (no block) once
+    # this thread's block once, the other thread (no block) once
+    assert len(selects_of(seen, "retail_orders")) == 2

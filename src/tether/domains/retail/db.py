@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from tether import ErrorCode, TetherError, recorded_read
+from tether.domains.retail.driver_reads import DriverReads
 
 Record = dict[str, Any]
 
@@ -126,6 +127,9 @@ _READ = {
     for t in (users_table, orders_table, products_table)
 }
 _READ_FOR_UPDATE = {name: stmt.with_for_update() for name, stmt in _READ.items()}
+_ALL = {t.name: select(t.c.data).order_by(t.c.id) for _, t in _SECTIONS}
+_DUMP = {t.name: select(t.c.id, t.c.data) for _, t in _SECTIONS}
+_COUNT_USERS = select(func.count()).select_from(users_table)
 
 
 class UnitOfWork:
@@ -190,6 +194,7 @@ class RetailDB:
         self._active = threading.local()  # the unit of work open in this thread, if any
         self._shared = threading.local()  # records read in this thread's shared-reads block
         self._emails: dict[str, str] | None = None  # lower-cased e-mail -> user id
+        self._reads = DriverReads(engine, self._write_lock, self._open_transaction)
 
     # -- schema and loading ------------------------------------------------------------------
 
@@ -206,9 +211,7 @@ class RetailDB:
 
     def is_loaded(self) -> bool:
         """True when the store holds any user."""
-        with self.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(users_table)).scalar_one()
-        return bool(count)
+        return bool(self._reads.rows(_COUNT_USERS)[0][0])
 
     def load(self, data: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
         """Replace all records with those of a db.json structure, in one transaction."""
@@ -281,16 +284,14 @@ class RetailDB:
         if texts is not None and (table.name, key) in texts:
             text = texts[table.name, key]
         else:
-            with self.engine.connect() as conn:
-                text = conn.execute(_READ[table.name], {"key": key}).scalar_one_or_none()
+            rows = self._reads.rows(_READ[table.name], {"key": key})
+            text = rows[0][0] if rows else None
             if texts is not None:
                 texts[table.name, key] = text
         return None if text is None else dict(json.loads(text))  # each caller its own copy
 
     def _all(self, table: Table) -> Iterator[Record]:
-        with self.engine.connect() as conn:
-            texts = conn.execute(select(table.c.data).order_by(table.c.id)).scalars().all()
-        for text in texts:
+        for (text,) in self._reads.rows(_ALL[table.name]):
             yield dict(json.loads(text))
 
     def user(self, user_id: str) -> Record | None:
@@ -327,14 +328,15 @@ class RetailDB:
 
     def dump(self) -> dict[str, dict[str, Record]]:
         """All records in the db.json structure (for snapshots and comparisons)."""
-        with self.engine.connect() as conn:
-            return {
-                section: {
-                    key: json.loads(text)
-                    for key, text in conn.execute(select(table.c.id, table.c.data))
-                }
-                for section, table in _SECTIONS
-            }
+        return {
+            section: {key: json.loads(text) for key, text in self._reads.rows(_DUMP[table.name])}
+            for section, table in _SECTIONS
+        }
+
+    def _open_transaction(self) -> Connection | None:
+        """The connection of the unit of work open in this thread, if any."""
+        uow: UnitOfWork | None = getattr(self._active, "uow", None)
+        return None if uow is None else uow.conn
 
     # -- writes --------------------------------------------------------------------------------
 
