@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -259,3 +260,76 @@ def test_shared_reads_belong_to_one_thread(db: RetailDB, engine: Engine) -> None
     assert other == [SMALL["orders"]["#W1"]]
     # this thread's block once, the other thread (no block) once
     assert len(selects_of(seen, "retail_orders")) == 2
+
+
+def _read_during_a_write(db: RetailDB, commit: bool) -> tuple[str, str]:
+    """Another thread reads an order while this store's writer holds a change to it open; the
+    writer then commits or rolls back. Returns (what the reader saw, the final status)."""
+    written, go = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def writer() -> None:
+        with contextlib.suppress(InjectedFault), db.transaction() as uow:
+            order = uow.order("#W1")
+            assert order is not None
+            order["status"] = "cancelled"
+            uow.put_order(order)
+            written.set()
+            go.wait(5)
+            if not commit:
+                raise InjectedFault("the writer fails after its change")
+
+    def reader() -> None:
+        order = db.order("#W1")
+        seen.append(order["status"] if order else "missing")
+
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert written.wait(5)
+    reading = threading.Thread(target=reader)
+    reading.start()
+    reading.join(0.3)  # a reader that must wait for the writer is still waiting here
+    go.set()
+    writing.join(5)
+    reading.join(5)
+    final = db.order("#W1")
+    assert final is not None
+    return seen[0], final["status"]
+
+
+def _small_copy() -> RetailDB:
+    db = RetailDB.fresh_copy()
+    db.load(SMALL)
+    return db
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["commit", "rollback"])
+def test_a_read_never_sees_nor_undoes_another_threads_open_write(
+    db: RetailDB, commit: bool
+) -> None:
+    for store in (db, _small_copy()):  # a pooled engine, and a single in-memory connection
+        store.load(SMALL)
+        seen, final = _read_during_a_write(store, commit)
+        assert final == ("cancelled" if commit else "pending")  # the read undid nothing
+        # the reader saw committed state only: before the write, or after it committed
+        assert seen == "pending" if not commit else seen in ("pending", "cancelled")
+
+
+def test_a_read_inside_a_write_transaction_sees_its_writes_and_keeps_them(db: RetailDB) -> None:
+    for store in (db, _small_copy()):
+        store.load(SMALL)
+        with store.transaction() as uow:
+            order = uow.order("#W1")
+            assert order is not None
+            order["status"] = "cancelled"
+            uow.put_order(order)
+            inside = store.order("#W1")  # the same thread, through the store, not the unit
+            assert inside is not None and inside["status"] == "cancelled"
+            assert [p["name"] for p in store.products()] == ["Lamp"]  # a scan inside, too
+            user = uow.user("ann_lee_1")
+            assert user is not None
+            user["orders"] = []
+            uow.put_user(user)
+        after, owner = store.order("#W1"), store.user("ann_lee_1")
+        assert after is not None and after["status"] == "cancelled"
+        assert owner is not None and owner["orders"] == []
