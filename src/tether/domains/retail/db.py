@@ -238,7 +238,8 @@ class RetailDB:
         self._emails = None
         if getattr(self._shared, "texts", None) is not None:
             self._shared.texts = {}
-        with self.engine.begin() as conn:
+        # under the write lock: a reader of a single-connection store never sees half a load
+        with self._write_lock, self.engine.begin() as conn:
             for section, table in _SECTIONS:
                 if replace:
                     conn.execute(delete(table))
