@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 
 from tests.retail.driver_sql import driver_statements, selects_of
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.reads import reading
 from tether.domains.retail import RetailDB, build_tools
 from tether.domains.retail.db import packaged_data
 from tether.tools.registry import Tool
@@ -333,3 +334,39 @@ def test_a_read_inside_a_write_transaction_sees_its_writes_and_keeps_them(db: Re
         after, owner = store.order("#W1"), store.user("ann_lee_1")
         assert after is not None and after["status"] == "cancelled"
         assert owner is not None and owner["orders"] == []
+
+
+def test_a_write_inside_a_checks_read_block_is_refused_and_changes_nothing(db: RetailDB) -> None:
+    db.load_packaged()
+    cancel = tools_of(db)["cancel_pending_order"]
+    with reading() as book:
+        before = db.order(OMAR_ORDER)
+        assert before is not None and before["status"] == "pending"
+        with pytest.raises(TetherError) as refused:
+            cancel(order_id=OMAR_ORDER, reason="no longer needed")
+        assert refused.value.code is ErrorCode.CONFLICT
+        again = db.order(OMAR_ORDER)
+    # what the block read and kept is still the store's state: nothing was written
+    assert again == before == db.order(OMAR_ORDER)
+    assert book.values[f"retail_orders:{OMAR_ORDER}"]["status"] == "pending"
+    cancel(order_id=OMAR_ORDER, reason="no longer needed")  # outside the block the write goes
+    after = db.order(OMAR_ORDER)
+    assert after is not None and after["status"] == "cancelled"
+
+
+def test_reads_in_a_write_inside_shared_reads_see_its_changes_and_keep_none_of_them(
+    db: RetailDB,
+) -> None:
+    db.load(SMALL)
+    with db.shared_reads():
+        with pytest.raises(InjectedFault), db.transaction() as uow:
+            assert db.order("#W1") == SMALL["orders"]["#W1"]
+            order = uow.order("#W1")
+            assert order is not None
+            order["status"] = "cancelled"
+            uow.put_order(order)
+            inside = db.order("#W1")  # read again after the change, in the same transaction
+            assert inside is not None and inside["status"] == "cancelled"
+            raise InjectedFault("the write fails after its change")
+        # the change was rolled back: the block's next read does not hand it out
+        assert db.order("#W1") == SMALL["orders"]["#W1"]

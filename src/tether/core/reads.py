@@ -63,6 +63,12 @@ def recorded_read(source: str, key: str, fetch: Callable[[], T]) -> T:
     return value
 
 
+def reading_now() -> bool:
+    """True inside a `reading()` block, whose reads stand for one state of the world: a store
+    refuses a write there, which would change what the block already read."""
+    return _BOOK.get() is not None
+
+
 def kept_reads(book: ReadBook) -> dict[str, Any]:
     """What a step records of a block's reads: `{"reads": {...}}`, or nothing when it read
     nothing."""

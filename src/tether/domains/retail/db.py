@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from tether import ErrorCode, TetherError, recorded_read
+from tether.core.reads import reading_now
 from tether.domains.retail.driver_reads import DriverReads
 
 Record = dict[str, Any]
@@ -282,6 +283,8 @@ class RetailDB:
 
     def _fetch(self, table: Table, key: str) -> Record | None:
         texts: dict[tuple[str, str], str | None] | None = getattr(self._shared, "texts", None)
+        if self._open_transaction() is not None:
+            texts = None  # a write's own reads see its changes, and may be rolled back: not kept
         if texts is not None and (table.name, key) in texts:
             text = texts[table.name, key]
         else:
@@ -349,8 +352,15 @@ class RetailDB:
         connection), across processes by row locks on PostgreSQL and by taking SQLite's write
         lock up front, so no writer decides on state another writer is about to change.
         A transaction opened inside another one in the same thread joins it, so a write and
-        its idempotency record commit together.
+        its idempotency record commit together. Inside the read block of a proposal's checks
+        a transaction is refused (CONFLICT): the checks read one state and never change it.
         """
+        if reading_now():
+            raise TetherError(
+                ErrorCode.CONFLICT,
+                "a write inside the reads of a proposal's checks: checks read the store, "
+                "they never change it",
+            )
         if getattr(self._shared, "texts", None) is not None:
             self._shared.texts = {}  # what this thread read may be about to change
         joined: UnitOfWork | None = getattr(self._active, "uow", None)
