@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from tests.retail.driver_sql import driver_statements, selects_of
 from tether.core.errors import ErrorCode, TetherError
@@ -370,3 +371,21 @@ def test_reads_in_a_write_inside_shared_reads_see_its_changes_and_keep_none_of_t
             raise InjectedFault("the write fails after its change")
         # the change was rolled back: the block's next read does not hand it out
         assert db.order("#W1") == SMALL["orders"]["#W1"]
+
+
+def test_a_read_on_a_dropped_connection_is_an_outage_and_the_next_read_reconnects(
+    db: RetailDB, engine: Engine, store_url: str
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server-side kill of the connection is a PostgreSQL test")
+    db.load(SMALL)
+    assert db.user("ann_lee_1") is not None
+    pooled = engine.raw_connection()  # the one connection the pool holds, which reads use
+    pid = pooled.driver_connection.info.backend_pid  # type: ignore[union-attr]
+    pooled.close()
+    with create_engine(store_url).connect() as admin:
+        ended = admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    assert ended is True
+    with pytest.raises(OperationalError):  # what the API maps to 503, as before
+        db.user("ann_lee_1")
+    assert db.user("ann_lee_1") == SMALL["users"]["ann_lee_1"]  # a new connection

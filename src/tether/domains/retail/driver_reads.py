@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import Pool, StaticPool
+from sqlalchemy.pool import Pool, PoolProxiedConnection, StaticPool
 from sqlalchemy.sql import Select
 
 Row = Sequence[Any]
@@ -53,13 +53,26 @@ class DriverReads:
                 return self._execute(self._one_connection(), sql, args)
         proxy = self.engine.raw_connection()
         try:
-            return self._execute(proxy.driver_connection, sql, args)
+            return self._read_alone(proxy, sql, args)
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 proxy.invalidate()
             raise
         finally:
             proxy.close()  # back to the pool, whose reset ends the read's transaction if any
+
+    def _read_alone(self, proxy: PoolProxiedConnection, sql: str, args: Any) -> list[Row]:
+        conn: Any = proxy.driver_connection
+        # psycopg would open a transaction for the SELECT, and the pool's reset would send a
+        # ROLLBACK for it: a read of one row needs neither (SQLAlchemy pings the same way)
+        if self.engine.dialect.name != "postgresql" or conn.autocommit:
+            return self._execute(conn, sql, args)
+        conn.autocommit = True
+        try:
+            return self._execute(conn, sql, args)
+        finally:
+            if not (conn.closed or conn.broken):  # a broken one is invalidated by the caller
+                conn.autocommit = False
 
     def _sql(self, stmt: Select[Any]) -> tuple[str, tuple[str, ...] | None]:
         found = self._compiled.get(stmt)
