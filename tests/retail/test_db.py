@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tests.retail.driver_sql import driver_statements, selects_of
 from tether.core.errors import ErrorCode, TetherError
@@ -215,6 +215,18 @@ def test_a_disposed_fresh_copy_starts_again_from_the_packaged_data() -> None:
     tools_of(db)["cancel_pending_order"](order_id=OMAR_ORDER, reason="no longer needed")
     db.engine.dispose()
     order = db.order(OMAR_ORDER)
+    assert order is not None and order["status"] == "pending"
+
+
+def test_a_fresh_copy_whose_connection_was_closed_reads_again_from_a_new_one() -> None:
+    db = RetailDB.fresh_copy()
+    tools_of(db)["cancel_pending_order"](order_id=OMAR_ORDER, reason="no longer needed")
+    cancelled = db.order(OMAR_ORDER)
+    assert cancelled is not None and cancelled["status"] == "cancelled"
+    db.engine.pool.dispose()  # the pool closes its one connection, the engine keeps the pool
+    with pytest.raises(DBAPIError):  # the read that finds it closed is an error, not a hang
+        db.order(OMAR_ORDER)
+    order = db.order(OMAR_ORDER)  # the next read opens a new copy of the packaged data
     assert order is not None and order["status"] == "pending"
 
 

@@ -50,7 +50,12 @@ class DriverReads:
             return self._execute(joined.connection.driver_connection, sql, args)
         if isinstance(self.engine.pool, StaticPool):
             with self._write_lock:  # every writer holds it for its whole transaction
-                return self._execute(self._one_connection(), sql, args)
+                try:
+                    return self._execute(self._one_connection(), sql, args)
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:  # closed under us: the next read reopens
+                        self._held = None
+                    raise
         proxy = self.engine.raw_connection()
         try:
             return self._read_alone(proxy, sql, args)
@@ -94,8 +99,9 @@ class DriverReads:
     def _execute(self, conn: Any, sql: str, args: Any) -> list[Row]:
         dialect = self.engine.dialect
         error = dialect.loaded_dbapi.Error
-        cursor = conn.cursor()
+        cursor = None
         try:
+            cursor = conn.cursor()
             cursor.execute(sql, args)
             return list(cursor.fetchall())
         except error as exc:
@@ -109,4 +115,5 @@ class DriverReads:
                 dialect=dialect,
             ) from exc
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
