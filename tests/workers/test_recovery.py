@@ -198,3 +198,26 @@ def test_a_recovered_run_whose_model_cannot_be_built_ends_in_an_escalation(desk:
     assert recovered.decision.kind is DecisionKind.ESCALATION
     assert recovered.decision.reason.code is ErrorCode.MODEL_NOT_CONFIGURED
     ended_once(desk, run_id)
+
+
+def test_renewal_reports_a_lease_taken_over_but_not_a_run_that_ended(desk: Desk) -> None:
+    """The renewing thread warns of a lost lease only when the run still runs under another
+    holder: a run that ended between the thread's look at what it holds and the renewal let
+    its lease go with its Decision, which is no loss."""
+    leases = desk.store.leases
+    run_id = crashed_run(desk, Lease("me:1:aa", time.time() + 60))
+    later = time.time() + 120
+    assert leases.renew({"me:1:aa": run_id}, later) == set()  # still mine: extended
+    holder = leases.holder(run_id)
+    assert holder is not None and holder.expires_at == pytest.approx(later)
+    set_lease(desk, run_id, Lease("other:2:bb", time.time() + 60))  # taken over
+    assert leases.renew({"me:1:aa": run_id}, later) == {"me:1:aa"}
+    holder = leases.holder(run_id)
+    assert holder is not None and holder.owner == "other:2:bb"  # the new holder's, untouched
+    set_lease(desk, run_id, None)  # let go (a stopping worker): running, nobody holds it
+    assert leases.renew({"me:1:aa": run_id}, later) == {"me:1:aa"}
+    set_lease(desk, run_id, Lease("dead:3:cc", time.time() - 1))  # its holder died
+    (recovered,) = Recovery(desk.runtime, models=None).sweep()  # the run ends
+    ended_once(desk, recovered.id)
+    assert leases.renew({"me:1:aa": run_id}, later) == set()  # ended: its lease went with it
+    assert leases.renew({}, later) == set()

@@ -97,7 +97,7 @@ class LeaseKeeper:
         owners = self.held()
         lost = self.leases.renew(owners, time.time() + self.ttl_s)
         for owner in lost:
-            log.warning("run %s: its lease was taken over or ended", owners[owner])
+            log.warning("run %s: its lease was taken over", owners[owner])
 
     def _ensure_thread(self) -> None:  # under the lock
         if self._thread is None:

@@ -10,7 +10,7 @@ its resume), is recovered by any worker.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +58,11 @@ class RunLeases:
         )
         return self._write(statement) == 1
 
-    def renew(self, owners: Collection[str], expires_at: float) -> set[str]:
-        """Extend the leases `owners` still hold; the owners that hold none any more (their
-        run ended, waits, or was taken over) are returned."""
+    def renew(self, owners: Mapping[str, str], expires_at: float) -> set[str]:
+        """Extend the leases `owners` (owner -> run id) still hold. Returned: the owners whose
+        run is still RUNNING without their lease (another worker took it over, or it was let
+        go). A run that ended or waits for a person meanwhile is not lost, and not returned:
+        its lease ended with it."""
         if not owners:
             return set()
         statement = (
@@ -68,11 +70,17 @@ class RunLeases:
             .where(runs.c.lease_owner.in_(list(owners)), runs.c.status == _RUNNING)
             .values(lease_expires_at=expires_at)
         )
-        held = select(runs.c.lease_owner).where(runs.c.lease_owner.in_(list(owners)))
+        rows = select(runs.c.id, runs.c.status, runs.c.lease_owner).where(
+            runs.c.id.in_(set(owners.values()))
+        )
         with self._begin() as conn:
             conn.execute(statement)
-            still = {row[0] for row in conn.execute(held)}
-        return set(owners) - still
+            now = {row.id: (row.status, row.lease_owner) for row in conn.execute(rows)}
+        return {
+            owner
+            for owner, run_id in owners.items()
+            if run_id in now and now[run_id][0] == _RUNNING and now[run_id][1] != owner
+        }
 
     def free(self, run_id: str, owner: str) -> None:
         """Let go of a lease without ending the run (a worker stopping, a store error), so a
