@@ -203,7 +203,7 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
     for record in index.records:
         if listings:
             attributes.extend(check_attributes(text, record, source_text=index.record_text))
-        attributes.extend(check_values(text, record))
+        attributes.extend(check_values(text, record, index.value_fields(record)))
     schedule: tuple[ScheduleFinding, ...] = ()
     if listings and index.schedule is not False:
         sched = index.schedule if isinstance(index.schedule, Schedule) else None

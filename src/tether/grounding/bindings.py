@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, value_pattern
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, value_regex
 from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
 
@@ -53,7 +53,7 @@ def leaf_values(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 def mentions_value(clause: str, value: str) -> bool:
-    return bool(value.strip()) and re.search(value_pattern(value), clause.lower()) is not None
+    return bool(value.strip()) and value_regex(value).search(clause.lower()) is not None
 
 
 def check_bindings(
@@ -115,7 +115,7 @@ def _head(name: str) -> str:
 
 def _name_found(clause: str, name: str) -> re.Match[str] | None:
     """Where a clause names an object: its whole name, else its name's last word."""
-    found = re.search(value_pattern(name), clause.lower())
+    found = value_regex(name).search(clause.lower())
     head = _head(name)
     if found is None and head:
         found = re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", clause.lower())
@@ -260,7 +260,7 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
     for key, value in leaves.items():
         if len(value) < 3:
             continue
-        found = re.search(value_pattern(value), lowered)
+        found = value_regex(value).search(lowered)
         if found is None:
             continue
         window = " ".join(lowered[: found.start()].split()[-4:])

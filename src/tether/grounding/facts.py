@@ -79,23 +79,50 @@ class Fact:
 
 def flatten(obj: Any, prefix: tuple[str, ...] = ()) -> Iterator[Fact]:
     """Every leaf of a JSON value; list items are keyed by their index."""
-    if isinstance(obj, Mapping):
+    return iter(leaves(obj, prefix))
+
+
+def leaves(obj: Any, prefix: tuple[str, ...] = ()) -> list[Fact]:
+    """Every leaf of a JSON value, in `flatten`'s order, as one list."""
+    out: list[Fact] = []
+    _collect(obj, prefix, out)
+    return out
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _collect(obj: Any, prefix: tuple[str, ...], out: list[Fact]) -> None:
+    kind = type(obj)
+    # JSON's own types first, by exact type: the isinstance chain below is the slow path
+    if kind in _SCALARS:
+        out.append(Fact(prefix, obj))
+    elif kind is dict or (kind is not list and isinstance(obj, Mapping)):
         if not obj and prefix:
-            yield Fact(prefix, None)
+            out.append(Fact(prefix, None))
         for key, value in obj.items():
-            yield from flatten(value, (*prefix, str(key)))
-    elif isinstance(obj, list | tuple):
+            _collect(value, (*prefix, str(key)), out)
+    elif kind is list or isinstance(obj, list | tuple):
         for index, value in enumerate(obj):
-            yield from flatten(value, (*prefix, str(index)))
-    elif obj is None or isinstance(obj, str | int | float | bool):
-        yield Fact(prefix, obj)
+            _collect(value, (*prefix, str(index)), out)
+    elif isinstance(obj, str | int | float | bool):
+        out.append(Fact(prefix, obj))
     else:
-        yield Fact(prefix, str(obj))
+        out.append(Fact(prefix, str(obj)))
 
 
 def key_words(key: str) -> list[str]:
     """A key's words: ``OutdoorSeating`` → outdoor, seating; ``payment_method_id`` → payment…"""
-    return [w.lower() for part in re.split(r"[_\W]+", key) for w in _CAMEL.findall(part)]
+    return list(_key_words(key))
+
+
+_KEY_PARTS = re.compile(r"[_\W]+")
+
+
+@lru_cache(maxsize=4096)
+def _key_words(key: str) -> tuple[str, ...]:
+    # records repeat their keys: each key is read into words once
+    return tuple(w.lower() for part in _KEY_PARTS.split(key) for w in _CAMEL.findall(part))
 
 
 def truth(value: Any) -> bool | None:
@@ -302,6 +329,12 @@ def value_pattern(value: str) -> str:
     return r"(?<![\w-])" + r"[\s-]+".join(parts) + r"(?![\w-])"
 
 
+@lru_cache(maxsize=4096)
+def value_regex(value: str) -> re.Pattern[str]:
+    """`value_pattern`, compiled."""
+    return re.compile(value_pattern(value))
+
+
 def _qualified(before: str, values: Sequence[str]) -> bool:
     """True when a field's name follows one of the record's values ("the light-oak base is
     available"): the words name an object by its value, they do not state the field."""
@@ -309,43 +342,69 @@ def _qualified(before: str, values: Sequence[str]) -> bool:
     return any(re.search(value_pattern(v) + r"$", tail) for v in values)
 
 
-def check_values(text: str, record: Mapping[str, Any]) -> list[AttributeFinding]:
-    """Judge "<key> is <value>" statements ("the status is pending") against short string
-    fields of the record: the stated value must be the record's value for that key."""
-    findings: list[AttributeFinding] = []
-    seen: set[str] = set()
-    facts = list(flatten(record))
-    values: list[str] | None = None  # read only once a "<key> is" is found
+@lru_cache(maxsize=1024)
+def _stated_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"\b{re.escape(name)}\b(?:\s+of\s+[^.,;:]{{0,30}}?)?\s*(?:is|was|:|shows|reads|remains)"
+        r"\s+(?:now\s+|still\s+)?"
+        r"[\"'“]?([a-z][\w ()-]{0,40})",
+        re.IGNORECASE,
+    )
+
+
+@dataclass(frozen=True)
+class ValueFields:
+    """What `check_values` reads of one record, whatever the claim: its short string fields
+    (key, the field's name in words, value), and every short string value it holds."""
+
+    fields: tuple[tuple[str, str, str], ...]
+    values: tuple[str, ...]
+
+
+def value_fields(facts: Sequence[Fact]) -> ValueFields:
+    """A record's `ValueFields`, read off its flattened facts."""
+    fields: list[tuple[str, str, str]] = []
     for fact in facts:
         if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
             continue
         value = fact.value.strip()
         name = " ".join(key_words(fact.path[-1]))
-        if not name or name in seen or not _SHORT_VALUE.match(value) or value.isdigit():
+        if not name or not _SHORT_VALUE.match(value) or value.isdigit():
             continue
-        stated = re.search(
-            rf"\b{re.escape(name)}\b(?:\s+of\s+[^.,;:]{{0,30}}?)?\s*(?:is|was|:|shows|reads|remains)"
-            r"\s+(?:now\s+|still\s+)?"
-            r"[\"'“]?([a-z][\w ()-]{0,40})",
-            text,
-            re.IGNORECASE,
-        )
+        fields.append((fact.key, name, value))
+    values = [
+        v
+        for v in {f.value.strip() for f in facts if isinstance(f.value, str)}
+        if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()
+    ]
+    return ValueFields(tuple(fields), tuple(values))
+
+
+def check_values(
+    text: str, record: Mapping[str, Any], fields: ValueFields | None = None
+) -> list[AttributeFinding]:
+    """Judge "<key> is <value>" statements ("the status is pending") against short string
+    fields of the record: the stated value must be the record's value for that key.
+    `fields` is the record's `value_fields`, when the caller keeps them for several claims."""
+    findings: list[AttributeFinding] = []
+    seen: set[str] = set()
+    read = value_fields(leaves(record)) if fields is None else fields
+    # a name matches ASCII text, case aside, only where the text holds it lower-cased
+    lowered = text.lower() if text.isascii() else None
+    for key, name, value in read.fields:
+        if name in seen or (lowered is not None and name not in lowered):
+            continue
+        stated = _stated_pattern(name).search(text)
         if stated is None:
             continue
-        if values is None:
-            values = [
-                v
-                for v in {f.value.strip() for f in facts if isinstance(f.value, str)}
-                if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()
-            ]
-        if _qualified(text[: stated.start()], values):
+        if _qualified(text[: stated.start()], read.values):
             continue
         seen.add(name)
         said = stated.group(1).lower()
         holds = said.startswith(value.lower()) or value.lower() in said.split(" ")
         findings.append(
             AttributeFinding(
-                fact.key, stated.group(0), True, value, SUPPORTED if holds else CONTRADICTED
+                key, stated.group(0), True, value, SUPPORTED if holds else CONTRADICTED
             )
         )
     return findings

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.facts import Fact, flatten, key_words
+from tether.grounding.facts import Fact, key_words, leaves
 
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
@@ -158,7 +158,7 @@ class RecordView:
     @cached_property
     def facts(self) -> tuple[Fact, ...]:
         """Every leaf of the record, flattened once (each field spec and check reads them)."""
-        return tuple(flatten(self.record))
+        return tuple(leaves(self.record))
 
     def values(self, spec: FieldSpec) -> list[tuple[str, Any]]:
         """(dotted path, value) of every leaf the spec's path matches."""
@@ -190,14 +190,17 @@ def view(
     specs = chosen.fields if chosen is not None else infer_fields(record)
     key = chosen.key if chosen is not None else None
     ids: list[str] = []
+    bare = RecordView(evidence_id, record, specs)  # what `values` reads: the record's leaves
     for spec in specs:
         if spec.kind == "id" and (key is None or spec.path == key):
-            found = RecordView(evidence_id, record, (spec,)).values(spec)
-            ids.extend(str(value) for _, value in found)
+            ids.extend(str(value) for _, value in bare.values(spec))
     noun = chosen.noun if chosen is not None and chosen.noun else ""
     if not noun and key:
         noun = " ".join(w for w in key_words(key) if w != "id")
-    return RecordView(evidence_id, record, specs, tuple(i for i in ids if len(i) >= 3), noun)
+    out = RecordView(evidence_id, record, specs, tuple(i for i in ids if len(i) >= 3), noun)
+    if "facts" in bare.__dict__:
+        out.__dict__["facts"] = bare.facts  # the same record: flattened once, not twice
+    return out
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,13 @@ class FieldFinding:
 
 def mentions(text: str, value: str) -> bool:
     plain = value.lstrip("#").lower()
-    return (
-        bool(plain)
-        and re.search(rf"(?<![\w]){re.escape(plain)}(?![\w])", text.lower().replace("#", " "))
-        is not None
-    )
+    return bool(plain) and _whole(plain).search(text.lower().replace("#", " ")) is not None
+
+
+@lru_cache(maxsize=4096)
+def _whole(plain: str) -> re.Pattern[str]:
+    # ids are looked for in every clause of every answer: each is compiled once
+    return re.compile(rf"(?<![\w]){re.escape(plain)}(?![\w])")
 
 
 def referred(clause: str, views: Sequence[RecordView], whole: str = "") -> list[RecordView]:
@@ -254,11 +259,11 @@ def about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
     if only and re.search(r"\b(?:it|its|this|that)\b", lowered):
         return True
     # a part of the record named ("the hose hasn't shipped"): its state is the record's
-    return only and any(_head_said(lowered, x) for x in _names_in(v.record))
+    return only and any(_head_said(lowered, x) for x in _names_in(v))
 
 
-def _names_in(record: Mapping[str, Any]) -> list[str]:
-    return [str(f.value) for f in flatten(record) if f.path and f.path[-1] == "name"]
+def _names_in(v: RecordView) -> list[str]:
+    return [str(f.value) for f in v.facts if f.path and f.path[-1] == "name"]
 
 
 def _head_said(lowered: str, name: str) -> bool:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from tether.grounding.claims import norm
-from tether.grounding.facts import CONTRADICTED, flatten
+from tether.grounding.facts import CONTRADICTED
 from tether.grounding.fields import STATUS_KEY, FieldFinding, RecordView
 from tether.grounding.meaning import denied_terms
 
@@ -37,7 +37,7 @@ def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldF
     for v in targets:
         # a status field is judged as a state (`record_checks`), not as an event
         status = {spec.path for spec in v.fields if spec.kind == "status"}
-        for fact in flatten(v.record):
+        for fact in v.facts:
             value = fact.value
             if not isinstance(value, str) or len(value) > 30 or " " in value.strip():
                 continue

@@ -23,7 +23,7 @@ from tether.grounding.claims import (
     split_claims,
     words,
 )
-from tether.grounding.facts import flatten, key_words
+from tether.grounding.facts import ValueFields, flatten, key_words, leaves, value_fields
 from tether.grounding.schedule import Schedule, find_schedule
 
 
@@ -54,6 +54,18 @@ class SourceIndex:
     sentences: list[SourceSentence] = field(default_factory=list)
     schedule: Schedule | bool | None = False
     record_text: str = ""
+    # id(record) -> (record, what `check_values` reads of it): every claim reads the same
+    _fields: dict[int, tuple[Any, ValueFields]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def value_fields(self, record: Mapping[str, Any]) -> ValueFields:
+        """What `check_values` reads of one of the records, worked out once per index."""
+        kept = self._fields.get(id(record))
+        if kept is None or kept[0] is not record:
+            kept = (record, value_fields(leaves(record)))
+            self._fields[id(record)] = kept
+        return kept[1]
 
     @classmethod
     def build(

@@ -20,7 +20,7 @@ from tether.grounding.bindings import (
     mentions_value,
 )
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_pattern
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_regex
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
 from tether.grounding.meaning import negated
 
@@ -75,7 +75,7 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
             lead = m.split()[0]
             short = len(m.split()) > 1 and any(c.isdigit() for c in lead) and leads.count(lead) == 1
             for form in (m, lead) if short else (m,):
-                at = re.search(value_pattern(form), lowered)
+                at = value_regex(form).search(lowered)
                 if at is not None:
                     spans.append((at.start(), at.end(), key, m))
                     break

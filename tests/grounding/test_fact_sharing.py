@@ -1,0 +1,124 @@
+"""A record is read into facts once per verification and shared by every claim and check: the
+shared reading must say exactly what a fresh one says, and the shortcuts that skip a check
+must never skip one that would have found something."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from types import MappingProxyType
+from typing import Any
+
+from tether.core.types import Evidence
+from tether.grounding.facts import (
+    CONTRADICTED,
+    SUPPORTED,
+    Fact,
+    check_values,
+    flatten,
+    key_words,
+    leaves,
+    value_fields,
+)
+from tether.grounding.fields import FieldMap, FieldSpec, view
+from tether.grounding.sources import SourceIndex
+from tether.grounding.verifier import Verifier
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "opaque"
+
+
+def test_leaves_reads_every_json_shape_in_order() -> None:
+    record: dict[str, Any] = {
+        "id": 7,
+        "ok": True,
+        "gone": None,
+        "price": 1.5,
+        "tags": ["a", ("b", "c")],
+        "empty": {},
+        "nested": OrderedDict(x=MappingProxyType({"y": "z"})),
+        3: Opaque(),
+    }
+    got = [(f.key, f.value) for f in leaves(record)]
+    assert got == [
+        ("id", 7),
+        ("ok", True),
+        ("gone", None),
+        ("price", 1.5),
+        ("tags.0", "a"),
+        ("tags.1.0", "b"),
+        ("tags.1.1", "c"),
+        ("empty", None),
+        ("nested.x.y", "z"),
+        ("3", "opaque"),
+    ]
+    assert type(got[1][1]) is bool  # a flag stays a flag, not the int it subclasses
+    assert list(flatten(record)) == leaves(record)
+    # an empty mapping at the root has no leaf; a scalar at the root is one leaf
+    assert leaves({}) == []
+    assert leaves("x") == [Fact((), "x")]
+    assert leaves([1], ("p",)) == [Fact(("p", "0"), 1)]
+
+
+def test_key_words_are_a_fresh_list_each_time() -> None:
+    words = key_words("paymentMethod_id")
+    assert words == ["payment", "method", "id"]
+    words.append("mutated")
+    assert key_words("paymentMethod_id") == ["payment", "method", "id"]
+
+
+ORDER = {"order_id": "#W1", "status": "delivered", "kind": "gift", "items": [{"name": "Lamp"}]}
+
+
+def test_kept_value_fields_judge_as_a_fresh_reading() -> None:
+    kept = value_fields(leaves(ORDER))
+    for text in (
+        "The status is pending.",
+        "The status is delivered.",
+        "The kind is gift and the status is delivered.",
+        "Nothing about the record.",
+    ):
+        assert check_values(text, ORDER, kept) == check_values(text, ORDER)
+    [found] = check_values("The status is pending.", ORDER, kept)
+    assert (found.key, found.status) == ("status", CONTRADICTED)
+    [found] = check_values("The status is delivered.", ORDER, kept)
+    assert found.status == SUPPORTED
+
+
+def test_a_field_named_with_letters_that_fold_to_ascii_is_still_checked() -> None:
+    # U+212A KELVIN SIGN and U+017F LONG S match "k" and "s" case-insensitively, although
+    # lower-casing keeps them: a text that is not ASCII is never skipped on its lower case
+    for text in ("The \u212aind is card.", "The \u017ftatus is pending."):
+        [found] = check_values(text, ORDER)
+        assert found.status == CONTRADICTED, text
+
+
+def test_the_index_reads_each_record_once_and_tells_records_apart() -> None:
+    other = {"status": "pending"}
+    index = SourceIndex.build(records={"a": ORDER, "b": other})
+    first = index.value_fields(ORDER)
+    assert index.value_fields(ORDER) is first
+    assert first == value_fields(leaves(ORDER))
+    assert index.value_fields(other) == value_fields(leaves(other))
+    assert index.value_fields(other) != first
+
+
+def test_a_view_flattens_its_record_once_and_keeps_its_ids() -> None:
+    maps = (FieldMap("get_order", (FieldSpec("order_id", "id"),), key="order_id"),)
+    v = view("tool:1", ORDER, maps, "get_order")
+    assert v.ids == ("#W1",)
+    assert v.facts == tuple(leaves(ORDER))
+    assert v.noun == "order"
+
+
+def test_one_verifier_judges_one_record_the_same_answer_after_answer() -> None:
+    verifier = Verifier()
+    evidence = [Evidence("tool:1", "tool:get", '{"order_id": "W123", "status": "delivered"}')]
+    wrong = "Order W123 status is pending."
+    first = verifier.verify_items(wrong, evidence)
+    again = verifier.verify_items(wrong, evidence)
+    right = verifier.verify_items("Order W123 status is delivered.", evidence)
+    assert [c.status for c in first.claims] == [CONTRADICTED]
+    assert first.flagged and again.flagged and not right.flagged
+    assert first.to_dict() == again.to_dict()
