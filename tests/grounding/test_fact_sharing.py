@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tether.core.types import Evidence
+from tether.grounding.bindings import leaf_values, like_groups, objects
 from tether.grounding.facts import (
     CONTRADICTED,
     SUPPORTED,
@@ -122,3 +123,41 @@ def test_one_verifier_judges_one_record_the_same_answer_after_answer() -> None:
     assert [c.status for c in first.claims] == [CONTRADICTED]
     assert first.flagged and again.flagged and not right.flagged
     assert first.to_dict() == again.to_dict()
+
+
+def _groups_read_one_by_one(record: dict[Any, Any]) -> list[list[Any]]:
+    """The groups of like objects as each object's own leaves give them (the reference)."""
+    groups: dict[str, list[Any]] = {}
+    for path, obj in objects(record):
+        found = leaf_values(obj)
+        if len(found) >= 2:
+            parent = path.rsplit(".", 1)[0] if "." in path else ""
+            groups.setdefault(parent, []).append((path, found, obj))
+    return [
+        g
+        for g in groups.values()
+        if (len(g) >= 2 and set.intersection(*(set(o) for _, _, o in g)))
+        or (len(g) == 1 and g[0][0].rsplit(".", 1)[-1].isdigit())
+    ]
+
+
+def test_like_objects_read_off_one_flattening_match_reading_each_object() -> None:
+    records: list[dict[Any, Any]] = [
+        {
+            "items": [
+                {"name": "Lamp", "price": 9.5, "options": {"color": "black", "size": "12"}},
+                {"name": "Kettle", "price": 20, "options": {"color": "white", "code": "12345"}},
+            ],
+            "address": {"city": "Austin", "zip": "78701", "deep": {"a": {"b": {"c": "x"}}}},
+            "a.b": {"c": "dotted", "d": "key"},
+            "a": {"b": {"c": "nested", "d": "key"}},
+            "empty": {},
+            "tuple": ({"name": "in a tuple", "kind": "t"},),
+        },
+        # 1 and "1" read the same as paths: the objects are read one by one
+        {1: {"name": "one", "kind": "int"}, "1": ["y", "z"], "2": {"name": "two", "kind": "s"}},
+        {"list": [{"n": str(i), "v": "x"} for i in range(205)]},
+    ]
+    for record in records:
+        assert like_groups(record) == _groups_read_one_by_one(record)
+    assert like_groups(records[1])[0][0][1] == {"name": "one", "kind": "int"}

@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, value_regex
+from tether.grounding.facts import leaves as record_leaves
 from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
 
@@ -83,10 +84,57 @@ def like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     return found
 
 
+def _object_parts(
+    node: Any, odd: list[Any], parts: tuple[str, ...] = (), depth: int = 0
+) -> Iterable[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """`objects`, with each path as its keys; a key that is not a string goes to `odd`."""
+    if depth > 4:
+        return
+    if isinstance(node, Mapping):
+        if parts:
+            yield parts, node
+        for key, value in node.items():
+            if type(key) is not str:
+                odd.append(key)
+            yield from _object_parts(value, odd, (*parts, str(key)), depth + 1)
+    elif isinstance(node, list):
+        for n, value in enumerate(node[:200]):
+            yield from _object_parts(value, odd, (*parts, str(n)), depth + 1)
+
+
+def _leaf_values_of(
+    record: Mapping[str, Any], found: Sequence[tuple[tuple[str, ...], Mapping[str, Any]]]
+) -> list[dict[str, str]]:
+    """`leaf_values` of each object found in the record, read off one flattening of the
+    record: an object's leaves are the record's leaves below its path."""
+    out: dict[tuple[str, ...], dict[str, str]] = {p: {} for p, _ in found}
+    for fact in record_leaves(record):
+        value = fact.value
+        # leaf_values' rule: a short string, and a number only when of at most 3 digits
+        if not isinstance(value, str) or not 0 < len(value) <= 30:
+            continue
+        if len(value) > 3 and value.isdigit():
+            continue
+        path = fact.path
+        for k in range(1, len(path)):
+            kept = out.get(path[:k])
+            if kept is not None:
+                kept[".".join(path[k:])] = value.strip()
+    return [out[p] for p, _ in found]
+
+
 def _like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     groups: dict[str, list[Sibling]] = {}
-    for path, obj in objects(record):
-        leaves = leaf_values(obj)
+    odd: list[Any] = []
+    found = list(_object_parts(record, odd))
+    # string keys give every node a path of its own; other keys (1 beside "1") may not, and
+    # such a record's objects are read one by one
+    if odd:
+        each = [(path, leaf_values(obj), obj) for path, obj in objects(record)]
+    else:
+        shared = _leaf_values_of(record, found)
+        each = [(".".join(p), shared[n], obj) for n, (p, obj) in enumerate(found)]
+    for path, leaves, obj in each:
         if len(leaves) >= 2:
             parent = path.rsplit(".", 1)[0] if "." in path else ""
             groups.setdefault(parent, []).append((path, leaves, obj))

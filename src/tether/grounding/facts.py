@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 Scalar = str | int | float | bool | None
@@ -358,7 +358,16 @@ class ValueFields:
     (key, the field's name in words, value), and every short string value it holds."""
 
     fields: tuple[tuple[str, str, str], ...]
-    values: tuple[str, ...]
+    facts: tuple[Fact, ...]
+
+    @cached_property
+    def values(self) -> tuple[str, ...]:
+        """The record's short string values (read only once a "<key> is" is found)."""
+        return tuple(
+            v
+            for v in {f.value.strip() for f in self.facts if isinstance(f.value, str)}
+            if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()
+        )
 
 
 def value_fields(facts: Sequence[Fact]) -> ValueFields:
@@ -372,12 +381,7 @@ def value_fields(facts: Sequence[Fact]) -> ValueFields:
         if not name or not _SHORT_VALUE.match(value) or value.isdigit():
             continue
         fields.append((fact.key, name, value))
-    values = [
-        v
-        for v in {f.value.strip() for f in facts if isinstance(f.value, str)}
-        if len(v) > 1 and _SHORT_VALUE.match(v) and not v.isdigit()
-    ]
-    return ValueFields(tuple(fields), tuple(values))
+    return ValueFields(tuple(fields), tuple(facts))
 
 
 def check_values(
