@@ -161,3 +161,25 @@ def test_like_objects_read_off_one_flattening_match_reading_each_object() -> Non
     for record in records:
         assert like_groups(record) == _groups_read_one_by_one(record)
     assert like_groups(records[1])[0][0][1] == {"name": "one", "kind": "int"}
+
+
+def _nested(levels: int, innermost: Any) -> Any:
+    """`levels` containers, dicts and lists in turn, each beside scalars that add no depth."""
+    node = innermost
+    for n in range(levels):
+        node = {"k": node, "s": "x", "n": 1, "b": None} if n % 2 else [1.5, node, "y", True]
+    return node
+
+
+def test_how_deep_a_record_may_nest_is_counted_by_containers_only() -> None:
+    from tether.grounding.evidence_set import MAX_DEPTH, EvidenceSet
+
+    for innermost in ("leaf", {}, []):
+        # an empty container is a level of its own; a scalar is none
+        levels = MAX_DEPTH - 1 - (innermost != "leaf")
+        fits, too_deep = EvidenceSet(), EvidenceSet()
+        fits.add_record("r", _nested(levels, {"last": innermost}))
+        too_deep.add_record("r", _nested(levels + 1, {"last": innermost}))
+        assert "r" in fits.records and not fits.problems
+        assert "r" not in too_deep.records
+        assert too_deep.problems == [f"r: EVIDENCE_SHAPE (nested deeper than {MAX_DEPTH})"]

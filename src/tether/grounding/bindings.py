@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, value_regex
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, flatten, key_words, value_regex
 from tether.grounding.facts import leaves as record_leaves
 from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, negated
@@ -63,7 +63,7 @@ def check_bindings(
     """Values bound to the wrong object of a list, and values of an object the clause denies."""
     out: list[FieldFinding] = []
     for v in views:
-        for siblings in like_groups(v.record):
+        for siblings in like_groups(v.record, v.facts):
             out.extend(_bound(clause, v, siblings, vocabulary))
     return out
 
@@ -72,12 +72,15 @@ def check_bindings(
 _SEEN: dict[int, tuple[Mapping[str, Any], list[list[Sibling]]]] = {}
 
 
-def like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
-    """The groups of like objects in a record (an order's items, a product's variants)."""
+def like_groups(
+    record: Mapping[str, Any], facts: Sequence[Fact] | None = None
+) -> list[list[Sibling]]:
+    """The groups of like objects in a record (an order's items, a product's variants);
+    `facts` are the record's leaves when the caller has read them already."""
     seen = _SEEN.get(id(record))
     if seen is not None and seen[0] is record:
         return seen[1]
-    found = _like_groups(record)
+    found = _like_groups(record, record_leaves(record) if facts is None else facts)
     if len(_SEEN) > 256:
         _SEEN.clear()
     _SEEN[id(record)] = (record, found)
@@ -103,12 +106,12 @@ def _object_parts(
 
 
 def _leaf_values_of(
-    record: Mapping[str, Any], found: Sequence[tuple[tuple[str, ...], Mapping[str, Any]]]
+    facts: Sequence[Fact], found: Sequence[tuple[tuple[str, ...], Mapping[str, Any]]]
 ) -> list[dict[str, str]]:
-    """`leaf_values` of each object found in the record, read off one flattening of the
-    record: an object's leaves are the record's leaves below its path."""
+    """`leaf_values` of each object found in a record, read off the record's leaves: an
+    object's leaves are the record's leaves below its path."""
     out: dict[tuple[str, ...], dict[str, str]] = {p: {} for p, _ in found}
-    for fact in record_leaves(record):
+    for fact in facts:
         value = fact.value
         # leaf_values' rule: a short string, and a number only when of at most 3 digits
         if not isinstance(value, str) or not 0 < len(value) <= 30:
@@ -123,7 +126,7 @@ def _leaf_values_of(
     return [out[p] for p, _ in found]
 
 
-def _like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
+def _like_groups(record: Mapping[str, Any], facts: Sequence[Fact]) -> list[list[Sibling]]:
     groups: dict[str, list[Sibling]] = {}
     odd: list[Any] = []
     found = list(_object_parts(record, odd))
@@ -132,7 +135,7 @@ def _like_groups(record: Mapping[str, Any]) -> list[list[Sibling]]:
     if odd:
         each = [(path, leaf_values(obj), obj) for path, obj in objects(record)]
     else:
-        shared = _leaf_values_of(record, found)
+        shared = _leaf_values_of(facts, found)
         each = [(".".join(p), shared[n], obj) for n, (p, obj) in enumerate(found)]
     for path, leaves, obj in each:
         if len(leaves) >= 2:

@@ -168,6 +168,16 @@ _FUNCTION_CONTRACTION = re.compile(
 
 def content_terms(text: str) -> list[str]:
     """Normalised content words (stop words dropped), in order, with repeats."""
+    # a claim or a clause is read by several checks: short texts are read once
+    return list(_short_terms(text)) if len(text) <= 400 else _content_terms(text)
+
+
+@lru_cache(maxsize=8192)
+def _short_terms(text: str) -> tuple[str, ...]:
+    return tuple(_content_terms(text))
+
+
+def _content_terms(text: str) -> list[str]:
     out: list[str] = []
     for word in words(text):
         low = word.lower()

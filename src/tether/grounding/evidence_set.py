@@ -22,6 +22,7 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.claims import content_terms
+from tether.grounding.facts import FactMemo
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.meaning import clauses, label_of, negated
 from tether.grounding.sources import SourceIndex, SourceSentence
@@ -61,6 +62,8 @@ class EvidenceSet:
     maps: Sequence[FieldMap] = ()
     # evidence id -> the JSON text its record was read from: the key its indexing is shared by
     _json: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # each record's leaves, read once for the index and the views of this set alike
+    _facts: FactMemo = field(default_factory=FactMemo, init=False, repr=False, compare=False)
 
     @classmethod
     def from_items(cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = ()) -> EvidenceSet:
@@ -148,10 +151,12 @@ class EvidenceSet:
         """The word-level index of all texts and records."""
         items = self._items
         if items is None:
-            return SourceIndex.build(self.texts, self.records)
-        index = SourceIndex.merge(item.index for item in items)
-        # this set's own records, as `build` keeps them, never the shared item's copy
-        index.records = [r for r in self.records.values() if isinstance(r, Mapping)]
+            index = SourceIndex.build(self.texts, self.records)
+        else:
+            index = SourceIndex.merge(item.index for item in items)
+            # this set's own records, as `build` keeps them, never the shared item's copy
+            index.records = [r for r in self.records.values() if isinstance(r, Mapping)]
+        index.facts = self._facts  # a new index of this set's records: it reads them as it does
         return index
 
     @cached_property
@@ -175,11 +180,12 @@ class EvidenceSet:
         for evidence_id, record in self.records.items():
             tool = self.tools.get(evidence_id, "")
             if isinstance(record, Mapping):
-                out.append(view(evidence_id, record, self.maps, tool))
+                out.append(view(evidence_id, record, self.maps, tool, self._facts(record)))
             elif isinstance(record, list):
                 for n, item in enumerate(record[:200]):
                     if isinstance(item, Mapping):
-                        out.append(view(f"{evidence_id}[{n}]", item, self.maps, tool))
+                        at = f"{evidence_id}[{n}]"
+                        out.append(view(at, item, self.maps, tool, self._facts(item)))
         return out
 
     @cached_property
@@ -403,11 +409,20 @@ def _count(node: Any, found: set[float], depth: int) -> None:
         _count(child, found, depth + 1)
 
 
+_FLAT = frozenset((str, int, float, bool, type(None)))
+
+
 def _depth(value: Any, level: int = 0) -> int:
     if level > MAX_DEPTH:
         return level
     if isinstance(value, Mapping):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+        children: Iterable[Any] = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return level
+    deepest = level + 1  # an empty one, or one of scalars only
+    for child in children:
+        if type(child) not in _FLAT:  # a scalar child is no deeper than level + 1
+            deepest = max(deepest, _depth(child, level + 1))
+    return deepest

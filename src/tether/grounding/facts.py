@@ -89,6 +89,21 @@ def leaves(obj: Any, prefix: tuple[str, ...] = ()) -> list[Fact]:
     return out
 
 
+class FactMemo:
+    """Each record's leaves, read once and kept by the record's identity: for records that do
+    not change while kept (the evidence of one verification)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Any, tuple[Fact, ...]]] = {}
+
+    def __call__(self, record: Any) -> tuple[Fact, ...]:
+        kept = self._kept.get(id(record))
+        if kept is None or kept[0] is not record:
+            kept = (record, tuple(leaves(record)))
+            self._kept[id(record)] = kept
+        return kept[1]
+
+
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 
 

@@ -184,13 +184,17 @@ def view(
     record: Mapping[str, Any],
     maps: Sequence[FieldMap] = (),
     tool: str = "",
+    facts: tuple[Fact, ...] | None = None,
 ) -> RecordView:
-    """The record with its field meanings: the pack's map for its tool, or inferred ones."""
+    """The record with its field meanings: the pack's map for its tool, or inferred ones.
+    `facts` are the record's leaves when the caller has read them already."""
     chosen = next((m for m in maps if m.tool == tool and tool), None)
     specs = chosen.fields if chosen is not None else infer_fields(record)
     key = chosen.key if chosen is not None else None
     ids: list[str] = []
     bare = RecordView(evidence_id, record, specs)  # what `values` reads: the record's leaves
+    if facts is not None:
+        bare.__dict__["facts"] = facts
     for spec in specs:
         if spec.kind == "id" and (key is None or spec.path == key):
             ids.extend(str(value) for _, value in bare.values(spec))

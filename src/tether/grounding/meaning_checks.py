@@ -69,6 +69,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     out.extend(_scopes(text, evidence, vocabulary))
+    context = set(content_terms(text))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
@@ -77,7 +78,6 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
         terms = content_terms(body)
-        context = set(content_terms(text))
         restated = _restated(terms, evidence.sharing(terms), context) or _restated(
             terms, evidence.sharing(terms, whole=True), context
         )

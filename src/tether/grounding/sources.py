@@ -23,7 +23,7 @@ from tether.grounding.claims import (
     split_claims,
     words,
 )
-from tether.grounding.facts import ValueFields, flatten, key_words, leaves, value_fields
+from tether.grounding.facts import FactMemo, ValueFields, flatten, key_words, value_fields
 from tether.grounding.schedule import Schedule, find_schedule
 
 
@@ -54,6 +54,8 @@ class SourceIndex:
     sentences: list[SourceSentence] = field(default_factory=list)
     schedule: Schedule | bool | None = False
     record_text: str = ""
+    # each record's leaves, read once; an evidence set shares its own with its index
+    facts: FactMemo = field(default_factory=FactMemo, repr=False, compare=False)
     # id(record) -> (record, what `check_values` reads of it): every claim reads the same
     _fields: dict[int, tuple[Any, ValueFields]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -63,7 +65,7 @@ class SourceIndex:
         """What `check_values` reads of one of the records, worked out once per index."""
         kept = self._fields.get(id(record))
         if kept is None or kept[0] is not record:
-            kept = (record, value_fields(leaves(record)))
+            kept = (record, value_fields(self.facts(record)))
             self._fields[id(record)] = kept
         return kept[1]
 

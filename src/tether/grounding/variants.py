@@ -36,7 +36,7 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
     of all of those holding a value."""
     out: list[FieldFinding] = []
     for v in views:
-        for siblings in like_groups(v.record):
+        for siblings in like_groups(v.record, v.facts):
             if len(siblings) < 2 or any(
                 "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
             ):
@@ -152,7 +152,7 @@ def check_descriptions(
     named = [
         (v, s)
         for v in views
-        for siblings in like_groups(v.record)
+        for siblings in like_groups(v.record, v.facts)
         for s in siblings
         if "name" in s[1] and mentions_value(clause, s[1]["name"])
     ]
