@@ -183,3 +183,29 @@ def test_how_deep_a_record_may_nest_is_counted_by_containers_only() -> None:
         assert "r" in fits.records and not fits.problems
         assert "r" not in too_deep.records
         assert too_deep.problems == [f"r: EVIDENCE_SHAPE (nested deeper than {MAX_DEPTH})"]
+
+
+def test_the_timing_shortcut_skips_only_text_that_states_no_timing() -> None:
+    from tether.grounding.timings import has_timing, timings
+
+    stated = [
+        "Refunds take 5 to 7 business days.",
+        "It ships within two WEEKS.",
+        "Credited immediately.",
+        "We can do it right away.",
+        "Delivered at once.",
+        "Tracking is real-time.",
+        "Sent without delay.",
+        "It arrives tomorrow.",
+        "It arrived last night.",
+        "Paid yesterday.",
+        "It shipped next Friday.",
+        "3 months ago.",
+        "Within 48 hours.",
+        "It takes 5 wee\u212as.",  # KELVIN SIGN: "weeks" to a case-blind match
+        "Credited in\u017ftantly.",  # LONG S: "instantly", though lower case keeps it
+    ]
+    for text in stated:
+        assert timings(text) and has_timing(text), text
+    for text in ("The order is pending.", "Your card ending 4242 was charged $12.", ""):
+        assert timings(text) == [] and not has_timing(text), text

@@ -73,9 +73,27 @@ def _number(token: str) -> float:
     return float(_WORD_NUMBERS[low]) if low in _WORD_NUMBERS else float(low)
 
 
+# a word each timing pattern needs (a unit, "immediate", "away", "once", "time", "delay",
+# "tomorrow", "night"; "yesterday" and the weekdays hold "day"): text without any states none
+_CUES = (
+    "minute", "hour", "day", "week", "month", "year", "immediate", "instant", "away", "once",
+    "time", "delay", "tomorrow", "night",
+)  # fmt: skip
+
+
+def _may_state_timing(text: str) -> bool:
+    # case-insensitive matching equals lower-casing only for ASCII: other text is scanned
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(cue in lowered for cue in _CUES)
+
+
 def timings(text: str) -> list[Timing]:
     """Every timing a clause states."""
     out: list[Timing] = []
+    if not _may_state_timing(text):
+        return out
     for match in _DURATION.finditer(text):
         unit = match.group("unit").lower()
         kind = (match.group("kind") or "").lower()
@@ -95,7 +113,9 @@ def timings(text: str) -> list[Timing]:
 
 def has_timing(text: str) -> bool:
     """True when the text states any timing."""
-    return bool(_DURATION.search(text) or _IMMEDIATE.search(text) or _RELATIVE.search(text))
+    return _may_state_timing(text) and bool(
+        _DURATION.search(text) or _IMMEDIATE.search(text) or _RELATIVE.search(text)
+    )
 
 
 _TIMING_WORDS = frozenset(
