@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         run_answer_checks,
         run_tool_checks,
     )
-    from tether.core.reads import recorded_read
+    from tether.core.reads import reading_now, recorded_read
     from tether.core.types import (
         Agent,
         Decision,
@@ -105,6 +105,7 @@ _EXPORTS = {
     "run_answer_checks": "tether.core.guard",
     "run_tool_checks": "tether.core.guard",
     # what checks read of live state, kept with their step for replay
+    "reading_now": "tether.core.reads",
     "recorded_read": "tether.core.reads",
     # tools and their envelope
     "BreakerPolicy": "tether.core.envelope",
@@ -191,6 +192,7 @@ __all__ = [
     "list_domains",
     "load_domain",
     "make_tool",
+    "reading_now",
     "recorded_read",
     "run_answer_checks",
     "run_tool_checks",

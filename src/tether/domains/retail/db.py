@@ -36,8 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from tether import ErrorCode, TetherError, recorded_read
-from tether.core.reads import reading_now
+from tether import ErrorCode, TetherError, reading_now, recorded_read
 from tether.domains.retail.driver_reads import DriverReads
 
 Record = dict[str, Any]
