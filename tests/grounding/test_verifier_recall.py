@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.grounding.common import on_record, on_text
 from tether.core.types import Evidence
-from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
-from tether.grounding.verifier import Verification
+from tether.grounding import GroundingPack, VerifierConfig
 
 LAMP: dict[str, Any] = {
     "name": "Desk Lamp",
@@ -30,20 +30,6 @@ PAYOUTS = (
     "The whole fare is paid back. Money paid with travel vouchers returns to the voucher "
     "straight away; other payment methods take 3 to 4 business days."
 )
-
-
-def strict() -> GroundingPack:
-    return GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
-
-
-def on_record(answer: str, record: dict[str, Any]) -> Verification:
-    evidence = [Evidence("tool:1", "tool:get_details", json.dumps(record))]
-    return strict().verifier().verify_items(answer, evidence)
-
-
-def on_text(answer: str, *passages: str) -> Verification:
-    evidence = [Evidence(f"kb:{n}", f"kb:{n}", p) for n, p in enumerate(passages)]
-    return strict().verifier().verify_items(answer, evidence)
 
 
 @pytest.mark.parametrize(

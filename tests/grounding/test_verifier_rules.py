@@ -5,13 +5,11 @@ must stay supported."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
+from tests.grounding.common import on_record, on_text
 from tether.grounding.claims import content_terms
 from tether.grounding.meaning import clauses
 from tether.grounding.verifier import Verification
@@ -59,20 +57,6 @@ PRIVACY = (
     "One person per conversation\n"
     "We cannot act on, or share details of, anyone else's account, even a partner's."
 )
-
-
-def strict() -> GroundingPack:
-    return GroundingPack(config=VerifierConfig(strict=True, hard=(*HARD_KINDS, "polarity")))
-
-
-def on_record(answer: str, record: dict[str, Any]) -> Verification:
-    evidence = [Evidence("tool:1", "tool:get_details", json.dumps(record))]
-    return strict().verifier().verify_items(answer, evidence)
-
-
-def on_text(answer: str, *passages: str) -> Verification:
-    evidence = [Evidence(f"kb:{n}", f"kb:{n}", p) for n, p in enumerate(passages)]
-    return strict().verifier().verify_items(answer, evidence)
 
 
 def kinds(v: Verification) -> set[str]:
