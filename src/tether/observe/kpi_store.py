@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run
 from tether.observe.kpi import KpiPoint, RunKpis, merge, minute_of, run_kpis
+from tether.store.db import driver_sql
 from tether.store.kpi_schema import (
     KPI_COUNTERS,
     KPI_SHARDS,
@@ -51,10 +52,10 @@ _ROWS_PER_STATEMENT = 64  # a run writes about ten count rows; a bound keeps sta
 
 
 @lru_cache(maxsize=128)
-def _upsert_sql(paramstyle: str, table: Table, add: tuple[str, ...], rows: int) -> str:
+def _upsert_sql(table: Table, add: tuple[str, ...], rows: int) -> str:
     """`INSERT … VALUES (…), (…) ON CONFLICT (key) DO UPDATE SET c = c + excluded.c` for
-    `rows` rows, in the driver's placeholder style (one statement, where an executemany is
-    one per row), written once per placeholder style, table and row count."""
+    `rows` rows with `?` placeholders (one statement, where an executemany is one per row),
+    written once per table and row count."""
     name = _quote(table.name)
     columns = _columns(table)
     keys = [c.name for c in table.primary_key.columns]
@@ -67,7 +68,7 @@ def _upsert_sql(paramstyle: str, table: Table, add: tuple[str, ...], rows: int) 
         f"VALUES {', '.join(one for _ in range(rows))} "
         f"ON CONFLICT ({', '.join(_quote(k) for k in keys)}) DO UPDATE SET {', '.join(updates)}"
     )
-    return sql if paramstyle == "qmark" else sql.replace("?", "%s")
+    return sql
 
 
 def _quote(name: str) -> str:
@@ -90,7 +91,7 @@ def _upsert(
     columns = _columns(table)
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        sql = _upsert_sql(conn.dialect.paramstyle, table, add, len(chunk))
+        sql = driver_sql(conn.dialect, _upsert_sql(table, add, len(chunk)))
         conn.exec_driver_sql(sql, tuple(row[c] for row in chunk for c in columns))
 
 
