@@ -23,7 +23,8 @@ class Received:
 class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)  # answers to give first, in order
-    delay_s: float = 0.0  # how long each answer takes
+    hold: threading.Event | None = None  # when given, no answer goes out until it is set
+    answered: int = 0  # answers sent so far
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,10 +52,13 @@ def receiver(**settings: object) -> Iterator[Receiver]:
                     Received(self.path, dict(self.headers.items()), body, time.time())
                 )
                 status = state.statuses.pop(0) if state.statuses else 200
-            time.sleep(state.delay_s)
+            if state.hold is not None:
+                state.hold.wait(30.0)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            with state.lock:
+                state.answered += 1
 
         def log_message(self, format: str, *args: object) -> None:
             return None
