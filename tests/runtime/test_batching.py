@@ -81,8 +81,8 @@ def test_a_fast_read_only_run_commits_its_turns_with_its_decision(desk: Desk) ->
     model = Watching(desk.store, [*READS, ANSWER])
     run, commits = commits_of(desk.runtime, model)
     assert run.decision is not None and run.decision.kind is DecisionKind.ANSWER
-    # the run, its scope (the capability is on record before any use), then the rest at once
-    assert commits == 3
+    # the run with its scope (the capability is on record before any use), then the rest
+    assert commits == 2
     assert all(seen == [StepKind.SCOPE] for seen in model.seen)
     stored = desk.store.get_run(run.id)
     assert [(s.seq, s.kind, s.name) for s in stored.steps] == [
@@ -97,7 +97,7 @@ def test_with_no_window_each_turn_commits_before_the_next_proposal(desk: Desk) -
     model = Watching(desk.store, [*READS, ANSWER])
     run, commits = commits_of(runtime, model)
     assert run.decision is not None and run.decision.kind is DecisionKind.ANSWER
-    assert commits == 3 + 1 + len(READS)  # one more before each proposal: the retrieval's,
+    assert commits == 2 + 1 + len(READS)  # one more before each proposal: the retrieval's,
     assert model.seen[0] == [StepKind.SCOPE, StepKind.RETRIEVAL]  # then each finished turn's
     tools = [seen.count(StepKind.TOOL) for seen in model.seen]
     assert tools == [0, 1, 2, 3]  # every read is durable before the model is asked again

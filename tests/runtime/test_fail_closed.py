@@ -335,6 +335,61 @@ def test_a_step_that_cannot_be_recorded_ends_the_run_without_being_kept(store: R
     canonical_everywhere(desk)
 
 
+class UnrecordablePrincipal:
+    """A directory that returns a principal whose attributes JSON cannot carry."""
+
+    def resolve(self, principal_id: str) -> Principal:
+        return Principal(principal_id, attributes={"score": math.nan})
+
+
+def test_a_run_that_fails_before_its_first_commit_is_stored_and_ended(store: RunStore) -> None:
+    """A new run's row is written with its scope step; when the scope itself cannot be
+    recorded, the row is stored as the run began and the run still ends in a Decision."""
+    desk = retail(store)
+    runtime = dataclasses.replace(desk.runtime, principals=UnrecordablePrincipal())
+    run = ask(runtime, script({"answer": "Hello, how can I help?"}))
+    stored = assert_ended(desk, run, DecisionKind.ESCALATION, ErrorCode.INTERNAL)
+    assert [s.kind for s in stored.steps] == [StepKind.DECISION]
+    assert run.decision is not None and run.decision.reason is not None
+    assert "is a number JSON cannot carry" in run.decision.reason.message
+    assert stored.principal_id == USER and stored.input["messages"]
+    canonical_everywhere(desk)
+
+
+def test_a_run_under_a_taken_id_leaves_the_other_run_alone(store: RunStore) -> None:
+    """A second run under an id already stored is refused as a whole, and the first run's
+    row, steps and Decision stay exactly as they were."""
+    desk = retail(store)
+    request = RunRequest(USER, [Message("user", "Hello")], run_id="run-taken")
+    first = desk.runtime.run(request, script({"answer": "Hello, how can I help?"}))
+    before = desk.store.get_run("run-taken")
+    with pytest.raises(Exception) as caught:
+        desk.runtime.run(request, script({"answer": "Order #W4566809 was delivered."}))
+    assert not isinstance(caught.value, AssertionError)
+    after = desk.store.get_run("run-taken")
+    assert after == before and after.decision == first.decision
+    assert [r.id for r in desk.store.list_runs()] == ["run-taken"]
+    assert desk.access is not None and desk.access.verify_audit().ok
+
+
+def test_a_store_down_at_the_first_commit_leaves_a_run_resume_finishes(sqlite_url: str) -> None:
+    store = FlakyStore.open(sqlite_url)
+    assert isinstance(store, FlakyStore)
+    desk = retail(store)
+    store.down = True
+    with pytest.raises(TetherError) as caught:
+        ask(desk.runtime, script({"answer": "Hello, how can I help?"}))
+    assert caught.value.code is ErrorCode.STORE_UNAVAILABLE
+    (left,) = store.list_runs()
+    assert left.status is RunStatus.RUNNING and not store.get_run(left.id).steps
+    store.down = False
+    run = desk.runtime.resume(left.id, script({"answer": "Hello, how can I help?"}))
+    assert run.status is RunStatus.COMPLETED and run.decision is not None
+    assert store.get_run(left.id).steps[0].kind is StepKind.SCOPE
+    assert desk.access is not None and desk.access.verify_audit().ok
+    store.close()
+
+
 def test_a_run_the_store_could_not_finish_is_finished_by_resume(sqlite_url: str) -> None:
     store = FlakyStore.open(sqlite_url)
     assert isinstance(store, FlakyStore)

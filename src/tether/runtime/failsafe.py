@@ -39,6 +39,8 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
     except Exception as exc:
         if _lost(exc):
             return _taken_over(store, state)
+        if state.unsaved is not None and not _stored_now(store, state):
+            raise  # its row could not be stored (its id is taken, the store is down): no run
         log.exception("run %s failed; ending it in an escalation", state.run_id)
         decision = failed_decision(exc)
         try:
@@ -53,6 +55,23 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
                 if _lost(last):
                     return _taken_over(store, state)
                 raise
+
+
+def _stored_now(store: RunStore, state: RunState) -> bool:
+    """Insert the row of a run that failed before its first commit, as it was when the run
+    began, so that it ends like any other; False if the store refuses it. A row this process
+    did not insert (another run's, under the same id) is never touched."""
+    assert state.unsaved is not None
+    begun = RunState(
+        state.run_id, state.trace_id, state.principal, state.agent, state.model_name, 0.0
+    )
+    try:
+        store.create_run(state.unsaved.run, begun.checkpoint(), state.unsaved.lease)
+    except Exception:
+        log.exception("run %s: its row could not be stored", state.run_id)
+        return False
+    state.unsaved = None
+    return True
 
 
 def _lost(exc: BaseException) -> bool:

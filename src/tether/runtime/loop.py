@@ -71,7 +71,7 @@ from tether.runtime.state import (
     take_step,
 )
 from tether.store.leases import Lease
-from tether.store.runs import RunStore
+from tether.store.runs import NewRun, RunStore
 from tether.store.tool_results import ToolResultLedger
 from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome
@@ -144,7 +144,7 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
         suspended (status SUSPENDED) until a person decides an escalated call. Once the run
         exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
         lease = self._keeper.new()
-        state = self._scope(request, model.name, lease)
+        state = self._scope(request, model.name, lease, insert=False)
         with self._keeper.holding(state.run_id, lease):
             return fail_closed(
                 self.store, state, lambda: self._begin(state, request, model), self._end
@@ -250,7 +250,10 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
         model_name: str,
         lease: Lease | None,
         status: RunStatus = RunStatus.RUNNING,
+        insert: bool = True,
     ) -> RunState:
+        """The state of a new run. Its row is inserted now, or (`insert=False`) in the
+        transaction that commits its scope step, the first one recorded."""
         agent_name = request.agent or self.default_agent
         agent = self.agents.get(agent_name)
         if agent is None:
@@ -281,7 +284,10 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
             trace_id=trace_id,
             release=self.release() if self.release is not None else "",
         )
-        self.store.create_run(run, state.checkpoint(), lease)
+        if insert:
+            self.store.create_run(run, state.checkpoint(), lease)
+        else:
+            state.unsaved = NewRun(run, lease)
         state.header, state.lease = run, lease.owner if lease else None
         return state
 
@@ -330,9 +336,9 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
             facts["tools"] = list(state.grant.tools)
             facts["capability"] = state.grant.facts()
         # a capability minted for the run is on record before anything uses it (a resume
-        # revokes it); without one, the scope commits with later steps
-        minted = self.access is not None
-        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=not minted)
+        # revokes it), and a new run's row with it; else the scope commits with later steps
+        at_once = self.access is not None or state.unsaved is not None
+        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=not at_once)
 
     def _principal_facts(self, principal: Principal) -> dict[str, Any]:
         """Who the run acts for, as a replay takes it: never looked up again."""

@@ -107,7 +107,9 @@ class StepRecorderMixin:
             hook=chained(also, hook),
             lease=state.lease,
             texts=state.texts,
+            create=state.unsaved,
         )
+        state.unsaved = None
         state.committed_at = time.monotonic()
         state.audit.clear()
         state.texts.clear()

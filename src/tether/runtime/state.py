@@ -33,6 +33,7 @@ from tether.core.types import (
     Verdict,
 )
 from tether.runtime.pending import PendingAction
+from tether.store.runs import NewRun
 from tether.tools.execute import ToolOutcome
 
 # Tool output kept as evidence text for claim checks; past this it is cut (and reads as text).
@@ -83,6 +84,7 @@ class RunState:
     committed_at: float = field(default_factory=time.monotonic)
     header: Run | None = None
     lease: str | None = None  # the owner of the run's lease while this process executes it
+    unsaved: NewRun | None = None  # a new run's row, inserted with its first commit
     cancel: str | None = None  # who asked to cancel the run (it ends before its next turn)
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
     renewed: dict[str, Any] | None = None  # a grant re-minted on resume, kept with the next step

@@ -147,6 +147,37 @@ def decision_from_dict(data: Mapping[str, Any]) -> Decision:
 
 
 @dataclass(frozen=True)
+class NewRun:
+    """A run not yet stored, inserted in the transaction of its first steps (`append_steps`
+    with `create`): its row and its scope then become durable together."""
+
+    run: Run
+    lease: Lease | None = None
+
+
+def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) -> None:
+    run, lease = new.run, new.lease
+    row = {
+        "id": run.id,
+        "agent": run.agent,
+        "principal_id": run.principal_id,
+        "tenant": str(run.input.get("tenant", "default")),
+        "status": run.status.value,
+        "created_at": run.created_at,
+        "updated_at": run.updated_at,
+        "trace_id": run.trace_id,
+        "step_count": 0,
+        "input": _dumps(dict(run.input)),
+        "checkpoint": _dumps(dict(checkpoint)),
+        "lease_owner": lease.owner if lease else None,
+        "lease_expires_at": lease.expires_at if lease else None,
+        "operator": _operator(run),
+        "release_id": run.release or None,
+    }
+    conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_RUN), tuple(row[c] for c in _RUN_COLUMNS))
+
+
+@dataclass(frozen=True)
 class InFlight:
     """Runs queued or running: one principal's, and one operator key's."""
 
@@ -189,27 +220,8 @@ class RunStore:
         self, run: Run, checkpoint: Mapping[str, Any], lease: Lease | None = None
     ) -> None:
         """Insert a new run; `lease`: held by the process that will execute it."""
-        row = {
-            "id": run.id,
-            "agent": run.agent,
-            "principal_id": run.principal_id,
-            "tenant": str(run.input.get("tenant", "default")),
-            "status": run.status.value,
-            "created_at": run.created_at,
-            "updated_at": run.updated_at,
-            "trace_id": run.trace_id,
-            "step_count": 0,
-            "input": _dumps(dict(run.input)),
-            "checkpoint": _dumps(dict(checkpoint)),
-            "lease_owner": lease.owner if lease else None,
-            "lease_expires_at": lease.expires_at if lease else None,
-            "operator": _operator(run),
-            "release_id": run.release or None,
-        }
         with self._begin() as conn:
-            conn.exec_driver_sql(
-                driver_sql(conn.dialect, _INSERT_RUN), tuple(row[c] for c in _RUN_COLUMNS)
-            )
+            _insert_run(conn, NewRun(run, lease), checkpoint)
 
     def forget_queued(self, run_id: str) -> bool:
         """Delete `run_id` if it is QUEUED and untouched (no lease, no step): a run the queue
@@ -244,9 +256,11 @@ class RunStore:
         hook: Callable[[Connection], None] | None = None,
         lease: str | None = None,
         texts: Mapping[int, str] | None = None,
+        create: NewRun | None = None,
     ) -> str | None:
         """Record consecutive steps of one run and the checkpoint after the last, atomically;
-        who asked to cancel the run, if anyone has, is returned.
+        who asked to cancel the run, if anyone has, is returned. With `create`, the run's row
+        is inserted first, in the same transaction.
 
         `hook` runs inside the same transaction after the steps are written (audit events of
         these steps commit with them, or not at all). With `lease` (its owner), nothing is
@@ -286,6 +300,8 @@ class RunStore:
         sql, columns = _RUN_UPDATES[lease is not None, kind]
         params = (*(run_row[c] for c in columns), last.run_id, *(() if lease is None else (lease,)))
         with self._begin() as conn:
+            if create is not None:
+                _insert_run(conn, create, checkpoint)
             written = conn.exec_driver_sql(driver_sql(conn.dialect, sql), params).first()
             if written is None:  # rolls the transaction back: nothing of it is kept
                 if lease is None:
