@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.settings import whole_setting
 from tether.store.runs import RunStore
-from tether.workers.config import whole_setting
 
 DEFAULT_PRINCIPAL_QUOTA = 50
 DEFAULT_OPERATOR_QUOTA = 200

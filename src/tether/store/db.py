@@ -12,11 +12,24 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import QueuePool
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.settings import whole_setting
 
 DEFAULT_HOME = Path(".tether")
 SUPPORTED = ("sqlite", "postgresql")
+POOL_ENV = "TETHER_DB_POOL_SIZE"
+# connections a process keeps open, by backend: a server's request threads and its workers'
+# runs each hold one at a time, and one opened beyond these is closed again on its return (on
+# SQLite with its pragmas, on PostgreSQL with a new backend): under load that churn is costly
+DEFAULT_POOL_SIZE = {"sqlite": 20, "postgresql": 5}
+
+
+def pool_size(backend: str, environ: dict[str, str] | None = None) -> int:
+    """`TETHER_DB_POOL_SIZE` (1 to 500), else the backend's default; as many more may open
+    for a burst and close after it."""
+    return whole_setting(POOL_ENV, DEFAULT_POOL_SIZE[backend], 1, 500, environ)
 
 
 def default_url(environ: dict[str, str] | None = None) -> str:
@@ -62,15 +75,26 @@ def create_store_engine(url: str) -> Engine:
             ErrorCode.CONFIG_INVALID,
             f"database {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql",
         )
+    size = pool_size(parsed.get_backend_name())
     try:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"check_same_thread": False})
+            # an in-memory database keeps SQLAlchemy's one connection per thread
+            dialect: Any = parsed.get_dialect()  # SQLite's chooses the pool by the URL
+            queued = issubclass(dialect.get_pool_class(parsed), QueuePool)
+            pooled = {"pool_size": size, "max_overflow": max(10, size)} if queued else {}
+            engine = create_engine(parsed, connect_args={"check_same_thread": False}, **pooled)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=size,
+                max_overflow=max(10, size),
+                connect_args={"connect_timeout": 5},
+            )
     except (NoSuchModuleError, ArgumentError, OSError) as exc:
         raise TetherError(ErrorCode.CONFIG_INVALID, f"cannot use database URL: {exc}") from None
     return engine
