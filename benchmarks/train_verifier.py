@@ -7,7 +7,10 @@ The verifier runs its claim checks on every RAGTruth response once; a logistic m
 then weighs the domain-neutral features (`tether.grounding.aggregate.FEATURES`). Counts of
 things found (whole-number features that are zero in at least half the training rows:
 contradicted claims, unseen names…) are taken as log(1 + count); `--counts log` does so for
-every count, the answer's size too, `--counts raw` for none.
+every count, the answer's size too, `--counts raw` for none. The shipped rule is fitted with
+`--counts log --seeds 5`. Each model keeps the range of every feature and the least unverified content
+among the rows it was fitted on; the runtime holds an answer to them (see
+`tether.grounding.aggregate.Logistic`), and so does the scoring here.
 
 Every tuned number is chosen inside cross-validation folds grouped by source id (no fold is
 scored on a source it was fitted on, nor on a choice made with it): the weights; the penalty,
@@ -39,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from tether.grounding.aggregate import FEATURES, Aggregate, Logistic
+from tether.grounding.aggregate import FEATURES, Aggregate, Logistic, below_range, unverified
 from tether.grounding.detector import TASKS
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.ragtruth import load_dataset
@@ -143,10 +146,18 @@ def count_columns(x: np.ndarray, counts: str) -> np.ndarray:
 
 
 def fit_model(x: np.ndarray, y: np.ndarray, l2: float, counts: str) -> dict[str, Any]:
-    """A logistic fit, the counts found in `x` on a log scale as `counts` says."""
+    """A logistic fit, the counts found in `x` on a log scale as `counts` says, with the range
+    of each feature and the least unverified content among the rows it was fitted on (the
+    runtime holds an answer to that range: see `tether.grounding.aggregate.Logistic`)."""
     columns = count_columns(x, counts)
     model = fit_logistic(logged(x, columns), y, l2)
-    return model | {"log1p": columns}
+    said = [unverified(row) for row in x.tolist()]
+    return model | {
+        "log1p": columns,
+        "low": x.min(axis=0),
+        "high": x.max(axis=0),
+        "min_unverified": float(min((v for v in said if np.isfinite(v)), default=0.0)),
+    }
 
 
 def logged(x: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -156,7 +167,12 @@ def logged(x: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 
 def score(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    return predict(model, logged(x, model["log1p"]))
+    p = predict(model, logged(np.clip(x, model["low"], model["high"]), model["log1p"]))
+    least = model["min_unverified"]
+    if least > 0:
+        said = [unverified(row) for row in x.tolist()]
+        p = np.array([below_range(q, s, least) for q, s in zip(p.tolist(), said, strict=True)])
+    return p
 
 
 def log_loss(y: np.ndarray, p: np.ndarray) -> float:
@@ -229,7 +245,9 @@ def fit(
         l2, p = choose_l2(d, every, grid, range(seeds), counts)
         m = fit_model(d.x, d.y, l2, counts)
         kinds[task] = {k: [round(float(v), 8) for v in m[k]] for k in ("mean", "scale", "weights")}
+        kinds[task] |= {k: [float(v) for v in m[k]] for k in ("low", "high")}
         kinds[task] |= {
+            "min_unverified": m["min_unverified"],
             "bias": round(float(m["bias"]), 8),
             "l2": l2,
             "log1p": [FEATURES[j] for j in m["log1p"]],
@@ -262,9 +280,9 @@ def probe_figures(verifier: Verifier, folders: list[Path]) -> tuple[np.ndarray, 
 def pack_point(
     domain: str, folders: list[Path], reference: Path, out: Path
 ) -> tuple[float, dict[str, float], dict[str, float]] | None:
-    """The lowest operating point (on a POINT_STEP grid) at which the aggregate in `out` flags,
-    on `folders` pooled, no more faithful probes and no fewer unfaithful ones than the
-    `reference` aggregate does at the pack's current point; None if no point does."""
+    """The pack's current point if the aggregate in `out` flags there, on `folders` pooled, no
+    more faithful probes and no fewer unfaithful ones than the `reference` aggregate does at
+    that point; else the lowest point on a POINT_STEP grid that does; None if none does."""
     if any("heldout" in f.resolve().parts for f in folders):
         raise SystemExit("a held-out probe folder is never used to choose an operating point")
     from tether.cli.common import open_domain
@@ -276,7 +294,7 @@ def pack_point(
     base_verifier = pack.verifier()
     figures = []
     for path in (reference, out):
-        aggregate = Aggregate.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        aggregate = Aggregate.from_dict(widened(json.loads(path.read_text(encoding="utf-8"))))
         verifier = Verifier(
             base_verifier.config,
             vocabulary=base_verifier.vocabulary,
@@ -286,7 +304,9 @@ def pack_point(
         figures.append(probe_figures(verifier, folders))
     (y, base, p), (y_new, base_new, p_new) = figures
     before = scores(y, base | (p >= current))
-    for point in np.arange(POINT_STEP, 1.0 + 1e-9, POINT_STEP):
+    # the point in force first: a refit that keeps the probes' figures there moves nothing
+    grid = np.arange(POINT_STEP, 1.0 + 1e-9, POINT_STEP)
+    for point in [current, *grid]:
         after = scores(y_new, base_new | (p_new >= point))
         if (
             after["false_alarm_rate"] <= before["false_alarm_rate"]
@@ -294,6 +314,23 @@ def pack_point(
         ):
             return round(float(point), 2), before, after
     return None
+
+
+def widened(data: dict[str, Any]) -> dict[str, Any]:
+    """A model file fitted on fewer of today's features, re-expressed over all of them: a
+    feature it did not have enters with weight 0, so it scores exactly as it did."""
+    names = list(data["features"])
+    if names == list(FEATURES) or not set(names) <= set(FEATURES):
+        return data
+    kinds = {}
+    for kind, m in data["kinds"].items():
+        column = {name: j for j, name in enumerate(names)}
+        pick = {
+            key: [m[key][column[f]] if f in column else empty for f in FEATURES]
+            for key, empty in (("mean", 0.0), ("scale", 1.0), ("weights", 0.0))
+        }
+        kinds[kind] = {**m, **pick}
+    return {**data, "features": list(FEATURES), "kinds": kinds}
 
 
 def l2_grid(text: str) -> tuple[float, ...]:

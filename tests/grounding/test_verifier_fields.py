@@ -127,7 +127,8 @@ def test_an_agent_sets_its_own_operating_point() -> None:
         return check(context(list(evidence.values()), agent), answer)
 
     relaxed = verdict(RETAIL_AGENT)
-    assert relaxed.facts["operating_point"] == 0.7 and relaxed.effect is Effect.ALLOW
+    pack_point = RETAIL.grounding.config.operating_point
+    assert relaxed.facts["operating_point"] == pack_point and relaxed.effect is Effect.ALLOW
     # the same faithful answer, for an agent that flags anything scoring above 0.001
     strict_agent = replace(RETAIL_AGENT, verifier_operating_point=0.001)
     tight = verdict(strict_agent)

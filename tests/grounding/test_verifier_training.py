@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.aggregate import FEATURES, Aggregate, packaged
+from tether.grounding.aggregate import FEATURES, Aggregate, Logistic, packaged, unverified
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 GRID = (0.1, 1.0, 10.0, 1000.0)
@@ -107,7 +107,8 @@ def test_the_runtime_scores_as_the_fit_did(trainer: ModuleType, counts: str) -> 
 )
 def test_a_model_file_with_a_bad_log_scale_is_refused(log1p: Any) -> None:
     model = {"features": list(FEATURES), "operating_point": 0.5, "kinds": {}}
-    qa = {"mean": [0.0] * 28, "scale": [1.0] * 28, "weights": [0.0] * 28, "bias": 0.0}
+    n = len(FEATURES)
+    qa = {"mean": [0.0] * n, "scale": [1.0] * n, "weights": [0.0] * n, "bias": 0.0}
     model["kinds"] = {"qa": {**qa, "log1p": log1p}}
     with pytest.raises(TetherError) as caught:
         Aggregate.from_dict(model)
@@ -129,3 +130,97 @@ def test_a_pack_point_is_never_chosen_on_held_out_probes(
     folders = [tmp_path / "dev", tmp_path / "probes" / "heldout"]
     with pytest.raises(SystemExit, match="held-out"):
         trainer.pack_point("retail", folders, tmp_path / "before.json", tmp_path / "after.json")
+
+
+def answer(**values: float) -> list[float]:
+    """A feature vector: every feature 0 but those named."""
+    x = [0.0] * len(FEATURES)
+    for name, value in values.items():
+        x[FEATURES.index(name)] = value
+    return x
+
+
+def bounded(least: float) -> Logistic:
+    """A rule that rises with claims, fitted on answers of 4 to 20 claims."""
+    n = len(FEATURES)
+    weights = [1.0 if f == "claims" else 0.0 for f in FEATURES]
+    low, high = [0.0] * n, [100.0] * n
+    low[0], high[0] = 4.0, 20.0
+    return Logistic(
+        (0.0,) * n, (1.0,) * n, tuple(weights), -6.0, (), tuple(low), tuple(high), least
+    )
+
+
+def test_a_feature_outside_the_fitted_range_is_held_to_it() -> None:
+    rule = bounded(0.0)
+    assert rule.probability(answer(claims=200)) == rule.probability(answer(claims=20))
+    assert rule.probability(answer(claims=1)) == rule.probability(answer(claims=4))
+    assert rule.probability(answer(claims=10)) > rule.probability(answer(claims=4))
+
+
+def test_an_answer_saying_less_than_any_fitted_one_carries_its_share_of_the_risk() -> None:
+    rule, plain = bounded(10.0), bounded(0.0)
+    # log(1 + 4 terms), half of them words the evidence never uses: 2 things unverified
+    short = answer(claims=20, log_terms=np.log1p(4), novel_share=0.5)
+    assert unverified(short) == 2
+    assert rule.probability(short) == pytest.approx(1 - (1 - plain.probability(short)) ** 0.2)
+    more = answer(claims=20, log_terms=np.log1p(4), novel_share=0.5, unseen_numbers=3)
+    assert rule.probability(short) < rule.probability(more) < plain.probability(more)
+    # as much as the least fitted answer, or more: the fitted rule, untouched
+    enough = answer(claims=20, log_terms=np.log1p(20), novel_share=0.5)
+    assert rule.probability(enough) == plain.probability(enough)
+    # nothing unverified still leaves the risk of one thing, never none
+    assert 0.0 < rule.probability(answer(claims=20)) < rule.probability(short)
+
+
+def test_a_contradiction_found_is_never_diluted_by_a_short_answer() -> None:
+    rule, plain = bounded(10.0), bounded(0.0)
+    contradicted = answer(claims=20, log_terms=np.log1p(2), novel_share=0.5, contradicted=1)
+    assert unverified(contradicted) == float("inf")
+    assert rule.probability(contradicted) == plain.probability(contradicted)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [{"low": [0.0] * len(FEATURES)}, {"low": [0.0], "high": [1.0]}, {"min_unverified": -1}],
+    ids=["low-alone", "short", "negative"],
+)
+def test_a_model_file_with_bad_bounds_is_refused(bounds: dict[str, Any]) -> None:
+    n = len(FEATURES)
+    qa = {"mean": [0.0] * n, "scale": [1.0] * n, "weights": [0.0] * n, "bias": 0.0}
+    model = {"features": list(FEATURES), "operating_point": 0.5, "kinds": {"qa": qa | bounds}}
+    with pytest.raises(TetherError) as caught:
+        Aggregate.from_dict(model)
+    assert caught.value.code is ErrorCode.CONFIG_INVALID
+
+
+def test_a_model_fitted_on_fewer_features_scores_as_it_did(trainer: ModuleType) -> None:
+    old = list(FEATURES[:-1])
+    rng = np.random.RandomState(3)
+    kind = {
+        "mean": rng.rand(len(old)).tolist(),
+        "scale": (rng.rand(len(old)) + 0.5).tolist(),
+        "weights": rng.normal(size=len(old)).tolist(),
+        "bias": 0.2,
+        "log1p": ["claims"],
+    }
+    before = {"features": old, "operating_point": 0.5, "kinds": {"qa": kind}}
+    widened = Aggregate.from_dict(trainer.widened(before))
+    x = rng.rand(len(FEATURES)) * 5
+    z = kind["bias"] + sum(
+        w * ((np.log1p(v) if f == "claims" else v) - m) / s
+        for f, v, m, s, w in zip(old, x, kind["mean"], kind["scale"], kind["weights"], strict=False)
+    )
+    assert widened.score("qa", x.tolist()) == pytest.approx(1 / (1 + np.exp(-z)))
+    # the feature it lacked does not move its score
+    x[-1] += 100.0
+    assert widened.score("qa", x.tolist()) == pytest.approx(1 / (1 + np.exp(-z)))
+
+
+def test_the_packaged_rule_records_the_range_it_was_fitted_on() -> None:
+    aggregate = packaged()
+    for model in aggregate.models.values():
+        assert model.low is not None and model.high is not None
+        assert all(lo <= hi for lo, hi in zip(model.low, model.high, strict=True))
+    # RAGTruth's record answers are long: a short answer about a record is below their range
+    assert aggregate.models["data2txt"].min_unverified > 3

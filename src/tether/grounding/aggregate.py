@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import CONTRADICTED, UNSUPPORTED
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 
 if TYPE_CHECKING:
     from tether.grounding.assess import ClaimAssessment
@@ -35,7 +35,7 @@ FEATURES: tuple[str, ...] = (
     "unseen_name_share", "unseen_times", "min_support", "mean_support", "list_items",
     "log_chars", "misattributed", "discourse", "contradicted", "polarity", "swaps",
     "timing_contradicted", "timing_unsupported", "fields_contradicted", "fields_supported",
-    "question_coverage", "length_ratio", "hedges",
+    "question_coverage", "length_ratio", "hedges", "supported_share",
 )  # fmt: skip
 
 
@@ -84,6 +84,8 @@ def features(
             default=0.0,
         )
     hedges = sum(1 for v in verdicts if v.hedged)
+    # a share, not a count: the rules' own word on each claim, judge or fallback aside
+    held = sum(v.status == SUPPORTED and v.decided_by == "rules" for v in verdicts)
     return [
         *word_level(assessed),
         sum(len(a.unseen_names) for a in assessed),
@@ -105,7 +107,35 @@ def features(
         coverage,
         math.log1p(len(answer)) - math.log1p(source_chars),
         hedges,
+        held / max(len(verdicts), 1),
     ]
+
+
+_TERMS, _NOVEL, _NUMBERS, _NAMES, _TIMES, _CONTRADICTED = (
+    FEATURES.index(name)
+    for name in (
+        "log_terms", "novel_share", "unseen_numbers", "unseen_names", "unseen_times",
+        "contradicted",
+    )
+)  # fmt: skip
+
+
+def unverified(x: Sequence[float]) -> float:
+    """How much the answer says that the evidence never does: words it never uses, and
+    numbers, names and timings it never states (read off the feature vector)."""
+    if x[_CONTRADICTED] > 0:
+        return math.inf  # a contradiction found is evidence, not room for one
+    terms = max(round(math.expm1(x[_TERMS])), 1)
+    return max(round(x[_NOVEL] * terms) + x[_NUMBERS] + x[_NAMES] + x[_TIMES], 0.0)
+
+
+def below_range(p: float, said: float, least: float) -> float:
+    """`p` for an answer saying `said` things the evidence lacks where the fitted answers said
+    at least `least`: 1 - P(no error) ** (said / least), as if errors came one per such thing.
+    Any answer can hold one, so `said` counts as at least 1."""
+    if said >= least:
+        return p
+    return 1.0 - float((1.0 - p) ** (max(said, 1.0) / least))
 
 
 def log_counts(x: Sequence[float], columns: Sequence[int]) -> list[float]:
@@ -119,13 +149,21 @@ def log_counts(x: Sequence[float], columns: Sequence[int]) -> list[float]:
 
 @dataclass(frozen=True)
 class Logistic:
-    """A logistic model over standardised features, counts optionally on a log scale."""
+    """A logistic model over standardised features, counts optionally on a log scale.
+
+    It does not extrapolate: each feature is held to the range it was fitted on (`low`,
+    `high`). An answer saying less that the evidence lacks than any answer it was fitted on
+    (`min_unverified`) carries the risk of the least such answer in proportion: an answer of
+    one short claim is not judged as if it were a fitted answer of eight."""
 
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     bias: float
     log1p: tuple[int, ...] = ()  # columns taken as log(1 + value) before standardising
+    low: tuple[float, ...] | None = None
+    high: tuple[float, ...] | None = None
+    min_unverified: float = 0.0
 
     @classmethod
     def from_dict(cls, m: Mapping[str, Any], names: Sequence[str] = FEATURES, **extra: Any) -> Any:
@@ -136,23 +174,41 @@ class Logistic:
             raise ValueError(f"'log1p' is not a list of distinct feature names: {logged!r}")
         if not set(logged) <= set(names):
             raise ValueError(f"'log1p' names features it does not have: {logged!r}")
-        return cls(
+        low, high = m.get("low"), m.get("high")
+        if (low is None) != (high is None):
+            raise ValueError("'low' and 'high' come together")
+        model = cls(
             tuple(map(float, m["mean"])),
             tuple(map(float, m["scale"])),
             tuple(map(float, m["weights"])),
             float(m["bias"]),
             tuple(list(names).index(name) for name in logged),
+            None if low is None else tuple(map(float, low)),
+            None if high is None else tuple(map(float, high)),
+            float(m.get("min_unverified", 0.0)),
             **extra,
         )
+        sizes = {len(v) for v in (model.mean, model.scale, model.weights, model.low or ())}
+        if len(sizes - {0}) != 1 or len(model.high or ()) != len(model.low or ()):
+            raise ValueError("its mean, scale, weights and bounds differ in length")
+        if not (math.isfinite(model.min_unverified) and model.min_unverified >= 0):
+            raise ValueError(f"'min_unverified' is not a count: {model.min_unverified!r}")
+        return model
 
     def probability(self, x: Sequence[float]) -> float:
         """P(the answer holds an unsupported or contradicted claim) for one feature vector."""
-        values = log_counts(x, self.log1p) if self.log1p else x
+        values = list(x)
+        if self.low is not None and self.high is not None:
+            values = [min(max(v, lo), hi) for v, lo, hi in zip(x, self.low, self.high, strict=True)]
+        values = log_counts(values, self.log1p) if self.log1p else values
         z = self.bias + sum(
             w * (v - m) / s
             for w, v, m, s in zip(self.weights, values, self.mean, self.scale, strict=True)
         )
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        p = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        if self.min_unverified > 0:
+            p = below_range(p, unverified(x), self.min_unverified)
+        return p
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,17 @@ MATERIALS = (
     "sunbrella", "synthetic", "urethane", "vinyl", "wood", "silicone", "stainless steel",
 )  # fmt: skip
 
+# The operating point is checked on the probe folders dev/, dev2/ and dev3/ only, never on
+# heldout/: after the last refit the packaged aggregate flags there, on those folders pooled, no
+# more faithful probes and no fewer unfaithful ones than the aggregate before it did, so the
+# point stays. Re-checked after every refit with `benchmarks/train_verifier.py --pack-point
+# retail` (see its docstring), which moves it only when that no longer holds.
+RETAIL_OPERATING_POINT = 0.7
+
 RETAIL_GROUNDING = GroundingPack(
-    config=VerifierConfig(operating_point=0.7, strict=True, hard=(*HARD_KINDS, "polarity")),
+    config=VerifierConfig(
+        operating_point=RETAIL_OPERATING_POINT, strict=True, hard=(*HARD_KINDS, "polarity")
+    ),
     classes={
         "lifecycle": {
             "return requested": ("return requested", "return request"),
