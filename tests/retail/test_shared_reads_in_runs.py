@@ -68,9 +68,10 @@ def test_shared_reads_change_nothing_but_the_number_of_queries(tmp_path: Path) -
     assert shared.decision.to_dict() == unshared.decision.to_dict()
     assert shared.decision.kind.value == "answer"
     assert [(s.kind, s.name) for s in shared.steps] == [(s.kind, s.name) for s in unshared.steps]
-    # the checks' reads are shared by the runtime's read book either way (the pack's own block
-    # serves retrieval's graph expansion, which reads fewer with it); both find the indexes built
-    assert shared_reads < unshared_reads
+    # the checks' reads are shared by the runtime's read book either way, and retrieval's graph
+    # expansion reads each record once by itself (tests/grounding/test_retrieval_reuse.py holds
+    # that exactly): the pack's block may save a read, never cost one; both find indexes built
+    assert shared_reads <= unshared_reads
 
 
 def test_within_one_block_a_record_is_fetched_once_and_each_reader_gets_a_copy() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 import bm25s
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
@@ -39,6 +42,7 @@ class Retriever(Protocol):
         ...
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function of the word, asked of the same words all day
 def stem(word: str) -> str:
     """A light English stemmer, so that "refunds", "refunded" and "refund" match.
 
@@ -70,16 +74,22 @@ def stem(word: str) -> str:
     return word
 
 
-def _stem_all(words: list[str]) -> list[str]:
-    return [stem(w) for w in words]
+# bm25s's tokenizer, as the index is built with it: scikit-learn's word pattern on lower-cased
+# text, its English stop words dropped, then each word stemmed
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOP_WORDS = frozenset(STOPWORDS_EN)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased word tokens without English stop words, stemmed; the same for docs and queries."""
-    tokens: list[list[str]] = bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stem_all, return_ids=False, show_progress=False
-    )
-    return tokens
+    """Lower-cased word tokens without English stop words, stemmed; the same for docs and queries.
+
+    The tokens bm25s.tokenize gives with `stopwords="en"` and this module's stemmer, without its
+    per-call vocabulary: a query is tokenised on every search.
+    """
+    return [
+        [stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS]
+        for text in texts
+    ]
 
 
 @dataclass(frozen=True)

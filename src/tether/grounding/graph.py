@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
@@ -95,7 +96,11 @@ def _dumps(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Entity:
-    """One node of the graph: what it is, who owns it, and what the source says about it."""
+    """One node of the graph: what it is, who owns it, and what the source says about it.
+
+    An entity is a value: nothing changes it once made (a changed record makes a new one), so
+    what is derived from it (its version, its evidence text, its labels) is computed once.
+    """
 
     id: str  # kind:key, e.g. "order:#W4566809"
     kind: str
@@ -106,13 +111,13 @@ class Entity:
     # what evidence shows of it, when less than every attribute (e.g. no contact details)
     summary: Mapping[str, Any] | None = None
 
-    @property
+    @cached_property
     def version(self) -> str:
         """sha256 hex of what the entity says (kind, label, owner, attributes, summary)."""
         body = _dumps([self.kind, self.label, self.owner, self.attributes, self.summary])
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def acl(self) -> tuple[str, ...]:
         """The labels that may see it: its owner's, or public."""
         return (principal_label(self.owner),) if self.owner else (PUBLIC_LABEL,)
@@ -121,15 +126,19 @@ class Entity:
         """True when `labels` (a run's clearance) include one of the entity's labels."""
         return any(label in labels for label in self.acl)
 
-    def to_evidence(self, score: float = 0.0) -> Evidence:
-        """The entity as evidence: its record as compact JSON, with its lineage."""
+    @cached_property
+    def _evidence_text(self) -> str:
+        """What evidence of it says: its record (or summary) as compact JSON."""
         shown = self.attributes if self.summary is None else self.summary
         record = {"entity": self.id, "kind": self.kind, **shown}
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    def to_evidence(self, score: float = 0.0) -> Evidence:
+        """The entity as evidence: its record as compact JSON, with its lineage."""
         return Evidence(
             id=f"graph:{self.id}",
             source=self.source,
-            text=text,
+            text=self._evidence_text,
             version=self.version,
             acl=self.acl,
             score=score,
@@ -175,6 +184,19 @@ class EntityGraph(Protocol):
         ...
 
 
+@runtime_checkable
+class RecordGraph(EntityGraph, Protocol):
+    """An `EntityGraph` read record by record: the record stating an entity states others too
+    (an order its shipments, a user their payment methods), and one read answers for all."""
+
+    def record_of(
+        self, entity_id: str
+    ) -> tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]:
+        """What the record stating `entity_id` states, now: its entities by id, and for each
+        id the relations `relations` gives it (in that order). Both are read, never changed."""
+        ...
+
+
 def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entity]]:
     """The entities one relation away from `entity_id`, with the relation that links them."""
     out: list[tuple[Relation, Entity]] = []
@@ -186,23 +208,43 @@ def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entit
     return out
 
 
-class _Memo:
-    """An `EntityGraph` that answers each question once (for the length of one expansion)."""
+_RecordOf = Callable[[str], tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]]
 
-    def __init__(self, graph: EntityGraph) -> None:
+
+class _Memo:
+    """An `EntityGraph` that answers each question once (for the length of one expansion);
+    over a `RecordGraph`, it reads each record once for every entity the record states."""
+
+    def __init__(self, graph: EntityGraph, record_of: _RecordOf | None = None) -> None:
         self.graph = graph
+        self._record_of = record_of
         self._entities: dict[str, Entity | None] = {}
-        self._relations: dict[str, list[Relation]] = {}
+        self._relations: dict[str, Sequence[Relation]] = {}
+
+    def _read(self, entity_id: str) -> None:
+        assert self._record_of is not None
+        entities, relations = self._record_of(entity_id)
+        self._entities.setdefault(entity_id, entities.get(entity_id))
+        self._relations.setdefault(entity_id, relations.get(entity_id, ()))
+        for ident, found in entities.items():  # what the same read says of the others
+            self._entities.setdefault(ident, found)
+            self._relations.setdefault(ident, relations.get(ident, ()))
 
     def entity(self, entity_id: str) -> Entity | None:
         if entity_id not in self._entities:
-            self._entities[entity_id] = self.graph.entity(entity_id)
+            if self._record_of is None:
+                self._entities[entity_id] = self.graph.entity(entity_id)
+            else:
+                self._read(entity_id)
         return self._entities[entity_id]
 
     def relations(self, entity_id: str) -> list[Relation]:
         if entity_id not in self._relations:
-            self._relations[entity_id] = self.graph.relations(entity_id)
-        return self._relations[entity_id]
+            if self._record_of is None:
+                self._relations[entity_id] = self.graph.relations(entity_id)
+            else:
+                self._read(entity_id)
+        return list(self._relations[entity_id])
 
 
 class GraphExpander:
@@ -218,11 +260,12 @@ class GraphExpander:
         self.graph = graph
         self.limit = limit
         self.ids = ids
+        self._record_of = graph.record_of if isinstance(graph, RecordGraph) else None
 
     def expand(self, query: str, labels: Collection[str]) -> list[Evidence]:
         """Evidence for the entities `query` names and those they lead to (at most `limit`),
         nearest first: the named entities, then their neighbours, then the neighbours' own."""
-        graph = _Memo(self.graph)  # one expansion reads each record once
+        graph = _Memo(self.graph, self._record_of)  # one expansion reads each record once
         picked: dict[str, Entity] = {}
         frontier: list[Entity] = []
         for ident in self.ids.find(query):

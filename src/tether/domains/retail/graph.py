@@ -10,7 +10,8 @@ read authoritative values (an order's status right now), never a copy that may l
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether.domains.retail.db import Record, RetailDB
@@ -130,6 +131,22 @@ def retail_graph(db: RetailDB) -> tuple[list[Entity], list[Relation]]:
     return nodes, edges
 
 
+class _Group:
+    """The entities and relations one record states, indexed by entity id."""
+
+    def __init__(self, found: tuple[list[Entity], list[Relation]]) -> None:
+        nodes, edges = found
+        self.entities = {e.id: e for e in reversed(nodes)}  # the first of an id, as a scan finds
+        self.relations: dict[str, list[Relation]] = {}
+        for r in edges:
+            self.relations.setdefault(r.src, []).append(r)
+            if r.dst != r.src:
+                self.relations.setdefault(r.dst, []).append(r)
+
+
+_NOTHING = _Group(([], []))
+
+
 class RetailGraph:
     """A live `EntityGraph` over the store's current records (nothing copied, nothing stale).
 
@@ -137,14 +154,22 @@ class RetailGraph:
     payment methods, a product its variants. Items are not indexed back to the orders that
     hold them (that would mean reading every order). Users and orders are read from the store
     on every call; products, which no tool changes, once.
+
+    What a record states is a function of the record alone, so the entities built from one
+    are kept by the record's exact content and reused (with their versions and evidence
+    already serialised) whenever a read returns the same content again; a record that changed
+    in any way has other content and is built anew. The entities are shared values: read them,
+    never change them.
     """
 
-    def __init__(self, db: RetailDB) -> None:
+    def __init__(self, db: RetailDB, *, kept: int = 512) -> None:
         self.db = db
         self._lock = threading.Lock()
         self._product_of: dict[str, str] | None = None  # item id -> product id
         self._owner_of: dict[str, str] | None = None  # payment method id -> user id
-        self._products: dict[str, tuple[list[Entity], list[Relation]]] = {}
+        self._products: dict[str, _Group] = {}
+        self._built: OrderedDict[str, _Group] = OrderedDict()  # record content -> its graph
+        self._kept = kept
 
     def _maps(self) -> tuple[dict[str, str], dict[str, str]]:
         with self._lock:
@@ -158,40 +183,63 @@ class RetailGraph:
                 }
             return self._product_of, self._owner_of
 
-    def _graph_of(self, entity_id: str) -> tuple[list[Entity], list[Relation]]:
+    def _group(self, entity_id: str) -> _Group:
         kind, _, key = entity_id.partition(":")
         if kind == "user":
-            user = self.db.user(key)
-            return user_graph(user) if user else ([], [])
+            return self._built_from(self.db.user(key), user_graph)
         if kind in ("order", "fulfilment"):
-            order = self.db.order(key.split("/")[0])
-            return order_graph(order) if order else ([], [])
+            return self._built_from(self.db.order(key.split("/")[0]), order_graph)
         if kind in ("product", "item"):
             pid = key if kind == "product" else self._maps()[0].get(key)
-            return self._product(pid) if pid else ([], [])
+            return self._product(pid) if pid else _NOTHING
         if kind == "payment":
             owner = self._maps()[1].get(key)
-            holder = self.db.user(owner) if owner else None
-            return user_graph(holder) if holder else ([], [])
-        return [], []
+            return self._built_from(self.db.user(owner) if owner else None, user_graph)
+        return _NOTHING
 
-    def _product(self, product_id: str) -> tuple[list[Entity], list[Relation]]:
+    def _built_from(
+        self, record: Record | None, build: Callable[[Record], tuple[list[Entity], list[Relation]]]
+    ) -> _Group:
+        if not record:
+            return _NOTHING
+        # the exact content: repr tells apart what JSON tells apart (1, 1.0 and true; the
+        # order of keys, which the evidence text keeps), so equal content means an equal graph
+        content = f"{build.__name__}:{record!r}"
+        with self._lock:
+            found = self._built.get(content)
+            if found is not None:
+                self._built.move_to_end(content)
+                return found
+        found = _Group(build(record))
+        with self._lock:
+            self._built[content] = found
+            while len(self._built) > self._kept:
+                self._built.popitem(last=False)
+        return found
+
+    def _product(self, product_id: str) -> _Group:
         # the catalogue is read-only for every tool, so a product's graph is built once
         with self._lock:
             found = self._products.get(product_id)
         if found is None:
             record = self.db.product(product_id)
-            found = product_graph(record) if record else ([], [])
+            found = _Group(product_graph(record)) if record else _NOTHING
             with self._lock:
                 self._products[product_id] = found
         return found
 
+    def record_of(
+        self, entity_id: str
+    ) -> tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]:
+        """The entities of the record stating `entity_id` (its user, order or product), read
+        now, and each one's relations (see `tether.grounding.RecordGraph`)."""
+        group = self._group(entity_id)
+        return group.entities, group.relations
+
     def entity(self, entity_id: str) -> Entity | None:
         """The entity as the store holds it now, or None."""
-        nodes, _ = self._graph_of(entity_id)
-        return next((e for e in nodes if e.id == entity_id), None)
+        return self._group(entity_id).entities.get(entity_id)
 
     def relations(self, entity_id: str) -> list[Relation]:
         """Relations the entity's own record states, plus the owner link of an order."""
-        _, edges = self._graph_of(entity_id)
-        return [r for r in edges if entity_id in (r.src, r.dst)]
+        return list(self._group(entity_id).relations.get(entity_id, ()))
