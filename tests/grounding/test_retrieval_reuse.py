@@ -29,6 +29,7 @@ from tether.domains.retail.graph import (
 )
 from tether.grounding import bm25
 from tether.grounding.bm25 import stem, tokenize
+from tether.grounding.documents import Chunk
 from tether.grounding.graph import Entity, GraphExpander, Relation, principal_label
 from tether.grounding.hybrid import HybridRetriever
 from tether.models.scripted import ScriptedModel, parse_script
@@ -403,3 +404,40 @@ def test_an_expansion_reads_each_record_once() -> None:
     assert tables == ["retail_orders", "retail_users"]
     assert [e.id for e in found][:2] == [f"graph:order:{RAJ_ORDER}", f"graph:user:{RAJ}"]
     db.close()
+
+
+def synthetic_chunks(n: int, seed: int) -> list[Chunk]:
+    """`n` chunks of words drawn with a skew, so that most queries hit many chunks at once."""
+    rng = random.Random(seed)
+    words = [f"{stem}{n}" for stem in ("refund", "order", "card", "ship", "item") for n in range(9)]
+    acls = [("public",), ("staff",), ("public", "staff"), (principal_label(RAJ),)]
+    out = []
+    for i in range(n):
+        text = " ".join(
+            rng.choice(words[: rng.randint(3, len(words))]) for _ in range(rng.randint(1, 60))
+        )
+        out.append(Chunk(f"doc{i:04d}", i % 3, text, f"doc {i}", acls[i % 4], "kb://t", "v" * 64))
+    return out
+
+
+@pytest.mark.parametrize("n", [30, 400], ids=["like-the-kb", "hundreds"])
+def test_a_small_view_ranks_in_python_exactly_as_numpy_does(n: int) -> None:
+    chunks = synthetic_chunks(n, seed=n)
+    in_python = bm25.Bm25Retriever(chunks)
+    in_numpy = bm25.Bm25Retriever(chunks, small_view=0)
+    rng = random.Random(5)
+    vocabulary = sorted({w for c in chunks for w in c.text.split()})
+    label_sets = [{"public"}, {"staff"}, {"public", "staff", principal_label(RAJ)}]
+    compared = 0
+    for _ in range(300):
+        query = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 12)))
+        labels = rng.choice(label_sets)
+        for k in (1, 4, 50):
+            ours = [(e.id, e.score) for e in in_python.search(query, k, labels)]
+            assert ours == [(e.id, e.score) for e in in_numpy.search(query, k, labels)], query
+            compared += len(ours)
+    assert compared > 1000
+    view = in_python._view(frozenset({"public"}))
+    assert view is not None and view.postings is not None  # the Python path did the ranking
+    view = in_numpy._view(frozenset({"public"}))
+    assert view is not None and view.postings is None

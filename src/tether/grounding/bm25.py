@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import struct
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Protocol, runtime_checkable
 
 import bm25s
@@ -19,6 +21,9 @@ from tether.core.types import Evidence
 from tether.grounding.documents import Chunk, Document, chunk_documents
 
 MAX_QUERY_CHARS = 2000
+# views of up to this many chunks are scored and ranked in Python: at that size numpy's cost per
+# call is most of the work, and a run's one search pays it cold
+SMALL_VIEW = 512
 
 _VOWELS = frozenset("aeiouy")
 # Suffix rules applied in order, each at most once: (suffix, replacement, shortest stem kept).
@@ -100,6 +105,32 @@ class _View:
     model: Any  # bm25s.BM25 (untyped library)
     vocab: dict[str, int]
     rows: Any = None  # the positions as a numpy array, for vectorised ranking
+    # a small view's index as Python numbers: each term's (chunk in the view, score) pairs,
+    # and each chunk's rank in evidence-id order
+    postings: tuple[tuple[tuple[int, float], ...], ...] | None = None
+    ranks: tuple[int, ...] = ()
+
+
+_FLOAT32 = struct.Struct("<f")
+
+
+def _float32(value: float) -> float:
+    """`value` rounded to the nearest float32. The double sum of two float32 numbers, rounded
+    so, is their float32 sum exactly (53 bits >= 2 * 24 + 2: the second rounding changes nothing)."""
+    rounded: float = _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    return rounded
+
+
+def _postings(model: Any) -> tuple[tuple[tuple[int, float], ...], ...] | None:
+    """Each term's (document, score) pairs, when a query's scores are the float32 sums of them
+    (Lucene's BM25 adds nothing for the terms a document lacks); None otherwise."""
+    if model.nonoccurrence_array is not None or np.dtype(model.dtype) != np.float32:
+        return None
+    scores = model.scores
+    data, docs, bounds = (scores[k].tolist() for k in ("data", "indices", "indptr"))
+    return tuple(
+        tuple(zip(docs[start:end], data[start:end], strict=True)) for start, end in pairwise(bounds)
+    )
 
 
 class Bm25Retriever:
@@ -115,8 +146,11 @@ class Bm25Retriever:
     combinations on first use, kept in a bounded LRU cache.
     """
 
-    def __init__(self, chunks: Iterable[Chunk], *, max_views: int = 64) -> None:
+    def __init__(
+        self, chunks: Iterable[Chunk], *, max_views: int = 64, small_view: int = SMALL_VIEW
+    ) -> None:
         self._chunks: tuple[Chunk, ...] = tuple(chunks)
+        self._small_view = small_view
         self._ids = tuple(c.evidence_id for c in self._chunks)
         duplicates = sorted(i for i, n in Counter(self._ids).items() if n > 1)
         if duplicates:
@@ -161,7 +195,10 @@ class Bm25Retriever:
                 model = bm25s.BM25(method="lucene")
                 model.index([self._tokens[p] for p in positions], show_progress=False)
                 rows = np.asarray(positions, dtype=np.int64)
-                view = _View(positions, model, dict(model.vocab_dict), rows)
+                small = len(positions) <= self._small_view
+                postings = _postings(model) if small else None
+                ranks = tuple(int(self._id_rank[p]) for p in positions) if small else ()
+                view = _View(positions, model, dict(model.vocab_dict), rows, postings, ranks)
             self._views[key] = view
             if len(self._views) > self._max_views:
                 self._views.popitem(last=False)
@@ -195,6 +232,8 @@ class Bm25Retriever:
         term_ids = [view.vocab[t] for t in tokenize([query])[0] if t and t in view.vocab]
         if not term_ids:
             return []
+        if view.postings is not None:
+            return self._ranked_in_python(view, term_ids, k)
         scores = np.asarray(view.model.get_scores_from_ids(term_ids), dtype=np.float64)
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > k:
@@ -205,3 +244,16 @@ class Bm25Retriever:
         # best score first, equal scores in evidence-id order (ranks precomputed as integers)
         best = candidates[np.lexsort((self._id_rank[chunk_at], -scores[candidates]))[:k]]
         return [self._chunks[view.positions[i]].to_evidence(float(scores[i])) for i in best]
+
+    def _ranked_in_python(self, view: _View, term_ids: list[int], k: int) -> list[Evidence]:
+        """What the numpy ranking gives, to the bit: each chunk's float32 score summed term by
+        term in query order (as bm25s does), best first, equal scores in evidence-id order."""
+        assert view.postings is not None
+        sums: dict[int, float] = {}
+        for term in term_ids:
+            for doc, score in view.postings[term]:
+                before = sums.get(doc)
+                sums[doc] = score if before is None else _float32(before + score)
+        found = [doc for doc, total in sums.items() if total > 0]
+        found.sort(key=lambda doc: (-sums[doc], view.ranks[doc]))
+        return [self._chunks[view.positions[doc]].to_evidence(sums[doc]) for doc in found[:k]]

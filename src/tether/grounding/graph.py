@@ -208,43 +208,53 @@ def neighbours(graph: EntityGraph, entity_id: str) -> list[tuple[Relation, Entit
     return out
 
 
-_RecordOf = Callable[[str], tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]]
-
-
 class _Memo:
-    """An `EntityGraph` that answers each question once (for the length of one expansion);
-    over a `RecordGraph`, it reads each record once for every entity the record states."""
+    """An `EntityGraph` that answers each question once (for the length of one expansion)."""
 
-    def __init__(self, graph: EntityGraph, record_of: _RecordOf | None = None) -> None:
+    def __init__(self, graph: EntityGraph) -> None:
         self.graph = graph
-        self._record_of = record_of
         self._entities: dict[str, Entity | None] = {}
-        self._relations: dict[str, Sequence[Relation]] = {}
-
-    def _read(self, entity_id: str) -> None:
-        assert self._record_of is not None
-        entities, relations = self._record_of(entity_id)
-        self._entities.setdefault(entity_id, entities.get(entity_id))
-        self._relations.setdefault(entity_id, relations.get(entity_id, ()))
-        for ident, found in entities.items():  # what the same read says of the others
-            self._entities.setdefault(ident, found)
-            self._relations.setdefault(ident, relations.get(ident, ()))
+        self._relations: dict[str, list[Relation]] = {}
 
     def entity(self, entity_id: str) -> Entity | None:
         if entity_id not in self._entities:
-            if self._record_of is None:
-                self._entities[entity_id] = self.graph.entity(entity_id)
-            else:
-                self._read(entity_id)
+            self._entities[entity_id] = self.graph.entity(entity_id)
         return self._entities[entity_id]
 
     def relations(self, entity_id: str) -> list[Relation]:
         if entity_id not in self._relations:
-            if self._record_of is None:
-                self._relations[entity_id] = self.graph.relations(entity_id)
-            else:
-                self._read(entity_id)
-        return list(self._relations[entity_id])
+            self._relations[entity_id] = self.graph.relations(entity_id)
+        return self._relations[entity_id]
+
+
+_Record = tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]
+
+
+class _RecordMemo:
+    """An `EntityGraph` over a `RecordGraph` that reads each record once (for the length of
+    one expansion), for every entity the record states."""
+
+    def __init__(self, record_of: Callable[[str], _Record]) -> None:
+        self._record_of = record_of
+        self._records: list[_Record] = []  # those read so far, in the order read
+        self._answered: dict[str, _Record] = {}  # entity id -> the record that answers for it
+
+    def _record(self, entity_id: str) -> _Record:
+        found = self._answered.get(entity_id)
+        if found is None:
+            # a record read for another entity that states this one answers for it
+            found = next((r for r in self._records if entity_id in r[0]), None)
+            if found is None:
+                found = self._record_of(entity_id)
+                self._records.append(found)
+            self._answered[entity_id] = found
+        return found
+
+    def entity(self, entity_id: str) -> Entity | None:
+        return self._record(entity_id)[0].get(entity_id)
+
+    def relations(self, entity_id: str) -> list[Relation]:
+        return list(self._record(entity_id)[1].get(entity_id, ()))
 
 
 class GraphExpander:
@@ -265,7 +275,8 @@ class GraphExpander:
     def expand(self, query: str, labels: Collection[str]) -> list[Evidence]:
         """Evidence for the entities `query` names and those they lead to (at most `limit`),
         nearest first: the named entities, then their neighbours, then the neighbours' own."""
-        graph = _Memo(self.graph, self._record_of)  # one expansion reads each record once
+        # one expansion reads each record once
+        graph = _Memo(self.graph) if self._record_of is None else _RecordMemo(self._record_of)
         picked: dict[str, Entity] = {}
         frontier: list[Entity] = []
         for ident in self.ids.find(query):
