@@ -441,3 +441,25 @@ def test_a_small_view_ranks_in_python_exactly_as_numpy_does(n: int) -> None:
     assert view is not None and view.postings is not None  # the Python path did the ranking
     view = in_numpy._view(frozenset({"public"}))
     assert view is not None and view.postings is None
+
+
+def test_a_payment_method_two_users_list_is_read_with_its_owners_record() -> None:
+    db = RetailDB.fresh_copy()
+    # the owner is the last user (in id order) to list the method, so the graph reads the
+    # method with that user's record; raj's record comes first and lists it too (no tool does
+    # this: a data quirk), and a query naming raj reads his record before the method
+    owner = next(u for u in db.users() if u["user_id"] > RAJ and u["payment_methods"])
+    raj = db.user(RAJ)
+    assert raj is not None
+    method, details = sorted(owner["payment_methods"].items())[0]
+    with db.transaction() as uow:
+        uow.put_user({**raj, "payment_methods": {**raj["payment_methods"], method: details}})
+    expander = GraphExpander(RetailGraph(db), ids=RETAIL_IDS)
+    asked = [f"{RAJ} paid with {method}", f"{RAJ_ORDER} paid with {method}", f"{method} {RAJ}"]
+    for query in asked:
+        for labels in (labels_of(RAJ), labels_of(owner["user_id"])):
+            found = dicts(expander.expand(query, labels))
+            assert found == fresh_expansion(db, query, labels), (query, labels)
+    # the method is the owner's: raj, whose record lists it too, is not shown it
+    assert not any(method in e["id"] for e in dicts(expander.expand(asked[0], labels_of(RAJ))))
+    db.close()

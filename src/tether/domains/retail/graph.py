@@ -134,7 +134,9 @@ def retail_graph(db: RetailDB) -> tuple[list[Entity], list[Relation]]:
 class _Group:
     """The entities and relations one record states, indexed by entity id."""
 
-    def __init__(self, found: tuple[list[Entity], list[Relation]]) -> None:
+    def __init__(
+        self, found: tuple[list[Entity], list[Relation]], own: Callable[[str], bool] | None = None
+    ) -> None:
         nodes, edges = found
         self.entities = {e.id: e for e in reversed(nodes)}  # the first of an id, as a scan finds
         self.relations: dict[str, list[Relation]] = {}
@@ -142,6 +144,9 @@ class _Group:
             self.relations.setdefault(r.src, []).append(r)
             if r.dst != r.src:
                 self.relations.setdefault(r.dst, []).append(r)
+        # those this record is the one read for (a payment method is read with its owner's
+        # record, even were another user's record to list it too)
+        self.own = {i: e for i, e in self.entities.items() if own is None or own(i)}
 
 
 _NOTHING = _Group(([], []))
@@ -186,7 +191,7 @@ class RetailGraph:
     def _group(self, entity_id: str) -> _Group:
         kind, _, key = entity_id.partition(":")
         if kind == "user":
-            return self._built_from(self.db.user(key), user_graph)
+            return self._user(self.db.user(key))
         if kind in ("order", "fulfilment"):
             return self._built_from(self.db.order(key.split("/")[0]), order_graph)
         if kind in ("product", "item"):
@@ -194,11 +199,24 @@ class RetailGraph:
             return self._product(pid) if pid else _NOTHING
         if kind == "payment":
             owner = self._maps()[1].get(key)
-            return self._built_from(self.db.user(owner) if owner else None, user_graph)
+            return self._user(self.db.user(owner) if owner else None)
         return _NOTHING
 
+    def _user(self, user: Record | None) -> _Group:
+        owner_of = self._maps()[1]
+        uid = str(user["user_id"]) if user else ""
+
+        def own(ident: str) -> bool:
+            kind, _, key = ident.partition(":")
+            return kind != "payment" or owner_of.get(key) == uid
+
+        return self._built_from(user, user_graph, own)
+
     def _built_from(
-        self, record: Record | None, build: Callable[[Record], tuple[list[Entity], list[Relation]]]
+        self,
+        record: Record | None,
+        build: Callable[[Record], tuple[list[Entity], list[Relation]]],
+        own: Callable[[str], bool] | None = None,
     ) -> _Group:
         if not record:
             return _NOTHING
@@ -210,7 +228,7 @@ class RetailGraph:
             if found is not None:
                 self._built.move_to_end(content)
                 return found
-        found = _Group(build(record))
+        found = _Group(build(record), own)
         with self._lock:
             self._built[content] = found
             while len(self._built) > self._kept:
@@ -223,7 +241,13 @@ class RetailGraph:
             found = self._products.get(product_id)
         if found is None:
             record = self.db.product(product_id)
-            found = _Group(product_graph(record)) if record else _NOTHING
+            product_of = self._maps()[0]
+
+            def own(ident: str) -> bool:
+                kind, _, key = ident.partition(":")
+                return kind != "item" or product_of.get(key) == product_id
+
+            found = _Group(product_graph(record), own) if record else _NOTHING
             with self._lock:
                 self._products[product_id] = found
         return found
@@ -231,10 +255,11 @@ class RetailGraph:
     def record_of(
         self, entity_id: str
     ) -> tuple[Mapping[str, Entity], Mapping[str, Sequence[Relation]]]:
-        """The entities of the record stating `entity_id` (its user, order or product), read
-        now, and each one's relations (see `tether.grounding.RecordGraph`)."""
+        """The entities of the record stating `entity_id` (its user, order or product) that
+        are read with that record, read now, and their relations (see the grounding graph's
+        `RecordGraph`)."""
         group = self._group(entity_id)
-        return group.entities, group.relations
+        return group.own, group.relations
 
     def entity(self, entity_id: str) -> Entity | None:
         """The entity as the store holds it now, or None."""
