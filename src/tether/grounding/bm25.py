@@ -116,7 +116,7 @@ _FLOAT32 = struct.Struct("<f")
 
 def _float32(value: float) -> float:
     """`value` rounded to the nearest float32. The double sum of two float32 numbers, rounded
-    so, is their float32 sum exactly (53 bits >= 2 * 24 + 2: the second rounding changes nothing)."""
+    so, is their float32 sum exactly (53 bits >= 2 * 24 + 2: rounding twice changes nothing)."""
     rounded: float = _FLOAT32.unpack(_FLOAT32.pack(value))[0]
     return rounded
 

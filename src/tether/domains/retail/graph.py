@@ -9,6 +9,7 @@ read authoritative values (an order's status right now), never a copy that may l
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -161,10 +162,10 @@ class RetailGraph:
     on every call; products, which no tool changes, once.
 
     What a record states is a function of the record alone, so the entities built from one
-    are kept by the record's exact content and reused (with their versions and evidence
-    already serialised) whenever a read returns the same content again; a record that changed
-    in any way has other content and is built anew. The entities are shared values: read them,
-    never change them.
+    are kept by the record's exact content (its marshal bytes) and reused, their versions and
+    evidence already serialised, whenever a read returns the same content again; a record
+    that changed in any way has other content and is built anew. The entities are shared
+    values: read them, never change them.
     """
 
     def __init__(self, db: RetailDB, *, kept: int = 512) -> None:
@@ -173,7 +174,7 @@ class RetailGraph:
         self._product_of: dict[str, str] | None = None  # item id -> product id
         self._owner_of: dict[str, str] | None = None  # payment method id -> user id
         self._products: dict[str, _Group] = {}
-        self._built: OrderedDict[str, _Group] = OrderedDict()  # record content -> its graph
+        self._built: OrderedDict[tuple[str, bytes], _Group] = OrderedDict()  # content -> graph
         self._kept = kept
 
     def _maps(self) -> tuple[dict[str, str], dict[str, str]]:
@@ -220,9 +221,10 @@ class RetailGraph:
     ) -> _Group:
         if not record:
             return _NOTHING
-        # the exact content: repr tells apart what JSON tells apart (1, 1.0 and true; the
-        # order of keys, which the evidence text keeps), so equal content means an equal graph
-        content = f"{build.__name__}:{record!r}"
+        # the exact content: marshal writes a record as it reads back, types and key order
+        # included (1, 1.0 and true differ; the evidence text keeps the order of keys), so the
+        # same bytes mean the same record and an equal graph
+        content = (build.__name__, marshal.dumps(record))
         with self._lock:
             found = self._built.get(content)
             if found is not None:
