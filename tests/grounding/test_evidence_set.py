@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tether.grounding import evidence_set
-from tether.grounding.evidence_set import MAX_SHARED_CHARS, EvidenceSet
+from tether.grounding.evidence_set import MAX_SHARED_CHARS, EvidenceSet, mixed_script
 from tether.grounding.sources import SourceIndex
 
 POLICY = (
@@ -76,3 +78,16 @@ def test_a_record_added_directly_is_indexed_from_itself() -> None:
     direct.add("tool:1", ORDER)
     direct.add_record("tool:1", {"status": "delivered"})  # replaces what the text said
     assert direct.index == SourceIndex.build({}, {"tool:1": {"status": "delivered"}})
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Order #W4566809 is pending [tool:3].", None),
+        ("Order #W4566809 is p\u0435nding.", "p\u0435nding"),  # a Cyrillic e
+        ("The \u03bfrder is pending.", "\u03bfrder"),  # a Greek omicron
+        ("Order \u00e9t\u00e9 pending, \u0437\u0430\u043a\u0430\u0437 ok.", None),  # each alone
+    ],
+)
+def test_only_text_beyond_ascii_is_scanned_for_mixed_scripts(text: str, found: str | None) -> None:
+    assert mixed_script(text) == found

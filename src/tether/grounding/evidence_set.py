@@ -357,6 +357,8 @@ def plain_text(text: str) -> str:
 def mixed_script(text: str) -> str | None:
     """The first word that mixes Latin letters with Cyrillic or Greek ones ("pending" spelled
     with a Cyrillic e): a look-alike meant to pass a word check, never a real word."""
+    if text.isascii():  # every ASCII letter is Latin: nothing to mix
+        return None
     for word in re.findall(r"\w+", text):
         scripts: set[str] = set()
         for ch in word:
