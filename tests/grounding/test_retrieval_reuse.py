@@ -31,7 +31,7 @@ from tether.grounding import bm25
 from tether.grounding.bm25 import stem, tokenize
 from tether.grounding.documents import Chunk
 from tether.grounding.graph import Entity, GraphExpander, Relation, principal_label
-from tether.grounding.hybrid import HybridRetriever
+from tether.grounding.hybrid import HybridRetriever, StoreRetriever
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.sdk.desk import Desk
@@ -220,14 +220,19 @@ def test_the_query_tokens_are_those_of_bm25s() -> None:
     assert [tokenize([t])[0] for t in texts] == expected  # one text alone, as a query is
 
 
-def kb_chunks() -> tuple[Any, ...]:
+def kb_chunks() -> tuple[Chunk, ...]:
     store = RunStore.open("sqlite://")
     try:
-        desk = open_retail_desk(store, db=RetailDB.fresh_copy())
-        assert desk.runtime.retriever is not None
-        return desk.runtime.retriever.current.chunks
+        return desk_chunks(open_retail_desk(store, db=RetailDB.fresh_copy()))
     finally:
         store.close()
+
+
+def desk_chunks(desk: Desk) -> tuple[Chunk, ...]:
+    """The knowledge base chunks the desk's retriever searches."""
+    retriever = desk.runtime.retriever
+    assert isinstance(retriever, StoreRetriever)
+    return retriever.current.chunks
 
 
 def test_search_equals_bm25s_tokens_and_a_fresh_graph(
@@ -246,8 +251,11 @@ def test_search_equals_bm25s_tokens_and_a_fresh_graph(
     ]
     found = [dicts(ours.search(q, 4, labels)) for q, labels in asked]
     with monkeypatch.context() as patch:
+        # the reference as search was first written: bm25s's tokens, numpy's ranking, a graph
+        # that builds every entity afresh
         patch.setattr(bm25, "tokenize", bm25s_tokens)
         reference = HybridRetriever(chunks).with_graph(FreshGraph(db), entity_ids=RETAIL_IDS)
+        reference.lexical = bm25.Bm25Retriever(chunks, small_view=0)
         expected = [dicts(reference.search(q, 4, labels)) for q, labels in asked]
     assert found == expected
     assert sum(1 for f in found for e in f if e["id"].startswith("kb:")) > 100
@@ -365,10 +373,9 @@ def test_what_one_principal_filled_never_reaches_another(desk: Desk) -> None:
 def test_the_recorded_step_equals_a_fresh_search(desk: Desk) -> None:
     db = desk.data
     assert isinstance(db, RetailDB)
-    assert desk.runtime.retriever is not None
-    reference = HybridRetriever(desk.runtime.retriever.current.chunks).with_graph(
-        FreshGraph(db), entity_ids=RETAIL_IDS
-    )
+    chunks = desk_chunks(desk)
+    reference = HybridRetriever(chunks).with_graph(FreshGraph(db), entity_ids=RETAIL_IDS)
+    reference.lexical = bm25.Bm25Retriever(chunks, small_view=0)  # numpy's ranking
     for query, labels in questions(db, 12, seed=3):
         principal = next((lb.split(":", 1)[1] for lb in labels if lb.startswith("principal:")), RAJ)
         data = run_step(desk, principal, query)
