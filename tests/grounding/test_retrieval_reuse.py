@@ -427,7 +427,7 @@ def synthetic_chunks(n: int, seed: int) -> list[Chunk]:
     return out
 
 
-@pytest.mark.parametrize("n", [30, 400], ids=["like-the-kb", "hundreds"])
+@pytest.mark.parametrize("n", [30, bm25.SMALL_VIEW], ids=["like-the-kb", "the-largest-small-view"])
 def test_a_small_view_ranks_in_python_exactly_as_numpy_does(n: int) -> None:
     chunks = synthetic_chunks(n, seed=n)
     in_python = bm25.Bm25Retriever(chunks)

@@ -9,7 +9,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any, Protocol, runtime_checkable
 
 import bm25s
@@ -22,8 +21,9 @@ from tether.grounding.documents import Chunk, Document, chunk_documents
 
 MAX_QUERY_CHARS = 2000
 # views of up to this many chunks are scored and ranked in Python: at that size numpy's cost per
-# call is most of the work, and a run's one search pays it cold
-SMALL_VIEW = 512
+# call is most of the work, and a run's one search pays it cold (their postings, kept as Python
+# numbers, take some 40 bytes each)
+SMALL_VIEW = 256
 
 _VOWELS = frozenset("aeiouy")
 # Suffix rules applied in order, each at most once: (suffix, replacement, shortest stem kept).
@@ -105,9 +105,9 @@ class _View:
     model: Any  # bm25s.BM25 (untyped library)
     vocab: dict[str, int]
     rows: Any = None  # the positions as a numpy array, for vectorised ranking
-    # a small view's index as Python numbers: each term's (chunk in the view, score) pairs,
-    # and each chunk's rank in evidence-id order
-    postings: tuple[tuple[tuple[int, float], ...], ...] | None = None
+    # a small view's index as Python numbers (see `_Postings`), and each chunk's rank in
+    # evidence-id order
+    postings: _Postings | None = None
     ranks: tuple[int, ...] = ()
 
 
@@ -121,16 +121,25 @@ def _float32(value: float) -> float:
     return rounded
 
 
-def _postings(model: Any) -> tuple[tuple[tuple[int, float], ...], ...] | None:
-    """Each term's (document, score) pairs, when a query's scores are the float32 sums of them
-    (Lucene's BM25 adds nothing for the terms a document lacks); None otherwise."""
-    if model.nonoccurrence_array is not None or np.dtype(model.dtype) != np.float32:
-        return None
-    scores = model.scores
-    data, docs, bounds = (scores[k].tolist() for k in ("data", "indices", "indptr"))
-    return tuple(
-        tuple(zip(docs[start:end], data[start:end], strict=True)) for start, end in pairwise(bounds)
-    )
+@dataclass(frozen=True)
+class _Postings:
+    """A view's scores by term, as Python numbers: term `t`'s chunks (positions in the view)
+    are `docs[bounds[t]:bounds[t + 1]]`, with their scores at the same places in `scores`."""
+
+    docs: list[int]
+    scores: list[float]
+    bounds: list[int]
+
+    @staticmethod
+    def of(model: Any) -> _Postings | None:
+        """The model's, when a query's scores are the float32 sums of them (Lucene's BM25 adds
+        nothing for the terms a document lacks); None otherwise."""
+        if model.nonoccurrence_array is not None or np.dtype(model.dtype) != np.float32:
+            return None
+        found = model.scores
+        return _Postings(
+            found["indices"].tolist(), found["data"].tolist(), found["indptr"].tolist()
+        )
 
 
 class Bm25Retriever:
@@ -196,7 +205,7 @@ class Bm25Retriever:
                 model.index([self._tokens[p] for p in positions], show_progress=False)
                 rows = np.asarray(positions, dtype=np.int64)
                 small = len(positions) <= self._small_view
-                postings = _postings(model) if small else None
+                postings = _Postings.of(model) if small else None
                 ranks = tuple(int(self._id_rank[p]) for p in positions) if small else ()
                 view = _View(positions, model, dict(model.vocab_dict), rows, postings, ranks)
             self._views[key] = view
@@ -248,10 +257,14 @@ class Bm25Retriever:
     def _ranked_in_python(self, view: _View, term_ids: list[int], k: int) -> list[Evidence]:
         """What the numpy ranking gives, to the bit: each chunk's float32 score summed term by
         term in query order (as bm25s does), best first, equal scores in evidence-id order."""
-        assert view.postings is not None
+        postings = view.postings
+        assert postings is not None
         sums: dict[int, float] = {}
         for term in term_ids:
-            for doc, score in view.postings[term]:
+            start, end = postings.bounds[term], postings.bounds[term + 1]
+            for doc, score in zip(
+                postings.docs[start:end], postings.scores[start:end], strict=True
+            ):
                 before = sums.get(doc)
                 sums[doc] = score if before is None else _float32(before + score)
         found = [doc for doc, total in sums.items() if total > 0]
