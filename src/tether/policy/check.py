@@ -11,12 +11,14 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext
 from tether.core.types import Effect, Message, ModelTurn, Reason, ToolCall, Verdict
 from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest
+from tether.policy.source import PolicyMeta
 from tether.store.runs import RunStore
 
 Conversation = Callable[[str], Sequence[Message]]
@@ -64,6 +66,12 @@ def approval_request(ctx: GuardContext, call: ToolCall, decision: PolicyDecision
     }
 
 
+@lru_cache(maxsize=1024)
+def _described(meta: PolicyMeta) -> dict[str, Any]:
+    """A policy as verdict facts describe it, worked out once per policy (a copy is handed out)."""
+    return meta.to_dict()
+
+
 def to_verdict(
     check: str,
     decision: PolicyDecision,
@@ -75,7 +83,7 @@ def to_verdict(
     facts: dict[str, Any] = {
         "policies": decision.policy_ids,
         "rules": decision.rules,
-        "determining": [m.to_dict() for m in decision.determining],
+        "determining": [dict(_described(m)) for m in decision.determining],
         "request": request.describe(),
         "policy_ms": round(elapsed_ms, 3),
     }

@@ -55,15 +55,19 @@ def entity(entity_type: str, entity_id: str, **attrs: Any) -> dict[str, Any]:
     return {"uid": uid(entity_type, entity_id), "attrs": attrs, "parents": []}
 
 
+_NESTED = (dict, list, tuple)
+
+
 def plain(value: Any) -> Any:
     """A context value with entity references written as `Type::id`, for verdict facts."""
+    # scalars are copied without a call: every decision's facts pass through here
     if isinstance(value, dict):
         inner = value.get("__entity")
         if isinstance(inner, dict) and len(value) == 1:
             return f"{inner['type']}::{inner['id']}"
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v) if isinstance(v, _NESTED) else v for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v) if isinstance(v, _NESTED) else v for v in value]
     return value
 
 

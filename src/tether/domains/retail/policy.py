@@ -82,6 +82,10 @@ def _kind(method_id: str) -> str:
     return "unknown"
 
 
+_NO_SWAP = SwapFacts().to_context()
+_NO_PII = find_pii([], ()).to_context()
+
+
 def _base_context(auth: str, exchanges: Sequence[ToolExchange]) -> dict[str, Any]:
     """The facts every request carries, at their neutral values."""
     return {
@@ -94,10 +98,10 @@ def _base_context(auth: str, exchanges: Sequence[ToolExchange]) -> dict[str, Any
         "amountCents": 0,
         "chargeCents": 0,
         "newItems": [],
-        "swap": SwapFacts().to_context(),
+        "swap": dict(_NO_SWAP),
         "counters": action_counters(exchanges, WRITES, None, ITEM_MODIFICATION).to_context(),
         "untrustedArguments": [],
-        "outgoing": find_pii([], ()).to_context(),
+        "outgoing": dict(_NO_PII),
     }
 
 
