@@ -16,6 +16,7 @@ from sqlalchemy.pool import QueuePool
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.settings import whole_setting
+from tether.store import checkpoints
 
 DEFAULT_HOME = Path(".tether")
 SUPPORTED = ("sqlite", "postgresql")
@@ -59,6 +60,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # `tether.store.checkpoints` does it
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine for a validated URL; raises CONFIG_INVALID or STORE_UNAVAILABLE."""
     url = _normalise(url)
@@ -87,6 +92,9 @@ def create_store_engine(url: str) -> Engine:
             pooled = {"pool_size": size, "max_overflow": max(10, size)} if queued else {}
             engine = create_engine(parsed, connect_args={"check_same_thread": False}, **pooled)
             event.listen(engine, "connect", _sqlite_pragmas)
+            if queued:  # a database file: its WAL is checkpointed off the committing threads
+                event.listen(engine, "connect", _no_auto_checkpoint)
+                checkpoints.register(engine, database)
         else:
             engine = create_engine(
                 parsed,
