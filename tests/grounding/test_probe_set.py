@@ -30,7 +30,10 @@ EXTRA_DEV = "dev2"
 # a small third development set over randomly drawn sources, written before the checks it
 # measures changed: the out-of-sample figure of a change
 DRAWN_DEV = "dev3"
-SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV)
+# a fourth, drawn the same way over sources no other set uses, written before the checks that
+# followed it changed
+DRAWN_DEV4 = "dev4"
+SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4)
 TASKS = ("qa", "data2txt")
 KINDS = {
     "faithful",
@@ -115,6 +118,18 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
     every = responses(DRAWN_DEV)
     assert len(every) >= 40
     assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
+
+
+def test_the_fourth_dev_set_is_new_and_half_faithful() -> None:
+    ids = source_ids(DRAWN_DEV4)
+    assert len(ids) == len(set(ids))
+    others = {i for half in (*HALVES, EXTRA_DEV, DRAWN_DEV) for i in source_ids(half)}
+    assert not set(ids) & others
+    every = responses(DRAWN_DEV4)
+    assert len(every) >= 40
+    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
+    kinds = {r["kind"] for s in records(DRAWN_DEV4, "data2txt") for r in s["responses"]}
+    assert "policy_inversion" not in kinds  # a record states facts, not rules
 
 
 @pytest.mark.parametrize("half", SETS)
