@@ -35,6 +35,18 @@ from tether.grounding.facts import (
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
 
+# a name said to be absent, alone or at the end of a denied list ("no card or PayPal saved")
+_DENIED_BEFORE = re.compile(
+    r"\b(?:no|without|nor|neither)\s+(?:(?:[\w'-]+,?\s+){0,3}(?:or|nor)\s+)?$", re.I
+)
+
+
+def _denied(text: str, name: str) -> bool:
+    """True when every mention of `name` in `text` is one the text says is not there."""
+    found = list(re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE))
+    return bool(found) and all(_DENIED_BEFORE.search(text, 0, m.start()) for m in found)
+
+
 _CITED = re.compile(r"\b(passage|source|document)s?\s+(\d+)((?:\s*(?:,|and|&|or)\s*\d+)*)", re.I)
 # A claim restating an evidence sentence shares at least this share of its content words.
 RESTATES = 0.6
@@ -198,7 +210,7 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
     if schedule_known:
         unseen_times = ()  # the schedule check judges times against the hours themselves
     found_names = names(text)
-    unseen_names = tuple(n for n in found_names if n not in index.proper)
+    unseen_names = tuple(n for n in found_names if n not in index.proper and not _denied(text, n))
     attributes: list[AttributeFinding] = []
     for record in index.records:
         if listings:

@@ -157,7 +157,28 @@ def norm(word: str) -> str:
     low = word.lower().replace("\u2019", "'")
     if low.endswith("'s"):
         low = low[:-2]
-    return stem(low.strip("'-"))
+    low = low.strip("'-")
+    return _settled(low, stem(low))
+
+
+# a short root an -ing or -ed took the final "e" from: "mov(ing)", "tak(en)", "us(ed)"
+_LOST_E = re.compile(r"(?:^|[^aeiouy])[aeiou][^aeiouwxy]$")
+_DOUBLED = re.compile(r"([^aeiouylsz])\1$")
+
+
+def _settled(word: str, stemmed: str) -> str:
+    """One form for every inflection of a short verb: the stemmer leaves "moving" and "moved"
+    as "mov" but "moves" as "move", "getting" as "gett" but "gets" as "get"."""
+    if not word.endswith(("ing", "ed")) or not word.isalpha():
+        return stemmed
+    if stemmed == word:  # a root too short for the stemmer: "using", "used"
+        root = word[:-3] if word.endswith("ing") else word[:-2]
+        return root + "e" if len(root) == 2 and _LOST_E.search(root) else stemmed
+    if len(stemmed) == 3 and _LOST_E.search(stemmed):
+        return stemmed + "e"
+    if len(stemmed) == 4 and _DOUBLED.search(stemmed):
+        return stemmed[:-1]
+    return stemmed
 
 
 # "you'll", "we're", "that's": a function word and its auxiliary carry no claim either

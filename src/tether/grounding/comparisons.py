@@ -19,7 +19,7 @@ from tether.grounding.bindings import (
     price_of,
 )
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
-from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.fields import MONEY, FieldFinding, RecordView
 
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
@@ -47,7 +47,14 @@ def _identify(
         return heads
     scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
     top = max((n for n, _ in scored), default=0)
-    return [s for n, s in scored if n == top and n >= 2]
+    best = [s for n, s in scored if n == top and n >= 2]
+    if len(best) != 1:
+        # "the clicky full-size one ($269.16)": the price it states picks one of those alike
+        said = {float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)}
+        priced = [s for s in (best or siblings) if price_of(s[2]) in said]
+        if len(priced) == 1:
+            return priced
+    return best
 
 
 def _parent(path: str) -> str:

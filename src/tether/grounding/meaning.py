@@ -94,6 +94,25 @@ def negated(text: str) -> bool:
     return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
 
 
+# a denial inside a relative clause that narrows who or what the main clause is about
+_RELATIVE_DENIAL = re.compile(
+    r"\b(?:who|that|which|whose)\s+(?:\w+\s+){0,2}?(?:not|never|\w+n[\u2019']t|cannot)\b",
+    re.IGNORECASE,
+)
+
+
+def denies(text: str) -> bool:
+    """True when the clause as a whole denies: a denial inside a narrowing relative clause and
+    one in the main clause cancel ("a neighbour who isn't named can't collect it" says what
+    "only a named neighbour can collect it" says)."""
+    if not negated(text):
+        return False
+    plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
+    cues = list(_CUE.finditer(plain))
+    inner = _RELATIVE_DENIAL.search(plain)
+    return not (len(cues) == 2 and inner is not None and inner.end() == cues[0].end())
+
+
 _MODALITY = frozenset(content_terms("possible allowed permitted"))
 _DEGREE = frozenset(("longer", "still", "yet", "already", "even", "ever", "always", "really"))
 

@@ -19,8 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tether.grounding.additions import (
+    ADVERBS,
+    check_additions,
+    joined_by_and,
+    plain_terms,
+    state_words,
+)
 from tether.grounding.bindings import check_bindings
-from tether.grounding.claims import STOP_WORDS, content_terms, norm
+from tether.grounding.claims import content_terms
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
@@ -31,9 +38,10 @@ from tether.grounding.meaning import (
     clauses,
     denied_acts,
     denied_terms,
-    negated,
+    denies,
     states,
 )
+from tether.grounding.option_flags import check_option_flags, option_flags
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -42,13 +50,12 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
-from tether.grounding.timings import check_timing
+from tether.grounding.timing_comparisons import check_timing_comparisons
+from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_limits
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
-NOVEL = 0.66  # share of a clause's words the evidence never uses that makes it an addition
-_CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNORECASE)
 _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
 
@@ -69,9 +76,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     out.extend(_scopes(text, evidence, vocabulary))
+    out.extend(check_timing_comparisons(text, evidence.clauses))
     context = set(content_terms(text))
+    options = option_flags(evidence.records) if evidence.records else []
     for clause in clauses(text):
         body = clause.text
+        out.extend(_from_field(f) for f in check_option_flags(body, options))
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
@@ -87,8 +97,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.extend(flips[0])
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
-        out.extend(check_timing(body, evidence.clauses))
-        out.extend(_novel(body, evidence, vocabulary))
+        out.extend(check_timing(body, evidence.clauses, text, lambda: recorded_timings(evidence)))
+        out.extend(
+            check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
+        )
         if evidence.texts and not text.rstrip().endswith("?"):
             for why, c in check_limits(body, evidence.sentences):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
@@ -96,24 +108,6 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             for why, c in check_exclusions(body, text, evidence.sentences, passages):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     return out
-
-
-def _novel(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
-    """A clause most of whose content words the evidence never uses: it adds something
-    ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
-    if negated(body):
-        return []  # saying something is not there adds nothing
-    # what follows a leading condition is judged on its own as well ("if the card has
-    # expired, store credit is issued automatically"): the condition may be grounded
-    led = _CONDITION_LED.match(body)
-    for part in (body, *([body[led.end() :]] if led else [])):
-        terms = _plain_terms(part, vocabulary)
-        judged = _state_words(part, vocabulary)
-        novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
-        if len(set(terms)) >= 3 and len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
-            why = f"the evidence never uses {', '.join(novel[:4])}"
-            return [Finding("novel", "unsupported", why, "")]
-    return []
 
 
 def _replaced(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
@@ -156,57 +150,15 @@ def _list_swap(added: set[str], dropped: set[str], restated: EvidenceClause) -> 
 _MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
 
 
-def _plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
-    """A clause's content words but adverbs, light verbs and genre words."""
-    return [
-        t
-        for t in content_terms(body)
-        if t not in _ADVERBS
-        and t not in _LIGHT
-        and t not in vocabulary.genre
-        and t not in STOP_WORDS
-    ]
-
-
-# words any answer may use whatever the evidence says: light verbs and their particles,
-# money's unit, "the way to go"; they are never the thing an addition adds
-_LIGHT = frozenset(
-    norm(w)
-    for w in [
-        "go", "goes", "going", "went", "gone", "back", "way", "get", "gets", "got", "make",
-        "makes", "made", "take", "takes", "took", "come", "comes", "came", "put", "puts",
-        "reach", "reached", "pay", "paid", "dollar", "dollars", "thing", "things", "note",
-        "sure", "let", "see", "look", "know", "want", "like",
-    ]
-)  # fmt: skip
-
-
-def _state_words(body: str, vocabulary: Vocabulary) -> set[str]:
-    """The words of the states a clause names ("shipped"): the state checks judge them, so
-    they are never words the evidence lacks."""
-    return {
-        t
-        for cls, _, a, b in vocabulary.members(body)
-        if cls in vocabulary.states
-        for t in content_terms(body[a:b])
-    }
-
-
 def _checkable(body: str, vocabulary: Vocabulary) -> list[str]:
     """A clause's content words that can be missing from the evidence."""
-    judged = _state_words(body, vocabulary)
-    return [t for t in _plain_terms(body, vocabulary) if t not in judged]
+    judged = state_words(body, vocabulary)
+    return [t for t in plain_terms(body, vocabulary) if t not in judged]
 
 
 def _from_field(f: FieldFinding) -> Finding:
     reason = "; ".join(f.reasons) or f"{f.field} agrees"
     return Finding(f.kind, f.status, reason, f.field)
-
-
-# adverbs of time and degree: "can still be cancelled" restates "can be cancelled"
-_ADVERBS = frozenset(
-    norm(w) for w in ["still", "yet", "already", "longer", "even", "now", "just", "also", "ever"]
-)
 
 
 def _restated(
@@ -217,7 +169,7 @@ def _restated(
     """The evidence clauses a claim clause restates, equally well, if any. A list item's label
     counts as part of its clauses when the claim names it ("processed: it can no longer be
     changed" is restated by "a processed order can be changed")."""
-    wanted = set(terms) - _ADVERBS
+    wanted = set(terms) - ADVERBS
     if len(wanted) < 2:
         return []
     scored: list[tuple[tuple[float, float, int], EvidenceClause]] = []
@@ -225,7 +177,7 @@ def _restated(
         if c.sentence.rstrip().endswith("?"):
             continue
         labels = [alt for alt in c.label if alt and alt <= (context or wanted)]
-        held = (c.terms - _ADVERBS).union(*labels)
+        held = (c.terms - ADVERBS).union(*labels)
         shared = len(wanted & held)
         if not shared:
             continue
@@ -241,7 +193,7 @@ def _restated(
         if key != top:
             continue
         labels = [alt for alt in c.label if alt and alt <= (context or wanted)]
-        held = (c.terms - _ADVERBS).union(*labels)
+        held = (c.terms - ADVERBS).union(*labels)
         shared = len(wanted & held)
         # a restatement, not a sentence that merely holds the clause's words among others
         if shared / max(len(held), 1) < RESTATES / 1.5:
@@ -272,7 +224,7 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
     blanked = list(body)
     for _, _, a, b in said:
         blanked[a:b] = " " * (b - a)
-    rest = set(content_terms("".join(blanked))) - _ADVERBS
+    rest = set(content_terms("".join(blanked))) - ADVERBS
     if len(rest) < 2:
         return []
     need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
@@ -318,7 +270,7 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
 def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[Finding]:
     out: list[Finding] = []
     if (
-        negated(body) != ev.negated
+        denies(body) != (ev.negated and denies(ev.text))
         and len(set(content_terms(body))) >= 2
         and _same_predicate(body, ev)
     ):
@@ -338,7 +290,7 @@ def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[
 def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     """The negation bears on words both clauses share ("cannot be returned" against "can be
     returned"), not on a part only one of them has."""
-    if negated(body):
+    if denies(body):
         return bool(denied_terms(body) & ev.terms)
     said = set(content_terms(body))
     # "you can exchange it for …" against "exchanging for … is not possible"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
@@ -46,6 +47,7 @@ def check_clause(
     return findings
 
 
+_LISTED = re.compile(r"\s*(?:,|,?\s*(?:or|nor|and))\s*", re.IGNORECASE)
 _TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
 
 
@@ -54,9 +56,16 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     other members of that class and not this one ("paid by gift card" when it was PayPal)."""
     if _TENSE_OPEN.search(clause):
         return []  # what may or will happen is not what the record holds
-    said = [(c, m) for c, m, _, _ in vocab.members(clause) if c not in vocab.states]
-    if not said:
+    found = [(c, m, a, b) for c, m, a, b in vocab.members(clause) if c not in vocab.states]
+    if not found:
         return []
+    said = [(c, m) for c, m, _, _ in found]
+    governed = denied_terms(clause)
+    # a member listed right after a denied one shares its negation ("no credit card or PayPal")
+    for (_, m, _, end), (_, n, start, _) in pairwise(found):
+        first, then = content_terms(m)[:1], content_terms(n)[:1]
+        if first and then and first[0] in governed and _LISTED.fullmatch(clause[end:start]):
+            governed.add(then[0])
     out: list[FieldFinding] = []
     for v in views:
         held: dict[str, set[str]] = {}
@@ -68,7 +77,6 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
             for c, m, _, _ in vocab.members(spelled):
                 held.setdefault(c, set()).add(m)
                 where.setdefault(c, fact.key)
-        governed = denied_terms(clause)
         for c, m in said:
             # denied only when a negation governs the word itself ("no gift card", not
             # "the pink one isn't available")

@@ -7,16 +7,16 @@ against the evidence clauses that speak of the same subject.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tether.grounding.claims import content_terms, norm
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding, leaves
 from tether.grounding.meaning import negated
 
 if TYPE_CHECKING:
-    from tether.grounding.evidence_set import EvidenceClause
+    from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 
 SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
 
@@ -38,6 +38,7 @@ _IMMEDIATE = re.compile(
     r"real[- ]time|without delay)\b",
     re.IGNORECASE,
 )
+_WITHIN_THE = re.compile(r"\bwithin\s+the\s+(?P<unit>minute|hour|day|week|month|year)\b", re.I)
 _RELATIVE = re.compile(
     r"\b(?:yesterday|tomorrow|(?:last|next) (?:week|month|year|night|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)|"
@@ -104,6 +105,8 @@ def timings(text: str) -> list[Timing]:
         if within and not match.group("hi"):  # "within 5 to 7 days" still says 5 to 7
             low = 0.0
         out.append(Timing("duration", low * per, high * per, match.group(0)))
+    for match in _WITHIN_THE.finditer(text):  # "within the hour": at most one
+        out.append(Timing("duration", 0.0, _UNIT_DAYS[match.group("unit").lower()], match[0]))
     for match in _IMMEDIATE.finditer(text):
         out.append(Timing("immediate", 0.0, 0.0, match.group(0)))
     for match in _RELATIVE.finditer(text):
@@ -114,7 +117,10 @@ def timings(text: str) -> list[Timing]:
 def has_timing(text: str) -> bool:
     """True when the text states any timing."""
     return _may_state_timing(text) and bool(
-        _DURATION.search(text) or _IMMEDIATE.search(text) or _RELATIVE.search(text)
+        _DURATION.search(text)
+        or _IMMEDIATE.search(text)
+        or _RELATIVE.search(text)
+        or _WITHIN_THE.search(text)
     )
 
 
@@ -165,15 +171,37 @@ def subject_terms(text: str) -> set[str]:
     return {t for t in content_terms(text) if t not in _TIMING_WORDS}
 
 
-def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
+def check_timing(
+    body: str,
+    pool: Sequence[EvidenceClause],
+    whole: str = "",
+    recorded: Callable[[], Sequence[Timing]] = tuple,
+) -> list[Finding]:
     """What the evidence says of the timings a claim clause states: agrees, says otherwise
-    of the same subject, or says nothing of it."""
+    of the same subject, or says nothing of it. A clause whose own words name no subject the
+    evidence times ("its refunds arrive straight away") is read with its sentence's (`whole`);
+    a timing a record holds as a value ("battery life: 8 hours") is `recorded`."""
     said = timings(body)
     if negated(body):
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
-    subject = subject_terms(body)
+    found = _check(said, subject_terms(body), pool)
+    if whole and whole != body and any(f.status == "unsupported" for f in found):
+        again = _check(said, subject_terms(whole), pool)
+        found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
+    if any(f.status == "unsupported" for f in found):
+        held = recorded()
+        found = [
+            f
+            for t, f in zip(said, found, strict=True)
+            if f.status != "unsupported" or not any(t.agrees(r) for r in held)
+        ]
+    return found
+
+
+def _check(said: list[Timing], subject: set[str], pool: Sequence[EvidenceClause]) -> list[Finding]:
+    """One finding per timing in `said`, in order, for a clause about `subject`."""
     timed = [c for c in pool if c.timings]
     out: list[Finding] = []
     for t in said:
@@ -182,6 +210,12 @@ def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
         if top >= 0.5:
             # the list item whose label best names the claim's subject decides its timing
             best = [c for score, c in labelled if score == top]
+            # items under one label ("returned: at once to a voucher, or within 3 to 4 days to
+            # a bank transfer") are told apart by what each names beyond the label
+            beyond = [(len(subject & c.subject.difference(*c.label)), c) for c in best]
+            most = max(n for n, _ in beyond)
+            if most >= 2:  # two words of its own ("bank transfer"), not a stray "back"
+                best = [c for n, c in beyond if n == most]
             agree = next((c for c in best if any(t.agrees(e) for e in c.timings)), None)
             if agree is not None:
                 out.append(_agrees(t, agree))
@@ -190,10 +224,11 @@ def check_timing(body: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
             continue
         agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
         differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
-        if any(_about(subject, c) for c in agreeing):
-            out.append(_agrees(t, next(c for c in agreeing if _about(subject, c))))
+        about = [c for c in agreeing if _about(subject, c) or _names_all(subject, c)]
+        if about:
+            out.append(_agrees(t, about[0]))
             continue
-        clash = [c for c in differing if _about(subject, c)]
+        clash = [c for c in differing if _about(subject, c) or _names_all(subject, c)]
         if clash:
             out.append(_clash(t, clash[0]))
             continue
@@ -272,3 +307,26 @@ def _about(subject: set[str], c: EvidenceClause) -> bool:
     if not subject:
         return False
     return len(subject & c.subject) / len(subject) >= SUBJECT
+
+
+def _names_all(subject: set[str], c: EvidenceClause) -> bool:
+    """True when the claim names most of what an evidence clause gives a duration of ("within
+    5 to 7 business days to a credit card or PayPal" for "comes back to your credit card"); a
+    date an event had ("the footage from last year") is not a timing of what it names."""
+    shared = subject & c.subject
+    return (
+        len(shared) >= 2
+        and len(shared) / len(c.subject) >= SUBJECT
+        and all(t.kind != "relative" for t in c.timings)
+    )
+
+
+def recorded_timings(evidence: EvidenceSet) -> list[Timing]:
+    """The timings a record holds as values ("battery life": "8 hours")."""
+    return [
+        t
+        for record in evidence.records.values()
+        for fact in leaves(record)
+        if isinstance(fact.value, str) and len(fact.value) <= 40
+        for t in timings(fact.value)
+    ]

@@ -1,0 +1,108 @@
+"""Additions: a clause, or the part of one after a leading condition or its last "and", made
+of words the evidence never uses ("…, and you're subscribed to our newsletter", "… and comes
+with a two-year warranty"). It adds a fact rather than restating one; the claim is unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tether.grounding.claims import STOP_WORDS, content_terms, norm
+from tether.grounding.facts import Finding
+from tether.grounding.meaning import Vocabulary, negated
+
+if TYPE_CHECKING:
+    from tether.grounding.evidence_set import EvidenceSet
+
+NOVEL = 0.66  # share of a clause's words the evidence never uses that makes it an addition
+_CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNORECASE)
+
+
+def joined_by_and(text: str, start: int) -> bool:
+    """True when the clause starting at `start` is joined to the one before it by "and"."""
+    return _JOINED_BY_AND.search(text, 0, start) is not None
+
+
+def check_additions(
+    body: str, evidence: EvidenceSet, vocabulary: Vocabulary, *, joined: bool = False
+) -> list[Finding]:
+    """A clause most of whose content words the evidence never uses: it adds something
+    ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
+    if negated(body):
+        return []  # saying something is not there adds nothing
+    # what follows a leading condition is judged on its own as well ("if the card has
+    # expired, store credit is issued automatically"): the condition may be grounded
+    led = _CONDITION_LED.match(body)
+    # so is what a clause adds after its last "and" ("… is available at $240.97 and comes with
+    # a two-year warranty"): the first half may be grounded
+    added = _ADDED.match(body)
+    parts = (body, *([body[led.end() :]] if led else []), *([added.group(1)] if added else []))
+    for part in parts:
+        terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1]
+        judged = state_words(part, vocabulary)
+        novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
+        if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
+            return [_added(novel)]
+    # a short clause joined by "and" to what the evidence grounds, every word of it new
+    # ("…, and you're subscribed to our newsletter"); identifiers are checked as such
+    for part in (*([body] if joined else []), *([added.group(1)] if added else [])):
+        plain = _LETTER_LED.sub(r"\1", _IDENTIFIER.sub(" ", part))
+        own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1}
+        own -= state_words(part, vocabulary)
+        if len(own) >= 2 and not own & evidence.index.terms:
+            return [_added(sorted(own))]
+    return []
+
+
+def _added(novel: Sequence[str]) -> Finding:
+    return Finding("novel", "unsupported", f"the evidence never uses {', '.join(novel[:4])}", "")
+
+
+_IDENTIFIER = re.compile(r"\S*\d\S*|\S+@\S+")
+_ADDED = re.compile(r".*\s(?:and|plus)\s+([^,;:]+)$", re.IGNORECASE | re.DOTALL)
+_LETTER_LED = re.compile(r"\b([a-z])-(?=[a-z]{3})", re.IGNORECASE)  # "e-mail" is "email"
+_JOINED_BY_AND = re.compile(r"\b(?:and|plus)\W*$", re.IGNORECASE)
+
+
+# adverbs of time and degree: "can still be cancelled" restates "can be cancelled"
+ADVERBS = frozenset(
+    norm(w) for w in ["still", "yet", "already", "longer", "even", "now", "just", "also", "ever"]
+)
+
+
+def plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
+    """A clause's content words but adverbs, light verbs and genre words."""
+    return [
+        t
+        for t in content_terms(body)
+        if t not in ADVERBS
+        and t not in _LIGHT
+        and t not in vocabulary.genre
+        and t not in STOP_WORDS
+    ]
+
+
+# words any answer may use whatever the evidence says: light verbs and their particles,
+# money's unit, "the way to go"; they are never the thing an addition adds
+_LIGHT = frozenset(
+    norm(w)
+    for w in [
+        "go", "goes", "going", "went", "gone", "back", "way", "get", "gets", "got", "make",
+        "makes", "made", "take", "takes", "took", "come", "comes", "came", "put", "puts",
+        "reach", "reached", "pay", "paid", "dollar", "dollars", "thing", "things", "note",
+        "sure", "let", "see", "look", "know", "want", "like",
+    ]
+)  # fmt: skip
+
+
+def state_words(body: str, vocabulary: Vocabulary) -> set[str]:
+    """The words of the states a clause names ("shipped"): the state checks judge them, so
+    they are never words the evidence lacks."""
+    return {
+        t
+        for cls, _, a, b in vocabulary.members(body)
+        if cls in vocabulary.states
+        for t in content_terms(body[a:b])
+    }

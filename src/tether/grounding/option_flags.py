@@ -1,0 +1,120 @@
+"""Yes/no options inside a record's objects ("waterproof": "yes", "water resistance": "no").
+
+A record's field maps name its top-level flags; the options of the things it lists are keyed by
+whatever the catalogue calls them. A string leaf that says only yes or no ("yes", "no", "not
+resistant") is read as a flag named by its key, and belongs to the nearest object with a name
+(the item it describes). A claim clause that names the option for that object ("the hiking
+boots aren't waterproof") with the other polarity contradicts it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tether.grounding.claims import content_terms
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words, leaves, polarity
+from tether.grounding.fields import FieldFinding
+
+_YES = frozenset(("yes", "true"))
+_NO = re.compile(r"(?:no|none|false|not\s[\w\s-]+|non-[\w-]+)", re.IGNORECASE)
+# a clause about what someone wants or might pick states nothing about the record
+_WISHED = re.compile(
+    r"\b(?:if|whether|unless|need|needs|want|wants|looking|prefer|would|could|might)\b", re.I
+)
+_NAME_KEYS = ("name", "title")
+
+
+@dataclass(frozen=True)
+class OptionFlag:
+    """One yes/no option: where it is, its key's words, the object it describes, its truth."""
+
+    field: str  # evidence id and dotted path
+    words: tuple[str, ...]
+    owner: str  # the describing object's name, lower case ("" when none has one)
+    holds: bool
+    value: str
+
+
+def option_flags(records: Mapping[str, Any]) -> list[OptionFlag]:
+    """Every yes/no option the records hold."""
+    out: list[OptionFlag] = []
+    for evidence_id, record in records.items():
+        found: list[OptionFlag] = []
+        # a key with any other value names a choice, not a yes/no ("backlight": "none")
+        other: set[str] = set()
+        for fact in leaves(record):
+            if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
+                continue
+            value = fact.value.strip().lower()
+            holds = True if value in _YES else False if _NO.fullmatch(value) else None
+            if holds is None:
+                other.add(fact.path[-1])
+                continue
+            words = tuple(key_words(fact.path[-1]))
+            if words:
+                owner = _owner(record, fact.path)
+                flag = OptionFlag(f"{evidence_id}:{fact.key}", words, owner, holds, fact.value)
+                found.append(flag)
+        out.extend(f for f in found if f.field.rsplit(".", 1)[-1] not in other)
+    return out
+
+
+def _owner(record: Any, path: Sequence[str]) -> str:
+    """The name of the innermost object on `path` that has one."""
+    found, node = "", record
+    for part in path[:-1]:
+        if isinstance(node, Mapping):
+            found = next((str(node[k]) for k in _NAME_KEYS if isinstance(node.get(k), str)), found)
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            break
+    if isinstance(node, Mapping):
+        found = next((str(node[k]) for k in _NAME_KEYS if isinstance(node.get(k), str)), found)
+    return found.lower()
+
+
+def _pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """The key as prose says it: each word by its first letters ("water resistant" for
+    "water resistance"), a space or hyphen between them or none ("water-proof")."""
+    parts = [re.escape(w if len(w) <= 5 else w[: max(5, len(w) - 4)]) + r"\w*" for w in words]
+    return re.compile(r"\b" + r"[\s-]?".join(parts) + r"\b", re.IGNORECASE)
+
+
+def check_option_flags(clause: str, flags: Sequence[OptionFlag]) -> list[FieldFinding]:
+    """What one claim clause says of the yes/no options it names."""
+    if not flags or _WISHED.search(clause):
+        return []
+    terms = set(content_terms(clause))
+    out: list[FieldFinding] = []
+    by_words: dict[tuple[str, ...], list[OptionFlag]] = {}
+    for flag in flags:
+        by_words.setdefault(flag.words, []).append(flag)
+    for words, group in by_words.items():
+        found = _pattern(words).search(clause)
+        if found is None:
+            continue
+        named = [f for f in group if f.owner and set(content_terms(f.owner)) <= terms]
+        if not named:  # "the boots" for "Hiking Boots": the name's last word
+            named = [f for f in group if f.owner and set(content_terms(f.owner)[-1:]) <= terms]
+        candidates = named or group
+        if len({f.holds for f in candidates}) != 1:
+            continue  # the clause does not say which object it means, and they differ
+        denied = polarity(clause, *found.span())[0]
+        flag = candidates[0]
+        ok = flag.holds is not denied
+        out.append(
+            FieldFinding(
+                flag.field,
+                "flag",
+                SUPPORTED if ok else CONTRADICTED,
+                found.group(0),
+                flag.value,
+                () if ok else (f"{flag.field.split(':', 1)[-1]} is {flag.value!r}",),
+            )
+        )
+    return out

@@ -1,0 +1,67 @@
+"""Speed compared between two things the evidence times: "PayPal refunds are quicker than gift
+card refunds" against "gift card: immediately" and "PayPal: 5 to 7 business days". Each side is
+matched to the evidence clause whose list label (or, failing one, whose subject) it names, and
+the comparison is judged by the timings those clauses give. Only a reversal is a finding:
+ranges that overlap decide nothing, and one that agrees is left to the other checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tether.grounding.facts import CONTRADICTED, Finding
+from tether.grounding.timings import Timing, subject_terms
+
+if TYPE_CHECKING:
+    from tether.grounding.evidence_set import EvidenceClause
+
+_FAST = r"quicker|faster|sooner|speedier"
+_SLOW = r"slower|longer"
+_COMPARE = re.compile(
+    rf"\b(?:(?:much|a lot|far|a bit|even)\s+)?(?P<word>{_FAST}|{_SLOW})\s+than\b", re.IGNORECASE
+)
+
+
+def _timed(side: str, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
+    """The one evidence clause, with a timing, that the side's words name."""
+    subject = subject_terms(side)
+    if not subject:
+        return None
+    labelled = [c for c in pool if c.timings and any(alt and alt <= subject for alt in c.label)]
+    if len(labelled) == 1:
+        return labelled[0]
+    if labelled:
+        return None
+    about = [c for c in pool if c.timings and c.subject and c.subject <= subject]
+    return about[0] if len(about) == 1 else None
+
+
+def _span(c: EvidenceClause) -> Timing:
+    low = min(t.low for t in c.timings)
+    high = max(t.high for t in c.timings)
+    return Timing("duration", low, high, ", ".join(t.text for t in c.timings))
+
+
+def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
+    """ "X is quicker than Y" where the evidence times both X and Y."""
+    found = _COMPARE.search(text)
+    if found is None:
+        return []
+    start = max(text.rfind(sep, 0, found.start()) for sep in (";", ":", ".")) + 1
+    end = min([i for sep in (";", ".") if (i := text.find(sep, found.end())) >= 0] or [len(text)])
+    left, right = text[start : found.start()], text[found.end() : end]
+    a, b = _timed(left, pool), _timed(right, pool)
+    if a is None or b is None or a is b:
+        return []
+    if any(t.kind == "relative" for t in (*a.timings, *b.timings)):
+        return []
+    ta, tb = _span(a), _span(b)
+    fast = re.fullmatch(_FAST, found.group("word"), re.IGNORECASE) is not None
+    # a reversal: the one said quicker never comes sooner than the other (or the reverse)
+    reversed_ = (ta.low >= tb.high and ta.low > tb.low) if fast else (ta.high <= tb.low < tb.high)
+    if reversed_:
+        why = f"the evidence gives {ta.text!r} against {tb.text!r}: {found.group(0)!r} is reversed"
+        return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
+    return []
