@@ -87,6 +87,20 @@ def test_a_yes_no_option_of_a_listed_item_is_read_with_its_polarity(
     assert any("flag" in c.kinds for c in v.claims) is flagged, v.claims
 
 
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The cafe does not offer reservations, outdoor seating, or WiFi.", False),
+        ("The cafe has no WiFi or outdoor seating.", False),
+        ("The cafe offers outdoor seating but not WiFi.", True),
+    ],
+)
+def test_a_denied_list_denies_every_option_after_its_commas(answer: str, flagged: bool) -> None:
+    cafe = {"name": "Cafe", "attributes": {"WiFi": "no", "Outdoor Seating": "no"}}
+    v = on_record(answer, cafe)
+    assert any(c.status == "contradicted" and "flag" in c.kinds for c in v.claims) is flagged
+
+
 def test_a_choice_that_can_be_none_is_no_yes_no_option() -> None:
     # "light": "none" beside "white" names a choice; "white light" is not denied by it
     v = on_record("The tactile full-size keyboard with white light costs $226.11.", KEYBOARD)
@@ -209,3 +223,29 @@ def test_a_clause_joined_by_and_that_adds_a_fact_is_unsupported(answer: str, fla
 )
 def test_a_name_said_to_be_absent_is_not_a_name_the_answer_adds(answer: str, flagged: bool) -> None:
     assert on_record(answer, ACCOUNT).flagged is flagged
+
+
+FLOOR = (
+    "Paying another way\n"
+    "A voucher must have enough balance to pay the whole booking total. The booking stays "
+    "confirmed."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Yes, and the voucher balance can even be lower than the booking total.", True),
+        ("The voucher only needs to cover part of the booking total.", True),
+        ("The voucher doesn't need to cover the whole booking total.", True),
+        ("The voucher balance can't be lower than the booking total.", False),
+        ("Your voucher must hold enough to pay the entire booking total.", False),
+        ("The booking total can be lower than your voucher balance.", False),
+    ],
+)
+def test_a_floor_the_evidence_sets_said_to_be_lower_is_contradicted(
+    answer: str, flagged: bool
+) -> None:
+    v = on_text(answer, FLOOR)
+    assert any("floor" in r for c in v.claims for r in c.reasons) is flagged, v.claims
+    assert v.flagged is flagged, v.claims

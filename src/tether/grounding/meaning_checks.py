@@ -50,6 +50,7 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
+from tether.grounding.sufficiency import check_floors
 from tether.grounding.timing_comparisons import check_timing_comparisons
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_limits
@@ -77,11 +78,14 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
+    if evidence.texts:
+        out.extend(check_floors(text, evidence.sentences))
     context = set(content_terms(text))
-    options = option_flags(evidence.records) if evidence.records else []
+    if evidence.records:
+        options = check_option_flags(text, option_flags(evidence.records))
+        out.extend(_from_field(f) for f in options)
     for clause in clauses(text):
         body = clause.text
-        out.extend(_from_field(f) for f in check_option_flags(body, options))
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))

@@ -3,8 +3,9 @@
 A record's field maps name its top-level flags; the options of the things it lists are keyed by
 whatever the catalogue calls them. A string leaf that says only yes or no ("yes", "no", "not
 resistant") is read as a flag named by its key, and belongs to the nearest object with a name
-(the item it describes). A claim clause that names the option for that object ("the hiking
-boots aren't waterproof") with the other polarity contradicts it.
+(the item it describes). A claim that names the option of that object ("the hiking boots
+aren't waterproof") with the other polarity, read in the clause around the mention,
+contradicts it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words, leaves, polarity
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words, leaves, polarity, scope
 from tether.grounding.fields import FieldFinding
 
 _YES = frozenset(("yes", "true"))
@@ -42,7 +43,7 @@ def option_flags(records: Mapping[str, Any]) -> list[OptionFlag]:
     """Every yes/no option the records hold."""
     out: list[OptionFlag] = []
     for evidence_id, record in records.items():
-        found: list[OptionFlag] = []
+        found: list[tuple[str, OptionFlag]] = []
         # a key with any other value names a choice, not a yes/no ("backlight": "none")
         other: set[str] = set()
         for fact in leaves(record):
@@ -57,8 +58,8 @@ def option_flags(records: Mapping[str, Any]) -> list[OptionFlag]:
             if words:
                 owner = _owner(record, fact.path)
                 flag = OptionFlag(f"{evidence_id}:{fact.key}", words, owner, holds, fact.value)
-                found.append(flag)
-        out.extend(f for f in found if f.field.rsplit(".", 1)[-1] not in other)
+                found.append((fact.path[-1], flag))
+        out.extend(flag for key, flag in found if key not in other)
     return out
 
 
@@ -85,36 +86,45 @@ def _pattern(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"\b" + r"[\s-]?".join(parts) + r"\b", re.IGNORECASE)
 
 
-def check_option_flags(clause: str, flags: Sequence[OptionFlag]) -> list[FieldFinding]:
-    """What one claim clause says of the yes/no options it names."""
-    if not flags or _WISHED.search(clause):
+def check_option_flags(text: str, flags: Sequence[OptionFlag]) -> list[FieldFinding]:
+    """What one claim sentence says of the yes/no options it names, each mention read in its
+    own clause: a denied list goes on after a comma ("no reservations, seating or WiFi")."""
+    if not flags:
         return []
-    terms = set(content_terms(clause))
-    out: list[FieldFinding] = []
     by_words: dict[tuple[str, ...], list[OptionFlag]] = {}
     for flag in flags:
         by_words.setdefault(flag.words, []).append(flag)
+    out: list[FieldFinding] = []
     for words, group in by_words.items():
-        found = _pattern(words).search(clause)
-        if found is None:
-            continue
-        named = [f for f in group if f.owner and set(content_terms(f.owner)) <= terms]
-        if not named:  # "the boots" for "Hiking Boots": the name's last word
-            named = [f for f in group if f.owner and set(content_terms(f.owner)[-1:]) <= terms]
-        candidates = named or group
-        if len({f.holds for f in candidates}) != 1:
-            continue  # the clause does not say which object it means, and they differ
-        denied = polarity(clause, *found.span())[0]
-        flag = candidates[0]
-        ok = flag.holds is not denied
-        out.append(
-            FieldFinding(
-                flag.field,
-                "flag",
-                SUPPORTED if ok else CONTRADICTED,
-                found.group(0),
-                flag.value,
-                () if ok else (f"{flag.field.split(':', 1)[-1]} is {flag.value!r}",),
+        for found in _pattern(words).finditer(text):
+            left, right = scope(text, *found.span())
+            if _WISHED.search(text, left, right):
+                continue
+            # the item named in the mention's own clause, else in the sentence
+            meant = _owned(text[left:right], group) or _owned(text, group)
+            if meant is None:
+                continue
+            denied = polarity(text, *found.span())[0]
+            ok = meant.holds is not denied
+            out.append(
+                FieldFinding(
+                    meant.field,
+                    "flag",
+                    SUPPORTED if ok else CONTRADICTED,
+                    found.group(0),
+                    meant.value,
+                    () if ok else (f"{meant.field.split(':', 1)[-1]} is {meant.value!r}",),
+                )
             )
-        )
     return out
+
+
+def _owned(text: str, group: Sequence[OptionFlag]) -> OptionFlag | None:
+    """The flag of the object `text` names (by its name, else its name's last word), or of
+    every object alike when it names none; None when those it may mean disagree."""
+    terms = set(content_terms(text))
+    named = [f for f in group if f.owner and set(content_terms(f.owner)) <= terms]
+    if not named:  # "the boots" for "Hiking Boots"
+        named = [f for f in group if f.owner and set(content_terms(f.owner)[-1:]) <= terms]
+    candidates = named or list(group)
+    return candidates[0] if len({f.holds for f in candidates}) == 1 else None

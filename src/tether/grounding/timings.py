@@ -186,7 +186,7 @@ def check_timing(
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
-    found = _check(said, subject_terms(body), pool)
+    found = _check(said, subject_terms(body), pool, loose=True)
     if whole and whole != body and any(f.status == "unsupported" for f in found):
         again = _check(said, subject_terms(whole), pool)
         found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
@@ -200,8 +200,11 @@ def check_timing(
     return found
 
 
-def _check(said: list[Timing], subject: set[str], pool: Sequence[EvidenceClause]) -> list[Finding]:
-    """One finding per timing in `said`, in order, for a clause about `subject`."""
+def _check(
+    said: list[Timing], subject: set[str], pool: Sequence[EvidenceClause], loose: bool = False
+) -> list[Finding]:
+    """One finding per timing in `said`, in order, for a clause about `subject`; `loose` also
+    matches a short evidence clause whose words the subject holds (`_names_all`)."""
     timed = [c for c in pool if c.timings]
     out: list[Finding] = []
     for t in said:
@@ -224,11 +227,17 @@ def _check(said: list[Timing], subject: set[str], pool: Sequence[EvidenceClause]
             continue
         agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
         differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
-        about = [c for c in agreeing if _about(subject, c) or _names_all(subject, c)]
+        about = [c for c in agreeing if _about(subject, c) or (loose and _names_all(subject, c))]
         if about:
             out.append(_agrees(t, about[0]))
             continue
-        clash = [c for c in differing if _about(subject, c) or _names_all(subject, c)]
+        # a short clause without a list label agrees but never overrules ("Cook 1-2 minutes"
+        # is one step of several)
+        clash = [
+            c
+            for c in differing
+            if _about(subject, c) or (loose and c.label and _names_all(subject, c))
+        ]
         if clash:
             out.append(_clash(t, clash[0]))
             continue
@@ -310,12 +319,13 @@ def _about(subject: set[str], c: EvidenceClause) -> bool:
 
 
 def _names_all(subject: set[str], c: EvidenceClause) -> bool:
-    """True when the claim names most of what an evidence clause gives a duration of ("within
-    5 to 7 business days to a credit card or PayPal" for "comes back to your credit card"); a
-    date an event had ("the footage from last year") is not a timing of what it names."""
+    """True when the claim names most of what a list item or a short clause gives a duration
+    of ("… within 5 to 7 business days to a credit card or PayPal" for "comes back to your
+    credit card"); a date an event had ("the footage from last year") is no timing of it."""
     shared = subject & c.subject
     return (
-        len(shared) >= 2
+        (bool(c.label) or len(c.subject) <= 3)
+        and len(shared) >= 2
         and len(shared) / len(c.subject) >= SUBJECT
         and all(t.kind != "relative" for t in c.timings)
     )
