@@ -30,6 +30,7 @@ _BELOW = re.compile(
     r"need\s+not)\s+(?:need\s+to\s+)?cover\s+(?:the\s+)?(?:whole|full|entire)\s+(?P<y3>[^.;,]{2,60})",
     re.IGNORECASE,
 )
+_CUE = re.compile(r"\b(?:lower|less|smaller|cover)\b", re.IGNORECASE)  # what each form needs
 _GENERIC = frozenset(content_terms("whole full entire even amount"))
 
 
@@ -39,6 +40,8 @@ def _terms(text: str) -> set[str]:
 
 def check_floors(text: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
     """A claim that puts below its floor what the evidence says must be enough to pay for it."""
+    if not _CUE.search(text):
+        return []
     said = _BELOW.search(text)
     # "can't be lower than the total" restates the floor; the third form denies by itself
     if said is None or (said.group("x3") is None and negated(said.group(0))):
@@ -48,7 +51,7 @@ def check_floors(text: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
     if not x or not y:
         return []
     for c in pool:
-        floor = _FLOOR.search(c.sentence)
+        floor = _FLOOR.search(c.sentence) if "enough" in c.sentence.lower() else None
         if floor is None:
             continue
         a = _terms(floor.group("a")) | _terms(floor.group("what"))
