@@ -68,24 +68,27 @@ class RunKpis:
     counts: Counter[CountKey] = field(default_factory=Counter)
 
 
+_PLURAL = {
+    DecisionKind.ANSWER: "answers",
+    DecisionKind.ACTION: "actions",
+    DecisionKind.ESCALATION: "escalations",
+    DecisionKind.REFUSAL: "refusals",
+}
+
+
 def run_kpis(run: Run, release: str | None = None) -> RunKpis:
     """What `run` (ended, with its steps) adds to the rollup of the minute it ended in."""
     out = RunKpis(minute_of(run.updated_at), run.agent, release or NO_RELEASE)
-    v: Counter[str] = Counter()
+    v: dict[str, int] = {}
+    counts: dict[CountKey, int] = {}
     decision = run.decision
     if decision is not None:
-        v["runs"] += 1
-        plural = {
-            DecisionKind.ANSWER: "answers",
-            DecisionKind.ACTION: "actions",
-            DecisionKind.ESCALATION: "escalations",
-            DecisionKind.REFUSAL: "refusals",
-        }
-        column = plural.get(decision.kind)  # turns waiting on the user count by kind only
+        v["runs"] = 1
+        column = _PLURAL.get(decision.kind)  # turns waiting on the user count by kind only
         if column is not None:
-            v[column] += 1
+            v[column] = 1
         code = decision.reason.code.value if decision.reason else ""
-        out.counts["decision", decision.kind.value, code] += 1
+        counts["decision", decision.kind.value, code] = 1
         latency = max(0.0, run.updated_at - run.created_at) * 1000
         out.values["latency_ms_sum"] = latency
         out.latency_bucket = latency_bucket(latency)
@@ -93,36 +96,44 @@ def run_kpis(run: Run, release: str | None = None) -> RunKpis:
         data = step.data
         if step.kind is StepKind.TOOL:
             tool = str(data.get("tool", step.name))
-            v["tool_calls"] += 1
+            v["tool_calls"] = v.get("tool_calls", 0) + 1
             if not data.get("ok"):
-                v["tool_errors"] += 1
-                code = str((data.get("error") or {}).get("code", ""))
-                out.counts["tool_error", tool, code] += 1
+                v["tool_errors"] = v.get("tool_errors", 0) + 1
+                key = ("tool_error", tool, str((data.get("error") or {}).get("code", "")))
+                counts[key] = counts.get(key, 0) + 1
         elif step.kind is StepKind.GUARD:
-            _guard(step.name, data, v, out.counts)
+            _guard(step.name, data, v, counts)
     out.values.update({k: float(n) for k, n in v.items()})
+    out.counts.update(counts)
     return out
 
 
-def _guard(name: str, data: Mapping[str, Any], v: Counter[str], counts: Counter[CountKey]) -> None:
+def _guard(
+    name: str, data: Mapping[str, Any], v: dict[str, int], counts: dict[CountKey, int]
+) -> None:
     for verdict in data.get("verdicts", ()):
         effect = str(verdict.get("effect", ""))
-        counts["verdict", str(verdict.get("check", "")), effect] += 1
+        key: CountKey = ("verdict", str(verdict.get("check", "")), effect)
+        counts[key] = counts.get(key, 0) + 1
         for rule in verdict_rules(verdict):
-            counts["rule_hit", rule, effect] += 1
+            key = ("rule_hit", rule, effect)
+            counts[key] = counts.get(key, 0) + 1
         for policy in (verdict.get("facts") or {}).get("policies", ()):
-            counts["policy_hit", str(policy), effect] += 1
+            key = ("policy_hit", str(policy), effect)
+            counts[key] = counts.get(key, 0) + 1
     if "call" in data:
         return
     verified = _claims_verdict(data)
     if verified is not None:
         # stored as answers_checked / answers_ungrounded (names kept: renaming needs a migration)
-        v["answers_checked"] += 1
+        v["answers_checked"] = v.get("answers_checked", 0) + 1
         if verified.get("effect") in STOPPED:
-            v["answers_ungrounded"] += 1
+            v["answers_ungrounded"] = v.get("answers_ungrounded", 0) + 1
     statuses = claim_statuses(data)
-    v["claims"] += len(statuses)
-    v["claims_unsupported"] += sum(1 for s in statuses if s != "supported")
+    v["claims"] = v.get("claims", 0) + len(statuses)
+    v["claims_unsupported"] = v.get("claims_unsupported", 0) + sum(
+        1 for s in statuses if s != "supported"
+    )
 
 
 def _claims_verdict(data: Mapping[str, Any]) -> Mapping[str, Any] | None:

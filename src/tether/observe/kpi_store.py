@@ -81,18 +81,37 @@ def _columns(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns)
 
 
+@lru_cache(maxsize=8)
+def _key_positions(table: Table) -> tuple[int, ...]:
+    """Where the primary key's columns sit in a row of `_columns(table)`, in key order."""
+    columns = _columns(table)
+    return tuple(columns.index(c.name) for c in table.primary_key.columns)
+
+
 def _upsert(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], add: tuple[str, ...]
+    conn: Connection, table: Table, rows: list[tuple[Any, ...]], add: tuple[str, ...]
 ) -> None:
+    """Add `rows` (values in `_columns(table)` order) to the table, in key order."""
     if not rows:
         return
-    keys = [c.name for c in table.primary_key.columns]
-    rows.sort(key=lambda r: tuple(r[k] for k in keys))  # one lock order for every writer
-    columns = _columns(table)
+    if len(rows) > 1:
+        at = _key_positions(table)
+        rows.sort(key=lambda r: [r[i] for i in at])  # one lock order for every writer
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
         sql = driver_sql(conn.dialect, _upsert_sql(table, add, len(chunk)))
-        conn.exec_driver_sql(sql, tuple(row[c] for row in chunk for c in columns))
+        conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+
+
+# `add_minute` writes rows as tuples in table order: the key of `kpi_minutes` comes first,
+# then its values; `kpi_latency` and `kpi_counts` rows are written in their columns' order
+_MINUTE_KEY = ("minute", "agent", "release", "shard")
+# each value column and how a run's value becomes it (None: the time of the write)
+_MINUTE_VALUES: tuple[tuple[str, type[int] | type[float] | None], ...] = tuple(
+    (c, None if c == "updated_at" else int if c in KPI_COUNTERS else float)
+    for c in _columns(kpi_minutes)
+    if c not in _MINUTE_KEY
+)
 
 
 def add_minute(
@@ -107,19 +126,22 @@ def add_minute(
     """Add `values` (and a latency observation, and counts) to one minute's rollup, in a
     shard chosen at random (readers sum the shards)."""
     shard = random.randrange(KPI_SHARDS)
-    key = {"minute": minute, "agent": agent, "release": release, "shard": shard}
-    row: dict[str, Any] = {**key, "updated_at": time.time()}
-    row.update({c: int(values.get(c, 0)) for c in KPI_COUNTERS})
-    row.update({c: float(values.get(c, 0.0)) for c in KPI_SUMS})
+    now = time.time()
+    row = (
+        minute,
+        agent,
+        release,
+        shard,
+        *[now if kind is None else kind(values.get(c, 0)) for c, kind in _MINUTE_VALUES],
+    )
     _upsert(conn, kpi_minutes, [row], _VALUE_COLUMNS)
     if latency_bucket is not None:
-        _upsert(conn, kpi_latency, [{**key, "bucket": latency_bucket, "count": 1}], ("count",))
+        latency = (minute, agent, release, latency_bucket, shard, 1)
+        _upsert(conn, kpi_latency, [latency], ("count",))
     merged: dict[tuple[str, str, str], int] = defaultdict(int)
     for (metric, subject, name), n in (counts or {}).items():
         merged[metric, subject[:128], name[:64]] += n  # keys stay unique after truncation
-    count_rows = [
-        {**key, "metric": m, "subject": s, "key": k, "count": n} for (m, s, k), n in merged.items()
-    ]
+    count_rows = [(minute, agent, release, m, s, k, shard, n) for (m, s, k), n in merged.items()]
     _upsert(conn, kpi_counts, count_rows, ("count",))
 
 

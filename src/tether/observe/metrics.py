@@ -208,19 +208,21 @@ class TetherMetrics:
 
     def observe_steps(self, agent: str, steps: Sequence[Step]) -> None:
         """Count committed steps of an `agent`'s run: stage latency, tools, verdicts, answers."""
-        for step in steps:
-            self._c(self.stage_seconds, step.kind.value).observe(
-                max(0.0, step.ended_at - step.started_at)
-            )
-            if step.kind is StepKind.TOOL:
-                self._tool(step.data)
-            elif step.kind is StepKind.GUARD:
-                self._guard(agent, step)
-            elif step.kind is StepKind.MODEL_TURN:
-                usage = (step.data.get("output") or {}).get("usage") or {}
-                for key, kind in (("prompt_tokens", "input"), ("completion_tokens", "output")):
-                    if isinstance(usage.get(key), int):
-                        self._c(self.model_tokens, step.name, kind).inc(usage[key])
+        tally: _Tally = {}  # counter increments, each added once when the steps are read
+        try:
+            for step in steps:
+                self._c(self.stage_seconds, step.kind.value).observe(
+                    max(0.0, step.ended_at - step.started_at)
+                )
+                if step.kind is StepKind.TOOL:
+                    self._tool(step.data, tally)
+                elif step.kind is StepKind.GUARD:
+                    self._guard(agent, step, tally)
+                elif step.kind is StepKind.MODEL_TURN:
+                    self._tokens(step, tally)
+        finally:
+            for (metric, labels), amount in tally.items():
+                self._c(metric, *labels).inc(amount)
 
     def observe_run(self, run: Run) -> None:
         """Count a run that ended: latency and outcome by decision kind."""
@@ -268,49 +270,66 @@ class TetherMetrics:
         """An escalated action was decided (`approved`, `rejected`, `expired`) after `seconds`."""
         self._c(self.approval_wait, outcome).observe(max(0.0, seconds))
 
-    def _tool(self, data: Mapping[str, Any]) -> None:
+    def _tool(self, data: Mapping[str, Any], tally: _Tally) -> None:
         tool = str(data.get("tool", ""))
         ok = bool(data.get("ok"))
-        self._c(self.tool_calls, tool, "ok" if ok else "error").inc()
+        _add(tally, self.tool_calls, (tool, "ok" if ok else "error"))
         if not ok:
-            self._c(self.tool_errors, tool, str((data.get("error") or {}).get("code", ""))).inc()
+            code = str((data.get("error") or {}).get("code", ""))
+            _add(tally, self.tool_errors, (tool, code))
         for attempt in data.get("attempts", ()):
             if "fallback" in attempt:
                 served = attempt.get("ok", True) and not attempt.get("code")
                 kind = str(attempt["fallback"])
-                self._c(self.fallbacks, tool, kind, "served" if served else "failed").inc()
+                _add(tally, self.fallbacks, (tool, kind, "served" if served else "failed"))
                 continue
             name = str(attempt.get("tool", tool))
             code = attempt.get("code") or "OK"
-            self._c(self.tool_attempts, name, code).inc()
+            _add(tally, self.tool_attempts, (name, code))
             if int(attempt.get("attempt", 1)) > 1:
-                self._c(self.tool_retries, name).inc()
+                _add(tally, self.tool_retries, (name,))
             if code == "RATE_LIMITED":
-                self._c(self.rate_limited, name).inc()
+                _add(tally, self.rate_limited, (name,))
             if attempt.get("breaker_opened"):
-                self._c(self.breaker_opened, name).inc()
+                _add(tally, self.breaker_opened, (name,))
             state = attempt.get("breaker_after") or attempt.get("breaker")
-            if state in BREAKER_VALUES:
+            if state in BREAKER_VALUES:  # a gauge holds the last state seen: set in order
                 self._c(self.breaker_state, name).set(BREAKER_VALUES[state])
 
-    def _guard(self, agent: str, step: Step) -> None:
+    def _tokens(self, step: Step, tally: _Tally) -> None:
+        usage = (step.data.get("output") or {}).get("usage") or {}
+        for key, kind in (("prompt_tokens", "input"), ("completion_tokens", "output")):
+            if isinstance(usage.get(key), int):
+                _add(tally, self.model_tokens, (step.name, kind), usage[key])
+
+    def _guard(self, agent: str, step: Step, tally: _Tally) -> None:
         data = step.data
         target = "answer" if "call" not in data else "tool"
         for verdict in data.get("verdicts", ()):
             effect = str(verdict.get("effect", ""))
-            self._c(self.verdicts, target, str(verdict.get("check", "")), effect).inc()
+            _add(tally, self.verdicts, (target, str(verdict.get("check", "")), effect))
             for rule in verdict_rules(verdict):
-                self._c(self.rule_hits, rule, effect).inc()
+                _add(tally, self.rule_hits, (rule, effect))
         if target == "answer":
             grounded = answer_grounded(data)
-            self._c(self.answers_checked, agent, "grounded" if grounded else "ungrounded").inc()
+            outcome = "grounded" if grounded else "ungrounded"
+            _add(tally, self.answers_checked, (agent, outcome))
             statuses = claim_statuses(data)
             for status in statuses:
-                self._c(self.claims, status).inc()
+                _add(tally, self.claims, (status,))
             if statuses:
                 self.groundedness.observe(statuses.count("supported") / len(statuses))
             else:
                 self.groundedness.observe(1.0 if grounded else 0.0)
+
+
+# counter increments gathered while reading a batch of steps: (metric, labels) -> amount
+_Tally = dict[tuple[Any, tuple[str, ...]], float]
+
+
+def _add(tally: _Tally, metric: Any, labels: tuple[str, ...], amount: float = 1) -> None:
+    key = (metric, labels)
+    tally[key] = tally.get(key, 0) + amount
 
 
 def is_grounding_code(code: object) -> bool:
@@ -334,11 +353,16 @@ def answer_grounded(guard_data: Mapping[str, Any]) -> bool:
 
 def verdict_rules(verdict: Mapping[str, Any]) -> list[str]:
     """The policy rules that determined a verdict (a rule groups statements `rule:stmt`)."""
-    facts = verdict.get("facts") or {}
+    facts = verdict.get("facts")
+    if not facts:
+        return []
     rules = facts.get("rules")
     if rules is None:
-        rules = dict.fromkeys(str(p).split(":", 1)[0] for p in facts.get("policies", ()))
-    return [str(r) for r in rules]
+        policies = facts.get("policies")
+        if not policies:
+            return []
+        rules = dict.fromkeys(str(p).split(":", 1)[0] for p in policies)
+    return list(map(str, rules))
 
 
 def claim_statuses(guard_data: Mapping[str, Any]) -> list[str]:
