@@ -154,6 +154,11 @@ class OwnershipCheck:
         self._callbacks = dict(selectors or {})
 
     def __call__(self, ctx: GuardContext, call: ToolCall) -> Verdict:
+        return self.judge(ctx.principal.id, ctx, call)
+
+    def judge(self, owner: str, ctx: GuardContext, call: ToolCall) -> Verdict:
+        """Every resource the call names belongs to `owner` (the run's principal in the chain;
+        the token's resource claim at execution)."""
         named: list[_Named] = []
         tool = ctx.tools.get(call.name)
         for text, kind in (tool.spec.resources if tool is not None else {}).items():
@@ -170,9 +175,9 @@ class OwnershipCheck:
                 named.extend(_callback_entry(entry) for entry in answer)
             except Exception as exc:  # a broken callback must not let the call through
                 return self._unestablished(exc, source="callback")
-        return self._judge(ctx, named)
+        return self._judge(owner, named)
 
-    def _judge(self, ctx: GuardContext, named: list[_Named]) -> Verdict:
+    def _judge(self, principal: str, named: list[_Named]) -> Verdict:
         """Look up each resource's owner once; the first foreign or unanswered one denies."""
         checked: dict[str, str] = {}
         paths: dict[str, str] = {}
@@ -185,7 +190,7 @@ class OwnershipCheck:
                 except Exception as exc:  # an unanswered lookup is not an answer of "absent"
                     return self._unestablished(exc, source=item.source, named=item)
             owner = owners[key]
-            if owner is not None and owner != ctx.principal.id:
+            if owner is not None and owner != principal:
                 return Verdict.deny(
                     self.name,
                     ErrorCode.PERMISSION_DENIED,

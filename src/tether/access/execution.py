@@ -13,7 +13,6 @@ a call the token does not cover is refused with a stable code and nothing runs.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from tether.access.checks import (
@@ -25,7 +24,7 @@ from tether.access.checks import (
 from tether.access.tokens import CapabilityClaims, CapabilityTokens
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
-from tether.core.types import Effect, Principal, ToolCall, Verdict
+from tether.core.types import Effect, ToolCall, Verdict
 
 STAGE = "execute"
 
@@ -80,8 +79,7 @@ class ExecutionGate:
                 "the token claims no resources of the principal it was issued to",
                 token_id=claims.id,
             )
-        holder = Principal(owner, claims.tenant)
-        verdict = self._ownership(dataclasses.replace(ctx, principal=holder), call)
+        verdict = self._ownership.judge(owner, ctx, call)
         if verdict.effect is not Effect.ALLOW:
             return Verdict.deny(
                 self.name,

@@ -143,6 +143,14 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _parts(token: str) -> list[str]:
+    """The three dot-separated parts of a token, its prefix checked."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise _invalid("the token is not in the tct1.<payload>.<signature> form")
+    return parts
+
+
 def _invalid(message: str) -> TetherError:
     return TetherError(ErrorCode.TOKEN_INVALID, message)
 
@@ -317,7 +325,7 @@ class CapabilityTokens:
             raise TetherError(
                 ErrorCode.SCOPE_NOT_GRANTED, f"the run's capability does not include {tool!r}"
             )
-        missing = sorted(set(required_scopes) - set(claims.scopes))
+        missing = sorted({s for s in required_scopes if s not in claims.scopes})
         if missing:
             raise TetherError(
                 ErrorCode.SCOPE_NOT_GRANTED,
@@ -344,20 +352,23 @@ class CapabilityTokens:
         known = self._verified.get(token)
         if cached and known is not None and self.keys.verification_key(known.key_id) is not None:
             return known
-        parts = token.split(".")
-        if len(parts) != 3 or parts[0] != PREFIX:
-            raise _invalid("the token is not in the tct1.<payload>.<signature> form")
-        try:
-            # claims depend on the token's text alone: parsed once; the signature is not reused
-            payload = None if known is not None else json.loads(b64url_decode(parts[1]))
-            signature = b64url_decode(parts[2])
-        except (ValueError, UnicodeDecodeError):
-            raise _invalid("the token is not valid base64url JSON") from None
+        parts: list[str] | None = None
+        signature: bytes | None = None
+        if known is None:  # claims depend on the token's text alone: parsed once
+            parts = _parts(token)
+            try:
+                payload = json.loads(b64url_decode(parts[1]))
+                signature = b64url_decode(parts[2])
+            except (ValueError, UnicodeDecodeError):
+                raise _invalid("the token is not valid base64url JSON") from None
         claims = known if known is not None else CapabilityClaims.from_payload(payload)
         key = self.keys.verification_key(claims.key_id)
         if key is None:
             raise _invalid(f"the token is signed by an unknown or retired key {claims.key_id!r}")
-        if self._verified_by.get(token) is not key:
+        if self._verified_by.get(token) is not key:  # unless this very key verified it already
+            if parts is None or signature is None:  # a token known here: its form was checked
+                parts = _parts(token)
+                signature = b64url_decode(parts[2])
             try:
                 key.verify(signature, (parts[0] + "." + parts[1]).encode("ascii"))
             except InvalidSignature:
