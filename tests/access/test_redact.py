@@ -128,3 +128,15 @@ def test_an_exported_trace_is_masked_while_the_record_keeps_the_original(sqlite_
     # the one the log and trace exporters use by default
     assert default_redactor().value({"q": EMAIL}) == {"q": "[redacted:email]"}
     store.close()
+
+
+def test_digits_inside_an_id_are_not_a_card_number() -> None:
+    """A hex id whose first fifteen characters are digits passing the Luhn check (as a random
+    trace id sometimes is) is kept whole; the same digits standing alone are masked."""
+    trace = "649909733384415fb1e3b5991487aa7f"
+    assert Redactor().text(f"trace_id={trace} run_4111111111111111x") == (
+        f"trace_id={trace} run_4111111111111111x"
+    )
+    assert Redactor().value({"trace_id": trace}) == {"trace_id": trace}
+    for alone in ("649909733384415", "card 4111111111111111.", "pan=4111-1111-1111-1111&x"):
+        assert "[redacted:card]" in Redactor().text(alone), alone

@@ -100,8 +100,9 @@ def _card(match: re.Match[str]) -> str:
 
 
 _PAYMENT_RULES: tuple[_Rule, ...] = (
-    # 13 to 19 digits, optionally grouped; only numbers that pass the Luhn check are cards
-    (re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"), _card),
+    # 13 to 19 digits, optionally grouped, standing on their own (a run of digits inside a
+    # word, such as a hex trace id, is no card number); only those passing the Luhn check
+    (re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])"), _card),
     (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), "[redacted:iban]"),
 )
 
