@@ -49,6 +49,24 @@ def _unfolded_turn(desk: Desk, service: Conversations) -> tuple[str, Run]:
     return cid, desk.store.get_run(run_id)
 
 
+def test_reading_the_conversation_folds_in_a_turn_whose_run_ended(desk: Desk) -> None:
+    """A client that saw the turn's run end and then reads the conversation finds the turn
+    and the action it left waiting, even before its worker folded it in; a turn still queued
+    is left alone."""
+    service = _service(desk)
+    cid, run = _unfolded_turn(desk, service)
+    assert run.decision is not None and run.decision.kind.value == "confirmation"
+    shown = service.detail(cid)
+    assert [t["run"]["id"] for t in shown["turns"]] == [run.id]
+    assert shown["pending_action"] is not None
+    assert shown["pending_action"]["tool"] == "cancel_pending_order"
+    assert service.store.get(cid).busy_run is None  # folded in, once
+    assert not fold_turn(service.store, run, 0.0)
+    queued, _ = _queued_turn(service)
+    assert service.detail(queued)["turns"] == []
+    assert service.store.get(queued).busy_run is not None  # still held by its queued run
+
+
 def test_a_sweep_folds_a_turn_whose_run_ended_and_leaves_live_turns(desk: Desk) -> None:
     service = _service(desk)
     ended, run = _unfolded_turn(desk, service)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
-from tether.conversations.turns import pending_of, state_after
+from tether.conversations.turns import fold_turn, pending_of, state_after
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import (
     Decision,
@@ -336,6 +336,17 @@ class Conversations:
             record.id, principal_id, claimant, record.turns + 1, reply, kind, text, record
         )
 
+    def _fold_ended(self, run_id: str) -> bool:
+        """Fold in the turn of `run_id` if that run has ended; False if there was nothing to
+        fold (the run is still queued or running, or is gone)."""
+        try:
+            run = self.runtime.store.get_run(run_id)
+        except TetherError as exc:
+            if exc.code is not ErrorCode.RUN_NOT_FOUND:
+                raise
+            return False
+        return fold_turn(self.store, run, self.runtime.clock.now())
+
     def run_claimed(
         self,
         claim: TurnClaim,
@@ -514,8 +525,12 @@ class Conversations:
         return settled
 
     def detail(self, conversation_id: str) -> dict[str, Any]:
-        """The conversation with its turns, each with its run and steps."""
+        """The conversation with its turns, each with its run and steps. A turn whose run has
+        ended but which its worker has not folded in yet is folded in first, so a client that
+        saw the run end finds the conversation agreeing with it (its pending action too)."""
         record = self.store.get(conversation_id)
+        if record.busy_run is not None and self._fold_ended(record.busy_run):
+            record = self.store.get(conversation_id)
         out = record.summary(self.runtime.clock.now())
         turns = []
         for t in self.store.turns(conversation_id):
