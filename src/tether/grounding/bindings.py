@@ -87,6 +87,14 @@ def like_groups(
     return found
 
 
+def keep_groups(record: Mapping[str, Any], groups: list[list[Sibling]]) -> None:
+    """Take `groups` as the record's `like_groups`: worked out already for a record equal to it
+    (the same JSON text), and only read from then on."""
+    if len(_SEEN) > 256:
+        _SEEN.clear()
+    _SEEN[id(record)] = (record, groups)
+
+
 def _object_parts(
     node: Any, odd: list[Any], parts: tuple[str, ...] = (), depth: int = 0
 ) -> Iterable[tuple[tuple[str, ...], Mapping[str, Any]]]:

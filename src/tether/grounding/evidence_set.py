@@ -22,9 +22,11 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import FactMemo
+from tether.grounding.bindings import Sibling, keep_groups, like_groups
+from tether.grounding.facts import Fact, FactMemo, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.meaning import clauses, label_of, negated
+from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.sources import SourceIndex, SourceSentence
 from tether.grounding.timings import Timing, subject_terms, timings
 
@@ -64,6 +66,10 @@ class EvidenceSet:
     _json: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     # each record's leaves, read once for the index and the views of this set alike
     _facts: FactMemo = field(default_factory=FactMemo, init=False, repr=False, compare=False)
+    # evidence id -> (its record, what is read of that record's JSON text whatever the claim)
+    _read: dict[str, tuple[Any, _Read]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_items(cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = ()) -> EvidenceSet:
@@ -95,8 +101,17 @@ class EvidenceSet:
     @property
     def size(self) -> int:
         return sum(len(t) for t in self.texts.values()) + sum(
-            len(json.dumps(r, default=str)) for r in self.records.values()
+            kept[1].chars
+            if (kept := self._read.get(evidence_id)) is not None and kept[0] is r
+            else len(json.dumps(r, default=str))
+            for evidence_id, r in self.records.items()
         )
+
+    def _shared(self, evidence_id: str, record: Any) -> _Read | None:
+        """What is read of the record whatever the claim, when it is still the one read from
+        its JSON text."""
+        kept = self._read.get(evidence_id)
+        return kept[1] if kept is not None and kept[0] is record else None
 
     def add(self, evidence_id: str, text: Any, tool: str = "") -> None:
         """One item; JSON objects and arrays are records, other text a passage."""
@@ -129,6 +144,10 @@ class EvidenceSet:
                 self.add_record(evidence_id, record, tool)
                 if evidence_id in self.records:
                     self._json[evidence_id] = stripped
+                    if len(stripped) <= MAX_SHARED_CHARS:
+                        read = _read_json(stripped)
+                        self._read[evidence_id] = (record, read)
+                        self._facts.keep(record, read.facts)
                 return
         self.texts[evidence_id] = text
 
@@ -139,6 +158,7 @@ class EvidenceSet:
             return
         self.records[evidence_id] = record
         self._json.pop(evidence_id, None)
+        self._read.pop(evidence_id, None)
         if tool:
             self.tools[evidence_id] = tool
 
@@ -157,6 +177,10 @@ class EvidenceSet:
             # this set's own records, as `build` keeps them, never the shared item's copy
             index.records = [r for r in self.records.values() if isinstance(r, Mapping)]
         index.facts = self._facts  # a new index of this set's records: it reads them as it does
+        for evidence_id, record in self.records.items():
+            read = self._shared(evidence_id, record)
+            if read is not None and isinstance(record, Mapping):
+                index.keep_fields(record, read.fields)
         return index
 
     @cached_property
@@ -181,6 +205,9 @@ class EvidenceSet:
             tool = self.tools.get(evidence_id, "")
             if isinstance(record, Mapping):
                 out.append(view(evidence_id, record, self.maps, tool, self._facts(record)))
+                read = self._shared(evidence_id, record)
+                if read is not None:
+                    keep_groups(record, read.groups)
             elif isinstance(record, list):
                 for n, item in enumerate(record[:200]):
                     if isinstance(item, Mapping):
@@ -201,6 +228,18 @@ class EvidenceSet:
             for run in re.findall(r"(?:^[ \t]*(?:[-*•]|\d+[.)])\s+.+\n?)+", text, re.M):
                 found.add(float(len(run.strip().splitlines())))
         return found
+
+    @cached_property
+    def option_flags(self) -> tuple[OptionFlag, ...]:
+        """Every yes/no option the records hold (`tether.grounding.option_flags`)."""
+        out: list[OptionFlag] = []
+        for evidence_id, record in self.records.items():
+            read = self._shared(evidence_id, record)
+            if read is not None:
+                out.extend(read.option_flags(evidence_id))
+            else:
+                out.extend(option_flags({evidence_id: record}, self._facts))
+        return tuple(out)
 
     def sharing(self, terms: Iterable[str], whole: bool = False) -> list[EvidenceClause]:
         """The clauses (or, `whole`, the sentences) that use any of `terms` in their text or
@@ -240,6 +279,49 @@ class EvidenceSet:
         if items is None:
             return _clauses_of(self.index.sentences, self.texts)
         return [c for item in items for c in item.clauses]
+
+
+class _Read:
+    """What is read of one record whatever the claim (its leaves, JSON size, short fields,
+    groups of like objects, yes/no options), shared by every set holding a record read from
+    the same JSON text. It parses its own copy, which no set sees; what it gives out is only
+    read."""
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._flags: dict[str, tuple[OptionFlag, ...]] = {}
+
+    @cached_property
+    def _record(self) -> Any:
+        return json.loads(self._raw)
+
+    @cached_property
+    def facts(self) -> tuple[Fact, ...]:
+        return tuple(leaves(self._record))
+
+    @cached_property
+    def chars(self) -> int:
+        return len(json.dumps(self._record, default=str))
+
+    @cached_property
+    def fields(self) -> ValueFields:
+        return value_fields(self.facts)
+
+    @cached_property
+    def groups(self) -> list[list[Sibling]]:
+        return like_groups(self._record, self.facts)
+
+    def option_flags(self, evidence_id: str) -> tuple[OptionFlag, ...]:
+        found = self._flags.get(evidence_id)
+        if found is None:
+            found = tuple(option_flags({evidence_id: self._record}, lambda _: self.facts))
+            self._flags[evidence_id] = found
+        return found
+
+
+@lru_cache(maxsize=SHARED_ITEMS)
+def _read_json(raw: str) -> _Read:
+    return _Read(raw)
 
 
 class _Item:

@@ -103,6 +103,10 @@ class FactMemo:
             self._kept[id(record)] = kept
         return kept[1]
 
+    def keep(self, record: Any, facts: tuple[Fact, ...]) -> None:
+        """Take `facts` as the record's leaves: read already off a record equal to it."""
+        self._kept[id(record)] = (record, facts)
+
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 

@@ -41,7 +41,7 @@ from tether.grounding.meaning import (
     denies,
     states,
 )
-from tether.grounding.option_flags import check_option_flags, option_flags
+from tether.grounding.option_flags import check_option_flags
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -82,7 +82,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_floors(text, evidence.sentences))
     context = set(content_terms(text))
     if evidence.records:
-        options = check_option_flags(text, option_flags(evidence.records))
+        options = check_option_flags(text, evidence.option_flags)
         out.extend(_from_field(f) for f in options)
     for clause in clauses(text):
         body = clause.text

@@ -11,12 +11,20 @@ contradicts it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words, leaves, polarity, scope
+from tether.grounding.facts import (
+    CONTRADICTED,
+    SUPPORTED,
+    Fact,
+    key_words,
+    leaves,
+    polarity,
+    scope,
+)
 from tether.grounding.fields import FieldFinding
 
 _YES = frozenset(("yes", "true"))
@@ -39,14 +47,17 @@ class OptionFlag:
     value: str
 
 
-def option_flags(records: Mapping[str, Any]) -> list[OptionFlag]:
-    """Every yes/no option the records hold."""
+def option_flags(
+    records: Mapping[str, Any], facts: Callable[[Any], Sequence[Fact]] = leaves
+) -> list[OptionFlag]:
+    """Every yes/no option the records hold, record by record; `facts` reads a record's leaves
+    (when the caller keeps them)."""
     out: list[OptionFlag] = []
     for evidence_id, record in records.items():
         found: list[tuple[str, OptionFlag]] = []
         # a key with any other value names a choice, not a yes/no ("backlight": "none")
         other: set[str] = set()
-        for fact in leaves(record):
+        for fact in facts(record):
             if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
                 continue
             value = fact.value.strip().lower()

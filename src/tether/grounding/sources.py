@@ -69,6 +69,10 @@ class SourceIndex:
             self._fields[id(record)] = kept
         return kept[1]
 
+    def keep_fields(self, record: Mapping[str, Any], fields: ValueFields) -> None:
+        """Take `fields` as the record's `value_fields`: read already off a record equal to it."""
+        self._fields[id(record)] = (record, fields)
+
     @classmethod
     def build(
         cls, texts: Mapping[str, str] | None = None, records: Mapping[str, Any] | None = None
