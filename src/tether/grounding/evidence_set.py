@@ -21,8 +21,8 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.core.types import Evidence
-from tether.grounding.claims import content_terms
 from tether.grounding.bindings import Sibling, keep_groups, like_groups
+from tether.grounding.claims import content_terms
 from tether.grounding.facts import Fact, FactMemo, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.meaning import clauses, label_of, negated
@@ -141,11 +141,13 @@ class EvidenceSet:
             except ValueError:
                 record = None
             if record is not None:
-                self.add_record(evidence_id, record, tool)
+                read = _read_json(stripped) if len(stripped) <= MAX_SHARED_CHARS else None
+                if read is not None and read.depth is None:
+                    read.depth = _depth(record)  # the same text: as deep as every copy of it
+                self._add_record(evidence_id, record, tool, None if read is None else read.depth)
                 if evidence_id in self.records:
                     self._json[evidence_id] = stripped
-                    if len(stripped) <= MAX_SHARED_CHARS:
-                        read = _read_json(stripped)
+                    if read is not None:
                         self._read[evidence_id] = (record, read)
                         self._facts.keep(record, read.facts)
                 return
@@ -153,7 +155,11 @@ class EvidenceSet:
 
     def add_record(self, evidence_id: str, record: Any, tool: str = "") -> None:
         """A structured item; too deep a record is left out."""
-        if _depth(record) > MAX_DEPTH:
+        self._add_record(evidence_id, record, tool, None)
+
+    def _add_record(self, evidence_id: str, record: Any, tool: str, depth: int | None) -> None:
+        """`add_record`, with the record's depth when it is known already."""
+        if (_depth(record) if depth is None else depth) > MAX_DEPTH:
             self.problems.append(f"{evidence_id}: EVIDENCE_SHAPE (nested deeper than {MAX_DEPTH})")
             return
         self.records[evidence_id] = record
@@ -244,7 +250,7 @@ class EvidenceSet:
     def sharing(self, terms: Iterable[str], whole: bool = False) -> list[EvidenceClause]:
         """The clauses (or, `whole`, the sentences) that use any of `terms` in their text or
         their list label, in evidence order: the only ones a claim can restate."""
-        pool, index = (
+        pool, parts = (
             (self.sentences, self._sentence_index)
             if whole
             else (
@@ -252,16 +258,25 @@ class EvidenceSet:
                 self._clause_index,
             )
         )
-        hits = sorted({n for t in terms for n in index.get(t, ())})
+        wanted = terms if isinstance(terms, Sequence | set | frozenset) else list(terms)
+        hits = sorted({at + n for at, index in parts for t in wanted for n in index.get(t, ())})
         return [pool[n] for n in hits]
 
     @cached_property
-    def _clause_index(self) -> dict[str, list[int]]:
-        return _term_index(self.clauses)
+    def _clause_index(self) -> list[tuple[int, dict[str, list[int]]]]:
+        """Each item's term index with where its clauses start among the set's: the items'
+        own indexes, shared as they are."""
+        items = self._items
+        if items is None:
+            return [(0, _term_index(self.clauses))]
+        return _placed([(len(item.clauses), item.clause_index) for item in items])
 
     @cached_property
-    def _sentence_index(self) -> dict[str, list[int]]:
-        return _term_index(self.sentences)
+    def _sentence_index(self) -> list[tuple[int, dict[str, list[int]]]]:
+        items = self._items
+        if items is None:
+            return [(0, _term_index(self.sentences))]
+        return _placed([(len(item.sentences), item.sentence_index) for item in items])
 
     @cached_property
     def sentences(self) -> list[EvidenceClause]:
@@ -289,6 +304,7 @@ class _Read:
 
     def __init__(self, raw: str) -> None:
         self._raw = raw
+        self.depth: int | None = None  # `_depth` of the text's JSON, once a set has read it
         self._flags: dict[str, tuple[OptionFlag, ...]] = {}
 
     @cached_property
@@ -351,6 +367,27 @@ class _Item:
     @cached_property
     def sentences(self) -> tuple[EvidenceClause, ...]:
         return tuple(_sentences_of(self.clauses))
+
+    @cached_property
+    def clause_index(self) -> dict[str, list[int]]:
+        return _term_index(self.clauses)
+
+    @cached_property
+    def sentence_index(self) -> dict[str, list[int]]:
+        return _term_index(self.sentences)
+
+
+def _placed(
+    sized: Sequence[tuple[int, dict[str, list[int]]]],
+) -> list[tuple[int, dict[str, list[int]]]]:
+    """Each index with the offset of its first unit: the sizes of those before it."""
+    out: list[tuple[int, dict[str, list[int]]]] = []
+    at = 0
+    for size, index in sized:
+        if index:
+            out.append((at, index))
+        at += size
+    return out
 
 
 @lru_cache(maxsize=SHARED_ITEMS)
