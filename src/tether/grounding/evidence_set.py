@@ -24,7 +24,7 @@ from tether.core.types import Evidence
 from tether.grounding.bindings import Sibling, keep_groups, like_groups
 from tether.grounding.claims import content_terms
 from tether.grounding.facts import Fact, FactMemo, ValueFields, leaves, value_fields
-from tether.grounding.fields import FieldMap, RecordView, view
+from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings, view
 from tether.grounding.meaning import clauses, label_of, negated
 from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.sources import SourceIndex, SourceSentence
@@ -210,9 +210,11 @@ class EvidenceSet:
         for evidence_id, record in self.records.items():
             tool = self.tools.get(evidence_id, "")
             if isinstance(record, Mapping):
-                out.append(view(evidence_id, record, self.maps, tool, self._facts(record)))
                 read = self._shared(evidence_id, record)
-                if read is not None:
+                if read is None:
+                    out.append(view(evidence_id, record, self.maps, tool, self._facts(record)))
+                else:
+                    out.append(read.view(evidence_id, record, self.maps, tool))
                     keep_groups(record, read.groups)
             elif isinstance(record, list):
                 for n, item in enumerate(record[:200]):
@@ -306,6 +308,11 @@ class _Read:
         self._raw = raw
         self.depth: int | None = None  # `_depth` of the text's JSON, once a set has read it
         self._flags: dict[str, tuple[OptionFlag, ...]] = {}
+        # (tool, id of the field maps) -> (those maps, the record's specs, ids and noun)
+        self._meanings: dict[
+            tuple[str, int],
+            tuple[Sequence[FieldMap], tuple[tuple[FieldSpec, ...], tuple[str, ...], str]],
+        ] = {}
 
     @cached_property
     def _record(self) -> Any:
@@ -326,6 +333,22 @@ class _Read:
     @cached_property
     def groups(self) -> list[list[Sibling]]:
         return like_groups(self._record, self.facts)
+
+    def view(
+        self, evidence_id: str, record: Mapping[str, Any], maps: Sequence[FieldMap], tool: str
+    ) -> RecordView:
+        """`view` of a set's own record read from this text: its field meanings are the same
+        for every such record, read through the same maps."""
+        kept = self._meanings.get((tool, id(maps)))
+        if kept is None or kept[0] is not maps:
+            if len(self._meanings) > 8:
+                self._meanings.clear()
+            kept = (maps, meanings(record, maps, tool, self.facts))
+            self._meanings[(tool, id(maps))] = kept
+        specs, ids, noun = kept[1]
+        out = RecordView(evidence_id, record, specs, ids, noun)
+        out.__dict__["facts"] = self.facts
+        return out
 
     def option_flags(self, evidence_id: str) -> tuple[OptionFlag, ...]:
         found = self._flags.get(evidence_id)

@@ -188,6 +188,28 @@ def view(
 ) -> RecordView:
     """The record with its field meanings: the pack's map for its tool, or inferred ones.
     `facts` are the record's leaves when the caller has read them already."""
+    specs, ids, noun, bare = _meanings(evidence_id, record, maps, tool, facts)
+    out = RecordView(evidence_id, record, specs, ids, noun)
+    if "facts" in bare.__dict__:
+        out.__dict__["facts"] = bare.facts  # the same record: flattened once, not twice
+    return out
+
+
+def meanings(
+    record: Mapping[str, Any], maps: Sequence[FieldMap], tool: str, facts: tuple[Fact, ...]
+) -> tuple[tuple[FieldSpec, ...], tuple[str, ...], str]:
+    """What `view` gives a record besides the record: its field specs, ids and noun."""
+    specs, ids, noun, _ = _meanings("", record, maps, tool, facts)
+    return specs, ids, noun
+
+
+def _meanings(
+    evidence_id: str,
+    record: Mapping[str, Any],
+    maps: Sequence[FieldMap],
+    tool: str,
+    facts: tuple[Fact, ...] | None,
+) -> tuple[tuple[FieldSpec, ...], tuple[str, ...], str, RecordView]:
     chosen = next((m for m in maps if m.tool == tool and tool), None)
     specs = chosen.fields if chosen is not None else infer_fields(record)
     key = chosen.key if chosen is not None else None
@@ -201,10 +223,7 @@ def view(
     noun = chosen.noun if chosen is not None and chosen.noun else ""
     if not noun and key:
         noun = " ".join(w for w in key_words(key) if w != "id")
-    out = RecordView(evidence_id, record, specs, tuple(i for i in ids if len(i) >= 3), noun)
-    if "facts" in bare.__dict__:
-        out.__dict__["facts"] = bare.facts  # the same record: flattened once, not twice
-    return out
+    return specs, tuple(i for i in ids if len(i) >= 3), noun, bare
 
 
 @dataclass(frozen=True)
