@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -54,7 +55,18 @@ def leaf_values(obj: Mapping[str, Any]) -> dict[str, str]:
 
 
 def mentions_value(clause: str, value: str) -> bool:
-    return bool(value.strip()) and value_regex(value).search(clause.lower()) is not None
+    if not value.strip():
+        return False
+    lowered = clause.lower()
+    # the value's pattern matches its first word as written: a clause without it has no match
+    lead = _lead(value)
+    return (not lead or lead in lowered) and value_regex(value).search(lowered) is not None
+
+
+@lru_cache(maxsize=4096)
+def _lead(value: str) -> str:
+    """The first word of a value as `value_pattern` matches it, lower case ("" when none)."""
+    return next((p for p in re.split(r"[\s-]+", value.lower()) if p), "")
 
 
 def check_bindings(

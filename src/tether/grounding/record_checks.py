@@ -12,7 +12,15 @@ from itertools import pairwise
 from typing import Any
 
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, flatten, key_words, polarity, truth
+from tether.grounding.facts import (
+    CONTRADICTED,
+    SUPPORTED,
+    Fact,
+    flatten,
+    key_words,
+    polarity,
+    truth,
+)
 from tether.grounding.fields import (
     AMOUNT_KEY,
     GENERIC_KEY_WORDS,
@@ -396,6 +404,32 @@ def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     return out
 
 
+# id(facts) -> (the facts, what `_values` compares of them): a record's leaves are shared by
+# every set holding it, and so is this reading of them
+_CHECKED: dict[int, tuple[tuple[Fact, ...], list[tuple[Fact, int | float, str | None]]]] = {}
+
+
+def _checked(facts: tuple[Fact, ...]) -> list[tuple[Fact, int | float, str | None]]:
+    """The leaves `_values` can find stated: each number, and each string of four characters
+    or more that is not all digits, lower-cased (its needle)."""
+    kept = _CHECKED.get(id(facts))
+    if kept is not None and kept[0] is facts:
+        return kept[1]
+    out: list[tuple[Fact, int | float, str | None]] = []
+    for fact in facts:
+        value = fact.value
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            out.append((fact, value, None))
+        elif isinstance(value, str) and len(value.strip()) >= 4 and not value.isdigit():
+            out.append((fact, 0, value.strip().lower()))
+    if len(_CHECKED) > 256:
+        _CHECKED.clear()
+    _CHECKED[id(facts)] = (facts, out)
+    return out
+
+
 def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """Fields whose value the clause states (a name, an address line, an amount): support
     that names the field which decided it."""
@@ -403,15 +437,12 @@ def _values(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     stated = numbers(clause)
     lowered = clause.lower()
     for v in targets:
-        for fact in v.facts:
+        for fact, number, needle in _checked(v.facts):
             value = fact.value
-            if isinstance(value, bool) or value is None:
-                continue
-            hit = False
-            if isinstance(value, int | float):
-                hit = any(number_matches(n, {float(value)}) for n in stated)
-            elif isinstance(value, str) and len(value.strip()) >= 4 and not value.isdigit():
-                hit = value.strip().lower() in lowered
+            if needle is not None:
+                hit = needle in lowered
+            else:
+                hit = bool(stated) and any(number_matches(n, {float(number)}) for n in stated)
             if hit:
                 out.append(
                     FieldFinding(

@@ -72,6 +72,8 @@ __all__ = [
     "strip_citations",
 ]
 
+_NOT_TEXT = re.compile("[\ud800-\udfff\x00]")  # lone surrogates or NUL: no answer text holds them
+
 _HEDGE = re.compile(
     r"not (?:mentioned|provided|specified|stated)|no information|unable to|"
     r"cannot (?:answer|provide|determine)|does not (?:provide|mention|specify|contain)|"
@@ -148,7 +150,7 @@ class Verifier:
                 f"the answer has {len(answer)} characters; at most "
                 f"{self.config.max_answer_chars} are verified",
             )
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in answer) or "\x00" in answer:
+        if _NOT_TEXT.search(answer):
             return self._failed("ANSWER_INVALID", "the answer holds NUL or lone surrogates")
         odd = mixed_script(answer)
         if odd is not None:
