@@ -199,13 +199,15 @@ def _named_by_head(
     """Objects a clause names by their name's last word ("the watch" for "Smart Watch"), when
     no other object's name ends in that word and none is named in full with it."""
     heads = [_head(s[1]["name"]) if "name" in s[1] else "" for s in siblings]
+    lowered = clause.lower()
     out = []
     for s, head in zip(siblings, heads, strict=True):
         if not head or heads.count(head) > 1 or any(s is n for n in named):
             continue
         if any(head in n[1]["name"].lower() for n in named):
             continue
-        if re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", clause.lower()):
+        # the pattern holds the head as written: a clause without it cannot match
+        if head in lowered and re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", lowered):
             out.append(s)
     return out
 

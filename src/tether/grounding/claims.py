@@ -251,6 +251,12 @@ def _scaled(whole: str, fraction: str | None, scale: str | None) -> float:
 def numbers(text: str) -> list[float]:
     """Every quantity the text states: digits (with thousands separators and scale words),
     number words and ordinals. Clock times are left to `clock_times`."""
+    # an answer's numbers are read for the answer, each claim and each clause: the same
+    # sentence is read once (long texts, evidence, are not kept)
+    return list(_kept_numbers(text) if len(text) <= 2_000 else _numbers(text))
+
+
+def _numbers(text: str) -> tuple[float, ...]:
     values: list[float] = []
     masked = _CLOCK.sub(" ", text)
     for match in _NUMBER.finditer(masked):
@@ -269,7 +275,10 @@ def numbers(text: str) -> list[float]:
         value = float(sum(_NUMBER_WORDS[p] for p in parts))  # "thirty-one" is 31
         following = tokens[position + 1] if position + 1 < len(tokens) else ""
         values.append(value * (_SCALES.get(following, 1.0) if value < 100 else 1.0))
-    return values
+    return tuple(values)
+
+
+_kept_numbers = lru_cache(maxsize=1024)(_numbers)
 
 
 _WORD_COUNTS = {

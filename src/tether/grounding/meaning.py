@@ -211,11 +211,14 @@ class Vocabulary:
         One alternation of every form, compiled once per vocabulary, scans the text in a single
         pass; the answers for recent texts are kept (the same evidence clauses are asked about
         by every claim of an answer)."""
+        return self._scanned().scan(text)
+
+    def _scanned(self) -> _Scanner:
         scanner = self.__dict__.get("_scanner")
         if scanner is None:
             scanner = _Scanner(self)
             object.__setattr__(self, "_scanner", scanner)
-        return scanner.scan(text)
+        return scanner
 
 
 class _Scanner:
@@ -232,6 +235,8 @@ class _Scanner:
         self.pattern = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
         self.forms = forms
         self.memory: dict[str, list[tuple[str, str, int, int]]] = {}
+        # text -> its `states`: a clause's states are asked for by several checks
+        self.states: dict[str, tuple[StateMention, ...]] = {}
 
     def scan(self, text: str) -> list[tuple[str, str, int, int]]:
         found = self.memory.get(text)
@@ -332,6 +337,17 @@ class StateMention:
 
 def states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
     """The state words of a clause and how the clause uses each."""
+    kept = vocabulary._scanned().states
+    found = kept.get(text)
+    if found is None:
+        found = tuple(_states(text, vocabulary))
+        if len(kept) > 4096:
+            kept.clear()
+        kept[text] = found
+    return list(found)
+
+
+def _states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
     out: list[StateMention] = []
     for name, canonical, start, end in vocabulary.members(text):
         if name not in vocabulary.states:
