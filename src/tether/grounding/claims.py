@@ -117,6 +117,11 @@ def split_claims(text: str) -> list[Claim]:
     Breaks at line ends and at sentence punctuation followed by a capital or a digit, except
     after common abbreviations and initials. Bullets and item numbers are not part of a claim.
     """
+    # an answer is split for its claims, its score and its names: a short text is split once
+    return list(_kept_claims(text) if len(text) <= 2_000 else _split(text))
+
+
+def _split(text: str) -> tuple[Claim, ...]:
     pieces: list[tuple[int, int]] = []
     start = 0
     for match in _BREAK.finditer(text):
@@ -137,7 +142,10 @@ def split_claims(text: str) -> list[Claim]:
             continue
         lead = begin + offset + (len(chunk[offset:]) - len(chunk[offset:].lstrip()))
         claims.append(Claim(body, lead, lead + len(body)))
-    return claims
+    return tuple(claims)
+
+
+_kept_claims = lru_cache(maxsize=1024)(_split)
 
 
 def is_discourse(text: str) -> bool:

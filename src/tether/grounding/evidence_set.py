@@ -493,6 +493,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"
 def plain_text(text: str) -> str:
     """Text in the form claims are compared in: compatibility forms folded (full-width
     letters, ligatures), invisible characters (zero-width spaces, soft hyphens) removed."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and no invisible character is ASCII
+        return text
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
 
 
