@@ -271,9 +271,15 @@ def _numbers(text: str) -> tuple[float, ...]:
         values.append(_scaled(match.group(1), match.group(2), match.group(3)))
     tokens = [w.lower() for w in words(masked)]
     for position, word in enumerate(tokens):
-        parts = word.split("-")
-        if not all(p in _NUMBER_WORDS for p in parts):
-            continue
+        # most words are no number word: a word without a hyphen is looked up whole
+        if "-" not in word:
+            if word not in _NUMBER_WORDS:
+                continue
+            parts = [word]
+        else:
+            parts = word.split("-")
+            if not all(p in _NUMBER_WORDS for p in parts):
+                continue
         tens_and_unit = (
             len(parts) == 2 and _NUMBER_WORDS[parts[0]] % 10 == 0 and _NUMBER_WORDS[parts[1]] < 10
         )
