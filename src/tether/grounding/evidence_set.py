@@ -21,12 +21,13 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.core.types import Evidence
-from tether.grounding.bindings import Sibling, keep_groups, like_groups
+from tether.grounding.bindings import keep_groups
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import Fact, FactMemo, ValueFields, leaves, value_fields
-from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings, view
+from tether.grounding.facts import FactMemo
+from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.meaning import clauses, label_of, negated
 from tether.grounding.option_flags import OptionFlag, option_flags
+from tether.grounding.record_reading import RecordReading, read_json
 from tether.grounding.sources import SourceIndex, SourceSentence
 from tether.grounding.timings import Timing, subject_terms, timings
 
@@ -67,7 +68,7 @@ class EvidenceSet:
     # each record's leaves, read once for the index and the views of this set alike
     _facts: FactMemo = field(default_factory=FactMemo, init=False, repr=False, compare=False)
     # evidence id -> (its record, what is read of that record's JSON text whatever the claim)
-    _read: dict[str, tuple[Any, _Read]] = field(
+    _read: dict[str, tuple[Any, RecordReading]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -107,7 +108,7 @@ class EvidenceSet:
             for evidence_id, r in self.records.items()
         )
 
-    def _shared(self, evidence_id: str, record: Any) -> _Read | None:
+    def _shared(self, evidence_id: str, record: Any) -> RecordReading | None:
         """What is read of the record whatever the claim, when it is still the one read from
         its JSON text."""
         kept = self._read.get(evidence_id)
@@ -141,7 +142,7 @@ class EvidenceSet:
             except ValueError:
                 record = None
             if record is not None:
-                read = _read_json(stripped) if len(stripped) <= MAX_SHARED_CHARS else None
+                read = read_json(stripped) if len(stripped) <= MAX_SHARED_CHARS else None
                 if read is not None and read.depth is None:
                     read.depth = _depth(record)  # the same text: as deep as every copy of it
                 self._add_record(evidence_id, record, tool, None if read is None else read.depth)
@@ -296,71 +297,6 @@ class EvidenceSet:
         if items is None:
             return _clauses_of(self.index.sentences, self.texts)
         return [c for item in items for c in item.clauses]
-
-
-class _Read:
-    """What is read of one record whatever the claim (its leaves, JSON size, short fields,
-    groups of like objects, yes/no options), shared by every set holding a record read from
-    the same JSON text. It parses its own copy, which no set sees; what it gives out is only
-    read."""
-
-    def __init__(self, raw: str) -> None:
-        self._raw = raw
-        self.depth: int | None = None  # `_depth` of the text's JSON, once a set has read it
-        self._flags: dict[str, tuple[OptionFlag, ...]] = {}
-        # (tool, id of the field maps) -> (those maps, the record's specs, ids and noun)
-        self._meanings: dict[
-            tuple[str, int],
-            tuple[Sequence[FieldMap], tuple[tuple[FieldSpec, ...], tuple[str, ...], str]],
-        ] = {}
-
-    @cached_property
-    def _record(self) -> Any:
-        return json.loads(self._raw)
-
-    @cached_property
-    def facts(self) -> tuple[Fact, ...]:
-        return tuple(leaves(self._record))
-
-    @cached_property
-    def chars(self) -> int:
-        return len(json.dumps(self._record, default=str))
-
-    @cached_property
-    def fields(self) -> ValueFields:
-        return value_fields(self.facts)
-
-    @cached_property
-    def groups(self) -> list[list[Sibling]]:
-        return like_groups(self._record, self.facts)
-
-    def view(
-        self, evidence_id: str, record: Mapping[str, Any], maps: Sequence[FieldMap], tool: str
-    ) -> RecordView:
-        """`view` of a set's own record read from this text: its field meanings are the same
-        for every such record, read through the same maps."""
-        kept = self._meanings.get((tool, id(maps)))
-        if kept is None or kept[0] is not maps:
-            if len(self._meanings) > 8:
-                self._meanings.clear()
-            kept = (maps, meanings(record, maps, tool, self.facts))
-            self._meanings[(tool, id(maps))] = kept
-        specs, ids, noun = kept[1]
-        out = RecordView(evidence_id, record, specs, ids, noun)
-        out.__dict__["facts"] = self.facts
-        return out
-
-    def option_flags(self, evidence_id: str) -> tuple[OptionFlag, ...]:
-        found = self._flags.get(evidence_id)
-        if found is None:
-            found = tuple(option_flags({evidence_id: self._record}, lambda _: self.facts))
-            self._flags[evidence_id] = found
-        return found
-
-
-@lru_cache(maxsize=SHARED_ITEMS)
-def _read_json(raw: str) -> _Read:
-    return _Read(raw)
 
 
 class _Item:
