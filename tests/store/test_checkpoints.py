@@ -92,8 +92,9 @@ def test_a_file_is_forgotten_with_its_last_engine(tmp_path: Path) -> None:
     assert path not in checkpoints._users
 
 
-def test_a_reader_is_never_blocked_by_a_round(tmp_path: Path) -> None:
-    """PASSIVE rounds run while a reader holds a snapshot and while writers commit."""
+def test_rounds_go_on_beside_a_reader_and_leave_its_snapshot_whole(tmp_path: Path) -> None:
+    """Rounds keep coming while a reader holds a snapshot and writers commit, and the reader
+    still sees the database as it was when its snapshot began."""
     path = tmp_path / "runs.db"
     engine = create_store_engine(f"sqlite:///{path}")
     try:
