@@ -33,7 +33,10 @@ DRAWN_DEV = "dev3"
 # a fourth, drawn the same way over sources no other set uses, written before the checks that
 # followed it changed
 DRAWN_DEV4 = "dev4"
-SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4)
+# a fifth, drawn the same way again, its wrong answers near misses on rules said in other words,
+# conditions, comparisons and states
+DRAWN_DEV5 = "dev5"
+SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4, DRAWN_DEV5)
 TASKS = ("qa", "data2txt")
 KINDS = {
     "faithful",
@@ -130,6 +133,32 @@ def test_the_fourth_dev_set_is_new_and_half_faithful() -> None:
     assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
     kinds = {r["kind"] for s in records(DRAWN_DEV4, "data2txt") for r in s["responses"]}
     assert "policy_inversion" not in kinds  # a record states facts, not rules
+
+
+def test_the_fifth_dev_set_is_new_and_half_faithful() -> None:
+    ids = source_ids(DRAWN_DEV5)
+    assert len(ids) == len(set(ids))
+    others = {i for half in (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4) for i in source_ids(half)}
+    assert not set(ids) & others
+    every = responses(DRAWN_DEV5)
+    assert len(every) >= 54
+    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
+    kinds = {r["kind"] for s in records(DRAWN_DEV5, "data2txt") for r in s["responses"]}
+    assert "policy_inversion" not in kinds  # a record states facts, not rules
+
+
+def sections(half: str) -> set[str]:
+    return {
+        squashed(passage)
+        for source in records(half, "qa")
+        for passage in PASSAGE.split(source["source"]["passages"])[1:]
+    }
+
+
+def test_the_fifth_dev_set_uses_no_kb_section_of_the_held_out_half() -> None:
+    # every public section is used by some set, so dev5 draws from those the held-out half lacks
+    assert sections(DRAWN_DEV5)
+    assert not sections(DRAWN_DEV5) & sections("heldout")
 
 
 @pytest.mark.parametrize("half", SETS)
