@@ -85,14 +85,16 @@ def plain_terms(body: str, vocabulary: Vocabulary) -> list[str]:
 
 
 # words any answer may use whatever the evidence says: light verbs and their particles,
-# money's unit, "the way to go"; they are never the thing an addition adds
+# money's unit, "the way to go", "that's fine", "anything else needs …"; they are never the
+# thing an addition adds
 _LIGHT = frozenset(
     norm(w)
     for w in [
         "go", "goes", "going", "went", "gone", "back", "way", "get", "gets", "got", "make",
         "makes", "made", "take", "takes", "took", "come", "comes", "came", "put", "puts",
         "reach", "reached", "pay", "paid", "dollar", "dollars", "thing", "things", "note",
-        "sure", "let", "see", "look", "know", "want", "like",
+        "sure", "let", "see", "look", "know", "want", "like", "need", "needs", "fine",
+        "anything", "else",
     ]
 )  # fmt: skip
 

@@ -17,10 +17,11 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from tether.grounding.claims import content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, flatten, key_words, value_regex
 from tether.grounding.facts import leaves as record_leaves
 from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
-from tether.grounding.meaning import Vocabulary, negated
+from tether.grounding.meaning import Vocabulary, contrasted_terms, negated
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
 
@@ -308,8 +309,9 @@ def _vocabulary(
     field of that class does not hold."""
     out: list[FieldFinding] = []
     values = {k: x.lower() for k, x in leaves.items()}
+    set_aside = contrasted_terms(text)  # "blue rather than red" says nothing red
     for cls, member, _, _ in vocabulary.members(text):
-        if cls in vocabulary.states:
+        if cls in vocabulary.states or set(content_terms(member)[:1]) & set_aside:
             continue
         forms = {f.lower() for f in (member, *vocabulary.classes[cls].get(member, ()))}
         in_class = {
@@ -326,6 +328,9 @@ def _vocabulary(
     return out
 
 
+_NEXT_PHRASE = re.compile(r"[,;]|\b(?:and|but|with)\s+(?=(?:a|an|the|its|their)\b)")
+
+
 def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list[FieldFinding]:
     """A value the object holds that the clause denies ("isn't made of glass")."""
     out: list[FieldFinding] = []
@@ -337,6 +342,9 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
         if found is None:
             continue
         window = " ".join(lowered[: found.start()].split()[-4:])
+        # a denial before "and a …" or a comma bears on what it names, not on this value
+        # ("no armrests and a standard backrest")
+        window = _NEXT_PHRASE.split(window)[-1]
         if negated(window):
             out.append(
                 FieldFinding(

@@ -20,10 +20,17 @@ from tether.grounding.bindings import (
 )
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import MONEY, FieldFinding, RecordView
+from tether.grounding.meaning import negated
 
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
+# "costs the same as", "is as expensive as": the two prices are one
+_SAME = re.compile(
+    r"\b(?P<word>(?:costs?|is|are|priced) (?:exactly )?the same(?: price)? as|"
+    r"(?:is|are|costs?) (?:just )?as (?:expensive|cheap|much) as)\b",
+    re.IGNORECASE,
+)
 
 
 def _said_head(text: str, name: str) -> bool:
@@ -62,8 +69,12 @@ def _parent(path: str) -> str:
 
 
 def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
-    """ "X is cheaper than Y" between two objects of a record's list, by their prices."""
+    """ "X is cheaper than Y" (or "costs the same as Y") between two objects of a record's
+    list, by their prices."""
     found = _COMPARE.search(clause)
+    same = None if found else _SAME.search(clause)
+    if same is not None and not negated(clause[: same.end()]):
+        found = same
     if found is None:
         return _superlatives(clause, views)
     left, right = clause[: found.start()], clause[found.end() :]
@@ -77,9 +88,9 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
         if _parent(a[0][0]) != _parent(b[0][0]):
             continue
         pa, pb = price_of(a[0][2]), price_of(b[0][2])
-        if pa is None or pb is None or pa == pb:
+        if pa is None or pb is None or (pa == pb and found is not same):
             continue
-        holds = (pa < pb) == cheaper
+        holds = abs(pa - pb) <= 0.005 if found is same else (pa < pb) == cheaper
         out.append(
             FieldFinding(
                 f"{v.evidence_id}:{a[0][0]}",

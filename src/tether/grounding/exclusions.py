@@ -287,8 +287,11 @@ def _share(rest: set[str], m: re.Match[str]) -> float:
 
 
 _ONLY_IF = re.compile(
-    r"\bonly\s+(?:if|when|while|in case)\s+(?P<cond>[^,.;:!?]+)|"
-    r"\b(?:if|when)\s+and\s+only\s+(?:if|when)\s+(?P<cond2>[^,.;:!?]+)",
+    r"\bonly\s+(?:[a-z]+\s+){0,5}?(?:if|when|while|in case)\s+(?P<cond>[^,.;:!?]+)|"
+    r"\b(?:if|when)\s+and\s+only\s+(?:if|when)\s+(?P<cond2>[^,.;:!?]+)|"
+    # "I can't transfer you unless …" says "only if …"
+    r"\b(?:cannot|can[\u2019']t|won[\u2019']t|will not|don[\u2019']t|do not)\s+"
+    r"(?:[a-z]+\s+){0,5}?unless\s+(?P<cond3>[^,.;:!?]+)",
     re.IGNORECASE,
 )
 
@@ -301,19 +304,25 @@ def check_narrowed(
     found = _ONLY_IF.search(text)
     if found is None:
         return []
-    cond = found.group("cond") or found.group("cond2")
+    cond = found.group("cond") or found.group("cond2") or found.group("cond3")
     if re.search(r"\b(?:or|either)\b", cond, re.IGNORECASE):
         return []  # the claim names several cases itself: which matches which is unclear
     said = set(content_terms(cond)) - _FILLER
-    # what the claim says from its "only" on: the act before it is not a case
-    mine = set(content_terms(text[found.start() :])) - _FILLER
+    # what the claim says from its "only" to the end of its clause: the act before it is not
+    # a case, and a clause after it may deny the other case ("asking isn't enough")
+    end = re.compile(r"[.;:!?]").search(text, found.end())
+    mine = set(content_terms(text[found.start() : end.start() if end else len(text)])) - _FILLER
     if len(said) < 2:
         return []
     for source, passage in texts.items():
         members = _members(passage)
         for item, _, title in members:
             theirs = set(content_terms(item)) - _FILLER
-            if not theirs or len(theirs & said) / len(theirs) < SHARED:
+            # the case restated: most of its words, or two and most of the condition's
+            shared = len(theirs & said)
+            if not theirs or not (
+                shared / len(theirs) >= SHARED or (shared >= 2 and shared / len(said) >= SHARED)
+            ):
                 continue
             siblings = [m for m in members if m[2] == title and m[0] != item]
             # a case of the same list the claim does not name at all

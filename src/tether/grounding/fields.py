@@ -279,7 +279,8 @@ def about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
         names.append(v.noun)
     if any(re.search(rf"\b{re.escape(n.lower())}s?\b", lowered) for n in names if n):
         return True
-    if only and re.search(r"\b(?:it|its|this|that)\b", lowered):
+    # "it", or "they"/"neither" for the parts of the one record in view
+    if only and re.search(r"\b(?:it|its|this|that|they|their|both|neither|either)\b", lowered):
         return True
     # a part of the record named ("the hose hasn't shipped"): its state is the record's
     return only and any(_head_said(lowered, x) for x in _names_in(v))

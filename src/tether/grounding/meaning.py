@@ -143,6 +143,22 @@ def denied_terms(text: str) -> set[str]:
     return out
 
 
+# "polyester rather than cotton", "wireless instead of wired": the word after it is set aside
+_CONTRAST = re.compile(
+    r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+(?:an?\s+|the\s+)?",
+    re.IGNORECASE,
+)
+
+
+def contrasted_terms(text: str) -> set[str]:
+    """The words a contrast sets aside: the first content word after "rather than", "instead
+    of" … ("polyester rather than cotton" → cotton). The clause denies them, as "not" would."""
+    out: set[str] = set()
+    for cue in _CONTRAST.finditer(text):
+        out.update(content_terms(" ".join(text[cue.end() :].split()[:3]))[:1])
+    return out
+
+
 def denied_acts(text: str) -> set[str]:
     """The act a clause says is not possible or allowed: its first content word ("exchanging
     for another product is not possible" → exchange)."""

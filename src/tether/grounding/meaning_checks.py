@@ -33,6 +33,7 @@ from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
+from tether.grounding.indirect import plainly
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
@@ -62,6 +63,7 @@ _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.I
 
 def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """Every meaning finding of one claim."""
+    text = plainly(text)
     out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     # values bound to list items: the whole sentence, cut between the items it names

@@ -32,7 +32,7 @@ from tether.grounding.fields import (
     mentions,
     referred,
 )
-from tether.grounding.meaning import Vocabulary, denied_terms, states
+from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
 from tether.grounding.record_acts import check_denied_acts
 
 
@@ -68,7 +68,7 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     if not found:
         return []
     said = [(c, m) for c, m, _, _ in found]
-    governed = denied_terms(clause)
+    governed = denied_terms(clause) | contrasted_terms(clause)
     # a member listed right after a denied one shares its negation ("no credit card or PayPal")
     for (_, m, _, end), (_, n, start, _) in pairwise(found):
         first, then = content_terms(m)[:1], content_terms(n)[:1]

@@ -29,6 +29,11 @@ _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECA
 _EVERY = re.compile(r"\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
 # the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
 _KIND = re.compile(r"\b(?:variants?|options?|versions?|models?|kinds?|types?)\b", re.IGNORECASE)
+# "every other variant", "all the others": the set leaves out the one named before it
+_OTHERS = re.compile(
+    r"\b(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?others?\b|\bthe\s+(?:others|rest)\b",
+    re.IGNORECASE,
+)
 
 
 def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
@@ -133,6 +138,8 @@ def _availability(
     if not flags:
         return []
     wrong = [p for p, f in flags if f is not says]
+    if _OTHERS.search(clause) and len(wrong) == 1 and len(flags) > 1:
+        wrong = []  # the one left out is the one the sentence named before ("…; every other")
     where = f"{v.evidence_id}:{wrong[0] if wrong else flags[0][0]}.available"
     reason = (f"{wrong[0]}.available is {not says!r}",) if wrong else ()
     return [
@@ -159,6 +166,9 @@ def check_descriptions(
     if len(named) != 1:
         return []
     v, (path, leaves, _) = named[0]
+    swapped = _compound_swap(clause, v.evidence_id, path, leaves)
+    if swapped:
+        return swapped
     lowered = clause.lower()
     marked: set[int] = set()  # where the clause says the object's values, name or field names
     said = [x.lower() for x in leaves.values() if len(x) > 1]
@@ -187,4 +197,38 @@ def check_descriptions(
                     (f"{path} holds nothing called {token.group(0)!r}",),
                 )
             ]
+    return []
+
+
+_SET_ASIDE = re.compile(r"\b(?:rather than|instead of|as opposed to)\s*$", re.IGNORECASE)
+_COMPOUND = re.compile(r"(?<![\w-])([a-z]+)-([a-z]+)(?![\w-])", re.IGNORECASE)
+
+
+def _compound_swap(
+    clause: str, evidence_id: str, path: str, leaves: Mapping[str, str]
+) -> list[FieldFinding]:
+    """A hyphenated value said of the named object with another first part than the one it
+    holds ("over-ear" headphones that are "on-ear"): the shared tail hides the swap from a
+    word count."""
+    held = {k: x.lower() for k, x in leaves.items()}
+    for found in _COMPOUND.finditer(clause):
+        head, tail = found.group(1).lower(), found.group(2).lower()
+        if any(found.group(0).lower() in x for x in held.values()):
+            continue
+        before = " ".join(clause[: found.start()].split()[-3:])
+        if negated(before) or _SET_ASIDE.search(before):
+            continue  # "not over-ear ones", "rather than over-ear": denied, not said
+        for key, value in held.items():
+            theirs = _COMPOUND.fullmatch(value)
+            if theirs and theirs.group(2).lower() == tail and theirs.group(1).lower() != head:
+                return [
+                    FieldFinding(
+                        f"{evidence_id}:{path}.{key}",
+                        "binding",
+                        CONTRADICTED,
+                        found.group(0),
+                        leaves[key],
+                        (f"{path}.{key} is {leaves[key]!r}, not {found.group(0)!r}",),
+                    )
+                ]
     return []
