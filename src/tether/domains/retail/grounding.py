@@ -38,7 +38,7 @@ MATERIALS = (
     "sunbrella", "synthetic", "urethane", "vinyl", "wood", "silicone", "stainless steel",
 )  # fmt: skip
 
-# The operating point is checked on the probe folders dev/, dev2/ and dev3/ only, never on
+# The operating point is checked on the probe folders dev/ to dev5/ only, never on
 # heldout/: after the last refit the packaged aggregate flags there, on those folders pooled, no
 # more faithful probes and no fewer unfaithful ones than the aggregate before it did, so the
 # point stays. Re-checked after every refit with `benchmarks/train_verifier.py --pack-point
