@@ -101,8 +101,8 @@ WAIT = Query(0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the run 
 
 def approvals_router(
     service: ApprovalService,
-    reader: Callable[..., Operator],
-    decider: Callable[..., Operator],
+    reader: Callable[..., Awaitable[Operator]],
+    decider: Callable[..., Awaitable[Operator]],
     settle: Settle | None = None,
 ) -> APIRouter:
     """The endpoints over `service`; `reader` and `decider` authenticate the caller and check

@@ -17,7 +17,7 @@ then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
@@ -218,8 +218,8 @@ def _principal_for(record: ConversationRecord, operator: Operator, end_user: End
 
 def conversations_router(
     conversations: Callable[[], Conversations],
-    reader: Callable[..., Operator],
-    creator: Callable[..., Operator],
+    reader: Callable[..., Awaitable[Operator]],
+    creator: Callable[..., Awaitable[Operator]],
     end_users: EndUserVerifier | None,
     choose_model: ModelChoice,
     admission: Admission,

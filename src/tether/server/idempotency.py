@@ -36,6 +36,7 @@ PREFIX = "/v1/"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 _KEPT_HEADERS = ("content-type", "location")  # what a replay repeats of the first response
 STATE = "idempotency"  # request.state's name for the claimed key's scope
+AUTHENTICATED = "authenticated"  # request.state's name for (bearer key, its operator)
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,24 @@ class IdempotencyMiddleware:
         if not sent:
             await self.app(scope, receive, send)
             return
-        operator = await run_in_threadpool(self._operator, scope)
-        if operator is None:  # the route itself answers 401 or 403
-            await self.app(scope, receive, send)
-            return
-        if len(sent) != 1 or not _VALID_KEY.fullmatch(sent[0]):
-            detail = "send one Idempotency-Key of 1 to 200 visible ASCII characters"
-            await self._problem(scope, receive, send, ErrorCode.IDEMPOTENCY_KEY_INVALID, detail)
-            return
         body = await _read_body(receive)
         digest = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
-        where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent[0])
+        valid = len(sent) == 1 and _VALID_KEY.fullmatch(sent[0]) is not None
         try:
-            record, since = await run_in_threadpool(self.store.claim, where, digest)
+            operator, where, claimed = await run_in_threadpool(
+                self._claim, scope, sent[0] if valid else None, digest
+            )
         except TetherError as exc:  # no claim, no run: the caller retries later
             await self._problem(scope, receive, send, exc.code, exc.message)
             return
+        if operator is None:  # the route itself answers 401 or 403
+            await self.app(scope, replay_body(body, receive), send)
+            return
+        if where is None or claimed is None:
+            detail = "send one Idempotency-Key of 1 to 200 visible ASCII characters"
+            await self._problem(scope, receive, send, ErrorCode.IDEMPOTENCY_KEY_INVALID, detail)
+            return
+        record, since = claimed
         if record is not None:
             await self._answer_from(record, digest, scope, receive, send)
             return
@@ -91,16 +94,31 @@ class IdempotencyMiddleware:
         scope.setdefault("state", {})[STATE] = Keyed(where, since)
         await self._run_and_keep(where, scope, replay_body(body, receive), send)
 
+    def _claim(
+        self, scope: Scope, sent: str | None, digest: str
+    ) -> tuple[Operator | None, KeyScope | None, tuple[KeyRecord | None, float] | None]:
+        """Authenticate the request and, for an operator and a valid key `sent`, claim the key
+        for the body's `digest`: the operator, the key's scope and the claim (`RequestKeys.claim`)."""
+        operator = self._operator(scope)
+        if operator is None or sent is None:
+            return operator, None, None
+        where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent)
+        return operator, where, self.store.claim(where, digest)
+
     def _operator(self, scope: Scope) -> Operator | None:
-        """The operator of the request's bearer key, or None if it does not authenticate."""
+        """The operator of the request's bearer key, or None if it does not authenticate.
+        The route's own authentication takes it from the request's state (`AUTHENTICATED`)."""
         authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+        presented = credentials.strip()
+        if scheme.lower() != "bearer" or not presented:
             return None
         try:
-            return self.keys.authenticate(credentials.strip())
+            operator = self.keys.authenticate(presented)
         except TetherError:
             return None
+        scope.setdefault("state", {})[AUTHENTICATED] = (presented, operator)
+        return operator
 
     async def _answer_from(
         self, record: KeyRecord, digest: str, scope: Scope, receive: Receive, send: Send

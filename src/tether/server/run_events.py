@@ -35,14 +35,17 @@ class Watch:
     def __init__(self, every_step: bool) -> None:
         self.entry = (asyncio.get_running_loop(), asyncio.Event(), every_step)
 
-    async def changed(self, timeout: float) -> None:
-        """Return once the run changed since the last call (or the watch began), or after
-        `timeout` seconds."""
+    async def changed(self, timeout: float) -> bool:
+        """Return once the run changed since the last call (or the watch began): True; or
+        after `timeout` seconds: False."""
         event = self.entry[1]
         if not event.is_set():  # a wait_for of a set event still costs a task
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(event.wait(), timeout)
+            except TimeoutError:
+                return False
         event.clear()
+        return True
 
 
 class RunSignals:
@@ -70,17 +73,25 @@ class RunSignals:
         (its Decision, or the request that suspends it for a person) wakes the waiter, which
         then does not read the run again at every step."""
         watch = Watch(every_step)
-        with self._lock:
-            self._waiters.setdefault(run_id, set()).add(watch.entry)
+        self.add(run_id, watch)
         try:
             yield watch
         finally:
-            with self._lock:
-                waiting = self._waiters.get(run_id)
-                if waiting is not None:
-                    waiting.discard(watch.entry)
-                    if not waiting:
-                        del self._waiters[run_id]
+            self.discard(run_id, watch)
+
+    def add(self, run_id: str, watch: Watch) -> None:
+        """Start `watch` on `run_id` (from any thread): every commit from now on sets it."""
+        with self._lock:
+            self._waiters.setdefault(run_id, set()).add(watch.entry)
+
+    def discard(self, run_id: str, watch: Watch) -> None:
+        """End `watch` on `run_id`; a watch that never started is no error."""
+        with self._lock:
+            waiting = self._waiters.get(run_id)
+            if waiting is not None:
+                waiting.discard(watch.entry)
+                if not waiting:
+                    del self._waiters[run_id]
 
     def _wake(self, run_id: str, settled: bool) -> None:
         with self._lock:
@@ -103,6 +114,37 @@ async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: flo
             if run.status in SETTLED or remaining <= 0:
                 return run
             await watch.changed(min(POLL_S, remaining))
+
+
+async def settled_detail(
+    store: RunStore, run: Run, watch: Watch, wait_s: float, read_first: bool
+) -> Run:
+    """`run` with its steps once it has ended or waits for a person, or as it is after
+    `wait_s` seconds. Unless `read_first`, `run` is as the store held it when `watch` began,
+    so no commit after it is missed without a read. A wake means the run settled here: it is
+    then read once, with its steps."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    full = False
+    if read_first:
+        run = await run_in_threadpool(_read, store, run.id, False)
+        full = run.status in SETTLED
+    while run.status not in SETTLED:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        woken = await watch.changed(min(POLL_S, remaining))
+        run = await run_in_threadpool(_read, store, run.id, woken)
+        full = woken or run.status in SETTLED
+    return run if full else await run_in_threadpool(store.get_run, run.id)
+
+
+def _read(store: RunStore, run_id: str, likely_settled: bool) -> Run:
+    """The run, with its steps if it has settled; in one read when it is likely to have."""
+    if likely_settled:
+        return store.get_run(run_id)
+    run = store.get_run(run_id, with_steps=False)
+    return store.get_run(run_id) if run.status in SETTLED else run
 
 
 def _event(kind: str, data: Any, event_id: int | None = None) -> str:

@@ -12,7 +12,7 @@ queue, or a principal or operator key with too many runs in flight (see
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -33,7 +33,13 @@ from tether.server.idempotency import STATE as IDEMPOTENCY
 from tether.server.idempotency import keyed_id
 from tether.server.inputs import StoredText
 from tether.server.problems import problem_responses
-from tether.server.run_events import MAX_WAIT_S, RunSignals, run_events, settled
+from tether.server.run_events import (
+    MAX_WAIT_S,
+    RunSignals,
+    Watch,
+    run_events,
+    settled_detail,
+)
 from tether.server.run_models import RunCreate, RunDetail
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
@@ -44,22 +50,28 @@ def runs_router(
     admission: Admission,
     signals: RunSignals,
     choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
-    can_read: Callable[..., Operator],
-    can_create: Callable[..., Operator],
+    can_read: Callable[..., Awaitable[Operator]],
+    can_create: Callable[..., Awaitable[Operator]],
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/runs", tags=["runs"])
     runtime, store = desk.runtime, desk.store
     conversations = ConversationStore(store.engine)
 
-    def accept(body: RunCreate, operator: Operator, run_id: str | None) -> Run:
+    def accept(
+        body: RunCreate, operator: Operator, run_id: str | None, watch: Watch | None
+    ) -> tuple[Run, bool]:
         """Store the run and put it on the queue. `run_id`: the id its Idempotency-Key gives
-        it; a retry whose first attempt stored the run takes that run over instead."""
+        it; a retry whose first attempt stored the run takes that run over instead. `watch`
+        starts watching the run before it is queued. Also says whether the run is as the
+        watch began (else it may have moved on since it was read)."""
         if run_id is not None:
             first = stored_run(run_id)
             if first is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
+                if watch is not None:
+                    signals.add(first.id, watch)
                 if first.status is RunStatus.QUEUED:  # its hand-over may be what failed
                     admission.enqueue(first.id, lambda actor: store.forget_queued(first.id))
-                return first
+                return first, False
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
         admission.check(body.principal, operator.actor)
@@ -75,11 +87,13 @@ def runs_router(
                 run_id=run_id,
             )
         )
+        if watch is not None:  # nothing can settle it before it is queued
+            signals.add(run.id, watch)
         if run_id is None:  # refused by the queue: it ends, so it does not stay queued
             admission.enqueue(run.id, lambda actor: runtime.cancel(run.id, actor))
         else:  # refused: it goes, as if never stored, so the key's retry can store it again
             admission.enqueue(run.id, lambda actor: store.forget_queued(run.id))
-        return run
+        return run, True
 
     def stored_run(run_id: str) -> Run | None:
         try:
@@ -122,18 +136,20 @@ def runs_router(
         ),
         operator: Operator = Depends(can_create),
     ) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + wait
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
         keyed = getattr(request.state, IDEMPOTENCY, None)
         run_id = keyed_id(keyed, "run") if keyed is not None else None
-        run = await run_in_threadpool(accept, body, operator, run_id)
+        watch = Watch(every_step=False)
+        run, fresh = await run_in_threadpool(accept, body, operator, run_id, watch)
+        try:
+            run = await settled_detail(store, run, watch, deadline - loop.time(), not fresh)
+        finally:
+            signals.discard(run.id, watch)
         response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
-        remaining = deadline - asyncio.get_running_loop().time()
-        if wait > 0 and remaining > 0:
-            run = await settled(store, signals, run.id, remaining)
         if run.status is RunStatus.COMPLETED:
             response.status_code = 200
-        full = await run_in_threadpool(store.get_run, run.id)
-        return full.to_dict(with_steps=True)
+        return run.to_dict(with_steps=True)
 
     @router.post(
         "/{run_id}/cancel",
