@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
@@ -26,6 +26,7 @@ from tether.store.access_schema import api_keys
 
 KEY_PREFIX = "tk_"
 _KEY_RE = re.compile(r"^tk_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
+_KEY_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))  # every request's read
 MAX_NAME_CHARS = 128
 
 
@@ -177,9 +178,8 @@ class OperatorKeys:
         if match is None:
             raise TetherError(ErrorCode.AUTH_INVALID, "the API key is not valid")
         key_id, secret = match.groups()
-        query = select(api_keys).where(api_keys.c.id == key_id)
         with connect(self.engine) as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).mappings().first()
         # compared even when the id is unknown, so timing does not reveal which ids exist
         expected = row["secret_hash"] if row is not None else "0" * 64
         if not hmac.compare_digest(_hash(secret), expected) or row is None:

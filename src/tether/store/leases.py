@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -44,19 +44,15 @@ class RunLeases:
         holds it: its lease expired, or it has none (with `grace_s`, only once it has not moved
         for that long, which is how a recovery sweep claims; without, at once, which is how an
         approval's resume does)."""
-        unleased: ColumnElement[bool] = runs.c.lease_owner.is_(None)
-        if grace_s is not None:
-            unleased = and_(unleased, runs.c.updated_at < now - grace_s)
-        free = or_(unleased, runs.c.lease_expires_at < now, runs.c.lease_owner == lease.owner)
-        statement = (
-            update(runs)
-            .where(
-                runs.c.id == run_id,
-                or_(runs.c.status == _QUEUED, and_(runs.c.status == _RUNNING, free)),
-            )
-            .values(status=_RUNNING, lease_owner=lease.owner, lease_expires_at=lease.expires_at)
-        )
-        return self._write(statement) == 1
+        values = {
+            "run_id": run_id,
+            "now": now,
+            "owner": lease.owner,
+            "expires_at": lease.expires_at,
+            "moved_before": None if grace_s is None else now - grace_s,
+        }
+        with self._begin() as conn:
+            return int(conn.execute(_CLAIM[grace_s is not None], values).rowcount) == 1
 
     def renew(self, owners: Mapping[str, str], expires_at: float) -> set[str]:
         """Extend the leases `owners` (owner -> run id) still hold. Returned: the owners whose
@@ -149,3 +145,31 @@ class RunLeases:
             raise TetherError(
                 ErrorCode.STORE_UNAVAILABLE, f"the database is unavailable ({type(exc).__name__})"
             ) from None
+
+
+def _claim(after_grace: bool) -> Any:
+    """`LeaseStore.claim`'s statement, built once per kind: a sweep's claim (`after_grace`)
+    takes a run without a lease only once it has not moved since `moved_before`."""
+    unleased: ColumnElement[bool] = runs.c.lease_owner.is_(None)
+    if after_grace:
+        unleased = and_(unleased, runs.c.updated_at < bindparam("moved_before"))
+    free = or_(
+        unleased,
+        runs.c.lease_expires_at < bindparam("now"),
+        runs.c.lease_owner == bindparam("owner"),
+    )
+    return (
+        update(runs)
+        .where(
+            runs.c.id == bindparam("run_id"),
+            or_(runs.c.status == _QUEUED, and_(runs.c.status == _RUNNING, free)),
+        )
+        .values(
+            status=_RUNNING,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("expires_at"),
+        )
+    )
+
+
+_CLAIM = {after_grace: _claim(after_grace) for after_grace in (False, True)}

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     insert,
     select,
@@ -106,15 +107,8 @@ class RequestKeys:
             now = self.clock()
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(request_keys).values(
-                            **_where(scope),
-                            body_hash=body_hash,
-                            state=IN_PROGRESS,
-                            created_at=now,
-                            claimed_at=now,
-                        )
-                    )
+                    claim = {"state": IN_PROGRESS, "created_at": now, "claimed_at": now}
+                    conn.execute(_CLAIM, _where(scope) | claim | {"body_hash": body_hash})
                 return None, now
             except IntegrityError:
                 pass  # claimed before: read what it holds
@@ -162,7 +156,7 @@ class RequestKeys:
         }
         try:
             with self.engine.begin() as conn:
-                conn.execute(update(request_keys).where(_match(scope)).values(values))
+                conn.execute(_FINISH, values | _where_keys(scope))
         except OperationalError as exc:
             raise _unavailable(exc) from None
 
@@ -221,6 +215,29 @@ class RequestKeys:
 
 def _where(scope: KeyScope) -> dict[str, str]:
     return {"operator_id": scope.operator_id, "route": scope.route, "key": scope.key}
+
+
+def _where_keys(scope: KeyScope) -> dict[str, str]:
+    """`_where(scope)` under the names `_FINISH` binds them by."""
+    return {f"where_{name}": value for name, value in _where(scope).items()}
+
+
+# The claim and the finish of every keyed POST, built once (see `tether.store.runs`).
+_CLAIM = insert(request_keys)
+_FINISH = (
+    update(request_keys)
+    .where(
+        request_keys.c.operator_id == bindparam("where_operator_id"),
+        request_keys.c.route == bindparam("where_route"),
+        request_keys.c.key == bindparam("where_key"),
+    )
+    .values(
+        state=bindparam("state"),
+        status_code=bindparam("status_code"),
+        response_json=bindparam("response_json"),
+        response_headers=bindparam("response_headers"),
+    )
+)
 
 
 def _match(scope: KeyScope) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     delete,
     func,
     literal_column,
@@ -116,12 +117,27 @@ def _operator(run: Run) -> str | None:
     return operator if isinstance(operator, str) and 0 < len(operator) <= _OPERATOR_CHARS else None
 
 
-def _in_flight(column: Any, value: str | None) -> Any:
-    """A scalar subquery counting the runs queued or running whose `column` is `value`."""
-    if value is None:
+def _in_flight(column: Any, name: str | None) -> Any:
+    """A scalar subquery counting the runs queued or running whose `column` is the parameter
+    `name` (0 without one)."""
+    if name is None:
         return literal_column("0")
     query = select(func.count()).select_from(runs)
-    return query.where(column == value, runs.c.status.in_(_IN_FLIGHT)).scalar_subquery()
+    return query.where(column == bindparam(name), runs.c.status.in_(_IN_FLIGHT)).scalar_subquery()
+
+
+# The reads on every request's and run's path, built once: a statement built per call costs
+# more than the read itself (SQLAlchemy keys its compiled form by the statement's structure).
+_RUN_BY_ID = select(runs).where(runs.c.id == bindparam("run_id"))
+_STEPS_OF_RUN = select(steps).where(steps.c.run_id == bindparam("run_id")).order_by(steps.c.seq)
+_IN_FLIGHT_OF = {
+    (by_principal, by_operator): select(
+        _in_flight(runs.c.principal_id, "principal" if by_principal else None),
+        _in_flight(runs.c.operator, "operator" if by_operator else None),
+    )
+    for by_principal in (False, True)
+    for by_operator in (False, True)
+}
 
 
 def _dumps(value: Any) -> str:
@@ -317,19 +333,14 @@ class RunStore:
     # -- reads --------------------------------------------------------------------------
 
     def get_run(self, run_id: str, with_steps: bool = True) -> Run:
+        key = {"run_id": run_id}
         with self._connect() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+            row = conn.execute(_RUN_BY_ID, key).mappings().first()
             if row is None:
                 raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {run_id!r}")
             step_rows: Sequence[Any] = ()
             if with_steps:
-                step_rows = (
-                    conn.execute(
-                        select(steps).where(steps.c.run_id == run_id).order_by(steps.c.seq)
-                    )
-                    .mappings()
-                    .all()
-                )
+                step_rows = conn.execute(_STEPS_OF_RUN, key).mappings().all()
         return self._run(row, step_rows)
 
     def listed_decision(self, run_id: str) -> str | None:
@@ -376,12 +387,10 @@ class RunStore:
     def in_flight(self, principal_id: str | None, operator: str | None) -> InFlight:
         """How many runs are queued or running for `principal_id` and for the operator key
         `operator` (0 for one not given): one statement, each count on its own index."""
-        both = select(
-            _in_flight(runs.c.principal_id, principal_id), _in_flight(runs.c.operator, operator)
-        )
+        both = _IN_FLIGHT_OF[principal_id is not None, operator is not None]
         with self._connect() as conn:
-            principal, by_operator = conn.execute(both).one()
-        return InFlight(int(principal), int(by_operator))
+            row = conn.execute(both, {"principal": principal_id, "operator": operator}).one()
+        return InFlight(int(row[0]), int(row[1]))
 
     # -- helpers ------------------------------------------------------------------------
 
