@@ -36,7 +36,11 @@ DRAWN_DEV4 = "dev4"
 # a fifth, drawn the same way again, its wrong answers near misses on rules said in other words,
 # conditions, comparisons and states
 DRAWN_DEV5 = "dev5"
-SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4, DRAWN_DEV5)
+# a sixth, drawn the same way, its wrong answers near misses on rules restated and inverted,
+# swapped conditions, comparisons of two cases or two record entries, counts of listed options
+# and negations without a verb of their own
+DRAWN_DEV6 = "dev6"
+SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4, DRAWN_DEV5, DRAWN_DEV6)
 TASKS = ("qa", "data2txt")
 KINDS = {
     "faithful",
@@ -147,6 +151,18 @@ def test_the_fifth_dev_set_is_new_and_half_faithful() -> None:
     assert "policy_inversion" not in kinds  # a record states facts, not rules
 
 
+def test_the_sixth_dev_set_is_new_and_half_faithful() -> None:
+    ids = source_ids(DRAWN_DEV6)
+    assert len(ids) == len(set(ids))
+    earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4, DRAWN_DEV5)
+    assert not set(ids) & {i for half in earlier for i in source_ids(half)}
+    every = responses(DRAWN_DEV6)
+    assert len(every) >= 54
+    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
+    kinds = {r["kind"] for s in records(DRAWN_DEV6, "data2txt") for r in s["responses"]}
+    assert "policy_inversion" not in kinds  # a record states facts, not rules
+
+
 def sections(half: str) -> set[str]:
     return {
         squashed(passage)
@@ -155,10 +171,11 @@ def sections(half: str) -> set[str]:
     }
 
 
-def test_the_fifth_dev_set_uses_no_kb_section_of_the_held_out_half() -> None:
-    # every public section is used by some set, so dev5 draws from those the held-out half lacks
-    assert sections(DRAWN_DEV5)
-    assert not sections(DRAWN_DEV5) & sections("heldout")
+@pytest.mark.parametrize("half", [DRAWN_DEV5, DRAWN_DEV6])
+def test_the_latest_dev_sets_use_no_kb_section_of_the_held_out_half(half: str) -> None:
+    # every public section is used by some set, so these draw from those the held-out half lacks
+    assert sections(half)
+    assert not sections(half) & sections("heldout")
 
 
 @pytest.mark.parametrize("half", SETS)
