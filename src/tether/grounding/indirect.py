@@ -3,8 +3,11 @@
 "An exchange is off the table" denies what "an exchange is not possible" denies, and "the order
 has left the pending stage" says "the order is no longer pending"; the polarity, state and
 scope checks read negation words, so these idioms are given theirs. A denied idiom ("isn't off
-the table") is a plain affirmation. The rewrite is only for reading meaning: the claim's text
-and spans are kept as written.
+the table") is a plain affirmation. A denial without a verb of its own borrows the one before
+it: "it is paid for, though not processed" says "… though it is not processed", "paid, but no
+refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
+address on file". The rewrite is only for reading meaning: the claim's text and spans are kept
+as written.
 """
 
 from __future__ import annotations
@@ -37,14 +40,74 @@ _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"is no longer \1",
     ),
+    # "it's past the pending stage"
+    (
+        re.compile(
+            rf"(?<=\w)[\u2019']s\s+(?:past|beyond)\s+the\s+(\w+(?:\s\w+)?)\s+{_STAGE}\b",
+            re.IGNORECASE,
+        ),
+        r" is no longer \1",
+    ),
 )
 _CUE = re.compile(r"table|question|ruled|stage|state|status|phase|step", re.IGNORECASE)
 
+# ", though not processed yet", ", but no refund yet": a denial opening its clause, after a
+# conjunction, with no verb before its words ("but not only", "but not least" are no denials)
+_BARE = re.compile(
+    r"(?P<lead>[,;]\s*(?:but|though|although|yet|and)\s+)(?P<cue>not|no)\s+"
+    r"(?!(?:only|just|least|even|because|since|if|when|unless)\b)(?P<rest>[^,;.!?]+)",
+    re.IGNORECASE,
+)
+# the clause's own verb, after which "not" would stand: "is", "was", "can", "will" …
+_AUX = re.compile(
+    r"\b(?:(?P<be>is|are|was|were)|(?P<modal>can|could|will|would|should|may|must))\b",
+    re.IGNORECASE,
+)
+_PREPOSITION = re.compile(r"(?:to|from|for|by|with|in|on|at|into|onto)\b", re.IGNORECASE)
+_VERB_WORD = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|should|may|"
+    r"must|\w+ed|\w+n't)\b",
+    re.IGNORECASE,
+)
+# "address on file: none" — a label said to have nothing
+_NONE = re.compile(r"(?P<label>\b[a-z][\w ]{2,40}?):\s*none\b", re.IGNORECASE)
+
+
+def _borrowed(text: str, bare: re.Match[str]) -> str | None:
+    """The verbless denial with the verb of the clause before it, or None when that clause has
+    no verb to lend or the denial holds one of its own."""
+    rest = bare.group("rest")
+    if _VERB_WORD.search(rest) and not re.match(r"\s*(?:yet\b|\w+ed\b)", rest, re.I):
+        return None  # "but not everyone has shipped": a verb of its own
+    start = max(text.rfind(sep, 0, bare.start()) for sep in (".", ";", ":", "!", "?")) + 1
+    before = text[start : bare.start()]
+    aux = _AUX.search(before)
+    if bare.group("cue").lower() == "no":
+        return f"{bare.group('lead')}there is no {rest}"
+    if aux is None:
+        return None
+    subject = "they" if aux.group(0).lower() in ("are", "were") else "it"
+    if aux.group("be"):
+        return f"{bare.group('lead')}{subject} {aux.group(0)} not {rest}"
+    # "can go to your gift card, but not to the card you paid with": the verb up to the
+    # preposition the denial repeats
+    prep = _PREPOSITION.match(rest)
+    if prep is None:
+        return None
+    at = before.lower().rfind(f" {prep.group(0).lower()} ", aux.end())
+    if at < 0:
+        return None
+    verb = before[aux.end() : at].strip()
+    return f"{bare.group('lead')}{subject} {aux.group(0)} not {verb} {rest}"
+
 
 def plainly(text: str) -> str:
-    """The text with indirect denials in plain words ("is off the table" → "is not possible")."""
-    if _CUE.search(text) is None:
-        return text  # most claims hold none of the idioms' words
-    for pattern, plain in _RESTATED:
-        text = pattern.sub(plain, text)
-    return text
+    """The text with indirect denials in plain words ("is off the table" → "is not possible",
+    "paid, though not processed" → "paid, though it is not processed")."""
+    if _CUE.search(text) is not None:
+        for pattern, plain in _RESTATED:
+            text = pattern.sub(plain, text)
+    if "no" not in text.lower():
+        return text  # nor any of the verbless denials
+    text = _NONE.sub(lambda m: f"there is no {m.group('label').strip()}", text)
+    return _BARE.sub(lambda m: _borrowed(text, m) or m.group(0), text)

@@ -34,6 +34,7 @@ from tether.grounding.exclusions import check_exclusions, check_narrowed, check_
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.indirect import plainly
+from tether.grounding.listed_counts import check_listed_counts
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
@@ -78,6 +79,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
+        out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
     if evidence.texts:

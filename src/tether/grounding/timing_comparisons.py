@@ -2,7 +2,11 @@
 card refunds" against "gift card: immediately" and "PayPal: 5 to 7 business days". Each side is
 matched to the evidence clause whose list label (or, failing one, whose subject) it names, and
 the comparison is judged by the timings those clauses give. Only a reversal is a finding:
-ranges that overlap decide nothing, and one that agrees is left to the other checks.
+ranges that overlap decide nothing, and one that agrees is left to the other checks. "X comes
+back as quickly as Y" says the two take the same time: it is contradicted when their timings
+share no part. A side that names no clause's label or whole subject is the one clause whose
+subject holds the most of the words that side alone uses ("your PayPal payment" against "at
+once to a gift card, or within 5 to 7 business days to a credit card or PayPal").
 """
 
 from __future__ import annotations
@@ -22,9 +26,16 @@ _SLOW = r"slower|longer"
 _COMPARE = re.compile(
     rf"\b(?:(?:much|a lot|far|a bit|even)\s+)?(?P<word>{_FAST}|{_SLOW})\s+than\b", re.IGNORECASE
 )
+# "as quickly as", "just as long as", "takes the same time as": the two timings are one
+_SAME = re.compile(
+    r"\b(?P<word>(?:just\s+|exactly\s+)?as\s+(?:quickly|quick|fast|soon|long|slowly)\s+as|"
+    r"(?:takes?|needs?)\s+the\s+same\s+(?:time|amount\s+of\s+time|number\s+of\s+days)\s+as)\b",
+    re.IGNORECASE,
+)
+_NOT = re.compile(r"\b(?:not|never)\b|n[\u2019']t\b", re.IGNORECASE)
 
 
-def _timed(side: str, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
+def _timed(side: str, other: str, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
     """The one evidence clause, with a timing, that the side's words name."""
     subject = subject_terms(side)
     if not subject:
@@ -35,7 +46,14 @@ def _timed(side: str, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
     if labelled:
         return None
     about = [c for c in pool if c.timings and c.subject and c.subject <= subject]
-    return about[0] if len(about) == 1 else None
+    if about:
+        return about[0] if len(about) == 1 else None
+    # the words this side alone uses pick the clause whose subject holds most of them
+    own = subject - subject_terms(other)
+    scored = [(len(own & c.subject), c) for c in pool if c.timings and own & c.subject]
+    best = max((n for n, _ in scored), default=0)
+    chosen = [c for n, c in scored if n == best]
+    return chosen[0] if len(chosen) == 1 else None
 
 
 def _span(c: EvidenceClause) -> Timing:
@@ -45,19 +63,31 @@ def _span(c: EvidenceClause) -> Timing:
 
 
 def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[Finding]:
-    """ "X is quicker than Y" where the evidence times both X and Y."""
+    """ "X is quicker than Y" or "X is as quick as Y" where the evidence times both X and Y."""
     found = _COMPARE.search(text)
+    same = None if found else _SAME.search(text)
+    if same is not None:
+        found = same
     if found is None:
         return []
     start = max(text.rfind(sep, 0, found.start()) for sep in (";", ":", ".")) + 1
-    end = min([i for sep in (";", ".") if (i := text.find(sep, found.end())) >= 0] or [len(text)])
+    end = min(
+        [i for sep in (";", ".", ":") if (i := text.find(sep, found.end())) >= 0] or [len(text)]
+    )
     left, right = text[start : found.start()], text[found.end() : end]
-    a, b = _timed(left, pool), _timed(right, pool)
+    if same is not None and _NOT.search(left):
+        return []  # "is not as quick as": a comparison the other way, not a sameness
+    a, b = _timed(left, right, pool), _timed(right, left, pool)
     if a is None or b is None or a is b:
         return []
     if any(t.kind == "relative" for t in (*a.timings, *b.timings)):
         return []
     ta, tb = _span(a), _span(b)
+    if same is not None:
+        if ta.high < tb.low or tb.high < ta.low:
+            why = f"the evidence gives {ta.text!r} against {tb.text!r}: they are not the same"
+            return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
+        return []
     fast = re.fullmatch(_FAST, found.group("word"), re.IGNORECASE) is not None
     # a reversal: the one said quicker never comes sooner than the other (or the reverse)
     reversed_ = (ta.low >= tb.high and ta.low > tb.low) if fast else (ta.high <= tb.low < tb.high)

@@ -1,0 +1,89 @@
+"""A count said of the members a claim lists after it: "three things: the order id, the items
+and where the refund should go", "only two destinations: the original payment method or a gift
+card". The members are matched to the items of an evidence list (a bulleted run, or one
+sentence's parts joined by commas, "and" or "or"). The count holds when the claim names a
+whole list of that many items, and is contradicted when it names some of a longer bulleted
+list under its own, smaller number ("just two things: the order id and the items" for a list
+of three). A sentence's commas may join clauses rather than list members, so a sentence only
+ever bears a count out. A claim whose count and members disagree, or whose members match no
+list, decides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from tether.grounding.claims import content_terms
+from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding
+
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+# "two things: …", "only two destinations are possible: …": the count, its noun, then a colon
+_COUNTED = re.compile(
+    r"\b(?P<n>two|three|four|five|six|seven|eight|[2-8])\s+(?:\w+\s+)?(?P<noun>[a-z]{3,}s)\b"
+    r"[^:;.!?]{0,40}:\s*(?P<members>[^;.!?]+)",
+    re.IGNORECASE,
+)
+_MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
+_BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
+_MATCHED = 0.5  # share of a member's words an evidence item must hold to be that member
+
+
+def _members(text: str) -> list[set[str]]:
+    return [m for part in _MEMBER.split(text) if (m := set(content_terms(part)))]
+
+
+def _lists(
+    passages: Mapping[str, str], sentences: Sequence[EvidenceClause]
+) -> list[tuple[list[set[str]], EvidenceClause | None, str]]:
+    """Every list the evidence gives: its items' words, the sentence holding it (None for a
+    bulleted run, the one kind of list whose length is sure) and the evidence id."""
+    out: list[tuple[list[set[str]], EvidenceClause | None, str]] = []
+    for source, text in passages.items():
+        for run in _BULLETS.findall(text):
+            items = [set(content_terms(line)) for line in run.strip().splitlines()]
+            out.append(([i for i in items if i], None, source))
+    for s in sentences:
+        items = _members(s.text)
+        if len(items) >= 2:
+            out.append((items, s, s.source))
+    return out
+
+
+def _cover(members: Sequence[set[str]], items: Sequence[set[str]]) -> bool:
+    """Each member is a distinct item of the list (it holds most of the member's words)."""
+    free = list(range(len(items)))
+    for m in sorted(members, key=len, reverse=True):
+        scored = [(len(m & items[i]) / len(m), i) for i in free]
+        best = max(scored, default=(0.0, -1))
+        if best[0] < _MATCHED:
+            return False
+        free.remove(best[1])
+    return True
+
+
+def check_listed_counts(
+    text: str, passages: Mapping[str, str], sentences: Sequence[EvidenceClause]
+) -> list[Finding]:
+    """The count a claim gives of the members it lists, against the evidence list they are."""
+    found = _COUNTED.search(text)
+    if found is None:
+        return []
+    said = found.group("n").lower()
+    count = _NUMBER_WORDS[said] if said in _NUMBER_WORDS else int(said)
+    members = _members(found.group("members"))
+    if len(members) != count:
+        return []  # the claim's own list does not say how many it counts
+    for items, sentence, source in _lists(passages, sentences):
+        if not _cover(members, items):
+            continue
+        quote = sentence.sentence if sentence is not None else ""
+        span = sentence.span if sentence is not None else None
+        if len(items) == count:
+            why = f"the evidence lists {count} {found.group('noun')}"
+            return [Finding("count", SUPPORTED, why, source, quote, span)]
+        if len(items) > count and sentence is None:
+            why = f"the evidence lists {len(items)} where the claim counts {count}"
+            return [Finding("count", CONTRADICTED, why, source, quote, span)]
+    return []

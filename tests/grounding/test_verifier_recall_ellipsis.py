@@ -1,0 +1,157 @@
+"""Facts said in fewer words: a denial that borrows the verb before it ("paid, though not
+processed yet", "but no refund yet", "address on file: none"), a count of the members a claim
+lists ("just two things: the id and the items" for a list of three), and two cases said to take
+the same time ("as quickly as") that the evidence times apart. Each near miss must be caught
+and each faithful paraphrase must pass, double negations and clause boundaries included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.grounding.common import on_record, on_text
+from tether.grounding.indirect import plainly
+
+PROCESSED: dict[str, Any] = {
+    "order_id": "#R300",
+    "status": "processed",
+    "items": [
+        {"name": "Floor Lamp", "item_id": "31", "price": 88.0, "options": {"colour": "black"}},
+    ],
+    "payment_history": [
+        {"transaction_type": "payment", "amount": 88.0, "payment_method_id": "gift_card_1"},
+    ],
+}  # fmt: skip
+REFUNDED: dict[str, Any] = {
+    "order_id": "#R301",
+    "status": "cancelled",
+    "items": [
+        {"name": "Floor Lamp", "item_id": "32", "price": 88.0, "options": {"colour": "white"}},
+    ],
+    "payment_history": [
+        {"transaction_type": "payment", "amount": 88.0, "payment_method_id": "gift_card_2"},
+        {"transaction_type": "refund", "amount": 88.0, "payment_method_id": "gift_card_2"},
+    ],
+}  # fmt: skip
+PROFILE: dict[str, Any] = {
+    "user_id": "sam_7",
+    "address": {"address1": "12 Elm Road", "city": "Leeds", "zip": "LS1"},
+    "payment_methods": {"gift_card_9": {"source": "gift_card", "id": "gift_card_9", "balance": 40.0}},
+}  # fmt: skip
+NEEDED = (
+    "What to send us\n"
+    "- the order number,\n"
+    "- the list of items you are sending back, and\n"
+    "- where the refund should go."
+)
+DESTINATIONS = (
+    "Where a refund goes\n"
+    "A refund can only be paid to the payment method used for the order, or to a gift card "
+    "already on your account."
+)
+SPEEDS = (
+    "Switching the payment\n"
+    "The first payment is returned: at once to a gift card, or within 5 to 7 business days to "
+    "a credit card or PayPal."
+)
+
+
+def contradicted(v: Any, kind: str) -> bool:
+    return any(c.status == "contradicted" and kind in c.kinds for c in v.claims)
+
+
+@pytest.mark.parametrize(
+    ("said", "plain"),
+    [
+        ("It is paid for, though not processed yet.", "It is paid for, though it is not processed yet."),
+        ("They were paid, but not refunded.", "They were paid, but they were not refunded."),
+        ("It was paid, but no refund yet.", "It was paid, but there is no refund yet."),
+        ("Balance: $40; address on file: none.", "Balance: $40; there is no address on file."),
+        ("It can go to your gift card, but not to another card.",
+         "It can go to your gift card, but it can not go to another card."),
+        # a denial with its own verb, emphasis, and a clause with no verb to lend stay as written
+        ("It is here, but not everyone has been refunded.", "It is here, but not everyone has been refunded."),
+        ("It is cheap, but not only that.", "It is cheap, but not only that."),
+        ("Paid, though not processed.", "Paid, though not processed."),
+        ("It can go to your gift card, but not another card.", "It can go to your gift card, but not another card."),
+    ],
+)  # fmt: skip
+def test_a_verbless_denial_borrows_the_verb_before_it(said: str, plain: str) -> None:
+    assert plainly(said) == plain
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "flagged"),
+    [
+        ("Your order of $88.00 is paid for, though not processed yet.", PROCESSED, True),
+        ("Your order of $88.00 is paid for, though not delivered yet.", PROCESSED, False),
+        # a double negation: not unprocessed
+        ("Your order of $88.00 is paid for, and not pending any more.", PROCESSED, False),
+        ("The lamp was paid with a gift card, but no refund yet.", REFUNDED, True),
+        ("The lamp was paid with a gift card, and the refund went back to it.", REFUNDED, False),
+        ("Gift card balance: $40.00; address on file: none.", PROFILE, True),
+        ("Gift card balance: $40.00; other payment methods: none.", PROFILE, False),
+    ],
+)
+def test_a_verbless_denial_of_a_record_fact_is_caught(
+    answer: str, record: dict[str, Any], flagged: bool
+) -> None:
+    v = on_record(answer, record)
+    assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("We need just two things from you: the order number and the list of items.", True),
+        ("Three things: the order number, the items you're sending back and where the refund goes.", False),
+        # no count of its own list, and a count that is not its list's length, decide nothing
+        ("We need the order number and the list of items, among other things.", False),
+        ("We need three things: the order number and the list of items.", False),
+        # a member no item is: left to the checks of words the evidence lacks
+        ("We need four things: the order number, the items, where the refund goes and a photo.", False),
+    ],
+)  # fmt: skip
+def test_a_count_of_listed_members_is_held_to_the_list(answer: str, flagged: bool) -> None:
+    v = on_text(answer, NEEDED)
+    assert contradicted(v, "count") is flagged, v.claims
+
+
+def test_a_count_of_a_sentences_alternatives_is_borne_out_but_never_contradicted() -> None:
+    held = on_text(
+        "Only two destinations are possible: the payment method used for the order or a gift "
+        "card already on your account.",
+        DESTINATIONS,
+    )
+    assert not held.flagged, held.claims
+    assert any(
+        f.kind == "count" and f.status == "supported" for c in held.claims for f in c.findings
+    )
+    # a sentence's commas may join clauses, so it never shows a count too small
+    one = on_text("Only one destination is possible: the payment method used.", DESTINATIONS)
+    assert not contradicted(one, "count")
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Your PayPal payment would come back as quickly as it would to a gift card.", True),
+        ("A credit card payment takes the same time as a gift card one to come back.", True),
+        ("Your PayPal payment would come back just as quickly as a credit card one.", False),
+        # a denied sameness compares the other way; and one side alone decides nothing
+        ("Your PayPal payment would not come back as quickly as it would to a gift card.", False),
+        (
+            "Your PayPal payment comes back in 5 to 7 business days; that is as long as we need.",
+            False,
+        ),
+        # a comparison that agrees, after a clause boundary, still passes
+        ("At once for a gift card; a PayPal payment is slower than a gift card one.", False),
+        ("A PayPal payment is quicker than a gift card one.", True),
+    ],
+)
+def test_two_cases_said_to_take_the_same_time_are_held_to_their_timings(
+    answer: str, flagged: bool
+) -> None:
+    v = on_text(answer, SPEEDS)
+    assert contradicted(v, "timing") is flagged, v.claims
