@@ -261,6 +261,34 @@ def test_an_unauthenticated_request_gets_401_not_a_key_check(api: Api) -> None:
     assert response.json()["code"] == ErrorCode.AUTH_REQUIRED
 
 
+def test_a_key_without_the_right_to_start_runs_is_403_with_or_without_a_key(api: Api) -> None:
+    """The route reuses the operator the key's claim authenticated, and still checks its role."""
+    with api.client(api.new_key("viewer")) as c:
+        keyed, plain = post_run(c, "viewer-1", run_body()), post_run(c, None, run_body())
+    assert keyed.status_code == plain.status_code == 403
+    assert keyed.json()["code"] == plain.json()["code"] == ErrorCode.ROLE_FORBIDDEN
+    assert api.runs() == 0
+
+
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid-first", "invalid-first"])
+def test_two_authorization_headers_lend_the_route_no_key(api: Api, valid_first: bool) -> None:
+    """The claim reads the last Authorization header, the route the first: the route takes the
+    operator the claim authenticated only when its own key is that very key."""
+    valid = api.admin["Authorization"]
+    invalid = "Bearer tk_" + "0" * 16 + "." + "A" * 43
+    pair = [valid, invalid] if valid_first else [invalid, valid]
+    headers = [("Authorization", value) for value in pair] + [("Idempotency-Key", "pair")]
+    with api.client({}) as c:
+        response = c.post("/v1/runs?wait=60", json=run_body(), headers=headers)
+    if valid_first:
+        assert response.status_code == 200, response.text
+        assert api.runs() == 1
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == ErrorCode.AUTH_INVALID
+        assert api.runs() == 0
+
+
 def test_a_client_error_is_kept_and_replayed_too(api: Api) -> None:
     body = run_body() | {"principal": "nobody_at_all"}
     with api.client() as c:

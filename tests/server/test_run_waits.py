@@ -105,3 +105,77 @@ def test_a_wait_on_the_end_wakes_only_when_the_run_settles() -> None:
         return seen
 
     assert run_alone(watch()) == [False, True, False, True, True, True]
+
+
+class SettlesWhenQueued:
+    """A store whose run has already ended by the time the POST waits on it (its worker ran
+    while the request was still queuing it): reads are counted, with and without steps."""
+
+    def __init__(self) -> None:
+        self.reads: list[bool] = []
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> Any:
+        self.reads.append(with_steps)
+        steps = (SimpleNamespace(seq=1),) if with_steps else ()
+        return SimpleNamespace(id=run_id, status=RunStatus.COMPLETED, step_count=1, steps=steps)
+
+
+def queued(run_id: str = "run_1") -> Any:
+    return SimpleNamespace(id=run_id, status=RunStatus.QUEUED, step_count=0, steps=())
+
+
+def test_a_post_watching_before_the_queue_reads_its_settled_run_once(long_poll: None) -> None:
+    """The watch starts before the run is queued, so the end's wake-up is waiting for it: the
+    run is read once, with its steps, and long before the poll would have read it."""
+    signals, store = RunSignals(), SettlesWhenQueued()
+
+    async def post() -> Any:
+        watch = run_events.Watch(every_step=False)
+        signals.add("run_1", watch)
+        signals.on_run_end(SimpleNamespace(id="run_1"))  # the worker ended it meanwhile
+        await asyncio.sleep(0)
+        try:
+            wait = run_events.settled_detail(store, queued(), watch, 60, read_first=False)  # type: ignore[arg-type]
+            return await asyncio.wait_for(wait, LONG_POLL_S / 6)
+        finally:
+            signals.discard("run_1", watch)
+
+    run = run_alone(post())
+    assert run.status is RunStatus.COMPLETED and run.steps
+    assert store.reads == [True]
+
+
+def test_a_post_that_may_have_missed_the_end_reads_before_it_waits(long_poll: None) -> None:
+    """A retry that took over a stored run watches it only now: it reads first, and a run that
+    ended already is answered at once, with its steps."""
+    signals, store = RunSignals(), SettlesWhenQueued()
+
+    async def post() -> Any:
+        with signals.watching("run_1", every_step=False) as watch:
+            wait = run_events.settled_detail(store, queued(), watch, 60, read_first=True)  # type: ignore[arg-type]
+            return await asyncio.wait_for(wait, LONG_POLL_S / 6)
+
+    run = run_alone(post())
+    assert run.status is RunStatus.COMPLETED and run.steps
+    assert store.reads == [False, True]
+
+
+def test_a_wait_that_runs_out_answers_the_run_with_its_steps() -> None:
+    class Running:
+        def __init__(self) -> None:
+            self.reads: list[bool] = []
+
+        def get_run(self, run_id: str, with_steps: bool = True) -> Any:
+            self.reads.append(with_steps)
+            steps = (SimpleNamespace(seq=1),) if with_steps else ()
+            return SimpleNamespace(id=run_id, status=RunStatus.RUNNING, step_count=1, steps=steps)
+
+    signals, store = RunSignals(), Running()
+
+    async def post() -> Any:
+        with signals.watching("run_1", every_step=False) as watch:
+            return await run_events.settled_detail(store, queued(), watch, 0.3, read_first=False)  # type: ignore[arg-type]
+
+    run = run_alone(post())
+    assert run.status is RunStatus.RUNNING and run.steps
+    assert store.reads[-1] is True and not any(store.reads[:-1])

@@ -45,6 +45,7 @@ class Keyed:
 
     where: KeyScope
     since: float
+    new: bool = False  # the key's life began with this request: nothing is stored under it yet
 
 
 def keyed_id(keyed: Keyed, prefix: str) -> str:
@@ -86,17 +87,17 @@ class IdempotencyMiddleware:
             detail = "send one Idempotency-Key of 1 to 200 visible ASCII characters"
             await self._problem(scope, receive, send, ErrorCode.IDEMPOTENCY_KEY_INVALID, detail)
             return
-        record, since = claimed
+        record, since, new = claimed
         if record is not None:
             await self._answer_from(record, digest, scope, receive, send)
             return
         # for a route that names what it stores by the key (`keyed_id`)
-        scope.setdefault("state", {})[STATE] = Keyed(where, since)
+        scope.setdefault("state", {})[STATE] = Keyed(where, since, new)
         await self._run_and_keep(where, scope, replay_body(body, receive), send)
 
     def _claim(
         self, scope: Scope, sent: str | None, digest: str
-    ) -> tuple[Operator | None, KeyScope | None, tuple[KeyRecord | None, float] | None]:
+    ) -> tuple[Operator | None, KeyScope | None, tuple[KeyRecord | None, float, bool] | None]:
         """Authenticate the request and, for an operator and a valid key `sent`, claim the key
         for the body's `digest`: the operator, the key's scope and the claim (`RequestKeys.claim`)."""
         operator = self._operator(scope)

@@ -58,13 +58,13 @@ def runs_router(
     conversations = ConversationStore(store.engine)
 
     def accept(
-        body: RunCreate, operator: Operator, run_id: str | None, watch: Watch | None
+        body: RunCreate, operator: Operator, run_id: str | None, stored: bool, watch: Watch | None
     ) -> tuple[Run, bool]:
         """Store the run and put it on the queue. `run_id`: the id its Idempotency-Key gives
-        it; a retry whose first attempt stored the run takes that run over instead. `watch`
-        starts watching the run before it is queued. Also says whether the run is as the
-        watch began (else it may have moved on since it was read)."""
-        if run_id is not None:
+        it; a retry whose first attempt stored the run (`stored`: it may have) takes that run
+        over instead. `watch` starts watching the run before it is queued. Also says whether
+        the run is as the watch began (else it may have moved on since it was read)."""
+        if run_id is not None and stored:
             first = stored_run(run_id)
             if first is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
                 if watch is not None:
@@ -140,13 +140,15 @@ def runs_router(
         deadline = loop.time() + wait
         keyed = getattr(request.state, IDEMPOTENCY, None)
         run_id = keyed_id(keyed, "run") if keyed is not None else None
+        stored = keyed is not None and not keyed.new  # an earlier attempt may have stored it
         watch = Watch(every_step=False)
-        run, fresh = await run_in_threadpool(accept, body, operator, run_id, watch)
+        run, fresh = await run_in_threadpool(accept, body, operator, run_id, stored, watch)
         try:
             run = await settled_detail(store, run, watch, deadline - loop.time(), not fresh)
         finally:
             signals.discard(run.id, watch)
-        response.headers["Location"] = request.url_for("get_run", run_id=run.id).path
+        # the path by hand: `url_for` tries every route of the app before it finds this one
+        response.headers["Location"] = f"{request.scope.get('root_path', '')}/v1/runs/{run.id}"
         if run.status is RunStatus.COMPLETED:
             response.status_code = 200
         return run.to_dict(with_steps=True)

@@ -95,11 +95,12 @@ class RequestKeys:
         self.engine = engine
         self.clock = clock
 
-    def claim(self, scope: KeyScope, body_hash: str) -> tuple[KeyRecord | None, float]:
-        """`(None, since)` when this request now holds the key, `since` being when the key's
-        current life began (the same for every retry that takes the key over, so what a
-        request stores can be named by it); else `(record, since)` of the request that holds
-        it. A key released after a failure, or whose claim was left unfinished for
+    def claim(self, scope: KeyScope, body_hash: str) -> tuple[KeyRecord | None, float, bool]:
+        """`(None, since, new)` when this request now holds the key, `since` being when the
+        key's current life began (the same for every retry that takes the key over, so what a
+        request stores can be named by it) and `new` whether that life began with this claim
+        (so no earlier attempt stored anything under it); else `(record, since, False)` of the
+        request that holds it. A key released after a failure, or whose claim was left unfinished for
         `CLAIM_TTL_S` (its process died mid-request), is taken over by a retry with the same
         body and keeps its life: the retry finds what the first attempt stored. Only a key
         older than a day is replaced by a new life."""
@@ -109,7 +110,7 @@ class RequestKeys:
                 with self.engine.begin() as conn:
                     claim = {"state": IN_PROGRESS, "created_at": now, "claimed_at": now}
                     conn.execute(_CLAIM, _where(scope) | claim | {"body_hash": body_hash})
-                return None, now
+                return None, now, True
             except IntegrityError:
                 pass  # claimed before: read what it holds
             except OperationalError as exc:
@@ -119,17 +120,17 @@ class RequestKeys:
                 continue
             live = record.state == IN_PROGRESS and record.claimed_at > now - CLAIM_TTL_S
             if live:  # its request may still run, whatever the key's age
-                return record, record.created_at
+                return record, record.created_at, False
             if record.created_at <= now - KEY_TTL_S:
                 self._drop(scope, record)
             elif record.state == DONE or record.body_hash != body_hash:
                 # a key whose request did not finish is taken over by a retry of that request,
                 # never by another request
-                return record, record.created_at
+                return record, record.created_at, False
             elif self._take_over(scope, record, body_hash, now):
-                return None, record.created_at
+                return None, record.created_at, False
         record = self._read(scope) or KeyRecord(body_hash, IN_PROGRESS, None, None, {}, now, now)
-        return record, record.created_at
+        return record, record.created_at, False
 
     def _take_over(self, scope: KeyScope, record: KeyRecord, body_hash: str, now: float) -> bool:
         """Claim a released or lapsed key, unless another request took it over first."""
