@@ -23,11 +23,14 @@ from tether.models.base import ModelAdapter
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.sdk import Desk
+from tether.server import run_events
 from tether.server.app import create_app
 from tether.server.idempotency import Keyed, keyed_id
+from tether.server.run_events import RunSignals
 from tether.server.run_models import RunCreate
 from tether.store.request_keys import CLAIM_TTL_S, KEY_TTL_S, KeyScope, request_keys
 from tether.store.runs import RunFilter, RunStore
+from tether.workers.executor import RunExecutor
 
 from .conftest import ORDER_QUESTION, ORDER_SCRIPT, serve
 
@@ -271,22 +274,76 @@ def test_a_key_without_the_right_to_start_runs_is_403_with_or_without_a_key(api:
 
 
 @pytest.mark.parametrize("valid_first", [True, False], ids=["valid-first", "invalid-first"])
-def test_two_authorization_headers_lend_the_route_no_key(api: Api, valid_first: bool) -> None:
-    """The claim reads the last Authorization header, the route the first: the route takes the
-    operator the claim authenticated only when its own key is that very key."""
+def test_two_authorization_headers_are_read_alike_by_the_claim_and_the_route(
+    api: Api, valid_first: bool
+) -> None:
+    """The claim and the route both take the first Authorization header: a valid first key
+    claims the Idempotency-Key and is the route's operator, an invalid first key claims nothing
+    (no 401 is kept under the valid key's scope) and is refused by the route."""
     valid = api.admin["Authorization"]
     invalid = "Bearer tk_" + "0" * 16 + "." + "A" * 43
     pair = [valid, invalid] if valid_first else [invalid, valid]
     headers = [("Authorization", value) for value in pair] + [("Idempotency-Key", "pair")]
     with api.client({}) as c:
-        response = c.post("/v1/runs?wait=60", json=run_body(), headers=headers)
+        first = c.post("/v1/runs?wait=60", json=run_body(), headers=headers)
+        again = c.post("/v1/runs?wait=60", json=run_body(), headers=headers)
+        alone = post_run(api.client(), "pair", run_body())  # the valid key on its own
     if valid_first:
-        assert response.status_code == 200, response.text
+        assert first.status_code == 200, first.text
+        assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+        assert alone.headers["Idempotent-Replayed"] == "true"
         assert api.runs() == 1
     else:
-        assert response.status_code == 401, response.text
-        assert response.json()["code"] == ErrorCode.AUTH_INVALID
-        assert api.runs() == 0
+        assert first.status_code == again.status_code == 401, first.text
+        assert first.json()["code"] == ErrorCode.AUTH_INVALID
+        assert alone.status_code == 200 and "Idempotent-Replayed" not in alone.headers
+        assert api.runs() == 1
+
+
+def signals_of(api: Api) -> RunSignals:
+    return next(o for o in api.desk.runtime.observers if isinstance(o, RunSignals))
+
+
+def test_a_run_the_queue_refuses_leaves_no_watch_behind(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(run_id: str) -> None:
+        raise TetherError(ErrorCode.QUEUE_FULL, "full", {"max_depth": 1})
+
+    monkeypatch.setattr(api.desk_queue, "enqueue", refuse)
+    with api.client() as c:
+        answers = [post_run(c, key, run_body()) for key in ("refused-1", None, "refused-2")]
+    assert [a.status_code for a in answers] == [429, 429, 429]
+    assert signals_of(api)._waiters == {}
+
+
+def test_a_run_settled_while_it_was_queued_is_read_once_after_the_wake(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queue that runs the run to its end inside `enqueue`: the end's wake-up lands before
+    the POST starts waiting, and only a watch begun before the hand-over sees it. A missed
+    wake-up would leave the POST polling (here: every 30 s, past the client's timeout)."""
+    monkeypatch.setattr(run_events, "POLL_S", 30.0)
+    execute = RunExecutor(api.desk.runtime, None)
+    monkeypatch.setattr(api.desk_queue, "enqueue", execute)
+    reads: list[bool] = []
+    read = run_events._read
+
+    def counted(store: Any, run_id: str, likely_settled: bool) -> Any:
+        reads.append(likely_settled)
+        return read(store, run_id, likely_settled)
+
+    monkeypatch.setattr(run_events, "_read", counted)
+    body = run_body() | {"script": ORDER_SCRIPT}
+    with httpx.Client(base_url=api.url, timeout=10, headers=api.admin) as c:
+        answer = post_run(c, "at-once", body)
+        plain = post_run(c, None, body)
+    for response in (answer, plain):
+        assert response.status_code == 200, response.text
+        assert response.json()["decision"]["kind"] == "answer"
+        assert response.json()["steps"][-1]["kind"] == "decision"
+    assert reads == [True, True]
+    assert signals_of(api)._waiters == {}
 
 
 def test_a_client_error_is_kept_and_replayed_too(api: Api) -> None:

@@ -414,7 +414,8 @@ def conversations_router(
     ) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + wait
         service, claim, run = await run_in_threadpool(begin, conversation_id, body, operator, token)
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}/v1/runs/{run.id}"
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        response.headers["Location"] = f"{root}/v1/runs/{run.id}"
         remaining = deadline - asyncio.get_running_loop().time()
         if wait > 0 and remaining > 0:
             await settled(service.runtime.store, signals, run.id, remaining)

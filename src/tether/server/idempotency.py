@@ -109,7 +109,9 @@ class IdempotencyMiddleware:
     def _operator(self, scope: Scope) -> Operator | None:
         """The operator of the request's bearer key, or None if it does not authenticate.
         The route's own authentication takes it from the request's state (`AUTHENTICATED`)."""
-        authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        # the first Authorization header, as the route reads it
+        sent = (value for name, value in scope["headers"] if name == b"authorization")
+        authorization = next(sent, b"").decode("latin-1")
         scheme, _, credentials = authorization.partition(" ")
         presented = credentials.strip()
         if scheme.lower() != "bearer" or not presented:

@@ -34,6 +34,7 @@ class Watch:
 
     def __init__(self, every_step: bool) -> None:
         self.entry = (asyncio.get_running_loop(), asyncio.Event(), every_step)
+        self.run_id: str | None = None  # the run it watches, once it does
 
     async def changed(self, timeout: float) -> bool:
         """Return once the run changed since the last call (or the watch began): True; or
@@ -83,6 +84,7 @@ class RunSignals:
         """Start `watch` on `run_id` (from any thread): every commit from now on sets it."""
         with self._lock:
             self._waiters.setdefault(run_id, set()).add(watch.entry)
+            watch.run_id = run_id
 
     def discard(self, run_id: str, watch: Watch) -> None:
         """End `watch` on `run_id`; a watch that never started is no error."""
@@ -92,6 +94,11 @@ class RunSignals:
                 waiting.discard(watch.entry)
                 if not waiting:
                     del self._waiters[run_id]
+
+    def end(self, watch: Watch) -> None:
+        """End `watch` on whichever run it watches, if any."""
+        if watch.run_id is not None:
+            self.discard(watch.run_id, watch)
 
     def _wake(self, run_id: str, settled: bool) -> None:
         with self._lock:
@@ -126,7 +133,7 @@ async def settled_detail(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     full = False
-    if read_first:
+    if read_first and wait_s > 0:  # (without a wait, the one read is the last one below)
         run = await run_in_threadpool(_read, store, run.id, False)
         full = run.status in SETTLED
     while run.status not in SETTLED:

@@ -67,10 +67,10 @@ def runs_router(
         if run_id is not None and stored:
             first = stored_run(run_id)
             if first is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
-                if watch is not None:
-                    signals.add(first.id, watch)
                 if first.status is RunStatus.QUEUED:  # its hand-over may be what failed
-                    admission.enqueue(first.id, lambda actor: store.forget_queued(first.id))
+                    queue(first.id, watch, lambda actor: store.forget_queued(first.id))
+                elif watch is not None:
+                    signals.add(first.id, watch)
                 return first, False
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
@@ -87,13 +87,18 @@ def runs_router(
                 run_id=run_id,
             )
         )
-        if watch is not None:  # nothing can settle it before it is queued
-            signals.add(run.id, watch)
         if run_id is None:  # refused by the queue: it ends, so it does not stay queued
-            admission.enqueue(run.id, lambda actor: runtime.cancel(run.id, actor))
+            queue(run.id, watch, lambda actor: runtime.cancel(run.id, actor))
         else:  # refused: it goes, as if never stored, so the key's retry can store it again
-            admission.enqueue(run.id, lambda actor: store.forget_queued(run.id))
+            queue(run.id, watch, lambda actor: store.forget_queued(run.id))
         return run, True
+
+    def queue(run_id: str, watch: Watch | None, refused: Callable[[str], object]) -> None:
+        """Hand the run to the queue, `watch` watching it from before: no worker can settle
+        it unseen (a cancellation before the watch began costs the wait one poll)."""
+        if watch is not None:
+            signals.add(run_id, watch)
+        admission.enqueue(run_id, refused)  # refused: the request's end ends the watch
 
     def stored_run(run_id: str) -> Run | None:
         try:
@@ -142,13 +147,14 @@ def runs_router(
         run_id = keyed_id(keyed, "run") if keyed is not None else None
         stored = keyed is not None and not keyed.new  # an earlier attempt may have stored it
         watch = Watch(every_step=False)
-        run, fresh = await run_in_threadpool(accept, body, operator, run_id, stored, watch)
-        try:
+        try:  # (a hand-off to a thread is not abandoned: once it raises, `accept` is done)
+            run, fresh = await run_in_threadpool(accept, body, operator, run_id, stored, watch)
             run = await settled_detail(store, run, watch, deadline - loop.time(), not fresh)
         finally:
-            signals.discard(run.id, watch)
+            signals.end(watch)
         # the path by hand: `url_for` tries every route of the app before it finds this one
-        response.headers["Location"] = f"{request.scope.get('root_path', '')}/v1/runs/{run.id}"
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        response.headers["Location"] = f"{root}/v1/runs/{run.id}"
         if run.status is RunStatus.COMPLETED:
             response.status_code = 200
         return run.to_dict(with_steps=True)
