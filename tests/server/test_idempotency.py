@@ -317,12 +317,13 @@ def test_a_run_the_queue_refuses_leaves_no_watch_behind(
     assert signals_of(api)._waiters == {}
 
 
-def test_a_run_settled_while_it_was_queued_is_read_once_after_the_wake(
+def test_a_run_settled_while_it_was_queued_is_answered_from_the_wake(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A queue that runs the run to its end inside `enqueue`: the end's wake-up lands before
-    the POST starts waiting, and only a watch begun before the hand-over sees it. A missed
-    wake-up would leave the POST polling (here: every 30 s, past the client's timeout)."""
+    """A queue that runs the run to its end inside `enqueue`: the end's wake-up, with the run
+    as it ended, lands before the POST starts waiting, and only a watch begun before the
+    hand-over sees it. A missed wake-up would leave the POST polling (here: every 30 s, past
+    the client's timeout)."""
     monkeypatch.setattr(run_events, "POLL_S", 30.0)
     execute = RunExecutor(api.desk.runtime, None)
     monkeypatch.setattr(api.desk_queue, "enqueue", execute)
@@ -338,12 +339,34 @@ def test_a_run_settled_while_it_was_queued_is_read_once_after_the_wake(
     with httpx.Client(base_url=api.url, timeout=10, headers=api.admin) as c:
         answer = post_run(c, "at-once", body)
         plain = post_run(c, None, body)
-    for response in (answer, plain):
+        stored = [c.get(f"/v1/runs/{r.json()['id']}").json() for r in (answer, plain)]
+    for response, kept in zip((answer, plain), stored, strict=True):
         assert response.status_code == 200, response.text
         assert response.json()["decision"]["kind"] == "answer"
-        assert response.json()["steps"][-1]["kind"] == "decision"
-    assert reads == [True, True]
-    assert signals_of(api)._waiters == {}
+        assert response.json() == kept  # what the store holds, though never read back
+    assert reads == []
+    assert signals_of(api)._waiters == {} and signals_of(api)._ended == {}
+
+
+def test_a_waited_run_is_answered_as_the_store_holds_it(api: Api) -> None:
+    """The POST answers a run that ended in this process from the run as it ended: the same
+    JSON a read of the store gives, for an answer, a refusal and an escalation alike."""
+    denied = run_body() | {"principal": "raj_sanchez_2970", "input": "Refund order #W4566809"}
+    bodies = [
+        run_body() | {"script": ORDER_SCRIPT},
+        denied | {"script": [{"answer": "I can't help with that."}]},
+        run_body() | {"script": [{"tool": "no_such_tool", "args": {}}]},
+    ]
+    with api.client() as c:
+        answers = [post_run(c, None, body) for body in bodies]
+        stored = [c.get(f"/v1/runs/{a.json()['id']}").json() for a in answers]
+    kinds = set()
+    for answer, kept in zip(answers, stored, strict=True):
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == kept
+        kinds.add(answer.json()["decision"]["kind"])
+    assert len(kinds) >= 2, kinds
+    assert signals_of(api)._ended == {}
 
 
 def test_a_client_error_is_kept_and_replayed_too(api: Api) -> None:

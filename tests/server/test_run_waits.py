@@ -27,6 +27,11 @@ def run_alone(work: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, work).result()
 
 
+def ended_elsewhere(run_id: str) -> Any:
+    """A run's end as an observer hears of it, without its steps (so it is read back)."""
+    return SimpleNamespace(id=run_id, steps=(), step_count=3)
+
+
 class CommitsDuringRead:
     """A store whose run ends while the waiter's first read is in flight: the commit's wake-up
     comes after the read saw the run running and before the waiter starts waiting."""
@@ -37,7 +42,7 @@ class CommitsDuringRead:
     def get_run(self, run_id: str, with_steps: bool = True) -> Any:
         self.reads += 1
         if self.reads == 1:
-            self.signals.on_run_end(SimpleNamespace(id=run_id))
+            self.signals.on_run_end(ended_elsewhere(run_id))
             return SimpleNamespace(status=RunStatus.RUNNING, step_count=0, decision=None)
         decision = SimpleNamespace(to_dict=lambda: {"kind": "answer"})
         return SimpleNamespace(status=RunStatus.COMPLETED, step_count=0, decision=decision)
@@ -102,9 +107,13 @@ def test_a_wait_on_the_end_wakes_only_when_the_run_settles() -> None:
                 await asyncio.sleep(0)
                 seen.append(ends.entry[1].is_set())
                 await ends.changed(0)
+            signals.on_run_end(ended_elsewhere("run_1"))  # a Decision's end comes after it
+            await asyncio.sleep(0)
+            seen.append(ends.entry[1].is_set())
         return seen
 
-    assert run_alone(watch()) == [False, True, False, True, True, True]
+    # an approval request wakes the end's waiters at once; a Decision, with the ended run
+    assert run_alone(watch()) == [False, True, False, True, True, False, True]
 
 
 class SettlesWhenQueued:
@@ -132,10 +141,10 @@ def test_a_post_watching_before_the_queue_reads_its_settled_run_once(long_poll: 
     async def post() -> Any:
         watch = run_events.Watch(every_step=False)
         signals.add("run_1", watch)
-        signals.on_run_end(SimpleNamespace(id="run_1"))  # the worker ended it meanwhile
+        signals.on_run_end(ended_elsewhere("run_1"))  # the worker ended it meanwhile
         await asyncio.sleep(0)
         try:
-            wait = run_events.settled_detail(store, queued(), watch, 60, read_first=False)  # type: ignore[arg-type]
+            wait = run_events.settled_detail(store, signals, queued(), watch, 60, read_first=False)  # type: ignore[arg-type]
             return await asyncio.wait_for(wait, LONG_POLL_S / 6)
         finally:
             signals.discard("run_1", watch)
@@ -152,7 +161,7 @@ def test_a_post_that_may_have_missed_the_end_reads_before_it_waits(long_poll: No
 
     async def post() -> Any:
         with signals.watching("run_1", every_step=False) as watch:
-            wait = run_events.settled_detail(store, queued(), watch, 60, read_first=True)  # type: ignore[arg-type]
+            wait = run_events.settled_detail(store, signals, queued(), watch, 60, read_first=True)  # type: ignore[arg-type]
             return await asyncio.wait_for(wait, LONG_POLL_S / 6)
 
     run = run_alone(post())
@@ -174,7 +183,9 @@ def test_a_wait_that_runs_out_answers_the_run_with_its_steps() -> None:
 
     async def post() -> Any:
         with signals.watching("run_1", every_step=False) as watch:
-            return await run_events.settled_detail(store, queued(), watch, 0.3, read_first=False)  # type: ignore[arg-type]
+            return await run_events.settled_detail(
+                store, signals, queued(), watch, 0.3, read_first=False
+            )  # type: ignore[arg-type]
 
     run = run_alone(post())
     assert run.status is RunStatus.RUNNING and run.steps

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tether.core.types import Run, RunStatus, Step
+from tether.core.types import Run, RunStatus, Step, StepKind
 from tether.store.runs import RunStore
 from tether.workers.settling import settles
 
@@ -55,12 +55,28 @@ class RunSignals:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event, bool]]] = {}
+        self._ended: dict[str, Run] = {}  # runs that ended here while someone waited on them
 
     def on_steps(self, run: Run, steps: Sequence[Step]) -> None:
-        self._wake(run.id, any(settles(step) for step in steps))
+        # a Decision's waiters are woken by `on_run_end`, which comes right after it with the
+        # ended run; until then only those following every step are
+        ending = any(step.kind is StepKind.DECISION for step in steps)
+        self._wake(run.id, not ending and any(settles(step) for step in steps))
 
     def on_run_end(self, run: Run) -> None:
+        whole = len(run.steps) == run.step_count and all(
+            step.seq == n for n, step in enumerate(run.steps, 1)
+        )
+        with self._lock:
+            if whole and run.id in self._waiters:
+                self._ended[run.id] = run
         self._wake(run.id, True)
+
+    def ended(self, run_id: str) -> Run | None:
+        """The run as it ended here, with every step, if it did while a waiter watched it:
+        what the commit of its Decision stored, without reading it back."""
+        with self._lock:
+            return self._ended.get(run_id)
 
     def settled_elsewhere(self, run_id: str) -> None:
         """Another process says `run_id` has settled (see `tether.workers.settling`)."""
@@ -94,6 +110,7 @@ class RunSignals:
                 waiting.discard(watch.entry)
                 if not waiting:
                     del self._waiters[run_id]
+                    self._ended.pop(run_id, None)
 
     def end(self, watch: Watch) -> None:
         """End `watch` on whichever run it watches, if any."""
@@ -124,12 +141,18 @@ async def settled(store: RunStore, signals: RunSignals, run_id: str, wait_s: flo
 
 
 async def settled_detail(
-    store: RunStore, run: Run, watch: Watch, wait_s: float, read_first: bool
+    store: RunStore,
+    signals: RunSignals,
+    run: Run,
+    watch: Watch,
+    wait_s: float,
+    read_first: bool,
 ) -> Run:
     """`run` with its steps once it has ended or waits for a person, or as it is after
     `wait_s` seconds. Unless `read_first`, `run` is as the store held it when `watch` began,
-    so no commit after it is missed without a read. A wake means the run settled here: it is
-    then read once, with its steps."""
+    so no commit after it is missed without a read. A wake means the run settled here: a run
+    that ended here is taken as it ended (`RunSignals.ended`), else read once, with its
+    steps."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     full = False
@@ -141,6 +164,10 @@ async def settled_detail(
         if remaining <= 0:
             break
         woken = await watch.changed(min(POLL_S, remaining))
+        ended = signals.ended(run.id) if woken else None
+        if ended is not None:
+            run, full = ended, True
+            continue
         run = await run_in_threadpool(_read, store, run.id, woken)
         full = woken or run.status in SETTLED
     return run if full else await run_in_threadpool(store.get_run, run.id)

@@ -149,7 +149,8 @@ def runs_router(
         watch = Watch(every_step=False)
         try:  # (a hand-off to a thread is not abandoned: once it raises, `accept` is done)
             run, fresh = await run_in_threadpool(accept, body, operator, run_id, stored, watch)
-            run = await settled_detail(store, run, watch, deadline - loop.time(), not fresh)
+            remaining = deadline - loop.time()
+            run = await settled_detail(store, signals, run, watch, remaining, not fresh)
         finally:
             signals.end(watch)
         # the path by hand: `url_for` tries every route of the app before it finds this one
