@@ -127,39 +127,18 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
     assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
 
 
-def test_the_fourth_dev_set_is_new_and_half_faithful() -> None:
-    ids = source_ids(DRAWN_DEV4)
+@pytest.mark.parametrize(("half", "least"), [(DRAWN_DEV4, 40), (DRAWN_DEV5, 54), (DRAWN_DEV6, 54)])
+def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
+    """No source of a drawn set is a source of any set drawn or written before it."""
+    order = (DRAWN_DEV4, DRAWN_DEV5, DRAWN_DEV6)
+    earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, *order[: order.index(half)])
+    ids = source_ids(half)
     assert len(ids) == len(set(ids))
-    others = {i for half in (*HALVES, EXTRA_DEV, DRAWN_DEV) for i in source_ids(half)}
-    assert not set(ids) & others
-    every = responses(DRAWN_DEV4)
-    assert len(every) >= 40
+    assert not set(ids) & {i for other in earlier for i in source_ids(other)}
+    every = responses(half)
+    assert len(every) >= least
     assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
-    kinds = {r["kind"] for s in records(DRAWN_DEV4, "data2txt") for r in s["responses"]}
-    assert "policy_inversion" not in kinds  # a record states facts, not rules
-
-
-def test_the_fifth_dev_set_is_new_and_half_faithful() -> None:
-    ids = source_ids(DRAWN_DEV5)
-    assert len(ids) == len(set(ids))
-    others = {i for half in (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4) for i in source_ids(half)}
-    assert not set(ids) & others
-    every = responses(DRAWN_DEV5)
-    assert len(every) >= 54
-    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
-    kinds = {r["kind"] for s in records(DRAWN_DEV5, "data2txt") for r in s["responses"]}
-    assert "policy_inversion" not in kinds  # a record states facts, not rules
-
-
-def test_the_sixth_dev_set_is_new_and_half_faithful() -> None:
-    ids = source_ids(DRAWN_DEV6)
-    assert len(ids) == len(set(ids))
-    earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, DRAWN_DEV4, DRAWN_DEV5)
-    assert not set(ids) & {i for half in earlier for i in source_ids(half)}
-    every = responses(DRAWN_DEV6)
-    assert len(every) >= 54
-    assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
-    kinds = {r["kind"] for s in records(DRAWN_DEV6, "data2txt") for r in s["responses"]}
+    kinds = {r["kind"] for s in records(half, "data2txt") for r in s["responses"]}
     assert "policy_inversion" not in kinds  # a record states facts, not rules
 
 
