@@ -7,7 +7,8 @@ For every clause of a claim:
 - **timing** — it says how long or when, and the evidence says something else of the same
   subject (or says that timing only of another subject), via `tether.grounding.timings`;
 - **scope** — it allows any member of what the evidence limits, via
-  `tether.grounding.universals`, or moves a rule to another state;
+  `tether.grounding.universals`, moves a rule to another state, or says an act is still
+  possible in the case a rule ends it (`tether.grounding.persistence`);
 - **fields** — what it says of a record's fields (status, count, flags, values), via
   `tether.grounding.fields`.
 
@@ -44,6 +45,7 @@ from tether.grounding.meaning import (
     states,
 )
 from tether.grounding.option_flags import check_option_flags
+from tether.grounding.persistence import check_lasting
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -76,6 +78,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         found = [
             *check_requalified(text, evidence.sentences),
             *check_narrowed(text, passages, evidence.sentences),
+            *check_lasting(text, evidence.texts.get("question", ""), evidence.sentences),
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
