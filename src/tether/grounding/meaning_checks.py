@@ -6,7 +6,7 @@ For every clause of a claim:
   state, before/after, more/less, a weekday, a pack's payment method) than the evidence does;
 - **timing** — it says how long or when, and the evidence says something else of the same
   subject (or says that timing only of another subject), via `tether.grounding.timings`;
-- **scope** — it allows any member of what the evidence limits, via
+- **scope** — it allows any member of what the evidence limits, or lifts its limit, via
   `tether.grounding.universals`, moves a rule to another state, or says an act is still
   possible in the case a rule ends it (`tether.grounding.persistence`);
 - **fields** — what it says of a record's fields (status, count, flags, values), via
@@ -57,7 +57,7 @@ from tether.grounding.state_rules import (
 from tether.grounding.sufficiency import check_floors
 from tether.grounding.timing_comparisons import check_timing_comparisons
 from tether.grounding.timings import check_timing, recorded_timings
-from tether.grounding.universals import check_limits
+from tether.grounding.universals import check_lifted, check_limits
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -113,7 +113,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
         )
         if evidence.texts and not text.rstrip().endswith("?"):
-            for why, c in check_limits(body, evidence.sentences):
+            lifted = check_lifted(body, evidence.sentences)
+            for why, c in [*check_limits(body, evidence.sentences), *lifted]:
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
             passages = {k: t for k, t in evidence.texts.items() if k != "question"}
             for why, c in check_exclusions(body, text, evidence.sentences, passages):
