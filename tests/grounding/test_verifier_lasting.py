@@ -36,7 +36,10 @@ def ruled_out(v: Verification) -> bool:
     ("answer", "flagged"),
     [
         # the case in another clause of the claim
-        ("Changing the size first is no problem; the order can still be cancelled afterwards.", True),
+        (
+            "Changing the size first is no problem; the order can still be cancelled afterwards.",
+            True,
+        ),
         ("Go ahead and change the size; you can still cancel the order after that.", True),
         # the faithful rule, in other words
         ("Once you change the size, the order can no longer be cancelled.", False),

@@ -40,11 +40,17 @@ def lifted(v: Verification) -> bool:
         ("Exchanges aren't limited to the same product, so the fan is fine.", True),
         ("An exchange is not restricted to the same product.", True),
         ("Exchanges are limited to the same product, so the fan would need a return.", False),
-        ("Exchanges are restricted to the same product; a fan is a different kind of product.", False),
+        (
+            "Exchanges are restricted to the same product; a fan is a different kind of product.",
+            False,
+        ),
         # a double negation keeps the limit
         ("It's not true that exchanges aren't limited to the same product.", False),
         # the lifted limit is on another noun than the one the evidence limits
-        ("Exchanges aren't limited to one colour: any available colour of the lamp will do.", False),
+        (
+            "Exchanges aren't limited to one colour: any available colour of the lamp will do.",
+            False,
+        ),
         ("Exchanges aren't limited to one size and cover every colour of the same product.", False),
     ],
 )
@@ -57,7 +63,10 @@ def test_a_limit_said_not_to_hold(answer: str, flagged: bool) -> None:
 @pytest.mark.parametrize(
     ("answer", "flagged"),
     [
-        ("A different credit card is fine as long as it's yours; only gift cards are excluded.", True),
+        (
+            "A different credit card is fine as long as it's yours; only gift cards are excluded.",
+            True,
+        ),
         ("Only prepaid cards are ruled out.", True),
         ("Only the original card or a gift card you already hold can receive it.", False),
         # the clause boundary: the exclusion is the evidence's own, said of every other card

@@ -84,7 +84,7 @@ def lifted_nouns(clause: str) -> list[tuple[str, bool]]:
     """The nouns a clause says a limit does not hold for, each with whether only the members it
     names are ruled out ("only gift cards are excluded") rather than the limit lifted whole
     ("not limited to the same product"). A second denial before it keeps the limit."""
-    out = []
+    out: list[tuple[str, bool]] = []
     for m in _LIFTED.finditer(clause):
         if len(_DENIAL.findall(clause[: m.end()])) == 1:
             out.extend((noun, False) for noun in _head(m.group("what")))
