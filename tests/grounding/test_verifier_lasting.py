@@ -1,7 +1,9 @@
 """A permission said to last where a rule ends it: "can still be cancelled" where "an order
 whose items were already changed can no longer be cancelled" and the items were changed (said
 in another clause, or in the question), and "you can still return them" where an order gets
-"one return or one exchange, not both" and it has had its exchange. Each near miss must be
+"one return or one exchange, not both" and it has had its exchange, and "if it's sold out, you
+can still exchange it" where an exchange is allowed "provided that variant is available". Each
+near miss must be
 caught and each faithful paraphrase must pass, double negations and clause boundaries
 included."""
 
@@ -91,3 +93,35 @@ def test_no_still_no_finding() -> None:
         CANCEL,
     )
     assert not ruled_out(v), v.claims
+
+
+SWAPS = (
+    "passage 1: Swapping received items\nItems from an order whose status is **delivered** can "
+    "be exchanged for another variant of the **same product**, such as a different size or "
+    "colour, provided that variant is available. Exchanging for a different kind of product is "
+    "not possible; for that, return the item instead."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("If the colour you want is sold out, you can still exchange the lamp for it.", True),
+        ("The lamp can be exchanged even when that colour is unavailable.", True),
+        ("If the colour you want is available, you can exchange the lamp for it.", False),
+        # a double negation: not sold out is available
+        ("If the colour isn't sold out, you can still exchange the lamp for it.", False),
+        # the case ruled out in its own clause, the permission in another
+        ("You can exchange it if it is available, not if it is sold out.", False),
+        (
+            "You can exchange the lamp if the colour is in stock; if it's sold out, you can't.",
+            False,
+        ),
+        # another act than the one the proviso bears on
+        ("If the colour is sold out, you can still return the lamp.", False),
+    ],
+)
+def test_a_permission_outside_its_proviso(answer: str, flagged: bool) -> None:
+    v = ask(answer, "Can I exchange my lamp for another colour?", SWAPS)
+    assert ruled_out(v) is flagged, v.claims
+    assert v.flagged is flagged, v.claims

@@ -45,7 +45,7 @@ from tether.grounding.meaning import (
     states,
 )
 from tether.grounding.option_flags import check_option_flags
-from tether.grounding.persistence import check_lasting
+from tether.grounding.persistence import check_lasting, check_proviso
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -79,6 +79,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             *check_requalified(text, evidence.sentences),
             *check_narrowed(text, passages, evidence.sentences),
             *check_lasting(text, evidence.texts.get("question", ""), evidence.sentences),
+            *check_proviso(text, evidence.sentences),
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))

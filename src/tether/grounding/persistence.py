@@ -3,7 +3,9 @@ afterwards" where "an order whose items were already changed can no longer be ca
 case the rule names (items changed) is the one in view.
 
 A rule that allows "one return or one exchange, not both" ends each act once the other is done
-("I already exchanged the jacket … you can still return them").
+("I already exchanged the jacket … you can still return them"), and a rule's proviso ends it
+outside the proviso: "if the colour you want is sold out, you can still exchange the lamp for
+it" where it "can be exchanged …, provided that variant is available".
 
 "Still" and "no longer" say the same thing of an act with opposite outcomes; the claim rarely
 repeats the rule's words, as it puts the case in another clause ("Changing the size first is no
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
 from tether.grounding.meaning import clauses, denied_terms, negated
@@ -46,6 +49,16 @@ _EITHER = re.compile(
 _REFUSED = re.compile(
     r"\b(?:cannot|can[\u2019']t|can\s+not|could(?:n[\u2019']t|\s+not)|may\s+not|"
     r"(?:is|are)(?:n[\u2019']t|\s+not)\s+(?:possible|allowed))\b",
+    re.IGNORECASE,
+)
+# "provided that variant is available", "as long as it is in stock", "only if …"
+_PROVISO = re.compile(
+    r"\b(?:provided(?:\s+that)?|as\s+long\s+as|so\s+long\s+as|only\s+if)\s+(?P<cond>[^,.;:!?]+)",
+    re.IGNORECASE,
+)
+# the case a claim clause opens with or holds: "if the colour is sold out", "even when …"
+_CASE = re.compile(
+    r"(?<!\bnot\s)\b(?:even\s+)?(?:if|when|whenever|though)\s+(?P<cond>[^,.;:!?]+)",
     re.IGNORECASE,
 )
 # words that say when or how much, not which case: they name no case of the rule
@@ -122,3 +135,50 @@ def _subject_of(text: str) -> str:
     before = text[: m.start()]
     cut = max(before.rfind(p) for p in (",", ";", ":"))
     return before[cut + 1 :]
+
+
+def check_proviso(
+    text: str, sentences: Sequence[EvidenceClause]
+) -> list[tuple[str, EvidenceClause]]:
+    """(reason, evidence sentence) when a claim allows an act in the case opposite to the
+    proviso an evidence rule allows it under ("if it's sold out, you can still exchange it"
+    against "can be exchanged …, provided that variant is available")."""
+    parts = clauses(text)
+    for n, part in enumerate(parts):
+        acts = allowed_acts(part.text)
+        if not acts:
+            continue
+        # the case in the clause itself, or in a clause before it that is nothing but the case
+        cases = [m.group("cond") for m in _CASE.finditer(part.text)]
+        if n and _CASE.match(parts[n - 1].text.strip()):
+            cases.extend(m.group("cond") for m in _CASE.finditer(parts[n - 1].text))
+        for s in sentences:
+            if s.source == "question":
+                continue
+            for m in _PROVISO.finditer(s.text):
+                if not allowed_acts(s.text[: m.start()]) & acts:
+                    continue
+                against = next((c for c in cases if _opposite(c, m.group("cond"))), None)
+                if against is not None:
+                    why = (
+                        f"the evidence allows it {m.group(0).strip()!r}, the claim when "
+                        f"{against.strip()!r}: {s.text.strip()[:80]!r}"
+                    )
+                    return [(why, s)]
+    return []
+
+
+def _opposite(case: str, proviso: str) -> bool:
+    """Whether a case is the one a proviso rules out: availability said the other way ("sold
+    out" against "available"), or the proviso's words with the other polarity."""
+    mine, theirs = _availability(case), _availability(proviso)
+    if mine and theirs:
+        return mine != theirs
+    shared = set(content_terms(case)) & set(content_terms(proviso)) - _NO_CASE
+    return len(shared) >= 2 and negated(case) != negated(proviso)
+
+
+def _availability(text: str) -> int:
+    """1 when a phrase says something is available, -1 when it says it is not, else 0."""
+    said = -1 if OUT_OF_STOCK.search(text) else 1 if IN_STOCK.search(text) else 0
+    return -said if negated(text) else said
