@@ -1,7 +1,9 @@
 """The meaning checks of one claim: each clause set against the evidence clause it restates.
 
 For every clause of a claim:
-- **polarity** — it restates an evidence clause (most of its words) with the opposite polarity;
+- **polarity** — it restates an evidence clause (most of its words) with the opposite polarity,
+  or says a rule's consequence the other way in the rule's case, via
+  `tether.grounding.conditionals`;
 - **swap** — it restates an evidence clause but names another member of a closed class (a
   state, before/after, more/less, a weekday, a pack's payment method) than the evidence does;
 - **timing** — it says how long or when, and the evidence says something else of the same
@@ -30,6 +32,7 @@ from tether.grounding.additions import (
 from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import content_terms
 from tether.grounding.comparisons import check_comparisons
+from tether.grounding.conditionals import check_consequence
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding
@@ -83,6 +86,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
+        for why, c in check_consequence(text, evidence.sentences):
+            out.append(Finding("polarity", CONTRADICTED, why, c.source, c.sentence, c.span))
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
