@@ -148,7 +148,7 @@ class RunLeases:
 
 
 def _claim(after_grace: bool) -> Any:
-    """`LeaseStore.claim`'s statement, built once per kind: a sweep's claim (`after_grace`)
+    """`RunLeases.claim`'s statement, built once per kind: a sweep's claim (`after_grace`)
     takes a run without a lease only once it has not moved since `moved_before`."""
     unleased: ColumnElement[bool] = runs.c.lease_owner.is_(None)
     if after_grace:
