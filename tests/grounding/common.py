@@ -44,3 +44,8 @@ def on_text(answer: str, *passages: str) -> Verification:
     """`answer` verified against knowledge-base passages."""
     evidence = [Evidence(f"kb:{n}", f"kb:{n}", p) for n, p in enumerate(passages)]
     return strict().verifier().verify_items(answer, evidence)
+
+
+def contradicted(v: Verification, kind: str) -> bool:
+    """Whether a claim of `v` is contradicted by a check of `kind`."""
+    return any(c.status == "contradicted" and kind in c.kinds for c in v.claims)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.grounding.common import on_text
+from tests.grounding.common import contradicted, on_text
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.evidence_set import EvidenceSet
 
@@ -19,8 +19,7 @@ TRANSFER = (
 
 
 def flipped(answer: str) -> bool:
-    v = on_text(answer, TRANSFER)
-    return any(c.status == "contradicted" and "polarity" in c.kinds for c in v.claims)
+    return contradicted(on_text(answer, TRANSFER), "polarity")
 
 
 def against(answer: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import on_record, on_text
+from tests.grounding.common import contradicted, on_record, on_text
 from tether.grounding.indirect import plainly
 
 PROCESSED: dict[str, Any] = {
@@ -55,10 +55,6 @@ SPEEDS = (
     "The first payment is returned: at once to a gift card, or within 5 to 7 business days to "
     "a credit card or PayPal."
 )
-
-
-def contradicted(v: Any, kind: str) -> bool:
-    return any(c.status == "contradicted" and kind in c.kinds for c in v.claims)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import on_record, on_text
+from tests.grounding.common import contradicted, on_record, on_text
 
 ORDER: dict[str, Any] = {
     "order_id": "#R200",
@@ -60,10 +60,6 @@ PEOPLE = (
     "- you ask to speak with a person.\n"
     "A colleague then continues from a short summary of your request."
 )
-
-
-def contradicted(v: Any, kind: str) -> bool:
-    return any(c.status == "contradicted" and kind in c.kinds for c in v.claims)
 
 
 @pytest.mark.parametrize(

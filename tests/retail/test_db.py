@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,13 +30,6 @@ SMALL: dict[str, dict[str, Any]] = {
 
 class InjectedFault(Exception):
     """Stands for the database failing in the middle of a write."""
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    engine = create_engine(store_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

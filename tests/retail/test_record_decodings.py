@@ -5,10 +5,9 @@ another store over the same database is read as it now is, and every reader gets
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from tether.domains.retail import RetailDB, build_tools
 from tether.domains.retail.db import packaged_data
@@ -16,13 +15,6 @@ from tether.domains.retail.ownership import RetailOwnership
 
 OWN, OTHER = "raj_sanchez_2970", "james_johnson_9321"
 PENDING = "#W4566809"  # raj's pending order
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    engine = create_engine(store_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
