@@ -6,6 +6,11 @@ and N times as plain function calls, in one process. Prints medians and ratios; 
 on wall time.
 
     python benchmarks/run_overhead.py [--runs 300] [--db PATH]
+
+The overhead per call is the run's overhead spread over its calls, as the target is stated; a
+run of the same calls made twice splits it into what each extra call adds and what a run pays
+once (its scope and capability, retrieval, answer checks and commits), however many calls it
+makes.
 """
 
 from __future__ import annotations
@@ -37,10 +42,10 @@ CALLS = [
     ("get_order_details", {"order_id": "#W4566809"}),
     ("get_product_details", {"product_id": "2985987096"}),
 ]
-SCRIPT = parse_script(
-    [{"tool": name, "args": args} for name, args in CALLS]
-    + [{"answer": "Order #W4566809 is pending [tool:3]."}]
-)
+ANSWER = {"answer": "Order #W4566809 is pending [tool:3]."}
+SCRIPT = parse_script([{"tool": name, "args": args} for name, args in CALLS] + [ANSWER])
+# the same calls made twice: what a run pays per call beyond what it pays once per run
+TWICE = parse_script([{"tool": name, "args": args} for name, args in CALLS * 2] + [ANSWER])
 MESSAGE = [
     Message("user", "What is the status of order #W4566809? I am raj.sanchez2046@example.com")
 ]
@@ -65,12 +70,13 @@ def main() -> None:
                 assert tool is not None
                 tool.fn(**call_args)
 
-        def governed() -> None:
-            run = desk.runtime.run(RunRequest(USER, MESSAGE), ScriptedModel(SCRIPT))
+        def governed(script: Any = SCRIPT) -> None:
+            run = desk.runtime.run(RunRequest(USER, MESSAGE), ScriptedModel(script))
             assert run.decision is not None and run.decision.kind.value == "answer", run.decision
 
         direct_s = _measure(direct, args.runs, args.warmup)
-        governed_s = _measure(governed, args.runs, args.warmup)
+        # alternated run by run, so that drift in the machine falls on both alike
+        twice_s, governed_s = _alternate(lambda: governed(TWICE), governed, args.runs, args.warmup)
         steps = store.get_run(store.list_runs(limit=1)[0].id).step_count
         statements, commits = _statements(store, governed, 10)
         store.close()
@@ -78,6 +84,9 @@ def main() -> None:
     d_med, g_med = statistics.median(direct_s), statistics.median(governed_s)
     overhead_run = g_med - d_med
     per_call = overhead_run / len(CALLS)
+    # each extra call adds its own proposal, checks, envelope and steps, and the direct call
+    marginal = (statistics.median(twice_s) - g_med) / len(CALLS) - d_med / len(CALLS)
+    fixed = overhead_run - marginal * len(CALLS)
     table = Table(title=f"run overhead: {len(CALLS)} tool calls per run, {args.runs} runs, SQLite")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -90,6 +99,8 @@ def main() -> None:
     table.add_row("overhead per run (median)", f"{overhead_run * 1e3:.3f} ms")
     table.add_row("overhead per tool call (median)", f"{per_call * 1e3:.3f} ms  (target <= 1 ms)")
     table.add_row("governed runs per second", f"{1 / g_med:.0f}  (target >= 200)")
+    table.add_row("  of which: marginal overhead per extra call", f"{marginal * 1e3:.3f} ms")
+    table.add_row("  of which: once per run", f"{fixed * 1e3:.3f} ms")
     table.add_row("ratio governed / direct", f"{g_med / d_med:.1f}x")
     Console().print(table)
 
@@ -104,6 +115,22 @@ def _measure(fn: object, runs: int, warmup: int) -> list[float]:
         fn()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def _alternate(
+    first: Callable[[], None], second: Callable[[], None], runs: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    for _ in range(warmup):
+        first()
+        second()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(runs):
+        for fn, samples in ((first, a), (second, b)):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return a, b
 
 
 def _statements(store: RunStore, fn: Callable[[], None], runs: int) -> tuple[float, float]:
