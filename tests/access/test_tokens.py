@@ -168,6 +168,39 @@ def test_a_fresh_check_computes_a_signature_once_per_key_object(
     assert refused(access, twin, fresh=True) is ErrorCode.TOKEN_INVALID
 
 
+class _Pinned(_Counting):
+    """A pinned key as the key ring hands it out, counting the signatures it checks."""
+
+    def public_bytes_raw(self) -> bytes:
+        return bytes(self.inner.public_bytes_raw())
+
+
+def test_a_token_minted_here_skips_verification_only_under_its_signers_public_half(
+    sqlite_store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signature verifies under the public half of the key that made it, so a token minted
+    here is not verified again at execution under that key; a trust file that pins other bytes
+    under the signer's id (tampered, or replaced) gets no such shortcut and refuses it."""
+    access = open_access(sqlite_store)
+    tokens = access.tokens
+    kid = tokens.keys.active_kid()
+    own = _Pinned(tokens.keys.verification_key(kid))
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda _kid: own)
+    token = mint(access)
+    for _ in range(3):  # the execution of each call of a run
+        tokens.verify(token, audience=RUN_AUDIENCE, fresh=True)
+    assert own.calls == 0
+
+    stranger = _Pinned(Ed25519PrivateKey.generate().public_key())
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda _kid: stranger)
+    forged_pin = mint(access, "run_2")  # minted while the pin is not the signer's public half
+    assert refused(access, forged_pin, fresh=True) is ErrorCode.TOKEN_INVALID
+    assert stranger.calls == 1
+    monkeypatch.setattr(tokens.keys, "verification_key", lambda _kid: own)
+    tokens.verify(forged_pin, audience=RUN_AUDIENCE, fresh=True)  # verified, under its own
+    assert own.calls == 1
+
+
 def test_wrong_audience_run_or_principal_is_refused(sqlite_store: RunStore) -> None:
     access = open_access(sqlite_store)
     token = mint(access, "run_1")

@@ -165,6 +165,18 @@ class SigningKeyRing:
             return None
         return entry.verifier()
 
+    def signed_by(self, kid: str) -> Ed25519PublicKey | None:
+        """The key a signature `sign` just made under `kid` verifies with, known without
+        verifying it: the pinned key accepted now, when its bytes are the public half of the key
+        that signs (a signature always verifies under that key); else None."""
+        active = self._active
+        if active is None or active.kid != kid:
+            return None
+        key = self.verification_key(kid)
+        if key is None or key.public_bytes_raw() != active.source.public_key():
+            return None
+        return key
+
     def history_key(self, kid: str) -> Ed25519PublicKey | None:
         """The key for an audit checkpoint signed by `kid`, if pinned (whenever retired)."""
         entry = self._trusted_keys(force=True).get(kid)

@@ -237,8 +237,9 @@ class CapabilityTokens:
         if signed_kid != claims.key_id:  # the key rotated meanwhile: sign again, consistently
             return self._signed(dataclasses.replace(claims, key_id=signed_kid))
         token = body + "." + b64url(signature)
-        # signed just now by the active key: as good as verified (execution still re-verifies)
-        self._remember(token, claims)
+        # signed just now by the active key: as good as verified, and under the pinned key that
+        # is its public half, if that is the one accepted now (execution verifies under any other)
+        self._remember(token, claims, self.keys.signed_by(signed_kid))
         return token, claims
 
     def _mint(
