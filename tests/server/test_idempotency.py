@@ -348,6 +348,53 @@ def test_a_run_settled_while_it_was_queued_is_answered_from_the_wake(
     assert signals_of(api)._waiters == {} and signals_of(api)._ended == {}
 
 
+def test_a_turn_settled_while_it_was_queued_is_answered_from_the_wake(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversation's turn is a run: a queue that runs it to its end inside `enqueue` wakes
+    a watch begun before the hand-over, and the turn is answered from the run as it ended,
+    without reading it again, as the store and the conversation then hold it."""
+    monkeypatch.setattr(run_events, "POLL_S", 30.0)
+    execute = RunExecutor(api.desk.runtime, None)
+    executing = threading.local()
+
+    def enqueue(run_id: str) -> None:
+        executing.now = True
+        try:
+            execute(run_id)
+        finally:
+            executing.now = False
+
+    monkeypatch.setattr(api.desk_queue, "enqueue", enqueue)
+    store = api.desk.store
+    get_run = store.get_run
+    reads: list[str] = []  # reads of the run outside its execution
+
+    def counted(run_id: str, with_steps: bool = True) -> Any:
+        if not getattr(executing, "now", False):
+            reads.append(run_id)
+        return get_run(run_id, with_steps)
+
+    body = {"text": ORDER_QUESTION, "script": ORDER_SCRIPT}
+    with httpx.Client(base_url=api.url, timeout=10, headers=api.admin) as c:
+        created = c.post("/v1/conversations", json={"principal": "raj_sanchez_2970"})
+        cid = created.json()["id"]
+        monkeypatch.setattr(store, "get_run", counted)
+        said = c.post(f"/v1/conversations/{cid}/messages?wait=20", json=body)
+        monkeypatch.setattr(store, "get_run", get_run)
+        turn = said.json()
+        run = c.get(f"/v1/runs/{turn['run_id']}").json()
+        held = c.get(f"/v1/conversations/{cid}").json()
+    assert said.status_code == 200, said.text
+    assert reads == []
+    assert turn["status"] == run["status"] == "completed"
+    assert turn["decision"]["kind"] == run["decision"]["kind"] == "answer"
+    assert turn["decision"]["text"] == run["decision"]["text"]
+    assert held["turn_count"] == 1 and held["turns"][-1]["run"]["id"] == run["id"]  # folded in
+    assert held["turns"][-1]["run"]["steps"] == run["steps"]
+    assert signals_of(api)._waiters == {} and signals_of(api)._ended == {}
+
+
 def test_a_waited_run_is_answered_as_the_store_holds_it(api: Api) -> None:
     """The POST answers a run that ended in this process from the run as it ended: the same
     JSON a read of the store gives, for an answer, a refusal and an escalation alike."""

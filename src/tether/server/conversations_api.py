@@ -39,7 +39,7 @@ from tether.runtime.seams import Reply
 from tether.server.admission import Admission
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
-from tether.server.run_events import MAX_WAIT_S, SETTLED, RunSignals, settled
+from tether.server.run_events import MAX_WAIT_S, SETTLED, RunSignals, Watch, settled_detail
 
 END_USER_HEADER = "X-End-User-Token"
 END_USER_SOURCE = "end_user_token"
@@ -186,10 +186,14 @@ class ConversationPage(BaseModel):
 
 
 def _turn_now(service: Conversations, claim: TurnClaim, run_id: str) -> TurnOutcome:
-    """The turn as things stand; one whose run has ended (or waits for a person) is folded into
-    its conversation first, if its worker has not done so yet, so the answer and the
-    conversation agree."""
-    run = service.runtime.store.get_run(run_id)
+    """The turn as things stand (see `_turn_of`)."""
+    return _turn_of(service, claim, service.runtime.store.get_run(run_id))
+
+
+def _turn_of(service: Conversations, claim: TurnClaim, run: Run) -> TurnOutcome:
+    """The turn of `run` (read with its steps); one whose run has ended (or waits for a
+    person) is folded into its conversation first, if its worker has not done so yet, so the
+    answer and the conversation agree."""
     if run.status in SETTLED:
         fold_turn(service.store, run, service.runtime.clock.now())
     return TurnOutcome(claim.conversation_id, claim.turn, run, pending_of(run))
@@ -338,10 +342,15 @@ def conversations_router(
         return service.detail(conversation_id)
 
     def begin(
-        conversation_id: str, body: MessageIn, operator: Operator, token: str | None
+        conversation_id: str,
+        body: MessageIn,
+        operator: Operator,
+        token: str | None,
+        watch: Watch | None,
     ) -> tuple[Conversations, TurnClaim, Run]:
         """Everything a turn can be refused for, then its claim and its queued run: nothing is
-        written unless the turn will run."""
+        written unless the turn will run. `watch` watches the run from before it is queued, so
+        the run returned is as the store held it when the watch began."""
         customer = end_user(token)
         if body.role is not None and body.role not in CALLER_ROLES:
             raise TetherError(
@@ -368,6 +377,8 @@ def conversations_router(
             service.release(claim)
             service.runtime.cancel(run.id, actor)
 
+        if watch is not None:
+            signals.add(run.id, watch)
         admission.enqueue(run.id, withdraw)
         return service, claim, run
 
@@ -412,14 +423,25 @@ def conversations_router(
         operator: Operator = Depends(creator),
         token: str | None = Security(_end_user_token),
     ) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + wait
-        service, claim, run = await run_in_threadpool(begin, conversation_id, body, operator, token)
-        root = str(request.scope.get("root_path", "")).rstrip("/")
-        response.headers["Location"] = f"{root}/v1/runs/{run.id}"
-        remaining = deadline - asyncio.get_running_loop().time()
-        if wait > 0 and remaining > 0:
-            await settled(service.runtime.store, signals, run.id, remaining)
-        outcome = await run_in_threadpool(_turn_now, service, claim, run.id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        watch = Watch(every_step=False) if wait > 0 else None
+        try:  # (a hand-off to a thread is not abandoned: once it raises, `begin` is done)
+            service, claim, run = await run_in_threadpool(
+                begin, conversation_id, body, operator, token, watch
+            )
+            root = str(request.scope.get("root_path", "")).rstrip("/")
+            response.headers["Location"] = f"{root}/v1/runs/{run.id}"
+            remaining = deadline - loop.time()
+            if watch is not None and remaining > 0:  # the run as it settled, or is at the end
+                store = service.runtime.store
+                run = await settled_detail(store, signals, run, watch, remaining, False)
+                outcome = await run_in_threadpool(_turn_of, service, claim, run)
+            else:
+                outcome = await run_in_threadpool(_turn_now, service, claim, run.id)
+        finally:
+            if watch is not None:
+                signals.end(watch)
         if wait > 0 and outcome.run.status in SETTLED:
             response.status_code = 200
         return outcome.to_dict()
