@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
+from tether.grounding.arithmetic import worked_out
 from tether.grounding.claims import (
     Claim,
     clock_times,
@@ -200,7 +201,12 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
     novel = tuple(t for t in terms if t not in index.terms)
     pairs = list(pairwise(terms))
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
-    unseen_numbers = tuple(v for v in numbers(text) if not index.knows_number(v))
+    stated = numbers(text)
+    known = [v for v in stated if index.knows_number(v)]
+    # an amount the claim works out from two it states is as grounded as they are
+    unseen_numbers = tuple(
+        v for v in stated if not index.knows_number(v) and not worked_out(v, known)
+    )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(
         t

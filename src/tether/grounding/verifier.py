@@ -32,6 +32,7 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
+from tether.grounding.arithmetic import worked_out
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import is_request, numbers, split_claims, stated_count
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
@@ -247,14 +248,13 @@ class Verifier:
             for n in a.unseen_numbers
             if stated_count(text, n) and not counted and n not in evidence.counts
         ]
-        # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded
+        # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
+        # the claim works it out from two amounts it states)
         cents = [
-            float(m.group(1).replace(",", ""))
-            for m in _CENTS.finditer(text)
-            if not any(
-                abs(float(m.group(1).replace(",", "")) - q) < 0.005
-                for q in evidence.index.quantities
-            )
+            value
+            for value in (float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text))
+            if not any(abs(value - q) < 0.005 for q in evidence.index.quantities)
+            and not worked_out(value, _grounded_amounts(text, evidence))
         ]
         unseen.extend(c for c in cents if c not in unseen)
         decisive = bool(
@@ -419,3 +419,8 @@ class GroundingPack:
 
 
 NEUTRAL = GroundingPack()
+
+
+def _grounded_amounts(text: str, evidence: EvidenceSet) -> list[float]:
+    """The amounts `text` states that the evidence gives (to the cent where they have cents)."""
+    return [v for v in numbers(text) if evidence.index.knows_number(v)]

@@ -1,0 +1,56 @@
+"""Amounts an answer works out from amounts it states: a total of two prices, the difference
+between two, what is left of a total. Worked out right, they are as grounded as the amounts
+they come from; worked out wrong, or from amounts the claim does not state, they stay unseen
+and the answer is flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.grounding.common import on_record
+from tether.grounding.arithmetic import worked_out
+
+ORDER = {
+    "order_id": "#W7156413",
+    "status": "delivered",
+    "items": [
+        {"name": "Luggage Set", "price": 466.47},
+        {"name": "Sneakers", "price": 189.50},
+        {"name": "Bluetooth Speaker", "price": 315.20},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 971.17}],
+}
+
+
+def test_a_sum_or_a_difference_of_two_stated_amounts_is_worked_out() -> None:
+    assert worked_out(504.70, [189.50, 315.20])  # a total
+    assert worked_out(2.09, [199.42, 197.33])  # a difference
+    assert worked_out(363.30, [3289.46, 3652.76])  # what is left of a total
+    assert not worked_out(540.70, [189.50, 315.20])  # digits swapped
+    assert not worked_out(504.71, [189.50, 315.20])  # a cent off
+    assert not worked_out(504.70, [504.70])  # nothing to work it out from
+    assert not worked_out(504.70, [])
+
+
+def test_a_small_count_is_not_taken_for_a_sum() -> None:
+    """ "two choices" beside "1 gift card" and "1 card": counts add up by chance."""
+    assert not worked_out(2.0, [1.0, 1.0])
+    assert not worked_out(5.0, [2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # worked out right: the amounts it comes from are the record's
+        ("The sneakers ($189.50) and the speaker ($315.20) together came to $504.70.", False),
+        ("The luggage set cost $466.47, which is $151.27 more than the $315.20 speaker.", False),
+        ("Of the $971.17 you paid, $466.47 was the luggage set and $504.70 the rest.", False),
+        # worked out wrong, or an amount the record never gives
+        ("The sneakers ($189.50) and the speaker ($315.20) together came to $540.70.", True),
+        ("The luggage set cost $466.47, which is $115.27 more than the $315.20 speaker.", True),
+        ("The sneakers and the speaker together came to $504.70 after a $12.50 discount.", True),
+        ("The sneakers ($189.50) came with a $25.00 voucher.", True),
+    ],
+)
+def test_worked_out_amounts_pass_and_wrong_ones_are_flagged(answer: str, flagged: bool) -> None:
+    assert on_record(answer, ORDER).flagged is flagged
