@@ -33,6 +33,7 @@ from tether.grounding.fields import (
     referred,
 )
 from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
+from tether.grounding.money_subjects import money_words, said_of_money
 from tether.grounding.record_acts import check_denied_acts
 
 
@@ -117,6 +118,8 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
 
 def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
     mentions = [m for m in states(clause, vocab) if not m.modal and not m.attributive]
+    sums = money_words(clause) if mentions else []
+    mentions = [m for m in mentions if not (sums and said_of_money(clause, m.start, sums))]
     if not mentions:
         return []
     held: list[tuple[str, str, str]] = []  # (field, canonical state, raw value)
