@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.grounding.common import on_record
-from tether.grounding.arithmetic import worked_out
+from tether.grounding.arithmetic import MOST_OPERANDS, worked_out
 
 ORDER = {
     "order_id": "#W7156413",
@@ -36,6 +36,29 @@ def test_a_small_count_is_not_taken_for_a_sum() -> None:
     """ "two choices" beside "1 gift card" and "1 card": counts add up by chance."""
     assert not worked_out(2.0, [1.0, 1.0])
     assert not worked_out(5.0, [2.0, 3.0])
+
+
+def test_a_claim_stating_many_amounts_works_out_none() -> None:
+    """Among many amounts some pair adds up to almost anything; and trying every pair of a
+    long list is quadratic in it (a 6 KB answer of amounts took seconds): past a handful of
+    amounts, nothing is taken as worked out."""
+    few = [189.50, 315.20, 10.0, 20.0, 30.0][:MOST_OPERANDS]
+    assert worked_out(504.70, few)
+    many = [*few, 40.0]
+    assert len(many) > MOST_OPERANDS and not worked_out(504.70, many)
+
+
+def test_an_amount_among_many_is_not_let_through_by_chance() -> None:
+    """Six prices stated: a wrong total that happens to be two of them added is still unseen."""
+    prices = (466.47, 189.50, 315.20, 54.99, 12.30, 88.00)
+    record = {
+        "order_id": "#W1",
+        "items": [{"name": f"Item {n}", "price": p} for n, p in enumerate(prices)],
+    }
+    listed = ", ".join(f"${p:.2f}" for p in prices)
+    wrong = f"The items cost {listed}, and you paid $655.97 in all."  # 466.47 + 189.50
+    assert on_record(wrong, record).flagged
+    assert not on_record(f"The items cost {listed}.", record).flagged
 
 
 @pytest.mark.parametrize(

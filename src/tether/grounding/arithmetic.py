@@ -14,12 +14,15 @@ from itertools import combinations
 _CENT = 0.005
 # a count ("two choices", "3 items") adds up by chance too often to be taken as worked out
 _LEAST = 10.0
+# among many amounts some pair adds up to almost anything, and trying every pair of a long
+# list costs time quadratic in its length: a claim stating more than this works out nothing
+MOST_OPERANDS = 5
 
 
 def worked_out(value: float, stated: Sequence[float]) -> bool:
     """Whether `value` is, to the cent, the sum or the difference of two of `stated` (the
-    claim's other amounts, each one the evidence gives)."""
-    if value < _LEAST and value == int(value):
+    claim's other amounts, each one the evidence gives; at most `MOST_OPERANDS` of them)."""
+    if len(stated) > MOST_OPERANDS or (value < _LEAST and value == int(value)):
         return False
     for a, b in combinations(stated, 2):
         if abs(a + b - value) < _CENT or abs(abs(a - b) - value) < _CENT:

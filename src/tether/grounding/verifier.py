@@ -254,8 +254,10 @@ class Verifier:
             value
             for value in (float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text))
             if not any(abs(value - q) < 0.005 for q in evidence.index.quantities)
-            and not worked_out(value, _grounded_amounts(text, evidence))
         ]
+        if cents:
+            grounded = [v for v in numbers(text) if evidence.index.knows_number(v)]
+            cents = [value for value in cents if not worked_out(value, grounded)]
         unseen.extend(c for c in cents if c not in unseen)
         decisive = bool(
             unseen
@@ -419,8 +421,3 @@ class GroundingPack:
 
 
 NEUTRAL = GroundingPack()
-
-
-def _grounded_amounts(text: str, evidence: EvidenceSet) -> list[float]:
-    """The amounts `text` states that the evidence gives (to the cent where they have cents)."""
-    return [v for v in numbers(text) if evidence.index.knows_number(v)]
