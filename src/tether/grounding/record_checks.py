@@ -35,6 +35,7 @@ from tether.grounding.fields import (
 from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
 from tether.grounding.money_subjects import money_words, said_of_money
 from tether.grounding.record_acts import check_denied_acts
+from tether.grounding.variants import availability_said
 
 
 def check_clause(
@@ -68,7 +69,8 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     found = [(c, m, a, b) for c, m, a, b in vocab.members(clause) if c not in vocab.states]
     if not found:
         return []
-    said = [(c, m) for c, m, _, _ in found]
+    # a value denied as the subject of an availability word is in stock or not, not absent
+    said = [(c, m) for c, m, _, end in found if not availability_said(clause, end)]
     governed = denied_terms(clause) | contrasted_terms(clause)
     # a member listed right after a denied one shares its negation ("no credit card or PayPal")
     for (_, m, _, end), (_, n, start, _) in pairwise(found):
@@ -252,7 +254,7 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     if _PART.search(clause):
         return out  # "return two of the items": a part, not the count
     for match in _NONE.finditer(clause):
-        if _INTENT.search(clause[: match.start()]):
+        if _INTENT.search(clause[: match.start()]) or availability_said(clause, match.end()):
             continue
         noun = norm(match.group(1))
         out.extend(_present(noun, match.group(0), targets))

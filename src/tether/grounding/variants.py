@@ -27,6 +27,11 @@ from tether.grounding.meaning import negated
 # a clause that offers alternatives or counts several ("red or blue", "both") picks no one
 _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
 _EVERY = re.compile(r"\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
+# "neither silver version", "no blue variant", "the blue versions are": said of every one
+_ALL_OF = re.compile(
+    r"\b(?:neither|no|none)\b|\b(?:versions|variants|options|models|ones)\s+(?:are|were)\b",
+    re.IGNORECASE,
+)
 # the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
 _KIND = re.compile(r"\b(?:variants?|options?|versions?|models?|kinds?|types?)\b", re.IGNORECASE)
 # "every other variant", "all the others": the set leaves out the one named before it
@@ -34,6 +39,22 @@ _OTHERS = re.compile(
     r"\b(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?others?\b|\bthe\s+(?:others|rest)\b",
     re.IGNORECASE,
 )
+
+
+# "neither silver version is available", "no blue variant is in stock": the words after the
+# value, up to the availability word, are the rest of its noun and a verb
+_STOCK_AFTER = re.compile(
+    r"^(?:\s+[\w-]+){0,3}?\s+(?:is|are|was|were|'s)\s+(?:\w+\s+)?"
+    r"(?:in stock|available|out of stock|sold out|unavailable)\b",
+    re.IGNORECASE,
+)
+
+
+def availability_said(clause: str, end: int) -> bool:
+    """Whether the value ending at `end` is the subject of an availability word ("neither
+    silver version is available"): a negation before it denies that they are in stock, not that
+    the record holds the value."""
+    return _STOCK_AFTER.match(clause[end : end + 80]) is not None
 
 
 def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
@@ -131,7 +152,7 @@ def _availability(
     else:
         return []
     covered = [(p, obj) for p, leaves, obj in siblings if _holds(leaves, said)]
-    if not _EVERY.search(clause) and len(covered) != 1:
+    if not (_EVERY.search(clause) or _ALL_OF.search(clause)) and len(covered) != 1:
         return []  # several fit the description: which one is meant is unclear
     flags = [(p, obj.get("available")) for p, obj in covered]
     flags = [(p, f) for p, f in flags if isinstance(f, bool)]
