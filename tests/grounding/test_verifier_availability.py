@@ -78,3 +78,16 @@ def test_a_denied_value_is_still_a_swap_when_availability_is_not_its_predicate()
     assert availability_said("no blue variant is in stock", len("no blue"))
     assert not availability_said("there is no silver version", len("there is no silver"))
     assert on_product("There is no silver version of this luggage set.").flagged
+
+
+def test_a_value_the_record_lacks_said_available_is_still_a_swap() -> None:
+    """Availability spares a denied value the swap reading, not a value said outright."""
+    v = on_product("The gold version is available right now.")
+    assert any(c.status == "contradicted" and "swap" in c.kinds for c in v.claims), v.claims
+
+
+def test_no_longer_quantifies_nothing() -> None:
+    """ "The red version is no longer available" with one red in stock and one not: which red
+    is meant is unclear, so it is no claim about every red variant."""
+    v = on_product("The red version is no longer available.")
+    assert not any(c.status == "contradicted" for c in v.claims), v.claims

@@ -69,9 +69,10 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     found = [(c, m, a, b) for c, m, a, b in vocab.members(clause) if c not in vocab.states]
     if not found:
         return []
-    # a value denied as the subject of an availability word is in stock or not, not absent
-    said = [(c, m) for c, m, _, end in found if not availability_said(clause, end)]
+    said = [(c, m) for c, m, _, _ in found]
     governed = denied_terms(clause) | contrasted_terms(clause)
+    # a value denied as the subject of an availability word is out of stock, not absent
+    stocked = {m for _, m, _, end in found if availability_said(clause, end)}
     # a member listed right after a denied one shares its negation ("no credit card or PayPal")
     for (_, m, _, end), (_, n, start, _) in pairwise(found):
         first, then = content_terms(m)[:1], content_terms(n)[:1]
@@ -91,7 +92,9 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
         for c, m in said:
             # denied only when a negation governs the word itself ("no gift card", not
             # "the pink one isn't available")
-            denied = bool(content_terms(m)[:1]) and content_terms(m)[0] in governed
+            denied = (
+                bool(content_terms(m)[:1]) and content_terms(m)[0] in governed and m not in stocked
+            )
             if c in held and (m in held[c]) is denied:
                 if denied:
                     out.append(

@@ -28,8 +28,10 @@ from tether.grounding.meaning import negated
 _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
 _EVERY = re.compile(r"\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
 # "neither silver version", "no blue variant", "the blue versions are": said of every one
+# ("no longer available" and an answer's "No," quantify nothing)
 _ALL_OF = re.compile(
-    r"\b(?:neither|no|none)\b|\b(?:versions|variants|options|models|ones)\s+(?:are|were)\b",
+    r"\b(?:neither|none)\b|\bno\b(?!\s+longer\b|\s*,)"
+    r"|\b(?:versions|variants|options|models|ones)\s+(?:are|were)\b",
     re.IGNORECASE,
 )
 # the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
