@@ -404,8 +404,12 @@ def _swapped_price(
     return [FieldFinding(f"{v.evidence_id}:{path}", "binding", CONTRADICTED, "", mine, (why,))]
 
 
-IN_STOCK = re.compile(r"\bin stock\b|\bavailable\b", re.IGNORECASE)
-OUT_OF_STOCK = re.compile(r"\bout of stock\b|\bsold out\b|\bunavailable\b", re.IGNORECASE)
+# availability in its usual words, each kind once
+_IN_STOCK_WORDS = "in stock|available"
+_OUT_OF_STOCK_WORDS = "out of stock|sold out|unavailable"
+STOCK_WORDS = f"{_IN_STOCK_WORDS}|{_OUT_OF_STOCK_WORDS}"
+IN_STOCK = re.compile(rf"\b(?:{_IN_STOCK_WORDS})\b", re.IGNORECASE)
+OUT_OF_STOCK = re.compile(rf"\b(?:{_OUT_OF_STOCK_WORDS})\b", re.IGNORECASE)
 
 
 def _object_flags(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from tether.grounding.bindings import (
     IN_STOCK,
     OUT_OF_STOCK,
+    STOCK_WORDS,
     Sibling,
     like_groups,
     mentions_value,
@@ -46,8 +47,7 @@ _OTHERS = re.compile(
 # "neither silver version is available", "no blue variant is in stock": the words after the
 # value, up to the availability word, are the rest of its noun and a verb
 _STOCK_AFTER = re.compile(
-    r"^(?:\s+[\w-]+){0,3}?\s+(?:is|are|was|were|'s)\s+(?:\w+\s+)?"
-    r"(?:in stock|available|out of stock|sold out|unavailable)\b",
+    rf"^(?:\s+[\w-]+){{0,3}}?\s+(?:is|are|was|were|'s)\s+(?:\w+\s+)?(?:{STOCK_WORDS})\b",
     re.IGNORECASE,
 )
 
