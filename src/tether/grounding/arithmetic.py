@@ -22,7 +22,7 @@ MOST_OPERANDS = 5
 def worked_out(value: float, stated: Sequence[float]) -> bool:
     """Whether `value` is, to the cent, the sum or the difference of two of `stated` (the
     claim's other amounts, each one the evidence gives; at most `MOST_OPERANDS` of them)."""
-    if len(stated) > MOST_OPERANDS or (value < _LEAST and value == int(value)):
+    if len(stated) > MOST_OPERANDS or (value < _LEAST and value.is_integer()):
         return False
     for a, b in combinations(stated, 2):
         if abs(a + b - value) < _CENT or abs(abs(a - b) - value) < _CENT:
