@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 TETHER_CHROMIUM ?= /usr/bin/chromium
 # pytest workers (pytest-xdist); each test file runs whole on one worker
 PYTEST_WORKERS ?= 2
+# the SQLite server `make load` measures beside the current one, in turn, in the same sitting:
+# the last revision that ran each run inside its HTTP request
+LOAD_BASELINE ?= 39a424a
 
 .PHONY: setup demo test lint typecheck pytest browser screenshots docs bench load soak lock clean
 
@@ -71,7 +74,8 @@ bench: setup
 # A local deployment under load: SQLite (one process), then PostgreSQL + Redis (two API and two
 # worker processes), at concurrency 1, 8 and 32; needs PostgreSQL and Redis on 127.0.0.1.
 load: setup
-	$(BIN)/python benchmarks/load_deploy.py --runs 200 --concurrency 1,8,32 --out .tether/load.json
+	$(BIN)/python benchmarks/load_deploy.py --runs 200 --concurrency 1,8,32 \
+		--baseline $(LOAD_BASELINE) --out .tether/load.json
 
 # Ten minutes of load per topology, reporting how each process's memory grew.
 soak: setup

@@ -4,7 +4,8 @@
         --concurrency 8 --json
 
 Each run is `POST /v1/runs?wait=60` with its own `Idempotency-Key` and a marker `load-<batch>-<n>`
-in its input; a `202` is followed on the run's events stream until its decision. Latency is
+in its input; a `202` is followed on the run's events stream until its decision (a `201`, from a
+server that runs each run inside its request, carries the decision already). Latency is
 from the POST to the decision. Afterwards the runs are read back from the store (over the API,
 `GET /v1/runs`), so a run that was accepted but never ended (lost) or a marker that produced more
 than one run (duplicated) shows up whatever the responses said. Only loopback URLs are loaded,
@@ -148,10 +149,10 @@ async def start_one(
             tally.errors_by_status[type(exc).__name__] += 1
             await asyncio.sleep(0.2 * (attempt + 1))
             continue
-        if response.status_code in (200, 202):
+        if response.status_code in (200, 201, 202):
             run = response.json()
             tally.accepted[job.marker] = run["id"]
-            done = response.status_code == 200 or await follow(client, run["id"], deadline)
+            done = response.status_code != 202 or await follow(client, run["id"], deadline)
             if done:
                 tally.decided.add(job.marker)
                 tally.latencies_ms.append((time.monotonic() - began) * 1000)

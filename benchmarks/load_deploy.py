@@ -5,18 +5,22 @@ Two topologies, each loaded at concurrency 1, 8 and 32:
 - `postgres`: a fresh schema in PostgreSQL (127.0.0.1:5432, database `test`) and Redis, two
   API-only `tether serve` processes (`TETHER_WORKERS=0`) the driver spreads requests over, and
   two `tether worker` processes that execute the runs from the PostgreSQL queue.
+`--baseline REV` also starts the SQLite topology of revision REV of this repository (its `src`
+exported by git into a temporary folder, run on this environment) and loads it level by level in
+turn with the current one, so the ratio of the two comes from one sitting on one machine.
 `--soak-seconds S` instead loads each topology at concurrency 8 for S seconds and reports how
 the resident memory of every process grew. Every process, the schema, the Redis keys and the
 temporary home are removed on any exit; every wait is bounded, and only loopback is used.
 
     python benchmarks/load_deploy.py [--topology sqlite|postgres|both] [--runs 200]
-        [--concurrency 1,8,32] [--soak-seconds 600] [--out .tether/load.json]
+        [--concurrency 1,8,32] [--baseline REV] [--soak-seconds 600] [--out .tether/load.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -24,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -40,6 +45,7 @@ from rich.table import Table
 from load import MAX_RUNS, drive
 
 TETHER = str(Path(sys.executable).parent / "tether")
+REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TETHER_LOAD_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TETHER_LOAD_REDIS_URL", "redis://127.0.0.1:6379/0")
 START_S = 60.0  # the longest a process may take to become ready
@@ -124,12 +130,17 @@ def start(deployment: Deployment, name: str, args: list[str], env: dict[str, str
 
 
 def wait_ready(deployment: Deployment, url: str) -> None:
+    """Wait for `/readyz` (or, on a revision that has none, `/healthz`) to answer 200."""
     deadline = time.monotonic() + START_S
+    probe = "/readyz"
     while time.monotonic() < deadline:
         deployment.check_alive()
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            status = httpx.get(f"{url}{probe}", timeout=2).status_code
+            if status == 200:
                 return
+            if status == 404:
+                probe = "/healthz"
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
@@ -172,9 +183,40 @@ def home() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def sqlite_deployment() -> Iterator[Deployment]:
+def revision_source(revision: str) -> Iterator[tuple[str, str]]:
+    """The `src` folder of `revision` of this repository, exported into a temporary folder, and
+    the revision's short name; removed afterwards."""
+    named = git("rev-parse", "--short", f"{revision}^{{commit}}")
+    if named.returncode != 0:
+        raise SystemExit(f"--baseline {revision}: {named.stderr.decode(errors='replace').strip()}")
+    exported = git("archive", "--format=tar", revision, "src")
+    if exported.returncode != 0:
+        raise SystemExit(f"--baseline {revision}: {exported.stderr.decode(errors='replace')}")
+    folder = tempfile.mkdtemp(prefix="tether-baseline-")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(exported.stdout)) as archive:
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+                archive.extractall(folder, filter="data")
+            else:
+                archive.extractall(folder)  # our own repository's archive
+        yield str(Path(folder) / "src"), named.stdout.decode().strip()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, timeout=START_S, check=False
+    )
+
+
+@contextmanager
+def sqlite_deployment(name: str = "sqlite", source: str | None = None) -> Iterator[Deployment]:
+    """One `tether serve` over a fresh SQLite home; `source`: run the package found there."""
     with home() as env:
-        deployment = Deployment("sqlite")
+        if source is not None:
+            env["PYTHONPATH"] = source
+        deployment = Deployment(name)
         try:
             deployment.key = admin_key(env)
             port = free_port()
@@ -248,22 +290,53 @@ def postgres_deployment() -> Iterator[Deployment]:
 DEPLOYMENTS = {"sqlite": sqlite_deployment, "postgres": postgres_deployment}
 
 
-def load_levels(deployment: Deployment, runs: int, levels: list[int]) -> list[dict[str, Any]]:
+def load_levels(
+    deployments: list[Deployment], runs: int, levels: list[int]
+) -> list[dict[str, Any]]:
+    """Each level on each deployment in turn (a baseline right after the current one), so that
+    drift in the machine falls on both alike."""
     results = []
     for concurrency in levels:
-        before = deployment.rss_mb()
-        result = asyncio.run(drive(deployment.urls, deployment.key, runs, concurrency))
-        deployment.check_alive()
-        results.append(
+        for deployment in deployments:
+            before = deployment.rss_mb()
+            result = asyncio.run(drive(deployment.urls, deployment.key, runs, concurrency))
+            deployment.check_alive()
+            results.append(
+                {
+                    "topology": deployment.name,
+                    "concurrency": concurrency,
+                    **result,
+                    "rss_mb": {"before": before, "after": deployment.rss_mb()},
+                }
+            )
+            show_level(results[-1])
+    return results
+
+
+def ratios(rows: list[dict[str, Any]], current: str, baseline: str) -> list[dict[str, Any]]:
+    """Per level: the current topology's completed runs/s over the baseline's, and p50 too."""
+    found = []
+    for row in rows:
+        if row["topology"] != current:
+            continue
+        base = next(
+            (
+                r
+                for r in rows
+                if r["topology"] == baseline and r["concurrency"] == row["concurrency"]
+            ),
+            None,
+        )
+        if base is None or not base["runs_per_s"] or not row["p50_ms"]:
+            continue
+        found.append(
             {
-                "topology": deployment.name,
-                "concurrency": concurrency,
-                **result,
-                "rss_mb": {"before": before, "after": deployment.rss_mb()},
+                "concurrency": row["concurrency"],
+                "runs_per_s": round(row["runs_per_s"] / base["runs_per_s"], 2),
+                "p50_ms": round(row["p50_ms"] / base["p50_ms"], 2) if base["p50_ms"] else None,
             }
         )
-        show_level(results[-1])
-    return results
+    return found
 
 
 def soak(deployment: Deployment, seconds: float, concurrency: int) -> dict[str, Any]:
@@ -341,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topology", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--runs", type=int, default=200, help="runs per concurrency level")
     parser.add_argument("--concurrency", default="1,8,32", help="levels, comma-separated")
+    parser.add_argument(
+        "--baseline", default="", help="also load this revision's SQLite topology, in turn"
+    )
     parser.add_argument("--soak-seconds", type=float, default=0.0, help="soak instead, S s")
     parser.add_argument("--out", type=Path, default=Path(".tether/load.json"))
     args = parser.parse_args(argv)
@@ -352,23 +428,52 @@ def main(argv: list[str] | None = None) -> int:
     # a SIGTERM unwinds like Ctrl-C, so every process and schema is cleaned up
     signal.signal(signal.SIGTERM, interrupted)
     names = ["sqlite", "postgres"] if args.topology == "both" else [args.topology]
+    baseline = args.baseline
+    if baseline and git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}").returncode:
+        console.print(f"baseline {baseline} is not in this clone (a shallow one?): not loaded")
+        baseline = ""
     rows: list[dict[str, Any]] = []
+    compared: dict[str, Any] = {}
     for name in names:
         with ExitStack() as stack:
             deployment = stack.enter_context(DEPLOYMENTS[name]())
             console.print(f"{name}: {len(deployment.processes)} processes, {deployment.urls}")
+            deployments = [deployment]
+            if baseline and name == "sqlite" and not args.soak_seconds:
+                source, short = stack.enter_context(revision_source(baseline))
+                deployments.append(
+                    stack.enter_context(sqlite_deployment(f"sqlite@{short}", source))
+                )
+                console.print(f"baseline: revision {short} on {deployments[-1].urls}")
             if args.soak_seconds:
                 rows.append(soak(deployment, args.soak_seconds, 8))
                 console.print(f"{name} soak RSS growth (MiB): {rows[-1]['rss_growth_mb']}")
             else:
-                rows.extend(load_levels(deployment, args.runs, levels))
-            logged = deployment.log_findings()
-            for row in rows:
-                if row["topology"] == name:
-                    row["logged"] = logged  # for the whole deployment, not per level
+                rows.extend(load_levels(deployments, args.runs, levels))
+            for each in deployments:
+                logged = each.log_findings()
+                for row in rows:
+                    if row["topology"] == each.name:
+                        row["logged"] = logged  # for the whole deployment, not per level
+            if len(deployments) > 1:
+                compared = {
+                    "revision": deployments[1].name.partition("@")[2],
+                    "ratios": ratios(rows, name, deployments[1].name),
+                }
     console.print(summary_table(rows))
+    if compared:
+        console.print(f"sqlite / baseline {compared['revision']} (same sitting):", markup=False)
+        for ratio in compared["ratios"]:
+            console.print(
+                f"  c={ratio['concurrency']:<3} runs/s x{ratio['runs_per_s']}  "
+                f"p50 x{ratio['p50_ms']}",
+                markup=False,
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+    out: dict[str, Any] = {"results": rows}
+    if compared:
+        out["baseline"] = compared
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
     console.print(f"wrote {args.out}")
     bad = any(r["lost"] or r["duplicated"] for r in rows)
     return 1 if bad else 0
