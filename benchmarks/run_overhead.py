@@ -10,7 +10,9 @@ on wall time.
 The overhead per call is the run's overhead spread over its calls, as the target is stated; a
 run of the same calls made twice splits it into what each extra call adds and what a run pays
 once (its scope and capability, retrieval, answer checks and commits), however many calls it
-makes.
+makes. The retail reads run inline (`Envelope.inline`: they look up the desk's in-process
+database); the same run with every call handed to a worker thread, where a timeout is enforced
+by abandoning the call, is measured beside it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.store.runs import RunStore
+from tether.tools.registry import ToolRegistry
 
 USER = "raj_sanchez_2970"
 CALLS = [
@@ -70,13 +74,23 @@ def main() -> None:
                 assert tool is not None
                 tool.fn(**call_args)
 
-        def governed(script: Any = SCRIPT) -> None:
-            run = desk.runtime.run(RunRequest(USER, MESSAGE), ScriptedModel(script))
+        # the same desk with every call handed to a worker thread, whatever its envelope says
+        pooled = open_retail_desk(store, db=RetailDB.fresh_copy())
+        registry = pooled.runtime.tools
+        pooled.runtime.tools = ToolRegistry(
+            t.with_envelope(replace(t.spec.envelope, inline=False))
+            for t in (registry.get(n) for n in registry.names())
+            if t is not None
+        )
+
+        def governed(script: Any = SCRIPT, on: Any = desk) -> None:
+            run = on.runtime.run(RunRequest(USER, MESSAGE), ScriptedModel(script))
             assert run.decision is not None and run.decision.kind.value == "answer", run.decision
 
         direct_s = _measure(direct, args.runs, args.warmup)
         # alternated run by run, so that drift in the machine falls on both alike
         twice_s, governed_s = _alternate(lambda: governed(TWICE), governed, args.runs, args.warmup)
+        pooled_s, _ = _alternate(lambda: governed(on=pooled), governed, args.runs, args.warmup)
         steps = store.get_run(store.list_runs(limit=1)[0].id).step_count
         statements, commits = _statements(store, governed, 10)
         store.close()
@@ -102,6 +116,11 @@ def main() -> None:
     table.add_row("  of which: marginal overhead per extra call", f"{marginal * 1e3:.3f} ms")
     table.add_row("  of which: once per run", f"{fixed * 1e3:.3f} ms")
     table.add_row("ratio governed / direct", f"{g_med / d_med:.1f}x")
+    p_med = statistics.median(pooled_s)
+    table.add_row("every call on a worker thread, median per run", f"{p_med * 1e3:.3f} ms")
+    table.add_row(
+        "  overhead per tool call (median)", f"{(p_med - d_med) / len(CALLS) * 1e3:.3f} ms"
+    )
     Console().print(table)
 
 

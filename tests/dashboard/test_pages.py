@@ -267,6 +267,8 @@ def test_tools_show_health_breakers_and_envelopes(site: Site) -> None:
     flaky = tool_row(page, "get_order_details")
     assert 'breaker-closed">closed<' in flaky and "3 attempt(s)" in flaky
     assert "1 breaker(s) not closed" in page
+    assert "(inline: measured, not enforced)" in tool_row(page, "get_user_details")
+    assert "inline" not in tool_row(page, "cancel_pending_order")  # writes go to a worker
     assert len(re.findall(r'<tr id="tool-', page)) == len(site.desk.runtime.tools.names())
 
 

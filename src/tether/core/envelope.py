@@ -230,16 +230,27 @@ class FallbackPolicy:
 
 @dataclass(frozen=True)
 class Envelope:
-    """Everything that governs how one tool is called."""
+    """Everything that governs how one tool is called.
+
+    `inline=True` runs the function on the calling thread instead of handing it to a worker
+    thread and back. It is for functions that return promptly (in-memory or embedded-database
+    lookups), where the hand-off costs more than the call: a sync function cannot be
+    interrupted, so inline its timeout is measured, not enforced. A call that overruns it still
+    returns its result (and so never runs twice), with `overran` in its attempt record; a call
+    that never returns holds its run. Coroutine functions are never inline.
+    """
 
     timeout_s: float = 10.0  # per attempt
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: BreakerPolicy | None = None
     rate_limit: RateLimitPolicy | None = None
     fallback: tuple[FallbackPolicy, ...] = ()
+    inline: bool = False
 
     def __post_init__(self) -> None:
         _number("Envelope", "timeout_s", self.timeout_s)
+        if not isinstance(self.inline, bool):
+            raise _invalid("Envelope.inline must be True or False")
         checks: Iterable[tuple[str, object, type | tuple[type, ...]]] = (
             ("retry", self.retry, RetryPolicy),
             ("breaker", self.breaker, (BreakerPolicy, type(None))),
@@ -272,10 +283,12 @@ class Envelope:
         return self.timeout_s * attempts + self.retry.max_delay_s * (attempts - 1)
 
     @staticmethod
-    def default(*, writes: bool, idempotent: bool, timeout_s: float = 10.0) -> Envelope:
+    def default(
+        *, writes: bool, idempotent: bool, timeout_s: float = 10.0, inline: bool = False
+    ) -> Envelope:
         """The envelope a tool gets when it names none: writes retry only if they are idempotent."""
         retry = RetryPolicy.never() if writes and not idempotent else RetryPolicy()
-        return Envelope(timeout_s=timeout_s, retry=retry)
+        return Envelope(timeout_s=timeout_s, retry=retry, inline=inline)
 
     def check_for(self, tool: str, *, writes: bool, idempotent: bool) -> None:
         """Settings that conflict with the tool's risk class; raises CONFIG_INVALID."""
@@ -296,10 +309,13 @@ class Envelope:
                 raise _invalid(f"tool {tool}: the alternate tool cannot be the tool itself")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "timeout_s": self.timeout_s,
             "retry": self.retry.to_dict(),
             "breaker": self.breaker.to_dict() if self.breaker else None,
             "rate_limit": self.rate_limit.to_dict() if self.rate_limit else None,
             "fallback": [f.to_dict() for f in self.fallback],
         }
+        if self.inline:  # only when set, so the configs stored before it read the same
+            out["inline"] = True
+        return out

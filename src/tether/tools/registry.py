@@ -118,7 +118,7 @@ class Tool:
     def with_envelope(self, envelope: Envelope, *, idempotent: bool | None = None) -> Tool:
         """This tool under other envelope settings, checked as at registration."""
         flag = self.spec.idempotent if idempotent is None else idempotent
-        _check_envelope(self.name, envelope, self.spec.risk, flag)
+        _check_envelope(self.name, envelope, self.spec.risk, flag, self.fn)
         spec = replace(self.spec, envelope=envelope, timeout_s=envelope.timeout_s, idempotent=flag)
         return replace(self, spec=spec)
 
@@ -325,11 +325,19 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _check_envelope(name: str, envelope: Envelope, risk: RiskClass, idempotent: bool) -> None:
+def _check_envelope(
+    name: str, envelope: Envelope, risk: RiskClass, idempotent: bool, fn: Callable[..., Any]
+) -> None:
     if not isinstance(envelope, Envelope):
         raise TetherError(ErrorCode.CONFIG_INVALID, f"tool {name}: envelope must be an Envelope")
     if not isinstance(idempotent, bool):
         raise TetherError(ErrorCode.CONFIG_INVALID, f"tool {name}: idempotent must be True/False")
+    if envelope.inline and inspect.iscoroutinefunction(fn):
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"tool {name}: a coroutine function cannot run inline; it is cancelled at its "
+            "deadline on a worker's event loop",
+        )
     envelope.check_for(name, writes=risk is not RiskClass.READ, idempotent=idempotent)
 
 
@@ -405,7 +413,7 @@ def make_tool(
             f"tool {tool_name}: timeout_s={timeout_s} disagrees with envelope.timeout_s="
             f"{envelope.timeout_s}; set the timeout in one place",
         )
-    _check_envelope(tool_name, envelope, risk, idempotent)
+    _check_envelope(tool_name, envelope, risk, idempotent, fn)
     hints = _type_hints(fn, tool_name)
     input_model, bind_model = _input_models(fn, tool_name, hints, extra)
     check_resources(tool_name, resources or {}, input_model.model_json_schema())

@@ -4,11 +4,14 @@ A sync tool cannot be interrupted, so a call that overruns its deadline is aband
 caller gets a timeout at once, and the thread finishes the call on its own and then retires.
 Coroutine tools run on the worker's own event loop and are cancelled at the deadline. The pool
 is shared by the whole process, so idle threads stay few however many runtimes exist.
+`run_inline` runs a call on the caller's own thread instead, for tools whose envelope asks
+for it (`Envelope.inline`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import threading
 from collections.abc import Callable
@@ -58,6 +61,18 @@ def settle(value: Any, timeout: float | None) -> Any:
     if inspect.iscoroutine(value):
         return _event_loop().run_until_complete(asyncio.wait_for(value, timeout))
     return value
+
+
+def run_inline(job: Callable[[], Any]) -> Finished:
+    """Run `job` on the calling thread, in an empty context as a worker thread would run it
+    (it sees none of the caller's context variables). What it raises is returned, as from a
+    worker, SystemExit included; only KeyboardInterrupt, the caller's own, propagates."""
+    try:
+        return Finished(value=contextvars.Context().run(job))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # whatever the tool raises is the caller's to classify
+        return Finished(error=exc)
 
 
 class _Worker:

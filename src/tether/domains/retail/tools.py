@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from tether import RiskClass, Tool, current_idempotency_key, make_tool
+from tether import Envelope, RiskClass, Tool, current_idempotency_key, make_tool
 from tether.domains.retail.db import RetailDB, UnitOfWork
 from tether.domains.retail.effects import recorded_write
 from tether.domains.retail.orders import (
@@ -509,6 +509,9 @@ def _tool_templates() -> tuple[Tool, ...]:
                 resources=resources,
                 handoff=name == "transfer_to_human_agents",
                 idempotent=write,  # every write honours the idempotency key
+                # a read is a lookup in the desk's own in-process database: it returns at once,
+                # and handing it to a worker thread and back would cost more than the lookup
+                envelope=Envelope.default(writes=write, idempotent=write, inline=not write),
             )
         )
     return tuple(tools)
