@@ -269,6 +269,10 @@ def _numbers(text: str) -> tuple[float, ...]:
     masked = _CLOCK.sub(" ", text)
     for match in _NUMBER.finditer(masked):
         values.append(_scaled(match.group(1), match.group(2), match.group(3)))
+    # a digit's own letters are no number word: the "K" of "three 5K" does not make 3000
+    masked = _NUMBER.sub(" ", masked)
+    values.extend(spoken_amounts(masked))
+    masked = _SPOKEN_AMOUNT.sub(" ", masked)
     tokens = [w.lower() for w in words(masked)]
     for position, word in enumerate(tokens):
         # most words are no number word: a word without a hyphen is looked up whole
@@ -293,6 +297,49 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 _kept_numbers = lru_cache(maxsize=1024)(_numbers)
+
+_CARDINALS = "|".join(
+    sorted(
+        (
+            w
+            for w, n in _NUMBER_WORDS.items()
+            if n >= 1
+            and n == int(n)
+            and w[-2:] not in ("st", "nd", "rd", "th")
+            and w not in ("dozen", "twice")
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+# an amount said in words is one amount: "one hundred ninety-two dollars and fifteen cents"
+_SPOKEN_AMOUNT = re.compile(
+    rf"\b((?:{_CARDINALS})(?:(?:[\s-]+|\s+and\s+)(?:{_CARDINALS}|thousand))*)\s+dollars?\b"
+    rf"(?:\s+and\s+((?:{_CARDINALS})(?:[\s-]+(?:{_CARDINALS}))*)\s+cents?\b)?",
+    re.IGNORECASE,
+)
+
+
+def spoken_amounts(text: str) -> list[float]:
+    """The amounts of money the text says in words ("ninety-two dollars and fifteen cents")."""
+    out: list[float] = []
+    for match in _SPOKEN_AMOUNT.finditer(text):
+        cents = _spoken(match.group(2)) / 100 if match.group(2) else 0.0
+        out.append(round(_spoken(match.group(1)) + cents, 2))
+    return out
+
+
+def _spoken(said: str) -> float:
+    """The value of a run of number words: "one hundred ninety-two" is 192."""
+    total, current = 0, 0
+    for word in re.split(r"[\s-]+", said.lower()):
+        if word == "hundred":
+            current = max(current, 1) * 100
+        elif word == "thousand":
+            total, current = total + max(current, 1) * 1000, 0
+        elif word != "and":
+            current += _NUMBER_WORDS[word]
+    return float(total + current)
 
 
 _WORD_COUNTS = {

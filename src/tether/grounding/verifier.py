@@ -32,9 +32,15 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
-from tether.grounding.arithmetic import worked_out
+from tether.grounding.arithmetic import named_total, worked_out
 from tether.grounding.assess import ClaimAssessment, assess_answer
-from tether.grounding.claims import is_request, numbers, split_claims, stated_count
+from tether.grounding.claims import (
+    is_request,
+    numbers,
+    split_claims,
+    spoken_amounts,
+    stated_count,
+)
 from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
@@ -250,14 +256,21 @@ class Verifier:
         ]
         # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
         # the claim works it out from two amounts it states)
+        said = [float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text)]
+        said.extend(v for v in spoken_amounts(text) if not v.is_integer())
         cents = [
             value
-            for value in (float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text))
+            for value in said
             if not any(abs(value - q) < 0.005 for q in evidence.index.quantities)
         ]
         if cents:
             grounded = [v for v in numbers(text) if evidence.index.knows_number(v)]
-            cents = [value for value in cents if not worked_out(value, grounded)]
+            cents = [
+                value
+                for value in cents
+                if not worked_out(value, grounded)
+                and not named_total(value, text, evidence.records.values())
+            ]
         unseen.extend(c for c in cents if c not in unseen)
         decisive = bool(
             unseen

@@ -1,0 +1,89 @@
+"""Numbers as a support desk writes them: an amount in words, a resolution like "5K", a total
+of the things a claim names. Right, they are grounded; wrong, they are flagged."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.grounding.common import on_record
+from tether.core.types import Evidence
+from tether.domains.retail.pack import RETAIL
+from tether.grounding.arithmetic import named_total
+from tether.grounding.claims import numbers
+from tether.grounding.verifier import Verification
+
+ORDER: dict[str, Any] = {
+    "order_id": "#W8921199",
+    "status": "processed",
+    "items": [
+        {"name": "Smart Thermostat", "item_id": "1", "price": 255.98},
+        {"name": "Gaming Mouse", "item_id": "2", "price": 158.89},
+        {"name": "Wristwatch", "item_id": "3", "price": 2127.62},
+    ],
+    "fulfillments": [{"tracking_id": ["619979868825"], "item_ids": ["1", "2", "3"]}],
+    "payment_history": [{"transaction_type": "payment", "amount": 2542.49}],
+}
+
+
+def desk(answer: str, record: dict[str, Any], tool: str) -> Verification:
+    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("You paid one hundred ninety-two dollars and fifteen cents.", [192.15]),
+        ("It came to two thousand and five dollars.", [2005.0]),
+        ("It's thirty-five dollars short of the $310.", [310.0, 35.0]),
+        ("a hundred dollars", [100.0]),
+        ("the other three 5K versions", [5000.0, 3.0]),  # the K of 5K is no "thousand"
+        ("three thousand reviews", [3000.0]),
+    ],
+)
+def test_amounts_in_words_are_one_amount(text: str, values: list[float]) -> None:
+    assert numbers(text) == values
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("You paid one hundred ninety-two dollars and fifteen cents by PayPal.", False),
+        ("You paid one hundred ninety-two dollars and fifty cents by PayPal.", True),
+        ("You paid two hundred ninety-two dollars and fifteen cents by PayPal.", True),
+    ],
+)
+def test_an_amount_in_words_is_checked_as_the_amount(answer: str, flagged: bool) -> None:
+    record = {"order_id": "#W1", "payment_history": [{"amount": 192.15, "method": "paypal"}]}
+    assert on_record(answer, record).flagged is flagged
+
+
+def test_a_total_of_named_things_is_their_prices_added() -> None:
+    records = [ORDER]
+    assert named_total(414.87, "the thermostat and the mouse come to $414.87", records)
+    assert named_total(2383.60, "the thermostat and the watch… the wristwatch", records)
+    assert not named_total(424.87, "the thermostat and the mouse come to $424.87", records)
+    # the parts must be named: the same sum said of nothing is worked out from nothing
+    assert not named_total(414.87, "two of the items come to $414.87", records)
+    assert not named_total(158.89, "the mouse alone is $158.89", records)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        (
+            "The wristwatch costs more than the thermostat and the mouse put together, "
+            "which come to $414.87.",
+            False,
+        ),
+        ("The thermostat and the mouse together come to $424.87.", True),
+        ("The thermostat and the watch together come to $414.87.", True),
+    ],
+)
+def test_a_total_of_named_items_is_grounded_only_when_it_adds_up(
+    answer: str, flagged: bool
+) -> None:
+    assert desk(answer, ORDER, "get_order_details").flagged is flagged
