@@ -137,7 +137,7 @@ def test_a_cancelled_order_said_to_be_live_is_flagged(answer: str) -> None:
         "There are five items in order #W1620235.",
         "Order #W1620235 includes two items: a Luggage Set and an Electric Kettle.",
         "Order #W1620235 was charged $1077.17.",
-        miss("Both items in order #W1620235 are pending.", "fields._counts: 'both' is no count"),
+        "Both items in order #W1620235 are pending.",
         "The Electric Kettle is 1.5L.",
     ],
 )

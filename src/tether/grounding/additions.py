@@ -66,9 +66,11 @@ _LETTER_LED = re.compile(r"\b([a-z])-(?=[a-z]{3})", re.IGNORECASE)  # "e-mail" i
 _JOINED_BY_AND = re.compile(r"\b(?:and|plus)\W*$", re.IGNORECASE)
 
 
-# adverbs of time and degree: "can still be cancelled" restates "can be cancelled"
+# adverbs of time and degree: "can still be cancelled" restates "can be cancelled", and "at
+# the moment" is "now"
 ADVERBS = frozenset(
-    norm(w) for w in ["still", "yet", "already", "longer", "even", "now", "just", "also", "ever"]
+    norm(w)
+    for w in ["still", "yet", "already", "longer", "even", "now", "just", "also", "ever", "moment"]
 )
 
 

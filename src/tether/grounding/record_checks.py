@@ -199,9 +199,11 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
 
 
 _COUNT = re.compile(
-    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|there (?:are|is|were|was)|"
-    r"total of)\s+"
-    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)",
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|there (?:are|is|were|was)|"
+    r"total of|all|both)\s+"
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)|"
+    # "both items" counts two as surely as "two items" does
+    r"(?<!\bof )\b(both)\s+(\w+s)\b",
     re.IGNORECASE,
 )
 
@@ -248,7 +250,7 @@ _NONE = re.compile(
 # with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
 _PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
 _INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
-_SMALL = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+_SMALL = {"one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 
@@ -281,8 +283,9 @@ def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     for match in _COUNT.finditer(clause):
         if _INTENT.search(clause[: match.start()]):
             continue  # "I want to return two items": what is to be done, not what there is
-        said = float(_SMALL.get(match.group(1).lower(), 0) or match.group(1))
-        noun = norm(match.group(2))
+        amount, noun = match.group(1, 2) if match.group(1) else match.group(3, 4)
+        said = float(_SMALL.get(amount.lower(), 0) or amount)
+        noun = norm(noun)
         for v in targets:
             for spec in v.fields:
                 if spec.kind != "count":
