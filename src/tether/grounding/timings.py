@@ -227,7 +227,11 @@ def _check(
             continue
         agreeing = [c for c in timed if any(t.agrees(e) for e in c.timings)]
         differing = [c for c in timed if not any(t.agrees(e) for e in c.timings)]
-        about = [c for c in agreeing if _about(subject, c) or (loose and _names_all(subject, c))]
+        about = [
+            c
+            for c in agreeing
+            if _about(subject, c) or (loose and (_names_all(subject, c) or _names_one(subject, c)))
+        ]
         if about:
             out.append(_agrees(t, about[0]))
             continue
@@ -236,7 +240,8 @@ def _check(
         clash = [
             c
             for c in differing
-            if _about(subject, c) or (loose and c.label and _names_all(subject, c))
+            if _about(subject, c)
+            or (loose and ((c.label and _names_all(subject, c)) or _names_one(subject, c)))
         ]
         if clash:
             out.append(_clash(t, clash[0]))
@@ -329,6 +334,19 @@ def _names_all(subject: set[str], c: EvidenceClause) -> bool:
         and len(shared) / len(c.subject) >= SUBJECT
         and all(t.kind != "relative" for t in c.timings)
     )
+
+
+def _names_one(subject: set[str], c: EvidenceClause) -> bool:
+    """True when the claim names one whole alternative of a short clause timing several ("…
+    within 5 to 7 business days to a credit card or PayPal" for "the PayPal payment comes
+    back"): the timing is said of each of them."""
+    if c.label or any(t.kind == "relative" for t in c.timings):
+        return False
+    parts = [subject_terms(part) for part in _ALTERNATIVES.split(c.text)]
+    return len(parts) >= 2 and len(c.subject) <= 4 and any(p and p <= subject for p in parts)
+
+
+_ALTERNATIVES = re.compile(r",\s*(?:or\s+)?|\s+or\s+", re.IGNORECASE)
 
 
 def recorded_timings(evidence: EvidenceSet) -> list[Timing]:
