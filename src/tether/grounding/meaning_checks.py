@@ -52,6 +52,7 @@ from tether.grounding.persistence import check_lasting, check_proviso
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
+    check_left_states,
     check_state_rules,
     check_transitions,
     defines,
@@ -321,7 +322,10 @@ def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> li
     passages = {k: t for k, t in evidence.texts.items() if k != "question"}
     return [
         Finding("swap", CONTRADICTED, reason, source)
-        for reason, source in check_transitions(body, passages, vocabulary)
+        for reason, source in [
+            *check_transitions(body, passages, vocabulary),
+            *check_left_states(body, passages, vocabulary),
+        ]
     ]
 
 

@@ -218,7 +218,7 @@ def check_definition(
 # a state a record comes to be in, or stays in: "the status becomes cancelled", "stays pending"
 _CHANGE = (
     r"becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|turns?|"
-    r"turned|set|updated)\s+to"
+    r"turned|set|updated|reverts?|reverted)\s+(?:back\s+)?to"
 )
 _STAY = r"reads?|stays?|stayed|remains?|remained"
 _TRANSITION = re.compile(rf"\b(?:{_CHANGE}|(?P<stay>{_STAY}))\s+[\"'*\u201c]*", re.IGNORECASE)
@@ -272,3 +272,42 @@ def check_transitions(
         for state, words in sorted(said.items())
         if state not in stated and not ("(" in words and words.lower() in told)
     ]
+
+
+# a state said to end: "will no longer be pending", "won't remain pending"
+_LEFT = re.compile(
+    rf"\bno\s+longer\s+(?:be\s+|{_STAY}\s+)?[\"'*\u201c]*|\b(?:{_STAY}|stay|remain)\s+[\"'*\u201c]*",
+    re.IGNORECASE,
+)
+
+
+def check_left_states(
+    sentence: str, passages: Mapping[str, str], vocabulary: Vocabulary
+) -> list[tuple[str, str]]:
+    """(reason, passage id) for each state the claim says a record leaves ("the order won't
+    stay pending", "will no longer be pending") where the passages say it stays in it."""
+    left: set[str] = set()
+    for frame in _LEFT.finditer(sentence):
+        before = " ".join(sentence[: frame.start()].split()[-4:])
+        if not frame.group(0).lower().startswith("no") and not negated(before):
+            continue  # "stays pending" keeps the state
+        found = vocabulary.members(sentence[frame.end() : frame.end() + 60])
+        if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
+            left.add(found[0][1])
+    out: list[tuple[str, str]] = []
+    for source, text in passages.items():
+        kept = {
+            state
+            for frame in _TRANSITION.finditer(text)
+            if frame.group("stay") and not negated(" ".join(text[: frame.start()].split()[-4:]))
+            for state in _state_at(text, frame.end(), vocabulary)
+        }
+        out.extend(
+            (f"the evidence says a record stays {state}", source) for state in sorted(left & kept)
+        )
+    return out
+
+
+def _state_at(text: str, at: int, vocabulary: Vocabulary) -> list[str]:
+    found = vocabulary.members(text[at : at + 60])
+    return [found[0][1]] if found and found[0][2] == 0 and found[0][0] in vocabulary.states else []

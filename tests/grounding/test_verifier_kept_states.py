@@ -1,0 +1,52 @@
+"""A state the passage says a record keeps or comes to: "the order won't stay pending" and
+"will no longer be pending" contradict "the order stays pending"; "goes back to pending"
+contradicts "the status becomes exchange requested"."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.domains.retail.pack import RETAIL
+from tether.grounding.verifier import Verification
+
+MOVE = (
+    "You can move the order to one other payment method that you already hold. The order stays "
+    "pending, and the first payment is returned: at once to a gift card, or within 5 to 7 "
+    "business days to a credit card or PayPal."
+)
+EXCHANGE = (
+    "After you confirm, the status becomes **exchange requested** and an e-mail tells you how "
+    "to send the original items back. You do not need to place a new order."
+)
+
+
+def desk(answer: str, passage: str) -> Verification:
+    evidence = [Evidence("kb:1", "kb:policy", passage)]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The order stays pending while we switch the payment.", False),
+        ("The order is still pending after the switch.", False),
+        ("After the switch your order will no longer be pending.", True),
+        ("The order won't remain pending while we make the switch.", True),
+        ("The order doesn't stay pending once you switch.", True),
+    ],
+)
+def test_a_state_the_evidence_keeps_cannot_be_said_to_end(answer: str, flagged: bool) -> None:
+    assert desk(answer, MOVE).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Once you confirm, the status changes to exchange requested.", False),
+        ("Once you confirm, your order goes back to pending until the jacket reaches us.", True),
+        ("After you confirm, the order reverts to processed.", True),
+    ],
+)
+def test_a_state_said_to_come_back_is_a_transition(answer: str, flagged: bool) -> None:
+    assert desk(answer, EXCHANGE).flagged is flagged
