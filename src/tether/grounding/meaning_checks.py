@@ -12,7 +12,8 @@ For every clause of a claim:
   `tether.grounding.universals`, moves a rule to another state, or says an act is still
   possible in the case a rule ends it (`tether.grounding.persistence`);
 - **fields** — what it says of a record's fields (status, count, flags, values), via
-  `tether.grounding.fields`.
+  `tether.grounding.fields`, and a value said as its "-less" opposite ("wireless" for "wired"),
+  via `tether.grounding.antonyms`.
 
 A finding names what decided it: the evidence id and, for a record, the field's path.
 """
@@ -29,6 +30,7 @@ from tether.grounding.additions import (
     plain_terms,
     state_words,
 )
+from tether.grounding.antonyms import check_antonyms
 from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import content_terms
 from tether.grounding.comparisons import check_comparisons
@@ -103,6 +105,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
+        out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
         terms = content_terms(body)

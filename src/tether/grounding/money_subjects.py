@@ -1,7 +1,8 @@
 """A state word said of a sum is said of the money, not of the record it is in.
 
 "The $308.38 you paid was refunded" tells where the money went; the order's status stays what
-the record says. "Your order of $308.38 was delivered" still speaks of the order.
+the record says. "Your order of $308.38 was delivered" still speaks of the order, and so does
+"the tablet, for which you paid $962.34, hasn't been processed".
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def said_of_money(clause: str, start: int, sums: Sequence[re.Match[str]]) -> boo
         return False
     between = clause[last.end() : start]
     if len(between.split()) > 8:
+        return False
+    # a sum inside an aside set off by commas is not the subject of what follows it ("the
+    # tablet, for which you paid $962.34, hasn't been processed")
+    if "," in between and "," in clause[: last.start()]:
         return False
     lead = " ".join(clause[max(0, last.start() - 40) : last.start()].split()[-3:])
     return not _THING.search(lead) and not _THING.search(between)

@@ -1,0 +1,61 @@
+"""A value said as its opposite: a record's option "wired" said "wireless", "corded" said
+"cordless", and the other way round. The "-less" form of a word names the thing without what
+the word names, so one contradicts the other, wherever the record holds one and never the
+other. A denied opposite ("it isn't wireless") restates the record, and a clause naming both
+("wireless rather than wired") is left to the checks that read which one it denies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from tether.grounding.claims import norm
+from tether.grounding.facts import CONTRADICTED, polarity
+from tether.grounding.fields import FieldFinding, RecordView
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+_LESS = "less"
+
+
+def check_antonyms(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """The record's one-word values the clause names by their "-less" opposite, or the
+    reverse, where the record never holds the opposite it names."""
+    said = {m.group(0).lower(): m for m in _WORD.finditer(clause)}
+    if not said:
+        return []
+    out: list[FieldFinding] = []
+    for v in views:
+        held = {
+            str(f.value).lower(): f.key
+            for f in v.facts
+            if isinstance(f.value, str) and _WORD.fullmatch(f.value)
+        }
+        for value, where in held.items():
+            if value in said:
+                continue  # both named: "wireless rather than wired" sets one against the other
+            for word, m in said.items():
+                if word in held or not _opposite(word, value):
+                    continue
+                if polarity(clause, m.start(), m.end())[0]:
+                    continue  # "it isn't wireless"
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{where}",
+                        "swap",
+                        CONTRADICTED,
+                        m.group(0),
+                        value,
+                        (f"{where} is {value!r}, not {m.group(0)!r}",),
+                    )
+                )
+    return out
+
+
+def _opposite(word: str, value: str) -> bool:
+    """ "wireless" and "wired", "cordless" and "corded": one is the other's root with -less."""
+    if word.endswith(_LESS) == value.endswith(_LESS):
+        return False
+    less, plain = (word, value) if word.endswith(_LESS) else (value, word)
+    root = less[: -len(_LESS)]
+    return len(root) >= 3 and norm(plain) in (root, norm(root))
