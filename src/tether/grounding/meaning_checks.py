@@ -292,7 +292,7 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
 def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[Finding]:
     out: list[Finding] = []
     if (
-        denies(body) != (ev.negated and denies(ev.text))
+        denies(body) != ((ev.negated and denies(ev.text)) or _aside_denies(ev))
         and len(set(content_terms(body))) >= 2
         and _same_predicate(body, ev)
     ):
@@ -309,6 +309,19 @@ def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[
     return out
 
 
+def _aside_denies(ev: EvidenceClause) -> bool:
+    """An aside in brackets right after the clause, a sentence of its own, denies it: "or else
+    on a gift card (I don't have one yet)" says there is no gift card; a gloss without a
+    subject ("pending (not yet shipped)") explains the clause, it does not deny it."""
+    text = ev.text.strip()
+    at = ev.sentence.find(text)
+    aside = _ASIDE.match(ev.sentence, at + len(text)) if at >= 0 and text else None
+    return aside is not None and denies(aside.group(1))
+
+
+_ASIDE = re.compile(r"\s*\(((?:i|we|you|it|they|he|she)\b[^()]{1,60})\)", re.IGNORECASE)
+
+
 def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     """The negation bears on words both clauses share ("cannot be returned" against "can be
     returned"), not on a part only one of them has."""
@@ -317,7 +330,11 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     said = set(content_terms(body))
     # "you can exchange it for …" against "exchanging for … is not possible"
     possible = _POSSIBLE.search(body) is not None
-    return bool(denied_terms(ev.text) & said or (possible and denied_acts(ev.text) & said))
+    return bool(
+        denied_terms(ev.text) & said
+        or (possible and denied_acts(ev.text) & said)
+        or (_aside_denies(ev) and set(content_terms(ev.text)) & said)
+    )
 
 
 def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
