@@ -50,6 +50,7 @@ from tether.grounding.meaning import (
     states,
 )
 from tether.grounding.option_flags import check_option_flags
+from tether.grounding.paid_with import check_paid_with
 from tether.grounding.persistence import check_lasting, check_proviso
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
@@ -118,6 +119,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.extend(flips[0])
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
+        out.extend(check_paid_with(body, evidence.texts.get("question", ""), vocabulary))
         out.extend(check_timing(body, evidence.clauses, text, lambda: recorded_timings(evidence)))
         out.extend(
             check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))

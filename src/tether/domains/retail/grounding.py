@@ -57,7 +57,14 @@ RETAIL_GROUNDING = GroundingPack(
         "material": {m: () for m in MATERIALS},
         "payment method": {
             "gift card": ("gift cards", "gift-card"),
-            "credit card": ("credit cards", "card ending"),
+            "credit card": (
+                "credit cards",
+                "card ending",
+                "visa",
+                "mastercard",
+                "amex",
+                "american express",
+            ),
             "paypal": ("PayPal account", "paypal"),
         },
     },
