@@ -37,9 +37,11 @@ _ALL_OF = re.compile(
 )
 # the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
 _KIND = re.compile(r"\b(?:variants?|options?|versions?|models?|kinds?|types?)\b", re.IGNORECASE)
-# "every other variant", "all the others": the set leaves out the one named before it
+# "every other variant", "all the others", "the other three 5K versions": the set leaves out
+# the one named before it
 _OTHERS = re.compile(
-    r"\b(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?others?\b|\bthe\s+(?:others|rest)\b",
+    r"\b(?:every|all|each|any)\s+(?:of\s+)?(?:the\s+)?others?\b|\bthe\s+(?:others|rest)\b"
+    r"|\bthe\s+other\s+(?:[\w-]+\s+){0,2}?(?:versions|variants|options|models|ones)\b",
     re.IGNORECASE,
 )
 
@@ -90,7 +92,9 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
             if ID_KEY.search(key.split(".")[-1]) or key.split(".")[-1] == "name":
                 continue
             low = value.lower()
-            if len(low) > 2 and low not in STOP_WORDS and low not in NEGATIONS:
+            # a two-letter value is a word ("no", "on") unless it holds a figure ("5K")
+            short = len(low) <= 2 and not any(c.isdigit() for c in low)
+            if not short and low not in STOP_WORDS and low not in NEGATIONS:
                 classes.setdefault(key, set()).add(low)
     spans: list[tuple[int, int, str, str]] = []
     lowered = clause.lower()
@@ -149,18 +153,21 @@ def _availability(
         if negated(clause):
             return []
         says = False
-    elif IN_STOCK.search(clause):
+    elif IN_STOCK.search(clause) or _CAN_BUY.search(clause):
         says = not negated(clause)
     else:
         return []
     covered = [(p, obj) for p, leaves, obj in siblings if _holds(leaves, said)]
-    if not (_EVERY.search(clause) or _ALL_OF.search(clause)) and len(covered) != 1:
-        return []  # several fit the description: which one is meant is unclear
     flags = [(p, obj.get("available")) for p, obj in covered]
     flags = [(p, f) for p, f in flags if isinstance(f, bool)]
     if not flags:
         return []
     wrong = [p for p, f in flags if f is not says]
+    quantified = _EVERY.search(clause) or _ALL_OF.search(clause)
+    if not quantified and len(covered) != 1 and len(wrong) < len(flags):
+        # several fit the description and which one is meant is unclear, unless whichever is
+        # meant is wrong ("the silver 5K is available" where both silver 5Ks are sold out)
+        return []
     if _OTHERS.search(clause) and len(wrong) == 1 and len(flags) > 1:
         wrong = []  # the one left out is the one the sentence named before ("…; every other")
     where = f"{v.evidence_id}:{wrong[0] if wrong else flags[0][0]}.available"
@@ -170,6 +177,8 @@ def _availability(
     ]
 
 
+# "you can order the silver 5K today": what can be bought is in stock
+_CAN_BUY = re.compile(r"\b(?:can|could)\s+(?:still\s+)?(?:order|buy|purchase|get)\b", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w.+'-]*")
 
 
