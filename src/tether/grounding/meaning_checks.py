@@ -32,7 +32,7 @@ from tether.grounding.additions import (
 )
 from tether.grounding.antonyms import check_antonyms
 from tether.grounding.bindings import check_bindings
-from tether.grounding.claims import content_terms
+from tether.grounding.claims import content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
@@ -321,6 +321,8 @@ def _aside_denies(ev: EvidenceClause) -> bool:
     return aside is not None and denies(aside.group(1))
 
 
+_OBLIGED = re.compile(r"\b(?:ha(?:ve|s|d)\s+to|must|required\s+to)\b", re.IGNORECASE)
+_NEED = norm("need")
 _ASIDE = re.compile(r"\s*\(((?:i|we|you|it|they|he|she)\b[^()]{1,60})\)", re.IGNORECASE)
 
 
@@ -330,6 +332,8 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     if denies(body):
         return bool(denied_terms(body) & ev.terms)
     said = set(content_terms(body))
+    if _OBLIGED.search(body):
+        said.add(_NEED)  # "you'll have to place a new order" against "you do not need to …"
     # "you can exchange it for …" against "exchanging for … is not possible"
     possible = _POSSIBLE.search(body) is not None
     return bool(
