@@ -331,7 +331,7 @@ def spoken_amounts(text: str) -> list[float]:
 
 def _spoken(said: str) -> float:
     """The value of a run of number words: "one hundred ninety-two" is 192."""
-    total, current = 0, 0
+    total, current = 0.0, 0.0
     for word in re.split(r"[\s-]+", said.lower()):
         if word == "hundred":
             current = max(current, 1) * 100

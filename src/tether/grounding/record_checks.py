@@ -1,7 +1,8 @@
 """What a claim clause says of a record, checked field by field: its status (through the order
-a record passes through states), counts of its lists, what it says is absent, closed-class
-members (a payment method) it holds, yes/no flags in the scope of their mention, sums named by
-their field, and the values it states. Each finding names the field that decided it.
+a record passes through states), counts of its lists (`tether.grounding.record_counts`), what
+it says is absent, closed-class members (a payment method) it holds, yes/no flags in the scope
+of their mention, sums named by their field, and the values it states. Each finding names the
+field that decided it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
-from typing import Any
 
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
 from tether.grounding.facts import (
@@ -35,6 +35,7 @@ from tether.grounding.fields import (
 from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
 from tether.grounding.money_subjects import money_words, said_of_money
 from tether.grounding.record_acts import check_denied_acts
+from tether.grounding.record_counts import check_counts
 from tether.grounding.variants import availability_said
 
 
@@ -47,7 +48,7 @@ def check_clause(
     targets = referred(clause, views, whole)
     findings: list[FieldFinding] = []
     findings.extend(_states(clause, targets, vocabulary))
-    findings.extend(_counts(clause, targets))
+    findings.extend(check_counts(clause, targets))
     findings.extend(_values(clause, targets))
     findings.extend(_amounts(clause, targets))
     findings.extend(check_denied_acts(clause, targets))
@@ -198,115 +199,7 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
     return out
 
 
-_COUNT = re.compile(
-    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|there (?:are|is|were|was)|"
-    r"total of|all|both)\s+"
-    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)|"
-    # "both items" counts two as surely as "two items" does
-    r"(?<!\bof )\b(both)\s+(\w+s)\b",
-    re.IGNORECASE,
-)
-
-
-_EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
-
-
-def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
-    """ "no tracking number" when every field named for it ("tracking_id") holds a value."""
-    for v in targets:
-        named = [
-            fact
-            for fact in v.facts
-            if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
-        ]
-        # a value that is the thing itself ("transaction_type": "refund")
-        valued = [f for f in v.facts if isinstance(f.value, str) and norm(f.value) == noun]
-        if valued:
-            named = valued
-        if named and all(f.value not in _EMPTY for f in named):
-            fact = named[0]
-            return [
-                FieldFinding(
-                    f"{v.evidence_id}:{fact.key}",
-                    "count",
-                    CONTRADICTED,
-                    phrase,
-                    fact.value,
-                    (f"{fact.key} is {fact.value!r}",),
-                )
-            ]
-    return []
-
-
 _EVERY = re.compile(r"\b(?:both|all|every|each)\b", re.IGNORECASE)
-# "no tracking number", "without any refund", "you don't have any payment method saved",
-# "hasn't placed any orders"
-_NONE = re.compile(
-    r"\b(?:no|without(?: any)?|not any|"
-    r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any)\s+(\w+)",
-    re.IGNORECASE,
-)
-# a part of a list ("two of the items") is no count of it, nor is what someone means to do
-# with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
-_PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
-_INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
-_SMALL = {"one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
-
-
-def _counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
-    out: list[FieldFinding] = []
-    if _PART.search(clause):
-        return out  # "return two of the items": a part, not the count
-    for match in _NONE.finditer(clause):
-        if _INTENT.search(clause[: match.start()]) or availability_said(clause, match.end()):
-            continue
-        noun = norm(match.group(1))
-        out.extend(_present(noun, match.group(0), targets))
-        for v in targets:
-            for spec in v.fields:
-                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
-                if spec.kind != "count" or noun not in names:
-                    continue
-                for path, value in v.values(spec):
-                    if isinstance(value, list) and value:
-                        out.append(
-                            FieldFinding(
-                                f"{v.evidence_id}:{path}",
-                                "count",
-                                CONTRADICTED,
-                                match.group(0),
-                                len(value),
-                                (f"{path} holds {len(value)}",),
-                            )
-                        )
-    for match in _COUNT.finditer(clause):
-        if _INTENT.search(clause[: match.start()]):
-            continue  # "I want to return two items": what is to be done, not what there is
-        amount, noun = match.group(1, 2) if match.group(1) else match.group(3, 4)
-        said = float(_SMALL.get(amount.lower(), 0) or amount)
-        noun = norm(noun)
-        for v in targets:
-            for spec in v.fields:
-                if spec.kind != "count":
-                    continue
-                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
-                if noun not in names:
-                    continue
-                for path, value in v.values(spec):
-                    if isinstance(value, list | Mapping):
-                        ok = len(value) == said
-                        out.append(
-                            FieldFinding(
-                                f"{v.evidence_id}:{path}",
-                                "count",
-                                SUPPORTED if ok else CONTRADICTED,
-                                match.group(0),
-                                len(value),
-                                () if ok else (f"{path} holds {len(value)}, not {said:g}",),
-                            )
-                        )
-    return out
 
 
 def _flag_terms(path: str, spec_words: Iterable[str]) -> set[str]:

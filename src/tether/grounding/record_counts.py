@@ -1,0 +1,126 @@
+"""Counts a claim clause gives of a record's lists, checked against their lengths: "contains
+three items", "both items", "all three items", "your account lists four orders"; and what it
+says the record has none of ("no tracking number") where the field holds some.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tether.grounding.claims import norm
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words
+from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.variants import availability_said
+
+_COUNT = re.compile(
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|there (?:are|is|were|was)|"
+    r"total of|all|both)\s+"
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)|"
+    # "both items" counts two as surely as "two items" does
+    r"(?<!\bof )\b(both)\s+(\w+s)\b",
+    re.IGNORECASE,
+)
+
+
+_EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
+
+
+def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """ "no tracking number" when every field named for it ("tracking_id") holds a value."""
+    for v in targets:
+        named = [
+            fact
+            for fact in v.facts
+            if any(noun in {norm(w) for w in key_words(k)} for k in fact.path)
+        ]
+        # a value that is the thing itself ("transaction_type": "refund")
+        valued = [f for f in v.facts if isinstance(f.value, str) and norm(f.value) == noun]
+        if valued:
+            named = valued
+        if named and all(f.value not in _EMPTY for f in named):
+            fact = named[0]
+            return [
+                FieldFinding(
+                    f"{v.evidence_id}:{fact.key}",
+                    "count",
+                    CONTRADICTED,
+                    phrase,
+                    fact.value,
+                    (f"{fact.key} is {fact.value!r}",),
+                )
+            ]
+    return []
+
+
+# "no tracking number", "without any refund", "you don't have any payment method saved",
+# "hasn't placed any orders"
+_NONE = re.compile(
+    r"\b(?:no|without(?: any)?|not any|"
+    r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any)\s+(\w+)",
+    re.IGNORECASE,
+)
+# a part of a list ("two of the items") is no count of it, nor is what someone means to do
+# with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
+_PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
+_INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
+_SMALL = {"one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+
+
+def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """What a clause counts of a record's lists: "contains three items", "both items", "your
+    account lists four orders", and what it says there is none of ("no tracking number")."""
+    out: list[FieldFinding] = []
+    if _PART.search(clause):
+        return out  # "return two of the items": a part, not the count
+    for match in _NONE.finditer(clause):
+        if _INTENT.search(clause[: match.start()]) or availability_said(clause, match.end()):
+            continue
+        noun = norm(match.group(1))
+        out.extend(_present(noun, match.group(0), targets))
+        for v in targets:
+            for spec in v.fields:
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if spec.kind != "count" or noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list) and value:
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                (f"{path} holds {len(value)}",),
+                            )
+                        )
+    for match in _COUNT.finditer(clause):
+        if _INTENT.search(clause[: match.start()]):
+            continue  # "I want to return two items": what is to be done, not what there is
+        amount, noun = match.group(1, 2) if match.group(1) else match.group(3, 4)
+        said = float(_SMALL.get(amount.lower(), 0) or amount)
+        noun = norm(noun)
+        for v in targets:
+            for spec in v.fields:
+                if spec.kind != "count":
+                    continue
+                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                if noun not in names:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list | Mapping):
+                        ok = len(value) == said
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                SUPPORTED if ok else CONTRADICTED,
+                                match.group(0),
+                                len(value),
+                                () if ok else (f"{path} holds {len(value)}, not {said:g}",),
+                            )
+                        )
+    return out
