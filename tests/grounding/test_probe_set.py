@@ -51,6 +51,10 @@ DRAWN_DEV8 = "dev8"
 # a ninth, drawn the same way, its answers in a desk's many styles (lists, openers, hedges, numbers
 # in words) and its wrong answers contradictions of every kind beside faithful ones of that shape
 DRAWN_DEV9 = "dev9"
+# a tenth, drawn the same way, its answers short and long, restating the question, combining two
+# facts and writing amounts, dates and shares in varied forms; its wrong answers contradictions of
+# every kind (negations in conditional, relative and "because" clauses, swaps within one record)
+DRAWN_DEV10 = "dev10"
 SETS = (
     *HALVES,
     EXTRA_DEV,
@@ -61,6 +65,7 @@ SETS = (
     DRAWN_DEV7,
     DRAWN_DEV8,
     DRAWN_DEV9,
+    DRAWN_DEV10,
 )
 TASKS = ("qa", "data2txt")
 KINDS = {
@@ -157,11 +162,20 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV7, 54),
         (DRAWN_DEV8, 54),
         (DRAWN_DEV9, 54),
+        (DRAWN_DEV10, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
     """No source of a drawn set is a source of any set drawn or written before it."""
-    order = (DRAWN_DEV4, DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9)
+    order = (
+        DRAWN_DEV4,
+        DRAWN_DEV5,
+        DRAWN_DEV6,
+        DRAWN_DEV7,
+        DRAWN_DEV8,
+        DRAWN_DEV9,
+        DRAWN_DEV10,
+    )
     earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, *order[: order.index(half)])
     ids = source_ids(half)
     assert len(ids) == len(set(ids))
@@ -181,7 +195,9 @@ def sections(half: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("half", [DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9])
+@pytest.mark.parametrize(
+    "half", [DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9, DRAWN_DEV10]
+)
 def test_the_latest_dev_sets_use_no_kb_section_of_the_held_out_half(half: str) -> None:
     # every public section is used by some set, so these draw from those the held-out half lacks
     assert sections(half)
