@@ -24,27 +24,23 @@ approval step, and an approval must be followed by its call's check. A run recor
 before the scope step kept the principal's rights is checked now, under a fresh token and the
 rights configured now, with token ids set aside (and a token refused at execution for its state
 then is not re-made).
+
+What replay takes from the record is read in `tether.runtime.replay_record`, what it reports is
+built in `tether.runtime.replay_report`, and `tether.runtime.counterfactual` re-checks runs
+under another configuration.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.access.tokens import TOKEN_STATUS
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_tool_checks
-from tether.core.reads import reading
 from tether.core.types import (
     Decision,
-    DecisionKind,
     ModelTurn,
-    Principal,
-    Reason,
     Run,
     RunStatus,
     Step,
@@ -53,9 +49,26 @@ from tether.core.types import (
     TurnKind,
 )
 from tether.runtime.confirm import ASK_USER, question_turn
+from tether.runtime.counterfactual import counterfactual, first_change, unreplayable
 from tether.runtime.endings import blocked, model_failed
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.loop import Runtime
+from tether.runtime.replay_record import (
+    _headers,
+    _held,
+    _principal,
+    _recorded_rights,
+    _replaying,
+    _token_state,
+    refused_by_person,
+)
+from tether.runtime.replay_report import (
+    ReplayReport,
+    _diff,
+    comparable,
+    first_difference,
+    replay_runs,
+)
 from tether.runtime.state import (
     RunState,
     rebuild,
@@ -64,111 +77,22 @@ from tether.runtime.state import (
     turn_from_dict,
 )
 
-# a record whose headers disagree with it (`_headers`): a step taken out, a row or name forged
-_HEADER_PATHS = (
-    "seq",
-    "run.step_count",
-    "run.principal",
-    "run.release",
-    "run.status",
-    "name",
-    "run.decision_kind",
-)
-# facts no evaluation reproduces: how long something took (`ms`, `policy_ms`, `latency_ms`)
-_TIMING = "ms"
-# and, in a record made before runs kept their grant whole, the ids of the tokens they held
+# the names replay's users import from here; the report and the counterfactual live apart
+__all__ = [
+    "APPROVED_TOKEN_CHECK",
+    "ReplayReport",
+    "Replayer",
+    "comparable",
+    "counterfactual",
+    "first_change",
+    "first_difference",
+    "replay_runs",
+    "unreplayable",
+]
+
+# what a record made before runs kept their grant whole lacks: the ids of the tokens they held
 _UNKEPT_TOKEN_KEYS = frozenset({"token_id"})
 APPROVED_TOKEN_CHECK = "approval"
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """Where a replay first differs from the record within one step."""
-
-    step: int
-    kind: str
-    name: str
-    path: str  # where in the step: "verdicts[2].effect", "decision.kind", ...
-    recorded: Any
-    replayed: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "kind": self.kind,
-            "name": self.name,
-            "path": self.path,
-            "recorded": self.recorded,
-            "replayed": self.replayed,
-        }
-
-
-@dataclass
-class ReplayReport:
-    """`{"run", "identical", "diffs", ...}`: the diffs in step order, the first one first."""
-
-    run: str
-    release: str
-    steps: int = 0
-    checked: int = 0  # guard steps whose checks ran again
-    decision: str = "derived"  # derived | recorded (see the module's docstring) | none
-    diffs: list[Divergence] = field(default_factory=list)
-    not_replayed: list[str] = field(default_factory=list)
-    # the re-made verdicts, by step (a counterfactual replay reads these)
-    verdicts: dict[int, GuardResult] = field(default_factory=dict)
-    derived: Decision | None = None
-
-    @property
-    def identical(self) -> bool:
-        return not self.diffs
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run": self.run,
-            "identical": self.identical,
-            "diffs": [d.to_dict() for d in self.diffs],
-            "release": self.release,
-            "steps": self.steps,
-            "checked": self.checked,
-            "decision": self.decision,
-            "not_replayed": sorted(set(self.not_replayed)),
-        }
-
-
-def comparable(value: Any, unkept: Collection[str] = ()) -> Any:
-    """A recorded value without what no evaluation reproduces (timings), nor the keys in
-    `unkept` (what the record did not keep)."""
-    if isinstance(value, Mapping):
-        return {
-            str(k): comparable(v, unkept)
-            for k, v in value.items()
-            if k not in unkept and str(k).rpartition("_")[2] != _TIMING
-        }
-    if isinstance(value, (list, tuple)):
-        return [comparable(v, unkept) for v in value]
-    return value
-
-
-def first_difference(recorded: Any, replayed: Any, path: str = "") -> tuple[str, Any, Any] | None:
-    """The first place two JSON values differ: (path, recorded part, replayed part)."""
-    if isinstance(recorded, Mapping) and isinstance(replayed, Mapping):
-        for key in sorted(set(recorded) | set(replayed)):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in recorded or key not in replayed:
-                return where, recorded.get(key), replayed.get(key)
-            found = first_difference(recorded[key], replayed[key], where)
-            if found is not None:
-                return found
-        return None
-    if isinstance(recorded, list) and isinstance(replayed, list):
-        for index, (a, b) in enumerate(zip(recorded, replayed, strict=False)):
-            found = first_difference(a, b, f"{path}[{index}]")
-            if found is not None:
-                return found
-        if len(recorded) != len(replayed):
-            return f"{path}.length", len(recorded), len(replayed)
-        return None
-    return None if recorded == replayed else (path, recorded, replayed)
 
 
 @dataclass
@@ -486,264 +410,7 @@ class Replayer:
             walk.report.diffs.append(_diff(step, *found))
 
 
-_TOKEN_STATE = frozenset(
-    {ErrorCode.TOKEN_EXPIRED.value, ErrorCode.TOKEN_REVOKED.value, ErrorCode.TOKEN_REPLAYED.value}
-)
-
-
-def _token_state(step: Step) -> bool:
-    """A block at execution that came from the token's state then (revoked, expired, used),
-    which a replay with a token of its own cannot re-make."""
-    verdicts = step.data.get("verdicts") or ()
-    return any(r.get("code") in _TOKEN_STATE for v in verdicts for r in v.get("reasons") or ())
-
-
-@contextmanager
-def _replaying(recorded: Any, state: RunState) -> Iterator[None]:
-    """The checks' reads served from the step's record. A record made before token states
-    were kept holds none for the run's token: it is taken as neither revoked nor used, the
-    only state in which a token check can have allowed (a recorded refusal then diverges)."""
-    reads = dict(recorded) if isinstance(recorded, Mapping) else {}
-    if state.grant is not None:
-        reads.setdefault(f"{TOKEN_STATUS}:{state.grant.claims.id}", None)
-    with reading(reads):
-        yield
-
-
 def _context(runtime: Runtime, walk: _Walk, step: Step) -> GuardContext:
     """What the step's checks read, at the instant they decided (the step's recorded start);
     a record that keeps no grant is checked now, under the fresh token it gets."""
     return runtime._context(walk.state, step.started_at if walk.exact else None)
-
-
-def _held(step: Step) -> tuple[str, float, float]:
-    """The recorded token's id, issue time and expiry; RUN_NOT_REPLAYABLE when the step does
-    not hold them."""
-    held = step.data.get("capability")
-    try:
-        if isinstance(held, Mapping):
-            return str(held["id"]), float(held["issued_at"]), float(held["expires_at"])
-    except (KeyError, TypeError, ValueError):
-        pass
-    raise TetherError(
-        ErrorCode.RUN_NOT_REPLAYABLE,
-        f"step {step.seq} records a capability without its token's id, issue time and expiry",
-    )
-
-
-def _recorded_rights(scope: Step) -> list[str] | None:
-    """The principal's rights the scope step recorded (the scopes its roles conferred); a run
-    without capability tokens needs none, and gets an empty list."""
-    facts = scope.data.get("principal") or {}
-    rights = facts.get("rights")
-    if isinstance(rights, list):
-        return [str(r) for r in rights]
-    return [] if "capability" not in scope.data else None
-
-
-def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
-    """What the run's row and the steps' headers say agrees with the record: the steps are
-    numbered 1..n with none taken out, the row's principal is the scope's, and a guard or tool
-    step is named after the call it holds (listings and KPIs read these, not the data)."""
-    numbered = next((s for i, s in enumerate(run.steps, start=1) if s.seq != i), None)
-    if numbered is not None:
-        report.diffs.append(_diff(numbered, "seq", numbered.seq, run.steps.index(numbered) + 1))
-    elif run.step_count != len(run.steps):
-        last = run.steps[-1]
-        report.diffs.append(_diff(last, "run.step_count", run.step_count, len(run.steps)))
-    principal = _principal(scope).id
-    if run.principal_id != principal:
-        report.diffs.append(_diff(scope, "run.principal", run.principal_id, principal))
-    release = scope.data.get("release")  # recorded since releases are: older runs have none
-    if release is not None and run.release != release:
-        report.diffs.append(_diff(scope, "run.release", run.release or None, release))
-    status = _status_of(run.steps)
-    if status is not None and run.status is not status:
-        report.diffs.append(_diff(run.steps[-1], "run.status", run.status.value, status.value))
-    for step in run.steps:
-        call = step.data.get("call") if step.kind is StepKind.GUARD else None
-        named = call.get("name") if isinstance(call, Mapping) else None
-        if step.kind is StepKind.TOOL:
-            named = step.data.get("tool")
-        if named is not None and step.name != named:
-            report.diffs.append(_diff(step, "name", step.name, named))
-
-
-def refused_by_person(approval: Mapping[str, Any]) -> Decision | None:
-    """The refusal a person's no (or an approval that expired) ends the run in, as the loop
-    makes it; None for a record whose code tether does not know."""
-    try:
-        code = ErrorCode(str(approval.get("code")))
-    except ValueError:
-        return None
-    reason = Reason(code, str(approval.get("message", "")))
-    return Decision(DecisionKind.REFUSAL, str(approval.get("reply", "")), reason=reason)
-
-
-def _status_of(steps: Sequence[Step]) -> RunStatus | None:
-    """The status the steps leave a run in, where they settle it: ended by its Decision, or
-    waiting for a person's decision (None while it may still be going)."""
-    last = steps[-1]
-    if last.kind is StepKind.DECISION:
-        return RunStatus.COMPLETED
-    if last.kind is StepKind.APPROVAL and last.name == "requested":
-        return RunStatus.SUSPENDED
-    return None
-
-
-def _principal(scope: Step) -> Principal:
-    """Who the run acted for, as the scope step recorded it (never looked up again)."""
-    facts = scope.data.get("principal") or {}
-    attributes = facts.get("attributes")
-    return Principal(
-        str(facts.get("id", "")),
-        str(facts.get("tenant", "default")),
-        tuple(str(r) for r in facts.get("roles", ())),
-        dict(attributes) if isinstance(attributes, Mapping) else {},
-    )
-
-
-def _diff(step: Step, path: str, recorded: Any, replayed: Any) -> Divergence:
-    return Divergence(step.seq, step.kind.value, step.name, path, recorded, replayed)
-
-
-def replay_runs(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -> dict[str, Any]:
-    """`{"runs", "identical", "diverged", "examples"}` over `runs` (the first diverging ones as
-    examples, each with its first difference); a run that cannot be replayed counts as
-    diverged with its error."""
-    identical, diverged = 0, 0
-    shown: list[dict[str, Any]] = []
-    for run in runs:
-        try:
-            report = replayer.replay(run)
-        except TetherError as exc:
-            diverged += 1
-            if len(shown) < examples:
-                shown.append({"run": run.id, "identical": False, "error": exc.to_dict()})
-            continue
-        if report.identical:
-            identical += 1
-            continue
-        diverged += 1
-        if len(shown) < examples:
-            shown.append({**report.to_dict(), "diffs": [report.diffs[0].to_dict()]})
-    return {"runs": len(runs), "identical": identical, "diverged": diverged, "examples": shown}
-
-
-def deciding_rules(verdict: Mapping[str, Any]) -> list[str]:
-    """The rules that decided a verdict: the policy rules that determined it, else the check
-    and its reason codes (`premises:PREMISE_FAILED`)."""
-    facts = verdict.get("facts") or {}
-    determining = facts.get("determining") if isinstance(facts, Mapping) else None
-    if isinstance(determining, list) and determining:
-        return sorted({str(d.get("id")) for d in determining if isinstance(d, Mapping)})
-    codes = sorted({str(r.get("code")) for r in verdict.get("reasons") or ()})
-    return [f"{verdict.get('check')}:{code}" for code in codes] or [str(verdict.get("check"))]
-
-
-_UNREPLAYABLE_PATHS = ("agent", "record", "tools", "turn", "approval", *_HEADER_PATHS)
-# a tool step its guard did not let act: what follows a verdict that changed, else a forgery
-_UNGUARDED_PATHS = ("guard", "arguments")
-
-
-def unreplayable(report: ReplayReport) -> str | None:
-    """Why a report cannot say what a run would have done (a record that does not read back,
-    an agent the configuration lacks, a read the record does not hold); None when it can."""
-    for diff in report.diffs:
-        if diff.path in _UNREPLAYABLE_PATHS:
-            return f"step {diff.step} {diff.kind}: {diff.path} {diff.replayed!r}"
-    for seq, remade in sorted(report.verdicts.items()):
-        if ErrorCode.REPLAY_READ_MISSING.value in json.dumps(remade.to_dict(), default=str):
-            return f"step {seq}: a check read what the record does not hold (REPLAY_READ_MISSING)"
-    return None
-
-
-def first_change(run: Run, report: ReplayReport) -> dict[str, Any] | None:
-    """Where a run re-checked under another configuration first ends differently: the first
-    guard whose final effect changes (what follows it is no longer what would have happened),
-    else a Decision derived differently; None when neither."""
-    for step in run.steps:
-        remade = report.verdicts.get(step.seq)
-        if remade is None:
-            continue
-        before, after = str(step.data.get("effect")), remade.final.effect.value
-        if before == after:
-            continue
-        decided = str(step.data.get("decided_by"))
-        verdicts = step.data.get("verdicts") or ()
-        held: Mapping[str, Any] = next((v for v in verdicts if v.get("check") == decided), {})
-        deciding: Mapping[str, Any]
-        if after == "allow":  # a block lifted: the rule that blocked it is what changed
-            deciding, rules = held, deciding_rules(held)
-        else:
-            deciding, rules = remade.final.to_dict(), deciding_rules(remade.final.to_dict())
-            if before != "allow":  # stricter: the rules that decided it before did not change it
-                kept = set(deciding_rules(held))
-                rules = [r for r in rules if r not in kept] or rules
-        reasons = deciding.get("reasons") or ()
-        return {
-            "run": run.id,
-            "step": step.seq,
-            "proposal": step.name,
-            "change": f"{before}->{after}",
-            "rules": rules,
-            "reason": str(reasons[0].get("message", "")) if reasons else "",
-            "decision": run.decision.kind.value if run.decision else None,
-        }
-    moved = next((d for d in report.diffs if d.path.startswith("decision.")), None)
-    if moved is None:
-        return None
-    return {
-        "run": run.id,
-        "step": moved.step,
-        "proposal": "decision",
-        "change": f"decision:{moved.recorded}->{moved.replayed}",
-        "rules": [moved.path],
-        "reason": "",
-        "decision": run.decision.kind.value if run.decision else None,
-    }
-
-
-def counterfactual(replayer: Replayer, runs: Sequence[Run], examples: int = 5) -> dict[str, Any]:
-    """`{"runs", "changed", "by_change", "by_rule", "examples", "errors"}`: each run's recorded
-    proposals re-checked by the replayer's runtime (a candidate's), model outputs and tool
-    results held as recorded; a run changed where `first_change` finds one, counted by
-    `"recorded->re-made"` effect and by the rules that decided. A run that cannot be re-checked
-    (`unreplayable`) counts as an error, with its reason among the examples, never as
-    unchanged nor as a rule's change."""
-    by_change: Counter[str] = Counter()
-    by_rule: Counter[str] = Counter()
-    changed, errors = 0, 0
-    shown: list[dict[str, Any]] = []
-    for run in runs:
-        try:
-            report = replayer.replay(run)
-            why = unreplayable(report)
-        except TetherError as exc:
-            why = f"{exc.code.value}: {exc.message}"
-        if why is not None:
-            errors += 1
-            if len(shown) < examples:
-                shown.append({"run": run.id, "error": why})
-            continue
-        change = first_change(run, report)
-        if change is None and any(d.path in _UNGUARDED_PATHS for d in report.diffs):
-            errors += 1  # no verdict changed, yet a call acted unguarded: the record is wrong
-            if len(shown) < examples:
-                shown.append({"run": run.id, "error": "a tool step no guard let act"})
-            continue
-        if change is None:
-            continue
-        changed += 1
-        by_change[change["change"]] += 1
-        by_rule.update(change["rules"])
-        if len(shown) < examples:
-            shown.append(change)
-    return {
-        "runs": len(runs),
-        "changed": changed,
-        "by_change": dict(by_change.most_common()),
-        "by_rule": dict(by_rule.most_common()),
-        "examples": shown,
-        "errors": errors,
-    }
