@@ -1,4 +1,9 @@
-"""The run loop: scope → ground → propose → guard → act → decide, observed at every step."""
+"""The run loop: scope → ground → propose → guard → act → decide, observed at every step.
+
+`Runtime` drives a run (or resumes one) from step to step; the steps too long to read inline
+are its mixins: the scope (`tether.runtime.scope`), a tool call's guard and act
+(`tether.runtime.calls`) and an answer's (`tether.runtime.answers`).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from tether.access.governor import RunGovernor
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
-from tether.core.errors import ErrorCode, Handler, TetherError
-from tether.core.guard import (
-    AnswerCheck,
-    GuardContext,
-    GuardResult,
-    ToolCheck,
-    run_answer_checks,
-    run_tool_checks,
-)
+from tether.core.errors import ErrorCode, TetherError
+from tether.core.guard import AnswerCheck, GuardContext, ToolCheck
 from tether.core.observers import RunObserver, ending_hook, notify_run_end
-from tether.core.reads import kept_reads, reading
 from tether.core.types import (
     Agent,
     Decision,
@@ -30,59 +27,60 @@ from tether.core.types import (
     ModelTurn,
     Principal,
     Reason,
-    RiskClass,
     Run,
     RunStatus,
     Step,
     StepKind,
-    ToolCall,
     TurnKind,
 )
 from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
 from tether.policy.consent import assertive_sentences
+from tether.runtime.answers import AnswerMixin
+from tether.runtime.calls import ToolCallMixin
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
 from tether.runtime.control import RunControlMixin, cancelled
-from tether.runtime.endings import answer_blocked, blocked, limit_reached, model_failed
+from tether.runtime.endings import limit_reached, model_failed
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
-from tether.runtime.history import held_history, seed_history, unanswered_turn
-from tether.runtime.inputs import InputLimits, check_messages, check_turn
+from tether.runtime.inputs import InputLimits, check_turn
 from tether.runtime.leases import LeaseKeeper
-from tether.runtime.once import action_scope, execute_once
-from tether.runtime.prompt import grounding_messages, marked_observation
+from tether.runtime.prompt import grounding_messages
 from tether.runtime.recording import BATCH_WINDOW_S, StepRecorderMixin
+from tether.runtime.scope import RunScopeMixin
 from tether.runtime.seams import (
     ApprovalGate,
     PrincipalDirectory,
-    Reply,
     Retriever,
     RunRequest,
-    TurnContext,
     chained,
 )
 from tether.runtime.state import (
     RunState,
     open_turn,
-    rebuild,
     recorded_guard,
     recorded_outcome,
-    suspended_seconds,
     take_approval,
     take_step,
 )
-from tether.store.leases import Lease
-from tether.store.runs import NewRun, RunStore
+from tether.store.runs import RunStore
 from tether.store.tool_results import ToolResultLedger
 from tether.tools.envelope import EnvelopeExecutor
-from tether.tools.execute import CallContext, ToolExecutor, ToolOutcome
-from tether.tools.registry import Tool, ToolRegistry
+from tether.tools.execute import ToolExecutor
+from tether.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from tether.conversations import Conversation
 
 
 @dataclass
-class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
+class Runtime(
+    RunScopeMixin,
+    ToolCallMixin,
+    AnswerMixin,
+    StepRecorderMixin,
+    ConfirmationMixin,
+    RunControlMixin,
+):
     """Executes governed runs. Every dependency is injected; nothing here does I/O itself."""
 
     store: RunStore
@@ -242,169 +240,6 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
         notify_run_end(self.observers, result)
         return result
 
-    # -- 1. scope -------------------------------------------------------------------------
-
-    def _scope(
-        self,
-        request: RunRequest,
-        model_name: str,
-        lease: Lease | None,
-        status: RunStatus = RunStatus.RUNNING,
-        insert: bool = True,
-    ) -> RunState:
-        """The state of a new run. Its row is inserted now, or (`insert=False`) in the
-        transaction that commits its scope step, the first one recorded."""
-        agent_name = request.agent or self.default_agent
-        agent = self.agents.get(agent_name)
-        if agent is None:
-            raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {agent_name!r}")
-        turn = request.conversation
-        button = turn is not None and turn.reply is not Reply.TEXT
-        messages = check_messages(request.messages, self.input_limits, allow_empty=button)
-        principal = self.principals.resolve(request.principal_id)
-        now = self.clock.now()
-        run_id = request.run_id or (
-            turn.run_id if turn is not None and turn.run_id else self.ids.new_id("run")
-        )
-        trace_id = self.ids.new_trace_id()
-        state = RunState(run_id, trace_id, principal, agent, model_name, self.clock.monotonic())
-        run = Run(
-            id=run_id,
-            agent=agent.name,
-            principal_id=principal.id,
-            status=status,
-            created_at=now,
-            updated_at=now,
-            input={
-                "tenant": principal.tenant,
-                "messages": [m.to_dict() for m in messages],
-                "metadata": dict(request.metadata),
-                **({"domain": dict(self.domain)} if self.domain else {}),
-            },
-            trace_id=trace_id,
-            release=self.release() if self.release is not None else "",
-        )
-        if insert:
-            self.store.create_run(run, state.checkpoint(), lease)
-        else:
-            state.unsaved = NewRun(run, lease)
-        state.header, state.lease = run, lease.owner if lease else None
-        return state
-
-    def _record_scope(
-        self,
-        state: RunState,
-        messages: Sequence[Message],
-        started: float,
-        turn: TurnContext | None = None,
-    ) -> None:
-        principal, agent = state.principal, state.agent
-        granted = sorted(set(agent.tools) & set(self.tools.names()))
-        facts: dict[str, Any] = {
-            "principal": self._principal_facts(principal),
-            "agent": agent.name,
-            "model": state.model_name,
-            "tools": granted,
-            "limits": {
-                "max_steps": agent.limits.max_steps,
-                "max_seconds": agent.limits.max_seconds,
-            },
-            "messages": [m.to_dict() for m in messages],
-        }
-        if turn is not None:  # a conversation's turn continues from what the server holds
-            # by reference: the conversation keeps its messages append-only, so the first
-            # `history` of them are what this turn saw; the step copies only the new ones
-            facts["conversation"] = {
-                "id": turn.conversation_id,
-                "turn": turn.turn,
-                "reply": turn.reply.value,
-                "pending": turn.pending.nonce if turn.pending else None,
-                "history": len(turn.history),
-            }
-            facts["prior_tool_results"] = turn.tool_results
-            seed_history(state, turn.history, turn.evidence)
-        if self.domain:
-            facts["domain"] = dict(self.domain)
-        if state.header is not None and state.header.release:  # the row's copy is checked by it
-            facts["release"] = state.header.release
-        operator = state.header.input.get("metadata", {}).get("operator") if state.header else None
-        if operator:
-            facts["requested_by"] = operator
-        if self.access is not None:
-            specs = self.tools.specs(granted)
-            state.grant = self.access.open_run(state.run_id, principal, agent, specs)
-            facts["tools"] = list(state.grant.tools)
-            facts["capability"] = state.grant.facts()
-        # a capability minted for the run is on record before anything uses it (a resume
-        # revokes it), and a new run's row with it; else the scope commits with later steps
-        at_once = self.access is not None or state.unsaved is not None
-        self._record(state, StepKind.SCOPE, "scope", facts, started=started, defer=not at_once)
-
-    def _principal_facts(self, principal: Principal) -> dict[str, Any]:
-        """Who the run acts for, as a replay takes it: never looked up again."""
-        facts: dict[str, Any] = {
-            "id": principal.id,
-            "tenant": principal.tenant,
-            "roles": principal.roles,
-            "attributes": dict(principal.attributes),
-        }
-        if self.access is not None:  # the scopes its roles conferred when the run started
-            facts["rights"] = self.access.principal_rights(principal)
-        return facts
-
-    def _restore(self, stored: Run, model: ModelAdapter) -> RunState:
-        """The loop state of a stored run, rebuilt from its steps."""
-        agent = self.agents.get(stored.agent)
-        if agent is None:
-            raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {stored.agent!r}")
-        principal = self.principals.resolve(stored.principal_id)
-        # the time limit carries over, except the time spent waiting for people's decisions
-        waited = suspended_seconds(stored.steps)
-        elapsed = max(0.0, stored.updated_at - stored.created_at - waited)
-        started = self.clock.monotonic() - elapsed
-        state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
-        rebuild(state, stored.steps)
-        state.steps = list(stored.steps)
-        state.header = dataclasses.replace(stored, steps=())
-        return state
-
-    def _catch_up(self, state: RunState, stored: Run, turn: TurnContext | None) -> None:
-        """Record what a stopped run had not yet: its scope (a conversation's turn's with
-        what the turn continues from), a new grant, its retrieval."""
-        kinds = {s.kind for s in stored.steps}
-        if StepKind.SCOPE not in kinds:
-            messages = [Message.from_dict(m) for m in stored.input.get("messages", ())]
-            self._record_scope(state, messages, self.clock.now(), turn)
-        if self.access is not None and state.grant is None:
-            specs = self.tools.specs(state.agent.tools)
-            state.grant, events = self.access.resume_run(
-                stored.id, state.principal, state.agent, specs, stored.steps
-            )
-            state.audit.extend(events)
-            state.renewed = state.grant.facts()  # a replay re-makes the checks under it
-        if StepKind.RETRIEVAL not in kinds:
-            self._ground(state)
-
-    def _unanswered_turn(self, stored: Run) -> TurnContext | None:
-        """A conversation's turn that stopped before it answered its pending action."""
-        from tether.conversations import ConversationStore
-
-        return unanswered_turn(ConversationStore(self.store.engine), stored)
-
-    def _held_history(self, state: RunState, steps: Sequence[Step]) -> None:
-        """Put back, in a rebuilt turn's state, the history its scope step refers to: after
-        the instructions and passages the run was given, before its own messages."""
-        scope = next((s for s in steps if s.kind is StepKind.SCOPE), None)
-        held = scope.data.get("conversation") if scope is not None else None
-        if not isinstance(held, Mapping) or "history" not in held:
-            return  # not a turn, or a turn recorded with its history copied in
-        from tether.conversations import ConversationStore
-
-        history, evidence = held_history(ConversationStore(self.store.engine), held)
-        given = sum(len(s.data.get("prepend", ())) for s in steps)
-        state.messages[given:given] = history
-        state.evidence = {**evidence, **state.evidence}
-
     # -- 2. ground ------------------------------------------------------------------------
 
     def _ground(self, state: RunState) -> None:
@@ -500,194 +335,6 @@ class Runtime(StepRecorderMixin, ConfirmationMixin, RunControlMixin):
             if decision is not None or state.suspended:
                 return decision
         return None
-
-    def _answer(
-        self,
-        state: RunState,
-        turn: ModelTurn,
-        recorded: GuardResult | None = None,
-        asks: bool = False,
-    ) -> Decision | None:
-        result = recorded
-        if result is None:
-            started = self.clock.now()
-            with self.shared_reads(), reading() as book:
-                result = run_answer_checks(self.answer_checks, self._context(state, started), turn)
-            data = {**result.to_dict(), **kept_reads(book)}
-            note = result.final.facts.get("revise") if not result.allowed else None
-            revise = isinstance(note, str) and state.revisions == 0  # at most once per run
-            if revise:
-                data["revised"] = True
-                data["messages"] = [
-                    Message("assistant", turn.text).to_dict(),
-                    Message("system", str(note)).to_dict(),
-                ]
-            self._record(state, StepKind.GUARD, "answer", data, started, defer=True)
-            if revise:
-                return None  # the model sees its failing claims and proposes again
-        if not result.allowed:
-            return answer_blocked(result)
-        if asks or not self.assertive(turn.text):  # a greeting or a question asserts nothing
-            return Decision(DecisionKind.CLARIFICATION, turn.text, turn.citations)
-        kind = DecisionKind.ACTION if state.writes else DecisionKind.ANSWER
-        return Decision(kind, turn.text, turn.citations, tuple(state.writes))
-
-    def _tool_call(
-        self,
-        state: RunState,
-        call: ToolCall,
-        recorded: GuardResult | None = None,
-        approval: Mapping[str, Any] | None = None,
-    ) -> Decision | None:
-        result = recorded
-        if result is None:
-            started = self.clock.now()
-            checks = self.tool_checks
-            if approval is not None and self.approvals is not None:
-                checks = self.approvals.checks(checks, approval)
-            with self.shared_reads(), reading() as book:
-                result = run_tool_checks(checks, self._context(state, started), call)
-            suspends = self._suspends(result)
-            data: dict[str, Any] = {"call": call.to_dict(), **result.to_dict(), **kept_reads(book)}
-            if approval is not None:
-                data["approval_id"] = approval.get("approval_id")
-            if self._needs_yes(state, call, result):
-                self._record(state, StepKind.GUARD, call.name, data, started, defer=True)
-                return self._await_confirmation(state, call, result)
-            if not result.allowed and not suspends:
-                observation = self._verdict_observation(result)
-                data["messages"] = [Message("tool", observation, tool_call_id=call.id).to_dict()]
-            # a verdict that suspends the run commits with the suspension step; one that lets
-            # a read-only call go commits with the call's result (a read acts on nothing)
-            reads = result.allowed and self._reads_only(call)
-            self._record(state, StepKind.GUARD, call.name, data, started, defer=suspends or reads)
-        if self._suspends(result):
-            self._suspend(state, call, result)
-            return None
-        if self._needs_yes(state, call, result):
-            return self._await_confirmation(state, call, result)
-        if not result.allowed:
-            return self._on_blocked(result)
-        if state.confirmed is not None and state.confirmed.matches(call):
-            state.confirmed = None  # a yes is good for one call
-        return self._act(state, call, approval)
-
-    def _reads_only(self, call: ToolCall) -> bool:
-        tool = self.tools.get(call.name)
-        return tool is not None and tool.spec.risk is RiskClass.READ
-
-    # -- approvals ------------------------------------------------------------------------
-
-    def _suspends(self, result: GuardResult) -> bool:
-        return (
-            self.approvals is not None
-            and not result.allowed
-            and self.approvals.suspends(result.final)
-        )
-
-    def _suspend(self, state: RunState, call: ToolCall, result: GuardResult) -> None:
-        """Wait for a person: the request opens in the transaction that suspends the run."""
-        assert self.approvals is not None and state.header is not None
-        data, hook = self.approvals.open(state.header, call, result.final, state.seq + 1)
-        self._record(
-            state, StepKind.APPROVAL, "requested", data, status=RunStatus.SUSPENDED, also=hook
-        )
-        state.suspended = True
-
-    def _decided(
-        self, state: RunState, call: ToolCall, approval: Mapping[str, Any], later: list[Step]
-    ) -> Decision | None:
-        """Act on a person's decision about an escalated call: run it, or refuse."""
-        status = approval.get("status")
-        if status == "pending":
-            state.suspended = True
-            return None
-        if status != "approved":  # rejected, or nobody decided in time
-            reason = Reason(ErrorCode(approval["code"]), str(approval.get("message", "")))
-            return Decision(DecisionKind.REFUSAL, str(approval.get("reply", "")), reason=reason)
-        recheck = recorded_guard(take_step(later, StepKind.GUARD, call.id))
-        return self._tool_call(state, call, recheck, approval)
-
-    def _act(
-        self, state: RunState, call: ToolCall, approval: Mapping[str, Any] | None = None
-    ) -> Decision | None:
-        tool = self.tools.get(call.name)
-        assert tool is not None  # the schema check allowed it
-        started = self.clock.now()
-        if self.access is not None:  # the token is verified again at the moment of execution
-            with self.shared_reads(), reading() as book:
-                recheck = self.access.recheck(self._context(state, started), call)
-            if not recheck.allowed:
-                blocked = {
-                    "call": call.to_dict(),
-                    "stage": "execute",
-                    **recheck.to_dict(),
-                    **kept_reads(book),
-                }
-                self._record(state, StepKind.GUARD, call.name, blocked, started)
-                return self._on_blocked(recheck)
-        context = CallContext(
-            state.run_id,
-            state.turn_seq,
-            state.principal.id,
-            action=action_scope(state.run_id, call.id),  # the key follows the action, not the turn
-            resolve=self._granted(state),
-        )
-        spend = None  # an approved call spends its single-use token as it starts
-        if approval is not None and self.approvals is not None:
-            spend = self.approvals.spend(self._context(state, started), call, approval)
-        outcome = execute_once(self.executor, self._ledger, tool, call.arguments, context, spend)
-        observation = outcome.observation()
-        data: dict[str, Any] = {
-            "call_id": call.id,
-            "tool": call.name,
-            "risk": tool.spec.risk.value,
-            "arguments": dict(call.arguments),
-            "ok": outcome.ok,
-            "latency_ms": round(outcome.latency_ms, 3),
-            "attempts": [dict(a) for a in outcome.attempts],
-            **outcome.facts(),
-        }
-        if outcome.ok:
-            data["evidence_id"] = observation["evidence_id"] = f"tool:{state.tool_results + 1}"
-            data["output"] = outcome.output
-        else:
-            data["error"] = observation["error"]
-        content = self.observation(marked_observation(tool.spec, observation))
-        data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
-        # a read acted on nothing: its result commits with later steps (a resume reads again);
-        # an approved call's single-use token was spent, so its result commits now
-        reads = approval is None and tool.spec.risk is RiskClass.READ
-        self._record(state, StepKind.TOOL, call.name, data, started, defer=reads)
-        return self._consequence(tool, call, outcome)
-
-    def _granted(self, state: RunState) -> Callable[[str], Tool | None]:
-        """Fallback alternates are looked up among the tools this run's agent is granted."""
-        granted = state.grant.tools if state.grant else state.agent.tools
-        return lambda name: self.tools.get(name) if name in granted else None
-
-    @staticmethod
-    def _consequence(tool: Tool, call: ToolCall, outcome: ToolOutcome) -> Decision | None:
-        """What a tool outcome means for the run: hand-off, escalation, or carry on."""
-        if outcome.ok and tool.spec.handoff:
-            summary = str(call.arguments.get("summary", ""))
-            reason = Reason(ErrorCode.HANDOFF_REQUESTED, summary or "transferred to a human")
-            text = "I've transferred you to a human agent who will pick this up."
-            return Decision(DecisionKind.ESCALATION, text, reason=reason)
-        human = outcome.code is not None and outcome.code.handler is Handler.HUMAN
-        if not outcome.ok and outcome.code and (outcome.escalate or human):
-            reason = Reason(outcome.code, outcome.message)
-            return Decision(
-                DecisionKind.ESCALATION, "I'm handing this to a colleague.", reason=reason
-            )
-        return None
-
-    def _verdict_observation(self, result: GuardResult) -> str:
-        reason = result.final.reasons[0]
-        error = {"code": reason.code.value, "message": reason.message, "retryable": False}
-        return self.observation({"ok": False, "error": error})
-
-    _on_blocked = staticmethod(blocked)
 
     # -- limits, context, recording -------------------------------------------------------
 
