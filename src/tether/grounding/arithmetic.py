@@ -1,4 +1,5 @@
-"""Amounts an answer works out from amounts it states: the sum or the difference of two.
+"""Amounts an answer works out from amounts it states, or from two one evidence sentence
+states: the sum or the difference of two.
 
 "The sneakers ($189.50) and the speaker ($315.20) came to $504.70" states a total no record
 holds, yet every amount in it is grounded: the two the record gives, and the one the answer
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import combinations, product
 from typing import Any
+
+from tether.grounding.claims import spoken_amounts
 
 _CENT = 0.005
 # a count ("two choices", "3 items") adds up by chance too often to be taken as worked out
@@ -33,23 +36,110 @@ def worked_out(value: float, stated: Sequence[float]) -> bool:
     return False
 
 
+def sentence_results(sentence: str) -> set[float]:
+    """The sums and differences of the amounts of money one evidence sentence states ("the
+    $120 blender … for the $135 model" gives 15 and 255): what an answer may work out from it
+    without saying its parts ("PayPal can pay the $15")."""
+    amounts = list(dict.fromkeys(money(sentence)))
+    if not 2 <= len(amounts) <= MOST_OPERANDS:
+        return set()
+    return {round(f(a, b), 2) for a, b in combinations(amounts, 2) for f in (_plus, _apart)}
+
+
+def among(value: float, results: Iterable[float]) -> bool:
+    """Whether `value` is one of `results`, to the cent."""
+    return any(abs(value - r) < _CENT for r in results)
+
+
+def money(text: str) -> list[float]:
+    """The amounts of money a text states, in figures after a currency sign or in words."""
+    said = [float(m.group(1).replace(",", "")) for m in _MONEY.finditer(text)]
+    return [*said, *spoken_amounts(text)]
+
+
+def _plus(a: float, b: float) -> float:
+    return a + b
+
+
+def _apart(a: float, b: float) -> float:
+    return abs(a - b)
+
+
 def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
     """Whether `value` is, to the cent, the total of what two or more members of one record
-    list cost, each named in the claim ("the thermostat and the mouse come to $414.87")."""
-    said = {w.lower() for w in _WORD.findall(claim)}
-    for members in _lists(records, 0):
-        named = [
-            [v for v in m.values() if isinstance(v, int | float) and not isinstance(v, bool)]
-            for m in members
-            if said & {w.lower() for w in _WORD.findall(str(m.get("name", ""))) if len(w) > 3}
-        ]
-        if len(named) > MOST_OPERANDS:
-            continue
+    list cost, each named in the claim ("the thermostat and the mouse come to $414.87"), or
+    what one of two named costs more than the other ("the bike costs $1,555.75 more than the
+    earbuds")."""
+    compared = _COMPARED.search(claim) is not None
+    for named, members in _named(claim, records):
+        # a difference said as one needs only one side named: "the bike" need not spell
+        # "Bicycle"
+        for a, b in product(named if compared else [], members):
+            if any(abs(abs(x - y) - value) < _CENT for x, y in product(a, b)):
+                return True
         for size in range(2, len(named) + 1):
             for group in combinations(named, size):
                 if any(abs(sum(amounts) - value) < _CENT for amounts in product(*group)):
                     return True
     return False
+
+
+def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
+    """Whether `value` is, to the whole percent, the share of an amount the claim states that
+    a member it names costs ("the camera alone is about 85% of the $3,422.45 total")."""
+    shares = [
+        float(m.group(2).replace(",", ""))
+        for m in _SHARE.finditer(claim)
+        if abs(float(m.group(1)) - value) < _CENT
+    ]
+    if not shares:
+        return False
+    return any(
+        0 < amount < whole and abs(100 * amount / whole - value) <= 1
+        for named, _ in _named(claim, records)
+        for member in named
+        for amount in member
+        for whole in shares
+    )
+
+
+def counted_share(value: float, claim: str, counts: Iterable[float]) -> bool:
+    """Whether `value` is the half the claim says of a count the evidence gives that comes
+    near another count it gives ("just under half of the 19 versions" where 9 of 19 are
+    available; not "half of its 19 versions" where 4 are)."""
+    if value != 0.5:
+        return False
+    counts = set(counts)
+    for match in _HALF_OF.finditer(claim):
+        whole = float(match.group(1))
+        if whole in counts and any(
+            0 < c < whole and abs(whole / 2 - c) <= whole / 10 for c in counts
+        ):
+            return True
+    return False
+
+
+def _named(
+    claim: str, records: Iterable[Any]
+) -> Iterator[tuple[list[list[float]], list[list[float]]]]:
+    """The amounts of each member of a record list that the claim names, and of every member,
+    list by list."""
+    said = {w.lower() for w in _WORD.findall(claim)}
+    for members in _lists(records, 0):
+        if len(members) > 4 * MOST_OPERANDS:
+            continue
+        amounts = [_amounts(m) for m in members]
+        named = [
+            a
+            for a, m in zip(amounts, members, strict=True)
+            if said & {w.lower() for w in _WORD.findall(str(m.get("name", ""))) if len(w) > 3}
+        ]
+        if len(named) <= MOST_OPERANDS:
+            yield named, amounts
+
+
+def _amounts(member: Mapping[str, Any]) -> list[float]:
+    return [v for v in member.values() if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
 def _lists(nodes: Iterable[Any], depth: int) -> Iterator[list[Mapping[str, Any]]]:
@@ -67,3 +157,13 @@ def _lists(nodes: Iterable[Any], depth: int) -> Iterator[list[Mapping[str, Any]]
 
 
 _WORD = re.compile(r"[A-Za-z]+")
+# "85% of the $3,422.45 total": a percentage and the amount it is a share of
+_SHARE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\b[^.;$]{0,30}\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+# "just under half of the 19 versions": a fraction and the count it is of
+_HALF_OF = re.compile(r"\bhalf\s+of\s+(?:the\s+|its\s+|your\s+|their\s+)?(\d+)\b", re.I)
+# "$1,555.75 more than the earbuds", "the difference": an amount said as a difference
+_COMPARED = re.compile(r"\b(?:more|less|cheaper|dearer|pricier|difference|short)\b", re.I)
+_MONEY = re.compile(r"[$€£]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")

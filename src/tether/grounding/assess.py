@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.arithmetic import named_total, worked_out
+from tether.grounding.arithmetic import among, named_share, named_total, worked_out
 from tether.grounding.claims import (
     Claim,
     clock_times,
@@ -202,15 +202,17 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
     pairs = list(pairwise(terms))
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
     stated = numbers(text)
-    known = [v for v in stated if index.knows_number(v)]
+    # an amount an evidence sentence works out from two it states is as grounded as they are
+    known = [v for v in stated if index.knows_number(v) or among(v, index.results)]
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     unseen_numbers = tuple(
         v
         for v in stated
-        if not index.knows_number(v)
+        if v not in known
         and not worked_out(v, known)
         and not named_total(v, text, index.records)
+        and not named_share(v, text, index.records)
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(

@@ -17,13 +17,12 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from tether.grounding.bound_prices import Sibling, bound_prices, swapped_price
 from tether.grounding.claims import content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, flatten, key_words, value_regex
 from tether.grounding.facts import leaves as record_leaves
-from tether.grounding.fields import AMOUNT_KEY, ID_KEY, MONEY, FieldFinding, RecordView
+from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
 from tether.grounding.meaning import Vocabulary, contrasted_terms, negated
-
-Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
 
 
 def objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
@@ -286,9 +285,9 @@ def _bound(
         out.extend(_denied(text, v, path, leaves))
         if len(pairs) == 1 and not several:
             out.extend(_object_flags(text, v, path, pairs[0][0][2]))
-            out.extend(_prices(text, v, path, pairs[0][0][2], siblings))
+            out.extend(bound_prices(text, v, path, pairs[0][0][2], siblings))
         elif len(pairs) > 1 and not several:
-            out.extend(_swapped_price(text, v, path, siblings))
+            out.extend(swapped_price(text, v, path, siblings))
         # a word of a name ("the hose") finds the object but, unlike its full name, does
         # not vouch for the clause
         if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1 and not by_head:
@@ -359,51 +358,6 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
     return out
 
 
-def _prices(
-    text: str, v: RecordView, path: str, obj: Mapping[str, Any], siblings: Sequence[Sibling]
-) -> list[FieldFinding]:
-    """A price stated of the bound object that is not its price (another object's, or none)."""
-    mine = price_of(obj)
-    if mine is None:
-        return []
-    others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
-    amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
-    if any(abs(a - mine) <= 0.005 for a in amounts):
-        return []  # its price is said; other sums (a total) may stand beside it
-    out: list[FieldFinding] = []
-    for match in MONEY.finditer(text):
-        said = float((match.group(1) or match.group(2)).replace(",", ""))
-        # another item's price, or the only sum said of it
-        if any(abs(said - o) <= 0.005 for o in others) or len(amounts) == 1:
-            out.append(
-                FieldFinding(
-                    f"{v.evidence_id}:{path}",
-                    "binding",
-                    CONTRADICTED,
-                    match.group(0),
-                    mine,
-                    (f"{path} costs {mine:g}, not {said:g}",),
-                )
-            )
-    return out
-
-
-def _swapped_price(
-    text: str, v: RecordView, path: str, siblings: Sequence[Sibling]
-) -> list[FieldFinding]:
-    """Several objects priced in one clause ("the watch is $1261.14 and the phone $381.87"):
-    the one sum in an object's stretch is another object's price, not its own."""
-    sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
-    mine = next((price_of(s[2]) for s in siblings if s[0] == path), None)
-    if len(sums) != 1 or mine is None or abs(sums[0] - mine) <= 0.005:
-        return []
-    others = [p for s in siblings if s[0] != path and (p := price_of(s[2])) is not None]
-    if not any(abs(sums[0] - o) <= 0.005 for o in others):
-        return []
-    why = f"{path} costs {mine:g}, not {sums[0]:g}"
-    return [FieldFinding(f"{v.evidence_id}:{path}", "binding", CONTRADICTED, "", mine, (why,))]
-
-
 # availability in its usual words, each kind once
 _IN_STOCK_WORDS = "in stock|available"
 _OUT_OF_STOCK_WORDS = "out of stock|sold out|unavailable"
@@ -445,18 +399,6 @@ def _object_flags(
             )
         )
     return out
-
-
-def price_of(obj: Mapping[str, Any]) -> float | None:
-    """The object's price: the value of its first amount key."""
-    for key, value in obj.items():
-        if (
-            AMOUNT_KEY.search(str(key))
-            and isinstance(value, int | float)
-            and not isinstance(value, bool)
-        ):
-            return float(value)
-    return None
 
 
 def _wrong(v: RecordView, path: str, key: str, value: str, said: str) -> FieldFinding:

@@ -16,8 +16,8 @@ from tether.grounding.bindings import (
     leaf_values,
     mentions_value,
     objects,
-    price_of,
 )
+from tether.grounding.bound_prices import price_of
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import MONEY, FieldFinding, RecordView
 from tether.grounding.meaning import negated

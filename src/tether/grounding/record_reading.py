@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property, lru_cache
 from typing import Any
 
-from tether.grounding.bindings import Sibling, like_groups
+from tether.grounding.bindings import like_groups
+from tether.grounding.bound_prices import Sibling
 from tether.grounding.facts import Fact, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings
 from tether.grounding.option_flags import OptionFlag, option_flags

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from tether.grounding.arithmetic import sentence_results
 from tether.grounding.claims import (
     clock_times,
     content_terms,
@@ -47,6 +48,8 @@ class SourceIndex:
     terms: set[str] = field(default_factory=set)
     pairs: set[tuple[str, str]] = field(default_factory=set)
     quantities: set[float] = field(default_factory=set)
+    # sums and differences of the amounts one sentence states, which an answer may work out
+    results: set[float] = field(default_factory=set)
     times: set[int] = field(default_factory=set)
     proper: set[str] = field(default_factory=set)
     lowered: set[str] = field(default_factory=set)  # every word, lower case, unstemmed
@@ -100,6 +103,7 @@ class SourceIndex:
             index.terms |= part.terms
             index.pairs |= part.pairs
             index.quantities |= part.quantities
+            index.results |= part.results
             index.times |= part.times
             index.proper |= part.proper
             index.lowered |= part.lowered
@@ -123,6 +127,7 @@ class SourceIndex:
         self.proper.update(terms)
         self.lowered.update(w.lower() for w in words(text))
         for claim in split_claims(text):
+            self.results |= sentence_results(claim.text)
             self.sentences.append(
                 SourceSentence(
                     source_id,

@@ -16,10 +16,10 @@ from tether.grounding.bindings import (
     IN_STOCK,
     OUT_OF_STOCK,
     STOCK_WORDS,
-    Sibling,
     like_groups,
     mentions_value,
 )
+from tether.grounding.bound_prices import Sibling
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_regex
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView

@@ -32,7 +32,7 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
-from tether.grounding.arithmetic import named_total, worked_out
+from tether.grounding.arithmetic import among, counted_share, named_total, worked_out
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import (
     is_request,
@@ -252,7 +252,10 @@ class Verifier:
         unseen = [
             n
             for n in a.unseen_numbers
-            if stated_count(text, n) and not counted and n not in evidence.counts
+            if stated_count(text, n)
+            and not counted
+            and n not in evidence.counts
+            and not counted_share(n, text, evidence.counts)
         ]
         # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
         # the claim works it out from two amounts it states)
@@ -261,7 +264,8 @@ class Verifier:
         cents = [
             value
             for value in said
-            if not any(abs(value - q) < 0.005 for q in evidence.index.quantities)
+            if not among(value, evidence.index.quantities)
+            and not among(value, evidence.index.results)
         ]
         if cents:
             grounded = [v for v in numbers(text) if evidence.index.knows_number(v)]
