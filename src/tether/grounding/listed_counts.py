@@ -25,6 +25,12 @@ _COUNTED = re.compile(
     r"[^:;.!?]{0,40}:\s*(?P<members>[^;.!?]+)",
     re.IGNORECASE,
 )
+# "two choices, the original Visa or your existing gift card; …": a count its own list follows
+_SELF_COUNTED = re.compile(
+    r"\b(?P<n>two|three|four|five|six|seven|eight|[2-8])\s+(?:\w+\s+)?(?P<noun>[a-z]{3,}s)"
+    r"\s*(?::|,|\u2014|--)\s*(?P<members>[^;.!?:\u2014]+)",
+    re.IGNORECASE,
+)
 _MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
 _BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
 _MATCHED = 0.5  # share of a member's words an evidence item must hold to be that member
@@ -87,3 +93,16 @@ def check_listed_counts(
             why = f"the evidence lists {len(items)} where the claim counts {count}"
             return [Finding("count", CONTRADICTED, why, source, quote, span)]
     return []
+
+
+def self_counted(text: str) -> set[float]:
+    """The counts a claim bears out itself by listing that many members right after them
+    ("you're asking two things: whether …, and whether …"): a count of what it says, not a
+    figure the evidence must hold."""
+    out: set[float] = set()
+    for found in _SELF_COUNTED.finditer(text):
+        said = found.group("n").lower()
+        count = _NUMBER_WORDS[said] if said in _NUMBER_WORDS else int(said)
+        if len(_members(found.group("members"))) == count:
+            out.add(float(count))
+    return out

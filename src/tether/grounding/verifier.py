@@ -32,7 +32,7 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
-from tether.grounding.arithmetic import among, counted_share, named_total, worked_out
+from tether.grounding.arithmetic import among, counted_share, money, named_total, worked_out
 from tether.grounding.assess import ClaimAssessment, assess_answer
 from tether.grounding.claims import (
     is_request,
@@ -45,6 +45,7 @@ from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge, kept_verdict
+from tether.grounding.listed_counts import self_counted
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.verdicts import (
@@ -249,11 +250,14 @@ class Verifier:
         if rule_contradicted:
             reasons.extend(r for r in a.explain() if r not in reasons)
         counted = {f.reason for f in held if f.kind == "count"}
+        # a count that checks out vouches for the claim's other counts, not for its amounts
+        amounts, listed = money(text), self_counted(text)
         unseen = [
             n
             for n in a.unseen_numbers
             if stated_count(text, n)
-            and not counted
+            and n not in listed
+            and not (counted and not among(n, amounts))
             and n not in evidence.counts
             and not counted_share(n, text, evidence.counts)
         ]
