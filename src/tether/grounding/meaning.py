@@ -26,8 +26,9 @@ from functools import lru_cache
 from tether.grounding.claims import NEGATIONS, content_terms, norm, words
 
 # A clause ends at these: sentence-internal punctuation, contrast and relative words.
+# ("twelve hundred dollars or so" is one amount: its "so" joins no clause)
 _CLAUSE_BREAK = re.compile(
-    r"[;:()\u2014]|\s[-\u2013]\s|,?\s\b(?:but|however|although|though|whereas|while|yet|"
+    r"[;:()\u2014]|\s[-\u2013]\s|(?<!\bor),?\s\b(?:but|however|although|though|whereas|while|yet|"
     r"except|unless|whereas|so|because|since)\b|,\s*(?:such as|for example|for instance|"
     r"as long as|provided)\b|,\s*(?:and|or)\s|\band\s+(?=(?:it|its|they|"
     r"their|there|the|this|that|he|she|we|you|your|our)\b)|,\s*(?=(?:it|its|they|their|there|"
