@@ -4,6 +4,8 @@ contradicts "the status becomes exchange requested"."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tether.core.types import Evidence
@@ -50,3 +52,38 @@ def test_a_state_the_evidence_keeps_cannot_be_said_to_end(answer: str, flagged: 
 )
 def test_a_state_said_to_come_back_is_a_transition(answer: str, flagged: bool) -> None:
     assert desk(answer, EXCHANGE).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The order won't stop being pending when the payment moves.", False),
+        ("Your order doesn't leave pending when we switch the payment.", False),
+        ("The order then leaves pending once the payment moves.", True),
+        ("After the switch the order stops being pending.", True),
+        ("Moving it is fine, though the order then goes into processing.", True),
+    ],
+)
+def test_a_state_said_to_be_left_or_entered(answer: str, flagged: bool) -> None:
+    assert desk(answer, MOVE).flagged is flagged
+
+
+ORDER = {
+    "order_id": "#W5767256",
+    "status": "processed",
+    "items": [{"name": "Hiking Boots", "price": 239.99}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Your boots have already been processed.", False),
+        ("The boots already on your order are processed.", False),
+        ("Your boots are already on your doorstep.", True),
+        ("The boots are at your door.", True),
+    ],
+)
+def test_a_parcel_at_the_door_has_been_delivered(answer: str, flagged: bool) -> None:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+    assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is flagged

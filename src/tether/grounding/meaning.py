@@ -259,13 +259,29 @@ class _Scanner:
         found = self.memory.get(text)
         if found is None:
             found = []
-            for match in self.pattern.finditer(text):
+            at = 0
+            while (match := self.pattern.search(text, at)) is not None:
+                match = self._reaching(text, match)
                 name, canonical = self.forms[match.group(0).lower()]
                 found.append((name, canonical, *match.span()))
+                at = match.end()
             if len(self.memory) > 4096:
                 self.memory.clear()
             self.memory[text] = found
         return list(found)
+
+    def _reaching(self, text: str, match: re.Match[str]) -> re.Match[str]:
+        """The form reaching furthest of those that start inside `match` at a word: "already
+        on" (an existing thing) gives way to "on your doorstep" (a delivered one)."""
+        best = match
+        for space in _INNER_WORD.finditer(match.group(0)):
+            inner = self.pattern.match(text, match.start() + space.end())
+            if inner is not None and inner.end() > best.end():
+                best = inner
+        return best
+
+
+_INNER_WORD = re.compile(r"\s+(?=\w)")
 
 
 def _forms(spec: str) -> dict[str, tuple[str, ...]]:

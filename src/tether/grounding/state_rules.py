@@ -218,7 +218,8 @@ def check_definition(
 # a state a record comes to be in, or stays in: "the status becomes cancelled", "stays pending"
 _CHANGE = (
     r"becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|turns?|"
-    r"turned|set|updated|reverts?|reverted)\s+(?:back\s+)?to"
+    r"turned|set|updated|reverts?|reverted)\s+(?:back\s+)?to|(?:goes|went|moves?|moved)\s+into|"
+    r"enters|entered"
 )
 _STAY = r"reads?|stays?|stayed|remains?|remained"
 _TRANSITION = re.compile(rf"\b(?:{_CHANGE}|(?P<stay>{_STAY}))\s+[\"'*\u201c]*", re.IGNORECASE)
@@ -275,8 +276,11 @@ def check_transitions(
 
 
 # a state said to end: "will no longer be pending", "won't remain pending"
+# ("leaves pending", "stops being pending"; denied, "won't stop being pending" keeps it)
 _LEFT = re.compile(
-    rf"\bno\s+longer\s+(?:be\s+|{_STAY}\s+)?[\"'*\u201c]*|\b(?:{_STAY}|stay|remain)\s+[\"'*\u201c]*",
+    rf"\bno\s+longer\s+(?:be\s+|{_STAY}\s+)?[\"'*\u201c]*|\b(?:{_STAY}|stay|remain)\s+[\"'*\u201c]*|"
+    r"\b(?P<ends>leaves?|left|leaving|stops?\s+being|stopped\s+being|ceases?\s+to\s+be)\s+"
+    r"[\"'*\u201c]*",
     re.IGNORECASE,
 )
 
@@ -289,7 +293,10 @@ def check_left_states(
     left: set[str] = set()
     for frame in _LEFT.finditer(sentence):
         before = " ".join(sentence[: frame.start()].split()[-4:])
-        if not frame.group(0).lower().startswith("no") and not negated(before):
+        if frame.group("ends"):
+            if negated(before):
+                continue  # "won't stop being pending" keeps the state
+        elif not frame.group(0).lower().startswith("no") and not negated(before):
             continue  # "stays pending" keeps the state
         found = vocabulary.members(sentence[frame.end() : frame.end() + 60])
         if found and found[0][2] == 0 and found[0][0] in vocabulary.states:

@@ -53,6 +53,8 @@ RETAIL_GROUNDING = GroundingPack(
         "lifecycle": {
             "return requested": ("return requested", "return request"),
             "exchange requested": ("exchange requested", "exchange request"),
+            # a parcel said to be where the customer is has been delivered
+            "delivered": ("on your doorstep", "at your door", "at your doorstep"),
         },
         "material": {m: () for m in MATERIALS},
         "payment method": {
