@@ -25,10 +25,16 @@ _LEAST = 10.0
 MOST_OPERANDS = 5
 
 
-def worked_out(value: float, stated: Sequence[float]) -> bool:
+def worked_out(value: float, stated: Sequence[float], money_said: Sequence[float] = ()) -> bool:
     """Whether `value` is, to the cent, the sum or the difference of two of `stated` (the
-    claim's other amounts, each one the evidence gives; at most `MOST_OPERANDS` of them)."""
-    if len(stated) > MOST_OPERANDS or (value < _LEAST and value.is_integer()):
+    claim's other amounts, each one the evidence gives; at most `MOST_OPERANDS` of them). A
+    small whole figure is worked out only as money from money (`money_said`, the claim's
+    amounts of money): "$10 is five dollars short of the $15", not "two choices"."""
+    if value < _LEAST and value.is_integer():
+        if not among(value, money_said):
+            return False
+        stated = [v for v in stated if among(v, money_said)]
+    if len(stated) > MOST_OPERANDS:
         return False
     for a, b in combinations(stated, 2):
         if abs(a + b - value) < _CENT or abs(abs(a - b) - value) < _CENT:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.arithmetic import among, named_share, named_total, worked_out
+from tether.grounding.arithmetic import among, money, named_share, named_total, worked_out
 from tether.grounding.claims import (
     Claim,
     clock_times,
@@ -204,13 +204,14 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
     stated = numbers(text)
     # an amount an evidence sentence works out from two it states is as grounded as they are
     known = [v for v in stated if index.knows_number(v) or among(v, index.results)]
+    said_money = money(text)
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     unseen_numbers = tuple(
         v
         for v in stated
         if v not in known
-        and not worked_out(v, known)
+        and not worked_out(v, known, said_money)
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
     )

@@ -294,7 +294,8 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
 def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[Finding]:
     out: list[Finding] = []
     if (
-        denies(body) != ((ev.negated and denies(ev.text)) or _aside_denies(ev))
+        not _DENIED_CHOICE.match(body)
+        and denies(body) != ((ev.negated and denies(ev.text)) or _aside_denies(ev))
         and len(set(content_terms(body))) >= 2
         and _same_predicate(body, ev)
     ):
@@ -321,6 +322,13 @@ def _aside_denies(ev: EvidenceClause) -> bool:
     return aside is not None and denies(aside.group(1))
 
 
+# "Not the gift card, I'm afraid: …": an answer turning down one of the options asked about
+# denies no predicate the evidence states of it
+_DENIED_CHOICE = re.compile(
+    r"^\W*(?:no\W+)?not\s+(?:the|your|my|a|an|this|that|with|on|to|by)\s+[\w'-]+"
+    r"(?:\s+[\w'-]+){0,2}\W*$",
+    re.IGNORECASE,
+)
 _OBLIGED = re.compile(r"\b(?:ha(?:ve|s|d)\s+to|must|required\s+to)\b", re.IGNORECASE)
 _NEED = norm("need")
 _ASIDE = re.compile(r"\s*\(((?:i|we|you|it|they|he|she)\b[^()]{1,60})\)", re.IGNORECASE)
