@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tether.core.types import Evidence
-from tether.grounding.bindings import leaf_values, like_groups, objects
+from tether.grounding.bindings import like_groups
 from tether.grounding.facts import (
     CONTRADICTED,
     SUPPORTED,
@@ -21,6 +21,7 @@ from tether.grounding.facts import (
     value_fields,
 )
 from tether.grounding.fields import FieldMap, FieldSpec, view
+from tether.grounding.list_objects import leaf_values, objects
 from tether.grounding.sources import SourceIndex
 from tether.grounding.verifier import Verifier
 

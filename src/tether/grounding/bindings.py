@@ -13,60 +13,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.bound_prices import Sibling, bound_prices, swapped_price
+from tether.grounding.bound_prices import bound_prices, others_amount, swapped_price
 from tether.grounding.claims import content_terms
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, flatten, key_words, value_regex
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, key_words, value_regex
 from tether.grounding.facts import leaves as record_leaves
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
-from tether.grounding.meaning import Vocabulary, contrasted_terms, negated
-
-
-def objects(node: Any, path: str = "", depth: int = 0) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    """Every object nested in a record (list items, mapping values) with its path."""
-    if depth > 4:
-        return
-    if isinstance(node, Mapping):
-        if path:
-            yield path, node
-        for key, value in node.items():
-            yield from objects(value, f"{path}.{key}" if path else str(key), depth + 1)
-    elif isinstance(node, list):
-        for n, value in enumerate(node[:200]):
-            yield from objects(value, f"{path}.{n}", depth + 1)
-
-
-def leaf_values(obj: Mapping[str, Any]) -> dict[str, str]:
-    """An object's short string values by their key path inside it ("options.color")."""
-    out: dict[str, str] = {}
-    for fact in flatten(obj):
-        value = fact.value
-        short_number = value.isdigit() and len(value) <= 3 if isinstance(value, str) else False
-        if (
-            isinstance(value, str)
-            and 0 < len(value) <= 30
-            and (short_number or not value.isdigit())
-        ):
-            out[".".join(fact.path)] = value.strip()
-    return out
-
-
-def mentions_value(clause: str, value: str) -> bool:
-    if not value.strip():
-        return False
-    lowered = clause.lower()
-    # the value's pattern matches its first word as written: a clause without it has no match
-    lead = _lead(value)
-    return (not lead or lead in lowered) and value_regex(value).search(lowered) is not None
-
-
-@lru_cache(maxsize=4096)
-def _lead(value: str) -> str:
-    """The first word of a value as `value_pattern` matches it, lower case ("" when none)."""
-    return next((p for p in re.split(r"[\s-]+", value.lower()) if p), "")
+from tether.grounding.list_objects import Sibling, leaf_values, mentions_value, objects
+from tether.grounding.meaning import Vocabulary, clauses, contrasted_terms, negated
 
 
 def check_bindings(
@@ -254,7 +210,14 @@ def _bound(
         top = max((n for n, _ in scored), default=0)
         picked = [s for n, s in scored if n == top and n >= 2]
         if len(picked) != 1:
-            return []  # none, or several objects listed in one clause: no binding to judge
+            # none, or several objects listed in one clause: no binding to judge but an amount
+            # said of the one object a value only it holds names
+            return [
+                f
+                for part in clauses(clause)
+                if (alone := _named_alone(part.text, siblings)) is not None
+                for f in others_amount(part.text, v, alone, siblings)
+            ]
         pairs = [(picked[0], clause)]
         # values only other objects hold: the clause lists several, whose is whose is unclear
         own = {x.lower() for x in picked[0][1].values()}
@@ -277,8 +240,11 @@ def _bound(
             said = {m for m in members if mentions_value(text, m)}
             if said and leaves[key].lower() not in said and not (said & mine):
                 wrong = sorted(said - held_by_named) or sorted(said)
-                if len(pairs) > 1 and not (said - held_by_named):
-                    continue  # the value belongs to another object named in the clause
+                # the value belongs to another object named in the clause: a swap only when
+                # that object's stretch says this one's value in turn
+                shared = len(pairs) > 1 and not (said - held_by_named)
+                if shared and not _traded(key, leaves, said, pairs):
+                    continue
                 out.append(_wrong(v, path, key, leaves[key], wrong[0]))
         if vocabulary is not None:
             out.extend(_vocabulary(text, v, path, leaves, vocabulary, held_by_named, len(pairs)))
@@ -293,6 +259,37 @@ def _bound(
         if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1 and not by_head:
             out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
     return out
+
+
+def _named_alone(clause: str, siblings: Sequence[Sibling]) -> Sibling | None:
+    """The one object a value no other object holds picks out, if one does ("PayPal" of an
+    account's payment methods; "gift_card" is said "gift card")."""
+    held: dict[str, int] = {}
+    for s in siblings:
+        for x in {x.lower() for x in s[1].values()}:
+            held[x] = held.get(x, 0) + 1
+    picked = [
+        s
+        for s in siblings
+        if any(
+            len(x) > 3 and held[x.lower()] == 1 and mentions_value(clause, x.replace("_", " "))
+            for x in s[1].values()
+        )
+    ]
+    return picked[0] if len(picked) == 1 else None
+
+
+def _traded(
+    key: str, leaves: dict[str, str], said: set[str], pairs: Sequence[tuple[Sibling, str]]
+) -> bool:
+    """Two objects named in one clause, each said to hold the other's value of `key` ("the
+    bookshelf is black, and the bottle is white" of a white bookshelf and a black bottle)."""
+    mine = leaves[key].lower()
+    for (_, theirs, _), text in pairs:
+        value = theirs.get(key, "").lower()
+        if value and value != mine and value in said and mentions_value(text, mine):
+            return not mentions_value(text, value)
+    return False
 
 
 def _vocabulary(

@@ -10,8 +10,7 @@ from typing import Any
 
 from tether.grounding.facts import CONTRADICTED
 from tether.grounding.fields import AMOUNT_KEY, MONEY, FieldFinding, RecordView
-
-Sibling = tuple[str, dict[str, str], Mapping[str, Any]]  # path, short values by key, object
+from tether.grounding.list_objects import Sibling
 
 
 def price_of(obj: Mapping[str, Any]) -> float | None:
@@ -74,3 +73,33 @@ def swapped_price(
         return []
     why = f"{path} costs {mine:g}, not {sums[0]:g}"
     return [FieldFinding(f"{v.evidence_id}:{path}", "binding", CONTRADICTED, "", mine, (why,))]
+
+
+def others_amount(
+    text: str, v: RecordView, picked: Sibling, siblings: Sequence[Sibling]
+) -> list[FieldFinding]:
+    """A nameless object holding no amount (an account's PayPal, beside a gift card with a
+    balance) that a value only it holds picks out ("your PayPal account"), said to hold an
+    amount another object holds ("holds a $64 balance" where the gift card does). An object
+    with amounts of its own is judged by `bound_prices` when the clause binds it."""
+    if _amounts(picked[2]):
+        return []
+    others = [a for s in siblings if s is not picked for a in _amounts(s[2])]
+    out: list[FieldFinding] = []
+    for match in MONEY.finditer(text):
+        said = float((match.group(1) or match.group(2)).replace(",", ""))
+        if _BY_HOW_MUCH.match(text, match.end()):
+            continue
+        if any(abs(said - a) <= 0.005 for a in others):
+            why = f"{picked[0]} holds no {said:g}; another of its list does"
+            where = f"{v.evidence_id}:{picked[0]}"
+            out.append(FieldFinding(where, "binding", CONTRADICTED, match.group(0), None, (why,)))
+    return out
+
+
+def _amounts(obj: Mapping[str, Any]) -> list[float]:
+    return [
+        float(x)
+        for k, x in obj.items()
+        if AMOUNT_KEY.search(str(k)) and isinstance(x, int | float) and not isinstance(x, bool)
+    ]

@@ -10,16 +10,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tether.grounding.bindings import (
-    IN_STOCK,
-    OUT_OF_STOCK,
-    leaf_values,
-    mentions_value,
-    objects,
-)
+from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK
 from tether.grounding.bound_prices import price_of
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import MONEY, FieldFinding, RecordView
+from tether.grounding.list_objects import leaf_values, mentions_value, objects
 from tether.grounding.meaning import negated
 
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"

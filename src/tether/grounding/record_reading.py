@@ -12,9 +12,9 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.grounding.bindings import like_groups
-from tether.grounding.bound_prices import Sibling
 from tether.grounding.facts import Fact, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings
+from tether.grounding.list_objects import Sibling
 from tether.grounding.option_flags import OptionFlag, option_flags
 
 SHARED_TEXTS = 128  # JSON texts whose reading is kept for the next set that holds them

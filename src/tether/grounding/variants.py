@@ -17,12 +17,11 @@ from tether.grounding.bindings import (
     OUT_OF_STOCK,
     STOCK_WORDS,
     like_groups,
-    mentions_value,
 )
-from tether.grounding.bound_prices import Sibling
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_regex
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
+from tether.grounding.list_objects import Sibling, mentions_value
 from tether.grounding.meaning import negated
 
 # a clause that offers alternatives or counts several ("red or blue", "both") picks no one
