@@ -24,6 +24,7 @@ from tether.grounding.claims import (
     names,
     numbers,
     split_claims,
+    stated_count,
 )
 from tether.grounding.facts import (
     CONTRADICTED,
@@ -242,8 +243,10 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
         and len(terms) >= 3
         and is_negated(text) != is_negated(evidence.text)
     )
+    # "the gift card one" states no number to conflict with the evidence's
+    counted = [v for v in unseen_numbers if stated_count(text, v)]
     conflict = bool(
-        unseen_numbers and evidence is not None and support >= RESTATES and numbers(evidence.text)
+        counted and evidence is not None and support >= RESTATES and numbers(evidence.text)
     )
     return ClaimAssessment(
         claim=claim,

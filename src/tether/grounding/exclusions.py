@@ -19,6 +19,7 @@ from functools import lru_cache
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
 from tether.grounding.meaning import negated
+from tether.grounding.timings import NO_TIME
 
 SHARED = 0.6  # share of the disregarded condition's words the claim's reason must hold
 
@@ -113,6 +114,7 @@ def _delisted(
 ) -> list[tuple[str, EvidenceClause]]:
     """A member of a list the evidence introduces ("Accepted reasons: … placed by mistake")
     said not to be one ("ordering by mistake isn't an accepted reason")."""
+    clause = re.sub(NO_TIME, " ", clause, flags=re.IGNORECASE)  # a timing, not a denial
     if not negated(clause) or _EXCEPT.search(clause):
         return []
     lists = {source: _members(text) for source, text in texts.items()}

@@ -32,6 +32,8 @@ _SAME = re.compile(
     r"(?:takes?|needs?)\s+the\s+same\s+(?:time|amount\s+of\s+time|number\s+of\s+days)\s+as)\b",
     re.IGNORECASE,
 )
+# "the PayPal refund will reach you before the gift card one does": which comes first
+_ORDER = re.compile(r"\b(?P<word>before|ahead of|after)\b", re.IGNORECASE)
 _NOT = re.compile(r"\b(?:not|never)\b|n[\u2019']t\b", re.IGNORECASE)
 
 
@@ -69,7 +71,9 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
     if same is not None:
         found = same
     if found is None:
-        return []
+        found = _ORDER.search(text)
+        if found is None or _NOT.search(text):
+            return []
     start = max(text.rfind(sep, 0, found.start()) for sep in (";", ":", ".")) + 1
     end = min(
         [i for sep in (";", ".", ":") if (i := text.find(sep, found.end())) >= 0] or [len(text)]
@@ -88,7 +92,7 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
             why = f"the evidence gives {ta.text!r} against {tb.text!r}: they are not the same"
             return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
         return []
-    fast = re.fullmatch(_FAST, found.group("word"), re.IGNORECASE) is not None
+    fast = re.fullmatch(rf"{_FAST}|before|ahead of", found.group("word"), re.IGNORECASE) is not None
     # a reversal: the one said quicker never comes sooner than the other (or the reverse)
     reversed_ = (ta.low >= tb.high and ta.low > tb.low) if fast else (ta.high <= tb.low < tb.high)
     if reversed_:

@@ -33,9 +33,13 @@ _DURATION = re.compile(
     r"(?P<kind>business|working|calendar)?\s*(?P<unit>minute|hour|day|week|month|year)s?\b",
     re.IGNORECASE,
 )
+# "didn't take any time at all", "takes no time": a duration denied is none
+NO_TIME = (
+    r"(?:n[\u2019']t|not)\s+take\s+any\s+time(?:\s+at\s+all)?|takes?\s+no\s+time|in\s+no\s+time"
+)
 _IMMEDIATE = re.compile(
     r"\b(?:immediately|immediate|instantly|instant|right away|at once|straight away|same[- ]day|"
-    r"real[- ]time|without delay)\b",
+    rf"real[- ]time|without delay)\b|{NO_TIME}",
     re.IGNORECASE,
 )
 _WITHIN_THE = re.compile(r"\bwithin\s+the\s+(?P<unit>minute|hour|day|week|month|year)\b", re.I)
@@ -182,11 +186,16 @@ def check_timing(
     evidence times ("its refunds arrive straight away") is read with its sentence's (`whole`);
     a timing a record holds as a value ("battery life: 8 hours") is `recorded`."""
     said = timings(body)
-    if negated(body):
+    denied = negated(re.sub(NO_TIME, " ", body, flags=re.IGNORECASE))
+    if denied:
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
     found = _check(said, subject_terms(body), pool, loose=True)
+    if denied:
+        # "the PayPal refund won't be instant": denying a timing the evidence gives otherwise
+        # says what it says (one it does give is left to the polarity checks)
+        found = [f for f in found if f.status != CONTRADICTED]
     if whole and whole != body and any(f.status == "unsupported" for f in found):
         again = _check(said, subject_terms(whole), pool)
         found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
