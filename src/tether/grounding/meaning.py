@@ -49,6 +49,8 @@ _NOT_DENIAL = re.compile(
 # a clause left open by a preposition shares its object with the next ("act on, or share …")
 _PREPOSITIONS = frozenset(("on", "of", "to", "for", "with", "from", "about", "at", "by", "into"))
 _SHARED_OBJECT = re.compile(rf"\b(?:{'|'.join(sorted(_PREPOSITIONS))})\s*$", re.IGNORECASE)
+_DENIED_REASON = re.compile(r"\bnot\s*$", re.IGNORECASE)
+_REASON = re.compile(r",?\sbecause\b", re.IGNORECASE)
 _JOINED = re.compile(r",\s*(?:and|or)\s", re.IGNORECASE)
 
 
@@ -68,6 +70,8 @@ def clauses(text: str) -> list[Clause]:
     for match in _CLAUSE_BREAK.finditer(text):
         if _SHARED_OBJECT.search(text, begin, match.start()) and _JOINED.match(match.group(0)):
             continue  # "act on, or share details of, an account": one object, one clause
+        if _DENIED_REASON.search(text, begin, match.start()) and _REASON.match(match.group(0)):
+            continue  # "not because the payment is returned": the denial is the reason's
         if match.start() > begin:
             out.append(Clause(text[begin : match.start()], begin, match.start()))
         begin = match.end()
