@@ -34,6 +34,8 @@ _WISHED = re.compile(
     r"\b(?:if|whether|unless|need|needs|want|wants|looking|prefer|would|could|might)\b", re.I
 )
 _NAME_KEYS = ("name", "title")
+# a short code holding a figure: a grade of the option, which the object then has
+_GRADE = re.compile(r"(?=[a-z]*\d)[a-z\d]{2,6}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,16 @@ def option_flags(
         found: list[tuple[str, OptionFlag]] = []
         # a key with any other value names a choice, not a yes/no ("backlight": "none")
         other: set[str] = set()
+        # a key graded differently across objects names a choice ("processor": "i5", "i7")
+        grades: dict[str, set[str]] = {}
         for fact in facts(record):
             if not isinstance(fact.value, str) or not fact.path or fact.path[-1].isdigit():
                 continue
             value = fact.value.strip().lower()
             holds = True if value in _YES else False if _NO.fullmatch(value) else None
+            if holds is None and _GRADE.fullmatch(value):
+                holds = True  # a rating the option has ("water resistance": "IPX7")
+                grades.setdefault(fact.path[-1], set()).add(value)
             if holds is None:
                 other.add(fact.path[-1])
                 continue
@@ -70,6 +77,7 @@ def option_flags(
                 owner = _owner(record, fact.path)
                 flag = OptionFlag(f"{evidence_id}:{fact.key}", words, owner, holds, fact.value)
                 found.append((fact.path[-1], flag))
+        other.update(key for key, values in grades.items() if len(values) > 1)
         out.extend(flag for key, flag in found if key not in other)
     return out
 
@@ -109,7 +117,10 @@ def check_option_flags(text: str, flags: Sequence[OptionFlag]) -> list[FieldFind
     for words, group in by_words.items():
         for found in _pattern(words).finditer(text):
             left, right = scope(text, *found.span())
-            if _WISHED.search(text, left, right):
+            # a condition set off by a comma before the mention is not its clause ("if you
+            # planned to swim with them, note they aren't water resistant")
+            own = max(left, text.rfind(",", left, found.start()) + 1)
+            if _WISHED.search(text, own, right):
                 continue
             # the item named in the mention's own clause, else in the sentence
             meant = _owned(text[left:right], group) or _owned(text, group)
