@@ -18,19 +18,27 @@ from tether.grounding.meaning import denied_terms
 
 # a denial of what has (not) been done: "hasn't been paid", "was not refunded", "never shipped"
 _PAST_DENIAL = re.compile(
-    r"\b(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b",
+    r"\b(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b|"
+    r"\bnothing\s+(?:has|have|had|was|were)\b",
     re.IGNORECASE,
+)
+# "nothing has been charged": the act is the verb after it, not a word after a "not"
+_NOTHING_DONE = re.compile(
+    r"\bnothing\s+(?:has|have|had|was|were)\s+(?:yet\s+)?(?:been\s+)?(\w+)", re.IGNORECASE
 )
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
 _IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
+# a charge is a payment by another word ("hasn't been charged" of a "payment")
+_SAME_ACT = {"charg": "pay"}
 
 
 def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A denied act the record holds as a value of its own ("payment" for "hasn't been paid")."""
     if not _PAST_DENIAL.search(clause) or _MODAL.search(clause):
         return []
-    acts = {_IRREGULAR.get(t, t) for t in denied_terms(clause)}
+    denied = denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
+    acts = {_SAME_ACT.get(t, _IRREGULAR.get(t, t)) for t in denied}
     if not acts:
         return []
     out: list[FieldFinding] = []

@@ -1,0 +1,38 @@
+"""A charge is a payment by another word, and "nothing has been charged" denies it as "hasn't
+been charged" does: of an order whose record holds a payment, either contradicts the record,
+even inside a concessive clause ("processed even though nothing has been charged yet")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.domains.retail.pack import RETAIL
+
+ORDER = {
+    "order_id": "#W5767256",
+    "status": "processed",
+    "items": [{"name": "Hiking Boots", "price": 239.99}],
+    "payment_history": [
+        {"transaction_type": "payment", "amount": 239.99, "payment_method_id": "credit_card_1"}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The boots have been processed and $239.99 was charged to your card.", False),
+        ("Nothing has been refunded so far.", False),
+        (
+            "The boots have been processed even though nothing has been charged to your card yet.",
+            True,
+        ),
+        ("Your card hasn't been charged yet.", True),
+    ],
+)
+def test_a_charge_denied_of_a_paid_order(answer: str, wrong: bool) -> None:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+    assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is wrong
