@@ -61,6 +61,12 @@ _CASE = re.compile(
     r"(?<!\bnot\s)\b(?:even\s+)?(?:if|when|whenever|though)\s+(?P<cond>[^,.;:!?]+)",
     re.IGNORECASE,
 )
+# a condition a claim says need not hold: "which doesn't have to be in stock"
+_WAIVED = re.compile(
+    r"\b(?:do(?:es)?n[\u2019']t|do(?:es)?\s+not|need\s+not|needn[\u2019']t)\s+(?:have|need)\s+to\s+"
+    r"be\s+(?P<cond>[^,.;:!?]+)",
+    re.IGNORECASE,
+)
 # words that say when or how much, not which case: they name no case of the rule
 _NO_CASE = frozenset(
     norm(w) for w in ("already", "whose", "longer", "still", "once", "ever", "yet", "now")
@@ -143,6 +149,12 @@ def check_proviso(
     """(reason, evidence sentence) when a claim allows an act in the case opposite to the
     proviso an evidence rule allows it under ("if it's sold out, you can still exchange it"
     against "can be exchanged …, provided that variant is available")."""
+    waived = [m.group("cond") for m in _WAIVED.finditer(text)]
+    for s in sentences if waived else ():
+        for m in _PROVISO.finditer(s.text):
+            # "a size 8 pair, which doesn't have to be in stock": the proviso said not to hold
+            if s.source != "question" and any(_same_case(w, m.group("cond")) for w in waived):
+                return [(f"the evidence allows it only {m.group(0).strip()!r}", s)]
     parts = clauses(text)
     for n, part in enumerate(parts):
         acts = allowed_acts(part.text)
@@ -176,6 +188,16 @@ def _opposite(case: str, proviso: str) -> bool:
         return mine != theirs
     shared = set(content_terms(case)) & set(content_terms(proviso)) - _NO_CASE
     return len(shared) >= 2 and negated(case) != negated(proviso)
+
+
+def _same_case(case: str, proviso: str) -> bool:
+    """Whether a case is the one a proviso names: availability said the same way ("in stock"
+    for "available"), or most of the proviso's words with its polarity."""
+    mine, theirs = _availability(case), _availability(proviso)
+    if mine and theirs:
+        return mine == theirs
+    shared = set(content_terms(case)) & set(content_terms(proviso)) - _NO_CASE
+    return len(shared) >= 2 and negated(case) == negated(proviso)
 
 
 def _availability(text: str) -> int:
