@@ -39,6 +39,7 @@ from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
+from tether.grounding.held_amounts import check_held_amounts
 from tether.grounding.indirect import plainly
 from tether.grounding.listed_counts import check_listed_counts
 from tether.grounding.meaning import (
@@ -97,6 +98,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     out.extend(check_timing_comparisons(text, evidence.clauses))
     if evidence.texts:
         out.extend(check_floors(text, evidence.sentences))
+        out.extend(check_held_amounts(text, evidence.sentences))
     context = set(content_terms(text))
     if evidence.records:
         options = check_option_flags(text, evidence.option_flags)

@@ -1,0 +1,61 @@
+"""An amount the evidence says something holds, compared in a claim with another amount: "the
+gift card holds more than the $15 difference" where the question says "my gift card has $10 on
+it". The holder is matched by its words; a comparison the held amount bears out, or one of a
+holder the evidence gives no amount for, decides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tether.grounding.arithmetic import money
+from tether.grounding.claims import content_terms
+from tether.grounding.facts import CONTRADICTED, Finding
+from tether.grounding.meaning import negated
+
+if TYPE_CHECKING:
+    from tether.grounding.evidence_set import EvidenceClause
+
+_HOLDS = r"(?:holds?|has|have|carries|carry)"
+_COMPARED = re.compile(
+    rf"(?P<who>[^.;:,]{{2,60}}?)\b{_HOLDS}\s+(?:only\s+|just\s+)?(?P<cmp>more|less)\s+than\s+"
+    r"(?P<what>[^.;,]{1,40})",
+    re.IGNORECASE,
+)
+_GIVEN = re.compile(
+    rf"(?P<who>[^.;:,]{{2,60}}?)\b{_HOLDS}\s+(?:only\s+|just\s+)?(?P<held>[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+
+
+def check_held_amounts(text: str, sentences: Sequence[EvidenceClause]) -> list[Finding]:
+    """A claim that something holds more (or less) than an amount, against what the evidence
+    says it holds."""
+    said = _COMPARED.search(text)
+    if said is None or negated(said.group(0)):
+        return []
+    against = money(said.group("what"))
+    who = set(content_terms(said.group("who")))
+    if not against or not who:
+        return []
+    more = said.group("cmp").lower() == "more"
+    seen: set[str] = set()
+    for c in sentences:
+        if c.sentence in seen:
+            continue
+        seen.add(c.sentence)
+        for given in _GIVEN.finditer(c.sentence):
+            holder = set(content_terms(given.group("who")))
+            named = holder & who
+            if not named or (len(named) < 2 and named != holder):
+                continue
+            held = money(given.group("held"))[0]
+            if (held <= against[0]) if more else (held >= against[0]):
+                why = (
+                    f"the evidence gives {given.group('held')!r} held, not "
+                    f"{said.group('cmp')} than {against[0]:g}"
+                )
+                return [Finding("amount", CONTRADICTED, why, c.source, c.sentence, c.span)]
+    return []
