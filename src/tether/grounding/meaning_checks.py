@@ -36,6 +36,7 @@ from tether.grounding.claims import content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
+from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.fields import FieldFinding, referred
@@ -122,6 +123,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
         out.extend(check_paid_with(body, evidence.texts.get("question", ""), vocabulary))
+        out.extend(check_exchange_sides(body, evidence.texts.get("question", "")))
         out.extend(check_timing(body, evidence.clauses, text, lambda: recorded_timings(evidence)))
         out.extend(
             check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
