@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.bound_prices import bound_prices, others_amount, swapped_price
+from tether.grounding.bound_prices import bound_prices, others_amount, price_of, swapped_price
 from tether.grounding.claims import content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, Fact, key_words, value_regex
 from tether.grounding.facts import leaves as record_leaves
@@ -212,6 +212,8 @@ def _bound(
         if len(picked) != 1:
             # none, or several objects listed in one clause: no binding to judge but an amount
             # said of the one object a value only it holds names
+            if "$" not in clause or all(price_of(s[2]) is not None for s in siblings):
+                return []  # no amount said, or none of the objects lacks one
             return [
                 f
                 for part in clauses(clause)

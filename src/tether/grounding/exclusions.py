@@ -19,7 +19,7 @@ from functools import lru_cache
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_set import EvidenceClause
 from tether.grounding.meaning import negated
-from tether.grounding.timings import NO_TIME
+from tether.grounding.timings import without_no_time
 
 SHARED = 0.6  # share of the disregarded condition's words the claim's reason must hold
 
@@ -114,7 +114,7 @@ def _delisted(
 ) -> list[tuple[str, EvidenceClause]]:
     """A member of a list the evidence introduces ("Accepted reasons: … placed by mistake")
     said not to be one ("ordering by mistake isn't an accepted reason")."""
-    clause = re.sub(NO_TIME, " ", clause, flags=re.IGNORECASE)  # a timing, not a denial
+    clause = without_no_time(clause)  # "didn't take any time" is a timing, not a denial
     if not negated(clause) or _EXCEPT.search(clause):
         return []
     lists = {source: _members(text) for source, text in texts.items()}

@@ -66,7 +66,7 @@ def option_flags(
                 continue
             value = fact.value.strip().lower()
             holds = True if value in _YES else False if _NO.fullmatch(value) else None
-            if holds is None and _GRADE.fullmatch(value):
+            if holds is None and len(value) <= 6 and _GRADE.fullmatch(value):
                 holds = True  # a rating the option has ("water resistance": "IPX7")
                 grades.setdefault(fact.path[-1], set()).add(value)
             if holds is None:

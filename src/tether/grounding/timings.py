@@ -33,15 +33,23 @@ _DURATION = re.compile(
     r"(?P<kind>business|working|calendar)?\s*(?P<unit>minute|hour|day|week|month|year)s?\b",
     re.IGNORECASE,
 )
-# "didn't take any time at all", "takes no time": a duration denied is none
-NO_TIME = (
-    r"(?:n[\u2019']t|not)\s+take\s+any\s+time(?:\s+at\s+all)?|takes?\s+no\s+time|in\s+no\s+time"
-)
 _IMMEDIATE = re.compile(
     r"\b(?:immediately|immediate|instantly|instant|right away|at once|straight away|same[- ]day|"
-    rf"real[- ]time|without delay)\b|{NO_TIME}",
+    r"real[- ]time|without delay)\b",
     re.IGNORECASE,
 )
+# "didn't take any time at all", "takes no time": a duration denied is none
+_NO_TIME = re.compile(
+    r"(?:n[\u2019']t|not)\s+take\s+any\s+time(?:\s+at\s+all)?|takes?\s+no\s+time|in\s+no\s+time",
+    re.IGNORECASE,
+)
+
+
+def without_no_time(text: str) -> str:
+    """The text with its "didn't take any time" taken out: a timing, not a denial."""
+    return _NO_TIME.sub(" ", text) if "time" in text.lower() else text
+
+
 _WITHIN_THE = re.compile(r"\bwithin\s+the\s+(?P<unit>minute|hour|day|week|month|year)\b", re.I)
 _RELATIVE = re.compile(
     r"\b(?:yesterday|tomorrow|(?:last|next) (?:week|month|year|night|monday|tuesday|"
@@ -113,6 +121,8 @@ def timings(text: str) -> list[Timing]:
         out.append(Timing("duration", 0.0, _UNIT_DAYS[match.group("unit").lower()], match[0]))
     for match in _IMMEDIATE.finditer(text):
         out.append(Timing("immediate", 0.0, 0.0, match.group(0)))
+    if "time" in text.lower():
+        out.extend(Timing("immediate", 0.0, 0.0, m.group(0)) for m in _NO_TIME.finditer(text))
     for match in _RELATIVE.finditer(text):
         out.append(Timing("relative", 0.0, 0.0, match.group(0)))
     return out
@@ -186,7 +196,7 @@ def check_timing(
     evidence times ("its refunds arrive straight away") is read with its sentence's (`whole`);
     a timing a record holds as a value ("battery life: 8 hours") is `recorded`."""
     said = timings(body)
-    denied = negated(re.sub(NO_TIME, " ", body, flags=re.IGNORECASE))
+    denied = negated(without_no_time(body))
     if denied:
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
