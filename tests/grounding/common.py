@@ -7,8 +7,36 @@ from typing import Any
 
 from tether.core.guard import GuardContext
 from tether.core.types import Agent, Evidence, Principal
+from tether.domains.retail.pack import RETAIL
 from tether.grounding import HARD_KINDS, GroundingPack, VerifierConfig
 from tether.grounding.verifier import Verification
+
+# an order of three items with one payment, as `get_order_details` returns it
+THREE_ITEMS: dict[str, Any] = {
+    "order_id": "#W8921199",
+    "status": "processed",
+    "items": [
+        {"name": "Smart Thermostat", "item_id": "1", "price": 255.98},
+        {"name": "Gaming Mouse", "item_id": "2", "price": 158.89},
+        {"name": "Wristwatch", "item_id": "3", "price": 2127.62},
+    ],
+    "fulfillments": [{"tracking_id": ["619979868825"], "item_ids": ["1", "2", "3"]}],
+    "payment_history": [{"transaction_type": "payment", "amount": 2542.49}],
+}
+
+
+# the kb's rule for moving a pending order to another payment method
+MOVE = (
+    "You can move the order to one other payment method that you already hold. The order stays "
+    "pending, and the first payment is returned: at once to a gift card, or within 5 to 7 "
+    "business days to a credit card or PayPal."
+)
+
+
+def desk(answer: str, passage: str) -> Verification:
+    """`answer` verified by the retail desk's verifier against one kb passage."""
+    evidence = [Evidence("kb:1", "kb:policy", passage)]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence)
 
 
 class NoTools:

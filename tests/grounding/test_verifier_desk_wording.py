@@ -8,21 +8,11 @@ from typing import Any
 
 import pytest
 
+from tests.grounding.common import THREE_ITEMS as ORDER
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.verifier import Verification
 
-ORDER: dict[str, Any] = {
-    "order_id": "#W8921199",
-    "status": "processed",
-    "items": [
-        {"name": "Smart Thermostat", "item_id": "1", "price": 255.98},
-        {"name": "Gaming Mouse", "item_id": "2", "price": 158.89},
-        {"name": "Wristwatch", "item_id": "3", "price": 2127.62},
-    ],
-    "fulfillments": [{"tracking_id": ["619979868825"], "item_ids": ["1", "2", "3"]}],
-    "payment_history": [{"transaction_type": "payment", "amount": 2542.49}],
-}
 ONE_ITEM: dict[str, Any] = {
     "order_id": "#W5100317",
     "status": "processed",

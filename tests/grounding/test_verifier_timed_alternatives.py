@@ -6,20 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
-from tether.grounding.verifier import Verification
-
-MOVE = (
-    "You can move the order to one other payment method that you already hold. The order stays "
-    "pending, and the first payment is returned: at once to a gift card, or within 5 to 7 "
-    "business days to a credit card or PayPal."
-)
-
-
-def desk(answer: str, passage: str) -> Verification:
-    evidence = [Evidence("kb:1", "kb:policy", passage)]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence)
+from tests.grounding.common import MOVE, desk
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.grounding.common import MOVE
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.meaning import clauses
-
-MOVE = (
-    "You can move the order to one other payment method that you already hold. The order stays "
-    "pending, and the first payment is returned: at once to a gift card, or within 5 to 7 "
-    "business days to a credit card or PayPal."
-)
 
 
 def flagged(answer: str) -> bool:
