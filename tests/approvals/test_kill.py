@@ -92,6 +92,21 @@ def _effects(store: RunStore) -> list[str]:
         return list(conn.execute(text("SELECT record FROM effects")).scalars().all())
 
 
+def _wait_for_lease_to_lapse(store: RunStore, run_id: str) -> None:
+    """Until the killed process's lease on the run has expired: a process that resumes the run
+    before then finds it held and returns it as stored, which is not what this test is about
+    (and a process starting in under the lease's second would meet it)."""
+    query = text("SELECT lease_expires_at FROM runs WHERE id = :id")
+    deadline = time.monotonic() + 30
+    while True:
+        with store.engine.connect() as conn:
+            expires = conn.execute(query, {"id": run_id}).scalar()
+        if expires is None or expires < time.time():
+            return
+        assert time.monotonic() < deadline, "the killed process's lease never expired"
+        time.sleep(min(0.1, max(0.01, expires - time.time())))
+
+
 def _check_done_once(url: str, run_id: str, approval_id: str) -> None:
     store = RunStore.open(url)
     order = RetailDB(store.engine).order(ORDER)
@@ -150,6 +165,7 @@ def test_a_process_killed_around_the_approved_call_does_not_repeat_it(
     assert store.get_run(ids["run"], with_steps=False).status is RunStatus.RUNNING
     expected = ["#W1067251"] if boundary == "after_call" else []
     assert _effects(store) == expected
+    _wait_for_lease_to_lapse(store, ids["run"])
     store.close()
 
     ended = _finish("resume", url, ids["approval"])  # any process finishes it
