@@ -7,30 +7,27 @@ other. A denied opposite ("it isn't wireless") restates the record, and a clause
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from tether.grounding.claims import norm
 from tether.grounding.facts import CONTRADICTED, polarity
-from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.fields import ONE_WORD, FieldFinding, RecordView
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
 _LESS = "less"
 
 
 def check_antonyms(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
     """The record's one-word values the clause names by their "-less" opposite, or the
     reverse, where the record never holds the opposite it names."""
-    said = {m.group(0).lower(): m for m in _WORD.finditer(clause)}
+    said = {m.group(0).lower(): m for m in ONE_WORD.finditer(clause)}
     if not said:
         return []
+    said_less = any(w.endswith(_LESS) for w in said)
     out: list[FieldFinding] = []
     for v in views:
-        held = {
-            str(f.value).lower(): f.key
-            for f in v.facts
-            if isinstance(f.value, str) and _WORD.fullmatch(f.value)
-        }
+        held = v.words
+        if not said_less and not any(value.endswith(_LESS) for value in held):
+            continue  # one side of an opposite is always a "-less" word
         for value, where in held.items():
             if value in said:
                 continue  # both named: "wireless rather than wired" sets one against the other

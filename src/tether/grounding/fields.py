@@ -20,6 +20,9 @@ from typing import Any
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.facts import Fact, key_words, leaves
 
+# a value of one word, hyphens inside allowed ("wired", "non-slip")
+ONE_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+
 KINDS = ("status", "amount", "date", "item", "address", "count", "name", "id", "flag", "text")
 
 STATUS_KEY = re.compile(r"(?:^|_)(?:status|state)$", re.IGNORECASE)
@@ -159,6 +162,16 @@ class RecordView:
     def facts(self) -> tuple[Fact, ...]:
         """Every leaf of the record, flattened once (each field spec and check reads them)."""
         return tuple(leaves(self.record))
+
+    @cached_property
+    def words(self) -> dict[str, str]:
+        """The record's values that are one word ("wired", "bagless"), lowercased, each with
+        the key of a leaf holding it; gathered once, as every clause of an answer asks."""
+        return {
+            str(f.value).lower(): f.key
+            for f in self.facts
+            if isinstance(f.value, str) and ONE_WORD.fullmatch(f.value)
+        }
 
     def values(self, spec: FieldSpec) -> list[tuple[str, Any]]:
         """(dotted path, value) of every leaf the spec's path matches."""
