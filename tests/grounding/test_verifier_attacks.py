@@ -445,3 +445,21 @@ def test_evidence_is_a_tool_record_as_the_run_stores_it() -> None:
     item = order(PENDING)[0]
     assert json.loads(item.text)["status"] == "pending"
     assert verifier().evidence([item]).records["tool:1"]["order_id"] == PENDING
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "$158.89 and $12.00 more than $3.50, ",  # amounts worked out from named items
+        "one hundred ninety-two dollars and fifteen cents, ",  # amounts said in words
+        "just under half of the 19 versions, ",  # a share of a count
+        "it has two items and no tracking number, ",  # counts said of a record's lists
+    ],
+)
+def test_time_grows_linearly_with_the_numbers_one_clause_says(clause: str) -> None:
+    """Each number a clause says is checked against the clause: the clause is read once, not
+    once per number."""
+    evidence = order(PENDING)
+    verify("Ok.", evidence)
+    ratio = growth(lambda: verify(clause * 100, evidence), lambda: verify(clause * 400, evidence))
+    assert ratio < 8  # 4x the numbers: linear is 4x, quadratic 16x

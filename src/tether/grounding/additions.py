@@ -22,7 +22,11 @@ _CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNOR
 
 def joined_by_and(text: str, start: int) -> bool:
     """True when the clause starting at `start` is joined to the one before it by "and"."""
-    return _JOINED_BY_AND.search(text, 0, start) is not None
+    end = start
+    while end > 0 and not (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1  # back over what parts the word from the clause, as the pattern's \W* does
+    # only the last word before the clause matters: each clause is not a read of the answer
+    return _JOINED_BY_AND.search(text, max(0, end - 4), start) is not None
 
 
 def check_additions(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from itertools import combinations, product
 from typing import Any
 
@@ -80,7 +81,7 @@ def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
     list cost, each named in the claim ("the thermostat and the mouse come to $414.87"), or
     what one of two named costs more than the other ("the bike costs $1,555.75 more than the
     earbuds")."""
-    compared = _COMPARED.search(claim) is not None
+    compared = _compares(claim)
     for named, members in _named(claim, records):
         # a difference said as one needs only one side named: "the bike" need not spell
         # "Bicycle"
@@ -97,11 +98,7 @@ def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
 def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
     """Whether `value` is, to the whole percent, the share of an amount the claim states that
     a member it names costs ("the camera alone is about 85% of the $3,422.45 total")."""
-    shares = [
-        float(m.group(2).replace(",", ""))
-        for m in _SHARE.finditer(claim)
-        if abs(float(m.group(1)) - value) < _CENT
-    ]
+    shares = [whole for share, whole in _shares(claim) if abs(share - value) < _CENT]
     if not shares:
         return False
     return any(
@@ -120,8 +117,7 @@ def counted_share(value: float, claim: str, counts: Iterable[float]) -> bool:
     if value != 0.5:
         return False
     counts = set(counts)
-    for match in _HALF_OF.finditer(claim):
-        whole = float(match.group(1))
+    for whole in _halved(claim):
         if whole in counts and any(
             0 < c < whole and abs(whole / 2 - c) <= whole / 10 for c in counts
         ):
@@ -134,7 +130,7 @@ def _named(
 ) -> Iterator[tuple[list[list[float]], list[list[float]]]]:
     """The amounts of each member of a record list that the claim names, and of every member,
     list by list."""
-    said = {w.lower() for w in _WORD.findall(claim)}
+    said = _words(claim)
     for members in _lists(records, 0):
         if len(members) > 4 * MOST_OPERANDS:
             continue
@@ -146,6 +142,31 @@ def _named(
         ]
         if len(named) <= MOST_OPERANDS:
             yield named, amounts
+
+
+# a claim is asked about once per number it says: what it names and states is read once
+@lru_cache(maxsize=64)
+def _words(claim: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(claim))
+
+
+@lru_cache(maxsize=64)
+def _halved(claim: str) -> frozenset[float]:
+    """The counts the claim says half of ("just under half of the 19 versions")."""
+    return frozenset(float(m.group(1)) for m in _HALF_OF.finditer(claim))
+
+
+@lru_cache(maxsize=64)
+def _compares(claim: str) -> bool:
+    return _COMPARED.search(claim) is not None
+
+
+@lru_cache(maxsize=64)
+def _shares(claim: str) -> tuple[tuple[float, float], ...]:
+    """(percent, amount it is a share of) for each share the claim states."""
+    return tuple(
+        (float(m.group(1)), float(m.group(2).replace(",", ""))) for m in _SHARE.finditer(claim)
+    )
 
 
 def _amounts(member: Mapping[str, Any]) -> list[float]:

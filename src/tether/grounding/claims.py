@@ -348,6 +348,7 @@ _WORD_COUNTS = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=256)  # asked once per number the claim says, and numbers repeat
 def stated_count(text: str, value: float) -> bool:
     """True when the claim states this quantity as a count: in digits, as a number word before
     a noun ("three ways"), or as "twice". "One" is left out: it is far more often the pronoun

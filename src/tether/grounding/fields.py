@@ -262,7 +262,23 @@ class FieldFinding:
 
 def mentions(text: str, value: str) -> bool:
     plain = value.lstrip("#").lower()
-    return bool(plain) and _whole(plain).search(text.lower().replace("#", " ")) is not None
+    return bool(plain) and _whole(plain).search(_searchable(text)) is not None
+
+
+def mentioned(whole: str, clause: str, value: str) -> bool:
+    """`mentions` of the claim or of its clause: the claim's answer is kept, as each of its
+    clauses asks about the same ids (an id holds no space, so none spans the two)."""
+    return mentions(clause, value) or _claim_mentions(whole, value)
+
+
+@lru_cache(maxsize=1024)
+def _claim_mentions(whole: str, value: str) -> bool:
+    return mentions(whole, value)
+
+
+@lru_cache(maxsize=64)
+def _searchable(text: str) -> str:
+    return text.lower().replace("#", " ")
 
 
 @lru_cache(maxsize=4096)
@@ -274,8 +290,7 @@ def _whole(plain: str) -> re.Pattern[str]:
 def referred(clause: str, views: Sequence[RecordView], whole: str = "") -> list[RecordView]:
     """The records a clause is about: those it names by id, else those whose noun it uses,
     else every record (the caller then needs all of them to disagree to contradict)."""
-    context = f"{whole} {clause}"
-    named = [v for v in views if any(mentions(context, i) for i in v.ids)]
+    named = [v for v in views if any(mentioned(whole, clause, i) for i in v.ids)]
     if named:
         return named
     return list(views)

@@ -29,7 +29,7 @@ from tether.grounding.fields import (
     FieldSpec,
     RecordView,
     about,
-    mentions,
+    mentioned,
     referred,
 )
 from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
@@ -52,7 +52,7 @@ def check_clause(
     findings.extend(_values(clause, targets))
     findings.extend(_amounts(clause, targets))
     findings.extend(check_denied_acts(clause, targets))
-    named = [v for v in targets if any(mentions(f"{whole} {clause}", i) for i in v.ids)]
+    named = [v for v in targets if any(mentioned(whole, clause, i) for i in v.ids)]
     if named or len(views) == 1:
         findings.extend(_classes(clause, named or list(views), vocabulary))
     return findings

@@ -75,8 +75,12 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
     out: list[FieldFinding] = []
     if _PART.search(clause):
         return out  # "return two of the items": a part, not the count
+    # where the first word of intent ends: a count after it is what is to be done (both
+    # patterns start at a word's start, so this is the search of the text before each match)
+    intent = _INTENT.search(clause)
+    after_intent = intent.end() if intent is not None else len(clause) + 1
     for match in _NONE.finditer(clause):
-        if _INTENT.search(clause[: match.start()]) or availability_said(clause, match.end()):
+        if after_intent <= match.start() or availability_said(clause, match.end()):
             continue
         noun = norm(match.group(1))
         out.extend(_present(noun, match.group(0), targets))
@@ -98,7 +102,7 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
                             )
                         )
     for match in _COUNT.finditer(clause):
-        if _INTENT.search(clause[: match.start()]):
+        if after_intent <= match.start():
             continue  # "I want to return two items": what is to be done, not what there is
         amount, noun = match.group(1, 2) if match.group(1) else match.group(3, 4)
         said = float(_SMALL.get(amount.lower(), 0) or amount)
