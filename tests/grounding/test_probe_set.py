@@ -55,6 +55,10 @@ DRAWN_DEV9 = "dev9"
 # facts and writing amounts, dates and shares in varied forms; its wrong answers contradictions of
 # every kind (negations in conditional, relative and "because" clauses, swaps within one record)
 DRAWN_DEV10 = "dev10"
+# an eleventh, drawn the same way, its answers written as a busy desk chats (terse, chatty, lists,
+# steps, quoted policy lines, several records' facts summed up) and its wrong answers contradictions
+# of every kind beside faithful ones of the same shape
+DRAWN_DEV11 = "dev11"
 SETS = (
     *HALVES,
     EXTRA_DEV,
@@ -66,6 +70,7 @@ SETS = (
     DRAWN_DEV8,
     DRAWN_DEV9,
     DRAWN_DEV10,
+    DRAWN_DEV11,
 )
 TASKS = ("qa", "data2txt")
 KINDS = {
@@ -163,6 +168,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV8, 54),
         (DRAWN_DEV9, 54),
         (DRAWN_DEV10, 54),
+        (DRAWN_DEV11, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
@@ -175,6 +181,7 @@ def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int
         DRAWN_DEV8,
         DRAWN_DEV9,
         DRAWN_DEV10,
+        DRAWN_DEV11,
     )
     earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, *order[: order.index(half)])
     ids = source_ids(half)
@@ -196,7 +203,7 @@ def sections(half: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "half", [DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9, DRAWN_DEV10]
+    "half", [DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9, DRAWN_DEV10, DRAWN_DEV11]
 )
 def test_the_latest_dev_sets_use_no_kb_section_of_the_held_out_half(half: str) -> None:
     # every public section is used by some set, so these draw from those the held-out half lacks
