@@ -13,7 +13,7 @@ from tests.grounding.common import on_record
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.arithmetic import named_total
-from tether.grounding.claims import numbers
+from tether.grounding.claims import numbers, spoken_amounts
 from tether.grounding.verifier import Verification
 
 
@@ -76,3 +76,18 @@ def test_a_total_of_named_items_is_grounded_only_when_it_adds_up(
     answer: str, flagged: bool
 ) -> None:
     assert desk(answer, ORDER, "get_order_details").flagged is flagged
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "It is f\u0130ve dollars short of the $15 difference.",  # a dotted capital I
+        "F\u0130FTY-ONE DOLLARS AND TWENTY CENTS went back to you.",
+        "one hundred n\u0130nety-two dollars and fifteen cents",
+    ],
+)
+def test_a_number_word_matched_only_by_case_folding_is_no_amount(said: str) -> None:
+    """'İ' matches 'i' in the pattern but lowercases to a dotted 'i̇': such a run of words is
+    not read as an amount, and the verifier answers instead of raising."""
+    assert spoken_amounts(said) == []
+    assert isinstance(on_record(said, ORDER), Verification)  # an answer, not a KeyError

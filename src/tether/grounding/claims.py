@@ -324,13 +324,17 @@ def spoken_amounts(text: str) -> list[float]:
     """The amounts of money the text says in words ("ninety-two dollars and fifteen cents")."""
     out: list[float] = []
     for match in _SPOKEN_AMOUNT.finditer(text):
-        cents = _spoken(match.group(2)) / 100 if match.group(2) else 0.0
-        out.append(round(_spoken(match.group(1)) + cents, 2))
+        dollars = _spoken(match.group(1))
+        cents = _spoken(match.group(2)) if match.group(2) else 0.0
+        if dollars is not None and cents is not None:
+            out.append(round(dollars + cents / 100, 2))
     return out
 
 
-def _spoken(said: str) -> float:
-    """The value of a run of number words: "one hundred ninety-two" is 192."""
+def _spoken(said: str) -> float | None:
+    """The value of a run of number words: "one hundred ninety-two" is 192. None when a word
+    the pattern matched only by case folding is no number word here ("FİVE" lowercases to a
+    dotted "i̇ve"): such a run is not read as an amount."""
     total, current = 0.0, 0.0
     for word in re.split(r"[\s-]+", said.lower()):
         if word == "hundred":
@@ -338,7 +342,10 @@ def _spoken(said: str) -> float:
         elif word == "thousand":
             total, current = total + max(current, 1) * 1000, 0
         elif word != "and":
-            current += _NUMBER_WORDS[word]
+            value = _NUMBER_WORDS.get(word)
+            if value is None:
+                return None
+            current += value
     return float(total + current)
 
 
