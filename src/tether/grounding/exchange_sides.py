@@ -7,6 +7,7 @@ each states; a side stated by no amount, or by one both share, decides nothing.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tether.grounding.arithmetic import among, money
 from tether.grounding.facts import CONTRADICTED, Finding
@@ -24,15 +25,23 @@ _SENT_BACK = re.compile(
 
 def check_exchange_sides(text: str, question: str) -> list[Finding]:
     """The item the question takes in by an exchange said to be the one sent back."""
-    asked = _EXCHANGE.search(question) if question else None
-    if asked is None:
+    sides = _sides(question) if question else None
+    if sides is None:
         return []
-    old, new = money(asked.group("old")), money(asked.group("new"))
+    was, old, new = sides
     for said in _SENT_BACK.finditer(text):
         sums = money(said.group("what") or said.group("what2"))
         swapped = [s for s in sums if among(s, new) and not among(s, old)]
         if swapped:
-            was = asked.group("old").strip()[:40]
             why = f"the question exchanges {was!r} for it: that one is sent back, not this"
             return [Finding("swap", CONTRADICTED, why, "question", question, None)]
     return []
+
+
+@lru_cache(maxsize=64)  # every clause of an answer asks about the same question
+def _sides(question: str) -> tuple[str, list[float], list[float]] | None:
+    """What the question exchanges: its words, and the amounts of each side."""
+    asked = _EXCHANGE.search(question)
+    if asked is None:
+        return None
+    return asked.group("old").strip()[:40], money(asked.group("old")), money(asked.group("new"))
