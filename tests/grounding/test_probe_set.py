@@ -59,6 +59,10 @@ DRAWN_DEV10 = "dev10"
 # steps, quoted policy lines, several records' facts summed up) and its wrong answers contradictions
 # of every kind beside faithful ones of the same shape
 DRAWN_DEV11 = "dev11"
+# a twelfth, drawn the same way, its answers in the desk's many styles (terse, lists with ticks,
+# numbered steps, restated questions, amounts in words) and its wrong answers contradictions of
+# every kind beside faithful ones of the same shape
+DRAWN_DEV12 = "dev12"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -69,6 +73,7 @@ LATER_DRAWN = (
     DRAWN_DEV9,
     DRAWN_DEV10,
     DRAWN_DEV11,
+    DRAWN_DEV12,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -168,6 +173,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV9, 54),
         (DRAWN_DEV10, 54),
         (DRAWN_DEV11, 54),
+        (DRAWN_DEV12, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
@@ -192,7 +198,17 @@ def sections(half: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "half", [DRAWN_DEV5, DRAWN_DEV6, DRAWN_DEV7, DRAWN_DEV8, DRAWN_DEV9, DRAWN_DEV10, DRAWN_DEV11]
+    "half",
+    [
+        DRAWN_DEV5,
+        DRAWN_DEV6,
+        DRAWN_DEV7,
+        DRAWN_DEV8,
+        DRAWN_DEV9,
+        DRAWN_DEV10,
+        DRAWN_DEV11,
+        DRAWN_DEV12,
+    ],
 )
 def test_the_latest_dev_sets_use_no_kb_section_of_the_held_out_half(half: str) -> None:
     # every public section is used by some set, so these draw from those the held-out half lacks
