@@ -237,7 +237,8 @@ class Envelope:
     lookups), where the hand-off costs more than the call: a sync function cannot be
     interrupted, so inline its timeout is measured, not enforced. A call that overruns it still
     returns its result (and so never runs twice), with `overran` in its attempt record; a call
-    that never returns holds its run. Coroutine functions are never inline.
+    that never returns holds its thread, and its run is ended by another worker once past the
+    run's time limit (see `tether.runtime.leases`). Coroutine functions are never inline.
     """
 
     timeout_s: float = 10.0  # per attempt

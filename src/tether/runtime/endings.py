@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from tether.core.errors import ErrorCode, Handler
 from tether.core.guard import GuardResult
-from tether.core.types import Decision, DecisionKind, Effect, Reason
-from tether.runtime.state import RunState
+from tether.core.types import Decision, DecisionKind, Effect, Reason, Run
+from tether.runtime.state import RunState, suspended_seconds, unfinished_calls
 
 REVIEW_TEXT = "This needs a person's review; I've passed it to a colleague."
+OVERTIME_TEXT = "This is taking longer than it should; I've passed it to a colleague."
 
 
 def blocked(result: GuardResult) -> Decision | None:
@@ -58,5 +59,24 @@ def limit_reached(state: RunState, elapsed: float) -> Decision | None:
         reason = Reason(ErrorCode.TIME_LIMIT, f"the run exceeded {limits.max_seconds} s")
     else:
         return None
-    text = "This is taking longer than it should; I've passed it to a colleague."
-    return Decision(DecisionKind.ESCALATION, text, reason=reason)
+    return Decision(DecisionKind.ESCALATION, OVERTIME_TEXT, reason=reason)
+
+
+def overran(stored: Run, max_seconds: float, now: float) -> Decision | None:
+    """The escalation of a run found over its time limit when a worker takes it over from one
+    that stopped renewing its lease (it stalled in a step it could not leave, or died late):
+    it ends there, the open turn left as it is, since finishing it may stall again. Time spent
+    waiting for people's decisions does not count; `now` is on the clock the run records."""
+    used = now - stored.created_at - suspended_seconds(stored.steps, until=now)
+    if used <= max_seconds:
+        return None
+    message = (
+        f"the run exceeded {max_seconds} s: it had been at work {used:.0f} s when another "
+        "worker took it over from one that had stopped renewing its lease"
+    )
+    unfinished = unfinished_calls(stored.steps)
+    if unfinished:
+        message += f"; calls left without a recorded outcome: {', '.join(unfinished)}"
+    return Decision(
+        DecisionKind.ESCALATION, OVERTIME_TEXT, reason=Reason(ErrorCode.TIME_LIMIT, message)
+    )

@@ -6,6 +6,12 @@ run executes, and lets it go when the run ends or waits for a person. If the pro
 the lease expires and any worker's recovery resumes the run from its recorded steps. Leases
 use the wall clock, not the runtime's (possibly fixed) clock: they are about processes, not
 about what a run records.
+
+Renewal stops at a bound the run sets (`LeaseKeeper.bound`): its time limit plus one lease
+lifetime. A thread stuck past that in something it cannot be pulled out of (an inline tool that
+hangs, a check that never returns) would otherwise keep its run RUNNING for good; instead the
+lease lapses, another worker takes the run over and ends it (see `Runtime.resume`), and the
+stuck thread, should it ever return, is fenced out of the run's record.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class LeaseKeeper:
         self.ttl_s = lease_seconds() if ttl_s is None else ttl_s
         self.owner_prefix = f"{socket.gethostname()[:60]}:{os.getpid()}"
         self._held: dict[str, str] = {}  # owner → run id
+        self._bounds: dict[str, float] = {}  # owner → wall time after which it is not renewed
+        self._lapsing: set[str] = set()  # owners past their bound (already logged)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,15 +95,37 @@ class LeaseKeeper:
         finally:
             with self._lock:
                 self._held.pop(lease.owner, None)
+                self._bounds.pop(lease.owner, None)
+                self._lapsing.discard(lease.owner)
+
+    def bound(self, lease: Lease, until: float) -> None:
+        """Renew `lease`, while it is held, only until the wall time `until` (seconds since
+        the epoch): past it, the lease lapses within a lifetime even if its run never returns."""
+        with self._lock:
+            if lease.owner in self._held:
+                self._bounds[lease.owner] = until
 
     def held(self) -> dict[str, str]:
         with self._lock:
             return dict(self._held)
 
     def renew_now(self) -> None:
-        """Renew every held lease (the daemon thread does this every third of a lifetime)."""
-        owners = self.held()
-        lost = self.leases.renew(owners, time.time() + self.ttl_s)
+        """Renew every held lease within its bound (the daemon thread does this every third
+        of a lifetime); a lease past its bound is left to lapse, which is logged once."""
+        now = time.time()
+        with self._lock:
+            owners = dict(self._held)
+            past = {owner for owner, until in self._bounds.items() if until <= now}
+            newly = past - self._lapsing
+            self._lapsing |= newly
+        for owner in sorted(newly):
+            log.warning(
+                "run %s: still executing past its time limit; its lease is left to lapse so "
+                "that another worker ends it",
+                owners[owner],
+            )
+        due = {owner: run_id for owner, run_id in owners.items() if owner not in past}
+        lost = self.leases.renew(due, now + self.ttl_s)
         for owner in lost:
             log.warning("run %s: its lease was taken over", owners[owner])
 

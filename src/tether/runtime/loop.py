@@ -8,6 +8,7 @@ are its mixins: the scope (`tether.runtime.scope`), a tool call's guard and act
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from tether.runtime.answers import AnswerMixin
 from tether.runtime.calls import ToolCallMixin
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn
 from tether.runtime.control import RunControlMixin, cancelled
-from tether.runtime.endings import limit_reached, model_failed
+from tether.runtime.endings import limit_reached, model_failed, overran
 from tether.runtime.failsafe import fail_closed, failed_decision, orphan_state
 from tether.runtime.inputs import InputLimits, check_turn
 from tether.runtime.leases import LeaseKeeper
@@ -62,6 +63,7 @@ from tether.runtime.state import (
     take_approval,
     take_step,
 )
+from tether.store.leases import Lease
 from tether.store.runs import RunStore
 from tether.store.tool_results import ToolResultLedger
 from tether.tools.envelope import EnvelopeExecutor
@@ -144,6 +146,7 @@ class Runtime(
         lease = self._keeper.new()
         state = self._scope(request, model.name, lease, insert=False)
         with self._keeper.holding(state.run_id, lease):
+            self._bound(state, lease)
             return fail_closed(
                 self.store, state, lambda: self._begin(state, request, model), self._end
             )
@@ -182,6 +185,12 @@ class Runtime(
                 return self._end(orphan, failed_decision(exc), False)
             state.lease = lease.owner
             state.cancel = self.store.leases.cancel_requested(run_id)
+            self._bound(state, lease)
+            late = None
+            if recovering and state.cancel is None and stored.status is RunStatus.RUNNING:
+                late = overran(stored, state.agent.limits.max_seconds, self.clock.now())
+            if late is not None:  # its worker stalled past the limit: finishing may stall too
+                return fail_closed(self.store, state, lambda: self._end(state, late), self._end)
 
             def finish() -> Run:
                 turn = self._unanswered_turn(stored)
@@ -193,6 +202,12 @@ class Runtime(
                 return self._drive(state, model, decision)
 
             return fail_closed(self.store, state, finish, self._end)
+
+    def _bound(self, state: RunState, lease: Lease) -> None:
+        """Renew the run's lease only until its time limit, plus a lease's lifetime for the
+        step under way to end and the Decision to be written (see `tether.runtime.leases`)."""
+        left = state.agent.limits.max_seconds - (self.clock.monotonic() - state.started)
+        self._keeper.bound(lease, time.time() + max(0.0, left) + self._keeper.ttl_s)
 
     def _drive(self, state: RunState, model: ModelAdapter, decision: Decision | None = None) -> Run:
         while decision is None and not state.suspended:

@@ -210,8 +210,9 @@ def take_approval(steps: list[Step], call_id: str) -> Step | None:
     return found[-1] if found else None
 
 
-def suspended_seconds(steps: Sequence[Step]) -> float:
-    """How long the run waited for decisions (not counted against its time limit)."""
+def suspended_seconds(steps: Sequence[Step], until: float | None = None) -> float:
+    """How long the run waited for decisions (not counted against its time limit); with
+    `until`, a wait still open counts up to that instant."""
     waited, since = 0.0, None
     for step in steps:
         if step.kind is StepKind.APPROVAL:
@@ -220,7 +221,18 @@ def suspended_seconds(steps: Sequence[Step]) -> float:
             elif since is not None:
                 waited += max(0.0, step.started_at - since)
                 since = None
+    if since is not None and until is not None:
+        waited += max(0.0, until - since)
     return waited
+
+
+def unfinished_calls(steps: Sequence[Step]) -> list[str]:
+    """The tools the latest model turn called that have no recorded result."""
+    found = open_turn(steps)
+    if found is None or found.turn is None or found.turn.kind is not TurnKind.TOOL_CALLS:
+        return []
+    done = {s.data.get("call_id") for s in found.later if s.kind is StepKind.TOOL}
+    return [call.name for call in found.turn.tool_calls if call.id not in done]
 
 
 def recorded_guard(step: Step | None) -> GuardResult | None:
