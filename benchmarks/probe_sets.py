@@ -1,0 +1,102 @@
+"""Score the run-path grounding verifier on every packaged probe set of a domain, in one table.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/probe_sets.py [--domain retail] [--json]
+        [--sets dev,dev2,...] [--compare BEFORE.json]
+
+Each set is scored exactly as `tether eval grounding --data SET --domain DOMAIN` scores it (the
+pack's verifier with its configuration; no judge). The sets are the folders under the pack's
+probe folder (beside the set its release gate scores), in the order their names sort naturally (dev, dev2, ..., dev12, and
+heldout last). The held-out half is only measured here: its figures are printed, its answers
+never are. `--json` prints {set: {"f1", "precision", "recall", "false_alarm_rate", "n",
+"tasks": {task: the same}}}; `--compare` prints each figure beside the one a previous `--json`
+run saved, so a change to the checks is judged on every set at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from tether.grounding.ragtruth import evaluate, load_dataset
+from tether.sdk import load_domain
+
+FIGURES = ("f1", "precision", "recall", "false_alarm_rate")
+HELD_OUT = "heldout"
+
+
+def probe_root(domain: str) -> Path:
+    """The folder holding the pack's probe sets: the one its release gate's set is in."""
+    probes = load_domain(domain).grounding_probes
+    if probes is None:
+        raise SystemExit(f"the {domain} pack ships no grounding probes")
+    return probes.parent
+
+
+def natural(name: str) -> tuple[int, str, int]:
+    """dev < dev2 < ... < dev12 < heldout."""
+    match = re.fullmatch(r"([a-z]+)(\d*)", name)
+    stem, number = (match.group(1), match.group(2)) if match else (name, "")
+    return (name == HELD_OUT, stem, int(number or 1))
+
+
+def score_sets(domain: str, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """{set: figures} for the named sets (default: all), scored by the pack's verifier."""
+    root = probe_root(domain)
+    found = sorted((p.name for p in root.iterdir() if (p / "qa.jsonl").exists()), key=natural)
+    unknown = sorted(set(names or ()) - set(found))
+    if unknown:
+        raise SystemExit(f"no probe set named {', '.join(unknown)} under {root}")
+    grounding = load_domain(domain).grounding
+    verifier = grounding.verifier(None, grounding.config)
+    out: dict[str, dict[str, Any]] = {}
+    for name in names or found:
+        report = evaluate(
+            load_dataset(root / name),
+            lambda e: verifier.verify_source(e.task, e.source, e.response, e.tool).flagged,
+        ).to_dict()
+        figures = {k: report["overall"][k] for k in (*FIGURES, "n")}
+        figures["tasks"] = {
+            task: {k: s[k] for k in (*FIGURES, "n")} for task, s in report["tasks"].items()
+        }
+        out[name] = figures
+    return out
+
+
+def table(scores: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]] | None) -> str:
+    lines = [
+        f"{'set':<9} {'n':>4} {'F1':>13} {'precision':>13} {'recall':>13} {'false alarms':>15}"
+    ]
+    for name, figures in scores.items():
+        cells = []
+        for key in FIGURES:
+            now = figures[key]
+            was = (before or {}).get(name, {}).get(key)
+            text = f"{now:.3f}" if was is None or was == now else f"{was:.3f}->{now:.3f}"
+            cells.append(text)
+        lines.append(f"{name:<9} {figures['n']:>4} " + " ".join(f"{c:>13}" for c in cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain", default="retail")
+    parser.add_argument("--sets", help="comma-separated set names (default: every set)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--compare", type=Path, help="a previous --json output to compare with")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.sets.split(",") if n.strip()] if args.sets else None
+    scores = score_sets(args.domain, names)
+    if args.json:
+        print(json.dumps(scores, indent=2))
+        return 0
+    before = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+    print(table(scores, before))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
