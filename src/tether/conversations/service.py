@@ -8,91 +8,32 @@ Clients author only user messages (or press confirm / decline on a pending actio
 messages, tool results, evidence and pending action of earlier turns come from the store. One
 turn at a time: a second concurrent turn is CONVERSATION_BUSY. Limits bound turns, age and the
 size of what a conversation keeps.
+
+`Conversations` starts conversations and runs their turns; what is too long to read inline is
+its mixins: whether a turn may be taken (`tether.conversations.admission`) and the state it
+starts from (`tether.conversations.turn_state`). The handle a caller holds and a turn's
+outcome are in `tether.conversations.handle`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tether.conversations.admission import ConversationLimits, TurnAdmissionMixin, TurnClaim
+from tether.conversations.handle import Conversation, TurnOutcome
 from tether.conversations.store import ConversationRecord, ConversationStore, TurnRecord
+from tether.conversations.turn_state import TurnStateMixin
 from tether.conversations.turns import fold_turn, pending_of, state_after
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import (
-    Decision,
-    Evidence,
-    Message,
-    Run,
-    RunStatus,
-)
+from tether.core.types import Decision, Evidence, Message, Run
 from tether.models.base import ModelAdapter
-from tether.runtime.pending import PendingAction
 from tether.runtime.pinned import pinned_runtime
 from tether.runtime.seams import Reply, RunRequest, TurnContext
-from tether.runtime.state import evidence_from_dict
 
 if TYPE_CHECKING:
     from tether.runtime.loop import Runtime
-
-MAX_TEXT_CHARS = 8_000
-
-
-@dataclass(frozen=True)
-class ConversationLimits:
-    """How long and how large a conversation may grow, and how long a claim or a pending
-    action lasts."""
-
-    max_turns: int = 200
-    max_age_s: float = 24 * 3600.0
-    max_state_bytes: int = 1_000_000
-    busy_lease_s: float = 300.0
-
-
-@dataclass(frozen=True)
-class TurnOutcome:
-    """What one turn came to: its run, its status, its Decision and the pending action."""
-
-    conversation_id: str
-    turn: int
-    run: Run
-    pending_action: PendingAction | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The turn JSON of the API."""
-        decision = self.run.decision
-        return {
-            "conversation_id": self.conversation_id,
-            "turn": self.turn,
-            "run_id": self.run.id,
-            "status": self.run.status.value,
-            "decision": (
-                {
-                    "kind": decision.kind.value,
-                    "text": decision.text,
-                    "citations": list(decision.citations),
-                    "reason": decision.reason.to_dict() if decision.reason else None,
-                }
-                if decision is not None
-                else None
-            ),
-            "pending_action": self.pending_action.public() if self.pending_action else None,
-        }
-
-
-@dataclass(frozen=True)
-class TurnClaim:
-    """A turn that was checked and holds its conversation, but has not run yet."""
-
-    conversation_id: str
-    principal_id: str
-    claimant: str  # the id the turn's run will take, which the claim holds the conversation by
-    turn: int  # the number the turn will have
-    reply: Reply
-    kind: str  # text | confirm | decline
-    text: str | None
-    record: ConversationRecord | None = None  # as read under the claim (nothing changes it)
 
 
 class ReleasePins(Protocol):
@@ -109,50 +50,7 @@ class ReleasePins(Protocol):
         ...
 
 
-@dataclass
-class Conversation:
-    """A handle on one conversation: send the user's turns, confirm or decline, close."""
-
-    conversations: Conversations
-    id: str
-    principal_id: str
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def send(
-        self,
-        text: str,
-        model: ModelAdapter,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> TurnOutcome:
-        """One user message; the turn's outcome (a Decision, or a run waiting for a person)."""
-        return self.conversations.turn(
-            self.id, self.principal_id, model, text=text, metadata=metadata
-        )
-
-    def confirm(
-        self, nonce: str, model: ModelAdapter, metadata: Mapping[str, Any] | None = None
-    ) -> TurnOutcome:
-        """Confirm the pending action `nonce` names (what a UI's button sends)."""
-        return self.conversations.turn(
-            self.id, self.principal_id, model, reply=Reply.CONFIRM, nonce=nonce, metadata=metadata
-        )
-
-    def decline(
-        self, nonce: str, model: ModelAdapter, metadata: Mapping[str, Any] | None = None
-    ) -> TurnOutcome:
-        """Decline the pending action `nonce` names; the agent carries on."""
-        return self.conversations.turn(
-            self.id, self.principal_id, model, reply=Reply.DECLINE, nonce=nonce, metadata=metadata
-        )
-
-    def record(self) -> ConversationRecord:
-        return self.conversations.store.get(self.id)
-
-    def close(self) -> None:
-        self.conversations.close(self.id, self.principal_id)
-
-
-class Conversations:
+class Conversations(TurnAdmissionMixin, TurnStateMixin):
     """Starts conversations on a runtime and runs their turns.
 
     With `pins`, a conversation is pinned to the release `pins` chooses when it starts (a
@@ -227,60 +125,6 @@ class Conversations:
     def close(self, conversation_id: str, principal_id: str) -> None:
         self.open(conversation_id, principal_id)
         self.store.set_status(conversation_id, "closed", self.runtime.clock.now())
-
-    def _usable(self, record: ConversationRecord, principal_id: str, now: float) -> None:
-        if record.principal_id != principal_id:
-            raise TetherError(
-                ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
-            )
-        status = record.status_at(now)
-        if status == "closed":
-            raise TetherError(ErrorCode.CONVERSATION_CLOSED, "the conversation is closed")
-        if status == "expired":
-            raise TetherError(ErrorCode.CONVERSATION_EXPIRED, "the conversation has expired")
-        if record.turns >= self.limits.max_turns:
-            raise TetherError(
-                ErrorCode.CONVERSATION_LIMIT,
-                f"the conversation reached its limit of {self.limits.max_turns} turns",
-            )
-        if record.size > self.limits.max_state_bytes:
-            raise TetherError(
-                ErrorCode.CONVERSATION_LIMIT,
-                f"the conversation holds {record.size} bytes; the limit is "
-                f"{self.limits.max_state_bytes}",
-            )
-        waiting = record.state.get("waiting_run")
-        if waiting:
-            run = self.runtime.store.get_run(str(waiting), with_steps=False)
-            if run.status is RunStatus.SUSPENDED:
-                raise TetherError(
-                    ErrorCode.APPROVAL_PENDING,
-                    f"run {waiting} waits for a person's decision; nothing was changed",
-                )
-
-    @staticmethod
-    def _reply(
-        record: ConversationRecord, reply: Reply, nonce: str | None, text: str | None, now: float
-    ) -> str:
-        if reply is Reply.TEXT:
-            if not isinstance(text, str) or not text.strip():
-                raise TetherError(ErrorCode.BAD_REQUEST, "a message needs non-empty text")
-            if len(text) > MAX_TEXT_CHARS:
-                raise TetherError(
-                    ErrorCode.INPUT_TOO_LARGE,
-                    f"the message has {len(text)} characters; the limit is {MAX_TEXT_CHARS}",
-                )
-            return "text"
-        pending = record.pending
-        if pending is None:
-            raise TetherError(ErrorCode.NOTHING_PENDING, "no action is waiting for a confirmation")
-        if not isinstance(nonce, str) or nonce != pending.nonce:
-            raise TetherError(ErrorCode.NONCE_INVALID, "the nonce names no action waiting here")
-        if pending.expired(now):
-            raise TetherError(
-                ErrorCode.NONCE_INVALID, "the pending action expired; ask for it again"
-            )
-        return reply.value
 
     def turn(
         self,
@@ -434,14 +278,6 @@ class Conversations:
         runtime_of = self.pins.runtime if self.pins is not None else None
         return pinned_runtime(self.runtime, runtime_of, record.release)
 
-    def _prepared(self, record: ConversationRecord, claim: TurnClaim) -> ConversationRecord:
-        """The record a claimed turn starts from: with the outcome of a run a person decided
-        folded in and kept first, so that what the turn refers to is what the store holds."""
-        state = self._settled(record.state, self.runtime)
-        if state is record.state:
-            return record
-        return self.store.settle(record, claim.claimant, state, self.runtime.clock.now())
-
     @staticmethod
     def _request(
         record: ConversationRecord,
@@ -466,63 +302,6 @@ class Conversations:
             },
             conversation=context,
         )
-
-    def forget(self) -> None:
-        """Drop what this process remembers of conversations' state (the next turn of each
-        reads it back from the store, as another replica would)."""
-        with self._lock:
-            self._objects.clear()
-        self.store.forget()
-
-    def _parsed(
-        self, conversation_id: str, state: Mapping[str, Any]
-    ) -> tuple[tuple[Message, ...], dict[str, Evidence]]:
-        """The state's messages and evidence as objects, parsed once per stored state (the
-        store hands out the same state object until the conversation changes)."""
-        with self._lock:
-            found = self._objects.get(conversation_id)
-        if found is not None and found[0] is state:
-            return found[1], dict(found[2])
-        messages = list(state.get("messages", ()))
-        raw_evidence: Mapping[str, Any] = state.get("evidence", {})
-        history: tuple[Message, ...] = ()
-        evidence: dict[str, Evidence] = {}
-        if found is not None:  # the state the last turn started from: a prefix of this one
-            before, parsed, parsed_evidence = found
-            kept = list(before.get("messages", ()))
-            if messages[: len(kept)] == kept:
-                history = parsed
-            old_evidence = before.get("evidence", {})
-            evidence = {
-                k: e
-                for k, e in parsed_evidence.items()
-                if raw_evidence.get(k) == old_evidence.get(k)
-            }
-        history += tuple(Message.from_dict(m) for m in messages[len(history) :])
-        for k, v in raw_evidence.items():
-            if k not in evidence:
-                evidence[k] = evidence_from_dict(v)
-        with self._lock:
-            self._objects.pop(conversation_id, None)
-            self._objects[conversation_id] = (state, history, evidence)
-            while len(self._objects) > 256:
-                self._objects.pop(next(iter(self._objects)))
-        return history, dict(evidence)
-
-    @staticmethod
-    def _settled(state: Mapping[str, Any], rt: Runtime) -> Mapping[str, Any]:
-        """The state with the outcome of a turn that waited for a person folded in: what the
-        run did once decided (the approved call's result, the model's answer) is part of the
-        conversation from the next turn on."""
-        waiting = state.get("waiting_run")
-        if not waiting:
-            return state
-        run = rt.store.get_run(str(waiting))
-        if run.status is not RunStatus.COMPLETED:
-            return state  # `_usable` refuses a turn while a person has yet to decide
-        settled = state_after(run, state)
-        settled.pop("waiting_run", None)
-        return settled
 
     def detail(self, conversation_id: str) -> dict[str, Any]:
         """The conversation with its turns, each with its run and steps. A turn whose run has

@@ -27,7 +27,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tether.access.end_users import EndUser, EndUserVerifier
 from tether.access.operators import Operator, Permission
-from tether.conversations.service import Conversations, TurnClaim, TurnOutcome
+from tether.conversations.admission import TurnClaim
+from tether.conversations.handle import TurnOutcome
+from tether.conversations.service import Conversations
 from tether.conversations.store import ConversationRecord
 from tether.conversations.turns import fold_turn, pending_of
 from tether.core.errors import ErrorCode, TetherError
