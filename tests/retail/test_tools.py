@@ -13,7 +13,7 @@ import pytest
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
 from tether.domains.retail import RetailDB, RetailOwnership, build_tools
-from tether.domains.retail.tools import evaluate_expression
+from tether.domains.retail.arithmetic import evaluate_expression
 from tether.tools.registry import Tool
 
 # pending, paid 1412.70 by gift card (balance 68.00); two jigsaw puzzles among its items

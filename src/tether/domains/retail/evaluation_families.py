@@ -35,7 +35,7 @@ from tether.domains.retail.mutations import (
     first_write_or_end,
 )
 from tether.domains.retail.policy_facts import SWAPS, WRITES, list_arg, text_arg
-from tether.domains.retail.tools import CANCEL_REASONS
+from tether.domains.retail.write_tools import CANCEL_REASONS
 
 FamilyMutator = Callable[[World, int, Action | None, Sequence[Action]], list[Mutation]]
 
