@@ -16,8 +16,7 @@ import time
 import pytest
 
 from tether.server import lingering
-from tether.server.app import DEFAULT_MAX_BODY_BYTES, DRAIN_MIN_BYTES
-from tether.server.limits import DEFAULT_MAX_URL_BYTES
+from tether.server.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_URL_BYTES, DRAIN_MIN_BYTES
 
 BODY = b"x" * (1 << 20)
 

@@ -1,25 +1,26 @@
-"""The HTTP API: start governed runs, read them back, and check the service's health."""
+"""The HTTP API: start governed runs, read them back, and check the service's health.
+
+`create_app` assembles the application: the routers of each part of the API, the workers and
+background jobs it runs, and the middleware every request passes (request limits in
+`tether.server.limits`, operator authentication in `tether.server.operator_auth`).
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, Query, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tether.access.control import AccessControl
 from tether.access.end_users import EndUserVerifier
-from tether.access.operators import Operator, OperatorKeys, Permission
+from tether.access.operators import Permission
 from tether.approvals.background import Background, Every
 from tether.conversations import Conversations, ConversationStore
 from tether.core.errors import ErrorCode, TetherError
@@ -46,13 +47,19 @@ from tether.server.admission import Admission
 from tether.server.approvals_api import ApprovalsInbox, approvals_router
 from tether.server.conversations_api import conversations_router
 from tether.server.dashboard import dashboard_router
-from tether.server.idempotency import AUTHENTICATED, IdempotencyMiddleware, replay_body
+from tether.server.idempotency import IdempotencyMiddleware
 from tether.server.inputs import MAX_OFFSET, StoredText
-from tether.server.limits import UrlLimitMiddleware
+from tether.server.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, UrlLimitMiddleware
+from tether.server.operator_auth import (
+    AUTH_CODES,
+    OperatorAuthError,
+    _on_auth_error,
+    operator_keys,
+    require,
+)
 from tether.server.problems import (
     install_problem_handlers,
     install_problem_openapi,
-    problem_response,
     problem_responses,
 )
 from tether.server.quotas import RunQuotas
@@ -77,136 +84,11 @@ from tether.workers.recovery import Recovery
 from tether.workers.settling import SettleNotifier, subscribe
 
 STATIC_DIR = Path(__file__).parent / "static"
-DEFAULT_MAX_BODY_BYTES = 256 * 1024
-DRAIN_MIN_BYTES = 1024 * 1024
 MAX_SCRIPT_DEPTH = MAX_NESTING
 # a running rollout's looks at live traffic: every TETHER_ROLLOUT_LOOK_S seconds (0: none)
 LOOK_ENV, DEFAULT_LOOK_S, LOOK_POLL_S = "TETHER_ROLLOUT_LOOK_S", 30.0, 5.0
 # ... and how often it checks whether the release in force needs evaluating again (0: never)
 REEVALUATE_ENV, DEFAULT_REEVALUATE_S = "TETHER_DRIFT_REEVALUATE_S", 3600.0
-
-
-# -- body size limit ------------------------------------------------------------------------
-
-
-class BodyLimitMiddleware:
-    """Rejects request bodies over `max_bytes` with 413, by Content-Length and by bytes read.
-
-    The body is buffered (it is small by construction) so the limit holds for chunked uploads
-    too, and the application never sees a partial body.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        # bytes read and dropped after the limit, so the client reads the 413, not a reset
-        self.drain_bytes = max(DRAIN_MIN_BYTES, 4 * max_bytes)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            if int(declared) <= self.max_bytes + self.drain_bytes:
-                await _drain(receive, int(declared))
-            await self._reject(scope, receive, send, f"{int(declared)} bytes")
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away; the app will see the disconnect
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                if more:
-                    await _drain(receive, self.drain_bytes)
-                await self._reject(scope, receive, send, f"more than {self.max_bytes} bytes")
-                return
-            chunks.append(chunk)
-            if not more:
-                break
-        await self.app(scope, replay_body(b"".join(chunks), receive), send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
-        detail = f"the request body has {size}; the limit is {self.max_bytes} bytes"
-        response = problem_response(
-            ErrorCode.INPUT_TOO_LARGE,
-            detail,
-            instance=scope.get("path"),
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
-
-
-async def _drain(receive: Receive, budget: int) -> None:
-    """Read and drop up to `budget` more body bytes, or until the body ends."""
-    while budget > 0:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return
-        budget -= len(message.get("body", b""))
-
-
-# -- operator authentication ----------------------------------------------------------------
-
-AUTH_CODES = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
-_bearer = HTTPBearer(auto_error=False, description="An operator API key: `tk_<id>.<secret>`")
-
-
-def presented_key(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    """The API key a request carries: the bearer token only. The dashboard's session cookie is
-    never read here, so a page of another origin cannot make a browser call the API with it."""
-    return credentials.credentials if credentials is not None else None
-
-
-def operator_keys(desk: Desk) -> OperatorKeys:
-    """The operator keys of the desk's store."""
-    access = desk.access or AccessControl.open(desk.store.engine)
-    return access.operators
-
-
-def require(keys: OperatorKeys, permission: Permission) -> Callable[..., Awaitable[Operator]]:
-    """A dependency that authenticates the caller (401) and checks its role (403)."""
-
-    async def dependency(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Security(_bearer)
-    ) -> Operator:
-        presented = presented_key(request, credentials)
-        # the same key the idempotency middleware authenticated for this very request
-        known = getattr(request.state, AUTHENTICATED, None)
-        try:
-            operator: Operator
-            if known is not None and presented is not None and known[0] == presented.strip():
-                operator = known[1]
-            else:
-                operator = await run_in_threadpool(keys.authenticate, presented)
-            operator.require(permission)
-        except TetherError as exc:
-            if exc.code in AUTH_CODES:
-                raise OperatorAuthError(exc.code, exc.message) from None
-            raise
-        request.state.operator = operator
-        return operator
-
-    return dependency
-
-
-class OperatorAuthError(TetherError):
-    """An authentication or role failure on the control plane (401 or 403)."""
-
-
-async def _on_auth_error(request: Request, exc: Exception) -> Response:
-    """Problem responses for authentication failures, with the challenge RFC 9110 asks for."""
-    assert isinstance(exc, TetherError)
-    headers = {} if exc.code is ErrorCode.ROLE_FORBIDDEN else {"WWW-Authenticate": "Bearer"}
-    return problem_response(exc.code, exc.message, instance=request.url.path, headers=headers)
-
-
-# -- the application ------------------------------------------------------------------------
 
 
 def _version() -> str:

@@ -106,8 +106,9 @@ def approvals_router(
     settle: Settle | None = None,
 ) -> APIRouter:
     """The endpoints over `service`; `reader` and `decider` authenticate the caller and check
-    its role (401/403), as `tether.server.app.require` makes them. A decided run continues on
-    a worker; `?wait=SECONDS` answers once it has settled (`settle`), or with it as it is then."""
+    its role (401/403), as `tether.server.operator_auth.require` makes them. A decided run
+    continues on a worker; `?wait=SECONDS` answers once it has settled (`settle`), or with it as
+    it is then."""
     router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
     can_read = Depends(reader)
 
