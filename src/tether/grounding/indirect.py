@@ -6,7 +6,9 @@ scope checks read negation words, so these idioms are given theirs. A denied idi
 the table") is a plain affirmation. A denial without a verb of its own borrows the one before
 it: "it is paid for, though not processed" says "… though it is not processed", "paid, but no
 refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
-address on file". The rewrite is only for reading meaning: the claim's text and spans are kept
+address on file". A clause that ends on its verb borrows what the clause before it says: "the
+manual models are available, but the capsule one isn't" says "… but the capsule one isn't
+available". The rewrite is only for reading meaning: the claim's text and spans are kept
 as written.
 """
 
@@ -69,6 +71,17 @@ _VERB_WORD = re.compile(
     r"must|\w+ed|\w+n't)\b",
     re.IGNORECASE,
 )
+# ", but the capsule one isn't.": a contrasted clause that stops at its verb
+_ELLIPTIC = re.compile(
+    r"(?P<lead>,\s*(?:but|though|although|whereas|while|yet)\s+(?:[^,;:.!?]|\.\d){1,60}?\s)"
+    rf"(?P<be>{_BE}(?:n[\u2019']t|\s+not)?)(?=\s*(?:[.;!?]|$))",
+    re.IGNORECASE,
+)
+# the verb of the clause before it and what it says ("are available", "isn't in stock")
+_PREDICATE = re.compile(
+    rf"\b{_BE}(?:n[\u2019']t|\s+not)?\s+(?P<said>(?:[\w-]+\s+){{0,3}}[\w-]+)\s*$",
+    re.IGNORECASE,
+)
 # "address on file: none" — a label said to have nothing
 _NONE = re.compile(r"(?P<label>\b[a-z][\w ]{2,40}?):\s*none\b", re.IGNORECASE)
 
@@ -101,12 +114,24 @@ def _borrowed(text: str, bare: re.Match[str]) -> str | None:
     return f"{bare.group('lead')}{subject} {aux.group(0)} not {verb} {rest}"
 
 
+def _completed(text: str, cut: re.Match[str]) -> str:
+    """The clause that stops at its verb with the predicate of the clause before it, or as
+    written when that clause has no verb and a few words after it."""
+    start = max(text.rfind(sep, 0, cut.start()) for sep in (".", ";", ":", "!", "?")) + 1
+    said = _PREDICATE.search(text, start, cut.start())
+    if said is None:
+        return cut.group(0)
+    return f"{cut.group(0)} {said.group('said')}"
+
+
 def plainly(text: str) -> str:
     """The text with indirect denials in plain words ("is off the table" → "is not possible",
     "paid, though not processed" → "paid, though it is not processed")."""
     if _CUE.search(text) is not None:
         for pattern, plain in _RESTATED:
             text = pattern.sub(plain, text)
+    if "," in text:
+        text = _ELLIPTIC.sub(lambda m: _completed(text, m), text)
     if "no" not in text.lower():
         return text  # nor any of the verbless denials
     text = _NONE.sub(lambda m: f"there is no {m.group('label').strip()}", text)
