@@ -1,5 +1,7 @@
-"""A clause that stops at its verb ("…, but the capsule one isn't") says what the clause
-before it says; the contrast the record bears out passes."""
+"""A value denied of the object that holds it ("the camera, which isn't 4K") contradicts the
+record, and a clause that stops at its verb ("…, but the capsule one isn't") says what the
+clause before it says. A value denied of another object, a wish, a question and the contrast
+the record bears out all pass."""
 
 from __future__ import annotations
 
@@ -8,10 +10,21 @@ from typing import Any
 
 import pytest
 
+from tests.grounding.common import on_record
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.indirect import plainly
 
+ORDER: dict[str, Any] = {
+    "order_id": "#D400",
+    "status": "pending",
+    "items": [
+        {"name": "Desk Lamp", "item_id": "41", "price": 39.5,
+         "options": {"colour": "black", "bulb": "LED"}},
+        {"name": "Action Camera", "item_id": "42", "price": 219.0,
+         "options": {"resolution": "5K", "mount": "magnetic"}},
+    ],
+}  # fmt: skip
 KETTLE: dict[str, Any] = {
     "name": "Kettle",
     "product_id": "500",
@@ -29,6 +42,26 @@ KETTLE: dict[str, Any] = {
 def on_product(answer: str, record: dict[str, Any]) -> bool:
     evidence = [Evidence("tool:1", "tool:get_product_details", json.dumps(record))]
     return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The camera, which isn't 5K, has a magnetic mount.", True),
+        ("The action camera is not a 5K one.", True),
+        ("Your lamp never was LED, it's black.", True),
+        # the record's own values, said as they are
+        ("The camera, which is 5K, has a magnetic mount.", False),
+        ("The camera is 5K and the lamp is LED.", False),
+        # denied of the object that lacks it, in a wish, or asked
+        ("The lamp isn't 5K, but the camera is.", False),
+        ("The lamp, which isn't magnetic, is black.", False),
+        ("If you wanted one that isn't 5K, the camera would not do.", False),
+    ],
+)
+def test_a_value_denied_of_its_object(answer: str, flagged: bool) -> None:
+    v = on_record(answer, ORDER)
+    assert v.flagged is flagged, v.claims
 
 
 @pytest.mark.parametrize(

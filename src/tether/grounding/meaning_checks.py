@@ -35,6 +35,7 @@ from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
+from tether.grounding.denied_values import check_denied_values
 from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
 from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
@@ -104,6 +105,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     if evidence.records:
         options = check_option_flags(text, evidence.option_flags)
         out.extend(_from_field(f) for f in options)
+        out.extend(_from_field(f) for f in check_denied_values(text, evidence.views))
     for clause in clauses(text):
         body = clause.text
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
