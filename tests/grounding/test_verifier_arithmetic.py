@@ -77,3 +77,33 @@ def test_an_amount_among_many_is_not_let_through_by_chance() -> None:
 )
 def test_worked_out_amounts_pass_and_wrong_ones_are_flagged(answer: str, flagged: bool) -> None:
     assert on_record(answer, ORDER).flagged is flagged
+
+
+SHORT_NAMES = {
+    "order_id": "#W7156414",
+    "status": "pending",
+    "items": [
+        {"name": "Pet Bed", "price": 208.32},
+        {"name": "Electric Kettle", "price": 145.48},
+        {"name": "Tea Set", "price": 61.0},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 414.8}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a name of short words is named by the whole of it
+        ("The kettle and pet bed come to $353.80 between them.", False),
+        ("The pet bed and the tea set cost $269.32 together.", False),
+        ("The pet bed costs $62.84 more than the kettle.", False),
+        # a total that is off, or one of members the claim never names, stays unseen
+        ("The kettle and pet bed come to $354.80 between them.", True),
+        ("The kettle and the bed come to $353.80.", True),
+        ("The kettle and the set come to $206.48.", True),
+    ],
+)
+def test_a_member_with_a_short_name_is_named_by_all_of_it(answer: str, flagged: bool) -> None:
+    v = on_record(answer, SHORT_NAMES)
+    assert v.flagged is flagged, v.claims

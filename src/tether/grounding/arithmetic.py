@@ -135,13 +135,24 @@ def _named(
         if len(members) > 4 * MOST_OPERANDS:
             continue
         amounts = [_amounts(m) for m in members]
-        named = [
-            a
-            for a, m in zip(amounts, members, strict=True)
-            if said & {w.lower() for w in _WORD.findall(str(m.get("name", ""))) if len(w) > 3}
-        ]
+        named = [a for a, m in zip(amounts, members, strict=True) if _said(claim, said, m)]
         if len(named) <= MOST_OPERANDS:
             yield named, amounts
+
+
+def _said(claim: str, said: frozenset[str], member: Mapping[str, Any]) -> bool:
+    """Whether the claim names the member: by a word of its name longer than three letters,
+    or by the whole of a name made of short words ("pet bed")."""
+    name = str(member.get("name", ""))
+    words = [w.lower() for w in _WORD.findall(name)]
+    if said & {w for w in words if len(w) > 3}:
+        return True
+    return bool(words) and all(len(w) <= 3 for w in words) and _phrase(claim, " ".join(words))
+
+
+@lru_cache(maxsize=256)
+def _phrase(claim: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", claim, re.IGNORECASE) is not None
 
 
 # a claim is asked about once per number it says: what it names and states is read once
