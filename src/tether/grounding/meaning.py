@@ -37,6 +37,7 @@ _CLAUSE_BREAK = re.compile(
 )
 _EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))
 _NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b|\bcannot\b", re.IGNORECASE)
+_CUT_VERB = re.compile(r"[\u2019']s$")
 _NO_LONGER = re.compile(r"\bno\s+(?:longer|more)\b", re.IGNORECASE)
 # "no later than", "not only", "no more than N": negation words that do not deny the clause
 _NOT_DENIAL = re.compile(
@@ -96,7 +97,9 @@ def negated(text: str) -> bool:
     plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
     if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain):
         return True
-    return any(w.lower() in NEGATIONS or w.lower() in _EXTRA_NEGATIONS for w in words(plain))
+    # "nothing's shipped": a negation word with its verb cut down to "'s"
+    said = (_CUT_VERB.sub("", w.lower()) for w in words(plain))
+    return any(w in NEGATIONS or w in _EXTRA_NEGATIONS for w in said)
 
 
 # a denial inside a relative clause that narrows who or what the main clause is about
