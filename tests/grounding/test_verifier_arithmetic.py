@@ -107,3 +107,39 @@ SHORT_NAMES = {
 def test_a_member_with_a_short_name_is_named_by_all_of_it(answer: str, flagged: bool) -> None:
     v = on_record(answer, SHORT_NAMES)
     assert v.flagged is flagged, v.claims
+
+
+TWO_ITEMS = {
+    "order_id": "#W7156415",
+    "status": "pending",
+    "items": [
+        {"name": "Pet Bed", "price": 191.21},
+        {"name": "Tablet", "price": 951.21},
+        {"name": "Skateboard", "price": 204.14},
+        {"name": "Standing Desk", "price": 410.0},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 1756.56}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # 951.21 is 4.97 times 191.21; an amount said as a difference is no price
+        ("The tablet costs roughly five times as much as the pet bed.", False),
+        ("The tablet is $760 more than the pet bed, about five times the price.", False),
+        ("The tablet costs just under five times as much as the pet bed.", False),
+        ("The tablet costs 5x the price of the pet bed.", False),
+        ("The tablet costs about eight times as much as the pet bed.", True),
+        ("The tablet costs over five times as much as the pet bed.", True),
+        ("The tablet is about seven times the price of the skateboard.", True),
+        # half of an amount the claim states, near it as its bound allows
+        ("The skateboard at $204.14 is just under half the $410.00 desk.", False),
+        ("The skateboard at $204.14 is a bit over half the $410.00 desk.", True),
+        ("The tablet at $951.21 is just under half the $1,756.56 you paid.", True),
+        ("The skateboard at $204.14 is just under half the $459.30 it was listed with.", True),
+    ],
+)
+def test_a_ratio_of_two_named_amounts_is_worked_out(answer: str, flagged: bool) -> None:
+    v = on_record(answer, TWO_ITEMS)
+    assert v.flagged is flagged, v.claims

@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import combinations, product
 from typing import Any
 
-from tether.grounding.claims import spoken_amounts
+from tether.grounding.claims import numbers, spoken_amounts
 
 _CENT = 0.005
 # a count ("two choices", "3 items") adds up by chance too often to be taken as worked out
@@ -108,6 +108,51 @@ def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
         for amount in member
         for whole in shares
     )
+
+
+def named_ratio(value: float, claim: str, records: Iterable[Any]) -> bool:
+    """Whether `value` is the ratio the claim says of what two members it names cost ("the
+    tablet costs roughly five times as much as the pet bed"; "a bit under half the $459.30"
+    for a member's price and an amount the claim states), near it as its qualifier allows."""
+    said = _ratios(claim)
+    if not any(abs(r - value) < _CENT for r, _, _ in said):
+        return False
+    named = [amount for members, _ in _named(claim, records) for m in members for amount in m]
+    for ratio, whole, bound in said:
+        if abs(ratio - value) >= _CENT:
+            continue
+        if whole is not None:
+            pairs = [(a, whole) for a in named]
+        else:
+            pairs = [(a, b) for a, b in product(named, named) if a != b]
+        if any(b > 0 and _near(a / b, ratio, bound) for a, b in pairs):
+            return True
+    return False
+
+
+def _near(ratio: float, said: float, bound: str) -> bool:
+    """Whether `ratio` is what "under", "over" or "about" `said` allows: within a fifth below
+    or above it, or a tenth either side."""
+    if bound == "under":
+        return said * 0.8 <= ratio < said
+    if bound == "over":
+        return said < ratio <= said * 1.2
+    return abs(ratio - said) <= said * 0.1
+
+
+@lru_cache(maxsize=64)
+def _ratios(claim: str) -> tuple[tuple[float, float | None, str], ...]:
+    """(ratio, the amount it is of or None for two named things, its bound) for each ratio
+    the claim says: "five times as much", "about three times the price", "half the $459.30"."""
+    out: list[tuple[float, float | None, str]] = []
+    for m in _RATIO.finditer(claim):
+        before = claim[max(0, m.start() - 24) : m.start()]
+        bound = next((b for b, p in _BOUNDS if p.search(before)), "about")
+        if m.group("half"):
+            out.append((0.5, float(m.group("whole").replace(",", "")), bound))
+        else:
+            out.extend((n, None, bound) for n in numbers(m.group("times")))
+    return tuple(out)
 
 
 def counted_share(value: float, claim: str, counts: Iterable[float]) -> bool:
@@ -208,4 +253,15 @@ _SHARE = re.compile(
 _HALF_OF = re.compile(r"\bhalf\s+of\s+(?:the\s+|its\s+|your\s+|their\s+)?(\d+)\b", re.I)
 # "$1,555.75 more than the earbuds", "the difference": an amount said as a difference
 _COMPARED = re.compile(r"\b(?:more|less|cheaper|dearer|pricier|difference|short)\b", re.I)
+# "roughly five times as much", "3x the price", "a bit under half the $459.30"
+_RATIO = re.compile(
+    r"\b(?P<times>\w+(?:\.\d+)?)\s*(?:times|x)\s+(?:as\s+much|the\s+(?:price|cost)|more)\b"
+    r"|\b(?P<half>half)\s+(?:of\s+)?(?:the\s+|your\s+)?[$€£]\s?"
+    r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+_BOUNDS = (
+    ("under", re.compile(r"\b(?:under|below|less\s+than|short\s+of)\s+(?:\w+\s+)?$", re.I)),
+    ("over", re.compile(r"\b(?:over|above|more\s+than)\s+(?:\w+\s+)?$", re.I)),
+)
 _MONEY = re.compile(r"[$€£]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")

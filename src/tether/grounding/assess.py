@@ -14,7 +14,14 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-from tether.grounding.arithmetic import among, money, named_share, named_total, worked_out
+from tether.grounding.arithmetic import (
+    among,
+    money,
+    named_ratio,
+    named_share,
+    named_total,
+    worked_out,
+)
 from tether.grounding.claims import (
     Claim,
     clock_times,
@@ -215,6 +222,7 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
         and not worked_out(v, known, said_money)
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
+        and not named_ratio(v, text, index.records)
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(

@@ -270,10 +270,21 @@ def _flags(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     return out
 
 
+# "$760 more than the bed": an amount said as a difference is no field's value
+_DIFFERENCE_AFTER = re.compile(
+    r"\s+(?:\w+\s+)?(?:more|less|cheaper|dearer|pricier|higher|lower|short|over|under)\b",
+    re.IGNORECASE,
+)
+
+
 def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A sum of money said with a field's name ("a balance of $6") against the fields of that
     name: it must be one of their values."""
-    said = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(clause)]
+    said = [
+        float((m.group(1) or m.group(2)).replace(",", ""))
+        for m in MONEY.finditer(clause)
+        if not _DIFFERENCE_AFTER.match(clause, m.end())
+    ]
     if not said:
         return []
     terms = set(content_terms(clause))
