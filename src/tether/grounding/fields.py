@@ -305,6 +305,8 @@ def about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
     names = [*key_words(spec.path.split(".")[-1]), *spec.words]
     if v.noun:
         names.append(v.noun)
+    if only:  # the record's parts by their kind ("your items are still in transit")
+        names.extend(w for s in v.fields if s.kind == "count" for w in s.words)
     if any(re.search(rf"\b{re.escape(n.lower())}s?\b", lowered) for n in names if n):
         return True
     # "it", or "they"/"neither" for the parts of the one record in view

@@ -356,9 +356,12 @@ _STATE_FRAME = re.compile(
 )
 
 
-# forms that say where a record is now, not what it has been through
+# forms that say where a record is now, not what it has been through (a place a pack names,
+# "with the carrier", "at your door", included)
 _PROGRESSIVE = re.compile(
-    r"on (?:its|the) way|in transit|out for delivery|being prepared|processing|awaiting", re.I
+    r"on (?:its|the) way|in transit|out for delivery|being prepared|processing|awaiting"
+    r"|(?:with|at|on)\s+(?:the|your)\s",
+    re.I,
 )
 
 

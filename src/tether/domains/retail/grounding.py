@@ -55,6 +55,8 @@ RETAIL_GROUNDING = GroundingPack(
             "exchange requested": ("exchange requested", "exchange request"),
             # a parcel said to be where the customer is has been delivered
             "delivered": ("on your doorstep", "at your door", "at your doorstep"),
+            # a parcel the carrier still holds is shipped and not yet delivered
+            "shipped": ("with the carrier", "with the courier"),
         },
         "material": {m: () for m in MATERIALS},
         "payment method": {
