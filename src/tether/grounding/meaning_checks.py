@@ -55,6 +55,7 @@ from tether.grounding.meaning import (
 from tether.grounding.option_flags import check_option_flags
 from tether.grounding.paid_with import check_paid_with
 from tether.grounding.persistence import check_lasting, check_proviso
+from tether.grounding.question_states import check_question_states
 from tether.grounding.record_checks import check_clause, check_flags
 from tether.grounding.state_rules import (
     check_definition,
@@ -126,6 +127,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_swaps(body, evidence, vocabulary))
         out.extend(check_paid_with(body, evidence.texts.get("question", ""), vocabulary))
         out.extend(check_exchange_sides(body, evidence.texts.get("question", "")))
+        out.extend(check_question_states(body, evidence.texts.get("question", ""), vocabulary))
         out.extend(check_timing(body, evidence.clauses, text, lambda: recorded_timings(evidence)))
         out.extend(
             check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
