@@ -36,3 +36,21 @@ ORDER = {
 def test_a_charge_denied_of_a_paid_order(answer: str, wrong: bool) -> None:
     evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
     assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is wrong
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # the event said not to have happened, in a relative clause beside what will be
+        ("The $239.99 card payment, which didn't go through, will need to be retried.", True),
+        ("The $239.99 payment was never made.", True),
+        ("Your payment of $239.99 hasn't gone through yet.", True),
+        # the event said to have happened, and one the record lacks said not to have
+        ("The $239.99 payment went through, and no refund was ever made.", False),
+        ("The $239.99 card payment, which went through, can't be changed now.", False),
+        ("Your payment of $239.99 went through; the refund didn't go through because there's none.", False),
+    ],
+)  # fmt: skip
+def test_a_payment_said_not_to_have_gone_through(answer: str, wrong: bool) -> None:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+    assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is wrong

@@ -26,6 +26,14 @@ _PAST_DENIAL = re.compile(
 _NOTHING_DONE = re.compile(
     r"\bnothing\s+(?:has|have|had|was|were)\s+(?:yet\s+)?(?:been\s+)?(\w+)", re.IGNORECASE
 )
+# "the payment didn't go through", "a refund, which was never made", "your payment of $20
+# hasn't gone through": the event is the noun
+_EVENT_DENIED = re.compile(
+    r"\b(?P<act>[a-z]+)(?:\s+of\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:has|have|had|did|was|"
+    r"were)(?:n[\u2019']t|\s+not|\s+never)|never)\s+(?:yet\s+)?(?:been\s+)?(?:go|gone|went|made|"
+    r"completed?|succeeded|happened|taken\s+place)\b",
+    re.IGNORECASE,
+)
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
 _IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
@@ -35,9 +43,13 @@ _SAME_ACT = {"charg": "pay"}
 
 def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A denied act the record holds as a value of its own ("payment" for "hasn't been paid")."""
-    if not _PAST_DENIAL.search(clause) or _MODAL.search(clause):
+    if not _PAST_DENIAL.search(clause):
         return []
-    denied = denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
+    # the event itself said not to have happened, read in its own words ("the payment, which
+    # didn't go through, will need to be retried": what will be is another clause's)
+    denied = {norm(m.group("act")) for m in _EVENT_DENIED.finditer(clause)}
+    if not _MODAL.search(clause):
+        denied |= denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
     acts = {_SAME_ACT.get(t, _IRREGULAR.get(t, t)) for t in denied}
     if not acts:
         return []
