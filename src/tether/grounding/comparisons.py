@@ -99,10 +99,14 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
     return out
 
 
+# a price said as the size of what was spent: "the bigger spend", "the smallest purchase"
+_OUTLAY = r"(?:spend|purchase|expense|outlay|cost)"
 _MOST = re.compile(
-    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?)\b|"
+    r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?|"
+    rf"(?:smaller|smallest|lower|lowest)\s+{_OUTLAY})\b|"
     r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|"
-    r"the (?:more expensive|pricier|dearer)(?: one| item| of)?)\b",
+    r"the (?:more expensive|pricier|dearer)(?: one| item| of)?|"
+    rf"(?:bigger|biggest|larger|largest|higher|highest)\s+{_OUTLAY})\b",
     re.IGNORECASE,
 )
 
