@@ -65,6 +65,7 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
+from tether.grounding.step_order import check_step_order
 from tether.grounding.sufficiency import check_floors
 from tether.grounding.timing_comparisons import check_timing_comparisons
 from tether.grounding.timings import check_timing, recorded_timings
@@ -94,6 +95,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
+        for why, c in check_step_order(text, evidence.sentences):
+            out.append(Finding("rule", CONTRADICTED, why, c.source, c.sentence, c.span))
         for why, c in check_consequence(text, evidence.sentences):
             out.append(Finding("polarity", CONTRADICTED, why, c.source, c.sentence, c.span))
         out.extend(check_listed_counts(text, passages, evidence.sentences))
