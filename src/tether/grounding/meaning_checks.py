@@ -44,6 +44,7 @@ from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.held_amounts import check_held_amounts
 from tether.grounding.indirect import plainly
 from tether.grounding.listed_counts import check_listed_counts
+from tether.grounding.listed_needs import check_listed_needs
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
@@ -142,6 +143,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             passages = {k: t for k, t in evidence.texts.items() if k != "question"}
             for why, c in check_exclusions(body, text, evidence.sentences, passages):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
+            for why, source, line in check_listed_needs(body, passages):
+                out.append(Finding("rule", CONTRADICTED, why, source, line))
     return out
 
 
