@@ -37,3 +37,22 @@ CONFIRM = (
 )
 def test_steps_in_the_evidence_order(answer: str, passage: str, wrong: bool) -> None:
     assert desk(answer, passage).flagged is wrong
+
+
+GRIP = (
+    "Always put your left hand on first, because it guides the clubface, then add your right "
+    "hand. Hill told the crowd after the game."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # "first" giving a reason, not a next step
+        "Put your left hand on first, as it guides the clubface.",
+        # "after the game" orders no act of anyone's
+        "Hill scored the final layup of the game.",
+    ],
+)
+def test_what_orders_no_two_steps_decides_nothing(answer: str) -> None:
+    assert not desk(answer, GRIP).flagged

@@ -24,25 +24,31 @@ _SIDE = r"[^,;:.!?]{3,120}?"  # an act, up to the next punctuation
 _TAIL = r"[^,;:.!?]{3,120}"  # the act that ends the clause, as far as it goes
 # the clause that follows a leading "before …," opens with its subject
 _SUBJECT = r"(?:we|you|i|it|they|he|she|the|your|our|this|that)\b"
+# an act is a clause of someone doing something: "before we look", not "after the game"
+_DOER = r"(?:we|you|i|they|he|she)\b"
 # "before we look at any account, order or payment detail, we verify you": the later act
 # first, its list's commas included
 _LEAD_LATER = re.compile(
-    rf"\b(?:before|until)\s+(?P<later>[^;:.!?]{{3,120}}?),\s*(?P<earlier>{_SUBJECT}{_TAIL})",
+    rf"\b(?:before|until)\s+(?P<later>{_DOER}[^;:.!?]{{3,120}}?),\s*(?P<earlier>{_SUBJECT}{_TAIL})",
     re.IGNORECASE,
 )
 _LEAD_EARLIER = re.compile(
     rf"\b(?:after|once)\s+(?P<earlier>[^;:.!?]{{3,120}}?),\s*(?P<later>{_SUBJECT}{_TAIL})",
     re.IGNORECASE,
 )
-# "we verify you before we look", "we look after we verify you", "verify you, then look"
+# "we verify you before we look", "we look after we verify you", "we verify you and then we
+# look"
 _INLINE = (
-    re.compile(rf"(?P<earlier>{_SIDE})\s+before\s+(?P<later>{_TAIL})", re.IGNORECASE),
-    re.compile(rf"(?P<later>{_SIDE})\s+after\s+(?!that\b)(?P<earlier>{_TAIL})", re.IGNORECASE),
-    re.compile(rf"(?P<earlier>{_SIDE}),?\s+(?:and\s+)?then\s+(?P<later>{_TAIL})", re.IGNORECASE),
+    re.compile(rf"(?P<earlier>{_SIDE})\s+before\s+(?P<later>{_DOER}{_TAIL})", re.IGNORECASE),
+    re.compile(rf"(?P<later>{_SIDE})\s+after\s+(?P<earlier>{_DOER}{_TAIL})", re.IGNORECASE),
+    re.compile(
+        rf"(?P<earlier>{_DOER}{_SIDE}),?\s+(?:and\s+)?then\s+(?P<later>{_TAIL})", re.IGNORECASE
+    ),
 )
-# "check the order first and verify you after that", "… first, then verify you"
+# "check the order first and verify you after that", "… first, and then verify you": "first"
+# and a word that joins the next step ("first, as it guides you" gives a reason, not a step)
 _FIRST = re.compile(
-    rf"(?P<earlier>{_SIDE})\s+first\b,?\s+(?:and\s+)?(?:then\s+)?(?P<later>{_TAIL})",
+    rf"(?P<earlier>{_SIDE})\s+first\b,?\s+(?:and\s+(?:then\s+)?|then\s+)(?P<later>{_TAIL})",
     re.IGNORECASE,
 )
 _CASE = re.compile(r"\b(?:if|unless|whether)\b", re.IGNORECASE)
