@@ -25,7 +25,7 @@ _TAIL = r"[^,;:.!?]{3,120}"  # the act that ends the clause, as far as it goes
 # the clause that follows a leading "before …," opens with its subject
 _SUBJECT = r"(?:we|you|i|it|they|he|she|the|your|our|this|that)\b"
 # an act is a clause of someone doing something: "before we look", not "after the game"
-_DOER = r"(?:we|you|i|they|he|she)\b"
+_DOER = r"\b(?:we|you|i|they|he|she)\b"
 # "before we look at any account, order or payment detail, we verify you": the later act
 # first, its list's commas included
 _LEAD_LATER = re.compile(
