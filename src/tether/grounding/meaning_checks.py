@@ -345,6 +345,7 @@ _DENIED_CHOICE = re.compile(
 )
 _OBLIGED = re.compile(r"\b(?:ha(?:ve|s|d)\s+to|must|required\s+to)\b", re.IGNORECASE)
 _NEED = norm("need")
+_OR = re.compile(r"\bor\b", re.IGNORECASE)
 _ASIDE = re.compile(r"\s*\(((?:i|we|you|it|they|he|she)\b[^()]{1,60})\)", re.IGNORECASE)
 
 
@@ -352,7 +353,8 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     """The negation bears on words both clauses share ("cannot be returned" against "can be
     returned"), not on a part only one of them has."""
     if denies(body):
-        return bool(denied_terms(body) & ev.terms)
+        denied = denied_terms(body)
+        return bool(denied & ev.terms) and not _other_way(body, denied, ev.text)
     said = set(content_terms(body))
     if _OBLIGED.search(body):
         said.add(_NEED)  # "you'll have to place a new order" against "you do not need to …"
@@ -363,6 +365,23 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
         or (possible and denied_acts(ev.text) & said)
         or (_aside_denies(ev) and set(content_terms(ev.text)) & said)
     )
+
+
+def _other_way(body: str, denied: set[str], text: str) -> bool:
+    """The evidence gives alternatives ("by e-mail or by name and zip") and the claim denies
+    one while naming another it does not deny ("name + zip is enough, no e-mail needed"): a
+    choice between them, not the clause denied."""
+    if " or " not in text:
+        return False
+    ways = [set(content_terms(part)) for part in _OR.split(text)]
+    named = set(content_terms(body)) - denied
+    for i, way in enumerate(ways):
+        others = [w for j, w in enumerate(ways) if j != i]
+        own = way - set().union(*others)
+        # the denial falls on this way's own words, and the claim names another's, not this
+        if own & denied and not own & named and any((other - way) & named for other in others):
+            return True
+    return False
 
 
 def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
