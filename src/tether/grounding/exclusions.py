@@ -293,9 +293,28 @@ _ONLY_IF = re.compile(
     r"\b(?:if|when)\s+and\s+only\s+(?:if|when)\s+(?P<cond2>[^,.;:!?]+)|"
     # "I can't transfer you unless …" says "only if …"
     r"\b(?:cannot|can[\u2019']t|won[\u2019']t|will not|don[\u2019']t|do not)\s+"
-    r"(?:[a-z]+\s+){0,5}?unless\s+(?P<cond3>[^,.;:!?]+)",
+    r"(?:[a-z]+\s+){0,5}?unless\s+(?P<cond3>[^,.;:!?]+)|"
+    # "these timings only apply to cancelled orders"
+    r"\bonly\s+(?:apply|applies|hold|holds|count|counts)\s+(?:to|for)\s+(?P<cond4>[^,.;:!?]+)",
     re.IGNORECASE,
 )
+# "when an order is cancelled and when its payment method is changed": cases of one sentence,
+# each led by the same word
+_CASES = re.compile(
+    r"\b(?P<lead>when|if|whenever)\s+(?P<a>[^,.;:!?]+?)\s+(?:and|or)\s+(?P=lead)\s+"
+    r"(?P<b>[^,.;:!?]+?)(?=\s+because\b|[,.;:!?]|$)",
+    re.IGNORECASE,
+)
+
+
+def _sentence_cases(text: str) -> list[tuple[str, str, frozenset[str]]]:
+    """The cases one sentence joins ("when A and when B"), as the members of a list of their
+    own (the match's start names it)."""
+    out: list[tuple[str, str, frozenset[str]]] = []
+    for m in _CASES.finditer(text):
+        title = frozenset((f"@{m.start()}",))
+        out.extend((m.group(part), "", title) for part in ("a", "b"))
+    return out
 
 
 def check_narrowed(
@@ -306,18 +325,19 @@ def check_narrowed(
     found = _ONLY_IF.search(text)
     if found is None:
         return []
-    cond = found.group("cond") or found.group("cond2") or found.group("cond3")
+    cond = next(found.group(g) for g in ("cond", "cond2", "cond3", "cond4") if found.group(g))
     if re.search(r"\b(?:or|either)\b", cond, re.IGNORECASE):
         return []  # the claim names several cases itself: which matches which is unclear
     said = set(content_terms(cond)) - _FILLER
     # what the claim says from its "only" to the end of its clause: the act before it is not
     # a case, and a clause after it may deny the other case ("asking isn't enough")
-    end = re.compile(r"[.;:!?]").search(text, found.end())
+    # (what follows ", so" is what the claim draws from it, not another case it names)
+    end = re.compile(r"[.;:!?]|,\s*so\b").search(text, found.end())
     mine = set(content_terms(text[found.start() : end.start() if end else len(text)])) - _FILLER
     if len(said) < 2:
         return []
     for source, passage in texts.items():
-        members = _members(passage)
+        members = [*_members(passage), *_sentence_cases(passage)]
         for item, _, title in members:
             theirs = set(content_terms(item)) - _FILLER
             # the case restated: most of its words, or two and most of the condition's
