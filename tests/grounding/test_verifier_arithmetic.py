@@ -143,3 +143,23 @@ TWO_ITEMS = {
 def test_a_ratio_of_two_named_amounts_is_worked_out(answer: str, flagged: bool) -> None:
     v = on_record(answer, TWO_ITEMS)
     assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # 951.21 - 191.21 = 760.00, and 951.21 - 204.14 = 747.07
+        ("Cheapest: the pet bed at $191.21. Dearest: the tablet at $951.21, about $760 more.", False),
+        ("The skateboard is $204.14. The tablet is $951.21, roughly $750 more.", False),
+        ("The tablet at $951.21 costs about $750 more than the skateboard at $204.14.", False),
+        # a round figure well off, one said exactly, and one of amounts two sentences back
+        ("Cheapest: the pet bed at $191.21. Dearest: the tablet at $951.21, about $860 more.", True),
+        ("The skateboard is $204.14. The tablet is $951.21, $750 more.", True),
+        ("The skateboard is $204.14. The desk is $410.00. The tablet is $951.21, about $750 more.", True),
+    ],
+)  # fmt: skip
+def test_a_rough_difference_is_worked_out_from_the_sentence_before(
+    answer: str, flagged: bool
+) -> None:
+    v = on_record(answer, TWO_ITEMS)
+    assert v.flagged is flagged, v.claims

@@ -43,6 +43,25 @@ def worked_out(value: float, stated: Sequence[float], money_said: Sequence[float
     return False
 
 
+def about_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool:
+    """Whether `value` is an amount the claim says roughly ("about $580 more") that is, to a
+    hundredth of it, the sum or the difference of two of `amounts` (amounts of money the
+    evidence gives, the claim's own and the previous sentence's: "the 15 bar at $2,709.83.
+    Priciest: the 19 bar at $3,289.46, about $580 more")."""
+    if not any(abs(a - value) < _CENT for a in _rough(claim)) or len(amounts) > MOST_OPERANDS:
+        return False
+    return any(
+        abs(f(a, b) - value) <= value / 100
+        for a, b in combinations(dict.fromkeys(amounts), 2)
+        for f in (_plus, _apart)
+    )
+
+
+@lru_cache(maxsize=64)
+def _rough(claim: str) -> tuple[float, ...]:
+    return tuple(float(m.group(1).replace(",", "")) for m in _ROUGH.finditer(claim))
+
+
 def sentence_results(sentence: str) -> set[float]:
     """The sums and differences of the amounts of money one evidence sentence states ("the
     $120 blender … for the $135 model" gives 15 and 255): what an answer may work out from it
@@ -263,5 +282,11 @@ _RATIO = re.compile(
 _BOUNDS = (
     ("under", re.compile(r"\b(?:under|below|less\s+than|short\s+of)\s+(?:\w+\s+)?$", re.I)),
     ("over", re.compile(r"\b(?:over|above|more\s+than)\s+(?:\w+\s+)?$", re.I)),
+)
+# "about $580", "roughly $1,200": an amount said as a round figure
+_ROUGH = re.compile(
+    r"\b(?:about|roughly|around|approximately|nearly|almost|some)\s+[$€£]\s?"
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    re.IGNORECASE,
 )
 _MONEY = re.compile(r"[$€£]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")

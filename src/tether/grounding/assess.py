@@ -15,6 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from tether.grounding.arithmetic import (
+    about_worked_out,
     among,
     money,
     named_ratio,
@@ -197,11 +198,15 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
-def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> ClaimAssessment:
+def assess_claim(
+    claim: Claim, index: SourceIndex, listings: bool = True, before: tuple[float, ...] = ()
+) -> ClaimAssessment:
     """Run every deterministic check of one claim against the indexed evidence.
 
     `listings` adds the business-listing checks (the amenity topics and opening hours of the
     RAGTruth data-to-text records); the run-path verifier leaves them to an opt-in profile.
+    `before` holds the grounded amounts of money of the claim before it, which a rough figure
+    ("about $580 more") may be worked out from.
     """
     # "(Passage 2)" names a source; its number and word are not part of what is claimed
     text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
@@ -223,6 +228,7 @@ def assess_claim(claim: Claim, index: SourceIndex, listings: bool = True) -> Cla
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
+        and not about_worked_out(v, text, [*(m for m in said_money if m in known), *before])
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(
@@ -301,6 +307,7 @@ def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[
     A bare reference ("(Passage 2)") attributes the claim before it to that source.
     """
     out: list[ClaimAssessment] = []
+    before: tuple[float, ...] = ()
     for claim in split_claims(text):
         cited = cited_sources(claim.text, index)
         if is_discourse(claim.text):
@@ -310,7 +317,8 @@ def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[
                     last, cited=cited, cited_support=_cited_support(last.terms, cited, index)
                 )
             continue
-        assessment = assess_claim(claim, index, listings)
+        assessment = assess_claim(claim, index, listings, before)
+        before = tuple(v for v in money(claim.text) if index.knows_number(v))
         if cited and not is_negated(claim.text):
             assessment = replace(
                 assessment,
