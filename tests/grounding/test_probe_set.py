@@ -63,6 +63,10 @@ DRAWN_DEV11 = "dev11"
 # numbered steps, restated questions, amounts in words) and its wrong answers contradictions of
 # every kind beside faithful ones of the same shape
 DRAWN_DEV12 = "dev12"
+# a thirteenth, drawn the same way, its answers in the desk's many styles (terse, restated
+# questions, lists with ticks, numbered items, amounts in words) and its wrong answers
+# contradictions of every kind beside faithful ones of the same shape
+DRAWN_DEV13 = "dev13"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -74,6 +78,7 @@ LATER_DRAWN = (
     DRAWN_DEV10,
     DRAWN_DEV11,
     DRAWN_DEV12,
+    DRAWN_DEV13,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -174,6 +179,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV10, 54),
         (DRAWN_DEV11, 54),
         (DRAWN_DEV12, 54),
+        (DRAWN_DEV13, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
@@ -208,6 +214,7 @@ def sections(half: str) -> set[str]:
         DRAWN_DEV10,
         DRAWN_DEV11,
         DRAWN_DEV12,
+        DRAWN_DEV13,
     ],
 )
 def test_the_latest_dev_sets_use_no_kb_section_of_the_held_out_half(half: str) -> None:
