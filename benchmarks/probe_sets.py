@@ -4,9 +4,9 @@
         [--sets dev,dev2,...] [--compare BEFORE.json]
 
 Each set is scored exactly as `tether eval grounding --data SET --domain DOMAIN` scores it (the
-pack's verifier with its configuration; no judge). The sets are the folders under the pack's
-probe folder (beside the set its release gate scores), in the order their names sort naturally (dev, dev2, ..., dev12, and
-heldout last). The held-out half is only measured here: its figures are printed, its answers
+pack's verifier with its configuration; no judge). The sets are the folders beside the one its
+release gate scores, in the order their names sort naturally: dev, dev2, dev3, ..., dev10, ...,
+and heldout last. The held-out half is only measured here: its figures are printed, its answers
 never are. `--json` prints {set: {"f1", "precision", "recall", "false_alarm_rate", "n",
 "tasks": {task: the same}}}; `--compare` prints each figure beside the one a previous `--json`
 run saved, so a change to the checks is judged on every set at once.
