@@ -79,6 +79,7 @@ def test_a_run_stuck_in_an_inline_tool_past_its_limit_is_ended_by_another_worker
     try:
         assert entered.wait(10)
         (taken,) = recovered_within(worker_b, 10.0)  # A's lease lapses about 2 s past the limit
+        assert worker_a.keeper.past_bound() == [taken.id]  # still stuck, and counted
     finally:
         release.set()
         thread.join(HANG_S + 10)
@@ -89,6 +90,20 @@ def test_a_run_stuck_in_an_inline_tool_past_its_limit_is_ended_by_another_worker
     tools = [s.name for s in run.steps if s.kind is StepKind.TOOL]
     assert tools == []  # A's late steps were fenced out, and B ran no call of the turn
     assert [r.decision for r in returned] == [taken.decision]  # A: the run as stored
+    assert worker_a.keeper.past_bound() == []  # A let go of it when it returned
+
+
+def test_the_metrics_count_the_runs_held_past_their_bound(desk: Desk) -> None:
+    keeper, metrics = desk.runtime.keeper, desk.observability.metrics
+    gauge = "tether_runs_past_time_limit"
+    assert metrics.registry.get_sample_value(gauge) == 0.0
+    lease = keeper.new()
+    with keeper.holding("run_held", lease):
+        keeper.bound(lease, time.time() + 60)
+        assert metrics.registry.get_sample_value(gauge) == 0.0  # within its bound
+        keeper.bound(lease, time.time() - 1)
+        assert metrics.registry.get_sample_value(gauge) == 1.0
+    assert metrics.registry.get_sample_value(gauge) == 0.0
 
 
 def test_a_crashed_run_found_past_its_limit_ends_without_finishing_its_turn(desk: Desk) -> None:

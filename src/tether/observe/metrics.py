@@ -152,6 +152,12 @@ class TetherMetrics:
         self.suspended_runs = Gauge(
             "tether_runs_suspended", "Runs suspended, waiting for an approval", registry=r
         )
+        self.runs_past_limit = Gauge(
+            "tether_runs_past_time_limit",
+            "Runs this process still executes past their time limit, stuck in a step; their "
+            "leases are left to lapse so that another worker ends them",
+            registry=r,
+        )
         self.feedback = Counter(
             "tether_feedback",
             "Feedback received on runs, by resolved or not",

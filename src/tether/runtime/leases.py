@@ -105,6 +105,12 @@ class LeaseKeeper:
             if lease.owner in self._held:
                 self._bounds[lease.owner] = until
 
+    def past_bound(self) -> list[str]:
+        """The runs this process still executes past their bound (their leases lapse)."""
+        now = time.time()
+        with self._lock:
+            return sorted(self._held[o] for o, until in self._bounds.items() if until <= now)
+
     def held(self) -> dict[str, str]:
         with self._lock:
             return dict(self._held)

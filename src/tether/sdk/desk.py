@@ -180,6 +180,8 @@ def build_desk(
     )
     if observation is not None:
         runtime = dataclasses.replace(runtime, observation=observation)
+    keeper = runtime.keeper  # shared by the runtimes of pinned releases
+    obs.metrics.runs_past_limit.set_function(lambda: float(len(keeper.past_bound())))
     desk = Desk(
         domain,
         store,
