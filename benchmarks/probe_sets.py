@@ -9,7 +9,9 @@ release gate scores, in the order their names sort naturally: dev, dev2, dev3, .
 and heldout last. The held-out half is only measured here: its figures are printed, its answers
 never are. `--json` prints {set: {"f1", "precision", "recall", "false_alarm_rate", "n",
 "tasks": {task: the same}}}; `--compare` prints each figure beside the one a previous `--json`
-run saved, so a change to the checks is judged on every set at once.
+run saved, so a change to the checks is judged on every set at once. `--errors SET` lists a
+development set's misses and false alarms instead, each with the claims that decided it (the
+held-out half is refused).
 """
 
 from __future__ import annotations
@@ -66,6 +68,31 @@ def score_sets(domain: str, names: list[str] | None = None) -> dict[str, dict[st
     return out
 
 
+def errors(domain: str, name: str) -> list[str]:
+    """A development set's misses and false alarms, with the claims that flagged each."""
+    if name == HELD_OUT:
+        raise SystemExit("the held-out half is measured, never read: pick a development set")
+    root = probe_root(domain)
+    if not (root / name / "qa.jsonl").exists():
+        raise SystemExit(f"no probe set named {name} under {root}")
+    grounding = load_domain(domain).grounding
+    verifier = grounding.verifier(None, grounding.config)
+    lines = []
+    for task, examples in load_dataset(root / name).items():
+        for example in examples:
+            found = verifier.verify_source(task, example.source, example.response, example.tool)
+            if found.flagged == example.hallucinated:
+                continue
+            what = "false alarm" if found.flagged else "miss"
+            lines.append(f"[{task}] {what}: {' '.join(example.response.split())}")
+            strict = verifier.config.strict
+            for claim in found.claims:
+                if claim.hard(verifier.config.hard) or (strict and claim.decisive):
+                    why = "; ".join(claim.reasons)
+                    lines.append(f"    {claim.status} {claim.text!r}: {why}")
+    return lines
+
+
 def table(scores: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]] | None) -> str:
     lines = [
         f"{'set':<9} {'n':>4} {'F1':>13} {'precision':>13} {'recall':>13} {'false alarms':>15}"
@@ -87,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", help="comma-separated set names (default: every set)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--compare", type=Path, help="a previous --json output to compare with")
+    parser.add_argument("--errors", metavar="SET", help="list a development set's errors")
     args = parser.parse_args(argv)
+    if args.errors:
+        print("\n".join(errors(args.domain, args.errors)) or "no errors")
+        return 0
     names = [n.strip() for n in args.sets.split(",") if n.strip()] if args.sets else None
     scores = score_sets(args.domain, names)
     if args.json:

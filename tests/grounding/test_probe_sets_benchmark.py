@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tether.cli.app import app
+from tether.grounding.ragtruth import load_dataset
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
@@ -57,3 +58,23 @@ def test_compare_shows_what_moved(probe_sets: ModuleType) -> None:
     before = {"dev": {**now["dev"], "f1": 0.8}}
     line = probe_sets.table(now, before).splitlines()[1]
     assert "0.800->0.900" in line and "1.000" in line and "->1.000" not in line
+
+
+def test_errors_lists_each_miss_and_false_alarm_once(probe_sets: ModuleType) -> None:
+    assert probe_sets.errors("retail", "dev3") == []  # a set scored 1.0 has none
+    (figures,) = probe_sets.score_sets("retail", ["dev12"]).values()
+    examples = [
+        e for task in load_dataset(probe_sets.probe_root("retail") / "dev12").values() for e in task
+    ]
+    wrong = sum(e.hallucinated for e in examples)
+    missed = round(wrong * (1 - figures["recall"]))
+    alarms = round((len(examples) - wrong) * figures["false_alarm_rate"])
+    heads = [line for line in probe_sets.errors("retail", "dev12") if line.startswith("[")]
+    assert sum(" miss: " in h for h in heads) == missed
+    assert sum(" false alarm: " in h for h in heads) == alarms
+    assert missed + alarms == len(heads) > 0
+
+
+def test_errors_never_reads_the_held_out_half(probe_sets: ModuleType) -> None:
+    with pytest.raises(SystemExit, match="never read"):
+        probe_sets.errors("retail", "heldout")
