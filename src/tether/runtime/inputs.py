@@ -12,7 +12,7 @@ from typing import Any
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import Message, ModelTurn
-from tether.store.runs import step_json
+from tether.store.run_rows import step_json
 
 CALLER_ROLES = ("user",)  # clients author only user messages; the server holds the rest
 

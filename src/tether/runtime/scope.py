@@ -19,7 +19,7 @@ from tether.runtime.inputs import check_messages
 from tether.runtime.recording import StepRecorderMixin
 from tether.runtime.seams import Reply
 from tether.runtime.state import RunState, rebuild, suspended_seconds
-from tether.store.runs import NewRun
+from tether.store.run_rows import NewRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -33,7 +33,7 @@ from tether.core.types import (
     Verdict,
 )
 from tether.runtime.pending import PendingAction
-from tether.store.runs import NewRun
+from tether.store.run_rows import NewRun
 from tether.tools.execute import ToolOutcome
 
 # Tool output kept as evidence text for claim checks; past this it is cut (and reads as text).

@@ -1,4 +1,7 @@
-"""The run repository: runs, their steps and checkpoints, written one step per transaction."""
+"""The run repository: runs, their steps and checkpoints, written one step per transaction.
+
+The rows a run and its steps are kept as, and the statements that write them, are in
+`tether.store.run_rows`; here are the store, the filter runs are listed by, and the reads."""
 
 from __future__ import annotations
 
@@ -7,114 +10,33 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    delete,
-    func,
-    literal_column,
-    select,
-)
+from sqlalchemy import Connection, Engine, bindparam, delete, func, literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import (
-    Decision,
-    DecisionKind,
-    Reason,
-    Run,
-    RunStatus,
-    Step,
-    StepKind,
-)
+from tether.core.types import Decision, DecisionKind, Run, RunStatus, Step
 from tether.store.db import create_store_engine, default_url, driver_sql, migrate
 from tether.store.leases import Lease, RunLeases
+from tether.store.run_rows import (
+    _INSERT_STEP,
+    _RUN_UPDATES,
+    NewRun,
+    _dumps,
+    _insert_run,
+    _step,
+    decision_from_dict,
+    step_json,
+)
 from tether.store.schema import runs, steps
 
-# Statements written once in the driver's own SQL (`?` placeholders, see `driver_sql`): the
-# run and step writes are the hot path of every run, and a SQLAlchemy statement costs about
-# twice the driver call it makes. No name here is a keyword of either database.
-_RUN_COLUMNS = (
-    "id",
-    "agent",
-    "principal_id",
-    "tenant",
-    "status",
-    "created_at",
-    "updated_at",
-    "trace_id",
-    "step_count",
-    "input",
-    "checkpoint",
-    "lease_owner",
-    "lease_expires_at",
-    "operator",
-    "release_id",
-)
-_STEP_COLUMNS = ("run_id", "seq", "kind", "name", "started_at", "ended_at", "data")
-_ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
-_FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
 _IN_FLIGHT = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 _KNOWN_STATUSES = {s.value: s for s in RunStatus if s is not RunStatus.UNKNOWN}
-_OPERATOR_CHARS = 256  # the width of runs.operator
-
-
-def _insert_sql(table: str, columns: Sequence[str]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-
-
-def _run_update(columns: Sequence[str], fenced: bool, free: bool = False) -> str:
-    """UPDATE runs SET `columns` (bound in order, then the run's id) for one run; `fenced`:
-    only while the writer still holds the run's lease (its owner bound last); `free`: the run
-    lets go of its lease. The run's cancel request is read with the write, not after it."""
-    sets = [f"{c} = ?" for c in columns]
-    if free:
-        sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
-    where = "id = ?" + (" AND lease_owner = ?" if fenced else "")
-    return f"UPDATE runs SET {', '.join(sets)} WHERE {where} RETURNING cancel_requested"
-
-
-_INSERT_RUN = _insert_sql("runs", _RUN_COLUMNS)
-_INSERT_STEP = _insert_sql("steps", _STEP_COLUMNS)
-
-# (fenced, kind) → (statement, its columns); kind: advance, status (waits: frees the lease),
-# finish (ends)
-_RUN_UPDATES = {
-    (fenced, kind): (_run_update(columns, fenced, free), columns)
-    for fenced in (False, True)
-    for kind, columns, free in (
-        ("advance", _ADVANCE_COLUMNS, False),
-        ("status", (*_ADVANCE_COLUMNS, "status"), True),
-        ("finish", (*_ADVANCE_COLUMNS, *_FINISH_COLUMNS), True),
-    )
-}
 
 
 def _unavailable(exc: OperationalError) -> str:
     """A one-line reason, without driver internals or file paths."""
     first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
     return f"the database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}: {first[:200]})"
-
-
-def _step(row: Mapping[str, Any]) -> Step:
-    return Step(
-        run_id=row["run_id"],
-        seq=row["seq"],
-        kind=StepKind(row["kind"]),
-        name=row["name"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        data=json.loads(row["data"]),
-    )
-
-
-def _operator(run: Run) -> str | None:
-    """The operator key that asked for `run`: its metadata's `operator`, where the HTTP API
-    records who asked. Runs started from Python, the CLI or the demo have none."""
-    metadata = run.input.get("metadata")
-    operator = metadata.get("operator") if isinstance(metadata, Mapping) else None
-    return operator if isinstance(operator, str) and 0 < len(operator) <= _OPERATOR_CHARS else None
 
 
 def _in_flight(column: Any, name: str | None) -> Any:
@@ -138,59 +60,6 @@ _IN_FLIGHT_OF = {
     for by_principal in (False, True)
     for by_operator in (False, True)
 }
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def step_json(data: Mapping[str, Any]) -> str:
-    """A step's data as the store keeps it: compact JSON with its characters as they are;
-    ValueError for a number JSON cannot carry (NaN, infinity), TypeError for a non-JSON type."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def decision_from_dict(data: Mapping[str, Any]) -> Decision:
-    reason = data.get("reason")
-    return Decision(
-        kind=DecisionKind(data["kind"]),
-        text=data.get("text", ""),
-        citations=tuple(data.get("citations", ())),
-        results=tuple(data.get("results", ())),
-        reason=Reason(ErrorCode(reason["code"]), reason["message"]) if reason else None,
-        pending_action=data.get("pending_action"),
-    )
-
-
-@dataclass(frozen=True)
-class NewRun:
-    """A run not yet stored, inserted in the transaction of its first steps (`append_steps`
-    with `create`): its row and its scope then become durable together."""
-
-    run: Run
-    lease: Lease | None = None
-
-
-def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) -> None:
-    run, lease = new.run, new.lease
-    row = {
-        "id": run.id,
-        "agent": run.agent,
-        "principal_id": run.principal_id,
-        "tenant": str(run.input.get("tenant", "default")),
-        "status": run.status.value,
-        "created_at": run.created_at,
-        "updated_at": run.updated_at,
-        "trace_id": run.trace_id,
-        "step_count": 0,
-        "input": _dumps(dict(run.input)),
-        "checkpoint": _dumps(dict(checkpoint)),
-        "lease_owner": lease.owner if lease else None,
-        "lease_expires_at": lease.expires_at if lease else None,
-        "operator": _operator(run),
-        "release_id": run.release or None,
-    }
-    conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_RUN), tuple(row[c] for c in _RUN_COLUMNS))
 
 
 @dataclass(frozen=True)
