@@ -14,7 +14,7 @@ from tether.grounding.claims import number_matches
 from tether.grounding.judge import JudgeVerdict
 from tether.grounding.verifier import Verifier, VerifierConfig
 from tether.grounding.verify import ClaimCheck
-from tether.policy.consent import assertive_sentences
+from tether.policy.sentences import assertive_sentences
 
 PASSAGE = "The museum opened in 1901. Its west wing holds the city's collection of maps."
 MUSEUM = Evidence("kb:museum#0", "kb://museum", PASSAGE)

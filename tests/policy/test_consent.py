@@ -14,15 +14,14 @@ from pathlib import Path
 import pytest
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.policy.consent import (
-    ConsentReading,
+from tether.policy.consent import ConsentReading, classify_reply
+from tether.policy.consent_eval import DATA_DIR, evaluate_confirmations, load_confirmations
+from tether.policy.sentences import (
     assertive_sentences,
-    classify_reply,
     is_greeting,
     is_question,
     split_sentences,
 )
-from tether.policy.consent_eval import DATA_DIR, evaluate_confirmations, load_confirmations
 
 TETHER = str(Path(sys.executable).parent / "tether")
 HELDOUT = DATA_DIR / "confirmations-heldout.jsonl"

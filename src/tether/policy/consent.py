@@ -16,24 +16,27 @@ Decisions, each conservative because a "no" read as "yes" is the failure that ma
 - A restated action is consent only for the action asked about (`action`) and only with a
   pronoun or generic object ("cancel it", "cancel my order"); an id, amount or address in the
   reply is a detail this reader cannot check, so it is not consent.
+
+The lexicon, and the folding a reply is read in, are in `tether.policy.consent_lexicon`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
 
-import yaml
+from tether.policy.consent_lexicon import (
+    Phrase,
+    _grammar,
+    _Lexicon,
+    _lexicon,
+    _read,
+    _Reply,
+)
 
-LEXICON_FILE = Path(__file__).parent / "data" / "consent-lexicon.yaml"
-
-Phrase = tuple[str, ...]
-T = TypeVar("T")
+_ELLIPSIS = re.compile(r"\.{2,}")
+_DETAIL = re.compile(r"[\d#@$\u20ac\u00a3%/<>{}=_*`|\\~^+&]")
 
 
 @dataclass(frozen=True)
@@ -48,181 +51,6 @@ class ConsentReading:
 
     def to_dict(self) -> dict[str, object]:
         return {"confirmed": self.confirmed, "reason": self.reason, "matched": self.matched}
-
-
-# -- the lexicon ----------------------------------------------------------------------------
-
-
-class _PhraseIndex(Generic[T]):
-    """Phrases (word tuples) filed by their first word, longest first, each with a value: a
-    reply is matched word by word in a few dict lookups, not one regex per list."""
-
-    def __init__(self, entries: Iterable[tuple[Phrase, T]]) -> None:
-        by_first: dict[str, list[tuple[Phrase, T]]] = {}
-        for phrase, value in dict(entries).items():
-            by_first.setdefault(phrase[0], []).append((phrase, value))
-        self._by_first = {
-            w: tuple(sorted(found, key=lambda pv: -len(pv[0]))) for w, found in by_first.items()
-        }
-
-    def at(self, words: Phrase, i: int) -> list[tuple[int, T]]:
-        """(length, value) of each phrase that starts at word `i`, longest first."""
-        found = self._by_first.get(words[i])
-        if not found:
-            return []
-        return [(len(p), v) for p, v in found if words[i : i + len(p)] == p]
-
-
-@dataclass(frozen=True)
-class _Lexicon:
-    grammar: dict[Phrase, str]  # phrase -> consent | filler | pre | verb+obj | object
-    action_nouns: dict[str, tuple[str, ...]]
-    foreign_words: frozenset[str]  # words of the other languages' consent and fillers
-    exceptions: _PhraseIndex[int]
-    cues: _PhraseIndex[int]  # phrase -> position of its list in cue_reasons (the priority)
-    cue_reasons: tuple[str, ...]
-    stretch_ok: frozenset[str]
-    sarcasm_stretched: frozenset[str]
-    wh_words: frozenset[str]
-    how_next: frozenset[str]
-    auxiliaries: frozenset[str]
-    subjects: frozenset[str]
-    personal_subjects: frozenset[str]
-    personal_only: frozenset[str]
-    openers: _PhraseIndex[int]
-    greetings: tuple[Phrase, ...]
-    emoji: dict[str, frozenset[str]]
-
-
-def _phrases(entries: list[str]) -> tuple[Phrase, ...]:
-    return tuple(tuple(e.split()) for e in entries)
-
-
-def _only_strings(node: Any, where: str = "lexicon") -> None:
-    """YAML 1.1 reads a bare yes/no/on as a boolean: every phrase must stay a string."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _only_strings(value, f"{where}.{key}")
-    elif isinstance(node, list):
-        for value in node:
-            _only_strings(value, where)
-    elif not isinstance(node, str):
-        raise ValueError(f"{LEXICON_FILE.name}: {where} holds {node!r}, not a string; quote it")
-
-
-@lru_cache(maxsize=1)
-def _lexicon() -> _Lexicon:
-    raw: dict[str, Any] = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
-    _only_strings(raw)
-    grammar: dict[Phrase, str] = {}
-    by_language = (("filler", raw["fillers"]), ("consent", raw["consent"]))
-    for kind, entries in (
-        ("object", raw["objects"]),
-        ("pre", raw["pre_verbs"]),
-        ("verb+obj", raw["verbs_with_object"]),
-    ):
-        grammar.update(dict.fromkeys(_phrases(entries), kind))
-    for kind, languages in by_language:  # consent last: it wins a clash ("ya")
-        for entries in languages.values():
-            grammar.update(dict.fromkeys(_phrases(entries), kind))
-    english = {w for _, langs in by_language for e in langs["en"] for w in e.split()}
-    foreign = {
-        w
-        for _, langs in by_language
-        for lang, entries in langs.items()
-        if lang != "en"
-        for e in entries
-        for w in e.split()
-    }
-    q = raw["questions"]
-    return _Lexicon(
-        grammar=grammar,
-        action_nouns={k: tuple(v) for k, v in raw["action_nouns"].items()},
-        foreign_words=frozenset(foreign - english),
-        exceptions=_PhraseIndex((p, 0) for p in _phrases(raw["cue_exceptions"])),
-        # reversed, so that a phrase in two lists keeps the earlier (higher) priority
-        cues=_PhraseIndex(
-            (p, rank)
-            for rank, cue in reversed(list(enumerate(raw["cues"])))
-            for p in _phrases(cue["phrases"])
-        ),
-        cue_reasons=tuple(c["reason"] for c in raw["cues"]),
-        stretch_ok=frozenset(raw["stretch_ok"]),
-        sarcasm_stretched=frozenset(raw["sarcasm_stretched"]),
-        wh_words=frozenset(q["wh_words"]),
-        how_next=frozenset(q["how_next"]),
-        auxiliaries=frozenset(q["auxiliaries"]),
-        subjects=frozenset(q["subjects"]),
-        personal_subjects=frozenset(q["personal_subjects"]),
-        personal_only=frozenset(q["personal_only"]),
-        openers=_PhraseIndex((p, 0) for p in _phrases(q["openers"])),
-        greetings=_phrases(raw["greetings"]),
-        emoji={mood: frozenset(chars) for mood, chars in raw["emoji"].items()},
-    )
-
-
-@lru_cache(maxsize=32)
-def _grammar(action: str | None) -> _PhraseIndex[str]:
-    """The closed grammar, plus the action's verb and nouns when one is named."""
-    lex = _lexicon()
-    grammar = dict(lex.grammar)
-    if action:
-        verb = _fold(action).strip()
-        grammar[(verb,)] = "verb"
-        for noun in lex.action_nouns.get(verb, ()):
-            for det in ("the", "my", "this", "that"):
-                grammar[(det, noun)] = "object"
-    return _PhraseIndex(grammar.items())
-
-
-# -- normalisation ---------------------------------------------------------------------------
-
-_APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u00b4\u2032", "'"))
-_CLAUSE_BREAK = re.compile(r"[.,;:!?\u00a1\u00bf()\[\]\"\u201c\u201d\u2014\u2013\n]+|\s-+\s")
-_WORD = re.compile(r"[^\W_]+")
-_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
-_ELLIPSIS = re.compile(r"\.{2,}")
-_DETAIL = re.compile(r"[\d#@$\u20ac\u00a3%/<>{}=_*`|\\~^+&]")
-_COMBINING = re.compile(r"[\u0300-\u036f]")  # the accents of Latin letters, once decomposed
-_JOINERS = frozenset("\ufe0f\ufe0e\u200d\u20e3") | {chr(c) for c in range(0x1F3FB, 0x1F400)}
-
-
-def _fold(text: str) -> str:
-    """NFKC, case-folded, apostrophes unified, accents dropped (people often type "si" for
-    "sí"), so the lexicon is written once, without accents."""
-    if text.isascii():
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    return _COMBINING.sub("", unicodedata.normalize("NFD", text))
-
-
-def _is_symbol(ch: str) -> bool:
-    return ch in _JOINERS or unicodedata.category(ch) == "So" or 0x1F000 <= ord(ch) <= 0x1FAFF
-
-
-class _Reply(NamedTuple):
-    text: str  # folded, apostrophes removed, emoji blanked
-    clauses: tuple[Phrase, ...]  # words per clause, letter runs collapsed
-    words: Phrase
-    emoji: tuple[str, ...]
-    stretched: tuple[str, ...]  # collapsed forms of the words typed with a run ("suuure")
-
-
-def _read(text: str) -> _Reply:
-    folded = _fold(text).replace("'", "")  # "don't" -> "dont", "d'accord" -> "daccord"
-    emoji: tuple[str, ...] = ()
-    if not folded.isascii() and any(_is_symbol(c) for c in folded if c > "\x7f"):
-        emoji = tuple(c for c in folded if _is_symbol(c) and c not in _JOINERS)
-        folded = "".join(" " if _is_symbol(c) else c for c in folded)
-    clauses = [tuple(_WORD.findall(part)) for part in _CLAUSE_BREAK.split(folded)]
-    stretched: list[str] = []
-    if _STRETCH.search(folded):
-        for n, clause in enumerate(clauses):
-            collapsed = tuple(_STRETCH.sub(r"\1", w) for w in clause)
-            stretched += [c for c, w in zip(collapsed, clause, strict=True) if c != w]
-            clauses[n] = collapsed
-    kept = tuple(c for c in clauses if c)
-    return _Reply(folded, kept, tuple(w for c in kept for w in c), emoji, tuple(stretched))
 
 
 # -- questions and cues ----------------------------------------------------------------------
@@ -378,52 +206,3 @@ def classify_reply(text: str, *, action: str | None = None) -> ConsentReading:
         return ConsentReading(True, "affirmative", consent)
     reason = "other_language_unclear" if _foreign(reply, lex) else "unclear"
     return ConsentReading(False, reason, stray or " ".join(reply.words))
-
-
-# -- sentences, for clarifying turns ---------------------------------------------------------
-
-_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d)\]]*\s+|\n+")
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "approx"}
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of `text`, punctuation kept. A break needs end punctuation and a space
-    (so "$12.50" and "e.g. this" hold together), not after a known abbreviation or before a
-    lower-case word; a newline always breaks."""
-    sentences: list[str] = []
-    start = 0
-    for found in _SENTENCE_END.finditer(text):
-        piece = text[start : found.start()]
-        if "\n" not in found.group(0):
-            last = piece.rstrip(".!?\u2026\"')]").rsplit(None, 1)
-            following = text[found.end() : found.end() + 1]
-            if (last and last[-1].casefold() in _ABBREVIATIONS) or following.islower():
-                continue
-        if piece.strip():
-            sentences.append(piece.strip())
-        start = found.end()
-    if text[start:].strip():
-        sentences.append(text[start:].strip())
-    return sentences
-
-
-def is_question(sentence: str) -> bool:
-    """A "?" (or "¿"), or an interrogative opening ("could you ...", "how long ...")."""
-    return _question(_read(sentence), _lexicon()) is not None
-
-
-def is_greeting(sentence: str) -> bool:
-    """A salutation or welcome ("Hello!", "Hi Raj,", "Thanks for contacting us.") with at
-    most a short address after it."""
-    words = _read(sentence).words
-    for greeting in _lexicon().greetings:
-        if words[: len(greeting)] == greeting:
-            return len(words) - len(greeting) <= 3
-    return False
-
-
-def assertive_sentences(text: str) -> list[str]:
-    """The sentences of `text` that state something: neither a question nor a greeting."""
-    return [s for s in split_sentences(text) if not is_question(s) and not is_greeting(s)]

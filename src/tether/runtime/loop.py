@@ -36,7 +36,7 @@ from tether.core.types import (
 )
 from tether.grounding.graph import principal_labels
 from tether.models.base import ModelAdapter, ModelRequest
-from tether.policy.consent import assertive_sentences
+from tether.policy.sentences import assertive_sentences
 from tether.runtime.answers import AnswerMixin
 from tether.runtime.calls import ToolCallMixin
 from tether.runtime.confirm import ASK_USER, ConfirmationMixin, compact_json, question_turn

@@ -37,7 +37,7 @@ from tether.grounding.verify import ClaimCheck
 from tether.grounding.verify import claims_on_fail as on_fail_from_env
 from tether.observe.hub import Observability, default_observability
 from tether.policy.check import PolicyAnswerCheck, PolicyCheck
-from tether.policy.consent import assertive_sentences
+from tether.policy.sentences import assertive_sentences
 from tether.release.binding import ReleaseInForce
 from tether.release.store import ReleaseStore
 from tether.runtime.loop import Runtime
