@@ -19,8 +19,9 @@ from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
 from tether.models import ScriptedModel, parse_script
 from tether.models.base import ModelRequest
 from tether.release import PRODUCTION, Bundle, read_release_dir, write_release_dir
-from tether.release.rollout import Rollouts, assign
+from tether.release.rollout import Rollouts
 from tether.release.rollout_looks import CANDIDATE
+from tether.release.rollout_plan import assign
 from tether.runtime.pinned import UNAVAILABLE_TEXT
 from tether.runtime.seams import RunRequest
 from tether.sdk import Desk, build_desk

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import insert
 
 from tether.access.control import AccessControl
-from tether.release.rollout import PROMOTED, ROLLED_BACK, RUNNING, Rollouts
+from tether.release.rollout import Rollouts
 from tether.release.rollout_feed import RolloutFeed, arm_conversations
+from tether.release.rollout_plan import PROMOTED, ROLLED_BACK, RUNNING
 from tether.release.store import ReleaseStore
 from tether.store.conversations_schema import conversation_turns, conversations
 from tether.store.runs import RunStore

@@ -10,9 +10,9 @@ import pytest
 
 from tether import ErrorCode, TetherError
 from tether.core.types import DecisionKind
-from tether.release.rollout import assign, check_plan
 from tether.release.rollout_guards import Conversation, Guard, Turn, arm_kpis, parse_guards
 from tether.release.rollout_looks import BASELINE, CANDIDATE, take_look
+from tether.release.rollout_plan import assign, check_plan
 from tether.release.rollout_stats import (
     Bound,
     mean_test,

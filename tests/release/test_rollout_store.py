@@ -14,8 +14,9 @@ from tether import ErrorCode, TetherError
 from tether.access.control import AccessControl
 from tether.core.types import DecisionKind
 from tether.release import ReleaseStore
-from tether.release.rollout import PROMOTED, ROLLED_BACK, RUNNING, Rollouts
+from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import Conversation, Turn
+from tether.release.rollout_plan import PROMOTED, ROLLED_BACK, RUNNING
 from tether.store.runs import RunStore
 
 from .helpers import bundle

@@ -16,8 +16,9 @@ from tether.approvals.webhooks import WebhookSender
 from tether.cli.common import err, out, print_json, user_errors
 from tether.cli.keys import cli_actor, open_access
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.rollout import DEFAULT_ALPHA, DEFAULT_LOOKS, RUNNING, Rollout, Rollouts
+from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import KPIS
+from tether.release.rollout_plan import DEFAULT_ALPHA, DEFAULT_LOOKS, RUNNING, Rollout
 from tether.release.rollout_sim import Profile, simulate
 from tether.release.store import ReleaseStore
 

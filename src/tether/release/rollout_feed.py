@@ -21,8 +21,9 @@ from tether.core.types import DecisionKind
 from tether.observe.business_source import BusinessReader
 from tether.observe.prices import PriceTable
 from tether.observe.run_facts import RunFacts, audit_gaps, run_cost
-from tether.release.rollout import Rollout, Rollouts
+from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import Conversation, Turn
+from tether.release.rollout_plan import Rollout
 from tether.store.conversations_schema import conversation_turns, conversations
 
 log = logging.getLogger("tether.release")

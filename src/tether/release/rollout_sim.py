@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from tether.core.types import DecisionKind
 from tether.observe.prices import ModelPrice, PriceTable
 from tether.observe.run_facts import tokens_cost
-from tether.release.rollout import RUNNING, Rollout, Rollouts, assign
+from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import Conversation, Turn
 from tether.release.rollout_looks import BASELINE, CANDIDATE
+from tether.release.rollout_plan import RUNNING, Rollout, assign
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.binding import DEFAULT_REFRESH_S
-from tether.release.rollout import PROMOTED, RUNNING, Rollout, Rollouts, assign
+from tether.release.rollout import Rollouts
 from tether.release.rollout_looks import CANDIDATE
+from tether.release.rollout_plan import PROMOTED, RUNNING, Rollout, assign
 from tether.release.store import PRODUCTION
 from tether.runtime.loop import Runtime
 from tether.runtime.pinned import UNAVAILABLE
