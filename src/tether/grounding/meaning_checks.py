@@ -107,6 +107,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
     context = set(content_terms(text))
+
+    def named(part: str) -> list[str]:
+        return [member for _, member, _, _ in vocabulary.members(part)]
+
     if evidence.records:
         options = check_option_flags(text, evidence.option_flags)
         out.extend(_from_field(f) for f in options)
@@ -132,7 +136,11 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_paid_with(body, evidence.texts.get("question", ""), vocabulary))
         out.extend(check_exchange_sides(body, evidence.texts.get("question", "")))
         out.extend(check_question_states(body, evidence.texts.get("question", ""), vocabulary))
-        out.extend(check_timing(body, evidence.clauses, text, lambda: recorded_timings(evidence)))
+        out.extend(
+            check_timing(
+                body, evidence.clauses, text, lambda: recorded_timings(evidence), kinds=named
+            )
+        )
         out.extend(
             check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
         )

@@ -7,7 +7,7 @@ against the evidence clauses that speak of the same subject.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -190,28 +190,34 @@ def check_timing(
     pool: Sequence[EvidenceClause],
     whole: str = "",
     recorded: Callable[[], Sequence[Timing]] = tuple,
+    kinds: Callable[[str], Iterable[str]] = lambda text: (),
 ) -> list[Finding]:
     """What the evidence says of the timings a claim clause states: agrees, says otherwise
     of the same subject, or says nothing of it. A clause whose own words name no subject the
     evidence times ("its refunds arrive straight away") is read with its sentence's (`whole`);
-    a timing a record holds as a value ("battery life: 8 hours") is `recorded`."""
+    a timing a record holds as a value ("battery life: 8 hours") is `recorded`. `kinds` gives
+    the class member a text's words name ("Mastercard" → credit card), so a subject named by
+    a member of a kind the evidence times is timed as that kind."""
     said = timings(body)
     denied = negated(without_no_time(body))
     if denied:
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
-    found = _check(said, subject_terms(body), pool, loose=True)
+    found = _check(said, _subject(body, kinds), pool, loose=True)
     if denied:
         # "the PayPal refund won't be instant": denying a timing the evidence gives otherwise
         # says what it says (one it does give is left to the polarity checks)
         found = [f for f in found if f.status != CONTRADICTED]
     if whole and whole != body and any(f.status == "unsupported" for f in found):
-        again = _check(said, subject_terms(whole), pool)
+        # a kind the sentence names is the clause's only when it names no other
+        named = set(kinds(whole))
+        around = _subject(whole, kinds) if len(named) == 1 else subject_terms(whole)
+        again = _check(said, around, pool)
         found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
         # "… the gift card refund: it's returned at once": the subject may be named in the
         # sentence around the clause, which then only bears the timing out, never overrules
-        again = _check(said, subject_terms(whole), pool, loose=True)
+        again = _check(said, around, pool, loose=True)
         found = [
             a if f.status == "unsupported" and a.status == SUPPORTED else f
             for f, a in zip(found, again, strict=True)
@@ -224,6 +230,14 @@ def check_timing(
             if f.status != "unsupported" or not any(t.agrees(r) for r in held)
         ]
     return found
+
+
+def _subject(text: str, kinds: Callable[[str], Iterable[str]]) -> set[str]:
+    """What a clause's timing is said of, with the kind each class member it names is of."""
+    out = subject_terms(text)
+    for kind in kinds(text):
+        out.update(subject_terms(kind))
+    return out
 
 
 def _check(
