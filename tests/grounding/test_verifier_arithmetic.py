@@ -163,3 +163,24 @@ def test_a_rough_difference_is_worked_out_from_the_sentence_before(
 ) -> None:
     v = on_record(answer, TWO_ITEMS)
     assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # 951.21 - 191.21 = 760.00: the cheaper one is named by no word the record holds
+        ("Cheapest: the pet bed at $191.21. Dearest: the tablet at $951.21, $760.00 more.", False),
+        ("The cheapest is $191.21. The dearest is $951.21, just $760 more than the cheapest.",
+         False),
+        ("Lowest price: $191.21. The top one, at $951.21, costs $760.00 more.", False),
+        # a figure off by cents or by more, and one the sentence before does not give
+        ("The cheapest is $191.21. The dearest is $951.21, just $760.21 more.", True),
+        ("Lowest price: $191.21. The top one, at $951.21, costs $770.00 more.", True),
+        ("The cheapest is $191.21. The dearest is $951.21. It's $760.00 more than that.", True),
+    ],
+)  # fmt: skip
+def test_an_exact_difference_is_worked_out_from_the_sentence_before(
+    answer: str, flagged: bool
+) -> None:
+    v = on_record(answer, TWO_ITEMS)
+    assert v.flagged is flagged, v.claims

@@ -83,6 +83,7 @@ class ClaimAssessment:
     evidence: SourceSentence | None
     negation_flip: bool
     number_conflict: bool = False  # restates a sentence but with other numbers
+    carried: tuple[float, ...] = ()  # amounts worked out with the sentence before's
     cited: tuple[str, ...] = field(default=())  # evidence ids the claim names ("passage 2")
     cited_support: float | None = None  # share of its words found in what it names
 
@@ -218,6 +219,14 @@ def assess_claim(
     # an amount an evidence sentence works out from two it states is as grounded as they are
     known = [v for v in stated if index.knows_number(v) or among(v, index.results)]
     said_money = money(text)
+    # an amount worked out to the cent from one the claim states and one the sentence before
+    # it states ("…cheapest, $46.66. The purple one is $53.48, $6.82 more than the cheapest")
+    carried = tuple(
+        v
+        for v in said_money
+        if v not in known
+        and worked_out(v, [*(m for m in said_money if m in known), *before], said_money)
+    )
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     unseen_numbers = tuple(
@@ -225,6 +234,7 @@ def assess_claim(
         for v in stated
         if v not in known
         and not worked_out(v, known, said_money)
+        and v not in carried
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
@@ -278,6 +288,7 @@ def assess_claim(
         evidence=evidence,
         negation_flip=flip,
         number_conflict=conflict,
+        carried=carried,
     )
 
 

@@ -277,6 +277,7 @@ class Verifier:
                 value
                 for value in cents
                 if not worked_out(value, grounded)
+                and value not in a.carried
                 and not named_total(value, text, evidence.records.values())
             ]
         unseen.extend(c for c in cents if c not in unseen)
