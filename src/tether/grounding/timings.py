@@ -51,6 +51,10 @@ def without_no_time(text: str) -> str:
 
 
 _WITHIN_THE = re.compile(r"\bwithin\s+the\s+(?P<unit>minute|hour|day|week|month|year)\b", re.I)
+# "the next business day", "the following day": one day on
+_NEXT_DAY = re.compile(
+    r"\bthe\s+(?:next|following)\s+(?:(?P<kind>business|working)\s+)?day\b", re.IGNORECASE
+)
 _RELATIVE = re.compile(
     r"\b(?:yesterday|tomorrow|(?:last|next) (?:week|month|year|night|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday)|"
@@ -119,6 +123,9 @@ def timings(text: str) -> list[Timing]:
         out.append(Timing("duration", low * per, high * per, match.group(0)))
     for match in _WITHIN_THE.finditer(text):  # "within the hour": at most one
         out.append(Timing("duration", 0.0, _UNIT_DAYS[match.group("unit").lower()], match[0]))
+    for match in _NEXT_DAY.finditer(text):
+        per = _UNIT_DAYS["business day" if match.group("kind") else "day"]
+        out.append(Timing("duration", per, per, match.group(0)))
     for match in _IMMEDIATE.finditer(text):
         out.append(Timing("immediate", 0.0, 0.0, match.group(0)))
     if "time" in text.lower():
@@ -135,6 +142,7 @@ def has_timing(text: str) -> bool:
         or _IMMEDIATE.search(text)
         or _RELATIVE.search(text)
         or _WITHIN_THE.search(text)
+        or _NEXT_DAY.search(text)
     )
 
 
