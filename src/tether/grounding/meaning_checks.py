@@ -68,7 +68,7 @@ from tether.grounding.state_rules import (
 )
 from tether.grounding.step_order import check_step_order
 from tether.grounding.sufficiency import check_floors
-from tether.grounding.timing_comparisons import check_timing_comparisons
+from tether.grounding.timing_comparisons import check_first, check_timing_comparisons
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
 from tether.grounding.variants import check_descriptions, check_variants
@@ -80,6 +80,10 @@ _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.I
 def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """Every meaning finding of one claim."""
     text = plainly(text)
+
+    def named(part: str) -> list[str]:  # the class members a text names
+        return [member for _, member, _, _ in vocabulary.members(part)]
+
     out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     # values bound to list items: the whole sentence, cut between the items it names
@@ -103,13 +107,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
+    question = evidence.texts.get("question", "")
+    out.extend(check_first(text, evidence.clauses, question, kinds=named))
     if evidence.texts:
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
     context = set(content_terms(text))
-
-    def named(part: str) -> list[str]:
-        return [member for _, member, _, _ in vocabulary.members(part)]
 
     if evidence.records:
         options = check_option_flags(text, evidence.option_flags)

@@ -12,11 +12,11 @@ once to a gift card, or within 5 to 7 business days to a credit card or PayPal")
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from tether.grounding.facts import CONTRADICTED, Finding
-from tether.grounding.timings import Timing, subject_terms
+from tether.grounding.timings import Timing, named_subject, subject_terms
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceClause
@@ -37,9 +37,15 @@ _ORDER = re.compile(r"\b(?P<word>before|ahead of|after)\b", re.IGNORECASE)
 _NOT = re.compile(r"\b(?:not|never)\b|n[\u2019']t\b", re.IGNORECASE)
 
 
-def _timed(side: str, other: str, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
-    """The one evidence clause, with a timing, that the side's words name."""
-    subject = subject_terms(side)
+def _timed(
+    side: str,
+    other: str,
+    pool: Sequence[EvidenceClause],
+    kinds: Callable[[str], Iterable[str]] = lambda text: (),
+) -> EvidenceClause | None:
+    """The one evidence clause, with a timing, that the side's words (or the kinds of what
+    they name) name."""
+    subject = named_subject(side, kinds)
     if not subject:
         return None
     labelled = [c for c in pool if c.timings and any(alt and alt <= subject for alt in c.label)]
@@ -99,3 +105,50 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
         why = f"the evidence gives {ta.text!r} against {tb.text!r}: {found.group(0)!r} is reversed"
         return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
     return []
+
+
+# "the gift card one will be the first to land", "the PayPal refund reaches you first"
+_FIRST = re.compile(
+    r"\b(?:(?:arrives?|lands?|comes?(?:\s+back)?|shows?\s+up|reach(?:es)?\s+you|(?:is|be)\s+back)"
+    r"\s+(?P<end>first|last)|the\s+(?P<nth>first|last)\s+(?:one\s+)?to\s+"
+    r"(?:arrive|land|come|reach|show|be\s+back))\b",
+    re.IGNORECASE,
+)
+
+
+def check_first(
+    text: str,
+    pool: Sequence[EvidenceClause],
+    question: str = "",
+    kinds: Callable[[str], Iterable[str]] = lambda text: (),
+) -> list[Finding]:
+    """ "X arrives first" (or last) where the evidence times X wholly after (or before) another
+    thing of the same passage that the claim or the question names."""
+    found = _FIRST.search(text) if "first" in text.lower() or "last" in text.lower() else None
+    if found is None or _NOT.search(text):
+        return []
+    start = max(text.rfind(sep, 0, found.start()) for sep in (";", ":", ".")) + 1
+    a = _timed(text[start : found.start()], "", pool, kinds)
+    if a is None or any(t.kind == "relative" for t in a.timings):
+        return []
+    names = named_subject(text, kinds) | named_subject(question, kinds)
+    first = (found.group("end") or found.group("nth")).lower() == "first"
+    ta = _span(a)
+    for b in pool:
+        if b is a or b.source != a.source or not b.timings or not _named(b, names):
+            continue
+        if any(t.kind == "relative" for t in b.timings):
+            continue
+        tb = _span(b)
+        if (tb.high < ta.low) if first else (ta.high < tb.low):
+            end = "first" if first else "last"
+            why = f"the evidence gives {ta.text!r} against {tb.text!r}: it does not come {end}"
+            return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
+    return []
+
+
+def _named(c: EvidenceClause, names: set[str]) -> bool:
+    """True when the words hold a clause's list label or its whole subject."""
+    if c.label:
+        return any(alt and alt <= names for alt in c.label)
+    return bool(c.subject) and c.subject <= names

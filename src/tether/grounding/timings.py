@@ -212,7 +212,7 @@ def check_timing(
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
-    found = _check(said, _subject(body, kinds), pool, loose=True)
+    found = _check(said, named_subject(body, kinds), pool, loose=True)
     if denied:
         # "the PayPal refund won't be instant": denying a timing the evidence gives otherwise
         # says what it says (one it does give is left to the polarity checks)
@@ -220,7 +220,7 @@ def check_timing(
     if whole and whole != body and any(f.status == "unsupported" for f in found):
         # a kind the sentence names is the clause's only when it names no other
         named = set(kinds(whole))
-        around = _subject(whole, kinds) if len(named) == 1 else subject_terms(whole)
+        around = named_subject(whole, kinds) if len(named) == 1 else subject_terms(whole)
         again = _check(said, around, pool)
         found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
         # "… the gift card refund: it's returned at once": the subject may be named in the
@@ -240,7 +240,7 @@ def check_timing(
     return found
 
 
-def _subject(text: str, kinds: Callable[[str], Iterable[str]]) -> set[str]:
+def named_subject(text: str, kinds: Callable[[str], Iterable[str]]) -> set[str]:
     """What a clause's timing is said of, with the kind each class member it names is of."""
     out = subject_terms(text)
     for kind in kinds(text):
