@@ -24,6 +24,7 @@ from tether.grounding.arithmetic import (
     worked_out,
 )
 from tether.grounding.claims import (
+    MONTHS,
     Claim,
     clock_times,
     content_terms,
@@ -84,6 +85,7 @@ class ClaimAssessment:
     negation_flip: bool
     number_conflict: bool = False  # restates a sentence but with other numbers
     carried: tuple[float, ...] = ()  # amounts worked out with the sentence before's
+    undated: tuple[float, ...] = ()  # days of a month the evidence gives no date for
     cited: tuple[str, ...] = field(default=())  # evidence ids the claim names ("passage 2")
     cited_support: float | None = None  # share of its words found in what it names
 
@@ -227,12 +229,13 @@ def assess_claim(
         if v not in known
         and worked_out(v, [*(m for m in said_money if m in known), *before], said_money)
     )
+    undated = undated_days(text, index)
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     unseen_numbers = tuple(
         v
         for v in stated
-        if v not in known
+        if (v not in known or v in undated)
         and not worked_out(v, known, said_money)
         and v not in carried
         and not named_total(v, text, index.records)
@@ -289,7 +292,31 @@ def assess_claim(
         negation_flip=flip,
         number_conflict=conflict,
         carried=carried,
+        undated=tuple(undated),
     )
+
+
+_MONTHS = [m for m in MONTHS if m != "may"]  # "may 3" is as likely a verb and a count
+_MONTH = "|".join(_MONTHS)
+# "on 3 March", "March 3rd", "the 3rd of March": a day of a month, a date
+_DATED = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b|"
+    rf"\b({_MONTH})\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.,]?\d)",
+    re.IGNORECASE,
+)
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
+
+
+def undated_days(text: str, index: SourceIndex) -> set[float]:
+    """The days of a month a claim states ("cancelled on 3 March") where the evidence gives no
+    date at all, neither a month (whole or cut short: "Oct. 4") nor one in figures: a count
+    it holds (3 items) is no day of a month."""
+    found = _DATED.findall(text) if any(m in text.lower() for m in MONTHS) else []
+    if not found or any({m, m[:3], m[:4]} & index.lowered for m in _MONTHS):
+        return set()
+    if any(_NUMERIC_DATE.search(t) for t in (*index.texts.values(), index.record_text)):
+        return set()
+    return {float(day or later) for day, _, _, later in found}
 
 
 def cited_sources(text: str, index: SourceIndex) -> tuple[str, ...]:

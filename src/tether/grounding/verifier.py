@@ -255,11 +255,14 @@ class Verifier:
         unseen = [
             n
             for n in a.unseen_numbers
-            if stated_count(text, n)
-            and n not in listed
-            and not (counted and not among(n, amounts))
-            and n not in evidence.counts
-            and not counted_share(n, text, evidence.counts)
+            if n in a.undated
+            or (
+                stated_count(text, n)
+                and n not in listed
+                and not (counted and not among(n, amounts))
+                and n not in evidence.counts
+                and not counted_share(n, text, evidence.counts)
+            )
         ]
         # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
         # the claim works it out from two amounts it states)
