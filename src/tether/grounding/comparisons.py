@@ -59,6 +59,25 @@ def _identify(
     return best
 
 
+def _like(
+    text: str,
+    other: tuple[str, dict[str, str], Mapping[str, Any]],
+    siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]],
+) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    """The object a side names by a value alone ("than the purple one"), when several hold
+    it: the one most like the object it is compared with, whose other values it leaves
+    unsaid (the purple crew neck in XL, beside "in XL, the black crew neck")."""
+    said = [
+        s
+        for s in siblings
+        if s[0] != other[0] and any(len(x) > 1 and mentions_value(text, x) for x in s[1].values())
+    ]
+    scored = [(sum(other[1].get(k) == x for k, x in s[1].items()), s) for s in said]
+    top = max((n for n, _ in scored), default=0)
+    best = [s for n, s in scored if n == top]
+    return best if top >= 1 and len(best) == 1 else []
+
+
 def _parent(path: str) -> str:
     return path.rsplit(".", 1)[0] if "." in path else ""
 
@@ -78,6 +97,8 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
         a, b = _identify(left, siblings), _identify(right, siblings)
+        if len(a) == 1 and not b:
+            b = _like(right, a[0], siblings)
         if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
             continue
         if _parent(a[0][0]) != _parent(b[0][0]):

@@ -1,0 +1,54 @@
+"""A price compared with an object named by one value several hold ("than the green one"):
+the one meant is the one most like the object it is compared with, the values it leaves
+unsaid being that object's ("in large, the red hoodie costs less than the green one" compares
+the two large hoodies); when no one object is most like it, nothing is judged."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.grounding.common import on_record
+
+HOODIE = {
+    "name": "Hoodie",
+    "product_id": "5550001111",
+    "variants": {
+        "101": {"item_id": "101", "options": {"color": "red", "size": "large", "fit": "loose"},
+                "available": True, "price": 61.20},
+        "102": {"item_id": "102", "options": {"color": "green", "size": "large", "fit": "loose"},
+                "available": True, "price": 58.40},
+        "103": {"item_id": "103", "options": {"color": "green", "size": "small", "fit": "slim"},
+                "available": True, "price": 66.90},
+        "104": {"item_id": "104", "options": {"color": "red", "size": "small", "fit": "slim"},
+                "available": True, "price": 63.10},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("In large, the red loose hoodie ($61.20) costs less than the green one.", True),
+        ("The red large loose hoodie is cheaper than the green one.", True),
+        ("The small slim red hoodie is more expensive than the green one.", True),
+        # the right way round
+        ("In large, the red loose hoodie ($61.20) costs more than the green one.", False),
+        ("The small slim red hoodie is cheaper than the green one.", False),
+    ],
+)
+def test_the_one_meant_is_the_one_most_like_the_other(answer: str, wrong: bool) -> None:
+    assert on_record(answer, HOODIE).flagged is wrong
+
+
+def test_no_one_object_most_like_it_judges_nothing() -> None:
+    tied = {
+        "name": "Hoodie",
+        "product_id": "5550001112",
+        "variants": {
+            "201": {"options": {"color": "red", "size": "large", "fit": "loose"}, "price": 61.2},
+            "202": {"options": {"color": "green", "size": "large", "fit": "slim"}, "price": 50.0},
+            "203": {"options": {"color": "green", "size": "small", "fit": "loose"}, "price": 70.0},
+        },
+    }
+    said = "The red large loose hoodie is cheaper than the green one."
+    assert not any(c.status == "contradicted" for c in on_record(said, tied).claims)
