@@ -43,6 +43,7 @@ from tether.grounding.facts import (
     check_attributes,
     check_values,
 )
+from tether.grounding.listed_counts import self_counted
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
 
@@ -272,6 +273,10 @@ def assess_claim(
     )
     # "the gift card one" states no number to conflict with the evidence's
     counted = [v for v in unseen_numbers if stated_count(text, v)]
+    # nor does a count the claim bears out by listing as many ("two options: A, or B"), where
+    # the sentence it restates counts nothing ("a gift card with $20 on it")
+    if counted and evidence is not None and not _counts(evidence.text):
+        counted = [v for v in counted if v not in self_counted(text)]
     conflict = bool(
         counted and evidence is not None and support >= RESTATES and numbers(evidence.text)
     )
@@ -294,6 +299,12 @@ def assess_claim(
         carried=carried,
         undated=tuple(undated),
     )
+
+
+def _counts(text: str) -> list[float]:
+    """The counts a sentence states, not its amounts of money."""
+    amounts = money(text)
+    return [n for n in numbers(text) if stated_count(text, n) and not among(n, amounts)]
 
 
 _MONTHS = [m for m in MONTHS if m != "may"]  # "may 3" is as likely a verb and a count
