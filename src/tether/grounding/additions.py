@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tether.grounding.arithmetic import fraction_worked_out
 from tether.grounding.claims import STOP_WORDS, content_terms, norm
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Vocabulary, negated
@@ -30,12 +31,20 @@ def joined_by_and(text: str, start: int) -> bool:
 
 
 def check_additions(
-    body: str, evidence: EvidenceSet, vocabulary: Vocabulary, *, joined: bool = False
+    body: str,
+    evidence: EvidenceSet,
+    vocabulary: Vocabulary,
+    *,
+    joined: bool = False,
+    whole: str = "",
 ) -> list[Finding]:
     """A clause most of whose content words the evidence never uses: it adds something
-    ("and you're subscribed to our newsletter"), not a paraphrase of what is there."""
+    ("and you're subscribed to our newsletter"), not a paraphrase of what is there. The
+    words of a share the sentence (`whole`) works out from amounts it states ("$2,195.04,
+    roughly three-quarters" of "the $2,930.94") say how much, not what is added."""
     if negated(body):
         return []  # saying something is not there adds nothing
+    measure = _MEASURE if fraction_worked_out(whole or body) else frozenset()
     # what follows a leading condition is judged on its own as well ("if the card has
     # expired, store credit is issued automatically"): the condition may be grounded
     led = _CONDITION_LED.match(body)
@@ -44,7 +53,7 @@ def check_additions(
     added = _ADDED.match(body)
     parts = (body, *([body[led.end() :]] if led else []), *([added.group(1)] if added else []))
     for part in parts:
-        terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1]
+        terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
         novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
         if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
@@ -58,6 +67,18 @@ def check_additions(
         if len(own) >= 2 and not own & evidence.index.terms:
             return [_added(sorted(own))]
     return []
+
+
+# how much of a whole a thing is, said roughly ("the bicycle alone was $2,195.04, roughly
+# three-quarters"): a measure of what the clause states, which the amount checks judge, never
+# a fact it adds
+_MEASURE = frozenset(
+    norm(w)
+    for w in [
+        "roughly", "approximately", "nearly", "almost", "around", "alone", "half", "halves",
+        "third", "thirds", "quarter", "quarters",
+    ]
+)  # fmt: skip
 
 
 def _added(novel: Sequence[str]) -> Finding:

@@ -290,3 +290,31 @@ _ROUGH = re.compile(
     re.IGNORECASE,
 )
 _MONEY = re.compile(r"[$€£]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)")
+
+
+# "roughly three-quarters", "about a third", "two-thirds": a share said as a fraction
+_FRACTION = re.compile(
+    r"\b(?P<n>a|an|one|two|three)[\s-]+(?P<part>half|halves|thirds?|quarters?)\b|\bhalf\b",
+    re.IGNORECASE,
+)
+_PARTS = {"half": 2, "halve": 2, "third": 3, "quarter": 4}
+_HOW_MANY = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+
+
+def fraction_worked_out(text: str) -> bool:
+    """Whether the text says a share as a fraction ("the bicycle alone was $2,195.04, roughly
+    three-quarters" of "the $2,930.94") and each one it says is, to within a twentieth, the
+    ratio of two amounts of money it states."""
+    said = list(_FRACTION.finditer(text)) if "$" in text else []
+    if not said:
+        return False
+    amounts = sorted(set(money(text)))
+    if len(amounts) > MOST_OPERANDS:
+        return False
+    for m in said:
+        part = (m.group("part") or "half").lower().rstrip("s")
+        share = _HOW_MANY[m.group("n").lower()] if m.group("n") else 1
+        value = share / _PARTS[part]
+        if not any(b > 0 and abs(a / b - value) <= 0.05 for a, b in combinations(amounts, 2)):
+            return False
+    return True

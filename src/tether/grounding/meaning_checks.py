@@ -145,7 +145,9 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             )
         )
         out.extend(
-            check_additions(body, evidence, vocabulary, joined=joined_by_and(text, clause.start))
+            check_additions(
+                body, evidence, vocabulary, joined=joined_by_and(text, clause.start), whole=text
+            )
         )
         if evidence.texts and not text.rstrip().endswith("?"):
             lifted = check_lifted(body, evidence.sentences)
