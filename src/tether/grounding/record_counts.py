@@ -23,6 +23,13 @@ _COUNT = re.compile(
     re.IGNORECASE,
 )
 
+# a line that is a count and what it lists, with no verb ("• two orders, #W1 and #W2",
+# "Three items: …"): what the record has, as "has two orders" says
+_LISTED = re.compile(
+    r"\W*(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)\s*(?:[,:(\u2013\u2014-]|$)",
+    re.IGNORECASE,
+)
+
 
 _EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
 
@@ -101,10 +108,17 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
                                 (f"{path} holds {len(value)}",),
                             )
                         )
-    for match in _COUNT.finditer(clause):
-        if after_intent <= match.start():
+    counted: list[tuple[int, str, str, str]] = []
+    for m in _COUNT.finditer(clause):
+        amount, noun = m.group(1, 2) if m.group(1) else m.group(3, 4)
+        counted.append((m.start(), m.group(0), amount, noun))
+    listed = _LISTED.match(clause)
+    if listed:
+        phrase = clause[listed.start(1) : listed.end(2)]
+        counted.append((listed.start(1), phrase, listed.group(1), listed.group(2)))
+    for start, phrase, amount, noun in counted:
+        if after_intent <= start:
             continue  # "I want to return two items": what is to be done, not what there is
-        amount, noun = match.group(1, 2) if match.group(1) else match.group(3, 4)
         said = float(_SMALL.get(amount.lower(), 0) or amount)
         noun = norm(noun)
         for v in targets:
@@ -122,7 +136,7 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
                                 f"{v.evidence_id}:{path}",
                                 "count",
                                 SUPPORTED if ok else CONTRADICTED,
-                                match.group(0),
+                                phrase,
                                 len(value),
                                 () if ok else (f"{path} holds {len(value)}, not {said:g}",),
                             )
