@@ -59,6 +59,12 @@ RETAIL_GROUNDING = GroundingPack(
             "shipped": ("with the carrier", "with the courier"),
         },
         "material": {m: () for m in MATERIALS},
+        # who a catalogue item is made for (a perfume's "gender" option)
+        "gender": {
+            "men": ("for men", "men's", "mens"),
+            "women": ("for women", "women's", "womens"),
+            "unisex": (),
+        },
         "payment method": {
             "gift card": ("gift cards", "gift-card"),
             "credit card": (
