@@ -33,6 +33,7 @@ from tether.grounding.additions import (
 from tether.grounding.antonyms import check_antonyms
 from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import content_terms, norm
+from tether.grounding.code_bindings import check_code_bindings
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.denied_values import check_denied_values
@@ -89,6 +90,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     # values bound to list items: the whole sentence, cut between the items it names
     targets = referred(text, evidence.views, text)
     out.extend(_from_field(f) for f in check_bindings(text, targets, vocabulary))
+    out.extend(_from_field(f) for f in check_code_bindings(text, targets))
     out.extend(_transitions(text, evidence, vocabulary))
     if evidence.texts and not text.rstrip().endswith("?"):
         passages = {k: t for k, t in evidence.texts.items() if k != "question"}
