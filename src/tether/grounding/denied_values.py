@@ -12,13 +12,13 @@ camera), the claim says what the record says. Yes/no options are read by
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tether.grounding.claims import content_terms
 from tether.grounding.facts import CONTRADICTED, Fact, scope
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
+from tether.grounding.option_flags import owner_name
 
 # a denial right before the value, at most one word between ("isn't 4K", "is not a glass one")
 _DENIED = re.compile(r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:[\w-]+\s+)?$", re.IGNORECASE)
@@ -58,7 +58,7 @@ def held_values(v: RecordView) -> tuple[HeldValue, ...]:
         key, value = fact.path[-1], fact.value.strip()
         if key in _NAME_KEYS or ID_KEY.search(key) or len(value) < 2 or _FLAG.fullmatch(value):
             continue
-        owner = _owner(v.record, fact.path)
+        owner = owner_name(v.record, fact.path, below_root=True)
         terms = frozenset(content_terms(owner))
         if not terms:
             continue
@@ -97,22 +97,6 @@ def check_denied_values(sentence: str, views: Sequence[RecordView]) -> list[Fiel
                     )
                 )
     return out
-
-
-def _owner(record: Any, path: Sequence[str]) -> str:
-    """The name of the innermost object on `path` below the record itself that has one ("" when
-    none does: a product's name is not its variants')."""
-    found, node = "", record
-    for part in path[:-1]:
-        if isinstance(node, Mapping):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            break
-        if isinstance(node, Mapping):
-            found = next((str(node[k]) for k in _NAME_KEYS if isinstance(node.get(k), str)), found)
-    return found.lower()
 
 
 def _meant(before: str, held: Sequence[HeldValue]) -> str | None:

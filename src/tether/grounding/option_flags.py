@@ -74,7 +74,7 @@ def option_flags(
                 continue
             words = tuple(key_words(fact.path[-1]))
             if words:
-                owner = _owner(record, fact.path)
+                owner = owner_name(record, fact.path)
                 flag = OptionFlag(f"{evidence_id}:{fact.key}", words, owner, holds, fact.value)
                 found.append((fact.path[-1], flag))
         other.update(key for key, values in grades.items() if len(values) > 1)
@@ -82,20 +82,25 @@ def option_flags(
     return out
 
 
-def _owner(record: Any, path: Sequence[str]) -> str:
-    """The name of the innermost object on `path` that has one."""
-    found, node = "", record
+def owner_name(record: Any, path: Sequence[str], below_root: bool = False) -> str:
+    """The name ("name", else "title") of the innermost object on `path` that has one, lower
+    case; "" when none does. `below_root`: the record's own name does not count (a product's
+    name is not its variants')."""
+    reached, node = [record], record
     for part in path[:-1]:
         if isinstance(node, Mapping):
-            found = next((str(node[k]) for k in _NAME_KEYS if isinstance(node.get(k), str)), found)
             node = node.get(part)
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
             break
-    if isinstance(node, Mapping):
-        found = next((str(node[k]) for k in _NAME_KEYS if isinstance(node.get(k), str)), found)
-    return found.lower()
+        reached.append(node)
+    for held in reversed(reached[1:] if below_root else reached):
+        if isinstance(held, Mapping):
+            name = next((str(held[k]) for k in _NAME_KEYS if isinstance(held.get(k), str)), None)
+            if name is not None:
+                return name.lower()
+    return ""
 
 
 def _pattern(words: Iterable[str]) -> re.Pattern[str]:
