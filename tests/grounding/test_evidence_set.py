@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from tether.grounding import evidence_set
-from tether.grounding.evidence_set import MAX_SHARED_CHARS, EvidenceSet, mixed_script
+from tether.grounding import evidence_clauses
+from tether.grounding.evidence_clauses import MAX_SHARED_CHARS
+from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.sources import SourceIndex
+from tether.grounding.text_forms import mixed_script
 
 POLICY = (
     "Cancellations:\n"
@@ -37,8 +39,8 @@ def evidence(*items: tuple[str, str]) -> EvidenceSet:
 
 def fresh(*items: tuple[str, str]) -> EvidenceSet:
     """The same items, none of them indexed before."""
-    evidence_set._text_item.cache_clear()
-    evidence_set._json_item.cache_clear()
+    evidence_clauses._text_item.cache_clear()
+    evidence_clauses._json_item.cache_clear()
     return evidence(*items)
 
 

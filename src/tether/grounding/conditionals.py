@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from tether.grounding.claims import content_terms
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.meaning import clauses, denied_terms, denies
 
 # "when we transfer you", "once it has shipped", "if the card has expired"

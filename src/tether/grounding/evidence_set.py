@@ -4,7 +4,9 @@
 source (`from_source`), bounded in size, and indexed twice: words and sentences for the word
 level checks (`SourceIndex`), and clauses with their labels and timings for the meaning checks.
 Both are built item by item, and an item seen recently is not indexed again: evidence does not
-change once recorded, and one answer after another is checked against much the same items.
+change once recorded, and one answer after another is checked against much the same items (the
+clauses and the items they are indexed by are `tether.grounding.evidence_clauses`). Text is
+folded first (`tether.grounding.text_forms`).
 Input that cannot be used — text that is not valid Unicode, a record nested too deep, an item
 past the size budget — is left out and named in `problems`, never silently trusted.
 """
@@ -13,45 +15,34 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.bindings import keep_groups
-from tether.grounding.claims import content_terms
+from tether.grounding.evidence_clauses import (
+    MAX_SHARED_CHARS,
+    EvidenceClause,
+    _clauses_of,
+    _Item,
+    _placed,
+    _sentences_of,
+    _term_index,
+)
 from tether.grounding.facts import FactMemo
 from tether.grounding.fields import FieldMap, RecordView, view
-from tether.grounding.meaning import clauses, label_of, negated
 from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.record_reading import RecordReading, read_json
-from tether.grounding.sources import SourceIndex, SourceSentence
-from tether.grounding.timings import Timing, subject_terms, timings
+from tether.grounding.sources import SourceIndex
+from tether.grounding.text_forms import plain_text
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
 MAX_ITEM_CHARS = 100_000
-SHARED_ITEMS = 128  # items whose index is kept for the next set that holds them
-MAX_SHARED_CHARS = 20_000  # larger items are indexed for their own set only
 MAX_DEPTH = 32
 _SURROGATE_OR_NUL = re.compile("[\ud800-\udfff\x00]")  # what no evidence text may hold
-
-
-@dataclass(frozen=True)
-class EvidenceClause:
-    """One clause of an evidence sentence, with what the meaning checks compare."""
-
-    source: str
-    sentence: str
-    text: str
-    terms: frozenset[str]
-    negated: bool
-    label: tuple[frozenset[str], ...]  # the list item's label, one word set per alternative
-    subject: frozenset[str]
-    timings: tuple[Timing, ...]
-    span: tuple[int, int] = (0, 0)  # the sentence's place in its evidence item
 
 
 @dataclass
@@ -297,166 +288,6 @@ class EvidenceSet:
         if items is None:
             return _clauses_of(self.index.sentences, self.texts)
         return [c for item in items for c in item.clauses]
-
-
-class _Item:
-    """One evidence item indexed on its own; only read once built, so it may be shared."""
-
-    def __init__(self, index: SourceIndex, texts: Mapping[str, str]) -> None:
-        self.index = index
-        self._texts = texts  # the passage by its id (none for a record): where list items end
-
-    @staticmethod
-    def text(evidence_id: str, text: str) -> _Item:
-        if len(text) <= MAX_SHARED_CHARS:
-            return _text_item(evidence_id, text)
-        return _Item(SourceIndex.build(texts={evidence_id: text}), {evidence_id: text})
-
-    @staticmethod
-    def record(evidence_id: str, record: Any, raw: str | None = None) -> _Item:
-        """`raw`: the JSON text the record was read from, by which it is shared."""
-        if raw is not None and len(raw) <= MAX_SHARED_CHARS:
-            return _json_item(evidence_id, raw)
-        return _Item(SourceIndex.build(records={evidence_id: record}), {})
-
-    @cached_property
-    def clauses(self) -> tuple[EvidenceClause, ...]:
-        return tuple(_clauses_of(self.index.sentences, self._texts))
-
-    @cached_property
-    def sentences(self) -> tuple[EvidenceClause, ...]:
-        return tuple(_sentences_of(self.clauses))
-
-    @cached_property
-    def clause_index(self) -> dict[str, list[int]]:
-        return _term_index(self.clauses)
-
-    @cached_property
-    def sentence_index(self) -> dict[str, list[int]]:
-        return _term_index(self.sentences)
-
-
-def _placed(
-    sized: Sequence[tuple[int, dict[str, list[int]]]],
-) -> list[tuple[int, dict[str, list[int]]]]:
-    """Each index with the offset of its first unit: the sizes of those before it."""
-    out: list[tuple[int, dict[str, list[int]]]] = []
-    at = 0
-    for size, index in sized:
-        if index:
-            out.append((at, index))
-        at += size
-    return out
-
-
-@lru_cache(maxsize=SHARED_ITEMS)
-def _text_item(evidence_id: str, text: str) -> _Item:
-    return _Item(SourceIndex.build(texts={evidence_id: text}), {evidence_id: text})
-
-
-@lru_cache(maxsize=SHARED_ITEMS)
-def _json_item(evidence_id: str, raw: str) -> _Item:
-    return _Item(SourceIndex.build(records={evidence_id: json.loads(raw)}), {})
-
-
-def _sentences_of(clauses: Iterable[EvidenceClause]) -> list[EvidenceClause]:
-    out: list[EvidenceClause] = []
-    seen: set[tuple[str, int]] = set()
-    for c in clauses:
-        key = (c.source, c.span[0])
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(
-            EvidenceClause(
-                c.source,
-                c.sentence,
-                c.sentence,
-                frozenset(content_terms(c.sentence)),
-                negated(c.sentence),
-                c.label,
-                frozenset(subject_terms(c.sentence)),
-                tuple(timings(c.sentence)),
-                c.span,
-            )
-        )
-    return out
-
-
-def _clauses_of(
-    sentences: Iterable[SourceSentence], texts: Mapping[str, str]
-) -> list[EvidenceClause]:
-    out: list[EvidenceClause] = []
-    label, last = "", None
-    for sentence in sentences:
-        own = label_of(sentence.text)
-        text = texts.get(sentence.source, "")
-        same_item = (
-            last is not None
-            and last.source == sentence.source
-            and "\n" not in text[last.end : sentence.start]
-        )
-        # the later sentences of a list item keep its label ("processed: … It can no
-        # longer be changed.")
-        label = own or (label if same_item else "")
-        last = sentence
-        alternatives = tuple(
-            frozenset(content_terms(part))
-            for part in re.split(r",|\bor\b|\band\b|/", label)
-            if content_terms(part)
-        )
-        label_terms = frozenset().union(*alternatives) if alternatives else frozenset()
-        for clause in clauses(sentence.text):
-            out.append(
-                EvidenceClause(
-                    sentence.source,
-                    sentence.text,
-                    clause.text,
-                    frozenset(content_terms(clause.text)),
-                    negated(clause.text),
-                    alternatives,
-                    frozenset(subject_terms(clause.text)) | label_terms,
-                    tuple(timings(clause.text)),
-                    (sentence.start, sentence.end),
-                )
-            )
-    return out
-
-
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
-
-
-def plain_text(text: str) -> str:
-    """Text in the form claims are compared in: compatibility forms folded (full-width
-    letters, ligatures), invisible characters (zero-width spaces, soft hyphens) removed."""
-    if text.isascii():  # NFKC leaves ASCII as it is, and no invisible character is ASCII
-        return text
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-
-
-def mixed_script(text: str) -> str | None:
-    """The first word that mixes Latin letters with Cyrillic or Greek ones ("pending" spelled
-    with a Cyrillic e): a look-alike meant to pass a word check, never a real word."""
-    if text.isascii():  # every ASCII letter is Latin: nothing to mix
-        return None
-    for word in re.findall(r"\w+", text):
-        scripts: set[str] = set()
-        for ch in word:
-            if ch.isalpha():
-                name = unicodedata.name(ch, "")
-                scripts.add(name.split(" ", 1)[0])
-        if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
-            return str(word)
-    return None
-
-
-def _term_index(pool: Sequence[EvidenceClause]) -> dict[str, list[int]]:
-    """Term → positions of the units that use it, labels included."""
-    index: dict[str, list[int]] = {}
-    for n, c in enumerate(pool):
-        for term in c.terms.union(*c.label):
-            index.setdefault(term, []).append(n)
-    return index
 
 
 def _tool_name(source: str) -> str:

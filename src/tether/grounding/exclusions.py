@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from tether.grounding.claims import content_terms, norm
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.meaning import negated
 from tether.grounding.timings import without_no_time
 

@@ -16,7 +16,7 @@ from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.meaning import negated
 
 if TYPE_CHECKING:
-    from tether.grounding.evidence_set import EvidenceClause
+    from tether.grounding.evidence_clauses import EvidenceClause
 
 _HOLDS = r"(?:holds?|has|have|carries|carry)"
 _COMPARED = re.compile(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tether.grounding.claims import content_terms
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding
 
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}

@@ -37,7 +37,8 @@ from tether.grounding.code_bindings import check_code_bindings
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.denied_values import check_denied_values
-from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
+from tether.grounding.evidence_clauses import EvidenceClause
+from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, Finding

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK
 from tether.grounding.claims import content_terms, norm
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.meaning import clauses, denied_terms, negated
 
 SHARED = 0.5  # share of the rule's case the claim or the question must name

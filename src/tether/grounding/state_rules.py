@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.grounding.claims import content_terms, norm
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.meaning import Vocabulary, negated, states
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from tether.grounding.claims import content_terms
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 
 _SIDE = r"[^,;:.!?]{3,120}?"  # an act, up to the next punctuation
 _TAIL = r"[^,;:.!?]{3,120}"  # the act that ends the clause, as far as it goes

@@ -15,7 +15,7 @@ from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.meaning import negated
 
 if TYPE_CHECKING:
-    from tether.grounding.evidence_set import EvidenceClause
+    from tether.grounding.evidence_clauses import EvidenceClause
 
 _FLOOR = re.compile(
     r"(?P<a>[^.;:]{3,80}?)\b(?:must|has to|have to|needs? to|should)\s+(?:have|hold|carry)\s+"

@@ -19,7 +19,7 @@ from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.timings import Timing, named_subject, subject_terms
 
 if TYPE_CHECKING:
-    from tether.grounding.evidence_set import EvidenceClause
+    from tether.grounding.evidence_clauses import EvidenceClause
 
 _FAST = r"quicker|faster|sooner|speedier"
 _SLOW = r"slower|longer"

@@ -16,7 +16,8 @@ from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding, leaves
 from tether.grounding.meaning import negated
 
 if TYPE_CHECKING:
-    from tether.grounding.evidence_set import EvidenceClause, EvidenceSet
+    from tether.grounding.evidence_clauses import EvidenceClause
+    from tether.grounding.evidence_set import EvidenceSet
 
 SUBJECT = 0.6  # share of a timing's subject words an evidence clause must hold
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from tether.grounding.claims import norm
-from tether.grounding.evidence_set import EvidenceClause
+from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.meaning import negated
 
 _ANY = re.compile(r"\bany\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)

@@ -41,13 +41,14 @@ from tether.grounding.claims import (
     spoken_amounts,
     stated_count,
 )
-from tether.grounding.evidence_set import EvidenceSet, mixed_script, plain_text
+from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge, kept_verdict
 from tether.grounding.listed_counts import self_counted
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
 from tether.grounding.meaning_checks import check_meaning
+from tether.grounding.text_forms import mixed_script, plain_text
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
     FALLBACKS,
