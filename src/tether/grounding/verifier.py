@@ -12,12 +12,13 @@ checked against the evidence the run saw:
 3. a model stage, off by default, for the claims the rules leave *uncertain* only.
 
 A claim is contradicted, unsupported (something checkable is missing), uncertain (only its
-wording is thin) or supported. Uncertain claims go to the judge when one is configured, else
-take the configured `fallback`. The answer is flagged when a claim is contradicted, when (in
-`strict` mode) a claim is unsupported by a decisive finding, or when the calibrated score
-(`tether.grounding.aggregate`) reaches the operating point. Bad input — an empty or oversized
-answer, no usable evidence, a judge that fails — yields a verification with a stable `code`,
-flagged: never a crash, never a silent pass.
+wording is thin) or supported, as the rules read it (`tether.grounding.claim_rules`). Uncertain
+claims go to the judge when one is configured, else take the configured `fallback`. The answer
+is flagged when a claim is contradicted, when (in `strict` mode) a claim is unsupported by a
+decisive finding, or when the calibrated score (`tether.grounding.aggregate`) reaches the
+operating point. Bad input — an empty or oversized answer, no usable evidence, a judge that
+fails — yields a verification with a stable `code`, flagged: never a crash, never a silent
+pass.
 """
 
 from __future__ import annotations
@@ -32,22 +33,14 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.aggregate import Aggregate, features, packaged
-from tether.grounding.arithmetic import among, counted_share, money, named_total, worked_out
-from tether.grounding.assess import ClaimAssessment, assess_answer
-from tether.grounding.claims import (
-    is_request,
-    numbers,
-    split_claims,
-    spoken_amounts,
-    stated_count,
-)
+from tether.grounding.assess import assess_answer
+from tether.grounding.claim_rules import ClaimRulesMixin
+from tether.grounding.claims import is_request, numbers, split_claims
 from tether.grounding.evidence_set import EvidenceSet
-from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge, kept_verdict
-from tether.grounding.listed_counts import self_counted
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
-from tether.grounding.meaning_checks import check_meaning
 from tether.grounding.text_forms import mixed_script, plain_text
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
@@ -83,15 +76,8 @@ __all__ = [
 
 _NOT_TEXT = re.compile("[\ud800-\udfff\x00]")  # lone surrogates or NUL: no answer text holds them
 
-_HEDGE = re.compile(
-    r"not (?:mentioned|provided|specified|stated)|no information|unable to|"
-    r"cannot (?:answer|provide|determine)|does not (?:provide|mention|specify|contain)|"
-    r"doesn't (?:provide|mention)|not possible to",
-    re.IGNORECASE,
-)
 
-
-class Verifier:
+class Verifier(ClaimRulesMixin):
     """Claim-level grounding verification with a calibrated answer-level rule."""
 
     def __init__(
@@ -235,105 +221,6 @@ class Verifier:
         point = self.config.operating_point or self.aggregate.operating_point
         return Verification((), 1.0, True, point, code, (reason, *problems))
 
-    def _claim(self, a: ClaimAssessment, evidence: EvidenceSet) -> ClaimVerdict:
-        text = a.claim.text
-        found = tuple(check_meaning(text, evidence, self.vocabulary))
-        against = [f for f in found if f.status == CONTRADICTED]
-        missing = [f for f in found if f.status == UNSUPPORTED]
-        held = [f for f in found if f.status == SUPPORTED]
-        reasons = [f.reason for f in against]
-        rule_contradicted = (
-            a.misattributed
-            or a.number_conflict
-            or any(f.status == CONTRADICTED for f in a.attributes)
-            or any(f.status == CONTRADICTED for f in a.schedule)
-        )
-        if rule_contradicted:
-            reasons.extend(r for r in a.explain() if r not in reasons)
-        counted = {f.reason for f in held if f.kind == "count"}
-        # a count that checks out vouches for the claim's other counts, not for its amounts
-        amounts, listed = money(text), self_counted(text)
-        unseen = [
-            n
-            for n in a.unseen_numbers
-            if n in a.undated
-            or (
-                stated_count(text, n)
-                and n not in listed
-                and not (counted and not among(n, amounts))
-                and n not in evidence.counts
-                and not counted_share(n, text, evidence.counts)
-            )
-        ]
-        # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
-        # the claim works it out from two amounts it states)
-        said = [float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text)]
-        said.extend(v for v in spoken_amounts(text) if not v.is_integer())
-        cents = [
-            value
-            for value in said
-            if not among(value, evidence.index.quantities)
-            and not among(value, evidence.index.results)
-        ]
-        if cents:
-            grounded = [v for v in numbers(text) if evidence.index.knows_number(v)]
-            cents = [
-                value
-                for value in cents
-                if not worked_out(value, grounded)
-                and value not in a.carried
-                and not named_total(value, text, evidence.records.values())
-            ]
-        unseen.extend(c for c in cents if c not in unseen)
-        decisive = bool(
-            unseen
-            or a.unseen_times
-            or any(
-                len(n) > 1 and n not in evidence.index.lowered and n not in _CURRENCIES
-                for n in a.unseen_names
-            )
-            or missing
-            or any(f.status == UNSUPPORTED for f in a.attributes)
-            or any(f.status == UNSUPPORTED for f in a.schedule)
-        )
-        hedged = bool(_HEDGE.search(text))
-        if against or rule_contradicted:
-            status = CONTRADICTED
-            where = against[0].where if against else _span_source(a)
-        elif decisive:
-            status = UNSUPPORTED
-            reasons = [*(f.reason for f in missing), *a.explain()]
-            if cents:
-                reasons.append(
-                    "sums not in the evidence to the cent: " + ", ".join(f"{c:.2f}" for c in cents)
-                )
-            where = missing[0].where if missing and missing[0].where else _span_source(a)
-        elif a.coverage < 0.5 and not held and not a.checked_against_record:
-            status = UNCERTAIN
-            reasons = a.explain()
-            where = _span_source(a)
-        else:
-            status = SUPPORTED
-            where = held[0].where if held else _span_source(a)
-        return ClaimVerdict(
-            text,
-            (a.claim.start, a.claim.end),
-            status,
-            "rules",
-            where or None,
-            tuple(reasons),
-            _spans(a, found),
-            found,
-            a,
-            decisive and status != CONTRADICTED,
-            hedged,
-            tuple(
-                dict.fromkeys(
-                    [*(f.kind for f in against), *(["rule"] if rule_contradicted else [])]
-                )
-            ),
-        )
-
     def _settle(
         self, v: ClaimVerdict, evidence: EvidenceSet, records: list[dict[str, Any]]
     ) -> ClaimVerdict:
@@ -383,31 +270,6 @@ def _restates_a_list(v: ClaimVerdict) -> bool:
     your name and phone number" for "… and zip code"): an unsupported finding tied to an
     evidence sentence, not mere wording the evidence lacks."""
     return any(f.status == UNSUPPORTED and f.where for f in v.findings)
-
-
-_CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
-_CENTS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+\.\d\d|\d+\.\d\d)(?![\d])")
-
-
-def _span_source(a: ClaimAssessment) -> str:
-    return a.evidence.source if a.evidence is not None else ""
-
-
-def _spans(a: ClaimAssessment, found: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
-    spans: list[dict[str, Any]] = []
-    for f in found:
-        if f.status == CONTRADICTED and f.quote:
-            span: dict[str, Any] = {"source": f.where, "text": f.quote}
-            if f.span is not None:
-                span.update(start=f.span[0], end=f.span[1])
-            spans.append(span)
-    if a.evidence is not None and not spans:
-        e = a.evidence
-        spans.append({"source": e.source, "start": e.start, "end": e.end, "text": e.text})
-    for f in found:
-        if ":" in f.where:
-            spans.append({"field": f.where, "kind": f.kind, "status": f.status})
-    return tuple(spans[:8])
 
 
 @dataclass(frozen=True)
