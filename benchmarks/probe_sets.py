@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tether.core.errors import TetherError
 from tether.grounding.ragtruth import evaluate, load_dataset
 from tether.sdk import load_domain
 
@@ -108,6 +109,23 @@ def table(scores: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]] |
     return "\n".join(lines)
 
 
+def previous(path: Path) -> dict[str, dict[str, Any]]:
+    """A saved `--json` table, checked before anything is scored: a clear message, not a
+    traceback, for a file that is missing or is not such a table."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SystemExit(f"--compare {path}: cannot read a saved table ({exc})") from None
+    shaped = isinstance(saved, dict) and all(
+        isinstance(figures, dict)
+        and all(isinstance(figures.get(k, 0.0), int | float) for k in FIGURES)
+        for figures in saved.values()
+    )
+    if not shaped:
+        raise SystemExit(f"--compare {path}: not a table this script saved with --json")
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domain", default="retail")
@@ -116,15 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, help="a previous --json output to compare with")
     parser.add_argument("--errors", metavar="SET", help="list a development set's errors")
     args = parser.parse_args(argv)
-    if args.errors:
-        print("\n".join(errors(args.domain, args.errors)) or "no errors")
-        return 0
-    names = [n.strip() for n in args.sets.split(",") if n.strip()] if args.sets else None
-    scores = score_sets(args.domain, names)
+    before = previous(args.compare) if args.compare else None
+    try:
+        if args.errors:
+            print("\n".join(errors(args.domain, args.errors)) or "no errors")
+            return 0
+        names = [n.strip() for n in args.sets.split(",") if n.strip()] if args.sets else None
+        scores = score_sets(args.domain, names)
+    except TetherError as exc:  # an unknown domain pack, a probe file that does not load
+        raise SystemExit(f"{exc.code.value}: {exc.message}") from None
     if args.json:
         print(json.dumps(scores, indent=2))
         return 0
-    before = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     print(table(scores, before))
     return 0
 

@@ -78,3 +78,27 @@ def test_errors_lists_each_miss_and_false_alarm_once(probe_sets: ModuleType) -> 
 def test_errors_never_reads_the_held_out_half(probe_sets: ModuleType) -> None:
     with pytest.raises(SystemExit, match="never read"):
         probe_sets.errors("retail", "heldout")
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "cannot read a saved table"),
+        ("{bad", "cannot read a saved table"),
+        ("[1]", "not a table this script saved"),
+        ('{"dev": {"f1": "high"}}', "not a table this script saved"),
+    ],
+)
+def test_a_bad_saved_table_is_refused_by_name_before_any_scoring(
+    probe_sets: ModuleType, tmp_path: Path, content: str | None, said: str
+) -> None:
+    saved = tmp_path / "before.json"
+    if content is not None:
+        saved.write_text(content, encoding="utf-8")
+    with pytest.raises(SystemExit, match=said):
+        probe_sets.main(["--compare", str(saved)])
+
+
+def test_an_unknown_domain_is_a_message_not_a_traceback(probe_sets: ModuleType) -> None:
+    with pytest.raises(SystemExit, match="DOMAIN_NOT_FOUND"):
+        probe_sets.main(["--domain", "nosuch", "--sets", "dev"])
