@@ -22,6 +22,7 @@ def check_code_bindings(text: str, views: Sequence[RecordView]) -> list[FieldFin
     """A code of digits said beside a value that picks out another object than its own."""
     if _CODE.search(text) is None:
         return []
+    parts = _PART.split(text)
     out: list[FieldFinding] = []
     for v in views:
         for siblings in like_groups(v.record, v.facts):
@@ -34,7 +35,7 @@ def check_code_bindings(text: str, views: Sequence[RecordView]) -> list[FieldFin
             for s in siblings:
                 for x in {x.lower() for x in s[1].values()}:
                     held[x] = held.get(x, 0) + 1
-            for part in _PART.split(text):
+            for part in parts:
                 out.extend(_part(part, v, siblings, codes, held))
     return out
 
