@@ -106,11 +106,17 @@ def test_the_metrics_count_the_runs_held_past_their_bound(desk: Desk) -> None:
     assert metrics.registry.get_sample_value(gauge) == 0.0
 
 
-def test_a_crashed_run_found_past_its_limit_ends_without_finishing_its_turn(desk: Desk) -> None:
+def crashed_ten_minutes_ago(desk: Desk) -> str:
+    """A run that began ten minutes ago and stopped then, holding no lease."""
     run_id = crashed_run(desk, None)
-    with desk.store.engine.begin() as conn:  # it began ten minutes ago, and stopped then
-        ago = time.time() - 600
+    ago = time.time() - 600
+    with desk.store.engine.begin() as conn:
         conn.execute(update(runs).where(runs.c.id == run_id).values(created_at=ago, updated_at=ago))
+    return run_id
+
+
+def test_a_crashed_run_found_past_its_limit_ends_without_finishing_its_turn(desk: Desk) -> None:
+    run_id = crashed_ten_minutes_ago(desk)
     (taken,) = Recovery(limited(desk, 60.0), models=None).sweep()
     assert taken.decision is not None and taken.decision.reason is not None
     assert taken.decision.reason.code is ErrorCode.TIME_LIMIT
@@ -119,10 +125,7 @@ def test_a_crashed_run_found_past_its_limit_ends_without_finishing_its_turn(desk
 
 
 def test_a_cancelled_run_past_its_limit_still_ends_as_cancelled(desk: Desk) -> None:
-    run_id = crashed_run(desk, None)
-    with desk.store.engine.begin() as conn:
-        ago = time.time() - 600
-        conn.execute(update(runs).where(runs.c.id == run_id).values(created_at=ago, updated_at=ago))
+    run_id = crashed_ten_minutes_ago(desk)
     ended = limited(desk, 60.0).cancel(run_id, "operator:ops")
     assert ended.decision is not None and ended.decision.reason is not None
     assert ended.decision.reason.code is ErrorCode.RUN_CANCELLED
