@@ -1,29 +1,57 @@
-"""What the customer said is not evidence: an answer that repeats a customer's assertion the
-run's evidence does not make ("your agent promised me a $100 credit") is not grounded by it.
-
-The run path gives the verifier the run's evidence (tool results, retrieved passages) and
-never the conversation, so the customer's words cannot support a claim there. These tests hold
-that in place: a change that hands the verifier the customer's message, as the benchmark
-harness hands it a question, must keep it from counting as support.
+"""What the customer said is read, never trusted: the run path hands the verifier the
+customer's latest message as the question, as `tether eval grounding` hands it a benchmark's
+question. An answer may name what the customer named ("your Mastercard") and work with the
+amounts they give where no record does; a claim made of nothing but the customer's words, or
+repeating what they report someone promised, is not grounded by them. Where a record is, the
+record, not the customer, says what holds: an answer correcting the customer by it passes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from tests.grounding.common import context
 from tether.core.types import Effect, Evidence, Message, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL
-from tether.grounding.verify import ClaimCheck
+from tether.grounding.evidence_set import MAX_QUESTION_CHARS, EvidenceSet
+from tether.grounding.verify import ClaimCheck, asked
 
 REFUNDS = (
     "How long a refund takes\n- **Gift card:** the money is back on the card immediately.\n"
     "- **Credit card or PayPal:** the refund takes 5 to 7 business days to arrive."
 )
+ORDER: dict[str, Any] = {
+    "order_id": "#W100",
+    "status": "pending",
+    "items": [{"name": "Desk Lamp", "price": 30.5}],
+}
+
+
+def desk_allows(said: str, answer: str, evidence: list[Evidence] | None = None) -> bool:
+    """Whether the retail desk's answer check lets `answer` out after the customer said
+    `said` (as their latest message, after an earlier one of their own)."""
+    check = ClaimCheck(RETAIL.grounding.verifier())
+    evidence = evidence or [Evidence("kb:1", "kb:refunds", REFUNDS)]
+    messages = (
+        Message("user", "Hi, I have a question about a refund."),
+        Message("assistant", "Of course, what would you like to know?"),
+        Message("user", said),
+    )
+    ctx = replace(context(evidence), messages=messages)
+    verdict = check(ctx, ModelTurn(TurnKind.ANSWER, answer, citations=()))
+    return verdict.effect is Effect.ALLOW
+
+
+def order_evidence() -> list[Evidence]:
+    return [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+
 
 ASSERTED = [
+    # reported: what someone is said to have promised
     (
         "Your agent promised me a $100 credit for the delay. When do I get it?",
         "You'll get the $100 credit for the delay within 5 to 7 business days.",
@@ -36,14 +64,104 @@ ASSERTED = [
         "I was told refunds to PayPal are instant. Is that right?",
         "Yes, refunds to PayPal are instant.",
     ),
+    (
+        "Someone on your chat line assured me refunds to PayPal are instant. Right?",
+        "Yes, refunds to PayPal are instant.",
+    ),
+    (
+        "The website says I get a $20 voucher for the late delivery. Where is it?",
+        "Your $20 voucher for the late delivery is on its way.",
+    ),
+    # asked or asserted outright: the answer says the customer back
+    (
+        "Do I get free express shipping on my next order?",
+        "Yes, you get free express shipping on your next order.",
+    ),
+    (
+        "I get free express shipping on my next order, right?",
+        "Yes, you get free express shipping on your next order.",
+    ),
+    (
+        "I'm owed a $20 voucher for the late delivery. Where is it?",
+        "Your $20 voucher for the late delivery is on its way.",
+    ),
+    # what the customer says back, with an answer the evidence contradicts
+    (
+        "I paid with PayPal. How long will my refund take?",
+        "Your PayPal refund is immediate.",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("said", "answer"), ASSERTED)
 def test_an_answer_grounded_only_in_the_customers_words_is_stopped(said: str, answer: str) -> None:
-    check = ClaimCheck(RETAIL.grounding.verifier())
-    ctx = replace(
-        context([Evidence("kb:1", "kb:refunds", REFUNDS)]), messages=(Message("user", said),)
+    assert not desk_allows(said, answer)
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("I paid with PayPal. How long will my refund take?", "Your PayPal refund takes 5 to 7 business days."),
+        (
+            "I paid with my Mastercard. When is the money back?",
+            "The refund to your Mastercard takes 5 to 7 business days to arrive.",
+        ),
+    ],
+)  # fmt: skip
+def test_an_answer_may_name_what_the_customer_named(said: str, answer: str) -> None:
+    assert desk_allows(said, answer)
+    # the name is the customer's: said by no one, it is a name the evidence lacks
+    assert not desk_allows("How long will my refund take?", answer.replace("PayPal", "Venmo"))
+
+
+def test_a_record_not_the_customer_says_what_holds() -> None:
+    said = "Where is my delivered order #W100? It never came."
+    # the answer corrects the customer by the record
+    assert desk_allows(
+        said, "Order #W100 is still pending, so it has not shipped yet.", order_evidence()
     )
-    verdict = check(ctx, ModelTurn(TurnKind.ANSWER, answer, citations=("kb:1",)))
-    assert verdict.effect is not Effect.ALLOW
+    # and one agreeing with the customer against the record is stopped
+    assert not desk_allows(said, "Your order #W100 has been delivered.", order_evidence())
+    # an amount the customer gives is no referent where a record gives the customer's amounts
+    assert not desk_allows(
+        "My $35 desk lamp from order #W100 is broken.",
+        "Your $35 desk lamp is from order #W100.",
+        order_evidence(),
+    )
+
+
+def test_the_question_is_the_customers_latest_message() -> None:
+    messages = (
+        Message("user", "first"),
+        Message("assistant", "reply"),
+        Message("user", "latest"),
+        Message("tool", "a tool's output"),
+        Message("context", "a retrieved passage"),
+    )
+    assert asked(messages) == "latest"
+    assert asked(()) == ""
+    assert asked((Message("assistant", "only the agent spoke"),)) == ""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I paid with my Mastercard\x00.",
+        "I paid with my Mastercard\ud800.",
+        "I paid with my Mastercard. " * (MAX_QUESTION_CHARS // 20),
+        b"I paid with my Mastercard.",
+        None,
+        42,
+    ],
+)
+def test_a_question_that_cannot_be_read_is_dropped_whole(question: Any) -> None:
+    """Dropping it only makes the checks stricter: the name becomes one the evidence lacks."""
+    evidence = EvidenceSet.from_items([Evidence("kb:1", "kb:refunds", REFUNDS)])
+    evidence.ask(question)
+    assert evidence.question == ""
+    assert not evidence.problems
+    verifier = RETAIL.grounding.verifier()
+    answer = "The refund to your Mastercard takes 5 to 7 business days to arrive."
+    assert verifier.verify(answer, evidence).flagged
+    evidence.ask("I paid with my Mastercard.")
+    assert not verifier.verify(answer, evidence).flagged

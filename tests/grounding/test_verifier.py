@@ -5,6 +5,7 @@ a retail order and the retail knowledge base."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.grounding.common import context
 from tether.cli.app import app
-from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
+from tether.core.types import Effect, Evidence, Message, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.verifier import Verification
 from tether.grounding.verify import ClaimCheck
@@ -38,10 +39,12 @@ def tool(record: dict[str, Any], n: int = 1) -> Evidence:
     return Evidence(f"tool:{n}", "tool:get_order_details", json.dumps(record))
 
 
-def desk_flags(text: str, evidence: list[Evidence]) -> bool:
-    """What the desk's answer check does with the answer: deny (flagged) or allow."""
+def desk_flags(text: str, evidence: list[Evidence], said: str = "") -> bool:
+    """What the desk's answer check does with the answer, the customer having last said
+    `said`: deny (flagged) or allow."""
     check = ClaimCheck(RETAIL.grounding.verifier())
-    verdict = check(context(evidence), ModelTurn(TurnKind.ANSWER, text=text))
+    ctx = replace(context(evidence), messages=(Message("user", said),) if said else ())
+    verdict = check(ctx, ModelTurn(TurnKind.ANSWER, text=text))
     return verdict.effect is not Effect.ALLOW
 
 
@@ -85,8 +88,43 @@ def test_the_desk_and_the_harness_run_the_same_verifier(
     else:
         evidence = [tool(ORDER)]
         source = ORDER
-    assert desk_flags(text, evidence) is flagged
+    said = QA_SOURCE["question"] if task == "qa" else ""
+    assert desk_flags(text, evidence, said) is flagged
     assert harness_flags(tmp_path / "data", task, source, text) is flagged
+
+
+# the customer's words, read alike by both: what they name may be named back ("your
+# Mastercard"); what they report someone promised is no support for saying it
+ASKED = [
+    (
+        "I paid with my Mastercard. How long does a refund to it take?",
+        "A refund to your Mastercard takes 5 to 7 business days.",
+        False,
+    ),
+    (
+        "I paid with my Mastercard. How long does a refund to it take?",
+        "A refund to your Mastercard takes 24 hours.",
+        True,
+    ),
+    (
+        "Your agent promised me a $100 credit for the delay. When do I get it?",
+        "You'll get the $100 credit for the delay within 5 to 7 business days.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("said", "text", "flagged"), ASKED)
+def test_the_desk_and_the_harness_read_the_customers_words_alike(
+    tmp_path: Path, said: str, text: str, flagged: bool
+) -> None:
+    evidence = [
+        Evidence("passage 1", "kb://faq", "A refund to a credit card takes 5 to 7 business days."),
+        Evidence("passage 2", "kb://faq", "A refund to a gift card is credited at once."),
+    ]
+    source = {**QA_SOURCE, "question": said}
+    assert desk_flags(text, evidence, said) is flagged
+    assert harness_flags(tmp_path / "data", "qa", source, text) is flagged
 
 
 def verify(text: str, *evidence: Evidence) -> Verification:

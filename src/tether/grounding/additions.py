@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tether.grounding.arithmetic import fraction_worked_out
-from tether.grounding.claims import STOP_WORDS, content_terms, norm
+from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Vocabulary, negated
 
@@ -52,21 +52,42 @@ def check_additions(
     # a two-year warranty"): the first half may be grounded
     added = _ADDED.match(body)
     parts = (body, *([body[led.end() :]] if led else []), *([added.group(1)] if added else []))
+    asked = evidence.index.referents
+    restating = RESTATING.match(whole or body) is not None
     for part in parts:
         terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
-        novel = sorted({t for t in terms if t not in evidence.index.terms and t not in judged})
+        known = evidence.index.terms
+        # the names the customer gives ("the Amex") are not added by naming them; nor are
+        # their other words ("could I swap the boots?") in a clause the evidence speaks to at
+        # all, or one that says back what they asked: a clause of nothing but the customer's
+        # words ("yes, you get free express shipping") otherwise only says the customer back
+        anchored = restating or bool(known.intersection(terms))
+        spoken = asked.words if anchored else asked.names
+        novel = sorted({t for t in terms if t not in known and t not in judged and t not in spoken})
         if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
             return [_added(novel)]
     # a short clause joined by "and" to what the evidence grounds, every word of it new
     # ("…, and you're subscribed to our newsletter"); identifiers are checked as such
     for part in (*([body] if joined else []), *([added.group(1)] if added else [])):
-        plain = _LETTER_LED.sub(r"\1", _IDENTIFIER.sub(" ", part))
+        plain = joined_letters(_IDENTIFIER.sub(" ", part))
         own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1}
         own -= state_words(part, vocabulary)
-        if len(own) >= 2 and not own & evidence.index.terms:
+        # a word the evidence or the customer uses, as written or joined ("e-mail"), is not
+        # new; a clause of nothing but the customer's words is judged whole, above
+        raw = set(plain_terms(_IDENTIFIER.sub(" ", part), vocabulary))
+        if len(own) >= 2 and not (own | raw) & (evidence.index.terms | asked.words):
             return [_added(sorted(own))]
     return []
+
+
+# a sentence saying back what the customer asks ("you're asking whether …", "you'd like to
+# know when …"): its words are the customer's
+RESTATING = re.compile(
+    r"\W*(?:so\s+)?you(?:[\u2019'](?:re|ve)|\s+are|\s+have)?\s+(?:ask|wonder)(?:ing|ed)\b|"
+    r"\W*(?:so\s+)?you(?:[\u2019']d|\s+would)?\s+(?:like|want)\s+to\s+know\b",
+    re.IGNORECASE,
+)
 
 
 # how much of a whole a thing is, said roughly ("the bicycle alone was $2,195.04, roughly
@@ -87,7 +108,6 @@ def _added(novel: Sequence[str]) -> Finding:
 
 _IDENTIFIER = re.compile(r"\S*\d\S*|\S+@\S+")
 _ADDED = re.compile(r".*\s(?:and|plus)\s+([^,;:]+)$", re.IGNORECASE | re.DOTALL)
-_LETTER_LED = re.compile(r"\b([a-z])-(?=[a-z]{3})", re.IGNORECASE)  # "e-mail" is "email"
 _JOINED_BY_AND = re.compile(r"\b(?:and|plus)\W*$", re.IGNORECASE)
 
 

@@ -80,7 +80,7 @@ def features(
     asked = set(content_terms(question))
     if asked:
         coverage = max(
-            (len(asked & t) / len(asked) for k, t in source_terms.items() if k != "question"),
+            (len(asked & t) / len(asked) for t in source_terms.values()),
             default=0.0,
         )
     hedges = sum(1 for v in verdicts if v.hedged)

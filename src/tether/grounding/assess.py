@@ -220,7 +220,12 @@ def assess_claim(
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
     stated = numbers(text)
     # an amount an evidence sentence works out from two it states is as grounded as they are
-    known = [v for v in stated if index.knows_number(v) or among(v, index.results)]
+    # and one the customer states is one the answer may refer to ("your $120 blender")
+    known = [
+        v
+        for v in stated
+        if index.knows_number(v) or among(v, index.results) or index.referents.number(v)
+    ]
     said_money = money(text)
     # an amount worked out to the cent from one the claim states and one the sentence before
     # it states ("…cheapest, $46.66. The purple one is $53.48, $6.82 more than the cheapest")
@@ -236,7 +241,7 @@ def assess_claim(
     unseen_numbers = tuple(
         v
         for v in stated
-        if (v not in known or v in undated)
+        if (v not in known or (v in undated and not index.referents.number(v)))
         and not worked_out(v, known, said_money)
         and v not in carried
         and not named_total(v, text, index.records)
@@ -253,7 +258,12 @@ def assess_claim(
     if schedule_known:
         unseen_times = ()  # the schedule check judges times against the hours themselves
     found_names = names(text)
-    unseen_names = tuple(n for n in found_names if n not in index.proper and not _denied(text, n))
+    # a name the customer used is one the answer may repeat ("your Mastercard")
+    unseen_names = tuple(
+        n
+        for n in found_names
+        if n not in index.proper and n not in index.referents.words and not _denied(text, n)
+    )
     attributes: list[AttributeFinding] = []
     for record in index.records:
         if listings:

@@ -78,6 +78,7 @@ class ClaimRulesMixin:
             for value in said
             if not among(value, evidence.index.quantities)
             and not among(value, evidence.index.results)
+            and not among(value, evidence.index.referents.numbers)
         ]
         if cents:
             grounded = [v for v in numbers(text) if evidence.index.knows_number(v)]

@@ -432,3 +432,11 @@ _GOES_ON = re.compile(
 def is_request(text: str) -> bool:
     """A request for details ("Please tell me your order id."): it asserts nothing."""
     return _REQUEST.match(text) is not None and _GOES_ON.search(text) is None
+
+
+_LETTER_LED = re.compile(r"\b([a-z])-(?=[a-z]{3})", re.IGNORECASE)
+
+
+def joined_letters(text: str) -> str:
+    """A word led by one letter and a hyphen, written as one word: "e-mail" is "email"."""
+    return _LETTER_LED.sub(r"\1", text)

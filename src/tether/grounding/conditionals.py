@@ -29,7 +29,7 @@ def check_consequence(
     if not mine:
         return []
     for s in sentences:
-        if s.source == "question" or s.sentence.rstrip().endswith("?"):
+        if s.sentence.rstrip().endswith("?"):
             continue
         for their_case, their_result, their_text in _rules(s.text):
             for case, result, said in mine:

@@ -36,12 +36,13 @@ from tether.grounding.facts import FactMemo
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.record_reading import RecordReading, read_json
-from tether.grounding.sources import SourceIndex
+from tether.grounding.sources import Referents, SourceIndex
 from tether.grounding.text_forms import plain_text
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
 MAX_ITEM_CHARS = 100_000
 MAX_DEPTH = 32
+MAX_QUESTION_CHARS = 4_000  # the customer's words an answer is read against, never support
 _SURROGATE_OR_NUL = re.compile("[\ud800-\udfff\x00]")  # what no evidence text may hold
 
 
@@ -54,6 +55,9 @@ class EvidenceSet:
     tools: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     maps: Sequence[FieldMap] = ()
+    # what the customer asked: it tells the checks what the answer refers to and what it
+    # answers, and is never evidence for what the answer says (see `ask`)
+    question: str = ""
     # evidence id -> the JSON text its record was read from: the key its indexing is shared by
     _json: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     # each record's leaves, read once for the index and the views of this set alike
@@ -64,11 +68,15 @@ class EvidenceSet:
     )
 
     @classmethod
-    def from_items(cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = ()) -> EvidenceSet:
-        """Run evidence: JSON texts (tool outputs) become records, the rest passages."""
+    def from_items(
+        cls, items: Iterable[Evidence], maps: Sequence[FieldMap] = (), question: str = ""
+    ) -> EvidenceSet:
+        """Run evidence: JSON texts (tool outputs) become records, the rest passages; the
+        customer's latest message, when given, is the question (`ask`)."""
         out = cls(maps=maps)
         for item in items:
             out.add(item.id, item.text, tool=_tool_name(item.source))
+        out.ask(question)
         return out
 
     @classmethod
@@ -81,13 +89,39 @@ class EvidenceSet:
 
         out = cls(maps=maps)
         if task == "qa":
-            out.add("question", str(source["question"]))
+            out.ask(str(source["question"]))
             for key, text in split_passages(str(source["passages"])).items():
                 out.add(key, text)
         elif task == "summary":
             out.add("article", str(source))
         else:
             out.add_record("record", source, tool)
+        return out
+
+    def ask(self, question: Any) -> None:
+        """Take what the customer asked as the question. It is not evidence: no claim is
+        supported by the customer's own words ("your agent promised me a $100 credit"); the
+        checks read it for what the answer refers to ("your Mastercard") and answers. A
+        question that is not text, holds NUL or lone surrogates, or runs past
+        MAX_QUESTION_CHARS is dropped whole: without it the checks are only stricter."""
+        if not isinstance(question, str) or len(question) > MAX_QUESTION_CHARS:
+            question = ""
+        if _SURROGATE_OR_NUL.search(question):
+            question = ""
+        self.question = plain_text(question)
+        for derived in ("index", "account"):  # both are read off the question
+            self.__dict__.pop(derived, None)
+
+    @cached_property
+    def account(self) -> EvidenceSet | None:
+        """The customer's own account of their situation, where no record gives one: the
+        question as evidence of its own, which the meaning checks read only for what
+        contradicts an answer ("I don't have a gift card yet" against "you have a gift card").
+        None with no question, or with a record, which speaks for the customer's situation."""
+        if not self.question or self.records:
+            return None
+        out = EvidenceSet(maps=self.maps)
+        out.add("question", self.question)
         return out
 
     @property
@@ -174,6 +208,7 @@ class EvidenceSet:
             index = SourceIndex.merge(item.index for item in items)
             # this set's own records, as `build` keeps them, never the shared item's copy
             index.records = [r for r in self.records.values() if isinstance(r, Mapping)]
+        index.referents = Referents.of(self.question, amounts=not self.records)
         index.facts = self._facts  # a new index of this set's records: it reads them as it does
         for evidence_id, record in self.records.items():
             read = self._shared(evidence_id, record)

@@ -94,11 +94,11 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     out.extend(_from_field(f) for f in check_code_bindings(text, targets))
     out.extend(_transitions(text, evidence, vocabulary))
     if evidence.texts and not text.rstrip().endswith("?"):
-        passages = {k: t for k, t in evidence.texts.items() if k != "question"}
+        passages = evidence.texts
         found = [
             *check_requalified(text, evidence.sentences),
             *check_narrowed(text, passages, evidence.sentences),
-            *check_lasting(text, evidence.texts.get("question", ""), evidence.sentences),
+            *check_lasting(text, evidence.question, evidence.sentences),
             *check_proviso(text, evidence.sentences),
         ]
         for why, c in found:
@@ -110,11 +110,16 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
-    question = evidence.texts.get("question", "")
+    question = evidence.question
     out.extend(check_first(text, evidence.clauses, question, kinds=named))
     if evidence.texts:
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
+    # the customer's account of their own situation, where no record gives one, contradicts an
+    # answer that says otherwise ("I don't have a gift card yet"); it never supports one
+    account = evidence.account
+    if account is not None:
+        out.extend(check_held_amounts(text, account.sentences))
     context = set(content_terms(text))
 
     if evidence.records:
@@ -130,18 +135,18 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
         terms = content_terms(body)
-        restated = _restated(terms, evidence.sharing(terms), context) or _restated(
-            terms, evidence.sharing(terms, whole=True), context
-        )
-        # a flip counts only when every equally close restatement has the other polarity
-        flips = [_restatement(body, c, vocabulary) for c in restated]
-        if restated and all(flips):
-            out.extend(flips[0])
+        out.extend(_flipped(body, terms, evidence, context, vocabulary))
+        if account is not None and _ABOUT_YOU.match(body):
+            out.extend(_flipped(body, terms, account, context, vocabulary))
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
-        out.extend(check_paid_with(body, evidence.texts.get("question", ""), vocabulary))
-        out.extend(check_exchange_sides(body, evidence.texts.get("question", "")))
-        out.extend(check_question_states(body, evidence.texts.get("question", ""), vocabulary))
+        if not evidence.records:
+            # what the customer says of their own order stands only where no record does: a
+            # record, not the customer, says what they paid with and what state it is in, and
+            # an answer may correct the customer by it
+            out.extend(check_paid_with(body, evidence.question, vocabulary))
+            out.extend(check_exchange_sides(body, evidence.question))
+            out.extend(check_question_states(body, evidence.question, vocabulary))
         out.extend(
             check_timing(
                 body, evidence.clauses, text, lambda: recorded_timings(evidence), kinds=named
@@ -156,12 +161,31 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             lifted = check_lifted(body, evidence.sentences)
             for why, c in [*check_limits(body, evidence.sentences), *lifted]:
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
-            passages = {k: t for k, t in evidence.texts.items() if k != "question"}
+            passages = evidence.texts
             for why, c in check_exclusions(body, text, evidence.sentences, passages):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
             for why, source, line in check_listed_needs(body, passages):
                 out.append(Finding("rule", CONTRADICTED, why, source, line))
     return out
+
+
+# a clause saying what holds for the customer ("you have a gift card", "so your order …"):
+# what the customer's own account can contradict
+_ABOUT_YOU = re.compile(
+    r"^\W*(?:(?:so|and|but|since|as|because|then)\s+)?(?:you|your)\b", re.IGNORECASE
+)
+
+
+def _flipped(
+    body: str, terms: list[str], evidence: EvidenceSet, context: set[str], vocabulary: Vocabulary
+) -> list[Finding]:
+    """A clause restating evidence with the other polarity: a flip counts only when every
+    equally close restatement has the other polarity."""
+    restated = _restated(terms, evidence.sharing(terms), context) or _restated(
+        terms, evidence.sharing(terms, whole=True), context
+    )
+    flips = [_restatement(body, c, vocabulary) for c in restated]
+    return list(flips[0]) if restated and all(flips) else []
 
 
 def _replaced(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
@@ -402,7 +426,7 @@ def _other_way(body: str, denied: set[str], text: str) -> bool:
 
 def _transitions(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """A state the claim says a record becomes that none the evidence gives."""
-    passages = {k: t for k, t in evidence.texts.items() if k != "question"}
+    passages = evidence.texts
     return [
         Finding("swap", CONTRADICTED, reason, source)
         for reason, source in [

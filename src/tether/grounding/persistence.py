@@ -99,7 +99,7 @@ def check_lasting(
         *(denied_terms(c.text) for c in clauses(text) if not _REFUSED.search(c.text))
     )
     for s in sentences:
-        if s.source == "question" or s.sentence.rstrip().endswith("?"):
+        if s.sentence.rstrip().endswith("?"):
             continue
         for ended, case in _rules(s, acts, text):
             held = case & said
@@ -153,7 +153,7 @@ def check_proviso(
     for s in sentences if waived else ():
         for m in _PROVISO.finditer(s.text):
             # "a size 8 pair, which doesn't have to be in stock": the proviso said not to hold
-            if s.source != "question" and any(_same_case(w, m.group("cond")) for w in waived):
+            if any(_same_case(w, m.group("cond")) for w in waived):
                 return [(f"the evidence allows it only {m.group(0).strip()!r}", s)]
     parts = clauses(text)
     for n, part in enumerate(parts):
@@ -165,8 +165,6 @@ def check_proviso(
         if n and _CASE.match(parts[n - 1].text.strip()):
             cases.extend(m.group("cond") for m in _CASE.finditer(parts[n - 1].text))
         for s in sentences:
-            if s.source == "question":
-                continue
             for m in _PROVISO.finditer(s.text):
                 if not allowed_acts(s.text[: m.start()]) & acts:
                     continue

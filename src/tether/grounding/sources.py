@@ -9,6 +9,7 @@ schedule checks.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -18,6 +19,7 @@ from tether.grounding.arithmetic import sentence_results
 from tether.grounding.claims import (
     clock_times,
     content_terms,
+    joined_letters,
     names,
     number_matches,
     numbers,
@@ -52,6 +54,8 @@ class SourceIndex:
     results: set[float] = field(default_factory=set)
     times: set[int] = field(default_factory=set)
     proper: set[str] = field(default_factory=set)
+    # what the customer's question names and the amounts it states: never support
+    referents: Referents = field(default_factory=lambda: Referents())
     lowered: set[str] = field(default_factory=set)  # every word, lower case, unstemmed
     by_source: dict[str, set[str]] = field(default_factory=dict)  # content words per evidence id
     sentences: list[SourceSentence] = field(default_factory=list)
@@ -189,3 +193,49 @@ def _span_edges(record: Any) -> set[int]:
                 if hour.isdigit() and minute.isdigit():
                     found.add((int(hour) % 24) * 60 + int(minute))
     return found
+
+
+# a sentence that reports what someone said, promised or wrote
+_REPORTED = re.compile(
+    r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|"
+    r"offered|heard|read|according|supposed(?:ly)?|mentioned|stated|informed)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Referents:
+    """What the customer's question names and the amounts it states (with the sums and
+    differences one of its sentences works out): an answer may refer to them ("your
+    Mastercard", "the $15 difference") without their counting as unseen. They support no
+    claim: what the answer says of them is checked against the evidence alone."""
+
+    names: frozenset[str] = frozenset()  # capitalised names ("Mastercard", "Amex")
+    words: frozenset[str] = frozenset()  # every content word, names among them
+    numbers: frozenset[float] = frozenset()
+
+    @classmethod
+    def of(cls, question: str, amounts: bool = True) -> Referents:
+        """The referents of a question. A sentence reporting what someone said or promised
+        ("your agent promised me a $100 credit", "I was told refunds are instant") gives
+        none: that is the claim an answer repeating it must ground. Without `amounts` the
+        question's numbers are left out: where a record is, it says what the customer's
+        amounts are."""
+        named: set[str] = set()
+        said: set[str] = set()
+        stated: set[float] = set()
+        for claim in split_claims(question) if question else ():
+            if _REPORTED.search(claim.text):
+                continue
+            named.update(names(claim.text))
+            said.update(content_terms(claim.text))
+            said.update(content_terms(joined_letters(claim.text)))
+            stated.update(numbers(claim.text))
+            stated |= sentence_results(claim.text)
+        return cls(
+            frozenset(named), frozenset(named | said), frozenset(stated) if amounts else frozenset()
+        )
+
+    def number(self, value: float) -> bool:
+        """True when the question states this amount (allowing rounding)."""
+        return bool(self.numbers) and number_matches(value, self.numbers)

@@ -129,8 +129,6 @@ def check_state_rules(
         return []
     rules: list[tuple[StateRule, EvidenceClause]] = []
     for c in pool:
-        if c.source == "question":
-            continue
         rules.extend((r, c) for r in _evidence_rules(c, vocabulary))
     # a state no rule of the evidence names is not what the claim's rule is conditioned on
     # ("any other reason is declined")

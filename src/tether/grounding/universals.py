@@ -72,8 +72,6 @@ def check_limits(
         stem = re.escape(norm(noun))
         patterns = [re.compile(p.format(noun=stem + r"\w*"), re.IGNORECASE) for p in _LIMITS]
         for s in sentences:
-            if s.source == "question":
-                continue
             if any(p.search(s.text) for p in patterns):
                 out.append((f"the claim allows any {noun}; the evidence limits which", s))
                 break
@@ -99,7 +97,7 @@ def check_lifted(
 ) -> list[tuple[str, EvidenceClause]]:
     """(reason, evidence sentence) for each limit the claim lifts that the evidence sets."""
     out: list[tuple[str, EvidenceClause]] = []
-    pool = [s for s in sentences if s.source != "question"]
+    pool = list(sentences)
     for noun, named in lifted_nouns(clause):
         stem = re.escape(norm(noun)) + r"\w*"
         # the evidence says it itself: nothing is lifted

@@ -112,16 +112,22 @@ class Verifier(ClaimRulesMixin):
         point = self.config.operating_point
         return self.aggregate.point(kind) if point is None else point
 
-    def evidence(self, items: Iterable[Evidence]) -> EvidenceSet:
-        """Run evidence, with this verifier's field maps."""
-        return EvidenceSet.from_items(items, self.fields)
+    def evidence(self, items: Iterable[Evidence], question: str = "") -> EvidenceSet:
+        """Run evidence, with this verifier's field maps and the customer's question."""
+        return EvidenceSet.from_items(items, self.fields, question)
 
     def verify_items(
-        self, answer: str, items: Iterable[Evidence], operating_point: float | None = None
+        self,
+        answer: str,
+        items: Iterable[Evidence],
+        operating_point: float | None = None,
+        question: str = "",
     ) -> Verification:
         """Verify an answer against run evidence (retrieved passages and tool outputs), at an
-        agent's own operating point when it sets one."""
-        return self.verify(answer, self.evidence(items), operating_point=operating_point)
+        agent's own operating point when it sets one. `question` is what the customer last
+        said: read for what the answer refers to, never as support."""
+        evidence = self.evidence(items, question)
+        return self.verify(answer, evidence, operating_point=operating_point)
 
     def verify_source(self, task: str, source: Any, answer: str, tool: str = "") -> Verification:
         """Verify against a benchmark source (`tether eval grounding`), with this verifier's
@@ -211,7 +217,7 @@ class Verifier(ClaimRulesMixin):
             scored,
             text,
             discourse,
-            evidence.texts.get("question", ""),
+            evidence.question,
             evidence.index.by_source,
             evidence.size,
         )

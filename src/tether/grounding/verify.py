@@ -15,7 +15,7 @@ from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.guard import GuardContext
-from tether.core.types import ModelTurn, TurnKind, Verdict
+from tether.core.types import Message, ModelTurn, TurnKind, Verdict
 from tether.grounding.verdicts import MAX_FACT_CLAIMS
 from tether.grounding.verifier import ClaimVerdict, Verifier
 
@@ -102,7 +102,10 @@ class ClaimCheck:
                 note="no evidence to check against",
             )
         result = self.verifier.verify_items(
-            text, evidence, operating_point=ctx.agent.verifier_operating_point
+            text,
+            evidence,
+            operating_point=ctx.agent.verifier_operating_point,
+            question=asked(ctx.messages),
         )
         facts: dict[str, Any] = {
             **result.to_dict(),
@@ -134,3 +137,9 @@ class ClaimCheck:
             facts["revise"] = revision_note(failing) if failing else revision_note(result.claims)
         make = Verdict.escalate if self.escalate else Verdict.deny
         return make(self.name, code, message, **facts)
+
+
+def asked(messages: Sequence[Message]) -> str:
+    """What the customer last said, the question an answer is read against: its referents
+    ("your Mastercard") and its case, never support for what the answer claims."""
+    return next((m.content for m in reversed(messages) if m.role == "user"), "")
