@@ -165,3 +165,20 @@ def test_a_question_that_cannot_be_read_is_dropped_whole(question: Any) -> None:
     assert verifier.verify(answer, evidence).flagged
     evidence.ask("I paid with my Mastercard.")
     assert not verifier.verify(answer, evidence).flagged
+
+
+def test_what_the_customer_says_they_hold_yields_to_the_record() -> None:
+    said = "I don't have a gift card yet. Where can my refund go?"
+    rule = Evidence(
+        "kb:1",
+        "kb:refunds",
+        "A refund can only be paid to the payment method originally used for the order, or to "
+        "a gift card that already exists on your account.",
+    )
+    answer = "You have a gift card, so the refund can go there."
+    # by the customer's own account, with nothing else to go on, the answer contradicts them
+    assert not desk_allows(said, answer, [rule])
+    # a record of their account holding one says otherwise, and it is the record that counts
+    user = {"user_id": "sara_lee_1", "payment_methods": {"gift_card_7": {"source": "gift_card"}}}
+    record = Evidence("tool:1", "tool:get_user_details", json.dumps(user))
+    assert desk_allows(said, answer, [rule, record])
