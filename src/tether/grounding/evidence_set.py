@@ -103,7 +103,8 @@ class EvidenceSet:
         supported by the customer's own words ("your agent promised me a $100 credit"); the
         checks read it for what the answer refers to ("your Mastercard") and answers. A
         question that is not text, holds NUL or lone surrogates, or runs past
-        MAX_QUESTION_CHARS is dropped whole: without it the checks are only stricter."""
+        MAX_QUESTION_CHARS is dropped whole, never read in part: the answer is then checked as
+        if the customer had said nothing, and what they named counts as unseen."""
         if not isinstance(question, str) or len(question) > MAX_QUESTION_CHARS:
             question = ""
         if _SURROGATE_OR_NUL.search(question):
