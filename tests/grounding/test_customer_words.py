@@ -155,7 +155,7 @@ def test_the_question_is_the_customers_latest_message() -> None:
     ],
 )
 def test_a_question_that_cannot_be_read_is_dropped_whole(question: Any) -> None:
-    """Dropping it only makes the checks stricter: the name becomes one the evidence lacks."""
+    """The answer is checked as if the customer said nothing: the name is one the evidence lacks."""
     evidence = EvidenceSet.from_items([Evidence("kb:1", "kb:refunds", REFUNDS)])
     evidence.ask(question)
     assert evidence.question == ""
