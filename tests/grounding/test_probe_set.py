@@ -67,6 +67,10 @@ DRAWN_DEV12 = "dev12"
 # questions, lists with ticks, numbered items, amounts in words) and its wrong answers
 # contradictions of every kind beside faithful ones of the same shape
 DRAWN_DEV13 = "dev13"
+# a fourteenth, drawn the same way, its questions in the customer's own words (their card, item or
+# amount, a promise or a fee they were told of, a rule they have wrong) and its answers naming those
+# back, correcting them or confirming what no passage supports, beside the usual near misses
+DRAWN_DEV14 = "dev14"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -79,6 +83,7 @@ LATER_DRAWN = (
     DRAWN_DEV11,
     DRAWN_DEV12,
     DRAWN_DEV13,
+    DRAWN_DEV14,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -180,6 +185,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV11, 54),
         (DRAWN_DEV12, 54),
         (DRAWN_DEV13, 54),
+        (DRAWN_DEV14, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
