@@ -182,3 +182,73 @@ def test_what_the_customer_says_they_hold_yields_to_the_record() -> None:
     user = {"user_id": "sara_lee_1", "payment_methods": {"gift_card_7": {"source": "gift_card"}}}
     record = Evidence("tool:1", "tool:get_user_details", json.dumps(user))
     assert desk_allows(said, answer, [rule, record])
+
+
+PROMISED = "The agent I chatted with said I'd get a $20 credit for the trouble. How do I return it?"
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # declining what the customer was promised names it
+        ("I can't confirm any $20 credit; refunds to PayPal take 5 to 7 business days.", True),
+        ("A $20 credit isn't something I can offer, but a PayPal refund takes 5 to 7 business days.", True),
+        # granting it, or putting it off, is saying it
+        ("Your $20 credit arrives within 5 to 7 business days.", False),
+        ("You won't get the $20 credit until the refund arrives in 5 to 7 business days.", False),
+    ],
+)  # fmt: skip
+def test_what_the_customer_was_promised_may_be_declined_by_name(answer: str, allowed: bool) -> None:
+    assert desk_allows(PROMISED, answer) is allowed
+
+
+EXCHANGES = (
+    "Items from an order whose status is delivered can be exchanged for another variant of the "
+    "same product, such as a different colour, provided that variant is available."
+)
+
+
+@pytest.mark.parametrize(
+    ("said", "answer", "allowed"),
+    [
+        # only what the customer reports someone said is cut out of the question, not the rest
+        (
+            "I read that exchanges only work while an order is pending, but can I swap my gold "
+            "smart watch for the silver smart watch?",
+            "A delivered order's items can be exchanged for another variant, provided that "
+            "variant is available, so the silver smart watch works.",
+            True,
+        ),
+        (
+            "I read that exchanges only work while an order is pending, but can I swap my gold "
+            "smart watch for the silver smart watch?",
+            "Gold to silver smart watch: yes, provided the silver one is available.",
+            True,
+        ),
+        # a sentence saying back what the customer asks is the customer's words
+        (
+            "I want to swap the gold smart watch from my delivered order. What do you need?",
+            "You're swapping the gold smart watch and asking what we need.",
+            True,
+        ),
+        # nothing but the customer's words, in a sentence the evidence does not speak to
+        (
+            "Can I swap my gold smart watch for the silver smart watch and get a free strap?",
+            "Yes, you get a free strap with the silver smart watch.",
+            False,
+        ),
+    ],
+)
+def test_the_customers_things_are_named_in_applying_the_evidence(
+    said: str, answer: str, allowed: bool
+) -> None:
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:exchanges", EXCHANGES)]) is allowed
+
+
+def test_a_difference_of_the_customers_own_amounts_is_theirs_to_name() -> None:
+    said = "My pending order came to $463.43. My gift card has $400 left on it. Can it pay?"
+    rule = Evidence(
+        "kb:1", "kb:payment", "A gift card can pay for an order only if its balance covers it."
+    )
+    assert desk_allows(said, "No: the gift card is $63.43 short of the $463.43.", [rule])
+    assert not desk_allows(said, "No: the gift card is $73.43 short of the $463.43.", [rule])

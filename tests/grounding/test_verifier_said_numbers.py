@@ -91,3 +91,22 @@ def test_a_number_word_matched_only_by_case_folding_is_no_amount(said: str) -> N
     not read as an amount, and the verifier answers instead of raising."""
     assert spoken_amounts(said) == []
     assert isinstance(on_record(said, ORDER), Verification)  # an answer, not a KeyError
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        # "one" standing for a thing named before counts nothing
+        ("From $281.98 for the brown one with brown lenses to $297.33 for the silver one.", [281.98, 297.33]),
+        ("The silver one is available.", []),
+        ("A new one, I'm afraid, isn't possible.", []),
+        ("Pick any one you like.", []),
+        # a count of one is still a count
+        ("It came in one shipment.", [1.0]),
+        ("The one shipment is on its way.", [1.0]),
+        ("Only one non-polarized pair is on offer.", [1.0]),
+        ("One of the two items has shipped.", [1.0, 2.0]),
+    ],
+)  # fmt: skip
+def test_one_as_a_pronoun_is_no_number(text: str, values: list[float]) -> None:
+    assert numbers(text) == values

@@ -53,16 +53,21 @@ def check_additions(
     added = _ADDED.match(body)
     parts = (body, *([body[led.end() :]] if led else []), *([added.group(1)] if added else []))
     asked = evidence.index.referents
-    restating = RESTATING.match(whole or body) is not None
+    restating = RESTATING.search(whole or body) is not None
+    # a clause of a sentence the evidence speaks to names the customer's things in applying
+    # it ("…, so the silver smart watch works"; "Gold to silver smart watch: yes, provided …")
+    spoken_to = bool(whole) and bool(
+        evidence.index.terms.intersection(plain_terms(whole, vocabulary))
+    )
     for part in parts:
         terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
         known = evidence.index.terms
         # the names the customer gives ("the Amex") are not added by naming them; nor are
-        # their other words ("could I swap the boots?") in a clause the evidence speaks to at
-        # all, or one that says back what they asked: a clause of nothing but the customer's
+        # their other words ("could I swap the boots?") in a sentence the evidence speaks to at
+        # all, or one that says back what they asked: a sentence of nothing but the customer's
         # words ("yes, you get free express shipping") otherwise only says the customer back
-        anchored = restating or bool(known.intersection(terms))
+        anchored = restating or bool(known.intersection(terms)) or spoken_to
         spoken = asked.words if anchored else asked.names
         novel = sorted({t for t in terms if t not in known and t not in judged and t not in spoken})
         if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
@@ -82,10 +87,12 @@ def check_additions(
 
 
 # a sentence saying back what the customer asks ("you're asking whether …", "you'd like to
-# know when …"): its words are the customer's
+# know when …", "you're returning the wristwatch and asking what we need"): its words are the
+# customer's
 RESTATING = re.compile(
-    r"\W*(?:so\s+)?you(?:[\u2019'](?:re|ve)|\s+are|\s+have)?\s+(?:ask|wonder)(?:ing|ed)\b|"
-    r"\W*(?:so\s+)?you(?:[\u2019']d|\s+would)?\s+(?:like|want)\s+to\s+know\b",
+    r"\byou(?:[\u2019'](?:re|ve)|\s+are|\s+have)?\s+(?:ask|wonder)(?:ing|ed)\b|"
+    r"\byou(?:[\u2019']d|\s+would)?\s+(?:like|want)\s+to\s+know\b|"
+    r"\byou(?:[\u2019']re|\s+are)\b[^.;:?!]*?\band\s+(?:asking|wondering)\b",
     re.IGNORECASE,
 )
 

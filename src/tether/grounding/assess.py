@@ -31,6 +31,7 @@ from tether.grounding.claims import (
     is_discourse,
     is_negated,
     names,
+    number_matches,
     numbers,
     split_claims,
     stated_count,
@@ -196,6 +197,16 @@ class ClaimAssessment:
         }
 
 
+# a claim declining what the customer says they were promised: "I can't confirm any $20
+# credit", "a $15 restocking fee isn't something I can offer"
+_DECLINING = re.compile(
+    r"(?:\b(?:cannot|can[\u2019']t|could\s+not|unable|not|no|never)\b|n[\u2019']t\b)"
+    r"[^.;]*?\b(?:confirm\w*|offer\w*|promis\w*|honou?r\w*|apply|find|see|record\w*|"
+    r"guarantee\w*|verify|aware)\b",
+    re.IGNORECASE,
+)
+
+
 def _fmt(value: float) -> str:
     if not math.isfinite(value):
         return f"{value}"
@@ -220,11 +231,17 @@ def assess_claim(
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
     stated = numbers(text)
     # an amount an evidence sentence works out from two it states is as grounded as they are
-    # and one the customer states is one the answer may refer to ("your $120 blender")
+    # and one the customer states is one the answer may refer to ("your $120 blender"), as is
+    # one they were promised, in declining it ("I can't confirm any $20 credit")
+    asked = index.referents
+    declined = bool(asked.reported) and _DECLINING.search(text) is not None
     known = [
         v
         for v in stated
-        if index.knows_number(v) or among(v, index.results) or index.referents.number(v)
+        if index.knows_number(v)
+        or among(v, index.results)
+        or asked.number(v)
+        or (declined and number_matches(v, asked.reported))
     ]
     said_money = money(text)
     # an amount worked out to the cent from one the claim states and one the sentence before
@@ -241,7 +258,7 @@ def assess_claim(
     unseen_numbers = tuple(
         v
         for v in stated
-        if (v not in known or (v in undated and not index.referents.number(v)))
+        if (v not in known or (v in undated and not asked.number(v)))
         and not worked_out(v, known, said_money)
         and v not in carried
         and not named_total(v, text, index.records)
@@ -262,7 +279,7 @@ def assess_claim(
     unseen_names = tuple(
         n
         for n in found_names
-        if n not in index.proper and n not in index.referents.words and not _denied(text, n)
+        if n not in index.proper and n not in asked.words and not _denied(text, n)
     )
     attributes: list[AttributeFinding] = []
     for record in index.records:

@@ -273,6 +273,8 @@ def _numbers(text: str) -> tuple[float, ...]:
     masked = _NUMBER.sub(" ", masked)
     values.extend(spoken_amounts(masked))
     masked = _SPOKEN_AMOUNT.sub(" ", masked)
+    if "one" in masked.lower():  # "the silver one", "a new one": a pronoun, no count
+        masked = _PRONOUN_ONE.sub(lambda m: m.group(0)[:-3] + "   ", masked)
     tokens = [w.lower() for w in words(masked)]
     for position, word in enumerate(tokens):
         # most words are no number word: a word without a hyphen is looked up whole
@@ -297,6 +299,15 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 _kept_numbers = lru_cache(maxsize=1024)(_numbers)
+# "one" standing for a thing named before ("the brown one with brown lenses", "that one", "a
+# new one."): after a determiner and at most two words, and followed by no word but one that
+# starts a phrase of its own ("the one shipment" counts)
+_PRONOUN_ONE = re.compile(
+    r"\b(?:the|this|that|which|each|a|an|any|another|your|my)\s+(?:[a-z][\w-]*\s+){0,2}?one\b"
+    r"(?=\s*(?:[^\w\s$]|$|(?:with|that|which|who|is|are|was|were|has|had|isn[\u2019']t|"
+    r"aren[\u2019']t|at|for|in|on|of|from|to|and|or|but|you|i|we|it|instead|too|either)\b))",
+    re.IGNORECASE,
+)
 
 _CARDINALS = "|".join(
     sorted(

@@ -12,10 +12,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import combinations, pairwise
 from typing import Any
 
-from tether.grounding.arithmetic import sentence_results
+from tether.grounding.arithmetic import money, sentence_results
 from tether.grounding.claims import (
     clock_times,
     content_terms,
@@ -195,46 +195,53 @@ def _span_edges(record: Any) -> set[int]:
     return found
 
 
-# a sentence that reports what someone said, promised or wrote
+# what someone is reported to have said, promised or written, to the end of its clause: "(your
+# agent) promised me a $100 credit for the delay", "(I) read online that only pending orders
+# can be exchanged(, but …)"
 _REPORTED = re.compile(
-    r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|"
-    r"offered|heard|read|according|supposed(?:ly)?|mentioned|stated|informed)\b",
-    re.IGNORECASE,
+    r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
+    r"according|supposed(?:ly)?|mentioned|stated|informed)\b.*?(?=[,;:]|[.?!](?:\s|$)|\s+but\s|$)",
+    re.IGNORECASE | re.DOTALL,
 )
+# the most amounts of a question whose sums and differences are worked out
+_PAIRED_AMOUNTS = 12
 
 
 @dataclass(frozen=True)
 class Referents:
     """What the customer's question names and the amounts it states (with the sums and
-    differences one of its sentences works out): an answer may refer to them ("your
-    Mastercard", "the $15 difference") without their counting as unseen. They support no
-    claim: what the answer says of them is checked against the evidence alone."""
+    differences of any two): an answer may refer to them ("your Mastercard", "the $15
+    difference") without their counting as unseen. They support no claim: what the answer
+    says of them is checked against the evidence alone. What the question reports someone
+    said or promised gives none, but may be named in declining it (`reported`)."""
 
     names: frozenset[str] = frozenset()  # capitalised names ("Mastercard", "Amex")
     words: frozenset[str] = frozenset()  # every content word, names among them
     numbers: frozenset[float] = frozenset()
+    reported: frozenset[float] = frozenset()  # the amounts of what someone is reported to say
 
     @classmethod
     def of(cls, question: str, amounts: bool = True) -> Referents:
-        """The referents of a question. A sentence reporting what someone said or promised
-        ("your agent promised me a $100 credit", "I was told refunds are instant") gives
-        none: that is the claim an answer repeating it must ground. Without `amounts` the
-        question's numbers are left out: where a record is, it says what the customer's
-        amounts are."""
-        named: set[str] = set()
-        said: set[str] = set()
-        stated: set[float] = set()
-        for claim in split_claims(question) if question else ():
-            if _REPORTED.search(claim.text):
-                continue
-            named.update(names(claim.text))
-            said.update(content_terms(claim.text))
-            said.update(content_terms(joined_letters(claim.text)))
-            stated.update(numbers(claim.text))
+        """The referents of a question. What it reports someone said or promised ("your
+        agent promised me a $100 credit", "I was told refunds are instant") gives none: that
+        is the claim an answer repeating it must ground. Without `amounts` the question's
+        numbers are left out: where a record is, it says what the customer's amounts are."""
+        if not question:
+            return cls()
+        reported = " ".join(m.group(0) for m in _REPORTED.finditer(question))
+        own = _REPORTED.sub(" ", question)
+        named = set(names(own))
+        said = named | set(content_terms(own)) | set(content_terms(joined_letters(own)))
+        stated = set(numbers(own))
+        for claim in split_claims(own):
             stated |= sentence_results(claim.text)
-        return cls(
-            frozenset(named), frozenset(named | said), frozenset(stated) if amounts else frozenset()
-        )
+        paid = money(own)[:_PAIRED_AMOUNTS]
+        stated.update(a + b for a, b in combinations(paid, 2))
+        stated.update(abs(a - b) for a, b in combinations(paid, 2))
+        if not amounts:
+            return cls(frozenset(named), frozenset(said))
+        heard = frozenset(numbers(reported)) if reported else frozenset()
+        return cls(frozenset(named), frozenset(said), frozenset(stated), heard)
 
     def number(self, value: float) -> bool:
         """True when the question states this amount (allowing rounding)."""
