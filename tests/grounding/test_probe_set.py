@@ -71,6 +71,10 @@ DRAWN_DEV13 = "dev13"
 # amount, a promise or a fee they were told of, a rule they have wrong) and its answers naming those
 # back, correcting them or confirming what no passage supports, beside the usual near misses
 DRAWN_DEV14 = "dev14"
+# a fifteenth, drawn the same way, its customers naming their own things, reporting what an agent
+# promised or a fee they were told of and getting a rule wrong, its answers naming those back,
+# declining or correcting them, or confirming what no passage supports, beside the usual near misses
+DRAWN_DEV15 = "dev15"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -84,6 +88,7 @@ LATER_DRAWN = (
     DRAWN_DEV12,
     DRAWN_DEV13,
     DRAWN_DEV14,
+    DRAWN_DEV15,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -186,6 +191,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV12, 54),
         (DRAWN_DEV13, 54),
         (DRAWN_DEV14, 54),
+        (DRAWN_DEV15, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
