@@ -252,3 +252,55 @@ def test_a_difference_of_the_customers_own_amounts_is_theirs_to_name() -> None:
     )
     assert desk_allows(said, "No: the gift card is $63.43 short of the $463.43.", [rule])
     assert not desk_allows(said, "No: the gift card is $73.43 short of the $463.43.", [rule])
+
+
+RETURNS = (
+    "To start a return we need the order id, the list of items you are sending back, and where "
+    "the refund should go. A refund can only be paid to the payment method originally used for "
+    "the order, or to a gift card that already exists on your account."
+)
+TOLD = (
+    "Hi, Sophia here. I want to return the perfume, which was $289.66 on my credit card. The "
+    "agent said the refund could go to my husband's PayPal, and that a $10 fee for the return "
+    "label would be taken off. What do you need from me?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # what the customer was told, said again as fact, in words only the report uses
+        ("We need the order id and the items; the $10 return label fee is taken off the refund.", False),
+        ("Send the order id, the items and where the refund goes; the label fee comes off it.", False),
+        # denied, declined, or a label for a denial
+        ("We need the order id, the items and where the refund should go; it can't go to your husband's PayPal.", True),
+        ("Your husband's PayPal: not possible. The refund goes to the credit card you paid with.", True),
+        ("We need the order id and the items, Sophia, and where the refund should go.", True),
+        # said back as what the customer asks
+        ("You're returning the $289.66 perfume and asking what we need: the order id, the items and where the refund should go.", True),
+    ],
+)  # fmt: skip
+def test_what_the_customer_was_told_is_no_evidence_said_again(answer: str, allowed: bool) -> None:
+    assert desk_allows(TOLD, answer, [Evidence("kb:1", "kb:returns", RETURNS)]) is allowed
+
+
+VERIFY = (
+    "Before we look at any order, we verify your identity: tell us the e-mail address on your "
+    "account, or your first name, last name and zip code. Once you are verified we can tell you "
+    "about your own profile, your orders and the products in them, for example to help you find "
+    "an order id."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # the customer's name, said to them, is no member of a list put in another's place
+        "Happy to help find the lamp's order id, Sophia, once you're verified.",
+        # an amount with a decimal point does not end the sentence saying back what they ask
+        "You're after the $164.28 desk lamp and asking about it.",
+    ],
+)
+def test_the_customer_is_addressed_and_answered_in_their_own_words(answer: str) -> None:
+    said = "Hi, Sophia here, zip 76197. I want the order id for the $164.28 desk lamp I bought."
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:verify", VERIFY)])

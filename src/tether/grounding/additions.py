@@ -92,7 +92,7 @@ def check_additions(
 RESTATING = re.compile(
     r"\byou(?:[\u2019'](?:re|ve)|\s+are|\s+have)?\s+(?:ask|wonder)(?:ing|ed)\b|"
     r"\byou(?:[\u2019']d|\s+would)?\s+(?:like|want)\s+to\s+know\b|"
-    r"\byou(?:[\u2019']re|\s+are)\b[^.;:?!]*?\band\s+(?:asking|wondering)\b",
+    r"\byou(?:[\u2019']re|\s+are)\b(?:[^.;:?!]|\.\d)*?\band\s+(?:asking|wondering)\b",
     re.IGNORECASE,
 )
 

@@ -279,7 +279,12 @@ def assess_claim(
     unseen_names = tuple(
         n
         for n in found_names
-        if n not in index.proper and n not in asked.words and not _denied(text, n)
+        if n not in index.proper
+        and n not in asked.words
+        and not _denied(text, n)
+        # what someone is reported to have offered, named in denying it ("not to your
+        # husband's PayPal")
+        and not (n in asked.heard and is_negated(text))
     )
     attributes: list[AttributeFinding] = []
     for record in index.records:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from tether.grounding.additions import (
     ADVERBS,
+    RESTATING,
     check_additions,
     joined_by_and,
     plain_terms,
@@ -41,7 +42,7 @@ from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
-from tether.grounding.facts import CONTRADICTED, Finding
+from tether.grounding.facts import CONTRADICTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.held_amounts import check_held_amounts
 from tether.grounding.indirect import plainly
@@ -53,6 +54,7 @@ from tether.grounding.meaning import (
     denied_acts,
     denied_terms,
     denies,
+    negated,
     states,
 )
 from tether.grounding.option_flags import check_option_flags
@@ -110,6 +112,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_timing_comparisons(text, evidence.clauses))
+    out.extend(_repeated_report(text, evidence))
     question = evidence.question
     out.extend(check_first(text, evidence.clauses, question, kinds=named))
     if evidence.texts:
@@ -169,6 +172,28 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     return out
 
 
+def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
+    """A clause that says again what the customer reports someone told them, in words only
+    that report uses ("…, once the $10 label fee is taken off" after "the agent said a $10 fee
+    for the return label would be taken off"): the report is no evidence. A clause denying or
+    declining it ("I can't confirm any label fee"), or saying back what the customer asks,
+    says nothing of the kind."""
+    asked = evidence.index.referents
+    if not asked.heard or RESTATING.search(text):
+        return []
+    known = evidence.index.terms | asked.words
+    for clause in clauses(text):
+        # a label is read with what it labels ("Your husband's PayPal: not possible.")
+        labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
+        if labelled or negated(clause.text):
+            continue
+        repeated = set(content_terms(clause.text)) & asked.heard - known
+        if len(repeated) >= 2:  # one word in common ("works") is no report said again
+            why = f"only what the customer was told says {', '.join(sorted(repeated)[:4])}"
+            return [Finding("novel", UNSUPPORTED, why, "question")]
+    return []
+
+
 # a clause saying what holds for the customer ("you have a gift card", "so your order …"):
 # what the customer's own account can contradict
 _ABOUT_YOU = re.compile(
@@ -191,7 +216,13 @@ def _flipped(
 def _replaced(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """A list the evidence gives, restated with one member replaced by words the evidence
     never uses ("first name, last name and phone number" for "… and zip code")."""
-    mine = [m for part in _MEMBER.split(body) if (m := set(_checkable(part, vocabulary)))]
+    # a name the customer gave, said to them ("…, Sophia, once you're verified"), is no member
+    named = evidence.index.referents.names
+    mine = [
+        m
+        for part in _MEMBER.split(body)
+        if (m := set(_checkable(part, vocabulary))) and not (len(m) == 1 and m <= named)
+    ]
     # a list of short things (what follows its first member is a word or two each)
     if len(mine) < 3 or any(len(m) > 2 for m in mine[1:]):
         return []

@@ -200,7 +200,8 @@ def _span_edges(record: Any) -> set[int]:
 # can be exchanged(, but …)"
 _REPORTED = re.compile(
     r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
-    r"according|supposed(?:ly)?|mentioned|stated|informed)\b.*?(?=[,;:]|[.?!](?:\s|$)|\s+but\s|$)",
+    r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*)\b.*?"
+    r"(?=[,;:](?!\s+(?:and\s+)?that\b)|[.?!](?:\s|$)|\s+but\s|$)",
     re.IGNORECASE | re.DOTALL,
 )
 # the most amounts of a question whose sums and differences are worked out
@@ -219,6 +220,7 @@ class Referents:
     words: frozenset[str] = frozenset()  # every content word, names among them
     numbers: frozenset[float] = frozenset()
     reported: frozenset[float] = frozenset()  # the amounts of what someone is reported to say
+    heard: frozenset[str] = frozenset()  # the words of what someone is reported to say
 
     @classmethod
     def of(cls, question: str, amounts: bool = True) -> Referents:
@@ -238,10 +240,11 @@ class Referents:
         paid = money(own)[:_PAIRED_AMOUNTS]
         stated.update(a + b for a, b in combinations(paid, 2))
         stated.update(abs(a - b) for a, b in combinations(paid, 2))
+        heard = frozenset(content_terms(reported)) if reported else frozenset()
         if not amounts:
-            return cls(frozenset(named), frozenset(said))
-        heard = frozenset(numbers(reported)) if reported else frozenset()
-        return cls(frozenset(named), frozenset(said), frozenset(stated), heard)
+            return cls(frozenset(named), frozenset(said), heard=heard)
+        amounts_heard = frozenset(numbers(reported)) if reported else frozenset()
+        return cls(frozenset(named), frozenset(said), frozenset(stated), amounts_heard, heard)
 
     def number(self, value: float) -> bool:
         """True when the question states this amount (allowing rounding)."""
