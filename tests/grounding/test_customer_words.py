@@ -304,3 +304,32 @@ VERIFY = (
 def test_the_customer_is_addressed_and_answered_in_their_own_words(answer: str) -> None:
     said = "Hi, Sophia here, zip 76197. I want the order id for the $164.28 desk lamp I bought."
     assert desk_allows(said, answer, [Evidence("kb:1", "kb:verify", VERIFY)])
+
+
+SISTER = (
+    "I want to send back the air purifier; it was $547.55 on my gift card. The agent said the "
+    "refund could go onto my sister's gift card, as she's the one who'll use it, and that I'd "
+    "get a $25 voucher on top for the trouble. What do you need from me?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a report reads on through what hangs on it (", as …, and that …")
+        ("Send the order id, the item and where the refund should go; you'll get the $547.55 back, plus the $25 voucher for the trouble.", False),
+        # the answer saying the report holds needs only one of its words
+        ("We need the order id, the item and where the refund goes; as the agent said, it can go to your sister's card.", False),
+        # declined in other words, or said back as what the customer asks
+        ("We need the order id, the item and where the refund should go. The $25 voucher: nothing I can confirm.", True),
+        ("You'd like to send back the air purifier and ask whether the voucher for the trouble is yours.", True),
+        ("You're asking whether the voucher stands, since the agent said you'd get a voucher for the trouble.", True),
+        # saying back what they ask first does not let the answer grant it after
+        ("You're asking about the voucher, and yes, you get a voucher for the trouble.", False),
+        ("You're asking about the voucher, and yes, you get the $25 voucher.", False),
+    ],
+)  # fmt: skip
+def test_a_report_is_read_whole_and_an_answer_endorsing_it_is_stopped(
+    answer: str, allowed: bool
+) -> None:
+    assert desk_allows(SISTER, answer, [Evidence("kb:1", "kb:returns", RETURNS)]) is allowed

@@ -69,6 +69,8 @@ def check_additions(
         # words ("yes, you get free express shipping") otherwise only says the customer back
         anchored = restating or bool(known.intersection(terms)) or spoken_to
         spoken = asked.words if anchored else asked.names
+        if restating:  # what they ask about includes what they were told
+            spoken = spoken | asked.heard
         novel = sorted({t for t in terms if t not in known and t not in judged and t not in spoken})
         if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
             return [_added(novel)]
@@ -81,7 +83,8 @@ def check_additions(
         # a word the evidence or the customer uses, as written or joined ("e-mail"), is not
         # new; a clause of nothing but the customer's words is judged whole, above
         raw = set(plain_terms(_IDENTIFIER.sub(" ", part), vocabulary))
-        if len(own) >= 2 and not (own | raw) & (evidence.index.terms | asked.words):
+        said = asked.words | asked.heard if restating else asked.words
+        if len(own) >= 2 and not (own | raw) & (evidence.index.terms | said):
             return [_added(sorted(own))]
     return []
 
@@ -92,7 +95,8 @@ def check_additions(
 RESTATING = re.compile(
     r"\byou(?:[\u2019'](?:re|ve)|\s+are|\s+have)?\s+(?:ask|wonder)(?:ing|ed)\b|"
     r"\byou(?:[\u2019']d|\s+would)?\s+(?:like|want)\s+to\s+know\b|"
-    r"\byou(?:[\u2019']re|\s+are)\b(?:[^.;:?!]|\.\d)*?\band\s+(?:asking|wondering)\b",
+    r"\byou(?:[\u2019']re|\s+are|(?:[\u2019']d|\s+would)\s+like\s+to|\s+want\s+to)\b"
+    r"(?:[^.;:?!]|\.\d)*?\band\s+(?:ask(?:ing)?|wonder(?:ing)?)\b",
     re.IGNORECASE,
 )
 

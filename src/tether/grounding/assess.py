@@ -200,7 +200,7 @@ class ClaimAssessment:
 # a claim declining what the customer says they were promised: "I can't confirm any $20
 # credit", "a $15 restocking fee isn't something I can offer"
 _DECLINING = re.compile(
-    r"(?:\b(?:cannot|can[\u2019']t|could\s+not|unable|not|no|never)\b|n[\u2019']t\b)"
+    r"(?:\b(?:cannot|can[\u2019']t|could\s+not|unable|not|no|never|nothing|none)\b|n[\u2019']t\b)"
     r"[^.;]*?\b(?:confirm\w*|offer\w*|promis\w*|honou?r\w*|apply|find|see|record\w*|"
     r"guarantee\w*|verify|aware)\b",
     re.IGNORECASE,

@@ -172,6 +172,19 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     return out
 
 
+# an answer saying the customer's report holds: "as the agent said", "as you were told",
+# "you're right that", "that's right"
+_ENDORSED = re.compile(
+    r"\bas\s+(?:the|our|your|my)\s+(?:\w+\s+)?(?:said|told\s+you|promised|mentioned)\b|"
+    r"\bas\s+(?:you\s+were|you[\u2019']ve\s+been)\s+(?:told|promised)\b|\bas\s+promised\b|"
+    r"\byou[\u2019']re\s+right\b|\byou\s+are\s+right\b|\bthat[\u2019']s\s+(?:right|correct)\b",
+    re.IGNORECASE,
+)
+
+
+_HANGING = re.compile(r"\W*(?:since|as|because|whether|if|that|which)\b", re.IGNORECASE)
+
+
 def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     """A clause that says again what the customer reports someone told them, in words only
     that report uses ("…, once the $10 label fee is taken off" after "the agent said a $10 fee
@@ -179,16 +192,25 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     declining it ("I can't confirm any label fee"), or saying back what the customer asks,
     says nothing of the kind."""
     asked = evidence.index.referents
-    if not asked.heard or RESTATING.search(text):
+    if not asked.heard:
         return []
     known = evidence.index.terms | asked.words
+    said_back, end = False, 0
     for clause in clauses(text):
+        # what the customer asks, said back, with what hangs on it ("you're asking whether …,
+        # since you read that …"); a new main clause after it is the answer's own
+        joint = text[end : clause.start] + clause.text  # with the word the split took
+        said_back = RESTATING.search(clause.text) is not None or (
+            said_back and _HANGING.match(joint) is not None
+        )
+        end = clause.end
         # a label is read with what it labels ("Your husband's PayPal: not possible.")
         labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
-        if labelled or negated(clause.text):
+        if labelled or negated(clause.text) or said_back:
             continue
         repeated = set(content_terms(clause.text)) & asked.heard - known
-        if len(repeated) >= 2:  # one word in common ("works") is no report said again
+        # one word in common ("works") is no report said again, unless the answer says it is
+        if len(repeated) >= 2 or (repeated and _ENDORSED.search(text)):
             why = f"only what the customer was told says {', '.join(sorted(repeated)[:4])}"
             return [Finding("novel", UNSUPPORTED, why, "question")]
     return []
