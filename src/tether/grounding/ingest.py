@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from tether.core.clock import Clock, IdSource, RandomIds, SystemClock
@@ -206,13 +206,13 @@ class Ingestor:
         now = self.clock.now()
         try:
             with self.engine.begin() as conn:
+                take_ingest_lock(conn)
                 self._write(conn, connector, read, report, now)
         except IntegrityError:
-            raise TetherError(
-                ErrorCode.CONFLICT,
-                f"another job changed {connector.uri} at the same time; run the ingest again",
-            ) from None
+            raise _conflict(connector) from None
         except SQLAlchemyError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) in _RACED:
+                raise _conflict(connector) from None
             raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
 
     def _write(
@@ -417,12 +417,37 @@ def is_current(engine: Engine, connector: Connector) -> bool:
 
 def ensure_ingested(ingestor: Ingestor, connector: Connector) -> IngestReport | None:
     """Ingest `connector` unless the store already holds exactly its documents; a job another
-    process ran at the same moment counts as done. Returns the job's report, if one ran."""
-    if is_current(ingestor.engine, connector):
-        return None
-    try:
-        return ingestor.run(connector)
-    except TetherError as exc:
-        if exc.code is ErrorCode.CONFLICT and is_current(ingestor.engine, connector):
+    process ran at the same moment counts as done, and one that collided with it is run again
+    (once). Returns the job's report, if one ran."""
+    for attempt in (1, 2):
+        if is_current(ingestor.engine, connector):
             return None
-        raise
+        try:
+            return ingestor.run(connector)
+        except TetherError as exc:
+            if exc.code is not ErrorCode.CONFLICT or attempt == 2:
+                raise
+    return None  # not reached: the second attempt returns or raises
+
+
+# key of the PostgreSQL advisory lock every ingest holds while it writes
+INGEST_LOCK = 0x7E7E_1A6E
+# what PostgreSQL answers a transaction it aborted for colliding with another: a deadlock, a
+# serialization failure
+_RACED = frozenset({"40P01", "40001"})
+
+
+def take_ingest_lock(conn: Connection) -> None:
+    """Serialise ingest jobs on PostgreSQL: two workers starting on a fresh store both ingest
+    the pack's knowledge, and their writes (documents, chunks, the shared entity graph) could
+    deadlock. The second waits, then finds the documents current and writes nothing. SQLite
+    serialises writers already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK})
+
+
+def _conflict(connector: Connector) -> TetherError:
+    return TetherError(
+        ErrorCode.CONFLICT,
+        f"another job changed {connector.uri} at the same time; run the ingest again",
+    )
