@@ -79,6 +79,10 @@ DRAWN_DEV15 = "dev15"
 # voucher or a callback they were told of and getting a rule wrong, its answers naming those back,
 # declining or correcting them, or confirming what no passage supports, beside the usual near misses
 DRAWN_DEV16 = "dev16"
+# a seventeenth, drawn the same way, its customers naming their own things, reporting a promise, a
+# credit or a discount they were told of, saying what the passages contradict and getting a rule
+# wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV17 = "dev17"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -94,6 +98,7 @@ LATER_DRAWN = (
     DRAWN_DEV14,
     DRAWN_DEV15,
     DRAWN_DEV16,
+    DRAWN_DEV17,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -198,6 +203,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV14, 54),
         (DRAWN_DEV15, 54),
         (DRAWN_DEV16, 54),
+        (DRAWN_DEV17, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
