@@ -234,14 +234,14 @@ def assess_claim(
     # and one the customer states is one the answer may refer to ("your $120 blender"), as is
     # one they were promised, in declining it ("I can't confirm any $20 credit")
     asked = index.referents
-    declined = bool(asked.reported) and _DECLINING.search(text) is not None
+    declined = bool(asked.heard_amounts) and _DECLINING.search(text) is not None
     known = [
         v
         for v in stated
         if index.knows_number(v)
         or among(v, index.results)
         or asked.number(v)
-        or (declined and number_matches(v, asked.reported))
+        or (declined and number_matches(v, asked.heard_amounts))
     ]
     said_money = money(text)
     # an amount worked out to the cent from one the claim states and one the sentence before

@@ -214,12 +214,12 @@ class Referents:
     differences of any two): an answer may refer to them ("your Mastercard", "the $15
     difference") without their counting as unseen. They support no claim: what the answer
     says of them is checked against the evidence alone. What the question reports someone
-    said or promised gives none, but may be named in declining it (`reported`)."""
+    said or promised gives none, but may be named in declining it (`heard`, `heard_amounts`)."""
 
     names: frozenset[str] = frozenset()  # capitalised names ("Mastercard", "Amex")
     words: frozenset[str] = frozenset()  # every content word, names among them
     numbers: frozenset[float] = frozenset()
-    reported: frozenset[float] = frozenset()  # the amounts of what someone is reported to say
+    heard_amounts: frozenset[float] = frozenset()  # the amounts of what someone is reported to say
     heard: frozenset[str] = frozenset()  # the words of what someone is reported to say
 
     @classmethod
