@@ -333,3 +333,28 @@ def test_a_report_is_read_whole_and_an_answer_endorsing_it_is_stopped(
     answer: str, allowed: bool
 ) -> None:
     assert desk_allows(SISTER, answer, [Evidence("kb:1", "kb:returns", RETURNS)]) is allowed
+
+
+COURIER = (
+    "I paid $45.90 on my Visa for the lamp I cancelled. The agent said a courier would swap the "
+    "shelves on one visit and that the Visa refund would be back within 24 hours. When is it back?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a timing denied is no timing said, whichever subject the sentence gives it
+        ("The $45.90 takes 5 to 7 business days to reach your Visa, so it won't be back within 24 hours, whatever the agent said.", True),
+        # what the customer was told, named in a sentence denying it
+        ("A courier swapping the shelves on one visit: not something I can confirm. Your Visa refund takes 5 to 7 business days.", True),
+        # granted, it is still said again
+        ("A courier will swap the shelves on one visit, and your Visa refund takes 5 to 7 business days.", False),
+        ("Your Visa refund will be back within 24 hours.", False),
+        ("You won't wait long: the $45.90 is back on your Visa within 24 hours.", False),
+    ],
+)  # fmt: skip
+def test_what_the_customer_was_told_may_be_denied_in_so_many_words(
+    answer: str, allowed: bool
+) -> None:
+    assert desk_allows(COURIER, answer) is allowed

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tether.grounding.arithmetic import fraction_worked_out
 from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
 from tether.grounding.facts import Finding
-from tether.grounding.meaning import Vocabulary, negated
+from tether.grounding.meaning import Clause, Vocabulary, clauses, negated
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceSet
@@ -54,6 +54,9 @@ def check_additions(
     parts = (body, *([body[led.end() :]] if led else []), *([added.group(1)] if added else []))
     asked = evidence.index.referents
     restating = RESTATING.search(whole or body) is not None
+    # a sentence denying something ("A courier swapping them on one visit: not something I can
+    # confirm") may name what the customer was told in denying it
+    declining = negated(whole or body)
     # a clause of a sentence the evidence speaks to names the customer's things in applying
     # it ("…, so the silver smart watch works"; "Gold to silver smart watch: yes, provided …")
     spoken_to = bool(whole) and bool(
@@ -69,8 +72,8 @@ def check_additions(
         # words ("yes, you get free express shipping") otherwise only says the customer back
         anchored = restating or bool(known.intersection(terms)) or spoken_to
         spoken = asked.words if anchored else asked.names
-        if restating:  # what they ask about includes what they were told
-            spoken = spoken | asked.heard
+        if restating or declining:  # what they ask about, or are told no to, includes
+            spoken = spoken | asked.heard  # what they were told
         novel = sorted({t for t in terms if t not in known and t not in judged and t not in spoken})
         if len(novel) >= 3 and len(novel) / len(set(terms)) >= NOVEL:
             return [_added(novel)]
@@ -99,6 +102,26 @@ RESTATING = re.compile(
     r"(?:[^.;:?!]|\.\d)*?\band\s+(?:ask(?:ing)?|wonder(?:ing)?)\b",
     re.IGNORECASE,
 )
+
+
+# a clause hanging on the one before it ("…, since you read that …", "…, whether …")
+_HANGING = re.compile(r"\W*(?:since|as|because|whether|if|that|which)\b", re.IGNORECASE)
+
+
+def said_back(text: str) -> list[tuple[Clause, bool]]:
+    """Each clause of a sentence, with whether it says back what the customer asks: one
+    saying so ("you're asking whether …"), or one hanging on such a clause ("…, since you
+    read that …"); a new main clause after it is the answer's own."""
+    out: list[tuple[Clause, bool]] = []
+    back, end = False, 0
+    for clause in clauses(text):
+        joint = text[end : clause.start] + clause.text  # with the word the split took
+        back = RESTATING.search(clause.text) is not None or (
+            back and _HANGING.match(joint) is not None
+        )
+        out.append((clause, back))
+        end = clause.end
+    return out
 
 
 # how much of a whole a thing is, said roughly ("the bicycle alone was $2,195.04, roughly

@@ -207,6 +207,14 @@ _DECLINING = re.compile(
 )
 
 
+# a claim setting itself against what the customer was told: "…, whatever the agent said"
+_REJECTING = re.compile(
+    r"\bwhatever\s+(?:the|our|your|you)\b[^.;]*?\b(?:said|told|promised|heard)\b|"
+    r"\b(?:despite|contrary\s+to|regardless\s+of)\s+what\b",
+    re.IGNORECASE,
+)
+
+
 def _fmt(value: float) -> str:
     if not math.isfinite(value):
         return f"{value}"
@@ -234,7 +242,10 @@ def assess_claim(
     # and one the customer states is one the answer may refer to ("your $120 blender"), as is
     # one they were promised, in declining it ("I can't confirm any $20 credit")
     asked = index.referents
-    declined = bool(asked.heard_amounts) and _DECLINING.search(text) is not None
+    declined = bool(asked.heard_amounts) and (
+        _DECLINING.search(text) is not None
+        or (is_negated(text) and _REJECTING.search(text) is not None)
+    )
     known = [
         v
         for v in stated

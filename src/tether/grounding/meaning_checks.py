@@ -25,10 +25,10 @@ from collections.abc import Sequence
 
 from tether.grounding.additions import (
     ADVERBS,
-    RESTATING,
     check_additions,
     joined_by_and,
     plain_terms,
+    said_back,
     state_words,
 )
 from tether.grounding.antonyms import check_antonyms
@@ -182,9 +182,6 @@ _ENDORSED = re.compile(
 )
 
 
-_HANGING = re.compile(r"\W*(?:since|as|because|whether|if|that|which)\b", re.IGNORECASE)
-
-
 def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     """A clause that says again what the customer reports someone told them, in words only
     that report uses ("…, once the $10 label fee is taken off" after "the agent said a $10 fee
@@ -195,18 +192,10 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     if not asked.heard:
         return []
     known = evidence.index.terms | asked.words
-    said_back, end = False, 0
-    for clause in clauses(text):
-        # what the customer asks, said back, with what hangs on it ("you're asking whether …,
-        # since you read that …"); a new main clause after it is the answer's own
-        joint = text[end : clause.start] + clause.text  # with the word the split took
-        said_back = RESTATING.search(clause.text) is not None or (
-            said_back and _HANGING.match(joint) is not None
-        )
-        end = clause.end
+    for clause, back in said_back(text):
         # a label is read with what it labels ("Your husband's PayPal: not possible.")
         labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
-        if labelled or negated(clause.text) or said_back:
+        if labelled or negated(clause.text) or back:
             continue
         repeated = set(content_terms(clause.text)) & asked.heard - known
         # one word in common ("works") is no report said again, unless the answer says it is

@@ -214,10 +214,6 @@ def check_timing(
     if not said:
         return []
     found = _check(said, named_subject(body, kinds), pool, loose=True)
-    if denied:
-        # "the PayPal refund won't be instant": denying a timing the evidence gives otherwise
-        # says what it says (one it does give is left to the polarity checks)
-        found = [f for f in found if f.status != CONTRADICTED]
     if whole and whole != body and any(f.status == "unsupported" for f in found):
         # a kind the sentence names is the clause's only when it names no other
         named = set(kinds(whole))
@@ -231,6 +227,11 @@ def check_timing(
             a if f.status == "unsupported" and a.status == SUPPORTED else f
             for f, a in zip(found, again, strict=True)
         ]
+    if denied:
+        # "the PayPal refund won't be instant", "so it won't be back within 24 hours": denying
+        # a timing the evidence gives otherwise says what it says, whichever subject it is read
+        # with (one it does give is left to the polarity checks)
+        found = [f for f in found if f.status != CONTRADICTED]
     if any(f.status == "unsupported" for f in found):
         held = recorded()
         found = [
