@@ -83,6 +83,11 @@ DRAWN_DEV16 = "dev16"
 # credit or a discount they were told of, saying what the passages contradict and getting a rule
 # wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV17 = "dev17"
+# an eighteenth, drawn the same way, its customers naming their own things, reporting a variant
+# held back, a waived difference, a colleague's power or an extra paper they were told of, asking
+# for what the passages rule out and getting a rule wrong, its answers naming those back, declining
+# or correcting them, or confirming them wrongly
+DRAWN_DEV18 = "dev18"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -99,6 +104,7 @@ LATER_DRAWN = (
     DRAWN_DEV15,
     DRAWN_DEV16,
     DRAWN_DEV17,
+    DRAWN_DEV18,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -204,6 +210,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV15, 54),
         (DRAWN_DEV16, 54),
         (DRAWN_DEV17, 54),
+        (DRAWN_DEV18, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
