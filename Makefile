@@ -71,8 +71,9 @@ bench: setup
 	$(BIN)/python benchmarks/replay.py --runs 2000
 	$(BIN)/python benchmarks/drift.py
 
-# A local deployment under load: SQLite (one process), then PostgreSQL + Redis (two API and two
-# worker processes), at concurrency 1, 8 and 32; needs PostgreSQL and Redis on 127.0.0.1.
+# A local deployment under load: SQLite (one process), SQLite (two replicas on one file), then
+# PostgreSQL + Redis (two API and two worker processes), at concurrency 1, 8 and 32; needs
+# PostgreSQL and Redis on 127.0.0.1.
 load: setup
 	$(BIN)/python benchmarks/load_deploy.py --runs 200 --concurrency 1,8,32 \
 		--baseline $(LOAD_BASELINE) --out .tether/load.json

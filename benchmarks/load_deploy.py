@@ -1,18 +1,22 @@
 """Start a local deployment, load it with `benchmarks/load.py`, and stop it again.
 
-Two topologies, each loaded at concurrency 1, 8 and 32:
+Three topologies, each loaded at concurrency 1, 8 and 32:
 - `sqlite`: one `tether serve` (API and its worker threads) over a fresh SQLite home;
+- `sqlite-replicas`: two `tether serve` started together over one fresh SQLite home, the
+  driver spreading requests over them (each executes the runs it accepts, on its own workers);
 - `postgres`: a fresh schema in PostgreSQL (127.0.0.1:5432, database `test`) and Redis, two
   API-only `tether serve` processes (`TETHER_WORKERS=0`) the driver spreads requests over, and
   two `tether worker` processes that execute the runs from the PostgreSQL queue.
-`--baseline REV` also starts the SQLite topology of revision REV of this repository (its `src`
-exported by git into a temporary folder, run on this environment) and loads it level by level in
-turn with the current one, so the ratio of the two comes from one sitting on one machine.
+`--baseline REV` also starts the single-process SQLite topology of revision REV of this
+repository (its `src` exported by git into a temporary folder, run on this environment) beside
+each SQLite topology and loads the two level by level in turn, so the ratio of the two comes from
+one sitting on one machine.
 `--soak-seconds S` instead loads each topology at concurrency 8 for S seconds and reports how
 the resident memory of every process grew. Every process, the schema, the Redis keys and the
 temporary home are removed on any exit; every wait is bounded, and only loopback is used.
 
-    python benchmarks/load_deploy.py [--topology sqlite|postgres|both] [--runs 200]
+    python benchmarks/load_deploy.py [--topology sqlite|sqlite-replicas|postgres|both|all]
+        [--runs 200]
         [--concurrency 1,8,32] [--baseline REV] [--soak-seconds 600] [--out .tether/load.json]
 """
 
@@ -211,21 +215,37 @@ def git(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 @contextmanager
-def sqlite_deployment(name: str = "sqlite", source: str | None = None) -> Iterator[Deployment]:
-    """One `tether serve` over a fresh SQLite home; `source`: run the package found there."""
+def sqlite_deployment(
+    name: str = "sqlite", source: str | None = None, replicas: int = 1
+) -> Iterator[Deployment]:
+    """`replicas` `tether serve` over one fresh SQLite home, started together; `source`: run
+    the package found there."""
     with home() as env:
         if source is not None:
             env["PYTHONPATH"] = source
         deployment = Deployment(name)
         try:
             deployment.key = admin_key(env)
-            port = free_port()
-            start(deployment, "api", ["serve", "--port", str(port)], env)
-            deployment.urls = [f"http://127.0.0.1:{port}"]
-            wait_ready(deployment, deployment.urls[0])
+            for n in range(1, replicas + 1):
+                port = free_port()
+                start(
+                    deployment,
+                    "api" if replicas == 1 else f"api-{n}",
+                    ["serve", "--port", str(port)],
+                    env,
+                )
+                deployment.urls.append(f"http://127.0.0.1:{port}")
+            for url in deployment.urls:
+                wait_ready(deployment, url)
             yield deployment
         finally:
             stop(deployment)
+
+
+@contextmanager
+def sqlite_replicas() -> Iterator[Deployment]:
+    with sqlite_deployment("sqlite-replicas", replicas=2) as deployment:
+        yield deployment
 
 
 @contextmanager
@@ -287,7 +307,12 @@ def postgres_deployment() -> Iterator[Deployment]:
             stop(deployment)
 
 
-DEPLOYMENTS = {"sqlite": sqlite_deployment, "postgres": postgres_deployment}
+DEPLOYMENTS = {
+    "sqlite": sqlite_deployment,
+    "sqlite-replicas": sqlite_replicas,
+    "postgres": postgres_deployment,
+}
+GROUPS = {"both": ["sqlite", "postgres"], "all": list(DEPLOYMENTS)}
 
 
 def load_levels(
@@ -411,7 +436,7 @@ def interrupted(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--topology", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--topology", choices=[*DEPLOYMENTS, *GROUPS], default="all")
     parser.add_argument("--runs", type=int, default=200, help="runs per concurrency level")
     parser.add_argument("--concurrency", default="1,8,32", help="levels, comma-separated")
     parser.add_argument(
@@ -427,19 +452,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--soak-seconds must be 0 to 3600")
     # a SIGTERM unwinds like Ctrl-C, so every process and schema is cleaned up
     signal.signal(signal.SIGTERM, interrupted)
-    names = ["sqlite", "postgres"] if args.topology == "both" else [args.topology]
+    names = GROUPS.get(args.topology, [args.topology])
     baseline = args.baseline
     if baseline and git("rev-parse", "--verify", "--quiet", f"{baseline}^{{commit}}").returncode:
         console.print(f"baseline {baseline} is not in this clone (a shallow one?): not loaded")
         baseline = ""
     rows: list[dict[str, Any]] = []
-    compared: dict[str, Any] = {}
+    compared: dict[str, dict[str, Any]] = {}  # by SQLite topology
     for name in names:
         with ExitStack() as stack:
             deployment = stack.enter_context(DEPLOYMENTS[name]())
             console.print(f"{name}: {len(deployment.processes)} processes, {deployment.urls}")
             deployments = [deployment]
-            if baseline and name == "sqlite" and not args.soak_seconds:
+            if baseline and name.startswith("sqlite") and not args.soak_seconds:
                 source, short = stack.enter_context(revision_source(baseline))
                 deployments.append(
                     stack.enter_context(sqlite_deployment(f"sqlite@{short}", source))
@@ -456,14 +481,19 @@ def main(argv: list[str] | None = None) -> int:
                     if row["topology"] == each.name:
                         row["logged"] = logged  # for the whole deployment, not per level
             if len(deployments) > 1:
-                compared = {
+                # the baseline's rows are named after the topology they were loaded beside
+                paired = f"{deployments[1].name}/{name}"
+                for row in rows:
+                    if row["topology"] == deployments[1].name:
+                        row["topology"] = paired
+                compared[name] = {
                     "revision": deployments[1].name.partition("@")[2],
-                    "ratios": ratios(rows, name, deployments[1].name),
+                    "ratios": ratios(rows, name, paired),
                 }
     console.print(summary_table(rows))
-    if compared:
-        console.print(f"sqlite / baseline {compared['revision']} (same sitting):", markup=False)
-        for ratio in compared["ratios"]:
+    for name, found in compared.items():
+        console.print(f"{name} / baseline {found['revision']} (same sitting):", markup=False)
+        for ratio in found["ratios"]:
             console.print(
                 f"  c={ratio['concurrency']:<3} runs/s x{ratio['runs_per_s']}  "
                 f"p50 x{ratio['p50_ms']}",

@@ -6,7 +6,8 @@ serve`) and recovers what it left; on PostgreSQL two `tether worker` processes r
 one of them recovers it, also when the other is killed while resuming. Every run ends exactly
 once, every cancellation happens exactly once (a trigger logs each committed order change), the
 audit chain verifies, no run is left running, and every turn is recorded in its conversation
-(also one killed after its Decision committed, before its process recorded it).
+(also one killed after its Decision committed, before its process recorded it). Two `tether
+serve` replicas sharing one SQLite file recover as two workers do on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -266,6 +267,21 @@ def test_a_worker_recovers_the_runs_killed_at_every_boundary(
     check_ended_once(pg_url, orders_of(list(BOUNDARIES)), list(BOUNDARIES))
 
 
+def test_serve_replicas_sharing_a_sqlite_file_end_once_the_runs_killed_at_every_boundary(
+    sqlite_url: str, env: dict[str, str]
+) -> None:
+    """Two `tether serve` replicas on one SQLite file stay up while processes die at every
+    boundary: both sweep, the first to claim a run resumes it, and each run ends once."""
+    prepare(sqlite_url)
+    replicas = [spawn(["serve", "--port", str(free_port())], env, sqlite_url) for _ in range(2)]
+    try:
+        kill_runs(sqlite_url, env, list(BOUNDARIES))
+        wait_until_none_running(sqlite_url, *replicas)
+    finally:
+        stop(*replicas)
+    check_ended_once(sqlite_url, orders_of(list(BOUNDARIES)), list(BOUNDARIES))
+
+
 class SlowModel:
     """An OpenAI-compatible endpoint that holds its first request until released."""
 
@@ -316,22 +332,31 @@ def slow_model() -> Iterator[SlowModel]:
         model.server.server_close()
 
 
+def recoverer(backend: str) -> list[str]:
+    """What recovers runs on each store: a `tether worker` beside PostgreSQL, a `tether serve`
+    replica sharing a SQLite file."""
+    return ["worker"] if backend == "postgresql" else ["serve", "--port", str(free_port())]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_a_worker_killed_while_resuming_leaves_the_run_to_the_other(
-    pg_url: str, env: dict[str, str], slow_model: SlowModel
+    backend: str, request: pytest.FixtureRequest, env: dict[str, str], slow_model: SlowModel
 ) -> None:
-    """The run dies right after its write; the worker that resumes it is killed while it waits
-    for the model; the other worker takes the run over once that lease lapses, and ends it."""
+    """The run dies right after its write; the worker (or SQLite replica) that resumes it is
+    killed while it waits for the model; the other takes the run over once that lease lapses,
+    and ends it."""
+    url: str = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
     model = slow_model
-    prepare(pg_url)
+    prepare(url)
     configured = {**env, "TETHER_MODEL": "openai:slow", "TETHER_OPENAI_BASE_URL": model.base_url}
-    workers = {w.pid: w for w in (spawn(["worker"], configured, pg_url) for _ in range(2))}
+    workers = {w.pid: w for w in (spawn(recoverer(backend), configured, url) for _ in range(2))}
     try:
-        kill_runs(pg_url, env, ["write"], "--no-script")
+        kill_runs(url, env, ["write"], "--no-script")
         deadline = time.monotonic() + WAIT_S
         while not model.requests:  # a worker resumed the run and asks the model
             assert time.monotonic() < deadline, "no worker resumed the run"
             time.sleep(0.05)
-        store = RunStore.open(pg_url)
+        store = RunStore.open(url)
         (run_id,) = running(store)
         holder = store.leases.holder(run_id)
         store.close()
@@ -342,12 +367,12 @@ def test_a_worker_killed_while_resuming_leaves_the_run_to_the_other(
         workers[pid].communicate()
         model.release.set()
         (other,) = [w for p, w in workers.items() if p != pid]
-        wait_until_none_running(pg_url, other)
+        wait_until_none_running(url, other)
     finally:
         stop(*workers.values())
     assert len(model.requests) == 2  # asked by the killed worker, then by the other
-    check_ended_once(pg_url, [ORDERS[0][2]], ["write"])
-    store = RunStore.open(pg_url)
+    check_ended_once(url, [ORDERS[0][2]], ["write"])
+    store = RunStore.open(url)
     (turn,) = [r for r in store.list_runs() if r.input["metadata"].get("order")]
     steps = store.get_run(turn.id).steps
     assert [s.kind for s in steps].count(StepKind.MODEL_TURN) == 1  # recorded once

@@ -45,6 +45,7 @@ from tether.sdk.domain import DeskContext, Domain, DomainParts
 from tether.sdk.loader import pack_error
 from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
+from tether.store.startup import setting_up
 from tether.tools.checks import SchemaCheck
 from tether.tools.registry import ToolRegistry
 
@@ -143,12 +144,15 @@ def build_desk(
     """
     store = store or RunStore.open()
     clock = clock or SystemClock()
-    parts = setup_parts(domain, DeskContext(store, clock, fresh, data))
+    # processes starting together on one SQLite file take turns making the pack's tables and
+    # data and the access tables and keys; the later ones find them made
+    with setting_up(store.engine):
+        parts = setup_parts(domain, DeskContext(store, clock, fresh, data))
+        chosen = rights if rights is not None else parts.rights
+        roles = chosen if isinstance(chosen, RoleRights) else RoleRights(chosen)
+        access = AccessControl.open(store.engine, roles, settings, clock)
     crew = tuple(agents) if agents is not None else domain.agents
     tools = ToolRegistry(parts.tools)
-    chosen = rights if rights is not None else parts.rights
-    roles = chosen if isinstance(chosen, RoleRights) else RoleRights(chosen)
-    access = AccessControl.open(store.engine, roles, settings, clock)
     access.governor.bind_resources(parts.owners, parts.ownership)  # the token's resource claim
     obs = observability or default_observability()
     retriever = _retriever(domain, parts, store, embedder)

@@ -17,6 +17,7 @@ from sqlalchemy.pool import QueuePool
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.settings import whole_setting
 from tether.store import checkpoints
+from tether.store.startup import setting_up
 
 DEFAULT_HOME = Path(".tether")
 SUPPORTED = ("sqlite", "postgresql")
@@ -121,7 +122,8 @@ def migrate(engine: Engine) -> None:
     take turns, and those after the first find the schema made instead of racing to make it."""
     cfg = _alembic_config()
     try:
-        with engine.begin() as conn:
+        # SQLite replicas started together take turns by a lock file (`tether.store.startup`)
+        with setting_up(engine), engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 lock = func.pg_advisory_xact_lock(func.hashtext("tether.store.migrate"))
                 conn.execute(select(lock))
