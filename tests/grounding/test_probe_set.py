@@ -88,6 +88,11 @@ DRAWN_DEV17 = "dev17"
 # for what the passages rule out and getting a rule wrong, its answers naming those back, declining
 # or correcting them, or confirming them wrongly
 DRAWN_DEV18 = "dev18"
+# a nineteenth, drawn the same way, its customers naming their own things, reporting points
+# instead of a refund, a shipping perk, a security question or a replacement sent first, holding
+# what the passages rule out and getting a rule wrong, its answers naming those back, declining
+# or correcting them, or confirming them wrongly
+DRAWN_DEV19 = "dev19"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -105,6 +110,7 @@ LATER_DRAWN = (
     DRAWN_DEV16,
     DRAWN_DEV17,
     DRAWN_DEV18,
+    DRAWN_DEV19,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -211,6 +217,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV16, 54),
         (DRAWN_DEV17, 54),
         (DRAWN_DEV18, 54),
+        (DRAWN_DEV19, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
