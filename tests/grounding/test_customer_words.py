@@ -358,3 +358,49 @@ def test_what_the_customer_was_told_may_be_denied_in_so_many_words(
     answer: str, allowed: bool
 ) -> None:
     assert desk_allows(COURIER, answer) is allowed
+
+
+@pytest.mark.parametrize(
+    ("said", "answer", "allowed"),
+    [
+        # what the customer was told is no account of theirs for an answer to contradict
+        (
+            "I'm returning a lamp. The bot told me that since it was a gift card order you'd "
+            "send me a bank transfer for the $30.50 instead. Where does the refund go?",
+            "Refund: your gift card, not a bank transfer.",
+            True,
+        ),
+        # what they say of themselves still is
+        (
+            "I paid with PayPal, and the bot told me the refund would go to a gift card.",
+            "You paid with a gift card, so the refund goes back to it.",
+            False,
+        ),
+    ],
+)
+def test_what_the_customer_was_told_is_not_their_own_account(
+    said: str, answer: str, allowed: bool
+) -> None:
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:returns", RETURNS)]) is allowed
+
+
+HOLD = (
+    "The agent said you'd keep a blue lamp back for me until it's in stock again. Can I "
+    "exchange my delivered lamp for it?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # setting aside what the customer was told names it, in words of its own
+        ("You can exchange it for the blue lamp only while that variant is available, whatever the agent told you about keeping one back.", True),
+        ("Regardless of what the agent promised, an exchange needs the variant to be available.", True),
+        ("An exchange needs the variant to be available, though, whatever was said on the phone about putting a lamp aside for you.", True),
+        # what follows the setting aside is the answer's own
+        ("Whatever the agent said, we'll keep one back for you until it's restocked.", False),
+        ("Whatever the agent said, the exchange also ships free by express courier.", False),
+    ],
+)  # fmt: skip
+def test_setting_aside_what_the_customer_was_told_adds_nothing(answer: str, allowed: bool) -> None:
+    assert desk_allows(HOLD, answer, [Evidence("kb:1", "kb:exchanges", EXCHANGES)]) is allowed

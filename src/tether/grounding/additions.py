@@ -44,6 +44,8 @@ def check_additions(
     roughly three-quarters" of "the $2,930.94") say how much, not what is added."""
     if negated(body):
         return []  # saying something is not there adds nothing
+    # what sets aside what the customer was told names that report, and adds nothing
+    body = dismissed_reports(body)
     measure = _MEASURE if fraction_worked_out(whole or body) else frozenset()
     # what follows a leading condition is judged on its own as well ("if the card has
     # expired, store credit is issued automatically"): the condition may be grounded
@@ -102,6 +104,23 @@ RESTATING = re.compile(
     r"(?:[^.;:?!]|\.\d)*?\band\s+(?:ask(?:ing)?|wonder(?:ing)?)\b",
     re.IGNORECASE,
 )
+
+
+# a clause setting aside what someone told the customer ("…, whatever was said on the phone
+# about holding one for you", "regardless of what the bot promised"), to the end of its clause
+_DISMISSED = re.compile(
+    r"\b(?:whatever|regardless\s+of\s+what|no\s+matter\s+what|despite\s+what|"
+    r"contrary\s+to\s+what)\b[^,;:.!?]*?\b(?:said|told|promis\w*|heard|claim\w*|mention\w*|"
+    r"wrote|written)\b[^,;:.!?]*",
+    re.IGNORECASE,
+)
+
+
+def dismissed_reports(text: str) -> str:
+    """`text` without the clauses setting aside what the customer was told: they refer to a
+    report in declining to vouch for it. What follows such a clause is the answer's own
+    ("whatever was said, you get free shipping" still adds free shipping)."""
+    return _DISMISSED.sub(" ", text)
 
 
 # a clause hanging on the one before it ("…, since you read that …", "…, whether …")

@@ -36,7 +36,7 @@ from tether.grounding.facts import FactMemo
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.record_reading import RecordReading, read_json
-from tether.grounding.sources import Referents, SourceIndex
+from tether.grounding.sources import Referents, SourceIndex, own_words
 from tether.grounding.text_forms import plain_text
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
@@ -118,11 +118,13 @@ class EvidenceSet:
         """The customer's own account of their situation, where no record gives one: the
         question as evidence of its own, which the meaning checks read only for what
         contradicts an answer ("I don't have a gift card yet" against "you have a gift card").
-        None with no question, or with a record, which speaks for the customer's situation."""
+        What they report someone said or promised is no account of theirs ("the agent said
+        you'd post me a cheque" says nothing against "your gift card, not a cheque"). None with
+        no question, or with a record, which speaks for the customer's situation."""
         if not self.question or self.records:
             return None
         out = EvidenceSet(maps=self.maps)
-        out.add("question", self.question)
+        out.add("question", own_words(self.question))
         return out
 
     @property

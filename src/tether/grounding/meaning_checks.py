@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from tether.grounding.additions import (
     ADVERBS,
     check_additions,
+    dismissed_reports,
     joined_by_and,
     plain_terms,
     said_back,
@@ -186,8 +187,8 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     """A clause that says again what the customer reports someone told them, in words only
     that report uses ("…, once the $10 label fee is taken off" after "the agent said a $10 fee
     for the return label would be taken off"): the report is no evidence. A clause denying or
-    declining it ("I can't confirm any label fee"), or saying back what the customer asks,
-    says nothing of the kind."""
+    declining it ("I can't confirm any label fee"), setting it aside ("whatever the agent said
+    about the fee"), or saying back what the customer asks, says nothing of the kind."""
     asked = evidence.index.referents
     if not asked.heard:
         return []
@@ -197,7 +198,8 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
         labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
         if labelled or negated(clause.text) or back:
             continue
-        repeated = set(content_terms(clause.text)) & asked.heard - known
+        # setting the report aside names it ("whatever the agent told you about …")
+        repeated = set(content_terms(dismissed_reports(clause.text))) & asked.heard - known
         # one word in common ("works") is no report said again, unless the answer says it is
         if len(repeated) >= 2 or (repeated and _ENDORSED.search(text)):
             why = f"only what the customer was told says {', '.join(sorted(repeated)[:4])}"

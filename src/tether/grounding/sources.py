@@ -204,6 +204,15 @@ _REPORTED = re.compile(
     r"(?=[,;:](?!\s+(?:and\s+)?(?:that|as|because|since|which|who)\b)|[.?!](?:\s|$)|\s+but\s|$)",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+def own_words(question: str) -> str:
+    """The question without what it reports someone said or promised: the customer's own
+    account ("I paid with PayPal"), not what they were told ("the agent said you'd post me a
+    cheque")."""
+    return _REPORTED.sub(" ", question)
+
+
 # the most amounts of a question whose sums and differences are worked out
 _PAIRED_AMOUNTS = 12
 
@@ -231,7 +240,7 @@ class Referents:
         if not question:
             return cls()
         reported = " ".join(m.group(0) for m in _REPORTED.finditer(question))
-        own = _REPORTED.sub(" ", question)
+        own = own_words(question)
         named = set(names(own))
         said = named | set(content_terms(own)) | set(content_terms(joined_letters(own)))
         stated = set(numbers(own))
