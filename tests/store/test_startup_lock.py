@@ -83,3 +83,12 @@ def test_a_process_waits_for_another_then_gives_up_with_a_reason(tmp_path: Path)
         holder.wait(timeout=30)
     with setting_up(create_engine(url), wait_s=5):  # once the other let go, it is taken at once
         pass
+
+
+def test_a_store_that_cannot_be_made_is_set_up_without_the_lock(tmp_path: Path) -> None:
+    """No lock file can be made where the database cannot be either: the store reports itself
+    unreachable where it is used (`/healthz`: 503), not while a desk is built over it."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'tether.db'}")
+    with setting_up(engine):
+        pass
+    assert not (tmp_path / "no-such-folder").exists()

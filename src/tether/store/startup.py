@@ -85,13 +85,15 @@ def setting_up(engine: Engine, wait_s: float = WAIT_S) -> Iterator[None]:
         yield
 
 
-def _acquire(path: str, wait_s: float) -> IO[bytes]:
+def _acquire(path: str, wait_s: float) -> IO[bytes] | None:
+    """The lock file, locked; None when it cannot be made (its folder is missing or not
+    writable): then neither can the database be, and using the store says so
+    (STORE_UNAVAILABLE) where it would have without the lock."""
     try:
         handle = open(path, "ab")  # noqa: SIM115 - kept open while the lock is held
     except OSError as exc:
-        raise TetherError(
-            ErrorCode.STORE_UNAVAILABLE, f"cannot open the store's set-up lock {path}: {exc}"
-        ) from None
+        log.debug("no set-up lock at %s: %s", path, exc)
+        return None
     deadline = time.monotonic() + wait_s
     waiting = False
     while True:
