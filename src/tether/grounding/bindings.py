@@ -250,6 +250,8 @@ def _bound(
                 out.append(_wrong(v, path, key, leaves[key], wrong[0]))
         if vocabulary is not None:
             out.extend(_vocabulary(text, v, path, leaves, vocabulary, held_by_named, len(pairs)))
+            if vocabulary.values:
+                out.extend(_keyed(text, v, path, leaves, vocabulary.values))
         out.extend(_denied(text, v, path, leaves))
         if len(pairs) == 1 and not several:
             out.extend(_object_flags(text, v, path, pairs[0][0][2]))
@@ -324,6 +326,72 @@ def _vocabulary(
         key = next(iter(in_class))
         out.append(_wrong(v, path, key, leaves[key], member))
     return out
+
+
+def _keyed(
+    text: str,
+    v: RecordView,
+    path: str,
+    leaves: dict[str, str],
+    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+) -> list[FieldFinding]:
+    """A value named with its field's name ("size large", "light skin tones", "a black dial"
+    of a "dial color") that the object's field does not hold, where the pack knows the values
+    the field can take. Named so, the value is that field's, whatever else it may mean
+    elsewhere ("large" alone may be any size of anything)."""
+    out: list[FieldFinding] = []
+    for key, value in leaves.items():
+        field = key.rsplit(".", 1)[-1].lower()
+        known = values.get(field)
+        if not known:
+            continue
+        pattern, canonical = _keyed_reading(field, known)
+        held = canonical.get(value.lower())
+        if held is None:
+            continue  # a value the pack does not know: nothing to tell it from
+        for found in pattern.finditer(text):
+            said = (found.group("before") or found.group("after") or "").lower()
+            named = canonical.get(said)
+            if named is None or named == held:
+                continue
+            if negated(text[max(0, found.start() - 40) : found.start()]):
+                continue  # "not in size large" denies it
+            out.append(_wrong(v, path, key, value, found.group(0)))
+            break
+    return out
+
+
+# a field of two words goes by its first too: "dial color" by "dial" ("a white dial"), "skin
+# tone" by "skin" ("for light skin"), "speed settings" by "speed" ("high-speed")
+_FIELD_HEAD = re.compile(r"^([a-z]+)\s+[a-z]+$")
+_KEYED: dict[tuple[str, int], tuple[Mapping[str, Any], re.Pattern[str], dict[str, str]]] = {}
+
+
+def _keyed_reading(
+    field: str, known: Mapping[str, tuple[str, ...]]
+) -> tuple[re.Pattern[str], dict[str, str]]:
+    """How `field`'s values are named with it: a value just before one of the field's names
+    ("light skin tones", "high-speed") or just after one ("size large", "size: XS"); and each
+    form of a value (lower case) with the value it is a form of."""
+    kept = _KEYED.get((field, id(known)))
+    if kept is not None and kept[0] is known:
+        return kept[1], kept[2]
+    canonical = {f.lower(): c.lower() for c, more in known.items() for f in (c, *more)}
+    said = "|".join(re.escape(f) for f in sorted(canonical, key=len, reverse=True))
+    names = [field, field.replace("color", "colour")]
+    head = _FIELD_HEAD.match(field)
+    names += [head.group(1)] if head is not None else []
+    called = "|".join(re.escape(n) for n in dict.fromkeys(names))
+    pattern = re.compile(
+        rf"(?<![\w-])(?P<before>{said})[\s-]+(?:{called})(?:e?s)?(?![\w-])|"
+        rf"(?<![\w-])(?:{called})(?:e?s)?(?:\s*:\s*|\s+(?:of\s+|in\s+)?)(?P<after>{said})"
+        r"(?![\w-])",
+        re.IGNORECASE,
+    )
+    if len(_KEYED) > 512:
+        _KEYED.clear()
+    _KEYED[field, id(known)] = (known, pattern, canonical)
+    return pattern, canonical
 
 
 _NEXT_PHRASE = re.compile(r"[,;]|\b(?:and|but|with)\s+(?=(?:a|an|the|its|their)\b)")

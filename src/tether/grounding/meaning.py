@@ -189,13 +189,16 @@ class Vocabulary:
 
     `classes` maps a class name to its members; each member is a canonical name and the surface
     forms that mean it ("cancelled": "canceled", "cancellation"). `states` names the classes
-    whose members are states of a record (the ones a status field holds).
+    whose members are states of a record (the ones a status field holds). `values` maps a
+    record field's name (lower case) to the values it can take, each with its forms ("size":
+    "large": "L"): a value named with its field's name ("size large") is read as that field's.
     """
 
     classes: Mapping[str, Mapping[str, tuple[str, ...]]]
     states: frozenset[str] = frozenset()
     genre: frozenset[str] = field(default_factory=frozenset)  # words whose absence proves nothing
     progress: tuple[str, ...] = ()  # states in the order a record passes through them
+    values: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def holds(self, state: str, current: str) -> bool:
         """True when a record in `current` is (or has been) in `state`: a delivered order has
@@ -213,20 +216,16 @@ class Vocabulary:
         *,
         states: Iterable[str] = (),
         genre: Iterable[str] = (),
+        values: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> Vocabulary:
-        """A copy with more classes (a class of the same name gains members) and genre words."""
-        merged: dict[str, dict[str, tuple[str, ...]]] = {
-            name: dict(members) for name, members in self.classes.items()
-        }
-        for name, members in (classes or {}).items():
-            target = merged.setdefault(name, {})
-            for canonical, forms in members.items():
-                target[canonical] = tuple(dict.fromkeys((*target.get(canonical, ()), *forms)))
+        """A copy with more classes (a class of the same name gains members), genre words and
+        field values (a field of the same name gains values)."""
         return Vocabulary(
-            {k: dict(v) for k, v in merged.items()},
+            _merged(self.classes, classes),
             self.states | frozenset(states),
             self.genre | frozenset(norm(w) for w in genre),
             self.progress,
+            _merged(self.values, {k.lower(): v for k, v in (values or {}).items()}),
         )
 
     def members(self, text: str) -> list[tuple[str, str, int, int]]:
@@ -299,6 +298,19 @@ def _forms(spec: str) -> dict[str, tuple[str, ...]]:
         if forms:
             out[forms[0]] = tuple(forms[1:])
     return out
+
+
+def _merged(
+    kept: Mapping[str, Mapping[str, Sequence[str]]],
+    more: Mapping[str, Mapping[str, Sequence[str]]] | None,
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Named groups of canonical words with their forms, `more` added to `kept`."""
+    merged = {name: {c: tuple(f) for c, f in members.items()} for name, members in kept.items()}
+    for name, members in (more or {}).items():
+        target = merged.setdefault(name, {})
+        for canonical, forms in members.items():
+            target[canonical] = tuple(dict.fromkeys((*target.get(canonical, ()), *forms)))
+    return merged
 
 
 DEFAULT_VOCABULARY = Vocabulary(

@@ -281,13 +281,17 @@ def _restates_a_list(v: ClaimVerdict) -> bool:
 @dataclass(frozen=True)
 class GroundingPack:
     """What a domain pack adds to the verifier: its operating point, closed classes of words
-    (extra lifecycle states, payment methods…), genre words, and what its tools' fields mean."""
+    (extra lifecycle states, payment methods…), genre words, what its tools' fields mean, and
+    the values its records' fields can take (`values`: field name → value → other forms, such
+    as an option "size": "large": ("L",)), so that a value named with its field's name ("size
+    large", "light skin tones") is judged against the value the record holds."""
 
     config: VerifierConfig = field(default_factory=VerifierConfig)
     classes: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
     states: tuple[str, ...] = ()
     genre: tuple[str, ...] = ()
     fields: tuple[FieldMap, ...] = ()
+    values: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
 
     def verifier(
         self,
@@ -299,7 +303,9 @@ class GroundingPack:
 
         `schemas` are tools' output schemas by tool name: a tool the pack gives no field map
         gets one read off its schema (`fields_from_schema`)."""
-        vocabulary = DEFAULT_VOCABULARY.extended(self.classes, states=self.states, genre=self.genre)
+        vocabulary = DEFAULT_VOCABULARY.extended(
+            self.classes, states=self.states, genre=self.genre, values=self.values
+        )
         mapped = {m.tool for m in self.fields}
         inferred = [
             FieldMap(name, specs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.graph import RetailGraph
+from tether.domains.retail.option_values import OPTION_VALUES
 from tether.domains.retail.premises import PremiseCheck
 from tether.grounding import HARD_KINDS, FieldMap, FieldSpec, GroundingPack, VerifierConfig
 
@@ -37,6 +38,36 @@ MATERIALS = (
     "natural rubber", "nylon", "olefin", "plastic", "polyester", "rubber", "softshell",
     "sunbrella", "synthetic", "urethane", "vinyl", "wood", "silicone", "stainless steel",
 )  # fmt: skip
+
+# the letters a size goes by, and the words for them: a T-shirt in "L" is a large one
+_SIZE_LETTERS = {
+    "XS": "extra small",
+    "S": "small",
+    "M": "medium",
+    "L": "large",
+    "XL": "extra large",
+}
+# a colour spelt either way is one colour
+_SPELLINGS = {"gray": ("grey",), "grey": ("gray",), "space grey": ("space gray",)}
+
+
+def option_values() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The catalogue's option values with their other forms, by option name: a size's letter
+    and its word are one value ("L", "large"), and so are both spellings of a colour."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for option, values in OPTION_VALUES.items():
+        forms: dict[str, tuple[str, ...]] = {}
+        for value in values:
+            word = _SIZE_LETTERS.get(value) if option == "size" else None
+            if word is not None:
+                forms[value] = (word,)
+                continue
+            if option == "size" and value in _SIZE_LETTERS.values():
+                continue  # the word is a form of its letter, above
+            forms[value] = _SPELLINGS.get(value.lower(), ())
+        out[option] = forms
+    return out
+
 
 # The operating point is checked on the probe folders dev/ to dev5/ only, never on
 # heldout/: after the last refit the packaged aggregate flags there, on those folders pooled, no
@@ -80,6 +111,7 @@ RETAIL_GROUNDING = GroundingPack(
     },
     states=("lifecycle",),
     genre=("order", "refund", "customer", "account", "help", "item"),
+    values=option_values(),
     fields=(
         FieldMap(
             "get_order_details",

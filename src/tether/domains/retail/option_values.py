@@ -1,0 +1,113 @@
+"""Every value the catalogue's variants give each option, by option name (tau2-bench retail
+data, `data/db.json.gz`; `tests/retail/test_option_values.py` holds the two equal). The answer
+verifier reads a value named with its option's name ("size large", "light skin tones") against
+the value the item holds."""
+
+from __future__ import annotations
+
+# fmt: off
+OPTION_VALUES: dict[str, tuple[str, ...]] = {
+    "armrest": ("adjustable", "fixed", "none",),
+    "backlight": ("none", "RGB", "white",),
+    "backrest height": ("high-back", "standard",),
+    "bagged/bagless": ("bagged", "bagless",),
+    "band material": ("leather", "metal", "silicone",),
+    "battery life": ("10 hours", "20 hours", "4 hours", "6 hours", "8 hours",),
+    "battery type": ("AA batteries", "rechargeable",),
+    "brand": ("Brand A", "Brand B", "Brand C",),
+    "brightness": (
+        "100W equivalent", "60W equivalent", "75W equivalent", "high", "low", "medium",
+    ),
+    "capacity": (
+        "1 cup", "1 liter", "1.5 liters", "1.5L", "10000mAh", "1000ml", "1L", "2 cups", "2 liters",
+        "20000mAh", "2L", "4 cups", "5000mAh", "500ml", "750ml", "8 cups",
+    ),
+    "color": (
+        "beige", "black", "blue", "brown", "gold", "gray", "green", "grey", "navy", "pink",
+        "purple", "red", "RGB", "rose gold", "silver", "space grey", "stainless steel", "white",
+        "wood", "yellow",
+    ),
+    "color temperature": ("daylight", "warm white",),
+    "compartment": ("camera", "hydration", "laptop",),
+    "compatibility": ("Amazon Alexa", "Apple HomeKit", "Google Assistant",),
+    "connectivity": (
+        "Bluetooth", "Ethernet", "none", "Wi-Fi", "Wi-Fi + Cellular", "wired", "wireless",
+    ),
+    "cover type": ("hard cover", "soft cover",),
+    "deck material": ("bamboo", "maple", "plastic",),
+    "design": ("custom", "graphic", "plain",),
+    "dial color": ("black", "blue", "white",),
+    "diameter": ("10 inches", "12 inches", "14 inches",),
+    "difficulty level": ("beginner", "expert", "intermediate",),
+    "display": ("AMOLED", "LCD",),
+    "features": (
+        "auto shutoff", "built-in grinder", "cordless", "HEPA filter", "night mode", "none",
+        "pet hair removal", "quiet operation", "rotisserie", "side burner", "smart sensors",
+        "timer",
+    ),
+    "field of view": ("110 degrees", "130 degrees", "160 degrees",),
+    "filter type": ("carbon", "HEPA", "ionic",),
+    "frame color": ("black", "brown", "silver",),
+    "frame material": ("metal", "plastic",),
+    "frame size": ("large", "medium", "small",),
+    "gender": ("men", "unisex", "women",),
+    "height": ("3 ft", "4 ft", "5 ft", "6 ft",),
+    "kit size": ("basic", "professional",),
+    "length": ("100ft", "25ft", "28 inch", "31 inch", "34 inch", "50ft",),
+    "lens color": ("black", "blue", "brown", "green",),
+    "lens type": ("non-polarized", "polarized",),
+    "material": (
+        "canvas", "ceramic", "cotton", "fabric", "fleece", "glass", "hardshell", "iron", "latex",
+        "leather", "memory foam", "mesh", "metal", "natural rubber", "nylon", "olefin", "plastic",
+        "polyester", "PVC", "rubber", "softshell", "stainless steel", "sunbrella", "synthetic",
+        "TPE", "urethane", "vinyl", "wood",
+    ),
+    "output": ("USB-A", "USB-C", "Wireless",),
+    "piece count": ("2-piece", "3-piece", "4-piece",),
+    "pieces": ("1000", "1500", "2000", "500",),
+    "power source": ("AC adapter", "battery", "USB",),
+    "pressure": ("15 bar", "19 bar", "9 bar",),
+    "processor": ("i5", "i7", "i9",),
+    "ram": ("16GB", "32GB", "8GB",),
+    "RAM": ("4GB", "6GB", "8GB",),
+    "resolution": ("1080p", "20MP", "24MP", "2K", "30MP", "4K", "5K",),
+    "room size": ("large", "medium", "small",),
+    "scent family": ("fresh", "oriental", "woody",),
+    "screen size": (
+        "10-inch", "13-inch", "15-inch", "17-inch", "5.8-inch", "6-inch", "6.1-inch", "6.5-inch",
+        "7-inch", "8-inch",
+    ),
+    "sensor type": ("laser", "optical",),
+    "set type": ("adjustable", "fixed",),
+    "size": (
+        "10", "100ml", "11", "12", "30ml", "50ml", "6", "6 ft", "60%", "7", "7 ft", "8", "80%",
+        "9", "A4", "A5", "A6", "full size", "L", "large", "M", "medium", "portable", "S", "small",
+        "XL", "XS", "XXL",
+    ),
+    "skin tone": ("dark", "light", "medium",),
+    "sole": ("EVA", "rubber",),
+    "speed settings": ("high", "low",),
+    "storage": (
+        "128GB", "1TB SSD", "256GB", "256GB SSD", "32GB", "512GB SSD", "64GB", "8GB", "CF card",
+        "SD card",
+    ),
+    "stovetop compatibility": ("electric", "gas", "induction",),
+    "strap material": ("leather", "metal", "silicone",),
+    "style": ("crew neck", "v-neck",),
+    "switch type": ("clicky", "linear", "tactile",),
+    "theme": ("animals", "art", "fantasy", "landscape",),
+    "thickness": ("4mm", "5mm", "6mm",),
+    "tilt mechanism": ("auto tilt", "manual tilt",),
+    "type": (
+        "analog", "automatic", "canister", "capsule", "charcoal", "digital", "drip", "electric",
+        "espresso", "french press", "gas", "in-ear", "manual", "mountain", "on-ear", "over-ear",
+        "road", "robotic", "upright",
+    ),
+    "ventilation": ("high", "low", "medium",),
+    "water resistance": ("IPX4", "IPX7", "no", "not resistant", "yes",),
+    "waterproof": ("no", "yes",),
+    "weight range": ("30-50 lbs", "5-25 lbs", "55-75 lbs",),
+    "zipper": ("full", "half",),
+    "zoom": ("10x", "3x", "5x",),
+}
+# fmt: on
