@@ -3,7 +3,8 @@ of a kit for dark ones, "linear switches" of a tactile keyboard. The pack says w
 can take (the retail catalogue's option values), so a value so named is read as that field's
 and judged against the item's. A value said without its field's name ("large enough for a
 laptop") says nothing of the field; other forms of the item's own value ("size L", "grey")
-and values denied pass."""
+values denied, and values of another variant than the item (the one it is exchanged for, one
+on offer) pass."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def flagged(answer: str, pack: GroundingPack = RETAIL.grounding) -> bool:
         "Your black polyester backpack in size large was delivered.",
         "The makeup kit, for light skin tones, was delivered.",
         "The mechanical keyboard has linear switches and an RGB backlight.",
-        "The perfume, a woody scent for women, comes in 30ml.",
+        "The perfume is a woody scent for women, in 30ml.",
     ],
 )
 def test_a_value_named_with_its_field_is_that_fields(answer: str) -> None:
@@ -73,8 +74,12 @@ def test_a_value_named_with_its_field_is_that_fields(answer: str) -> None:
         "The makeup kit for dark skin tones was delivered.",
         "The wristwatch has a white dial and a leather strap.",
         "The mechanical keyboard has tactile switches and an RGB backlight.",
-        "The perfume, an oriental scent for women, comes in 30ml.",
+        "The perfume is an oriental scent for women, in 30ml.",
         "The backpack isn't in size large: it is a medium one.",  # a value denied
+        # another variant than the item: the one it is exchanged for, or one on offer
+        "I can exchange your size L T-shirt for one in size M.",
+        "Your backpack can be switched to size large, since it was delivered.",
+        "The mechanical keyboard is also available with linear switches.",
     ],
 )
 def test_the_items_own_values_and_values_not_named_with_a_field_pass(answer: str) -> None:

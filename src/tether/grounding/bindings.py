@@ -338,8 +338,11 @@ def _keyed(
     """A value named with its field's name ("size large", "light skin tones", "a black dial"
     of a "dial color") that the object's field does not hold, where the pack knows the values
     the field can take. Named so, the value is that field's, whatever else it may mean
-    elsewhere ("large" alone may be any size of anything)."""
+    elsewhere ("large" alone may be any size of anything). A clause about another variant
+    ("exchanged for size L", "also available in size L") says nothing of the item's."""
     out: list[FieldFinding] = []
+    if _ANOTHER_VARIANT.search(text):
+        return out
     for key, value in leaves.items():
         field = key.rsplit(".", 1)[-1].lower()
         known = values.get(field)
@@ -361,6 +364,15 @@ def _keyed(
     return out
 
 
+# what a clause says of a variant other than the item: the one it is exchanged or changed for,
+# one preferred, available or offered
+_ANOTHER_VARIANT = re.compile(
+    r"\b(?:exchang\w*|swap\w*|switch(?:ed|ing)?\s+(?:it\s+)?(?:to|for)|chang\w*|replac\w*|"
+    r"instead|rather|prefer\w*|"
+    r"availab\w*|in\s+stock|sold\s+out|comes?\s+in|offer\w*|option\w*|variant\w*|want\w*|"
+    r"like|new|other|another)\b",
+    re.IGNORECASE,
+)
 # a field of two words goes by its first too: "dial color" by "dial" ("a white dial"), "skin
 # tone" by "skin" ("for light skin"), "speed settings" by "speed" ("high-speed")
 _FIELD_HEAD = re.compile(r"^([a-z]+)\s+[a-z]+$")
