@@ -1,10 +1,11 @@
 """A value named with its field's name: "size large" of a medium backpack, "light skin tones"
-of a kit for dark ones, "linear switches" of a tactile keyboard. The pack says which values each field
-can take (the retail catalogue's option values), so a value so named is read as that field's
-and judged against the item's. A value said without its field's name ("large enough for a
-laptop") says nothing of the field; other forms of the item's own value ("size L", "grey")
-values denied, and values of another variant than the item (the one it is exchanged for, one
-on offer) pass."""
+of a kit for dark ones, "linear switches" of a tactile keyboard; or just before the item's name:
+"a digital wall clock" of an analog one. The pack says which values each field can take (the
+retail catalogue's option values), so a value so named is read as that field's and judged
+against the item's. A value said without its field's name ("large enough for a laptop") says
+nothing of the field; other forms of the item's own value ("size L", "grey"), words of it
+("natural rubber"), values denied, and values of another variant than the item (the one it is
+exchanged for, one on offer) pass."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ ORDER: dict[str, Any] = {
          "options": {"switch type": "tactile", "backlight": "RGB", "size": "full size"}},
         {"name": "Perfume", "item_id": "6", "price": 289.66,
          "options": {"scent family": "oriental", "size": "30ml", "gender": "women"}},
+        {"name": "Wall Clock", "item_id": "7", "price": 182.85,
+         "options": {"diameter": "10 inches", "color": "black", "type": "analog"}},
+        {"name": "Yoga Mat", "item_id": "8", "price": 94.38,
+         "options": {"thickness": "6mm", "material": "natural rubber", "color": "pink"}},
     ],
 }  # fmt: skip
 
@@ -56,6 +61,8 @@ def flagged(answer: str, pack: GroundingPack = RETAIL.grounding) -> bool:
         "The makeup kit, for light skin tones, was delivered.",
         "The mechanical keyboard has linear switches and an RGB backlight.",
         "The perfume is a woody scent for women, in 30ml.",
+        # a value just before the item's name is one of its fields'
+        "Your digital wall clock cost $182.85.",
     ],
 )
 def test_a_value_named_with_its_field_is_that_fields(answer: str) -> None:
@@ -76,7 +83,10 @@ def test_a_value_named_with_its_field_is_that_fields(answer: str) -> None:
         "The mechanical keyboard has tactile switches and an RGB backlight.",
         "The perfume is an oriental scent for women, in 30ml.",
         "The backpack isn't in size large: it is a medium one.",  # a value denied
+        "Your black analog wall clock was delivered.",
+        "The pink natural rubber yoga mat was delivered.",
         # another variant than the item: the one it is exchanged for, or one on offer
+        "I can exchange your analog wall clock for a digital wall clock.",
         "I can exchange your size L T-shirt for one in size M.",
         "Your backpack can be switched to size large, since it was delivered.",
         "The mechanical keyboard is also available with linear switches.",

@@ -361,7 +361,57 @@ def _keyed(
                 continue  # "not in size large" denies it
             out.append(_wrong(v, path, key, value, found.group(0)))
             break
+    if not out and "name" in leaves:
+        out.extend(_before_name(text, v, path, leaves, values))
     return out
+
+
+# where the words describing a named object begin: an article, a possessive, a preposition
+_DESCRIPTION_STARTS = re.compile(
+    r"^(?:a|an|the|your|my|our|its|their|this|that|these|those|of|for|with|and|or|in|on|to|"
+    r"from|is|are|was|were|be|been|has|have|had)$",
+    re.IGNORECASE,
+)
+
+
+def _before_name(
+    text: str,
+    v: RecordView,
+    path: str,
+    leaves: dict[str, str],
+    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+) -> list[FieldFinding]:
+    """A value of one of the object's fields just before its name that the field does not
+    hold ("your black digital wall clock" of an analog one). A word no field of the object
+    can take ("new", "gaming"), or one that is right for any of them, says nothing wrong."""
+    found = _name_found(text, leaves["name"])
+    if found is None:
+        return []
+    said: list[str] = []
+    for word in reversed(re.findall(r"[\w-]+|[^\w\s,-]", text[: found.start()])[-4:]):
+        if _DESCRIPTION_STARTS.match(word) or not re.match(r"[\w-]+$", word):
+            break
+        said.append(word.lower())
+    phrases = [*said, *(f"{b} {a}" for a, b in pairwise(said))]
+    readings = {
+        key: _keyed_reading(field, known)[1]
+        for key in leaves
+        if (known := values.get(field := key.rsplit(".", 1)[-1].lower()))
+    }
+    for phrase in phrases:
+        takes = [key for key, canonical in readings.items() if phrase in canonical]
+        if not takes or any(
+            readings[key][phrase] == readings[key].get(leaves[key].lower()) for key in takes
+        ):
+            continue
+        if any(
+            re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", x.lower())
+            for x in leaves.values()
+        ):
+            continue  # part of a value the object holds ("rubber" of "natural rubber")
+        key = takes[0]
+        return [_wrong(v, path, key, leaves[key], phrase)]
+    return []
 
 
 # what a clause says of a variant other than the item: the one it is exchanged or changed for,
