@@ -404,3 +404,23 @@ HOLD = (
 )  # fmt: skip
 def test_setting_aside_what_the_customer_was_told_adds_nothing(answer: str, allowed: bool) -> None:
     assert desk_allows(HOLD, answer, [Evidence("kb:1", "kb:exchanges", EXCHANGES)]) is allowed
+
+
+def test_a_report_runs_on_past_but_that() -> None:
+    """What follows ", but that" in a report is reported too ("the agent said it's sold out,
+    but that he'd post me a spare bulb"): no words of the customer's own to grant it in."""
+    said = (
+        "The agent said the blue lamp is sold out, but that he'd post me a spare bulb for free. "
+        "Can I exchange my delivered lamp?"
+    )
+    evidence = [Evidence("kb:1", "kb:exchanges", EXCHANGES)]
+    granted = (
+        "It can be exchanged for a variant that is available, and a spare bulb is posted to "
+        "you for free."
+    )
+    assert not desk_allows(said, granted, evidence)
+    assert desk_allows(
+        said,
+        "Yes, it can be exchanged for another variant, provided that variant is available.",
+        evidence,
+    )

@@ -196,12 +196,13 @@ def _span_edges(record: Any) -> set[int]:
 
 
 # what someone is reported to have said, promised or written, to the end of its clause and of
-# what hangs on it (", as …", ", and that …"): "(your agent) promised me a $100 credit for the
-# delay", "(I) read online that only pending orders can be exchanged(, but …)"
+# what hangs on it (", as …", ", and that …", ", but that …"): "(your agent) promised me a $100
+# credit for the delay", "(I) read online that only pending orders can be exchanged(, but …)"
 _REPORTED = re.compile(
     r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
     r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*)\b.*?"
-    r"(?=[,;:](?!\s+(?:and\s+)?(?:that|as|because|since|which|who)\b)|[.?!](?:\s|$)|\s+but\s|$)",
+    r"(?=[,;:](?!\s+(?:(?:and|but)\s+)?(?:that|as|because|since|which|who)\b)|[.?!](?:\s|$)|"
+    r"\s+but\s(?!that\b)|$)",
     re.IGNORECASE | re.DOTALL,
 )
 
