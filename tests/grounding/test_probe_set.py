@@ -93,6 +93,11 @@ DRAWN_DEV18 = "dev18"
 # what the passages rule out and getting a rule wrong, its answers naming those back, declining
 # or correcting them, or confirming them wrongly
 DRAWN_DEV19 = "dev19"
+# a twentieth, drawn the same way, its customers naming their own things, reporting a sealed box,
+# a birth date, a week-long verification, cash to the courier or a refund to a replacement card,
+# holding what the passages rule out and getting a rule wrong, its answers naming those back,
+# declining or correcting them, or confirming them wrongly
+DRAWN_DEV20 = "dev20"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -111,6 +116,7 @@ LATER_DRAWN = (
     DRAWN_DEV17,
     DRAWN_DEV18,
     DRAWN_DEV19,
+    DRAWN_DEV20,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -218,6 +224,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV17, 54),
         (DRAWN_DEV18, 54),
         (DRAWN_DEV19, 54),
+        (DRAWN_DEV20, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
