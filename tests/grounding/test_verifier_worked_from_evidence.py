@@ -94,6 +94,29 @@ def test_the_share_of_a_total_a_named_item_is(answer: str, flagged: bool) -> Non
     assert on_record(answer, ORDER) is flagged
 
 
+TWO_ITEMS = {
+    "order_id": "#W2148041",
+    "status": "processed",
+    "items": [
+        {"name": "Wireless Earbuds", "price": 257.38, "options": {"color": "black"}},
+        {"name": "Vacuum Cleaner", "price": 620.07, "options": {"type": "robotic"}},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 877.45}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # the whole a share is taken of, said after the second item, is no price of it
+        ("The vacuum cost $362.69 more than the earbuds, about 2.4 times as much, and was about 71 % of the $877.45.", False),
+        ("The vacuum cost $362.69 more than the earbuds, about 2.4 times as much, and was about 50 % of the $877.45.", True),
+    ],
+)  # fmt: skip
+def test_the_whole_of_a_share_is_no_price(answer: str, flagged: bool) -> None:
+    assert on_record(answer, TWO_ITEMS) is flagged
+
+
 def test_half_of_a_count_comes_near_another_count() -> None:
     counts = {9.0, 19.0}
     assert counted_share(0.5, "just under half of the 19 versions can be ordered", counts)

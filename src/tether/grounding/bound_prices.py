@@ -26,6 +26,12 @@ def price_of(obj: Mapping[str, Any]) -> float | None:
 
 
 _BY_HOW_MUCH = re.compile(r"\s+(?:more|less|cheaper|dearer|short)\b", re.IGNORECASE)
+# "about 71 % of the $877.45", "a third of your $600": the whole a share is taken of
+_WHOLE_OF = re.compile(
+    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bshare|\bpart|\bportion|\bfraction)"
+    r"\s+of\s+(?:the\s+|your\s+|its\s+|their\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def bound_prices(
@@ -36,8 +42,13 @@ def bound_prices(
     if mine is None:
         return []
     others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
-    # "$1,555.75 more than the earbuds" is a difference, no one's price
-    said_sums = [m for m in MONEY.finditer(text) if not _BY_HOW_MUCH.match(text, m.end())]
+    # "$1,555.75 more than the earbuds" is a difference, no one's price, and "71 % of the
+    # $877.45" a whole
+    said_sums = [
+        m
+        for m in MONEY.finditer(text)
+        if not _BY_HOW_MUCH.match(text, m.end()) and not _WHOLE_OF.search(text[: m.start()])
+    ]
     amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in said_sums]
     if any(abs(a - mine) <= 0.005 for a in amounts):
         return []  # its price is said; other sums (a total) may stand beside it
