@@ -98,6 +98,11 @@ DRAWN_DEV19 = "dev19"
 # holding what the passages rule out and getting a rule wrong, its answers naming those back,
 # declining or correcting them, or confirming them wrongly
 DRAWN_DEV20 = "dev20"
+# a twenty-first, drawn the same way, its customers naming their own things, reporting a reason for
+# a return, a swap at a store counter, a cancel-and-reorder to change payment or a caller's number
+# as proof, holding what the passages rule out and getting a rule wrong, its answers naming those
+# back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV21 = "dev21"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -117,6 +122,7 @@ LATER_DRAWN = (
     DRAWN_DEV18,
     DRAWN_DEV19,
     DRAWN_DEV20,
+    DRAWN_DEV21,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -225,6 +231,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV18, 54),
         (DRAWN_DEV19, 54),
         (DRAWN_DEV20, 54),
+        (DRAWN_DEV21, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
