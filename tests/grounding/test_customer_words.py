@@ -424,3 +424,37 @@ def test_a_report_runs_on_past_but_that() -> None:
         "Yes, it can be exchanged for another variant, provided that variant is available.",
         evidence,
     )
+
+
+DIFFERENCE = (
+    "If the new variant costs more, the difference is charged to a payment method you choose "
+    "from your account."
+)
+OUTSIDE = (
+    "The bot told me I could give the courier cash for the $12 difference, and that once "
+    "verified I stay verified for a month. Right?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # what the customer was told, put outside what the rules say
+        ("Paying the courier in cash falls outside how a difference gets paid.", True),
+        ("Cash for the courier is the bot's idea; the difference goes on a payment method you choose.", True),
+        ("Cash to the courier goes further than our rules do: the difference is charged to a payment method you choose.", True),
+        ("Verified for a month: nowhere in our steps.", True),
+        ("Staying verified for a month is a point our steps are silent on.", True),
+        # granted, it is said again
+        ("You can give the courier cash for the $12 difference.", False),
+        ("Once verified, you stay verified for a month.", False),
+    ],
+)  # fmt: skip
+def test_what_the_customer_was_told_may_be_put_outside_the_rules(
+    answer: str, allowed: bool
+) -> None:
+    evidence = [
+        Evidence("kb:1", "kb:difference", DIFFERENCE),
+        Evidence("kb:2", "kb:verify", VERIFY),
+    ]
+    assert desk_allows(OUTSIDE, answer, evidence) is allowed

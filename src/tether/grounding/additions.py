@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tether.grounding.arithmetic import fraction_worked_out
 from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
 from tether.grounding.facts import Finding
-from tether.grounding.meaning import Clause, Vocabulary, clauses, negated
+from tether.grounding.meaning import Clause, Vocabulary, clauses, negated, sets_outside
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceSet
@@ -42,8 +42,8 @@ def check_additions(
     ("and you're subscribed to our newsletter"), not a paraphrase of what is there. The
     words of a share the sentence (`whole`) works out from amounts it states ("$2,195.04,
     roughly three-quarters" of "the $2,930.94") say how much, not what is added."""
-    if negated(body):
-        return []  # saying something is not there adds nothing
+    if negated(body) or sets_outside(body):
+        return []  # saying something is not there, or not in the rules, adds nothing
     # what sets aside what the customer was told names that report, and adds nothing
     body = dismissed_reports(body)
     measure = _MEASURE if fraction_worked_out(whole or body) else frozenset()

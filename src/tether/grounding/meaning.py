@@ -102,6 +102,29 @@ def negated(text: str) -> bool:
     return any(w in NEGATIONS or w in _EXTRA_NEGATIONS for w in said)
 
 
+# a predicate putting what its clause names outside what the evidence's rules say: "falls
+# outside how a difference gets paid", "goes further than our rules do", "is a point our steps
+# are silent on", "is the chat agent's idea"
+_OUTSIDE_THE_RULES = re.compile(
+    r"\b(?:falls?|is|are)\s+outside\b|\bgo(?:es)?\s+(?:further|beyond)\b|\bsilent\s+on\b|"
+    r"\b(?:is|was)\s+(?:the|your)\s+(?:[\w-]+\s+){0,2}[\w-]+[\u2019']s\s+idea\b",
+    re.IGNORECASE,
+)
+
+
+def sets_outside(text: str) -> bool:
+    """True when the clause puts what it names outside what the rules say ("cash to the
+    courier falls outside how a difference gets paid"): like a denial, it grants nothing."""
+    return _OUTSIDE_THE_RULES.search(text) is not None
+
+
+def declined_label(text: str) -> bool:
+    """True for a label and a denial of it: "Verified for a week: nowhere in our steps",
+    "Cash to the courier: not something we take". The label names what is declined."""
+    label, colon, rest = text.partition(":")
+    return bool(colon and label.strip()) and (negated(rest) or sets_outside(rest))
+
+
 # a denial inside a relative clause that narrows who or what the main clause is about
 _RELATIVE_DENIAL = re.compile(
     r"\b(?:who|that|which|whose)\s+(?:\w+\s+){0,2}?(?:not|never|\w+n[\u2019']t|cannot)\b",

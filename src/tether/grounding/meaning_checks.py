@@ -56,6 +56,7 @@ from tether.grounding.meaning import (
     denied_terms,
     denies,
     negated,
+    sets_outside,
     states,
 )
 from tether.grounding.option_flags import check_option_flags
@@ -196,7 +197,7 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     for clause, back in said_back(text):
         # a label is read with what it labels ("Your husband's PayPal: not possible.")
         labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
-        if labelled or negated(clause.text) or back:
+        if labelled or negated(clause.text) or sets_outside(clause.text) or back:
             continue
         # setting the report aside names it ("whatever the agent told you about …")
         repeated = set(content_terms(dismissed_reports(clause.text))) & asked.heard - known

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, Finding, leaves
-from tether.grounding.meaning import negated
+from tether.grounding.meaning import declined_label, negated, sets_outside
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_clauses import EvidenceClause
@@ -227,6 +227,10 @@ def check_timing(
             a if f.status == "unsupported" and a.status == SUPPORTED else f
             for f, a in zip(found, again, strict=True)
         ]
+    if declined_label(whole or body) or sets_outside(whole or body):
+        # "Verified for a week: nowhere in our steps" declines the timing it labels, and "…
+        # for a month is a point our steps are silent on" the one it names
+        found = [f for f in found if f.status != "unsupported"]
     if denied:
         # "the PayPal refund won't be instant", "so it won't be back within 24 hours": denying
         # a timing the evidence gives otherwise says what it says, whichever subject it is read
