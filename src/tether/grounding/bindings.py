@@ -343,12 +343,14 @@ def _keyed(
     out: list[FieldFinding] = []
     if _ANOTHER_VARIANT.search(text):
         return out
-    for key, value in leaves.items():
-        field = key.rsplit(".", 1)[-1].lower()
-        known = values.get(field)
-        if not known:
-            continue
-        pattern, canonical = _keyed_reading(field, known)
+    # each field whose values the pack knows: how they are named, and each form's value
+    readings = {
+        key: _keyed_reading(field, known)
+        for key in leaves
+        if (known := values.get(field := key.rsplit(".", 1)[-1].lower()))
+    }
+    for key, (pattern, canonical) in readings.items():
+        value = leaves[key]
         held = canonical.get(value.lower())
         if held is None:
             continue  # a value the pack does not know: nothing to tell it from
@@ -362,7 +364,8 @@ def _keyed(
             out.append(_wrong(v, path, key, value, found.group(0)))
             break
     if not out and "name" in leaves:
-        out.extend(_before_name(text, v, path, leaves, values))
+        forms = {key: canonical for key, (_, canonical) in readings.items()}
+        out.extend(_before_name(text, v, path, leaves, forms))
     return out
 
 
@@ -379,11 +382,12 @@ def _before_name(
     v: RecordView,
     path: str,
     leaves: dict[str, str],
-    values: Mapping[str, Mapping[str, tuple[str, ...]]],
+    readings: Mapping[str, Mapping[str, str]],
 ) -> list[FieldFinding]:
     """A value of one of the object's fields just before its name that the field does not
-    hold ("your black digital wall clock" of an analog one). A word no field of the object
-    can take ("new", "gaming"), or one that is right for any of them, says nothing wrong."""
+    hold ("your black digital wall clock" of an analog one); `readings` maps each field the
+    pack knows the values of to its forms' values. A word no field of the object can take
+    ("new", "gaming"), or one that is right for any of them, says nothing wrong."""
     found = _name_found(text, leaves["name"])
     if found is None:
         return []
@@ -393,11 +397,6 @@ def _before_name(
             break
         said.append(word.lower())
     phrases = [*said, *(f"{b} {a}" for a, b in pairwise(said))]
-    readings = {
-        key: _keyed_reading(field, known)[1]
-        for key in leaves
-        if (known := values.get(field := key.rsplit(".", 1)[-1].lower()))
-    }
     for phrase in phrases:
         takes = [key for key, canonical in readings.items() if phrase in canonical]
         if not takes or any(
