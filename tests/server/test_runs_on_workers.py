@@ -201,3 +201,43 @@ def test_events_of_an_unknown_run_are_a_404_problem(make_api: Any) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "RUN_NOT_FOUND"
     gone = api.client.post("/v1/runs/run_nope/cancel")
     assert gone.status_code == 404 and gone.json()["code"] == "RUN_NOT_FOUND"
+
+
+def test_reading_a_run_with_wait_answers_when_it_settles(make_api: Any) -> None:
+    """`GET /v1/runs/{id}?wait=` long-polls the `Location` a 202 gave: it answers the run as
+    it is when the wait runs out, or at once when it ends, with every step."""
+    api = make_api()
+    run = api.client.post("/v1/runs", json=BODY).json()
+    assert api.gate.reached.wait(30)
+    early = api.client.get(f"/v1/runs/{run['id']}?wait=0.2")
+    assert early.status_code == 200, early.text
+    assert early.json()["status"] == "running" and early.json()["decision"] is None
+    answered: list[httpx.Response] = []
+    poller = threading.Thread(
+        target=lambda: answered.append(api.client.get(f"/v1/runs/{run['id']}?wait=30"))
+    )
+    poller.start()
+    poller.join(0.5)
+    assert poller.is_alive() and not answered  # it waits for the run, not for nothing
+    api.gate.open.set()
+    poller.join(30)
+    assert not poller.is_alive() and answered[0].status_code == 200, answered
+    ended = answered[0].json()
+    assert ended["status"] == "completed" and ended["decision"]["kind"] == "answer"
+    assert ended["steps"] == api.client.get(f"/v1/runs/{run['id']}").json()["steps"]
+    assert ended["feedback"] == []
+
+
+def test_reading_an_unknown_run_with_wait_is_a_404_at_once(make_api: Any) -> None:
+    api = make_api()
+    # a wait on a run that does not exist would hold the request for the whole wait
+    missing = api.client.get("/v1/runs/run_nope?wait=30", timeout=10)
+    assert missing.status_code == 404 and missing.json()["code"] == "RUN_NOT_FOUND"
+
+
+@pytest.mark.parametrize("wait", ["61", "-1", "soon"])
+def test_reading_a_run_with_a_wait_out_of_range_is_400(make_api: Any, wait: str) -> None:
+    api = make_api()
+    run = api.client.post("/v1/runs", json=BODY).json()
+    bad = api.client.get(f"/v1/runs/{run['id']}?wait={wait}")
+    assert bad.status_code == 400 and bad.json()["code"] == "BAD_REQUEST", bad.text

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Query, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from tether.access.end_users import EndUserVerifier
 from tether.access.operators import Permission
@@ -64,7 +65,7 @@ from tether.server.problems import (
 )
 from tether.server.quotas import RunQuotas
 from tether.server.readiness import readiness_router
-from tether.server.run_events import RunSignals, settled
+from tether.server.run_events import MAX_WAIT_S, RunSignals, settled
 from tether.server.run_models import (
     FeedbackIn,
     FeedbackOut,
@@ -291,12 +292,27 @@ def create_app(
         response_model=RunDetail,
         tags=["runs"],
         summary="One run with every step",
+        description=(
+            "With `wait=SECONDS` (0-60) the answer waits until the run has ended or waits "
+            "for a person, or until the wait runs out, and is the run as it is then: poll the "
+            "`Location` a `202` gave without busy-looping."
+        ),
         responses=problem_responses(
             ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES
         ),
         dependencies=[can_read],
     )
-    def get_run(run_id: StoredText) -> dict[str, Any]:
+    async def get_run(
+        run_id: StoredText,
+        wait: float = Query(
+            0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the run to settle (0-60)"
+        ),
+    ) -> dict[str, Any]:
+        if wait > 0:  # (an unknown run is RUN_NOT_FOUND at the first read, before any wait)
+            await settled(desk.store, signals, run_id, wait)
+        return await run_in_threadpool(run_with_feedback, run_id)
+
+    def run_with_feedback(run_id: str) -> dict[str, Any]:
         run = desk.store.get_run(run_id).to_dict(with_steps=True)
         run["feedback"] = [f.to_dict() for f in feedback.for_run(run_id)]
         return run
