@@ -103,6 +103,11 @@ DRAWN_DEV20 = "dev20"
 # as proof, holding what the passages rule out and getting a rule wrong, its answers naming those
 # back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV21 = "dev21"
+# a twenty-second, drawn the same way, its customers naming their own things, reporting originals
+# kept after an exchange, a refund by bank transfer, a texted code as proof or office hours for a
+# hand-over, holding what the passages rule out and getting a rule wrong, its answers naming those
+# back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV22 = "dev22"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -123,6 +128,7 @@ LATER_DRAWN = (
     DRAWN_DEV19,
     DRAWN_DEV20,
     DRAWN_DEV21,
+    DRAWN_DEV22,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -232,6 +238,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV19, 54),
         (DRAWN_DEV20, 54),
         (DRAWN_DEV21, 54),
+        (DRAWN_DEV22, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
