@@ -77,6 +77,7 @@ from tether.grounding.sufficiency import check_floors
 from tether.grounding.timing_comparisons import check_first, check_timing_comparisons
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
+from tether.grounding.value_counts import check_value_counts
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -136,6 +137,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
+        out.extend(_from_field(f) for f in check_value_counts(body, evidence.views))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)

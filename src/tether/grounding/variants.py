@@ -36,6 +36,8 @@ _ALL_OF = re.compile(
 )
 # the objects named as a kind ("all variants"), not a pronoun for some named before ("both")
 _KIND = re.compile(r"\b(?:variants?|options?|versions?|models?|kinds?|types?)\b", re.IGNORECASE)
+# what a number just before counts, when it counts the objects themselves
+_KINDS_AFTER = re.compile(r"\s+(?:variants|options|versions|models|kinds|types|ones)\b")
 # "every other variant", "all the others", "the other three 5K versions": the set leaves out
 # the one named before it
 _OTHERS = re.compile(
@@ -70,7 +72,7 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
                 "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
             ):
                 continue  # named objects are bound by name (`tether.grounding.bindings`)
-            said = _values_said(clause, siblings)
+            said = values_said(clause, siblings)
             if said is None:
                 continue
             if said or (_EVERY.search(clause) and _KIND.search(clause)):
@@ -81,7 +83,7 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
     return out
 
 
-def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | None:
+def values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | None:
     """The value the clause states for each distinguishing field ("options.color" → "green"),
     or None when it states two values of one field (it speaks of several objects). A value
     said only inside a longer one ("Wi-Fi" in "Wi-Fi + Cellular") is not said."""
@@ -107,6 +109,8 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
             short = len(m.split()) > 1 and any(c.isdigit() for c in lead) and leads.count(lead) == 1
             for form in (m, lead) if short else (m,):
                 at = value_regex(form).search(lowered)
+                if at is not None and form.isdigit() and _KINDS_AFTER.match(lowered, at.end()):
+                    at = None  # "the 10 versions": a count of them, not size 10
                 if at is not None:
                     spans.append((at.start(), at.end(), key, m))
                     break
@@ -119,7 +123,7 @@ def _values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | N
     return said
 
 
-def _holds(leaves: Mapping[str, str], said: Mapping[str, str]) -> bool:
+def holds_values(leaves: Mapping[str, str], said: Mapping[str, str]) -> bool:
     return all(leaves.get(k, "").lower() == m for k, m in said.items())
 
 
@@ -127,7 +131,7 @@ def _combination(
     v: RecordView, siblings: Sequence[Sibling], said: Mapping[str, str]
 ) -> list[FieldFinding]:
     """ "A green medium mountain bike": some object must hold every one of these values."""
-    if any(_holds(leaves, said) for _, leaves, _ in siblings):
+    if any(holds_values(leaves, said) for _, leaves, _ in siblings):
         return []
     parent = siblings[0][0].rsplit(".", 1)[0] if "." in siblings[0][0] else siblings[0][0]
     values = ", ".join(said.values())
@@ -152,11 +156,11 @@ def _availability(
         if negated(clause):
             return []
         says = False
-    elif IN_STOCK.search(clause) or _CAN_BUY.search(clause):
+    elif IN_STOCK.search(clause) or CAN_BUY.search(clause):
         says = not negated(clause)
     else:
         return []
-    covered = [(p, obj) for p, leaves, obj in siblings if _holds(leaves, said)]
+    covered = [(p, obj) for p, leaves, obj in siblings if holds_values(leaves, said)]
     flags = [(p, obj.get("available")) for p, obj in covered]
     flags = [(p, f) for p, f in flags if isinstance(f, bool)]
     if not flags:
@@ -177,7 +181,11 @@ def _availability(
 
 
 # "you can order the silver 5K today": what can be bought is in stock
-_CAN_BUY = re.compile(r"\b(?:can|could)\s+(?:still\s+)?(?:order|buy|purchase|get)\b", re.I)
+# ("can be ordered" too)
+CAN_BUY = re.compile(
+    r"\b(?:can|could)\s+(?:still\s+)?(?:order|buy|purchase|get|be\s+(?:ordered|bought|purchased))\b",
+    re.I,
+)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w.+'-]*")
 
 

@@ -1,0 +1,139 @@
+"""How many of a record's like objects hold the values a clause counts them by: "the four
+black ones", "of the eight glass ones", "all three Wi-Fi cameras", "two battery-powered lamps";
+and how many of those are in stock, when the clause says so ("two of the four light kits are
+available", "of the four green ones only the one … can be ordered", "four 4K variants, one you
+can order").
+
+Such a count is of a part of the list, so no count the record holds without writing it (the
+list's length, how many are in stock) vouches for it; the objects holding every value said
+beside the number do. A count that matches them is supported, and one that does not is
+contradicted, however many other things in the evidence come to that number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK, like_groups
+from tether.grounding.facts import CONTRADICTED, SUPPORTED
+from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.list_objects import Sibling, mentions_value
+from tether.grounding.meaning import negated
+from tether.grounding.variants import CAN_BUY, holds_values, values_said
+
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
+_NUMBER = r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_GROUP_SIZE = r"[2-9]|1[0-2]|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+# a number of two or more, up to three words describing what it counts, and a plural noun
+# ("ones", "kits", "cameras"); the describing words are no phrase of their own ("one with
+# green lenses", "two in the order")
+_GROUP = re.compile(
+    rf"(?<![\w$.,-])({_GROUP_SIZE})\s+"
+    r"((?:(?!(?:with|of|in|on|for|from|to|at|by|and|or|that|which)\b)[\w\u00b0-]+,?\s+){1,3}?)"
+    r"([a-z]+s)\b(?!\s+(?:of|per)\b)",
+    re.IGNORECASE,
+)
+# "plastic-framed", "battery-powered": a value said as the first part of a compound
+_COMPOUND_TAIL = re.compile(r"(?<=[a-z0-9])-(?:framed|powered|based|made|sized|colou?red)\b")
+# "the other three 5K versions": the group leaves out the one named before it
+_OTHER = re.compile(r"\bother\s+$", re.IGNORECASE)
+# how many of the group are (or are not) in stock: "two of the four …", "…, two are available",
+# "…, one you can order", "…, three of which …", "only the one with …"
+_PART_BEFORE = re.compile(rf"(?<![\w$.,-])({_NUMBER})\s+of\s+(?:the|your|its)\s+$", re.I)
+_PART_AFTER = re.compile(
+    rf"^[,:;]?\s*(?:and\s+)?(?:only\s+)?({_NUMBER})(?:\s+of\s+(?:them|which|those|these))?"
+    r"(?=\s+(?:are|is|you|we|can|remains?)\b)|^[,:;]?\s*only\s+(?:the\s+)?(one)\b",
+    re.IGNORECASE,
+)
+
+
+def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """Each count the clause gives of the like objects holding the values beside it, and of
+    how many of them are in stock."""
+    out: list[FieldFinding] = []
+    for found in _GROUP.finditer(clause):
+        describing = _COMPOUND_TAIL.sub("", found.group(2))
+        said_count = _number(found.group(1))
+        for v in views:
+            for siblings in like_groups(v.record, v.facts):
+                if len(siblings) < 2 or any(
+                    "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
+                ):
+                    continue  # named objects are counted by name (`record_counts`)
+                said = values_said(describing, siblings)
+                if not said:
+                    continue  # no value of theirs: the number counts something else
+                holding = [s for s in siblings if holds_values(s[1], said)]
+                parent = siblings[0][0].rsplit(".", 1)[0]
+                values = ", ".join(said.values())
+                counts = {len(holding)}
+                if _OTHER.search(clause[: found.start()]):
+                    counts = {len(holding) - 1}
+                out.append(
+                    _finding(
+                        f"{v.evidence_id}:{parent}",
+                        found.group(0).strip(),
+                        said_count,
+                        counts,
+                        f"{len(holding)} of {parent} are {values}",
+                    )
+                )
+                part = _in_stock(clause, found, holding)
+                if part is not None:
+                    out.append(
+                        _finding(
+                            f"{v.evidence_id}:{parent}",
+                            part[0],
+                            part[1],
+                            {part[2]},
+                            f"{part[2]} of the {values} ones are {part[3]}",
+                        )
+                    )
+    return out
+
+
+def _in_stock(
+    clause: str, group: re.Match[str], holding: Sequence[Sibling]
+) -> tuple[str, int, int, str] | None:
+    """How many of the group the clause says are in stock (or not), and how many are: the
+    phrase, the number said, the number held and the state."""
+    before = _PART_BEFORE.search(clause[: group.start()])
+    after = _PART_AFTER.search(clause[group.end() :])
+    if before is not None:
+        phrase, number = before.group(0).strip(), before.group(1)
+    elif after is not None:
+        phrase, number = after.group(0).strip(" ,:;"), after.group(1) or after.group(2)
+    else:
+        return None
+    if OUT_OF_STOCK.search(clause):
+        if negated(clause):
+            return None
+        wanted, state = False, "unavailable"
+    elif IN_STOCK.search(clause) or CAN_BUY.search(clause):
+        if negated(clause):
+            return None
+        wanted, state = True, "available"
+    else:
+        return None  # "of the eight glass ones, five are": the state is said elsewhere
+    flags = [obj.get("available") for _, _, obj in holding]
+    if not all(isinstance(f, bool) for f in flags):
+        return None
+    return phrase, _number(number), sum(1 for f in flags if f is wanted), state
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBERS[word.lower()]
+
+
+def _finding(where: str, phrase: str, said: int, held: set[int], why: str) -> FieldFinding:
+    ok = said in held
+    return FieldFinding(
+        where,
+        "count",
+        SUPPORTED if ok else CONTRADICTED,
+        phrase,
+        said,
+        () if ok else (f"{why}, not {said}",),
+    )
