@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tether.grounding.arithmetic import fraction_worked_out
+from tether.grounding.arithmetic import fraction_worked_out, ratio_worked_out
 from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Clause, Vocabulary, clauses, negated, sets_outside
@@ -47,6 +47,8 @@ def check_additions(
     # what sets aside what the customer was told names that report, and adds nothing
     body = dismissed_reports(body)
     measure = _MEASURE if fraction_worked_out(whole or body) else frozenset()
+    if ratio_worked_out(whole or body, evidence.index.records):
+        measure = measure | _MEASURE | _RATIO_WORDS  # "almost four times as much" is how much
     # what follows a leading condition is judged on its own as well ("if the card has
     # expired, store credit is issued automatically"): the condition may be grounded
     led = _CONDITION_LED.match(body)
@@ -83,7 +85,7 @@ def check_additions(
     # ("…, and you're subscribed to our newsletter"); identifiers are checked as such
     for part in (*([body] if joined else []), *([added.group(1)] if added else [])):
         plain = joined_letters(_IDENTIFIER.sub(" ", part))
-        own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1}
+        own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1 and t not in measure}
         own -= state_words(part, vocabulary)
         # a word the evidence or the customer uses, as written or joined ("e-mail"), is not
         # new; a clause of nothing but the customer's words is judged whole, above
@@ -153,6 +155,13 @@ _MEASURE = frozenset(
         "third", "thirds", "quarter", "quarters",
     ]
 )  # fmt: skip
+
+
+# the words of a ratio said of two amounts ("more than three times as much as", "twice what
+# the two cost together")
+_RATIO_WORDS = frozenset(
+    norm(w) for w in ["times", "time", "twice", "much", "cost", "costs", "together", "over"]
+)
 
 
 def _added(novel: Sequence[str]) -> Finding:

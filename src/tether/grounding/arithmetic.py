@@ -130,23 +130,73 @@ def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
 
 
 def named_ratio(value: float, claim: str, records: Iterable[Any]) -> bool:
-    """Whether `value` is the ratio the claim says of what two members it names cost ("the
-    tablet costs roughly five times as much as the pet bed"; "a bit under half the $459.30"
-    for a member's price and an amount the claim states), near it as its qualifier allows."""
+    """Whether `value` is the ratio the claim says of what two members it names cost, or one
+    and two together ("the tablet costs roughly five times as much as the pet bed", "about four
+    times what the T-shirt and the puzzle cost together"; "a bit under half the $459.30" for a
+    member's price and an amount the claim states), near it as its qualifier allows."""
     said = _ratios(claim)
-    if not any(abs(r - value) < _CENT for r, _, _ in said):
+    if not any(_says(r, value) for r, _, _ in said):
         return False
-    named = [amount for members, _ in _named(claim, records) for m in members for amount in m]
+    named, bases = _compared(claim, records)
     for ratio, whole, bound in said:
-        if abs(ratio - value) >= _CENT:
+        if not _says(ratio, value):
             continue
         if whole is not None:
             pairs = [(a, whole) for a in named]
         else:
-            pairs = [(a, b) for a, b in product(named, named) if a != b]
+            pairs = [(a, b) for a, b in product(named, bases) if a != b]
         if any(b > 0 and _near(a / b, ratio, bound) for a, b in pairs):
             return True
     return False
+
+
+def ratio_off(claim: str, records: Iterable[Any]) -> float | None:
+    """A ratio the claim says of two things ("more than four times as much as the bottle")
+    that the amounts of no two members it names bear out, nor one of them and the sum of two
+    ("… what the T-shirt and the puzzle cost together"): the ratio, else None. A claim naming
+    fewer than two amounts says nothing this can judge."""
+    said = [(r, bound) for r, whole, bound in _ratios(claim) if whole is None]
+    if not said:
+        return None
+    named, bases = _compared(claim, records)
+    if len(set(named)) < 2:
+        return None
+    for ratio, bound in said:
+        if not any(b > 0 and a != b and _within(a / b, ratio, bound) for a in named for b in bases):
+            return ratio
+    return None
+
+
+def _compared(claim: str, records: Iterable[Any]) -> tuple[list[float], list[float]]:
+    """What a ratio the claim says may compare: the amounts of the members it names; and, as
+    what the first is compared with, those and the sum of any two of them ("about four times
+    what the T-shirt and the puzzle cost together")."""
+    named = [amount for members, _ in _named(claim, records) for m in members for amount in m]
+    return named, [*named, *(a + b for a, b in combinations(named, 2))]
+
+
+def ratio_worked_out(claim: str, records: Iterable[Any]) -> bool:
+    """Whether the claim says a ratio ("about four times what the T-shirt cost") and each it
+    says is near the ratio of two amounts it names or states."""
+    said = _ratios(claim)
+    return bool(said) and all(named_ratio(ratio, claim, records) for ratio, _, _ in said)
+
+
+def _says(ratio: float, value: float) -> bool:
+    """Whether a number the claim states is the ratio it says, or one of the two numbers that
+    "three and a half times" says (3 and 0.5) for 3.5."""
+    parts = {ratio, ratio - 0.5, 0.5} if ratio % 1 == 0.5 else {ratio}
+    return any(abs(p - value) < _CENT for p in parts)
+
+
+def _within(ratio: float, said: float, bound: str) -> bool:
+    """Whether `ratio` bears out what is said at all: "over" `said` is true however far over
+    it, "under" however far under, and "about" within a fifth either side."""
+    if bound == "under":
+        return ratio < said * 1.02
+    if bound == "over":
+        return ratio > said * 0.98
+    return abs(ratio - said) <= said * 0.2
 
 
 def _near(ratio: float, said: float, bound: str) -> bool:
@@ -169,8 +219,11 @@ def _ratios(claim: str) -> tuple[tuple[float, float | None, str], ...]:
         bound = next((b for b, p in _BOUNDS if p.search(before)), "about")
         if m.group("half"):
             out.append((0.5, float(m.group("whole").replace(",", "")), bound))
+        elif m.group("twice"):
+            out.append((2.0, None, bound))
         else:
-            out.extend((n, None, bound) for n in numbers(m.group("times")))
+            extra = 0.5 if m.group("and_half") else 0.0
+            out.extend((n + extra, None, bound) for n in numbers(m.group("times")))
     return tuple(out)
 
 
@@ -272,9 +325,13 @@ _SHARE = re.compile(
 _HALF_OF = re.compile(r"\bhalf\s+of\s+(?:the\s+|its\s+|your\s+|their\s+)?(\d+)\b", re.I)
 # "$1,555.75 more than the earbuds", "the difference": an amount said as a difference
 _COMPARED = re.compile(r"\b(?:more|less|cheaper|dearer|pricier|difference|short)\b", re.I)
-# "roughly five times as much", "3x the price", "a bit under half the $459.30"
+# "roughly five times as much", "3x the price", "three and a half times as much", "about four
+# times what the T-shirt cost", "almost three times the notebook's $32.37", "more than twice
+# what the two cost together", "a bit under half the $459.30"
 _RATIO = re.compile(
-    r"\b(?P<times>\w+(?:\.\d+)?)\s*(?:times|x)\s+(?:as\s+much|the\s+(?:price|cost)|more)\b"
+    r"\b(?P<times>\w+(?:\.\d+)?)(?P<and_half>\s+and\s+a\s+half)?\s*(?:times|x)\s+"
+    r"(?:as\s+much|the\s+(?:price|cost)|more|what|the\s+\w+[\u2019']s)\b"
+    r"|\b(?P<twice>twice)\s+(?:as\s+much|what|the\s+(?:price|cost)|the\s+\w+[\u2019']s)\b"
     r"|\b(?P<half>half)\s+(?:of\s+)?(?:the\s+|your\s+)?[$€£]\s?"
     r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
     re.IGNORECASE,

@@ -33,6 +33,7 @@ from tether.grounding.additions import (
     state_words,
 )
 from tether.grounding.antonyms import check_antonyms
+from tether.grounding.arithmetic import ratio_off
 from tether.grounding.bindings import check_bindings
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.code_bindings import check_code_bindings
@@ -92,6 +93,11 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         return [member for _, member, _, _ in vocabulary.members(part)]
 
     out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
+    if evidence.records:
+        off = ratio_off(text, evidence.index.records)
+        if off is not None:
+            why = f"no two amounts it names are {off:g} times apart, as it says"
+            out.append(Finding("comparison", CONTRADICTED, why, ""))
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     # values bound to list items: the whole sentence, cut between the items it names
     targets = referred(text, evidence.views, text)
