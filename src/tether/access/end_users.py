@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import unstorable
 
 ALGORITHMS = ("HS256", "EdDSA", "RS256", "ES256")
 MIN_SECRET_BYTES = 32
@@ -194,6 +195,8 @@ class EndUserVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_CHARS:
             raise _invalid("the end-user token's sub must name a principal")
+        if unstorable(subject) is not None:
+            raise _invalid("the end-user token's sub holds a NUL or a lone surrogate character")
         issuer = claims.get("iss")
         return EndUser(subject, issuer if isinstance(issuer, str) else "", key.kid)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -311,5 +312,19 @@ def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
 
 
 def main() -> None:
-    configure_from_env()
+    with user_errors():  # a bad TETHER_LOG_* or an argument in another encoding: no traceback
+        configure_from_env()
+        _refuse_undecodable(sys.argv[1:])
     app()
+
+
+def _refuse_undecodable(args: list[str]) -> None:
+    """An argument that is not UTF-8 (the shell passed bytes of another encoding, which Python
+    holds as lone surrogates) names no id, file or value any command can use: BAD_REQUEST."""
+    for n, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TetherError(
+                ErrorCode.BAD_REQUEST, f"argument {n} is not UTF-8 text: {ascii(arg)[:80]}"
+            ) from None

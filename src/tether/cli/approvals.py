@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tether.approvals.notices import DELIVERED, FAILED, PENDING
 from tether.approvals.requests import Approval, ApprovalStatus, Approver
 from tether.approvals.service import ApprovalService
 from tether.cli.common import open_desk, out, print_json, user_errors
@@ -30,6 +31,7 @@ approvals_app = typer.Typer(
     no_args_is_help=True,
 )
 STATUSES = ("pending", "approved", "rejected", "expired", "all")
+NOTICE_STATES = (PENDING, DELIVERED, FAILED)
 
 
 def open_approvals(model: str | None = None) -> ApprovalService:
@@ -160,6 +162,9 @@ def approvals_notices(
 ) -> None:
     """Webhook notices to escalation queues, and how their delivery went."""
     with user_errors(as_json):
+        if state is not None and state not in NOTICE_STATES:
+            shown = ", ".join(NOTICE_STATES)
+            raise TetherError(ErrorCode.BAD_REQUEST, f"state must be one of {shown}, not {state!r}")
         service = open_approvals()
         if deliver:
             service.wait_for_notices()

@@ -1,4 +1,5 @@
-"""Bounds on the shape of JSON values that come from outside (callers, scripts, models)."""
+"""Bounds on the shape of JSON values that come from outside (callers, scripts, models), and on
+the text every store can keep."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ def nesting(value: Any) -> int:
             items = item.values() if isinstance(item, dict) else item
             stack.extend((v, depth + 1) for v in items)
     return deepest
+
+
+def unstorable(text: str) -> str | None:
+    """Why no store can keep `text` (PostgreSQL's text refuses a NUL, and a lone surrogate is
+    not UTF-8 at all), or None when every store can."""
+    if "\x00" in text:
+        return "text with a NUL character cannot be stored"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text with a lone surrogate character is not UTF-8"
+    return None

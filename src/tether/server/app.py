@@ -268,8 +268,12 @@ def create_app(
         agent: StoredText | None = Query(None),
         principal: StoredText | None = Query(None),
         status: RunStatus | None = Query(None),
-        since: float | None = Query(None, description="created at or after (epoch seconds)"),
-        until: float | None = Query(None, description="created before (epoch seconds)"),
+        since: float | None = Query(
+            None, allow_inf_nan=False, description="created at or after (epoch seconds)"
+        ),
+        until: float | None = Query(
+            None, allow_inf_nan=False, description="created before (epoch seconds)"
+        ),
         release: str | None = Query(
             None, pattern=RELEASE_ID, description="executed under this release id"
         ),

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from tether.access.operators import Operator, Permission
 from tether.approvals import ApprovalService, Approver
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import unstorable
 from tether.core.types import Run, RunStatus, StepKind
 from tether.server.problems import problem_status
 from tether.store.runs import RunFilter, RunStore
@@ -228,6 +229,9 @@ def add_approval_routes(router: APIRouter, dash: Dashboard) -> None:
         if len(note) > MAX_NOTE_CHARS:
             detail = f"the note is longer than {MAX_NOTE_CHARS} characters"
             return dash.error(request, 400, ErrorCode.BAD_REQUEST, detail)
+        unfit = unstorable(note + (reviewed or ""))
+        if unfit is not None:
+            return dash.error(request, 400, ErrorCode.BAD_REQUEST, f"the form: {unfit}")
         inbox = dash.approvals(request)
         if inbox is None:
             detail = "no approvals service is connected to this server; nothing can be decided"

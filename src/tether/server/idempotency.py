@@ -4,9 +4,10 @@ request's response instead of doing the work again.
 A key is scoped to the operator key that sent it and to the route (method and path), and kept
 a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
 first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
-500 are kept: after a server error or a crash of the handler the claim is released, so a retry
-runs again; the claim of a process that died mid-request lapses after `CLAIM_TTL_S`, and a
-retry takes it over just the same. A route that stores something names it by the key and its
+500 are kept, and of those not a refusal the caller is told to retry (429, or a problem whose
+code is retryable: `CONVERSATION_BUSY`): after a server error, a crash of the handler or such a
+refusal the claim is released, so a retry runs again; the claim of a process that died
+mid-request lapses after `CLAIM_TTL_S`, and a retry takes it over just the same. A route that stores something names it by the key and its
 life (`keyed_id`), which such a take-over keeps, so that the retry finds what the first
 attempt stored instead of storing it twice. Callers that do not authenticate are left to
 the route, which answers 401.
@@ -15,6 +16,7 @@ the route, which answers 401.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -67,7 +69,8 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = _sent_keys(scope)
-        if not sent:
+        # a path no store can keep is no route to claim a key for: the route refuses it
+        if not sent or "\x00" in scope.get("path", ""):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -177,8 +180,8 @@ class IdempotencyMiddleware:
     async def _settle(
         self, where: KeyScope, status: int, headers: dict[str, str], chunks: list[bytes]
     ) -> None:
-        if 0 < status < 500 and "json" in headers.get("content-type", ""):
-            text = b"".join(chunks).decode("utf-8")
+        text = b"".join(chunks).decode("utf-8", "replace")
+        if _kept(status, headers.get("content-type", ""), text):
             try:
                 await run_in_threadpool(self.store.finish, where, status, text, headers)
             except TetherError as exc:  # only the retries are at stake
@@ -239,3 +242,17 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _kept(status: int, content_type: str, text: str) -> bool:
+    """Whether a response is the one every retry gets: a JSON answer below 500 that is not a
+    refusal to try again later (429, or a problem whose code is retryable)."""
+    if not 0 < status < 500 or "json" not in content_type or status == 429:
+        return False
+    if status < 400:
+        return True
+    try:
+        code = json.loads(text).get("code")
+        return not ErrorCode(code).retryable
+    except (ValueError, AttributeError):
+        return True  # not one of ours: kept as it is

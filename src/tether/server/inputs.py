@@ -13,18 +13,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from tether.core.shapes import unstorable
+
 # far more items than any list holds, and within every store's integer range
 MAX_OFFSET = 2**31 - 1
 
 
 def storable(text: str) -> str:
     """`text` unchanged if every store can keep it; a ValueError saying why not otherwise."""
-    if "\x00" in text:
-        raise ValueError("text with a NUL character cannot be stored")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text with a lone surrogate character is not UTF-8") from None
+    why = unstorable(text)
+    if why is not None:
+        raise ValueError(why)
     return text
 
 

@@ -1,14 +1,17 @@
-"""Limits applied to a request before anything else reads it: the length of its URL and the
-size of its body.
+"""Limits applied to a request before anything else reads it: the length of its URL, a NUL
+in a dashboard page's URL, and the size of its body.
 
 A URL's path and query are parsed, routed, logged and redacted; bounding their length first
-keeps every one of those steps cheap, whatever a client sends and with or without a key. A
-body is bounded by what it declares and by the bytes actually read, so the application never
-sees one over the limit, nor a partial one.
+keeps every one of those steps cheap, whatever a client sends and with or without a key. A NUL
+in a dashboard page's path or query can name nothing (no store keeps one: PostgreSQL's text
+refuses it), so it is refused before the page reads it; the API's routes refuse it parameter by
+parameter, naming each. A body is bounded by what it declares and by the bytes actually read,
+so the application never sees one over the limit, nor a partial one.
 """
 
 from __future__ import annotations
 
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tether.core.errors import ErrorCode
@@ -33,18 +36,38 @@ class UrlLimitMiddleware:
             await self.app(scope, receive, send)
             return
         raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
-        size = len(raw_path) + len(scope.get("query_string", b""))
-        if size <= self.max_bytes:
+        query: bytes = scope.get("query_string", b"")
+        size = len(raw_path) + len(query)
+        path = scope.get("path", "")
+        if size > self.max_bytes:
+            response: Response = problem_response(
+                ErrorCode.URL_TOO_LONG,
+                f"the request URL has {size} bytes; the limit is {self.max_bytes} bytes",
+                instance=path if len(path) <= _MAX_INSTANCE else None,
+                headers={"Connection": "close"},
+            )
+        elif not path.startswith(_API) and ("\x00" in path or b"%00" in query or b"\x00" in query):
+            response = _refused_nul()
+        else:
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        response = problem_response(
-            ErrorCode.URL_TOO_LONG,
-            f"the request URL has {size} bytes; the limit is {self.max_bytes} bytes",
-            instance=path if len(path) <= _MAX_INSTANCE else None,
-            headers={"Connection": "close"},
-        )
         await response(scope, receive, send)
+
+
+# the paths whose parameters the API's routes check one by one, each refusal naming its field;
+# every other path is the dashboard's, whose pages read ids and filters as they are
+_API = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
+
+
+def _refused_nul() -> Response:
+    """A dashboard page refusing a URL with a NUL, which no id or filter it reads can hold."""
+    detail = "the request URL holds a NUL character, which no id or filter can hold"
+    page = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>400 BAD_REQUEST</title>"
+        f"<main><h1>400 BAD_REQUEST</h1><p>{detail}.</p><p><a href=/>Back to the runs</a></p>"
+        "</main></html>"
+    )
+    return HTMLResponse(page, status_code=400)
 
 
 class BodyLimitMiddleware:

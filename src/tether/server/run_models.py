@@ -43,12 +43,12 @@ class RunCreate(BaseModel):
             ]
         },
     )
-    principal: str = Field(min_length=1, description="who the run acts for")
+    principal: StoredText = Field(min_length=1, description="who the run acts for")
     messages: list[ChatMessageIn] | None = Field(
         default=None, description="the user's message(s); the agent's side is not input"
     )
     input: str | None = Field(default=None, description="shorthand for one user message")
-    agent: str | None = Field(default=None, description="the agent; the default one if null")
+    agent: StoredText | None = Field(default=None, description="the agent; the default one if null")
     script: list[dict[str, Any]] | None = Field(
         default=None,
         description=(
