@@ -58,6 +58,20 @@ def test_a_state_said_to_be_left_or_entered(answer: str, flagged: bool) -> None:
     assert desk(answer, MOVE).flagged is flagged
 
 
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("No cancelling, it stays pending, and the gift card gets the money back at once.", False),
+        ("Cancelling and ordering again: not needed; the order stays pending meanwhile.", False),
+        ("No cancelling, but it won't stay pending once the payment moves.", True),
+        ("Cancelling isn't needed; the order then doesn't stay pending.", True),
+    ],
+)
+def test_a_denial_in_another_clause_leaves_the_state_kept(answer: str, flagged: bool) -> None:
+    # "No cancelling" denies its own clause: "it stays pending" after it keeps the state
+    assert desk(answer, MOVE).flagged is flagged
+
+
 ORDER = {
     "order_id": "#W5767256",
     "status": "processed",

@@ -290,7 +290,7 @@ def check_left_states(
     stay pending", "will no longer be pending") where the passages say it stays in it."""
     left: set[str] = set()
     for frame in _LEFT.finditer(sentence):
-        before = " ".join(sentence[: frame.start()].split()[-4:])
+        before = _lead(sentence, frame.start())
         if frame.group("ends"):
             if negated(before):
                 continue  # "won't stop being pending" keeps the state
@@ -311,6 +311,17 @@ def check_left_states(
             (f"the evidence says a record stays {state}", source) for state in sorted(left & kept)
         )
     return out
+
+
+# where a clause begins: a denial before it ("No cancelling, it stays pending") is another's
+_CLAUSE_START = re.compile(r"[,;:\u2013\u2014]")
+
+
+def _lead(text: str, at: int) -> str:
+    """The up to four words before `at` in its own clause: what a denial there falls on."""
+    before = text[:at]
+    cut = max((m.end() for m in _CLAUSE_START.finditer(before)), default=0)
+    return " ".join(before[cut:].split()[-4:])
 
 
 def _state_at(text: str, at: int, vocabulary: Vocabulary) -> list[str]:
