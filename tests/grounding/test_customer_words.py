@@ -458,3 +458,35 @@ def test_what_the_customer_was_told_may_be_put_outside_the_rules(
         Evidence("kb:2", "kb:verify", VERIFY),
     ]
     assert desk_allows(OUTSIDE, answer, evidence) is allowed
+
+
+USER_ID = (
+    "We ask for this even when you already know your user id: a user id on its own does not "
+    "prove who you are, so we still look you up by e-mail or by name and zip."
+)
+NO_USER_ID = "I haven't got my user id to hand, so I suppose you can't verify me today?"
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # said back, the customer's negation included, it asserts nothing
+        ("You're asking whether we can verify you without your user id.", True),
+        ("You're asking whether we can verify you without your user id. We can, by e-mail.", True),
+        # what follows is the answer's own
+        ("You're asking whether we can verify you without your user id, and we can't.", False),
+        # a word neither the customer nor the evidence uses is no saying back
+        ("You're asking whether we can verify you without your user id within 10 minutes.", False),
+    ],
+)
+def test_saying_back_what_the_customer_asks_asserts_nothing(answer: str, allowed: bool) -> None:
+    evidence = [Evidence("kb:1", "kb:verify", VERIFY), Evidence("kb:2", "kb:user-id", USER_ID)]
+    assert desk_allows(NO_USER_ID, answer, evidence) is allowed
+
+
+def test_a_record_contradicting_what_is_said_back_still_stops_it() -> None:
+    said = "My order #W100 was delivered last week. Can I still change its address?"
+    answer = (
+        "You're asking whether the address can still change, since your order has been delivered."
+    )
+    assert not desk_allows(said, answer, order_evidence())

@@ -127,6 +127,7 @@ def dismissed_reports(text: str) -> str:
 
 # a clause hanging on the one before it ("…, since you read that …", "…, whether …")
 _HANGING = re.compile(r"\W*(?:since|as|because|whether|if|that|which)\b", re.IGNORECASE)
+_CONNECTIVE = re.compile(r"\b(?:since|as|because|whether|if|that|which)\b", re.IGNORECASE)
 
 
 def said_back(text: str) -> list[tuple[Clause, bool]]:
@@ -143,6 +144,20 @@ def said_back(text: str) -> list[tuple[Clause, bool]]:
         out.append((clause, back))
         end = clause.end
     return out
+
+
+def asks_back(text: str, evidence: EvidenceSet) -> bool:
+    """True for a sentence that only says back what the customer asks ("You're asking whether
+    we can verify you without your user id."): every clause says back, in words the customer
+    or the evidence uses. Like a question, it asserts nothing; a clause after it ("…, and yes,
+    …") is the answer's own, and so is a word neither uses."""
+    parts = said_back(text)
+    if not parts or not all(back for _, back in parts):
+        return False
+    asked = evidence.index.referents
+    known = asked.words | asked.heard | evidence.index.terms
+    said = _CONNECTIVE.sub(" ", RESTATING.sub(" ", text))
+    return all(t in known for t in content_terms(said))
 
 
 # how much of a whole a thing is, said roughly ("the bicycle alone was $2,195.04, roughly

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tether.core.types import Evidence
+from tether.grounding.additions import asks_back
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import assess_answer
 from tether.grounding.claim_rules import ClaimRulesMixin
@@ -198,7 +199,12 @@ class Verifier(ClaimRulesMixin):
             # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
             aside = a.claim.text.rstrip().endswith("?") or _COURTESY.match(a.claim.text)
             request = is_request(a.claim.text) and not _restates_a_list(verdict)
-            if (aside or request) and verdict.status != CONTRADICTED:
+            # nor does saying back what the customer asks, their negation included ("You're
+            # asking whether we can verify you without your user id.")
+            echo = asks_back(a.claim.text, evidence)
+            if (aside or request or echo) and (
+                verdict.status != CONTRADICTED or (echo and set(verdict.kinds) <= {"polarity"})
+            ):
                 if request:
                     # nor does a request ("Please tell me your order id."); the aggregate was
                     # fitted with requests among the claims, so its features still count them
