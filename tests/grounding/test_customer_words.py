@@ -490,3 +490,69 @@ def test_a_record_contradicting_what_is_said_back_still_stops_it() -> None:
         "You're asking whether the address can still change, since your order has been delivered."
     )
     assert not desk_allows(said, answer, order_evidence())
+
+
+EXCHANGE = (
+    "Exchanging delivered items\nItems from an order whose status is **delivered** can be "
+    "exchanged for another variant of the **same product**, such as a different size or colour, "
+    "provided that variant is available. Exchanging for a different kind of product is not "
+    "possible; for that, return the item instead."
+)
+COUNTER = (
+    "My black tablet, paid from my gift card, was delivered on Thursday, and I'd like the "
+    "silver one instead. The man on your helpline said I could just take it into one of your "
+    "stores and they'd swap it over the counter. Is that possible?"
+)
+
+
+def counter_claim(answer: str) -> str:
+    """The status of the one claim of `answer`, after the customer asked COUNTER."""
+    evidence = [Evidence("kb:1", "kb:exchange", EXCHANGE)]
+    found = RETAIL.grounding.verifier().verify_items(answer, evidence, question=COUNTER)
+    (claim,) = found.claims
+    return claim.status
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        # declining the report names it, and adds nothing the evidence lacks
+        ("A swap over a shop counter is no part of the exchange rule I have.", "supported"),
+        ("A store counter doesn't feature in our exchange rule, so I can't send you there.", "supported"),
+        ("The swap over the counter: no part of our exchange rule.", "supported"),
+        ("I can't send you to a store for a counter swap.", "supported"),
+        # granting it, or saying what the evidence never does, is another matter
+        ("A swap over a shop counter is part of the exchange rule I have.", "unsupported"),
+        ("A swap over the counter is a thing our stores do.", "unsupported"),
+        ("The counter works.", "unsupported"),
+        ("Our shop staff at the counter never refuse a gift wrap.", "unsupported"),
+    ],
+)  # fmt: skip
+def test_a_clause_declining_what_the_customer_was_told_adds_nothing(
+    answer: str, status: str
+) -> None:
+    assert counter_claim(answer) == status
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        (
+            "You're asking whether a tablet bought with a gift card can be exchanged at all. It "
+            "can, as long as your order is delivered and the silver variant is available, gift "
+            "card and all. A swap over a shop counter is no part of the exchange rule I have, so "
+            "I can't send you to a store for it.",
+            True,
+        ),
+        (
+            "Black to silver works while the silver one is available, and as the man on the "
+            "helpline said, you can take it into one of our stores and have it swapped over the "
+            "counter.",
+            False,
+        ),
+    ],
+)
+def test_an_answer_declining_the_report_passes_and_one_granting_it_does_not(
+    answer: str, allowed: bool
+) -> None:
+    assert desk_allows(COUNTER, answer, [Evidence("kb:1", "kb:exchange", EXCHANGE)]) is allowed

@@ -45,6 +45,7 @@ from tether.grounding.facts import (
     check_values,
 )
 from tether.grounding.listed_counts import self_counted
+from tether.grounding.meaning import clauses, declined_label, denial_start, denies, sets_outside
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
 
@@ -215,6 +216,32 @@ _REJECTING = re.compile(
 )
 
 
+def declined_report(text: str, heard: set[str] | frozenset[str]) -> set[str]:
+    """The words of the clauses declining what the customer reports: a clause that denies, or
+    puts outside the rules, what it names first, mostly in words only the report uses ("A swap
+    over a shop counter is no part of the exchange rule I have", "The number you're ringing
+    from: counts for nothing here"). Granting it ("you can swap it at a store") declines
+    nothing, nor does a denial of something else ("our shop staff never refuse a gift wrap")."""
+    if not heard:
+        return set()
+    if declined_label(text):
+        parts = [(text, text.partition(":")[0])]
+    else:
+        parts = [
+            (c.text, c.text[: denial_start(c.text)])
+            for c in clauses(text)
+            if denies(c.text) or sets_outside(c.text)
+        ]
+    out: set[str] = set()
+    for part, subject in parts:
+        # what is declined is named before the denial, or after it when nothing is ("I can't
+        # send you to a store")
+        named = content_terms(subject) or content_terms(part[len(subject) :])
+        if named and 2 * len(set(named) & heard) >= len(set(named)):
+            out |= set(content_terms(part))
+    return out
+
+
 def _fmt(value: float) -> str:
     if not math.isfinite(value):
         return f"{value}"
@@ -234,14 +261,16 @@ def assess_claim(
     # "(Passage 2)" names a source; its number and word are not part of what is claimed
     text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
     terms = content_terms(text)
-    novel = tuple(t for t in terms if t not in index.terms)
+    asked = index.referents
+    # a clause declining what the customer reports names it and says no: it adds nothing
+    declining = declined_report(text, asked.heard - index.terms)
+    novel = tuple(t for t in terms if t not in index.terms and t not in declining)
     pairs = list(pairwise(terms))
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
     stated = numbers(text)
     # an amount an evidence sentence works out from two it states is as grounded as they are
     # and one the customer states is one the answer may refer to ("your $120 blender"), as is
     # one they were promised, in declining it ("I can't confirm any $20 credit")
-    asked = index.referents
     declined = bool(asked.heard_amounts) and (
         _DECLINING.search(text) is not None
         or (is_negated(text) and _REJECTING.search(text) is not None)

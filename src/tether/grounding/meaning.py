@@ -118,6 +118,13 @@ def sets_outside(text: str) -> bool:
     return _OUTSIDE_THE_RULES.search(text) is not None
 
 
+def denial_start(text: str) -> int:
+    """Where a clause's denial begins ("A swap over a shop counter | is no part of …"): its
+    first negation word or outside-the-rules predicate, else the clause's end."""
+    found = [m.start() for m in (_CUE.search(text), _OUTSIDE_THE_RULES.search(text)) if m]
+    return min(found, default=len(text))
+
+
 def declined_label(text: str) -> bool:
     """True for a label and a denial of it: "Verified for a week: nowhere in our steps",
     "Cash to the courier: not something we take". The label names what is declined."""
