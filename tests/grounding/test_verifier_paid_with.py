@@ -51,3 +51,20 @@ def test_only_the_customers_own_payment_is_read() -> None:
     vocabulary = RETAIL.grounding.verifier().vocabulary
     assert check_paid_with("You paid with PayPal.", "Can I get a refund?", vocabulary) == []
     assert check_paid_with("You paid with PayPal.", "If I paid with Amex…", vocabulary) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "wrong"),
+    [
+        # the amount and what it bought may come between paying and how
+        ("I paid $522.03 for it with PayPal.", "It goes back to the PayPal you paid with.", False),
+        ("I paid $522.03 for it with PayPal.", "It goes back to the credit card you paid with.", True),
+        ("It's the tablet I paid $951.21 for from my gift card.", "The gift card you paid with gets it.", False),
+        ("It's the tablet I paid $951.21 for from my gift card.", "The PayPal you paid with gets it.", True),
+    ],
+)  # fmt: skip
+def test_what_was_paid_with_is_read_past_the_amount(
+    question: str, answer: str, wrong: bool
+) -> None:
+    vocabulary = RETAIL.grounding.verifier().vocabulary
+    assert bool(check_paid_with(answer, question, vocabulary)) is wrong

@@ -12,8 +12,12 @@ import re
 from tether.grounding.facts import CONTRADICTED, Finding
 from tether.grounding.meaning import Vocabulary
 
-_PAY = r"(?:paid|pay|bought\s+it|ordered)(?:\s+for\s+(?:it|them|the\s+\w+|this(?:\s+order)?))?"
-_MINE_BEFORE = re.compile(rf"\bI(?:\s+have)?\s+(?:{_PAY}\s+(?:with|by|via|using|through)|used)"
+# "paid with", "paid $522.03 for it with", "the one I paid $951.21 for from my gift card"
+_PAY = (
+    r"(?:paid|pay|bought\s+it|ordered)(?:\s+\$?\d[\d,]*(?:\.\d+)?)?"
+    r"(?:\s+for(?:\s+(?:it|them|the\s+\w+|this(?:\s+order)?))?)?"
+)
+_MINE_BEFORE = re.compile(rf"\bI(?:\s+have)?\s+(?:{_PAY}\s+(?:with|by|via|using|through|from)|used)"
                           r"\s+(?:my\s+|a\s+|an\s+)?$", re.IGNORECASE)  # fmt: skip
 _YOURS_BEFORE = re.compile(
     rf"\byou(?:\s+have|[\u2019']ve)?\s+(?:{_PAY}\s+(?:with|by|via|using|through)|used)"
