@@ -9,10 +9,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tether.grounding.arithmetic import fraction_worked_out, ratio_worked_out
+from tether.grounding.arithmetic import fraction_worked_out, money, ratio_worked_out, worked_out
 from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Clause, Vocabulary, clauses, negated, sets_outside
+from tether.grounding.sources import own_words
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceSet
@@ -84,6 +85,8 @@ def check_additions(
     # a short clause joined by "and" to what the evidence grounds, every word of it new
     # ("…, and you're subscribed to our newsletter"); identifiers are checked as such
     for part in (*([body] if joined else []), *([added.group(1)] if added else [])):
+        if _states_a_result(part, whole or body, evidence.question):
+            continue  # "and $400 leaves $15.65 uncovered": its words say how it is worked out
         plain = joined_letters(_IDENTIFIER.sub(" ", part))
         own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1 and t not in measure}
         own -= state_words(part, vocabulary)
@@ -94,6 +97,15 @@ def check_additions(
         if len(own) >= 2 and not (own | raw) & (evidence.index.terms | said):
             return [_added(sorted(own))]
     return []
+
+
+def _states_a_result(part: str, sentence: str, question: str) -> bool:
+    """True when the clause states an amount of money that is, to the cent, the sum or the
+    difference of two others the sentence or the customer's own words state ("$400 leaves
+    $15.65 uncovered" of "I paid $415.65"). Whether those are grounded is for the amount
+    checks to judge."""
+    said = [*money(sentence), *money(own_words(question))]
+    return any(worked_out(v, [a for a in said if a != v], said) for v in money(part))
 
 
 # a sentence saying back what the customer asks ("you're asking whether …", "you'd like to
