@@ -1,7 +1,8 @@
 """An amount the evidence says something holds, compared in a claim with another amount: "the
 gift card holds more than the $15 difference" where the question says "my gift card has $10 on
 it". The holder is matched by its words; a comparison the held amount bears out, or one of a
-holder the evidence gives no amount for, decides nothing.
+holder the evidence gives no amount for, decides nothing. An amount a claim says covers a bigger
+one it states is contradicted too ("your gift card, with $400 on it, covers the $415.65 total").
 """
 
 from __future__ import annotations
@@ -60,4 +61,30 @@ def check_held_amounts(text: str, sentences: Sequence[EvidenceClause]) -> list[F
                     f"{said.group('cmp')} than {against[0]:g}"
                 )
                 return [Finding("amount", CONTRADICTED, why, c.source, c.sentence, c.span)]
+    return []
+
+
+# what a clause says an amount pays in full: "your second gift card, with $400 on it, covers the
+# $415.65 total", "the $20 on it is enough to cover the $24.10"
+_COVERS = re.compile(
+    r"\b(?:covers?|covering|(?:is|are)\s+enough\s+(?:to\s+cover|for)|pays?\s+for)\s+"
+    r"(?:all\s+of\s+)?(?:the\s+|your\s+)?(?:whole\s+|full\s+|entire\s+)?"
+    r"(?P<what>[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+
+
+def check_covered(text: str) -> list[Finding]:
+    """A claim that an amount it states covers a bigger one it states: $400 pays no $415.65.
+    The amount nearest before, in the same sentence, is what is said to cover; a denial ("the
+    $400 card doesn't cover the $415.65") says what the figures do."""
+    for said in _COVERS.finditer(text):
+        start = max(text.rfind(stop, 0, said.start()) for stop in ".;!?") + 1
+        held = money(text[start : said.start()])
+        if not held or negated(text[start : said.end()]):
+            continue
+        needed = money(said.group("what"))[0]
+        if held[-1] < needed - 0.005:
+            why = f"{held[-1]:g} is less than the {needed:g} it is said to cover"
+            return [Finding("amount", CONTRADICTED, why, "")]
     return []

@@ -46,7 +46,7 @@ from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldFinding, referred
-from tether.grounding.held_amounts import check_held_amounts
+from tether.grounding.held_amounts import check_covered, check_held_amounts
 from tether.grounding.indirect import plainly
 from tether.grounding.listed_counts import check_listed_counts
 from tether.grounding.listed_needs import check_listed_needs
@@ -127,6 +127,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     if evidence.texts:
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
+        out.extend(check_covered(text))
     # the customer's account of their own situation, where no record gives one, contradicts an
     # answer that says otherwise ("I don't have a gift card yet"); it never supports one
     account = evidence.account
