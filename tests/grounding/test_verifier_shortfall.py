@@ -24,9 +24,9 @@ PASSAGE = (
 )
 
 
-def flagged(answer: str) -> bool:
+def flagged(answer: str, question: str = QUESTION, passages: str = PASSAGE) -> bool:
     verifier = RETAIL.grounding.verifier()
-    source = {"question": QUESTION, "passages": PASSAGE}
+    source = {"question": question, "passages": passages}
     evidence = EvidenceSet.from_source("qa", source, verifier.fields)
     return verifier.verify(answer, evidence, kind="qa").flagged
 
@@ -67,10 +67,7 @@ MOVE_PASSAGE = (
 
 
 def move_flagged(answer: str) -> bool:
-    verifier = RETAIL.grounding.verifier()
-    source = {"question": MOVE_QUESTION, "passages": MOVE_PASSAGE}
-    evidence = EvidenceSet.from_source("qa", source, verifier.fields)
-    return verifier.verify(answer, evidence, kind="qa").flagged
+    return flagged(answer, MOVE_QUESTION, MOVE_PASSAGE)
 
 
 @pytest.mark.parametrize(
