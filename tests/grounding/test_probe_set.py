@@ -108,6 +108,11 @@ DRAWN_DEV21 = "dev21"
 # hand-over, holding what the passages rule out and getting a rule wrong, its answers naming those
 # back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV22 = "dev22"
+# a twenty-third, drawn the same way, its customers naming their own things, reporting a cash
+# refund at a partner shop, a deadline for posting originals back, a second yes by e-mail or an
+# order total as proof, holding what the passages rule out and getting a rule wrong, its answers
+# naming those back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV23 = "dev23"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -129,6 +134,7 @@ LATER_DRAWN = (
     DRAWN_DEV20,
     DRAWN_DEV21,
     DRAWN_DEV22,
+    DRAWN_DEV23,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -239,6 +245,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV20, 54),
         (DRAWN_DEV21, 54),
         (DRAWN_DEV22, 54),
+        (DRAWN_DEV23, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
