@@ -87,8 +87,12 @@ def test_a_ratio_near_that_of_two_amounts_said_passes(answer: str) -> None:
         "The wall clock ($183.00) cost more than four times as much as the water bottle ($50.29).",
     ],
 )
-def test_a_ratio_far_from_that_of_any_two_amounts_is_flagged(answer: str) -> None:
-    assert flagged(answer)
+def test_a_ratio_far_from_that_of_any_two_amounts_is_contradicted(answer: str) -> None:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+    found = RETAIL.grounding.verifier().verify_items(answer, evidence)
+    assert found.flagged
+    assert any(c.status == "contradicted" and "times apart" in " ".join(c.reasons)
+               for c in found.claims), [c.reasons for c in found.claims]  # fmt: skip
 
 
 def test_a_ratio_that_holds_however_far_over_is_not_contradicted() -> None:

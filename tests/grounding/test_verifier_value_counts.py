@@ -100,6 +100,7 @@ def test_a_count_of_the_variants_holding_a_value_that_holds_passes(answer: str) 
             "Two of the three black speakers are out of stock.",
             "3 of the black ones are unavailable",
         ),
+        ("Of the three green ones, one is not available.", "2 of the green ones are unavailable"),
     ],
 )
 def test_a_count_of_the_variants_holding_a_value_that_is_wrong_is_contradicted(
@@ -107,6 +108,15 @@ def test_a_count_of_the_variants_holding_a_value_that_is_wrong_is_contradicted(
 ) -> None:
     flagged, why = verdicts(answer)
     assert flagged and any(reason in r for r in why), why
+
+
+def test_a_count_of_a_valued_group_vouches_for_its_own_number_only() -> None:
+    # a count of the whole list that holds vouches for the claim's other counts; a count of
+    # the black ones does not: "seven colours" is a number the record never gives
+    flagged, why = verdicts(
+        "All three black ones are unavailable; the speaker comes in seven colours."
+    )
+    assert flagged and any("7" in r for r in why), why
 
 
 def test_the_other_ones_leave_out_the_one_named_before() -> None:

@@ -55,7 +55,9 @@ class ClaimRulesMixin:
         if rule_contradicted:
             reasons.extend(r for r in a.explain() if r not in reasons)
         counted = {f.reason for f in held if f.kind == "count"}
-        # a count that checks out vouches for the claim's other counts, not for its amounts
+        # a count that checks out vouches for the claim's other counts, not for its amounts;
+        # a count of the variants holding a value only for its own number ("the four black ones")
+        grouped = {n for f in held if f.kind == "group" for n in numbers(f.quote)}
         amounts, listed = money(text), self_counted(text)
         unseen = [
             n
@@ -64,6 +66,7 @@ class ClaimRulesMixin:
             or (
                 stated_count(text, n)
                 and n not in listed
+                and n not in grouped
                 and not (counted and not among(n, amounts))
                 and n not in evidence.counts
                 and not counted_share(n, text, evidence.counts)

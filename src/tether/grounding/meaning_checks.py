@@ -44,7 +44,7 @@ from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
-from tether.grounding.facts import CONTRADICTED, UNSUPPORTED, Finding
+from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.held_amounts import check_covered, check_held_amounts
 from tether.grounding.indirect import plainly
@@ -97,7 +97,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         off = ratio_off(text, evidence.index.records)
         if off is not None:
             why = f"no two amounts it names are {off:g} times apart, as it says"
-            out.append(Finding("comparison", CONTRADICTED, why, ""))
+            out.append(Finding("amount", CONTRADICTED, why, ""))
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     # values bound to list items: the whole sentence, cut between the items it names
     targets = referred(text, evidence.views, text)
@@ -144,7 +144,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
-        out.extend(_from_field(f) for f in check_value_counts(body, evidence.views))
+        out.extend(_group_count(f) for f in check_value_counts(body, evidence.views))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
@@ -286,6 +286,14 @@ def _checkable(body: str, vocabulary: Vocabulary) -> list[str]:
     """A clause's content words that can be missing from the evidence."""
     judged = state_words(body, vocabulary)
     return [t for t in plain_terms(body, vocabulary) if t not in judged]
+
+
+def _group_count(f: FieldFinding) -> Finding:
+    """A count of the variants holding a value: one that holds vouches for its own number (the
+    phrase it is said in), never for the claim's other counts, as a count of a whole list does."""
+    if f.status != SUPPORTED:
+        return _from_field(f)
+    return Finding("group", SUPPORTED, f"{f.field} agrees", f.field, f.phrase)
 
 
 def _from_field(f: FieldFinding) -> Finding:

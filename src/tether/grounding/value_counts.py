@@ -108,15 +108,14 @@ def _in_stock(
     else:
         return None
     if OUT_OF_STOCK.search(clause):
-        if negated(clause):
-            return None
-        wanted, state = False, "unavailable"
+        wanted = False
     elif IN_STOCK.search(clause) or CAN_BUY.search(clause):
-        if negated(clause):
-            return None
-        wanted, state = True, "available"
+        wanted = True
     else:
         return None  # "of the eight glass ones, five are": the state is said elsewhere
+    if negated(clause):  # "two are not available" counts those out of stock
+        wanted = not wanted
+    state = "available" if wanted else "unavailable"
     flags = [obj.get("available") for _, _, obj in holding]
     if not all(isinstance(f, bool) for f in flags):
         return None
