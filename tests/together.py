@@ -7,6 +7,7 @@ together, which is how replicas of a deployment meet a fresh database.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,5 +43,17 @@ def run_together(setup: str, action: str, argv: list[str], count: int) -> list[t
 
 
 def failures(results: list[tuple[int, str]]) -> list[str]:
-    """The last line of each child that failed."""
-    return [(err.strip().splitlines() or [""])[-1] for code, err in results if code != 0]
+    """The error of each child that failed: the last line of its traceback that says what went
+    wrong (SQLAlchemy ends its errors with a line linking to its docs, and the SQL it ran)."""
+    out = []
+    for code, err in results:
+        if code == 0:
+            continue
+        said = [line for line in err.strip().splitlines() if not line.startswith(_NOISE)]
+        errors = [line for line in said if _ERROR_LINE.match(line)]
+        out.append((errors or said or [""])[-1])
+    return out
+
+
+_NOISE = ("(Background on this error", "[SQL:", "[parameters:")
+_ERROR_LINE = re.compile(r"^[\w.]+(?:Error|Exception|Warning)\b|^[\w.]+: ")
