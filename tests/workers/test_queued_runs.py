@@ -3,10 +3,13 @@ while running (by another process's request) and after their worker died, on bot
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.workers.test_recovery import (
     EMAIL,
@@ -22,7 +25,8 @@ from tether.core.types import DecisionKind, Message, Run, RunStatus, StepKind
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.sdk import Desk
-from tether.store.leases import Lease
+from tether.store.leases import CANCEL_POLL_S, Lease, cancels_asked
+from tether.store.schema import runs
 
 
 def request(**metadata: Any) -> RunRequest:
@@ -86,6 +90,55 @@ def test_a_running_run_cancelled_by_another_process_ends_before_its_next_turn(
     assert tools == ["find_user_id_by_email", "get_order_details"]  # the turn in hand finished
     turns = [s for s in desk.store.get_run(run.id).steps if s.kind is StepKind.MODEL_TURN]
     assert len(turns) == 2  # and no third turn was asked for
+
+
+def test_a_cancellation_asked_by_a_real_other_process_ends_the_run_before_its_next_turn(
+    desk: Desk, store_url: str
+) -> None:
+    """Nothing in this process counts that cancellation: the run finds it in its row, read
+    before its next turn (the other process takes longer to start than CANCEL_POLL_S, and than
+    the batch window, so the run's commit reads it)."""
+
+    def cancel_from_another_process() -> None:
+        (run,) = desk.store.list_runs()
+        code = (
+            "import sys; from tether.store.runs import RunStore; "
+            "store = RunStore.open(sys.argv[1]); "
+            "assert store.leases.request_cancel(sys.argv[2], 'operator:elsewhere')"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, store_url, run.id], capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    asked = cancels_asked()
+    run = desk.runtime.run(request(), Scripted(1, cancel_from_another_process))
+    assert cancels_asked() == asked  # this process heard nothing of it
+    assert_cancelled(desk, run, "operator:elsewhere")
+    turns = [s for s in desk.store.get_run(run.id).steps if s.kind is StepKind.MODEL_TURN]
+    assert len(turns) == 2
+
+
+def test_a_cancellation_written_unheard_is_read_once_the_poll_interval_has_passed(
+    desk: Desk,
+) -> None:
+    """A cancellation this process did not ask (as one from another process) is read at the
+    run's first model turn CANCEL_POLL_S after its last look, even when its model is fast."""
+
+    def mark_unheard_then_wait() -> None:
+        (run,) = desk.store.list_runs()
+        with desk.store.engine.begin() as conn:
+            conn.execute(
+                update(runs).where(runs.c.id == run.id).values(cancel_requested="operator:far")
+            )
+        time.sleep(CANCEL_POLL_S * 1.5)  # the turn in hand takes longer than the interval
+
+    asked = cancels_asked()
+    run = desk.runtime.run(request(), Scripted(1, mark_unheard_then_wait))
+    assert cancels_asked() == asked
+    assert_cancelled(desk, run, "operator:far")
+    turns = [s for s in desk.store.get_run(run.id).steps if s.kind is StepKind.MODEL_TURN]
+    assert len(turns) == 2
 
 
 def test_a_run_whose_worker_died_is_cancelled_at_once(desk: Desk) -> None:

@@ -20,6 +20,7 @@ from tether.core.observers import RunObserver, notify_steps
 from tether.core.types import Decision, RunStatus, Step, StepKind
 from tether.runtime.inputs import check_recordable
 from tether.runtime.seams import CommitHook, chained
+from tether.store.leases import CANCEL_POLL_S, cancels_asked
 
 if TYPE_CHECKING:
     from tether.access.governor import RunGovernor
@@ -77,12 +78,18 @@ class StepRecorderMixin:
         """Before the next model turn: commit the waiting steps of finished turns if the last
         commit is older than the batch window (on the process's clock: when to commit is not
         part of the record); else read what that commit would have told, whether someone asked
-        to cancel the run, so a cancellation still ends it before its next turn."""
+        to cancel the run, so a cancellation still ends it before its next turn. The read is
+        skipped while nobody in this process has asked to cancel a run since the last one and
+        it is less than CANCEL_POLL_S old: a cancellation asked in another process then ends
+        the run at its first turn after that."""
         if not state.unwritten:
             return  # the last commit read it
         if time.monotonic() - state.committed_at >= self.batch_window_s:
             self._commit(state)
-        else:
+            return
+        asked, now = cancels_asked(), time.monotonic()
+        if asked != state.cancels_seen or now - state.cancel_looked_at >= CANCEL_POLL_S:
+            state.cancels_seen, state.cancel_looked_at = asked, now
             state.cancel = self.store.leases.cancel_requested(state.run_id)
 
     def _commit(
@@ -98,6 +105,7 @@ class StepRecorderMixin:
             # a run that ends or waits for a person holds no live capability
             closing = decision is not None or status is RunStatus.SUSPENDED
             hook = self.access.commit_hook(state.audit, state.grant if closing else None)
+        state.cancels_seen, state.cancel_looked_at = cancels_asked(), time.monotonic()
         state.cancel = self.store.append_steps(
             state.unwritten,
             state.checkpoint(),

@@ -86,6 +86,10 @@ class RunState:
     lease: str | None = None  # the owner of the run's lease while this process executes it
     unsaved: NewRun | None = None  # a new run's row, inserted with its first commit
     cancel: str | None = None  # who asked to cancel the run (it ends before its next turn)
+    # when the run last read its row's cancellation (time.monotonic()), and `cancels_asked()`
+    # just before (-1: never), so that it rereads only when it may have changed
+    cancel_looked_at: float = 0.0
+    cancels_seen: int = -1
     grant: RunGrant | None = None  # the run's capability (in memory only; re-minted on resume)
     renewed: dict[str, Any] | None = None  # a grant re-minted on resume, kept with the next step
     audit: list[AuditEvent] = field(default_factory=list)  # audit events not yet committed

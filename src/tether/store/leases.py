@@ -10,6 +10,7 @@ its resume), is recovered by any worker.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,27 @@ from tether.store.schema import runs
 _RUNNING = RunStatus.RUNNING.value
 _CANCEL_REQUESTED = "SELECT cancel_requested FROM runs WHERE id = ?"
 _QUEUED = RunStatus.QUEUED.value
+
+# how long a run in this process goes between model turns without rereading whether someone
+# asked to cancel it, unless a cancellation was asked in this process meanwhile (see
+# `cancels_asked`): one asked in another process (an API replica, a second worker) is seen at
+# the run's next commit or at its first model turn this long after its last look
+CANCEL_POLL_S = 0.05
+
+_asked = [0]
+_asked_lock = threading.Lock()
+
+
+def cancels_asked() -> int:
+    """How many cancellations this process has recorded: a run reads this before it looks at
+    its row, and need not look again before its next model turn while it is unchanged (and
+    CANCEL_POLL_S has not passed)."""
+    return _asked[0]
+
+
+def _count_cancel() -> None:
+    with _asked_lock:
+        _asked[0] += 1
 
 
 @dataclass(frozen=True)
@@ -107,7 +129,9 @@ class RunLeases:
             .where(runs.c.id == run_id, runs.c.status != RunStatus.COMPLETED.value)
             .values(cancel_requested=func.coalesce(runs.c.cancel_requested, actor[:256]))
         )
-        return self._write(statement) == 1
+        marked = self._write(statement) == 1
+        _count_cancel()  # after the commit: a run that then looks at its row finds it
+        return marked
 
     def cancel_requested(self, run_id: str) -> str | None:
         """Who asked to cancel the run, if anyone has (read before a run's model turns)."""
