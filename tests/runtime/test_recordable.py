@@ -12,10 +12,13 @@ from tether.core.types import ModelTurn, ToolCall, TurnKind
 from tether.runtime.inputs import (
     MAX_INT_BITS,
     _walk,
+    check_recordable,
     check_turn,
     plainly_recordable,
     unrecordable,
 )
+from tether.tools.execute import check_output
+from tether.tools.registry import make_tool
 
 LARGEST = 2**MAX_INT_BITS - 1  # the largest integer a step may hold (309 digits)
 
@@ -126,3 +129,35 @@ def test_arguments_nested_too_deep_are_refused_and_the_limit_itself_passes(text:
         check_turn(past)
     assert raised.value.code.value == "MODEL_BAD_OUTPUT"
     assert "nest deeper" in raised.value.message
+
+
+def _holding_itself() -> dict[str, Any]:
+    value: dict[str, Any] = {"order_id": "#W1"}
+    value["again"] = [value]
+    return value
+
+
+def test_arguments_that_hold_themselves_are_refused_at_once() -> None:
+    turn = ModelTurn(
+        TurnKind.TOOL_CALLS, tool_calls=(ToolCall("c1", "get_order", _holding_itself()),)
+    )
+    with pytest.raises(TetherError) as raised:
+        check_turn(turn)
+    assert raised.value.code.value == "MODEL_BAD_OUTPUT"
+    assert "nest deeper than" in raised.value.message
+
+
+def test_a_step_that_holds_itself_is_an_internal_error_naming_it() -> None:
+    with pytest.raises(TetherError) as raised:
+        check_recordable("scope", {"facts": _holding_itself()})
+    assert raised.value.code.value == "INTERNAL"
+    assert "nests too deep, or holds itself" in raised.value.message
+
+
+def test_output_that_holds_itself_is_bad_output() -> None:
+    def get_order(order_id: str) -> dict[str, Any]:
+        """Read an order."""
+        return _holding_itself()
+
+    found = check_output(make_tool(get_order), _holding_itself())
+    assert found is not None and found[0].value == "BAD_OUTPUT"

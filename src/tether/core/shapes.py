@@ -8,13 +8,16 @@ from typing import Any
 MAX_NESTING = 32  # deeper values cannot be recorded, encoded or returned safely
 
 
-def nesting(value: Any) -> int:
-    """How deeply lists and objects nest in a JSON value (without recursion)."""
+def nesting(value: Any, beyond: int | None = None) -> int:
+    """How deeply lists and objects nest in a JSON value (without recursion). With `beyond`,
+    counting stops at the first level deeper than that, so a value that holds itself ends."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list | tuple):
             deepest = max(deepest, depth)
+            if beyond is not None and deepest > beyond:
+                return deepest
             items = item.values() if isinstance(item, dict) else item
             stack.extend((v, depth + 1) for v in items)
     return deepest

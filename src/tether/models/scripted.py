@@ -88,7 +88,7 @@ def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:
             raise TetherError(
                 ErrorCode.SCENARIO_INVALID, f"{origin}: turn {i + 1}: {first['msg']}"
             ) from None
-        if nesting(item) > MAX_NESTING:
+        if nesting(item, MAX_NESTING) > MAX_NESTING:
             continue  # the runtime refuses such a turn when the model proposes it
         try:  # a script is recorded with its run: it must be what canonical JSON carries
             json.dumps(item, allow_nan=False, ensure_ascii=False, default=str).encode("utf-8")

@@ -60,9 +60,12 @@ def question_turn(call: ToolCall, turn: ModelTurn) -> ModelTurn:
     return ModelTurn(TurnKind.ANSWER, text, (), (), turn.model, turn.usage, turn.raw)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(observation: Mapping[str, Any]) -> str:
     """A tool outcome as the model reads it by default: compact JSON."""
-    return json.dumps(observation, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(observation)
 
 
 def action_verb(tool: str) -> str:

@@ -94,7 +94,7 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
             )
-        if not shallow and nesting(dict(call.arguments)) > MAX_NESTING:
+        if not shallow and nesting(dict(call.arguments), MAX_NESTING) > MAX_NESTING:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"the arguments of {call.name} nest deeper than {MAX_NESTING} levels",
@@ -115,7 +115,8 @@ def check_recordable(name: str, data: Mapping[str, Any]) -> str:
         text = step_json(data)
         text.encode("utf-8")
         recordable = _clean(name)
-    except (ValueError, TypeError):  # a number JSON cannot carry, a lone surrogate, a non-JSON type
+    except (ValueError, TypeError, RecursionError):
+        # a number JSON cannot carry, a lone surrogate, a non-JSON type, a value holding itself
         recordable = False
     if not recordable:
         found = unrecordable(name, "name") or unrecordable(dict(data), "data")
@@ -131,7 +132,10 @@ MAX_INT_BITS = 1024  # far past any amount or id; far short of what JSON encoder
 _MAX_INT_DIGITS = len(str(2**MAX_INT_BITS - 1))
 _LONG_DIGITS = re.compile(rf"[0-9]{{{_MAX_INT_DIGITS},}}")
 _ESCAPED_NUL = "\\u0000"  # how the encoder writes a NUL character inside a string
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# a value holding itself is a RecursionError here, like one nested too deep: both are walked
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+)
 _DECODER = json.JSONDecoder()
 
 
@@ -162,7 +166,10 @@ def unrecordable(value: Any, path: str = "value") -> str | None:
     store refuses (a NUL character); None if it is recordable."""
     if isinstance(value, dict | list) and plainly_recordable(value):
         return None
-    return _walk(value, path)
+    try:
+        return _walk(value, path)
+    except RecursionError:
+        return f"{path} nests too deep, or holds itself"
 
 
 def _walk(value: Any, path: str) -> str | None:

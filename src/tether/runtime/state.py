@@ -40,11 +40,14 @@ from tether.tools.execute import ToolOutcome
 MAX_TOOL_EVIDENCE_CHARS = 16_000
 
 
+_EVIDENCE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def tool_evidence_text(output: Any) -> str:
     """A tool's output as compact JSON, the text its claims are checked against."""
     if output is None:
         return ""
-    text = json.dumps(output, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = _EVIDENCE.encode(output)
     return text if len(text) <= MAX_TOOL_EVIDENCE_CHARS else text[:MAX_TOOL_EVIDENCE_CHARS] + " …"
 
 

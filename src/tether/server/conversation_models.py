@@ -52,7 +52,7 @@ class MessageIn(BaseModel):
         given = [k for k in ("text", "confirm", "decline") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of text, confirm and decline")
-        if self.script is not None and nesting(self.script) > MAX_NESTING:
+        if self.script is not None and nesting(self.script, MAX_NESTING) > MAX_NESTING:
             raise ValueError(f"the script nests deeper than {MAX_NESTING} levels")
         return self
 

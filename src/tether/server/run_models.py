@@ -61,7 +61,7 @@ class RunCreate(BaseModel):
     def _input_or_messages(self) -> RunCreate:
         if (self.input is None) == (self.messages is None):
             raise ValueError("give exactly one of input and messages")
-        if self.script is not None and nesting(self.script) > MAX_SCRIPT_DEPTH:
+        if self.script is not None and nesting(self.script, MAX_SCRIPT_DEPTH) > MAX_SCRIPT_DEPTH:
             # deeper values could not even be recorded and returned; refuse them up front
             raise ValueError(f"the script nests deeper than {MAX_SCRIPT_DEPTH} levels")
         return self

@@ -220,12 +220,17 @@ def retryable_override(exc: BaseException) -> bool | None:
     return exc.retryable if isinstance(exc, ToolError) else None
 
 
+# made once (`json.dumps` with options builds an encoder per call); output that holds itself is
+# a RecursionError here, like output nested too deep
+_OUTPUT = json.JSONEncoder(allow_nan=False, ensure_ascii=False, check_circular=False)
+
+
 def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
     """None when the output is JSON and fits the tool's output schema; else BAD_OUTPUT."""
     try:
         # outputs are recorded and replayed, so they must be plain JSON every store keeps:
         # finite numbers, text that encodes as UTF-8 (no lone surrogate) and holds no NUL
-        text = json.dumps(output, allow_nan=False, ensure_ascii=False)
+        text = _OUTPUT.encode(output)
         text.encode("utf-8")
     except (TypeError, ValueError, RecursionError):
         return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output that is not JSON"
