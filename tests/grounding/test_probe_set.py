@@ -113,6 +113,11 @@ DRAWN_DEV22 = "dev22"
 # order total as proof, holding what the passages rule out and getting a rule wrong, its answers
 # naming those back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV23 = "dev23"
+# a twenty-fourth, drawn the same way, its customers naming their own things, reporting a trade-in
+# toward another product, a phone call and a doorstep pickup after an exchange, a refund to a
+# relative's gift card or a split refund, holding what the passages rule out and getting a rule
+# wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV24 = "dev24"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -135,6 +140,7 @@ LATER_DRAWN = (
     DRAWN_DEV21,
     DRAWN_DEV22,
     DRAWN_DEV23,
+    DRAWN_DEV24,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -246,6 +252,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV21, 54),
         (DRAWN_DEV22, 54),
         (DRAWN_DEV23, 54),
+        (DRAWN_DEV24, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
