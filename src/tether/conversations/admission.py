@@ -1,7 +1,8 @@
 """Whether a turn may be taken, and the claim a turn that may holds its conversation by.
 
 A turn is refused before it claims anything when the conversation is another principal's,
-closed, expired, past its limits or waiting for a person, or when the reply is malformed or
+closed, expired, past its limits, waiting for a person or for the run a person decided to end,
+or when the reply is malformed or
 names no pending action; `Conversations.begin_turn` checks it once before the claim and once
 under it. Kept apart from running the turn (`tether.conversations.service`).
 """
@@ -83,6 +84,12 @@ class TurnAdmissionMixin:
                 raise TetherError(
                     ErrorCode.APPROVAL_PENDING,
                     f"run {waiting} waits for a person's decision; nothing was changed",
+                )
+            if run.status is not RunStatus.COMPLETED:  # decided, and its resume is under way
+                raise TetherError(
+                    ErrorCode.CONVERSATION_BUSY,
+                    f"run {waiting} was decided by a person and is still running; send the "
+                    "message again once it ends",
                 )
 
     @staticmethod
