@@ -165,3 +165,22 @@ def test_a_lost_history_fails_the_rebuild_instead_of_guessing(desk: Desk) -> Non
     assert err.value.code is ErrorCode.CONVERSATION_LIMIT
     messages, _ = held_history(Source(), {"id": "conv_1", "history": 1})
     assert [m.content for m in messages] == ["hi"]
+
+
+def test_a_claim_is_taken_again_only_by_the_run_id_that_holds_it(desk: Desk) -> None:
+    """A keyed retry names the same run: when the attempt that claimed the conversation died
+    before storing its run, the retry takes the claim over; any other turn is still busy."""
+    service = Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    record = service.start(USER)
+    first = service.begin_turn(record.id, USER, text="Where is my order?", run_id="run_keyed1")
+    assert first.claimant == "run_keyed1"
+    with pytest.raises(TetherError) as busy:
+        service.begin_turn(record.id, USER, text="Where is my order?")
+    assert busy.value.code is ErrorCode.CONVERSATION_BUSY
+    with pytest.raises(TetherError) as other:
+        service.begin_turn(record.id, USER, text="Where is my order?", run_id="run_keyed2")
+    assert other.value.code is ErrorCode.CONVERSATION_BUSY
+    again = service.begin_turn(record.id, USER, text="Where is my order?", run_id="run_keyed1")
+    assert again.claimant == "run_keyed1" and again.turn == first.turn
+    service.release(again)
+    assert service.begin_turn(record.id, USER, text="Hello").claimant != "run_keyed1"

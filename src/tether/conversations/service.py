@@ -149,10 +149,12 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         text: str | None = None,
         reply: Reply = Reply.TEXT,
         nonce: str | None = None,
+        run_id: str | None = None,
     ) -> TurnClaim:
         """Check a turn and claim the conversation for it, without running it yet: a second
         turn is CONVERSATION_BUSY from this moment. Follow with `run_claimed` or
-        `submit_claimed` (or `release`)."""
+        `submit_claimed` (or `release`). `run_id`: the id the turn's run is to have (a retry
+        under an Idempotency-Key names it so; a claim it already holds is taken over)."""
         rt = self.runtime
         now = rt.clock.now()
         # checked before the claim so that a stranger's or a bad turn never holds the
@@ -162,7 +164,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         self._reply(record, reply, nonce, text, now)
         # the claim is the turn's run's id, so a sweep finds a turn whose run has ended from
         # the conversation that run still holds (see `tether.workers.recovery`)
-        claimant = rt.ids.new_id("run")
+        claimant = run_id or rt.ids.new_id("run")
         if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
             raise TetherError(
                 ErrorCode.CONVERSATION_BUSY, "another turn of this conversation is still running"
@@ -223,6 +225,23 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         except BaseException:
             self.release(claim)
             raise
+
+    @staticmethod
+    def claim_of(run: Run) -> TurnClaim:
+        """The claim a turn's stored run was queued under, as its metadata keeps it."""
+        meta = run.input.get("metadata", {})
+        reply = Reply(str(meta.get("reply", Reply.TEXT.value)))
+        said = [m.get("content") for m in run.input.get("messages", ()) if m.get("role") == "user"]
+        text = str(said[-1]) if said else None
+        return TurnClaim(
+            str(meta.get("conversation", "")),
+            run.principal_id,
+            str(meta.get("claim", run.id)),
+            int(meta.get("turn", 0)),
+            reply,
+            "text" if reply is Reply.TEXT else reply.value,
+            text,
+        )
 
     def release(self, claim: TurnClaim) -> None:
         """Let go of a claimed turn that will not run."""

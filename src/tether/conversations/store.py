@@ -236,8 +236,14 @@ class ConversationStore:
 
     def claim(self, conversation_id: str, claimant: str, now: float, lease_s: float) -> bool:
         """Hold the conversation for one turn; False when another turn holds it (its claim
-        lapses after `lease_s`, so a turn whose process died does not block it for good)."""
-        free = or_(conversations.c.busy_run.is_(None), conversations.c.busy_until < now)
+        lapses after `lease_s`, so a turn whose process died does not block it for good). A
+        claim `claimant` already holds is taken again (a keyed retry of a turn whose process
+        died before its run was stored names the same run)."""
+        free = or_(
+            conversations.c.busy_run.is_(None),
+            conversations.c.busy_until < now,
+            conversations.c.busy_run == claimant,
+        )
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(conversations)

@@ -32,7 +32,7 @@ from tether.conversations.service import Conversations
 from tether.conversations.store import ConversationRecord
 from tether.conversations.turns import fold_turn, pending_of
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Run
+from tether.core.types import Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.runtime.inputs import CALLER_ROLES
 from tether.server.admission import Admission
@@ -44,6 +44,8 @@ from tether.server.conversation_models import (
     MessageIn,
     TurnOut,
 )
+from tether.server.idempotency import STATE as IDEMPOTENCY
+from tether.server.idempotency import Keyed, keyed_id
 from tether.server.inputs import MAX_OFFSET, StoredText
 from tether.server.problems import problem_responses
 from tether.server.run_events import MAX_WAIT_S, SETTLED, RunSignals, Watch, settled_detail
@@ -229,10 +231,13 @@ def conversations_router(
         operator: Operator,
         token: str | None,
         watch: Watch | None,
+        keyed: Keyed | None = None,
     ) -> tuple[Conversations, TurnClaim, Run]:
         """Everything a turn can be refused for, then its claim and its queued run: nothing is
         written unless the turn will run. `watch` watches the run from before it is queued, so
-        the run returned is as the store held it when the watch began."""
+        the run returned is as the store held it when the watch began. Under an
+        Idempotency-Key the turn's run is named by the key (`keyed_id`), so a retry that took
+        over the key of an attempt whose process died finds the turn that attempt took."""
         customer = end_user(token)
         if body.role is not None and body.role not in CALLER_ROLES:
             raise TetherError(
@@ -242,10 +247,15 @@ def conversations_router(
         service = conversations()
         principal = _principal_for(service.store.get(conversation_id), operator, customer)
         choose_model(body.script)  # a script the server refuses, or no model: refused now
+        run_id = keyed_id(keyed, "run") if keyed is not None else None
+        if run_id is not None and keyed is not None and not keyed.new:
+            taken = _taken_turn(service, run_id, watch)
+            if taken is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
+                return service, *taken
         admission.check(principal, operator.actor)
         reply, nonce = body.reply()
         claim = service.begin_turn(
-            conversation_id, principal, text=body.text, reply=reply, nonce=nonce
+            conversation_id, principal, text=body.text, reply=reply, nonce=nonce, run_id=run_id
         )
         # who asked (for the audit trail and separation of duties), and the script, so any
         # worker can execute the turn and continue it after an approval
@@ -263,6 +273,29 @@ def conversations_router(
             signals.add(run.id, watch)
         admission.enqueue(run.id, withdraw)
         return service, claim, run
+
+    def _taken_turn(
+        service: Conversations, run_id: str, watch: Watch | None
+    ) -> tuple[TurnClaim, Run] | None:
+        """The turn an earlier attempt under the same key took, if it stored its run: watched,
+        and queued again if still queued (its hand-over may be what failed)."""
+        try:
+            run = service.runtime.store.get_run(run_id, with_steps=False)
+        except TetherError as exc:
+            if exc.code is not ErrorCode.RUN_NOT_FOUND:
+                raise
+            return None
+        claim = service.claim_of(run)
+        if watch is not None:
+            signals.add(run.id, watch)
+        if run.status is RunStatus.QUEUED:
+
+            def withdraw(actor: str) -> None:
+                service.release(claim)
+                service.runtime.cancel(run.id, actor)
+
+            admission.enqueue(run.id, withdraw)
+        return claim, run
 
     @router.post(
         "/{conversation_id}/messages",
@@ -309,8 +342,9 @@ def conversations_router(
         deadline = loop.time() + wait
         watch = Watch(every_step=False) if wait > 0 else None
         try:  # (a hand-off to a thread is not abandoned: once it raises, `begin` is done)
+            keyed = getattr(request.state, IDEMPOTENCY, None)
             service, claim, run = await run_in_threadpool(
-                begin, conversation_id, body, operator, token, watch
+                begin, conversation_id, body, operator, token, watch, keyed
             )
             root = str(request.scope.get("root_path", "")).rstrip("/")
             response.headers["Location"] = f"{root}/v1/runs/{run.id}"
