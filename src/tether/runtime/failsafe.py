@@ -32,8 +32,9 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
     """`body()`, or, if it raises, the run ended in an escalation that names the error.
 
     The steps waiting to commit with a later one go with the Decision; if that fails too (they
-    may be what the store refused, or routing the escalation may be), the Decision is recorded
-    after the committed steps alone, unrouted."""
+    may be what the store refused, or routing the escalation, or revoking the run's capability
+    may be), the Decision is recorded after the committed steps alone, unrouted, and the
+    capability is left to lapse at its expiry."""
     try:
         return body()
     except Exception as exc:
@@ -49,6 +50,9 @@ def fail_closed(store: RunStore, state: RunState, body: Callable[[], Run], end: 
             if _lost(again):
                 return _taken_over(store, state)
             log.exception("run %s: ending it after its committed steps alone", state.run_id)
+            # nor does it revoke its capability, if that is what failed (a revocation list
+            # that is down): the token lapses at its expiry, and the run still ends
+            state.grant = None
             try:
                 return _conclude(store, state, decision, end, keep=False)
             except TetherError as last:

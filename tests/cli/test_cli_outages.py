@@ -1,0 +1,49 @@
+"""`tether run` when a service the run needs at its end is down: the run still ends in a
+Decision (README, *Least privilege and the audit trail*), never left `running` for a server's
+recovery sweep that a one-shot command may never meet."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from tests.cli.test_cli import tether
+
+SCRIPT = [
+    {"tool": "find_user_id_by_email", "args": {"email": "raj.sanchez2046@example.com"}},
+    {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
+    {"answer": "Order #W4566809 is pending [tool:2]."},
+]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> None:
+    """The revocation list (Redis) is unreachable: revoking the finished run's capability fails
+    in the transaction of its Decision. The run ends in an escalation naming the outage, and
+    its token lapses at its expiry."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    env = {
+        "TETHER_DATABASE_URL": f"sqlite:///{tmp_path / 'tether.db'}",
+        "TETHER_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+    }
+    message = "status of #W4566809? raj.sanchez2046@example.com"
+    ran = tether(
+        "run", "--as", "raj_sanchez_2970", "--script", str(script), "--json", message,
+        home=tmp_path, env=env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    run = json.loads(ran.stdout)
+    assert run["status"] == "completed"
+    assert run["decision"]["kind"] == "escalation"
+    assert run["decision"]["reason"]["code"] == "STORE_UNAVAILABLE"
+    listed = tether("runs", "list", "--json", home=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["completed"]
