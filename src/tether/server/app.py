@@ -250,6 +250,7 @@ def create_app(
             choose_model,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.RUNS_CREATE),
+            end_users,
         )
     )
 

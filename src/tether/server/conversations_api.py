@@ -56,7 +56,7 @@ OPERATOR_SOURCE = "operator"
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 WHO = (ErrorCode.END_USER_TOKEN_INVALID, ErrorCode.CONVERSATION_FORBIDDEN, *AUTH)
 
-_end_user_token = APIKeyHeader(
+end_user_token = APIKeyHeader(
     name=END_USER_HEADER,
     scheme_name="EndUserToken",
     auto_error=False,
@@ -86,7 +86,20 @@ def _turn_of(service: Conversations, claim: TurnClaim, run: Run) -> TurnOutcome:
 # -- who is speaking ------------------------------------------------------------------------
 
 
-def _principal_for(record: ConversationRecord, operator: Operator, end_user: EndUser | None) -> str:
+def verified_end_user(end_users: EndUserVerifier | None, token: str | None) -> EndUser | None:
+    """The customer an end-user token names (None without one); END_USER_TOKEN_INVALID for a
+    token that does not verify, or on a server that verifies none."""
+    if token is None:
+        return None
+    if end_users is None:
+        raise TetherError(
+            ErrorCode.END_USER_TOKEN_INVALID,
+            "this server verifies no end-user tokens (TETHER_END_USER_KEYS is not set)",
+        )
+    return end_users.verify(token)
+
+
+def principal_for(record: ConversationRecord, operator: Operator, end_user: EndUser | None) -> str:
     """The principal a request on `record` speaks for, identified as the conversation was."""
     if end_user is not None:
         if end_user.principal_id != record.principal_id:
@@ -120,14 +133,7 @@ def conversations_router(
     router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
     def end_user(token: str | None) -> EndUser | None:
-        if token is None:
-            return None
-        if end_users is None:
-            raise TetherError(
-                ErrorCode.END_USER_TOKEN_INVALID,
-                "this server verifies no end-user tokens (TETHER_END_USER_KEYS is not set)",
-            )
-        return end_users.verify(token)
+        return verified_end_user(end_users, token)
 
     @router.post(
         "",
@@ -146,7 +152,7 @@ def conversations_router(
         body: ConversationCreate,
         response: Response,
         operator: Operator = Depends(creator),
-        token: str | None = Security(_end_user_token),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
         customer = end_user(token)
         if customer is not None:
@@ -187,7 +193,7 @@ def conversations_router(
         limit: int = Query(50, ge=1, le=200),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
         operator: Operator = Depends(reader),
-        token: str | None = Security(_end_user_token),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
         customer = end_user(token)
         if customer is not None:  # a customer lists only their own
@@ -218,11 +224,11 @@ def conversations_router(
     def get_conversation(
         conversation_id: StoredText,
         operator: Operator = Depends(reader),
-        token: str | None = Security(_end_user_token),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
         customer = end_user(token)
         service = conversations()
-        _principal_for(service.store.get(conversation_id), operator, customer)
+        principal_for(service.store.get(conversation_id), operator, customer)
         return service.detail(conversation_id)
 
     def begin(
@@ -245,7 +251,7 @@ def conversations_router(
                 f"role {body.role[:32]!r} is not input; clients send only user messages",
             )
         service = conversations()
-        principal = _principal_for(service.store.get(conversation_id), operator, customer)
+        principal = principal_for(service.store.get(conversation_id), operator, customer)
         choose_model(body.script)  # a script the server refuses, or no model: refused now
         run_id = keyed_id(keyed, "run") if keyed is not None else None
         if run_id is not None and keyed is not None and not keyed.new:
@@ -336,7 +342,7 @@ def conversations_router(
             0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the turn to end (0-60)"
         ),
         operator: Operator = Depends(creator),
-        token: str | None = Security(_end_user_token),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -376,11 +382,11 @@ def conversations_router(
     def close(
         conversation_id: StoredText,
         operator: Operator = Depends(creator),
-        token: str | None = Security(_end_user_token),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
         customer = end_user(token)
         service = conversations()
-        principal = _principal_for(service.store.get(conversation_id), operator, customer)
+        principal = principal_for(service.store.get(conversation_id), operator, customer)
         service.close(conversation_id, principal)
         return service.store.get(conversation_id).summary(service.runtime.clock.now())
 

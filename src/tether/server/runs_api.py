@@ -15,11 +15,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, Security
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from tether.access.operators import Operator
+from tether.access.end_users import EndUserVerifier
+from tether.access.operators import Operator, Permission
 from tether.conversations.store import ConversationStore
 from tether.conversations.turns import fold_turn
 from tether.core.errors import ErrorCode, TetherError
@@ -29,6 +30,7 @@ from tether.runtime import RunRequest
 from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
 from tether.server.admission import Admission
+from tether.server.conversations_api import end_user_token, principal_for, verified_end_user
 from tether.server.idempotency import STATE as IDEMPOTENCY
 from tether.server.idempotency import keyed_id
 from tether.server.inputs import StoredText
@@ -41,6 +43,7 @@ from tether.server.run_events import (
     settled_detail,
 )
 from tether.server.run_models import RunCreate, RunDetail
+from tether.store.run_rows import run_operator
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
 
@@ -52,6 +55,7 @@ def runs_router(
     choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
     can_read: Callable[..., Awaitable[Operator]],
     can_create: Callable[..., Awaitable[Operator]],
+    end_users: EndUserVerifier | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/runs", tags=["runs"])
     runtime, store = desk.runtime, desk.store
@@ -173,19 +177,41 @@ def runs_router(
             ErrorCode.RUN_ENDED,
             ErrorCode.APPROVAL_PENDING,
             ErrorCode.RUN_STATUS_UNKNOWN,
+            ErrorCode.CONVERSATION_FORBIDDEN,
+            ErrorCode.END_USER_TOKEN_INVALID,
             ErrorCode.STORE_UNAVAILABLE,
             *AUTH,
         ),
     )
     def cancel_run(
-        run_id: StoredText, response: Response, operator: Operator = Depends(can_create)
+        run_id: StoredText,
+        response: Response,
+        operator: Operator = Depends(can_create),
+        token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
+        may_cancel(store.get_run(run_id, with_steps=False), operator, token)
         run = runtime.cancel(run_id, operator.actor)
         if run.status is not RunStatus.COMPLETED:
             response.status_code = 202
         ended = store.get_run(run_id)
         fold_turn(conversations, ended, runtime.clock.now())  # a turn's conversation is free
         return ended.to_dict(with_steps=True)
+
+    def may_cancel(run: Run, operator: Operator, token: str | None) -> None:
+        """A conversation's turn is cancelled by whoever may speak in that conversation (its
+        customer's token, where it was started with one); any other run by an operator who
+        may read runs, or by the one that started it (the answer is the whole run)."""
+        conversation = run.input.get("metadata", {}).get("conversation")
+        if isinstance(conversation, str):
+            record = conversations.get(conversation, with_state=False)
+            principal_for(record, operator, verified_end_user(end_users, token))
+            return
+        if not operator.can(Permission.RUNS_READ) and run_operator(run) != operator.actor:
+            raise TetherError(
+                ErrorCode.ROLE_FORBIDDEN,
+                f"role {operator.role.value!r} may cancel only the runs it started",
+                {"role": operator.role.value, "permission": Permission.RUNS_READ.value},
+            )
 
     @router.get(
         "/{run_id}/events",

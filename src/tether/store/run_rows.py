@@ -84,7 +84,7 @@ def _step(row: Mapping[str, Any]) -> Step:
     )
 
 
-def _operator(run: Run) -> str | None:
+def run_operator(run: Run) -> str | None:
     """The operator key that asked for `run`: its metadata's `operator`, where the HTTP API
     records who asked. Runs started from Python, the CLI or the demo have none."""
     metadata = run.input.get("metadata")
@@ -150,7 +150,7 @@ def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) ->
         "checkpoint": _dumps(dict(checkpoint)),
         "lease_owner": lease.owner if lease else None,
         "lease_expires_at": lease.expires_at if lease else None,
-        "operator": _operator(run),
+        "operator": run_operator(run),
         "release_id": run.release or None,
     }
     conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_RUN), tuple(row[c] for c in _RUN_COLUMNS))
