@@ -3,6 +3,7 @@ while running (by another process's request) and after their worker died, on bot
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -160,3 +161,24 @@ def assert_cancelled(desk: Desk, run: Run, actor: str) -> None:
     assert run.decision.reason.code is ErrorCode.RUN_CANCELLED
     assert actor in run.decision.reason.message
     ended_once(desk, run.id)
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["run", "queued"])
+def test_a_run_whose_agent_is_broken_still_ends_in_a_decision(desk: Desk, queued: bool) -> None:
+    """An agent whose limits are no limits (as a release built by a looser version may hold)
+    fails as its run is bounded: the run ends in an escalation, never left running."""
+    runtime = desk.runtime
+    broken = {
+        name: dataclasses.replace(agent, limits="forty steps")  # type: ignore[arg-type]
+        for name, agent in runtime.agents.items()
+    }
+    other = runtime.__class__(**{**vars_of(runtime), "agents": broken})
+    if queued:
+        run = other.execute(runtime.submit(request()).id, model())
+    else:
+        run = other.run(request(), model())
+    assert run.status is RunStatus.COMPLETED and run.decision is not None
+    assert run.decision.kind is DecisionKind.ESCALATION
+    assert run.decision.reason is not None and run.decision.reason.code is ErrorCode.INTERNAL
+    ended_once(desk, run.id)
+    assert [r.status for r in desk.store.list_runs()] == [RunStatus.COMPLETED]

@@ -8,6 +8,7 @@ are its mixins: the scope (`tether.runtime.scope`), a tool call's guard and act
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -72,6 +73,8 @@ from tether.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from tether.conversations import Conversation
+
+log = logging.getLogger("tether.runtime")
 
 
 @dataclass
@@ -145,11 +148,13 @@ class Runtime(
         exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
         lease = self._keeper.new()
         state = self._scope(request, model.name, lease, insert=False)
+
+        def begin() -> Run:
+            self._bound(state, lease)  # reads the agent's limits, which may be broken too
+            return self._begin(state, request, model)
+
         with self._keeper.holding(state.run_id, lease):
-            self._bound(state, lease)
-            return fail_closed(
-                self.store, state, lambda: self._begin(state, request, model), self._end
-            )
+            return fail_closed(self.store, state, begin, self._end)
 
     def _begin(self, state: RunState, request: RunRequest, model: ModelAdapter) -> Run:
         assert state.header is not None  # set by _scope
@@ -179,20 +184,21 @@ class Runtime(
             stored = self.store.get_run(run_id)
             try:
                 state = self._restore(stored, model)
-            except TetherError as exc:  # its agent or principal is gone: it cannot go on
+            except Exception as exc:  # its agent or principal is gone or broken: it cannot go on
+                if not isinstance(exc, TetherError):
+                    log.exception("run %s cannot be restored; ending it", run_id)
                 orphan = orphan_state(stored, model.name)
                 orphan.lease = lease.owner
                 return self._end(orphan, failed_decision(exc), False)
             state.lease = lease.owner
             state.cancel = self.store.leases.cancel_requested(run_id)
-            self._bound(state, lease)
-            late = None
-            if recovering and state.cancel is None and stored.status is RunStatus.RUNNING:
-                late = overran(stored, state.agent.limits.max_seconds, self.clock.now())
-            if late is not None:  # its worker stalled past the limit: finishing may stall too
-                return fail_closed(self.store, state, lambda: self._end(state, late), self._end)
 
             def finish() -> Run:
+                self._bound(state, lease)  # reads the agent's limits, which may be broken too
+                if recovering and state.cancel is None and stored.status is RunStatus.RUNNING:
+                    late = overran(stored, state.agent.limits.max_seconds, self.clock.now())
+                    if late is not None:  # its worker stalled past the limit: finishing may too
+                        return self._end(state, late)
                 turn = self._unanswered_turn(stored)
                 self._held_history(state, stored.steps)
                 self._catch_up(state, stored, turn)
