@@ -46,6 +46,12 @@ class Revocations(Protocol):
         ...
 
 
+def transactional(revocations: Revocations) -> bool:
+    """Whether `revoke(..., conn=conn)` commits or rolls back with `conn`'s transaction (the
+    system of record's list does; Redis writes at once, whatever the transaction does)."""
+    return isinstance(getattr(revocations, "inner", revocations), StoreRevocations)
+
+
 class CachedRevocations:
     """Remembers for `ttl_s` that a token was *not* revoked, so the checks before and at each
     execution cost one lookup per token rather than two per call.

@@ -2,9 +2,10 @@
 
 An approved call's token has an id derived from its approval (`call_token_id`), so however
 often a token is minted for the approval, it is the same token. Using it inserts one row into
-`call_token_uses` (one per approval and one per token id) and marks the token used on the
-revocation list, in one transaction: of any number of presentations, in any number of
-processes, exactly one gets the row; every other is refused. Unlike a revocation entry, the
+`call_token_uses` (one per approval and one per token id), and marks the token used on the
+revocation list where that list is in the same transaction (the system of record's, not
+Redis's): of any number of presentations, in any number of processes, exactly one gets the
+row; every other is refused by the approval's gate, which reads the row. Unlike a revocation entry, the
 row is never purged, so the approval cannot be used again after its token would have expired.
 Migration 0011 creates the table.
 """
@@ -15,7 +16,7 @@ import hashlib
 
 from sqlalchemy import Column, Connection, Engine, Float, MetaData, String, Table, select
 
-from tether.access.revocation import USED, Revocations
+from tether.access.revocation import USED, Revocations, transactional
 from tether.access.storage import begin, connect, run_raw
 from tether.access.tokens import CapabilityClaims
 from tether.core.clock import Clock, SystemClock
@@ -86,8 +87,11 @@ class CallTokenUses:
         )
         if not run_raw(conn, _CLAIM, row, fetch=True):
             return False
-        # refused by every verification from now on, not only by this table
-        self.revocations.revoke(claims.id, claims.expires_at, USED, conn=conn)
+        if transactional(self.revocations):
+            # refused by every verification from now on, not only by the approval's gate
+            self.revocations.revoke(claims.id, claims.expires_at, USED, conn=conn)
+        # a list outside the transaction (Redis) is not told: were the transaction to die after
+        # it, the approval could never be used; the row alone spends it, and the gate reads it
         return True
 
     def used_by(self, approval_id: str) -> str | None:
