@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +21,18 @@ from tests.access.conftest import open_access
 from tether.access.canonical import b64url, b64url_decode, canonical_json
 from tether.access.control import AccessControl
 from tether.access.keys import SigningKeyRing
-from tether.access.revocation import RedisRevocations
-from tether.access.settings import AccessSettings, AuditPaths
+from tether.access.revocation import (
+    KEPT_PAST_EXPIRY_S,
+    PURGE_EVERY,
+    RedisRevocations,
+    StoreRevocations,
+)
+from tether.access.settings import MAX_TOKEN_TTL_S, AccessSettings, AuditPaths
 from tether.access.tokens import CALL_AUDIENCE, RUN_AUDIENCE, CapabilityTokens
 from tether.core.clock import ManualClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Principal
-from tether.store.access_schema import signing_keys
+from tether.store.access_schema import revoked_tokens, signing_keys
 from tether.store.runs import RunStore
 
 RAJ = Principal("raj_sanchez_2970", "retail", ("customer",))
@@ -369,3 +378,37 @@ def test_an_unreachable_redis_fails_closed(sqlite_store: RunStore) -> None:
     access = open_access(sqlite_store, redis_url="redis://127.0.0.1:1/0")
     token = mint(access)
     assert refused(access, token) is ErrorCode.STORE_UNAVAILABLE
+
+
+def test_a_revocation_outlives_its_token_by_the_clock_skew_margin(store: RunStore) -> None:
+    """Purging keeps an entry KEPT_PAST_EXPIRY_S past its token's expiry: a replica whose clock
+    runs that far behind still takes the token for live, and must still find it revoked."""
+    clock = ManualClock(start=1_800_000_000.0)
+    revocations = StoreRevocations(store.engine, clock)
+    revocations.revoke("tok_recent", clock.now() - KEPT_PAST_EXPIRY_S + 5)
+    revocations.revoke("tok_long_gone", clock.now() - KEPT_PAST_EXPIRY_S - 5)
+    for n in range(PURGE_EVERY):  # the writes that bring a purge about
+        revocations.revoke(f"tok_filler_{n}", clock.now() + 300)
+    assert revocations.status("tok_recent") == "revoked"
+    assert revocations.status("tok_long_gone") is None
+
+
+def test_the_cli_revokes_for_the_longest_any_process_may_mint(store: RunStore) -> None:
+    """`tether tokens revoke` knows nothing of the token: the entry lasts as long as the
+    longest TETHER_TOKEN_TTL any process may run with, not its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env.update(
+        TETHER_DATABASE_URL=str(store.engine.url.render_as_string(hide_password=False)),
+        TETHER_HOME=os.environ["TETHER_HOME"],
+        TETHER_TOKEN_TTL="60",
+    )
+    tether = str(Path(sys.executable).parent / "tether")
+    done = subprocess.run(
+        [tether, "tokens", "revoke", "tok_from_elsewhere"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    with store.engine.connect() as conn:
+        until = conn.execute(
+            select(revoked_tokens.c.expires_at).where(revoked_tokens.c.jti == "tok_from_elsewhere")
+        ).scalar_one()
+    assert until >= time.time() + MAX_TOKEN_TTL_S - 60

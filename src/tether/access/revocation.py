@@ -24,6 +24,9 @@ from tether.store.access_schema import revoked_tokens
 REVOKED = "revoked"
 USED = "used"
 PURGE_EVERY = 500  # writes between purges of entries whose tokens have expired
+# how long an entry outlives its token's expiry: a replica whose clock runs behind still takes
+# the token for live that long, and must still find it refused
+KEPT_PAST_EXPIRY_S = 60.0
 
 
 class Revocations(Protocol):
@@ -153,10 +156,10 @@ class StoreRevocations:
 
     def _maybe_purge(self, conn: Connection) -> None:
         if next(self._writes) % PURGE_EVERY == 0:
-            # an expired token is refused for its expiry already; its entry is no longer needed
-            conn.execute(
-                delete(revoked_tokens).where(revoked_tokens.c.expires_at < self.clock.now())
-            )
+            # an expired token is refused for its expiry already (by every clock within the
+            # margin); its entry is no longer needed
+            horizon = self.clock.now() - KEPT_PAST_EXPIRY_S
+            conn.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < horizon))
 
 
 # One statement for SQLite and PostgreSQL: no error on a duplicate (so the caller's transaction
@@ -213,8 +216,8 @@ class RedisRevocations:
         self._redis.close()
 
     def _ttl_ms(self, expires_at: float) -> int:
-        # kept a minute past expiry, so clock skew between replicas cannot reopen a window
-        return max(1, int((expires_at - self.clock.now() + 60) * 1000))
+        # kept past expiry, so clock skew between replicas cannot reopen a window
+        return max(1, int((expires_at - self.clock.now() + KEPT_PAST_EXPIRY_S) * 1000))
 
     @staticmethod
     def _call(fn: Any) -> Any:

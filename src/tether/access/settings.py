@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from tether.core.errors import ErrorCode, TetherError
 
 DEFAULT_TOKEN_TTL_S = 300.0
+MAX_TOKEN_TTL_S = 86400.0  # what TETHER_TOKEN_TTL may be: no token any process mints outlives it
 DEFAULT_KEY_MAX_AGE_S = 7 * 24 * 3600.0
 DEFAULT_CHECKPOINT_EVERY = 1000
 
@@ -37,7 +38,7 @@ class AccessSettings:
     audit_sink_file: str | None = None  # the append-only copy of every checkpoint
 
     def __post_init__(self) -> None:
-        if not 1 <= self.token_ttl_s <= 86400:
+        if not 1 <= self.token_ttl_s <= MAX_TOKEN_TTL_S:
             raise TetherError(ErrorCode.CONFIG_INVALID, "the token TTL must be 1 s to 1 day")
         if self.key_max_age_s < self.token_ttl_s:
             raise TetherError(

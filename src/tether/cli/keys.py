@@ -15,6 +15,7 @@ from tether.access.audit import AuditEvent
 from tether.access.canonical import b64url_decode
 from tether.access.control import AccessControl
 from tether.access.keysource import key_id_for
+from tether.access.settings import MAX_TOKEN_TTL_S
 from tether.cli.common import err, out, print_json, user_errors
 from tether.core.errors import ErrorCode, TetherError
 from tether.store.runs import RunStore
@@ -190,7 +191,8 @@ def tokens_revoke(
     """Refuse a capability token from now on (for the longest time it could still live)."""
     with user_errors(as_json):
         access = open_access()
-        until = time.time() + access.settings.token_ttl_s
+        # the token may come from a process with a longer TETHER_TOKEN_TTL than this one's
+        until = time.time() + MAX_TOKEN_TTL_S
         access.revocations.revoke(token_id, until)
         event = AuditEvent("token.revoked", cli_actor(), {"token_id": token_id})
         access.audit.append([event])
