@@ -168,10 +168,20 @@ def _named_by_head(
     return out
 
 
+# what introduces the thing another is compared with, ending just before its name: "than the",
+# "five times what the", "twice as much as", "as expensive as the"
+_STANDARD = re.compile(
+    r"(?:\bthan|\b(?:times|twice|half)\s+(?:as\s+\w+\s+as|what)|\bas\s+\w+\s+as)"
+    r"(?:\s+(?:the|your|its|their|my))?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]]:
     """Each named object with the stretch of the clause that describes it. Between two names
     the cut falls at the last "and", comma or semicolon: what follows a name ("for $98.82")
-    is its own, what precedes the next ("a blue …") the next one's."""
+    is its own, what precedes the next ("a blue …") the next one's, unless the next is what
+    the last is compared with ("… five times what the skateboard does")."""
     spots = []
     for s in named:
         found = _name_found(clause, s[1]["name"])
@@ -182,7 +192,11 @@ def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]
     for (_, end, _), (start, _, _) in pairwise(spots):
         gap = clause[end:start]
         joints = list(re.finditer(r",|;|\band\b|\bplus\b|\bwith\b", gap))
-        cuts.append(end + joints[-1].start() if joints else start)
+        cut = end + joints[-1].start() if joints else start
+        # the next name is what the last is compared with ("…, and at $981.47 it costs nearly
+        # five times what the skateboard does"): what is said before the comparison is not its
+        standard = _STANDARD.search(gap)
+        cuts.append(max(cut, end + standard.start()) if standard else cut)
     cuts.append(len(clause))
     return [(s, clause[cuts[n] : cuts[n + 1]]) for n, (_, _, s) in enumerate(spots)]
 

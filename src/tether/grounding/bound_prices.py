@@ -34,6 +34,16 @@ _WHOLE_OF = re.compile(
 )
 
 
+def _own_sums(text: str) -> list[re.Match[str]]:
+    """The sums a stretch states that may be an object's price: "$1,555.75 more than the
+    earbuds" is a difference, no one's price, and "71 % of the $877.45" a whole."""
+    return [
+        m
+        for m in MONEY.finditer(text)
+        if not _BY_HOW_MUCH.match(text, m.end()) and not _WHOLE_OF.search(text[: m.start()])
+    ]
+
+
 def bound_prices(
     text: str, v: RecordView, path: str, obj: Mapping[str, Any], siblings: Sequence[Sibling]
 ) -> list[FieldFinding]:
@@ -42,13 +52,7 @@ def bound_prices(
     if mine is None:
         return []
     others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
-    # "$1,555.75 more than the earbuds" is a difference, no one's price, and "71 % of the
-    # $877.45" a whole
-    said_sums = [
-        m
-        for m in MONEY.finditer(text)
-        if not _BY_HOW_MUCH.match(text, m.end()) and not _WHOLE_OF.search(text[: m.start()])
-    ]
+    said_sums = _own_sums(text)
     amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in said_sums]
     if any(abs(a - mine) <= 0.005 for a in amounts):
         return []  # its price is said; other sums (a total) may stand beside it
@@ -75,7 +79,7 @@ def swapped_price(
 ) -> list[FieldFinding]:
     """Several objects priced in one clause ("the watch is $1261.14 and the phone $381.87"):
     the one sum in an object's stretch is another object's price, not its own."""
-    sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
+    sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in _own_sums(text)]
     mine = next((price_of(s[2]) for s in siblings if s[0] == path), None)
     if len(sums) != 1 or mine is None or abs(sums[0] - mine) <= 0.005:
         return []
