@@ -173,13 +173,20 @@ def test_a_rough_difference_is_worked_out_from_the_sentence_before(
         ("The cheapest is $191.21. The dearest is $951.21, just $760 more than the cheapest.",
          False),
         ("Lowest price: $191.21. The top one, at $951.21, costs $760.00 more.", False),
-        # a figure off by cents or by more, and one the sentence before does not give
+        # both amounts stated in the sentences just before, neither in its own
+        ("The cheapest is $191.21. The dearest is $951.21. It's $760.00 more than that.", False),
+        ("Dearest: the tablet, $951.21. Cheapest: the pet bed, $191.21. Both in stock, $760.00 "
+         "apart.", False),
+        # a figure off by cents or by more, and one whose parts were stated too far back
         ("The cheapest is $191.21. The dearest is $951.21, just $760.21 more.", True),
         ("Lowest price: $191.21. The top one, at $951.21, costs $770.00 more.", True),
-        ("The cheapest is $191.21. The dearest is $951.21. It's $760.00 more than that.", True),
+        ("Dearest: the tablet, $951.21. Cheapest: the pet bed, $191.21. Both in stock, $760.21 "
+         "apart.", True),
+        ("The cheapest is $191.21. The skateboard is $204.14. The desk is $410.00. The dearest "
+         "is $951.21. It's $760.00 more than the cheapest.", True),
     ],
 )  # fmt: skip
-def test_an_exact_difference_is_worked_out_from_the_sentence_before(
+def test_an_exact_difference_is_worked_out_from_the_sentences_before(
     answer: str, flagged: bool
 ) -> None:
     v = on_record(answer, TWO_ITEMS)

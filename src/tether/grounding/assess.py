@@ -64,6 +64,10 @@ def _denied(text: str, name: str) -> bool:
 _CITED = re.compile(r"\b(passage|source|document)s?\s+(\d+)((?:\s*(?:,|and|&|or)\s*\d+)*)", re.I)
 # A claim restating an evidence sentence shares at least this share of its content words.
 RESTATES = 0.6
+# how many grounded amounts of the sentences before the one before a claim it may still work
+# an exact amount out from: with its own, few enough that no pair adds up to just anything
+# (`arithmetic.MOST_OPERANDS`)
+CARRIED_AMOUNTS = 2
 # Below this share of known content words a claim is not grounded by word overlap.
 MIN_COVERAGE = 0.5
 
@@ -249,14 +253,19 @@ def _fmt(value: float) -> str:
 
 
 def assess_claim(
-    claim: Claim, index: SourceIndex, listings: bool = True, before: tuple[float, ...] = ()
+    claim: Claim,
+    index: SourceIndex,
+    listings: bool = True,
+    before: tuple[float, ...] = (),
+    lately: tuple[float, ...] = (),
 ) -> ClaimAssessment:
     """Run every deterministic check of one claim against the indexed evidence.
 
     `listings` adds the business-listing checks (the amenity topics and opening hours of the
     RAGTruth data-to-text records); the run-path verifier leaves them to an opt-in profile.
     `before` holds the grounded amounts of money of the claim before it, which a rough figure
-    ("about $580 more") may be worked out from.
+    ("about $580 more") may be worked out from; `lately` the last few of the claims before
+    that, which an exact one may be worked out from as well.
     """
     # "(Passage 2)" names a source; its number and word are not part of what is claimed
     text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
@@ -284,13 +293,18 @@ def assess_claim(
         or (declined and number_matches(v, asked.heard_amounts))
     ]
     said_money = money(text)
-    # an amount worked out to the cent from one the claim states and one the sentence before
-    # it states ("…cheapest, $46.66. The purple one is $53.48, $6.82 more than the cheapest")
+    # an amount worked out to the cent from two the claim or the sentences just before it
+    # state ("…cheapest, $46.66. The purple one is $53.48, $6.82 more than the cheapest";
+    # "Priciest: …, $272.71. Cheapest: …, $226.05. Both available, $46.66 apart.")
+    own = [m for m in said_money if m in known]
     carried = tuple(
         v
         for v in said_money
         if v not in known
-        and worked_out(v, [*(m for m in said_money if m in known), *before], said_money)
+        and (
+            worked_out(v, [*own, *before], said_money)
+            or worked_out(v, [*own, *dict.fromkeys((*lately, *before))], said_money)
+        )
     )
     undated = undated_days(text, index)
     # an amount the claim works out from two it states, or from the things it names, is as
@@ -304,7 +318,7 @@ def assess_claim(
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
-        and not about_worked_out(v, text, [*(m for m in said_money if m in known), *before])
+        and not about_worked_out(v, text, [*own, *before])
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(
@@ -429,6 +443,7 @@ def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[
     """
     out: list[ClaimAssessment] = []
     before: tuple[float, ...] = ()
+    lately: tuple[float, ...] = ()
     for claim in split_claims(text):
         cited = cited_sources(claim.text, index)
         if is_discourse(claim.text):
@@ -438,7 +453,8 @@ def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[
                     last, cited=cited, cited_support=_cited_support(last.terms, cited, index)
                 )
             continue
-        assessment = assess_claim(claim, index, listings, before)
+        assessment = assess_claim(claim, index, listings, before, lately)
+        lately = (*lately, *before)[-CARRIED_AMOUNTS:]
         before = tuple(v for v in money(claim.text) if index.knows_number(v))
         if cited and not is_negated(claim.text):
             assessment = replace(
