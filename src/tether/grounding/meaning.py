@@ -347,7 +347,7 @@ DEFAULT_VOCABULARY = Vocabulary(
     classes={
         "lifecycle": _forms(
             "pending|awaiting processing; processed|processing|being prepared; "
-            "shipped|dispatched|in transit|on its way|on the way|out for delivery; "
+            "shipped|dispatched|in transit|on its way|on their way|on the way|out for delivery; "
             "delivered|arrived; cancelled|canceled; returned; exchanged; refunded; completed; failed; "
             "expired; suspended; approved; rejected|declined; closed; open; active; inactive"
         ),
@@ -401,7 +401,7 @@ _STATE_FRAME = re.compile(
 # forms that say where a record is now, not what it has been through (a place a pack names,
 # "with the carrier", "at your door", included)
 _PROGRESSIVE = re.compile(
-    r"on (?:its|the) way|in transit|out for delivery|being prepared|processing|awaiting"
+    r"on (?:its|their|the) way|in transit|out for delivery|being prepared|processing|awaiting"
     r"|(?:with|at|on)\s+(?:the|your)\s",
     re.I,
 )
