@@ -14,12 +14,15 @@ from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words
 from tether.grounding.fields import FieldFinding, RecordView
 from tether.grounding.variants import availability_said
 
+_NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 _COUNT = re.compile(
     r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|there (?:are|is|were|was)|"
-    r"total of|all|both)\s+"
-    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(\w+)|"
+    rf"total of|all|both)\s+{_NUMBER}\s+(\w+)|"
     # "both items" counts two as surely as "two items" does
-    r"(?<!\bof )\b(both)\s+(\w+s)\b",
+    r"(?<!\bof )\b(both)\s+(\w+s)\b|"
+    # a whole split into parts said to be apart ("came in two separate shipments"); without
+    # that word, "in one review" is as often one of several
+    rf"\b(?:in|into)\s+{_NUMBER}\s+(?:separate|different|distinct|individual)\s+(\w+)",
     re.IGNORECASE,
 )
 
@@ -110,7 +113,7 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
                         )
     counted: list[tuple[int, str, str, str]] = []
     for m in _COUNT.finditer(clause):
-        amount, noun = m.group(1, 2) if m.group(1) else m.group(3, 4)
+        amount, noun = next(m.group(n, n + 1) for n in (1, 3, 5) if m.group(n))
         counted.append((m.start(), m.group(0), amount, noun))
     listed = _LISTED.match(clause)
     if listed:
