@@ -156,3 +156,40 @@ def test_no_count_of_a_valued_group_is_read_where_none_is_said(clause: str) -> N
         [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
     )
     assert check_value_counts(clause, evidence.views) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Green, three variants, one available.",
+        "Blue, two variants, both available:\n+ 10 hours, not water resistant\n+ 20 hours, water "
+        "resistant",
+        "Black, three variants; none can be ordered.",
+    ],
+)
+def test_a_count_after_the_value_it_counts_as_the_topic_that_holds_passes(answer: str) -> None:
+    flagged, why = verdicts(answer)
+    assert not flagged, why
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("Green, two variants, one available.", "3 of variants are green, not 2"),
+        ("Blue, three variants, all available.", "2 of variants are blue, not 3"),
+        ("Green, three variants, two available.", "1 of the green ones are available, not 2"),
+    ],
+)
+def test_a_count_after_the_value_it_counts_as_the_topic_that_is_wrong_is_contradicted(
+    answer: str, reason: str
+) -> None:
+    flagged, why = verdicts(answer)
+    assert flagged and any(reason in r for r in why), why
+
+
+def test_a_value_of_a_number_and_a_noun_is_no_count() -> None:
+    # "black, 20 hours": a battery life the variants hold, not twenty of anything
+    evidence = EvidenceSet.from_items(
+        [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
+    )
+    assert check_value_counts("black, 10 hours, water resistant", evidence.views) == []

@@ -2,7 +2,8 @@
 black ones", "of the eight glass ones", "all three Wi-Fi cameras", "two battery-powered lamps";
 and how many of those are in stock, when the clause says so ("two of the four light kits are
 available", "of the four green ones only the one … can be ordered", "four 4K variants, one you
-can order").
+can order"), the values said first as the clause's topic ("Espresso, three variants, two
+available").
 
 Such a count is of a part of the list, so no count the record holds without writing it (the
 list's length, how many are in stock) vouches for it; the objects holding every value said
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK, like_groups
+from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK, STOCK_WORDS, like_groups
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import FieldFinding, RecordView
 from tether.grounding.list_objects import Sibling, mentions_value
@@ -35,16 +36,23 @@ _GROUP = re.compile(
     r"([a-z]+s)\b(?!\s+(?:of|per)\b)",
     re.IGNORECASE,
 )
+# a count of nothing but a plural noun, after what it counts as the clause's topic
+# ("Espresso, three variants, all available", "In black: four versions")
+_TOPIC = re.compile(
+    r"^\W*(?:(?:in|of|for)\s+)?((?:[\w\u00b0-]+\s+){0,2}[\w\u00b0-]+)\s*[,:]\s+"
+    rf"(?P<count>{_GROUP_SIZE})\s+(?P<noun>[a-z]+s)\b(?!\s+(?:of|per)\b)",
+    re.IGNORECASE,
+)
 # "plastic-framed", "battery-powered": a value said as the first part of a compound
 _COMPOUND_TAIL = re.compile(r"(?<=[a-z0-9])-(?:framed|powered|based|made|sized|colou?red)\b")
 # "the other three 5K versions": the group leaves out the one named before it
 _OTHER = re.compile(r"\bother\s+$", re.IGNORECASE)
 # how many of the group are (or are not) in stock: "two of the four …", "…, two are available",
-# "…, one you can order", "…, three of which …", "only the one with …"
+# "…, two available", "…, one you can order", "…, three of which …", "only the one with …"
 _PART_BEFORE = re.compile(rf"(?<![\w$.,-])({_NUMBER})\s+of\s+(?:the|your|its)\s+$", re.I)
 _PART_AFTER = re.compile(
     rf"^[,:;]?\s*(?:and\s+)?(?:only\s+)?({_NUMBER})(?:\s+of\s+(?:them|which|those|these))?"
-    r"(?=\s+(?:are|is|you|we|can|remains?)\b)|^[,:;]?\s*only\s+(?:the\s+)?(one)\b",
+    rf"(?=\s+(?:are|is|you|we|can|remains?|{STOCK_WORDS})\b)|^[,:;]?\s*only\s+(?:the\s+)?(one)\b",
     re.IGNORECASE,
 )
 
@@ -53,15 +61,23 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
     """Each count the clause gives of the like objects holding the values beside it, and of
     how many of them are in stock."""
     out: list[FieldFinding] = []
-    for found in _GROUP.finditer(clause):
-        describing = _COMPOUND_TAIL.sub("", found.group(2))
-        said_count = _number(found.group(1))
+    groups = [(m, m.group(1), m.group(2), m.span()) for m in _GROUP.finditer(clause)]
+    topic = _TOPIC.match(clause)
+    if topic is not None:
+        span = (topic.start("count"), topic.end("noun"))
+        groups.append((topic, topic.group("count"), topic.group(1), span))
+    for found, count, described, (start, end) in groups:
+        # the phrase runs from the group's start (a topic's included) to its noun
+        describing = _COMPOUND_TAIL.sub("", described)
+        said_count = _number(count)
         for v in views:
             for siblings in like_groups(v.record, v.facts):
                 if len(siblings) < 2 or any(
                     "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
                 ):
                     continue  # named objects are counted by name (`record_counts`)
+                if found is topic and _a_value(clause[start:end], siblings):
+                    continue  # "black, 2 cups, timer": a capacity, not a count
                 said = values_said(describing, siblings)
                 if not said:
                     continue  # no value of theirs: the number counts something else
@@ -69,18 +85,18 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
                 parent = siblings[0][0].rsplit(".", 1)[0]
                 values = ", ".join(said.values())
                 counts = {len(holding)}
-                if _OTHER.search(clause[: found.start()]):
+                if _OTHER.search(clause[:start]):
                     counts = {len(holding) - 1}
                 out.append(
                     _finding(
                         f"{v.evidence_id}:{parent}",
-                        found.group(0).strip(),
+                        clause[found.start() : end].strip(),
                         said_count,
                         counts,
                         f"{len(holding)} of {parent} are {values}",
                     )
                 )
-                part = _in_stock(clause, found, holding)
+                part = _in_stock(clause, start, end, holding)
                 if part is not None:
                     out.append(
                         _finding(
@@ -95,12 +111,12 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
 
 
 def _in_stock(
-    clause: str, group: re.Match[str], holding: Sequence[Sibling]
+    clause: str, start: int, end: int, holding: Sequence[Sibling]
 ) -> tuple[str, int, int, str] | None:
-    """How many of the group the clause says are in stock (or not), and how many are: the
-    phrase, the number said, the number held and the state."""
-    before = _PART_BEFORE.search(clause[: group.start()])
-    after = _PART_AFTER.search(clause[group.end() :])
+    """How many of the group (said from `start` to `end`) the clause says are in stock (or
+    not), and how many are: the phrase, the number said, the number held and the state."""
+    before = _PART_BEFORE.search(clause[:start])
+    after = _PART_AFTER.search(clause[end:])
     if before is not None:
         phrase, number = before.group(0).strip(), before.group(1)
     elif after is not None:
@@ -120,6 +136,11 @@ def _in_stock(
     if not all(isinstance(f, bool) for f in flags):
         return None
     return phrase, _number(number), sum(1 for f in flags if f is wanted), state
+
+
+def _a_value(phrase: str, siblings: Sequence[Sibling]) -> bool:
+    """Whether the phrase is a value one of the objects holds ("2 cups")."""
+    return any(x.lower() == phrase.lower() for s in siblings for x in s[1].values())
 
 
 def _number(word: str) -> int:
