@@ -556,3 +556,30 @@ def test_an_answer_declining_the_report_passes_and_one_granting_it_does_not(
     answer: str, allowed: bool
 ) -> None:
     assert desk_allows(COUNTER, answer, [Evidence("kb:1", "kb:exchange", EXCHANGE)]) is allowed
+
+
+KEPT = (
+    "The agent said that since the blue earbuds only cost $258.97, I could just keep them "
+    "rather than post them back. Should I order the new pair myself?"
+)
+EXCHANGE_NEXT = (
+    "What happens next\nAfter you confirm, the status becomes **exchange requested** and an "
+    "e-mail tells you how to send the original items back. You do not need to place a new order."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # declining what the report offers may name its amount, to the cent, in any form
+        ("Keeping the $258.97 earbuds \u2192 no; the original items are sent back.", True),
+        ("Keeping the $258.97 earbuds: no.", True),
+        ("The $258.97 earbuds aren't yours to keep.", True),
+        # granting it, or naming the amount in denying something else, is saying it
+        ("Keeping the $258.97 earbuds \u2192 yes; the original items are not sent back.", False),
+        ("The $258.97 earbuds are yours to keep.", False),
+        ("You do not need to place a new order for the $258.97 earbuds.", False),
+    ],
+)  # fmt: skip
+def test_an_amount_of_the_report_may_be_named_in_declining_it(answer: str, allowed: bool) -> None:
+    assert desk_allows(KEPT, answer, [Evidence("kb:1", "kb:exchange", EXCHANGE_NEXT)]) is allowed

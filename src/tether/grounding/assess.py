@@ -92,6 +92,7 @@ class ClaimAssessment:
     negation_flip: bool
     number_conflict: bool = False  # restates a sentence but with other numbers
     carried: tuple[float, ...] = ()  # amounts worked out with the sentence before's
+    declined: tuple[float, ...] = ()  # amounts of what the customer reports, declined
     undated: tuple[float, ...] = ()  # days of a month the evidence gives no date for
     cited: tuple[str, ...] = field(default=())  # evidence ids the claim names ("passage 2")
     cited_support: float | None = None  # share of its words found in what it names
@@ -283,6 +284,7 @@ def assess_claim(
     declined = bool(asked.heard_amounts) and (
         _DECLINING.search(text) is not None
         or (is_negated(text) and _REJECTING.search(text) is not None)
+        or bool(declining)
     )
     known = [
         v
@@ -383,6 +385,7 @@ def assess_claim(
         negation_flip=flip,
         number_conflict=conflict,
         carried=carried,
+        declined=tuple(v for v in stated if declined and number_matches(v, asked.heard_amounts)),
         undated=tuple(undated),
     )
 

@@ -73,7 +73,7 @@ class ClaimRulesMixin:
             )
         ]
         # a sum given to the cent is a fact to the cent: 1077.17 is not 1077.71 rounded (unless
-        # the claim works it out from two amounts it states)
+        # the claim works it out from two amounts it states, or names what it declines)
         said = [float(m.group(1).replace(",", "")) for m in _CENTS.finditer(text)]
         said.extend(v for v in spoken_amounts(text) if not v.is_integer())
         cents = [
@@ -90,6 +90,7 @@ class ClaimRulesMixin:
                 for value in cents
                 if not worked_out(value, grounded)
                 and value not in a.carried
+                and value not in a.declined
                 and not named_total(value, text, evidence.records.values())
             ]
         unseen.extend(c for c in cents if c not in unseen)
