@@ -13,7 +13,7 @@ from tests.grounding.common import on_record
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.arithmetic import named_total
-from tether.grounding.claims import numbers, spoken_amounts
+from tether.grounding.claims import numbers, spoken_amounts, stated_count
 from tether.grounding.verifier import Verification
 
 
@@ -110,3 +110,20 @@ def test_a_number_word_matched_only_by_case_folding_is_no_amount(said: str) -> N
 )  # fmt: skip
 def test_one_as_a_pronoun_is_no_number(text: str, values: list[float]) -> None:
     assert numbers(text) == values
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "counted"),
+    [
+        # a digit inside a larger figure is no count of its own
+        ("That is one of the two grounds, and the $1,287.76 has nothing to do with it.", 1, False),
+        ("It cost $2,195.04 and took 2 weeks.", 2, True),
+        ("It cost $2,195.04, about three-quarters.", 2, False),
+        ("The 1.5 litre bottle is one of three.", 1, False),
+        # a figure standing alone is one, wherever it sits
+        ("You have 1 order.", 1, True),
+        ("Orders: 2, both pending.", 2, True),
+    ],
+)
+def test_a_count_in_digits_is_a_figure_of_its_own(text: str, value: int, counted: bool) -> None:
+    assert stated_count(text, value) is counted

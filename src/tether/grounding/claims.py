@@ -373,7 +373,8 @@ def stated_count(text: str, value: float) -> bool:
     ("the cheaper one") than a count."""
     if value > 12 or value != int(value):
         return True
-    if re.search(rf"(?<![\d.]){int(value)}(?![\d])", text):
+    # a figure of its own, not a part of a larger one ("$1,287.76" states no 1)
+    if re.search(rf"(?<![\d.,]){int(value)}(?![\d]|[.,]\d)", text):
         return True
     if value == 2 and re.search(r"\btwice\b", text, re.I) and not is_negated(text):
         return True  # how many times: "exchanged up to twice" (not "never twice")
