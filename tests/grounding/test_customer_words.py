@@ -583,3 +583,35 @@ EXCHANGE_NEXT = (
 )  # fmt: skip
 def test_an_amount_of_the_report_may_be_named_in_declining_it(answer: str, allowed: bool) -> None:
     assert desk_allows(KEPT, answer, [Evidence("kb:1", "kb:exchange", EXCHANGE_NEXT)]) is allowed
+
+
+NEEDS = (
+    "What we need from you\n- the order id,\n- the list of items you are sending back, and\n"
+    "- where the refund should go.\nWhere the refund goes\nA refund can only be paid to the "
+    "payment method originally used for the order, or to a gift card that already exists on your "
+    "account."
+)
+SENDING = (
+    "I want to send back the urethane dumbbell set from my delivered order and keep the keyboard. "
+    "The agent said the refund could go straight into my bank account by transfer. What do you "
+    "need?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a label in the evidence's words, filled in with the customer's own
+        ("Items going back: the urethane dumbbell set only.", True),
+        ("Items you are sending back \u2192 the urethane dumbbell set, not the keyboard.", True),
+        # filled in with words no one used, or with what the customer was told; a label of the
+        # answer's own filled in with the customer's words
+        ("Items going back: the titanium kettlebell rack and matching chalk bag.", False),
+        ("Where the refund should go: your bank account, by transfer.", False),
+        ("Express delivery: free for the urethane dumbbell set.", False),
+    ],
+)  # fmt: skip
+def test_a_label_of_the_evidences_words_is_filled_in_with_the_customers(
+    answer: str, allowed: bool
+) -> None:
+    assert desk_allows(SENDING, answer, [Evidence("kb:1", "kb:returns", NEEDS)]) is allowed

@@ -64,8 +64,9 @@ def check_additions(
     declining = negated(whole or body)
     # a clause of a sentence the evidence speaks to names the customer's things in applying
     # it ("…, so the silver smart watch works"; "Gold to silver smart watch: yes, provided …")
-    spoken_to = bool(whole) and bool(
-        evidence.index.terms.intersection(plain_terms(whole, vocabulary))
+    spoken_to = bool(whole) and (
+        bool(evidence.index.terms.intersection(plain_terms(whole, vocabulary)))
+        or _labelled_by_evidence(whole, evidence.index.terms)
     )
     for part in parts:
         terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1 and t not in measure]
@@ -97,6 +98,21 @@ def check_additions(
         if len(own) >= 2 and not (own | raw) & (evidence.index.terms | said):
             return [_added(sorted(own))]
     return []
+
+
+# a line that is a label and what fills it in ("Items going back: the urethane set only")
+_LABEL = re.compile(r"^\W*(?P<label>[^:\u2192]{2,40}?)\s*(?::|\u2192)\s*\S")
+
+
+def _labelled_by_evidence(sentence: str, known: frozenset[str] | set[str]) -> bool:
+    """True when the sentence fills in a label made wholly of the evidence's words ("Items
+    going back: …" of "the list of items you are sending back"): what follows is what the
+    evidence asks for, named in the customer's words."""
+    found = _LABEL.match(sentence)
+    said = content_terms(found.group("label")) if found else []
+    # the genre's words count here ("items"); light verbs ("going") say nothing either way
+    label = [t for t in said if t not in _LIGHT and t not in ADVERBS and t not in STOP_WORDS]
+    return bool(label) and all(t in known for t in label)
 
 
 def _states_a_result(part: str, sentence: str, question: str) -> bool:
