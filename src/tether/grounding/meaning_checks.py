@@ -65,6 +65,7 @@ from tether.grounding.paid_with import check_paid_with
 from tether.grounding.persistence import check_lasting, check_proviso
 from tether.grounding.question_states import check_question_states
 from tether.grounding.record_checks import check_clause, check_flags
+from tether.grounding.split_lists import check_split_lists
 from tether.grounding.state_rules import (
     check_definition,
     check_left_states,
@@ -111,6 +112,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             *check_narrowed(text, passages, evidence.sentences),
             *check_lasting(text, evidence.question, evidence.sentences),
             *check_proviso(text, evidence.sentences),
+            *check_split_lists(text, evidence.sentences),
         ]
         for why, c in found:
             out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
