@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import update
 
 from tests.server.conversation_site import ANYTHING_ELSE_SCRIPT
-from tests.workers.test_kill_workers import effects, free_port, prepare, stop
+from tests.server.test_keyed_turn_retries import admin_key, base_env, serve  # noqa: F401
+from tests.workers.test_kill_workers import effects, prepare, stop
 from tether.conversations import ConversationStore
 from tether.core.types import RunStatus, StepKind
 from tether.store import RunStore
@@ -34,15 +35,6 @@ CHILD = Path(__file__).parents[1] / "approvals" / "kill_child.py"
 TETHER = str(Path(sys.executable).parent / "tether")
 ORDER = "#W1067251"
 WAIT_S = 25.0
-
-
-@pytest.fixture
-def base_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """What every process of the test shares: its home (audit key) and one-second leases."""
-    home = os.environ.get("TETHER_HOME") or str(tmp_path / "home")
-    monkeypatch.setenv("TETHER_HOME", home)
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TETHER_", "OTEL_"))}
-    return {**keep, "TETHER_HOME": home, "TETHER_RUN_LEASE_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def child(env: dict[str, str], *args: str, lease: str = "1") -> subprocess.Popen[str]:
@@ -68,42 +60,21 @@ def kill_when_reached(process: subprocess.Popen[str], marker: Path) -> str:
     return marker.read_text()
 
 
-def serve(env: dict[str, str], url: str) -> tuple[subprocess.Popen[str], str, str]:
+def serve_with_key(env: dict[str, str], url: str) -> tuple[subprocess.Popen[str], str, str]:
     """A `tether serve` replica whose own leases last 30 s (its sweeps come every 15 s), and an
     admin key."""
-    port = free_port()
-    process = subprocess.Popen(
-        [TETHER, "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**env, "TETHER_DATABASE_URL": url, "TETHER_RUN_LEASE_SECONDS": "30"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server never became ready"
-        time.sleep(0.1)
-    made = subprocess.run(
-        [TETHER, "keys", "create", "--role", "admin", "--name", "tests", "--json"],
-        env={**env, "TETHER_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=WAIT_S,
-        check=True,
-    )
-    return process, base, json.loads(made.stdout)["key"]
+    env = {**env, "TETHER_DATABASE_URL": url}
+    key = admin_key(env)
+    process, base = serve({**env, "TETHER_RUN_LEASE_SECONDS": "30"})
+    return process, base, key
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_turn_sent_while_an_approved_turn_is_unfinished_does_not_lose_it(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, base_env: dict[str, str]
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    base_env: dict[str, str],  # noqa: F811
 ) -> None:
     url: str = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
     env = {**base_env, "TETHER_DATABASE_URL": url}
@@ -124,7 +95,7 @@ def test_a_turn_sent_while_an_approved_turn_is_unfinished_does_not_lose_it(
     assert store.get_run(ids["run"], with_steps=False).status is RunStatus.RUNNING
     assert effects(store) == [ORDER]  # the return was made; nothing of it is recorded yet
 
-    server, base, key = serve(env, url)
+    server, base, key = serve_with_key(env, url)
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as c:
             sent = c.post(
