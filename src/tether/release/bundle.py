@@ -134,6 +134,22 @@ def _bad(message: str) -> TetherError:
     return TetherError(ErrorCode.RELEASE_SOURCE_INVALID, message)
 
 
+def _not_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """Where in `value` a NaN or infinite number is (Python's json reads NaN, Infinity and
+    1e999; canonical JSON, which the id is the hash of, holds none of them), and the number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "the bundle", value
+    if isinstance(value, dict):
+        items: Any = value.items()
+    else:
+        items = enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _not_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def check_content(content: Any) -> dict[str, Any]:
     """The content if it has a bundle's shape; RELEASE_SOURCE_INVALID naming the part if not."""
     if not isinstance(content, dict):
@@ -146,6 +162,10 @@ def check_content(content: Any) -> dict[str, Any]:
                    f"{'; unknown: ' + ', '.join(extra) if extra else ''}")  # fmt: skip
     if content["format"] != FORMAT:
         raise _bad(f"format {content['format']!r} is not supported (expected {FORMAT})")
+    where = _not_finite(content, "")
+    if where is not None:
+        raise _bad(f"{where[0]} is {where[1]!r}, a number JSON cannot carry "
+                   "(no NaN, Infinity or number beyond ±1.8e308)")  # fmt: skip
     for part in ("domain", "model", "policies", "verifier", "knowledge"):
         if not isinstance(content[part], dict):
             raise _bad(f"{part} must be an object")

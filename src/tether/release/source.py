@@ -49,6 +49,8 @@ def read_release_dir(folder: Path) -> Bundle:
         settings = json.loads(_read(settings_path))
     except json.JSONDecodeError as exc:
         raise _bad(f"{settings_path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # an integer of 4,301+ digits; deep nesting
+        raise _bad(f"{settings_path}: not JSON a release can hold ({exc})") from None
     if not isinstance(settings, dict):
         raise _bad(f"{settings_path}: must hold a JSON object")
     if "policies" in settings:
@@ -61,6 +63,8 @@ def read_release_dir(folder: Path) -> Bundle:
         return Bundle(check_content(content))
     except TetherError as exc:
         raise _bad(f"{settings_path}: {exc.message}") from None
+    except RecursionError:
+        raise _bad(f"{settings_path}: nested too deeply to check") from None
 
 
 def _with_prompt(folder: Path, agent: Any) -> Any:
