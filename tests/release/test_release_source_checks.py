@@ -1,6 +1,6 @@
 """`tether release create --from DIR` refuses a release directory whose settings JSON cannot
-carry with RELEASE_SOURCE_INVALID (exit 2, no traceback) before anything is stored, on SQLite
-and PostgreSQL."""
+carry, or whose agents could not be built as the runtime builds them, with RELEASE_SOURCE_INVALID
+(exit 2, no traceback) before anything is stored, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -60,6 +60,14 @@ def refused(url: str, tmp_path: Path, folder: Path, code: str) -> None:
     assert stored(url) == before  # nothing written
 
 
+def with_limits(limits: Any) -> Any:
+    def edit(settings: dict[str, Any]) -> str:
+        settings["agents"][0]["limits"] = limits
+        return json.dumps(settings)
+
+    return edit
+
+
 @pytest.mark.parametrize(
     "number", ["NaN", "Infinity", "-Infinity", "1e999", pytest.param("9" * 5000, id="5000-digits")]
 )
@@ -73,3 +81,54 @@ def test_a_number_json_cannot_hash_is_a_source_error_not_an_internal_one(
         return json.dumps(settings).replace('"@@"', number)
 
     refused(store_url, tmp_path, folder_with(tmp_path, edit), "RELEASE_SOURCE_INVALID")
+
+
+def test_format_true_is_not_format_1(sqlite_url: str, tmp_path: Path) -> None:
+    # `True == 1` in Python: a release.json saying "format": true is stored as a release whose
+    # bundle says format true, under an id no format-1 bundle has
+    def edit(settings: dict[str, Any]) -> str:
+        settings["format"] = True
+        return json.dumps(settings)
+
+    refused(sqlite_url, tmp_path, folder_with(tmp_path, edit), "RELEASE_SOURCE_INVALID")
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        "forty steps",
+        {"max_steps": "many", "max_seconds": 120.0},
+        {"steps": 3},
+        {"max_steps": True},
+        {"max_steps": 0},
+        {"max_seconds": -1},
+    ],
+)
+def test_an_agent_whose_limits_cannot_be_built_is_refused_before_it_is_stored(
+    store_url: str, tmp_path: Path, limits: Any
+) -> None:
+    # a limit the runtime cannot compare with would fail a pinned conversation's turn mid-run
+    refused(store_url, tmp_path, folder_with(tmp_path, with_limits(limits)),
+            "RELEASE_SOURCE_INVALID")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tools", "lookup_order"), ("retrieval_k", 2.5), ("verifier_operating_point", 7)],
+)
+def test_an_agent_field_it_cannot_hold_is_refused(
+    sqlite_url: str, tmp_path: Path, field: str, value: Any
+) -> None:
+    def edit(settings: dict[str, Any]) -> str:
+        settings["agents"][0][field] = value
+        return json.dumps(settings)
+
+    refused(sqlite_url, tmp_path, folder_with(tmp_path, edit), "RELEASE_SOURCE_INVALID")
+
+
+def test_limits_the_runtime_can_use_are_kept(sqlite_url: str, tmp_path: Path) -> None:
+    limits = {"max_steps": 12, "max_seconds": 30}  # whole seconds are seconds too
+    proc = create_from(sqlite_url, tmp_path / "home",
+                       folder_with(tmp_path, with_limits(limits)))  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert stored(sqlite_url) == 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from tether.access.canonical import canonical_json
 from tether.core.errors import ErrorCode, TetherError
+from tether.release.agents import agent_from
 
 FORMAT = 1
 ID_PREFIX = "rel_"
@@ -151,7 +152,8 @@ def _not_finite(value: Any, path: str) -> tuple[str, float] | None:
 
 
 def check_content(content: Any) -> dict[str, Any]:
-    """The content if it has a bundle's shape; RELEASE_SOURCE_INVALID naming the part if not."""
+    """The content if it has a bundle's shape and its agents can be built;
+    RELEASE_SOURCE_INVALID naming the part if not."""
     if not isinstance(content, dict):
         raise _bad("a release bundle is a JSON object")
     missing = [s for s in SECTIONS if s not in content]
@@ -160,7 +162,7 @@ def check_content(content: Any) -> dict[str, Any]:
         raise _bad(f"a release bundle has exactly the parts {', '.join(SECTIONS)}"
                    f"{'; missing: ' + ', '.join(missing) if missing else ''}"
                    f"{'; unknown: ' + ', '.join(extra) if extra else ''}")  # fmt: skip
-    if content["format"] != FORMAT:
+    if type(content["format"]) is not int or content["format"] != FORMAT:  # True == 1
         raise _bad(f"format {content['format']!r} is not supported (expected {FORMAT})")
     where = _not_finite(content, "")
     if where is not None:
@@ -181,6 +183,7 @@ def check_content(content: Any) -> dict[str, Any]:
     for agent in content["agents"]:
         if not isinstance(agent.get("instructions"), str):
             raise _bad(f"agent {agent['name']!r}: instructions must be text")
+        agent_from(agent)  # what a desk built from the release builds, so it can be built
     files = content["policies"].get("files")
     if not isinstance(files, list) or not all(
         isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("text"), str)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import Agent, Limits
+from tether.release.agents import agent_from
 from tether.release.bundle import Bundle
 from tether.release.source import POLICIES, write_release_dir
 from tether.sdk.desk import Desk, build_desk
@@ -44,7 +44,7 @@ def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Dom
         schema = next(p for p in sorted(folder.iterdir()) if p.name.endswith(_SCHEMA_SUFFIX))
         files = tuple(p for p in sorted(folder.iterdir()) if p.suffix == ".cedar")
         policies = PolicySet(schema, files)
-    agents = tuple(_agent(a) for a in content.get("agents", ()))
+    agents = tuple(agent_from(a) for a in content.get("agents", ()))
     governed = dataclasses.replace(domain, policies=policies, agents=agents or domain.agents)
     verifier: Mapping[str, Any] = content.get("verifier") or {}
     on_fail = verifier.get("claims_on_fail")
@@ -58,14 +58,3 @@ def candidate_desk(
     `options` go to `build_desk` (e.g. `data`, the pack's handle a desk in force holds)."""
     governed, on_fail = candidate_domain(domain, bundle, workdir)
     return build_desk(governed, store, claims_on_fail=on_fail, approvals=True, **options)
-
-
-def _agent(data: Mapping[str, Any]) -> Agent:
-    fields = {f.name for f in dataclasses.fields(Agent)}
-    values = {k: v for k, v in data.items() if k in fields}
-    for name in ("tools", "grounding_sources", "scopes"):
-        if name in values:
-            values[name] = tuple(values[name])
-    if isinstance(values.get("limits"), Mapping):
-        values["limits"] = Limits(**values["limits"])
-    return Agent(**values)
