@@ -11,8 +11,10 @@ at most alpha however often it looks). A guard passes when its p-value is at mos
 and fails when the opposite one-sided p-value is (the data show the bound broken). When every
 guard passes the rollout moves to the next step; the step before 100 % promotes it and moves the
 `production` label. When one fails, or when a guard is still undecided at the last look
-(non-inferiority not shown), it rolls back. Every transition is an audit event with its reason
-and the guards' p-values, written in the same transaction as the new state.
+(non-inferiority not shown), it rolls back; so does a rollout whose candidate's gate suite has
+failed since it started, when its guards or an operator would move it on. Every transition is
+an audit event with its reason and the guards' p-values, written in the same transaction as the
+new state.
 """
 
 from __future__ import annotations
@@ -191,7 +193,7 @@ class Rollouts:
         if look.verdict == "advance":
             try:
                 return self._advance(rollout, reason, evaluation, SYSTEM_ACTOR)
-            except TetherError as exc:  # the label may not move (its gate failed since, ...)
+            except TetherError as exc:  # it may not move on (its gate failed since, ...)
                 if exc.code not in _PROMOTION_REFUSED:
                     raise
                 why = f"{reason}; but the promotion was refused: {exc.code.value}: {exc.message}"
@@ -210,9 +212,25 @@ class Rollouts:
         return changed
 
     def promote(self, actor: str, reason: str = "") -> Rollout:
-        """Move the running rollout to its next step by hand (audited with `actor`)."""
+        """Move the running rollout to its next step by hand (audited with `actor`). A candidate
+        whose gate suite has failed is not moved: the rollout rolls back, and RELEASE_GATE_FAILED
+        says why."""
         found = self.running()
-        return self._advance(found, reason or "promoted by an operator", found.evaluation, actor)
+        try:
+            return self._advance(
+                found, reason or "promoted by an operator", found.evaluation, actor
+            )
+        except TetherError as exc:
+            if exc.code is not ErrorCode.RELEASE_GATE_FAILED:
+                raise
+            why = f"the promotion was refused: {exc.code.value}: {exc.message}"
+            self._transition(found, ROLLED_BACK, found.step, found.look, why,
+                             found.evaluation, actor)  # fmt: skip
+            raise TetherError(
+                ErrorCode.RELEASE_GATE_FAILED,
+                f"{exc.message}; rollout {found.id} is rolled back: {found.candidate} gets no "
+                "more traffic",
+            ) from None
 
     def rollback(self, actor: str, reason: str = "") -> Rollout:
         """Roll the running rollout back by hand (audited with `actor`)."""
@@ -260,6 +278,14 @@ class Rollouts:
                   "step_started_at": began}  # fmt: skip
         with begin(self.engine) as conn:
             self.audit.lock(conn)
+            # a suite still running when the rollout started may have failed since
+            failed = failed_gate(conn, rollout.candidate) if step > rollout.step else None
+            if failed is not None:
+                raise TetherError(
+                    ErrorCode.RELEASE_GATE_FAILED,
+                    f"release {rollout.candidate} failed its evaluation suite ({failed}): it "
+                    "takes no larger share of traffic",
+                )
             moved = conn.execute(update(rollouts).where(*self._unchanged(rollout)).values(values))
             if moved.rowcount != 1:  # another operator or look got there first
                 raise _changed_meanwhile(rollout)
