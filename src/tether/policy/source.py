@@ -28,6 +28,12 @@ from tether.core.errors import ErrorCode, TetherError
 
 DEFAULT_APPROVER = "supervisor"
 DEFAULT_EXPIRES_IN_S = 86_400
+# Cedar's native parser recurses per nesting level and overflows the process's stack (a
+# segmentation fault, not an error) near 700 levels; no real policy nests a tenth as deep
+MAX_NESTING = 200
+_NESTING = re.compile(
+    r'(?P<skip>//[^\n]*|"(?:[^"\\]|\\.)*"?)|(?P<open>[(\[{])|(?P<close>[)\]}])', re.S
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*(:[a-z0-9][a-z0-9-]*)?$")
 _KNOWN_ANNOTATIONS = frozenset({"id", "reason", "escalate", "confirm", "approver", "expires_in"})
 
@@ -126,6 +132,27 @@ def split_statements(text: str) -> list[Statement]:
     return statements
 
 
+def too_deep(text: str) -> int | None:
+    """The line (from 1) of `text` where its parentheses, brackets and braces, outside strings
+    and comments, first nest deeper than MAX_NESTING; None when they never do."""
+    depth = 0
+    for token in _NESTING.finditer(text):
+        if token.lastgroup == "open":
+            depth += 1
+            if depth > MAX_NESTING:
+                return text.count("\n", 0, token.start()) + 1
+        elif token.lastgroup == "close":
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _nesting_problem() -> str:
+    return (
+        f"nested more than {MAX_NESTING} levels deep (parentheses, brackets and braces); "
+        "write the condition flatter"
+    )
+
+
 def _parse_error_line(statement: Statement) -> int:
     """The line of a statement where Cedar's parse error appears.
 
@@ -146,6 +173,9 @@ def _parse_error_line(statement: Statement) -> int:
 
 def _parse_statement(file: str, statement: Statement) -> dict[str, Any]:
     """The statement as Cedar's JSON form, or POLICY_INVALID at its line."""
+    deep = too_deep(statement.text)
+    if deep is not None:  # before Cedar's parser, which would overflow the stack on it
+        raise invalid(file, statement.first_line + deep - 1, _nesting_problem())
     try:
         est = json.loads(cedarpy.policies_to_json_str(statement.text))
     except ValueError as exc:
@@ -214,6 +244,9 @@ def _read(path: Path) -> str:
 def load_schema(path: Path) -> cedarpy.Schema:
     """Parse a Cedar schema file (human-readable syntax)."""
     text = _read(path)
+    deep = too_deep(text)
+    if deep is not None:
+        raise invalid(str(path), deep, f"schema: {_nesting_problem()}")
     try:
         return cedarpy.Schema.from_str(text)
     except ValueError as exc:
