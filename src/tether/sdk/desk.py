@@ -42,7 +42,7 @@ from tether.release.binding import ReleaseInForce
 from tether.release.store import ReleaseStore
 from tether.runtime.loop import Runtime
 from tether.sdk.domain import DeskContext, Domain, DomainParts
-from tether.sdk.loader import pack_error
+from tether.sdk.loader import PACK_FAILURES, pack_error
 from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
 from tether.store.startup import setting_up
@@ -209,7 +209,7 @@ def setup_parts(domain: Domain, ctx: DeskContext) -> DomainParts:
     the pack's file, never a bare exception."""
     try:
         parts = domain.setup(ctx)
-    except Exception as exc:
+    except PACK_FAILURES as exc:
         raise pack_error(domain.name, exc) from None
     if not isinstance(parts, DomainParts):
         raise TetherError(

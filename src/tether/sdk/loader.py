@@ -2,7 +2,7 @@
 one in force for a command (`--domain` > `TETHER_DOMAIN` > `tether.toml` > retail).
 
 A pack that fails to load (import error, missing entry point, a value that is not a `Domain`,
-an invalid policy set) is reported with a stable code and the file at fault, never a traceback.
+an invalid policy set, a `sys.exit` of its own) is reported with a stable code and the file at fault, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.sdk.domain import Domain
 
 GROUP = "tether.domains"
+# what a pack's own code may raise and be reported for: `sys.exit` in a pack (at import, say,
+# wanting a setting first) is its failure too, not the command's end; KeyboardInterrupt is the
+# person's, and still stops the command
+PACK_FAILURES = (Exception, SystemExit)
 DEFAULT_DOMAIN = "retail"
 CONFIG_FILE = "tether.toml"
 
@@ -102,10 +106,13 @@ def pack_error(reference: str, exc: BaseException, file: str = "") -> TetherErro
             f"domain {reference}: {cause}{exc.message}" + (f" ({where})" if where else ""),
             {**exc.details, "reference": reference, "cause": exc.code.value, "file": where},
         )
+    if isinstance(exc, SystemExit):
+        failure = f"exited: sys.exit({exc.code!r})"
+    else:
+        failure = f"failed: {type(exc).__name__}: {exc}"
     return TetherError(
         ErrorCode.DOMAIN_INVALID,
-        f"domain {reference} failed: {type(exc).__name__}: {exc}"
-        + (f" ({where})" if where else ""),
+        f"domain {reference} {failure}" + (f" ({where})" if where else ""),
         {"reference": reference, "file": where},
     )
 
@@ -115,7 +122,7 @@ def _guarded(reference: str, load: Callable[[], tuple[Any, str]]) -> Domain:
     try:
         value, file = load()
         return _check(_loaded(value, reference, file))
-    except Exception as exc:  # any failure of a pack's own code is that pack's error
+    except PACK_FAILURES as exc:  # any failure of a pack's own code is that pack's error
         raise pack_error(reference, exc, file if isinstance(exc, TetherError) else "") from None
 
 
