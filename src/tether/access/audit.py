@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any, Protocol
 
@@ -100,16 +101,52 @@ class StoredEvent:
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.ts / 1e6,
-            "kind": self.kind,
-            "actor": self.actor,
-            "run_id": self.run_id,
-            "data": json.loads(self.data),
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
+        """The event for display. A column rewritten into something the log never writes (data
+        that is not a JSON object, a time that is no time, a number or bytes where text goes)
+        is shown as stored and named in `damaged`, so a page listing it still answers."""
+        damaged: list[str] = []
+        data = _json_object(self.data)
+        if data is None:
+            damaged.append("data is not a JSON object")
+        at = seconds(self.ts)
+        if at is None:
+            damaged.append("ts is not a time")
+        if type(self.seq) is not int:
+            damaged.append("seq is not an integer")
+        texts = {
+            name: getattr(self, name) for name in ("kind", "actor", "run_id", "prev_hash", "hash")
         }
+        damaged += [f"{name} is not text" for name, v in texts.items() if not isinstance(v, str)]
+        return {
+            "seq": self.seq if type(self.seq) is int else repr(self.seq),
+            "at": at,
+            **{name: v if isinstance(v, str) else repr(v) for name, v in texts.items()},
+            "data": data if data is not None else repr(self.data),
+            "damaged": "; ".join(damaged),
+        }
+
+
+def seconds(ts: object) -> float | None:
+    """A stored time in microseconds as seconds since the epoch; None when it is not an
+    integer or names no date a calendar can show."""
+    if type(ts) is not int:
+        return None
+    try:
+        datetime.fromtimestamp(ts / 1e6, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return ts / 1e6
+
+
+def _json_object(data: object) -> dict[str, Any] | None:
+    """The stored data as the object it encodes, or None when it encodes none."""
+    if not isinstance(data, str):
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True)
@@ -123,7 +160,8 @@ class Checkpoint:
     signature: str  # base64url
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "at": self.ts / 1e6, "key_id": self.kid}
+        # a rewritten row is shown as stored: verification names it
+        return {"seq": self.seq, "hash": self.hash, "at": seconds(self.ts), "key_id": self.kid}
 
 
 class CheckpointSigner(Protocol):

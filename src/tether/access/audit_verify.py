@@ -113,6 +113,11 @@ class _Walk:
     def feed(self, rows: Iterable[Sequence[Any]]) -> None:
         for seq, ts, kind, actor, run_id, data, prev_hash, digest in rows:
             self.count += 1
+            if type(seq) is not int:  # SQLite keeps any type, and sorts text after numbers
+                self.fail(
+                    self.expected, f"an event's sequence number is not an integer: {seq!r:.40}"
+                )
+                continue
             if self.bad is None:
                 if seq != self.expected:
                     self.fail(self.expected, f"event {self.expected} is missing")
@@ -177,8 +182,12 @@ def verify_chain(
     if head is None:
         walk.fail(1, "the chain head row is missing")
     elif walk.bad is None:
-        head_seq, head_hash = int(head.seq), str(head.hash)
-        if last < head_seq:
+        head_seq, head_hash = head.seq, head.hash
+        if type(head_seq) is not int:
+            walk.fail(
+                last + 1, f"the chain head's sequence number is not an integer: {head_seq!r:.40}"
+            )
+        elif last < head_seq:
             walk.fail(last + 1, f"the chain ends at {last} but its head says {head_seq}")
         elif last > head_seq:
             walk.fail(
@@ -247,7 +256,7 @@ def _check_points(
     good = 0
     floor = 0  # the newest checkpoint proven so far: a rewrite must lie after it
     bad_range: tuple[int, int] | None = None
-    for point in sorted(points, key=lambda p: p.seq):
+    for point in sorted(_well_formed(points, walk), key=lambda p: p.seq):
         payload = checkpoint_payload(point.seq, point.hash, point.ts)
         verdict = _signed_by(keys, point.kid, point.signature, payload)
         if verdict != "ok":
@@ -273,6 +282,21 @@ def _check_points(
             good += 1
             floor = point.seq
     return good, bad_range
+
+
+def _well_formed(points: list[Checkpoint], walk: _Walk) -> list[Checkpoint]:
+    """The checkpoint rows whose columns have the types the log writes; each other row fails
+    the walk just after the checkpoint row before it, since its own seq says nothing."""
+    kept: list[Checkpoint] = []
+    after = 0
+    for point in points:
+        texts = (point.hash, point.kid, point.signature)
+        if type(point.seq) is int and type(point.ts) is int and all(type(t) is str for t in texts):
+            kept.append(point)
+            after = point.seq
+        else:
+            walk.fail(after + 1, f"the checkpoint after {after} is not one the log wrote")
+    return kept
 
 
 @dataclass(frozen=True)

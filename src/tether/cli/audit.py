@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tether.access.audit import StoredEvent
 from tether.cli.common import EXIT_FAILED, out, print_json, user_errors
 from tether.cli.keys import open_access
 
@@ -68,8 +69,11 @@ def audit_events(
         print_json({"events": [e.to_dict() for e in found]})
         return
     table = Table("seq", "at", "kind", "actor", "run", "data")
-    for e in found:
-        at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.ts / 1e6))
-        data = e.data if len(e.data) <= 100 else e.data[:99] + "…"
-        table.add_row(str(e.seq), at, *(Text(v) for v in (e.kind, e.actor, e.run_id, data)))
+    for e in map(StoredEvent.to_dict, found):  # a rewritten row shows as damaged
+        at = "" if e["at"] is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["at"]))
+        damaged = f"damaged: {e['damaged']}" if e["damaged"] else ""
+        data = damaged or json.dumps(e["data"], ensure_ascii=False)
+        data = data if len(data) <= 100 else data[:99] + "…"
+        row = (e["kind"], e["actor"], e["run_id"], data)
+        table.add_row(str(e["seq"]), at, *(Text(v) for v in row))
     out.print(table)
