@@ -101,6 +101,7 @@ def test_an_untouched_chain_verifies_with_its_checkpoints(store: RunStore) -> No
         "checkpoints_missing": 0,
         "checkpoints_unanchored": 0,
         "checkpoints_out_of_order": 0,
+        "checkpoints_unconfirmed": 0,
         "untrusted_keys": [],
         "bad_range": None,
     }

@@ -47,8 +47,10 @@ def test_the_sink_holds_each_checkpoint_as_a_json_line(
     access.keys.active_kid()
     fill(access, 8)
     lines = (tmp_path / "audit-checkpoints.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines]
-    assert [r["seq"] for r in records] == [4, 8]
+    # each checkpoint twice: prepared (with the digests) before its commit, committed after it
+    stages = [(r["seq"], r["stage"]) for r in map(json.loads, lines)]
+    assert stages == [(4, "prepared"), (4, "committed"), (8, "prepared"), (8, "committed")]
+    records = [json.loads(line) for line in lines[::2]]
     assert set(records[0]) >= {"seq", "hash", "key_id", "signature", "at"}
     points = access.audit.checkpoints()
     assert [(r["hash"], r["key_id"]) for r in records] == [(p.hash, p.kid) for p in points]

@@ -5,30 +5,43 @@ sink's record carries what the checkpoint signs (seq, chain head hash, time, key
 signature) and a short digest of every event since the previous record, so `tether audit
 verify` can name the first event a rewrite changed, not just the checkpoint it broke.
 
-The default sink is a local file of JSON lines, each written with one `write` and `fsync`ed
-before the database commits. A deployment plugs in storage it cannot rewrite by implementing
-`CheckpointSink`: object storage with a retention lock (S3 Object Lock in compliance mode,
-GCS bucket lock, Azure immutable blobs) writing one object per record, a WORM volume, or a
-log shipped to another account.
+Each checkpoint reaches the sink twice: `prepared` (with the digests) before the database
+commits, so a sink that cannot be written stops the commit, and `committed` once the database
+has committed. A committed record binds the database for good: its checkpoint and events must
+be there. A prepared one without its committed record binds only while the database holds its
+checkpoint; otherwise its process stopped (or lost the database) between the two writes, and
+since a database writer could also have removed it since, nothing it names is relied on.
+
+The default sink is a local file of JSON lines, each written with one `write` and `fsync`ed.
+A deployment plugs in storage it cannot rewrite by implementing `CheckpointSink`: object
+storage with a retention lock (S3 Object Lock in compliance mode, GCS bucket lock, Azure
+immutable blobs) writing one object per record, a WORM volume, or a log shipped to another
+account.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError
 
 from tether.core.errors import ErrorCode, TetherError
 
 PREFIX = 16  # hex digits of each event's hash kept in a record: enough to name an event
+PREPARED = "prepared"  # written before the database commits the checkpoint
+COMMITTED = "committed"  # written after it committed (records from before stages count so)
+
+log = logging.getLogger("tether.access")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,16 @@ class AnchorRecord:
     ts: int  # microseconds since the epoch, as signed
     after: int = 0  # `events` are the digests of events after..seq
     events: list[str] = field(default_factory=list)
+    stage: str = COMMITTED
+
+    @property
+    def identity(self) -> tuple[int, str, int, str, str]:
+        """What a checkpoint row must equal to be this record."""
+        return (self.seq, self.hash, self.ts, self.key_id, self.signature)
+
+    def committed(self) -> AnchorRecord:
+        """The record that says this prepared checkpoint's transaction committed."""
+        return replace(self, after=self.seq, events=[], stage=COMMITTED)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +76,7 @@ class AnchorRecord:
             "ts": self.ts,
             "after": self.after,
             "events": self.events,
+            "stage": self.stage,
         }
 
     @classmethod
@@ -61,6 +85,9 @@ class AnchorRecord:
         events = raw.get("events", [])
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
             raise ValueError("events must be a list of strings")
+        stage = raw.get("stage", COMMITTED)
+        if stage not in (PREPARED, COMMITTED):
+            raise ValueError(f"unknown stage {stage!r}")
         return cls(
             seq=int(raw["seq"]),
             hash=str(raw["hash"]),
@@ -69,17 +96,12 @@ class AnchorRecord:
             ts=int(raw["ts"]),
             after=int(raw.get("after", 0)),
             events=list(events),
+            stage=stage,
         )
 
     def same_checkpoint(self, seq: int, head: str, ts: int, kid: str, signature: str) -> bool:
         """Whether a database checkpoint row is this record."""
-        return (self.seq, self.hash, self.ts, self.key_id, self.signature) == (
-            seq,
-            head,
-            ts,
-            kid,
-            signature,
-        )
+        return self.identity == (seq, head, ts, kid, signature)
 
 
 class CheckpointSink(Protocol):
@@ -181,11 +203,12 @@ class FileCheckpointSink:
         return self._last[1] if self._last is not None else 0
 
 
-# -- anchoring when the transaction commits ---------------------------------------------
-# A checkpoint signed inside a transaction that rolls back must never reach the sink, and one
-# that commits must be there before any later checkpoint. So the record waits for its
-# transaction's commit and is written just before the database commits, while the chain
-# head is still locked.
+# -- anchoring around the transaction's commit --------------------------------------------
+# A checkpoint signed inside a transaction that rolls back must never bind the database, and one
+# that commits must be in the sink before any later checkpoint. So the prepared record is
+# written just before the database commits, while the chain head is still locked; the commit
+# listener then commits the database itself, so that the committed record can follow it (the
+# engine's own commit that comes next finds nothing left to commit).
 
 _PENDING: weakref.WeakKeyDictionary[Connection, list[tuple[CheckpointSink, AnchorRecord]]] = (
     weakref.WeakKeyDictionary()
@@ -194,7 +217,8 @@ _GUARD = threading.Lock()
 
 
 def anchor_on_commit(conn: Connection, sink: CheckpointSink, record: AnchorRecord) -> None:
-    """Append `record` to `sink` when `conn`'s transaction commits (dropped on rollback).
+    """Anchor `record` in `sink` around `conn`'s commit: prepared before, committed after
+    (nothing on rollback).
 
     The listeners go on this one connection, never on the engine: engine-wide listeners
     would slow every statement of every transaction."""
@@ -205,14 +229,32 @@ def anchor_on_commit(conn: Connection, sink: CheckpointSink, record: AnchorRecor
             if not event.contains(conn, "commit", _on_commit):
                 event.listen(conn, "commit", _on_commit)
                 event.listen(conn, "rollback", _on_rollback)
-        pending.append((sink, record))
+        pending.append((sink, replace(record, stage=PREPARED)))
 
 
 def _on_commit(conn: Connection) -> None:
     with _GUARD:
         pending = _PENDING.pop(conn, None)
-    for sink, record in pending or ():
+    if not pending:
+        return
+    for sink, record in pending:
         sink.append(record)  # raising here stops the commit: no checkpoint goes unanchored
+    _commit_now(conn)
+    for sink, record in pending:
+        try:
+            sink.append(record.committed())
+        except TetherError as exc:  # committed already: it binds while the database holds it
+            log.warning("checkpoint %s committed but not confirmed: %s", record.seq, exc.message)
+
+
+def _commit_now(conn: Connection) -> None:
+    """Commit `conn`'s transaction on the driver, failing as the engine's commit would."""
+    dbapi, driver = conn.dialect.loaded_dbapi, conn.connection.dbapi_connection
+    assert driver is not None  # the connection is in a transaction
+    try:
+        driver.commit()
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from None
 
 
 def _on_rollback(conn: Connection) -> None:

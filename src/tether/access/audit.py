@@ -7,7 +7,8 @@ PostgreSQL; on SQLite the first write of a transaction takes the database's writ
 concurrent writers, threads or processes, extend one chain. Every `checkpoint_every` events,
 at the first append after `checkpoint_interval_s` without one, and on demand, the head (seq,
 hash, time) is signed with the current Ed25519 key, and the checkpoint is written to an
-append-only sink outside the database (`tether.access.anchors`) as its transaction commits.
+append-only sink outside the database (`tether.access.anchors`) around its transaction's
+commit.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _INSERT_EVENTS = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DIGESTS_SINCE = "SELECT hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq"
+_LAST_CHECKPOINT = "SELECT seq FROM audit_checkpoints ORDER BY id DESC LIMIT 1"
 _SET_HEAD_HASH = f"UPDATE audit_head SET hash = ?, updated_at = ? WHERE id = {HEAD_ID}"
 
 
@@ -319,13 +321,17 @@ class AuditLog:
         kid, signature = self.signer.sign(checkpoint_payload(seq, head_hash, ts), conn)
         point = Checkpoint(seq, head_hash, ts, kid, b64url(signature))
         self._last_checkpoint = ts
+        # the checkpoint before this one is in the sink (its prepared record was written before
+        # it committed), so this record's digests start after it
+        previous = run_raw(conn, _LAST_CHECKPOINT, fetch=True) if self.sink is not None else []
         conn.execute(
             insert(audit_checkpoints).values(
                 seq=seq, hash=head_hash, ts=ts, kid=kid, signature=point.signature
             )
         )
         if self.sink is not None:
-            after = min(self.sink.last_seq(), seq)
+            prior = previous[0][0] if previous else 0
+            after = min(prior, seq) if type(prior) is int else seq
             found = run_raw(conn, _DIGESTS_SINCE, (after, seq), fetch=True)
             digests = [d[0][:PREFIX] for d in found]
             if len(digests) != seq - after:  # a gap: anchor the head alone, never misaligned

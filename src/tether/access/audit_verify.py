@@ -7,7 +7,8 @@ the sequence, or a chain shorter than its head), an inserted or reordered one (a
 or sequence). A chain rewritten and re-hashed consistently from some event on is caught by
 the sink: its records carry each event's hash as it was when anchored, so the first event
 whose hash differs is named exactly. Checkpoints verify only with keys pinned in the trust
-file; the database's checkpoints must match the sink's, one for one and in order.
+file; the database's checkpoints must match the sink's that bind it (those confirmed committed,
+and those prepared that it holds), one for one and in order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 
-from tether.access.anchors import AnchorRecord, CheckpointSink
+from tether.access.anchors import COMMITTED, PREPARED, AnchorRecord, CheckpointSink
 from tether.access.audit import Checkpoint, checkpoint_payload, event_digest
 from tether.access.canonical import b64url_decode
 from tether.access.storage import connect
@@ -52,6 +53,9 @@ class VerifyReport:
     checkpoints_missing: int = 0  # in the sink but not in the database (deleted or altered)
     checkpoints_unanchored: int = 0  # in the database but not in the sink
     checkpoints_out_of_order: int = 0  # database rows in another order than the sink's
+    # prepared in the sink, never confirmed committed, not in the database: a process stopped
+    # between the two (relied on for nothing)
+    checkpoints_unconfirmed: int = 0
     untrusted_keys: list[str] = field(default_factory=list)  # signing key ids not pinned
     # when a rewrite can be placed only between two checkpoints: [first, last] candidates
     bad_range: tuple[int, int] | None = None
@@ -66,6 +70,7 @@ class VerifyReport:
             "checkpoints_missing": self.checkpoints_missing,
             "checkpoints_unanchored": self.checkpoints_unanchored,
             "checkpoints_out_of_order": self.checkpoints_out_of_order,
+            "checkpoints_unconfirmed": self.checkpoints_unconfirmed,
             "untrusted_keys": self.untrusted_keys,
             "bad_range": list(self.bad_range) if self.bad_range else None,
         }
@@ -172,6 +177,7 @@ def verify_chain(
             Checkpoint(*row)
             for row in conn.execute(select(c.seq, c.hash, c.ts, c.kid, c.signature).order_by(c.id))
         ]
+        records, unconfirmed = _binding(records, points)
         walk = _Walk({p.seq for p in points}, _Anchors(records))
         result = conn.execution_options(stream_results=True, yield_per=BATCH).exec_driver_sql(
             _EVENTS_SQL
@@ -220,6 +226,7 @@ def verify_chain(
         checkpoints_missing=cross.missing,
         checkpoints_unanchored=cross.unanchored,
         checkpoints_out_of_order=cross.out_of_order,
+        checkpoints_unconfirmed=unconfirmed,
         untrusted_keys=sorted(untrusted),
         bad_range=bad_range if walk.bad is not None and bad_range else None,
     )
@@ -248,6 +255,32 @@ def _sink_records(
             bad.append(record.seq)
     problem = f"the sink's checkpoints at {bad} have bad signatures" if bad else ""
     return kept, problem
+
+
+def _binding(
+    records: list[AnchorRecord], points: list[Checkpoint]
+) -> tuple[list[AnchorRecord], int]:
+    """The sink's records that bind the database, in sink order, and how many do not.
+
+    A checkpoint confirmed committed binds for good (with the digests its prepared record
+    carries). One only prepared binds while the database holds it; otherwise its process
+    stopped before its database committed, or after, and a database writer removed it since:
+    the two look alike, so it is relied on for nothing (the next confirmed checkpoint signs
+    what the database holds over its span)."""
+    held = {(p.seq, p.hash, p.ts, p.kid, p.signature) for p in points}
+    confirmed = {r.identity for r in records if r.stage == COMMITTED}
+    prepared = {r.identity for r in records if r.stage == PREPARED}
+    kept: list[AnchorRecord] = []
+    unconfirmed = 0
+    for record in records:
+        if record.stage == PREPARED:
+            if record.identity in confirmed or record.identity in held:
+                kept.append(record)
+            else:
+                unconfirmed += 1
+        elif record.identity not in prepared:  # written before records had two stages
+            kept.append(record)
+    return kept, unconfirmed
 
 
 def _check_points(
