@@ -2,8 +2,10 @@
 CSV into the `Document` the chunker takes.
 
 Every way a file can be unusable has its own code, and the message names the file: binary
-content (DOCUMENT_BINARY), bytes invalid in the encoding (DOCUMENT_ENCODING), no text
-(DOCUMENT_EMPTY), a body that does not parse as its format (DOCUMENT_MALFORMED).
+content or a NUL character anywhere in the decoded text, escapes included (DOCUMENT_BINARY),
+bytes invalid in the encoding or an escape that is no character (DOCUMENT_ENCODING), no text
+(DOCUMENT_EMPTY), a body that does not parse as its format, nests too deep to read, or an id
+longer than the store keeps (DOCUMENT_MALFORMED).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.DOTALL | re.M
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@/-]*$")
+MAX_ID_CHARS = 256  # the store's document id column
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,23 @@ def decode(raw: bytes, name: str, encoding: str | None = None) -> str:
     return _decode(raw, encoding or "utf-8", name)
 
 
+def check_text(value: str, name: str) -> str:
+    """`value` unchanged if a store can hold it: a NUL character is DOCUMENT_BINARY, a lone
+    surrogate (which no encoding can write) DOCUMENT_ENCODING."""
+    if "\x00" in value:
+        raise problem(ErrorCode.DOCUMENT_BINARY, name, "binary content, not text (a NUL character)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise problem(
+            ErrorCode.DOCUMENT_ENCODING, name, f"holds a lone surrogate at character {exc.start}"
+        ) from None
+    return value
+
+
 def _decode(raw: bytes, codec: str, name: str) -> str:
     try:
-        return raw.decode(codec)
+        return check_text(raw.decode(codec), name)
     except LookupError:
         raise TetherError(ErrorCode.CONFIG_INVALID, f"unknown text encoding {codec!r}") from None
     except UnicodeDecodeError as exc:
@@ -148,16 +165,28 @@ def read_document(
         raise problem(ErrorCode.DOCUMENT_MALFORMED, file.name, "unsupported file type")
     text = decode(file.raw, file.name, encoding).replace("\r\n", "\n").replace("\r", "\n")
     reader = _READERS[kind]
-    meta, body = reader(text, file.name)
+    try:
+        meta, body = reader(text, file.name)
+    except RecursionError:  # JSON or YAML nested past what a parser can descend
+        raise problem(ErrorCode.DOCUMENT_MALFORMED, file.name, "nested too deep to read") from None
+    # what a reader unescaped (JSON "\u0000", YAML "\0", "\ud800") is checked as text again
+    body = check_text(body, file.name)
     if not body:
         raise problem(ErrorCode.DOCUMENT_EMPTY, file.name, "no text to index")
-    ident = str(meta.get("id") or doc_id or slug(file.name))
+    ident = check_text(str(meta.get("id") or doc_id or slug(file.name)), file.name)
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", ident):
         raise problem(
-            ErrorCode.DOCUMENT_MALFORMED, file.name, f"document id {ident!r} is not a slug"
+            ErrorCode.DOCUMENT_MALFORMED, file.name, f"document id {ident[:80]!r} is not a slug"
+        )
+    if len(ident) > MAX_ID_CHARS:
+        raise problem(
+            ErrorCode.DOCUMENT_MALFORMED,
+            file.name,
+            f"document id is {len(ident)} characters; at most {MAX_ID_CHARS} are kept",
         )
     labels = check_labels(meta["acl"], file.name) if meta.get("acl") else acl
-    title = " ".join(str(meta.get("title") or _first_heading(body) or file.name).split())[:500]
+    title = str(meta.get("title") or _first_heading(body) or file.name)
+    title = " ".join(check_text(title, file.name).split())[:500]
     version = content_version(ident, title, labels, body)
     return Document(ident, title, body, labels, file.uri, version), kind
 

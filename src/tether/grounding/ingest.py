@@ -159,6 +159,12 @@ class Ingestor:
             report.finished_at = self.clock.now()
             self._record_failure(report, exc)
             raise
+        except Exception as exc:  # a failure nobody foresaw still leaves its job on record
+            report.finished_at = self.clock.now()
+            self._record_failure(
+                report, TetherError(ErrorCode.INTERNAL, f"unexpected {type(exc).__name__}")
+            )
+            raise
         return report
 
     def _read(
