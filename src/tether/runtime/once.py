@@ -64,10 +64,11 @@ def action_scope(run_id: str, call_id: str) -> str:
 
 
 def _canonical(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The arguments as the tool takes them (keys it ignores dropped), so two calls that do
-    the same thing share one key; arguments that fail the schema are keyed as given."""
+    """The arguments as the tool takes them (keys it ignores dropped, parameters left out
+    filled with their defaults), so two calls that do the same thing share one key; arguments
+    that fail the schema are keyed as given."""
     try:
-        return tool.validate(arguments)
+        return tool.validate(arguments, defaults=True)
     except TetherError:
         return arguments
 

@@ -53,10 +53,23 @@ def canonical_json(value: Any) -> str:
 
 def idempotency_key(scope: str, tool: str, arguments: Mapping[str, Any]) -> str:
     """The key of one logical action: the same scope (a run, or a confirmed pending action),
-    tool and canonical arguments, whichever model turn proposes it."""
-    digest = hashlib.sha256(canonical_json(dict(arguments)).encode("utf-8")).hexdigest()
+    tool and canonical arguments, whichever model turn proposes it. JSON-equal arguments
+    (`5` and `5.0`) hash alike; any other difference gives another key."""
+    plain = canonical_json(_json_number_form(dict(arguments)))
+    digest = hashlib.sha256(plain.encode("utf-8")).hexdigest()
     material = canonical_json([scope, tool, digest])
     return "idem_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+
+def _json_number_form(value: Any) -> Any:
+    """`value` with each integral float as its int: one JSON number, one spelling."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _json_number_form(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_number_form(v) for v in value]
+    return value
 
 
 _UNCERTAIN = frozenset(

@@ -42,17 +42,20 @@ class Tool:
     def name(self) -> str:
         return self.spec.name
 
-    def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    def validate(self, arguments: Mapping[str, Any], *, defaults: bool = False) -> dict[str, Any]:
         """The arguments checked against the input schema, as plain JSON: keys the tool ignores
-        are dropped and parameters left out stay out. Raises INVALID_ARGUMENTS with details."""
+        are dropped and parameters left out stay out (or, with `defaults`, are filled with
+        their declared defaults). Raises INVALID_ARGUMENTS with details."""
         self.bind(arguments)  # the declared types' own checks (e.g. __post_init__) run too
-        return self._parse(self.input_model, arguments)
+        return self._parse(self.input_model, arguments, defaults=defaults)
 
     def bind(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The checked arguments as the function's declared types; raises INVALID_ARGUMENTS."""
         return self._parse(self.bind_model or self.input_model, arguments)
 
-    def _parse(self, model: type[BaseModel], arguments: Mapping[str, Any]) -> dict[str, Any]:
+    def _parse(
+        self, model: type[BaseModel], arguments: Mapping[str, Any], *, defaults: bool = False
+    ) -> dict[str, Any]:
         if not isinstance(arguments, Mapping):
             raise TetherError(ErrorCode.INVALID_ARGUMENTS, "arguments must be a JSON object")
         try:
@@ -74,7 +77,11 @@ class Tool:
                 f"arguments for {self.name} could not be checked ({type(exc).__name__})",
             ) from None
         given = parsed.model_fields_set
-        return {name: getattr(parsed, name) for name in type(parsed).model_fields if name in given}
+        return {
+            name: getattr(parsed, name)
+            for name in type(parsed).model_fields
+            if defaults or name in given
+        }
 
     def output_problem(self, output: Any) -> str:
         """Why `output` does not fit the output schema, or "" when it does."""

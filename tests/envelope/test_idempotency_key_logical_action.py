@@ -1,0 +1,108 @@
+"""A write's idempotency key is that of the logical action, however the model spells it.
+
+Arguments that validate to the same values are one call: `5` and `5.0` (one JSON number), a
+parameter left out and the same parameter given as its declared default share one key, so the
+second proposal replays the first's outcome. Two calls that differ in any value (5 and 5.5,
+"" and "x") have two keys and both run. On both stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tether.core.types import RiskClass, StepKind
+from tether.store import RunStore
+from tether.store.tool_results import tool_results
+from tether.tools import make_tool
+from tether.tools.execute import idempotency_key
+
+from .conftest import ask, make_runtime
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[RunStore]:
+    s = RunStore.open(store_url)
+    yield s
+    s.close()
+
+
+SPELLINGS = {
+    "int-then-float": ({"order": "W1", "amount": 5}, {"order": "W1", "amount": 5.0}),
+    "default-left-out-then-given": (
+        {"order": "W1", "amount": 5.0},
+        {"order": "W1", "amount": 5.0, "note": ""},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPELLINGS))
+def test_the_same_refund_spelled_twice_in_later_turns_runs_once(
+    any_store: RunStore, case: str
+) -> None:
+    applied: list[tuple[str, float]] = []
+
+    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
+        """Refund an order."""
+        applied.append((order, amount))
+        return {"refund": len(applied)}
+
+    runtime = make_runtime(any_store, [make_tool(refund, risk=RiskClass.IRREVERSIBLE)])
+    first, second = SPELLINGS[case]
+    run = ask(
+        runtime,
+        [{"tool": "refund", "args": first}, {"tool": "refund", "args": second}, {"answer": "ok"}],
+    )
+    steps = [s.data for s in run.steps if s.kind is StepKind.TOOL]
+    with any_store.engine.connect() as conn:
+        ledger = conn.execute(select(tool_results.c.key, tool_results.c.status)).all()
+    assert len(applied) == 1, (applied, ledger)  # one refund of 5.00, not two
+    assert steps[0]["idempotency_key"] == steps[1]["idempotency_key"]
+    assert steps[1].get("replayed") is True
+
+
+DIFFERENT = {
+    "amount-5-then-5.5": ({"order": "W1", "amount": 5}, {"order": "W1", "amount": 5.5}),
+    "note-empty-then-x": (
+        {"order": "W1", "amount": 5, "note": ""},
+        {"order": "W1", "amount": 5, "note": "x"},
+    ),
+    "default-then-other": ({"order": "W1", "amount": 5}, {"order": "W1", "amount": 5, "note": "x"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DIFFERENT))
+def test_two_different_refunds_have_two_keys_and_both_run(any_store: RunStore, case: str) -> None:
+    applied: list[tuple[str, float, str]] = []
+
+    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
+        """Refund an order."""
+        applied.append((order, amount, note))
+        return {"refund": len(applied)}
+
+    runtime = make_runtime(any_store, [make_tool(refund, risk=RiskClass.IRREVERSIBLE)])
+    first, second = DIFFERENT[case]
+    run = ask(
+        runtime,
+        [{"tool": "refund", "args": first}, {"tool": "refund", "args": second}, {"answer": "ok"}],
+    )
+    steps = [s.data for s in run.steps if s.kind is StepKind.TOOL]
+    assert len(applied) == 2, applied
+    assert steps[0]["idempotency_key"] != steps[1]["idempotency_key"]
+    assert not steps[1].get("replayed")
+
+
+def test_json_equal_values_share_a_key_and_unequal_ones_never_do() -> None:
+    def key(args: dict[str, Any]) -> str:
+        return idempotency_key("run_1", "refund", args)
+
+    assert key({"a": 5}) == key({"a": 5.0})
+    assert key({"a": [1, {"b": 2.0}]}) == key({"a": [1.0, {"b": 2}]})
+    distinct = [
+        {"a": 5}, {"a": 5.5}, {"a": "5"}, {"a": True}, {"a": None}, {"a": ""}, {"a": "x"},
+        {"a": [5]}, {"a": {"b": 5}}, {}, {"b": 5},
+    ]  # fmt: skip
+    assert len({key(a) for a in distinct}) == len(distinct)
