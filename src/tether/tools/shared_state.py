@@ -21,7 +21,7 @@ from tether.core.errors import ErrorCode
 from tether.core.redis_client import redis_prefix
 
 WINDOW_BUCKETS = 10  # a breaker window is kept as this many time slices
-MAX_BUCKETS = 10_000  # in-process token buckets kept before idle ones are dropped
+MAX_BUCKETS = 10_000  # in-process token buckets kept before full ones are dropped
 
 
 class BreakerState(StrEnum):
@@ -75,17 +75,25 @@ def refuse(code: ErrorCode, wait_s: float, state: BreakerState) -> Admission:
 
 
 class _Bucket:
-    __slots__ = ("stamp", "tokens")
+    __slots__ = ("spec", "stamp", "tokens")
 
-    def __init__(self, burst: int, now: float) -> None:
-        self.tokens = float(burst)
+    def __init__(self, spec: TokenBucket, now: float) -> None:
+        self.spec = spec  # the limit it was last used under, which says when it is full
+        self.tokens = float(spec.burst)
         self.stamp = now
 
     def wait(self, spec: TokenBucket, now: float) -> float:
         """Refill to `now`; seconds until one token is available (0 when one is)."""
+        self.spec = spec
         self.tokens = min(spec.burst, self.tokens + (now - self.stamp) * spec.rate_per_s)
         self.stamp = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / spec.rate_per_s
+
+    def full(self, now: float) -> bool:
+        """Whether it has refilled to its own burst by `now`: forgetting it then loses nothing,
+        as a new bucket starts full."""
+        refilled = self.tokens + (now - self.stamp) * self.spec.rate_per_s
+        return refilled >= self.spec.burst
 
 
 class _Breaker:
@@ -157,6 +165,7 @@ class InProcessState:
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._sweep_at = MAX_BUCKETS  # how many buckets the next sweep for full ones waits for
         self._breakers: dict[str, _Breaker] = {}
 
     def admit(self, tool: str, principal: str, envelope: Envelope) -> Admission:
@@ -203,12 +212,16 @@ class InProcessState:
             return found.state if found else BreakerState.CLOSED
 
     def _bucket(self, key: tuple[str, str], spec: TokenBucket, now: float) -> _Bucket:
+        """The bucket of `key`. Past MAX_BUCKETS only buckets full by their own rate and burst
+        are forgotten: dropping one still draining would hand its principal a fresh burst, so
+        those are kept even past the cap, and the next sweep waits for a tenth more buckets."""
         bucket = self._buckets.get(key)
         if bucket is None:
-            if len(self._buckets) >= MAX_BUCKETS:  # forget buckets that have refilled
-                for k in [k for k, b in self._buckets.items() if b.wait(spec, now) == 0]:
+            if len(self._buckets) >= self._sweep_at:
+                for k in [k for k, b in self._buckets.items() if b.full(now)]:
                     del self._buckets[k]
-            bucket = self._buckets[key] = _Bucket(spec.burst, now)
+                self._sweep_at = max(MAX_BUCKETS, len(self._buckets) + MAX_BUCKETS // 10)
+            bucket = self._buckets[key] = _Bucket(spec, now)
         return bucket
 
 
