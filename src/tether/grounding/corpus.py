@@ -27,18 +27,27 @@ def _current(sources: Sequence[str] | None) -> Any:
 def current_chunks(engine: Engine, sources: Sequence[str] | None = None) -> list[Chunk]:
     """Every chunk of every current document version (of sources under the given URI
     prefixes, if any), in URI and chunk order."""
+    return current_corpus(engine, sources)[1]
+
+
+def current_corpus(engine: Engine, sources: Sequence[str] | None = None) -> tuple[str, list[Chunk]]:
+    """The fingerprint of the current versions and their chunks, from one statement, so the
+    two always describe the same corpus whatever job commits meanwhile."""
     stmt = (
-        select(chunks)
-        .join(
-            documents,
-            (documents.c.uri == chunks.c.uri) & (documents.c.version == chunks.c.version),
+        select(documents.c.uri.label("doc_uri"), documents.c.version.label("doc_version"), chunks)
+        .select_from(
+            documents.outerjoin(
+                chunks,
+                (documents.c.uri == chunks.c.uri) & (documents.c.version == chunks.c.version),
+            )
         )
         .where(_current(sources))
-        .order_by(chunks.c.uri, chunks.c.idx)
+        .order_by(documents.c.uri, documents.c.version, chunks.c.idx)
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    return [
+    pairs = {(r.doc_uri, r.doc_version) for r in rows}  # a document may have no chunk
+    found = [
         Chunk(
             doc_id=r.doc_id,
             index=r.idx,
@@ -50,21 +59,23 @@ def current_chunks(engine: Engine, sources: Sequence[str] | None = None) -> list
             heading=r.heading,
         )
         for r in rows
+        if r.idx is not None
     ]
+    return _digest(pairs), found
 
 
 def fingerprint(engine: Engine, sources: Sequence[str] | None = None) -> str:
     """sha256 over the (URI, version) pairs that are current: changes with every job that
     changed something, and only then."""
-    stmt = (
-        select(documents.c.uri, documents.c.version)
-        .where(_current(sources))
-        .order_by(documents.c.uri)
-    )
-    digest = hashlib.sha256()
+    stmt = select(documents.c.uri, documents.c.version).where(_current(sources))
     with engine.connect() as conn:
-        for uri, version in conn.execute(stmt):
-            digest.update(f"{uri}\x00{version}\n".encode())
+        return _digest({(uri, version) for uri, version in conn.execute(stmt)})
+
+
+def _digest(pairs: set[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for uri, version in sorted(pairs):
+        digest.update(f"{uri}\x00{version}\n".encode())
     return digest.hexdigest()
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
 from tether.grounding.bm25 import Bm25Retriever
-from tether.grounding.corpus import current_chunks, fingerprint
+from tether.grounding.corpus import current_corpus, fingerprint
 from tether.grounding.documents import Chunk
 from tether.grounding.embeddings import Embedder, EmbeddingCache, Vectors, normalise_rows
 from tether.grounding.graph import NO_ENTITY_IDS, EntityGraph, EntityIds, GraphExpander
@@ -175,14 +175,19 @@ _SHARED_LOCK = threading.Lock()
 
 
 def _indexes(engine: Engine, embedder: Embedder | None, sources: Sequence[str] | None) -> Any:
-    """Indexes over the current corpus, shared per process by corpus fingerprint."""
+    """Indexes over the current corpus, shared per process by corpus fingerprint.
+
+    The cheap fingerprint alone finds a cached index; one is built and cached under the
+    fingerprint read with its chunks in one statement, never under the one read before it,
+    which a job committing in between would make another corpus's."""
     mark = fingerprint(engine, sources)
-    key = (mark, embedder.name if embedder else "", "|".join(sources or ()))
+    tail = (embedder.name if embedder else "", "|".join(sources or ()))
     with _SHARED_LOCK:
-        if key in _SHARED:
-            _SHARED.move_to_end(key)
-            return mark, _SHARED[key]
-    found = current_chunks(engine, sources)
+        if (mark, *tail) in _SHARED:
+            _SHARED.move_to_end((mark, *tail))
+            return mark, _SHARED[(mark, *tail)]
+    mark, found = current_corpus(engine, sources)
+    key = (mark, *tail)
     vectors = None
     if embedder is not None:
         vectors = EmbeddingCache(engine).embed(embedder, [c.text for c in found])
