@@ -14,11 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tether.core.errors import ErrorCode
 from tether.core.types import RiskClass, StepKind
+from tether.runtime.once import execute_once
 from tether.store import RunStore
-from tether.store.tool_results import tool_results
+from tether.store.tool_results import ToolResultLedger, tool_results
 from tether.tools import make_tool
-from tether.tools.execute import idempotency_key
+from tether.tools.envelope import EnvelopeExecutor
+from tether.tools.execute import CallContext, idempotency_key
+from tether.tools.shared_state import InProcessState
 
 from .conftest import ask, make_runtime
 
@@ -106,3 +110,38 @@ def test_json_equal_values_share_a_key_and_unequal_ones_never_do() -> None:
         {"a": [5]}, {"a": {"b": 5}}, {}, {"b": 5},
     ]  # fmt: skip
     assert len({key(a) for a in distinct}) == len(distinct)
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["started", "done"])
+def test_a_write_an_earlier_version_started_keeps_its_key_on_resume(
+    any_store: RunStore, recorded: bool
+) -> None:
+    """Versions before defaults and number spellings were folded in keyed this call without
+    its default `note`: a write one of them started (or finished), resumed by this version,
+    finds that row and never runs again."""
+    applied: list[float] = []
+
+    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
+        """Refund an order."""
+        applied.append(amount)
+        return {"refund": len(applied)}
+
+    tool = make_tool(refund, risk=RiskClass.IRREVERSIBLE)
+    run_id = ask(make_runtime(any_store, [tool]), [{"answer": "ok"}]).id
+    args = {"order": "W1", "amount": 5}
+    call = CallContext(run_id, 2, "alice")
+    earlier = idempotency_key(run_id, "refund", tool.validate(args), folded=False)
+    now = idempotency_key(run_id, "refund", tool.validate(args, defaults=True))
+    assert earlier != now  # the upgrade changed this call's key
+    ledger = ToolResultLedger(any_store.engine)
+    assert ledger.begin(earlier, run_id, 2, "refund")  # the earlier version began it
+    if recorded:
+        ledger.finish(earlier, run_id, 2, "refund", {"ok": True, "output": {"refund": 1}})
+    executor = EnvelopeExecutor(InProcessState(), sleep=lambda _: None)
+    outcome = execute_once(executor, ledger, tool, args, call)
+    assert applied == []  # not a second refund
+    assert outcome.idempotency_key == earlier
+    if recorded:
+        assert outcome.replayed and outcome.ok
+    else:  # it may or may not have acted: settled as unknown, never run blind
+        assert outcome.code is ErrorCode.OUTCOME_UNKNOWN

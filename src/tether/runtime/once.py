@@ -73,6 +73,16 @@ def _canonical(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
         return arguments
 
 
+def _earlier_key(tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> str:
+    """The key versions before defaults and number spellings were folded in gave this call:
+    a write such a version started and a later one resumes must find its ledger row."""
+    try:
+        spelled: Mapping[str, Any] = tool.validate(arguments)
+    except TetherError:
+        spelled = arguments
+    return idempotency_key(call.action or call.run_id, tool.name, spelled, folded=False)
+
+
 def execute_once(
     executor: ToolExecutor,
     ledger: ToolResultLedger,
@@ -93,8 +103,12 @@ def execute_once(
         return executor.execute(tool, arguments, call)
     canonical = _canonical(tool, arguments)
     key = idempotency_key(call.action or call.run_id, tool.name, canonical)
-    keyed = dataclasses.replace(call, idempotency_key=key)
     entry = ledger.get(key)
+    if entry is None:  # a call a version before this one started keeps its key
+        earlier = _earlier_key(tool, arguments, call)
+        entry = ledger.get(earlier) if earlier != key else None
+        key = earlier if entry is not None else key
+    keyed = dataclasses.replace(call, idempotency_key=key)
     retake: str | None = None
     if entry is not None and entry.outcome is not None:
         recorded = ToolOutcome.from_record(entry.outcome)

@@ -51,11 +51,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def idempotency_key(scope: str, tool: str, arguments: Mapping[str, Any]) -> str:
+def idempotency_key(
+    scope: str, tool: str, arguments: Mapping[str, Any], folded: bool = True
+) -> str:
     """The key of one logical action: the same scope (a run, or a confirmed pending action),
     tool and canonical arguments, whichever model turn proposes it. JSON-equal arguments
-    (`5` and `5.0`) hash alike; any other difference gives another key."""
-    plain = canonical_json(_json_number_form(dict(arguments)))
+    (`5` and `5.0`) hash alike; any other difference gives another key. `folded=False`: the
+    key as earlier versions spelled it, numbers as given (see `tether.runtime.once`)."""
+    plain = canonical_json(_json_number_form(dict(arguments)) if folded else dict(arguments))
     digest = hashlib.sha256(plain.encode("utf-8")).hexdigest()
     material = canonical_json([scope, tool, digest])
     return "idem_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
