@@ -133,6 +133,8 @@ def _race(url: str, decisions: list[tuple[bool, Approver]]) -> tuple[list[object
         t.start()
     for t in threads:
         t.join(60)
+    for d in desks:  # each desk's pool keeps its connections open until it is closed
+        d.store.close()
     return results, first, run.id
 
 
@@ -158,6 +160,7 @@ def test_concurrent_approvals_have_exactly_one_outcome(store_url: str) -> None:
                 {"r": run_id},
             ).scalar_one()
         assert tools == 1 and decided == 2  # requested, then one decision
+        desk.store.close()
 
 
 def test_concurrent_approve_and_reject_have_exactly_one_outcome(store_url: str) -> None:
@@ -175,6 +178,7 @@ def test_concurrent_approve_and_reject_have_exactly_one_outcome(store_url: str) 
         else:
             assert run.decision.kind is DecisionKind.REFUSAL
             assert order["status"] == "delivered"
+        desk.store.close()
 
 
 def test_a_waiver_covers_only_the_approved_arguments_and_policies() -> None:
