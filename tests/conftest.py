@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 PG_URL = os.environ.get("TETHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# every engine a test connects with, so that a PostgreSQL schema's pools are closed with it: an
+# engine a test leaves to the garbage collector (or that a cache keeps alive) would otherwise
+# hold its idle connections for the rest of the worker's life, and the shared server has 100
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _seen(conn: Connection) -> None:
+    _ENGINES.add(conn.engine)
 
 
 def _pg_reachable() -> str | None:
@@ -50,6 +61,9 @@ def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     try:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
+        for engine in list(_ENGINES):  # idle connections only; one in use closes on return
+            if schema in engine.url.render_as_string(hide_password=False):
+                engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
