@@ -68,14 +68,12 @@ def serve(app: FastAPI) -> Iterator[str]:
 
 
 def stop_work(app: FastAPI) -> None:
-    """Stop what an app runs off the request path (its workers, recovery and approvals):
-    uvicorn runs here without lifespan, so its shutdown handlers never fire."""
-    state = app.state
-    for name in ("recovery", "queue"):
-        if hasattr(state, name):
-            getattr(state, name).stop()
-    if hasattr(state, "approvals"):
-        state.approvals.service.stop()
+    """Stop what an app runs off the request path (workers, recovery, approvals, release looks,
+    the settle listener, built release desks): uvicorn runs here without lifespan, so its
+    shutdown handler never fires. Left running, each app's threads and pools outlive the test."""
+    stop = getattr(app.state, "stop_work", None)  # an app of the dashboard alone has none
+    if stop is not None:
+        stop()
 
 
 def admin_headers(app: FastAPI) -> dict[str, str]:

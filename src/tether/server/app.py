@@ -8,6 +8,7 @@ background jobs it runs, and the middleware every request passes (request limits
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -178,8 +179,6 @@ def create_app(
     app.state.operators = keys
     # escalated calls wait for a decision; a decided run continues with its script or the model
     approvals = desk.enable_approvals(models=make_model)
-    approvals.start()  # webhook notices and expiries, off the request path
-    app.router.add_event_handler("shutdown", approvals.stop)
     # runs execute on workers: in this process (TETHER_WORKERS threads, default 8) and/or in
     # `tether worker` processes; the API only accepts them onto the queue
     queue = open_queue(store_url(desk.store), queue_depth())
@@ -204,7 +203,9 @@ def create_app(
     # and recovers what a dead process left (this one before a restart, or another replica)
     recovery = Recovery(desk.runtime, make_model, queue, runtime_of=pins.runtime)
 
-    if workers > 0:  # started here, as approvals are, so an app serves however it is run
+    # started here, not at startup, so an app serves however it is run
+    approvals.start()  # webhook notices and expiries, off the request path
+    if workers > 0:
         queue.start(RunExecutor(desk.runtime, make_model, runtime_of=pins.runtime), workers)
     recovery.start()
     # off the request path: a running rollout looks at the traffic its arms served, and the
@@ -223,15 +224,23 @@ def create_app(
     if jobs:
         looks.start()
 
+    stopped = threading.Lock()
+
     def stop_work() -> None:
+        """Stop all the app started off the request path; once, however often it is called
+        (a shutdown event, and a host that stops the app itself)."""
+        if not stopped.acquire(blocking=False):
+            return
         looks.stop()
         if unsubscribe is not None:
             unsubscribe()
         recovery.stop()
         queue.stop()
+        approvals.stop()
         pins.close()
 
     app.router.add_event_handler("shutdown", stop_work)
+    app.state.stop_work = stop_work
     app.state.queue, app.state.recovery = queue, recovery
     approvals.enqueue = queue.enqueue  # a decided run continues on a worker, not in the request
     app.state.approvals = ApprovalsInbox(approvals)
