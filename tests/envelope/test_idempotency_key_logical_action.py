@@ -34,6 +34,26 @@ def any_store(store_url: str) -> Iterator[RunStore]:
     s.close()
 
 
+def refund_twice(
+    store: RunStore, first: dict[str, Any], second: dict[str, Any]
+) -> tuple[list[tuple[str, float, str]], list[dict[str, Any]]]:
+    """One run proposing an irreversible refund with `first`, then with `second`: the refunds
+    that ran, and the run's tool steps."""
+    applied: list[tuple[str, float, str]] = []
+
+    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
+        """Refund an order."""
+        applied.append((order, amount, note))
+        return {"refund": len(applied)}
+
+    runtime = make_runtime(store, [make_tool(refund, risk=RiskClass.IRREVERSIBLE)])
+    run = ask(
+        runtime,
+        [{"tool": "refund", "args": first}, {"tool": "refund", "args": second}, {"answer": "ok"}],
+    )
+    return applied, [dict(s.data) for s in run.steps if s.kind is StepKind.TOOL]
+
+
 SPELLINGS = {
     "int-then-float": ({"order": "W1", "amount": 5}, {"order": "W1", "amount": 5.0}),
     "default-left-out-then-given": (
@@ -47,20 +67,7 @@ SPELLINGS = {
 def test_the_same_refund_spelled_twice_in_later_turns_runs_once(
     any_store: RunStore, case: str
 ) -> None:
-    applied: list[tuple[str, float]] = []
-
-    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
-        """Refund an order."""
-        applied.append((order, amount))
-        return {"refund": len(applied)}
-
-    runtime = make_runtime(any_store, [make_tool(refund, risk=RiskClass.IRREVERSIBLE)])
-    first, second = SPELLINGS[case]
-    run = ask(
-        runtime,
-        [{"tool": "refund", "args": first}, {"tool": "refund", "args": second}, {"answer": "ok"}],
-    )
-    steps = [s.data for s in run.steps if s.kind is StepKind.TOOL]
+    applied, steps = refund_twice(any_store, *SPELLINGS[case])
     with any_store.engine.connect() as conn:
         ledger = conn.execute(select(tool_results.c.key, tool_results.c.status)).all()
     assert len(applied) == 1, (applied, ledger)  # one refund of 5.00, not two
@@ -80,20 +87,7 @@ DIFFERENT = {
 
 @pytest.mark.parametrize("case", sorted(DIFFERENT))
 def test_two_different_refunds_have_two_keys_and_both_run(any_store: RunStore, case: str) -> None:
-    applied: list[tuple[str, float, str]] = []
-
-    def refund(order: str, amount: float, note: str = "") -> dict[str, Any]:
-        """Refund an order."""
-        applied.append((order, amount, note))
-        return {"refund": len(applied)}
-
-    runtime = make_runtime(any_store, [make_tool(refund, risk=RiskClass.IRREVERSIBLE)])
-    first, second = DIFFERENT[case]
-    run = ask(
-        runtime,
-        [{"tool": "refund", "args": first}, {"tool": "refund", "args": second}, {"answer": "ok"}],
-    )
-    steps = [s.data for s in run.steps if s.kind is StepKind.TOOL]
+    applied, steps = refund_twice(any_store, *DIFFERENT[case])
     assert len(applied) == 2, applied
     assert steps[0]["idempotency_key"] != steps[1]["idempotency_key"]
     assert not steps[1].get("replayed")
