@@ -245,7 +245,9 @@ def create_app(
     approvals.enqueue = queue.enqueue  # a decided run continues on a worker, not in the request
     app.state.approvals = ApprovalsInbox(approvals)
     # inside the body limit: a retry with a kept Idempotency-Key gets the first response
-    app.add_middleware(IdempotencyMiddleware, keys=keys, store=RequestKeys(desk.store.engine))
+    app.add_middleware(
+        IdempotencyMiddleware, keys=keys, store=RequestKeys(desk.store.engine), end_users=end_users
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too

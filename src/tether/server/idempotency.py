@@ -1,8 +1,10 @@
 """Idempotency keys on the API's POSTs: a retry with the same `Idempotency-Key` gets the first
 request's response instead of doing the work again.
 
-A key is scoped to the operator key that sent it and to the route (method and path), and kept
-a day. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
+A key is scoped to the operator key that sent it, to the route (method and path) and, on the
+routes that act for a customer named by an end-user token, to that customer; it is kept a day.
+A request whose end-user token does not verify claims no key: the route refuses it, and a
+retry of it, as it would any other request. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
 first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
 500 are kept, and of those not a refusal the caller is told to retry (429, or a problem whose
 code is retryable: `CONVERSATION_BUSY`): after a server error, a crash of the handler or such a
@@ -26,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tether.access.end_users import EndUserVerifier
 from tether.access.operators import Operator, OperatorKeys
 from tether.core.errors import ErrorCode, TetherError
 from tether.server.problems import problem_response
@@ -33,12 +36,28 @@ from tether.store.request_keys import DONE, KeyRecord, KeyScope, RequestKeys
 
 log = logging.getLogger("tether.server")
 HEADER = b"idempotency-key"
+END_USER = b"x-end-user-token"  # as `conversations_api.END_USER_HEADER`, lower case
 REPLAYED = "Idempotent-Replayed"
 PREFIX = "/v1/"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 _KEPT_HEADERS = ("content-type", "location")  # what a replay repeats of the first response
 STATE = "idempotency"  # request.state's name for the claimed key's scope
 AUTHENTICATED = "authenticated"  # request.state's name for (bearer key, its operator)
+
+
+def _for_customers(path: str) -> bool:
+    """The POSTs that act for the customer an end-user token names (conversations, and the
+    cancel of a run, which may be a conversation's turn)."""
+    return path.startswith("/v1/conversations") or (
+        path.startswith("/v1/runs/") and path.endswith("/cancel")
+    )
+
+
+def _first(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (as a route reads it), or None."""
+    sent = (value for header, value in scope["headers"] if header == name)
+    value = next(sent, None)
+    return None if value is None else value.decode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -62,10 +81,17 @@ def keyed_id(keyed: Keyed, prefix: str) -> str:
 class IdempotencyMiddleware:
     """Claims the key of a POST under /v1 before the route runs, and keeps its response."""
 
-    def __init__(self, app: ASGIApp, keys: OperatorKeys, store: RequestKeys) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: OperatorKeys,
+        store: RequestKeys,
+        end_users: EndUserVerifier | None = None,
+    ) -> None:
         self.app = app
         self.keys = keys
         self.store = store
+        self.end_users = end_users
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = _sent_keys(scope)
@@ -106,15 +132,22 @@ class IdempotencyMiddleware:
         operator = self._operator(scope)
         if operator is None or sent is None:
             return operator, None, None
-        where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent)
+        speaker = ""
+        token = _first(scope, END_USER) if _for_customers(scope["path"]) else None
+        if token is not None:  # the route answers for the customer the token names
+            if self.end_users is None:
+                return None, None, None  # the route refuses the token
+            try:
+                speaker = self.end_users.verify(token).principal_id
+            except TetherError:  # expired, forged: the route answers 401, every retry too
+                return None, None, None
+        where = KeyScope.of(operator.key_id, scope["method"], scope["path"], sent, speaker)
         return operator, where, self.store.claim(where, digest)
 
     def _operator(self, scope: Scope) -> Operator | None:
         """The operator of the request's bearer key, or None if it does not authenticate.
         The route's own authentication takes it from the request's state (`AUTHENTICATED`)."""
-        # the first Authorization header, as the route reads it
-        sent = (value for name, value in scope["headers"] if name == b"authorization")
-        authorization = next(sent, b"").decode("latin-1")
+        authorization = _first(scope, b"authorization") or ""  # as the route reads it
         scheme, _, credentials = authorization.partition(" ")
         presented = credentials.strip()
         if scheme.lower() != "bearer" or not presented:

@@ -61,17 +61,21 @@ request_keys = Table(
 
 @dataclass(frozen=True)
 class KeyScope:
-    """Where a key is valid: one operator key, one route (method and path)."""
+    """Where a key is valid: one operator key, one route (method and path) and, for a request
+    on a customer's behalf, that customer."""
 
     operator_id: str
     route: str
     key: str
 
     @staticmethod
-    def of(operator_id: str, method: str, path: str, key: str) -> KeyScope:
-        route = f"{method} {path}"
-        if len(route) > MAX_ROUTE:  # long paths are still told apart, by their hash
-            route = f"{method} sha256:{hashlib.sha256(path.encode()).hexdigest()}"
+    def of(operator_id: str, method: str, path: str, key: str, speaker: str = "") -> KeyScope:
+        """`speaker`: the customer an end-user token names, where the request carries one; a
+        key sent for one customer is another customer's key too only in name."""
+        where = path if not speaker else f"{path}\n{speaker}"  # no path holds a newline
+        route = f"{method} {where}"
+        if len(route) > MAX_ROUTE or speaker:  # told apart by their hash
+            route = f"{method} sha256:{hashlib.sha256(where.encode()).hexdigest()}"
         return KeyScope(operator_id, route, key)
 
 
