@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.redis_client import redis_outages
+from tether.server.security import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger("tether.server")
 
@@ -168,11 +169,13 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     # the server logs the traceback; the caller gets only the stable code. The exception goes
     # on to uvicorn, which then closes the connection: saying so keeps a client from sending
     # its next request on a connection being closed (which would be reset)
+    # Starlette answers it outside every middleware, so it carries the security headers
+    # itself: a page that fails is still served to a browser on the dashboard's origin
     return problem_response(
         ErrorCode.INTERNAL,
         "an unexpected error occurred",
         instance=request.url.path,
-        headers={"Connection": "close"},
+        headers={"Connection": "close", **SECURITY_HEADERS, "Cache-Control": NO_STORE},
     )
 
 
