@@ -306,13 +306,20 @@ class Step:
     data: Mapping[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as the API, the dashboard and the command line show it. What its checks
+        read (`reads`) is shown by name only: the values are kept for replay, and a check that
+        refused a record of another principal had read that record in full."""
+        data = dict(self.data)
+        reads = data.get("reads")
+        if isinstance(reads, Mapping):
+            data["reads"] = sorted(reads)
         return {
             "seq": self.seq,
             "kind": self.kind.value,
             "name": self.name,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
-            "data": dict(self.data),
+            "data": data,
         }
 
 
