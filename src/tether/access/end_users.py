@@ -15,6 +15,7 @@ never pick the algorithm its key is checked with:
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ ALGORITHMS = ("HS256", "EdDSA", "RS256", "ES256")
 MIN_SECRET_BYTES = 32
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 8_192
+MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z: later is no date a token means
 MAX_SUBJECT_CHARS = 200
 LEEWAY_S = 30.0  # tolerated difference between the application's clock and ours
 
@@ -228,4 +230,9 @@ class EndUserVerifier:
 
 
 def _is_time(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """Seconds since the epoch up to the end of year 9999: not a boolean, not NaN (it compares
+    false with every moment), not Infinity nor an integer too large for a date (such an `exp`
+    would never pass)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return (isinstance(value, int) or math.isfinite(value)) and abs(value) <= MAX_TIME
