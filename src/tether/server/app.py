@@ -68,8 +68,6 @@ from tether.server.quotas import RunQuotas
 from tether.server.readiness import readiness_router
 from tether.server.run_events import MAX_WAIT_S, RunSignals, settled
 from tether.server.run_models import (
-    FeedbackIn,
-    FeedbackOut,
     Health,
     RunDetail,
     RunPage,
@@ -163,7 +161,6 @@ def create_app(
     drift = DriftWatch.from_env(desk.store.engine, registry=tool_facts)
     business = BusinessWatch.from_env(desk.store.engine, tool_facts)
     can_read = Depends(require(keys, Permission.RUNS_READ))
-    can_create = Depends(require(keys, Permission.RUNS_CREATE))
     app = FastAPI(
         title="tether",
         version=_version(),
@@ -261,6 +258,7 @@ def create_app(
             choose_model,
             require(keys, Permission.RUNS_READ),
             require(keys, Permission.RUNS_CREATE),
+            feedback,
             end_users,
         )
     )
@@ -332,22 +330,6 @@ def create_app(
         run = desk.store.get_run(run_id).to_dict(with_steps=True)
         run["feedback"] = [f.to_dict() for f in feedback.for_run(run_id)]
         return run
-
-    @app.post(
-        "/v1/runs/{run_id}/feedback",
-        status_code=201,
-        response_model=FeedbackOut,
-        tags=["runs"],
-        summary="Record feedback on a run (rolled into the KPIs)",
-        responses=problem_responses(
-            ErrorCode.BAD_REQUEST, ErrorCode.RUN_NOT_FOUND, ErrorCode.STORE_UNAVAILABLE, *AUTH_CODES
-        ),
-        dependencies=[can_create],
-    )
-    def add_feedback(run_id: StoredText, body: FeedbackIn) -> dict[str, Any]:
-        given = feedback.add(run_id, body.resolved, body.csat, body.note, body.given_by)
-        desk.observability.metrics.feedback.labels(str(body.resolved).lower()).inc()
-        return given.to_dict()
 
     @app.get(
         "/metrics",

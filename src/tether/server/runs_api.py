@@ -1,5 +1,5 @@
-"""Starting runs over HTTP: `POST /v1/runs`, `POST /v1/runs/{id}/cancel` and the events
-stream `GET /v1/runs/{id}/events`.
+"""Starting runs over HTTP: `POST /v1/runs`, `POST /v1/runs/{id}/cancel`, the feedback on a run
+and the events stream `GET /v1/runs/{id}/events`.
 
 No agent runs inside a request. A run is accepted once it is durable and on the run queue:
 `202 Accepted` with `Location: /v1/runs/{id}` and the run (`status` `queued` or `running`);
@@ -26,6 +26,7 @@ from tether.conversations.turns import fold_turn
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.models.base import ModelAdapter
+from tether.observe.feedback import FeedbackStore
 from tether.runtime import RunRequest
 from tether.runtime.inputs import check_messages
 from tether.sdk.desk import Desk
@@ -42,7 +43,7 @@ from tether.server.run_events import (
     run_events,
     settled_detail,
 )
-from tether.server.run_models import RunCreate, RunDetail
+from tether.server.run_models import FeedbackIn, FeedbackOut, RunCreate, RunDetail
 from tether.store.run_rows import run_operator
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
@@ -55,6 +56,7 @@ def runs_router(
     choose_model: Callable[[list[dict[str, Any]] | None], ModelAdapter],
     can_read: Callable[..., Awaitable[Operator]],
     can_create: Callable[..., Awaitable[Operator]],
+    feedback: FeedbackStore,
     end_users: EndUserVerifier | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -189,7 +191,7 @@ def runs_router(
         operator: Operator = Depends(can_create),
         token: str | None = Security(end_user_token),
     ) -> dict[str, Any]:
-        may_cancel(store.get_run(run_id, with_steps=False), operator, token)
+        may_act_on(store.get_run(run_id, with_steps=False), operator, token)
         run = runtime.cancel(run_id, operator.actor)
         if run.status is not RunStatus.COMPLETED:
             response.status_code = 202
@@ -197,10 +199,40 @@ def runs_router(
         fold_turn(conversations, ended, runtime.clock.now())  # a turn's conversation is free
         return ended.to_dict(with_steps=True)
 
-    def may_cancel(run: Run, operator: Operator, token: str | None) -> None:
-        """A conversation's turn is cancelled by whoever may speak in that conversation (its
-        customer's token, where it was started with one); any other run by an operator who
-        may read runs, or by the one that started it (the answer is the whole run)."""
+    @router.post(
+        "/{run_id}/feedback",
+        status_code=201,
+        response_model=FeedbackOut,
+        summary="Record feedback on a run (rolled into the KPIs)",
+        description=(
+            "By whoever may cancel the run: feedback steers the KPIs, drift and a rollout's "
+            "guards, so a key rates only what it may act on."
+        ),
+        responses=problem_responses(
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.RUN_NOT_FOUND,
+            ErrorCode.CONVERSATION_FORBIDDEN,
+            ErrorCode.END_USER_TOKEN_INVALID,
+            ErrorCode.STORE_UNAVAILABLE,
+            *AUTH,
+        ),
+    )
+    def add_feedback(
+        run_id: StoredText,
+        body: FeedbackIn,
+        operator: Operator = Depends(can_create),
+        token: str | None = Security(end_user_token),
+    ) -> dict[str, Any]:
+        may_act_on(store.get_run(run_id, with_steps=False), operator, token)
+        given = feedback.add(run_id, body.resolved, body.csat, body.note, body.given_by)
+        desk.observability.metrics.feedback.labels(str(body.resolved).lower()).inc()
+        return given.to_dict()
+
+    def may_act_on(run: Run, operator: Operator, token: str | None) -> None:
+        """A conversation's turn is cancelled or rated by whoever may speak in that
+        conversation (its customer's token, where it was started with one); any other run by
+        an operator who may read runs, or by the one that started it (a cancel answers with
+        the whole run)."""
         conversation = run.input.get("metadata", {}).get("conversation")
         if isinstance(conversation, str):
             record = conversations.get(conversation, with_state=False)
@@ -209,7 +241,7 @@ def runs_router(
         if not operator.can(Permission.RUNS_READ) and run_operator(run) != operator.actor:
             raise TetherError(
                 ErrorCode.ROLE_FORBIDDEN,
-                f"role {operator.role.value!r} may cancel only the runs it started",
+                f"role {operator.role.value!r} may act only on the runs it started",
                 {"role": operator.role.value, "permission": Permission.RUNS_READ.value},
             )
 
