@@ -25,7 +25,7 @@ from tether.runtime import RunRequest, Runtime
 from tether.runtime.endings import overran
 from tether.runtime.state import suspended_seconds
 from tether.sdk import Desk
-from tether.store.schema import runs
+from tether.store.schema import runs, steps
 from tether.workers.recovery import Recovery
 
 HANG_S = 20.0  # how long the stuck tool waits to be let go: a bound, not a figure
@@ -107,12 +107,31 @@ def test_the_metrics_count_the_runs_held_past_their_bound(desk: Desk) -> None:
 
 
 def crashed_ten_minutes_ago(desk: Desk) -> str:
-    """A run that began ten minutes ago and stopped then, holding no lease."""
+    """A run that began ten minutes ago and stopped then, holding no lease: its row and its
+    steps, whose first says when a worker began it, moved ten minutes back."""
     run_id = crashed_run(desk, None)
     ago = time.time() - 600
     with desk.store.engine.begin() as conn:
         conn.execute(update(runs).where(runs.c.id == run_id).values(created_at=ago, updated_at=ago))
+        conn.execute(
+            update(steps)
+            .where(steps.c.run_id == run_id)
+            .values(started_at=steps.c.started_at - 600, ended_at=steps.c.ended_at - 600)
+        )
     return run_id
+
+
+def test_time_on_the_queue_never_counts_against_the_limit() -> None:
+    """A run queued at 0 that a worker began at 100 has used 20 s at 120, not 120: one found at
+    120 under a 60 s limit is not over it; one no worker has begun has used nothing."""
+    begun = [step(1, StepKind.SCOPE, 100.0), step(2, StepKind.MODEL_TURN, 101.0)]
+    queued_at_zero = Run("r", "a", "p", RunStatus.RUNNING, 0.0, 101.0, {}, steps=tuple(begun))
+    assert overran(queued_at_zero, 60.0, now=120.0) is None
+    over = overran(queued_at_zero, 60.0, now=161.0)
+    assert over is not None and over.reason is not None
+    assert over.reason.code is ErrorCode.TIME_LIMIT
+    never_begun = dataclasses.replace(queued_at_zero, steps=())
+    assert overran(never_begun, 60.0, now=10_000.0) is None
 
 
 def test_a_crashed_run_found_past_its_limit_ends_without_finishing_its_turn(desk: Desk) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tether.core.errors import ErrorCode, Handler
 from tether.core.guard import GuardResult
 from tether.core.types import Decision, DecisionKind, Effect, Reason, Run
-from tether.runtime.state import RunState, suspended_seconds, unfinished_calls
+from tether.runtime.state import RunState, suspended_seconds, unfinished_calls, work_started
 
 REVIEW_TEXT = "This needs a person's review; I've passed it to a colleague."
 OVERTIME_TEXT = "This is taking longer than it should; I've passed it to a colleague."
@@ -66,8 +66,12 @@ def overran(stored: Run, max_seconds: float, now: float) -> Decision | None:
     """The escalation of a run found over its time limit when a worker takes it over from one
     that stopped renewing its lease (it stalled in a step it could not leave, or died late):
     it ends there, the open turn left as it is, since finishing it may stall again. Time spent
-    waiting for people's decisions does not count; `now` is on the clock the run records."""
-    used = now - stored.created_at - suspended_seconds(stored.steps, until=now)
+    waiting on the queue or for people's decisions does not count; `now` is on the clock the
+    run records."""
+    began = work_started(stored.steps)
+    if began is None:  # no worker began it: it has not been at work
+        return None
+    used = now - began - suspended_seconds(stored.steps, until=now)
     if used <= max_seconds:
         return None
     message = (

@@ -18,7 +18,7 @@ from tether.runtime.history import held_history, seed_history, unanswered_turn
 from tether.runtime.inputs import check_messages
 from tether.runtime.recording import StepRecorderMixin
 from tether.runtime.seams import Reply
-from tether.runtime.state import RunState, rebuild, suspended_seconds
+from tether.runtime.state import RunState, rebuild, suspended_seconds, work_started
 from tether.store.run_rows import NewRun
 
 if TYPE_CHECKING:
@@ -163,9 +163,11 @@ class RunScopeMixin(StepRecorderMixin):
         if agent is None:
             raise TetherError(ErrorCode.UNKNOWN_AGENT, f"no agent named {stored.agent!r}")
         principal = self.principals.resolve(stored.principal_id)
-        # the time limit carries over, except the time spent waiting for people's decisions
+        # the time limit carries over, except the time spent on the queue before a worker
+        # began it and the time spent waiting for people's decisions
+        began = work_started(stored.steps)
         waited = suspended_seconds(stored.steps)
-        elapsed = max(0.0, stored.updated_at - stored.created_at - waited)
+        elapsed = 0.0 if began is None else max(0.0, stored.updated_at - began - waited)
         started = self.clock.monotonic() - elapsed
         state = RunState(stored.id, stored.trace_id, principal, agent, model.name, started)
         rebuild(state, stored.steps)

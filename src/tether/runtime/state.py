@@ -217,6 +217,12 @@ def take_approval(steps: list[Step], call_id: str) -> Step | None:
     return found[-1] if found else None
 
 
+def work_started(steps: Sequence[Step]) -> float | None:
+    """When a worker began the run (its first step), None before: the time a run waited on
+    the queue, from its creation until then, does not count against its time limit."""
+    return steps[0].started_at if steps else None
+
+
 def suspended_seconds(steps: Sequence[Step], until: float | None = None) -> float:
     """How long the run waited for decisions (not counted against its time limit); with
     `until`, a wait still open counts up to that instant."""
