@@ -47,3 +47,24 @@ def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> 
     listed = tether("runs", "list", "--json", home=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
     assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["completed"]
+
+
+def test_what_the_run_logs_on_its_way_reaches_the_user_as_one_line_each(tmp_path: Path) -> None:
+    """Without TETHER_LOG_LEVEL or TETHER_LOG_FORMAT the command still logs its warnings and
+    errors, redacted and one line each, never a traceback; TETHER_LOG_LEVEL=debug shows it."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    env = {
+        "TETHER_DATABASE_URL": f"sqlite:///{tmp_path / 'tether.db'}",
+        "TETHER_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+    }
+    message = "status of #W4566809? raj.sanchez2046@example.com"
+    args = ("run", "--as", "raj_sanchez_2970", "--script", str(script), "--json", message)
+    ran = tether(*args, home=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "Traceback" not in ran.stderr
+    failed = [line for line in ran.stderr.splitlines() if "failed; ending it" in line]
+    assert len(failed) == 1 and "ERROR tether.runtime" in failed[0], ran.stderr
+    assert "STORE_UNAVAILABLE" in ran.stderr and "raj.sanchez2046@example.com" not in ran.stderr
+    debugged = tether(*args, home=tmp_path, env={**env, "TETHER_LOG_LEVEL": "debug"})
+    assert debugged.returncode == 0 and "Traceback" in debugged.stderr

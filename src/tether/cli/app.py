@@ -41,7 +41,7 @@ from tether.core.types import DecisionKind, Message, Run, RunStatus
 from tether.models.base import ModelAdapter
 from tether.models.factory import model_from_env
 from tether.models.scripted import ScriptedModel, load_script
-from tether.observe.logs import configure_from_env
+from tether.observe.logs import configure_command_line
 from tether.runtime import RunRequest
 from tether.sdk.domain import Domain
 from tether.store.runs import RunFilter, RunStore
@@ -313,7 +313,7 @@ def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
 
 def main() -> None:
     with user_errors():  # a bad TETHER_LOG_* or an argument in another encoding: no traceback
-        configure_from_env()
+        configure_command_line()
         _refuse_undecodable(sys.argv[1:])
     app()
 

@@ -85,11 +85,18 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`time level logger: event key=value …`, redacted."""
+    """`time level logger: event key=value …`, redacted; without `tracebacks`, an exception
+    is one line (its type and message) instead of its traceback."""
 
-    def __init__(self, redactor: Redactor | None = None) -> None:
+    def __init__(self, redactor: Redactor | None = None, tracebacks: bool = True) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         self._redactor = redactor or default_redactor()
+        self._tracebacks = tracebacks
+
+    def formatException(self, ei: Any) -> str:
+        if self._tracebacks or ei[0] is None:
+            return super().formatException(ei)
+        return f"{ei[0].__name__}: {ei[1]} (TETHER_LOG_LEVEL=debug shows the traceback)"
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -107,10 +114,14 @@ def _plain(value: Any) -> Any:
 
 
 def configure_logging(
-    environ: Mapping[str, str] | None = None, stream: IO[str] | None = None
+    environ: Mapping[str, str] | None = None,
+    stream: IO[str] | None = None,
+    tracebacks: bool = True,
 ) -> logging.Handler:
     """Send tether's logs (the `tether` logger tree) to `stream` (stderr) in the configured
-    format and level; calling it again replaces the handler. Raises CONFIG_INVALID."""
+    format and level; calling it again replaces the handler. Without `tracebacks`, text
+    lines give an exception's type and message only, unless the level is debug. Raises
+    CONFIG_INVALID."""
     env = os.environ if environ is None else environ
     level = (env.get("TETHER_LOG_LEVEL") or "info").strip().lower()
     fmt = (env.get("TETHER_LOG_FORMAT") or "text").strip().lower()
@@ -121,7 +132,8 @@ def configure_logging(
     if fmt not in FORMATS:
         raise TetherError(ErrorCode.CONFIG_INVALID, "TETHER_LOG_FORMAT must be json or text")
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    text = TextFormatter(tracebacks=tracebacks or level == "debug")
+    handler.setFormatter(JsonFormatter() if fmt == "json" else text)
     handler.addFilter(RunContextFilter())
     handler.set_name("tether")
     logger = logging.getLogger(ROOT_LOGGER)
@@ -140,6 +152,17 @@ def configure_from_env(environ: Mapping[str, str] | None = None) -> logging.Hand
     if not (env.get("TETHER_LOG_LEVEL") or env.get("TETHER_LOG_FORMAT")):
         return None
     return configure_logging(env)
+
+
+def configure_command_line(environ: Mapping[str, str] | None = None) -> logging.Handler:
+    """The command line's logging: as TETHER_LOG_LEVEL and TETHER_LOG_FORMAT say where either
+    is set; else warnings and errors as redacted text, one line each, no traceback (Python's
+    fallback printed them unredacted, tracebacks and all, to whoever ran the command)."""
+    env = os.environ if environ is None else environ
+    configured = configure_from_env(env)
+    if configured is not None:
+        return configured
+    return configure_logging({"TETHER_LOG_LEVEL": "warning"}, tracebacks=False)
 
 
 class LogObserver:
