@@ -149,6 +149,7 @@ class ErrorCode(StrEnum):
     # path (symlink, "..") that leads out of the ingested folder.
     DOCUMENT_ACL_WIDENS = "DOCUMENT_ACL_WIDENS"
     DOCUMENT_OUTSIDE_ROOT = "DOCUMENT_OUTSIDE_ROOT"
+    DOCUMENT_NAME_TOO_LONG = "DOCUMENT_NAME_TOO_LONG"
     # The dashboard's defences against forged browser requests and guessed keys.
     CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
     ORIGIN_FORBIDDEN = "ORIGIN_FORBIDDEN"
@@ -373,6 +374,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.DOCUMENT_OUTSIDE_ROOT: CodeInfo(
         False, _C, 400, "a document's path leads outside the ingested folder"
+    ),
+    ErrorCode.DOCUMENT_NAME_TOO_LONG: CodeInfo(
+        False, _C, 400, "a document's address or id is longer than the store keeps"
     ),
     ErrorCode.CSRF_TOKEN_INVALID: CodeInfo(
         False, _C, 403, "a form came without the anti-forgery token of its session"

@@ -42,9 +42,25 @@ DOCUMENT_CODES = frozenset(
         ErrorCode.DOCUMENT_MALFORMED,
         ErrorCode.DOCUMENT_ACL_WIDENS,
         ErrorCode.DOCUMENT_OUTSIDE_ROOT,
+        ErrorCode.DOCUMENT_NAME_TOO_LONG,
     }
 )
 _BATCH = 500
+MAX_ADDRESS = 1024  # the longest document or source URI the store keeps
+
+
+def _address_fits(uri: str, name: str) -> None:
+    """DOCUMENT_NAME_TOO_LONG for an address the store cannot keep: PostgreSQL refused one
+    mid-job as a database error, where SQLite kept it whole."""
+    if len(uri) > MAX_ADDRESS:
+        raise TetherError(
+            ErrorCode.DOCUMENT_NAME_TOO_LONG,
+            f"{name if len(name) <= 80 else '...' + name[-77:]}: its address is {len(uri)} "
+            f"characters, more than the {MAX_ADDRESS} a "
+            "document's may have; ingest it from a shorter path",
+            {"uri": uri[:200] + "...", "length": len(uri)},
+        )
+
 
 Progress = Callable[[str, int, int], None]
 
@@ -134,6 +150,7 @@ class Ingestor:
         """Ingest everything `connector` yields as one job; raises the first document problem
         (with every problem in its details) unless `skip_invalid`."""
         labels = check_labels(list(acl), "--acl") if acl else DEFAULT_ACL
+        _address_fits(connector.uri, "the source")  # before a job the store cannot record
         report = IngestReport(
             self.ids.new_id("ingest"), connector.uri, "failed", self.clock.now(), 0.0, labels
         )
@@ -181,6 +198,7 @@ class Ingestor:
         for done, name in enumerate(names, start=1):
             try:
                 found = within_ceiling(connector.read(name, labels), ceiling, name)
+                _address_fits(found.document.source, name)
                 read.append((found, chunk_document(found.document, self.max_chars)))
             except TetherError as exc:
                 if exc.code not in DOCUMENT_CODES:
