@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, select
 
 from tests.store.statements import statements
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Message, Run, RunStatus
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.store.db import _alembic_config, migrate
+from tether.store.in_flight import InFlight
 from tether.store.runs import RunStore
 from tether.store.schema import runs
 
@@ -127,5 +130,46 @@ def test_revision_0017_adds_the_column_and_comes_off_again(sqlite_url: str) -> N
         assert indexes["ix_runs_operator_status"] == ["operator", "status"]
         assert _operators(store) == {"old": None}
         assert store.get_run("old").status is RunStatus.QUEUED
+    finally:
+        store.close()
+
+
+class _AtMost:
+    """A quota of `limit` runs in flight per principal and per operator key."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.seen: list[InFlight] = []
+
+    def admit(self, held: InFlight, principal: str) -> None:
+        self.seen.append(held)
+        if max(held.principal, held.operator) >= self.limit:
+            raise TetherError(ErrorCode.QUOTA_EXCEEDED, f"{principal} is at its limit")
+
+
+def test_a_run_inserted_under_a_quota_is_counted_under_its_lock_and_refused_whole(
+    store_url: str,
+) -> None:
+    store = RunStore.open(store_url)
+    quota = _AtMost(2)
+    try:
+        with statements(store.engine) as free:
+            store.create_run(_run("r0", RunStatus.QUEUED, "u1", ALICE), {})
+        assert len(free) == 1  # no quota: the insert alone, no lock and no count
+        with statements(store.engine) as seen:
+            store.create_run(_run("r1", RunStatus.QUEUED, "u1", ALICE), {}, quota=quota)
+        sql = [s.split()[0:2] for s, _ in seen]
+        lock = ["BEGIN", "IMMEDIATE"] if store.engine.dialect.name == "sqlite" else None
+        if lock is not None:  # the write lock comes before the count reads
+            assert sql[0] == lock, sql
+        else:
+            assert "pg_advisory_xact_lock" in seen[0][0], seen
+        assert len(seen) == 3 and seen[2][0].startswith("INSERT INTO runs"), seen
+        assert quota.seen == [InFlight(1, 1)]  # r0, counted before r1 was inserted
+        with pytest.raises(TetherError) as caught:
+            store.create_run(_run("r2", RunStatus.QUEUED, "u2", ALICE), {}, quota=quota)
+        assert caught.value.code is ErrorCode.QUOTA_EXCEEDED
+        assert set(_operators(store)) == {"r0", "r1"}  # the refused run was not stored
+        store.create_run(_run("r3", RunStatus.QUEUED, "u3", BOB), {}, quota=quota)  # another key
     finally:
         store.close()

@@ -34,6 +34,7 @@ from tether.runtime.seams import Reply, RunRequest, TurnContext
 
 if TYPE_CHECKING:
     from tether.runtime.loop import Runtime
+    from tether.store.in_flight import Quota
 
 
 class ReleasePins(Protocol):
@@ -209,11 +210,17 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
             raise
         return outcome
 
-    def submit_claimed(self, claim: TurnClaim, metadata: Mapping[str, Any] | None = None) -> Run:
+    def submit_claimed(
+        self,
+        claim: TurnClaim,
+        metadata: Mapping[str, Any] | None = None,
+        quota: Quota | None = None,
+    ) -> Run:
         """Store a claimed turn's run QUEUED, for a worker to execute (see `tether.workers`).
         The worker reads what the turn continues from in the conversation, which the claim
-        holds unchanged until the turn is folded in (`tether.conversations.turns`). If the run
-        cannot be stored, the claim is let go."""
+        holds unchanged until the turn is folded in (`tether.conversations.turns`). With
+        `quota`, the run is stored only under it (`RunRequest.quota`). If the run cannot be
+        stored (or the quota refuses it), the claim is let go."""
         try:
             record = self._prepared(claim.record or self.store.get(claim.conversation_id), claim)
             number = record.turns + 1
@@ -221,7 +228,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
                 record.id, number, pending=record.pending, reply=claim.reply, run_id=claim.claimant
             )
             pinned, _ = self._pinned(record)  # a release that cannot be had: the worker ends it
-            return pinned.submit(self._request(record, claim, number, metadata, context))
+            return pinned.submit(self._request(record, claim, number, metadata, context, quota))
         except BaseException:
             self.release(claim)
             raise
@@ -304,6 +311,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         number: int,
         metadata: Mapping[str, Any] | None,
         context: TurnContext,
+        quota: Quota | None = None,
     ) -> RunRequest:
         text = claim.text
         messages = [Message("user", text)] if claim.reply is Reply.TEXT and text is not None else []
@@ -320,6 +328,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
                 "claim": claim.claimant,
             },
             conversation=context,
+            quota=quota,
         )
 
     def detail(self, conversation_id: str) -> dict[str, Any]:

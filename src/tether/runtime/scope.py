@@ -58,7 +58,8 @@ class RunScopeMixin(StepRecorderMixin):
         insert: bool = True,
     ) -> RunState:
         """The state of a new run. Its row is inserted now, or (`insert=False`) in the
-        transaction that commits its scope step, the first one recorded."""
+        transaction that commits its scope step, the first one recorded; under the request's
+        quota, if it has one (QUOTA_EXCEEDED, with nothing stored, when over it)."""
         agent_name = request.agent or self.default_agent
         agent = self.agents.get(agent_name)
         if agent is None:
@@ -90,9 +91,9 @@ class RunScopeMixin(StepRecorderMixin):
             release=self.release() if self.release is not None else "",
         )
         if insert:
-            self.store.create_run(run, state.checkpoint(), lease)
+            self.store.create_run(run, state.checkpoint(), lease, request.quota)
         else:
-            state.unsaved = NewRun(run, lease)
+            state.unsaved = NewRun(run, lease, request.quota)
         state.header, state.lease = run, lease.owner if lease else None
         return state
 

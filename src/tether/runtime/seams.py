@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from tether.core.guard import GuardContext, ToolCheck
 from tether.core.types import Decision, Evidence, Message, Principal, Run, Step, ToolCall, Verdict
 from tether.runtime.pending import PendingAction
+from tether.store.in_flight import Quota
 
 
 class PrincipalDirectory(Protocol):
@@ -108,3 +109,6 @@ class RunRequest:
     # the id the run is to have: a request retried under its Idempotency-Key names the run its
     # first attempt stored, so that the retry finds it instead of storing a second one
     run_id: str | None = None
+    # runs its principal and operator key may have in flight: counted as the run is stored, in
+    # the transaction that stores it (`tether.store.in_flight`); None: no quota (Python, CLI)
+    quota: Quota | None = None

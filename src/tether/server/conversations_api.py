@@ -258,7 +258,7 @@ def conversations_router(
             taken = _taken_turn(service, run_id, watch)
             if taken is not None:  # the key's claim holds this very body (`RequestKeys.claim`)
                 return service, *taken
-        admission.check(principal, operator.actor)
+        admission.check()  # room on the queue; the quotas are held as the run is stored
         reply, nonce = body.reply()
         claim = service.begin_turn(
             conversation_id, principal, text=body.text, reply=reply, nonce=nonce, run_id=run_id
@@ -268,7 +268,7 @@ def conversations_router(
         metadata: dict[str, Any] = {"operator": operator.actor}
         if body.script is not None:
             metadata["script"] = body.script
-        run = service.submit_claimed(claim, metadata)
+        run = service.submit_claimed(claim, metadata, quota=admission.quotas)
 
         def withdraw(actor: str) -> None:  # the queue refused it: no turn, and no claim
             # let go first: a sweep must not take the run once cancelled for a turn to record

@@ -1,9 +1,11 @@
 """Quotas on runs in flight (queued or running): per principal and per operator key.
 
-Both are counted in the store, in one statement, so they hold across every replica that shares
-it. A request over a quota is `429 QUOTA_EXCEEDED` with `Retry-After`, before anything is
-written. Runs started from Python, the CLI or the demo record no operator key and meet no
-quota.
+Both are counted in the store, in one statement, in the transaction that stores the new run and
+under a lock every other new run of the same principal or operator key waits for
+(`tether.store.in_flight`), so they hold against requests sent at once and across every replica
+that shares the store. A request over a quota is `429 QUOTA_EXCEEDED` with `Retry-After`, and
+its run is not stored. Runs started from Python, the CLI or the demo record no operator key
+and meet no quota.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.settings import whole_setting
-from tether.store.runs import RunStore
+from tether.store.in_flight import InFlight
 
 DEFAULT_PRINCIPAL_QUOTA = 50
 DEFAULT_OPERATOR_QUOTA = 200
@@ -42,11 +44,12 @@ class RunQuotas:
             ),
         )
 
-    def admit(self, store: RunStore, operator: str, principal: str | None = None) -> None:
-        """QUOTA_EXCEEDED unless the operator key `operator` (an `Operator.actor`), and
-        `principal` if given, may start one more run."""
-        held = store.in_flight(principal, operator)
-        if principal is not None and held.principal >= self.per_principal:
+    def admit(self, held: InFlight, principal: str) -> None:
+        """QUOTA_EXCEEDED unless `principal`, and the operator key (an `Operator.actor`) the
+        count `held` is of, may start one more run. Called by the store as it stores a run
+        submitted with these quotas (`RunRequest.quota`), with the count it read under the
+        quotas' lock."""
+        if held.principal >= self.per_principal:
             raise TetherError(
                 ErrorCode.QUOTA_EXCEEDED,
                 f"principal {principal!r} is at its limit of {self.per_principal} runs queued "

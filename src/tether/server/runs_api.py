@@ -80,7 +80,7 @@ def runs_router(
                 return first, False
         check_messages(body.chat(), runtime.input_limits)  # user messages only, in limits
         choose_model(body.script)  # a script the server refuses, or no model: refused now
-        admission.check(body.principal, operator.actor)
+        admission.check()  # room on the queue
         run = runtime.submit(
             RunRequest(
                 principal_id=body.principal,
@@ -91,6 +91,9 @@ def runs_router(
                 metadata={"operator": operator.actor}
                 | ({"script": body.script} if body.script is not None else {}),
                 run_id=run_id,
+                # counted as the run is stored, with the insert: requests sent at once, to
+                # any replica, cannot all find the same room
+                quota=admission.quotas,
             )
         )
         if run_id is None:  # refused by the queue: it ends, so it does not stay queued

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from tether.core.errors import ErrorCode
 from tether.core.types import Decision, DecisionKind, Reason, Run, Step, StepKind
 from tether.store.db import driver_sql
+from tether.store.in_flight import Quota, hold
 from tether.store.leases import Lease
 
 # Statements written once in the driver's own SQL (`?` placeholders, see `driver_sql`): the
@@ -132,10 +133,16 @@ class NewRun:
 
     run: Run
     lease: Lease | None = None
+    # its principal's and operator key's runs in flight, held to as its row is inserted
+    quota: Quota | None = None
 
 
 def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) -> None:
+    """Insert the row of `new`; under its quota, the quota's count and lock come first, as the
+    first statements of `conn`'s transaction (`tether.store.in_flight.hold`)."""
     run, lease = new.run, new.lease
+    if new.quota is not None:
+        hold(conn, new.quota, run.principal_id, run_operator(run))
     row = {
         "id": run.id,
         "agent": run.agent,

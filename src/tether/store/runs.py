@@ -10,12 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, literal_column, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, Run, RunStatus, Step
 from tether.store.db import create_store_engine, default_url, driver_sql, migrate
+from tether.store.in_flight import IN_FLIGHT_OF, InFlight, Quota
 from tether.store.leases import Lease, RunLeases
 from tether.store.run_rows import (
     _INSERT_STEP,
@@ -29,7 +30,6 @@ from tether.store.run_rows import (
 )
 from tether.store.schema import runs, steps
 
-_IN_FLIGHT = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 _KNOWN_STATUSES = {s.value: s for s in RunStatus if s is not RunStatus.UNKNOWN}
 
 
@@ -39,35 +39,10 @@ def _unavailable(exc: OperationalError) -> str:
     return f"the database is unavailable ({type(exc.orig).__name__ if exc.orig else 'error'}: {first[:200]})"
 
 
-def _in_flight(column: Any, name: str | None) -> Any:
-    """A scalar subquery counting the runs queued or running whose `column` is the parameter
-    `name` (0 without one)."""
-    if name is None:
-        return literal_column("0")
-    query = select(func.count()).select_from(runs)
-    return query.where(column == bindparam(name), runs.c.status.in_(_IN_FLIGHT)).scalar_subquery()
-
-
 # The reads on every request's and run's path, built once: a statement built per call costs
 # more than the read itself (SQLAlchemy keys its compiled form by the statement's structure).
 _RUN_BY_ID = select(runs).where(runs.c.id == bindparam("run_id"))
 _STEPS_OF_RUN = select(steps).where(steps.c.run_id == bindparam("run_id")).order_by(steps.c.seq)
-_IN_FLIGHT_OF = {
-    (by_principal, by_operator): select(
-        _in_flight(runs.c.principal_id, "principal" if by_principal else None),
-        _in_flight(runs.c.operator, "operator" if by_operator else None),
-    )
-    for by_principal in (False, True)
-    for by_operator in (False, True)
-}
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """Runs queued or running: one principal's, and one operator key's."""
-
-    principal: int
-    operator: int
 
 
 @dataclass(frozen=True)
@@ -102,11 +77,17 @@ class RunStore:
     # -- writes -------------------------------------------------------------------------
 
     def create_run(
-        self, run: Run, checkpoint: Mapping[str, Any], lease: Lease | None = None
+        self,
+        run: Run,
+        checkpoint: Mapping[str, Any],
+        lease: Lease | None = None,
+        quota: Quota | None = None,
     ) -> None:
-        """Insert a new run; `lease`: held by the process that will execute it."""
+        """Insert a new run; `lease`: held by the process that will execute it. With `quota`,
+        only if its principal and operator key are under it, counted and inserted as one
+        decision (`tether.store.in_flight`); QUOTA_EXCEEDED, with nothing written, if not."""
         with self._begin() as conn:
-            _insert_run(conn, NewRun(run, lease), checkpoint)
+            _insert_run(conn, NewRun(run, lease, quota), checkpoint)
 
     def forget_queued(self, run_id: str) -> bool:
         """Delete `run_id` if it is QUEUED and untouched (no lease, no step): a run the queue
@@ -256,7 +237,7 @@ class RunStore:
     def in_flight(self, principal_id: str | None, operator: str | None) -> InFlight:
         """How many runs are queued or running for `principal_id` and for the operator key
         `operator` (0 for one not given): one statement, each count on its own index."""
-        both = _IN_FLIGHT_OF[principal_id is not None, operator is not None]
+        both = IN_FLIGHT_OF[principal_id is not None, operator is not None]
         with self._connect() as conn:
             row = conn.execute(both, {"principal": principal_id, "operator": operator}).one()
         return InFlight(int(row[0]), int(row[1]))
