@@ -324,3 +324,34 @@ def test_a_worker_started_before_its_tables_exist_waits_for_them(pg_url: str) ->
     finally:
         q.stop(timeout_s=5)
     assert handler.seen == Counter(["late"])
+
+
+def test_enqueues_sent_at_once_take_no_more_than_the_depth(make_queue: MakeQueue) -> None:
+    """Two producers (on PostgreSQL, two processes' worth of connections) enqueue at once: the
+    queue takes exactly its depth, and refuses the rest as QUEUE_FULL."""
+    first = make_queue(5)
+    second = first if isinstance(first, InlineQueue) else make_queue(5)
+    gate = threading.Barrier(20)
+    taken: list[str] = []
+    refused: list[ErrorCode] = []
+    lock = threading.Lock()
+
+    def enqueue(n: int) -> None:
+        gate.wait()
+        try:
+            (first if n % 2 else second).enqueue(f"run-{n}")
+        except TetherError as exc:
+            with lock:
+                refused.append(exc.code)
+        else:
+            with lock:
+                taken.append(f"run-{n}")
+
+    threads = [threading.Thread(target=enqueue, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(taken) == 5, f"{len(taken)} runs taken by a queue 5 deep"
+    assert refused == [ErrorCode.QUEUE_FULL] * 15
+    assert first.depth() == 5

@@ -1,8 +1,10 @@
 """The run queue on PostgreSQL, built on procrastinate: jobs live in the store's own database.
 
 Workers in any number of processes take jobs with `SELECT ... FOR UPDATE SKIP LOCKED`, so no
-job is taken twice, and `LISTEN/NOTIFY` wakes them as soon as one is deferred. The tables come
-from the store's migrations (revision 0015), so opening the store prepares the queue.
+job is taken twice, and `LISTEN/NOTIFY` wakes them as soon as one is deferred. The bound on
+waiting jobs holds across every process: each enqueue counts them and defers its job in one
+transaction, under an advisory lock. The tables come from the store's migrations (revision
+0015), so opening the store prepares the queue.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ logger = logging.getLogger("tether.workers")
 
 QUEUE_NAME = "tether-runs"
 TASK_NAME = "tether.execute_run"
+# the advisory lock an enqueue holds from its count of the waiting jobs to the insert of its own
+_DEPTH_LOCK = f"tether.queue.depth:{QUEUE_NAME}"
 _RETRY_MAX_S = 30.0  # the longest pause before a worker that lost its database tries again
 _URL_KEYS = {"username": "user", "password": "password", "host": "host", "port": "port"}
 
@@ -113,11 +117,20 @@ class PostgresQueue:
     # -- the producer side ---------------------------------------------------------------
 
     def enqueue(self, run_id: str) -> None:
-        if self.depth() >= self.max_depth:
-            raise queue_full(self.max_depth)
-        deferrer = self._app.configure_task(name=TASK_NAME, queue=QUEUE_NAME, queueing_lock=run_id)
+        """Defer the run's job unless `max_depth` jobs already wait (QUEUE_FULL). The count
+        and the job's insert are one transaction holding an advisory lock every enqueue of
+        every process waits for, so requests sent at once, to any replica, cannot all find the
+        same room: each counts what the one before it committed."""
         try:
-            deferrer.defer(run_id=run_id)
+            with self._pool.connection(timeout=self.timeout_s) as conn, conn.transaction():
+                # a statement of its own: a count in the same statement would read from before
+                # the lock was had
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_DEPTH_LOCK,))
+                if self._waiting(conn) >= self.max_depth:
+                    raise queue_full(self.max_depth)
+                self._app.configure_task(
+                    name=TASK_NAME, queue=QUEUE_NAME, queueing_lock=run_id, connection=conn
+                ).defer(run_id=run_id)
         except pq_errors.AlreadyEnqueued:
             return  # the run is waiting already, and one delivery is what it needs
         except (pq_errors.ConnectorException, psycopg.Error) as exc:
@@ -126,13 +139,16 @@ class PostgresQueue:
     def depth(self) -> int:
         try:
             with self._pool.connection(timeout=self.timeout_s) as conn:
-                row = conn.execute(
-                    "SELECT count(*) FROM procrastinate_jobs "
-                    "WHERE queue_name = %s AND status = 'todo'",
-                    (QUEUE_NAME,),
-                ).fetchone()
+                return self._waiting(conn)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from None
+
+    @staticmethod
+    def _waiting(conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status = 'todo'",
+            (QUEUE_NAME,),
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def check(self) -> str | None:
