@@ -130,11 +130,19 @@ class Verifier(ClaimRulesMixin):
         evidence = self.evidence(items, question)
         return self.verify(answer, evidence, operating_point=operating_point)
 
-    def verify_source(self, task: str, source: Any, answer: str, tool: str = "") -> Verification:
+    def verify_source(
+        self,
+        task: str,
+        source: Any,
+        answer: str,
+        tool: str = "",
+        operating_point: float | None = None,
+    ) -> Verification:
         """Verify against a benchmark source (`tether eval grounding`), with this verifier's
-        field maps, as a run would read the same evidence."""
+        field maps, as a run would read the same evidence; `operating_point` as an agent's
+        (`Agent.verifier_operating_point`) sets it for a run."""
         evidence = EvidenceSet.from_source(task, source, self.fields, tool)
-        return self.verify(answer, evidence, kind=task)
+        return self.verify(answer, evidence, kind=task, operating_point=operating_point)
 
     def verify(
         self,
