@@ -146,6 +146,53 @@ def test_a_restated_action_counts_only_for_the_action_asked_about() -> None:
     assert not classify_reply("Yes, cancel #W2378156.", action="cancel").confirmed
 
 
+# "C'est bon, merci" / "All good, thanks" answering "Shall I go ahead?" decline as often as they
+# accept: an "it is fine" phrase is consent only next to an explicit yes.
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "C'est bon, merci",
+        "c'est bon",
+        "All good, thanks",
+        "all good",
+        "All good thank you!",
+        "That's fine, thanks.",
+        "That is fine.",
+        "Fine, thanks.",
+        "No problem.",
+        "Está bien, gracias.",
+        "Tudo bem, obrigado.",
+        "Tá bem, obrigada.",
+        "Passt, danke.",
+        "Passt schon.",
+        "Yeah yeah.",
+        "yeah yeah, go ahead",
+        "Ja ja.",
+    ],
+)
+def test_a_reply_that_may_politely_decline_is_not_consent(reply: str) -> None:
+    assert not classify_reply(reply, action="cancel").confirmed, classify_reply(reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Oui, c'est bon.",
+        "oui c'est bon merci",
+        "Yes, all good.",
+        "Yes, that's fine.",
+        "That's fine, go ahead.",
+        "Sí, está bien.",
+        "Sim, tudo bem.",
+        "Ja, passt.",
+        "That's fine with me.",
+        "Fine by me.",
+    ],
+)
+def test_an_it_is_fine_phrase_next_to_a_yes_is_consent(reply: str) -> None:
+    assert classify_reply(reply, action="cancel").confirmed, classify_reply(reply)
+
+
 def test_a_reading_is_a_frozen_value() -> None:
     reading = classify_reply("yes")
     assert reading.to_dict() == {"confirmed": True, "reason": "affirmative", "matched": "yes"}
