@@ -21,7 +21,13 @@ from rich.console import Console
 from rich.table import Table
 
 from tether.policy.consent import classify_reply
-from tether.policy.consent_eval import DATA_DIR, PACKAGED_ACTION, LabelledReply, load_confirmations
+from tether.policy.consent_eval import (
+    DATA_DIR,
+    PACKAGED_ACTION,
+    PACKAGED_TARGETS,
+    LabelledReply,
+    load_confirmations,
+)
 
 HALVES = ("confirmations-dev.jsonl", "confirmations-heldout.jsonl")
 
@@ -43,7 +49,7 @@ def is_affirmative(text: str) -> bool:
 
 
 def _consent(text: str) -> bool:
-    return classify_reply(text, action=PACKAGED_ACTION).confirmed
+    return classify_reply(text, action=PACKAGED_ACTION, targets=PACKAGED_TARGETS).confirmed
 
 
 READERS: dict[str, Callable[[str], bool]] = {

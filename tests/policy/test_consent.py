@@ -146,6 +146,50 @@ def test_a_restated_action_counts_only_for_the_action_asked_about() -> None:
     assert not classify_reply("Yes, cancel #W2378156.", action="cancel").confirmed
 
 
+PROFILE_ADDRESS = ("address", "user")  # what `modify_user_address` acts on
+
+
+@pytest.mark.parametrize(
+    ("reply", "action", "targets"),
+    [
+        ("Yes, cancel my order.", "cancel", ("order",)),
+        ("Okay, go ahead and cancel the order.", "cancel", ("order",)),
+        ("Yes, modify my address.", "modify", PROFILE_ADDRESS),
+        ("Yes, modify it.", "modify", PROFILE_ADDRESS),
+        ("Yes please, go ahead with the change.", "modify", PROFILE_ADDRESS),
+        ("Yes, cancel my appointment.", "cancel", ("appointment",)),
+        ("Yes, modify the payment method.", "modify", ("payment method", "order")),
+    ],
+)
+def test_a_restated_action_naming_what_is_pending_is_consent(
+    reply: str, action: str, targets: tuple[str, ...]
+) -> None:
+    assert classify_reply(reply, action=action, targets=targets).confirmed
+
+
+# A noun of something the pending action does not act on makes a restatement unclear: the yes
+# may be to another change ("Yes, modify my order" while the profile address is pending).
+@pytest.mark.parametrize(
+    ("reply", "action", "targets"),
+    [
+        ("Yes, modify my order", "modify", PROFILE_ADDRESS),
+        ("Yes please, modify this order", "modify", PROFILE_ADDRESS),
+        ("Yes, modify that order.", "modify", PROFILE_ADDRESS),
+        ("Yes, go ahead with the order.", "modify", PROFILE_ADDRESS),
+        ("Proceed with my order, thanks.", "modify", PROFILE_ADDRESS),
+        ("Yes, modify my address.", "modify", ("order",)),
+        ("Yes, cancel my order.", "cancel", ("appointment",)),
+        ("Yes, cancel my order.", "cancel", ()),  # no target named: only pronouns count
+    ],
+)
+def test_a_restated_action_naming_another_target_is_not_consent(
+    reply: str, action: str, targets: tuple[str, ...]
+) -> None:
+    reading = classify_reply(reply, action=action, targets=targets)
+    assert not reading.confirmed
+    assert reading.reason == "unclear", reading
+
+
 # "C'est bon, merci" / "All good, thanks" answering "Shall I go ahead?" decline as often as they
 # accept: an "it is fine" phrase is consent only next to an explicit yes.
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from tether.grounding.judge import ModelClaimJudge, RecordingJudge
 from tether.grounding.ragtruth import EvalReport, evaluate, flag_all, load_dataset
 from tether.grounding.verifier import NEUTRAL
 from tether.models.factory import model_from_env
-from tether.policy.consent_eval import PACKAGED_ACTION, evaluate_confirmations
+from tether.policy.consent_eval import PACKAGED_ACTION, PACKAGED_TARGETS, evaluate_confirmations
 from tether.sdk.gate import CHECKS, evaluate_release, parse_checks, recorded_runs
 from tether.store.runs import RunStore
 
@@ -228,11 +228,20 @@ def confirmations(
             "('' for none). The packaged sets answer a cancellation.",
         ),
     ] = PACKAGED_ACTION,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            help="Nouns of what the action acts on, comma-separated, so 'yes, cancel my "
+            "order' counts ('' for none). The packaged sets answer a cancellation of an order.",
+        ),
+    ] = ",".join(PACKAGED_TARGETS),
 ) -> None:
     """Read labelled replies to a confirmation request; exit 1 on any false confirm (a reply
     that is not consent read as a yes) or recall below 0.9."""
+    targets = tuple(t.strip() for t in target.split(",") if t.strip())
     with user_errors(as_json):
-        report = evaluate_confirmations(data, action=action or None)
+        report = evaluate_confirmations(data, action=action or None, targets=targets)
     if as_json:
         print_json(report)
     else:

@@ -14,8 +14,11 @@ Decisions, each conservative because a "no" read as "yes" is the failure that ma
 - Sarcasm markers ("yeah right", "oh great", "lol", a stretched "suuure") void a yes; a
   stretched yes ("yesss", "pleeease") is still a yes. An ellipsis ("yes...") reads as a hedge.
 - A restated action is consent only for the action asked about (`action`) and only with a
-  pronoun or generic object ("cancel it", "cancel my order"); an id, amount or address in the
-  reply is a detail this reader cannot check, so it is not consent.
+  pronoun ("cancel it"), a noun of the action ("the cancellation") or a noun of what it acts on
+  (`targets`: "cancel my order" where the pending tool acts on an order); a noun for anything
+  else ("yes, modify my order" when the customer's profile address is pending) is unclear. An
+  id, amount or address in the reply is a detail this reader cannot check, so it is not
+  consent.
 
 The lexicon, and the folding a reply is read in, are in `tether.policy.consent_lexicon`.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tether.policy.consent_lexicon import (
@@ -128,11 +132,13 @@ def _follows(previous: str, kind: str) -> bool:
     return previous != "pre" or kind in _CONSENTING
 
 
-def _parse(words: Phrase, action: str | None) -> tuple[str | None, str | None]:
+def _parse(
+    words: Phrase, action: str | None, targets: tuple[str, ...] = ()
+) -> tuple[str | None, str | None]:
     """(first consent phrase, first word no reading gets past): a yes needs the one and not
     the other. Every split of the words into grammar phrases is tried ("yes please | do it"
     and "yes | please do | it"), memoised by position."""
-    grammar = _grammar(action)
+    grammar = _grammar(action, targets)
     memo: dict[tuple[int, str], tuple[bool, str | None]] = {}
     furthest = 0
 
@@ -169,10 +175,14 @@ def _foreign(reply: _Reply, lex: _Lexicon) -> bool:
     return not latin or any(len(w) > 1 and w in lex.foreign_words for w in reply.words)
 
 
-def classify_reply(text: str, *, action: str | None = None) -> ConsentReading:
+def classify_reply(
+    text: str, *, action: str | None = None, targets: Iterable[str] = ()
+) -> ConsentReading:
     """Read a customer's reply to a confirmation request: `confirmed` only on unambiguous
     consent to the proposed action, now. `action` is the verb of that action ("cancel"), so a
-    restatement such as "yes, cancel it" counts; without it a restated action is unclear."""
+    restatement such as "yes, cancel it" counts; without it a restated action is unclear.
+    `targets` are the nouns of what the action acts on ("order"), so "yes, cancel my order"
+    counts; a restatement naming any other thing is unclear."""
     if not text.strip():
         return ConsentReading(False, "empty", "")
     lex = _lexicon()
@@ -201,7 +211,7 @@ def classify_reply(text: str, *, action: str | None = None) -> ConsentReading:
         return ConsentReading(False, "detail", detail.group(0))
     if len(reply.words) > MAX_WORDS:
         return ConsentReading(False, "unclear", f"{len(reply.words)} words")
-    consent, stray = _parse(reply.words, action)
+    consent, stray = _parse(reply.words, action, tuple(sorted(set(targets))))
     if consent and stray is None:
         return ConsentReading(True, "affirmative", consent)
     reason = "other_language_unclear" if _foreign(reply, lex) else "unclear"

@@ -18,8 +18,11 @@ from tether.policy.consent import classify_reply
 LABELS = ("confirm", "other")
 DATA_DIR = Path(__file__).parent / "data"
 # The packaged sets are replies to a cancellation request ("I am about to cancel order ...
-# Shall I go ahead?"), so a restatement such as "yes, cancel it" is consent to that action.
+# Shall I go ahead?"), so a restatement such as "yes, cancel it" or "cancel my order" is
+# consent to that action: the verb and what it acts on, as the runtime reads them for the
+# pending `cancel_pending_order` (`tether.runtime.confirm.action_verb` / `action_targets`).
 PACKAGED_ACTION = "cancel"
+PACKAGED_TARGETS: tuple[str, ...] = ("order",)
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,14 @@ def load_confirmations(path: str | Path) -> list[LabelledReply]:
 
 
 def evaluate_confirmations(
-    path: str | Path, *, action: str | None = PACKAGED_ACTION
+    path: str | Path,
+    *,
+    action: str | None = PACKAGED_ACTION,
+    targets: tuple[str, ...] = PACKAGED_TARGETS,
 ) -> dict[str, Any]:
     """Read every reply of `path` with `classify_reply` (`action`: the verb the replies were
-    asked about) and count false confirms (an `other` read as a yes) and missed confirms.
+    asked about; `targets`: the nouns of what it acts on) and count false confirms (an `other`
+    read as a yes) and missed confirms.
     Precision and recall are of the `confirm` class; with nothing to find or nothing found
     they are 1.0, since nothing was wrongly read."""
     replies = load_confirmations(path)
@@ -79,7 +86,7 @@ def evaluate_confirmations(
     missed: list[dict[str, str]] = []
     hits = 0
     for reply in replies:
-        reading = classify_reply(reply.text, action=action)
+        reading = classify_reply(reply.text, action=action, targets=targets)
         wanted = reply.label == "confirm"
         example = {"text": reply.text, "reason": reading.reason, "matched": reading.matched}
         if reading.confirmed and wanted:

@@ -128,17 +128,24 @@ def _lexicon() -> _Lexicon:
     )
 
 
-@lru_cache(maxsize=32)
-def _grammar(action: str | None) -> _PhraseIndex[str]:
-    """The closed grammar, plus the action's verb and nouns when one is named."""
+_DETERMINERS = ("the", "my", "this", "that")
+
+
+@lru_cache(maxsize=64)
+def _grammar(action: str | None, targets: tuple[str, ...] = ()) -> _PhraseIndex[str]:
+    """The closed grammar, plus the action's verb and nouns when one is named, and the nouns
+    of what it acts on (`targets`, "order"), each as an object ("my order")."""
     lex = _lexicon()
     grammar = dict(lex.grammar)
+    nouns: list[Phrase] = [tuple(_WORD.findall(_fold(t).replace("'", ""))) for t in targets]
     if action:
         verb = _fold(action).strip()
         grammar[(verb,)] = "verb"
-        for noun in lex.action_nouns.get(verb, ()):
-            for det in ("the", "my", "this", "that"):
-                grammar[(det, noun)] = "object"
+        nouns += [(noun,) for noun in lex.action_nouns.get(verb, ())]
+    for noun in nouns:
+        if noun:
+            for det in _DETERMINERS:
+                grammar[(det, *noun)] = "object"
     return _PhraseIndex(grammar.items())
 
 

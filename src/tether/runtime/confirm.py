@@ -73,6 +73,17 @@ def action_verb(tool: str) -> str:
     return tool.split("_", 1)[0]
 
 
+def action_targets(tool: str, resources: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The nouns a user would restate for what the tool acts on ("yes, cancel my order"): the
+    tool name's last word ("cancel_pending_order" -> order, "modify_user_address" -> address)
+    and the resource kinds of its arguments (`ToolSpec.resources`: "user_id" -> user). A
+    restatement naming anything else ("modify my order" for the user's address) is unclear."""
+    words = tool.split("_")
+    nouns = [words[-1]] if len(words) > 1 else []
+    nouns += [kind.replace("_", " ") for kind in (resources or {}).values()]
+    return tuple(dict.fromkeys(n for n in nouns if n))
+
+
 def _note(text: str) -> dict[str, Any]:
     return Message("system", text).to_dict()
 
@@ -165,7 +176,9 @@ class ConfirmationMixin:
             return None
         if turn.reply is Reply.TEXT:
             user = next((m.content for m in reversed(state.messages) if m.role == "user"), "")
-            reading = classify_reply(user, action=action_verb(pending.tool))
+            tool = self.tools.get(pending.tool)
+            targets = action_targets(pending.tool, tool.spec.resources if tool else None)
+            reading = classify_reply(user, action=action_verb(pending.tool), targets=targets)
             facts = {"by": "text", "reading": reading.to_dict()}
             if not reading.confirmed:
                 note = (

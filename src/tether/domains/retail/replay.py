@@ -42,6 +42,7 @@ from tether.domains.retail.pack import RETAIL, setup
 from tether.domains.retail.policy_facts import LOOKUPS, describe_change
 from tether.domains.retail.tools import build_tools
 from tether.policy import ConsentReading, PolicyCheck, PolicyEngine, argument_hash, classify_reply
+from tether.runtime.confirm import action_targets
 from tether.sdk import default_tool_checks
 from tether.tools import DirectExecutor, ToolOutcome
 
@@ -291,7 +292,9 @@ class TaskReplay:
         )
         messages.append(Message("assistant", pending.summary))
         messages.append(Message("user", reply))
-        reading = classify_reply(reply, action=restated_verb(call.name))
+        tool = self.tools.get(call.name)
+        targets = action_targets(call.name, tool.spec.resources if tool else None)
+        reading = classify_reply(reply, action=restated_verb(call.name), targets=targets)
         if not reading.confirmed:
             return Proposal(call, (first,), reading)
         stored = pending.call()
