@@ -91,10 +91,12 @@ def _print(report: EvalReport) -> None:
     reports = [("run path", report), *(report.baselines or {}).items()]
     for who, r in reports:
         for name, s in [*r.tasks.items(), ("overall", r.overall)]:
-            alarms = "-" if s.false_alarm_rate is None else f"{s.false_alarm_rate:.3f}"
-            table.add_row(
-                who, name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", alarms, str(s.n)
-            )
+            rates = s.defined()  # "-" where a rate has nothing to divide by
+            shown = [
+                "-" if rates[k] is None else f"{rates[k]:.3f}"
+                for k in ("precision", "recall", "f1", "false_alarm_rate")
+            ]
+            table.add_row(who, name, *shown, str(s.n))
     out.print(table)
     out.print(
         f"median {report.median_ms_per_response:.2f} ms, p99 "

@@ -173,14 +173,25 @@ class Scores:
         faithful = self.fp + self.tn
         return self.fp / faithful if faithful else None
 
-    def to_dict(self) -> dict[str, float | int | None]:
-        far = self.false_alarm_rate
+    def defined(self) -> dict[str, float | None]:
+        """Each rate, or None where it has nothing to divide by: with no response flagged
+        there is no precision, with no hallucination to find no recall, with neither no F1
+        (0.0 would read as wrong every time)."""
         return {
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            "precision": self.precision if self.tp + self.fp else None,
+            "recall": self.recall if self.tp + self.fn else None,
+            "f1": self.f1 if 2 * self.tp + self.fp + self.fn else None,
+            "false_alarm_rate": self.false_alarm_rate,
+        }
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        rates = {k: None if v is None else round(v, 4) for k, v in self.defined().items()}
+        return {
+            "precision": rates["precision"],
+            "recall": rates["recall"],
+            "f1": rates["f1"],
             "n": self.n,
-            "false_alarm_rate": None if far is None else round(far, 4),
+            "false_alarm_rate": rates["false_alarm_rate"],
         }
 
 

@@ -203,8 +203,9 @@ def regressions(
         if name == "scenarios" and now.get("ok", 0) < was.get("ok", 0):
             found.append(f"scenarios: {now.get('ok')} pass, against {was.get('ok')}")
         if name == "grounding":
-            if now.get("f1", 1.0) < was.get("f1", 0.0):
-                found.append(f"grounding: F1 {now.get('f1')}, against {was.get('f1')}")
+            f1_now, f1_was = now.get("f1"), was.get("f1")
+            if f1_now is not None and f1_was is not None and f1_now < f1_was:
+                found.append(f"grounding: F1 {f1_now}, against {f1_was}")
             if (now.get("false_alarm_rate") or 0.0) > (was.get("false_alarm_rate") or 0.0):
                 found.append(
                     f"grounding: false alarms {now.get('false_alarm_rate')}, "
