@@ -24,10 +24,9 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> None:
-    """The revocation list (Redis) is unreachable: revoking the finished run's capability fails
-    in the transaction of its Decision. The run ends in an escalation naming the outage, and
-    its token lapses at its expiry."""
+def run_with_redis_down(tmp_path: Path) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The arguments of a scripted `tether run` and an environment whose revocation list
+    (Redis) nothing listens for."""
     script = tmp_path / "script.json"
     script.write_text(json.dumps(SCRIPT))
     env = {
@@ -35,10 +34,15 @@ def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> 
         "TETHER_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
     }
     message = "status of #W4566809? raj.sanchez2046@example.com"
-    ran = tether(
-        "run", "--as", "raj_sanchez_2970", "--script", str(script), "--json", message,
-        home=tmp_path, env=env,
-    )  # fmt: skip
+    return ("run", "--as", "raj_sanchez_2970", "--script", str(script), "--json", message), env
+
+
+def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> None:
+    """The revocation list (Redis) is unreachable: revoking the finished run's capability fails
+    in the transaction of its Decision. The run ends in an escalation naming the outage, and
+    its token lapses at its expiry."""
+    args, env = run_with_redis_down(tmp_path)
+    ran = tether(*args, home=tmp_path, env=env)
     assert ran.returncode == 0, ran.stderr[-2000:]
     run = json.loads(ran.stdout)
     assert run["status"] == "completed"
@@ -52,14 +56,7 @@ def test_a_run_whose_capability_cannot_be_revoked_still_ends(tmp_path: Path) -> 
 def test_what_the_run_logs_on_its_way_reaches_the_user_as_one_line_each(tmp_path: Path) -> None:
     """Without TETHER_LOG_LEVEL or TETHER_LOG_FORMAT the command still logs its warnings and
     errors, redacted and one line each, never a traceback; TETHER_LOG_LEVEL=debug shows it."""
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps(SCRIPT))
-    env = {
-        "TETHER_DATABASE_URL": f"sqlite:///{tmp_path / 'tether.db'}",
-        "TETHER_REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
-    }
-    message = "status of #W4566809? raj.sanchez2046@example.com"
-    args = ("run", "--as", "raj_sanchez_2970", "--script", str(script), "--json", message)
+    args, env = run_with_redis_down(tmp_path)
     ran = tether(*args, home=tmp_path, env=env)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "Traceback" not in ran.stderr

@@ -9,20 +9,15 @@ what is pending ("Yes, modify my address") as the control that does change it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.server.conftest import admin_headers, serve
+from tests.conversations.conftest import answer_the_pending_action
 from tether.domains.retail.db import RetailDB
-from tether.domains.retail.desk import open_retail_desk
 from tether.domains.retail.tools import build_tools
 from tether.runtime.confirm import action_targets
 from tether.sdk import Desk
-from tether.server.app import create_app
-from tether.store.runs import RunStore
 
 USER = "raj_sanchez_2970"
 NEW_ADDRESS = {
@@ -40,39 +35,16 @@ SCRIPT: list[dict[str, Any]] = [
 AFTER_REPLY: list[dict[str, Any]] = [{"answer": "Which order would you like to change?"}]
 
 
-@pytest.fixture
-def desk(store_url: str) -> Iterator[Desk]:
-    store = RunStore.open(store_url)
-    desk = open_retail_desk(store, db=RetailDB.fresh_copy())
-    yield desk
-    store.close()
-
-
 def answer_the_confirmation(desk: Desk, reply: str, after: list[dict[str, Any]]) -> Any:
     """Ask for the profile address change, answer its confirmation with `reply`; the run of
     that answer."""
-    app = create_app(desk)
-    headers = admin_headers(app)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=30, headers=headers) as c:
-        conv = c.post("/v1/conversations", json={"principal": USER}).json()["id"]
-        first = c.post(
-            f"/v1/conversations/{conv}/messages",
-            params={"wait": 30},
-            json={
-                "text": "Please update my address to 1 Main Street, Apt 2, Springfield IL "
-                "62701, USA. raj.sanchez2046@example.com",
-                "script": SCRIPT,
-            },
-        )
-        assert first.status_code == 200, first.text
-        assert first.json()["pending_action"]["tool"] == "modify_user_address"
-        answered = c.post(
-            f"/v1/conversations/{conv}/messages",
-            params={"wait": 30},
-            json={"text": reply, "script": after},
-        )
-        assert answered.status_code == 200, answered.text
-        return c.get(f"/v1/runs/{answered.json()['run_id']}").json()
+    ask = (
+        "Please update my address to 1 Main Street, Apt 2, Springfield IL 62701, USA. "
+        "raj.sanchez2046@example.com"
+    )
+    first, run = answer_the_pending_action(desk, USER, (ask, SCRIPT), (reply, after))
+    assert first["pending_action"]["tool"] == "modify_user_address"
+    return run
 
 
 def address_changes(run: Any) -> list[Any]:

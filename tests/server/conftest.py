@@ -15,9 +15,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from tether.core.errors import TetherError
+from tether.core.errors import ErrorCode, TetherError
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
+from tether.models.base import ModelRequest, ModelTurn
 from tether.sdk import Desk
 from tether.server.app import create_app
 from tether.server.lingering import LingeringH11Protocol
@@ -29,6 +30,28 @@ ORDER_SCRIPT: list[dict[str, Any]] = [
     {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
     {"answer": "Order #W4566809 is pending [tool:2]."},
 ]
+
+
+HELD = threading.Event()  # set: every HeldModel's turn goes on
+
+
+class HeldModel:
+    """A model whose every turn waits until the test lets it go (`HELD.set()`, at most a
+    minute), then fails: its runs stay in flight (and its worker busy) meanwhile."""
+
+    name = "held"
+
+    def propose(self, request: ModelRequest) -> ModelTurn:
+        HELD.wait(60)
+        raise TetherError(ErrorCode.MODEL_UNAVAILABLE, "released")
+
+
+@pytest.fixture
+def held() -> Iterator[None]:
+    """HeldModel turns wait for the test, and go on whatever it leaves behind."""
+    HELD.clear()
+    yield
+    HELD.set()
 
 
 def order_run_body(**overrides: Any) -> dict[str, Any]:

@@ -16,35 +16,15 @@ import pytest
 from fastapi import FastAPI
 
 from tether.conversations import ConversationStore
-from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import ModelTurn
+from tether.core.errors import ErrorCode
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
-from tether.models.base import ModelRequest
 from tether.server.app import create_app
 from tether.store.runs import RunFilter, RunStore
 
-from .conftest import ORDER_QUESTION, serve
+from .conftest import HELD, ORDER_QUESTION, HeldModel, serve
 
 PRINCIPAL = "raj_sanchez_2970"
-RELEASE = threading.Event()
-
-
-class HeldModel:
-    """A model whose every turn waits until the test lets it go: its runs stay in flight."""
-
-    name = "held"
-
-    def propose(self, request: ModelRequest) -> ModelTurn:
-        RELEASE.wait(30)
-        raise TetherError(ErrorCode.MODEL_UNAVAILABLE, "released")
-
-
-@pytest.fixture
-def held() -> Iterator[None]:
-    RELEASE.clear()
-    yield
-    RELEASE.set()
 
 
 def _body(principal: str = PRINCIPAL) -> dict[str, object]:
@@ -76,7 +56,7 @@ def _replicas(store_url: str, count: int) -> Iterator[tuple[list[str], RunStore,
         ]
         key, _ = apps[0].state.operators.create("service", name="svc", actor="tests")
         urls = [stack.enter_context(serve(app)) for app in apps]
-        stack.callback(RELEASE.set)  # first: held runs finish, so that the workers can stop
+        stack.callback(HELD.set)  # first: held runs finish, so that the workers can stop
         yield urls, stores[0], key
 
 

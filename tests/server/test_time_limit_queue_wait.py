@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tether.core.errors import ErrorCode, TetherError
-from tether.core.types import ModelTurn
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import RETAIL_AGENT, open_retail_desk
-from tether.models.base import ModelRequest
 from tether.server.app import create_app
 from tether.store.runs import RunStore
 
-from .conftest import serve
+from .conftest import HELD, HeldModel, serve
 
-RELEASE = threading.Event()
 LIMIT_S = 3.0
 QUEUED_S = 4.0
 
@@ -44,23 +38,6 @@ CONFIRM_TURN: list[dict[str, Any]] = [
 ]
 
 
-class BusyModel:
-    """The model of the run that keeps the only worker busy until the test lets it go."""
-
-    name = "busy"
-
-    def propose(self, request: ModelRequest) -> ModelTurn:
-        RELEASE.wait(60)
-        raise TetherError(ErrorCode.MODEL_UNAVAILABLE, "released")
-
-
-@pytest.fixture
-def held() -> Iterator[None]:
-    RELEASE.clear()
-    yield
-    RELEASE.set()
-
-
 def _settled(client: httpx.Client, run_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while True:
@@ -78,7 +55,7 @@ def test_a_run_that_waited_in_the_queue_and_then_for_an_approval_is_not_ended_fo
         RETAIL_AGENT, limits=dataclasses.replace(RETAIL_AGENT.limits, max_seconds=LIMIT_S)
     )
     desk = open_retail_desk(store, db=RetailDB.fresh_copy(), agent=agent)
-    app = create_app(desk, model_factory=BusyModel, allow_scripts=True, workers=1)
+    app = create_app(desk, model_factory=HeldModel, allow_scripts=True, workers=1)
     service, _ = app.state.operators.create("admin", name="svc", actor="tests")
     approver, _ = app.state.operators.create("approver", name="sam", actor="tests")
     try:
@@ -107,7 +84,7 @@ def test_a_run_that_waited_in_the_queue_and_then_for_an_approval_is_not_ended_fo
             time.sleep(0.3)
             turn = client.post(path, json={"confirm": nonce, "script": CONFIRM_TURN}).json()
             time.sleep(QUEUED_S)
-            RELEASE.set()
+            HELD.set()
             waiting = _settled(client, turn["run_id"])
             assert waiting["status"] == "suspended", waiting.get("decision")
             pending = client.get("/v1/approvals", params={"run_id": turn["run_id"]}).json()
@@ -125,5 +102,5 @@ def test_a_run_that_waited_in_the_queue_and_then_for_an_approval_is_not_ended_fo
         assert run["status"] == "completed"
         assert run["decision"]["kind"] == "action", run["decision"]["reason"]
     finally:
-        RELEASE.set()
+        HELD.set()
         store.close()
