@@ -4,15 +4,16 @@ request's response instead of doing the work again.
 A key is scoped to the operator key that sent it, to the route (method and path) and, on the
 routes that act for a customer named by an end-user token, to that customer; it is kept a day.
 A request whose end-user token does not verify claims no key: the route refuses it, and a
-retry of it, as it would any other request. The same key with another body (or query) is `422 IDEMPOTENCY_KEY_REUSED`; while the
-first request still runs, a retry is `409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below
-500 are kept, and of those not a refusal the caller is told to retry (429, or a problem whose
-code is retryable: `CONVERSATION_BUSY`): after a server error, a crash of the handler or such a
-refusal the claim is released, so a retry runs again; the claim of a process that died
-mid-request lapses after `CLAIM_TTL_S`, and a retry takes it over just the same. A route that stores something names it by the key and its
-life (`keyed_id`), which such a take-over keeps, so that the retry finds what the first
-attempt stored instead of storing it twice. Callers that do not authenticate are left to
-the route, which answers 401.
+retry of it, as it would any other request. The same key with another body (or query) is
+`422 IDEMPOTENCY_KEY_REUSED`; while the first request still runs, a retry is
+`409 IDEMPOTENCY_KEY_IN_PROGRESS`. Only responses below 500 are kept, and of those not a
+refusal the caller is told to retry (429, or a problem whose code is retryable:
+`CONVERSATION_BUSY`): after a server error, a crash of the handler or such a refusal the claim
+is released, so a retry runs again; the claim of a process that died mid-request lapses after
+`CLAIM_TTL_S`, and a retry takes it over just the same. A route that stores something names it
+by the key and its life (`keyed_id`), which such a take-over keeps, so that the retry finds
+what the first attempt stored instead of storing it twice. Callers that do not authenticate
+are left to the route, which answers 401.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ AUTHENTICATED = "authenticated"  # request.state's name for (bearer key, its ope
 
 def _for_customers(path: str) -> bool:
     """The POSTs that act for the customer an end-user token names (conversations, and the
-    cancel of a run, which may be a conversation's turn)."""
+    cancel of or feedback on a run, which may be a conversation's turn)."""
     return path.startswith("/v1/conversations") or (
-        path.startswith("/v1/runs/") and path.endswith("/cancel")
+        path.startswith("/v1/runs/") and path.endswith(("/cancel", "/feedback"))
     )
 
 
