@@ -154,6 +154,7 @@ class ReplayWalkMixin:
             call = ToolCall(
                 str(call_data["id"]), str(call_data["name"]), dict(call_data.get("arguments") or {})
             )
+            self._proposed(walk, step, call)
             if data.get("stage") == "execute":  # the token verified again at execution
                 walk.allowed.pop(call.id, None)  # it did not act
                 if runtime.access is None:
@@ -199,6 +200,22 @@ class ReplayWalkMixin:
             walk.report.diffs.append(_diff(step, "revised", bool(data.get("revised")), revise))
         asks = walk.turn is not None and walk.turn.kind is TurnKind.TOOL_CALLS
         walk.derived = None if revise else runtime._answer(state, turn, result, asks=asks)
+
+    @staticmethod
+    def _proposed(walk: _Walk, step: Step, call: ToolCall) -> None:
+        """A guard checks a call of the latest model turn (or the call the user confirmed),
+        exactly as proposed: its id, tool and arguments. The loop checks nothing else, so a
+        record whose guard (and the tool step it lets act) holds another call, or whose turn
+        was made to propose another, does not hold what happened."""
+        turn = walk.turn
+        calls = turn.tool_calls if turn is not None and turn.kind is TurnKind.TOOL_CALLS else ()
+        proposed = next((c for c in calls if c.id == call.id), None)
+        if proposed is None:
+            walk.report.diffs.append(_diff(step, "call.id", call.id, [c.id for c in calls]))
+            return
+        found = first_difference(call.to_dict(), proposed.to_dict(), "call")
+        if found is not None:
+            walk.report.diffs.append(_diff(step, *found))
 
     def _answered(self, walk: _Walk) -> ModelTurn | None:
         """The reply an answer guard checked: the model's answer, or its question to the user."""
