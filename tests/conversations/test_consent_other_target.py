@@ -16,7 +16,7 @@ import pytest
 from tests.conversations.conftest import answer_the_pending_action
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.tools import build_tools
-from tether.runtime.confirm import action_targets
+from tether.policy import action_targets
 from tether.sdk import Desk
 
 USER = "raj_sanchez_2970"

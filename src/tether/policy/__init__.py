@@ -25,7 +25,7 @@ from tether.policy.check import (
     PolicyCheck,
     argument_hash,
 )
-from tether.policy.consent import ConsentReading, classify_reply
+from tether.policy.consent import ConsentReading, action_targets, action_verb, classify_reply
 from tether.policy.conversation import (
     UNTRUSTED,
     Counters,
@@ -60,6 +60,8 @@ __all__ = [
     "Subject",
     "ToolExchange",
     "action_counters",
+    "action_targets",
+    "action_verb",
     "argument_hash",
     "argument_provenance",
     "cents",

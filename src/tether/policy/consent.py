@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tether.policy.consent_lexicon import (
@@ -173,6 +173,22 @@ def _foreign(reply: _Reply, lex: _Lexicon) -> bool:
         not c.isalpha() or unicodedata.name(c, "").startswith("LATIN") for c in text
     )
     return not latin or any(len(w) > 1 and w in lex.foreign_words for w in reply.words)
+
+
+def action_verb(tool: str) -> str:
+    """The verb a user would restate ("yes, cancel it"): the tool name's first word."""
+    return tool.split("_", 1)[0]
+
+
+def action_targets(tool: str, resources: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The nouns a user would restate for what the tool acts on ("yes, cancel my order"): the
+    tool name's last word ("cancel_pending_order" -> order, "modify_user_address" -> address)
+    and the resource kinds of its arguments (`ToolSpec.resources`: "user_id" -> user). A
+    restatement naming anything else ("modify my order" for the user's address) is unclear."""
+    words = tool.split("_")
+    nouns = [words[-1]] if len(words) > 1 else []
+    nouns += [kind.replace("_", " ") for kind in (resources or {}).values()]
+    return tuple(dict.fromkeys(n for n in nouns if n))
 
 
 def classify_reply(

@@ -20,7 +20,7 @@ DATA_DIR = Path(__file__).parent / "data"
 # The packaged sets are replies to a cancellation request ("I am about to cancel order ...
 # Shall I go ahead?"), so a restatement such as "yes, cancel it" or "cancel my order" is
 # consent to that action: the verb and what it acts on, as the runtime reads them for the
-# pending `cancel_pending_order` (`tether.runtime.confirm.action_verb` / `action_targets`).
+# pending `cancel_pending_order` (`tether.policy.action_verb` / `action_targets`).
 PACKAGED_ACTION = "cancel"
 PACKAGED_TARGETS: tuple[str, ...] = ("order",)
 

@@ -11,7 +11,7 @@ user a question through the built-in `ask_user` tool, which ends the turn in a c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode
@@ -28,7 +28,7 @@ from tether.core.types import (
     ToolSpec,
     TurnKind,
 )
-from tether.policy.consent import classify_reply
+from tether.policy.consent import ConsentReading, action_targets, action_verb, classify_reply
 from tether.runtime.pending import PendingAction, propose
 from tether.runtime.seams import Reply, TurnContext
 
@@ -68,20 +68,14 @@ def compact_json(observation: Mapping[str, Any]) -> str:
     return _COMPACT.encode(observation)
 
 
-def action_verb(tool: str) -> str:
-    """The verb a user would restate ("yes, cancel it"): the tool name's first word."""
-    return tool.split("_", 1)[0]
-
-
-def action_targets(tool: str, resources: Mapping[str, str] | None = None) -> tuple[str, ...]:
-    """The nouns a user would restate for what the tool acts on ("yes, cancel my order"): the
-    tool name's last word ("cancel_pending_order" -> order, "modify_user_address" -> address)
-    and the resource kinds of its arguments (`ToolSpec.resources`: "user_id" -> user). A
-    restatement naming anything else ("modify my order" for the user's address) is unclear."""
-    words = tool.split("_")
-    nouns = [words[-1]] if len(words) > 1 else []
-    nouns += [kind.replace("_", " ") for kind in (resources or {}).values()]
-    return tuple(dict.fromkeys(n for n in nouns if n))
+def read_reply(messages: Sequence[Message], tool: str, tools: ToolRegistry) -> ConsentReading:
+    """The user's latest message read as an answer to a pending `tool` call (its verb and
+    what it acts on, `action_targets`), as the runtime reads it when the turn answers by text
+    and a replay reads it again."""
+    user = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    found = tools.get(tool)
+    targets = action_targets(tool, found.spec.resources if found else None)
+    return classify_reply(user, action=action_verb(tool), targets=targets)
 
 
 def _note(text: str) -> dict[str, Any]:
@@ -175,10 +169,7 @@ class ConfirmationMixin:
             )
             return None
         if turn.reply is Reply.TEXT:
-            user = next((m.content for m in reversed(state.messages) if m.role == "user"), "")
-            tool = self.tools.get(pending.tool)
-            targets = action_targets(pending.tool, tool.spec.resources if tool else None)
-            reading = classify_reply(user, action=action_verb(pending.tool), targets=targets)
+            reading = read_reply(state.messages, pending.tool, self.tools)
             facts = {"by": "text", "reading": reading.to_dict()}
             if not reading.confirmed:
                 note = (

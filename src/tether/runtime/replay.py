@@ -12,6 +12,11 @@ recorded read), for the principal the scope step recorded (attributes and rights
 never looked up again). At the end it derives the run's Decision again from the re-made
 verdicts and the recorded model turns and tool outcomes, with the loop's own functions.
 
+Each guard step must check a call the model turn before it proposed (or the call the user
+confirmed), exactly as proposed; a confirmation's answer is made again from the turn's reply
+(the customer's message read again by the runtime's consent reader), and a confirmed action
+runs exactly its pending action's call.
+
 The run is identical when every verdict (check, effect, reason codes, facts other than timings)
 and the Decision (kind, reason code, text) come out as recorded. A difference names the first
 step where it appears.

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_tool_checks
 from tether.core.types import Decision, ModelTurn, Step, StepKind, ToolCall, TurnKind
-from tether.runtime.confirm import ASK_USER, question_turn
+from tether.runtime.confirm import ASK_USER, question_turn, read_reply
 from tether.runtime.endings import blocked, model_failed
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.loop import Runtime
+from tether.runtime.pending import PendingAction
 from tether.runtime.replay_record import _held, _replaying, _token_state, refused_by_person
 from tether.runtime.replay_report import ReplayReport, _diff, comparable, first_difference
+from tether.runtime.seams import Reply
 from tether.runtime.state import (
     RunState,
     rebuild,
@@ -29,6 +31,8 @@ from tether.runtime.state import (
 # what a record made before runs kept their grant whole lacks: the ids of the tokens they held
 _UNKEPT_TOKEN_KEYS = frozenset({"token_id"})
 APPROVED_TOKEN_CHECK = "approval"
+# the events of a pending action's answer (requested and expired are not answers)
+_ANSWERED = frozenset({"confirmed", "not_confirmed", "declined"})
 
 
 @dataclass
@@ -49,6 +53,8 @@ class _Walk:
     derived: Decision | None = None  # what the steps so far end the run in, if anything
     # a call a person approved, whose check must come next (the loop runs it at once)
     approved_call: str | None = None
+    # a conversation's turn as its scope step recorded it: the reply, the pending action's nonce
+    conversation: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ReplayWalkMixin:
@@ -106,17 +112,14 @@ class ReplayWalkMixin:
                 # otherwise does not hold what happened
                 walk.report.diffs.append(_diff(step, "approval", "approved", step.kind.value))
             walk.approved_call = None
-        if step.kind is StepKind.MODEL_TURN:
+        if step.kind is StepKind.SCOPE:
+            held = data.get("conversation")
+            walk.conversation = held if isinstance(held, Mapping) else {}
+        elif step.kind is StepKind.MODEL_TURN:
             self._model_turn(walk, step)
         elif step.kind is StepKind.CONFIRMATION:
             walk.derived = None  # the user's answer to a pending action steers the run
-            if data.get("event") == "confirmed":
-                calls = [
-                    ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
-                    for m in data.get("messages", ())
-                    for c in m.get("tool_calls", ())
-                ]
-                walk.turn = ModelTurn(TurnKind.TOOL_CALLS, "", tuple(calls))
+            self._confirmation(walk, step)
         elif step.kind is StepKind.APPROVAL:
             call_id = str(data.get("call", {}).get("id", ""))
             walk.approvals.pop(call_id, None)
@@ -144,6 +147,68 @@ class ReplayWalkMixin:
         elif isinstance(error, Mapping):
             code = ErrorCode(error.get("code", ErrorCode.INTERNAL.value))
             walk.derived = model_failed(code, str(error.get("message", "")))
+
+    def _confirmation(self, walk: _Walk, step: Step) -> None:
+        """The answer to a pending action, made again from the turn's reply as the scope step
+        recorded it: a button's confirm or decline, or the user's message read again by the
+        runtime's consent reader (its reading compared with the one recorded). A requested or
+        expired action is not an answer (the clock that expired it is not re-read)."""
+        data = step.data
+        event = data.get("event")
+        if event not in _ANSWERED:
+            return
+        held = walk.conversation
+        if "pending" in held and data.get("nonce") != held.get("pending"):
+            walk.report.diffs.append(_diff(step, "nonce", data.get("nonce"), held.get("pending")))
+        reply = held.get("reply")
+        if reply is None and data.get("by") == "text":  # a record without the turn's reply
+            reply = Reply.TEXT.value
+        by: str | None = None
+        answer: str | None = None
+        if reply == Reply.TEXT.value:
+            tool = str(data.get("tool", ""))
+            reading = read_reply(walk.state.messages, tool, self.runtime.tools)
+            if "reading" in data:
+                found = first_difference(data["reading"], reading.to_dict(), "reading")
+                if found is not None:
+                    walk.report.diffs.append(_diff(step, *found))
+            by, answer = "text", "confirmed" if reading.confirmed else "not_confirmed"
+        elif reply == Reply.CONFIRM.value:
+            by, answer = "button", "confirmed"
+        elif reply == Reply.DECLINE.value:
+            by, answer = "button", "declined"
+        if by is not None and data.get("by") != by:
+            walk.report.diffs.append(_diff(step, "by", data.get("by"), by))
+        if answer is not None and event != answer:
+            walk.report.diffs.append(_diff(step, "event", event, answer))
+        if event == "confirmed":
+            walk.turn = ModelTurn(TurnKind.TOOL_CALLS, "", self._confirmed(walk, step))
+
+    @staticmethod
+    def _confirmed(walk: _Walk, step: Step) -> tuple[ToolCall, ...]:
+        """The call a confirmation runs: the pending action's own, exactly as stored (the
+        runtime runs nothing else), which the step's message must hold and the guard that
+        follows must check. A record without the action runs the call its message holds."""
+        data = step.data
+        calls = [
+            ToolCall(c["id"], c["name"], dict(c.get("arguments") or {}))
+            for m in data.get("messages", ())
+            for c in m.get("tool_calls", ())
+        ]
+        held = data.get("pending_action")
+        if not isinstance(held, Mapping):
+            return tuple(calls)
+        pending = PendingAction.from_dict(held)
+        for key, named in (("nonce", pending.nonce), ("tool", pending.tool)):
+            if data.get(key) != named:
+                walk.report.diffs.append(_diff(step, key, data.get(key), named))
+        call = pending.call()
+        found = first_difference(
+            [c.to_dict() for c in calls], [call.to_dict()], "messages.tool_calls"
+        )
+        if found is not None:
+            walk.report.diffs.append(_diff(step, *found))
+        return (call,)
 
     def _guard(self, walk: _Walk, step: Step) -> None:
         data = step.data

@@ -41,8 +41,15 @@ from tether.domains.retail.mutations import CONFIRM_TEXT
 from tether.domains.retail.pack import RETAIL, setup
 from tether.domains.retail.policy_facts import LOOKUPS, describe_change
 from tether.domains.retail.tools import build_tools
-from tether.policy import ConsentReading, PolicyCheck, PolicyEngine, argument_hash, classify_reply
-from tether.runtime.confirm import action_targets
+from tether.policy import (
+    ConsentReading,
+    PolicyCheck,
+    PolicyEngine,
+    action_targets,
+    action_verb,
+    argument_hash,
+    classify_reply,
+)
 from tether.sdk import default_tool_checks
 from tether.tools import DirectExecutor, ToolOutcome
 
@@ -74,12 +81,6 @@ def pending_action(call: ToolCall, nonce: str) -> PendingAction:
         expires_at=float("inf"),
         call_id=call.id,
     )
-
-
-def restated_verb(tool: str) -> str:
-    """The verb a customer would restate ("yes, cancel it"), read as the runtime reads it: the
-    tool name's first word."""
-    return tool.split("_", 1)[0]
 
 
 def load_tasks() -> list[Task]:
@@ -294,7 +295,7 @@ class TaskReplay:
         messages.append(Message("user", reply))
         tool = self.tools.get(call.name)
         targets = action_targets(call.name, tool.spec.resources if tool else None)
-        reading = classify_reply(reply, action=restated_verb(call.name), targets=targets)
+        reading = classify_reply(reply, action=action_verb(call.name), targets=targets)
         if not reading.confirmed:
             return Proposal(call, (first,), reading)
         stored = pending.call()
