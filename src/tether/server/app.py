@@ -123,6 +123,17 @@ def model_choice(
     return choose
 
 
+def _check_model_settings() -> None:
+    """Build the configured model once: CONFIG_INVALID, naming the variable, for a model spec
+    or a model setting no run could use (a misspelt scheme, a timeout that is no number)."""
+    try:
+        model_from_env()
+    except TetherError as exc:
+        if exc.code is not ErrorCode.CONFIG_INVALID or "TETHER_MODEL" in exc.message:
+            raise
+        raise TetherError(ErrorCode.CONFIG_INVALID, f"TETHER_MODEL: {exc.message}") from None
+
+
 def create_app(
     desk: Desk | Domain,
     model_factory: Callable[[], ModelAdapter] | None = None,
@@ -143,6 +154,8 @@ def create_app(
     if isinstance(desk, Domain):
         desk = build_desk(desk)
     make_model = model_factory or model_from_env
+    if model_factory is None and os.environ.get("TETHER_MODEL", "").strip():
+        _check_model_settings()  # a replica whose every run would fail does not start
     choose_model = model_choice(
         make_model, scripts_allowed() if allow_scripts is None else allow_scripts
     )
