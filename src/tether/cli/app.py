@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from tether.cli.approvals import approvals_app
 from tether.cli.audit import audit_app
 from tether.cli.chaos import print_report, run_harness
 from tether.cli.common import (
+    EXIT_BAD_INPUT,
     EXIT_FAILED,
     DomainOption,
     err,
@@ -315,7 +317,21 @@ def main() -> None:
     with user_errors():  # a bad TETHER_LOG_* or an argument in another encoding: no traceback
         configure_command_line()
         _refuse_undecodable(sys.argv[1:])
-    app()
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    # with --json, what the argument parser refuses (`--limit 0`) is a JSON error on stdout
+    # too, not its usage box on stderr
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # the parser's refusals (click's, as typer has them)
+        text = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        refused = TetherError(ErrorCode.BAD_REQUEST, text)
+        print(json.dumps({"error": refused.to_dict()}))
+        sys.exit(EXIT_BAD_INPUT)
+    except typer.Abort:  # Ctrl-C, as the shell reports it
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _refuse_undecodable(args: list[str]) -> None:
