@@ -113,6 +113,10 @@ def read_data_file(path: Path) -> Any:
         raise TetherError(
             ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: {exc}"
         ) from None
+    except RecursionError:  # nested past what the parser can descend
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID, f"{path}: not valid YAML/JSON: nested too deep"
+        ) from None
 
 
 def load_script(path: Path) -> list[ScriptTurn]:

@@ -232,6 +232,10 @@ def _read_scenario(read: Callable[[], str], origin: str) -> Scenario:
         data = yaml.safe_load(read())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TetherError(ErrorCode.SCENARIO_INVALID, f"{origin}: cannot read: {exc}") from None
+    except RecursionError:  # nested past what the YAML parser can descend
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID, f"{origin}: cannot read: nested too deep"
+        ) from None
     return parse_scenario(data, origin)
 
 
