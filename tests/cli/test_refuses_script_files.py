@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,16 @@ def test_a_deeply_nested_scenario_is_refused_with_its_code(sqlite_url: str, tmp_
     assert error_of(done)["code"] == "SCENARIO_INVALID"
     listed = tether("runs", "list", "--json", url=sqlite_url, cwd=tmp_path)
     assert json.loads(listed.stdout)["runs"] == []
+
+
+def test_a_script_that_is_a_pipe_is_refused_not_waited_on(sqlite_url: str, tmp_path: Path) -> None:
+    pipe = tmp_path / "script.yaml"
+    os.mkfifo(pipe)  # nobody ever writes to it
+
+    done = tether(
+        "run", "where is my order?", "--as", "u1", "--script", str(pipe), "--json",
+        url=sqlite_url, cwd=tmp_path, timeout=30,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stdout
+    assert error_of(done)["code"] == "SCENARIO_INVALID"

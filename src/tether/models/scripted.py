@@ -13,6 +13,8 @@ A script is a list of turns, each one of:
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,8 +103,32 @@ def parse_script(data: Any, origin: str = "script") -> list[ScriptTurn]:
     return turns
 
 
+def _is_anonymous_pipe(path: Path, mode: int) -> bool:
+    """A pipe reached through a file descriptor, as `--script <(cmd)` names one (/dev/fd/N): it
+    has a writer, the command, so reading it ends. A named pipe (mkfifo) may never have one."""
+    if not stat.S_ISFIFO(mode):
+        return False
+    if str(path).startswith(("/dev/fd/", "/proc/self/fd/", "/dev/stdin")):
+        return True
+    # on Linux, /dev/fd/N resolves to "/proc/PID/fd/pipe:[INODE]", a path that does not exist
+    return not os.path.exists(os.path.realpath(path))
+
+
 def read_data_file(path: Path) -> Any:
-    """The data of a YAML (or, by its suffix, JSON) file; SCENARIO_INVALID naming the file."""
+    """The data of a YAML (or, by its suffix, JSON) file; SCENARIO_INVALID naming the file.
+
+    Only a regular file or a pipe from a command (`<(cmd)`) is read: a named pipe with no
+    writer, a device or a folder would leave the read waiting forever or never ending."""
+    try:
+        mode = path.stat().st_mode  # stat does not open, so it never waits on a pipe
+    except OSError as exc:
+        raise TetherError(ErrorCode.SCENARIO_INVALID, f"cannot read {path}: {exc}") from None
+    if not stat.S_ISREG(mode) and not _is_anonymous_pipe(path, mode):
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID,
+            f"cannot read {path}: not a regular file (a named pipe, a device or a folder is "
+            "not read: nothing may ever end it)",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
