@@ -113,6 +113,8 @@ def load_keys(path: Path) -> list[EndUserKey]:
         raise _config(f"cannot read {path}: {type(exc).__name__}") from None
     except json.JSONDecodeError as exc:
         raise _config(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:  # nested past what the JSON parser can descend
+        raise _config(f"{path} is not valid JSON: nested too deep to parse") from None
     entries = data.get("keys") if isinstance(data, Mapping) else None
     if not isinstance(entries, list) or not entries:
         raise _config(f'{path} needs {{"keys": [...]}} with at least one key')

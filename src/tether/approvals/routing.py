@@ -184,6 +184,10 @@ def load_escalations(path: Path) -> EscalationConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TetherError(ErrorCode.CONFIG_INVALID, f"cannot read {path}: {exc}") from None
+    except RecursionError:  # nested past what the YAML parser can descend
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"cannot read {path}: nested too deep to parse"
+        ) from None
     return parse_escalations(data, str(path))
 
 
@@ -192,7 +196,10 @@ def escalations_from_env(environ: Mapping[str, str] | None = None) -> Escalation
     `TETHER_ESCALATION_WEBHOOK_SECRET` setting the default queue's webhook."""
     env = os.environ if environ is None else environ
     path = env.get(ENV_FILE, "").strip()
-    config = load_escalations(Path(path).expanduser()) if path else EscalationConfig()
+    try:
+        config = load_escalations(Path(path).expanduser()) if path else EscalationConfig()
+    except TetherError as exc:  # the message names the variable the file came from
+        raise TetherError(exc.code, f"{ENV_FILE}: {exc.message}", exc.details) from None
     webhook = env.get(ENV_WEBHOOK, "").strip()
     if not webhook:
         return config

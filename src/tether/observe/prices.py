@@ -108,6 +108,8 @@ class PriceTable:
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             raise _invalid(where, f"cannot be parsed ({type(exc).__name__})") from None
+        except RecursionError:  # nested past what the parser can descend
+            raise _invalid(where, "cannot be parsed (nested too deep)") from None
         return cls.parse(data, where)
 
 

@@ -1,0 +1,68 @@
+"""A configuration file named by a TETHER_* variable that cannot be read as one is CONFIG_INVALID
+naming the variable, exit 2: never INTERNAL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.refusal_helpers import error_of, start_server, tether
+
+DEPTH = 100_000
+
+
+def _deep_json(path: Path) -> Path:
+    path.write_text("[" * DEPTH + "]" * DEPTH, encoding="utf-8")
+    return path
+
+
+def _deep_yaml(path: Path) -> Path:
+    path.write_text("- " * DEPTH + "x\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["prices.json", "prices.yaml"])
+def test_a_deeply_nested_price_table_is_refused_naming_its_variable(
+    sqlite_url: str, tmp_path: Path, name: str
+) -> None:
+    maker = _deep_json if name.endswith(".json") else _deep_yaml
+    prices = maker(tmp_path / name)
+
+    done = tether(
+        "kpi", "--json", url=sqlite_url, cwd=tmp_path, env={"TETHER_MODEL_PRICES": str(prices)}
+    )
+
+    assert done.returncode == 2, done.stdout
+    error = error_of(done)
+    assert error["code"] == "CONFIG_INVALID"
+    assert "TETHER_MODEL_PRICES" in error["message"]
+
+
+def test_a_deeply_nested_escalations_file_is_refused_with_its_code(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    routes = _deep_yaml(tmp_path / "escalations.yaml")
+
+    done = tether(
+        "approvals", "list", "--json",
+        url=sqlite_url, cwd=tmp_path, env={"TETHER_ESCALATIONS": str(routes)},
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stdout
+    assert error_of(done)["code"] == "CONFIG_INVALID"
+
+
+def test_a_server_with_a_deeply_nested_end_user_keys_file_refuses_to_start(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    keys = _deep_json(tmp_path / "end-user-keys.json")
+
+    served, code, stderr = start_server(
+        sqlite_url, tmp_path,
+        {"TETHER_END_USER_KEYS": str(keys), "TETHER_END_USER_AUDIENCE": "shop"},
+    )  # fmt: skip
+
+    assert not served
+    assert code == 2, stderr[-500:]
+    assert "CONFIG_INVALID" in stderr and "TETHER_END_USER_KEYS" in stderr
