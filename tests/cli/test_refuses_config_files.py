@@ -66,3 +66,16 @@ def test_a_server_with_a_deeply_nested_end_user_keys_file_refuses_to_start(
     assert not served
     assert code == 2, stderr[-500:]
     assert "CONFIG_INVALID" in stderr and "TETHER_END_USER_KEYS" in stderr
+
+
+def test_a_deeply_nested_policy_case_file_is_refused_with_its_code(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    _deep_yaml(cases / "deep.yaml")
+
+    done = tether("policy", "test", str(cases), "--json", url=sqlite_url, cwd=tmp_path)
+
+    assert done.returncode == 2, done.stdout
+    assert error_of(done)["code"] == "SCENARIO_INVALID"

@@ -164,6 +164,10 @@ def load_case_file(path: Path) -> CaseFile:
         return CaseFile.model_validate(data)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TetherError(ErrorCode.SCENARIO_INVALID, f"{path}: cannot read: {exc}") from None
+    except RecursionError:  # nested past what the YAML parser can descend
+        raise TetherError(
+            ErrorCode.SCENARIO_INVALID, f"{path}: cannot read: nested too deep to parse"
+        ) from None
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
