@@ -79,3 +79,21 @@ def test_a_deeply_nested_policy_case_file_is_refused_with_its_code(
 
     assert done.returncode == 2, done.stdout
     assert error_of(done)["code"] == "SCENARIO_INVALID"
+
+
+def test_a_price_table_file_that_is_not_utf8_is_refused_naming_its_variable(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_bytes(
+        '{"gpt-4o": {"input_per_1k": 0.5, "output_per_1k": 1.5}} \u00e9'.encode("latin-1")
+    )
+
+    done = tether(
+        "kpi", "--json", url=sqlite_url, cwd=tmp_path, env={"TETHER_MODEL_PRICES": str(prices)}
+    )
+
+    assert done.returncode == 2, done.stdout
+    error = error_of(done)
+    assert error["code"] == "CONFIG_INVALID"
+    assert "TETHER_MODEL_PRICES" in error["message"]

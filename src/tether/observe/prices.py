@@ -104,6 +104,8 @@ class PriceTable:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise _invalid(where, f"cannot be read ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise _invalid(where, "cannot be read (it is not UTF-8 text)") from None
         try:
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
