@@ -3,6 +3,7 @@ naming the variable, exit 2: never INTERNAL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,25 @@ def test_a_price_table_file_that_is_not_utf8_is_refused_naming_its_variable(
     error = error_of(done)
     assert error["code"] == "CONFIG_INVALID"
     assert "TETHER_MODEL_PRICES" in error["message"]
+
+
+def test_a_deeply_nested_tether_toml_is_refused_with_its_code(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "tether.toml").write_text(
+        'domain = "retail"\nnested = ' + "[" * DEPTH + "]" * DEPTH + "\n", encoding="utf-8"
+    )
+    script = tmp_path / "script.yaml"
+    script.write_text("- answer: hello\n", encoding="utf-8")
+
+    done = tether(
+        "run", "hello", "--as", "u1", "--script", str(script), "--json",
+        url=sqlite_url, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stdout
+    error = error_of(done)
+    assert error["code"] == "CONFIG_INVALID"
+    assert "tether.toml" in error["message"]
+    listed = tether("runs", "list", "--json", url=sqlite_url, cwd=tmp_path)
+    assert json.loads(listed.stdout)["runs"] == []

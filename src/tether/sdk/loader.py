@@ -208,6 +208,12 @@ def configured_domain(
             raise TetherError(
                 ErrorCode.CONFIG_INVALID, f"{path}: cannot read: {exc}", {"file": str(path)}
             ) from None
+        except RecursionError:  # nested past what the TOML parser can descend
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"{path}: cannot read: nested too deep to parse",
+                {"file": str(path)},
+            ) from None
         value = data.get("domain")
         if value is not None:
             if not isinstance(value, str) or not value.strip():
