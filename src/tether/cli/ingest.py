@@ -12,7 +12,13 @@ from rich.table import Table
 
 from tether.cli.common import DomainOption, err, open_domain, out, print_json, user_errors
 from tether.core.clock import SystemClock
-from tether.grounding.connectors import DEFAULT_MAX_BYTES, Connector, open_source
+from tether.grounding.connectors import (
+    DEFAULT_MAX_BYTES,
+    MAX_MAX_BYTES,
+    Connector,
+    check_max_bytes,
+    open_source,
+)
 from tether.grounding.ingest import Ingestor, IngestReport
 from tether.sdk.desk import setup_parts
 from tether.sdk.domain import DeskContext
@@ -49,7 +55,8 @@ def ingest(
         str | None, typer.Option(help="Text encoding of files without a byte-order mark.")
     ] = None,
     max_bytes: Annotated[
-        int, typer.Option(help="Largest file accepted, in bytes.", min=1)
+        int,
+        typer.Option(help=f"Largest file accepted, in bytes (at most {MAX_MAX_BYTES}).", min=1),
     ] = DEFAULT_MAX_BYTES,
     domain: DomainOption = None,
 ) -> None:
@@ -57,6 +64,7 @@ def ingest(
     version (the old one stays for lineage), and a bad document fails the job with nothing
     written."""
     with user_errors(as_json):
+        check_max_bytes(max_bytes)  # before the store is opened: a refused job writes nothing
         store = RunStore.open()
         pack = open_domain(domain)
         named = {}

@@ -29,6 +29,8 @@ from tether.grounding.graph import Entity, Relation
 PRIVATE_LABEL = "private"  # the labels a document gets when the operator gives none
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+# the largest limit a directory source accepts: a file is read whole into memory
+MAX_MAX_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,17 @@ class Connector(Protocol):
         ...
 
 
+def check_max_bytes(max_bytes: int) -> None:
+    """A file-size limit a directory source can apply: 1 byte to MAX_MAX_BYTES (a file is read
+    whole, and a limit past what fits in memory overflows the read); else CONFIG_INVALID."""
+    if not 1 <= max_bytes <= MAX_MAX_BYTES:
+        shown = str(max_bytes) if len(str(max_bytes)) <= 20 else f"{str(max_bytes)[:20]}..."
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID,
+            f"max_bytes must be between 1 and {MAX_MAX_BYTES} (1 GiB), not {shown}",
+        )
+
+
 class DirectorySource:
     """Every supported file under a directory (hidden entries skipped), or one file.
 
@@ -122,6 +135,7 @@ class DirectorySource:
         encoding: str | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
+        check_max_bytes(max_bytes)
         given = Path(path).expanduser()
         if not given.exists() and not given.is_symlink():
             raise problem(ErrorCode.DOCUMENT_UNREADABLE, str(given), "no such file or directory")
