@@ -15,6 +15,34 @@ def _docs(root: Path) -> Path:
     return folder
 
 
+def _nothing_ingested(url: str, cwd: Path) -> None:
+    """The store holds no document and no chunk."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            for table in ("grounding_documents", "grounding_chunks"):
+                if table in tables:
+                    count = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
+                    assert count == 0, f"{table} holds {count} rows"
+    finally:
+        engine.dispose()
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    store_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.md").write_text("# Private notes\n\nThe safe's code is 1234.\n")
+
+    done = tether("ingest", "", "--json", url=store_url, cwd=tmp_path)
+
+    assert done.returncode == 2, done.stdout[:500]
+    assert error_of(done)["code"] in ("BAD_REQUEST", "DOCUMENT_UNREADABLE")
+    _nothing_ingested(store_url, tmp_path)
+
+
 def test_a_huge_max_bytes_is_refused_with_its_code(sqlite_url: str, tmp_path: Path) -> None:
     folder = _docs(tmp_path)
 

@@ -122,6 +122,8 @@ def check_max_bytes(max_bytes: int) -> None:
 class DirectorySource:
     """Every supported file under a directory (hidden entries skipped), or one file.
 
+    An empty path is BAD_REQUEST, never the current folder `Path("")` would make of it.
+
     Files with other extensions are listed in `skipped`, not read. A file larger than
     `max_bytes` is DOCUMENT_TOO_LARGE; one that cannot be opened is DOCUMENT_UNREADABLE; a
     name that resolves outside the folder (a symlink out of it, a "..") is
@@ -136,6 +138,12 @@ class DirectorySource:
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         check_max_bytes(max_bytes)
+        if isinstance(path, str) and not path:  # Path("") is ".", the current folder
+            raise TetherError(
+                ErrorCode.BAD_REQUEST,
+                "an empty path names no file or folder (an unset shell variable?); "
+                "give '.' to ingest the current folder",
+            )
         given = Path(path).expanduser()
         if not given.exists() and not given.is_symlink():
             raise problem(ErrorCode.DOCUMENT_UNREADABLE, str(given), "no such file or directory")
