@@ -52,3 +52,13 @@ def test_a_huge_max_bytes_is_refused_with_its_code(sqlite_url: str, tmp_path: Pa
 
     assert done.returncode == 2, done.stdout[:500]
     assert error_of(done)["code"] in ("BAD_REQUEST", "CONFIG_INVALID")
+
+
+def test_a_symlink_loop_is_refused_with_its_code(sqlite_url: str, tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+
+    done = tether("ingest", str(loop), "--json", url=sqlite_url, cwd=tmp_path)
+
+    assert done.returncode == 2, done.stdout[:500]
+    assert error_of(done)["code"] == "DOCUMENT_UNREADABLE"

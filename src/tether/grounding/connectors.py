@@ -13,6 +13,7 @@ or a ".." in a name points at (DOCUMENT_OUTSIDE_ROOT).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -119,6 +120,13 @@ def check_max_bytes(max_bytes: int) -> None:
         )
 
 
+def _resolve_failure(exc: BaseException) -> str:
+    """Why a path could not be resolved, in words."""
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "a symlink loop"
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
 class DirectorySource:
     """Every supported file under a directory (hidden entries skipped), or one file.
 
@@ -147,7 +155,14 @@ class DirectorySource:
         given = Path(path).expanduser()
         if not given.exists() and not given.is_symlink():
             raise problem(ErrorCode.DOCUMENT_UNREADABLE, str(given), "no such file or directory")
-        self.root = given.resolve()
+        try:
+            self.root = given.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before 3.13)
+            raise problem(
+                ErrorCode.DOCUMENT_UNREADABLE,
+                str(given),
+                f"cannot be resolved ({_resolve_failure(exc)})",
+            ) from None
         self.single = not self.root.is_dir()
         self.encoding = encoding
         self.max_bytes = max_bytes
@@ -197,7 +212,7 @@ class DirectorySource:
             real = (self.root / name).resolve()
         except (OSError, RuntimeError) as exc:  # gone since listed, or a symlink loop
             raise problem(
-                ErrorCode.DOCUMENT_UNREADABLE, name, f"cannot be resolved ({type(exc).__name__})"
+                ErrorCode.DOCUMENT_UNREADABLE, name, f"cannot be resolved ({_resolve_failure(exc)})"
             ) from None
         if real == self.root or not real.is_relative_to(self.root):
             raise problem(
