@@ -3,6 +3,8 @@ and no ingestion job written."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from tests.cli.refusal_helpers import error_of, tether
@@ -62,3 +64,33 @@ def test_a_symlink_loop_is_refused_with_its_code(sqlite_url: str, tmp_path: Path
 
     assert done.returncode == 2, done.stdout[:500]
     assert error_of(done)["code"] == "DOCUMENT_UNREADABLE"
+
+
+def test_a_pipe_is_refused_not_waited_on(sqlite_url: str, tmp_path: Path) -> None:
+    pipe = tmp_path / "notes.md"
+    os.mkfifo(pipe)  # nobody ever writes to it
+
+    done = tether("ingest", str(pipe), "--json", url=sqlite_url, cwd=tmp_path, timeout=30)
+
+    assert done.returncode == 2, done.stdout[:500]
+    assert error_of(done)["code"] in ("DOCUMENT_UNREADABLE", "DOCUMENT_BINARY")
+
+
+def test_a_pipe_inside_the_folder_is_a_bad_document_not_waited_on(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "returns.md").write_text("# Returns\n\nReturns are accepted within 30 days.\n")
+    os.mkfifo(folder / "notes.md")  # nobody ever writes to it
+
+    done = tether(
+        "ingest", str(folder), "--skip-invalid", "--json", url=sqlite_url, cwd=tmp_path, timeout=30
+    )
+
+    assert done.returncode == 0, done.stdout[:500]
+    report = json.loads(done.stdout)
+    assert [(p["file"], p["code"]) for p in report["problems"]] == [
+        ("notes.md", "DOCUMENT_UNREADABLE")
+    ]
+    assert report["stats"]["added"] == 1

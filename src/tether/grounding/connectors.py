@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import json
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,9 @@ def _resolve_failure(exc: BaseException) -> str:
 class DirectorySource:
     """Every supported file under a directory (hidden entries skipped), or one file.
 
+    The path must be a folder or a regular file (a FIFO or a device is DOCUMENT_UNREADABLE,
+    never waited on); so must every file read from the folder.
+
     An empty path is BAD_REQUEST, never the current folder `Path("")` would make of it.
 
     Files with other extensions are listed in `skipped`, not read. A file larger than
@@ -163,6 +167,16 @@ class DirectorySource:
                 str(given),
                 f"cannot be resolved ({_resolve_failure(exc)})",
             ) from None
+        if not self.root.is_dir() and not self.root.is_file():
+            # a FIFO would block the read forever, a device would read without end
+            missing = not self.root.exists()
+            raise problem(
+                ErrorCode.DOCUMENT_UNREADABLE,
+                str(given),
+                "no such file or directory"
+                if missing
+                else "is neither a folder nor a regular file",
+            )
         self.single = not self.root.is_dir()
         self.encoding = encoding
         self.max_bytes = max_bytes
@@ -235,7 +249,15 @@ class DirectorySource:
         real = self._inside(name)
         try:
             # the checked path itself, and never through a symlink swapped in since the check
-            descriptor = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # never blocking: a FIFO (or one swapped in since listed) opens at once, and is
+            # refused below as not a regular file rather than waited on
+            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            descriptor = os.open(real, flags)
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                os.close(descriptor)
+                raise problem(
+                    ErrorCode.DOCUMENT_UNREADABLE, name, "is not a regular file; not read"
+                )
             with os.fdopen(descriptor, "rb") as handle:
                 # a folder on the way may have been swapped for a symlink since the check:
                 # what was opened must still lie inside the root
