@@ -23,16 +23,19 @@ ON_FAIL = ("refuse", "escalate", "revise")
 DEFAULT_ON_FAIL = "revise"
 
 
+def on_fail_mode(value: object, where: str, code: ErrorCode = ErrorCode.CONFIG_INVALID) -> str:
+    """`value` if it is what a failing claim may lead to (one of `ON_FAIL`), else `code` naming
+    `where`: the one rule for the environment, a `ClaimCheck` and a release's verifier."""
+    if not isinstance(value, str) or value not in ON_FAIL:
+        raise TetherError(code, f"{where} must be one of {', '.join(ON_FAIL)}, not {value!r}")
+    return value
+
+
 def claims_on_fail(environ: Mapping[str, str] | None = None) -> str:
     """`TETHER_CLAIMS_ON_FAIL`, checked (default `revise`)."""
     env = os.environ if environ is None else environ
     value = env.get("TETHER_CLAIMS_ON_FAIL", "").strip().lower() or DEFAULT_ON_FAIL
-    if value not in ON_FAIL:
-        raise TetherError(
-            ErrorCode.CONFIG_INVALID,
-            f"TETHER_CLAIMS_ON_FAIL must be one of {', '.join(ON_FAIL)}, not {value!r}",
-        )
-    return value
+    return on_fail_mode(value, "TETHER_CLAIMS_ON_FAIL")
 
 
 def _compact(text: str) -> str:
@@ -76,11 +79,7 @@ class ClaimCheck:
         assertive: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         self.assertive = assertive
-        mode = on_fail or ("escalate" if escalate else "refuse")
-        if mode not in ON_FAIL:
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID, f"on_fail must be one of {', '.join(ON_FAIL)}"
-            )
+        mode = on_fail_mode(on_fail or ("escalate" if escalate else "refuse"), "on_fail")
         self.verifier = verifier or Verifier()
         self.on_fail = mode
         self.escalate = mode == "escalate"

@@ -21,6 +21,7 @@ from typing import Any
 
 from tether.access.canonical import canonical_json
 from tether.core.errors import ErrorCode, TetherError
+from tether.grounding.verify import on_fail_mode
 from tether.release.agents import agent_from
 
 FORMAT = 1
@@ -151,6 +152,18 @@ def _not_finite(value: Any, path: str) -> tuple[str, float] | None:
     return None
 
 
+def check_verifier(verifier: Mapping[str, Any], release: str = "") -> str | None:
+    """What the release's failing claims lead to (None: not set, the environment's choice), as
+    the runtime takes it from `verifier`; RELEASE_SOURCE_INVALID naming the field (and
+    `release`, when given) if the runtime would not take it. `claims_on_fail` is the only
+    field the runtime reads: the verifier itself is the pack's code, named by its version."""
+    on_fail = verifier.get("claims_on_fail")
+    if on_fail is None:
+        return None
+    where = f"release {release}: verifier.claims_on_fail" if release else "verifier.claims_on_fail"
+    return on_fail_mode(on_fail, where, ErrorCode.RELEASE_SOURCE_INVALID)
+
+
 def check_content(content: Any) -> dict[str, Any]:
     """The content if it has a bundle's shape and its agents can be built;
     RELEASE_SOURCE_INVALID naming the part if not."""
@@ -184,6 +197,7 @@ def check_content(content: Any) -> dict[str, Any]:
         if not isinstance(agent.get("instructions"), str):
             raise _bad(f"agent {agent['name']!r}: instructions must be text")
         agent_from(agent)  # what a desk built from the release builds, so it can be built
+    check_verifier(content["verifier"])
     files = content["policies"].get("files")
     if not isinstance(files, list) or not all(
         isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("text"), str)

@@ -10,13 +10,12 @@ version, and a release of another pack or version is refused.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.agents import agent_from
-from tether.release.bundle import Bundle
+from tether.release.bundle import Bundle, check_verifier
 from tether.release.source import POLICIES, write_release_dir
 from tether.sdk.desk import Desk, build_desk
 from tether.sdk.domain import Domain, PolicySet
@@ -46,9 +45,7 @@ def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Dom
         policies = PolicySet(schema, files)
     agents = tuple(agent_from(a) for a in content.get("agents", ()))
     governed = dataclasses.replace(domain, policies=policies, agents=agents or domain.agents)
-    verifier: Mapping[str, Any] = content.get("verifier") or {}
-    on_fail = verifier.get("claims_on_fail")
-    return governed, str(on_fail) if on_fail else None
+    return governed, check_verifier(content.get("verifier") or {}, bundle.id)
 
 
 def candidate_desk(
