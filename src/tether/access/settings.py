@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -138,6 +139,8 @@ def _number(env: Mapping[str, str], name: str, default: float, allow_zero: bool 
         raise TetherError(
             ErrorCode.CONFIG_INVALID, f"{name} must be a number, not {raw!r}"
         ) from None
-    if value != value or value < 0 or (value == 0 and not allow_zero):  # NaN or negative
-        raise TetherError(ErrorCode.CONFIG_INVALID, f"{name} must be a positive number")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise TetherError(  # NaN, infinite (1e999 reads as inf) or negative
+            ErrorCode.CONFIG_INVALID, f"{name} must be a finite positive number, not {raw!r}"
+        )
     return value
