@@ -39,16 +39,22 @@ class AccessSettings:
     audit_sink_file: str | None = None  # the append-only copy of every checkpoint
 
     def __post_init__(self) -> None:
+        # each message names the environment variable the value comes from (see `from_env`)
         if not 1 <= self.token_ttl_s <= MAX_TOKEN_TTL_S:
-            raise TetherError(ErrorCode.CONFIG_INVALID, "the token TTL must be 1 s to 1 day")
+            raise _invalid(f"TETHER_TOKEN_TTL must be 1 s to 1 day, not {self.token_ttl_s:g}")
         if self.key_max_age_s < self.token_ttl_s:
-            raise TetherError(
-                ErrorCode.CONFIG_INVALID, "signing keys must live at least one token TTL"
+            raise _invalid(
+                f"TETHER_SIGNING_KEY_MAX_AGE ({self.key_max_age_s:g} s) must be at least "
+                f"TETHER_TOKEN_TTL ({self.token_ttl_s:g} s): a signing key outlives its tokens"
             )
         if not 0 <= self.revocation_cache_s <= 60:
-            raise TetherError(ErrorCode.CONFIG_INVALID, "the revocation cache must be 0 to 60 s")
+            raise _invalid(
+                f"TETHER_REVOCATION_CACHE must be 0 to 60 s, not {self.revocation_cache_s:g}"
+            )
         if self.checkpoint_every < 1:
-            raise TetherError(ErrorCode.CONFIG_INVALID, "checkpoint_every must be at least 1")
+            raise _invalid(
+                f"TETHER_AUDIT_CHECKPOINT_EVERY must be at least 1, not {self.checkpoint_every}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AccessSettings:
@@ -62,9 +68,7 @@ class AccessSettings:
         return cls(
             token_ttl_s=_number(env, "TETHER_TOKEN_TTL", DEFAULT_TOKEN_TTL_S),
             key_max_age_s=_number(env, "TETHER_SIGNING_KEY_MAX_AGE", DEFAULT_KEY_MAX_AGE_S),
-            checkpoint_every=int(
-                _number(env, "TETHER_AUDIT_CHECKPOINT_EVERY", DEFAULT_CHECKPOINT_EVERY)
-            ),
+            checkpoint_every=_count(env, "TETHER_AUDIT_CHECKPOINT_EVERY", DEFAULT_CHECKPOINT_EVERY),
             checkpoint_interval_s=_number(env, "TETHER_AUDIT_CHECKPOINT_SECONDS", 300.0),
             redis_url=env.get("TETHER_REDIS_URL", "").strip() or None,
             revocation_cache_s=_number(env, "TETHER_REVOCATION_CACHE", 1.0, allow_zero=True),
@@ -127,6 +131,18 @@ def _data_dir(url: URL | str) -> Path:
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name, "").strip() or None
+
+
+def _invalid(message: str) -> TetherError:
+    return TetherError(ErrorCode.CONFIG_INVALID, message)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 1 or more (`1e3` is 1000; `0.5` is refused, not read as 0)."""
+    value = float(_number(env, name, default))  # the default is an int
+    if not value.is_integer() or value < 1:
+        raise _invalid(f"{name} must be a whole number, 1 or more, not {env[name].strip()!r}")
+    return int(value)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, allow_zero: bool = False) -> float:
