@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
+from tests.runtime.edited_demo import tether
 from tether.grounding.ragtruth import evaluate, load_dataset
 from tether.sdk.gate import _grounding
 from tether.sdk.loader import load_domain
-
-
-def tether(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from tether.cli import main; main()", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def run_path_scores(point: float) -> dict[str, object]:
