@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
@@ -115,15 +117,39 @@ def _alembic_config() -> Config:
     return cfg
 
 
+@contextmanager
+def _all_or_nothing(conn: Connection) -> Iterator[None]:
+    """One transaction around the whole upgrade, its DDL included, committed at its end.
+
+    sqlite3 opens a transaction only before a data statement, so CREATE and ALTER would each
+    commit at once: a start killed between a revision's DDL and its version row left tables
+    the next start tried to create again ("table ... already exists") on every start. On
+    SQLite the transaction is begun explicitly, with the driver's own begins turned off
+    while it is open; PostgreSQL's DDL is transactional as it is."""
+    driver: Any = conn.connection.driver_connection
+    explicit = conn.dialect.name == "sqlite"
+    own_begins = driver.isolation_level if explicit else None
+    if explicit:
+        driver.isolation_level = None
+    try:
+        with conn.begin():
+            if explicit:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # ended by the commit or rollback
+            yield
+    finally:
+        if explicit:
+            driver.isolation_level = own_begins
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent).
+    """Bring the schema to the newest revision (idempotent), all of it or none of it.
 
     On PostgreSQL the upgrade holds an advisory lock until it commits: replicas started together
     take turns, and those after the first find the schema made instead of racing to make it."""
     cfg = _alembic_config()
     try:
         # SQLite replicas started together take turns by a lock file (`tether.store.startup`)
-        with setting_up(engine), engine.begin() as conn:
+        with setting_up(engine), engine.connect() as conn, _all_or_nothing(conn):
             if conn.dialect.name == "postgresql":
                 lock = func.pg_advisory_xact_lock(func.hashtext("tether.store.migrate"))
                 conn.execute(select(lock))
