@@ -17,7 +17,7 @@ from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.bundle import ID_PREFIX, Bundle
+from tether.release.bundle import ID_PREFIX, Bundle, digest_of
 from tether.store.release_schema import release_evaluations, release_labels, releases
 
 GATE_SUITE = "gate"  # the evaluation suite a release must pass to take a label
@@ -107,7 +107,14 @@ class ReleaseStore:
                     raise TetherError(
                         ErrorCode.CONFLICT, f"release id {rid} is taken by other content"
                     )
-                return self._release(row, self._labels_of(conn, rid)), False
+                if _stored_digest(row["bundle"]) != digest:  # damaged: this content mends it
+                    conn.execute(
+                        update(releases).where(releases.c.id == rid).values(bundle=bundle.to_json())
+                    )
+                    data = {"release": rid, "digest": digest}
+                    self.audit.append_in(conn, [AuditEvent("release.repaired", actor, data)])
+                stored = {**row, "bundle": bundle.to_json()}
+                return self._release(stored, self._labels_of(conn, rid)), False
             values = {
                 "id": rid,
                 "digest": digest,
@@ -247,6 +254,15 @@ class ReleaseStore:
             bundle=bundle,
             labels=labels,
         )
+
+
+def _stored_digest(text: str) -> str | None:
+    """The digest of a stored bundle's content; None when it is no longer whole JSON (a row
+    cut short by a partial restore or a disk error)."""
+    try:
+        return digest_of(json.loads(text))
+    except (ValueError, TypeError):
+        return None
 
 
 def failed_gate(conn: Any, release: str) -> str | None:
