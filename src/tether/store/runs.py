@@ -6,6 +6,7 @@ The rows a run and its steps are kept as, and the statements that write them, ar
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ from tether.store.run_rows import (
     step_json,
 )
 from tether.store.schema import runs, steps
+
+log = logging.getLogger("tether.store")
 
 _KNOWN_STATUSES = {s.value: s for s in RunStatus if s is not RunStatus.UNKNOWN}
 
@@ -268,15 +271,23 @@ class RunStore:
 
     @staticmethod
     def _run(row: Mapping[str, Any], step_rows: Sequence[Mapping[str, Any]]) -> Run:
-        decision = decision_from_dict(json.loads(row["decision"])) if row["decision"] else None
+        status = _KNOWN_STATUSES.get(row["status"], RunStatus.UNKNOWN)
+        try:
+            run_input = json.loads(row["input"])
+            decision = decision_from_dict(json.loads(row["decision"])) if row["decision"] else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # a newer version's Decision, or a row cut short: listed as a run whose state this
+            # version does not know (never acted on or replayed), not hiding the others
+            log.warning("run %s is stored in a form this version cannot read", row["id"])
+            run_input, decision, status = {}, None, RunStatus.UNKNOWN
         return Run(
             id=row["id"],
             agent=row["agent"],
             principal_id=row["principal_id"],
-            status=_KNOWN_STATUSES.get(row["status"], RunStatus.UNKNOWN),
+            status=status,
             created_at=row["created_at"],
             updated_at=row["updated_at"],
-            input=json.loads(row["input"]),
+            input=run_input,
             decision=decision,
             trace_id=row["trace_id"],
             step_count=row["step_count"],
