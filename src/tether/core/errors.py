@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     RUN_CANCELLED = "RUN_CANCELLED"
     RUN_ENDED = "RUN_ENDED"
     RUN_STATUS_UNKNOWN = "RUN_STATUS_UNKNOWN"
+    RUN_UNREADABLE = "RUN_UNREADABLE"
     QUEUE_FULL = "QUEUE_FULL"
     QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
@@ -250,6 +251,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.RUN_ENDED: CodeInfo(False, _C, 409, "the run has already ended"),
     ErrorCode.RUN_STATUS_UNKNOWN: CodeInfo(
         False, _C, 409, "the run is stored with a status this version does not know"
+    ),
+    ErrorCode.RUN_UNREADABLE: CodeInfo(
+        False, _H, 500, "a step of the run is stored in a form this version cannot read"
     ),
     ErrorCode.QUEUE_FULL: CodeInfo(True, _C, 429, "the run queue is full; retry after a pause"),
     ErrorCode.QUEUE_UNAVAILABLE: CodeInfo(True, _C, 503, "the run queue is unreachable"),

@@ -139,5 +139,6 @@ def orphan_state(stored: Run, model_name: str) -> RunState:
     state = RunState(stored.id, stored.trace_id, principal, agent, model_name, 0.0)
     rebuild(state, stored.steps)
     state.steps = list(stored.steps)
+    state.seq = max(state.seq, stored.step_count)  # its steps may be unread (one is damaged)
     state.header = dataclasses.replace(stored, steps=())
     return state

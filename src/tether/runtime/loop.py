@@ -181,8 +181,9 @@ class Runtime(
         if lease is None:
             return self.store.get_run(run_id)
         with self._keeper.holding(run_id, lease):
-            stored = self.store.get_run(run_id)
-            try:
+            stored = self.store.get_run(run_id, with_steps=False)
+            try:  # a step it cannot read (RUN_UNREADABLE) ends it as a broken agent does
+                stored = self.store.get_run(run_id)
                 state = self._restore(stored, model)
             except Exception as exc:  # its agent or principal is gone or broken: it cannot go on
                 if not isinstance(exc, TetherError):

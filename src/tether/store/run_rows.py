@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, Reason, Run, Step, StepKind
 from tether.store.db import driver_sql
 from tether.store.in_flight import Quota, hold
@@ -74,14 +74,25 @@ _RUN_UPDATES = {
 
 
 def _step(row: Mapping[str, Any]) -> Step:
+    """A step as stored; RUN_UNREADABLE for a row this version cannot read (cut short, or of a
+    kind a newer version records): what the run did there is not known, so nothing goes on
+    from it."""
+    try:
+        kind, data = StepKind(row["kind"]), json.loads(row["data"])
+    except ValueError:
+        raise TetherError(
+            ErrorCode.RUN_UNREADABLE,
+            f"step {row['seq']} of run {row['run_id']} is stored in a form this version cannot "
+            "read (cut short, or written by a newer version)",
+        ) from None
     return Step(
         run_id=row["run_id"],
         seq=row["seq"],
-        kind=StepKind(row["kind"]),
+        kind=kind,
         name=row["name"],
         started_at=row["started_at"],
         ended_at=row["ended_at"],
-        data=json.loads(row["data"]),
+        data=data,
     )
 
 

@@ -67,22 +67,37 @@ class Recovery:
         found = leases.recoverable(time.time(), keeper.ttl_s, self.batch)
         resumed = []
         for run_id in found:
-            stored = self.runtime.store.get_run(run_id, with_steps=False)
-            if stored.status is not RunStatus.RUNNING:
+            try:
+                run = self._recover(run_id)
+            except Exception:  # one run that cannot be recovered keeps none of the others waiting
+                log.exception("could not recover run %s", run_id)
                 continue
-            runtime, refusal = pinned_runtime(self.runtime, self.runtime_of, stored.release)
-            if refusal is None:
-                run = runtime.resume(run_id, model_for(stored, self.models), recovering=True)
-            else:
-                run = runtime.conclude(run_id, refusal, recovering=True)
-            if run.status is not RunStatus.RUNNING:  # RUNNING: another worker claimed it first
-                log.info("recovered run %s: %s", run_id, run.status.value)
-                fold_turn(self.conversations, self.runtime.store.get_run(run_id), time.time())
+            if run is not None:
                 resumed.append(run)
                 if self.on_run is not None:
                     self.on_run(run)
         self.fold_ended_turns()
         return resumed
+
+    def _recover(self, run_id: str) -> Run | None:
+        """Resume `run_id` if it is still RUNNING and nobody live holds it; the run as the
+        resume left it, None when it was not ours to resume."""
+        stored = self.runtime.store.get_run(run_id, with_steps=False)
+        if stored.status is not RunStatus.RUNNING:
+            return None
+        runtime, refusal = pinned_runtime(self.runtime, self.runtime_of, stored.release)
+        if refusal is None:
+            run = runtime.resume(run_id, model_for(stored, self.models), recovering=True)
+        else:
+            run = runtime.conclude(run_id, refusal, recovering=True)
+        if run.status is RunStatus.RUNNING:  # another worker claimed it first
+            return None
+        log.info("recovered run %s: %s", run_id, run.status.value)
+        try:
+            fold_turn(self.conversations, self.runtime.store.get_run(run_id), time.time())
+        except TetherError as exc:  # a step it cannot read: the turn waits, the run has ended
+            log.warning("could not fold the turn of run %s: %s", run_id, exc.message)
+        return run
 
     def fold_ended_turns(self) -> list[str]:
         """Fold into its conversation each turn whose run has ended but that still holds it,

@@ -1,0 +1,69 @@
+"""Runs left RUNNING by killed processes are resumed by the recovery sweep; one of them with a
+damaged step row must not keep the others from being recovered (or itself from ending)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.processes import env_for
+from tether.core.types import RunStatus
+from tether.domains.retail.desk import open_retail_desk
+from tether.store import RunStore
+from tether.workers.recovery import Recovery
+
+HERE = Path(__file__).resolve().parent
+USER = "yusuf_rossi_9620"
+
+
+def _killed_run(url: str, home: Path, words: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "dying_run.py"), url, USER, words],
+        env=env_for(url, home),
+        cwd=home.parent,
+        timeout=60,
+    )
+    assert done.returncode == -9
+
+
+def test_one_damaged_step_row_does_not_block_recovery_of_other_runs(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("TETHER_HOME", str(home))
+    _killed_run(store_url, home, "first")
+    _killed_run(store_url, home, "second")
+    store = RunStore.open(store_url)
+    try:
+        desk = open_retail_desk(store)
+        with store.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(text("SELECT id FROM runs ORDER BY created_at"))]
+            assert len(ids) == 2
+            # the older run's first step row cut short; both runs' leases lapsed long ago
+            conn.execute(
+                text("UPDATE steps SET data = substr(data, 1, 20) WHERE run_id = :id AND seq = 1"),
+                {"id": ids[0]},
+            )
+            conn.execute(text("UPDATE runs SET lease_expires_at = 1.0, updated_at = 1.0"))
+        recovery = Recovery(desk.runtime, models=None)
+        for _ in range(3):  # a sweep every half lease: three of them
+            with contextlib.suppress(Exception):
+                recovery.sweep()
+        damaged, healthy = (store.listed_decision(i) for i in ids)
+        with store.engine.connect() as conn:
+            status = dict(conn.execute(text("SELECT id, status FROM runs")).all())
+    finally:
+        store.close()
+
+    # before: the sweep raised JSONDecodeError on the older run each time, so the younger run
+    # was never resumed: both stayed RUNNING for ever, whatever other workers sweep
+    assert status[ids[1]] == RunStatus.COMPLETED.value and healthy is not None, status
+    assert status[ids[0]] == RunStatus.COMPLETED.value and damaged is not None, status
+    # it ends in an escalation naming the step it cannot read, rather than going on from it
+    assert damaged == "escalation RUN_UNREADABLE", damaged
