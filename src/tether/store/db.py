@@ -11,6 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -163,6 +164,12 @@ def migrate(engine: Engine) -> None:
         ) from None
     except SQLAlchemyError as exc:
         raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
+    except CommandError as exc:  # a revision none of ours: a newer tether migrated the store
+        raise TetherError(
+            ErrorCode.STORE_UNAVAILABLE,
+            f"the store's schema is at a revision this version of tether does not know ({exc}): "
+            "a newer version migrated it; run that version or a later one against it",
+        ) from None
 
 
 def driver_sql(dialect: Any, sql: str) -> str:
