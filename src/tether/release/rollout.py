@@ -20,6 +20,7 @@ new state.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -45,6 +46,8 @@ from tether.release.rollout_plan import (
 )
 from tether.release.store import PRODUCTION, ReleaseStore, failed_gate
 from tether.store.release_schema import rollouts
+
+log = logging.getLogger("tether.release")
 
 # why production may refuse a candidate its guards passed: a rollout then rolls back, rather
 # than wait at its last step for a move that cannot happen
@@ -331,8 +334,22 @@ class Rollouts:
             updated_at=row["updated_at"],
             step_started_at=row["step_started_at"],
             reason=row["reason"],
-            evaluation=json.loads(row["evaluation"]),
+            evaluation=_last_evaluation(row),
         )
+
+
+def _last_evaluation(row: Any) -> Mapping[str, Any]:
+    """The evaluation the rollout's last look stored; none (as before its first look) when it
+    no longer reads as one: it only reports that look, and the next look writes it anew, so a
+    damaged copy must not keep the rollout from being rolled back or its arms from serving."""
+    try:
+        evaluation = json.loads(row["evaluation"])
+    except ValueError:
+        evaluation = None
+    if not isinstance(evaluation, dict):
+        log.warning("rollout %s: its last evaluation is unreadable; shown as none", row["id"])
+        return {}
+    return evaluation
 
 
 def _changed_meanwhile(rollout: Rollout) -> TetherError:
