@@ -27,7 +27,7 @@ EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE, EXIT_INTERNAL = 1, 2, 3, 4
 
 
 def exit_code(code: ErrorCode) -> int:
-    if code in (ErrorCode.STORE_UNAVAILABLE,):
+    if code in (ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_SCHEMA_NEWER):
         return EXIT_UNAVAILABLE
     if code is ErrorCode.INTERNAL:
         return EXIT_INTERNAL

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_AGENT = "UNKNOWN_AGENT"
     RUN_NOT_FOUND = "RUN_NOT_FOUND"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    STORE_SCHEMA_NEWER = "STORE_SCHEMA_NEWER"
     MODEL_NOT_CONFIGURED = "MODEL_NOT_CONFIGURED"
     INPUT_ROLE_FORBIDDEN = "INPUT_ROLE_FORBIDDEN"
     SCRIPT_NOT_ALLOWED = "SCRIPT_NOT_ALLOWED"
@@ -203,6 +204,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.UNKNOWN_AGENT: CodeInfo(False, _C, 404, "no such agent"),
     ErrorCode.RUN_NOT_FOUND: CodeInfo(False, _C, 404, "no such run"),
     ErrorCode.STORE_UNAVAILABLE: CodeInfo(True, _C, 503, "the system of record is unreachable"),
+    ErrorCode.STORE_SCHEMA_NEWER: CodeInfo(
+        False, _H, 503, "the store's schema was migrated by a newer version of tether"
+    ),
     ErrorCode.MODEL_NOT_CONFIGURED: CodeInfo(False, _C, 400, "no model adapter is configured"),
     ErrorCode.INPUT_ROLE_FORBIDDEN: CodeInfo(
         False,

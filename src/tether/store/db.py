@@ -166,7 +166,7 @@ def migrate(engine: Engine) -> None:
         raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
     except CommandError as exc:  # a revision none of ours: a newer tether migrated the store
         raise TetherError(
-            ErrorCode.STORE_UNAVAILABLE,
+            ErrorCode.STORE_SCHEMA_NEWER,
             f"the store's schema is at a revision this version of tether does not know ({exc}): "
             "a newer version migrated it; run that version or a later one against it",
         ) from None
