@@ -84,7 +84,7 @@ def test_moving_a_label_is_recorded_with_who_and_where_from(both: ReleaseStore) 
 
 def test_a_bad_label_is_refused_and_nothing_moves(releases: ReleaseStore) -> None:
     one, _ = releases.create(bundle(), "cli:ana")
-    for label in ("Production", "", "-x", "a b", "x" * 65, "prod/1"):
+    for label in ("Production", "", "-x", "a b", "x" * 65, "prod/1", "rel_next"):
         with pytest.raises(TetherError) as caught:
             releases.move_label(label, one.id, "cli:ana")
         assert caught.value.code is ErrorCode.RELEASE_LABEL_INVALID, label

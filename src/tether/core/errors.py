@@ -400,7 +400,11 @@ _INFO: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.RELEASE_NOT_FOUND: CodeInfo(False, _C, 404, "no release or label by that name"),
     ErrorCode.RELEASE_LABEL_INVALID: CodeInfo(
-        False, _C, 400, "a release label is not a lowercase name of letters, digits, '-' or '_'"
+        False,
+        _C,
+        400,
+        "a release label is not a lowercase name of letters, digits, '-' or '_', or starts "
+        "with `rel_` (an id's prefix)",
     ),
     ErrorCode.RELEASE_SOURCE_INVALID: CodeInfo(
         False, _C, 400, "a release directory is unreadable or does not define a release"

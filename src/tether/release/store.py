@@ -76,12 +76,19 @@ class LabelMove:
 
 
 def check_label(label: str) -> str:
-    """The label if it is a lowercase name; RELEASE_LABEL_INVALID otherwise."""
+    """The label if it is a lowercase name; RELEASE_LABEL_INVALID otherwise. A label never starts
+    with the id prefix `rel_`: a reference starting with it is read as an id everywhere."""
     if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
         raise TetherError(
             ErrorCode.RELEASE_LABEL_INVALID,
             f"label {label!r} must start with a lowercase letter and hold only a-z, 0-9, "
             "'-' or '_' (at most 64 characters), e.g. production or candidate",
+        )
+    if label.startswith(ID_PREFIX):
+        raise TetherError(
+            ErrorCode.RELEASE_LABEL_INVALID,
+            f"label {label!r} starts with {ID_PREFIX!r}, which marks a release id: it could "
+            "never be used where an id can",
         )
     return label
 
