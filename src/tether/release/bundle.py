@@ -193,6 +193,8 @@ def check_content(content: Any) -> dict[str, Any]:
         names = [i["name"] for i in items]
         if len(set(names)) != len(names):
             raise _bad(f"{part}: names repeat: {sorted(names)}")
+    if not content["agents"]:  # a desk built from it would have no agent to run a turn with
+        raise _bad("agents: a release holds at least one agent")
     for agent in content["agents"]:
         if not isinstance(agent.get("instructions"), str):
             raise _bad(f"agent {agent['name']!r}: instructions must be text")

@@ -27,7 +27,7 @@ _SCHEMA_SUFFIX = ".cedarschema"
 def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Domain, str | None]:
     """`domain` governed by `bundle`: its policy files (written under `workdir`, an empty or new
     folder) and its agents; and what the release does with failing claims. RELEASE_SOURCE_INVALID
-    for a bundle of another pack or pack version."""
+    for a bundle of another pack or pack version, or one holding no agent."""
     content = bundle.content
     pack = content.get("domain") or {}
     if (pack.get("name"), pack.get("version")) != (domain.name, domain.version):
@@ -43,8 +43,12 @@ def candidate_domain(domain: Domain, bundle: Bundle, workdir: Path) -> tuple[Dom
         schema = next(p for p in sorted(folder.iterdir()) if p.name.endswith(_SCHEMA_SUFFIX))
         files = tuple(p for p in sorted(folder.iterdir()) if p.suffix == ".cedar")
         policies = PolicySet(schema, files)
-    agents = tuple(agent_from(a) for a in content.get("agents", ()))
-    governed = dataclasses.replace(domain, policies=policies, agents=agents or domain.agents)
+    agents = tuple(agent_from(a) for a in content.get("agents") or ())
+    if not agents:  # never the pack's own agents: the run would not be governed by the release
+        raise TetherError(
+            ErrorCode.RELEASE_SOURCE_INVALID, f"release {bundle.id} holds no agent to govern with"
+        )
+    governed = dataclasses.replace(domain, policies=policies, agents=agents)
     return governed, check_verifier(content.get("verifier") or {}, bundle.id)
 
 
