@@ -163,6 +163,7 @@ class ErrorCode(StrEnum):
     RELEASE_LABEL_INVALID = "RELEASE_LABEL_INVALID"
     RELEASE_SOURCE_INVALID = "RELEASE_SOURCE_INVALID"
     RELEASE_GATE_FAILED = "RELEASE_GATE_FAILED"
+    RELEASE_TAMPERED = "RELEASE_TAMPERED"
     # Replay: a recorded run re-evaluated from what it recorded.
     REPLAY_READ_MISSING = "REPLAY_READ_MISSING"
     RUN_NOT_REPLAYABLE = "RUN_NOT_REPLAYABLE"
@@ -414,6 +415,9 @@ _INFO: dict[ErrorCode, CodeInfo] = {
         _C,
         409,
         "the release failed its evaluation suite; a label moves to it only overridden",
+    ),
+    ErrorCode.RELEASE_TAMPERED: CodeInfo(
+        False, _H, 500, "a stored release's content no longer hashes to its id: it was changed"
     ),
     ErrorCode.REPLAY_READ_MISSING: CodeInfo(
         False, _R, 409, "a replayed check read state its run did not record reading"

@@ -7,6 +7,7 @@ Creating a release and moving a label are control-plane actions: each appends an
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,10 @@ from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.bundle import ID_PREFIX, Bundle, digest_of
+from tether.release.bundle import ID_PREFIX, Bundle, digest_of, release_id
 from tether.store.release_schema import release_evaluations, release_labels, releases
+
+log = logging.getLogger(__name__)
 
 GATE_SUITE = "gate"  # the evaluation suite a release must pass to take a label
 
@@ -136,7 +139,8 @@ class ReleaseStore:
         return self._release(values, ()), True
 
     def get(self, ref: str) -> Release:
-        """A release by id, or by a label that points at it; RELEASE_NOT_FOUND otherwise."""
+        """A release by id, or by a label that points at it; RELEASE_NOT_FOUND otherwise, and
+        RELEASE_TAMPERED when its stored content no longer hashes to its id."""
         with connect(self.engine) as conn:
             rid = ref if ref.startswith(ID_PREFIX) else self._label_target(conn, ref)
             row = None
@@ -150,7 +154,8 @@ class ReleaseStore:
             return self._release(row, self._labels_of(conn, row["id"]))
 
     def list_releases(self, limit: int = 100) -> list[Release]:
-        """Releases, newest first, with their labels."""
+        """Releases, newest first, with their labels; a release changed in the store is left
+        out (logged as RELEASE_TAMPERED)."""
         query = select(releases).order_by(releases.c.created_at.desc(), releases.c.id).limit(limit)
         with connect(self.engine) as conn:
             rows = conn.execute(query).mappings().all()
@@ -158,7 +163,13 @@ class ReleaseStore:
         by_release: dict[str, list[str]] = {}
         for label, rid in sorted(labels.items()):
             by_release.setdefault(rid, []).append(label)
-        return [self._release(r, tuple(by_release.get(r["id"], ()))) for r in rows]
+        listed = []
+        for row in rows:
+            try:
+                listed.append(self._release(row, tuple(by_release.get(row["id"], ()))))
+            except TetherError as exc:  # one altered row hides itself, never the others
+                log.warning("%s: %s", exc.code, exc.message)
+        return listed
 
     def labels(self, conn: Any = None) -> dict[str, str]:
         """label -> release id."""
@@ -251,7 +262,19 @@ class ReleaseStore:
 
     @staticmethod
     def _release(row: Any, labels: tuple[str, ...]) -> Release:
-        bundle = Bundle(json.loads(row["bundle"]))
+        """The release a stored row holds; RELEASE_TAMPERED unless its bundle still hashes to
+        its digest and id (a row edited in the store is never served under the id)."""
+        try:
+            bundle = Bundle(json.loads(row["bundle"]))
+            digest = bundle.digest
+        except (TypeError, ValueError, RecursionError):  # not JSON, or JSON no bundle holds
+            digest = None
+        if digest != row["digest"] or release_id(row["digest"]) != row["id"]:
+            raise TetherError(
+                ErrorCode.RELEASE_TAMPERED,
+                f"release {row['id']} was changed in the store: its content no longer hashes to "
+                "its id, so it is not served (restore the row, or create the release again)",
+            )
         return Release(
             id=row["id"],
             digest=row["digest"],

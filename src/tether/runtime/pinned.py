@@ -3,7 +3,7 @@ the conversation started under (or the rollout arm it was assigned), a queued or
 under the release it recorded.
 
 `RuntimeOf` maps a release id to the runtime its runs execute on (see `tether.sdk.releases`).
-A release that cannot be had (unknown, of another pack version, unreadable) fails closed: the
+A release that cannot be had (unknown, of another pack version, unreadable, altered) fails closed: the
 run records the release it is pinned to and ends in a refusal coded with why, and nothing of
 it executes under another configuration.
 """
@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 RuntimeOf = Callable[[str], "Runtime"]
 
 # the codes of a release that cannot be had; any other error is not the release's
-UNAVAILABLE = (ErrorCode.RELEASE_NOT_FOUND, ErrorCode.RELEASE_SOURCE_INVALID)
+UNAVAILABLE = (
+    ErrorCode.RELEASE_NOT_FOUND,
+    ErrorCode.RELEASE_SOURCE_INVALID,
+    ErrorCode.RELEASE_TAMPERED,
+)
 UNAVAILABLE_TEXT = (
     "This conversation's configuration is no longer available, so I can't continue it. "
     "Please start a new conversation."
