@@ -44,7 +44,7 @@ from tether.release.rollout_plan import (
     Rollout,
     check_plan,
 )
-from tether.release.store import PRODUCTION, ReleaseStore, failed_gate
+from tether.release.store import PRODUCTION, Release, ReleaseStore, failed_gate
 from tether.store.release_schema import rollouts
 
 log = logging.getLogger("tether.release")
@@ -59,6 +59,20 @@ _PROMOTION_REFUSED = (
 SYSTEM_ACTOR = "system:rollout"
 
 Notify = Callable[[str, Mapping[str, Any]], None]  # (event kind, status) after a transition
+
+
+def check_same_pack(candidate: Release, baseline: Release) -> None:
+    """ROLLOUT_INVALID unless `candidate` is of the domain pack and version `baseline` is: a
+    desk runs one pack's code, and builds no release of another (every conversation the
+    rollout sent to it would be refused at its first turn)."""
+    have, want = candidate.bundle.content["domain"], baseline.bundle.content["domain"]
+    if (have.get("name"), have.get("version")) != (want.get("name"), want.get("version")):
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"release {candidate.id} is of {have.get('name')} {have.get('version')} and "
+            f"production ({baseline.id}) of {want.get('name')} {want.get('version')}: a desk "
+            "running one pack's code cannot build the other, so no traffic can go to it",
+        )
 
 
 class Rollouts:
@@ -91,7 +105,8 @@ class Rollouts:
         """Start rolling `candidate` (an id or a label) out against production (audited)."""
         plan = check_plan(steps, min_runs, looks, alpha)
         parsed = parse_guards(guards)
-        cand = self.releases.get(candidate).id
+        chosen = self.releases.get(candidate)
+        cand = chosen.id
         base = self.releases.target(PRODUCTION)
         if base is None:
             raise TetherError(
@@ -101,6 +116,7 @@ class Rollouts:
             )
         if base == cand:
             raise TetherError(ErrorCode.ROLLOUT_INVALID, f"{cand} is already in production")
+        check_same_pack(chosen, self.releases.get(base))
         now = self.clock.now()
         row = {
             "id": "ro_" + secrets.token_hex(8),
