@@ -37,6 +37,7 @@ _HEADER_PATHS = (
     "run.status",
     "name",
     "run.decision_kind",
+    "kind",
 )
 
 
@@ -91,7 +92,8 @@ def _recorded_rights(scope: Step) -> list[str] | None:
 
 def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
     """What the run's row and the steps' headers say agrees with the record: the steps are
-    numbered 1..n with none taken out, the row's principal is the scope's, and a guard or tool
+    numbered 1..n with none taken out, open with the scope and retrieval steps (`_order`), the
+    row's principal is the scope's, and a guard or tool
     step is named after the call it holds (listings and KPIs read these, not the data)."""
     numbered = next((s for i, s in enumerate(run.steps, start=1) if s.seq != i), None)
     if numbered is not None:
@@ -99,6 +101,7 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
     elif run.step_count != len(run.steps):
         last = run.steps[-1]
         report.diffs.append(_diff(last, "run.step_count", run.step_count, len(run.steps)))
+    _order(run.steps, report)
     principal = _principal(scope).id
     if run.principal_id != principal:
         report.diffs.append(_diff(scope, "run.principal", run.principal_id, principal))
@@ -115,6 +118,27 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
             named = step.data.get("tool")
         if named is not None and step.name != named:
             report.diffs.append(_diff(step, "name", step.name, named))
+
+
+def _order(steps: Sequence[Step], report: ReplayReport) -> None:
+    """The steps open as the runtime always writes them: the scope step first, then the
+    retrieval step (a run ends in its Decision right after the scope only when it failed
+    before it grounded), each of them once. Numbering alone does not show a step taken out
+    once the steps after it are numbered down."""
+    first = [StepKind.SCOPE, StepKind.RETRIEVAL]
+    if len(steps) > 1 and steps[1].kind is StepKind.DECISION:
+        first = [StepKind.SCOPE, StepKind.DECISION]
+    for step, kind in zip(steps, first, strict=False):
+        if step.kind is not kind:
+            report.diffs.append(_diff(step, "kind", step.kind.value, kind.value))
+            return
+    if len(steps) < len(first):  # a scope step and nothing after it
+        report.diffs.append(_diff(steps[-1], "kind", None, first[len(steps)].value))
+        return
+    for step in steps[len(first) :]:
+        if step.kind in (StepKind.SCOPE, StepKind.RETRIEVAL):
+            report.diffs.append(_diff(step, "kind", step.kind.value, None))
+            return
 
 
 def refused_by_person(approval: Mapping[str, Any]) -> Decision | None:
