@@ -22,8 +22,9 @@ from tether.core.types import (
     RunStatus,
     StepKind,
 )
+from tether.runtime.control import cancelled
 from tether.runtime.endings import blocked
-from tether.runtime.once import action_scope, execute_once
+from tether.runtime.once import action_scope, execute_once, has_started
 from tether.runtime.prompt import marked_observation
 from tether.runtime.recording import StepRecorderMixin
 from tether.runtime.state import recorded_guard, take_step
@@ -144,6 +145,19 @@ class ToolCallMixin(StepRecorderMixin):
         tool = self.tools.get(call.name)
         assert tool is not None  # the schema check allowed it
         started = self.clock.now()
+        context = CallContext(
+            state.run_id,
+            state.turn_seq,
+            state.principal.id,
+            action=action_scope(state.run_id, call.id),  # the key follows the action, not the turn
+            resolve=self._granted(state),
+        )
+        if (
+            state.cancel is not None
+            and tool.spec.risk is not RiskClass.READ
+            and not has_started(self._ledger, tool, call.arguments, context)
+        ):  # a cancel already accepted stops a write not yet started (one started is settled)
+            return cancelled(state.cancel, state.writes)
         if self.access is not None:  # the token is verified again at the moment of execution
             with self.shared_reads(), reading() as book:
                 recheck = self.access.recheck(self._context(state, started), call)
@@ -156,13 +170,6 @@ class ToolCallMixin(StepRecorderMixin):
                 }
                 self._record(state, StepKind.GUARD, call.name, blocked, started)
                 return self._on_blocked(recheck)
-        context = CallContext(
-            state.run_id,
-            state.turn_seq,
-            state.principal.id,
-            action=action_scope(state.run_id, call.id),  # the key follows the action, not the turn
-            resolve=self._granted(state),
-        )
         spend = None  # an approved call spends its single-use token as it starts
         if approval is not None and self.approvals is not None:
             spend = self.approvals.spend(self._context(state, started), call, approval)

@@ -3,15 +3,17 @@
 `submit` records a QUEUED run (its input validated, nothing else done) for a worker to
 `execute`; executing claims the run's lease, which turns it RUNNING, and continues it exactly
 as a resume does, from nothing recorded yet. `cancel` ends a QUEUED run at once; a RUNNING one
-is marked, and its holder ends it before its next model turn (the holder learns of it with
-its next commit, or by one read before a turn whose earlier steps still wait to commit); a
-run waiting for a person's decision is left to the
-approval, whose reject ends it.
+is marked, and its holder ends it before its next model turn, starting no write it has not
+started yet (an approved call waiting for a worker included); the holder learns of it with
+its next commit (a write's verdict commits before the write), or by one read before a turn
+whose earlier steps still wait to commit. A run waiting for a person's decision is left to
+the approval, whose reject ends it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, ModelTurn, Reason, Run, RunStatus
@@ -29,8 +31,17 @@ if TYPE_CHECKING:
 CANCELLED_TEXT = "This request was cancelled before it was finished."
 
 
-def cancelled(actor: str) -> Decision:
-    """The refusal that ends a cancelled run."""
+CANCELLED_AFTER_WRITES_TEXT = (
+    "This request was cancelled after it had made the changes listed; nothing more was done."
+)
+
+
+def cancelled(actor: str, writes: Sequence[Mapping[str, Any]] = ()) -> Decision:
+    """The Decision that ends a cancelled run: a refusal coded RUN_CANCELLED when it wrote
+    nothing; when it already made `writes`, an action that reports them (a refusal would
+    hide them)."""
+    if writes:
+        return Decision(DecisionKind.ACTION, CANCELLED_AFTER_WRITES_TEXT, results=tuple(writes))
     reason = Reason(ErrorCode.RUN_CANCELLED, f"cancelled by {actor}"[:500])
     return Decision(DecisionKind.REFUSAL, CANCELLED_TEXT, reason=reason)
 

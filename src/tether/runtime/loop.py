@@ -221,7 +221,7 @@ class Runtime(
             self._commit_due(state)
             decision = limit_reached(state, self.clock.monotonic() - state.started)
             if decision is None and state.cancel is not None:
-                decision = cancelled(state.cancel)
+                decision = cancelled(state.cancel, state.writes)
             if decision is None:
                 turn = self._propose(state, model)
                 decision = turn if isinstance(turn, Decision) else self._handle(state, turn)

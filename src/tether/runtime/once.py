@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
-from tether.store.tool_results import ToolResultLedger
+from tether.store.tool_results import LedgerEntry, ToolResultLedger
 from tether.tools.execute import (
     CallContext,
     ToolExecutor,
@@ -83,6 +83,30 @@ def _earlier_key(tool: Tool, arguments: Mapping[str, Any], call: CallContext) ->
     return idempotency_key(call.action or call.run_id, tool.name, spelled, folded=False)
 
 
+def has_started(
+    ledger: ToolResultLedger, tool: Tool, arguments: Mapping[str, Any], call: CallContext
+) -> bool:
+    """Whether a call with side effects was started under its idempotency key (by this run,
+    an earlier process of it, or the confirmed action it carries out): what it did must be
+    settled, never left unsaid. A read never counts as started."""
+    if tool.spec.risk is RiskClass.READ:
+        return False
+    return _ledger_entry(ledger, tool, arguments, call)[1] is not None
+
+
+def _ledger_entry(
+    ledger: ToolResultLedger, tool: Tool, arguments: Mapping[str, Any], call: CallContext
+) -> tuple[str, LedgerEntry | None]:
+    """The call's idempotency key and its ledger entry, if any."""
+    key = idempotency_key(call.action or call.run_id, tool.name, _canonical(tool, arguments))
+    entry = ledger.get(key)
+    if entry is None:  # a call a version before this one started keeps its key
+        earlier = _earlier_key(tool, arguments, call)
+        entry = ledger.get(earlier) if earlier != key else None
+        key = earlier if entry is not None else key
+    return key, entry
+
+
 def execute_once(
     executor: ToolExecutor,
     ledger: ToolResultLedger,
@@ -102,12 +126,7 @@ def execute_once(
             return _spent(None)
         return executor.execute(tool, arguments, call)
     canonical = _canonical(tool, arguments)
-    key = idempotency_key(call.action or call.run_id, tool.name, canonical)
-    entry = ledger.get(key)
-    if entry is None:  # a call a version before this one started keeps its key
-        earlier = _earlier_key(tool, arguments, call)
-        entry = ledger.get(earlier) if earlier != key else None
-        key = earlier if entry is not None else key
+    key, entry = _ledger_entry(ledger, tool, arguments, call)
     keyed = dataclasses.replace(call, idempotency_key=key)
     retake: str | None = None
     if entry is not None and entry.outcome is not None:

@@ -175,7 +175,9 @@ def runs_router(
         summary="Cancel a run: it ends in a refusal coded RUN_CANCELLED",
         description=(
             "A queued run ends at once (200, with its Decision). A running one ends before "
-            "its next model turn: 202 with its status now; follow it on its events stream."
+            "its next model turn, starting no write it had not started: 202 with its status "
+            "now; follow it on its events stream. A run that had already made a write ends "
+            "in an action that lists it instead."
         ),
         responses=problem_responses(
             ErrorCode.RUN_NOT_FOUND,

@@ -1,0 +1,101 @@
+"""Cancel racing an approved write. Once a supervisor approved a return, the run waits on the
+queue for a worker to make the call; a cancel accepted before any worker took it must either
+stop the call or, if the call runs anyway, the run's one Decision must say what was done.
+Replicas as deployed at scale: an API replica without workers (`TETHER_WORKERS=0`) and a
+worker replica, over one PostgreSQL store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.conftest import admin_headers, serve
+from tether.domains.retail.db import RetailDB
+from tether.domains.retail.desk import open_retail_desk
+from tether.sdk import Desk
+from tether.server.app import create_app
+from tether.store.runs import RunStore
+
+IDENTIFY = "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147."
+PROPOSE_RETURN: list[dict[str, Any]] = [
+    {
+        "tool": "find_user_id_by_name_zip",
+        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
+    },
+    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
+    {
+        "tool": "return_delivered_order_items",
+        "args": {
+            "order_id": "#W1067251",
+            "item_ids": ["7848293342"],
+            "payment_method_id": "credit_card_3362387",
+        },
+    },
+]
+AFTER: list[dict[str, Any]] = [{"answer": "Your return is requested [tool:3]."}]
+WRITE = "return_delivered_order_items"
+
+
+@pytest.fixture
+def desks(pg_url: str) -> Iterator[list[Desk]]:
+    retail = RetailDB.fresh_copy()
+    made = [open_retail_desk(RunStore.open(pg_url), db=retail) for _ in range(3)]
+    try:
+        yield made
+    finally:
+        for d in made:
+            d.store.close()
+
+
+def test_cancel_accepted_after_approval_stops_the_write_or_the_decision_reports_it(
+    desks: list[Desk],
+) -> None:
+    # 1. a worker replica takes the conversation to a return waiting for a supervisor
+    app = create_app(desks[0])
+    with serve(app) as url, httpx.Client(base_url=url, headers=admin_headers(app), timeout=30) as c:
+        cid = c.post("/v1/conversations", json={"principal": "raj_sanchez_2970"}).json()["id"]
+        first = c.post(
+            f"/v1/conversations/{cid}/messages?wait=20",
+            json={"text": IDENTIFY, "script": PROPOSE_RETURN},
+        )
+        nonce = first.json()["pending_action"]["nonce"]
+        second = c.post(
+            f"/v1/conversations/{cid}/messages?wait=20", json={"confirm": nonce, "script": AFTER}
+        )
+        assert second.json()["status"] == "suspended", second.text
+        run_id = second.json()["run_id"]
+        found = c.get("/v1/approvals", params={"run_id": run_id}).json()["approvals"]
+        approval = found[0]
+
+    # 2. on an API replica without workers a supervisor approves, then the caller cancels
+    api = create_app(desks[1], workers=0)
+    with serve(api) as url, httpx.Client(base_url=url, headers=admin_headers(api), timeout=30) as c:
+        decided = c.post(
+            f"/v1/approvals/{approval['id']}/approve",
+            json={"argument_hash": approval["argument_hash"]},
+        )
+        assert decided.status_code == 200, decided.text
+        cancel = c.post(f"/v1/runs/{run_id}/cancel")
+        assert cancel.status_code in (200, 202), cancel.text
+
+    # 3. a worker replica picks the run up and ends it
+    worker = create_app(desks[2])
+    with (
+        serve(worker) as url,
+        httpx.Client(base_url=url, headers=admin_headers(worker), timeout=30) as c,
+    ):
+        stream = c.get(f"/v1/runs/{run_id}/events")
+        assert "event: decision" in stream.text, stream.text
+        run = c.get(f"/v1/runs/{run_id}").json()
+
+    executed = [s for s in run["steps"] if s["kind"] == "tool" and s["name"] == WRITE]
+    decision = run["decision"]
+    reported = [r for r in decision.get("results") or [] if r["tool"] == WRITE]
+    if decision["reason"] and decision["reason"]["code"] == "RUN_CANCELLED":
+        # cancelled: the refund must not have been made behind the Decision's back
+        assert executed == [], (decision["text"], [s["name"] for s in executed])
+    else:
+        assert len(executed) == len(reported) == 1, decision
