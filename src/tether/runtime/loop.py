@@ -224,7 +224,10 @@ class Runtime(
                 decision = cancelled(state.cancel, state.writes)
             if decision is None:
                 turn = self._propose(state, model)
-                decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
+                if self._ends_cancelled(state, turn):
+                    decision = cancelled(state.cancel or "", state.writes)
+                else:
+                    decision = turn if isinstance(turn, Decision) else self._handle(state, turn)
         assert state.header is not None  # set by _scope
         if decision is None:  # suspended: durably waiting for a person's decision
             return dataclasses.replace(
@@ -235,6 +238,16 @@ class Runtime(
                 steps=tuple(state.steps),
             )
         return self._end(state, decision)
+
+    def _ends_cancelled(self, state: RunState, turn: ModelTurn | Decision) -> bool:
+        """Whether a cancel accepted while the model proposed ends the run instead of the
+        turn: one that would end it (an answer, a refusal, a failed model call, which would
+        hand a cancelled request to a person). A turn of tool calls goes on: its reads
+        finish, and a write not yet started does not start (see `_act`)."""
+        if isinstance(turn, ModelTurn) and turn.kind is TurnKind.TOOL_CALLS:
+            return False
+        self._look_for_cancel(state)
+        return state.cancel is not None
 
     def _end(self, state: RunState, decision: Decision, route: bool = True) -> Run:
         """Record the Decision that ends the run (an escalation also goes to its queue)."""
@@ -331,7 +344,9 @@ class Runtime(
         found = open_turn(steps)
         if found is None:
             return None
-        if found.turn is None:
+        if found.turn is None:  # the model failed; a cancel accepted meanwhile wins
+            if state.cancel is not None:
+                return cancelled(state.cancel, state.writes)
             error = found.error or {}
             code = ErrorCode(error.get("code", ErrorCode.INTERNAL.value))
             return model_failed(code, str(error.get("message", "")))

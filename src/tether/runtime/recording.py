@@ -87,6 +87,11 @@ class StepRecorderMixin:
         if time.monotonic() - state.committed_at >= self.batch_window_s:
             self._commit(state)
             return
+        self._look_for_cancel(state)
+
+    def _look_for_cancel(self, state: RunState) -> None:
+        """Read whether someone asked to cancel the run, unless nobody in this process has
+        asked to cancel a run since the last look and it is less than CANCEL_POLL_S old."""
         asked, now = cancels_asked(), time.monotonic()
         if asked != state.cancels_seen or now - state.cancel_looked_at >= CANCEL_POLL_S:
             state.cancels_seen, state.cancel_looked_at = asked, now
