@@ -77,6 +77,11 @@ class TurnAdmissionMixin:
                 f"the conversation holds {record.size} bytes; the limit is "
                 f"{self.limits.max_state_bytes}",
             )
+        self._not_waiting(record)
+
+    def _not_waiting(self, record: ConversationRecord) -> None:
+        """Refuse while the conversation's last turn waits for a person (APPROVAL_PENDING) or
+        for the run a person decided on to end (CONVERSATION_BUSY)."""
         waiting = record.state.get("waiting_run")
         if waiting:
             run = self.runtime.store.get_run(str(waiting), with_steps=False)

@@ -124,8 +124,18 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         return Conversation(self, record.id, principal_id)
 
     def close(self, conversation_id: str, principal_id: str) -> None:
+        """Close the conversation: no more turns, and its pending action is dropped. Refused
+        while anything of it may still run, so that nothing runs for a closed conversation:
+        APPROVAL_PENDING while its last turn waits for a person (reject the approval first),
+        CONVERSATION_BUSY while a turn holds it or a run a person approved is under way."""
         self.open(conversation_id, principal_id)
-        self.store.set_status(conversation_id, "closed", self.runtime.clock.now())
+        record = self.store.get(conversation_id)
+        self._not_waiting(record)
+        if not self.store.close(record, self.runtime.clock.now()):
+            raise TetherError(
+                ErrorCode.CONVERSATION_BUSY,
+                "a turn of the conversation is under way; close it once the turn ends",
+            )
 
     def turn(
         self,

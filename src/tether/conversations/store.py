@@ -356,13 +356,22 @@ class ConversationStore:
         if done.rowcount != 1:  # the claim lapsed and another turn took the conversation
             raise _lapsed()
 
-    def set_status(self, conversation_id: str, status: str, now: float) -> None:
+    def close(self, record: ConversationRecord, now: float) -> bool:
+        """Close the conversation as `record` read it, dropping its pending action: False if a
+        turn holds it or one was taken since (then what that turn may run is not known yet).
+        One conditional UPDATE, so no turn claims the conversation between the check and it."""
+        free = or_(conversations.c.busy_run.is_(None), conversations.c.busy_until < now)
         with self.engine.begin() as conn:
-            conn.execute(
+            done = conn.execute(
                 update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(status=status, updated_at=now, pending=None)
+                .where(
+                    conversations.c.id == record.id,
+                    conversations.c.turns == record.turns,
+                    free,
+                )
+                .values(status="closed", updated_at=now, pending=None)
             )
+        return done.rowcount == 1
 
     def runs_of(self, conversation_ids: Sequence[str]) -> dict[str, str]:
         """run id -> conversation id, for the given conversations' turns."""

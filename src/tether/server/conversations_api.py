@@ -372,9 +372,16 @@ def conversations_router(
         "/{conversation_id}/close",
         response_model=ConversationOut,
         summary="Close a conversation: no more turns, and its pending action is dropped",
+        description=(
+            "Refused while anything of the conversation may still run: 409 APPROVAL_PENDING "
+            "while its last turn waits for a person (reject the approval first), 409 "
+            "CONVERSATION_BUSY while a turn is under way."
+        ),
         responses=problem_responses(
             ErrorCode.BAD_REQUEST,
             ErrorCode.CONVERSATION_NOT_FOUND,
+            ErrorCode.APPROVAL_PENDING,
+            ErrorCode.CONVERSATION_BUSY,
             ErrorCode.STORE_UNAVAILABLE,
             *WHO,
         ),
