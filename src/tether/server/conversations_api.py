@@ -102,6 +102,12 @@ def verified_end_user(end_users: EndUserVerifier | None, token: str | None) -> E
 def principal_for(record: ConversationRecord, operator: Operator, end_user: EndUser | None) -> str:
     """The principal a request on `record` speaks for, identified as the conversation was."""
     if end_user is not None:
+        if record.principal_source != END_USER_SOURCE:  # a token may not take over act_as
+            raise TetherError(
+                ErrorCode.CONVERSATION_FORBIDDEN,
+                f"the conversation was started by an operator acting as its customer; send no "
+                f"{END_USER_HEADER}, with a key that holds principals:act_as",
+            )
         if end_user.principal_id != record.principal_id:
             raise TetherError(
                 ErrorCode.CONVERSATION_FORBIDDEN, "the conversation belongs to another principal"
