@@ -14,6 +14,7 @@ from tether.access.audit import StoredEvent
 from tether.access.operators import Operator, Permission
 from tether.access.storage import connect
 from tether.core.errors import ErrorCode, TetherError
+from tether.server.inputs import plain_digits
 from tether.store.access_schema import audit_events
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def newest_events(
 
 
 def _check(before: str, kind: str, run: str) -> int | None:
-    if before and (not before.isdigit() or len(before) > MAX_SEQ_DIGITS):
+    if before and (not plain_digits(before) or len(before) > MAX_SEQ_DIGITS):
         raise TetherError(ErrorCode.BAD_REQUEST, "before must be an event sequence number")
     if len(kind) > MAX_FILTER_CHARS or len(run) > MAX_FILTER_CHARS:
         detail = f"kind and run are at most {MAX_FILTER_CHARS} characters"

@@ -31,6 +31,7 @@ from tether.observe.kpi_store import KpiStore
 from tether.sdk.desk import Desk
 from tether.server.dashboard_approvals import ApprovalInbox, as_inbox
 from tether.server.dashboard_lineage import claim_table
+from tether.server.inputs import plain_digits
 from tether.server.security import NO_STORE, SECURITY_HEADERS, foreign_origin, posted_from_here
 from tether.server.sessions import (
     CSRF_FIELD,
@@ -300,7 +301,7 @@ class Dashboard:
 
 def page_number(text: str) -> int:
     """A list's `page` parameter (1 or more); BAD_REQUEST otherwise."""
-    if not text.isdigit() or len(text) > MAX_PAGE_DIGITS or int(text) < 1:
+    if not plain_digits(text) or len(text) > MAX_PAGE_DIGITS or int(text) < 1:
         raise TetherError(ErrorCode.BAD_REQUEST, "page must be 1 or more")
     return int(text)
 

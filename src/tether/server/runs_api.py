@@ -34,7 +34,7 @@ from tether.server.admission import Admission
 from tether.server.conversations_api import end_user_token, principal_for, verified_end_user
 from tether.server.idempotency import STATE as IDEMPOTENCY
 from tether.server.idempotency import keyed_id
-from tether.server.inputs import StoredText
+from tether.server.inputs import StoredText, plain_digits
 from tether.server.problems import problem_responses
 from tether.server.run_events import (
     MAX_WAIT_S,
@@ -283,7 +283,7 @@ def runs_router(
                 ErrorCode.RUN_STATUS_UNKNOWN,
                 f"run {run_id} has a status this version does not know: it has no events to follow",
             )
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        after = int(last_event_id) if last_event_id and plain_digits(last_event_id) else 0
         return StreamingResponse(
             run_events(store, signals, run_id, after, request.is_disconnected),
             media_type="text/event-stream",
