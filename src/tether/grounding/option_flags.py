@@ -90,7 +90,7 @@ def owner_name(record: Any, path: Sequence[str], below_root: bool = False) -> st
     for part in path[:-1]:
         if isinstance(node, Mapping):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and part.isdecimal() and int(part) < len(node):
             node = node[int(part)]
         else:
             break

@@ -190,7 +190,7 @@ def _span_edges(record: Any) -> set[int]:
         if isinstance(fact.value, str) and "-" in fact.value and ":" in fact.value:
             for part in fact.value.split("-"):
                 hour, _, minute = part.strip().partition(":")
-                if hour.isdigit() and minute.isdigit():
+                if hour.isdecimal() and minute.isdecimal():
                     found.add((int(hour) % 24) * 60 + int(minute))
     return found
 

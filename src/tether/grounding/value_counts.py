@@ -144,7 +144,7 @@ def _a_value(phrase: str, siblings: Sequence[Sibling]) -> bool:
 
 
 def _number(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBERS[word.lower()]
+    return int(word) if word.isdecimal() else _NUMBERS[word.lower()]
 
 
 def _finding(where: str, phrase: str, said: int, held: set[int], why: str) -> FieldFinding:
