@@ -140,3 +140,24 @@ def test_digits_inside_an_id_are_not_a_card_number() -> None:
     assert Redactor().value({"trace_id": trace}) == {"trace_id": trace}
     for alone in ("649909733384415", "card 4111111111111111.", "pan=4111-1111-1111-1111&x"):
         assert "[redacted:card]" in Redactor().text(alone), alone
+
+
+def test_percent_encoded_secrets_are_masked_in_their_decoded_form() -> None:
+    redactor = Redactor()
+    encoded = EMAIL.replace("@", "%40")
+    assert redactor.text(f"GET /v1/runs/{encoded} HTTP/1.1") == (
+        "GET /v1/runs/[redacted:email] HTTP/1.1"
+    )
+    assert redactor.text(f"/v1/runs?principal={encoded}&n=2") == (
+        "/v1/runs?principal=[redacted:email]&n=2"
+    )
+    assert redactor.text("?auth=Bearer%20abcdefghijklmnop") == "?auth=Bearer%20[redacted]"
+    assert redactor.text("?pan=4111%201111%201111%201111") == "?pan=[redacted:card]"
+    # a decoded word is re-escaped: a line break in it cannot forge a second log line
+    forged = redactor.text(f"?m={encoded}%0A127.0.0.1%20GET%20/admin")
+    assert forged == "?m=[redacted:email]%0A127.0.0.1%20GET%20/admin"
+    # words with nothing to mask, and malformed escapes, are left exactly as they were
+    for kept in ("50% off", "%zz%4", "%E2%82 x", "/a%20b?q=J%C3%BCrgen", "a%2540b.com"):
+        assert redactor.text(kept) == kept, kept
+    off = Redactor(RedactionConfig.from_env({"TETHER_REDACT": "off"}))
+    assert off.text(f"/v1/runs/{encoded}") == f"/v1/runs/{encoded}"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from tether.core.errors import ErrorCode, TetherError
 
@@ -180,7 +181,23 @@ class Redactor:
             return text
         for pattern, replacement in self._rules:
             text = pattern.sub(replacement, text)
+        if "%" in text:
+            text = _WORD.sub(self._percent_decoded, text)
         return text
+
+    def _percent_decoded(self, match: re.Match[str]) -> str:
+        # URLs reach the logs percent-encoded (uvicorn quotes '@' in a path as %40): a word
+        # whose decoded form holds something to mask is given decoded, masked, re-escaped
+        word = match.group(0)
+        if not _ESCAPE.search(word):
+            return word
+        decoded = unquote(word, errors="replace")  # a malformed escape is left as it is
+        masked = decoded
+        for pattern, replacement in self._rules:
+            masked = pattern.sub(replacement, masked)
+        if masked == decoded:
+            return word
+        return "".join(_escaped(ch) for ch in masked)
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON-like value: strings masked, values under sensitive keys blanked."""
@@ -194,6 +211,19 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return copy.copy(value)
+
+
+# a whitespace-delimited word holding a '%', tried only where a word starts (linear time)
+_WORD = re.compile(r"(?<!\S)[^\s%]*%\S*")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _escaped(ch: str) -> str:
+    # what a decoded word may not show as it is: a line break or other control character would
+    # forge a log line, whitespace would split it, and '%' would read as an escape again
+    if ch.isprintable() and not ch.isspace() and ch != "%":
+        return ch
+    return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "surrogatepass"))
 
 
 def _key(name: str) -> str:
