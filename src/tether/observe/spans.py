@@ -47,7 +47,8 @@ OP = "gen_ai.operation.name"
 
 
 # attributes whose values tether itself names (operations, tools, codes, effects, ids it mints):
-# they carry no personal data, so only the other strings pay for redaction
+# they carry no personal data, so only the other strings pay for redaction. A tool name is the
+# model's text until it names a tool in the run's scope, so `_Names.tool` settles it before.
 VOCABULARY = frozenset(
     {
         OP,
@@ -57,7 +58,6 @@ VOCABULARY = frozenset(
         "gen_ai.response.model",
         "gen_ai.response.finish_reasons",
         "gen_ai.tool.name",
-        "gen_ai.tool.call.id",
         "gen_ai.tool.type",
         "gen_ai.data_source.id",
         "error.type",
@@ -105,6 +105,26 @@ def _clean(attrs: Mapping[str, Any], redact: Redactor) -> dict[str, AttrValue]:
     return out
 
 
+@dataclass(frozen=True)
+class _Names:
+    """The tools in the run's scope, and the redactor for what the model named otherwise."""
+
+    tools: frozenset[str]
+    redact: Redactor
+
+    @classmethod
+    def of(cls, run: Run, steps: Sequence[Step], redact: Redactor) -> _Names:
+        # a resumed run's scope step may be in the record only; without one, nothing is trusted
+        scopes = [s for s in (*run.steps, *steps) if s.kind is StepKind.SCOPE]
+        return cls(frozenset(str(t) for s in scopes for t in s.data.get("tools", ())), redact)
+
+    def tool(self, name: Any) -> str:
+        """`name` as exported: tether's own text when it is a tool in scope; else the model
+        wrote it (a hallucinated tool, or an injection echoing customer data), so redacted."""
+        text = str(name)
+        return text if text in self.tools else self.redact.text(text)
+
+
 def _split_model(name: str) -> tuple[str, str]:
     """("openai", "gpt-4o-mini") from "openai:gpt-4o-mini"; a bare name is both."""
     provider, _, model = name.partition(":")
@@ -144,20 +164,22 @@ def plan_run(
         parent=None,
     )
     plan = [root]
+    names = _Names.of(run, steps, redact)
     for step in steps:
-        plan.extend(_plan_step(step, len(plan), redact, capture_content))
+        plan.extend(_plan_step(step, len(plan), names, capture_content))
     return plan
 
 
-def _plan_step(step: Step, index: int, redact: Redactor, capture: bool) -> Iterable[PlannedSpan]:
+def _plan_step(step: Step, index: int, names: _Names, capture: bool) -> Iterable[PlannedSpan]:
     data = step.data
+    redact = names.redact
     base: dict[str, Any] = {"tether.step.seq": step.seq, "tether.step.kind": step.kind.value}
     if step.kind is StepKind.MODEL_TURN:
-        yield _model_turn(step, base, redact)
+        yield _model_turn(step, base, names)
     elif step.kind is StepKind.TOOL:
-        yield from _tool(step, base, index, redact, capture)
+        yield from _tool(step, base, index, names, capture)
     elif step.kind is StepKind.GUARD:
-        yield from _guard(step, base, index, redact)
+        yield from _guard(step, base, index, names)
     elif step.kind is StepKind.RETRIEVAL:
         evidence = [str(e.get("id", "")) for e in data.get("evidence", ())]
         sources = sorted({str(e.get("source", "")) for e in data.get("evidence", ())})
@@ -188,7 +210,7 @@ def _plan_step(step: Step, index: int, redact: Redactor, capture: bool) -> Itera
         yield PlannedSpan(step.name, step.started_at, step.ended_at, _clean(attrs, redact))
 
 
-def _model_turn(step: Step, base: dict[str, Any], redact: Redactor) -> PlannedSpan:
+def _model_turn(step: Step, base: dict[str, Any], names: _Names) -> PlannedSpan:
     data = step.data
     provider, model = _split_model(step.name)
     output = data.get("output") or {}
@@ -208,24 +230,27 @@ def _model_turn(step: Step, base: dict[str, Any], redact: Redactor) -> PlannedSp
         ),
         "tether.turn": data.get("turn"),
         "tether.turn.kind": kind,
-        "tether.turn.tool_calls": [c.get("name", "") for c in output.get("tool_calls", ())],
+        "tether.turn.tool_calls": [
+            names.tool(c.get("name", "")) for c in output.get("tool_calls", ())
+        ],
         "error.type": error,
     }
     return PlannedSpan(
         f"chat {model}",
         step.started_at,
         step.ended_at,
-        _clean(attrs, redact),
+        _clean(attrs, names.redact),
         kind=Kind.CLIENT,
         error=error,
     )
 
 
 def _tool(
-    step: Step, base: dict[str, Any], index: int, redact: Redactor, capture: bool
+    step: Step, base: dict[str, Any], index: int, names: _Names, capture: bool
 ) -> Iterable[PlannedSpan]:
     data = step.data
-    tool = str(data.get("tool", step.name))
+    redact = names.redact
+    tool = names.tool(data.get("tool", step.name))
     error = None if data.get("ok", True) else (data.get("error") or {}).get("code", "TOOL_ERROR")
     attempts = [a for a in data.get("attempts", ()) if "attempt" in a]
     fallbacks = [a for a in data.get("attempts", ()) if "fallback" in a]
@@ -257,8 +282,9 @@ def _tool(
         begin = min(at, step.ended_at)
         finish = min(begin + latency, step.ended_at)
         code = attempt.get("code")
+        attempted = names.tool(attempt["tool"]) if "tool" in attempt else tool
         attempt_attrs = {
-            "gen_ai.tool.name": attempt.get("tool", tool),
+            "gen_ai.tool.name": attempted,
             "gen_ai.tool.call.id": data.get("call_id"),
             "error.type": code,
             "tether.attempt": attempt.get("attempt"),
@@ -268,7 +294,7 @@ def _tool(
             "tether.retry_in_ms": attempt.get("retry_in_ms"),
         }
         yield PlannedSpan(
-            f"tool_attempt {attempt.get('tool', tool)}",
+            f"tool_attempt {attempted}",
             begin,
             finish,
             _clean(attempt_attrs, redact),
@@ -278,21 +304,23 @@ def _tool(
         at = finish + float(attempt.get("retry_in_ms") or 0.0) / 1000
 
 
-def _guard(step: Step, base: dict[str, Any], index: int, redact: Redactor) -> Iterable[PlannedSpan]:
+def _guard(step: Step, base: dict[str, Any], index: int, names: _Names) -> Iterable[PlannedSpan]:
     data = step.data
+    redact = names.redact
+    target = names.tool(step.name)  # a tool call's name, or "answer"
     verdicts = list(data.get("verdicts", ()))
     effect = data.get("effect")
     final_codes = [r.get("code", "") for r in (verdicts[-1].get("reasons", ()) if verdicts else ())]
     attrs = {
         **base,
-        "tether.guard.target": step.name,
+        "tether.guard.target": target,
         "gen_ai.tool.call.id": (data.get("call") or {}).get("id"),
         "tether.verdict.effect": effect,
         "tether.verdict.decided_by": data.get("decided_by"),
         "tether.verdict.reasons": final_codes,
     }
     # a deny or an escalation is the guard doing its job, so the span's status stays unset
-    yield PlannedSpan(f"guard {step.name}", step.started_at, step.ended_at, _clean(attrs, redact))
+    yield PlannedSpan(f"guard {target}", step.started_at, step.ended_at, _clean(attrs, redact))
     for verdict in verdicts:
         facts = verdict.get("facts") or {}
         reasons = list(verdict.get("reasons", ()))
