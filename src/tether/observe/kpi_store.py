@@ -184,7 +184,8 @@ class KpiStore:
         release: str | None = None,
     ) -> list[KpiPoint]:
         """KPIs per `step_s` seconds (a multiple of 60) over [since, until), oldest first;
-        all agents summed unless `agent` is given. Buckets without runs or feedback are absent."""
+        all agents summed unless `agent` is given. Buckets without runs or feedback are absent.
+        Both ends are rounded down to their minute, so adjacent windows never share a run."""
         if step_s < 60 or step_s % 60:
             raise TetherError(ErrorCode.BAD_REQUEST, "step_s must be a positive multiple of 60")
         values = self._grouped(kpi_minutes, step_s, agent, since, until, release)
@@ -258,11 +259,13 @@ class KpiStore:
 
     @staticmethod
     def _range(table: Table, since: float | None, until: float | None) -> list[Any]:
+        # both ends round down to their minute, the rollups' grain: rounded alike, windows
+        # that meet share a boundary minute and partition the runs, whatever second they meet at
         out = []
         if since is not None:
             out.append(table.c.minute >= minute_of(since))
         if until is not None:
-            out.append(table.c.minute < until)
+            out.append(table.c.minute < minute_of(until))
         return out
 
     def _filters(
