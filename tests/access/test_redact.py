@@ -161,3 +161,19 @@ def test_percent_encoded_secrets_are_masked_in_their_decoded_form() -> None:
         assert redactor.text(kept) == kept, kept
     off = Redactor(RedactionConfig.from_env({"TETHER_REDACT": "off"}))
     assert off.text(f"/v1/runs/{encoded}") == f"/v1/runs/{encoded}"
+
+
+def test_card_numbers_grouped_with_dots_or_two_spaces_are_masked() -> None:
+    redactor = Redactor()
+    for card in ("4111.1111.1111.1111", "4111  1111  1111  1111", "3782.822463.10005"):
+        assert redactor.text(f"paid with {card}.") == "paid with [redacted:card].", card
+    # what only looks like it stays: a failed Luhn check, mixed separators, decimals, epochs
+    for kept in (
+        "1234.5678.9012.3456",
+        "4111.1111  1111.1111",
+        "took 1733507348.123456 s",
+        "total 4111111.11 USD",
+        "v4111.1111.1111.1111.2",
+        "order #W4566809, product 6086499569, price 1,234.56",
+    ):
+        assert redactor.text(kept) == kept, kept

@@ -104,6 +104,15 @@ _PAYMENT_RULES: tuple[_Rule, ...] = (
     # 13 to 19 digits, optionally grouped, standing on their own (a run of digits inside a
     # word, such as a hex trace id, is no card number); only those passing the Luhn check
     (re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])"), _card),
+    # grouped with dots or two spaces, as 4-4-4-(1 to 7) or American Express's 4-6-5 groups
+    # (the same separator throughout): a loose dot would take decimals and epoch seconds too
+    (
+        re.compile(
+            r"(?<![\w.-])(?:\d{4}(\.| {2})\d{4}\1\d{4}\1\d{1,7}|\d{4}(\.| {2})\d{6}\2\d{5})"
+            r"(?![\w-]|\.\d)"
+        ),
+        _card,
+    ),
     (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), "[redacted:iban]"),
 )
 
