@@ -177,3 +177,18 @@ def test_card_numbers_grouped_with_dots_or_two_spaces_are_masked() -> None:
         "order #W4566809, product 6086499569, price 1,234.56",
     ):
         assert redactor.text(kept) == kept, kept
+
+
+def test_secrets_under_compound_names_are_masked() -> None:
+    redactor = Redactor()
+    line = (
+        "POST /oauth?access_token=ya29abcdefgh&client_secret=s3cr3tvalue "
+        'refresh-token: 1//0gabcdef {"db_password": "hunter2hunter"} x-api-key=abcd1234'
+    )
+    assert redactor.text(line) == (
+        "POST /oauth?access_token=[redacted]&client_secret=[redacted] "
+        'refresh-token: [redacted] {"db_password": "[redacted]"} x-api-key=[redacted]'
+    )
+    # names that only contain one of the words, counts of tokens, and plain ids stay
+    for kept in ("max_tokens=1024", "secretary=Bob", "tokenizer: cl100k", "order_id=#W4566809"):
+        assert redactor.text(kept) == kept, kept

@@ -66,9 +66,11 @@ _SECRET_RULES: tuple[_Rule, ...] = (
     (re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_-]{16,}"), "[redacted:secret]"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
     (
+        # also a name ending in one (access_token, client_secret, db_password); tried only
+        # where a run of name characters starts, so a long run is scanned once (linear time)
         re.compile(
-            r"(?i)\b(password|passwd|secret|api[_-]?key|token|passphrase|authorization)"
-            r"(\"?\s*[:=]\s*\"?)([^\s\"',;&]{4,})"
+            r"(?i)(?<![\w-])([\w-]*(?:password|passwd|secret|api[_-]?key|token|passphrase"
+            r"|authorization))(\"?\s*[:=]\s*\"?)([^\s\"',;&]{4,})"
         ),
         r"\1\2[redacted]",
     ),
