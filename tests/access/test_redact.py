@@ -192,3 +192,13 @@ def test_secrets_under_compound_names_are_masked() -> None:
     # names that only contain one of the words, counts of tokens, and plain ids stay
     for kept in ("max_tokens=1024", "secretary=Bob", "tokenizer: cl100k", "order_id=#W4566809"):
         assert redactor.text(kept) == kept, kept
+
+
+def test_iban_in_lower_case_is_masked_when_its_check_digits_verify() -> None:
+    redactor = Redactor()
+    for iban in ("de89 3704 0044 0532 0130 00", "gb82west12345698765432", "De89370400440532013000"):
+        assert redactor.text(f"pay to {iban}.") == "pay to [redacted:iban].", iban
+    # in lower case only the check digits tell an IBAN from words and digits of its shape
+    for kept in ("de89 3704 0044 0532 0130 02", "ab12 this that", "id42 order w4566809 now"):
+        assert redactor.text(kept) == kept, kept
+    assert redactor.text("IBAN DE89 3704 0044 0532 0130 02") == "IBAN [redacted:iban]"

@@ -102,6 +102,20 @@ def _card(match: re.Match[str]) -> str:
     return "[redacted:card]" if _luhn(digits) else match.group(0)
 
 
+def _iban(match: re.Match[str]) -> str:
+    # in capitals the shape is enough, as it always was; in lower or mixed case, words and
+    # digits take that shape by chance, so only an IBAN whose check digits verify is masked
+    text = match.group(0)
+    return "[redacted:iban]" if text.isupper() or _iban_checks(text) else text
+
+
+def _iban_checks(text: str) -> bool:
+    """The ISO 13616 check: the IBAN, country and check digits moved to the end and letters
+    written as 10 to 35, is 1 modulo 97."""
+    compact = text.replace(" ", "").upper()
+    return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
+
+
 _PAYMENT_RULES: tuple[_Rule, ...] = (
     # 13 to 19 digits, optionally grouped, standing on their own (a run of digits inside a
     # word, such as a hex trace id, is no card number); only those passing the Luhn check
@@ -115,7 +129,10 @@ _PAYMENT_RULES: tuple[_Rule, ...] = (
         ),
         _card,
     ),
-    (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), "[redacted:iban]"),
+    (
+        re.compile(r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+        _iban,
+    ),
 )
 
 
