@@ -88,7 +88,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdecimal() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             if int(declared) <= self.max_bytes + self.drain_bytes:
                 await _drain(receive, int(declared))
             await self._reject(scope, receive, send, f"{int(declared)} bytes")
