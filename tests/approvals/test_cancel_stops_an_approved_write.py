@@ -1,6 +1,6 @@
 """Cancel racing an approved write. Once a supervisor approved a return, the run waits on the
-queue for a worker to make the call; a cancel accepted before any worker took it must either
-stop the call or, if the call runs anyway, the run's one Decision must say what was done.
+queue for a worker to make the call; a cancel accepted before any worker took it stops the
+call: the run ends in a RUN_CANCELLED refusal and the order is never returned.
 Replicas as deployed at scale: an API replica without workers (`TETHER_WORKERS=0`) and a
 worker replica, over one PostgreSQL store."""
 
@@ -40,8 +40,13 @@ WRITE = "return_delivered_order_items"
 
 
 @pytest.fixture
-def desks(pg_url: str) -> Iterator[list[Desk]]:
-    retail = RetailDB.fresh_copy()
+def retail() -> RetailDB:
+    """The desks' shared retail data, where a refund would show."""
+    return RetailDB.fresh_copy()
+
+
+@pytest.fixture
+def desks(pg_url: str, retail: RetailDB) -> Iterator[list[Desk]]:
     made = [open_retail_desk(RunStore.open(pg_url), db=retail) for _ in range(3)]
     try:
         yield made
@@ -50,8 +55,8 @@ def desks(pg_url: str) -> Iterator[list[Desk]]:
             d.store.close()
 
 
-def test_cancel_accepted_after_approval_stops_the_write_or_the_decision_reports_it(
-    desks: list[Desk],
+def test_cancel_accepted_after_approval_stops_the_write(
+    desks: list[Desk], retail: RetailDB
 ) -> None:
     # 1. a worker replica takes the conversation to a return waiting for a supervisor
     app = create_app(desks[0])
@@ -93,9 +98,10 @@ def test_cancel_accepted_after_approval_stops_the_write_or_the_decision_reports_
 
     executed = [s for s in run["steps"] if s["kind"] == "tool" and s["name"] == WRITE]
     decision = run["decision"]
-    reported = [r for r in decision.get("results") or [] if r["tool"] == WRITE]
-    if decision["reason"] and decision["reason"]["code"] == "RUN_CANCELLED":
-        # cancelled: the refund must not have been made behind the Decision's back
-        assert executed == [], (decision["text"], [s["name"] for s in executed])
-    else:
-        assert len(executed) == len(reported) == 1, decision
+    # the cancel was accepted before any worker could take the run: the write never starts
+    assert decision["kind"] == "refusal", decision
+    assert decision["reason"]["code"] == "RUN_CANCELLED", decision
+    assert executed == [], (decision["text"], [s["name"] for s in executed])
+    assert not decision.get("results"), decision
+    order = retail.order("#W1067251")
+    assert order is not None and order["status"] == "delivered", order

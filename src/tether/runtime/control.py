@@ -29,21 +29,17 @@ if TYPE_CHECKING:
     from tether.store.runs import RunStore
 
 CANCELLED_TEXT = "This request was cancelled before it was finished."
-
-
 CANCELLED_AFTER_WRITES_TEXT = (
     "This request was cancelled after it had made the changes listed; nothing more was done."
 )
 
 
 def cancelled(actor: str, writes: Sequence[Mapping[str, Any]] = ()) -> Decision:
-    """The Decision that ends a cancelled run: a refusal coded RUN_CANCELLED when it wrote
-    nothing; when it already made `writes`, an action that reports them (a refusal would
-    hide them)."""
-    if writes:
-        return Decision(DecisionKind.ACTION, CANCELLED_AFTER_WRITES_TEXT, results=tuple(writes))
+    """The refusal coded RUN_CANCELLED that ends a cancelled run, listing the writes it had
+    already made in `results` (never hidden, and never counted as a resolution)."""
     reason = Reason(ErrorCode.RUN_CANCELLED, f"cancelled by {actor}"[:500])
-    return Decision(DecisionKind.REFUSAL, CANCELLED_TEXT, reason=reason)
+    text = CANCELLED_AFTER_WRITES_TEXT if writes else CANCELLED_TEXT
+    return Decision(DecisionKind.REFUSAL, text, reason=reason, results=tuple(writes))
 
 
 class RunControlMixin:

@@ -13,6 +13,7 @@ from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_tool_checks
 from tether.core.types import Decision, ModelTurn, Step, StepKind, ToolCall, TurnKind
 from tether.runtime.confirm import ASK_USER, question_turn, read_reply
+from tether.runtime.control import cancelled
 from tether.runtime.endings import blocked, model_failed
 from tether.runtime.history import held_history, seed_history
 from tether.runtime.loop import Runtime
@@ -316,6 +317,15 @@ class ReplayWalkMixin:
     def _decision(self, walk: _Walk, step: Step) -> None:
         recorded = step.data.get("decision") or {}
         derived = walk.derived
+        if _cancelled(recorded):  # the caller's, from outside the proposals: held to the steps'
+            walk.report.decision = "recorded"  # writes, which it must list
+            made = cancelled("", walk.state.writes).to_dict().get("results", [])
+            found = first_difference(
+                comparable(recorded.get("results", [])), comparable(made), "decision.results"
+            )
+            if found is not None:
+                walk.report.diffs.append(_diff(step, *found))
+            return
         if derived is None:
             walk.report.decision = "recorded"
             return
@@ -343,6 +353,11 @@ class ReplayWalkMixin:
         )
         if found is not None:
             walk.report.diffs.append(_diff(step, *found))
+
+
+def _cancelled(decision: Mapping[str, Any]) -> bool:
+    reason = decision.get("reason")
+    return isinstance(reason, Mapping) and reason.get("code") == ErrorCode.RUN_CANCELLED.value
 
 
 def _context(runtime: Runtime, walk: _Walk, step: Step) -> GuardContext:

@@ -176,8 +176,8 @@ def runs_router(
         description=(
             "A queued run ends at once (200, with its Decision). A running one ends before "
             "its next model turn, starting no write it had not started: 202 with its status "
-            "now; follow it on its events stream. A run that had already made a write ends "
-            "in an action that lists it instead."
+            "now; follow it on its events stream. The writes it had already made are listed "
+            "in the refusal's results."
         ),
         responses=problem_responses(
             ErrorCode.RUN_NOT_FOUND,
