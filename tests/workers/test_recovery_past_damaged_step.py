@@ -67,3 +67,34 @@ def test_one_damaged_step_row_does_not_block_recovery_of_other_runs(
     assert status[ids[0]] == RunStatus.COMPLETED.value and damaged is not None, status
     # it ends in an escalation naming the step it cannot read, rather than going on from it
     assert damaged == "escalation RUN_UNREADABLE", damaged
+
+
+def test_runs_that_cannot_be_recovered_do_not_hold_the_front_of_the_sweep(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a run whose input cannot be read is listed UNKNOWN, so it is never resumed; it stays
+    # RUNNING in the store, oldest first: with a sweep of one run at a time it used to be the
+    # only run any sweep looked at, and the younger run was never recovered
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("TETHER_HOME", str(home))
+    _killed_run(store_url, home, "first")
+    _killed_run(store_url, home, "second")
+    store = RunStore.open(store_url)
+    try:
+        desk = open_retail_desk(store)
+        with store.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(text("SELECT id FROM runs ORDER BY created_at"))]
+            conn.execute(
+                text("UPDATE runs SET input = substr(input, 1, 9) WHERE id = :id"), {"id": ids[0]}
+            )
+            conn.execute(text("UPDATE runs SET lease_expires_at = 1.0, updated_at = 1.0"))
+        recovery = Recovery(desk.runtime, models=None, batch=1)
+        for _ in range(3):
+            recovery.sweep()
+        with store.engine.connect() as conn:
+            status = dict(conn.execute(text("SELECT id, status FROM runs")).all())
+    finally:
+        store.close()
+    assert status[ids[1]] == RunStatus.COMPLETED.value, status
+    assert status[ids[0]] == RunStatus.RUNNING.value, status  # left for a person to look at

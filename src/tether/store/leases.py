@@ -11,7 +11,7 @@ its resume), is recovered by any worker.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +110,10 @@ class RunLeases:
         )
         self._write(statement)
 
-    def recoverable(self, now: float, grace_s: float, limit: int = 50) -> list[str]:
-        """RUNNING runs nobody live holds, oldest first."""
+    def recoverable(
+        self, now: float, grace_s: float, limit: int = 50, skip: Sequence[str] = ()
+    ) -> list[str]:
+        """RUNNING runs nobody live holds, oldest first, but for those in `skip`."""
         unleased = and_(runs.c.lease_owner.is_(None), runs.c.updated_at < now - grace_s)
         query = (
             select(runs.c.id)
@@ -119,6 +121,8 @@ class RunLeases:
             .order_by(runs.c.created_at)
             .limit(limit)
         )
+        if skip:
+            query = query.where(runs.c.id.not_in(skip))
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
 

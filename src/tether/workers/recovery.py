@@ -8,7 +8,9 @@ A conversation's turn so resumed is then recorded in its conversation, as its ow
 would have; so is a turn whose run had ended (or come to wait for a person) when its process
 died, before it recorded the turn: it still holds its conversation, which is how it is found.
 Writes happen at most once across the two processes (see `tether.runtime.once`), and the lease
-fences the stalled process out of the run's record.
+fences the stalled process out of the run's record. A run this process failed to recover (its
+row unreadable, a fault while resuming) is held back for `HOLD_BACK_S` before it is tried
+again, so runs that never recover cannot keep younger ones from the front of the sweep.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from tether.approvals.background import Background
 from tether.approvals.service import ModelFactory, model_for
 from tether.conversations import ConversationStore
 from tether.conversations.turns import fold_turn
-from tether.core.errors import TetherError
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.runtime.loop import Runtime
 from tether.runtime.pinned import RuntimeOf, pinned_runtime
 from tether.workers.queue import RunQueue
 
 log = logging.getLogger("tether.workers")
+
+HOLD_BACK_S = 600.0  # how long a run that failed to recover waits before it is tried again
 
 
 class Recovery:
@@ -53,6 +57,7 @@ class Recovery:
         self.runtime_of = runtime_of
         self.conversations = ConversationStore(runtime.store.engine)
         self._background: Background | None = None
+        self._held_back: dict[str, float] = {}  # run id -> when it may be tried again
 
     def sweep(self) -> list[Run]:
         """Resume every run found recoverable now; the runs as each resume left them."""
@@ -64,13 +69,16 @@ class Recovery:
                 except TetherError as exc:
                     log.warning("could not queue run %s again: %s", run_id, exc.message)
                     break
-        found = leases.recoverable(time.time(), keeper.ttl_s, self.batch)
+        now = time.time()
+        self._held_back = {r: at for r, at in self._held_back.items() if at > now}
+        found = leases.recoverable(now, keeper.ttl_s, self.batch, skip=tuple(self._held_back))
         resumed = []
         for run_id in found:
             try:
                 run = self._recover(run_id)
             except Exception:  # one run that cannot be recovered keeps none of the others waiting
                 log.exception("could not recover run %s", run_id)
+                self._held_back[run_id] = time.time() + HOLD_BACK_S
                 continue
             if run is not None:
                 resumed.append(run)
@@ -83,6 +91,8 @@ class Recovery:
         """Resume `run_id` if it is still RUNNING and nobody live holds it; the run as the
         resume left it, None when it was not ours to resume."""
         stored = self.runtime.store.get_run(run_id, with_steps=False)
+        if stored.status is RunStatus.UNKNOWN:  # stored RUNNING, but its row cannot be read
+            raise TetherError(ErrorCode.RUN_UNREADABLE, f"run {run_id} cannot be read to resume")
         if stored.status is not RunStatus.RUNNING:
             return None
         runtime, refusal = pinned_runtime(self.runtime, self.runtime_of, stored.release)
