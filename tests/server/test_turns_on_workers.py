@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.server.conftest import serve
 from tests.server.conversation_site import (
@@ -28,13 +29,14 @@ from tests.server.conversation_site import (
 )
 from tether.conversations import Conversations, ConversationStore
 from tether.conversations.turns import fold_turn
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Run, RunStatus, StepKind
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.sdk import Desk
 from tether.server.app import create_app
+from tether.store.conversations_schema import conversations
 from tether.store.runs import RunFilter, RunStore
 from tether.workers.config import store_url
 from tether.workers.executor import RunExecutor
@@ -241,3 +243,23 @@ def test_a_worker_cancels_a_turn_whose_conversation_moved_on(desk: Desk) -> None
     record = service.store.get(cid)
     assert (record.turns, record.busy_run) == (1, None) and record.pending is not None
     assert desk.store.count_runs(RunFilter(status=RunStatus.QUEUED)) == 0
+
+
+def test_a_conversation_is_not_closed_while_a_turn_whose_claim_lapsed_may_still_run(
+    desk: Desk,
+) -> None:
+    # the claim lapses after 5 minutes, but its run may wait longer on a long queue or for
+    # recovery after its worker died; a close then would leave a write to run for a closed
+    # conversation
+    service = Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    cid = service.start(USER).id
+    run_id = _queued_turn(desk, service, cid)
+    with desk.store.engine.begin() as conn:
+        conn.execute(update(conversations).where(conversations.c.id == cid).values(busy_until=1.0))
+    with pytest.raises(TetherError) as refused:
+        service.close(cid, USER)
+    assert refused.value.code is ErrorCode.CONVERSATION_BUSY
+    assert service.store.get(cid).status == "open"
+    desk.runtime.execute(run_id, ScriptedModel(parse_script(CANCEL_SCRIPT)))
+    service.close(cid, USER)  # the run has ended: nothing of it may still run
+    assert service.store.get(cid).status == "closed"

@@ -21,6 +21,7 @@ from tether.store.schema import runs
 
 # a turn's run that has ended or waits for a person: its turn is due to be folded in
 _SETTLED = (RunStatus.COMPLETED.value, RunStatus.SUSPENDED.value)
+_LIVE = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)  # a run that may still act
 
 
 def _dumps(value: Any) -> str:
@@ -360,7 +361,11 @@ class ConversationStore:
         """Close the conversation as `record` read it, dropping its pending action: False if a
         turn holds it or one was taken since (then what that turn may run is not known yet).
         One conditional UPDATE, so no turn claims the conversation between the check and it."""
-        free = or_(conversations.c.busy_run.is_(None), conversations.c.busy_until < now)
+        live = select(runs.c.id).where(
+            runs.c.id == conversations.c.busy_run, runs.c.status.in_(_LIVE)
+        )  # a lapsed claim whose run is still queued or running (a long queue, a dead worker)
+        lapsed = and_(conversations.c.busy_until < now, ~live.exists())
+        free = or_(conversations.c.busy_run.is_(None), lapsed)
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(conversations)
