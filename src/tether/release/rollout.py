@@ -65,7 +65,8 @@ def check_same_pack(candidate: Release, baseline: Release) -> None:
     """ROLLOUT_INVALID unless `candidate` is of the domain pack and version `baseline` is: a
     desk runs one pack's code, and builds no release of another (every conversation the
     rollout sent to it would be refused at its first turn)."""
-    have, want = candidate.bundle.content["domain"], baseline.bundle.content["domain"]
+    have = candidate.bundle.content.get("domain") or {}
+    want = baseline.bundle.content.get("domain") or {}
     if (have.get("name"), have.get("version")) != (want.get("name"), want.get("version")):
         raise TetherError(
             ErrorCode.ROLLOUT_INVALID,

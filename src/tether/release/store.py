@@ -18,7 +18,7 @@ from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.release.bundle import ID_PREFIX, Bundle, digest_of, release_id
+from tether.release.bundle import ID_PREFIX, Bundle, release_id
 from tether.store.release_schema import release_evaluations, release_labels, releases
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,14 @@ class ReleaseStore:
                     raise TetherError(
                         ErrorCode.CONFLICT, f"release id {rid} is taken by other content"
                     )
-                if _stored_digest(row["bundle"]) != digest:  # damaged: this content mends it
+                found = _stored_bundle(row["bundle"])
+                if found is None or found[1] != digest:  # damaged: this content mends it
                     conn.execute(
                         update(releases).where(releases.c.id == rid).values(bundle=bundle.to_json())
                     )
-                    data = {"release": rid, "digest": digest}
+                    # what was there: the digest it hashed to, as evidence of the change
+                    was = "unreadable" if found is None else found[1]
+                    data = {"release": rid, "digest": digest, "found": was}
                     self.audit.append_in(conn, [AuditEvent("release.repaired", actor, data)])
                 stored = {**row, "bundle": bundle.to_json()}
                 return self._release(stored, self._labels_of(conn, rid)), False
@@ -264,12 +267,8 @@ class ReleaseStore:
     def _release(row: Any, labels: tuple[str, ...]) -> Release:
         """The release a stored row holds; RELEASE_TAMPERED unless its bundle still hashes to
         its digest and id (a row edited in the store is never served under the id)."""
-        try:
-            bundle = Bundle(json.loads(row["bundle"]))
-            digest = bundle.digest
-        except (TypeError, ValueError, RecursionError):  # not JSON, or JSON no bundle holds
-            digest = None
-        if digest != row["digest"] or release_id(row["digest"]) != row["id"]:
+        stored = _stored_bundle(row["bundle"])
+        if stored is None or stored[1] != row["digest"] or release_id(row["digest"]) != row["id"]:
             raise TetherError(
                 ErrorCode.RELEASE_TAMPERED,
                 f"release {row['id']} was changed in the store: its content no longer hashes to "
@@ -281,17 +280,19 @@ class ReleaseStore:
             created_at=row["created_at"],
             created_by=row["created_by"],
             note=row["note"],
-            bundle=bundle,
+            bundle=stored[0],
             labels=labels,
         )
 
 
-def _stored_digest(text: str) -> str | None:
-    """The digest of a stored bundle's content; None when it is no longer whole JSON (a row
-    cut short by a partial restore or a disk error)."""
+def _stored_bundle(text: str) -> tuple[Bundle, str] | None:
+    """The bundle a stored row holds, and the digest its content hashes to; None when it is no
+    longer one (not whole JSON, cut short by a partial restore or a disk error, or JSON no
+    bundle holds or that cannot be hashed)."""
     try:
-        return digest_of(json.loads(text))
-    except (ValueError, TypeError):
+        bundle = Bundle(json.loads(text))
+        return bundle, bundle.digest
+    except (TypeError, ValueError, RecursionError):
         return None
 
 

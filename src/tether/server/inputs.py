@@ -28,12 +28,10 @@ def storable(text: str) -> str:
 
 
 StoredText = Annotated[str, AfterValidator(storable)]
+"""A string without a NUL or a lone surrogate character (for bodies, paths and queries)."""
 
 
 def plain_digits(text: str) -> bool:
     """Whether `text` is a whole number as `int` reads it: ASCII digits only (`str.isdigit`
     also takes "²" and the other superscripts of a header's latin-1, which `int` refuses)."""
     return text.isascii() and text.isdigit()
-
-
-"""A string without a NUL or a lone surrogate character (for bodies, paths and queries)."""
