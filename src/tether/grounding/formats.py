@@ -322,7 +322,7 @@ def _json(text: str, name: str) -> tuple[dict[str, Any], str]:
         )
         title = data.get("title") if isinstance(data.get("title"), str) else None
         meta: dict[str, Any] = {"title": title} if title else {}
-        if isinstance(data.get("acl"), list):
+        if "acl" in data:  # one label or a list, checked like front matter's: never dropped
             meta["acl"] = data["acl"]
         if body is not None:
             return meta, normalise_text(body)
