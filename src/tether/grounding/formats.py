@@ -59,7 +59,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?", re.DOTALL | re.MULTILINE)
+_FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\n")
+# closed by '---' or by YAML's document end marker '...'
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _SLUG = re.compile(r"[^a-z0-9]+")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._@/-]*$")
@@ -199,6 +201,13 @@ def _first_heading(body: str) -> str | None:
 def _markdown(text: str, name: str) -> tuple[dict[str, Any], str]:
     text = text.removeprefix("\ufeff")
     match = _FRONT_MATTER.match(text)
+    if match is None and _FRONT_MATTER_OPEN.match(text):
+        # read as body text, its acl would be lost and the document take the whole ceiling
+        raise problem(
+            ErrorCode.DOCUMENT_MALFORMED,
+            name,
+            "front matter opened with '---' is never closed (by '---' or '...')",
+        )
     if match is None:
         return {}, normalise_text(text)
     try:
