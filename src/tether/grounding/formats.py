@@ -88,9 +88,16 @@ def media_type(name: str) -> str | None:
 
 
 def check_labels(labels: Any, name: str) -> tuple[str, ...]:
-    """ACL labels as a sorted tuple; DOCUMENT_MALFORMED (naming `name`) for anything else."""
+    """ACL labels as a sorted tuple; DOCUMENT_MALFORMED (naming `name`) for anything else,
+    an empty list included: an ACL naming no label could never be read by anyone."""
     if isinstance(labels, str):
         labels = [labels]
+    if isinstance(labels, list | tuple) and not labels:
+        raise problem(
+            ErrorCode.DOCUMENT_MALFORMED,
+            name,
+            "its ACL names no label, so no one could ever read it; name at least one",
+        )
     if not isinstance(labels, list | tuple) or not all(
         isinstance(x, str) and _LABEL.match(x.strip()) for x in labels
     ):
@@ -186,7 +193,8 @@ def read_document(
             file.name,
             f"document id is {len(ident)} characters; at most {MAX_ID_CHARS} are kept",
         )
-    labels = check_labels(meta["acl"], file.name) if meta.get("acl") else acl
+    # a declared acl is checked whatever it holds: an empty or null one never falls back to `acl`
+    labels = check_labels(meta["acl"], file.name) if "acl" in meta else acl
     title = str(meta.get("title") or _first_heading(body) or file.name)
     title = " ".join(check_text(title, file.name).split())[:500]
     version = content_version(ident, title, labels, body)
