@@ -256,7 +256,12 @@ class Ingestor:
                 )
             )
         }
-        self._check_foreign_ids(conn, connector.uri, [d.document.id for d, _ in read])
+        self._check_foreign_ids(
+            conn, connector.uri, {d.document.id: d.document.source for d, _ in read}
+        )
+        # a URI is one current document whatever root ingested it: a file ingested again on
+        # its own (or from a sub-folder) replaces the version an enclosing folder's job stored
+        held = self._held_elsewhere(conn, connector.uri, [d.document.source for d, _ in read])
         graph = connector.graph()  # structured sources state their graph; others are scanned
         doc_rows: list[dict[str, Any]] = []
         chunk_rows: list[dict[str, Any]] = []
@@ -266,11 +271,12 @@ class Ingestor:
             doc = found.document
             entry: dict[str, Any] = {"uri": doc.source, "doc_id": doc.id, "version": doc.version}
             entry["acl"] = list(doc.acl)  # after any narrowing to the job's ACL
-            if current.get(doc.source) == doc.version:
+            stored = current.get(doc.source, held.get(doc.source))
+            if stored == doc.version:
                 report.documents.append({**entry, "status": "unchanged", "chunks": len(doc_chunks)})
                 continue
-            status = "changed" if doc.source in current else "added"
-            if doc.source in current:
+            status = "changed" if stored is not None else "added"
+            if stored is not None:
                 self._supersede(conn, doc.source, job, now)
             touched.append(doc.source)
             report.documents.append({**entry, "status": status, "chunks": len(doc_chunks)})
@@ -335,17 +341,38 @@ class Ingestor:
         conn.execute(insert(ingest_jobs).values(**self._job_row(report)))
 
     @staticmethod
-    def _check_foreign_ids(conn: Connection, source: str, doc_ids: list[str]) -> None:
-        """A document id may belong to one current document only, across all sources."""
+    def _held_elsewhere(conn: Connection, source: str, uris: list[str]) -> dict[str, str]:
+        """The current version of each of `uris` that another source's job stored."""
+        held: dict[str, str] = {}
+        for start in range(0, len(uris), _BATCH):
+            batch = uris[start : start + _BATCH]
+            held |= {
+                row.uri: row.version
+                for row in conn.execute(
+                    select(documents.c.uri, documents.c.version).where(
+                        documents.c.uri.in_(batch),
+                        documents.c.source != source,
+                        documents.c.superseded_at.is_(None),
+                    )
+                )
+            }
+        return held
+
+    @staticmethod
+    def _check_foreign_ids(conn: Connection, source: str, uris: dict[str, str]) -> None:
+        """A document id may belong to one current document only, across all sources; the
+        document at the same URI (which this job replaces) is not another one."""
+        doc_ids = sorted(uris)
         for start in range(0, len(doc_ids), _BATCH):
             batch = doc_ids[start : start + _BATCH]
-            row = conn.execute(
+            rows = conn.execute(
                 select(documents.c.doc_id, documents.c.uri).where(
                     documents.c.doc_id.in_(batch),
                     documents.c.source != source,
                     documents.c.superseded_at.is_(None),
                 )
-            ).first()
+            )
+            row = next((r for r in rows if r.uri != uris[r.doc_id]), None)
             if row is not None:
                 raise TetherError(
                     ErrorCode.DATA_INVALID,
