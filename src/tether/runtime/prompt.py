@@ -49,7 +49,7 @@ _BRACKETS = str.maketrans(
     }
 )
 _ENTITY = re.compile(r"&(?:(n?v?lt)|n?v?gt|#0*(60)|#0*62|#x0*(3c)|#x0*3e);?", re.IGNORECASE)
-_ATTRIBUTE_UNSAFE = re.compile(r"[\"<>\s]+")
+_ATTRIBUTE_UNSAFE = re.compile(r"[\"\s\u2039\u203a]+")
 
 
 def system_prompt(agent: Agent) -> str:
@@ -65,7 +65,9 @@ def neutralise(text: str) -> str:
 
 
 def _attribute(value: str) -> str:
-    return _ATTRIBUTE_UNSAFE.sub(" ", value).strip()[:200]
+    """`value` (a passage's id or title) as a tag attribute: every bracket spelling a passage's
+    text is neutralised of (entities, fullwidth, small forms) dropped, and no quote."""
+    return _ATTRIBUTE_UNSAFE.sub(" ", neutralise(value)).strip()[:200]
 
 
 def reference_message(evidence: Sequence[Evidence]) -> Message | None:
