@@ -245,6 +245,12 @@ class _HtmlText(HTMLParser):
         )
     )
 
+    # elements with no content, whose start tag is never matched by an end tag
+    _VOID = frozenset(
+        ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source")
+    )
+    _HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
@@ -253,6 +259,24 @@ class _HtmlText(HTMLParser):
         self._skip = 0
         self._in_title = False
         self._pre = 0
+        self._hidden: tuple[str, int] | None = None  # the hidden element's tag, its nesting
+
+    def _hides(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        """Whether an element is never shown to a reader: `hidden`, or a style hiding it."""
+        if tag in self._VOID:
+            return False
+        found = dict(attrs)
+        return "hidden" in found or bool(self._HIDING_STYLE.search(found.get("style") or ""))
+
+    def _hidden_tag(self, tag: str, start: bool) -> bool:
+        """Track a hidden element's extent; True while inside one (its own tags included)."""
+        if self._hidden is None:
+            return False
+        name, depth = self._hidden
+        if tag == name:
+            depth += 1 if start else -1
+        self._hidden = (name, depth) if depth > 0 else None
+        return True
 
     def _flush(self, blank: bool = False) -> None:
         line = "".join(self.current)
@@ -264,6 +288,11 @@ class _HtmlText(HTMLParser):
         self.current = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden_tag(tag, start=True):
+            return
+        if self._hides(tag, attrs):
+            self._hidden = (tag, 1)  # text a browser never shows is not the page's content
+            return
         if tag == "title":
             self._in_title = True
         elif tag in self._SKIP:
@@ -278,6 +307,8 @@ class _HtmlText(HTMLParser):
             self._pre += tag == "pre"
 
     def handle_endtag(self, tag: str) -> None:
+        if self._hidden_tag(tag, start=False):
+            return
         if tag == "title":
             self._in_title = False
         elif tag in self._SKIP:
@@ -288,6 +319,8 @@ class _HtmlText(HTMLParser):
                 self._pre = max(0, self._pre - 1)
 
     def handle_data(self, data: str) -> None:
+        if self._hidden is not None:
+            return
         if self._in_title:
             self.title += data
         elif not self._skip:
