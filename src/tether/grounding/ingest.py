@@ -14,6 +14,7 @@ without a job ACL it may label itself anything but `public` (see `narrow_acl`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -489,12 +490,18 @@ _RACED = frozenset({"40P01", "40001"})
 
 
 def take_ingest_lock(conn: Connection) -> None:
-    """Serialise ingest jobs on PostgreSQL: two workers starting on a fresh store both ingest
-    the pack's knowledge, and their writes (documents, chunks, the shared entity graph) could
-    deadlock. The second waits, then finds the documents current and writes nothing. SQLite
-    serialises writers already."""
+    """Serialise ingest jobs, before the job's first read: two workers starting on a fresh
+    store both ingest the pack's knowledge, and their writes (documents, chunks, the shared
+    entity graph) could deadlock; two sources using one document id would each pass the id
+    check. The second waits, then finds the documents current (or the id taken). PostgreSQL
+    takes an advisory lock; SQLite its write lock (`BEGIN IMMEDIATE`: pysqlite begins a
+    transaction only at the first write, and the job's checks would be read outside it)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK})
+    elif conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _conflict(connector: Connector) -> TetherError:
