@@ -14,6 +14,7 @@ without a job ACL it may label itself anything but `public` (see `narrow_acl`).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,9 +29,10 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.connectors import Connector, SourceDocument, within_ceiling
 from tether.grounding.documents import Chunk, chunk_document
 from tether.grounding.formats import check_labels
-from tether.grounding.graph import NO_ENTITY_IDS, EntityIds, Relation, write_graph
+from tether.grounding.graph import NO_ENTITY_IDS, Entity, EntityIds, Relation, write_graph
 from tether.store.grounding_schema import chunks, documents, ingest_jobs, relations
 
+_log = logging.getLogger(__name__)
 # Documents with no ACL of their own and none given to the job are visible to no one.
 DEFAULT_ACL = ("private",)
 DOCUMENT_CODES = frozenset(
@@ -467,11 +469,74 @@ def is_current(engine: Engine, connector: Connector) -> bool:
     return stored == wanted
 
 
+class _Without:
+    """`connector` with some of its items left out."""
+
+    def __init__(self, connector: Connector, left: set[str]) -> None:
+        self._connector = connector
+        self._left = left
+
+    @property
+    def uri(self) -> str:
+        return self._connector.uri
+
+    def names(self) -> list[str]:
+        return [n for n in self._connector.names() if n not in self._left]
+
+    def uri_of(self, name: str) -> str:
+        return self._connector.uri_of(name)
+
+    def read(self, name: str, acl: tuple[str, ...]) -> SourceDocument:
+        return self._connector.read(name, acl)
+
+    def graph(self) -> tuple[list[Entity], list[Relation]] | None:
+        return self._connector.graph()
+
+
+def held_elsewhere(engine: Engine, connector: Connector) -> set[str]:
+    """The items of `connector` whose document id a current document of another source holds
+    (an operator's own `refunds.md` beside a pack's `refunds`)."""
+    ids: dict[str, str] = {}
+    for name in connector.names():
+        try:
+            ids[connector.read(name, DEFAULT_ACL).document.id] = name
+        except TetherError:
+            continue  # the job reports an unusable item itself
+    held: set[str] = set()
+    batch_ids = sorted(ids)
+    with engine.connect() as conn:
+        for start in range(0, len(batch_ids), _BATCH):
+            held |= {
+                ids[row.doc_id]
+                for row in conn.execute(
+                    select(documents.c.doc_id).where(
+                        documents.c.doc_id.in_(batch_ids[start : start + _BATCH]),
+                        documents.c.source != connector.uri,
+                        documents.c.superseded_at.is_(None),
+                    )
+                )
+            }
+    return held
+
+
 def ensure_ingested(ingestor: Ingestor, connector: Connector) -> IngestReport | None:
     """Ingest `connector` unless the store already holds exactly its documents; a job another
     process ran at the same moment counts as done, and one that collided with it is run again
-    (once). Returns the job's report, if one ran."""
+    (once). Returns the job's report, if one ran.
+
+    A document whose id another source's current document already holds is left out: the
+    operator's own document of that id stands in for it (and this one is ingested once that
+    id is free again), so an operator's ingest never leaves a pack's knowledge, and every run
+    that searches it, failing on the clash."""
     for attempt in (1, 2):
+        held = held_elsewhere(ingestor.engine, connector)
+        if held:
+            _log.warning(
+                "%s: leaving out %s, whose document ids another source holds",
+                connector.uri,
+                ", ".join(sorted(held)),
+            )
+            connector = _Without(connector, held)
         if is_current(ingestor.engine, connector):
             return None
         try:
