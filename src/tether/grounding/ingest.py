@@ -283,6 +283,8 @@ class Ingestor:
                 self._supersede(conn, doc.source, job, now)
             touched.append(doc.source)
             report.documents.append({**entry, "status": status, "chunks": len(doc_chunks)})
+            if graph is None:  # a touched document's mentions are rewritten, restored or not
+                mention_rows += _mentions(doc_chunks, self.entity_ids)
             if self._restore(conn, doc.source, doc.version):
                 continue  # this exact version was stored before: it becomes current again
             doc_rows.append(
@@ -316,8 +318,6 @@ class Ingestor:
                 }
                 for c in doc_chunks
             ]
-            if graph is None:
-                mention_rows += _mentions(doc_chunks, self.entity_ids)
         failed = {p["uri"] for p in report.problems}
         seen = {found.document.source for found, _ in read}
         for uri in sorted(set(current) - seen - failed):
