@@ -236,7 +236,12 @@ def _plain(text: str, _name: str) -> tuple[dict[str, Any], str]:
 class _HtmlText(HTMLParser):
     """Visible text of an HTML page, with headings as Markdown headings and blocks as lines."""
 
-    _SKIP = frozenset(("script", "style", "noscript", "template", "svg", "head"))
+    _SKIP = frozenset(("script", "style", "noscript", "template", "svg"))
+    # what a head may hold; anything else (the body's start tag, body content) ends the head,
+    # whose end tag HTML lets a page leave out
+    _HEAD = frozenset(
+        ("title", "meta", "link", "style", "script", "base", "noscript", "template", "head")
+    )
     _BLOCK = frozenset(
         (
             *("p", "div", "section", "article", "main", "aside", "header", "footer", "nav"),
@@ -260,6 +265,7 @@ class _HtmlText(HTMLParser):
         self._in_title = False
         self._pre = 0
         self._hidden: tuple[str, int] | None = None  # the hidden element's tag, its nesting
+        self._in_head = False
 
     def _hides(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
         """Whether an element is never shown to a reader: `hidden`, or a style hiding it."""
@@ -288,6 +294,10 @@ class _HtmlText(HTMLParser):
         self.current = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self._in_head = True
+        elif tag not in self._HEAD:
+            self._in_head = False
         if self._hidden_tag(tag, start=True):
             return
         if self._hides(tag, attrs):
@@ -307,6 +317,8 @@ class _HtmlText(HTMLParser):
             self._pre += tag == "pre"
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            self._in_head = False
         if self._hidden_tag(tag, start=False):
             return
         if tag == "title":
@@ -323,7 +335,8 @@ class _HtmlText(HTMLParser):
             return
         if self._in_title:
             self.title += data
-        elif not self._skip:
+        elif not self._skip and (data.strip() or not self._in_head):
+            self._in_head = False  # text outside a head's elements is the body's
             self.current.append(data)
 
 
