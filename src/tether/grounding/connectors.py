@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import json
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +123,11 @@ def check_max_bytes(max_bytes: int) -> None:
         )
 
 
+def _path_mark(name: str) -> str:
+    """A short stable mark of a path, telling apart files whose names slug alike."""
+    return hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
 def _resolve_failure(exc: BaseException) -> str:
     """Why a path could not be resolved, in words."""
     if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
@@ -207,9 +214,12 @@ class DirectorySource:
         for name in self._names:
             stems[slug(name)] = stems.get(slug(name), 0) + 1
         # "a.md" and "a.txt" side by side keep their extensions in their ids
-        self._ids = {
+        ids = {
             n: slug(n) if stems[slug(n)] == 1 else slug(n.replace(".", "-")) for n in self._names
         }
+        # paths that still slug alike ("a/b.md", "a-b.md") each get a mark of their own path
+        taken = Counter(ids.values())
+        self._ids = {n: i if taken[i] == 1 else f"{i}-{_path_mark(n)}" for n, i in ids.items()}
         return self._names
 
     def _path(self, name: str) -> Path:
