@@ -102,9 +102,32 @@ def _card(match: re.Match[str]) -> str:
     return "[redacted:card]" if _luhn(digits) else match.group(0)
 
 
+# the length of each country's IBAN (ISO 13616 registry)
+_IBAN_LENGTHS = {
+    **dict.fromkeys(("NO",), 15),
+    **dict.fromkeys(("BE",), 16),
+    **dict.fromkeys(("DK", "FI", "FO", "GL", "NL"), 18),
+    **dict.fromkeys(("MK", "SI"), 19),
+    **dict.fromkeys(("AT", "BA", "EE", "KZ", "LT", "LU", "XK"), 20),
+    **dict.fromkeys(("CH", "HR", "LI", "LV"), 21),
+    **dict.fromkeys(("BG", "BH", "CR", "DE", "GB", "GE", "IE", "ME", "RS", "VA"), 22),
+    **dict.fromkeys(("AE", "GI", "IL", "IQ", "TL"), 23),
+    **dict.fromkeys(("AD", "CZ", "ES", "MD", "PK", "RO", "SA", "SE", "SK", "TN", "VG"), 24),
+    **dict.fromkeys(("PT", "ST"), 25),
+    **dict.fromkeys(("IS", "TR"), 26),
+    **dict.fromkeys(("FR", "GR", "IT", "MC", "MR", "SM"), 27),
+    **dict.fromkeys(("AL", "AZ", "BY", "CY", "DO", "GT", "HU", "LB", "PL", "SV"), 28),
+    **dict.fromkeys(("BR", "EG", "PS", "QA", "UA"), 29),
+    **dict.fromkeys(("JO", "KW", "MU"), 30),
+    **dict.fromkeys(("MT", "SC"), 31),
+    **dict.fromkeys(("LC",), 32),
+}
+
+
 def _iban(match: re.Match[str]) -> str:
     # in capitals the shape is enough, as it always was; in lower or mixed case, words and
-    # digits take that shape by chance, so only an IBAN whose check digits verify is masked
+    # digits (hex trace ids) take that shape by chance, so only an IBAN of a real country, of
+    # that country's length and with verifying check digits is masked
     text = match.group(0)
     return "[redacted:iban]" if text.isupper() or _iban_checks(text) else text
 
@@ -113,6 +136,8 @@ def _iban_checks(text: str) -> bool:
     """The ISO 13616 check: the IBAN, country and check digits moved to the end and letters
     written as 10 to 35, is 1 modulo 97."""
     compact = text.replace(" ", "").upper()
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
     return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
 
 
@@ -246,10 +271,15 @@ _WORD = re.compile(r"(?<!\S)[^\s%]*%\S*")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
+_KEPT_ESCAPED = frozenset("%\"'<>\\`")
+
+
 def _escaped(ch: str) -> str:
     # what a decoded word may not show as it is: a line break or other control character would
-    # forge a log line, whitespace would split it, and '%' would read as an escape again
-    if ch.isprintable() and not ch.isspace() and ch != "%":
+    # forge a log line, whitespace would split it, '%' would read as an escape again, and
+    # quotes, angle brackets, backslashes and backticks would close the quoted request field
+    # or be read as markup by a log viewer
+    if ch.isprintable() and not ch.isspace() and ch not in _KEPT_ESCAPED:
         return ch
     return "".join(f"%{byte:02X}" for byte in ch.encode("utf-8", "surrogatepass"))
 
