@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         GuardContext,
         GuardResult,
         ToolCheck,
+        as_received,
         run_answer_checks,
         run_tool_checks,
     )
@@ -103,6 +104,7 @@ _EXPORTS = {
     "ToolCheck": "tether.core.guard",
     "SchemaCheck": "tether.tools.checks",
     "run_answer_checks": "tether.core.guard",
+    "as_received": "tether.core.guard",
     "run_tool_checks": "tether.core.guard",
     # what checks read of live state, kept with their step for replay
     "reading_now": "tether.core.reads",
@@ -187,6 +189,7 @@ __all__ = [
     "ToolSpec",
     "TurnKind",
     "Verdict",
+    "as_received",
     "build_desk",
     "current_idempotency_key",
     "list_domains",

@@ -99,8 +99,9 @@ def test_validate_gives_plain_json_that_validates_again() -> None:
     ship = shipping_tool(Received())
     plain = ship.validate(GOOD)
     assert json.loads(json.dumps(plain)) == plain
-    assert plain["price"] == {"amount": 250, "tags": ["sale"]}  # as given, defaults not added
-    assert plain["customer"] == {"name": "  Ada ", "mail": "ada@example.com"}
+    # as the function receives them: the dataclass's defaults, the model's own validator
+    assert plain["price"] == {"amount": 250, "currency": "EUR", "tags": ["sale"]}
+    assert plain["customer"] == {"name": "Ada", "mail": "ada@example.com", "vip": False}
     assert ship.validate(plain) == plain
 
 
@@ -193,7 +194,9 @@ def test_a_run_records_plain_json_while_the_tool_gets_a_dataclass(store: RunStor
     ship = shipping_tool(received)
     run = run_script(store, [ship], [{"tool": "ship", "args": GOOD}, {"answer": "Shipped."}])
     (step,) = tool_steps(run)
-    assert step["arguments"] == GOOD  # what the model sent, as JSON
+    # what the tool received, as JSON: what the guards judged
+    assert step["arguments"] == ship.validate(GOOD)
+    assert step["arguments"]["customer"]["name"] == "Ada"
     seen = shown(step)
     assert seen["ok"] is True and seen["output"] == {"status": "shipped"}
     assert type(received.kwargs["price"]) is Money

@@ -7,10 +7,10 @@ its own list (grounding). The first verdict that is not `allow` decides; the run
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import (
     Agent,
     Effect,
@@ -169,9 +169,25 @@ def _confirmed(verdict: Verdict, ctx: GuardContext, call: ToolCall) -> Verdict:
     return Verdict(verdict.check, Effect.ALLOW, (), facts)
 
 
+def as_received(tools: ToolLookup, call: ToolCall) -> ToolCall:
+    """The call with the arguments its tool will receive (normalised by the tool's declared
+    types: stripped, upper-cased, ...), so that every check judges the ids the tool acts on,
+    not a spelling of them. A call whose arguments fail the schema, or names no tool, is kept
+    as proposed, for the schema check to deny."""
+    tool = tools.get(call.name)
+    if tool is None:
+        return call
+    try:
+        arguments = tool.validate(call.arguments)
+    except TetherError:
+        return call
+    return call if arguments == call.arguments else replace(call, arguments=arguments)
+
+
 def run_tool_checks(checks: Sequence[ToolCheck], ctx: GuardContext, call: ToolCall) -> GuardResult:
     """Run a tool call through `checks` in order (see `run_checks`). A write the chain allowed
-    without a policy step is denied unless the agent allows writes without policy."""
+    without a policy step is denied unless the agent allows writes without policy. The caller
+    passes the call `as_received` (the runtime does, once per call)."""
     result = run_checks(checks, ctx, call)
     if not result.allowed:
         return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode, Handler
-from tether.core.guard import run_tool_checks
+from tether.core.guard import as_received, run_tool_checks
 from tether.core.reads import kept_reads, reading
 from tether.core.types import (
     Decision,
@@ -70,6 +70,9 @@ class ToolCallMixin(StepRecorderMixin):
         recorded: GuardResult | None = None,
         approval: Mapping[str, Any] | None = None,
     ) -> Decision | None:
+        # validated once: every guard, the recheck at execution and the ledger read the
+        # arguments as the tool will receive them
+        call = as_received(self.tools, call)
         result = recorded
         if result is None:
             started = self.clock.now()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from tether.core.envelope import Envelope, FallbackKind
 from tether.core.errors import ErrorCode, TetherError
@@ -43,11 +44,20 @@ class Tool:
         return self.spec.name
 
     def validate(self, arguments: Mapping[str, Any], *, defaults: bool = False) -> dict[str, Any]:
-        """The arguments checked against the input schema, as plain JSON: keys the tool ignores
-        are dropped and parameters left out stay out (or, with `defaults`, are filled with
-        their declared defaults). Raises INVALID_ARGUMENTS with details."""
-        self.bind(arguments)  # the declared types' own checks (e.g. __post_init__) run too
-        return self._parse(self.input_model, arguments, defaults=defaults)
+        """The arguments the function will receive, as plain JSON checked against the input
+        schema: normalised as its declared types normalise them (stripped, upper-cased, a
+        model's own validators), keys the tool ignores dropped, parameters left out left out
+        (or, with `defaults`, filled with their declared defaults). Guards read this, so they
+        judge the values the tool acts on. Raises INVALID_ARGUMENTS with details."""
+        bound = self._parse(self.bind_model or self.input_model, arguments, defaults=defaults)
+        try:
+            received = to_jsonable_python(bound, by_alias=True)
+        except Exception:  # a declared type's validator made a value JSON cannot carry
+            raise TetherError(
+                ErrorCode.INVALID_ARGUMENTS,
+                f"arguments for {self.name} do not stay JSON once its types take them",
+            ) from None
+        return self._parse(self.input_model, received, defaults=defaults)
 
     def bind(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The checked arguments as the function's declared types; raises INVALID_ARGUMENTS."""

@@ -33,6 +33,7 @@ from tether import (
     ToolCall,
     ToolCheck,
     ToolRegistry,
+    as_received,
     run_tool_checks,
 )
 from tether.domains.retail.db import RetailDB
@@ -280,6 +281,7 @@ class TaskReplay:
         action the customer confirmed earlier in this turn; `notes` are system messages (e.g.
         retrieved passages) put before the proposal. With `commit` false the conversation is
         left as it was (a probe)."""
+        call = as_received(self.tools, call)
         messages = self.messages if commit else list(self.messages)
         messages.extend(Message("system", note) for note in notes)
         messages.append(Message("assistant", "", (call,)))
