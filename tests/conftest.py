@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
+from tether.store import RunStore
+
 PG_URL = os.environ.get("TETHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -81,3 +83,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'tether.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def either_store(store_url: str) -> Iterator[RunStore]:
+    """A store, on SQLite and then on PostgreSQL."""
+    opened = RunStore.open(store_url)
+    yield opened
+    opened.close()

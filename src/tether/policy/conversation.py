@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tether.core.types import REFERENCE_ROLE, Message, ToolCall
+from tether.core.types import REFERENCE_ROLE, UNTRUSTED_NOTICE, Message, ToolCall
 from tether.policy.validators import strings_in
 
 
@@ -116,9 +116,10 @@ def argument_provenance(
     closed: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, str]:
     """Where each argument's values come from: the customer's messages, trusted records (tool
-    output the tool spec marks trusted), or only untrusted content (untrusted tool output,
-    retrieved passages in the reference message, and system text). A value found in no source is
-    `unseen`. Values from a closed set (`closed[arg]`, e.g. a schema enum) are not tracked.
+    output the tool spec marks trusted and the runtime did not mark untrusted), or only untrusted
+    content (untrusted tool output, retrieved passages in the reference message, and system
+    text). A value found in no source is `unseen`. Values from a closed set (`closed[arg]`, e.g.
+    a schema enum) are not tracked.
     """
     names = {c.id: c.name for m in messages for c in m.tool_calls}
     user: list[str] = []
@@ -128,7 +129,9 @@ def argument_provenance(
         if m.role == "user":
             user.append(m.content)
         elif m.role == "tool":
-            source = trusted if trusted_tool(names.get(m.tool_call_id or "", "")) else untrusted
+            # the notice marks output an untrusted alternate gave in a trusted tool's place
+            believed = trusted_tool(names.get(m.tool_call_id or "", ""))
+            source = trusted if believed and UNTRUSTED_NOTICE not in m.content else untrusted
             source.append(m.content)
         elif m.role in ("system", REFERENCE_ROLE):
             untrusted.append(m.content)

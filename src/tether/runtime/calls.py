@@ -8,6 +8,7 @@ from the loop (`tether.runtime.loop`), which hands each proposed call to `_tool_
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode, Handler
@@ -17,6 +18,7 @@ from tether.core.types import (
     Decision,
     DecisionKind,
     Message,
+    OutputTrust,
     Reason,
     RiskClass,
     RunStatus,
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from tether.core.guard import GuardContext, GuardResult, ToolCheck
-    from tether.core.types import Step, ToolCall
+    from tether.core.types import Step, ToolCall, ToolSpec
     from tether.runtime.seams import ApprovalGate
     from tether.runtime.state import RunState
     from tether.store.tool_results import ToolResultLedger
@@ -193,13 +195,21 @@ class ToolCallMixin(StepRecorderMixin):
             data["output"] = outcome.output
         else:
             data["error"] = observation["error"]
-        content = self.observation(marked_observation(tool.spec, observation))
+        content = self.observation(marked_observation(self._producer(tool, outcome), observation))
         data["messages"] = [Message("tool", content, tool_call_id=call.id).to_dict()]
         # a read acted on nothing: its result commits with later steps (a resume reads again);
         # an approved call's single-use token was spent, so its result commits now
         reads = approval is None and tool.spec.risk is RiskClass.READ
         self._record(state, StepKind.TOOL, call.name, data, started, defer=reads)
         return self._consequence(tool, call, outcome)
+
+    def _producer(self, tool: Tool, outcome: ToolOutcome) -> ToolSpec:
+        """The spec of the tool that produced the outcome (an alternate's, when one answered),
+        whose trust the model is shown; one no longer registered is untrusted."""
+        producer = self.tools.get(outcome.producer(tool.name))
+        if producer is None:
+            return replace(tool.spec, output_trust=OutputTrust.UNTRUSTED)
+        return producer.spec
 
     def _granted(self, state: RunState) -> Callable[[str], Tool | None]:
         """Fallback alternates are looked up among the tools this run's agent is granted."""

@@ -26,6 +26,7 @@ from tether.core.envelope import FallbackKind, FallbackPolicy
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import RiskClass
 from tether.tools.execute import (
+    ALTERNATE,
     NO_CALL_CONTEXT,
     CallContext,
     ToolOutcome,
@@ -264,7 +265,7 @@ class EnvelopeExecutor:
             if step.kind is FallbackKind.ALTERNATE:
                 result = self._alternate(step, arguments, call, attempts)
                 if result is not None:
-                    return result, f"alternate:{step.tool}", None, False
+                    return result, f"{ALTERNATE}{step.tool}", None, False
             elif step.kind is FallbackKind.CACHED:
                 hit = self._cache.get(_cache_key(tool, arguments, call))
                 age = self._clock.monotonic() - hit[1] if hit else 0.0

@@ -109,6 +109,7 @@ class CallContext:
 
 
 NO_CALL_CONTEXT = CallContext()
+ALTERNATE = "alternate:"  # an outcome's `fallback` when an alternate tool produced it
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,12 @@ class ToolOutcome:
         if self.retryable is not None:
             return self.retryable
         return self.code.retryable if self.code is not None else False
+
+    def producer(self, called: str) -> str:
+        """The tool whose output this is: an alternate fallback's, else the `called` tool's."""
+        return (
+            self.fallback.removeprefix(ALTERNATE) if self.fallback.startswith(ALTERNATE) else called
+        )
 
     def observation(self) -> dict[str, Any]:
         """What the model sees: the output, or a structured error (never a stack trace)."""
