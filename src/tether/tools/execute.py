@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
+from tether.core.shapes import MAX_NESTING, nesting
 from tether.core.types import RiskClass
 from tether.tools.errors import ToolError
 from tether.tools.registry import Tool
@@ -250,6 +251,11 @@ _OUTPUT = json.JSONEncoder(allow_nan=False, ensure_ascii=False, check_circular=F
 
 def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
     """None when the output is JSON and fits the tool's output schema; else BAD_OUTPUT."""
+    if nesting(output, MAX_NESTING) > MAX_NESTING:  # the API and every record must carry it
+        return (
+            ErrorCode.BAD_OUTPUT,
+            f"{tool.name} returned output nested deeper than {MAX_NESTING} levels",
+        )
     try:
         # outputs are recorded and replayed, so they must be plain JSON every store keeps:
         # finite numbers, text that encodes as UTF-8 (no lone surrogate) and holds no NUL
