@@ -33,3 +33,10 @@ def unstorable(text: str) -> str | None:
     except UnicodeEncodeError:
         return "text with a lone surrogate character is not UTF-8"
     return None
+
+
+def storable(text: str) -> str:
+    """`text` as every store keeps it: a lone surrogate becomes "?", a NUL becomes U+FFFD."""
+    if unstorable(text) is None:
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
-from tether.core.shapes import MAX_NESTING, nesting
+from tether.core.shapes import MAX_NESTING, nesting, storable
 from tether.core.types import RiskClass
 from tether.tools.errors import ToolError
 from tether.tools.registry import Tool
@@ -226,9 +226,11 @@ def failure(code: ErrorCode, message: str, **fields: Any) -> ToolOutcome:
 
 
 def classify(exc: BaseException, tool: str) -> tuple[ErrorCode, str]:
-    """A code and a message for anything a tool raised, BaseException subclasses included."""
+    """A code and a message for anything a tool raised, BaseException subclasses included.
+    A tool's own message is made storable (it may echo an upstream's undecodable bytes): it is
+    recorded, put in the ledger and shown to the model like any other."""
     if isinstance(exc, ToolError | TetherError):
-        return exc.code, exc.message
+        return exc.code, storable(str(exc.message))
     if isinstance(exc, TimeoutError):
         return ErrorCode.TOOL_TIMEOUT, f"{tool} timed out ({type(exc).__name__})"
     if isinstance(exc, ConnectionError):
