@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 
 from tether.core.envelope import Envelope, FallbackKind
 from tether.core.errors import ErrorCode, TetherError
@@ -50,14 +50,18 @@ class Tool:
         (or, with `defaults`, filled with their declared defaults). Guards read this, so they
         judge the values the tool acts on. Raises INVALID_ARGUMENTS with details."""
         bound = self._parse(self.bind_model or self.input_model, arguments, defaults=defaults)
+        checked = self._parse(self.input_model, self._json(bound), defaults=defaults)
+        return self._json(checked)  # dates, UUIDs, enums, tuples as the JSON they came as
+
+    def _json(self, values: dict[str, Any]) -> dict[str, Any]:
         try:
-            received = to_jsonable_python(bound, by_alias=True)
+            plain: dict[str, Any] = to_jsonable_python(values, by_alias=True)
         except Exception:  # a declared type's validator made a value JSON cannot carry
             raise TetherError(
                 ErrorCode.INVALID_ARGUMENTS,
                 f"arguments for {self.name} do not stay JSON once its types take them",
             ) from None
-        return self._parse(self.input_model, received, defaults=defaults)
+        return plain
 
     def bind(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The checked arguments as the function's declared types; raises INVALID_ARGUMENTS."""
@@ -68,8 +72,14 @@ class Tool:
     ) -> dict[str, Any]:
         if not isinstance(arguments, Mapping):
             raise TetherError(ErrorCode.INVALID_ARGUMENTS, "arguments must be a JSON object")
-        try:
-            parsed = model.model_validate(dict(arguments))
+        try:  # NaN and infinities as JSON constants, for the schema to refuse them by name
+            text = to_json(dict(arguments), inf_nan_mode="constants")
+        except Exception:
+            raise TetherError(
+                ErrorCode.INVALID_ARGUMENTS, f"arguments for {self.name} are not JSON"
+            ) from None
+        try:  # JSON mode: a date, UUID, enum or tuple is taken as the JSON its schema publishes
+            parsed = model.model_validate_json(text)
         except ValidationError as exc:
             problems = [
                 {"field": ".".join(str(p) for p in e["loc"]) or "(root)", "problem": e["msg"]}

@@ -60,8 +60,11 @@ def _keep_int(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 
 
 _KEEP_INT = WrapValidator(_keep_int)
-_CONTAINERS = {list, set, frozenset, tuple, dict, abc.Sequence, abc.Mapping}
+_CONTAINERS = {list, tuple, dict, abc.Sequence, abc.Mapping}
 _KEY_WRAPPERS = {Required, NotRequired, ReadOnly}
+# a set's JSON array comes out in hash order, which differs between processes: the recorded
+# arguments and the idempotency key they make would not be stable
+_UNORDERED = {set, frozenset, abc.Set, abc.MutableSet}
 _OUTPUT_CONFIG = ConfigDict(extra="ignore", strict=True)
 
 
@@ -90,6 +93,10 @@ class _Mirror:
             if args[0] is float:  # last, so that constraints such as gt=0 also check ints
                 return _subscript(Annotated, (float, *args[1:], _KEEP_INT))
             return _subscript(Annotated, (self(args[0]), *args[1:]))
+        if hint in _UNORDERED or origin in _UNORDERED:
+            raise TypeError(
+                "a set has no order in JSON; declare a list and drop repeats in the tool"
+            )
         if origin in (Union, UnionType):
             return _subscript(Union, map(self, args))
         if origin in _CONTAINERS and args:
