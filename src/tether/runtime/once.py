@@ -261,6 +261,7 @@ def _reconcile(
         return None, "absent"
     if isinstance(value, ToolOutcome):
         return dataclasses.replace(value, attempts=(), replayed=False), "found"
+    value = tool.as_declared(value)
     problem = check_output(tool, value)
     if problem is not None:
         return None, f"the hook's answer is not a valid output: {problem[1]}"

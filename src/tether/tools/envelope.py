@@ -243,10 +243,11 @@ class EnvelopeExecutor:
                 retryable=retryable_override(done.error),
                 uncertain=effect_uncertain(done.error),
             )
-        problem = check_output(tool, done.value)
+        output = tool.as_declared(done.value)
+        problem = check_output(tool, output)
         if problem is not None:
             return _Result(*problem)
-        return _Result(None, output=done.value)
+        return _Result(None, output=output)
 
     # -- fallbacks -----------------------------------------------------------------------------
 

@@ -306,6 +306,7 @@ class DirectExecutor:
                 retryable=retryable,
                 uncertain=tool.spec.risk is not RiskClass.READ and effect_uncertain(exc),
             )
+        output = tool.as_declared(output)
         problem = check_output(tool, output)
         if problem is not None:
             return failure(*problem, latency_ms=self._elapsed(start))

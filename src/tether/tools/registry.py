@@ -38,6 +38,7 @@ class Tool:
     bind_model: type[BaseModel] | None = None  # the declared types out; None: input_model
     # for writes: finds out whether a call whose answer was lost took effect (see make_tool)
     reconcile: Reconcile | None = None
+    output_type: TypeAdapter[Any] | None = None  # the declared return type, to dump output with
 
     @property
     def name(self) -> str:
@@ -103,12 +104,29 @@ class Tool:
             if defaults or name in given
         }
 
+    def as_declared(self, output: Any) -> Any:
+        """The output as the JSON its declared return type publishes (a model, dataclass or
+        enum the function returned, dumped); exactly as returned when it already is that JSON
+        (250 stays 250), when no type is declared, or when it does not dump, for the output
+        check to say why."""
+        if self.output_type is None:
+            return output
+        try:  # a value that is not of the declared type raises rather than being coerced
+            dumped = self.output_type.dump_python(
+                output, mode="json", by_alias=True, warnings="error"
+            )
+        except Exception:  # e.g. a set, or an object that holds itself: checked as returned
+            return output
+        return output if dumped == output else dumped
+
     def output_problem(self, output: Any) -> str:
         """Why `output` does not fit the output schema, or "" when it does."""
         if self.output_adapter is None:
             return ""
-        try:
-            self.output_adapter.validate_python(output, strict=True)
+        try:  # JSON mode, as for arguments: an enum's value, a date's string fit their schema
+            self.output_adapter.validate_json(
+                to_json(output, inf_nan_mode="constants"), strict=True
+            )
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "(root)"
@@ -220,7 +238,7 @@ def make_tool(
     input_model, bind_model = _input_models(fn, tool_name, hints, extra)
     check_resources(tool_name, resources or {}, input_model.model_json_schema())
     doc = description or inspect.getdoc(fn) or ""
-    output_schema, output_adapter = _output_schema(hints)
+    output_schema, output_adapter, output_type = _output_schema(hints)
     spec = ToolSpec(
         name=tool_name,
         description=doc.strip().split("\n\n")[0],
@@ -237,7 +255,7 @@ def make_tool(
         requires_confirmation=requires_confirmation,
         extra=extra,
     )
-    return Tool(spec, fn, input_model, output_adapter, bind_model, reconcile)
+    return Tool(spec, fn, input_model, output_adapter, bind_model, reconcile, output_type)
 
 
 def tool(

@@ -222,16 +222,24 @@ def _input_models(
     return input_model, bind_model
 
 
-def _output_schema(hints: Mapping[str, Any]) -> tuple[dict[str, Any], TypeAdapter[Any] | None]:
+def _output_schema(
+    hints: Mapping[str, Any],
+) -> tuple[dict[str, Any], TypeAdapter[Any] | None, TypeAdapter[Any] | None]:
+    """The output schema, the adapter that checks output against it, and one of the declared
+    return type itself, which dumps what the function returns (a model, an enum) to JSON."""
     ret = hints.get("return", Any)
     if ret is Any:
-        return {}, None
+        return {}, None, None
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(_Mirror(_OUTPUT_CONFIG, build=False)(ret))
         schema: dict[str, Any] = adapter.json_schema()
     except Exception:  # an unschematisable return type still registers, as "any JSON"
-        return {}, None
-    return schema, adapter
+        return {}, None, None
+    try:
+        declared: TypeAdapter[Any] | None = TypeAdapter(ret)
+    except Exception:  # e.g. typing's TypedDict before 3.12: output is taken as plain JSON
+        declared = None
+    return schema, adapter, declared
 
 
 def _type_hints(fn: Callable[..., Any], name: str) -> dict[str, Any]:
