@@ -253,11 +253,6 @@ _OUTPUT = json.JSONEncoder(allow_nan=False, ensure_ascii=False, check_circular=F
 
 def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
     """None when the output is JSON and fits the tool's output schema; else BAD_OUTPUT."""
-    if nesting(output, MAX_NESTING) > MAX_NESTING:  # the API and every record must carry it
-        return (
-            ErrorCode.BAD_OUTPUT,
-            f"{tool.name} returned output nested deeper than {MAX_NESTING} levels",
-        )
     try:
         # outputs are recorded and replayed, so they must be plain JSON every store keeps:
         # finite numbers, text that encodes as UTF-8 (no lone surrogate) and holds no NUL
@@ -265,6 +260,16 @@ def check_output(tool: Tool, output: Any) -> tuple[ErrorCode, str] | None:
         text.encode("utf-8")
     except (TypeError, ValueError, RecursionError):
         return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output that is not JSON"
+    # the API and every record must carry it; fewer brackets than levels cannot nest too deep,
+    # which spares most outputs the walk
+    if (
+        text.count("[") + text.count("{") > MAX_NESTING
+        and nesting(output, MAX_NESTING) > MAX_NESTING
+    ):
+        return (
+            ErrorCode.BAD_OUTPUT,
+            f"{tool.name} returned output nested deeper than {MAX_NESTING} levels",
+        )
     if "\x00" in text:
         return ErrorCode.BAD_OUTPUT, f"{tool.name} returned output holding a NUL character"
     try:
