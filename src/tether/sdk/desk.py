@@ -200,7 +200,10 @@ def build_desk(
     if approvals:
         desk.enable_approvals(escalations)
     if domain.on_desk is not None:
-        domain.on_desk(desk)
+        try:
+            domain.on_desk(desk)
+        except PACK_FAILURES as exc:  # the hook is the pack's code, as its setup is
+            raise pack_error(domain.name, exc) from None
     return desk
 
 
