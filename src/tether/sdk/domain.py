@@ -138,6 +138,10 @@ class Domain:
         if not callable(self.setup):
             problems.append("setup is not callable")
         for agent in self.agents:
+            tools = agent.tools
+            # a str is the missing comma of ("find_book"): its letters would be the grant
+            if not isinstance(tools, tuple) or not all(isinstance(t, str) and t for t in tools):
+                problems.append(f"agent {agent.name}: tools must be a tuple of tool names")
             point = agent.verifier_operating_point
             if point is not None and not 0.0 < point <= 1.0:
                 problems.append(f"agent {agent.name}: verifier_operating_point must be in (0, 1]")
