@@ -146,12 +146,13 @@ def build_desk(
     clock = clock or SystemClock()
     # processes starting together on one SQLite file take turns making the pack's tables and
     # data and the access tables and keys; the later ones find them made
+    crew = tuple(agents) if agents is not None else domain.agents
     with setting_up(store.engine):
         parts = setup_parts(domain, DeskContext(store, clock, fresh, data))
+        _check_grants(domain, crew, parts)
         chosen = rights if rights is not None else parts.rights
         roles = chosen if isinstance(chosen, RoleRights) else RoleRights(chosen)
         access = AccessControl.open(store.engine, roles, settings, clock)
-    crew = tuple(agents) if agents is not None else domain.agents
     tools = ToolRegistry(parts.tools)
     access.governor.bind_resources(parts.owners, parts.ownership)  # the token's resource claim
     obs = observability or default_observability()
@@ -220,6 +221,23 @@ def setup_parts(domain: Domain, ctx: DeskContext) -> DomainParts:
             f"domain {domain.name}: setup returned {type(parts).__name__}, not DomainParts",
         )
     return parts
+
+
+def _check_grants(domain: Domain, crew: Sequence[Agent], parts: DomainParts) -> None:
+    """Every tool an agent is granted is one the pack registers: a grant naming nothing is a
+    typo or a tool the pack forgot, refused before the desk serves a run."""
+    registered = {t.name for t in parts.tools}
+    problems = [
+        f"agent {agent.name} grants {', '.join(sorted(missing))}"
+        for agent in crew
+        if (missing := set(agent.tools) - registered)
+    ]
+    if problems:
+        raise TetherError(
+            ErrorCode.DOMAIN_INVALID,
+            f"domain {domain.name}: tools no part registers: " + "; ".join(problems),
+            {"registered": sorted(registered)},
+        )
 
 
 def default_tool_checks(
