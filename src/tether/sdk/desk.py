@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from tether.access.checks import GrantCheck, OwnershipCheck
 from tether.access.control import AccessControl
@@ -47,7 +47,7 @@ from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
 from tether.store.startup import setting_up
 from tether.tools.checks import SchemaCheck
-from tether.tools.registry import ToolRegistry
+from tether.tools.registry import Tool, ToolRegistry
 
 ChainHook = Callable[[list[Any]], Sequence[Any]]
 
@@ -220,7 +220,45 @@ def setup_parts(domain: Domain, ctx: DeskContext) -> DomainParts:
             ErrorCode.DOMAIN_INVALID,
             f"domain {domain.name}: setup returned {type(parts).__name__}, not DomainParts",
         )
+    problems = _shape_problems(parts)
+    if problems:
+        raise TetherError(
+            ErrorCode.DOMAIN_INVALID,
+            f"domain {domain.name}: setup returned DomainParts with " + "; ".join(problems),
+        )
     return parts
+
+
+def _sequence(value: object) -> TypeGuard[Sequence[Any]]:
+    """A sequence of items; a str is not one here (its letters are not names)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _names(value: object) -> bool:
+    return _sequence(value) and all(isinstance(v, str) for v in value)
+
+
+def _shape_problems(parts: DomainParts) -> list[str]:
+    """What in the parts has the wrong shape, checked here so that it is reported as the
+    pack's error rather than failing later inside the registry or the role rights."""
+    problems = []
+    tools = parts.tools
+    if not _sequence(tools) or not all(isinstance(t, Tool) for t in tools):
+        problems.append("tools: must be a list of @tool functions")
+    if not callable(getattr(parts.principals, "resolve", None)):
+        problems.append("principals: must be a directory with resolve(principal_id)")
+    rights = parts.rights
+    if not isinstance(rights, Mapping) or not all(
+        isinstance(role, str) and _names(scopes) for role, scopes in rights.items()
+    ):
+        problems.append("rights: must map each role to a list of scopes")
+    for name in ("knowledge", "premises", "answer_checks"):
+        if not _sequence(getattr(parts, name)):
+            problems.append(f"{name}: must be a list")
+    for name in ("ownership", "sources"):
+        if not isinstance(getattr(parts, name), Mapping):
+            problems.append(f"{name}: must be a mapping")
+    return problems
 
 
 def _check_grants(domain: Domain, crew: Sequence[Agent], parts: DomainParts) -> None:
