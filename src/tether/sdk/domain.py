@@ -127,28 +127,30 @@ class Domain:
     grounding_probes: Path | None = None
 
     def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise TetherError(
+                ErrorCode.DOMAIN_INVALID, f"domain {self.name!r}: " + "; ".join(problems)
+            )
+
+    def _problems(self) -> list[str]:
         problems = []
-        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
-            problems.append(f"name {self.name!r} must be letters, digits, '-' or '_'")
+        name = self.name
+        if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+            problems.append(f"name {name!r} must be letters, digits, '-' or '_'")
+        if not callable(self.setup):
+            problems.append("setup is not callable")
+        if not isinstance(self.agents, tuple) or not all(isinstance(a, Agent) for a in self.agents):
+            problems.append("agents must be a tuple of tether.Agent")
+            return problems  # what follows reads the agents
         if not self.agents:
             problems.append("it declares no agent")
         names = [a.name for a in self.agents]
         if len(set(names)) != len(names):
             problems.append(f"agent names repeat: {names}")
-        if not callable(self.setup):
-            problems.append("setup is not callable")
         for agent in self.agents:
-            tools = agent.tools
-            # a str is the missing comma of ("find_book"): its letters would be the grant
-            if not isinstance(tools, tuple) or not all(isinstance(t, str) and t for t in tools):
-                problems.append(f"agent {agent.name}: tools must be a tuple of tool names")
-            point = agent.verifier_operating_point
-            if point is not None and not 0.0 < point <= 1.0:
-                problems.append(f"agent {agent.name}: verifier_operating_point must be in (0, 1]")
-        if problems:
-            raise TetherError(
-                ErrorCode.DOMAIN_INVALID, f"domain {self.name!r}: " + "; ".join(problems)
-            )
+            problems.extend(f"agent {agent.name}: {p}" for p in _agent_problems(agent))
+        return problems
 
     @property
     def default_agent(self) -> Agent:
@@ -169,3 +171,17 @@ class Domain:
     def tool_names(self) -> tuple[str, ...]:
         """Every tool any of the pack's agents may use."""
         return tuple(sorted({t for a in self.agents for t in a.tools}))
+
+
+def _agent_problems(agent: Agent) -> list[str]:
+    problems = []
+    tools = agent.tools
+    # a str is the missing comma of ("find_book"): its letters would be the grant
+    if not isinstance(tools, tuple) or not all(isinstance(t, str) and t for t in tools):
+        problems.append("tools must be a tuple of tool names")
+    point = agent.verifier_operating_point
+    if point is not None and (
+        isinstance(point, bool) or not isinstance(point, int | float) or not 0.0 < point <= 1.0
+    ):
+        problems.append("verifier_operating_point must be a number in (0, 1]")
+    return problems
