@@ -138,6 +138,10 @@ class Domain:
         name = self.name
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
             problems.append(f"name {name!r} must be letters, digits, '-' or '_'")
+        version = self.version
+        # recorded with every run and compared by releases: one printable line, not blank
+        if not isinstance(version, str) or not version.strip() or not version.isprintable():
+            problems.append(f"version {version!r} must be a non-blank line of printable text")
         if not callable(self.setup):
             problems.append("setup is not callable")
         if not isinstance(self.agents, tuple) or not all(isinstance(a, Agent) for a in self.agents):
