@@ -142,7 +142,10 @@ def load_reference(reference: str) -> Domain:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
+            # absent only if the missing module is the pack's or a parent package of it; a
+            # module the pack imports being missing is the pack's failure (DOMAIN_INVALID)
+            missing = exc.name or ""
+            if missing == module_name or module_name.startswith(missing + "."):
                 raise TetherError(
                     ErrorCode.DOMAIN_NOT_FOUND, f"no module named {module_name!r}"
                 ) from None
