@@ -42,7 +42,7 @@ from tether.release.binding import ReleaseInForce
 from tether.release.store import ReleaseStore
 from tether.runtime.loop import Runtime
 from tether.sdk.domain import DeskContext, Domain, DomainParts
-from tether.sdk.loader import PACK_FAILURES, pack_error
+from tether.sdk.loader import PACK_FAILURES, pack_code, pack_error
 from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
 from tether.store.startup import setting_up
@@ -202,7 +202,8 @@ def build_desk(
         desk.enable_approvals(escalations)
     if domain.on_desk is not None:
         try:
-            domain.on_desk(desk)
+            with pack_code():
+                domain.on_desk(desk)
         except PACK_FAILURES as exc:  # the hook is the pack's code, as its setup is
             raise pack_error(domain.name, exc) from None
     return desk
@@ -212,7 +213,8 @@ def setup_parts(domain: Domain, ctx: DeskContext) -> DomainParts:
     """The pack's parts over `ctx`; a failing or wrong-shaped setup is DOMAIN_INVALID naming
     the pack's file, never a bare exception."""
     try:
-        parts = domain.setup(ctx)
+        with pack_code():
+            parts = domain.setup(ctx)
     except PACK_FAILURES as exc:
         raise pack_error(domain.name, exc) from None
     if not isinstance(parts, DomainParts):

@@ -2,16 +2,19 @@
 one in force for a command (`--domain` > `TETHER_DOMAIN` > `tether.toml` > retail).
 
 A pack that fails to load (import error, missing entry point, a value that is not a `Domain`,
-an invalid policy set, a `sys.exit` of its own) is reported with a stable code and the file at fault, never a traceback.
+an invalid policy set, a `sys.exit` of its own) is reported with a stable code and the file
+at fault, never a traceback. What a pack prints while its code runs goes to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import sys
 import tomllib
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -117,11 +120,21 @@ def pack_error(reference: str, exc: BaseException, file: str = "") -> TetherErro
     )
 
 
+@contextlib.contextmanager
+def pack_code() -> Iterator[None]:
+    """A block running a pack's own code (its import, factory, setup, on_desk hook): what it
+    prints goes to stderr, since stdout is the command's output (one JSON document with
+    --json)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 def _guarded(reference: str, load: Callable[[], tuple[Any, str]]) -> Domain:
     file = ""
     try:
-        value, file = load()
-        return _check(_loaded(value, reference, file))
+        with pack_code():
+            value, file = load()
+            return _check(_loaded(value, reference, file))
     except PACK_FAILURES as exc:  # any failure of a pack's own code is that pack's error
         raise pack_error(reference, exc, file if isinstance(exc, TetherError) else "") from None
 
