@@ -14,6 +14,7 @@ from tether import Agent, Message, Principal, tool
 from tether.core.types import DecisionKind, StepKind
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
+from tether.runtime.replay import Replayer
 from tether.sdk import Domain, DomainParts, build_desk
 from tether.sdk.domain import DeskContext
 from tether.store import RunStore
@@ -116,3 +117,24 @@ def test_another_customers_order_is_refused_however_spelled(
     assert run.decision is not None and run.decision.kind is DecisionKind.REFUSAL
     assert run.decision.reason is not None
     assert run.decision.reason.code.value == "PERMISSION_DENIED"
+
+
+def test_her_own_order_spelled_loosely_runs_and_replays_identical(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the guard and tool steps record the id the tool received ("W-1001"); replay holds each
+    # guard's call to the call the model proposed (" w-1001 ") as the tool receives it
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    SEEN.clear()
+    store = RunStore.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    try:
+        desk = build_desk(SHOP, store)
+        call = {"tool": "get_order_by_ref", "args": {"ref": {"order_id": " w-1001 "}}}
+        model = ScriptedModel(parse_script([call, {"answer": "It goes to 2 Alice Road."}]))
+        run = desk.runtime.run(RunRequest("alice", [Message("user", "my order?")]), model)
+        report = Replayer(desk.runtime).replay(store.get_run(run.id))
+    finally:
+        store.close()
+    assert SEEN == ["W-1001"]
+    assert run.decision is not None and run.decision.kind is DecisionKind.ANSWER
+    assert report.identical, report.diffs

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tether.core.errors import ErrorCode
-from tether.core.guard import GuardContext, GuardResult, run_answer_checks, run_tool_checks
+from tether.core.guard import (
+    GuardContext,
+    GuardResult,
+    as_received,
+    run_answer_checks,
+    run_tool_checks,
+)
 from tether.core.types import Decision, ModelTurn, Step, StepKind, ToolCall, TurnKind
 from tether.runtime.confirm import ASK_USER, question_turn, read_reply
 from tether.runtime.control import cancelled
@@ -220,7 +226,7 @@ class ReplayWalkMixin:
             call = ToolCall(
                 str(call_data["id"]), str(call_data["name"]), dict(call_data.get("arguments") or {})
             )
-            self._proposed(walk, step, call)
+            self._proposed(walk, step, call, runtime)
             if data.get("stage") == "execute":  # the token verified again at execution
                 walk.allowed.pop(call.id, None)  # it did not act
                 if runtime.access is None:
@@ -268,18 +274,20 @@ class ReplayWalkMixin:
         walk.derived = None if revise else runtime._answer(state, turn, result, asks=asks)
 
     @staticmethod
-    def _proposed(walk: _Walk, step: Step, call: ToolCall) -> None:
+    def _proposed(walk: _Walk, step: Step, call: ToolCall, runtime: Runtime) -> None:
         """A guard checks a call of the latest model turn (or the call the user confirmed),
-        exactly as proposed: its id, tool and arguments. The loop checks nothing else, so a
-        record whose guard (and the tool step it lets act) holds another call, or whose turn
-        was made to propose another, does not hold what happened."""
+        exactly as proposed, with the arguments its tool receives (`as_received`): its id, tool
+        and arguments. The loop checks nothing else, so a record whose guard (and the tool step
+        it lets act) holds another call, or whose turn was made to propose another, does not
+        hold what happened."""
         turn = walk.turn
         calls = turn.tool_calls if turn is not None and turn.kind is TurnKind.TOOL_CALLS else ()
         proposed = next((c for c in calls if c.id == call.id), None)
         if proposed is None:
             walk.report.diffs.append(_diff(step, "call.id", call.id, [c.id for c in calls]))
             return
-        found = first_difference(call.to_dict(), proposed.to_dict(), "call")
+        received = as_received(runtime.tools, proposed)
+        found = first_difference(call.to_dict(), received.to_dict(), "call")
         if found is not None:
             walk.report.diffs.append(_diff(step, *found))
 
