@@ -7,36 +7,17 @@ worker replica, over one PostgreSQL store."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.approvals.escalated_return import WRITE, escalated_return
 from tests.server.conftest import admin_headers, serve
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.sdk import Desk
 from tether.server.app import create_app
 from tether.store.runs import RunStore
-
-IDENTIFY = "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147."
-PROPOSE_RETURN: list[dict[str, Any]] = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
-AFTER: list[dict[str, Any]] = [{"answer": "Your return is requested [tool:3]."}]
-WRITE = "return_delivered_order_items"
 
 
 @pytest.fixture
@@ -61,19 +42,8 @@ def test_cancel_accepted_after_approval_stops_the_write(
     # 1. a worker replica takes the conversation to a return waiting for a supervisor
     app = create_app(desks[0])
     with serve(app) as url, httpx.Client(base_url=url, headers=admin_headers(app), timeout=30) as c:
-        cid = c.post("/v1/conversations", json={"principal": "raj_sanchez_2970"}).json()["id"]
-        first = c.post(
-            f"/v1/conversations/{cid}/messages?wait=20",
-            json={"text": IDENTIFY, "script": PROPOSE_RETURN},
-        )
-        nonce = first.json()["pending_action"]["nonce"]
-        second = c.post(
-            f"/v1/conversations/{cid}/messages?wait=20", json={"confirm": nonce, "script": AFTER}
-        )
-        assert second.json()["status"] == "suspended", second.text
-        run_id = second.json()["run_id"]
-        found = c.get("/v1/approvals", params={"run_id": run_id}).json()["approvals"]
-        approval = found[0]
+        _, approval = escalated_return(c)
+        run_id = approval["run_id"]
 
     # 2. on an API replica without workers a supervisor approves, then the caller cancels
     api = create_app(desks[1], workers=0)

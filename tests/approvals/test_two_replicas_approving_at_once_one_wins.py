@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.approvals.escalated_return import escalated_return
 from tests.server.conftest import HELD, HeldModel, admin_headers, serve
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
 from tether.server.app import create_app
 from tether.store.runs import RunStore
-
-IDENTIFY = "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147."
-PROPOSE_RETURN: list[dict[str, Any]] = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
-AFTER: list[dict[str, Any]] = [{"answer": "Your return is requested [tool:3]."}]
 
 
 def at_once(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
@@ -79,27 +61,11 @@ def apps(store_url: str) -> Iterator[tuple[httpx.Client, httpx.Client, httpx.Cli
             s.close()
 
 
-def suspended_approval(client: httpx.Client) -> dict[str, Any]:
-    """A conversation whose confirmed $942.71 return waits for a supervisor."""
-    cid = client.post("/v1/conversations", json={"principal": "raj_sanchez_2970"}).json()["id"]
-    first = client.post(
-        f"/v1/conversations/{cid}/messages?wait=20",
-        json={"text": IDENTIFY, "script": PROPOSE_RETURN},
-    )
-    nonce = first.json()["pending_action"]["nonce"]
-    second = client.post(
-        f"/v1/conversations/{cid}/messages?wait=20", json={"confirm": nonce, "script": AFTER}
-    )
-    assert second.json()["status"] == "suspended", second.text
-    found = client.get("/v1/approvals", params={"run_id": second.json()["run_id"]})
-    return dict(found.json()["approvals"][0])
-
-
 def test_two_replicas_deciding_one_approval_exactly_one_wins(
     apps: tuple[httpx.Client, httpx.Client, httpx.Client],
 ) -> None:
     asker, a, b = apps
-    approval = suspended_approval(asker)
+    _, approval = escalated_return(asker)
     url = f"/v1/approvals/{approval['id']}"
     body = {"argument_hash": approval["argument_hash"]}
 

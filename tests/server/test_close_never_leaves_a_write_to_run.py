@@ -7,31 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.approvals.escalated_return import escalated_return
 from tests.server.conftest import admin_headers, open_desk, serve
 from tether.server.app import create_app
-
-IDENTIFY = "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147."
-PROPOSE_RETURN: list[dict[str, Any]] = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
-AFTER: list[dict[str, Any]] = [{"answer": "Your return is requested [tool:3]."}]
 
 
 @pytest.fixture
@@ -53,18 +35,8 @@ def test_closing_while_a_return_awaits_approval_means_it_never_runs(
     two_admins: tuple[httpx.Client, httpx.Client],
 ) -> None:
     asker, supervisor = two_admins
-    cid = asker.post("/v1/conversations", json={"principal": "raj_sanchez_2970"}).json()["id"]
-    first = asker.post(
-        f"/v1/conversations/{cid}/messages?wait=20",
-        json={"text": IDENTIFY, "script": PROPOSE_RETURN},
-    )
-    nonce = first.json()["pending_action"]["nonce"]
-    second = asker.post(
-        f"/v1/conversations/{cid}/messages?wait=20", json={"confirm": nonce, "script": AFTER}
-    )
-    assert second.json()["status"] == "suspended", second.text
-    run_id = second.json()["run_id"]
-    approval = supervisor.get("/v1/approvals", params={"run_id": run_id}).json()["approvals"][0]
+    cid, approval = escalated_return(asker)
+    run_id = approval["run_id"]
 
     closed = asker.post(f"/v1/conversations/{cid}/close")
     if closed.status_code == 409:  # refused while a person decides: nothing changed

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from tests.tools.governed import build, play
+from tests.envelope.conftest import ask as play
+from tests.envelope.conftest import make_runtime as build
 from tether.core.types import DecisionKind, StepKind
 from tether.store import RunStore
 from tether.tools import make_tool

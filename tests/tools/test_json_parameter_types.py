@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.tools.governed import build, play
+from tests.envelope.conftest import ask as play
+from tests.envelope.conftest import make_runtime as build
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, StepKind
 from tether.store import RunStore

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.tools.governed import build, play
+from tests.envelope.conftest import ask as play
+from tests.envelope.conftest import make_runtime as build
 from tether import RiskClass
 from tether.core.types import DecisionKind, StepKind
 from tether.store import RunStore
