@@ -61,6 +61,23 @@ def run_cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_pack(folder: Path, reference: str) -> subprocess.CompletedProcess[str]:
+    """`tether run --json` on the pack `reference` (module:ATTRIBUTE), with the pack's script."""
+    (folder / "s.yaml").write_text(SCRIPT, encoding="utf-8")
+    return run_cli(
+        folder,
+        "run",
+        "find b1",
+        "--as",
+        "m1",
+        "--script",
+        "s.yaml",
+        "--json",
+        "--domain",
+        reference,
+    )
+
+
 def error_of(out: str) -> dict:
     """The `{"error": ...}` object a `--json` command prints last."""
     for line in reversed(out.strip().splitlines()):

@@ -48,3 +48,11 @@ def test_tools_given_as_one_string_are_refused_not_a_run_that_raises(tmp_path: P
     # the desk was built: then a run on it must at least end in a Decision, not raise
     run = desk.runtime.run(RunRequest("m1", [Message("user", "b1?")]), ScriptedModel(script))
     pytest.fail(f"the desk was built and the run ended {run.decision.kind}; expected refusal")
+
+
+def test_agent_granting_a_tool_the_pack_does_not_register_is_refused(tmp_path: Path) -> None:
+    store = RunStore.open(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(TetherError) as caught:
+        build_desk(_library(("find_book", "renew_loan")), store)
+    assert caught.value.code is ErrorCode.DOMAIN_INVALID
+    assert "renew_loan" in caught.value.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.sdk.packs_cli import SCRIPT, error_of, run_cli, write_pack
+from tests.sdk.packs_cli import error_of, run_pack, write_pack
 
 
 def _run_pack(tmp_path: Path, hook_body: str) -> tuple[int, dict, str]:
@@ -21,19 +21,7 @@ def _run_pack(tmp_path: Path, hook_body: str) -> tuple[int, dict, str]:
                          on_desk=last_touch)
         """,
     )
-    (tmp_path / "s.yaml").write_text(SCRIPT, encoding="utf-8")
-    done = run_cli(
-        tmp_path,
-        "run",
-        "find b1",
-        "--as",
-        "m1",
-        "--script",
-        "s.yaml",
-        "--json",
-        "--domain",
-        "hookpack:LIBRARY",
-    )
+    done = run_pack(tmp_path, "hookpack:LIBRARY")
     return done.returncode, error_of(done.stdout + "\n" + done.stderr), done.stdout + done.stderr
 
 

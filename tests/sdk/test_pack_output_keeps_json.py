@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.sdk.packs_cli import SCRIPT, run_cli, write_pack
+from tests.sdk.packs_cli import run_pack, write_pack
 
 
 def test_pack_printing_at_import_leaves_json_output_parseable(tmp_path: Path) -> None:
@@ -26,19 +26,7 @@ def test_pack_printing_at_import_leaves_json_output_parseable(tmp_path: Path) ->
                          on_desk=lambda desk: print("desk ready"))
         """,
     )
-    (tmp_path / "s.yaml").write_text(SCRIPT, encoding="utf-8")
-    done = run_cli(
-        tmp_path,
-        "run",
-        "find b1",
-        "--as",
-        "m1",
-        "--script",
-        "s.yaml",
-        "--json",
-        "--domain",
-        "chattypack:LIBRARY",
-    )
+    done = run_pack(tmp_path, "chattypack:LIBRARY")
     assert done.returncode == 0, done.stdout + done.stderr
     run = json.loads(done.stdout)
     assert run["principal"] == "m1"

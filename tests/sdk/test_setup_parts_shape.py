@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sdk.packs_cli import SCRIPT, error_of, run_cli, write_pack
+from tests.sdk.packs_cli import error_of, run_pack, write_pack
 
 BAD_PARTS = {
     "tools-none": 'DomainParts(tools=None, principals=Members(), rights={"member": ()})',
@@ -28,19 +28,7 @@ def test_wrong_shaped_parts_are_domain_invalid(tmp_path: Path, case: str) -> Non
         LIBRARY = Domain(name="library", version="1.0", setup=bad_setup, agents=AGENTS)
         """,
     )
-    (tmp_path / "s.yaml").write_text(SCRIPT, encoding="utf-8")
-    done = run_cli(
-        tmp_path,
-        "run",
-        "find b1",
-        "--as",
-        "m1",
-        "--script",
-        "s.yaml",
-        "--json",
-        "--domain",
-        "shapepack:LIBRARY",
-    )
+    done = run_pack(tmp_path, "shapepack:LIBRARY")
     out = done.stdout + done.stderr
     assert error_of(out).get("code") == "DOMAIN_INVALID", out
     assert done.returncode == 2, out
