@@ -263,3 +263,20 @@ def test_a_conversation_is_not_closed_while_a_turn_whose_claim_lapsed_may_still_
     desk.runtime.execute(run_id, ScriptedModel(parse_script(CANCEL_SCRIPT)))
     service.close(cid, USER)  # the run has ended: nothing of it may still run
     assert service.store.get(cid).status == "closed"
+
+
+def test_a_message_sent_once_the_turns_run_ended_is_taken_before_its_worker_folds_it_in(
+    desk: Desk,
+) -> None:
+    # a client that saw the run end (its ?wait answer, its events stream) sends the next
+    # message at once: the ended turn is folded in there and then, not refused as busy
+    service = Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    cid = service.start(USER).id
+    run_id = _queued_turn(desk, service, cid)
+    desk.runtime.execute(run_id, ScriptedModel(parse_script(CANCEL_SCRIPT)))
+    assert service.store.get(cid).busy_run == run_id  # ended, not yet folded in
+    claim = service.begin_turn(cid, USER, text="Thanks, that is all.")
+    record = service.store.get(cid)
+    assert record.turns == 1 and record.busy_run == claim.claimant
+    assert [t.run_id for t in service.store.turns(cid)] == [run_id]
+    service.release(claim)

@@ -176,7 +176,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         # the claim is the turn's run's id, so a sweep finds a turn whose run has ended from
         # the conversation that run still holds (see `tether.workers.recovery`)
         claimant = run_id or rt.ids.new_id("run")
-        if not self.store.claim(record.id, claimant, now, self.limits.busy_lease_s):
+        if not self._claim(record.id, claimant, now):
             raise TetherError(
                 ErrorCode.CONVERSATION_BUSY, "another turn of this conversation is still running"
             )
@@ -192,6 +192,18 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         return TurnClaim(
             record.id, principal_id, claimant, record.turns + 1, reply, kind, text, record
         )
+
+    def _claim(self, conversation_id: str, claimant: str, now: float) -> bool:
+        """Claim the conversation for a turn. A turn whose run has ended but which its worker
+        has not folded in yet is folded in first, so a client that saw the run end can send
+        the next message at once."""
+        lease = self.limits.busy_lease_s
+        if self.store.claim(conversation_id, claimant, now, lease):
+            return True
+        held = self.store.get(conversation_id, with_state=False).busy_run
+        if held is None or held == claimant or not self._fold_ended(held):
+            return False
+        return self.store.claim(conversation_id, claimant, now, lease)
 
     def _fold_ended(self, run_id: str) -> bool:
         """Fold in the turn of `run_id` if that run has ended; False if there was nothing to
