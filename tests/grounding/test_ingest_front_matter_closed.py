@@ -9,11 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import tether
-from tether.core.types import Principal
-from tether.grounding.graph import principal_labels
-from tether.grounding.hybrid import StoreRetriever
-from tether.store.runs import RunStore
+from tests.grounding.ingested import customer_finds, ingest_files
 
 BODY = "\n# Payroll\n\nThe warehouse supervisor earns ninety-one thousand a year.\n"
 
@@ -22,24 +18,13 @@ BODY = "\n# Payroll\n\nThe warehouse supervisor earns ninety-one thousand a year
 def test_unclosed_front_matter_never_makes_a_document_public(
     sqlite_url: str, tmp_path: Path, closing: str
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
     text = "---\ntitle: Payroll\nacl: [staff]\n" + closing + BODY
-    (docs / "payroll.md").write_text(text, encoding="utf-8")
-
-    code, report = tether(
-        sqlite_url, tmp_path / "home", "ingest", str(docs), "--acl", "public", "--acl", "staff"
-    )
+    code, report = ingest_files(sqlite_url, tmp_path, {"payroll.md": text}, "public", "staff")
     if not closing:  # an unclosed block is refused, never read as body text
         assert code != 0, report
     if code != 0:
         assert report["error"]["code"] == "DOCUMENT_MALFORMED", report
         return
-    store = RunStore.open(sqlite_url)
-    try:
-        customer = principal_labels(Principal("noah_brown_6181"))
-        found = StoreRetriever(store.engine).search("warehouse supervisor earns", 5, customer)
-    finally:
-        store.close()
+    found = customer_finds(sqlite_url, "warehouse supervisor earns")
     shown = [(e.id, e.acl, e.text[:60]) for e in found]
     assert shown == [], f"a staff-only document is served to customers: {shown}"

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.processes import tether
-from tether.grounding.corpus import current_chunks
-from tether.store.runs import RunStore
+from tests.grounding.ingested import indexed_text, ingest_files
 
 PAGE = """<!doctype html>
 <html><head><title>Store hours</title></head>
@@ -23,18 +21,10 @@ PAGE = """<!doctype html>
 
 
 def test_hidden_html_text_is_not_indexed(sqlite_url: str, tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "hours.html").write_text(PAGE, encoding="utf-8")
-
-    code, report = tether(sqlite_url, tmp_path / "home", "ingest", str(docs), "--acl", "public")
+    code, report = ingest_files(sqlite_url, tmp_path, {"hours.html": PAGE}, "public")
     assert code == 0, report
 
-    store = RunStore.open(sqlite_url)
-    try:
-        text = "\n".join(c.text for c in current_chunks(store.engine))
-    finally:
-        store.close()
+    text = indexed_text(sqlite_url)
     assert "nine to five" in text  # the visible text is there
     leaked = [word for word in ("ZEBRA99", "PELICAN42", "OTTER77") if word in text]
     assert leaked == [], f"text the page hides was indexed: {leaked}"

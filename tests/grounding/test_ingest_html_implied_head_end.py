@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.processes import tether
-from tether.grounding.corpus import current_chunks
-from tether.store.runs import RunStore
+from tests.grounding.ingested import indexed_text, ingest_files
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -24,16 +22,7 @@ PAGE = """<!doctype html>
 
 
 def test_page_without_head_end_tag_keeps_its_body(sqlite_url: str, tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "returns.html").write_text(PAGE, encoding="utf-8")
-
-    code, report = tether(sqlite_url, tmp_path / "home", "ingest", str(docs), "--acl", "public")
+    code, report = ingest_files(sqlite_url, tmp_path, {"returns.html": PAGE}, "public")
     assert code == 0, report
 
-    store = RunStore.open(sqlite_url)
-    try:
-        text = "\n".join(c.text for c in current_chunks(store.engine))
-    finally:
-        store.close()
-    assert "accepted within thirty days" in text
+    assert "accepted within thirty days" in indexed_text(sqlite_url)

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.grounding.ingested import customer_finds
 from tests.processes import tether
-from tether.core.types import Principal
-from tether.grounding.graph import principal_labels
-from tether.grounding.hybrid import StoreRetriever
-from tether.store.runs import RunStore
 
 SALARIES = "# Salaries\n\nThe warehouse supervisor earns ninety-one thousand a year.\n"
 
@@ -37,10 +34,5 @@ def test_narrowing_one_document_leaves_no_wider_version_served(
         pytest.fail(f"narrowing was refused, the document stays public: {report}")
     assert [d["acl"] for d in report["documents"]] == [["staff"]]
 
-    store = RunStore.open(store_url)
-    try:
-        customer = principal_labels(Principal("sara_doe_496"))
-        found = StoreRetriever(store.engine).search("warehouse supervisor earns", 5, customer)
-    finally:
-        store.close()
+    found = customer_finds(store_url, "warehouse supervisor earns", "sara_doe_496")
     assert [(e.id, e.acl) for e in found] == [], "the public version is still served"
