@@ -4,6 +4,7 @@ will act on: a spelling that the tool's own declared type turns into another cus
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,11 +12,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from tether import Agent, Message, Principal, tool
-from tether.core.types import DecisionKind, StepKind
+from tether.core.types import DecisionKind, Run, StepKind
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime import RunRequest
 from tether.runtime.replay import Replayer
-from tether.sdk import Domain, DomainParts, build_desk
+from tether.sdk import Desk, Domain, DomainParts, build_desk
 from tether.sdk.domain import DeskContext
 from tether.store import RunStore
 
@@ -89,6 +90,21 @@ SHOP = Domain(
 )
 
 
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A store for the shop's runs; the tool's record of ids it was called with, emptied."""
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    SEEN.clear()
+    s = RunStore.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    yield s
+    s.close()
+
+
+def alice_asks(desk: Desk, turns: list[dict[str, Any]]) -> Run:
+    model = ScriptedModel(parse_script(turns))
+    return desk.runtime.run(RunRequest("alice", [Message("user", "my order?")]), model)
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -99,19 +115,10 @@ SHOP = Domain(
     ids=["spaced-lowercase", "nested-spaced-lowercase", "second-of-a-list"],
 )
 def test_another_customers_order_is_refused_however_spelled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: dict[str, Any]
+    store: RunStore, call: dict[str, Any]
 ) -> None:
-    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
-    SEEN.clear()
-    store = RunStore.open(f"sqlite:///{tmp_path / 'runs.db'}")
-    try:
-        desk = build_desk(SHOP, store)
-        model = ScriptedModel(parse_script([call, {"answer": "Here is the order."}]))
-        run = desk.runtime.run(RunRequest("alice", [Message("user", "my order?")]), model)
-        steps = store.get_run(run.id).steps
-    finally:
-        store.close()
-
+    run = alice_asks(build_desk(SHOP, store), [call, {"answer": "Here is the order."}])
+    steps = store.get_run(run.id).steps
     assert SEEN == [], "the tool ran on bob's order for alice"
     assert not any(s.kind is StepKind.TOOL and s.data.get("ok") for s in steps)
     assert run.decision is not None and run.decision.kind is DecisionKind.REFUSAL
@@ -119,22 +126,13 @@ def test_another_customers_order_is_refused_however_spelled(
     assert run.decision.reason.code.value == "PERMISSION_DENIED"
 
 
-def test_her_own_order_spelled_loosely_runs_and_replays_identical(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_her_own_order_spelled_loosely_runs_and_replays_identical(store: RunStore) -> None:
     # the guard and tool steps record the id the tool received ("W-1001"); replay holds each
     # guard's call to the call the model proposed (" w-1001 ") as the tool receives it
-    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
-    SEEN.clear()
-    store = RunStore.open(f"sqlite:///{tmp_path / 'runs.db'}")
-    try:
-        desk = build_desk(SHOP, store)
-        call = {"tool": "get_order_by_ref", "args": {"ref": {"order_id": " w-1001 "}}}
-        model = ScriptedModel(parse_script([call, {"answer": "It goes to 2 Alice Road."}]))
-        run = desk.runtime.run(RunRequest("alice", [Message("user", "my order?")]), model)
-        report = Replayer(desk.runtime).replay(store.get_run(run.id))
-    finally:
-        store.close()
+    desk = build_desk(SHOP, store)
+    call = {"tool": "get_order_by_ref", "args": {"ref": {"order_id": " w-1001 "}}}
+    run = alice_asks(desk, [call, {"answer": "It goes to 2 Alice Road."}])
+    report = Replayer(desk.runtime).replay(store.get_run(run.id))
     assert SEEN == ["W-1001"]
     assert run.decision is not None and run.decision.kind is DecisionKind.ANSWER
     assert report.identical, report.diffs
