@@ -23,21 +23,22 @@ def _deep_yaml(path: Path) -> Path:
     return path
 
 
+def _refused_as_prices(url: str, tmp_path: Path, prices: Path) -> None:
+    """`tether kpi` with `prices` as its price table exits 2, CONFIG_INVALID naming the
+    variable."""
+    done = tether("kpi", "--json", url=url, cwd=tmp_path, env={"TETHER_MODEL_PRICES": str(prices)})
+    assert done.returncode == 2, done.stdout
+    error = error_of(done)
+    assert error["code"] == "CONFIG_INVALID"
+    assert "TETHER_MODEL_PRICES" in error["message"]
+
+
 @pytest.mark.parametrize("name", ["prices.json", "prices.yaml"])
 def test_a_deeply_nested_price_table_is_refused_naming_its_variable(
     sqlite_url: str, tmp_path: Path, name: str
 ) -> None:
     maker = _deep_json if name.endswith(".json") else _deep_yaml
-    prices = maker(tmp_path / name)
-
-    done = tether(
-        "kpi", "--json", url=sqlite_url, cwd=tmp_path, env={"TETHER_MODEL_PRICES": str(prices)}
-    )
-
-    assert done.returncode == 2, done.stdout
-    error = error_of(done)
-    assert error["code"] == "CONFIG_INVALID"
-    assert "TETHER_MODEL_PRICES" in error["message"]
+    _refused_as_prices(sqlite_url, tmp_path, maker(tmp_path / name))
 
 
 def test_a_deeply_nested_escalations_file_is_refused_with_its_code(
@@ -89,15 +90,7 @@ def test_a_price_table_file_that_is_not_utf8_is_refused_naming_its_variable(
     prices.write_bytes(
         '{"gpt-4o": {"input_per_1k": 0.5, "output_per_1k": 1.5}} \u00e9'.encode("latin-1")
     )
-
-    done = tether(
-        "kpi", "--json", url=sqlite_url, cwd=tmp_path, env={"TETHER_MODEL_PRICES": str(prices)}
-    )
-
-    assert done.returncode == 2, done.stdout
-    error = error_of(done)
-    assert error["code"] == "CONFIG_INVALID"
-    assert "TETHER_MODEL_PRICES" in error["message"]
+    _refused_as_prices(sqlite_url, tmp_path, prices)
 
 
 def test_a_deeply_nested_tether_toml_is_refused_with_its_code(
