@@ -3,6 +3,7 @@ step of one run in the store and ask the real `tether replay RUN --json` about i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -66,3 +67,25 @@ def edit(url: str, run: Run, seq: int, change: Callable[[dict[str, Any]], None])
 def replay(env: dict[str, str], cwd: Path, run_id: str) -> tuple[int, dict[str, Any]]:
     done = tether(env, cwd, "replay", run_id, "--json")
     return done.returncode, json.loads(done.stdout)
+
+
+def with_step(run: Run, seq: int, data: dict[str, Any]) -> Run:
+    """`run` with step `seq`'s data replaced, in memory."""
+    steps = tuple(dataclasses.replace(s, data=data) if s.seq == seq else s for s in run.steps)
+    return dataclasses.replace(run, steps=steps)
+
+
+def assert_edit_diverges(
+    env: dict[str, str],
+    cwd: Path,
+    url: str,
+    run: Run,
+    seq: int,
+    change: Callable[[dict[str, Any]], None],
+) -> None:
+    """Edit step `seq` of `run` in the store; `tether replay` must then report it not
+    identical (exit 1)."""
+    edit(url, run, seq, change)
+    code, report = replay(env, cwd, run.id)
+    assert report["identical"] is False, report
+    assert code == 1

@@ -5,13 +5,12 @@ is edited in the store and the real `tether replay RUN --json` is asked about it
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.runtime.edited_demo import demo, edit, replay, shape
+from tests.runtime.edited_demo import assert_edit_diverges, demo, shape, with_step
 from tether.core.types import Run, Step, StepKind
 from tether.runtime.replay import Replayer
 
@@ -35,10 +34,7 @@ def test_an_edited_confirmation_reading_makes_the_replay_diverge(
     def not_a_yes(data: dict[str, Any]) -> None:
         data["reading"] = {"confirmed": False, "reason": "no_affirmative", "matched": None}
 
-    edit(store_url, run, seq, not_a_yes)
-    code, report = replay(env, cwd, run.id)
-    assert report["identical"] is False, report
-    assert code == 1
+    assert_edit_diverges(env, cwd, store_url, run, seq, not_a_yes)
 
 
 def test_an_edited_confirmed_action_makes_the_replay_diverge(
@@ -62,18 +58,10 @@ def test_an_edited_confirmed_action_makes_the_replay_diverge(
             for call in message.get("tool_calls", ()):
                 call["arguments"]["order_id"] = "#W0000000"
 
-    edit(store_url, run, seq, another_order)
-    code, report = replay(env, cwd, run.id)
-    assert report["identical"] is False, report
-    assert code == 1
+    assert_edit_diverges(env, cwd, store_url, run, seq, another_order)
 
 
 # -- near misses, replayed in process ---------------------------------------------------------
-
-
-def with_step(run: Run, seq: int, data: dict[str, Any]) -> Run:
-    steps = tuple(dataclasses.replace(s, data=data) if s.seq == seq else s for s in run.steps)
-    return dataclasses.replace(run, steps=steps)
 
 
 def confirmed_by_text(replayer: Replayer) -> tuple[Run, Step]:

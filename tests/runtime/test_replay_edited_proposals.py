@@ -5,7 +5,6 @@ is edited in the store and the real `tether replay RUN --json` is asked about it
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.edited_demo import demo, edit, replay, shape
+from tests.runtime.edited_demo import assert_edit_diverges, demo, shape, with_step
 from tether.core.types import Run, Step, StepKind
 from tether.runtime.replay import Replayer
 from tether.sdk.desk import build_desk
@@ -45,18 +44,10 @@ def test_an_edited_model_proposal_makes_the_replay_diverge(
         call["name"] = "cancel_pending_order"
         call["arguments"] = {"order_id": "#W0000000", "reason": "no longer needed"}
 
-    edit(store_url, run, turn, propose_a_cancellation)
-    code, report = replay(env, cwd, run.id)
-    assert report["identical"] is False, report
-    assert code == 1
+    assert_edit_diverges(env, cwd, store_url, run, turn, propose_a_cancellation)
 
 
 # -- near misses, replayed in process ---------------------------------------------------------
-
-
-def with_step(run: Run, seq: int, data: dict[str, Any]) -> Run:
-    steps = tuple(dataclasses.replace(s, data=data) if s.seq == seq else s for s in run.steps)
-    return dataclasses.replace(run, steps=steps)
 
 
 def looked_up(replayer: Replayer) -> tuple[Run, Step, Step]:
