@@ -21,6 +21,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.settings import whole_setting
 from tether.store import checkpoints
 from tether.store.startup import setting_up
+from tether.store.write_gate import GatedConnection, WriteGate, gate_for
 
 DEFAULT_HOME = Path(".tether")
 SUPPORTED = ("sqlite", "postgresql")
@@ -29,6 +30,7 @@ POOL_ENV = "TETHER_DB_POOL_SIZE"
 # runs each hold one at a time, and one opened beyond these is closed again on its return (on
 # SQLite with its pragmas, on PostgreSQL with a new backend): under load that churn is costly
 DEFAULT_POOL_SIZE = {"sqlite": 20, "postgresql": 5}
+BUSY_TIMEOUT_S = 10.0  # how long a SQLite writer waits for the lock before it gives up
 
 
 def pool_size(backend: str, environ: dict[str, str] | None = None) -> int:
@@ -59,9 +61,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _gated(gate: WriteGate) -> Any:
+    def attach(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.attach(gate)
+
+    return attach
 
 
 def _no_auto_checkpoint(dbapi_conn: Any, _record: Any) -> None:
@@ -94,10 +103,14 @@ def create_store_engine(url: str) -> Engine:
             dialect: Any = parsed.get_dialect()  # SQLite's chooses the pool by the URL
             queued = issubclass(dialect.get_pool_class(parsed), QueuePool)
             pooled = {"pool_size": size, "max_overflow": max(10, size)} if queued else {}
-            engine = create_engine(parsed, connect_args={"check_same_thread": False}, **pooled)
+            args: dict[str, Any] = {"check_same_thread": False}
+            if queued:  # a database file: its writers take turns without sleeping
+                args["factory"] = GatedConnection
+            engine = create_engine(parsed, connect_args=args, **pooled)
             event.listen(engine, "connect", _sqlite_pragmas)
             if queued:  # a database file: its WAL is checkpointed off the committing threads
                 event.listen(engine, "connect", _no_auto_checkpoint)
+                event.listen(engine, "connect", _gated(gate_for(database, BUSY_TIMEOUT_S)))
                 checkpoints.register(engine, database)
         else:
             engine = create_engine(
