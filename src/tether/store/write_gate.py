@@ -5,7 +5,7 @@ busy handler, which sleeps 1, 2, 5, 10, 15 ... ms between tries whatever the hol
 a server's request threads and its workers' runs all writing to one file, half the time spent
 in the driver under load was such sleeps, while the lock had been free most of it. Here the
 connections of a process to one file queue on a condition instead: a writer waits just as long
-as the transaction before it lasts, in the order the writers came.
+as the transactions before it last, taking turns about in the order the writers came.
 
 A connection enters the gate before the statement that opens its write transaction (the
 driver's implicit BEGIN before INSERT, UPDATE, DELETE or REPLACE, or an explicit BEGIN) and
@@ -17,14 +17,20 @@ second connection of the thread that holds the gate), which goes on as it did be
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
 
 _OPENS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
+_ISOLATION: Any = sqlite3.Connection.isolation_level  # the driver's own attribute
+CHARGED_AFTER_S = 0.05  # a wait at the gate longer than this shortens SQLite's own wait
 _gates: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionary()
 _gates_lock = threading.Lock()
 
@@ -40,32 +46,42 @@ class WriteGate:
         self.timeout_s = timeout_s
         self._turn = threading.Condition(threading.Lock())
         self._holder: weakref.ref[GatedConnection] | None = None
+        self._thread = 0  # the thread that entered for the holder
+
+    def reset(self) -> None:
+        """Forget the holder and waiters (in a forked child, whose threads did not survive)."""
+        self._turn = threading.Condition(threading.Lock())
+        self._holder, self._thread = None, 0
 
     def enter(self, conn: GatedConnection) -> bool:
         """Wait for the gate, at most `timeout_s`; whether `conn` holds it now. A holder
         that ends its transaction leaves at once; one dropped without ending it is found
-        within 50 ms (its connection closed, which ended the transaction)."""
+        within 50 ms (its connection closed, which ended the transaction). A connection of
+        the thread that holds the gate does not wait for it: the holder cannot leave while
+        its own thread waits, so that writer meets SQLite's lock at once, as before."""
         deadline = time.monotonic() + self.timeout_s
+        me = threading.get_ident()
         with self._turn:
             while True:
                 holder = self._holder() if self._holder is not None else None
                 if holder is conn:
                     return True
                 if holder is None:  # free, or its holder was dropped (which ended its work)
-                    self._holder = weakref.ref(conn)
+                    self._holder, self._thread = weakref.ref(conn), me
                     return True
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._thread == me:
                     return False  # SQLite's own lock decides, as without the gate
                 self._turn.wait(min(left, 0.05))
 
     def held_by(self, conn: GatedConnection) -> bool:
-        return self._holder is not None and self._holder() is conn
+        holder = self._holder
+        return holder is not None and holder() is conn
 
     def leave(self, conn: GatedConnection) -> None:
         with self._turn:
-            if self._holder is not None and self._holder() is conn:
-                self._holder = None
+            if self.held_by(conn):
+                self._holder, self._thread = None, 0
                 self._turn.notify()
 
 
@@ -74,6 +90,16 @@ def _writing(conn: GatedConnection) -> bool:
         return conn.in_transaction
     except sqlite3.ProgrammingError:  # closed
         return False
+
+
+def _after_fork() -> None:
+    global _gates_lock
+    _gates_lock = threading.Lock()
+    for gate in list(_gates.values()):
+        gate.reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def gate_for(path: str, timeout_s: float) -> WriteGate:
@@ -91,18 +117,20 @@ class GatedCursor(sqlite3.Cursor):
 
     def execute(self, sql: str, parameters: Any = (), /) -> GatedCursor:
         conn: GatedConnection = self.connection  # type: ignore[assignment]
-        conn.enter_for(sql)
-        try:
+        with conn.gated(sql):
             super().execute(sql, parameters)
-        finally:
-            conn.leave_if_done()
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> GatedCursor:
         conn: GatedConnection = self.connection  # type: ignore[assignment]
-        conn.enter_for(sql)
-        try:
+        with conn.gated(sql):
             super().executemany(sql, seq_of_parameters)
+        return self
+
+    def executescript(self, sql_script: str, /) -> GatedCursor:
+        conn: GatedConnection = self.connection  # type: ignore[assignment]
+        try:
+            super().executescript(sql_script)  # commits what is open first, in C
         finally:
             conn.leave_if_done()
         return self
@@ -127,16 +155,63 @@ class GatedConnection(sqlite3.Connection):
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:
         return self.cursor().executemany(sql, seq_of_parameters)
 
-    def enter_for(self, sql: object) -> None:
-        """Enter the gate if `sql` opens this connection's write transaction."""
-        if self.gate is not None and not self.in_transaction and _opens_transaction(sql):
-            self.gate.enter(self)
+    @contextmanager
+    def gated(self, sql: object) -> Iterator[None]:
+        """Run one statement: through the gate first if it opens this connection's write
+        transaction, with SQLite's busy timeout less the time spent waiting there (a writer
+        gives up after one timeout in all); the gate is left if no transaction is open after."""
+        gate, waited = self.gate, 0.0
+        if gate is not None and not self.in_transaction and _opens_transaction(sql):
+            started = time.monotonic()
+            gate.enter(self)
+            waited = time.monotonic() - started
+        try:
+            if gate is None or waited < CHARGED_AFTER_S:
+                yield
+            else:
+                self._busy_timeout(max(0.0, gate.timeout_s - waited))
+                try:
+                    yield
+                finally:
+                    self._busy_timeout(gate.timeout_s)
+        finally:
+            self.leave_if_done()
+
+    def _busy_timeout(self, seconds: float) -> None:
+        super().execute(f"PRAGMA busy_timeout={int(seconds * 1000)}").close()
 
     def leave_if_done(self) -> None:
         """Leave the gate if this connection holds it with no transaction open (the statement
         opened none, failed before it did, or ended it: COMMIT or ROLLBACK as a statement)."""
         if self.gate is not None and self.gate.held_by(self) and not _writing(self):
             self.gate.leave(self)
+
+    def executescript(self, sql_script: str, /) -> Any:
+        return self.cursor().executescript(sql_script)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+        /,
+    ) -> Literal[False]:
+        try:
+            return super().__exit__(kind, error, trace)  # `with conn:` ends it in C
+        finally:
+            self.leave_if_done()
+
+    @property  # type: ignore[override]
+    def isolation_level(self) -> str | None:
+        level: str | None = _ISOLATION.__get__(self)
+        return level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        try:
+            _ISOLATION.__set__(self, value)  # None commits what is open, in C
+        finally:
+            self.leave_if_done()
 
     def commit(self) -> None:
         try:

@@ -1,7 +1,10 @@
-"""Review of the write gate (7baa352): ways it stalls writers longer than it should."""
+"""The write gate never makes a writer wait longer than SQLite alone would have, and never
+stays held by a connection whose transaction the driver ended on its own (or by a thread that
+did not survive a fork)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -14,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from tether.store import db as store_db
-from tether.store.write_gate import GatedConnection, WriteGate
+from tether.store.write_gate import GatedConnection, WriteGate, gate_for
 
 
 @pytest.fixture
@@ -44,9 +47,8 @@ def test_a_writer_gives_up_after_the_busy_timeout_not_twice_it(
 
     def writer() -> None:
         started = time.monotonic()
-        with pytest.raises(OperationalError, match="locked"):
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO t (who) VALUES ('w')"))
+        with pytest.raises(OperationalError, match="locked"), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (who) VALUES ('w')"))
         took.append(time.monotonic() - started)
 
     threads = [threading.Thread(target=writer) for _ in range(3)]
@@ -72,9 +74,8 @@ def test_one_thread_second_connection_fails_after_the_busy_timeout_not_twice_it(
     with engine.begin() as outer:
         outer.execute(text("INSERT INTO t (who) VALUES ('outer')"))
         started = time.monotonic()
-        with pytest.raises(OperationalError, match="locked"):
-            with engine.begin() as inner:
-                inner.execute(text("INSERT INTO t (who) VALUES ('inner')"))
+        with pytest.raises(OperationalError, match="locked"), engine.begin() as inner:
+            inner.execute(text("INSERT INTO t (who) VALUES ('inner')"))
         took = time.monotonic() - started
     engine.dispose()
     assert took < 1.5, f"gave up after {took:.1f} s, busy timeout 1 s"
@@ -87,9 +88,7 @@ def _connect(path: Path, gate: WriteGate) -> Any:
 
 
 @pytest.mark.parametrize("ending", ["with", "executescript", "autocommit"])
-def test_a_transaction_ended_by_the_driver_itself_leaves_the_gate(
-    path: Path, ending: str
-) -> None:
+def test_a_transaction_ended_by_the_driver_itself_leaves_the_gate(path: Path, ending: str) -> None:
     """sqlite3 commits in C, not through `commit()`, on `with conn:` (its documented
     transaction idiom), before `executescript`, and on `isolation_level = None`: the gate
     stays held by a connection with no transaction, and every other writer of the process
@@ -107,10 +106,34 @@ def test_a_transaction_ended_by_the_driver_itself_leaves_the_gate(
         first.execute("INSERT INTO t (who) VALUES ('first')")
         first.isolation_level = None
     assert not first.in_transaction
-    started = time.monotonic()
-    second.execute("INSERT INTO t (who) VALUES ('second')")
-    second.commit()
-    took = time.monotonic() - started
+    took: list[float] = []
+
+    def second_writer() -> None:  # another thread: the holder's own thread would not wait
+        started = time.monotonic()
+        second.execute("INSERT INTO t (who) VALUES ('second')")
+        second.commit()
+        took.append(time.monotonic() - started)
+
+    writer = threading.Thread(target=second_writer)
+    writer.start()
+    writer.join(10)
     first.close()
     second.close()
-    assert took < 1.0, f"the second writer waited {took:.1f} s for a gate nobody used"
+    assert took and took[0] < 1.0, f"the second writer waited {took} s for a gate nobody used"
+
+
+def test_a_forked_child_starts_with_its_gates_free(path: Path) -> None:
+    """A fork while a thread of the parent holds the gate: the child never sees that holder."""
+    gate = gate_for(str(path), 30)  # as the store's engines get theirs
+    holder = _connect(path, gate)
+    holder.execute("INSERT INTO t (who) VALUES ('parent')")
+    assert gate.held_by(holder)
+    child = os.fork()
+    if child == 0:  # the child: its gate must be free at once
+        started = time.monotonic()
+        entered = gate.enter(_connect(path, gate))
+        os._exit(0 if entered and time.monotonic() - started < 5 else 1)
+    _, status = os.waitpid(child, 0)
+    holder.rollback()
+    holder.close()
+    assert os.waitstatus_to_exitcode(status) == 0
