@@ -115,16 +115,29 @@ def gate_for(path: str, timeout_s: float) -> WriteGate:
 class GatedCursor(sqlite3.Cursor):
     """A cursor whose statements that open a write transaction pass the gate first."""
 
+    # every statement of the store passes here: the common case (no gate to enter, or a
+    # statement inside the transaction that holds it) costs two attribute reads and a call
     def execute(self, sql: str, parameters: Any = (), /) -> GatedCursor:
         conn: GatedConnection = self.connection  # type: ignore[assignment]
-        with conn.gated(sql):
+        if conn.gate is None:
             super().execute(sql, parameters)
+        elif conn.in_transaction:
+            try:
+                super().execute(sql, parameters)
+            finally:
+                conn.leave_if_done()  # COMMIT or ROLLBACK as a statement
+        else:
+            with conn.gated(sql):
+                super().execute(sql, parameters)
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> GatedCursor:
         conn: GatedConnection = self.connection  # type: ignore[assignment]
-        with conn.gated(sql):
-            super().executemany(sql, seq_of_parameters)
+        if conn.gate is None or conn.in_transaction:
+            super().executemany(sql, seq_of_parameters)  # (executemany is no COMMIT)
+        else:
+            with conn.gated(sql):
+                super().executemany(sql, seq_of_parameters)
         return self
 
     def executescript(self, sql_script: str, /) -> GatedCursor:
