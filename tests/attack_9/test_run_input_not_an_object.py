@@ -1,0 +1,46 @@
+"""README, *HTTP API*: a run whose stored input this version cannot read (edited by hand, or
+written by a later version) is listed "with "decision": null, and the other runs are listed as
+ever". The store only catches input that is not JSON at all: input that is JSON but not an
+object (`null`, a list, a string) reaches `Run.to_dict`'s `dict(self.input)` and every list
+that holds the run, and the run itself, answer 500 INTERNAL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from tests.server.conftest import open_desk, order_run_body, serve_app  # noqa: F401
+from tether.server.app import create_app
+
+
+@pytest.mark.parametrize("stored", ["null", "[]", '"a later version\'s input"'])
+def test_a_run_whose_input_is_not_an_object_does_not_hide_the_others(
+    tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client], stored: str
+) -> None:
+    desk = open_desk(tmp_path)
+    client = serve_app(create_app(desk))
+    ids = []
+    for _ in range(2):
+        started = client.post("/v1/runs?wait=10", json=order_run_body())
+        assert started.status_code == 200, started.text
+        ids.append(started.json()["id"])
+    odd, fine = ids
+    with desk.store.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET input = :v WHERE id = :id"), {"v": stored, "id": odd})
+
+    listed = client.get("/v1/runs")
+    assert listed.status_code == 200, listed.text
+    assert {r["id"] for r in listed.json()["runs"]} == {odd, fine}
+
+    one = client.get(f"/v1/runs/{odd}")
+    assert one.status_code == 200, one.text
+    assert one.json()["status"] == "unknown"
+
+    page = client.get("/")  # the dashboard's runs list
+    assert page.status_code == 200, page.text[:500]
+    assert fine in page.text
