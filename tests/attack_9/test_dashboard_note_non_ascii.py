@@ -1,0 +1,90 @@
+"""The approvals inbox's note field takes up to 1,000 characters (`maxlength="1000"`, and the
+approvals store's own limit), but the decide route refuses any form body over
+`MAX_NOTE_CHARS * 4 + 256` bytes as "the form is too large" (413). A browser percent-encodes
+each character outside ASCII: a CJK character is 9 bytes, an emoji 12, so a 600-character note
+in Japanese, which the form lets the approver type and the API accepts, is refused and the
+request cannot be decided from the dashboard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import FastAPI
+
+from tests.server.conftest import open_desk, serve_app  # noqa: F401  (fixture)
+from tether.server.app import create_app
+
+RETURN_SCRIPT = [
+    {
+        "tool": "find_user_id_by_name_zip",
+        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
+    },
+    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
+    {
+        "tool": "return_delivered_order_items",
+        "args": {
+            "order_id": "#W1067251",
+            "item_ids": ["7848293342"],
+            "payment_method_id": "credit_card_3362387",
+        },
+    },
+]
+
+
+def _escalate(client: httpx.Client) -> str:
+    """A large return the house rules send to a supervisor: the approval request's id."""
+    made = client.post("/v1/conversations", json={"principal": "raj_sanchez_2970"})
+    conversation = made.json()["id"]
+    text = "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147."
+    first = client.post(
+        f"/v1/conversations/{conversation}/messages?wait=10",
+        json={"text": text, "script": RETURN_SCRIPT},
+    )
+    nonce = first.json()["pending_action"]["nonce"]
+    second = client.post(
+        f"/v1/conversations/{conversation}/messages?wait=10",
+        json={"confirm": nonce, "script": [{"answer": "Your return is requested [tool:3]."}]},
+    )
+    assert second.json()["status"] == "suspended", second.text
+    (approval,) = client.get("/v1/approvals?status=pending").json()["approvals"]
+    return str(approval["id"])
+
+
+def test_a_note_within_the_limit_in_japanese_is_accepted(
+    tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client]
+) -> None:
+    app = create_app(open_desk(tmp_path))
+    admin = serve_app(app)
+    approval_id = _escalate(admin)
+    approver, _ = app.state.operators.create("approver", name="supervisor", actor="tests")
+    url = str(admin.base_url).rstrip("/")
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=False) as browser:
+        login = browser.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert token is not None
+        logged_in = browser.post(
+            "/login",
+            data={"key": approver, "csrf_token": token.group(1)},
+            headers={"Origin": url},
+        )
+        assert logged_in.status_code == 303
+        inbox = browser.get("/approvals").text
+        form_token = re.search(r'name="csrf_token" value="([^"]+)"', inbox)
+        argument_hash = re.search(r'name="argument_hash" value="([^"]+)"', inbox)
+        assert form_token is not None and argument_hash is not None
+        note = "返品額が大きいため却下します。" * 40  # 600 characters, under the 1,000 allowed
+        assert len(note) <= 1000
+        fields = {"argument_hash": argument_hash.group(1), "csrf_token": form_token.group(1)}
+        body = urlencode({**fields, "note": note})
+        decided = browser.post(
+            f"/approvals/{approval_id}/reject",
+            content=body,
+            headers={"Origin": url, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert decided.status_code == 303, decided.text[:400]
+    shown = admin.get(f"/v1/approvals/{approval_id}").json()
+    assert shown["status"] == "rejected" and shown["note"] == note
