@@ -44,6 +44,7 @@ from tether.server.run_events import (
     settled_detail,
 )
 from tether.server.run_models import FeedbackIn, FeedbackOut, RunCreate, RunDetail
+from tether.server.security import NO_STORE
 from tether.store.run_rows import run_operator
 
 AUTH = (ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_INVALID, ErrorCode.ROLE_FORBIDDEN)
@@ -287,7 +288,8 @@ def runs_router(
         return StreamingResponse(
             run_events(store, signals, run_id, after, request.is_disconnected),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            # the steps carry customer data: never kept by a cache (no-store, as every response)
+            headers={"Cache-Control": NO_STORE, "X-Accel-Buffering": "no"},
         )
 
     return router

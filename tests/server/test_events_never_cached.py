@@ -1,17 +1,12 @@
 """The events stream of a run carries its steps (customer messages, tool output with addresses
-and orders): like every other response but the stylesheet it must say `Cache-Control: no-store`
-(README, *Operator dashboard*: "and, but for the stylesheet, `Cache-Control: no-store`")."""
+and orders): like every other response but the stylesheet it says `Cache-Control: no-store`
+(README, *Operator dashboard*), not the `no-cache` SSE examples use, which lets a cache keep it."""
 
 from __future__ import annotations
 
 import httpx
 
-from tests.server.conftest import (  # noqa: F401  (fixtures)
-    client,
-    desk,
-    order_run_body,
-    served,
-)
+from tests.server.conftest import order_run_body
 
 
 def test_the_events_stream_is_never_stored_by_a_cache(client: httpx.Client) -> None:
