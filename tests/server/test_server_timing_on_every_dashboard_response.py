@@ -1,7 +1,6 @@
 """README, *Operator dashboard*: "Every dashboard response carries `Server-Timing:
-app;dur=<ms>`". Only pages rendered through `Dashboard.render` get it: the redirects of a
-login and a logout (built as bare `RedirectResponse`s in `dashboard.py`) and the 400 page for a
-URL holding a NUL (`limits._refused_nul`) carry none."""
+app;dur=<ms>`": not only the rendered pages but the redirects of a login and a logout, and the
+refusals made before any route runs (a URL holding a NUL, one too long)."""
 
 from __future__ import annotations
 
@@ -9,11 +8,11 @@ import re
 
 import httpx
 
-from tests.server.conftest import desk, served  # noqa: F401  (fixtures)
-
 
 def _timed(response: httpx.Response) -> bool:
-    return re.fullmatch(r"app;dur=\d+(\.\d+)?", response.headers.get("server-timing", "")) is not None
+    return (
+        re.fullmatch(r"app;dur=\d+(\.\d+)?", response.headers.get("server-timing", "")) is not None
+    )
 
 
 def test_login_logout_and_refusals_carry_server_timing(served: tuple[str, dict[str, str]]) -> None:
@@ -38,9 +37,8 @@ def test_login_logout_and_refusals_carry_server_timing(served: tuple[str, dict[s
         assert logged_out.status_code == 303
         nul = browser.get("/?agent=%00", headers=admin)
         assert nul.status_code == 400
-        missing = [
-            name
-            for name, response in (("login", logged_in), ("logout", logged_out), ("nul", nul))
-            if not _timed(response)
-        ]
+        too_long = browser.get("/?agent=" + "a" * 9000, headers=admin)
+        assert too_long.status_code == 414
+        refusals = (("login", logged_in), ("logout", logged_out), ("nul", nul), ("414", too_long))
+        missing = [name for name, response in refusals if not _timed(response)]
     assert missing == []

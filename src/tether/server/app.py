@@ -74,6 +74,7 @@ from tether.server.run_models import (
 )
 from tether.server.runs_api import runs_router
 from tether.server.security import SecurityHeadersMiddleware
+from tether.server.timing import ServerTimingMiddleware
 from tether.store.request_keys import RequestKeys
 from tether.store.runs import RunFilter
 from tether.workers.config import queue_depth, store_url, worker_threads
@@ -260,6 +261,7 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(UrlLimitMiddleware)  # before the body or anything else is read
+    app.add_middleware(ServerTimingMiddleware)  # the dashboard's refusals and redirects too
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 413s get the headers too
 
     admission = Admission(desk.store, queue, quotas)  # room on the queue, and the quotas

@@ -46,7 +46,9 @@ class UrlLimitMiddleware:
                 instance=path if len(path) <= _MAX_INSTANCE else None,
                 headers={"Connection": "close"},
             )
-        elif not path.startswith(_API) and ("\x00" in path or b"%00" in query or b"\x00" in query):
+        elif not path.startswith(API_PATHS) and (
+            "\x00" in path or b"%00" in query or b"\x00" in query
+        ):
             response = _refused_nul()
         else:
             await self.app(scope, receive, send)
@@ -56,7 +58,7 @@ class UrlLimitMiddleware:
 
 # the paths whose parameters the API's routes check one by one, each refusal naming its field;
 # every other path is the dashboard's, whose pages read ids and filters as they are
-_API = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def _refused_nul() -> Response:
