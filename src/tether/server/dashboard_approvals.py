@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 MAX_LISTED = 100
 MAX_NOTE_CHARS = 1000
+# a browser percent-encodes each UTF-8 byte of a note as 3 characters: up to 12 for a character
+# (an emoji), beside the hidden fields (the anti-forgery token and the argument hash)
+MAX_DECISION_FORM_BYTES = MAX_NOTE_CHARS * 12 + 512
 VERDICTS = ("approve", "reject")
 
 
@@ -218,7 +221,7 @@ def add_approval_routes(router: APIRouter, dash: Dashboard) -> None:
                 request, 404, ErrorCode.BAD_REQUEST, "approve or reject, nothing else"
             )
         body = await request.body()
-        if len(body) > MAX_NOTE_CHARS * 4 + 256:  # the note, escaped, and the two hidden fields
+        if len(body) > MAX_DECISION_FORM_BYTES:
             return dash.error(request, 413, ErrorCode.INPUT_TOO_LARGE, "the form is too large")
         form = parse_qs(body.decode("utf-8", "replace"))
         refused = dash.refuse_forgery(request, form)  # another site, or no session token
