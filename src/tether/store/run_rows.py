@@ -125,6 +125,15 @@ def step_json(data: Mapping[str, Any]) -> str:
     return _STEP.encode(data)
 
 
+def read_input(text: str) -> dict[str, Any]:
+    """A run's stored input as this version reads it: a JSON object. ValueError for any other
+    form (not JSON, or JSON of another shape: hand-edited, or a later version's)."""
+    loaded = json.loads(text)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"a run's input is an object, not {type(loaded).__name__}")
+    return loaded
+
+
 def decision_from_dict(data: Mapping[str, Any]) -> Decision:
     reason = data.get("reason")
     return Decision(

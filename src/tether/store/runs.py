@@ -27,6 +27,7 @@ from tether.store.run_rows import (
     _insert_run,
     _step,
     decision_from_dict,
+    read_input,
     step_json,
 )
 from tether.store.schema import runs, steps
@@ -273,11 +274,11 @@ class RunStore:
     def _run(row: Mapping[str, Any], step_rows: Sequence[Mapping[str, Any]]) -> Run:
         status = _KNOWN_STATUSES.get(row["status"], RunStatus.UNKNOWN)
         try:
-            run_input = json.loads(row["input"])
+            run_input = read_input(row["input"])
             decision = decision_from_dict(json.loads(row["decision"])) if row["decision"] else None
         except (ValueError, KeyError, TypeError, AttributeError):
-            # a newer version's Decision, or a row cut short: listed as a run whose state this
-            # version does not know (never acted on or replayed), not hiding the others
+            # a newer version's Decision or input, or a row cut short: listed as a run whose
+            # state this version does not know (never acted on or replayed), hiding no other
             log.warning("run %s is stored in a form this version cannot read", row["id"])
             run_input, decision, status = {}, None, RunStatus.UNKNOWN
         return Run(

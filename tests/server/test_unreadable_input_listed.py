@@ -1,8 +1,8 @@
 """README, *HTTP API*: a run whose stored input this version cannot read (edited by hand, or
-written by a later version) is listed "with "decision": null, and the other runs are listed as
-ever". The store only catches input that is not JSON at all: input that is JSON but not an
-object (`null`, a list, a string) reaches `Run.to_dict`'s `dict(self.input)` and every list
-that holds the run, and the run itself, answer 500 INTERNAL."""
+written by a later version) is listed as `unknown` with `"decision": null`, and the other runs
+are listed as ever. Input that is JSON but not an object (`null`, a list, a string) is such
+input, like text that is not JSON at all: the store reads it as unknown instead of handing it
+on, where every list that holds the run, and the run itself, answered 500 INTERNAL."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.server.conftest import open_desk, order_run_body, serve_app  # noqa: F401
+from tests.server.conftest import open_desk, order_run_body
 from tether.server.app import create_app
 
 
 @pytest.mark.parametrize("stored", ["null", "[]", '"a later version\'s input"'])
-def test_a_run_whose_input_is_not_an_object_does_not_hide_the_others(
+def test_a_run_whose_input_is_not_an_object_is_unknown_and_hides_no_other(
     tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client], stored: str
 ) -> None:
     desk = open_desk(tmp_path)
@@ -39,7 +39,7 @@ def test_a_run_whose_input_is_not_an_object_does_not_hide_the_others(
 
     one = client.get(f"/v1/runs/{odd}")
     assert one.status_code == 200, one.text
-    assert one.json()["status"] == "unknown"
+    assert one.json()["status"] == "unknown" and one.json()["decision"] is None
 
     page = client.get("/")  # the dashboard's runs list
     assert page.status_code == 200, page.text[:500]
