@@ -135,15 +135,31 @@ def read_input(text: str) -> dict[str, Any]:
 
 
 def decision_from_dict(data: Mapping[str, Any]) -> Decision:
-    reason = data.get("reason")
+    """A stored Decision; ValueError for one this version does not record: a kind or code it
+    does not know, or a field of another type (a later version's structured text, say)."""
+    text, reason = data.get("text", ""), data.get("reason")
+    citations, results = data.get("citations", []), data.get("results", [])
+    pending = data.get("pending_action")
+    if not (
+        isinstance(text, str)
+        and _list_of(citations, str)
+        and _list_of(results, dict)
+        and (reason is None or (isinstance(reason, dict) and isinstance(reason["message"], str)))
+        and (pending is None or isinstance(pending, dict))
+    ):
+        raise ValueError("a stored Decision has a field of a type this version does not record")
     return Decision(
         kind=DecisionKind(data["kind"]),
-        text=data.get("text", ""),
-        citations=tuple(data.get("citations", ())),
-        results=tuple(data.get("results", ())),
+        text=text,
+        citations=tuple(citations),
+        results=tuple(results),
         reason=Reason(ErrorCode(reason["code"]), reason["message"]) if reason else None,
-        pending_action=data.get("pending_action"),
+        pending_action=pending,
     )
+
+
+def _list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
 
 
 @dataclass(frozen=True)
