@@ -1,9 +1,8 @@
-"""README, *Operator dashboard* / *HTTP API*: "everything a run recorded is shown as text", and a
-run whose stored input this version cannot read is "shown as it is ... and the other runs are
-listed as ever". The API lists a run whose stored `messages` are not a list of message objects
-(hand-edited, or a later version's shape) without trouble, but the dashboard's runs list builds
-each row's preview with `m.get(...)` on every item of `messages` (`dashboard_runs._preview`):
-one such run makes the whole page 500, hiding every other run on it."""
+"""README, *HTTP API* / *Operator dashboard*: a run whose stored input this version cannot read
+is listed as `unknown`, and the other runs are listed as ever. Input whose `messages` are not a
+list of message objects (hand-edited, or a later version's shape) is such input: the store reads
+the run as unknown, where the dashboard's runs list built each row's preview with `m.get(...)`
+on every item and one such run made the whole page 500, hiding every other run on it."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.server.conftest import open_desk, order_run_body, serve_app  # noqa: F401
+from tests.server.conftest import open_desk, order_run_body
 from tether.server.app import create_app
 
 
@@ -23,7 +22,7 @@ from tether.server.app import create_app
     "stored",
     ['{"messages": "hello"}', '{"messages": [1, 2]}', '{"messages": {"role": "user"}}'],
 )
-def test_one_odd_run_does_not_break_the_runs_page(
+def test_a_run_whose_messages_are_not_objects_is_unknown_on_the_runs_page(
     tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client], stored: str
 ) -> None:
     desk = open_desk(tmp_path)
@@ -37,7 +36,8 @@ def test_one_odd_run_does_not_break_the_runs_page(
     with desk.store.engine.begin() as conn:
         conn.execute(text("UPDATE runs SET input = :v WHERE id = :id"), {"v": stored, "id": odd})
 
-    assert client.get("/v1/runs").status_code == 200  # the API lists it as ever
+    listed = {r["id"]: r["status"] for r in client.get("/v1/runs").json()["runs"]}
+    assert listed == {odd: "unknown", fine: "completed"}
 
     page = client.get("/")
     assert page.status_code == 200, page.text[:500]
