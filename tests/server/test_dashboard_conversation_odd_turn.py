@@ -1,9 +1,7 @@
-"""README, *Operator dashboard*: "everything a run recorded is shown as text", and a run whose
-stored input this version cannot read is shown as it is. The conversation page builds each
-turn's "sent" line with `m.get(...)` on every item of the turn's run's `messages`
-(`dashboard_conversations._sent`): one turn whose run stored messages that are not a list of
-objects (hand-edited, or a later version's shape) makes the whole conversation page 500, while
-the API shows the same conversation without trouble."""
+"""README, *Operator dashboard*: a run whose stored input this version cannot read is shown as it
+is. A turn whose run stored messages that are not a list of objects (hand-edited, or a later
+version's shape) is read as an unknown run: the conversation page shows the turn and the
+others, where it built the turn's "sent" line with `m.get(...)` on every item and answered 500."""
 
 from __future__ import annotations
 
@@ -14,11 +12,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.server.conftest import ORDER_QUESTION, ORDER_SCRIPT, open_desk, serve_app  # noqa: F401
+from tests.server.conftest import ORDER_QUESTION, ORDER_SCRIPT, open_desk
 from tether.server.app import create_app
 
 
-def test_one_odd_turn_does_not_break_the_conversation_page(
+def test_an_unreadable_turn_is_shown_on_the_conversation_page(
     tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client]
 ) -> None:
     desk = open_desk(tmp_path)
@@ -32,6 +30,11 @@ def test_one_odd_turn_does_not_break_the_conversation_page(
     )
     assert turn.status_code == 200, turn.text
     run_id = turn.json()["run_id"]
+    later = client.post(
+        f"/v1/conversations/{conversation}/messages?wait=10",
+        json={"text": "Thanks, and when will it ship?", "script": [{"answer": "Soon."}]},
+    )
+    assert later.status_code == 200, later.text
     with desk.store.engine.begin() as conn:
         conn.execute(
             text("UPDATE runs SET input = :v WHERE id = :id"),
@@ -42,3 +45,4 @@ def test_one_odd_turn_does_not_break_the_conversation_page(
     page = client.get(f"/conversations/{conversation}")
     assert page.status_code == 200, page.text[:500]
     assert run_id in page.text
+    assert "when will it ship?" in page.text  # the readable turn is shown as ever
