@@ -127,13 +127,16 @@ def step_json(data: Mapping[str, Any]) -> str:
 
 def read_input(text: str) -> dict[str, Any]:
     """A run's stored input as this version reads it: a JSON object whose `messages` are a list
-    of objects (every reader of a run goes through them). ValueError for any other form (not
-    JSON, or JSON of another shape: hand-edited, or a later version's)."""
+    of objects and whose `metadata` is an object (every reader of a run goes through them).
+    ValueError for any other form (not JSON, or JSON of another shape: hand-edited, or a later
+    version's)."""
     loaded = json.loads(text)
     if not isinstance(loaded, dict):
         raise ValueError(f"a run's input is an object, not {type(loaded).__name__}")
     if not _list_of(loaded.get("messages", []), dict):
         raise ValueError("a run's messages are a list of objects")
+    if not isinstance(loaded.get("metadata", {}), dict):
+        raise ValueError("a run's metadata is an object")
     return loaded
 
 
