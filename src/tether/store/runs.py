@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select
 from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
@@ -35,6 +35,12 @@ from tether.store.schema import runs, steps
 log = logging.getLogger("tether.store")
 
 _KNOWN_STATUSES = {s.value: s for s in RunStatus if s is not RunStatus.UNKNOWN}
+# A run whose Decision names a kind or code this version does not know is read as unknown
+# (`decision_from_dict`); its columns copy them, so the status filter finds it in SQL too.
+_DECISION_KNOWN = and_(
+    or_(runs.c.decision_kind.is_(None), runs.c.decision_kind.in_([k.value for k in DecisionKind])),
+    or_(runs.c.decision_code.is_(None), runs.c.decision_code.in_([c.value for c in ErrorCode])),
+)
 
 
 def _unavailable(exc: OperationalError) -> str:
@@ -259,9 +265,9 @@ class RunStore:
         if f.principal_id is not None:
             query = query.where(runs.c.principal_id == f.principal_id)
         if f.status is RunStatus.UNKNOWN:
-            query = query.where(runs.c.status.not_in(list(_KNOWN_STATUSES)))
+            query = query.where(or_(runs.c.status.not_in(list(_KNOWN_STATUSES)), ~_DECISION_KNOWN))
         elif f.status is not None:
-            query = query.where(runs.c.status == f.status.value)
+            query = query.where(runs.c.status == f.status.value, _DECISION_KNOWN)
         if f.release is not None:
             query = query.where(runs.c.release_id == f.release)
         if f.since is not None:
