@@ -109,6 +109,18 @@ def test_a_recordable_turn_passes_unchanged() -> None:
     assert check_turn(turn) is turn
 
 
+def test_a_call_id_past_the_width_every_store_keeps_is_refused_and_the_width_passes() -> None:
+    """A call's id is kept in 128-character columns (an approval, a single-use token's use):
+    PostgreSQL refuses a longer one where SQLite keeps it, so no store gets one."""
+    at_width = ModelTurn(TurnKind.TOOL_CALLS, tool_calls=(ToolCall("c" * 128, "get_order", {}),))
+    assert check_turn(at_width) is at_width
+    past = ModelTurn(TurnKind.TOOL_CALLS, tool_calls=(ToolCall("c" * 129, "get_order", {}),))
+    with pytest.raises(TetherError) as raised:
+        check_turn(past)
+    assert raised.value.code.value == "MODEL_BAD_OUTPUT"
+    assert "longer than 128" in raised.value.message
+
+
 def _nested(depth: int) -> dict[str, Any]:
     value: dict[str, Any] = {"leaf": 1}
     for _ in range(depth - 1):

@@ -90,6 +90,11 @@ def check_turn(turn: ModelTurn) -> ModelTurn:
                 ErrorCode.MODEL_BAD_OUTPUT,
                 f"tool call {i} has an id the runtime reserves ({RESERVED_CALL_PREFIX}...)",
             )
+        if len(str(call.id)) > MAX_CALL_ID_CHARS:
+            raise TetherError(
+                ErrorCode.MODEL_BAD_OUTPUT,
+                f"tool call {i} has an id longer than {MAX_CALL_ID_CHARS} characters",
+            )
         if not clean and unrecordable(call.name) is not None:
             raise TetherError(
                 ErrorCode.MODEL_BAD_OUTPUT, f"tool call {i} has a name that cannot be recorded"
@@ -127,6 +132,9 @@ def check_recordable(name: str, data: Mapping[str, Any]) -> str:
 # the id prefix of the call a confirmed pending action runs under: its idempotency key is the
 # action's, shared by whatever run executes it, so a model may never propose such an id
 RESERVED_CALL_PREFIX = "confirmed-"
+# the width of the columns a call's id is kept in (an approval, a single-use token's use): a
+# longer id would be kept by SQLite and refused by PostgreSQL
+MAX_CALL_ID_CHARS = 128
 MAX_INT_BITS = 1024  # far past any amount or id; far short of what JSON encoders refuse
 # an integer of MAX_INT_BITS bits or fewer has at most this many digits (2**1024 has 309)
 _MAX_INT_DIGITS = len(str(2**MAX_INT_BITS - 1))

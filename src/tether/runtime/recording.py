@@ -21,6 +21,7 @@ from tether.core.types import Decision, RunStatus, Step, StepKind
 from tether.runtime.inputs import check_recordable
 from tether.runtime.seams import CommitHook, chained
 from tether.store.leases import CANCEL_POLL_S, cancels_asked
+from tether.store.run_rows import step_name
 
 if TYPE_CHECKING:
     from tether.access.governor import RunGovernor
@@ -64,7 +65,9 @@ class StepRecorderMixin:
             payload["decision"] = decision.to_dict()
         text = check_recordable(name, payload)  # raises before anything about it is kept
         state.renewed = None
-        step = Step(state.run_id, state.seq + 1, kind, name, started or ended, ended, payload)
+        step = Step(
+            state.run_id, state.seq + 1, kind, step_name(name), started or ended, ended, payload
+        )
         state.apply(step)
         state.steps.append(step)
         state.unwritten.append(step)

@@ -27,6 +27,7 @@ from tether.core.types import (
 )
 from tether.runtime.replay_report import ReplayReport, _diff
 from tether.runtime.state import RunState
+from tether.store.run_rows import step_name
 
 # a record whose headers disagree with it (`_headers`): a step taken out, a row or name forged
 _HEADER_PATHS = (
@@ -116,7 +117,7 @@ def _headers(run: Run, scope: Step, report: ReplayReport) -> None:
         named = call.get("name") if isinstance(call, Mapping) else None
         if step.kind is StepKind.TOOL:
             named = step.data.get("tool")
-        if named is not None and step.name != named:
+        if named is not None and step.name != step_name(str(named)):
             report.diffs.append(_diff(step, "name", step.name, named))
 
 

@@ -40,6 +40,7 @@ _STEP_COLUMNS = ("run_id", "seq", "kind", "name", "started_at", "ended_at", "dat
 _ADVANCE_COLUMNS = ("step_count", "updated_at", "checkpoint")
 _FINISH_COLUMNS = ("status", "decision", "decision_kind", "decision_code")
 _OPERATOR_CHARS = 256  # the width of runs.operator
+STEP_NAME_CHARS = 128  # the width of steps.name
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:
@@ -94,6 +95,13 @@ def _step(row: Mapping[str, Any]) -> Step:
         ended_at=row["ended_at"],
         data=data,
     )
+
+
+def step_name(name: str) -> str:
+    """The name a step is recorded under: cut to the width of `steps.name`, alike on every store
+    (PostgreSQL refuses a longer one, SQLite keeps it). A name a model writes (an unknown tool's)
+    is kept whole in the step's data (its `call`)."""
+    return name if len(name) <= STEP_NAME_CHARS else name[: STEP_NAME_CHARS - 1] + "…"
 
 
 def run_operator(run: Run) -> str | None:

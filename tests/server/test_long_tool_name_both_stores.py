@@ -1,8 +1,8 @@
 """A model may name a tool that does not exist, with any name: the runtime records a guard step
-named after it (`steps.name`, VARCHAR(128)) and hands UNKNOWN_TOOL back to the model. On SQLite
-a 300-character name is stored as is and the run ends in its Decision; on PostgreSQL the same
-insert is refused (value too long), so the same request through the HTTP API does not end the
-same way. README: alike on SQLite and PostgreSQL, every run ends in exactly one Decision."""
+named after it and hands UNKNOWN_TOOL back to the model. The step's name is cut to the width of
+`steps.name` (128 characters) on every store, the full name kept in the step's data, so a run
+naming a 300-character tool ends in its Decision alike on SQLite and PostgreSQL (which refused
+the longer name: the run ended in an INTERNAL escalation) and replays without a divergence."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from collections.abc import Callable
 import httpx
 from fastapi import FastAPI
 
-from tests.server.conftest import serve_app  # noqa: F401  (fixture)
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.desk import open_retail_desk
+from tether.runtime.replay import Replayer
 from tether.server.app import create_app
 from tether.store.runs import RunStore
 
 LONG_NAME = "lookup_" + "x" * 293  # 300 characters
 
 
-def test_a_long_unknown_tool_name_ends_the_run_on_postgres(
-    pg_url: str, serve_app: Callable[[FastAPI], httpx.Client]
+def test_a_long_unknown_tool_name_ends_the_run_alike_on_both_stores(
+    store_url: str, serve_app: Callable[[FastAPI], httpx.Client]
 ) -> None:
-    store = RunStore.open(pg_url)
+    store = RunStore.open(store_url)
     try:
         desk = open_retail_desk(store, db=RetailDB.fresh_copy())
         client = serve_app(create_app(desk))
@@ -39,6 +39,11 @@ def test_a_long_unknown_tool_name_ends_the_run_on_postgres(
         assert run["decision"]["reason"]["code"] == "MODEL_REFUSED", run["decision"]
         shown = client.get(f"/v1/runs/{run['id']}")
         assert shown.status_code == 200
-        assert any(LONG_NAME in str(step) for step in shown.json()["steps"])
+        (guard,) = [s for s in shown.json()["steps"] if s["kind"] == "guard"]
+        assert len(guard["name"]) == 128 and LONG_NAME.startswith(guard["name"][:-1])
+        assert guard["data"]["call"]["name"] == LONG_NAME
+
+        report = Replayer(desk.runtime).replay(store.get_run(run["id"]))
+        assert report.identical, report.to_dict()
     finally:
         store.close()
