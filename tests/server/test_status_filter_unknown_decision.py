@@ -11,10 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from tests.server.conftest import open_desk, order_run_body
-from tether.server.app import create_app
+from tests.server.edited_runs import two_runs_one_edited
 
 NEWER = {
     "kind": (
@@ -34,22 +32,10 @@ NEWER = {
 def test_the_status_filter_agrees_with_the_status_listed(
     tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client], newer: str
 ) -> None:
-    desk = open_desk(tmp_path)
-    client = serve_app(create_app(desk))
-    ids = []
-    for _ in range(2):
-        started = client.post("/v1/runs?wait=10", json=order_run_body())
-        assert started.status_code == 200, started.text
-        ids.append(started.json()["id"])
-    run_id, fine = ids
     decision, kind, code = NEWER[newer]
-    with desk.store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE runs SET decision = :d, decision_kind = :k, decision_code = :c WHERE id = :id"
-            ),
-            {"d": decision, "k": kind, "c": code, "id": run_id},
-        )
+    client, run_id, fine = two_runs_one_edited(
+        tmp_path, serve_app, decision=decision, decision_kind=kind, decision_code=code
+    )
     assert client.get(f"/v1/runs/{run_id}").json()["status"] == "unknown"
 
     completed = client.get("/v1/runs?status=completed").json()

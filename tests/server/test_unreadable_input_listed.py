@@ -12,26 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from tests.server.conftest import open_desk, order_run_body
-from tether.server.app import create_app
+from tests.server.edited_runs import two_runs_one_edited
 
 
 @pytest.mark.parametrize("stored", ["null", "[]", '"a later version\'s input"'])
 def test_a_run_whose_input_is_not_an_object_is_unknown_and_hides_no_other(
     tmp_path: Path, serve_app: Callable[[FastAPI], httpx.Client], stored: str
 ) -> None:
-    desk = open_desk(tmp_path)
-    client = serve_app(create_app(desk))
-    ids = []
-    for _ in range(2):
-        started = client.post("/v1/runs?wait=10", json=order_run_body())
-        assert started.status_code == 200, started.text
-        ids.append(started.json()["id"])
-    odd, fine = ids
-    with desk.store.engine.begin() as conn:
-        conn.execute(text("UPDATE runs SET input = :v WHERE id = :id"), {"v": stored, "id": odd})
+    client, odd, fine = two_runs_one_edited(tmp_path, serve_app, input=stored)
 
     listed = client.get("/v1/runs")
     assert listed.status_code == 200, listed.text
