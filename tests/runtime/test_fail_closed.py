@@ -320,7 +320,7 @@ def test_a_raising_tool_executor_ends_the_run_in_an_escalation(store: RunStore) 
 class NaNRetriever:
     """A retriever with a bug: its passages score NaN."""
 
-    def search(self, query: str, k: int, labels: Any) -> list[Evidence]:
+    def search(self, query: str, k: int, labels: Any, sources: Any) -> list[Evidence]:
         return [Evidence("kb:1", "kb", "Orders ship in 2 days.", score=math.nan)]
 
 

@@ -72,10 +72,10 @@ class DieOnSearch:
     def __init__(self, inner: Any, armed: DieAfterCommits) -> None:
         self.inner, self.armed = inner, armed
 
-    def search(self, query: str, k: int, labels: Any) -> list[Evidence]:
+    def search(self, query: str, k: int, labels: Any, sources: Any) -> list[Evidence]:
         if self.armed.armed and self.armed.commits == 0:
             die()
-        found: list[Evidence] = self.inner.search(query, k, labels)
+        found: list[Evidence] = self.inner.search(query, k, labels, sources)
         return found
 
 

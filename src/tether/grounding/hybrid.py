@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -199,6 +200,28 @@ def _indexes(engine: Engine, embedder: Embedder | None, sources: Sequence[str] |
     return mark, built
 
 
+@dataclass
+class _Scope:
+    """The retriever built for one set of sources, and the corpus fingerprint it was built from."""
+
+    mark: str = ""
+    checked: float = 0.0
+    current: HybridRetriever | None = None
+
+
+def narrowed(outer: tuple[str, ...] | None, inner: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The sources under both `outer` and `inner` (URI prefixes; None: every source)."""
+    if not inner:
+        return outer
+    asked = tuple(sorted(set(inner)))
+    if outer is None:
+        return asked
+    # a prefix under another is the narrower of the two; prefixes apart share nothing
+    kept = {a for a in asked if any(a.startswith(o) for o in outer)}
+    kept |= {o for o in outer if any(o.startswith(a) for a in asked)}
+    return tuple(sorted(kept))
+
+
 class StoreRetriever:
     """The hybrid retriever over whatever is ingested in the store, kept current.
 
@@ -207,6 +230,8 @@ class StoreRetriever:
     serves the same corpus without being told. Nothing is read until the first search, so a
     store that is down when the process starts is an error of that search, not of start-up;
     `setup` (e.g. ingesting a packaged corpus) runs once, just before the first build.
+    `sources` (URI prefixes) bounds what it ever ranks; a search may narrow it further (an
+    agent's `grounding_sources`), each set of sources with an index of its own.
     """
 
     def __init__(
@@ -228,34 +253,57 @@ class StoreRetriever:
         self.refresh_s = refresh_s
         self._setup = setup
         self._lock = threading.Lock()
-        self._mark = ""
-        self._checked = 0.0
-        self._current: HybridRetriever | None = None
+        self._scopes: OrderedDict[tuple[str, ...] | None, _Scope] = OrderedDict()
 
     @property
     def current(self) -> HybridRetriever:
-        """The retriever in use (built now if no search has built it yet)."""
-        if self._current is None:
-            self.refresh()
-        assert self._current is not None
-        return self._current
+        """The retriever in use over `sources` (built now if no search has built it yet)."""
+        return self._current(self.sources)
+
+    def _current(self, scope: tuple[str, ...] | None) -> HybridRetriever:
+        found = self._scopes.get(scope)
+        if found is None or found.current is None:
+            self._refresh(scope)
+            found = self._scopes[scope]
+        assert found.current is not None
+        return found.current
 
     def refresh(self) -> bool:
         """Rebuild if the corpus changed since the last build; True if it did."""
+        scopes = list(self._scopes) or [self.sources]
+        return any([self._refresh(scope) for scope in scopes])
+
+    def _refresh(self, scope: tuple[str, ...] | None) -> bool:
         with self._lock:
             if self._setup is not None:
                 self._setup()
                 self._setup = None
-            mark, built = _indexes(self.engine, self.embedder, self.sources)
-            self._checked = time.monotonic()
-            if mark == self._mark and self._current is not None:
+            mark, built = _indexes(self.engine, self.embedder, scope)
+            held = self._scopes.setdefault(scope, _Scope())
+            self._scopes.move_to_end(scope)
+            while len(self._scopes) > 8:  # an agent per scope: a handful per desk
+                self._scopes.popitem(last=False)
+            held.checked = time.monotonic()
+            if mark == held.mark and held.current is not None:
                 return False
-            self._mark = mark
-            self._current = built.with_graph(self.graph, entity_ids=self.entity_ids)
+            held.mark = mark
+            held.current = built.with_graph(self.graph, entity_ids=self.entity_ids)
             return True
 
-    def search(self, query: str, k: int, labels: Collection[str]) -> list[Evidence]:
-        """As `HybridRetriever.search`, on the current corpus."""
-        if self._current is None or time.monotonic() - self._checked > self.refresh_s:
-            self.refresh()
-        return self.current.search(query, k, labels)
+    def search(
+        self,
+        query: str,
+        k: int,
+        labels: Collection[str],
+        sources: Sequence[str] | None = None,
+    ) -> list[Evidence]:
+        """As `HybridRetriever.search`, on the current corpus; with `sources` (URI prefixes),
+        only passages of documents under them are ranked (the graph's evidence is the
+        desk's own and is not narrowed)."""
+        scope = narrowed(self.sources, sources)
+        if scope == ():  # sources apart from this retriever's: nothing it holds may be read
+            return []
+        held = self._scopes.get(scope)
+        if held is None or held.current is None or time.monotonic() - held.checked > self.refresh_s:
+            self._refresh(scope)
+        return self._current(scope).search(query, k, labels)

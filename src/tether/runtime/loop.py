@@ -285,7 +285,10 @@ class Runtime(
         found: list[Evidence] = []
         if self.retriever is not None and state.agent.grounding_sources:
             with self.shared_reads():  # the graph's expansion reads each entity once
-                found = self.retriever.search(query, state.agent.retrieval_k, labels)
+                # an agent reads its own sources only, whatever else shares the store
+                found = self.retriever.search(
+                    query, state.agent.retrieval_k, labels, state.agent.grounding_sources
+                )
         # the system message holds the operator's instructions only; passages follow it in a
         # delimited reference message, as data (replay and resume read these recorded ones)
         prepend = [m.to_dict() for m in grounding_messages(state.agent, found)]

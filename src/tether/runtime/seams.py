@@ -22,7 +22,12 @@ class PrincipalDirectory(Protocol):
 
 
 class Retriever(Protocol):
-    def search(self, query: str, k: int, labels: Any) -> list[Evidence]: ...
+    """Finds the passages a run is grounded on (e.g. `tether.grounding.hybrid.StoreRetriever`)."""
+
+    def search(self, query: str, k: int, labels: Any, sources: Sequence[str]) -> list[Evidence]:
+        """At most `k` passages for `query` whose ACL meets `labels`, from documents under
+        `sources` (the agent's `grounding_sources`) only: another's are never ranked."""
+        ...
 
 
 CommitHook = Callable[[Any], None]  # runs inside the transaction that records a step

@@ -29,7 +29,9 @@ RETAIL_AGENT = Agent(
     name=AGENT_NAME,
     instructions=INSTRUCTIONS,
     tools=RETAIL_TOOLS,
-    grounding_sources=("kb://retail",),
+    # its packaged policy, the store's retail records once ingested (`tether ingest db:retail`)
+    # and the folders its operator ingests; never another pack's knowledge in a shared store
+    grounding_sources=("kb://retail", "db:retail", "file://"),
     require_grounding=True,
     retrieval_k=3,
     limits=Limits(max_steps=40, max_seconds=120.0),
