@@ -84,7 +84,7 @@ def split(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Split]:
     worker = open_retail_desk(RunStore.open(pg_url), db=data)
     worked = Ended()
     worker.runtime.observers = (*worker.runtime.observers, worked)
-    queue = PostgresQueue(store_url(worker.store), 100)
+    queue = PostgresQueue(store_url(worker.store), 100, pack=worker.domain.name)
     queue.start(RunExecutor(worker.runtime, None), 2)
     gate = threading.Event()
     app = create_app(api, model_factory=lambda: GatedModel(gate), allow_scripts=True, workers=0)

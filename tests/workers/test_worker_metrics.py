@@ -205,7 +205,7 @@ def test_a_worker_process_on_postgres_serves_the_metrics_of_the_run_it_took(
     db.load_packaged()
     desk = open_retail_desk(store, db=db)  # makes the access tables and audit key once
     queued = desk.runtime.submit(request())
-    api = PostgresQueue(pg_url, 10)
+    api = PostgresQueue(pg_url, 10, pack=desk.domain.name)  # the queue its worker takes from
     api.enqueue(queued.id)
     api.stop()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}

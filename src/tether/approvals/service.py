@@ -6,7 +6,9 @@ resumes it with the run's own model: the script a scripted run was started with 
 run's metadata), else the model configured for this process. An approved call runs first
 (with a single-use token bound to the approved arguments), then the model continues; a
 rejected or expired request ends the run in a refusal. If the deciding process stops before
-the run ends, `resume` (or `Runtime.resume`) in any process finishes it, exactly once.
+the run ends, `resume` (or `Runtime.resume`) in any process finishes it, exactly once. A run
+of an agent this desk does not host (another pack on the same store) is decided here but left
+for its own desk's recovery sweep to continue.
 """
 
 from __future__ import annotations
@@ -274,6 +276,9 @@ class ApprovalService:
         runtime = self._runtime()
         stored = runtime.store.get_run(approval.run_id, with_steps=False)
         if stored.status is not RunStatus.RUNNING:
+            return runtime.store.get_run(approval.run_id)
+        if stored.agent not in runtime.agents:  # another pack's run: its desk's sweep resumes it
+            log.info("run %s: agent %s is another desk's to resume", stored.id, stored.agent)
             return runtime.store.get_run(approval.run_id)
         if self.enqueue is not None and model is None:
             try:  # a worker continues it; the decision is durable already

@@ -40,7 +40,7 @@ class Worker:
             self.metrics = WorkerMetrics(registry)
             # bound before the queue opens, so a port it cannot have stops it holding nothing
             self.server = MetricsServer(registry, metrics) if metrics else None
-            self.queue = open_queue(store_url(desk.store), queue_depth())
+            self.queue = open_queue(store_url(desk.store), queue_depth(), pack=desk.domain.name)
         except BaseException:
             if self.server is not None:
                 self.server.close()

@@ -192,7 +192,7 @@ def create_app(
     approvals = desk.enable_approvals(models=make_model)
     # runs execute on workers: in this process (TETHER_WORKERS threads, default 8) and/or in
     # `tether worker` processes; the API only accepts them onto the queue
-    queue = open_queue(store_url(desk.store), queue_depth())
+    queue = open_queue(store_url(desk.store), queue_depth(), pack=desk.domain.name)
     workers = worker_threads() if workers is None else workers
     if workers == 0 and queue.kind == "inline":
         raise TetherError(

@@ -11,7 +11,7 @@ its resume), is recovered by any worker.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,9 +111,15 @@ class RunLeases:
         self._write(statement)
 
     def recoverable(
-        self, now: float, grace_s: float, limit: int = 50, skip: Sequence[str] = ()
+        self,
+        now: float,
+        grace_s: float,
+        limit: int = 50,
+        skip: Sequence[str] = (),
+        agents: Collection[str] | None = None,
     ) -> list[str]:
-        """RUNNING runs nobody live holds, oldest first, but for those in `skip`."""
+        """RUNNING runs nobody live holds, oldest first, but for those in `skip`; with
+        `agents`, only runs of those agents (the ones the sweeping desk can host)."""
         unleased = and_(runs.c.lease_owner.is_(None), runs.c.updated_at < now - grace_s)
         query = (
             select(runs.c.id)
@@ -123,6 +129,8 @@ class RunLeases:
         )
         if skip:
             query = query.where(runs.c.id.not_in(skip))
+        if agents is not None:
+            query = query.where(runs.c.agent.in_(list(agents)))
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
 
@@ -142,15 +150,19 @@ class RunLeases:
         row = read_row(self.engine, _CANCEL_REQUESTED, (run_id,))
         return str(row[0]) if row is not None and row[0] is not None else None
 
-    def stale_queued(self, now: float, grace_s: float, limit: int = 50) -> list[str]:
+    def stale_queued(
+        self, now: float, grace_s: float, limit: int = 50, agents: Collection[str] | None = None
+    ) -> list[str]:
         """QUEUED runs accepted more than `grace_s` ago, oldest first (a queue that died with
-        its process may have held them)."""
+        its process may have held them); with `agents`, only runs of those agents."""
         query = (
             select(runs.c.id)
             .where(runs.c.status == _QUEUED, runs.c.created_at < now - grace_s)
             .order_by(runs.c.created_at)
             .limit(limit)
         )
+        if agents is not None:
+            query = query.where(runs.c.agent.in_(list(agents)))
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
 

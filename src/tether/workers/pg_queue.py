@@ -3,8 +3,9 @@
 Workers in any number of processes take jobs with `SELECT ... FOR UPDATE SKIP LOCKED`, so no
 job is taken twice, and `LISTEN/NOTIFY` wakes them as soon as one is deferred. The bound on
 waiting jobs holds across every process: each enqueue counts them and defers its job in one
-transaction, under an advisory lock. The tables come from the store's migrations (revision
-0015), so opening the store prepares the queue.
+transaction, under an advisory lock. Each domain pack has a queue of its own (`queue_name`), so
+packs sharing a store never take each other's runs. The tables come from the store's
+migrations (revision 0015), so opening the store prepares the queue.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ logger = logging.getLogger("tether.workers")
 
 QUEUE_NAME = "tether-runs"
 TASK_NAME = "tether.execute_run"
-# the advisory lock an enqueue holds from its count of the waiting jobs to the insert of its own
-_DEPTH_LOCK = f"tether.queue.depth:{QUEUE_NAME}"
+
+
+def queue_name(pack: str = "") -> str:
+    """The queue of one domain pack's runs: packs sharing a store each take only their own
+    (a worker handed a run whose agent it does not know could only end it)."""
+    return f"{QUEUE_NAME}.{pack}" if pack else QUEUE_NAME
+
+
 _RETRY_MAX_S = 30.0  # the longest pause before a worker that lost its database tries again
 _URL_KEYS = {"username": "user", "password": "password", "host": "host", "port": "port"}
 
@@ -83,10 +90,14 @@ class PostgresQueue:
         max_depth: int,
         timeout_s: float = 5.0,
         application_name: str = "tether-worker",
+        pack: str = "",
     ) -> None:
         if max_depth < 1:
             raise TetherError(ErrorCode.CONFIG_INVALID, "the run queue's depth must be at least 1")
         self.max_depth = max_depth
+        self.name = queue_name(pack)
+        # the advisory lock an enqueue holds from its count of the waiting jobs to its insert
+        self._depth_lock = f"tether.queue.depth:{self.name}"
         self.timeout_s = timeout_s
         self._conninfo = libpq_conninfo(url)
         # the name tells an operator's pg_stat_activity which connections are the queue's
@@ -125,11 +136,15 @@ class PostgresQueue:
             with self._pool.connection(timeout=self.timeout_s) as conn, conn.transaction():
                 # a statement of its own: a count in the same statement would read from before
                 # the lock was had
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_DEPTH_LOCK,))
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._depth_lock,))
                 if self._waiting(conn) >= self.max_depth:
                     raise queue_full(self.max_depth)
+                # the lock names the queue: a job left in another queue never blocks this one
                 self._app.configure_task(
-                    name=TASK_NAME, queue=QUEUE_NAME, queueing_lock=run_id, connection=conn
+                    name=TASK_NAME,
+                    queue=self.name,
+                    queueing_lock=f"{self.name}:{run_id}",
+                    connection=conn,
                 ).defer(run_id=run_id)
         except pq_errors.AlreadyEnqueued:
             return  # the run is waiting already, and one delivery is what it needs
@@ -143,11 +158,10 @@ class PostgresQueue:
         except psycopg.Error as exc:
             raise self._unavailable(exc) from None
 
-    @staticmethod
-    def _waiting(conn: psycopg.Connection[Any]) -> int:
+    def _waiting(self, conn: psycopg.Connection[Any]) -> int:
         row = conn.execute(
             "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s AND status = 'todo'",
-            (QUEUE_NAME,),
+            (self.name,),
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -219,7 +233,7 @@ class PostgresQueue:
                     kwargs=self._connect_args,
                 )
             )
-            app.task(name=TASK_NAME, queue=QUEUE_NAME)(execute_run)
+            app.task(name=TASK_NAME, queue=self.name)(execute_run)
             try:
                 await self._run_worker(app, concurrency)
                 return
@@ -240,7 +254,7 @@ class PostgresQueue:
             await app.open_async()
             self._worker_error = None
             await app.run_worker_async(
-                queues=[QUEUE_NAME],
+                queues=[self.name],
                 concurrency=concurrency,
                 name="tether",
                 install_signal_handlers=False,

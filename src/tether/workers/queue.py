@@ -138,9 +138,10 @@ class InlineQueue:
 
 
 def open_queue(
-    store_url: str, max_depth: int, environ: Mapping[str, str] | None = None
+    store_url: str, max_depth: int, environ: Mapping[str, str] | None = None, pack: str = ""
 ) -> RunQueue:
-    """The queue for a store: PostgreSQL's when the store is PostgreSQL, else in-process.
+    """The queue for a store: PostgreSQL's when the store is PostgreSQL, else in-process;
+    on PostgreSQL, the queue of `pack`'s runs (the domain pack the process hosts).
 
     `TETHER_QUEUE` ("inline" or "postgres") overrides the choice; "postgres" needs a
     PostgreSQL store, since the jobs live in its database.
@@ -162,7 +163,7 @@ def open_queue(
     if on_postgres and wanted != "inline":
         from tether.workers.pg_queue import PostgresQueue  # procrastinate only when needed
 
-        return PostgresQueue(store_url, max_depth)
+        return PostgresQueue(store_url, max_depth, pack=pack)
     return InlineQueue(max_depth)
 
 

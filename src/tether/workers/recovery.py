@@ -37,8 +37,9 @@ HOLD_BACK_S = 600.0  # how long a run that failed to recover waits before it is 
 class Recovery:
     """Sweeps for runs whose lease lapsed and resumes them, and for turns whose run ended
     unrecorded and folds them in, `batch` at a time; `on_run` is told of each run it resumed,
-    as the resume left it. With `runtime_of`, a run resumes on the runtime of the release it
-    recorded (one that cannot be had ends it in a refusal naming why)."""
+    as the resume left it. It takes only runs of the agents its runtime hosts: another pack
+    sharing the store recovers its own. With `runtime_of`, a run resumes on the runtime of
+    the release it recorded (one that cannot be had ends it in a refusal naming why)."""
 
     def __init__(
         self,
@@ -62,8 +63,10 @@ class Recovery:
     def sweep(self) -> list[Run]:
         """Resume every run found recoverable now; the runs as each resume left them."""
         keeper, leases = self.runtime.keeper, self.runtime.store.leases
+        # another pack's runs on the same store are its desk's to recover, not ours to end
+        hosted = tuple(self.runtime.agents)
         if self.queue is not None:  # queued runs a dead process's queue held go back on it
-            for run_id in leases.stale_queued(time.time(), keeper.ttl_s, self.batch):
+            for run_id in leases.stale_queued(time.time(), keeper.ttl_s, self.batch, hosted):
                 try:
                     self.queue.enqueue(run_id)  # a run still waiting is not queued twice
                 except TetherError as exc:
@@ -71,7 +74,9 @@ class Recovery:
                     break
         now = time.time()
         self._held_back = {r: at for r, at in self._held_back.items() if at > now}
-        found = leases.recoverable(now, keeper.ttl_s, self.batch, skip=tuple(self._held_back))
+        found = leases.recoverable(
+            now, keeper.ttl_s, self.batch, skip=tuple(self._held_back), agents=hosted
+        )
         resumed = []
         for run_id in found:
             try:
