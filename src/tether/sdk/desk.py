@@ -47,7 +47,9 @@ from tether.sdk.release import desk_bundle
 from tether.store.runs import RunStore
 from tether.store.startup import setting_up
 from tether.tools.checks import SchemaCheck
+from tether.tools.envelope import EnvelopeExecutor
 from tether.tools.registry import Tool, ToolRegistry
+from tether.tools.shared_state import shared_state_from_env
 
 ChainHook = Callable[[list[Any]], Sequence[Any]]
 
@@ -174,6 +176,8 @@ def build_desk(
             default_answer_checks(domain, parts, on_fail),
             answer_checks,
         ),
+        # breakers and buckets are the pack's own: another pack's tool may share a name
+        executor=EnvelopeExecutor(shared_state_from_env(pack=domain.name)),
         clock=clock,
         ids=ids or RandomIds(),
         default_agent=crew[0].name,

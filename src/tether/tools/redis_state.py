@@ -136,15 +136,21 @@ return {state, 0}
 class RedisState:
     """Breakers and buckets in Redis, shared by every process that uses the same prefix.
 
-    When Redis cannot be reached the call is decided by this process's own state (marked
-    `degraded`), and Redis is tried again after `retry_after_s`.
+    `pack` names the domain pack whose tools these are: its keys sit under the prefix and the
+    pack's name, since two packs may each have a tool of the same name over different
+    upstreams. When Redis cannot be reached the call is decided by this process's own state
+    (marked `degraded`), and Redis is tried again after `retry_after_s`.
     """
 
-    def __init__(self, url: str, prefix: str = "tether:", retry_after_s: float = 5.0) -> None:
+    def __init__(
+        self, url: str, prefix: str = "tether:", retry_after_s: float = 5.0, pack: str = ""
+    ) -> None:
         self._redis, self._errors = redis_client(url, decode_responses=True)
         self._admit = self._redis.register_script(_ADMIT)
         self._record = self._redis.register_script(_RECORD)
         self.prefix = prefix
+        self.pack = pack
+        self._scope = f"{prefix}{pack}:" if pack else prefix
         self._local = InProcessState()
         self._retry_after_s = retry_after_s
         self._down_until = 0.0
@@ -154,7 +160,7 @@ class RedisState:
 
     def _keys(self, tool: str) -> tuple[str, str]:
         # the hash tag keeps one tool's keys on one Redis Cluster slot, as scripts require
-        base = f"{self.prefix}{{{tool}}}"
+        base = f"{self._scope}{{{tool}}}"
         return f"{base}:rate", f"{base}:breaker"
 
     def _available(self) -> bool:

@@ -225,12 +225,13 @@ class InProcessState:
         return bucket
 
 
-def shared_state_from_env(environ: Mapping[str, str] | None = None) -> SharedState:
-    """Redis when `TETHER_REDIS_URL` is set (keys under `TETHER_REDIS_PREFIX`), else in process."""
+def shared_state_from_env(environ: Mapping[str, str] | None = None, pack: str = "") -> SharedState:
+    """Redis when `TETHER_REDIS_URL` is set (keys under `TETHER_REDIS_PREFIX`, then `pack`'s
+    name: the domain pack whose tools they are), else in process."""
     env = os.environ if environ is None else environ
     url = env.get("TETHER_REDIS_URL", "").strip()
     if not url:
         return InProcessState()
     from tether.tools.redis_state import RedisState  # only deployments with Redis import it
 
-    return RedisState(url, prefix=redis_prefix(env))
+    return RedisState(url, prefix=redis_prefix(env), pack=pack)
