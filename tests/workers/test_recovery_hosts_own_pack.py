@@ -7,6 +7,7 @@ leaves the run for its own desk to continue."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime.seams import RunRequest
 from tether.sdk import Desk, build_desk
 from tether.store import RunStore
+from tether.store.leases import ORPHANED_AFTER_S
 from tether.workers.pg_queue import PostgresQueue
 from tether.workers.queue import InlineQueue
 from tether.workers.recovery import Recovery
@@ -53,14 +55,15 @@ def shared(pg_url: str) -> Iterator[tuple[RunStore, Desk, Desk]]:
     store.close()
 
 
-def _dead_clinic_run(store: RunStore, clinic: Desk) -> str:
-    """A clinic run whose process died mid-turn, its lease lapsed long ago."""
+def _dead_clinic_run(store: RunStore, clinic: Desk, idle_s: float = 120.0) -> str:
+    """A clinic run whose process died mid-turn, `idle_s` ago (its lease long lapsed)."""
     with pytest.raises(_Killed):
         clinic.runtime.run(RunRequest("ana-silva", [Message("user", "hello")]), _DiesOnFirstTurn())
     with store.engine.begin() as conn:
         (run_id,) = conn.execute(text("SELECT id FROM runs WHERE status = 'running'")).one()
         conn.execute(
-            text("UPDATE runs SET lease_owner = 'dead', lease_expires_at = 1, updated_at = 1")
+            text("UPDATE runs SET lease_owner = 'dead', lease_expires_at = 1, updated_at = :at"),
+            {"at": time.time() - idle_s},
         )
     return str(run_id)
 
@@ -86,7 +89,10 @@ def test_a_stale_queued_run_goes_back_on_its_own_packs_queue_only(
     store, retail, clinic = shared
     run_id = _dead_clinic_run(store, clinic)
     with store.engine.begin() as conn:  # accepted long ago; the queue that held it died
-        conn.execute(text("UPDATE runs SET status = 'queued', lease_owner = NULL, created_at = 1"))
+        conn.execute(
+            text("UPDATE runs SET status = 'queued', lease_owner = NULL, created_at = :at"),
+            {"at": time.time() - 120},
+        )
     retail_queue, clinic_queue = InlineQueue(10), InlineQueue(10)
     Recovery(retail.runtime, _refusing, retail_queue).sweep()
     assert retail_queue.depth() == 0
@@ -122,10 +128,29 @@ def test_an_approval_decided_on_another_desk_leaves_the_run_to_its_own(
     decided = clinic.approvals.approve(approval.id, SAM)
     assert decided.run.status is RunStatus.RUNNING  # decided, not continued on the clinic desk
     with store.engine.begin() as conn:  # it has not moved for a lease's lifetime
-        conn.execute(text("UPDATE runs SET updated_at = 1 WHERE id = :id"), {"id": run.id})
+        conn.execute(
+            text("UPDATE runs SET updated_at = :at WHERE id = :id"),
+            {"at": time.time() - 120, "id": run.id},
+        )
     assert Recovery(clinic.runtime, _refusing).sweep() == []
     (resumed,) = Recovery(retail.runtime, None).sweep()  # the run's own script continues it
     assert resumed.id == run.id and resumed.status is RunStatus.COMPLETED
     assert resumed.decision is not None and resumed.decision.reason is None, resumed.decision
     order = retail.data.order("#W1067251")
     assert order is not None and order["status"] == "return requested"
+
+
+def test_a_run_no_desk_has_touched_for_an_hour_is_ended_by_any_sweep(
+    shared: tuple[RunStore, Desk, Desk],
+) -> None:
+    """Its pack left the store (or its agent left the pack): the run still ends in a Decision,
+    by whichever desk sweeps, once it has not moved for ORPHANED_AFTER_S (two minutes idle, the
+    same run is left to its own desk: the first test)."""
+    store, retail, clinic = shared
+    run_id = _dead_clinic_run(store, clinic, idle_s=ORPHANED_AFTER_S + 60)
+    (ended,) = Recovery(retail.runtime, _refusing).sweep()
+    assert ended.id == run_id
+    run = store.get_run(run_id)
+    assert run.status is RunStatus.COMPLETED
+    assert run.decision is not None and run.decision.reason is not None
+    assert run.decision.reason.code is ErrorCode.UNKNOWN_AGENT

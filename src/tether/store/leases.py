@@ -32,6 +32,9 @@ _QUEUED = RunStatus.QUEUED.value
 # `cancels_asked`): one asked in another process (an API replica, a second worker) is seen at
 # the run's next commit or at its first model turn this long after its last look
 CANCEL_POLL_S = 0.05
+# a run no desk of its agent has touched for this long is any sweep's to end (UNKNOWN_AGENT):
+# its pack left the store, or its agent left the pack, and it must still end in a Decision
+ORPHANED_AFTER_S = 3600.0
 
 _asked = [0]
 _asked_lock = threading.Lock()
@@ -119,7 +122,8 @@ class RunLeases:
         agents: Collection[str] | None = None,
     ) -> list[str]:
         """RUNNING runs nobody live holds, oldest first, but for those in `skip`; with
-        `agents`, only runs of those agents (the ones the sweeping desk can host)."""
+        `agents`, only runs of those agents (the ones the sweeping desk can host) and runs of
+        any agent that have not moved for `ORPHANED_AFTER_S`."""
         unleased = and_(runs.c.lease_owner.is_(None), runs.c.updated_at < now - grace_s)
         query = (
             select(runs.c.id)
@@ -130,7 +134,8 @@ class RunLeases:
         if skip:
             query = query.where(runs.c.id.not_in(skip))
         if agents is not None:
-            query = query.where(runs.c.agent.in_(list(agents)))
+            orphaned = runs.c.updated_at < now - ORPHANED_AFTER_S
+            query = query.where(or_(runs.c.agent.in_(list(agents)), orphaned))
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
 
@@ -154,7 +159,8 @@ class RunLeases:
         self, now: float, grace_s: float, limit: int = 50, agents: Collection[str] | None = None
     ) -> list[str]:
         """QUEUED runs accepted more than `grace_s` ago, oldest first (a queue that died with
-        its process may have held them); with `agents`, only runs of those agents."""
+        its process may have held them); with `agents`, only runs of those agents and runs of
+        any agent accepted more than `ORPHANED_AFTER_S` ago."""
         query = (
             select(runs.c.id)
             .where(runs.c.status == _QUEUED, runs.c.created_at < now - grace_s)
@@ -162,7 +168,8 @@ class RunLeases:
             .limit(limit)
         )
         if agents is not None:
-            query = query.where(runs.c.agent.in_(list(agents)))
+            orphaned = runs.c.created_at < now - ORPHANED_AFTER_S
+            query = query.where(or_(runs.c.agent.in_(list(agents)), orphaned))
         with self._begin() as conn:
             return [row[0] for row in conn.execute(query)]
 
