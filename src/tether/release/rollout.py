@@ -55,7 +55,10 @@ _PROMOTION_REFUSED = (
     ErrorCode.RELEASE_GATE_FAILED,
     ErrorCode.CONFLICT,
     ErrorCode.RELEASE_NOT_FOUND,
+    ErrorCode.RELEASE_TAMPERED,
 )
+# why an operator's promotion rolls the rollout back (the candidate can never take the label)
+_CANDIDATE_REFUSED = (ErrorCode.RELEASE_GATE_FAILED, ErrorCode.RELEASE_TAMPERED)
 SYSTEM_ACTOR = "system:rollout"
 
 Notify = Callable[[str, Mapping[str, Any]], None]  # (event kind, status) after a transition
@@ -233,21 +236,21 @@ class Rollouts:
 
     def promote(self, actor: str, reason: str = "") -> Rollout:
         """Move the running rollout to its next step by hand (audited with `actor`). A candidate
-        whose gate suite has failed is not moved: the rollout rolls back, and RELEASE_GATE_FAILED
-        says why."""
+        whose gate suite has failed, or whose stored content was changed, is not moved: the
+        rollout rolls back, and RELEASE_GATE_FAILED or RELEASE_TAMPERED says why."""
         found = self.running()
         try:
             return self._advance(
                 found, reason or "promoted by an operator", found.evaluation, actor
             )
         except TetherError as exc:
-            if exc.code is not ErrorCode.RELEASE_GATE_FAILED:
+            if exc.code not in _CANDIDATE_REFUSED:
                 raise
             why = f"the promotion was refused: {exc.code.value}: {exc.message}"
             self._transition(found, ROLLED_BACK, found.step, found.look, why,
                              found.evaluation, actor)  # fmt: skip
             raise TetherError(
-                ErrorCode.RELEASE_GATE_FAILED,
+                exc.code,
                 f"{exc.message}; rollout {found.id} is rolled back: {found.candidate} gets no "
                 "more traffic",
             ) from None
@@ -306,6 +309,8 @@ class Rollouts:
                     f"release {rollout.candidate} failed its evaluation suite ({failed}): it "
                     "takes no larger share of traffic",
                 )
+            if step > rollout.step:  # nor does a candidate edited in the store since it started
+                self.releases.verify_in(conn, rollout.candidate)
             moved = conn.execute(update(rollouts).where(*self._unchanged(rollout)).values(values))
             if moved.rowcount != 1:  # another operator or look got there first
                 raise _changed_meanwhile(rollout)

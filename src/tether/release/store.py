@@ -213,11 +213,7 @@ class ReleaseStore:
         (CONFLICT when someone moved it elsewhere meanwhile)."""
         now = self.clock.now()
         self.audit.lock(conn)  # two moves of one label are ordered in the chain as in the table
-        held = conn.execute(select(releases.c.id).where(releases.c.id == target)).scalar()
-        if held is None:  # a label never points at nothing (a rollout's candidate row lost, say)
-            raise TetherError(
-                ErrorCode.RELEASE_NOT_FOUND, f"no release {target!r} (see `tether release list`)"
-            )
+        self.verify_in(conn, target)
         previous = self._label_target(conn, label)
         if only_from is not None and previous not in (only_from, target):
             raise TetherError(
@@ -251,6 +247,17 @@ class ReleaseStore:
             events.append(AuditEvent("release.gate_overridden", actor, why))
         self.audit.append_in(conn, events)
         return LabelMove(label, target, previous, now, actor)
+
+    def verify_in(self, conn: Any, target: str) -> None:
+        """RELEASE_NOT_FOUND unless the release id `target` is stored, and RELEASE_TAMPERED
+        unless its stored content still hashes to it: a label (or a larger share of traffic)
+        never goes to a release that could not be served."""
+        row = conn.execute(select(releases).where(releases.c.id == target)).mappings().first()
+        if row is None:  # a label never points at nothing (a rollout's candidate row lost, say)
+            raise TetherError(
+                ErrorCode.RELEASE_NOT_FOUND, f"no release {target!r} (see `tether release list`)"
+            )
+        self._release(row, ())
 
     @staticmethod
     def _label_target(conn: Any, label: str) -> str | None:
