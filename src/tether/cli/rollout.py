@@ -219,8 +219,22 @@ def rollout_simulate(
             looks,
             alpha,
         )
-        ended = simulate(rollouts, started, base, cand, runs, seed)
+        try:
+            ended = simulate(rollouts, started, base, cand, runs, seed)
+        except BaseException:  # Ctrl-C or a failure: the live rollout must not outlive it
+            _roll_back_simulation(rollouts, started, "the simulation was interrupted")
+            raise
         if ended.state == RUNNING:  # never leave live traffic on a simulated candidate
             why = f"the simulation's {runs} conversations did not decide it"
             ended = rollouts.rollback(cli_actor(), why)
     _show(ended, as_json)
+
+
+def _roll_back_simulation(rollouts: Rollouts, started: Rollout, why: str) -> None:
+    """Roll back the simulation's own rollout if it still runs (never another one)."""
+    try:
+        if rollouts.running().id == started.id:
+            rollouts.rollback(cli_actor(), why)
+    except TetherError as exc:  # it ended meanwhile: nothing is left running
+        if exc.code not in (ErrorCode.ROLLOUT_NOT_FOUND, ErrorCode.CONFLICT):
+            raise
