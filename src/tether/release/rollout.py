@@ -182,6 +182,19 @@ class Rollouts:
         with connect(self.engine) as conn:
             return [self._rollout(row) for row in conn.execute(query).mappings().all()]
 
+    def promoted_to(self, release: str) -> Rollout | None:
+        """The latest rollout that promoted `release`, or None (it never took production so)."""
+        t = rollouts
+        query = (
+            select(t)
+            .where(t.c.state == PROMOTED, t.c.candidate == release)
+            .order_by(t.c.updated_at.desc())
+            .limit(1)
+        )
+        with connect(self.engine) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else self._rollout(row)
+
     def running(self) -> Rollout:
         found = self.current()
         if found.state != RUNNING:

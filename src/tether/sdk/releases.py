@@ -14,8 +14,8 @@ RELEASE_NOT_FOUND or RELEASE_SOURCE_INVALID, which ends the run in a refusal (se
 
 A new conversation takes the running rollout's arm for its principal (sticky: the same
 principal takes the same arm while the share grows); once the rollout is promoted, its
-candidate while it holds the production label (until the process is deployed with it); else
-the configuration in force. The rollouts are read at most once per `refresh_s`.
+candidate while it holds the production label (until the process is deployed with it; a later
+rollout rolled back does not undo it); else the configuration in force. The rollouts are read at most once per `refresh_s`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.release.binding import DEFAULT_REFRESH_S
 from tether.release.rollout import Rollouts
 from tether.release.rollout_looks import CANDIDATE
-from tether.release.rollout_plan import PROMOTED, RUNNING, Rollout, assign
+from tether.release.rollout_plan import RUNNING, Rollout, assign
 from tether.release.store import PRODUCTION
 from tether.runtime.loop import Runtime
 from tether.runtime.pinned import UNAVAILABLE
@@ -160,8 +160,9 @@ class ReleaseDesks:
         return _Built(built, folder)
 
     def _routing(self) -> Rollout | None:
-        """The rollout that routes new conversations: the running one, or a promoted one whose
-        candidate still holds the production label (its share is then 100 %)."""
+        """The rollout that routes new conversations: the running one, else the one that
+        promoted the release the production label names (its share is then 100 %), whether or
+        not rollouts were started, promoted or rolled back after it."""
         now = time.monotonic()  # how stale a read may be, in real time (other processes move it)
         if now < self._until:
             return self._rollout
@@ -171,9 +172,10 @@ class ReleaseDesks:
             if exc.code is not ErrorCode.ROLLOUT_NOT_FOUND:
                 raise
             found = None
-        if found is not None and found.state == PROMOTED:
-            found = found if self.releases.target(PRODUCTION) == found.candidate else None
-        elif found is not None and found.state != RUNNING:
-            found = None
+        if found is None or found.state != RUNNING:
+            # a later rollout rolled back leaves an earlier promotion standing: what production
+            # names decides, when a promotion put it there
+            labelled = self.releases.target(PRODUCTION)
+            found = None if labelled is None else self.rollouts.promoted_to(labelled)
         self._rollout, self._until = found, now + self._refresh_s
         return found
