@@ -150,7 +150,8 @@ def _counterfactual(
         [store.get_run(run_id)] if run_id is not None else list(recorded_runs(store, since, agent))
     )
     with tempfile.TemporaryDirectory(prefix="tether-candidate-") as workdir:
-        desk = candidate_desk(pack, store, candidate.bundle, Path(workdir) / "release")
+        # a replay calls no model: the release's need not be buildable here
+        desk = candidate_desk(pack, store, candidate.bundle, Path(workdir) / "release", model=None)
         started = time.perf_counter()
         result = counterfactual(Replayer(desk.runtime), runs)
     result["seconds"] = round(time.perf_counter() - started, 3)

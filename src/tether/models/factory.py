@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +46,39 @@ def model_from_env(
             ErrorCode.CONFIG_INVALID,
             f"model spec {text!r} is not of the form scheme:value; {_FORMS}",
         )
-    if scheme == "openai":
+    return model_from_settings(
+        {"adapter": scheme, "name": rest, "parameters": _parameters(scheme, env)}, env
+    )
+
+
+def model_from_settings(
+    settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ModelAdapter:
+    """Build the adapter a release's model settings name (`model_settings`' form): its
+    adapter, name and output parameters from `settings`, its key and timeout from `environ`.
+    CONFIG_INVALID for settings this version cannot build."""
+    env = os.environ if environ is None else environ
+    adapter, name = str(settings.get("adapter") or ""), str(settings.get("name") or "")
+    parameters = settings.get("parameters") or {}
+    if not isinstance(parameters, Mapping) or not name:
+        raise TetherError(
+            ErrorCode.CONFIG_INVALID, f"model settings {dict(settings)} name no model"
+        )
+    if adapter == "openai":
+        temperature = parameters.get("temperature", OPENAI_TEMPERATURE)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise TetherError(ErrorCode.CONFIG_INVALID, f"model temperature {temperature!r}")
         return OpenAIModel(
-            rest,
-            base_url=_first(env, "TETHER_OPENAI_BASE_URL", "OPENAI_BASE_URL")
-            or DEFAULT_OPENAI_BASE_URL,
+            name,
+            base_url=str(parameters.get("base_url") or DEFAULT_OPENAI_BASE_URL),
             api_key=_first(env, "TETHER_OPENAI_API_KEY", "OPENAI_API_KEY"),
             timeout_s=_timeout(env),
-            temperature=OPENAI_TEMPERATURE,
+            temperature=float(temperature),
         )
-    if scheme == "scripted":
-        return ScriptedModel(load_script(Path(rest).expanduser()))
+    if adapter == "scripted":
+        return ScriptedModel(load_script(Path(name).expanduser()))
     raise TetherError(
-        ErrorCode.CONFIG_INVALID, f"unknown model scheme {scheme!r} in {text!r}; {_FORMS}"
+        ErrorCode.CONFIG_INVALID, f"unknown model scheme {adapter!r} in {adapter}:{name}; {_FORMS}"
     )
 
 
@@ -68,14 +88,15 @@ def model_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     scheme, _, rest = env.get("TETHER_MODEL", "").strip().partition(":")
     adapter, name = scheme.strip().lower(), rest.strip()
-    parameters: dict[str, Any] = {}
-    if adapter == "openai":
-        base_url = _first(env, "TETHER_OPENAI_BASE_URL", "OPENAI_BASE_URL")
-        parameters = {
-            "base_url": base_url or DEFAULT_OPENAI_BASE_URL,
-            "temperature": OPENAI_TEMPERATURE,
-        }
-    return {"adapter": adapter, "name": name, "parameters": parameters}
+    return {"adapter": adapter, "name": name, "parameters": _parameters(adapter, env)}
+
+
+def _parameters(adapter: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """The output-shaping parameters `env` gives a model of `adapter`."""
+    if adapter != "openai":
+        return {}
+    base_url = _first(env, "TETHER_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    return {"base_url": base_url or DEFAULT_OPENAI_BASE_URL, "temperature": OPENAI_TEMPERATURE}
 
 
 def _first(env: Mapping[str, str], *names: str) -> str | None:
@@ -101,3 +122,16 @@ def _timeout(env: Mapping[str, str]) -> float:
             f"TETHER_MODEL_TIMEOUT must be a positive number of seconds, got {raw!r}",
         )
     return value
+
+
+def release_model(
+    settings: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
+) -> Callable[[], ModelAdapter] | None:
+    """What builds the model a release names (`settings`) when it is not the one this process
+    configures, checked by building it once (CONFIG_INVALID if it cannot be); None when the
+    release names none (each request names its model) or the process's own."""
+    if settings is None or not settings.get("adapter") or settings == model_settings(environ):
+        return None
+    env = dict(os.environ if environ is None else environ)
+    model_from_settings(settings, env)
+    return lambda: model_from_settings(settings, env)

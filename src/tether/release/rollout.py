@@ -79,6 +79,22 @@ def check_same_pack(candidate: Release, baseline: Release) -> None:
         )
 
 
+def check_same_tools(candidate: Release, baseline: Release) -> None:
+    """ROLLOUT_INVALID unless `candidate` holds the tool specs `baseline` does: a desk runs the
+    pack's tools and envelopes whatever a release records, so a rollout of changed ones would
+    judge (and promote) envelopes nobody ran."""
+    have = {t.get("name"): t for t in candidate.bundle.content.get("tools") or ()}
+    want = {t.get("name"): t for t in baseline.bundle.content.get("tools") or ()}
+    differ = sorted(str(n) for n in have.keys() | want.keys() if have.get(n) != want.get(n))
+    if differ:
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"release {candidate.id} changes the specs of {', '.join(differ)} from production "
+            f"({baseline.id}): tools and their envelopes are the pack's code, which every desk "
+            "runs whatever a release records; change them in the pack (a new version)",
+        )
+
+
 class Rollouts:
     """Rollouts in the system of record: started, looked at, promoted and rolled back, each
     transition audited; `notify` hears of every transition (a webhook, say)."""
@@ -120,7 +136,9 @@ class Rollouts:
             )
         if base == cand:
             raise TetherError(ErrorCode.ROLLOUT_INVALID, f"{cand} is already in production")
-        check_same_pack(chosen, self.releases.get(base))
+        baseline = self.releases.get(base)
+        check_same_pack(chosen, baseline)
+        check_same_tools(chosen, baseline)
         now = self.clock.now()
         row = {
             "id": "ro_" + secrets.token_hex(8),

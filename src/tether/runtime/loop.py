@@ -109,6 +109,8 @@ class Runtime(
     domain: Mapping[str, str] = field(default_factory=dict)
     # the id of the release a new run executes under (see tether.release), recorded with it
     release: Callable[[], str] | None = None
+    # the model that release names, when it is not the process's: its runs use no other
+    release_model: Callable[[], ModelAdapter] | None = None
     # which sentences of a reply assert facts (the rest are questions and greetings)
     assertive: Callable[[str], Sequence[str]] = assertive_sentences
     # how a tool's outcome reads to the model: `{"ok", "output" | "error", "evidence_id"}`
@@ -146,6 +148,7 @@ class Runtime(
         """Handle one request end to end; the returned run carries a Decision, unless it is
         suspended (status SUSPENDED) until a person decides an escalated call. Once the run
         exists, whatever fails ends it in an escalation (see `tether.runtime.failsafe`)."""
+        model = self.release_model() if self.release_model is not None else model
         lease = self._keeper.new()
         state = self._scope(request, model.name, lease, insert=False)
 
@@ -180,6 +183,7 @@ class Runtime(
         lease = self._keeper.claim(run_id, recovering)
         if lease is None:
             return self.store.get_run(run_id)
+        model = self.release_model() if self.release_model is not None else model
         with self._keeper.holding(run_id, lease):
             stored = self.store.get_run(run_id, with_steps=False)
             try:  # a step it cannot read (RUN_UNREADABLE) ends it as a broken agent does

@@ -2,7 +2,10 @@
 counterfactual replay re-checks recorded proposals with.
 
 From the release it takes what decides verdicts: the policy files and schema, the agents
-(their tool grants, scopes, limits and verifier operating points) and what failing claims do.
+(their tool grants, scopes, limits and verifier operating points) and what failing claims do;
+and the model it names, which its runs use (a model this process cannot build is refused).
+Tool specs (and their envelopes) are the pack's code: a release records them for review, and a
+rollout of one whose specs differ from production's is refused (`check_same_tools`).
 Code (premise checks, answer checks, the verifier itself) is the pack's: a release names its
 version, and a release of another pack or version is refused.
 """
@@ -58,4 +61,5 @@ def candidate_desk(
     """A desk for `domain` over `store` whose guards are `bundle`'s (see `candidate_domain`);
     `options` go to `build_desk` (e.g. `data`, the pack's handle a desk in force holds)."""
     governed, on_fail = candidate_domain(domain, bundle, workdir)
+    options.setdefault("model", bundle.content.get("model") or {})
     return build_desk(governed, store, claims_on_fail=on_fail, approvals=True, **options)

@@ -35,6 +35,7 @@ from tether.grounding.hybrid import StoreRetriever
 from tether.grounding.ingest import Ingestor, ensure_ingested
 from tether.grounding.verify import ClaimCheck
 from tether.grounding.verify import claims_on_fail as on_fail_from_env
+from tether.models.factory import release_model
 from tether.observe.hub import Observability, default_observability
 from tether.policy.check import PolicyAnswerCheck, PolicyCheck
 from tether.policy.sentences import assertive_sentences
@@ -132,12 +133,15 @@ def build_desk(
     answer_checks: ChainHook | None = None,
     rights: RoleRights | Mapping[str, Sequence[str]] | None = None,
     observation: Callable[[Mapping[str, Any]], str] | None = None,
+    model: Mapping[str, Any] | None = None,
 ) -> Desk:
     """A desk for `domain` over `store` (default: `TETHER_DATABASE_URL` or the local file).
 
     `agents` replaces the pack's agents (e.g. one with other limits) and `rights` its role
     rights (role -> scopes); `observation` renders a tool outcome for the model (default:
-    compact JSON); `fresh` asks the pack for
+    compact JSON); `model` the model settings a release names, which its runs then use
+    (default: the model the environment configures, or the one each request names); `fresh`
+    asks the pack for
     a fresh copy of its data and `data` hands it one the caller holds. Access (run tokens,
     audit, operator keys) lives in the same store; `settings` default to the environment.
     A failing claim is handled as `claims_on_fail` says (revise, refuse, escalate; default
@@ -162,7 +166,7 @@ def build_desk(
     on_fail = claims_on_fail or on_fail_from_env()
     release = ReleaseInForce(
         ReleaseStore(store.engine, access.audit),
-        lambda: desk_bundle(domain, parts, crew, on_fail),
+        lambda: desk_bundle(domain, parts, crew, on_fail, model=model),
         clock,
     )
     runtime = Runtime(
@@ -186,6 +190,7 @@ def build_desk(
         domain={"name": domain.name, "version": domain.version},
         shared_reads=parts.shared_reads or nullcontext,
         release=release,
+        release_model=release_model(model),  # CONFIG_INVALID when this process cannot build it
     )
     if observation is not None:
         runtime = dataclasses.replace(runtime, observation=observation)

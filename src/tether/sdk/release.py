@@ -36,8 +36,10 @@ def desk_bundle(
     agents: Sequence[Agent],
     claims_on_fail: str,
     environ: Mapping[str, str] | None = None,
+    model: Mapping[str, Any] | None = None,
 ) -> Bundle:
-    """The bundle of a desk built for `domain` with `agents` (the model from `environ`)."""
+    """The bundle of a desk built for `domain` with `agents` and `model` (model settings;
+    default: the model `environ` configures)."""
     policies: dict[str, Any] | None = None
     if domain.policies is not None:
         policies = {
@@ -52,7 +54,7 @@ def desk_bundle(
     }
     return make_bundle(
         domain={"name": domain.name, "version": domain.version},
-        model=model_settings(environ),
+        model=dict(model) if model is not None else model_settings(environ),
         agents=agents,
         tools=[tool.spec for tool in parts.tools],
         policies=policies,
