@@ -3,6 +3,7 @@ the runtime leaves them, for the business KPIs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from tether.access.canonical import canonical_json
 from tether.store.access_schema import audit_events
 from tether.store.conversations_schema import conversation_turns, conversations
 from tether.store.grounding_schema import documents
@@ -17,11 +19,14 @@ from tether.store.release_schema import releases
 from tether.store.runs import RunStore
 from tether.store.schema import runs, steps
 
-REL_A, REL_B = "rel_aaaaaaaaaaaaaaaa", "rel_bbbbbbbbbbbbbbbb"
 TOOLS = [
     {"name": "get_order", "risk": "read", "resources": {"order_id": "order"}},
     {"name": "cancel_order", "risk": "write", "resources": {"order_id": "order"}},
 ]
+# two stored releases whose content hashes to their ids, as every reader checks
+BUNDLES = [{"tools": TOOLS, "note": arm} for arm in ("a", "b")]
+DIGESTS = [hashlib.sha256(canonical_json(b).encode("utf-8")).hexdigest() for b in BUNDLES]
+REL_A, REL_B = ("rel_" + d[:16] for d in DIGESTS)
 PRICES = {"gpt-x": {"input_per_1k": 1.0, "output_per_1k": 2.0}}
 
 
@@ -172,9 +177,9 @@ def write(store: RunStore, made: list[Made], t0: float) -> None:
                  "created_at": t.created}
             )  # fmt: skip
     release_rows = [
-        {"id": r, "digest": r * 2, "created_at": t0, "created_by": "x", "note": "",
-         "bundle": json.dumps({"tools": TOOLS})}
-        for r in (REL_A, REL_B)
+        {"id": r, "digest": d, "created_at": t0, "created_by": "x", "note": "",
+         "bundle": json.dumps(b)}
+        for r, d, b in zip((REL_A, REL_B), DIGESTS, BUNDLES, strict=True)
     ]  # fmt: skip
     document = {
         "uri": "kb://doc", "version": "v1", "source": "kb://", "doc_id": "doc", "title": "Doc",

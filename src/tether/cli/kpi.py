@@ -93,3 +93,5 @@ def _print(report: dict[str, Any]) -> None:
             out.print(f"{name} incidents by rule: {shown}", markup=False)
         if unpriced:
             out.print(f"{name} models without a price: {', '.join(unpriced)}", markup=False)
+        if r["compliance"].get("unknown"):
+            out.print(f"{name} compliance unknown: {r['compliance']['unknown']}", markup=False)

@@ -10,6 +10,7 @@ one). Plain SQLAlchemy Core queries, the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from tether.access.canonical import canonical_json
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.business import FOLLOW_UP_S, Conversation, release_report
@@ -42,6 +44,7 @@ MAX_FOLLOW_UP_S = 366 * 86_400.0
 DEFAULT_CAP = 20_000
 BATCH = 500
 NO_RELEASE_KEY = ""  # how runs recorded without a release are keyed in a report
+RELEASE_PREFIX = "rel_"  # a release id: this prefix and the first 16 hex digits of its digest
 
 T = TypeVar("T")
 
@@ -61,6 +64,20 @@ def release_tools(bundle: Mapping[str, Any]) -> dict[str, ToolFacts]:
                 str(spec.get("risk", "read")), {str(k): str(v) for k, v in resources.items()}
             )
     return out
+
+
+def verified_bundle(rid: str, digest: str, text: str) -> Mapping[str, Any] | None:
+    """A stored release's bundle when its content still hashes to its digest and id (the check
+    `tether.release.store` makes, which this layer may not import); None when the row is cut
+    short, not a bundle, or changed in the store."""
+    try:
+        content = json.loads(text)
+        found = hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(content, dict) or found != digest or rid != RELEASE_PREFIX + found[:16]:
+        return None
+    return content
 
 
 def registry_facts(specs: Iterable[Any]) -> dict[str, ToolFacts]:
@@ -101,16 +118,26 @@ class BusinessReader:
         self.conn = conn
         self.registry = dict(registry or {})
         self._tools: dict[str, dict[str, ToolFacts]] = {}
+        self.unreadable: set[str] = set()  # releases whose stored bundle no longer verifies
         self.facts: dict[str, RunFacts] = {}
 
     def _release_tools(self, release: str | None) -> Mapping[str, ToolFacts]:
         if not release:
             return self.registry
         if release not in self._tools:
-            row = self.conn.execute(
-                select(releases.c.bundle).where(releases.c.id == release)
-            ).first()
-            self._tools[release] = release_tools(json.loads(row[0])) if row else {}
+            t = releases.c
+            row = self.conn.execute(select(t.id, t.digest, t.bundle).where(t.id == release)).first()
+            if row is None:  # not stored (runs of an older store): the registry in force
+                self._tools[release] = {}
+            else:
+                content = verified_bundle(row.id, row.digest, row.bundle)
+                if content is None:  # its tools' risks are not known: neither are its incidents
+                    log.warning("release %s was changed in the store; its runs' compliance "
+                                "is reported as unknown", release)  # fmt: skip
+                    self.unreadable.add(release)
+                self._tools[release] = release_tools(content or {})
+        if release in self.unreadable:
+            return self._tools[release]
         return self._tools[release] or self.registry
 
     def load(self, run_ids: Iterable[str]) -> list[RunFacts]:
@@ -281,7 +308,21 @@ def business_kpis(
         )
         for key in keys
     ]
+    for report in reports:
+        if report["release"] in reader.unreadable:
+            unknown_compliance(report)
     return {"since": since, "until": until, "follow_up_s": follow_up_s, "releases": reports}
+
+
+def unknown_compliance(report: dict[str, Any]) -> None:
+    """Mark `report`'s compliance unknown: its release's tools (whose risks decide what counts
+    as an incident) could not be read, so no count would be true."""
+    report["compliance"] = {
+        "incidents": None,
+        "incidents_per_run": None,
+        "by_rule": {},
+        "unknown": f"release {report['release']} was changed in the store (cut short or edited)",
+    }
 
 
 KPI_WINDOW_ENV, KPI_EVERY_ENV = "TETHER_KPI_WINDOW", "TETHER_KPI_EVERY_S"
