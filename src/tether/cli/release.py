@@ -10,12 +10,21 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tether.cli.common import DomainOption, open_desk, out, print_json, user_errors
+from tether.cli.common import (
+    DomainOption,
+    open_desk,
+    open_domain,
+    out,
+    print_json,
+    user_errors,
+)
 from tether.cli.keys import cli_actor, open_access
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.diff import diff_bundles, render_diff
 from tether.release.source import read_release_dir, write_release_dir
 from tether.release.store import Release, ReleaseStore, check_label
+from tether.sdk.candidate import check_buildable
+from tether.store.runs import RunStore
 
 release_app = typer.Typer(
     help="Releases: immutable, content-addressed bundles of an agent's configuration, and "
@@ -75,6 +84,12 @@ def release_create(
     with user_errors(as_json):
         if source is not None:
             bundle = read_release_dir(source)
+            # what no desk could build is refused here, not at every conversation sent to it
+            store = RunStore.open()
+            try:
+                check_buildable(open_domain(domain), store, bundle)
+            finally:
+                store.close()
         else:
             desk = open_desk(domain)
             assert desk.release is not None  # every built desk has one

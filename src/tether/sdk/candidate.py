@@ -13,6 +13,7 @@ version, and a release of another pack or version is refused.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,23 @@ def candidate_desk(
     governed, on_fail = candidate_domain(domain, bundle, workdir)
     options.setdefault("model", bundle.content.get("model") or {})
     return build_desk(governed, store, claims_on_fail=on_fail, approvals=True, **options)
+
+
+def check_buildable(domain: Domain, store: RunStore, bundle: Bundle, **options: Any) -> None:
+    """RELEASE_SOURCE_INVALID, naming why, unless a desk of `domain` can be built from `bundle`
+    as every desk pinned to it will be (its model is not built: it may be another host's). A
+    bundle of another pack or version is left alone: no desk here would build it anyway."""
+    pack = bundle.content.get("domain") or {}
+    if (pack.get("name"), pack.get("version")) != (domain.name, domain.version):
+        return
+    with tempfile.TemporaryDirectory(prefix="tether-release-check-") as folder:
+        try:
+            candidate_desk(domain, store, bundle, Path(folder) / "release", model=None, **options)
+        except TetherError as exc:
+            if exc.code is ErrorCode.RELEASE_SOURCE_INVALID:
+                raise
+            raise TetherError(
+                ErrorCode.RELEASE_SOURCE_INVALID,
+                f"release {bundle.id} cannot be built by {domain.name} {domain.version}: "
+                f"{exc.code.value}: {exc.message}",
+            ) from None
