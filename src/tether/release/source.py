@@ -14,7 +14,10 @@ the schema before anything is stored, so a release never holds a policy set that
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +97,8 @@ def _read_policies(folder: Path) -> dict[str, Any]:
         raise _bad(f"{folder}: policy files need a {SCHEMA_SUFFIX} file beside them")
     if not files:
         return {"schema": None, "files": []}
+    for path in (schemas[0], *files):  # a name export could not write back is refused here
+        _safe(path.name)
     load_policies(schemas[0], files)  # POLICY_INVALID with file and line if a policy is bad
     return {
         "schema": {"name": schemas[0].name, "text": _read(schemas[0])},
@@ -102,29 +107,48 @@ def _read_policies(folder: Path) -> dict[str, Any]:
 
 
 def write_release_dir(bundle: Bundle, folder: Path) -> list[Path]:
-    """Write `bundle` as a release directory (the folder must be empty or new)."""
+    """Write `bundle` as a release directory (the folder must be empty or new): whole or not at
+    all, as it is written beside it and then renamed into place."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise _bad(f"{folder} exists and is not an empty directory")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        beside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise _bad(f"cannot write {folder}: {exc}") from None
+    staging = beside / "release"  # made as the folder would be (the umask's mode, not 0700)
+    try:
+        staging.mkdir()
+        written = _write_files(bundle, staging)
+        os.replace(staging, folder)  # onto an empty folder too (POSIX rename)
+    except OSError as exc:
+        raise _bad(f"cannot write {folder}: {exc}") from None
+    finally:
+        shutil.rmtree(beside, ignore_errors=True)
+    return [folder / path.relative_to(staging) for path in written]
+
+
+def _write_files(bundle: Bundle, folder: Path) -> list[Path]:
     content = bundle.content
     settings = {k: content[k] for k in SECTIONS if k != "policies"}
     settings["format"] = FORMAT
     settings["agents"] = [
         {k: v for k, v in agent.items() if k != "instructions"} for agent in content["agents"]
     ]
+    policies = content["policies"]
+    items = [policies["schema"], *policies["files"]] if policies.get("files") else []
+    for name in [a["name"] for a in content["agents"]] + [i["name"] for i in items]:
+        _safe(name)  # every name is checked before the first file is written
     written: list[Path] = []
-    try:
-        (folder / PROMPTS).mkdir(parents=True, exist_ok=True)
-        for agent in content["agents"]:
-            written.append(folder / PROMPTS / f"{_safe(agent['name'])}.md")
-            written[-1].write_text(agent["instructions"], encoding="utf-8")
-        policies = content["policies"]
-        if policies.get("files"):
-            (folder / POLICIES).mkdir()
-            for item in [policies["schema"], *policies["files"]]:
-                written.append(folder / POLICIES / _safe(item["name"]))
-                written[-1].write_text(item["text"], encoding="utf-8")
-        written.append(folder / SETTINGS_FILE)
-        written[-1].write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    except OSError as exc:
-        raise _bad(f"cannot write {folder}: {exc}") from None
+    (folder / PROMPTS).mkdir()
+    for agent in content["agents"]:
+        written.append(folder / PROMPTS / f"{agent['name']}.md")
+        written[-1].write_text(agent["instructions"], encoding="utf-8")
+    if items:
+        (folder / POLICIES).mkdir()
+        for item in items:
+            written.append(folder / POLICIES / item["name"])
+            written[-1].write_text(item["text"], encoding="utf-8")
+    written.append(folder / SETTINGS_FILE)
+    written[-1].write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return written
