@@ -218,6 +218,7 @@ def rollout_simulate(
             min_runs,
             looks,
             alpha,
+            live=False,  # its looks are the simulation's, not the live feed's
         )
         try:
             ended = simulate(rollouts, started, base, cand, runs, seed)

@@ -121,9 +121,11 @@ class Rollouts:
         min_runs: int = 200,
         looks: int = DEFAULT_LOOKS,
         alpha: float = DEFAULT_ALPHA,
+        live: bool = True,
     ) -> Rollout:
-        """Start rolling `candidate` (an id or a label) out against production (audited)."""
-        plan = check_plan(steps, min_runs, looks, alpha)
+        """Start rolling `candidate` (an id or a label) out against production (audited);
+        `live`: decided by live traffic's looks (else a simulation feeds it, unbounded)."""
+        plan = check_plan(steps, min_runs, looks, alpha, live)
         parsed = parse_guards(guards)
         chosen = self.releases.get(candidate)
         cand = chosen.id

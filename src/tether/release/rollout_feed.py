@@ -23,12 +23,12 @@ from tether.observe.prices import PriceTable
 from tether.observe.run_facts import RunFacts, audit_gaps, run_cost
 from tether.release.rollout import Rollouts
 from tether.release.rollout_guards import Conversation, Turn
-from tether.release.rollout_plan import Rollout
+from tether.release.rollout_plan import LIVE_LOOK_CAP, Rollout
 from tether.store.conversations_schema import conversation_turns, conversations
 
 log = logging.getLogger("tether.release")
 
-MAX_CONVERSATIONS = 20_000  # per arm and look: the newest, should a step run that long
+MAX_CONVERSATIONS = LIVE_LOOK_CAP  # per arm and look: the newest, should a step run that long
 _CHUNK = 500  # ids per IN (...) list
 
 

@@ -24,6 +24,9 @@ DEFAULT_ALPHA = 0.05
 MIN_RUNS_FLOOR = 50  # below this a p95 has almost no tail to estimate from
 MIN_RUNS_CEILING = 10_000_000  # more than a step could ever see (and than a column holds)
 MAX_LOOKS = 20
+# what one live look reads per arm (the newest conversations of the step): a plan whose last
+# look needs more could never be decided by live traffic
+LIVE_LOOK_CAP = 20_000
 
 
 def assign(rollout_id: str, traffic_pct: float, conversation: str, principal: str = "") -> str:
@@ -34,8 +37,11 @@ def assign(rollout_id: str, traffic_pct: float, conversation: str, principal: st
     return CANDIDATE if position < traffic_pct else BASELINE
 
 
-def check_plan(steps: Sequence[int], min_runs: int, looks: int, alpha: float) -> tuple[int, ...]:
-    """The steps if the plan can run; ROLLOUT_INVALID naming the problem otherwise."""
+def check_plan(
+    steps: Sequence[int], min_runs: int, looks: int, alpha: float, live: bool = True
+) -> tuple[int, ...]:
+    """The steps if the plan can run; ROLLOUT_INVALID naming the problem otherwise. A `live`
+    plan's last look (`looks` x `min_runs` per arm) must fit what a live look reads."""
     plan = tuple(steps)
     if len(plan) < 2 or plan[-1] != 100:
         raise TetherError(
@@ -63,6 +69,13 @@ def check_plan(steps: Sequence[int], min_runs: int, looks: int, alpha: float) ->
         raise TetherError(ErrorCode.ROLLOUT_INVALID, f"looks must be from 1 to {MAX_LOOKS}")
     if not 0 < alpha < 0.5:
         raise TetherError(ErrorCode.ROLLOUT_INVALID, "alpha must be above 0 and below 0.5")
+    if live and min_runs * looks > LIVE_LOOK_CAP:
+        raise TetherError(
+            ErrorCode.ROLLOUT_INVALID,
+            f"min runs {min_runs} x {looks} looks needs {min_runs * looks} concluded "
+            f"conversations per arm at the last look; a live look reads at most {LIVE_LOOK_CAP} "
+            "per arm, so the step could never be decided (lower --min-runs or --looks)",
+        )
     return plan
 
 
