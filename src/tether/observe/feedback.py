@@ -96,11 +96,15 @@ class FeedbackStore:
         }
         try:
             with self.engine.begin() as conn:
-                agent = conn.execute(select(runs.c.agent).where(runs.c.id == run_id)).scalar()
-                if agent is None:
+                found = conn.execute(
+                    select(runs.c.agent, runs.c.release_id).where(runs.c.id == run_id)
+                ).first()
+                if found is None:
                     raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {run_id!r}")
                 new_id = conn.execute(insert(run_feedback).values(row)).inserted_primary_key
-                add_minute(conn, minute_of(now), str(agent), NO_RELEASE, values)
+                # rolled up with the run's own counts: under the release it executed under
+                release = found.release_id or NO_RELEASE
+                add_minute(conn, minute_of(now), str(found.agent), release, values)
         except OperationalError as exc:
             raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"feedback: {exc.orig}") from None
         assert new_id is not None
