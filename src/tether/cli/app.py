@@ -35,7 +35,7 @@ from tether.cli.ingest import ingest
 from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
 from tether.cli.kpi import kpi
 from tether.cli.policy import policy_app
-from tether.cli.release import release_app
+from tether.cli.release import release_app, runs_release
 from tether.cli.replay import replay
 from tether.cli.rollout import rollout_app
 from tether.core.errors import ErrorCode, TetherError
@@ -210,7 +210,8 @@ def runs_list(
     decision: Annotated[str | None, typer.Option(help="answer|action|escalation|refusal")] = None,
     principal: Annotated[str | None, typer.Option("--principal")] = None,
     release: Annotated[
-        str | None, typer.Option("--release", help="Only runs under this release id.")
+        str | None,
+        typer.Option("--release", help="Only runs under this release (an id or a label)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -218,7 +219,8 @@ def runs_list(
     with user_errors(as_json):
         kind = _decision_kind(decision)
         found = RunStore.open().list_runs(
-            RunFilter(decision=kind, principal_id=principal, release=release), limit=limit
+            RunFilter(decision=kind, principal_id=principal, release=runs_release(release)),
+            limit=limit,
         )
     if as_json:
         print_json({"runs": [r.to_dict() for r in found]})

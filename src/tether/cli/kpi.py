@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tether.cli.common import out, print_json, user_errors
+from tether.cli.release import runs_release
 from tether.cli.replay import since_epoch
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
@@ -23,7 +24,9 @@ def kpi(
     ] = "7d",
     release: Annotated[
         str | None,
-        typer.Option(help="Only this release id (an empty string: runs without a release)."),
+        typer.Option(
+            help="Only this release (an id or a label; an empty string: runs without a release)."
+        ),
     ] = None,
     follow_up: Annotated[
         str | None,
@@ -57,7 +60,7 @@ def kpi(
                 since_epoch(since, now),
                 now,
                 settings.prices,
-                release,
+                runs_release(release),
                 now=now,
                 follow_up_s=window,
             )

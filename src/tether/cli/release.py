@@ -20,6 +20,7 @@ from tether.cli.common import (
 )
 from tether.cli.keys import cli_actor, open_access
 from tether.core.errors import ErrorCode, TetherError
+from tether.release.bundle import ID_PREFIX
 from tether.release.diff import diff_bundles, render_diff
 from tether.release.source import read_release_dir, write_release_dir
 from tether.release.store import Release, ReleaseStore, check_label
@@ -40,6 +41,20 @@ def open_releases() -> ReleaseStore:
     """The releases in the configured store, audited in its audit chain."""
     access = open_access()
     return ReleaseStore(access.engine, access.audit)
+
+
+def runs_release(ref: str | None) -> str | None:
+    """The release id a filter of runs by `ref` means: an id as given, "" (runs without a
+    release) as given, a label the release it names (a label works wherever an id does);
+    RELEASE_NOT_FOUND for a label that names none."""
+    if not ref or ref.startswith(ID_PREFIX):
+        return ref
+    target = open_releases().target(ref)
+    if target is None:
+        raise TetherError(
+            ErrorCode.RELEASE_NOT_FOUND, f"no release or label {ref!r} (see `tether release list`)"
+        )
+    return target
 
 
 def _when(value: float) -> str:
