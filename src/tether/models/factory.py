@@ -68,9 +68,17 @@ def model_from_settings(
         temperature = parameters.get("temperature", OPENAI_TEMPERATURE)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
             raise TetherError(ErrorCode.CONFIG_INVALID, f"model temperature {temperature!r}")
+        base_url = str(parameters.get("base_url") or DEFAULT_OPENAI_BASE_URL)
+        configured = _parameters(adapter, env)["base_url"]
+        if base_url != configured:  # this process's key goes only where this process sends it
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                f"the model settings name the endpoint {base_url!r}, and this process is "
+                f"configured for {configured!r}: its API key is never sent to another endpoint",
+            )
         return OpenAIModel(
             name,
-            base_url=str(parameters.get("base_url") or DEFAULT_OPENAI_BASE_URL),
+            base_url=base_url,
             api_key=_first(env, "TETHER_OPENAI_API_KEY", "OPENAI_API_KEY"),
             timeout_s=_timeout(env),
             temperature=float(temperature),
@@ -127,11 +135,11 @@ def _timeout(env: Mapping[str, str]) -> float:
 def release_model(
     settings: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None
 ) -> Callable[[], ModelAdapter] | None:
-    """What builds the model a release names (`settings`) when it is not the one this process
-    configures, checked by building it once (CONFIG_INVALID if it cannot be); None when the
-    release names none (each request names its model) or the process's own."""
+    """What gives the model a release names (`settings`) when it is not the one this process
+    configures: built once, now (CONFIG_INVALID if it cannot be), and shared by every run as
+    the process's own model is (adapters are stateless across runs); None when the release
+    names none (each request names its model) or the process's own."""
     if settings is None or not settings.get("adapter") or settings == model_settings(environ):
         return None
-    env = dict(os.environ if environ is None else environ)
-    model_from_settings(settings, env)
-    return lambda: model_from_settings(settings, env)
+    built = model_from_settings(settings, dict(os.environ if environ is None else environ))
+    return lambda: built
