@@ -1,0 +1,77 @@
+"""Refused attempts to decide an approval are audited (`approval.refused`), and a role the
+configuration does not allow gets 403 ROLE_FORBIDDEN. Over HTTP, a viewer's or a service key's
+attempt to approve is refused by the route's permission check before it reaches the approvals
+service, so nothing is audited: an application key trying to approve the return it asked for
+leaves no trace. (An approver refused for the same request is audited.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.server.conftest import open_desk, serve
+from tether.server.app import create_app
+
+TURN_1 = [
+    {
+        "tool": "find_user_id_by_name_zip",
+        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
+    },
+    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
+    {
+        "tool": "return_delivered_order_items",
+        "args": {
+            "order_id": "#W1067251",
+            "item_ids": ["7848293342"],
+            "payment_method_id": "credit_card_3362387",
+        },
+    },
+]
+
+
+def test_role_refusal_is_audited(tmp_path: Path) -> None:
+    desk = open_desk(tmp_path)
+    try:
+        app = create_app(desk)
+        operators = app.state.operators
+        service_key, _ = operators.create("service", name="shop-app", actor="tests")
+        viewer_key, _ = operators.create("viewer", name="watcher", actor="tests")
+        with serve(app) as url:
+            app_client = {"Authorization": f"Bearer {service_key}"}
+            with httpx.Client(base_url=url, timeout=60, headers=app_client) as shop:
+                made = shop.post("/v1/conversations", json={"principal": "raj_sanchez_2970"})
+                conversation = made.json()["id"]
+                path = f"/v1/conversations/{conversation}/messages?wait=30"
+                first = shop.post(
+                    path,
+                    json={
+                        "text": "I want to return the grill from order #W1067251. "
+                        "I'm Raj Sanchez, zip 92147.",
+                        "script": TURN_1,
+                    },
+                )
+                nonce = first.json()["pending_action"]["nonce"]
+                second = shop.post(
+                    path,
+                    json={"confirm": nonce, "script": [{"answer": "Requested [tool:3]."}]},
+                )
+                assert second.json()["status"] == "suspended", second.json()
+                run_id = second.json()["run_id"]
+                [approval] = desk.approvals.list(run_id=run_id)
+                for key in (service_key, viewer_key):
+                    tried = httpx.post(
+                        f"{url}/v1/approvals/{approval.id}/approve",
+                        json={"argument_hash": approval.argument_hash},
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                    assert tried.status_code == 403, tried.text
+                    assert tried.json()["code"] == "ROLE_FORBIDDEN"
+        refused = [
+            e
+            for e in desk.access.audit.events(run_id=run_id, limit=1000)
+            if e.kind == "approval.refused"
+        ]
+        assert len(refused) == 2, f"refused attempts audited: {[e.actor for e in refused]}"
+    finally:
+        desk.store.close()
