@@ -14,9 +14,11 @@ Decisions, each conservative because a "no" read as "yes" is the failure that ma
 - Sarcasm markers ("yeah right", "oh great", "lol", a stretched "suuure") void a yes; a
   stretched yes ("yesss", "pleeease") is still a yes. An ellipsis ("yes...") reads as a hedge.
 - A restated action is consent only for the action asked about (`action`) and only with a
-  pronoun ("cancel it"), a noun of the action ("the cancellation") or a noun of what it acts on
-  (`targets`: "cancel my order" where the pending tool acts on an order); a noun for anything
-  else ("yes, modify my order" when the customer's profile address is pending) is unclear. An
+  pronoun ("cancel it") or a noun of what it acts on (`targets`: "cancel my order" where the
+  pending tool acts on an order); a noun for anything else ("yes, modify my order" when the
+  customer's profile address is pending) is unclear. A noun of the proposal itself ("the
+  request", "the cancellation") follows only "proceed with", "go ahead with" and the like: the
+  action's own verb on it ("cancel the request") calls the proposal off. An
   id, amount or address in the reply is a detail this reader cannot check, so it is not
   consent.
 
@@ -123,10 +125,13 @@ MAX_WORDS = 40  # a plain yes is short; longer replies say something else too
 
 
 def _follows(previous: str, kind: str) -> bool:
-    """An object only after a verb; a verb+obj needs its object; a pre-verb ("i want to")
-    needs consent or a verb after it."""
+    """An object only after a verb, a noun of the proposal only after a verb+obj ("proceed
+    with the request", never "cancel the request"); a verb+obj needs its object; a pre-verb
+    ("i want to") needs consent or a verb after it."""
     if kind == "object":
         return previous in ("verb", "verb+obj")
+    if kind == "proposal":
+        return previous == "verb+obj"
     if previous == "verb+obj":
         return False
     return previous != "pre" or kind in _CONSENTING

@@ -42,7 +42,7 @@ class _PhraseIndex(Generic[T]):
 
 @dataclass(frozen=True)
 class _Lexicon:
-    grammar: dict[Phrase, str]  # phrase -> consent | filler | pre | verb+obj | object
+    grammar: dict[Phrase, str]  # consent | filler | pre | verb+obj | object | proposal
     action_nouns: dict[str, tuple[str, ...]]
     foreign_words: frozenset[str]  # words of the other languages' consent and fillers
     exceptions: _PhraseIndex[int]
@@ -85,6 +85,7 @@ def _lexicon() -> _Lexicon:
     by_language = (("filler", raw["fillers"]), ("consent", raw["consent"]))
     for kind, entries in (
         ("object", raw["objects"]),
+        ("proposal", raw["proposal_objects"]),
         ("pre", raw["pre_verbs"]),
         ("verb+obj", raw["verbs_with_object"]),
     ):
@@ -133,19 +134,21 @@ _DETERMINERS = ("the", "my", "this", "that")
 
 @lru_cache(maxsize=64)
 def _grammar(action: str | None, targets: tuple[str, ...] = ()) -> _PhraseIndex[str]:
-    """The closed grammar, plus the action's verb and nouns when one is named, and the nouns
-    of what it acts on (`targets`, "order"), each as an object ("my order")."""
+    """The closed grammar, plus the action's verb when one is named, its nouns as names of the
+    proposal ("the cancellation"), and the nouns of what it acts on (`targets`, "order") as
+    objects ("my order"): a target wins over a proposal noun of the same name."""
     lex = _lexicon()
     grammar = dict(lex.grammar)
-    nouns: list[Phrase] = [tuple(_WORD.findall(_fold(t).replace("'", ""))) for t in targets]
+    nouns: list[tuple[Phrase, str]] = []
     if action:
         verb = _fold(action).strip()
         grammar[(verb,)] = "verb"
-        nouns += [(noun,) for noun in lex.action_nouns.get(verb, ())]
-    for noun in nouns:
+        nouns += [((noun,), "proposal") for noun in lex.action_nouns.get(verb, ())]
+    nouns += [(tuple(_WORD.findall(_fold(t).replace("'", ""))), "object") for t in targets]
+    for noun, kind in nouns:
         if noun:
             for det in _DETERMINERS:
-                grammar[(det, *noun)] = "object"
+                grammar[(det, *noun)] = kind
     return _PhraseIndex(grammar.items())
 
 

@@ -1,7 +1,7 @@
-"""With a cancellation pending, "cancel the request" / "cancel the action" / "cancel the
-cancellation" call the proposed action off, yet the classifier reads the pending tool's verb
-plus a generic object ("the request", "the action", "the cancellation") as a restated yes, and
-the order is cancelled. ("cancel that" is already a negation cue; these near-misses are not.)"""
+"""The action's own verb applied to the proposal calls it off: with a cancellation pending,
+"cancel the request" / "cancel the action" / "cancel the cancellation" are no consent, and the
+order is not cancelled; the verb on what the action acts on ("yes, cancel the order") or a
+pronoun ("cancel it"), and "proceed with the request", still confirm."""
 
 from __future__ import annotations
 
@@ -32,6 +32,30 @@ def test_calling_off_is_not_consent(reply: str) -> None:
         reply, action=action_verb(TOOL), targets=action_targets(TOOL, {"order_id": "order"})
     )
     assert not reading.confirmed, reading
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Yes, cancel the order",
+        "Yes, cancel it.",
+        "Please proceed with the request.",
+        "Go ahead with the cancellation.",
+        "OK, go ahead with the change",
+    ],
+)
+def test_restating_the_action_still_confirms(reply: str) -> None:
+    reading = classify_reply(
+        reply, action=action_verb(TOOL), targets=action_targets(TOOL, {"order_id": "order"})
+    )
+    assert reading.confirmed, reading
+
+
+def test_the_verb_on_the_proposal_is_no_consent_for_other_actions() -> None:
+    targets = action_targets("modify_user_address", {"user_id": "user"})
+    assert not classify_reply("Yes, modify the change.", action="modify", targets=targets).confirmed
+    assert not classify_reply("Update the request", action="update", targets=targets).confirmed
+    assert classify_reply("Yes, modify the address.", action="modify", targets=targets).confirmed
 
 
 def test_cancel_the_request_does_not_cancel_the_order(tmp_path: Path, monkeypatch) -> None:
