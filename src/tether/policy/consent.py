@@ -9,7 +9,8 @@ a reply is not a yes; the closed grammar is what keeps an unforeseen "no" from r
 Decisions, each conservative because a "no" read as "yes" is the failure that matters:
 - An emoji alone ("👍") is not consent: a reaction may acknowledge the message rather than agree
   to it, and clients render and send them differently. Next to words, 👍 ✅ 🙂 🙏 are ignored;
-  👎 ❌ ✋ read as negation, 🤔 🤷 as a hedge, 🙄 😒 😏 😂 as sarcasm, any other as unclear.
+  👎 ❌ ✋ read as negation, 🤔 🤷 as a hedge, 🙄 😒 😏 😂 as sarcasm, any other as unclear. An
+  ASCII face reads as the emoji of that face (":(" as 🙁, ";)" as 😉, ":)" as 🙂).
 - A single letter ("y", "k") is not consent: too easily a slip of the thumb.
 - Sarcasm markers ("yeah right", "oh great", "lol", a stretched "suuure") void a yes; a
   stretched yes ("yesss", "pleeease") is still a yes. An ellipsis ("yes...") reads as a hedge.

@@ -59,6 +59,8 @@ class _Lexicon:
     openers: _PhraseIndex[int]
     greetings: tuple[Phrase, ...]
     emoji: dict[str, frozenset[str]]
+    emoticons: dict[str, str]  # ASCII emoticon -> the emoji of the same face
+    emoticon_pattern: re.Pattern[str]
 
 
 def _phrases(entries: list[str]) -> tuple[Phrase, ...]:
@@ -103,6 +105,7 @@ def _lexicon() -> _Lexicon:
         for w in e.split()
     }
     q = raw["questions"]
+    emoticons = {face: emoji for emoji, faces in raw["emoticons"].items() for face in faces}
     return _Lexicon(
         grammar=grammar,
         action_nouns={k: tuple(v) for k, v in raw["action_nouns"].items()},
@@ -126,7 +129,20 @@ def _lexicon() -> _Lexicon:
         openers=_PhraseIndex((p, 0) for p in _phrases(q["openers"])),
         greetings=_phrases(raw["greetings"]),
         emoji={mood: frozenset(chars) for mood, chars in raw["emoji"].items()},
+        emoticons=emoticons,
+        emoticon_pattern=_emoticon_pattern(emoticons),
     )
+
+
+def _emoticon_pattern(faces: Iterable[str]) -> re.Pattern[str]:
+    """Longest face first (">:(" before ":("); a face that begins or ends with a letter or
+    digit ("xD", ":D") only where no word runs into it ("boxD" is no face)."""
+    parts = []
+    for face in sorted(faces, key=len, reverse=True):
+        before = r"(?<![^\W_])" if face[0].isalnum() else ""
+        after = r"(?![^\W_])" if face[-1].isalnum() else ""
+        parts.append(before + re.escape(face) + after)
+    return re.compile("|".join(parts))
 
 
 _DETERMINERS = ("the", "my", "this", "that")
@@ -183,7 +199,16 @@ class _Reply(NamedTuple):
     stretched: tuple[str, ...]  # collapsed forms of the words typed with a run ("suuure")
 
 
+def _emoticons_as_emoji(text: str) -> str:
+    """ASCII faces (":(", ";)") as the emoji of the same face, before folding ("XD", ":D")."""
+    lex = _lexicon()
+    return lex.emoticon_pattern.sub(
+        lambda m: f" {lex.emoticons[m.group(0)]} ", text.translate(_APOSTROPHES)
+    )
+
+
 def _read(text: str) -> _Reply:
+    text = _emoticons_as_emoji(text)
     folded = _fold(text).replace("'", "")  # "don't" -> "dont", "d'accord" -> "daccord"
     emoji: tuple[str, ...] = ()
     if not folded.isascii() and any(_is_symbol(c) for c in folded if c > "\x7f"):

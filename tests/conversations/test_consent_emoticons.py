@@ -1,5 +1,6 @@
-"""A sad or winking ASCII emoticon next to a yes is read as unambiguous consent, although the
-same face as an emoji (🙁 ☹ negation, 😉 unclear) is not: the pending cancellation runs."""
+"""An ASCII face reads as the emoji of the same face: a sad or winking one next to a yes
+(":(" as 🙁, ";)" as 😉) is no consent and the pending cancellation does not run, while a
+smile (":)" as 🙂) next to a clear yes still confirms."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from tether.policy.consent import classify_reply
 from tether.sdk import build_desk
 from tether.store import RunStore
 
-REPLIES = ["Yes :(", "ok :-(", "go ahead :'(", "sure ;)", "yes ;-)"]
+REPLIES = [
+    "Yes :(",
+    "ok :-(",
+    "go ahead :'(",
+    "sure ;)",
+    "yes ;-)",
+    "yes :\u2019(",
+    "Yes XD",
+    ">:( ok",
+]
 
 
 @pytest.mark.parametrize("reply", REPLIES)
@@ -23,6 +33,16 @@ def test_ascii_emoticon_is_not_consent(reply: str) -> None:
     assert not classify_reply("sure 😉", action="cancel").confirmed
     reading = classify_reply(reply, action="cancel", targets=("order",))
     assert not reading.confirmed, reading
+
+
+@pytest.mark.parametrize("reply", ["yes :)", "Yes, cancel it :-)", "yes:)", "Sure :D"])
+def test_a_smile_next_to_a_clear_yes_still_confirms(reply: str) -> None:
+    reading = classify_reply(reply, action="cancel", targets=("order",))
+    assert reading.confirmed, reading
+
+
+def test_a_face_needs_no_word_running_into_it() -> None:
+    assert classify_reply("ok boxD", action="cancel").reason == "unclear"
 
 
 def test_sad_emoticon_reply_does_not_cancel_order(tmp_path: Path, monkeypatch) -> None:
