@@ -39,7 +39,7 @@ CANCEL_SCRIPT: list[dict[str, Any]] = [
     },
 ]
 SUMMARY = (
-    "I am about to cancel pending order (order id: #W4566809; reason: no longer needed). "
+    'I am about to cancel pending order (order id: "#W4566809"; reason: "no longer needed"). '
     "Shall I go ahead?"
 )
 CANCELLED = "Order #W4566809 is now cancelled [tool:3]."

@@ -9,6 +9,7 @@ again; a different call needs its own confirmation.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,17 +86,38 @@ class PendingAction:
         )
 
 
+MAX_VALUE_CHARS = 200  # a value longer than this is cut, saying how much is left out
+_UNSEEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")  # controls, bidi/format marks, line breaks
+
+
+def _escape_unseen(text: str) -> str:
+    """Every character that would break a line or change how the text reads (a bidi override)
+    as a visible \\uXXXX escape."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in _UNSEEN else c for c in text)
+
+
+def _name(name: str) -> str:
+    """An argument's name as words; escaped and bounded like a value, though a schema names it."""
+    return _escape_unseen(name.replace("_", " "))[:MAX_VALUE_CHARS]
+
+
 def _value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True)
+    """A value as one quoted, escaped, bounded token: argument text (the model's words) is
+    shown as data, never as sentences or a question of the summary's own."""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True)
+    text = _escape_unseen(text)
+    if len(text) > MAX_VALUE_CHARS:
+        cut = len(text) - MAX_VALUE_CHARS
+        text = f"{text[:MAX_VALUE_CHARS]}\u2026 [{cut} more characters]"
+    return text
 
 
 def render_summary(spec: ToolSpec, arguments: Mapping[str, Any]) -> str:
     """What the user is asked to confirm, in the runtime's words: the action and every
-    argument, so nothing the call does is left out of the question."""
+    argument, so nothing the call does is left out of the question. Values are quoted,
+    escaped and bounded (`_value`), so argument text cannot speak for the runtime."""
     action = spec.name.replace("_", " ")
-    parts = [f"{name.replace('_', ' ')}: {_value(v)}" for name, v in sorted(arguments.items())]
+    parts = [f"{_name(name)}: {_value(v)}" for name, v in sorted(arguments.items())]
     detail = "; ".join(parts) if parts else "no details"
     return f"I am about to {action} ({detail}). {QUESTION}"
 
