@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, or_, select, update
 
 from tether.conversations import entries
 from tether.core.errors import ErrorCode, TetherError
@@ -110,6 +110,13 @@ def _record(row: Any) -> ConversationRecord:
         busy_until=row.busy_until,
         release=row.release_id or "",
     )
+
+
+def _claim_lapsed(now: float) -> ColumnElement[bool]:
+    """A turn's claim is past its time and its run is not queued or running (it ended, waits
+    for a person, or was never stored): a long queue or a slow worker keeps the claim."""
+    live = select(runs.c.id).where(runs.c.id == conversations.c.busy_run, runs.c.status.in_(_LIVE))
+    return and_(conversations.c.busy_until < now, ~live.exists())
 
 
 def _lapsed() -> TetherError:
@@ -237,12 +244,13 @@ class ConversationStore:
 
     def claim(self, conversation_id: str, claimant: str, now: float, lease_s: float) -> bool:
         """Hold the conversation for one turn; False when another turn holds it (its claim
-        lapses after `lease_s`, so a turn whose process died does not block it for good). A
+        lapses after `lease_s` once its run is not queued or running, so a turn whose process
+        died does not block it for good, while one whose run waits on a long queue does). A
         claim `claimant` already holds is taken again (a keyed retry of a turn whose process
         died before its run was stored names the same run)."""
         free = or_(
             conversations.c.busy_run.is_(None),
-            conversations.c.busy_until < now,
+            _claim_lapsed(now),
             conversations.c.busy_run == claimant,
         )
         with self.engine.begin() as conn:
@@ -361,11 +369,7 @@ class ConversationStore:
         """Close the conversation as `record` read it, dropping its pending action: False if a
         turn holds it or one was taken since (then what that turn may run is not known yet).
         One conditional UPDATE, so no turn claims the conversation between the check and it."""
-        live = select(runs.c.id).where(
-            runs.c.id == conversations.c.busy_run, runs.c.status.in_(_LIVE)
-        )  # a lapsed claim whose run is still queued or running (a long queue, a dead worker)
-        lapsed = and_(conversations.c.busy_until < now, ~live.exists())
-        free = or_(conversations.c.busy_run.is_(None), lapsed)
+        free = or_(conversations.c.busy_run.is_(None), _claim_lapsed(now))
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(conversations)

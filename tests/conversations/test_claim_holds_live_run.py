@@ -1,9 +1,7 @@
-"""One turn at a time: a turn whose run waits on the run queue for more than the 5-minute claim
-(a long queue, busy workers) loses its hold on the conversation, and a second turn is claimed
-and queued on the same state while the first run is still queued. `close` refuses in exactly
-this case ("its run queued or running, even once the turn's 5-minute claim has lapsed"), the
-claim does not: the two runs then execute side by side from one state, and the first turn's
-outcome is never folded into the conversation."""
+"""One turn at a time: a turn's 5-minute claim lapses only once its run is no longer queued or
+running (the same rule `close` applies). A run waiting on a long queue keeps the conversation
+busy, so no second turn is claimed on the same state; a claim whose run ended, or was never
+stored (its process died first), still lapses so the conversation is not blocked for good."""
 
 from __future__ import annotations
 
@@ -57,5 +55,27 @@ def test_second_turn_is_busy_while_first_run_is_queued(tmp_path: Path, monkeypat
         with pytest.raises(TetherError) as busy:
             conversations.begin_turn(conversation.id, PRINCIPAL, text="Hello? Any news?")
         assert busy.value.code is ErrorCode.CONVERSATION_BUSY
+    finally:
+        store.close()
+
+
+def test_a_claim_lapses_once_its_run_has_ended_or_was_never_stored(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    clock = ManualClock(1_800_000_000.0)
+    store = RunStore.open(f"sqlite:///{tmp_path / 'tether.db'}")
+    try:
+        desk = build_desk(RETAIL, store, fresh=True, clock=clock)
+        conversations = Conversations(desk.runtime, ConversationStore(store.engine))
+        conversation = conversations.start(PRINCIPAL)
+        # a turn whose process died before its run was stored
+        conversations.begin_turn(conversation.id, PRINCIPAL, text="Hi", run_id="run_died")
+        with pytest.raises(TetherError) as busy:
+            conversations.begin_turn(conversation.id, PRINCIPAL, text="Hello?")
+        assert busy.value.code is ErrorCode.CONVERSATION_BUSY
+        clock.advance(301)
+        claim = conversations.begin_turn(conversation.id, PRINCIPAL, text="Hello?")
+        assert claim.claimant != "run_died"
     finally:
         store.close()
