@@ -172,7 +172,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
         # conversation; its messages and evidence are read once, under the claim
         record = self.store.get(conversation_id, with_state=False)
         self._usable(record, principal_id, now)
-        self._reply(record, reply, nonce, text, now)
+        self._reply(self._asked(record), reply, nonce, text, now)
         # the claim is the turn's run's id, so a sweep finds a turn whose run has ended from
         # the conversation that run still holds (see `tether.workers.recovery`)
         claimant = run_id or rt.ids.new_id("run")
@@ -185,7 +185,7 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
             # first check and the claim may have replaced the pending action the nonce named
             record = self.store.get(conversation_id)
             self._usable(record, principal_id, now)
-            kind = self._reply(record, reply, nonce, text, now)
+            kind = self._reply(self._asked(record), reply, nonce, text, now)
         except BaseException:
             self.store.release(record.id, claimant)
             raise

@@ -316,14 +316,16 @@ class ConversationStore:
         record: ConversationRecord,
         claimant: str,
         state: Mapping[str, Any],
+        pending: PendingAction | None,
         now: float,
     ) -> ConversationRecord:
-        """Keep `state` (the conversation with a run a person decided folded in) before the
-        claimed turn runs, so that what the turn refers to is what the store holds."""
+        """Keep `state` and `pending` (the conversation with a run a person decided folded in,
+        and the action that run asks the customer to confirm) before the claimed turn runs, so
+        that what the turn refers to is what the store holds."""
         with self.engine.begin() as conn:
-            self._write(conn, record.id, claimant, state, record.state, now, record.pending)
+            self._write(conn, record.id, claimant, state, record.state, now, pending)
         self._remember(record.id, (record.turns, now), state)
-        return dataclasses.replace(record, state=state, updated_at=now)
+        return dataclasses.replace(record, state=state, pending=pending, updated_at=now)
 
     def _write(
         self,

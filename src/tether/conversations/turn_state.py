@@ -8,13 +8,15 @@ turn (`tether.conversations.service`).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tether.conversations.store import ConversationRecord, ConversationStore
-from tether.conversations.turns import state_after
-from tether.core.types import Evidence, Message, RunStatus
+from tether.conversations.turns import pending_of, state_after
+from tether.core.types import Evidence, Message, Run, RunStatus
+from tether.runtime.pending import PendingAction
 from tether.runtime.state import evidence_from_dict
 
 if TYPE_CHECKING:
@@ -35,10 +37,19 @@ class TurnStateMixin:
     def _prepared(self, record: ConversationRecord, claim: TurnClaim) -> ConversationRecord:
         """The record a claimed turn starts from: with the outcome of a run a person decided
         folded in and kept first, so that what the turn refers to is what the store holds."""
-        state = self._settled(record.state, self.runtime)
+        state, pending = self._settled(record.state, record.pending, self.runtime)
         if state is record.state:
             return record
-        return self.store.settle(record, claim.claimant, state, self.runtime.clock.now())
+        now = self.runtime.clock.now()
+        return self.store.settle(record, claim.claimant, state, pending, now)
+
+    def _asked(self, record: ConversationRecord) -> ConversationRecord:
+        """The record as a reply is checked against: once a run a person decided has ended,
+        the action it left waiting for the customer's yes (if any) is the one pending."""
+        run = self._decided_run(record.state, self.runtime)
+        if run is None:
+            return record
+        return dataclasses.replace(record, pending=pending_of(run))
 
     def forget(self) -> None:
         """Drop what this process remembers of conversations' state (the next turn of each
@@ -83,16 +94,25 @@ class TurnStateMixin:
         return history, dict(evidence)
 
     @staticmethod
-    def _settled(state: Mapping[str, Any], rt: Runtime) -> Mapping[str, Any]:
-        """The state with the outcome of a turn that waited for a person folded in: what the
-        run did once decided (the approved call's result, the model's answer) is part of the
-        conversation from the next turn on."""
+    def _decided_run(state: Mapping[str, Any], rt: Runtime, steps: bool = False) -> Run | None:
+        """The run a person decided on, once it has ended (`_usable` refuses a turn before)."""
         waiting = state.get("waiting_run")
         if not waiting:
-            return state
-        run = rt.store.get_run(str(waiting))
-        if run.status is not RunStatus.COMPLETED:
-            return state  # `_usable` refuses a turn while a person has yet to decide
+            return None
+        run = rt.store.get_run(str(waiting), with_steps=steps)
+        return run if run.status is RunStatus.COMPLETED else None
+
+    @classmethod
+    def _settled(
+        cls, state: Mapping[str, Any], pending: PendingAction | None, rt: Runtime
+    ) -> tuple[Mapping[str, Any], PendingAction | None]:
+        """The state and pending action with the outcome of a turn that waited for a person
+        folded in: what the run did once decided (the approved call's result, the model's
+        answer, the next write it asks the customer to confirm) is part of the conversation
+        from the next turn on."""
+        run = cls._decided_run(state, rt, steps=True)
+        if run is None:
+            return state, pending
         settled = state_after(run, state)
         settled.pop("waiting_run", None)
-        return settled
+        return settled, pending_of(run)
