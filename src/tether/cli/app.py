@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -32,7 +32,13 @@ from tether.cli.domains import domains_app
 from tether.cli.drift import drift
 from tether.cli.eval import eval_app
 from tether.cli.ingest import ingest
-from tether.cli.keys import announce_first_admin, keys_app, signing_app, tokens_app
+from tether.cli.keys import (
+    announce_first_admin,
+    cli_actor,
+    keys_app,
+    signing_app,
+    tokens_app,
+)
 from tether.cli.kpi import kpi
 from tether.cli.policy import policy_app
 from tether.cli.release import release_app, runs_release
@@ -134,7 +140,10 @@ def run(
         desk = open_desk(pack)
         desk.enable_approvals()  # an escalated call waits for `tether approvals approve ID`
         # the script is kept with the run, so an approval can continue it in any process
-        kept = {"script": [t.model_dump(exclude_none=True) for t in turns or ()]} if script else {}
+        # the person at the terminal asked for it, so may not approve what it escalates
+        kept: dict[str, Any] = {"operator": cli_actor()}
+        if script:
+            kept["script"] = [t.model_dump(exclude_none=True) for t in turns or ()]
         request = RunRequest(principal, [Message("user", text)], agent=agent, metadata=kept)
         result = desk.runtime.run(request, adapter)
     if as_json:

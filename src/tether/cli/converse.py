@@ -37,6 +37,7 @@ from tether.cli.common import (
     print_json,
     user_errors,
 )
+from tether.cli.keys import cli_actor
 from tether.conversations import Conversation, Conversations, ConversationStore, TurnOutcome
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, RunStatus
@@ -158,13 +159,23 @@ def _print_outcome(outcome: TurnOutcome, buttons: bool = False) -> None:
         out.print("  (the pending action is no longer confirmable)", markup=False)
 
 
+def _requested(script: list[ScriptTurn] | None = None) -> dict[str, Any]:
+    """A CLI turn's run metadata: the person at the terminal as the operator who asked for it
+    (so `tether approvals approve` by the same person is APPROVER_IS_REQUESTER), and the
+    script, so that an approval can continue the run."""
+    meta: dict[str, Any] = {"operator": cli_actor()}
+    if script:
+        meta["script"] = script_data(script)
+    return meta
+
+
 def _play_turn(
     conversation: Conversation,
     turn: ConverseTurn,
     model: ModelAdapter,
     last: TurnOutcome | None,
 ) -> TurnOutcome:
-    meta = {"script": script_data(turn.model)} if turn.model else {}  # resumable after approval
+    meta = _requested(turn.model)
     if turn.user is not None:
         return conversation.send(turn.user, model, meta)
     nonce = last.pending_action.nonce if last and last.pending_action else ""
@@ -279,14 +290,15 @@ class ChatSession:
         if self.conversation is None:
             self.new()
         assert self.conversation is not None
+        meta = _requested()
         if text == "/yes":
-            return self.conversation.confirm(self.nonce, self.model)
+            return self.conversation.confirm(self.nonce, self.model, meta)
         if text == "/no":
-            return self.conversation.decline(self.nonce, self.model)
+            return self.conversation.decline(self.nonce, self.model, meta)
         if COMMAND.fullmatch(text):
             out.print(CHAT_HELP, markup=False, style="dim")
             return None
-        return self.conversation.send(text, self.model)
+        return self.conversation.send(text, self.model, meta)
 
 
 def chat(

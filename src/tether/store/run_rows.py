@@ -105,8 +105,9 @@ def step_name(name: str) -> str:
 
 
 def run_operator(run: Run) -> str | None:
-    """The operator key that asked for `run`: its metadata's `operator`, where the HTTP API
-    records who asked. Runs started from Python, the CLI or the demo have none."""
+    """The operator that asked for `run`: its metadata's `operator`, where the HTTP API
+    records the key and the CLI the terminal user (`cli:<user>`). Runs started from Python
+    or the demo have none."""
     metadata = run.input.get("metadata")
     operator = metadata.get("operator") if isinstance(metadata, Mapping) else None
     return operator if isinstance(operator, str) and 0 < len(operator) <= _OPERATOR_CHARS else None
