@@ -205,6 +205,11 @@ class ApprovalService:
         """Reject; the run ends in a refusal."""
         return self.decide(approval_id, False, approver, note, None, model)
 
+    def refused(self, approval_id: str, approver: Approver, error: TetherError) -> None:
+        """Audit an attempt to decide that the caller refused before it got here (a key whose
+        role may decide nothing), as a refusal by the store is audited."""
+        self.store.audit_refusal(approval_id, approver, error)
+
     def decide(
         self,
         approval_id: str,

@@ -226,7 +226,7 @@ class ApprovalStore:
                 return approval
         except TetherError as exc:
             if exc.code in _AUDITED_REFUSALS:
-                self._audit_refusal(approval_id, approver, exc)
+                self.audit_refusal(approval_id, approver, exc)
             raise
 
     def expire(self, approval_id: str) -> Approval | None:
@@ -353,7 +353,9 @@ class ApprovalStore:
             conn, "approval.decided", approval.queue, approval.run_id, payload, approval.id
         )
 
-    def _audit_refusal(self, approval_id: str, who: Approver, exc: TetherError) -> None:
+    def audit_refusal(self, approval_id: str, who: Approver, exc: TetherError) -> None:
+        """Record a refused attempt to decide `approval_id` (`approval.refused`), whoever
+        refused it: this store, or the control plane before it (a role without the right)."""
         run_id = ""
         with contextlib.suppress(TetherError):  # an unknown id belongs to no run
             run_id = self.get(approval_id).run_id

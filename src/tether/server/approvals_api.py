@@ -15,14 +15,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from tether.access.operators import Operator
+from tether.access.operators import Operator, Permission
 from tether.approvals.requests import Approval, ApprovalStatus, Approver
 from tether.approvals.service import ApprovalService, Decided
 from tether.approvals.store import MAX_NOTE_CHARS
-from tether.core.errors import ErrorCode
+from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Run, RunStatus
 from tether.server.dashboard_approvals import PendingApproval
 from tether.server.inputs import MAX_OFFSET, StoredText
+from tether.server.operator_auth import OperatorAuthError
 from tether.server.problems import problem_responses
 from tether.server.run_events import MAX_WAIT_S
 
@@ -102,15 +103,26 @@ WAIT = Query(0.0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the run 
 def approvals_router(
     service: ApprovalService,
     reader: Callable[..., Awaitable[Operator]],
-    decider: Callable[..., Awaitable[Operator]],
+    caller: Callable[..., Awaitable[Operator]],
     settle: Settle | None = None,
 ) -> APIRouter:
-    """The endpoints over `service`; `reader` and `decider` authenticate the caller and check
-    its role (401/403), as `tether.server.operator_auth.require` makes them. A decided run
+    """The endpoints over `service`; `reader` authenticates the caller and checks its role,
+    `caller` only authenticates it (401), as `tether.server.operator_auth.require` makes them:
+    the decide routes check the role themselves, so a refusal is audited. A decided run
     continues on a worker; `?wait=SECONDS` answers once it has settled (`settle`), or with it as
     it is then."""
     router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
     can_read = Depends(reader)
+
+    async def decider(approval_id: StoredText, operator: Operator = Depends(caller)) -> Operator:
+        """403 ROLE_FORBIDDEN unless the key may decide approvals (checked before the body is
+        read); the attempt is audited (`approval.refused`) like any refused decision."""
+        try:
+            operator.require(Permission.APPROVALS_DECIDE)
+        except TetherError as exc:
+            await run_in_threadpool(service.refused, approval_id, approver(operator), exc)
+            raise OperatorAuthError(exc.code, exc.message) from None
+        return operator
 
     @router.get(
         "",

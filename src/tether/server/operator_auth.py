@@ -34,8 +34,11 @@ def operator_keys(desk: Desk) -> OperatorKeys:
     return access.operators
 
 
-def require(keys: OperatorKeys, permission: Permission) -> Callable[..., Awaitable[Operator]]:
-    """A dependency that authenticates the caller (401) and checks its role (403)."""
+def require(
+    keys: OperatorKeys, permission: Permission | None
+) -> Callable[..., Awaitable[Operator]]:
+    """A dependency that authenticates the caller (401) and checks its role (403); with
+    `permission` None, only authenticates (the route checks the role, e.g. to audit it)."""
 
     async def dependency(
         request: Request, credentials: HTTPAuthorizationCredentials | None = Security(_bearer)
@@ -49,7 +52,8 @@ def require(keys: OperatorKeys, permission: Permission) -> Callable[..., Awaitab
                 operator = known[1]
             else:
                 operator = await run_in_threadpool(keys.authenticate, presented)
-            operator.require(permission)
+            if permission is not None:
+                operator.require(permission)
         except TetherError as exc:
             if exc.code in AUTH_CODES:
                 raise OperatorAuthError(exc.code, exc.message) from None
