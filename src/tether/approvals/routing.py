@@ -25,6 +25,7 @@ payload (see `tether.approvals.webhooks`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -74,10 +75,45 @@ class QueueConfig(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("a webhook is an http:// or https:// URL")
+        problem = webhook_url_problem(value)
+        if problem:
+            raise ValueError(f"a webhook is an http:// or https:// URL: {problem}")
         return value
+
+
+MAX_URL_CHARS = 2048
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)  # "_": compose names
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """What makes `url` no address a delivery can be sent to, or None: checked when the
+    configuration is loaded, so a bad one is CONFIG_INVALID rather than an error at delivery."""
+    if len(url) > MAX_URL_CHARS:
+        return f"longer than {MAX_URL_CHARS} characters"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it holds a space or a control character"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "no http(s) scheme or no host"
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number or out of range
+        host = parts.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        return "its port is no number in 0-65535 or its host is no host name"
+    if _is_ip_literal(host):
+        return None
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return "its host is no host name (labels of 1-63 letters, digits, hyphens)"
+    return None
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class RouteConfig(BaseModel):

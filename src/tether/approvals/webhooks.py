@@ -80,7 +80,7 @@ class WebhookSender:
                 timeout=self.timeout_s, transport=self._transport, follow_redirects=False
             ) as client:
                 response = client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # InvalidURL, a resolver's UnicodeError: all a failed attempt
             return Delivery(False, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
         if 200 <= response.status_code < 300:
             return Delivery(True, response.status_code)
