@@ -9,10 +9,14 @@ recomputes it, compares in constant time, and refuses stale timestamps (replays)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -75,15 +79,58 @@ class WebhookSender:
             TIMESTAMP_HEADER: str(stamp),
             SIGNATURE_HEADER: signature(secret, stamp, body),
         }
+        watch = _AttemptWatch(self.timeout_s)
         try:
-            with httpx.Client(
-                timeout=self.timeout_s, transport=self._transport, follow_redirects=False
-            ) as client:
-                response = client.post(url, content=body, headers=headers)
+            with (
+                httpx.Client(
+                    timeout=self.timeout_s, transport=self._transport, follow_redirects=False
+                ) as client,
+                client.stream(
+                    "POST", url, content=body, headers=headers, extensions={"trace": watch.trace}
+                ) as response,
+            ):
+                status = response.status_code  # the answer's body is never read: only its status
         except Exception as exc:  # InvalidURL, a resolver's UnicodeError: all a failed attempt
+            if watch.expired:
+                return Delivery(False, None, f"the attempt took over {self.timeout_s:g}s")
             return Delivery(False, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
-        if 200 <= response.status_code < 300:
-            return Delivery(True, response.status_code)
-        return Delivery(
-            False, response.status_code, f"the receiver answered {response.status_code}"
-        )
+        finally:
+            watch.cancel()
+        if 200 <= status < 300:
+            return Delivery(True, status)
+        return Delivery(False, status, f"the receiver answered {status}")
+
+
+class _AttemptWatch:
+    """Bounds a whole attempt by `timeout_s`: httpx's timeout bounds each read, so a receiver
+    dripping its answer a byte at a time would hold the attempt (and the background thread
+    that also expires approvals and signs the audit chain) open for ever. At the deadline the
+    connection's socket is shut down, which ends any read in progress."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.expired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout_s, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpx's `trace` extension: note the socket once the connection is made."""
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            found = stream.get_extra_info("socket") if stream is not None else None
+            with self._lock:
+                self._socket = found
+            if self.expired:
+                self._cut()
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._socket is not None:
+                with contextlib.suppress(OSError):
+                    self._socket.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
