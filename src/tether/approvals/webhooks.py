@@ -4,7 +4,8 @@ Each POST carries the notice's JSON body and four headers: `X-Tether-Event`,
 `X-Tether-Delivery` (the notice id, the same on every retry, so receivers can drop duplicates),
 `X-Tether-Timestamp` (seconds since the epoch) and `X-Tether-Signature`:
 `sha256=` + hex HMAC-SHA256 with the queue's secret over `<timestamp>.<body>`. A receiver
-recomputes it, compares in constant time, and refuses stale timestamps (replays).
+recomputes it, compares in constant time, refuses stale timestamps (replays), and checks the
+delivery and event headers against the body's `id` and `event`, which the signature covers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import socket
 import threading
 from collections.abc import Mapping
@@ -41,13 +43,33 @@ def verify_signature(
     now: float,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
 ) -> bool:
-    """Whether a received notice is authentic and fresh (what a receiver should check)."""
+    """Whether a received notice is authentic and fresh (what a receiver should check), and
+    its `X-Tether-Delivery` / `X-Tether-Event` headers, when given, are the `id` / `event` of
+    the signed body: the signature covers the body only, so a replay with a fresh delivery id
+    (past a receiver's de-duplication) or another event name is refused."""
     lowered = {k.lower(): v for k, v in headers.items()}
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
     if not stamp.isdigit() or abs(now - int(stamp)) > tolerance_s:
         return False
-    return hmac.compare_digest(signature(secret, int(stamp), body), given)
+    if not hmac.compare_digest(signature(secret, int(stamp), body), given):
+        return False
+    return _headers_match_body(lowered, body)
+
+
+def _headers_match_body(lowered: Mapping[str, str], body: bytes) -> bool:
+    """The unsigned headers a receiver acts on say what the signed body says."""
+    bound = {DELIVERY_HEADER.lower(): "id", EVENT_HEADER.lower(): "event"}
+    present = {header: field for header, field in bound.items() if header in lowered}
+    if not present:
+        return True
+    try:
+        signed = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(signed, dict):
+        return False
+    return all(lowered[header] == signed.get(field) for header, field in present.items())
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Receivers drop duplicate notices by X-Tether-Delivery and act on X-Tether-Event, but the
-signature covers only "<timestamp>.<body>": a captured delivery replayed within the tolerance
-with a fresh X-Tether-Delivery (and another X-Tether-Event) still passes
-`verify_signature`, so the replay defeats de-duplication and can be presented as another event."""
+"""The signature covers "<timestamp>.<body>", and `verify_signature` checks the headers a
+receiver acts on (X-Tether-Delivery, X-Tether-Event) against the signed body's `id` and
+`event`: a captured delivery replayed with a fresh delivery id (past de-duplication) or as
+another event is refused, while the genuine delivery, with its headers in any case or without
+them, still verifies."""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ def test_replay_with_another_delivery_id_is_refused() -> None:
     replayed["x-tether-delivery"] = "ntc_bbbbbbbbbbbbbbbbbbbb"  # slips past de-duplication
     replayed["x-tether-event"] = "approval.decided"
     assert verify_signature(SECRET, replayed, request.content, now + 5) is False
+    only_event = {**genuine, "x-tether-event": "approval.decided"}
+    assert verify_signature(SECRET, only_event, request.content, now) is False
+
+    # near misses: the genuine headers in another case, or none of the two, still verify
+    upper = {k.upper(): v for k, v in genuine.items()}
+    assert verify_signature(SECRET, upper, request.content, now)
+    bare = {k: v for k, v in genuine.items() if k not in ("x-tether-delivery", "x-tether-event")}
+    assert verify_signature(SECRET, bare, request.content, now)
