@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import socket
 import threading
 from collections.abc import Mapping
@@ -28,6 +29,9 @@ TIMESTAMP_HEADER = "X-Tether-Timestamp"
 SIGNATURE_HEADER = "X-Tether-Signature"
 DEFAULT_TOLERANCE_S = 300.0
 MAX_ERROR_CHARS = 300
+# ASCII digits only, and few: str.isdigit() accepts "²" (which int() refuses) and int() refuses
+# over 4,300 digits, so either would raise where a forged header must read as False
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def signature(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -50,7 +54,7 @@ def verify_signature(
     lowered = {k.lower(): v for k, v in headers.items()}
     stamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     given = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not stamp.isdigit() or abs(now - int(stamp)) > tolerance_s:
+    if not _TIMESTAMP.fullmatch(stamp) or abs(now - int(stamp)) > tolerance_s:
         return False
     if not hmac.compare_digest(signature(secret, int(stamp), body), given):
         return False
