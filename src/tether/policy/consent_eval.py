@@ -38,9 +38,19 @@ def _bad(where: str, problem: str) -> TetherError:
     return TetherError(ErrorCode.DATA_INVALID, f"{where}: {problem}", {"where": where})
 
 
+def _is_unicode_text(text: str) -> bool:
+    """JSON's \\u escapes can spell half a surrogate pair, which no UTF-8 output can print."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def load_confirmations(path: str | Path) -> list[LabelledReply]:
     """The labelled replies of a JSONL file; DATA_INVALID on a missing file, a line that is
-    not a JSON object, a label other than confirm/other, or an empty text."""
+    not a JSON object (or nested too deeply to parse), a label other than confirm/other, or an
+    empty text or one holding a lone surrogate."""
     source = Path(path)
     if not source.is_file():
         raise _bad(str(source), "no such file")
@@ -57,6 +67,8 @@ def load_confirmations(path: str | Path) -> list[LabelledReply]:
             row = json.loads(line)
         except ValueError as exc:
             raise _bad(where, f"not valid JSON ({exc.args[0]})") from exc
+        except RecursionError as exc:  # nesting deeper than the parser can follow
+            raise _bad(where, "not valid JSON (nested too deeply)") from exc
         if not isinstance(row, dict):
             raise _bad(where, "expected a JSON object with text and label")
         text, label = row.get("text"), row.get("label")
@@ -64,6 +76,8 @@ def load_confirmations(path: str | Path) -> list[LabelledReply]:
             raise _bad(where, f"label must be 'confirm' or 'other', not {label!r}")
         if not isinstance(text, str) or not text.strip():
             raise _bad(where, "text must be a non-empty string")
+        if not _is_unicode_text(text):
+            raise _bad(where, "text holds a lone surrogate (\\ud800-\\udfff), which is no text")
         replies.append(LabelledReply(text, label, where))
     if not replies:
         raise _bad(str(source), "holds no replies")
