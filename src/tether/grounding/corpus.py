@@ -15,12 +15,30 @@ from tether.grounding.documents import Chunk
 from tether.store.grounding_schema import chunks, documents, ingest_jobs
 
 
+def _whole(prefix: str) -> bool:
+    """Whether `prefix` ends where a segment does (`file://`, `kb://retail/`, `db:`)."""
+    return prefix.endswith(("/", ":"))
+
+
+def under(uri: str, prefix: str) -> bool:
+    """Whether `uri` is `prefix` or below it, by whole segments: `kb://clinic` holds
+    `kb://clinic/hours.md`, never `kb://clinical-trials/...`."""
+    return (
+        uri.startswith(prefix) if _whole(prefix) else uri == prefix or uri.startswith(prefix + "/")
+    )
+
+
+def _under(prefix: str) -> Any:
+    column = documents.c.source
+    if _whole(prefix):
+        return column.startswith(prefix, autoescape=True)
+    return or_(column == prefix, column.startswith(prefix + "/", autoescape=True))
+
+
 def _current(sources: Sequence[str] | None) -> Any:
     condition: Any = documents.c.superseded_at.is_(None)
     if sources:
-        condition = condition & or_(
-            *(documents.c.source.startswith(s, autoescape=True) for s in sources)
-        )
+        condition = condition & or_(*(_under(s) for s in sources))
     return condition
 
 

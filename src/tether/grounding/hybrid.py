@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
 from tether.grounding.bm25 import Bm25Retriever
-from tether.grounding.corpus import current_corpus, fingerprint
+from tether.grounding.corpus import current_corpus, fingerprint, under
 from tether.grounding.documents import Chunk
 from tether.grounding.embeddings import Embedder, EmbeddingCache, Vectors, normalise_rows
 from tether.grounding.graph import NO_ENTITY_IDS, EntityGraph, EntityIds, GraphExpander
@@ -217,8 +217,8 @@ def narrowed(outer: tuple[str, ...] | None, inner: Sequence[str] | None) -> tupl
     if outer is None:
         return asked
     # a prefix under another is the narrower of the two; prefixes apart share nothing
-    kept = {a for a in asked if any(a.startswith(o) for o in outer)}
-    kept |= {o for o in outer if any(o.startswith(a) for a in asked)}
+    kept = {a for a in asked if any(under(a, o) for o in outer)}
+    kept |= {o for o in outer if any(under(o, a) for a in asked)}
     return tuple(sorted(kept))
 
 

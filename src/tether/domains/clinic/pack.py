@@ -41,7 +41,7 @@ CLINIC_AGENT = Agent(
     name="clinic-desk",
     instructions=INSTRUCTIONS,
     tools=TOOL_NAMES,
-    grounding_sources=(KB_URI.rstrip("/"),),
+    grounding_sources=(KB_URI.rstrip("/"), "file://"),  # and any folder its operator ingests
     retrieval_k=3,
     limits=Limits(max_steps=20, max_seconds=60.0),
     scopes=(READ, WRITE),
