@@ -126,3 +126,21 @@ def test_a_bad_interval_stops_the_app_before_it_starts(
         create_app(open_retail_desk(store, db=RetailDB.fresh_copy()))
     assert caught.value.code is ErrorCode.CONFIG_INVALID and name in caught.value.message
     store.close()
+
+
+def test_a_later_versions_decision_kind_leaves_its_conversation_uncounted(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica of a later version ended a turn in a kind this version does not know: its
+    conversation cannot be judged here and is left out, where it made every live look fail."""
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path))
+    store, rollouts, _, cand = setup(store_url)
+    started = rollouts.start(cand, [GUARD], "cli:ops", steps=(10, 100), min_runs=50, looks=1)
+    at = started.step_started_at
+    talk(store, "later", cand, at + 1, ["answer", "delegation"])
+    for i in range(3):
+        talk(store, f"c{i}", cand, at + 2 + i, ["answer"])
+    assert sorted(c.id for c in arm_conversations(store.engine, cand, at)) == ["c0", "c1", "c2"]
+    looked = RolloutFeed(rollouts, store.engine)()
+    assert looked is not None and looked.state == RUNNING
+    store.close()

@@ -37,6 +37,9 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _CHUNK]
 
 
+_KINDS = frozenset(kind.value for kind in DecisionKind)
+
+
 def _turn(run: RunFacts, prices: PriceTable, recorded: Mapping[str, int]) -> Turn:
     assert run.decision is not None  # only ended runs are turns
     return Turn(
@@ -85,6 +88,8 @@ def arm_conversations(
         ordered = [facts.get(run_id) for _, run_id in sorted(turns.get(cid, ()))]
         if not ordered or any(r is None or r.decision is None for r in ordered):
             continue  # a turn still going (or a record gone): a later look counts it
+        if any(r is not None and r.decision not in _KINDS for r in ordered):
+            continue  # ended by a later version in a kind this one cannot judge
         made = tuple(_turn(r, table, recorded.get(r.id, {})) for r in ordered if r is not None)
         found_conversations.append(Conversation(cid, made))
     return found_conversations
