@@ -9,26 +9,13 @@ from pathlib import Path
 
 import yaml
 
+from tests.approvals.escalated_return import PROPOSE_RETURN
 from tests.processes import tether
 
 SCRIPT = [
     {
         "user": "I want to return the grill from order #W1067251. I'm Raj Sanchez, zip 92147.",
-        "model": [
-            {
-                "tool": "find_user_id_by_name_zip",
-                "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-            },
-            {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-            {
-                "tool": "return_delivered_order_items",
-                "args": {
-                    "order_id": "#W1067251",
-                    "item_ids": ["7848293342"],
-                    "payment_method_id": "credit_card_3362387",
-                },
-            },
-        ],
+        "model": PROPOSE_RETURN,
     },
     {"confirm": True, "model": [{"answer": "Your return of the grill is requested [tool:3]."}]},
 ]

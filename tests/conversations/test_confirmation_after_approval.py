@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.approvals.escalated_return import PROPOSE_RETURN
 from tether.approvals.requests import Approver
 from tether.core.errors import ErrorCode, TetherError
 from tether.domains.retail.pack import RETAIL
@@ -16,21 +17,7 @@ from tether.models.scripted import ScriptedModel, parse_script
 from tether.sdk import build_desk
 from tether.store import RunStore
 
-TURN_1 = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
+TURN_1 = PROPOSE_RETURN
 AFTER_APPROVAL = [
     {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
     {

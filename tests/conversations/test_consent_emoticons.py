@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conversations.proposed_write import proposing
 from tether.domains.retail.pack import RETAIL
 from tether.models.scripted import ScriptedModel, parse_script
 from tether.policy.consent import classify_reply
@@ -52,21 +53,7 @@ def test_sad_emoticon_reply_does_not_cancel_order(tmp_path: Path, monkeypatch) -
     conversation = desk.runtime.converse("raj_sanchez_2970")
     turn = conversation.send(
         "Please cancel order #W4566809, I no longer need it. raj.sanchez2046@example.com",
-        ScriptedModel(
-            parse_script(
-                [
-                    {
-                        "tool": "find_user_id_by_email",
-                        "args": {"email": "raj.sanchez2046@example.com"},
-                    },
-                    {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
-                    {
-                        "tool": "cancel_pending_order",
-                        "args": {"order_id": "#W4566809", "reason": "no longer needed"},
-                    },
-                ]
-            )
-        ),
+        proposing("cancel_pending_order", {"order_id": "#W4566809", "reason": "no longer needed"}),
     )
     assert turn.run.decision.kind.value == "confirmation"
     done = conversation.send(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conversations.proposed_write import proposing
 from tether.core.types import ToolSpec
 from tether.domains.retail.pack import RETAIL
-from tether.models.scripted import ScriptedModel, parse_script
 from tether.runtime.pending import MAX_VALUE_CHARS, QUESTION, render_summary
 from tether.sdk import build_desk
 from tether.store import RunStore
@@ -37,18 +37,7 @@ def test_argument_text_cannot_write_the_summary(tmp_path: Path, monkeypatch) -> 
         }
         turn = conversation.send(
             "Please update the shipping address of order #W4566809. raj.sanchez2046@example.com",
-            ScriptedModel(
-                parse_script(
-                    [
-                        {
-                            "tool": "find_user_id_by_email",
-                            "args": {"email": "raj.sanchez2046@example.com"},
-                        },
-                        {"tool": "get_order_details", "args": {"order_id": "#W4566809"}},
-                        {"tool": "modify_pending_order_address", "args": args},
-                    ]
-                )
-            ),
+            proposing("modify_pending_order_address", args),
         )
         assert turn.run.decision.kind.value == "confirmation"
         summary = turn.run.decision.text

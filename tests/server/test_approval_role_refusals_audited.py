@@ -10,24 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.approvals.escalated_return import PROPOSE_RETURN
 from tests.server.conftest import open_desk, serve
 from tether.server.app import create_app
 
-TURN_1 = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
+TURN_1 = PROPOSE_RETURN
 
 
 def test_role_refusal_is_audited(tmp_path: Path) -> None:

@@ -14,24 +14,11 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import FastAPI
 
+from tests.approvals.escalated_return import PROPOSE_RETURN
 from tests.server.conftest import open_desk
 from tether.server.app import create_app
 
-RETURN_SCRIPT = [
-    {
-        "tool": "find_user_id_by_name_zip",
-        "args": {"first_name": "Raj", "last_name": "Sanchez", "zip": "92147"},
-    },
-    {"tool": "get_order_details", "args": {"order_id": "#W1067251"}},
-    {
-        "tool": "return_delivered_order_items",
-        "args": {
-            "order_id": "#W1067251",
-            "item_ids": ["7848293342"],
-            "payment_method_id": "credit_card_3362387",
-        },
-    },
-]
+RETURN_SCRIPT = PROPOSE_RETURN
 
 
 def _escalate(client: httpx.Client) -> str:
