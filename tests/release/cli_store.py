@@ -3,7 +3,9 @@ production release and a candidate that differs from it by one prompt line."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,19 @@ class Cli:
             return changed
         finally:
             conn.close()
+
+
+def exported_production(cli: Cli, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A baseline labelled production, exported to a folder whose release.json `edit` has
+    changed in place: the folder, for `release create --from`."""
+    base = cli.ok("release", "create")["release"]["id"]
+    cli.ok("release", "label", "production", base)
+    folder = cli.tmp / "candidate"
+    cli.ok("release", "export", "production", str(folder))
+    settings = json.loads((folder / "release.json").read_text())
+    edit(settings)
+    (folder / "release.json").write_text(json.dumps(settings, indent=2))
+    return folder
 
 
 def production_and_candidate(cli: Cli, line: str = "Be extra polite.") -> tuple[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.release.cli_store import Cli
+from tests.release.cli_store import Cli, exported_production
 from tests.release.test_pinning import desk_over, model, service
 from tests.sdk.packs.library import fresh_data
 from tether.core.errors import ErrorCode, TetherError
@@ -35,14 +35,12 @@ def test_a_pinned_release_runs_its_own_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli = Cli(tmp_path)
-    base = cli.ok("release", "create")["release"]["id"]
-    cli.ok("release", "label", "production", base)
-    folder = tmp_path / "candidate"
-    cli.ok("release", "export", "production", str(folder))
-    settings = json.loads((folder / "release.json").read_text())
-    assert settings["model"] != MODEL
-    settings["model"] = MODEL
-    (folder / "release.json").write_text(json.dumps(settings, indent=2))
+
+    def another_model(settings: dict[str, Any]) -> None:
+        assert settings["model"] != MODEL
+        settings["model"] = MODEL
+
+    folder = exported_production(cli, another_model)
     cand = cli.ok("release", "create", "--from", str(folder))["release"]["id"]
     cli.ok("rollout", "start", cand, "--guard", "cost_per_conversation <= baseline * 1.2")
 

@@ -7,21 +7,14 @@ built at create time: such a release is refused, naming the tool, and nothing is
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.release.cli_store import Cli
+from tests.release.cli_store import Cli, exported_production
 
 
 def test_a_release_granting_an_unknown_tool_is_refused_with_nothing_stored(tmp_path: Path) -> None:
     cli = Cli(tmp_path)
-    base = cli.ok("release", "create")["release"]["id"]
-    cli.ok("release", "label", "production", base)
-    folder = tmp_path / "candidate"
-    cli.ok("release", "export", "production", str(folder))
-    settings = json.loads((folder / "release.json").read_text())
-    settings["agents"][0]["tools"].append("delete_everything")
-    (folder / "release.json").write_text(json.dumps(settings, indent=2))
+    folder = exported_production(cli, lambda s: s["agents"][0]["tools"].append("delete_everything"))
 
     code, created = cli("release", "create", "--from", str(folder))
     assert code == 2, created
@@ -33,13 +26,7 @@ def test_a_release_granting_an_unknown_tool_is_refused_with_nothing_stored(tmp_p
 def test_a_release_granting_fewer_tools_is_built_and_stored(tmp_path: Path) -> None:
     """Near miss: a grant taken away builds, so the release is stored and replays."""
     cli = Cli(tmp_path)
-    base = cli.ok("release", "create")["release"]["id"]
-    cli.ok("release", "label", "production", base)
-    folder = tmp_path / "candidate"
-    cli.ok("release", "export", "production", str(folder))
-    settings = json.loads((folder / "release.json").read_text())
-    settings["agents"][0]["tools"].pop()
-    (folder / "release.json").write_text(json.dumps(settings, indent=2))
+    folder = exported_production(cli, lambda s: s["agents"][0]["tools"].pop())
     made = cli.ok("release", "create", "--from", str(folder))["release"]["id"]
     code, replayed = cli("replay", "--release", made)
     assert code in (0, 1), replayed
