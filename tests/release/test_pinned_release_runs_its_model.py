@@ -50,13 +50,12 @@ def test_a_pinned_release_runs_its_own_model(
     store = RunStore.open(cli.url)
     try:
         desks = ReleaseDesks(build_desk(resolve_domain("retail"), store), refresh_s=0)
-        try:
-            built = desks.desk_of(cand)
-        except TetherError as exc:  # refusing to serve it under another model is fine too
-            assert exc.code is ErrorCode.RELEASE_SOURCE_INVALID
-            return
+        built = desks.desk_of(cand)  # a model this process can build: it is served, never refused
         assert built.release is not None
         assert built.release.bundle().content["model"] == MODEL
+        # and its runtime runs that model, not the process's own
+        assert built.runtime.release_model is not None
+        assert built.runtime.release_model().name == "openai:gpt-4o-mini"
     finally:
         store.close()
 
