@@ -23,6 +23,7 @@ from typing import Any
 
 from tether.core.types import Evidence
 from tether.grounding.bindings import keep_groups
+from tether.grounding.calendar_points import states_time
 from tether.grounding.evidence_clauses import (
     MAX_SHARED_CHARS,
     EvidenceClause,
@@ -200,6 +201,15 @@ class EvidenceSet:
     @property
     def empty(self) -> bool:
         return not self.texts and not self.records
+
+    @cached_property
+    def dated(self) -> bool:
+        """True when some text or record of this set states a time (a date, a weekday…)."""
+        records = (
+            self._json.get(key) or json.dumps(record, default=str)
+            for key, record in self.records.items()
+        )
+        return states_time(self.index.terms, [*self.texts.values(), *records])
 
     @cached_property
     def index(self) -> SourceIndex:

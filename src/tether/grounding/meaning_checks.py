@@ -34,7 +34,9 @@ from tether.grounding.additions import (
 )
 from tether.grounding.antonyms import check_antonyms
 from tether.grounding.arithmetic import ratio_off
+from tether.grounding.attached import check_attached
 from tether.grounding.bindings import check_bindings
+from tether.grounding.calendar_points import check_calendar_points
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.code_bindings import check_code_bindings
 from tether.grounding.comparisons import check_comparisons
@@ -65,6 +67,7 @@ from tether.grounding.paid_with import check_paid_with
 from tether.grounding.persistence import check_lasting, check_proviso
 from tether.grounding.question_states import check_question_states
 from tether.grounding.record_checks import check_clause, check_flags
+from tether.grounding.sources import own_words
 from tether.grounding.split_lists import check_split_lists
 from tether.grounding.state_rules import (
     check_definition,
@@ -173,6 +176,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
                 body, evidence, vocabulary, joined=joined_by_and(text, clause.start), whole=text
             )
         )
+        out.extend(check_attached(body, evidence, vocabulary))
+        out.extend(check_calendar_points(body, evidence.dated, own_words(evidence.question)))
         if evidence.texts and not text.rstrip().endswith("?"):
             lifted = check_lifted(body, evidence.sentences)
             for why, c in [*check_limits(body, evidence.sentences), *lifted]:
