@@ -216,9 +216,10 @@ def _bound(
     if named:
         pairs = _segments(clause, named)
     else:
-        # nameless siblings (variants) are picked out by the values the clause states
+        # nameless siblings (variants) are picked out by the values the clause states, each
+        # value once: "10" said once is not two things said of variant 10 (its id and size)
         scored = [
-            (sum(mentions_value(clause, x) for x in s[1].values() if len(x) > 1), s)
+            (len({x.lower() for x in s[1].values() if len(x) > 1 and mentions_value(clause, x)}), s)
             for s in siblings
         ]
         top = max((n for n, _ in scored), default=0)
@@ -501,7 +502,10 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
 
 
 # availability in its usual words, each kind once
-_IN_STOCK_WORDS = "in stock|available"
+_IN_STOCK_WORDS = (
+    r"in stock|available|orderable|for sale|on (?:our|the) shelves|ready to (?:order|ship|buy)|"
+    r"(?:can|could)(?:n?[\u2019']t|not)?(?: be)? (?:order(?:ed)?|bought|purchased)"
+)
 _OUT_OF_STOCK_WORDS = "out of stock|sold out|unavailable"
 STOCK_WORDS = f"{_IN_STOCK_WORDS}|{_OUT_OF_STOCK_WORDS}"
 IN_STOCK = re.compile(rf"\b(?:{_IN_STOCK_WORDS})\b", re.IGNORECASE)

@@ -85,9 +85,26 @@ RETAIL_GROUNDING = GroundingPack(
             "return requested": ("return requested", "return request"),
             "exchange requested": ("exchange requested", "exchange request"),
             # a parcel said to be where the customer is has been delivered
-            "delivered": ("on your doorstep", "at your door", "at your doorstep"),
+            "delivered": (
+                "on your doorstep",
+                "at your door",
+                "at your doorstep",
+                "reached you",
+                "in your hands",
+            ),
             # a parcel the carrier still holds is shipped and not yet delivered
-            "shipped": ("with the carrier", "with the courier"),
+            "shipped": (
+                "with the carrier",
+                "with the courier",
+                "on the truck",
+                "on its way",
+                "on their way",
+                "in transit",
+                "out for delivery",
+                "left the warehouse",
+                "awaiting delivery",
+                "dispatched",
+            ),
         },
         "material": {m: () for m in MATERIALS},
         # who a catalogue item is made for (a perfume's "gender" option)
