@@ -17,7 +17,11 @@ from tether.grounding.fields import MONEY, FieldFinding, RecordView
 from tether.grounding.list_objects import leaf_values, mentions_value, objects
 from tether.grounding.meaning import negated
 
+Sibling = tuple[str, dict[str, str], Mapping[str, Any]]
+
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
+# "undercuts every blue speaker": cheaper than each, with no "than"
+_UNDERCUTS = re.compile(r"\b(?P<word>undercuts?|undercutting)\b", re.IGNORECASE)
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
@@ -85,20 +89,24 @@ def _parent(path: str) -> str:
 def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
     """ "X is cheaper than Y" (or "costs the same as Y") between two objects of a record's
     list, by their prices."""
-    found = _COMPARE.search(clause)
+    found = _COMPARE.search(clause) or _UNDERCUTS.search(clause)
     same = None if found else _SAME.search(clause)
     if same is not None and not negated(clause[: same.end()]):
         found = same
     if found is None:
         return _superlatives(clause, views)
     left, right = clause[: found.start()], clause[found.end() :]
-    cheaper = re.fullmatch(_CHEAPER, found.group("word"), re.IGNORECASE) is not None
+    word = found.group("word")
+    cheaper = re.fullmatch(rf"{_CHEAPER}|undercuts?|undercutting", word, re.IGNORECASE) is not None
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
         a, b = _identify(left, siblings), _identify(right, siblings)
         if len(a) == 1 and not b:
             b = _like(right, a[0], siblings)
+        if found is not same and (len(a) != 1 or len(b) != 1):
+            out.extend(_groups(left, right, cheaper, found.group(0), v, siblings))
+            continue
         if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
             continue
         if _parent(a[0][0]) != _parent(b[0][0]):
@@ -124,8 +132,8 @@ def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFin
 _OUTLAY = r"(?:spend|purchase|expense|outlay|cost)"
 _MOST = re.compile(
     r"\b(?P<low>cheapest|least expensive|lowest[- ]priced|the cheaper(?: one| item| of)?|"
-    rf"(?:smaller|smallest|lower|lowest)\s+{_OUTLAY})\b|"
-    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|"
+    rf"costs? the least|(?:smaller|smallest|lower|lowest)\s+{_OUTLAY})\b|"
+    r"\b(?P<high>most expensive|priciest|dearest|highest[- ]priced|costs? the most|"
     r"the (?:more expensive|pricier|dearer)(?: one| item| of)?|"
     rf"(?:bigger|biggest|larger|largest|higher|highest)\s+{_OUTLAY})\b",
     re.IGNORECASE,
@@ -148,9 +156,12 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
         if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
-        chosen = _identify(before, siblings)
+        siblings = _in_scope(clause, siblings)
+        chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings)
         if len(chosen) != 1:
-            chosen = _identify(rest, siblings)
+            chosen = _identify(_SCOPE.sub(" ", rest, count=1), siblings)
+        if len(chosen) != 1:
+            chosen = _held_by_one(_SCOPE.sub(" ", before, count=1), siblings)
         if len(chosen) != 1:
             continue
         parent = _parent(chosen[0][0])
@@ -184,3 +195,96 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
             )
         )
     return out
+
+
+# the set a superlative is said among: "Among the 30-50 lbs sets, …", "Of the two headphones, …"
+_SCOPE = re.compile(
+    r"^\W*(?:of|among|amongst|out of|between|from)\s+(?P<scope>[^,;:]{3,80}?)\s*,", re.IGNORECASE
+)
+
+
+def _in_scope(
+    clause: str, siblings: list[tuple[str, dict[str, str], Mapping[str, Any]]]
+) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    """The objects of the set the clause opens by naming ("among the 30-50 lbs sets": those
+    holding that value; "of the two headphones": those so named), when it names at least two;
+    else every object."""
+    found = _SCOPE.match(clause)
+    if found is None:
+        return siblings
+    scope = found.group("scope")
+    named = [
+        s
+        for s in siblings
+        if (
+            "name" in s[1]
+            and (mentions_value(scope, s[1]["name"]) or _said_head(scope, s[1]["name"]))
+        )
+        or any(len(x) > 2 and k != "name" and mentions_value(scope, x) for k, x in s[1].items())
+    ]
+    return named if len(named) >= 2 else siblings
+
+
+def _held_by_one(
+    text: str, siblings: list[tuple[str, dict[str, str], Mapping[str, Any]]]
+) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    """The one object holding a value the text states, when no other holds any ("the in-ear
+    pair" of two headphones, one in-ear and one on-ear)."""
+    holding = [
+        s
+        for s in siblings
+        if any(len(x) > 2 and k != "name" and mentions_value(text, x) for k, x in s[1].items())
+    ]
+    return holding if len(holding) == 1 else []
+
+
+# a comparison said with a hedge ("generally", "mostly", "on average") holds of most, not each
+_HEDGED = re.compile(
+    r"\b(?:generally|mostly|usually|typically|tend\w*|on average|most|many|some|often|largely)\b",
+    re.IGNORECASE,
+)
+
+
+def _holding(text: str, siblings: Sequence[Sibling]) -> list[Sibling]:
+    """The objects holding every value (other than a name) the text states, when it states
+    one: "the Wi-Fi cameras" are those whose connectivity is Wi-Fi."""
+    said = {
+        x.lower()
+        for s in siblings
+        for k, x in s[1].items()
+        if k != "name" and len(x) > 1 and mentions_value(text, x)
+    }
+    if not said:
+        return []
+    return [s for s in siblings if said <= {x.lower() for x in s[1].values()}]
+
+
+def _groups(
+    left: str, right: str, cheaper: bool, word: str, v: RecordView, siblings: Sequence[Sibling]
+) -> list[FieldFinding]:
+    """ "The Wi-Fi cameras all cost less than the Ethernet ones", "red undercuts every blue
+    speaker": each side is the objects holding the values it states, and the comparison holds
+    of every pair across them. One said with a hedge ("generally cheaper") is not judged."""
+    if _HEDGED.search(left) or _HEDGED.search(right):
+        return []
+    a, b = _holding(left, siblings), _holding(right, siblings)
+    if not a or not b or len(a) + len(b) < 3 or {s[0] for s in a} & {s[0] for s in b}:
+        return []
+    if len({_parent(s[0]) for s in (*a, *b)}) != 1:
+        return []
+    pa = [p for s in a if (p := price_of(s[2])) is not None]
+    pb = [p for s in b if (p := price_of(s[2])) is not None]
+    if len(pa) != len(a) or len(pb) != len(b):
+        return []
+    holds = max(pa) < min(pb) if cheaper else min(pa) > max(pb)
+    reason = f"the one side runs {min(pa):g} to {max(pa):g}, the other {min(pb):g} to {max(pb):g}"
+    return [
+        FieldFinding(
+            f"{v.evidence_id}:{a[0][0]}",
+            "binding",
+            SUPPORTED if holds else CONTRADICTED,
+            word,
+            min(pa) if cheaper else max(pa),
+            () if holds else (reason,),
+        )
+    ]
