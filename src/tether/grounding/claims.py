@@ -422,8 +422,20 @@ def number_matches(value: float, known: set[float] | frozenset[float]) -> bool:
         if not whole or other != int(other):
             if abs(value - other) <= max(0.01, abs(other) * 0.015):
                 return True
-        elif round_figure and abs(value - other) <= abs(other) * 0.025:
+        elif round_figure and abs(value - other) <= abs(other) * 0.025 and rounds_to(other, value):
             return True
+    return False
+
+
+def rounds_to(exact: float, figure: float) -> bool:
+    """True when the round `figure` is `exact` rounded at one of the places its trailing
+    zeros leave free: 49,000 or 49,400 of 49,400 and 50,000 of 49,700, never 410 of 400 (400
+    to the ten is 400: "Suite 410" is another suite)."""
+    unit, whole = 10, int(figure)
+    while whole % unit == 0:
+        if round(exact / unit) * unit == figure:
+            return True
+        unit *= 10
     return False
 
 
