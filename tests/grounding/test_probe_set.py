@@ -118,6 +118,11 @@ DRAWN_DEV23 = "dev23"
 # relative's gift card or a split refund, holding what the passages rule out and getting a rule
 # wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV24 = "dev24"
+# a twenty-fifth, drawn the same way, its customers naming their own things, reporting a card charge
+# gone the instant a payment moves, a letter and a returns box after an exchange, a refund to
+# another wallet or a name and city as proof, holding what the passages rule out and getting a rule
+# wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV25 = "dev25"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -141,6 +146,7 @@ LATER_DRAWN = (
     DRAWN_DEV22,
     DRAWN_DEV23,
     DRAWN_DEV24,
+    DRAWN_DEV25,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -253,6 +259,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV22, 54),
         (DRAWN_DEV23, 54),
         (DRAWN_DEV24, 54),
+        (DRAWN_DEV25, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
