@@ -74,3 +74,33 @@ def test_a_superlative_among_the_named_items(answer: str, wrong: bool) -> None:
 )
 def test_a_superlative_among_the_variants_holding_a_value(answer: str, wrong: bool) -> None:
     assert flagged(answer, PRODUCT, "get_product_details") is wrong
+
+
+def clock(n: int, diameter: str, color: str, kind: str, available: bool, price: float) -> Any:
+    options = {"diameter": diameter, "color": color, "type": kind}
+    return {"item_id": f"7{n}", "options": options, "available": available, "price": price}
+
+
+CLOCK = {
+    "name": "Wall Clock",
+    "product_id": "9000000004",
+    "variants": {
+        "71": clock(1, "10 inches", "black", "analog", False, 182.85),
+        "72": clock(2, "14 inches", "white", "digital", True, 184.48),
+        "73": clock(3, "14 inches", "black", "analog", True, 195.63),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # "of all" sets the superlative's range; "can't be ordered" is no "in stock" filter
+        ("The cheapest clock of all, the black analog at $182.85, can't be ordered.", False),
+        ("The cheapest clock of all, the black analog at $182.85, can be ordered.", True),
+        ("The cheapest clock you can order is the white digital at $184.48.", False),
+        ("The cheapest clock you can order is the black analog at $195.63.", True),
+    ],
+)
+def test_of_all_and_a_denied_stock_phrase_quantify_nothing(answer: str, wrong: bool) -> None:
+    assert flagged(answer, CLOCK, "get_product_details") is wrong

@@ -154,7 +154,9 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
-        if IN_STOCK.search(rest) and not OUT_OF_STOCK.search(rest):
+        stock = IN_STOCK.search(rest)
+        # "the cheapest you can order" means those in stock; "…, can't be ordered" does not
+        if stock and not negated(stock.group(0)) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
         siblings = _in_scope(clause, siblings)
         chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings)

@@ -26,7 +26,8 @@ from tether.grounding.meaning import negated
 
 # a clause that offers alternatives or counts several ("red or blue", "both") picks no one
 _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
-_EVERY = re.compile(r"\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
+# ("the cheapest of all", "best of all" set a superlative's range: they quantify nothing)
+_EVERY = re.compile(r"(?<!\bof )\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
 # "neither silver version", "no blue variant", "the blue versions are": said of every one
 # ("no longer available" and an answer's "No," quantify nothing)
 _ALL_OF = re.compile(
