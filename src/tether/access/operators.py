@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from tether.access.audit import AuditEvent, AuditLog
 from tether.access.storage import begin, connect
 from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 from tether.store.access_schema import api_keys
+from tether.store.db import read_row
 
 KEY_PREFIX = "tk_"
 _KEY_RE = re.compile(r"^tk_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$")
-_KEY_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))  # every request's read
+# every request's read, on the driver's cursor: SQLAlchemy's connection and row handling cost
+# several times the read itself (`tether.store.db.read_row`)
+_KEY_BY_ID = "SELECT id, name, role, secret_hash, revoked_at FROM api_keys WHERE id = ?"
 MAX_NAME_CHARS = 128
 
 
@@ -178,15 +181,15 @@ class OperatorKeys:
         if match is None:
             raise TetherError(ErrorCode.AUTH_INVALID, "the API key is not valid")
         key_id, secret = match.groups()
-        with connect(self.engine) as conn:
-            row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).mappings().first()
+        row = read_row(self.engine, _KEY_BY_ID, (key_id,))
         # compared even when the id is unknown, so timing does not reveal which ids exist
-        expected = row["secret_hash"] if row is not None else "0" * 64
+        expected = row[3] if row is not None else "0" * 64
         if not hmac.compare_digest(_hash(secret), expected) or row is None:
             raise TetherError(ErrorCode.AUTH_INVALID, "the API key is not valid")
-        if row["revoked_at"] is not None:
+        found_id, name, role, _, revoked_at = row
+        if revoked_at is not None:
             raise TetherError(ErrorCode.AUTH_INVALID, "the API key was revoked")
-        return Operator(key_id=row["id"], name=row["name"], role=Role(row["role"]))
+        return Operator(key_id=found_id, name=name, role=Role(role))
 
     def _create(self, conn: Any, role: Role, name: str, actor: str) -> tuple[str, ApiKeyInfo]:
         name = " ".join(name.split())[:MAX_NAME_CHARS] or f"{role.value} key"
