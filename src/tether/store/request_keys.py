@@ -24,15 +24,14 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
     delete,
-    insert,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from tether.core.errors import ErrorCode, TetherError
+from tether.store.db import write_row
 
 IN_PROGRESS, DONE = "in_progress", "done"
 RELEASED = "released"  # its request failed: the next request with the key takes it over
@@ -98,6 +97,7 @@ class RequestKeys:
     def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.clock = clock
+        self._dbapi = engine.dialect.loaded_dbapi  # the claim and the finish run on its cursor
 
     def claim(self, scope: KeyScope, body_hash: str) -> tuple[KeyRecord | None, float, bool]:
         """`(None, since, new)` when this request now holds the key, `since` being when the
@@ -110,14 +110,13 @@ class RequestKeys:
         older than a day is replaced by a new life."""
         for _ in range(3):  # a lapsed row deleted, or a row taken over, between two steps
             now = self.clock()
+            where = (scope.operator_id, scope.route, scope.key)
             try:
-                with self.engine.begin() as conn:
-                    claim = {"state": IN_PROGRESS, "created_at": now, "claimed_at": now}
-                    conn.execute(_CLAIM, _where(scope) | claim | {"body_hash": body_hash})
+                write_row(self.engine, _CLAIM, (*where, body_hash, IN_PROGRESS, now, now))
                 return None, now, True
-            except IntegrityError:
+            except self._dbapi.IntegrityError:
                 pass  # claimed before: read what it holds
-            except OperationalError as exc:
+            except (OperationalError, self._dbapi.OperationalError) as exc:
                 raise _unavailable(exc) from None
             record = self._read(scope)
             if record is None:
@@ -153,16 +152,10 @@ class RequestKeys:
         self, scope: KeyScope, status_code: int, body: str, headers: Mapping[str, str]
     ) -> None:
         """Keep the response of the request holding the key, for its retries."""
-        values = {
-            "state": DONE,
-            "status_code": status_code,
-            "response_json": body,
-            "response_headers": json.dumps(dict(headers)),
-        }
+        kept = (DONE, status_code, body, json.dumps(dict(headers)))
         try:
-            with self.engine.begin() as conn:
-                conn.execute(_FINISH, values | _where_keys(scope))
-        except OperationalError as exc:
+            write_row(self.engine, _FINISH, (*kept, scope.operator_id, scope.route, scope.key))
+        except (OperationalError, self._dbapi.OperationalError) as exc:
             raise _unavailable(exc) from None
 
     def release(self, scope: KeyScope) -> None:
@@ -218,30 +211,16 @@ class RequestKeys:
             raise _unavailable(exc) from None
 
 
-def _where(scope: KeyScope) -> dict[str, str]:
-    return {"operator_id": scope.operator_id, "route": scope.route, "key": scope.key}
-
-
-def _where_keys(scope: KeyScope) -> dict[str, str]:
-    """`_where(scope)` under the names `_FINISH` binds them by."""
-    return {f"where_{name}": value for name, value in _where(scope).items()}
-
-
-# The claim and the finish of every keyed POST, built once (see `tether.store.runs`).
-_CLAIM = insert(request_keys)
+# The claim and the finish of every keyed POST, on the driver's cursor (`write_row`): through
+# SQLAlchemy's statement and transaction handling each cost about twice as much.
+_CLAIM = (
+    "INSERT INTO request_keys"
+    ' (operator_id, route, "key", body_hash, state, created_at, claimed_at)'
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _FINISH = (
-    update(request_keys)
-    .where(
-        request_keys.c.operator_id == bindparam("where_operator_id"),
-        request_keys.c.route == bindparam("where_route"),
-        request_keys.c.key == bindparam("where_key"),
-    )
-    .values(
-        state=bindparam("state"),
-        status_code=bindparam("status_code"),
-        response_json=bindparam("response_json"),
-        response_headers=bindparam("response_headers"),
-    )
+    "UPDATE request_keys SET state = ?, status_code = ?, response_json = ?, response_headers = ?"
+    ' WHERE operator_id = ? AND route = ? AND "key" = ?'
 )
 
 
@@ -260,5 +239,7 @@ def _unchanged(record: KeyRecord) -> ColumnElement[bool]:
     )
 
 
-def _unavailable(exc: OperationalError) -> TetherError:
-    return TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {exc.orig or exc}")
+def _unavailable(exc: Exception) -> TetherError:
+    """STORE_UNAVAILABLE for SQLAlchemy's OperationalError or the driver's own."""
+    origin = getattr(exc, "orig", None) or exc
+    return TetherError(ErrorCode.STORE_UNAVAILABLE, f"database unavailable: {origin}")
