@@ -185,13 +185,15 @@ class Runtime(
             return self.store.get_run(run_id)
         model = self.release_model() if self.release_model is not None else model
         with self._keeper.holding(run_id, lease):
-            stored = self.store.get_run(run_id, with_steps=False)
+            read: Run | None = None
             try:  # a step it cannot read (RUN_UNREADABLE) ends it as a broken agent does
-                stored = self.store.get_run(run_id)
+                stored = read = self.store.get_run(run_id)
                 state = self._restore(stored, model)
             except Exception as exc:  # its agent or principal is gone or broken: it cannot go on
                 if not isinstance(exc, TetherError):
                     log.exception("run %s cannot be restored; ending it", run_id)
+                # the run without its steps, when those are what could not be read
+                stored = read if read is not None else self.store.get_run(run_id, with_steps=False)
                 orphan = orphan_state(stored, model.name)
                 orphan.lease = lease.owner
                 return self._end(orphan, failed_decision(exc), False)
