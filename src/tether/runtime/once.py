@@ -66,21 +66,27 @@ def action_scope(run_id: str, call_id: str) -> str:
 def _canonical(tool: Tool, arguments: Mapping[str, Any]) -> Mapping[str, Any]:
     """The arguments as the tool takes them (keys it ignores dropped, parameters left out
     filled with their defaults), so two calls that do the same thing share one key; arguments
-    that fail the schema are keyed as given."""
+    that fail the schema are keyed as given. Equal decimals are spelled alike."""
     try:
-        return tool.validate(arguments, defaults=True)
+        return tool.validate(arguments, defaults=True, one_spelling=True)
     except TetherError:
         return arguments
 
 
-def _earlier_key(tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> str:
-    """The key versions before defaults and number spellings were folded in gave this call:
-    a write such a version started and a later one resumes must find its ledger row."""
+def _earlier_keys(tool: Tool, arguments: Mapping[str, Any], call: CallContext) -> list[str]:
+    """The keys earlier versions gave this call, newest first: before decimals were spelled
+    alike, and before defaults and number spellings were folded in. A write such a version
+    started and a later one resumes must find its ledger row."""
+    scope = call.action or call.run_id
     try:
+        with_defaults: Mapping[str, Any] = tool.validate(arguments, defaults=True)
         spelled: Mapping[str, Any] = tool.validate(arguments)
     except TetherError:
-        spelled = arguments
-    return idempotency_key(call.action or call.run_id, tool.name, spelled, folded=False)
+        with_defaults = spelled = arguments
+    return [
+        idempotency_key(scope, tool.name, with_defaults),
+        idempotency_key(scope, tool.name, spelled, folded=False),
+    ]
 
 
 def has_started(
@@ -100,11 +106,13 @@ def _ledger_entry(
     """The call's idempotency key and its ledger entry, if any."""
     key = idempotency_key(call.action or call.run_id, tool.name, _canonical(tool, arguments))
     entry = ledger.get(key)
-    if entry is None:  # a call a version before this one started keeps its key
-        earlier = _earlier_key(tool, arguments, call)
-        entry = ledger.get(earlier) if earlier != key else None
-        key = earlier if entry is not None else key
-    return key, entry
+    if entry is not None:
+        return key, entry
+    for earlier in _earlier_keys(tool, arguments, call):  # a call an earlier version started
+        found = ledger.get(earlier) if earlier != key else None
+        if found is not None:  # keeps its key
+            return earlier, found
+    return key, None
 
 
 def execute_once(

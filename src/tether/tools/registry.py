@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -44,14 +45,19 @@ class Tool:
     def name(self) -> str:
         return self.spec.name
 
-    def validate(self, arguments: Mapping[str, Any], *, defaults: bool = False) -> dict[str, Any]:
+    def validate(
+        self, arguments: Mapping[str, Any], *, defaults: bool = False, one_spelling: bool = False
+    ) -> dict[str, Any]:
         """The arguments the function will receive, as plain JSON checked against the input
         schema: normalised as its declared types normalise them (stripped, upper-cased, a
         model's own validators), keys the tool ignores dropped, parameters left out left out
         (or, with `defaults`, filled with their declared defaults). Guards read this, so they
-        judge the values the tool acts on. Raises INVALID_ARGUMENTS with details."""
+        judge the values the tool acts on. With `one_spelling`, equal decimals are spelled
+        alike (`5.5` and `5.50`), for keys. Raises INVALID_ARGUMENTS with details."""
         bound = self._parse(self.bind_model or self.input_model, arguments, defaults=defaults)
         checked = self._parse(self.input_model, self._json(bound), defaults=defaults)
+        if one_spelling:
+            checked = _one_decimal_spelling(checked)
         return self._json(checked)  # dates, UUIDs, enums, tuples as the JSON they came as
 
     def _json(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +149,21 @@ class Tool:
     def __call__(self, **arguments: Any) -> Any:
         """Call the function with `arguments` checked and bound to its declared types."""
         return self.fn(**self.bind(arguments))
+
+
+def _one_decimal_spelling(value: Any) -> Any:
+    """`value` with each Decimal in its shortest form: a Decimal parameter keeps the exponent
+    it was written with, yet `5.5`, `"5.50"` and `"550E-2"` are one amount to the tool."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value == 0:
+            return Decimal(0) if value == 0 else value  # -0 and 0E-2 are the amount 0
+        exact = Context(prec=len(value.as_tuple().digits), Emax=MAX_EMAX, Emin=MIN_EMIN)
+        return value.normalize(exact)  # no rounding: the precision is the digits it has
+    if isinstance(value, Mapping):
+        return {k: _one_decimal_spelling(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_one_decimal_spelling(v) for v in value]
+    return value
 
 
 def _check_envelope(
