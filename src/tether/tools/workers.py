@@ -56,11 +56,42 @@ def _grace(timeout: float) -> float:
     return min(ASYNC_GRACE_S, timeout / 10)
 
 
+@dataclass(frozen=True)
+class _Raised:
+    """What a coroutine raised, carried out of the event loop as a value."""
+
+    error: BaseException
+
+
+async def _contained(coroutine: Any) -> Any:
+    """Await `coroutine` in this task's own frame, so that what it raises (SystemExit too,
+    which asyncio would otherwise re-raise out of the loop with its callbacks still queued)
+    ends this call alone; cancellation stays cancellation, for the timeout to act on."""
+    try:
+        return await coroutine
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # whatever the tool raises is the caller's to classify
+        return _Raised(exc)
+
+
 def settle(value: Any, timeout: float | None) -> Any:
-    """The value itself, or, for a coroutine, its result; it is cancelled at the timeout."""
-    if inspect.iscoroutine(value):
-        return _event_loop().run_until_complete(asyncio.wait_for(value, timeout))
-    return value
+    """The value itself, or, for a coroutine, its result; it is cancelled at the timeout.
+    What the coroutine raises is raised here, after the loop has finished with the call."""
+    if not inspect.iscoroutine(value):
+        return value
+    loop = _event_loop()
+    task = loop.create_task(asyncio.wait_for(_contained(value), timeout))
+    try:
+        result = loop.run_until_complete(task)
+    except BaseException as exc:  # a timeout ends the task cleanly; anything else escaped
+        if not task.done() or not isinstance(exc, Exception):  # the loop mid-step (a task
+            _loops.loop = None  # the tool started raised SystemExit, say): the next call
+            loop.close()  # gets a fresh loop, never this call's leftovers
+        raise
+    if isinstance(result, _Raised):
+        raise result.error
+    return result
 
 
 def run_inline(job: Callable[[], Any]) -> Finished:
