@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -230,7 +231,7 @@ class RemoteProvider:
     def current(self) -> KeySource:
         return self.key
 
-    def replace(self) -> KeySource:
+    def replace(self, pin: Callable[[KeySource], object]) -> KeySource:
         raise AssertionError("rotation happens in the KMS")
 
     def describe(self) -> str:

@@ -12,6 +12,7 @@ valid) and checkpoints forever (history stays checkable).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -37,6 +38,7 @@ from tether.core.clock import Clock, SystemClock
 from tether.core.errors import ErrorCode, TetherError
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger("tether.access")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class SigningKeyRing:
         self._loaded_at = -math.inf
         self._trusted: dict[str, TrustedKey] = {}
         self._trusted_at = -math.inf  # monotonic time of the last read of the trust file
+        self._rotation_failed_at = -math.inf  # when a due rotation last failed
 
     # -- signing ------------------------------------------------------------------------
 
@@ -139,9 +142,21 @@ class SigningKeyRing:
             if (
                 self.provider.rotates
                 and now - self._active.created_at > self.settings.key_max_age_s
+                and now - self._rotation_failed_at > self.refresh_s
             ):
-                self._rotate(conn, now, SYSTEM_ACTOR, force=False)
+                self._scheduled_rotation(conn, now)
             return self._active
+
+    def _scheduled_rotation(self, conn: Connection | None, now: float) -> None:
+        """Rotate a key that is due; when that fails (the trust file cannot be written, say),
+        the pinned key goes on signing, and the rotation is tried again later: a key past its
+        age is better than nothing that can sign."""
+        try:
+            self._rotate(conn, now, SYSTEM_ACTOR, force=False)
+        except (OSError, TetherError) as exc:
+            self._rotation_failed_at = now
+            kid = self._active.kid if self._active else None
+            log.warning("signing key %s is due to rotate but could not: %s", kid, exc)
 
     def rotate(self, actor: str = SYSTEM_ACTOR, conn: Connection | None = None) -> SigningKeyInfo:
         """Sign with a new key from now on (audited); the first call on a fresh install makes
@@ -241,8 +256,9 @@ class SigningKeyRing:
         if not force and now - self._active.created_at <= self.settings.key_max_age_s:
             return  # another process rotated already
         old = self._active.kid
-        source = self.provider.replace()
-        self.trust.pin(source.key_id, source.public_key(), now, f"rotated from {old}")
+        source = self.provider.replace(
+            lambda new: self.trust.pin(new.key_id, new.public_key(), now, f"rotated from {old}")
+        )
         self.trust.retire(old, now)
         pinned = self._trusted_keys(force=True)[source.key_id]
         self._active = _Active(source.key_id, pinned.added_at, source)

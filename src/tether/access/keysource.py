@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -51,9 +52,10 @@ class KeyProvider(Protocol):
         """The signing key, made on first use where the provider can make one."""
         ...
 
-    def replace(self) -> KeySource:
-        """Make a new key the current one; raises CONFIG_INVALID where rotation happens
-        elsewhere (an environment variable, a KMS)."""
+    def replace(self, pin: Callable[[KeySource], object]) -> KeySource:
+        """Make a new key, have `pin` pin its public half, and only then make it the current
+        one: when `pin` raises, the current key stays current (and signing). Raises
+        CONFIG_INVALID where rotation happens elsewhere (an environment variable, a KMS)."""
         ...
 
     def describe(self) -> str:
@@ -92,8 +94,8 @@ class LocalKey:
 
 class FileKeyProvider:
     """The key in a PKCS#8 PEM file (mode 0600), made on first use; encrypted with
-    `passphrase` when one is set. Rotation writes a new file in place atomically, so every
-    process reading the same file moves to the new key."""
+    `passphrase` when one is set. Rotation pins the new key, then puts its file in place
+    atomically, so every process reading the same file moves to a key that is pinned."""
 
     rotates = True
 
@@ -120,9 +122,14 @@ class FileKeyProvider:
             temp.unlink(missing_ok=True)
         return self._load()
 
-    def replace(self) -> KeySource:
-        temp = self._write_temp(Ed25519PrivateKey.generate())
-        os.replace(temp, self.path)
+    def replace(self, pin: Callable[[KeySource], object]) -> KeySource:
+        key = Ed25519PrivateKey.generate()
+        temp = self._write_temp(key)
+        try:  # the file keeps the pinned key until the new one is pinned too
+            pin(LocalKey(key))
+            os.replace(temp, self.path)
+        finally:
+            temp.unlink(missing_ok=True)
         return self._load()
 
     def _load(self) -> LocalKey:
@@ -182,7 +189,7 @@ class EnvKeyProvider:
     def current(self) -> KeySource:
         return self._key
 
-    def replace(self) -> KeySource:
+    def replace(self, pin: Callable[[KeySource], object]) -> KeySource:
         raise TetherError(
             ErrorCode.CONFIG_INVALID,
             "the signing key comes from TETHER_AUDIT_SIGNING_KEY: rotate it by setting a new one",
