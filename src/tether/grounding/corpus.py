@@ -12,6 +12,7 @@ from sqlalchemy import Engine, or_, select
 
 from tether.core.types import Evidence
 from tether.grounding.documents import Chunk
+from tether.store.db import starts_with
 from tether.store.grounding_schema import chunks, documents, ingest_jobs
 
 
@@ -31,8 +32,8 @@ def under(uri: str, prefix: str) -> bool:
 def _under(prefix: str) -> Any:
     column = documents.c.source
     if _whole(prefix):
-        return column.startswith(prefix, autoescape=True)
-    return or_(column == prefix, column.startswith(prefix + "/", autoescape=True))
+        return starts_with(column, prefix)
+    return or_(column == prefix, starts_with(column, prefix + "/"))
 
 
 def _current(sources: Sequence[str] | None) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence, Principal
+from tether.store.db import starts_with
 from tether.store.grounding_schema import entities, relations
 
 PUBLIC_LABEL = "public"
@@ -364,9 +365,7 @@ def write_graph(
     stored = {
         row.id: row.version
         for row in conn.execute(
-            select(entities.c.id, entities.c.version).where(
-                entities.c.source.startswith(source, autoescape=True)
-            )
+            select(entities.c.id, entities.c.version).where(starts_with(entities.c.source, source))
         )
     }
     added = [e for e in found if e.id not in stored]
@@ -392,7 +391,7 @@ def write_graph(
         conn.execute(update(entities).where(entities.c.id == e.id).values(**row(e)))
     for ident in gone:
         conn.execute(delete(entities).where(entities.c.id == ident))
-    conn.execute(delete(relations).where(relations.c.source.startswith(source, autoescape=True)))
+    conn.execute(delete(relations).where(starts_with(relations.c.source, source)))
     unique = {(r.src, r.relation, r.dst): r for r in edges}
     if unique:
         conn.execute(

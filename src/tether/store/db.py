@@ -185,6 +185,15 @@ def migrate(engine: Engine) -> None:
         ) from None
 
 
+def starts_with(column: Any, prefix: str) -> Any:
+    """`column` begins with `prefix`, case and all, on every store: SQLite's LIKE ignores ASCII
+    case (`notes/` would match `NOTES/`), so the LIKE that can use an index is narrowed by an
+    exact comparison of the leading characters."""
+    return column.startswith(prefix, autoescape=True) & (
+        func.substr(column, 1, len(prefix)) == prefix
+    )
+
+
 def driver_sql(dialect: Any, sql: str) -> str:
     """`sql` written with `?` placeholders, in the driver's own style (sqlite3: ?, psycopg: %s)."""
     return sql if dialect.paramstyle == "qmark" else sql.replace("?", "%s")
