@@ -276,7 +276,9 @@ def test_a_call_token_is_bound_to_its_exact_arguments_and_used_once(store: RunSt
     )
 
 
-def test_a_rotated_key_verifies_for_one_ttl_then_not(sqlite_store: RunStore) -> None:
+def test_a_rotated_key_verifies_for_one_ttl_past_the_refresh_window_then_not(
+    sqlite_store: RunStore,
+) -> None:
     clock = ManualClock(start=1_800_000_000.0)
     settings = AccessSettings(token_ttl_s=60, revocation_cache_s=0)
     access = AccessControl.open(sqlite_store.engine, settings=settings, clock=clock)
@@ -289,10 +291,14 @@ def test_a_rotated_key_verifies_for_one_ttl_then_not(sqlite_store: RunStore) -> 
     assert tokens.decode(new).key_id != old_kid
     clock.advance(30)
     tokens.verify(old, audience=RUN_AUDIENCE)  # the previous key is still accepted
-    clock.advance(31)
-    assert ring.verification_key(old_kid) is None  # ...but not after one TTL
+    # one TTL past the last moment a replica that had not noticed the rotation could mint
+    assert ring.token_grace_s == 60 + ring.refresh_s
+    clock.advance(30 + ring.refresh_s)
+    assert ring.verification_key(old_kid) is not None
+    clock.advance(1)
+    assert ring.verification_key(old_kid) is None  # ...but not after that
     assert ring.history_key(old_kid) is not None  # checkpoints it signed stay checkable
-    statuses = {k.kid: k.status(clock.now(), 60) for k in ring.list_keys()}
+    statuses = {k.kid: k.status(clock.now(), ring.token_grace_s) for k in ring.list_keys()}
     assert statuses[old_kid] == "retired" and list(statuses.values()).count("active") == 1
 
 

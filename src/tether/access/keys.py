@@ -6,8 +6,9 @@ in a deployment. It is never stored in the system of record, printed, logged or 
 Every key that signs is first pinned in the trust file (`tether.access.trust`), and only
 pinned keys verify tokens and audit checkpoints: a key row written into the database is
 worth nothing. The current key is retired when it grows older than `key_max_age_s` or on
-`rotate()`; a retired key still verifies tokens for one token TTL (tokens in flight stay
-valid) and checkpoints forever (history stays checkable).
+`rotate()`; a retired key still verifies tokens for one token TTL past the moment the last
+replica could still mint with it (tokens in flight stay valid for their whole lifetime; see
+`token_grace_s`) and checkpoints forever (history stays checkable).
 """
 
 from __future__ import annotations
@@ -136,7 +137,11 @@ class SigningKeyRing:
             return active
         now = self.clock.now()
         with self._lock:
-            if self._active is None or now - self._loaded_at > self.refresh_s:
+            if (
+                self._active is None
+                or now - self._loaded_at > self.refresh_s
+                or self._retired_elsewhere(self._active.kid)
+            ):
                 self._adopt(self.provider.current(), conn, now)
             assert self._active is not None
             if (
@@ -158,6 +163,12 @@ class SigningKeyRing:
             kid = self._active.kid if self._active else None
             log.warning("signing key %s is due to rotate but could not: %s", kid, exc)
 
+    def _retired_elsewhere(self, kid: str) -> bool:
+        """Whether the trust file (re-read at most once a second) says another process retired
+        the key this one signs with since it was loaded: the key file is then read again."""
+        entry = self._trusted_keys().get(kid)
+        return entry is not None and (entry.retired_at or -math.inf) >= self._loaded_at
+
     def rotate(self, actor: str = SYSTEM_ACTOR, conn: Connection | None = None) -> SigningKeyInfo:
         """Sign with a new key from now on (audited); the first call on a fresh install makes
         the first key. CONFIG_INVALID when the key lives where tether cannot replace it."""
@@ -168,14 +179,21 @@ class SigningKeyRing:
 
     # -- verification -------------------------------------------------------------------
 
+    @property
+    def token_grace_s(self) -> float:
+        """How long a retired key still verifies tokens: one token TTL past the moment the
+        last replica could still mint with it. A replica notices a rotation another one made
+        within `refresh_s`, so a token it minted meanwhile verifies for its whole lifetime."""
+        return self.settings.token_ttl_s + self.refresh_s
+
     def verification_key(self, kid: str) -> Ed25519PublicKey | None:
-        """The key for a token signed by `kid`: pinned, and not retired more than one token
-        TTL ago."""
+        """The key for a token signed by `kid`: pinned, and not retired more than
+        `token_grace_s` ago."""
         entry = self._trusted_keys().get(kid)
         if entry is None:
             return None
         if entry.retired_at is not None and (
-            self.clock.now() > entry.retired_at + self.settings.token_ttl_s
+            self.clock.now() > entry.retired_at + self.token_grace_s
         ):
             return None
         return entry.verifier()

@@ -120,7 +120,7 @@ def signing_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     with user_errors(as_json):
         access = open_access()
         found = access.keys.list_keys()
-    now, grace = time.time(), access.settings.token_ttl_s
+    now, grace = time.time(), access.keys.token_grace_s
     if as_json:
         print_json({"keys": [k.to_dict(now, grace) for k in found]})
         return
@@ -144,7 +144,7 @@ def signing_rotate(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
         access = open_access()
         info = access.keys.rotate(actor=cli_actor())
     if as_json:
-        print_json(info.to_dict(time.time(), access.settings.token_ttl_s))
+        print_json(info.to_dict(time.time(), access.keys.token_grace_s))
         return
     out.print(f"signing with {info.kid} from now on", markup=False)
 
