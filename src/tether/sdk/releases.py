@@ -150,11 +150,14 @@ class ReleaseDesks:
             # model settings come from this process's environment, say): its runs still
             # record the release they are pinned to
             log.info("release %s builds as %s here", release_id, built.release.bundle().id)
-        # one process: the in-force desk's observers (metrics, KPIs, run signals) and leases
+        # one process: the in-force desk's observers (metrics, KPIs, run signals) and leases,
+        # and its executor: rate limits and breakers protect the upstream, which every release
+        # of the pack calls, so they hold for all of them together
         built.runtime = dataclasses.replace(
             built.runtime,
             observers=base.runtime.observers,
             leases=base.runtime.keeper,
+            executor=base.runtime.executor,
             release=lambda: release_id,
         )
         return _Built(built, folder)
