@@ -2,7 +2,8 @@
 
 A sync tool cannot be interrupted, so a call that overruns its deadline is abandoned: the
 caller gets a timeout at once, and the thread finishes the call on its own and then retires.
-Coroutine tools run on the worker's own event loop and are cancelled at the deadline. The pool
+Coroutine tools run on the worker's own event loop and are cancelled at the deadline. Every
+call starts in an empty context, so no context variable one call sets reaches another. The pool
 is shared by the whole process, so idle threads stay few however many runtimes exist.
 `run_inline` runs a call on the caller's own thread instead, for tools whose envelope asks
 for it (`Envelope.inline`).
@@ -118,8 +119,8 @@ class _Worker:
     def _serve(self) -> None:
         while True:
             job = self.inbox.get()
-            try:
-                result = Finished(value=job())
+            try:  # each call in an empty context: nothing one call sets is seen by the next
+                result = Finished(value=contextvars.Context().run(job))
             except BaseException as exc:  # whatever the tool raises is the caller's to classify
                 result = Finished(error=exc)
             with self.lock:
