@@ -175,7 +175,7 @@ class SigningKeyRing:
         with self._lock:
             self._rotate(conn, self.clock.now(), actor, force=True)
             assert self._active is not None
-            return self._info(self._trusted_keys(force=True)[self._active.kid])
+            return self._info(self._trusted_keys(force=True)[self._active.kid], self._on_disk())
 
     # -- verification -------------------------------------------------------------------
 
@@ -219,7 +219,8 @@ class SigningKeyRing:
         """Every pinned key's public facts, newest first."""
         found = self._trusted_keys(force=True).values()
         ordered = sorted(found, key=lambda k: (k.added_at, k.key_id), reverse=True)
-        return [self._info(k) for k in ordered]
+        on_disk = self._on_disk()
+        return [self._info(k, on_disk) for k in ordered]
 
     def _trusted_keys(self, force: bool = False) -> dict[str, TrustedKey]:
         now = time.monotonic()
@@ -229,10 +230,14 @@ class SigningKeyRing:
             self._trusted_at = now
         return self._trusted
 
-    def _info(self, key: TrustedKey) -> SigningKeyInfo:
-        encrypted = self.settings.key_passphrase is not None and isinstance(
-            self.provider, FileKeyProvider
-        )
+    def _on_disk(self) -> tuple[str, bool] | None:
+        """The key file's key id and whether the file is encrypted (None: no key file here)."""
+        return self.provider.on_disk() if isinstance(self.provider, FileKeyProvider) else None
+
+    def _info(self, key: TrustedKey, on_disk: tuple[str, bool] | None) -> SigningKeyInfo:
+        # encrypted at rest: what the key file holds, not whether a passphrase is set now (a
+        # key made before it stays plain); a key the file does not hold is not on disk at all
+        encrypted = on_disk is not None and on_disk == (key.key_id, True)
         return SigningKeyInfo(key.key_id, key.added_at, key.retired_at, encrypted, key.public_key)
 
     # -- adopting and rotating ----------------------------------------------------------

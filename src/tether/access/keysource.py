@@ -132,6 +132,16 @@ class FileKeyProvider:
             temp.unlink(missing_ok=True)
         return self._load()
 
+    def on_disk(self) -> tuple[str, bool] | None:
+        """The id of the key the file holds and whether the file is encrypted (what is on
+        disk, whatever the passphrase setting is now); None when there is no key file or it
+        cannot be read."""
+        try:
+            pem = self.path.read_bytes()
+            return self._load().key_id, _is_encrypted(pem)
+        except (OSError, TetherError):
+            return None
+
     def _load(self) -> LocalKey:
         stat = self.path.stat()
         mark = (stat.st_ino, stat.st_mtime_ns)
@@ -196,9 +206,14 @@ class EnvKeyProvider:
         )
 
 
+def _is_encrypted(pem: bytes) -> bool:
+    """Whether a PEM holds an encrypted private key (PKCS#8 or a legacy encrypted PEM)."""
+    return b"ENCRYPTED" in pem
+
+
 def load_private_key(pem: bytes, passphrase: bytes | None, where: str) -> Ed25519PrivateKey:
     """An Ed25519 private key from PEM; CONFIG_INVALID when it cannot be read."""
-    encrypted = b"ENCRYPTED" in pem
+    encrypted = _is_encrypted(pem)
     if encrypted and passphrase is None:
         raise TetherError(
             ErrorCode.CONFIG_INVALID,
