@@ -27,6 +27,21 @@ PURGE_EVERY = 500  # writes between purges of entries whose tokens have expired
 # how long an entry outlives its token's expiry: a replica whose clock runs behind still takes
 # the token for live that long, and must still find it refused
 KEPT_PAST_EXPIRY_S = 60.0
+MAX_TOKEN_ID_CHARS = 64  # the revocation list's id column; no token has a longer id
+
+
+def check_token_id(token_id: str) -> str:
+    """`token_id` when a token could have it (1 to 64 printable characters); BAD_REQUEST
+    otherwise, alike on every store (PostgreSQL would refuse it with a driver error, SQLite
+    would keep it)."""
+    if not 0 < len(token_id) <= MAX_TOKEN_ID_CHARS or not token_id.isprintable():
+        raise TetherError(
+            ErrorCode.BAD_REQUEST,
+            f"no token has the id {token_id[:MAX_TOKEN_ID_CHARS]!r}"
+            f"{'...' if len(token_id) > MAX_TOKEN_ID_CHARS else ''}: a token id is 1 to "
+            f"{MAX_TOKEN_ID_CHARS} printable characters (tok_..., as steps record it)",
+        )
+    return token_id
 
 
 class Revocations(Protocol):
@@ -127,6 +142,7 @@ class StoreRevocations:
         reason: str = REVOKED,
         conn: Connection | None = None,
     ) -> None:
+        check_token_id(token_id)
         if conn is None:
             with begin(self.engine) as own:
                 self.revoke(token_id, expires_at, reason, own)

@@ -15,6 +15,7 @@ from tether.access.audit import AuditEvent
 from tether.access.canonical import b64url_decode
 from tether.access.control import AccessControl
 from tether.access.keysource import key_id_for
+from tether.access.revocation import check_token_id
 from tether.access.settings import MAX_TOKEN_TTL_S
 from tether.cli.common import err, out, print_json, user_errors
 from tether.core.errors import ErrorCode, TetherError
@@ -190,6 +191,7 @@ def tokens_revoke(
 ) -> None:
     """Refuse a capability token from now on (for the longest time it could still live)."""
     with user_errors(as_json):
+        check_token_id(token_id)  # before the store: the same answer on every store
         access = open_access()
         # the token may come from a process with a longer TETHER_TOKEN_TTL than this one's
         until = time.time() + MAX_TOKEN_TTL_S
