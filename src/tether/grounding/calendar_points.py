@@ -1,6 +1,6 @@
 """Calendar points: when an answer says something happened or will happen ("delivered on
 Monday morning", "placed over the weekend", "the day after it shipped", "added last spring").
-Evidence that states no time at all (no date, clock time, weekday, month or part of the day)
+Evidence that states no time at all (no date, year, clock time, weekday, month or part of the day)
 cannot ground one; the claim is unsupported. Durations and immediacy ("5 to 7 business
 days", "right away") are the timing checks' to judge, and so is a point where the evidence
 states times.

@@ -272,6 +272,10 @@ def _groups(
     a, b = _holding(left, siblings), _holding(right, siblings)
     if not a or not b or len(a) + len(b) < 3 or {s[0] for s in a} & {s[0] for s in b}:
         return []
+    if any(
+        len(side) > 1 and not _of_many(text, v.record) for side, text in ((a, left), (b, right))
+    ):
+        return []  # "than the green one": one of them, unclear which, not every one
     if len({_parent(s[0]) for s in (*a, *b)}) != 1:
         return []
     pa = [p for s in a if (p := price_of(s[2])) is not None]
@@ -290,3 +294,16 @@ def _groups(
             () if holds else (reason,),
         )
     ]
+
+
+_MANY = re.compile(r"\b(?:ones|all|every|each|both|any)\b", re.IGNORECASE)
+
+
+def _of_many(text: str, record: Any) -> bool:
+    """True when a side of a comparison speaks of several objects: "the Ethernet ones", "every
+    blue speaker", or the plural of the product's name ("the Wi-Fi cameras")."""
+    if _MANY.search(text):
+        return True
+    name = record.get("name") if isinstance(record, Mapping) else None
+    head = str(name).split()[-1].lower() if name and str(name).split() else ""
+    return bool(head) and re.search(rf"\b{re.escape(head)}e?s\b", text.lower()) is not None
