@@ -7,6 +7,7 @@ other call: a write recorded TOOL_ERROR (final) whose effect happens anyway."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -115,6 +116,11 @@ def test_system_exit_from_a_coroutine_is_raised_to_the_settling_caller() -> None
     async def fine() -> int:
         return 7
 
-    with pytest.raises(SystemExit):
-        settle(leave(), 1.0)
-    assert settle(fine(), 1.0) == 7
+    def on_a_worker_thread() -> int:
+        # as the pool calls it: a thread of its own, whose loop no earlier test has touched
+        with pytest.raises(SystemExit):
+            settle(leave(), 1.0)
+        return int(settle(fine(), 1.0))
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        assert thread.submit(on_a_worker_thread).result(timeout=10) == 7
