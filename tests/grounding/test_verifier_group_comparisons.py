@@ -49,6 +49,8 @@ def flagged(answer: str) -> bool:
         ("The 4K cameras all cost more than the 2K ones.", True),
         # a hedge says "most", which is not judged
         ("The Wi-Fi cameras are generally cheaper than the Ethernet ones.", False),
+        # denied, it says some are not, which is so
+        ("The Wi-Fi cameras aren't all cheaper than the Ethernet ones.", False),
         # one of several, unclear which, is no group: "the Ethernet one" is not every one
         ("The 2K Wi-Fi camera costs more than the Ethernet one.", False),
     ],

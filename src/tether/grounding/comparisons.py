@@ -205,9 +205,7 @@ _SCOPE = re.compile(
 )
 
 
-def _in_scope(
-    clause: str, siblings: list[tuple[str, dict[str, str], Mapping[str, Any]]]
-) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+def _in_scope(clause: str, siblings: list[Sibling]) -> list[Sibling]:
     """The objects of the set the clause opens by naming ("among the 30-50 lbs sets": those
     holding that value; "of the two headphones": those so named), when it names at least two;
     else every object."""
@@ -227,9 +225,7 @@ def _in_scope(
     return named if len(named) >= 2 else siblings
 
 
-def _held_by_one(
-    text: str, siblings: list[tuple[str, dict[str, str], Mapping[str, Any]]]
-) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+def _held_by_one(text: str, siblings: list[Sibling]) -> list[Sibling]:
     """The one object holding a value the text states, when no other holds any ("the in-ear
     pair" of two headphones, one in-ear and one on-ear)."""
     holding = [
@@ -267,8 +263,8 @@ def _groups(
     """ "The Wi-Fi cameras all cost less than the Ethernet ones", "red undercuts every blue
     speaker": each side is the objects holding the values it states, and the comparison holds
     of every pair across them. One said with a hedge ("generally cheaper") is not judged."""
-    if _HEDGED.search(left) or _HEDGED.search(right):
-        return []
+    if _HEDGED.search(left) or _HEDGED.search(right) or negated(left):
+        return []  # "aren't all cheaper than" says some are not, which no pair settles
     a, b = _holding(left, siblings), _holding(right, siblings)
     if not a or not b or len(a) + len(b) < 3 or {s[0] for s in a} & {s[0] for s in b}:
         return []
