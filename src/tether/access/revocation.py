@@ -12,7 +12,6 @@ import threading
 import time
 from typing import Any, Protocol
 
-import redis
 from sqlalchemy import Connection, Engine, delete, select
 
 from tether.access.storage import begin, connect, run_raw
@@ -204,7 +203,7 @@ class RedisRevocations:
     ) -> None:
         self.clock = clock or SystemClock()
         self.prefix = f"{prefix}revoked:"  # under the deployment's prefix, as every key
-        self._redis, _ = redis_client(url, timeout_s)
+        self._redis, self._outages = redis_client(url, timeout_s)
 
     def revoke(
         self,
@@ -235,11 +234,10 @@ class RedisRevocations:
         # kept past expiry, so clock skew between replicas cannot reopen a window
         return max(1, int((expires_at - self.clock.now() + KEPT_PAST_EXPIRY_S) * 1000))
 
-    @staticmethod
-    def _call(fn: Any) -> Any:
+    def _call(self, fn: Any) -> Any:
         try:
             return fn()
-        except redis.RedisError as exc:
+        except self._outages as exc:
             raise TetherError(
                 ErrorCode.STORE_UNAVAILABLE,
                 f"the revocation list in Redis is unavailable ({type(exc).__name__})",

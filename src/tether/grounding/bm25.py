@@ -11,10 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
-import bm25s
-import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
-
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Evidence
 from tether.grounding.documents import Chunk, Document, chunk_documents
@@ -82,7 +78,15 @@ def stem(word: str) -> str:
 # bm25s's tokenizer, as the index is built with it: scikit-learn's word pattern on lower-cased
 # text, its English stop words dropped, then each word stemmed
 _WORD = re.compile(r"(?u)\b\w\w+\b")
-_STOP_WORDS = frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    # bm25s (and numpy and scipy with it) load on first use, not with this module: a process
+    # that never searches, as most commands, does not pay for them
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -91,8 +95,9 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     The tokens bm25s.tokenize gives with `stopwords="en"` and this module's stemmer, without its
     per-call vocabulary: a query is tokenised on every search.
     """
+    stop_words = _stop_words()
     return [
-        [stem(word) for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS]
+        [stem(word) for word in _WORD.findall(text.lower()) if word not in stop_words]
         for text in texts
     ]
 
@@ -134,6 +139,8 @@ class _Postings:
     def of(model: Any) -> _Postings | None:
         """The model's, when a query's scores are the float32 sums of them (Lucene's BM25 adds
         nothing for the terms a document lacks); None otherwise."""
+        import numpy as np
+
         if model.nonoccurrence_array is not None or np.dtype(model.dtype) != np.float32:
             return None
         found = model.scores
@@ -158,6 +165,8 @@ class Bm25Retriever:
     def __init__(
         self, chunks: Iterable[Chunk], *, max_views: int = 64, small_view: int = SMALL_VIEW
     ) -> None:
+        import numpy as np
+
         self._chunks: tuple[Chunk, ...] = tuple(chunks)
         self._small_view = small_view
         self._ids = tuple(c.evidence_id for c in self._chunks)
@@ -194,6 +203,9 @@ class Bm25Retriever:
         return self._chunks
 
     def _view(self, key: frozenset[str]) -> _View | None:
+        import bm25s
+        import numpy as np
+
         with self._lock:
             if key in self._views:
                 self._views.move_to_end(key)
@@ -243,6 +255,8 @@ class Bm25Retriever:
             return []
         if view.postings is not None:
             return self._ranked_in_python(view, term_ids, k)
+        import numpy as np
+
         scores = np.asarray(view.model.get_scores_from_ids(term_ids), dtype=np.float64)
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > k:

@@ -15,10 +15,9 @@ import importlib
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
-import numpy as np
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +25,21 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.bm25 import tokenize
 from tether.store.grounding_schema import embeddings as embeddings_table
 
-Vectors = np.ndarray[Any, np.dtype[np.float32]]
+# numpy is imported where vectors are made: a process that never embeds (most commands)
+# does not pay for loading it
+if TYPE_CHECKING:
+    import numpy as np
+
+    Vectors = np.ndarray[Any, np.dtype[np.float32]]
+
+
+def __getattr__(name: str) -> Any:
+    """`Vectors` at run time, made when first asked for (numpy loads then)."""
+    if name == "Vectors":
+        import numpy as np
+
+        return np.ndarray[Any, np.dtype[np.float32]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Embedder(Protocol):
@@ -44,6 +57,8 @@ class Embedder(Protocol):
 
 def normalise_rows(matrix: Any) -> Vectors:
     """Rows scaled to unit length (zero rows stay zero), as float32."""
+    import numpy as np
+
     array = np.asarray(matrix, dtype=np.float32)
     if array.ndim != 2:
         raise TetherError(ErrorCode.MODEL_BAD_OUTPUT, "embeddings must form a matrix")
@@ -74,6 +89,8 @@ class HashEmbedder:
         return value % self.dims, 1.0 if value >> 63 else -1.0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
         buckets: dict[str, tuple[int, float]] = {}
         for row, tokens in enumerate(tokenize(list(texts)) if texts else []):
@@ -182,6 +199,8 @@ class OpenAIEmbedder:
         self._client.close()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
         rows: list[Vectors] = []
         for start in range(0, len(texts), self.batch_size):
             rows.append(self._batch(list(texts[start : start + self.batch_size])))
@@ -233,6 +252,8 @@ class OpenAIEmbedder:
 
 
 def _vector(value: Any) -> list[float]:
+    import numpy as np
+
     if isinstance(value, str):  # encoding_format=base64: packed little-endian float32
         try:
             raw = base64.b64decode(value, validate=True)
@@ -247,6 +268,8 @@ def _vector(value: Any) -> list[float]:
 
 
 def _vectors(payload: Any, expected: int) -> Vectors:
+    import numpy as np
+
     data = payload.get("data") if isinstance(payload, Mapping) else None
     if not isinstance(data, list) or len(data) != expected:
         got = len(data) if isinstance(data, list) else "no"
@@ -324,6 +347,8 @@ class EmbeddingCache:
 
     def embed(self, embedder: Embedder, texts: Sequence[str]) -> Vectors:
         """Vectors for `texts`: stored ones read back, the rest embedded and stored."""
+        import numpy as np
+
         keys = [text_hash(t) for t in texts]
         found: dict[str, Vectors] = {}
         table = embeddings_table

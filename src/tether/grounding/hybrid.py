@@ -15,9 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from tether.core.errors import ErrorCode, TetherError
@@ -25,8 +24,11 @@ from tether.core.types import Evidence
 from tether.grounding.bm25 import Bm25Retriever
 from tether.grounding.corpus import current_corpus, fingerprint, under
 from tether.grounding.documents import Chunk
-from tether.grounding.embeddings import Embedder, EmbeddingCache, Vectors, normalise_rows
+from tether.grounding.embeddings import Embedder, EmbeddingCache, normalise_rows
 from tether.grounding.graph import NO_ENTITY_IDS, EntityGraph, EntityIds, GraphExpander
+
+if TYPE_CHECKING:
+    from tether.grounding.embeddings import Vectors
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
 
@@ -52,6 +54,8 @@ class DenseIndex:
     """Unit vectors of chunks; cosine ranking among the chunks a set of labels admits."""
 
     def __init__(self, chunks: Sequence[Chunk], vectors: Vectors, *, max_views: int = 64) -> None:
+        import numpy as np  # imported by the index that uses it, as in `embeddings`
+
         if len(chunks) != len(vectors):
             raise TetherError(
                 ErrorCode.CONFIG_INVALID, f"{len(chunks)} chunks but {len(vectors)} vectors"
@@ -68,6 +72,8 @@ class DenseIndex:
         self._lock = threading.Lock()
 
     def _rows(self, key: frozenset[str]) -> Any:
+        import numpy as np
+
         with self._lock:
             if key not in self._views:
                 parts = [self._by_label[label] for label in key]
@@ -80,6 +86,8 @@ class DenseIndex:
 
     def search(self, vector: Any, k: int, labels: Collection[str]) -> list[Evidence]:
         """The `k` chunks nearest `vector` among those whose ACL meets `labels`."""
+        import numpy as np
+
         key = frozenset(labels).intersection(self._by_label)
         if k <= 0 or not key:
             return []
