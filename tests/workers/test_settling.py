@@ -128,3 +128,29 @@ def test_stores_of_one_database_share_one_listener_until_the_last_leaves(pg_url:
         SettleNotifier(engine).on_steps(run(gone), [step(StepKind.DECISION)])
         assert heard_of(first, {gone}, 1, within_s=1.0) == [] and second.empty()
     engine.dispose()
+
+
+def test_a_stopping_listener_ends_without_waiting_for_its_next_look(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`stop` wakes the listener on a channel of its own: a server stopping does not wait out
+    the listener's pause between looks, however long it is. Another listener on the same
+    database hears nothing of it (the nudge is not a settled run)."""
+    monkeypatch.setattr("tether.workers.settling._WAKE_S", 60.0)
+    conninfo = libpq_conninfo(pg_url)
+    bystander_heard: queue.Queue[str] = queue.Queue()
+    bystander = SettleListener(conninfo)
+    bystander.add(bystander_heard.put)
+    bystander.start()
+    stopping = SettleListener(conninfo)
+    stopping.start()
+    try:
+        assert bystander.listening.wait(HEARD_S) and stopping.listening.wait(HEARD_S)
+        stopping.stop(timeout_s=10.0)  # far less than the 60 s look, far more than a nudge
+        assert not stopping._thread.is_alive(), "stop waited for the listener's next look"
+        assert not stopping.listening.is_set()
+        time.sleep(0.3)
+        assert bystander_heard.empty(), "the nudge reached another listener as a run"
+    finally:
+        stopping.stop(timeout_s=0)
+        bystander.stop(timeout_s=10.0)

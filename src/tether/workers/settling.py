@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 
 import psycopg
@@ -71,13 +72,26 @@ class SettleListener:
         self._thread = threading.Thread(target=self._listen, name="tether-settled", daemon=True)
         self.listening = threading.Event()  # set while a connection listens
         self.backend_pid: int | None = None  # the listening connection's server process
+        self._stop_channel = f"tether_stop_{uuid.uuid4().hex}"  # this listener's alone
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
+        self._nudge()
         self._thread.join(timeout_s)
+
+    def _nudge(self) -> None:
+        """Wake the listener out of its wait on its own channel, so it stops now rather than
+        at its next look (a server stopping, or each test's app, would wait for it)."""
+        if not self.listening.is_set():
+            return  # not connected: it waits on the stop event itself
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=2) as conn:
+                conn.execute("SELECT pg_notify(%s, '')", (self._stop_channel,))
+        except psycopg.Error:
+            pass  # it stops at its next look instead
 
     def add(self, wake: Callable[[str], object]) -> int:
         with self._lock:
@@ -97,12 +111,16 @@ class SettleListener:
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._stop_channel}")
                     self.backend_pid = conn.info.backend_pid
                     self.listening.set()
                     pause = 1.0
                     while not self._stopping.is_set():
                         for notice in conn.notifies(timeout=_WAKE_S):
-                            self._wake(notice.payload)
+                            if notice.channel == CHANNEL:
+                                self._wake(notice.payload)
+                            elif self._stopping.is_set():  # nudged: stop waiting now
+                                break
             except psycopg.Error as exc:
                 self.listening.clear()
                 log.warning("listening for settled runs failed (%s); trying again", exc)
