@@ -357,7 +357,7 @@ def assess_claim(
         evidence is not None
         and support >= RESTATES
         and len(terms) >= 3
-        and is_negated(text) != is_negated(evidence.text)
+        and is_negated(text) != evidence.negated
     )
     # "the gift card one" states no number to conflict with the evidence's
     counted = [v for v in unseen_numbers if stated_count(text, v)]

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations, pairwise
 from typing import Any
 
@@ -19,6 +20,7 @@ from tether.grounding.arithmetic import money, sentence_results
 from tether.grounding.claims import (
     clock_times,
     content_terms,
+    is_negated,
     joined_letters,
     names,
     number_matches,
@@ -39,6 +41,12 @@ class SourceSentence:
     end: int
     text: str
     terms: frozenset[str]
+
+    @cached_property
+    def negated(self) -> bool:
+        """Whether the sentence holds a negation: read once, however many claims it aligns
+        with (a long evidence text without a sentence break is one sentence)."""
+        return is_negated(self.text)
 
 
 @dataclass

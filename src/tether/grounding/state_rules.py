@@ -234,7 +234,7 @@ def transition_states(text: str, vocabulary: Vocabulary, evidence: bool = True) 
     for frame in _TRANSITION.finditer(text):
         if frame.group("stay") and not sequence:
             continue
-        if negated(" ".join(text[: frame.start()].split()[-4:])):
+        if negated(_last_words(text, frame.start(), 4)):
             continue  # "the status does not change to cancelled"
         window = text[frame.end() : frame.end() + 60]
         found = vocabulary.members(window)
@@ -300,17 +300,30 @@ def check_left_states(
         if found and found[0][2] == 0 and found[0][0] in vocabulary.states:
             left.add(found[0][1])
     out: list[tuple[str, str]] = []
+    if not left:
+        return out  # nothing left: the passages are not read
     for source, text in passages.items():
         kept = {
             state
             for frame in _TRANSITION.finditer(text)
-            if frame.group("stay") and not negated(" ".join(text[: frame.start()].split()[-4:]))
+            if frame.group("stay") and not negated(_last_words(text, frame.start(), 4))
             for state in _state_at(text, frame.end(), vocabulary)
         }
         out.extend(
             (f"the evidence says a record stays {state}", source) for state in sorted(left & kept)
         )
     return out
+
+
+def _last_words(text: str, at: int, count: int) -> str:
+    """The last `count` words before `at`, read off the text just before it: a long passage is
+    not split whole at each place it is read."""
+    start = at
+    while start > 0:
+        start = max(0, start - 256)
+        if len(text[start:at].split()) > count:
+            break
+    return " ".join(text[start:at].split()[-count:])
 
 
 # where a clause begins: a denial before it ("No cancelling, it stays pending") is another's
