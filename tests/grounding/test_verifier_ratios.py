@@ -70,6 +70,9 @@ def flagged(answer: str) -> bool:
         "T-shirt and the puzzle cost together ($92.56).",
         "The clock cost $132.71 more than the bottle, more than three and a half times as much.",
         "The smart watch ($370.87) cost more than twice as much as the wall clock ($183.00).",
+        # compared with "its price", the other thing's
+        "The smart watch cost $187.87 more than the wall clock, close to twice its price.",
+        "The wall clock cost $132.71 more than the water bottle, about 3.6 times its price.",
     ],
 )
 def test_a_ratio_near_that_of_two_amounts_said_passes(answer: str) -> None:
@@ -85,6 +88,7 @@ def test_a_ratio_near_that_of_two_amounts_said_passes(answer: str) -> None:
         "cost together ($233.00), or three times the puzzle's $42.56.",
         "The clock cost $132.71 more than the bottle, more than five and a half times as much.",
         "The wall clock ($183.00) cost more than four times as much as the water bottle ($50.29).",
+        "The wall clock cost $132.71 more than the water bottle, about 2.6 times its price.",
     ],
 )
 def test_a_ratio_far_from_that_of_any_two_amounts_is_contradicted(answer: str) -> None:

@@ -327,11 +327,12 @@ _HALF_OF = re.compile(r"\bhalf\s+of\s+(?:the\s+|its\s+|your\s+|their\s+)?(\d+)\b
 _COMPARED = re.compile(r"\b(?:more|less|cheaper|dearer|pricier|difference|short)\b", re.I)
 # "roughly five times as much", "3x the price", "three and a half times as much", "about four
 # times what the T-shirt cost", "almost three times the notebook's $32.37", "more than twice
-# what the two cost together", "a bit under half the $459.30"
+# what the two cost together", "a bit under half the $459.30", "close to 1.4 times its price"
 _RATIO = re.compile(
     r"\b(?P<times>\w+(?:\.\d+)?)(?P<and_half>\s+and\s+a\s+half)?\s*(?:times|x)\s+"
-    r"(?:as\s+much|the\s+(?:price|cost)|more|what|the\s+\w+[\u2019']s)\b"
-    r"|\b(?P<twice>twice)\s+(?:as\s+much|what|the\s+(?:price|cost)|the\s+\w+[\u2019']s)\b"
+    r"(?:as\s+much|(?:the|its|their)\s+(?:price|cost)|more|what|the\s+\w+[\u2019']s)\b"
+    r"|\b(?P<twice>twice)\s+"
+    r"(?:as\s+much|what|(?:the|its|their)\s+(?:price|cost)|the\s+\w+[\u2019']s)\b"
     r"|\b(?P<half>half)\s+(?:of\s+)?(?:the\s+|your\s+)?[$€£]\s?"
     r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
     re.IGNORECASE,
