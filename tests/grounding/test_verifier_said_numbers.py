@@ -50,6 +50,53 @@ def test_an_amount_in_words_is_checked_as_the_amount(answer: str, flagged: bool)
     assert on_record(answer, record).flagged is flagged
 
 
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # the words of a large amount in words are the amount, not words the record lacks
+        (
+            "It's processed, and the payment covered all two thousand five hundred forty-two "
+            "dollars and forty-nine cents.",
+            False,
+        ),
+        (
+            "It's processed, and the payment covered all two thousand five hundred forty-two "
+            "dollars and ninety-four cents.",
+            True,
+        ),
+        # near miss: what a clause adds beside such an amount is still an addition
+        (
+            "It's processed, and the payment covered all two thousand five hundred forty-two "
+            "dollars and forty-nine cents and earned you loyalty points toward a free gift.",
+            True,
+        ),
+    ],
+)
+def test_a_large_amount_in_words_is_the_amount_and_adds_no_words(
+    answer: str, flagged: bool
+) -> None:
+    assert desk(answer, ORDER, "get_order_details").flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("As far as this record shows, it's processed and was paid in one payment.", False),
+        ("According to our records, it's processed and was paid in one payment.", False),
+        ("From what I can see, it's processed and was paid in one payment.", False),
+        # near misses: the hedge excuses its own words, never what follows it
+        ("As far as this record shows, it's delivered and was paid in one payment.", True),
+        (
+            "According to our records, it's processed and comes with a lifetime warranty "
+            "and free engraving.",
+            True,
+        ),
+    ],
+)
+def test_where_an_answer_says_it_read_its_facts_adds_no_words(answer: str, flagged: bool) -> None:
+    assert desk(answer, ORDER, "get_order_details").flagged is flagged
+
+
 def test_a_total_of_named_things_is_their_prices_added() -> None:
     records = [ORDER]
     assert named_total(414.87, "the thermostat and the mouse come to $414.87", records)

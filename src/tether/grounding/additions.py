@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tether.grounding.arithmetic import fraction_worked_out, money, ratio_worked_out, worked_out
-from tether.grounding.claims import STOP_WORDS, content_terms, joined_letters, norm
+from tether.grounding.claims import (
+    STOP_WORDS,
+    blank_framing,
+    content_terms,
+    joined_letters,
+    norm,
+)
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Clause, Vocabulary, clauses, negated, sets_outside
 from tether.grounding.sources import own_words
@@ -69,7 +75,9 @@ def check_additions(
         or _labelled_by_evidence(whole, evidence.index.terms)
     )
     for part in parts:
-        terms = [t for t in plain_terms(part, vocabulary) if len(t) > 1 and t not in measure]
+        # an amount said in words ("…, thirty dollars and five cents") is judged as a number
+        said_plain = blank_framing(part)
+        terms = [t for t in plain_terms(said_plain, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
         known = evidence.index.terms
         # the names the customer gives ("the Amex") are not added by naming them; nor are
@@ -88,7 +96,7 @@ def check_additions(
     for part in (*([body] if joined else []), *([added.group(1)] if added else [])):
         if _states_a_result(part, whole or body, evidence.question):
             continue  # "and $400 leaves $15.65 uncovered": its words say how it is worked out
-        plain = joined_letters(_IDENTIFIER.sub(" ", part))
+        plain = joined_letters(_IDENTIFIER.sub(" ", blank_framing(part)))
         own = {t for t in plain_terms(plain, vocabulary) if len(t) > 1 and t not in measure}
         own -= state_words(part, vocabulary)
         # a word the evidence or the customer uses, as written or joined ("e-mail"), is not

@@ -26,6 +26,7 @@ from tether.grounding.arithmetic import (
 from tether.grounding.claims import (
     MONTHS,
     Claim,
+    blank_framing,
     clock_times,
     content_terms,
     is_discourse,
@@ -270,7 +271,7 @@ def assess_claim(
     """
     # "(Passage 2)" names a source; its number and word are not part of what is claimed
     text = _CITED.sub(lambda m: " " * len(m.group(0)), claim.text)
-    terms = content_terms(text)
+    terms = content_terms(blank_framing(text))
     asked = index.referents
     # a clause declining what the customer reports names it and says no: it adds nothing
     declining = declined_report(text, asked.heard - index.terms)

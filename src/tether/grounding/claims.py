@@ -342,6 +342,32 @@ def spoken_amounts(text: str) -> list[float]:
     return out
 
 
+# where the answer says it read what it states: "as far as this record shows", "according to
+# our records", "going by the details I have", "from what I can see"
+_SOURCE_HEDGE = re.compile(
+    r"\b(?:as\s+far\s+as\s+(?:i\s+can\s+(?:see|tell)|(?:the|this|that|our|your|these|my)\s+"
+    r"(?:records?|data|details|information|system|account|file|notes?)\s+"
+    r"(?:shows?|goes|go|says?|tells?))"
+    r"|according\s+to\s+(?:the|this|that|our|your|these|my)\s+"
+    r"(?:records?|data|details|information|system|account|file|notes?)"
+    r"|going\s+by\s+(?:the|this|that|our|your|these)\s+"
+    r"(?:records?|data|details|information|system|account|file|notes?)(?:\s+i\s+have)?"
+    r"|from\s+what\s+i\s+can\s+see)\b",
+    re.IGNORECASE,
+)
+
+
+def blank_framing(text: str) -> str:
+    """`text` with what frames its facts rather than states them blanked out (its length
+    kept): amounts said in words ("thousand", "cents" are the amount, judged as a number) and
+    where the answer says it read them ("as far as this record shows")."""
+    return _SOURCE_HEDGE.sub(_blank, _SPOKEN_AMOUNT.sub(_blank, text))
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
 def _spoken(said: str) -> float | None:
     """The value of a run of number words: "one hundred ninety-two" is 192. None when a word
     the pattern matched only by case folding is no number word here ("FİVE" lowercases to a
