@@ -249,3 +249,44 @@ def test_a_floor_the_evidence_sets_said_to_be_lower_is_contradicted(
     v = on_text(answer, FLOOR)
     assert any("floor" in r for c in v.claims for r in c.reasons) is flagged, v.claims
     assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # what is set against what the record says is named in saying no to it
+        ("Order #R100 is processed rather than shipped, and the camera is silver.", False),
+        ("The earbuds run off a battery rather than mains power and last 8 hours.", False),
+        ("The boots are waterproof rather than merely splash-proof, and they're size 7.", False),
+        ("The camera is silver rather than gunmetal grey, and it costs $502.28.", False),
+        # near misses: what is set against words the evidence lacks is added, both sides; a
+        # value set against the record's is still wrong; and a clause that adds several
+        # things is still an addition with one of them contrasted
+        ("The camera charges by cable instead of a dock, and it's silver.", True),
+        ("The camera is grey rather than silver, and it costs $502.28.", True),
+        (
+            "The camera ships with a leather carrying case and a spare charger rather than "
+            "batteries.",
+            True,
+        ),
+    ],
+)
+def test_what_a_clause_sets_against_the_record_is_not_added(answer: str, flagged: bool) -> None:
+    assert on_record(answer, ORDER).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Order #R100 is shipped rather than processed.", True),
+        ("Order #R100 has shipped instead of being processed.", True),
+        ("Order #R100 is delivered as opposed to processed.", True),
+        # near misses: the state the record holds, with another set aside
+        ("Order #R100 is processed rather than shipped.", False),
+        ("Order #R100 is still processed rather than delivered.", False),
+    ],
+)
+def test_a_state_a_contrast_sets_aside_is_denied_not_claimed(answer: str, flagged: bool) -> None:
+    """'Shipped rather than processed' says it is shipped: the record's state, named in setting
+    it aside, does not make the clause hold."""
+    assert on_record(answer, ORDER).flagged is flagged

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceSet
 
 NOVEL = 0.66  # share of a clause's words the evidence never uses that makes it an addition
+# what a clause says is not the case in setting what the evidence says against it ("runs off
+# USB rather than batteries", "by e-mail instead of a letter"): named in saying no, not added
+_CONTRASTED = re.compile(
+    r"\b(?:rather\s+than|instead\s+of)\s+(?:(?:a|an|the|any|your|its)\s+)?[\w-]+(?:\s+[\w-]+)?",
+    re.IGNORECASE,
+)
 _CONDITION_LED = re.compile(r"\W*(?:if|when|once|whenever)\b[^,]*,\s*", re.IGNORECASE)
 
 
@@ -76,7 +82,7 @@ def check_additions(
     )
     for part in parts:
         # an amount said in words ("…, thirty dollars and five cents") is judged as a number
-        said_plain = blank_framing(part)
+        said_plain = _set_aside(blank_framing(part), evidence.index.terms)
         terms = [t for t in plain_terms(said_plain, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
         known = evidence.index.terms
@@ -213,6 +219,18 @@ _MEASURE = frozenset(
 _RATIO_WORDS = frozenset(
     norm(w) for w in ["times", "time", "twice", "much", "cost", "costs", "together", "over"]
 )
+
+
+def _set_aside(part: str, known: set[str] | frozenset[str]) -> str:
+    """`part` with what each contrast sets aside blanked, where what it is set against (the
+    word before "rather than") is the evidence's: "charges by cable instead of a dock" of
+    evidence naming neither adds both."""
+    out = part
+    for found in _CONTRASTED.finditer(part):
+        before = content_terms(part[max(0, found.start() - 60) : found.start()])
+        if before and before[-1] in known:
+            out = out[: found.start()] + " " * (found.end() - found.start()) + out[found.end() :]
+    return out
 
 
 def _added(novel: Sequence[str]) -> Finding:

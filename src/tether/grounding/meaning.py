@@ -189,12 +189,17 @@ _CONTRAST = re.compile(
 
 
 def contrasted_terms(text: str) -> set[str]:
-    """The words a contrast sets aside: the first content word after "rather than", "instead
-    of" … ("polyester rather than cotton" → cotton). The clause denies them, as "not" would."""
+    """The words a contrast sets aside: the first two content words after "rather than",
+    "instead of" … before a stop ("polyester rather than cotton" → cotton, "silver rather than
+    gunmetal grey" → gunmetal, grey). The clause denies them, as "not" would."""
     out: set[str] = set()
     for cue in _CONTRAST.finditer(text):
-        out.update(content_terms(" ".join(text[cue.end() :].split()[:3]))[:1])
+        phrase = _PHRASE_STOP.split(text[cue.end() : cue.end() + 80], maxsplit=1)[0]
+        out.update(content_terms(" ".join(phrase.split()[:3]))[:2])
     return out
+
+
+_PHRASE_STOP = re.compile(r"[,;:.!?()\u2013\u2014]|\s(?:and|but|or|so|with)\s", re.IGNORECASE)
 
 
 def denied_acts(text: str) -> set[str]:
@@ -407,6 +412,15 @@ _PROGRESSIVE = re.compile(
 )
 
 
+# a state a contrast sets aside: "is shipped rather than processed", "instead of being
+# cancelled" deny the second as "not" would
+_SET_ASIDE_BEFORE = re.compile(
+    r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+"
+    r"(?:(?:being|having\s+been|been|getting|the|an?)\s+)?$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class StateMention:
     """A lifecycle word in a clause: the state, and whether the clause asserts or denies it."""
@@ -448,7 +462,11 @@ def _states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
         window = " ".join(before.split()[-6:])
         if not _STATE_FRAME.search(window) and "status" not in text.lower():
             continue  # "a supervisor approved it" is an act, not the record's state
-        denied = negated(window) or bool(re.match(r"\s+(?:not|no longer)\b", after, re.I))
+        denied = (
+            negated(window)
+            or bool(re.match(r"\s+(?:not|no longer)\b", after, re.I))
+            or bool(_SET_ASIDE_BEFORE.search(before))  # "shipped rather than processed"
+        )
         current = bool(
             re.search(r"\b(?:still|now|currently|being)\s+(?:\w+\s+)?$", before, re.I)
         ) or bool(_PROGRESSIVE.match(text[start:end]))
