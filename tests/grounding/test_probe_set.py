@@ -123,6 +123,11 @@ DRAWN_DEV24 = "dev24"
 # another wallet or a name and city as proof, holding what the passages rule out and getting a rule
 # wrong, its answers naming those back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV25 = "dev25"
+# a twenty-sixth, drawn the same way, its customers naming their own things, reporting a ten-day
+# wait for a gift card refund, a human only after three failures, a refund to a partner's card or
+# a split between a gift card and a card, holding what the passages rule out, its answers naming
+# those back, declining or correcting them, or confirming them wrongly
+DRAWN_DEV26 = "dev26"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -147,6 +152,7 @@ LATER_DRAWN = (
     DRAWN_DEV23,
     DRAWN_DEV24,
     DRAWN_DEV25,
+    DRAWN_DEV26,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -260,6 +266,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV23, 54),
         (DRAWN_DEV24, 54),
         (DRAWN_DEV25, 54),
+        (DRAWN_DEV26, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
