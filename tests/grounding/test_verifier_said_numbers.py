@@ -97,6 +97,22 @@ def test_where_an_answer_says_it_read_its_facts_adds_no_words(answer: str, flagg
     assert desk(answer, ORDER, "get_order_details").flagged is flagged
 
 
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The wristwatch makes up roughly 84% of the total.", False),
+        ("The gaming mouse is about 6 per cent of the order's total.", False),
+        # near misses: a share the prices do not bear out, and one of nothing named
+        ("The wristwatch makes up roughly 74% of the total.", True),
+        ("One item makes up roughly 84% of the total.", True),
+    ],
+)
+def test_a_share_of_the_total_is_worked_out_from_the_named_price(
+    answer: str, flagged: bool
+) -> None:
+    assert desk(answer, ORDER, "get_order_details").flagged is flagged
+
+
 def test_a_total_of_named_things_is_their_prices_added() -> None:
     records = [ORDER]
     assert named_total(414.87, "the thermostat and the mouse come to $414.87", records)

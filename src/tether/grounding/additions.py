@@ -9,7 +9,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tether.grounding.arithmetic import fraction_worked_out, money, ratio_worked_out, worked_out
+from tether.grounding.arithmetic import (
+    fraction_worked_out,
+    money,
+    ratio_worked_out,
+    share_worked_out,
+    worked_out,
+)
 from tether.grounding.claims import (
     STOP_WORDS,
     blank_framing,
@@ -62,6 +68,8 @@ def check_additions(
     measure = _MEASURE if fraction_worked_out(whole or body) else frozenset()
     if ratio_worked_out(whole or body, evidence.index.records):
         measure = measure | _MEASURE | _RATIO_WORDS  # "almost four times as much" is how much
+    if share_worked_out(whole or body, evidence.index.records):
+        measure = measure | _MEASURE | _SHARE_WORDS  # "makes up roughly 59% of the total"
     # what follows a leading condition is judged on its own as well ("if the card has
     # expired, store credit is issued automatically"): the condition may be grounded
     led = _CONDITION_LED.match(body)
@@ -219,6 +227,10 @@ _MEASURE = frozenset(
 _RATIO_WORDS = frozenset(
     norm(w) for w in ["times", "time", "twice", "much", "cost", "costs", "together", "over"]
 )
+
+
+# the words of a share of a total ("makes up roughly 59% of the total", "85 per cent of")
+_SHARE_WORDS = frozenset(norm(w) for w in ["total", "share", "percent", "cent", "make", "makes"])
 
 
 def _set_aside(part: str, known: set[str] | frozenset[str]) -> str:

@@ -116,17 +116,37 @@ def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
 
 def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
     """Whether `value` is, to the whole percent, the share of an amount the claim states that
-    a member it names costs ("the camera alone is about 85% of the $3,422.45 total")."""
+    a member it names costs ("the camera alone is about 85% of the $3,422.45 total"), or of the
+    total of its list, unstated ("makes up roughly 59% of the total")."""
     shares = [whole for share, whole in _shares(claim) if abs(share - value) < _CENT]
-    if not shares:
+    of_total = any(abs(share - value) < _CENT for share in _total_shares(claim))
+    if not shares and not of_total:
         return False
-    return any(
-        0 < amount < whole and abs(100 * amount / whole - value) <= 1
-        for named, _ in _named(claim, records)
-        for member in named
-        for amount in member
-        for whole in shares
-    )
+    for named, amounts in _named(claim, records):
+        wholes = list(shares)
+        if of_total and amounts and all(len(a) == 1 for a in amounts):
+            wholes.append(sum(a[0] for a in amounts))  # one amount each: their total is sure
+        if any(
+            0 < amount < whole and abs(100 * amount / whole - value) <= 1
+            for member in named
+            for amount in member
+            for whole in wholes
+        ):
+            return True
+    return False
+
+
+def share_worked_out(claim: str, records: Iterable[Any]) -> bool:
+    """Whether the claim says a share of a total ("about 59% of the total", "85% of the
+    $3,422.45") and each it says is what a member it names costs of it."""
+    said = [share for share, _ in _shares(claim)] + list(_total_shares(claim))
+    return bool(said) and all(named_share(share, claim, records) for share in said)
+
+
+@lru_cache(maxsize=64)
+def _total_shares(claim: str) -> tuple[float, ...]:
+    """The percentages the claim says of a total it does not state ("59% of the total")."""
+    return tuple(float(m.group(1)) for m in _TOTAL_SHARE.finditer(claim))
 
 
 def named_ratio(value: float, claim: str, records: Iterable[Any]) -> bool:
@@ -319,6 +339,12 @@ _WORD = re.compile(r"[A-Za-z]+")
 # "85% of the $3,422.45 total": a percentage and the amount it is a share of
 _SHARE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\b[^.;$]{0,30}\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+# "59% of the total", "61 per cent of the order's total": a share of a total left unstated
+_TOTAL_SHARE = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:the|your|its|their)\s+"
+    r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)\b",
     re.IGNORECASE,
 )
 # "just under half of the 19 versions": a fraction and the count it is of
