@@ -89,7 +89,8 @@ def check_additions(
         or _labelled_by_evidence(whole, evidence.index.terms)
     )
     for part in parts:
-        # an amount said in words ("…, thirty dollars and five cents") is judged as a number
+        # what frames the clause (an amount in words, judged as a number; "as far as this
+        # record shows") and what a contrast sets aside are not what it adds
         said_plain = _set_aside(blank_framing(part), evidence.index.terms)
         terms = [t for t in plain_terms(said_plain, vocabulary) if len(t) > 1 and t not in measure]
         judged = state_words(part, vocabulary)
