@@ -182,10 +182,8 @@ def denied_terms(text: str) -> set[str]:
 
 
 # "polyester rather than cotton", "wireless instead of wired": the word after it is set aside
-_CONTRAST = re.compile(
-    r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+(?:an?\s+|the\s+)?",
-    re.IGNORECASE,
-)
+_CONTRAST_CUE = r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+"
+_CONTRAST = re.compile(_CONTRAST_CUE + r"(?:an?\s+|the\s+)?", re.IGNORECASE)
 
 
 def contrasted_terms(text: str) -> set[str]:
@@ -415,9 +413,7 @@ _PROGRESSIVE = re.compile(
 # a state a contrast sets aside: "is shipped rather than processed", "instead of being
 # cancelled" deny the second as "not" would
 _SET_ASIDE_BEFORE = re.compile(
-    r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+place\s+of)\s+"
-    r"(?:(?:being|having\s+been|been|getting|the|an?)\s+)?$",
-    re.IGNORECASE,
+    _CONTRAST_CUE + r"(?:(?:being|having\s+been|been|getting|the|an?)\s+)?$", re.IGNORECASE
 )
 
 
