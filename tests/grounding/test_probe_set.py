@@ -128,6 +128,11 @@ DRAWN_DEV25 = "dev25"
 # a split between a gift card and a card, holding what the passages rule out, its answers naming
 # those back, declining or correcting them, or confirming them wrongly
 DRAWN_DEV26 = "dev26"
+# a twenty-seventh, drawn the same way, its customers naming their own things, reporting a serial
+# number for each returned item, a cap on gift card refunds, a slower wait for large refunds or a
+# cancelled order brought back within a day, its wrong answers leaning on negations in many forms,
+# rules with their scope moved, plausible additions and states said in other words
+DRAWN_DEV27 = "dev27"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -153,6 +158,7 @@ LATER_DRAWN = (
     DRAWN_DEV24,
     DRAWN_DEV25,
     DRAWN_DEV26,
+    DRAWN_DEV27,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -267,6 +273,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV24, 54),
         (DRAWN_DEV25, 54),
         (DRAWN_DEV26, 54),
+        (DRAWN_DEV27, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
