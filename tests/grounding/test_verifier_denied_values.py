@@ -93,3 +93,35 @@ def test_a_clause_that_stops_at_its_verb_borrows_the_predicate_before_it(
 )
 def test_an_elliptic_availability_is_read_with_its_predicate(answer: str, flagged: bool) -> None:
     assert on_product(answer, KETTLE) is flagged
+
+
+VACUUM_AND_CAMERA: dict[str, Any] = {
+    "order_id": "#D401",
+    "status": "delivered",
+    "items": [
+        {"name": "Vacuum Cleaner", "item_id": "51", "price": 565.79,
+         "options": {"type": "canister", "bagged/bagless": "bagless", "features": "pet hair removal"}},
+        {"name": "Digital Camera", "item_id": "52", "price": 3204.43,
+         "options": {"resolution": "20MP", "storage": "SD card"}},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # denied through a verb of having, in the plural, or by the value's leading words
+        ("The camera was delivered, though it doesn't take SD cards.", True),
+        ("It's a bagless canister vacuum, but it isn't made for pet hair.", True),
+        ("The camera arrived without an SD card slot.", True),
+        ("The vacuum lacks pet hair removal.", True),
+        # the same words said as the record says them, or denied of the other item
+        ("The camera was delivered, and it takes SD cards.", False),
+        ("It's a bagless canister vacuum made for pet hair.", False),
+        ("The camera isn't made for pet hair; the vacuum is.", False),
+        ("The vacuum doesn't take SD cards, the camera does.", False),
+    ],
+)
+def test_a_value_denied_through_a_verb_of_having(answer: str, flagged: bool) -> None:
+    v = on_record(answer, VACUUM_AND_CAMERA)
+    assert v.flagged is flagged, v.claims

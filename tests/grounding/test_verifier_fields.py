@@ -163,3 +163,34 @@ def test_the_evaluation_reads_a_record_through_the_tools_field_map() -> None:
         claim, [Evidence("tool:1", "tool:get_shipment", json.dumps(record))]
     )
     assert run.contradicted and run.claims[0].field == "tool:1:phase"
+
+
+PROFILE = {
+    "user_id": "ava_1",
+    "name": {"first_name": "Ava", "last_name": "Li"},
+    "address": {"address1": "713 Hillcrest Drive", "city": "New York", "zip": "10126"},
+    "email": "ava.li@example.com",
+}
+UNSHIPPED = {**ORDER, "status": "pending", "fulfillments": []}
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "flagged"),
+    [
+        # none said, in other words, of a field that holds one
+        ("Order #W100 was never given a tracking number.", ORDER, True),
+        ("Order #W100 wasn't assigned a tracking number.", ORDER, True),
+        ("Your address is 713 Hillcrest Drive, New York, though there's no e-mail address on file.",
+         PROFILE, True),
+        # the same words where the field is empty, or said as the record has it
+        ("Order #W100 was never given a tracking number.", UNSHIPPED, False),
+        ("Order #W100 was given a tracking number.", ORDER, False),
+        ("Your address is 713 Hillcrest Drive, New York, and your e-mail address is on file.",
+         PROFILE, False),
+    ],
+)  # fmt: skip
+def test_none_said_of_a_field_that_holds_one(
+    answer: str, record: dict[str, Any], flagged: bool
+) -> None:
+    v = check(answer, record, "get_user_details" if record is PROFILE else "get_order_details")
+    assert v.flagged is flagged, v.claims

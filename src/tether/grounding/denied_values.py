@@ -20,9 +20,20 @@ from tether.grounding.facts import CONTRADICTED, Fact, scope
 from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
 from tether.grounding.option_flags import owner_name
 
-# a denial right before the value, at most one word between ("isn't 4K", "is not a glass one")
-_DENIED = re.compile(r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:[\w-]+\s+)?$", re.IGNORECASE)
-_CUE = re.compile(r"n[\u2019']t\b|\bnot\b|\bnever\b", re.IGNORECASE)
+# a denial right before the value, with at most one word between ("isn't 4K", "is not a glass
+# one") or a verb of having and its article ("doesn't come with a HEPA filter", "isn't made for
+# pet hair", "doesn't take SD cards", "without a HEPA filter", "lacks a zoom")
+_HAVING = (
+    r"(?:(?:come|comes|came|have|has|had|take|takes|use|uses|support|supports|include|includes"
+    r"|offer|offers|feature|features|made|built|meant|designed|work|works|with|for|a|an|any|the)"
+    r"\s+){1,4}"
+)
+_DENIED = re.compile(
+    rf"(?:(?:n[\u2019']t|\bnot|\bnever)\s+(?:[\w-]+\s+|{_HAVING})?"
+    rf"|\b(?:without|lacks?|lacking)\s+(?:(?:a|an|any|the)\s+)?)$",
+    re.IGNORECASE,
+)
+_CUE = re.compile(r"n[\u2019']t\b|\bnot\b|\bnever\b|\bwithout\b|\black", re.IGNORECASE)
 # a clause about what someone wants or might pick states nothing about the record
 _WISHED = re.compile(
     r"\b(?:if|whether|unless|need|needs|want|wants|looking|prefer|would|could|might)\b", re.I
@@ -62,12 +73,22 @@ def held_values(v: RecordView) -> tuple[HeldValue, ...]:
         terms = frozenset(content_terms(owner))
         if not terms:
             continue
-        pattern = re.compile(rf"(?<!\w)(?<!\d\.){re.escape(value)}(?!\w)(?!\.\d)", re.IGNORECASE)
+        pattern = re.compile(rf"(?<!\w)(?<!\d\.){_said(value)}(?!\w)(?!\.\d)", re.IGNORECASE)
         out.append(HeldValue(f"{v.evidence_id}:{fact.key}", owner, terms, value, pattern))
     if len(_HELD) > 256:
         _HELD.clear()
     _HELD[id(v.facts)] = (v.facts, tuple(out))
     return tuple(out)
+
+
+def _said(value: str) -> str:
+    """A value as a claim may name it: as written or in the plural ("SD cards"), or, for a value of
+    three words or more, by all but its last ("pet hair" of "pet hair removal")."""
+    words = value.split()
+    forms = [rf"{re.escape(value)}s?"]
+    if len(words) >= 3:
+        forms.append(r"\s+".join(map(re.escape, words[:-1])))
+    return "(?:" + "|".join(forms) + ")"
 
 
 def check_denied_values(sentence: str, views: Sequence[RecordView]) -> list[FieldFinding]:
@@ -100,13 +121,12 @@ def check_denied_values(sentence: str, views: Sequence[RecordView]) -> list[Fiel
 
 
 def _meant(before: str, held: Sequence[HeldValue]) -> str | None:
-    """The name of the object `before` names last (by its whole name, else its name's last
-    word), or None when it names none."""
+    """The name of the object `before` names last (by any word of its name: "the vacuum" of a
+    "Vacuum Cleaner"), or None when it names none."""
     words = content_terms(before)
     best, at = None, -1
     for owner, terms in {h.owner: h.owner_terms for h in held}.items():
-        last = content_terms(owner)[-1]
-        if not (terms <= set(words) or last in words):
+        if not terms & set(words):
             continue
         where = max(i for i, w in enumerate(words) if w in terms)
         if where > at:

@@ -65,10 +65,14 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
 
 
 # "no tracking number", "without any refund", "you don't have any payment method saved",
-# "hasn't placed any orders"
+# "hasn't placed any orders", "no e-mail address", "was never given a tracking number", "hasn't
+# been issued a refund"
 _NONE = re.compile(
     r"\b(?:no|without(?: any)?|not any|"
-    r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any)\s+(\w+)",
+    r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any|"
+    r"(?:(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)|never)\s+(?:been\s+)?"
+    r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)"
+    r")\s+([\w-]+)",
     re.IGNORECASE,
 )
 # a part of a list ("two of the items") is no count of it, nor is what someone means to do
@@ -92,7 +96,7 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
     for match in _NONE.finditer(clause):
         if after_intent <= match.start() or availability_said(clause, match.end()):
             continue
-        noun = norm(match.group(1))
+        noun = norm(match.group(1).replace("-", ""))  # "e-mail" is the "email" field
         out.extend(_present(noun, match.group(0), targets))
         for v in targets:
             for spec in v.fields:
