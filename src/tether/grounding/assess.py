@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
@@ -46,7 +47,14 @@ from tether.grounding.facts import (
     check_values,
 )
 from tether.grounding.listed_counts import self_counted
-from tether.grounding.meaning import clauses, declined_label, denial_start, denies, sets_outside
+from tether.grounding.meaning import (
+    clauses,
+    declined_label,
+    declines_reporter,
+    denial_start,
+    denies,
+    sets_outside,
+)
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
 
@@ -209,7 +217,10 @@ class ClaimAssessment:
 _DECLINING = re.compile(
     r"(?:\b(?:cannot|can[\u2019']t|could\s+not|unable|not|no|never|nothing|none)\b|n[\u2019']t\b)"
     r"[^.;]*?\b(?:confirm\w*|offer\w*|promis\w*|honou?r\w*|apply|find|see|record\w*|"
-    r"guarantee\w*|verify|aware)\b",
+    r"guarantee\w*|verify|aware|part\s+of)\b|"
+    # "I have nothing that lets …", "there's no $10 floor": what the rules hold none of
+    r"\bnothing\s+(?:that|which)\s+(?:lets|allows|says|covers|mentions)\b|"
+    r"\bthere(?:[\u2019']s|\s+is|\s+are)\s+no\s+[$€£]?\d",
     re.IGNORECASE,
 )
 
@@ -222,13 +233,60 @@ _REJECTING = re.compile(
 )
 
 
-def declined_report(text: str, heard: set[str] | frozenset[str]) -> set[str]:
+# a figure denied right before its unit: "isn't a 16GB one", "not $20"
+_DENIED_FIGURE = re.compile(
+    r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:(?:a|an|the)\s+)?(?P<cur>[$€£])?\s?"
+    r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(?P<unit>[a-z%]+)?",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(
+    r"(?P<cur>[$€£])?\s?(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(?P<unit>[a-z%]+)?",
+    re.IGNORECASE,
+)
+
+
+# the most denied figures a claim's correction is read for (each is set against every figure)
+_MOST_DENIED = 8
+
+
+def corrected(text: str, known: Sequence[float]) -> frozenset[float]:
+    """The figures the claim denies while giving, in the same unit, one the evidence holds in
+    their place ("the laptop isn't a 16GB one, it has 32GB"): the customer's mistake said
+    back, not figures the claim adds."""
+    denied = [m for m in _DENIED_FIGURE.finditer(text) if m.group("cur") or m.group("unit")]
+    if not denied or len(denied) > _MOST_DENIED:
+        return frozenset()
+    held = set(known)
+    given = [
+        (
+            float(m.group("n").replace(",", "")),
+            m.group("cur") or "",
+            (m.group("unit") or "").lower(),
+        )
+        for m in _FIGURE.finditer(text)
+    ]
+    out: set[float] = set()
+    for m in denied:
+        value = float(m.group("n").replace(",", ""))
+        unit = (m.group("cur") or "", (m.group("unit") or "").lower())
+        if any(
+            (cur, u) == unit and said != value and number_matches(said, held)
+            for said, cur, u in given
+        ):
+            out.add(value)
+    return frozenset(out)
+
+
+def declined_report(
+    text: str, heard: set[str] | frozenset[str], reporters: frozenset[str] = frozenset()
+) -> set[str]:
     """The words of the clauses declining what the customer reports: a clause that denies, or
     puts outside the rules, what it names first, mostly in words only the report uses ("A swap
     over a shop counter is no part of the exchange rule I have", "The number you're ringing
-    from: counts for nothing here"). Granting it ("you can swap it at a store") declines
+    from: counts for nothing here"), or what it names as the reporter's ("your nephew's serial
+    numbers aren't needed"). Granting it ("you can swap it at a store") declines
     nothing, nor does a denial of something else ("our shop staff never refuse a gift wrap")."""
-    if not heard:
+    if not heard and not reporters:
         return set()
     if declined_label(text):
         parts = [(text, text.partition(":")[0])]
@@ -241,9 +299,10 @@ def declined_report(text: str, heard: set[str] | frozenset[str]) -> set[str]:
     out: set[str] = set()
     for part, subject in parts:
         # what is declined is named before the denial, or after it when nothing is ("I can't
-        # send you to a store")
+        # send you to a store"), or named as the reporter's ("your nephew's serial numbers")
         named = content_terms(subject) or content_terms(part[len(subject) :])
-        if named and 2 * len(set(named) & heard) >= len(set(named)):
+        heard_named = bool(named) and 2 * len(set(named) & heard) >= len(set(named))
+        if heard_named or declines_reporter(part, reporters):
             out |= set(content_terms(part))
     return out
 
@@ -274,7 +333,7 @@ def assess_claim(
     terms = content_terms(blank_framing(text))
     asked = index.referents
     # a clause declining what the customer reports names it and says no: it adds nothing
-    declining = declined_report(text, asked.heard - index.terms)
+    declining = declined_report(text, asked.heard - index.terms, asked.reporters)
     novel = tuple(t for t in terms if t not in index.terms and t not in declining)
     pairs = list(pairwise(terms))
     novel_pairs = sum(1 for p in pairs if p not in index.pairs)
@@ -310,6 +369,7 @@ def assess_claim(
         )
     )
     undated = undated_days(text, index)
+    mistaken = corrected(text, known)
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     unseen_numbers = tuple(
@@ -322,6 +382,7 @@ def assess_claim(
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
         and not about_worked_out(v, text, [*own, *before])
+        and v not in mistaken
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(

@@ -102,6 +102,19 @@ def negated(text: str) -> bool:
     return any(w in NEGATIONS or w in _EXTRA_NEGATIONS for w in said)
 
 
+# a possessive naming who said something: "your nephew's", "the forum's", "brother-in-law's"
+_POSSESSIVE = re.compile(r"\b([a-z][\w-]*)[\u2019']s\b", re.IGNORECASE)
+
+
+def declines_reporter(text: str, reporters: frozenset[str]) -> bool:
+    """True when the clause denies what it names as someone's report ("your nephew's serial
+    numbers aren't needed", "the forum's $500 limit isn't part of our rule", "your coworker's
+    ten to fourteen days doesn't apply"): it is about the report, not about the rules."""
+    if not reporters or not denies(text):
+        return False
+    return any(set(content_terms(m.group(1))) & reporters for m in _POSSESSIVE.finditer(text))
+
+
 # a predicate putting what its clause names outside what the evidence's rules say: "falls
 # outside how a difference gets paid", "goes further than our rules do", "is a point our steps
 # are silent on", "is the chat agent's idea"

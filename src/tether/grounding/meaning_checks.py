@@ -42,6 +42,7 @@ from tether.grounding.code_bindings import check_code_bindings
 from tether.grounding.comparisons import check_comparisons
 from tether.grounding.conditionals import check_consequence
 from tether.grounding.denied_values import check_denied_values
+from tether.grounding.designations import check_designations
 from tether.grounding.evidence_clauses import EvidenceClause
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.exchange_sides import check_exchange_sides
@@ -55,6 +56,7 @@ from tether.grounding.listed_needs import check_listed_needs
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
+    declines_reporter,
     denied_acts,
     denied_terms,
     denies,
@@ -125,6 +127,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.append(Finding("polarity", CONTRADICTED, why, c.source, c.sentence, c.span))
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
+    out.extend(check_designations(text, evidence.index.terms))
     out.extend(check_timing_comparisons(text, evidence.clauses))
     out.extend(_repeated_report(text, evidence))
     question = evidence.question
@@ -144,8 +147,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         options = check_option_flags(text, evidence.option_flags)
         out.extend(_from_field(f) for f in options)
         out.extend(_from_field(f) for f in check_denied_values(text, evidence.views))
+    reporters = evidence.index.referents.reporters
     for clause in clauses(text):
         body = clause.text
+        # a clause denying what it names as someone's report ("your coworker's ten days don't
+        # apply") says nothing of the evidence's rules or timings
+        about_report = declines_reporter(body, reporters)
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
@@ -154,7 +161,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
         terms = content_terms(body)
-        out.extend(_flipped(body, terms, evidence, context, vocabulary))
+        if not about_report:
+            out.extend(_flipped(body, terms, evidence, context, vocabulary))
         if account is not None and _ABOUT_YOU.match(body):
             out.extend(_flipped(body, terms, account, context, vocabulary))
         out.extend(_replaced(body, evidence, vocabulary))
@@ -166,11 +174,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.extend(check_paid_with(body, evidence.question, vocabulary))
             out.extend(check_exchange_sides(body, evidence.question))
             out.extend(check_question_states(body, evidence.question, vocabulary))
-        out.extend(
-            check_timing(
-                body, evidence.clauses, text, lambda: recorded_timings(evidence), kinds=named
+        if not about_report:
+            out.extend(
+                check_timing(
+                    body, evidence.clauses, text, lambda: recorded_timings(evidence), kinds=named
+                )
             )
-        )
         out.extend(
             check_additions(
                 body, evidence, vocabulary, joined=joined_by_and(text, clause.start), whole=text

@@ -208,11 +208,23 @@ def _span_edges(record: Any) -> set[int]:
 # credit for the delay", "(I) read online that only pending orders can be exchanged(, but …)"
 _REPORTED = re.compile(
     r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
-    r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*)\b.*?"
+    r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*|"
+    r"swears?|swore|reckons?|insists?|insisted)\b.*?"
     r"(?=[,;:](?!\s+(?:(?:and|but)\s+)?(?:that|as|because|since|which|who)\b)|[.?!](?:\s|$)|"
     r"\s+but\s(?!that\b)|$)",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+# where the sentence holding a report begins: its subject is what comes before the report
+_SENTENCE_START = re.compile(r"[.?!]\s", re.IGNORECASE)
+
+
+def _lead_in(question: str, at: int) -> str:
+    """The words of the report's sentence before its verb ("My nephew, who used to work in a
+    shop, says …"; "A forum thread claims …"), where who said it is named."""
+    starts = [m.end() for m in _SENTENCE_START.finditer(question, 0, at)]
+    return question[starts[-1] if starts else 0 : at]
 
 
 def own_words(question: str) -> str:
@@ -239,6 +251,8 @@ class Referents:
     numbers: frozenset[float] = frozenset()
     heard_amounts: frozenset[float] = frozenset()  # the amounts of what someone is reported to say
     heard: frozenset[str] = frozenset()  # the words of what someone is reported to say
+    # the words naming who is reported to say it ("my nephew", "a forum thread", "the bot")
+    reporters: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, question: str, amounts: bool = True) -> Referents:
@@ -248,7 +262,11 @@ class Referents:
         numbers are left out: where a record is, it says what the customer's amounts are."""
         if not question:
             return cls()
-        reported = " ".join(m.group(0) for m in _REPORTED.finditer(question))
+        found = list(_REPORTED.finditer(question))
+        reported = " ".join(m.group(0) for m in found)
+        reporters = frozenset(
+            t for m in found for t in content_terms(_lead_in(question, m.start()))
+        )
         own = own_words(question)
         named = set(names(own))
         said = named | set(content_terms(own)) | set(content_terms(joined_letters(own)))
@@ -260,9 +278,11 @@ class Referents:
         stated.update(abs(a - b) for a, b in combinations(paid, 2))
         heard = frozenset(content_terms(reported)) if reported else frozenset()
         if not amounts:
-            return cls(frozenset(named), frozenset(said), heard=heard)
+            return cls(frozenset(named), frozenset(said), heard=heard, reporters=reporters)
         amounts_heard = frozenset(numbers(reported)) if reported else frozenset()
-        return cls(frozenset(named), frozenset(said), frozenset(stated), amounts_heard, heard)
+        return cls(
+            frozenset(named), frozenset(said), frozenset(stated), amounts_heard, heard, reporters
+        )
 
     def number(self, value: float) -> bool:
         """True when the question states this amount (allowing rounding)."""

@@ -1,0 +1,101 @@
+"""What the customer reports someone told them may be declined by naming whose it is ("your
+nephew's serial numbers aren't needed", "the forum's $500 limit isn't part of our rule"), or by
+saying the rules hold none of it ("there's no $10 floor", "I have nothing that lets …"). Granting
+it, endorsing it with a denial of its own ("a gift card can't take more than $500"), or naming
+the reporter without denying anything, still says it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.grounding.test_customer_words import desk_allows
+from tether.core.types import Evidence
+from tether.grounding.sources import Referents
+
+CANCELLED = (
+    "What happens next\nAfter you confirm, the order's status becomes **cancelled** and the full "
+    "amount goes back to the payment method you used. Money paid with a gift card returns to "
+    "that card straight away; other payment methods take 5 to 7 business days."
+)
+REFUND_TO = (
+    "Where the refund goes\nA refund can only be paid to the payment method originally used for "
+    "the order, or to a gift card that already exists on your account. We cannot send it to any "
+    "other card or account."
+)
+PAYMENT = (
+    "Payment method\nYou can move the order to one other payment method that you already hold. "
+    "A gift card can pay only if its balance covers the whole order total."
+)
+TEN_DAYS = (
+    "I cancelled order #W100, paid by credit card. My brother-in-law swears the money only "
+    "comes back after ten days. When do I get it?"
+)
+FORUM = (
+    "I'm returning my boots, paid with my gift card. A forum thread claims a gift card can't "
+    "take more than $500 of a refund in one go. Where can the money go?"
+)
+FLOOR = (
+    "Can I move my $157.61 order to my gift card? It has $160 on it. The chat agent told me a "
+    "gift card has to keep at least $10 on it after paying."
+)
+
+
+def kb(text: str) -> list[Evidence]:
+    return [Evidence("kb:1", "kb:policy", text)]
+
+
+def test_who_reported_it_is_read_from_the_words_before_the_report() -> None:
+    assert {"brother", "law"} <= Referents.of(TEN_DAYS).reporters
+    assert {"forum", "thread"} <= Referents.of(FORUM).reporters
+    # a question reporting nothing names no reporter
+    assert not Referents.of("When does the refund for order #W100 arrive?").reporters
+
+
+@pytest.mark.parametrize(
+    ("said", "passage", "answer", "allowed"),
+    [
+        # declined by naming whose it is
+        (TEN_DAYS, CANCELLED,
+         "Your brother-in-law's ten days don't apply here. A credit card refund takes 5 to 7 "
+         "business days.", True),
+        (FORUM, REFUND_TO,
+         "The forum's $500 limit isn't part of our rule: the refund goes to the gift card you "
+         "paid with or one already on your account.", True),
+        # granted, endorsed with a denial of its own, or the reporter named without a denial
+        (TEN_DAYS, CANCELLED,
+         "As your brother-in-law said, the money comes back after ten days.", False),
+        (TEN_DAYS, CANCELLED,
+         "Your brother-in-law's ten days are right for a credit card refund.", False),
+        (FORUM, REFUND_TO,
+         "A gift card can't take more than $500 of a refund, so the rest goes to another card.",
+         False),
+        # declined as something the rules hold none of
+        (FLOOR, PAYMENT,
+         "Yes: the $160 covers the $157.61, so there's no $10 floor to worry about.", True),
+        (FLOOR, PAYMENT, "A $10 minimum left on the card: not part of our rule.", True),
+        (FLOOR, PAYMENT,
+         "The gift card has to keep $10 on it, so $160 doesn't cover the $157.61.", False),
+        (FLOOR, PAYMENT,
+         "The card can't go below $10 after paying, so you'd need a balance of $167.61.", False),
+    ],
+)  # fmt: skip
+def test_a_report_declined_by_name_or_as_no_rule(
+    said: str, passage: str, answer: str, allowed: bool
+) -> None:
+    assert desk_allows(said, answer, kb(passage)) is allowed
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        ("The refund can go to the gift card you used or to another gift card already on your "
+         "account, and to nothing else.", True),
+        # a card the evidence does not allow, or a gift card made for the purpose
+        ("The refund can go to the gift card you used or to another card on your account.", False),
+        ("The refund can go to the gift card you used or to another gift card we open for you.",
+         False),
+    ],
+)  # fmt: skip
+def test_another_of_a_kind_the_evidence_allows(answer: str, allowed: bool) -> None:
+    said = "I paid for my boots with a gift card. Where can the refund go?"
+    assert desk_allows(said, answer, kb(REFUND_TO)) is allowed
