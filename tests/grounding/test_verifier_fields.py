@@ -194,3 +194,52 @@ def test_none_said_of_a_field_that_holds_one(
 ) -> None:
     v = check(answer, record, "get_user_details" if record is PROFILE else "get_order_details")
     assert v.flagged is flagged, v.claims
+
+
+GEAR: dict[str, Any] = {
+    "order_id": "#W200",
+    "status": "delivered",
+    "items": [
+        {"name": "Headphones", "item_id": "1", "price": 353.76,
+         "options": {"type": "over-ear", "connectivity": "wired"}},
+        {"name": "Laptop", "item_id": "2", "price": 1054.43, "options": {"ram": "32GB"}},
+    ],
+    "fulfillments": [{"tracking_id": ["983210342778"], "item_ids": ["1", "2"]}],
+    "payment_history": [{"transaction_type": "payment", "amount": 1408.19}],
+}  # fmt: skip
+WALLET_OWNER = {
+    "user_id": "ava_2",
+    "address": {"address1": "109 Sunset Drive", "city": "Dallas"},
+    "payment_methods": {"gift_card_2": {"source": "gift_card", "id": "gift_card_2"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "flagged"),
+    [
+        # a figure denied beside the one the record holds, in the same unit
+        ("The laptop isn't a 16GB one, it has 32GB of RAM.", GEAR, False),
+        ("The laptop isn't a 16GB one.", GEAR, True),
+        ("The laptop isn't a 16GB one, it has 64GB of RAM.", GEAR, True),
+        # the prices' total said as their sum, not as a price
+        ("The $1,408.19 payment was exactly the two prices added up.", GEAR, False),
+        ("The $1,408.91 payment was exactly the two prices added up.", GEAR, True),
+        ("The laptop's price is $1,408.19.", GEAR, True),
+        # "over-ear" is the headphones' type, and "under tracking number" no amount
+        ("Both items went under tracking number 983210342778, the over-ear headphones included.",
+         GEAR, False),
+        # a payment said to have failed that the record holds
+        ("The $1,408.19 payment was declined.", GEAR, True),
+        ("The $1,408.19 payment went through.", GEAR, False),
+        # none of what the account keeps, "saved" or not
+        ("Your profile in Dallas is set up without any saved payment method.", WALLET_OWNER, True),
+        ("Your profile in Dallas has a gift card saved as its payment method.", WALLET_OWNER,
+         False),
+    ],
+)  # fmt: skip
+def test_figures_totals_and_acts_read_as_the_record_holds_them(
+    answer: str, record: dict[str, Any], flagged: bool
+) -> None:
+    tool = "get_user_details" if record is WALLET_OWNER else "get_order_details"
+    v = check(answer, record, tool)
+    assert v.flagged is flagged, v.claims

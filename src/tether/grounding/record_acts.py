@@ -1,8 +1,8 @@
 """What a clause says has not happened to a record, against the events the record holds.
 
 A record lists what was done to it as values ("transaction_type": "payment", "status":
-"delivered"). A clause that denies the act ("it hasn't been paid for yet") while the record
-holds it says something else. Only a denial of the past is read so: what cannot or will not
+"delivered"). A clause that denies the act ("it hasn't been paid for yet", "your payment was
+declined") while the record holds it says something else. Only a denial of the past is read so: what cannot or will not
 happen ("it can't be cancelled") is a rule, not an account of the record.
 """
 
@@ -34,6 +34,13 @@ _EVENT_DENIED = re.compile(
     r"completed?|succeeded|happened|taken\s+place)\b",
     re.IGNORECASE,
 )
+# "your payment of $20 was declined", "the refund, which bounced": the event said to have
+# failed is one that did not go through
+_EVENT_FAILED = re.compile(
+    r"\b(?P<act>[a-z]+)(?:\s+of\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:was|were|got|has|"
+    r"have|had)\s+(?:been\s+)?)?(?:declined|rejected|refused|bounced|failed)\b",
+    re.IGNORECASE,
+)
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
 _IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
@@ -43,12 +50,13 @@ _SAME_ACT = {"charg": "pay"}
 
 def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A denied act the record holds as a value of its own ("payment" for "hasn't been paid")."""
-    if not _PAST_DENIAL.search(clause):
+    failed = [] if _MODAL.search(clause) else list(_EVENT_FAILED.finditer(clause))
+    if not _PAST_DENIAL.search(clause) and not failed:
         return []
     # the event itself said not to have happened, read in its own words ("the payment, which
     # didn't go through, will need to be retried": what will be is another clause's)
-    denied = {norm(m.group("act")) for m in _EVENT_DENIED.finditer(clause)}
-    if not _MODAL.search(clause):
+    denied = {norm(m.group("act")) for m in (*_EVENT_DENIED.finditer(clause), *failed)}
+    if not _MODAL.search(clause) and _PAST_DENIAL.search(clause):
         denied |= denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
     acts = {_SAME_ACT.get(t, _IRREGULAR.get(t, t)) for t in denied}
     if not acts:

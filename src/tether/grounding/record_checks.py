@@ -86,7 +86,8 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
         for fact in v.facts:
             if not isinstance(fact.value, str) or len(fact.value) > 60:
                 continue
-            spelled = re.sub(r"[_\-]+", " ", fact.value)
+            # "gift_card" is "gift card"; "over-ear" stays one word, no "over" of the amounts
+            spelled = re.sub(r"_+", " ", fact.value)
             for c, m, _, _ in vocab.members(spelled):
                 held.setdefault(c, set()).add(m)
                 where.setdefault(c, fact.key)
@@ -277,6 +278,11 @@ _DIFFERENCE_AFTER = re.compile(
 )
 
 
+_SUMMED = re.compile(
+    r"\b(?:sum|total|added\s+up|add\s+up|adds\s+up|together|combined|altogether)\b", re.IGNORECASE
+)
+
+
 def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A sum of money said with a field's name ("a balance of $6") against the fields of that
     name: it must be one of their values."""
@@ -304,6 +310,10 @@ def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     for word, held in fields.items():
         values = {float(x) for _, x in held}
         if any(number_matches(n, values) for n in said):
+            continue
+        # "the three prices added up", "the sum of the prices": their total, said as one
+        total = round(sum(float(x) for _, x in held), 2)
+        if _SUMMED.search(clause) and any(number_matches(n, {total}) for n in said):
             continue
         listed = ", ".join(f"{x:g}" for x in sorted(values))
         out.append(

@@ -66,13 +66,15 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
 
 # "no tracking number", "without any refund", "you don't have any payment method saved",
 # "hasn't placed any orders", "no e-mail address", "was never given a tracking number", "hasn't
-# been issued a refund"
+# been issued a refund", "without any saved payment method"
 _NONE = re.compile(
     r"\b(?:no|without(?: any)?|not any|"
     r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any|"
     r"(?:(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)|never)\s+(?:been\s+)?"
     r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)"
-    r")\s+([\w-]+)",
+    # what a record keeps is none the less kept for being "saved" ("without any saved payment
+    # method")
+    r")\s+(?:(?:saved|stored|registered|linked)\s+)?([\w-]+)",
     re.IGNORECASE,
 )
 # a part of a list ("two of the items") is no count of it, nor is what someone means to do
