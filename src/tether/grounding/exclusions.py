@@ -204,12 +204,30 @@ def _others(clause: str, sentences: Sequence[EvidenceClause]) -> list[tuple[str,
                 near |= sentences[n - 1].terms
             if not (mine - set(content_terms(said.group(0))) - {norm(noun)}) & near:
                 continue
+            if _allowed_kind(said.group(0), clause, sentences):
+                continue
             why = (
                 f"the evidence rules out {found.group(0)!r} where the claim allows "
                 f"{said.group(0)!r}: {s.text.strip()[:80]!r}"
             )
             return [(why, s)]
     return []
+
+
+_ALREADY = re.compile(r"\b(?:already|existing)\b", re.IGNORECASE)
+
+
+def _allowed_kind(said: str, clause: str, sentences: Sequence[EvidenceClause]) -> bool:
+    """Whether "another gift card" is of a kind the evidence allows in so many words, held as
+    the evidence holds it: "another gift card already on your account" of "or to a gift card
+    that already exists on your account" (but not "a new gift card")."""
+    kind = _OTHER_WORD.split(said, maxsplit=1)[-1].strip()
+    if len(kind.split()) < 2 or not _ALREADY.search(clause):
+        return False
+    phrase = re.compile(rf"\b{re.escape(kind)}\b", re.IGNORECASE)
+    return any(
+        not negated(s.text) and _ALREADY.search(s.text) and phrase.search(s.text) for s in sentences
+    )
 
 
 def _disregarded(

@@ -64,6 +64,27 @@ def _timed(
     return chosen[0] if len(chosen) == 1 else None
 
 
+_OTHERS = re.compile(r"\b(?:all|any|every)?\s*other\b", re.IGNORECASE)
+
+
+def _rest(named: EvidenceClause | None, pool: Sequence[EvidenceClause]) -> EvidenceClause | None:
+    """The one timed clause of the named clause's sentence that times the others ("money
+    paid with a gift card returns straight away; other payment methods take 5 to 7 business
+    days"): what a side naming something else of that kind (a Visa) is timed by."""
+    if named is None:
+        return None
+    rest = [
+        c
+        for c in pool
+        if c is not named
+        and c.timings
+        and c.source == named.source
+        and c.sentence == named.sentence
+        and _OTHERS.search(c.text)
+    ]
+    return rest[0] if len(rest) == 1 else None
+
+
 def _span(c: EvidenceClause) -> Timing:
     low = min(t.low for t in c.timings)
     high = max(t.high for t in c.timings)
@@ -88,6 +109,10 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
     if same is not None and _NOT.search(left):
         return []  # "is not as quick as": a comparison the other way, not a sameness
     a, b = _timed(left, right, pool), _timed(right, left, pool)
+    if (a is None) != (b is None) and not _ORDER.fullmatch(found.group(0)):
+        # the side naming no clause is the rest, where the evidence times "other" ones ("after
+        # the cancellation" orders events, and compares no two things timed)
+        a, b = a or _rest(b, pool), b or _rest(a, pool)
     if a is None or b is None or a is b:
         return []
     if any(t.kind == "relative" for t in (*a.timings, *b.timings)):

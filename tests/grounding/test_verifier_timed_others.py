@@ -1,0 +1,39 @@
+"""A speed compared with a thing the evidence times, where the other side is one the evidence
+times only as "other" ones: "the Visa refund gets there just as fast as a gift card refund
+would" against "a gift card straight away; other payment methods take 5 to 7 business days".
+The side naming no timed clause is timed by that rest; an "after the cancellation" orders
+events and compares nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.grounding.test_customer_words import desk_allows
+from tether.core.types import Evidence
+
+NEXT = (
+    "What happens next\nAfter you confirm, the order's status becomes cancelled and the full "
+    "amount goes back to the payment method you used. Money paid with a gift card returns to "
+    "that card straight away; other payment methods take 5 to 7 business days."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The $189.05 goes back to your Visa, and it gets there just as fast as a gift card "
+         "refund would.", True),
+        ("You'll see the $189.05 back on the Visa, just as long as a gift card refund would take.",
+         True),
+        ("The Visa refund arrives faster than a gift card refund would.", True),
+        # the comparisons the evidence bears out, and an order of events
+        ("The $189.05 goes back to your Visa, which is slower than a gift card refund would be.",
+         False),
+        ("The Visa refund takes longer than a gift card refund: 5 to 7 business days.", False),
+        ("You'll get the $189.05 back on the Visa within 5 to 7 business days after the "
+         "cancellation.", False),
+    ],
+)  # fmt: skip
+def test_the_other_side_is_timed_by_the_rest(answer: str, flagged: bool) -> None:
+    said = "I've cancelled my $189.05 order, paid on my Visa. How soon is the money back?"
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:policy", NEXT)]) is not flagged
