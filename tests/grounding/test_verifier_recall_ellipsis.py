@@ -151,3 +151,38 @@ def test_two_cases_said_to_take_the_same_time_are_held_to_their_timings(
 ) -> None:
     v = on_text(answer, SPEEDS)
     assert contradicted(v, "timing") is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("said", "plain"),
+    [
+        ("Once you switch, it moves out of pending.", "Once you switch, it is no longer pending."),
+        ("It went out of the processing stage.", "It is no longer processing."),
+        ("It doesn't go out of pending.", "It is still pending."),
+        ("It will never go out of pending.", "It is still pending."),
+        # what something goes out of that is no state it was in stays as written
+        ("The blue one went out of stock.", "The blue one went out of stock."),
+        ("It went out of date.", "It went out of date."),
+    ],
+)
+def test_moving_out_of_a_state_is_leaving_it(said: str, plain: str) -> None:
+    assert plainly(said) == plain
+
+
+PAYMENT = (
+    "Payment method\nYou can move the order to one other payment method that you already hold. "
+    "The order stays pending, and the first payment is returned."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("Once you switch, the order moves out of pending and into processing.", True),
+        ("Once you switch, the order doesn't move out of pending.", False),
+        ("Once you switch, the order stays pending.", False),
+    ],
+)
+def test_a_state_left_in_other_words_is_checked(answer: str, flagged: bool) -> None:
+    v = on_text(answer, PAYMENT)
+    assert v.flagged is flagged, v.claims

@@ -8,7 +8,7 @@ it: "it is paid for, though not processed" says "… though it is not processed"
 refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
 address on file". A clause that ends on its verb borrows what the clause before it says: "the
 manual models are available, but the capsule one isn't" says "… but the capsule one isn't
-available". The rewrite is only for reading meaning: the claim's text and spans are kept
+available". "Moves out of pending" says "is no longer pending". The rewrite is only for reading meaning: the claim's text and spans are kept
 as written.
 """
 
@@ -20,6 +20,9 @@ _BE = r"(?:is|are|was|were)"
 _DENIED_BE = rf"(?:{_BE}n[\u2019']t|{_BE}\s+not)"
 _RULED_OUT = r"(?:off\s+the\s+table|out\s+of\s+the\s+question|ruled\s+out)"
 _STAGE = r"(?:stage|state|status|phase|step)"
+_MOVE = r"(?:moves?|moved|moving|goes|go|went|gone|comes?|came|gets?|got)"
+# what something goes out of that is no state it was in ("out of stock", "out of reach")
+_NOT_A_STATE = r"(?:stock|print|date|reach|sight|hand|order|time|pocket|town|the\s+question)"
 
 _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b{_DENIED_BE}\s+{_RULED_OUT}", re.IGNORECASE), "is possible"),
@@ -42,6 +45,24 @@ _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"is no longer \1",
     ),
+    # "doesn't move out of pending": still in it; "moves out of pending", "goes out of the
+    # processing stage": no longer in it (not "out of stock")
+    (
+        re.compile(
+            r"(?:\b\w+n[\u2019']t|\b(?:(?:does|do|did|will|would|can|could|should|may|might)\s+)?"
+            rf"(?:not|never))\s+{_MOVE}\s+out\s+of\s+"
+            rf"(?:the\s+)?(?!{_NOT_A_STATE}\b)(\w+)(?:\s+{_STAGE})?\b",
+            re.IGNORECASE,
+        ),
+        r"is still \1",
+    ),
+    (
+        re.compile(
+            rf"\b{_MOVE}\s+out\s+of\s+(?:the\s+)?(?!{_NOT_A_STATE}\b)(\w+)(?:\s+{_STAGE})?\b",
+            re.IGNORECASE,
+        ),
+        r"is no longer \1",
+    ),
     # "it's past the pending stage"
     (
         re.compile(
@@ -51,7 +72,7 @@ _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
         r" is no longer \1",
     ),
 )
-_CUE = re.compile(r"table|question|ruled|stage|state|status|phase|step", re.IGNORECASE)
+_CUE = re.compile(r"table|question|ruled|stage|state|status|phase|step|out\s+of", re.IGNORECASE)
 
 # ", though not processed yet", ", but no refund yet": a denial opening its clause, after a
 # conjunction, with no verb before its words ("but not only", "but not least" are no denials)
