@@ -38,6 +38,9 @@ def flagged(answer: str, passage: str = VERIFIED) -> bool:
         "orders.",
         "Once you're verified I can tell you about your orders, but not the products in them.",
         "After verification your own profile is open to me, but not your orders.",
+        # set aside with "though not"
+        "Once you're verified I can tell you about your profile and your orders, though not "
+        "about the products in them.",
     ],
 )
 def test_a_member_set_aside_from_what_the_evidence_grants_together_is_caught(
@@ -53,6 +56,7 @@ def test_a_member_set_aside_from_what_the_evidence_grants_together_is_caught(
          "in them.", VERIFIED),
         # what is set aside is no member of the list
         ("Once you're verified I can tell you about your orders, but not before.", VERIFIED),
+        ("Once you're verified I can tell you about your orders, though not before.", VERIFIED),
         # alternatives: one may be kept and another set aside
         ("The refund can be paid to the payment method used for the order, but not to a gift "
          "card.", REFUNDS),

@@ -4,7 +4,8 @@ profile, your orders and the products in them".
 
 An evidence sentence that does not deny, listing members joined by "and" (all of them, not
 one of several alternatives), gives them the same standing. A claim keeping one member ("your
-profile") and setting another aside with "but not" ("the products inside your orders") says
+profile") and setting another aside with "but not" or "though not" ("the products inside your
+orders") says
 they differ where the evidence says they do not. Each side must name a different member by
 most of that member's words; a list of alternatives ("… or a gift card") decides nothing.
 """
@@ -20,8 +21,8 @@ from tether.grounding.evidence_clauses import EvidenceClause
 # "your profile, but not the products inside your orders" (read plainly: "…, but it is not
 # your orders"): what is kept, and what is not
 _BUT_NOT = re.compile(
-    r"(?P<kept>[^.;:!?]+?),?\s+(?:but|yet)\s+(?:(?:it|they)\s+(?:is|are)\s+)?not\s+"
-    r"(?P<out>[^,.;:!?]+)",
+    r"(?P<kept>[^.;:!?]+?),?\s+(?:but|yet|though|although|while)\s+(?:(?:it|they)\s+(?:is|are)\s+)?"
+    r"not\s+(?P<out>[^,.;:!?]+)",
     re.IGNORECASE,
 )
 _MEMBER = re.compile(r",\s*(?:and\s+)?|\s+and\s+", re.IGNORECASE)
