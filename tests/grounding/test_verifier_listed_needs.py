@@ -24,12 +24,16 @@ OFFERED = "What we can offer\n- a refund to the original payment method,\n- a gi
         ("Just the order id and where the refund should go; the list of items isn't needed.", True),
         ("The order id is not required, only the items.", True),
         ("You don't need to give us the list of items.", True),
+        ("Give us the order id and the items; we can go ahead without knowing where the refund "
+         "should go.", True),
+        ("We can proceed without the list of items.", True),
+        ("We can go ahead without a photo of the items.", False),
         # the list as it is, what it lacks, and a condition
         ("We need the order id, the list of items and where the refund should go.", False),
         ("We don't need a photo of the items.", False),
         ("If you keep everything, nothing is sent back and no list is needed.", False),
     ],
-)
+)  # fmt: skip
 def test_a_needed_item_said_not_to_be(answer: str, wrong: bool) -> None:
     assert desk(answer, NEEDED).flagged is wrong
 

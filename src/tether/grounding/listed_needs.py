@@ -3,7 +3,7 @@ under "What we need from you" with "- the list of items you are sending back" am
 
 A bulleted run whose heading (the line right before it) says what is needed or required lists
 what must be given; a claim clause that denies the need of one of its items ("isn't needed",
-"don't need", "not required", "no need for") contradicts it. The item is the bullet holding
+"don't need", "not required", "no need for", "we can go ahead without knowing …") contradicts it. The item is the bullet holding
 every word the clause names it by (at least two, or its one word being the bullet's only one).
 A denied need of something no bullet is ("no photo is needed"), and a condition ("if you keep
 all of it, the list isn't needed"), decide nothing.
@@ -23,7 +23,10 @@ _BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILIN
 _DENIED_NEED = re.compile(
     r"\b(?:is|are|was|were)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?(?:needed|required|necessary)\b"
     r"|\b(?:do|does|did)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?need\b"
-    r"|\bno\s+need\s+(?:for|of)\b|\bnot\s+(?:needed|required|necessary)\b",
+    r"|\bno\s+need\s+(?:for|of)\b|\bnot\s+(?:needed|required|necessary)\b"
+    # "we can go ahead without knowing where the refund should go"
+    r"|\b(?:go\s+ahead|proceed|carry\s+on|manage|do\s+it|start)\s+without\s+"
+    r"(?:(?:knowing|having|being\s+told|hearing|asking)\s+)?",
     re.IGNORECASE,
 )
 _CASE = re.compile(r"\b(?:if|unless|whether|when|once)\b", re.IGNORECASE)
@@ -38,9 +41,8 @@ def _named(clause: str, denial: re.Match[str]) -> set[str]:
     """The words of what the clause says is not needed: its subject before "isn't needed", its
     object after "don't need" or "no need for" (with the subject when the need is passive), each
     up to the nearest comma."""
-    if re.search(r"need\b\s*$", denial.group(0), re.IGNORECASE) or denial.group(
-        0
-    ).lower().startswith("no"):
+    said_after = re.search(r"(?:need|without\s+(?:\w+\s+)*)$", denial.group(0), re.IGNORECASE)
+    if said_after is not None or denial.group(0).lower().startswith("no"):
         after = clause[denial.end() :]
         cut = _PART.search(after)
         said = set(content_terms(after[: cut.start()] if cut else after))
