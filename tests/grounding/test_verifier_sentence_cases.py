@@ -23,6 +23,13 @@ TIMINGS = (
         ("Those timings only apply to cancelled orders.", True),
         ("These timings apply only when an order is cancelled.", True),
         ("The timings only apply to cancelled orders, so a payment change may take longer.", True),
+        # "only" after the verb, or "alone" after the case; a case of one word
+        ("These timings apply only to cancellations.", True),
+        ("These timings cover cancellations alone.", True),
+        ("These timings cover cancelled orders only.", True),
+        # a word no case of the two holds alone, or both cases said
+        ("These timings apply only to refunds.", False),
+        ("These timings cover cancellations and payment changes alone.", False),
         ("These timings apply when an order is cancelled and when the payment method is changed.", False),
         ("Those timings apply to cancelled orders, so the gift card money is back immediately.", False),
         ("The same timings apply to a cancelled order and to a changed payment method.", False),

@@ -306,14 +306,18 @@ def _share(rest: set[str], m: re.Match[str]) -> float:
     return len(rest & set(content_terms(m.group("rest")))) / len(rest)
 
 
+_APPLY = r"(?:apply|applies|hold|holds|count|counts|cover|covers)"
 _ONLY_IF = re.compile(
     r"\bonly\s+(?:[a-z]+\s+){0,5}?(?:if|when|while|in case)\s+(?P<cond>[^,.;:!?]+)|"
     r"\b(?:if|when)\s+and\s+only\s+(?:if|when)\s+(?P<cond2>[^,.;:!?]+)|"
     # "I can't transfer you unless …" says "only if …"
     r"\b(?:cannot|can[\u2019']t|won[\u2019']t|will not|don[\u2019']t|do not)\s+"
     r"(?:[a-z]+\s+){0,5}?unless\s+(?P<cond3>[^,.;:!?]+)|"
-    # "these timings only apply to cancelled orders"
-    r"\bonly\s+(?:apply|applies|hold|holds|count|counts)\s+(?:to|for)\s+(?P<cond4>[^,.;:!?]+)",
+    # "these timings only apply to cancelled orders", "… apply only to cancellations", "…
+    # cover cancellations alone"
+    r"\bonly\s+(?:apply|applies|hold|holds|count|counts)\s+(?:to|for)\s+(?P<cond4>[^,.;:!?]+)|"
+    rf"\b{_APPLY}\s+only\s+(?:to|for|when|if)\s+(?P<cond5>[^,.;:!?]+)|"
+    rf"\b{_APPLY}\s+(?:to\s+|for\s+)?(?P<cond6>[^,.;:!?]+?)\s+(?:alone|only)\b",
     re.IGNORECASE,
 )
 # "when an order is cancelled and when its payment method is changed": cases of one sentence,
@@ -335,6 +339,9 @@ def _sentence_cases(text: str) -> list[tuple[str, str, frozenset[str]]]:
     return out
 
 
+_CONDITIONS = ("cond", "cond2", "cond3", "cond4", "cond5", "cond6")
+
+
 def check_narrowed(
     text: str, texts: Mapping[str, str], sentences: Sequence[EvidenceClause]
 ) -> list[tuple[str, EvidenceClause]]:
@@ -343,7 +350,7 @@ def check_narrowed(
     found = _ONLY_IF.search(text)
     if found is None:
         return []
-    cond = next(found.group(g) for g in ("cond", "cond2", "cond3", "cond4") if found.group(g))
+    cond = next(found.group(g) for g in _CONDITIONS if found.group(g))
     if re.search(r"\b(?:or|either)\b", cond, re.IGNORECASE):
         return []  # the claim names several cases itself: which matches which is unclear
     said = set(content_terms(cond)) - _FILLER
@@ -352,24 +359,32 @@ def check_narrowed(
     # (what follows ", so" is what the claim draws from it, not another case it names)
     end = re.compile(r"[.;:!?]|,\s*so\b").search(text, found.end())
     mine = set(content_terms(text[found.start() : end.start() if end else len(text)])) - _FILLER
-    if len(said) < 2:
+    if not said:
         return []
     for source, passage in texts.items():
         members = [*_members(passage), *_sentence_cases(passage)]
         for item, _, title in members:
             theirs = set(content_terms(item)) - _FILLER
-            # the case restated: most of its words, or two and most of the condition's
+            # the case restated: most of its words, or two and most of the condition's; a
+            # condition of one word ("only to cancellations") names the one case holding it
             shared = len(theirs & said)
-            if not theirs or not (
+            if len(said) == 1:
+                if not said <= theirs or len(theirs) > 3:
+                    continue  # a short case holding the word, not any line that uses it
+            elif not theirs or not (
                 shared / len(theirs) >= SHARED or (shared >= 2 and shared / len(said) >= SHARED)
             ):
                 continue
             siblings = [m for m in members if m[2] == title and m[0] != item]
-            # a case of the same list the claim does not name at all
+            if len(said) == 1 and any(said <= set(content_terms(m[0])) for m in siblings):
+                continue
+            # a case of the same list the claim does not name at all (a short case is named
+            # by one of its words: "cancellations" of "an order is cancelled")
             dropped = [
                 m
                 for m in siblings
-                if (terms := set(content_terms(m[0])) - _FILLER) and len(terms & mine) < 2
+                if (terms := set(content_terms(m[0])) - _FILLER)
+                and len(terms & mine) < max(1, min(2, len(terms) - 1))
             ]
             if not siblings or not dropped:
                 continue
