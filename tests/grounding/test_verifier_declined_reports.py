@@ -39,6 +39,12 @@ FLOOR = (
     "gift card has to keep at least $10 on it after paying."
 )
 
+WINDOW = (
+    "I changed the items on my order #W200 last week. The bot told me an order whose items were "
+    "changed can still be cancelled within 48 hours. Can I cancel it?"
+)
+CANCELLED_RULE = "An order whose items were already changed can no longer be cancelled."
+
 
 def kb(text: str) -> list[Evidence]:
     return [Evidence("kb:1", "kb:policy", text)]
@@ -77,6 +83,11 @@ def test_who_reported_it_is_read_from_the_words_before_the_report() -> None:
          "The gift card has to keep $10 on it, so $160 doesn't cover the $157.61.", False),
         (FLOOR, PAYMENT,
          "The card can't go below $10 after paying, so you'd need a balance of $167.61.", False),
+        # declined as something the rules have none of
+        (WINDOW, CANCELLED_RULE, "Our rule gives no 48-hour window: it can no longer be cancelled.",
+         True),
+        (WINDOW, CANCELLED_RULE, "You have a 48-hour window in which it can still be cancelled.",
+         False),
     ],
 )  # fmt: skip
 def test_a_report_declined_by_name_or_as_no_rule(

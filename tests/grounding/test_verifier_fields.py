@@ -243,3 +243,44 @@ def test_figures_totals_and_acts_read_as_the_record_holds_them(
     tool = "get_user_details" if record is WALLET_OWNER else "get_order_details"
     v = check(answer, record, tool)
     assert v.flagged is flagged, v.claims
+
+
+CHAIRS: dict[str, Any] = {
+    "name": "Office Chair",
+    "product_id": "479",
+    "variants": {
+        "1": {"item_id": "1", "options": {"color": "gray", "material": "mesh"}, "available": True,
+              "price": 483.95},
+        "2": {"item_id": "2", "options": {"color": "gray", "material": "leather"}, "available": True,
+              "price": 508.21},
+        "3": {"item_id": "3", "options": {"color": "red", "material": "leather"}, "available": False,
+              "price": 466.44},
+        "4": {"item_id": "4", "options": {"color": "red", "material": "mesh"}, "available": True,
+              "price": 544.29},
+    },
+}  # fmt: skip
+TWO_ORDERS = {**PROFILE, "orders": ["#W8413387", "#W1111111"]}
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "tool", "flagged"),
+    [
+        # two denials that make one "every … can be ordered"
+        ("There's no gray chair you can't order.", CHAIRS, "get_product_details", False),
+        ("There's no red chair you can't order.", CHAIRS, "get_product_details", True),
+        ("There isn't a single variant you can't order right now.", CHAIRS,
+         "get_product_details", True),
+        # a field said to be lacking, and a count said with "there's"
+        ("Your profile lacks an e-mail address.", PROFILE, "get_user_details", True),
+        ("There's one order on your profile, #W8413387.", TWO_ORDERS, "get_user_details", True),
+        ("There are two orders on your profile.", TWO_ORDERS, "get_user_details", False),
+        # the prices' total said with the plural of its field's name
+        ("It came to $1,408.19, the two prices to the cent.", GEAR, "get_order_details", False),
+        ("It came to $1,408.91, the two prices to the cent.", GEAR, "get_order_details", True),
+    ],
+)  # fmt: skip
+def test_denials_counts_and_totals_in_other_words(
+    answer: str, record: dict[str, Any], tool: str, flagged: bool
+) -> None:
+    v = check(answer, record, tool)
+    assert v.flagged is flagged, v.claims

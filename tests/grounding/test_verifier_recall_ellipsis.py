@@ -186,3 +186,19 @@ PAYMENT = (
 def test_a_state_left_in_other_words_is_checked(answer: str, flagged: bool) -> None:
     v = on_text(answer, PAYMENT)
     assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("said", "plain"),
+    [
+        ("There's no gray chair you can't order.", "every gray chair can be ordered."),
+        ("There isn't a single variant you can't order right now.",
+         "every variant can be ordered right now."),
+        ("There are no chairs that we can't get.", "every chairs can be got."),
+        # a reason, a way or an object after the verb is no such pair
+        ("There is no reason you can't order it.", "There is no reason you can't order it."),
+        ("There's no way you can't buy one.", "There's no way you can't buy one."),
+    ],
+)  # fmt: skip
+def test_none_that_cannot_be_ordered_is_every_one_can(said: str, plain: str) -> None:
+    assert plainly(said) == plain

@@ -24,6 +24,12 @@ DELIVERED: dict[str, Any] = {
     "fulfillments": [{"tracking_id": ["111222333444"], "item_ids": ["61", "62"]}],
 }
 SHIPPED: dict[str, Any] = {**DELIVERED, "order_id": "#D621", "status": "shipped"}
+PENDING: dict[str, Any] = {
+    **DELIVERED,
+    "order_id": "#D622",
+    "status": "pending",
+    "fulfillments": [],
+}
 
 
 def on_order(answer: str, record: dict[str, Any]) -> Verification:
@@ -45,6 +51,9 @@ def on_order(answer: str, record: dict[str, Any]) -> Verification:
         # and of a shipped one
         ("Your two items are still with the carrier under tracking 111222333444.", SHIPPED, False),
         ("Your items are still in transit.", SHIPPED, False),
+        # left the warehouse and on the road: shipped, not yet delivered
+        ("Your items have left our warehouse and are on the road to you.", PENDING, True),
+        ("Your items have left our warehouse and are on the road to you.", SHIPPED, False),
     ],
 )  # fmt: skip
 def test_a_state_said_as_a_place(answer: str, record: dict[str, Any], flagged: bool) -> None:

@@ -220,7 +220,10 @@ _DECLINING = re.compile(
     r"guarantee\w*|verify|aware|part\s+of)\b|"
     # "I have nothing that lets …", "there's no $10 floor": what the rules hold none of
     r"\bnothing\s+(?:that|which)\s+(?:lets|allows|says|covers|mentions)\b|"
-    r"\bthere(?:[\u2019']s|\s+is|\s+are)\s+no\s+[$€£]?\d",
+    r"\bthere(?:[\u2019']s|\s+is|\s+are)\s+no\s+[$€£]?\d|"
+    # "our rule gives no 48-hour window", "our timings have no manager sign-off"
+    r"\b(?:rules?|polic(?:y|ies)|steps|timings|terms)\s+(?:gives?|has|have|holds?|includes?|"
+    r"sets?|says?|mentions?)\s+(?:no|nothing)\b",
     re.IGNORECASE,
 )
 

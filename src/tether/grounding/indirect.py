@@ -8,7 +8,8 @@ it: "it is paid for, though not processed" says "… though it is not processed"
 refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
 address on file". A clause that ends on its verb borrows what the clause before it says: "the
 manual models are available, but the capsule one isn't" says "… but the capsule one isn't
-available". "Moves out of pending" says "is no longer pending". The rewrite is only for reading meaning: the claim's text and spans are kept
+available". "Moves out of pending" says "is no longer pending", and "there's no gray chair you can't order"
+says "every gray chair can be ordered". The rewrite is only for reading meaning: the claim's text and spans are kept
 as written.
 """
 
@@ -145,6 +146,26 @@ def _completed(text: str, cut: re.Match[str]) -> str:
     return f"{cut.group(0)} {said.group('said')}"
 
 
+# "there's no gray chair you can't order", "there isn't a single variant you can't buy": two
+# denials that make one "every … can be ordered"
+_NONE_BUT_CAN = re.compile(
+    r"\bthere(?:(?:[\u2019']s|\s+is|\s+are)\s+(?:no|not\s+(?:a\s+single|one|a|any))|"
+    r"\s+(?:is|are)n[\u2019']t\s+(?:a\s+single|one|a|any))\s+"
+    # what is had, then "you can't order" ending its clause ("no reason you can't order it" is
+    # no such pair)
+    r"(?!(?:reason|way|need|problem|issue|doubt|harm|chance|point)\b)"
+    r"(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:that\s+|which\s+)?(?:you|we|anyone)\s+"
+    r"(?:can[\u2019']t|cannot|can\s+not|couldn[\u2019']t)\s+(?P<verb>order|buy|get|purchase)"
+    r"(?=\s*(?:[.,;:!?]|$)|\s+(?:right\s+now|now|today|at\s+the\s+moment)\b)",
+    re.IGNORECASE,
+)
+_DONE = {"order": "ordered", "buy": "bought", "get": "got", "purchase": "purchased"}
+
+
+def _every(m: re.Match[str]) -> str:
+    return f"every {m.group('what')} can be {_DONE[m.group('verb').lower()]}"
+
+
 def plainly(text: str) -> str:
     """The text with indirect denials in plain words ("is off the table" → "is not possible",
     "paid, though not processed" → "paid, though it is not processed")."""
@@ -154,6 +175,8 @@ def plainly(text: str) -> str:
     if "," in text:
         text = _ELLIPTIC.sub(lambda m: _completed(text, m), text)
     if "no" not in text.lower():
-        return text  # nor any of the verbless denials
+        return text  # nor any of the verbless denials, nor two denials made one
+    if "there" in text.lower():
+        text = _NONE_BUT_CAN.sub(_every, text)
     text = _NONE.sub(lambda m: f"there is no {m.group('label').strip()}", text)
     return _BARE.sub(lambda m: _borrowed(text, m) or m.group(0), text)

@@ -311,9 +311,11 @@ def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
         values = {float(x) for _, x in held}
         if any(number_matches(n, values) for n in said):
             continue
-        # "the three prices added up", "the sum of the prices": their total, said as one
+        # "the three prices added up", "the sum of the prices", "the three prices to the cent":
+        # their total, said as one
         total = round(sum(float(x) for _, x in held), 2)
-        if _SUMMED.search(clause) and any(number_matches(n, {total}) for n in said):
+        summed = _SUMMED.search(clause) or re.search(rf"\b{re.escape(word)}s\b", clause, re.I)
+        if summed and any(number_matches(n, {total}) for n in said):
             continue
         listed = ", ".join(f"{x:g}" for x in sorted(values))
         out.append(

@@ -16,7 +16,8 @@ from tether.grounding.variants import availability_said
 
 _NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 _COUNT = re.compile(
-    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|there (?:are|is|were|was)|"
+    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|"
+    r"there (?:are|is|were|was)|there[\u2019']s|"
     rf"total of|all|both)\s+{_NUMBER}\s+(\w+)|"
     # "both items" counts two as surely as "two items" does
     r"(?<!\bof )\b(both)\s+(\w+s)\b|"
@@ -66,12 +67,13 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
 
 # "no tracking number", "without any refund", "you don't have any payment method saved",
 # "hasn't placed any orders", "no e-mail address", "was never given a tracking number", "hasn't
-# been issued a refund", "without any saved payment method"
+# been issued a refund", "without any saved payment method", "lacks an e-mail address"
 _NONE = re.compile(
     r"\b(?:no|without(?: any)?|not any|"
     r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any|"
     r"(?:(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)|never)\s+(?:been\s+)?"
-    r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)"
+    r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)|"
+    r"lack(?:s|ed|ing)?\s+(?:a|an|any)"
     # what a record keeps is none the less kept for being "saved" ("without any saved payment
     # method")
     r")\s+(?:(?:saved|stored|registered|linked)\s+)?([\w-]+)",

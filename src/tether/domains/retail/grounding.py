@@ -102,6 +102,8 @@ RETAIL_GROUNDING = GroundingPack(
                 "in transit",
                 "out for delivery",
                 "left the warehouse",
+                "left our warehouse",
+                "on the road",
                 "awaiting delivery",
                 "dispatched",
             ),
