@@ -37,3 +37,27 @@ NEXT = (
 def test_the_other_side_is_timed_by_the_rest(answer: str, flagged: bool) -> None:
     said = "I've cancelled my $189.05 order, paid on my Visa. How soon is the money back?"
     assert desk_allows(said, answer, [Evidence("kb:1", "kb:policy", NEXT)]) is not flagged
+
+
+TAKES = (
+    "How long a refund takes\n- **Gift card:** the money is back on the card immediately.\n"
+    "- **Credit card or PayPal:** the refund takes 5 to 7 business days to arrive."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # no refund at once, where the evidence has one come at once
+        ("Neither refund lands straight away; the PayPal one takes 5 to 7 business days.", True),
+        ("None of the refunds is immediate.", True),
+        # said of the ones just named, or of something else
+        ("The PayPal and Mastercard refunds take 5 to 7 business days, so neither is immediate.",
+         False),
+        ("Neither refund needs a manager's sign-off; the gift card one is back immediately.",
+         False),
+    ],
+)  # fmt: skip
+def test_none_said_to_come_at_once(answer: str, flagged: bool) -> None:
+    said = "I was refunded to PayPal and to my Mastercard, and I need a manager's sign-off?"
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:policy", TAKES)]) is not flagged

@@ -81,7 +81,11 @@ from tether.grounding.state_rules import (
 )
 from tether.grounding.step_order import check_step_order
 from tether.grounding.sufficiency import check_floors
-from tether.grounding.timing_comparisons import check_first, check_timing_comparisons
+from tether.grounding.timing_comparisons import (
+    check_first,
+    check_none_at_once,
+    check_timing_comparisons,
+)
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
 from tether.grounding.value_counts import check_value_counts
@@ -129,6 +133,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_designations(text, evidence.index.terms))
     out.extend(check_timing_comparisons(text, evidence.clauses))
+    if evidence.texts:
+        out.extend(check_none_at_once(text, evidence.clauses, evidence.texts))
     out.extend(_repeated_report(text, evidence))
     question = evidence.question
     out.extend(check_first(text, evidence.clauses, question, kinds=named))

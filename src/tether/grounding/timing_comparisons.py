@@ -12,7 +12,7 @@ once to a gift card, or within 5 to 7 business days to a credit card or PayPal")
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from tether.grounding.facts import CONTRADICTED, Finding
@@ -177,3 +177,36 @@ def _named(c: EvidenceClause, names: set[str]) -> bool:
     if c.label:
         return any(alt and alt <= names for alt in c.label)
     return bool(c.subject) and c.subject <= names
+
+
+# "neither refund lands straight away", "none of the refunds is immediate": no one of a kind
+# comes at once
+_NONE_AT_ONCE = re.compile(
+    r"\b(?:neither|no|none\s+of\s+(?:the|your|these|those))\s+"
+    # a noun, not the verb of an elliptic "neither is immediate" (said of the ones just named)
+    r"(?!(?:is|are|was|were|will|would|can|could|does|do|did|has|have|goes|go|comes?|one|of)\b)"
+    r"(?P<noun>[a-z]{3,}?)s?\b"
+    r"(?:\s+[\w-]+){0,3}?\s+(?:immediately|immediate|instantly|instant|right\s+away|at\s+once|"
+    r"straight\s+away)\b",
+    re.IGNORECASE,
+)
+
+
+def check_none_at_once(
+    text: str, pool: Sequence[EvidenceClause], texts: Mapping[str, str]
+) -> list[Finding]:
+    """ "Neither refund lands straight away" where the evidence has one of them come at once
+    ("gift card: the money is back on the card immediately", under "How long a refund takes")."""
+    found = _NONE_AT_ONCE.search(text)
+    if found is None:
+        return []
+    stem = re.compile(rf"\b{re.escape(found.group('noun').lower()[:5])}", re.IGNORECASE)
+    for c in pool:
+        if c.negated or not any(t.kind == "immediate" for t in c.timings):
+            continue
+        # the kind is named by the clause's sentence or by its passage's heading
+        heading = texts.get(c.source, "").lstrip().partition("\n")[0]
+        if stem.search(c.sentence) or stem.search(heading):
+            why = f"the evidence has one come at once: {c.text.strip()[:80]!r}"
+            return [Finding("timing", CONTRADICTED, why, c.source, c.sentence, c.span)]
+    return []
