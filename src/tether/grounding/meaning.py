@@ -168,10 +168,14 @@ _MODALITY = frozenset(content_terms("possible allowed permitted"))
 _DEGREE = frozenset(("longer", "still", "yet", "already", "even", "ever", "always", "really"))
 
 
+_HAVING = frozenset(content_terms("get gets got receive receives received have has had"))
+
+
 def denied_terms(text: str) -> set[str]:
     """The words each negation governs: the first content word after its cue, past adverbs,
     with the words coordinated to it ("can no longer be changed or cancelled" → change,
-    cancel; "does not move orders" → move)."""
+    cancel; "does not move orders" → move), and what a verb of having has ("doesn't get a
+    summary" → get, summary)."""
     plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
     out: set[str] = set()
     for cue in _CUE.finditer(plain):
@@ -190,6 +194,15 @@ def denied_terms(text: str) -> set[str]:
                     continue
                 break
             n += 1
+        # a verb of having bears the negation onto what is had, said as a thing of its kind:
+        # "doesn't get a summary" (not "doesn't get your request in full")
+        if (
+            len(taken) == 1
+            and taken[0] in _HAVING
+            and tokens[n + 1 : n + 2] in (["a"], ["an"], ["any"])
+        ):
+            rest = [t for w in tokens[n + 2 : n + 4] for t in content_terms(w)]
+            taken.extend(rest[:1])
         out.update(taken)
     return out
 
