@@ -284,3 +284,30 @@ def test_denials_counts_and_totals_in_other_words(
 ) -> None:
     v = check(answer, record, tool)
     assert v.flagged is flagged, v.claims
+
+
+REFUNDED_ORDER: dict[str, Any] = {
+    "order_id": "#W300",
+    "status": "cancelled",
+    "items": [{"name": "Jigsaw Puzzle", "item_id": "1", "price": 46.0}],
+    "payment_history": [
+        {"transaction_type": "payment", "amount": 46.0, "payment_method_id": "gift_card_1"},
+        {"transaction_type": "refund", "amount": 46.0, "payment_method_id": "gift_card_1"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "flagged"),
+    [
+        # money said not to have come back, or not to have been taken, that the record holds
+        ("It was cancelled, but the $46 never came back to your gift card.", REFUNDED_ORDER, True),
+        ("It was cancelled, and the $46 came back to your gift card.", REFUNDED_ORDER, False),
+        ("The items are on their way, though the card hasn't taken the $1,408.19 yet.", GEAR,
+         True),
+        ("The card has taken the $1,408.19.", GEAR, False),
+    ],
+)  # fmt: skip
+def test_money_said_not_to_have_moved(answer: str, record: dict[str, Any], flagged: bool) -> None:
+    v = check(answer, record)
+    assert v.flagged is flagged, v.claims

@@ -41,6 +41,15 @@ _EVENT_FAILED = re.compile(
     r"have|had)\s+(?:been\s+)?)?(?:declined|rejected|refused|bounced|failed)\b",
     re.IGNORECASE,
 )
+# money said not to have come back is a refund denied ("the $46 never came back to it"), and
+# money said not to have been taken a payment denied ("PayPal hasn't taken the $3,176.43 yet")
+_DENIED_MONEY = (
+    r"(?:(?:has|have|had|did|was|were)(?:n[\u2019']t|\s+not)|never)\s+(?:yet\s+)?(?:been\s+)?"
+)
+_NOT_BACK = re.compile(
+    rf"{_DENIED_MONEY}(?:come|came|gone|went|go|sent|paid|put)\s+back\b", re.IGNORECASE
+)
+_NOT_TAKEN = re.compile(rf"{_DENIED_MONEY}(?:taken|took|take|collected|billed)\b", re.IGNORECASE)
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
 _IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
@@ -59,6 +68,9 @@ def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldF
     if not _MODAL.search(clause) and _PAST_DENIAL.search(clause):
         denied |= denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
     acts = {_SAME_ACT.get(t, _IRREGULAR.get(t, t)) for t in denied}
+    if "$" in clause and not _MODAL.search(clause):
+        acts |= {"refund"} if _NOT_BACK.search(clause) else set()
+        acts |= {"pay"} if _NOT_TAKEN.search(clause) else set()
     if not acts:
         return []
     out: list[FieldFinding] = []
