@@ -138,6 +138,11 @@ DRAWN_DEV27 = "dev27"
 # cancelled parcel that still arrives or a hand-over kept for premium members, its wrong answers
 # leaning on negations in many forms, rules turned round, plausible additions and reworded states
 DRAWN_DEV28 = "dev28"
+# a twenty-ninth, drawn the same way, its customers naming their own things, reporting helmets
+# barred from exchanges, business days that take in weekends, a paid faster refund, a gift card
+# needing more than the exact difference or an exchanged order split in two, its wrong answers
+# leaning on negations in many forms, rules with their scope moved, additions and reworded states
+DRAWN_DEV29 = "dev29"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -165,6 +170,7 @@ LATER_DRAWN = (
     DRAWN_DEV26,
     DRAWN_DEV27,
     DRAWN_DEV28,
+    DRAWN_DEV29,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -281,6 +287,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV26, 54),
         (DRAWN_DEV27, 54),
         (DRAWN_DEV28, 54),
+        (DRAWN_DEV29, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
