@@ -45,6 +45,15 @@ WINDOW = (
 )
 CANCELLED_RULE = "An order whose items were already changed can no longer be cancelled."
 
+FEE = (
+    "My $903.95 refund is going back to my credit card. A forum says paying $9.99 brings any "
+    "refund down to 24 hours. Is that worth it?"
+)
+TAKES = (
+    "How long a refund takes\n- **Gift card:** the money is back on the card immediately.\n"
+    "- **Credit card or PayPal:** the refund takes 5 to 7 business days to arrive."
+)
+
 
 def kb(text: str) -> list[Evidence]:
     return [Evidence("kb:1", "kb:policy", text)]
@@ -88,6 +97,10 @@ def test_who_reported_it_is_read_from_the_words_before_the_report() -> None:
          True),
         (WINDOW, CANCELLED_RULE, "You have a 48-hour window in which it can still be cancelled.",
          False),
+        # the rules said to hold none of a reported timing: no timing of the rules
+        (FEE, TAKES, "Our timings have no paid option that brings it down to 24 hours, so I "
+         "wouldn't pay the $9.99.", True),
+        (FEE, TAKES, "For $9.99 the refund comes back within 24 hours.", False),
     ],
 )  # fmt: skip
 def test_a_report_declined_by_name_or_as_no_rule(

@@ -306,8 +306,36 @@ REFUNDED_ORDER: dict[str, Any] = {
         ("The items are on their way, though the card hasn't taken the $1,408.19 yet.", GEAR,
          True),
         ("The card has taken the $1,408.19.", GEAR, False),
+        ("The items are on their way, though the $1,408.19 charge to your card failed to go "
+         "through.", GEAR, True),
     ],
 )  # fmt: skip
 def test_money_said_not_to_have_moved(answer: str, record: dict[str, Any], flagged: bool) -> None:
     v = check(answer, record)
+    assert v.flagged is flagged, v.claims
+
+
+THREE: dict[str, Any] = {
+    "order_id": "#W400",
+    "status": "pending",
+    "items": [
+        {"name": "Tablet", "item_id": "1", "price": 938.92},
+        {"name": "Skateboard", "item_id": "2", "price": 195.15},
+        {"name": "Jigsaw Puzzle", "item_id": "3", "price": 53.72},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # one named item against two others together
+        ("The tablet costs $690.05 more than the skateboard and the puzzle together ($248.87).",
+         False),
+        ("The tablet costs $690.06 more than the skateboard and the puzzle together ($248.87).",
+         True),
+    ],
+)  # fmt: skip
+def test_one_item_against_the_others_together(answer: str, flagged: bool) -> None:
+    v = check(answer, THREE)
     assert v.flagged is flagged, v.claims

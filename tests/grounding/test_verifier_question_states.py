@@ -35,6 +35,9 @@ WONDERED = "I wonder whether my pending order is late. Where does the refund go?
         # the question's own state, or one to come
         ("Your order was delivered, so the refund goes to the card you paid with.", DELIVERED, False),
         ("Once we receive the lamp, your order is returned.", DELIVERED, False),
+        # what it has now become, after what the answer did
+        ("Your order is now returned, and the refund goes to the card you paid with.", DELIVERED,
+         False),
         # a noun given two states, and a state only wondered about
         ("Your order is still pending, so the refund goes to the card you paid with.", TWO, False),
         ("Your order is still in transit.", WONDERED, False),

@@ -99,7 +99,7 @@ def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
     """Whether `value` is, to the cent, the total of what two or more members of one record
     list cost, each named in the claim ("the thermostat and the mouse come to $414.87"), or
     what one of two named costs more than the other ("the bike costs $1,555.75 more than the
-    earbuds")."""
+    earbuds"), or than the others together."""
     compared = _compares(claim)
     for named, members in _named(claim, records):
         # a difference said as one needs only one side named: "the bike" need not spell
@@ -111,6 +111,21 @@ def named_total(value: float, claim: str, records: Iterable[Any]) -> bool:
             for group in combinations(named, size):
                 if any(abs(sum(amounts) - value) < _CENT for amounts in product(*group)):
                     return True
+                # one named against the others together ("the tablet costs $690.05 more than
+                # the skateboard and the puzzle together")
+                if compared and _one_against_rest(value, group):
+                    return True
+    return False
+
+
+def _one_against_rest(value: float, group: Sequence[Sequence[float]]) -> bool:
+    for n, one in enumerate(group):
+        rest = [amounts for m, amounts in enumerate(group) if m != n]
+        if len(rest) < 2:
+            continue
+        for x in one:
+            if any(abs(abs(x - sum(amounts)) - value) < _CENT for amounts in product(*rest)):
+                return True
     return False
 
 

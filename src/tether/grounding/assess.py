@@ -53,6 +53,7 @@ from tether.grounding.meaning import (
     declines_reporter,
     denial_start,
     denies,
+    none_in_rules,
     sets_outside,
 )
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
@@ -220,10 +221,7 @@ _DECLINING = re.compile(
     r"guarantee\w*|verify|aware|part\s+of)\b|"
     # "I have nothing that lets …", "there's no $10 floor": what the rules hold none of
     r"\bnothing\s+(?:that|which)\s+(?:lets|allows|says|covers|mentions)\b|"
-    r"\bthere(?:[\u2019']s|\s+is|\s+are)\s+no\s+[$€£]?\d|"
-    # "our rule gives no 48-hour window", "our timings have no manager sign-off"
-    r"\b(?:rules?|polic(?:y|ies)|steps|timings|terms)\s+(?:gives?|has|have|holds?|includes?|"
-    r"sets?|says?|mentions?)\s+(?:no|nothing)\b",
+    r"\bthere(?:[\u2019']s|\s+is|\s+are)\s+no\s+[$€£]?\d",
     re.IGNORECASE,
 )
 
@@ -346,6 +344,7 @@ def assess_claim(
     # one they were promised, in declining it ("I can't confirm any $20 credit")
     declined = bool(asked.heard_amounts) and (
         _DECLINING.search(text) is not None
+        or none_in_rules(text)
         or (is_negated(text) and _REJECTING.search(text) is not None)
         or bool(declining)
     )

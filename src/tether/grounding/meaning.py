@@ -115,6 +115,21 @@ def declines_reporter(text: str, reporters: frozenset[str]) -> bool:
     return any(set(content_terms(m.group(1))) & reporters for m in _POSSESSIVE.finditer(text))
 
 
+# "our rule gives no 48-hour window", "our timings have no paid option": what the rules hold
+# none of
+_NONE_IN_RULES = re.compile(
+    r"\b(?:rules?|polic(?:y|ies)|steps|timings|terms)\s+(?:gives?|has|have|holds?|includes?|"
+    r"sets?|says?|mentions?)\s+(?:no|nothing)\b",
+    re.IGNORECASE,
+)
+
+
+def none_in_rules(text: str) -> bool:
+    """True when the clause says the rules hold none of what it names ("our timings have no
+    paid option that brings it down to 24 hours"): what it names is declined, not timed."""
+    return _NONE_IN_RULES.search(text) is not None
+
+
 # a predicate putting what its clause names outside what the evidence's rules say: "falls
 # outside how a difference gets paid", "goes further than our rules do", "is a point our steps
 # are silent on", "is the chat agent's idea"

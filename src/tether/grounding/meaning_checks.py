@@ -61,6 +61,7 @@ from tether.grounding.meaning import (
     denied_terms,
     denies,
     negated,
+    none_in_rules,
     sets_outside,
     states,
 )
@@ -158,7 +159,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
         # apply") says nothing of the evidence's rules or timings
-        about_report = declines_reporter(body, reporters)
+        about_report = declines_reporter(body, reporters) or none_in_rules(body)
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))

@@ -22,8 +22,12 @@ from tether.grounding.meaning import Vocabulary, states
 # "my delivered order", "the cancelled order": the owner or article before, the noun after
 _OWNED_BEFORE = re.compile(r"\b(?:my|our|the|this|that)\s+$", re.IGNORECASE)
 _NOUN_AFTER = re.compile(r"\s+([a-z]+)\b", re.IGNORECASE)
-# a clause about what will be, or in which case, says nothing of the state now
-_TO_COME = re.compile(r"\b(?:once|after|when|if|until|unless|will|becomes?)\b", re.IGNORECASE)
+# a clause about what will be, or in which case, or what it has now become ("your order's
+# status is now exchange requested", after the exchange), says nothing of the state the
+# customer gave it
+_TO_COME = re.compile(
+    r"\b(?:once|after|when|if|until|unless|will|becomes?|became|now)\b", re.IGNORECASE
+)
 # a question that wonders about a state gives none ("if my delivered order …" still does)
 _WONDERED = re.compile(r"\b(?:whether|wonder|hope|want|wish)\b", re.IGNORECASE)
 

@@ -50,6 +50,7 @@ _NOT_BACK = re.compile(
     rf"{_DENIED_MONEY}(?:come|came|gone|went|go|sent|paid|put)\s+back\b", re.IGNORECASE
 )
 _NOT_TAKEN = re.compile(rf"{_DENIED_MONEY}(?:taken|took|take|collected|billed)\b", re.IGNORECASE)
+_EVENT_NOUN = re.compile(r"\b(payment|charge|refund|transfer)s?\b", re.IGNORECASE)
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
 _IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
@@ -67,6 +68,10 @@ def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldF
     denied = {norm(m.group("act")) for m in (*_EVENT_DENIED.finditer(clause), *failed)}
     if not _MODAL.search(clause) and _PAST_DENIAL.search(clause):
         denied |= denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
+    # "the $903.95 charge to your credit card failed to go through": the event named before
+    # the failure, however far
+    for m in failed:
+        denied |= {norm(e) for e in _EVENT_NOUN.findall(clause, 0, m.end())}
     acts = {_SAME_ACT.get(t, _IRREGULAR.get(t, t)) for t in denied}
     if "$" in clause and not _MODAL.search(clause):
         acts |= {"refund"} if _NOT_BACK.search(clause) else set()
