@@ -15,6 +15,7 @@ from tether.core.errors import TetherError
 from tether.core.types import Effect, Evidence, ModelTurn, TurnKind
 from tether.domains.retail.pack import RETAIL, RETAIL_AGENT
 from tether.grounding import FieldMap, FieldSpec, GroundingPack, VerifierConfig
+from tether.grounding.sources import list_counts
 from tether.grounding.verifier import Verification
 from tether.grounding.verify import ClaimCheck
 from tether.sdk.desk import default_answer_checks
@@ -339,3 +340,36 @@ THREE: dict[str, Any] = {
 def test_one_item_against_the_others_together(answer: str, flagged: bool) -> None:
     v = check(answer, THREE)
     assert v.flagged is flagged, v.claims
+
+
+TWO_CARDS = {
+    **PROFILE,
+    "payment_methods": {
+        "credit_card_1": {"source": "credit_card", "brand": "visa", "last_four": "1111"},
+        "credit_card_2": {"source": "credit_card", "brand": "mastercard", "last_four": "2222"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # how many members a list of the record holds is a number the record gives
+        ("Neither a gift card nor PayPal is on this profile, only the two cards.", False),
+        ("Only the three cards are on this profile.", True),
+        ("Neither a gift card nor PayPal is on this profile, only the five cards.", True),
+    ],
+)
+def test_a_list_counted_by_its_members(answer: str, flagged: bool) -> None:
+    v = check(answer, TWO_CARDS, "get_user_details")
+    assert v.flagged is flagged, v.claims
+
+
+def test_list_counts_are_lists_and_objects_of_like_objects() -> None:
+    record = {
+        "items": [{"price": 1}, {"price": 2}, {"price": 3}],
+        "payment_methods": {"a": {"source": "paypal"}, "b": {"source": "gift_card"}},
+        "address": {"city": "Austin", "zip": "78701", "state": "TX", "country": "USA"},
+    }
+    # the address is one object of four fields, not a list of four
+    assert list_counts(record) == {2.0, 3.0}

@@ -352,6 +352,7 @@ def assess_claim(
         v
         for v in stated
         if index.knows_number(v)
+        or index.knows_count(v)
         or among(v, index.results)
         or asked.number(v)
         or (declined and number_matches(v, asked.heard_amounts))

@@ -60,6 +60,9 @@ class SourceIndex:
     quantities: set[float] = field(default_factory=set)
     # sums and differences of the amounts one sentence states, which an answer may work out
     results: set[float] = field(default_factory=set)
+    # how many members the evidence's lists hold: a record's lists, a passage's bullet runs
+    # ("the three items", "three things")
+    counts: set[float] = field(default_factory=set)
     times: set[int] = field(default_factory=set)
     proper: set[str] = field(default_factory=set)
     # what the customer's question names and the amounts it states: never support
@@ -116,6 +119,7 @@ class SourceIndex:
             index.pairs |= part.pairs
             index.quantities |= part.quantities
             index.results |= part.results
+            index.counts |= part.counts
             index.times |= part.times
             index.proper |= part.proper
             index.lowered |= part.lowered
@@ -129,6 +133,9 @@ class SourceIndex:
 
     def _add_text(self, source_id: str, text: str) -> None:
         self.texts[source_id] = text
+        self.counts.update(
+            float(len(run.group(0).strip().splitlines())) for run in _BULLETS.finditer(text)
+        )
         terms = content_terms(text)
         self.terms.update(terms)
         self.by_source.setdefault(source_id, set()).update(terms)
@@ -174,6 +181,13 @@ class SourceIndex:
         self.by_source[source_id].update(key_terms)
         self.times.update(_span_edges(record))
         self.quantities.update(numbers(json.dumps(record, default=str)))
+        self.counts.update(list_counts(record))
+
+    def knows_count(self, value: float) -> bool:
+        """True when `value` is how many members one of the evidence's lists holds (a small
+        whole number). How many of them hold a value is not: a wrong count of those is caught
+        by nothing else."""
+        return value.is_integer() and 0 < value <= _MOST_COUNTED and value in self.counts
 
     def knows_number(self, value: float) -> bool:
         """True when the evidence states this quantity (allowing rounding)."""
@@ -189,6 +203,29 @@ class SourceIndex:
         ]
         scored.sort(key=lambda pair: -pair[0])
         return scored[:limit]
+
+
+_BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
+_MOST_COUNTED = 50  # counts above this are amounts, not members counted in words
+
+
+def list_counts(record: Any) -> set[float]:
+    """How many members each list of a record holds, and each object of like objects (a
+    product's variants, an account's payment methods): "the three items", "the two cards"."""
+    out: set[float] = set()
+    stack = [record]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            members: list[Any] = node
+        elif isinstance(node, Mapping):
+            members = list(node.values())
+        else:
+            continue
+        stack.extend(members)
+        if isinstance(node, list) or (members and all(isinstance(m, Mapping) for m in members)):
+            out.add(float(len(members)))
+    return out
 
 
 def _span_edges(record: Any) -> set[int]:
