@@ -143,6 +143,11 @@ DRAWN_DEV28 = "dev28"
 # needing more than the exact difference or an exchanged order split in two, its wrong answers
 # leaning on negations in many forms, rules with their scope moved, additions and reworded states
 DRAWN_DEV29 = "dev29"
+# a thirtieth, drawn the same way, its customers naming their own things, reporting a faster refund
+# for one card brand, business days run from the order date, photos before the exchange e-mail, an
+# exchange undone within a day, a spouse's name as proof or a courier and prices for a return, its
+# wrong answers leaning on negations in many forms, rules turned round, additions and reworded states
+DRAWN_DEV30 = "dev30"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -171,6 +176,7 @@ LATER_DRAWN = (
     DRAWN_DEV27,
     DRAWN_DEV28,
     DRAWN_DEV29,
+    DRAWN_DEV30,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -288,6 +294,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV27, 54),
         (DRAWN_DEV28, 54),
         (DRAWN_DEV29, 54),
+        (DRAWN_DEV30, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
