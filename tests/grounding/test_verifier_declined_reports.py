@@ -101,6 +101,11 @@ def test_who_reported_it_is_read_from_the_words_before_the_report() -> None:
         (FEE, TAKES, "Our timings have no paid option that brings it down to 24 hours, so I "
          "wouldn't pay the $9.99.", True),
         (FEE, TAKES, "For $9.99 the refund comes back within 24 hours.", False),
+        # a label declined as not in the rules, and "isn't part of"
+        (FEE, TAKES, "A refund in 24 hours for $9.99: not in our timings.", True),
+        (FEE, TAKES, "A refund in 24 hours for $9.99: yours today.", False),
+        (FEE, TAKES, "A paid 24-hour refund isn't part of our timings, so I wouldn't pay the $9.99.",
+         True),
     ],
 )  # fmt: skip
 def test_a_report_declined_by_name_or_as_no_rule(

@@ -373,3 +373,42 @@ def test_list_counts_are_lists_and_objects_of_like_objects() -> None:
     }
     # the address is one object of four fields, not a list of four
     assert list_counts(record) == {2.0, 3.0}
+
+
+SUNGLASSES: dict[str, Any] = {
+    "order_id": "#W500",
+    "status": "processed",
+    "items": [
+        {"name": "Sunglasses", "item_id": "1", "price": 290.94,
+         "options": {"frame color": "black", "lens type": "polarized"}},
+    ],
+    "fulfillments": [{"tracking_id": ["715911584249"], "item_ids": ["1"]}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a denial before a colon bears on what it says, not on the value after the colon
+        ("Your order is processed but not delivered yet: the black sunglasses have tracking "
+         "number 715911584249.", False),
+        ("The sunglasses are not black.", True),
+    ],
+)  # fmt: skip
+def test_a_denial_ends_at_its_colon(answer: str, flagged: bool) -> None:
+    v = check(answer, SUNGLASSES)
+    assert v.flagged is flagged, v.claims
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a name said to be absent after an article adds no name
+        ("Neither a gift card nor a PayPal account is saved; the Visa and the Mastercard are.",
+         False),
+        ("A PayPal account is saved beside the Visa and the Mastercard.", True),
+    ],
+)  # fmt: skip
+def test_a_name_said_to_be_absent(answer: str, flagged: bool) -> None:
+    evidence = [Evidence("tool:1", "tool:get_user_details", json.dumps(TWO_CARDS))]
+    assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is flagged

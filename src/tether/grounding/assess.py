@@ -59,9 +59,12 @@ from tether.grounding.meaning import (
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
 
-# a name said to be absent, alone or at the end of a denied list ("no card or PayPal saved")
+# a name said to be absent, alone or at the end of a denied list ("no card or PayPal saved",
+# "neither a gift card nor a PayPal account")
 _DENIED_BEFORE = re.compile(
-    r"\b(?:no|without|nor|neither)\s+(?:(?:[\w'-]+,?\s+){0,3}(?:or|nor)\s+)?$", re.I
+    r"\b(?:no|without|nor|neither)\s+(?:(?:a|an|any)\s+)?"
+    r"(?:(?:[\w'-]+,?\s+){0,3}(?:or|nor)\s+(?:(?:a|an|any)\s+)?)?$",
+    re.I,
 )
 
 

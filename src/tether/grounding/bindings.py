@@ -470,7 +470,7 @@ def _keyed_reading(
     return pattern, canonical
 
 
-_NEXT_PHRASE = re.compile(r"[,;]|\b(?:and|but|with)\s+(?=(?:a|an|the|its|their)\b)")
+_NEXT_PHRASE = re.compile(r"[,;:]|\b(?:and|but|with)\s+(?=(?:a|an|the|its|their)\b)")
 
 
 def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list[FieldFinding]:
@@ -484,8 +484,8 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
         if found is None:
             continue
         window = " ".join(lowered[: found.start()].split()[-4:])
-        # a denial before "and a …" or a comma bears on what it names, not on this value
-        # ("no armrests and a standard backrest")
+        # a denial before "and a …", a comma or a colon bears on what it names, not on this
+        # value ("no armrests and a standard backrest", "not delivered yet: the black …")
         window = _NEXT_PHRASE.split(window)[-1]
         if negated(window):
             out.append(

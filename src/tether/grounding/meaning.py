@@ -119,7 +119,10 @@ def declines_reporter(text: str, reporters: frozenset[str]) -> bool:
 # none of
 _NONE_IN_RULES = re.compile(
     r"\b(?:rules?|polic(?:y|ies)|steps|timings|terms)\s+(?:gives?|has|have|holds?|includes?|"
-    r"sets?|says?|mentions?)\s+(?:no|nothing)\b",
+    r"sets?|says?|mentions?)\s+(?:no|nothing)\b|"
+    # "not in our timings", "isn't part of what happens next", "not something our timings say"
+    r"\bnot\s+(?:in|part\s+of|something)\s+(?:our|the|what)\b|"
+    r"\b(?:is|are)(?:n[\u2019']t|\s+not)\s+part\s+of\b",
     re.IGNORECASE,
 )
 

@@ -56,6 +56,7 @@ from tether.grounding.listed_needs import check_listed_needs
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
+    declined_label,
     declines_reporter,
     denied_acts,
     denied_terms,
@@ -155,11 +156,17 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_from_field(f) for f in options)
         out.extend(_from_field(f) for f in check_denied_values(text, evidence.views))
     reporters = evidence.index.referents.reporters
+    label_declined = declined_label(text)
     for clause in clauses(text):
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
         # apply") says nothing of the evidence's rules or timings
-        about_report = declines_reporter(body, reporters) or none_in_rules(body)
+        about_report = (
+            declines_reporter(body, reporters)
+            or none_in_rules(body)
+            # the label of "A quicker Visa refund in 2 to 3 days: not in our timings"
+            or (label_declined and clause.end <= text.find(":") and none_in_rules(text))
+        )
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
