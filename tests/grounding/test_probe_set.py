@@ -148,6 +148,11 @@ DRAWN_DEV29 = "dev29"
 # exchange undone within a day, a spouse's name as proof or a courier and prices for a return, its
 # wrong answers leaning on negations in many forms, rules turned round, additions and reworded states
 DRAWN_DEV30 = "dev30"
+# a thirty-first, drawn the same way, its customers naming their own things, reporting a refund
+# given to charity or kept as store credit, a payment switch needing a call to the bank, refunds
+# paid in halves or at month end, or a difference charged once the old item is back, its wrong
+# answers leaning on negations in many forms, rules turned round, additions and reworded states
+DRAWN_DEV31 = "dev31"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -177,6 +182,7 @@ LATER_DRAWN = (
     DRAWN_DEV28,
     DRAWN_DEV29,
     DRAWN_DEV30,
+    DRAWN_DEV31,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -295,6 +301,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV28, 54),
         (DRAWN_DEV29, 54),
         (DRAWN_DEV30, 54),
+        (DRAWN_DEV31, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
