@@ -412,3 +412,23 @@ def test_a_denial_ends_at_its_colon(answer: str, flagged: bool) -> None:
 def test_a_name_said_to_be_absent(answer: str, flagged: bool) -> None:
     evidence = [Evidence("tool:1", "tool:get_user_details", json.dumps(TWO_CARDS))]
     assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a labelled line counting the ones holding its label's value, and those in stock
+        ("Gray: both orderable.", False),
+        ("Red: two variants, one orderable.", False),
+        ("Red: two variants, two orderable.", True),
+        ("Gray: three variants, all orderable.", True),
+        # double denials and a range the claim holds for
+        ("None of the gray chairs is unavailable.", False),
+        ("None of the red chairs is unavailable.", True),
+        ("You won't find a red chair that can't be ordered, whether mesh or leather.", True),
+        ("Every gray chair can be ordered, whether mesh or leather.", False),
+    ],
+)
+def test_labelled_counts_and_double_denials(answer: str, flagged: bool) -> None:
+    v = check(answer, CHAIRS, "get_product_details")
+    assert v.flagged is flagged, v.claims

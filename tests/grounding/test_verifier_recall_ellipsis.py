@@ -202,3 +202,19 @@ def test_a_state_left_in_other_words_is_checked(answer: str, flagged: bool) -> N
 )  # fmt: skip
 def test_none_that_cannot_be_ordered_is_every_one_can(said: str, plain: str) -> None:
     assert plainly(said) == plain
+
+
+@pytest.mark.parametrize(
+    ("said", "plain"),
+    [
+        ("None of the white kettles is unavailable.", "every white kettles is available."),
+        ("Not one rubber hose is sold out.", "every rubber hose is available."),
+        ("You won't find an electric grill that can't be ordered.",
+         "every electric grill can be ordered."),
+        # one denial alone stays as written
+        ("None of the white kettles is cheap.", "None of the white kettles is cheap."),
+        ("You won't find a cheaper grill.", "You won't find a cheaper grill."),
+    ],
+)  # fmt: skip
+def test_none_unavailable_is_every_one_available(said: str, plain: str) -> None:
+    assert plainly(said) == plain

@@ -8,8 +8,9 @@ it: "it is paid for, though not processed" says "… though it is not processed"
 refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
 address on file". A clause that ends on its verb borrows what the clause before it says: "the
 manual models are available, but the capsule one isn't" says "… but the capsule one isn't
-available". "Moves out of pending" says "is no longer pending", and "there's no gray chair you can't order"
-says "every gray chair can be ordered". The rewrite is only for reading meaning: the claim's text and spans are kept
+available". "Moves out of pending" says "is no longer pending", "there's no gray chair you can't order"
+says "every gray chair can be ordered", and "none of the white kettles is unavailable" that every
+one is available. The rewrite is only for reading meaning: the claim's text and spans are kept
 as written.
 """
 
@@ -160,10 +161,25 @@ _NONE_BUT_CAN = re.compile(
     re.IGNORECASE,
 )
 _DONE = {"order": "ordered", "buy": "bought", "get": "got", "purchase": "purchased"}
+# "none of the white kettles is unavailable", "not one rubber hose is sold out": every one is
+# in stock
+_NONE_UNAVAILABLE = re.compile(
+    r"\b(?:none\s+of\s+(?:the|your|its|these|those)|not\s+(?:one|a\s+single)(?:\s+of\s+the)?|no)\s+"
+    r"(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:is|are)\s+(?:unavailable|out\s+of\s+stock|sold\s+out)\b",
+    re.IGNORECASE,
+)
+# "you won't find an electric grill that can't be ordered": every one can be
+_FIND_NONE = re.compile(
+    r"\byou\s+(?:won[\u2019']t|will\s+not|can[\u2019']t|cannot)\s+find\s+(?:a|an|any)\s+"
+    r"(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:that|which)\s+(?:you\s+)?"
+    r"(?:can[\u2019']t|cannot|can\s+not)\s+(?:be\s+)?(?P<verb>order|buy|bought|get|purchase)(?:ed|d)?\b",
+    re.IGNORECASE,
+)
 
 
 def _every(m: re.Match[str]) -> str:
-    return f"every {m.group('what')} can be {_DONE[m.group('verb').lower()]}"
+    verb = m.group("verb").lower()
+    return f"every {m.group('what')} can be {_DONE.get(verb, verb)}"
 
 
 def plainly(text: str) -> str:
@@ -174,9 +190,12 @@ def plainly(text: str) -> str:
             text = pattern.sub(plain, text)
     if "," in text:
         text = _ELLIPTIC.sub(lambda m: _completed(text, m), text)
+    if "find" in text.lower():
+        text = _FIND_NONE.sub(_every, text)
     if "no" not in text.lower():
         return text  # nor any of the verbless denials, nor two denials made one
     if "there" in text.lower():
         text = _NONE_BUT_CAN.sub(_every, text)
+    text = _NONE_UNAVAILABLE.sub(lambda m: f"every {m.group('what')} is available", text)
     text = _NONE.sub(lambda m: f"there is no {m.group('label').strip()}", text)
     return _BARE.sub(lambda m: _borrowed(text, m) or m.group(0), text)

@@ -90,7 +90,7 @@ from tether.grounding.timing_comparisons import (
 )
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
-from tether.grounding.value_counts import check_value_counts
+from tether.grounding.value_counts import check_label_counts, check_value_counts
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -134,6 +134,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(check_listed_counts(text, passages, evidence.sentences))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_designations(text, evidence.index.terms))
+    if evidence.records:
+        out.extend(_group_count(f) for f in check_label_counts(text, evidence.views))
     out.extend(check_timing_comparisons(text, evidence.clauses))
     if evidence.texts:
         out.extend(check_none_at_once(text, evidence.clauses, evidence.texts))

@@ -48,7 +48,8 @@ def check_clause(
     targets = referred(clause, views, whole)
     findings: list[FieldFinding] = []
     findings.extend(_states(clause, targets, vocabulary))
-    findings.extend(check_counts(clause, targets))
+    if not _labelled_part(clause, whole, targets):
+        findings.extend(check_counts(clause, targets))
     findings.extend(_values(clause, targets))
     findings.extend(_amounts(clause, targets))
     findings.extend(check_denied_acts(clause, targets))
@@ -59,6 +60,26 @@ def check_clause(
 
 
 _LISTED = re.compile(r"\s*(?:,|,?\s*(?:or|nor|and))\s*", re.IGNORECASE)
+# "Green: five variants, two orderable": a label of a few words before the clause's colon
+_LABEL = re.compile(r"(?:^|[.;!?\n\u2022-])\s*(?P<label>[^.;:!?\n\u2022]{1,40}):\s*$")
+
+
+def _labelled_part(clause: str, whole: str, targets: Sequence[RecordView]) -> bool:
+    """Whether the clause follows a label that is a value its record's members hold ("Green:
+    five variants" counts the green ones, judged by `value_counts.check_label_counts`, not
+    the record's variants). Any other label ("Orders: four") leaves the count the record's."""
+    at = whole.find(clause)
+    found = _LABEL.search(whole, 0, at) if at > 0 else None
+    if found is None:
+        return False
+    label = set(content_terms(found.group("label")))
+    return bool(label) and any(
+        isinstance(f.value, str) and label <= set(content_terms(f.value))
+        for v in targets
+        for f in v.facts
+    )
+
+
 _TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
 
 

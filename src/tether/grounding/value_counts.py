@@ -157,3 +157,54 @@ def _finding(where: str, phrase: str, said: int, held: set[int], why: str) -> Fi
         said,
         () if ok else (f"{why}, not {said}",),
     )
+
+
+# "Charcoal: all three orderable", "Green: five variants, two orderable", "White: all six can
+# be ordered": a line whose label is a value, counting the objects holding it and how many of
+# them are in stock
+_LABEL_LINE = re.compile(
+    r"^\W*(?P<label>(?:[\w\u00b0-]+\s+){0,2}[\w\u00b0-]+)\s*:\s*(?:(?P<all>all|both)\s+)?"
+    rf"(?:(?:only|just)\s+)?(?P<first>{_NUMBER})(?:\s+of\s+(?:the\s+)?(?P<whole>{_NUMBER}))?"
+    r"(?:\s+(?:variants|versions|models|options|ones|kinds))?"
+    rf"(?:\s*,\s*(?:(?:only|just)\s+)?(?P<second>{_NUMBER}))?\s*"
+    r"(?P<stock>orderable|available|in\s+stock|can\s+be\s+ordered|sold\s+out|unavailable|"
+    # a closing aside names the ones it counts: "(25ft vinyl at $97.35, 25ft latex at $99.51)"
+    r"out\s+of\s+stock)?(?:\s*\([^()]*\))?\W*$",
+    re.IGNORECASE,
+)
+
+
+def check_label_counts(text: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """A labelled line counting the objects that hold its label's value: how many hold it
+    ("Green: five variants"), and how many of those are in stock when it says so ("…, two
+    orderable", "Charcoal: all three orderable")."""
+    found = _LABEL_LINE.match(text)
+    if found is None:
+        return []
+    first, whole, second = (found.group(g) for g in ("first", "whole", "second"))
+    stock = found.group("stock")
+    # (the group's size, how many of it are in stock or out of it), each said or not
+    size = _number(whole) if whole else _number(first) if (found.group("all") or second) else None
+    part = _number(second) if second else _number(first) if stock and not whole else None
+    if whole and stock:
+        part = _number(first)
+    out: list[FieldFinding] = []
+    for v in views:
+        for siblings in like_groups(v.record, v.facts):
+            said = values_said(found.group("label"), siblings) if len(siblings) >= 2 else {}
+            if not said:
+                continue
+            holding = [s for s in siblings if holds_values(s[1], said)]
+            parent = siblings[0][0].rsplit(".", 1)[0]
+            values = ", ".join(said.values())
+            if size is not None:
+                why = f"{len(holding)} of {parent} are {values}"
+                out.append(_finding(f"{v.evidence_id}:{parent}", text, size, {len(holding)}, why))
+            flags = [obj.get("available") for _, _, obj in holding]
+            if part is not None and stock and all(isinstance(f, bool) for f in flags):
+                wanted = OUT_OF_STOCK.search(stock) is None
+                held = sum(1 for f in flags if f is wanted)
+                state = "available" if wanted else "unavailable"
+                why = f"{held} of the {values} ones are {state}"
+                out.append(_finding(f"{v.evidence_id}:{parent}", text, part, {held}, why))
+    return out

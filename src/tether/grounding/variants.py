@@ -63,10 +63,15 @@ def availability_said(clause: str, end: int) -> bool:
     return _STOCK_AFTER.match(clause[end : end + 80]) is not None
 
 
+_WHETHER = re.compile(r",?\s*\bwhether\s+[^.;:!?]*(?=[.;:!?]?\s*$)", re.IGNORECASE)
+
+
 def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
     """The combinations of values a clause states of nameless like objects, and what it says
     of all of those holding a value."""
     out: list[FieldFinding] = []
+    # "…, whether portable, medium or large": the range it holds for, not values it names
+    clause = _WHETHER.sub("", clause)
     for v in views:
         for siblings in like_groups(v.record, v.facts):
             if len(siblings) < 2 or any(
