@@ -8,10 +8,11 @@ it: "it is paid for, though not processed" says "… though it is not processed"
 refund yet" says "… but there is no refund yet", and "address on file: none" says "there is no
 address on file". A clause that ends on its verb borrows what the clause before it says: "the
 manual models are available, but the capsule one isn't" says "… but the capsule one isn't
-available". "Moves out of pending" says "is no longer pending", "there's no gray chair you can't order"
-says "every gray chair can be ordered", and "none of the white kettles is unavailable" that every
-one is available. The rewrite is only for reading meaning: the claim's text and spans are kept
-as written.
+available". "Moves out of pending" says "is no longer pending"; two denials that make one are
+read as the one: "there's no gray chair you can't order" and "you won't find a gray chair that
+can't be ordered" say "every gray chair can be ordered", and "none of the white kettles is
+unavailable" says every one is available. The rewrite is only for reading meaning: the claim's
+text and spans are kept as written.
 """
 
 from __future__ import annotations
@@ -164,15 +165,17 @@ _DONE = {"order": "ordered", "buy": "bought", "get": "got", "purchase": "purchas
 # "none of the white kettles is unavailable", "not one rubber hose is sold out": every one is
 # in stock
 _NONE_UNAVAILABLE = re.compile(
-    r"\b(?:none\s+of\s+(?:the|your|its|these|those)|not\s+(?:one|a\s+single)(?:\s+of\s+the)?|no)\s+"
-    r"(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:is|are)\s+(?:unavailable|out\s+of\s+stock|sold\s+out)\b",
+    r"\b(?:none\s+of\s+(?:the|your|its|these|those)|not\s+(?:one|a\s+single)(?:\s+of\s+the)?|"
+    r"no)\s+(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:is|are)\s+"
+    r"(?:unavailable|out\s+of\s+stock|sold\s+out)\b",
     re.IGNORECASE,
 )
 # "you won't find an electric grill that can't be ordered": every one can be
 _FIND_NONE = re.compile(
     r"\byou\s+(?:won[\u2019']t|will\s+not|can[\u2019']t|cannot)\s+find\s+(?:a|an|any)\s+"
     r"(?P<what>[\w-]+(?:\s+[\w-]+){0,3}?)\s+(?:that|which)\s+(?:you\s+)?"
-    r"(?:can[\u2019']t|cannot|can\s+not)\s+(?:be\s+)?(?P<verb>order|buy|bought|get|purchase)(?:ed|d)?\b",
+    r"(?:can[\u2019']t|cannot|can\s+not)\s+(?:be\s+)?"
+    r"(?P<verb>order|buy|bought|get|purchase)(?:ed|d)?\b",
     re.IGNORECASE,
 )
 

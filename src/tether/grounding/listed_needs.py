@@ -3,8 +3,9 @@ under "What we need from you" with "- the list of items you are sending back" am
 
 A bulleted run whose heading (the line right before it) says what is needed or required lists
 what must be given; a claim clause that denies the need of one of its items ("isn't needed",
-"don't need", "not required", "no need for", "we can go ahead without knowing …") contradicts it. The item is the bullet holding
-every word the clause names it by (at least two, or its one word being the bullet's only one).
+"don't need", "not required", "no need for", "we can go ahead without knowing …") contradicts
+it. The item is the bullet holding every word the clause names it by (at least two, or its one
+word being the bullet's only one).
 A denied need of something no bullet is ("no photo is needed"), and a condition ("if you keep
 all of it, the list isn't needed"), decide nothing.
 """
@@ -16,9 +17,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from tether.grounding.claims import content_terms
+from tether.grounding.sources import BULLET_RUNS
 
 _NEEDED = re.compile(r"\b(?:need|needs|needed|require|required|requires)\b", re.IGNORECASE)
-_BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
 # "isn't needed", "are not required", "don't need", "no need for", "not necessary"
 _DENIED_NEED = re.compile(
     r"\b(?:is|are|was|were)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?(?:needed|required|necessary)\b"
@@ -77,7 +78,7 @@ def check_listed_needs(clause: str, passages: Mapping[str, str]) -> list[tuple[s
 def _needed_items(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """The bullets of every run whose heading says what is needed, with their words."""
     out: list[tuple[str, frozenset[str]]] = []
-    for run in _BULLETS.finditer(text):
+    for run in BULLET_RUNS.finditer(text):
         before = text[: run.start()].rstrip("\n")
         heading = before[before.rfind("\n") + 1 :]
         if not _NEEDED.search(heading):

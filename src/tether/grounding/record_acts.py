@@ -2,8 +2,9 @@
 
 A record lists what was done to it as values ("transaction_type": "payment", "status":
 "delivered"). A clause that denies the act ("it hasn't been paid for yet", "your payment was
-declined") while the record holds it says something else. Only a denial of the past is read so: what cannot or will not
-happen ("it can't be cancelled") is a rule, not an account of the record.
+declined", "the $46 never came back") while the record holds it says something else. Only a
+denial of the past is read so: what cannot or will not happen ("it can't be cancelled") is a
+rule, not an account of the record.
 """
 
 from __future__ import annotations

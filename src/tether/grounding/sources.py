@@ -134,7 +134,7 @@ class SourceIndex:
     def _add_text(self, source_id: str, text: str) -> None:
         self.texts[source_id] = text
         self.counts.update(
-            float(len(run.group(0).strip().splitlines())) for run in _BULLETS.finditer(text)
+            float(len(run.group(0).strip().splitlines())) for run in BULLET_RUNS.finditer(text)
         )
         terms = content_terms(text)
         self.terms.update(terms)
@@ -205,7 +205,8 @@ class SourceIndex:
         return scored[:limit]
 
 
-_BULLETS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
+# a run of list items, one per line ("- the order id", "2. the items")
+BULLET_RUNS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
 _MOST_COUNTED = 50  # counts above this are amounts, not members counted in words
 
 
