@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
@@ -22,6 +21,9 @@ from tether.core.settings import whole_setting
 from tether.store import checkpoints
 from tether.store.startup import setting_up
 from tether.store.write_gate import GatedConnection, WriteGate, gate_for
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_HOME = Path(".tether")
 SUPPORTED = ("sqlite", "postgresql")
@@ -126,6 +128,8 @@ def create_store_engine(url: str) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config  # alembic loads only when a store needs migrating
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("tether.store") / "migrations"))
     return cfg
@@ -155,11 +159,87 @@ def _all_or_nothing(conn: Connection) -> Iterator[None]:
             driver.isolation_level = own_begins
 
 
+# a revision file's own id and the ids it stands on: `revision = "0024"`, `down_revision =
+# "0013"`, `depends_on = "0003"` (a tuple of ids where branches merge, None for the first)
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision|depends_on)\s*(?::[^=\n]*)?=\s*(.+)$", re.MULTILINE
+)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+@lru_cache(maxsize=1)
+def revision_graph() -> dict[str, frozenset[str]]:
+    """Each packaged migration's id with the ids it stands on (its down revisions and what it
+    depends on), read off the revision files without loading alembic."""
+    graph: dict[str, frozenset[str]] = {}
+    folder = resources.files("tether.store") / "migrations" / "versions"
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".py") or entry.name.startswith("__"):
+            continue
+        own: list[str] = []
+        under: set[str] = set()
+        for kind, value in _REVISION_LINE.findall(entry.read_text(encoding="utf-8")):
+            ids = _QUOTED.findall(value)
+            if kind == "revision":
+                own.extend(ids)
+            else:
+                under.update(ids)
+        for revision in own:
+            graph[revision] = frozenset(under)
+    return graph
+
+
+def applied(versions: frozenset[str]) -> frozenset[str] | None:
+    """Every revision a store whose version table holds `versions` has applied (those and all
+    they stand on), or None when it holds one this version does not know."""
+    graph = revision_graph()
+    if not versions <= graph.keys():
+        return None
+    seen: set[str] = set()
+    stack = list(versions)
+    while stack:
+        revision = stack.pop()
+        if revision not in seen:
+            seen.add(revision)
+            stack.extend(graph.get(revision, ()))
+    return frozenset(seen)
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the store's schema is at every head already: read without a lock, as the
+    upgrade would read it, so an opened store that needs nothing does not load alembic. A
+    store out of reach raises, as the upgrade would."""
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return applied(frozenset(rows)) == revision_graph().keys()
+    except OperationalError as exc:
+        raise _unreachable(engine, exc) from None
+    except SQLAlchemyError:
+        return False  # the upgrade reads it again, and says what is wrong
+
+
+def _unreachable(engine: Engine, exc: OperationalError) -> TetherError:
+    return TetherError(
+        ErrorCode.STORE_UNAVAILABLE,
+        f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+        f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}",
+    )
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent), all of it or none of it.
 
     On PostgreSQL the upgrade holds an advisory lock until it commits: replicas started together
-    take turns, and those after the first find the schema made instead of racing to make it."""
+    take turns, and those after the first find the schema made instead of racing to make it. A
+    store already at every head is left as it is without loading alembic."""
+    if _at_head(engine):
+        return
+    from alembic import command
+    from alembic.util import CommandError
+
     cfg = _alembic_config()
     try:
         # SQLite replicas started together take turns by a lock file (`tether.store.startup`)
@@ -170,11 +250,7 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")  # parallel branches of revisions are allowed
     except OperationalError as exc:
-        raise TetherError(
-            ErrorCode.STORE_UNAVAILABLE,
-            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}",
-        ) from None
+        raise _unreachable(engine, exc) from None
     except SQLAlchemyError as exc:
         raise TetherError(ErrorCode.STORE_UNAVAILABLE, f"database error: {exc}") from None
     except CommandError as exc:  # a revision none of ours: a newer tether migrated the store
