@@ -84,6 +84,12 @@ def test_who_reported_it_is_read_from_the_words_before_the_report() -> None:
         (FORUM, REFUND_TO,
          "A gift card can't take more than $500 of a refund, so the rest goes to another card.",
          False),
+        # a denial of error or doubt grants the report, whoever it is named as
+        (TEN_DAYS, CANCELLED, "Your brother-in-law's not wrong, the money comes back after ten days.",
+         False),
+        (FORUM, REFUND_TO, "The forum's $500 limit isn't wrong, so the rest goes to another card.",
+         False),
+        (FORUM, REFUND_TO, "The forum's $500 limit isn't something I can dispute.", False),
         # declined as something the rules hold none of
         (FLOOR, PAYMENT,
          "Yes: the $160 covers the $157.61, so there's no $10 floor to worry about.", True),

@@ -53,6 +53,7 @@ from tether.grounding.meaning import (
     declines_reporter,
     denial_start,
     denies,
+    grants,
     none_in_rules,
     sets_outside,
 )
@@ -298,7 +299,7 @@ def declined_report(
         parts = [
             (c.text, c.text[: denial_start(c.text)])
             for c in clauses(text)
-            if denies(c.text) or sets_outside(c.text)
+            if (denies(c.text) and not grants(c.text)) or sets_outside(c.text)
         ]
     out: set[str] = set()
     for part, subject in parts:

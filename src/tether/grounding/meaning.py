@@ -106,11 +106,29 @@ def negated(text: str) -> bool:
 _POSSESSIVE = re.compile(r"\b([a-z][\w-]*)[\u2019']s\b", re.IGNORECASE)
 
 
+# a denial of error or of doubt grants what it names: "isn't wrong", "'s not far off", "isn't
+# something I can dispute", "can't argue with"
+_GRANTING_DENIAL = re.compile(
+    r"(?:\bnot|\bnever|n[\u2019']t)\s+(?:\w+\s+){0,1}(?:wrong|mistaken|incorrect|false|untrue|"
+    r"(?:far\s+)?off|lying)\b|"
+    r"(?:\bnot|\bnever|n[\u2019']t|\bcannot)\b[^.;:!?]{0,30}?\b(?:dispute|argue|deny|doubt|"
+    r"question|fault|contradict)\b",
+    re.IGNORECASE,
+)
+
+
+def grants(text: str) -> bool:
+    """True when the clause's denial is of error or doubt, and so grants what it names ("the
+    forum's $500 limit isn't wrong"): no denial of it."""
+    return _GRANTING_DENIAL.search(text) is not None
+
+
 def declines_reporter(text: str, reporters: frozenset[str]) -> bool:
     """True when the clause denies what it names as someone's report ("your nephew's serial
     numbers aren't needed", "the forum's $500 limit isn't part of our rule", "your coworker's
-    ten to fourteen days doesn't apply"): it is about the report, not about the rules."""
-    if not reporters or not denies(text):
+    ten to fourteen days doesn't apply"): it is about the report, not about the rules. A
+    denial of error ("your brother-in-law's not wrong") grants the report instead."""
+    if not reporters or not denies(text) or grants(text):
         return False
     return any(set(content_terms(m.group(1))) & reporters for m in _POSSESSIVE.finditer(text))
 
