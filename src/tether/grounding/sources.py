@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations, pairwise
@@ -258,11 +259,16 @@ _REPORTED = re.compile(
 _SENTENCE_START = re.compile(r"[.?!]\s", re.IGNORECASE)
 
 
-def _lead_in(question: str, at: int) -> str:
-    """The words of the report's sentence before its verb ("My nephew, who used to work in a
-    shop, says …"; "A forum thread claims …"), where who said it is named."""
-    starts = [m.end() for m in _SENTENCE_START.finditer(question, 0, at)]
-    return question[starts[-1] if starts else 0 : at]
+def _lead_ins(question: str, reports: Sequence[re.Match[str]]) -> list[str]:
+    """The words of each report's sentence before its verb ("My nephew, who used to work in a
+    shop, says …"; "A forum thread claims …"), where who said it is named. The question's
+    sentence starts are read once for all its reports."""
+    starts = [0, *(m.end() for m in _SENTENCE_START.finditer(question))]
+    out = []
+    for report in reports:
+        at = report.start()
+        out.append(question[starts[bisect_right(starts, at) - 1] : at])
+    return out
 
 
 def own_words(question: str) -> str:
@@ -302,9 +308,7 @@ class Referents:
             return cls()
         found = list(_REPORTED.finditer(question))
         reported = " ".join(m.group(0) for m in found)
-        reporters = frozenset(
-            t for m in found for t in content_terms(_lead_in(question, m.start()))
-        )
+        reporters = frozenset(t for lead in _lead_ins(question, found) for t in content_terms(lead))
         own = own_words(question)
         named = set(names(own))
         said = named | set(content_terms(own)) | set(content_terms(joined_letters(own)))
