@@ -117,6 +117,35 @@ def test_the_whole_of_a_share_is_no_price(answer: str, flagged: bool) -> None:
     assert on_record(answer, TWO_ITEMS) is flagged
 
 
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # the gap between two prices, said after the comparison it measures
+        ("The vacuum is the pricier of the two by $362.69.", False),
+        ("The vacuum is dearer by $362.69.", False),
+        ("The earbuds are cheaper by about $362.69.", False),
+        ("The vacuum is the pricier of the two by $352.69.", True),  # not the gap
+        ("The earbuds are the cheaper of the two by $620.07.", True),  # the vacuum's price
+        ("The vacuum is dearer by $257.38.", True),  # the earbuds' price, no gap
+    ],
+)
+def test_a_gap_said_by_how_much_is_no_price(answer: str, flagged: bool) -> None:
+    assert on_record(answer, TWO_ITEMS) is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The vacuum accounts for about 71 % of what you paid.", False),
+        ("The earbuds are about 29 per cent of what the order cost.", False),
+        ("The vacuum accounts for about 81 % of what you paid.", True),
+        ("The earbuds are about 71 % of what you paid.", True),  # the vacuum's share
+    ],
+)
+def test_a_share_of_what_was_paid(answer: str, flagged: bool) -> None:
+    assert on_record(answer, TWO_ITEMS) is flagged
+
+
 def test_half_of_a_count_comes_near_another_count() -> None:
     counts = {9.0, 19.0}
     assert counted_share(0.5, "just under half of the 19 versions can be ordered", counts)

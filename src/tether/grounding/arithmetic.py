@@ -356,10 +356,12 @@ _SHARE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\b[^.;$]{0,30}\$\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
     re.IGNORECASE,
 )
-# "59% of the total", "61 per cent of the order's total": a share of a total left unstated
+# "59% of the total", "61 per cent of the order's total", "51 % of what you paid": a share of
+# a total left unstated
 _TOTAL_SHARE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:the|your|its|their)\s+"
-    r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)\b",
+    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:(?:the|your|its|their)\s+"
+    r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)\b|"
+    r"what\s+(?:you|they|was)\s+(?:paid|spent|charged)\b|what\s+(?:the|your)\s+order\s+cost\b)",
     re.IGNORECASE,
 )
 # "just under half of the 19 versions": a fraction and the count it is of

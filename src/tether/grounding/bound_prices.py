@@ -25,7 +25,13 @@ def price_of(obj: Mapping[str, Any]) -> float | None:
     return None
 
 
-_BY_HOW_MUCH = re.compile(r"\s+(?:more|less|cheaper|dearer|short)\b", re.IGNORECASE)
+_BY_HOW_MUCH = re.compile(r"\s+(?:more|less|cheaper|dearer|pricier|short)\b", re.IGNORECASE)
+# "the pricier of the two by $156.60", "cheaper by about $5": the sum is the gap between two
+_BY_THE_GAP = re.compile(
+    r"\b(?:more|less|cheaper|dearer|pricier|costlier|higher|lower)\b(?:\s+of\s+the\s+\w+)?"
+    r"\s+by\s+(?:about\s+|roughly\s+|nearly\s+|almost\s+|just\s+|some\s+|over\s+)?$",
+    re.IGNORECASE,
+)
 # "about 71 % of the $877.45", "a third of your $600": the whole a share is taken of
 _WHOLE_OF = re.compile(
     r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bshare|\bpart|\bportion|\bfraction)"
@@ -34,14 +40,23 @@ _WHOLE_OF = re.compile(
 )
 
 
-def _own_sums(text: str) -> list[re.Match[str]]:
+def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
     """The sums a stretch states that may be an object's price: "$1,555.75 more than the
-    earbuds" is a difference, no one's price, and "71 % of the $877.45" a whole."""
+    earbuds" or "dearer by $156.60" is a difference, no one's price (unless it is another
+    object's price: "the cheaper of the two by" the dearer one's price is a swap), and "71 % of
+    the $877.45" a whole."""
     return [
         m
         for m in MONEY.finditer(text)
-        if not _BY_HOW_MUCH.match(text, m.end()) and not _WHOLE_OF.search(text[: m.start()])
+        if not _BY_HOW_MUCH.match(text, m.end())
+        and not _WHOLE_OF.search(text[: m.start()])
+        and not (_BY_THE_GAP.search(text[: m.start()]) and not _a_price(m, others))
     ]
+
+
+def _a_price(match: re.Match[str], prices: set[float]) -> bool:
+    said = float((match.group(1) or match.group(2)).replace(",", ""))
+    return any(abs(said - p) <= 0.005 for p in prices)
 
 
 def bound_prices(
@@ -52,7 +67,7 @@ def bound_prices(
     if mine is None:
         return []
     others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
-    said_sums = _own_sums(text)
+    said_sums = _own_sums(text, others)
     amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in said_sums]
     if any(abs(a - mine) <= 0.005 for a in amounts):
         return []  # its price is said; other sums (a total) may stand beside it
@@ -79,11 +94,13 @@ def swapped_price(
 ) -> list[FieldFinding]:
     """Several objects priced in one clause ("the watch is $1261.14 and the phone $381.87"):
     the one sum in an object's stretch is another object's price, not its own."""
-    sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in _own_sums(text)]
     mine = next((price_of(s[2]) for s in siblings if s[0] == path), None)
+    others = [p for s in siblings if s[0] != path and (p := price_of(s[2])) is not None]
+    sums = [
+        float((m.group(1) or m.group(2)).replace(",", "")) for m in _own_sums(text, set(others))
+    ]
     if len(sums) != 1 or mine is None or abs(sums[0] - mine) <= 0.005:
         return []
-    others = [p for s in siblings if s[0] != path and (p := price_of(s[2])) is not None]
     if not any(abs(sums[0] - o) <= 0.005 for o in others):
         return []
     why = f"{path} costs {mine:g}, not {sums[0]:g}"
