@@ -218,3 +218,50 @@ def test_none_that_cannot_be_ordered_is_every_one_can(said: str, plain: str) -> 
 )  # fmt: skip
 def test_none_unavailable_is_every_one_available(said: str, plain: str) -> None:
     assert plainly(said) == plain
+
+
+@pytest.mark.parametrize(
+    ("said", "plain"),
+    [
+        ("The phone is missing from the delivery.", "The phone was not delivered."),
+        ("The mugs were left out of the shipment.", "The mugs were not delivered."),
+        ("The phone wasn't in that parcel.", "The phone was not delivered."),
+        ("The phone didn't arrive.", "The phone was not delivered."),
+        ("The lamp is in the box, but the phone is missing from the box.",
+         "The lamp is in the box, but the phone was not delivered."),
+        # nothing missing, a denied absence, or an arrival with a limit stays as written
+        ("Nothing is missing from the delivery.", "Nothing is missing from the delivery."),
+        ("None of them was left out of the shipment.",
+         "None of them was left out of the shipment."),
+        ("The phone isn't missing from the delivery.", "The phone isn't missing from the delivery."),
+        ("The phone didn't arrive with a charger.", "The phone didn't arrive with a charger."),
+        ("It did not arrive until Tuesday.", "It did not arrive until Tuesday."),
+    ],
+)  # fmt: skip
+def test_an_item_missing_from_its_delivery_was_not_delivered(said: str, plain: str) -> None:
+    assert plainly(said) == plain
+
+
+DELIVERED: dict[str, Any] = {
+    "order_id": "#R302",
+    "status": "delivered",
+    "items": [
+        {"name": "Floor Lamp", "item_id": "33", "price": 88.0},
+        {"name": "Desk Fan", "item_id": "34", "price": 40.0},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The lamp arrived, but the fan is missing from the delivery.", True),
+        ("The fan wasn't in the parcel.", True),
+        ("The fan didn't arrive.", True),
+        ("Both arrived, and nothing is missing from the delivery.", False),
+        ("The fan isn't missing from the delivery.", False),
+    ],
+)
+def test_an_item_said_missing_from_a_delivered_order_is_caught(answer: str, flagged: bool) -> None:
+    v = on_record(answer, DELIVERED)
+    assert contradicted(v, "status") is flagged, v.claims

@@ -12,6 +12,7 @@ object holds.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
@@ -140,30 +141,52 @@ def _head(name: str) -> str:
     return head if len(head) >= 4 and len(words) > 1 else ""
 
 
-def _name_found(clause: str, name: str) -> re.Match[str] | None:
-    """Where a clause names an object: its whole name, else its name's last word."""
-    found = value_regex(name).search(clause.lower())
-    head = _head(name)
-    if found is None and head:
-        found = re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", clause.lower())
+def _shorts(name: str, names: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """What an object is called by short of its whole name: its name's last word (`_head`)
+    and the short names the pack gives it ("vacuum" for "Vacuum Cleaner")."""
+    given = names.get(" ".join(name.lower().split()), ()) if names else ()
+    return tuple(dict.fromkeys(x for x in (_head(name), *given) if x))
+
+
+def _short_found(lowered: str, short: str) -> re.Match[str] | None:
+    """Where a lower-case clause says a short name, or its plural."""
+    if short not in lowered:  # the pattern holds it as written: a clause without it cannot match
+        return None
+    return re.search(rf"(?<![\w-]){re.escape(short)}s?(?![\w-])", lowered)
+
+
+def _name_found(
+    clause: str, name: str, names: Mapping[str, tuple[str, ...]] | None = None
+) -> re.Match[str] | None:
+    """Where a clause names an object: its whole name, else one of its short names."""
+    lowered = clause.lower()
+    found = value_regex(name).search(lowered)
+    for short in _shorts(name, names or {}) if found is None else ():
+        found = _short_found(lowered, short)
+        if found is not None:
+            break
     return found
 
 
 def _named_by_head(
-    clause: str, siblings: Sequence[Sibling], named: Sequence[Sibling]
+    clause: str,
+    siblings: Sequence[Sibling],
+    named: Sequence[Sibling],
+    names: Mapping[str, tuple[str, ...]],
 ) -> list[Sibling]:
-    """Objects a clause names by their name's last word ("the watch" for "Smart Watch"), when
-    no other object's name ends in that word and none is named in full with it."""
-    heads = [_head(s[1]["name"]) if "name" in s[1] else "" for s in siblings]
+    """Objects a clause names by a short name ("the watch" for "Smart Watch", "the vacuum" for
+    "Vacuum Cleaner"), one no other object is called by and no object named in full holds."""
+    shorts = [_shorts(s[1]["name"], names) if "name" in s[1] else () for s in siblings]
+    held = Counter(x for own in shorts for x in own)
     lowered = clause.lower()
     out = []
-    for s, head in zip(siblings, heads, strict=True):
-        if not head or heads.count(head) > 1 or any(s is n for n in named):
+    for s, own in zip(siblings, shorts, strict=True):
+        if any(s is n for n in named):
             continue
-        if any(head in n[1]["name"].lower() for n in named):
-            continue
-        # the pattern holds the head as written: a clause without it cannot match
-        if head in lowered and re.search(rf"(?<![\w-]){re.escape(head)}s?(?![\w-])", lowered):
+        usable = (
+            x for x in own if held[x] == 1 and not any(x in n[1]["name"].lower() for n in named)
+        )
+        if any(_short_found(lowered, x) for x in usable):
             out.append(s)
     return out
 
@@ -177,14 +200,16 @@ _STANDARD = re.compile(
 )
 
 
-def _segments(clause: str, named: Sequence[Sibling]) -> list[tuple[Sibling, str]]:
+def _segments(
+    clause: str, named: Sequence[Sibling], names: Mapping[str, tuple[str, ...]]
+) -> list[tuple[Sibling, str]]:
     """Each named object with the stretch of the clause that describes it. Between two names
     the cut falls at the last "and", comma or semicolon: what follows a name ("for $98.82")
     is its own, what precedes the next ("a blue …") the next one's, unless the next is what
     the last is compared with ("… five times what the skateboard does")."""
     spots = []
     for s in named:
-        found = _name_found(clause, s[1]["name"])
+        found = _name_found(clause, s[1]["name"], names)
         if found:
             spots.append((found.start(), found.end(), s))
     spots.sort(key=lambda x: x[0])
@@ -210,11 +235,12 @@ def _bound(
             if not ID_KEY.search(key.split(".")[-1]):
                 classes.setdefault(key, set()).add(value.lower())
     named = [s for s in siblings if "name" in s[1] and mentions_value(clause, s[1]["name"])]
-    by_head = _named_by_head(clause, siblings, named)
+    names = vocabulary.names if vocabulary is not None else {}
+    by_head = _named_by_head(clause, siblings, named, names)
     named += by_head
     several = False
     if named:
-        pairs = _segments(clause, named)
+        pairs = _segments(clause, named, names)
     else:
         # nameless siblings (variants) are picked out by the values the clause states, each
         # value once: "10" said once is not two things said of variant 10 (its id and size)
@@ -266,7 +292,7 @@ def _bound(
         if vocabulary is not None:
             out.extend(_vocabulary(text, v, path, leaves, vocabulary, held_by_named, len(pairs)))
             if vocabulary.values:
-                out.extend(_keyed(text, v, path, leaves, vocabulary.values))
+                out.extend(_keyed(text, v, path, leaves, vocabulary.values, names))
         out.extend(_denied(text, v, path, leaves))
         if len(pairs) == 1 and not several:
             out.extend(_object_flags(text, v, path, pairs[0][0][2]))
@@ -349,6 +375,7 @@ def _keyed(
     path: str,
     leaves: dict[str, str],
     values: Mapping[str, Mapping[str, tuple[str, ...]]],
+    names: Mapping[str, tuple[str, ...]],
 ) -> list[FieldFinding]:
     """A value named with its field's name ("size large", "light skin tones", "a black dial"
     of a "dial color") that the object's field does not hold, where the pack knows the values
@@ -380,7 +407,7 @@ def _keyed(
             break
     if not out and "name" in leaves:
         forms = {key: canonical for key, (_, canonical) in readings.items()}
-        out.extend(_before_name(text, v, path, leaves, forms))
+        out.extend(_before_name(text, v, path, leaves, forms, names))
     return out
 
 
@@ -398,12 +425,13 @@ def _before_name(
     path: str,
     leaves: dict[str, str],
     readings: Mapping[str, Mapping[str, str]],
+    names: Mapping[str, tuple[str, ...]],
 ) -> list[FieldFinding]:
     """A value of one of the object's fields just before its name that the field does not
     hold ("your black digital wall clock" of an analog one); `readings` maps each field the
     pack knows the values of to its forms' values. A word no field of the object can take
     ("new", "gaming"), or one that is right for any of them, says nothing wrong."""
-    found = _name_found(text, leaves["name"])
+    found = _name_found(text, leaves["name"], names)
     if found is None:
         return []
     said: list[str] = []

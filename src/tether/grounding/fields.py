@@ -296,9 +296,16 @@ def referred(clause: str, views: Sequence[RecordView], whole: str = "") -> list[
     return list(views)
 
 
-def about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
+def about(
+    clause: str,
+    v: RecordView,
+    only: bool,
+    spec: FieldSpec,
+    shorts: Mapping[str, tuple[str, ...]] | None = None,
+) -> bool:
     """True when the clause speaks of the record: its id or noun, the field's name, or a
-    pronoun when this record is the only one in view."""
+    pronoun when this record is the only one in view; `shorts` are the short names of its
+    parts a pack gives ("vacuum cleaner": "vacuum")."""
     lowered = clause.lower()
     if any(mentions(clause, i) for i in v.ids):
         return True
@@ -313,16 +320,21 @@ def about(clause: str, v: RecordView, only: bool, spec: FieldSpec) -> bool:
     if only and re.search(r"\b(?:it|its|this|that|they|their|both|neither|either)\b", lowered):
         return True
     # a part of the record named ("the hose hasn't shipped"): its state is the record's
-    return only and any(_head_said(lowered, x) for x in _names_in(v))
+    return only and any(_head_said(lowered, x, shorts or {}) for x in _names_in(v))
 
 
 def _names_in(v: RecordView) -> list[str]:
     return [str(f.value) for f in v.facts if f.path and f.path[-1] == "name"]
 
 
-def _head_said(lowered: str, name: str) -> bool:
+def _head_said(lowered: str, name: str, shorts: Mapping[str, tuple[str, ...]]) -> bool:
+    """Whether a lower-case clause names a part by its name's last word or a short name."""
     words = name.lower().split()
-    if not words or len(words[-1]) < 3:
+    if not words:
         return False
-    head = words[-1][:-1] if words[-1].endswith("s") else words[-1]
-    return re.search(rf"\b{re.escape(head)}s?\b", lowered) is not None
+    said = list(shorts.get(" ".join(words), ()))
+    if len(words[-1]) >= 3:
+        said.append(words[-1][:-1] if words[-1].endswith("s") else words[-1])
+    return any(
+        x in lowered and re.search(rf"\b{re.escape(x)}s?\b", lowered) is not None for x in said
+    )

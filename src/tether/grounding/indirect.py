@@ -11,8 +11,9 @@ manual models are available, but the capsule one isn't" says "… but the capsul
 available". "Moves out of pending" says "is no longer pending"; two denials that make one are
 read as the one: "there's no gray chair you can't order" and "you won't find a gray chair that
 can't be ordered" say "every gray chair can be ordered", and "none of the white kettles is
-unavailable" says every one is available. The rewrite is only for reading meaning: the claim's
-text and spans are kept as written.
+unavailable" says every one is available. An item "missing from the delivery", "left out of the
+shipment" or that "didn't arrive." was not delivered ("nothing is missing" denies nothing). The
+rewrite is only for reading meaning: the claim's text and spans are kept as written.
 """
 
 from __future__ import annotations
@@ -180,6 +181,39 @@ _FIND_NONE = re.compile(
 )
 
 
+# "the phone is missing from the delivery", "was left out of the shipment", "wasn't in that
+# parcel", "didn't arrive.": said of an item, it was not delivered ("nothing is missing from
+# the box" and "none of them was left out" deny no delivery: `_not_delivered`)
+_PARCEL = r"(?:delivery|shipment|parcel|package|box|consignment)"
+_LEFT_OUT = re.compile(
+    rf"\b(?P<be>{_BE}|has\s+been|have\s+been)\s+(?:(?:still|also)\s+)?"
+    rf"(?:missing\s+from|left\s+out\s+of|absent\s+from)\s+(?:the|that|this|your|its)\s+{_PARCEL}\b"
+    rf"|\b(?P<denied>{_BE}n[\u2019']t|{_BE}\s+not)\s+(?:included\s+)?in\s+(?:the|that|this|your|its)"
+    rf"\s+{_PARCEL}\b"
+    # ending its clause: "didn't arrive with a charger" or "until Tuesday" says it came
+    r"|\b(?:didn[\u2019']t|did\s+not)\s+(?:arrive|turn\s+up|show\s+up)"
+    r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:yet|either|at\s+all)\b)",
+    re.IGNORECASE,
+)
+_NOTHING_BEFORE = re.compile(
+    r"\b(?:nothing|none|neither|no\s+\w+|not\s+(?:one|a\s+single)(?:\s+\w+)?)"
+    r"(?:\s+of\s+(?:them|the\s+\w+|your\s+\w+))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _not_delivered(text: str, m: re.Match[str]) -> str:
+    """The item said to be missing from its delivery as "was not delivered", unless what is
+    missing is nothing."""
+    start = max(text.rfind(sep, 0, m.start()) for sep in (".", ";", ":", "!", "?", ",")) + 1
+    if _NOTHING_BEFORE.search(text, start, m.start()):
+        return m.group(0)
+    be = (m.group("be") or m.group("denied") or "was").split()[0].lower()
+    be = be.removesuffix("n't").removesuffix("n\u2019t")
+    plural = be in ("are", "were", "have")
+    return f"{'were' if plural else 'was'} not delivered"
+
+
 def _every(m: re.Match[str]) -> str:
     verb = m.group("verb").lower()
     return f"every {m.group('what')} can be {_DONE.get(verb, verb)}"
@@ -195,6 +229,7 @@ def plainly(text: str) -> str:
         text = _ELLIPTIC.sub(lambda m: _completed(text, m), text)
     if "find" in text.lower():
         text = _FIND_NONE.sub(_every, text)
+    text = _LEFT_OUT.sub(lambda m: _not_delivered(text, m), text)
     if "no" not in text.lower():
         return text  # nor any of the verbless denials, nor two denials made one
     if "there" in text.lower():

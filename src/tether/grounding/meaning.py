@@ -287,6 +287,8 @@ class Vocabulary:
     whose members are states of a record (the ones a status field holds). `values` maps a
     record field's name (lower case) to the values it can take, each with its forms ("size":
     "large": "L"): a value named with its field's name ("size large") is read as that field's.
+    `names` maps an object's full name (lower case) to the short names it is called by beside
+    its name's last word ("vacuum cleaner": "vacuum"; "smartphone": "phone").
     """
 
     classes: Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -294,6 +296,7 @@ class Vocabulary:
     genre: frozenset[str] = field(default_factory=frozenset)  # words whose absence proves nothing
     progress: tuple[str, ...] = ()  # states in the order a record passes through them
     values: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def holds(self, state: str, current: str) -> bool:
         """True when a record in `current` is (or has been) in `state`: a delivered order has
@@ -312,15 +315,17 @@ class Vocabulary:
         states: Iterable[str] = (),
         genre: Iterable[str] = (),
         values: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        names: Mapping[str, Sequence[str]] | None = None,
     ) -> Vocabulary:
-        """A copy with more classes (a class of the same name gains members), genre words and
-        field values (a field of the same name gains values)."""
+        """A copy with more classes (a class of the same name gains members), genre words,
+        field values (a field of the same name gains values) and short names."""
         return Vocabulary(
             _merged(self.classes, classes),
             self.states | frozenset(states),
             self.genre | frozenset(norm(w) for w in genre),
             self.progress,
             _merged(self.values, {k.lower(): v for k, v in (values or {}).items()}),
+            _short_names(self.names, names or {}),
         )
 
     def members(self, text: str) -> list[tuple[str, str, int, int]]:
@@ -393,6 +398,20 @@ def _forms(spec: str) -> dict[str, tuple[str, ...]]:
         if forms:
             out[forms[0]] = tuple(forms[1:])
     return out
+
+
+def _short_names(
+    kept: Mapping[str, tuple[str, ...]], more: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Short names by full name, `more` added to `kept`, lower case and squeezed (a blank one
+    is dropped)."""
+    out = dict(kept)
+    for name, shorts in more.items():
+        full = " ".join(name.lower().split())
+        added = (" ".join(s.lower().split()) for s in shorts if s.strip())
+        if full:
+            out[full] = tuple(dict.fromkeys((*out.get(full, ()), *added)))
+    return {k: v for k, v in out.items() if v}
 
 
 def _merged(

@@ -155,7 +155,7 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
     only = len(targets) == 1
     for v in targets:
         for spec in v.fields:
-            if spec.kind != "status" or not about(clause, v, only, spec):
+            if spec.kind != "status" or not about(clause, v, only, spec, vocab.names):
                 continue
             for path, value in v.values(spec):
                 if isinstance(value, list | Mapping):

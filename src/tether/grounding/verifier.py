@@ -298,7 +298,9 @@ class GroundingPack:
     (extra lifecycle states, payment methods…), genre words, what its tools' fields mean, and
     the values its records' fields can take (`values`: field name → value → other forms, such
     as an option "size": "large": ("L",)), so that a value named with its field's name ("size
-    large", "light skin tones") is judged against the value the record holds."""
+    large", "light skin tones") is judged against the value the record holds, and the short
+    names its objects are called by (`names`: full name → short names, such as "Vacuum Cleaner":
+    ("vacuum",)) beside the last word of their names, which needs no mention."""
 
     config: VerifierConfig = field(default_factory=VerifierConfig)
     classes: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
@@ -306,6 +308,7 @@ class GroundingPack:
     genre: tuple[str, ...] = ()
     fields: tuple[FieldMap, ...] = ()
     values: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
+    names: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def verifier(
         self,
@@ -318,7 +321,11 @@ class GroundingPack:
         `schemas` are tools' output schemas by tool name: a tool the pack gives no field map
         gets one read off its schema (`fields_from_schema`)."""
         vocabulary = DEFAULT_VOCABULARY.extended(
-            self.classes, states=self.states, genre=self.genre, values=self.values
+            self.classes,
+            states=self.states,
+            genre=self.genre,
+            values=self.values,
+            names=self.names,
         )
         mapped = {m.tool for m in self.fields}
         inferred = [

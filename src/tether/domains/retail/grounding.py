@@ -131,6 +131,19 @@ RETAIL_GROUNDING = GroundingPack(
     states=("lifecycle",),
     genre=("order", "refund", "customer", "account", "help", "item"),
     values=option_values(),
+    # what customers call a catalogue item beside its name's last word
+    names={
+        "Vacuum Cleaner": ("vacuum",),
+        "Jigsaw Puzzle": ("jigsaw",),
+        "Dumbbell Set": ("dumbbell",),
+        "Luggage Set": ("luggage", "suitcase"),
+        "Makeup Kit": ("makeup",),
+        "Pet Bed": ("bed",),
+        "Smartphone": ("phone",),
+        "Smart Watch": ("smartwatch",),
+        "T-Shirt": ("shirt",),
+        "Portable Charger": ("power bank",),
+    },
     fields=(
         FieldMap(
             "get_order_details",

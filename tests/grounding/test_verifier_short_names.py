@@ -1,0 +1,118 @@
+"""Objects called by a short name a pack declares ("the vacuum" for "Vacuum Cleaner", "the
+phone" for "Smartphone"), beside the last word of their names, which needs no declaring. Named
+so, an object is held to its own price and its state like one named in full; a short name two
+objects share, or one an object named in full holds, picks out neither. A pack without the
+declaration reads the short name as no object at all."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tether.core.types import Evidence
+from tether.domains.retail.pack import RETAIL
+from tether.grounding import GroundingPack, VerifierConfig
+from tether.grounding.verifier import Verification
+
+ORDER: dict[str, Any] = {
+    "order_id": "#W2148041",
+    "status": "delivered",
+    "items": [
+        {"name": "Wireless Earbuds", "price": 257.38, "options": {"color": "black"}},
+        {"name": "Vacuum Cleaner", "price": 620.07, "options": {"type": "robotic"}},
+        {"name": "Smartphone", "price": 1199.77, "options": {"color": "rose gold"}},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 2077.22}],
+}
+NAMES = {"Vacuum Cleaner": ("vacuum",), "Smartphone": ("phone",)}
+
+
+def verified(answer: str, pack: GroundingPack, record: dict[str, Any] = ORDER) -> Verification:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(record))]
+    return pack.verifier().verify_items(answer, evidence)
+
+
+def declared() -> GroundingPack:
+    return GroundingPack(config=VerifierConfig(strict=True), names=NAMES)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The vacuum is $620.07.", False),
+        ("The robotic vacuum cost $620.07 and the earbuds $257.38.", False),
+        ("The vacuum is $257.38.", True),  # the earbuds' price
+        ("The earbuds cost $620.07 and the vacuum $257.38.", True),  # the two traded
+        ("The phone came to $1,199.77.", False),
+        ("The phone came to $620.07.", True),
+        ("The vacuum is the pricier of the two by $362.69.", False),
+        ("The vacuum is dearer by $257.38.", True),  # a price, not the gap
+    ],
+)
+def test_an_object_called_by_a_declared_short_name_is_held_to_its_price(
+    answer: str, flagged: bool
+) -> None:
+    v = verified(answer, declared())
+    assert v.code is None, v.problems
+    assert v.flagged is flagged, v.claims
+
+
+def test_without_the_declaration_the_short_name_binds_nothing() -> None:
+    plain = GroundingPack(config=VerifierConfig(strict=True))
+    v = verified("The vacuum is $257.38.", plain)
+    assert v.code is None, v.problems
+    assert not any("binding" in c.kinds for c in v.claims)  # no object is named
+    assert "binding" in verified("The vacuum is $257.38.", declared()).contradicted[0].kinds
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The phone was not delivered.", True),
+        ("The phone is still pending.", True),
+        ("The phone arrived with the earbuds.", False),
+        ("The vacuum and the phone were both delivered.", False),
+    ],
+)
+def test_a_state_said_of_an_object_by_its_short_name_is_the_records(
+    answer: str, flagged: bool
+) -> None:
+    v = verified(answer, declared())
+    assert v.code is None, v.problems
+    assert v.flagged is flagged, v.claims
+
+
+def test_a_short_name_two_objects_share_picks_out_neither() -> None:
+    # both are "cameras" by their last word and "cam" by the pack: neither is picked out
+    record = {
+        "order_id": "#W1",
+        "status": "pending",
+        "items": [
+            {"name": "Action Camera", "price": 300.0},
+            {"name": "Digital Camera", "price": 500.0},
+        ],
+    }
+    pack = GroundingPack(
+        config=VerifierConfig(strict=True),
+        names={"Action Camera": ("cam",), "Digital Camera": ("cam",)},
+    )
+    for answer in ("The camera is $300.00.", "The cam is $500.00."):
+        v = verified(answer, pack, record)
+        assert v.code is None, v.problems
+        assert not v.contradicted, v.claims
+
+
+def test_the_pack_declaration_is_read_in_any_case_and_spacing() -> None:
+    pack = GroundingPack(
+        config=VerifierConfig(strict=True), names={"  VACUUM   cleaner ": (" Vacuum ", "  ")}
+    )
+    assert pack.verifier().vocabulary.names == {"vacuum cleaner": ("vacuum",)}
+    assert verified("The vacuum is $257.38.", pack).flagged
+
+
+def test_the_retail_pack_declares_its_catalogue_short_names() -> None:
+    names = RETAIL.grounding.verifier().vocabulary.names
+    assert names["vacuum cleaner"] == ("vacuum",)
+    assert names["smartphone"] == ("phone",)
