@@ -153,6 +153,12 @@ DRAWN_DEV30 = "dev30"
 # paid in halves or at month end, or a difference charged once the old item is back, its wrong
 # answers leaning on negations in many forms, rules turned round, additions and reworded states
 DRAWN_DEV31 = "dev31"
+# a thirty-second, drawn the same way, its customers naming their own things, reporting a PayPal fee
+# kept from a refund, a changed order made cancellable by changing it back, a posting address or an
+# item's condition for a return, an original order to cancel after an exchange or sale items barred
+# from exchanges, its wrong answers leaning on negations in many forms, rules turned round,
+# additions and reworded states
+DRAWN_DEV32 = "dev32"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -183,6 +189,7 @@ LATER_DRAWN = (
     DRAWN_DEV29,
     DRAWN_DEV30,
     DRAWN_DEV31,
+    DRAWN_DEV32,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -302,6 +309,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV29, 54),
         (DRAWN_DEV30, 54),
         (DRAWN_DEV31, 54),
+        (DRAWN_DEV32, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
