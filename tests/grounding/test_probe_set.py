@@ -159,6 +159,11 @@ DRAWN_DEV31 = "dev31"
 # from exchanges, its wrong answers leaning on negations in many forms, rules turned round,
 # additions and reworded states
 DRAWN_DEV32 = "dev32"
+# a thirty-third, drawn the same way, its customers naming their own things, reporting a PayPal
+# transaction number or drop-off date for a return, a surname with a zip as proof, the full price
+# charged before an exchange refund, sales tax on a difference or a payment switch barred after an
+# hour, its wrong answers leaning on negations in many forms, rules turned round and reworded states
+DRAWN_DEV33 = "dev33"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -190,6 +195,7 @@ LATER_DRAWN = (
     DRAWN_DEV30,
     DRAWN_DEV31,
     DRAWN_DEV32,
+    DRAWN_DEV33,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -310,6 +316,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV30, 54),
         (DRAWN_DEV31, 54),
         (DRAWN_DEV32, 54),
+        (DRAWN_DEV33, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
