@@ -57,3 +57,38 @@ def flagged(answer: str) -> bool:
 )
 def test_groups_of_variants_compared_by_price(answer: str, wrong: bool) -> None:
     assert flagged(answer) is wrong
+
+
+ORDER = {
+    "order_id": "#W8411016",
+    "status": "pending",
+    "items": [
+        {"name": "Air Purifier", "item_id": "71", "price": 504.19},
+        {"name": "Backpack", "item_id": "72", "price": 218.04},
+        {"name": "Vacuum Cleaner", "item_id": "73", "price": 655.59},
+    ],
+}
+
+
+def on_order(answer: str) -> bool:
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # $655.59 against $504.19 + $218.04 = $722.23
+        ("The vacuum costs more than the purifier and the backpack put together.", True),
+        ("The vacuum cleaner is dearer than the purifier and backpack combined.", True),
+        ("The backpack is cheaper than the purifier and the vacuum together.", False),
+        ("The vacuum costs less than the purifier and the backpack together.", False),
+        # more than each alone, which is no sum
+        ("The vacuum costs more than the purifier and more than the backpack.", False),
+        ("The air purifier costs more than the backpack and the vacuum together.", True),
+        # denied or hedged, the sum is not judged
+        ("The vacuum doesn't cost more than the purifier and the backpack together.", False),
+    ],
+)
+def test_one_item_against_others_together_is_judged_by_their_sum(answer: str, wrong: bool) -> None:
+    assert on_order(answer) is wrong

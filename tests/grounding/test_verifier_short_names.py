@@ -47,7 +47,7 @@ def declared() -> GroundingPack:
         ("The earbuds cost $620.07 and the vacuum $257.38.", True),  # the two traded
         ("The phone came to $1,199.77.", False),
         ("The phone came to $620.07.", True),
-        ("The vacuum is the pricier of the two by $362.69.", False),
+        ("The vacuum costs $362.69 more than the earbuds.", False),
         ("The vacuum is dearer by $257.38.", True),  # a price, not the gap
     ],
 )
@@ -116,3 +116,23 @@ def test_the_retail_pack_declares_its_catalogue_short_names() -> None:
     names = RETAIL.grounding.verifier().vocabulary.names
     assert names["vacuum cleaner"] == ("vacuum",)
     assert names["smartphone"] == ("phone",)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        ("The vacuum is the cheapest item.", True),  # the earbuds are
+        ("The phone is the dearest item.", False),
+        ("The vacuum costs more than the phone.", True),
+        ("The phone costs more than the vacuum and the earbuds together.", False),
+    ],
+)
+def test_a_comparison_of_objects_called_by_short_names_is_judged(
+    answer: str, flagged: bool
+) -> None:
+    v = verified(answer, declared())
+    assert v.code is None, v.problems
+    assert v.flagged is flagged, v.claims
+    # without the declaration the pack cannot tell which object "the vacuum" is
+    plain = verified(answer, GroundingPack(config=VerifierConfig(strict=True)))
+    assert not any("binding" in c.kinds for c in plain.contradicted) or "vacuum" not in answer

@@ -18,6 +18,7 @@ from tether.grounding.list_objects import leaf_values, mentions_value, objects
 from tether.grounding.meaning import negated
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]
+Shorts = Mapping[str, tuple[str, ...]]  # the short names a pack gives objects, by full name
 
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
 # "undercuts every blue speaker": cheaper than each, with no "than"
@@ -32,23 +33,27 @@ _SAME = re.compile(
 )
 
 
-def _said_head(text: str, name: str) -> bool:
-    """The name's last word said (singular or plural): "the kettle", "the boots"."""
-    head = name.split()[-1].lower() if name.split() else ""
-    if len(head) < 3:
-        return False
+def _said_head(text: str, name: str, names: Shorts) -> bool:
+    """The name's last word said (singular or plural): "the kettle", "the boots"; or a short
+    name the pack gives it ("the vacuum")."""
+    words = name.lower().split()
+    head = words[-1] if words else ""
     stem = head[:-1] if head.endswith("s") else head
-    return re.search(rf"\b{re.escape(stem)}s?\b", text.lower()) is not None
+    said = [*names.get(" ".join(words), ()), *([stem] if len(head) >= 3 else [])]
+    lowered = text.lower()
+    return any(
+        x in lowered and re.search(rf"\b{re.escape(x)}s?\b", lowered) is not None for x in said
+    )
 
 
 def _identify(
-    text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]]
+    text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]], names: Shorts
 ) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
     named = [s for s in siblings if "name" in s[1] and mentions_value(text, s[1]["name"])]
     if named:
         return named
     # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
-    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"])]
+    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"], names)]
     if len(heads) == 1:
         return heads
     scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
@@ -86,22 +91,30 @@ def _parent(path: str) -> str:
     return path.rsplit(".", 1)[0] if "." in path else ""
 
 
-def check_comparisons(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+def check_comparisons(
+    clause: str, views: Sequence[RecordView], names: Shorts | None = None
+) -> list[FieldFinding]:
     """ "X is cheaper than Y" (or "costs the same as Y") between two objects of a record's
-    list, by their prices."""
+    list, by their prices; `names` are the short names the pack gives objects."""
+    names = names or {}
     found = _COMPARE.search(clause) or _UNDERCUTS.search(clause)
     same = None if found else _SAME.search(clause)
     if same is not None and not negated(clause[: same.end()]):
         found = same
     if found is None:
-        return _superlatives(clause, views)
+        return _superlatives(clause, views, names)
     left, right = clause[: found.start()], clause[found.end() :]
     word = found.group("word")
     cheaper = re.fullmatch(rf"{_CHEAPER}|undercuts?|undercutting", word, re.IGNORECASE) is not None
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
-        a, b = _identify(left, siblings), _identify(right, siblings)
+        a, b = _identify(left, siblings, names), _identify(right, siblings, names)
+        if len(a) == 1 and found is not same:
+            summed = _against_sum(left, right, (a[0], cheaper, found.group(0)), v, siblings, names)
+            if summed is not None:
+                out.append(summed)
+                continue
         if len(a) == 1 and not b:
             b = _like(right, a[0], siblings)
         if found is not same and (len(a) != 1 or len(b) != 1):
@@ -140,7 +153,7 @@ _MOST = re.compile(
 )
 
 
-def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> list[FieldFinding]:
     """ "X is the cheapest" (of those in stock, when the clause says so), by the prices."""
     found = _MOST.search(clause)
     if found is None:
@@ -158,10 +171,10 @@ def _superlatives(clause: str, views: Sequence[RecordView]) -> list[FieldFinding
         # "the cheapest you can order" means those in stock; "…, can't be ordered" does not
         if stock and not negated(stock.group(0)) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
-        siblings = _in_scope(clause, siblings)
-        chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings)
+        siblings = _in_scope(clause, siblings, names)
+        chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings, names)
         if len(chosen) != 1:
-            chosen = _identify(_SCOPE.sub(" ", rest, count=1), siblings)
+            chosen = _identify(_SCOPE.sub(" ", rest, count=1), siblings, names)
         if len(chosen) != 1:
             chosen = _held_by_one(_SCOPE.sub(" ", before, count=1), siblings)
         if len(chosen) != 1:
@@ -205,7 +218,7 @@ _SCOPE = re.compile(
 )
 
 
-def _in_scope(clause: str, siblings: list[Sibling]) -> list[Sibling]:
+def _in_scope(clause: str, siblings: list[Sibling], names: Shorts) -> list[Sibling]:
     """The objects of the set the clause opens by naming ("among the 30-50 lbs sets": those
     holding that value; "of the two headphones": those so named), when it names at least two;
     else every object."""
@@ -218,7 +231,7 @@ def _in_scope(clause: str, siblings: list[Sibling]) -> list[Sibling]:
         for s in siblings
         if (
             "name" in s[1]
-            and (mentions_value(scope, s[1]["name"]) or _said_head(scope, s[1]["name"]))
+            and (mentions_value(scope, s[1]["name"]) or _said_head(scope, s[1]["name"], names))
         )
         or any(len(x) > 2 and k != "name" and mentions_value(scope, x) for k, x in s[1].items())
     ]
@@ -255,6 +268,54 @@ def _holding(text: str, siblings: Sequence[Sibling]) -> list[Sibling]:
     if not said:
         return []
     return [s for s in siblings if said <= {x.lower() for x in s[1].values()}]
+
+
+# "than the purifier and the backpack put together", "than the other two combined"
+_TOGETHER = re.compile(
+    r"\b(?:(?:put|added)\s+together|together|combined|between\s+them|added\s+up)\b",
+    re.IGNORECASE,
+)
+
+
+def _against_sum(
+    left: str,
+    right: str,
+    said: tuple[Sibling, bool, str],
+    v: RecordView,
+    siblings: Sequence[Sibling],
+    names: Shorts,
+) -> FieldFinding | None:
+    """One object against two or more others together ("costs more than the purifier and the
+    backpack put together"), by their prices' sum; None when the clause says no such sum.
+    `said`: the one object, whether it is said to be cheaper, and the comparison's words."""
+    one, cheaper, word = said
+    together = _TOGETHER.search(right)
+    if together is None or negated(left) or _HEDGED.search(left):
+        return None
+    stretch = right[: together.end()]
+    rest = [
+        s
+        for s in siblings
+        if s[0] != one[0]
+        and "name" in s[1]
+        and (mentions_value(stretch, s[1]["name"]) or _said_head(stretch, s[1]["name"], names))
+    ]
+    mine = price_of(one[2])
+    prices = [p for s in rest if (p := price_of(s[2])) is not None]
+    if len(rest) < 2 or len(prices) != len(rest) or mine is None:
+        return None
+    if len({_parent(s[0]) for s in (one, *rest)}) != 1:
+        return None
+    total = round(sum(prices), 2)
+    holds = mine < total if cheaper else mine > total
+    return FieldFinding(
+        f"{v.evidence_id}:{one[0]}",
+        "binding",
+        SUPPORTED if holds else CONTRADICTED,
+        word,
+        mine,
+        () if holds else (f"{one[0]} costs {mine:g}; the others together {total:g}",),
+    )
 
 
 def _groups(

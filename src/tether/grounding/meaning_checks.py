@@ -104,7 +104,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     def named(part: str) -> list[str]:  # the class members a text names
         return [member for _, member, _, _ in vocabulary.members(part)]
 
-    out: list[Finding] = [_from_field(f) for f in check_comparisons(text, evidence.views)]
+    compared = check_comparisons(text, evidence.views, vocabulary.names)
+    out: list[Finding] = [_from_field(f) for f in compared]
     if evidence.records:
         off = ratio_off(text, evidence.index.records)
         if off is not None:
