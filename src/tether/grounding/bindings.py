@@ -295,7 +295,9 @@ def _bound(
                 out.extend(_keyed(text, v, path, leaves, vocabulary.values, names))
         out.extend(_denied(text, v, path, leaves))
         if len(pairs) == 1 and not several:
-            out.extend(_object_flags(text, v, path, pairs[0][0][2]))
+            out.extend(
+                _object_flags(text, v, path, pairs[0][0][2], excepted(text, leaves.values()))
+            )
             out.extend(bound_prices(text, v, path, pairs[0][0][2], siblings))
         elif len(pairs) > 1 and not several:
             out.extend(swapped_price(text, v, path, siblings))
@@ -501,6 +503,15 @@ def _keyed_reading(
 _NEXT_PHRASE = re.compile(r"[,;:]|\b(?:and|but|with)\s+(?=(?:a|an|the|its|their)\b)")
 
 
+# "the only one you can't order is the maple one", "the one that isn't available is the red":
+# the denial is of a phrase that is the subject of a verb naming the value, not of the value
+_DENIAL_THEN_BE = re.compile(
+    r"(?:n[\u2019']t|\bnot|\bnever)\b(?:\s+[\w-]+)*?\s+(?:is|are|was|were)\s+"
+    r"(?:the|a|an|your)\b(?:\s+[\w-]+){0,2}\s*$",
+    re.IGNORECASE,
+)
+
+
 def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list[FieldFinding]:
     """A value the object holds that the clause denies ("isn't made of glass")."""
     out: list[FieldFinding] = []
@@ -515,7 +526,7 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
         # a denial before "and a …", a comma or a colon bears on what it names, not on this
         # value ("no armrests and a standard backrest", "not delivered yet: the black …")
         window = _NEXT_PHRASE.split(window)[-1]
-        if negated(window):
+        if negated(window) and not _DENIAL_THEN_BE.search(window):
             out.append(
                 FieldFinding(
                     f"{v.evidence_id}:{path}.{key}",
@@ -540,11 +551,36 @@ IN_STOCK = re.compile(rf"\b(?:{_IN_STOCK_WORDS})\b", re.IGNORECASE)
 OUT_OF_STOCK = re.compile(rf"\b(?:{_OUT_OF_STOCK_WORDS})\b", re.IGNORECASE)
 
 
+# what sets one object apart from what the clause says of the rest: "all can be ordered
+# except the maple one", "the one exception is …", "other than the red one, every …"
+_EXCEPTION = re.compile(
+    r"\b(?:except(?:\s+for)?|other\s+than|apart\s+from|excluding|but\s+for|"
+    r"with\s+the\s+exception\s+of|the\s+(?:one|only|sole|single)\s+exception\s+(?:is|being|:))",
+    re.IGNORECASE,
+)
+
+
+def excepted(text: str, values: Iterable[str]) -> bool:
+    """Whether the clause names the object holding `values` as the exception to what it says:
+    an exception's words come before the first of those values it states."""
+    cue = _EXCEPTION.search(text)
+    if cue is None:
+        return False
+    lowered = text.lower()
+    spots = [
+        found.start()
+        for x in values
+        if len(x) > 2 and (found := value_regex(x).search(lowered)) is not None
+    ]
+    return bool(spots) and cue.end() <= min(spots)
+
+
 def _object_flags(
-    text: str, v: RecordView, path: str, obj: Mapping[str, Any]
+    text: str, v: RecordView, path: str, obj: Mapping[str, Any], excepted: bool = False
 ) -> list[FieldFinding]:
     """The bound object's yes/no fields the clause speaks of; availability in its usual words
-    ("in stock", "sold out", "unavailable")."""
+    ("in stock", "sold out", "unavailable"). An object `excepted` from what the clause says
+    ("all can be ordered except the maple one") is said to hold the other value."""
     out: list[FieldFinding] = []
     for key, value in obj.items():
         if not isinstance(value, bool):
@@ -561,7 +597,7 @@ def _object_flags(
             says = not negated(text)
         else:
             continue
-        ok = says is value
+        ok = (says is not excepted) is value
         out.append(
             FieldFinding(
                 f"{v.evidence_id}:{path}.{key}",

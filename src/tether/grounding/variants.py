@@ -16,6 +16,7 @@ from tether.grounding.bindings import (
     IN_STOCK,
     OUT_OF_STOCK,
     STOCK_WORDS,
+    excepted,
     like_groups,
 )
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
@@ -166,6 +167,8 @@ def _availability(
         says = not negated(clause)
     else:
         return []
+    if excepted(clause, said.values()):  # "all can be ordered except the maple one"
+        says = not says
     covered = [(p, obj) for p, leaves, obj in siblings if holds_values(leaves, said)]
     flags = [(p, obj.get("available")) for p, obj in covered]
     flags = [(p, f) for p, f in flags if isinstance(f, bool)]
