@@ -136,6 +136,20 @@ def test_a_value_said_as_the_first_part_of_a_compound_counts_its_group() -> None
     assert flagged and any("2 of variants are battery, not 3" in r for r in why), why
 
 
+def test_a_value_compounded_with_its_fields_name_counts_its_group() -> None:
+    # "-color" names the field the value is of: "black-color speakers" are the three black
+    # ones, and "battery-source lamps" the two with a "power source" of battery
+    assert not verdicts("The three black-color speakers are all sold out.")[0]
+    flagged, why = verdicts("The four black-color speakers are all sold out.")
+    assert flagged and any("3 of variants are black, not 4" in r for r in why), why
+    assert not verdicts(
+        "Of the two battery-source lamps, only the white one can be ordered.", LAMP
+    )[0]
+    # a tail that names no field is no part of the value: nothing is counted
+    flagged, why = verdicts("The four black-ish speakers are all sold out.")
+    assert not any("of variants are black" in r for r in why), why
+
+
 def test_a_passive_can_be_ordered_says_in_stock() -> None:
     flagged, why = verdicts("The black 10-hour speaker can be ordered today.")
     assert flagged and any("available is False" in r for r in why), why

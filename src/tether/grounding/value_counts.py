@@ -78,7 +78,7 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
                     continue  # named objects are counted by name (`record_counts`)
                 if found is topic and _a_value(clause[start:end], siblings):
                     continue  # "black, 2 cups, timer": a capacity, not a count
-                said = values_said(describing, siblings)
+                said = values_said(_key_tails(describing, siblings), siblings)
                 if not said:
                     continue  # no value of theirs: the number counts something else
                 holding = [s for s in siblings if holds_values(s[1], said)]
@@ -108,6 +108,18 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
                         )
                     )
     return out
+
+
+_TAIL = re.compile(r"(?<=[a-z0-9])-([a-z]+)\b", re.IGNORECASE)
+
+
+def _key_tails(text: str, siblings: Sequence[Sibling]) -> str:
+    """The text without the tails that name a value's field ("metal-band" of a "band material"
+    of metal, "maple-deck"): the value said as the first part of a compound."""
+    if "-" not in text:
+        return text
+    keys = {w for s in siblings for key in s[1] for w in re.split(r"[\s_.]+", key.lower())}
+    return _TAIL.sub(lambda m: "" if m.group(1).lower() in keys else m.group(0), text)
 
 
 def _in_stock(
