@@ -134,3 +134,28 @@ def test_a_report_declined_by_name_or_as_no_rule(
 def test_another_of_a_kind_the_evidence_allows(answer: str, allowed: bool) -> None:
     said = "I paid for my boots with a gift card. Where can the refund go?"
     assert desk_allows(said, answer, kb(REFUND_TO)) is allowed
+
+
+NEEDED = (
+    "What we need from you\n- the order id,\n- the list of items you are sending back, and\n"
+    "- where the refund should go."
+)
+ASKED_MORE = (
+    "I'm returning the makeup kit from order #W1523776. My flatmate says you'll also want the "
+    "address I'm posting it from and the kit's condition. What do you need?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a subject in two parts joined by "and", declined as one
+        ("The address you'll post from and the kit's condition aren't on that list.", True),
+        ("The address you'll post from or the kit's condition isn't something we need.", True),
+        # the same subject granted
+        ("The address you'll post from and the kit's condition are on that list.", False),
+        ("The address you'll post from and the kit's condition are needed too.", False),
+    ],
+)
+def test_a_report_declined_with_a_subject_in_two_parts(answer: str, allowed: bool) -> None:
+    assert desk_allows(ASKED_MORE, answer, kb(NEEDED)) is allowed

@@ -140,8 +140,18 @@ def test_a_gap_said_by_how_much_is_no_price(answer: str, flagged: bool) -> None:
         ("The earbuds are about 29 per cent of what the order cost.", False),
         ("The vacuum accounts for about 81 % of what you paid.", True),
         ("The earbuds are about 71 % of what you paid.", True),  # the vacuum's share
+        # the whole said in words
+        ("The vacuum is about 71 % of the eight hundred seventy-seven dollars and forty-five "
+         "cents you paid.", False),
+        ("The vacuum is about 61 % of the eight hundred seventy-seven dollars and forty-five "
+         "cents you paid.", True),
+        # the part stated beside the share: $257.38 of $877.45 is 29 %
+        ("The earbuds and the vacuum came to $877.45; the earbuds' $257.38 is about 29 % of "
+         "what you paid.", False),
+        ("The earbuds and the vacuum came to $877.45; the earbuds' $257.38 is about 39 % of "
+         "what you paid.", True),
     ],
-)
+)  # fmt: skip
 def test_a_share_of_what_was_paid(answer: str, flagged: bool) -> None:
     assert on_record(answer, TWO_ITEMS) is flagged
 
@@ -165,3 +175,32 @@ def test_half_of_the_variants_of_a_product_record(available: int, flagged: bool)
     record = {"name": "Hiking Boots", "product_id": "736", "variants": variants}
     answer = "Just under half of the 10 versions can be ordered now."
     assert on_record(answer, record, "get_product_details") is flagged
+
+
+COVERED = " A gift card that pays it must hold enough to cover the difference."
+BOARDS = (
+    "I'm swapping my $186.06 plastic board for the $217.06 bamboo one. My gift card has $40 "
+    "on it. Can it pay the difference?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # $217.06 - $186.06 = $31.00, worked out in one sentence; $40 - $31 in the next
+        ("The bamboo board costs $31.00 more. Your gift card covers it: $40, with $9 to spare.", False),
+        ("The bamboo board costs $31.00 more.\n- Gift card: $40 covers it, $9 left over", False),
+        ("The bamboo board costs $31.00 more. Your gift card covers it: $40, with $19 to spare.", True),
+        ("The bamboo board costs $31.00 more. Your gift card covers it: $40, with $8 to spare.", True),
+        # a difference the sentence before got wrong grounds nothing after it
+        ("The bamboo board costs $32.00 more. Your gift card covers it: $40, with $8 to spare.", True),
+    ],
+)  # fmt: skip
+def test_an_amount_worked_out_from_one_the_claim_before_worked_out(
+    answer: str, flagged: bool
+) -> None:
+    verifier = RETAIL.grounding.verifier()
+    evidence = EvidenceSet.from_source(
+        "qa", {"question": BOARDS, "passages": PASSAGE + COVERED}, verifier.fields
+    )
+    assert verifier.verify(answer, evidence, kind="qa").flagged is flagged

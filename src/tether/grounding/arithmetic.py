@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import combinations, product
 from typing import Any
 
-from tether.grounding.claims import numbers, spoken_amounts
+from tether.grounding.claims import in_figures, numbers, spoken_amounts
 
 _CENT = 0.005
 # a count ("two choices", "3 items") adds up by chance too often to be taken as worked out
@@ -26,15 +26,21 @@ _LEAST = 10.0
 MOST_OPERANDS = 5
 
 
-def worked_out(value: float, stated: Sequence[float], money_said: Sequence[float] = ()) -> bool:
+def worked_out(
+    value: float,
+    stated: Sequence[float],
+    money_said: Sequence[float] = (),
+    money_before: Sequence[float] = (),
+) -> bool:
     """Whether `value` is, to the cent, the sum or the difference of two of `stated` (the
     claim's other amounts, each one the evidence gives; at most `MOST_OPERANDS` of them). A
     small whole figure is worked out only as money from money (`money_said`, the claim's
-    amounts of money): "$10 is five dollars short of the $15", not "two choices"."""
+    amounts of money, and `money_before`, those of the claims just before): "$10 is five
+    dollars short of the $15", not "two choices"."""
     if value < _LEAST and value.is_integer():
         if not among(value, money_said):
             return False
-        stated = [v for v in stated if among(v, money_said)]
+        stated = [v for v in stated if among(v, money_said) or among(v, money_before)]
     if len(stated) > MOST_OPERANDS:
         return False
     for a, b in combinations(stated, 2):
@@ -137,14 +143,17 @@ def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
     of_total = any(abs(share - value) < _CENT for share in _total_shares(claim))
     if not shares and not of_total:
         return False
+    said = money(claim)
     for named, amounts in _named(claim, records):
         wholes = list(shares)
         if of_total and amounts and all(len(a) == 1 for a in amounts):
             wholes.append(sum(a[0] for a in amounts))  # one amount each: their total is sure
+        # the part is a member's amount, or one the claim states beside the share ("the kettle
+        # and the mouse together ($309.13) came to about 60 % of what you paid")
+        parts = [*(amount for member in named for amount in member), *said]
         if any(
-            0 < amount < whole and abs(100 * amount / whole - value) <= 1
-            for member in named
-            for amount in member
+            0 < part < whole and abs(100 * part / whole - value) <= 1
+            for part in parts
             for whole in wholes
         ):
             return True
@@ -328,7 +337,8 @@ def _compares(claim: str) -> bool:
 def _shares(claim: str) -> tuple[tuple[float, float], ...]:
     """(percent, amount it is a share of) for each share the claim states."""
     return tuple(
-        (float(m.group(1)), float(m.group(2).replace(",", ""))) for m in _SHARE.finditer(claim)
+        (float(m.group(1)), float(m.group(2).replace(",", "")))
+        for m in _SHARE.finditer(in_figures(claim))
     )
 
 

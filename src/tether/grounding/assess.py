@@ -56,6 +56,7 @@ from tether.grounding.meaning import (
     grants,
     none_in_rules,
     sets_outside,
+    subject_start,
 )
 from tether.grounding.schedule import Schedule, ScheduleFinding, check_schedule
 from tether.grounding.sources import SourceIndex, SourceSentence
@@ -296,11 +297,15 @@ def declined_report(
     if declined_label(text):
         parts = [(text, text.partition(":")[0])]
     else:
-        parts = [
-            (c.text, c.text[: denial_start(c.text)])
-            for c in clauses(text)
-            if (denies(c.text) and not grants(c.text)) or sets_outside(c.text)
-        ]
+        parts = []
+        found = clauses(text)
+        for n, c in enumerate(found):
+            if not ((denies(c.text) and not grants(c.text)) or sets_outside(c.text)):
+                continue
+            # "The address you'll post from and the kit's condition aren't on that list": a
+            # subject joined by a bare "and" was cut off at it, and is given back
+            start = subject_start(text, found, n)
+            parts.append((text[start : c.end], text[start : c.start + denial_start(c.text)]))
     out: set[str] = set()
     for part, subject in parts:
         # what is declined is named before the denial, or after it when nothing is ("I can't
@@ -371,8 +376,10 @@ def assess_claim(
         for v in said_money
         if v not in known
         and (
-            worked_out(v, [*own, *before], said_money)
-            or worked_out(v, [*own, *dict.fromkeys((*lately, *before))], said_money)
+            worked_out(v, [*own, *before], said_money, before)
+            or worked_out(
+                v, [*own, *dict.fromkeys((*lately, *before))], said_money, (*lately, *before)
+            )
         )
     )
     undated = undated_days(text, index)
@@ -527,7 +534,9 @@ def assess_answer(text: str, index: SourceIndex, listings: bool = True) -> list[
             continue
         assessment = assess_claim(claim, index, listings, before, lately)
         lately = (*lately, *before)[-CARRIED_AMOUNTS:]
-        before = tuple(v for v in money(claim.text) if index.knows_number(v))
+        # the claim's amounts of money that hold: the evidence's, the customer's, and those
+        # worked out from them ("costs $31.00 more" … "$40 covers it, $9 to spare")
+        before = tuple(v for v in money(claim.text) if v not in assessment.unseen_numbers)
         if cited and not is_negated(claim.text):
             assessment = replace(
                 assessment,

@@ -342,6 +342,23 @@ def spoken_amounts(text: str) -> list[float]:
     return out
 
 
+def in_figures(text: str) -> str:
+    """The text with each amount of money said in words written in figures ("about 71 % of the
+    three hundred forty-eight dollars and thirty-six cents" → "… of the $348.36"): for the
+    checks that read an amount where it stands. Offsets change."""
+    if "dollar" not in text.lower():
+        return text
+
+    def figure(match: re.Match[str]) -> str:
+        dollars = _spoken(match.group(1))
+        cents = _spoken(match.group(2)) if match.group(2) else 0.0
+        if dollars is None or cents is None:
+            return match.group(0)
+        return f"${dollars + cents / 100:.2f}"
+
+    return _SPOKEN_AMOUNT.sub(figure, text)
+
+
 # where the answer says it read what it states: "as far as this record shows", "according to
 # our records", "going by the details I have", "from what I can see"
 _SOURCE_HEDGE = re.compile(

@@ -174,6 +174,34 @@ def denial_start(text: str) -> int:
     return min(found, default=len(text))
 
 
+# what joins two stretches of one subject: a bare "and" or "or", no comma
+_JOINED_SUBJECT = re.compile(r"\s*(?:and|or)\s*", re.IGNORECASE)
+
+
+def subject_start(text: str, found: Sequence[Clause], n: int) -> int:
+    """Where the subject of clause `n` of `text` begins when a bare "and" or "or" cut it
+    ("The address you'll post from | and | the kit's condition aren't on that list"): at the
+    first of the clauses before it so joined that deny nothing themselves."""
+    first = n
+    while first and _JOINED_SUBJECT.fullmatch(text, found[first - 1].end, found[first].start):
+        before = found[first - 1].text
+        if negated(before) or sets_outside(before):
+            break
+        first -= 1
+    return found[first].start
+
+
+def denied_with_next(text: str, found: Sequence[Clause], n: int) -> bool:
+    """Whether clause `n` is the first part of a subject a later clause, joined to it by bare
+    "and"s or "or"s, denies or puts outside the rules."""
+    for later in found[n + 1 :]:
+        if subject_start(text, found, found.index(later)) > found[n].start:
+            return False
+        if negated(later.text) or sets_outside(later.text):
+            return True
+    return False
+
+
 def declined_label(text: str) -> bool:
     """True for a label and a denial of it: "Verified for a week: nowhere in our steps",
     "Cash to the courier: not something we take". The label names what is declined."""

@@ -60,6 +60,7 @@ from tether.grounding.meaning import (
     declines_reporter,
     denied_acts,
     denied_terms,
+    denied_with_next,
     denies,
     negated,
     none_in_rules,
@@ -236,10 +237,14 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     if not asked.heard:
         return []
     known = evidence.index.terms | asked.words
-    for clause, back in said_back(text):
+    parts = said_back(text)
+    found = [clause for clause, _ in parts]
+    for n, (clause, back) in enumerate(parts):
         # a label is read with what it labels ("Your husband's PayPal: not possible.")
         labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
         if labelled or negated(clause.text) or sets_outside(clause.text) or back:
+            continue
+        if denied_with_next(text, found, n):  # "X and Y aren't on that list"
             continue
         # setting the report aside names it ("whatever the agent told you about …")
         repeated = set(content_terms(dismissed_reports(clause.text))) & asked.heard - known
