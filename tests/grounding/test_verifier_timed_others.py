@@ -61,3 +61,27 @@ TAKES = (
 def test_none_said_to_come_at_once(answer: str, flagged: bool) -> None:
     said = "I was refunded to PayPal and to my Mastercard, and I need a manager's sign-off?"
     assert desk_allows(said, answer, [Evidence("kb:1", "kb:policy", TAKES)]) is not flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a member of the class "other payment methods" names, though not in its words
+        ("The full $1,377.82 reaches PayPal in 5 to 7 business days.", False),
+        ("The full $1,377.82 reaches PayPal at once.", True),
+        # the member the sentence names beside the rest is timed by its own clause
+        ("The full $1,377.82 reaches your gift card straight away.", False),
+        ("The full $1,377.82 reaches your gift card in 5 to 7 business days.", True),
+        # a timing named only to be set aside is not said
+        ("It reaches PayPal in 5 to 7 business days rather than at once.", False),
+        ("It reaches PayPal at once rather than in 5 to 7 business days.", True),
+        # two members and two timings: each is read as before
+        ("Unlike a gift card, which is refunded straight away, PayPal takes 5 to 7 business "
+         "days.", False),
+    ],
+)  # fmt: skip
+def test_a_member_of_the_rest_is_timed_by_it_and_one_singled_out_by_its_clause(
+    answer: str, flagged: bool
+) -> None:
+    said = "I paid $1,377.82 through PayPal and cancelled the order. When is my money back?"
+    assert desk_allows(said, answer, [Evidence("kb:1", "kb:policy", NEXT)]) is not flagged

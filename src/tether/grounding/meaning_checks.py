@@ -105,6 +105,9 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     def named(part: str) -> list[str]:  # the class members a text names
         return [member for _, member, _, _ in vocabulary.members(part)]
 
+    def classes_named(part: str) -> list[str]:  # the classes of the members a text names
+        return [cls for cls, _, _, _ in vocabulary.members(part) if cls not in vocabulary.states]
+
     compared = check_comparisons(text, evidence.views, vocabulary.names)
     out: list[Finding] = [_from_field(f) for f in compared]
     if evidence.records:
@@ -195,7 +198,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         if not about_report:
             out.extend(
                 check_timing(
-                    body, evidence.clauses, text, lambda: recorded_timings(evidence), kinds=named
+                    body,
+                    evidence.clauses,
+                    text,
+                    lambda: recorded_timings(evidence),
+                    kinds=named,
+                    classes=classes_named,
                 )
             )
         out.extend(

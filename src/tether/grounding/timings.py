@@ -200,20 +200,29 @@ def check_timing(
     whole: str = "",
     recorded: Callable[[], Sequence[Timing]] = tuple,
     kinds: Callable[[str], Iterable[str]] = lambda text: (),
+    classes: Callable[[str], Iterable[str]] = lambda text: (),
 ) -> list[Finding]:
     """What the evidence says of the timings a claim clause states: agrees, says otherwise
     of the same subject, or says nothing of it. A clause whose own words name no subject the
     evidence times ("its refunds arrive straight away") is read with its sentence's (`whole`);
     a timing a record holds as a value ("battery life: 8 hours") is `recorded`. `kinds` gives
     the class member a text's words name ("Mastercard" → credit card), so a subject named by
-    a member of a kind the evidence times is timed as that kind."""
-    said = timings(body)
+    a member of a kind the evidence times is timed as that kind; `classes` the classes of
+    those members ("PayPal" → payment method), so that one is timed by what the evidence says
+    of "other payment methods", unless the sentence names it beside them."""
+    said = [t for t in timings(body) if not _set_aside(body, t)]
     denied = negated(without_no_time(body))
     if denied:
         said = [t for t in said if t.kind != "relative"]  # "won't be possible next week"
     if not said:
         return []
-    found = _check(said, named_subject(body, kinds), pool, loose=True)
+    members = set(kinds(body))
+    found = _check(said, named_subject(body, kinds), pool, True, members, kinds)
+    if any(f.status == "unsupported" for f in found) and any(True for _ in classes(body)):
+        # "reaches PayPal" read as a payment method, for "other payment methods take …"
+        subject = named_subject(body, kinds, classes)
+        again = _check(said, subject, pool, True, members, kinds)
+        found = [a if f.status == "unsupported" else f for f, a in zip(found, again, strict=True)]
     if whole and whole != body and any(f.status == "unsupported" for f in found):
         # a kind the sentence names is the clause's only when it names no other
         named = set(kinds(whole))
@@ -246,19 +255,44 @@ def check_timing(
     return found
 
 
-def named_subject(text: str, kinds: Callable[[str], Iterable[str]]) -> set[str]:
-    """What a clause's timing is said of, with the kind each class member it names is of."""
+# "in 5 to 7 business days rather than at once": the second timing is the one not said
+_SET_ASIDE = re.compile(
+    r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to)\s+(?:(?:in|within|after)\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _set_aside(body: str, t: Timing) -> bool:
+    """Whether the clause names the timing only to set it aside ("rather than at once")."""
+    at = body.lower().find(t.text.lower())
+    return at > 0 and _SET_ASIDE.search(body, 0, at) is not None
+
+
+def named_subject(
+    text: str,
+    kinds: Callable[[str], Iterable[str]],
+    classes: Callable[[str], Iterable[str]] = lambda text: (),
+) -> set[str]:
+    """What a clause's timing is said of, with the kind each class member it names is of (and
+    the class it is of, given `classes`)."""
     out = subject_terms(text)
-    for kind in kinds(text):
+    for kind in (*kinds(text), *classes(text)):
         out.update(subject_terms(kind))
     return out
 
 
 def _check(
-    said: list[Timing], subject: set[str], pool: Sequence[EvidenceClause], loose: bool = False
+    said: list[Timing],
+    subject: set[str],
+    pool: Sequence[EvidenceClause],
+    loose: bool = False,
+    members: set[str] | None = None,
+    kinds: Callable[[str], Iterable[str]] = lambda text: (),
 ) -> list[Finding]:
     """One finding per timing in `said`, in order, for a clause about `subject`; `loose` also
-    matches a short evidence clause whose words the subject holds (`_names_all`)."""
+    matches a short evidence clause whose words the subject holds (`_names_all`). `members`
+    are the class members the claim names (`kinds` reads a text's): a clause beside "other
+    payment methods" that names one of them singles it out of the rest."""
     timed = [c for c in pool if c.timings]
     out: list[Finding] = []
     for t in said:
@@ -309,6 +343,23 @@ def _check(
             for c in timed
             if t.kind != "relative" and _for_the_rest(c) and subject & _sentence_terms(c)
         ]
+        # "money paid with a gift card returns … straight away; other payment methods …": a
+        # member the sentence names beside the rest is timed by the clause naming it, when it
+        # is all the claim names ("unlike a gift card, a credit card takes …" names another)
+        # and the clause says one timing (of two, which is the member's is unclear)
+        singled = [
+            c
+            for c in timed
+            if members
+            and len(said) == 1
+            and c not in rest
+            and any(c.sentence == r.sentence for r in rest)
+            and members <= set(kinds(c.text))
+        ]
+        if singled:
+            fits = next((c for c in singled if any(t.agrees(e) for e in c.timings)), None)
+            out.append(_agrees(t, fits) if fits is not None else _clash(t, singled[0]))
+            continue
         if rest:
             fits = next((c for c in rest if any(t.agrees(e) for e in c.timings)), None)
             # a timing of what the sentence did single out, named in a clause saying both
