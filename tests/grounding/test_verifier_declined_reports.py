@@ -159,3 +159,19 @@ ASKED_MORE = (
 )
 def test_a_report_declined_with_a_subject_in_two_parts(answer: str, allowed: bool) -> None:
     assert desk_allows(ASKED_MORE, answer, kb(NEEDED)) is allowed
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a heading that declines the list after it
+        ("Not needed: the address you're posting from, or the kit's condition.", True),
+        ("No need for: the address you're posting from or the kit's condition.", True),
+        ("Also not required: the address you're posting from, or the kit's condition.", True),
+        # a heading that asks for it, or a label before a granting clause, declines nothing
+        ("Needed too: the address you're posting from, or the kit's condition.", False),
+        ("Good news: we need the address you're posting from and the kit's condition.", False),
+    ],
+)
+def test_a_heading_declining_the_list_after_it(answer: str, allowed: bool) -> None:
+    assert desk_allows(ASKED_MORE, answer, kb(NEEDED)) is allowed

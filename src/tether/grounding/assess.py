@@ -49,7 +49,7 @@ from tether.grounding.facts import (
 from tether.grounding.listed_counts import self_counted
 from tether.grounding.meaning import (
     clauses,
-    declined_label,
+    declined_part,
     declines_reporter,
     denial_start,
     denies,
@@ -294,8 +294,9 @@ def declined_report(
     nothing, nor does a denial of something else ("our shop staff never refuse a gift wrap")."""
     if not heard and not reporters:
         return set()
-    if declined_label(text):
-        parts = [(text, text.partition(":")[0])]
+    label = declined_part(text)
+    if label is not None:
+        parts = [(text, label)]
     else:
         parts = []
         found = clauses(text)

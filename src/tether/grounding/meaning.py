@@ -209,6 +209,33 @@ def declined_label(text: str) -> bool:
     return bool(colon and label.strip()) and (negated(rest) or sets_outside(rest))
 
 
+# a heading that declines what its list names: "Not needed: the address you post from, or
+# whether the kit was opened", "No need for: …", "Also not required: …"
+_DECLINING_HEAD = re.compile(
+    r"^\W*(?:\d+[.)]\s*)?(?:also\s+|but\s+)?(?:"
+    r"(?:not|never)\s+(?:\w+\s+)?(?:needed|required|necessary|asked\s+for|wanted|"
+    r"on\s+(?:the|that|our)\s+list|part\s+of\s+(?:it|the\s+list))"
+    r"|no\s+need(?:\s+for)?|unnecessary|nothing\s+(?:else\s+)?needed)\s*$",
+    re.IGNORECASE,
+)
+
+
+def declining_heading(text: str) -> bool:
+    """True for a heading that declines the list after it ("Not needed: the address you post
+    from, or whether the kit was opened")."""
+    head, colon, rest = text.partition(":")
+    return bool(colon and rest.strip()) and _DECLINING_HEAD.match(head) is not None
+
+
+def declined_part(text: str) -> str | None:
+    """What a label and its denial decline, either way round: the label of "Cash to the
+    courier: not something we take", the list of "Not needed: the address you post from";
+    None for neither."""
+    if declining_heading(text):
+        return text.partition(":")[2]
+    return text.partition(":")[0] if declined_label(text) else None
+
+
 # a denial inside a relative clause that narrows who or what the main clause is about
 _RELATIVE_DENIAL = re.compile(
     r"\b(?:who|that|which|whose)\s+(?:\w+\s+){0,2}?(?:not|never|\w+n[\u2019']t|cannot)\b",

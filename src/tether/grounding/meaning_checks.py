@@ -58,6 +58,7 @@ from tether.grounding.meaning import (
     clauses,
     declined_label,
     declines_reporter,
+    declining_heading,
     denied_acts,
     denied_terms,
     denied_with_next,
@@ -248,8 +249,11 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     parts = said_back(text)
     found = [clause for clause, _ in parts]
     for n, (clause, back) in enumerate(parts):
-        # a label is read with what it labels ("Your husband's PayPal: not possible.")
-        labelled = text[clause.end :].lstrip().startswith(":") and negated(text)
+        # a label is read with what it labels ("Your husband's PayPal: not possible."), and a
+        # list with the heading declining it ("Not needed: the address you post from")
+        labelled = (text[clause.end :].lstrip().startswith(":") and negated(text)) or (
+            clause.start >= text.find(":") >= 0 and declining_heading(text)
+        )
         if labelled or negated(clause.text) or sets_outside(clause.text) or back:
             continue
         if denied_with_next(text, found, n):  # "X and Y aren't on that list"
