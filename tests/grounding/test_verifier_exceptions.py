@@ -87,3 +87,19 @@ def test_the_exception_must_come_before_the_object() -> None:
     assert not excepted("the maple one can be ordered, except on weekends", ["maple"])
     assert not excepted("the maple one can be ordered", ["maple"])
     assert not excepted("all can be ordered except the maple one", ["bamboo"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # availability in other words: stock on hand, waiting for a buyer
+        ("The maple 34-inch board is in our warehouse waiting to be ordered.", True),
+        ("The maple 34-inch board is waiting to be ordered.", True),
+        ("The bamboo 28-inch board is in our warehouse.", False),
+        ("The bamboo 28-inch board is waiting to be bought.", False),
+    ],
+)
+def test_availability_said_as_stock_on_hand(answer: str, flagged: bool) -> None:
+    v = verified(answer)
+    assert v.code is None, v.problems
+    assert v.flagged is flagged, v.claims

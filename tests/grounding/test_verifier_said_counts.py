@@ -44,6 +44,29 @@ def test_a_count_its_own_list_follows() -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "counted"),
+    [
+        # a few words between the noun and the colon; amounts inside the list
+        ("Two places the $236.95 can go: the Visa ending 4417, or the gift card on file.", {2.0}),
+        ("Two places the $236.95 can go: the Visa, the gift card or PayPal.", set()),
+        # asides in brackets, and a closing remark that names no member
+        ("It comes on two chairs, the blue fabric ($511.24) and the black leather ($503.76), "
+         "both available.", {2.0}),
+        ("It comes on three chairs, the blue fabric ($511.24) and the black leather ($503.76), "
+         "both available.", set()),
+        # the list before the colon and its count after
+        ("Lei, Ahmed and 19128: the name-and-zip way, all three parts given.", {3.0}),
+        ("Lei and 19128: the name-and-zip way, all three parts given.", set()),
+        # as many amounts as the count
+        ("All three are high-back, at $483.95, $508.21 and $510.10.", {3.0}),
+        ("All four are high-back, at $483.95, $508.21 and $510.10.", set()),
+    ],
+)  # fmt: skip
+def test_a_count_of_what_the_claim_lists_around_it(said: str, counted: set[float]) -> None:
+    assert self_counted(said) == counted
+
+
+@pytest.mark.parametrize(
     ("answer", "flagged"),
     [
         (

@@ -54,6 +54,9 @@ def on_order(answer: str, record: dict[str, Any]) -> Verification:
         # left the warehouse and on the road: shipped, not yet delivered
         ("Your items have left our warehouse and are on the road to you.", PENDING, True),
         ("Your items have left our warehouse and are on the road to you.", SHIPPED, False),
+        # at the carrier's depot: with it still
+        ("All three items are at the carrier's Denver depot waiting to go out.", DELIVERED, True),
+        ("Your items are at the courier's depot.", SHIPPED, False),
     ],
 )  # fmt: skip
 def test_a_state_said_as_a_place(answer: str, record: dict[str, Any], flagged: bool) -> None:

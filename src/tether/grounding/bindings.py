@@ -543,6 +543,7 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
 # availability in its usual words, each kind once
 _IN_STOCK_WORDS = (
     r"in stock|available|orderable|for sale|on (?:our|the) shelves|ready to (?:order|ship|buy)|"
+    r"in (?:our|the) warehouse|waiting to be (?:ordered|bought|purchased)|"
     r"(?:can|could)(?:n?[\u2019']t|not)?(?: be)? (?:order(?:ed)?|bought|purchased)"
 )
 _OUT_OF_STOCK_WORDS = "out of stock|sold out|unavailable"

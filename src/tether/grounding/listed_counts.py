@@ -25,10 +25,29 @@ _COUNTED = re.compile(
     r"[^:;.!?]{0,40}:\s*(?P<members>[^;.!?]+)",
     re.IGNORECASE,
 )
-# "two choices, the original Visa or your existing gift card; …": a count its own list follows
+# "two choices, the original Visa or your existing gift card; …", "two places the $236.95 can
+# go: the Visa … or the gift card …": a count its own list follows
 _SELF_COUNTED = re.compile(
     r"\b(?P<n>two|three|four|five|six|seven|eight|[2-8])\s+(?:\w+\s+)?(?P<noun>[a-z]{3,}s)"
-    r"\s*(?::|,|\u2014|--)\s*(?P<members>[^;.!?:\u2014]+)",
+    r"(?:\s*(?:,|\u2014|--)|(?:[^:;.!?]|\.\d){0,40}:)\s*(?P<members>(?:[^;.!?:\u2014]|\.\d)+)",
+    re.IGNORECASE,
+)
+# "Lei, Ahmed and 19128: … all three parts given": a list, then a count of it after a colon
+_COUNTED_AFTER = re.compile(
+    r"^\W*(?P<members>(?:[^:;.!?]|\.\d)+):(?:[^;.!?]|\.\d){0,40}?\b"
+    r"(?P<n>two|three|four|five|six|seven|eight)\b",
+    re.IGNORECASE,
+)
+# "all three are high-back, at $483.95, $508.21 and $510.10": as many amounts as counted
+_AMOUNTS_LISTED = re.compile(
+    r"[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?(?:\s*,\s*[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?)*"
+    r"\s*,?\s+(?:and|or)\s+[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?"
+)
+_AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?\d")
+_COUNT_WORD = re.compile(r"\b(two|three|four|five|six|seven|eight)\b", re.IGNORECASE)
+# a part that says something of the members rather than naming one ("…, both available")
+_NOT_A_MEMBER = re.compile(
+    r"^\W*(?:both|all|each|every|none|neither|which|who|whose|that|so|but|though|while)\b",
     re.IGNORECASE,
 )
 _MEMBER = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|plus)\s+", re.IGNORECASE)
@@ -97,12 +116,41 @@ def check_listed_counts(
 
 def self_counted(text: str) -> set[float]:
     """The counts a claim bears out itself by listing that many members right after them
-    ("you're asking two things: whether …, and whether …"): a count of what it says, not a
-    figure the evidence must hold."""
+    ("you're asking two things: whether …, and whether …", "on two chairs, the blue fabric
+    ($511.24) and the black leather ($503.76), both available"), right before them ("Lei,
+    Ahmed and 19128: all three parts given"), or as that many amounts ("all three are
+    high-back, at $483.95, $508.21 and $510.10"): a count of what it says, not a figure the
+    evidence must hold."""
     out: set[float] = set()
     for found in _SELF_COUNTED.finditer(text):
-        said = found.group("n").lower()
-        count = _NUMBER_WORDS[said] if said in _NUMBER_WORDS else int(said)
-        if len(_members(found.group("members"))) == count:
+        count = _count(found.group("n"))
+        if len(_named_members(found.group("members"))) == count:
             out.add(float(count))
+    before = _COUNTED_AFTER.match(text)
+    if before is not None and len(_named_members(before.group("members"))) == _count(
+        before.group("n")
+    ):
+        out.add(float(_count(before.group("n"))))
+    runs = [len(_AMOUNT.findall(m.group(0))) for m in _AMOUNTS_LISTED.finditer(text)]
+    for word in _COUNT_WORD.findall(text) if runs else ():
+        if _count(word) in runs:
+            out.add(float(_count(word)))
+    return out
+
+
+def _count(said: str) -> int:
+    said = said.lower()
+    return _NUMBER_WORDS[said] if said in _NUMBER_WORDS else int(said)
+
+
+def _named_members(text: str) -> list[set[str]]:
+    """The members a list names, its asides in brackets left out, up to the first part that
+    says something of them instead ("…, both available")."""
+    parts = _MEMBER.split(re.sub(r"\([^()]*\)", " ", text))
+    out: list[set[str]] = []
+    for part in parts:
+        if _NOT_A_MEMBER.match(part):
+            break
+        if terms := set(content_terms(part)) or set(re.findall(r"\w+", part)):
+            out.append(terms)
     return out

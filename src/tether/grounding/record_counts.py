@@ -35,6 +35,15 @@ _LISTED = re.compile(
 )
 
 
+# "the only payment method saved", "your one order": a count of one, when nothing after the
+# noun narrows what is counted ("the only order still pending" counts a part)
+_ONLY = re.compile(
+    r"\b(?:the|your|its|their)\s+(?:only|sole|single|one)\s+(?P<noun>\w+)(?:\s+\w+)??"
+    r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:saved|stored|on\s+file|on\s+(?:your|the)\s+(?:account|profile)|"
+    r"(?:you|we)\s+(?:have|hold)\b|is\b|are\b|was\b|were\b|in\s+(?:the|this|that|your)\s+order\b))",
+    re.IGNORECASE,
+)
+
 _EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
 
 
@@ -123,6 +132,13 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
     for m in _COUNT.finditer(clause):
         amount, noun = next(m.group(n, n + 1) for n in (1, 3, 5) if m.group(n))
         counted.append((m.start(), m.group(0), amount, noun))
+    # "the only payment method" is read less surely than "one payment method": it may only
+    # contradict, never vouch for the clause
+    only: set[int] = set()
+    for m in _ONLY.finditer(clause):
+        if not re.search(r"(?:\bnot|n[\u2019']t)\s+(?:\w+\s+)?$", clause[: m.start()], re.I):
+            counted.append((m.start(), m.group(0), "one", m.group("noun")))
+            only.add(m.start())
     listed = _LISTED.match(clause)
     if listed:
         phrase = clause[listed.start(1) : listed.end(2)]
@@ -142,6 +158,8 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
                 for path, value in v.values(spec):
                     if isinstance(value, list | Mapping):
                         ok = len(value) == said
+                        if ok and start in only:
+                            continue
                         out.append(
                             FieldFinding(
                                 f"{v.evidence_id}:{path}",

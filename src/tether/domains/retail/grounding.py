@@ -96,6 +96,8 @@ RETAIL_GROUNDING = GroundingPack(
             "shipped": (
                 "with the carrier",
                 "with the courier",
+                "at the carrier",
+                "at the courier",
                 "on the truck",
                 "on its way",
                 "on their way",
