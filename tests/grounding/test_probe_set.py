@@ -164,6 +164,11 @@ DRAWN_DEV32 = "dev32"
 # charged before an exchange refund, sales tax on a difference or a payment switch barred after an
 # hour, its wrong answers leaning on negations in many forms, rules turned round and reworded states
 DRAWN_DEV33 = "dev33"
+# a thirty-fourth, drawn the same way, its customers naming their own things, reporting a shipping
+# charge kept from a cancellation refund, a card's billing zip as proof, a 90-day limit on orders, a
+# silent hand-over or an e-mail queue for a person, or two gift cards pooled for one order, its wrong
+# answers leaning on negations in many forms, rules turned round, additions and reworded states
+DRAWN_DEV34 = "dev34"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -196,6 +201,7 @@ LATER_DRAWN = (
     DRAWN_DEV31,
     DRAWN_DEV32,
     DRAWN_DEV33,
+    DRAWN_DEV34,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -317,6 +323,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV31, 54),
         (DRAWN_DEV32, 54),
         (DRAWN_DEV33, 54),
+        (DRAWN_DEV34, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
