@@ -169,6 +169,12 @@ DRAWN_DEV33 = "dev33"
 # silent hand-over or an e-mail queue for a person, or two gift cards pooled for one order, its wrong
 # answers leaning on negations in many forms, rules turned round, additions and reworded states
 DRAWN_DEV34 = "dev34"
+# a thirty-fifth, drawn the same way after a thirty-fourth, its customers naming their own things,
+# reporting an exchange limited to one changed option or to unworn shoes, an RMA number or arrival
+# date for a return, a refund moved to another card when PayPal closes or onto a new gift card, or a
+# hand-over answered by e-mail with a ticket, its wrong answers leaning on negations in many forms,
+# rules turned round and additions
+DRAWN_DEV35 = "dev35"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -202,6 +208,7 @@ LATER_DRAWN = (
     DRAWN_DEV32,
     DRAWN_DEV33,
     DRAWN_DEV34,
+    DRAWN_DEV35,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -324,6 +331,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV32, 54),
         (DRAWN_DEV33, 54),
         (DRAWN_DEV34, 54),
+        (DRAWN_DEV35, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
