@@ -453,6 +453,9 @@ def test_evidence_is_a_tool_record_as_the_run_stores_it() -> None:
         "$158.89 and $12.00 more than $3.50, ",  # amounts worked out from named items
         "one hundred ninety-two dollars and fifteen cents, ",  # amounts said in words
         "just under half of the 19 versions, ",  # a share of a count
+        "fourteen, half of them seven, 52 %, ",  # a half the clause bears out itself
+        "25 cents less than $3.50, ",  # a difference said in cents
+        "all three at $1.50, $2.50, ",  # a run of amounts a count may be of
         "it has two items and no tracking number, ",  # counts said of a record's lists
     ],
 )

@@ -265,10 +265,35 @@ def _ratios(claim: str) -> tuple[tuple[float, float | None, str], ...]:
             out.append((0.5, float(m.group("whole").replace(",", "")), bound))
         elif m.group("twice"):
             out.append((2.0, None, bound))
+        elif m.group("half_of"):
+            out.append((0.5, None, bound))
         else:
             extra = 0.5 if m.group("and_half") else 0.0
             out.extend((n + extra, None, bound) for n in numbers(m.group("times")))
     return tuple(out)
+
+
+# "about 52 %": a percentage the claim states beside a "half" it says
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per\s*cent\b)", re.IGNORECASE)
+
+
+def half_said(value: float, claim: str) -> bool:
+    """Whether `value` is a "half" the claim bears out itself: two numbers it states, one twice
+    the other ("fourteen variants and exactly half of them, seven"), or a percentage it states
+    near half ("a little over half the total, about 52 %"), which the share checks judge."""
+    return abs(value - 0.5) < _CENT and _half_borne(claim)
+
+
+@lru_cache(maxsize=64)
+def _half_borne(claim: str) -> bool:
+    """Read once per claim, however many numbers it states."""
+    if "half" not in claim.lower():
+        return False
+    stated = numbers(claim)
+    doubled = {round(b, 2) for b in stated}  # a set: a clause of many numbers stays linear
+    if any(a > 0 and round(2 * a, 2) in doubled for a in stated):
+        return True
+    return any(40 <= float(p) <= 60 for p in _PERCENT.findall(claim))
 
 
 def counted_share(value: float, claim: str, counts: Iterable[float]) -> bool:
@@ -387,7 +412,10 @@ _RATIO = re.compile(
     r"|\b(?P<twice>twice)\s+"
     r"(?:as\s+much|what|(?:the|its|their)\s+(?:price|cost)|the\s+\w+[\u2019']s)\b"
     r"|\b(?P<half>half)\s+(?:of\s+)?(?:the\s+|your\s+)?[$€£]\s?"
-    r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    # "just under half what the helmet does", "half as much as the kettle"
+    r"|\b(?P<half_of>half)\s+(?:as\s+much|what|(?:the|its|their)\s+(?:price|cost)|"
+    r"the\s+\w+[\u2019']s)\b",
     re.IGNORECASE,
 )
 _BOUNDS = (

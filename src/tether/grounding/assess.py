@@ -12,12 +12,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 from tether.grounding.arithmetic import (
     about_worked_out,
     among,
+    half_said,
     money,
     named_ratio,
     named_share,
@@ -64,10 +66,25 @@ from tether.grounding.sources import SourceIndex, SourceSentence
 # a name said to be absent, alone or at the end of a denied list ("no card or PayPal saved",
 # "neither a gift card nor a PayPal account")
 _DENIED_BEFORE = re.compile(
-    r"\b(?:no|without|nor|neither)\s+(?:(?:a|an|any)\s+)?"
+    r"\b(?:no|not|without|nor|neither|rather\s+than|instead\s+of|as\s+opposed\s+to)\s+"
+    r"(?:(?:a|an|any)\s+)?"
     r"(?:(?:[\w'-]+,?\s+){0,3}(?:or|nor)\s+(?:(?:a|an|any)\s+)?)?$",
     re.I,
 )
+
+
+def _in_cents(value: float, text: str) -> bool:
+    """Whether the text says `value` as a number of cents ("25 cents")."""
+    return value.is_integer() and int(value) in _cents_said(text)
+
+
+_CENTS_SAID = re.compile(r"\b(\d{1,2})\s*cents?\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _cents_said(text: str) -> frozenset[int]:
+    """The numbers of cents a text says, read once however many numbers it states."""
+    return frozenset(int(n) for n in _CENTS_SAID.findall(text))
 
 
 def _denied(text: str, name: str) -> bool:
@@ -396,6 +413,9 @@ def assess_claim(
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
+        and not half_said(v, text)
+        # "costs 25 cents less, $950.96" beside "$951.21": a difference said in cents
+        and not (_in_cents(v, text) and worked_out(round(v / 100, 2), [*own, *before]))
         and not about_worked_out(v, text, [*own, *before])
         and v not in mistaken
     )

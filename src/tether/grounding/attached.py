@@ -33,6 +33,7 @@ _NOT_A_PART = re.compile(
     r"went|sent|send|shipped|refunded|replaced|exchanged?|swap(?:ped)?|do|did|does)\s*$",
     re.IGNORECASE,
 )
+_DENIED_LIST = re.compile(r"\s*(?:no|not|without|neither|nor|never)\b", re.IGNORECASE)
 _CONJUNCT = re.compile(r"\s+(?:and|or|plus|as\s+well\s+as)\s+", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _PART_WORDS = 2  # a part of fewer new words ("with us") attaches nothing the checks can judge
@@ -52,6 +53,8 @@ def check_attached(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> 
     for found in _ATTACHED.finditer(body):
         if found.group("lead").lower() == "with" and _NOT_A_PART.search(body[: found.start()]):
             continue
+        if _DENIED_LIST.match(found.group("part")):
+            continue  # "with no gift card or PayPal account beside it": each one denied
         for part in _CONJUNCT.split(found.group("part")):
             if _NUMBER.search(part) or negated(part):
                 continue

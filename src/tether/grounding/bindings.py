@@ -437,7 +437,9 @@ def _before_name(
     if found is None:
         return []
     said: list[str] = []
-    for word in reversed(re.findall(r"[\w-]+|[^\w\s,-]", text[: found.start()])[-4:]):
+    # a possessive is one word ("men's"): its "s" is no size
+    words = re.findall(r"[\w-]+(?:[\u2019']s\b)?|[^\w\s,-]", text[: found.start()])
+    for word in reversed(words[-4:]):
         if _DESCRIPTION_STARTS.match(word) or not re.match(r"[\w-]+$", word):
             break
         said.append(word.lower())

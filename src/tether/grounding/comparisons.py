@@ -171,7 +171,9 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
         # "the cheapest you can order" means those in stock; "…, can't be ordered" does not
         if stock and not negated(stock.group(0)) and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
-        siblings = _in_scope(clause, siblings, names)
+        scoped = _in_scope(clause, siblings, names)
+        unnamed = scoped is None  # "of those two": some two, which the clause does not name
+        siblings = siblings if scoped is None else scoped
         chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings, names)
         if len(chosen) != 1:
             chosen = _identify(_SCOPE.sub(" ", rest, count=1), siblings, names)
@@ -181,7 +183,7 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
             continue
         parent = _parent(chosen[0][0])
         siblings = [s for s in siblings if _parent(s[0]) == parent]
-        if len(siblings) < 2:
+        if len(siblings) < 2 or (unnamed and len(siblings) > 2):
             continue
         prices = [p for s in siblings for p in [price_of(s[2])] if p is not None]
         mine = price_of(chosen[0][2])
@@ -218,13 +220,21 @@ _SCOPE = re.compile(
 )
 
 
-def _in_scope(clause: str, siblings: list[Sibling], names: Shorts) -> list[Sibling]:
+# a set counted but not named: "of those two", "between these three", "of the pair"
+_UNNAMED_SET = re.compile(
+    r"^(?:those|these|the|them|the\s+other)?\s*(?:two|three|four|pair|both)$", re.IGNORECASE
+)
+
+
+def _in_scope(clause: str, siblings: list[Sibling], names: Shorts) -> list[Sibling] | None:
     """The objects of the set the clause opens by naming ("among the 30-50 lbs sets": those
     holding that value; "of the two headphones": those so named), when it names at least two;
-    else every object."""
+    None when it counts a set it does not name ("of those two"); else every object."""
     found = _SCOPE.match(clause)
     if found is None:
         return siblings
+    if _UNNAMED_SET.match(found.group("scope").strip()):
+        return None
     scope = found.group("scope")
     named = [
         s

@@ -38,12 +38,11 @@ _COUNTED_AFTER = re.compile(
     r"(?P<n>two|three|four|five|six|seven|eight)\b",
     re.IGNORECASE,
 )
-# "all three are high-back, at $483.95, $508.21 and $510.10": as many amounts as counted
-_AMOUNTS_LISTED = re.compile(
-    r"[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?(?:\s*,\s*[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?)*"
-    r"\s*,?\s+(?:and|or)\s+[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?"
-)
-_AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?\d")
+# "all three are high-back, at $483.95, $508.21 and $510.10": as many amounts as counted, each
+# after the one before with a comma, or an "and" or "or" closing the run
+_AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_NEXT_AMOUNT = re.compile(r"\s*,\s*")
+_LAST_AMOUNT = re.compile(r"\s*,?\s+(?:and|or)\s+", re.IGNORECASE)
 _COUNT_WORD = re.compile(r"\b(two|three|four|five|six|seven|eight)\b", re.IGNORECASE)
 # a part that says something of the members rather than naming one ("…, both available")
 _NOT_A_MEMBER = re.compile(
@@ -131,11 +130,28 @@ def self_counted(text: str) -> set[float]:
         before.group("n")
     ):
         out.add(float(_count(before.group("n"))))
-    runs = [len(_AMOUNT.findall(m.group(0))) for m in _AMOUNTS_LISTED.finditer(text)]
+    runs = _amount_runs(text)
     for word in _COUNT_WORD.findall(text) if runs else ():
         if _count(word) in runs:
             out.add(float(_count(word)))
     return out
+
+
+def _amount_runs(text: str) -> set[int]:
+    """How many amounts each run of them the text lists holds ("$1, $2 and $3" holds 3), read
+    in one pass over its amounts."""
+    runs: set[int] = set()
+    length, end = 0, -1
+    for m in _AMOUNT.finditer(text):
+        if length and _LAST_AMOUNT.fullmatch(text, end, m.start()):
+            runs.add(length + 1)  # the run is closed; a longer one is another list
+            length = 0
+        elif length and _NEXT_AMOUNT.fullmatch(text, end, m.start()):
+            length += 1
+        else:
+            length = 1
+        end = m.end()
+    return runs
 
 
 def _count(said: str) -> int:

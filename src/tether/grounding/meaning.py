@@ -178,12 +178,21 @@ def denial_start(text: str) -> int:
 _JOINED_SUBJECT = re.compile(r"\s*(?:and|or)\s*", re.IGNORECASE)
 
 
+# how many clauses one subject is read across: "A and B and C aren't needed" (a bound, so that
+# a long run of "and"s is read in time linear in its length)
+_SUBJECT_PARTS = 4
+
+
 def subject_start(text: str, found: Sequence[Clause], n: int) -> int:
     """Where the subject of clause `n` of `text` begins when a bare "and" or "or" cut it
     ("The address you'll post from | and | the kit's condition aren't on that list"): at the
     first of the clauses before it so joined that deny nothing themselves."""
     first = n
-    while first and _JOINED_SUBJECT.fullmatch(text, found[first - 1].end, found[first].start):
+    while (
+        first
+        and n - first < _SUBJECT_PARTS
+        and _JOINED_SUBJECT.fullmatch(text, found[first - 1].end, found[first].start)
+    ):
         before = found[first - 1].text
         if negated(before) or sets_outside(before):
             break
@@ -194,10 +203,10 @@ def subject_start(text: str, found: Sequence[Clause], n: int) -> int:
 def denied_with_next(text: str, found: Sequence[Clause], n: int) -> bool:
     """Whether clause `n` is the first part of a subject a later clause, joined to it by bare
     "and"s or "or"s, denies or puts outside the rules."""
-    for later in found[n + 1 :]:
-        if subject_start(text, found, found.index(later)) > found[n].start:
+    for m in range(n + 1, min(len(found), n + 1 + _SUBJECT_PARTS)):
+        if not _JOINED_SUBJECT.fullmatch(text, found[m - 1].end, found[m].start):
             return False
-        if negated(later.text) or sets_outside(later.text):
+        if negated(found[m].text) or sets_outside(found[m].text):
             return True
     return False
 

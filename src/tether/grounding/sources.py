@@ -24,6 +24,7 @@ from tether.grounding.claims import (
     is_negated,
     joined_letters,
     names,
+    norm,
     number_matches,
     numbers,
     split_claims,
@@ -174,6 +175,8 @@ class SourceIndex:
         text = "\n".join(values)
         self.record_text += text + "\n"
         self._add_text(source_id, text)
+        # every word of a value is one the record names, a line's first ("M" of a size) too
+        self.proper.update(norm(w) for value in values for w in words(value))
         # key words ("OutdoorSeating" → outdoor, seating) are known words, not known facts
         spelled = " ".join(" ".join([*key_words(k), k.lower()]) for k in sorted(keys))
         key_terms = content_terms(spelled)
