@@ -184,6 +184,24 @@ def test_what_the_customer_says_they_hold_yields_to_the_record() -> None:
     assert desk_allows(said, answer, [rule, record])
 
 
+def test_the_customers_account_is_denied_only_in_its_own_words() -> None:
+    said = (
+        "My pending order needs the espresso machine changed to the 1L one, and I'd like a "
+        "person to do it. Will you put me through?"
+    )
+    rule = Evidence(
+        "kb:1",
+        "kb:people",
+        "When we transfer you, a colleague continues from a short summary of your request, so "
+        "you need not repeat it.",
+    )
+    # another verb for the same things denies nothing the customer said
+    fine = "You won't need to explain the espresso machine again: a colleague has a summary."
+    assert desk_allows(said, fine, [rule])
+    # the customer's own words, denied, still contradict them
+    assert not desk_allows(said, "You don't need the espresso machine changed.", [rule])
+
+
 PROMISED = "The agent I chatted with said I'd get a $20 credit for the trouble. How do I return it?"
 
 

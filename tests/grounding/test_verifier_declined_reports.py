@@ -175,3 +175,35 @@ def test_a_report_declined_with_a_subject_in_two_parts(answer: str, allowed: boo
 )
 def test_a_heading_declining_the_list_after_it(answer: str, allowed: bool) -> None:
     assert desk_allows(ASKED_MORE, answer, kb(NEEDED)) is allowed
+
+
+MASTERCARD = (
+    "I paid for my order with PayPal and I'm closing that account. A coworker says the refund "
+    "simply goes onto my Mastercard ending 3762 instead. Where can it go?"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        # a label answered "no", whatever follows the "no"
+        ("Mastercard ending 3762: no, it's another card.", True),
+        ("Mastercard ending 3762: no.", True),
+        ("Mastercard ending 3762: yes, it can take the refund.", False),
+    ],
+)
+def test_a_label_answered_no_declines_it(answer: str, allowed: bool) -> None:
+    assert desk_allows(MASTERCARD, answer, kb(REFUND_TO)) is allowed
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        ("It can no longer be cancelled, and nothing in our rule gives a 48-hour window.", True),
+        ("It can no longer be cancelled; nothing in the rules allows 48 hours.", True),
+        # the window granted, not declined
+        ("It can still be cancelled within the 48-hour window the bot mentioned.", False),
+    ],
+)
+def test_nothing_in_the_rules_declines_what_it_names(answer: str, allowed: bool) -> None:
+    assert desk_allows(WINDOW, answer, kb(CANCELLED_RULE)) is allowed

@@ -150,6 +150,12 @@ def test_a_gap_said_by_how_much_is_no_price(answer: str, flagged: bool) -> None:
          "what you paid.", False),
         ("The earbuds and the vacuum came to $877.45; the earbuds' $257.38 is about 39 % of "
          "what you paid.", True),
+        # the total named first, the share of it after
+        ("The vacuum is well over half the total, about 71 %.", False),
+        ("The vacuum is well over half the total, about 81 %.", True),
+        # the half and the share must agree: over half is more than 50 %
+        ("The vacuum is well under half the total, about 71 %.", True),
+        ("The earbuds are well over half the total, about 29 %.", True),
     ],
 )  # fmt: skip
 def test_a_share_of_what_was_paid(answer: str, flagged: bool) -> None:

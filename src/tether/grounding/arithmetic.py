@@ -170,7 +170,8 @@ def share_worked_out(claim: str, records: Iterable[Any]) -> bool:
 @lru_cache(maxsize=64)
 def _total_shares(claim: str) -> tuple[float, ...]:
     """The percentages the claim says of a total it does not state ("59% of the total")."""
-    return tuple(float(m.group(1)) for m in _TOTAL_SHARE.finditer(claim))
+    found = [*_TOTAL_SHARE.finditer(claim), *_TOTAL_THEN_SHARE.finditer(claim)]
+    return tuple(float(m.group(1)) for m in found)
 
 
 def named_ratio(value: float, claim: str, records: Iterable[Any]) -> bool:
@@ -293,7 +294,16 @@ def _half_borne(claim: str) -> bool:
     doubled = {round(b, 2) for b in stated}  # a set: a clause of many numbers stays linear
     if any(a > 0 and round(2 * a, 2) in doubled for a in stated):
         return True
-    return any(40 <= float(p) <= 60 for p in _PERCENT.findall(claim))
+    said = [float(p) for p in _PERCENT.findall(claim)]
+    if _OVER_HALF.search(claim):  # "well over half … about 71 %"
+        return any(50 < p < 100 for p in said)
+    if _UNDER_HALF.search(claim):
+        return any(0 < p < 50 for p in said)
+    return any(40 <= p <= 60 for p in said)
+
+
+_OVER_HALF = re.compile(r"\b(?:over|more\s+than|above)\s+half\b", re.IGNORECASE)
+_UNDER_HALF = re.compile(r"\b(?:under|less\s+than|below)\s+half\b", re.IGNORECASE)
 
 
 def counted_share(value: float, claim: str, counts: Iterable[float]) -> bool:
@@ -397,6 +407,13 @@ _TOTAL_SHARE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:(?:the|your|its|their)\s+"
     r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)\b|"
     r"what\s+(?:you|they|was)\s+(?:paid|spent|charged)\b|what\s+(?:the|your)\s+order\s+cost\b)",
+    re.IGNORECASE,
+)
+# "a little over half the total, about 52 %": the total named, then the share of it
+_TOTAL_THEN_SHARE = re.compile(
+    r"\b(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)"
+    r",?\s+(?:(?:or|at|so)\s+)?(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|"
+    r"under))\s+)?(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
     re.IGNORECASE,
 )
 # "just under half of the 19 versions": a fraction and the count it is of

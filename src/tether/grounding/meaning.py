@@ -140,7 +140,9 @@ _NONE_IN_RULES = re.compile(
     r"sets?|says?|mentions?)\s+(?:no|nothing)\b|"
     # "not in our timings", "isn't part of what happens next", "not something our timings say"
     r"\bnot\s+(?:in|part\s+of|something)\s+(?:our|the|what)\b|"
-    r"\b(?:is|are)(?:n[\u2019']t|\s+not)\s+part\s+of\b",
+    r"\b(?:is|are)(?:n[\u2019']t|\s+not)\s+part\s+of\b|"
+    # "nothing in our rule limits that to the last 90 days"
+    r"\bnothing\s+in\s+(?:our|the|these|those)\s+(?:rules?|polic(?:y|ies)|steps|timings|terms)\b",
     re.IGNORECASE,
 )
 
@@ -215,7 +217,14 @@ def declined_label(text: str) -> bool:
     """True for a label and a denial of it: "Verified for a week: nowhere in our steps",
     "Cash to the courier: not something we take". The label names what is declined."""
     label, colon, rest = text.partition(":")
-    return bool(colon and label.strip()) and (negated(rest) or sets_outside(rest))
+    return bool(colon and label.strip()) and (
+        negated(rest) or sets_outside(rest) or _ANSWERED_NO.match(rest) is not None
+    )
+
+
+# a label answered "no" ("Mastercard ending 3762: no, it's another card"): the "no" is the
+# answer to the label, however the words after it go on
+_ANSWERED_NO = re.compile(r"\s*no\b", re.IGNORECASE)
 
 
 # a heading that declines what its list names: "Not needed: the address you post from, or

@@ -185,7 +185,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         terms = content_terms(body)
         if not about_report:
             out.extend(_flipped(body, terms, evidence, context, vocabulary))
-        if account is not None and _ABOUT_YOU.match(body):
+        # the customer's account is their words: a clause denies it only in those words ("you
+        # won't need to explain the espresso machine" denies nothing of "needs the espresso
+        # machine changed")
+        if account is not None and _ABOUT_YOU.match(body) and set(terms) <= account.index.terms:
             out.extend(_flipped(body, terms, account, context, vocabulary))
         out.extend(_replaced(body, evidence, vocabulary))
         out.extend(_swaps(body, evidence, vocabulary))
