@@ -175,6 +175,12 @@ DRAWN_DEV34 = "dev34"
 # hand-over answered by e-mail with a ticket, its wrong answers leaning on negations in many forms,
 # rules turned round and additions
 DRAWN_DEV35 = "dev35"
+# a thirty-sixth, drawn the same way after a thirty-fifth, its customers naming their own things,
+# reporting a shipping address only a person can change or a transfer that hands out a phone number, a
+# new order to check out and refund during an exchange or a cooling-off before its e-mail, a gift card
+# added after the order, a bonus for gift-card refunds, a bank transfer, or a fraud hold and a new code
+# for a large gift-card refund, its wrong answers leaning on negations, rules turned round and states
+DRAWN_DEV36 = "dev36"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -209,6 +215,7 @@ LATER_DRAWN = (
     DRAWN_DEV33,
     DRAWN_DEV34,
     DRAWN_DEV35,
+    DRAWN_DEV36,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -332,6 +339,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV33, 54),
         (DRAWN_DEV34, 54),
         (DRAWN_DEV35, 54),
+        (DRAWN_DEV36, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
