@@ -181,6 +181,12 @@ DRAWN_DEV35 = "dev35"
 # added after the order, a bonus for gift-card refunds, a bank transfer, or a fraud hold and a new code
 # for a large gift-card refund, its wrong answers leaning on negations, rules turned round and states
 DRAWN_DEV36 = "dev36"
+# a thirty-seventh, drawn the same way after a thirty-sixth, its customers naming their own things,
+# reporting a gift card number as proof, a street address on top of name and zip, a cut-off above
+# which a refund can't go to a gift card, a refund wired to a bank account, exchanges open once an
+# order is processed, all items exchanged or none, or a fee or a reason needed for a hand-over, its
+# wrong answers leaning on negations in many forms, rules turned round and additions
+DRAWN_DEV37 = "dev37"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -216,6 +222,7 @@ LATER_DRAWN = (
     DRAWN_DEV34,
     DRAWN_DEV35,
     DRAWN_DEV36,
+    DRAWN_DEV37,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -340,6 +347,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV34, 54),
         (DRAWN_DEV35, 54),
         (DRAWN_DEV36, 54),
+        (DRAWN_DEV37, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
