@@ -456,6 +456,7 @@ def test_evidence_is_a_tool_record_as_the_run_stores_it() -> None:
         "fourteen, half of them seven, 52 %, ",  # a half the clause bears out itself
         "25 cents less than $3.50, ",  # a difference said in cents
         "all three at $1.50, $2.50, ",  # a run of amounts a count may be of
+        "$2.50 of the $3.50, roughly 71 %, ",  # a part, its whole and the share
         "it has two items and no tracking number, ",  # counts said of a record's lists
     ],
 )

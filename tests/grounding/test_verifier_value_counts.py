@@ -207,3 +207,57 @@ def test_a_value_of_a_number_and_a_noun_is_no_count() -> None:
         [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
     )
     assert check_value_counts("black, 10 hours, water resistant", evidence.views) == []
+
+
+def _helmet(n: int, size: str, available: bool) -> dict[str, Any]:
+    options = {"size": size, "color": ("red", "blue", "white")[n % 3], "ventilation": "low"}
+    return {"item_id": f"77{n:02d}", "options": options, "available": available,
+            "price": 150.0 + n}  # fmt: skip
+
+
+HELMET: dict[str, Any] = {
+    "name": "Cycling Helmet",
+    "product_id": "7765186836",
+    "variants": {
+        v["item_id"]: v
+        for v in (
+            *(_helmet(n, "S", n < 5) for n in range(6)),
+            *(_helmet(10 + n, "M", n < 4) for n in range(7)),
+        )
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "flagged"),
+    [
+        # a one-letter size said after its field's name
+        ("Size S: five of six available.", False),
+        ("Size S: four of six available.", True),
+        ("Size M: four of seven available.", False),
+        ("Size M: four of six available.", True),
+    ],
+)
+def test_a_one_letter_value_after_its_fields_name_labels_a_count(
+    answer: str, flagged: bool
+) -> None:
+    assert verdicts(answer, HELMET)[0] is flagged
+
+
+LAMPS: dict[str, Any] = {
+    **LAMP,
+    "variants": {
+        **LAMP["variants"],
+        "4100000004": {"item_id": "4100000004", "available": True, "price": 146.5,
+                       "options": {"color": "white", "power source": "battery"}},
+    },
+}  # fmt: skip
+
+
+def test_a_lines_label_narrows_the_groups_it_counts() -> None:
+    # battery lamps: three, two of them white ("White: two battery-powered ones")
+    assert not verdicts("White: two battery-powered ones, both available.", LAMPS)[0]
+    flagged, why = verdicts("White: three battery-powered ones.", LAMPS)
+    assert flagged and any("2 of variants are" in r for r in why), why
+    # without the label the battery-powered ones are every colour's
+    assert not verdicts("There are three battery-powered ones.", LAMPS)[0]

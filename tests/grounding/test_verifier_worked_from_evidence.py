@@ -153,6 +153,12 @@ def test_a_gap_said_by_how_much_is_no_price(answer: str, flagged: bool) -> None:
         # the total named first, the share of it after
         ("The vacuum is well over half the total, about 71 %.", False),
         ("The vacuum is well over half the total, about 81 %.", True),
+        ("The vacuum is well over half of what you paid by card, about 71 %.", False),
+        ("The vacuum is well over half of what you paid by card, about 61 %.", True),
+        # a part and its whole stated, then the share of it
+        ("The vacuum is $620.07 of the eight hundred seventy-seven dollars and forty-five "
+         "cents, roughly 71 %.", False),
+        ("The vacuum is $620.07 of the $877.45, roughly 61 %.", True),
         # the half and the share must agree: over half is more than 50 %
         ("The vacuum is well under half the total, about 71 %.", True),
         ("The earbuds are well over half the total, about 29 %.", True),

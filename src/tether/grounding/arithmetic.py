@@ -160,6 +160,24 @@ def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
     return False
 
 
+def stated_share(value: float, claim: str) -> bool:
+    """Whether `value` is the percentage the claim says one amount it states is of another
+    ("$2,346.49 of the two thousand eight hundred sixty-four dollars and eighty cents, roughly
+    82 %"), to the whole percent."""
+    return any(abs(said - value) < _CENT for said in _shares_that_hold(claim))
+
+
+@lru_cache(maxsize=64)
+def _shares_that_hold(claim: str) -> tuple[float, ...]:
+    """Read once per claim, however many numbers it states."""
+    out: list[float] = []
+    for m in _PART_THEN_SHARE.finditer(in_figures(claim)):
+        part, whole, said = (float(g.replace(",", "")) for g in m.groups())
+        if 0 < part < whole and abs(100 * part / whole - said) <= 1:
+            out.append(said)
+    return tuple(out)
+
+
 def share_worked_out(claim: str, records: Iterable[Any]) -> bool:
     """Whether the claim says a share of a total ("about 59% of the total", "85% of the
     $3,422.45") and each it says is what a member it names costs of it."""
@@ -411,9 +429,18 @@ _TOTAL_SHARE = re.compile(
 )
 # "a little over half the total, about 52 %": the total named, then the share of it
 _TOTAL_THEN_SHARE = re.compile(
-    r"\b(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)"
+    r"(?:\b(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)"
+    r"|\bwhat\s+(?:you|they)\s+paid(?:\s+(?:through|by|with|on|via)\s+[\w-]+)?)"
     r",?\s+(?:(?:or|at|so)\s+)?(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|"
     r"under))\s+)?(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
+    re.IGNORECASE,
+)
+# "$2,346.49 of the $2,864.80, roughly 82 %": a part and its whole, then the share
+_PART_THEN_SHARE = re.compile(
+    r"[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+of\s+(?:the\s+|your\s+)?"
+    r"[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+(?:(?:or|at|so)\s+)?"
+    r"(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|under))\s+)?"
+    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
     re.IGNORECASE,
 )
 # "just under half of the 19 versions": a fraction and the count it is of

@@ -24,6 +24,7 @@ from tether.grounding.arithmetic import (
     named_ratio,
     named_share,
     named_total,
+    stated_share,
     worked_out,
 )
 from tether.grounding.claims import (
@@ -414,6 +415,7 @@ def assess_claim(
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
         and not half_said(v, text)
+        and not stated_share(v, text)
         # "costs 25 cents less, $950.96" beside "$951.21": a difference said in cents
         and not (_in_cents(v, text) and worked_out(round(v / 100, 2), [*own, *before]))
         and not about_worked_out(v, text, [*own, *before])

@@ -92,7 +92,7 @@ from tether.grounding.timing_comparisons import (
 )
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
-from tether.grounding.value_counts import check_label_counts, check_value_counts
+from tether.grounding.value_counts import check_label_counts, check_value_counts, line_label
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -165,6 +165,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         out.extend(_from_field(f) for f in check_denied_values(text, evidence.views))
     reporters = evidence.index.referents.reporters
     label_declined = declined_label(text)
+    heading, heading_end = line_label(text)  # "Women:" narrows what the line's clauses count
     for clause in clauses(text):
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
@@ -178,7 +179,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
         out.extend(_from_field(f) for f in check_variants(body, evidence.views))
-        out.extend(_group_count(f) for f in check_value_counts(body, evidence.views))
+        label = heading if clause.start >= heading_end else ""
+        out.extend(_group_count(f) for f in check_value_counts(body, evidence.views, label))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)

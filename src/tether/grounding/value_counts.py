@@ -45,6 +45,8 @@ _TOPIC = re.compile(
 )
 # "plastic-framed", "battery-powered": a value said as the first part of a compound
 _COMPOUND_TAIL = re.compile(r"(?<=[a-z0-9])-(?:framed|powered|based|made|sized|colou?red)\b")
+# a line's label ("Women:", "In black:"), when it is a few words before a colon
+_HEADING = re.compile(r"^\W*(?:in\s+|for\s+)?((?:[\w\u00b0-]+\s+){0,2}[\w\u00b0-]+)\s*:", re.I)
 # "the other three 5K versions": the group leaves out the one named before it
 _OTHER = re.compile(r"\bother\s+$", re.IGNORECASE)
 # how many of the group are (or are not) in stock: "two of the four …", "…, two are available",
@@ -57,7 +59,9 @@ _PART_AFTER = re.compile(
 )
 
 
-def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+def check_value_counts(
+    clause: str, views: Sequence[RecordView], label: str = ""
+) -> list[FieldFinding]:
     """Each count the clause gives of the like objects holding the values beside it, and of
     how many of them are in stock."""
     out: list[FieldFinding] = []
@@ -81,6 +85,14 @@ def check_value_counts(clause: str, views: Sequence[RecordView]) -> list[FieldFi
                 said = values_said(_key_tails(describing, siblings), siblings)
                 if not said:
                     continue  # no value of theirs: the number counts something else
+                # "Women: two woody ones": the line's label narrows what it counts
+                heading = _HEADING.match(clause)
+                named = (
+                    heading.group(1) if heading is not None and heading.end() <= start else label
+                )
+                more = (values_said(named, siblings) or {}) if named else {}
+                if all(said.get(k, m) == m for k, m in more.items()):
+                    said = {**more, **said}
                 holding = [s for s in siblings if holds_values(s[1], said)]
                 parent = siblings[0][0].rsplit(".", 1)[0]
                 values = ", ".join(said.values())
@@ -120,6 +132,13 @@ def _key_tails(text: str, siblings: Sequence[Sibling]) -> str:
         return text
     keys = {w for s in siblings for key in s[1] for w in re.split(r"[\s_.]+", key.lower())}
     return _TAIL.sub(lambda m: "" if m.group(1).lower() in keys else m.group(0), text)
+
+
+def line_label(text: str) -> tuple[str, int]:
+    """A line's label ("Women" of "Women: two woody ones …") and where it ends; ("", 0) for
+    none."""
+    found = _HEADING.match(text)
+    return (found.group(1), found.end()) if found is not None else ("", 0)
 
 
 def _in_stock(

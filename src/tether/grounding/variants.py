@@ -95,22 +95,35 @@ def values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | No
     or None when it states two values of one field (it speaks of several objects). A value
     said only inside a longer one ("Wi-Fi" in "Wi-Fi + Cellular") is not said."""
     classes: dict[str, set[str]] = {}
+    shorts: dict[str, set[str]] = {}  # two-letter values, said only after the field's name
+    unsaid: set[tuple[str, str]] = set()
+    lowered = clause.lower()
     for _, leaves, _ in siblings:
         for key, value in leaves.items():
             if ID_KEY.search(key.split(".")[-1]) or key.split(".")[-1] == "name":
                 continue
             low = value.lower()
-            # a two-letter value is a word ("no", "on") unless it holds a figure ("5K")
+            # a two-letter value is a word ("no", "on") unless it holds a figure ("5K") or
+            # follows its field's name ("size S")
             short = len(low) <= 2 and not any(c.isdigit() for c in low)
-            if not short and low not in STOP_WORDS and low not in NEGATIONS:
+            if short:
+                shorts.setdefault(key, set()).add(low)
+            elif low not in STOP_WORDS and low not in NEGATIONS:
                 classes.setdefault(key, set()).add(low)
+    for key, members in shorts.items():
+        said_short = {m for m in members if _after_its_key(lowered, key, m)}
+        if said_short and len(members) >= 2:  # "size S" of sizes S, M and L
+            classes.setdefault(key, set()).update(members)
+            skipped = members - said_short
+            unsaid.update((key, m) for m in skipped)
     spans: list[tuple[int, int, str, str]] = []
-    lowered = clause.lower()
     for key, members in classes.items():
         if len(members) < 2:
             continue  # a value every object shares tells none apart
         leads = [m.split()[0] for m in members if len(m.split()) > 1]
         for m in members:
+            if (key, m) in unsaid:
+                continue
             # "75W" for "75W equivalent": a measure's leading figure names it when unique
             lead = m.split()[0]
             short = len(m.split()) > 1 and any(c.isdigit() for c in lead) and leads.count(lead) == 1
@@ -128,6 +141,17 @@ def values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | No
             return None
         said[key] = m
     return said
+
+
+def _after_its_key(lowered: str, key: str, value: str) -> bool:
+    """Whether a lower-case clause says a short value right after its field's name ("size s",
+    "size: s")."""
+    field = key.split(".")[-1].split()[-1] if key else ""
+    return (
+        bool(field)
+        and re.search(rf"\b{re.escape(field)}\s*:?\s+{re.escape(value)}(?![\w-])", lowered)
+        is not None
+    )
 
 
 def holds_values(leaves: Mapping[str, str], said: Mapping[str, str]) -> bool:
