@@ -92,3 +92,23 @@ def on_order(answer: str) -> bool:
 )
 def test_one_item_against_others_together_is_judged_by_their_sum(answer: str, wrong: bool) -> None:
     assert on_order(answer) is wrong
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # the Wi-Fi 2K ($294.47) against the Ethernet 2K ($291.31): $3.16 apart
+        ("The Wi-Fi 2K camera is $3.16 dearer than the Ethernet 2K one.", False),
+        ("The Ethernet 2K camera is $3.16 cheaper than the Wi-Fi 2K one.", False),
+        ("The Wi-Fi 2K camera costs $3.16 more than the Ethernet 2K one.", False),
+        # the gap turned round, or not the gap
+        ("The Wi-Fi 2K camera is $3.16 cheaper than the Ethernet 2K one.", True),
+        ("The Ethernet 2K camera costs $3.16 more than the Wi-Fi 2K one.", True),
+        ("The Wi-Fi 2K camera is $4.16 dearer than the Ethernet 2K one.", True),
+        # what follows the compared one is another phrase, not part of it
+        ("The Wi-Fi 2K camera is $3.16 dearer than the Ethernet 2K one, and the Wi-Fi 4K is "
+         "the cheapest at $274.98.", False),
+    ],
+)  # fmt: skip
+def test_a_gap_between_two_variants_is_judged_by_their_prices(answer: str, wrong: bool) -> None:
+    assert flagged(answer) is wrong

@@ -58,6 +58,8 @@ class ClaimRulesMixin:
         # a count that checks out vouches for the claim's other counts, not for its amounts;
         # a count of the variants holding a value only for its own number ("the four black ones")
         grouped = {n for f in held if f.kind == "group" for n in numbers(f.quote)}
+        # a gap between two objects' prices that holds ("$10.48 cheaper than the 30ml one")
+        gaps = {n for f in held if f.kind == "gap" for n in money(f.quote)}
         amounts, listed = money(text), self_counted(text)
         unseen = [
             n
@@ -67,6 +69,7 @@ class ClaimRulesMixin:
                 stated_count(text, n)
                 and n not in listed
                 and n not in grouped
+                and not among(n, gaps)
                 and not (counted and not among(n, amounts))
                 and n not in evidence.counts
                 and not counted_share(n, text, evidence.counts)
@@ -92,6 +95,7 @@ class ClaimRulesMixin:
                 and value not in a.carried
                 and value not in a.declined
                 and not named_total(value, text, evidence.records.values())
+                and value not in gaps
             ]
         unseen.extend(c for c in cents if c not in unseen)
         decisive = bool(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK
@@ -97,6 +98,9 @@ def check_comparisons(
     """ "X is cheaper than Y" (or "costs the same as Y") between two objects of a record's
     list, by their prices; `names` are the short names the pack gives objects."""
     names = names or {}
+    gaps = _gaps(clause, views, names) if "$" in clause else []
+    if gaps:
+        return gaps
     found = _COMPARE.search(clause) or _UNDERCUTS.search(clause)
     same = None if found else _SAME.search(clause)
     if same is not None and not negated(clause[: same.end()]):
@@ -278,6 +282,69 @@ def _holding(text: str, siblings: Sequence[Sibling]) -> list[Sibling]:
     if not said:
         return []
     return [s for s in siblings if said <= {x.lower() for x in s[1].values()}]
+
+
+# "$10.48 cheaper than the 30ml one", "costs $10.48 more than": a gap said with its direction
+_GAP = re.compile(
+    r"[$\u20ac\u00a3]\s?(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+"
+    r"(?P<word>more\s+expensive|less\s+expensive|more|less|cheaper|dearer|pricier)\s+than\b",
+    re.IGNORECASE,
+)
+
+
+# "about $750 more than": a rough gap is the arithmetic's to judge, near as its word allows
+_ROUGH = re.compile(
+    r"\b(?:about|roughly|around|nearly|almost|some|over|under|close\s+to|approximately|"
+    r"just\s+(?:over|under)|more\s+than|less\s+than)\s*$",
+    re.IGNORECASE,
+)
+_MOST_GAPS = 8  # gaps judged in one clause: a longer run of them is not an answer's
+_PHRASE_END = re.compile(r"[,;:()]|\s(?:and|but|while|whereas|so)\s", re.IGNORECASE)
+
+
+def _gaps(clause: str, views: Sequence[RecordView], names: Shorts) -> list[FieldFinding]:
+    """A gap said between two objects of one list ("the 100ml woody for men is $10.48 cheaper
+    than the 30ml woody for men"): the direction and the amount, against their prices. The
+    finding is of kind "gap" and quotes the amount, which it vouches for when it holds."""
+    out: list[FieldFinding] = []
+    begin = 0
+    for m in islice(_GAP.finditer(clause), _MOST_GAPS):
+        # the one it is said of is named since the gap before it (or the clause's start)
+        left, right = clause[begin : m.start()], clause[m.end() :]
+        begin = m.end()
+        if negated(left) or _HEDGED.search(left) or _TOGETHER.search(right) or _ROUGH.search(left):
+            continue  # a sum of others ("… combined") is `_against_sum`'s and the arithmetic's
+        # what it is compared with ends its phrase: "…than the keyboard, and the hose …"
+        right = _PHRASE_END.split(right, maxsplit=1)[0]
+        cheaper = m.group("word").lower() in ("less", "cheaper", "less expensive")
+        amount = float(m.group("amount").replace(",", ""))
+        for v in views:
+            siblings = [
+                (p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None
+            ]
+            a, b = _identify(left, siblings, names), _identify(right, siblings, names)
+            if len(a) == 1 and not b:
+                b = _like(right, a[0], siblings)
+            if len(a) != 1 or len(b) != 1 or a[0][0] == b[0][0]:
+                continue
+            if _parent(a[0][0]) != _parent(b[0][0]):
+                continue
+            pa, pb = price_of(a[0][2]), price_of(b[0][2])
+            if pa is None or pb is None:
+                continue
+            holds = (pa < pb) == cheaper and abs(abs(pa - pb) - amount) < 0.005
+            why = f"{a[0][0]} costs {pa:g} and {b[0][0]} {pb:g}"
+            out.append(
+                FieldFinding(
+                    f"{v.evidence_id}:{a[0][0]}",
+                    "gap",
+                    SUPPORTED if holds else CONTRADICTED,
+                    m.group(0),
+                    amount,
+                    () if holds else (why,),
+                )
+            )
+    return out
 
 
 # "than the purifier and the backpack put together", "than the other two combined"

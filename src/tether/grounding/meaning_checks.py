@@ -110,7 +110,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         return [cls for cls, _, _, _ in vocabulary.members(part) if cls not in vocabulary.states]
 
     compared = check_comparisons(text, evidence.views, vocabulary.names)
-    out: list[Finding] = [_from_field(f) for f in compared]
+    out: list[Finding] = [_gap(f) if f.kind == "gap" else _from_field(f) for f in compared]
     if evidence.records:
         off = ratio_off(text, evidence.index.records)
         if off is not None:
@@ -349,6 +349,14 @@ def _group_count(f: FieldFinding) -> Finding:
     if f.status != SUPPORTED:
         return _from_field(f)
     return Finding("group", SUPPORTED, f"{f.field} agrees", f.field, f.phrase)
+
+
+def _gap(f: FieldFinding) -> Finding:
+    """A gap between two objects' prices: one that holds vouches for its amount (the phrase it
+    is said in); a wrong one contradicts the claim as a binding would."""
+    if f.status != SUPPORTED:
+        return Finding("binding", f.status, "; ".join(f.reasons), f.field)
+    return Finding("gap", SUPPORTED, f"{f.field} agrees", f.field, f.phrase)
 
 
 def _from_field(f: FieldFinding) -> Finding:
