@@ -30,8 +30,11 @@ NAMES = {"Vacuum Cleaner": ("vacuum",), "Smartphone": ("phone",)}
 
 
 def verified(answer: str, pack: GroundingPack, record: dict[str, Any] = ORDER) -> Verification:
+    """`answer` checked against `record`; the check itself ran (no verifier code)."""
     evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(record))]
-    return pack.verifier().verify_items(answer, evidence)
+    v = pack.verifier().verify_items(answer, evidence)
+    assert v.code is None, v.problems
+    return v
 
 
 def declared() -> GroundingPack:
@@ -55,14 +58,12 @@ def test_an_object_called_by_a_declared_short_name_is_held_to_its_price(
     answer: str, flagged: bool
 ) -> None:
     v = verified(answer, declared())
-    assert v.code is None, v.problems
     assert v.flagged is flagged, v.claims
 
 
 def test_without_the_declaration_the_short_name_binds_nothing() -> None:
     plain = GroundingPack(config=VerifierConfig(strict=True))
     v = verified("The vacuum is $257.38.", plain)
-    assert v.code is None, v.problems
     assert not any("binding" in c.kinds for c in v.claims)  # no object is named
     assert "binding" in verified("The vacuum is $257.38.", declared()).contradicted[0].kinds
 
@@ -80,7 +81,6 @@ def test_a_state_said_of_an_object_by_its_short_name_is_the_records(
     answer: str, flagged: bool
 ) -> None:
     v = verified(answer, declared())
-    assert v.code is None, v.problems
     assert v.flagged is flagged, v.claims
 
 
@@ -100,7 +100,6 @@ def test_a_short_name_two_objects_share_picks_out_neither() -> None:
     )
     for answer in ("The camera is $300.00.", "The cam is $500.00."):
         v = verified(answer, pack, record)
-        assert v.code is None, v.problems
         assert not v.contradicted, v.claims
 
 
@@ -131,7 +130,6 @@ def test_a_comparison_of_objects_called_by_short_names_is_judged(
     answer: str, flagged: bool
 ) -> None:
     v = verified(answer, declared())
-    assert v.code is None, v.problems
     assert v.flagged is flagged, v.claims
     # without the declaration the pack cannot tell which object "the vacuum" is
     plain = verified(answer, GroundingPack(config=VerifierConfig(strict=True)))
