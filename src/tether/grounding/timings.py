@@ -218,7 +218,7 @@ def check_timing(
         return []
     members = set(kinds(body))
     found = _check(said, named_subject(body, kinds), pool, True, members, kinds)
-    if any(f.status == "unsupported" for f in found) and any(True for _ in classes(body)):
+    if any(f.status == "unsupported" for f in found) and set(classes(body)):
         # "reaches PayPal" read as a payment method, for "other payment methods take …"
         subject = named_subject(body, kinds, classes)
         again = _check(said, subject, pool, True, members, kinds)
