@@ -129,3 +129,52 @@ def test_a_list_denied_as_a_whole_attaches_nothing(answer: str, flagged: bool) -
 )  # fmt: skip
 def test_a_half_and_a_difference_in_cents_the_claim_bears_out(answer: str, flagged: bool) -> None:
     assert verified(answer, TABLET, "get_product_details").flagged is flagged
+
+
+READER: dict[str, Any] = {
+    "order_id": "#W3698202",
+    "status": "pending",
+    "items": [
+        {"name": "E-Reader", "item_id": "5", "price": 287.66,
+         "options": {"screen size": "7-inch", "connectivity": "Wi-Fi + Cellular",
+                     "storage": "64GB"}},
+        {"name": "Grill", "item_id": "6", "price": 900.0, "options": {"type": "charcoal"}},
+    ],
+}  # fmt: skip
+
+
+TABLETS: dict[str, Any] = {
+    "order_id": "#W7111824",
+    "status": "pending",
+    "items": [
+        {"name": "Espresso Machine", "item_id": "7", "price": 2794.7},
+        {"name": "Tablet", "item_id": "8", "price": 1046.33},
+        {"name": "Tablet", "item_id": "9", "price": 962.34},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "record", "flagged"),
+    [
+        # the whole first, then the share of it
+        ("The perfume is the biggest part of the $558.28, about 45 %.", ORDER, False),
+        ("The perfume is the biggest part of the $558.28, about 55 %.", ORDER, True),
+        # a denial that the value is all there is
+        ("E-reader: Wi-Fi + Cellular, not Wi-Fi only.", READER, False),
+        ("E-reader: Wi-Fi only, not Wi-Fi + Cellular.", READER, True),
+    ],
+)  # fmt: skip
+def test_sums_shares_and_denials_of_exclusivity(
+    answer: str, record: dict[str, Any], flagged: bool
+) -> None:
+    assert verified(answer, record, "get_order_details").flagged is flagged
+
+
+def test_a_sum_of_others_in_brackets_is_no_price_of_the_one_beside_it() -> None:
+    said = "The espresso machine costs $786.03 more than the two tablets put together ($2,008.67)."
+    v = verified(said, TABLETS, "get_order_details")
+    assert not v.contradicted, v.claims
+    # the same amount said as the machine's own price is another item's sum, not its price
+    wrong = verified("The espresso machine costs $2,008.67.", TABLETS, "get_order_details")
+    assert wrong.flagged

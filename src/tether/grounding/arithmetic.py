@@ -143,7 +143,7 @@ def named_share(value: float, claim: str, records: Iterable[Any]) -> bool:
     of_total = any(abs(share - value) < _CENT for share in _total_shares(claim))
     if not shares and not of_total:
         return False
-    said = money(claim)
+    said = _money_said(claim)
     for named, amounts in _named(claim, records):
         wholes = list(shares)
         if of_total and amounts and all(len(a) == 1 for a in amounts):
@@ -176,6 +176,12 @@ def _shares_that_hold(claim: str) -> tuple[float, ...]:
         if 0 < part < whole and abs(100 * part / whole - said) <= 1:
             out.append(said)
     return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _money_said(claim: str) -> tuple[float, ...]:
+    """The claim's amounts of money, read once however many numbers ask for them."""
+    return tuple(money(claim))
 
 
 def share_worked_out(claim: str, records: Iterable[Any]) -> bool:
@@ -388,11 +394,25 @@ def _compares(claim: str) -> bool:
 
 @lru_cache(maxsize=64)
 def _shares(claim: str) -> tuple[tuple[float, float], ...]:
-    """(percent, amount it is a share of) for each share the claim states."""
-    return tuple(
-        (float(m.group(1)), float(m.group(2).replace(",", "")))
-        for m in _SHARE.finditer(in_figures(claim))
+    """(percent, amount it is a share of) for each share the claim states: "84 % of the
+    $3,491.46", or the whole first, "part of the $3,491.46, about 84 %"."""
+    said = in_figures(claim)
+    return (
+        *((float(m.group(1)), float(m.group(2).replace(",", ""))) for m in _SHARE.finditer(said)),
+        *(
+            (float(m.group(2)), float(m.group(1).replace(",", "")))
+            for m in _WHOLE_THEN_SHARE.finditer(said)
+        ),
     )
+
+
+# "the biggest part of the $3,491.46, about 84 %": the whole a share is of, then the share
+_WHOLE_THEN_SHARE = re.compile(
+    r"\bof\s+(?:the\s+|your\s+)?[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+"
+    r"(?:(?:or|at|so)\s+)?(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|under))\s+)?"
+    r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
+    re.IGNORECASE,
+)
 
 
 def _amounts(member: Mapping[str, Any]) -> list[float]:

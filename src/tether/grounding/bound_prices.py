@@ -40,6 +40,13 @@ _WHOLE_OF = re.compile(
 )
 
 
+# "the two tablets put together ($2,008.67)", "the rest combined, $311.20": a sum of others
+_SUM_OF_OTHERS = re.compile(
+    r"\b(?:together|combined|put\s+together|in\s+all|between\s+them|added\s+up)\s*[(,:]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
     """The sums a stretch states that may be an object's price: "$1,555.75 more than the
     earbuds" or "dearer by $156.60" is a difference, no one's price (unless it is another
@@ -51,6 +58,7 @@ def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
         if not _BY_HOW_MUCH.match(text, m.end())
         and not _WHOLE_OF.search(text[: m.start()])
         and not (_BY_THE_GAP.search(text[: m.start()]) and not _a_price(m, others))
+        and not _SUM_OF_OTHERS.search(text[max(0, m.start() - 40) : m.start()])
     ]
 
 

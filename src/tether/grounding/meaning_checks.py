@@ -470,10 +470,18 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
     return out
 
 
+# "Wi-Fi + Cellular, not Wi-Fi only", "not just the kettle": a denial that the thing is all
+# there is, which a record holding more bears out
+_NOT_ONLY = re.compile(
+    r"\bnot\s+(?:(?:just|only|merely|solely)\b|[\w+ -]{1,30}?\s+(?:only|alone)\b)", re.IGNORECASE
+)
+
+
 def _restatement(body: str, ev: EvidenceClause, vocabulary: Vocabulary) -> list[Finding]:
     out: list[Finding] = []
     if (
         not _DENIED_CHOICE.match(body)
+        and not _NOT_ONLY.search(body)
         and denies(body) != ((ev.negated and denies(ev.text)) or _aside_denies(ev))
         and len(set(content_terms(body))) >= 2
         and _same_predicate(body, ev)
