@@ -68,6 +68,17 @@ def on_record(answer: str, record: dict[str, Any]) -> Verification:
     return strict().verifier().verify_items(answer, evidence)
 
 
+def on_tool(
+    answer: str, record: dict[str, Any], tool: str, pack: GroundingPack | None = None
+) -> Verification:
+    """`answer` verified against one record of the retail tool `tool` by the retail pack (or
+    `pack`), the check having run to its end (no verifier code)."""
+    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
+    v = (pack or RETAIL.grounding).verifier().verify_items(answer, evidence)
+    assert v.code is None, v.problems
+    return v
+
+
 def on_text(answer: str, *passages: str) -> Verification:
     """`answer` verified against knowledge-base passages."""
     evidence = [Evidence(f"kb:{n}", f"kb:{n}", p) for n, p in enumerate(passages)]

@@ -6,12 +6,12 @@ declaration reads the short name as no object at all."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
+from tests.grounding.common import on_tool
+from tether.core.errors import ErrorCode, TetherError
 from tether.domains.retail.pack import RETAIL
 from tether.grounding import GroundingPack, VerifierConfig
 from tether.grounding.verifier import Verification
@@ -30,11 +30,7 @@ NAMES = {"Vacuum Cleaner": ("vacuum",), "Smartphone": ("phone",)}
 
 
 def verified(answer: str, pack: GroundingPack, record: dict[str, Any] = ORDER) -> Verification:
-    """`answer` checked against `record`; the check itself ran (no verifier code)."""
-    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(record))]
-    v = pack.verifier().verify_items(answer, evidence)
-    assert v.code is None, v.problems
-    return v
+    return on_tool(answer, record, "get_order_details", pack)
 
 
 def declared() -> GroundingPack:
@@ -134,3 +130,26 @@ def test_a_comparison_of_objects_called_by_short_names_is_judged(
     # without the declaration the pack cannot tell which object "the vacuum" is
     plain = verified(answer, GroundingPack(config=VerifierConfig(strict=True)))
     assert not any("binding" in c.kinds for c in plain.contradicted) or "vacuum" not in answer
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"Vacuum Cleaner": "vacuum"},  # one word, which would be read letter by letter
+        {"Vacuum Cleaner": ("vacuum", 3)},
+        {4: ("vacuum",)},
+        {"Vacuum Cleaner": None},
+        "vacuum",
+    ],
+)
+def test_short_names_that_are_not_words_are_refused_with_a_code(names: Any) -> None:
+    with pytest.raises(TetherError) as raised:
+        GroundingPack(names=names)
+    assert raised.value.code is ErrorCode.CONFIG_INVALID
+
+
+@pytest.mark.parametrize("values", [{"size": "large"}, {"size": {"large": 3}}, {"size": None}])
+def test_field_values_that_are_not_words_are_refused_with_a_code(values: Any) -> None:
+    with pytest.raises(TetherError) as raised:
+        GroundingPack(values=values)
+    assert raised.value.code is ErrorCode.CONFIG_INVALID

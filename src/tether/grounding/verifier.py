@@ -292,6 +292,22 @@ def _restates_a_list(v: ClaimVerdict) -> bool:
     return any(f.status == UNSUPPORTED and f.where for f in v.findings)
 
 
+def _items(mapping: object) -> list[tuple[Any, Any]]:
+    """A mapping's items; one that is no mapping is one bad item."""
+    return list(mapping.items()) if isinstance(mapping, Mapping) else [(mapping, None)]
+
+
+def _words(key: object, forms: object) -> bool:
+    """Whether `key` is a word and `forms` a list of words (not one word, read letter by
+    letter)."""
+    return (
+        isinstance(key, str)
+        and isinstance(forms, Sequence)
+        and not isinstance(forms, str)
+        and all(isinstance(f, str) for f in forms)
+    )
+
+
 @dataclass(frozen=True)
 class GroundingPack:
     """What a domain pack adds to the verifier: its operating point, closed classes of words
@@ -309,6 +325,28 @@ class GroundingPack:
     fields: tuple[FieldMap, ...] = ()
     values: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
     names: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Field values and short names are words: anything else is refused here, with
+        CONFIG_INVALID, not found out when a claim is checked."""
+        problems = [
+            *(
+                f"values[{name!r}]"
+                for name, members in _items(self.values)
+                if not isinstance(name, str)
+                or not isinstance(members, Mapping)
+                or not all(_words(v, forms) for v, forms in members.items())
+            ),
+            *(f"names[{n!r}]" for n, shorts in _items(self.names) if not _words(n, shorts)),
+        ]
+        if problems:
+            from tether.core.errors import ErrorCode, TetherError
+
+            raise TetherError(
+                ErrorCode.CONFIG_INVALID,
+                "grounding pack: each of these must map a word to a list of words: "
+                + ", ".join(problems[:5]),
+            )
 
     def verifier(
         self,
