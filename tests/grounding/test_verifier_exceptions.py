@@ -6,13 +6,11 @@ can't order is the maple board" denies the ordering, not the board's maple deck.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import on_tool
 from tether.grounding.bindings import excepted
 from tether.grounding.verifier import Verification
 
@@ -37,11 +35,7 @@ BOARD: dict[str, Any] = {
 
 
 def verified(answer: str) -> Verification:
-    """`answer` checked against the board's record; the check itself ran (no verifier code)."""
-    evidence = [Evidence("tool:1", "tool:get_product_details", json.dumps(BOARD))]
-    v = RETAIL.grounding.verifier().verify_items(answer, evidence)
-    assert v.code is None, v.problems
-    return v
+    return on_tool(answer, BOARD, "get_product_details")
 
 
 @pytest.mark.parametrize(

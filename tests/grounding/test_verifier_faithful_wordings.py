@@ -8,13 +8,11 @@ record holds ("size M")."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import on_tool
 from tether.grounding.verifier import Verification
 
 ORDER: dict[str, Any] = {
@@ -65,10 +63,7 @@ TABLET: dict[str, Any] = {
 
 
 def verified(answer: str, record: dict[str, Any], tool: str) -> Verification:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    v = RETAIL.grounding.verifier().verify_items(answer, evidence)
-    assert v.code is None, v.problems
-    return v
+    return on_tool(answer, record, tool)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK
 from tether.grounding.bound_prices import price_of
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import MONEY, FieldFinding, RecordView
-from tether.grounding.list_objects import leaf_values, mentions_value, objects
+from tether.grounding.list_objects import head_said, leaf_values, mentions_value, objects
 from tether.grounding.meaning import negated
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]
@@ -34,19 +34,6 @@ _SAME = re.compile(
 )
 
 
-def _said_head(text: str, name: str, names: Shorts) -> bool:
-    """The name's last word said (singular or plural): "the kettle", "the boots"; or a short
-    name the pack gives it ("the vacuum")."""
-    words = name.lower().split()
-    head = words[-1] if words else ""
-    stem = head[:-1] if head.endswith("s") else head
-    said = [*names.get(" ".join(words), ()), *([stem] if len(head) >= 3 else [])]
-    lowered = text.lower()
-    return any(
-        x in lowered and re.search(rf"\b{re.escape(x)}s?\b", lowered) is not None for x in said
-    )
-
-
 def _identify(
     text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]], names: Shorts
 ) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
@@ -54,7 +41,7 @@ def _identify(
     if named:
         return named
     # "the boots" for "Hiking Boots": a name's last word, when no other item shares it
-    heads = [s for s in siblings if "name" in s[1] and _said_head(text, s[1]["name"], names)]
+    heads = [s for s in siblings if "name" in s[1] and head_said(text, s[1]["name"], names)]
     if len(heads) == 1:
         return heads
     scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
@@ -245,7 +232,7 @@ def _in_scope(clause: str, siblings: list[Sibling], names: Shorts) -> list[Sibli
         for s in siblings
         if (
             "name" in s[1]
-            and (mentions_value(scope, s[1]["name"]) or _said_head(scope, s[1]["name"], names))
+            and (mentions_value(scope, s[1]["name"]) or head_said(scope, s[1]["name"], names))
         )
         or any(len(x) > 2 and k != "name" and mentions_value(scope, x) for k, x in s[1].items())
     ]
@@ -375,7 +362,7 @@ def _against_sum(
         for s in siblings
         if s[0] != one[0]
         and "name" in s[1]
-        and (mentions_value(stretch, s[1]["name"]) or _said_head(stretch, s[1]["name"], names))
+        and (mentions_value(stretch, s[1]["name"]) or head_said(stretch, s[1]["name"], names))
     ]
     mine = price_of(one[2])
     prices = [p for s in rest if (p := price_of(s[2])) is not None]

@@ -19,6 +19,7 @@ from typing import Any
 
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.facts import Fact, key_words, leaves
+from tether.grounding.list_objects import head_said
 
 # a value of one word, hyphens inside allowed ("wired", "non-slip")
 ONE_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
@@ -320,21 +321,8 @@ def about(
     if only and re.search(r"\b(?:it|its|this|that|they|their|both|neither|either)\b", lowered):
         return True
     # a part of the record named ("the hose hasn't shipped"): its state is the record's
-    return only and any(_head_said(lowered, x, shorts or {}) for x in _names_in(v))
+    return only and any(head_said(lowered, x, shorts or {}) for x in _names_in(v))
 
 
 def _names_in(v: RecordView) -> list[str]:
     return [str(f.value) for f in v.facts if f.path and f.path[-1] == "name"]
-
-
-def _head_said(lowered: str, name: str, shorts: Mapping[str, tuple[str, ...]]) -> bool:
-    """Whether a lower-case clause names a part by its name's last word or a short name."""
-    words = name.lower().split()
-    if not words:
-        return False
-    said = list(shorts.get(" ".join(words), ()))
-    if len(words[-1]) >= 3:
-        said.append(words[-1][:-1] if words[-1].endswith("s") else words[-1])
-    return any(
-        x in lowered and re.search(rf"\b{re.escape(x)}s?\b", lowered) is not None for x in said
-    )

@@ -57,3 +57,18 @@ def mentions_value(clause: str, value: str) -> bool:
 def _lead(value: str) -> str:
     """The first word of a value as `value_pattern` matches it, lower case ("" when none)."""
     return next((p for p in re.split(r"[\s-]+", value.lower()) if p), "")
+
+
+def head_said(text: str, name: str, shorts: Mapping[str, tuple[str, ...]]) -> bool:
+    """Whether the text names an object by its name's last word, singular or plural ("the
+    kettle", "the boots"), or by a short name the pack gives it (`shorts`, by full name in lower
+    case: "the vacuum")."""
+    words = name.lower().split()
+    if not words:
+        return False
+    head = words[-1]
+    said = [*shorts.get(" ".join(words), ()), *([head.removesuffix("s")] if len(head) >= 3 else [])]
+    lowered = text.lower()
+    return any(
+        x in lowered and re.search(rf"\b{re.escape(x)}s?\b", lowered) is not None for x in said
+    )

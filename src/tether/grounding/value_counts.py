@@ -70,6 +70,7 @@ def check_value_counts(
     if topic is not None:
         span = (topic.start("count"), topic.end("noun"))
         groups.append((topic, topic.group("count"), topic.group(1), span))
+    own_label, label_end = line_label(clause)
     for found, count, described, (start, end) in groups:
         # the phrase runs from the group's start (a topic's included) to its noun
         describing = _COMPOUND_TAIL.sub("", described)
@@ -86,10 +87,7 @@ def check_value_counts(
                 if not said:
                     continue  # no value of theirs: the number counts something else
                 # "Women: two woody ones": the line's label narrows what it counts
-                heading = _HEADING.match(clause)
-                named = (
-                    heading.group(1) if heading is not None and heading.end() <= start else label
-                )
+                named = own_label if own_label and label_end <= start else label
                 more = (values_said(named, siblings) or {}) if named else {}
                 if all(said.get(k, m) == m for k, m in more.items()):
                     said = {**more, **said}
