@@ -187,6 +187,19 @@ DRAWN_DEV36 = "dev36"
 # order is processed, all items exchanged or none, or a fee or a reason needed for a hand-over, its
 # wrong answers leaning on negations in many forms, rules turned round and additions
 DRAWN_DEV37 = "dev37"
+# a thirty-eighth, drawn the same way after a thirty-seventh, its customers naming their own things,
+# reporting PayPal refunds quicker than a card's or held until the order ships, an initial in place
+# of a first name, order ids never given out, a gift card that need only cover the dearest item, a
+# refund sent to the new payment method, or exchanges kept for faulty items or stretched to another
+# kind of product, its wrong answers spread over every kind of near miss
+DRAWN_DEV38 = "dev38"
+# a thirty-ninth, drawn the same way after a thirty-eighth, its customers naming their own things,
+# reporting a difference split between a gift card and a card or always charged to the original
+# payment, photos and a receipt for a return, a gift card opened to take a refund, a person only
+# when the desk can't help, a hand-over retold from scratch or made by phone, or a payment switch
+# that leaves pending or refunds a gift card slowly, its wrong answers leaning on comparisons,
+# states, timings and rules turned round
+DRAWN_DEV39 = "dev39"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -223,6 +236,8 @@ LATER_DRAWN = (
     DRAWN_DEV35,
     DRAWN_DEV36,
     DRAWN_DEV37,
+    DRAWN_DEV38,
+    DRAWN_DEV39,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -348,6 +363,8 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV35, 54),
         (DRAWN_DEV36, 54),
         (DRAWN_DEV37, 54),
+        (DRAWN_DEV38, 54),
+        (DRAWN_DEV39, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
