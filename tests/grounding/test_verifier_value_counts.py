@@ -161,7 +161,6 @@ def test_a_passive_can_be_ordered_says_in_stock() -> None:
     [
         "one with green lenses and one with blue",  # a single object, not a count of lenses
         "two with green straps",  # a phrase of its own, not words describing a group
-        "eight variants, six of which you can order",  # no value said: the list, counted elsewhere
         "two black or green ones",  # two values of one field: no one group
     ],
 )
@@ -170,6 +169,35 @@ def test_no_count_of_a_valued_group_is_read_where_none_is_said(clause: str) -> N
         [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
     )
     assert check_value_counts(clause, evidence.views) == []
+
+
+@pytest.mark.parametrize(
+    ("clause", "holds"),
+    [
+        ("eight variants, three of which you can order", True),
+        ("The speaker comes in eight variants and three of them can be ordered.", True),
+        ("eight variants, six of which you can order", False),
+        ("The speaker comes in eight variants and four of them can be ordered.", False),
+        ("It has eight versions; five are unavailable.", True),
+        ("It has eight versions; four are unavailable.", False),
+    ],
+)
+def test_the_whole_list_counted_by_its_members_word_is_judged_on_how_many_are_in_stock(
+    clause: str, holds: bool
+) -> None:
+    evidence = EvidenceSet.from_items(
+        [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
+    )
+    found = check_value_counts(clause, evidence.views)
+    assert [f.status for f in found] == ["supported" if holds else "contradicted"], found
+
+
+def test_a_count_of_members_no_list_of_that_length_holds_is_not_read_as_the_whole() -> None:
+    # seven is no list's length here: the seven may be of another list, or of a group
+    evidence = EvidenceSet.from_items(
+        [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
+    )
+    assert check_value_counts("seven variants, six of which you can order", evidence.views) == []
 
 
 @pytest.mark.parametrize(

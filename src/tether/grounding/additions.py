@@ -92,7 +92,11 @@ def check_additions(
         # what frames the clause (an amount in words, judged as a number; "as far as this
         # record shows") and what a contrast sets aside are not what it adds
         said_plain = _set_aside(blank_framing(part), evidence.index.terms)
-        terms = [t for t in plain_terms(said_plain, vocabulary) if len(t) > 1 and t not in measure]
+        terms = [
+            t
+            for t in plain_terms(said_plain, vocabulary)
+            if len(t) > 1 and t not in measure and t not in _ANSWERS
+        ]
         judged = state_words(part, vocabulary)
         known = evidence.index.terms
         # the names the customer gives ("the Amex") are not added by naming them; nor are
@@ -214,6 +218,8 @@ def asks_back(text: str, evidence: EvidenceSet) -> bool:
 # how much of a whole a thing is, said roughly ("the bicycle alone was $2,195.04, roughly
 # three-quarters"): a measure of what the clause states, which the amount checks judge, never
 # a fact it adds
+# a yes answers; it adds nothing ("Delivered, yes, in a single shipment")
+_ANSWERS = frozenset(("yes", "yeah", "yep"))
 _MEASURE = frozenset(
     norm(w)
     for w in [

@@ -11,9 +11,10 @@ things whose prices they are ("the thermostat and the mouse come to $414.87").
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from itertools import combinations, product
+from itertools import combinations, islice, product
 from typing import Any
 
 from tether.grounding.claims import in_figures, numbers, spoken_amounts
@@ -65,7 +66,8 @@ def about_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool
 
 @lru_cache(maxsize=64)
 def _rough(claim: str) -> tuple[float, ...]:
-    return tuple(float(m.group(1).replace(",", "")) for m in _ROUGH.finditer(claim))
+    """The amounts the claim says roughly, in figures or in words ("about forty-one dollars")."""
+    return tuple(float(m.group(1).replace(",", "")) for m in _ROUGH.finditer(in_figures(claim)))
 
 
 def sentence_results(sentence: str) -> set[float]:
@@ -231,7 +233,17 @@ def ratio_off(claim: str, records: Iterable[Any]) -> float | None:
     if len(set(named)) < 2:
         return None
     for ratio, bound in said:
-        if not any(b > 0 and a != b and _within(a / b, ratio, bound) for a in named for b in bases):
+        # "under twice what the hose does" compares the dearer with the cheaper (and "under
+        # half" the cheaper with the dearer): the two the other way round bear out nothing
+        if not any(
+            b > 0
+            and a != b
+            and _within(a / b, ratio, bound)
+            and (a > b) == (ratio > 1)
+            and not any(abs(b - a - x) < _CENT for x in named)  # a sum holding `a` itself
+            for a in named
+            for b in bases
+        ):
             return ratio
     return None
 
@@ -378,7 +390,9 @@ def _phrase(claim: str, name: str) -> bool:
 # a claim is asked about once per number it says: what it names and states is read once
 @lru_cache(maxsize=64)
 def _words(claim: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in _WORD.findall(claim))
+    """The claim's words, lower-cased, each plural with its singular ("the dumbbells")."""
+    said = [w.lower() for w in _WORD.findall(claim)]
+    return frozenset([*said, *(w[:-1] for w in said if len(w) > 4 and w.endswith("s"))])
 
 
 @lru_cache(maxsize=64)
@@ -521,3 +535,86 @@ def fraction_worked_out(text: str) -> bool:
         if not any(b > 0 and abs(a / b - value) <= 0.05 for a, b in combinations(amounts, 2)):
             return False
     return True
+
+
+# "roughly two-thirds of that", "about a fifth of the $463.43": a share said as a fraction of
+# an amount the claim states, there or just before ("that", "it")
+_FRACTION_OF = re.compile(
+    r"\b(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
+    r"|(?P<half>half))\s+of\s+(?:(?P<it>that|it|this)\b|(?:the\s+|your\s+)?[$€£]\s?"
+    r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?))",
+    re.IGNORECASE,
+)
+# "$2,744.70 of the $3,041.36, about three-quarters": a part and its whole, then the fraction
+_PART_THEN_FRACTION = re.compile(
+    r"[$€£]\s?(?P<part_said>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+of\s+"
+    r"(?:the\s+|your\s+)?[$€£]\s?(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+"
+    r"(?:(?:or|at|so)\s+)?(?P<bound>(?:about|roughly|around|nearly|almost|some|just\s+(?:over|"
+    r"under)|a\s+(?:little|bit)\s+(?:over|under)|over|under)\s+)?"
+    r"(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
+    r"|(?P<half>half))\b(?!\s+of\b)",
+    re.IGNORECASE,
+)
+_FIFTHS = {"half": 2, "halve": 2, "third": 3, "quarter": 4, "fifth": 5}
+_TIMES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+_FRACTION_SLACK = 0.06  # "about two-thirds" holds from 0.61 to 0.73
+
+
+def fraction_off(claim: str, records: Iterable[Any]) -> float | None:
+    """A fraction the claim says one thing is of an amount it states ("the espresso machine
+    makes up roughly two-thirds of that", after "$4,803.37") that no member it names, nor two
+    of them together, nor another amount it states, bears out: the fraction, else None. A
+    claim naming no member, or whose "that" has no amount before it, says nothing judged."""
+    said = in_figures(claim)
+    if "$" not in said and "€" not in said and "£" not in said:
+        return None
+    for m in _PART_THEN_FRACTION.finditer(said):
+        part_said = float(m.group("part_said").replace(",", ""))
+        stated = float(m.group("whole").replace(",", ""))
+        value = _fraction(m)
+        words = (m.group("bound") or "").lower()
+        bound = "under" if "under" in words else "over" if "over" in words else "about"
+        if 0 < part_said <= stated and not _fraction_holds(part_said / stated, value, bound):
+            return value
+    fractions = list(islice(_FRACTION_OF.finditer(said), MOST_OPERANDS))
+    if not fractions:
+        return None
+    named = [a for members, _ in _named(claim, records) for mm in members for a in mm]
+    if not named or len(named) > MOST_OPERANDS:
+        return None
+    sums = [(m.end(), float(m.group(1).replace(",", ""))) for m in _MONEY.finditer(said)]
+    for m in fractions:
+        whole = _whole(m, sums)
+        if whole is None or whole <= 0:
+            continue
+        others = [a for _, a in sums if abs(a - whole) >= _CENT]
+        parts = [*named, *(a + b for a, b in combinations(named, 2)), *others[:MOST_OPERANDS]]
+        value = _fraction(m)
+        before = said[max(0, m.start() - 24) : m.start()]
+        bound = next((b for b, p in _BOUNDS if p.search(before)), "about")
+        if not any(_fraction_holds(p / whole, value, bound) for p in parts if 0 < p <= whole):
+            return value
+    return None
+
+
+def _fraction(m: re.Match[str]) -> float:
+    """The fraction a match of "two-thirds", "a quarter" or "half" says."""
+    part = (m.group("part") or "half").lower().rstrip("s")
+    return _TIMES[(m.group("n") or "a").lower()] / _FIFTHS[part]
+
+
+def _whole(m: re.Match[str], sums: Sequence[tuple[int, float]]) -> float | None:
+    """The amount a fraction is of: stated after "of", or the last of `sums` (where each ends,
+    its amount) before "that"."""
+    if m.group("whole"):
+        return float(m.group("whole").replace(",", ""))
+    before = bisect_right(sums, (m.start(), float("inf")))
+    return sums[before - 1][1] if before else None
+
+
+def _fraction_holds(share: float, value: float, bound: str) -> bool:
+    if bound == "under":
+        return share < value + 0.01
+    if bound == "over":
+        return share > value - 0.01
+    return abs(share - value) <= _FRACTION_SLACK

@@ -58,6 +58,7 @@ from tether.grounding.meaning import (
     denies,
     grants,
     none_in_rules,
+    paid_to_nothing,
     sets_outside,
     subject_start,
 )
@@ -401,6 +402,9 @@ def assess_claim(
             )
         )
     )
+    # a sum of things it names ("the dumbbells and the puzzle put together ($575.75)") is as
+    # good an operand as the amounts themselves ("$442.93 more than" it)
+    totals = [v for v in said_money if v not in known and named_total(v, text, index.records)]
     undated = undated_days(text, index)
     mistaken = corrected(text, known)
     # an amount the claim works out from two it states, or from the things it names, is as
@@ -409,7 +413,7 @@ def assess_claim(
         v
         for v in stated
         if (v not in known or (v in undated and not asked.number(v)))
-        and not worked_out(v, known, said_money)
+        and not worked_out(v, [*known, *totals] if totals else known, said_money)
         and v not in carried
         and not named_total(v, text, index.records)
         and not named_share(v, text, index.records)
@@ -437,6 +441,7 @@ def assess_claim(
         if n not in index.proper
         and n not in asked.words
         and not _denied(text, n)
+        and n not in paid_to_nothing(text)  # "nothing went on a credit card or PayPal"
         # what someone is reported to have offered, named in denying it ("not to your
         # husband's PayPal")
         and not (n in asked.heard and is_negated(text))

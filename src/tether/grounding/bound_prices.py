@@ -34,10 +34,27 @@ _BY_THE_GAP = re.compile(
 )
 # "about 71 % of the $877.45", "a third of your $600": the whole a share is taken of
 _WHOLE_OF = re.compile(
-    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bshare|\bpart|\bportion|\bfraction)"
+    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bfifths?|\bshare|\bpart|\bportion|\bfraction)"
     r"\s+of\s+(?:the\s+|your\s+|its\s+|their\s+)?$",
     re.IGNORECASE,
 )
+
+
+# "paid the $4,803.37, and the machine makes up roughly 58 % of that": a later share of "that"
+# refers back to the sum, a whole (looked for over a bounded stretch after it)
+_SHARE_OF_IT = re.compile(
+    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bfifths?|\bshare|\bpart|\bportion|"
+    r"\bfraction)\s+of\s+(?:that|it|this|which)\b",
+    re.IGNORECASE,
+)
+_SHARE_REACH = 160
+
+
+def _whole_of_a_later_share(text: str, match: re.Match[str]) -> bool:
+    """Whether a share of "that" or "it" follows the sum before any other sum does."""
+    after = text[match.end() : match.end() + _SHARE_REACH]
+    share = _SHARE_OF_IT.search(after)
+    return share is not None and MONEY.search(after, 0, share.start()) is None
 
 
 # "the two tablets put together ($2,008.67)", "the rest combined, $311.20": a sum of others
@@ -59,6 +76,7 @@ def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
         and not _WHOLE_OF.search(text[: m.start()])
         and not (_BY_THE_GAP.search(text[: m.start()]) and not _a_price(m, others))
         and not _SUM_OF_OTHERS.search(text[max(0, m.start() - 40) : m.start()])
+        and not _whole_of_a_later_share(text, m)
     ]
 
 

@@ -166,7 +166,11 @@ def norm(word: str) -> str:
     if low.endswith("'s"):
         low = low[:-2]
     low = low.strip("'-")
-    return _settled(low, stem(low))
+    return _settled(low, stem(_MATERIALS.get(low, low)))
+
+
+# what a thing is made of, said as an adjective: "a wooden bookshelf" is a "wood" one
+_MATERIALS = {"wooden": "wood", "woollen": "wool", "woolen": "wool", "silken": "silk"}
 
 
 # a short root an -ing or -ed took the final "e" from: "mov(ing)", "tak(en)", "us(ed)"
@@ -239,7 +243,8 @@ def names(text: str) -> list[str]:
     """
     found: list[str] = []
     for claim in split_claims(text):
-        tokens = words(claim.text)
+        # a tick, a cross or a bullet starts an item of its own ("Delivered ✓ One bookshelf")
+        tokens = [w for item in _MARKS.split(claim.text) for w in _first_marked(words(item))]
         for position, word in enumerate(tokens):
             if position == 0 or not word[0].isupper() or word.lower() in STOP_WORDS:
                 continue
@@ -247,6 +252,14 @@ def names(text: str) -> list[str]:
                 continue
             found.append(norm(word))
     return found
+
+
+_MARKS = re.compile("[\u2713\u2714\u2717\u2718\u2022\u2192]")
+
+
+def _first_marked(tokens: list[str]) -> list[str]:
+    """An item's words, its first one lower-cased: it starts the item, as a sentence's does."""
+    return [tokens[0].lower(), *tokens[1:]] if tokens else tokens
 
 
 def _scaled(whole: str, fraction: str | None, scale: str | None) -> float:

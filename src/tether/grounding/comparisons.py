@@ -299,12 +299,17 @@ def _gaps(clause: str, views: Sequence[RecordView], names: Shorts) -> list[Field
         # the one it is said of is named since the gap before it (or the clause's start)
         left, right = clause[begin : m.start()], clause[m.end() :]
         begin = m.end()
-        if negated(left) or _HEDGED.search(left) or _TOGETHER.search(right) or _ROUGH.search(left):
-            continue  # a sum of others ("… combined") is `_against_sum`'s and the arithmetic's
-        # what it is compared with ends its phrase: "…than the keyboard, and the hose …"
-        right = _PHRASE_END.split(right, maxsplit=1)[0]
+        if negated(left) or _HEDGED.search(left) or _ROUGH.search(left):
+            continue
         cheaper = m.group("word").lower() in ("less", "cheaper", "less expensive")
         amount = float(m.group("amount").replace(",", ""))
+        together = _TOGETHER.search(_SUM_END.split(right, maxsplit=1)[0])
+        if together is not None:  # "$442.93 more than the dumbbells and the puzzle together"
+            said = (cheaper, amount, m.group(0))
+            out.extend(_gap_to_sum(left, right[: together.end()], said, views, names))
+            continue
+        # what it is compared with ends its phrase: "…than the keyboard, and the hose …"
+        right = _PHRASE_END.split(right, maxsplit=1)[0]
         for v in views:
             siblings = [
                 (p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None
@@ -341,6 +346,60 @@ _TOGETHER = re.compile(
 )
 
 
+# where the others a gap is said against end: "than the mouse, while the kettle …"
+_SUM_END = re.compile(r"[;:()]|,?\s(?:while|but|whereas|so|which)\s", re.IGNORECASE)
+
+
+def _gap_to_sum(
+    left: str,
+    stretch: str,
+    said: tuple[bool, float, str],
+    views: Sequence[RecordView],
+    names: Shorts,
+) -> list[FieldFinding]:
+    """A gap said between one object and others together ("$442.93 more than the dumbbells
+    and the puzzle put together"): its direction and amount against their prices' sum. Of kind
+    "gap", as `_gaps`' findings are; nothing when the clause names no such sum."""
+    cheaper, amount, words = said
+    out: list[FieldFinding] = []
+    for v in views:
+        siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
+        a = _identify(left, siblings, names)
+        if len(a) != 1:
+            continue
+        rest = _summed(stretch, a[0], siblings, names)
+        mine = price_of(a[0][2])
+        if rest is None or mine is None:
+            continue
+        total = round(sum(rest), 2)
+        holds = (mine < total) == cheaper and abs(abs(mine - total) - amount) < 0.005
+        why = f"{a[0][0]} costs {mine:g}; the others together {total:g}"
+        verdict = SUPPORTED if holds else CONTRADICTED
+        where = f"{v.evidence_id}:{a[0][0]}"
+        out.append(FieldFinding(where, "gap", verdict, words, amount, () if holds else (why,)))
+    return out
+
+
+def _summed(
+    stretch: str, one: Sibling, siblings: Sequence[Sibling], names: Shorts
+) -> list[float] | None:
+    """The prices of the two or more objects of `one`'s list that `stretch` names beside it
+    ("the purifier and the backpack put together"), or None."""
+    rest = [
+        s
+        for s in siblings
+        if s[0] != one[0]
+        and "name" in s[1]
+        and (mentions_value(stretch, s[1]["name"]) or head_said(stretch, s[1]["name"], names))
+    ]
+    prices = [p for s in rest if (p := price_of(s[2])) is not None]
+    if len(rest) < 2 or len(prices) != len(rest):
+        return None
+    if len({_parent(s[0]) for s in (one, *rest)}) != 1:
+        return None
+    return prices
+
+
 def _against_sum(
     left: str,
     right: str,
@@ -356,19 +415,9 @@ def _against_sum(
     together = _TOGETHER.search(right)
     if together is None or negated(left) or _HEDGED.search(left):
         return None
-    stretch = right[: together.end()]
-    rest = [
-        s
-        for s in siblings
-        if s[0] != one[0]
-        and "name" in s[1]
-        and (mentions_value(stretch, s[1]["name"]) or head_said(stretch, s[1]["name"], names))
-    ]
+    prices = _summed(right[: together.end()], one, siblings, names)
     mine = price_of(one[2])
-    prices = [p for s in rest if (p := price_of(s[2])) is not None]
-    if len(rest) < 2 or len(prices) != len(rest) or mine is None:
-        return None
-    if len({_parent(s[0]) for s in (one, *rest)}) != 1:
+    if prices is None or mine is None:
         return None
     total = round(sum(prices), 2)
     holds = mine < total if cheaper else mine > total

@@ -313,7 +313,30 @@ def denied_terms(text: str) -> set[str]:
             rest = [t for w in tokens[n + 2 : n + 4] for t in content_terms(w)]
             taken.extend(rest[:1])
         out.update(taken)
+    out.update(paid_to_nothing(plain))
     return out
+
+
+def paid_to_nothing(text: str) -> set[str]:
+    """The words of what money is said not to have gone on: "nothing went on a credit card or
+    PayPal" → credit, card, paypal."""
+    out: set[str] = set()
+    for went in _NOTHING_WENT.finditer(text):
+        phrase = _PAID_TO_END.split(text[went.end() : went.end() + 60], maxsplit=1)[0]
+        out.update(content_terms(" ".join(phrase.split()[:6])))
+    return out
+
+
+# money said to have gone nowhere: what it went on is denied ("nothing went on a credit card or
+# PayPal", "none of it was charged to your card")
+_NOTHING_WENT = re.compile(
+    r"\b(?:nothing|none\s+of\s+(?:it|that|this|the\s+(?:money|payment|amount|total)))\s+"
+    r"(?:(?:was|were|is|has\s+been|have\s+been|got|will\s+be)\s+)?"
+    r"(?:went|goes|go|charged|paid|put|billed|taken|came|comes)\s+"
+    r"(?:onto|on|to|through|via|from|with|by|off)\s+",
+    re.IGNORECASE,
+)
+_PAID_TO_END = re.compile(r"[,.;:!?()]|\b(?:because|since|so|as|but|while|though)\b", re.I)
 
 
 # "polyester rather than cotton", "wireless instead of wired": the word after it is set aside

@@ -33,7 +33,7 @@ from tether.grounding.additions import (
     state_words,
 )
 from tether.grounding.antonyms import check_antonyms
-from tether.grounding.arithmetic import ratio_off
+from tether.grounding.arithmetic import fraction_off, ratio_off
 from tether.grounding.attached import check_attached
 from tether.grounding.bindings import check_bindings
 from tether.grounding.calendar_points import check_calendar_points
@@ -116,6 +116,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         if off is not None:
             why = f"no two amounts it names are {off:g} times apart, as it says"
             out.append(Finding("amount", CONTRADICTED, why, ""))
+        share = fraction_off(text, evidence.index.records)
+        if share is not None:
+            why = f"nothing it names is {share:.2g} of the amount it says it is a share of"
+            out.append(Finding("amount", CONTRADICTED, why, ""))
     out.extend(_from_field(f) for f in check_flags(text, evidence.views))
     # values bound to list items: the whole sentence, cut between the items it names
     targets = referred(text, evidence.views, text)
@@ -185,7 +189,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         described = check_descriptions(body, evidence.views, evidence.index.terms, vocabulary.genre)
         out.extend(_from_field(f) for f in described)
         terms = content_terms(body)
-        if not about_report:
+        # what the customer says of their own situation, said back with its polarity ("no
+        # gift card on your account" after "I don't have any gift card on my account"), flips
+        # no rule that names the case ("a gift card that already exists on your account")
+        if not about_report and not _said_back(body, terms, account, context, vocabulary):
             out.extend(_flipped(body, terms, evidence, context, vocabulary))
         # the customer's account is their words: a clause denies it only in those words ("you
         # won't need to explain the espresso machine" denies nothing of "needs the espresso
@@ -241,6 +248,10 @@ _ENDORSED = re.compile(
 )
 
 
+# words that only point at another case ("another payment method instead"): no report's content
+_LIGHT = frozenset({"another", "instead", "other", "rather", "also", "else", "either"})
+
+
 def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     """A clause that says again what the customer reports someone told them, in words only
     that report uses ("…, once the $10 label fee is taken off" after "the agent said a $10 fee
@@ -265,6 +276,7 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
             continue
         # setting the report aside names it ("whatever the agent told you about …")
         repeated = set(content_terms(dismissed_reports(clause.text))) & asked.heard - known
+        repeated -= _LIGHT
         # one word in common ("works") is no report said again, unless the answer says it is
         if len(repeated) >= 2 or (repeated and _ENDORSED.search(text)):
             why = f"only what the customer was told says {', '.join(sorted(repeated)[:4])}"
@@ -277,6 +289,23 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
 _ABOUT_YOU = re.compile(
     r"^\W*(?:(?:so|and|but|since|as|because|then)\s+)?(?:you|your)\b", re.IGNORECASE
 )
+
+
+_YOURS = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
+
+
+def _said_back(
+    body: str,
+    terms: list[str],
+    account: EvidenceSet | None,
+    context: set[str],
+    vocabulary: Vocabulary,
+) -> bool:
+    """Whether the customer's own account restates the clause with the same polarity."""
+    if account is None or not _YOURS.search(body):
+        return False
+    restated = _restated(terms, account.sharing(terms), context)
+    return bool(restated) and not any(_restatement(body, c, vocabulary) for c in restated)
 
 
 def _flipped(

@@ -30,6 +30,8 @@ from tether.grounding.fields import FieldFinding
 _YES = frozenset(("yes", "true"))
 _NO = re.compile(r"(?:no|none|false|not\s[\w\s-]+|non-[\w-]+)", re.IGNORECASE)
 # a clause about what someone wants or might pick states nothing about the record
+# a label answered "no": what the label names is denied ("Water-resistant speaker: no")
+_ANSWERED_NO = re.compile(r"\s*(?:no|nope)\b", re.IGNORECASE)
 _WISHED = re.compile(
     r"\b(?:if|whether|unless|need|needs|want|wants|looking|prefer|would|could|might)\b", re.I
 )
@@ -113,8 +115,10 @@ def _pattern(words: Iterable[str]) -> re.Pattern[str]:
 def check_option_flags(text: str, flags: Sequence[OptionFlag]) -> list[FieldFinding]:
     """What one claim sentence says of the yes/no options it names, each mention read in its
     own clause: a denied list goes on after a comma ("no reservations, seating or WiFi")."""
-    if not flags:
-        return []
+    if not flags or text.rstrip().endswith("?"):
+        return []  # a question says nothing of the options it asks about
+    label, colon, answer = text.partition(":")
+    answered_no = bool(colon) and _ANSWERED_NO.match(answer) is not None
     by_words: dict[tuple[str, ...], list[OptionFlag]] = {}
     for flag in flags:
         by_words.setdefault(flag.words, []).append(flag)
@@ -132,6 +136,8 @@ def check_option_flags(text: str, flags: Sequence[OptionFlag]) -> list[FieldFind
             if meant is None:
                 continue
             denied = polarity(text, *found.span())[0]
+            if answered_no and found.end() <= len(label):  # "Water-resistant speaker: no"
+                denied = not denied
             ok = meant.holds is not denied
             out.append(
                 FieldFinding(

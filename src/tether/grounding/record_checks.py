@@ -49,7 +49,7 @@ def check_clause(
     findings: list[FieldFinding] = []
     findings.extend(_states(clause, targets, vocabulary))
     if not _labelled_part(clause, whole, targets):
-        findings.extend(check_counts(clause, targets))
+        findings.extend(check_counts(clause, targets, whole))
     findings.extend(_values(clause, targets))
     findings.extend(_amounts(clause, targets))
     findings.extend(check_denied_acts(clause, targets))

@@ -35,6 +35,35 @@ _LISTED = re.compile(
 )
 
 
+# "came in two parcels", "shipped in one package": a whole in so many parts, read only of the
+# nouns a pack declares for a count field ("in one review" is as often one of several)
+_IN_PARTS = re.compile(rf"\b(?:in|into|across)\s+{_NUMBER}\s+(\w+)", re.IGNORECASE)
+# what is said to come in one part is the whole: "it", "everything", "the order", "both"
+_WHOLE_SUBJECT = re.compile(
+    r"\W*(?:(?:and|so|but)\s+)?(?:it|everything|all\s+of\s+it|the\s+whole\s+(?:order|thing)|"
+    r"(?:the|your|this|that)\s+order|both(?:\s+items)?|all\s+(?:the\s+|your\s+)?items|"
+    r"(?:the|your|its)\s+(?:\w+\s+)?items)\b",
+    re.IGNORECASE,
+)
+# "Parcels: two", "- Orders: 4": a one-word label naming what is counted, answered with the
+# count (not "Size M: 2 of 7", a part)
+_ANSWERED_COUNT = re.compile(
+    r"\s*:\s*(\d{1,2}|none|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"(?!\s*(?:of|out\s+of)\b|[.,]\d)",
+    re.IGNORECASE,
+)
+_LABEL_WORD = re.compile(r"[\s*\u2022-]*([A-Za-z]+)\s*")
+
+
+def _label_count(clause: str, whole: str) -> tuple[str, str] | None:
+    """(the count, the label's word) of a clause that is a label the text answers with a
+    count ("Parcels: two"), else None."""
+    label = _LABEL_WORD.fullmatch(clause)
+    at = whole.find(clause) if label and whole else -1
+    count = _ANSWERED_COUNT.match(whole, at + len(clause)) if at >= 0 else None
+    return (count.group(1), label.group(1)) if count and label else None
+
+
 # "the only payment method saved", "your one order": a count of one, when nothing after the
 # noun narrows what is counted ("the only order still pending" counts a part)
 _ONLY = re.compile(
@@ -45,6 +74,13 @@ _ONLY = re.compile(
 )
 
 _EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
+# a value saying the thing is not there: "not resistant", "non-slip" is not
+_NOT_THERE = re.compile(r"(?:no|none|not\s+[\w\s-]+)", re.IGNORECASE)
+
+
+def _empty(value: Any) -> bool:
+    """Whether a field's value says there is none of it."""
+    return value in _EMPTY or (isinstance(value, str) and _NOT_THERE.fullmatch(value) is not None)
 
 
 def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
@@ -59,7 +95,7 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
         valued = [f for f in v.facts if isinstance(f.value, str) and norm(f.value) == noun]
         if valued:
             named = valued
-        if named and all(f.value not in _EMPTY for f in named):
+        if named and all(not _empty(f.value) for f in named):
             fact = named[0]
             return [
                 FieldFinding(
@@ -92,13 +128,14 @@ _NONE = re.compile(
 # with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
 _PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
 _INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
-_SMALL = {"one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+_SMALL = {"none": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 
-def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+def check_counts(clause: str, targets: Sequence[RecordView], whole: str = "") -> list[FieldFinding]:
     """What a clause counts of a record's lists: "contains three items", "both items", "your
-    account lists four orders", and what it says there is none of ("no tracking number")."""
+    account lists four orders", what it says there is none of ("no tracking number"), and, as
+    a label of its sentence `whole`, what the label is answered with ("Parcels: two")."""
     out: list[FieldFinding] = []
     if _PART.search(clause):
         return out  # "return two of the items": a part, not the count
@@ -143,16 +180,29 @@ def check_counts(clause: str, targets: Sequence[RecordView]) -> list[FieldFindin
     if listed:
         phrase = clause[listed.start(1) : listed.end(2)]
         counted.append((listed.start(1), phrase, listed.group(1), listed.group(2)))
+    declared: set[int] = set()  # counts read only of the nouns a pack declares
+    if not counted:
+        for m in _IN_PARTS.finditer(clause):
+            # "the keyboard came in one shipment" may be one of several; "it came in one" not
+            if m.group(1).lower() in ("1", "one") and not _WHOLE_SUBJECT.match(clause):
+                continue
+            counted.append((m.start(), m.group(0), m.group(1), m.group(2)))
+            declared.add(m.start())
+    labelled = _label_count(clause, whole)
+    if labelled is not None:
+        counted.append((0, f"{labelled[1]}: {labelled[0]}", *labelled))
     for start, phrase, amount, noun in counted:
         if after_intent <= start:
             continue  # "I want to return two items": what is to be done, not what there is
-        said = float(_SMALL.get(amount.lower(), 0) or amount)
+        said = float(_SMALL.get(amount.lower(), 0) if not amount.isdigit() else amount)
         noun = norm(noun)
         for v in targets:
             for spec in v.fields:
                 if spec.kind != "count":
                     continue
-                names = {norm(w) for w in (*key_words(spec.path.split(".")[-1]), *spec.words)}
+                words = {norm(w) for w in spec.words}
+                keys = {norm(w) for w in key_words(spec.path.split(".")[-1])}
+                names = words if start in declared else words | keys
                 if noun not in names:
                     continue
                 for path, value in v.values(spec):

@@ -24,8 +24,19 @@ from tether.grounding.meaning import negated
 from tether.grounding.variants import CAN_BUY, holds_values, values_said
 
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
-_NUMBER = r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+            "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+            "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+            "nineteen": 19, "twenty": 20}  # fmt: skip
+_NUMBER = (
+    r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
+)
+# a count of the whole list by a word for its members ("comes in sixteen variants and eleven
+# of them can be ordered"): how many of the list are in stock, when the clause says so
+_WHOLE_LIST = re.compile(
+    rf"(?<![\w$.,-])({_NUMBER})\s+(?:variants|versions|models|options|configurations)\b",
+    re.IGNORECASE,
+)
 _GROUP_SIZE = r"[2-9]|1[0-2]|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
 # a number of two or more, up to three words describing what it counts, and a plural noun
 # ("ones", "kits", "cameras"); the describing words are no phrase of their own ("one with
@@ -71,6 +82,8 @@ def check_value_counts(
         span = (topic.start("count"), topic.end("noun"))
         groups.append((topic, topic.group("count"), topic.group(1), span))
     own_label, label_end = line_label(clause)
+    if not own_label:
+        out.extend(_whole_list_in_stock(clause, views))
     for found, count, described, (start, end) in groups:
         # the phrase runs from the group's start (a topic's included) to its noun
         describing = _COMPOUND_TAIL.sub("", described)
@@ -116,6 +129,27 @@ def check_value_counts(
                             {part[2]},
                             f"{part[2]} of the {values} ones are {part[3]}",
                         )
+                    )
+    return out
+
+
+def _whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """How many of a whole list the clause says are in stock, after counting the list by a
+    word for its members ("sixteen variants and twelve of them can be ordered"), where the
+    count is the length of one list of like objects."""
+    out: list[FieldFinding] = []
+    for found in _WHOLE_LIST.finditer(clause):
+        size = _number(found.group(1))
+        for v in views:
+            for siblings in like_groups(v.record, v.facts):
+                if len(siblings) != size:
+                    continue
+                part = _in_stock(clause, found.start(), found.end(), siblings)
+                if part is not None:
+                    parent = siblings[0][0].rsplit(".", 1)[0]
+                    why = f"{part[2]} of {parent} are {part[3]}"
+                    out.append(
+                        _finding(f"{v.evidence_id}:{parent}", part[0], part[1], {part[2]}, why)
                     )
     return out
 
@@ -236,4 +270,11 @@ def check_label_counts(text: str, views: Sequence[RecordView]) -> list[FieldFind
                 state = "available" if wanted else "unavailable"
                 why = f"{held} of the {values} ones are {state}"
                 out.append(_finding(f"{v.evidence_id}:{parent}", text, part, {held}, why))
+            elif whole and not stock and all(isinstance(f, bool) for f in flags):
+                # "Blue: 3 of 5" with no stock word (the line before may have had it): a part
+                # of the group is how many are in stock, or out of it; any other is neither
+                up = sum(1 for f in flags if f)
+                why = f"of the {values} ones {up} are available and {len(flags) - up} are not"
+                shown = {up, len(flags) - up}
+                out.append(_finding(f"{v.evidence_id}:{parent}", text, _number(first), shown, why))
     return out

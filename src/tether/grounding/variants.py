@@ -250,12 +250,15 @@ def check_descriptions(
         for at in re.finditer(rf"(?<![\w-]){re.escape(value)}s?(?![\w-])", lowered):
             marked.update(range(at.start(), at.end()))
     tokens = list(_TOKEN.finditer(clause))
+    head = leaves["name"].lower().split()[-1:]
     for n, token in enumerate(tokens):
         terms = content_terms(token.group(0))
         if not terms or any(t in known or t in genre for t in terms) or token.start() in marked:
             continue
         if any(ch.isdigit() for ch in token.group(0)):
             continue  # numbers are checked as numbers
+        if _after_head(token.group(0), tokens[n - 1 : n], head):
+            continue  # "a dumbbell set covering 30-50 lbs": a verb after the name, no attribute
         # inside the run of words describing it: "a large gas grill", not "contains a large"
         beside = [tokens[i] for i in (n - 1, n + 1) if 0 <= i < len(tokens)]
         if len(beside) == 2 and all(b.start() in marked for b in beside):
@@ -270,6 +273,16 @@ def check_descriptions(
                 )
             ]
     return []
+
+
+def _after_head(word: str, before: Sequence[re.Match[str]], head: Sequence[str]) -> bool:
+    """Whether `word` is a participle right after the last word of the object's name ("set
+    covering", "kettle holding"): what follows the name says what it does, not what it is."""
+    return (
+        word.lower().endswith("ing")
+        and len(before) == 1
+        and [before[0].group(0).lower().rstrip("s")] == [h.rstrip("s") for h in head]
+    )
 
 
 _SET_ASIDE = re.compile(r"\b(?:rather than|instead of|as opposed to)\s*$", re.IGNORECASE)

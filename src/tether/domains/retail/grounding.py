@@ -156,7 +156,7 @@ RETAIL_GROUNDING = GroundingPack(
                 FieldSpec("items.*.name", "item"),
                 FieldSpec("items.*.price", "amount", ("price", "cost")),
                 FieldSpec("address", "address"),
-                FieldSpec("fulfillments", "count", ("shipment", "package", "tracking")),
+                FieldSpec("fulfillments", "count", ("shipment", "package", "parcel", "tracking")),
                 FieldSpec("payment_history.*.amount", "amount", ("paid", "charged", "refund")),
             ),
             key="order_id",
