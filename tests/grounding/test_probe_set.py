@@ -200,6 +200,19 @@ DRAWN_DEV38 = "dev38"
 # that leaves pending or refunds a gift card slowly, its wrong answers leaning on comparisons,
 # states, timings and rules turned round
 DRAWN_DEV39 = "dev39"
+# a fortieth, drawn the same way after a thirty-ninth, its customers naming their own things,
+# reporting a refund sent to a debit card or onto a gift card opened for it, a difference always
+# charged to the original payment or lost when it is owed back, a gift card that need only hold
+# something, an order placed again or refunded the same day after a payment switch, or a return
+# status after an exchange, its wrong answers spread over every kind of near miss
+DRAWN_DEV40 = "dev40"
+# a forty-first, drawn the same way after a fortieth, its customers naming their own things,
+# reporting a gift card that covers a difference, the difference tied to what paid for the order, a
+# fresh order for an exchange, colour changes barred from exchanges, a shipped order exchanged
+# early, packaging and serial numbers for a return, a refund to a cousin's card, a gift card refund
+# taking days or a payment switch refunded only once the order ships, its wrong answers spread over
+# every kind of near miss
+DRAWN_DEV41 = "dev41"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -238,6 +251,8 @@ LATER_DRAWN = (
     DRAWN_DEV37,
     DRAWN_DEV38,
     DRAWN_DEV39,
+    DRAWN_DEV40,
+    DRAWN_DEV41,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -365,6 +380,8 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV37, 54),
         (DRAWN_DEV38, 54),
         (DRAWN_DEV39, 54),
+        (DRAWN_DEV40, 54),
+        (DRAWN_DEV41, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
