@@ -13,7 +13,7 @@ import pytest
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.evidence_set import EvidenceSet
-from tether.grounding.value_counts import check_value_counts
+from tether.grounding.value_counts import check_value_counts, check_whole_list_in_stock
 
 
 def _variant(n: int, color: str, battery: str, water: str, available: bool) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def test_the_whole_list_counted_by_its_members_word_is_judged_on_how_many_are_in
     evidence = EvidenceSet.from_items(
         [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
     )
-    found = check_value_counts(clause, evidence.views)
+    found = check_whole_list_in_stock(clause, evidence.views)
     assert [f.status for f in found] == ["supported" if holds else "contradicted"], found
 
 
@@ -197,7 +197,8 @@ def test_a_count_of_members_no_list_of_that_length_holds_is_not_read_as_the_whol
     evidence = EvidenceSet.from_items(
         [Evidence("tool:1", "tool:get_product_details", json.dumps(SPEAKER))]
     )
-    assert check_value_counts("seven variants, six of which you can order", evidence.views) == []
+    clause = "seven variants, six of which you can order"
+    assert check_whole_list_in_stock(clause, evidence.views) == []
 
 
 @pytest.mark.parametrize(

@@ -379,6 +379,9 @@ def _said(claim: str, said: frozenset[str], member: Mapping[str, Any]) -> bool:
     words = [w.lower() for w in _WORD.findall(name)]
     if said & {w for w in words if len(w) > 3}:
         return True
+    # "the phone" of a "Smartphone": the last part of a name written as one word
+    if len(words) == 1 and any(len(w) > 3 and words[0].endswith(w) for w in said):
+        return True
     return bool(words) and all(len(w) <= 3 for w in words) and _phrase(claim, " ".join(words))
 
 
@@ -471,9 +474,10 @@ _TOTAL_THEN_SHARE = re.compile(
 )
 # "$2,346.49 of the $2,864.80, roughly 82 %": a part and its whole, then the share
 _PART_THEN_SHARE = re.compile(
-    r"[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+of\s+(?:the\s+|your\s+)?"
-    r"[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+(?:(?:or|at|so)\s+)?"
-    r"(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|under))\s+)?"
+    r"[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+(?:out\s+)?of\s+"
+    r"(?:the\s+|your\s+)?[$\u20ac\u00a3]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+"
+    r"(?:(?:or|at|so)\s+)?(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|under)|"
+    r"a\s+(?:little|bit)\s+(?:over|under))\s+)?"
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
     re.IGNORECASE,
 )

@@ -75,6 +75,12 @@ _DENIED_BEFORE = re.compile(
 )
 
 
+def _said_twice(amounts: Sequence[float]) -> bool:
+    """Whether one amount is among `amounts` twice (what is left of it, taken from itself,
+    is nothing)."""
+    return len({round(a, 2) for a in amounts}) < len(amounts)
+
+
 def _in_cents(value: float, text: str) -> bool:
     """Whether the text says `value` as a number of cents ("25 cents")."""
     return value.is_integer() and int(value) in _cents_said(text)
@@ -400,6 +406,8 @@ def assess_claim(
             or worked_out(
                 v, [*own, *dict.fromkeys((*lately, *before))], said_money, (*lately, *before)
             )
+            # "Paid: $241.96. Refunded: $241.96. Net charge: $0.00": one amount said twice
+            or (v == 0 and _said_twice((*own, *lately, *before)))
         )
     )
     # a sum of things it names ("the dumbbells and the puzzle put together ($575.75)") is as

@@ -50,6 +50,13 @@ _SHARE_OF_IT = re.compile(
 _SHARE_REACH = 160
 
 
+def share_whole(text: str, match: re.Match[str]) -> bool:
+    """Whether the sum `match` finds is a whole a share is said of: "about 78 % of the
+    $1,617.37", or "the $4,803.37 …, roughly 58 % of that"."""
+    before = text[max(0, match.start() - _SHARE_REACH) : match.start()]
+    return _WHOLE_OF.search(before) is not None or _whole_of_a_later_share(text, match)
+
+
 def _whole_of_a_later_share(text: str, match: re.Match[str]) -> bool:
     """Whether a share of "that" or "it" follows the sum before any other sum does."""
     after = text[match.end() : match.end() + _SHARE_REACH]
@@ -73,7 +80,7 @@ def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
         m
         for m in MONEY.finditer(text)
         if not _BY_HOW_MUCH.match(text, m.end())
-        and not _WHOLE_OF.search(text[: m.start()])
+        and not _WHOLE_OF.search(text[max(0, m.start() - _SHARE_REACH) : m.start()])
         and not (_BY_THE_GAP.search(text[: m.start()]) and not _a_price(m, others))
         and not _SUM_OF_OTHERS.search(text[max(0, m.start() - 40) : m.start()])
         and not _whole_of_a_later_share(text, m)

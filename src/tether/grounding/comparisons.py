@@ -152,6 +152,9 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
     # the object is named in the superlative's own clause, before it ("X is the cheapest")
     # or, failing that, after it ("the cheapest is X"): another clause names another object
     start = clause.rfind(";", 0, found.start()) + 1
+    # ", and the kettle is the dearer of the two": a clause joined on starts there too
+    joins = [m.end() for m in _JOINED_CLAUSE.finditer(clause, start, found.start())]
+    start = joins[-1] if joins else start
     end = clause.find(";", found.end())
     before = clause[start : found.start()]
     rest = before + " " + clause[found.end() : end if end >= 0 else len(clause)]
@@ -203,6 +206,10 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
             )
         )
     return out
+
+
+# a clause joined to the one before it: ", and …", ", but …", ", while …"
+_JOINED_CLAUSE = re.compile(r",\s*(?:and|but|while|whereas|so)\s", re.IGNORECASE)
 
 
 # the set a superlative is said among: "Among the 30-50 lbs sets, …", "Of the two headphones, …"

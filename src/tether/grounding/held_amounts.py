@@ -8,6 +8,7 @@ one it states is contradicted too ("your gift card, with $400 on it, covers the 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -65,25 +66,36 @@ def check_held_amounts(text: str, sentences: Sequence[EvidenceClause]) -> list[F
 
 
 # what a clause says an amount pays in full: "your second gift card, with $400 on it, covers the
-# $415.65 total", "the $20 on it is enough to cover the $24.10"
+# $415.65 total", "the $20 on it is enough to cover the $24.10", "the $12.40 …, since its $20 is
+# more than enough for it"
 _COVERS = re.compile(
-    r"\b(?:covers?|covering|(?:is|are)\s+enough\s+(?:to\s+cover|for)|pays?\s+for)\s+"
-    r"(?:all\s+of\s+)?(?:the\s+|your\s+)?(?:whole\s+|full\s+|entire\s+)?"
-    r"(?P<what>[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?)",
+    r"\b(?:covers?|covering|(?:is|are)\s+(?:(?:more\s+than|easily|plenty|quite)\s+)?enough\s+"
+    r"(?:to\s+cover|for)|pays?\s+for)\s+"
+    r"(?:(?P<it>it|that|this)\b|(?:all\s+of\s+)?(?:the\s+|your\s+)?(?:whole\s+|full\s+|"
+    r"entire\s+)?(?P<what>[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?))",
     re.IGNORECASE,
 )
+
+
+_STOP = re.compile(r"[.;!?](?=\s|$)")
 
 
 def check_covered(text: str) -> list[Finding]:
     """A claim that an amount it states covers a bigger one it states: $400 pays no $415.65.
     The amount nearest before, in the same sentence, is what is said to cover; a denial ("the
     $400 card doesn't cover the $415.65") says what the figures do."""
+    # a sentence ends at a stop before a space, not at the point of "$12.40"
+    stops = [m.end() for m in _STOP.finditer(text)]
     for said in _COVERS.finditer(text):
-        start = max(text.rfind(stop, 0, said.start()) for stop in ".;!?") + 1
+        before = bisect_right(stops, said.start())
+        start = stops[before - 1] if before else 0
         held = money(text[start : said.start()])
         if not held or negated(text[start : said.end()]):
             continue
-        needed = money(said.group("what"))[0]
+        # "since its $9 is more than enough for it": "it" is the amount said before
+        if said.group("it") and len(held) < 2:
+            continue
+        needed = held[-2] if said.group("it") else money(said.group("what"))[0]
         if held[-1] < needed - 0.005:
             why = f"{held[-1]:g} is less than the {needed:g} it is said to cover"
             return [Finding("amount", CONTRADICTED, why, "")]

@@ -92,7 +92,12 @@ from tether.grounding.timing_comparisons import (
 )
 from tether.grounding.timings import check_timing, recorded_timings
 from tether.grounding.universals import check_lifted, check_limits
-from tether.grounding.value_counts import check_label_counts, check_value_counts, line_label
+from tether.grounding.value_counts import (
+    check_label_counts,
+    check_value_counts,
+    check_whole_list_in_stock,
+    line_label,
+)
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
@@ -146,6 +151,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     out.extend(check_designations(text, evidence.index.terms))
     if evidence.records:
         out.extend(_group_count(f) for f in check_label_counts(text, evidence.views))
+        out.extend(_group_count(f) for f in check_whole_list_in_stock(text, evidence.views))
     out.extend(check_timing_comparisons(text, evidence.clauses))
     if evidence.texts:
         out.extend(check_none_at_once(text, evidence.clauses, evidence.texts))
@@ -170,7 +176,8 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     reporters = evidence.index.referents.reporters
     label_declined = declined_label(text)
     heading, heading_end = line_label(text)  # "Women:" narrows what the line's clauses count
-    for clause in clauses(text):
+    parts = clauses(text)
+    for n, clause in enumerate(parts):
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
         # apply") says nothing of the evidence's rules or timings
@@ -182,7 +189,12 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         )
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
-        out.extend(_from_field(f) for f in check_variants(body, evidence.views))
+        # "the blue 4-hour pair ($258.97) can still be ordered": a price in brackets parts
+        # no clause; what is said of the pair follows it
+        joins = n + 1 < len(parts) and not negated(body)
+        priced = _PRICE_ASIDE.match(text, clause.end) if joins else None
+        described_whole = f"{body} {priced.group(0)} {parts[n + 1].text}" if priced else body
+        out.extend(_from_field(f) for f in check_variants(described_whole, evidence.views))
         label = heading if clause.start >= heading_end else ""
         out.extend(_group_count(f) for f in check_value_counts(body, evidence.views, label))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
@@ -291,6 +303,7 @@ _ABOUT_YOU = re.compile(
 )
 
 
+_PRICE_ASIDE = re.compile(r"\(\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s*\)")
 _YOURS = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 
+from tether.grounding.bound_prices import share_whole
 from tether.grounding.claims import STOP_WORDS, content_terms, norm, number_matches, numbers
 from tether.grounding.facts import (
     CONTRADICTED,
@@ -80,6 +81,18 @@ def _labelled_part(clause: str, whole: str, targets: Sequence[RecordView]) -> bo
     )
 
 
+_NONE_OF = re.compile(
+    r"\bnone\s+of\s+(?:the|your|its|their|these|those)\s+((?:[\w-]+,?\s+){0,5}?)"
+    r"(?:ones|variants|versions|models|options|items|kinds)\b",
+    re.IGNORECASE,
+)
+
+
+def _none_of(clause: str) -> set[str]:
+    """The words describing the ones a "none of the … ones" counts."""
+    return {t for m in _NONE_OF.finditer(clause) for t in content_terms(m.group(1))}
+
+
 _TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
 
 
@@ -92,7 +105,9 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     if not found:
         return []
     said = [(c, m) for c, m, _, _ in found]
-    governed = denied_terms(clause) | contrasted_terms(clause)
+    # "none of the black or green ones": the values pick out the ones counted, and the
+    # record may well hold them; it is what is said of those ones that is denied
+    governed = (denied_terms(clause) | contrasted_terms(clause)) - _none_of(clause)
     # a value denied as the subject of an availability word is out of stock, not absent
     stocked = {m for _, m, _, end in found if availability_said(clause, end)}
     # a member listed right after a denied one shares its negation ("no credit card or PayPal")
@@ -310,7 +325,7 @@ def _amounts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     said = [
         float((m.group(1) or m.group(2)).replace(",", ""))
         for m in MONEY.finditer(clause)
-        if not _DIFFERENCE_AFTER.match(clause, m.end())
+        if not _DIFFERENCE_AFTER.match(clause, m.end()) and not share_whole(clause, m)
     ]
     if not said:
         return []

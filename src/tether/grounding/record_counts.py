@@ -48,7 +48,7 @@ _WHOLE_SUBJECT = re.compile(
 # "Parcels: two", "- Orders: 4": a one-word label naming what is counted, answered with the
 # count (not "Size M: 2 of 7", a part)
 _ANSWERED_COUNT = re.compile(
-    r"\s*:\s*(\d{1,2}|none|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+    r"\s*:\s*(\d{1,2}|none|nothing|one|two|three|four|five|six|seven|eight|nine|ten)\b"
     r"(?!\s*(?:of|out\s+of)\b|[.,]\d)",
     re.IGNORECASE,
 )
@@ -128,7 +128,7 @@ _NONE = re.compile(
 # with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
 _PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
 _INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
-_SMALL = {"none": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+_SMALL = {"none": 0, "nothing": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
           "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 

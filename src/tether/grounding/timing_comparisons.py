@@ -21,8 +21,8 @@ from tether.grounding.timings import Timing, named_subject, subject_terms
 if TYPE_CHECKING:
     from tether.grounding.evidence_clauses import EvidenceClause
 
-_FAST = r"quicker|faster|sooner|speedier"
-_SLOW = r"slower|longer"
+_FAST = r"quicker|faster|sooner|speedier|earlier"
+_SLOW = r"slower|longer|later"
 _COMPARE = re.compile(
     rf"\b(?:(?:much|a lot|far|a bit|even)\s+)?(?P<word>{_FAST}|{_SLOW})\s+than\b", re.IGNORECASE
 )

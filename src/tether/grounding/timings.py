@@ -83,7 +83,28 @@ class Timing:
         """Same kind of timing and overlapping ranges (5 to 7 days meets "within 7 days")."""
         if self.kind == "relative" or other.kind == "relative":
             return self.text.lower() == other.text.lower()
+        # "5 to 7 calendar days" is not the "5 to 7 business days" it overlaps
+        mine, theirs = _basis(self.text), _basis(other.text)
+        if mine and theirs and mine != theirs and _count(self.text) == _count(other.text):
+            return False
         return self.low <= other.high + 1e-9 and other.low <= self.high + 1e-9
+
+
+def _count(text: str) -> str:
+    """A duration's numbers and unit, without the days it counts ("5 to 7 days")."""
+    return " ".join(w for w in text.lower().split() if w not in ("calendar", "business", "working"))
+
+
+def _basis(text: str) -> str:
+    """The days a duration counts, when it says: "calendar", or "business" (or "working")."""
+    low = text.lower()
+    return (
+        "calendar"
+        if "calendar" in low
+        else "business"
+        if "business" in low or "working" in low
+        else ""
+    )
 
 
 def _number(token: str) -> float:
@@ -238,8 +259,16 @@ def check_timing(
         ]
     if declined_label(whole or body) or sets_outside(whole or body):
         # "Verified for a week: nowhere in our steps" declines the timing it labels, and "…
-        # for a month is a point our steps are silent on" the one it names
-        found = [f for f in found if f.status != "unsupported"]
+        # for a month is a point our steps are silent on" the one it names; "A PayPal account
+        # opened tomorrow: no" declines a timing the evidence says otherwise too
+        label = (whole or body).partition(":")[0] if declined_label(whole or body) else ""
+        labelled = [f"not {t.text!r}:" for t in said if label and t.text in label]
+        found = [
+            f
+            for f in found
+            if f.status != "unsupported"
+            and not (f.status == CONTRADICTED and any(x in f.reason for x in labelled))
+        ]
     if denied:
         # "the PayPal refund won't be instant", "so it won't be back within 24 hours": denying
         # a timing the evidence gives otherwise says what it says, whichever subject it is read

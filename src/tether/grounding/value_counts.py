@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import islice
 
 from tether.grounding.bindings import IN_STOCK, OUT_OF_STOCK, STOCK_WORDS, like_groups
 from tether.grounding.facts import CONTRADICTED, SUPPORTED
@@ -31,6 +32,26 @@ _NUMBER = (
     r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
 )
+# "robotic 4 of 5, upright 2 of 4": a value and how many of the objects holding it are meant,
+# of how many there are
+_VALUE_PART = re.compile(
+    rf"(?<![\w$.,-])(?P<label>[A-Za-z][\w-]*)\s+(?P<part>{_NUMBER})\s+(?:of|out\s+of)\s+"
+    rf"(?P<whole>{_NUMBER})\b(?!\s*(?:%|per\b))",
+    re.IGNORECASE,
+)
+_PART_END = re.compile(r"[;!?]|\.(?=\s|$)|,?\s+(?:but|though|although|while|whereas)\b", re.I)
+# "of the five fleece beds, …", "among the 4K ones, …": the set a clause opens with
+_OPENING_SET = re.compile(
+    r"^\W*(?:of|among|out\s+of)\s+(?:the|your|its)\s+([^,;:]{3,60}?)\s*,", re.I
+)
+# "beige and brown each have 3 of 5 available": the same count said of each value
+_EACH_PART = re.compile(
+    r"(?<![\w$.,-])(?P<labels>[A-Za-z][\w-]*(?:(?:\s*,\s*|\s+and\s+)[A-Za-z][\w-]*){1,4})\s+"
+    rf"each\s+(?:have\s+|has\s+)?(?P<part>{_NUMBER})\s+(?:of|out\s+of)\s+(?P<whole>{_NUMBER})\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s*,\s*|\s+and\s+", re.IGNORECASE)
+_MOST_VALUE_PARTS = 12  # a line of more such counts is no answer's
 # a count of the whole list by a word for its members ("comes in sixteen variants and eleven
 # of them can be ordered"): how many of the list are in stock, when the clause says so
 _WHOLE_LIST = re.compile(
@@ -82,8 +103,8 @@ def check_value_counts(
         span = (topic.start("count"), topic.end("noun"))
         groups.append((topic, topic.group("count"), topic.group(1), span))
     own_label, label_end = line_label(clause)
-    if not own_label:
-        out.extend(_whole_list_in_stock(clause, views))
+    scope = _OPENING_SET.match(clause)
+    out.extend(_value_parts(clause, views))
     for found, count, described, (start, end) in groups:
         # the phrase runs from the group's start (a topic's included) to its noun
         describing = _COMPOUND_TAIL.sub("", described)
@@ -102,6 +123,10 @@ def check_value_counts(
                 # "Women: two woody ones": the line's label narrows what it counts
                 named = own_label if own_label and label_end <= start else label
                 more = (values_said(named, siblings) or {}) if named else {}
+                # "of the five fleece beds, only the two grey ones …": so does the set the
+                # clause opens with, for the counts after it
+                if scope is not None and scope.end() <= start:
+                    more = {**(values_said(scope.group(1), siblings) or {}), **more}
                 if all(said.get(k, m) == m for k, m in more.items()):
                     said = {**more, **said}
                 holding = [s for s in siblings if holds_values(s[1], said)]
@@ -133,10 +158,57 @@ def check_value_counts(
     return out
 
 
-def _whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
-    """How many of a whole list the clause says are in stock, after counting the list by a
-    word for its members ("sixteen variants and twelve of them can be ordered"), where the
-    count is the length of one list of like objects."""
+def _value_parts(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """Counts said after a value ("robotic 4 of 5, upright 2 of 4"): how many objects hold
+    the value, and how many of them are in stock or out of it (the one the clause says, else
+    either)."""
+    # (a value, how many of its ones, of how many, the phrase): "robotic 4 of 5", and each of
+    # "beige and brown each have 3 of 5"
+    found = [
+        (m.group("label"), m.group("part"), m.group("whole"), m.group(0))
+        for m in islice(_VALUE_PART.finditer(clause), _MOST_VALUE_PARTS)
+        if m.group("label").lower() not in ("have", "has", "each")
+    ]
+    for m in islice(_EACH_PART.finditer(clause), _MOST_VALUE_PARTS):
+        for label in _AND.split(m.group("labels")):
+            found.append((label, m.group("part"), m.group("whole"), m.group(0)))
+    if not found:
+        return []
+    wanted = None if not (IN_STOCK.search(clause) or CAN_BUY.search(clause)) else True
+    if OUT_OF_STOCK.search(clause):
+        wanted = False
+    out: list[FieldFinding] = []
+    for label, part_said, whole_said, phrase in found[:_MOST_VALUE_PARTS]:
+        for v in views:
+            for siblings in like_groups(v.record, v.facts):
+                said = values_said(label, siblings) if len(siblings) >= 2 else {}
+                if not said:
+                    continue
+                holding = [s for s in siblings if holds_values(s[1], said)]
+                flags = [obj.get("available") for _, _, obj in holding]
+                parent = siblings[0][0].rsplit(".", 1)[0]
+                where, values = f"{v.evidence_id}:{parent}", ", ".join(said.values())
+                whole, part = _number(whole_said), _number(part_said)
+                why = f"{len(holding)} of {parent} are {values}"
+                out.append(_finding(where, phrase, whole, {len(holding)}, why))
+                if not all(isinstance(f, bool) for f in flags):
+                    continue
+                up = sum(1 for f in flags if f)
+                shown = (
+                    {up, len(flags) - up} if wanted is None else {up if wanted else len(flags) - up}
+                )
+                why = f"of the {values} ones {up} are available and {len(flags) - up} are not"
+                out.append(_finding(where, phrase, part, shown, why))
+    return out
+
+
+def check_whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+    """How many of a whole list a sentence says are in stock, after counting the list by a
+    word for its members ("sixteen variants and twelve of them can be ordered", "13 variants,
+    and 9 of them are available"), where the count is the length of one list of like objects.
+    A line that is a label's ("Blue: 3 of 5") counts the label's ones instead."""
+    if line_label(clause)[0]:
+        return []
     out: list[FieldFinding] = []
     for found in _WHOLE_LIST.finditer(clause):
         size = _number(found.group(1))
@@ -144,7 +216,14 @@ def _whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[Field
             for siblings in like_groups(v.record, v.facts):
                 if len(siblings) != size:
                     continue
-                part = _in_stock(clause, found.start(), found.end(), siblings)
+                # what is said of them runs from the part said after them to the next stop
+                # or contrast ("…, six of which you can order; the two that are unavailable")
+                after = _PART_AFTER.search(clause[found.end() :])
+                if after is None:
+                    continue
+                stop = _PART_END.search(clause, found.end() + after.end())
+                said = clause[found.start() : stop.start() if stop else len(clause)]
+                part = _in_stock(said, 0, found.end() - found.start(), siblings)
                 if part is not None:
                     parent = siblings[0][0].rsplit(".", 1)[0]
                     why = f"{part[2]} of {parent} are {part[3]}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tether.grounding.bindings import (
     IN_STOCK,
@@ -19,9 +20,10 @@ from tether.grounding.bindings import (
     excepted,
     like_groups,
 )
+from tether.grounding.bound_prices import price_of
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_regex
-from tether.grounding.fields import ID_KEY, FieldFinding, RecordView
+from tether.grounding.fields import ID_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.list_objects import Sibling, mentions_value
 from tether.grounding.meaning import negated
 
@@ -178,6 +180,12 @@ def _combination(
     ]
 
 
+def _priced(obj: Mapping[str, Any], sums: Sequence[float]) -> bool:
+    """Whether the object's price (its first amount) is one of `sums`."""
+    price = price_of(obj)
+    return price is not None and any(abs(price - s) < 0.005 for s in sums)
+
+
 def _availability(
     clause: str, v: RecordView, siblings: Sequence[Sibling], said: Mapping[str, str]
 ) -> list[FieldFinding]:
@@ -194,6 +202,10 @@ def _availability(
     if excepted(clause, said.values()):  # "all can be ordered except the maple one"
         says = not says
     covered = [(p, obj) for p, leaves, obj in siblings if holds_values(leaves, said)]
+    if len(covered) > 1:  # "the blue 4-hour pair ($258.97)": the price says which one
+        sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(clause)]
+        priced = [c for c in covered if _priced(c[1], sums)]
+        covered = priced if len(priced) == 1 else covered
     flags = [(p, obj.get("available")) for p, obj in covered]
     flags = [(p, f) for p, f in flags if isinstance(f, bool)]
     if not flags:
@@ -250,14 +262,19 @@ def check_descriptions(
         for at in re.finditer(rf"(?<![\w-]){re.escape(value)}s?(?![\w-])", lowered):
             marked.update(range(at.start(), at.end()))
     tokens = list(_TOKEN.finditer(clause))
-    head = leaves["name"].lower().split()[-1:]
+    # where the object's name ends: a participle after it says what the object does
+    head = leaves["name"].lower().split()[-1].rstrip("s") if leaves["name"].split() else ""
+    head_at = next(
+        (n for n, t in enumerate(tokens) if head and t.group(0).lower().rstrip("s") == head),
+        len(tokens),
+    )
     for n, token in enumerate(tokens):
         terms = content_terms(token.group(0))
         if not terms or any(t in known or t in genre for t in terms) or token.start() in marked:
             continue
         if any(ch.isdigit() for ch in token.group(0)):
             continue  # numbers are checked as numbers
-        if _after_head(token.group(0), tokens[n - 1 : n], head):
+        if token.group(0).lower().endswith("ing") and head_at < n:
             continue  # "a dumbbell set covering 30-50 lbs": a verb after the name, no attribute
         # inside the run of words describing it: "a large gas grill", not "contains a large"
         beside = [tokens[i] for i in (n - 1, n + 1) if 0 <= i < len(tokens)]
@@ -273,16 +290,6 @@ def check_descriptions(
                 )
             ]
     return []
-
-
-def _after_head(word: str, before: Sequence[re.Match[str]], head: Sequence[str]) -> bool:
-    """Whether `word` is a participle right after the last word of the object's name ("set
-    covering", "kettle holding"): what follows the name says what it does, not what it is."""
-    return (
-        word.lower().endswith("ing")
-        and len(before) == 1
-        and [before[0].group(0).lower().rstrip("s")] == [h.rstrip("s") for h in head]
-    )
 
 
 _SET_ASIDE = re.compile(r"\b(?:rather than|instead of|as opposed to)\s*$", re.IGNORECASE)
