@@ -213,6 +213,18 @@ DRAWN_DEV40 = "dev40"
 # taking days or a payment switch refunded only once the order ships, its wrong answers spread over
 # every kind of near miss
 DRAWN_DEV41 = "dev41"
+# a forty-second, drawn the same way after a forty-first, its customers naming their own things,
+# reporting a refund onto a gift card opened for it or a relative's card, photos, a receipt and a
+# reason for a return, an order back to pending or a new order to place after an exchange, colour
+# changes barred from exchanges or a sold-out variant exchanged once restocked, its wrong answers
+# spread over every kind of near miss
+DRAWN_DEV42 = "dev42"
+# a forty-third, drawn the same way after a forty-second, its customers naming their own things,
+# reporting a card refund back in a day or two, no refund on a payment switch, a new order or a text
+# message after an exchange, a person only for urgent requests or a retold story after a transfer,
+# pending orders beyond the desk, photos and a reason for a return or a refund onto a new gift card,
+# its wrong answers spread over every kind of near miss
+DRAWN_DEV43 = "dev43"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -253,6 +265,8 @@ LATER_DRAWN = (
     DRAWN_DEV39,
     DRAWN_DEV40,
     DRAWN_DEV41,
+    DRAWN_DEV42,
+    DRAWN_DEV43,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -382,6 +396,8 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV39, 54),
         (DRAWN_DEV40, 54),
         (DRAWN_DEV41, 54),
+        (DRAWN_DEV42, 54),
+        (DRAWN_DEV43, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
