@@ -64,6 +64,31 @@ def about_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool
     )
 
 
+# "a little under $50", "just over fifty dollars": a round figure an amount is said to be near
+_BOUND = re.compile(
+    r"\b(?P<how>under|below|less\s+than|over|above|more\s+than|nearly|almost)\s+"
+    r"[$€£]\s?(?P<figure>\d{1,3}(?:,\d{3})*|\d+)(?:\.00?)?(?![\d.,]\d)",
+    re.IGNORECASE,
+)
+
+
+def bound_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool:
+    """Whether `value` is a round figure the claim says an amount it grounds is just under or
+    over ("$47, a little under fifty dollars"): within a fifth of it, on the side it says."""
+    if value <= 0 or value % 5:
+        return False
+    for m in _BOUND.finditer(in_figures(claim)):
+        if abs(float(m.group("figure").replace(",", "")) - value) >= _CENT:
+            continue
+        how = m.group("how").lower()
+        if how in ("over", "above") or how.startswith("more"):
+            if any(value < a <= value * 1.2 for a in amounts):
+                return True
+        elif any(value * 0.8 <= a < value for a in amounts):
+            return True
+    return False
+
+
 @lru_cache(maxsize=64)
 def _rough(claim: str) -> tuple[float, ...]:
     """The amounts the claim says roughly, in figures or in words ("about forty-one dollars")."""
@@ -253,7 +278,12 @@ def _compared(claim: str, records: Iterable[Any]) -> tuple[list[float], list[flo
     what the first is compared with, those and the sum of any two of them ("about four times
     what the T-shirt and the puzzle cost together")."""
     named = [amount for members, _ in _named(claim, records) for m in members for amount in m]
-    return named, [*named, *(a + b for a, b in combinations(named, 2))]
+    # "it costs $1,441.74 more than the camera, close to four times as much": what the one it
+    # is said of costs is the other's price and the gap
+    # is said of one it leaves unnamed ("it", the sentence before's)
+    gaps = [float(g.replace(",", "")) for g in _GAP_SAID.findall(claim)][:MOST_OPERANDS]
+    dearer = [named[0] + g for g in gaps] if len(named) == 1 else []
+    return [*named, *dearer], [*named, *(a + b for a, b in combinations(named, 2))]
 
 
 def ratio_worked_out(claim: str, records: Iterable[Any]) -> bool:
@@ -483,6 +513,11 @@ _PART_THEN_SHARE = re.compile(
 )
 # "just under half of the 19 versions": a fraction and the count it is of
 _HALF_OF = re.compile(r"\bhalf\s+of\s+(?:the\s+|its\s+|your\s+|their\s+)?(\d+)\b", re.I)
+# "$1,441.74 more than the camera": an amount said as what one costs beyond another
+_GAP_SAID = re.compile(
+    r"[$€£]\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s+(?:more|dearer|pricier)\s+than\b",
+    re.IGNORECASE,
+)
 # "$1,555.75 more than the earbuds", "the difference": an amount said as a difference
 _COMPARED = re.compile(r"\b(?:more|less|cheaper|dearer|pricier|difference|short)\b", re.I)
 # "roughly five times as much", "3x the price", "three and a half times as much", "about four
@@ -501,7 +536,12 @@ _RATIO = re.compile(
     re.IGNORECASE,
 )
 _BOUNDS = (
-    ("under", re.compile(r"\b(?:under|below|less\s+than|short\s+of)\s+(?:\w+\s+)?$", re.I)),
+    (
+        "under",
+        re.compile(
+            r"\b(?:under|below|less\s+than|short\s+of|not\s+quite|shy\s+of)\s+(?:\w+\s+)?$", re.I
+        ),
+    ),
     ("over", re.compile(r"\b(?:over|above|more\s+than)\s+(?:\w+\s+)?$", re.I)),
 )
 # "about $580", "roughly $1,200": an amount said as a round figure
@@ -524,12 +564,13 @@ _HOW_MANY = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 
 def fraction_worked_out(text: str) -> bool:
     """Whether the text says a share as a fraction ("the bicycle alone was $2,195.04, roughly
-    three-quarters" of "the $2,930.94") and each one it says is, to within a twentieth, the
-    ratio of two amounts of money it states."""
-    said = list(_FRACTION.finditer(text)) if "$" in text else []
+    three-quarters" of "the $2,930.94", "18 variants, and 12 of them, two-thirds") and each
+    one it says is, to within a twentieth, the ratio of two amounts of money it states (of two
+    counts, when it states no money)."""
+    said = list(_FRACTION.finditer(text))
     if not said:
         return False
-    amounts = sorted(set(money(text)))
+    amounts = sorted(set(money(text) if "$" in text else numbers(text)))
     if len(amounts) > MOST_OPERANDS:
         return False
     for m in said:
@@ -564,6 +605,44 @@ _TIMES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 _FRACTION_SLACK = 0.06  # "about two-thirds" holds from 0.61 to 0.73
 
 
+_COUNT_WORDS = (
+    r"\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
+)
+# "12 of them, two-thirds", "5 of the 20, a quarter": a part of a count, then the fraction
+_COUNT_THEN_FRACTION = re.compile(
+    rf"\b(?P<part_said>{_COUNT_WORDS})\s+of\s+(?:them|those|these|the\s+(?P<whole>{_COUNT_WORDS}))"
+    r"\s*,\s*(?P<bound>(?:about|roughly|around|nearly|almost|just\s+(?:over|under)|over|under)\s+)?"
+    r"(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
+    r"|(?P<half>half))\b",
+    re.IGNORECASE,
+)
+_COUNT_TOKEN = re.compile(rf"\b(?:{_COUNT_WORDS})\b", re.IGNORECASE)
+
+
+def _count_fraction_off(said: str) -> float | None:
+    """A fraction said of a part of a count ("18 variants, and 12 of them, three-quarters")
+    that the two counts do not bear out: the fraction, else None."""
+    for m in islice(_COUNT_THEN_FRACTION.finditer(said), MOST_OPERANDS):
+        whole_said = m.group("whole")
+        if whole_said is None:  # "of them": the count said last before it
+            before = list(
+                islice(_COUNT_TOKEN.finditer(said, max(0, m.start() - 80), m.start()), 20)
+            )
+            whole_said = before[-1].group(0) if before else None
+        if whole_said is None:
+            continue
+        part, whole = numbers(m.group("part_said")), numbers(whole_said)
+        if not part or not whole or not 0 < part[0] <= whole[0]:
+            continue
+        value = _fraction(m)
+        words = (m.group("bound") or "").lower()
+        bound = "under" if "under" in words else "over" if "over" in words else "about"
+        if not _fraction_holds(part[0] / whole[0], value, bound):
+            return value
+    return None
+
+
 def fraction_off(claim: str, records: Iterable[Any]) -> float | None:
     """A fraction the claim says one thing is of an amount it states ("the espresso machine
     makes up roughly two-thirds of that", after "$4,803.37") that no member it names, nor two
@@ -571,7 +650,7 @@ def fraction_off(claim: str, records: Iterable[Any]) -> float | None:
     claim naming no member, or whose "that" has no amount before it, says nothing judged."""
     said = in_figures(claim)
     if "$" not in said and "€" not in said and "£" not in said:
-        return None
+        return _count_fraction_off(said)
     for m in _PART_THEN_FRACTION.finditer(said):
         part_said = float(m.group("part_said").replace(",", ""))
         stated = float(m.group("whole").replace(",", ""))

@@ -19,6 +19,7 @@ from typing import Any
 from tether.grounding.arithmetic import (
     about_worked_out,
     among,
+    bound_worked_out,
     half_said,
     money,
     named_ratio,
@@ -431,6 +432,7 @@ def assess_claim(
         # "costs 25 cents less, $950.96" beside "$951.21": a difference said in cents
         and not (_in_cents(v, text) and worked_out(round(v / 100, 2), [*own, *before]))
         and not about_worked_out(v, text, [*own, *before])
+        and not bound_worked_out(v, text, [*own, *before])
         and v not in mistaken
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)

@@ -162,8 +162,10 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
         stock = IN_STOCK.search(rest)
-        # "the cheapest you can order" means those in stock; "…, can't be ordered" does not
-        if stock and not negated(stock.group(0)) and not OUT_OF_STOCK.search(rest):
+        # "the cheapest you can order" means those in stock; "…, can't be ordered" does not,
+        # nor "…, isn't available" (the words just before the stock word deny it)
+        denied = stock is not None and negated(rest[max(0, stock.start() - 16) : stock.end()])
+        if stock and not denied and not OUT_OF_STOCK.search(rest):
             siblings = [s for s in siblings if s[2].get("available") is not False]
         scoped = _in_scope(clause, siblings, names)
         unnamed = scoped is None  # "of those two": some two, which the clause does not name

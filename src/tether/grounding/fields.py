@@ -109,8 +109,10 @@ def _objects_of(value: Mapping[str, Any]) -> bool:
     return len(members) >= 2 and all(isinstance(m, Mapping) for m in members)
 
 
+# a comma after the figure ends it ("$47, just under $50"): it is no thousands separator
 MONEY = re.compile(
-    r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd|eur)\b", re.I
+    r"[$£€]\s?(\d(?:[\d,]*\d)?(?:\.\d+)?)|(\d(?:[\d,]*\d)?(?:\.\d+)?)\s?(?:dollars|usd|eur)\b",
+    re.I,
 )
 
 _FLAG_WORDS = frozenset(("true", "false", "yes", "no"))

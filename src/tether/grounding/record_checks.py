@@ -115,6 +115,12 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
         first, then = content_terms(m)[:1], content_terms(n)[:1]
         if first and then and first[0] in governed and _LISTED.fullmatch(clause[end:start]):
             governed.add(then[0])
+    # a member said right after another of its class names the kind that one is ("sunbrella
+    # fabric", "olefin fabric"): class -> member -> the members said just before it
+    headed: dict[str, dict[str, set[str]]] = {}
+    for (c, n, _, end), (k, m, start, _) in pairwise(found):
+        if c == k and not clause[end:start].strip():
+            headed.setdefault(c, {}).setdefault(m, set()).add(n)
     out: list[FieldFinding] = []
     for v in views:
         held: dict[str, set[str]] = {}
@@ -128,6 +134,8 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
                 held.setdefault(c, set()).add(m)
                 where.setdefault(c, fact.key)
         for c, m in said:
+            if m in headed.get(c, set()) and held.get(c, set()) & headed[c].get(m, set()):
+                continue  # "sunbrella fabric": the kind a held value is, said after it
             # denied only when a negation governs the word itself ("no gift card", not
             # "the pink one isn't available")
             denied = (

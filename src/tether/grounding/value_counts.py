@@ -86,7 +86,9 @@ _OTHER = re.compile(r"\bother\s+$", re.IGNORECASE)
 _PART_BEFORE = re.compile(rf"(?<![\w$.,-])({_NUMBER})\s+of\s+(?:the|your|its)\s+$", re.I)
 _PART_AFTER = re.compile(
     rf"^[,:;]?\s*(?:and\s+)?(?:only\s+)?({_NUMBER})(?:\s+of\s+(?:them|which|those|these))?"
-    rf"(?=\s+(?:are|is|you|we|can|remains?|{STOCK_WORDS})\b)|^[,:;]?\s*only\s+(?:the\s+)?(one)\b",
+    # an aside may stand before what is said of them ("12 of them, two-thirds, can be …")
+    rf"(?=(?:\s*,[^,;()]{{1,30}},)?\s+(?:are|is|you|we|can|remains?|{STOCK_WORDS})\b)|"
+    r"^[,:;]?\s*only\s+(?:the\s+)?(one)\b",
     re.IGNORECASE,
 )
 
