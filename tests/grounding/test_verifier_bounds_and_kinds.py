@@ -117,3 +117,44 @@ def test_a_kind_named_after_a_value_and_stock_denied_before_its_word(
 ) -> None:
     umbrella = _record("dev43", "product-9743693396")
     assert flagged(answer, umbrella, "get_product_details") is wrong
+
+
+REFUNDS = (
+    "passage 1: How long a refund takes\n- **Gift card:** the money is back on the card "
+    "immediately.\n- **Credit card or PayPal:** the refund takes 5 to 7 business days to arrive.\n"
+    "These timings apply when an order is cancelled and when the payment method of a pending "
+    "order is changed, because the original payment is returned in both cases."
+)
+NEEDS = (
+    "passage 1: What we need from you\n- the order id,\n- the list of items you are sending "
+    "back, and\n- where the refund should go."
+)
+
+
+def qa_flagged(passages: str, answer: str) -> bool:
+    source = {
+        "question": "What do you need, and how long will the refund take?",
+        "passages": passages,
+    }
+    return RETAIL.grounding.verifier().verify_source("qa", source, answer, "").flagged
+
+
+@pytest.mark.parametrize(
+    ("passages", "answer", "wrong"),
+    [
+        # the rule's own reason names the state the claim says: no other state swapped in
+        (REFUNDS, "When the payment method of a pending order changes, the original payment is "
+         "returned, so the gift card money comes back right away.", False),
+        (REFUNDS, "A credit card refund takes 5 to 7 business days when an order is cancelled.",
+         False),
+        (REFUNDS, "A gift card refund takes 5 to 7 business days when an order is cancelled.", True),
+        # "just" after a denial restates what the list holds; it strikes nothing off it
+        (NEEDS, "Photos or a reason: not needed, just the order id, the items and where the "
+         "refund goes.", False),
+        (NEEDS, "We don't need the order id, just the items.", True),
+    ],
+)  # fmt: skip
+def test_a_rules_own_reason_and_a_list_restated_after_a_denial(
+    passages: str, answer: str, wrong: bool
+) -> None:
+    assert qa_flagged(passages, answer) is wrong

@@ -106,7 +106,7 @@ def _denied_option(
 _LIST_ITEM = re.compile(r"^\s*[-*\u2022]\s+(.+)$", re.MULTILINE)
 # a denial that restates the list's limit ("no reason other than …") rather than striking a
 # member off it
-_EXCEPT = re.compile(r"\b(?:other than|except|besides|apart from|but|only|else)\b", re.I)
+_EXCEPT = re.compile(r"\b(?:other than|except|besides|apart from|but|only|just|else)\b", re.I)
 
 
 def _delisted(

@@ -456,6 +456,17 @@ def _restated(
     return out
 
 
+_BECAUSE = re.compile(r"\W*(?:because|since|as)\b", re.IGNORECASE)
+
+
+def _reason_given(c: EvidenceClause) -> str:
+    """The reason the clause's sentence gives right after it ("…, because the original payment
+    is returned in both cases"), or ""."""
+    at = c.sentence.find(c.text)
+    tail = c.sentence[at + len(c.text) :] if at >= 0 else ""
+    return tail if _BECAUSE.match(tail) else ""
+
+
 def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
     """A closed-class word the evidence never uses with what the clause says of it: the
     clauses that say the rest of it ("orders can be returned") name another member ("only
@@ -482,10 +493,13 @@ def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Fin
     for cls, member, _, _ in said:
         if not candidates:
             break
+        # the member said in the reason the clause's sentence gives for it is no swap ("…
+        # when the payment method is changed, because the original payment is returned")
         named = [
             c
             for c in candidates
-            if (cls, member) in {(k, m) for k, m, _, _ in vocabulary.members(c.text)}
+            if (cls, member)
+            in {(k, m) for k, m, _, _ in vocabulary.members(f"{c.text} {_reason_given(c)}")}
         ]
         if named:
             continue
