@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from tether.core.guard import GuardContext
@@ -88,3 +90,16 @@ def on_text(answer: str, *passages: str) -> Verification:
 def contradicted(v: Verification, kind: str) -> bool:
     """Whether a claim of `v` is contradicted by a check of `kind`."""
     return any(c.status == "contradicted" and kind in c.kinds for c in v.claims)
+
+
+def growth(small: Callable[[], object], large: Callable[[], object], runs: int = 5) -> float:
+    """How much longer `large` takes than `small`: the best of `runs` timings each, in this
+    thread's CPU time (time spent waiting for a core on a busy machine does not count), taken
+    in turn so that a busy spell of the machine slows both alike."""
+    best = [float("inf"), float("inf")]
+    for _ in range(runs):
+        for index, call in enumerate((small, large)):
+            started = time.thread_time()
+            call()
+            best[index] = min(best[index], time.thread_time() - started)
+    return best[1] / best[0]

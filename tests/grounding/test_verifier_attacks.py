@@ -10,14 +10,13 @@ that misses it."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.grounding.common import growth
 from tether.core.types import Evidence
 from tether.domains.retail.db import RetailDB
 from tether.domains.retail.pack import RETAIL
@@ -349,19 +348,6 @@ def test_a_contradiction_after_five_thousand_tiny_sentences_is_flagged() -> None
     answer = "Ok. " * 4900 + "Your order #W1620235 was delivered."
     result = verify(answer, order(PENDING))
     assert result.flagged and result.contradicted
-
-
-def growth(small: Callable[[], object], large: Callable[[], object], runs: int = 5) -> float:
-    """How much longer `large` takes than `small`: the best of `runs` timings each, in this
-    thread's CPU time (time spent waiting for a core on a busy machine does not count), taken
-    in turn so that a busy spell of the machine slows both alike."""
-    best = [float("inf"), float("inf")]
-    for _ in range(runs):
-        for index, call in enumerate((small, large)):
-            started = time.thread_time()
-            call()
-            best[index] = min(best[index], time.thread_time() - started)
-    return best[1] / best[0]
 
 
 def test_time_grows_linearly_with_the_number_of_tiny_sentences() -> None:

@@ -26,13 +26,12 @@ a ratio of two CPU timings, never against a wall clock."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import pytest
 
+from tests.grounding.common import growth
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.verifier import Verification, Verifier
@@ -632,18 +631,6 @@ def test_a_calendar_week_said_beside_business_days_is_no_calendar_timing() -> No
 
 
 # --- the time counts after a value take --------------------------------------------------------
-
-
-def growth(small: Callable[[], object], large: Callable[[], object], runs: int = 5) -> float:
-    """How much longer `large` takes than `small`: the best of `runs` timings each, in this
-    thread's CPU time, taken in turn so that a busy spell of the machine slows both alike."""
-    best = [float("inf"), float("inf")]
-    for _ in range(runs):
-        for index, call in enumerate((small, large)):
-            started = time.thread_time()
-            call()
-            best[index] = min(best[index], time.thread_time() - started)
-    return best[1] / best[0]
 
 
 def test_time_grows_linearly_with_the_number_of_counts_after_a_value() -> None:
