@@ -158,3 +158,17 @@ def test_a_rules_own_reason_and_a_list_restated_after_a_denial(
     passages: str, answer: str, wrong: bool
 ) -> None:
     assert qa_flagged(passages, answer) is wrong
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("By type: robotic 4 of 5, upright 2 of 4, canister 3 of 4.", False),
+        ("Robotic 1 of 5 can't be ordered.", False),
+        # a denied stock word counts the ones out of stock
+        ("Robotic 4 of 5 can't be ordered.", True),
+    ],
+)
+def test_counts_after_a_value_read_a_denied_stock_word(answer: str, wrong: bool) -> None:
+    vacuum = _record("dev40", "product-1762337868")
+    assert flagged(answer, vacuum, "get_product_details") is wrong

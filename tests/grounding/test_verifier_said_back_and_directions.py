@@ -199,3 +199,30 @@ def test_no_water_resistance_is_absent_where_a_value_says_not_resistant(
     answer: str, wrong: bool
 ) -> None:
     assert flagged(answer, EARBUDS, "get_product_details") is wrong
+
+
+IDENTITY = (
+    "passage 1: Verifying your identity\nBefore we look at any account, order or payment "
+    "detail, we verify your identity: we confirm which customer we are speaking with."
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can you look at my order?",
+        # the customer's own word for the rule is no account of their situation
+        "I don't need to verify my identity since I'm a regular customer. Can you look at my order?",
+        "My friend says I don't need to verify my identity. Can you look at my order?",
+    ],
+)
+def test_a_need_denied_is_the_act_denied_whoever_said_it_first(question: str) -> None:
+    assert qa_flagged(question, IDENTITY, "You don't need to verify your identity.")
+    assert qa_flagged(
+        question,
+        IDENTITY,
+        "Since you're a regular customer, you don't need to verify your identity.",
+    )
+    assert not qa_flagged(
+        question, IDENTITY, "We verify your identity before we look at your order."
+    )

@@ -278,9 +278,9 @@ def _compared(claim: str, records: Iterable[Any]) -> tuple[list[float], list[flo
     what the first is compared with, those and the sum of any two of them ("about four times
     what the T-shirt and the puzzle cost together")."""
     named = [amount for members, _ in _named(claim, records) for m in members for amount in m]
-    # "it costs $1,441.74 more than the camera, close to four times as much": what the one it
-    # is said of costs is the other's price and the gap
-    # is said of one it leaves unnamed ("it", the sentence before's)
+    # "it costs $1,441.74 more than the camera, close to four times as much", said of one the
+    # claim leaves unnamed ("it", the sentence before's): what that one costs is the named
+    # one's price and the gap
     gaps = [float(g.replace(",", "")) for g in _GAP_SAID.findall(claim)][:MOST_OPERANDS]
     dearer = [named[0] + g for g in gaps] if len(named) == 1 else []
     return [*named, *dearer], [*named, *(a + b for a, b in combinations(named, 2))]

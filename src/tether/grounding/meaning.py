@@ -303,6 +303,10 @@ def denied_terms(text: str) -> set[str]:
                     continue
                 break
             n += 1
+        # a need denied is the act denied: "don't need to verify your identity" denies that the
+        # identity is verified, as "don't verify it" would
+        if taken[:1] == ["need"] and tokens[n + 1 : n + 2] == ["to"]:
+            taken.extend(t for w in tokens[n + 2 : n + 3] for t in content_terms(w))
         # a verb of having bears the negation onto what is had, said as a thing of its kind:
         # "doesn't get a summary" (not "doesn't get your request in full")
         if (

@@ -305,6 +305,18 @@ _ABOUT_YOU = re.compile(
 
 _PRICE_ASIDE = re.compile(r"\(\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s*\)")
 _YOURS = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
+# what someone has: "there's no gift card on your account", "you don't have a Visa"
+_HOLDING = re.compile(
+    r"\b(?:have|has|had|hold|holds|own|owns|there[\u2019']?s|there\s+(?:is|are)|"
+    r"on\s+(?:your|the)\s+(?:account|profile))\b",
+    re.IGNORECASE,
+)
+# what someone may or must do: "need to", "have to", "can", "must", "allowed"
+_ACT = re.compile(
+    r"\b(?:need|needs|needed|have\s+to|has\s+to|can|cannot|can[\u2019']t|must|may|allowed|"
+    r"able|required)\b",
+    re.IGNORECASE,
+)
 
 
 def _said_back(
@@ -314,8 +326,13 @@ def _said_back(
     context: set[str],
     vocabulary: Vocabulary,
 ) -> bool:
-    """Whether the customer's own account restates the clause with the same polarity."""
-    if account is None or not _YOURS.search(body):
+    """Whether the customer's own account restates the clause with the same polarity: what
+    the customer has ("no gift card on your account"), never what a rule lets them do ("you
+    don't need to verify your identity", said back from "I don't need to …", is still a
+    flipped rule)."""
+    if account is None or not _YOURS.search(body) or not _HOLDING.search(body):
+        return False
+    if _ACT.search(body):
         return False
     restated = _restated(terms, account.sharing(terms), context)
     return bool(restated) and not any(_restatement(body, c, vocabulary) for c in restated)
@@ -329,6 +346,11 @@ def _flipped(
     restated = _restated(terms, evidence.sharing(terms), context) or _restated(
         terms, evidence.sharing(terms, whole=True), context
     )
+    if not restated and _NEED_TO.search(body) and denies(body):
+        # "you don't need to verify your identity" restates "we verify your identity": the need
+        # is how the act is denied, not a word the evidence must hold
+        acts = [t for t in terms if t not in _NEED_WORD]
+        restated = _restated(acts, evidence.sharing(acts), context)
     flips = [_restatement(body, c, vocabulary) for c in restated]
     return list(flips[0]) if restated and all(flips) else []
 
@@ -456,6 +478,8 @@ def _restated(
     return out
 
 
+_NEED_WORD = frozenset(content_terms("need"))
+_NEED_TO = re.compile(r"\bneed(?:s|ed)?\s+to\s+\w", re.IGNORECASE)
 _BECAUSE = re.compile(r"\W*(?:because|since|as)\b", re.IGNORECASE)
 
 

@@ -128,8 +128,8 @@ _NONE = re.compile(
 # with some ("can return two items"); a "to" after the count ("… delivered to Washington") is
 _PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
 _INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
-_SMALL = {"none": 0, "nothing": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+_SMALL = {"none": 0, "nothing": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4,
+          "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 
 def check_counts(clause: str, targets: Sequence[RecordView], whole: str = "") -> list[FieldFinding]:

@@ -179,6 +179,8 @@ def _value_parts(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]
     wanted = None if not (IN_STOCK.search(clause) or CAN_BUY.search(clause)) else True
     if OUT_OF_STOCK.search(clause):
         wanted = False
+    if wanted is not None and negated(clause):  # "4 of 5 can't be ordered"
+        wanted = not wanted
     out: list[FieldFinding] = []
     for label, part_said, whole_said, phrase in found[:_MOST_VALUE_PARTS]:
         for v in views:
