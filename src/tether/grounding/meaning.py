@@ -325,6 +325,9 @@ def paid_to_nothing(text: str) -> set[str]:
     """The words of what money is said not to have gone on: "nothing went on a credit card or
     PayPal" → credit, card, paypal."""
     out: set[str] = set()
+    lowered = text.lower()
+    if "nothing" not in lowered and "none" not in lowered:
+        return out
     for went in _NOTHING_WENT.finditer(text):
         phrase = _PAID_TO_END.split(text[went.end() : went.end() + 60], maxsplit=1)[0]
         out.update(content_terms(" ".join(phrase.split()[:6])))

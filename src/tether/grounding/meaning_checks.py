@@ -191,8 +191,9 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             out.append(_from_field(f))
         # "the blue 4-hour pair ($258.97) can still be ordered": a price in brackets parts
         # no clause; what is said of the pair follows it
-        joins = n + 1 < len(parts) and not negated(body)
-        priced = _PRICE_ASIDE.match(text, clause.end) if joins else None
+        priced = _PRICE_ASIDE.match(text, clause.end) if n + 1 < len(parts) else None
+        if priced is not None and negated(body):
+            priced = None
         described_whole = f"{body} {priced.group(0)} {parts[n + 1].text}" if priced else body
         out.extend(_from_field(f) for f in check_variants(described_whole, evidence.views))
         label = heading if clause.start >= heading_end else ""

@@ -164,6 +164,8 @@ def _value_parts(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]
     """Counts said after a value ("robotic 4 of 5, upright 2 of 4"): how many objects hold
     the value, and how many of them are in stock or out of it (the one the clause says, else
     either)."""
+    if " of " not in clause:
+        return []  # every such count says "N of M"
     # (a value, how many of its ones, of how many, the phrase): "robotic 4 of 5", and each of
     # "beige and brown each have 3 of 5"
     found = [
