@@ -558,8 +558,13 @@ _FRACTION = re.compile(
     r"\b(?P<n>a|an|one|two|three)[\s-]+(?P<part>half|halves|thirds?|quarters?)\b|\bhalf\b",
     re.IGNORECASE,
 )
-_PARTS = {"half": 2, "halve": 2, "third": 3, "quarter": 4}
-_HOW_MANY = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+_PARTS = {"half": 2, "halve": 2, "third": 3, "quarter": 4, "fifth": 5}
+_HOW_MANY = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+# "two-thirds", "a quarter", "four-fifths", "half": a fraction said in words
+_FRACTION_WORDS = (
+    r"(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
+    r"|(?P<half>half))"
+)
 
 
 def fraction_worked_out(text: str) -> bool:
@@ -585,8 +590,7 @@ def fraction_worked_out(text: str) -> bool:
 # "roughly two-thirds of that", "about a fifth of the $463.43": a share said as a fraction of
 # an amount the claim states, there or just before ("that", "it")
 _FRACTION_OF = re.compile(
-    r"\b(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
-    r"|(?P<half>half))\s+of\s+(?:(?P<it>that|it|this)\b|(?:the\s+|your\s+)?[$€£]\s?"
+    rf"\b{_FRACTION_WORDS}\s+of\s+(?:(?P<it>that|it|this)\b|(?:the\s+|your\s+)?[$€£]\s?"
     r"(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?))",
     re.IGNORECASE,
 )
@@ -596,12 +600,9 @@ _PART_THEN_FRACTION = re.compile(
     r"(?:the\s+|your\s+)?[$€£]\s?(?P<whole>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?),?\s+"
     r"(?:(?:or|at|so)\s+)?(?P<bound>(?:about|roughly|around|nearly|almost|some|just\s+(?:over|"
     r"under)|a\s+(?:little|bit)\s+(?:over|under)|over|under)\s+)?"
-    r"(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
-    r"|(?P<half>half))\b(?!\s+of\b)",
+    rf"{_FRACTION_WORDS}\b(?!\s+of\b)",
     re.IGNORECASE,
 )
-_FIFTHS = {"half": 2, "halve": 2, "third": 3, "quarter": 4, "fifth": 5}
-_TIMES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 _FRACTION_SLACK = 0.06  # "about two-thirds" holds from 0.61 to 0.73
 
 
@@ -613,8 +614,7 @@ _COUNT_WORDS = (
 _COUNT_THEN_FRACTION = re.compile(
     rf"\b(?P<part_said>{_COUNT_WORDS})\s+of\s+(?:them|those|these|the\s+(?P<whole>{_COUNT_WORDS}))"
     r"\s*,\s*(?P<bound>(?:about|roughly|around|nearly|almost|just\s+(?:over|under)|over|under)\s+)?"
-    r"(?:(?P<n>a|an|one|two|three|four)[\s-]+(?P<part>halves|half|thirds?|quarters?|fifths?)"
-    r"|(?P<half>half))\b",
+    rf"{_FRACTION_WORDS}\b",
     re.IGNORECASE,
 )
 _COUNT_TOKEN = re.compile(rf"\b(?:{_COUNT_WORDS})\b", re.IGNORECASE)
@@ -683,7 +683,7 @@ def fraction_off(claim: str, records: Iterable[Any]) -> float | None:
 def _fraction(m: re.Match[str]) -> float:
     """The fraction a match of "two-thirds", "a quarter" or "half" says."""
     part = (m.group("part") or "half").lower().rstrip("s")
-    return _TIMES[(m.group("n") or "a").lower()] / _FIFTHS[part]
+    return _HOW_MANY[(m.group("n") or "a").lower()] / _PARTS[part]
 
 
 def _whole(m: re.Match[str], sums: Sequence[tuple[int, float]]) -> float | None:

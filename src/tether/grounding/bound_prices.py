@@ -33,9 +33,12 @@ _BY_THE_GAP = re.compile(
     re.IGNORECASE,
 )
 # "about 71 % of the $877.45", "a third of your $600": the whole a share is taken of
+_SHARE_WORD = (
+    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bfifths?|\bshare|\bpart|\bportion|"
+    r"\bfraction)"
+)
 _WHOLE_OF = re.compile(
-    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bfifths?|\bshare|\bpart|\bportion|\bfraction)"
-    r"\s+of\s+(?:the\s+|your\s+|its\s+|their\s+)?$",
+    rf"{_SHARE_WORD}\s+of\s+(?:the\s+|your\s+|its\s+|their\s+)?$",
     re.IGNORECASE,
 )
 
@@ -43,8 +46,7 @@ _WHOLE_OF = re.compile(
 # "paid the $4,803.37, and the machine makes up roughly 58 % of that": a later share of "that"
 # refers back to the sum, a whole (looked for over a bounded stretch after it)
 _SHARE_OF_IT = re.compile(
-    r"(?:%|\bper\s*cent|\bhalf|\bthirds?|\bquarters?|\bfifths?|\bshare|\bpart|\bportion|"
-    r"\bfraction)\s+of\s+(?:that|it|this|which)\b",
+    rf"{_SHARE_WORD}\s+of\s+(?:that|it|this|which)\b",
     re.IGNORECASE,
 )
 _SHARE_REACH = 160
