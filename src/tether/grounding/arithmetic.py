@@ -57,10 +57,22 @@ def about_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool
     Priciest: the 19 bar at $3,289.46, about $580 more")."""
     if not any(abs(a - value) < _CENT for a in _rough(claim)) or len(amounts) > MOST_OPERANDS:
         return False
+    # a hundredth of it, or a whole figure to the dollar ("about $13 less" of $13.35)
+    slack = max(value / 100, 0.5 if value.is_integer() else 0.0)
     return any(
-        abs(f(a, b) - value) <= value / 100
+        abs(f(a, b) - value) <= slack
         for a, b in combinations(dict.fromkeys(amounts), 2)
         for f in (_plus, _apart)
+    )
+
+
+def rounded_from(value: float, claim: str, known: Iterable[float]) -> bool:
+    """Whether `value` is an amount the claim says roughly ("holds about $13 less") that is
+    one of `known` to the dollar."""
+    return (
+        value.is_integer()
+        and any(abs(a - value) < _CENT for a in _rough(claim))
+        and any(abs(q - value) < 0.5 for q in known)
     )
 
 
@@ -72,15 +84,24 @@ _BOUND = re.compile(
 )
 
 
+@lru_cache(maxsize=64)
+def _bounds_said(claim: str) -> tuple[tuple[float, str], ...]:
+    """Each round figure the claim bounds an amount by, with its word ("under", "over"…),
+    read once however many numbers the claim states."""
+    return tuple(
+        (float(m.group("figure").replace(",", "")), m.group("how").lower())
+        for m in _BOUND.finditer(in_figures(claim))
+    )
+
+
 def bound_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool:
     """Whether `value` is a round figure the claim says an amount it grounds is just under or
     over ("$47, a little under fifty dollars"): within a fifth of it, on the side it says."""
     if value <= 0 or value % 5:
         return False
-    for m in _BOUND.finditer(in_figures(claim)):
-        if abs(float(m.group("figure").replace(",", "")) - value) >= _CENT:
+    for figure, how in _bounds_said(claim):
+        if abs(figure - value) >= _CENT:
             continue
-        how = m.group("how").lower()
         if how in ("over", "above") or how.startswith("more"):
             if any(value < a <= value * 1.2 for a in amounts):
                 return True
@@ -89,6 +110,7 @@ def bound_worked_out(value: float, claim: str, amounts: Sequence[float]) -> bool
     return False
 
 
+@lru_cache(maxsize=64)
 @lru_cache(maxsize=64)
 def _rough(claim: str) -> tuple[float, ...]:
     """The amounts the claim says roughly, in figures or in words ("about forty-one dollars")."""
@@ -490,13 +512,14 @@ _SHARE = re.compile(
 # a total left unstated
 _TOTAL_SHARE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:(?:the|your|its|their)\s+"
-    r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)\b|"
+    r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill|order|purchase)\b|"
     r"what\s+(?:you|they|was)\s+(?:paid|spent|charged)\b|what\s+(?:the|your)\s+order\s+cost\b)",
     re.IGNORECASE,
 )
 # "a little over half the total, about 52 %": the total named, then the share of it
 _TOTAL_THEN_SHARE = re.compile(
-    r"(?:\b(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill)"
+    r"(?:\b(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?"
+    r"(?:total|bill|order|purchase)\b"
     r"|\bwhat\s+(?:you|they)\s+paid(?:\s+(?:through|by|with|on|via)\s+[\w-]+)?)"
     r",?\s+(?:(?:or|at|so)\s+)?(?:(?:about|roughly|around|nearly|almost|some|just\s+(?:over|"
     r"under))\s+)?(\d+(?:\.\d+)?)\s*(?:%|per ?cent)",
@@ -678,6 +701,38 @@ def fraction_off(claim: str, records: Iterable[Any]) -> float | None:
         if not any(_fraction_holds(p / whole, value, bound) for p in parts if 0 < p <= whole):
             return value
     return None
+
+
+# "more than half the order", "about a third of what you paid": a fraction of a list's total
+_FRACTION_OF_TOTAL = re.compile(
+    rf"\b{_FRACTION_WORDS}\s+(?:of\s+)?(?:(?:the|your|its|their)\s+(?:(?:order[\u2019']?s?|whole|"
+    r"entire|full)\s+)?(?:total|bill|order|purchase)\b|what\s+(?:you|they)\s+(?:paid|spent)\b)",
+    re.IGNORECASE,
+)
+
+
+def total_fractions(claim: str, records: Iterable[Any]) -> tuple[float, ...]:
+    """The fractions the claim says a member it names is of its list's total ("the espresso
+    machine is more than half the order") that the prices bear out within their bound ("more
+    than", "under", "about"). Read once per claim, however many numbers it states."""
+    lowered = claim.lower()
+    if "half" not in lowered and "third" not in lowered and "quarter" not in lowered:
+        return ()
+    out: list[float] = []
+    for m in islice(_FRACTION_OF_TOTAL.finditer(claim), MOST_OPERANDS):
+        share = _fraction(m)
+        before = claim[max(0, m.start() - 24) : m.start()]
+        bound = next((b for b, p in _BOUNDS if p.search(before)), "about")
+        # the member named before it is the part ("… more than half the order, and $733.86
+        # more than the watch")
+        for named, amounts in _named(claim[: m.start()], records):
+            if len(named) != 1 or not amounts or not all(len(a) == 1 for a in amounts):
+                continue
+            whole = sum(a[0] for a in amounts)
+            if whole > 0 and _fraction_holds(named[0][0] / whole, share, bound):
+                out.append(share)
+                break
+    return tuple(out)
 
 
 def _fraction(m: re.Match[str]) -> float:

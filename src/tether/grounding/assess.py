@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
@@ -25,7 +25,9 @@ from tether.grounding.arithmetic import (
     named_ratio,
     named_share,
     named_total,
+    rounded_from,
     stated_share,
+    total_fractions,
     worked_out,
 )
 from tether.grounding.claims import (
@@ -69,7 +71,8 @@ from tether.grounding.sources import SourceIndex, SourceSentence
 # a name said to be absent, alone or at the end of a denied list ("no card or PayPal saved",
 # "neither a gift card nor a PayPal account")
 _DENIED_BEFORE = re.compile(
-    r"\b(?:no|not|without|nor|neither|rather\s+than|instead\s+of|as\s+opposed\s+to)\s+"
+    r"(?:\b(?:no|not|without|nor|neither|rather\s+than|instead\s+of|as\s+opposed\s+to)|"
+    r"\bthere\s+(?:is|are|was|were)n[\u2019']t)\s+"
     r"(?:(?:a|an|any)\s+)?"
     r"(?:(?:[\w'-]+,?\s+){0,3}(?:or|nor)\s+(?:(?:a|an|any)\s+)?)?$",
     re.I,
@@ -87,13 +90,35 @@ def _in_cents(value: float, text: str) -> bool:
     return value.is_integer() and int(value) in _cents_said(text)
 
 
-_CENTS_SAID = re.compile(r"\b(\d{1,2})\s*cents?\b", re.IGNORECASE)
+_NOT_A_COUNT = re.compile(
+    r",\s*(?:and\s+|but\s+)?not\s+(two|three|four|five|six)\b(?!\s+(?:of|to|or|and)\b)",
+    re.IGNORECASE,
+)
+_SMALL_COUNTS = {"two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0}
+_CENTS_SAID = re.compile(
+    r"\b(\d{1,2}|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[\s-]?)?"
+    r"(?:one|two|three|four|five|six|seven|eight|nine)|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety)\s*cents?\b",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=64)
 def _cents_said(text: str) -> frozenset[int]:
-    """The numbers of cents a text says, read once however many numbers it states."""
-    return frozenset(int(n) for n in _CENTS_SAID.findall(text))
+    """The numbers of cents a text says ("25 cents", "ten cents"), read once however many
+    numbers it states."""
+    return frozenset(int(sum(numbers(n))) for n in _CENTS_SAID.findall(text))
+
+
+def _cents_from_known(text: str, stated: Sequence[float], known: Iterable[float]) -> set[int]:
+    """The differences in cents between an amount the claim states and one the evidence
+    holds ("$137.22, just ten cents under the black one" of $137.32), when the text says
+    cents at all."""
+    if not _cents_said(text):
+        return set()
+    mine = set(stated)
+    return {round(100 * abs(q - s)) for q in known for s in mine if 0 < abs(q - s) < 1}
 
 
 def _denied(text: str, name: str) -> bool:
@@ -135,6 +160,7 @@ class ClaimAssessment:
     carried: tuple[float, ...] = ()  # amounts worked out with the sentence before's
     declined: tuple[float, ...] = ()  # amounts of what the customer reports, declined
     undated: tuple[float, ...] = ()  # days of a month the evidence gives no date for
+    before: tuple[float, ...] = ()  # the grounded amounts of the claim before it
     cited: tuple[str, ...] = field(default=())  # evidence ids the claim names ("passage 2")
     cited_support: float | None = None  # share of its words found in what it names
 
@@ -384,6 +410,7 @@ def assess_claim(
         or (is_negated(text) and _REJECTING.search(text) is not None)
         or bool(declining)
     )
+    ids_read = index.ids_read_out(text) if index.id_numbers else set()
     known = [
         v
         for v in stated
@@ -392,6 +419,8 @@ def assess_claim(
         or among(v, index.results)
         or asked.number(v)
         or (declined and number_matches(v, asked.heard_amounts))
+        or rounded_from(v, text, asked.numbers)
+        or v in ids_read
     ]
     said_money = money(text)
     # an amount worked out to the cent from two the claim or the sentences just before it
@@ -416,8 +445,12 @@ def assess_claim(
     totals = [v for v in said_money if v not in known and named_total(v, text, index.records)]
     undated = undated_days(text, index)
     mistaken = corrected(text, known)
+    # "moves to one other payment method, not two": the count set aside is not said
+    set_aside = {_SMALL_COUNTS[m.group(1).lower()] for m in _NOT_A_COUNT.finditer(text)}
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
+    fractions = total_fractions(text, index.records)
+    cents_apart = _cents_from_known(text, own, index.quantities)
     unseen_numbers = tuple(
         v
         for v in stated
@@ -428,12 +461,17 @@ def assess_claim(
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
         and not half_said(v, text)
+        and not any(abs(v - f) < 0.005 for f in fractions)
         and not stated_share(v, text)
         # "costs 25 cents less, $950.96" beside "$951.21": a difference said in cents
-        and not (_in_cents(v, text) and worked_out(round(v / 100, 2), [*own, *before]))
+        and not (
+            _in_cents(v, text)
+            and (worked_out(round(v / 100, 2), [*own, *before]) or v in cents_apart)
+        )
         and not about_worked_out(v, text, [*own, *before])
         and not bound_worked_out(v, text, [*own, *before])
         and v not in mistaken
+        and v not in set_aside
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(
@@ -478,7 +516,8 @@ def assess_claim(
     # nor does a count the claim bears out by listing as many ("two options: A, or B"), where
     # the sentence it restates counts nothing ("a gift card with $20 on it")
     if counted and evidence is not None and not _counts(evidence.text):
-        counted = [v for v in counted if v not in self_counted(text)]
+        listed = self_counted(text)  # read once, however many counts the claim says
+        counted = [v for v in counted if v not in listed]
     conflict = bool(
         counted and evidence is not None and support >= RESTATES and numbers(evidence.text)
     )
@@ -501,6 +540,7 @@ def assess_claim(
         carried=carried,
         declined=tuple(v for v in stated if declined and number_matches(v, asked.heard_amounts)),
         undated=tuple(undated),
+        before=before,
     )
 
 

@@ -161,6 +161,8 @@ def _name_found(
     """Where a clause names an object: its whole name, else one of its short names."""
     lowered = clause.lower()
     found = value_regex(name).search(lowered)
+    if found is None and not name.endswith("s"):
+        found = value_regex(name + "s").search(lowered)  # "two pet beds"
     for short in _shorts(name, names or {}) if found is None else ():
         found = _short_found(lowered, short)
         if found is not None:
@@ -234,13 +236,13 @@ def _bound(
         for key, value in leaves.items():
             if not ID_KEY.search(key.split(".")[-1]):
                 classes.setdefault(key, set()).add(value.lower())
-    named = [s for s in siblings if "name" in s[1] and mentions_value(clause, s[1]["name"])]
+    named = [s for s in siblings if "name" in s[1] and _said_by_name(clause, s[1]["name"])]
     names = vocabulary.names if vocabulary is not None else {}
     by_head = _named_by_head(clause, siblings, named, names)
     named += by_head
     several = False
     if named:
-        pairs = _segments(clause, named, names)
+        pairs = _told_apart(_segments(clause, named, names))
     else:
         # nameless siblings (variants) are picked out by the values the clause states, each
         # value once: "10" said once is not two things said of variant 10 (its id and size)
@@ -306,6 +308,54 @@ def _bound(
         if not any(f.status == CONTRADICTED for f in out) and len(pairs) == 1 and not by_head:
             out.append(FieldFinding(f"{v.evidence_id}:{path}", "binding", SUPPORTED, "", None))
     return out
+
+
+def _said_by_name(clause: str, name: str) -> bool:
+    """Whether the clause names an object by its whole name, or its plural ("pet beds")."""
+    return mentions_value(clause, name) or (
+        not name.endswith("s") and mentions_value(clause, name + "s")
+    )
+
+
+def _told_apart(pairs: list[tuple[Sibling, str]]) -> list[tuple[Sibling, str]]:
+    """Objects of one name (two "Pet Bed" items) are one name in the clause: which is meant
+    is told by the values the clause says that only one of them holds ("the beige memory foam
+    pet bed"). That one is judged on the name's whole stretch; when none or several are told
+    apart so, none is ("two pet beds, one beige, one grey"), though the name still ends the
+    stretches of the objects around it."""
+    groups: dict[str, list[tuple[Sibling, str]]] = {}
+    for pair in pairs:
+        groups.setdefault(pair[0][1]["name"].lower(), []).append(pair)
+    if all(len(g) == 1 for g in groups.values()):
+        return pairs
+    out: list[tuple[Sibling, str]] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.extend(group)
+            continue
+        text = "".join(t for _, t in group)
+        held = Counter(x.lower() for s, _ in group for x in set(s[1].values()))
+        told = _told_by(text, group, held)
+        if len(told) > 1:
+            # values of each are said: the ones just before the name pick ("the grey pet bed
+            # is made of memory foam" is said of the grey one)
+            found = _name_found(text, group[0][0][1]["name"])
+            start = found.start() if found is not None else 0
+            told = _told_by(text[max(0, start - 30) : start], group, held)
+        if len(told) == 1:
+            out.append((told[0], text))
+    return out
+
+
+def _told_by(text: str, group: Sequence[tuple[Sibling, str]], held: Counter[str]) -> list[Sibling]:
+    """The objects of a group that a value only they hold, said in `text`, picks out."""
+    return [
+        s
+        for s, _ in group
+        if any(
+            held[x.lower()] == 1 and len(x) > 1 and mentions_value(text, x) for x in s[1].values()
+        )
+    ]
 
 
 def _named_alone(clause: str, siblings: Sequence[Sibling]) -> Sibling | None:
@@ -399,7 +449,7 @@ def _keyed(
         if held is None:
             continue  # a value the pack does not know: nothing to tell it from
         for found in pattern.finditer(text):
-            said = (found.group("before") or found.group("after") or "").lower()
+            said = next((g for g in found.groups() if g), "").lower()
             named = canonical.get(said)
             if named is None or named == held:
                 continue
@@ -490,10 +540,14 @@ def _keyed_reading(
     head = _FIELD_HEAD.match(field)
     names += [head.group(1)] if head is not None else []
     called = "|".join(re.escape(n) for n in dict.fromkeys(names))
+    # a value holding one of the field's names names the field itself ("auto tilt" of a "tilt
+    # mechanism")
+    own = [f for f in canonical if any(re.search(rf"\b{re.escape(n)}\b", f) for n in names)]
+    selfnamed = "|".join(re.escape(f) for f in sorted(own, key=len, reverse=True))
     pattern = re.compile(
         rf"(?<![\w-])(?P<before>{said})[\s-]+(?:{called})(?:e?s)?(?![\w-])|"
         rf"(?<![\w-])(?:{called})(?:e?s)?(?:\s*:\s*|\s+(?:of\s+|in\s+)?)(?P<after>{said})"
-        r"(?![\w-])",
+        r"(?![\w-])" + (rf"|(?<![\w-])(?P<self>{selfnamed})(?![\w-])" if own else ""),
         re.IGNORECASE,
     )
     if len(_KEYED) > 512:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tether.grounding.claims import rounds_to
 from tether.grounding.facts import CONTRADICTED
 from tether.grounding.fields import AMOUNT_KEY, MONEY, FieldFinding, RecordView
 from tether.grounding.list_objects import Sibling
@@ -89,6 +90,34 @@ def _own_sums(text: str, others: set[float]) -> list[re.Match[str]]:
     ]
 
 
+# "about $244" of $243.62, "just under $250" of $249.01: a figure said as a rounding, or as a
+# bound the price is near
+_ROUGHLY = re.compile(
+    r"\b(?:(?P<about>about|around|roughly|approximately|approx\.?|some|close\s+to)|"
+    r"(?P<under>(?:just|a\s+(?:little|bit|touch))\s+(?:under|below|shy\s+of|less\s+than)|"
+    r"nearly|almost)|"
+    r"(?P<over>(?:just|a\s+(?:little|bit|touch))\s+(?:over|above|more\s+than)))\s*~?\s*$|"
+    r"(?P<tilde>~)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _rounded(match: re.Match[str], said: float, mine: float, text: str) -> bool:
+    """Whether a hedged whole figure is the price rounded ("about $244" of $243.62), or a
+    bound it keeps ("just under $250" of $249.01, never "just under $500" of $502.28)."""
+    if not said.is_integer():
+        return False
+    hedge = _ROUGHLY.search(text[max(0, match.start() - 30) : match.start()])
+    if hedge is None:
+        return False
+    near = abs(said - mine) < 0.5 or (said >= 10 and rounds_to(mine, said))
+    if hedge.group("under"):
+        return near and mine <= said
+    if hedge.group("over"):
+        return near and mine >= said
+    return near
+
+
 def _a_price(match: re.Match[str], prices: set[float]) -> bool:
     said = float((match.group(1) or match.group(2)).replace(",", ""))
     return any(abs(said - p) <= 0.005 for p in prices)
@@ -104,7 +133,9 @@ def bound_prices(
     others = {p for s in siblings if s[2] is not obj for p in [price_of(s[2])] if p is not None}
     said_sums = _own_sums(text, others)
     amounts = [float((m.group(1) or m.group(2)).replace(",", "")) for m in said_sums]
-    if any(abs(a - mine) <= 0.005 for a in amounts):
+    if any(abs(a - mine) <= 0.005 for a in amounts) or any(
+        _rounded(m, a, mine, text) for m, a in zip(said_sums, amounts, strict=True)
+    ):
         return []  # its price is said; other sums (a total) may stand beside it
     out: list[FieldFinding] = []
     for match in said_sums:

@@ -41,7 +41,7 @@ class ClaimRulesMixin:
 
     def _claim(self, a: ClaimAssessment, evidence: EvidenceSet) -> ClaimVerdict:
         text = a.claim.text
-        found = tuple(check_meaning(text, evidence, self.vocabulary))
+        found = tuple(check_meaning(text, evidence, self.vocabulary, a.before))
         against = [f for f in found if f.status == CONTRADICTED]
         missing = [f for f in found if f.status == UNSUPPORTED]
         held = [f for f in found if f.status == SUPPORTED]

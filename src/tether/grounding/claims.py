@@ -48,6 +48,7 @@ _ABBREVIATIONS = _word_set(
     "mr mrs ms dr st jr sr prof inc ltd co corp vs etc e.g i.e u.s a.m p.m no fig approx dept "
     "mt ft gen gov sen rep lt col sgt"
 )
+_ENDS_NO = re.compile(r"\bno\.$", re.IGNORECASE)
 _BREAK = re.compile(r"(?<=[.!?])[\"\u201d\u2019')\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 _MARKER_ONLY = re.compile(r"^\s*(?:\(?\d{1,2}|\(?[a-zA-Z]|[A-Za-z]{1,4}\.[A-Za-z])[.)]?\s*$")
@@ -127,7 +128,14 @@ def _split(text: str) -> tuple[Claim, ...]:
     for match in _BREAK.finditer(text):
         if match.group(0).strip() == "" and "\n" not in match.group(0):
             head = text[start : match.start()]
-            if _ends_with_abbreviation(head) or _MARKER_ONLY.match(head.split("\n")[-1]):
+            if (
+                _MARKER_ONLY.match(head.split("\n")[-1])
+                or (
+                    _ends_with_abbreviation(head)
+                    # "No." is a number's only before one: "No. 5", not "Uncle: no. Nothing is …"
+                    and not (_ENDS_NO.search(head) and not text[match.end() :][:1].isdigit())
+                )
+            ):
                 continue
         pieces.append((start, match.start()))
         start = match.end()
@@ -166,11 +174,20 @@ def norm(word: str) -> str:
     if low.endswith("'s"):
         low = low[:-2]
     low = low.strip("'-")
-    return _settled(low, stem(_MATERIALS.get(low, low)))
+    return _settled(low, stem(_MATERIALS.get(low) or _IRREGULAR.get(low, low)))
 
 
 # what a thing is made of, said as an adjective: "a wooden bookshelf" is a "wood" one
 _MATERIALS = {"wooden": "wood", "woollen": "wool", "woolen": "wool", "silken": "silk"}
+# the past forms of verbs no suffix rule reaches: "you are told" is what "we tell you" says
+_IRREGULAR = {
+    "told": "tell", "sold": "sell", "gave": "give", "given": "give",
+    "took": "take", "taken": "take", "bought": "buy", "brought": "bring",
+    "kept": "keep", "held": "hold", "chose": "choose", "chosen": "choose", "spent": "spend",
+    "wrote": "write", "written": "write", "spoke": "speak", "spoken": "speak", "knew": "know",
+    "known": "know", "shown": "show", "began": "begin", "begun": "begin", "came": "come",
+    "got": "get", "gotten": "get", "sought": "seek",
+}  # fmt: skip
 
 
 # a short root an -ing or -ed took the final "e" from: "mov(ing)", "tak(en)", "us(ed)"
@@ -316,7 +333,7 @@ _kept_numbers = lru_cache(maxsize=1024)(_numbers)
 # new one."): after a determiner and at most two words, and followed by no word but one that
 # starts a phrase of its own ("the one shipment" counts)
 _PRONOUN_ONE = re.compile(
-    r"\b(?:the|this|that|which|each|a|an|any|another|your|my)\s+(?:[a-z][\w-]*\s+){0,2}?one\b"
+    r"\b(?:the|this|that|which|each|a|an|any|another|your|my)\s+(?:(?!(?:for|of|to|with|from|in|on|at|by|and|or|than)\s)[a-z][\w-]*\s+){0,3}?one\b"
     r"(?=\s*(?:[^\w\s$]|$|(?:with|that|which|who|is|are|was|were|has|had|isn[\u2019']t|"
     r"aren[\u2019']t|at|for|in|on|of|from|to|and|or|but|you|i|we|it|instead|too|either)\b))",
     re.IGNORECASE,
@@ -473,7 +490,11 @@ def number_matches(value: float, known: set[float] | frozenset[float]) -> bool:
     for other in known:
         if other == 0 or not math.isfinite(other):
             continue
-        if abs(value - other * 100) < 0.01 or abs(value * 100 - other) < 0.01:
+        # a share said as a percentage of a fraction, or the other way round ("45%" of 0.45),
+        # never a whole number a hundred times another ("$100" of 1)
+        if (0 < abs(other) < 1 and abs(value - other * 100) < 0.01) or (
+            0 < abs(value) < 1 and abs(value * 100 - other) < 0.01
+        ):
             return True
         if not whole or other != int(other):
             if abs(value - other) <= max(0.01, abs(other) * 0.015):

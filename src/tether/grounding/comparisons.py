@@ -23,7 +23,8 @@ Shorts = Mapping[str, tuple[str, ...]]  # the short names a pack gives objects, 
 
 _CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
 # "undercuts every blue speaker": cheaper than each, with no "than"
-_UNDERCUTS = re.compile(r"\b(?P<word>undercuts?|undercutting)\b", re.IGNORECASE)
+_UNDERCUT = r"undercuts?|undercutting|(?:comes?|came)\s+in\s+(?:under|below)"
+_UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT})\b", re.IGNORECASE)
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
@@ -44,7 +45,7 @@ def _identify(
     heads = [s for s in siblings if "name" in s[1] and head_said(text, s[1]["name"], names)]
     if len(heads) == 1:
         return heads
-    scored = [(sum(mentions_value(text, x) for x in s[1].values()), s) for s in siblings]
+    scored = [(sum(_said(text, k, x, siblings) for k, x in s[1].items()), s) for s in siblings]
     top = max((n for n, _ in scored), default=0)
     best = [s for n, s in scored if n == top and n >= 2]
     if len(best) != 1:
@@ -54,6 +55,21 @@ def _identify(
         if len(priced) == 1:
             return priced
     return best
+
+
+def _said(text: str, key: str, value: str, siblings: Sequence[Sibling]) -> bool:
+    """Whether the text names an object's value: whole, or, for a value of several words, by
+    a word of it no other value of its key holds ("Alexa" of "Amazon Alexa", "stainless" of
+    "stainless steel")."""
+    if mentions_value(text, value):
+        return True
+    parts = value.split()
+    if len(parts) < 2:
+        return False
+    others = {
+        w.lower() for s in siblings for w in s[1].get(key, "").split() if s[1].get(key) != value
+    }
+    return any(len(w) > 3 and w.lower() not in others and mentions_value(text, w) for w in parts)
 
 
 def _like(
@@ -96,7 +112,7 @@ def check_comparisons(
         return _superlatives(clause, views, names)
     left, right = clause[: found.start()], clause[found.end() :]
     word = found.group("word")
-    cheaper = re.fullmatch(rf"{_CHEAPER}|undercuts?|undercutting", word, re.IGNORECASE) is not None
+    cheaper = re.fullmatch(rf"{_CHEAPER}|{_UNDERCUT}", word, re.IGNORECASE) is not None
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_clauses import EvidenceClause
-from tether.grounding.meaning import negated
+from tether.grounding.meaning import main_part, negated
 from tether.grounding.timings import without_no_time
 
 SHARED = 0.6  # share of the disregarded condition's words the claim's reason must hold
@@ -115,7 +115,8 @@ def _delisted(
     """A member of a list the evidence introduces ("Accepted reasons: … placed by mistake")
     said not to be one ("ordering by mistake isn't an accepted reason")."""
     clause = without_no_time(clause)  # "didn't take any time" is a timing, not a denial
-    if not negated(clause) or _EXCEPT.search(clause):
+    if not negated(clause) or _EXCEPT.search(clause) or main_part(clause) != clause:
+        # "immediate refunds are for gift cards, not PayPal" sets an alternative aside
         return []
     lists = {source: _members(text) for source, text in texts.items()}
     # a denial inside a quoted or listed member ("'no longer needed'") denies nothing

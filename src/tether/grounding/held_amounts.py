@@ -80,22 +80,27 @@ _COVERS = re.compile(
 _STOP = re.compile(r"[.;!?](?=\s|$)")
 
 
-def check_covered(text: str) -> list[Finding]:
+def check_covered(text: str, before: Sequence[float] = ()) -> list[Finding]:
     """A claim that an amount it states covers a bigger one it states: $400 pays no $415.65.
     The amount nearest before, in the same sentence, is what is said to cover; a denial ("the
-    $400 card doesn't cover the $415.65") says what the figures do."""
+    $400 card doesn't cover the $415.65") says what the figures do. "It" or "that" with no
+    amount before it in the sentence is the last amount of the sentence before (`before`):
+    "… = $7.50. Your gift card's $5.20 is more than enough to cover that"."""
     # a sentence ends at a stop before a space, not at the point of "$12.40"
     stops = [m.end() for m in _STOP.finditer(text)]
     for said in _COVERS.finditer(text):
-        before = bisect_right(stops, said.start())
-        start = stops[before - 1] if before else 0
+        at = bisect_right(stops, said.start())
+        start = stops[at - 1] if at else 0
         held = money(text[start : said.start()])
         if not held or negated(text[start : said.end()]):
             continue
         # "since its $9 is more than enough for it": "it" is the amount said before
-        if said.group("it") and len(held) < 2:
+        if said.group("it") and len(held) < 2 and not before:
             continue
-        needed = held[-2] if said.group("it") else money(said.group("what"))[0]
+        if said.group("it"):
+            needed = held[-2] if len(held) >= 2 else before[-1]
+        else:
+            needed = money(said.group("what"))[0]
         if held[-1] < needed - 0.005:
             why = f"{held[-1]:g} is less than the {needed:g} it is said to cover"
             return [Finding("amount", CONTRADICTED, why, "")]

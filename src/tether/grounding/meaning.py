@@ -158,7 +158,10 @@ def none_in_rules(text: str) -> bool:
 # are silent on", "is the chat agent's idea"
 _OUTSIDE_THE_RULES = re.compile(
     r"\b(?:falls?|is|are)\s+outside\b|\bgo(?:es)?\s+(?:further|beyond)\b|\bsilent\s+on\b|"
-    r"\b(?:is|was)\s+(?:the|your)\s+(?:[\w-]+\s+){0,2}[\w-]+[\u2019']s\s+idea\b",
+    r"\b(?:is|was)\s+(?:the|your)\s+(?:[\w-]+\s+){0,2}[\w-]+[\u2019']s\s+idea\b|"
+    # "the split your husband suggested is out as well", "is off the table"
+    r"\b(?:is|are)\s+(?:out|off\s+the\s+table|a\s+no-go|ruled\s+out)"
+    r"(?:\s+(?:as\s+well|too|also))?\s*(?=[.,;:!)]|$)",
     re.IGNORECASE,
 )
 
@@ -232,7 +235,7 @@ _ANSWERED_NO = re.compile(r"\s*no\b", re.IGNORECASE)
 _DECLINING_HEAD = re.compile(
     r"^\W*(?:\d+[.)]\s*)?(?:also\s+|but\s+)?(?:"
     r"(?:not|never)\s+(?:\w+\s+)?(?:needed|required|necessary|asked\s+for|wanted|"
-    r"on\s+(?:the|that|our)\s+list|part\s+of\s+(?:it|the\s+list))"
+    r"on\s+(?:the|that|our)\s+list|part\s+of\s+(?:it|the\s+list)|possible|allowed|an\s+option)"
     r"|no\s+need(?:\s+for)?|unnecessary|nothing\s+(?:else\s+)?needed)\s*$",
     re.IGNORECASE,
 )
@@ -259,6 +262,22 @@ _RELATIVE_DENIAL = re.compile(
     r"\b(?:who|that|which|whose)\s+(?:\w+\s+){0,2}?(?:not|never|\w+n[\u2019']t|cannot)\b",
     re.IGNORECASE,
 )
+
+
+# "A, not B": a main clause, then the alternative it sets aside
+_CONTRAST_TAIL = re.compile(
+    r"^(.*\w)\s*,\s*(?:and\s+|but\s+)?not\s+(?!only\b|just\b|merely\b)\S.*$", re.IGNORECASE
+)
+
+
+def main_part(clause: str) -> str:
+    """The main part of "A, not B" when A itself denies nothing ("goes back onto the gift card
+    straight away, not in 5 to 7 business days": the denial sets an alternative aside), else
+    the whole clause."""
+    if "not" not in clause:
+        return clause
+    main = _CONTRAST_TAIL.match(clause)
+    return main.group(1) if main is not None and not negated(main.group(1)) else clause
 
 
 def denies(text: str) -> bool:
@@ -553,6 +572,8 @@ DEFAULT_VOCABULARY = Vocabulary(
             "pink; purple; orange; brown; beige"
         ),
         "level": _forms("low; medium; high"),
+        # how a message reaches someone: "a text message" where the evidence says "an e-mail"
+        "channel": _forms("e-mail|email; text message|sms; phone call; letter in the post"),
         "novelty": _forms(
             "new|newly created|brand new; existing|already exists|already exist|already have|"
             "already hold|already on"

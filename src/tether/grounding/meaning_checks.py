@@ -63,6 +63,7 @@ from tether.grounding.meaning import (
     denied_terms,
     denied_with_next,
     denies,
+    main_part,
     negated,
     none_in_rules,
     sets_outside,
@@ -90,7 +91,7 @@ from tether.grounding.timing_comparisons import (
     check_none_at_once,
     check_timing_comparisons,
 )
-from tether.grounding.timings import check_timing, recorded_timings
+from tether.grounding.timings import check_timing, recorded_timings, timings
 from tether.grounding.universals import check_lifted, check_limits
 from tether.grounding.value_counts import (
     check_label_counts,
@@ -104,8 +105,11 @@ RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be r
 _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
 
-def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
-    """Every meaning finding of one claim."""
+def check_meaning(
+    text: str, evidence: EvidenceSet, vocabulary: Vocabulary, before: Sequence[float] = ()
+) -> list[Finding]:
+    """Every meaning finding of one claim; `before` holds the grounded amounts of the claim
+    before it."""
     text = plainly(text)
 
     def named(part: str) -> list[str]:  # the class members a text names
@@ -161,7 +165,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
     if evidence.texts:
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
-        out.extend(check_covered(text))
+        out.extend(check_covered(text, before))
     # the customer's account of their own situation, where no record gives one, contradicts an
     # answer that says otherwise ("I don't have a gift card yet"); it never supports one
     account = evidence.account
@@ -206,14 +210,22 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         # gift card on your account" after "I don't have any gift card on my account"), flips
         # no rule that names the case ("a gift card that already exists on your account")
         if not about_report and not _said_back(body, terms, account, context, vocabulary):
-            out.extend(_flipped(body, terms, evidence, context, vocabulary))
+            # "straight away, not in 5 to 7 business days": a timing set aside is the timing
+            # checks' to judge; "by name and zip, not by e-mail" still denies a way to verify
+            main = main_part(body)
+            if main != body and not timings(body[len(main) :]):
+                main = body
+            kept = terms if main == body else content_terms(main)
+            out.extend(_flipped(main, kept, evidence, context, vocabulary))
         # the customer's account is their words: a clause denies it only in those words ("you
         # won't need to explain the espresso machine" denies nothing of "needs the espresso
         # machine changed")
         if account is not None and _ABOUT_YOU.match(body) and set(terms) <= account.index.terms:
             out.extend(_flipped(body, terms, account, context, vocabulary))
         out.extend(_replaced(body, evidence, vocabulary))
-        out.extend(_swaps(body, evidence, vocabulary))
+        # "A new gift card: no", "Not possible: a new gift card", "- a new gift card ❌"
+        refused = label_declined or declining_heading(text) or _CROSSED.search(text) is not None
+        out.extend(_swaps(body, evidence, vocabulary, refused))
         if not evidence.records:
             # what the customer says of their own order stands only where no record does: a
             # record, not the customer, says what they paid with and what state it is in, and
@@ -224,7 +236,7 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
         if not about_report:
             out.extend(
                 check_timing(
-                    body,
+                    main_part(body),  # the timing set aside by ", not …" is not the one said
                     evidence.clauses,
                     text,
                     lambda: recorded_timings(evidence),
@@ -238,7 +250,10 @@ def check_meaning(text: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> l
             )
         )
         out.extend(check_attached(body, evidence, vocabulary))
-        out.extend(check_calendar_points(body, evidence.dated, own_words(evidence.question)))
+        # "Backpack now, bottle next week: no, …" declines the point in time its label names
+        in_declined = label_declined and clause.end <= text.find(":")
+        if not in_declined:
+            out.extend(check_calendar_points(body, evidence.dated, own_words(evidence.question)))
         if evidence.texts and not text.rstrip().endswith("?"):
             lifted = check_lifted(body, evidence.sentences)
             for why, c in [*check_limits(body, evidence.sentences), *lifted]:
@@ -261,6 +276,8 @@ _ENDORSED = re.compile(
 )
 
 
+_RETURN = norm("return")
+_COMING_BACK = frozenset(content_terms("come comes coming came back go goes get gets got"))
 # words that only point at another case ("another payment method instead"): no report's content
 _LIGHT = frozenset({"another", "instead", "other", "rather", "also", "else", "either"})
 
@@ -275,6 +292,8 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     if not asked.heard:
         return []
     known = evidence.index.terms | asked.words
+    if _RETURN in known:
+        known = known | _COMING_BACK  # "comes back", "gets it back" say "is returned"
     parts = said_back(text)
     found = [clause for clause, _ in parts]
     for n, (clause, back) in enumerate(parts):
@@ -492,62 +511,82 @@ def _reason_given(c: EvidenceClause) -> str:
     return tail if _BECAUSE.match(tail) else ""
 
 
-def _swaps(body: str, evidence: EvidenceSet, vocabulary: Vocabulary) -> list[Finding]:
+# a refund or a return said with where it goes: "refunded to the card", "returned onto it"
+_SENT_TO = re.compile(r"(?<=refunded|returned)\s+(?:back\s+)?(?:to|onto|into)\b", re.I)
+
+
+_CROSSED = re.compile("[\u274c\u2717\u2718\u2716]")
+
+
+def _swaps(
+    body: str, evidence: EvidenceSet, vocabulary: Vocabulary, denied: bool = False
+) -> list[Finding]:
     """A closed-class word the evidence never uses with what the clause says of it: the
     clauses that say the rest of it ("orders can be returned") name another member ("only
     delivered orders") and none names the claim's ("only pending orders")."""
     # a state the clause only says can happen ("can be returned") is what it says of the
     # subject, not the word to compare
     acts = {(m.start, m.end) for m in states(body, vocabulary) if m.modal}
-    said = [x for x in vocabulary.members(body) if (x[2], x[3]) not in acts]
+    # "is refunded to its original payment method": where money goes, not a state
+    said = [
+        x
+        for x in vocabulary.members(body)
+        if (x[2], x[3]) not in acts and not _SENT_TO.match(body, x[3])
+    ]
     if not said:
         return []
-    blanked = list(body)
-    for _, _, a, b in said:
-        blanked[a:b] = " " * (b - a)
-    rest = set(content_terms("".join(blanked))) - ADVERBS
-    if len(rest) < 2:
-        return []
-    need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
-    candidates = [
-        c
-        for c in evidence.sharing(rest)
-        if not c.sentence.rstrip().endswith("?") and len(rest & c.terms) >= need
-    ]
+    mine = {m for _, m, _, _ in vocabulary.members(body)}
     out: list[Finding] = []
-    for cls, member, _, _ in said:
-        if not candidates:
-            break
-        # the member said in the reason the clause's sentence gives for it is no swap ("…
-        # when the payment method is changed, because the original payment is returned")
-        named = [
-            c
-            for c in candidates
-            if (cls, member)
-            in {(k, m) for k, m, _, _ in vocabulary.members(f"{c.text} {_reason_given(c)}")}
-        ]
-        if named:
+    # each class is compared on the rest of the clause: its own members blanked, another
+    # class's kept ("pending again, plus an e-mail" is compared with its e-mail); a denial
+    # ("neither is a new gift card") is compared on what no member names
+    alone = denied or negated(body)
+    for cls in dict.fromkeys(k for k, _, _, _ in said):
+        blanked = list(body)
+        for k, _, a, b in said:
+            if k == cls or alone:
+                blanked[a:b] = " " * (b - a)
+        rest = set(content_terms("".join(blanked))) - ADVERBS
+        if len(rest) < 2:
             continue
-        mine = {m for _, m, _, _ in vocabulary.members(body)}
-        others = [
-            (c, m)
-            for c in candidates
-            for k, m, _, _ in vocabulary.members(c.text)
-            if k == cls and m not in mine
+        need = len(rest) if len(rest) <= 3 else max(3, round(0.75 * len(rest)))
+        candidates = [
+            c
+            for c in evidence.sharing(rest)
+            if not c.sentence.rstrip().endswith("?") and len(rest & c.terms) >= need
         ]
-        if others:
-            c, m = others[0]
-            out.append(
-                Finding(
-                    "swap",
-                    CONTRADICTED,
-                    f"the evidence says {m!r} where the claim says {member!r}: "
-                    f"{c.text.strip()[:80]!r}",
-                    c.source,
-                    c.sentence,
-                    c.span,
+        for k, member, _, _ in said:
+            if k != cls or not candidates:
+                continue
+            # the member said in the reason the clause's sentence gives for it is no swap ("…
+            # when the payment method is changed, because the original payment is returned")
+            named = [
+                c
+                for c in candidates
+                if (cls, member)
+                in {(x, m) for x, m, _, _ in vocabulary.members(f"{c.text} {_reason_given(c)}")}
+            ]
+            if named:
+                continue
+            others = [
+                (c, m)
+                for c in candidates
+                for x, m, _, _ in vocabulary.members(c.text)
+                if x == cls and m not in mine
+            ]
+            if others:
+                c, m = others[0]
+                out.append(
+                    Finding(
+                        "swap",
+                        CONTRADICTED,
+                        f"the evidence says {m!r} where the claim says {member!r}: "
+                        f"{c.text.strip()[:80]!r}",
+                        c.source,
+                        c.sentence,
+                        c.span,
+                    )
                 )
-            )
     return out
 
 

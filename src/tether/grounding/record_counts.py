@@ -12,6 +12,7 @@ from typing import Any
 from tether.grounding.claims import norm
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, key_words
 from tether.grounding.fields import FieldFinding, RecordView
+from tether.grounding.meaning import negated
 from tether.grounding.variants import availability_said
 
 _NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
@@ -73,6 +74,14 @@ _ONLY = re.compile(
     re.IGNORECASE,
 )
 
+# "the only option available", "the only colour left": the only one of some, not of all
+_NARROWED = re.compile(
+    r"\s(?:available|left|remaining|offered|orderable|purchasable|stocked|listed)$", re.IGNORECASE
+)
+# "For Google Assistant, …", "In black, …", "Among the wireless ones, …": a part of the list
+_SCOPED = re.compile(r"^\W*(?:for|in|among|of|within|out\s+of)\s+[^,]{1,60},", re.IGNORECASE)
+# "went out in a separate shipment": more than one part of the kind a pack counts
+_SEPARATE = re.compile(r"\b(?:in|as|by)\s+(?:a\s+|its\s+own\s+)?separate\s+(\w+)", re.I)
 _EMPTY: tuple[Any, ...] = (None, "", False, "none", "None", "no", [])
 # a value saying the thing is not there: "not resistant", "non-slip" is not
 _NOT_THERE = re.compile(r"(?:no|none|not\s+[\w\s-]+)", re.IGNORECASE)
@@ -116,6 +125,8 @@ def _present(noun: str, phrase: str, targets: Sequence[RecordView]) -> list[Fiel
 _NONE = re.compile(
     r"\b(?:no|without(?: any)?|not any|"
     r"(?:do|does|did|have|has|had)(?:n[\u2019']t|\s+not)\s+(?:\w+\s+)?any|"
+    # "there aren't any orders", "there isn't a tracking number"
+    r"there\s+(?:(?:is|are|was|were)(?:n[\u2019']t|\s+not)|[\u2019']s\s+not)\s+(?:any|a|an)|"
     r"(?:(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)|never)\s+(?:been\s+)?"
     r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)|"
     r"lack(?:s|ed|ing)?\s+(?:a|an|any)"
@@ -130,6 +141,35 @@ _PART = re.compile(r"\bof (?:the|your)\b", re.IGNORECASE)
 _INTENT = re.compile(r"\b(?:can|could|may|will|would|want|wants|to)\b", re.IGNORECASE)
 _SMALL = {"none": 0, "nothing": 0, "one": 1, "both": 2, "two": 2, "three": 3, "four": 4,
           "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+
+
+def _separate(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
+    """Something said to come in a separate part of a kind the record counts ("in a separate
+    shipment") where the record lists one: it came with the rest."""
+    out: list[FieldFinding] = []
+    if "separate" not in clause.lower():
+        return out
+    for m in _SEPARATE.finditer(clause):
+        if negated(clause[max(0, m.start() - 30) : m.start()]):
+            continue  # "nothing came in a separate shipment"
+        noun = norm(m.group(1))
+        for v in targets:
+            for spec in v.fields:
+                if spec.kind != "count" or noun not in {norm(w) for w in spec.words}:
+                    continue
+                for path, value in v.values(spec):
+                    if isinstance(value, list) and len(value) == 1:
+                        out.append(
+                            FieldFinding(
+                                f"{v.evidence_id}:{path}",
+                                "count",
+                                CONTRADICTED,
+                                m.group(0),
+                                1,
+                                (f"{path} holds 1: nothing came separately",),
+                            )
+                        )
+    return out
 
 
 def check_counts(clause: str, targets: Sequence[RecordView], whole: str = "") -> list[FieldFinding]:
@@ -173,6 +213,8 @@ def check_counts(clause: str, targets: Sequence[RecordView], whole: str = "") ->
     # contradict, never vouch for the clause
     only: set[int] = set()
     for m in _ONLY.finditer(clause):
+        if _NARROWED.search(m.group(0)) or _SCOPED.match(clause[: m.start()]):
+            continue  # "the only option available", "for Google Assistant, … the only option"
         if not re.search(r"(?:\bnot|n[\u2019']t)\s+(?:\w+\s+)?$", clause[: m.start()], re.I):
             counted.append((m.start(), m.group(0), "one", m.group("noun")))
             only.add(m.start())
@@ -188,6 +230,7 @@ def check_counts(clause: str, targets: Sequence[RecordView], whole: str = "") ->
                 continue
             counted.append((m.start(), m.group(0), m.group(1), m.group(2)))
             declared.add(m.start())
+    out.extend(_separate(clause, targets))
     labelled = _label_count(clause, whole)
     if labelled is not None:
         counted.append((0, f"{labelled[1]}: {labelled[0]}", *labelled))

@@ -31,6 +31,7 @@ from tether.grounding.claims import (
     words,
 )
 from tether.grounding.facts import FactMemo, ValueFields, flatten, key_words, value_fields
+from tether.grounding.places import state_name
 from tether.grounding.schedule import Schedule, find_schedule
 
 
@@ -70,6 +71,9 @@ class SourceIndex:
     # what the customer's question names and the amounts it states: never support
     referents: Referents = field(default_factory=lambda: Referents())
     lowered: set[str] = field(default_factory=set)  # every word, lower case, unstemmed
+    # the number an id made of words ends in, with those words ("gift card" of
+    # "gift_card_9105630"): how the id is read out
+    id_numbers: dict[float, set[str]] = field(default_factory=dict)
     by_source: dict[str, set[str]] = field(default_factory=dict)  # content words per evidence id
     sentences: list[SourceSentence] = field(default_factory=list)
     schedule: Schedule | bool | None = False
@@ -125,6 +129,8 @@ class SourceIndex:
             index.times |= part.times
             index.proper |= part.proper
             index.lowered |= part.lowered
+            for number, heads in part.id_numbers.items():
+                index.id_numbers.setdefault(number, set()).update(heads)
             for source_id, terms in part.by_source.items():
                 index.by_source.setdefault(source_id, set()).update(terms)
             index.sentences.extend(part.sentences)
@@ -170,6 +176,9 @@ class SourceIndex:
             keys.update(k for k in fact.path if not k.isdigit())
             if isinstance(fact.value, str):
                 values.append(fact.value)
+                # a state's code is read out as its name: "NC" is North Carolina
+                if (named := state_name(fact.path[-1], fact.value)) is not None:
+                    values.append(named)
             elif isinstance(fact.value, int | float) and not isinstance(fact.value, bool):
                 self.quantities.add(float(fact.value))
         text = "\n".join(values)
@@ -184,8 +193,30 @@ class SourceIndex:
         self.proper.update(key_terms)
         self.by_source[source_id].update(key_terms)
         self.times.update(_span_edges(record))
-        self.quantities.update(numbers(json.dumps(record, default=str)))
+        dumped = json.dumps(record, default=str)
+        self.quantities.update(numbers(dumped))
+        # an id is read out as its words and its number, in a key or a value alike
+        for head, digits in _ID_DIGITS.findall(dumped):
+            self.id_numbers.setdefault(float(digits), set()).add(head.replace("_", " ").lower())
         self.counts.update(list_counts(record))
+
+    def ids_read_out(self, text: str) -> set[float]:
+        """The numbers of the evidence's ids that `text` reads out as each id is: its words, or
+        the last of them, then its number ("gift card 9105630", "card 9105630" of
+        "gift_card_9105630"). Read once per text, however many numbers it states."""
+        lowered = " ".join(text.lower().split())
+        out: set[float] = set()
+        for value, heads in self.id_numbers.items():
+            number = f"{value:.0f}"
+            if number not in lowered:
+                continue
+            forms = {f for h in heads for f in (h, h.rsplit(" ", 1)[-1])}
+            if any(
+                re.search(rf"\b{re.escape(f)}\s*(?:#|no\.?|number)?\s*{number}\b", lowered)
+                for f in forms
+            ):
+                out.add(value)
+        return out
 
     def knows_count(self, value: float) -> bool:
         """True when `value` is how many members one of the evidence's lists holds (a small
@@ -209,6 +240,8 @@ class SourceIndex:
         return scored[:limit]
 
 
+# an id made of words and a number joined by "_" ("gift_card_9105630"): its words, its number
+_ID_DIGITS = re.compile(r"\"([A-Za-z]+(?:_[A-Za-z]+)*)_(\d{3,})\"")
 # a run of list items, one per line ("- the order id", "2. the items")
 BULLET_RUNS = re.compile(r"(?:^[ \t]*(?:[-*\u2022]|\d+[.)])\s+.+\n?)+", re.MULTILINE)
 _MOST_COUNTED = 50  # counts above this are amounts, not members counted in words

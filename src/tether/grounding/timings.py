@@ -128,6 +128,13 @@ def _may_state_timing(text: str) -> bool:
     return any(cue in lowered for cue in _CUES)
 
 
+_TOGETHER = re.compile(
+    r"\b(?:all|everything|both|every\s+\w+)\b[^.;,:!?]{0,30}\b(?:on|in|into|onto|together)\b"
+    r"[^.;,:!?]{0,12}$|\ball\s+$",
+    re.IGNORECASE,
+)
+
+
 def timings(text: str) -> list[Timing]:
     """Every timing a clause states."""
     out: list[Timing] = []
@@ -149,6 +156,9 @@ def timings(text: str) -> list[Timing]:
         per = _UNIT_DAYS["business day" if match.group("kind") else "day"]
         out.append(Timing("duration", per, per, match.group(0)))
     for match in _IMMEDIATE.finditer(text):
+        # "everything goes on it at once", "all at once": together, not straight away
+        if match.group(0).lower() == "at once" and _TOGETHER.search(text, 0, match.start()):
+            continue
         out.append(Timing("immediate", 0.0, 0.0, match.group(0)))
     if "time" in text.lower():
         out.extend(Timing("immediate", 0.0, 0.0, m.group(0)) for m in _NO_TIME.finditer(text))
@@ -231,6 +241,11 @@ def check_timing(
     a member of a kind the evidence times is timed as that kind; `classes` the classes of
     those members ("PayPal" → payment method), so that one is timed by what the evidence says
     of "other payment methods", unless the sentence names it beside them."""
+    # "Because you're moving to a gift card, the $5,594.62 comes back to your Visa at once":
+    # a leading reason names no subject of the timings the main clause states
+    reason = _LEADING_REASON.match(body)
+    if reason is not None and not timings(reason.group(0)):
+        body = body[reason.end() :]
     said = [t for t in timings(body) if not _set_aside(body, t)]
     denied = negated(without_no_time(body))
     if denied:
@@ -253,6 +268,16 @@ def check_timing(
         # "… the gift card refund: it's returned at once": the subject may be named in the
         # sentence around the clause, which then only bears the timing out, never overrules
         again = _check(said, around, pool, loose=True)
+        found = [
+            a if f.status == "unsupported" and a.status == SUPPORTED else f
+            for f, a in zip(found, again, strict=True)
+        ]
+    lead = _LABEL.match(whole) if whole and whole != body else None
+    if lead is not None and any(f.status == "unsupported" for f in found):
+        # "Mastercard payment: returned within 5 to 7 business days": the label is the subject
+        # of a line saying none of its own, read as "the Mastercard payment is returned …"
+        line = f"{lead.group(1)} {body}"
+        again = _check(said, named_subject(line, kinds), pool, True, set(kinds(line)), kinds)
         found = [
             a if f.status == "unsupported" and a.status == SUPPORTED else f
             for f, a in zip(found, again, strict=True)
@@ -284,6 +309,11 @@ def check_timing(
     return found
 
 
+_LEADING_REASON = re.compile(
+    r"^\W*(?:because|since|as|now\s+that|given\s+that)\s+[^,;:]{3,80},\s*", re.IGNORECASE
+)
+# "Mastercard payment: …": a line's label of a few words
+_LABEL = re.compile(r"^\W*([A-Za-z][\w'\u2019 -]{0,40}?)\s*:\s")
 # "in 5 to 7 business days rather than at once": the second timing is the one not said
 _SET_ASIDE = re.compile(
     r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to)\s+(?:(?:in|within|after)\s+)?$",

@@ -225,11 +225,18 @@ def check_whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[
                 # what is said of them runs from the part said after them to the next stop
                 # or contrast ("…, six of which you can order; the two that are unavailable")
                 after = _PART_AFTER.search(clause[found.end() :])
-                if after is None:
+                # or the part said before them: "seven of the nine variants are available"
+                before = _PART_BEFORE.search(clause[: found.start()])
+                if after is not None:
+                    stop = _PART_END.search(clause, found.end() + after.end())
+                    begin = found.start()
+                elif before is not None:
+                    stop = _PART_END.search(clause, found.end())
+                    begin = before.start()
+                else:
                     continue
-                stop = _PART_END.search(clause, found.end() + after.end())
-                said = clause[found.start() : stop.start() if stop else len(clause)]
-                part = _in_stock(said, 0, found.end() - found.start(), siblings)
+                said = clause[begin : stop.start() if stop else len(clause)]
+                part = _in_stock(said, found.start() - begin, found.end() - begin, siblings)
                 if part is not None:
                     parent = siblings[0][0].rsplit(".", 1)[0]
                     why = f"{part[2]} of {parent} are {part[3]}"

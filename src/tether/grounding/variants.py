@@ -54,7 +54,9 @@ _OTHERS = re.compile(
 # "neither silver version is available", "no blue variant is in stock": the words after the
 # value, up to the availability word, are the rest of its noun and a verb
 _STOCK_AFTER = re.compile(
-    rf"^(?:\s+[\w-]+){{0,3}}?\s+(?:is|are|was|were|'s)\s+(?:\w+\s+)?(?:{STOCK_WORDS})\b",
+    rf"^(?:\s+[\w-]+){{0,3}}?\s+(?:(?:is|are|was|were|'s)\s+(?:\w+\s+)?(?:{STOCK_WORDS})|"
+    # "no RGB option at the moment", "no 1000ml ones left": none to be had now
+    r"at\s+the\s+moment|right\s+now|currently|for\s+now|at\s+present|left|in\s+stock)\b",
     re.IGNORECASE,
 )
 

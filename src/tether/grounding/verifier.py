@@ -36,7 +36,7 @@ from tether.grounding.additions import asks_back
 from tether.grounding.aggregate import Aggregate, features, packaged
 from tether.grounding.assess import assess_answer
 from tether.grounding.claim_rules import ClaimRulesMixin
-from tether.grounding.claims import is_request, numbers, split_claims
+from tether.grounding.claims import content_terms, is_request, numbers, split_claims
 from tether.grounding.evidence_set import EvidenceSet
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap, fields_from_schema
@@ -205,7 +205,11 @@ class Verifier(ClaimRulesMixin):
             verdict = self._claim(a, evidence)
             # a question or an offer ("Anything else I can help with?") asserts nothing, unless
             # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
-            aside = a.claim.text.rstrip().endswith("?") or _COURTESY.match(a.claim.text)
+            aside = (
+                a.claim.text.rstrip().endswith("?")
+                or _COURTESY.match(a.claim.text)
+                or _verdict_on_report(a.claim.text, evidence)
+            )
             request = is_request(a.claim.text) and not _restates_a_list(verdict)
             # nor does saying back what the customer asks, their negation included ("You're
             # asking whether we can verify you without your user id.")
@@ -274,6 +278,25 @@ class Verifier(ClaimRulesMixin):
                     decisive=verdict.status == UNSUPPORTED,
                 )
         return replace(v, status=self.config.fallback, decided_by="fallback")
+
+
+# "Girlfriend: no.", "Your brother-in-law: not quite": a verdict on what someone the customer
+# quotes said, whose grounds the lines after it give
+_ON_REPORT = re.compile(
+    r"^\W*(?:(?:your|my|the)\s+)?(?P<who>[a-z]+(?:[\s-][a-z]+){0,2}?)(?:['\u2019]s)?\s*[:\u2013\u2014-]\s*"
+    r"(?:yes|no|nope|right|wrong|correct|incorrect|true|false|mistaken|spot\s+on|not\s+quite|"
+    r"not\s+right|not\s+so|partly(?:\s+right)?|half\s+right|agreed)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _verdict_on_report(text: str, evidence: EvidenceSet) -> bool:
+    """Whether the claim is only a verdict on what someone the customer quotes said."""
+    found = _ON_REPORT.match(text)
+    if found is None:
+        return False
+    who = set(content_terms(found.group("who")))
+    return bool(who) and who <= evidence.index.referents.reporters
 
 
 _COURTESY = re.compile(

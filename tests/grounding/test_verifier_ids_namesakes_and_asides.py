@@ -1,0 +1,263 @@
+"""Readings for answers that read an id out ("gift card 9105630"), spell a state's code out
+("North Carolina"), tell two items of one name apart by their options ("the beige memory foam
+pet bed"), round a price with a hedge ("about $244"), say a share of the order or a fraction of
+it ("roughly 43% of the order", "more than half the order"), set an alternative aside ("straight
+away, not in 5 to 7 business days"), give a verdict on what someone the customer quotes said
+("Uncle: no."), or say where a refund goes ("refunded to its original payment method"). Each
+sits beside the near miss it must still catch."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.grounding.common import desk, growth
+from tether.core.types import Evidence
+from tether.domains.retail.pack import RETAIL
+from tether.grounding.claims import number_matches
+
+
+def flagged(answer: str, record: dict[str, Any], tool: str) -> bool:
+    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
+
+
+def asked(answer: str, question: str, passage: str) -> bool:
+    """Whether the desk flags `answer` to `question` over one kb passage."""
+    evidence = [Evidence("kb:1", "kb:policy", passage)]
+    verifier = RETAIL.grounding.verifier()
+    return verifier.verify_items(answer, evidence, question=question).flagged
+
+
+ACCOUNT = {
+    "user_id": "juan_santos_1448",
+    "name": {"first_name": "Juan", "last_name": "Santos"},
+    "address": {
+        "address1": "693 Willow Lane",
+        "address2": "Suite 604",
+        "city": "Charlotte",
+        "country": "USA",
+        "state": "NC",
+        "zip": "28258",
+    },
+    "payment_methods": {
+        "gift_card_3767667": {"source": "gift_card", "id": "gift_card_3767667", "balance": 45}
+    },
+    "orders": ["#W2582045"],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("Your gift card 3767667 holds $45.", False),
+        ("Card 3767667 holds $45.", False),
+        ("Your gift card 3767668 holds $45.", True),
+        # the number of another id is not the card's: the account's own id ends in 1448
+        ("Your gift card 1448 holds $45.", True),
+        ("Your address is in Charlotte, North Carolina.", False),
+        ("Your address is in Charlotte, South Carolina.", True),
+        ("There aren't any orders on the account yet.", True),
+        ("There isn't a PayPal account on file.", False),
+    ],
+)
+def test_an_id_and_a_state_are_read_out_as_the_record_holds_them(answer: str, wrong: bool) -> None:
+    assert flagged(answer, ACCOUNT, "get_user_details") is wrong
+
+
+PET_BEDS = {
+    "order_id": "#W4680317",
+    "status": "delivered",
+    "items": [
+        {
+            "name": "Pet Bed",
+            "item_id": "6942241102",
+            "price": 180.93,
+            "options": {"size": "large", "material": "memory foam", "color": "beige"},
+        },
+        {
+            "name": "Pet Bed",
+            "item_id": "7917269097",
+            "price": 184.25,
+            "options": {"size": "large", "material": "polyester", "color": "grey"},
+        },
+        {
+            "name": "Headphones",
+            "item_id": "5635439102",
+            "price": 353.76,
+            "options": {"type": "over-ear", "connectivity": "wired", "color": "blue"},
+        },
+    ],
+    "fulfillments": [
+        {"tracking_id": ["336816019299"], "item_ids": ["6942241102", "7917269097", "5635439102"]}
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 718.94}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The beige memory foam pet bed is $180.93.", False),
+        ("The beige memory foam pet bed is $184.25.", True),
+        ("The grey pet bed is made of polyester.", False),
+        ("The grey pet bed is made of memory foam.", True),
+        ("Two large pet beds, one beige memory foam and one grey polyester, plus wired blue "
+         "over-ear headphones.", False),
+        ("Two large pet beds, one beige memory foam and one grey polyester, plus wired beige "
+         "over-ear headphones.", True),
+        ("Nothing went out in a separate shipment.", False),
+        ("The headphones went out in a separate shipment from the beds.", True),
+    ],
+)  # fmt: skip
+def test_items_of_one_name_are_told_apart_by_their_options(answer: str, wrong: bool) -> None:
+    assert flagged(answer, PET_BEDS, "get_order_details") is wrong
+
+
+ORDER = {
+    "order_id": "#W5158064",
+    "status": "pending",
+    "items": [
+        {"name": "Cycling Helmet", "item_id": "1", "price": 209.69, "options": {"size": "L"}},
+        {"name": "Wristwatch", "item_id": "2", "price": 1985.30, "options": {"dial": "white"}},
+        {
+            "name": "Espresso Machine",
+            "item_id": "3",
+            "price": 2719.16,
+            "options": {"type": "manual"},
+        },
+    ],
+    "fulfillments": [],
+    "payment_history": [{"transaction_type": "payment", "amount": 4914.15}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The espresso machine is about $2,719.", False),
+        ("The espresso machine is about $2,729.", True),
+        ("The espresso machine is just under $2,720.", False),
+        ("The espresso machine is just under $2,710.", True),
+        ("The espresso machine is $2,719.", True),  # said exactly, it is wrong by 16 cents
+        ("The espresso machine is roughly 55% of the order.", False),
+        ("The espresso machine is roughly 65% of the order.", True),
+        ("The espresso machine is more than half the order.", False),
+        ("The espresso machine is less than half the order.", True),
+        ("The helmet is less than half the order.", False),
+        ("The helmet is more than half the order.", True),
+    ],
+)
+def test_a_price_rounded_or_a_share_of_the_order_is_judged_against_the_prices(
+    answer: str, wrong: bool
+) -> None:
+    assert flagged(answer, ORDER, "get_order_details") is wrong
+
+
+MOUSE = {
+    "name": "Gaming Mouse",
+    "product_id": "5713490933",
+    "variants": {
+        "1": {"item_id": "1", "options": {"color": "white", "sensor": "optical"}, "available": True,
+              "price": 137.22},
+        "2": {"item_id": "2", "options": {"color": "black", "sensor": "optical"}, "available": True,
+              "price": 137.32},
+        "3": {"item_id": "3", "options": {"color": "RGB", "sensor": "optical"}, "available": False,
+              "price": 142.3},
+        "4": {"item_id": "4", "options": {"color": "RGB", "sensor": "laser"}, "available": False,
+              "price": 160.89},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The white optical one at $137.22 is ten cents cheaper than the black optical one.", False),
+        ("The white optical one at $137.22 is twenty cents cheaper than the black optical one.",
+         True),
+        ("Two of the four variants are available.", False),
+        ("Three of the four variants are available.", True),
+        ("Both RGB versions are unavailable, so there's no RGB option at the moment.", False),
+        ("There's no RGB option.", True),
+    ],
+)  # fmt: skip
+def test_cents_apart_counts_of_a_list_and_none_for_now(answer: str, wrong: bool) -> None:
+    assert flagged(answer, MOUSE, "get_product_details") is wrong
+
+
+# the kb's refund timings, on one line as the "what happens next" section gives them
+NEXT = (
+    "After you confirm, the order's status becomes **cancelled** and the full amount goes back "
+    "to the payment method you used. Money paid with a gift card returns to that card straight "
+    "away; other payment methods take 5 to 7 business days."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("Gift card money goes back onto the card straight away, not in 5 to 7 business days.",
+         False),
+        ("Gift card money goes back onto the card in 5 to 7 business days, not straight away.",
+         True),
+        ("Your PayPal gets it back straight away, not in 5 to 7 business days.", True),
+        ("A cancelled order is refunded to the payment method you used.", False),
+    ],
+)  # fmt: skip
+def test_an_alternative_set_aside_is_judged_by_the_timings(answer: str, wrong: bool) -> None:
+    assert desk(answer, NEXT).flagged is wrong
+
+
+def test_a_verdict_on_a_quoted_claim_asserts_nothing_of_its_own() -> None:
+    question = (
+        "My girlfriend says the gift card money takes 5 to 7 business days. My uncle says you "
+        "cancel as soon as I ask."
+    )
+    fine = "- Girlfriend: no. Gift card money returns to the card straight away.\n- Uncle: no."
+    assert not asked(fine, question, NEXT)
+    # the verdict line stands aside; the line after it is still checked
+    wrong = "- Girlfriend: yes. Gift card money takes 5 to 7 business days.\n- Uncle: no."
+    assert asked(wrong, question, NEXT)
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "gift card 3767667, ten cents, ",  # an id read out beside cents (once per number before)
+        "gift card 3767667, a little under $50, ",  # a round figure bounding an amount
+        "about $45, more than half the order, ",  # a rounding and a fraction of the order
+    ],
+)
+def test_the_new_readings_stay_linear_in_the_answer(clause: str) -> None:
+    """Ids, cents, bounds and shares are read once per claim, not once per number it says."""
+    ratio = growth(
+        lambda: flagged(clause * 100, ACCOUNT, "get_user_details"),
+        lambda: flagged(clause * 400, ACCOUNT, "get_user_details"),
+    )
+    assert ratio < 8  # 4x the text: linear is 4x, quadratic 16x
+
+
+@pytest.mark.parametrize(
+    ("value", "known", "matches"),
+    [
+        (45.0, 0.45, True),  # "45%" of a share the evidence gives as 0.45
+        (0.45, 45.0, True),  # and the other way round
+        (100.0, 1.0, False),  # "$100" is no percentage of a count of one
+        (200.0, 2.0, False),
+    ],
+)
+def test_a_percentage_matches_a_fraction_never_a_whole_number(
+    value: float, known: float, matches: bool
+) -> None:
+    assert number_matches(value, {known}) is matches
+
+
+def test_a_balance_said_to_be_left_from_an_amount_the_record_never_gives_is_unsupported() -> None:
+    assert not flagged("Your gift card has $45 on it.", ACCOUNT, "get_user_details")
+    # the account holds one order: a count of 1 makes no "$100"
+    assert flagged(
+        "Your gift card has $45 left from its original $100.", ACCOUNT, "get_user_details"
+    )
