@@ -1,11 +1,12 @@
-"""Draw the sources of a new blind retail probe set, as dev9 to dev43 were drawn.
+"""Draw the sources of a new blind retail probe set, as dev9 to dev45 were drawn.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --seed 20261245 --after dev43
+    PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --seed 20261247 --after dev45
     PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --check
 
 A set's sources are four orders of at most three items, one account with at most three payment
 methods and one product, none a source of `dev/` to the `--after` set or of the held-out half,
-and four kb sections from those the held-out half does not use. The candidates are sorted and
+and four kb sections from those the held-out half does not use. Once every product is some
+set's (after dev45), the product is drawn from those the held-out half does not use. The candidates are sorted and
 drawn with `random.Random(seed)`: `sample` the orders, `choice` the account, `choice` the
 product, `sample` the sections, in that order. The held-out half is read only to leave its
 sources and sections out; nothing of it is printed. `--check` draws every recorded set again
@@ -28,7 +29,7 @@ RETAIL = ROOT / "src" / "tether" / "domains" / "retail"
 PROBES = RETAIL / "data" / "grounding_probes"
 FIRST = ("dev", "dev2", "dev3")  # written before sets were drawn by seed
 # the sets drawn by seed this way, each with its seed
-DRAWN = {f"dev{n}": 20261201 + n for n in range(9, 44)}
+DRAWN = {f"dev{n}": 20261201 + n for n in range(9, 46)}
 _PASSAGE = re.compile(r"^passage \d+: ", flags=re.MULTILINE)
 _HEADING = re.compile(r"^#+ ", flags=re.MULTILINE)
 
@@ -83,6 +84,11 @@ def draw(seed: int, after: str) -> dict[str, Any]:
         if len(v["payment_methods"]) <= 3 and f"user-{k}" not in taken
     )
     products = sorted(k for k in db["products"] if f"product-{k}" not in taken)
+    if not products:
+        # every product is some set's source (true from dev46 on): the product is drawn from
+        # those the held-out half does not use, as the kb sections are
+        held_out = source_ids("heldout")
+        products = sorted(k for k in db["products"] if f"product-{k}" not in held_out)
     held = sections_of("heldout")
     pool = [s for s in public_sections() if s not in held]
     rng = random.Random(seed)
@@ -104,7 +110,7 @@ def matches(name: str, drawn: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--after", default="", help="the last set drawn (dev43)")
+    parser.add_argument("--after", default="", help="the last set drawn (dev45)")
     parser.add_argument("--check", action="store_true", help="redraw every recorded set")
     args = parser.parse_args()
     if args.check:

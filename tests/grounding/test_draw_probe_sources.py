@@ -33,12 +33,19 @@ def test_each_recorded_set_is_what_its_seed_draws(name: str, seed: int) -> None:
 
 
 def test_a_new_draw_leaves_out_every_set_and_the_held_out_half() -> None:
-    drawn = DRAW.draw(20261245, "dev43")
-    ids = {f"order-{o[1:]}" for o in drawn["orders"]}
-    ids |= {f"user-{drawn['user']}", f"product-{drawn['product']}"}
-    for name in [*DRAW.FIRST, *(f"dev{n}" for n in range(4, 44)), "heldout"]:
+    drawn = DRAW.draw(20261247, "dev45")
+    ids = {f"order-{o[1:]}" for o in drawn["orders"]} | {f"user-{drawn['user']}"}
+    for name in [*DRAW.FIRST, *(f"dev{n}" for n in range(4, 46)), "heldout"]:
         assert not ids & DRAW.source_ids(name), name
+    # every product is some set's by now: the held-out half's are still left out
+    assert f"product-{drawn['product']}" not in DRAW.source_ids("heldout")
     assert not set(drawn["sections"]) & DRAW.sections_of("heldout")
+
+
+def test_a_product_no_set_uses_is_drawn_while_one_is_left() -> None:
+    drawn = DRAW.draw(20261245, "dev43")
+    for name in [*DRAW.FIRST, *(f"dev{n}" for n in range(4, 44)), "heldout"]:
+        assert f"product-{drawn['product']}" not in DRAW.source_ids(name), name
 
 
 @pytest.mark.parametrize(

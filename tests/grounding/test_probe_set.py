@@ -225,6 +225,18 @@ DRAWN_DEV42 = "dev42"
 # pending orders beyond the desk, photos and a reason for a return or a refund onto a new gift card,
 # its wrong answers spread over every kind of near miss
 DRAWN_DEV43 = "dev43"
+# a forty-fourth, drawn the same way after a forty-third, its customers naming their own things,
+# reporting a user id as proof of identity, a relative's account opened to family, a small gift
+# card that covers a difference, two exchanges or a return beside an exchange on one order, a
+# sold-out variant exchanged later, or a cancelled order refunded to a gift card, its wrong
+# answers spread over every kind of near miss
+DRAWN_DEV44 = "dev44"
+# a forty-fifth, drawn the same way after a forty-fourth, its customers naming their own things,
+# reporting a refund onto a relative's card or a new gift card, two returns from one order, a
+# payment split between two methods, an order back to processing after a switch, pending orders
+# beyond the desk, a story retold after a transfer, a gift card refund taking days or a
+# cancellation without a read-back, its wrong answers spread over every kind of near miss
+DRAWN_DEV45 = "dev45"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -267,6 +279,8 @@ LATER_DRAWN = (
     DRAWN_DEV41,
     DRAWN_DEV42,
     DRAWN_DEV43,
+    DRAWN_DEV44,
+    DRAWN_DEV45,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -398,6 +412,8 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV41, 54),
         (DRAWN_DEV42, 54),
         (DRAWN_DEV43, 54),
+        (DRAWN_DEV44, 54),
+        (DRAWN_DEV45, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
