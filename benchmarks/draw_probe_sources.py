@@ -6,7 +6,8 @@
 A set's sources are four orders of at most three items, one account with at most three payment
 methods and one product, none a source of `dev/` to the `--after` set or of the held-out half,
 and four kb sections from those the held-out half does not use. Once every product is some
-set's (after dev45), the product is drawn from those the held-out half does not use. The candidates are sorted and
+set's (after dev45), the product is drawn from those neither the held-out half nor the last ten
+sets use. The candidates are sorted and
 drawn with `random.Random(seed)`: `sample` the orders, `choice` the account, `choice` the
 product, `sample` the sections, in that order. The held-out half is read only to leave its
 sources and sections out; nothing of it is printed. `--check` draws every recorded set again
@@ -86,9 +87,9 @@ def draw(seed: int, after: str) -> dict[str, Any]:
     products = sorted(k for k in db["products"] if f"product-{k}" not in taken)
     if not products:
         # every product is some set's source (true from dev46 on): the product is drawn from
-        # those the held-out half does not use, as the kb sections are
-        held_out = source_ids("heldout")
-        products = sorted(k for k in db["products"] if f"product-{k}" not in held_out)
+        # those neither the held-out half nor the last ten sets use
+        shunned = set().union(*(source_ids(name) for name in [*earlier[-10:], "heldout"]))
+        products = sorted(k for k in db["products"] if f"product-{k}" not in shunned)
     held = sections_of("heldout")
     pool = [s for s in public_sections() if s not in held]
     rng = random.Random(seed)
