@@ -261,3 +261,36 @@ def test_a_balance_said_to_be_left_from_an_amount_the_record_never_gives_is_unsu
     assert flagged(
         "Your gift card has $45 left from its original $100.", ACCOUNT, "get_user_details"
     )
+
+
+# the kb's "speaking with a person" section, its first paragraph
+DESK = (
+    "Our support desk can look up your profile, orders and products, cancel or change pending "
+    "orders, return or exchange delivered items, and update your default address."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The desk can look up your profile.", False),
+        ("The desk can't look up your profile.", True),
+        ("We cannot update your default address.", True),
+        ("We can't handle a courier complaint here.", False),  # an act the list does not name
+        # a relative clause restating the list is no denial of it
+        ("A courier complaint isn't among the desk's services, which are looking up profiles, "
+         "orders and products and updating default addresses.", False),
+    ],
+)  # fmt: skip
+def test_an_ability_the_evidence_lists_is_not_denied(answer: str, wrong: bool) -> None:
+    assert desk(answer, DESK).flagged is wrong
+
+
+def test_a_customer_who_paid_two_orders_two_ways_may_be_told_either() -> None:
+    question = (
+        "#W6140392 is a coffee grinder that I paid for with a gift card. #W6140571 is a desk lamp "
+        "that I paid through PayPal."
+    )
+    refund = "Money paid with a gift card returns to that card straight away."
+    assert not asked("The grinder money goes to the gift card you paid with.", question, refund)
+    assert asked("The grinder money goes to the Visa you paid with.", question, refund)

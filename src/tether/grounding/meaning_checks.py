@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tether.grounding.abilities import denied_abilities
 from tether.grounding.additions import (
     ADVERBS,
     check_additions,
@@ -215,6 +216,11 @@ def check_meaning(
             main = main_part(body)
             if main != body and not timings(body[len(main) :]):
                 main = body
+            # "it isn't among the desk's services, which are looking up profiles, …": the
+            # relative clause restates the evidence; the denial is the main clause's
+            aside = _WHICH_ARE.search(main)
+            if aside is not None and negated(main[: aside.start()]) and not negated(aside.group(0)):
+                main = main[: aside.start()]
             kept = terms if main == body else content_terms(main)
             out.extend(_flipped(main, kept, evidence, context, vocabulary))
         # the customer's account is their words: a clause denies it only in those words ("you
@@ -259,6 +265,8 @@ def check_meaning(
             for why, c in [*check_limits(body, evidence.sentences), *lifted]:
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
             passages = evidence.texts
+            for why, c in denied_abilities(body, evidence.sentences):
+                out.append(Finding("polarity", CONTRADICTED, why, c.source, c.sentence, c.span))
             for why, c in check_exclusions(body, text, evidence.sentences, passages):
                 out.append(Finding("scope", CONTRADICTED, why, c.source, c.sentence, c.span))
             for why, source, line in check_listed_needs(body, passages):
@@ -515,6 +523,7 @@ def _reason_given(c: EvidenceClause) -> str:
 _SENT_TO = re.compile(r"(?<=refunded|returned)\s+(?:back\s+)?(?:to|onto|into)\b", re.I)
 
 
+_WHICH_ARE = re.compile(r",\s*which\s+(?:is|are|include|includes|covers?|means?)\b.*$", re.I)
 _CROSSED = re.compile("[\u274c\u2717\u2718\u2716]")
 
 
