@@ -277,6 +277,9 @@ DESK = (
         ("The desk can't look up your profile.", True),
         ("We cannot update your default address.", True),
         ("We can't handle a courier complaint here.", False),  # an act the list does not name
+        # a case, not a denial; emphasis, not a denial
+        ("If the desk can't look up your profile, a colleague will.", False),
+        ("The desk can not only look up your profile but also update your default address.", False),
         # a relative clause restating the list is no denial of it
         ("A courier complaint isn't among the desk's services, which are looking up profiles, "
          "orders and products and updating default addresses.", False),
@@ -294,3 +297,87 @@ def test_a_customer_who_paid_two_orders_two_ways_may_be_told_either() -> None:
     refund = "Money paid with a gift card returns to that card straight away."
     assert not asked("The grinder money goes to the gift card you paid with.", question, refund)
     assert asked("The grinder money goes to the Visa you paid with.", question, refund)
+
+
+LAPTOP = {
+    "order_id": "#W2417020",
+    "status": "pending",
+    "items": [
+        {
+            "name": "Laptop",
+            "item_id": "1",
+            "price": 2674.40,
+            "options": {"ram": "32GB", "storage": "256GB SSD", "color": "space grey"},
+        },
+        {"name": "Electric Kettle", "item_id": "2", "price": 145.48, "options": {"color": "white"}},
+    ],
+    "fulfillments": [],
+    "payment_history": [{"transaction_type": "payment", "amount": 2819.88}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("Storage is a 256GB SSD.", False),
+        ("Storage is a 512GB SSD.", True),
+        ("Storage is a 256GB SSD, eight times the 32GB of RAM.", False),
+        ("Storage is a 256GB SSD, six times the 32GB of RAM.", True),
+        ("The laptop made up about 95% of it; the kettle was the other $145.48.", False),
+        ("The laptop made up over 99% of it; the kettle was the other $145.48.", True),
+    ],
+)
+def test_a_value_with_its_article_a_multiple_and_a_share_of_it(answer: str, wrong: bool) -> None:
+    assert flagged(answer, LAPTOP, "get_order_details") is wrong
+
+
+# the kb's rule for moving a pending order to another payment method, its gift card sentence
+BALANCE = "A gift card must have enough balance to pay the whole order total."
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        ("The gift card won't do: its $450.00 balance is less than the $612.40 total.", False),
+        ("The gift card will do: its $450.00 balance is more than the $612.40 total.", True),
+        ("Its $450.00 balance isn't more than the $612.40 total.", False),
+    ],
+)
+def test_two_amounts_a_clause_compares_are_compared(answer: str, wrong: bool) -> None:
+    question = "My order comes to $612.40 and my gift card has $450.00 on it. Can I use it?"
+    assert asked(answer, question, BALANCE) is wrong
+
+
+EXCHANGE = (
+    "Items from an order whose status is **delivered** can be exchanged for another variant of "
+    "the same product."
+)
+
+
+def test_what_the_customer_reports_is_counted_and_a_state_set_aside_is_no_swap() -> None:
+    question = (
+        "My girlfriend says you can only exchange pending orders. My coworker says any product "
+        "is fine. My mom says a delivered order can be exchanged."
+    )
+    assert not asked("Exchanges are for delivered orders, not pending ones.", question, EXCHANGE)
+    assert asked("Exchanges are for pending orders, not delivered ones.", question, EXCHANGE)
+    assert not asked(
+        "Your mom is right; the other two aren't. Delivered orders can be exchanged.",
+        question,
+        EXCHANGE,
+    )
+    # two of three reports are not "the other four"
+    assert asked(
+        "Your mom is right; the other four aren't. Delivered orders can be exchanged.",
+        question,
+        EXCHANGE,
+    )
+
+
+def test_a_question_in_the_evidence_says_nothing_can_be_done() -> None:
+    asking = "Can the university sue for defamation? Most lawyers doubt it."
+    stating = "The university can sue for defamation. Most lawyers doubt it."
+    answer = "The university cannot sue for defamation."
+    reasons = [r for c in desk(answer, asking).claims for r in c.reasons]
+    assert not any("can be done" in r for r in reasons), reasons
+    assert any("can be done" in r for c in desk(answer, stating).claims for r in c.reasons)

@@ -23,7 +23,10 @@ _CANNOT = re.compile(
     re.IGNORECASE,
 )
 _ACT_END = re.compile(r"\s(?:and|or|but|because|since|so|unless|until|if|when|for\s+you)\s", re.I)
-_CAN = re.compile(r"\bcan\b", re.IGNORECASE)
+# "can", not "can't", "cannot" or "can not"
+_CAN = re.compile(r"\bcan\b(?![\u2019']t)(?!\s+not\b)", re.IGNORECASE)
+# "if hot water can't get them clean": a case, not a denial; "can not only": emphasis
+_CASE = re.compile(r"\b(?:if|unless|when|whether|until)\b[^,;:.!?]*$", re.IGNORECASE)
 _MOST_ACT_WORDS = 4
 
 
@@ -34,11 +37,15 @@ def denied_abilities(
     sentence says can, in the same words."""
     out: list[tuple[str, EvidenceClause]] = []
     for m in _CANNOT.finditer(clause):
+        if _CASE.search(clause, 0, m.start()) or m.group("act").lower().startswith("only "):
+            continue
         act = _ACT_END.split(f" {m.group('act')} ", maxsplit=1)[0]
         said = content_terms(act)[:_MOST_ACT_WORDS]
         if len(said) < 2:
             continue  # "can't do it": no act to find
         for s in sentences:
+            if s.sentence.rstrip().endswith("?"):
+                continue  # "Can UVA sue for defamation?" asks; it says nothing can be done
             if _said_after_can(said, s.text):
                 why = f"the evidence says {act.strip()!r} can be done: {s.text.strip()[:80]!r}"
                 out.append((why, s))

@@ -366,6 +366,32 @@ def _ratios(claim: str) -> tuple[tuple[float, float | None, str], ...]:
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per\s*cent\b)", re.IGNORECASE)
 
 
+# "eight times the 32GB of RAM", "10 times": a multiple the claim says
+_TIMES = re.compile(r"\b([\w-]+)\s+times\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def stated_ratios(claim: str) -> tuple[float, ...]:
+    """The multiples the claim says ("a 256GB SSD, eight times the 32GB of RAM") that two other
+    numbers it states bear out, to within 2 %. Read once per claim."""
+    said = [n for m in _TIMES.finditer(claim) for n in numbers(m.group(1))[:1]]
+    if not said:
+        return ()
+    stated = sorted(set(numbers(claim)))
+    if len(stated) > 4 * MOST_OPERANDS:
+        return ()
+    # sorted, each pair is (smaller, larger)
+    return tuple(
+        r
+        for r in said
+        if r > 1
+        and any(
+            small > 0 and abs(large / small - r) <= 0.02 * r
+            for small, large in combinations(stated, 2)
+        )
+    )
+
+
 def half_said(value: float, claim: str) -> bool:
     """Whether `value` is a "half" the claim bears out itself: two numbers it states, one twice
     the other ("fourteen variants and exactly half of them, seven"), or a percentage it states
@@ -513,7 +539,9 @@ _SHARE = re.compile(
 _TOTAL_SHARE = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|per ?cent)\s+of\s+(?:(?:the|your|its|their)\s+"
     r"(?:(?:order[\u2019']?s?|whole|entire|full)\s+)?(?:total|bill|order|purchase)\b|"
-    r"what\s+(?:you|they|was)\s+(?:paid|spent|charged)\b|what\s+(?:the|your)\s+order\s+cost\b)",
+    r"what\s+(?:you|they|was)\s+(?:paid|spent|charged)\b|what\s+(?:the|your)\s+order\s+cost\b|"
+    # "the espresso machine made up over 95% of it", after the order's charge
+    r"it\b(?!\s+(?:is|was|has)\b))",
     re.IGNORECASE,
 )
 # "a little over half the total, about 52 %": the total named, then the share of it

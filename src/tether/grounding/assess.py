@@ -26,6 +26,7 @@ from tether.grounding.arithmetic import (
     named_share,
     named_total,
     rounded_from,
+    stated_ratios,
     stated_share,
     total_fractions,
     worked_out,
@@ -411,6 +412,7 @@ def assess_claim(
         or bool(declining)
     )
     ids_read = index.ids_read_out(text) if index.id_numbers else set()
+    reports_counted = asked.counted_reports(text)
     known = [
         v
         for v in stated
@@ -421,6 +423,7 @@ def assess_claim(
         or (declined and number_matches(v, asked.heard_amounts))
         or rounded_from(v, text, asked.numbers)
         or v in ids_read
+        or v in reports_counted
     ]
     said_money = money(text)
     # an amount worked out to the cent from two the claim or the sentences just before it
@@ -461,6 +464,7 @@ def assess_claim(
         and not named_share(v, text, index.records)
         and not named_ratio(v, text, index.records)
         and not half_said(v, text)
+        and v not in stated_ratios(text)
         and not any(abs(v - f) < 0.005 for f in fractions)
         and not stated_share(v, text)
         # "costs 25 cents less, $950.96" beside "$951.21": a difference said in cents

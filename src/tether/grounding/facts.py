@@ -403,6 +403,9 @@ def value_fields(facts: Sequence[Fact]) -> ValueFields:
     return ValueFields(tuple(fields), tuple(facts))
 
 
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+")
+
+
 def check_values(
     text: str, record: Mapping[str, Any], fields: ValueFields | None = None
 ) -> list[AttributeFinding]:
@@ -423,7 +426,8 @@ def check_values(
         if _qualified(text[: stated.start()], read.values):
             continue
         seen.add(name)
-        said = stated.group(1).lower()
+        # "storage is a 256GB SSD": the article is no part of the value
+        said = _ARTICLE.sub("", stated.group(1).lower())
         holds = said.startswith(value.lower()) or value.lower() in said.split(" ")
         findings.append(
             AttributeFinding(

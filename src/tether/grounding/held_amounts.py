@@ -105,3 +105,29 @@ def check_covered(text: str, before: Sequence[float] = ()) -> list[Finding]:
             why = f"{held[-1]:g} is less than the {needed:g} it is said to cover"
             return [Finding("amount", CONTRADICTED, why, "")]
     return []
+
+
+# "its $450.00 balance is more than the $612.40 total": two amounts the clause compares itself
+_TWO_COMPARED = re.compile(
+    r"[$\u20ac\u00a3]\s?(?P<a>\d[\d,]*(?:\.\d+)?)[^$\u20ac\u00a3.;:!?]{0,40}?\b(?:is|are|was|were|comes?\s+to)\s+"
+    r"(?:well\s+|far\s+|much\s+|a\s+(?:bit|little)\s+|slightly\s+|just\s+)?"
+    r"(?P<how>more|greater|higher|bigger|larger|over|above|less|lower|smaller|under|below)"
+    r"(?:\s+than)?\s+(?:the\s+|your\s+|its\s+)?[$\u20ac\u00a3]\s?(?P<b>\d[\d,]*(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+_MORE = frozenset(("more", "greater", "higher", "bigger", "larger", "over", "above"))
+
+
+def check_compared_amounts(text: str) -> list[Finding]:
+    """A clause saying one amount it states is more (or less) than another it states, which the
+    figures do not bear out: "$450.00 … is more than the $612.40 total". A denial ("isn't more
+    than") says what the figures do, and is left alone."""
+    for m in _TWO_COMPARED.finditer(text):
+        if negated(text[max(0, m.start() - 20) : m.end()]):
+            continue
+        a, b = (float(m.group(n).replace(",", "")) for n in ("a", "b"))
+        more = m.group("how").lower() in _MORE
+        if (a > b) != more and abs(a - b) > 0.005:
+            why = f"{a:g} is {'less' if more else 'more'} than {b:g}"
+            return [Finding("amount", CONTRADICTED, why, "")]
+    return []

@@ -50,7 +50,7 @@ from tether.grounding.exchange_sides import check_exchange_sides
 from tether.grounding.exclusions import check_exclusions, check_narrowed, check_requalified
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED, Finding
 from tether.grounding.fields import FieldFinding, referred
-from tether.grounding.held_amounts import check_covered, check_held_amounts
+from tether.grounding.held_amounts import check_compared_amounts, check_covered, check_held_amounts
 from tether.grounding.indirect import plainly
 from tether.grounding.listed_counts import check_listed_counts
 from tether.grounding.listed_needs import check_listed_needs
@@ -167,6 +167,7 @@ def check_meaning(
         out.extend(check_floors(text, evidence.sentences))
         out.extend(check_held_amounts(text, evidence.sentences))
         out.extend(check_covered(text, before))
+        out.extend(check_compared_amounts(text))
     # the customer's account of their own situation, where no record gives one, contradicts an
     # answer that says otherwise ("I don't have a gift card yet"); it never supports one
     account = evidence.account
@@ -226,7 +227,12 @@ def check_meaning(
         # the customer's account is their words: a clause denies it only in those words ("you
         # won't need to explain the espresso machine" denies nothing of "needs the espresso
         # machine changed")
-        if account is not None and _ABOUT_YOU.match(body) and set(terms) <= account.index.terms:
+        if (
+            account is not None
+            and _ABOUT_YOU.match(body)
+            and set(terms) <= account.index.terms
+            and not _NEED_OF_ONE.search(body)
+        ):
             out.extend(_flipped(body, terms, account, context, vocabulary))
         out.extend(_replaced(body, evidence, vocabulary))
         # "A new gift card: no", "Not possible: a new gift card", "- a new gift card ❌"
@@ -523,6 +529,11 @@ def _reason_given(c: EvidenceClause) -> str:
 _SENT_TO = re.compile(r"(?<=refunded|returned)\s+(?:back\s+)?(?:to|onto|into)\b", re.I)
 
 
+# "you don't need one for the address change": the need is of a thing the clause leaves unnamed
+_NEED_OF_ONE = re.compile(
+    r"\b(?:don[\u2019']t|do\s+not|won[\u2019']t|will\s+not)\s+need\s+(?:one|it|them|that|this)\b",
+    re.IGNORECASE,
+)
 _WHICH_ARE = re.compile(r",\s*which\s+(?:is|are|include|includes|covers?|means?)\b.*$", re.I)
 _CROSSED = re.compile("[\u274c\u2717\u2718\u2716]")
 
@@ -536,11 +547,13 @@ def _swaps(
     # a state the clause only says can happen ("can be returned") is what it says of the
     # subject, not the word to compare
     acts = {(m.start, m.end) for m in states(body, vocabulary) if m.modal}
+    # "exchanges are for delivered orders, not pending ones": the member set aside is no swap
+    aside = len(main_part(body))
     # "is refunded to its original payment method": where money goes, not a state
     said = [
         x
         for x in vocabulary.members(body)
-        if (x[2], x[3]) not in acts and not _SENT_TO.match(body, x[3])
+        if (x[2], x[3]) not in acts and not _SENT_TO.match(body, x[3]) and x[2] < aside
     ]
     if not said:
         return []

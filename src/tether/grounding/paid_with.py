@@ -17,7 +17,8 @@ _PAY = (
     r"(?:paid|pay|bought\s+it|ordered)(?:\s+\$?\d[\d,]*(?:\.\d+)?)?"
     r"(?:\s+for(?:\s+(?:it|them|the\s+\w+|this(?:\s+order)?))?)?"
 )
-_MINE_BEFORE = re.compile(rf"\bI(?:\s+have)?\s+(?:{_PAY}\s+(?:with|by|via|using|through|from)|used)"
+_MINE_BEFORE = re.compile(rf"\bI(?:\s+have)?\s+(?:{_PAY}\s+(?:with|by|via|using|through|from)|used|"
+                          r"put\s+(?:it\s+|them\s+)?on|charged\s+(?:it\s+|them\s+)?to)"
                           r"\s+(?:my\s+|a\s+|an\s+)?$", re.IGNORECASE)  # fmt: skip
 _YOURS_BEFORE = re.compile(
     rf"\byou(?:\s+have|[\u2019']ve)?\s+(?:{_PAY}\s+(?:with|by|via|using|through)|used)"
@@ -49,9 +50,12 @@ def check_paid_with(body: str, question: str, vocabulary: Vocabulary) -> list[Fi
         )
         for cls, member in sorted(said)
         for k, theirs in sorted(held)
+        if k == cls
+        and member != theirs
+        and (cls, theirs) not in said
         # a customer who paid two orders two ways may be told either ("the gift card you paid
         # with" of the grinder, beside "I paid through PayPal" for the lamp)
-        if k == cls and member != theirs and (cls, theirs) not in said and (cls, member) not in held
+        and (cls, member) not in held
     ][:1]
 
 

@@ -281,6 +281,11 @@ def _span_edges(record: Any) -> set[int]:
 # what someone is reported to have said, promised or written, to the end of its clause and of
 # what hangs on it (", as …", ", and that …", ", but that …"): "(your agent) promised me a $100
 # credit for the delay", "(I) read online that only pending orders can be exchanged(, but …)"
+# a word for the things the customer reports others said ("the three claims", "both ideas")
+_REPORT_NOUN = re.compile(
+    r"\b(?:claims|points|ideas|suggestions|takes|views|answers|tips|opinions|theories)\b", re.I
+)
+_OTHER_COUNT = re.compile(r"\bthe\s+other\s+(two|three|four|five|six|\d)\b", re.IGNORECASE)
 _REPORTED = re.compile(
     r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
     r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*|"
@@ -333,6 +338,7 @@ class Referents:
     heard: frozenset[str] = frozenset()  # the words of what someone is reported to say
     # the words naming who is reported to say it ("my nephew", "a forum thread", "the bot")
     reporters: frozenset[str] = frozenset()
+    reports: int = 0  # how many things the customer reports others said
 
     @classmethod
     def of(cls, question: str, amounts: bool = True) -> Referents:
@@ -356,11 +362,38 @@ class Referents:
         stated.update(abs(a - b) for a, b in combinations(paid, 2))
         heard = frozenset(content_terms(reported)) if reported else frozenset()
         if not amounts:
-            return cls(frozenset(named), frozenset(said), heard=heard, reporters=reporters)
+            return cls(
+                frozenset(named),
+                frozenset(said),
+                heard=heard,
+                reporters=reporters,
+                reports=len(found),
+            )
         amounts_heard = frozenset(numbers(reported)) if reported else frozenset()
         return cls(
-            frozenset(named), frozenset(said), frozenset(stated), amounts_heard, heard, reporters
+            frozenset(named),
+            frozenset(said),
+            frozenset(stated),
+            amounts_heard,
+            heard,
+            reporters,
+            len(found),
         )
+
+    def counted_reports(self, text: str) -> set[float]:
+        """The counts of the customer's reports an answer gives ("of the three claims, only
+        your mom's holds up", "the other three don't"): how many there are, said with a word
+        for them, or how many are left after some ("the other three")."""
+        if self.reports < 2:
+            return set()
+        out: set[float] = set()
+        if _REPORT_NOUN.search(text):
+            out.add(float(self.reports))
+        for m in _OTHER_COUNT.finditer(text):
+            said = numbers(m.group(1))
+            if said and said[0] < self.reports:
+                out.add(said[0])
+        return out
 
     def number(self, value: float) -> bool:
         """True when the question states this amount (allowing rounding)."""
