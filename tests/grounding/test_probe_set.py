@@ -237,6 +237,18 @@ DRAWN_DEV44 = "dev44"
 # beyond the desk, a story retold after a transfer, a gift card refund taking days or a
 # cancellation without a read-back, its wrong answers spread over every kind of near miss
 DRAWN_DEV45 = "dev45"
+# a forty-sixth, drawn the same way after a forty-fifth, its customers naming their own things,
+# reporting exchanges only while pending or for any product, a sold-out size exchanged later, a
+# person needed for a pending order's address or only when urgent, a story retold after a
+# transfer, a new order or a return status after an exchange, or a gift card refund taking a week,
+# its wrong answers spread over every kind of near miss
+DRAWN_DEV46 = "dev46"
+# a forty-seventh, drawn the same way after a forty-sixth, its customers naming their own things,
+# reporting exchanges only for another colour, any kitchen item for another, a payment split
+# between a gift card and PayPal or moved to a relative's card, a gift card refund taking days,
+# part of the money back after a change, a user id or card digits to verify, its wrong answers
+# spread over every kind of near miss
+DRAWN_DEV47 = "dev47"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -281,6 +293,8 @@ LATER_DRAWN = (
     DRAWN_DEV43,
     DRAWN_DEV44,
     DRAWN_DEV45,
+    DRAWN_DEV46,
+    DRAWN_DEV47,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -414,14 +428,21 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV43, 54),
         (DRAWN_DEV44, 54),
         (DRAWN_DEV45, 54),
+        (DRAWN_DEV46, 54),
+        (DRAWN_DEV47, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:
-    """No source of a drawn set is a source of any set drawn or written before it."""
+    """No source of a drawn set is a source of any set drawn or written before it; once every
+    catalogue product is some set's (from dev46 on), its product is none of the held-out half's
+    or the last ten sets'."""
     earlier = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN[: LATER_DRAWN.index(half)])
     ids = source_ids(half)
     assert len(ids) == len(set(ids))
-    assert not set(ids) & {i for other in earlier for i in source_ids(other)}
+    reused = {i for i in ids if i.startswith("product-")} if int(half[3:]) >= 46 else set()
+    assert not (set(ids) - reused) & {i for other in earlier for i in source_ids(other)}
+    recent = (HALVES[1], *LATER_DRAWN[: LATER_DRAWN.index(half)][-10:])
+    assert not reused & {i for other in recent for i in source_ids(other)}
     every = responses(half)
     assert len(every) >= least
     assert sum(r["kind"] == "faithful" for r in every) * 2 == len(every)
