@@ -313,7 +313,8 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
     for n, (clause, back) in enumerate(parts):
         # a label is read with what it labels ("Your husband's PayPal: not possible."), and a
         # list with the heading declining it ("Not needed: the address you post from")
-        labelled = (text[clause.end :].lstrip().startswith(":") and negated(text)) or (
+        # ("Colleague (last four card digits): no, …": a bracket may close before the colon)
+        labelled = (text[clause.end :].lstrip(" )]").startswith(":") and negated(text)) or (
             clause.start >= text.find(":") >= 0 and declining_heading(text)
         )
         if labelled or negated(clause.text) or sets_outside(clause.text) or back:
