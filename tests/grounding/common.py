@@ -35,6 +35,12 @@ MOVE = (
 )
 
 
+def flagged(answer: str, record: dict[str, Any], tool: str = "get_order_details") -> bool:
+    """Whether the retail desk's verifier flags `answer` against one record `tool` returned."""
+    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
+
+
 def desk(answer: str, passage: str) -> Verification:
     """`answer` verified by the retail desk's verifier against one kb passage."""
     evidence = [Evidence("kb:1", "kb:policy", passage)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
+from tests.grounding.common import flagged
 from tether.domains.retail.pack import RETAIL
 
 PROBES = Path(RETAIL.grounding_probes or ".").parent
@@ -27,11 +27,6 @@ def _record(name: str, source_id: str) -> dict[str, Any]:
             found: dict[str, Any] = source["source"]
             return found
     raise LookupError(source_id)
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str) -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 ACCOUNT = {

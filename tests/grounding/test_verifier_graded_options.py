@@ -6,13 +6,9 @@ the mention itself states nothing, and a key graded differently across objects (
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import flagged
 
 ORDER = {
     "order_id": "#W3358610",
@@ -34,11 +30,6 @@ LAPTOP = {
         "2": {"item_id": "2", "options": {"processor": "i7"}, "available": True, "price": 2999.0},
     },
 }
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str = "get_order_details") -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 @pytest.mark.parametrize(

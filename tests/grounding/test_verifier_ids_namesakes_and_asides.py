@@ -8,20 +8,12 @@ sits beside the near miss it must still catch."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
-from tests.grounding.common import desk, growth
+from tests.grounding.common import desk, flagged, growth
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.claims import number_matches
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str) -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 def asked(answer: str, question: str, passage: str) -> bool:

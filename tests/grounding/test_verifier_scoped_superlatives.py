@@ -4,13 +4,11 @@ picked by a value only it holds; "costs the most" and "costs the least" are supe
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import flagged
 
 
 def item(n: int, name: str, price: float, **options: str) -> dict[str, Any]:
@@ -43,11 +41,6 @@ PRODUCT = {
         "54": variant(4, "55-75 lbs", "iron", "fixed", 534.84),
     },
 }
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str) -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 @pytest.mark.parametrize(

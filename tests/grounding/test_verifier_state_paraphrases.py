@@ -6,13 +6,11 @@ plain state word is; near misses (a refund that reached a card, a denial) are no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import flagged
 
 
 def order(status: str) -> dict[str, Any]:
@@ -36,11 +34,6 @@ PRODUCT = {
                "available": True, "price": 285.81},
     },
 }  # fmt: skip
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str = "get_order_details") -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,9 @@ bookshelf and a black bottle), and a payment method holding no balance said to h
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import flagged
 
 ORDER = {
     "order_id": "#W9015076",
@@ -32,11 +28,6 @@ ACCOUNT = {
         "paypal_7697967": {"source": "paypal", "id": "paypal_7697967"},
     },
 }
-
-
-def flagged(answer: str, record: dict[str, Any], tool: str) -> bool:
-    evidence = [Evidence("tool:1", f"tool:{tool}", json.dumps(record))]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence).flagged
 
 
 @pytest.mark.parametrize(
