@@ -278,14 +278,14 @@ def _span_edges(record: Any) -> set[int]:
     return found
 
 
-# what someone is reported to have said, promised or written, to the end of its clause and of
-# what hangs on it (", as …", ", and that …", ", but that …"): "(your agent) promised me a $100
-# credit for the delay", "(I) read online that only pending orders can be exchanged(, but …)"
 # a word for the things the customer reports others said ("the three claims", "both ideas")
 _REPORT_NOUN = re.compile(
     r"\b(?:claims|points|ideas|suggestions|takes|views|answers|tips|opinions|theories)\b", re.I
 )
 _OTHER_COUNT = re.compile(r"\bthe\s+other\s+(two|three|four|five|six|\d)\b", re.IGNORECASE)
+# what someone is reported to have said, promised or written, to the end of its clause and of
+# what hangs on it (", as …", ", and that …", ", but that …"): "(your agent) promised me a $100
+# credit for the delay", "(I) read online that only pending orders can be exchanged(, but …)"
 _REPORTED = re.compile(
     r"\b(?:promis\w*|told|said|says|saying|claim\w*|assur\w*|guarantee\w*|offered|heard|read|"
     r"according|supposed(?:ly)?|mentioned|stated|informed|assum\w*|thought|believ\w*|"
