@@ -76,6 +76,26 @@ def test_a_sync_tool_that_hangs_is_abandoned_at_its_timeout(release: threading.E
     assert pool.wait_idle(2.0) and pool.abandoned == 0
 
 
+@pytest.mark.parametrize(
+    ("set_up_s", "said"),
+    [
+        (0.005, "within 0.1 s"),  # a busy machine's set-up: the tool's own timeout is named
+        (0.03, "within 0.07 s"),  # a deadline that left less: the limit the call really had
+    ],
+)
+def test_a_timed_out_call_names_the_limit_it_had(
+    release: threading.Event, set_up_s: float, said: str
+) -> None:
+    # each reading of the clock moves it on, as a call's set-up does on a loaded machine
+    clock = ManualClock(tick=set_up_s)
+    executor = EnvelopeExecutor(InProcessState(), clock=clock, pool=WorkerPool())
+    tool = _tool(lambda _: release.wait(), Envelope(timeout_s=0.1, retry=NEVER))
+    outcome = executor.execute(tool, {"order_id": "#1"})
+    release.set()
+    assert outcome.code is ErrorCode.TOOL_TIMEOUT
+    assert said in outcome.message, outcome.message
+
+
 def test_an_async_tool_is_cancelled_at_its_timeout() -> None:
     cancelled = threading.Event()
 
