@@ -54,7 +54,8 @@ _NOT_TAKEN = re.compile(rf"{_DENIED_MONEY}(?:taken|took|take|collected|billed)\b
 _EVENT_NOUN = re.compile(r"\b(payment|charge|refund|transfer)s?\b", re.IGNORECASE)
 _MODAL = re.compile(r"\b(?:can|could|may|might|will|would|should|must|if|once|unless)\b", re.I)
 # past forms whose stem is not the event's ("paid" → pay, as in "payment")
-_IRREGULAR = {"paid": "pay", "sent": "send", "sold": "sell", "bought": "buy", "made": "mak"}
+# past forms `norm` leaves as they are ("sold", "bought" it maps itself: `claims._IRREGULAR`)
+_IRREGULAR = {"paid": "pay", "sent": "send", "made": "mak"}
 # a charge is a payment by another word ("hasn't been charged" of a "payment")
 _SAME_ACT = {"charg": "pay"}
 
