@@ -28,6 +28,7 @@ from tests.server.conversation_site import (
     open_site,
 )
 from tether.conversations import Conversations, ConversationStore
+from tether.conversations.store import ConversationRecord
 from tether.conversations.turns import fold_turn
 from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import DecisionKind, Run, RunStatus, StepKind
@@ -280,3 +281,64 @@ def test_a_message_sent_once_the_turns_run_ended_is_taken_before_its_worker_fold
     assert record.turns == 1 and record.busy_run == claim.claimant
     assert [t.run_id for t in service.store.turns(cid)] == [run_id]
     service.release(claim)
+
+
+class _FoldedMeanwhile(ConversationStore):
+    """A conversation store whose `where` ("claim" or "look") lets the worker fold the ended
+    turn in: after this party's claim was refused, or after it read who holds the claim."""
+
+    def __init__(self, desk: Desk, run_id: str, where: str) -> None:
+        super().__init__(desk.store.engine)
+        self.desk, self.run_id, self.where, self.folded = desk, run_id, where, False
+        self.looks = 0
+
+    def _worker_folds(self) -> None:
+        if not self.folded:
+            self.folded = True
+            worker = ConversationStore(self.desk.store.engine)
+            assert fold_turn(worker, self.desk.store.get_run(self.run_id), time.time())
+
+    def claim(self, conversation_id: str, claimant: str, now: float, lease_s: float) -> bool:
+        taken = super().claim(conversation_id, claimant, now, lease_s)
+        if not taken and self.where == "claim":
+            self._worker_folds()
+        return taken
+
+    def get(self, conversation_id: str, with_state: bool = True) -> ConversationRecord:
+        record = super().get(conversation_id, with_state)
+        if not with_state and self.where == "look":
+            self.looks += 1  # the first look is the turn's check, the second the claim's
+            if self.looks == 2 and record.busy_run == self.run_id:
+                self._worker_folds()
+        return record
+
+
+@pytest.mark.parametrize("where", ["claim", "look"])
+def test_a_message_is_taken_when_the_worker_folds_the_ended_turn_in_at_the_same_moment(
+    desk: Desk, where: str
+) -> None:
+    # the worker lets go of the conversation between this request's refused claim and its own
+    # fold: the turn is folded in once (by the worker), and the message is still taken
+    service = Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    cid = service.start(USER).id
+    run_id = _queued_turn(desk, service, cid)
+    desk.runtime.execute(run_id, ScriptedModel(parse_script(CANCEL_SCRIPT)))
+    racing = _FoldedMeanwhile(desk, run_id, where)
+    service.store = racing
+    claim = service.begin_turn(cid, USER, text="Thanks, that is all.")
+    assert racing.folded
+    record = racing.get(cid)
+    assert record.turns == 1 and record.busy_run == claim.claimant
+    assert [t.run_id for t in racing.turns(cid)] == [run_id]
+    service.release(claim)
+
+
+def test_a_message_is_still_busy_while_the_turns_run_goes_on(desk: Desk) -> None:
+    service = Conversations(desk.runtime, ConversationStore(desk.store.engine))
+    cid = service.start(USER).id
+    run_id = _queued_turn(desk, service, cid)  # queued, not run
+    with pytest.raises(TetherError) as busy:
+        service.begin_turn(cid, USER, text="Are you there?")
+    assert busy.value.code is ErrorCode.CONVERSATION_BUSY
+    record = service.store.get(cid)
+    assert (record.turns, record.busy_run) == (0, run_id)

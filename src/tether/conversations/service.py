@@ -196,13 +196,14 @@ class Conversations(TurnAdmissionMixin, TurnStateMixin):
     def _claim(self, conversation_id: str, claimant: str, now: float) -> bool:
         """Claim the conversation for a turn. A turn whose run has ended but which its worker
         has not folded in yet is folded in first, so a client that saw the run end can send
-        the next message at once."""
+        the next message at once. The claim is tried again whoever folded it: the worker may
+        fold it in (and let go) between the refused claim and this look."""
         lease = self.limits.busy_lease_s
         if self.store.claim(conversation_id, claimant, now, lease):
             return True
         held = self.store.get(conversation_id, with_state=False).busy_run
-        if held is None or held == claimant or not self._fold_ended(held):
-            return False
+        if held is not None and held != claimant:
+            self._fold_ended(held)  # False when the run goes on, or another party folded it
         return self.store.claim(conversation_id, claimant, now, lease)
 
     def _fold_ended(self, run_id: str) -> bool:
