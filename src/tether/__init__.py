@@ -12,8 +12,9 @@ Names are loaded on first use, so `import tether` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tether.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from tether.core.envelope import (
@@ -203,13 +204,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tether' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # a name is kept once loaded
 
 
 def __dir__() -> list[str]:

@@ -1,12 +1,16 @@
-"""A `tether` command loads only what it uses: numpy, scipy and bm25s load with the first
-search or embedding, redis with the first Redis client. Every command is a process of its own,
-so what loads at start is paid on each one."""
+"""A `tether` command loads only what it uses: the command's own module when it runs (a command
+that reads the store loads no desk), numpy, scipy and bm25s with the first search or embedding,
+redis with the first Redis client. Every command is a process of its own, so what loads at
+start is paid on each one."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.processes import SRC
 
@@ -47,3 +51,71 @@ def test_a_search_loads_them_when_it_needs_them() -> None:
     loaded = _loaded_after(code)
     assert loaded["numpy"] and loaded["bm25s"], loaded
     assert not loaded["redis"], loaded
+
+
+# what the commands that only read the store must not load: the run loop, the verifier, the
+# approvals, the domain packs and the HTTP server
+HEAVY = (
+    "tether.runtime.loop",
+    "tether.grounding.verifier",
+    "tether.approvals.service",
+    "tether.sdk.desk",
+    "tether.domains",
+    "fastapi",
+)
+
+
+def _heavy_after(code: str) -> list[str]:
+    probe = (
+        f"import sys\n{code}\nprint('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(t for t in done.stdout.splitlines() if t.startswith("loaded:"))
+    return [m for m in line.removeprefix("loaded:").split(",") if m]
+
+
+def test_the_command_line_loads_no_command_before_it_runs() -> None:
+    assert _heavy_after("from tether.cli import main") == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "list", "--json"],
+        ["runs", "show", "run_missing", "--json"],
+        ["release", "list", "--json"],
+        ["audit", "verify", "--json"],
+        ["keys", "list", "--json"],
+    ],
+)
+def test_a_command_that_reads_the_store_loads_no_desk(args: list[str], tmp_path: Path) -> None:
+    run = (
+        "import os, sys\n"
+        f"os.environ['TETHER_HOME'] = {str(tmp_path / 'home')!r}\n"
+        f"os.environ['TETHER_DATABASE_URL'] = 'sqlite:///{tmp_path / 'tether.db'}'\n"
+        f"sys.argv = ['tether', *{args!r}]\n"
+        "from tether.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _heavy_after(run) == []
+
+
+def test_a_command_that_opens_a_desk_still_loads_it(tmp_path: Path) -> None:
+    """The near miss: a command is loaded with everything it uses when it runs."""
+    run = (
+        "import os, sys\n"
+        f"os.environ['TETHER_HOME'] = {str(tmp_path / 'home')!r}\n"
+        f"os.environ['TETHER_DATABASE_URL'] = 'sqlite:///{tmp_path / 'tether.db'}'\n"
+        "sys.argv = ['tether', 'run', 'hi', '--as', 'nobody', '--json']\n"
+        "from tether.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert set(_heavy_after(run)) >= {"tether.runtime.loop", "tether.sdk.desk"}

@@ -5,8 +5,13 @@ A domain uses `OwnershipCheck` / `ResourceOwners` to say who owns what its tools
 `RoleRights` to say which scopes each principal role confers.
 """
 
-from tether.access.checks import CapabilityCheck, GrantCheck, OwnershipCheck, ResourceOwners
-from tether.access.rights import RoleRights, agent_grants, effective_rights
+from typing import TYPE_CHECKING
+
+from tether.core.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from tether.access.checks import CapabilityCheck, GrantCheck, OwnershipCheck, ResourceOwners
+    from tether.access.rights import RoleRights, agent_grants, effective_rights
 
 __all__ = [
     "CapabilityCheck",
@@ -17,3 +22,17 @@ __all__ = [
     "agent_grants",
     "effective_rights",
 ]
+
+# each name is imported from its module when first used (see `tether.core.exports`)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CapabilityCheck": "tether.access.checks",
+        "GrantCheck": "tether.access.checks",
+        "OwnershipCheck": "tether.access.checks",
+        "ResourceOwners": "tether.access.checks",
+        "RoleRights": "tether.access.rights",
+        "agent_grants": "tether.access.rights",
+        "effective_rights": "tether.access.rights",
+    },
+)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
-from tether.sdk.desk import Desk, build_desk
-from tether.sdk.domain import Domain
-from tether.sdk.loader import resolve_domain
-from tether.store.runs import RunStore
+
+if TYPE_CHECKING:  # loaded by the commands that open a desk (see `tether.cli.lazy`)
+    from tether.sdk.desk import Desk
+    from tether.sdk.domain import Domain
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -68,15 +71,38 @@ DomainOption = Annotated[
 
 def open_domain(name: str | None = None) -> Domain:
     """The domain pack in force: `--domain` > `TETHER_DOMAIN` > `tether.toml` > retail."""
+    from tether.sdk.loader import resolve_domain
+
     return resolve_domain(name)
 
 
 def open_desk(domain: str | Domain | None = None, **options: Any) -> Desk:
     """The domain's desk over the configured store (TETHER_DATABASE_URL or
     ./.tether/tether.db)."""
-    pack = domain if isinstance(domain, Domain) else open_domain(domain)
+    from tether.sdk.desk import build_desk
+    from tether.store.runs import RunStore
+
+    pack = open_domain(domain) if domain is None or isinstance(domain, str) else domain
     return build_desk(pack, RunStore.open(), **options)
 
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def since_epoch(value: str, now: float) -> float:
+    """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration back from now
+    (`90s`, `30m`, `24h`, `7d`, `2w`, `PT24H`); BAD_REQUEST otherwise."""
+    back = duration_seconds(value)
+    if back is not None and math.isfinite(back):
+        return now - back
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise TetherError(
+            ErrorCode.BAD_REQUEST,
+            f"--since {value!r} is neither an ISO 8601 time nor a duration such as 24h or 7d",
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()

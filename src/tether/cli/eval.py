@@ -12,10 +12,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tether.cli.common import EXIT_FAILED, DomainOption, open_domain, out, print_json, user_errors
+from tether.cli.common import (
+    EXIT_FAILED,
+    DomainOption,
+    open_domain,
+    out,
+    print_json,
+    since_epoch,
+    user_errors,
+)
 from tether.cli.keys import cli_actor
 from tether.cli.release import open_releases
-from tether.cli.replay import since_epoch
 from tether.core.errors import ErrorCode, TetherError
 from tether.grounding.detector import HallucinationDetector
 from tether.grounding.judge import ModelClaimJudge, RecordingJudge

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tether.cli.common import out, print_json, user_errors
+from tether.cli.common import out, print_json, since_epoch, user_errors
 from tether.cli.release import runs_release
-from tether.cli.replay import since_epoch
 from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.observe.business import headline

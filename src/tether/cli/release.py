@@ -24,7 +24,6 @@ from tether.release.bundle import ID_PREFIX
 from tether.release.diff import diff_bundles, render_diff
 from tether.release.source import read_release_dir, write_release_dir
 from tether.release.store import Release, ReleaseStore, check_label
-from tether.sdk.candidate import check_buildable
 from tether.store.runs import RunStore
 
 release_app = typer.Typer(
@@ -100,6 +99,8 @@ def release_create(
         if source is not None:
             bundle = read_release_dir(source)
             # what no desk could build is refused here, not at every conversation sent to it
+            from tether.sdk.candidate import check_buildable  # builds a desk: loaded here
+
             store = RunStore.open()
             try:
                 check_buildable(open_domain(domain), store, bundle)

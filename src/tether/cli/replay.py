@@ -3,11 +3,9 @@ records, under their own configuration or a candidate release's."""
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,10 +18,10 @@ from tether.cli.common import (
     open_domain,
     out,
     print_json,
+    since_epoch,
     user_errors,
 )
 from tether.cli.release import open_releases
-from tether.core.durations import duration_seconds
 from tether.core.errors import ErrorCode, TetherError
 from tether.release.store import Release, ReleaseStore
 from tether.runtime.replay import Replayer, ReplayReport, counterfactual, replay_runs
@@ -31,24 +29,6 @@ from tether.sdk.candidate import candidate_desk
 from tether.sdk.gate import recorded_runs
 from tether.sdk.releases import ReleaseDesks
 from tether.store.runs import RunStore
-
-
-def since_epoch(value: str, now: float) -> float:
-    """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration back from now
-    (`90s`, `30m`, `24h`, `7d`, `2w`, `PT24H`); BAD_REQUEST otherwise."""
-    back = duration_seconds(value)
-    if back is not None and math.isfinite(back):
-        return now - back
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise TetherError(
-            ErrorCode.BAD_REQUEST,
-            f"--since {value!r} is neither an ISO 8601 time nor a duration such as 24h or 7d",
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def replay(

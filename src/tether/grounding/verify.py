@@ -8,34 +8,16 @@ verdict records every claim's status, what decided it and the evidence field beh
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from tether.core.errors import ErrorCode, TetherError
+from tether.core.errors import ErrorCode
 from tether.core.guard import GuardContext
 from tether.core.types import Message, ModelTurn, TurnKind, Verdict
+from tether.grounding.on_fail import on_fail_mode
 from tether.grounding.verdicts import MAX_FACT_CLAIMS
 from tether.grounding.verifier import ClaimVerdict, Verifier
-
-ON_FAIL = ("refuse", "escalate", "revise")
-DEFAULT_ON_FAIL = "revise"
-
-
-def on_fail_mode(value: object, where: str, code: ErrorCode = ErrorCode.CONFIG_INVALID) -> str:
-    """`value` if it is what a failing claim may lead to (one of `ON_FAIL`), else `code` naming
-    `where`: the one rule for the environment, a `ClaimCheck` and a release's verifier."""
-    if not isinstance(value, str) or value not in ON_FAIL:
-        raise TetherError(code, f"{where} must be one of {', '.join(ON_FAIL)}, not {value!r}")
-    return value
-
-
-def claims_on_fail(environ: Mapping[str, str] | None = None) -> str:
-    """`TETHER_CLAIMS_ON_FAIL`, checked (default `revise`)."""
-    env = os.environ if environ is None else environ
-    value = env.get("TETHER_CLAIMS_ON_FAIL", "").strip().lower() or DEFAULT_ON_FAIL
-    return on_fail_mode(value, "TETHER_CLAIMS_ON_FAIL")
 
 
 def _compact(text: str) -> str:

@@ -7,8 +7,9 @@ does not pull in the OpenTelemetry SDK, prometheus_client and the KPI store.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tether.core.exports import lazy_exports
 
 if TYPE_CHECKING:
     from tether.observe.drift import DriftReport, DriftSettings, MonitorResult
@@ -58,8 +59,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tether.observe' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,34 +9,39 @@ from arguments and records, neutral defaults from the schema), reads the convers
 (`cents`, `find_pii`, `strings_in`).
 """
 
-from tether.policy.binding import (
-    ActionBinding,
-    DeclarativeBinding,
-    Fact,
-    FactSource,
-    Lookup,
-    Subject,
-    fact,
-)
-from tether.policy.check import (
-    Conversation,
-    PolicyAnswerCheck,
-    PolicyBinding,
-    PolicyCheck,
-    argument_hash,
-)
-from tether.policy.consent import ConsentReading, action_targets, action_verb, classify_reply
-from tether.policy.conversation import (
-    UNTRUSTED,
-    Counters,
-    ToolExchange,
-    action_counters,
-    argument_provenance,
-    tool_exchanges,
-)
-from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest, entity, ref
-from tether.policy.source import LoadedPolicies, PolicyMeta, load_policies
-from tether.policy.validators import PiiFacts, cents, find_pii, strings_in
+from typing import TYPE_CHECKING
+
+from tether.core.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from tether.policy.binding import (
+        ActionBinding,
+        DeclarativeBinding,
+        Fact,
+        FactSource,
+        Lookup,
+        Subject,
+        fact,
+    )
+    from tether.policy.check import (
+        Conversation,
+        PolicyAnswerCheck,
+        PolicyBinding,
+        PolicyCheck,
+        argument_hash,
+    )
+    from tether.policy.consent import ConsentReading, action_targets, action_verb, classify_reply
+    from tether.policy.conversation import (
+        UNTRUSTED,
+        Counters,
+        ToolExchange,
+        action_counters,
+        argument_provenance,
+        tool_exchanges,
+    )
+    from tether.policy.engine import PolicyDecision, PolicyEngine, PolicyRequest, entity, ref
+    from tether.policy.source import LoadedPolicies, PolicyMeta, load_policies
+    from tether.policy.validators import PiiFacts, cents, find_pii, strings_in
 
 __all__ = [
     "UNTRUSTED",
@@ -74,3 +79,44 @@ __all__ = [
     "strings_in",
     "tool_exchanges",
 ]
+
+# each name is imported from its module when first used (see `tether.core.exports`)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ActionBinding": "tether.policy.binding",
+        "ConsentReading": "tether.policy.consent",
+        "Conversation": "tether.policy.check",
+        "Counters": "tether.policy.conversation",
+        "DeclarativeBinding": "tether.policy.binding",
+        "Fact": "tether.policy.binding",
+        "FactSource": "tether.policy.binding",
+        "LoadedPolicies": "tether.policy.source",
+        "Lookup": "tether.policy.binding",
+        "PiiFacts": "tether.policy.validators",
+        "PolicyAnswerCheck": "tether.policy.check",
+        "PolicyBinding": "tether.policy.check",
+        "PolicyCheck": "tether.policy.check",
+        "PolicyDecision": "tether.policy.engine",
+        "PolicyEngine": "tether.policy.engine",
+        "PolicyMeta": "tether.policy.source",
+        "PolicyRequest": "tether.policy.engine",
+        "Subject": "tether.policy.binding",
+        "ToolExchange": "tether.policy.conversation",
+        "UNTRUSTED": "tether.policy.conversation",
+        "action_counters": "tether.policy.conversation",
+        "action_targets": "tether.policy.consent",
+        "action_verb": "tether.policy.consent",
+        "argument_hash": "tether.policy.check",
+        "argument_provenance": "tether.policy.conversation",
+        "cents": "tether.policy.validators",
+        "classify_reply": "tether.policy.consent",
+        "entity": "tether.policy.engine",
+        "fact": "tether.policy.binding",
+        "find_pii": "tether.policy.validators",
+        "load_policies": "tether.policy.source",
+        "ref": "tether.policy.engine",
+        "strings_in": "tether.policy.validators",
+        "tool_exchanges": "tether.policy.conversation",
+    },
+)

@@ -21,7 +21,7 @@ from typing import Any
 
 from tether.access.canonical import canonical_json
 from tether.core.errors import ErrorCode, TetherError
-from tether.grounding.verify import on_fail_mode
+from tether.grounding.on_fail import on_fail_mode
 from tether.release.agents import agent_from
 
 FORMAT = 1

@@ -33,8 +33,8 @@ from tether.grounding.citations import CitationCheck
 from tether.grounding.embeddings import Embedder, embedder_from_env
 from tether.grounding.hybrid import StoreRetriever
 from tether.grounding.ingest import Ingestor, ensure_ingested
+from tether.grounding.on_fail import claims_on_fail as on_fail_from_env
 from tether.grounding.verify import ClaimCheck
-from tether.grounding.verify import claims_on_fail as on_fail_from_env
 from tether.models.factory import release_model
 from tether.observe.hub import Observability, default_observability
 from tether.policy.check import PolicyAnswerCheck, PolicyCheck
