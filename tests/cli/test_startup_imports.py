@@ -17,10 +17,10 @@ from tests.processes import SRC
 LAZY = ("numpy", "scipy", "bm25s", "redis")
 
 
-def _loaded_after(code: str) -> dict[str, bool]:
-    probe = (
-        f"import sys, json\n{code}\nprint(json.dumps({{m: m in sys.modules for m in {LAZY!r}}}))"
-    )
+def _modules_after(code: str, names: tuple[str, ...]) -> dict[str, bool]:
+    """Which of `names` a fresh process has loaded once it ran `code`."""
+    report = f"print('loaded:' + json.dumps({{m: m in sys.modules for m in {names!r}}}))"
+    probe = f"import sys, json\n{code}\n{report}"
     done = subprocess.run(
         [sys.executable, "-c", probe],
         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
@@ -29,8 +29,13 @@ def _loaded_after(code: str) -> dict[str, bool]:
         timeout=60,
         check=True,
     )
-    loaded: dict[str, bool] = json.loads(done.stdout.strip().splitlines()[-1])
+    line = next(t for t in done.stdout.splitlines() if t.startswith("loaded:"))
+    loaded: dict[str, bool] = json.loads(line.removeprefix("loaded:"))
     return loaded
+
+
+def _loaded_after(code: str) -> dict[str, bool]:
+    return _modules_after(code, LAZY)
 
 
 def test_the_command_line_starts_without_the_search_and_redis_libraries() -> None:
@@ -66,20 +71,7 @@ HEAVY = (
 
 
 def _heavy_after(code: str) -> list[str]:
-    probe = (
-        f"import sys\n{code}\nprint('loaded:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    line = next(t for t in done.stdout.splitlines() if t.startswith("loaded:"))
-    return [m for m in line.removeprefix("loaded:").split(",") if m]
+    return [m for m, loaded in _modules_after(code, HEAVY).items() if loaded]
 
 
 def test_the_command_line_loads_no_command_before_it_runs() -> None:
