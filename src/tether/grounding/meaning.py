@@ -35,6 +35,7 @@ _CLAUSE_BREAK = re.compile(
     r"this|these|he|she|we|you|i)\b)",
     re.IGNORECASE,
 )
+_PRICE_IN_BRACKETS = re.compile(r"\(\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s*\)")
 _EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))
 _NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b|\bcannot\b", re.IGNORECASE)
 _CUT_VERB = re.compile(r"[\u2019']s$")
@@ -68,7 +69,19 @@ def clauses(text: str) -> list[Clause]:
     """Split a sentence at contrast words, semicolons and clause-joining "and"s."""
     out: list[Clause] = []
     begin = 0
+    # a price in brackets parts no clause: "it was paid in full ($261.11) and has shipped" is
+    # one clause, whose subject the bracket does not cut from what follows it; after a denial
+    # it still parts one ("no water resistance ($298.91) can be ordered": the "no" is the
+    # option's)
+    asides = {m.start(): m.end() for m in _PRICE_IN_BRACKETS.finditer(text)} if "(" in text else {}
+    inside = -1  # the end of the aside the clause runs through
     for match in _CLAUSE_BREAK.finditer(text):
+        if match.start() < inside:
+            continue
+        # the clause up to the last aside it ran through was read already: only the rest is
+        if match.start() in asides and not negated(text[max(begin, inside) : match.start()]):
+            inside = asides[match.start()]
+            continue
         if _SHARED_OBJECT.search(text, begin, match.start()) and _JOINED.match(match.group(0)):
             continue  # "act on, or share details of, an account": one object, one clause
         if _DENIED_REASON.search(text, begin, match.start()) and _REASON.match(match.group(0)):

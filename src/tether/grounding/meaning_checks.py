@@ -183,7 +183,7 @@ def check_meaning(
     label_declined = declined_label(text)
     heading, heading_end = line_label(text)  # "Women:" narrows what the line's clauses count
     parts = clauses(text)
-    for n, clause in enumerate(parts):
+    for clause in parts:
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
         # apply") says nothing of the evidence's rules or timings
@@ -195,13 +195,7 @@ def check_meaning(
         )
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
-        # "the blue 4-hour pair ($258.97) can still be ordered": a price in brackets parts
-        # no clause; what is said of the pair follows it
-        priced = _PRICE_ASIDE.match(text, clause.end) if n + 1 < len(parts) else None
-        if priced is not None and negated(body):
-            priced = None
-        described_whole = f"{body} {priced.group(0)} {parts[n + 1].text}" if priced else body
-        out.extend(_from_field(f) for f in check_variants(described_whole, evidence.views))
+        out.extend(_from_field(f) for f in check_variants(body, evidence.views))
         label = heading if clause.start >= heading_end else ""
         out.extend(_group_count(f) for f in check_value_counts(body, evidence.views, label))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
@@ -338,7 +332,6 @@ _ABOUT_YOU = re.compile(
 )
 
 
-_PRICE_ASIDE = re.compile(r"\(\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s*\)")
 _YOURS = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
 # what someone has: "there's no gift card on your account", "you don't have a Visa"
 _HOLDING = re.compile(

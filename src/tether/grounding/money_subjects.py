@@ -2,7 +2,8 @@
 
 "The $308.38 you paid was refunded" tells where the money went; the order's status stays what
 the record says. "Your order of $308.38 was delivered" still speaks of the order, and so does
-"the tablet, for which you paid $962.34, hasn't been processed".
+"the tablet, for which you paid $962.34, hasn't been processed" or "it was paid ($261.11) and
+has shipped".
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def said_of_money(clause: str, start: int, sums: Sequence[re.Match[str]]) -> boo
     # a sum inside an aside set off by commas is not the subject of what follows it ("the
     # tablet, for which you paid $962.34, hasn't been processed")
     if "," in between and "," in clause[: last.start()]:
+        return False
+    # nor is a sum in brackets ("it was paid ($261.11) and has shipped")
+    if between.lstrip().startswith(")"):
         return False
     lead = " ".join(clause[max(0, last.start() - 40) : last.start()].split()[-3:])
     return not _THING.search(lead) and not _THING.search(between)
