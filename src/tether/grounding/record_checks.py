@@ -94,11 +94,19 @@ def _none_of(clause: str) -> set[str]:
 
 
 _TENSE_OPEN = re.compile(r"\b(?:will|would|can|could|may|might|should|if|once)\b", re.I)
+_JOINED_OPEN = re.compile(
+    r",?\s+(?:and|but|then)\s+(?:then\s+)?(?:will|would|can|could|may|might|should)\b", re.I
+)
 
 
 def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> list[FieldFinding]:
     """A member of a closed class (a payment method, a colour) said of a record that holds
     other members of that class and not this one ("paid by gift card" when it was PayPal)."""
+    # "it was paid with your credit card and will ship to …": a verb phrase joined on with its
+    # own "will" opens its own tense, not the one said before it
+    joined = _JOINED_OPEN.search(clause)
+    if joined is not None:
+        clause = clause[: joined.start()]
     if _TENSE_OPEN.search(clause):
         return []  # what may or will happen is not what the record holds
     found = [(c, m, a, b) for c, m, a, b in vocab.members(clause) if c not in vocab.states]
