@@ -600,7 +600,7 @@ def _denied(text: str, v: RecordView, path: str, leaves: dict[str, str]) -> list
 _IN_STOCK_WORDS = (
     r"in stock|available|orderable|for sale|on (?:our|the) shelves|ready to (?:order|ship|buy)|"
     r"in (?:our|the) warehouse|waiting to be (?:ordered|bought|purchased)|"
-    r"(?:can|could)(?:n?[\u2019']t|not)?(?: be)? (?:order(?:ed)?|bought|purchased)"
+    r"(?:can|could)(?:n?[\u2019']t|not)?(?: be)? (?:order(?:ed)?|buy|bought|purchased?)"
 )
 _OUT_OF_STOCK_WORDS = "out of stock|sold out|unavailable"
 STOCK_WORDS = f"{_IN_STOCK_WORDS}|{_OUT_OF_STOCK_WORDS}"

@@ -177,11 +177,8 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
     out: list[FieldFinding] = []
     for v in views:
         siblings = [(p, leaf_values(o), o) for p, o in objects(v.record) if price_of(o) is not None]
-        stock = IN_STOCK.search(rest)
-        # "the cheapest you can order" means those in stock; "…, can't be ordered" does not,
-        # nor "…, isn't available" (the words just before the stock word deny it)
-        denied = stock is not None and negated(rest[max(0, stock.start() - 16) : stock.end()])
-        if stock and not denied and not OUT_OF_STOCK.search(rest):
+        # "the cheapest you can order", "among the ones you can buy, …" mean those in stock
+        if _of_stocked(rest) or ((scope := _SCOPE.match(clause)) and _of_stocked(scope.group(0))):
             siblings = [s for s in siblings if s[2].get("available") is not False]
         scoped = _in_scope(clause, siblings, names)
         unnamed = scoped is None  # "of those two": some two, which the clause does not name
@@ -240,6 +237,15 @@ _SCOPE = re.compile(
 _UNNAMED_SET = re.compile(
     r"^(?:those|these|the|them|the\s+other)?\s*(?:two|three|four|pair|both)$", re.IGNORECASE
 )
+
+
+def _of_stocked(text: str) -> bool:
+    """Whether the text narrows the set to the objects in stock; "…, can't be ordered" does
+    not, nor "…, isn't available" (the words just before the stock word deny it)."""
+    stock = IN_STOCK.search(text)
+    if stock is None or OUT_OF_STOCK.search(text):
+        return False
+    return not negated(text[max(0, stock.start() - 16) : stock.end()])
 
 
 def _in_scope(clause: str, siblings: list[Sibling], names: Shorts) -> list[Sibling] | None:

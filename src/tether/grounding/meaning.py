@@ -35,7 +35,13 @@ _CLAUSE_BREAK = re.compile(
     r"this|these|he|she|we|you|i)\b)",
     re.IGNORECASE,
 )
-_PRICE_IN_BRACKETS = re.compile(r"\(\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?\s*\)")
+# a bracket that only tells which one and what it costs: "($261.11)", "(item 7717598293,
+# $985.66)", "(128GB)"; one that holds words ("(not the blue one)") parts the clause
+_ASIDE_IN_BRACKETS = re.compile(
+    r"\(\s*(?:(?:(?:item|id|sku|order|product|no\.?)\s+)?#?[a-z0-9.-]*\d[a-z0-9.-]*"
+    r"(?:\s*,\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?)?|[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?)\s*\)",
+    re.IGNORECASE,
+)
 _EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))
 _NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b|\bcannot\b", re.IGNORECASE)
 _CUT_VERB = re.compile(r"[\u2019']s$")
@@ -73,7 +79,7 @@ def clauses(text: str) -> list[Clause]:
     # one clause, whose subject the bracket does not cut from what follows it; after a denial
     # it still parts one ("no water resistance ($298.91) can be ordered": the "no" is the
     # option's)
-    asides = {m.start(): m.end() for m in _PRICE_IN_BRACKETS.finditer(text)} if "(" in text else {}
+    asides = {m.start(): m.end() for m in _ASIDE_IN_BRACKETS.finditer(text)} if "(" in text else {}
     inside = -1  # the end of the aside the clause runs through
     for match in _CLAUSE_BREAK.finditer(text):
         if match.start() < inside:

@@ -23,7 +23,7 @@ from tether.grounding.bindings import (
 from tether.grounding.bound_prices import price_of
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
 from tether.grounding.facts import CONTRADICTED, SUPPORTED, value_regex
-from tether.grounding.fields import ID_KEY, MONEY, FieldFinding, RecordView
+from tether.grounding.fields import ID_KEY, MONEY, FieldFinding, RecordView, mentions
 from tether.grounding.list_objects import Sibling, mentions_value
 from tether.grounding.meaning import negated
 
@@ -83,6 +83,10 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
                 "name" in s[1] and mentions_value(clause, s[1]["name"]) for s in siblings
             ):
                 continue  # named objects are bound by name (`tether.grounding.bindings`)
+            by_id = _named_by_id(clause, siblings)
+            if len(by_id) == 1:  # "item 7717598293 is available": the one its id names
+                out.extend(_availability(clause, v, by_id, {}))
+                continue
             said = values_said(clause, siblings)
             if said is None:
                 continue
@@ -92,6 +96,27 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
             if len(said) >= 2 and not several and not negated(clause):
                 out.extend(_combination(v, siblings, said))
     return out
+
+
+def _named_by_id(clause: str, siblings: Sequence[Sibling]) -> list[Sibling]:
+    """The objects the clause names by one of their ids ("item 7717598293")."""
+    if not any(c.isdigit() for c in clause):
+        return []
+    return [s for s in siblings if any(mentions(clause, i) for i in _ids(s))]
+
+
+def _ids(sibling: Sibling) -> set[str]:
+    """An object's ids: its id fields and the key it is listed under, where that is an id."""
+    path, _, obj = sibling
+    ids = {
+        str(value)
+        for key, value in obj.items()
+        if ID_KEY.search(str(key)) and isinstance(value, str | int) and not isinstance(value, bool)
+    }
+    last = path.split(".")[-1]
+    if any(c.isdigit() for c in last):
+        ids.add(last)
+    return {i for i in ids if len(i) >= 4}
 
 
 def values_said(clause: str, siblings: Sequence[Sibling]) -> dict[str, str] | None:
