@@ -52,3 +52,33 @@ def test_no_one_object_most_like_it_judges_nothing() -> None:
     }
     said = "The red large loose hoodie is cheaper than the green one."
     assert not any(c.status == "contradicted" for c in on_record(said, tied).claims)
+
+
+ORDER = {
+    "order_id": "#W9360566",
+    "status": "delivered",
+    "items": [
+        {"name": "Jigsaw Puzzle", "item_id": "9237024510", "price": 53.53},
+        {"name": "Cycling Helmet", "item_id": "3339188619", "price": 200.24},
+        {"name": "Backpack", "item_id": "3928046918", "price": 198.0},
+    ],
+    "payment_history": [{"transaction_type": "payment", "amount": 451.77}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # what the backpack is compared with ends with its clause: the puzzle after "while"
+        # is not among what it is compared with
+        ("The backpack is dearer than the helmet, while the puzzle was only $53.53.", True),
+        ("The backpack, at $198.00, is a couple of dollars dearer than the $200.24 helmet, "
+         "while the puzzle was only $53.53.", True),
+        ("The backpack is cheaper than the helmet, while the puzzle was only $53.53.", False),
+        # "… and the puzzle put together" is still one side of the comparison
+        ("The helmet costs more than the backpack and the puzzle put together.", True),
+        ("The helmet costs less than the backpack and the puzzle put together.", False),
+    ],
+)  # fmt: skip
+def test_what_a_price_is_compared_with_ends_with_its_clause(answer: str, wrong: bool) -> None:
+    assert on_record(answer, ORDER).flagged is wrong

@@ -28,6 +28,7 @@ _UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT})\b", re.IGNORECASE)
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
+_COMPARED_END = re.compile(r";|,?\s(?:while|whereas|but|so|which)\s", re.IGNORECASE)
 _SAME = re.compile(
     r"\b(?P<word>(?:costs?|is|are|priced) (?:exactly )?the same(?: price)? as|"
     r"(?:is|are|costs?) (?:just )?as (?:expensive|cheap|much) as)\b",
@@ -111,6 +112,9 @@ def check_comparisons(
     if found is None:
         return _superlatives(clause, views, names)
     left, right = clause[: found.start()], clause[found.end() :]
+    # what it is compared with ends with its clause: "… than the helmet, while the puzzle …"
+    # (its price in brackets and "… and the backpack put together" still belong to it)
+    right = _COMPARED_END.split(right, maxsplit=1)[0]
     word = found.group("word")
     cheaper = re.fullmatch(rf"{_CHEAPER}|{_UNDERCUT}", word, re.IGNORECASE) is not None
     out: list[FieldFinding] = []
