@@ -108,6 +108,36 @@ def test_items_of_one_name_are_told_apart_by_their_options(answer: str, wrong: b
     assert flagged(answer, PET_BEDS, "get_order_details") is wrong
 
 
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # one pet bed described with what only the other holds: no such bed
+        ("The pet bed in beige polyester was delivered.", True),
+        ("All three items were delivered: a large pet bed in beige polyester, a large grey one "
+         "in memory foam, and blue headphones.", True),
+        ("You got a grey memory foam pet bed.", True),
+        # the right way round, beds said apart, and several said as several
+        ("All three items were delivered: a large pet bed in beige memory foam, a large grey "
+         "one in polyester, and blue headphones.", False),
+        ("The pet bed in beige is cheaper than the polyester pet bed.", False),
+        ("Both pet beds, one beige and one grey, arrived.", False),
+        ("The pet beds in beige and polyester both arrived.", False),
+    ],
+)  # fmt: skip
+def test_one_item_of_a_shared_name_described_with_two_items_options(
+    answer: str, wrong: bool
+) -> None:
+    assert flagged(answer, PET_BEDS, "get_order_details") is wrong
+
+
+def test_the_phrases_around_a_shared_name_are_read_in_linear_time() -> None:
+    ratio = growth(
+        lambda: flagged("the pet bed in beige, " * 100, PET_BEDS, "get_order_details"),
+        lambda: flagged("the pet bed in beige, " * 400, PET_BEDS, "get_order_details"),
+    )
+    assert ratio < 8  # 4x the text: linear is 4x, quadratic 16x
+
+
 ORDER = {
     "order_id": "#W5158064",
     "status": "pending",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from tether.grounding.bound_prices import bound_prices, others_amount, price_of, swapped_price
@@ -276,7 +276,7 @@ def _bound(
             vocabulary = None
             several = True  # its flags are read clause by clause (`tether.grounding.variants`)
     held_by_named = {x.lower() for s in named for x in s[1].values()}
-    out: list[FieldFinding] = []
+    out: list[FieldFinding] = _mixed_namesakes(clause, v, named)
     for (path, leaves, _), text in pairs:
         mine = {x.lower() for x in leaves.values()}
         for key, members in classes.items():
@@ -345,6 +345,59 @@ def _told_apart(pairs: list[tuple[Sibling, str]]) -> list[tuple[Sibling, str]]:
         if len(told) == 1:
             out.append((told[0], text))
     return out
+
+
+def _mixed_namesakes(clause: str, v: RecordView, named: Sequence[Sibling]) -> list[FieldFinding]:
+    """One object of a name shared by several, described with values only different ones of
+    them hold ("a pet bed in beige polyester" of a beige memory foam bed and a grey polyester
+    one): no object is what the phrase describes. Only the phrase around the name is read,
+    from the last comma, "and" or verb before it to the first after it, and a plural ("two pet
+    beds in beige and grey") describes several."""
+    groups: dict[str, list[Sibling]] = {}
+    for s in named:
+        groups.setdefault(s[1]["name"].lower(), []).append(s)
+    out: list[FieldFinding] = []
+    for name, group in groups.items():
+        if len(group) < 2:
+            continue
+        held = Counter(x.lower() for s in group for x in set(s[1].values()))
+        for found in islice(value_regex(name).finditer(clause.lower()), 4):
+            after = clause[found.end() : found.end() + 40]
+            if after[:1].lower() == "s":  # "pet beds": several
+                continue
+            before = clause[max(0, found.start() - 40) : found.start()]
+            before = _PHRASE_CUT.split(before)[-1]
+            phrase = f"{before} {_PHRASE_CUT.split(after, maxsplit=1)[0]}"
+            said = {
+                s[0]: [x for x in s[1].values() if held[x.lower()] == 1 and len(x) > 1]
+                for s in group
+            }
+            said = {p: [x for x in xs if mentions_value(phrase, x)] for p, xs in said.items()}
+            tellers = {p: xs for p, xs in said.items() if xs}
+            if len(tellers) < 2:
+                continue
+            values = sorted({x for xs in tellers.values() for x in xs})
+            where = next(iter(tellers))
+            out.append(
+                FieldFinding(
+                    f"{v.evidence_id}:{where}",
+                    "binding",
+                    CONTRADICTED,
+                    " ".join(values),
+                    None,
+                    (f"no {name} in the record is {' and '.join(values)}",),
+                )
+            )
+            break
+    return out
+
+
+# where the phrase describing one object ends: a comma, "and", a verb
+_PHRASE_CUT = re.compile(
+    r"[,;:.!?()]|\b(?:and|or|but|while|than|is|are|was|were|has|have|had|costs?|came|comes|"
+    r"arrived|shipped|will|can|could|would)\b",
+    re.IGNORECASE,
+)
 
 
 def _told_by(text: str, group: Sequence[tuple[Sibling, str]], held: Counter[str]) -> list[Sibling]:
