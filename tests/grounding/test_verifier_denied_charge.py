@@ -54,3 +54,32 @@ def test_a_charge_denied_of_a_paid_order(answer: str, wrong: bool) -> None:
 def test_a_payment_said_not_to_have_gone_through(answer: str, wrong: bool) -> None:
     evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(ORDER))]
     assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is wrong
+
+
+REFUNDED = {
+    **ORDER,
+    "status": "cancelled",
+    "payment_history": [
+        *ORDER["payment_history"],
+        {"transaction_type": "refund", "amount": 239.99, "payment_method_id": "credit_card_1"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "refunded", "wrong"),
+    [
+        # "none of which", "none of the $…", "never made it back": a refund denied
+        ("You paid $239.99 by card, none of which has been refunded so far.", True, True),
+        ("None of the $239.99 has been refunded.", True, True),
+        ("The $239.99 never made it back onto your card.", True, True),
+        # the near misses: said of an order with no refund, or said to have been refunded
+        ("You paid $239.99 by card, none of which has been refunded so far.", False, False),
+        ("The $239.99 never made it back onto your card.", False, False),
+        ("You paid $239.99 by card, all of which has been refunded.", True, False),
+    ],
+)
+def test_a_refund_denied_in_other_words(answer: str, refunded: bool, wrong: bool) -> None:
+    record = REFUNDED if refunded else ORDER
+    evidence = [Evidence("tool:1", "tool:get_order_details", json.dumps(record))]
+    assert RETAIL.grounding.verifier().verify_items(answer, evidence).flagged is wrong

@@ -20,12 +20,15 @@ from tether.grounding.meaning import denied_terms
 # a denial of what has (not) been done: "hasn't been paid", "was not refunded", "never shipped"
 _PAST_DENIAL = re.compile(
     r"\b(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)\b|\bnever\b|\bnot\s+yet\b|"
-    r"\bnothing\s+(?:has|have|had|was|were)\b",
+    r"\b(?:nothing|none\s+of\s+(?:which|it|that|them|the\s+\S+))\s+(?:has|have|had|was|were)\b",
     re.IGNORECASE,
 )
-# "nothing has been charged": the act is the verb after it, not a word after a "not"
+# "nothing has been charged", "none of which has been refunded": the act is the verb after
+# it, not a word after a "not"
 _NOTHING_DONE = re.compile(
-    r"\bnothing\s+(?:has|have|had|was|were)\s+(?:yet\s+)?(?:been\s+)?(\w+)", re.IGNORECASE
+    r"\b(?:nothing|none\s+of\s+(?:which|it|that|them|the\s+\S+))\s+(?:has|have|had|was|were)"
+    r"\s+(?:yet\s+)?(?:been\s+)?(\w+)",
+    re.IGNORECASE,
 )
 # "the payment didn't go through", "a refund, which was never made", "your payment of $20
 # hasn't gone through": the event is the noun
@@ -42,13 +45,15 @@ _EVENT_FAILED = re.compile(
     r"have|had)\s+(?:been\s+)?)?(?:declined|rejected|refused|bounced|failed)\b",
     re.IGNORECASE,
 )
-# money said not to have come back is a refund denied ("the $46 never came back to it"), and
+# money said not to have come back is a refund denied ("the $46 never came back to it", "never
+# made it back onto that gift card"), and
 # money said not to have been taken a payment denied ("PayPal hasn't taken the $3,176.43 yet")
 _DENIED_MONEY = (
     r"(?:(?:has|have|had|did|was|were)(?:n[\u2019']t|\s+not)|never)\s+(?:yet\s+)?(?:been\s+)?"
 )
 _NOT_BACK = re.compile(
-    rf"{_DENIED_MONEY}(?:come|came|gone|went|go|sent|paid|put)\s+back\b", re.IGNORECASE
+    rf"{_DENIED_MONEY}(?:come|came|gone|went|go|sent|paid|put|made\s+it|make\s+it)\s+back\b",
+    re.IGNORECASE,
 )
 _NOT_TAKEN = re.compile(rf"{_DENIED_MONEY}(?:taken|took|take|collected|billed)\b", re.IGNORECASE)
 _EVENT_NOUN = re.compile(r"\b(payment|charge|refund|transfer)s?\b", re.IGNORECASE)
