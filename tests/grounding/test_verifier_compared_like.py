@@ -82,3 +82,35 @@ ORDER = {
 )  # fmt: skip
 def test_what_a_price_is_compared_with_ends_with_its_clause(answer: str, wrong: bool) -> None:
     assert on_record(answer, ORDER).flagged is wrong
+
+
+MICE = {
+    "name": "Gaming Mouse",
+    "product_id": "5713490933",
+    "variants": {
+        "101": {"item_id": "101", "options": {"color": "black", "sensor type": "laser",
+                "connectivity": "wireless"}, "available": True, "price": 150.58},
+        "102": {"item_id": "102", "options": {"color": "black", "sensor type": "laser",
+                "connectivity": "wired"}, "available": True, "price": 162.15},
+        "103": {"item_id": "103", "options": {"color": "black", "sensor type": "optical",
+                "connectivity": "wired"}, "available": True, "price": 137.32},
+        "104": {"item_id": "104", "options": {"color": "white", "sensor type": "optical",
+                "connectivity": "wired"}, "available": True, "price": 137.22},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # "which" stands for the phrase just before it, not for the list it ends
+        ("The black ones are laser wireless at $150.58, laser wired at $162.15 and optical wired "
+         "at $137.32, which undercuts even the white optical wired at $137.22.", True),
+        ("The black ones are laser wireless at $150.58, laser wired at $162.15 and optical wired "
+         "at $137.32, which is cheaper than the black laser wired.", False),
+        ("The white optical wired one is $137.22, which undercuts the black optical wired one.",
+         False),
+    ],
+)  # fmt: skip
+def test_what_which_compares_is_the_phrase_before_it(answer: str, wrong: bool) -> None:
+    assert on_record(answer, MICE).flagged is wrong

@@ -28,6 +28,10 @@ _UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT})\b", re.IGNORECASE)
 _DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
+_WHICH_BEFORE = re.compile(
+    r",?\s*\b(?:which|that)\s+(?:(?:is|are|was|were)\s+)?(?:even\s+|still\s+|also\s+)?$", re.I
+)
+_LISTED_END = re.compile(r"[;:]|,\s|\s(?:and|or|but|while)\s", re.IGNORECASE)  # not "$2,025"
 _COMPARED_END = re.compile(r";|,?\s(?:while|whereas|but|so|which)\s", re.IGNORECASE)
 _SAME = re.compile(
     r"\b(?P<word>(?:costs?|is|are|priced) (?:exactly )?the same(?: price)? as|"
@@ -112,6 +116,11 @@ def check_comparisons(
     if found is None:
         return _superlatives(clause, views, names)
     left, right = clause[: found.start()], clause[found.end() :]
+    # "…, laser wired at $162.15 and optical wired at $137.32, which undercuts …": what
+    # "which" stands for is the phrase just before it
+    relative = _WHICH_BEFORE.search(left)
+    if relative is not None:
+        left = _LISTED_END.split(left[: relative.start()])[-1]
     # what it is compared with ends with its clause: "… than the helmet, while the puzzle …"
     # (its price in brackets and "… and the backpack put together" still belong to it)
     right = _COMPARED_END.split(right, maxsplit=1)[0]
