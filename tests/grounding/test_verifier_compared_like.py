@@ -114,3 +114,16 @@ MICE = {
 )  # fmt: skip
 def test_what_which_compares_is_the_phrase_before_it(answer: str, wrong: bool) -> None:
     assert on_record(answer, MICE).flagged is wrong
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [
+        # how much, said between the verb and its comparative, leaves the direction to judge
+        ("The black laser wired one costs a little more than the laser wireless.", False),
+        ("The black laser wired one costs slightly less than the laser wireless.", True),
+        ("The black optical wired one costs a bit less than the white optical wired.", True),
+    ],
+)
+def test_a_comparative_said_with_how_much_is_judged(answer: str, wrong: bool) -> None:
+    assert on_record(answer, MICE).flagged is wrong

@@ -21,11 +21,13 @@ from tether.grounding.meaning import negated
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]
 Shorts = Mapping[str, tuple[str, ...]]  # the short names a pack gives objects, by full name
 
-_CHEAPER = r"cheaper|less expensive|lower[- ]priced|costs? less|cost less|priced lower"
+# how much, between the verb and its comparative: "costs a little more than", "slightly less"
+_DEGREE = r"(?:(?:a\s+(?:little|bit|lot|touch)|slightly|much|far|somewhat|just|only)\s+)?"
+_CHEAPER = rf"cheaper|less expensive|lower[- ]priced|costs?\s+{_DEGREE}less|priced lower"
 # "undercuts every blue speaker": cheaper than each, with no "than"
 _UNDERCUT = r"undercuts?|undercutting|(?:comes?|came)\s+in\s+(?:under|below)"
 _UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT})\b", re.IGNORECASE)
-_DEARER = r"more expensive|pricier|dearer|higher[- ]priced|costs? more|cost more|priced higher"
+_DEARER = rf"more expensive|pricier|dearer|higher[- ]priced|costs?\s+{_DEGREE}more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
 _WHICH_BEFORE = re.compile(
