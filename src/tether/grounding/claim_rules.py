@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from tether.grounding.arithmetic import among, counted_share, money, named_total, worked_out
@@ -98,8 +99,18 @@ class ClaimRulesMixin:
                 and value not in gaps
             ]
         unseen.extend(c for c in cents if c not in unseen)
+        # a month and year ("expiring 08/2027") the evidence never gives is a fact it lacks,
+        # however well the rest of the claim checks out
+        said_dates = list(islice(_MONTH_YEAR.finditer(text), 8)) if "/" in text else []
+        given = (
+            " ".join((*evidence.texts.values(), evidence.index.record_text)).lower()
+            if said_dates
+            else ""
+        )
+        dates = [m.group(0) for m in said_dates if not _month_year_in(m, given)]
         decisive = bool(
             unseen
+            or dates
             or a.unseen_times
             or any(
                 len(n) > 1 and n not in evidence.index.lowered and n not in _CURRENCIES
@@ -120,6 +131,8 @@ class ClaimRulesMixin:
                 reasons.append(
                     "sums not in the evidence to the cent: " + ", ".join(f"{c:.2f}" for c in cents)
                 )
+            if dates:
+                reasons.append("dates not in the evidence: " + ", ".join(dates))
             where = missing[0].where if missing and missing[0].where else _span_source(a)
         elif a.coverage < 0.5 and not held and not a.checked_against_record:
             status = UNCERTAIN
@@ -149,6 +162,20 @@ class ClaimRulesMixin:
 
 
 _CURRENCIES = frozenset(("usd", "eur", "gbp", "cad", "aud", "chf", "jpy"))
+# a month and a year: "08/2027", "8/27"
+_MONTH_YEAR = re.compile(r"(?<![\w/.-])(0?[1-9]|1[0-2])/(\d{4}|\d{2})(?![\w/.-])")
+
+
+def _month_year_in(m: re.Match[str], given: str) -> bool:
+    """Whether the evidence's text (`given`, lower case) gives the month and year `m` says, in
+    any of its usual forms."""
+    month, year = int(m.group(1)), m.group(2)
+    years = {year, year[-2:]} if len(year) == 4 else {year, f"20{year}"}
+    forms = {f"{mm}/{yy}" for mm in (str(month), f"{month:02d}") for yy in years}
+    forms |= {f"{yy}-{month:02d}" for yy in years if len(yy) == 4}
+    return any(f in given for f in forms)
+
+
 _CENTS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+\.\d\d|\d+\.\d\d)(?![\d])")
 
 
