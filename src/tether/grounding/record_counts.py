@@ -17,7 +17,7 @@ from tether.grounding.variants import availability_said
 
 _NUMBER = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 _COUNT = re.compile(
-    r"\b(?:has|have|had|holds?|contains?|includes?|with|see|shows?|lists?|"
+    r"\b(?:has|have|had|got|holds?|contains?|includes?|with|see|shows?|lists?|"
     r"there (?:are|is|were|was)|there[\u2019']s|"
     rf"total of|all|both)\s+{_NUMBER}\s+(\w+)|"
     # "both items" counts two as surely as "two items" does
