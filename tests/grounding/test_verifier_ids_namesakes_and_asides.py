@@ -122,6 +122,11 @@ def test_items_of_one_name_are_told_apart_by_their_options(answer: str, wrong: b
         ("The pet bed in beige is cheaper than the polyester pet bed.", False),
         ("Both pet beds, one beige and one grey, arrived.", False),
         ("The pet beds in beige and polyester both arrived.", False),
+        # the name said twice: each saying is told apart on its own stretch
+        ("The beige pet bed is memory foam and the grey pet bed is polyester.", False),
+        ("The beige pet bed costs $180.93 and the grey pet bed $184.25.", False),
+        ("The beige pet bed is polyester and the grey pet bed is memory foam.", True),
+        ("The beige pet bed costs $184.25 and the grey pet bed $180.93.", True),
     ],
 )  # fmt: skip
 def test_one_item_of_a_shared_name_described_with_two_items_options(

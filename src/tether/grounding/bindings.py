@@ -335,6 +335,12 @@ def _told_apart(pairs: list[tuple[Sibling, str]]) -> list[tuple[Sibling, str]]:
             continue
         text = "".join(t for _, t in group)
         held = Counter(x.lower() for s, _ in group for x in set(s[1].values()))
+        # the name said again ("the beige pet bed is memory foam and the grey pet bed is
+        # polyester"): each saying is told apart on its own stretch
+        each = [(_told_by(t, group, held), t) for t in _stretches(text, group[0][0][1]["name"])]
+        if len(each) > 1 and all(len(told) == 1 for told, _ in each):
+            out.extend((told[0], t) for told, t in each)
+            continue
         told = _told_by(text, group, held)
         if len(told) > 1:
             # values of each are said: the ones just before the name pick ("the grey pet bed
@@ -345,6 +351,20 @@ def _told_apart(pairs: list[tuple[Sibling, str]]) -> list[tuple[Sibling, str]]:
         if len(told) == 1:
             out.append((told[0], text))
     return out
+
+
+def _stretches(text: str, name: str) -> list[str]:
+    """`text` cut between the sayings of `name`, at the last comma, "and" or "with" between
+    two (as `_segments` cuts between two names); one stretch when it is said once."""
+    found = list(islice(value_regex(name).finditer(text.lower()), 8))
+    if len(found) < 2:
+        return [text]
+    cuts = [0]
+    for a, b in pairwise(found):
+        joints = list(re.finditer(r",|;|\band\b|\bplus\b|\bwith\b", text[a.end() : b.start()]))
+        cuts.append(a.end() + joints[-1].start() if joints else b.start())
+    cuts.append(len(text))
+    return [text[x:y] for x, y in pairwise(cuts)]
 
 
 def _mixed_namesakes(clause: str, v: RecordView, named: Sequence[Sibling]) -> list[FieldFinding]:
