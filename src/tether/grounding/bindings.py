@@ -202,6 +202,10 @@ _STANDARD = re.compile(
 )
 
 
+# where the words of one named object end and the next one's begin
+_JOINT = re.compile(r",|;|\band\b|\bplus\b|\bwith\b")
+
+
 def _segments(
     clause: str, named: Sequence[Sibling], names: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[Sibling, str]]:
@@ -218,7 +222,7 @@ def _segments(
     cuts = [0]
     for (_, end, _), (start, _, _) in pairwise(spots):
         gap = clause[end:start]
-        joints = list(re.finditer(r",|;|\band\b|\bplus\b|\bwith\b", gap))
+        joints = list(_JOINT.finditer(gap))
         cut = end + joints[-1].start() if joints else start
         # the next name is what the last is compared with ("…, and at $981.47 it costs nearly
         # five times what the skateboard does"): what is said before the comparison is not its
@@ -361,8 +365,8 @@ def _stretches(text: str, name: str) -> list[str]:
         return [text]
     cuts = [0]
     for a, b in pairwise(found):
-        joints = list(re.finditer(r",|;|\band\b|\bplus\b|\bwith\b", text[a.end() : b.start()]))
-        cuts.append(a.end() + joints[-1].start() if joints else b.start())
+        joints = list(_JOINT.finditer(text, a.end(), b.start()))
+        cuts.append(joints[-1].start() if joints else b.start())
     cuts.append(len(text))
     return [text[x:y] for x, y in pairwise(cuts)]
 
@@ -381,6 +385,10 @@ def _mixed_namesakes(clause: str, v: RecordView, named: Sequence[Sibling]) -> li
         if len(group) < 2:
             continue
         held = Counter(x.lower() for s in group for x in set(s[1].values()))
+        # the values only one of the group holds, by object
+        own = {
+            s[0]: [x for x in s[1].values() if held[x.lower()] == 1 and len(x) > 1] for s in group
+        }
         for found in islice(value_regex(name).finditer(clause.lower()), 4):
             after = clause[found.end() : found.end() + 40]
             if after[:1].lower() == "s":  # "pet beds": several
@@ -388,11 +396,7 @@ def _mixed_namesakes(clause: str, v: RecordView, named: Sequence[Sibling]) -> li
             before = clause[max(0, found.start() - 40) : found.start()]
             before = _PHRASE_CUT.split(before)[-1]
             phrase = f"{before} {_PHRASE_CUT.split(after, maxsplit=1)[0]}"
-            said = {
-                s[0]: [x for x in s[1].values() if held[x.lower()] == 1 and len(x) > 1]
-                for s in group
-            }
-            said = {p: [x for x in xs if mentions_value(phrase, x)] for p, xs in said.items()}
+            said = {p: [x for x in xs if mentions_value(phrase, x)] for p, xs in own.items()}
             tellers = {p: xs for p, xs in said.items() if xs}
             if len(tellers) < 2:
                 continue

@@ -37,9 +37,10 @@ _CLAUSE_BREAK = re.compile(
 )
 # a bracket that only tells which one and what it costs: "($261.11)", "(item 7717598293,
 # $985.66)", "(128GB)"; one that holds words ("(not the blue one)") parts the clause
+_PRICE = r"[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?"
 _ASIDE_IN_BRACKETS = re.compile(
-    r"\(\s*(?:(?:(?:item|id|sku|order|product|no\.?)\s+)?#?[a-z0-9.-]*\d[a-z0-9.-]*"
-    r"(?:\s*,\s*[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?)?|[$\u20ac\u00a3]\s?[\d,]+(?:\.\d+)?)\s*\)",
+    rf"\(\s*(?:(?:(?:item|id|sku|order|product|no\.?)\s+)?#?[a-z0-9.-]*\d[a-z0-9.-]*"
+    rf"(?:\s*,\s*{_PRICE})?|{_PRICE})\s*\)",
     re.IGNORECASE,
 )
 _EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))

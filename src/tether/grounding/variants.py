@@ -102,7 +102,7 @@ def _named_by_id(clause: str, siblings: Sequence[Sibling]) -> list[Sibling]:
     """The objects the clause names by one of their ids ("item 7717598293")."""
     if not any(c.isdigit() for c in clause):
         return []
-    return [s for s in siblings if any(mentions(clause, i) for i in _ids(s))]
+    return [s for s in siblings if any(i in clause and mentions(clause, i) for i in _ids(s))]
 
 
 def _ids(sibling: Sibling) -> set[str]:
