@@ -249,6 +249,11 @@ DRAWN_DEV46 = "dev46"
 # part of the money back after a change, a user id or card digits to verify, its wrong answers
 # spread over every kind of near miss
 DRAWN_DEV47 = "dev47"
+# a forty-eighth, drawn the same way after a forty-seventh, its customers naming their own
+# things, reporting a person only when the desk can't help, a gift card covering part of an
+# order, a difference only on the original card or needing a new order, only the order number
+# needed or a refund sent anywhere, its wrong answers spread over every kind of near miss
+DRAWN_DEV48 = "dev48"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -295,6 +300,7 @@ LATER_DRAWN = (
     DRAWN_DEV45,
     DRAWN_DEV46,
     DRAWN_DEV47,
+    DRAWN_DEV48,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -430,6 +436,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV45, 54),
         (DRAWN_DEV46, 54),
         (DRAWN_DEV47, 54),
+        (DRAWN_DEV48, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:

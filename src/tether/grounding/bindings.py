@@ -687,6 +687,19 @@ OUT_OF_STOCK = re.compile(rf"\b(?:{_OUT_OF_STOCK_WORDS})\b", re.IGNORECASE)
 
 # what sets one object apart from what the clause says of the rest: "all can be ordered
 # except the maple one", "the one exception is …", "other than the red one, every …"
+# "If the band isn't essential, …": the case a clause opens with is no part of what it says
+_LEADING_CASE = re.compile(
+    r"^\W*(?:if|unless|when|whenever|once|as\s+long\s+as|provided(?:\s+that)?)\b[^,;:]{1,80},\s*",
+    re.IGNORECASE,
+)
+
+
+def without_case(text: str) -> str:
+    """The text without the case it opens with ("If the band isn't essential, the black one is
+    available" says "the black one is available")."""
+    return _LEADING_CASE.sub("", text, count=1)
+
+
 _EXCEPTION = re.compile(
     r"\b(?:except(?:\s+for)?|other\s+than|apart\s+from|excluding|but\s+for|"
     r"with\s+the\s+exception\s+of|the\s+(?:one|only|sole|single)\s+exception\s+(?:is|being|:))",
@@ -716,6 +729,7 @@ def _object_flags(
     ("in stock", "sold out", "unavailable"). An object `excepted` from what the clause says
     ("all can be ordered except the maple one") is said to hold the other value."""
     out: list[FieldFinding] = []
+    text = without_case(text)
     for key, value in obj.items():
         if not isinstance(value, bool):
             continue

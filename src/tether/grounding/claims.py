@@ -303,8 +303,11 @@ def _numbers(text: str) -> tuple[float, ...]:
     masked = _NUMBER.sub(" ", masked)
     values.extend(spoken_amounts(masked))
     masked = _SPOKEN_AMOUNT.sub(" ", masked)
-    if "one" in masked.lower():  # "the silver one", "a new one": a pronoun, no count
+    lowered = masked.lower()
+    if "one" in lowered:  # "the silver one", "a new one": a pronoun, no count
         masked = _PRONOUN_ONE.sub(lambda m: m.group(0)[:-3] + "   ", masked)
+    if "two" in lowered:  # "however close the two feel": the pair named before, compared
+        masked = _THE_PAIR.sub(lambda m: " " * len(m.group(0)), masked)
     tokens = [w.lower() for w in words(masked)]
     for position, word in enumerate(tokens):
         # most words are no number word: a word without a hyphen is looked up whole
@@ -335,7 +338,15 @@ _kept_numbers = lru_cache(maxsize=1024)(_numbers)
 _PRONOUN_ONE = re.compile(
     r"\b(?:the|this|that|which|each|a|an|any|another|your|my)\s+(?:(?!(?:for|of|to|with|from|in|on|at|by|and|or|than)\s)[a-z][\w-]*\s+){0,3}?one\b"
     r"(?=\s*(?:[^\w\s$]|$|(?:with|that|which|who|is|are|was|were|has|had|isn[\u2019']t|"
-    r"aren[\u2019']t|at|for|in|on|of|from|to|and|or|but|you|i|we|it|instead|too|either)\b))",
+    r"aren[\u2019']t|at|for|in|on|of|from|to|and|or|but|you|i|we|it|instead|too|either)\b))"
+    # "it can't be exchanged for one, …": a thing named before, ending the phrase
+    r"|\b(?:for|with)\s+one(?=\s*[,.;:!?)]|\s*$)",
+    re.IGNORECASE,
+)
+# "the two" set side by side: "however close the two feel", "the two differ", "between the two."
+_THE_PAIR = re.compile(
+    r"\bthe\s+two\b(?=\s+(?:feel|feels|seem|seems|look|looks|sound|sounds|differ|compare)\b)"
+    r"|(?<=\bbetween\s)the\s+two\b(?=\s*(?:[^\w\s$]|$))",
     re.IGNORECASE,
 )
 

@@ -24,6 +24,7 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.bindings import keep_groups
 from tether.grounding.calendar_points import states_time
+from tether.grounding.claims import content_terms
 from tether.grounding.evidence_clauses import (
     MAX_SHARED_CHARS,
     EvidenceClause,
@@ -227,7 +228,19 @@ class EvidenceSet:
             read = self._shared(evidence_id, record)
             if read is not None and isinstance(record, Mapping):
                 index.keep_fields(record, read.fields)
+        index.terms |= self._field_words
         return index
+
+    @cached_property
+    def _field_words(self) -> frozenset[str]:
+        """The words a domain's field map gives a field the records hold something in ("a
+        shipment" of an order's fulfilments): words the evidence uses, as its keys are."""
+        found: set[str] = set()
+        for v in self.views:
+            for spec in v.fields:
+                if spec.words and any(_holds(value) for _, value in v.values(spec)):
+                    found.update(content_terms(" ".join(spec.words)))
+        return frozenset(found)
 
     @cached_property
     def _items(self) -> list[_Item] | None:
@@ -387,3 +400,10 @@ def _depth(value: Any, level: int = 0) -> int:
         if type(child) not in _FLAT:  # a scalar child is no deeper than level + 1
             deepest = max(deepest, _depth(child, level + 1))
     return deepest
+
+
+def _holds(value: Any) -> bool:
+    """Whether a field's value holds something: not null, not empty."""
+    return (
+        value is not None and value != "" and not (isinstance(value, list | Mapping) and not value)
+    )

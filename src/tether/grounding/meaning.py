@@ -26,9 +26,10 @@ from functools import lru_cache
 from tether.grounding.claims import NEGATIONS, content_terms, norm, words
 
 # A clause ends at these: sentence-internal punctuation, contrast and relative words.
-# ("twelve hundred dollars or so" is one amount: its "so" joins no clause)
+# ("twelve hundred dollars or so" is one amount: its "so" joins no clause; "has yet to ship"
+# is one denial)
 _CLAUSE_BREAK = re.compile(
-    r"[;:()\u2014]|\s[-\u2013]\s|(?<!\bor),?\s\b(?:but|however|although|though|whereas|while|yet|"
+    r"[;:()\u2014]|\s[-\u2013]\s|(?<!\bor),?\s\b(?:but|however|although|though|whereas|while|yet(?!\s+to\b)|"
     r"except|unless|whereas|so|because|since)\b|,\s*(?:such as|for example|for instance|"
     r"as long as|provided)\b|,\s*(?:and|or)\s|\band\s+(?=(?:it|its|they|"
     r"their|there|the|this|that|he|she|we|you|your|our)\b)|,\s*(?=(?:it|its|they|their|there|"
@@ -103,8 +104,13 @@ def clauses(text: str) -> list[Clause]:
 
 _INTERJECTION = re.compile(r"^\W*(?:\w+\s+){0,2}no\s*[.!,;]\s+", re.IGNORECASE)
 _CUE = re.compile(
-    r"\b(?:not|no|never|none|without|cannot|unable|nor|neither)\b|\b\w+n[\u2019']t\b",
+    r"\b(?:not|no|never|none|without|cannot|unable|nor|neither)\b|\b\w+n[\u2019']t\b"
+    r"|\byet\s+to\b",
     re.IGNORECASE,
+)
+# "has yet to ship", "is yet to be refunded": what has not happened so far
+_YET_TO = re.compile(
+    r"\b(?:has|have|had|is|are|was|were)\s+yet\s+to\b|[\u2019']s\s+yet\s+to\b", re.I
 )
 
 
@@ -115,7 +121,7 @@ def negated(text: str) -> bool:
     denials, nor is an answer's leading "Unfortunately no." (it answers; the clause states).
     """
     plain = _NOT_DENIAL.sub(" ", _INTERJECTION.sub(" ", text))
-    if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain):
+    if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain) or _YET_TO.search(plain):
         return True
     # "nothing's shipped": a negation word with its verb cut down to "'s"
     said = (_CUT_VERB.sub("", w.lower()) for w in words(plain))
@@ -612,8 +618,9 @@ DEFAULT_VOCABULARY = Vocabulary(
 # ---------------------------------------------------------------------------------------------
 # states
 
+# ("has yet to ship" says what has not happened: a denial, no modal)
 _MODAL_BEFORE = re.compile(
-    r"\b(?:can|could|may|might|will|would|should|must|to|shall|able\s+to|eligible\s+to|"
+    r"\b(?:can|could|may|might|will|would|should|must|(?<!\byet\s)to|shall|able\s+to|eligible\s+to|"
     r"once|when|if|until|after|before|unless|only)\s+(?:\w+\s+){0,4}$",
     re.IGNORECASE,
 )

@@ -65,6 +65,20 @@ _IRREGULAR = {"paid": "pay", "sent": "send", "made": "mak"}
 _SAME_ACT = {"charg": "pay"}
 
 
+# a payment (or a refund) denied, and the means or the place it names: "wasn't paid by credit
+# card", "won't be refunded to your gift card", "didn't go on PayPal"
+DENIED_MEANS = re.compile(
+    r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:been\s+|be\s+|get\s+|got\s+)?"
+    r"(?P<act>paid|charged|billed|refunded|credited|returned|sent|put|placed|made|go|gone|going)"
+    r"\s+(?:back\s+)?(?P<by>by|with|on|onto|to|into|through|via|using)\s+"
+    r"(?:(?:the|your|a|an|my|any)\s+)?(?P<means>[\w-]+)",
+    re.IGNORECASE,
+)
+# what a payment was made with, not where it went: "wasn't paid by credit card" denies the card
+# and says it was paid ("hasn't been refunded to your card yet" still denies the refund)
+_INSTRUMENT = frozenset(("by", "with", "through", "via", "using"))
+
+
 def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldFinding]:
     """A denied act the record holds as a value of its own ("payment" for "hasn't been paid")."""
     failed = [] if _MODAL.search(clause) else list(_EVENT_FAILED.finditer(clause))
@@ -75,6 +89,9 @@ def check_denied_acts(clause: str, targets: Sequence[RecordView]) -> list[FieldF
     denied = {norm(m.group("act")) for m in (*_EVENT_DENIED.finditer(clause), *failed)}
     if not _MODAL.search(clause) and _PAST_DENIAL.search(clause):
         denied |= denied_terms(clause) | {norm(m.group(1)) for m in _NOTHING_DONE.finditer(clause)}
+        denied -= {
+            norm(m["act"]) for m in DENIED_MEANS.finditer(clause) if m["by"].lower() in _INSTRUMENT
+        }
     # "the $903.95 charge to your credit card failed to go through": the event named before
     # the failure, however far
     for m in failed:

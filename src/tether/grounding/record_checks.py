@@ -35,7 +35,7 @@ from tether.grounding.fields import (
 )
 from tether.grounding.meaning import Vocabulary, contrasted_terms, denied_terms, states
 from tether.grounding.money_subjects import money_words, said_of_money
-from tether.grounding.record_acts import check_denied_acts
+from tether.grounding.record_acts import DENIED_MEANS, check_denied_acts
 from tether.grounding.record_counts import check_counts
 from tether.grounding.variants import availability_said
 
@@ -116,6 +116,8 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
     # "none of the black or green ones": the values pick out the ones counted, and the
     # record may well hold them; it is what is said of those ones that is denied
     governed = (denied_terms(clause) | contrasted_terms(clause)) - _none_of(clause)
+    # "wasn't paid by credit card": a payment denied is denied of the means it names
+    governed.update(t for m in DENIED_MEANS.finditer(clause) for t in content_terms(m["means"])[:1])
     # a value denied as the subject of an availability word is out of stock, not absent
     stocked = {m for _, m, _, end in found if availability_said(clause, end)}
     # a member listed right after a denied one shares its negation ("no credit card or PayPal")
@@ -149,6 +151,20 @@ def _classes(clause: str, views: Sequence[RecordView], vocab: Vocabulary) -> lis
             denied = (
                 bool(content_terms(m)[:1]) and content_terms(m)[0] in governed and m not in stocked
             )
+            if c in held and denied and m not in held[c]:
+                # "no credit card or gift card on file" of an account holding only PayPal: the
+                # record lists its members of the class, and this is none of them
+                out.append(
+                    FieldFinding(
+                        f"{v.evidence_id}:{where[c]}",
+                        "swap",
+                        SUPPORTED,
+                        m,
+                        ", ".join(sorted(held[c])),
+                        (),
+                    )
+                )
+                continue
             if c in held and (m in held[c]) is denied:
                 if denied:
                     out.append(

@@ -22,7 +22,7 @@ from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import FieldFinding, RecordView
 from tether.grounding.list_objects import Sibling, mentions_value
 from tether.grounding.meaning import negated
-from tether.grounding.variants import CAN_BUY, holds_values, values_said
+from tether.grounding.variants import CAN_BUY, holds_values, key_tails, values_said
 
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
             "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -119,7 +119,7 @@ def check_value_counts(
                     continue  # named objects are counted by name (`record_counts`)
                 if found is topic and _a_value(clause[start:end], siblings):
                     continue  # "black, 2 cups, timer": a capacity, not a count
-                said = values_said(_key_tails(describing, siblings), siblings)
+                said = values_said(key_tails(describing, siblings), siblings)
                 if not said:
                     continue  # no value of theirs: the number counts something else
                 # "Women: two woody ones": the line's label narrows what it counts
@@ -224,11 +224,14 @@ def check_whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[
                     continue
                 # what is said of them runs from the part said after them to the next stop
                 # or contrast ("…, six of which you can order; the two that are unavailable")
-                after = _PART_AFTER.search(clause[found.end() :])
+                # past what they are of ("eight versions of this camera; four of them …")
+                of = _WHOLE_OF.match(clause, found.end())
+                tail = of.end() if of is not None else found.end()
+                after = _PART_AFTER.search(clause[tail:])
                 # or the part said before them: "seven of the nine variants are available"
                 before = _PART_BEFORE.search(clause[: found.start()])
                 if after is not None:
-                    stop = _PART_END.search(clause, found.end() + after.end())
+                    stop = _PART_END.search(clause, tail + after.end())
                     begin = found.start()
                 elif before is not None:
                     stop = _PART_END.search(clause, found.end())
@@ -236,7 +239,7 @@ def check_whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[
                 else:
                     continue
                 said = clause[begin : stop.start() if stop else len(clause)]
-                part = _in_stock(said, found.start() - begin, found.end() - begin, siblings)
+                part = _in_stock(said, found.start() - begin, tail - begin, siblings)
                 if part is not None:
                     parent = siblings[0][0].rsplit(".", 1)[0]
                     why = f"{part[2]} of {parent} are {part[3]}"
@@ -246,16 +249,13 @@ def check_whole_list_in_stock(clause: str, views: Sequence[RecordView]) -> list[
     return out
 
 
-_TAIL = re.compile(r"(?<=[a-z0-9])-([a-z]+)\b", re.IGNORECASE)
-
-
-def _key_tails(text: str, siblings: Sequence[Sibling]) -> str:
-    """The text without the tails that name a value's field ("metal-band" of a "band material"
-    of metal, "maple-deck"): the value said as the first part of a compound."""
-    if "-" not in text:
-        return text
-    keys = {w for s in siblings for key in s[1] for w in re.split(r"[\s_.]+", key.lower())}
-    return _TAIL.sub(lambda m: "" if m.group(1).lower() in keys else m.group(0), text)
+# what a count of the whole list is of, or that it is all of them ("… of this camera", "… in
+# all"), before the part said of them
+_WHOLE_OF = re.compile(
+    r"\s+(?:(?:of|for)\s+(?:this|the|that|your|its)(?:\s+[\w-]+){1,2}?(?=\s*[,:;])"
+    r"|in\s+(?:total|all)|altogether)",
+    re.IGNORECASE,
+)
 
 
 def line_label(text: str) -> tuple[str, int]:

@@ -19,6 +19,7 @@ from tether.grounding.bindings import (
     STOCK_WORDS,
     excepted,
     like_groups,
+    without_case,
 )
 from tether.grounding.bound_prices import price_of
 from tether.grounding.claims import NEGATIONS, STOP_WORDS, content_terms
@@ -29,8 +30,9 @@ from tether.grounding.meaning import negated
 
 # a clause that offers alternatives or counts several ("red or blue", "both") picks no one
 _SEVERAL = re.compile(r"\b(?:or|either|both|between|neither|nor)\b", re.IGNORECASE)
-# ("the cheapest of all", "best of all" set a superlative's range: they quantify nothing)
-_EVERY = re.compile(r"(?<!\bof )\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
+# ("the cheapest of all", "best of all" set a superlative's range, "eight in all" counts the
+# whole: they quantify nothing)
+_EVERY = re.compile(r"(?<!\bof )(?<!\bin )\b(?:all|every|each|both|none of)\b", re.IGNORECASE)
 # "neither silver version", "no blue variant", "the blue versions are": said of every one
 # ("no longer available" and an answer's "No," quantify nothing)
 _ALL_OF = re.compile(
@@ -69,6 +71,16 @@ def availability_said(clause: str, end: int) -> bool:
 
 
 _WHETHER = re.compile(r",?\s*\bwhether\s+[^.;:!?]*(?=[.;:!?]?\s*$)", re.IGNORECASE)
+_TAIL = re.compile(r"(?<=[a-z0-9])-([a-z]+)\b", re.IGNORECASE)
+
+
+def key_tails(text: str, siblings: Sequence[Sibling]) -> str:
+    """The text without the tails that name a value's field ("metal-band" of a "band material"
+    of metal, "maple-deck"): the value said as the first part of a compound."""
+    if "-" not in text:
+        return text
+    keys = {w for s in siblings for key in s[1] for w in re.split(r"[\s_.]+", key.lower())}
+    return _TAIL.sub(lambda m: "" if m.group(1).lower() in keys else m.group(0), text)
 
 
 def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
@@ -76,7 +88,7 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
     of all of those holding a value."""
     out: list[FieldFinding] = []
     # "…, whether portable, medium or large": the range it holds for, not values it names
-    clause = _WHETHER.sub("", clause)
+    clause = without_case(_WHETHER.sub("", clause))
     for v in views:
         for siblings in like_groups(v.record, v.facts):
             if len(siblings) < 2 or any(
@@ -87,7 +99,8 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
             if len(by_id) == 1:  # "item 7717598293 is available": the one its id names
                 out.extend(_availability(clause, v, by_id, {}))
                 continue
-            said = values_said(clause, siblings)
+            # "the metal-band versions": a value said as the first part of its field's compound
+            said = values_said(key_tails(clause, siblings), siblings)
             if said is None:
                 continue
             if said or (_EVERY.search(clause) and _KIND.search(clause)):
@@ -228,6 +241,9 @@ def _availability(
         return []
     if excepted(clause, said.values()):  # "all can be ordered except the maple one"
         says = not says
+    described = _those_in_stock_are(clause, said)
+    if described is not None:  # "three are available, all of them Ethernet models"
+        return _stock_described(v, siblings, said, says)
     covered = [(p, obj) for p, leaves, obj in siblings if holds_values(leaves, said)]
     if len(covered) > 1:  # "the blue 4-hour pair ($258.97)": the price says which one
         sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(clause)]
@@ -250,6 +266,48 @@ def _availability(
     return [
         FieldFinding(where, "flag", CONTRADICTED if wrong else SUPPORTED, "available", says, reason)
     ]
+
+
+# "three are available, all of them Ethernet models", "two can be ordered, both in black": the
+# values after the quantifier describe the ones in stock (or out of it), not every one holding
+# them
+_THEN_ALL = re.compile(
+    r",\s*(?:and\s+)?(?:all|both|each|every\s+one)(?:\s+of\s+(?:them|which|those|these))?"
+    r"(?:\s+(?:are|is|being|come\s+in))?\b",
+    re.IGNORECASE,
+)
+
+
+def _those_in_stock_are(clause: str, said: Mapping[str, str]) -> int | None:
+    """Where the description of the ones in stock starts, when the clause says which are in
+    stock (or not) first and then, after a comma and a quantifier, every value it states of
+    them; else None."""
+    stock = OUT_OF_STOCK.search(clause) or IN_STOCK.search(clause) or CAN_BUY.search(clause)
+    if stock is None or not said:
+        return None
+    then = _THEN_ALL.search(clause, stock.end())
+    if then is None:
+        return None
+    before, after = clause[: then.start()].lower(), clause[then.end() :].lower()
+    for value in said.values():
+        if value_regex(value).search(before) or not value_regex(value).search(after):
+            return None
+    return then.end()
+
+
+def _stock_described(
+    v: RecordView, siblings: Sequence[Sibling], said: Mapping[str, str], says: bool
+) -> list[FieldFinding]:
+    """Every object whose stock is as said holds the values the clause gives them."""
+    flagged = [(p, leaves) for p, leaves, obj in siblings if obj.get("available") is says]
+    if not flagged:
+        return []
+    other = [p for p, leaves in flagged if not holds_values(leaves, said)]
+    state = "available" if says else "unavailable"
+    where = f"{v.evidence_id}:{other[0] if other else flagged[0][0]}.available"
+    reason = (f"{other[0]} is {state} but not {', '.join(said.values())}",) if other else ()
+    verdict = CONTRADICTED if other else SUPPORTED
+    return [FieldFinding(where, "flag", verdict, "available", says, reason)]
 
 
 # "you can order the silver 5K today": what can be bought is in stock

@@ -90,6 +90,11 @@ RETAIL_GROUNDING = GroundingPack(
                 "at your door",
                 "at your doorstep",
                 "reached you",
+                "reached your door",
+                "reached your doorstep",
+                "brought to your door",
+                "bring to your door",
+                "bring it to your door",
                 "in your hands",
             ),
             # a parcel the carrier still holds is shipped and not yet delivered
