@@ -40,9 +40,9 @@ class ClaimRulesMixin:
     if TYPE_CHECKING:
         vocabulary: Vocabulary
 
-    def _claim(self, a: ClaimAssessment, evidence: EvidenceSet) -> ClaimVerdict:
+    def _claim(self, a: ClaimAssessment, evidence: EvidenceSet, previous: str = "") -> ClaimVerdict:
         text = a.claim.text
-        found = tuple(check_meaning(text, evidence, self.vocabulary, a.before))
+        found = tuple(check_meaning(text, evidence, self.vocabulary, a.before, previous))
         against = [f for f in found if f.status == CONTRADICTED]
         missing = [f for f in found if f.status == UNSUPPORTED]
         held = [f for f in found if f.status == SUPPORTED]

@@ -39,6 +39,10 @@ _WISHED = re.compile(
     r"\b(?:if|whether|unless|need|needs|want|wants|looking|prefer|would|could|might)\b", re.I
 )
 _NAME_KEYS = frozenset(("name", "title"))
+_ALONE_AFTER = re.compile(r"\s*(?:only|alone)\b", re.IGNORECASE)
+_ALONE_BEFORE = re.compile(r"\b(?:just|only|merely|simply)\s+$", re.IGNORECASE)
+# the parts of a value that holds several ("Wi-Fi + Cellular", "USB-C & Lightning")
+_JOINED = re.compile(r"\s+[+&]\s+")
 # a yes/no value is a flag, read elsewhere
 _FLAG = re.compile(r"yes|no|none|true|false|not\s.*|non-.*", re.IGNORECASE)
 
@@ -73,8 +77,11 @@ def held_values(v: RecordView) -> tuple[HeldValue, ...]:
         terms = frozenset(content_terms(owner))
         if not terms:
             continue
-        pattern = re.compile(rf"(?<!\w)(?<!\d\.){_said(value)}(?!\w)(?!\.\d)", re.IGNORECASE)
-        out.append(HeldValue(f"{v.evidence_id}:{fact.key}", owner, terms, value, pattern))
+        # "Wi-Fi + Cellular" holds each: "doesn't include cellular" denies a part it holds
+        parts = [p.strip() for p in _JOINED.split(value)]
+        for said in [value, *(p for p in parts if len(parts) > 1 and len(p) >= 2)]:
+            pattern = re.compile(rf"(?<!\w)(?<!\d\.){_said(said)}(?!\w)(?!\.\d)", re.IGNORECASE)
+            out.append(HeldValue(f"{v.evidence_id}:{fact.key}", owner, terms, value, pattern))
     if len(_HELD) > 256:
         _HELD.clear()
     _HELD[id(v.facts)] = (v.facts, tuple(out))
@@ -101,6 +108,11 @@ def check_denied_values(sentence: str, views: Sequence[RecordView]) -> list[Fiel
         for h in held:
             for found in h.pattern.finditer(sentence):
                 if _DENIED.search(sentence, max(0, found.start() - 30), found.start()) is None:
+                    continue
+                # "isn't Wi-Fi only", "not just Wi-Fi": that it is all there is, denied
+                if _ALONE_AFTER.match(sentence, found.end()) or _ALONE_BEFORE.search(
+                    sentence, max(0, found.start() - 12), found.start()
+                ):
                     continue
                 left, right = scope(sentence, *found.span())
                 if _WISHED.search(sentence, left, right):

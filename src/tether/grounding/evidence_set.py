@@ -288,6 +288,12 @@ class EvidenceSet:
             # the items of each bulleted list in a passage ("we need three things: …")
             for run in re.findall(r"(?:^[ \t]*(?:[-*•]|\d+[.)])\s+.+\n?)+", text, re.M):
                 found.add(float(len(run.strip().splitlines())))
+            # a list run into one line ("What we need from you - the order id, - the list of
+            # items, and - where the refund should go"): its items, marked in the line
+            for line in text.splitlines():
+                marks = len(_INLINE_ITEM.findall(line))
+                if marks >= 2:
+                    found.add(float(marks))
         return found
 
     @cached_property
@@ -400,6 +406,10 @@ def _depth(value: Any, level: int = 0) -> int:
         if type(child) not in _FLAT:  # a scalar child is no deeper than level + 1
             deepest = max(deepest, _depth(child, level + 1))
     return deepest
+
+
+# an item marker inside a line: a dash or a bullet between spaces, a word after it
+_INLINE_ITEM = re.compile(r"(?:^|(?<=\s))[-*•]\s+(?=[A-Za-z])")
 
 
 def _holds(value: Any) -> bool:

@@ -76,7 +76,9 @@ def check_listed_needs(clause: str, passages: Mapping[str, str]) -> list[tuple[s
 
 @lru_cache(maxsize=256)
 def _needed_items(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The bullets of every run whose heading says what is needed, with their words."""
+    """The bullets of every run whose heading says what is needed, with their words; and the
+    items of a list run into one line after such a heading ("What we need from you - the order
+    id, - the list of items …, and - where the refund should go")."""
     out: list[tuple[str, frozenset[str]]] = []
     for run in BULLET_RUNS.finditer(text):
         before = text[: run.start()].rstrip("\n")
@@ -87,4 +89,83 @@ def _needed_items(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
             terms = frozenset(content_terms(line))
             if terms:
                 out.append((line, terms))
+    for line in text.splitlines():
+        marks = list(_INLINE_ITEM.finditer(line))
+        if len(marks) < 2 or not _NEEDED.search(line, 0, marks[0].start()):
+            continue
+        ends = [m.start() for m in marks[1:]] + [_item_end(line, marks[-1].end())]
+        for mark, end in zip(marks, ends, strict=True):
+            item = _ITEM_TAIL.sub("", line[mark.end() : end])
+            terms = frozenset(content_terms(item))
+            if terms:
+                out.append((item, terms))
     return tuple(out)
+
+
+# an item marker inside a line: a dash or a bullet between spaces, a word after it
+_INLINE_ITEM = re.compile(r"(?:^|(?<=\s))[-*\u2022]\s+(?=[A-Za-z])")
+_ITEM_TAIL = re.compile(r"[\s,;]*(?:\band\b|\bor\b)?[\s,;]*$", re.IGNORECASE)
+
+
+def _item_end(line: str, start: int) -> int:
+    """Where the last item of a list run into a line ends: its sentence's end."""
+    stop = re.compile(r"[.;!?](?=\s|$)").search(line, start)
+    return stop.start() if stop else len(line)
+
+
+# "we need the order id, the items and a photo of each", "I'll need three things: …": what the
+# claim says is needed, as a list, up to the end of its clause
+_NEED_LIST = re.compile(
+    r"\b(?:need|needs|require|requires)\b(?:\s+(?:from\s+you|to\s+(?:have|get|know|see)|"
+    r"you\s+to\s+(?:give|send|tell|provide)(?:\s+(?:us|me))?))?"
+    r"(?:\s+(?:\w+\s+)?(?:things|details|pieces\s+of\s+information)\s*:|\s+the\s+following\s*:)?"
+    r"\s*:?\s*(?P<list>[^.;:!?]+)",
+    re.IGNORECASE,
+)
+_LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+-\s+", re.IGNORECASE)
+_ASIDE = re.compile(r"\([^()]*\)?|\[[^\[\]]*\]?")
+# what says more of the item before it, to the next comma ("…, which you have given,", "…,
+# here the perfume and the pet bed,")
+_MORE_OF = re.compile(
+    r",\s*(?:which|who|that|here|so|but|since|as|because|including|namely|i\.e\.|e\.g\.)\b"
+    r"[^,]*",
+    re.IGNORECASE,
+)
+
+
+def check_added_needs(text: str, passages: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(why, evidence id) when a claim lists more things as needed than a list the evidence
+    gives under a heading that says what is needed, restating at least two of its items, and
+    one of the claim's opens with a word the evidence never uses ("… where the refund should go,
+    and a photo of each item")."""
+    said = _NEED_LIST.search(text)
+    if said is None or _CASE.search(text) or text.rstrip().endswith("?"):
+        return []
+    if _DENIED_NEED.search(text) or re.search(
+        r"n[\u2019']t\b|\bnot\b|\bno\b", text[: said.start()], re.IGNORECASE
+    ):
+        return []
+    parts: list[tuple[str, list[str]]] = []
+    # an aside says which one ("(the blender and the toaster)", "#W6603371"), no item of its own
+    listed = _MORE_OF.sub("", _ASIDE.sub(" ", said.group("list")))
+    for part in _LIST_SPLIT.split(listed):
+        part = part.strip(" -\u2022")
+        terms = content_terms(part)
+        if terms and not any(c.isdigit() for c in terms[0]):
+            parts.append((part, terms))
+    for source, passage in passages.items():
+        items = _needed_items(passage)
+        if not items or len(parts) <= len(items):
+            continue
+        known = _passage_terms(passage)
+        restated = [p for p, terms in parts if any(set(terms) & t for _, t in items)]
+        added = [p for p, terms in parts if terms[0] not in known]
+        if len(restated) >= 2 and added:
+            listed = "; ".join(line.strip(" -,") for line, _ in items)
+            return [(f"the evidence needs only: {listed}; not {added[0]!r}", source)]
+    return []
+
+
+@lru_cache(maxsize=256)
+def _passage_terms(text: str) -> frozenset[str]:
+    return frozenset(content_terms(text))

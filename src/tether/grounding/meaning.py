@@ -322,7 +322,10 @@ _MODALITY = frozenset(content_terms("possible allowed permitted"))
 _DEGREE = frozenset(("longer", "still", "yet", "already", "even", "ever", "always", "really"))
 
 
-_HAVING = frozenset(content_terms("get gets got receive receives received have has had"))
+# (and "be given": what a person is given, they get)
+_HAVING = frozenset(
+    content_terms("get gets got receive receives received have has had given provided")
+)
 
 
 def denied_terms(text: str) -> set[str]:

@@ -53,7 +53,7 @@ from tether.grounding.fields import FieldFinding, referred
 from tether.grounding.held_amounts import check_compared_amounts, check_covered, check_held_amounts
 from tether.grounding.indirect import plainly
 from tether.grounding.listed_counts import check_listed_counts
-from tether.grounding.listed_needs import check_listed_needs
+from tether.grounding.listed_needs import check_added_needs, check_listed_needs
 from tether.grounding.meaning import (
     Vocabulary,
     clauses,
@@ -85,7 +85,7 @@ from tether.grounding.state_rules import (
     defines,
     state_rules,
 )
-from tether.grounding.step_order import check_step_order
+from tether.grounding.step_order import agrees, check_step_order
 from tether.grounding.sufficiency import check_floors
 from tether.grounding.timing_comparisons import (
     check_first,
@@ -107,10 +107,14 @@ _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.I
 
 
 def check_meaning(
-    text: str, evidence: EvidenceSet, vocabulary: Vocabulary, before: Sequence[float] = ()
+    text: str,
+    evidence: EvidenceSet,
+    vocabulary: Vocabulary,
+    before: Sequence[float] = (),
+    previous: str = "",
 ) -> list[Finding]:
     """Every meaning finding of one claim; `before` holds the grounded amounts of the claim
-    before it."""
+    before it, `previous` its text (what a pronoun opening this one may stand for)."""
     text = plainly(text)
 
     def named(part: str) -> list[str]:  # the class members a text names
@@ -152,6 +156,8 @@ def check_meaning(
         for why, c in check_consequence(text, evidence.sentences):
             out.append(Finding("polarity", CONTRADICTED, why, c.source, c.sentence, c.span))
         out.extend(check_listed_counts(text, passages, evidence.sentences))
+        for why, source in check_added_needs(text, passages):
+            out.append(Finding("rule", UNSUPPORTED, why, source))
     out.extend(_scopes(text, evidence, vocabulary))
     out.extend(check_designations(text, evidence.index.terms))
     if evidence.records:
@@ -195,7 +201,9 @@ def check_meaning(
         )
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
-        out.extend(_from_field(f) for f in check_variants(body, evidence.views))
+        # "It is also available": the one thing the claim before described, when it opens
+        referent = previous if clause.start == 0 else ""
+        out.extend(_from_field(f) for f in check_variants(body, evidence.views, referent))
         label = heading if clause.start >= heading_end else ""
         out.extend(_group_count(f) for f in check_value_counts(body, evidence.views, label))
         out.extend(_from_field(f) for f in check_antonyms(body, evidence.views))
@@ -588,7 +596,11 @@ def _swaps(
                 (c, m)
                 for c in candidates
                 for x, m, _, _ in vocabulary.members(c.text)
-                if x == cls and m not in mine
+                if x == cls
+                and m not in mine
+                # "you confirm before the status becomes …" for "after you confirm, the status
+                # becomes …": the acts said the other way round, in the same order
+                and not (cls == "order" and agrees(body, c.text))
             ]
             if others:
                 c, m = others[0]

@@ -45,6 +45,10 @@ _INLINE = (
         rf"(?P<earlier>{_DOER}{_SIDE}),?\s+(?:and\s+)?then\s+(?P<later>{_TAIL})", re.IGNORECASE
     ),
 )
+_LOOSE = (
+    re.compile(rf"(?P<earlier>{_SIDE})\s+before\s+(?P<later>{_SUBJECT}{_TAIL})", re.IGNORECASE),
+    re.compile(rf"(?P<later>{_SIDE})\s+after\s+(?P<earlier>{_SUBJECT}{_TAIL})", re.IGNORECASE),
+)
 # "check the order first and verify you after that", "… first, and then verify you": "first"
 # and a word that joins the next step ("first, as it guides you" gives a reason, not a step)
 _FIRST = re.compile(
@@ -69,11 +73,15 @@ def check_step_order(
     for s in sentences:
         if _CUE.search(s.text) is None:
             continue
-        for earlier, later in _evidence_orders(s.text):
-            for first, then in said:
-                if _matches(first, earlier, later) and _matches(then, later, earlier):
+        for (earlier, later), heads in _evidence_orders(s.text):
+            for (first, then), own in said:
+                if _matches(first, earlier, later, own[0], heads) and _matches(
+                    then, later, earlier, own[1], heads[::-1]
+                ):
                     best_for = max(best_for, len(first & earlier) + len(then & later))
-                if _matches(first, later, earlier) and _matches(then, earlier, later):
+                if _matches(first, later, earlier, own[0], heads[::-1]) and _matches(
+                    then, earlier, later, own[1], heads
+                ):
                     score = len(first & later) + len(then & earlier)
                     if score > best_against:
                         best_against, against = score, s
@@ -82,26 +90,56 @@ def check_step_order(
     return [("the claim puts the steps in the other order than the evidence does", against)]
 
 
+_Acts = tuple[frozenset[str], frozenset[str]]
+
+
+def agrees(text: str, sentence: str) -> bool:
+    """Whether the claim orders two acts as the evidence sentence does, in other words ("you
+    confirm before the status becomes …" of "after you confirm, the status becomes …")."""
+    for (first, then), own in _ordered(text, claim=True, loose=True):
+        for (earlier, later), heads in _evidence_orders(sentence):
+            if _matches(first, earlier, later, own[0], heads) and _matches(
+                then, later, earlier, own[1], heads[::-1]
+            ):
+                return True
+    return False
+
+
 @lru_cache(maxsize=4096)
-def _evidence_orders(text: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+def _evidence_orders(text: str) -> tuple[tuple[_Acts, tuple[str, str]], ...]:
     """An evidence sentence's orders, read once (every claim of an answer asks)."""
-    return tuple((frozenset(a), frozenset(b)) for a, b in _ordered(text, claim=False))
+    return tuple(_ordered(text, claim=False))
 
 
-def _ordered(text: str, claim: bool) -> Iterator[tuple[set[str], set[str]]]:
-    """(earlier act's words, later act's words) for each order the text states."""
+def _ordered(
+    text: str, claim: bool, loose: bool = False
+) -> Iterator[tuple[_Acts, tuple[str, str]]]:
+    """(earlier act's words, later act's words) for each order the text states, with the
+    word each act opens with past its doer (its verb, as a rule: "you confirm" → confirm).
+    `loose` also reads an act after "before" or "after" that opens with a thing ("before the
+    status becomes …"): only to find an order the evidence gives, never one against it."""
     patterns = [_LEAD_LATER, _LEAD_EARLIER, *_INLINE, *((_FIRST,) if claim else ())]
+    if loose:
+        patterns.extend(_LOOSE)
     for pattern in patterns:
         found = pattern.search(text)
         if found is None:
             continue
-        earlier = set(content_terms(found.group("earlier")))
-        later = set(content_terms(found.group("later")))
+        earlier = content_terms(found.group("earlier"))
+        later = content_terms(found.group("later"))
         if earlier and later:
-            yield earlier, later
+            yield (frozenset(earlier), frozenset(later)), (earlier[0], later[0])
 
 
-def _matches(act: set[str], side: frozenset[str], other: frozenset[str]) -> bool:
-    """The act shares words with `side`, more of them than with `other`."""
-    mine = len(act & side)
-    return mine > 0 and mine > len(act & other)
+def _matches(
+    act: frozenset[str],
+    side: frozenset[str],
+    other: frozenset[str],
+    head: str = "",
+    heads: tuple[str, str] = ("", ""),
+) -> bool:
+    """The act shares words with `side`, more of them than with `other`; as many of each when
+    the act opens with the word `side` opens with (its verb: "you confirm the exchange" is the
+    act "you confirm", not "the status becomes exchange requested")."""
+    mine, theirs = len(act & side), len(act & other)
+    return mine > 0 and (mine > theirs or (mine == theirs and head == heads[0] != heads[1]))

@@ -83,9 +83,12 @@ def key_tails(text: str, siblings: Sequence[Sibling]) -> str:
     return _TAIL.sub(lambda m: "" if m.group(1).lower() in keys else m.group(0), text)
 
 
-def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFinding]:
+def check_variants(
+    clause: str, views: Sequence[RecordView], referent: str = ""
+) -> list[FieldFinding]:
     """The combinations of values a clause states of nameless like objects, and what it says
-    of all of those holding a value."""
+    of all of those holding a value. A clause opening with a pronoun and stating no value ("It
+    is also available") speaks of the one object `referent` (the claim before) describes."""
     out: list[FieldFinding] = []
     # "…, whether portable, medium or large": the range it holds for, not values it names
     clause = without_case(_WHETHER.sub("", clause))
@@ -103,12 +106,30 @@ def check_variants(clause: str, views: Sequence[RecordView]) -> list[FieldFindin
             said = values_said(key_tails(clause, siblings), siblings)
             if said is None:
                 continue
+            if not said and referent and _PRONOUN_SUBJECT.match(clause):
+                said = _described(referent, siblings)
             if said or (_EVERY.search(clause) and _KIND.search(clause)):
                 out.extend(_availability(clause, v, siblings, said))
             several = _EVERY.search(clause) or _SEVERAL.search(clause)
             if len(said) >= 2 and not several and not negated(clause):
                 out.extend(_combination(v, siblings, said))
     return out
+
+
+# a clause whose subject stands for a thing named before ("It is also available", "That one
+# can be ordered")
+_PRONOUN_SUBJECT = re.compile(
+    r"^\W*(?:(?:and|but|so)\s+)?(?:it|this\s+one|that\s+one|this|that)\b(?!\s+(?:is|was)\s+(?:why|because|what|how)\b)",
+    re.IGNORECASE,
+)
+
+
+def _described(text: str, siblings: Sequence[Sibling]) -> dict[str, str]:
+    """The values `text` states of exactly one of the objects, or none."""
+    said = values_said(key_tails(text, siblings), siblings)
+    if not said or sum(1 for _, leaves, _ in siblings if holds_values(leaves, said)) != 1:
+        return {}
+    return said
 
 
 def _named_by_id(clause: str, siblings: Sequence[Sibling]) -> list[Sibling]:

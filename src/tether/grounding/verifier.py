@@ -201,8 +201,10 @@ class Verifier(ClaimRulesMixin):
         verdicts: list[ClaimVerdict] = []
         scored: list[ClaimVerdict] = []  # what the aggregate's features count
         records: list[dict[str, Any]] = []
+        previous = ""  # the claim before, which a pronoun opening this one may stand for
         for a in assess_answer(text, evidence.index, listings):
-            verdict = self._claim(a, evidence)
+            verdict = self._claim(a, evidence, previous)
+            previous = a.claim.text
             # a question or an offer ("Anything else I can help with?") asserts nothing, unless
             # it carries a contradiction ("…delivered, right?", "Thanks, it has shipped.")
             aside = (

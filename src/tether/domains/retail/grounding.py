@@ -101,6 +101,12 @@ RETAIL_GROUNDING = GroundingPack(
             "shipped": (
                 "with the carrier",
                 "with the courier",
+                "handed to the carrier",
+                "handed to the courier",
+                "handed over to the carrier",
+                "handed over to the courier",
+                "picked up by the carrier",
+                "picked up by the courier",
                 "at the carrier",
                 "at the courier",
                 "on the truck",
