@@ -24,7 +24,6 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.bindings import keep_groups
 from tether.grounding.calendar_points import states_time
-from tether.grounding.claims import content_terms
 from tether.grounding.evidence_clauses import (
     MAX_SHARED_CHARS,
     EvidenceClause,
@@ -37,7 +36,7 @@ from tether.grounding.evidence_clauses import (
 from tether.grounding.facts import FactMemo
 from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.option_flags import OptionFlag, option_flags
-from tether.grounding.record_reading import RecordReading, read_json
+from tether.grounding.record_reading import RecordReading, field_words, read_json
 from tether.grounding.sources import Referents, SourceIndex, own_words
 from tether.grounding.text_forms import plain_text
 
@@ -233,13 +232,17 @@ class EvidenceSet:
 
     @cached_property
     def _field_words(self) -> frozenset[str]:
-        """The words a domain's field map gives a field the records hold something in ("a
-        shipment" of an order's fulfilments): words the evidence uses, as its keys are."""
+        """The words the field maps give the fields the records hold something in."""
         found: set[str] = set()
+        shared: set[int] = set()
+        for evidence_id, record in self.records.items():
+            read = self._shared(evidence_id, record)
+            if read is not None and isinstance(record, Mapping):
+                found |= read.field_words(self.maps, self.tools.get(evidence_id, ""))
+                shared.add(id(record))
         for v in self.views:
-            for spec in v.fields:
-                if spec.words and any(_holds(value) for _, value in v.values(spec)):
-                    found.update(content_terms(" ".join(spec.words)))
+            if id(v.record) not in shared:
+                found |= field_words(v)
         return frozenset(found)
 
     @cached_property
@@ -410,10 +413,3 @@ def _depth(value: Any, level: int = 0) -> int:
 
 # an item marker inside a line: a dash or a bullet between spaces, a word after it
 _INLINE_ITEM = re.compile(r"(?:^|(?<=\s))[-*•]\s+(?=[A-Za-z])")
-
-
-def _holds(value: Any) -> bool:
-    """Whether a field's value holds something: not null, not empty."""
-    return (
-        value is not None and value != "" and not (isinstance(value, list | Mapping) and not value)
-    )

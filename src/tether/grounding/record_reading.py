@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.grounding.bindings import like_groups
+from tether.grounding.claims import content_terms
 from tether.grounding.facts import Fact, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings
 from tether.grounding.list_objects import Sibling
@@ -34,6 +35,7 @@ class RecordReading:
             tuple[str, int],
             tuple[Sequence[FieldMap], tuple[tuple[FieldSpec, ...], tuple[str, ...], str]],
         ] = {}
+        self._words: dict[tuple[str, int], tuple[Sequence[FieldMap], frozenset[str]]] = {}
 
     @cached_property
     def _record(self) -> Any:
@@ -71,6 +73,16 @@ class RecordReading:
         out.__dict__["facts"] = self.facts
         return out
 
+    def field_words(self, maps: Sequence[FieldMap], tool: str) -> frozenset[str]:
+        """`field_words` of the record read through `maps`, the same for every set."""
+        kept = self._words.get((tool, id(maps)))
+        if kept is None or kept[0] is not maps:
+            if len(self._words) > 8:
+                self._words.clear()
+            kept = (maps, field_words(self.view("", self._record, maps, tool)))
+            self._words[(tool, id(maps))] = kept
+        return kept[1]
+
     def option_flags(self, evidence_id: str) -> tuple[OptionFlag, ...]:
         found = self._flags.get(evidence_id)
         if found is None:
@@ -83,3 +95,20 @@ class RecordReading:
 def read_json(raw: str) -> RecordReading:
     """The shared reading of one JSON text (read only as far as its sets ask)."""
     return RecordReading(raw)
+
+
+def field_words(v: RecordView) -> frozenset[str]:
+    """The words a domain's field map gives the fields `v` holds something in ("a shipment" of
+    an order's fulfilments): words the evidence uses, as its keys are."""
+    found: set[str] = set()
+    for spec in v.fields:
+        if spec.words and any(_holds(value) for _, value in v.values(spec)):
+            found.update(content_terms(" ".join(spec.words)))
+    return frozenset(found)
+
+
+def _holds(value: Any) -> bool:
+    """Whether a field's value holds something: not null, not empty."""
+    return (
+        value is not None and value != "" and not (isinstance(value, list | Mapping) and not value)
+    )
