@@ -70,6 +70,8 @@ def check_additions(
         measure = measure | _MEASURE | _RATIO_WORDS  # "almost four times as much" is how much
     if share_worked_out(whole or body, evidence.index.records):
         measure = measure | _MEASURE | _SHARE_WORDS  # "makes up roughly 59% of the total"
+    if money(body):  # "together that comes to $1,298.02, which matches …": how an amount adds up
+        measure = measure | _SUM_WORDS | (_TOGETHER if _ADDS_UP.search(body) else frozenset())
     # what follows a leading condition is judged on its own as well ("if the card has
     # expired, store credit is issued automatically"): the condition may be grounded
     led = _CONDITION_LED.match(body)
@@ -238,6 +240,21 @@ _RATIO_WORDS = frozenset(
 
 # the words of a share of a total ("makes up roughly 59% of the total", "85 per cent of")
 _SHARE_WORDS = frozenset(norm(w) for w in ["total", "share", "percent", "cent", "make", "makes"])
+# the words of an amount adding up or agreeing with another: how much, not what is added
+_SUM_WORDS = frozenset(
+    norm(w)
+    for w in [
+        "altogether", "combined", "total", "sum", "add", "adds", "match", "matches", "matching",
+        "comes", "come", "amount", "amounts",
+    ]
+)  # fmt: skip
+# "together" says how an amount adds up only before what it comes to ("together that comes to",
+# "together they cost"), not in what is pooled ("together they hold $3,500")
+_TOGETHER = frozenset({norm("together")})
+_ADDS_UP = re.compile(
+    r"\btogether\b[^.;:]{0,15}?\b(?:comes?|came|costs?|adds?\s+up|totals?|amounts?\s+to|makes?)\b",
+    re.IGNORECASE,
+)
 
 
 def _set_aside(part: str, known: set[str] | frozenset[str]) -> str:

@@ -268,6 +268,36 @@ def named_ratio(value: float, claim: str, records: Iterable[Any]) -> bool:
     return False
 
 
+# "the two together come to less than $3,200", "combined, they cost over $500": a bound on
+# what things the claim names cost together
+_TOTAL_BOUND = re.compile(
+    r"\b(?:together|combined|in\s+total|altogether|between\s+them)\b[^.;:$]{0,30}?"
+    r"\b(?P<how>less\s+than|under|below|more\s+than|over|above)\s+"
+    r"\$\s?(?P<figure>\d[\d,]*(?:\.\d\d)?)",
+    re.IGNORECASE,
+)
+
+
+def total_bound(claim: str, records: Iterable[Any]) -> tuple[str, float, bool] | None:
+    """A bound the claim puts on what two or more members it names cost together ("the two
+    together come to less than $3,200"): the bound as said, its figure, and whether their
+    amounts keep to it however they are read (False for a $3,096.70 espresso machine and a
+    $137.32 mouse). None when the claim puts none, or names fewer than two members."""
+    found = _TOTAL_BOUND.search(claim)
+    if found is None:
+        return None
+    figure = float(found["figure"].replace(",", ""))
+    below = found["how"].lower() in ("less than", "under", "below")
+    for named, _ in _named(claim, records):
+        if len(named) < 2:
+            continue
+        sums = [sum(amounts) for amounts in product(*named)]
+        if sums:
+            kept = any((total < figure) if below else (total > figure) for total in sums)
+            return found.group(0), figure, kept
+    return None
+
+
 def ratio_off(claim: str, records: Iterable[Any]) -> float | None:
     """A ratio the claim says of two things ("more than four times as much as the bottle")
     that the amounts of no two members it names bear out, nor one of them and the sum of two

@@ -28,6 +28,7 @@ from tether.grounding.arithmetic import (
     rounded_from,
     stated_ratios,
     stated_share,
+    total_bound,
     total_fractions,
     worked_out,
 )
@@ -430,10 +431,12 @@ def assess_claim(
     # state ("…cheapest, $46.66. The purple one is $53.48, $6.82 more than the cheapest";
     # "Priciest: …, $272.71. Cheapest: …, $226.05. Both available, $46.66 apart.")
     own = [m for m in said_money if m in known]
+    # (an amount the evidence gives only roughly is worked out as one it does not give: the
+    # $3,869.18 of two watches is no rounding of a $3,916.77 total)
     carried = tuple(
         v
         for v in said_money
-        if v not in known
+        if (v not in known or not among(v, index.quantities))
         and (
             worked_out(v, [*own, *before], said_money, before)
             or worked_out(
@@ -453,6 +456,10 @@ def assess_claim(
     # an amount the claim works out from two it states, or from the things it names, is as
     # grounded as they are
     fractions = total_fractions(text, index.records)
+    # a bound on what named things cost together that their amounts keep to ("the two
+    # together come to under $3,300") is as grounded as they are
+    bound = total_bound(text, index.records) if "$" in text else None
+    kept_bound = bound[1] if bound is not None and bound[2] else None
     cents_apart = _cents_from_known(text, own, index.quantities)
     unseen_numbers = tuple(
         v
@@ -476,6 +483,7 @@ def assess_claim(
         and not bound_worked_out(v, text, [*own, *before])
         and v not in mistaken
         and v not in set_aside
+        and v != kept_bound
     )
     schedule_known = listings and isinstance(index.schedule, Schedule)
     unseen_times = tuple(

@@ -700,6 +700,39 @@ def without_case(text: str) -> str:
     return _LEADING_CASE.sub("", text, count=1)
 
 
+def options_denied(text: str, options: Iterable[tuple[str, str]]) -> str:
+    """The text without the options it says an object has none of ("with no armrests",
+    "without a camera compartment"), where an option of that name holds none: they describe
+    the object, and deny nothing said of it."""
+    if not _NO_OPTION.search(text):
+        return text
+    keys = {
+        key.split(".")[-1].split()[-1].lower()
+        for key, value in options
+        if isinstance(value, str) and value.lower() in _NONE_VALUES and key.split()
+    }
+    if not keys:
+        return text
+
+    def blanked(m: re.Match[str]) -> str:
+        # the option's name is the first word after "no" or the one after it ("no camera
+        # compartment"): blanked up to it
+        for n in (1, 2):
+            word = m[f"w{n}"]
+            if word and word.lower().rstrip("s") in keys:
+                return " " * (m.end(f"w{n}") - m.start()) + m.group(0)[m.end(f"w{n}") - m.start() :]
+        return m.group(0)
+
+    return _NO_OPTION.sub(blanked, text)
+
+
+_NONE_VALUES = frozenset(("none", "no", "without"))
+_NO_OPTION = re.compile(
+    r"\b(?:no|without)\s+(?:(?:a|an|any)\s+)?(?P<w1>[a-z][\w-]*)(?:\s+(?P<w2>[a-z][\w-]*))?",
+    re.IGNORECASE,
+)
+
+
 _EXCEPTION = re.compile(
     r"\b(?:except(?:\s+for)?|other\s+than|apart\s+from|excluding|but\s+for|"
     r"with\s+the\s+exception\s+of|the\s+(?:one|only|sole|single)\s+exception\s+(?:is|being|:))",
@@ -729,7 +762,12 @@ def _object_flags(
     ("in stock", "sold out", "unavailable"). An object `excepted` from what the clause says
     ("all can be ordered except the maple one") is said to hold the other value."""
     out: list[FieldFinding] = []
-    text = without_case(text)
+    options = [
+        (k, x)
+        for key, value in obj.items()
+        for k, x in (value.items() if isinstance(value, Mapping) else [(key, value)])
+    ]
+    text = options_denied(without_case(text), options)
     for key, value in obj.items():
         if not isinstance(value, bool):
             continue

@@ -343,9 +343,11 @@ _PRONOUN_ONE = re.compile(
     r"|\b(?:for|with)\s+one(?=\s*[,.;:!?)]|\s*$)",
     re.IGNORECASE,
 )
-# "the two" set side by side: "however close the two feel", "the two differ", "between the two."
+# "the two" set side by side or added up: "however close the two feel", "the two differ",
+# "the two together come to …", "between the two."
 _THE_PAIR = re.compile(
-    r"\bthe\s+two\b(?=\s+(?:feel|feels|seem|seems|look|looks|sound|sounds|differ|compare)\b)"
+    r"\bthe\s+two\b(?=\s+(?:feel|feels|seem|seems|look|looks|sound|sounds|differ|compare|"
+    r"together|combined)\b)"
     r"|(?<=\bbetween\s)the\s+two\b(?=\s*(?:[^\w\s$]|$))",
     re.IGNORECASE,
 )

@@ -38,7 +38,7 @@ from tether.grounding.fields import FieldMap, RecordView, view
 from tether.grounding.option_flags import OptionFlag, option_flags
 from tether.grounding.record_reading import RecordReading, field_words, read_json
 from tether.grounding.sources import Referents, SourceIndex, own_words
-from tether.grounding.text_forms import plain_text
+from tether.grounding.text_forms import items_on_lines, plain_text
 
 MAX_EVIDENCE_CHARS = 400_000  # all evidence of one answer
 MAX_ITEM_CHARS = 100_000
@@ -181,7 +181,8 @@ class EvidenceSet:
                         self._read[evidence_id] = (record, read)
                         self._facts.keep(record, read.facts)
                 return
-        self.texts[evidence_id] = text
+        # a list run into its line is read as the list it is, item by item
+        self.texts[evidence_id] = items_on_lines(text)
 
     def add_record(self, evidence_id: str, record: Any, tool: str = "") -> None:
         """A structured item; too deep a record is left out."""
@@ -291,12 +292,6 @@ class EvidenceSet:
             # the items of each bulleted list in a passage ("we need three things: …")
             for run in re.findall(r"(?:^[ \t]*(?:[-*•]|\d+[.)])\s+.+\n?)+", text, re.M):
                 found.add(float(len(run.strip().splitlines())))
-            # a list run into one line ("What we need from you - the order id, - the list of
-            # items, and - where the refund should go"): its items, marked in the line
-            for line in text.splitlines():
-                marks = len(_INLINE_ITEM.findall(line))
-                if marks >= 2:
-                    found.add(float(marks))
         return found
 
     @cached_property
@@ -409,7 +404,3 @@ def _depth(value: Any, level: int = 0) -> int:
         if type(child) not in _FLAT:  # a scalar child is no deeper than level + 1
             deepest = max(deepest, _depth(child, level + 1))
     return deepest
-
-
-# an item marker inside a line: a dash or a bullet between spaces, a word after it
-_INLINE_ITEM = re.compile(r"(?:^|(?<=\s))[-*•]\s+(?=[A-Za-z])")

@@ -76,9 +76,7 @@ def check_listed_needs(clause: str, passages: Mapping[str, str]) -> list[tuple[s
 
 @lru_cache(maxsize=256)
 def _needed_items(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The bullets of every run whose heading says what is needed, with their words; and the
-    items of a list run into one line after such a heading ("What we need from you - the order
-    id, - the list of items …, and - where the refund should go")."""
+    """The bullets of every run whose heading says what is needed, with their words."""
     out: list[tuple[str, frozenset[str]]] = []
     for run in BULLET_RUNS.finditer(text):
         before = text[: run.start()].rstrip("\n")
@@ -89,28 +87,7 @@ def _needed_items(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
             terms = frozenset(content_terms(line))
             if terms:
                 out.append((line, terms))
-    for line in text.splitlines():
-        marks = list(_INLINE_ITEM.finditer(line))
-        if len(marks) < 2 or not _NEEDED.search(line, 0, marks[0].start()):
-            continue
-        ends = [m.start() for m in marks[1:]] + [_item_end(line, marks[-1].end())]
-        for mark, end in zip(marks, ends, strict=True):
-            item = _ITEM_TAIL.sub("", line[mark.end() : end])
-            terms = frozenset(content_terms(item))
-            if terms:
-                out.append((item, terms))
     return tuple(out)
-
-
-# an item marker inside a line: a dash or a bullet between spaces, a word after it
-_INLINE_ITEM = re.compile(r"(?:^|(?<=\s))[-*\u2022]\s+(?=[A-Za-z])")
-_ITEM_TAIL = re.compile(r"[\s,;]*(?:\band\b|\bor\b)?[\s,;]*$", re.IGNORECASE)
-
-
-def _item_end(line: str, start: int) -> int:
-    """Where the last item of a list run into a line ends: its sentence's end."""
-    stop = re.compile(r"[.;!?](?=\s|$)").search(line, start)
-    return stop.start() if stop else len(line)
 
 
 # "we need the order id, the items and a photo of each", "I'll need three things: …": what the

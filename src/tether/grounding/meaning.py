@@ -707,8 +707,13 @@ def _states(text: str, vocabulary: Vocabulary) -> list[StateMention]:
 
 @lru_cache(maxsize=4096)
 def label_of(text: str) -> str:
-    """The lead label of a list item ("**Gift card:** the money is back…" → "Gift card")."""
-    match = re.match(r"^\s*[*_]{0,2}([^:*_\n]{1,40}?)[*_]{0,2}\s*:\s*[*_]{0,2}\s*\S", text)
+    """The lead label of a list item ("**Gift card:** the money is back…" → "Gift card"), its
+    bullet included ("- **Credit card or PayPal:** …")."""
+    match = _LABEL.match(text)
     if match is None or len(match.group(1).split()) > 5:
         return ""
     return match.group(1)
+
+
+_LABEL_TEXT = r"[*_]{0,2}([^:*_\n]{1,40}?)[*_]{0,2}\s*:\s*[*_]{0,2}\s*\S"
+_LABEL = re.compile(rf"^\s*(?:[-*\u2022]\s+)?{_LABEL_TEXT}")

@@ -34,7 +34,7 @@ from tether.grounding.additions import (
     state_words,
 )
 from tether.grounding.antonyms import check_antonyms
-from tether.grounding.arithmetic import fraction_off, ratio_off
+from tether.grounding.arithmetic import fraction_off, ratio_off, total_bound
 from tether.grounding.attached import check_attached
 from tether.grounding.bindings import check_bindings
 from tether.grounding.calendar_points import check_calendar_points
@@ -129,6 +129,10 @@ def check_meaning(
         off = ratio_off(text, evidence.index.records)
         if off is not None:
             why = f"no two amounts it names are {off:g} times apart, as it says"
+            out.append(Finding("amount", CONTRADICTED, why, ""))
+        bound = total_bound(text, evidence.index.records)
+        if bound is not None and not bound[2]:
+            why = f"what it names costs more, or less, together than it says: {bound[0]!r}"
             out.append(Finding("amount", CONTRADICTED, why, ""))
         share = fraction_off(text, evidence.index.records)
         if share is not None:

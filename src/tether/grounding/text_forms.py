@@ -21,6 +21,37 @@ def plain_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
 
 
+# an item marker run into a line: a dash or a bullet between spaces, not between two figures
+# ("5 - 7" is a range)
+_RUN_IN_ITEM = re.compile(r"(?<=[^\s\d])\s[-\u2022]\s(?=[^\s\d])|(?<=[:,])\s[-\u2022]\s(?=\S)")
+
+
+def items_on_lines(text: str) -> str:
+    """A passage whose lists were run into their lines ("What we need from you - the order id,
+    - the list of items, and - where the refund should go", as text joined from markdown
+    comes) with each item on a line of its own, as written: "\n- " for " - " wherever a line
+    holds two such markers or more. The text keeps its length, so spans into it still hold."""
+    if " - " not in text and " \u2022 " not in text:
+        return text
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        marks = list(_RUN_IN_ITEM.finditer(line))
+        if len(marks) >= 2 and _heads_a_list(line[: marks[0].start()]):
+            lines[n] = _RUN_IN_ITEM.sub(lambda m: "\n" + m.group(0)[1] + " ", line)
+    return "\n".join(lines)
+
+
+def _heads_a_list(before: str) -> bool:
+    """Whether what stands before a line's first item marker introduces a list: a colon, or a
+    heading of a few words since the last sentence ("What we need from you"), not a sentence
+    a dash breaks into ("The company said on Monday - …")."""
+    lead = re.split(r"[.!?]\s", before)[-1].strip()
+    return lead.endswith(":") or len(lead.split()) <= _HEADING_WORDS
+
+
+_HEADING_WORDS = 8
+
+
 def mixed_script(text: str) -> str | None:
     """The first word that mixes Latin letters with Cyrillic or Greek ones ("pending" spelled
     with a Cyrillic e): a look-alike meant to pass a word check, never a real word."""

@@ -19,6 +19,7 @@ from tether.grounding.bindings import (
     STOCK_WORDS,
     excepted,
     like_groups,
+    options_denied,
     without_case,
 )
 from tether.grounding.bound_prices import price_of
@@ -252,12 +253,15 @@ def _availability(
 ) -> list[FieldFinding]:
     """Whether the objects a clause picks out are in stock: every object holding its values
     when it quantifies ("the daylight bulbs are all sold out"), else the one it describes."""
+    # "the blue leather one with no armrests": an option said as "no …" describes the object
+    pairs = [(key, value) for _, leaves, _ in siblings for key, value in leaves.items()]
+    denies = negated(options_denied(clause, pairs))
     if OUT_OF_STOCK.search(clause):
-        if negated(clause):
+        if denies:
             return []
         says = False
     elif IN_STOCK.search(clause) or CAN_BUY.search(clause):
-        says = not negated(clause)
+        says = not denies
     else:
         return []
     if excepted(clause, said.values()):  # "all can be ordered except the maple one"

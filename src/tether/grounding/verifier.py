@@ -292,9 +292,21 @@ _ON_REPORT = re.compile(
 )
 
 
+# "I'm afraid your coworker is mistaken.", "Your sister is right.", "Sadly, your friend is
+# wrong there."
+_REPORTER_IS = re.compile(
+    r"^\W*(?:(?:i'm|i am)\s+afraid\s+|sadly,?\s+|unfortunately,?\s+|good\s+news,?\s+|"
+    r"yes,?\s+|no,?\s+)?(?:your|my|the)\s+(?P<who>[a-z]+(?:[\s-][a-z]+){0,2}?)\s+"
+    r"(?:is|was|'s|\u2019s|are|were)\s+(?:(?:quite|absolutely|completely|partly|half|only\s+partly)\s+)?"
+    r"(?:right|wrong|correct|incorrect|mistaken|spot\s+on|not\s+quite\s+right|not\s+right)"
+    r"(?:\s+(?:there|about\s+that|on\s+that|on\s+this))?\W*$",
+    re.IGNORECASE,
+)
+
+
 def _verdict_on_report(text: str, evidence: EvidenceSet) -> bool:
     """Whether the claim is only a verdict on what someone the customer quotes said."""
-    found = _ON_REPORT.match(text)
+    found = _ON_REPORT.match(text) or _REPORTER_IS.match(text)
     if found is None:
         return False
     who = set(content_terms(found.group("who")))
