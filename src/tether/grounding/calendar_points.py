@@ -30,6 +30,9 @@ _POINT = re.compile(
     rf"|(?:on|by|this|last|next|that|one|a|the|early|late|in\s+the|over\s+the|at)\s+"
     rf"(?:{_SEASON}|{_PART})s?\b"
     r"|yesterday|overnight|tonight|(?:last|next)\s+(?:week|month|year)\b"
+    # "expires at the end of the year", "by the start of next month", "at year-end"
+    r"|(?:the\s+)?(?:end|start|beginning|middle)\s+of\s+(?:the|this|next|last)\s+"
+    r"(?:week|month|year|quarter)\b|\byear[- ]end\b"
     r"|earlier\s+(?:today|this\s+(?:week|month|year))"
     r"|(?:a|one|two|three|four|five|six|\d+)\s+(?:days?|weeks?|months?|years?)\s+ago"
     r"|the\s+(?:same\s+)?day\s+(?:after|before|it|they|you|we|of)\b)",

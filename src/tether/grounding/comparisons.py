@@ -17,16 +17,19 @@ from tether.grounding.facts import CONTRADICTED, SUPPORTED
 from tether.grounding.fields import MONEY, FieldFinding, RecordView
 from tether.grounding.list_objects import head_said, leaf_values, mentions_value, objects
 from tether.grounding.meaning import negated
+from tether.grounding.variants import key_tails
 
 Sibling = tuple[str, dict[str, str], Mapping[str, Any]]
 Shorts = Mapping[str, tuple[str, ...]]  # the short names a pack gives objects, by full name
 
 # how much, between the verb and its comparative: "costs a little more than", "slightly less"
-_DEGREE = r"(?:(?:a\s+(?:little|bit|lot|touch)|slightly|much|far|somewhat|just|only)\s+)?"
+_DEGREE = r"(?:(?:a\s+(?:little|bit|lot|touch)|slightly|much|far|well|way|somewhat|just|only)\s+)?"
 _CHEAPER = rf"cheaper|less expensive|lower[- ]priced|costs?\s+{_DEGREE}less|priced lower"
-# "undercuts every blue speaker": cheaper than each, with no "than"
-_UNDERCUT = r"undercuts?|undercutting|(?:comes?|came)\s+in\s+(?:under|below)"
-_UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT})\b", re.IGNORECASE)
+# "undercuts every blue speaker": cheaper than each, with no "than"; "came in a little above
+# the camera": dearer than it
+_UNDERCUT = rf"undercuts?|undercutting|(?:comes?|came)\s+in\s+{_DEGREE}(?:under|below)"
+_OVERTOP = rf"(?:comes?|came)\s+in\s+{_DEGREE}(?:above|over)"
+_UNDERCUTS = re.compile(rf"\b(?P<word>{_UNDERCUT}|{_OVERTOP})\b", re.IGNORECASE)
 _DEARER = rf"more expensive|pricier|dearer|higher[- ]priced|costs?\s+{_DEGREE}more|priced higher"
 _COMPARE = re.compile(rf"\b(?P<word>{_CHEAPER}|{_DEARER})\s+than\b", re.IGNORECASE)
 # "costs the same as", "is as expensive as": the two prices are one
@@ -34,6 +37,7 @@ _WHICH_BEFORE = re.compile(
     r",?\s*\b(?:which|that)\s+(?:(?:is|are|was|were)\s+)?(?:even\s+|still\s+|also\s+)?$", re.I
 )
 _LISTED_END = re.compile(r"[;:]|,\s|\s(?:and|or|but|while)\s", re.IGNORECASE)  # not "$2,025"
+_CLAUSE_OPENS = re.compile(r";|,\s*(?:and|but|while|whereas|so|though)\s", re.IGNORECASE)
 _COMPARED_END = re.compile(r";|,?\s(?:while|whereas|but|so|which)\s", re.IGNORECASE)
 _SAME = re.compile(
     r"\b(?P<word>(?:costs?|is|are|priced) (?:exactly )?the same(?: price)? as|"
@@ -45,6 +49,7 @@ _SAME = re.compile(
 def _identify(
     text: str, siblings: Sequence[tuple[str, dict[str, str], Mapping[str, Any]]], names: Shorts
 ) -> list[tuple[str, dict[str, str], Mapping[str, Any]]]:
+    text = key_tails(text, siblings)  # "the metal-strap one": a value said before its field
     named = [s for s in siblings if "name" in s[1] and mentions_value(text, s[1]["name"])]
     if named:
         return named
@@ -61,7 +66,15 @@ def _identify(
         priced = [s for s in (best or siblings) if price_of(s[2]) in said]
         if len(priced) == 1:
             return priced
+    if not best and top == 1 and _ONE.search(text):
+        # "the silicone-strap one": one value, said of "one", that only one object holds
+        alone = [s for n, s in scored if n == 1]
+        if len(alone) == 1:
+            return alone
     return best
+
+
+_ONE = re.compile(r"\b(?:one|version|variant|model)\b", re.IGNORECASE)
 
 
 def _said(text: str, key: str, value: str, siblings: Sequence[Sibling]) -> bool:
@@ -123,6 +136,10 @@ def check_comparisons(
     relative = _WHICH_BEFORE.search(left)
     if relative is not None:
         left = _LISTED_END.split(left[: relative.start()])[-1]
+    # what is compared starts with its clause: "…, and the wristwatch came in above …"
+    opened = list(_CLAUSE_OPENS.finditer(left))
+    if opened and relative is None:
+        left = left[opened[-1].end() :]
     # what it is compared with ends with its clause: "… than the helmet, while the puzzle …"
     # (its price in brackets and "… and the backpack put together" still belong to it)
     right = _COMPARED_END.split(right, maxsplit=1)[0]
@@ -198,6 +215,12 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
         scoped = _in_scope(clause, siblings, names)
         unnamed = scoped is None  # "of those two": some two, which the clause does not name
         siblings = siblings if scoped is None else scoped
+        # "…: the blue fabric chair at $511.24 and the black leather one at $503.76, so the
+        # leather one is the more expensive of the two": the two named before it
+        if _OF_THE_TWO.match(clause, found.end()):
+            pair = _named_before(clause[:start], siblings, names)
+            if len(pair) == 2:
+                siblings, unnamed = pair, False
         chosen = _identify(_SCOPE.sub(" ", before, count=1), siblings, names)
         if len(chosen) != 1:
             chosen = _identify(_SCOPE.sub(" ", rest, count=1), siblings, names)
@@ -235,6 +258,22 @@ def _superlatives(clause: str, views: Sequence[RecordView], names: Shorts) -> li
                 () if holds else (reason,),
             )
         )
+    return out
+
+
+_OF_THE_TWO = re.compile(
+    r"\s+(?:(?:of|between)\s+)?(?:the|those|these)\s+(?:two|pair)\b", re.IGNORECASE
+)
+_PARTS = re.compile(r"[,;:]|\s(?:and|or)\s", re.IGNORECASE)
+
+
+def _named_before(text: str, siblings: list[Sibling], names: Shorts) -> list[Sibling]:
+    """The objects the parts of `text` each name one of, in order, each once."""
+    out: list[Sibling] = []
+    for part in _PARTS.split(text):
+        found = _identify(part, siblings, names) if part.strip() else []
+        if len(found) == 1 and found[0] not in out:
+            out.append(found[0])
     return out
 
 

@@ -103,6 +103,8 @@ from tether.grounding.value_counts import (
 from tether.grounding.variants import check_descriptions, check_variants
 
 RESTATES = 0.6  # share of a clause's words an evidence clause must hold to be restated by it
+# a clause whose subject is "which" or "that", said of what the clause before names
+_RELATIVE_SUBJECT = re.compile(r"^\W*(?:which|that)\s+(?:is|are|was|were|can)\b", re.IGNORECASE)
 _POSSIBLE = re.compile(r"\b(?:can|could|may|possible|allowed|permitted)\b", re.IGNORECASE)
 
 
@@ -193,7 +195,7 @@ def check_meaning(
     label_declined = declined_label(text)
     heading, heading_end = line_label(text)  # "Women:" narrows what the line's clauses count
     parts = clauses(text)
-    for clause in parts:
+    for n, clause in enumerate(parts):
         body = clause.text
         # a clause denying what it names as someone's report ("your coworker's ten days don't
         # apply") says nothing of the evidence's rules or timings
@@ -205,8 +207,11 @@ def check_meaning(
         )
         for f in check_clause(body, evidence.views, vocabulary, whole=text):
             out.append(_from_field(f))
-        # "It is also available": the one thing the claim before described, when it opens
+        # "It is also available": the one thing the claim before described, when it opens;
+        # "…, and a leather one at $466.44, which is also available": the clause before
         referent = previous if clause.start == 0 else ""
+        if n and _RELATIVE_SUBJECT.match(body):
+            referent = parts[n - 1].text
         out.extend(_from_field(f) for f in check_variants(body, evidence.views, referent))
         label = heading if clause.start >= heading_end else ""
         out.extend(_group_count(f) for f in check_value_counts(body, evidence.views, label))

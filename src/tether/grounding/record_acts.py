@@ -33,7 +33,7 @@ _NOTHING_DONE = re.compile(
 # "the payment didn't go through", "a refund, which was never made", "your payment of $20
 # hasn't gone through": the event is the noun
 _EVENT_DENIED = re.compile(
-    r"\b(?P<act>[a-z]+)(?:\s+of\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:has|have|had|did|was|"
+    r"\b(?P<act>[a-z]+)(?:\s+(?:of|for|on)\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:has|have|had|did|was|"
     r"were)(?:n[\u2019']t|\s+not|\s+never)|never)\s+(?:yet\s+)?(?:been\s+)?(?:go|gone|went|made|"
     r"completed?|succeeded|happened|taken\s+place)\b",
     re.IGNORECASE,
@@ -41,7 +41,7 @@ _EVENT_DENIED = re.compile(
 # "your payment of $20 was declined", "the refund, which bounced": the event said to have
 # failed is one that did not go through
 _EVENT_FAILED = re.compile(
-    r"\b(?P<act>[a-z]+)(?:\s+of\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:was|were|got|has|"
+    r"\b(?P<act>[a-z]+)(?:\s+(?:of|for|on)\s+\S+)?\s*,?\s+(?:which\s+|that\s+)?(?:(?:was|were|got|has|"
     r"have|had)\s+(?:been\s+)?)?(?:declined|rejected|refused|bounced|failed)\b",
     re.IGNORECASE,
 )

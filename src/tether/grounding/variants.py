@@ -120,17 +120,25 @@ def check_variants(
 # a clause whose subject stands for a thing named before ("It is also available", "That one
 # can be ordered")
 _PRONOUN_SUBJECT = re.compile(
-    r"^\W*(?:(?:and|but|so)\s+)?(?:it|this\s+one|that\s+one|this|that)\b(?!\s+(?:is|was)\s+(?:why|because|what|how)\b)",
+    r"^\W*(?:(?:and|but|so)\s+)?(?:it|this\s+one|that\s+one|this|that|which)\b"
+    r"(?!\s+(?:is|was)\s+(?:why|because|what|how)\b)",
     re.IGNORECASE,
 )
 
 
 def _described(text: str, siblings: Sequence[Sibling]) -> dict[str, str]:
-    """The values `text` states of exactly one of the objects, or none."""
+    """The values `text` states of exactly one of the objects (the price it states picking
+    one of several that hold them), or none."""
     said = values_said(key_tails(text, siblings), siblings)
-    if not said or sum(1 for _, leaves, _ in siblings if holds_values(leaves, said)) != 1:
+    if not said:
         return {}
-    return said
+    holding = [(leaves, obj) for _, leaves, obj in siblings if holds_values(leaves, said)]
+    if len(holding) > 1:
+        sums = [float((m.group(1) or m.group(2)).replace(",", "")) for m in MONEY.finditer(text)]
+        holding = [(leaves, obj) for leaves, obj in holding if _priced(obj, sums)]
+        # its own values say which one, every field of it
+        return {k: x.lower() for k, x in holding[0][0].items()} if len(holding) == 1 else {}
+    return said if holding else {}
 
 
 def _named_by_id(clause: str, siblings: Sequence[Sibling]) -> list[Sibling]:
