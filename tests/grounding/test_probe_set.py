@@ -259,6 +259,11 @@ DRAWN_DEV48 = "dev48"
 # order after an exchange, or the desk cancelling a pending order itself, its wrong answers
 # spread over every kind of near miss
 DRAWN_DEV49 = "dev49"
+# a fiftieth, drawn the same way after a forty-ninth, its customers naming their own things,
+# reporting a gift card refund back at once, no exchange for another size once delivered, a
+# short gift card that cannot take an order, or no new order after an exchange, its wrong
+# answers spread over every kind of near miss
+DRAWN_DEV50 = "dev50"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -307,6 +312,7 @@ LATER_DRAWN = (
     DRAWN_DEV47,
     DRAWN_DEV48,
     DRAWN_DEV49,
+    DRAWN_DEV50,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -444,6 +450,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV47, 54),
         (DRAWN_DEV48, 54),
         (DRAWN_DEV49, 54),
+        (DRAWN_DEV50, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:

@@ -12,7 +12,8 @@ available". "Moves out of pending" says "is no longer pending"; two denials that
 read as the one: "there's no gray chair you can't order" and "you won't find a gray chair that
 can't be ordered" say "every gray chair can be ordered", and "none of the white kettles is
 unavailable" says every one is available. An item "missing from the delivery", "left out of the
-shipment" or that "didn't arrive." was not delivered ("nothing is missing" denies nothing). The
+shipment" or that "didn't arrive." was not delivered ("nothing is missing" denies nothing). A
+status that "changes to cancelled" becomes cancelled. The
 rewrite is only for reading meaning: the claim's text and spans are kept as written.
 """
 
@@ -219,6 +220,14 @@ def _every(m: re.Match[str]) -> str:
     return f"every {m.group('what')} can be {_DONE.get(verb, verb)}"
 
 
+# a state said to change into another: what it becomes, not a change made to the thing
+_CHANGES_TO = re.compile(
+    r"\b(status|state)\s+(?:changes|changed|switches|switched|updates|updated|is\s+changed|"
+    r"gets\s+changed|will\s+change|will\s+switch|will\s+update)\s+to\b",
+    re.IGNORECASE,
+)
+
+
 def plainly(text: str) -> str:
     """The text with indirect denials in plain words ("is off the table" → "is not possible",
     "paid, though not processed" → "paid, though it is not processed")."""
@@ -230,6 +239,8 @@ def plainly(text: str) -> str:
     if "find" in text.lower():
         text = _FIND_NONE.sub(_every, text)
     text = _LEFT_OUT.sub(lambda m: _not_delivered(text, m), text)
+    if "to" in text:  # "its status changes to cancelled": it becomes cancelled
+        text = _CHANGES_TO.sub(r"\1 becomes", text)
     if "no" not in text.lower():
         return text  # nor any of the verbless denials, nor two denials made one
     if "there" in text.lower():

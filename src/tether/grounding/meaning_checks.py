@@ -674,6 +674,11 @@ _DENIED_CHOICE = re.compile(
     re.IGNORECASE,
 )
 _OBLIGED = re.compile(r"\b(?:ha(?:ve|s|d)\s+to|must|required\s+to)\b", re.IGNORECASE)
+_DENIED_OBLIGATION = re.compile(
+    r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:\w+\s+)?(?:ha(?:ve|s)\s+to|(?:be\s+)?required\s+to)\b",
+    re.IGNORECASE,
+)
+_MUST = re.compile(r"\b(?:must|ha(?:ve|s)\s+to|(?:is|are)\s+required\s+to|needs?\s+to)\b", re.I)
 _NEED = norm("need")
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
 _ASIDE = re.compile(r"\s*\(((?:i|we|you|it|they|he|she)\b[^()]{1,60})\)", re.IGNORECASE)
@@ -684,6 +689,10 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
     returned"), not on a part only one of them has."""
     if denies(body):
         denied = denied_terms(body)
+        # "a gift card doesn't have to cover the whole order" against "a gift card must have
+        # enough balance to pay the whole order total": the obligation is what is denied
+        if _DENIED_OBLIGATION.search(body) and _MUST.search(ev.text) and not ev.negated:
+            return True
         return bool(denied & ev.terms) and not _other_way(body, denied, ev.text)
     said = set(content_terms(body))
     if _OBLIGED.search(body):

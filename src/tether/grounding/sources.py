@@ -319,6 +319,7 @@ def own_words(question: str) -> str:
     return _REPORTED.sub(" ", question)
 
 
+_SIZE = re.compile(r"\bsize\s+(\d{1,2}(?:\.5)?)\b", re.IGNORECASE)
 # the most amounts of a question whose sums and differences are worked out
 _PAIRED_AMOUNTS = 12
 
@@ -355,6 +356,9 @@ class Referents:
         named = set(names(own))
         said = named | set(content_terms(own)) | set(content_terms(joined_letters(own)))
         stated = set(numbers(own))
+        # a size the question names, in a report too ("… and buy the size 10 separately"), is
+        # the thing the customer is after, no amount or timing anyone promised
+        stated.update(float(m.group(1)) for m in _SIZE.finditer(question))
         for claim in split_claims(own):
             stated |= sentence_results(claim.text)
         paid = money(own)[:_PAIRED_AMOUNTS]

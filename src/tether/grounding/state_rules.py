@@ -217,7 +217,10 @@ def check_definition(
 _CHANGE = (
     r"becomes?|became|(?:changes?|changed|moves?|moved|switch(?:es)?|switched|goes|went|turns?|"
     r"turned|set|updated|reverts?|reverted)\s+(?:back\s+)?to|(?:goes|went|moves?|moved)\s+into|"
-    r"enters|entered"
+    r"enters|entered|"
+    # what it shows now the customer has acted: "the status is now exchange requested", "is
+    # now marked exchange requested"
+    r"(?:is|are)\s+now(?:\s+marked)?(?:\s+as)?|(?:is|are)\s+marked(?:\s+as)?|now\s+(?:shows|reads)"
 )
 _STAY = r"reads?|stays?|stayed|remains?|remained"
 _TRANSITION = re.compile(rf"\b(?:{_CHANGE}|(?P<stay>{_STAY}))\s+[\"'*\u201c]*", re.IGNORECASE)

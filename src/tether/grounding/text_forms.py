@@ -52,6 +52,27 @@ def _heads_a_list(before: str) -> bool:
 _HEADING_WORDS = 8
 
 
+# a numbered step run into a line: "…: 1. You confirm … 2. The status …"
+_RUN_IN_STEP = re.compile(r"(?<=[^\S\n])(\d{1,2})\.\s+(?=[A-Z])")
+
+
+def steps_on_lines(text: str) -> str:
+    """An answer whose numbered steps were run into one line ("Here's what happens: 1. You
+    confirm. 2. The status changes.") with each step on a line of its own, as a list is
+    written: its numbers are markers, no quantities. Only steps numbered 1, 2, … in order,
+    two or more; the text keeps its length."""
+    marks = list(_RUN_IN_STEP.finditer(text))
+    if len(marks) < 2:
+        return text
+    run = [m for n, m in enumerate(marks) if int(m.group(1)) == n + 1]
+    if len(run) < 2 or len(run) != len(marks):
+        return text
+    out = list(text)
+    for m in run:
+        out[m.start() - 1] = "\n"
+    return "".join(out)
+
+
 def mixed_script(text: str) -> str | None:
     """The first word that mixes Latin letters with Cyrillic or Greek ones ("pending" spelled
     with a Cyrillic e): a look-alike meant to pass a word check, never a real word."""

@@ -42,7 +42,7 @@ from tether.grounding.facts import CONTRADICTED, SUPPORTED, UNSUPPORTED
 from tether.grounding.fields import FieldMap, fields_from_schema
 from tether.grounding.judge import ClaimJudge, FailSafeJudge, ModelClaimJudge, kept_verdict
 from tether.grounding.meaning import DEFAULT_VOCABULARY, Vocabulary
-from tether.grounding.text_forms import mixed_script, plain_text
+from tether.grounding.text_forms import mixed_script, plain_text, steps_on_lines
 from tether.grounding.verdicts import (
     CONTRADICTIONS,
     FALLBACKS,
@@ -165,7 +165,7 @@ class Verifier(ClaimRulesMixin):
         odd = mixed_script(answer)
         if odd is not None:
             return self._failed("ANSWER_CONFUSABLE", f"the word {odd!r} mixes scripts")
-        text = strip_citations(plain_text(answer))
+        text = steps_on_lines(strip_citations(plain_text(answer)))
         if any(not math.isfinite(n) for n in numbers(text)):
             return self._failed("ANSWER_INVALID", "the answer states a number out of range")
         if not text.strip():
@@ -304,8 +304,20 @@ _REPORTER_IS = re.compile(
 )
 
 
+# "She's right.", "Yes, he is.", "They're both mistaken.": a verdict on the one the question
+# quotes, by pronoun
+_PRONOUN_IS = re.compile(
+    r"^\W*(?:(?:yes|no|sadly|unfortunately|i'm\s+afraid),?\s+)?(?:she|he|they)\s*"
+    r"(?:'s|\u2019s|is|are|'re|\u2019re|was|were)\s+(?:(?:both|quite|absolutely|partly)\s+)?"
+    r"(?:right|wrong|correct|incorrect|mistaken|spot\s+on|not\s+right)?\W*$",
+    re.IGNORECASE,
+)
+
+
 def _verdict_on_report(text: str, evidence: EvidenceSet) -> bool:
     """Whether the claim is only a verdict on what someone the customer quotes said."""
+    if _PRONOUN_IS.match(text):
+        return evidence.index.referents.reports > 0
     found = _ON_REPORT.match(text) or _REPORTER_IS.match(text)
     if found is None:
         return False
