@@ -264,6 +264,11 @@ DRAWN_DEV49 = "dev49"
 # short gift card that cannot take an order, or no new order after an exchange, its wrong
 # answers spread over every kind of near miss
 DRAWN_DEV50 = "dev50"
+# a fifty-first, drawn the same way after a fiftieth, its customers naming their own things,
+# reporting no new order after an exchange, earbuds exchanged for a speaker, a gift card refund
+# back at once, or an order staying pending after a payment switch, its wrong answers spread
+# over every kind of near miss, each in a different agent's voice
+DRAWN_DEV51 = "dev51"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -313,6 +318,7 @@ LATER_DRAWN = (
     DRAWN_DEV48,
     DRAWN_DEV49,
     DRAWN_DEV50,
+    DRAWN_DEV51,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -451,6 +457,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV48, 54),
         (DRAWN_DEV49, 54),
         (DRAWN_DEV50, 54),
+        (DRAWN_DEV51, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:

@@ -38,7 +38,11 @@ _WHICH_BEFORE = re.compile(
 )
 _LISTED_END = re.compile(r"[;:]|,\s|\s(?:and|or|but|while)\s", re.IGNORECASE)  # not "$2,025"
 _CLAUSE_OPENS = re.compile(r";|,\s*(?:and|but|while|whereas|so|though)\s", re.IGNORECASE)
-_COMPARED_END = re.compile(r";|,?\s(?:while|whereas|but|so|which)\s", re.IGNORECASE)
+# (", and the headphones top the list" opens a clause of its own too)
+_COMPARED_END = re.compile(
+    r";|,?\s(?:while|whereas|but|so|which)\s|,\s+and\s+(?=(?:the|your|its|it|they)\b)",
+    re.IGNORECASE,
+)
 _SAME = re.compile(
     r"\b(?P<word>(?:costs?|is|are|priced) (?:exactly )?the same(?: price)? as|"
     r"(?:is|are|costs?) (?:just )?as (?:expensive|cheap|much) as)\b",

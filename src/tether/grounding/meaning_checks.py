@@ -125,6 +125,10 @@ def check_meaning(
     def classes_named(part: str) -> list[str]:  # the classes of the members a text names
         return [cls for cls, _, _, _ in vocabulary.members(part) if cls not in vocabulary.states]
 
+    def kinds_named(part: str) -> list[str]:  # the members a text names that are no state
+        # ("refunded to your gift card" names a gift card; "refunded" is what happens to it)
+        return [m for cls, m, _, _ in vocabulary.members(part) if cls not in vocabulary.states]
+
     compared = check_comparisons(text, evidence.views, vocabulary.names)
     out: list[Finding] = [_gap(f) if f.kind == "gap" else _from_field(f) for f in compared]
     if evidence.records:
@@ -263,7 +267,7 @@ def check_meaning(
                     evidence.clauses,
                     text,
                     lambda: recorded_timings(evidence),
-                    kinds=named,
+                    kinds=kinds_named,
                     classes=classes_named,
                 )
             )
@@ -301,6 +305,13 @@ _ENDORSED = re.compile(
 )
 
 
+# a thing said to be (or not to be) of a kind the evidence names: "is a different kind of
+# product", "counts as another variant", "isn't the same product"
+_RULE_APPLIED = re.compile(
+    r"\b(?:is|are|isn[\u2019']t|aren[\u2019']t|counts?\s+as|would\s+be)\s+(?:not\s+)?"
+    r"(?:a|an|the)\s+(?:different|other|another|same)\b",
+    re.IGNORECASE,
+)
 _RETURN = norm("return")
 _COMING_BACK = frozenset(content_terms("come comes coming came back go goes get gets got"))
 # words that only point at another case ("another payment method instead"): no report's content
@@ -333,10 +344,14 @@ def _repeated_report(text: str, evidence: EvidenceSet) -> list[Finding]:
         if denied_with_next(text, found, n):  # "X and Y aren't on that list"
             continue
         # setting the report aside names it ("whatever the agent told you about …")
-        repeated = set(content_terms(dismissed_reports(clause.text))) & asked.heard - known
+        said = set(content_terms(dismissed_reports(clause.text)))
+        repeated = said & asked.heard - known
         repeated -= _LIGHT
+        # "a portable speaker is a different kind of product": the evidence's own words said of
+        # the thing reported, a rule applied to it, not the report said again
+        applied = _RULE_APPLIED.search(clause.text) and len(said & evidence.index.terms) >= 3
         # one word in common ("works") is no report said again, unless the answer says it is
-        if len(repeated) >= 2 or (repeated and _ENDORSED.search(text)):
+        if not applied and (len(repeated) >= 2 or (repeated and _ENDORSED.search(text))):
             why = f"only what the customer was told says {', '.join(sorted(repeated)[:4])}"
             return [Finding("novel", UNSUPPORTED, why, "question")]
     return []

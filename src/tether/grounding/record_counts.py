@@ -129,6 +129,8 @@ _NONE = re.compile(
     r"there\s+(?:(?:is|are|was|were)(?:n[\u2019']t|\s+not)|[\u2019']s\s+not)\s+(?:any|a|an)|"
     r"(?:(?:has|have|had|was|were|did)(?:n[\u2019']t|\s+not)|never)\s+(?:been\s+)?"
     r"(?:given|assigned|issued|got|gotten|get|received?)\s+(?:a|an|any)|"
+    # "the record doesn't carry a tracking number", "doesn't list any", "doesn't show a"
+    r"(?:do|does|did)(?:n[\u2019']t|\s+not)\s+(?:carry|list|show|include|hold|have)\s+(?:a|an)|"
     r"lack(?:s|ed|ing)?\s+(?:a|an|any)"
     # what a record keeps is none the less kept for being "saved" ("without any saved payment
     # method")

@@ -313,7 +313,8 @@ _LEADING_REASON = re.compile(
     r"^\W*(?:because|since|as|now\s+that|given\s+that)\s+[^,;:]{3,80},\s*", re.IGNORECASE
 )
 # "Mastercard payment: …": a line's label of a few words
-_LABEL = re.compile(r"^\W*([A-Za-z][\w'\u2019 -]{0,40}?)\s*:\s")
+# (an amount may stand in it: "Original $312.45 on the Mastercard: returned within …")
+_LABEL = re.compile(r"^\W*([A-Za-z][\w'\u2019 $.,#-]{0,50}?)\s*:\s")
 # "in 5 to 7 business days rather than at once": the second timing is the one not said
 _SET_ASIDE = re.compile(
     r"\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to)\s+(?:(?:in|within|after)\s+)?$",

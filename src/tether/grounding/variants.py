@@ -90,6 +90,17 @@ def check_variants(
     """The combinations of values a clause states of nameless like objects, and what it says
     of all of those holding a value. A clause opening with a pronoun and stating no value ("It
     is also available") speaks of the one object `referent` (the claim before) describes."""
+    # "It is also available, as is the clicky white full-size one": two subjects of one
+    # predicate, each read with it
+    also = _AS_IS.match(clause)
+    if also is not None:
+        main = also.group("main")
+        stock = OUT_OF_STOCK.search(main) or IN_STOCK.search(main) or CAN_BUY.search(main)
+        if stock is not None:
+            state = "unavailable" if OUT_OF_STOCK.search(main) else "available"
+            denied = "not " if negated(main) else ""
+            other = f"{also.group('other').rstrip(' .')} is {denied}{state}."
+            return [*check_variants(main, views, referent), *check_variants(other, views)]
     out: list[FieldFinding] = []
     # "…, whether portable, medium or large": the range it holds for, not values it names
     clause = without_case(_WHETHER.sub("", clause))
@@ -117,6 +128,9 @@ def check_variants(
     return out
 
 
+_AS_IS = re.compile(
+    r"^(?P<main>[^,;]+?),\s+as\s+(?:is|are|was|were)\s+(?P<other>[^,;]+)$", re.IGNORECASE
+)
 # a clause whose subject stands for a thing named before ("It is also available", "That one
 # can be ordered")
 _PRONOUN_SUBJECT = re.compile(
