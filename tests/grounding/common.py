@@ -109,3 +109,40 @@ def growth(small: Callable[[], object], large: Callable[[], object], runs: int =
             call()
             best[index] = min(best[index], time.thread_time() - started)
     return best[1] / best[0]
+
+
+def kb_flagged(answer: str, passage: str, question: str = "") -> bool:
+    """Whether the retail desk's verifier flags `answer` against one kb passage, the customer
+    having asked `question`."""
+    evidence = [Evidence("kb:1", "kb:policy", passage)]
+    return RETAIL.grounding.verifier().verify_items(answer, evidence, question=question).flagged
+
+
+def product(name: str, keys: tuple[str, ...], *rows: tuple[Any, ...]) -> dict[str, Any]:
+    """A product as `get_product_details` returns it: each row is an item id, one value per
+    option in `keys`, whether it is available and its price."""
+    variants = {}
+    for item, *values, available, price in rows:
+        options = dict(zip(keys, values, strict=True))
+        variants[item] = {
+            "item_id": item,
+            "options": options,
+            "available": available,
+            "price": price,
+        }
+    return {"name": name, "product_id": "1000000001", "variants": variants}
+
+
+# an order of a puzzle and two watches of one name told apart by their straps
+TWO_WATCHES: dict[str, Any] = {
+    "order_id": "#W4219264",
+    "items": [
+        {"name": "Jigsaw Puzzle", "item_id": "7869640094", "price": 47.59},
+        {"name": "Wristwatch", "item_id": "8886009523", "price": 1944.02,
+         "options": {"strap material": "silicone", "dial color": "blue"}},
+        {"name": "Wristwatch", "item_id": "9112290483", "price": 1925.16,
+         "options": {"strap material": "metal", "dial color": "blue"}},
+    ],
+    "status": "pending",
+    "payment_history": [{"transaction_type": "payment", "amount": 3916.77}],
+}  # fmt: skip

@@ -18,31 +18,20 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import flagged
+from tests.grounding.common import flagged, product
 
-
-def _watch(item: str, color: str, band: str, display: str, up: bool, price: float) -> Any:
-    options = {"color": color, "band material": band, "display": display}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-WATCH: dict[str, Any] = {
-    "name": "Smart Watch",
-    "product_id": "6945232052",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _watch("4920090458", "black", "silicone", "AMOLED", False, 381.87),
-            _watch("2860956907", "black", "silicone", "LCD", True, 315.61),
-            _watch("1631806422", "black", "metal", "AMOLED", False, 339.85),
-            _watch("9192177173", "gold", "metal", "LCD", False, 335.99),
-            _watch("4900990404", "silver", "metal", "AMOLED", False, 336.71),
-            _watch("5694328282", "gold", "leather", "AMOLED", True, 323.19),
-            _watch("9408160950", "gold", "leather", "LCD", True, 381.26),
-            _watch("1706622510", "black", "metal", "LCD", False, 328.67),
-        )
-    },
-}
+WATCH = product(
+    "Smart Watch",
+    ("color", "band material", "display"),
+    ("4920090458", "black", "silicone", "AMOLED", False, 381.87),
+    ("2860956907", "black", "silicone", "LCD", True, 315.61),
+    ("1631806422", "black", "metal", "AMOLED", False, 339.85),
+    ("9192177173", "gold", "metal", "LCD", False, 335.99),
+    ("4900990404", "silver", "metal", "AMOLED", False, 336.71),
+    ("5694328282", "gold", "leather", "AMOLED", True, 323.19),
+    ("9408160950", "gold", "leather", "LCD", True, 381.26),
+    ("1706622510", "black", "metal", "LCD", False, 328.67),
+)
 
 
 @pytest.mark.parametrize(

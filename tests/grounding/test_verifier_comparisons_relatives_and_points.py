@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import flagged
+from tests.grounding.common import TWO_WATCHES, flagged, product
 
 DELIVERED: dict[str, Any] = {
     "order_id": "#W1764038",
@@ -51,20 +51,6 @@ def test_came_in_above_is_dearer(answer: str, wrong: bool) -> None:
     assert flagged(answer, DELIVERED) is wrong
 
 
-WATCHES: dict[str, Any] = {
-    "order_id": "#W4219264",
-    "items": [
-        {"name": "Jigsaw Puzzle", "item_id": "7869640094", "price": 47.59},
-        {"name": "Wristwatch", "item_id": "8886009523", "price": 1944.02,
-         "options": {"strap material": "silicone", "dial color": "blue"}},
-        {"name": "Wristwatch", "item_id": "9112290483", "price": 1925.16,
-         "options": {"strap material": "metal", "dial color": "blue"}},
-    ],
-    "status": "pending",
-    "payment_history": [{"transaction_type": "payment", "amount": 3916.77}],
-}  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("answer", "wrong"),
     [
@@ -80,27 +66,17 @@ WATCHES: dict[str, Any] = {
     ],
 )
 def test_one_value_only_one_object_holds_names_it(answer: str, wrong: bool) -> None:
-    assert flagged(answer, WATCHES) is wrong
+    assert flagged(answer, TWO_WATCHES) is wrong
 
 
-def _chair(item: str, material: str, color: str, back: str, up: bool, price: float) -> Any:
-    options = {"material": material, "color": color, "backrest height": back}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-CHAIRS: dict[str, Any] = {
-    "name": "Office Chair",
-    "product_id": "4794339885",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _chair("8323284863", "fabric", "blue", "standard", True, 511.24),
-            _chair("4648362606", "leather", "black", "high-back", True, 503.76),
-            _chair("3609437808", "leather", "red", "high-back", False, 466.44),
-            _chair("4274709903", "mesh", "red", "standard", True, 544.29),
-        )
-    },
-}
+CHAIRS = product(
+    "Office Chair",
+    ("material", "color", "backrest height"),
+    ("8323284863", "fabric", "blue", "standard", True, 511.24),
+    ("4648362606", "leather", "black", "high-back", True, 503.76),
+    ("3609437808", "leather", "red", "high-back", False, 466.44),
+    ("4274709903", "mesh", "red", "standard", True, 544.29),
+)
 
 
 @pytest.mark.parametrize(

@@ -16,15 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import flagged
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
-
-
-def _verify(answer: str, passage: str, question: str = "") -> bool:
-    evidence = [Evidence("kb:1", "kb:policy", passage)]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence, question=question).flagged
-
+from tests.grounding.common import flagged, kb_flagged, product
 
 CANCELLED = (
     "What happens next After you confirm, the order's status becomes **cancelled** and the full "
@@ -45,7 +37,7 @@ CANCELLED = (
     ],
 )
 def test_a_state_word_names_no_kind_a_timing_is_said_of(answer: str, wrong: bool) -> None:
-    assert _verify(answer, CANCELLED) is wrong
+    assert kb_flagged(answer, CANCELLED) is wrong
 
 
 MOVE = (
@@ -66,7 +58,7 @@ MOVE = (
     ],
 )
 def test_a_label_holding_an_amount(answer: str, wrong: bool) -> None:
-    assert _verify(answer, MOVE, "I paid $312.45 with my Mastercard.") is wrong
+    assert kb_flagged(answer, MOVE, "I paid $312.45 with my Mastercard.") is wrong
 
 
 EXCHANGES = (
@@ -94,7 +86,7 @@ SPEAKER = (
     ],
 )
 def test_a_rule_applied_to_a_reported_thing(answer: str, wrong: bool) -> None:
-    assert _verify(answer, EXCHANGES, SPEAKER) is wrong
+    assert kb_flagged(answer, EXCHANGES, SPEAKER) is wrong
 
 
 DELIVERED: dict[str, Any] = {
@@ -152,23 +144,13 @@ def test_what_is_compared_ends_where_a_clause_opens(answer: str, wrong: bool) ->
     assert flagged(answer, THREE) is wrong
 
 
-def _keyboard(item: str, switch: str, light: str, size: str, up: bool, price: float) -> Any:
-    options = {"switch type": switch, "backlight": light, "size": size}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-KEYBOARD: dict[str, Any] = {
-    "name": "Mechanical Keyboard",
-    "product_id": "1656367028",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _keyboard("4843487907", "clicky", "white", "80%", False, 254.84),
-            _keyboard("6342039236", "clicky", "white", "full size", True, 244.91),
-            _keyboard("2299424241", "clicky", "RGB", "80%", True, 237.48),
-        )
-    },
-}
+KEYBOARD = product(
+    "Mechanical Keyboard",
+    ("switch type", "backlight", "size"),
+    ("4843487907", "clicky", "white", "80%", False, 254.84),
+    ("6342039236", "clicky", "white", "full size", True, 244.91),
+    ("2299424241", "clicky", "RGB", "80%", True, 237.48),
+)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import desk, flagged
+from tests.grounding.common import desk, flagged, product
 
 TRANSFER = (
     "When we transfer you, you are told that you are being transferred and asked to hold on; a "
@@ -187,24 +187,14 @@ def test_each_part_of_a_joined_value_is_held(answer: str, wrong: bool) -> None:
     assert flagged(answer, E_READER) is wrong
 
 
-def _watch(item: str, color: str, band: str, display: str, up: bool, price: float) -> Any:
-    options = {"color": color, "band material": band, "display": display}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-WATCH: dict[str, Any] = {
-    "name": "Smart Watch",
-    "product_id": "6945232052",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _watch("2993891288", "silver", "leather", "AMOLED", False, 383.08),
-            _watch("9811090008", "silver", "leather", "LCD", True, 370.38),
-            _watch("8739626972", "silver", "silicone", "AMOLED", False, 370.87),
-            _watch("5694328282", "gold", "leather", "AMOLED", True, 323.19),
-        )
-    },
-}
+WATCH = product(
+    "Smart Watch",
+    ("color", "band material", "display"),
+    ("2993891288", "silver", "leather", "AMOLED", False, 383.08),
+    ("9811090008", "silver", "leather", "LCD", True, 370.38),
+    ("8739626972", "silver", "silicone", "AMOLED", False, 370.87),
+    ("5694328282", "gold", "leather", "AMOLED", True, 323.19),
+)
 
 
 @pytest.mark.parametrize(

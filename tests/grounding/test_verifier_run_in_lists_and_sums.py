@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.grounding.common import desk, flagged
+from tests.grounding.common import TWO_WATCHES, desk, flagged, product
 from tether.core.types import Evidence
 from tether.domains.retail.pack import RETAIL
 from tether.grounding.text_forms import items_on_lines
@@ -141,20 +141,6 @@ def test_how_an_amount_adds_up_is_no_addition(answer: str, wrong: bool) -> None:
     assert flagged(answer, CANCELLED) is wrong
 
 
-WATCHES: dict[str, Any] = {
-    "order_id": "#W4219264",
-    "items": [
-        {"name": "Jigsaw Puzzle", "item_id": "7869640094", "price": 47.59},
-        {"name": "Wristwatch", "item_id": "8886009523", "price": 1944.02,
-         "options": {"strap material": "silicone", "dial color": "blue"}},
-        {"name": "Wristwatch", "item_id": "9112290483", "price": 1925.16,
-         "options": {"strap material": "metal", "dial color": "blue"}},
-    ],
-    "status": "pending",
-    "payment_history": [{"transaction_type": "payment", "amount": 3916.77}],
-}  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("total", "wrong"), [("$3,869.18", False), ("$3,896.18", True), ("$3,870.00", True)]
 )
@@ -164,7 +150,7 @@ def test_a_sum_worked_out_exactly_is_no_rounding_of_another_amount(total: str, w
         f"with a metal strap at $1,925.16. The silicone one is $18.86 more, and the two together "
         f"come to {total}."
     )
-    assert flagged(answer, WATCHES) is wrong
+    assert flagged(answer, TWO_WATCHES) is wrong
 
 
 TWO: dict[str, Any] = {
@@ -191,23 +177,13 @@ def test_a_bound_on_a_named_total(answer: str, wrong: bool) -> None:
     assert flagged(answer, TWO) is wrong
 
 
-def _chair(item: str, material: str, color: str, armrest: str, up: bool, price: float) -> Any:
-    options = {"material": material, "color": color, "armrest": armrest}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-CHAIR: dict[str, Any] = {
-    "name": "Office Chair",
-    "product_id": "4794339885",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _chair("4168944673", "leather", "blue", "none", True, 471.82),
-            _chair("1793929609", "fabric", "black", "none", False, 514.34),
-            _chair("4274709903", "mesh", "red", "fixed", True, 544.29),
-        )
-    },
-}
+CHAIR = product(
+    "Office Chair",
+    ("material", "color", "armrest"),
+    ("4168944673", "leather", "blue", "none", True, 471.82),
+    ("1793929609", "fabric", "black", "none", False, 514.34),
+    ("4274709903", "mesh", "red", "fixed", True, 544.29),
+)
 
 
 @pytest.mark.parametrize(

@@ -18,16 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.grounding.common import MOVE
-from tether.core.types import Evidence
-from tether.domains.retail.pack import RETAIL
+from tests.grounding.common import MOVE, kb_flagged
 from tether.grounding.text_forms import steps_on_lines
-
-
-def _verify(answer: str, passage: str, question: str = "") -> bool:
-    evidence = [Evidence("kb:1", "kb:policy", passage)]
-    return RETAIL.grounding.verifier().verify_items(answer, evidence, question=question).flagged
-
 
 EXCHANGES = (
     "Exchanging delivered items Items from an order whose status is **delivered** can be "
@@ -48,7 +40,7 @@ SIZES = (
     ],
 )
 def test_a_size_the_question_names(answer: str, wrong: bool) -> None:
-    assert _verify(answer, EXCHANGES, SIZES) is wrong
+    assert kb_flagged(answer, EXCHANGES, SIZES) is wrong
 
 
 CANCELLING = (
@@ -74,7 +66,7 @@ CANCELLING = (
     ],
 )
 def test_steps_and_a_status_changing_to_a_state(answer: str, wrong: bool) -> None:
-    assert _verify(answer, CANCELLING) is wrong
+    assert kb_flagged(answer, CANCELLING) is wrong
 
 
 @pytest.mark.parametrize(
@@ -96,12 +88,12 @@ SISTER = "My sister says the money goes straight back onto the gift card. Is she
 
 def test_a_verdict_by_pronoun_on_the_one_quoted() -> None:
     passage = "Money paid with a gift card returns to that card straight away."
-    assert not _verify(
+    assert not kb_flagged(
         "She's right: money paid with a gift card goes back to that card straight away.",
         passage,
         SISTER,
     )
-    assert _verify(
+    assert kb_flagged(
         "She's right: money paid with a gift card takes 5 to 7 business days to come back.",
         passage,
         SISTER,
@@ -130,7 +122,7 @@ NEXT = (
     ],
 )
 def test_the_state_it_is_now_in(answer: str, wrong: bool) -> None:
-    assert _verify(answer, NEXT) is wrong
+    assert kb_flagged(answer, NEXT) is wrong
 
 
 @pytest.mark.parametrize(
@@ -149,4 +141,4 @@ def test_an_obligation_denied(answer: str, wrong: bool) -> None:
         "You can move",
         "A gift card must have enough balance to pay the whole order total. You can move",
     )
-    assert _verify(answer, rule) is wrong
+    assert kb_flagged(answer, rule) is wrong

@@ -11,35 +11,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.grounding.common import desk, flagged
+from tests.grounding.common import desk, flagged, product
 
-
-def _variant(item: str, resolution: str, view: str, link: str, up: bool, price: float) -> Any:
-    options = {"resolution": resolution, "field of view": view, "connectivity": link}
-    return {"item_id": item, "options": options, "available": up, "price": price}
-
-
-CAMERA: dict[str, Any] = {
-    "name": "Indoor Security Camera",
-    "product_id": "2985987096",
-    "variants": {
-        v["item_id"]: v
-        for v in (
-            _variant("8470360507", "2K", "130 degrees", "Ethernet", True, 291.31),
-            _variant("5810561222", "4K", "130 degrees", "Wi-Fi", False, 274.98),
-            _variant("1999523885", "4K", "160 degrees", "Wi-Fi", False, 294.47),
-            _variant("6901578702", "4K", "130 degrees", "Ethernet", True, 307.42),
-            _variant("3909704820", "4K", "110 degrees", "Ethernet", False, 308.38),
-            _variant("6867855179", "1080p", "130 degrees", "Wi-Fi", False, 319.53),
-            _variant("5966895767", "2K", "160 degrees", "Ethernet", False, 329.58),
-            _variant("1569829406", "1080p", "160 degrees", "Ethernet", True, 320.55),
-        )
-    },
-}
+CAMERA = product(
+    "Indoor Security Camera",
+    ("resolution", "field of view", "connectivity"),
+    ("8470360507", "2K", "130 degrees", "Ethernet", True, 291.31),
+    ("5810561222", "4K", "130 degrees", "Wi-Fi", False, 274.98),
+    ("1999523885", "4K", "160 degrees", "Wi-Fi", False, 294.47),
+    ("6901578702", "4K", "130 degrees", "Ethernet", True, 307.42),
+    ("3909704820", "4K", "110 degrees", "Ethernet", False, 308.38),
+    ("6867855179", "1080p", "130 degrees", "Wi-Fi", False, 319.53),
+    ("5966895767", "2K", "160 degrees", "Ethernet", False, 329.58),
+    ("1569829406", "1080p", "160 degrees", "Ethernet", True, 320.55),
+)
 
 
 def _flagged(answer: str) -> bool:

@@ -685,8 +685,6 @@ IN_STOCK = re.compile(rf"\b(?:{_IN_STOCK_WORDS})\b", re.IGNORECASE)
 OUT_OF_STOCK = re.compile(rf"\b(?:{_OUT_OF_STOCK_WORDS})\b", re.IGNORECASE)
 
 
-# what sets one object apart from what the clause says of the rest: "all can be ordered
-# except the maple one", "the one exception is …", "other than the red one, every …"
 # "If the band isn't essential, …": the case a clause opens with is no part of what it says
 _LEADING_CASE = re.compile(
     r"^\W*(?:if|unless|when|whenever|once|as\s+long\s+as|provided(?:\s+that)?)\b[^,;:]{1,80},\s*",
@@ -733,6 +731,8 @@ _NO_OPTION = re.compile(
 )
 
 
+# what sets one object apart from what the clause says of the rest: "all can be ordered
+# except the maple one", "the one exception is …", "other than the red one, every …"
 _EXCEPTION = re.compile(
     r"\b(?:except(?:\s+for)?|other\s+than|apart\s+from|excluding|but\s+for|"
     r"with\s+the\s+exception\s+of|the\s+(?:one|only|sole|single)\s+exception\s+(?:is|being|:))",

@@ -138,8 +138,8 @@ def check_added_needs(text: str, passages: Mapping[str, str]) -> list[tuple[str,
         restated = [p for p, terms in parts if any(set(terms) & t for _, t in items)]
         added = [p for p, terms in parts if terms[0] not in known]
         if len(restated) >= 2 and added:
-            listed = "; ".join(line.strip(" -,") for line, _ in items)
-            return [(f"the evidence needs only: {listed}; not {added[0]!r}", source)]
+            given = "; ".join(line.strip(" -,") for line, _ in items)
+            return [(f"the evidence needs only: {given}; not {added[0]!r}", source)]
     return []
 
 

@@ -30,7 +30,8 @@ def items_on_lines(text: str) -> str:
     """A passage whose lists were run into their lines ("What we need from you - the order id,
     - the list of items, and - where the refund should go", as text joined from markdown
     comes) with each item on a line of its own, as written: "\n- " for " - " wherever a line
-    holds two such markers or more. The text keeps its length, so spans into it still hold."""
+    holds two such markers or more after a colon or a heading of a few words. The text keeps
+    its length, so spans into it still hold."""
     if " - " not in text and " \u2022 " not in text:
         return text
     lines = text.split("\n")

@@ -288,8 +288,7 @@ def _availability(
         return []
     if excepted(clause, said.values()):  # "all can be ordered except the maple one"
         says = not says
-    described = _those_in_stock_are(clause, said)
-    if described is not None:  # "three are available, all of them Ethernet models"
+    if _describes_those_in_stock(clause, said):  # "three are available, all Ethernet models"
         return _stock_described(v, siblings, said, says)
     covered = [(p, obj) for p, leaves, obj in siblings if holds_values(leaves, said)]
     if len(covered) > 1:  # "the blue 4-hour pair ($258.97)": the price says which one
@@ -325,21 +324,20 @@ _THEN_ALL = re.compile(
 )
 
 
-def _those_in_stock_are(clause: str, said: Mapping[str, str]) -> int | None:
-    """Where the description of the ones in stock starts, when the clause says which are in
-    stock (or not) first and then, after a comma and a quantifier, every value it states of
-    them; else None."""
+def _describes_those_in_stock(clause: str, said: Mapping[str, str]) -> bool:
+    """Whether the clause says which are in stock (or not) first and then, after a comma and a
+    quantifier, every value it states of them."""
     stock = OUT_OF_STOCK.search(clause) or IN_STOCK.search(clause) or CAN_BUY.search(clause)
     if stock is None or not said:
-        return None
+        return False
     then = _THEN_ALL.search(clause, stock.end())
     if then is None:
-        return None
+        return False
     before, after = clause[: then.start()].lower(), clause[then.end() :].lower()
-    for value in said.values():
-        if value_regex(value).search(before) or not value_regex(value).search(after):
-            return None
-    return then.end()
+    return all(
+        not value_regex(value).search(before) and value_regex(value).search(after)
+        for value in said.values()
+    )
 
 
 def _stock_described(
