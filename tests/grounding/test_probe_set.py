@@ -269,6 +269,11 @@ DRAWN_DEV50 = "dev50"
 # back at once, or an order staying pending after a payment switch, its wrong answers spread
 # over every kind of near miss, each in a different agent's voice
 DRAWN_DEV51 = "dev51"
+# a fifty-second, drawn the same way after a fifty-first, its customers naming their own
+# things, reporting a half size up or a jacket for shoes, a cancellation after a colour change,
+# a PayPal refund timing or a refund to a spouse's card, its wrong answers spread over every
+# kind of near miss, each in a different agent's voice
+DRAWN_DEV52 = "dev52"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -319,6 +324,7 @@ LATER_DRAWN = (
     DRAWN_DEV49,
     DRAWN_DEV50,
     DRAWN_DEV51,
+    DRAWN_DEV52,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -458,6 +464,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV49, 54),
         (DRAWN_DEV50, 54),
         (DRAWN_DEV51, 54),
+        (DRAWN_DEV52, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:

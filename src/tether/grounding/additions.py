@@ -22,10 +22,11 @@ from tether.grounding.claims import (
     content_terms,
     joined_letters,
     norm,
+    words,
 )
 from tether.grounding.facts import Finding
 from tether.grounding.meaning import Clause, Vocabulary, clauses, negated, sets_outside
-from tether.grounding.sources import own_words
+from tether.grounding.sources import SourceIndex, own_words
 
 if TYPE_CHECKING:
     from tether.grounding.evidence_set import EvidenceSet
@@ -100,7 +101,7 @@ def check_additions(
             if len(t) > 1 and t not in measure and t not in _ANSWERS
         ]
         judged = state_words(part, vocabulary)
-        known = evidence.index.terms
+        known = _known_here(part, evidence.index)
         # the names the customer gives ("the Amex") are not added by naming them; nor are
         # their other words ("could I swap the boots?") in a sentence the evidence speaks to at
         # all, or one that says back what they asked: a sentence of nothing but the customer's
@@ -127,6 +128,16 @@ def check_additions(
         if len(own) >= 2 and not (own | raw) & (evidence.index.terms | said):
             return [_added(sorted(own))]
     return []
+
+
+def _known_here(part: str, index: SourceIndex) -> frozenset[str] | set[str]:
+    """The evidence's terms as `part` may use them: a term only a field map's words give
+    ("ship" of "shipment") is the evidence's where the part says it in those words ("a single
+    shipment"), not in others ("free standard shipping")."""
+    if not index.field_only:
+        return index.terms
+    said = {norm(w) for w in words(part) if w.lower() in index.field_forms}
+    return index.terms - (index.field_only - said)
 
 
 # a line that is a label and what fills it in ("Items going back: the urethane set only")

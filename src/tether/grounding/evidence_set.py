@@ -24,6 +24,7 @@ from typing import Any
 from tether.core.types import Evidence
 from tether.grounding.bindings import keep_groups
 from tether.grounding.calendar_points import states_time
+from tether.grounding.claims import content_terms
 from tether.grounding.evidence_clauses import (
     MAX_SHARED_CHARS,
     EvidenceClause,
@@ -228,12 +229,19 @@ class EvidenceSet:
             read = self._shared(evidence_id, record)
             if read is not None and isinstance(record, Mapping):
                 index.keep_fields(record, read.fields)
-        index.terms |= self._field_words
+        # the words a field map gives the fields the records hold something in are words the
+        # evidence uses, in the forms the pack gives them ("shipment", not "shipping")
+        named = self._field_words
+        terms = set(content_terms(" ".join(sorted(named))))
+        index.field_only = frozenset(terms - index.terms)
+        index.field_forms = frozenset(named | {f"{w}s" for w in named})
+        index.terms |= terms
         return index
 
     @cached_property
     def _field_words(self) -> frozenset[str]:
-        """The words the field maps give the fields the records hold something in."""
+        """The words the field maps give the fields the records hold something in (`field_words`
+        of each record)."""
         found: set[str] = set()
         shared: set[int] = set()
         for evidence_id, record in self.records.items():

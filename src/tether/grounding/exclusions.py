@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from tether.grounding.claims import content_terms, norm
 from tether.grounding.evidence_clauses import EvidenceClause
-from tether.grounding.meaning import main_part, negated
+from tether.grounding.meaning import label_of, main_part, negated
 from tether.grounding.timings import without_no_time
 
 SHARED = 0.6  # share of the disregarded condition's words the claim's reason must hold
@@ -130,7 +130,9 @@ def _delisted(
     mine = set(content_terms(clause)) - _FILLER
     for source, members in lists.items():
         for item, core, title in members:
-            if negated(item):
+            # a labelled item ("**Gift card:** the money is back …") is a case the list
+            # states something of, no member of a kind the list admits
+            if negated(item) or label_of(item):
                 continue
             if any(_names(mine, form, title) for form in (item, core) if form):
                 at = _sentence_of(item, source, sentences)

@@ -31,6 +31,15 @@ _NOT_A_STATE = r"(?:stock|print|date|reach|sight|hand|order|time|pocket|town|the
 
 _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b{_DENIED_BE}\s+{_RULED_OUT}", re.IGNORECASE), "is possible"),
+    # "changing an item doesn't rule out cancelling": it still allows it
+    (
+        re.compile(
+            r"\b(?:does|do|did|will|would)(?:n[\u2019']t|\s+not)\s+(?:rule\s+out|stop|prevent|"
+            r"block|(?:stand|get)\s+in\s+the\s+way\s+of)\b",
+            re.IGNORECASE,
+        ),
+        "still allows",
+    ),
     (re.compile(rf"\b{_BE}\s+{_RULED_OUT}", re.IGNORECASE), "is not possible"),
     # "hasn't left the pending stage": still in it
     (
@@ -77,7 +86,10 @@ _RESTATED: tuple[tuple[re.Pattern[str], str], ...] = (
         r" is no longer \1",
     ),
 )
-_CUE = re.compile(r"table|question|ruled|stage|state|status|phase|step|out\s+of", re.IGNORECASE)
+_CUE = re.compile(
+    r"table|question|rule|stage|state|status|phase|step|out\s+of|stop|prevent|block|in\s+the\s+way",
+    re.IGNORECASE,
+)
 
 # ", though not processed yet", ", but no refund yet": a denial opening its clause, after a
 # conjunction, with no verb before its words ("but not only", "but not least" are no denials)

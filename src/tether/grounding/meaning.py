@@ -631,7 +631,7 @@ _MODAL_BEFORE = re.compile(
 
 _STATE_FRAME = re.compile(
     r"\b(?:is|are|was|were|been|be|being|now|still|already|remains?|stays?|became|becomes|"
-    r"got|gets|has|have|had|not|yet|never)\b|n[\u2019']t\b|[\u2019']s\b",
+    r"got|gets|has|have|had|not|yet|never)\b|n[\u2019']t\b|[\u2019'](?:s|re)\b",
     re.IGNORECASE,
 )
 

@@ -237,7 +237,9 @@ def _states(clause: str, targets: Sequence[RecordView], vocab: Vocabulary) -> li
     every = _EVERY.search(clause) is not None  # "both orders are pending": each must be
     for m in mentions:
         same = [h for h in held if (m.state == h[1] if m.current else vocab.holds(m.state, h[1]))]
-        if m.asserted and not same and some_hold and len(asserted) > 1:
+        # ("handed to the carrier and still in transit" of a delivered order: what it says the
+        # record is in now must hold, whatever else it went through)
+        if m.asserted and not same and some_hold and len(asserted) > 1 and not m.current:
             continue
         if every and m.asserted and same and len(same) < len(held):
             lagging = next(h for h in held if h not in same)

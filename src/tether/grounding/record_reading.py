@@ -12,7 +12,6 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from tether.grounding.bindings import like_groups
-from tether.grounding.claims import content_terms
 from tether.grounding.facts import Fact, ValueFields, leaves, value_fields
 from tether.grounding.fields import FieldMap, FieldSpec, RecordView, meanings
 from tether.grounding.list_objects import Sibling
@@ -98,12 +97,13 @@ def read_json(raw: str) -> RecordReading:
 
 
 def field_words(v: RecordView) -> frozenset[str]:
-    """The words a domain's field map gives the fields `v` holds something in ("a shipment" of
-    an order's fulfilments): words the evidence uses, as its keys are."""
+    """The words a domain's field map gives the fields `v` holds something in ("shipment" of
+    an order's fulfilments), lower case as the pack writes them: words the evidence uses, as
+    its keys are."""
     found: set[str] = set()
     for spec in v.fields:
         if spec.words and any(_holds(value) for _, value in v.values(spec)):
-            found.update(content_terms(" ".join(spec.words)))
+            found.update(w.lower() for phrase in spec.words for w in phrase.split())
     return frozenset(found)
 
 

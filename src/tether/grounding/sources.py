@@ -71,6 +71,10 @@ class SourceIndex:
     # what the customer's question names and the amounts it states: never support
     referents: Referents = field(default_factory=lambda: Referents())
     lowered: set[str] = field(default_factory=set)  # every word, lower case, unstemmed
+    # the terms only a domain's field words give ("ship" of "shipment"), and those words as
+    # written, with their plurals: a term of them is the evidence's in those forms alone
+    field_only: frozenset[str] = frozenset()
+    field_forms: frozenset[str] = frozenset()
     # the number an id made of words ends in, with those words ("gift card" of
     # "gift_card_9105630"): how the id is read out
     id_numbers: dict[float, set[str]] = field(default_factory=dict)
@@ -319,7 +323,8 @@ def own_words(question: str) -> str:
     return _REPORTED.sub(" ", question)
 
 
-_SIZE = re.compile(r"\bsize\s+(\d{1,2}(?:\.5)?)\b", re.IGNORECASE)
+# ("a half size up" is a size too)
+_SIZE = re.compile(r"\bsize\s+(\d{1,2}(?:\.5)?)\b|\bhalf\s+(?:a\s+)?size\b", re.IGNORECASE)
 # the most amounts of a question whose sums and differences are worked out
 _PAIRED_AMOUNTS = 12
 
@@ -358,7 +363,7 @@ class Referents:
         stated = set(numbers(own))
         # a size the question names, in a report too ("… and buy the size 10 separately"), is
         # the thing the customer is after, no amount or timing anyone promised
-        stated.update(float(m.group(1)) for m in _SIZE.finditer(question))
+        stated.update(float(m.group(1) or 0.5) for m in _SIZE.finditer(question))
         for claim in split_claims(own):
             stated |= sentence_results(claim.text)
         paid = money(own)[:_PAIRED_AMOUNTS]

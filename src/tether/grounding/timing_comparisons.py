@@ -35,6 +35,7 @@ _SAME = re.compile(
 # "the PayPal refund will reach you before the gift card one does": which comes first
 _ORDER = re.compile(r"\b(?P<word>before|ahead of|after)\b", re.IGNORECASE)
 _NOT = re.compile(r"\b(?:not|never)\b|n[\u2019']t\b", re.IGNORECASE)
+_STOP = re.compile(r"[;:]|\.(?!\d)")
 
 
 def _timed(
@@ -101,10 +102,10 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
         found = _ORDER.search(text)
         if found is None or _NOT.search(text):
             return []
-    start = max(text.rfind(sep, 0, found.start()) for sep in (";", ":", ".")) + 1
-    end = min(
-        [i for sep in (";", ".", ":") if (i := text.find(sep, found.end())) >= 0] or [len(text)]
-    )
+    # what is compared stands between the stops around it ("$312.99" holds none)
+    stops = [m.start() for m in _STOP.finditer(text)]
+    start = max((i + 1 for i in stops if i < found.start()), default=0)
+    end = min((i for i in stops if i >= found.end()), default=len(text))
     left, right = text[start : found.start()], text[found.end() : end]
     if same is not None and _NOT.search(left):
         return []  # "is not as quick as": a comparison the other way, not a sameness
@@ -113,6 +114,21 @@ def check_timing_comparisons(text: str, pool: Sequence[EvidenceClause]) -> list[
         # the side naming no clause is the rest, where the evidence times "other" ones ("after
         # the cancellation" orders events, and compares no two things timed)
         a, b = a or _rest(b, pool), b or _rest(a, pool)
+    denied = _NOT.search(left) or re.search(r"\bno\s+$", left, re.IGNORECASE)
+    if (
+        a is not None
+        and a is b
+        and same is None
+        and _COMPARE.fullmatch(found.group(0))
+        and not denied
+    ):
+        # "the PayPal refund is a bit quicker than a credit card one" where one clause times
+        # both ("within 5 to 7 business days to a credit card or PayPal"): neither is quicker
+        mine, theirs = subject_terms(left), subject_terms(right)
+        if (mine - theirs) & a.subject and (theirs - mine) & a.subject:
+            span = _span(a)
+            why = f"the evidence gives both {span.text!r}: {found.group(0)!r} does not hold"
+            return [Finding("timing", CONTRADICTED, why, a.source, a.sentence, a.span)]
     if a is None or b is None or a is b:
         return []
     if any(t.kind == "relative" for t in (*a.timings, *b.timings)):

@@ -297,8 +297,14 @@ def check_timing(
     if denied:
         # "the PayPal refund won't be instant", "so it won't be back within 24 hours": denying
         # a timing the evidence gives otherwise says what it says, whichever subject it is read
-        # with (one it does give is left to the polarity checks)
-        found = [f for f in found if f.status != CONTRADICTED]
+        # with; "the gift card refund won't be instant", where the evidence gives it at once,
+        # denies the very timing the evidence gives the subject it names (of an "it" the
+        # sentence around leaves unsure, nothing)
+        found = [
+            _denied_given(f) if f.status == SUPPORTED and members and _denied_at(body, f) else f
+            for f in found
+            if f.status != CONTRADICTED
+        ]
     if any(f.status == "unsupported" for f in found):
         held = recorded()
         found = [
@@ -307,6 +313,30 @@ def check_timing(
             if f.status != "unsupported" or not any(t.agrees(r) for r in held)
         ]
     return found
+
+
+# a negation right before a timing: "won't be instant", "isn't immediate", "not at once"
+_DENIED_RIGHT_BEFORE = re.compile(
+    r"(?:n[\u2019']t|\bnot|\bnever)(?:\s+(?:be|been|come|arrive|happen|land|show\s+up))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _denied_at(body: str, found: Finding) -> bool:
+    """Whether the negation bears on the timing a finding agrees with: it stands right before
+    where the claim says it."""
+    said = _AGREES.match(found.reason)
+    at = body.find(said.group(1)) if said is not None else -1
+    return at > 0 and _DENIED_RIGHT_BEFORE.search(body, 0, at) is not None
+
+
+def _denied_given(found: Finding) -> Finding:
+    """A timing the evidence gives the subject, denied: contradicted by what it gives."""
+    why = f"the evidence gives {found.reason.removesuffix(' agrees')} of it, which the claim denies"
+    return Finding("timing", CONTRADICTED, why, found.where, found.quote, found.span)
+
+
+_AGREES = re.compile(r"^'(.+)' agrees$")
 
 
 _LEADING_REASON = re.compile(
