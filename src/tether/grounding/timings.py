@@ -306,12 +306,12 @@ def check_timing(
             if f.status != CONTRADICTED
         ]
     if any(f.status == "unsupported" for f in found):
+        # a timing a record holds as a value backs the claim's; findings do not follow the
+        # timings one to one (a timing the evidence gives without a subject yields none), so
+        # each is matched to its timing by the text it names
         held = recorded()
-        found = [
-            f
-            for t, f in zip(said, found, strict=True)
-            if f.status != "unsupported" or not any(t.agrees(r) for r in held)
-        ]
+        backed = {t.text for t in said if any(t.agrees(r) for r in held)}
+        found = [f for f in found if f.status != "unsupported" or _unstated(f) not in backed]
     return found
 
 
@@ -337,6 +337,13 @@ def _denied_given(found: Finding) -> Finding:
 
 
 _AGREES = re.compile(r"^'(.+)' agrees$")
+_NO_TIMING = re.compile(r"^the evidence states no timing '(.+)' for this$")
+
+
+def _unstated(found: Finding) -> str:
+    """The timing an unsupported finding says the evidence does not state."""
+    said = _NO_TIMING.match(found.reason)
+    return said.group(1) if said is not None else ""
 
 
 _LEADING_REASON = re.compile(
