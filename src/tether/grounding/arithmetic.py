@@ -280,8 +280,8 @@ _TOTAL_BOUND = re.compile(
 
 def total_bound(claim: str, records: Iterable[Any]) -> tuple[str, float, bool] | None:
     """A bound the claim puts on what two or more members it names cost together ("the two
-    together come to less than $3,200"): the bound as said, its figure, and whether their
-    amounts keep to it however they are read (False for a $3,096.70 espresso machine and a
+    together come to less than $3,200"): the bound as said, its figure, and whether some
+    reading of their amounts keeps to it (none does for a $3,096.70 espresso machine and a
     $137.32 mouse). None when the claim puts none, or names fewer than two members."""
     found = _TOTAL_BOUND.search(claim)
     if found is None:
