@@ -1,6 +1,6 @@
-"""Draw the sources of a new blind retail probe set, as dev9 to dev52 were drawn.
+"""Draw the sources of a new blind retail probe set, as dev9 to dev53 were drawn.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --seed 20261254 --after dev52
+    PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --seed 20261255 --after dev53
     PYTHONPATH=src .venv/bin/python benchmarks/draw_probe_sources.py --check
 
 A set's sources are four orders of at most three items, one account with at most three payment
@@ -30,7 +30,7 @@ RETAIL = ROOT / "src" / "tether" / "domains" / "retail"
 PROBES = RETAIL / "data" / "grounding_probes"
 FIRST = ("dev", "dev2", "dev3")  # written before sets were drawn by seed
 # the sets drawn by seed this way, each with its seed
-DRAWN = {f"dev{n}": 20261201 + n for n in range(9, 53)}
+DRAWN = {f"dev{n}": 20261201 + n for n in range(9, 54)}
 _PASSAGE = re.compile(r"^passage \d+: ", flags=re.MULTILINE)
 _HEADING = re.compile(r"^#+ ", flags=re.MULTILINE)
 
@@ -111,7 +111,7 @@ def matches(name: str, drawn: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--after", default="", help="the last set drawn (dev52)")
+    parser.add_argument("--after", default="", help="the last set drawn (dev53)")
     parser.add_argument("--check", action="store_true", help="redraw every recorded set")
     args = parser.parse_args()
     if args.check:

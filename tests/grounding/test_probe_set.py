@@ -274,6 +274,11 @@ DRAWN_DEV51 = "dev51"
 # a PayPal refund timing or a refund to a spouse's card, its wrong answers spread over every
 # kind of near miss, each in a different agent's voice
 DRAWN_DEV52 = "dev52"
+# a fifty-third, drawn the same way after a fifty-second, its customers naming their own things,
+# reporting a gift card covering the whole order, a user id alone not verifying, a PayPal refund
+# timing or a new order needed for an exchange, its wrong answers spread over every kind of near
+# miss, each in a different agent's voice
+DRAWN_DEV53 = "dev53"
 # the sets drawn after the first, in the order they were drawn
 LATER_DRAWN = (
     DRAWN_DEV4,
@@ -325,6 +330,7 @@ LATER_DRAWN = (
     DRAWN_DEV50,
     DRAWN_DEV51,
     DRAWN_DEV52,
+    DRAWN_DEV53,
 )
 SETS = (*HALVES, EXTRA_DEV, DRAWN_DEV, *LATER_DRAWN)
 TASKS = ("qa", "data2txt")
@@ -465,6 +471,7 @@ def test_the_drawn_dev_set_is_new_and_half_faithful() -> None:
         (DRAWN_DEV50, 54),
         (DRAWN_DEV51, 54),
         (DRAWN_DEV52, 54),
+        (DRAWN_DEV53, 54),
     ],
 )
 def test_each_later_drawn_dev_set_is_new_and_half_faithful(half: str, least: int) -> None:

@@ -92,6 +92,8 @@ def check_additions(
         or _labelled_by_evidence(whole, evidence.index.terms)
     )
     for part in parts:
+        # "…, so please pick another payment method": a request, no fact added
+        part = _PLEASE.sub(" ", part)
         # what frames the clause (an amount in words, judged as a number; "as far as this
         # record shows") and what a contrast sets aside are not what it adds
         said_plain = _set_aside(blank_framing(part), evidence.index.terms)
@@ -252,11 +254,12 @@ _RATIO_WORDS = frozenset(
 # the words of a share of a total ("makes up roughly 59% of the total", "85 per cent of")
 _SHARE_WORDS = frozenset(norm(w) for w in ["total", "share", "percent", "cent", "make", "makes"])
 # the words of an amount adding up or agreeing with another: how much, not what is added
+_PLEASE = re.compile(r"(?:,?\s*\b(?:so|and|then)\s+)?\bplease\s+[^.;!?]*", re.IGNORECASE)
 _SUM_WORDS = frozenset(
     norm(w)
     for w in [
         "altogether", "combined", "total", "sum", "add", "adds", "match", "matches", "matching",
-        "comes", "come", "amount", "amounts",
+        "comes", "come", "amount", "amounts", "short", "falls", "fall", "shy",
     ]
 )  # fmt: skip
 # "together" says how an amount adds up only before what it comes to ("together that comes to",

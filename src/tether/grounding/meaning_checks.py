@@ -693,6 +693,8 @@ _DENIED_OBLIGATION = re.compile(
     r"(?:n[\u2019']t|\bnot|\bnever)\s+(?:\w+\s+)?(?:ha(?:ve|s)\s+to|(?:be\s+)?required\s+to)\b",
     re.IGNORECASE,
 )
+# what names one case rather than the kind: an amount, or whose or which one it is
+_ONE_CASE = re.compile(r"[$\u20ac\u00a3]\s?\d|\b(?:your|my|this|that|his|her)\b", re.IGNORECASE)
 _MUST = re.compile(r"\b(?:must|ha(?:ve|s)\s+to|(?:is|are)\s+required\s+to|needs?\s+to)\b", re.I)
 _NEED = norm("need")
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
@@ -708,6 +710,10 @@ def _same_predicate(body: str, ev: EvidenceClause) -> bool:
         # enough balance to pay the whole order total": the obligation is what is denied
         if _DENIED_OBLIGATION.search(body) and _MUST.search(ev.text) and not ev.negated:
             return True
+        # "the $10 gift card can't cover the $18.40" against "a gift card … must hold enough
+        # balance to cover it": a case the requirement is not met in, no requirement denied
+        if _MUST.search(ev.text) and not ev.negated and _ONE_CASE.search(body):
+            return False
         return bool(denied & ev.terms) and not _other_way(body, denied, ev.text)
     said = set(content_terms(body))
     if _OBLIGED.search(body):
