@@ -304,8 +304,8 @@ _REPORTER_IS = re.compile(
 )
 
 
-# "She's right.", "Yes, he is.", "They're both mistaken.": a verdict on the one the question
-# quotes, by pronoun
+# "She's right.", "Yes, he is right.", "They're both mistaken.": a verdict on the one the
+# question quotes, by pronoun
 _PRONOUN_IS = re.compile(
     r"^\W*(?:(?:yes|no|sadly|unfortunately|i'm\s+afraid),?\s+)?(?:she|he|they)\s*"
     r"(?:'s|\u2019s|is|are|'re|\u2019re|was|were)\s+(?:(?:both|quite|absolutely|partly)\s+)?"
