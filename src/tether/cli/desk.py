@@ -159,6 +159,7 @@ def worker(
 def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
     import uvicorn
 
+    from tether.cli.heap import freeze_start_up
     from tether.observe.redact import uvicorn_log_config
     from tether.server.app import create_app
     from tether.server.lingering import LingeringH11Protocol
@@ -168,8 +169,10 @@ def _serve(host: str, port: int, domain: Domain, announce: bool = True) -> None:
     if announce and desk.access is not None:
         announce_first_admin(desk.access, f"http://{host}:{port}")
     err.print(f"serving the API and dashboard on http://{host}:{port}  (Ctrl-C to stop)")
+    app = create_app(desk)
+    freeze_start_up()
     uvicorn.run(
-        create_app(desk),
+        app,
         host=host,
         port=port,
         log_level=os.environ.get("TETHER_LOG_LEVEL", "info"),

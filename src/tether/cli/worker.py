@@ -15,6 +15,7 @@ import threading
 from types import FrameType
 
 from tether.cli.common import err, open_desk
+from tether.cli.heap import freeze_start_up
 from tether.models.factory import model_from_env
 from tether.sdk.desk import Desk
 from tether.sdk.domain import Domain
@@ -93,6 +94,7 @@ class Worker:
 def run_worker(domain: Domain, metrics: MetricsEndpoint | None = None) -> None:
     """Work until SIGTERM or SIGINT."""
     worker = Worker(open_desk(domain), metrics)
+    freeze_start_up()
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -296,17 +296,25 @@ def numbers(text: str) -> list[float]:
 
 def _numbers(text: str) -> tuple[float, ...]:
     values: list[float] = []
-    masked = _CLOCK.sub(" ", text)
-    for match in _NUMBER.finditer(masked):
-        values.append(_scaled(match.group(1), match.group(2), match.group(3)))
-    # a digit's own letters are no number word: the "K" of "three 5K" does not make 3000
-    masked = _NUMBER.sub(" ", masked)
-    values.extend(spoken_amounts(masked))
-    masked = _SPOKEN_AMOUNT.sub(" ", masked)
+    masked = text
+    if _DIGIT.search(text):  # figures and clock times are written with digits
+        masked = _CLOCK.sub(" ", text)
+        # a digit's own letters are no number word: the "K" of "three 5K" does not make 3000
+        kept, at = [], 0
+        for match in _NUMBER.finditer(masked):
+            values.append(_scaled(match.group(1), match.group(2), match.group(3)))
+            kept.append(masked[at : match.start()])
+            at = match.end()
+        kept.append(masked[at:])
+        masked = " ".join(kept)
     lowered = masked.lower()
-    if "one" in lowered:  # "the silver one", "a new one": a pronoun, no count
+    if "dollar" in lowered:  # an amount in words ends in "dollars": most texts have none
+        values.extend(spoken_amounts(masked))
+        masked = _SPOKEN_AMOUNT.sub(" ", masked)
+        lowered = masked.lower()
+    if _ONE.search(lowered):  # "the silver one", "a new one": a pronoun, no count
         masked = _PRONOUN_ONE.sub(lambda m: m.group(0)[:-3] + "   ", masked)
-    if "two" in lowered:  # "however close the two feel": the pair named before, compared
+    if _TWO.search(lowered):  # "however close the two feel": the pair named before, compared
         masked = _THE_PAIR.sub(lambda m: " " * len(m.group(0)), masked)
     tokens = [w.lower() for w in words(masked)]
     for position, word in enumerate(tokens):
@@ -332,6 +340,9 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 _kept_numbers = lru_cache(maxsize=1024)(_numbers)
+# the words the two patterns below start from, whole: a text without them needs neither
+_ONE, _TWO = re.compile(r"\bone\b"), re.compile(r"\btwo\b")
+_DIGIT = re.compile(r"\d")
 # "one" standing for a thing named before ("the brown one with brown lenses", "that one", "a
 # new one."): after a determiner and at most two words, and followed by no word but one that
 # starts a phrase of its own ("the one shipment" counts)

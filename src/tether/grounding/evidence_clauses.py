@@ -108,17 +108,10 @@ def _sentences_of(clauses: Iterable[EvidenceClause]) -> list[EvidenceClause]:
         if key in seen:
             continue
         seen.add(key)
+        terms, denied, subject, timed = _read_text(c.sentence)
         out.append(
             EvidenceClause(
-                c.source,
-                c.sentence,
-                c.sentence,
-                frozenset(content_terms(c.sentence)),
-                negated(c.sentence),
-                c.label,
-                frozenset(subject_terms(c.sentence)),
-                tuple(timings(c.sentence)),
-                c.span,
+                c.source, c.sentence, c.sentence, terms, denied, c.label, subject, timed, c.span
             )
         )
     return out
@@ -141,27 +134,71 @@ def _clauses_of(
         # longer be changed.")
         label = own or (label if same_item else "")
         last = sentence
-        alternatives = tuple(
-            frozenset(content_terms(part))
-            for part in re.split(r",|\bor\b|\band\b|/", label)
-            if content_terms(part)
-        )
-        label_terms = frozenset().union(*alternatives) if alternatives else frozenset()
-        for clause in clauses(sentence.text):
+        alternatives, label_terms = _label_words(label)
+        for text, terms, denied, subject, timed in _read_clauses(sentence.text):
             out.append(
                 EvidenceClause(
                     sentence.source,
                     sentence.text,
-                    clause.text,
-                    frozenset(content_terms(clause.text)),
-                    negated(clause.text),
+                    text,
+                    terms,
+                    denied,
                     alternatives,
-                    frozenset(subject_terms(clause.text)) | label_terms,
-                    tuple(timings(clause.text)),
+                    subject | label_terms,
+                    timed,
                     (sentence.start, sentence.end),
                 )
             )
     return out
+
+
+# What a clause or a sentence of evidence says, read once per text: records of different
+# customers share most of their lines (a status, a product's name, an option), and the
+# retrieved passages recur from run to run. Only short texts are kept (as `content_terms`).
+# (terms, negated, subject, timings); a clause's is led by its text
+_READ = tuple[frozenset[str], bool, frozenset[str], tuple[Timing, ...]]
+_CLAUSE = tuple[str, frozenset[str], bool, frozenset[str], tuple[Timing, ...]]
+_KEPT_CHARS = 400
+
+
+def _read(text: str) -> _READ:
+    return (
+        frozenset(content_terms(text)),
+        negated(text),
+        frozenset(subject_terms(text)),
+        tuple(timings(text)),
+    )
+
+
+_read_kept = lru_cache(maxsize=8192)(_read)
+
+
+def _read_text(text: str) -> _READ:
+    return _read_kept(text) if len(text) <= _KEPT_CHARS else _read(text)
+
+
+def _clauses_read(sentence: str) -> tuple[_CLAUSE, ...]:
+    return tuple((c.text, *_read_text(c.text)) for c in clauses(sentence))
+
+
+_clauses_kept = lru_cache(maxsize=8192)(_clauses_read)
+
+
+def _read_clauses(sentence: str) -> tuple[_CLAUSE, ...]:
+    """Each clause of an evidence sentence with what it says (see `_read`)."""
+    return _clauses_kept(sentence) if len(sentence) <= _KEPT_CHARS else _clauses_read(sentence)
+
+
+@lru_cache(maxsize=1024)
+def _label_words(label: str) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
+    """A list item's label as one word set per alternative ("Credit card or PayPal"), and all
+    of its words."""
+    alternatives = tuple(
+        frozenset(content_terms(part))
+        for part in re.split(r",|\bor\b|\band\b|/", label)
+        if content_terms(part)
+    )
+    return alternatives, frozenset().union(*alternatives) if alternatives else frozenset()
 
 
 def _term_index(pool: Sequence[EvidenceClause]) -> dict[str, list[int]]:

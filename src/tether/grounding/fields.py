@@ -264,8 +264,28 @@ class FieldFinding:
 
 
 def mentions(text: str, value: str) -> bool:
+    """True when `text` holds `value` (an id: case and a leading "#" aside) as a whole word."""
     plain = value.lstrip("#").lower()
-    return bool(plain) and _whole(plain).search(_searchable(text)) is not None
+    return bool(plain) and _stands_alone(plain, _searchable(text))
+
+
+def _stands_alone(plain: str, text: str) -> bool:
+    """`plain` somewhere in `text` with no word character either side: found with `str.find`,
+    as every answer's clauses are searched for the ids of records seen for the first time,
+    where compiling a pattern per id cost more than the search."""
+    at = text.find(plain)
+    while at >= 0:
+        end = at + len(plain)
+        if (at == 0 or not _word_char(text[at - 1])) and (
+            end == len(text) or not _word_char(text[end])
+        ):
+            return True
+        at = text.find(plain, at + 1)
+    return False
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"  # what `\w` matches
 
 
 def mentioned(whole: str, clause: str, value: str) -> bool:
@@ -282,12 +302,6 @@ def _claim_mentions(whole: str, value: str) -> bool:
 @lru_cache(maxsize=64)
 def _searchable(text: str) -> str:
     return text.lower().replace("#", " ")
-
-
-@lru_cache(maxsize=4096)
-def _whole(plain: str) -> re.Pattern[str]:
-    # ids are looked for in every clause of every answer: each is compiled once
-    return re.compile(rf"(?<![\w]){re.escape(plain)}(?![\w])")
 
 
 def referred(clause: str, views: Sequence[RecordView], whole: str = "") -> list[RecordView]:

@@ -45,8 +45,9 @@ _ASIDE_IN_BRACKETS = re.compile(
     re.IGNORECASE,
 )
 _EXTRA_NEGATIONS = frozenset(("unable", "neither", "nowhere", "nobody", "noone", "nothing"))
+_DENYING = NEGATIONS | _EXTRA_NEGATIONS
 _NEGATED_CONTRACTION = re.compile(r"\b\w+n[\u2019']t\b|\bcannot\b", re.IGNORECASE)
-_CUT_VERB = re.compile(r"[\u2019']s$")
+_CUT_VERB = ("'s", "\u2019s")  # a verb cut down to its "s": "nothing's shipped"
 _NO_LONGER = re.compile(r"\bno\s+(?:longer|more)\b", re.IGNORECASE)
 # "no later than", "not only", "no more than N": negation words that do not deny the clause
 _NOT_DENIAL = re.compile(
@@ -124,8 +125,11 @@ def negated(text: str) -> bool:
     if _NEGATED_CONTRACTION.search(plain) or _NO_LONGER.search(plain) or _YET_TO.search(plain):
         return True
     # "nothing's shipped": a negation word with its verb cut down to "'s"
-    said = (_CUT_VERB.sub("", w.lower()) for w in words(plain))
-    return any(w in NEGATIONS or w in _EXTRA_NEGATIONS for w in said)
+    for word in words(plain):
+        low = word.lower()
+        if (low[:-2] if low.endswith(_CUT_VERB) else low) in _DENYING:
+            return True
+    return False
 
 
 # a possessive naming who said something: "your nephew's", "the forum's", "brother-in-law's"

@@ -30,7 +30,14 @@ from tether.grounding.claims import (
     split_claims,
     words,
 )
-from tether.grounding.facts import FactMemo, ValueFields, flatten, key_words, value_fields
+from tether.grounding.facts import (
+    Fact,
+    FactMemo,
+    ValueFields,
+    key_words,
+    leaves,
+    value_fields,
+)
 from tether.grounding.places import state_name
 from tether.grounding.schedule import Schedule, find_schedule
 
@@ -176,7 +183,8 @@ class SourceIndex:
                 self.schedule = find_schedule(record)
         values: list[str] = []
         keys: set[str] = set()
-        for fact in flatten(record):
+        facts = leaves(record)  # read once: the values, the keys and the clock spans
+        for fact in facts:
             keys.update(k for k in fact.path if not k.isdigit())
             if isinstance(fact.value, str):
                 values.append(fact.value)
@@ -196,7 +204,7 @@ class SourceIndex:
         self.terms.update(key_terms)
         self.proper.update(key_terms)
         self.by_source[source_id].update(key_terms)
-        self.times.update(_span_edges(record))
+        self.times.update(_span_edges(facts))
         dumped = json.dumps(record, default=str)
         self.quantities.update(numbers(dumped))
         # an id is read out as its words and its number, in a key or a value alike
@@ -270,10 +278,10 @@ def list_counts(record: Any) -> set[float]:
     return out
 
 
-def _span_edges(record: Any) -> set[int]:
-    """Clock times written as "H:M-H:M" spans anywhere in a record."""
+def _span_edges(facts: Iterable[Fact]) -> set[int]:
+    """Clock times written as "H:M-H:M" spans anywhere in a record (its leaves)."""
     found: set[int] = set()
-    for fact in flatten(record):
+    for fact in facts:
         if isinstance(fact.value, str) and "-" in fact.value and ":" in fact.value:
             for part in fact.value.split("-"):
                 hour, _, minute = part.strip().partition(":")
