@@ -12,6 +12,8 @@ from tether.core.errors import ErrorCode, TetherError
 from tether.core.types import Decision, DecisionKind, Reason, Run, RunStatus, Step, StepKind
 from tether.store import RunFilter, RunStore
 from tether.store.db import table_names
+from tether.store.leases import Lease
+from tether.store.run_rows import NewRun
 
 
 def _run(run_id: str, created: float, principal: str = "u1") -> Run:
@@ -65,6 +67,44 @@ def test_duplicate_step_is_rejected_and_leaves_checkpoint_unchanged(store_url: s
     # The step insert and the checkpoint update are one transaction: neither landed.
     assert store.checkpoint("r1") == {"seq": 1}
     assert len(store.get_run("r1").steps) == 1
+    store.close()
+
+
+def test_a_run_inserted_with_its_first_steps_reads_as_one_inserted_then_advanced(
+    store_url: str,
+) -> None:
+    # a new run's row is inserted as its first steps leave it (no update after the insert),
+    # and reads exactly as a row created first and advanced by the same steps
+    store = RunStore.open(store_url)
+    lease = Lease("worker-a", 1e12)
+    store.create_run(_run("old", 100.0), {"seq": 0}, lease)
+    store.append_steps([_step("old", 1), _step("old", 2)], {"seq": 2}, lease="worker-a")
+    store.append_steps(
+        [_step("new", 1), _step("new", 2)],
+        {"seq": 2},
+        lease="worker-a",
+        create=NewRun(_run("new", 100.0), lease),
+    )
+    old, new = store.get_run("old"), store.get_run("new")
+    assert (new.step_count, new.updated_at, new.status) == (2, 12.5, RunStatus.RUNNING)
+    assert (old.step_count, old.updated_at, old.status) == (2, 12.5, RunStatus.RUNNING)
+    assert [s.data for s in new.steps] == [s.data for s in old.steps]
+    assert store.checkpoint("new") == store.checkpoint("old") == {"seq": 2}
+    # the lease it was inserted with fences it: another holder's steps are refused
+    with pytest.raises(TetherError) as caught:
+        store.append_steps([_step("new", 3)], {"seq": 3}, lease="worker-b")
+    assert caught.value.code is ErrorCode.LEASE_LOST
+    # a run inserted with a lease other than the writer's is refused whole
+    with pytest.raises(TetherError) as refused:
+        store.append_steps(
+            [_step("other", 1)],
+            {"seq": 1},
+            lease="worker-b",
+            create=NewRun(_run("other", 1.0), lease),
+        )
+    assert refused.value.code is ErrorCode.LEASE_LOST
+    with pytest.raises(TetherError):
+        store.get_run("other")  # nothing of it was kept
     store.close()
 
 

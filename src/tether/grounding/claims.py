@@ -259,24 +259,20 @@ def names(text: str) -> list[str]:
     Returned in comparison form, so "Smith's" and "smith" meet.
     """
     found: list[str] = []
+    marked = _MARKS.search(text) is not None
     for claim in split_claims(text):
-        # a tick, a cross or a bullet starts an item of its own ("Delivered ✓ One bookshelf")
-        tokens = [w for item in _MARKS.split(claim.text) for w in _first_marked(words(item))]
-        for position, word in enumerate(tokens):
-            if position == 0 or not word[0].isupper() or word.lower() in STOP_WORDS:
-                continue
-            if word.lower() in _NOT_NAMES or word.lower() in MONTHS or word.lower() in WEEKDAYS:
-                continue
-            found.append(norm(word))
+        # a tick, a cross or a bullet starts an item of its own ("Delivered ✓ One bookshelf"),
+        # whose first word starts it as a sentence's does
+        for item in _MARKS.split(claim.text) if marked else (claim.text,):
+            for word in words(item)[1:]:
+                if word[0].isupper() and word.lower() not in _NO_NAMES:
+                    found.append(norm(word))
     return found
 
 
 _MARKS = re.compile("[\u2713\u2714\u2717\u2718\u2022\u2192]")
-
-
-def _first_marked(tokens: list[str]) -> list[str]:
-    """An item's words, its first one lower-cased: it starts the item, as a sentence's does."""
-    return [tokens[0].lower(), *tokens[1:]] if tokens else tokens
+# capitalised words that are no names: function words, "AM", "I'm", months and weekdays
+_NO_NAMES = STOP_WORDS | _NOT_NAMES | frozenset(MONTHS) | frozenset(WEEKDAYS)
 
 
 def _scaled(whole: str, fraction: str | None, scale: str | None) -> float:

@@ -188,9 +188,16 @@ class NewRun:
     quota: Quota | None = None
 
 
-def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) -> None:
-    """Insert the row of `new`; under its quota, the quota's count and lock come first, as the
-    first statements of `conn`'s transaction (`tether.store.in_flight.hold`)."""
+def _insert_run(
+    conn: Connection,
+    new: NewRun,
+    checkpoint: Mapping[str, Any] | str,
+    step_count: int = 0,
+    updated_at: float | None = None,
+) -> None:
+    """Insert the row of `new` (`checkpoint` as a mapping or as its JSON text; `step_count` and
+    `updated_at` those of steps written beside it); under its quota, the quota's count and lock
+    come first, as the first statements of `conn`'s transaction (`tether.store.in_flight.hold`)."""
     run, lease = new.run, new.lease
     if new.quota is not None:
         hold(conn, new.quota, run.principal_id, run_operator(run))
@@ -201,11 +208,11 @@ def _insert_run(conn: Connection, new: NewRun, checkpoint: Mapping[str, Any]) ->
         "tenant": str(run.input.get("tenant", "default")),
         "status": run.status.value,
         "created_at": run.created_at,
-        "updated_at": run.updated_at,
+        "updated_at": run.updated_at if updated_at is None else updated_at,
         "trace_id": run.trace_id,
-        "step_count": 0,
+        "step_count": step_count,
         "input": _dumps(dict(run.input)),
-        "checkpoint": _dumps(dict(checkpoint)),
+        "checkpoint": checkpoint if isinstance(checkpoint, str) else _dumps(dict(checkpoint)),
         "lease_owner": lease.owner if lease else None,
         "lease_expires_at": lease.expires_at if lease else None,
         "operator": run_operator(run),

@@ -162,6 +162,20 @@ class RunStore:
             "updated_at": last.ended_at,
             "checkpoint": _dumps(dict(checkpoint)),
         }
+        if (
+            create is not None
+            and decision is None
+            and status is None
+            and (lease is None or (create.lease is not None and create.lease.owner == lease))
+        ):
+            # a new run's row is inserted as these steps leave it, with no update after: nobody
+            # can have asked to cancel a run that did not exist, and it holds the lease given
+            with self._begin() as conn:
+                _insert_run(conn, create, run_row["checkpoint"], last.seq, last.ended_at)
+                conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_STEP), step_rows)
+                if hook is not None:
+                    hook(conn)
+            return None
         if decision is not None:
             run_row["status"] = RunStatus.COMPLETED.value
             run_row["decision"] = _dumps(decision.to_dict())
