@@ -4,8 +4,9 @@
 they take a run, and keep all of it for as long as they live. Python's cyclic collector walks
 every object it tracks at each full collection, and most of what it tracks in such a process
 is that start-up state: freezing it (`gc.freeze`) leaves the collector to walk what the runs
-made. In `benchmarks/run_overhead.py` this cut a run's share of collection time by about
-two thirds, and the median run for a different customer each run by about a sixth.
+made. Over 400 runs for different customers on the retail desk, collection took 0.37 ms per
+run on average instead of 1.0 ms; the median run barely moves (a collection falls on few
+runs), the mean and so a busy process's throughput do.
 """
 
 from __future__ import annotations

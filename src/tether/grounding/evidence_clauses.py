@@ -155,7 +155,7 @@ def _clauses_of(
 # What a clause or a sentence of evidence says, read once per text: records of different
 # customers share most of their lines (a status, a product's name, an option), and the
 # retrieved passages recur from run to run. Only short texts are kept (as `content_terms`).
-# (terms, negated, subject, timings); a clause's is led by its text
+# A text's reading is (terms, negated, subject, timings); a clause's is led by its own text.
 _READ = tuple[frozenset[str], bool, frozenset[str], tuple[Timing, ...]]
 _CLAUSE = tuple[str, frozenset[str], bool, frozenset[str], tuple[Timing, ...]]
 _KEPT_CHARS = 400
