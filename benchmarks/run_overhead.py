@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import statistics
 import tempfile
 import time
@@ -122,7 +123,7 @@ def main() -> None:
             assert run.decision is not None and run.decision.kind.value == "answer", run.decision
 
         customers = customer_runs(CUSTOMERS)
-        turn = iter(range(10**9))
+        turn = itertools.count()
 
         def for_each_customer() -> None:
             request, script = customers[next(turn) % len(customers)]

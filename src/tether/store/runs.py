@@ -162,20 +162,6 @@ class RunStore:
             "updated_at": last.ended_at,
             "checkpoint": _dumps(dict(checkpoint)),
         }
-        if (
-            create is not None
-            and decision is None
-            and status is None
-            and (lease is None or (create.lease is not None and create.lease.owner == lease))
-        ):
-            # a new run's row is inserted as these steps leave it, with no update after: nobody
-            # can have asked to cancel a run that did not exist, and it holds the lease given
-            with self._begin() as conn:
-                _insert_run(conn, create, run_row["checkpoint"], last.seq, last.ended_at)
-                conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_STEP), step_rows)
-                if hook is not None:
-                    hook(conn)
-            return None
         if decision is not None:
             run_row["status"] = RunStatus.COMPLETED.value
             run_row["decision"] = _dumps(decision.to_dict())
@@ -189,20 +175,34 @@ class RunStore:
             kind = "advance"
         sql, columns = _RUN_UPDATES[lease is not None, kind]
         params = (*(run_row[c] for c in columns), last.run_id, *(() if lease is None else (lease,)))
+        # a new run's row advanced by these steps is inserted as they leave it, with no update
+        # after: nobody can have asked to cancel a run that did not exist, and it holds the
+        # lease given
+        inserted_as_left = (
+            create is not None
+            and kind == "advance"
+            and (lease is None or (create.lease is not None and create.lease.owner == lease))
+        )
+        cancel: str | None = None
         with self._begin() as conn:
             if create is not None:
-                _insert_run(conn, create, checkpoint)
-            written = conn.exec_driver_sql(driver_sql(conn.dialect, sql), params).first()
-            if written is None:  # rolls the transaction back: nothing of it is kept
-                if lease is None:
-                    raise TetherError(ErrorCode.RUN_NOT_FOUND, f"no run with id {last.run_id!r}")
-                raise TetherError(
-                    ErrorCode.LEASE_LOST, f"run {last.run_id} is no longer held by this process"
-                )
+                at = (last.seq, last.ended_at) if inserted_as_left else (0, None)
+                _insert_run(conn, create, run_row["checkpoint"], *at)
+            if not inserted_as_left:
+                written = conn.exec_driver_sql(driver_sql(conn.dialect, sql), params).first()
+                if written is None:  # rolls the transaction back: nothing of it is kept
+                    if lease is None:
+                        raise TetherError(
+                            ErrorCode.RUN_NOT_FOUND, f"no run with id {last.run_id!r}"
+                        )
+                    raise TetherError(
+                        ErrorCode.LEASE_LOST, f"run {last.run_id} is no longer held by this process"
+                    )
+                cancel = None if written[0] is None else str(written[0])
             conn.exec_driver_sql(driver_sql(conn.dialect, _INSERT_STEP), step_rows)
             if hook is not None:
                 hook(conn)
-        return None if written[0] is None else str(written[0])
+        return cancel
 
     # -- reads --------------------------------------------------------------------------
 
